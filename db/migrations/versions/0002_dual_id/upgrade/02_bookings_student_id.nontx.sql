@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_bookings_student_id ON hubspot_sync.hubspot_bookings (student_id);

@@ -1,0 +1,21 @@
+-- Frozen: drop what 0004_constraints added. Data is kept (idempotency_fingerprint is dropped).
+SET lock_timeout = '5s';
+DROP INDEX IF EXISTS hubspot_sync.idx_bookings_exam_status;
+DROP INDEX IF EXISTS hubspot_sync.uq_bookings_one_per_student_type_day;
+DROP INDEX IF EXISTS hubspot_sync.hubspot_bookings_booking_id_key;
+DROP INDEX IF EXISTS hubspot_sync.hubspot_contact_credits_student_id_key;
+ALTER TABLE hubspot_sync.hubspot_bookings
+    DROP CONSTRAINT IF EXISTS hubspot_bookings_booking_id_not_null,
+    DROP CONSTRAINT IF EXISTS hubspot_bookings_is_active_check,
+    DROP CONSTRAINT IF EXISTS hubspot_bookings_attendance_check,
+    DROP COLUMN IF EXISTS idempotency_fingerprint;
+ALTER TABLE hubspot_sync.hubspot_mock_exams
+    DROP CONSTRAINT IF EXISTS hubspot_mock_exams_capacity_check,
+    DROP CONSTRAINT IF EXISTS hubspot_mock_exams_total_bookings_check,
+    DROP CONSTRAINT IF EXISTS hubspot_mock_exams_is_active_check;
+ALTER TABLE hubspot_sync.hubspot_contact_credits
+    DROP CONSTRAINT IF EXISTS hubspot_contact_credits_sj_credits_check,
+    DROP CONSTRAINT IF EXISTS hubspot_contact_credits_cs_credits_check,
+    DROP CONSTRAINT IF EXISTS hubspot_contact_credits_sjmini_credits_check,
+    DROP CONSTRAINT IF EXISTS hubspot_contact_credits_mock_discussion_token_check,
+    DROP CONSTRAINT IF EXISTS hubspot_contact_credits_shared_mock_credits_check;

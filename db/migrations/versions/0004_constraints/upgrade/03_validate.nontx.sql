@@ -1,0 +1,11 @@
+-- Frozen: validate the NOT VALID checks (SHARE UPDATE EXCLUSIVE: reads and writes go on).
+ALTER TABLE hubspot_sync.hubspot_contact_credits VALIDATE CONSTRAINT hubspot_contact_credits_sj_credits_check;
+ALTER TABLE hubspot_sync.hubspot_contact_credits VALIDATE CONSTRAINT hubspot_contact_credits_cs_credits_check;
+ALTER TABLE hubspot_sync.hubspot_contact_credits VALIDATE CONSTRAINT hubspot_contact_credits_sjmini_credits_check;
+ALTER TABLE hubspot_sync.hubspot_contact_credits VALIDATE CONSTRAINT hubspot_contact_credits_mock_discussion_token_check;
+ALTER TABLE hubspot_sync.hubspot_contact_credits VALIDATE CONSTRAINT hubspot_contact_credits_shared_mock_credits_check;
+ALTER TABLE hubspot_sync.hubspot_mock_exams VALIDATE CONSTRAINT hubspot_mock_exams_capacity_check;
+ALTER TABLE hubspot_sync.hubspot_mock_exams VALIDATE CONSTRAINT hubspot_mock_exams_total_bookings_check;
+ALTER TABLE hubspot_sync.hubspot_mock_exams VALIDATE CONSTRAINT hubspot_mock_exams_is_active_check;
+ALTER TABLE hubspot_sync.hubspot_bookings VALIDATE CONSTRAINT hubspot_bookings_is_active_check;
+ALTER TABLE hubspot_sync.hubspot_bookings VALIDATE CONSTRAINT hubspot_bookings_attendance_check;

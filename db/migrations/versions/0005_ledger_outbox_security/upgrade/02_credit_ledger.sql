@@ -1,0 +1,38 @@
+SET lock_timeout = '5s';
+-- One row per credit change. For every contact and credit field:
+--   balance now = starting balance + sum(delta) of its ledger rows.
+CREATE TABLE hubspot_sync.credit_ledger (
+    id bigserial PRIMARY KEY,
+    contact_id uuid NOT NULL REFERENCES hubspot_sync.hubspot_contact_credits (id),
+    student_id text NOT NULL,
+    credit_field text NOT NULL,
+    delta integer NOT NULL,
+    balance_after integer NOT NULL,
+    reason text NOT NULL,
+    booking_id uuid,
+    actor text,
+    note text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT credit_ledger_credit_field_check CHECK (credit_field IN (
+        'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
+        'shared_mock_credits')),
+    CONSTRAINT credit_ledger_reason_check CHECK (reason IN (
+        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import')),
+    CONSTRAINT credit_ledger_delta_check CHECK (delta <> 0),
+    CONSTRAINT credit_ledger_balance_after_check CHECK (balance_after >= 0)
+);
+
+-- indexes
+CREATE INDEX idx_credit_ledger_contact ON hubspot_sync.credit_ledger (contact_id, credit_field);
+CREATE INDEX idx_credit_ledger_booking ON hubspot_sync.credit_ledger (booking_id)
+    WHERE booking_id IS NOT NULL;
+CREATE INDEX idx_credit_ledger_created_at ON hubspot_sync.credit_ledger (created_at);
+
+-- security
+ALTER TABLE hubspot_sync.credit_ledger ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.credit_ledger
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.credit_ledger FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT ON TABLE hubspot_sync.credit_ledger TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.credit_ledger_id_seq FROM PUBLIC, anon, authenticated;
+GRANT USAGE ON SEQUENCE hubspot_sync.credit_ledger_id_seq TO service_role;

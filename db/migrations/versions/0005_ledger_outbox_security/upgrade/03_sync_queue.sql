@@ -1,0 +1,40 @@
+SET lock_timeout = '5s';
+-- The outbox: one row per relevant change of the three tables, written by triggers, drained
+-- by the glue (claim with FOR UPDATE SKIP LOCKED and a lease; done rows purged after the
+-- retention period; dead rows kept until retried or discarded).
+CREATE TABLE hubspot_sync.sync_queue (
+    id bigserial PRIMARY KEY,
+    table_name text NOT NULL,
+    record_id uuid NOT NULL,
+    operation text NOT NULL,
+    old_data jsonb,
+    new_data jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error text,
+    lease_owner text,
+    lease_expires_at timestamptz,
+    done_at timestamptz,
+    dead_at timestamptz,
+    CONSTRAINT sync_queue_table_name_check CHECK (table_name IN (
+        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings')),
+    CONSTRAINT sync_queue_operation_check CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+    CONSTRAINT sync_queue_attempts_check CHECK (attempts >= 0)
+);
+
+-- indexes
+CREATE INDEX idx_sync_queue_pending ON hubspot_sync.sync_queue (next_attempt_at, id)
+    WHERE done_at IS NULL AND dead_at IS NULL;
+CREATE INDEX idx_sync_queue_record ON hubspot_sync.sync_queue (table_name, record_id)
+    WHERE done_at IS NULL;
+CREATE INDEX idx_sync_queue_done ON hubspot_sync.sync_queue (done_at) WHERE done_at IS NOT NULL;
+
+-- security
+ALTER TABLE hubspot_sync.sync_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.sync_queue
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.sync_queue FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT ON TABLE hubspot_sync.sync_queue TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.sync_queue_id_seq FROM PUBLIC, anon, authenticated;
+GRANT USAGE ON SEQUENCE hubspot_sync.sync_queue_id_seq TO service_role;

@@ -1,0 +1,48 @@
+-- A student and their credit balances. Balances only change through the RPCs, each change
+-- recorded in credit_ledger (balance = starting balance + sum of ledger deltas).
+CREATE TABLE hubspot_sync.hubspot_contact_credits (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    hubspot_id text UNIQUE,
+    student_id text NOT NULL,
+    email text NOT NULL,
+    firstname text,
+    lastname text,
+    sj_credits integer DEFAULT 0,
+    cs_credits integer DEFAULT 0,
+    sjmini_credits integer DEFAULT 0,
+    mock_discussion_token integer DEFAULT 0,
+    shared_mock_credits integer DEFAULT 0,
+    ndecc_exam_date text,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    synced_at timestamptz DEFAULT now(),
+    hubspot_last_sync_at timestamptz,
+    CONSTRAINT unique_student_email UNIQUE (student_id, email)
+);
+
+-- indexes
+CREATE INDEX idx_hubspot_id ON hubspot_sync.hubspot_contact_credits (hubspot_id);
+CREATE INDEX idx_student_id ON hubspot_sync.hubspot_contact_credits (student_id);
+CREATE INDEX idx_email ON hubspot_sync.hubspot_contact_credits (email);
+CREATE INDEX idx_synced_at ON hubspot_sync.hubspot_contact_credits (synced_at);
+CREATE INDEX idx_contact_credits_no_hubspot_id
+    ON hubspot_sync.hubspot_contact_credits (id) WHERE hubspot_id IS NULL;
+CREATE UNIQUE INDEX hubspot_contact_credits_student_id_key
+    ON hubspot_sync.hubspot_contact_credits (student_id);
+
+-- constraints
+ALTER TABLE hubspot_sync.hubspot_contact_credits
+    ADD CONSTRAINT hubspot_contact_credits_sj_credits_check CHECK (sj_credits >= 0),
+    ADD CONSTRAINT hubspot_contact_credits_cs_credits_check CHECK (cs_credits >= 0),
+    ADD CONSTRAINT hubspot_contact_credits_sjmini_credits_check CHECK (sjmini_credits >= 0),
+    ADD CONSTRAINT hubspot_contact_credits_mock_discussion_token_check
+        CHECK (mock_discussion_token >= 0),
+    ADD CONSTRAINT hubspot_contact_credits_shared_mock_credits_check
+        CHECK (shared_mock_credits >= 0);
+
+-- security
+ALTER TABLE hubspot_sync.hubspot_contact_credits ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.hubspot_contact_credits
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.hubspot_contact_credits FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.hubspot_contact_credits TO service_role;

@@ -1,0 +1,42 @@
+-- A mock-exam session. Admins create exams in HubSpot (hubspot_id is always known); the glue
+-- pulls them. total_bookings is maintained by the booking functions: it always equals the
+-- number of the exam's bookings with is_active = 'Active'.
+CREATE TABLE hubspot_sync.hubspot_mock_exams (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    hubspot_id text UNIQUE NOT NULL,
+    mock_exam_name text,
+    mock_type text,
+    exam_date date,
+    start_time text,
+    end_time text,
+    location text,
+    capacity integer,
+    total_bookings integer DEFAULT 0,
+    is_active text,
+    scheduled_activation_datetime timestamptz,
+    mock_set hubspot_sync.mock_set_letter,
+    prerequisite_exam_ids text[] DEFAULT '{}',
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    synced_at timestamptz DEFAULT now(),
+    hubspot_last_sync_at timestamptz
+);
+
+-- indexes
+CREATE INDEX idx_exams_hubspot_id ON hubspot_sync.hubspot_mock_exams (hubspot_id);
+CREATE INDEX idx_exams_active ON hubspot_sync.hubspot_mock_exams (is_active);
+CREATE INDEX idx_exams_date ON hubspot_sync.hubspot_mock_exams (exam_date);
+
+-- constraints
+ALTER TABLE hubspot_sync.hubspot_mock_exams
+    ADD CONSTRAINT hubspot_mock_exams_capacity_check CHECK (capacity >= 0),
+    ADD CONSTRAINT hubspot_mock_exams_total_bookings_check CHECK (total_bookings >= 0),
+    ADD CONSTRAINT hubspot_mock_exams_is_active_check
+        CHECK (lower(is_active) IN ('true', 'false', 'scheduled', 'active'));
+
+-- security
+ALTER TABLE hubspot_sync.hubspot_mock_exams ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.hubspot_mock_exams
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.hubspot_mock_exams FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.hubspot_mock_exams TO service_role;

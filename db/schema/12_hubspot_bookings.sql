@@ -1,0 +1,63 @@
+-- A seat booked by a student. booking_id is the human-readable booking code (BK-YYYYMMDD-XXXXXX),
+-- unique, and required for every row written since mockbook (rows from before may lack it:
+-- the NOT NULL check is NOT VALID on purpose). The duplicate rule of create_booking (one Active
+-- or Completed booking per student, mock type and exam day) is also a unique index.
+CREATE TABLE hubspot_sync.hubspot_bookings (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    hubspot_id text UNIQUE,
+    booking_id text,
+    associated_mock_exam text,
+    associated_contact_id text,
+    student_id text,
+    name text,
+    student_email text,
+    is_active text,
+    attendance text,
+    dominant_hand text,
+    attending_location text,
+    token_used text,
+    token_refunded boolean DEFAULT false,
+    token_refunded_at timestamptz,
+    token_refund_admin text,
+    start_time text,
+    end_time text,
+    exam_date date,
+    mock_type text,
+    mock_set hubspot_sync.mock_set_letter,
+    ndecc_exam_date text,
+    idempotency_key text UNIQUE,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    synced_at timestamptz DEFAULT now(),
+    hubspot_last_sync_at timestamptz,
+    idempotency_fingerprint text
+);
+
+-- indexes
+CREATE INDEX idx_bookings_hubspot_id ON hubspot_sync.hubspot_bookings (hubspot_id);
+CREATE INDEX idx_bookings_contact_id ON hubspot_sync.hubspot_bookings (associated_contact_id);
+CREATE INDEX idx_bookings_exam_id ON hubspot_sync.hubspot_bookings (associated_mock_exam);
+CREATE INDEX idx_bookings_student_id ON hubspot_sync.hubspot_bookings (student_id);
+CREATE INDEX idx_bookings_student_email ON hubspot_sync.hubspot_bookings (student_email);
+CREATE INDEX idx_bookings_no_hubspot_id
+    ON hubspot_sync.hubspot_bookings (id) WHERE hubspot_id IS NULL;
+CREATE UNIQUE INDEX hubspot_bookings_booking_id_key ON hubspot_sync.hubspot_bookings (booking_id);
+CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day
+    ON hubspot_sync.hubspot_bookings (student_id, mock_type, exam_date)
+    WHERE is_active IN ('Active', 'Completed');
+CREATE INDEX idx_bookings_exam_status
+    ON hubspot_sync.hubspot_bookings (associated_mock_exam, is_active);
+
+-- constraints
+ALTER TABLE hubspot_sync.hubspot_bookings
+    ADD CONSTRAINT hubspot_bookings_booking_id_not_null CHECK (booking_id IS NOT NULL) NOT VALID,
+    ADD CONSTRAINT hubspot_bookings_is_active_check
+        CHECK (is_active IN ('Active', 'Cancelled', 'Completed', 'Failed')),
+    ADD CONSTRAINT hubspot_bookings_attendance_check CHECK (attendance IN ('Yes', 'No'));
+
+-- security
+ALTER TABLE hubspot_sync.hubspot_bookings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.hubspot_bookings
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.hubspot_bookings FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.hubspot_bookings TO service_role;

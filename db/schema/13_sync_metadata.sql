@@ -1,0 +1,18 @@
+-- Cursors and last-run bookkeeping of the glue (one row per sync_type, e.g. 'pull:exams').
+CREATE TABLE hubspot_sync.sync_metadata (
+    sync_type text PRIMARY KEY,
+    last_sync_timestamp timestamptz,
+    last_sync_status text,
+    records_synced integer DEFAULT 0,
+    error_message text,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    cursor jsonb NOT NULL DEFAULT '{}'
+);
+
+-- security
+ALTER TABLE hubspot_sync.sync_metadata ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.sync_metadata
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.sync_metadata FROM PUBLIC, anon, authenticated;
+GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.sync_metadata TO service_role;
