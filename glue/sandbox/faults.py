@@ -1,0 +1,81 @@
+"""Fault injection for the sandbox, settable at run time by a test.
+
+One random draw per call decides its fate, from one seeded generator, so a test that sets
+``seed`` and makes its calls one at a time sees the same faults on every run.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+ERROR = "error"
+TIMEOUT = "timeout"
+LOST_RESPONSE = "lost_response"
+STORM = "storm"
+
+
+class Faults:
+    """What goes wrong, per call.
+
+    - ``error_rate``: fraction of calls answered with a HubSpot-shaped 500/502/503 (nothing applied).
+    - ``latency``: seconds added to every call before it is handled.
+    - ``storm(seconds)``: every call gets a 429 for that long.
+    - ``timeout_rate``: fraction of calls where the server waits ``timeout_seconds`` (longer
+      than a client's timeout) and then closes the connection without answering (nothing applied).
+    - ``lost_response_rate``: fraction of calls whose change IS applied, after which the
+      connection is dropped with no response.
+    - ``seed``: re-seeds the generator (reproducible fault sequences).
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self.reset()
+
+    def reset(self) -> None:
+        """No faults (the seed is kept and the generator restarted from it)."""
+        self.error_rate = 0.0
+        self.latency = 0.0
+        self.timeout_rate = 0.0
+        self.timeout_seconds = 5.0
+        self.lost_response_rate = 0.0
+        self.error_statuses: tuple[int, ...] = (500, 502, 503)
+        self._storm_until = 0.0
+        with self._lock:
+            self._rng = random.Random(self._seed)
+
+    @property
+    def seed(self) -> int | None:
+        return self._seed
+
+    @seed.setter
+    def seed(self, value: int | None) -> None:
+        with self._lock:
+            self._seed = value
+            self._rng = random.Random(value)
+
+    def storm(self, seconds: float) -> None:
+        """Answer every call with 429 for the next ``seconds`` (0 ends a storm)."""
+        self._storm_until = time.monotonic() + seconds
+
+    def storm_remaining(self) -> float:
+        return max(0.0, self._storm_until - time.monotonic())
+
+    def draw(self) -> tuple[str | None, int]:
+        """Fate of one call: (fault kind or None, HTTP status for an ``error``)."""
+        with self._lock:
+            roll = self._rng.random()
+            status = self._rng.choice(self.error_statuses) if self.error_statuses else 500
+        edge = self.error_rate
+        if roll < edge:
+            return ERROR, status
+        edge += self.timeout_rate
+        if roll < edge:
+            return TIMEOUT, 0
+        edge += self.lost_response_rate
+        if roll < edge:
+            return LOST_RESPONSE, 0
+        return None, 0

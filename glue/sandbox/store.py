@@ -1,0 +1,354 @@
+"""In-memory state of the HubSpot sandbox: object types, records, associations.
+
+Everything here is guarded by one re-entrant lock (``Store.lock``); the API layer holds it across
+a whole batch so a batch is applied atomically, as HubSpot does for one request.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+CONTACTS = "0-1"
+NOTES = "0-46"
+BOOKINGS = "2-50158943"
+EXAMS = "2-50158939"
+DEFAULT_PORTAL_ID = 4242424
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int) -> str:
+    """HubSpot's timestamp format: ISO-8601, milliseconds, ``Z``."""
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_time_ms(value: str) -> int | None:
+    """Epoch milliseconds of an ISO date or date-time string, else None."""
+    text = value.strip()
+    if not text or not text[0].isdigit() or "-" not in text:
+        return None
+    try:
+        if _DATE_RE.match(text):
+            dt = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        else:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(dt.timestamp() * 1000)
+
+
+class Conflict(Exception):
+    """A unique property value is already used by another record."""
+
+    def __init__(self, prop: str, existing_id: str) -> None:
+        super().__init__(f"{prop} already used by {existing_id}")
+        self.prop = prop
+        self.existing_id = existing_id
+
+
+@dataclass
+class ObjectType:
+    type_id: str
+    name: str
+    unique_properties: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    singular: str = ""
+    plural: str = ""
+    declared: dict[str, dict] = field(default_factory=dict)
+    created_ms: int = field(default_factory=now_ms)
+
+    @property
+    def is_contact(self) -> bool:
+        return self.type_id == CONTACTS
+
+    @property
+    def lastmodified_property(self) -> str:
+        return "lastmodifieddate" if self.is_contact else "hs_lastmodifieddate"
+
+    @property
+    def default_properties(self) -> tuple[str, ...]:
+        """Properties every read returns, as HubSpot does when none are asked for."""
+        if self.is_contact:
+            return ("createdate", "email", "firstname", "lastname", "hs_object_id",
+                    "lastmodifieddate")
+        return ("createdate", "hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+
+@dataclass
+class Record:
+    id: str
+    type_id: str
+    properties: dict[str, str]
+    created_ms: int
+    updated_ms: int
+    archived: bool = False
+    archived_ms: int | None = None
+    # (wall-clock seconds, properties, archived) after each change: what search sees with a lag.
+    versions: list[tuple[float, dict[str, str], bool]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "properties": dict(self.properties), "archived": self.archived,
+                "createdAt": iso(self.created_ms), "updatedAt": iso(self.updated_ms)}
+
+
+@dataclass(frozen=True)
+class AssocType:
+    type_id: int
+    category: str
+    from_type: str
+    to_type: str
+    label: str | None = None
+
+
+def _norm_unique(prop: str, value: str) -> str:
+    return value.strip().lower() if prop == "email" else value
+
+
+class Store:
+    """Thread-safe in-memory CRM: types, records, unique indexes, associations."""
+
+    def __init__(self, portal_id: int = DEFAULT_PORTAL_ID) -> None:
+        self.lock = threading.RLock()
+        self.portal_id = portal_id
+        self._types: dict[str, ObjectType] = {}
+        self._assoc_types: dict[int, AssocType] = {}
+        self._default_assoc: dict[tuple[str, str], int] = {}
+        self._next_assoc_type = 1000
+        self._next_schema_id = 50200000
+        self.register_type(CONTACTS, "contacts", ["email"], aliases=["contact"],
+                           singular="Contact", plural="Contacts")
+        self.register_type(NOTES, "notes", [], aliases=["note"], singular="Note", plural="Notes")
+        self.register_type(BOOKINGS, "bookings", ["booking_id"], singular="Booking",
+                           plural="Bookings")
+        self.register_type(EXAMS, "mock_exams", [], aliases=["exams"], singular="Mock Exam",
+                           plural="Mock Exams")
+        # HubSpot's own default ids for note <-> contact.
+        self._set_default_assoc(NOTES, CONTACTS, 202)
+        self._set_default_assoc(CONTACTS, NOTES, 201)
+        self.clear()
+
+    # ---- types ---------------------------------------------------------------------------
+    def register_type(self, type_id: str, name: str, unique_properties=(), *, aliases=(),
+                      singular: str = "", plural: str = "",
+                      declared: dict[str, dict] | None = None) -> ObjectType:
+        with self.lock:
+            ot = ObjectType(type_id, name, tuple(unique_properties), tuple(aliases),
+                            singular or name, plural or name, dict(declared or {}))
+            for prop in ot.unique_properties:
+                ot.declared.setdefault(prop, {"hasUniqueValue": True})
+            self._types[type_id] = ot
+            return ot
+
+    def new_schema_type_id(self) -> str:
+        with self.lock:
+            self._next_schema_id += 1
+            return f"2-{self._next_schema_id}"
+
+    def resolve_type(self, key: str) -> ObjectType | None:
+        """Find a type by id (``2-123``), name, alias or fully qualified name (``p123_name``)."""
+        with self.lock:
+            if key in self._types:
+                return self._types[key]
+            low = key.lower()
+            prefix = f"p{self.portal_id}_"
+            if low.startswith(prefix):
+                low = low[len(prefix):]
+            for ot in self._types.values():
+                if low == ot.name.lower() or low in ot.aliases:
+                    return ot
+            return None
+
+    def types(self) -> list[ObjectType]:
+        with self.lock:
+            return list(self._types.values())
+
+    # ---- records -------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget every record and association (types and association types stay)."""
+        with self.lock:
+            self._records: dict[str, dict[str, Record]] = {}
+            self._unique: dict[tuple[str, str, str], str] = {}
+            self._assoc: dict[tuple[str, str, str, str], set[int]] = {}
+            self._next_id = 10000
+
+    def _table(self, type_id: str) -> dict[str, Record]:
+        return self._records.setdefault(type_id, {})
+
+    def get(self, ot: ObjectType, record_id: str, *, archived: bool = False) -> Record | None:
+        with self.lock:
+            rec = self._table(ot.type_id).get(str(record_id))
+            if rec is None or rec.archived != archived:
+                return None
+            return rec
+
+    def find_unique(self, ot: ObjectType, prop: str, value: str) -> Record | None:
+        with self.lock:
+            if prop == "hs_object_id":
+                return self.get(ot, value)
+            rid = self._unique.get((ot.type_id, prop, _norm_unique(prop, value)))
+            return None if rid is None else self._table(ot.type_id).get(rid)
+
+    def unique_conflict(self, ot: ObjectType, props: dict[str, str],
+                        exclude_id: str | None = None) -> Conflict | None:
+        with self.lock:
+            for prop in ot.unique_properties:
+                value = props.get(prop)
+                if not value:
+                    continue
+                rid = self._unique.get((ot.type_id, prop, _norm_unique(prop, value)))
+                if rid is not None and rid != exclude_id:
+                    return Conflict(prop, rid)
+            return None
+
+    def records(self, ot: ObjectType, *, include_archived: bool = False) -> list[Record]:
+        with self.lock:
+            recs = self._table(ot.type_id).values()
+            return [r for r in recs if include_archived or not r.archived]
+
+    def create(self, ot: ObjectType, props: dict[str, str], *, at_ms: int | None = None,
+               visible_at: float | None = None) -> Record:
+        with self.lock:
+            conflict = self.unique_conflict(ot, props)
+            if conflict:
+                raise conflict
+            self._next_id += 1
+            rid = str(self._next_id)
+            ms = at_ms if at_ms is not None else now_ms()
+            rec = Record(rid, ot.type_id, {}, ms, ms)
+            rec.properties.update({k: v for k, v in props.items()})
+            stamp = iso(ms)
+            rec.properties.update({"hs_object_id": rid, "createdate": stamp})
+            if ot.is_contact:
+                rec.properties["lastmodifieddate"] = stamp
+            else:
+                rec.properties.update({"hs_createdate": stamp, "hs_lastmodifieddate": stamp})
+            self._table(ot.type_id)[rid] = rec
+            self._index(ot, rec)
+            self._snapshot(rec, visible_at)
+            return rec
+
+    def update(self, ot: ObjectType, rec: Record, props: dict[str, str], *,
+               at_ms: int | None = None) -> Record:
+        with self.lock:
+            merged = {**rec.properties, **props}
+            conflict = self.unique_conflict(ot, merged, exclude_id=rec.id)
+            if conflict:
+                raise conflict
+            self._unindex(ot, rec)
+            rec.properties.update(props)
+            ms = max(at_ms if at_ms is not None else now_ms(), rec.updated_ms)
+            rec.updated_ms = ms
+            rec.properties[ot.lastmodified_property] = iso(ms)
+            rec.properties["hs_object_id"] = rec.id
+            self._index(ot, rec)
+            self._snapshot(rec)
+            return rec
+
+    def archive(self, ot: ObjectType, rec: Record) -> None:
+        with self.lock:
+            if rec.archived:
+                return
+            self._unindex(ot, rec)
+            rec.archived = True
+            rec.archived_ms = now_ms()
+            self._snapshot(rec)
+
+    def _index(self, ot: ObjectType, rec: Record) -> None:
+        for prop in ot.unique_properties:
+            value = rec.properties.get(prop)
+            if value:
+                self._unique[(ot.type_id, prop, _norm_unique(prop, value))] = rec.id
+
+    def _unindex(self, ot: ObjectType, rec: Record) -> None:
+        for prop in ot.unique_properties:
+            value = rec.properties.get(prop)
+            if value:
+                self._unique.pop((ot.type_id, prop, _norm_unique(prop, value)), None)
+
+    @staticmethod
+    def _snapshot(rec: Record, visible_at: float | None = None) -> None:
+        at = time.time() if visible_at is None else visible_at
+        rec.versions.append((at, dict(rec.properties), rec.archived))
+        if len(rec.versions) > 50:  # search lag is seconds; older versions never matter
+            del rec.versions[:-50]
+
+    def search_view(self, ot: ObjectType, lag: float) -> list[tuple[str, dict[str, str]]]:
+        """(id, properties) of live records as the search index sees them ``lag`` s late."""
+        with self.lock:
+            out = []
+            cutoff = time.time() - lag
+            for rec in self._table(ot.type_id).values():
+                if lag <= 0:
+                    if not rec.archived:
+                        out.append((rec.id, dict(rec.properties)))
+                    continue
+                seen = [v for v in rec.versions if v[0] <= cutoff]
+                if seen and not seen[-1][2]:
+                    out.append((rec.id, dict(seen[-1][1])))
+            return out
+
+    # ---- associations --------------------------------------------------------------------
+    def _set_default_assoc(self, from_type: str, to_type: str, type_id: int) -> None:
+        self._default_assoc[(from_type, to_type)] = type_id
+        self._assoc_types[type_id] = AssocType(type_id, "HUBSPOT_DEFINED", from_type, to_type)
+
+    def default_assoc_type(self, from_type: str, to_type: str) -> int:
+        """HubSpot-defined default association type id for a pair (stable, made up if new)."""
+        with self.lock:
+            key = (from_type, to_type)
+            if key not in self._default_assoc:
+                self._next_assoc_type += 2
+                self._set_default_assoc(from_type, to_type, self._next_assoc_type)
+                self._set_default_assoc(to_type, from_type, self._next_assoc_type + 1)
+            return self._default_assoc[key]
+
+    def register_assoc_type(self, from_type: str, to_type: str, type_id: int,
+                            category: str = "USER_DEFINED", label: str | None = None) -> None:
+        with self.lock:
+            self._assoc_types[type_id] = AssocType(type_id, category, from_type, to_type, label)
+
+    def assoc_type(self, type_id: int) -> AssocType | None:
+        with self.lock:
+            return self._assoc_types.get(type_id)
+
+    def _reverse_type(self, from_type: str, to_type: str, type_id: int) -> int:
+        if self._default_assoc.get((from_type, to_type)) == type_id:
+            return self.default_assoc_type(to_type, from_type)
+        return type_id
+
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str,
+                  type_ids: list[int]) -> None:
+        """Add association types between two records, in both directions (idempotent)."""
+        with self.lock:
+            fwd = self._assoc.setdefault((from_type, from_id, to_type, to_id), set())
+            back = self._assoc.setdefault((to_type, to_id, from_type, from_id), set())
+            for tid in type_ids:
+                fwd.add(tid)
+                back.add(self._reverse_type(from_type, to_type, tid))
+
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        with self.lock:
+            self._assoc.pop((from_type, from_id, to_type, to_id), None)
+            self._assoc.pop((to_type, to_id, from_type, from_id), None)
+
+    def associated(self, from_type: str, from_id: str,
+                   to_type: str | None = None) -> list[tuple[str, str, list[int]]]:
+        """(to_type, to_id, sorted type ids) for every association of one record."""
+        with self.lock:
+            out = []
+            for (ft, fid, tt, tid), types in self._assoc.items():
+                if ft == from_type and fid == from_id and types and to_type in (None, tt):
+                    out.append((tt, tid, sorted(types)))
+            out.sort(key=lambda x: (x[0], int(x[1]) if x[1].isdigit() else 0, x[1]))
+            return out

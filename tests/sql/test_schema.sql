@@ -1,0 +1,34 @@
+BEGIN;
+SELECT plan(12);
+
+SELECT has_schema('hubspot_sync');
+SELECT tables_are('hubspot_sync', ARRAY[
+    'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings', 'sync_metadata',
+    'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors'],
+    'hubspot_sync holds exactly the package tables');
+SELECT col_is_null('hubspot_sync', 'hubspot_contact_credits', 'hubspot_id',
+                   'contacts may exist before HubSpot knows them (dual-id)');
+SELECT col_is_null('hubspot_sync', 'hubspot_bookings', 'hubspot_id',
+                   'bookings may exist before HubSpot knows them (dual-id)');
+SELECT col_not_null('hubspot_sync', 'hubspot_mock_exams', 'hubspot_id',
+                    'exams are created in HubSpot first');
+SELECT col_type_is('hubspot_sync', 'hubspot_bookings', 'hubspot_last_sync_at',
+                   'timestamp with time zone', 'hubspot_last_sync_at is timestamptz');
+SELECT col_type_is('hubspot_sync', 'hubspot_mock_exams', 'prerequisite_exam_ids', 'text[]',
+                   'prerequisites are a text array of HubSpot exam ids');
+SELECT col_default_is('hubspot_sync', 'hubspot_contact_credits', 'shared_mock_credits', '0',
+                      'credits default to 0');
+SELECT indexes_are('hubspot_sync', 'hubspot_bookings', ARRAY[
+    'hubspot_bookings_pkey', 'hubspot_bookings_hubspot_id_key',
+    'hubspot_bookings_idempotency_key_key', 'idx_bookings_hubspot_id', 'idx_bookings_contact_id',
+    'idx_bookings_exam_id', 'idx_bookings_student_id', 'idx_bookings_student_email',
+    'idx_bookings_no_hubspot_id', 'hubspot_bookings_booking_id_key',
+    'uq_bookings_one_per_student_type_day', 'idx_bookings_exam_status']);
+SELECT enum_has_labels('hubspot_sync', 'mock_set_letter',
+                       ARRAY['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
+SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows carry a lease');
+SELECT has_column('hubspot_sync', 'hubspot_bookings', 'idempotency_fingerprint',
+                  'bookings remember the fingerprint of their idempotency key');
+
+SELECT * FROM finish();
+ROLLBACK;
