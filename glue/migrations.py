@@ -54,3 +54,15 @@ def revisions() -> list[str]:
     """Revision ids from base to head."""
     script = ScriptDirectory.from_config(alembic_config())
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def current(url: str) -> str | None:
+    """The revision the database at `url` is at (None: not under Alembic yet)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT to_regclass('mockbook.alembic_version') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return None
+        version = conn.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
+    return version[0] if version else None

@@ -19,7 +19,8 @@ STORM = "storm"
 class Faults:
     """What goes wrong, per call.
 
-    - ``error_rate``: fraction of calls answered with a HubSpot-shaped 500/502/503 (nothing applied).
+    - ``error_rate``: fraction of calls answered with a HubSpot-shaped 500/502/503
+      (nothing applied).
     - ``latency``: seconds added to every call before it is handled.
     - ``storm(seconds)``: every call gets a 429 for that long.
     - ``timeout_rate``: fraction of calls where the server waits ``timeout_seconds`` (longer

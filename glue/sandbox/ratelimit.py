@@ -77,9 +77,14 @@ class RateLimiter:
     """HubSpot's per-account limits: ``rate_limit`` per ``rate_window`` s, a daily budget
     (reset at midnight UTC) and ``search_rate`` search calls per second. ``None`` disables one."""
 
-    def __init__(self, rate_limit: int | None = 100, rate_window: float = 10.0,
-                 daily_limit: int | None = 250_000, search_rate: int | None = 5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate_limit: int | None = 100,
+        rate_window: float = 10.0,
+        daily_limit: int | None = 250_000,
+        search_rate: int | None = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self.daily_limit = daily_limit
@@ -88,8 +93,14 @@ class RateLimiter:
         self._daily_used = 0
         self._day = datetime.now(UTC).date()
 
-    def configure(self, *, rate_limit: Any = _UNSET, rate_window: Any = _UNSET,
-                  daily_limit: Any = _UNSET, search_rate: Any = _UNSET) -> None:
+    def configure(
+        self,
+        *,
+        rate_limit: Any = _UNSET,
+        rate_window: Any = _UNSET,
+        daily_limit: Any = _UNSET,
+        search_rate: Any = _UNSET,
+    ) -> None:
         """Change limits at run time (only the arguments given; ``None`` disables a limit)."""
         with self._lock:
             if rate_limit is not _UNSET:

@@ -16,8 +16,19 @@ MAX_BODY_CHARS = 3_000
 DEFAULT_LIMIT = 10
 
 OPERATORS = {
-    "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
-    "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN",
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
 }
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -40,24 +51,28 @@ def _key(value: Any) -> tuple[int, Any]:
 def validate(body: Any, raw_chars: int) -> tuple[list[dict], int, int]:
     """Check HubSpot's limits; returns (filter groups, limit, offset)."""
     if raw_chars > MAX_BODY_CHARS:
-        raise SearchError(f"Search request body is {raw_chars} characters; "
-                          f"the maximum is {MAX_BODY_CHARS}.")
+        raise SearchError(
+            f"Search request body is {raw_chars} characters; the maximum is {MAX_BODY_CHARS}."
+        )
     if not isinstance(body, dict):
         raise SearchError("Search request body must be a JSON object.")
     groups = body.get("filterGroups") or []
     if not isinstance(groups, list):
         raise SearchError("filterGroups must be a list.")
     if len(groups) > MAX_FILTER_GROUPS:
-        raise SearchError(f"Too many filter groups: {len(groups)}; "
-                          f"the maximum is {MAX_FILTER_GROUPS}.")
+        raise SearchError(
+            f"Too many filter groups: {len(groups)}; the maximum is {MAX_FILTER_GROUPS}."
+        )
     total = 0
     for group in groups:
         filters = group.get("filters") if isinstance(group, dict) else None
         if not isinstance(filters, list):
             raise SearchError("Each filter group needs a list of filters.")
         if len(filters) > MAX_FILTERS_PER_GROUP:
-            raise SearchError(f"Too many filters in a group: {len(filters)}; "
-                              f"the maximum is {MAX_FILTERS_PER_GROUP}.")
+            raise SearchError(
+                f"Too many filters in a group: {len(filters)}; "
+                f"the maximum is {MAX_FILTERS_PER_GROUP}."
+            )
         total += len(filters)
         for flt in filters:
             op = flt.get("operator") if isinstance(flt, dict) else None
@@ -78,8 +93,10 @@ def validate(body: Any, raw_chars: int) -> tuple[list[dict], int, int]:
     if offset < 0:
         raise SearchError(f"Invalid paging cursor: {after!r}")
     if offset >= MAX_RESULTS:
-        raise SearchError(f"Paging past {MAX_RESULTS} results is not supported "
-                          f"(after={offset}); narrow the filters instead.")
+        raise SearchError(
+            f"Paging past {MAX_RESULTS} results is not supported "
+            f"(after={offset}); narrow the filters instead."
+        )
     return groups, limit, offset
 
 
@@ -113,8 +130,11 @@ def _match(props: dict[str, str], flt: dict) -> bool:
     if value[0] != target[0]:
         return False
     return {
-        "EQ": value == target, "LT": value < target, "LTE": value <= target,
-        "GT": value > target, "GTE": value >= target,
+        "EQ": value == target,
+        "LT": value < target,
+        "LTE": value <= target,
+        "GT": value > target,
+        "GTE": value >= target,
     }[op]
 
 
@@ -135,13 +155,15 @@ def _sorts(body: dict) -> list[tuple[str, bool]]:
             desc = item.startswith("-")
             out.append((item.lstrip("-"), desc))
         elif isinstance(item, dict) and item.get("propertyName"):
-            out.append((item["propertyName"], str(item.get("direction", "")).upper()
-                        .startswith("DESC")))
+            out.append(
+                (item["propertyName"], str(item.get("direction", "")).upper().startswith("DESC"))
+            )
     return out
 
 
-def run(view: list[tuple[str, dict[str, str]]], body: dict, raw_chars: int
-        ) -> tuple[int, list[tuple[str, dict[str, str]]], str | None]:
+def run(
+    view: list[tuple[str, dict[str, str]]], body: dict, raw_chars: int
+) -> tuple[int, list[tuple[str, dict[str, str]]], str | None]:
     """Filter, sort and page a search view; returns (total, page, next ``after`` or None)."""
     groups, limit, offset = validate(body, raw_chars)
     hits = [(rid, props) for rid, props in view if _matches(props, groups, body.get("query"))]
@@ -152,6 +174,6 @@ def run(view: list[tuple[str, dict[str, str]]], body: dict, raw_chars: int
         present.sort(key=lambda h, p=prop: _key(h[1][p]), reverse=desc)
         hits = present + missing
     total = len(hits)
-    page = hits[offset:offset + limit]
+    page = hits[offset : offset + limit]
     nxt = offset + limit
     return total, page, (str(nxt) if nxt < total and limit > 0 else None)

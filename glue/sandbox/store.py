@@ -80,8 +80,14 @@ class ObjectType:
     def default_properties(self) -> tuple[str, ...]:
         """Properties every read returns, as HubSpot does when none are asked for."""
         if self.is_contact:
-            return ("createdate", "email", "firstname", "lastname", "hs_object_id",
-                    "lastmodifieddate")
+            return (
+                "createdate",
+                "email",
+                "firstname",
+                "lastname",
+                "hs_object_id",
+                "lastmodifieddate",
+            )
         return ("createdate", "hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 
 
@@ -98,8 +104,13 @@ class Record:
     versions: list[tuple[float, dict[str, str], bool]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "properties": dict(self.properties), "archived": self.archived,
-                "createdAt": iso(self.created_ms), "updatedAt": iso(self.updated_ms)}
+        return {
+            "id": self.id,
+            "properties": dict(self.properties),
+            "archived": self.archived,
+            "createdAt": iso(self.created_ms),
+            "updatedAt": iso(self.updated_ms),
+        }
 
 
 @dataclass(frozen=True)
@@ -126,25 +137,48 @@ class Store:
         self._default_assoc: dict[tuple[str, str], int] = {}
         self._next_assoc_type = 1000
         self._next_schema_id = 50200000
-        self.register_type(CONTACTS, "contacts", ["email"], aliases=["contact"],
-                           singular="Contact", plural="Contacts")
+        self.register_type(
+            CONTACTS,
+            "contacts",
+            ["email"],
+            aliases=["contact"],
+            singular="Contact",
+            plural="Contacts",
+        )
         self.register_type(NOTES, "notes", [], aliases=["note"], singular="Note", plural="Notes")
-        self.register_type(BOOKINGS, "bookings", ["booking_id"], singular="Booking",
-                           plural="Bookings")
-        self.register_type(EXAMS, "mock_exams", [], aliases=["exams"], singular="Mock Exam",
-                           plural="Mock Exams")
+        self.register_type(
+            BOOKINGS, "bookings", ["booking_id"], singular="Booking", plural="Bookings"
+        )
+        self.register_type(
+            EXAMS, "mock_exams", [], aliases=["exams"], singular="Mock Exam", plural="Mock Exams"
+        )
         # HubSpot's own default ids for note <-> contact.
         self._set_default_assoc(NOTES, CONTACTS, 202)
         self._set_default_assoc(CONTACTS, NOTES, 201)
         self.clear()
 
     # ---- types ---------------------------------------------------------------------------
-    def register_type(self, type_id: str, name: str, unique_properties=(), *, aliases=(),
-                      singular: str = "", plural: str = "",
-                      declared: dict[str, dict] | None = None) -> ObjectType:
+    def register_type(
+        self,
+        type_id: str,
+        name: str,
+        unique_properties=(),
+        *,
+        aliases=(),
+        singular: str = "",
+        plural: str = "",
+        declared: dict[str, dict] | None = None,
+    ) -> ObjectType:
         with self.lock:
-            ot = ObjectType(type_id, name, tuple(unique_properties), tuple(aliases),
-                            singular or name, plural or name, dict(declared or {}))
+            ot = ObjectType(
+                type_id,
+                name,
+                tuple(unique_properties),
+                tuple(aliases),
+                singular or name,
+                plural or name,
+                dict(declared or {}),
+            )
             for prop in ot.unique_properties:
                 ot.declared.setdefault(prop, {"hasUniqueValue": True})
             self._types[type_id] = ot
@@ -163,7 +197,7 @@ class Store:
             low = key.lower()
             prefix = f"p{self.portal_id}_"
             if low.startswith(prefix):
-                low = low[len(prefix):]
+                low = low[len(prefix) :]
             for ot in self._types.values():
                 if low == ot.name.lower() or low in ot.aliases:
                     return ot
@@ -199,8 +233,9 @@ class Store:
             rid = self._unique.get((ot.type_id, prop, _norm_unique(prop, value)))
             return None if rid is None else self._table(ot.type_id).get(rid)
 
-    def unique_conflict(self, ot: ObjectType, props: dict[str, str],
-                        exclude_id: str | None = None) -> Conflict | None:
+    def unique_conflict(
+        self, ot: ObjectType, props: dict[str, str], exclude_id: str | None = None
+    ) -> Conflict | None:
         with self.lock:
             for prop in ot.unique_properties:
                 value = props.get(prop)
@@ -216,8 +251,14 @@ class Store:
             recs = self._table(ot.type_id).values()
             return [r for r in recs if include_archived or not r.archived]
 
-    def create(self, ot: ObjectType, props: dict[str, str], *, at_ms: int | None = None,
-               visible_at: float | None = None) -> Record:
+    def create(
+        self,
+        ot: ObjectType,
+        props: dict[str, str],
+        *,
+        at_ms: int | None = None,
+        visible_at: float | None = None,
+    ) -> Record:
         with self.lock:
             conflict = self.unique_conflict(ot, props)
             if conflict:
@@ -238,8 +279,9 @@ class Store:
             self._snapshot(rec, visible_at)
             return rec
 
-    def update(self, ot: ObjectType, rec: Record, props: dict[str, str], *,
-               at_ms: int | None = None) -> Record:
+    def update(
+        self, ot: ObjectType, rec: Record, props: dict[str, str], *, at_ms: int | None = None
+    ) -> Record:
         with self.lock:
             merged = {**rec.properties, **props}
             conflict = self.unique_conflict(ot, merged, exclude_id=rec.id)
@@ -313,8 +355,14 @@ class Store:
                 self._set_default_assoc(to_type, from_type, self._next_assoc_type + 1)
             return self._default_assoc[key]
 
-    def register_assoc_type(self, from_type: str, to_type: str, type_id: int,
-                            category: str = "USER_DEFINED", label: str | None = None) -> None:
+    def register_assoc_type(
+        self,
+        from_type: str,
+        to_type: str,
+        type_id: int,
+        category: str = "USER_DEFINED",
+        label: str | None = None,
+    ) -> None:
         with self.lock:
             self._assoc_types[type_id] = AssocType(type_id, category, from_type, to_type, label)
 
@@ -327,8 +375,9 @@ class Store:
             return self.default_assoc_type(to_type, from_type)
         return type_id
 
-    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str,
-                  type_ids: list[int]) -> None:
+    def associate(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, type_ids: list[int]
+    ) -> None:
         """Add association types between two records, in both directions (idempotent)."""
         with self.lock:
             fwd = self._assoc.setdefault((from_type, from_id, to_type, to_id), set())
@@ -342,8 +391,9 @@ class Store:
             self._assoc.pop((from_type, from_id, to_type, to_id), None)
             self._assoc.pop((to_type, to_id, from_type, from_id), None)
 
-    def associated(self, from_type: str, from_id: str,
-                   to_type: str | None = None) -> list[tuple[str, str, list[int]]]:
+    def associated(
+        self, from_type: str, from_id: str, to_type: str | None = None
+    ) -> list[tuple[str, str, list[int]]]:
         """(to_type, to_id, sorted type ids) for every association of one record."""
         with self.lock:
             out = []

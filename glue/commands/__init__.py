@@ -1,0 +1,1 @@
+"""Subcommands of `mockbook`, one small module per area."""

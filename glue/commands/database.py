@@ -1,0 +1,83 @@
+"""Database commands: up, down, migrate, db revision."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import psycopg
+
+from glue import embedded, exitcodes, migrations
+from glue.cli import AppContext, redact
+from glue.config import ConfigError
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.command()
+@pass_app
+def up(app: AppContext) -> None:
+    """Start the embedded PostgreSQL (when DATABASE_URL is unset) and print its URL."""
+    if app.settings.database_url:
+        raise ConfigError(
+            "DATABASE_URL is set: mockbook uses that server, there is nothing to start"
+        )
+    url = embedded.start(app.settings.data_dir)
+    click.echo(url)
+
+
+@click.command()
+@pass_app
+def down(app: AppContext) -> None:
+    """Stop the embedded PostgreSQL."""
+    if embedded.stop(app.settings.data_dir):
+        click.echo("embedded PostgreSQL stopped")
+    else:
+        click.echo("embedded PostgreSQL was not running")
+
+
+@click.command()
+@click.option("--sql", "as_sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option("--to", "target", default="head", show_default=True, help="Target revision.")
+@pass_app
+def migrate(app: AppContext, as_sql: bool, target: str) -> None:
+    """Upgrade the configured database (default: embedded) to the newest revision."""
+    if as_sql:
+        url = app.settings.database_url or "postgresql://offline/mockbook"
+        sys.stdout.write(migrations.upgrade(url, target, sql=True))
+        return
+    url = app.database_url()
+    before = migrations.current(url)
+    try:
+        migrations.upgrade(url, target)
+    except psycopg.Error as exc:
+        diag = exc.diag
+        click.echo(f"mockbook migrate: {diag.message_primary or exc}", err=True)
+        for extra in (diag.message_detail, diag.message_hint):
+            if extra:
+                click.echo(extra, err=True)
+        sys.exit(exitcodes.PARTIAL_FAILURE)
+    after = migrations.current(url)
+    if app.json_output:
+        click.echo(json.dumps({"database": redact(url), "from": before, "to": after}))
+    else:
+        click.echo(f"{redact(url)}: {before or 'empty'} -> {after}")
+
+
+@click.group()
+def db() -> None:
+    """Maintain the db/ SQL source."""
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+def revision(message: str) -> None:
+    """Create a revision carrying a frozen copy of the db/ files changed since the last one."""
+    from glue.freeze import freeze
+
+    rev = freeze(message)
+    click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
+
+
+COMMANDS = [up, down, migrate, db]

@@ -1,0 +1,90 @@
+"""Configuration, read once from the environment (and matching CLI flags) into a frozen value.
+
+Every variable is listed in the README's configuration reference. Nothing else in the glue reads
+os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """Bad or missing configuration: the CLI prints one line and exits 2."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(".mockbook"))
+    hubspot_access_token: str | None = None
+    hubspot_base_url: str = "https://api.hubapi.com"
+    bookings_object_type: str = "2-50158943"
+    exams_object_type: str = "2-50158939"
+    booking_contact_association_type: int = 0  # 0: HubSpot's default association
+    booking_exam_association_type: int = 0
+    rate_limit_requests: int = 100
+    rate_limit_window_seconds: float = 10.0
+    rate_limit_daily: int = 250_000
+    search_rate_per_second: int = 4
+    business_timezone: str = "America/Toronto"
+    max_attempts: int = 8
+    http_timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("MOCKBOOK_DATA_DIR") or ".mockbook"),
+            hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN") or None,
+            hubspot_base_url=env.get("HUBSPOT_BASE_URL") or cls.hubspot_base_url,
+            bookings_object_type=env.get("HUBSPOT_BOOKINGS_OBJECT_TYPE")
+            or cls.bookings_object_type,
+            exams_object_type=env.get("HUBSPOT_EXAMS_OBJECT_TYPE") or cls.exams_object_type,
+            booking_contact_association_type=_int(
+                env, "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE", 0
+            ),
+            booking_exam_association_type=_int(env, "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE", 0),
+            rate_limit_requests=_int(env, "HUBSPOT_RATE_LIMIT", 100),
+            rate_limit_window_seconds=_float(env, "HUBSPOT_RATE_WINDOW_SECONDS", 10.0),
+            rate_limit_daily=_int(env, "HUBSPOT_DAILY_LIMIT", 250_000),
+            search_rate_per_second=_int(env, "HUBSPOT_SEARCH_RATE", 4),
+            business_timezone=env.get("MOCKBOOK_TIMEZONE") or cls.business_timezone,
+            max_attempts=_int(env, "MOCKBOOK_MAX_ATTEMPTS", 8),
+            http_timeout_seconds=_float(env, "HUBSPOT_TIMEOUT_SECONDS", 30.0),
+        )
+
+    def with_overrides(self, **values: object) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,6 @@
+"""Exit codes of `mockbook` (SPEC §8), named once."""
+
+OK = 0
+PARTIAL_FAILURE = 1  # something dead-lettered, or drift found
+CONFIG_ERROR = 2  # bad or missing configuration, unreachable database
+BUSY = 75  # another `mockbook run` holds the lock (EX_TEMPFAIL)

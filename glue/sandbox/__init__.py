@@ -1,0 +1,32 @@
+"""A local HubSpot CRM API for tests, the demo and ``mockbook sandbox`` (SPEC section 9).
+
+    with Sandbox(conformance=True, access_token="t") as hs:
+        client = HubSpot(access_token="t", host=hs.base_url)
+        ...
+        assert hs.conformance_failures == []
+
+``Sandbox(port=0, *, host, rate_limit=100, rate_window=10.0, daily_limit=250_000, search_rate=5,
+search_lag=0.0, conformance=True, spec_dir=None, access_token=None, portal_id, seed)``:
+
+- ``start()`` / ``stop()`` / context manager; ``base_url``; ``reset()``.
+- ``faults`` (:class:`Faults`): ``error_rate``, ``latency``, ``storm(seconds)``, ``timeout_rate``
+  with ``timeout_seconds``, ``lost_response_rate``, ``seed``.
+- ``limiter.configure(rate_limit=..., rate_window=..., daily_limit=..., search_rate=...)``,
+  ``search_lag`` (attribute, seconds).
+- Types: contacts ``0-1`` (unique ``email``), notes ``0-46``, bookings ``2-50158943`` (unique
+  ``booking_id``), mock exams ``2-50158939``; ``register_object_type(type_id, name,
+  unique_properties)``; ``POST /crm/v3/schemas`` creates more.
+- ``reject_when(type_id, predicate, message)``: make matching records permanently invalid.
+- State: ``objects(type)``, ``get(type, id)``, ``get_by(type, prop, value)``,
+  ``associations(type, id)``, ``association_type_id(from, to)``, ``requests``, ``stats``,
+  ``conformance_failures``, ``errors``; seeding: ``seed(type, rows)``, ``touch(type, id, **props)``.
+
+``serve(port, host='127.0.0.1', **options)`` runs one in the foreground.
+"""
+
+from .conformance import Conformance
+from .faults import Faults
+from .server import Sandbox, serve
+from .store import BOOKINGS, CONTACTS, EXAMS, NOTES
+
+__all__ = ["BOOKINGS", "CONTACTS", "EXAMS", "NOTES", "Conformance", "Faults", "Sandbox", "serve"]
