@@ -51,7 +51,7 @@ QUERIES: dict[str, str] = {
             'comment', obj_description(c.oid, 'pg_class'))
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')""",
-    "columns": f"""
+    "columns": """
         SELECT n.nspname || '.' || c.relname || '.' || a.attname, jsonb_build_object(
             'type', format_type(a.atttypid, a.atttypmod),
             'not_null', a.attnotnull,
