@@ -1,0 +1,169 @@
+-- The audit trail (db/triggers/audit.sql) and updated_at stamping (db/triggers/touch_updated_at.sql):
+-- every insert, update and delete of the three synced tables is audited with exactly the changed
+-- columns; bookkeeping-only updates are not; performed_by comes from mockbook.actor, else the
+-- request's role claim, else current_user.
+BEGIN;
+SELECT plan(39);
+
+-- Catalog ------------------------------------------------------------------------------------
+SELECT trigger_is('hubspot_sync', t, 'audit_row_change', 'hubspot_sync', 'audit_row_change',
+                  format('%s is audited', t))
+FROM unnest(ARRAY['hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings']) AS t;
+SELECT trigger_is('hubspot_sync', t, 'touch_updated_at', 'hubspot_sync', 'touch_updated_at',
+                  format('%s stamps updated_at', t))
+FROM unnest(ARRAY['hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings']) AS t;
+SELECT is((SELECT count(*)::int FROM pg_trigger
+           WHERE tgname = 'audit_row_change' AND tgtype = (1 | 4 | 8 | 16)),
+          3, 'audit triggers are AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
+SELECT is((SELECT count(*)::int FROM pg_trigger
+           WHERE tgname = 'touch_updated_at' AND tgtype = (1 | 2 | 16)),
+          3, 'touch_updated_at triggers are BEFORE UPDATE FOR EACH ROW');
+SELECT isnt_definer('hubspot_sync', f::name, ARRAY[]::name[], format('%s is SECURITY INVOKER', f))
+FROM unnest(ARRAY['audit_row_change', 'touch_updated_at']) AS f;
+SELECT ok(p.proconfig @> ARRAY['search_path=""'], format('%s pins search_path', p.proname))
+FROM pg_proc AS p
+WHERE p.oid IN ('hubspot_sync.audit_row_change()'::regprocedure,
+                'hubspot_sync.touch_updated_at()'::regprocedure)
+ORDER BY p.proname;
+SELECT ok(NOT has_function_privilege(r, f, 'EXECUTE'), format('%s cannot execute %s', r, f))
+FROM unnest(ARRAY['anon', 'authenticated']) AS r,
+     unnest(ARRAY['hubspot_sync.audit_row_change()', 'hubspot_sync.touch_updated_at()']) AS f;
+SELECT is(tests.plpgsql_check_count('hubspot_sync.audit_row_change()', t::regclass), 0::bigint,
+          format('plpgsql_check: audit_row_change on %s is clean', t))
+FROM unnest(ARRAY['hubspot_sync.hubspot_contact_credits', 'hubspot_sync.hubspot_mock_exams',
+                  'hubspot_sync.hubspot_bookings']) AS t;
+SELECT is(tests.plpgsql_check_count('hubspot_sync.touch_updated_at()',
+                                    'hubspot_sync.hubspot_bookings'), 0::bigint,
+          'plpgsql_check: touch_updated_at is clean');
+
+-- Fixtures (each insert is audited too) ----------------------------------------------------------
+DO $$ BEGIN PERFORM tests.make_student(p_sj := 2, p_student_id := 'AUD1', p_hubspot_id := 'CAUD1'); END $$;
+DO $$ BEGIN PERFORM tests.make_exam(p_hubspot_id := 'EXAUD1'); END $$;
+CREATE TEMP TABLE b AS SELECT tests.seed_booking('AUD1', 'EXAUD1', p_hubspot_id := 'HBAUD1') AS id;
+CREATE TEMP TABLE c AS
+    SELECT id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'AUD1';
+GRANT SELECT ON b, c TO service_role;
+
+-- INSERT -------------------------------------------------------------------------------------
+SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log
+           WHERE table_name = 'hubspot_contact_credits' AND record_id = (SELECT id FROM c)
+             AND operation = 'INSERT'),
+          1, 'inserting a contact writes one INSERT audit row');
+SELECT results_eq(
+    $$SELECT record_hubspot_id, old_values, new_values ->> 'student_id',
+             (new_values ->> 'sj_credits')::int, performed_by
+      FROM hubspot_sync.supabase_audit_log
+      WHERE record_id = (SELECT id FROM c) AND operation = 'INSERT'$$,
+    $$VALUES ('CAUD1', NULL::jsonb, 'AUD1', 2, current_user::text COLLATE "default")$$,
+    'INSERT audit: hubspot id, no old values, the whole new row, performed_by current_user');
+SELECT ok((SELECT changed_fields @> '["student_id", "email", "sj_credits", "id"]'
+                  AND NOT changed_fields ?| ARRAY['synced_at', 'updated_at', 'hubspot_last_sync_at',
+                                                  'ndecc_exam_date']
+           FROM hubspot_sync.supabase_audit_log
+           WHERE record_id = (SELECT id FROM c) AND operation = 'INSERT'),
+          'INSERT audit lists the columns given a value, never bookkeeping or NULL columns');
+SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log
+           WHERE table_name = 'hubspot_bookings' AND record_id = (SELECT id FROM b)
+             AND operation = 'INSERT' AND record_hubspot_id = 'HBAUD1'),
+          1, 'inserting a booking is audited with its HubSpot id');
+
+-- UPDATE -------------------------------------------------------------------------------------
+DELETE FROM hubspot_sync.supabase_audit_log;
+UPDATE hubspot_sync.hubspot_bookings
+SET updated_at = '2020-01-01', synced_at = '2020-01-01', hubspot_last_sync_at = '2020-01-01'
+WHERE id = (SELECT id FROM b);
+SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log), 0,
+          'an update of synced_at, hubspot_last_sync_at and updated_at only is not audited');
+SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_bookings WHERE id = (SELECT id FROM b)),
+          '2020-01-01'::timestamptz, 'a bookkeeping-only update keeps the updated_at it wrote');
+UPDATE hubspot_sync.hubspot_bookings SET attendance = attendance WHERE id = (SELECT id FROM b);
+SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log), 0,
+          'an update that changes no value is not audited');
+SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_bookings WHERE id = (SELECT id FROM b)),
+          '2020-01-01'::timestamptz, 'an update that changes no value keeps updated_at');
+
+UPDATE hubspot_sync.hubspot_bookings
+SET is_active = 'Completed', attendance = 'Yes', synced_at = now()
+WHERE id = (SELECT id FROM b);
+SELECT results_eq(
+    $$SELECT table_name, operation, record_hubspot_id, changed_fields, old_values, new_values
+      FROM hubspot_sync.supabase_audit_log$$,
+    $$VALUES ('hubspot_bookings', 'UPDATE', 'HBAUD1', '["attendance", "is_active"]'::jsonb,
+              '{"attendance": null, "is_active": "Active"}'::jsonb,
+              '{"attendance": "Yes", "is_active": "Completed"}'::jsonb)$$,
+    'UPDATE audit: exactly the changed columns with their old and new values, bookkeeping left out');
+SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_bookings WHERE id = (SELECT id FROM b)),
+          now(), 'a real change stamps updated_at = now()');
+
+-- performed_by ---------------------------------------------------------------------------------
+DELETE FROM hubspot_sync.supabase_audit_log;
+DO $$ BEGIN PERFORM set_config('mockbook.actor', 'admin@example.com', true); END $$;
+UPDATE hubspot_sync.hubspot_contact_credits SET firstname = 'Renamed' WHERE student_id = 'AUD1';
+DO $$ BEGIN PERFORM set_config('mockbook.actor', '', true); END $$;
+SELECT results_eq(
+    $$SELECT performed_by, changed_fields FROM hubspot_sync.supabase_audit_log$$,
+    $$VALUES ('admin@example.com', '["firstname"]'::jsonb)$$,
+    'performed_by is the mockbook.actor setting when set');
+
+DELETE FROM hubspot_sync.supabase_audit_log;
+DO $$ BEGIN PERFORM tests.as_request('service_role'); END $$;
+UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 12 WHERE hubspot_id = 'EXAUD1';
+DO $$ BEGIN PERFORM tests.end_request(); END $$;
+SELECT results_eq(
+    $$SELECT performed_by, changed_fields, old_values, new_values
+      FROM hubspot_sync.supabase_audit_log$$,
+    $$VALUES ('service_role', '["capacity"]'::jsonb, '{"capacity": 10}'::jsonb,
+              '{"capacity": 12}'::jsonb)$$,
+    'without an actor, performed_by is the request''s role claim (and service_role may write)');
+
+DELETE FROM hubspot_sync.supabase_audit_log;
+DO $$ BEGIN PERFORM tests.as_request('service_role'); END $$;
+DO $$ BEGIN PERFORM set_config('mockbook.actor', 'ops@example.com', true); END $$;
+DO $$ BEGIN PERFORM hubspot_sync.apply_credit_delta((SELECT id FROM c), 'sj_credits', -1, 'admin_adjustment'); END $$;
+DO $$ BEGIN PERFORM set_config('mockbook.actor', '', true); END $$;
+DO $$ BEGIN PERFORM tests.end_request(); END $$;
+SELECT results_eq(
+    $$SELECT table_name, performed_by, changed_fields, old_values, new_values
+      FROM hubspot_sync.supabase_audit_log$$,
+    $$VALUES ('hubspot_contact_credits', 'ops@example.com', '["sj_credits"]'::jsonb,
+              '{"sj_credits": 2}'::jsonb, '{"sj_credits": 1}'::jsonb)$$,
+    'a credit change is audited as the one changed field, actor before role claim');
+
+-- DELETE -------------------------------------------------------------------------------------
+DELETE FROM hubspot_sync.supabase_audit_log;
+DELETE FROM hubspot_sync.hubspot_bookings WHERE id = (SELECT id FROM b);
+SELECT results_eq(
+    $$SELECT table_name, operation, record_id, record_hubspot_id, new_values,
+             old_values ->> 'is_active', old_values ->> 'attendance'
+      FROM hubspot_sync.supabase_audit_log$$,
+    $$SELECT 'hubspot_bookings', 'DELETE', (SELECT id FROM b), 'HBAUD1', NULL::jsonb,
+             'Completed', 'Yes'$$,
+    'DELETE audit: the whole old row, no new values');
+SELECT ok((SELECT changed_fields @> '["booking_id", "is_active", "attendance", "student_id"]'
+                  AND NOT changed_fields ?| ARRAY['synced_at', 'updated_at', 'dominant_hand']
+           FROM hubspot_sync.supabase_audit_log),
+          'DELETE audit lists the columns that held a value, never bookkeeping or NULL columns');
+SELECT is((SELECT old_values ->> 'booking_id' FROM hubspot_sync.supabase_audit_log) LIKE 'BK-T-%',
+          true, 'DELETE audit keeps the deleted booking code');
+
+-- Exams too, and one audit row per row of a multi-row statement -----------------------------------
+DELETE FROM hubspot_sync.supabase_audit_log;
+DO $$ BEGIN PERFORM tests.make_exam(p_hubspot_id := 'EXAUD2'); END $$;
+UPDATE hubspot_sync.hubspot_mock_exams SET location = 'calgary'
+WHERE hubspot_id IN ('EXAUD1', 'EXAUD2');
+SELECT results_eq(
+    $$SELECT record_hubspot_id, operation, changed_fields FROM hubspot_sync.supabase_audit_log
+      ORDER BY id$$,
+    $$VALUES ('EXAUD2', 'INSERT', (SELECT changed_fields FROM hubspot_sync.supabase_audit_log
+                                   WHERE operation = 'INSERT')),
+             ('EXAUD1', 'UPDATE', '["location"]'::jsonb),
+             ('EXAUD2', 'UPDATE', '["location"]'::jsonb)$$,
+    'exam insert and a two-row update are audited row by row');
+SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log
+           WHERE performed_at = now() AND synced_to_hubspot_at IS NULL), 3,
+          'audit rows are stamped now() and wait to be pushed to HubSpot');
+SELECT is((SELECT max(updated_at) FROM hubspot_sync.hubspot_mock_exams
+           WHERE hubspot_id IN ('EXAUD1', 'EXAUD2')), now(), 'exam updates stamp updated_at');
+
+SELECT * FROM finish();
+ROLLBACK;
