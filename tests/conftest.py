@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from glue import migrations
@@ -59,13 +59,12 @@ def pg_params() -> dict[str, str]:
 def make_database(pg_params: dict[str, str]) -> Iterator:
     """Factory of fresh, empty databases on the test server; all dropped at the end."""
     janitors: list[DatabaseJanitor] = []
-    version = psycopg.connect(make_conninfo(**pg_params, dbname="postgres")).info.server_version
 
     def make(name: str) -> str:
         dbname = f"mb_{name}_{os.getpid()}"
         janitor = DatabaseJanitor(
             user=pg_params["user"], host=pg_params["host"], port=pg_params["port"],
-            dbname=dbname, version=str(version // 10000), password=pg_params.get("password"),
+            dbname=dbname, password=pg_params.get("password"),
         )
         janitor.init()
         janitors.append(janitor)

@@ -1,0 +1,95 @@
+"""The zero-config path and the CLI's handling of bad configuration (issue 2, item 9)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run([MOCKBOOK, *args], capture_output=True, text=True, timeout=300,
+                          env={**base, **(env or {})}, cwd=cwd)
+
+
+def test_embedded_up_migrate_down(tmp_path: Path) -> None:
+    """With no DATABASE_URL: `up` starts the embedded server and prints its URL, `migrate`
+    brings it to head, the schema is there, `down` stops it."""
+    env = {"MOCKBOOK_DATA_DIR": str(tmp_path / "data")}
+    started = run("up", env=env)
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip().splitlines()[-1]
+    assert url.startswith("postgresql://")
+    try:
+        migrated = run("migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        assert "-> 0" in migrated.stdout
+        with psycopg.connect(url) as conn:
+            assert conn.execute(
+                "SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone() == (0,)
+            version = conn.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
+        from glue.migrations import head
+        assert version == (head(),)
+    finally:
+        stopped = run("down", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped" in stopped.stdout
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=3)
+
+
+@pytest.mark.parametrize("url", [
+    "garbage",
+    "postgresql://postgres@127.0.0.1:1/nowhere",
+    "postgresql://postgres@127.0.0.1:notaport/x",
+])
+def test_bad_database_url_is_one_line_and_exit_2(url: str) -> None:
+    result = run("migrate", env={"DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mockbook: ")
+    assert "DATABASE_URL" in lines[0]
+
+
+def test_up_refuses_when_database_url_is_set(database_url: str) -> None:
+    result = run("up", env={"DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert "DATABASE_URL is set" in result.stderr
+
+
+def test_migrate_sql_prints_the_migration_sql() -> None:
+    result = run("migrate", "--sql")
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE hubspot_sync.hubspot_bookings" in result.stdout
+    assert "CREATE INDEX CONCURRENTLY" in result.stdout
+
+
+def test_migrate_at_head_changes_nothing(database_url: str) -> None:
+    result = run("migrate", env={"DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.strip().rsplit(": ", 1)[1].split(" -> ")
+    assert before == after
+
+
+def test_unknown_revision_is_a_clear_error(make_database) -> None:
+    url = make_database("unknown_rev")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA mockbook")
+        conn.execute("CREATE TABLE mockbook.alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO mockbook.alembic_version VALUES ('9999_from_the_future')")
+    result = run("migrate", env={"DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "9999_from_the_future" in result.stderr
+    assert "Traceback" not in result.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('hubspot_sync.hubspot_bookings')").fetchone() == (
+            None,)

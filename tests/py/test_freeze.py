@@ -1,0 +1,111 @@
+"""`mockbook db revision` (glue.freeze): a revision freezes the changed db/ SQL and applies it
+without ever reading db/ again (issue 2, item 4)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+
+from glue import freeze, migrations
+
+FUNCTION_V1 = """
+CREATE OR REPLACE FUNCTION hubspot_sync.freeze_probe()
+RETURNS integer LANGUAGE sql STABLE SET search_path = '' AS $$ SELECT 1 $$;
+REVOKE ALL ON FUNCTION hubspot_sync.freeze_probe() FROM PUBLIC, anon, authenticated;
+"""
+FUNCTION_V2 = FUNCTION_V1.replace("SELECT 1", "SELECT 2")
+FUNCTION_V3 = FUNCTION_V1.replace("freeze_probe()\nRETURNS integer", "freeze_probe()\nRETURNS text")
+FUNCTION_V3 = FUNCTION_V3.replace("SELECT 1", "SELECT 'three'")
+
+
+@pytest.fixture
+def db_copy(tmp_path: Path) -> Path:
+    """A private copy of db/ whose pending changes are all frozen first."""
+    copy = tmp_path / "db"
+    shutil.copytree(freeze.DB_DIR, copy)
+    freeze.freeze("catch up", db_dir=copy)
+    assert freeze.pending_changes(db_dir=copy) == []
+    return copy
+
+
+def probe(url: str):
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT to_regprocedure('hubspot_sync.freeze_probe()')").fetchone()
+        if row[0] is None:
+            return None
+        return conn.execute("SELECT hubspot_sync.freeze_probe()").fetchone()[0]
+
+
+def alembic_at(db_copy: Path, url: str):
+    cfg = migrations.alembic_config(url)
+    cfg.set_main_option("script_location", str(db_copy / "migrations"))
+    return cfg
+
+
+def test_nothing_to_freeze_gives_no_revision(db_copy: Path) -> None:
+    before = sorted(p.name for p in (db_copy / "migrations" / "versions").iterdir())
+    assert freeze.freeze("nothing", db_dir=db_copy) is None
+    assert sorted(p.name for p in (db_copy / "migrations" / "versions").iterdir()) == before
+
+
+def test_new_changed_and_retyped_function_round_trip(db_copy: Path, make_database) -> None:
+    source = db_copy / "functions" / "freeze_probe.sql"
+    source.write_text(FUNCTION_V1)
+    rev1 = freeze.freeze("add probe", db_dir=db_copy)
+    source.write_text(FUNCTION_V2)
+    rev2 = freeze.freeze("probe returns 2", db_dir=db_copy)
+    source.write_text(FUNCTION_V3)
+    rev3 = freeze.freeze("probe returns text", db_dir=db_copy)
+    assert rev1 and rev2 and rev3 and len({rev1, rev2, rev3}) == 3
+    up3 = "".join(p.read_text() for p in (db_copy / "migrations/versions" / rev3).rglob("*.sql"))
+    assert "DROP FUNCTION IF EXISTS hubspot_sync.freeze_probe;" in up3
+
+    # The revisions carry copies: db/ may now change or vanish without affecting them.
+    source.write_text("this is not SQL")
+    url = make_database("freeze")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, rev1)
+    assert probe(url) == 1
+    command.upgrade(cfg, rev2)
+    assert probe(url) == 2
+    command.upgrade(cfg, rev3)
+    assert probe(url) == "three"
+    command.downgrade(cfg, rev2)
+    assert probe(url) == 2
+    command.downgrade(cfg, rev1)
+    assert probe(url) == 1
+    command.downgrade(cfg, "-1")
+    assert probe(url) is None
+
+
+def test_deleted_function_is_dropped_and_restored_on_downgrade(db_copy: Path, make_database):
+    source = db_copy / "functions" / "freeze_probe.sql"
+    source.write_text(FUNCTION_V1)
+    added = freeze.freeze("add probe", db_dir=db_copy)
+    source.unlink()
+    removed = freeze.freeze("remove probe", db_dir=db_copy)
+    url = make_database("freeze_del")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, added)
+    assert probe(url) == 1
+    command.upgrade(cfg, removed)
+    assert probe(url) is None
+    command.downgrade(cfg, added)
+    assert probe(url) == 1
+
+
+def test_changed_table_file_gets_a_guard_that_refuses_to_run(db_copy: Path, make_database):
+    table = db_copy / "schema" / "13_sync_metadata.sql"
+    table.write_text(table.read_text().replace("error_message text,", "error_message text,\n"
+                                               "    note text,"))
+    rev = freeze.freeze("add a note column", db_dir=db_copy)
+    guard = db_copy / "migrations" / "versions" / rev / "upgrade" / "00_schema_changes.sql"
+    assert "db/schema/13_sync_metadata.sql" in guard.read_text()
+    url = make_database("freeze_guard")
+    cfg = alembic_at(db_copy, url)
+    with pytest.raises(Exception, match="write the schema changes"):
+        command.upgrade(cfg, rev)
