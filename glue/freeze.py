@@ -117,10 +117,13 @@ def _frozen_name(index: int, path: str) -> str:
     return f"{index:02d}_{path.replace('/', '_')}"
 
 
-def freeze(message: str, *, db_dir: Path = DB_DIR) -> str | None:
-    """Write a new revision for the pending db/ changes; return its id (None: nothing changed)."""
+def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None) -> str | None:
+    """Write a new revision for the pending db/ changes (or those of `only`: paths relative to
+    db/, or folder prefixes like "triggers/"); return its id (None: nothing changed)."""
     manifest = load_manifest(db_dir)
     changes = pending_changes(manifest, db_dir)
+    if only:
+        changes = [c for c in changes if any(c.path.startswith(prefix) for prefix in only)]
     if not changes:
         return None
     rev = next_revision_id(message, db_dir)
@@ -216,7 +219,9 @@ def main() -> None:  # python -m glue.freeze -m "message"
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--message", required=True)
-    rev = freeze(parser.parse_args().message)
+    parser.add_argument("paths", nargs="*", help="only these db/ paths (relative to db/)")
+    args = parser.parse_args()
+    rev = freeze(args.message, only=args.paths or None)
     print(rev or "db/ has no changes since the newest revision: nothing to freeze")
 
 

@@ -72,11 +72,13 @@ def db() -> None:
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the revision changes.")
-def revision(message: str) -> None:
-    """Create a revision carrying a frozen copy of the db/ files changed since the last one."""
+@click.argument("paths", nargs=-1)
+def revision(message: str, paths: tuple[str, ...]) -> None:
+    """Create a revision carrying a frozen copy of the db/ files changed since the last one
+    (only PATHS, relative to db/, when given: e.g. functions/create_booking.sql triggers/)."""
     from glue.freeze import freeze
 
-    rev = freeze(message)
+    rev = freeze(message, only=list(paths) or None)
     click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
 
 
