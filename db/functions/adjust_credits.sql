@@ -13,7 +13,8 @@
  *       p_reason        why (required, at most 1000 characters)
  *       p_actor         who (required, at most 255 characters)
  * Returns: {success: true, student_id, credit_field, delta, previous_balance, balance}
- * Errors: INVALID_ARGUMENT (unknown field, zero/NULL/too large delta, missing reason or actor),
+ * Errors: INVALID_ARGUMENT (unknown field, zero/NULL/too large delta, missing or too long
+ *         reason, actor or student id),
  *         CONTACT_NOT_FOUND, INSUFFICIENT_CREDITS (the balance would go below zero), BUSY.
  * Locks: the contact row (hubspot_sync.lock_contact; no exam is locked).
  */
@@ -44,14 +45,9 @@ BEGIN
             format('p_delta must be a non-zero integer between -1000 and 1000, not %s.',
                    coalesce(p_delta::text, 'NULL')));
     END IF;
-    IF p_reason IS NULL OR btrim(p_reason) = '' OR length(p_reason) > 1000 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            'p_reason is required (at most 1000 characters).');
-    END IF;
-    IF p_actor IS NULL OR btrim(p_actor) = '' OR length(p_actor) > 255 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            'p_actor is required (at most 255 characters).');
-    END IF;
+    PERFORM hubspot_sync.check_text_arg('p_reason', p_reason, true, 1000);
+    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, true, 255);
+    PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64);
 
     SELECT c.id INTO v_contact_id
     FROM hubspot_sync.hubspot_contact_credits AS c

@@ -22,9 +22,7 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_active integer;
 BEGIN
-    IF p_mock_exam_id IS NULL OR btrim(p_mock_exam_id) = '' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_mock_exam_id is required.');
-    END IF;
+    PERFORM hubspot_sync.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_capacity IS NULL OR p_capacity < 0 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             format('p_capacity must be a non-negative integer, not %s.',

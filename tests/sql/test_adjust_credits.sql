@@ -1,6 +1,6 @@
 -- adjust_credits: admin credit changes are relative, ledgered, audited, never below zero.
 BEGIN;
-SELECT plan(33);
+SELECT plan(34);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text'],
@@ -85,6 +85,10 @@ SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.adjust_credits
                  'PT400', 'INVALID_ARGUMENT', 'a huge delta is refused (no integer overflow)');
 SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''ADJ1'', p_credit_field := ''sj_credits'', p_delta := 1, p_reason := ''  '', p_actor := ''a'')')$$,
                  'PT400', 'INVALID_ARGUMENT', 'a blank reason is refused');
+SELECT throws_ok(format('SELECT tests.rpc(%L, %L)', 'service_role',
+                        format('hubspot_sync.adjust_credits(p_student_id := ''ADJ1'', p_credit_field := ''sj_credits'', p_delta := 1, p_reason := %L, p_actor := ''a'')',
+                               repeat('r', 1001))),
+                 'PT400', 'INVALID_ARGUMENT', 'a reason over 1000 characters is refused');
 SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''ADJ1'', p_credit_field := ''sj_credits'', p_delta := 1, p_reason := ''x'', p_actor := NULL)')$$,
                  'PT400', 'INVALID_ARGUMENT', 'a missing actor is refused');
 SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''NOPE'', p_credit_field := ''sj_credits'', p_delta := 1, p_reason := ''x'', p_actor := ''a'')')$$,

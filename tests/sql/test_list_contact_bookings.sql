@@ -1,0 +1,84 @@
+-- list_contact_bookings: a student's bookings, newest exam first, optionally by status.
+BEGIN;
+SELECT plan(19);
+
+SELECT volatility_is('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'], 'stable',
+                     'list_contact_bookings is STABLE');
+SELECT isnt_definer('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'],
+                    'list_contact_bookings is SECURITY INVOKER');
+SELECT function_privs_are('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'], r, p,
+                          format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
+FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
+     AS v(r, p);
+SELECT is(tests.plpgsql_check_count('hubspot_sync.list_contact_bookings(text, text)'), 0::bigint,
+          'plpgsql_check: list_contact_bookings is clean');
+SELECT ok((SELECT proretset FROM pg_proc
+           WHERE oid = 'hubspot_sync.list_contact_bookings(text, text)'::regprocedure),
+          'list_contact_bookings returns SETOF');
+SELECT isnt(obj_description('hubspot_sync.list_contact_bookings(text, text)'::regprocedure, 'pg_proc'),
+            NULL, 'list_contact_bookings has a comment');
+
+DO $$
+DECLARE
+    d date := hubspot_sync.business_today();
+BEGIN
+    PERFORM tests.make_student(p_student_id := 'LCB1');
+    PERFORM tests.make_student(p_student_id := 'LCB2');
+    PERFORM tests.make_exam(p_hubspot_id := 'EXLCB1', p_exam_date := d + 1);
+    PERFORM tests.make_exam(p_hubspot_id := 'EXLCB2', p_exam_date := d + 2, p_location := 'calgary');
+    PERFORM tests.make_exam(p_hubspot_id := 'EXLCB3', p_exam_date := d + 3);
+    PERFORM tests.make_exam(p_hubspot_id := 'EXLCB4', p_exam_date := d - 5);
+    PERFORM tests.seed_booking('LCB1', 'EXLCB1', p_hubspot_id := 'HBLCB1', p_idempotency_key := 'k-lcb');
+    PERFORM tests.seed_booking('LCB1', 'EXLCB2', p_status := 'Cancelled');
+    PERFORM tests.seed_booking('LCB1', 'EXLCB3', p_status := 'Failed');
+    PERFORM tests.seed_booking('LCB1', 'EXLCB4', p_status := 'Completed', p_attendance := 'No');
+    PERFORM tests.seed_booking('LCB2', 'EXLCB1');
+END $$;
+
+SELECT throws_ok($$SELECT tests.rpc_rows('anon', 'hubspot_sync.list_contact_bookings(p_student_id := ''LCB1'')')$$,
+                 '42501', NULL, 'anon is refused');
+SELECT throws_ok($$SELECT tests.rpc_rows('authenticated', 'hubspot_sync.list_contact_bookings(p_student_id := ''LCB1'')')$$,
+                 '42501', NULL, 'authenticated is refused');
+
+SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id, is_active, attendance
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1'))$$),
+    '[{"mock_exam_id": "EXLCB3", "is_active": "Failed", "attendance": null},
+      {"mock_exam_id": "EXLCB2", "is_active": "Cancelled", "attendance": null},
+      {"mock_exam_id": "EXLCB1", "is_active": "Active", "attendance": null},
+      {"mock_exam_id": "EXLCB4", "is_active": "Completed", "attendance": "No"}]'::jsonb,
+    'a GET lists every booking of the student (not others''), newest exam first');
+SELECT is((SELECT r - 'id' - 'created_at' - 'updated_at' - 'booking_id'
+           FROM jsonb_array_elements(tests.rpc_rows('service_role',
+               'hubspot_sync.list_contact_bookings(p_student_id := ''LCB1'', p_status := ''Active'')')) AS r),
+          jsonb_build_object('hubspot_id', 'HBLCB1', 'mock_exam_id', 'EXLCB1',
+              'mock_exam_name', 'Situational Judgment EXLCB1', 'student_id', 'LCB1',
+              'name', 'FirstLCB1 LastLCB1', 'student_email', 'lcb1@example.com',
+              'is_active', 'Active', 'attendance', NULL, 'mock_type', 'Situational Judgment',
+              'mock_set', 'A', 'exam_date', hubspot_sync.business_today() + 1,
+              'start_time', '09:00', 'end_time', '12:00', 'location', 'mississauga',
+              'attending_location', 'mississauga', 'dominant_hand', NULL,
+              'token_used', 'Situational Judgment Token', 'token_refunded', false,
+              'token_refunded_at', NULL),
+          'p_status filters; a row carries the booking, its exam''s name and location, and no '
+          'idempotency key');
+SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'cancelled'))$$),
+    '[{"is_active": "Cancelled"}]'::jsonb, 'p_status is case-insensitive');
+SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'Completed'))$$),
+    '[{"is_active": "Completed"}]'::jsonb, 'Completed bookings can be listed alone');
+SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'Failed'))$$),
+    '[{"is_active": "Failed"}]'::jsonb, 'Failed bookings can be listed alone');
+SELECT is(tests.rpc_rows('service_role', 'hubspot_sync.list_contact_bookings(p_student_id := ''NOBODY'')'),
+          '[]'::jsonb, 'a student without bookings gets no rows');
+SELECT throws_ok($$SELECT tests.rpc_rows('service_role', 'hubspot_sync.list_contact_bookings(p_student_id := ''LCB1'', p_status := ''Deleted'')')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'an unknown status is INVALID_ARGUMENT');
+SELECT throws_ok($$SELECT tests.rpc_rows('service_role', 'hubspot_sync.list_contact_bookings(p_student_id := NULL)')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'a missing student id is INVALID_ARGUMENT');
+SELECT throws_ok(format('SELECT tests.rpc_rows(%L, %L)', 'service_role',
+                        format('hubspot_sync.list_contact_bookings(p_student_id := %L)', repeat('A', 65))),
+                 'PT400', 'INVALID_ARGUMENT', 'an over-long student id is INVALID_ARGUMENT');
+
+SELECT * FROM finish();
+ROLLBACK;
