@@ -1,0 +1,85 @@
+"""The HubSpot rate limiter: no rolling window ever holds more than `limit` requests, within one
+process and across processes sharing Redis (SPEC §6, §7)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import time
+
+import pytest
+import redis
+
+from glue.ratelimit import DailyBudgetExhausted, build_limiter
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def max_in_window(stamps: list[float], window: float) -> int:
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, t in enumerate(stamps):
+        while t - stamps[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
+    limiter = build_limiter(limit=20, window=1.0, daily=10_000, redis_url=None, margin=0.05)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(15):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stamps) == 60
+    assert max_in_window(stamps, 1.0) <= 20
+    assert limiter.waits > 0  # 60 requests at 20/s had to wait
+
+
+def _redis_worker(key: str, n: int, out) -> None:
+    limiter = build_limiter(limit=15, window=1.0, daily=10_000, redis_url=REDIS_URL, name=key,
+                            margin=0.05)
+    for _ in range(n):
+        limiter.acquire()
+        out.put(time.time())
+
+
+def test_redis_limiter_is_shared_by_processes() -> None:
+    key = f"test-{os.getpid()}-{time.time_ns()}"
+    out: mp.Queue = mp.get_context("fork").Queue()
+    procs = [mp.get_context("fork").Process(target=_redis_worker, args=(key, 15, out))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    stamps = [out.get(timeout=30) for _ in range(45)]
+    for p in procs:
+        p.join(timeout=30)
+    # Three processes, one shared budget of 15 per second: 45 requests need ~3 s.
+    assert max_in_window(stamps, 1.0) <= 15
+    assert max(stamps) - min(stamps) >= 2.0
+    redis.Redis.from_url(REDIS_URL).delete(f"mockbook:ratelimit:{key}")
+
+
+def test_daily_budget_stops_sending() -> None:
+    limiter = build_limiter(limit=100, window=10, daily=3, redis_url=None)
+    for _ in range(3):
+        limiter.acquire()
+    with pytest.raises(DailyBudgetExhausted):
+        limiter.acquire()
+
+
+def test_unreachable_redis_falls_back_to_local(caplog) -> None:
+    limiter = build_limiter(limit=5, window=1, daily=100, redis_url="redis://127.0.0.1:1/0")
+    assert limiter.acquire() == 0
+    assert "Redis unavailable" in caplog.text
