@@ -1,0 +1,277 @@
+"""Supabase compatibility (SPEC §2, issue 2 item 6): the same revisions run unchanged on a plain
+PostgreSQL server, where they create the roles anon / authenticated / service_role (NOLOGIN) and
+auth.uid() / auth.role() / auth.jwt() reading request.jwt.claims, and on a Supabase-like server,
+where those already exist and are left exactly as they were.
+
+Roles are cluster-wide and the shared test server already has them, so the "plain PostgreSQL"
+case runs in a throw-away cluster started with initdb for this module (stopped at the end); so
+does a Supabase-like cluster whose roles carry Supabase's own settings. Each case migrates twice
+(upgrade head, upgrade head again, downgrade base, upgrade head, twice).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from glue import migrations
+
+ROLES = ("anon", "authenticated", "service_role")
+SUB = "6f1c0c9e-3f0c-4a4e-9d59-7d0b8f0a1b2c"
+FIXED_UID = "00000000-0000-4000-8000-00000000beef"
+
+
+# --- throw-away clusters -------------------------------------------------------------------------
+
+
+def _bindir(major: int) -> Path:
+    candidates = [Path(f"/usr/lib/postgresql/{major}/bin")]
+    if pg_config := shutil.which("pg_config"):
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    pytest.fail(f"initdb/pg_ctl for PostgreSQL {major} not found in {candidates}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres OS user."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="module")
+def start_cluster(pg_params: dict[str, str]) -> Iterator[Callable[[], str]]:
+    """Factory: start a fresh, empty cluster of the test server's major version; returns the
+    URL of its `postgres` database. Every cluster is stopped and removed at the end."""
+    with psycopg.connect(**pg_params, dbname="postgres") as conn:
+        major = conn.info.server_version // 10000
+    bindir = _bindir(major)
+    started: list[Path] = []
+
+    def start() -> str:
+        root = Path(tempfile.mkdtemp(prefix="mockbook-cluster-"))
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres", "postgres")
+        data, port = root / "data", _free_port()
+        subprocess.run(
+            _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                          "--auth=trust", "--no-sync", "-E", "UTF8"]),
+            check=True, capture_output=True)
+        started.append(root)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                          "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                          "-w", "start"]),
+            check=True, capture_output=True)
+        return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    yield start
+    for root in started:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(root / "data"),
+                                     "-m", "immediate", "-w", "stop"]),
+                       check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+# --- what to check -------------------------------------------------------------------------------
+
+
+def role_attributes(url: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT r.rolname, r.rolcanlogin, r.rolinherit, r.rolbypassrls, r.rolsuper,"
+            " r.rolcreaterole, r.rolcreatedb, r.rolconfig,"
+            " ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g"
+            "       ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1),"
+            " ARRAY(SELECT u.rolname::text FROM pg_auth_members m JOIN pg_roles u"
+            "       ON u.oid = m.member WHERE m.roleid = r.oid ORDER BY 1)"
+            " FROM pg_roles r WHERE r.rolname = ANY(%s)", [list(ROLES)]).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def auth_definitions(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
+            " WHERE p.pronamespace = 'auth'::regnamespace").fetchall()
+    return dict(rows)
+
+
+def claims_as_seen_by_auth(url: str, claims: dict | None, role: str | None = None) -> tuple:
+    """auth.uid(), auth.role(), auth.jwt() inside a request whose JWT claims are `claims`."""
+    with psycopg.connect(url) as conn:
+        if claims is not None:
+            conn.execute("SELECT set_config('request.jwt.claims', %s, true)", [json.dumps(claims)])
+        if role:
+            conn.execute(f"SET LOCAL ROLE {role}")
+        row = conn.execute("SELECT auth.uid(), auth.role(), auth.jwt()").fetchone()
+        conn.rollback()
+    return row
+
+
+def version(url: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
+    return row[0] if row else None
+
+
+def migrate_twice(url: str) -> None:
+    """upgrade head; upgrade head again (a no-op); then downgrade base + upgrade head, twice."""
+    migrations.upgrade(url, "head")
+    migrations.upgrade(url, "head")
+    assert version(url) == migrations.head()
+    for _ in range(2):
+        migrations.downgrade(url, "base")
+        assert version(url) is None
+        migrations.upgrade(url, "head")
+        assert version(url) == migrations.head()
+
+
+# --- plain PostgreSQL: nothing Supabase exists ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare(start_cluster: Callable[[], str]) -> dict:
+    server = start_cluster()
+    before = role_attributes(server)
+    first = _create_database(server, "mockbook_a")
+    migrate_twice(first)
+    second = _create_database(server, "mockbook_b")  # the roles now exist: created by `first`
+    migrate_twice(second)
+    return {"server": server, "roles_before": before, "first": first, "second": second}
+
+
+def test_a_plain_cluster_has_no_supabase_roles_before(bare: dict) -> None:
+    assert bare["roles_before"] == {}
+
+
+def test_migrations_create_the_roles_nologin(bare: dict) -> None:
+    #              login  inherit bypassrls super  createrole createdb config members of/in
+    expected = {
+        "anon": (False, False, False, False, False, False, None, [], []),
+        "authenticated": (False, False, False, False, False, False, None, [], []),
+        "service_role": (False, False, True, False, False, False, None, [], []),
+    }
+    assert role_attributes(bare["first"]) == expected
+
+
+@pytest.mark.parametrize("which", ["first", "second"])
+def test_auth_helpers_read_request_jwt_claims(bare: dict, which: str) -> None:
+    url = bare[which]
+    claims = {"sub": SUB, "role": "authenticated", "email": "ada@example.com", "aal": "aal1"}
+    assert claims_as_seen_by_auth(url, claims) == (uuid.UUID(SUB), "authenticated", claims)
+    assert claims_as_seen_by_auth(url, {"role": "service_role"}) == (
+        None, "service_role", {"role": "service_role"})
+    assert claims_as_seen_by_auth(url, None) == (None, None, None)
+
+
+@pytest.mark.parametrize("which", ["first", "second"])
+def test_auth_helpers_are_callable_by_the_request_roles(bare: dict, which: str) -> None:
+    """As on Supabase (auth schema usable by anon, authenticated and service_role): an RPC or a
+    policy running as the request's role may call auth.uid()/auth.role()/auth.jwt()."""
+    url = bare[which]
+    for role in ROLES:
+        claims = {"sub": SUB, "role": role}
+        assert claims_as_seen_by_auth(url, claims, role=role) == (uuid.UUID(SUB), role, claims)
+
+
+def test_both_databases_reach_head_with_the_auth_helpers(bare: dict) -> None:
+    for which in ("first", "second"):
+        assert version(bare[which]) == migrations.head()
+        assert set(auth_definitions(bare[which])) == {"uid", "role", "jwt"}
+
+
+# --- Supabase-like: the roles and auth.* exist already -------------------------------------------
+
+SUPABASE_LIKE = """
+CREATE ROLE anon NOLOGIN NOINHERIT;
+CREATE ROLE authenticated NOLOGIN NOINHERIT;
+CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+CREATE ROLE authenticator LOGIN NOINHERIT;
+GRANT anon, authenticated, service_role TO authenticator;
+ALTER ROLE anon SET statement_timeout = '3s';
+ALTER ROLE authenticated SET statement_timeout = '8s';
+"""
+
+SUPABASE_AUTH = f"""
+CREATE SCHEMA auth;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
+-- deliberately different from mockbook's definition: the migration must not replace it
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+AS $$ SELECT '{FIXED_UID}'::uuid $$;
+COMMENT ON FUNCTION auth.uid() IS 'Supabase''s own auth.uid()';
+"""
+
+
+@pytest.fixture(scope="module")
+def supabase_like(start_cluster: Callable[[], str]) -> dict:
+    server = start_cluster()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(SUPABASE_LIKE)
+    url = _create_database(server, "supabase_like")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SUPABASE_AUTH)
+    before = {"roles": role_attributes(url), "auth": auth_definitions(url)}
+    migrate_twice(url)
+    return {"url": url, "before": before}
+
+
+def test_existing_roles_keep_their_attributes(supabase_like: dict) -> None:
+    before = supabase_like["before"]["roles"]
+    assert before["anon"][6] == ["statement_timeout=3s"]
+    assert before["service_role"][8] == ["authenticator"]
+    assert role_attributes(supabase_like["url"]) == before
+
+
+def test_existing_auth_uid_is_left_untouched(supabase_like: dict) -> None:
+    url = supabase_like["url"]
+    after = auth_definitions(url)
+    assert after["uid"] == supabase_like["before"]["auth"]["uid"]
+    assert FIXED_UID in after["uid"]
+    # only the missing helpers were created
+    assert set(after) == {"uid", "role", "jwt"}
+    uid, role, jwt = claims_as_seen_by_auth(url, {"sub": SUB, "role": "authenticated"})
+    assert (uid, role, jwt) == (uuid.UUID(FIXED_UID), "authenticated",
+                                {"sub": SUB, "role": "authenticated"})
+    with psycopg.connect(url) as conn:
+        (comment,) = conn.execute("SELECT obj_description('auth.uid()'::regprocedure)").fetchone()
+    assert comment == "Supabase's own auth.uid()"
+
+
+def test_on_the_shared_server_an_existing_auth_uid_is_untouched(
+    make_database: Callable[[str], str],
+) -> None:
+    """The same on the test server (roles already there): a database with its own auth.uid()."""
+    url = make_database("supabase_auth")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE SCHEMA auth; CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE"
+            f" AS $$ SELECT '{FIXED_UID}'::uuid $$")
+    roles_before, auth_before = role_attributes(url), auth_definitions(url)
+    migrate_twice(url)
+    assert role_attributes(url) == roles_before
+    assert auth_definitions(url)["uid"] == auth_before["uid"]
+    assert claims_as_seen_by_auth(url, {"sub": SUB})[0] == uuid.UUID(FIXED_UID)
