@@ -53,4 +53,12 @@ RETURNS bigint LANGUAGE sql AS $$
         security_warnings := true)
 $$;
 
+-- mark_attendance called through tests.rpc (as PostgREST would, default service_role).
+CREATE OR REPLACE FUNCTION tests.mark(p_updates jsonb, p_actor text DEFAULT NULL,
+                                      p_role text DEFAULT 'service_role')
+RETURNS jsonb LANGUAGE sql AS $$
+    SELECT tests.rpc(p_role, format('hubspot_sync.mark_attendance(p_updates := %L, p_actor := %L)',
+                                    p_updates, p_actor))
+$$;
+
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
