@@ -21,12 +21,19 @@ search_lag=0.0, conformance=True, spec_dir=None, access_token=None, portal_id, s
   ``associations(type, id)``, ``association_type_id(from, to)``, ``requests``, ``stats``,
   ``conformance_failures``, ``errors``; seeding: ``seed(type, rows)``, ``touch(type, id, **props)``.
 
-``serve(port, host='127.0.0.1', **options)`` runs one in the foreground.
+``serve(port, host='127.0.0.1', **options)`` runs one in the foreground (conformance off).
+
+Conformance (``Conformance(spec_dir).check(...)``) holds requests to HubSpot's published specs,
+which are stricter than HubSpot itself: a search body must carry ``filterGroups``, ``sorts``,
+``properties``, ``limit`` and ``after`` (``"0"`` for the first page); a batch read
+``properties`` and ``propertiesWithHistory``; a create (single or batch) ``associations`` (may be
+``[]``); property values must be strings.
 """
 
 from .conformance import Conformance
 from .faults import Faults
-from .server import Sandbox, serve
+from .sandbox import Sandbox
+from .server import serve
 from .store import BOOKINGS, CONTACTS, EXAMS, NOTES
 
 __all__ = ["BOOKINGS", "CONTACTS", "EXAMS", "NOTES", "Conformance", "Faults", "Sandbox", "serve"]

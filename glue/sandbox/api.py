@@ -1,7 +1,8 @@
-"""HubSpot CRM objects v3 (single, batch, search) as the sandbox answers them, and the router.
+"""The sandbox's router, and the single-object endpoints of HubSpot CRM objects v3.
 
 Endpoints take a parsed :class:`Req` and return ``(status, json body or None)``; errors are
-raised as :class:`ApiError`. Batches run under the store lock, so each is atomic.
+raised as :class:`ApiError`. Batch and search endpoints are in ``batch.py``, associations and
+schemas in ``assoc.py``.
 """
 
 from __future__ import annotations
@@ -11,40 +12,21 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from . import search
 from .assoc import AssociationsApi, SchemasApi
+from .batch import BatchApi
 from .errors import (
     CONFLICT,
     OBJECT_NOT_FOUND,
     VALIDATION_ERROR,
     ApiError,
     Req,
-    batch_body,
-    record_error,
+    parse_properties,
 )
-from .store import Conflict, ObjectType, Record, Store, iso, now_ms
+from .store import Conflict, ObjectType, Record, Store, iso
 
-MAX_BATCH = 100
 MAX_LIST = 100
 Route = tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]
 Rule = tuple[Callable[[dict[str, str]], bool], str]
-
-
-def _props(value: Any) -> dict[str, str]:
-    """Property values as HubSpot stores them: strings ("" clears; booleans lower-case)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ApiError(400, "Invalid input JSON: 'properties' must be an object.")
-    out = {}
-    for key, val in value.items():
-        if val is None:
-            out[str(key)] = ""
-        elif isinstance(val, bool):
-            out[str(key)] = "true" if val else "false"
-        else:
-            out[str(key)] = str(val)
-    return out
 
 
 class Api:
@@ -52,21 +34,22 @@ class Api:
 
     def __init__(self, store: Store, search_lag: Callable[[], float]) -> None:
         self.store = store
-        self._search_lag = search_lag
+        self.search_lag = search_lag
         self.rules: dict[str, list[Rule]] = {}
         assoc = AssociationsApi(self)
         schemas = SchemasApi(self)
+        batch = BatchApi(self)
         obj = r"/crm/v3/objects/(?P<t>[^/]+)"
         v4 = r"/crm/v4/associations/(?P<f>[^/]+)/(?P<t>[^/]+)/batch"
         v4o = r"/crm/v4/objects/(?P<f>[^/]+)/(?P<fid>[^/]+)/associations"
         sch = r"/crm(?:-object-schemas)?/v3/schemas"
         table: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
-            ("POST", obj + "/search", self.search),
-            ("POST", obj + "/batch/create", self.batch_create),
-            ("POST", obj + "/batch/update", self.batch_update),
-            ("POST", obj + "/batch/upsert", self.batch_upsert),
-            ("POST", obj + "/batch/read", self.batch_read),
-            ("POST", obj + "/batch/archive", self.batch_archive),
+            ("POST", obj + "/search", batch.search),
+            ("POST", obj + "/batch/create", batch.batch_create),
+            ("POST", obj + "/batch/update", batch.batch_update),
+            ("POST", obj + "/batch/upsert", batch.batch_upsert),
+            ("POST", obj + "/batch/read", batch.batch_read),
+            ("POST", obj + "/batch/archive", batch.batch_archive),
             ("GET", obj, self.list),
             ("POST", obj, self.create),
             ("GET", obj + "/(?P<oid>[^/]+)", self.get),
@@ -181,7 +164,7 @@ class Api:
             }
         return body
 
-    def _write(self, ot: ObjectType, rec: Record | None, props: dict[str, str]) -> Record:
+    def write(self, ot: ObjectType, rec: Record | None, props: dict[str, str]) -> Record:
         """Create (rec None) or update one record after the rules and uniqueness checks."""
         merged = {**(rec.properties if rec else {}), **props}
         self.rejected(ot, merged)
@@ -196,11 +179,11 @@ class Api:
     def create(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self.type_of(t)
         body = req.obj()
-        props = _props(body.get("properties"))
+        props = parse_properties(body.get("properties"))
         with self.store.lock:
             links = self.assoc_plan(ot, body.get("associations"))
-            rec = self._write(ot, None, props)
-            self._link(ot, rec, links)
+            rec = self.write(ot, None, props)
+            self.link(ot, rec, links)
             return 201, self.out(ot, rec, full=True)
 
     def get(self, req: Req, t: str, oid: str) -> tuple[int, Any]:
@@ -231,7 +214,7 @@ class Api:
 
     def update(self, req: Req, t: str, oid: str) -> tuple[int, Any]:
         ot = self.type_of(t)
-        props = _props(req.obj().get("properties"))
+        props = parse_properties(req.obj().get("properties"))
         with self.store.lock:
             rec = self.find(ot, oid, req.q("idProperty"))
             if rec is None:
@@ -240,7 +223,7 @@ class Api:
                     f"Object not found. objectId are usually numeric. ({oid})",
                     OBJECT_NOT_FOUND,
                 )
-            return 200, self.out(ot, self._write(ot, rec, props), full=True)
+            return 200, self.out(ot, self.write(ot, rec, props), full=True)
 
     def archive(self, req: Req, t: str, oid: str) -> tuple[int, Any]:
         ot = self.type_of(t)
@@ -296,201 +279,6 @@ class Api:
                 plan.append((to_type, to_id, type_ids))
         return plan
 
-    def _link(self, ot: ObjectType, rec: Record, plan: list[tuple[str, str, list[int]]]) -> None:
+    def link(self, ot: ObjectType, rec: Record, plan: list[tuple[str, str, list[int]]]) -> None:
         for to_type, to_id, type_ids in plan:
             self.store.associate(ot.type_id, rec.id, to_type, to_id, type_ids)
-
-    # ---- batch endpoints -------------------------------------------------------------------
-    def batch_create(self, req: Req, t: str) -> tuple[int, Any]:
-        """201, or 207 with ``errors`` only when every input has a unique objectWriteTraceId;
-        otherwise any failing input fails the whole batch (nothing is created)."""
-        ot = self.type_of(t)
-        inputs = req.inputs(MAX_BATCH)
-        started = now_ms()
-        with self.store.lock:
-            plans, errors = [], []
-            batch_unique: dict[tuple[str, str], int] = {}
-            for i, item in enumerate(inputs):
-                trace = item.get("objectWriteTraceId") if isinstance(item, dict) else None
-                try:
-                    if not isinstance(item, dict):
-                        raise ApiError(400, f"Invalid input at index {i}")
-                    props = _props(item.get("properties"))
-                    links = self.assoc_plan(ot, item.get("associations"))
-                    self.rejected(ot, props)
-                    clash = self.store.unique_conflict(ot, props)
-                    if clash:
-                        raise self.conflict(ot, clash, props[clash.prop])
-                    for prop in ot.unique_properties:
-                        if props.get(prop):
-                            key = (prop, props[prop].lower() if prop == "email" else props[prop])
-                            if key in batch_unique:
-                                raise ApiError(
-                                    400,
-                                    f"Duplicate {prop} {props[prop]!r} in batch "
-                                    f"input (also at index {batch_unique[key]})",
-                                )
-                            batch_unique[key] = i
-                    plans.append((trace, props, links))
-                except ApiError as exc:
-                    errors.append((trace, exc))
-            traces = [
-                item.get("objectWriteTraceId") if isinstance(item, dict) else None
-                for item in inputs
-            ]
-            multi = all(isinstance(x, str) and x for x in traces) and len(set(traces)) == len(
-                traces
-            )
-            if errors and not multi:
-                first = errors[0][1]
-                raise ApiError(first.status, first.message, first.category, first.context)
-            results = []
-            for trace, props, links in plans:
-                rec = self.store.create(ot, props)
-                self._link(ot, rec, links)
-                results.append(self.out(ot, rec, full=True, trace=trace))
-        errs = [exc.record_error(trace) for trace, exc in errors]
-        return (207 if errs else 201), batch_body(results, errs, started)
-
-    def _check_duplicates(self, inputs: list) -> None:
-        seen: set[tuple[str, str]] = set()
-        dups = []
-        for item in inputs:
-            if not isinstance(item, dict) or "id" not in item:
-                raise ApiError(400, f"Invalid input JSON: every input needs an id ({item!r})")
-            key = (str(item.get("idProperty") or ""), str(item["id"]))
-            if key in seen:
-                dups.append(key[1])
-            seen.add(key)
-        if dups:
-            raise ApiError(
-                400, f"Duplicate IDs found in batch input: {dups}", context={"ids": dups}
-            )
-
-    def batch_update(self, req: Req, t: str) -> tuple[int, Any]:
-        ot = self.type_of(t)
-        inputs = req.inputs(MAX_BATCH)
-        self._check_duplicates(inputs)
-        started = now_ms()
-        results, errors = [], []
-        with self.store.lock:
-            for item in inputs:
-                trace, key = item.get("objectWriteTraceId"), str(item["id"])
-                try:
-                    props = _props(item.get("properties"))
-                    rec = self.find(ot, key, item.get("idProperty"))
-                    if rec is None:
-                        raise ApiError(
-                            404, f"Object not found: {key}", OBJECT_NOT_FOUND, {"ids": [key]}
-                        )
-                    results.append(
-                        self.out(ot, self._write(ot, rec, props), full=True, trace=trace)
-                    )
-                except ApiError as exc:
-                    errors.append(exc.record_error(trace))
-        return (207 if errors else 200), batch_body(results, errors, started)
-
-    def batch_upsert(self, req: Req, t: str) -> tuple[int, Any]:
-        """Create or update by a unique ``idProperty``; results say ``new``."""
-        ot = self.type_of(t)
-        inputs = req.inputs(MAX_BATCH)
-        self._check_duplicates(inputs)
-        for item in inputs:
-            prop = item.get("idProperty")
-            if prop and prop != "hs_object_id" and prop not in ot.unique_properties:
-                raise ApiError(
-                    400,
-                    f"idProperty {prop!r} is not a unique property of {ot.name}",
-                    context={"idProperty": [str(prop)]},
-                )
-        started = now_ms()
-        results, errors = [], []
-        with self.store.lock:
-            for item in inputs:
-                trace, key, prop = (
-                    item.get("objectWriteTraceId"),
-                    str(item["id"]),
-                    item.get("idProperty"),
-                )
-                try:
-                    props = _props(item.get("properties"))
-                    rec = self.find(ot, key, prop)
-                    if rec is None and (not prop or prop == "hs_object_id"):
-                        raise ApiError(
-                            404, f"Object not found: {key}", OBJECT_NOT_FOUND, {"ids": [key]}
-                        )
-                    if rec is None:
-                        props[prop] = key
-                    written = self._write(ot, rec, props)
-                    results.append(self.out(ot, written, full=True, trace=trace, new=rec is None))
-                except ApiError as exc:
-                    errors.append(exc.record_error(trace))
-        return (207 if errors else 200), batch_body(results, errors, started)
-
-    def batch_read(self, req: Req, t: str) -> tuple[int, Any]:
-        ot = self.type_of(t)
-        inputs = req.inputs(MAX_BATCH)
-        body = req.obj()
-        started = now_ms()
-        results, missing = [], []
-        for item in inputs:
-            key = str(item.get("id")) if isinstance(item, dict) else str(item)
-            rec = self.find(ot, key, body.get("idProperty"), req.qbool("archived"))
-            if rec is None:
-                missing.append(key)
-            else:
-                results.append(
-                    self.out(
-                        ot,
-                        rec,
-                        body.get("properties") or [],
-                        history=body.get("propertiesWithHistory") or [],
-                    )
-                )
-        errors = []
-        if missing:
-            errors.append(
-                record_error(
-                    f"Could not get some {ot.name.upper()} objects, they may be deleted or not "
-                    f"exist. Check that ids are valid.",
-                    OBJECT_NOT_FOUND,
-                    {"ids": missing},
-                )
-            )
-        return (207 if errors else 200), batch_body(results, errors, started)
-
-    def batch_archive(self, req: Req, t: str) -> tuple[int, Any]:
-        ot = self.type_of(t)
-        inputs = req.inputs(MAX_BATCH)
-        with self.store.lock:
-            for item in inputs:
-                rec = self.store.get(ot, str(item.get("id") if isinstance(item, dict) else item))
-                if rec is not None:
-                    self.store.archive(ot, rec)
-        return 204, None
-
-    # ---- search ----------------------------------------------------------------------------
-    def search(self, req: Req, t: str) -> tuple[int, Any]:
-        ot = self.type_of(t)
-        body = req.obj()
-        view = self.store.search_view(ot, self._search_lag())
-        try:
-            total, page, nxt = search.run(view, body, req.raw_chars)
-        except search.SearchError as exc:
-            raise ApiError(400, str(exc)) from None
-        names = set(ot.default_properties) | set(body.get("properties") or [])
-        lastmod = ot.lastmodified_property
-        results = [
-            {
-                "id": rid,
-                "properties": {k: props[k] for k in names if k in props},
-                "createdAt": props["createdate"],
-                "updatedAt": props[lastmod],
-                "archived": False,
-            }
-            for rid, props in page
-        ]
-        out: dict[str, Any] = {"total": total, "results": results}
-        if nxt is not None:
-            out["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
-        return 200, out

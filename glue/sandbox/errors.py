@@ -129,3 +129,20 @@ class Req:
                 context={"limit": [str(limit)], "count": [str(len(inputs))]},
             )
         return inputs
+
+
+def parse_properties(value: Any) -> dict[str, str]:
+    """Property values as HubSpot stores them: strings ("" clears; booleans lower-case)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ApiError(400, "Invalid input JSON: 'properties' must be an object.")
+    out = {}
+    for key, val in value.items():
+        if val is None:
+            out[str(key)] = ""
+        elif isinstance(val, bool):
+            out[str(key)] = "true" if val else "false"
+        else:
+            out[str(key)] = str(val)
+    return out

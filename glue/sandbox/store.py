@@ -17,6 +17,7 @@ NOTES = "0-46"
 BOOKINGS = "2-50158943"
 EXAMS = "2-50158939"
 DEFAULT_PORTAL_ID = 4242424
+MAX_SEARCH_LAG = 60.0  # seconds of record history kept for the simulated search index lag
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -322,11 +323,14 @@ class Store:
     def _snapshot(rec: Record, visible_at: float | None = None) -> None:
         at = time.time() if visible_at is None else visible_at
         rec.versions.append((at, dict(rec.properties), rec.archived))
-        if len(rec.versions) > 50:  # search lag is seconds; older versions never matter
-            del rec.versions[:-50]
+        # Keep what a search lag of up to MAX_SEARCH_LAG seconds may still need to see.
+        horizon = time.time() - MAX_SEARCH_LAG
+        while len(rec.versions) > 1 and rec.versions[1][0] <= horizon:
+            del rec.versions[0]
 
     def search_view(self, ot: ObjectType, lag: float) -> list[tuple[str, dict[str, str]]]:
         """(id, properties) of live records as the search index sees them ``lag`` s late."""
+        lag = min(lag, MAX_SEARCH_LAG)
         with self.lock:
             out = []
             cutoff = time.time() - lag

@@ -1,0 +1,42 @@
+"""Fixtures for tests that talk to the HubSpot sandbox. Bind them in a test module with
+
+    import sandbox_fixtures
+    sandbox = sandbox_fixtures.sandbox
+    hubspot_client = sandbox_fixtures.hubspot_client
+
+(plain assignments: importing the names would make ruff report F811 on every test argument).
+
+``sandbox`` is a fresh sandbox per test with conformance checking on and a bearer token; at the
+end of the test it asserts that every exchange conformed to HubSpot's OpenAPI specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from glue.sandbox import Sandbox
+
+TOKEN = "sandbox-test-token"
+
+
+def make_client(sb: Sandbox, token: str | None = TOKEN) -> HubSpot:
+    """The official SDK pointed at the sandbox (its ``host`` config), without urllib3 retries so
+    tests see every fault as the glue would."""
+    return HubSpot(access_token=token, host=sb.base_url, retry=Retry(total=0))
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(access_token=TOKEN, conformance=True) as sb:
+        yield sb
+        assert sb.errors == []
+        assert sb.conformance_failures == []
+
+
+@pytest.fixture
+def hubspot_client(sandbox: Sandbox) -> HubSpot:
+    return make_client(sandbox)
