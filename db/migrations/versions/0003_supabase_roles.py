@@ -4,7 +4,8 @@ Revision ID: 0003_supabase_roles
 Revises: 0002_dual_id
 Create Date: 2026-11-22
 
-The SQL this revision runs is frozen beside it in 0003_supabase_roles/upgrade and 0003_supabase_roles/downgrade.
+The SQL this revision runs is frozen beside it in
+0003_supabase_roles/upgrade and 0003_supabase_roles/downgrade.
 """
 
 from alembic import op

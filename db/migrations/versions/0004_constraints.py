@@ -4,7 +4,8 @@ Revision ID: 0004_constraints
 Revises: 0003_supabase_roles
 Create Date: 2026-11-22
 
-The SQL this revision runs is frozen beside it in 0004_constraints/upgrade and 0004_constraints/downgrade.
+The SQL this revision runs is frozen beside it in
+0004_constraints/upgrade and 0004_constraints/downgrade.
 """
 
 from alembic import op

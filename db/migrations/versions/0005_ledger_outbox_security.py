@@ -4,7 +4,8 @@ Revision ID: 0005_ledger_outbox_security
 Revises: 0004_constraints
 Create Date: 2026-11-22
 
-The SQL this revision runs is frozen beside it in 0005_ledger_outbox_security/upgrade and 0005_ledger_outbox_security/downgrade.
+The SQL this revision runs is frozen beside it in
+0005_ledger_outbox_security/upgrade and 0005_ledger_outbox_security/downgrade.
 """
 
 from alembic import op
