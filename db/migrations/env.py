@@ -7,9 +7,9 @@ the API schema `hubspot_sync` nor in `public`, where Supabase grants anon access
 from __future__ import annotations
 
 import os
+from logging.config import fileConfig
 
 import sqlalchemy as sa
-from logging.config import fileConfig
 from alembic import context
 
 VERSION_SCHEMA = "mockbook"
@@ -53,14 +53,16 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
+    # pytest-alembic (and callers embedding Alembic) pass an Engine or a Connection here.
+    given = config.attributes.get("connection")
+    if isinstance(given, sa.Connection):
+        _run_with(given)
         return
-    engine = sa.create_engine(database_url(), poolclass=sa.pool.NullPool)
+    engine = given or sa.create_engine(database_url(), poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         _run_with(connection)
-    engine.dispose()
+    if given is None:
+        engine.dispose()
 
 
 def _run_with(connection: sa.Connection) -> None:

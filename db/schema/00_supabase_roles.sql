@@ -16,6 +16,8 @@ END
 $$;
 
 CREATE SCHEMA IF NOT EXISTS auth;
+-- As on Supabase: the request roles may call auth.uid(), auth.role(), auth.jwt().
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 
 DO $$
 BEGIN

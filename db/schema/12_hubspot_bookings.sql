@@ -1,6 +1,8 @@
 -- A seat booked by a student. booking_id is the human-readable booking code (BK-YYYYMMDD-XXXXXX),
 -- unique, and required for every row written since mockbook (rows from before may lack it:
--- the NOT NULL check is NOT VALID on purpose). The duplicate rule of create_booking (one Active
+-- a NOT NULL check would block every UPDATE of those, NOT VALID or not, so the trigger
+-- db/triggers/require_booking_code.sql enforces it on INSERT and on UPDATEs that clear it). The
+-- duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) is also a unique index.
 CREATE TABLE hubspot_sync.hubspot_bookings (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -50,7 +52,6 @@ CREATE INDEX idx_bookings_exam_status
 
 -- constraints
 ALTER TABLE hubspot_sync.hubspot_bookings
-    ADD CONSTRAINT hubspot_bookings_booking_id_not_null CHECK (booking_id IS NOT NULL) NOT VALID,
     ADD CONSTRAINT hubspot_bookings_is_active_check
         CHECK (is_active IN ('Active', 'Cancelled', 'Completed', 'Failed')),
     ADD CONSTRAINT hubspot_bookings_attendance_check CHECK (attendance IN ('Yes', 'No'));

@@ -291,8 +291,8 @@ def test_adopted_database_is_at_head_with_valid_constraints(adopted: dict) -> No
         unique = {r[0] for r in conn.execute(
             "SELECT indexrelid::regclass::text FROM pg_index WHERE indisunique"
             " AND indrelid = 'hubspot_sync.hubspot_bookings'::regclass").fetchall()}
-    # booking_id NOT NULL applies to rows written from now on: NOT VALID on purpose (SPEC §3).
-    assert not_valid == ["hubspot_bookings_booking_id_not_null"]
+    # booking_id NOT NULL for new rows is a trigger (require_booking_code), not a constraint.
+    assert not_valid == []
     assert invalid_indexes == []
     assert {"hubspot_sync.hubspot_bookings_booking_id_key",
             "hubspot_sync.uq_bookings_one_per_student_type_day"} <= unique

@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -79,13 +79,20 @@ SELECT throws_ok(
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.hubspot_bookings (student_id, is_active)
       VALUES ('CT-S1', 'Active')$$,
-    '23514', pg_temp.violates('hubspot_bookings', 'hubspot_bookings_booking_id_not_null'),
-    'a new booking must have a booking code');
-SELECT is(
-    (SELECT convalidated FROM pg_catalog.pg_constraint
-     WHERE conname = 'hubspot_bookings_booking_id_not_null'),
-    false,
-    'booking_id NOT NULL is NOT VALID on purpose: rows from before mockbook may lack a code');
+    '23502', NULL, 'a new booking must have a booking code (trigger require_booking_code)');
+SELECT lives_ok(
+    $$ALTER TABLE hubspot_sync.hubspot_bookings DISABLE TRIGGER require_booking_code;
+      INSERT INTO hubspot_sync.hubspot_bookings (student_id, is_active, student_email)
+      VALUES ('CT-OLD', 'Active', 'ct-old@example.com');
+      ALTER TABLE hubspot_sync.hubspot_bookings ENABLE TRIGGER require_booking_code;
+      UPDATE hubspot_sync.hubspot_bookings SET is_active = 'Cancelled' WHERE student_id = 'CT-OLD'$$,
+    'a row from before mockbook without a code can still be updated (cancelled)');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.hubspot_bookings (booking_id, student_id, is_active)
+      VALUES ('BK-20310101-CTCLR1', 'CT-CLR', 'Cancelled');
+      UPDATE hubspot_sync.hubspot_bookings SET booking_id = NULL
+      WHERE booking_id = 'BK-20310101-CTCLR1'$$,
+    '23502', NULL, 'an update cannot clear a booking code');
 
 -- hubspot_bookings: unique keys and the duplicate rule ---------------------------------------------
 

@@ -2,4 +2,3 @@
 SET lock_timeout = '5s';
 REVOKE ALL ON SCHEMA hubspot_sync FROM PUBLIC, anon, authenticated;
 GRANT USAGE ON SCHEMA hubspot_sync TO service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA hubspot_sync REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;

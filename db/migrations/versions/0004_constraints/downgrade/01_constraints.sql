@@ -5,7 +5,6 @@ DROP INDEX IF EXISTS hubspot_sync.uq_bookings_one_per_student_type_day;
 DROP INDEX IF EXISTS hubspot_sync.hubspot_bookings_booking_id_key;
 DROP INDEX IF EXISTS hubspot_sync.hubspot_contact_credits_student_id_key;
 ALTER TABLE hubspot_sync.hubspot_bookings
-    DROP CONSTRAINT IF EXISTS hubspot_bookings_booking_id_not_null,
     DROP CONSTRAINT IF EXISTS hubspot_bookings_is_active_check,
     DROP CONSTRAINT IF EXISTS hubspot_bookings_attendance_check,
     DROP COLUMN IF EXISTS idempotency_fingerprint;

@@ -17,9 +17,7 @@ ALTER TABLE hubspot_sync.hubspot_mock_exams
     ADD CONSTRAINT hubspot_mock_exams_is_active_check
         CHECK (lower(is_active) IN ('true', 'false', 'scheduled', 'active')) NOT VALID;
 
--- booking_id NOT NULL applies to rows written from now on: this one stays NOT VALID on purpose.
 ALTER TABLE hubspot_sync.hubspot_bookings
-    ADD CONSTRAINT hubspot_bookings_booking_id_not_null CHECK (booking_id IS NOT NULL) NOT VALID,
     ADD CONSTRAINT hubspot_bookings_is_active_check
         CHECK (is_active IN ('Active', 'Cancelled', 'Completed', 'Failed')) NOT VALID,
     ADD CONSTRAINT hubspot_bookings_attendance_check CHECK (attendance IN ('Yes', 'No')) NOT VALID;
