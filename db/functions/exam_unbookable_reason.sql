@@ -14,7 +14,7 @@ AS $$
     SELECT CASE
         WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
                   OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
-                      AND p_exam.scheduled_activation_datetime <= now()))
+                      AND coalesce(p_exam.scheduled_activation_datetime <= now(), false)))
             THEN 'EXAM_NOT_ACTIVE'
         WHEN p_exam.exam_date < hubspot_sync.business_today() THEN 'EXAM_IN_PAST'
     END
