@@ -109,7 +109,8 @@ def _signature_drops(old_sql: str, new_sql: str) -> str:
 
 def next_revision_id(message: str, db_dir: Path = DB_DIR) -> str:
     numbers = [int(p.stem[:4]) for p in versions_dir(db_dir).glob("[0-9][0-9][0-9][0-9]_*.py")]
-    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "revision"
+    # alembic_version.version_num is varchar(32): NNNN_ + at most 27 characters.
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:27].strip("_") or "revision"
     return f"{max(numbers, default=0) + 1:04d}_{slug}"
 
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 import psycopg
+import sqlalchemy.exc
 
 from glue import embedded, exitcodes, migrations
 from glue.cli import AppContext, redact
@@ -51,7 +52,8 @@ def migrate(app: AppContext, as_sql: bool, target: str) -> None:
     before = migrations.current(url)
     try:
         migrations.upgrade(url, target)
-    except psycopg.Error as exc:
+    except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
+        exc = getattr(error, "orig", None) or error
         diag = exc.diag
         click.echo(f"mockbook migrate: {diag.message_primary or exc}", err=True)
         for extra in (diag.message_detail, diag.message_hint):

@@ -1,0 +1,2 @@
+-- Undo db/functions/new_booking_code.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.new_booking_code;
