@@ -5,7 +5,9 @@ A PostgREST request is one transaction: `set_config('role', ...)`, the JWT claim
 called with named arguments. Two flavours:
 
 - `rpc(conn, fn, **args)` / `rpc_rows(...)`: Python values bound as parameters and cast to the
-  parameter types the catalog declares (what a well-typed app call amounts to).
+  parameter types the catalog declares (what a well-typed app call amounts to). A value that
+  does not convert (e.g. "\\u0000" inside a jsonb value) is refused before the function runs,
+  as PostgREST would: `PostgrestError(400, sqlstate, ...)`.
 - `rpc_json(conn, fn, payload)` / `rpc_json_rows(...)`: the JSON body an app sends, converted
   the way PostgREST converts it (`json_to_record($1) AS _(p_a text, p_b integer, ...)`). A JSON
   value of the wrong type (a string where an integer is expected, a number out of range, an
@@ -182,37 +184,44 @@ def _call(conn: psycopg.Connection, query: sql.Composable, values: Any, *, rows:
 
 
 def _typed_query(conn: psycopg.Connection, fn: str, args: dict[str, Any], rows: bool,
-                 ) -> tuple[sql.Composable, dict[str, Any]]:
+                 ) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
     params = _params_for(conn, fn, list(args))
     values: dict[str, Any] = {}
-    parts = []
+    casts = []
     for name, param in params.items():
         value = args[name]
         if param.type in ("jsonb", "json") and value is not None:
             value = Jsonb(value)
         values[name] = value
-        parts.append(sql.SQL("{} := {}::{}").format(
-            sql.Identifier(name), sql.Placeholder(name), sql.SQL(param.type)))
+        casts.append((name, sql.SQL("{}::{}").format(sql.Placeholder(name),
+                                                     sql.SQL(param.type))))
     call = sql.SQL("{}.{}({})").format(
-        sql.Identifier(SCHEMA), sql.Identifier(fn), sql.SQL(", ").join(parts))
+        sql.Identifier(SCHEMA), sql.Identifier(fn),
+        sql.SQL(", ").join(sql.SQL("{} := {}").format(sql.Identifier(n), c) for n, c in casts))
+    # the arguments alone, converted to the parameter types: a value that does not convert
+    # fails here, before the function, as it would in PostgREST (HTTP 400)
+    precheck = sql.SQL("SELECT {}").format(
+        sql.SQL(", ").join([c for _, c in casts] or [sql.SQL("1")]))
     if rows:
-        return sql.SQL("SELECT * FROM {}").format(call), values
-    return sql.SQL("SELECT {} AS result").format(call), values
+        return sql.SQL("SELECT * FROM {}").format(call), precheck, values
+    return sql.SQL("SELECT {} AS result").format(call), precheck, values
 
 
 def rpc(conn: psycopg.Connection, fn: str, *, role: str = "service_role", method: str = "POST",
         sub: str | None = None, **args: Any) -> Any:
     """Call hubspot_sync.<fn>(p_a := ..., ...) as one PostgREST request; return its result
     (jsonb comes back as Python dicts/lists). Raises RpcError for PTnnn errors."""
-    query, values = _typed_query(conn, fn, args, rows=False)
-    return _call(conn, query, values, rows=False, role=role, method=method, sub=sub)
+    query, precheck, values = _typed_query(conn, fn, args, rows=False)
+    return _call(conn, query, values, rows=False, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
 def rpc_rows(conn: psycopg.Connection, fn: str, *, role: str = "service_role",
              method: str = "GET", sub: str | None = None, **args: Any) -> list[dict[str, Any]]:
     """A set-returning function as PostgREST calls it (GET, read-only): the rows as dicts."""
-    query, values = _typed_query(conn, fn, args, rows=True)
-    return _call(conn, query, values, rows=True, role=role, method=method, sub=sub)
+    query, precheck, values = _typed_query(conn, fn, args, rows=True)
+    return _call(conn, query, values, rows=True, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
 def _json_query(conn: psycopg.Connection, fn: str, payload: dict[str, Any], rows: bool,
