@@ -5,7 +5,10 @@
  * reached, no live lease) with FOR UPDATE SKIP LOCKED, so several workers never take the same
  * row, and leases them for p_lease_seconds: if the worker dies, the rows come back when the lease
  * expires. Every other due, unleased row of the same records is taken too, so one record's
- * changes are pushed once, as its current state, by one worker. Each claim counts one attempt.
+ * changes are pushed once, as its current state, by one worker; and a record another worker
+ * holds a live lease on is not taken at all (a change queued while it is being pushed waits for
+ * that push, so two workers never send two states of one record in the wrong order).
+ * Each claim counts one attempt.
  * Errors: INVALID_ARGUMENT (empty worker, limit outside 1..1000, lease outside 1..3600).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
@@ -27,6 +30,10 @@ BEGIN
         FROM hubspot_sync.sync_queue AS q
         WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+          AND NOT EXISTS (
+                SELECT FROM hubspot_sync.sync_queue AS o
+                WHERE o.table_name = q.table_name AND o.record_id = q.record_id
+                  AND o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
         ORDER BY q.next_attempt_at, q.id
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
