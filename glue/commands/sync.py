@@ -1,0 +1,247 @@
+"""HubSpot sync commands: push, dlq (list | retry | discard), sandbox."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Any
+
+import click
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from glue import exitcodes
+from glue.cli import AppContext
+from glue.db import Database
+from glue.hubspot import HubSpotClient
+from glue.push import PushStats
+from glue.push import push as run_push
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
+    return {
+        "sent": stats.sent,
+        "rows_done": stats.rows_done,
+        "retried": stats.retried,
+        "dead_lettered": stats.dead_lettered,
+        "calls": hubspot.stats.calls,
+        "call_retries": hubspot.stats.retries,
+        "rate_limit_waits": hubspot.rate_limit_waits,
+        "rate_limited": hubspot.stats.rate_limited,
+        "batches": stats.batches,
+        "requeued": stats.requeued,
+        "by_table": dict(stats.by_table),
+        "seconds": stats.seconds,
+        "stopped": stats.stopped,
+        "errors": stats.errors,
+        "worker": stats.worker,
+    }
+
+
+@click.command()
+@click.option("--all", "push_all", is_flag=True, help="Re-queue every record first (full sync).")
+@click.option("--exam", metavar="HUBSPOT_ID", help="Re-queue one exam, its bookings and contacts.")
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N batches.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1000),
+    default=1000,
+    show_default=True,
+    envvar="MOCKBOOK_PUSH_BATCH_SIZE",
+    help="Outbox rows claimed per batch.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.IntRange(1, 3600),
+    default=120,
+    show_default=True,
+    envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
+    help="How long a claimed batch is ours (a killed push's rows come back after it).",
+)
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    envvar="MOCKBOOK_PUSH_LINGER_SECONDS",
+    help="Wait this long for rows coming due (rate-limit waits, short backoffs) before exiting.",
+)
+@pass_app
+def push(
+    app: AppContext,
+    push_all: bool,
+    exam: str | None,
+    json_flag: bool,
+    max_batches: int | None,
+    batch_size: int,
+    lease_seconds: int,
+    linger: float,
+) -> None:
+    """Push queued changes to HubSpot: bookings (upsert by booking code, with their
+    associations), contacts' credits, exams' total_bookings.
+
+    Exit 0, or 1 when something was dead-lettered in this run (see `mockbook dlq list`),
+    2 on misconfiguration (nothing is marked done)."""
+    hubspot = HubSpotClient.from_settings(app.settings)
+    url = app.database_url()
+    with Database(url) as db:
+        try:
+            stats = run_push(
+                db,
+                hubspot,
+                app.settings,
+                requeue=push_all,
+                exam=exam,
+                max_batches=max_batches,
+                batch_size=batch_size,
+                lease_seconds=lease_seconds,
+                linger=linger,
+            )
+        except psycopg.Error as exc:
+            if exc.diag.message_primary == "EXAM_NOT_FOUND":
+                raise click.BadParameter(
+                    exc.diag.message_detail or "no such exam", param_hint="--exam"
+                ) from None
+            raise
+    summary = _summary(stats, hubspot)
+    if app.json_output or json_flag:
+        click.echo(json.dumps(summary))
+    else:
+        tables = ", ".join(f"{k.removeprefix('hubspot_')} {v}" for k, v in stats.by_table.items())
+        click.echo(
+            f"push: sent {stats.sent} record(s)"
+            + (f" ({tables})" if tables else "")
+            + f" in {stats.seconds:.1f} s; retried {stats.retried}, "
+            f"dead-lettered {stats.dead_lettered}; HubSpot calls {summary['calls']}, "
+            f"rate-limit waits {summary['rate_limit_waits']}"
+            + (f"; requeued {stats.requeued}" if stats.requeued else "")
+        )
+        if stats.stopped:
+            click.echo(f"push stopped early: {stats.stopped}", err=True)
+        if stats.dead_lettered:
+            click.echo("see `mockbook dlq list`", err=True)
+    if stats.dead_lettered:
+        sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+# ---- dead letters --------------------------------------------------------------------------------
+def _key(row: dict[str, Any]) -> str:
+    """A human key of the record a dead letter is about (booking code, student, exam id)."""
+    payload = row.get("payload") or {}
+    for name in ("booking_id", "student_id", "hubspot_id", "email"):
+        if payload.get(name):
+            return str(payload[name])
+    return ""
+
+
+@click.group()
+def dlq() -> None:
+    """Dead letters: outbox rows the push gave up on (after MOCKBOOK_MAX_ATTEMPTS attempts)."""
+
+
+@dlq.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved ones.")
+@click.option("--json", "json_flag", is_flag=True, help="Print a JSON list.")
+@pass_app
+def dlq_list(app: AppContext, include_resolved: bool, json_flag: bool) -> None:
+    """List dead letters (ids for `dlq retry` / `dlq discard`)."""
+    with Database(app.database_url()) as db:
+        rows = db.list_dead_letters(include_resolved=include_resolved)
+    items = [
+        {
+            "id": r["id"],
+            "queue_id": r["queue_id"],
+            "entity_type": r["entity_type"],
+            "entity_id": r["entity_id"],
+            "key": _key(r),
+            "direction": r["direction"],
+            "operation": r["operation"],
+            "attempts": r["attempts"],
+            "error": r["error"],
+            "created_at": r["created_at"].isoformat(),
+            "resolved": r["resolved"],
+            "resolution": r["resolution"],
+        }
+        for r in rows
+    ]
+    if app.json_output or json_flag:
+        click.echo(json.dumps(items))
+        return
+    if not items:
+        click.echo("no dead letters")
+        return
+    table = Table(title=f"dead letters ({len(items)})")
+    for column in ("id", "entity", "key", "op", "attempts", "since", "error"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            item["entity_type"].removeprefix("hubspot_"),
+            item["key"],
+            item["operation"] or "",
+            str(item["attempts"]),
+            item["created_at"][:19],
+            item["error"] + (f" [{item['resolution']}]" if item["resolution"] else ""),
+        )
+    Console(width=160).print(table)
+
+
+def _resolve(app: AppContext, action: str, ids: tuple[int, ...], everything: bool) -> None:
+    if not ids and not everything:
+        raise click.UsageError(
+            f"give dead-letter ids (see `mockbook dlq list`) or --all to {action}"
+        )
+    with Database(app.database_url()) as db:
+        result = db.resolve_dead_letters(
+            action, list(ids) or None, actor=f"mockbook dlq {action} ({getpass.getuser()})"
+        )
+    if app.json_output:
+        click.echo(json.dumps(result))
+    elif action == "retry":
+        click.echo(f"{result['resolved']} dead letter(s) queued again for the next push")
+    else:
+        click.echo(f"{result['resolved']} dead letter(s) discarded")
+
+
+@dlq.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every unresolved dead letter.")
+@pass_app
+def dlq_retry(app: AppContext, ids: tuple[int, ...], everything: bool) -> None:
+    """Queue dead letters again (fresh attempts); the next push sends their current state."""
+    _resolve(app, "retry", ids, everything)
+
+
+@dlq.command("discard")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every unresolved dead letter.")
+@pass_app
+def dlq_discard(app: AppContext, ids: tuple[int, ...], everything: bool) -> None:
+    """Close dead letters without sending them."""
+    _resolve(app, "discard", ids, everything)
+
+
+# ---- the sandbox ---------------------------------------------------------------------------------
+@click.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--access-token", help="Require this bearer token (default: accept any).")
+@click.option("--rate-limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--rate-window", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+def sandbox(
+    port: int, host: str, access_token: str | None, rate_limit: int, rate_window: float
+) -> None:
+    """Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at it."""
+    from glue.sandbox import serve
+
+    serve(
+        port, host=host, access_token=access_token, rate_limit=rate_limit, rate_window=rate_window
+    )
+
+
+COMMANDS = [push, dlq, sandbox]

@@ -1,0 +1,153 @@
+"""The glue's one seam to the database: a small class over a psycopg connection pool whose
+methods call the hubspot_sync functions by name (the SQL itself lives in db/functions/).
+
+Connections are autocommit: each method is one function call, so one transaction, exactly as the
+functions are documented (complete_sync_batch marks rows done and writes HubSpot ids back in one
+transaction). The glue connects as the DATABASE_URL user (the schema owner, or service_role).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
+
+
+class Database:
+    """``Database(url)``; ``close()`` (or use as a context manager) when done."""
+
+    def __init__(self, url: str, *, max_size: int = 2, application_name: str = "mockbook") -> None:
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "application_name": application_name,
+            },
+            open=True,
+            name="mockbook",
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def _one(self, query: str, params: dict[str, Any]) -> Any:
+        with self.pool.connection() as conn:
+            row = conn.execute(query, params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    # ---- the outbox --------------------------------------------------------------------------
+    def claim_sync_batch(self, worker: str, limit: int, lease_seconds: int) -> list[dict]:
+        """Lease up to ``limit`` due outbox rows (and the other pending rows of their records)."""
+        return self._rows(
+            "SELECT * FROM hubspot_sync.claim_sync_batch("
+            "p_worker => %(w)s, p_limit => %(n)s, p_lease_seconds => %(l)s)",
+            {"w": worker, "n": limit, "l": lease_seconds},
+        )
+
+    def push_state(self, table: str, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict]:
+        """The current rows (as dicts) of the given records of one table; deleted ones absent."""
+        ids = list(record_ids)
+        if not ids:
+            return {}
+        rows = self._rows(
+            "SELECT record_id, state FROM hubspot_sync.push_state("
+            "p_table => %(t)s, p_record_ids => %(ids)s::uuid[])",
+            {"t": table, "ids": ids},
+        )
+        return {r["record_id"]: r["state"] for r in rows}
+
+    def complete_sync_batch(
+        self, worker: str, row_ids: Iterable[int], hubspot_ids: dict[str, dict[str, str]]
+    ) -> int:
+        """Mark rows done and write HubSpot ids back ({table: {record uuid: hubspot id}})."""
+        return self._one(
+            "SELECT hubspot_sync.complete_sync_batch("
+            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_hubspot_ids => %(h)s)",
+            {"w": worker, "ids": list(row_ids), "h": Jsonb(hubspot_ids)},
+        )
+
+    def fail_sync_rows(
+        self,
+        worker: str,
+        row_ids: Iterable[int],
+        error: str,
+        *,
+        max_attempts: int,
+        retry_after: float | None = None,
+        count_attempt: bool = True,
+    ) -> dict[str, int]:
+        """Release failed rows with backoff (or after ``retry_after``); dead-letter after N."""
+        return self._one(
+            "SELECT hubspot_sync.fail_sync_rows("
+            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
+            "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
+            "p_count_attempt => %(c)s)",
+            {
+                "w": worker,
+                "ids": list(row_ids),
+                "e": error[:2000],
+                "m": max_attempts,
+                "r": retry_after,
+                "c": count_attempt,
+            },
+        )
+
+    def sync_queue_next_due(self) -> float | None:
+        """Seconds until a pending row can be claimed (0: now), or None when nothing is pending."""
+        value = self._one("SELECT hubspot_sync.sync_queue_next_due()", {})
+        return None if value is None else float(value)
+
+    def requeue_for_push(self, table: str | None = None, exam_hubspot_id: str | None = None) -> int:
+        """Queue the current state of every record (or of one exam and its bookings)."""
+        return self._one(
+            "SELECT hubspot_sync.requeue_for_push(p_table => %(t)s, p_exam_hubspot_id => %(e)s)",
+            {"t": table, "e": exam_hubspot_id},
+        )
+
+    # ---- dead letters ------------------------------------------------------------------------
+    def list_dead_letters(self, *, include_resolved: bool = False, limit: int = 1000) -> list[dict]:
+        return self._rows(
+            "SELECT * FROM hubspot_sync.list_dead_letters("
+            "p_include_resolved => %(r)s, p_limit => %(n)s)",
+            {"r": include_resolved, "n": limit},
+        )
+
+    def resolve_dead_letters(
+        self, action: str, error_ids: list[int] | None, actor: str | None = None
+    ) -> dict:
+        return self._one(
+            "SELECT hubspot_sync.resolve_dead_letters("
+            "p_action => %(a)s, p_error_ids => %(ids)s::bigint[], p_actor => %(who)s)",
+            {"a": action, "ids": error_ids, "who": actor},
+        )
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+    def record_sync_run(
+        self, sync_type: str, status: str, records: int, error: str | None = None
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "SELECT hubspot_sync.record_sync_run("
+                "p_sync_type => %(t)s, p_status => %(s)s, p_records => %(n)s, p_error => %(e)s)",
+                {"t": sync_type, "s": status, "n": records, "e": error},
+            )

@@ -1,0 +1,412 @@
+"""The glue's one seam to HubSpot: the official ``hubspot-api-client`` SDK behind a small client
+that owns rate limiting, retries, timeouts and error mapping.
+
+- Every call first takes a token from the shared :class:`~glue.ratelimit.RateLimiter` (so all
+  glue processes stay under HubSpot's rolling window), and has a timeout.
+- The SDK's own urllib3 retries are off (``Retry(total=0)``; urllib3 would not retry a POST
+  anyway): this client retries itself, POST included, which is safe because every write the glue
+  makes is idempotent (upsert by a unique property, update by id, default associations).
+  5xx, timeouts and connection errors are retried a few times with exponential backoff and
+  jitter; a 429 waits ``Retry-After`` (or the rest of the window) and is tried again. What is
+  still failing after that is raised, and the push leaves it to the outbox's own backoff.
+- Each SDK API module has its own ``ApiException``; all of them, and urllib3's network errors,
+  become one :class:`HubSpotError` (status, body, category, retry_after).
+- Batch calls return a :class:`BatchResult`: the results as plain dicts and the per-record errors
+  of a 207 (or of an associations batch) as :class:`RecordError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import hubspot.crm.associations.v4 as assoc_v4
+import hubspot.crm.objects as objects
+import hubspot.crm.schemas as schemas
+import urllib3
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from glue.config import ConfigError, Settings
+from glue.ratelimit import RateLimiter, build_limiter
+
+log = logging.getLogger(__name__)
+
+CONTACTS = "0-1"
+MAX_BATCH = 100  # HubSpot's cap on inputs per objects batch call
+MAX_ASSOCIATION_BATCH = 2000  # ...and per associations v4 batch call
+
+# Every SDK module generates its own exception classes; these are all the modules used here.
+_SDK_EXCEPTIONS: tuple[type[Exception], ...] = (
+    objects.ApiException,
+    assoc_v4.ApiException,
+    schemas.ApiException,
+)
+_SDK_CLIENT_ERRORS: tuple[type[Exception], ...] = (
+    objects.OpenApiException,
+    assoc_v4.OpenApiException,
+    schemas.OpenApiException,
+)
+
+
+class HubSpotError(Exception):
+    """A failed HubSpot call. ``status`` is None when no answer came (timeout, connection)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        category: str | None = None,
+        retry_after: float | None = None,
+        operation: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.category = category
+        self.retry_after = retry_after
+        self.operation = operation
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later: no answer, a 5xx, or a 429."""
+        return self.status is None or self.status >= 500 or self.status == 429
+
+    @property
+    def unauthorized(self) -> bool:
+        return self.status in (401, 403)
+
+    def __str__(self) -> str:
+        where = f"{self.operation}: " if self.operation else ""
+        status = f"HTTP {self.status}" if self.status is not None else "no answer"
+        return f"{where}{status}: {self.message}"
+
+
+@dataclass
+class RecordError:
+    """One entry of a batch response's ``errors``: which inputs it is about is in ``context``
+    (``objectWriteTraceId``, ``ids``, ...)."""
+
+    message: str
+    category: str | None = None
+    status: str | None = None
+    context: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def trace_ids(self) -> list[str]:
+        return list(self.context.get("objectWriteTraceId") or [])
+
+    def mentioned_ids(self) -> set[str]:
+        """Every value in the context (object ids, unique values): used to find the inputs an
+        error without a trace id is about."""
+        return {str(v) for values in self.context.values() for v in (values or [])}
+
+    def __str__(self) -> str:
+        return f"{self.category or 'ERROR'}: {self.message}"
+
+
+@dataclass
+class BatchResult:
+    status: int
+    results: list[dict[str, Any]]
+    errors: list[RecordError]
+
+
+@dataclass
+class CallStats:
+    calls: int = 0  # requests sent (retries included)
+    retries: int = 0  # calls repeated after a 5xx / timeout / connection error
+    rate_limited: int = 0  # 429 answers received
+    rate_limit_waits: int = 0  # waits: our limiter's plus HubSpot's 429s
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def check_base_url(url: str) -> str:
+    """The base URL without a trailing slash, or ConfigError (one line)."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(f"HUBSPOT_BASE_URL must be an http(s):// URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def limiter_name(access_token: str) -> str:
+    """The rate-limit budget is HubSpot's per account (per token): processes using the same
+    token share one budget in Redis, others do not."""
+    return "hubspot:" + hashlib.sha256(access_token.encode()).hexdigest()[:16]
+
+
+def _parse_body(raw: Any) -> Any:
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return raw
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in dict(headers).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _plain(model: Any) -> Any:
+    return model.to_dict() if hasattr(model, "to_dict") else model
+
+
+class HubSpotClient:
+    """``HubSpotClient(access_token=..., base_url=..., limiter=...)``, or ``from_settings``."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        base_url: str = "https://api.hubapi.com",
+        limiter: RateLimiter,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        max_rate_limit_waits: int = 6,
+        window_seconds: float = 10.0,
+        backoff_base: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not access_token:
+            raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
+        self.base_url = check_base_url(base_url)
+        self.limiter = limiter
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.window_seconds = window_seconds
+        self.backoff_base = backoff_base
+        self._sleep = sleep
+        self.stats = CallStats()
+        sdk = HubSpot(access_token=access_token, host=self.base_url, retry=Retry(total=0))
+        # Each property access builds a new SDK ApiClient (and connection pool): keep one each.
+        self._batch = sdk.crm.objects.batch_api
+        self._associations = sdk.crm.associations.v4.batch_api
+        self._schemas = sdk.crm.schemas.core_api
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> HubSpotClient:
+        token = settings.hubspot_access_token
+        if not token:
+            raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
+        check_base_url(settings.hubspot_base_url)
+        limiter = build_limiter(
+            limit=settings.rate_limit_requests,
+            window=settings.rate_limit_window_seconds,
+            daily=settings.rate_limit_daily,
+            redis_url=settings.redis_url,
+            name=limiter_name(token),
+        )
+        return cls(
+            access_token=token,
+            base_url=settings.hubspot_base_url,
+            limiter=limiter,
+            timeout=settings.http_timeout_seconds,
+            window_seconds=settings.rate_limit_window_seconds,
+            **options,
+        )
+
+    @property
+    def rate_limit_waits(self) -> int:
+        return self.stats.rate_limit_waits + self.limiter.waits
+
+    # ---- the one place a request is sent ---------------------------------------------------
+    def _call(self, operation: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
+        """Send one SDK call (``*_with_http_info``) under the limiter, with retries."""
+        failures = 0
+        waits = 0
+        while True:
+            self.limiter.acquire()  # DailyBudgetExhausted propagates: stop for today
+            self.stats.calls += 1
+            try:
+                data, status, _headers = fn(*args, _request_timeout=self.timeout)
+                return data, status
+            except _SDK_EXCEPTIONS as exc:
+                err = self._from_api_exception(exc, operation)
+            except urllib3.exceptions.HTTPError as exc:
+                err = HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation)
+            except OSError as exc:
+                err = HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation)
+            except _SDK_CLIENT_ERRORS as exc:  # an answer the SDK could not read
+                raise HubSpotError(
+                    f"unreadable answer: {exc}", status=0, operation=operation
+                ) from exc
+            if err.rate_limited:
+                self.stats.rate_limited += 1
+                if waits < self.max_rate_limit_waits:
+                    waits += 1
+                    self.stats.rate_limit_waits += 1
+                    delay = err.retry_after if err.retry_after is not None else self.window_seconds
+                    log.info("HubSpot rate limit (%s): waiting %.1f s", operation, delay)
+                    self._sleep(delay)
+                    continue
+                raise err
+            if err.transient and failures < self.max_retries:
+                failures += 1
+                self.stats.retries += 1
+                delay = self.backoff_base * 2 ** (failures - 1) * (0.5 + random.random() / 2)
+                log.info("HubSpot %s failed (%s); retrying in %.2f s", operation, err, delay)
+                self._sleep(delay)
+                continue
+            raise err
+
+    def _from_api_exception(self, exc: Exception, operation: str) -> HubSpotError:
+        status = getattr(exc, "status", None) or None
+        body = _parse_body(getattr(exc, "body", None))
+        headers = getattr(exc, "headers", None)
+        message = body.get("message") if isinstance(body, dict) else None
+        category = body.get("category") if isinstance(body, dict) else None
+        retry_after = None
+        if status == 429:
+            raw = _header(headers, "Retry-After")
+            try:
+                retry_after = float(raw) if raw is not None else None
+            except ValueError:
+                retry_after = None
+            if retry_after is None:
+                interval = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+                retry_after = int(interval) / 1000 if interval and interval.isdigit() else None
+            if retry_after is None:
+                retry_after = self.window_seconds
+        return HubSpotError(
+            str(message or getattr(exc, "reason", None) or "HubSpot error"),
+            status=status,
+            body=body,
+            category=category,
+            retry_after=retry_after,
+            operation=operation,
+        )
+
+    @staticmethod
+    def _batch_result(data: Any, status: int) -> BatchResult:
+        results = [_plain(r) for r in (getattr(data, "results", None) or [])]
+        errors = []
+        for e in getattr(data, "errors", None) or []:
+            errors.append(
+                RecordError(
+                    message=e.message or "",
+                    category=e.category,
+                    status=e.status,
+                    context={k: list(v or []) for k, v in (e.context or {}).items()},
+                )
+            )
+        return BatchResult(status=status, results=results, errors=errors)
+
+    # ---- objects -----------------------------------------------------------------------------
+    def upsert(
+        self, object_type: str, id_property: str, inputs: Sequence[dict[str, Any]]
+    ) -> BatchResult:
+        """``batch/upsert``: inputs ``{id (the idProperty value), properties, trace}``; results
+        ``{id, properties, new, object_write_trace_id}``."""
+        body = objects.BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=[
+                objects.SimplePublicObjectBatchInputUpsert(
+                    id=i["id"],
+                    id_property=id_property,
+                    properties=i["properties"],
+                    object_write_trace_id=i.get("trace"),
+                )
+                for i in inputs
+            ]
+        )
+        data, status = self._call(
+            f"upsert {object_type}", self._batch.upsert_with_http_info, object_type, body
+        )
+        return self._batch_result(data, status)
+
+    def update(self, object_type: str, inputs: Sequence[dict[str, Any]]) -> BatchResult:
+        """``batch/update`` by HubSpot id: inputs ``{id, properties, trace}``."""
+        body = objects.BatchInputSimplePublicObjectBatchInput(
+            inputs=[
+                objects.SimplePublicObjectBatchInput(
+                    id=i["id"], properties=i["properties"], object_write_trace_id=i.get("trace")
+                )
+                for i in inputs
+            ]
+        )
+        data, status = self._call(
+            f"update {object_type}", self._batch.update_with_http_info, object_type, body
+        )
+        return self._batch_result(data, status)
+
+    def archive(self, object_type: str, ids: Sequence[str]) -> None:
+        body = objects.BatchInputSimplePublicObjectId(
+            inputs=[objects.SimplePublicObjectId(id=i) for i in ids]
+        )
+        self._call(f"archive {object_type}", self._batch.archive_with_http_info, object_type, body)
+
+    # ---- associations v4 ---------------------------------------------------------------------
+    def associate(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Sequence[tuple[str, str]],
+        type_id: int = 0,
+        category: str = "USER_DEFINED",
+    ) -> BatchResult:
+        """Associate (from id, to id) pairs: the default type (``batch/associate/default``), or
+        the given association type (``batch/create``)."""
+        ids = assoc_v4.PublicObjectId
+        if not type_id:
+            body = assoc_v4.BatchInputPublicDefaultAssociationMultiPost(
+                inputs=[
+                    assoc_v4.PublicDefaultAssociationMultiPost(_from=ids(id=f), to=ids(id=t))
+                    for f, t in pairs
+                ]
+            )
+            data, status = self._call(
+                f"associate {from_type}->{to_type}",
+                self._associations.create_default_with_http_info,
+                from_type,
+                to_type,
+                body,
+            )
+        else:
+            spec = assoc_v4.AssociationSpec(
+                association_category=category, association_type_id=type_id
+            )
+            body = assoc_v4.BatchInputPublicAssociationMultiPost(
+                inputs=[
+                    assoc_v4.PublicAssociationMultiPost(_from=ids(id=f), to=ids(id=t), types=[spec])
+                    for f, t in pairs
+                ]
+            )
+            data, status = self._call(
+                f"associate {from_type}->{to_type}",
+                self._associations.create_with_http_info,
+                from_type,
+                to_type,
+                body,
+            )
+        return self._batch_result(data, status)
+
+    # ---- schemas -----------------------------------------------------------------------------
+    def schema(self, object_type: str) -> dict[str, Any]:
+        data, _ = self._call(
+            f"schema {object_type}", self._schemas.get_by_id_with_http_info, object_type
+        )
+        return _plain(data)

@@ -1,0 +1,705 @@
+"""Push (Postgres -> HubSpot): drain the sync_queue outbox (SPEC §6).
+
+One batch: claim due outbox rows (``claim_sync_batch``: SKIP LOCKED, a lease, every pending row
+of the same records), group them by record (coalescing: many queued changes of a record become
+one push of its current state, read fresh with ``push_state``), then
+
+1. contacts: the five credit properties, ``batch/update`` by HubSpot id; a contact without one
+   is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
+   created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
+   yet are resolved the same way, so every booking can be associated with its contact;
+2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
+   HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking), each
+   input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
+   and booking->exam (v4 batch, default or configured types) for bookings that are new, or
+   whose exam or contact changed;
+3. exams: ``batch/update`` of ``total_bookings`` by HubSpot id.
+
+At most 100 inputs per call. After each call the records that went through are completed
+(``complete_sync_batch``: rows done and HubSpot ids + hubspot_last_sync_at written back, one
+transaction) and the others failed (``fail_sync_rows``): a 429 gives the rows back without
+counting an attempt, due after Retry-After; 5xx/timeouts/connection errors back off; a
+per-record error (207, or an associations error) fails that record alone; a 4xx refusing a
+whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
+and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
+first (glue.hubspot).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from glue.config import ConfigError, Settings
+from glue.db import Database
+from glue.hubspot import (
+    CONTACTS,
+    MAX_BATCH,
+    BatchResult,
+    HubSpotClient,
+    HubSpotError,
+)
+from glue.ratelimit import DailyBudgetExhausted
+
+log = logging.getLogger(__name__)
+
+BOOKINGS_TABLE = "hubspot_bookings"
+CONTACTS_TABLE = "hubspot_contact_credits"
+EXAMS_TABLE = "hubspot_mock_exams"
+
+CREDIT_PROPERTIES = (
+    "sj_credits",
+    "cs_credits",
+    "sjmini_credits",
+    "mock_discussion_token",
+    "shared_mock_credits",
+)
+# HubSpot booking property <- hubspot_bookings column (SPEC §6).
+BOOKING_PROPERTIES = {
+    "booking_id": "booking_id",
+    "is_active": "is_active",
+    "token_used": "token_used",
+    "attendance": "attendance",
+    "idempotency_key": "idempotency_key",
+    "mock_type": "mock_type",
+    "exam_date": "exam_date",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "associated_mock_exam": "associated_mock_exam",
+    "associated_contact_id": "associated_contact_id",
+    "student_id": "student_id",
+    "name": "name",
+    "email": "student_email",
+    "attending_location": "attending_location",
+    "dominant_hand": "dominant_hand",
+}
+DATE_PROPERTIES = frozenset({"exam_date"})
+
+
+# ---- HubSpot property values ---------------------------------------------------------------------
+def hubspot_date(value: Any) -> str:
+    """A HubSpot date property: midnight UTC of the day, in epoch milliseconds ("" for none)."""
+    if value in (None, ""):
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return str(int(midnight.timestamp()) * 1000)
+
+
+def hubspot_value(value: Any) -> str:
+    """Property values are strings; None clears ("")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def booking_properties(state: dict[str, Any], contact_id: str | None) -> dict[str, str]:
+    props = {}
+    for prop, column in BOOKING_PROPERTIES.items():
+        value = state.get(column)
+        props[prop] = hubspot_date(value) if prop in DATE_PROPERTIES else hubspot_value(value)
+    props["associated_contact_id"] = contact_id or ""
+    return props
+
+
+def contact_properties(state: dict[str, Any]) -> dict[str, str]:
+    return {p: hubspot_value(state.get(p) or 0) for p in CREDIT_PROPERTIES}
+
+
+# ---- what one batch works on ---------------------------------------------------------------------
+@dataclass
+class Work:
+    """One record to push: its claimed outbox rows and its current state (None: deleted).
+    A "lookup" is a contact with no outbox row, resolved for the batch's bookings."""
+
+    table: str
+    record_id: uuid.UUID
+    rows: list[dict] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+
+    @property
+    def row_ids(self) -> list[int]:
+        return [r["id"] for r in self.rows]
+
+    @property
+    def trace(self) -> str:
+        return str(self.record_id)
+
+    @property
+    def is_lookup(self) -> bool:
+        return not self.rows
+
+
+@dataclass
+class PushStats:
+    sent: int = 0  # records pushed (completed)
+    rows_done: int = 0  # outbox rows marked done
+    retried: int = 0  # outbox rows given back for a later attempt
+    dead_lettered: int = 0  # outbox rows dead-lettered in this run
+    batches: int = 0
+    requeued: int = 0  # rows queued by --all / --exam
+    by_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    errors: list[str] = field(default_factory=list)  # a sample of the failures
+    stopped: str | None = None  # why the run ended early (daily budget)
+    worker: str = ""
+    seconds: float = 0.0
+
+    def note_error(self, message: str) -> None:
+        if len(self.errors) < 20:
+            self.errors.append(message)
+
+
+class _Abort(Exception):
+    """Stop the batch: give back what is not settled, then re-raise ``cause``."""
+
+    def __init__(self, cause: Exception, retry_after: float | None = None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.retry_after = retry_after
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _seconds_to_utc_midnight() -> float:
+    now = datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+class Pusher:
+    """Drains the outbox to HubSpot. ``Pusher(db, hubspot, settings)``; ``run()`` -> PushStats."""
+
+    def __init__(
+        self,
+        db: Database,
+        hubspot: HubSpotClient,
+        settings: Settings,
+        *,
+        worker: str | None = None,
+        batch_size: int = 1000,
+        lease_seconds: int = 120,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.db = db
+        self.hubspot = hubspot
+        self.settings = settings
+        self.worker = worker or default_worker_name()
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.bookings_type = settings.bookings_object_type
+        self.exams_type = settings.exams_object_type
+        self.max_attempts = settings.max_attempts
+        self._sleep = sleep
+        self.stats = PushStats(worker=self.worker)
+        self._unsettled: dict[tuple[str, uuid.UUID], Work] = {}
+
+    # ---- start-up check ----------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Check once that HubSpot answers, accepts the token and knows both object types;
+        misconfiguration raises ConfigError (exit 2) before anything is claimed."""
+        for type_id, setting in (
+            (self.bookings_type, "HUBSPOT_BOOKINGS_OBJECT_TYPE"),
+            (self.exams_type, "HUBSPOT_EXAMS_OBJECT_TYPE"),
+        ):
+            try:
+                schema = self.hubspot.schema(type_id)
+            except HubSpotError as exc:
+                raise ConfigError(self._config_message(exc, type_id, setting)) from None
+            if type_id == self.bookings_type:
+                props = {p.get("name"): p for p in schema.get("properties") or []}
+                if props and "booking_id" not in props:
+                    raise ConfigError(
+                        f"the bookings object type {type_id} has no booking_id property "
+                        "(create it as a unique property)"
+                    )
+                if props and not props["booking_id"].get("has_unique_value"):
+                    raise ConfigError(
+                        f"booking_id of the bookings object type {type_id} is not a unique "
+                        "property (upserts by booking code need hasUniqueValue)"
+                    )
+
+    def _config_message(self, exc: HubSpotError, type_id: str, setting: str) -> str:
+        base = self.hubspot.base_url
+        if exc.status is None:
+            return f"cannot reach HubSpot at HUBSPOT_BASE_URL {base}: {exc.message}"
+        if exc.status == 401:
+            return "HubSpot refused HUBSPOT_ACCESS_TOKEN (401 unauthorized)"
+        if exc.status == 403:
+            return (
+                "HUBSPOT_ACCESS_TOKEN lacks a scope mockbook needs (403): "
+                f"{exc.message} (needs crm.schemas.custom.read, crm.objects.custom.write, "
+                "crm.objects.contacts.write)"
+            )
+        if exc.status in (400, 404):
+            return f"HubSpot at {base} has no object type {type_id!r} ({setting}): {exc.message}"
+        return f"HubSpot at {base} is not answering properly (HTTP {exc.status}): {exc.message}"
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
+        """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
+        rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``."""
+        started = time.monotonic()
+        idle_deadline: float | None = None
+        try:
+            while max_batches is None or self.stats.batches < max_batches:
+                if self.push_batch():
+                    idle_deadline = None
+                    continue
+                due = self.db.sync_queue_next_due()
+                now = time.monotonic()
+                if idle_deadline is None:
+                    idle_deadline = now + linger
+                if due is None or now + due > idle_deadline or now >= idle_deadline:
+                    break
+                self._sleep(min(max(due, 0.2), idle_deadline - now))
+        except DailyBudgetExhausted as exc:
+            self.stats.stopped = str(exc)
+            log.warning("push stopped: %s", exc)
+        finally:
+            self.stats.seconds = round(time.monotonic() - started, 3)
+        return self.stats
+
+    def push_batch(self) -> int:
+        """Claim and push one batch; returns the number of outbox rows claimed."""
+        rows = self.db.claim_sync_batch(self.worker, self.batch_size, self.lease_seconds)
+        if not rows:
+            return 0
+        self.stats.batches += 1
+        works: dict[tuple[str, uuid.UUID], Work] = {}
+        for row in rows:
+            key = (row["table_name"], row["record_id"])
+            works.setdefault(key, Work(row["table_name"], row["record_id"])).rows.append(row)
+        for table in (CONTACTS_TABLE, BOOKINGS_TABLE, EXAMS_TABLE):
+            ids = [rid for (t, rid) in works if t == table]
+            for rid, state in self.db.push_state(table, ids).items():
+                works[(table, rid)].state = state
+        self._unsettled = dict(works)
+        try:
+            by_table = defaultdict(list)
+            for work in works.values():
+                by_table[work.table].append(work)
+            contacts = self._push_contacts(by_table[CONTACTS_TABLE], by_table[BOOKINGS_TABLE])
+            self._push_bookings(by_table[BOOKINGS_TABLE], contacts)
+            self._push_exams(by_table[EXAMS_TABLE])
+        except _Abort as abort:
+            leftover = [w for w in self._unsettled.values() if w.rows]
+            if leftover:
+                self._fail(
+                    leftover,
+                    f"push aborted: {abort.cause}",
+                    retry_after=abort.retry_after,
+                    count_attempt=False,
+                )
+            raise abort.cause from None
+        return len(rows)
+
+    # ---- settling records --------------------------------------------------------------------
+    def _complete(self, works: Sequence[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+        mine = [w for w in works if w.rows]
+        row_ids = [i for w in mine for i in w.row_ids]
+        try:
+            done = self.db.complete_sync_batch(self.worker, row_ids, hubspot_ids)
+        except psycopg.errors.UniqueViolation as exc:
+            # Two local records answered by one HubSpot id (e.g. two contacts sharing an email):
+            # complete them one by one; the clashing ones fail alone.
+            log.warning("write-back clash, completing one record at a time: %s", exc)
+            for work in works:
+                known = hubspot_ids.get(work.table, {})
+                one = {work.table: {work.trace: known[work.trace]}} if work.trace in known else {}
+                try:
+                    self._complete_one(work, one)
+                except psycopg.errors.UniqueViolation as clash:
+                    if work.rows:
+                        msg = str(clash).splitlines()[0]
+                        self._fail([work], f"HubSpot id already used by another record: {msg}")
+            return
+        for work in works:
+            self._unsettled.pop((work.table, work.record_id), None)
+        self.stats.rows_done += done
+        self.stats.sent += len(mine)
+        for work in mine:
+            self.stats.by_table[work.table] += 1
+
+    def _complete_one(self, work: Work, hubspot_ids: dict[str, dict[str, str]]) -> None:
+        done = self.db.complete_sync_batch(self.worker, work.row_ids, hubspot_ids)
+        self._unsettled.pop((work.table, work.record_id), None)
+        if work.rows:
+            self.stats.rows_done += done
+            self.stats.sent += 1
+            self.stats.by_table[work.table] += 1
+
+    def _fail(
+        self,
+        works: Sequence[Work],
+        error: str,
+        *,
+        retry_after: float | None = None,
+        count_attempt: bool = True,
+    ) -> None:
+        mine = [w for w in works if w.rows]
+        for work in works:
+            self._unsettled.pop((work.table, work.record_id), None)
+        if not mine:
+            return
+        self.stats.note_error(error)
+        res = self.db.fail_sync_rows(
+            self.worker,
+            [i for w in mine for i in w.row_ids],
+            error,
+            max_attempts=self.max_attempts,
+            retry_after=retry_after,
+            count_attempt=count_attempt,
+        )
+        self.stats.retried += res["retried"]
+        self.stats.dead_lettered += res["dead"]
+        if res["dead"]:
+            log.warning("dead-lettered %d outbox row(s): %s", res["dead"], error)
+
+    def _fail_per_record(self, failed: dict[tuple[str, uuid.UUID], tuple[Work, str]]) -> None:
+        by_message: dict[str, list[Work]] = defaultdict(list)
+        for work, message in failed.values():
+            by_message[message].append(work)
+        for message, works in by_message.items():
+            self._fail(works, message)
+
+    def _run_chunk(self, works: list[Work], op: Callable[[list[Work]], None]) -> None:
+        """Run ``op`` on a chunk; map a call-level failure to the chunk's records: a 429 gives
+        them back uncounted, transient errors back off, a 4xx refusing the whole batch is
+        bisected until the record it is about is alone."""
+        try:
+            op(works)
+        except HubSpotError as exc:
+            if exc.unauthorized:
+                raise _Abort(
+                    ConfigError(f"HubSpot refused the token during the push ({exc})")
+                ) from None
+            if exc.rate_limited:
+                self._fail(works, str(exc), retry_after=exc.retry_after, count_attempt=False)
+            elif exc.transient or len(works) <= 1:
+                self._fail(works, str(exc))
+            else:
+                half = len(works) // 2
+                self._run_chunk(works[:half], op)
+                self._run_chunk(works[half:], op)
+        except DailyBudgetExhausted as exc:
+            raise _Abort(exc, retry_after=_seconds_to_utc_midnight()) from None
+
+    @staticmethod
+    def _errors_by_work(
+        result: BatchResult, works: Sequence[Work], keys: Callable[[Work], Sequence[str]]
+    ) -> dict[tuple[str, uuid.UUID], tuple[Work, str]]:
+        """Per-record errors of a batch answer, mapped to works by objectWriteTraceId, else by
+        any id the error's context mentions (``keys(work)``: the ids a work is known by)."""
+        by_trace = {w.trace: w for w in works}
+        failed: dict[tuple[str, uuid.UUID], tuple[Work, str]] = {}
+        for err in result.errors:
+            hit = [by_trace[t] for t in err.trace_ids if t in by_trace]
+            if not hit:
+                mentioned = err.mentioned_ids()
+                hit = [w for w in works if mentioned.intersection(k for k in keys(w) if k)]
+            if not hit:
+                log.warning("HubSpot reported an error about no known record: %s", err)
+            for work in hit:
+                failed[(work.table, work.record_id)] = (work, str(err))
+        return failed
+
+    # ---- contacts ----------------------------------------------------------------------------
+    def _push_contacts(self, works: list[Work], bookings: list[Work]) -> dict[str, str | None]:
+        """Push claimed contacts, and resolve the HubSpot ids of the bookings' contacts that
+        have none. Returns {contact record uuid (str): HubSpot id or None if unresolved}."""
+        resolved: dict[str, str | None] = {}
+        claimed = {w.record_id for w in works}
+        lookups: list[uuid.UUID] = []
+        for b in bookings:
+            s = b.state or {}
+            rid = s.get("contact_record_id")
+            if rid and not s.get("contact_hubspot_id") and not s.get("associated_contact_id"):
+                rid = uuid.UUID(str(rid))
+                if rid not in claimed and rid not in lookups:
+                    lookups.append(rid)
+        extra = [
+            Work(CONTACTS_TABLE, rid, [], state)
+            for rid, state in self.db.push_state(CONTACTS_TABLE, lookups).items()
+        ]
+        gone = [w for w in works if w.state is None]
+        if gone:  # deleted locally: HubSpot keeps its contact
+            self._complete(gone, {})
+        live = [w for w in works if w.state is not None] + extra
+        with_id = [w for w in live if w.state.get("hubspot_id")]
+        by_email = [w for w in live if not w.state.get("hubspot_id")]
+        for work in with_id:
+            resolved[work.trace] = work.state["hubspot_id"]
+
+        def update(chunk: list[Work]) -> None:
+            result = self.hubspot.update(
+                CONTACTS,
+                [
+                    {
+                        "id": w.state["hubspot_id"],
+                        "properties": contact_properties(w.state),
+                        "trace": w.trace,
+                    }
+                    for w in chunk
+                ],
+            )
+            failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
+            self._fail_per_record(failed)
+            ok = [w for w in chunk if (w.table, w.record_id) not in failed]
+            self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+
+        def upsert(chunk: list[Work]) -> None:
+            result = self.hubspot.upsert(
+                CONTACTS,
+                "email",
+                [
+                    {
+                        "id": w.state["email"].strip().lower(),
+                        "properties": contact_properties(w.state),
+                        "trace": w.trace,
+                    }
+                    for w in chunk
+                ],
+            )
+            failed = self._errors_by_work(
+                result, chunk, lambda w: [w.state["email"].strip().lower()]
+            )
+            self._fail_per_record(failed)
+            ids = self._result_ids(
+                result, chunk, lambda w: w.state["email"].strip().lower(), "email"
+            )
+            ok = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace in ids]
+            missing = [
+                w for w in chunk if (w.table, w.record_id) not in failed and w.trace not in ids
+            ]
+            if missing:
+                self._fail(missing, "HubSpot answered the contact upsert without this contact")
+            for w in ok:
+                resolved[w.trace] = ids[w.trace]
+            self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
+
+        for chunk in _chunks(with_id, MAX_BATCH):
+            self._run_chunk(chunk, update)
+        for chunk in _chunks(by_email, MAX_BATCH):
+            self._run_chunk(chunk, upsert)
+        return resolved
+
+    @staticmethod
+    def _result_ids(
+        result: BatchResult, chunk: Sequence[Work], key: Callable[[Work], str], prop: str
+    ) -> dict[str, str]:
+        """{work trace: HubSpot id} from batch results, by objectWriteTraceId, else by the
+        unique property value."""
+        traces = {w.trace for w in chunk}
+        by_key = {key(w): w.trace for w in chunk}
+        out: dict[str, str] = {}
+        for r in result.results:
+            trace = r.get("object_write_trace_id")
+            if trace not in traces:
+                value = (r.get("properties") or {}).get(prop) or ""
+                trace = by_key.get(value.strip().lower() if prop == "email" else value)
+            if trace:
+                out[trace] = str(r["id"])
+        return out
+
+    # ---- bookings ----------------------------------------------------------------------------
+    def _contact_id(self, state: dict[str, Any], resolved: dict[str, str | None]) -> str | None:
+        return (
+            state.get("associated_contact_id")
+            or state.get("contact_hubspot_id")
+            or resolved.get(str(state.get("contact_record_id")))
+        )
+
+    @staticmethod
+    def _needs_associations(work: Work) -> bool:
+        """A booking is associated when it is new, re-queued (push --all), or its exam or
+        contact changed; a plain status change does not cost the two association calls."""
+        state = work.state or {}
+        for row in work.rows:
+            old = row.get("old_data")
+            if row["operation"] == "INSERT" or old is None:
+                return True
+            if old.get("associated_mock_exam") != state.get("associated_mock_exam"):
+                return True
+            if (old.get("associated_contact_id") or None) != (
+                state.get("associated_contact_id") or None
+            ):
+                return True
+        return False
+
+    def _push_bookings(self, works: list[Work], resolved: dict[str, str | None]) -> None:
+        gone = [w for w in works if w.state is None]
+        if gone:
+            self._run_chunk(gone, self._archive_bookings)
+        live = [w for w in works if w.state is not None]
+        waiting, ready = [], []
+        for work in live:
+            has_contact = work.state.get("contact_record_id") is not None
+            if has_contact and not self._contact_id(work.state, resolved):
+                waiting.append(work)
+            else:
+                ready.append(work)
+        if waiting:
+            self._fail(waiting, "the booking's contact has no HubSpot id yet (not synced)")
+        for chunk in _chunks(ready, MAX_BATCH):
+            self._run_chunk(chunk, lambda c: self._upsert_bookings(c, resolved))
+
+    def _archive_bookings(self, chunk: list[Work]) -> None:
+        ids = sorted(
+            {
+                str(hid)
+                for w in chunk
+                for r in w.rows
+                if (hid := (r.get("old_data") or {}).get("hubspot_id"))
+            }
+        )
+        if ids:
+            self.hubspot.archive(self.bookings_type, ids)
+        self._complete(chunk, {})
+
+    def _upsert_bookings(self, chunk: list[Work], resolved: dict[str, str | None]) -> None:
+        contact_of = {w.trace: self._contact_id(w.state, resolved) for w in chunk}
+        result = self.hubspot.upsert(
+            self.bookings_type,
+            "booking_id",
+            [
+                {
+                    "id": w.state["booking_id"],
+                    "properties": booking_properties(w.state, contact_of[w.trace]),
+                    "trace": w.trace,
+                }
+                for w in chunk
+            ],
+        )
+        failed = self._errors_by_work(result, chunk, lambda w: [w.state["booking_id"]])
+        ids = self._result_ids(result, chunk, lambda w: w.state["booking_id"], "booking_id")
+        new = {r.get("object_write_trace_id") for r in result.results if r.get("new")}
+        ok: list[Work] = []
+        for work in chunk:
+            if (work.table, work.record_id) in failed:
+                continue
+            if work.trace not in ids:
+                failed[(work.table, work.record_id)] = (
+                    work,
+                    "HubSpot answered the booking upsert without this booking",
+                )
+                continue
+            ok.append(work)
+        pending = [w for w in ok if w.trace in new or self._needs_associations(w)]
+        if pending:
+            failed.update(self._associate_bookings(pending, ids, contact_of))
+        self._fail_per_record(failed)
+        done = [w for w in ok if (w.table, w.record_id) not in failed]
+        self._complete(done, {BOOKINGS_TABLE: {w.trace: ids[w.trace] for w in done}})
+
+    def _associate_bookings(
+        self, works: list[Work], ids: dict[str, str], contact_of: dict[str, str | None]
+    ) -> dict[tuple[str, uuid.UUID], tuple[Work, str]]:
+        """Associate each booking with its contact and its exam; per-record failures."""
+        failed: dict[tuple[str, uuid.UUID], tuple[Work, str]] = {}
+        plans = (
+            (
+                CONTACTS,
+                self.settings.booking_contact_association_type,
+                lambda w: contact_of[w.trace],
+            ),
+            (
+                self.exams_type,
+                self.settings.booking_exam_association_type,
+                lambda w: w.state.get("associated_mock_exam"),
+            ),
+        )
+        for to_type, type_id, target in plans:
+            chunk = [w for w in works if target(w)]
+            if not chunk:
+                continue
+            pairs = [(ids[w.trace], str(target(w))) for w in chunk]
+            result = self.hubspot.associate(self.bookings_type, to_type, pairs, type_id)
+            failed.update(
+                self._errors_by_work(
+                    result, chunk, lambda w, target=target: [ids[w.trace], str(target(w))]
+                )
+            )
+        return failed
+
+    # ---- exams -------------------------------------------------------------------------------
+    def _push_exams(self, works: list[Work]) -> None:
+        gone = [w for w in works if w.state is None]
+        if gone:  # HubSpot owns exams: a local delete is not pushed
+            self._complete(gone, {})
+        live = [w for w in works if w.state is not None]
+
+        def update(chunk: list[Work]) -> None:
+            result = self.hubspot.update(
+                self.exams_type,
+                [
+                    {
+                        "id": w.state["hubspot_id"],
+                        "properties": {
+                            "total_bookings": hubspot_value(w.state.get("total_bookings") or 0)
+                        },
+                        "trace": w.trace,
+                    }
+                    for w in chunk
+                ],
+            )
+            failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
+            self._fail_per_record(failed)
+            ok = [w for w in chunk if (w.table, w.record_id) not in failed]
+            self._complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+
+        for chunk in _chunks(live, MAX_BATCH):
+            self._run_chunk(chunk, update)
+
+
+def push(
+    db: Database,
+    hubspot: HubSpotClient,
+    settings: Settings,
+    *,
+    requeue: bool = False,
+    exam: str | None = None,
+    max_batches: int | None = None,
+    batch_size: int = 1000,
+    lease_seconds: int = 120,
+    linger: float = 10.0,
+    worker: str | None = None,
+) -> PushStats:
+    """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
+    and record the run in sync_metadata ('push')."""
+    pusher = Pusher(
+        db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds
+    )
+    pusher.preflight()
+    if requeue or exam:
+        pusher.stats.requeued = db.requeue_for_push(None, exam)
+    try:
+        stats = pusher.run(max_batches=max_batches, linger=linger)
+    except Exception as exc:
+        db.record_sync_run("push", "failed", pusher.stats.sent, str(exc)[:500])
+        raise
+    if stats.stopped:
+        db.record_sync_run("push", "failed", stats.sent, stats.stopped)
+    else:
+        dead = stats.dead_lettered
+        error = f"{dead} outbox row(s) dead-lettered" if dead else None
+        db.record_sync_run("push", "success", stats.sent, error)
+    return stats

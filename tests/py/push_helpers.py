@@ -1,0 +1,248 @@
+"""Shared pieces of the push tests (test_push*.py, test_cli_sync.py): a fresh database per test
+(copied from a template built once per run, which is much faster than building each one), a
+small world of exams and students that exist both in the database and in the HubSpot sandbox,
+and readers of both sides for assertions.
+
+Bind the fixtures in a test module with plain assignments, as sandbox_fixtures does:
+
+    push_db = push_helpers.push_db
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from sandbox_fixtures import TOKEN
+
+from glue import migrations
+from glue.config import Settings
+from glue.db import Database
+from glue.dbsource import apply_source
+from glue.hubspot import HubSpotClient
+from glue.ratelimit import build_limiter
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))
+_counter = itertools.count()
+_template: dict[str, str] = {}
+
+
+def _build(url: str) -> None:
+    if os.environ.get("MOCKBOOK_SCHEMA_SOURCE", "alembic") == "db":
+        apply_source(url)
+    else:
+        migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
+        for helper in HELPERS:
+            conn.execute(helper.read_text())
+
+
+def _with_db(url: str, dbname: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+@pytest.fixture
+def push_db(make_database) -> Iterator[str]:
+    """A fresh database of its own for one test (schema, functions, tests helpers)."""
+    if "url" not in _template:
+        url = make_database("pushtmpl")
+        _build(url)
+        _template["url"] = url
+    template = _template["url"]
+    name = f"mb_push_{os.getpid()}_{next(_counter)}"
+    admin = _with_db(template, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{conninfo_to_dict(template)["dbname"]}"')
+    yield _with_db(template, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def settings_for(url: str, sb: Sandbox, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "hubspot_access_token": TOKEN,
+        "hubspot_base_url": sb.base_url,
+        "http_timeout_seconds": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def client_for(settings: Settings, **options: Any) -> HubSpotClient:
+    """An in-process client with a private (process-local) limiter."""
+    limiter = build_limiter(
+        limit=settings.rate_limit_requests,
+        window=settings.rate_limit_window_seconds,
+        daily=settings.rate_limit_daily,
+        redis_url=None,
+        margin=0.05,
+    )
+    options.setdefault("backoff_base", 0.05)
+    return HubSpotClient(
+        access_token=settings.hubspot_access_token or "",
+        base_url=settings.hubspot_base_url,
+        limiter=limiter,
+        timeout=settings.http_timeout_seconds,
+        window_seconds=settings.rate_limit_window_seconds,
+        **options,
+    )
+
+
+@dataclass
+class World:
+    """Exams and students present in the database and in the sandbox."""
+
+    url: str
+    exams: list[str] = field(default_factory=list)  # HubSpot ids
+    students: list[str] = field(default_factory=list)  # student ids
+    contact_ids: dict[str, str | None] = field(default_factory=dict)  # student -> HubSpot id
+
+
+def make_world(
+    url: str,
+    sb: Sandbox,
+    *,
+    students: int,
+    exams: int = 1,
+    credits: int = 3,
+    capacity: int = 1000,
+    without_hubspot_id: int = 0,
+    in_hubspot: bool = True,
+) -> World:
+    """``exams`` SJ exams and ``students`` students with ``credits`` SJ credits; the last
+    ``without_hubspot_id`` students have no hubspot_id locally (their HubSpot contact exists,
+    matched by email, unless ``in_hubspot`` is False)."""
+    world = World(url)
+    tag = uuid.uuid4().hex[:6].upper()
+    exam_ids = sb.seed(
+        EXAMS, [{"mock_exam_name": f"exam {i}", "total_bookings": "0"} for i in range(exams)]
+    )
+    sids = [f"P{tag}{i}" for i in range(students)]
+    contact_rows = [{"email": f"{s.lower()}@example.com", "firstname": s} for s in sids]
+    contact_ids = sb.seed(CONTACTS, contact_rows) if in_hubspot else [None] * len(sids)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        for hid in exam_ids:
+            conn.execute(
+                "SELECT tests.make_exam(p_hubspot_id := %s, p_capacity := %s)", (hid, capacity)
+            )
+        for i, (sid, cid) in enumerate(zip(sids, contact_ids, strict=True)):
+            local = None if i >= students - without_hubspot_id else cid
+            conn.execute(
+                "SELECT tests.make_student(p_sj := %s, p_student_id := %s, p_hubspot_id := %s)",
+                (credits, sid, local or f"tmp-{sid}"),
+            )
+            if local is None:
+                conn.execute(
+                    "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL "
+                    "WHERE student_id = %s",
+                    (sid,),
+                )
+            world.contact_ids[sid] = cid
+    world.exams = exam_ids
+    world.students = sids
+    return world
+
+
+def book(url: str, pairs: list[tuple[str, str]]) -> list[dict]:
+    """create_booking for each (student, exam) in one transaction; the results."""
+    out = []
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        for sid, exam in pairs:
+            out.append(
+                conn.execute(
+                    "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s, "
+                    "p_mock_exam_id := %s, p_idempotency_key := %s, "
+                    "p_attending_location := 'mississauga')",
+                    (sid, f"{sid.lower()}@example.com", exam, uuid.uuid4().hex),
+                ).fetchone()[0]
+            )
+    return out
+
+
+def query(url: str, sql: str, params: Any = None) -> list[dict]:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def pending(url: str) -> int:
+    return query(
+        url,
+        "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE done_at IS NULL",
+    )[0]["n"]
+
+
+def bookings(url: str) -> list[dict]:
+    return query(url, "SELECT * FROM hubspot_sync.hubspot_bookings ORDER BY booking_id")
+
+
+def contacts(url: str) -> list[dict]:
+    return query(url, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY student_id")
+
+
+def hubspot_bookings(sb: Sandbox) -> dict[str, dict]:
+    """Live HubSpot bookings by booking code (asserting there is one per code)."""
+    out: dict[str, dict] = {}
+    for obj in sb.objects(BOOKINGS):
+        if obj["archived"]:
+            continue
+        code = obj["properties"]["booking_id"]
+        assert code not in out, f"two HubSpot bookings for {code}"
+        out[code] = obj
+    return out
+
+
+def calls(sb: Sandbox, suffix: str, type_id: str | None = None) -> list[dict]:
+    """Requests whose path ends with ``suffix`` (e.g. '/batch/upsert'), of one object type."""
+    return [
+        r
+        for r in sb.requests
+        if r["path"].endswith(suffix) and (type_id is None or f"/{type_id}/" in r["path"])
+    ]
+
+
+def mockbook(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen:
+    """Start ``mockbook ARGS`` as a subprocess with the given environment (added to ours)."""
+    full = {**os.environ, **env}
+    full.pop("MOCKBOOK_SCHEMA_SOURCE", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from glue.cli import main; main()", *args],
+        env=full,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def env_for(url: str, sb: Sandbox, **extra: str) -> dict[str, str]:
+    env = {
+        "DATABASE_URL": url,
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "HUBSPOT_BASE_URL": sb.base_url,
+        "HUBSPOT_TIMEOUT_SECONDS": "2",
+    }
+    env.update(extra)
+    return env
+
+
+def open_db(url: str) -> Database:
+    return Database(url)
