@@ -60,6 +60,11 @@ class Settings:
     business_timezone: str = "America/Toronto"
     max_attempts: int = 8
     http_timeout_seconds: float = 30.0
+    # `mockbook status --check` thresholds (defaults from the original design)
+    status_max_lag_seconds: float = 30.0
+    status_max_pending: int = 100
+    status_max_error_rate: float = 0.05  # a fraction: 0.05 is 5 %
+    status_max_drift: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +89,10 @@ class Settings:
             business_timezone=env.get("MOCKBOOK_TIMEZONE") or cls.business_timezone,
             max_attempts=_int(env, "MOCKBOOK_MAX_ATTEMPTS", 8),
             http_timeout_seconds=_float(env, "HUBSPOT_TIMEOUT_SECONDS", 30.0),
+            status_max_lag_seconds=_float(env, "MOCKBOOK_STATUS_MAX_LAG", 30.0),
+            status_max_pending=_int(env, "MOCKBOOK_STATUS_MAX_PENDING", 100),
+            status_max_error_rate=_float(env, "MOCKBOOK_STATUS_MAX_ERROR_RATE", 0.05),
+            status_max_drift=_int(env, "MOCKBOOK_STATUS_MAX_DRIFT", 10),
         )
 
     def with_overrides(self, **values: object) -> Settings:

@@ -1,0 +1,441 @@
+"""The Redis keys the apps read (SPEC §7), kept coherent with the database.
+
+Redis is an accelerator, never the judge: every value written here is read from the database at
+the moment of writing (create_booking decides capacity under the exam lock; these keys only show
+its result).
+
+Keys (names fixed by the apps):
+  capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings, 0);
+                                      no TTL (rewritten on every change; an expired key would read
+                                      as "missing" in the apps' old DECR code and look full)
+  exam:{exam_hubspot_id}:bookings     Active bookings of the exam (total_bookings, which equals
+                                      the Active count by the SPEC §3 invariant); no TTL
+  user:exams:available                JSON list of hubspot_sync.list_available_exams() rows (the
+                                      bookable exams, each with remaining_seats; full ones too,
+                                      with is_full true, exactly as the RPC returns them); TTL
+                                      60 s, because an exam also becomes (un)bookable with no row
+                                      changing (a scheduled activation time, or the exam date,
+                                      passing): the apps then reload it from the database
+  user:bookings:{contact_hubspot_id}  deleted when stale (the user app fills it)
+  exams:list                          deleted when stale (the admin app fills it)
+
+Which change touches which keys (CacheKeeper.apply_changes):
+  bookings  capacity/bookings keys of the old and the new exam, user:exams:available; deletes
+            user:bookings of the old and new associated_contact_id (a booking with no contact
+            HubSpot id yet: the contact found by its student_id)
+  exams     that exam's keys (deleted with the exam), user:exams:available; deletes exams:list
+  contacts  deletes user:bookings:{hubspot_id} only when the contact is inserted, deleted or its
+            hubspot_id changes (old and new id): a booking list carries its own copies of name
+            and email, credit changes do not change it, and every booking change already
+            invalidates it
+The change rows only say *which* keys; the values come from the database, so a change applied
+twice, late or out of order still leaves the right values. One Redis round trip per call: all
+writes go in one MULTI/EXEC pipeline, so readers never see half an update.
+
+Redis down, or no REDIS_URL: every method is a no-op (returns None) after one logged warning per
+outage; while down, Redis is probed at most every `probe_interval` seconds, and the first call
+that finds it answering again rebuilds every key (they may have gone stale meanwhile). A Redis
+that lost its data with no error seen (a quick restart, a flush) is noticed by the marker key
+mockbook:cache:rebuilt_at, checked in every update's MULTI (an empty update is just that check),
+and the keys are rebuilt at once: so the worker calls apply_changes on every wake-up, with no
+changes too. A new keeper also rebuilds on its first call: it cannot know what changed before it
+ran. Redis errors never reach the caller; database errors do (the caller owns the connection),
+after marking the keys for a rebuild on the next call.
+
+How the worker drives it (one process keeps the keys: two keepers could interleave a stale
+read with a newer write until the next change or rebuild):
+
+    position = start_position(conn)
+    keeper.rebuild_all(conn)
+    for _tables in listen(listen_conn, timeout=poll_seconds):
+        position, changes = changes_since(conn, position)  # again while it returns `limit` rows
+        keeper.apply_changes(conn, changes)
+
+Why a position and not a bare id: sync_queue ids are taken at insert but become visible at
+commit, so during a booking rush id 41 may commit after id 42. changes_since remembers such gaps
+and asks for them again for `gap_grace` seconds; a gap still missing after that was a rolled-back
+insert (or a transaction that took longer: its keys are right again after the next change of
+that exam, or the next full rebuild of `mockbook run`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+from psycopg import sql
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from glue.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "mockbook_sync"
+AVAILABLE_KEY = "user:exams:available"
+EXAMS_LIST_KEY = "exams:list"
+AVAILABLE_TTL_SECONDS = 60
+# Written by every rebuild, checked by every update in the same MULTI: missing means Redis lost
+# its data without the keeper seeing an error (a quick restart, FLUSHDB, eviction).
+MARKER_KEY = "mockbook:cache:rebuilt_at"
+REDIS_ERRORS = (redis.RedisError, OSError)
+T = TypeVar("T")
+
+
+def capacity_key(exam_id: str) -> str:
+    return f"capacity:{exam_id}"
+
+
+def bookings_key(exam_id: str) -> str:
+    return f"exam:{exam_id}:bookings"
+
+
+def user_bookings_key(contact_id: str) -> str:
+    return f"user:bookings:{contact_id}"
+
+
+# Patterns of the keys rebuild_all owns entirely (stale ones are deleted).
+_OWNED_PATTERNS = ("capacity:*", "exam:*:bookings", "user:bookings:*")
+
+# One statement, so one snapshot: the available list, the seats of the exams asked for (all of
+# them with %(all)s), and the HubSpot ids of contacts found by student_id. remaining seats use
+# the same rule as list_available_exams (never below 0).
+_SNAPSHOT_SQL = """
+SELECT
+  (SELECT coalesce(jsonb_agg(to_jsonb(a) - 'ordinality' ORDER BY a.ordinality), '[]'::jsonb)::text
+   FROM hubspot_sync.list_available_exams() WITH ORDINALITY AS a) AS available,
+  (SELECT coalesce(jsonb_agg(jsonb_build_array(
+              e.hubspot_id,
+              greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0), 0),
+              coalesce(e.total_bookings, 0))), '[]'::jsonb)
+   FROM hubspot_sync.hubspot_mock_exams AS e
+   WHERE %(all)s OR e.hubspot_id = ANY (%(exams)s::text[])) AS exams,
+  (SELECT coalesce(array_agg(c.hubspot_id), '{}'::text[])
+   FROM hubspot_sync.hubspot_contact_credits AS c
+   WHERE c.student_id = ANY (%(students)s::text[]) AND c.hubspot_id IS NOT NULL) AS contacts
+"""
+
+_CHANGES_SQL = """
+SELECT id, table_name, operation, old_data, new_data
+FROM hubspot_sync.sync_queue
+WHERE id > %(last)s OR id = ANY (%(gaps)s::bigint[])
+ORDER BY id
+LIMIT %(limit)s
+"""
+
+# The newest id, and the ids below it (within the lookback) that are not visible yet.
+_START_SQL = """
+WITH top AS (SELECT coalesce(max(id), 0) AS m FROM hubspot_sync.sync_queue)
+SELECT top.m,
+       ARRAY(SELECT s.i FROM generate_series(greatest(top.m - %(lookback)s + 1, 1), top.m) AS s(i)
+             WHERE NOT EXISTS (SELECT 1 FROM hubspot_sync.sync_queue AS q WHERE q.id = s.i)
+             ORDER BY s.i)
+FROM top
+"""
+
+
+class Change(NamedTuple):
+    """One outbox row: which table, what happened, the row before and after (as dicts)."""
+
+    id: int
+    table: str
+    operation: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a reader of the outbox is: the newest id seen, and the lower ids not seen yet
+    (each with the time.monotonic() after which it is given up as rolled back)."""
+
+    last_id: int = 0
+    gaps: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class CacheUpdate:
+    """What one call did to Redis."""
+
+    written: int
+    deleted: int
+    rebuilt: bool = False
+
+
+@dataclass
+class _Plan:
+    exams: set[str] = field(default_factory=set)
+    contacts: set[str] = field(default_factory=set)
+    students: set[str] = field(default_factory=set)
+    exams_list: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.exams or self.contacts or self.students or self.exams_list)
+
+
+def plan_changes(changes: Iterable[Change]) -> _Plan:
+    """Which exams to refresh and which contacts' booking lists to drop, from the change rows."""
+    plan = _Plan()
+    for change in changes:
+        rows = [row for row in (change.old, change.new) if row]
+        if change.table == "hubspot_bookings":
+            for row in rows:
+                if row.get("associated_mock_exam"):
+                    plan.exams.add(row["associated_mock_exam"])
+                if row.get("associated_contact_id"):
+                    plan.contacts.add(row["associated_contact_id"])
+                elif row.get("student_id"):
+                    plan.students.add(row["student_id"])
+        elif change.table == "hubspot_mock_exams":
+            plan.exams.update(row["hubspot_id"] for row in rows if row.get("hubspot_id"))
+            plan.exams_list = True
+        elif change.table == "hubspot_contact_credits":
+            old_id = (change.old or {}).get("hubspot_id")
+            new_id = (change.new or {}).get("hubspot_id")
+            if change.operation == "DELETE" or old_id != new_id:
+                plan.contacts.update(i for i in (old_id, new_id) if i)
+    return plan
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def redis_client(url: str, *, timeout: float = 1.0) -> redis.Redis:
+    """A client that fails fast (no retries, short timeouts): a missing Redis must not slow
+    the sync down. A malformed URL is a configuration error."""
+    try:
+        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                    retry=Retry(NoBackoff(), 0), decode_responses=True)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is malformed: {exc}") from None
+
+
+def _text(key: str | bytes) -> str:
+    return key.decode() if isinstance(key, bytes) else key
+
+
+class CacheKeeper:
+    """Writes the SPEC §7 keys from the database; see the module docstring for the rules."""
+
+    def __init__(self, target: str | redis.Redis | None, *, probe_interval: float = 2.0,
+                 available_ttl: int = AVAILABLE_TTL_SECONDS) -> None:
+        if isinstance(target, str):
+            self._client: redis.Redis | None = redis_client(target)
+            self._where = _redact(target)
+        else:
+            self._client = target
+            self._where = "the configured Redis" if target is not None else "-"
+        self.probe_interval = probe_interval
+        self.available_ttl = available_ttl
+        self._down = False
+        self._stale = True  # rebuild on the first call
+        self._next_probe = 0.0
+        self._warned_unset = False
+
+    @property
+    def available(self) -> bool:
+        """False when Redis is not configured or the last call found it unreachable."""
+        return self._client is not None and not self._down
+
+    def rebuild_all(self, conn: psycopg.Connection) -> CacheUpdate | None:
+        """Rewrite every exam's keys and user:exams:available, delete the keys of exams that no
+        longer exist, exams:list and every user:bookings:*. None when Redis is unavailable."""
+        client = self._usable()
+        if client is None:
+            return None
+        return self._guard(lambda: self._rebuild(client, conn))
+
+    def apply_changes(self, conn: psycopg.Connection,
+                      changes: Iterable[Change]) -> CacheUpdate | None:
+        """Bring the keys the changes touch up to date (a full rebuild instead when the keys
+        may be stale). None when Redis is unavailable."""
+        client = self._usable()
+        if client is None:
+            return None
+        if self._stale:
+            return self._guard(lambda: self._rebuild(client, conn))
+        plan = plan_changes(changes)
+        return self._guard(lambda: self._apply(client, conn, plan))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _usable(self) -> redis.Redis | None:
+        if self._client is None:
+            if not self._warned_unset:
+                log.warning("REDIS_URL is not set: the Redis cache keys are not maintained")
+                self._warned_unset = True
+            return None
+        if self._down:
+            if time.monotonic() < self._next_probe:
+                return None
+            try:
+                self._client.ping()
+            except REDIS_ERRORS:
+                self._next_probe = time.monotonic() + self.probe_interval
+                return None
+            log.info("Redis at %s answers again: rebuilding the cache keys", self._where)
+            self._down = False
+        return self._client
+
+    def _guard(self, work: Callable[[], T]) -> T | None:
+        try:
+            return work()
+        except REDIS_ERRORS as exc:
+            if not self._down:
+                log.warning("Redis unavailable at %s (%s): cache keys are not maintained until "
+                            "it answers again", self._where, exc)
+            self._down = True
+            self._stale = True
+            self._next_probe = time.monotonic() + self.probe_interval
+            return None
+        except BaseException:
+            self._stale = True  # a database error mid-way: the next call starts from scratch
+            raise
+
+    def _snapshot(self, conn: psycopg.Connection, *, all_exams: bool, exams: Iterable[str] = (),
+                  students: Iterable[str] = ()) -> tuple[str, list[list[Any]], list[str]]:
+        with conn.transaction():
+            row = conn.execute(_SNAPSHOT_SQL, {"all": all_exams, "exams": sorted(exams),
+                                               "students": sorted(students)}).fetchone()
+        assert row is not None
+        return row[0], row[1], row[2]
+
+    def _rebuild(self, client: redis.Redis, conn: psycopg.Connection) -> CacheUpdate:
+        available, exams, _ = self._snapshot(conn, all_exams=True)
+        keep = set()
+        for exam_id, _remaining, _total in exams:
+            keep.update((capacity_key(exam_id), bookings_key(exam_id)))
+        stale = {
+            _text(key)
+            for pattern in _OWNED_PATTERNS
+            for key in client.scan_iter(match=pattern, count=1000)
+        } - keep
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(EXAMS_LIST_KEY, *sorted(stale))
+        for exam_id, remaining, total in exams:
+            pipe.set(capacity_key(exam_id), remaining)
+            pipe.set(bookings_key(exam_id), total)
+        pipe.set(AVAILABLE_KEY, available, ex=self.available_ttl)
+        pipe.set(MARKER_KEY, f"{time.time():.3f}")
+        pipe.execute()
+        self._stale = False
+        return CacheUpdate(written=2 * len(exams) + 1, deleted=len(stale) + 1, rebuilt=True)
+
+    def _apply(self, client: redis.Redis, conn: psycopg.Connection, plan: _Plan) -> CacheUpdate:
+        pipe = client.pipeline(transaction=True)
+        pipe.exists(MARKER_KEY)
+        written = deleted = 0
+        contacts = set(plan.contacts)
+        if plan.exams or plan.students:
+            available, exams, found = self._snapshot(conn, all_exams=False, exams=plan.exams,
+                                                     students=plan.students)
+            contacts.update(found)
+            present = set()
+            for exam_id, remaining, total in exams:
+                pipe.set(capacity_key(exam_id), remaining)
+                pipe.set(bookings_key(exam_id), total)
+                present.add(exam_id)
+            gone = sorted(plan.exams - present)
+            for exam_id in gone:
+                pipe.delete(capacity_key(exam_id), bookings_key(exam_id))
+            pipe.set(AVAILABLE_KEY, available, ex=self.available_ttl)
+            written, deleted = 2 * len(present) + 1, 2 * len(gone)
+        doomed = [user_bookings_key(c) for c in sorted(contacts)]
+        if plan.exams_list:
+            doomed.append(EXAMS_LIST_KEY)
+        if doomed:
+            pipe.delete(*doomed)
+        if not pipe.execute()[0]:
+            log.info("Redis lost the cache keys (restarted or flushed): rebuilding them")
+            return self._rebuild(client, conn)
+        return CacheUpdate(written=written, deleted=deleted + len(doomed))
+
+
+# -- reading the outbox --------------------------------------------------------------------
+
+
+def start_position(conn: psycopg.Connection, *, lookback: int = 1000,
+                   gap_grace: float = 60.0) -> FeedPosition:
+    """Where a new reader starts: after the newest visible row, still waiting (gap_grace
+    seconds) for the ids below it, within `lookback`, that are not committed yet."""
+    with conn.transaction():
+        row = conn.execute(_START_SQL, {"lookback": lookback}).fetchone()
+    assert row is not None
+    deadline = time.monotonic() + gap_grace
+    return FeedPosition(last_id=row[0], gaps=tuple((i, deadline) for i in row[1]))
+
+
+def changes_since(conn: psycopg.Connection, position: FeedPosition | int, *, limit: int = 1000,
+                  gap_grace: float = 60.0, max_gaps: int = 1000,
+                  ) -> tuple[FeedPosition, list[Change]]:
+    """The sync_queue rows after `position` (done ones too: a push may already have completed
+    them; purge keeps them 7 days), oldest first, at most `limit`, with the new position.
+
+    Ids below the newest one returned that are not visible yet (inserted by a transaction that
+    has not committed) are remembered in the position and returned when they commit, for up to
+    `gap_grace` seconds (at most `max_gaps` of them)."""
+    if isinstance(position, int):
+        position = FeedPosition(last_id=position)
+    with conn.transaction():
+        rows = conn.execute(_CHANGES_SQL, {"last": position.last_id,
+                                           "gaps": [i for i, _ in position.gaps],
+                                           "limit": limit}).fetchall()
+    changes = [Change(*row) for row in rows]
+    seen = {c.id for c in changes}
+    now = time.monotonic()
+    gaps = [(i, deadline) for i, deadline in position.gaps if i not in seen and deadline > now]
+    last_id = position.last_id
+    deadline = now + gap_grace
+    for change in changes:
+        if change.id <= position.last_id:
+            continue
+        if change.id > last_id + 1:
+            gaps.extend((i, deadline) for i in range(max(last_id + 1, change.id - max_gaps),
+                                                      change.id))
+        last_id = change.id
+    return FeedPosition(last_id=last_id, gaps=tuple(gaps[-max_gaps:])), changes
+
+
+def listen(conn: psycopg.Connection, *, timeout: float = 1.0,
+           channel: str = CHANNEL) -> Iterator[list[str]]:
+    """LISTEN on `channel` now, and return an iterator yielding forever: the payloads (table
+    names) received, one sorted list without duplicates per wake-up, or [] after `timeout`
+    seconds of silence (the caller's cue to read the outbox anyway, in case a notification was
+    missed, and to check whether it should stop). Notifications that arrive while the caller
+    works on the same connection are kept by psycopg and yielded next; closing the iterator
+    UNLISTENs. `conn` must be in autocommit mode: notifications are only delivered between
+    transactions."""
+    if not conn.autocommit:
+        raise ValueError("listen() needs a connection in autocommit mode")
+    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    return _wakeups(conn, timeout, channel)
+
+
+def _wakeups(conn: psycopg.Connection, timeout: float, channel: str) -> Iterator[list[str]]:
+    try:
+        while True:
+            got = {n.payload for n in conn.notifies(timeout=timeout, stop_after=1)}
+            if got:
+                got.update(n.payload for n in conn.notifies(timeout=0))
+            yield sorted(got)
+    finally:
+        if not conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))

@@ -1,0 +1,134 @@
+"""Operator commands: `mockbook status` and `mockbook refresh-analytics`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import psycopg
+from rich.console import Console
+
+from glue import exitcodes
+from glue.cli import AppContext
+from glue.config import ConfigError
+from glue.status import Thresholds, check, prometheus_text, read_status, render_table, to_json
+from glue.status import write_atomically as write_metrics
+
+pass_app = click.make_pass_decorator(AppContext)
+
+CHECK_FAILED = exitcodes.PARTIAL_FAILURE  # exit 1: cron and monitors alert on it
+
+
+def _connect(app: AppContext) -> psycopg.Connection:
+    return psycopg.connect(app.database_url(), autocommit=True)
+
+
+def _not_migrated(exc: psycopg.Error) -> ConfigError:
+    first = str(exc).strip().splitlines()[0]
+    return ConfigError(f"the database has no mockbook schema ({first}); run `mockbook migrate`")
+
+
+@click.command()
+@click.option("--json", "json_flag", is_flag=True, help="One JSON object instead of the table.")
+@click.option("--prometheus", "prometheus_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write node_exporter textfile metrics to FILE, atomically.")
+@click.option("--check", "check_flag", is_flag=True,
+              help="Exit 1, naming them, when thresholds are exceeded.")
+@click.option("--max-lag", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Sync lag threshold (MOCKBOOK_STATUS_MAX_LAG, default 30).")
+@click.option("--max-pending", type=click.IntRange(min=0), metavar="ROWS",
+              help="Pending outbox rows threshold (MOCKBOOK_STATUS_MAX_PENDING, default 100).")
+@click.option("--max-error-rate", type=click.FloatRange(min=0, max=1), metavar="FRACTION",
+              help="Error rate threshold, 0.05 = 5% (MOCKBOOK_STATUS_MAX_ERROR_RATE).")
+@click.option("--max-drift", type=click.IntRange(min=0), metavar="RECORDS",
+              help="Reconcile drift threshold (MOCKBOOK_STATUS_MAX_DRIFT, default 10).")
+@pass_app
+def status(app: AppContext, json_flag: bool, prometheus_file: Path | None, check_flag: bool,
+           max_lag: float | None, max_pending: int | None, max_error_rate: float | None,
+           max_drift: int | None) -> None:
+    """Queue depth, sync lag, errors, dead letters and the last push, pull and refresh.
+
+    A table on a terminal, one JSON object with --json. With --prometheus FILE the metrics are
+    written for node_exporter's textfile collector and nothing is printed unless on a terminal
+    or --json is given (quiet under cron). The error rate is the sync errors of the last hour
+    divided by the outbox rows finished (done or dead-lettered) in the last hour.
+    """
+    settings = app.settings
+    limits = Thresholds(
+        max_lag_seconds=settings.status_max_lag_seconds if max_lag is None else max_lag,
+        max_pending=settings.status_max_pending if max_pending is None else max_pending,
+        max_error_rate=(settings.status_max_error_rate if max_error_rate is None
+                        else max_error_rate),
+        max_drift=settings.status_max_drift if max_drift is None else max_drift,
+    )
+    with _connect(app) as conn:
+        try:
+            current = read_status(conn)
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
+            raise _not_migrated(exc) from None
+    if prometheus_file is not None:
+        try:
+            write_metrics(prometheus_file, prometheus_text(current))
+        except OSError as exc:
+            raise ConfigError(f"cannot write {prometheus_file}: {exc.strerror or exc}") from None
+    as_json = json_flag or app.json_output
+    if as_json:
+        click.echo(json.dumps(to_json(current, limits)))
+    elif prometheus_file is None or sys.stdout.isatty():
+        Console().print(render_table(current, limits))
+    failures = check(current, limits)
+    if check_flag and failures:
+        for failure in failures:
+            click.echo(f"mockbook: check failed: {failure}", err=True)
+        sys.exit(CHECK_FAILED)
+
+
+@click.command("refresh-analytics")
+@click.option("--json", "json_flag", is_flag=True, help="Print the result as JSON.")
+@click.option("--wait", is_flag=True,
+              help="If another refresh is running, wait for it to finish instead of exiting 75.")
+@pass_app
+def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
+    """Refresh the analytics materialized views (CONCURRENTLY: readers are never blocked).
+
+    One refresh at a time per database: when another one is running this exits 75, or with
+    --wait tries again until it is free. Needs the views' owner (the glue's database user).
+    """
+    as_json = json_flag or app.json_output
+    delay, announced = 0.2, False
+    with _connect(app) as conn:
+        while True:
+            try:
+                result = conn.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise ConfigError("refreshing the analytics views needs their owner; connect "
+                                  f"as the database owner ({str(exc).splitlines()[0]})") from None
+            except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+                raise _not_migrated(exc) from None
+            if result.get("refreshed") or not wait:
+                break
+            if not announced:
+                click.echo("mockbook: another analytics refresh is running; waiting for it",
+                           err=True)
+                announced = True
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    if as_json:
+        click.echo(json.dumps(result))
+    if not result.get("refreshed"):
+        if not as_json:
+            click.echo("mockbook: another analytics refresh is running; try again later or "
+                       "use --wait", err=True)
+        sys.exit(exitcodes.BUSY)
+    if not as_json:
+        views = result.get("views", [])
+        concurrently = set(result.get("concurrently", []))
+        names = ", ".join(v if v in concurrently else f"{v} (plain)" for v in views)
+        click.echo(f"refreshed {len(views)} views in {result.get('seconds')} s: {names}")
+
+
+COMMANDS = [status, refresh_analytics]

@@ -1,0 +1,258 @@
+"""How the sync is doing, for people (`mockbook status`), machines (--json), node_exporter
+(--prometheus FILE) and alerting (--check).
+
+Definitions (all read in one statement, at the database's now()):
+  pending             outbox rows still to push (sync_health.pending)
+  oldest_pending      age in seconds of the oldest of them (sync_health), None when none
+  sync lag            the same age, 0 when nothing is pending: how far HubSpot is behind
+  errors_last_hour    sync_errors rows created in the last hour (push and pull, resolved or not)
+  processed_last_hour outbox rows finished in the last hour: done_at or dead_at within it
+  error rate          errors_last_hour / max(processed_last_hour, errors_last_hour), 0 when both
+                      are 0: the share of the last hour's work that failed for good. Pull errors
+                      have no outbox row, hence the max: the rate stays within [0, 1].
+  dead_letters        sync_errors rows not resolved
+  last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
+  drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
+                      cursor {"drift": n} (None until a reconcile has recorded one; not checked)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.table import Table
+
+_STATUS_SQL = """
+SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
+       h.last_push_at, h.last_pull_at, h.last_refresh_at,
+       (SELECT count(*) FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at >= now() - interval '1 hour'
+           OR q.dead_at >= now() - interval '1 hour') AS processed_last_hour,
+       r.last_sync_timestamp AS last_reconcile_at,
+       CASE WHEN jsonb_typeof(r.cursor -> 'drift') = 'number'
+            THEN (r.cursor ->> 'drift')::numeric END AS drift,
+       now() AS checked_at
+FROM hubspot_sync.sync_health AS h
+LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
+"""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """--check fails when a value is above its threshold."""
+
+    max_lag_seconds: float = 30.0
+    max_pending: int = 100
+    max_error_rate: float = 0.05
+    max_drift: int = 10
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    pending: int
+    oldest_pending_seconds: float | None
+    errors_last_hour: int
+    processed_last_hour: int
+    dead_letters: int
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    last_refresh_at: datetime | None
+    last_reconcile_at: datetime | None
+    drift: int | None
+    checked_at: datetime
+
+    @property
+    def sync_lag_seconds(self) -> float:
+        return self.oldest_pending_seconds or 0.0
+
+    @property
+    def error_rate(self) -> float:
+        denominator = max(self.processed_last_hour, self.errors_last_hour)
+        return self.errors_last_hour / denominator if denominator else 0.0
+
+
+def read_status(conn: psycopg.Connection) -> SyncStatus:
+    with conn.transaction():
+        row = conn.execute(_STATUS_SQL).fetchone()
+    assert row is not None
+    (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift,
+     checked) = row
+    return SyncStatus(
+        pending=pending,
+        oldest_pending_seconds=float(oldest) if oldest is not None else None,
+        errors_last_hour=errors,
+        processed_last_hour=processed,
+        dead_letters=dead,
+        last_push_at=push,
+        last_pull_at=pull,
+        last_refresh_at=refresh,
+        last_reconcile_at=reconcile,
+        drift=int(drift) if isinstance(drift, Decimal) else drift,
+        checked_at=checked,
+    )
+
+
+def check(status: SyncStatus, limits: Thresholds) -> list[str]:
+    """One line per threshold exceeded (empty: all fine)."""
+    failures = []
+    if status.sync_lag_seconds > limits.max_lag_seconds:
+        failures.append(f"sync lag {status.sync_lag_seconds:.1f} s > {limits.max_lag_seconds:g} s")
+    if status.pending > limits.max_pending:
+        failures.append(f"pending rows {status.pending} > {limits.max_pending}")
+    if status.error_rate > limits.max_error_rate:
+        failures.append(f"error rate {status.error_rate:.1%} > {limits.max_error_rate:.1%} "
+                        f"({status.errors_last_hour} errors, {status.processed_last_hour} "
+                        "rows processed in the last hour)")
+    if status.drift is not None and status.drift > limits.max_drift:
+        failures.append(f"drift {status.drift} records > {limits.max_drift}")
+    return failures
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def to_json(status: SyncStatus, limits: Thresholds) -> dict[str, Any]:
+    """The one JSON object of `mockbook status --json`."""
+    failures = check(status, limits)
+    return {
+        "pending": status.pending,
+        "oldest_pending_seconds": status.oldest_pending_seconds,
+        "sync_lag_seconds": status.sync_lag_seconds,
+        "errors_last_hour": status.errors_last_hour,
+        "processed_last_hour": status.processed_last_hour,
+        "error_rate": round(status.error_rate, 6),
+        "dead_letters": status.dead_letters,
+        "last_push_at": _iso(status.last_push_at),
+        "last_pull_at": _iso(status.last_pull_at),
+        "last_refresh_at": _iso(status.last_refresh_at),
+        "last_reconcile_at": _iso(status.last_reconcile_at),
+        "drift": status.drift,
+        "checked_at": _iso(status.checked_at),
+        "thresholds": asdict(limits),
+        "ok": not failures,
+        "failures": failures,
+    }
+
+
+def _timestamp(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else 0.0
+
+
+def prometheus_text(status: SyncStatus) -> str:
+    """node_exporter textfile metrics (all gauges). Never-happened timestamps are 0, so an
+    alert on `time() - mockbook_last_push_timestamp_seconds` fires for "never" too; the drift
+    metric is absent until a reconcile has recorded one."""
+    metrics: list[tuple[str, str, float | None]] = [
+        ("mockbook_sync_queue_pending", "Outbox rows still to push.", status.pending),
+        ("mockbook_sync_oldest_pending_seconds",
+         "Age of the oldest pending outbox row (0: none).", status.sync_lag_seconds),
+        ("mockbook_sync_errors_last_hour", "Sync errors recorded in the last hour.",
+         status.errors_last_hour),
+        ("mockbook_sync_processed_last_hour",
+         "Outbox rows done or dead-lettered in the last hour.", status.processed_last_hour),
+        ("mockbook_sync_error_rate",
+         "errors_last_hour / max(processed_last_hour, errors_last_hour).", status.error_rate),
+        ("mockbook_sync_dead_letters", "Unresolved dead letters (sync_errors).",
+         status.dead_letters),
+        ("mockbook_last_push_timestamp_seconds", "Last successful push (0: never).",
+         _timestamp(status.last_push_at)),
+        ("mockbook_last_pull_timestamp_seconds", "Last successful pull (0: never).",
+         _timestamp(status.last_pull_at)),
+        ("mockbook_last_refresh_timestamp_seconds", "Last analytics refresh (0: never).",
+         _timestamp(status.last_refresh_at)),
+        ("mockbook_last_reconcile_timestamp_seconds", "Last reconcile (0: never).",
+         _timestamp(status.last_reconcile_at)),
+        ("mockbook_reconcile_drift_records", "Records that differed at the last reconcile.",
+         status.drift),
+        ("mockbook_status_timestamp_seconds", "When these metrics were read.",
+         _timestamp(status.checked_at)),
+    ]
+    lines = []
+    for name, help_text, value in metrics:
+        if value is None:
+            continue
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge",
+                  f"{name} {_number(value)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer()):
+        return str(int(value))
+    return repr(float(value))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader (node_exporter) sees the old file or the new one,
+    never a half-written one: a temporary file in the same directory, fsync, rename, fsync of
+    the directory. The temporary name ends in .tmp (node_exporter reads only *.prom) and
+    carries the pid, so two writers never share one."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _ago(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    seconds = max((now - value).total_seconds(), 0.0)
+    unit, size = next(((u, n) for u, n in (("d", 86400), ("h", 3600), ("min", 60))
+                       if seconds >= n), ("s", 1))
+    return f"{seconds / size:.0f} {unit} ago ({value:%Y-%m-%d %H:%M %Z})"
+
+
+def render_table(status: SyncStatus, limits: Thresholds) -> Table:
+    """The terminal view: one line per measure, its threshold, and OK or OVER."""
+    table = Table(title="mockbook sync status", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("threshold", justify="right")
+    table.add_column("")
+
+    def row(name: str, value: str, limit: str = "", over: bool | None = None) -> None:
+        state = "" if over is None else ("[red]OVER[/red]" if over else "[green]ok[/green]")
+        table.add_row(name, value, limit, state)
+
+    lag = status.sync_lag_seconds
+    row("pending rows", str(status.pending), str(limits.max_pending),
+        status.pending > limits.max_pending)
+    row("sync lag (oldest pending)", f"{lag:.1f} s", f"{limits.max_lag_seconds:g} s",
+        lag > limits.max_lag_seconds)
+    row("errors last hour", str(status.errors_last_hour))
+    row("rows processed last hour", str(status.processed_last_hour))
+    row("error rate", f"{status.error_rate:.1%}", f"{limits.max_error_rate:.1%}",
+        status.error_rate > limits.max_error_rate)
+    row("dead letters", str(status.dead_letters))
+    if status.drift is None:
+        row("drift (last reconcile)", "unknown", str(limits.max_drift))
+    else:
+        row("drift (last reconcile)", str(status.drift), str(limits.max_drift),
+            status.drift > limits.max_drift)
+    now = status.checked_at
+    row("last push", _ago(status.last_push_at, now))
+    row("last pull", _ago(status.last_pull_at, now))
+    row("last analytics refresh", _ago(status.last_refresh_at, now))
+    row("last reconcile", _ago(status.last_reconcile_at, now))
+    return table

@@ -1,0 +1,334 @@
+"""`mockbook status` (glue.status) on crafted outbox, error and metadata rows: the numbers, the
+table, the JSON object, the node_exporter file (written atomically) and the --check exit codes
+with their thresholds from flags and environment; and `mockbook refresh-analytics`, including
+the busy case (exit 75) and --wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from test_cache import build_database
+
+from glue import exitcodes, status
+from glue.status import SyncStatus, Thresholds, check, prometheus_text, read_status
+
+MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
+
+
+@pytest.fixture(scope="module")
+def status_db(make_database) -> str:
+    return build_database(make_database, "status")
+
+
+@pytest.fixture
+def conn(status_db: str) -> Iterator[psycopg.Connection]:
+    """A connection to a database whose outbox, errors and metadata start empty."""
+    with psycopg.connect(status_db, autocommit=True) as connection:
+        connection.execute("TRUNCATE hubspot_sync.sync_queue, hubspot_sync.sync_errors, "
+                           "hubspot_sync.sync_metadata")
+        yield connection
+
+
+def mockbook(url: str, *args: str, env: dict[str, str] | None = None, **kwargs):
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("MOCKBOOK_STATUS_") and k != "REDIS_URL"}
+    return subprocess.run([MOCKBOOK, *args], capture_output=True, text=True, timeout=120,
+                          env={**base, "DATABASE_URL": url, **(env or {})}, **kwargs)
+
+
+def queue_row(conn: psycopg.Connection, *, age: float = 0, done_ago: float | None = None,
+              dead_ago: float | None = None) -> None:
+    conn.execute(
+        "INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, created_at, "
+        "done_at, dead_at) VALUES ('hubspot_bookings', gen_random_uuid(), 'INSERT', "
+        "now() - make_interval(secs => %s), now() - make_interval(secs => %s), "
+        "now() - make_interval(secs => %s))", (age, done_ago, dead_ago))
+
+
+def error_row(conn: psycopg.Connection, *, age: float = 0, resolved: bool = False) -> None:
+    conn.execute(
+        "INSERT INTO hubspot_sync.sync_errors (entity_type, direction, error, created_at, "
+        "resolved) VALUES ('hubspot_bookings', 'push', 'boom', "
+        "now() - make_interval(secs => %s), %s)", (age, resolved))
+
+
+def metadata(conn: psycopg.Connection, sync_type: str, *, ago: float, status_: str = "success",
+             cursor: dict | None = None) -> None:
+    conn.execute(
+        "INSERT INTO hubspot_sync.sync_metadata (sync_type, last_sync_timestamp, "
+        "last_sync_status, cursor) VALUES (%s, now() - make_interval(secs => %s), %s, %s) "
+        "ON CONFLICT (sync_type) DO UPDATE SET last_sync_timestamp = excluded.last_sync_timestamp, "
+        "last_sync_status = excluded.last_sync_status, cursor = excluded.cursor",
+        (sync_type, ago, status_, json.dumps(cursor or {})))
+
+
+def healthy(conn: psycopg.Connection) -> None:
+    """3 pending rows (oldest 5 s), 40 rows done in the last hour (1 two hours ago), 1 error
+    in the last hour and 1 older one still unresolved, a push, a pull and a reconcile."""
+    for age in (5, 3, 1):
+        queue_row(conn, age=age)
+    for _ in range(40):
+        queue_row(conn, age=600, done_ago=300)
+    queue_row(conn, age=9000, done_ago=7200)
+    error_row(conn, age=60, resolved=True)
+    error_row(conn, age=7200)
+    metadata(conn, "push:bookings", ago=30)
+    metadata(conn, "push:contacts", ago=90)
+    metadata(conn, "pull:exams", ago=120)
+    metadata(conn, "pull:contacts", ago=10, status_="error")
+    metadata(conn, "reconcile", ago=3600, cursor={"drift": 4})
+
+
+def test_read_status_numbers(conn) -> None:
+    healthy(conn)
+    current = read_status(conn)
+    assert current.pending == 3
+    assert 5 <= current.oldest_pending_seconds < 15
+    assert current.sync_lag_seconds == current.oldest_pending_seconds
+    assert current.errors_last_hour == 1
+    assert current.processed_last_hour == 40
+    assert current.error_rate == pytest.approx(1 / 40)
+    assert current.dead_letters == 1
+    assert current.drift == 4
+    age = (current.checked_at - current.last_push_at).total_seconds()
+    assert 29 <= age < 40  # the newest push:* row
+    age = (current.checked_at - current.last_pull_at).total_seconds()
+    assert 119 <= age < 130  # the failed pull does not count
+    assert current.last_refresh_at is None
+    assert check(current, Thresholds()) == []
+
+
+def test_empty_queue_has_no_lag_and_no_error_rate(conn) -> None:
+    current = read_status(conn)
+    assert (current.pending, current.oldest_pending_seconds, current.sync_lag_seconds) == (0, None,
+                                                                                           0.0)
+    assert current.error_rate == 0.0 and current.drift is None
+    assert check(current, Thresholds(max_lag_seconds=0, max_pending=0, max_error_rate=0.0001,
+                                     max_drift=0)) == []
+
+
+def test_each_threshold_fails_alone(conn) -> None:
+    queue_row(conn, age=45)
+    queue_row(conn, age=1, dead_ago=10)  # a processed row that died
+    error_row(conn, age=10)
+    metadata(conn, "reconcile", ago=60, cursor={"drift": 11})
+    current = read_status(conn)
+    failures = check(current, Thresholds())
+    assert [f.split()[0] for f in failures] == ["sync", "error", "drift"]
+    assert current.error_rate == 1.0  # 1 error for 1 row processed
+    assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11)) == []
+    assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11,
+                                     max_pending=0))[0].startswith("pending rows 1 > 0")
+
+
+def test_pull_errors_without_outbox_rows_keep_the_rate_within_one(conn) -> None:
+    for _ in range(3):
+        error_row(conn)
+    assert read_status(conn).error_rate == 1.0
+
+
+def test_cli_json_is_one_object(status_db, conn) -> None:
+    healthy(conn)
+    result = mockbook(status_db, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["pending"] == 3 and data["dead_letters"] == 1 and data["drift"] == 4
+    assert data["errors_last_hour"] == 1 and data["processed_last_hour"] == 40
+    assert data["error_rate"] == pytest.approx(0.025)
+    assert data["ok"] is True and data["failures"] == []
+    assert data["thresholds"] == {"max_lag_seconds": 30.0, "max_pending": 100,
+                                  "max_error_rate": 0.05, "max_drift": 10}
+    assert data["last_refresh_at"] is None and data["last_push_at"].startswith("20")
+    # the group's --json means the same
+    assert json.loads(mockbook(status_db, "--json", "status").stdout)["pending"] == 3
+
+
+def test_cli_table(status_db, conn) -> None:
+    healthy(conn)
+    queue_row(conn, age=120)
+    result = mockbook(status_db, "status", env={"COLUMNS": "160"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"pending rows\s+│\s+4\s+│\s+100\s+│\s+ok", out), out
+    assert re.search(r"sync lag \(oldest pending\)\s+│\s+1[2-3]\d\.\d s\s+│\s+30 s\s+│\s+OVER",
+                     out), out
+    assert re.search(r"drift \(last reconcile\)\s+│\s+4\s+", out), out
+    assert re.search(r"last analytics refresh\s+│\s+never", out), out
+    assert re.search(r"last push\s+│\s+\d+ s ago \(20", out), out
+
+
+def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
+    healthy(conn)
+    ok = mockbook(status_db, "status", "--check", "--json")
+    assert ok.returncode == 0, ok.stderr
+    queue_row(conn, age=45)
+    metadata(conn, "reconcile", ago=5, cursor={"drift": 12})
+    failed = mockbook(status_db, "status", "--check")
+    assert failed.returncode == 1
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 2, failed.stderr
+    assert lines[0].startswith("mockbook: check failed: sync lag 4")
+    assert lines[1] == "mockbook: check failed: drift 12 records > 10"
+    # flags raise the thresholds
+    relaxed = mockbook(status_db, "status", "--check", "--max-lag", "120", "--max-drift", "12")
+    assert relaxed.returncode == 0, relaxed.stderr
+    # the environment lowers them; flags win over it
+    env = {"MOCKBOOK_STATUS_MAX_LAG": "120", "MOCKBOOK_STATUS_MAX_DRIFT": "20",
+           "MOCKBOOK_STATUS_MAX_PENDING": "2"}
+    by_env = mockbook(status_db, "status", "--check", "--json", env=env)
+    assert by_env.returncode == 1
+    assert json.loads(by_env.stdout)["failures"] == ["pending rows 4 > 2"]
+    assert "pending rows 4 > 2" in by_env.stderr
+    flags_win = mockbook(status_db, "status", "--check", "--max-pending", "4", env=env)
+    assert flags_win.returncode == 0, flags_win.stderr
+    error_rate = mockbook(status_db, "status", "--check", "--max-lag", "120", "--max-drift",
+                          "12", "--max-error-rate", "0.01")
+    assert error_rate.returncode == 1
+    assert "error rate 2.5% > 1.0%" in error_rate.stderr
+    # bad configuration is exit 2, one line
+    bad = mockbook(status_db, "status", env={"MOCKBOOK_STATUS_MAX_PENDING": "lots"})
+    assert bad.returncode == exitcodes.CONFIG_ERROR
+    assert bad.stderr.strip() == "mockbook: MOCKBOOK_STATUS_MAX_PENDING must be an integer, " \
+                                 "got 'lots'"
+
+
+def parse_textfile(text: str) -> dict[str, float]:
+    """The node_exporter textfile format: every sample has HELP and TYPE lines before it."""
+    samples: dict[str, float] = {}
+    declared: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            kind, name = line.split()[1:3]
+            declared.setdefault(name, set()).add(kind)
+            if kind == "TYPE":
+                assert line.split()[3] == "gauge"
+            continue
+        name, value = line.split(" ")
+        assert re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name), name
+        assert declared.get(name) == {"HELP", "TYPE"}, name
+        assert name not in samples, name
+        samples[name] = float(value)
+    return samples
+
+
+def test_cli_prometheus_file(status_db, conn, tmp_path: Path) -> None:
+    healthy(conn)
+    target = tmp_path / "mockbook.prom"
+    target.write_text("old contents\n")
+    result = mockbook(status_db, "status", "--prometheus", str(target))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # quiet when not on a terminal (cron)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mockbook.prom"]  # no .tmp left
+    samples = parse_textfile(target.read_text())
+    assert samples["mockbook_sync_queue_pending"] == 3
+    assert 5 <= samples["mockbook_sync_oldest_pending_seconds"] < 15
+    assert samples["mockbook_sync_errors_last_hour"] == 1
+    assert samples["mockbook_sync_dead_letters"] == 1
+    assert samples["mockbook_sync_error_rate"] == pytest.approx(0.025)
+    assert samples["mockbook_reconcile_drift_records"] == 4
+    assert samples["mockbook_last_refresh_timestamp_seconds"] == 0  # never
+    assert abs(time.time() - 30 - samples["mockbook_last_push_timestamp_seconds"]) < 10
+    assert abs(time.time() - samples["mockbook_status_timestamp_seconds"]) < 10
+    assert (target.stat().st_mode & 0o777) == 0o644 & ~current_umask()
+    # with --json the object is printed too
+    both = mockbook(status_db, "status", "--prometheus", str(target), "--json")
+    assert json.loads(both.stdout)["pending"] == 3
+    # an unwritable place is one line, exit 2
+    bad = mockbook(status_db, "status", "--prometheus", str(tmp_path / "missing" / "x.prom"))
+    assert bad.returncode == exitcodes.CONFIG_ERROR
+    assert bad.stderr.startswith("mockbook: cannot write ") and "Traceback" not in bad.stderr
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "m.prom"
+    target.write_text("before\n")
+
+    def crash(*_args) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(status.os, "replace", crash)
+    with pytest.raises(OSError):
+        status.write_atomically(target, "after\n")
+    assert target.read_text() == "before\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.prom"]
+    monkeypatch.undo()
+    status.write_atomically(target, "after\n")
+    assert target.read_text() == "after\n"
+
+
+def test_prometheus_text_without_reconcile_omits_drift() -> None:
+    from datetime import UTC, datetime
+
+    current = SyncStatus(pending=0, oldest_pending_seconds=None, errors_last_hour=0,
+                         processed_last_hour=0, dead_letters=0, last_push_at=None,
+                         last_pull_at=None, last_refresh_at=None, last_reconcile_at=None,
+                         drift=None, checked_at=datetime.now(UTC))
+    samples = parse_textfile(prometheus_text(current))
+    assert "mockbook_reconcile_drift_records" not in samples
+    assert samples["mockbook_sync_oldest_pending_seconds"] == 0
+    assert samples["mockbook_last_push_timestamp_seconds"] == 0
+
+
+# -- refresh-analytics ---------------------------------------------------------------------
+
+
+def test_refresh_analytics(status_db, conn) -> None:
+    result = mockbook(status_db, "refresh-analytics")
+    assert result.returncode == 0, result.stderr
+    assert re.match(r"refreshed 4 views in [\d.]+ s: booking_analytics", result.stdout)
+    as_json = mockbook(status_db, "refresh-analytics", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    assert data["refreshed"] is True and len(data["views"]) == 4
+    assert set(data["concurrently"]) == set(data["views"])  # populated now: CONCURRENTLY
+    assert read_status(conn).last_refresh_at is not None
+
+
+def test_refresh_analytics_busy_exits_75_or_waits(status_db) -> None:
+    with psycopg.connect(status_db) as holder:
+        first = holder.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+        assert first["refreshed"] is True  # holds the lock until this transaction ends
+
+        busy = mockbook(status_db, "refresh-analytics")
+        assert busy.returncode == exitcodes.BUSY == 75
+        assert "another analytics refresh is running" in busy.stderr
+        busy_json = mockbook(status_db, "refresh-analytics", "--json")
+        assert busy_json.returncode == 75
+        assert json.loads(busy_json.stdout)["refreshed"] is False
+
+        base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        waiting = subprocess.Popen([MOCKBOOK, "refresh-analytics", "--wait"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**base, "DATABASE_URL": status_db})
+        time.sleep(1.5)
+        assert waiting.poll() is None, "it waits while the lock is held"
+        holder.commit()
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert "waiting for it" in err
+    assert out.startswith("refreshed 4 views")
+
+
+def test_commands_on_an_unmigrated_database_say_so(make_database) -> None:
+    url = make_database("status_empty")
+    for command in ("status", "refresh-analytics"):
+        result = mockbook(url, command)
+        assert result.returncode == exitcodes.CONFIG_ERROR, result.stderr
+        assert "mockbook migrate" in result.stderr and "Traceback" not in result.stderr
