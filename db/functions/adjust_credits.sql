@@ -40,7 +40,7 @@ BEGIN
             format('p_credit_field %L is not one of sj_credits, cs_credits, sjmini_credits, '
                    'mock_discussion_token, shared_mock_credits.', p_credit_field));
     END IF;
-    IF p_delta IS NULL OR p_delta = 0 OR abs(p_delta) > 1000 THEN
+    IF p_delta IS NULL OR p_delta = 0 OR p_delta NOT BETWEEN -1000 AND 1000 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             format('p_delta must be a non-zero integer between -1000 and 1000, not %s.',
                    coalesce(p_delta::text, 'NULL')));

@@ -2,6 +2,7 @@
 -- item, refunds as cancel_booking, one transaction.
 BEGIN;
 SELECT plan(26);
+SELECT tests.isolate();  -- other tests of the run may have committed bookings
 
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text'], 'volatile',

@@ -134,3 +134,16 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
+
+-- Empty the package tables for the rest of the calling test's transaction (undone by its
+-- ROLLBACK), for tests whose assertions cover "all rows" while other tests of the run have
+-- committed data (the Python concurrency tests do).
+CREATE OR REPLACE FUNCTION tests.isolate() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE hubspot_sync.hubspot_bookings, hubspot_sync.hubspot_mock_exams,
+             hubspot_sync.credit_ledger, hubspot_sync.hubspot_contact_credits,
+             hubspot_sync.sync_queue, hubspot_sync.supabase_audit_log, hubspot_sync.sync_errors
+        CASCADE;
+END
+$$;
+GRANT EXECUTE ON FUNCTION tests.isolate() TO PUBLIC;
