@@ -377,6 +377,7 @@ class MixedLoad:
         self.seed = seed
         self.lock = threading.Lock()
         self.bookings: list[tuple[str, str]] = []  # (booking code, student)
+        self.types: dict[str, str] = {}  # booking code -> mock type
         self.requests: list[dict[str, Any]] = []  # create_booking calls that succeeded
         self.kinds: list[str] = []
 
@@ -391,6 +392,7 @@ class MixedLoad:
         if isinstance(result, dict) and result.get("booking_id"):
             with self.lock:
                 self.bookings.append((result["booking_id"], student))
+                self.types[result["booking_id"]] = result.get("mock_type", "")
 
     def _some_bookings(self, rng: random.Random, k: int) -> list[tuple[str, str]]:
         with self.lock:
@@ -450,7 +452,10 @@ class MixedLoad:
 
     def _op_rebook(self, conn: psycopg.Connection, rng: random.Random) -> Any:
         ((code, student),) = self._some_bookings(rng, 1)[:1]
-        exam, _ = rng.choice(self.exams)
+        with self.lock:
+            mock_type = self.types.get(code)
+        same_type = [e for e in self.exams if e[1] == mock_type]
+        exam, _ = rng.choice(same_type if same_type and rng.random() < 0.8 else self.exams)
         result = rpc(conn, "rebook", p_booking_id=code, p_new_mock_exam_id=exam,
                      p_idempotency_key=f"reb-{uuid.UUID(int=rng.getrandbits(128))}",
                      p_actor="mixed-load")

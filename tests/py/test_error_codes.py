@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 from invariants import table_digests
-from postgrest import RpcError, rpc
+from postgrest import RpcError, http_status, rpc, rpc_rows, signature
 
 # SPEC §4.3, verbatim.
 SPEC_CODES = {
@@ -269,3 +269,27 @@ def test_unknown_code_is_a_bug_not_a_documented_error(db: psycopg.Connection) ->
     with pytest.raises(psycopg.errors.InternalError_) as info:
         db.execute("SELECT hubspot_sync.raise_error('NO_SUCH_CODE', 'detail')")
     assert info.value.sqlstate == "XX000"
+
+
+PUBLIC_FUNCTIONS = (
+    "create_booking", "cancel_booking", "cancel_bookings", "admin_create_booking", "rebook",
+    "mark_attendance", "set_exam_capacity", "adjust_credits", "get_credit_summary",
+    "list_available_exams", "list_contact_bookings", "get_contact_credits", "get_booking",
+    "check_idempotency_key", "create_booking_atomic", "cancel_booking_atomic",
+    "increment_exam_bookings",
+)
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+@pytest.mark.parametrize("fn", PUBLIC_FUNCTIONS)
+def test_only_service_role_may_call(fn: str, role: str, db: psycopg.Connection) -> None:
+    """SPEC §5: through PostgREST, anon and authenticated are refused every function (42501:
+    PostgREST answers 401 to anon, 403 to an authenticated user); nothing runs, nothing
+    changes."""
+    params, retset = signature(db, fn)
+    args = dict.fromkeys((p.name for p in params), None)
+    before = table_digests(db)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as info:
+        (rpc_rows if retset else rpc)(db, fn, role=role, **args)
+    assert http_status(info.value, role) == (401 if role == "anon" else 403)
+    assert table_digests(db) == before
