@@ -7,8 +7,10 @@
  * booking code; same student, name, location, dominant hand and token_used). Not an in-place
  * update, because the booking code is the HubSpot upsert key and HubSpot associations are only
  * ever added: a moved row would stay associated with its old exam in HubSpot. The credit moves
- * with the booking: no balance changes and no ledger row is written (balance = start + ledger
- * still holds; cancelling the new booking later refunds the field its token_used names).
+ * with the booking: the balance does not change, and two 'rebook' ledger rows say so — +1 on
+ * the old booking, -1 on the new one, on the field token_used names — so every Active booking
+ * has a ledger row showing which credit paid for it (cancelling the new booking later refunds
+ * that field). Admin Override bookings move without ledger rows.
  * The old booking keeps token_refunded false. total_bookings: old exam - 1, new exam + 1.
  * p_booking_id: the booking's uuid, booking code or HubSpot id. p_actor (optional) names the
  * audit rows (mockbook.actor).
@@ -51,6 +53,7 @@ DECLARE
     v_reason text;
     v_exam_id text;
     v_old_total integer;
+    v_field text;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, true, 255);
@@ -165,6 +168,15 @@ BEGIN
     SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
     WHERE e.id = v_exam.id;
 
+    -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net zero)
+    v_field := hubspot_sync.credit_field_of_token(v_old.token_used);
+    IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
+        PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, 1, 'rebook', v_old.id,
+                                                p_actor, format('moved to %s', v_new.booking_id));
+        PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, -1, 'rebook', v_new.id,
+                                                p_actor, format('moved from %s', v_old.booking_id));
+    END IF;
+
     RETURN hubspot_sync.booking_result(v_new, false) || jsonb_build_object(
         'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
                                             'mock_exam_id', v_old.associated_mock_exam,
@@ -174,6 +186,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
-'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change, no ledger row); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (replay returns the same result). Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, both exams in hubspot_id order, contact, booking.';
+'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (replay returns the same result). Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, both exams in hubspot_id order, contact, booking.';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;

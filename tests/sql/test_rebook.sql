@@ -1,8 +1,8 @@
 -- rebook (SPEC 4.2): an Active booking moves to another open exam of the same mock type in one
 -- transaction: old booking Cancelled, new booking Active, credit moves with it (no balance
--- change, no ledger row), both totals follow; idempotent per key.
+-- change, a net-zero pair of rebook ledger rows), both totals follow; idempotent per key.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'rebook', ARRAY['text', 'text', 'text', 'text'], 'volatile',
@@ -77,7 +77,13 @@ SELECT results_eq(
     'the new booking keeps student, location and token; takes the new exam''s mock set and the rebook key');
 SELECT is(ARRAY[tests.total('RB_1'), tests.total('RB_2')], ARRAY[0, 1], 'total_bookings: old exam - 1, new exam + 1');
 SELECT is(tests.balance('RBS', 'shared_mock_credits'), 1, 'no balance changed by the move');
-SELECT is(tests.ledger_of('RBS'), ARRAY['shared_mock_credits -1 1 booking'], 'and no ledger row was written for it');
+SELECT is(tests.ledger_of('RBS'),
+          ARRAY['shared_mock_credits -1 1 booking', 'shared_mock_credits 1 2 rebook',
+                'shared_mock_credits -1 1 rebook'],
+          'the ledger shows the credit moving: +1 on the old booking, -1 on the new (net zero)');
+SELECT is((SELECT booking_id FROM hubspot_sync.credit_ledger
+           WHERE student_id = 'RBS' AND reason = 'rebook' AND delta = -1),
+          (SELECT (r ->> 'id')::uuid FROM r_rb), 'the -1 row names the new booking');
 
 -- Idempotency ----------------------------------------------------------------------------------
 SELECT tests.snapshot('rb');
