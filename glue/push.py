@@ -11,11 +11,11 @@ one push of its current state, read fresh with ``push_state``), then
 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
    HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking), each
    input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
-   and booking->exam (v4 batch, default or configured types) for bookings that are new, or
-   whose exam or contact changed;
+   and booking->exam (v4 batch, default or configured types, up to 2,000 per call: one call
+   each for the whole batch) for bookings that are new, or whose exam or contact changed;
 3. exams: ``batch/update`` of ``total_bookings`` by HubSpot id.
 
-At most 100 inputs per call. After each call the records that went through are completed
+At most 100 inputs per objects call. After each call the records that went through are completed
 (``complete_sync_batch``: rows done and HubSpot ids + hubspot_last_sync_at written back, one
 transaction) and the others failed (``fail_sync_rows``): a 429 gives the rows back without
 counting an attempt, due after Retry-After; 5xx/timeouts/connection errors back off; a
@@ -44,6 +44,7 @@ from glue.config import ConfigError, Settings
 from glue.db import Database
 from glue.hubspot import (
     CONTACTS,
+    MAX_ASSOCIATION_BATCH,
     MAX_BATCH,
     BatchResult,
     HubSpotClient,
@@ -231,7 +232,7 @@ class Pusher:
                         f"the bookings object type {type_id} has no booking_id property "
                         "(create it as a unique property)"
                     )
-                if props and not props["booking_id"].get("has_unique_value"):
+                if props and not props["booking_id"].get("hasUniqueValue"):
                     raise ConfigError(
                         f"booking_id of the bookings object type {type_id} is not a unique "
                         "property (upserts by booking code need hasUniqueValue)"
@@ -512,7 +513,7 @@ class Pusher:
         by_key = {key(w): w.trace for w in chunk}
         out: dict[str, str] = {}
         for r in result.results:
-            trace = r.get("object_write_trace_id")
+            trace = r.get("objectWriteTraceId")
             if trace not in traces:
                 value = (r.get("properties") or {}).get(prop) or ""
                 trace = by_key.get(value.strip().lower() if prop == "email" else value)
@@ -546,6 +547,9 @@ class Pusher:
         return False
 
     def _push_bookings(self, works: list[Work], resolved: dict[str, str | None]) -> None:
+        """Upsert the batch's bookings (100 per call), then associate the ones that need it
+        (up to 2,000 pairs per call, so a batch of new bookings costs two association calls,
+        not two per 100), then complete them. Nothing is completed before its associations."""
         gone = [w for w in works if w.state is None]
         if gone:
             self._run_chunk(gone, self._archive_bookings)
@@ -559,8 +563,23 @@ class Pusher:
                 ready.append(work)
         if waiting:
             self._fail(waiting, "the booking's contact has no HubSpot id yet (not synced)")
+        contact_of = {w.trace: self._contact_id(w.state, resolved) for w in ready}
+        upserted: dict[str, str] = {}  # trace -> HubSpot id
+        to_associate: list[Work] = []
         for chunk in _chunks(ready, MAX_BATCH):
-            self._run_chunk(chunk, lambda c: self._upsert_bookings(c, resolved))
+            self._run_chunk(
+                chunk, lambda c: self._upsert_bookings(c, contact_of, upserted, to_associate)
+            )
+
+        def associate(chunk: list[Work]) -> None:
+            self._fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
+
+        for chunk in _chunks(to_associate, MAX_ASSOCIATION_BATCH):
+            self._run_chunk(chunk, associate)
+        done = [
+            w for w in ready if w.trace in upserted and (w.table, w.record_id) in self._unsettled
+        ]
+        self._complete(done, {BOOKINGS_TABLE: {w.trace: upserted[w.trace] for w in done}})
 
     def _archive_bookings(self, chunk: list[Work]) -> None:
         ids = sorted(
@@ -575,8 +594,15 @@ class Pusher:
             self.hubspot.archive(self.bookings_type, ids)
         self._complete(chunk, {})
 
-    def _upsert_bookings(self, chunk: list[Work], resolved: dict[str, str | None]) -> None:
-        contact_of = {w.trace: self._contact_id(w.state, resolved) for w in chunk}
+    def _upsert_bookings(
+        self,
+        chunk: list[Work],
+        contact_of: dict[str, str | None],
+        upserted: dict[str, str],
+        to_associate: list[Work],
+    ) -> None:
+        """One ``batch/upsert`` by booking code; per-record errors fail those bookings now, the
+        others are noted (with their HubSpot id) for the associations and the completion."""
         result = self.hubspot.upsert(
             self.bookings_type,
             "booking_id",
@@ -591,8 +617,7 @@ class Pusher:
         )
         failed = self._errors_by_work(result, chunk, lambda w: [w.state["booking_id"]])
         ids = self._result_ids(result, chunk, lambda w: w.state["booking_id"], "booking_id")
-        new = {r.get("object_write_trace_id") for r in result.results if r.get("new")}
-        ok: list[Work] = []
+        new = {r.get("objectWriteTraceId") for r in result.results if r.get("new")}
         for work in chunk:
             if (work.table, work.record_id) in failed:
                 continue
@@ -602,13 +627,10 @@ class Pusher:
                     "HubSpot answered the booking upsert without this booking",
                 )
                 continue
-            ok.append(work)
-        pending = [w for w in ok if w.trace in new or self._needs_associations(w)]
-        if pending:
-            failed.update(self._associate_bookings(pending, ids, contact_of))
+            upserted[work.trace] = ids[work.trace]
+            if work.trace in new or self._needs_associations(work):
+                to_associate.append(work)
         self._fail_per_record(failed)
-        done = [w for w in ok if (w.table, w.record_id) not in failed]
-        self._complete(done, {BOOKINGS_TABLE: {w.trace: ids[w.trace] for w in done}})
 
     def _associate_bookings(
         self, works: list[Work], ids: dict[str, str], contact_of: dict[str, str | None]

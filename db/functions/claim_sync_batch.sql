@@ -30,20 +30,24 @@ BEGIN
         FROM hubspot_sync.sync_queue AS q
         WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
-          AND NOT EXISTS (
-                SELECT FROM hubspot_sync.sync_queue AS o
-                WHERE o.table_name = q.table_name AND o.record_id = q.record_id
-                  AND o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
+          -- NOT IN over the (few) leased records: a hashed subplan, linear even before the
+          -- table has statistics (a NOT EXISTS became a nested loop, quadratic, on a fresh queue)
+          AND (q.table_name, q.record_id) NOT IN (
+                SELECT o.table_name, o.record_id
+                FROM hubspot_sync.sync_queue AS o
+                WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
         ORDER BY q.next_attempt_at, q.id
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     ), siblings AS (
         SELECT q.id
         FROM hubspot_sync.sync_queue AS q
-        JOIN (SELECT DISTINCT d.table_name, d.record_id FROM due AS d) AS r
-          ON r.table_name = q.table_name AND r.record_id = q.record_id
         WHERE q.done_at IS NULL AND q.dead_at IS NULL
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+          -- "NOT ... NOT IN" is IN (no column here is ever NULL) planned as a hashed subplan:
+          -- the join it replaces became a quadratic nested loop on a queue without statistics
+          AND NOT ((q.table_name, q.record_id) NOT IN (
+                SELECT d.table_name, d.record_id FROM due AS d))
         FOR UPDATE OF q SKIP LOCKED
     )
     UPDATE hubspot_sync.sync_queue AS q

@@ -183,9 +183,11 @@ def query(url: str, sql: str, params: Any = None) -> list[dict]:
 
 
 def pending(url: str) -> int:
+    """Outbox rows still to push (dead letters excluded)."""
     return query(
         url,
-        "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE done_at IS NULL",
+        "SELECT count(*) AS n FROM hubspot_sync.sync_queue "
+        "WHERE done_at IS NULL AND dead_at IS NULL",
     )[0]["n"]
 
 

@@ -1,0 +1,203 @@
+"""The push under faults (SPEC §6, issue 4 item 5), against the conformance-checked sandbox:
+5xx, timeouts and a 429 storm delay changes but lose none and dead-letter none; a permanently
+invalid record is dead-lettered alone while everything else flows, shown by `mockbook dlq list`,
+and delivered after it is fixed and `mockbook dlq retry` is run."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import push_helpers
+import sandbox_fixtures
+from push_helpers import (
+    book,
+    bookings,
+    client_for,
+    contacts,
+    env_for,
+    hubspot_bookings,
+    make_world,
+    mockbook,
+    pending,
+    query,
+    settings_for,
+)
+
+from glue.config import Settings
+from glue.db import Database
+from glue.hubspot import BatchResult, HubSpotError, RecordError
+from glue.push import Pusher, Work
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+CREDITS = (
+    "sj_credits",
+    "cs_credits",
+    "sjmini_credits",
+    "mock_discussion_token",
+    "shared_mock_credits",
+)
+
+
+def drain(url: str, sb: Sandbox, *, deadline: float = 60.0, **settings_overrides) -> list:
+    """Push until the queue is empty (each run lingers for rows in backoff); all runs' stats."""
+    settings = settings_for(url, sb, **settings_overrides)
+    client = client_for(settings, max_retries=1)
+    runs = []
+    stop = time.monotonic() + deadline
+    with Database(url) as db:
+        while pending(url) and time.monotonic() < stop:
+            pusher = Pusher(db, client, settings, batch_size=150, lease_seconds=30)
+            runs.append(pusher.run(linger=5.0))
+    return runs, client
+
+
+def assert_hubspot_matches_database(url: str, sb: Sandbox) -> None:
+    remote = hubspot_bookings(sb)  # asserts one HubSpot booking per booking code
+    local = bookings(url)
+    assert sorted(remote) == sorted(b["booking_id"] for b in local)
+    for b in local:
+        assert b["hubspot_id"] == remote[b["booking_id"]]["id"]
+        assert remote[b["booking_id"]]["properties"]["is_active"] == b["is_active"]
+    for c in contacts(url):
+        props = sb.get(CONTACTS, c["hubspot_id"])["properties"]
+        assert {k: props[k] for k in CREDITS} == {k: str(c[k]) for k in CREDITS}
+    for e in query(url, "SELECT * FROM hubspot_sync.hubspot_mock_exams"):
+        assert sb.get(EXAMS, e["hubspot_id"])["properties"]["total_bookings"] == str(
+            e["total_bookings"]
+        )
+
+
+def test_5xx_timeouts_and_a_429_storm_lose_nothing(push_db: str, sandbox: Sandbox) -> None:
+    world = make_world(push_db, sandbox, students=240, exams=3)
+    book(push_db, [(s, world.exams[i % 3]) for i, s in enumerate(world.students)])
+    with Database(push_db) as db, db.pool.connection() as conn:  # some later changes too
+        conn.execute(
+            "SELECT hubspot_sync.cancel_booking(p_booking_id := booking_id) "
+            "FROM hubspot_sync.hubspot_bookings ORDER BY booking_id LIMIT 20"
+        )
+    sandbox.faults.seed = 7
+    sandbox.faults.error_rate = 0.10
+    sandbox.faults.timeout_rate = 0.05
+    sandbox.faults.timeout_seconds = 1.0
+    storm = threading.Timer(0.5, sandbox.faults.storm, args=(1.5,))
+    storm.start()
+    try:
+        runs, client = drain(push_db, sandbox, http_timeout_seconds=0.5)
+    finally:
+        storm.cancel()
+    stats = sandbox.stats
+    assert stats["faults"]["error"] > 0 and stats["faults"]["timeout"] > 0
+    assert stats["faults"]["storm"] > 0 and client.stats.rate_limited > 0
+    assert client.stats.retries > 0 or sum(r.retried for r in runs) > 0
+    assert pending(push_db) == 0
+    assert sum(r.dead_lettered for r in runs) == 0
+    assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_errors")[0]["n"] == 0
+    assert_hubspot_matches_database(push_db, sandbox)
+
+
+def test_a_permanently_invalid_record_is_dead_lettered_alone(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    world = make_world(push_db, sandbox, students=30)
+    poison_student = world.students[7]
+    rejecting = {"on": True}
+    sandbox.reject_when(
+        BOOKINGS,
+        lambda p: rejecting["on"] and p.get("student_id") == poison_student,
+        "Property values were not valid: student is barred from this exam",
+    )
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    runs, _ = drain(push_db, sandbox, max_attempts=3)
+
+    # Everything else went through; the poison booking alone is dead.
+    assert sum(r.dead_lettered for r in runs) == 1
+    assert pending(push_db) == 0
+    remote = hubspot_bookings(sandbox)
+    local = {b["booking_id"]: b for b in bookings(push_db)}
+    [poison] = [b for b in local.values() if b["student_id"] == poison_student]
+    assert poison["booking_id"] not in remote and poison["hubspot_id"] is None
+    assert sorted(remote) == sorted(k for k in local if k != poison["booking_id"])
+    assert sandbox.get(CONTACTS, world.contact_ids[poison_student])["properties"]["sj_credits"] == (
+        "2"
+    )  # its contact and exam are other records: they flowed
+
+    env = env_for(push_db, sandbox)
+    listed = mockbook(["dlq", "list", "--json"], env)
+    out, err = listed.communicate(timeout=60)
+    assert listed.returncode == 0, err
+    [letter] = json.loads(out)
+    assert letter["entity_type"] == "hubspot_bookings"
+    assert letter["key"] == poison["booking_id"] and letter["attempts"] == 3
+    assert "barred" in letter["error"]
+    table = mockbook(["dlq", "list"], env)
+    out, err = table.communicate(timeout=60)
+    assert table.returncode == 0 and poison["booking_id"] in out, err
+
+    # Fixed in HubSpot; `mockbook dlq retry` queues it again and the next push delivers it.
+    rejecting["on"] = False
+    retried = mockbook(["dlq", "retry", str(letter["id"])], env)
+    out, err = retried.communicate(timeout=60)
+    assert retried.returncode == 0 and "1 dead letter" in out, err
+    runs, _ = drain(push_db, sandbox)
+    assert sum(r.sent for r in runs) == 1
+    assert_hubspot_matches_database(push_db, sandbox)
+    listed = mockbook(["dlq", "list", "--json"], env)
+    out, _ = listed.communicate(timeout=60)
+    assert json.loads(out) == []
+
+
+class _StrictContacts:
+    """A stand-in HubSpot client whose contacts batch update refuses the whole batch (400, as
+    HubSpot does for an invalid property value) whenever one poisoned contact is in it."""
+
+    def __init__(self, poison: str) -> None:
+        self.poison = poison
+        self.batches: list[list[str]] = []
+        self.bookings_type = BOOKINGS
+
+    def update(self, object_type: str, inputs: list[dict]) -> BatchResult:
+        ids = [i["id"] for i in inputs]
+        self.batches.append(ids)
+        if self.poison in ids:
+            raise HubSpotError("Property values were not valid", status=400, operation="update")
+        return BatchResult(200, [{"id": i} for i in ids], [])
+
+
+def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> None:
+    with Database(push_db) as db:
+        with db.pool.connection() as conn:
+            for i in range(8):
+                conn.execute(
+                    "SELECT tests.make_student(p_sj := 1, p_student_id := %s, p_hubspot_id := %s)",
+                    (f"BIS{i}", f"HB{i}"),
+                )
+        client = _StrictContacts("HB5")
+        settings = Settings(database_url=push_db, hubspot_access_token="unused")
+        pusher = Pusher(db, client, settings)  # type: ignore[arg-type]
+        rows = db.claim_sync_batch(pusher.worker, 100, 60)
+        works = [
+            Work(r["table_name"], r["record_id"], [r], s)
+            for r in rows
+            for s in [db.push_state(r["table_name"], [r["record_id"]])[r["record_id"]]]
+        ]
+        pusher._push_contacts(works, [])
+    assert pusher.stats.sent == 7 and pusher.stats.retried == 1
+    assert client.batches[0] == [f"HB{i}" for i in range(8)]
+    assert client.batches[-1] == ["HB5"] or ["HB5"] in client.batches
+    assert len(client.batches) <= 1 + 2 + 2 + 2  # log2(8) levels, not one call per contact
+    [left] = query(push_db, "SELECT * FROM hubspot_sync.sync_queue WHERE done_at IS NULL")
+    assert left["last_error"].startswith("update: HTTP 400")
+
+
+def test_record_errors_without_trace_ids_are_matched_by_id() -> None:
+    works = [Work("hubspot_mock_exams", i, [{"id": 1}], {"hubspot_id": f"E{i}"}) for i in range(3)]
+    result = BatchResult(
+        207, [], [RecordError("Object not found", "OBJECT_NOT_FOUND", context={"ids": ["E1"]})]
+    )
+    failed = Pusher._errors_by_work(result, works, lambda w: [w.state["hubspot_id"]])
+    assert [w.record_id for w, _ in failed.values()] == [1]
