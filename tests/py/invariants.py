@@ -164,3 +164,24 @@ def table_digests(conn: psycopg.Connection) -> dict[str, str]:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return {name: f"{count}:{digest}" for name, count, digest in conn.execute(parts)}
+
+
+def table_versions(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
+    """A cheap stand-in for table_digests when it runs around every call: per hubspot_sync table,
+    the row count and the newest visible row version (max xmin). Any committed insert or update
+    makes a row version with a newer transaction id; a delete lowers the count. So equal values
+    before and after a failed call prove it committed no change, without hashing every row.
+    (Transaction ids only grow within a test run; wraparound is billions of transactions away.)"""
+    names = [r[0] for r in conn.execute(
+        """SELECT c.relname FROM pg_catalog.pg_class AS c
+           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'hubspot_sync' AND c.relkind IN ('r', 'p')
+           ORDER BY 1""")]
+    parts = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {name}, count(*), coalesce(max(t.xmin::text::bigint), 0)"
+                " FROM hubspot_sync.{table} AS t").format(
+            name=sql.Literal(name), table=sql.Identifier(name))
+        for name in names)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return {name: (count, newest) for name, count, newest in conn.execute(parts)}

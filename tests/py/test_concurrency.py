@@ -377,7 +377,7 @@ class MixedLoad:
         self.seed = seed
         self.lock = threading.Lock()
         self.bookings: list[tuple[str, str]] = []  # (booking code, student)
-        self.types: dict[str, str] = {}  # booking code -> mock type
+        self.placed: dict[str, tuple[str, str]] = {}  # booking code -> (exam, mock type)
         self.requests: list[dict[str, Any]] = []  # create_booking calls that succeeded
         self.kinds: list[str] = []
 
@@ -392,7 +392,8 @@ class MixedLoad:
         if isinstance(result, dict) and result.get("booking_id"):
             with self.lock:
                 self.bookings.append((result["booking_id"], student))
-                self.types[result["booking_id"]] = result.get("mock_type", "")
+                self.placed[result["booking_id"]] = (result.get("mock_exam_id", ""),
+                                                     result.get("mock_type", ""))
 
     def _some_bookings(self, rng: random.Random, k: int) -> list[tuple[str, str]]:
         with self.lock:
@@ -451,11 +452,12 @@ class MixedLoad:
                    p_actor="mixed-load-admin")
 
     def _op_rebook(self, conn: psycopg.Connection, rng: random.Random) -> Any:
-        ((code, student),) = self._some_bookings(rng, 1)[:1]
-        with self.lock:
-            mock_type = self.types.get(code)
-        same_type = [e for e in self.exams if e[1] == mock_type]
-        exam, _ = rng.choice(same_type if same_type and rng.random() < 0.8 else self.exams)
+        with self.lock:  # recent bookings are the likeliest to be still Active
+            recent = self.bookings[-15:]
+            code, student = rng.choice(recent) if recent else ("BK-NONE", self.students[0])
+            current = self.placed.get(code, ("", ""))
+        others = [e for e in self.exams if e[1] == current[1] and e[0] != current[0]]
+        exam, _ = rng.choice(others if others and rng.random() < 0.8 else self.exams)
         result = rpc(conn, "rebook", p_booking_id=code, p_new_mock_exam_id=exam,
                      p_idempotency_key=f"reb-{uuid.UUID(int=rng.getrandbits(128))}",
                      p_actor="mixed-load")
