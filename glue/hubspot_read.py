@@ -1,0 +1,238 @@
+"""The HubSpot calls of the pull, the import, the reconcile and the audit notes, on top of the
+glue's one HubSpot seam (:class:`glue.hubspot.HubSpotClient`): its rate limiter, retries, timeouts
+and error mapping (every call goes through ``HubSpotClient._call``).
+
+- ``search``: CRM search, which HubSpot limits separately (4 requests/s per account): each search
+  first takes a token from a second limiter (``search_limiter``), then the general one.
+- ``read``: batch read by id (or by a unique property), 100 per call.
+- ``archived``: the archived records of a type (the list endpoint with ``archived=true``):
+  search never returns them.
+- ``create_notes``: batch create of notes. Unlike every other write of the glue it is not
+  idempotent, so it is sent once, without the client's automatic retry of 5xx and timeouts (a
+  429 is still waited out: HubSpot applied nothing). A call whose outcome is unknown raises; the
+  caller finds out what exists (by searching the notes' ``mockbook_audit_id``) before trying
+  again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import hubspot.crm.objects as objects
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from glue.config import Settings
+from glue.hubspot import MAX_BATCH, BatchResult, HubSpotClient, limiter_name
+from glue.ratelimit import RateLimiter, build_limiter
+
+log = logging.getLogger(__name__)
+
+NOTES = "0-46"
+SEARCH_PAGE = 200  # HubSpot's cap on one search page
+LIST_PAGE = 100  # ...and on one list page
+
+
+@dataclass
+class SearchPage:
+    results: list[dict[str, Any]]
+    total: int
+    after: str | None  # the next page's cursor, None on the last page
+
+
+def search_limiter(settings: Settings) -> RateLimiter:
+    """The account's search budget (HUBSPOT_SEARCH_RATE per second), shared through Redis like
+    the general one when REDIS_URL is set."""
+    token = settings.hubspot_access_token or ""
+    return build_limiter(
+        limit=max(1, settings.search_rate_per_second),
+        window=1.0,
+        daily=10**9,  # the daily budget is counted once, by the general limiter
+        redis_url=settings.redis_url,
+        name=limiter_name(token) + ":search",
+        margin=0.05,
+    )
+
+
+_SERIALIZER = objects.ApiClient()
+
+
+def as_json(data: Any) -> dict[str, Any]:
+    """An answer as HubSpot's JSON (the client returns JSON; an SDK model is converted)."""
+    if data is None:
+        return {}
+    if isinstance(data, dict):
+        return data
+    return _SERIALIZER.sanitize_for_serialization(data)
+
+
+def record(data: Any) -> dict[str, Any]:
+    """One HubSpot object as the plain record the database functions take:
+    ``{"id", "properties", "archived", "updatedAt"}``."""
+    data = as_json(data)
+    return {
+        "id": str(data.get("id")),
+        "properties": dict(data.get("properties") or {}),
+        "archived": bool(data.get("archived")),
+        "updatedAt": data.get("updatedAt"),
+    }
+
+
+class HubSpotReader:
+    """``HubSpotReader(client, search_limiter)``: the read calls (and note creation)."""
+
+    def __init__(self, client: HubSpotClient, search_limiter: RateLimiter | None = None) -> None:
+        self.client = client
+        self.search_limiter = search_limiter
+        config = client._batch.api_client.configuration
+        sdk = HubSpot(access_token=config.access_token, host=client.base_url, retry=Retry(total=0))
+        # Models built without a configuration each deep-copy the default one: share one.
+        self._cfg = config
+        self._search = sdk.crm.objects.search_api
+        self._basic = sdk.crm.objects.basic_api
+        self._objects_batch = sdk.crm.objects.batch_api
+        self.searches = 0
+        # Note creation must not be retried blindly: the same seam, without automatic retries.
+        self._once = HubSpotClient(
+            access_token=config.access_token,
+            base_url=client.base_url,
+            limiter=client.limiter,
+            timeout=client.timeout,
+            max_retries=0,
+            max_rate_limit_waits=client.max_rate_limit_waits,
+            window_seconds=client.window_seconds,
+        )
+
+    @classmethod
+    def from_settings(cls, client: HubSpotClient, settings: Settings) -> HubSpotReader:
+        return cls(client, search_limiter(settings))
+
+    # ---- search -------------------------------------------------------------------------------
+    def search(
+        self,
+        object_type: str,
+        filter_groups: Sequence[Sequence[dict[str, Any]]],
+        *,
+        properties: Sequence[str],
+        sorts: Sequence[str] = (),
+        limit: int = SEARCH_PAGE,
+        after: str = "0",
+    ) -> SearchPage:
+        """One search page. ``filter_groups``: [[{"propertyName", "operator", "value"|"values"}]]
+        (groups are ORed, filters in a group ANDed)."""
+        cfg = self._cfg
+        body = objects.PublicObjectSearchRequest(
+            filter_groups=[
+                objects.FilterGroup(
+                    filters=[
+                        objects.Filter(
+                            property_name=f["propertyName"],
+                            operator=f["operator"],
+                            value=f.get("value"),
+                            values=f.get("values"),
+                            high_value=f.get("highValue"),
+                            local_vars_configuration=cfg,
+                        )
+                        for f in group
+                    ],
+                    local_vars_configuration=cfg,
+                )
+                for group in filter_groups
+            ],
+            sorts=list(sorts),
+            properties=list(properties),
+            limit=limit,
+            after=after,
+            local_vars_configuration=cfg,
+        )
+        if self.search_limiter is not None:
+            self.search_limiter.acquire()
+        self.searches += 1
+        data, _ = self.client._call(
+            f"search {object_type}", self._search.do_search_with_http_info, object_type, body
+        )
+        data = as_json(data)
+        nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
+        return SearchPage(
+            results=[record(r) for r in data.get("results") or []],
+            total=int(data.get("total") or 0),
+            after=nxt,
+        )
+
+    # ---- reads --------------------------------------------------------------------------------
+    def read(
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        *,
+        properties: Sequence[str],
+        id_property: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Batch read (100 per call); ids HubSpot does not know are left out."""
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = list(ids[start : start + MAX_BATCH])
+            body = objects.BatchReadInputSimplePublicObjectId(
+                inputs=[
+                    objects.SimplePublicObjectId(id=i, local_vars_configuration=self._cfg)
+                    for i in chunk
+                ],
+                properties=list(properties),
+                properties_with_history=[],
+                id_property=id_property,
+                local_vars_configuration=self._cfg,
+            )
+            data, _ = self.client._call(
+                f"read {object_type}", self._objects_batch.read_with_http_info, object_type, body
+            )
+            out.extend(record(r) for r in as_json(data).get("results") or [])
+        return out
+
+    def archived(
+        self, object_type: str, *, properties: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Every archived record of a type (100 per call)."""
+        after: str | None = None
+        while True:
+            args: dict[str, Any] = {"limit": LIST_PAGE, "archived": True}
+            if properties:
+                args["properties"] = list(properties)
+            if after:
+                args["after"] = after
+
+            def page(_args: dict[str, Any] = args, **options: Any) -> Any:
+                return self._basic.get_page_with_http_info(object_type, **_args, **options)
+
+            data, _ = self.client._call(f"list archived {object_type}", page)
+            data = as_json(data)
+            for r in data.get("results") or []:
+                item = record(r)
+                item["archived"] = True
+                yield item
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    # ---- notes --------------------------------------------------------------------------------
+    def create_notes(self, inputs: Sequence[dict[str, Any]]) -> BatchResult:
+        """Batch create notes ``{"properties": {...}, "trace": ...}`` (at most 100), sent once
+        (see above); results carry ``object_write_trace_id``."""
+        body = objects.BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[
+                objects.SimplePublicObjectBatchInputForCreate(
+                    properties=i["properties"],
+                    associations=[],
+                    object_write_trace_id=i.get("trace"),
+                    local_vars_configuration=self._cfg,
+                )
+                for i in inputs
+            ],
+            local_vars_configuration=self._cfg,
+        )
+        data, status = self._once._call(
+            "create notes", self._objects_batch.create_with_http_info, NOTES, body
+        )
+        return HubSpotClient._batch_result(data, status)

@@ -1,0 +1,337 @@
+"""The audit trail in HubSpot (SPEC §6): supabase_audit_log rows of bookings and credits become
+HubSpot notes, associated to the booking and the contact, and are marked
+``synced_to_hubspot_at`` — never twice for one audit row.
+
+``claim_audit_notes`` (db/functions) says which rows get a note (a booking's change together with
+the credit change it caused; a balance changed outside a booking) and marks the rest. Each note
+has ``hs_note_body`` (one line, e.g. "Booking BK-20260301-AB12CD cancelled by admin@school.ca;
+1 Clinical Skills credit refunded"), ``hs_timestamp`` (when it happened) and
+``mockbook_audit_id`` (the audit row's id: a note property that must exist in HubSpot, see the
+README), up to 100 per batch create, under the glue's rate limiter.
+
+Never twice: a batch create is not idempotent and its answer can be lost (timeout, a killed
+process). So before sending, the batch is written down in sync_metadata ('notes' cursor,
+``{"inflight": {audit id: {members, booking, contact}}, "at": ...}``); after the notes are
+associated and their rows marked, the cursor is cleared. A run that finds a batch in flight
+(the previous one died, or its create call got no answer) waits until search has caught up
+(``settle_seconds``), searches the notes by ``mockbook_audit_id``, completes the ones that exist
+(associations, marks) and leaves the others to be created again. The create call itself is
+never retried blindly. One writer at a time per database (an advisory lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from glue.config import Settings
+from glue.db import Database
+from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot_read import NOTES, HubSpotReader
+from glue.pull_db import PullDatabase
+
+log = logging.getLogger(__name__)
+
+NOTE_PROPERTY = "mockbook_audit_id"
+CURSOR = "notes"
+DEFAULT_SETTLE_SECONDS = 10.0
+MAX_BODY = 1000
+
+CREDIT_LABELS = {
+    "sj_credits": "Situational Judgment",
+    "cs_credits": "Clinical Skills",
+    "sjmini_credits": "Mini-mock",
+    "mock_discussion_token": "Mock Discussion",
+    "shared_mock_credits": "shared mock",
+}
+
+
+# ---- the one-line summaries ----------------------------------------------------------------------
+def _credits(entries: list[dict[str, Any]], verb_out: str, verb_in: str) -> str:
+    parts = []
+    for e in entries:
+        n = abs(int(e["delta"]))
+        label = CREDIT_LABELS.get(e["credit_field"], e["credit_field"])
+        noun = "credit" if n == 1 else "credits"
+        parts.append(f"{n} {label} {noun} {verb_out if e['delta'] < 0 else verb_in}")
+    return ", ".join(parts)
+
+
+def _value(v: Any) -> str:
+    return "(none)" if v in (None, "") else str(v)
+
+
+def booking_summary(d: dict[str, Any]) -> str:
+    code = d.get("booking_code") or "(no code)"
+    who = d.get("performed_by") or "unknown"
+    old = d.get("old_values") or {}
+    new = d.get("new_values") or {}
+    changed = [f for f in d.get("changed_fields") or [] if f not in ("hubspot_id",)]
+    ledger = d.get("ledger") or []
+    op = d.get("operation")
+    if op == "INSERT":
+        what = " ".join(
+            str(x)
+            for x in (new.get("mock_type") or d.get("mock_type"), "on", new.get("exam_date"))
+            if x
+        )
+        text = f"Booking {code} created by {who}" + (f" for {what}" if what else "")
+        if ledger:
+            text += "; " + _credits(ledger, "used", "added")
+        elif (new.get("token_used") or d.get("token_used")) == "Admin Override":
+            text += "; no credit used (Admin Override)"
+        return text
+    if op == "DELETE":
+        return f"Booking {code} deleted by {who}"
+    status_old, status_new = old.get("is_active"), new.get("is_active")
+    if "associated_mock_exam" in changed:
+        text = (
+            f"Booking {code} moved from exam {_value(old.get('associated_mock_exam'))} to exam "
+            f"{_value(new.get('associated_mock_exam'))} by {who}"
+        )
+    elif status_new == "Cancelled":
+        text = f"Booking {code} cancelled by {who}"
+        text += "; " + (_credits(ledger, "taken", "refunded") if ledger else "no credit refunded")
+        return text
+    elif "attendance" in changed or status_new in ("Completed", "Active"):
+        if new.get("attendance"):
+            text = f"Booking {code} marked attended: {new['attendance']} by {who}"
+        elif "attendance" in changed:
+            text = f"Booking {code} attendance cleared (back to {_value(status_new)}) by {who}"
+        else:
+            text = (
+                f"Booking {code} is {_value(status_new)} again (was {_value(status_old)}), by {who}"
+            )
+    else:
+        fields = ", ".join(f"{f} {_value(old.get(f))} → {_value(new.get(f))}" for f in changed[:6])
+        text = f"Booking {code} changed by {who}: {fields}"
+    if ledger:
+        text += "; " + _credits(ledger, "used", "refunded")
+    return text
+
+
+def credit_summary(d: dict[str, Any]) -> str:
+    who = d.get("performed_by") or "unknown"
+    old = d.get("old_values") or {}
+    new = d.get("new_values") or {}
+    ledger = {e["credit_field"]: e for e in d.get("ledger") or []}
+    parts = []
+    for f in d.get("changed_fields") or []:
+        if f not in CREDIT_LABELS:
+            continue
+        before, after = old.get(f), new.get(f)
+        line = f"{CREDIT_LABELS[f]} {_value(before)} → {_value(after)}"
+        entry = ledger.get(f)
+        if entry:
+            delta = int(entry["delta"])
+            why = entry.get("reason") or ""
+            if entry.get("note"):
+                why += f": {entry['note']}"
+            line += f" ({'+' if delta > 0 else ''}{delta}, {why})"
+        parts.append(line)
+    merged = any(e.get("reason") == "hubspot_adjustment" for e in ledger.values())
+    head = "Credits merged from a HubSpot change" if merged else "Credits changed"
+    return f"{head} by {who} for {d.get('student_id') or 'student'}: " + "; ".join(parts)
+
+
+def note_body(group: dict[str, Any]) -> str:
+    detail = group["detail"] or {}
+    text = booking_summary(detail) if group["kind"] == "booking" else credit_summary(detail)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_BODY else text[: MAX_BODY - 1] + "…"
+
+
+def _ms(value: Any) -> str:
+    if isinstance(value, datetime):
+        at = value
+    else:
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return str(int(at.timestamp() * 1000))
+
+
+# ---- the writer ----------------------------------------------------------------------------------
+@dataclass
+class NotesStats:
+    created: int = 0  # notes created in HubSpot
+    rows_marked: int = 0  # audit rows marked synced (notes' rows)
+    recovered: int = 0  # notes of an earlier, interrupted batch found and completed
+    batches: int = 0
+    locked_out: bool = False  # another process was writing notes
+    failed: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class NoteWriter:
+    def __init__(
+        self,
+        db: Database,
+        client: HubSpotClient,
+        settings: Settings,
+        *,
+        reader: HubSpotReader | None = None,
+        batch_size: int = 100,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = PullDatabase(db)
+        self.client = client
+        self.reader = reader or HubSpotReader.from_settings(client, settings)
+        self.bookings_type = settings.bookings_object_type
+        self.batch_size = min(max(batch_size, 1), 100)
+        self.settle_seconds = settle_seconds
+        self._sleep = sleep
+        self.stats = NotesStats()
+
+    def run(self, *, max_batches: int | None = None) -> NotesStats:
+        with self.store.notes_lock() as mine:
+            if not mine:
+                self.stats.locked_out = True
+                return self.stats
+            try:
+                self._recover()
+                while max_batches is None or self.stats.batches < max_batches:
+                    if not self._batch():
+                        break
+            except HubSpotError as exc:
+                self.stats.failed = str(exc)
+                log.warning("audit notes stopped: %s (the next run carries on)", exc)
+        return self.stats
+
+    # ---- one batch ----------------------------------------------------------------------------
+    def _batch(self) -> bool:
+        groups = self.store.claim_audit_notes(self.batch_size)
+        if not groups:
+            return False
+        self.stats.batches += 1
+        inflight = {
+            str(g["audit_id"]): {
+                "members": list(g["member_ids"]),
+                "booking": g["booking_hubspot_id"],
+                "contact": g["contact_hubspot_id"],
+            }
+            for g in groups
+        }
+        self.store.save_cursor(CURSOR, {"inflight": inflight, "at": datetime.now(UTC).isoformat()})
+        inputs = [
+            {
+                "properties": {
+                    "hs_note_body": note_body(g),
+                    "hs_timestamp": _ms(g["detail"].get("performed_at")),
+                    NOTE_PROPERTY: str(g["audit_id"]),
+                },
+                "trace": str(g["audit_id"]),
+            }
+            for g in groups
+        ]
+        try:
+            result = self.reader.create_notes(inputs)
+        except HubSpotError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and not exc.rate_limited:
+                self.store.save_cursor(CURSOR, {})  # refused whole: nothing was created
+                raise
+            log.info("note creation got no clear answer (%s): checking what exists", exc)
+            self._recover()
+            return True
+        created: dict[str, str] = {}
+        for r in result.results:
+            aid = r.get("objectWriteTraceId") or (r.get("properties") or {}).get(NOTE_PROPERTY)
+            if aid in inflight:
+                created[str(aid)] = str(r["id"])
+        for err in result.errors:
+            self.stats.errors.append(str(err))
+        self.stats.created += len(created)
+        self._complete(inflight, created)
+        self.store.save_cursor(CURSOR, {})
+        if not created and result.errors:  # HubSpot refuses these rows: stop, say why
+            raise HubSpotError(f"HubSpot refused every note of the batch: {result.errors[0]}")
+        return True
+
+    def _complete(self, inflight: dict[str, dict[str, Any]], notes: dict[str, str]) -> None:
+        """Associate existing notes with their booking and contact, then mark their rows."""
+        if not notes:
+            return
+        to_contact = [
+            (n, inflight[a]["contact"]) for a, n in notes.items() if inflight[a]["contact"]
+        ]
+        to_booking = [
+            (n, inflight[a]["booking"]) for a, n in notes.items() if inflight[a]["booking"]
+        ]
+        for to_type, pairs in ((CONTACTS, to_contact), (self.bookings_type, to_booking)):
+            if pairs:
+                result = self.client.associate(NOTES, to_type, pairs)
+                for err in result.errors:  # e.g. the booking was archived in HubSpot
+                    self.stats.errors.append(f"association {to_type}: {err}")
+        members = [m for a in notes for m in inflight[a]["members"]]
+        self.stats.rows_marked += self.store.mark_audit_notes(members)
+
+    def _recover(self) -> None:
+        """Finish a batch whose outcome is unknown: find its notes, complete them."""
+        cursor = self.store.get_cursor(CURSOR) or {}
+        inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
+        if not inflight:
+            return
+        at = cursor.get("at")
+        if at:
+            age = (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds()
+            if age < self.settle_seconds:
+                self._sleep(self.settle_seconds - age)
+        found: dict[str, str] = {}
+        ids = sorted(inflight, key=int)
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            after = "0"
+            while True:
+                page = self.reader.search(
+                    NOTES,
+                    [[{"propertyName": NOTE_PROPERTY, "operator": "IN", "values": chunk}]],
+                    properties=[NOTE_PROPERTY],
+                    sorts=["hs_object_id"],
+                    limit=100,
+                    after=after,
+                )
+                for r in page.results:
+                    aid = str(r["properties"].get(NOTE_PROPERTY) or "")
+                    if aid in inflight:
+                        # Two notes for one row would be this very bug: keep the first, say so.
+                        if aid in found:
+                            log.error("audit row %s has two HubSpot notes", aid)
+                        found.setdefault(aid, r["id"])
+                if not page.after:
+                    break
+                after = page.after
+        self.stats.recovered += len(found)
+        self._complete(inflight, found)
+        self.store.save_cursor(CURSOR, {})
+
+
+def push_audit_notes(
+    db: Database,
+    client: HubSpotClient,
+    settings: Settings,
+    *,
+    reader: HubSpotReader | None = None,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    max_batches: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> NotesStats:
+    """The notes step of `mockbook run` (after the push, so new bookings have HubSpot ids), and
+    `mockbook notes`. Records the run in sync_metadata ('notes'; not 'push:...', which
+    sync_health reads as the push of the outbox)."""
+    writer = NoteWriter(
+        db, client, settings, reader=reader, settle_seconds=settle_seconds, sleep=sleep
+    )
+    stats = writer.run(max_batches=max_batches)
+    if not stats.locked_out:
+        writer.store.record_run(
+            "notes", "failed" if stats.failed else "success", stats.created, stats.failed
+        )
+    return stats

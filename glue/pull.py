@@ -1,0 +1,445 @@
+"""Pull (HubSpot -> Postgres): exams and contacts that admins changed in HubSpot (SPEC §6).
+
+Incremental, through the search API, by last-modification date (``hs_lastmodifieddate`` for
+exams, ``lastmodifieddate`` for contacts), 200 records per page, sorted ascending. Paging is by
+key, not by offset: every request asks for ``lastmodified >= T`` from the first result
+(``after`` "0"), T being the newest modification date seen so far. So
+
+- a pass never meets the search API's 10,000-results cap, however many records changed;
+- a record modified while a pass runs cannot shift another one out of a page;
+- when a whole page shares one modification date (more than 200 records changed in the same
+  millisecond), the pass reads that millisecond alone by ``hs_object_id`` order
+  (``lastmodified == T and hs_object_id > last id``), then goes on after it.
+
+After each page is applied the position is saved in ``sync_metadata.cursor``
+(``{"since_ms": T, "tie_id": ...}``) of ``pull:exams`` / ``pull:contacts``, so an interrupted
+pass resumes there. Each pass starts ``overlap`` seconds before the saved position because
+search is eventually consistent (a record changed just before T may become searchable after
+the pass went by); reading a record twice is harmless (applying it again changes nothing; the
+credit merge is a delta against the last synced value). The next page is fetched while the
+current one is applied.
+
+Pulled records go to the database functions ``apply_pulled_exams`` / ``apply_pulled_contacts``
+(mockbook.origin 'hubspot': nothing is echoed back by the push). A record the database could not
+apply is reported and dead-lettered there (sync_errors, direction pull), never stopping the
+pass; records with an open pull dead letter are read again (by id) on every pass. Exams: the
+archived ones are deactivated, and scheduled exams whose activation time has passed are
+activated. HubSpot errors: the client retries 5xx/timeouts and waits out 429s; what still fails
+is retried here a few times with backoff, after which the pass stops (its cursor saved) and is
+reported failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from glue.config import Settings
+from glue.db import Database
+from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot_read import SEARCH_PAGE, HubSpotReader
+from glue.pull_db import PullDatabase
+
+log = logging.getLogger(__name__)
+
+CREDIT_FIELDS = (
+    "sj_credits",
+    "cs_credits",
+    "sjmini_credits",
+    "mock_discussion_token",
+    "shared_mock_credits",
+)
+EXAM_PROPERTIES = (
+    "mock_exam_name",
+    "mock_type",
+    "exam_date",
+    "start_time",
+    "end_time",
+    "location",
+    "capacity",
+    "total_bookings",
+    "is_active",
+    "scheduled_activation_datetime",
+    "mock_set",
+    "prerequisite_exam_ids",
+    "hs_lastmodifieddate",
+)
+CONTACT_PROPERTIES = (
+    "email",
+    "student_id",
+    "firstname",
+    "lastname",
+    "ndecc_exam_date",
+    *CREDIT_FIELDS,
+    "lastmodifieddate",
+)
+BOOKING_PROPERTIES = (
+    "booking_id",
+    "idempotency_key",
+    "associated_mock_exam",
+    "associated_contact_id",
+    "student_id",
+    "name",
+    "email",
+    "is_active",
+    "attendance",
+    "token_used",
+    "attending_location",
+    "dominant_hand",
+    "mock_type",
+    "exam_date",
+    "start_time",
+    "end_time",
+    "hs_lastmodifieddate",
+)
+PULL_ACTOR = "hubspot:pull"
+DEFAULT_OVERLAP_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of record the glue reads from HubSpot."""
+
+    name: str  # exams | contacts | bookings
+    sync_type: str  # sync_metadata row of its cursor
+    object_type: str
+    table: str
+    lastmod: str  # the last-modification property searched and sorted on
+    properties: tuple[str, ...]
+
+
+def targets(settings: Settings) -> dict[str, Target]:
+    return {
+        "exams": Target(
+            "exams",
+            "pull:exams",
+            settings.exams_object_type,
+            "hubspot_mock_exams",
+            "hs_lastmodifieddate",
+            EXAM_PROPERTIES,
+        ),
+        "contacts": Target(
+            "contacts",
+            "pull:contacts",
+            CONTACTS,
+            "hubspot_contact_credits",
+            "lastmodifieddate",
+            CONTACT_PROPERTIES,
+        ),
+        "bookings": Target(
+            "bookings",
+            "import:bookings",
+            settings.bookings_object_type,
+            "hubspot_bookings",
+            "hs_lastmodifieddate",
+            BOOKING_PROPERTIES,
+        ),
+    }
+
+
+def to_ms(value: Any) -> int | None:
+    """Epoch milliseconds of a HubSpot timestamp (ISO 8601 or epoch ms), else None."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+@dataclass
+class TargetStats:
+    read: int = 0
+    pages: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    activated: int = 0
+    merged: int = 0
+    baselined: int = 0
+    queued: int = 0
+    linked: int = 0
+    matched: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    capacity_refused: list[dict[str, Any]] = field(default_factory=list)
+    clamped: list[dict[str, Any]] = field(default_factory=list)
+    failed: str | None = None  # why the pass stopped early (HubSpot unreachable...)
+    total: int | None = None  # what the first search said it would find
+
+    def add(self, result: dict[str, Any]) -> None:
+        for key in (
+            "inserted",
+            "updated",
+            "unchanged",
+            "deactivated",
+            "merged",
+            "baselined",
+            "queued",
+            "linked",
+            "matched",
+        ):
+            setattr(self, key, getattr(self, key) + int(result.get(key) or 0))
+        seen = {e.get("id") for e in result.get("errors") or []}
+        self.errors = [e for e in self.errors if e.get("id") not in seen]
+        self.errors.extend(result.get("errors") or [])
+        self.capacity_refused.extend(result.get("capacity_refused") or [])
+        self.clamped.extend(result.get("clamped") or [])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v not in (None, 0, [])} | {
+            "read": self.read,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class PullStats:
+    targets: dict[str, TargetStats] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(t.failed is None for t in self.targets.values())
+
+    @property
+    def problems(self) -> int:
+        """Records reported (malformed, capacity refused): exit 1 territory."""
+        return sum(len(t.errors) + len(t.capacity_refused) for t in self.targets.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "targets": {k: v.as_dict() for k, v in self.targets.items()},
+            "seconds": self.seconds,
+        }
+
+
+Progress = Callable[[str, int, int | None], None]  # (target name, records read, total or None)
+
+
+class Puller:
+    """Reads one target's changed records from HubSpot and applies them, page by page."""
+
+    def __init__(
+        self,
+        db: Database,
+        reader: HubSpotReader,
+        *,
+        actor: str = PULL_ACTOR,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+        page_size: int = SEARCH_PAGE,
+        fetch_attempts: int = 5,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
+    ) -> None:
+        self.db = db
+        self.store = PullDatabase(db)
+        self.reader = reader
+        self.actor = actor
+        self.overlap_ms = int(overlap_seconds * 1000)
+        self.page_size = page_size
+        self.fetch_attempts = fetch_attempts
+        self.backoff = backoff
+        self._sleep = sleep
+        self.progress = progress
+
+    # ---- reading ----------------------------------------------------------------------------
+    def _query(
+        self, target: Target, since_ms: int, tie_id: str | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        if tie_id is None:
+            groups = [[{"propertyName": target.lastmod, "operator": "GTE", "value": str(since_ms)}]]
+            sorts = [target.lastmod]
+        else:
+            groups = [
+                [
+                    {"propertyName": target.lastmod, "operator": "EQ", "value": str(since_ms)},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": tie_id},
+                ]
+            ]
+            sorts = ["hs_object_id"]
+        page = self._fetch(
+            lambda: self.reader.search(
+                target.object_type,
+                groups,
+                properties=target.properties,
+                sorts=sorts,
+                limit=self.page_size,
+            )
+        )
+        return page.results, page.total
+
+    def _fetch(self, call: Callable[[], Any]) -> Any:
+        """One HubSpot read, tried again a few times when it fails transiently."""
+        for attempt in range(1, self.fetch_attempts + 1):
+            try:
+                return call()
+            except HubSpotError as exc:
+                if not exc.transient or attempt == self.fetch_attempts:
+                    raise
+                delay = self.backoff * 2 ** (attempt - 1)
+                log.info("HubSpot read failed (%s); trying again in %.1f s", exc, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def pages(
+        self, target: Target, since_ms: int, tie_id: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any], int]]:
+        """(records, cursor after them, search total) for every page of records modified at or
+        after ``since_ms``; the next page is fetched while the caller handles the current one."""
+        state: tuple[int, str | None] | None = (since_ms, tie_id)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-fetch") as pool:
+            future = pool.submit(self._query, target, since_ms, tie_id)
+            while state is not None:
+                records, total = future.result()
+                queried = state[0]
+                state = self._advance(target, state, records)
+                if state is not None:
+                    future = pool.submit(self._query, target, state[0], state[1])
+                    cursor = {"since_ms": state[0], "tie_id": state[1]}
+                else:
+                    cursor = {"since_ms": self._high_water(target, records, queried)}
+                yield records, cursor, total
+
+    def _advance(
+        self, target: Target, state: tuple[int, str | None], records: list[dict[str, Any]]
+    ) -> tuple[int, str | None] | None:
+        """The keyset position after a page (None: nothing more to read)."""
+        since, tie = state
+        if tie is not None:  # reading one millisecond by id
+            if len(records) < self.page_size:
+                return (since + 1, None)
+            return (since, records[-1]["id"])
+        if len(records) < self.page_size:
+            return None
+        last = to_ms(records[-1]["properties"].get(target.lastmod))
+        if last is None or last <= since:
+            return (since, "0")  # a full page of one millisecond: read it by id
+        return (last, None)
+
+    def _high_water(self, target: Target, records: list[dict[str, Any]], since: int) -> int:
+        stamps = [to_ms(r["properties"].get(target.lastmod)) for r in records]
+        return max([since, *[s for s in stamps if s is not None]])
+
+    # ---- applying ---------------------------------------------------------------------------
+    def apply(self, target: Target, records: list[dict[str, Any]], stats: TargetStats) -> None:
+        """Apply records; records busy right now (lock wait) are tried again, then
+        dead-lettered so the next pass reads them again."""
+        pending = records
+        for attempt in range(3):
+            if target.name == "exams":
+                result = self.store.apply_exams(pending, self.actor)
+            elif target.name == "contacts":
+                result = self.store.apply_contacts(pending, self.actor)
+            else:
+                result = self.store.apply_bookings(pending, self.actor)
+            stats.add(result)
+            busy = set(result.get("retry") or [])
+            if not busy:
+                return
+            pending = [r for r in pending if r["id"] in busy]
+            if attempt < 2:
+                self._sleep(0.5 * (attempt + 1))
+        for rec in pending:
+            error = "BUSY: the record stayed locked; it is read again on the next pass"
+            stats.errors.append({"id": rec["id"], "error": error})
+            self.store.note_pull_error(target.table, rec["id"], error, rec)
+
+    def recheck(self, target: Target, since: Any, stats: TargetStats) -> None:
+        """Read again, by id, the records with an open pull dead letter."""
+        ids = self.store.recheck_ids(target.table, since)
+        if not ids:
+            return
+        records = self._fetch(
+            lambda: self.reader.read(target.object_type, ids, properties=target.properties)
+        )
+        found = {r["id"] for r in records}
+        if target.name == "exams":  # an exam gone from HubSpot is archived there
+            gone = [i for i in ids if i not in found]
+            records += [{"id": i, "properties": {}, "archived": True} for i in gone]
+        if records:
+            self.apply(target, records, stats)
+
+    # ---- one pass ---------------------------------------------------------------------------
+    def run(self, target: Target, *, full: bool = False) -> TargetStats:
+        """One pass over ``target``: records modified since its cursor (minus the overlap), or
+        every record with ``full``."""
+        stats = TargetStats()
+        saved = self.store.get_cursor(target.sync_type) or {}
+        started = datetime.now(UTC)
+        previous_start = saved.get("pass_started_at")
+        if full or "since_ms" not in saved:
+            since, tie = 0, None
+        else:
+            since, tie = max(0, int(saved["since_ms"]) - self.overlap_ms), None
+        try:
+            if not full:
+                self.recheck(target, previous_start, stats)
+            for records, cursor, total in self.pages(target, since, tie):
+                if stats.total is None:
+                    stats.total = total
+                stats.pages += 1
+                stats.read += len(records)
+                if records:
+                    self.apply(target, records, stats)
+                cursor["pass_started_at"] = started.isoformat()
+                self.store.save_cursor(target.sync_type, cursor)
+                if self.progress is not None:
+                    self.progress(target.name, stats.read, stats.total)
+            if target.name == "exams":
+                self._exam_housekeeping(target, stats)
+        except HubSpotError as exc:
+            stats.failed = str(exc)
+            log.warning("pull of %s stopped: %s (it resumes from its cursor)", target.name, exc)
+        error = stats.failed or (
+            f"{len(stats.errors)} record(s) not applied (see mockbook dlq list)"
+            if stats.errors
+            else None
+        )
+        self.store.record_run(
+            target.sync_type, "failed" if stats.failed else "success", stats.read, error
+        )
+        return stats
+
+    def _exam_housekeeping(self, target: Target, stats: TargetStats) -> None:
+        archived = list(self._fetch(lambda: list(self.reader.archived(target.object_type))))
+        for start in range(0, len(archived), SEARCH_PAGE):
+            self.apply(target, archived[start : start + SEARCH_PAGE], stats)
+        stats.activated += self.store.activate_due_exams(self.actor)
+
+
+def pull(
+    db: Database,
+    client: HubSpotClient,
+    settings: Settings,
+    *,
+    only: tuple[str, ...] = ("exams", "contacts"),
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    reader: HubSpotReader | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PullStats:
+    """One ``mockbook pull`` (and the pull step of ``run``): exams first (contacts' bookings
+    need them), then contacts. Each target records its run in sync_metadata."""
+    started = time.monotonic()
+    reader = reader or HubSpotReader.from_settings(client, settings)
+    puller = Puller(db, reader, overlap_seconds=overlap_seconds, progress=progress, sleep=sleep)
+    stats = PullStats()
+    all_targets = targets(settings)
+    for name in ("exams", "contacts"):
+        if name in only:
+            stats.targets[name] = puller.run(all_targets[name])
+    stats.seconds = round(time.monotonic() - started, 3)
+    return stats

@@ -1,0 +1,145 @@
+"""The database side of the pull, the import, the reconcile and the audit notes: calls of the
+hubspot_sync functions by name (their SQL lives in db/functions/), over the glue's
+:class:`glue.db.Database` pool. Each method is one function call, so one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from glue.db import Database
+
+# One audit-notes writer per database at a time (pg_try_advisory_lock key).
+NOTES_LOCK_KEY = 0x6D6B6E6F7465  # "mknote"
+
+
+class PullDatabase:
+    """``PullDatabase(db)``: the functions the pull, import, reconcile and notes call."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _one(self, query: str, params: dict[str, Any]) -> Any:
+        with self.db.pool.connection() as conn:
+            row = conn.execute(query, params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.db.pool.connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+    # ---- applying what HubSpot holds ----------------------------------------------------------
+    def apply_exams(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
+        return self._one(
+            "SELECT hubspot_sync.apply_pulled_exams(p_exams => %(r)s, p_actor => %(a)s)",
+            {"r": Jsonb(list(records)), "a": actor},
+        )
+
+    def apply_contacts(
+        self, records: Sequence[dict], actor: str, *, merge_credits: bool = True
+    ) -> dict[str, Any]:
+        return self._one(
+            "SELECT hubspot_sync.apply_pulled_contacts(p_contacts => %(r)s, p_actor => %(a)s, "
+            "p_merge_credits => %(m)s)",
+            {"r": Jsonb(list(records)), "a": actor, "m": merge_credits},
+        )
+
+    def apply_bookings(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
+        return self._one(
+            "SELECT hubspot_sync.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",
+            {"r": Jsonb(list(records)), "a": actor},
+        )
+
+    def activate_due_exams(self, actor: str) -> int:
+        return self._one("SELECT hubspot_sync.activate_due_exams(p_actor => %(a)s)", {"a": actor})
+
+    def recheck_ids(self, entity_type: str, since: Any) -> list[str]:
+        rows = self._rows(
+            "SELECT id FROM hubspot_sync.pull_recheck_ids("
+            "p_entity_type => %(t)s, p_since => %(s)s) AS id",
+            {"t": entity_type, "s": since},
+        )
+        return [r["id"] for r in rows]
+
+    def note_pull_error(self, table: str, hubspot_id: str, error: str, payload: Any) -> None:
+        with self.db.pool.connection() as conn:
+            conn.execute(
+                "SELECT hubspot_sync.note_pull_outcome(p_entity_type => %(t)s, "
+                "p_entity_id => %(i)s, p_error => %(e)s, p_payload => %(p)s)",
+                {"t": table, "i": hubspot_id, "e": error, "p": Jsonb(payload)},
+            )
+
+    def record_credit_push(self, credits: dict[str, dict[str, int]], *, sent: bool) -> int:
+        """For the push: {contact uuid: {credit field: value}} being sent (sent=False) or
+        accepted by HubSpot (sent=True)."""
+        if not credits:
+            return 0
+        return self._one(
+            "SELECT hubspot_sync.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
+            {"c": Jsonb(credits), "s": sent},
+        )
+
+    # ---- cursors and runs ---------------------------------------------------------------------
+    def get_cursor(self, sync_type: str) -> dict[str, Any]:
+        return self._one(
+            "SELECT hubspot_sync.get_sync_cursor(p_sync_type => %(t)s)", {"t": sync_type}
+        )
+
+    def save_cursor(self, sync_type: str, cursor: dict[str, Any]) -> None:
+        with self.db.pool.connection() as conn:
+            conn.execute(
+                "SELECT hubspot_sync.save_sync_cursor(p_sync_type => %(t)s, p_cursor => %(c)s)",
+                {"t": sync_type, "c": Jsonb(cursor)},
+            )
+
+    def record_run(self, sync_type: str, status: str, records: int, error: str | None) -> None:
+        self.db.record_sync_run(sync_type, status, records, error)
+
+    # ---- reconcile ----------------------------------------------------------------------------
+    def local_state(self, table: str) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT record_id, hubspot_id, state "
+            "FROM hubspot_sync.reconcile_state(p_table => %(t)s)",
+            {"t": table},
+        )
+
+    def requeue_records(self, table: str, record_ids: Iterable[uuid.UUID | str]) -> int:
+        ids = [str(i) for i in record_ids]
+        if not ids:
+            return 0
+        return self._one(
+            "SELECT hubspot_sync.requeue_records("
+            "p_table => %(t)s, p_record_ids => %(ids)s::uuid[])",
+            {"t": table, "ids": ids},
+        )
+
+    # ---- audit notes --------------------------------------------------------------------------
+    def claim_audit_notes(self, limit: int) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT * FROM hubspot_sync.claim_audit_notes(p_limit => %(n)s)", {"n": limit}
+        )
+
+    def mark_audit_notes(self, ids: Iterable[int]) -> int:
+        return self._one(
+            "SELECT hubspot_sync.mark_audit_notes(p_ids => %(ids)s::bigint[])",
+            {"ids": list(ids)},
+        )
+
+    @contextmanager
+    def notes_lock(self) -> Iterator[bool]:
+        """Hold the audit-notes advisory lock for the block (yields False when another process
+        holds it: then do nothing)."""
+        with self.db.pool.connection() as conn:
+            got = conn.execute(
+                "SELECT pg_try_advisory_lock(%s) AS ok", (NOTES_LOCK_KEY,)
+            ).fetchone()
+            try:
+                yield bool(got["ok"])
+            finally:
+                if got["ok"]:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (NOTES_LOCK_KEY,))

@@ -1,0 +1,480 @@
+"""`mockbook reconcile`: prove Postgres and HubSpot agree, or show where they do not (SPEC §6).
+
+Every exam, contact and booking is read on both sides (HubSpot through the pull's keyset search,
+Postgres through ``reconcile_state``) and compared field by field, after putting both values in
+one form (dates as days, date-times as epoch milliseconds, numbers as integers, blanks as none).
+Per entity the report lists the records missing in HubSpot, those missing in Postgres, and
+those whose fields differ (with both values).
+
+``--repair`` queues the fixes; who wins depends on who owns the data:
+
+- bookings: Postgres. Differing or missing in HubSpot: re-queued for the push
+  (``requeue_records``). A booking only HubSpot has is imported (``apply_pulled_bookings``:
+  matched by code or idempotency key, never duplicated); nothing is ever deleted in HubSpot.
+- contacts: Postgres for the five credit balances (re-queued: the push writes them), HubSpot
+  for the profile fields (email, names, student_id, ndecc_exam_date: applied as pulled, balances
+  untouched). A contact only HubSpot has is imported; one only Postgres has is re-queued (the
+  push matches or creates it by email).
+- exams: HubSpot for every field it owns (applied as pulled: capacity still never below the
+  booked seats); Postgres for total_bookings (re-queued). An exam HubSpot archived or no longer
+  has is deactivated locally.
+
+The number of drifting records is saved in sync_metadata ('reconcile', cursor ``{"drift": n}``)
+for ``mockbook status``. Run ``mockbook pull`` first (``mockbook run`` does): a credit changed in
+HubSpot and not pulled yet would otherwise be re-pushed over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from glue.config import Settings
+from glue.db import Database
+from glue.hubspot import HubSpotClient
+from glue.hubspot_read import HubSpotReader
+from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
+
+RECONCILE_ACTOR = "hubspot:reconcile"
+SHOWN = 20  # records listed per kind in the table (JSON lists them all)
+
+EXAM_FIELDS = (
+    "mock_exam_name",
+    "mock_type",
+    "exam_date",
+    "start_time",
+    "end_time",
+    "location",
+    "capacity",
+    "is_active",
+    "scheduled_activation_datetime",
+    "mock_set",
+    "prerequisite_exam_ids",
+)
+CONTACT_PROFILE = ("email", "student_id", "firstname", "lastname", "ndecc_exam_date")
+# HubSpot booking property -> hubspot_bookings column, as the push sends them.
+BOOKING_FIELDS = {
+    "is_active": "is_active",
+    "token_used": "token_used",
+    "attendance": "attendance",
+    "idempotency_key": "idempotency_key",
+    "mock_type": "mock_type",
+    "exam_date": "exam_date",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "associated_mock_exam": "associated_mock_exam",
+    "associated_contact_id": "associated_contact_id",
+    "student_id": "student_id",
+    "name": "name",
+    "email": "student_email",
+    "attending_location": "attending_location",
+    "dominant_hand": "dominant_hand",
+}
+DATE_FIELDS = {"exam_date"}
+TIME_FIELDS = {"scheduled_activation_datetime"}
+INT_FIELDS = {"capacity", "total_bookings", *CREDIT_FIELDS}
+
+
+# ---- one form for both sides ---------------------------------------------------------------------
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text  # malformed: compared (and shown) as it is
+    return int(number) if number.is_integer() else text
+
+
+def _day(value: Any) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    if len(text) == 10 and text[4] == "-":
+        return text
+    ms = to_ms(text)
+    if ms is None:
+        return text
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+def _ids(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = _text(value)
+    if text is None:
+        return []
+    if text.startswith("["):
+        import json
+
+        try:
+            return [str(v).strip() for v in json.loads(text) if str(v).strip()]
+        except ValueError:
+            return [text]
+    return [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
+
+
+def _exam_active(value: Any, activation: Any) -> Any:
+    text = (_text(value) or "").lower() or None
+    if text == "active":
+        return "true"
+    if text == "scheduled":
+        at = to_ms(_text(activation))
+        if at is not None and at <= time.time() * 1000:
+            return "true"
+    return text
+
+
+def norm(field_name: str, value: Any) -> Any:
+    if field_name in INT_FIELDS:
+        return _int(value)
+    if field_name in DATE_FIELDS:
+        return _day(value)
+    if field_name in TIME_FIELDS:
+        return to_ms(_text(value))
+    if field_name == "prerequisite_exam_ids":
+        return _ids(value)
+    if field_name == "mock_set":
+        text = _text(value)
+        return text.upper() if text else None
+    if field_name == "email":
+        text = _text(value)
+        return text.lower() if text else None
+    return _text(value)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+# ---- the report ----------------------------------------------------------------------------------
+@dataclass
+class EntityReport:
+    compared: int = 0
+    missing_in_hubspot: list[dict[str, Any]] = field(default_factory=list)
+    missing_in_postgres: list[dict[str, Any]] = field(default_factory=list)
+    different: list[dict[str, Any]] = field(default_factory=list)
+    repaired: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def drift(self) -> int:
+        return len(self.missing_in_hubspot) + len(self.missing_in_postgres) + len(self.different)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "compared": self.compared,
+            "drift": self.drift,
+            "missing_in_hubspot": self.missing_in_hubspot,
+            "missing_in_postgres": self.missing_in_postgres,
+            "different": self.different,
+            "repaired": self.repaired,
+        }
+
+
+@dataclass
+class ReconcileReport:
+    entities: dict[str, EntityReport] = field(default_factory=dict)
+    repair: bool = False
+    seconds: float = 0.0
+
+    @property
+    def drift(self) -> int:
+        return sum(e.drift for e in self.entities.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "drift": self.drift,
+            "repair": self.repair,
+            "entities": {k: v.as_dict() for k, v in self.entities.items()},
+            "seconds": self.seconds,
+        }
+
+
+def _diff(pairs: Iterable[tuple[str, Any, Any]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, local, remote in pairs:
+        a, b = norm(name, local), norm(name, remote)
+        if a != b:
+            out[name] = {"postgres": _shown(local), "hubspot": _shown(remote)}
+    return out
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        reader: HubSpotReader,
+        settings: Settings,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.puller = Puller(db, reader, actor=RECONCILE_ACTOR, progress=progress)
+        self.store = self.puller.store
+        self.reader = reader
+        self.targets = targets(settings)
+
+    def _hubspot(self, target: Target) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        read = 0
+        for records, _cursor, total in self.puller.pages(target, 0):
+            for r in records:  # keyset paging re-reads a page's last millisecond
+                if r["id"] not in seen:
+                    seen.add(r["id"])
+                    out.append(r)
+            read += len(records)
+            if self.puller.progress is not None:
+                self.puller.progress(target.name, len(out), total if read == len(records) else None)
+        return out
+
+    # ---- exams ----------------------------------------------------------------------------
+    def exams(self) -> tuple[EntityReport, dict[str, Any]]:
+        target = self.targets["exams"]
+        remote = {r["id"]: r for r in self._hubspot(target)}
+        local = {row["hubspot_id"]: row for row in self.store.local_state(target.table)}
+        archived: set[str] = set()
+        if any(k not in remote for k in local):
+            archived = {r["id"] for r in self.reader.archived(target.object_type)}
+        report = EntityReport(compared=len(set(remote) | set(local)))
+        fixes: dict[str, Any] = {"apply": [], "requeue": [], "archive": []}
+        for hid, row in sorted(local.items()):
+            state = row["state"]
+            if hid not in remote:
+                inactive = (state.get("is_active") or "").lower() == "false"
+                if hid in archived and inactive:
+                    continue  # archived in HubSpot, deactivated here: in agreement
+                report.missing_in_hubspot.append(
+                    {"key": hid, "record_id": str(row["record_id"]), "archived": hid in archived}
+                )
+                fixes["archive"].append(hid)
+                continue
+            props = remote[hid]["properties"]
+            pairs = [(f, state.get(f), props.get(f)) for f in EXAM_FIELDS if f != "is_active"]
+            fields = _diff(pairs)
+            local_active = _exam_active(
+                state.get("is_active"), state.get("scheduled_activation_datetime")
+            )
+            remote_active = _exam_active(
+                props.get("is_active"), props.get("scheduled_activation_datetime")
+            )
+            if local_active != remote_active:
+                fields["is_active"] = {
+                    "postgres": state.get("is_active"),
+                    "hubspot": props.get("is_active"),
+                }
+            owned = bool(fields)
+            total = _diff(
+                [
+                    (
+                        "total_bookings",
+                        state.get("total_bookings") or 0,
+                        props.get("total_bookings") or 0,
+                    )
+                ]
+            )
+            fields.update(total)
+            if fields:
+                report.different.append(
+                    {"key": hid, "record_id": str(row["record_id"]), "fields": fields}
+                )
+                if owned:
+                    fixes["apply"].append(remote[hid])
+                if total:
+                    fixes["requeue"].append(row["record_id"])
+        for hid, rec in sorted(remote.items()):
+            if hid not in local:
+                report.missing_in_postgres.append({"key": hid, "hubspot_id": hid})
+                fixes["apply"].append(rec)
+        return report, fixes
+
+    def repair_exams(self, report: EntityReport, fixes: dict[str, Any]) -> None:
+        records = fixes["apply"] + [
+            {"id": hid, "properties": {}, "archived": True} for hid in fixes["archive"]
+        ]
+        applied = self._apply("exams", records)
+        report.repaired = {
+            "applied_from_hubspot": applied,
+            "requeued": self.store.requeue_records("hubspot_mock_exams", fixes["requeue"]),
+        }
+
+    # ---- contacts -------------------------------------------------------------------------
+    def contacts(self) -> tuple[EntityReport, dict[str, Any]]:
+        target = self.targets["contacts"]
+        remote = {r["id"]: r for r in self._hubspot(target)}
+        by_email = {
+            (r["properties"].get("email") or "").strip().lower(): r["id"] for r in remote.values()
+        }
+        rows = self.store.local_state(target.table)
+        report = EntityReport()
+        fixes: dict[str, Any] = {"profile": [], "requeue": [], "insert": []}
+        matched: set[str] = set()
+        for row in sorted(rows, key=lambda r: r["state"].get("student_id") or ""):
+            state = row["state"]
+            hid = row["hubspot_id"] or by_email.get((state.get("email") or "").strip().lower())
+            key = state.get("student_id") or str(row["record_id"])
+            if not hid or hid not in remote:
+                report.missing_in_hubspot.append(
+                    {"key": key, "record_id": str(row["record_id"]), "hubspot_id": hid}
+                )
+                fixes["requeue"].append(row["record_id"])
+                continue
+            matched.add(hid)
+            props = remote[hid]["properties"]
+            profile = _diff(
+                (f, state.get(f), props.get(f))
+                for f in CONTACT_PROFILE
+                if not (f == "student_id" and not _text(props.get(f)))
+            )
+            if not row["hubspot_id"]:
+                profile["hubspot_id"] = {"postgres": None, "hubspot": hid}
+            credits = _diff((f, state.get(f) or 0, props.get(f) or 0) for f in CREDIT_FIELDS)
+            if profile or credits:
+                report.different.append(
+                    {
+                        "key": key,
+                        "record_id": str(row["record_id"]),
+                        "hubspot_id": hid,
+                        "fields": {**profile, **credits},
+                    }
+                )
+                if profile:
+                    fixes["profile"].append(remote[hid])
+                if credits:
+                    fixes["requeue"].append(row["record_id"])
+        for hid, rec in sorted(remote.items()):
+            if hid not in matched:
+                key = rec["properties"].get("student_id") or rec["properties"].get("email") or hid
+                report.missing_in_postgres.append({"key": key, "hubspot_id": hid})
+                fixes["insert"].append(rec)
+        report.compared = len(rows) + len(report.missing_in_postgres)
+        return report, fixes
+
+    def repair_contacts(self, report: EntityReport, fixes: dict[str, Any]) -> None:
+        report.repaired = {
+            "profile_from_hubspot": self._apply("contacts", fixes["profile"], merge=False),
+            "imported": self._apply("contacts", fixes["insert"]),
+            "requeued": self.store.requeue_records("hubspot_contact_credits", fixes["requeue"]),
+        }
+
+    # ---- bookings -------------------------------------------------------------------------
+    def bookings(self) -> tuple[EntityReport, dict[str, Any]]:
+        target = self.targets["bookings"]
+        remote: dict[str, dict[str, Any]] = {}
+        for rec in self._hubspot(target):
+            code = _text(rec["properties"].get("booking_id")) or f"hubspot:{rec['id']}"
+            remote[code] = rec
+        rows = self.store.local_state(target.table)
+        report = EntityReport()
+        fixes: dict[str, Any] = {"requeue": [], "import": []}
+        local_codes: set[str] = set()
+        for row in sorted(rows, key=lambda r: r["state"].get("booking_id") or ""):
+            state = row["state"]
+            code = state.get("booking_id") or f"id:{row['record_id']}"
+            local_codes.add(code)
+            rec = remote.get(code)
+            if rec is None:
+                report.missing_in_hubspot.append(
+                    {
+                        "key": code,
+                        "record_id": str(row["record_id"]),
+                        "hubspot_id": row["hubspot_id"],
+                    }
+                )
+                fixes["requeue"].append(row["record_id"])
+                continue
+            props = rec["properties"]
+            pairs = []
+            for prop, column in BOOKING_FIELDS.items():
+                local = state.get(column)
+                if prop == "associated_contact_id":
+                    local = local or state.get("contact_hubspot_id")
+                pairs.append((prop, local, props.get(prop)))
+            fields = _diff(pairs)
+            if row["hubspot_id"] and row["hubspot_id"] != rec["id"]:
+                fields["hubspot_id"] = {"postgres": row["hubspot_id"], "hubspot": rec["id"]}
+            if fields:
+                report.different.append(
+                    {"key": code, "record_id": str(row["record_id"]), "fields": fields}
+                )
+                fixes["requeue"].append(row["record_id"])
+        for code, rec in sorted(remote.items()):
+            if code not in local_codes:
+                report.missing_in_postgres.append({"key": code, "hubspot_id": rec["id"]})
+                fixes["import"].append(rec)
+        report.compared = len(rows) + len(report.missing_in_postgres)
+        return report, fixes
+
+    def repair_bookings(self, report: EntityReport, fixes: dict[str, Any]) -> None:
+        report.repaired = {
+            "requeued": self.store.requeue_records("hubspot_bookings", fixes["requeue"]),
+            "imported": self._apply("bookings", fixes["import"]),
+        }
+
+    def _apply(self, name: str, records: list[dict[str, Any]], *, merge: bool = True) -> int:
+        done = 0
+        for start in range(0, len(records), 200):
+            chunk = records[start : start + 200]
+            if name == "exams":
+                result = self.store.apply_exams(chunk, RECONCILE_ACTOR)
+            elif name == "contacts":
+                result = self.store.apply_contacts(chunk, RECONCILE_ACTOR, merge_credits=merge)
+            else:
+                result = self.store.apply_bookings(chunk, RECONCILE_ACTOR)
+            done += len(chunk) - len(result.get("errors") or []) - len(result.get("retry") or [])
+        return done
+
+
+def reconcile(
+    db: Database,
+    client: HubSpotClient,
+    settings: Settings,
+    *,
+    repair: bool = False,
+    reader: HubSpotReader | None = None,
+    progress: Progress | None = None,
+) -> ReconcileReport:
+    """Compare (and with ``repair`` queue the fixes); records the drift for `mockbook status`."""
+    started = time.monotonic()
+    reader = reader or HubSpotReader.from_settings(client, settings)
+    rec = Reconciler(db, reader, settings, progress=progress)
+    report = ReconcileReport(repair=repair)
+    steps: list[tuple[str, Callable[[], Any], Callable[[EntityReport, Any], None]]] = [
+        ("exams", rec.exams, rec.repair_exams),
+        ("contacts", rec.contacts, rec.repair_contacts),
+        ("bookings", rec.bookings, rec.repair_bookings),
+    ]
+    for name, compare, fix in steps:
+        entity, fixes = compare()
+        report.entities[name] = entity
+        if repair and entity.drift:
+            fix(entity, fixes)
+    report.seconds = round(time.monotonic() - started, 3)
+    compared = sum(e.compared for e in report.entities.values())
+    rec.store.save_cursor(
+        "reconcile",
+        {
+            "drift": report.drift,
+            "by_entity": {k: v.drift for k, v in report.entities.items()},
+            "repair": repair,
+        },
+    )
+    rec.store.record_run(
+        "reconcile",
+        "success",
+        compared,
+        f"{report.drift} record(s) drifting" if report.drift else None,
+    )
+    return report
