@@ -11,6 +11,8 @@ values of the wrong type -- are sent to each function as PostgREST would send th
    it (invariants.table_versions, checked around every call; the full-content digest is used
    where calls are few).
 3. After each function's run, the SPEC §3 invariants hold (successful calls included).
+4. No call, failed or not, leaves session state behind on its connection (role, timeouts,
+   claims, mockbook.* settings): PostgREST hands the connection to the next request.
 
 Two ways in:
 - typed (`rpc`): Python values of the declared types, bound as parameters -- what a supabase-js
@@ -324,8 +326,35 @@ def arguments(draw: Callable, fn: str, sig: tuple[list[tuple[str, str]], int], w
     return args
 
 
+SESSION_SETTINGS = ("role", "lock_timeout", "statement_timeout", "search_path",
+                    "transaction_read_only", "request.jwt.claims", "request.method",
+                    "mockbook.actor", "mockbook.origin", "mockbook.lock_timeout")
+
+
+def session_state(conn: psycopg.Connection) -> dict[str, str | None]:
+    """What a call must not leave behind on its (pooled, in PostgREST) connection."""
+    row = conn.execute(
+        "SELECT current_user, " + ", ".join("current_setting(%s, true)" for _ in SESSION_SETTINGS),
+        SESSION_SETTINGS).fetchone()
+    # A custom setting once set with is_local = true reads '' (not NULL) after the transaction:
+    # PostgreSQL keeps the placeholder. That is no leak, so '' and NULL count as the same.
+    return {k: v or None for k, v in zip(("current_user", *SESSION_SETTINGS), row, strict=True)}
+
+
 def check_call(conn: psycopg.Connection, fn: str, args: dict[str, Any], *, as_json: bool,
                tally: Tally) -> None:
+    session = session_state(conn)
+    try:
+        check_outcome(conn, fn, args, as_json=as_json, tally=tally)
+    finally:
+        # PostgREST reuses connections: settings must be transaction-local (set_config(..., true))
+        after = session_state(conn)
+        changed = {k: (session[k], after[k]) for k in after if after[k] != session[k]}
+        assert not changed, f"{fn} left session state behind (before, after): {changed}"
+
+
+def check_outcome(conn: psycopg.Connection, fn: str, args: dict[str, Any], *, as_json: bool,
+                  tally: Tally) -> None:
     before = table_versions(conn)
     method = "GET" if fn in READS else "POST"
     _, retset = signature(conn, fn)
