@@ -254,7 +254,8 @@ class HubSpotClient:
             except _SDK_EXCEPTIONS as exc:
                 err = self._from_api_exception(exc, operation)
             except urllib3.exceptions.HTTPError as exc:
-                err = HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation)
+                reason = getattr(exc, "reason", None) or exc  # MaxRetryError wraps the cause
+                err = HubSpotError(f"{type(reason).__name__}: {reason}", operation=operation)
             except OSError as exc:
                 err = HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation)
             except _SDK_CLIENT_ERRORS as exc:  # an answer the SDK could not read
@@ -267,7 +268,7 @@ class HubSpotClient:
                     waits += 1
                     self.stats.rate_limit_waits += 1
                     delay = err.retry_after if err.retry_after is not None else self.window_seconds
-                    log.info("HubSpot rate limit (%s): waiting %.1f s", operation, delay)
+                    log.debug("HubSpot rate limit (%s): waiting %.1f s", operation, delay)
                     self._sleep(delay)
                     continue
                 raise err
@@ -275,7 +276,7 @@ class HubSpotClient:
                 failures += 1
                 self.stats.retries += 1
                 delay = self.backoff_base * 2 ** (failures - 1) * (0.5 + random.random() / 2)
-                log.info("HubSpot %s failed (%s); retrying in %.2f s", operation, err, delay)
+                log.debug("HubSpot %s failed (%s); retrying in %.2f s", operation, err, delay)
                 self._sleep(delay)
                 continue
             raise err

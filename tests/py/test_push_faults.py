@@ -19,9 +19,9 @@ from push_helpers import (
     env_for,
     hubspot_bookings,
     make_world,
-    mockbook,
     pending,
     query,
+    run_main,
     settings_for,
 )
 
@@ -101,7 +101,7 @@ def test_5xx_timeouts_and_a_429_storm_lose_nothing(push_db: str, sandbox: Sandbo
 
 
 def test_a_permanently_invalid_record_is_dead_lettered_alone(
-    push_db: str, sandbox: Sandbox
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
 ) -> None:
     world = make_world(push_db, sandbox, students=30)
     poison_student = world.students[7]
@@ -127,28 +127,24 @@ def test_a_permanently_invalid_record_is_dead_lettered_alone(
     )  # its contact and exam are other records: they flowed
 
     env = env_for(push_db, sandbox)
-    listed = mockbook(["dlq", "list", "--json"], env)
-    out, err = listed.communicate(timeout=60)
-    assert listed.returncode == 0, err
+    code, out, err = run_main(["dlq", "list", "--json"], env, monkeypatch, capsys)
+    assert code == 0, err
     [letter] = json.loads(out)
     assert letter["entity_type"] == "hubspot_bookings"
     assert letter["key"] == poison["booking_id"] and letter["attempts"] == 3
     assert "barred" in letter["error"]
-    table = mockbook(["dlq", "list"], env)
-    out, err = table.communicate(timeout=60)
-    assert table.returncode == 0 and poison["booking_id"] in out, err
+    code, out, err = run_main(["dlq", "list"], env, monkeypatch, capsys)
+    assert code == 0 and poison["booking_id"] in out and "barred" in out, err
 
     # Fixed in HubSpot; `mockbook dlq retry` queues it again and the next push delivers it.
     rejecting["on"] = False
-    retried = mockbook(["dlq", "retry", str(letter["id"])], env)
-    out, err = retried.communicate(timeout=60)
-    assert retried.returncode == 0 and "1 dead letter" in out, err
+    code, out, err = run_main(["dlq", "retry", str(letter["id"])], env, monkeypatch, capsys)
+    assert code == 0 and "1 dead letter" in out, err
     runs, _ = drain(push_db, sandbox)
     assert sum(r.sent for r in runs) == 1
     assert_hubspot_matches_database(push_db, sandbox)
-    listed = mockbook(["dlq", "list", "--json"], env)
-    out, _ = listed.communicate(timeout=60)
-    assert json.loads(out) == []
+    code, out, _ = run_main(["dlq", "list", "--json"], env, monkeypatch, capsys)
+    assert code == 0 and json.loads(out) == []
 
 
 class _StrictContacts:

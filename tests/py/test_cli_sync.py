@@ -1,0 +1,154 @@
+"""`mockbook push`, `dlq` and `sandbox` as an operator runs them (SPEC §8; issue 4 item 8):
+--json prints one JSON object, exit 0 / 1 (something dead-lettered) / 2 (misconfiguration: one
+line on stderr, no traceback, nothing marked done)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+import urllib.request
+
+import push_helpers
+import sandbox_fixtures
+from push_helpers import book, env_for, make_world, mockbook, pending, query, run_main
+
+from glue.sandbox import BOOKINGS, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def _queue_state(url: str) -> list[dict]:
+    return query(
+        url,
+        "SELECT id, attempts, lease_owner, done_at, dead_at FROM hubspot_sync.sync_queue "
+        "ORDER BY id",
+    )
+
+
+def test_push_json_is_one_object(push_db: str, sandbox: Sandbox, monkeypatch, capsys) -> None:
+    world = make_world(push_db, sandbox, students=3)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    proc = mockbook(["push", "--json", "--linger", "0"], env_for(push_db, sandbox))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)  # the whole of stdout is one JSON object
+    assert isinstance(summary, dict)
+    assert summary["sent"] == 3 + 3 + 1 and summary["dead_lettered"] == 0
+    assert summary["retried"] == 0 and summary["rate_limit_waits"] == 0
+    assert summary["calls"] == len(sandbox.requests)
+    assert summary["by_table"] == {
+        "hubspot_bookings": 3,
+        "hubspot_contact_credits": 3,
+        "hubspot_mock_exams": 1,
+    }
+    assert pending(push_db) == 0
+    # Without --json: one human line with the same figures.
+    code, out, err = run_main(
+        ["push", "--linger", "0"], env_for(push_db, sandbox), monkeypatch, capsys
+    )
+    assert code == 0, err
+    assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 2" in out
+
+
+def test_misconfiguration_exits_2_with_one_line_and_marks_nothing_done(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    world = make_world(push_db, sandbox, students=2)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    before = _queue_state(push_db)
+    env = env_for(push_db, sandbox)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    # Two as real processes (what an operator sees: one line, no traceback, nothing else)...
+    procs = {
+        "HUBSPOT_ACCESS_TOKEN is not set": mockbook(["push"], {**env, "HUBSPOT_ACCESS_TOKEN": ""}),
+        "cannot reach HubSpot": mockbook(
+            ["push"], {**env, "HUBSPOT_BASE_URL": f"http://127.0.0.1:{dead_port}"}
+        ),
+    }
+    # ...the others through the same entry point in this process (quicker).
+    cases = {
+        "HUBSPOT_BASE_URL must be": {**env, "HUBSPOT_BASE_URL": "api.hubapi.com"},
+        "refused HUBSPOT_ACCESS_TOKEN": {**env, "HUBSPOT_ACCESS_TOKEN": "wrong-token"},
+        "HUBSPOT_BOOKINGS_OBJECT_TYPE": {**env, "HUBSPOT_BOOKINGS_OBJECT_TYPE": "2-404"},
+        "HUBSPOT_EXAMS_OBJECT_TYPE": {**env, "HUBSPOT_EXAMS_OBJECT_TYPE": "p123_nothing"},
+    }
+    results = {
+        expect: run_main(["push", "--linger", "0"], e, monkeypatch, capsys)
+        for expect, e in cases.items()
+    }
+    for expect, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        results[expect] = (proc.returncode, out, err)
+    for expect, (code, out, err) in results.items():
+        assert code == 2, (expect, out, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and expect in lines[0], (expect, err)
+        assert "Traceback" not in err and out == ""
+    assert _queue_state(push_db) == before  # nothing claimed, nothing done
+    assert [r["path"] for r in sandbox.requests if "/batch/" in r["path"]] == []
+    # A bad --exam is a usage error too.
+    code, _, err = run_main(["push", "--exam", "no-such-exam"], env, monkeypatch, capsys)
+    assert code == 2 and "no-such-exam" in err and "Traceback" not in err
+
+
+def test_exit_1_when_something_is_dead_lettered_and_dlq_commands(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    world = make_world(push_db, sandbox, students=3)
+    poisoned = world.students[1]
+    sandbox.reject_when(BOOKINGS, lambda p: p.get("student_id") == poisoned, "invalid booking")
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    env = env_for(push_db, sandbox, MOCKBOOK_MAX_ATTEMPTS="1")
+    proc = mockbook(["push", "--json", "--linger", "0"], env)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    summary = json.loads(out)
+    assert summary["dead_lettered"] == 1 and summary["sent"] == 2 + 3 + 1
+    assert "invalid booking" in summary["errors"][0]
+
+    code, _, err = run_main(["dlq", "discard"], env, monkeypatch, capsys)
+    assert code == 2 and "--all" in err  # ids or --all are required
+    code, out, err = run_main(["dlq", "discard", "--all"], env, monkeypatch, capsys)
+    assert code == 0 and out.strip() == "1 dead letter(s) discarded", err
+    code, out, _ = run_main(["dlq", "list"], env, monkeypatch, capsys)
+    assert code == 0 and out.strip() == "no dead letters"
+    code, out, _ = run_main(["dlq", "list", "--all", "--json"], env, monkeypatch, capsys)
+    [letter] = json.loads(out)
+    assert letter["resolved"] and letter["resolution"] == "discarded"
+    assert (
+        query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE done_at IS NULL")[
+            0
+        ]["n"]
+        == 0
+    )
+
+
+def test_sandbox_command_serves_until_sigterm() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = mockbook(["sandbox", "--port", str(port), "--access-token", "t"], {})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/crm/v3/schemas/{BOOKINGS}",
+                    headers={"Authorization": "Bearer t"},
+                )
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    assert json.loads(resp.read())["objectTypeId"] == BOOKINGS
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+                time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert f"listening on http://127.0.0.1:{port}" in out

@@ -1,0 +1,130 @@
+"""Crash safety of the push (SPEC §6, issue 4 item 6): `mockbook push` runs as a subprocess
+against a sandbox that sometimes applies a change and then drops the connection (lost response),
+is killed with SIGKILL at random moments while bookings keep being made and cancelled, and is
+restarted, more than 20 times. A final clean run must leave HubSpot with exactly one booking per
+booking code, every booking with its hubspot_id, the queue empty, nothing dead-lettered, and
+HubSpot's credit balances and exam totals equal to the database's.
+
+What makes this hold: bookings are upserted by booking code (a replayed or half-done batch can
+never create a second HubSpot booking), every write is idempotent, outbox rows are only marked
+done together with the write-back of the ids, after HubSpot answered, and a killed push's rows
+come back when its lease (2 s here) expires."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import push_helpers
+import sandbox_fixtures
+from push_helpers import (
+    book,
+    bookings,
+    contacts,
+    env_for,
+    hubspot_bookings,
+    make_world,
+    mockbook,
+    pending,
+    query,
+)
+
+from glue.sandbox import CONTACTS, EXAMS, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+CREDITS = (
+    "sj_credits",
+    "cs_credits",
+    "sjmini_credits",
+    "mock_discussion_token",
+    "shared_mock_credits",
+)
+KILLS = 20
+
+
+def _churn(url: str, world, rng: random.Random, booked: set[str]) -> None:
+    """Some new bookings and a cancellation between two pushes: the queue keeps changing."""
+    free = [s for s in world.students if s not in booked]
+    fresh = rng.sample(free, min(3, len(free)))
+    book(url, [(s, rng.choice(world.exams)) for s in fresh])
+    booked.update(fresh)
+    query(
+        url,
+        "SELECT hubspot_sync.cancel_booking(p_booking_id := booking_id) FROM "
+        "(SELECT booking_id FROM hubspot_sync.hubspot_bookings WHERE is_active = 'Active' "
+        "ORDER BY random() LIMIT 1) AS b",
+    )
+
+
+def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: Sandbox) -> None:
+    seed = int(os.environ.get("MOCKBOOK_CRASH_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    world = make_world(push_db, sandbox, students=160, exams=3)
+    first = world.students[:60]
+    book(push_db, [(s, world.exams[i % 3]) for i, s in enumerate(first)])
+    booked = set(first)
+    sandbox.faults.seed = seed
+    sandbox.faults.lost_response_rate = 0.15
+    sandbox.faults.latency = 0.03
+    env = env_for(
+        push_db,
+        sandbox,
+        MOCKBOOK_PUSH_BATCH_SIZE="20",
+        MOCKBOOK_PUSH_LEASE_SECONDS="2",
+        HUBSPOT_TIMEOUT_SECONDS="1",
+    )
+
+    kills = runs = 0
+    started = time.monotonic()
+    while kills < KILLS:
+        assert time.monotonic() - started < 120, f"too slow (seed {seed})"
+        _churn(push_db, world, rng, booked)
+        before = len(sandbox.requests)
+        proc = mockbook(["push", "--linger", "0"], env)
+        runs += 1
+        # Kill it once it is past its start-up checks and pushing, at a random moment.
+        while proc.poll() is None and len(sandbox.requests) < before + 3:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.4))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.communicate(timeout=30)
+        assert proc.returncode in (0, -signal.SIGKILL), f"push failed (seed {seed})"
+
+    # One clean run (it waits for the killed runs' leases to expire).
+    sandbox.faults.lost_response_rate = 0.0
+    final = mockbook(["push", "--linger", "5"], env)
+    out, err = final.communicate(timeout=120)
+    assert final.returncode == 0, f"seed {seed}: {out}{err}"
+    # The scenario really happened: answers were lost, and batches interrupted by a kill were
+    # claimed again after their lease (their rows have more than one attempt).
+    assert sandbox.stats["faults"]["lost_response"] > 0
+    assert (
+        query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE attempts > 1")[0][
+            "n"
+        ]
+        > 0
+    ), f"seed {seed}"
+
+    assert pending(push_db) == 0, f"seed {seed}"
+    assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_errors")[0]["n"] == 0
+    remote = hubspot_bookings(sandbox)  # asserts exactly one HubSpot booking per booking code
+    local = bookings(push_db)
+    assert len(local) == len(booked) and len(remote) == len(local), f"seed {seed}"
+    for b in local:
+        obj = remote[b["booking_id"]]
+        assert b["hubspot_id"] == obj["id"], f"seed {seed}: {b['booking_id']}"
+        assert obj["properties"]["is_active"] == b["is_active"]
+    for c in contacts(push_db):
+        props = sandbox.get(CONTACTS, c["hubspot_id"])["properties"]
+        assert {k: props[k] for k in CREDITS} == {k: str(c[k]) for k in CREDITS}, f"seed {seed}"
+    for e in query(
+        push_db, "SELECT hubspot_id, total_bookings FROM hubspot_sync.hubspot_mock_exams"
+    ):
+        remote_total = sandbox.get(EXAMS, e["hubspot_id"])["properties"]["total_bookings"]
+        assert remote_total == str(e["total_bookings"]), f"seed {seed}"
