@@ -1,0 +1,156 @@
+"""Shared pieces of the pull, import, reconcile and notes tests (test_pull.py, test_import.py,
+test_reconcile.py, test_notes.py): HubSpot records shaped as admins create them, clients with
+fast local limiters, and readers of both sides.
+
+The database of each test comes from push_helpers.push_db (a copy of a template built once per
+run); the sandbox from sandbox_fixtures.sandbox (conformance-checked, asserted at teardown).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from push_helpers import client_for, settings_for
+
+from glue.config import Settings
+from glue.db import Database
+from glue.hubspot import HubSpotClient
+from glue.hubspot_read import HubSpotReader
+from glue.ratelimit import build_limiter
+from glue.sandbox import CONTACTS, EXAMS, Sandbox
+
+
+def fast(sb: Sandbox) -> None:
+    """Lift the sandbox's rate limits (for tests about something else than rate limits)."""
+    sb.limiter.configure(rate_limit=None, search_rate=None)
+
+
+def hubspot(url: str, sb: Sandbox, **overrides: Any) -> tuple[Settings, HubSpotClient, HubSpotReader]:
+    """Settings, client and reader for the sandbox; the reader's search limiter allows
+    ``search_rate`` (default 50) searches per second."""
+    search_rate = overrides.pop("search_rate", 50)
+    settings = settings_for(url, sb, **overrides)
+    client = client_for(settings)
+    limiter = build_limiter(limit=search_rate, window=1.0, daily=10**9, redis_url=None, margin=0.0)
+    return settings, client, HubSpotReader(client, limiter)
+
+
+def exam_props(**values: Any) -> dict[str, str]:
+    base = {
+        "mock_exam_name": "Clinical Skills March",
+        "mock_type": "Clinical Skills",
+        "exam_date": "2031-03-01",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "location": "mississauga",
+        "capacity": "10",
+        "is_active": "true",
+        "mock_set": "A",
+    }
+    base.update({k: "" if v is None else str(v) for k, v in values.items()})
+    return base
+
+
+def contact_props(student_id: str, **values: Any) -> dict[str, str]:
+    base = {
+        "email": f"{student_id.lower()}@example.com",
+        "student_id": student_id,
+        "firstname": "First" + student_id,
+        "lastname": "Last" + student_id,
+        "sj_credits": "0",
+        "cs_credits": "0",
+        "sjmini_credits": "0",
+        "mock_discussion_token": "0",
+        "shared_mock_credits": "0",
+    }
+    base.update({k: "" if v is None else str(v) for k, v in values.items()})
+    return base
+
+
+def seed_exams(sb: Sandbox, rows: list[dict[str, Any]]) -> list[str]:
+    return sb.seed(EXAMS, [exam_props(**r) for r in rows])
+
+
+def seed_contacts(sb: Sandbox, rows: list[dict[str, Any]]) -> list[str]:
+    return sb.seed(CONTACTS, [contact_props(**r) for r in rows])
+
+
+def q(url: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def one(url: str, sql: str, params: Any = None) -> Any:
+    rows = q(url, sql, params)
+    return next(iter(rows[0].values())) if rows else None
+
+
+def contact(url: str, student_id: str) -> dict[str, Any]:
+    return q(
+        url, "SELECT * FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s", (student_id,)
+    )[0]
+
+
+def exam(url: str, hubspot_id: str) -> dict[str, Any]:
+    return q(url, "SELECT * FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (hubspot_id,))[0]
+
+
+def ledger(url: str, student_id: str) -> list[tuple[str, str, int, int]]:
+    """(reason, field, delta, balance after) of a student's ledger rows, in order."""
+    rows = q(
+        url,
+        "SELECT reason, credit_field, delta, balance_after FROM hubspot_sync.credit_ledger "
+        "WHERE student_id = %s ORDER BY id",
+        (student_id,),
+    )
+    return [(r["reason"], r["credit_field"], r["delta"], r["balance_after"]) for r in rows]
+
+
+def ledger_mismatches(url: str) -> list[dict[str, Any]]:
+    """Contacts whose balance is not 0 + the sum of their ledger rows (every contact of these
+    tests starts from 0: imported balances are 'import' ledger rows)."""
+    return q(
+        url,
+        """
+        SELECT c.student_id, f.field, f.balance, coalesce(sum(l.delta), 0) AS ledger
+        FROM hubspot_sync.hubspot_contact_credits AS c
+        CROSS JOIN LATERAL (VALUES ('sj_credits', c.sj_credits), ('cs_credits', c.cs_credits),
+                                   ('sjmini_credits', c.sjmini_credits),
+                                   ('mock_discussion_token', c.mock_discussion_token),
+                                   ('shared_mock_credits', c.shared_mock_credits))
+                           AS f(field, balance)
+        LEFT JOIN hubspot_sync.credit_ledger AS l
+               ON l.contact_id = c.id AND l.credit_field = f.field
+        GROUP BY c.student_id, f.field, f.balance
+        HAVING f.balance <> coalesce(sum(l.delta), 0)
+        """,
+    )
+
+
+def invariant_violations(url: str) -> list[str]:
+    return [r["v"] for r in q(url, "SELECT tests.invariant_violations() AS v")]
+
+
+def book(url: str, student_id: str, exam_id: str, **extra: Any) -> dict[str, Any]:
+    """create_booking for a student of tests (email student_id@example.com)."""
+    args = {"p_dominant_hand": "right", "p_attending_location": "mississauga", **extra}
+    named = ", ".join(f"{k} := %({k})s" for k in args)
+    return one(
+        url,
+        "SELECT hubspot_sync.create_booking(p_student_id := %(sid)s, p_email := %(email)s, "
+        f"p_mock_exam_id := %(exam)s, p_idempotency_key := %(key)s, {named})",
+        {
+            "sid": student_id,
+            "email": f"{student_id.lower()}@example.com",
+            "exam": exam_id,
+            "key": uuid.uuid4().hex,
+            **args,
+        },
+    )
+
+
+def open_db(url: str) -> Database:
+    return Database(url)

@@ -1,0 +1,316 @@
+"""Pull (HubSpot -> Postgres, SPEC §6 and issue 5): exams and contacts changed in HubSpot come in
+incrementally through search, credits merge as deltas, capacity never goes below the booked
+seats, malformed records are reported alone, faults and interruptions are survived."""
+
+from __future__ import annotations
+
+import json
+
+import push_helpers
+import sandbox_fixtures
+from pull_helpers import (
+    book,
+    contact,
+    exam,
+    fast,
+    hubspot,
+    ledger,
+    ledger_mismatches,
+    one,
+    open_db,
+    q,
+    seed_contacts,
+    seed_exams,
+)
+
+from glue.hubspot import HubSpotError
+from glue.hubspot_read import HubSpotReader
+from glue.pull import pull
+from glue.push import push
+from glue.sandbox import CONTACTS, EXAMS, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def searches(sb: Sandbox, type_id: str) -> list[dict]:
+    return [r for r in sb.requests if r["path"] == f"/crm/v3/objects/{type_id}/search"]
+
+
+def test_exams_inserted_updated_archived_and_scheduled_activated(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    kept, changed, archived, due, later = seed_exams(
+        sandbox,
+        [
+            {},
+            {"mock_type": "Situational Judgment", "capacity": "20"},
+            {"mock_type": "Mini-mock"},
+            {"is_active": "scheduled", "scheduled_activation_datetime": "2020-01-01T08:00:00Z"},
+            {"is_active": "scheduled", "scheduled_activation_datetime": "2099-01-01T08:00:00Z"},
+        ],
+    )
+    with open_db(push_db) as db:
+        first = pull(db, client, settings, reader=reader).targets["exams"]
+        assert (first.inserted, first.errors) == (5, [])
+        assert exam(push_db, due)["is_active"] == "true"  # its time has come
+        assert exam(push_db, later)["is_active"] == "scheduled"
+        row = exam(push_db, kept)
+        assert (row["mock_type"], row["capacity"], str(row["exam_date"]), row["mock_set"]) == (
+            "Clinical Skills",
+            10,
+            "2031-03-01",
+            "A",
+        )
+
+        sandbox.touch(EXAMS, changed, capacity="25", location="calgary",
+                      prerequisite_exam_ids=f"{kept};{due}")
+        client.archive(EXAMS, [archived])
+        second = pull(db, client, settings, reader=reader).targets["exams"]
+    assert (second.updated, second.deactivated, second.inserted) == (1, 1, 0)
+    row = exam(push_db, changed)
+    assert (row["capacity"], row["location"], row["prerequisite_exam_ids"]) == (
+        25,
+        "calgary",
+        [kept, due],
+    )
+    assert exam(push_db, archived)["is_active"] == "false"
+    # Applied as HubSpot's own changes: audited as the pull, nothing queued back to HubSpot.
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_queue") == 0
+    actors = {r["performed_by"] for r in q(
+        push_db, "SELECT DISTINCT performed_by FROM hubspot_sync.supabase_audit_log")}
+    assert actors == {"hubspot:pull"}
+    cursor = one(push_db, "SELECT cursor FROM hubspot_sync.sync_metadata "
+                          "WHERE sync_type = 'pull:exams'")
+    assert cursor["since_ms"] > 0
+    # Every search asked for 200 records from the first result, by modification date.
+    bodies = [r["json"] for r in searches(sandbox, EXAMS)]
+    assert bodies and all(b["limit"] == 200 and b["after"] == "0" for b in bodies)
+    assert bodies[0]["filterGroups"][0]["filters"][0]["propertyName"] == "hs_lastmodifieddate"
+
+
+def test_capacity_below_the_booked_seats_is_refused_and_dead_lettered(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [exam_id] = seed_exams(sandbox, [{"capacity": "5"}])
+    seed_contacts(sandbox, [{"student_id": f"CAP{i}", "cs_credits": "1"} for i in range(3)])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        bookings = [book(push_db, f"CAP{i}", exam_id) for i in range(3)]
+        sandbox.touch(EXAMS, exam_id, capacity="2", mock_exam_name="renamed")
+        stats = pull(db, client, settings, reader=reader).targets["exams"]
+        assert stats.capacity_refused == [
+            {"id": exam_id, "capacity": 2, "current_capacity": 5, "active_bookings": 3}
+        ]
+        row = exam(push_db, exam_id)
+        assert (row["capacity"], row["mock_exam_name"], row["total_bookings"]) == (5, "renamed", 3)
+        [dead] = q(push_db, "SELECT * FROM hubspot_sync.sync_errors")
+        assert (dead["direction"], dead["entity_id"], dead["resolved"]) == ("pull", exam_id, False)
+        assert "CAPACITY_BELOW_BOOKED" in dead["error"]
+
+        # A person cancels one booking: the next pass reads the exam again and the capacity fits.
+        one(push_db, "SELECT hubspot_sync.cancel_booking(p_booking_id := %s)",
+            (bookings[0]["booking_id"],))
+        pull(db, client, settings, reader=reader)
+    assert exam(push_db, exam_id)["capacity"] == 2
+    assert one(push_db, "SELECT resolved FROM hubspot_sync.sync_errors") is True
+
+
+def test_malformed_records_are_reported_alone_and_change_nothing(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    good, bad_later = seed_exams(sandbox, [{}, {"capacity": "12"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        bad = seed_exams(
+            sandbox,
+            [
+                {"capacity": "twelve"},
+                {"mock_type": "Astrology"},
+                {"exam_date": ""},
+            ],
+        )
+        sandbox.touch(EXAMS, bad_later, capacity="-3", location="vancouver")
+        sandbox.touch(EXAMS, good, location="montreal")
+        seed_contacts(
+            sandbox,
+            [
+                {"student_id": "OK1", "sj_credits": "2"},
+                {"student_id": "BAD1", "sj_credits": "two"},
+                {"student_id": "", "email": "nobody@example.com"},
+                {"student_id": "BAD3", "email": ""},
+            ],
+        )
+        stats = pull(db, client, settings, reader=reader)
+    exam_errors = {e["id"]: e["error"] for e in stats.targets["exams"].errors}
+    assert set(exam_errors) == {*bad, bad_later}
+    assert "capacity is not a whole number" in exam_errors[bad[0]]
+    assert "unknown mock type" in exam_errors[bad[1]]
+    assert "missing property exam_date" in exam_errors[bad[2]]
+    # The good changes went through; the bad exam kept its last good values.
+    assert exam(push_db, good)["location"] == "montreal"
+    row = exam(push_db, bad_later)
+    assert (row["capacity"], row["location"]) == (12, "mississauga")
+    contact_errors = sorted(e["error"] for e in stats.targets["contacts"].errors)
+    assert len(contact_errors) == 3
+    assert any("sj_credits is not a whole number" in e for e in contact_errors)
+    assert any("missing property student_id" in e for e in contact_errors)
+    assert any("missing property email" in e for e in contact_errors)
+    assert contact(push_db, "OK1")["sj_credits"] == 2
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == 1
+    dead = q(push_db, "SELECT entity_type, direction FROM hubspot_sync.sync_errors")
+    assert len(dead) == 7 and {d["direction"] for d in dead} == {"pull"}
+
+
+def test_credit_merge_keeps_an_unpushed_booking_and_the_admins_change(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """The issue's scenario: a student books (local balance 5 -> 4, not pushed yet) while an
+    admin adds 2 credits in HubSpot (5 -> 7). After pull and push both show 6, and the ledger
+    explains every step."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [exam_id] = seed_exams(sandbox, [{}])
+    [contact_id] = seed_contacts(sandbox, [{"student_id": "MERGE1", "cs_credits": "5"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        assert contact(push_db, "MERGE1")["cs_credits"] == 5
+        book(push_db, "MERGE1", exam_id)
+        assert contact(push_db, "MERGE1")["cs_credits"] == 4
+        sandbox.touch(CONTACTS, contact_id, cs_credits="7")
+
+        stats = pull(db, client, settings, reader=reader).targets["contacts"]
+        assert stats.merged == 1
+        assert contact(push_db, "MERGE1")["cs_credits"] == 6
+        push(db, client, settings, linger=0)
+        assert sandbox.get(CONTACTS, contact_id)["properties"]["cs_credits"] == "6"
+        assert contact(push_db, "MERGE1")["cs_credits"] == 6
+
+        # The push's own write comes back with the next pull: it is not an admin change.
+        again = pull(db, client, settings, reader=reader).targets["contacts"]
+        assert again.merged == 0
+        assert contact(push_db, "MERGE1")["cs_credits"] == 6
+    assert ledger(push_db, "MERGE1") == [
+        ("import", "cs_credits", 5, 5),
+        ("booking", "cs_credits", -1, 4),
+        ("hubspot_adjustment", "cs_credits", 2, 6),
+    ]
+    note = one(push_db, "SELECT note FROM hubspot_sync.credit_ledger "
+                        "WHERE reason = 'hubspot_adjustment'")
+    assert "from 5 to 7" in note
+    assert ledger_mismatches(push_db) == []
+
+
+def test_an_admin_removing_spent_credits_stops_at_zero(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [exam_id] = seed_exams(sandbox, [{}])
+    [contact_id] = seed_contacts(sandbox, [{"student_id": "ZERO1", "cs_credits": "1"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        book(push_db, "ZERO1", exam_id)  # spends the only credit, not pushed
+        sandbox.touch(CONTACTS, contact_id, cs_credits="0")  # the admin takes it back
+        stats = pull(db, client, settings, reader=reader).targets["contacts"]
+    assert stats.clamped == [
+        {"id": contact_id, "field": "cs_credits", "hubspot_change": -1, "applied": 0}
+    ]
+    assert contact(push_db, "ZERO1")["cs_credits"] == 0
+    assert ledger_mismatches(push_db) == []
+
+
+def test_25000_changed_contacts_are_all_pulled_past_the_10000_cap(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """Search never pages past 10,000 results; the pull moves its cursor forward instead
+    (every request asks for the records modified since the newest one seen, from the first)."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox, search_rate=1000)
+    n = 25_000
+    sandbox.seed(
+        CONTACTS,
+        [
+            {"email": f"bulk{i}@example.com", "student_id": f"BULK{i}", "sj_credits": str(i % 4)}
+            for i in range(n)
+        ],
+    )
+    with open_db(push_db) as db:
+        stats = pull(db, client, settings, reader=reader, only=("contacts",))
+    t = stats.targets["contacts"]
+    assert (t.inserted, t.errors, t.failed) == (n, [], None)
+    assert t.total == n  # the first search said so; no single query could have paged it all
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == n
+    assert one(push_db, "SELECT sum(sj_credits) FROM hubspot_sync.hubspot_contact_credits") == sum(
+        i % 4 for i in range(n)
+    )
+    bodies = [r["json"] for r in searches(sandbox, CONTACTS)]
+    assert len(bodies) >= n // 200 and all(b["after"] == "0" for b in bodies)
+
+
+class FailingReader(HubSpotReader):
+    """A reader whose searches start failing (HubSpot down) after ``ok`` of them."""
+
+    def __init__(self, base: HubSpotReader, ok: int) -> None:
+        self.__dict__.update(base.__dict__)
+        self.ok = ok
+
+    def search(self, *args, **kwargs):
+        if self.ok <= 0:
+            raise HubSpotError("Service unavailable", status=503, operation="search")
+        self.ok -= 1
+        return super().search(*args, **kwargs)
+
+
+def test_an_interrupted_pull_resumes_from_its_cursor(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    sandbox.seed(CONTACTS, [
+        {"email": f"r{i}@example.com", "student_id": f"RES{i}", "cs_credits": "1"}
+        for i in range(1000)
+    ])
+    broken = FailingReader(reader, ok=2)
+    with open_db(push_db) as db:
+        first = pull(db, client, settings, reader=broken, only=("contacts",), sleep=lambda s: None)
+        t = first.targets["contacts"]
+        assert t.failed is not None and 0 < t.inserted < 1000
+        saved = one(push_db, "SELECT cursor FROM hubspot_sync.sync_metadata "
+                             "WHERE sync_type = 'pull:contacts'")
+        status = one(push_db, "SELECT last_sync_status FROM hubspot_sync.sync_metadata "
+                              "WHERE sync_type = 'pull:contacts'")
+        assert status == "failed" and saved["since_ms"] > 0
+        before = len(searches(sandbox, CONTACTS))
+        second = pull(db, client, settings, reader=reader, only=("contacts",))
+    assert second.targets["contacts"].failed is None
+    # It went on from the saved position (less the overlap), not from the beginning.
+    resumed_at = int(searches(sandbox, CONTACTS)[before]["json"]["filterGroups"][0]["filters"][0]
+                     ["value"])
+    assert resumed_at == saved["since_ms"] - 120_000
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == 1000
+    assert ledger_mismatches(push_db) == []
+
+
+def test_pull_survives_429s_5xx_and_timeouts(push_db: str, sandbox: Sandbox) -> None:
+    settings, client, reader = hubspot(push_db, sandbox, http_timeout_seconds=0.5)
+    sandbox.seed(CONTACTS, [
+        {"email": f"f{i}@example.com", "student_id": f"FLT{i}", "sj_credits": "1"}
+        for i in range(600)
+    ])
+    seed_exams(sandbox, [{} for _ in range(5)])
+    sandbox.faults.seed = 7
+    sandbox.faults.error_rate = 0.25
+    sandbox.faults.timeout_rate = 0.1
+    sandbox.faults.timeout_seconds = 1.0
+    sandbox.faults.storm(1.0)
+    with open_db(push_db) as db:
+        stats = pull(db, client, settings, reader=reader, sleep=lambda s: None)
+    assert stats.ok, stats.as_dict()
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == 600
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams") == 5
+    faults = sandbox.stats["faults"]
+    assert faults["error"] > 0 and faults["timeout"] > 0 and faults["storm"] > 0
+    assert json.dumps(stats.as_dict())  # the CLI prints it
