@@ -95,9 +95,9 @@ def cli(
 
 
 def _register() -> None:
-    from glue.commands import database, demo, ops
+    from glue.commands import database, demo, ops, sync
 
-    for module in (database, demo, ops):
+    for module in (database, demo, ops, sync):
         for command in module.COMMANDS:
             cli.add_command(command)
 
