@@ -17,7 +17,7 @@ from push_helpers import client_for, settings_for
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient
+from glue.hubspot import HubSpotClient, HubSpotError
 from glue.hubspot_read import HubSpotReader
 from glue.ratelimit import build_limiter
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -28,7 +28,9 @@ def fast(sb: Sandbox) -> None:
     sb.limiter.configure(rate_limit=None, search_rate=None)
 
 
-def hubspot(url: str, sb: Sandbox, **overrides: Any) -> tuple[Settings, HubSpotClient, HubSpotReader]:
+def hubspot(
+    url: str, sb: Sandbox, **overrides: Any
+) -> tuple[Settings, HubSpotClient, HubSpotReader]:
     """Settings, client and reader for the sandbox; the reader's search limiter allows
     ``search_rate`` (default 50) searches per second."""
     search_rate = overrides.pop("search_rate", 50)
@@ -90,12 +92,16 @@ def one(url: str, sql: str, params: Any = None) -> Any:
 
 def contact(url: str, student_id: str) -> dict[str, Any]:
     return q(
-        url, "SELECT * FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s", (student_id,)
+        url,
+        "SELECT * FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
+        (student_id,),
     )[0]
 
 
 def exam(url: str, hubspot_id: str) -> dict[str, Any]:
-    return q(url, "SELECT * FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (hubspot_id,))[0]
+    return q(
+        url, "SELECT * FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (hubspot_id,)
+    )[0]
 
 
 def ledger(url: str, student_id: str) -> list[tuple[str, str, int, int]]:
@@ -154,3 +160,17 @@ def book(url: str, student_id: str, exam_id: str, **extra: Any) -> dict[str, Any
 
 def open_db(url: str) -> Database:
     return Database(url)
+
+
+class FailingReader(HubSpotReader):
+    """A reader whose searches start failing (HubSpot down) after ``ok`` of them."""
+
+    def __init__(self, base: HubSpotReader, ok: int) -> None:
+        self.__dict__.update(base.__dict__)
+        self.ok = ok
+
+    def search(self, *args, **kwargs):
+        if self.ok <= 0:
+            raise HubSpotError("Service unavailable", status=503, operation="search")
+        self.ok -= 1
+        return super().search(*args, **kwargs)

@@ -9,6 +9,7 @@ import json
 import push_helpers
 import sandbox_fixtures
 from pull_helpers import (
+    FailingReader,
     book,
     contact,
     exam,
@@ -23,8 +24,6 @@ from pull_helpers import (
     seed_exams,
 )
 
-from glue.hubspot import HubSpotError
-from glue.hubspot_read import HubSpotReader
 from glue.pull import pull
 from glue.push import push
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -65,8 +64,9 @@ def test_exams_inserted_updated_archived_and_scheduled_activated(
             "A",
         )
 
-        sandbox.touch(EXAMS, changed, capacity="25", location="calgary",
-                      prerequisite_exam_ids=f"{kept};{due}")
+        sandbox.touch(
+            EXAMS, changed, capacity="25", location="calgary", prerequisite_exam_ids=f"{kept};{due}"
+        )
         client.archive(EXAMS, [archived])
         second = pull(db, client, settings, reader=reader).targets["exams"]
     assert (second.updated, second.deactivated, second.inserted) == (1, 1, 0)
@@ -79,11 +79,14 @@ def test_exams_inserted_updated_archived_and_scheduled_activated(
     assert exam(push_db, archived)["is_active"] == "false"
     # Applied as HubSpot's own changes: audited as the pull, nothing queued back to HubSpot.
     assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_queue") == 0
-    actors = {r["performed_by"] for r in q(
-        push_db, "SELECT DISTINCT performed_by FROM hubspot_sync.supabase_audit_log")}
+    actors = {
+        r["performed_by"]
+        for r in q(push_db, "SELECT DISTINCT performed_by FROM hubspot_sync.supabase_audit_log")
+    }
     assert actors == {"hubspot:pull"}
-    cursor = one(push_db, "SELECT cursor FROM hubspot_sync.sync_metadata "
-                          "WHERE sync_type = 'pull:exams'")
+    cursor = one(
+        push_db, "SELECT cursor FROM hubspot_sync.sync_metadata WHERE sync_type = 'pull:exams'"
+    )
     assert cursor["since_ms"] > 0
     # Every search asked for 200 records from the first result, by modification date.
     bodies = [r["json"] for r in searches(sandbox, EXAMS)]
@@ -113,8 +116,11 @@ def test_capacity_below_the_booked_seats_is_refused_and_dead_lettered(
         assert "CAPACITY_BELOW_BOOKED" in dead["error"]
 
         # A person cancels one booking: the next pass reads the exam again and the capacity fits.
-        one(push_db, "SELECT hubspot_sync.cancel_booking(p_booking_id := %s)",
-            (bookings[0]["booking_id"],))
+        one(
+            push_db,
+            "SELECT hubspot_sync.cancel_booking(p_booking_id := %s)",
+            (bookings[0]["booking_id"],),
+        )
         pull(db, client, settings, reader=reader)
     assert exam(push_db, exam_id)["capacity"] == 2
     assert one(push_db, "SELECT resolved FROM hubspot_sync.sync_errors") is True
@@ -201,8 +207,9 @@ def test_credit_merge_keeps_an_unpushed_booking_and_the_admins_change(
         ("booking", "cs_credits", -1, 4),
         ("hubspot_adjustment", "cs_credits", 2, 6),
     ]
-    note = one(push_db, "SELECT note FROM hubspot_sync.credit_ledger "
-                        "WHERE reason = 'hubspot_adjustment'")
+    note = one(
+        push_db, "SELECT note FROM hubspot_sync.credit_ledger WHERE reason = 'hubspot_adjustment'"
+    )
     assert "from 5 to 7" in note
     assert ledger_mismatches(push_db) == []
 
@@ -252,43 +259,38 @@ def test_25000_changed_contacts_are_all_pulled_past_the_10000_cap(
     assert len(bodies) >= n // 200 and all(b["after"] == "0" for b in bodies)
 
 
-class FailingReader(HubSpotReader):
-    """A reader whose searches start failing (HubSpot down) after ``ok`` of them."""
-
-    def __init__(self, base: HubSpotReader, ok: int) -> None:
-        self.__dict__.update(base.__dict__)
-        self.ok = ok
-
-    def search(self, *args, **kwargs):
-        if self.ok <= 0:
-            raise HubSpotError("Service unavailable", status=503, operation="search")
-        self.ok -= 1
-        return super().search(*args, **kwargs)
-
-
 def test_an_interrupted_pull_resumes_from_its_cursor(push_db: str, sandbox: Sandbox) -> None:
     fast(sandbox)
     settings, client, reader = hubspot(push_db, sandbox)
-    sandbox.seed(CONTACTS, [
-        {"email": f"r{i}@example.com", "student_id": f"RES{i}", "cs_credits": "1"}
-        for i in range(1000)
-    ])
+    sandbox.seed(
+        CONTACTS,
+        [
+            {"email": f"r{i}@example.com", "student_id": f"RES{i}", "cs_credits": "1"}
+            for i in range(1000)
+        ],
+    )
     broken = FailingReader(reader, ok=2)
     with open_db(push_db) as db:
         first = pull(db, client, settings, reader=broken, only=("contacts",), sleep=lambda s: None)
         t = first.targets["contacts"]
         assert t.failed is not None and 0 < t.inserted < 1000
-        saved = one(push_db, "SELECT cursor FROM hubspot_sync.sync_metadata "
-                             "WHERE sync_type = 'pull:contacts'")
-        status = one(push_db, "SELECT last_sync_status FROM hubspot_sync.sync_metadata "
-                              "WHERE sync_type = 'pull:contacts'")
+        saved = one(
+            push_db,
+            "SELECT cursor FROM hubspot_sync.sync_metadata WHERE sync_type = 'pull:contacts'",
+        )
+        status = one(
+            push_db,
+            "SELECT last_sync_status FROM hubspot_sync.sync_metadata "
+            "WHERE sync_type = 'pull:contacts'",
+        )
         assert status == "failed" and saved["since_ms"] > 0
         before = len(searches(sandbox, CONTACTS))
         second = pull(db, client, settings, reader=reader, only=("contacts",))
     assert second.targets["contacts"].failed is None
     # It went on from the saved position (less the overlap), not from the beginning.
-    resumed_at = int(searches(sandbox, CONTACTS)[before]["json"]["filterGroups"][0]["filters"][0]
-                     ["value"])
+    resumed_at = int(
+        searches(sandbox, CONTACTS)[before]["json"]["filterGroups"][0]["filters"][0]["value"]
+    )
     assert resumed_at == saved["since_ms"] - 120_000
     assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == 1000
     assert ledger_mismatches(push_db) == []
@@ -296,10 +298,13 @@ def test_an_interrupted_pull_resumes_from_its_cursor(push_db: str, sandbox: Sand
 
 def test_pull_survives_429s_5xx_and_timeouts(push_db: str, sandbox: Sandbox) -> None:
     settings, client, reader = hubspot(push_db, sandbox, http_timeout_seconds=0.5)
-    sandbox.seed(CONTACTS, [
-        {"email": f"f{i}@example.com", "student_id": f"FLT{i}", "sj_credits": "1"}
-        for i in range(600)
-    ])
+    sandbox.seed(
+        CONTACTS,
+        [
+            {"email": f"f{i}@example.com", "student_id": f"FLT{i}", "sj_credits": "1"}
+            for i in range(600)
+        ],
+    )
     seed_exams(sandbox, [{} for _ in range(5)])
     sandbox.faults.seed = 7
     sandbox.faults.error_rate = 0.25

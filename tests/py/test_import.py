@@ -1,0 +1,243 @@
+"""`mockbook import` (issue 5 item 4): a HubSpot account's exams, contacts and bookings into an
+empty database; bookings matched by code or idempotency key (never duplicated), balances as
+'import' ledger rows, total_bookings recounted, resumable, a summary at the end."""
+
+from __future__ import annotations
+
+import json
+
+import push_helpers
+import pytest
+import sandbox_fixtures
+from click.testing import CliRunner
+from pull_helpers import (
+    FailingReader,
+    contact,
+    exam,
+    fast,
+    hubspot,
+    invariant_violations,
+    ledger,
+    ledger_mismatches,
+    one,
+    open_db,
+    q,
+    seed_contacts,
+    seed_exams,
+)
+from push_helpers import env_for
+
+from glue import exitcodes
+from glue.cli import cli, main
+from glue.importer import run_import
+from glue.sandbox import BOOKINGS, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def booking_props(code: str, exam_id: str, student: str, contact_id: str, **values: str) -> dict:
+    base = {
+        "booking_id": code,
+        "idempotency_key": f"key-{code}",
+        "associated_mock_exam": exam_id,
+        "associated_contact_id": contact_id,
+        "student_id": student,
+        "name": f"Student {student}",
+        "email": f"{student.lower()}@example.com",
+        "is_active": "Active",
+        "token_used": "Clinical Skills Token",
+        "dominant_hand": "right",
+        "mock_type": "Clinical Skills",
+        "exam_date": "1930780800000",  # 2031-03-09, as the push sends dates (midnight UTC, ms)
+    }
+    base.update(values)
+    return base
+
+
+def seed_account(sb: Sandbox) -> dict:
+    """Two exams, three students, five bookings (Active, Cancelled, Completed) and one booking
+    without a booking code (malformed)."""
+    exams = seed_exams(sb, [{"capacity": "4"}, {"mock_type": "Situational Judgment"}])
+    contacts = seed_contacts(
+        sb,
+        [
+            {"student_id": "IMP1", "cs_credits": "3", "shared_mock_credits": "1"},
+            {"student_id": "IMP2", "sj_credits": "2"},
+            {"student_id": "IMP3"},
+        ],
+    )
+    e1, e2 = exams
+    c1, c2, c3 = contacts
+    bookings = sb.seed(
+        BOOKINGS,
+        [
+            booking_props("BK-20310309-AAAAAA", e1, "IMP1", c1),
+            booking_props("BK-20310309-BBBBBB", e1, "IMP2", c2),
+            booking_props("BK-20310309-CCCCCC", e1, "IMP3", c3, is_active="Cancelled"),
+            booking_props(
+                "BK-20310309-DDDDDD",
+                e2,
+                "IMP1",
+                c1,
+                is_active="Completed",
+                attendance="Yes",
+                mock_type="Situational Judgment",
+                token_used="Shared Token",
+            ),
+            booking_props(
+                "BK-20310309-EEEEEE",
+                e2,
+                "IMP2",
+                c2,
+                mock_type="Situational Judgment",
+                token_used="Situational Judgment Token",
+            ),
+            booking_props("", e2, "IMP3", c3, mock_type="Situational Judgment"),
+        ],
+    )
+    return {"exams": exams, "contacts": contacts, "bookings": bookings}
+
+
+def test_first_import_of_a_hubspot_account(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    account = seed_account(sandbox)
+    e1, e2 = account["exams"]
+    settings, client, reader = hubspot(push_db, sandbox)
+    progress: list[tuple[str, int, int | None]] = []
+    with open_db(push_db) as db:
+        stats = run_import(
+            db, client, settings, reader=reader, progress=lambda *a: progress.append(a)
+        )
+    summary = stats.summary()
+    assert summary["exams"]["inserted"] == 2
+    assert summary["contacts"]["inserted"] == 3
+    assert (summary["bookings"]["inserted"], summary["bookings"]["errors"]) == (5, 1)
+    [err] = stats.targets["bookings"].errors
+    assert err["id"] == account["bookings"][5] and "missing property booking_id" in err["error"]
+    assert {p[0] for p in progress} == {"exams", "contacts", "bookings"}
+
+    # total_bookings counts the Active bookings; balances are 0 + 'import' ledger rows.
+    assert (exam(push_db, e1)["total_bookings"], exam(push_db, e2)["total_bookings"]) == (2, 1)
+    assert invariant_violations(push_db) == []
+    assert ledger_mismatches(push_db) == []
+    assert ledger(push_db, "IMP1") == [
+        ("import", "cs_credits", 3, 3),
+        ("import", "shared_mock_credits", 1, 1),
+    ]
+    assert contact(push_db, "IMP1")["hubspot_id"] == account["contacts"][0]
+    rows = q(
+        push_db,
+        "SELECT booking_id, hubspot_id, is_active, attendance, student_email, "
+        "exam_date::text, associated_contact_id FROM hubspot_sync.hubspot_bookings "
+        "ORDER BY booking_id",
+    )
+    assert [r["booking_id"] for r in rows] == [f"BK-20310309-{c * 6}" for c in "ABCDE"]
+    assert rows[3]["attendance"] == "Yes" and rows[3]["is_active"] == "Completed"
+    assert rows[0]["exam_date"] == "2031-03-09"
+    assert all(r["hubspot_id"] for r in rows)
+    # Imported as HubSpot's own data: nothing is queued to be pushed back.
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_queue") == 0
+
+
+def test_existing_bookings_are_matched_never_duplicated(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    account = seed_account(sandbox)
+    c1, c2, _ = account["contacts"]
+    [e3] = seed_exams(sandbox, [{"exam_date": "2031-04-01"}])
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        # Two bookings made in Postgres whose HubSpot copies appear later (made by an earlier
+        # sync): one has the same booking code, the other the same idempotency key.
+        mine = one(
+            push_db,
+            """
+            SELECT hubspot_sync.create_booking(p_student_id := 'IMP1',
+                p_email := 'imp1@example.com', p_mock_exam_id := %s,
+                p_idempotency_key := 'local-key-1', p_dominant_hand := 'left',
+                p_booking_id := 'BK-20310401-FFFFFF')""",
+            (e3,),
+        )
+        admins = one(
+            push_db,
+            """
+            SELECT hubspot_sync.admin_create_booking(p_student_id := 'IMP2',
+                p_email := 'imp2@example.com', p_mock_exam_id := %s,
+                p_idempotency_key := 'local-key-2', p_actor := 'admin@example.com',
+                p_dominant_hand := 'right')""",
+            (e3,),
+        )
+        hs_code, hs_key = sandbox.seed(
+            BOOKINGS,
+            [
+                booking_props("BK-20310401-FFFFFF", e3, "IMP1", c1, idempotency_key="hs-key-1"),
+                booking_props("BK-20310401-GGGGGG", e3, "IMP2", c2, idempotency_key="local-key-2"),
+            ],
+        )
+        before = one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings")
+        again = run_import(db, client, settings, reader=reader)
+    b = again.targets["bookings"]
+    assert (b.inserted, b.linked) == (0, 2)
+    assert "bookings" in again.resumed
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings") == before
+    linked = {
+        r["id"]: r["hubspot_id"]
+        for r in q(
+            push_db,
+            "SELECT id::text, hubspot_id FROM hubspot_sync.hubspot_bookings "
+            "WHERE associated_mock_exam = %s",
+            (e3,),
+        )
+    }
+    assert linked == {mine["id"]: hs_code, admins["id"]: hs_key}
+    assert exam(push_db, e3)["total_bookings"] == 2
+    assert invariant_violations(push_db) == []
+
+
+def test_an_interrupted_import_resumes(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    seed_exams(sandbox, [{} for _ in range(3)])
+    sandbox.seed(
+        "0-1",
+        [
+            {"email": f"i{i}@example.com", "student_id": f"INT{i}", "sj_credits": "1"}
+            for i in range(900)
+        ],
+    )
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        broken = FailingReader(reader, ok=3)  # exams' page, then two pages of contacts
+        first = run_import(db, client, settings, reader=broken, sleep=lambda s: None)
+        assert not first.ok and "bookings" not in first.targets
+        partial = one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits")
+        assert 0 < partial < 900
+        second = run_import(db, client, settings, reader=reader)
+    assert second.ok and "contacts" in second.resumed
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") == 900
+    assert ledger_mismatches(push_db) == []
+
+
+def test_the_import_command_prints_a_summary(
+    push_db: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast(sandbox)
+    seed_account(sandbox)
+    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", "--json"], env=env, catch_exceptions=False)
+    # One booking has no code: reported, exit 1 (partial failure), the rest imported.
+    assert result.exit_code == 1, result.output
+    out = json.loads(result.output)
+    assert out["summary"]["bookings"]["inserted"] == 5
+    assert out["summary"]["contacts"]["inserted"] == 3
+    assert len(out["errors"]["bookings"]) == 1
+    table = runner.invoke(cli, ["import"], env=env, catch_exceptions=False)
+    assert "mockbook import" in table.output and "bookings" in table.output
+    assert "resumed: exams, contacts, bookings" in table.output
+
+    for key, value in {**env, "HUBSPOT_ACCESS_TOKEN": ""}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import"])
+    assert exit_info.value.code == exitcodes.CONFIG_ERROR
