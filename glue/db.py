@@ -124,6 +124,17 @@ class Database:
             {"t": table, "e": exam_hubspot_id},
         )
 
+    def record_credit_push(self, credits: dict[str, dict[str, int]], *, sent: bool) -> int:
+        """Tell the credit merge what the push writes into HubSpot ({contact uuid: {field:
+        value}}): before the call (``sent=False``: contact_credit_sync.pushing, which the
+        write-back of complete_sync_batch turns into the last synced values)."""
+        if not credits:
+            return 0
+        return self._one(
+            "SELECT hubspot_sync.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
+            {"c": Jsonb(credits), "s": sent},
+        )
+
     # ---- dead letters ------------------------------------------------------------------------
     def list_dead_letters(self, *, include_resolved: bool = False, limit: int = 1000) -> list[dict]:
         return self._rows(

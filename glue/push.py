@@ -7,7 +7,9 @@ one push of its current state, read fresh with ``push_state``), then
 1. contacts: the five credit properties, ``batch/update`` by HubSpot id; a contact without one
    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
    created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
-   yet are resolved the same way, so every booking can be associated with its contact;
+   yet are resolved the same way, so every booking can be associated with its contact. The
+   values are given to the pull's credit merge before each call (``record_credit_push``), so
+   HubSpot's copy of the push's own write is never taken for an admin's change;
 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
    HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking), each
    input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
@@ -115,8 +117,12 @@ def booking_properties(state: dict[str, Any], contact_id: str | None) -> dict[st
     return props
 
 
+def contact_credits(state: dict[str, Any]) -> dict[str, int]:
+    return {p: int(state.get(p) or 0) for p in CREDIT_PROPERTIES}
+
+
 def contact_properties(state: dict[str, Any]) -> dict[str, str]:
-    return {p: hubspot_value(state.get(p) or 0) for p in CREDIT_PROPERTIES}
+    return {p: str(v) for p, v in contact_credits(state).items()}
 
 
 # ---- what one batch works on ---------------------------------------------------------------------
@@ -450,7 +456,15 @@ class Pusher:
         for work in with_id:
             resolved[work.trace] = work.state["hubspot_id"]
 
+        def sending(chunk: list[Work]) -> None:
+            # The credit merge of the pull must know these values are ours, even if HubSpot
+            # applies them and the answer is lost; the write-back makes them the synced base.
+            self.db.record_credit_push(
+                {w.trace: contact_credits(w.state) for w in chunk}, sent=False
+            )
+
         def update(chunk: list[Work]) -> None:
+            sending(chunk)
             result = self.hubspot.update(
                 CONTACTS,
                 [
@@ -468,6 +482,7 @@ class Pusher:
             self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
 
         def upsert(chunk: list[Work]) -> None:
+            sending(chunk)
             result = self.hubspot.upsert(
                 CONTACTS,
                 "email",

@@ -80,10 +80,16 @@ def test_bookings_reach_hubspot_once_with_properties_and_associations(
         assert linked == {(CONTACTS, contact_id), (EXAMS, exam)}
     # The exam's total and each contact's credits are in HubSpot too.
     assert sandbox.get(EXAMS, exam)["properties"]["total_bookings"] == "5"
+    synced = {
+        r["contact_id"]: r for r in query(push_db, "SELECT * FROM hubspot_sync.contact_credit_sync")
+    }
     for c in contacts(push_db):
         props = sandbox.get(CONTACTS, c["hubspot_id"])["properties"]
         assert {k: props[k] for k in CREDITS} == {k: str(c[k]) for k in CREDITS}
         assert c["sj_credits"] == 2
+        # The credit merge knows what HubSpot now holds (what the push sent).
+        assert synced[c["id"]]["credits"] == {k: c[k] for k in CREDITS}
+        assert synced[c["id"]]["pushing"] is None
     # Calls: contacts update, bookings upsert, two association batches, exam update.
     assert len(calls(sandbox, "/batch/upsert", BOOKINGS)) == 1
     assert len(calls(sandbox, "/batch/associate/default")) == 2
