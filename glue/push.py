@@ -25,6 +25,9 @@ per-record error (207, or an associations error) fails that record alone; a 4xx 
 whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
 and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
 first (glue.hubspot).
+
+(One module on purpose: the three phases share the settle / bisect / abort machinery of one
+batch, and reading them together is how one checks that nothing is completed early.)
 """
 
 from __future__ import annotations
@@ -143,10 +146,6 @@ class Work:
     @property
     def trace(self) -> str:
         return str(self.record_id)
-
-    @property
-    def is_lookup(self) -> bool:
-        return not self.rows
 
 
 @dataclass
