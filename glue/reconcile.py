@@ -245,20 +245,14 @@ class Reconciler:
         target = self.targets["exams"]
         remote = {r["id"]: r for r in self._hubspot(target)}
         local = {row["hubspot_id"]: row for row in self.store.local_state(target.table)}
-        archived: set[str] = set()
-        if any(k not in remote for k in local):
-            archived = {r["id"] for r in self.reader.archived(target.object_type)}
         report = EntityReport(compared=len(set(remote) | set(local)))
         fixes: dict[str, Any] = {"apply": [], "requeue": [], "archive": []}
         for hid, row in sorted(local.items()):
             state = row["state"]
             if hid not in remote:
-                inactive = (state.get("is_active") or "").lower() == "false"
-                if hid in archived and inactive:
-                    continue  # archived in HubSpot, deactivated here: in agreement
-                report.missing_in_hubspot.append(
-                    {"key": hid, "record_id": str(row["record_id"]), "archived": hid in archived}
-                )
+                if (state.get("is_active") or "").lower() == "false":
+                    continue  # archived (or deleted) in HubSpot and inactive here: agreed
+                report.missing_in_hubspot.append({"key": hid, "record_id": str(row["record_id"])})
                 fixes["archive"].append(hid)
                 continue
             props = remote[hid]["properties"]
@@ -418,12 +412,23 @@ class Reconciler:
         return report, fixes
 
     def repair_bookings(self, report: EntityReport, fixes: dict[str, Any]) -> None:
+        imported: list[str] = []
+        count = self._apply("bookings", fixes["import"], inserted=imported)
         report.repaired = {
             "requeued": self.store.requeue_records("hubspot_bookings", fixes["requeue"]),
-            "imported": self._apply("bookings", fixes["import"]),
+            "imported": count,
         }
+        # Imported rows are Postgres' now (exam times filled in...): HubSpot gets them back.
+        self.store.requeue_records("hubspot_bookings", imported)
 
-    def _apply(self, name: str, records: list[dict[str, Any]], *, merge: bool = True) -> int:
+    def _apply(
+        self,
+        name: str,
+        records: list[dict[str, Any]],
+        *,
+        merge: bool = True,
+        inserted: list[str] | None = None,
+    ) -> int:
         done = 0
         for start in range(0, len(records), 200):
             chunk = records[start : start + 200]
@@ -433,6 +438,8 @@ class Reconciler:
                 result = self.store.apply_contacts(chunk, RECONCILE_ACTOR, merge_credits=merge)
             else:
                 result = self.store.apply_bookings(chunk, RECONCILE_ACTOR)
+                if inserted is not None:
+                    inserted.extend(result.get("inserted_ids") or [])
             done += len(chunk) - len(result.get("errors") or []) - len(result.get("retry") or [])
         return done
 

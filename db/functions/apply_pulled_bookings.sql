@@ -21,8 +21,8 @@
  * Then total_bookings of every exam that got a booking is recounted (SPEC §3 invariant), under
  * the exam locks taken in hubspot_id order. Runs with mockbook.origin = 'hubspot', audited as
  * p_actor (default 'hubspot:import').
- * Returns {inserted, linked, matched, errors: [{id, error}], retry: [ids busy now],
- *          exams_recounted}.
+ * Returns {inserted, inserted_ids: [uuids of the new rows], linked, matched,
+ *          errors: [{id, error}], retry: [ids busy now], exams_recounted}.
  * Errors: INVALID_ARGUMENT (p_bookings not an array). Locks: the exams of the bookings.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_bookings(p_bookings jsonb,
@@ -56,6 +56,8 @@ DECLARE
     v_recounted integer := 0;
     v_errors jsonb := '[]'::jsonb;
     v_retry jsonb := '[]'::jsonb;
+    v_new_ids jsonb := '[]'::jsonb;
+    v_new_id uuid;
 BEGIN
     IF jsonb_typeof(p_bookings) IS DISTINCT FROM 'array' THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
@@ -146,8 +148,10 @@ BEGIN
                     coalesce(hubspot_sync.pulled_text(v_props, 'end_time'), v_exam.end_time),
                     coalesce(hubspot_sync.pulled_date(v_props, 'exam_date'), v_exam.exam_date),
                     coalesce(hubspot_sync.pulled_text(v_props, 'mock_type'), v_exam.mock_type),
-                    v_exam.mock_set, v_key, now());
+                    v_exam.mock_set, v_key, now())
+                RETURNING id INTO v_new_id;
                 v_inserted := v_inserted + 1;
+                v_new_ids := v_new_ids || to_jsonb(v_new_id);
                 IF v_status = 'Active' AND NOT v_exam.hubspot_id = ANY (v_exam_ids) THEN
                     v_exam_ids := v_exam_ids || v_exam.hubspot_id;
                 END IF;
@@ -184,13 +188,13 @@ BEGIN
     END LOOP;
 
     RETURN jsonb_build_object(
-        'inserted', v_inserted, 'linked', v_linked, 'matched', v_matched, 'errors', v_errors,
+        'inserted', v_inserted, 'inserted_ids', v_new_ids, 'linked', v_linked, 'matched', v_matched, 'errors', v_errors,
         'retry', v_retry, 'exams_recounted', v_recounted);
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text) IS
-'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits, malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.';
+'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits, malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text) TO service_role;

@@ -20,7 +20,7 @@ from glue.db import Database
 from glue.hubspot import HubSpotClient, HubSpotError
 from glue.hubspot_read import HubSpotReader
 from glue.ratelimit import build_limiter
-from glue.sandbox import CONTACTS, EXAMS, Sandbox
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 
 def fast(sb: Sandbox) -> None:
@@ -82,7 +82,8 @@ def seed_contacts(sb: Sandbox, rows: list[dict[str, Any]]) -> list[str]:
 
 def q(url: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        return conn.execute(sql, params).fetchall()
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
 
 
 def one(url: str, sql: str, params: Any = None) -> Any:
@@ -174,3 +175,70 @@ class FailingReader(HubSpotReader):
             raise HubSpotError("Service unavailable", status=503, operation="search")
         self.ok -= 1
         return super().search(*args, **kwargs)
+
+
+def booking_props(code: str, exam_id: str, student: str, contact_id: str, **values: str) -> dict:
+    base = {
+        "booking_id": code,
+        "idempotency_key": f"key-{code}",
+        "associated_mock_exam": exam_id,
+        "associated_contact_id": contact_id,
+        "student_id": student,
+        "name": f"Student {student}",
+        "email": f"{student.lower()}@example.com",
+        "is_active": "Active",
+        "token_used": "Clinical Skills Token",
+        "dominant_hand": "right",
+        "mock_type": "Clinical Skills",
+        "exam_date": "1930780800000",  # 2031-03-09, as the push sends dates (midnight UTC, ms)
+    }
+    base.update(values)
+    return base
+
+
+def seed_account(sb: Sandbox, *, malformed: bool = True) -> dict:
+    """Two exams, three students, five bookings (Active, Cancelled, Completed) and, with
+    ``malformed``, one booking without a booking code."""
+    exams = seed_exams(sb, [{"capacity": "4"}, {"mock_type": "Situational Judgment"}])
+    contacts = seed_contacts(
+        sb,
+        [
+            {"student_id": "IMP1", "cs_credits": "3", "shared_mock_credits": "1"},
+            {"student_id": "IMP2", "sj_credits": "2"},
+            {"student_id": "IMP3"},
+        ],
+    )
+    e1, e2 = exams
+    c1, c2, c3 = contacts
+    bookings = sb.seed(
+        BOOKINGS,
+        [
+            booking_props("BK-20310309-AAAAAA", e1, "IMP1", c1),
+            booking_props("BK-20310309-BBBBBB", e1, "IMP2", c2),
+            booking_props("BK-20310309-CCCCCC", e1, "IMP3", c3, is_active="Cancelled"),
+            booking_props(
+                "BK-20310309-DDDDDD",
+                e2,
+                "IMP1",
+                c1,
+                is_active="Completed",
+                attendance="Yes",
+                mock_type="Situational Judgment",
+                token_used="Shared Token",
+            ),
+            booking_props(
+                "BK-20310309-EEEEEE",
+                e2,
+                "IMP2",
+                c2,
+                mock_type="Situational Judgment",
+                token_used="Situational Judgment Token",
+            ),
+            *(
+                [booking_props("", e2, "IMP3", c3, mock_type="Situational Judgment")]
+                if malformed
+                else []
+            ),
+        ],
+    )
+    return {"exams": exams, "contacts": contacts, "bookings": bookings}

@@ -12,6 +12,7 @@ import sandbox_fixtures
 from click.testing import CliRunner
 from pull_helpers import (
     FailingReader,
+    booking_props,
     contact,
     exam,
     fast,
@@ -22,7 +23,7 @@ from pull_helpers import (
     one,
     open_db,
     q,
-    seed_contacts,
+    seed_account,
     seed_exams,
 )
 from push_helpers import env_for
@@ -34,69 +35,6 @@ from glue.sandbox import BOOKINGS, Sandbox
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
-
-
-def booking_props(code: str, exam_id: str, student: str, contact_id: str, **values: str) -> dict:
-    base = {
-        "booking_id": code,
-        "idempotency_key": f"key-{code}",
-        "associated_mock_exam": exam_id,
-        "associated_contact_id": contact_id,
-        "student_id": student,
-        "name": f"Student {student}",
-        "email": f"{student.lower()}@example.com",
-        "is_active": "Active",
-        "token_used": "Clinical Skills Token",
-        "dominant_hand": "right",
-        "mock_type": "Clinical Skills",
-        "exam_date": "1930780800000",  # 2031-03-09, as the push sends dates (midnight UTC, ms)
-    }
-    base.update(values)
-    return base
-
-
-def seed_account(sb: Sandbox) -> dict:
-    """Two exams, three students, five bookings (Active, Cancelled, Completed) and one booking
-    without a booking code (malformed)."""
-    exams = seed_exams(sb, [{"capacity": "4"}, {"mock_type": "Situational Judgment"}])
-    contacts = seed_contacts(
-        sb,
-        [
-            {"student_id": "IMP1", "cs_credits": "3", "shared_mock_credits": "1"},
-            {"student_id": "IMP2", "sj_credits": "2"},
-            {"student_id": "IMP3"},
-        ],
-    )
-    e1, e2 = exams
-    c1, c2, c3 = contacts
-    bookings = sb.seed(
-        BOOKINGS,
-        [
-            booking_props("BK-20310309-AAAAAA", e1, "IMP1", c1),
-            booking_props("BK-20310309-BBBBBB", e1, "IMP2", c2),
-            booking_props("BK-20310309-CCCCCC", e1, "IMP3", c3, is_active="Cancelled"),
-            booking_props(
-                "BK-20310309-DDDDDD",
-                e2,
-                "IMP1",
-                c1,
-                is_active="Completed",
-                attendance="Yes",
-                mock_type="Situational Judgment",
-                token_used="Shared Token",
-            ),
-            booking_props(
-                "BK-20310309-EEEEEE",
-                e2,
-                "IMP2",
-                c2,
-                mock_type="Situational Judgment",
-                token_used="Situational Judgment Token",
-            ),
-            booking_props("", e2, "IMP3", c3, mock_type="Situational Judgment"),
-        ],
-    )
-    return {"exams": exams, "contacts": contacts, "bookings": bookings}
 
 
 def test_first_import_of_a_hubspot_account(push_db: str, sandbox: Sandbox) -> None:

@@ -1,0 +1,141 @@
+"""`mockbook reconcile` (issue 5 item 5): drift of every kind, made on both sides, is found per
+entity, reported (JSON, table), counted for `mockbook status`, and repaired by the right side
+(Postgres for bookings and credits, HubSpot for exams and contact profile fields)."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import push_helpers
+import sandbox_fixtures
+from click.testing import CliRunner
+from pull_helpers import (
+    booking_props,
+    contact,
+    exam,
+    fast,
+    hubspot,
+    invariant_violations,
+    one,
+    open_db,
+    seed_account,
+    seed_contacts,
+    seed_exams,
+)
+from push_helpers import env_for
+
+from glue.cli import cli
+from glue.importer import run_import
+from glue.push import push
+from glue.reconcile import reconcile
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.status import read_status
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def keys(report: dict, entity: str, kind: str) -> set[str]:
+    return {item["key"] for item in report["entities"][entity][kind]}
+
+
+def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    e1, e2 = account["exams"]
+    c1, c2, c3 = account["contacts"]
+    settings, client, reader = hubspot(push_db, sandbox)
+    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    runner = CliRunner()
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        push(db, client, settings, requeue=True, linger=0)  # HubSpot gets total_bookings
+        clean = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+        assert clean.exit_code == 0, clean.output
+        assert json.loads(clean.output)["drift"] == 0
+
+        # Drift made in HubSpot ...
+        sandbox.touch(EXAMS, e2, location="calgary")  # an exam field (HubSpot wins)
+        [new_exam] = seed_exams(sandbox, [{"exam_date": "2031-05-01"}])
+        sandbox.touch(CONTACTS, c1, cs_credits="9")  # a balance (Postgres wins)
+        sandbox.touch(CONTACTS, c2, firstname="Renamed")  # a profile field (HubSpot wins)
+        seed_contacts(sandbox, [{"student_id": "NEWHS1"}])
+        booking_a = sandbox.get_by(BOOKINGS, "booking_id", "BK-20310309-AAAAAA")["id"]
+        sandbox.touch(BOOKINGS, booking_a, is_active="Cancelled")  # a booking field
+        sandbox.seed(
+            BOOKINGS, [booking_props("BK-20310309-HHHHHH", e1, "IMP3", c3, is_active="Cancelled")]
+        )
+        # ... and in Postgres.
+        local_exam = one(push_db, "SELECT tests.make_exam()")
+        one(push_db, "SELECT tests.make_student(p_student_id := 'LOCAL1')")
+        one(
+            push_db,
+            "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL, "
+            "firstname = NULL, lastname = NULL WHERE student_id = 'LOCAL1'",
+        )
+        admin = one(
+            push_db,
+            """
+            SELECT hubspot_sync.admin_create_booking(p_student_id := 'IMP3',
+                p_email := 'imp3@example.com', p_mock_exam_id := %s,
+                p_idempotency_key := 'drift-key', p_actor := 'admin@example.com',
+                p_dominant_hand := 'left')""",
+            (e1,),
+        )  # not pushed; e1's count moves
+
+        found = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+        assert found.exit_code == 1
+        report = json.loads(found.output)
+        assert keys(report, "exams", "different") == {e1, e2}
+        assert keys(report, "exams", "missing_in_postgres") == {new_exam}
+        assert keys(report, "exams", "missing_in_hubspot") == {local_exam}
+        assert keys(report, "contacts", "different") == {"IMP1", "IMP2"}
+        assert keys(report, "contacts", "missing_in_postgres") == {"NEWHS1"}
+        assert keys(report, "contacts", "missing_in_hubspot") == {"LOCAL1"}
+        assert keys(report, "bookings", "different") == {"BK-20310309-AAAAAA"}
+        assert keys(report, "bookings", "missing_in_postgres") == {"BK-20310309-HHHHHH"}
+        assert keys(report, "bookings", "missing_in_hubspot") == {admin["booking_id"]}
+        assert report["drift"] == 11
+        exams = {d["key"]: d["fields"] for d in report["entities"]["exams"]["different"]}
+        assert exams[e2] == {"location": {"postgres": "mississauga", "hubspot": "calgary"}}
+        assert exams[e1] == {"total_bookings": {"postgres": 3, "hubspot": "2"}}
+        contacts = {d["key"]: d["fields"] for d in report["entities"]["contacts"]["different"]}
+        assert contacts["IMP1"] == {"cs_credits": {"postgres": 3, "hubspot": "9"}}
+        assert contacts["IMP2"] == {"firstname": {"postgres": "FirstIMP2", "hubspot": "Renamed"}}
+        # Within the threshold: exit 0; the count is kept for `mockbook status`.
+        tolerated = runner.invoke(cli, ["reconcile", "--max-drift", "11"], env=env)
+        assert tolerated.exit_code == 0 and "drift 11" in tolerated.output
+        with psycopg.connect(push_db, autocommit=True) as conn:
+            assert read_status(conn).drift == 11
+
+        repaired = reconcile(db, client, settings, repair=True, reader=reader)
+        # AAAAAA re-queued; the admin's booking already waits in the outbox; HHHHHH imported.
+        assert repaired.entities["bookings"].repaired == {"requeued": 1, "imported": 1}
+        # HubSpot's side applied at once, Postgres' side queued for the push.
+        assert exam(push_db, e2)["location"] == "calgary"
+        assert exam(push_db, local_exam)["is_active"] == "false"
+        assert (
+            one(
+                push_db,
+                "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
+                (new_exam,),
+            )
+            == 1
+        )
+        assert contact(push_db, "IMP2")["firstname"] == "Renamed"
+        assert contact(push_db, "IMP1")["cs_credits"] == 3  # Postgres wins for credits
+        assert contact(push_db, "NEWHS1")["hubspot_id"] is not None
+        push(db, client, settings, linger=0)
+
+    assert sandbox.get(CONTACTS, c1)["properties"]["cs_credits"] == "3"
+    assert sandbox.get(BOOKINGS, booking_a)["properties"]["is_active"] == "Active"
+    assert sandbox.get(EXAMS, e1)["properties"]["total_bookings"] == "3"
+    assert sandbox.get_by(CONTACTS, "email", "local1@example.com") is not None
+    assert sandbox.get_by(BOOKINGS, "booking_id", admin["booking_id"]) is not None
+    after = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+    assert after.exit_code == 0, after.output
+    assert json.loads(after.output)["drift"] == 0
+    assert invariant_violations(push_db) == []
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        assert read_status(conn).drift == 0
