@@ -9,6 +9,7 @@ and where its frozen copy lives) and writes `versions/<NNNN>_<slug>.py` plus
   re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade is the
   previous frozen copy, or, for a new file, DROP statements generated from its CREATE statements;
 - a deleted file gets the DROP statements in upgrade/ and its last frozen copy in downgrade/;
+- a new db/schema/ file (a new table) is copied as it is, its downgrade drops the table;
 - a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
   revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
   until a person writes the ALTERs there (the schema-equivalence test then proves them right).
@@ -33,7 +34,7 @@ def manifest_path(db_dir: Path = DB_DIR) -> Path:
 
 
 _CREATE = re.compile(
-    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>FUNCTION|MATERIALIZED\s+VIEW|VIEW|TRIGGER)\s+"
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>FUNCTION|MATERIALIZED\s+VIEW|VIEW|TRIGGER|TABLE)\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[\w.\"]+)",
     re.IGNORECASE,
 )
@@ -73,7 +74,7 @@ def pending_changes(manifest: dict | None = None, db_dir: Path = DB_DIR) -> list
 
 
 def drop_statements(sql: str) -> str:
-    """DROP statements undoing the CREATE statements of a function/trigger/view file."""
+    """DROP statements undoing the CREATE statements of a function/trigger/view/table file."""
     drops: list[str] = []
     for m in _CREATE.finditer(sql):
         kind = re.sub(r"\s+", " ", m["kind"].upper())
@@ -135,12 +136,14 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
     (up_dir / "00_preamble.sql").write_text(PREAMBLE)
     (down_dir / "00_preamble.sql").write_text(PREAMBLE)
 
-    schema_changes = [c for c in changes if not c.path.startswith(REPLACEABLE_FOLDERS)]
+    # A new db/schema/ file (a new table) applies as it is; a changed or deleted one needs ALTERs.
+    schema_changes = [c for c in changes
+                      if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"]
     if schema_changes:
         (up_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))
         (down_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))
 
-    replaceable = [c for c in changes if c.path.startswith(REPLACEABLE_FOLDERS)]
+    replaceable = [c for c in changes if c.path.startswith(REPLACEABLE_FOLDERS) or c.kind == "new"]
     for index, change in enumerate(replaceable, start=1):
         old_entry = manifest["files"].get(change.path, {})
         old_sql = (

@@ -109,3 +109,23 @@ def test_changed_table_file_gets_a_guard_that_refuses_to_run(db_copy: Path, make
     cfg = alembic_at(db_copy, url)
     with pytest.raises(Exception, match="write the schema changes"):
         command.upgrade(cfg, rev)
+
+
+def test_new_table_file_is_frozen_as_is(db_copy: Path, make_database) -> None:
+    (db_copy / "schema" / "99_freeze_probe.sql").write_text(
+        "CREATE TABLE hubspot_sync.freeze_probe_t (id bigint PRIMARY KEY);\n"
+        "ALTER TABLE hubspot_sync.freeze_probe_t ENABLE ROW LEVEL SECURITY;\n")
+    rev = freeze.freeze("probe table", db_dir=db_copy)
+    folder = db_copy / "migrations" / "versions" / rev
+    assert not (folder / "upgrade" / "00_schema_changes.sql").exists()
+    assert "DROP TABLE IF EXISTS hubspot_sync.freeze_probe_t;" in "".join(
+        p.read_text() for p in (folder / "downgrade").glob("*.sql"))
+    url = make_database("freeze_table")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, rev)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('hubspot_sync.freeze_probe_t')").fetchone()[0]
+    command.downgrade(cfg, "-1")
+    with psycopg.connect(url) as conn:
+        gone = conn.execute("SELECT to_regclass('hubspot_sync.freeze_probe_t')").fetchone()[0]
+    assert gone is None

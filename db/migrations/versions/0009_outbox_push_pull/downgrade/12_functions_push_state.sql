@@ -1,0 +1,2 @@
+-- Undo db/functions/push_state.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.push_state;
