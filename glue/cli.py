@@ -95,9 +95,9 @@ def cli(
 
 
 def _register() -> None:
-    from glue.commands import database, demo, ops, sync
+    from glue.commands import database, demo, hubspot_sync, ops, sync
 
-    for module in (database, demo, ops, sync):
+    for module in (database, demo, ops, sync, hubspot_sync):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -108,7 +108,8 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI, turning configuration errors into exit code 2."""
     try:
-        cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
+        # With standalone_mode=False click returns a command's exit code instead of raising.
+        code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -119,4 +120,4 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, CommandError) as exc:
         click.echo(f"mockbook: {exc}", err=True)
         sys.exit(exitcodes.CONFIG_ERROR)
-    sys.exit(exitcodes.OK)
+    sys.exit(code if isinstance(code, int) else exitcodes.OK)
