@@ -320,6 +320,7 @@ def push_audit_notes(
     *,
     reader: HubSpotReader | None = None,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    batch_size: int = 100,
     max_batches: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> NotesStats:
@@ -327,7 +328,13 @@ def push_audit_notes(
     `mockbook notes`. Records the run in sync_metadata ('notes'; not 'push:...', which
     sync_health reads as the push of the outbox)."""
     writer = NoteWriter(
-        db, client, settings, reader=reader, settle_seconds=settle_seconds, sleep=sleep
+        db,
+        client,
+        settings,
+        reader=reader,
+        batch_size=batch_size,
+        settle_seconds=settle_seconds,
+        sleep=sleep,
     )
     stats = writer.run(max_batches=max_batches)
     if not stats.locked_out:

@@ -235,15 +235,24 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     envvar="MOCKBOOK_NOTES_SETTLE_SECONDS",
     help="After an interrupted batch, wait this long for HubSpot search before checking it.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Notes per HubSpot batch create.",
+)
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
 @pass_app
-def notes_command(app: AppContext, settle_seconds: float, json_flag: bool) -> None:
+def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_flag: bool) -> None:
     """Write the audit trail of bookings and credits to HubSpot as notes (never twice).
 
     `mockbook run` does this after each push; this command is for operators."""
     client = HubSpotClient.from_settings(app.settings)
     with Database(app.database_url()) as db:
-        stats = push_audit_notes(db, client, app.settings, settle_seconds=settle_seconds)
+        stats = push_audit_notes(
+            db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size
+        )
     if _as_json(app, json_flag):
         click.echo(json.dumps(stats.as_dict(), default=str))
     elif stats.locked_out:

@@ -1,0 +1,190 @@
+"""The audit trail in HubSpot (issue 5 item 7): audit rows of bookings and credits become HubSpot
+notes associated to the booking and the contact, marked synced_to_hubspot_at, and never written
+twice for one audit row — not even when the note writer is killed at random moments while
+HubSpot loses answers."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+
+import push_helpers
+import sandbox_fixtures
+from pull_helpers import fast, hubspot, one, open_db, q, seed_account, seed_exams
+from push_helpers import env_for, mockbook
+
+from glue.importer import run_import
+from glue.notes import NOTE_PROPERTY, push_audit_notes
+from glue.push import push
+from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def notes_by_audit_id(sb: Sandbox) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for note in sb.objects(NOTES):
+        out.setdefault(note["properties"].get(NOTE_PROPERTY), []).append(note)
+    return out
+
+
+def associated(sb: Sandbox, note_id: str) -> dict[str, str]:
+    return {a["to_type"]: a["to_id"] for a in sb.associations(NOTES, note_id)}
+
+
+def test_bookings_and_credit_changes_become_notes_once(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    [e3] = seed_exams(sandbox, [{"exam_date": "2031-04-01"}])
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        booked = one(
+            push_db,
+            """
+            SELECT hubspot_sync.create_booking(p_student_id := 'IMP1',
+                p_email := 'imp1@example.com', p_mock_exam_id := %s,
+                p_idempotency_key := 'note-key', p_dominant_hand := 'left')""",
+            (e3,),
+        )
+        code = booked["booking_id"]
+        one(
+            push_db,
+            "SELECT hubspot_sync.cancel_booking(p_booking_id := %s, p_actor := 'admin@school.ca')",
+            (code,),
+        )
+        one(
+            push_db,
+            "SELECT hubspot_sync.adjust_credits(p_student_id := 'IMP2', "
+            "p_credit_field := 'sj_credits', p_delta := 2, p_reason := 'goodwill', "
+            "p_actor := 'admin@school.ca')",
+        )
+        push(db, client, settings, linger=0)
+        stats = push_audit_notes(db, client, settings, reader=reader)
+        again = push_audit_notes(db, client, settings, reader=reader)
+
+    assert (stats.created, stats.failed, again.created) == (3, None, 0)
+    assert (
+        one(
+            push_db,
+            "SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+            "WHERE synced_to_hubspot_at IS NULL",
+        )
+        == 0
+    )
+    bodies = sorted(n["properties"]["hs_note_body"] for n in sandbox.objects(NOTES))
+    assert bodies == sorted(
+        [
+            f"Booking {code} created by postgres for Clinical Skills on 2031-04-01; "
+            "1 Clinical Skills credit used",
+            f"Booking {code} cancelled by admin@school.ca; 1 Clinical Skills credit refunded",
+            "Credits changed by admin@school.ca for IMP2: Situational Judgment 2 → 4 "
+            "(+2, admin_adjustment: goodwill)",
+        ]
+    )
+    booking_hs = sandbox.get_by(BOOKINGS, "booking_id", code)["id"]
+    imp1, imp2 = account["contacts"][0], account["contacts"][1]
+    for note in sandbox.objects(NOTES):
+        links = associated(sandbox, note["id"])
+        if note["properties"]["hs_note_body"].startswith("Booking"):
+            assert links == {BOOKINGS: booking_hs, CONTACTS: imp1}
+        else:
+            assert links == {CONTACTS: imp2}
+        assert note["properties"]["hs_timestamp"].isdigit()
+    # One note per audit row: each carries its row's id.
+    assert all(len(v) == 1 for v in notes_by_audit_id(sandbox).values())
+
+
+def test_notes_are_never_written_twice_when_the_writer_is_killed(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """`mockbook notes` runs as a subprocess against a sandbox that is slow and loses answers;
+    it is killed (SIGKILL) at random moments and started again, at least ten times. In the end
+    every audit row has exactly one note and is marked."""
+    fast(sandbox)
+    seed_account(sandbox, malformed=False)
+    exams = seed_exams(
+        sandbox, [{"exam_date": f"2031-06-{d:02d}", "capacity": "100"} for d in range(1, 9)]
+    )
+    sandbox.seed(
+        CONTACTS,
+        [
+            {"email": f"kill{i}@example.com", "student_id": f"KILL{i}", "firstname": "K"}
+            for i in range(60)
+        ],
+    )
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        with db.pool.connection() as conn:  # 240 admin bookings: 240 notes to write
+            for i in range(30):
+                for j, exam_id in enumerate(exams):
+                    conn.execute(
+                        "SELECT hubspot_sync.admin_create_booking(p_student_id := %s, "
+                        "p_email := %s, p_mock_exam_id := %s, p_idempotency_key := %s, "
+                        "p_actor := 'admin@school.ca', p_dominant_hand := 'right')",
+                        (f"KILL{i}", f"kill{i}@example.com", exam_id, f"k-{i}-{j}"),
+                    )
+        push(db, client, settings, linger=0)
+    expected = one(
+        push_db,
+        "SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+        "WHERE table_name = 'hubspot_bookings' AND operation = 'INSERT' "
+        "AND performed_by = 'admin@school.ca'",
+    )
+    assert expected == 240
+
+    sandbox.faults.latency = 0.2
+    sandbox.faults.lost_response_rate = 0.3
+    sandbox.faults.seed = 11
+    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50", MOCKBOOK_NOTES_SETTLE_SECONDS="0.3")
+    rng = random.Random(5)
+    kills = mid_batch = 0
+    deadline = time.monotonic() + 90
+    while kills < 10 and time.monotonic() < deadline:
+        proc = mockbook(["notes", "--json", "--batch-size", "20"], env)
+        try:
+            proc.wait(timeout=rng.uniform(1.3, 2.3))  # ~1.2 s of it is starting Python
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            kills += 1
+            cursor = one(push_db, "SELECT hubspot_sync.get_sync_cursor('notes')")
+            mid_batch += bool(cursor.get("inflight"))
+        else:
+            proc.communicate()
+    assert kills >= 10 and mid_batch >= 3, (kills, mid_batch)
+    sandbox.faults.reset()
+    final = mockbook(["notes", "--json"], env)
+    out, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err
+    json.loads(out)
+
+    notes = notes_by_audit_id(sandbox)
+    twice = {k: len(v) for k, v in notes.items() if len(v) > 1}
+    assert twice == {}
+    assert len(notes) == expected
+    assert (
+        one(
+            push_db,
+            "SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+            "WHERE synced_to_hubspot_at IS NULL",
+        )
+        == 0
+    )
+    noted = {
+        str(r["id"])
+        for r in q(
+            push_db,
+            """
+        SELECT id FROM hubspot_sync.supabase_audit_log
+        WHERE table_name = 'hubspot_bookings' AND operation = 'INSERT'
+          AND performed_by = 'admin@school.ca'""",
+        )
+    }
+    assert set(notes) == noted
+    assert sandbox.stats["faults"]["lost_response"] > 0
