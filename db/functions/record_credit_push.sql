@@ -56,7 +56,7 @@ BEGIN
             updated_at = now()
         RETURNING 1
     )
-    SELECT count(*) INTO v_count FROM written;
+    SELECT count(*)::integer INTO v_count FROM written;
     RETURN v_count;
 END
 $$;

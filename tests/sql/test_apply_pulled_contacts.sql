@@ -1,0 +1,134 @@
+-- apply_pulled_contacts: contacts read from HubSpot; credits merged as deltas against the last
+-- synced values (a local deduction not pushed yet survives an admin's change), the push's own
+-- write recognised, never below zero, profile fields from HubSpot, malformed records reported.
+BEGIN;
+SELECT plan(30);
+
+SELECT * FROM tests.glue_function_ok('apply_pulled_contacts', ARRAY['jsonb', 'text', 'boolean'],
+                                     'volatile');
+SELECT * FROM tests.request_roles_refused('hubspot_sync.apply_pulled_contacts(''[]'')');
+
+CREATE TEMP TABLE r (n int PRIMARY KEY, result jsonb);
+CREATE FUNCTION pg_temp.apply(p_records jsonb, p_merge boolean DEFAULT true) RETURNS jsonb
+LANGUAGE sql AS $$
+    SELECT tests.rpc('service_role', format(
+        'hubspot_sync.apply_pulled_contacts(p_contacts := %L, p_actor := %L, '
+        'p_merge_credits := %L)', p_records, 'hubspot:pull', p_merge))
+$$;
+CREATE FUNCTION pg_temp.counts(p_n int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT result - 'errors' - 'retry' - 'clamped' FROM r WHERE n = p_n
+$$;
+
+-- A new contact: zero balances, then 'import' ledger rows up to HubSpot's values.
+INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "5", "shared_mock_credits": "1"}'))));
+SELECT is(pg_temp.counts(1), '{"inserted": 1, "updated": 0, "unchanged": 0, "baselined": 0,
+                              "merged": 0, "queued": 0}'::jsonb, 'a new contact is inserted');
+SELECT is(tests.ledger_of('PCS1'),
+          ARRAY['cs_credits 5 5 import', 'shared_mock_credits 1 1 import'],
+          'its balances come in as import ledger rows');
+SELECT is((SELECT s.credits FROM hubspot_sync.contact_credit_sync s
+           JOIN hubspot_sync.hubspot_contact_credits c ON c.id = s.contact_id
+           WHERE c.student_id = 'PCS1'),
+          '{"sj_credits": 0, "cs_credits": 5, "sjmini_credits": 0, "mock_discussion_token": 0,
+            "shared_mock_credits": 1}'::jsonb, 'HubSpot''s values are remembered');
+
+-- The issue's case: a booking spends 5 -> 4 (not pushed), the admin sets 5 -> 7 in HubSpot.
+DO $$ BEGIN PERFORM tests.make_exam(p_mock_type := 'Clinical Skills', p_hubspot_id := 'PCX1'); END $$;
+SELECT ok(tests.book('PCS1', 'PCX1', 'pck1', p_hand := 'left') ->> 'success' = 'true',
+          'the student books (cs 5 -> 4)');
+INSERT INTO r VALUES (2, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "7", "shared_mock_credits": "1"}'))));
+SELECT is(tests.balance('PCS1', 'cs_credits'), 6, 'the admin''s +2 is added to the local 4');
+SELECT is((tests.ledger_of('PCS1'))[3:4],
+          ARRAY['cs_credits -1 4 booking', 'cs_credits 2 6 hubspot_adjustment'],
+          'the ledger explains both steps');
+SELECT is(pg_temp.counts(2) ->> 'merged', '1', 'one contact merged');
+SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue q
+           JOIN hubspot_sync.hubspot_contact_credits c ON c.id = q.record_id
+           WHERE c.student_id = 'PCS1' AND q.done_at IS NULL), 1::bigint,
+          'the contact is queued once for the push (6 is not HubSpot''s 7)');
+
+-- The push is sending 6; HubSpot then says 6: that is the push's write, not a change.
+DO $$ BEGIN
+    PERFORM tests.rpc('service_role', format('hubspot_sync.record_credit_push(%L, false)',
+        jsonb_build_object((SELECT id FROM hubspot_sync.hubspot_contact_credits
+                            WHERE student_id = 'PCS1')::text, '{"cs_credits": 6}'::jsonb)));
+END $$;
+INSERT INTO r VALUES (3, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "6", "shared_mock_credits": "1"}'))));
+SELECT is(tests.balance('PCS1', 'cs_credits'), 6, 'the push''s own write changes nothing');
+SELECT is((SELECT format('%s %s', s.credits ->> 'cs_credits', s.pushing IS NULL)
+           FROM hubspot_sync.contact_credit_sync s JOIN hubspot_sync.hubspot_contact_credits c
+           ON c.id = s.contact_id WHERE c.student_id = 'PCS1'), '6 t',
+          '... it becomes the last synced value');
+
+-- The student spends 5 locally (6 -> 1); the admin removes all 6 in HubSpot: stops at zero.
+DO $$ BEGIN
+    PERFORM tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''PCS1'', '
+                      'p_credit_field := ''cs_credits'', p_delta := -5, p_reason := ''spent'', '
+                      'p_actor := ''admin@x'')');
+END $$;
+INSERT INTO r VALUES (4, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "0", "shared_mock_credits": "1"}'))));
+SELECT is(tests.balance('PCS1', 'cs_credits'), 0, 'a removal larger than the balance stops at 0');
+SELECT is((SELECT result -> 'clamped' FROM r WHERE n = 4),
+          '[{"id": "PC1", "field": "cs_credits", "hubspot_change": -6, "applied": -1}]'::jsonb,
+          '... and is reported');
+
+-- A contact known locally but never synced: a baseline (Postgres wins), queued for the push.
+DO $$ BEGIN PERFORM tests.make_student(p_sj := 3, p_student_id := 'PCS2', p_hubspot_id := 'PC2'); END $$;
+UPDATE hubspot_sync.sync_queue SET done_at = now() WHERE done_at IS NULL;
+INSERT INTO r VALUES (5, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "5", "firstname": "Renamed"}'))));
+SELECT is(pg_temp.counts(5), '{"inserted": 0, "updated": 1, "unchanged": 0, "baselined": 1,
+                              "merged": 0, "queued": 1}'::jsonb,
+          'a first sight is a baseline: no merge, queued because the balances differ');
+SELECT is(format('%s %s', tests.balance('PCS2', 'sj_credits'),
+                 (SELECT firstname FROM hubspot_sync.hubspot_contact_credits
+                  WHERE student_id = 'PCS2')), '3 Renamed',
+          'the local balance stays; the profile comes from HubSpot');
+
+-- Matched by email when the local contact has no HubSpot id yet.
+DO $$ BEGIN PERFORM tests.make_student(p_student_id := 'PCS3'); END $$;
+UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL WHERE student_id = 'PCS3';
+INSERT INTO r VALUES (6, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC3', 'PCS3', '{"email": "PCS3@Example.com"}'))));
+SELECT is((SELECT hubspot_id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS3'),
+          'PC3', 'a local contact without HubSpot id is matched by email and linked');
+
+-- Without merging (reconcile's profile repair): balances untouched.
+INSERT INTO r VALUES (7, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "50", "lastname": "Changed"}')), false));
+SELECT is(format('%s %s', tests.balance('PCS2', 'sj_credits'),
+                 (SELECT lastname FROM hubspot_sync.hubspot_contact_credits
+                  WHERE student_id = 'PCS2')), '3 Changed',
+          'p_merge_credits false applies the profile only');
+
+-- Malformed records: reported alone, nothing changes.
+INSERT INTO r VALUES (8, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "lots"}'),
+    tests.hs_contact('PC4', 'PCS4', '{"email": ""}'),
+    tests.hs_contact('PC5', 'PCS2', '{"email": "other@example.com"}'),
+    tests.hs_contact('PC6', 'PCS6', '{"student_id": ""}'),
+    tests.hs_contact('PC7', 'PCS7'))));
+SELECT is((SELECT jsonb_array_length(result -> 'errors') FROM r WHERE n = 8), 4,
+          'four malformed contacts are reported');
+SELECT matches((SELECT string_agg(e ->> 'error', ' | ' ORDER BY e ->> 'id')
+                FROM r, jsonb_array_elements(result -> 'errors') e WHERE n = 8),
+               'cs_credits is not a whole number.*missing property email.*'
+               'hubspot_contact_credits_student_id_key.*missing property student_id',
+               'each error says what is wrong');
+SELECT is(tests.balance('PCS1', 'cs_credits'), 0, 'a malformed record changes nothing');
+SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS7'),
+          1::bigint, 'the good record among them is applied');
+SELECT is((SELECT count(*) FROM hubspot_sync.sync_errors WHERE direction = 'pull'
+           AND entity_type = 'hubspot_contact_credits' AND NOT resolved), 4::bigint,
+          'the malformed ones are dead-lettered');
+SELECT is(tests.balance_minus_ledger('PCS1'),
+          ARRAY['cs_credits 0', 'mock_discussion_token 0', 'shared_mock_credits 0',
+                'sj_credits 0', 'sjmini_credits 0'],
+          'PCS1''s balances equal the sum of its ledger rows');
+
+SELECT * FROM finish();
+ROLLBACK;
