@@ -39,6 +39,7 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
     END IF;
 
+    -- Rows that never get a note, marked in bounded steps.
     UPDATE hubspot_sync.supabase_audit_log AS a
     SET synced_to_hubspot_at = now()
     WHERE a.id IN (
@@ -48,12 +49,25 @@ BEGIN
                OR (p.table_name = 'hubspot_contact_credits'
                    AND (p.operation <> 'UPDATE'
                         OR NOT coalesce(p.changed_fields ?| v_fields, false)
-                        OR (p.performed_by LIKE 'hubspot:%'
-                            AND NOT EXISTS (
+                        -- applied from HubSpot, other than a credit merge
+                        OR (p.performed_by LIKE 'hubspot:%' AND NOT EXISTS (
                                 SELECT FROM hubspot_sync.credit_ledger AS l
-                                WHERE l.contact_id = p.record_id
-                                  AND l.created_at = p.performed_at
-                                  AND l.reason = 'hubspot_adjustment'))))
+                                WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
+                                  AND l.balance_after::text = p.new_values ->> l.credit_field
+                                  AND l.reason = 'hubspot_adjustment'))
+                        -- caused by a booking whose own row is not waiting for a note
+                        OR EXISTS (
+                                SELECT FROM hubspot_sync.credit_ledger AS l
+                                WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
+                                  AND l.balance_after::text = p.new_values ->> l.credit_field
+                                  AND l.booking_id IS NOT NULL
+                                  AND NOT EXISTS (
+                                      SELECT FROM hubspot_sync.supabase_audit_log AS b
+                                      WHERE b.table_name = 'hubspot_bookings'
+                                        AND b.record_id = l.booking_id
+                                        AND b.performed_at = p.performed_at
+                                        AND b.synced_to_hubspot_at IS NULL
+                                        AND b.performed_by NOT LIKE 'hubspot:%'))))
                OR (p.table_name = 'hubspot_bookings'
                    AND (p.performed_by LIKE 'hubspot:%'
                         OR (p.operation = 'UPDATE'
@@ -66,6 +80,14 @@ BEGIN
         SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
         WHERE a.synced_to_hubspot_at IS NULL
           AND a.table_name IN ('hubspot_bookings', 'hubspot_contact_credits')
+    ), credit_rows AS (  -- a balance change and the ledger rows that explain it
+        SELECT a.*, l.id AS ledger_id, l.booking_id AS ledger_booking, l.credit_field,
+               l.delta, l.reason, l.balance_after, l.note
+        FROM pending AS a
+        LEFT JOIN hubspot_sync.credit_ledger AS l
+               ON l.contact_id = a.record_id AND l.created_at = a.performed_at
+              AND l.balance_after::text = a.new_values ->> l.credit_field
+        WHERE a.table_name = 'hubspot_contact_credits'
     ), bookings AS (
         SELECT a.id, a.performed_at, a.operation, a.changed_fields, a.old_values, a.new_values,
                a.performed_by, a.record_id,
@@ -81,10 +103,8 @@ BEGIN
     ), booking_notes AS (
         SELECT bk.id AS audit_id,
                ARRAY[bk.id] || coalesce(ARRAY(
-                   SELECT c.id FROM pending AS c
-                   JOIN hubspot_sync.hubspot_contact_credits AS k ON k.id = c.record_id
-                   WHERE c.table_name = 'hubspot_contact_credits'
-                     AND c.performed_at = bk.performed_at AND k.student_id = bk.student_id
+                   SELECT DISTINCT c.id FROM credit_rows AS c
+                   WHERE c.ledger_booking = bk.record_id AND c.performed_at = bk.performed_at
                    ORDER BY c.id), '{}') AS member_ids,
                'booking'::text AS kind,
                jsonb_build_object(
@@ -100,7 +120,9 @@ BEGIN
                                   'reason', l.reason, 'balance_after', l.balance_after,
                                   'note', l.note) ORDER BY l.id)
                        FROM hubspot_sync.credit_ledger AS l
-                       WHERE l.booking_id = bk.record_id AND l.created_at = bk.performed_at),
+                       WHERE l.booking_id = bk.record_id AND l.created_at = bk.performed_at
+                         -- a creation spends; later changes refund or move
+                         AND (l.reason = 'booking') = (bk.operation = 'INSERT')),
                        '[]')) AS detail,
                bk.booking_hs,
                k.hubspot_id AS contact_hs
@@ -108,31 +130,25 @@ BEGIN
         LEFT JOIN hubspot_sync.hubspot_contact_credits AS k ON k.student_id = bk.student_id
         WHERE bk.booking_hs IS NOT NULL
     ), credit_notes AS (
-        SELECT a.id AS audit_id, ARRAY[a.id] AS member_ids, 'credit'::text AS kind,
+        SELECT c.id AS audit_id, ARRAY[c.id] AS member_ids, 'credit'::text AS kind,
                jsonb_build_object(
-                   'operation', a.operation, 'changed_fields', a.changed_fields,
-                   'old_values', a.old_values, 'new_values', a.new_values,
-                   'performed_by', a.performed_by, 'performed_at', a.performed_at,
-                   'student_id', k.student_id,
-                   'ledger', coalesce((
-                       SELECT jsonb_agg(jsonb_build_object(
-                                  'credit_field', l.credit_field, 'delta', l.delta,
-                                  'reason', l.reason, 'balance_after', l.balance_after,
-                                  'note', l.note) ORDER BY l.id)
-                       FROM hubspot_sync.credit_ledger AS l
-                       WHERE l.contact_id = a.record_id AND l.created_at = a.performed_at
-                         AND l.booking_id IS NULL
-                         AND l.balance_after::text = a.new_values ->> l.credit_field),
-                       '[]')) AS detail,
+                   'operation', min(c.operation), 'changed_fields', min(c.changed_fields::text)::jsonb,
+                   'old_values', min(c.old_values::text)::jsonb,
+                   'new_values', min(c.new_values::text)::jsonb,
+                   'performed_by', min(c.performed_by), 'performed_at', min(c.performed_at),
+                   'student_id', min(k.student_id),
+                   'ledger', coalesce(jsonb_agg(jsonb_build_object(
+                                  'credit_field', c.credit_field, 'delta', c.delta,
+                                  'reason', c.reason, 'balance_after', c.balance_after,
+                                  'note', c.note) ORDER BY c.ledger_id)
+                              FILTER (WHERE c.ledger_id IS NOT NULL), '[]')) AS detail,
                NULL::text AS booking_hs,
-               k.hubspot_id AS contact_hs
-        FROM pending AS a
-        JOIN hubspot_sync.hubspot_contact_credits AS k ON k.id = a.record_id
-        WHERE a.table_name = 'hubspot_contact_credits'
-          AND k.hubspot_id IS NOT NULL
-          AND NOT EXISTS (SELECT FROM bookings AS bk
-                          WHERE bk.performed_at = a.performed_at
-                            AND bk.student_id = k.student_id)
+               min(k.hubspot_id) AS contact_hs
+        FROM credit_rows AS c
+        JOIN hubspot_sync.hubspot_contact_credits AS k ON k.id = c.record_id
+        WHERE k.hubspot_id IS NOT NULL
+        GROUP BY c.id
+        HAVING bool_and(c.ledger_booking IS NULL)
     )
     SELECT n.audit_id, n.member_ids, n.kind, n.detail, n.booking_hs, n.contact_hs
     FROM (SELECT * FROM booking_notes UNION ALL SELECT * FROM credit_notes) AS n

@@ -21,19 +21,19 @@ BEGIN
     IF v_text IS NULL THEN
         RETURN NULL;
     END IF;
-    IF v_text ~ '^-?[0-9]{1,15}$' THEN
-        RETURN to_timestamp(v_text::bigint / 1000.0);
-    END IF;
-    IF v_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
-        RETURN (v_text || 'T00:00:00Z')::timestamptz;
-    END IF;
-    IF v_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}' THEN
-        BEGIN
+    BEGIN
+        IF v_text ~ '^-?[0-9]{1,15}$' THEN
+            RETURN to_timestamp(v_text::bigint / 1000.0);
+        END IF;
+        IF v_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+            RETURN (v_text || 'T00:00:00Z')::timestamptz;
+        END IF;
+        IF v_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}' THEN
             RETURN v_text::timestamptz;
-        EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
-            NULL;  -- reported below
-        END;
-    END IF;
+        END IF;
+    EXCEPTION WHEN data_exception THEN
+        NULL;  -- an impossible date or time: reported below
+    END;
     PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
         format('property %s is not a date-time: %s', p_name, left(v_text, 80)));
     RETURN NULL;
