@@ -95,9 +95,9 @@ def cli(
 
 
 def _register() -> None:
-    from glue.commands import database, demo, hubspot_sync, ops, sync
+    from glue.commands import database, demo, hubspot_sync, ops, runner, sync
 
-    for module in (database, demo, ops, sync, hubspot_sync):
+    for module in (database, demo, ops, sync, hubspot_sync, runner):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -65,6 +65,13 @@ class Settings:
     status_max_pending: int = 100
     status_max_error_rate: float = 0.05  # a fraction: 0.05 is 5 %
     status_max_drift: int = 10
+    # `mockbook run` and `mockbook worker` (glue.worker)
+    run_push_budget_seconds: float = 60.0  # a run stops pushing after this (the next run goes on)
+    analytics_interval_seconds: float = 900.0  # refresh the analytics views when older than this
+    retention_days: float = 7.0  # done outbox rows are purged after this
+    worker_poll_seconds: float = 5.0  # the worker looks at the outbox this often without a NOTIFY
+    worker_pull_seconds: float = 60.0  # the worker pulls from HubSpot this often
+    worker_debounce_seconds: float = 0.3  # a notification's push waits this long to batch a rush
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +100,12 @@ class Settings:
             status_max_pending=_int(env, "MOCKBOOK_STATUS_MAX_PENDING", 100),
             status_max_error_rate=_float(env, "MOCKBOOK_STATUS_MAX_ERROR_RATE", 0.05),
             status_max_drift=_int(env, "MOCKBOOK_STATUS_MAX_DRIFT", 10),
+            run_push_budget_seconds=_float(env, "MOCKBOOK_RUN_PUSH_BUDGET", 60.0),
+            analytics_interval_seconds=_float(env, "MOCKBOOK_ANALYTICS_INTERVAL", 900.0),
+            retention_days=_float(env, "MOCKBOOK_RETENTION_DAYS", 7.0),
+            worker_poll_seconds=_float(env, "MOCKBOOK_WORKER_POLL_SECONDS", 5.0),
+            worker_pull_seconds=_float(env, "MOCKBOOK_WORKER_PULL_SECONDS", 60.0),
+            worker_debounce_seconds=_float(env, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", 0.3),
         )
 
     def with_overrides(self, **values: object) -> Settings:

@@ -1,0 +1,219 @@
+"""The sync job's commands: `mockbook run` (one cron cycle) and `mockbook worker` (long-running).
+Both run the steps of glue.steps; glue.worker has the lock, the loop and the schedule.
+
+Exit codes: 0 success; 1 a step failed or something was dead-lettered / not applied; 2
+configuration error (no DATABASE_URL reachable, no HUBSPOT_ACCESS_TOKEN, HubSpot refusing the
+token or the object types, a malformed REDIS_URL); 75 another `run` holds the lock (`run` only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from glue import exitcodes, logs
+from glue.cli import AppContext
+from glue.steps import OK, SKIPPED, CycleReport, describe
+from glue.worker import (
+    RUN_APPLICATION,
+    WORKER_APPLICATION,
+    Worker,
+    acquire_run_lock,
+    check_migrated,
+    connect,
+    run_once,
+)
+
+pass_app = click.make_pass_decorator(AppContext)
+log = logging.getLogger("glue.runner")
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first SIGTERM/SIGINT (finish the current batch, then stop); a second
+    one interrupts at once (KeyboardInterrupt: leased rows come back after their lease)."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info(
+            "%s received: finishing the current batch, then stopping",
+            signal.Signals(signum).name,
+            extra=logs.fields(event="signal", signal=signal.Signals(signum).name),
+        )
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+_push_options = [
+    click.option(
+        "--batch-size",
+        type=click.IntRange(1, 1000),
+        default=1000,
+        show_default=True,
+        envvar="MOCKBOOK_PUSH_BATCH_SIZE",
+        help="Outbox rows claimed per push batch.",
+    ),
+    click.option(
+        "--lease-seconds",
+        type=click.IntRange(1, 3600),
+        default=120,
+        show_default=True,
+        envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
+        help="How long a claimed batch is ours (a killed process's rows come back after it).",
+    ),
+]
+
+
+def push_options(command: click.Command) -> click.Command:
+    for option in reversed(_push_options):
+        command = option(command)
+    return command
+
+
+def _table(report: CycleReport, waited: float) -> Table:
+    title = f"mockbook run: {report.seconds:.1f} s"
+    if waited:
+        title += f" (waited {waited:.1f} s for the lock)"
+    table = Table(title=title)
+    for column in ("step", "status", "seconds", "summary"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    colours = {OK: "green", SKIPPED: "dim"}
+    for result in report.steps.values():
+        colour = colours.get(result.status, "red")
+        table.add_row(
+            result.name,
+            f"[{colour}]{result.status}[/{colour}]",
+            f"{result.seconds:.2f}",
+            describe(result).split(": ", 1)[-1],
+        )
+    return table
+
+
+@click.command("run")
+@click.option("--wait", is_flag=True, help="If another run holds the lock, wait (else exit 75).")
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object; JSON log lines.")
+@click.option(
+    "--push-budget",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Stop pushing after this long; the next run goes on (MOCKBOOK_RUN_PUSH_BUDGET, 60).",
+)
+@push_options
+@pass_app
+def run(
+    app: AppContext,
+    wait: bool,
+    json_flag: bool,
+    push_budget: float | None,
+    batch_size: int,
+    lease_seconds: int,
+) -> None:
+    """One cron cycle: pull, cache rebuild, push, audit notes, analytics (when due), purge.
+
+    One run at a time per database (an advisory lock): a second one exits 75 at once, or with
+    --wait waits for the first. A step that fails is reported and the others still run. Exit 0,
+    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy."""
+    as_json = json_flag or app.json_output
+    with logs.configured(json_lines=logs.wants_json(as_json)):
+        _run(app, wait, as_json, push_budget, batch_size, lease_seconds)
+
+
+def _run(
+    app: AppContext,
+    wait: bool,
+    as_json: bool,
+    push_budget: float | None,
+    batch_size: int,
+    lease_seconds: int,
+) -> None:
+    settings = app.settings
+    url = app.database_url()
+    with stop_on_signals() as stop, connect(url, RUN_APPLICATION) as conn:
+        check_migrated(conn)
+        started = time.monotonic()
+        got = acquire_run_lock(
+            conn,
+            wait=wait,
+            stop=stop,
+            on_wait=lambda: log.info(
+                "another mockbook run holds the lock; waiting for it",
+                extra=logs.fields(event="lock_wait"),
+            ),
+        )
+        if not got:
+            message = "another mockbook run is running (the lock is taken); try again later"
+            if as_json:
+                click.echo(json.dumps({"ok": False, "exit_code": exitcodes.BUSY, "busy": True}))
+            else:
+                click.echo(f"mockbook: {message} or use --wait", err=True)
+            sys.exit(exitcodes.BUSY)
+        waited = time.monotonic() - started if wait else 0.0
+        report = run_once(
+            settings,
+            url,
+            conn,
+            stop=stop,
+            batch_size=batch_size,
+            lease_seconds=lease_seconds,
+            push_budget=push_budget,
+        )
+    if as_json:
+        click.echo(json.dumps(report.as_dict() | {"lock_waited_seconds": round(waited, 3)}))
+    else:
+        Console().print(_table(report, waited))
+        for result in report.steps.values():
+            if result.status not in (OK, SKIPPED) and result.error:
+                click.echo(f"mockbook: {result.name}: {result.error}", err=True)
+    sys.exit(report.exit_code)
+
+
+@click.command("worker")
+@click.option("--json", "json_flag", is_flag=True, help="JSON log lines even on a terminal.")
+@click.option("--name", help="Worker name in the outbox leases (default host:pid:random).")
+@push_options
+@pass_app
+def worker(
+    app: AppContext, json_flag: bool, name: str | None, batch_size: int, lease_seconds: int
+) -> None:
+    """Long-running sync: wakes on the outbox notifications, keeps Redis coherent, pushes within
+    seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics when due, purges
+    daily; reconnects after a database or Redis restart.
+
+    SIGTERM/SIGINT: finishes the current batch and exits 0. Logs: JSON lines with --json or
+    when stderr is not a terminal."""
+    with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
+        url = app.database_url()
+        with connect(url, WORKER_APPLICATION) as conn:
+            check_migrated(conn)
+        with stop_on_signals() as stop:
+            code = Worker(
+                app.settings,
+                url,
+                stop=stop,
+                batch_size=batch_size,
+                lease_seconds=lease_seconds,
+                name=name,
+            ).run()
+    sys.exit(code)
+
+
+COMMANDS = [run, worker]

@@ -1,0 +1,556 @@
+"""The step function shared by `mockbook run` and `mockbook worker` (glue.worker): :func:`step`
+does the steps it is asked for, always in this order (``STEPS``):
+
+  pull       exams, then contacts, changed in HubSpot (glue.pull)
+  cache      the Redis keys of SPEC §7 (glue.cache): `run` rebuilds them all (the safety net);
+             the worker applies the outbox changes since its last position, and rebuilds after a
+             reconnect or a pull that changed something (pulled changes are applied with
+             mockbook.origin 'hubspot', so they never reach the outbox)
+  push       the outbox to HubSpot, batch after batch (glue.push.Pusher) until nothing is due,
+             the time budget is spent or a stop is asked; a batch is always finished (its rows
+             completed or given back), never abandoned
+  notes      the audit trail as HubSpot notes (glue.notes), after the push so that new bookings
+             have their HubSpot ids
+  analytics  hubspot_sync.refresh_analytics() when the last refresh (sync_metadata
+             'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
+  purge      hubspot_sync.purge_sync_queue(MOCKBOOK_RETENTION_DAYS)
+
+A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
+analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
+push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
+outbox attempts; when it refuses the configuration (token, object types) they are configuration
+errors. A step that loses the database connection ends the call (``report.database_lost``): the
+worker reconnects. Statuses: ok, partial (done, but something was dead-lettered or not applied),
+failed, skipped (nothing to do or not possible now: Redis away, analytics not due), config_error.
+
+The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
+instead of failing the push (glue.ratelimit's Redis window raises while Redis is away).
+
+(One module: the six steps are short and read best next to the one dispatcher that orders them.)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import PoolClosed, PoolTimeout
+
+from glue import exitcodes
+from glue.cache import (
+    REDIS_ERRORS,
+    CacheKeeper,
+    FeedPosition,
+    changes_since,
+    start_position,
+)
+from glue.config import ConfigError, Settings
+from glue.db import Database
+from glue.hubspot import HubSpotClient, HubSpotError
+from glue.hubspot_read import HubSpotReader, search_limiter
+from glue.notes import push_audit_notes
+from glue.pull import pull
+from glue.push import Pusher, default_worker_name
+from glue.ratelimit import DailyBudget, DailyBudgetExhausted, LocalWindow, RateLimiter, RedisWindow
+
+log = logging.getLogger(__name__)
+
+STEPS = ("pull", "cache", "push", "notes", "analytics", "purge")
+HUBSPOT_STEPS = frozenset({"pull", "push", "notes"})
+FEED_LIMIT = 1000
+
+OK, PARTIAL, FAILED, SKIPPED, CONFIG = "ok", "partial", "failed", "skipped", "config_error"
+
+# Errors that mean "the connection to the database is gone": the worker reconnects on them.
+_LOST = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, PoolClosed)
+_NOT_LOST = (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable)
+
+
+def database_lost(exc: BaseException) -> bool:
+    return isinstance(exc, _LOST) and not isinstance(exc, _NOT_LOST)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# ---- results -------------------------------------------------------------------------------------
+@dataclass
+class StepResult:
+    name: str
+    status: str = OK
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "seconds": round(self.seconds, 3)}
+        if self.error:
+            out["reason" if self.status == SKIPPED else "error"] = self.error
+        return out | self.detail
+
+
+@dataclass
+class CycleReport:
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    seconds: float = 0.0
+    database_lost: str | None = None  # why, when a step lost the database connection
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {s.status for s in self.steps.values()}
+        if CONFIG in statuses:
+            return exitcodes.CONFIG_ERROR
+        if statuses & {FAILED, PARTIAL}:
+            return exitcodes.PARTIAL_FAILURE
+        return exitcodes.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.exit_code == exitcodes.OK,
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 3),
+            "steps": {name: s.as_dict() for name, s in self.steps.items()},
+        }
+
+
+# ---- the HubSpot seams, resilient to Redis going away -------------------------------------------
+class _FallbackWindow:
+    """The Redis-shared window, or a per-process one while Redis does not answer (a Redis restart
+    must not stop the push; the shared budget is used again once Redis answers)."""
+
+    def __init__(self, shared: RedisWindow, probe_interval: float = 5.0) -> None:
+        self.shared = shared
+        self.local = LocalWindow(shared.limit, shared.window)
+        self.probe_interval = probe_interval
+        self._retry_at = 0.0
+
+    def try_acquire(self) -> float:
+        if time.monotonic() >= self._retry_at:
+            try:
+                wait = self.shared.try_acquire()
+                if self._retry_at:
+                    log.info("Redis answers again: the HubSpot rate limit is shared again")
+                    self._retry_at = 0.0
+                return wait
+            except REDIS_ERRORS as exc:
+                if not self._retry_at:
+                    log.warning(
+                        "Redis unavailable for the rate limiter (%s): limiting per process",
+                        first_line(exc),
+                    )
+                self._retry_at = time.monotonic() + self.probe_interval
+        return self.local.try_acquire()
+
+
+class _FallbackBudget:
+    def __init__(self, shared: DailyBudget) -> None:
+        self.shared = shared
+        self.local = DailyBudget(shared.limit)
+
+    def spend(self) -> None:
+        try:
+            self.shared.spend()
+        except REDIS_ERRORS:
+            self.local.spend()
+
+
+def resilient(limiter: RateLimiter) -> RateLimiter:
+    """The same limiter, falling back to per-process limits while its Redis is unreachable."""
+    if not isinstance(limiter.window, RedisWindow):
+        return limiter
+    return RateLimiter(_FallbackWindow(limiter.window), _FallbackBudget(limiter.daily))  # type: ignore[arg-type]
+
+
+def hubspot_seams(settings: Settings) -> tuple[HubSpotClient, HubSpotReader]:
+    """The HubSpot client (ConfigError without a token) and the reader of the pull and notes."""
+    client = HubSpotClient.from_settings(settings)
+    client.limiter = resilient(client.limiter)
+    return client, HubSpotReader(client, resilient(search_limiter(settings)))
+
+
+# ---- what the step function works with ----------------------------------------------------------
+@dataclass
+class Cycle:
+    """The seams and the state kept between calls of :func:`step`."""
+
+    settings: Settings
+    conn: psycopg.Connection  # autocommit, tuple rows: cache, analytics, purge
+    db: Database  # the pool: push, pull, notes
+    keeper: CacheKeeper
+    hubspot: HubSpotClient
+    reader: HubSpotReader
+    stop: threading.Event
+    worker: str = field(default_factory=default_worker_name)
+    batch_size: int = 1000
+    lease_seconds: int = 120
+    push_budget: float = 60.0  # seconds of pushing per step
+    push_linger: float = 0.0  # wait this long for rows coming due before ending the push step
+    incremental_cache: bool = False  # worker: apply outbox changes; run: rebuild everything
+    position: FeedPosition | None = None
+    cache_stale: bool = True
+    hubspot_ready: bool = False  # the preflight passed (run it again when False)
+    hubspot_retry_at: float = 0.0  # after a failed check, do not ask HubSpot before this
+    hubspot_retry_seconds: float = 15.0
+    hubspot_problem: StepResult | None = None
+    record_idle_push_every: float = 0.0  # worker: record an idle push at most this often
+    _push_recorded_at: float = 0.0
+
+
+def check_hubspot(cycle: Cycle) -> StepResult | None:
+    """None when HubSpot may be used; else what to report for the HubSpot steps."""
+    if cycle.hubspot_ready:
+        return None
+    if time.monotonic() < cycle.hubspot_retry_at and cycle.hubspot_problem is not None:
+        return cycle.hubspot_problem
+    cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
+    try:
+        Pusher(cycle.db, cycle.hubspot, cycle.settings, worker=cycle.worker).preflight()
+    except ConfigError as exc:
+        try:  # answered with a refusal (config) or not at all (down)?
+            cycle.hubspot.schema(cycle.settings.bookings_object_type)
+            down = None
+        except HubSpotError as probe:
+            down = str(probe) if probe.transient else None
+        if down is not None:
+            problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {down}")
+        else:
+            problem = StepResult("hubspot", CONFIG, error=str(exc))
+        cycle.hubspot_problem = problem
+        return problem
+    cycle.hubspot_ready, cycle.hubspot_problem = True, None
+    return None
+
+
+# ---- the steps -----------------------------------------------------------------------------------
+def _pull(cycle: Cycle) -> StepResult:
+    stats = pull(cycle.db, cycle.hubspot, cycle.settings, reader=cycle.reader)
+    detail: dict[str, Any] = {}
+    changed = 0
+    for name, t in stats.targets.items():
+        detail[name] = {
+            k: v
+            for k, v in t.as_dict().items()
+            if k not in ("errors", "capacity_refused", "clamped", "failed", "total")
+        } | {"not_applied": len(t.errors) + len(t.capacity_refused)}
+        changed += t.inserted + t.updated + t.deactivated + t.activated + t.merged
+    if changed:
+        cycle.cache_stale = True  # pulled changes are not in the outbox the cache follows
+    failures = [f"{n}: {t.failed}" for n, t in stats.targets.items() if t.failed]
+    if failures:
+        cycle.hubspot_ready = False
+        return StepResult("pull", FAILED, detail=detail, error="; ".join(failures))
+    if stats.problems:
+        return StepResult(
+            "pull",
+            PARTIAL,
+            detail=detail,
+            error=f"{stats.problems} record(s) not applied (mockbook dlq list)",
+        )
+    return StepResult("pull", detail=detail)
+
+
+def _cache(cycle: Cycle) -> StepResult:
+    keeper, conn = cycle.keeper, cycle.conn
+    if cycle.settings.redis_url is None:
+        keeper.apply_changes(conn, [])  # logs the one "REDIS_URL is not set" warning
+        return StepResult("cache", SKIPPED, error="REDIS_URL is not set")
+    if not cycle.incremental_cache or cycle.cache_stale or cycle.position is None:
+        if cycle.incremental_cache:
+            cycle.position = start_position(conn)  # before the rebuild: nothing falls between
+        update = keeper.rebuild_all(conn)
+        cycle.cache_stale = False  # when Redis is down the keeper rebuilds once it is back
+        if update is None:
+            return StepResult("cache", SKIPPED, error="Redis unavailable")
+        return StepResult(
+            "cache", detail={"rebuilt": True, "written": update.written, "deleted": update.deleted}
+        )
+    seen = written = deleted = 0
+    rebuilt = False
+    while True:
+        cycle.position, changes = changes_since(conn, cycle.position, limit=FEED_LIMIT)
+        update = keeper.apply_changes(conn, changes)  # empty too: it checks Redis kept the keys
+        seen += len(changes)
+        if update is not None:
+            written, deleted = written + update.written, deleted + update.deleted
+            rebuilt = rebuilt or update.rebuilt
+        if len(changes) < FEED_LIMIT:
+            break
+    detail = {"changes": seen, "written": written, "deleted": deleted, "rebuilt": rebuilt}
+    if not keeper.available:
+        return StepResult("cache", SKIPPED, detail=detail, error="Redis unavailable")
+    return StepResult("cache", detail=detail)
+
+
+def _push(cycle: Cycle) -> StepResult:
+    db, hubspot = cycle.db, cycle.hubspot
+    pusher = Pusher(
+        db,
+        hubspot,
+        cycle.settings,
+        worker=cycle.worker,
+        batch_size=cycle.batch_size,
+        lease_seconds=cycle.lease_seconds,
+    )
+    calls_before = hubspot.stats.calls
+    started = time.monotonic()
+    deadline = started + cycle.push_budget
+    more = False
+    try:
+        while not cycle.stop.is_set():
+            if time.monotonic() >= deadline:
+                more = True
+                break
+            if pusher.push_batch():
+                continue
+            due = db.sync_queue_next_due()
+            if due is None or due > cycle.push_linger or time.monotonic() + due > deadline:
+                break
+            cycle.stop.wait(max(due, 0.05))
+    except DailyBudgetExhausted as exc:
+        pusher.stats.stopped = str(exc)
+    except HubSpotError as exc:
+        pusher.stats.stopped = str(exc)
+        cycle.hubspot_ready = False
+    stats = pusher.stats
+    stats.seconds = round(time.monotonic() - started, 3)
+    detail = {
+        "sent": stats.sent,
+        "rows_done": stats.rows_done,
+        "retried": stats.retried,
+        "dead_lettered": stats.dead_lettered,
+        "batches": stats.batches,
+        "calls": hubspot.stats.calls - calls_before,
+        "by_table": {k.removeprefix("hubspot_"): v for k, v in stats.by_table.items()},
+        "more": more,
+    }
+    if stats.errors:
+        detail["errors"] = stats.errors[:5]
+    if stats.sent == 0 and stats.retried:
+        cycle.hubspot_ready = False  # nothing went through: check HubSpot before the next try
+    now = time.monotonic()
+    idle_due = now - cycle._push_recorded_at >= cycle.record_idle_push_every
+    if stats.batches or stats.stopped or idle_due:
+        dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
+        db.record_sync_run(
+            "push", "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
+        )
+        cycle._push_recorded_at = now
+    if stats.stopped:
+        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
+    if stats.dead_lettered:
+        return StepResult(
+            "push",
+            PARTIAL,
+            detail=detail,
+            error=f"{stats.dead_lettered} row(s) dead-lettered (mockbook dlq list)",
+        )
+    return StepResult("push", detail=detail)
+
+
+def _notes(cycle: Cycle) -> StepResult:
+    stats = push_audit_notes(cycle.db, cycle.hubspot, cycle.settings, reader=cycle.reader)
+    detail = {
+        "created": stats.created,
+        "rows_marked": stats.rows_marked,
+        "recovered": stats.recovered,
+    }
+    if stats.locked_out:
+        return StepResult(
+            "notes", SKIPPED, detail=detail, error="another process is writing audit notes"
+        )
+    if stats.failed:
+        return StepResult("notes", FAILED, detail=detail, error=stats.failed)
+    return StepResult("notes", detail=detail)
+
+
+_REFRESH_AGE_SQL = """
+SELECT extract(epoch FROM now() - last_sync_timestamp)::float8
+FROM hubspot_sync.sync_metadata
+WHERE sync_type = 'refresh_analytics' AND last_sync_status = 'success'
+"""
+
+
+def analytics_age(conn: psycopg.Connection) -> float | None:
+    """Seconds since the last successful analytics refresh (None: never)."""
+    row = conn.execute(_REFRESH_AGE_SQL).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def _analytics(cycle: Cycle) -> StepResult:
+    interval = cycle.settings.analytics_interval_seconds
+    age = analytics_age(cycle.conn)
+    if age is not None and age < interval:
+        return StepResult(
+            "analytics",
+            SKIPPED,
+            detail={"refreshed_ago": round(age), "due_in": round(interval - age)},
+            error="not due",
+        )
+    try:
+        result = cycle.conn.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise ConfigError(
+            "refreshing the analytics views needs their owner; connect as the "
+            f"database owner ({first_line(exc)})"
+        ) from None
+    if not result.get("refreshed"):
+        return StepResult("analytics", SKIPPED, error=result.get("reason"))
+    return StepResult(
+        "analytics",
+        detail={"views": len(result.get("views", [])), "refresh_seconds": result.get("seconds")},
+    )
+
+
+def _purge(cycle: Cycle) -> StepResult:
+    days = cycle.settings.retention_days
+    purged = cycle.conn.execute(
+        "SELECT hubspot_sync.purge_sync_queue(p_retention => make_interval(secs => %s))",
+        (days * 86400,),
+    ).fetchone()[0]
+    return StepResult("purge", detail={"purged": purged, "retention_days": days})
+
+
+_STEP_FUNCTIONS: dict[str, Callable[[Cycle], StepResult]] = {
+    "pull": _pull,
+    "cache": _cache,
+    "push": _push,
+    "notes": _notes,
+    "analytics": _analytics,
+    "purge": _purge,
+}
+
+
+def _guarded(name: str, cycle: Cycle, report: CycleReport) -> StepResult:
+    started = time.monotonic()
+    try:
+        result = _STEP_FUNCTIONS[name](cycle)
+    except ConfigError as exc:
+        result = StepResult(name, CONFIG, error=str(exc))
+    except HubSpotError as exc:
+        cycle.hubspot_ready = False
+        result = StepResult(name, FAILED, error=str(exc))
+    except psycopg.Error as exc:
+        if database_lost(exc):
+            report.database_lost = first_line(exc)
+        result = StepResult(name, FAILED, error=f"database: {first_line(exc)}")
+    except (PoolTimeout, PoolClosed) as exc:
+        report.database_lost = first_line(exc)
+        result = StepResult(name, FAILED, error=f"database: {first_line(exc)}")
+    except Exception as exc:  # a bug in one step must not stop the others
+        log.exception("step %s failed", name)
+        result = StepResult(name, FAILED, error=f"{type(exc).__name__}: {exc}")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def step(cycle: Cycle, wanted: Collection[str] = STEPS) -> CycleReport:
+    """Do the wanted steps, in STEPS order; each one's failure is reported, the next ones run.
+    After a lost database connection the remaining steps are skipped (report.database_lost)."""
+    started = time.monotonic()
+    report = CycleReport()
+    for name in STEPS:
+        if name not in wanted:
+            continue
+        if report.database_lost:
+            report.steps[name] = StepResult(name, SKIPPED, error="database connection lost")
+            continue
+        if name in HUBSPOT_STEPS:
+            if cycle.stop.is_set():
+                report.steps[name] = StepResult(name, SKIPPED, error="stop requested")
+                continue
+            try:
+                problem = check_hubspot(cycle)
+            except Exception as exc:  # the database (Pusher's seam) or a bug
+                problem = StepResult(name, FAILED, error=first_line(exc))
+                if database_lost(exc):
+                    report.database_lost = first_line(exc)
+            if problem is not None:
+                first = next((n for n in report.steps if n in HUBSPOT_STEPS), None)
+                error = problem.error if first is None else f"not run (see {first})"
+                report.steps[name] = StepResult(name, problem.status, error=error)
+                continue
+        report.steps[name] = _guarded(name, cycle, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def level_of(result: StepResult) -> int:
+    """Failures are warnings; work done is info; idle steps are debug."""
+    d = result.detail
+    if result.status in (FAILED, PARTIAL, CONFIG):
+        return logging.WARNING
+    busy = {
+        "push": bool(d.get("sent") or d.get("retried")),
+        "pull": any(t.get("read") for t in d.values() if isinstance(t, dict)),
+        "cache": bool(d.get("rebuilt")),
+        "notes": bool(d.get("created") or d.get("recovered")),
+        "analytics": result.status == OK,
+        "purge": bool(d.get("purged")),
+    }
+    return logging.INFO if busy.get(result.name) else logging.DEBUG
+
+
+def describe(result: StepResult) -> str:
+    """One line about a step's result, for people."""
+    d = result.detail
+    if result.status in (SKIPPED, FAILED, CONFIG) and not d:
+        return f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
+    if result.name == "push":
+        tables = ", ".join(f"{k} {v}" for k, v in d.get("by_table", {}).items())
+        text = (
+            f"push: sent {d.get('sent', 0)} record(s)"
+            + (f" ({tables})" if tables else "")
+            + f", {d.get('calls', 0)} HubSpot call(s)"
+        )
+        if d.get("retried"):
+            text += f", {d['retried']} row(s) to retry"
+        if d.get("dead_lettered"):
+            text += f", {d['dead_lettered']} dead-lettered"
+        if d.get("more"):
+            text += "; more to push (time budget spent)"
+    elif result.name == "pull":
+        parts = []
+        for name, t in d.items():
+            bits = [f"read {t.get('read', 0)}"]
+            for key in ("inserted", "updated", "deactivated", "activated", "merged", "not_applied"):
+                if t.get(key):
+                    bits.append(f"{key.replace('_', ' ')} {t[key]}")
+            parts.append(f"{name} " + ", ".join(bits))
+        text = "pull: " + "; ".join(parts)
+    elif result.name == "cache":
+        if d.get("rebuilt") and "changes" not in d:
+            text = (
+                f"cache: rebuilt ({d.get('written', 0)} key(s) written, {d.get('deleted', 0)} "
+                "deleted)"
+            )
+        else:
+            text = (
+                f"cache: {d.get('changes', 0)} change(s), {d.get('written', 0)} key(s) "
+                f"written, {d.get('deleted', 0)} deleted"
+                + (", rebuilt" if d.get("rebuilt") else "")
+            )
+    elif result.name == "notes":
+        text = f"notes: created {d.get('created', 0)}, audit rows marked {d.get('rows_marked', 0)}"
+        if d.get("recovered"):
+            text += f", recovered {d['recovered']}"
+    elif result.name == "analytics":
+        if result.status == SKIPPED and "due_in" in d:
+            text = (
+                f"analytics: not due (refreshed {d['refreshed_ago']} s ago, due in {d['due_in']} s)"
+            )
+        else:
+            text = f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
+    elif result.name == "purge":
+        text = f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')} days"
+    else:
+        text = f"{result.name}: {result.status}"
+    if result.error and result.error != "not due":
+        text += f" [{result.status}: {result.error}]"
+    return text
