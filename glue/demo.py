@@ -1,0 +1,532 @@
+"""The newcomer's demo (SPEC §8), its building blocks; glue/commands/demo.py tells the story.
+
+Everything the demo writes is marked, so a second run (or `mockbook demo` on a database that
+holds other data) resets exactly its own rows and nothing else:
+
+- students: student_id ``DEMO`` + 6 digits AND an email at ``demo.mockbook.invalid``;
+- exams: mock_exam_name starting with ``[demo] `` (their HubSpot ids are the ones the in-process
+  sandbox hands out, because the push must find them there);
+- bookings: a demo student's booking of a demo exam (idempotency keys ``demo-…``).
+A booking that joins a demo row with a non-demo row stops the reset (nothing is deleted).
+
+Students and exams are loaded as the pull or the import would write them (``mockbook.origin =
+'hubspot'``: already in HubSpot, so not queued for the push); everything after that goes through
+the RPC functions exactly as PostgREST calls them (role service_role, JWT claims, one
+transaction per call), from a psycopg pool, like an app behind PostgREST's own pool.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from glue.config import ConfigError, Settings
+from glue.db import Database
+from glue.hubspot import HubSpotClient
+from glue.push import CREDIT_PROPERTIES, Pusher, PushStats, hubspot_date
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+
+STUDENT_PATTERN = "^DEMO[0-9]{6}$"
+EMAIL_DOMAIN = "demo.mockbook.invalid"
+EXAM_PREFIX = "[demo] "
+KEY_PREFIX = "demo-"
+ACTOR = "mockbook demo"
+LOCK_KEY = "mockbook:demo"
+
+SJ, CS, MINI, MD = "Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion"
+LOCATIONS = ("mississauga", "calgary", "vancouver", "montreal", "richmond_hill")
+
+
+class DemoError(ConfigError):
+    """The demo cannot run on this database (one line for the user, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    students: int
+    rush_exams: tuple[tuple[str, int], ...]  # (mock type, capacity): the few small exams
+    large_exams: tuple[tuple[str, int], ...]  # where the week's ordinary bookings go
+    regular_bookings: int  # calls spread over the large exams before the rush
+    rush_requests: int  # distinct students released together on the small exams
+    connections: int  # the pool (PostgREST's db-pool plays this part in production)
+    rebooks: int
+
+
+SCALES = {
+    "full": Scale(
+        "full",
+        students=3000,
+        rush_exams=((SJ, 8), (SJ, 12), (CS, 10), (CS, 18), (MINI, 15), (MD, 20)),
+        large_exams=(
+            (SJ, 300),
+            (SJ, 250),
+            (CS, 200),
+            (CS, 150),
+            (MINI, 200),
+            (MINI, 120),
+            (MD, 150),
+            (MD, 100),
+        ),
+        regular_bookings=1500,
+        rush_requests=800,
+        connections=40,
+        rebooks=20,
+    ),
+    "small": Scale(
+        "small",
+        students=400,
+        rush_exams=((SJ, 8), (CS, 10), (MD, 12)),
+        large_exams=((SJ, 40), (SJ, 30), (CS, 40), (MINI, 30), (MD, 30)),
+        regular_bookings=150,
+        rush_requests=250,
+        connections=16,
+        rebooks=5,
+    ),
+}
+
+
+# ---- the sample data ----------------------------------------------------------------------------
+@dataclass
+class Exam:
+    name: str
+    mock_type: str
+    exam_date: date
+    capacity: int
+    location: str
+    rush: bool
+    hubspot_id: str = ""
+
+
+@dataclass
+class Student:
+    student_id: str
+    email: str
+    firstname: str
+    lastname: str
+    credits: dict[str, int]
+    hubspot_id: str = ""
+
+
+@dataclass
+class Plan:
+    scale: Scale
+    exams: list[Exam]
+    students: list[Student]
+
+    def start_totals(self) -> dict[str, int]:
+        return {f: sum(s.credits[f] for s in self.students) for f in CREDIT_PROPERTIES}
+
+
+def make_plan(scale: Scale, today: date, rng: random.Random) -> Plan:
+    """Exams of all four mock types (the rush ones on days of their own) and students with a
+    spread of credits: some have none of a kind, so INSUFFICIENT_CREDITS shows up too."""
+    exams = []
+    for i, (mock_type, capacity) in enumerate(scale.rush_exams):
+        day = today + timedelta(days=10 + i)
+        exams.append(Exam("", mock_type, day, capacity, LOCATIONS[i % 5], True))
+    for i, (mock_type, capacity) in enumerate(scale.large_exams):
+        day = today + timedelta(days=7 + 4 * i)
+        exams.append(Exam("", mock_type, day, capacity, LOCATIONS[(i + 2) % 5], False))
+    for exam in exams:
+        exam.name = f"{EXAM_PREFIX}{exam.mock_type} {exam.exam_date:%b %d} {exam.location}"
+    students = []
+    for n in range(1, scale.students + 1):
+        credits = {
+            "sj_credits": rng.choice((0, 1, 2, 3)),
+            "cs_credits": rng.choice((0, 1, 2)),
+            "sjmini_credits": rng.choice((0, 1, 2)),
+            "mock_discussion_token": rng.choice((0, 1, 1)),
+            "shared_mock_credits": rng.choice((0, 0, 0, 2)),
+        }
+        sid = f"DEMO{n:06d}"
+        students.append(
+            Student(sid, f"{sid.lower()}@{EMAIL_DOMAIN}", "Demo", f"Student {n}", credits)
+        )
+    return Plan(scale, exams, students)
+
+
+def take_lock(conn: psycopg.Connection) -> bool:
+    """One demo at a time per database (session advisory lock, released when conn closes)."""
+    return bool(
+        conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (LOCK_KEY,)
+        ).fetchone()[0]
+    )
+
+
+def business_today(conn: psycopg.Connection) -> date:
+    return conn.execute("SELECT hubspot_sync.business_today()").fetchone()[0]
+
+
+# ---- reset ---------------------------------------------------------------------------------------
+def reset(conn: psycopg.Connection) -> dict[str, int]:
+    """Delete the earlier demo's rows and every row about them (ledger, audit, outbox, dead
+    letters; contact_credit_sync cascades), in one transaction. Returns counts per table."""
+    with conn.transaction():
+        conn.execute("SET LOCAL mockbook.origin = 'hubspot'")  # the deletes are not queued
+        contacts = conn.execute(
+            "SELECT id, student_id FROM hubspot_sync.hubspot_contact_credits "
+            "WHERE student_id ~ %s AND email LIKE %s",
+            (STUDENT_PATTERN, f"%@{EMAIL_DOMAIN}"),
+        ).fetchall()
+        exams = conn.execute(
+            "SELECT id, hubspot_id FROM hubspot_sync.hubspot_mock_exams "
+            "WHERE starts_with(mock_exam_name, %s)",
+            (EXAM_PREFIX,),
+        ).fetchall()
+        contact_ids = [r[0] for r in contacts]
+        student_ids = [r[1] for r in contacts]
+        exam_ids = [r[0] for r in exams]
+        exam_hubspot_ids = [r[1] for r in exams]
+        mixed = conn.execute(
+            "SELECT booking_id FROM hubspot_sync.hubspot_bookings "
+            "WHERE (associated_mock_exam = ANY(%(e)s)) IS DISTINCT FROM (student_id = ANY(%(s)s))"
+            " AND (associated_mock_exam = ANY(%(e)s) OR student_id = ANY(%(s)s)) LIMIT 5",
+            {"e": exam_hubspot_ids, "s": student_ids},
+        ).fetchall()
+        if mixed:
+            codes = ", ".join(str(r[0]) for r in mixed) + (", ..." if len(mixed) == 5 else "")
+            raise DemoError(
+                f"bookings join demo students or exams with other rows ({codes}): the demo "
+                "deletes only its own rows, so it cannot reset; delete those bookings first"
+            )
+        booking_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM hubspot_sync.hubspot_bookings WHERE student_id = ANY(%s) "
+                "AND associated_mock_exam = ANY(%s)",
+                (student_ids, exam_hubspot_ids),
+            )
+        ]
+        counts = {}
+        counts["credit_ledger"] = conn.execute(
+            "DELETE FROM hubspot_sync.credit_ledger WHERE contact_id = ANY(%s)", (contact_ids,)
+        ).rowcount
+        by_table = {
+            "hubspot_bookings": booking_ids,
+            "hubspot_contact_credits": contact_ids,
+            "hubspot_mock_exams": exam_ids,
+        }
+        for table, ids in by_table.items():
+            counts[table] = conn.execute(
+                sql.SQL("DELETE FROM hubspot_sync.{} WHERE id = ANY(%s)").format(
+                    sql.Identifier(table)
+                ),
+                (ids,),
+            ).rowcount
+        # After the deletes: their audit rows (written by the delete triggers too) go as well.
+        for name, query in (
+            (
+                "supabase_audit_log",
+                "DELETE FROM hubspot_sync.supabase_audit_log "
+                "WHERE table_name = %s AND record_id = ANY(%s)",
+            ),
+            (
+                "sync_queue",
+                "DELETE FROM hubspot_sync.sync_queue WHERE table_name = %s AND record_id = ANY(%s)",
+            ),
+            (
+                "sync_errors",
+                "DELETE FROM hubspot_sync.sync_errors "
+                "WHERE entity_type = %s AND entity_id = ANY(%s::uuid[]::text[])",
+            ),
+        ):
+            counts[name] = sum(
+                conn.execute(query, (table, ids)).rowcount for table, ids in by_table.items()
+            )
+    return counts
+
+
+# ---- load ----------------------------------------------------------------------------------------
+def load(conn: psycopg.Connection, plan: Plan, sandbox: Sandbox) -> None:
+    """Create the exams and students in the sandbox (HubSpot owns them) and in the database, as
+    the import would: one INSERT each, not queued for the push."""
+    exam_ids = sandbox.seed(
+        EXAMS,
+        [
+            {
+                "mock_exam_name": e.name,
+                "mock_type": e.mock_type,
+                "exam_date": hubspot_date(e.exam_date),
+                "location": e.location,
+                "capacity": e.capacity,
+                "total_bookings": 0,
+                "is_active": "true",
+            }
+            for e in plan.exams
+        ],
+    )
+    contact_ids = sandbox.seed(
+        CONTACTS,
+        [
+            {"email": s.email, "firstname": s.firstname, "lastname": s.lastname, **s.credits}
+            for s in plan.students
+        ],
+    )
+    for exam, hid in zip(plan.exams, exam_ids, strict=True):
+        exam.hubspot_id = hid
+    for student, hid in zip(plan.students, contact_ids, strict=True):
+        student.hubspot_id = hid
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL mockbook.origin = 'hubspot'")
+            conn.execute("SELECT set_config('mockbook.actor', %s, true)", (ACTOR,))
+            conn.execute(
+                "INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, "
+                "mock_type, exam_date, start_time, end_time, location, capacity, total_bookings,"
+                " is_active, mock_set, hubspot_last_sync_at) "
+                "SELECT h, n, t, d, '09:00', '13:00', l, c, 0, 'true', 'A', now() "
+                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::text[], "
+                "%s::int[]) AS x(h, n, t, d, l, c)",
+                [
+                    [getattr(e, a) for e in plan.exams]
+                    for a in (
+                        "hubspot_id",
+                        "name",
+                        "mock_type",
+                        "exam_date",
+                        "location",
+                        "capacity",
+                    )
+                ],
+            )
+            columns = ("hubspot_id", "student_id", "email", "firstname", "lastname")
+            conn.execute(
+                "INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, "
+                "email, firstname, lastname, sj_credits, cs_credits, sjmini_credits, "
+                "mock_discussion_token, shared_mock_credits, hubspot_last_sync_at) "
+                "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[])",
+                [[getattr(s, a) for s in plan.students] for a in columns]
+                + [[s.credits[f] for s in plan.students] for f in CREDIT_PROPERTIES],
+            )
+    except psycopg.errors.UniqueViolation as exc:
+        raise DemoError(
+            "the demo's sample rows clash with rows already in this database "
+            f"({exc.diag.message_detail}); run it on the embedded database (DATABASE_URL unset)"
+        ) from None
+
+
+# ---- checks --------------------------------------------------------------------------------------
+def capacity_rows(conn: psycopg.Connection, plan: Plan) -> list[dict[str, Any]]:
+    """Per demo exam: capacity, total_bookings, Active and Cancelled bookings counted."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT e.hubspot_id, e.mock_exam_name, e.mock_type, e.exam_date, e.capacity, "
+            "e.total_bookings, count(b.id) FILTER (WHERE b.is_active = 'Active')::int AS active, "
+            "count(b.id) FILTER (WHERE b.is_active = 'Cancelled')::int AS cancelled "
+            "FROM hubspot_sync.hubspot_mock_exams e LEFT JOIN hubspot_sync.hubspot_bookings b "
+            "ON b.associated_mock_exam = e.hubspot_id WHERE e.hubspot_id = ANY(%s) "
+            "GROUP BY e.id ORDER BY e.exam_date",
+            ([e.hubspot_id for e in plan.exams],),
+        )
+        .fetchall()
+    )
+
+
+@dataclass
+class CreditCheck:
+    fields: list[dict[str, Any]]  # field, start, spent, refunded, rebooked, other, now, ok
+    students_checked: int
+    mismatches: list[str] = field(default_factory=list)  # "DEMO000123 sj_credits: ..."
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and all(f["ok"] for f in self.fields)
+
+
+def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
+    """start − spent + refunded (+ rebook pairs, net 0) = now, per field from the ledger; and
+    per student and field, balance = start + sum of its ledger rows."""
+    sids = [s.student_id for s in plan.students]
+    ledger = conn.execute(
+        "SELECT l.credit_field, l.reason, sum(l.delta)::int FROM hubspot_sync.credit_ledger l "
+        "JOIN hubspot_sync.hubspot_contact_credits c ON c.id = l.contact_id "
+        "WHERE c.student_id = ANY(%s) GROUP BY 1, 2",
+        (sids,),
+    ).fetchall()
+    sums = {(f, r): n for f, r, n in ledger}
+    per_student = conn.execute(
+        "SELECT c.student_id, f.name, f.balance, coalesce(sum(l.delta), 0)::int "
+        "FROM hubspot_sync.hubspot_contact_credits c CROSS JOIN LATERAL (VALUES "
+        "('sj_credits', c.sj_credits), ('cs_credits', c.cs_credits), "
+        "('sjmini_credits', c.sjmini_credits), ('mock_discussion_token', "
+        "c.mock_discussion_token), ('shared_mock_credits', c.shared_mock_credits)) "
+        "AS f(name, balance) LEFT JOIN hubspot_sync.credit_ledger l "
+        "ON l.contact_id = c.id AND l.credit_field = f.name "
+        "WHERE c.student_id = ANY(%s) GROUP BY c.student_id, f.name, f.balance",
+        (sids,),
+    ).fetchall()
+    start = {s.student_id: s.credits for s in plan.students}
+    now: Counter[str] = Counter()
+    check = CreditCheck([], len({r[0] for r in per_student}))
+    for sid, name, balance, delta in per_student:
+        now[name] += balance
+        if start[sid][name] + delta != balance:
+            check.mismatches.append(
+                f"{sid} {name}: start {start[sid][name]} + ledger {delta} != {balance}"
+            )
+    for name, total in plan.start_totals().items():
+        spent = -sums.get((name, "booking"), 0)
+        refunded = sums.get((name, "cancellation"), 0)
+        rebooked = sums.get((name, "rebook"), 0)
+        other = sum(n for (f, r), n in sums.items() if f == name) + spent - refunded - rebooked
+        check.fields.append(
+            {
+                "field": name,
+                "start": total,
+                "spent": spent,
+                "refunded": refunded,
+                "rebooked": rebooked,
+                "other": other,
+                "now": now[name],
+                "ok": total - spent + refunded + rebooked + other == now[name],
+            }
+        )
+    if check.students_checked != len(plan.students):
+        check.mismatches.append(
+            f"{len(plan.students) - check.students_checked} students missing from the database"
+        )
+    return check
+
+
+def other_pending(conn: psycopg.Connection, plan: Plan) -> int:
+    """Pending outbox rows of records that are not the demo's (the demo's push would claim them
+    too and send them to its sandbox instead of HubSpot: then it does not push at all)."""
+    return conn.execute(
+        "SELECT count(*) FROM hubspot_sync.sync_queue q WHERE q.done_at IS NULL "
+        "AND q.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_bookings b "
+        "  WHERE q.table_name = 'hubspot_bookings' AND b.id = q.record_id "
+        "  AND b.student_id = ANY(%(s)s) AND b.associated_mock_exam = ANY(%(e)s)) "
+        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_contact_credits c "
+        "  WHERE q.table_name = 'hubspot_contact_credits' AND c.id = q.record_id "
+        "  AND c.student_id = ANY(%(s)s)) "
+        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_mock_exams e "
+        "  WHERE q.table_name = 'hubspot_mock_exams' AND e.id = q.record_id "
+        "  AND e.hubspot_id = ANY(%(e)s))",
+        {"s": [s.student_id for s in plan.students], "e": [e.hubspot_id for e in plan.exams]},
+    ).fetchone()[0]
+
+
+# ---- the push ------------------------------------------------------------------------------------
+@dataclass
+class PushReport:
+    stats: PushStats
+    calls: Counter[str]  # "bookings: batch upsert" -> n
+    rate_limit_waits: int
+    bookings: int  # the demo's bookings in the database
+    with_hubspot_id: int
+    in_hubspot: int  # live booking records in the sandbox
+    samples: list[dict[str, Any]]
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+def _call_kind(request: dict[str, Any]) -> str:
+    path = request["path"]
+    names = {CONTACTS: "contacts", BOOKINGS: "bookings", EXAMS: "exams"}
+    if "/associations/" in path:
+        return "associations: batch create"
+    if "/schemas/" in path:
+        return "schema check"
+    for type_id, name in names.items():
+        if f"/objects/{type_id}/" in path:
+            return f"{name}: {path.rsplit('/', 2)[-2]} {path.rsplit('/', 1)[-1]}"
+    return f"{request['method']} {path}"
+
+
+def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushReport:
+    """One push of the outbox to the sandbox, with the glue's own Pusher (default rate limit,
+    100 records per call). Not recorded as a push in sync_metadata: it did not go to HubSpot."""
+    demo_settings = Settings(
+        database_url=url,
+        hubspot_access_token="demo-token",
+        hubspot_base_url=sandbox.base_url,
+        business_timezone=settings.business_timezone,
+    )
+    client = HubSpotClient.from_settings(demo_settings)
+    before = len(sandbox.requests)
+    with Database(url, application_name="mockbook demo") as db:
+        pusher = Pusher(db, client, demo_settings, worker=f"mockbook-demo-{uuid.uuid4().hex[:6]}")
+        pusher.preflight()
+        stats = pusher.run(linger=5.0)
+    calls = Counter(_call_kind(r) for r in sandbox.requests[before:])
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "SELECT booking_id, hubspot_id, is_active, associated_mock_exam, student_id "
+            "FROM hubspot_sync.hubspot_bookings WHERE student_id = ANY(%s) "
+            "AND associated_mock_exam = ANY(%s) ORDER BY created_at",
+            ([s.student_id for s in plan.students], [e.hubspot_id for e in plan.exams]),
+        ).fetchall()
+    samples = []
+    contacts = {s.student_id: s.hubspot_id for s in plan.students}
+    for row in rows[:: max(1, len(rows) // 3)][:3]:
+        linked = (
+            {a["to_type"]: a["to_id"] for a in sandbox.associations(BOOKINGS, row["hubspot_id"])}
+            if row["hubspot_id"]
+            else {}
+        )
+        samples.append(
+            {
+                **row,
+                "contact_hubspot_id": contacts[row["student_id"]],
+                "hubspot_contact": linked.get(CONTACTS, ""),
+                "hubspot_exam": linked.get(EXAMS, ""),
+            }
+        )
+    return PushReport(
+        stats=stats,
+        calls=calls,
+        rate_limit_waits=client.rate_limit_waits,
+        bookings=len(rows),
+        with_hubspot_id=sum(1 for r in rows if r["hubspot_id"]),
+        in_hubspot=sum(1 for o in sandbox.objects(BOOKINGS) if not o["archived"]),
+        samples=samples,
+    )
+
+
+# ---- analytics -----------------------------------------------------------------------------------
+def refresh_and_read(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
+    """refresh_analytics(), then what the dashboard shows, read from the views."""
+    cur = conn.cursor(row_factory=dict_row)
+    refreshed = cur.execute("SELECT hubspot_sync.refresh_analytics() AS r").fetchone()["r"]
+    if isinstance(refreshed, str):
+        refreshed = json.loads(refreshed)
+    exams = cur.execute(
+        "SELECT mock_exam_name, mock_type, capacity, active, cancelled, utilization "
+        "FROM hubspot_sync.exam_utilization WHERE hubspot_id = ANY(%s) "
+        "ORDER BY utilization DESC NULLS LAST, exam_date",
+        ([e.hubspot_id for e in plan.exams],),
+    ).fetchall()
+    types = cur.execute(
+        "SELECT mock_type, sum(exams)::int AS exams, sum(bookings)::int AS bookings, "
+        "sum(active)::int AS active, sum(cancellations)::int AS cancellations, "
+        "round(sum(avg_utilization * exams) / nullif(sum(exams), 0), 4) AS utilization "
+        "FROM hubspot_sync.booking_analytics GROUP BY mock_type ORDER BY mock_type"
+    ).fetchall()
+    credits = cur.execute(
+        "SELECT credit_field, sum(spent)::int AS spent, sum(refunded)::int AS refunded, "
+        "sum(rebooked)::int AS rebooked, sum(net)::int AS net "
+        "FROM hubspot_sync.credit_usage GROUP BY credit_field ORDER BY credit_field"
+    ).fetchall()
+    health = cur.execute("SELECT * FROM hubspot_sync.sync_health").fetchone()
+    return {
+        "refresh": refreshed,
+        "exams": exams,
+        "types": types,
+        "credits": credits,
+        "health": health,
+    }

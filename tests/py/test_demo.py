@@ -1,0 +1,210 @@
+"""`mockbook demo` (issue 7 item 1, SPEC §8) and the smoke test of the embedded PostgreSQL path
+(SPEC §10: migrate, book, sync to the sandbox), at the small scale (MOCKBOOK_DEMO_SCALE=small).
+
+What these prove beyond "it runs": the demo's own checks pass AND the database agrees when read
+independently (every exam's total_bookings = its Active bookings, no exam over capacity, every
+booking pushed carries a HubSpot id); a second run resets exactly the demo's rows (same counts,
+no duplicates); rows that are not the demo's — a student, an exam, a booking with its ledger,
+audit and outbox rows — are byte-for-byte the same after two runs; and a database with pending
+outbox rows of other records makes the demo skip its push instead of sending them to its
+sandbox (they stay pending, untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
+SMALL = {"students": 400, "exams": 8}  # glue.demo.SCALES["small"]
+
+
+def run_mockbook(*args: str, database_url: str | None = None, **env: str
+                 ) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    base["MOCKBOOK_DEMO_SCALE"] = "small"
+    if database_url:
+        base["DATABASE_URL"] = database_url
+    return subprocess.run([MOCKBOOK, *args], capture_output=True, text=True, timeout=300,
+                          env={**base, **env})
+
+
+def rows(url: str, query: str, params: Any = None) -> list[dict[str, Any]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def text(result: subprocess.CompletedProcess[str]) -> str:
+    """The output with rich's line wrapping undone."""
+    return " ".join(result.stdout.split())
+
+
+def assert_demo_passed(result: subprocess.CompletedProcess[str], *, pushed: bool = True) -> None:
+    out = text(result)
+    assert result.returncode == 0, out[-3000:] + result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert "capacity check: PASSED" in out
+    assert "credit check: PASSED" in out
+    assert ("push check: PASSED" in out) is pushed
+    assert "FAILED" not in out and "OVER" not in out and "unexpected error" not in out
+    assert "every check passed" in out
+
+
+def assert_invariants(url: str) -> None:
+    """Read from the tables, not from the demo's output."""
+    wrong = rows(url, """
+        SELECT e.hubspot_id, e.capacity, e.total_bookings,
+               count(b.id) FILTER (WHERE b.is_active = 'Active') AS active
+        FROM hubspot_sync.hubspot_mock_exams e
+        LEFT JOIN hubspot_sync.hubspot_bookings b ON b.associated_mock_exam = e.hubspot_id
+        GROUP BY e.id
+        HAVING e.total_bookings <> count(b.id) FILTER (WHERE b.is_active = 'Active')
+            OR count(b.id) FILTER (WHERE b.is_active = 'Active') > e.capacity""")
+    assert wrong == []
+    negative = rows(url, """
+        SELECT student_id FROM hubspot_sync.hubspot_contact_credits
+        WHERE least(sj_credits, cs_credits, sjmini_credits, mock_discussion_token,
+                    shared_mock_credits) < 0""")
+    assert negative == []
+
+
+def demo_counts(url: str) -> dict[str, int]:
+    return rows(url, """
+        SELECT (SELECT count(*) FROM hubspot_sync.hubspot_contact_credits
+                WHERE student_id LIKE 'DEMO%') AS students,
+               (SELECT count(*) FROM hubspot_sync.hubspot_mock_exams
+                WHERE mock_exam_name LIKE '[demo] %') AS exams,
+               (SELECT count(*) FROM hubspot_sync.hubspot_bookings
+                WHERE student_id LIKE 'DEMO%') AS bookings,
+               (SELECT count(*) FROM hubspot_sync.hubspot_bookings
+                WHERE student_id LIKE 'DEMO%' AND hubspot_id IS NULL) AS without_hubspot_id,
+               (SELECT count(*) FROM hubspot_sync.credit_ledger
+                WHERE student_id LIKE 'DEMO%') AS ledger""")[0]
+
+
+# ---- rows that are not the demo's ---------------------------------------------------------------
+def add_other_rows(url: str) -> None:
+    """An exam, a student and a booking of the real world, already pushed (outbox rows done,
+    HubSpot ids written back as the push does)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("""
+            INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, mock_type,
+                exam_date, start_time, end_time, location, capacity, total_bookings, is_active)
+            VALUES ('REAL-EXAM-1', 'Situational Judgment (real)', 'Situational Judgment',
+                    hubspot_sync.business_today() + 12, '09:00', '12:00', 'calgary', 5, 0, 'true')
+        """)
+        conn.execute("""
+            INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, email,
+                firstname, lastname, sj_credits)
+            VALUES ('REAL-CONTACT-1', 'REAL0001', 'real0001@example.com', 'Real', 'Student', 2)
+        """)
+        conn.execute("""
+            SELECT hubspot_sync.create_booking(p_student_id := 'REAL0001',
+                p_email := 'real0001@example.com', p_mock_exam_id := 'REAL-EXAM-1',
+                p_idempotency_key := 'real-key-1', p_attending_location := 'calgary')""")
+        with conn.transaction():
+            conn.execute("SET LOCAL mockbook.origin = 'sync'")
+            conn.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'REAL-BOOKING-1'"
+                         " WHERE student_id = 'REAL0001'")
+            conn.execute("UPDATE hubspot_sync.sync_queue SET done_at = now()")
+
+
+def other_rows(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Everything about the non-demo rows, for a before/after comparison."""
+    return {
+        "exams": rows(url, "SELECT * FROM hubspot_sync.hubspot_mock_exams "
+                           "WHERE mock_exam_name NOT LIKE '[demo] %' ORDER BY id"),
+        "contacts": rows(url, "SELECT * FROM hubspot_sync.hubspot_contact_credits "
+                              "WHERE student_id NOT LIKE 'DEMO%' ORDER BY id"),
+        "bookings": rows(url, "SELECT * FROM hubspot_sync.hubspot_bookings "
+                              "WHERE student_id NOT LIKE 'DEMO%' ORDER BY id"),
+        "ledger": rows(url, "SELECT * FROM hubspot_sync.credit_ledger "
+                            "WHERE student_id NOT LIKE 'DEMO%' ORDER BY id"),
+        "audit": rows(url, "SELECT a.* FROM hubspot_sync.supabase_audit_log a "
+                           "WHERE a.record_id IN (SELECT id FROM hubspot_sync.hubspot_bookings "
+                           "WHERE student_id = 'REAL0001' UNION ALL SELECT id FROM "
+                           "hubspot_sync.hubspot_contact_credits WHERE student_id = 'REAL0001' "
+                           "UNION ALL SELECT id FROM hubspot_sync.hubspot_mock_exams "
+                           "WHERE hubspot_id = 'REAL-EXAM-1') ORDER BY a.id"),
+        "outbox": rows(url, "SELECT * FROM hubspot_sync.sync_queue q WHERE q.record_id IN ("
+                            "SELECT id FROM hubspot_sync.hubspot_bookings WHERE student_id = "
+                            "'REAL0001' UNION ALL SELECT id FROM "
+                            "hubspot_sync.hubspot_contact_credits WHERE student_id = 'REAL0001' "
+                            "UNION ALL SELECT id FROM hubspot_sync.hubspot_mock_exams "
+                            "WHERE hubspot_id = 'REAL-EXAM-1') ORDER BY q.id"),
+    }
+
+
+# -------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_demo_three_runs_touch_only_demo_rows(make_database) -> None:
+    """Run 1 on an empty database (the demo migrates it); run 2 after rows of the real world
+    were added (they survive, identical); run 3 with one of them waiting in the outbox (the
+    demo's push would claim it and send it to its sandbox, marking it done: lost for the real
+    HubSpot; the demo skips its push instead and the row stays pending, untouched)."""
+    url = make_database("demo")
+
+    first = run_mockbook("demo", database_url=url)
+    assert_demo_passed(first)
+    assert_invariants(url)
+    counts = demo_counts(url)
+    assert counts["students"] == SMALL["students"] and counts["exams"] == SMALL["exams"]
+    assert counts["bookings"] > 100 and counts["without_hubspot_id"] == 0
+    assert rows(url, "SELECT count(*) AS n FROM hubspot_sync.sync_queue "
+                     "WHERE done_at IS NULL")[0]["n"] == 0
+
+    add_other_rows(url)
+    before = other_rows(url)
+    assert len(before["bookings"]) == 1 and len(before["ledger"]) == 1
+    assert len(before["audit"]) >= 3 and len(before["outbox"]) >= 3
+    second = run_mockbook("demo", database_url=url)
+    assert_demo_passed(second)
+    assert "reset the previous demo" in text(second)
+    assert_invariants(url)
+    again = demo_counts(url)
+    assert again["students"] == SMALL["students"] and again["exams"] == SMALL["exams"]
+    assert again["bookings"] > 100 and again["without_hubspot_id"] == 0
+    # Only this run's rows: every ledger row belongs to a booking of this run, once or twice
+    # (a booking, its cancellation, a rebook pair), so the ledger cannot hold the first run's.
+    assert again["ledger"] <= 2 * again["bookings"]
+    assert rows(url, "SELECT count(*) AS n FROM hubspot_sync.hubspot_bookings "
+                     "WHERE hubspot_id IS NULL")[0]["n"] == 0
+    assert other_rows(url) == before
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET firstname = 'Renamed' "
+                     "WHERE student_id = 'REAL0001'")
+    pending = rows(url, "SELECT * FROM hubspot_sync.sync_queue WHERE done_at IS NULL")
+    assert len(pending) == 1
+    before = other_rows(url)
+    third = run_mockbook("demo", database_url=url)
+    assert_demo_passed(third, pushed=False)
+    assert "push skipped: 1 outbox rows of records that are not the demo's" in text(third)
+    assert rows(url, "SELECT * FROM hubspot_sync.sync_queue WHERE id = %s",
+                (pending[0]["id"],)) == pending
+    assert other_rows(url) == before
+    assert_invariants(url)
+
+
+@pytest.mark.slow
+def test_embedded_smoke_demo_then_down(tmp_path: Path) -> None:
+    """SPEC §10: the zero-config path end to end — embedded PostgreSQL started on demand,
+    migrated, bookings made, pushed to the in-process sandbox — then `mockbook down`."""
+    data_dir = str(tmp_path / "embedded")
+    try:
+        result = run_mockbook("demo", MOCKBOOK_DATA_DIR=data_dir)
+        assert_demo_passed(result)
+        assert f"the embedded PostgreSQL in {data_dir}" in text(result)
+        assert "`mockbook down` stops the embedded database" in text(result)
+    finally:
+        stopped = run_mockbook("down", MOCKBOOK_DATA_DIR=data_dir)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "embedded PostgreSQL stopped" in stopped.stdout
