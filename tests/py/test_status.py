@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -317,12 +318,16 @@ def test_refresh_analytics_busy_exits_75_or_waits(status_db) -> None:
         waiting = subprocess.Popen([MOCKBOOK, "refresh-analytics", "--wait"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**base, "DATABASE_URL": status_db})
-        time.sleep(1.5)
+        # Release the lock only once the waiting process has found it held (its start-up can
+        # take seconds on a loaded machine, so no fixed sleep).
+        ready, _, _ = select.select([waiting.stderr], [], [], 60)
+        assert ready, "the waiting refresh never reported the held lock"
+        first_line = waiting.stderr.readline()
+        assert "waiting for it" in first_line
         assert waiting.poll() is None, "it waits while the lock is held"
         holder.commit()
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
-    assert "waiting for it" in err
     assert out.startswith("refreshed 4 views")
 
 

@@ -153,7 +153,7 @@ UPDATE hubspot_sync.hubspot_mock_exams SET location = 'calgary'
 WHERE hubspot_id IN ('EXAUD1', 'EXAUD2');
 SELECT results_eq(
     $$SELECT record_hubspot_id, operation, changed_fields FROM hubspot_sync.supabase_audit_log
-      ORDER BY id$$,
+      ORDER BY operation, record_hubspot_id$$,
     $$VALUES ('EXAUD2', 'INSERT', (SELECT changed_fields FROM hubspot_sync.supabase_audit_log
                                    WHERE operation = 'INSERT')),
              ('EXAUD1', 'UPDATE', '["location"]'::jsonb),

@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -209,6 +209,24 @@ SELECT throws_ok(
       VALUES ('booking', 'push', 'boom', 'ignored')$$,
     '23514', pg_temp.violates('sync_errors', 'sync_errors_resolution_check'),
     'a dead letter is resolved by retrying or discarding it');
+
+-- contact_credit_sync (the base of the credit merge) --------------------------------------------------
+INSERT INTO hubspot_sync.hubspot_contact_credits (student_id, email) VALUES ('CTSYNC', 'ctsync@x.org');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.contact_credit_sync (contact_id, credits, source)
+      SELECT id, '[1]', 'pull' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CTSYNC'$$,
+    '23514', pg_temp.violates('contact_credit_sync', 'contact_credit_sync_credits_check'),
+    'the last synced credits are a JSON object');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.contact_credit_sync (contact_id, pushing, source)
+      SELECT id, '"x"', 'push' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CTSYNC'$$,
+    '23514', pg_temp.violates('contact_credit_sync', 'contact_credit_sync_pushing_check'),
+    'the values being pushed are a JSON object (or NULL)');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.contact_credit_sync (contact_id, source)
+      SELECT id, 'guess' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CTSYNC'$$,
+    '23514', pg_temp.violates('contact_credit_sync', 'contact_credit_sync_source_check'),
+    'the base comes from a pull or a push');
 
 -- Coverage ----------------------------------------------------------------------------------------
 
