@@ -178,15 +178,16 @@ def hubspot_seams(settings: Settings) -> tuple[HubSpotClient, HubSpotReader]:
 # ---- what the step function works with ----------------------------------------------------------
 @dataclass
 class Cycle:
-    """The seams and the state kept between calls of :func:`step`."""
+    """The seams and the state kept between calls of :func:`step`. The worker's cache thread
+    has a cycle of its own with only ``conn`` and ``keeper`` (it only does the cache step)."""
 
     settings: Settings
     conn: psycopg.Connection  # autocommit, tuple rows: cache, analytics, purge
-    db: Database  # the pool: push, pull, notes
-    keeper: CacheKeeper
-    hubspot: HubSpotClient
-    reader: HubSpotReader
     stop: threading.Event
+    keeper: CacheKeeper | None = None
+    db: Database | None = None  # the pool: push, pull, notes
+    hubspot: HubSpotClient | None = None
+    reader: HubSpotReader | None = None
     worker: str = field(default_factory=default_worker_name)
     batch_size: int = 1000
     lease_seconds: int = 120
@@ -202,6 +203,12 @@ class Cycle:
     record_idle_push_every: float = 0.0  # worker: record an idle push at most this often
     _push_recorded_at: float = 0.0
 
+    def seams(self) -> tuple[Database, HubSpotClient, HubSpotReader]:
+        """The pool and the HubSpot client and reader the HubSpot steps need."""
+        if self.db is None or self.hubspot is None or self.reader is None:
+            raise RuntimeError("this cycle has no database pool or HubSpot client")
+        return self.db, self.hubspot, self.reader
+
 
 def check_hubspot(cycle: Cycle) -> StepResult | None:
     """None when HubSpot may be used; else what to report for the HubSpot steps."""
@@ -210,11 +217,12 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     if time.monotonic() < cycle.hubspot_retry_at and cycle.hubspot_problem is not None:
         return cycle.hubspot_problem
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
+    db, hubspot, _ = cycle.seams()
     try:
-        Pusher(cycle.db, cycle.hubspot, cycle.settings, worker=cycle.worker).preflight()
+        Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight()
     except ConfigError as exc:
         try:  # answered with a refusal (config) or not at all (down)?
-            cycle.hubspot.schema(cycle.settings.bookings_object_type)
+            hubspot.schema(cycle.settings.bookings_object_type)
             down = None
         except HubSpotError as probe:
             down = str(probe) if probe.transient else None
@@ -230,7 +238,8 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
 
 # ---- the steps -----------------------------------------------------------------------------------
 def _pull(cycle: Cycle) -> StepResult:
-    stats = pull(cycle.db, cycle.hubspot, cycle.settings, reader=cycle.reader)
+    db, hubspot, reader = cycle.seams()
+    stats = pull(db, hubspot, cycle.settings, reader=reader)
     detail: dict[str, Any] = {}
     changed = 0
     for name, t in stats.targets.items():
@@ -258,6 +267,8 @@ def _pull(cycle: Cycle) -> StepResult:
 
 def _cache(cycle: Cycle) -> StepResult:
     keeper, conn = cycle.keeper, cycle.conn
+    if keeper is None:
+        raise RuntimeError("this cycle keeps no cache")
     if cycle.settings.redis_url is None:
         keeper.apply_changes(conn, [])  # logs the one "REDIS_URL is not set" warning
         return StepResult("cache", SKIPPED, error="REDIS_URL is not set")
@@ -289,7 +300,7 @@ def _cache(cycle: Cycle) -> StepResult:
 
 
 def _push(cycle: Cycle) -> StepResult:
-    db, hubspot = cycle.db, cycle.hubspot
+    db, hubspot, _ = cycle.seams()
     pusher = Pusher(
         db,
         hubspot,
@@ -355,7 +366,8 @@ def _push(cycle: Cycle) -> StepResult:
 
 
 def _notes(cycle: Cycle) -> StepResult:
-    stats = push_audit_notes(cycle.db, cycle.hubspot, cycle.settings, reader=cycle.reader)
+    db, hubspot, reader = cycle.seams()
+    stats = push_audit_notes(db, hubspot, cycle.settings, reader=reader)
     detail = {
         "created": stats.created,
         "rows_marked": stats.rows_marked,

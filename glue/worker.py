@@ -5,20 +5,24 @@ function, glue.steps.step):
   (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
   connection the cycle uses, so it is released when the run ends or dies). A second run finds
   it taken: it exits 75 at once, or waits with --wait.
-- `mockbook worker` (:class:`Worker`): the same steps when they are due. A notification on
-  ``mockbook_sync`` (on its own autocommit connection) applies the cache changes at once and
-  pushes after ``worker_debounce_seconds``, counted from the first notification so a rush is
-  batched but never postponed; the outbox is read every ``worker_poll_seconds`` anyway (a
-  missed notification, rows coming due after a backoff: the next due time is asked after each
-  push); the pull and the audit notes every ``worker_pull_seconds``; the analytics when due
+- `mockbook worker` (:class:`Worker`): the same steps when they are due, in two threads. The
+  cache thread (:class:`CacheFollower`, its own connections) LISTENs on ``mockbook_sync``,
+  applies each notification's changes to Redis at once (so a push waiting for HubSpot never
+  holds the keys back) and hands the wake-up to the push loop, which pushes after
+  ``worker_debounce_seconds``, counted from the first notification so a rush is batched but
+  never postponed. The outbox is read every ``worker_poll_seconds`` anyway (a missed
+  notification; rows coming due after a backoff: the next due time is asked after each push);
+  the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something asks
+  the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when due
   (checked every minute); the purge daily. A push step pushes for at most 10 s, then the loop
-  looks at notifications and timers again and carries on.
+  looks at its timers again and carries on.
 
-Reconnection: a lost database connection (a restart, pg_terminate_backend) closes every
-connection and reconnects, at once then after 1 s, doubling up to 30 s; then LISTEN again, the
-outbox rows this worker still leased (the interrupted batch) are given back at once (no attempt
-counted; HubSpot writes are idempotent), the Redis keys are rebuilt and the queue is pushed. Redis
-restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers).
+Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
+connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
+back the outbox rows it still leased (the interrupted batch: due now, no attempt counted; HubSpot
+writes are idempotent) and pushes; the cache thread LISTENs again and rebuilds the keys. Redis
+restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
+limiter falls back to a per-process budget meanwhile (glue.steps.resilient).
 
 Stopping: SIGTERM/SIGINT set ``stop``; the current batch is finished (completed or given back),
 no new one is claimed, nothing stays leased, exit 0. All connections carry application_name
@@ -147,16 +151,140 @@ def run_once(
 DAY = 86400.0
 ANALYTICS_CHECK_SECONDS = 60.0
 WORKER_PUSH_BUDGET = 10.0  # then the loop looks at notifications and timers, and goes on
-MAX_WAIT = 0.5  # the longest the loop sleeps without looking at the stop flag
+MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
+MAX_BACKOFF = 30.0
 
 
 class _DatabaseLost(Exception):
     pass
 
 
+def log_report(report: CycleReport) -> None:
+    for result in report.steps.values():
+        level = level_of(result)
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "%s",
+                describe(result),
+                extra=fields(
+                    event=result.name,
+                    status=result.status,
+                    seconds=round(result.seconds, 3),
+                    error=result.error,
+                    **result.detail,
+                ),
+            )
+
+
+def _close_quietly(*closers: Callable[[], object] | None) -> None:
+    for closer in closers:
+        if closer is None:
+            continue
+        try:
+            closer()
+        except Exception as exc:  # closing a broken connection may complain
+            log.debug("closing: %s", exc)
+
+
+def _next_delay(delay: float) -> float:
+    return min(max(delay * 2, 1.0), MAX_BACKOFF)
+
+
+class CacheFollower(threading.Thread):
+    """The cache step of the worker, in a thread of its own with its own two connections (the
+    LISTEN one and the one it reads the outbox on), so that a push waiting for HubSpot (slow
+    answers, a rate-limit wait) never holds the Redis keys back: a notification is applied at
+    once, then handed to the push loop (``on_notify``). Also every poll interval (a missed
+    notification; the check that Redis kept its keys), and a full rebuild on request (after a
+    pull changed something) and after each (re)connection. Reconnects by itself."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        url: str,
+        keeper: CacheKeeper,
+        stop: threading.Event,
+        on_notify: Callable[[], None],
+    ) -> None:
+        super().__init__(name="mockbook-cache", daemon=True)
+        self.settings = settings
+        self.url = url
+        self.keeper = keeper
+        self.stop = stop
+        self.on_notify = on_notify
+        self.rebuild = threading.Event()
+        self.connections = 0
+
+    def request_rebuild(self) -> None:
+        self.rebuild.set()
+
+    def run(self) -> None:
+        delay = 0.0
+        while not self.stop.wait(delay):
+            try:
+                listen_conn = connect(self.url, WORKER_APPLICATION)
+                conn = connect(self.url, WORKER_APPLICATION)
+            except Exception as exc:
+                delay = _next_delay(delay)
+                log.warning(
+                    "cache: database unavailable (%s): next attempt in %.0f s",
+                    first_line(exc),
+                    delay,
+                    extra=fields(event="reconnect_wait", thread="cache", delay=delay),
+                )
+                continue
+            self.connections += 1
+            if self.connections > 1:
+                log.info("cache: reconnected", extra=fields(event="reconnected", thread="cache"))
+            try:
+                self._follow(listen_conn, conn)
+                return  # stopped
+            except Exception as exc:
+                if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
+                    log.exception("cache: unexpected error; starting again")
+                log.warning(
+                    "cache: database connection lost (%s): reconnecting",
+                    first_line(exc),
+                    extra=fields(event="database_lost", thread="cache", error=first_line(exc)),
+                )
+                delay = 0.0 if self.connections == 1 else 1.0
+            finally:
+                _close_quietly(listen_conn.close, conn.close)
+
+    def _follow(self, listen_conn: psycopg.Connection, conn: psycopg.Connection) -> None:
+        listen_conn.execute(f"LISTEN {CHANNEL}")
+        self.on_notify()  # notifications may have been missed while not listening: push now
+        cycle = Cycle(
+            self.settings, conn=conn, stop=self.stop, keeper=self.keeper, incremental_cache=True
+        )
+        poll = self.settings.worker_poll_seconds
+        next_poll = time.monotonic()  # the first call rebuilds (cycle.cache_stale)
+        while not self.stop.is_set():
+            timeout = min(max(next_poll - time.monotonic(), 0.0), MAX_WAIT)
+            got = {n.payload for n in listen_conn.notifies(timeout=timeout, stop_after=1)}
+            if got:
+                got.update(n.payload for n in listen_conn.notifies(timeout=0))
+            if self.rebuild.is_set():
+                self.rebuild.clear()
+                cycle.cache_stale = True
+            now = time.monotonic()
+            if not (got or cycle.cache_stale or now >= next_poll):
+                continue
+            if now >= next_poll:
+                next_poll = now + poll
+            report = step(cycle, ("cache",))
+            if got:
+                self.on_notify()
+            log_report(report)
+            if report.database_lost:
+                raise _DatabaseLost(report.database_lost)
+
+
 class Worker:
     """``Worker(settings, url, stop=event).run()`` -> exit code; returns once ``stop`` is set
-    (SIGTERM/SIGINT), after the current batch."""
+    (SIGTERM/SIGINT), after the current batch. The push loop runs here; the cache in a
+    :class:`CacheFollower` thread."""
 
     def __init__(
         self,
@@ -176,70 +304,53 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.keeper = CacheKeeper(settings.redis_url)
         self.hubspot, self.reader = hubspot_seams(settings)
+        self.notified = threading.Event()
+        self.follower = CacheFollower(settings, url, self.keeper, stop, self.notified.set)
         self.cycle: Cycle | None = None
-        self.listen_conn: psycopg.Connection | None = None
+        self.hubspot_ready = False
+        self.reconnects = 0
         now = time.monotonic()
         self.push_at: float | None = now
         self.next_poll = now + settings.worker_poll_seconds
         self.next_pull = now
         self.next_analytics = now
         self.next_purge = now
-        self.reconnects = 0
-        self.hubspot_ready = False
-        self.cache_due = True
 
     # ---- connections --------------------------------------------------------------------------
     def _open(self) -> None:
-        """Connect, LISTEN, give back what an interrupted batch of ours had leased, and ask for
-        a cache rebuild and a push (notifications may have been missed)."""
+        """Connect, give back what an interrupted batch of ours had leased, push at once."""
         self._close()
-        listen_conn = connect(self.url, WORKER_APPLICATION)
-        self.listen_conn = listen_conn
-        listen_conn.execute(f"LISTEN {CHANNEL}")
         conn = connect(self.url, WORKER_APPLICATION)
         db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
         db.pool.timeout = 10.0  # a pool waiting 30 s for a dead server would stall the loop
         self.cycle = Cycle(
-            settings=self.settings,
+            self.settings,
             conn=conn,
+            stop=self.stop,
             db=db,
-            keeper=self.keeper,
             hubspot=self.hubspot,
             reader=self.reader,
-            stop=self.stop,
             worker=self.name,
             batch_size=self.batch_size,
             lease_seconds=self.lease_seconds,
             push_budget=WORKER_PUSH_BUDGET,
-            incremental_cache=True,
+            cache_stale=False,
             record_idle_push_every=60.0,
             hubspot_ready=self.hubspot_ready,
         )
         self.release_leases("the worker lost its database connection mid-batch")
-        now = time.monotonic()
-        self.push_at = now
-        self.cache_due = True
+        self.push_at = time.monotonic()
 
     def _close(self) -> None:
         cycle, self.cycle = self.cycle, None
-        for closer in (
-            (lambda: cycle.db.close()) if cycle else None,
-            (lambda: cycle.conn.close()) if cycle else None,
-            self.listen_conn.close if self.listen_conn else None,
-        ):
-            if closer is not None:
-                try:
-                    closer()
-                except Exception as exc:  # closing a broken connection may complain
-                    log.debug("closing: %s", exc)
-        self.listen_conn = None
-        if cycle is not None:  # what the next cycle needs to know
+        if cycle is not None:
             self.hubspot_ready = cycle.hubspot_ready
+            _close_quietly(cycle.db.close if cycle.db else None, cycle.conn.close)
 
     def release_leases(self, reason: str) -> int:
         """Give back (due now, no attempt counted) the outbox rows this worker still leases.
         Only called when no batch of ours is in flight: at connect time and at the end."""
-        assert self.cycle is not None
+        assert self.cycle is not None and self.cycle.db is not None
         ids = self.cycle.conn.execute(
             "SELECT coalesce(array_agg(id), '{}') FROM hubspot_sync.sync_queue "
             "WHERE lease_owner = %s AND done_at IS NULL AND dead_at IS NULL",
@@ -267,58 +378,44 @@ class Worker:
         log.warning(
             "database connection lost (%s): reconnecting",
             why,
-            extra=fields(event="database_lost", error=why),
+            extra=fields(event="database_lost", thread="push", error=why),
         )
-        self._close()
-        delay = 1.0
-        while not self.stop.is_set():
+        delay = 0.0
+        while not self.stop.wait(delay):
             try:
                 self._open()
             except Exception as exc:
                 if not database_lost(exc):
                     raise
+                self._close()
+                delay = _next_delay(delay)
                 log.warning(
                     "database unavailable (%s): next attempt in %.0f s",
                     first_line(exc),
                     delay,
-                    extra=fields(event="reconnect_wait", delay=delay),
+                    extra=fields(event="reconnect_wait", thread="push", delay=delay),
                 )
-                self._close()
-                self.stop.wait(delay)
-                delay = min(delay * 2, 30.0)
                 continue
             self.reconnects += 1
             log.info(
                 "reconnected to the database",
-                extra=fields(event="reconnected", reconnects=self.reconnects),
+                extra=fields(event="reconnected", thread="push", reconnects=self.reconnects),
             )
             return
 
     # ---- the loop -----------------------------------------------------------------------------
-    def _wait(self, timeout: float) -> set[str]:
-        """Notification payloads (table names) within ``timeout`` seconds (empty: none)."""
-        assert self.listen_conn is not None
-        got = {n.payload for n in self.listen_conn.notifies(timeout=timeout, stop_after=1)}
-        if got:
-            got.update(n.payload for n in self.listen_conn.notifies(timeout=0))
-        return got
-
-    def _due(self, now: float, tables: set[str]) -> set[str]:
+    def _due(self, now: float, notified: bool) -> set[str]:
         settings = self.settings
         wanted: set[str] = set()
-        if tables or self.cache_due:
-            wanted.add("cache")
-            self.cache_due = False
-            if tables and self.push_at is None:
-                self.push_at = now + settings.worker_debounce_seconds
+        if notified and self.push_at is None:
+            self.push_at = now + settings.worker_debounce_seconds
         if now >= self.next_poll:
-            wanted.add("cache")
             self.push_at = now if self.push_at is None else min(self.push_at, now)
             self.next_poll = now + settings.worker_poll_seconds
         if self.push_at is not None and now >= self.push_at:
             wanted.add("push")
         if now >= self.next_pull:
-            wanted |= {"pull", "cache", "notes"}
+            wanted |= {"pull", "notes"}
             self.next_pull = now + settings.worker_pull_seconds
         if now >= self.next_analytics:
             wanted.add("analytics")
@@ -330,12 +427,10 @@ class Worker:
             self.next_purge = now + DAY
         return wanted
 
-    def _after_push(self, result: StepResult | None) -> None:
-        assert self.cycle is not None
+    def _after_push(self, result: StepResult) -> None:
+        assert self.cycle is not None and self.cycle.db is not None
         now = time.monotonic()
         self.push_at = None
-        if result is None:
-            return
         if result.detail.get("more"):
             self.push_at = now  # the budget ran out with rows still due
             return
@@ -347,23 +442,24 @@ class Worker:
 
     def _serve(self) -> None:
         while not self.stop.is_set():
-            assert self.cycle is not None
+            cycle = self.cycle
+            assert cycle is not None
             now = time.monotonic()
             deadlines = [self.next_poll, self.next_pull, self.next_analytics, self.next_purge]
             if self.push_at is not None:
                 deadlines.append(self.push_at)
-            timeout = 0.0 if self.cache_due else min(max(min(deadlines) - now, 0.0), MAX_WAIT)
-            try:
-                tables = self._wait(timeout)
-            except Exception as exc:
-                if database_lost(exc):
-                    raise _DatabaseLost(first_line(exc)) from exc
-                raise
-            wanted = self._due(time.monotonic(), tables)
+            timeout = min(max(min(deadlines) - now, 0.0), MAX_WAIT)
+            notified = self.notified.wait(timeout)
+            if notified:
+                self.notified.clear()
+            wanted = self._due(time.monotonic(), notified)
             if not wanted:
                 continue
-            report = step(self.cycle, wanted)
-            self._log(report)
+            report = step(cycle, wanted)
+            log_report(report)
+            if cycle.cache_stale:  # a pull changed exams or contacts
+                cycle.cache_stale = False
+                self.follower.request_rebuild()
             if report.database_lost:
                 raise _DatabaseLost(report.database_lost)
             if "push" in report.steps:
@@ -374,28 +470,11 @@ class Worker:
                         raise _DatabaseLost(first_line(exc)) from exc
                     raise
 
-    def _log(self, report: CycleReport) -> None:
-        for result in report.steps.values():
-            level = level_of(result)
-            if log.isEnabledFor(level):
-                log.log(
-                    level,
-                    "%s",
-                    describe(result),
-                    extra=fields(
-                        event=result.name,
-                        status=result.status,
-                        seconds=round(result.seconds, 3),
-                        error=result.error,
-                        **result.detail,
-                    ),
-                )
-
     def run(self) -> int:
         """Serve until stopped; the exit code (0, or 2 when HubSpot refuses the configuration
         at start)."""
         log.info("worker %s starting", self.name, extra=fields(event="start", worker=self.name))
-        self.cache_due = True
+        self.follower.start()
         try:
             try:
                 self._open()
@@ -418,6 +497,7 @@ class Worker:
                 try:
                     self._serve()
                 except _DatabaseLost as lost:
+                    self._close()
                     self._reconnect(str(lost))
             if self.cycle is not None:
                 try:
@@ -427,5 +507,7 @@ class Worker:
             log.info("worker %s stopped", self.name, extra=fields(event="stop", worker=self.name))
             return exitcodes.OK
         finally:
+            self.stop.set()  # the cache thread too (also on a configuration error)
+            self.follower.join(10)
             self._close()
             self.keeper.close()
