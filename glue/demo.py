@@ -12,7 +12,11 @@ A booking that joins a demo row with a non-demo row stops the reset (nothing is 
 Students and exams are loaded as the pull or the import would write them (``mockbook.origin =
 'hubspot'``: already in HubSpot, so not queued for the push); everything after that goes through
 the RPC functions exactly as PostgREST calls them (role service_role, JWT claims, one
-transaction per call), from a psycopg pool, like an app behind PostgREST's own pool.
+transaction per call), from a psycopg pool, like an app behind PostgREST's own pool
+(glue/demo_rush.py).
+
+(One module for the data and everything checked against it: the markers, the reset, the load,
+the checks, the push and the dashboard's queries all read the same Plan.)
 """
 
 from __future__ import annotations
