@@ -4,7 +4,7 @@ JSON lines with --json or when stderr is not a terminal (cron, systemd, a pipe).
 A JSON line is one object: ``ts`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``,
 ``msg`` (the formatted message), ``exc`` when an exception is attached, and the fields given as
 ``extra={"fields": {...}}`` (e.g. ``{"event": "push", "sent": 12}``), so a log shipper can
-filter on them. A human line shows the same fields after the message as ``key=value``.
+filter on them. A human line is the time, the level and the message.
 """
 
 from __future__ import annotations
@@ -46,19 +46,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``12:04:05 INFO  pushed 12 record(s)  sent=12 seconds=0.41``."""
+    """``12:04:05 INFO    push: sent 12 record(s) ...``: the message says it all; the structured
+    fields are for the JSON lines."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extra = getattr(record, FIELDS, None)
-        if isinstance(extra, dict):
-            shown = [f"{k}={v}" for k, v in extra.items() if k != "event" and v not in (None, "")]
-            if shown:
-                line += "  " + " ".join(shown)
-        return line
 
 
 def wants_json(flag: bool, stream: TextIO | None = None) -> bool:
