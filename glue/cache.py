@@ -217,8 +217,13 @@ def redis_client(url: str, *, timeout: float = 1.0) -> redis.Redis:
     """A client that fails fast (no retries, short timeouts): a missing Redis must not slow
     the sync down. A malformed URL is a configuration error."""
     try:
-        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                    retry=Retry(NoBackoff(), 0), decode_responses=True)
+        return redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL is malformed: {exc}") from None
 
@@ -230,8 +235,13 @@ def _text(key: str | bytes) -> str:
 class CacheKeeper:
     """Writes the SPEC §7 keys from the database; see the module docstring for the rules."""
 
-    def __init__(self, target: str | redis.Redis | None, *, probe_interval: float = 2.0,
-                 available_ttl: int = AVAILABLE_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        target: str | redis.Redis | None,
+        *,
+        probe_interval: float = 2.0,
+        available_ttl: int = AVAILABLE_TTL_SECONDS,
+    ) -> None:
         if isinstance(target, str):
             self._client: redis.Redis | None = redis_client(target)
             self._where = _redact(target)
@@ -258,8 +268,9 @@ class CacheKeeper:
             return None
         return self._guard(lambda: self._rebuild(client, conn))
 
-    def apply_changes(self, conn: psycopg.Connection,
-                      changes: Iterable[Change]) -> CacheUpdate | None:
+    def apply_changes(
+        self, conn: psycopg.Connection, changes: Iterable[Change]
+    ) -> CacheUpdate | None:
         """Bring the keys the changes touch up to date (a full rebuild instead when the keys
         may be stale). None when Redis is unavailable."""
         client = self._usable()
@@ -299,8 +310,12 @@ class CacheKeeper:
             return work()
         except REDIS_ERRORS as exc:
             if not self._down:
-                log.warning("Redis unavailable at %s (%s): cache keys are not maintained until "
-                            "it answers again", self._where, exc)
+                log.warning(
+                    "Redis unavailable at %s (%s): cache keys are not maintained until "
+                    "it answers again",
+                    self._where,
+                    exc,
+                )
             self._down = True
             self._stale = True
             self._next_probe = time.monotonic() + self.probe_interval
@@ -309,11 +324,19 @@ class CacheKeeper:
             self._stale = True  # a database error mid-way: the next call starts from scratch
             raise
 
-    def _snapshot(self, conn: psycopg.Connection, *, all_exams: bool, exams: Iterable[str] = (),
-                  students: Iterable[str] = ()) -> tuple[str, list[list[Any]], list[str]]:
+    def _snapshot(
+        self,
+        conn: psycopg.Connection,
+        *,
+        all_exams: bool,
+        exams: Iterable[str] = (),
+        students: Iterable[str] = (),
+    ) -> tuple[str, list[list[Any]], list[str]]:
         with conn.transaction():
-            row = conn.execute(_SNAPSHOT_SQL, {"all": all_exams, "exams": sorted(exams),
-                                               "students": sorted(students)}).fetchone()
+            row = conn.execute(
+                _SNAPSHOT_SQL,
+                {"all": all_exams, "exams": sorted(exams), "students": sorted(students)},
+            ).fetchone()
         assert row is not None
         return row[0], row[1], row[2]
 
@@ -344,8 +367,9 @@ class CacheKeeper:
         written = deleted = 0
         contacts = set(plan.contacts)
         if plan.exams or plan.students:
-            available, exams, found = self._snapshot(conn, all_exams=False, exams=plan.exams,
-                                                     students=plan.students)
+            available, exams, found = self._snapshot(
+                conn, all_exams=False, exams=plan.exams, students=plan.students
+            )
             contacts.update(found)
             present = set()
             for exam_id, remaining, total in exams:
@@ -371,8 +395,9 @@ class CacheKeeper:
 # -- reading the outbox --------------------------------------------------------------------
 
 
-def start_position(conn: psycopg.Connection, *, lookback: int = 1000,
-                   gap_grace: float = 60.0) -> FeedPosition:
+def start_position(
+    conn: psycopg.Connection, *, lookback: int = 1000, gap_grace: float = 60.0
+) -> FeedPosition:
     """Where a new reader starts: after the newest visible row, still waiting (gap_grace
     seconds) for the ids below it, within `lookback`, that are not committed yet."""
     with conn.transaction():
@@ -382,9 +407,14 @@ def start_position(conn: psycopg.Connection, *, lookback: int = 1000,
     return FeedPosition(last_id=row[0], gaps=tuple((i, deadline) for i in row[1]))
 
 
-def changes_since(conn: psycopg.Connection, position: FeedPosition | int, *, limit: int = 1000,
-                  gap_grace: float = 60.0, max_gaps: int = 1000,
-                  ) -> tuple[FeedPosition, list[Change]]:
+def changes_since(
+    conn: psycopg.Connection,
+    position: FeedPosition | int,
+    *,
+    limit: int = 1000,
+    gap_grace: float = 60.0,
+    max_gaps: int = 1000,
+) -> tuple[FeedPosition, list[Change]]:
     """The sync_queue rows after `position` (done ones too: a push may already have completed
     them; purge keeps them 7 days), oldest first, at most `limit`, with the new position.
 
@@ -394,9 +424,10 @@ def changes_since(conn: psycopg.Connection, position: FeedPosition | int, *, lim
     if isinstance(position, int):
         position = FeedPosition(last_id=position)
     with conn.transaction():
-        rows = conn.execute(_CHANGES_SQL, {"last": position.last_id,
-                                           "gaps": [i for i, _ in position.gaps],
-                                           "limit": limit}).fetchall()
+        rows = conn.execute(
+            _CHANGES_SQL,
+            {"last": position.last_id, "gaps": [i for i, _ in position.gaps], "limit": limit},
+        ).fetchall()
     changes = [Change(*row) for row in rows]
     seen = {c.id for c in changes}
     now = time.monotonic()
@@ -407,14 +438,16 @@ def changes_since(conn: psycopg.Connection, position: FeedPosition | int, *, lim
         if change.id <= position.last_id:
             continue
         if change.id > last_id + 1:
-            gaps.extend((i, deadline) for i in range(max(last_id + 1, change.id - max_gaps),
-                                                      change.id))
+            gaps.extend(
+                (i, deadline) for i in range(max(last_id + 1, change.id - max_gaps), change.id)
+            )
         last_id = change.id
     return FeedPosition(last_id=last_id, gaps=tuple(gaps[-max_gaps:])), changes
 
 
-def listen(conn: psycopg.Connection, *, timeout: float = 1.0,
-           channel: str = CHANNEL) -> Iterator[list[str]]:
+def listen(
+    conn: psycopg.Connection, *, timeout: float = 1.0, channel: str = CHANNEL
+) -> Iterator[list[str]]:
     """LISTEN on `channel` now, and return an iterator yielding forever: the payloads (table
     names) received, one sorted list without duplicates per wake-up, or [] after `timeout`
     seconds of silence (the caller's cue to read the outbox anyway, in case a notification was

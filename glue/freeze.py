@@ -137,8 +137,9 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
     (down_dir / "00_preamble.sql").write_text(PREAMBLE)
 
     # A new db/schema/ file (a new table) applies as it is; a changed or deleted one needs ALTERs.
-    schema_changes = [c for c in changes
-                      if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"]
+    schema_changes = [
+        c for c in changes if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"
+    ]
     if schema_changes:
         (up_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))
         (down_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))

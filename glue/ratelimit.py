@@ -78,8 +78,9 @@ class RedisWindow:
         self._script = self.client.register_script(_LUA_ACQUIRE)
 
     def try_acquire(self) -> float:
-        wait_us = self._script(keys=[self.key],
-                               args=[self.limit, int(self.window * 1_000_000), uuid.uuid4().hex])
+        wait_us = self._script(
+            keys=[self.key], args=[self.limit, int(self.window * 1_000_000), uuid.uuid4().hex]
+        )
         return int(wait_us) / 1_000_000
 
 
@@ -132,8 +133,15 @@ class RateLimiter:
         return waited
 
 
-def build_limiter(*, limit: int, window: float, daily: int, redis_url: str | None,
-                  name: str = "hubspot", margin: float = 0.25) -> RateLimiter:
+def build_limiter(
+    *,
+    limit: int,
+    window: float,
+    daily: int,
+    redis_url: str | None,
+    name: str = "hubspot",
+    margin: float = 0.25,
+) -> RateLimiter:
     """Redis-shared limiter when `redis_url` is set and answers, else a process-local one."""
     effective = window + margin
     if redis_url:
@@ -147,6 +155,7 @@ def build_limiter(*, limit: int, window: float, daily: int, redis_url: str | Non
                 DailyBudget(daily, client, prefix=f"mockbook:ratelimit:{name}:daily"),
             )
         except Exception as exc:  # redis.RedisError, OSError: fall back, never stop the sync
-            log.warning("Redis unavailable for the shared rate limiter (%s); limiting per process",
-                        exc)
+            log.warning(
+                "Redis unavailable for the shared rate limiter (%s); limiting per process", exc
+            )
     return RateLimiter(LocalWindow(limit, effective), DailyBudget(daily))

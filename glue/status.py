@@ -82,8 +82,7 @@ def read_status(conn: psycopg.Connection) -> SyncStatus:
     with conn.transaction():
         row = conn.execute(_STATUS_SQL).fetchone()
     assert row is not None
-    (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift,
-     checked) = row
+    (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked) = row
     return SyncStatus(
         pending=pending,
         oldest_pending_seconds=float(oldest) if oldest is not None else None,
@@ -107,9 +106,11 @@ def check(status: SyncStatus, limits: Thresholds) -> list[str]:
     if status.pending > limits.max_pending:
         failures.append(f"pending rows {status.pending} > {limits.max_pending}")
     if status.error_rate > limits.max_error_rate:
-        failures.append(f"error rate {status.error_rate:.1%} > {limits.max_error_rate:.1%} "
-                        f"({status.errors_last_hour} errors, {status.processed_last_hour} "
-                        "rows processed in the last hour)")
+        failures.append(
+            f"error rate {status.error_rate:.1%} > {limits.max_error_rate:.1%} "
+            f"({status.errors_last_hour} errors, {status.processed_last_hour} "
+            "rows processed in the last hour)"
+        )
     if status.drift is not None and status.drift > limits.max_drift:
         failures.append(f"drift {status.drift} records > {limits.max_drift}")
     return failures
@@ -152,35 +153,67 @@ def prometheus_text(status: SyncStatus) -> str:
     metric is absent until a reconcile has recorded one."""
     metrics: list[tuple[str, str, float | None]] = [
         ("mockbook_sync_queue_pending", "Outbox rows still to push.", status.pending),
-        ("mockbook_sync_oldest_pending_seconds",
-         "Age of the oldest pending outbox row (0: none).", status.sync_lag_seconds),
-        ("mockbook_sync_errors_last_hour", "Sync errors recorded in the last hour.",
-         status.errors_last_hour),
-        ("mockbook_sync_processed_last_hour",
-         "Outbox rows done or dead-lettered in the last hour.", status.processed_last_hour),
-        ("mockbook_sync_error_rate",
-         "errors_last_hour / max(processed_last_hour, errors_last_hour).", status.error_rate),
-        ("mockbook_sync_dead_letters", "Unresolved dead letters (sync_errors).",
-         status.dead_letters),
-        ("mockbook_last_push_timestamp_seconds", "Last successful push (0: never).",
-         _timestamp(status.last_push_at)),
-        ("mockbook_last_pull_timestamp_seconds", "Last successful pull (0: never).",
-         _timestamp(status.last_pull_at)),
-        ("mockbook_last_refresh_timestamp_seconds", "Last analytics refresh (0: never).",
-         _timestamp(status.last_refresh_at)),
-        ("mockbook_last_reconcile_timestamp_seconds", "Last reconcile (0: never).",
-         _timestamp(status.last_reconcile_at)),
-        ("mockbook_reconcile_drift_records", "Records that differed at the last reconcile.",
-         status.drift),
-        ("mockbook_status_timestamp_seconds", "When these metrics were read.",
-         _timestamp(status.checked_at)),
+        (
+            "mockbook_sync_oldest_pending_seconds",
+            "Age of the oldest pending outbox row (0: none).",
+            status.sync_lag_seconds,
+        ),
+        (
+            "mockbook_sync_errors_last_hour",
+            "Sync errors recorded in the last hour.",
+            status.errors_last_hour,
+        ),
+        (
+            "mockbook_sync_processed_last_hour",
+            "Outbox rows done or dead-lettered in the last hour.",
+            status.processed_last_hour,
+        ),
+        (
+            "mockbook_sync_error_rate",
+            "errors_last_hour / max(processed_last_hour, errors_last_hour).",
+            status.error_rate,
+        ),
+        (
+            "mockbook_sync_dead_letters",
+            "Unresolved dead letters (sync_errors).",
+            status.dead_letters,
+        ),
+        (
+            "mockbook_last_push_timestamp_seconds",
+            "Last successful push (0: never).",
+            _timestamp(status.last_push_at),
+        ),
+        (
+            "mockbook_last_pull_timestamp_seconds",
+            "Last successful pull (0: never).",
+            _timestamp(status.last_pull_at),
+        ),
+        (
+            "mockbook_last_refresh_timestamp_seconds",
+            "Last analytics refresh (0: never).",
+            _timestamp(status.last_refresh_at),
+        ),
+        (
+            "mockbook_last_reconcile_timestamp_seconds",
+            "Last reconcile (0: never).",
+            _timestamp(status.last_reconcile_at),
+        ),
+        (
+            "mockbook_reconcile_drift_records",
+            "Records that differed at the last reconcile.",
+            status.drift,
+        ),
+        (
+            "mockbook_status_timestamp_seconds",
+            "When these metrics were read.",
+            _timestamp(status.checked_at),
+        ),
     ]
     lines = []
     for name, help_text, value in metrics:
         if value is None:
             continue
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge",
-                  f"{name} {_number(value)}"]
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {_number(value)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -218,8 +251,9 @@ def _ago(value: datetime | None, now: datetime) -> str:
     if value is None:
         return "never"
     seconds = max((now - value).total_seconds(), 0.0)
-    unit, size = next(((u, n) for u, n in (("d", 86400), ("h", 3600), ("min", 60))
-                       if seconds >= n), ("s", 1))
+    unit, size = next(
+        ((u, n) for u, n in (("d", 86400), ("h", 3600), ("min", 60)) if seconds >= n), ("s", 1)
+    )
     return f"{seconds / size:.0f} {unit} ago ({value:%Y-%m-%d %H:%M %Z})"
 
 
@@ -236,20 +270,36 @@ def render_table(status: SyncStatus, limits: Thresholds) -> Table:
         table.add_row(name, value, limit, state)
 
     lag = status.sync_lag_seconds
-    row("pending rows", str(status.pending), str(limits.max_pending),
-        status.pending > limits.max_pending)
-    row("sync lag (oldest pending)", f"{lag:.1f} s", f"{limits.max_lag_seconds:g} s",
-        lag > limits.max_lag_seconds)
+    row(
+        "pending rows",
+        str(status.pending),
+        str(limits.max_pending),
+        status.pending > limits.max_pending,
+    )
+    row(
+        "sync lag (oldest pending)",
+        f"{lag:.1f} s",
+        f"{limits.max_lag_seconds:g} s",
+        lag > limits.max_lag_seconds,
+    )
     row("errors last hour", str(status.errors_last_hour))
     row("rows processed last hour", str(status.processed_last_hour))
-    row("error rate", f"{status.error_rate:.1%}", f"{limits.max_error_rate:.1%}",
-        status.error_rate > limits.max_error_rate)
+    row(
+        "error rate",
+        f"{status.error_rate:.1%}",
+        f"{limits.max_error_rate:.1%}",
+        status.error_rate > limits.max_error_rate,
+    )
     row("dead letters", str(status.dead_letters))
     if status.drift is None:
         row("drift (last reconcile)", "unknown", str(limits.max_drift))
     else:
-        row("drift (last reconcile)", str(status.drift), str(limits.max_drift),
-            status.drift > limits.max_drift)
+        row(
+            "drift (last reconcile)",
+            str(status.drift),
+            str(limits.max_drift),
+            status.drift > limits.max_drift,
+        )
     now = status.checked_at
     row("last push", _ago(status.last_push_at, now))
     row("last pull", _ago(status.last_pull_at, now))

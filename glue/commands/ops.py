@@ -33,23 +33,51 @@ def _not_migrated(exc: psycopg.Error) -> ConfigError:
 
 @click.command()
 @click.option("--json", "json_flag", is_flag=True, help="One JSON object instead of the table.")
-@click.option("--prometheus", "prometheus_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write node_exporter textfile metrics to FILE, atomically.")
-@click.option("--check", "check_flag", is_flag=True,
-              help="Exit 1, naming them, when thresholds are exceeded.")
-@click.option("--max-lag", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Sync lag threshold (MOCKBOOK_STATUS_MAX_LAG, default 30).")
-@click.option("--max-pending", type=click.IntRange(min=0), metavar="ROWS",
-              help="Pending outbox rows threshold (MOCKBOOK_STATUS_MAX_PENDING, default 100).")
-@click.option("--max-error-rate", type=click.FloatRange(min=0, max=1), metavar="FRACTION",
-              help="Error rate threshold, 0.05 = 5% (MOCKBOOK_STATUS_MAX_ERROR_RATE).")
-@click.option("--max-drift", type=click.IntRange(min=0), metavar="RECORDS",
-              help="Reconcile drift threshold (MOCKBOOK_STATUS_MAX_DRIFT, default 10).")
+@click.option(
+    "--prometheus",
+    "prometheus_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write node_exporter textfile metrics to FILE, atomically.",
+)
+@click.option(
+    "--check", "check_flag", is_flag=True, help="Exit 1, naming them, when thresholds are exceeded."
+)
+@click.option(
+    "--max-lag",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Sync lag threshold (MOCKBOOK_STATUS_MAX_LAG, default 30).",
+)
+@click.option(
+    "--max-pending",
+    type=click.IntRange(min=0),
+    metavar="ROWS",
+    help="Pending outbox rows threshold (MOCKBOOK_STATUS_MAX_PENDING, default 100).",
+)
+@click.option(
+    "--max-error-rate",
+    type=click.FloatRange(min=0, max=1),
+    metavar="FRACTION",
+    help="Error rate threshold, 0.05 = 5% (MOCKBOOK_STATUS_MAX_ERROR_RATE).",
+)
+@click.option(
+    "--max-drift",
+    type=click.IntRange(min=0),
+    metavar="RECORDS",
+    help="Reconcile drift threshold (MOCKBOOK_STATUS_MAX_DRIFT, default 10).",
+)
 @pass_app
-def status(app: AppContext, json_flag: bool, prometheus_file: Path | None, check_flag: bool,
-           max_lag: float | None, max_pending: int | None, max_error_rate: float | None,
-           max_drift: int | None) -> None:
+def status(
+    app: AppContext,
+    json_flag: bool,
+    prometheus_file: Path | None,
+    check_flag: bool,
+    max_lag: float | None,
+    max_pending: int | None,
+    max_error_rate: float | None,
+    max_drift: int | None,
+) -> None:
     """Queue depth, sync lag, errors, dead letters and the last push, pull and refresh.
 
     A table on a terminal, one JSON object with --json. With --prometheus FILE the metrics are
@@ -61,8 +89,9 @@ def status(app: AppContext, json_flag: bool, prometheus_file: Path | None, check
     limits = Thresholds(
         max_lag_seconds=settings.status_max_lag_seconds if max_lag is None else max_lag,
         max_pending=settings.status_max_pending if max_pending is None else max_pending,
-        max_error_rate=(settings.status_max_error_rate if max_error_rate is None
-                        else max_error_rate),
+        max_error_rate=(
+            settings.status_max_error_rate if max_error_rate is None else max_error_rate
+        ),
         max_drift=settings.status_max_drift if max_drift is None else max_drift,
     )
     with _connect(app) as conn:
@@ -89,8 +118,11 @@ def status(app: AppContext, json_flag: bool, prometheus_file: Path | None, check
 
 @click.command("refresh-analytics")
 @click.option("--json", "json_flag", is_flag=True, help="Print the result as JSON.")
-@click.option("--wait", is_flag=True,
-              help="If another refresh is running, wait for it to finish instead of exiting 75.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another refresh is running, wait for it to finish instead of exiting 75.",
+)
 @pass_app
 def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
     """Refresh the analytics materialized views (CONCURRENTLY: readers are never blocked).
@@ -105,15 +137,18 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
             try:
                 result = conn.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
             except psycopg.errors.InsufficientPrivilege as exc:
-                raise ConfigError("refreshing the analytics views needs their owner; connect "
-                                  f"as the database owner ({str(exc).splitlines()[0]})") from None
+                raise ConfigError(
+                    "refreshing the analytics views needs their owner; connect "
+                    f"as the database owner ({str(exc).splitlines()[0]})"
+                ) from None
             except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
                 raise _not_migrated(exc) from None
             if result.get("refreshed") or not wait:
                 break
             if not announced:
-                click.echo("mockbook: another analytics refresh is running; waiting for it",
-                           err=True)
+                click.echo(
+                    "mockbook: another analytics refresh is running; waiting for it", err=True
+                )
                 announced = True
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -121,8 +156,10 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
         click.echo(json.dumps(result))
     if not result.get("refreshed"):
         if not as_json:
-            click.echo("mockbook: another analytics refresh is running; try again later or "
-                       "use --wait", err=True)
+            click.echo(
+                "mockbook: another analytics refresh is running; try again later or use --wait",
+                err=True,
+            )
         sys.exit(exitcodes.BUSY)
     if not as_json:
         views = result.get("views", [])
