@@ -5,6 +5,10 @@ empty database; bookings matched by code or idempotency key (never duplicated), 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 
 import push_helpers
 import pytest
@@ -179,3 +183,43 @@ def test_the_import_command_prints_a_summary(
     with pytest.raises(SystemExit) as exit_info:
         main(["import"])
     assert exit_info.value.code == exitcodes.CONFIG_ERROR
+
+
+def test_a_progress_bar_on_a_terminal(push_db: str, sandbox: Sandbox) -> None:
+    """On a terminal (here a pseudo-terminal as stderr) the import shows rich progress bars."""
+    fast(sandbox)
+    seed_account(sandbox, malformed=False)
+    main_fd, terminal_fd = pty.openpty()
+    env = {
+        **os.environ,
+        **env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50"),
+        "COLUMNS": "100",
+        "TERM": "xterm",
+    }
+    env.pop("MOCKBOOK_SCHEMA_SOURCE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from glue.cli import main; main()", "import"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=terminal_fd,
+        cwd=push_helpers.ROOT,
+        text=True,
+    )
+    os.close(terminal_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(main_fd)
+    assert proc.returncode == 0, shown.decode(errors="replace")
+    screen = shown.decode(errors="replace")
+    for name in ("exams", "contacts", "bookings"):
+        assert name in screen
+    assert "━" in screen  # the bars
+    assert "mockbook import" in out  # the summary table on stdout

@@ -5,9 +5,11 @@ seats, malformed records are reported alone, faults and interruptions are surviv
 from __future__ import annotations
 
 import json
+import time
 
 import push_helpers
 import sandbox_fixtures
+from click.testing import CliRunner
 from pull_helpers import (
     FailingReader,
     book,
@@ -25,6 +27,7 @@ from pull_helpers import (
     seed_exams,
 )
 
+from glue.cli import cli
 from glue.pull import pull
 from glue.push import push
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -322,3 +325,45 @@ def test_pull_survives_429s_5xx_and_timeouts(push_db: str, sandbox: Sandbox) -> 
     faults = sandbox.stats["faults"]
     assert faults["error"] > 0 and faults["timeout"] > 0 and faults["storm"] > 0
     assert json.dumps(stats.as_dict())  # the CLI prints it
+
+
+def test_the_overlap_window_catches_records_search_showed_late(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """Search is eventually consistent: a record changed just before the newest one seen may
+    only become searchable after the pass went by. Each pass re-reads an overlap window."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    late, _ = seed_contacts(sandbox, [{"student_id": "LAG1"}, {"student_id": "LAG2"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader, only=("contacts",))
+        sandbox.search_lag = 1.5
+        sandbox.touch(CONTACTS, late, firstname="Late")  # searchable only in 1.5 s
+        time.sleep(0.01)
+        seed_contacts(sandbox, [{"student_id": "LAG3"}])  # searchable at once, and newer
+        first = pull(db, client, settings, reader=reader, only=("contacts",), overlap_seconds=0)
+        assert first.targets["contacts"].inserted == 1  # LAG3; LAG1's change not visible yet
+        time.sleep(1.6)
+        no_overlap = pull(
+            db, client, settings, reader=reader, only=("contacts",), overlap_seconds=0
+        )
+        assert contact(push_db, "LAG1")["firstname"] == "FirstLAG1"  # missed without overlap
+        pull(db, client, settings, reader=reader, only=("contacts",))
+    assert no_overlap.targets["contacts"].read == 1  # only LAG3 again, at the cursor
+    assert contact(push_db, "LAG1")["firstname"] == "Late"  # the default overlap re-read it
+
+
+def test_the_pull_command(push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    seed_exams(sandbox, [{}, {"capacity": "many"}])
+    seed_contacts(sandbox, [{"student_id": "CLI1", "sj_credits": "2"}])
+    env = push_helpers.env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["pull", "--json"], env=env, catch_exceptions=False)
+    assert result.exit_code == 1  # one exam could not be applied
+    out = json.loads(result.output)
+    assert out["targets"]["exams"]["inserted"] == 1
+    assert out["targets"]["contacts"]["inserted"] == 1
+    assert "capacity is not a whole number" in out["targets"]["exams"]["errors"][0]["error"]
+    text = runner.invoke(cli, ["pull", "--only", "contacts"], env=env, catch_exceptions=False)
+    assert text.exit_code == 0 and text.output.startswith("pull contacts: read 1")
