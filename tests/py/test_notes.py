@@ -77,9 +77,10 @@ def test_bookings_and_credit_changes_become_notes_once(push_db: str, sandbox: Sa
         == 0
     )
     bodies = sorted(n["properties"]["hs_note_body"] for n in sandbox.objects(NOTES))
+    who = one(push_db, "SELECT current_user")  # create_booking has no actor: the database user
     assert bodies == sorted(
         [
-            f"Booking {code} created by postgres for Clinical Skills on 2031-04-01; "
+            f"Booking {code} created by {who} for Clinical Skills on 2031-04-01; "
             "1 Clinical Skills credit used",
             f"Booking {code} cancelled by admin@school.ca; 1 Clinical Skills credit refunded",
             "Credits changed by admin@school.ca for IMP2: Situational Judgment 2 → 4 "
