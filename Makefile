@@ -44,6 +44,9 @@ lint: venv ## ruff, squawk on the offline migration SQL, plpgsql_check on every 
 demo: venv ## The newcomer's first run on the embedded PostgreSQL (no configuration)
 	env -u DATABASE_URL $(VENV)/bin/mockbook demo
 
+bench: venv ## Benchmarks of SPEC §11 (ratios against pgbench references measured in the same run)
+	$(PY) bench/run.py
+
 revision: venv ## New migration revision freezing the changed db/ SQL: make revision m="why"
 	@test -n "$(m)" || { echo 'usage: make revision m="what changed"' >&2; exit 2; }
 	$(VENV)/bin/mockbook db revision -m "$(m)"

@@ -1,0 +1,226 @@
+"""The bench database: schema, fixture data and the pgbench scripts that call create_booking.
+
+Fixture (built with set-based SQL, audit/outbox triggers off while loading: the fixture is not
+what is measured; the benchmarks themselves run with every trigger on unless B4 says otherwise):
+
+- STUDENTS students B0..B49999 (HubSpot ids BC<n>, email b<n>@example.com), 1,000 SJ credits
+  each, so no booking of the run ever lacks a credit;
+- SPREAD_EXAMS Situational Judgment exams BX0..BX1008, one per day from tomorrow on, capacity
+  100,000,000 (never full);
+- hot exams BH<k> (B2), the rush exam (B3), push exams (B5) on days of their own, later.
+
+Why no booking of a benchmark fails (pgbench aborts a client on any error): the n-th booking
+of the spread workload (n from the sequence bench.n) is student n mod 50,000 on exam n mod
+1,009; 50,000 and 1,009 are coprime, so (student, exam) never repeats for n < 50,450,000 and,
+every exam being on its own day, the duplicate rule (student, mock type, day) never triggers;
+idempotency keys are 'bench-<n>', unique. Consecutive n go to different students and different
+exams, so concurrent calls spread over rows exactly as "bookings spread over many exams" means.
+The hot exam takes student n mod 50,000: distinct students as long as one hot exam gets fewer
+than 50,000 bookings (a run would need 2,500 tps for 20 s to reach that).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from glue import migrations
+from glue.dbsource import apply_source
+
+STUDENTS = 50_000
+SPREAD_EXAMS = 1_009  # prime: coprime with STUDENTS
+CREDITS = 1_000
+HOT_DAY_OFFSET = 2_000  # hot exams: days after every spread exam
+RUSH_DAY_OFFSET = 3_000
+PUSH_DAY_OFFSET = 3_100
+ANALYTICS_EXAMS = 2_003  # prime: coprime with STUDENTS
+
+# What PostgREST does around an RPC call (SPEC §5): one transaction, role, JWT claims, method.
+POSTGREST_PREAMBLE = (
+    "SELECT set_config('role', 'service_role', true),"
+    " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true),"
+    " set_config('request.method', 'POST', true);"
+)
+
+
+def build(url: str, schema_source: str) -> None:
+    """Schema from Alembic (`upgrade(url, 'head')`) or from db/ directly."""
+    if schema_source == "db":
+        apply_source(url)
+    else:
+        migrations.upgrade(url, "head")
+
+
+def load(url: str) -> dict[str, int]:
+    """The shared fixture (see the module docstring); row counts."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+        conn.execute("CREATE SEQUENCE IF NOT EXISTS bench.n")
+        conn.execute("GRANT USAGE ON SCHEMA bench TO service_role")
+        conn.execute("GRANT USAGE, SELECT ON SEQUENCE bench.n TO service_role")
+        conn.execute("CREATE TABLE IF NOT EXISTS bench.hot_row (id int PRIMARY KEY, n bigint)")
+        conn.execute("INSERT INTO bench.hot_row VALUES (1, 0) ON CONFLICT DO NOTHING")
+        conn.execute("GRANT SELECT, UPDATE ON bench.hot_row TO service_role")
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute(
+                """INSERT INTO hubspot_sync.hubspot_contact_credits
+                       (hubspot_id, student_id, email, firstname, lastname, sj_credits)
+                   SELECT 'BC' || g, 'B' || g, 'b' || g || '@example.com', 'First' || g,
+                          'Last' || g, %s
+                   FROM generate_series(0, %s - 1) AS g""", (CREDITS, STUDENTS))
+            conn.execute(
+                """INSERT INTO hubspot_sync.hubspot_mock_exams
+                       (hubspot_id, mock_exam_name, mock_type, exam_date, start_time, end_time,
+                        location, capacity, total_bookings, is_active, mock_set)
+                   SELECT 'BX' || g, 'bench exam ' || g, 'Situational Judgment',
+                          hubspot_sync.business_today() + 1 + g, '09:00', '12:00',
+                          'mississauga', 100000000, 0, 'true', 'A'
+                   FROM generate_series(0, %s - 1) AS g""", (SPREAD_EXAMS,))
+        conn.execute("CREATE TABLE IF NOT EXISTS bench.start_balance"
+                     " (student_id text PRIMARY KEY, sj_credits int NOT NULL)")
+        record_start_balances(conn)
+        conn.execute("VACUUM ANALYZE")
+    return {"students": STUDENTS, "exams": SPREAD_EXAMS}
+
+
+def record_start_balances(conn: psycopg.Connection) -> None:
+    """Remember the SJ balance of every contact not yet remembered (call right after adding
+    students, before they book): the invariant check compares against it."""
+    conn.execute(
+        """INSERT INTO bench.start_balance (student_id, sj_credits)
+           SELECT c.student_id, c.sj_credits FROM hubspot_sync.hubspot_contact_credits AS c
+           ON CONFLICT (student_id) DO NOTHING""")
+
+
+def add_exam(conn: psycopg.Connection, hubspot_id: str, day_offset: int, capacity: int) -> None:
+    """One more SJ exam (with its triggers: an ordinary insert)."""
+    conn.execute(
+        """INSERT INTO hubspot_sync.hubspot_mock_exams
+               (hubspot_id, mock_exam_name, mock_type, exam_date, start_time, end_time,
+                location, capacity, total_bookings, is_active, mock_set)
+           VALUES (%s, 'bench exam ' || %s, 'Situational Judgment',
+                   hubspot_sync.business_today() + %s, '09:00', '12:00', 'mississauga', %s, 0,
+                   'true', 'A')""", (hubspot_id, hubspot_id, day_offset, capacity))
+
+
+def booking_script(exam_expr: str) -> str:
+    """The pgbench script of one create_booking request as PostgREST makes it: BEGIN, the
+    role/claims/method settings, the call, COMMIT. `exam_expr` is the SQL of the exam id
+    (from s.n, the booking's number)."""
+    return (
+        "BEGIN;\n"
+        f"{POSTGREST_PREAMBLE}\n"
+        "SELECT hubspot_sync.create_booking("
+        f"p_student_id := 'B' || (s.n % {STUDENTS}), "
+        f"p_email := 'b' || (s.n % {STUDENTS}) || '@example.com', "
+        f"p_mock_exam_id := {exam_expr}, "
+        "p_idempotency_key := 'bench-' || s.n, "
+        "p_attending_location := 'mississauga') "
+        "FROM (SELECT nextval('bench.n') AS n) AS s;\n"
+        "END;\n"
+    )
+
+
+SPREAD_SCRIPT = booking_script(f"'BX' || (s.n % {SPREAD_EXAMS})")
+
+
+def hot_script(exam: str) -> str:
+    return booking_script(f"'{exam}'")
+
+
+# The profile's "raw writes": the rows one booking writes (the booking, the contact's credit,
+# its ledger row, the exam's total), as plain SQL without any of create_booking's checks or
+# helper functions, with the same triggers firing. Same students/exams/numbering as
+# SPREAD_SCRIPT, so it never collides with it.
+RAW_WRITES_SCRIPT = (
+    "BEGIN;\n"
+    f"{POSTGREST_PREAMBLE}\n"
+    "SELECT nextval('bench.n') AS n \\gset\n"
+    "WITH b AS (INSERT INTO hubspot_sync.hubspot_bookings (booking_id, associated_mock_exam, "
+    "associated_contact_id, student_id, name, student_email, is_active, attending_location, "
+    "token_used, start_time, end_time, exam_date, mock_type, mock_set, idempotency_key, "
+    "idempotency_fingerprint) "
+    "SELECT 'RAW-' || :n, e.hubspot_id, c.hubspot_id, c.student_id, c.firstname, c.email, "
+    "'Active', 'mississauga', 'Situational Judgment Token', e.start_time, e.end_time, "
+    "e.exam_date, e.mock_type, e.mock_set, 'raw-' || :n, 'raw' "
+    "FROM hubspot_sync.hubspot_mock_exams AS e, hubspot_sync.hubspot_contact_credits AS c "
+    f"WHERE e.hubspot_id = 'BX' || (:n % {SPREAD_EXAMS}) AND c.student_id = 'B' || "
+    f"(:n % {STUDENTS}) RETURNING id), "
+    "c AS (UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = sj_credits - 1 "
+    f"WHERE student_id = 'B' || (:n % {STUDENTS}) RETURNING id, student_id, sj_credits) "
+    "INSERT INTO hubspot_sync.credit_ledger (contact_id, student_id, credit_field, delta, "
+    "balance_after, reason, booking_id, actor) "
+    "SELECT c.id, c.student_id, 'sj_credits', -1, c.sj_credits, 'booking', b.id, 'bench' "
+    "FROM b, c;\n"
+    "UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = total_bookings + 1 "
+    f"WHERE hubspot_id = 'BX' || (:n % {SPREAD_EXAMS});\n"
+    "END;\n"
+)
+
+# B2's reference: pgbench's one-row UPDATE on one hot row (autocommit, one statement).
+HOT_UPDATE_SCRIPT = "UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\n"
+
+
+def set_outbox_triggers(url: str, enabled: bool, keep: tuple[str, ...] = ()) -> None:
+    """B4: the outbox and audit triggers (queue_sync_change, audit_row_change) on the three
+    synced tables, on or off; the ones named in `keep` on in any case."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings"):
+            for trigger in ("queue_sync_change", "audit_row_change"):
+                action = "ENABLE" if enabled or trigger in keep else "DISABLE"
+                # identifiers are our own constants
+                conn.execute(f"ALTER TABLE hubspot_sync.{table} {action} TRIGGER {trigger}")
+
+
+def counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            """SELECT (SELECT count(*) FROM hubspot_sync.hubspot_bookings),
+                      (SELECT count(*) FROM hubspot_sync.hubspot_mock_exams),
+                      (SELECT count(*) FROM hubspot_sync.hubspot_contact_credits),
+                      (SELECT count(*) FROM hubspot_sync.sync_queue),
+                      (SELECT count(*) FROM hubspot_sync.supabase_audit_log)""").fetchone()
+    return dict(zip(("bookings", "exams", "contacts", "outbox_rows", "audit_rows"), row,
+                    strict=True))
+
+
+def invariant_violations(url: str) -> list[str]:
+    """SPEC §3: total_bookings = Active bookings for every exam; every contact's SJ balance =
+    its balance when added (bench.start_balance) + its ledger deltas; no negative balance;
+    every Active booking has its credit ledger row."""
+    found = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for exam, total, active in conn.execute(
+                """SELECT e.hubspot_id, e.total_bookings, count(b.id)
+                   FROM hubspot_sync.hubspot_mock_exams AS e
+                   LEFT JOIN hubspot_sync.hubspot_bookings AS b
+                          ON b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active'
+                   GROUP BY e.hubspot_id, e.total_bookings
+                   HAVING e.total_bookings IS DISTINCT FROM count(b.id)"""):
+            found.append(f"exam {exam}: total_bookings {total}, {active} Active bookings")
+        (negative,) = conn.execute(
+            """SELECT count(*) FROM hubspot_sync.hubspot_contact_credits
+               WHERE least(sj_credits, cs_credits, sjmini_credits, mock_discussion_token,
+                           shared_mock_credits) < 0""").fetchone()
+        if negative:
+            found.append(f"{negative} contacts with a negative balance")
+        for sid, start, spent, now in conn.execute(
+                """SELECT s.student_id, s.sj_credits, coalesce(l.delta, 0), c.sj_credits
+                   FROM bench.start_balance AS s
+                   JOIN hubspot_sync.hubspot_contact_credits AS c USING (student_id)
+                   LEFT JOIN (SELECT contact_id, sum(delta) AS delta
+                              FROM hubspot_sync.credit_ledger
+                              WHERE credit_field = 'sj_credits' GROUP BY contact_id) AS l
+                          ON l.contact_id = c.id
+                   WHERE c.sj_credits <> s.sj_credits + coalesce(l.delta, 0)
+                   LIMIT 20"""):
+            found.append(f"contact {sid}: sj_credits {now}, start {start} + ledger {spent}")
+        (unpaid,) = conn.execute(
+            """SELECT count(*) FROM hubspot_sync.hubspot_bookings AS b
+               WHERE b.is_active = 'Active' AND b.token_used IS DISTINCT FROM 'Admin Override'
+                 AND NOT EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
+                                 WHERE l.booking_id = b.id
+                                   AND l.reason IN ('booking', 'rebook'))""").fetchone()
+        if unpaid:
+            found.append(f"{unpaid} Active bookings without a ledger row")
+    return found

@@ -1,0 +1,206 @@
+"""`make bench`: SPEC §11's benchmarks B1-B7 on the configured server.
+
+    bench/run.py [--only B1,B3] [--quick] [--schema-source alembic|db] [--scale small|full]
+                 [--leg SECONDS] [--keep]
+    bench/run.py --report bench/results/<timestamp>.json   (re-render README tables and PNG)
+
+Server: DATABASE_URL, else the PG* variables, else 127.0.0.1:5432 as postgres. The bench uses
+databases of its own: mockbook_bench (dropped and rebuilt every run, dropped at the end unless
+--keep), mockbook_bench_worker (B6, likewise) and mockbook_bench_pgbench (pgbench's TPC-B
+tables, kept between runs and reused when its scale is right, since initialising scale 128
+takes a while). Writes
+bench/results/<UTC timestamp>.json, bench/results/<UTC timestamp>.png and the tables in
+bench/README.md. See bench/README.md for what each benchmark measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+import fixtures  # noqa: E402
+import pgbench  # noqa: E402
+import psycopg  # noqa: E402
+import report  # noqa: E402
+import workloads  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DB,
+    PGBENCH_DB,
+    Figure,
+    database_exists,
+    log,
+    not_measured,
+    recreate_database,
+    server_info,
+    timed,
+    url_for,
+)
+
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+TITLES = {
+    "B1": "booking throughput, spread over many exams",
+    "B2": "hot exam",
+    "B3": "booking rush",
+    "B4": "outbox + audit cost",
+    "B5": "push throughput to the sandbox",
+    "B6": "sync lag in worker mode",
+    "B7": "analytics",
+}
+
+
+def machine() -> dict[str, object]:
+    memory = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "memory_gb": memory, "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help="comma-separated benchmarks, e.g. B1,B3 (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="short legs (3 s), B7 at --scale small, B5 with 3,000 bookings")
+    parser.add_argument("--schema-source", choices=("alembic", "db"), default="alembic",
+                        help="build the bench database with Alembic (default) or from db/")
+    parser.add_argument("--scale", choices=("small", "full"),
+                        help="B7: 100k (small) or 1M (full, default) bookings")
+    parser.add_argument("--leg", type=int,
+                        help="seconds of one pgbench run (default 10, --quick 3)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep mockbook_bench after the run (for looking into it)")
+    parser.add_argument("--report", metavar="RESULTS_JSON",
+                        help="measure nothing: rewrite bench/README.md's tables and the PNG "
+                             "from a results file")
+    args = parser.parse_args(argv)
+    wanted = [b.strip().upper() for b in (args.only or ",".join(ALL)).split(",") if b.strip()]
+    unknown = [b for b in wanted if b not in ALL]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(ALL)}")
+    args.only = wanted
+    args.scale = args.scale or ("small" if args.quick else "full")
+    args.leg = args.leg or (3 if args.quick else 10)
+    return args
+
+
+def prepare_pgbench_db(ctx: workloads.Context) -> dict[str, object]:
+    url = ctx.pgbench_url
+    scale = None
+    if database_exists(PGBENCH_DB):
+        with psycopg.connect(url, autocommit=True) as conn:
+            scale = pgbench.tpcb_scale(conn)
+    if scale == ctx.tpcb_scale:
+        log(f"{PGBENCH_DB}: reusing pgbench tables at scale {scale}")
+        return {"scale": scale, "initialised": False}
+    recreate_database(PGBENCH_DB)
+    log(f"{PGBENCH_DB}: pgbench -i -s {ctx.tpcb_scale} (server-side generation)")
+    with timed() as t:
+        pgbench.initialise(ctx.pgbench_bin, url, ctx.tpcb_scale)
+    log(f"  initialised in {t['seconds']:.0f} s")
+    return {"scale": ctx.tpcb_scale, "initialised": True, "init_seconds": round(t["seconds"], 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report:
+        run = json.loads(Path(args.report).read_text())
+        png = report.chart(run, run["stamp"])
+        report.update_readme(run)
+        log(f"rewrote bench/README.md from {args.report}" + (f" and {png.name}" if png else ""))
+        return 0
+    started = time.monotonic()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    server = server_info()
+    log(f"server {server['version'].split(',')[0]} at {server['host']}:{server['port']}; "
+        f"running {','.join(args.only)} ({'quick' if args.quick else 'full'}, "
+        f"{args.leg} s legs)")
+    bench_url = url_for(BENCH_DB)
+    ctx = workloads.Context(url=bench_url, pgbench_url=url_for(PGBENCH_DB),
+                            pgbench_bin=pgbench.find_pgbench(server["version_num"] // 10000),
+                            leg=args.leg, quick=args.quick)
+    run: dict[str, object] = {
+        "stamp": stamp, "mode": "quick" if args.quick else "full", "only": args.only,
+        "schema_source": args.schema_source, "leg_seconds": args.leg, "b7_scale": args.scale,
+        "server": server, "machine": machine(), "pgbench": ctx.pgbench_bin,
+    }
+    figures: dict[str, list[Figure]] = {}
+
+    def attempt(name: str, fn) -> None:
+        try:
+            figures[name] = fn()
+        except Exception as exc:  # one broken benchmark must not lose the others' results
+            log(f"{name} failed: {exc}")
+            traceback.print_exc()
+            figures[name] = [not_measured(name, name, TITLES[name],
+                                          f"{type(exc).__name__}: {exc}", status="error")]
+
+    recreate_database(BENCH_DB)
+    log(f"{BENCH_DB}: schema from {args.schema_source}, fixture")
+    with timed() as t:
+        fixtures.build(bench_url, args.schema_source)
+        run["fixture"] = fixtures.load(bench_url)
+    run["fixture"]["seconds"] = round(t["seconds"], 1)
+    if {"B1", "B2"} & set(args.only):
+        run["pgbench_db"] = prepare_pgbench_db(ctx)
+    try:
+        if "B3" in args.only:
+            attempt("B3", lambda: workloads.b3(ctx))
+        if "B1" in args.only:
+            attempt("B1", lambda: workloads.b1(ctx))
+            try:
+                run["profile"] = workloads.profile(
+                    workloads.Context(**{**ctx.__dict__, "leg": min(ctx.leg, 5)}))
+            except Exception as exc:
+                log(f"profile failed: {exc}")
+                run["profile"] = {"error": str(exc)}
+        if "B2" in args.only:
+            attempt("B2", lambda: workloads.b2(ctx))
+        if "B4" in args.only:
+            attempt("B4", lambda: workloads.b4(ctx))
+        if "B5" in args.only:
+            attempt("B5", lambda: workloads.b5(ctx))
+        run["invariants"] = fixtures.invariant_violations(bench_url)
+        log(f"invariants: {run['invariants'] or 'all hold'}")
+        run["bench_db_rows"] = fixtures.counts(bench_url)
+        if "B6" in args.only:
+            attempt("B6", lambda: workloads.b6(ctx, args.schema_source))
+        if "B7" in args.only:
+            attempt("B7", lambda: workloads.b7(ctx, args.scale))
+    finally:
+        if not args.keep:
+            with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+    run["figures"] = [f.as_dict() for name in ALL for f in figures.get(name, [])]
+    run["duration_s"] = round(time.monotonic() - started, 1)
+    path = report.write_json(run, stamp)
+    png = report.chart(run, stamp)
+    report.update_readme(run)
+    log(f"wrote {path.relative_to(HERE.parent)}"
+        + (f", {png.relative_to(HERE.parent)}" if png else "") + " and bench/README.md "
+        f"({run['duration_s']:.0f} s)")
+    for fig in run["figures"]:
+        verdict = {True: "pass", False: "MISS", None: "-"}[fig["passed"]] \
+            if fig["status"] == "measured" else fig["status"].upper()
+        log(f"  {fig['id']:<12} ratio {fig['ratio']!s:<8} target {fig['target']!s:<6} "
+            f"{verdict} {fig['note'][:80]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
