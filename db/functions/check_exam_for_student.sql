@@ -64,25 +64,27 @@ BEGIN
         END IF;
     END IF;
 
-    -- 6. prerequisites
-    SELECT array_agg(p.exam_id ORDER BY p.first_pos) INTO v_missing
-    FROM (
-        SELECT t.exam_id, min(t.pos) AS first_pos
-        FROM unnest(coalesce(p_exam.prerequisite_exam_ids, '{}'::text[]))
-             WITH ORDINALITY AS t(exam_id, pos)
-        GROUP BY t.exam_id
-    ) AS p
-    WHERE NOT EXISTS (
-        SELECT FROM hubspot_sync.hubspot_bookings AS b
-        WHERE b.student_id = p_student_id
-          AND b.associated_mock_exam = p.exam_id
-          AND b.is_active IN ('Active', 'Completed'));
-    IF v_missing IS NOT NULL THEN
-        PERFORM hubspot_sync.raise_error('PREREQUISITE_NOT_MET',
-            format('Exam %s requires an Active or Completed booking of exam(s) %s first; '
-                   'missing: %s.', p_exam.hubspot_id,
-                   array_to_string(p_exam.prerequisite_exam_ids, ', '),
-                   array_to_string(v_missing, ', ')));
+    -- 6. prerequisites (no query when the exam has none: nothing can be missing)
+    IF cardinality(p_exam.prerequisite_exam_ids) > 0 THEN
+        SELECT array_agg(p.exam_id ORDER BY p.first_pos) INTO v_missing
+        FROM (
+            SELECT t.exam_id, min(t.pos) AS first_pos
+            FROM unnest(coalesce(p_exam.prerequisite_exam_ids, '{}'::text[]))
+                 WITH ORDINALITY AS t(exam_id, pos)
+            GROUP BY t.exam_id
+        ) AS p
+        WHERE NOT EXISTS (
+            SELECT FROM hubspot_sync.hubspot_bookings AS b
+            WHERE b.student_id = p_student_id
+              AND b.associated_mock_exam = p.exam_id
+              AND b.is_active IN ('Active', 'Completed'));
+        IF v_missing IS NOT NULL THEN
+            PERFORM hubspot_sync.raise_error('PREREQUISITE_NOT_MET',
+                format('Exam %s requires an Active or Completed booking of exam(s) %s first; '
+                       'missing: %s.', p_exam.hubspot_id,
+                       array_to_string(p_exam.prerequisite_exam_ids, ', '),
+                       array_to_string(v_missing, ', ')));
+        END IF;
     END IF;
 
     -- 7. one seat per student, mock type and exam day

@@ -24,7 +24,9 @@
  *      name; a caller's code already in use -> INVALID_ARGUMENT), spend the credit relatively
  *      (hubspot_sync.apply_credit_delta, reason 'booking', one ledger row), total_bookings + 1.
  * Steps 3-9 run first without locks (a full exam answers EXAM_FULL at once); then the exam and
- * the contact are locked and steps 4-9 are decided again on the locked rows.
+ * the contact are locked and steps 4-8 are decided again on the locked rows, and step 9 too
+ * unless the locked rows have the same mock type and balances as those read (then the credit
+ * choice cannot differ). The result is built from the rows in hand (as booking_result would).
  * Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type,
  *          exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings,
  *          capacity}.
@@ -51,8 +53,13 @@ DECLARE
     v_fingerprint text;
     v_booking hubspot_sync.hubspot_bookings;
     v_contact hubspot_sync.hubspot_contact_credits;
+    v_seen_contact hubspot_sync.hubspot_contact_credits;
     v_exam hubspot_sync.hubspot_mock_exams;
+    v_seen_mock_type text;
     v_credit record;
+    v_balance integer;
+    v_total_bookings integer;
+    v_capacity integer;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
@@ -77,18 +84,29 @@ BEGIN
     END IF;
 
     -- 3.-9. without locks
-    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
+    v_seen_contact := hubspot_sync.find_contact(p_student_id, p_email);
     v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
+    PERFORM hubspot_sync.check_exam_for_student(v_exam, v_seen_contact.student_id,
                                                 p_attending_location, p_dominant_hand);
-    PERFORM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
+    SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_seen_contact, v_exam.mock_type);
+    v_seen_mock_type := v_exam.mock_type;
 
     -- 4.-9. again on the locked rows (exam first, then contact)
     v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
-    v_contact := hubspot_sync.lock_contact(v_contact.id);
+    v_contact := hubspot_sync.lock_contact(v_seen_contact.id);
     PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
                                                 p_attending_location, p_dominant_hand);
-    SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
+    -- the credit choice depends only on the mock type and the five balances: pick again only
+    -- when the locked rows differ in them from the rows read without locks
+    IF v_exam.mock_type IS DISTINCT FROM v_seen_mock_type
+       OR (v_contact.sj_credits, v_contact.cs_credits, v_contact.sjmini_credits,
+           v_contact.mock_discussion_token, v_contact.shared_mock_credits)
+          IS DISTINCT FROM
+          (v_seen_contact.sj_credits, v_seen_contact.cs_credits, v_seen_contact.sjmini_credits,
+           v_seen_contact.mock_discussion_token, v_seen_contact.shared_mock_credits)
+       OR v_contact.student_id IS DISTINCT FROM v_seen_contact.student_id THEN
+        SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
+    END IF;
 
     -- 10. insert, spend, count
     v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
@@ -101,13 +119,31 @@ BEGIN
             hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
     END IF;
 
-    PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_credit.credit_field, -1, 'booking',
-                                            v_booking.id, v_contact.student_id);
+    v_balance := hubspot_sync.apply_credit_delta(v_contact.id, v_credit.credit_field, -1,
+                                                 'booking', v_booking.id, v_contact.student_id);
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-    WHERE e.id = v_exam.id;
+    WHERE e.id = v_exam.id
+    RETURNING e.total_bookings, e.capacity INTO v_total_bookings, v_capacity;
 
-    RETURN hubspot_sync.booking_result(v_booking, false);
+    -- what hubspot_sync.booking_result(v_booking, false) returns, built from the values in hand
+    -- (no re-read): credit_field is the field token_used names, credits_remaining the balance
+    -- apply_credit_delta left, total_bookings/capacity the exam's after the update above
+    RETURN jsonb_build_object(
+        'success', true,
+        'idempotent_replay', false,
+        'id', v_booking.id,
+        'booking_id', v_booking.booking_id,
+        'status', v_booking.is_active,
+        'mock_exam_id', v_booking.associated_mock_exam,
+        'mock_type', v_booking.mock_type,
+        'exam_date', v_booking.exam_date,
+        'student_id', v_booking.student_id,
+        'token_used', v_booking.token_used,
+        'credit_field', v_credit.credit_field,
+        'credits_remaining', v_balance,
+        'total_bookings', v_total_bookings,
+        'capacity', v_capacity);
 END
 $$;
 

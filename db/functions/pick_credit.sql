@@ -21,23 +21,43 @@ SET search_path = ''
 AS $$
 DECLARE
     v_fields text;
+    v_rule record;
+    v_balance integer;
 BEGIN
-    SELECT string_agg(r.credit_field, ' or ' ORDER BY r.priority) INTO v_fields
-    FROM hubspot_sync.credit_rules() AS r
-    WHERE r.mock_type = p_mock_type;
+    -- one pass over the rules of the type, in priority order: the first field with a credit
+    -- wins; v_fields names them all (for the errors). Balances are read with a CASE over the
+    -- five credit fields (the only fields credit_rules() names), not hubspot_sync.credit_balance
+    -- per row: same values, no to_jsonb of the row per rule.
+    FOR v_rule IN
+        SELECT r.credit_field, r.token_used
+        FROM hubspot_sync.credit_rules() AS r
+        WHERE r.mock_type = p_mock_type
+        ORDER BY r.priority
+    LOOP
+        v_fields := CASE WHEN v_fields IS NULL THEN v_rule.credit_field
+                         ELSE v_fields || ' or ' || v_rule.credit_field END;
+        IF credit_field IS NULL THEN
+            v_balance := coalesce(CASE v_rule.credit_field
+                                      WHEN 'sj_credits' THEN p_contact.sj_credits
+                                      WHEN 'cs_credits' THEN p_contact.cs_credits
+                                      WHEN 'sjmini_credits' THEN p_contact.sjmini_credits
+                                      WHEN 'mock_discussion_token'
+                                          THEN p_contact.mock_discussion_token
+                                      WHEN 'shared_mock_credits'
+                                          THEN p_contact.shared_mock_credits
+                                  END, 0);
+            IF v_balance > 0 THEN
+                credit_field := v_rule.credit_field;
+                token_used := v_rule.token_used;
+                balance := v_balance;
+            END IF;
+        END IF;
+    END LOOP;
     IF v_fields IS NULL THEN
         PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
             format('Mock type %L has no credit rule.', p_mock_type));
     END IF;
-
-    SELECT r.credit_field, r.token_used, hubspot_sync.credit_balance(p_contact, r.credit_field)
-    INTO credit_field, token_used, balance
-    FROM hubspot_sync.credit_rules() AS r
-    WHERE r.mock_type = p_mock_type
-      AND hubspot_sync.credit_balance(p_contact, r.credit_field) > 0
-    ORDER BY r.priority
-    LIMIT 1;
-    IF NOT FOUND THEN
+    IF credit_field IS NULL THEN
         PERFORM hubspot_sync.raise_error('INSUFFICIENT_CREDITS',
             format('%s has no credit for a %s exam (needs %s).', p_contact.student_id,
                    p_mock_type, v_fields));

@@ -31,50 +31,51 @@ DECLARE
     v_bookkeeping constant text[] := ARRAY['synced_at', 'hubspot_last_sync_at', 'updated_at'];
     v_row jsonb;
     v_old jsonb;
-    v_fields jsonb;
-    v_old_values jsonb;
-    v_new_values jsonb;
-    v_claims text;
 BEGIN
+    -- one statement per row: the diff and the insert together (HAVING: an UPDATE that changed
+    -- only bookkeeping columns, or nothing, writes no row)
     IF TG_OP = 'UPDATE' THEN
         v_row := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
-        SELECT jsonb_agg(n.key ORDER BY n.key),
+        INSERT INTO hubspot_sync.supabase_audit_log (
+            table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
+            new_values, performed_by, performed_at)
+        SELECT TG_TABLE_NAME, (v_row ->> 'id')::uuid, v_row ->> 'hubspot_id', TG_OP,
+               jsonb_agg(n.key ORDER BY n.key),
                jsonb_object_agg(n.key, v_old -> n.key),
-               jsonb_object_agg(n.key, n.value)
-        INTO v_fields, v_old_values, v_new_values
+               jsonb_object_agg(n.key, n.value),
+               coalesce(nullif(current_setting('mockbook.actor', true), ''),
+                        nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
+                               ->> 'role', ''),
+                        current_user),
+               now()
         FROM jsonb_each(v_row) AS n
         WHERE n.key <> ALL (v_bookkeeping)
-          AND n.value IS DISTINCT FROM v_old -> n.key;
-        IF v_fields IS NULL THEN
-            RETURN NULL;  -- only bookkeeping columns changed (or nothing at all): not audited
-        END IF;
+          AND n.value IS DISTINCT FROM v_old -> n.key
+        HAVING count(*) > 0;
     ELSE
         IF TG_OP = 'INSERT' THEN
             v_row := to_jsonb(NEW);
-            v_new_values := v_row;
         ELSE
             v_row := to_jsonb(OLD);
-            v_old_values := v_row;
         END IF;
-        SELECT coalesce(jsonb_agg(n.key ORDER BY n.key), '[]'::jsonb)
-        INTO v_fields
-        FROM jsonb_each(v_row) AS n
-        WHERE n.key <> ALL (v_bookkeeping)
-          AND n.value <> 'null'::jsonb;
+        INSERT INTO hubspot_sync.supabase_audit_log (
+            table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
+            new_values, performed_by, performed_at)
+        SELECT TG_TABLE_NAME, (v_row ->> 'id')::uuid, v_row ->> 'hubspot_id', TG_OP,
+               coalesce(jsonb_agg(n.key ORDER BY n.key)
+                            FILTER (WHERE n.key <> ALL (v_bookkeeping)
+                                      AND n.value <> 'null'::jsonb),
+                        '[]'::jsonb),
+               CASE WHEN TG_OP = 'DELETE' THEN v_row END,
+               CASE WHEN TG_OP = 'INSERT' THEN v_row END,
+               coalesce(nullif(current_setting('mockbook.actor', true), ''),
+                        nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
+                               ->> 'role', ''),
+                        current_user),
+               now()
+        FROM jsonb_each(v_row) AS n;
     END IF;
-
-    v_claims := nullif(current_setting('request.jwt.claims', true), '');
-    INSERT INTO hubspot_sync.supabase_audit_log (
-        table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
-        new_values, performed_by, performed_at)
-    VALUES (
-        TG_TABLE_NAME, (v_row ->> 'id')::uuid, v_row ->> 'hubspot_id', TG_OP, v_fields,
-        v_old_values, v_new_values,
-        coalesce(nullif(current_setting('mockbook.actor', true), ''),
-                 nullif(v_claims::jsonb ->> 'role', ''),
-                 current_user),
-        now());
     RETURN NULL;
 END
 $$;

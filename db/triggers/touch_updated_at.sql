@@ -17,6 +17,11 @@ AS $$
 DECLARE
     v_bookkeeping constant text[] := ARRAY['synced_at', 'hubspot_last_sync_at', 'updated_at'];
 BEGIN
+    -- the statement already wrote updated_at = now(): whether anything else changed or not,
+    -- updated_at ends up now(), so skip the comparison (the booking functions' updates)
+    IF NEW.updated_at IS NOT DISTINCT FROM now() THEN
+        RETURN NEW;
+    END IF;
     IF (to_jsonb(NEW) - v_bookkeeping) IS DISTINCT FROM (to_jsonb(OLD) - v_bookkeeping) THEN
         NEW.updated_at := now();
     END IF;
