@@ -62,11 +62,10 @@ BEGIN
         INSERT INTO hubspot_sync.supabase_audit_log (
             table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
             new_values, performed_by, performed_at)
+        -- the non-NULL columns: jsonb_strip_nulls drops exactly the top-level keys holding a
+        -- JSON null (much cheaper than jsonb_each with a filter on every value)
         SELECT TG_TABLE_NAME, (v_row ->> 'id')::uuid, v_row ->> 'hubspot_id', TG_OP,
-               coalesce(jsonb_agg(n.key ORDER BY n.key)
-                            FILTER (WHERE n.key <> ALL (v_bookkeeping)
-                                      AND n.value <> 'null'::jsonb),
-                        '[]'::jsonb),
+               coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb),
                CASE WHEN TG_OP = 'DELETE' THEN v_row END,
                CASE WHEN TG_OP = 'INSERT' THEN v_row END,
                coalesce(nullif(current_setting('mockbook.actor', true), ''),
@@ -74,7 +73,7 @@ BEGIN
                                ->> 'role', ''),
                         current_user),
                now()
-        FROM jsonb_each(v_row) AS n;
+        FROM jsonb_object_keys(jsonb_strip_nulls(v_row) - v_bookkeeping) AS k(key);
     END IF;
     RETURN NULL;
 END
