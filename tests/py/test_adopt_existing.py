@@ -223,13 +223,14 @@ def adopted(make_database: MakeDatabase) -> dict:
     migrations.stamp(url, BASELINE)
     assert version(url) == BASELINE
     migrations.upgrade(url, "head")
-    elapsed = time.monotonic() - started
+    # How long it took is printed, not asserted: speed belongs to the benchmarks (SPEC §11).
+    print(f"stamp + upgrade of the populated baseline: {time.monotonic() - started:.1f} s")
 
     with psycopg.connect(url) as conn:
         after = checksums(conn, columns)
         types_after = column_types(conn)
     return {"url": url, "columns": columns, "before": before, "after": after,
-            "types_before": types_before, "types_after": types_after, "elapsed": elapsed}
+            "types_before": types_before, "types_after": types_after}
 
 
 def test_the_baseline_database_is_realistic(adopted: dict) -> None:
@@ -271,10 +272,6 @@ def test_adoption_loses_and_changes_no_row(adopted: dict) -> None:
     changed = {column: (kind, after.get(column)) for column, kind in before.items()
                if after.get(column) != kind}
     assert not changed, f"existing columns changed type or disappeared: {changed}"
-
-
-def test_adoption_is_fast_enough_for_a_maintenance_window(adopted: dict) -> None:
-    assert adopted["elapsed"] < 60, f"stamp + upgrade took {adopted['elapsed']:.1f}s"
 
 
 def test_adopted_database_is_at_head_with_valid_constraints(adopted: dict) -> None:
