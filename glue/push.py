@@ -1,8 +1,9 @@
 """Push (Postgres -> HubSpot): drain the sync_queue outbox (SPEC §6).
 
 One batch: claim due outbox rows (``claim_sync_batch``: SKIP LOCKED, a lease, every pending row
-of the same records), group them by record (coalescing: many queued changes of a record become
-one push of its current state, read fresh with ``push_state``), then
+of the same records; several claims of up to 1,000 rows, until the batch holds 8,000 records or
+4,000 bookings, so that calls go out full), group them by record (coalescing: many queued
+changes of a record become one push of its current state, read fresh with ``push_state``), then
 
 1. contacts: the five credit properties, ``batch/update`` by HubSpot id; a contact without one
    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
@@ -186,6 +187,17 @@ def _seconds_to_utc_midnight() -> float:
     return (tomorrow - now).total_seconds()
 
 
+# One claim takes at most CLAIM_LIMIT due rows (claim_sync_batch's bound); a batch is gathered
+# from several claims, up to ``batch_size`` records (BATCH_RECORDS by default) and as many
+# bookings as fill whole association calls (MAX_ASSOCIATION_BATCH pairs each, one call per
+# target type), so that the objects calls go out full (100 inputs), the association calls carry
+# up to 2,000 bookings each (at 1,000 rows a claim, a fifth of the calls were association calls
+# carrying ~470 bookings), and the fixed costs of a batch (claims, the final completion) are
+# spread over many records.
+CLAIM_LIMIT = 1000
+BATCH_RECORDS = 8000
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -201,7 +213,7 @@ class Pusher:
         settings: Settings,
         *,
         worker: str | None = None,
-        batch_size: int = 1000,
+        batch_size: int = BATCH_RECORDS,
         lease_seconds: int = 120,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -217,6 +229,7 @@ class Pusher:
         self._sleep = sleep
         self.stats = PushStats(worker=self.worker)
         self._unsettled: dict[tuple[str, uuid.UUID], Work] = {}
+        self.last_batch_full = False  # the last batch stopped at its size, not at a drained queue
 
     # ---- start-up check ----------------------------------------------------------------------
     def preflight(self) -> None:
@@ -284,9 +297,40 @@ class Pusher:
             self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
+    def _claim(self) -> list[dict]:
+        """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
+        ``batch_size`` records or whole association calls' worth of bookings (2,000 per 4,000
+        records of ``batch_size``), or the queue has nothing more due. Each claim asks for no
+        more due rows than there is room left (a due row brings at most one new record; its
+        siblings are rows of the same record), so neither bound is overshot. Records leased by
+        an earlier claim are not claimed again (claim_sync_batch skips records under a live
+        lease), so a record is in the batch once."""
+        rows: list[dict] = []
+        records: set[tuple[str, uuid.UUID]] = set()
+        bookings = 0
+        self.last_batch_full = False
+        floor = max(1, self.batch_size // 50)  # not worth another claim below this room
+        per_call = MAX_ASSOCIATION_BATCH
+        max_bookings = per_call * max(1, self.batch_size // (2 * per_call))
+        while True:
+            left = min(self.batch_size - len(records), max_bookings - bookings)
+            if left < (floor if rows else 1):
+                self.last_batch_full = True
+                return rows
+            room = min(CLAIM_LIMIT, left)
+            got = self.db.claim_sync_batch(self.worker, room, self.lease_seconds)
+            rows.extend(got)
+            for row in got:
+                key = (row["table_name"], row["record_id"])
+                if key not in records:
+                    records.add(key)
+                    bookings += row["table_name"] == BOOKINGS_TABLE
+            if len(got) < room:
+                return rows  # fewer due rows than asked (siblings only add): drained
+
     def push_batch(self) -> int:
         """Claim and push one batch; returns the number of outbox rows claimed."""
-        rows = self.db.claim_sync_batch(self.worker, self.batch_size, self.lease_seconds)
+        rows = self._claim()
         if not rows:
             return 0
         self.stats.batches += 1
@@ -714,7 +758,7 @@ def push(
     requeue: bool = False,
     exam: str | None = None,
     max_batches: int | None = None,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_RECORDS,
     lease_seconds: int = 120,
     linger: float = 10.0,
     worker: str | None = None,

@@ -55,7 +55,7 @@ from glue.hubspot import HubSpotClient, HubSpotError
 from glue.hubspot_read import HubSpotReader, search_limiter
 from glue.notes import push_audit_notes
 from glue.pull import pull
-from glue.push import Pusher, default_worker_name
+from glue.push import BATCH_RECORDS, Pusher, default_worker_name
 from glue.ratelimit import DailyBudget, DailyBudgetExhausted, LocalWindow, RateLimiter, RedisWindow
 
 log = logging.getLogger(__name__)
@@ -189,9 +189,13 @@ class Cycle:
     hubspot: HubSpotClient | None = None
     reader: HubSpotReader | None = None
     worker: str = field(default_factory=default_worker_name)
-    batch_size: int = 1000
+    batch_size: int = BATCH_RECORDS
     lease_seconds: int = 120
     push_budget: float = 60.0  # seconds of pushing per step
+    # run: push batch after batch until nothing is due; worker: after a batch that did not fill
+    # up, end the step (what came in meanwhile is pushed by the worker's paced next push, not
+    # at once as a tiny batch costing as many calls as a full one)
+    push_until_drained: bool = True
     push_linger: float = 0.0  # wait this long for rows coming due before ending the push step
     incremental_cache: bool = False  # worker: apply outbox changes; run: rebuild everything
     position: FeedPosition | None = None
@@ -319,7 +323,9 @@ def _push(cycle: Cycle) -> StepResult:
                 more = True
                 break
             if pusher.push_batch():
-                continue
+                if cycle.push_until_drained or pusher.last_batch_full:
+                    continue
+                break
             due = db.sync_queue_next_due()
             if due is None or due > cycle.push_linger or time.monotonic() + due > deadline:
                 break

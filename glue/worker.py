@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import psycopg
@@ -43,7 +44,7 @@ from glue.cache import CHANNEL, CacheKeeper
 from glue.config import ConfigError, Settings
 from glue.db import Database
 from glue.logs import fields
-from glue.push import default_worker_name
+from glue.push import BATCH_RECORDS, default_worker_name
 from glue.steps import (
     CONFIG,
     FAILED,
@@ -119,7 +120,7 @@ def run_once(
     conn: psycopg.Connection,
     *,
     stop: threading.Event,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_RECORDS,
     lease_seconds: int = 120,
     push_budget: float | None = None,
     push_linger: float = 5.0,
@@ -153,6 +154,7 @@ ANALYTICS_CHECK_SECONDS = 60.0
 WORKER_PUSH_BUDGET = 10.0  # then the loop looks at notifications and timers, and goes on
 MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
 MAX_BACKOFF = 30.0
+CALLS_PER_PUSH = 5.0  # a first guess of a push's calls: contacts, bookings, 2 associations, exams
 
 
 class _DatabaseLost(Exception):
@@ -292,7 +294,7 @@ class Worker:
         url: str,
         *,
         stop: threading.Event,
-        batch_size: int = 1000,
+        batch_size: int = BATCH_RECORDS,
         lease_seconds: int = 120,
         name: str | None = None,
     ) -> None:
@@ -315,6 +317,10 @@ class Worker:
         self.next_pull = now
         self.next_analytics = now
         self.next_purge = now
+        # pacing of the pushes by the rate budget (see _paced)
+        self.calls_log: deque[tuple[float, int]] = deque()  # (time, calls so far), one window
+        self.calls_per_push = CALLS_PER_PUSH
+        self.last_push_at = float("-inf")
 
     # ---- connections --------------------------------------------------------------------------
     def _open(self) -> None:
@@ -334,6 +340,7 @@ class Worker:
             batch_size=self.batch_size,
             lease_seconds=self.lease_seconds,
             push_budget=WORKER_PUSH_BUDGET,
+            push_until_drained=False,
             cache_stale=False,
             record_idle_push_every=60.0,
             hubspot_ready=self.hubspot_ready,
@@ -403,12 +410,39 @@ class Worker:
             )
             return
 
+    # ---- pacing ---------------------------------------------------------------------------
+    def _note_calls(self, now: float) -> None:
+        """Remember how many HubSpot calls this worker had made by ``now`` (one window back)."""
+        window = self.settings.rate_limit_window_seconds
+        self.calls_log.append((now, self.hubspot.stats.calls))
+        while len(self.calls_log) > 1 and self.calls_log[1][0] <= now - window:
+            self.calls_log.popleft()
+
+    def _spent(self, now: float) -> int:
+        """HubSpot calls this worker made in the last rate window (about: sampled per step)."""
+        self._note_calls(now)
+        return self.calls_log[-1][1] - self.calls_log[0][1]
+
+    def _paced(self, now: float, at: float) -> float:
+        """When a push wanted at ``at`` may start. A push costs about the same calls whatever
+        its size (contacts, bookings, two association batches, exams), so pushes are spaced by
+        the budget left in the rate window: ``calls per push x window / calls left``. With the
+        window unused that is half a second for 5 calls at 100 per 10 s; at a steady booking
+        rate it settles where the pushes use half the budget (one push a second), instead of
+        spending the whole window on tiny pushes and then waiting seconds for the window to
+        come back (the lag's sawtooth). Never more than a fifth of the window."""
+        limit = max(self.settings.rate_limit_requests, 1)
+        window = self.settings.rate_limit_window_seconds
+        left = max(limit - self._spent(now), 1)
+        spacing = min(self.calls_per_push * window / left, window / 5)
+        return max(at, self.last_push_at + spacing)
+
     # ---- the loop -----------------------------------------------------------------------------
     def _due(self, now: float, notified: bool) -> set[str]:
         settings = self.settings
         wanted: set[str] = set()
         if notified and self.push_at is None:
-            self.push_at = now + settings.worker_debounce_seconds
+            self.push_at = self._paced(now, now + settings.worker_debounce_seconds)
         if now >= self.next_poll:
             self.push_at = now if self.push_at is None else min(self.push_at, now)
             self.next_poll = now + settings.worker_poll_seconds
@@ -427,10 +461,16 @@ class Worker:
             self.next_purge = now + DAY
         return wanted
 
-    def _after_push(self, result: StepResult) -> None:
+    def _after_push(self, result: StepResult, started: float) -> None:
         assert self.cycle is not None and self.cycle.db is not None
         now = time.monotonic()
         self.push_at = None
+        calls = result.detail.get("calls") or 0
+        batches = result.detail.get("batches") or 0
+        if batches:
+            self.last_push_at = started
+            per_push = calls / batches
+            self.calls_per_push = 0.7 * self.calls_per_push + 0.3 * max(per_push, 1.0)
         if result.detail.get("more"):
             self.push_at = now  # the budget ran out with rows still due
             return
@@ -438,7 +478,7 @@ class Worker:
             return  # the poll tries again; HubSpot is checked first
         due = self.cycle.db.sync_queue_next_due()
         if due is not None and due < self.settings.worker_poll_seconds:
-            self.push_at = now + max(due, 0.25)
+            self.push_at = self._paced(now, now + max(due, 0.25))
 
     def _serve(self) -> None:
         while not self.stop.is_set():
@@ -455,7 +495,9 @@ class Worker:
             wanted = self._due(time.monotonic(), notified)
             if not wanted:
                 continue
+            started = time.monotonic()
             report = step(cycle, wanted)
+            self._note_calls(time.monotonic())
             log_report(report)
             if cycle.cache_stale:  # a pull changed exams or contacts
                 cycle.cache_stale = False
@@ -464,7 +506,7 @@ class Worker:
                 raise _DatabaseLost(report.database_lost)
             if "push" in report.steps:
                 try:
-                    self._after_push(report.steps["push"])
+                    self._after_push(report.steps["push"], started)
                 except Exception as exc:
                     if database_lost(exc):
                         raise _DatabaseLost(first_line(exc)) from exc
