@@ -9,7 +9,9 @@ push two bursts into one of HubSpot's windows.
 
 Backends: `LocalWindow` (one process, thread-safe) and `RedisWindow` (a sorted set per limit,
 updated atomically by a Lua script on the Redis server's clock, so all processes share one
-budget). `build_limiter` picks Redis when configured and reachable, else local with a warning.
+budget). `build_limiter` picks Redis when configured and reachable, else local with a warning;
+a Redis-shared limiter falls back to per-process limits while Redis stops answering (a Redis
+restart must not stop the sync) and shares the budget again once it answers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import redis
+
 log = logging.getLogger(__name__)
+
+_REDIS_ERRORS = (redis.RedisError, OSError)
 
 
 class DailyBudgetExhausted(Exception):
@@ -110,12 +116,52 @@ class DailyBudget:
             raise DailyBudgetExhausted(f"the daily HubSpot budget of {self.limit} requests is used")
 
 
+class FallbackWindow:
+    """A Redis-shared window, or a per-process one while Redis does not answer (probed again
+    every `probe_interval` seconds)."""
+
+    def __init__(self, shared: RedisWindow, probe_interval: float = 5.0) -> None:
+        self.shared = shared
+        self.local = LocalWindow(shared.limit, shared.window)
+        self.probe_interval = probe_interval
+        self._retry_at = 0.0
+
+    def try_acquire(self) -> float:
+        if time.monotonic() >= self._retry_at:
+            try:
+                wait = self.shared.try_acquire()
+                if self._retry_at:
+                    log.info("Redis answers again: the HubSpot rate limit is shared again")
+                    self._retry_at = 0.0
+                return wait
+            except _REDIS_ERRORS as exc:
+                if not self._retry_at:
+                    log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
+                                str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                self._retry_at = time.monotonic() + self.probe_interval
+        return self.local.try_acquire()
+
+
+class FallbackBudget:
+    """The Redis-shared daily budget, or a per-process count while Redis does not answer."""
+
+    def __init__(self, shared: DailyBudget) -> None:
+        self.shared = shared
+        self.local = DailyBudget(shared.limit)
+
+    def spend(self) -> None:
+        try:
+            self.shared.spend()
+        except _REDIS_ERRORS:
+            self.local.spend()
+
+
 @dataclass
 class RateLimiter:
     """Blocks until a request may be sent; counts the waits for `mockbook push` to report."""
 
     window: Window
-    daily: DailyBudget
+    daily: DailyBudget | FallbackBudget
     waits: int = 0
     waited_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -146,13 +192,12 @@ def build_limiter(
     effective = window + margin
     if redis_url:
         try:
-            import redis
-
             client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
             client.ping()
+            key = f"mockbook:ratelimit:{name}"
             return RateLimiter(
-                RedisWindow(client, f"mockbook:ratelimit:{name}", limit, effective),
-                DailyBudget(daily, client, prefix=f"mockbook:ratelimit:{name}:daily"),
+                FallbackWindow(RedisWindow(client, key, limit, effective)),
+                FallbackBudget(DailyBudget(daily, client, prefix=f"{key}:daily")),
             )
         except Exception as exc:  # redis.RedisError, OSError: fall back, never stop the sync
             log.warning(

@@ -37,6 +37,7 @@ from glue.db import Database
 from glue.hubspot import HubSpotClient
 from glue.hubspot_read import HubSpotReader
 from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
+from glue.push import BOOKING_PROPERTIES
 
 RECONCILE_ACTOR = "hubspot:reconcile"
 SHOWN = 20  # records listed per kind in the table (JSON lists them all)
@@ -55,24 +56,9 @@ EXAM_FIELDS = (
     "prerequisite_exam_ids",
 )
 CONTACT_PROFILE = ("email", "student_id", "firstname", "lastname", "ndecc_exam_date")
-# HubSpot booking property -> hubspot_bookings column, as the push sends them.
-BOOKING_FIELDS = {
-    "is_active": "is_active",
-    "token_used": "token_used",
-    "attendance": "attendance",
-    "idempotency_key": "idempotency_key",
-    "mock_type": "mock_type",
-    "exam_date": "exam_date",
-    "start_time": "start_time",
-    "end_time": "end_time",
-    "associated_mock_exam": "associated_mock_exam",
-    "associated_contact_id": "associated_contact_id",
-    "student_id": "student_id",
-    "name": "name",
-    "email": "student_email",
-    "attending_location": "attending_location",
-    "dominant_hand": "dominant_hand",
-}
+# HubSpot booking property -> hubspot_bookings column, as the push sends them (the push's own
+# table, less the booking code, which is the key the two sides are matched on).
+BOOKING_FIELDS = {prop: col for prop, col in BOOKING_PROPERTIES.items() if prop != "booking_id"}
 DATE_FIELDS = {"exam_date"}
 TIME_FIELDS = {"scheduled_activation_datetime"}
 INT_FIELDS = {"capacity", "total_bookings", *CREDIT_FIELDS}

@@ -43,7 +43,6 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from glue import exitcodes
 from glue.cache import (
-    REDIS_ERRORS,
     CacheKeeper,
     FeedPosition,
     changes_since,
@@ -56,7 +55,7 @@ from glue.hubspot_read import HubSpotReader, search_limiter
 from glue.notes import push_audit_notes
 from glue.pull import pull
 from glue.push import BATCH_RECORDS, Pusher, default_worker_name
-from glue.ratelimit import DailyBudget, DailyBudgetExhausted, LocalWindow, RateLimiter, RedisWindow
+from glue.ratelimit import DailyBudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -120,59 +119,11 @@ class CycleReport:
         }
 
 
-# ---- the HubSpot seams, resilient to Redis going away -------------------------------------------
-class _FallbackWindow:
-    """The Redis-shared window, or a per-process one while Redis does not answer (a Redis restart
-    must not stop the push; the shared budget is used again once Redis answers)."""
-
-    def __init__(self, shared: RedisWindow, probe_interval: float = 5.0) -> None:
-        self.shared = shared
-        self.local = LocalWindow(shared.limit, shared.window)
-        self.probe_interval = probe_interval
-        self._retry_at = 0.0
-
-    def try_acquire(self) -> float:
-        if time.monotonic() >= self._retry_at:
-            try:
-                wait = self.shared.try_acquire()
-                if self._retry_at:
-                    log.info("Redis answers again: the HubSpot rate limit is shared again")
-                    self._retry_at = 0.0
-                return wait
-            except REDIS_ERRORS as exc:
-                if not self._retry_at:
-                    log.warning(
-                        "Redis unavailable for the rate limiter (%s): limiting per process",
-                        first_line(exc),
-                    )
-                self._retry_at = time.monotonic() + self.probe_interval
-        return self.local.try_acquire()
-
-
-class _FallbackBudget:
-    def __init__(self, shared: DailyBudget) -> None:
-        self.shared = shared
-        self.local = DailyBudget(shared.limit)
-
-    def spend(self) -> None:
-        try:
-            self.shared.spend()
-        except REDIS_ERRORS:
-            self.local.spend()
-
-
-def resilient(limiter: RateLimiter) -> RateLimiter:
-    """The same limiter, falling back to per-process limits while its Redis is unreachable."""
-    if not isinstance(limiter.window, RedisWindow):
-        return limiter
-    return RateLimiter(_FallbackWindow(limiter.window), _FallbackBudget(limiter.daily))  # type: ignore[arg-type]
-
-
+# ---- the HubSpot seams ----------------------------------------------------------------------
 def hubspot_seams(settings: Settings) -> tuple[HubSpotClient, HubSpotReader]:
     """The HubSpot client (ConfigError without a token) and the reader of the pull and notes."""
     client = HubSpotClient.from_settings(settings)
-    client.limiter = resilient(client.limiter)
-    return client, HubSpotReader(client, resilient(search_limiter(settings)))
+    return client, HubSpotReader(client, search_limiter(settings))
 
 
 # ---- what the step function works with ----------------------------------------------------------

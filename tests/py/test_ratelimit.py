@@ -83,3 +83,25 @@ def test_unreachable_redis_falls_back_to_local(caplog) -> None:
     limiter = build_limiter(limit=5, window=1, daily=100, redis_url="redis://127.0.0.1:1/0")
     assert limiter.acquire() == 0
     assert "Redis unavailable" in caplog.text
+
+
+def test_redis_going_away_falls_back_to_local_and_back(caplog) -> None:
+    """A Redis restart must not stop the sync: while Redis does not answer the limiter limits per
+    process (one warning), and it shares the budget again once Redis answers."""
+    key = f"fallback-{os.getpid()}-{time.time_ns()}"
+    limiter = build_limiter(limit=50, window=1.0, daily=1_000, redis_url=REDIS_URL, name=key)
+    shared = limiter.window.shared
+    live_client = shared.client
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    shared.client, shared._script = dead, dead.register_script(shared._script.script)
+    limiter.daily.shared.client = dead
+    for _ in range(3):
+        assert limiter.acquire() == 0
+    assert caplog.text.count("Redis unavailable for the rate limiter") == 1
+    shared.client, shared._script = live_client, live_client.register_script(
+        shared._script.script)
+    limiter.daily.shared.client = live_client
+    limiter.window._retry_at = time.monotonic()  # probe now instead of in 5 s
+    limiter.acquire()
+    assert live_client.zcard(f"mockbook:ratelimit:{key}") == 1  # counted in Redis again
+    live_client.delete(f"mockbook:ratelimit:{key}")
