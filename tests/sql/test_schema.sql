@@ -4,7 +4,8 @@ SELECT plan(12);
 SELECT has_schema('hubspot_sync');
 SELECT tables_are('hubspot_sync', ARRAY[
     'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings', 'sync_metadata',
-    'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync'],
+    'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync',
+    'webhook_events'],
     'hubspot_sync holds exactly the package tables');
 SELECT col_is_null('hubspot_sync', 'hubspot_contact_credits', 'hubspot_id',
                    'contacts may exist before HubSpot knows them (dual-id)');
