@@ -95,9 +95,9 @@ def cli(
 
 
 def _register() -> None:
-    from glue.commands import database, demo, hubspot_sync, ops, runner, sync
+    from glue.commands import database, demo, hubspot_sync, ops, runner, sync, webhooks
 
-    for module in (database, demo, ops, sync, hubspot_sync, runner):
+    for module in (database, demo, ops, sync, hubspot_sync, runner, webhooks):
         for command in module.COMMANDS:
             cli.add_command(command)
 

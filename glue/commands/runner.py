@@ -189,22 +189,35 @@ def _run(
 @click.command("worker")
 @click.option("--json", "json_flag", is_flag=True, help="JSON log lines even on a terminal.")
 @click.option("--name", help="Worker name in the outbox leases (default host:pid:random).")
+@click.option(
+    "--webhooks",
+    "webhooks_at",
+    metavar="HOST:PORT",
+    envvar="MOCKBOOK_WORKER_WEBHOOKS",
+    help="Also receive HubSpot webhooks on this address (see `mockbook webhooks serve`).",
+)
 @push_options
 @pass_app
 def worker(
-    app: AppContext, json_flag: bool, name: str | None, batch_size: int, lease_seconds: int
+    app: AppContext,
+    json_flag: bool,
+    name: str | None,
+    webhooks_at: str | None,
+    batch_size: int,
+    lease_seconds: int,
 ) -> None:
     """Long-running sync: wakes on the outbox notifications, keeps Redis coherent, pushes within
     seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics when due, purges
     daily; reconnects after a database or Redis restart.
 
-    SIGTERM/SIGINT: finishes the current batch and exits 0. Logs: JSON lines with --json or
-    when stderr is not a terminal."""
+    With --webhooks HOST:PORT it also runs the webhook intake and its processor (threads of
+    their own). SIGTERM/SIGINT: finishes the current batch and exits 0. Logs: JSON lines with
+    --json or when stderr is not a terminal."""
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
         url = app.database_url()
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)
-        with stop_on_signals() as stop:
+        with stop_on_signals() as stop, _webhooks(app, url, webhooks_at, stop):
             code = Worker(
                 app.settings,
                 url,
@@ -214,6 +227,24 @@ def worker(
                 name=name,
             ).run()
     sys.exit(code)
+
+
+@contextmanager
+def _webhooks(app: AppContext, url: str, at: str | None, stop: threading.Event) -> Iterator[None]:
+    """The webhook intake beside the worker (glue.webhooks), when asked for."""
+    if not at:
+        yield
+        return
+    from glue.webhooks import WebhookConfig, WebhookService, parse_listen
+
+    host, port = parse_listen(at)
+    service = WebhookService(app.settings, url, WebhookConfig.from_env(), host=host, port=port)
+    bound = service.start()
+    log.info("webhook intake listening on %s:%d", host, bound)
+    try:
+        yield
+    finally:
+        service.stop()
 
 
 COMMANDS = [run, worker]

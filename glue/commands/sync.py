@@ -233,14 +233,32 @@ def dlq_discard(app: AppContext, ids: tuple[int, ...], everything: bool) -> None
 @click.option("--access-token", help="Require this bearer token (default: accept any).")
 @click.option("--rate-limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--rate-window", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="Send HubSpot-style webhooks (signed with HUBSPOT_CLIENT_SECRET) to this URL.",
+)
 def sandbox(
-    port: int, host: str, access_token: str | None, rate_limit: int, rate_window: float
+    port: int,
+    host: str,
+    access_token: str | None,
+    rate_limit: int,
+    rate_window: float,
+    webhook_url: str | None,
 ) -> None:
     """Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at it."""
+    import os
+
     from glue.sandbox import serve
 
     serve(
-        port, host=host, access_token=access_token, rate_limit=rate_limit, rate_window=rate_window
+        port,
+        host=host,
+        access_token=access_token,
+        rate_limit=rate_limit,
+        rate_window=rate_window,
+        webhook_url=webhook_url,
+        webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
     )
 
 

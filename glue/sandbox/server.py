@@ -71,15 +71,20 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
     """Run a sandbox in the foreground until SIGINT/SIGTERM (for ``mockbook sandbox``).
 
     ``options`` are :class:`Sandbox` keyword arguments; ``conformance`` defaults to False here.
+    ``webhook_url`` and ``webhook_secret``: also send webhooks there (glue/sandbox/webhooks.py).
     """
     options.setdefault("conformance", False)
+    webhook_url = options.pop("webhook_url", None)
+    webhook_secret = options.pop("webhook_secret", None)
     from .sandbox import Sandbox
+    from .webhooks import attach
 
     sandbox = Sandbox(port, host=host, **options)
     done = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
     sandbox.start()
+    sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None
     log.info("HubSpot sandbox listening on %s", sandbox.base_url)
     print(f"HubSpot sandbox listening on {sandbox.base_url}", flush=True)
     try:
@@ -88,4 +93,6 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if sender is not None:
+            sender.stop()
         sandbox.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -156,6 +157,10 @@ class Store:
         # HubSpot's own default ids for note <-> contact.
         self._set_default_assoc(NOTES, CONTACTS, 202)
         self._set_default_assoc(CONTACTS, NOTES, 201)
+        # Called (under the lock) after each change of a record: (kind, type, record, properties)
+        # with kind creation | propertyChange (the changed properties) | deletion | merge
+        # ({"mergedObjectIds": [...]}). The webhook sender (glue/sandbox/webhooks.py) listens.
+        self.listeners: list[Callable[[str, ObjectType, Record, dict], None]] = []
         self.clear()
 
     # ---- types ---------------------------------------------------------------------------
@@ -278,6 +283,7 @@ class Store:
             self._table(ot.type_id)[rid] = rec
             self._index(ot, rec)
             self._snapshot(rec, visible_at)
+            self.emit("creation", ot, rec, rec.properties)
             return rec
 
     def update(
@@ -289,6 +295,7 @@ class Store:
             if conflict:
                 raise conflict
             self._unindex(ot, rec)
+            changed = {k: v for k, v in props.items() if rec.properties.get(k) != v}
             rec.properties.update(props)
             ms = max(at_ms if at_ms is not None else now_ms(), rec.updated_ms)
             rec.updated_ms = ms
@@ -296,6 +303,8 @@ class Store:
             rec.properties["hs_object_id"] = rec.id
             self._index(ot, rec)
             self._snapshot(rec)
+            if changed:
+                self.emit("propertyChange", ot, rec, changed)
             return rec
 
     def archive(self, ot: ObjectType, rec: Record) -> None:
@@ -306,6 +315,13 @@ class Store:
             rec.archived = True
             rec.archived_ms = now_ms()
             self._snapshot(rec)
+            self.emit("deletion", ot, rec, {})
+
+    def emit(self, kind: str, ot: ObjectType, rec: Record, props: dict) -> None:
+        """Tell the listeners about a change (see ``listeners``)."""
+        with self.lock:
+            for listener in list(self.listeners):
+                listener(kind, ot, rec, dict(props))
 
     def _index(self, ot: ObjectType, rec: Record) -> None:
         for prop in ot.unique_properties:
