@@ -33,6 +33,7 @@ import fixtures  # noqa: E402
 import pgbench  # noqa: E402
 import psycopg  # noqa: E402
 import report  # noqa: E402
+import webhooks_bench  # noqa: E402
 import workloads  # noqa: E402
 from common import (  # noqa: E402
     BENCH_DB,
@@ -47,7 +48,7 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B2": "hot exam",
@@ -56,6 +57,7 @@ TITLES = {
     "B5": "push throughput to the sandbox",
     "B6": "sync lag in worker mode",
     "B7": "analytics",
+    "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
 }
 
 
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B6", lambda: workloads.b6(ctx, args.schema_source))
         if "B7" in args.only:
             attempt("B7", lambda: workloads.b7(ctx, args.scale))
+        if "B9" in args.only:
+            attempt("B9", lambda: webhooks_bench.b9(args.quick, args.schema_source))
     finally:
         if not args.keep:
             with psycopg.connect(url_for("postgres"), autocommit=True) as conn:

@@ -388,7 +388,8 @@ class WebhookProcessor:
         self._cache_conn: psycopg.Connection | None = None
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
-        self.puller = Puller(db, reader, actor=WEBHOOK_ACTOR, sleep=sleep)
+        # One read attempt: a failed batch is tried again by its events' own backoff.
+        self.puller = Puller(db, reader, actor=WEBHOOK_ACTOR, sleep=sleep, fetch_attempts=1)
         self.targets = targets(settings)
         self._wake = threading.Event()
 
