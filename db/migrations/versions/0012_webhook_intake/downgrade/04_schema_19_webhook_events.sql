@@ -1,0 +1,2 @@
+-- Undo db/schema/19_webhook_events.sql (new).
+DROP TABLE IF EXISTS hubspot_sync.webhook_events;
