@@ -520,3 +520,29 @@ def test_cli_serve_refuses_without_a_secret_and_serves_with_one(
         proc.terminate()
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_worker_runs_the_intake_with_webhooks_option(push_db: str, sandbox: Sandbox) -> None:
+    import re
+    import signal
+
+    fast(sandbox)
+    env = push_helpers.env_for(push_db, sandbox) | {"HUBSPOT_CLIENT_SECRET": SECRET}
+    proc = push_helpers.mockbook(["worker", "--json", "--webhooks", "127.0.0.1:0"], env)
+    try:
+        port = None
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            found = re.search(r"webhook intake listening on 127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+                break
+        assert port, "the worker did not start the intake"
+        url = f"http://127.0.0.1:{port}/webhooks/hubspot"
+        assert post(url, [event(1, "1")], secret="forged").status == 401
+        assert post(url, [event(1, "1")]).status == 200
+        assert [r["object_type_id"] for r in stored(push_db)] == [EXAMS]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
