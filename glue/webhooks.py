@@ -66,10 +66,11 @@ from starlette.routing import Route
 from glue.cache import CacheKeeper, Change
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import CONTACTS, MAX_BATCH, HubSpotError
+from glue.hubspot import CONTACTS, MAX_BATCH, HubSpotClient, HubSpotError
 from glue.hubspot_read import HubSpotReader
 from glue.logs import fields
 from glue.pull import Puller, TargetStats, targets
+from glue.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -563,14 +564,17 @@ class WebhookService:
         port: int = 0,
         stop: threading.Event | None = None,
         reader: HubSpotReader | None = None,
+        limiter: RateLimiter | None = None,
         poll_seconds: float = 5.0,
     ) -> None:
-        from glue.steps import hubspot_seams
-
         self.stop_event = stop or threading.Event()
-        self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
         if reader is None:
-            _, reader = hubspot_seams(settings)
+            # ``limiter``: the worker's, so that one process spends one HubSpot budget.
+            client = HubSpotClient.from_settings(settings)
+            if limiter is not None:
+                client.limiter = limiter
+            reader = HubSpotReader(client)
+        self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
         keeper = CacheKeeper(settings.redis_url) if settings.redis_url else None
         self.processor = WebhookProcessor(
             self.db,

@@ -217,28 +217,38 @@ def worker(
         url = app.database_url()
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)
-        with stop_on_signals() as stop, _webhooks(app, url, webhooks_at, stop):
-            code = Worker(
+        with stop_on_signals() as stop:
+            loop = Worker(
                 app.settings,
                 url,
                 stop=stop,
                 batch_size=batch_size,
                 lease_seconds=lease_seconds,
                 name=name,
-            ).run()
+            )
+            with _webhooks(app, url, webhooks_at, loop):
+                code = loop.run()
     sys.exit(code)
 
 
 @contextmanager
-def _webhooks(app: AppContext, url: str, at: str | None, stop: threading.Event) -> Iterator[None]:
-    """The webhook intake beside the worker (glue.webhooks), when asked for."""
+def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker) -> Iterator[None]:
+    """The webhook intake beside the worker (glue.webhooks), when asked for; its HubSpot reads
+    spend the worker's rate budget."""
     if not at:
         yield
         return
     from glue.webhooks import WebhookConfig, WebhookService, parse_listen
 
     host, port = parse_listen(at)
-    service = WebhookService(app.settings, url, WebhookConfig.from_env(), host=host, port=port)
+    service = WebhookService(
+        app.settings,
+        url,
+        WebhookConfig.from_env(),
+        host=host,
+        port=port,
+        limiter=loop.hubspot.limiter,
+    )
     bound = service.start()
     log.info("webhook intake listening on %s:%d", host, bound)
     try:

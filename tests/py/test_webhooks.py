@@ -546,3 +546,20 @@ def test_worker_runs_the_intake_with_webhooks_option(push_db: str, sandbox: Sand
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+def test_beside_the_worker_the_intake_spends_the_workers_rate_budget(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    from glue.hubspot import HubSpotClient
+
+    settings, _, _ = hubspot(push_db, sandbox)
+    shared = HubSpotClient.from_settings(settings).limiter
+    service = WebhookService(settings, push_db, WebhookConfig(secret=SECRET), limiter=shared)
+    try:
+        assert service.processor.reader.client.limiter is shared
+        alone = WebhookService(settings, push_db, WebhookConfig(secret=SECRET))
+        assert alone.processor.reader.client.limiter is not shared
+        alone.db.close()
+    finally:
+        service.db.close()
