@@ -21,26 +21,14 @@ Three parts, each usable alone:
   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
   503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
   answer: a crash after it loses nothing.
-- **The processor** (:class:`WebhookProcessor`): claims stored events (leased, so a killed
-  processor's events come back), and applies them the way the pull does: the objects the events
-  name are **read again from HubSpot by id** (one batch read per 100) and handed to the pull's
-  ``Puller.apply`` (``apply_pulled_exams`` / ``apply_pulled_contacts``: same merge rules, origin
-  ``hubspot``, so nothing is echoed to the outbox). Reading the current state makes the order
-  and the number of deliveries irrelevant: a late ``propertyChange`` that says capacity 10 after
-  one that said 12 still applies what HubSpot holds now. Exams HubSpot no longer returns
-  (deleted, or merged away) are deactivated like archived ones; a contact deleted in HubSpot is
-  left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
-  Events of other object types (bookings: Postgres owns them) are marked processed and ignored.
-  Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
-  failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
-  pull reads every changed record anyway).
+- **The processor** (:class:`glue.webhook_apply.WebhookProcessor`): applies the stored events
+  through the pull's functions, after reading the objects again from HubSpot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -49,8 +37,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,14 +51,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from glue.cache import CacheKeeper, Change
+from glue.cache import CacheKeeper
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import CONTACTS, MAX_BATCH, HubSpotClient, HubSpotError
+from glue.hubspot import CONTACTS, HubSpotClient
 from glue.hubspot_read import HubSpotReader
 from glue.logs import fields
-from glue.pull import Puller, TargetStats, targets
 from glue.ratelimit import RateLimiter
+from glue.webhook_apply import WebhookProcessor
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +67,6 @@ TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: reject a request whose timestamp is older than 5 minutes
 MAX_EVENTS = 100  # HubSpot sends at most 100 events in one request
 DEFAULT_PATH = "/webhooks/hubspot"
-WEBHOOK_ACTOR = "hubspot:webhook"
-CLAIM_LIMIT = 500
-LEASE_SECONDS = 60
-MAX_ATTEMPTS = 10
 # HubSpot's v3 validation decodes these URL-encoded characters of the URI before signing.
 _URI_DECODE = {
     "%3A": ":",
@@ -324,228 +308,6 @@ class HttpServer:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
-
-
-# ---- the processor ------------------------------------------------------------------------------
-@dataclass
-class ProcessStats:
-    """What one :meth:`WebhookProcessor.process_once` did."""
-
-    events: int = 0
-    exams_read: int = 0
-    contacts_read: int = 0
-    ignored: int = 0
-    failed: int = 0
-    error: str | None = None
-    exams: TargetStats = field(default_factory=TargetStats)
-    contacts: TargetStats = field(default_factory=TargetStats)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "events": self.events,
-            "exams_read": self.exams_read,
-            "contacts_read": self.contacts_read,
-            "ignored": self.ignored,
-            "failed": self.failed,
-            "error": self.error,
-            "exams": self.exams.as_dict(),
-            "contacts": self.contacts.as_dict(),
-        }
-
-
-def _ids_of(event: dict[str, Any]) -> list[str]:
-    """The objects an event is about: its objectId, and a merge's primary and merged ids."""
-    payload = event["payload"]
-    ids = [str(event["object_id"])]
-    for key in ("primaryObjectId", "newObjectId"):
-        if payload.get(key) not in (None, ""):
-            ids.append(str(payload[key]))
-    ids.extend(str(i) for i in payload.get("mergedObjectIds") or [])
-    return ids
-
-
-class WebhookProcessor:
-    """Applies stored webhook events (see the module docstring). ``process_once()`` does one
-    batch; ``run(stop)`` loops, woken by ``wake()`` (the intake calls it after each delivery) or
-    every ``poll_seconds`` (events left by a crash, events due again after a failure)."""
-
-    def __init__(
-        self,
-        db: Database,
-        reader: HubSpotReader,
-        settings: Settings,
-        *,
-        keeper: CacheKeeper | None = None,
-        cache_conn: Callable[[], psycopg.Connection] | None = None,
-        poll_seconds: float = 5.0,
-        lease_seconds: int = LEASE_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.db = db
-        self.reader = reader
-        self.settings = settings
-        self.keeper = keeper
-        self._cache_conn_factory = cache_conn
-        self._cache_conn: psycopg.Connection | None = None
-        self.poll_seconds = poll_seconds
-        self.lease_seconds = lease_seconds
-        # One read attempt: a failed batch is tried again by its events' own backoff.
-        self.puller = Puller(db, reader, actor=WEBHOOK_ACTOR, sleep=sleep, fetch_attempts=1)
-        self.targets = targets(settings)
-        self._wake = threading.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    # ---- the database calls ---------------------------------------------------------------
-    def _claim(self) -> list[dict[str, Any]]:
-        with self.db.pool.connection() as conn:
-            return conn.execute(
-                "SELECT * FROM hubspot_sync.claim_webhook_events("
-                "p_limit => %(n)s, p_lease_seconds => %(l)s)",
-                {"n": CLAIM_LIMIT, "l": self.lease_seconds},
-            ).fetchall()
-
-    def _finish(self, ids: Sequence[int], error: str | None = None) -> None:
-        if not ids:
-            return
-        with self.db.pool.connection() as conn:
-            conn.execute(
-                "SELECT hubspot_sync.finish_webhook_events(p_ids => %(ids)s::bigint[], "
-                "p_error => %(e)s, p_max_attempts => %(m)s)",
-                {"ids": list(ids), "e": error, "m": MAX_ATTEMPTS},
-            )
-
-    # ---- one batch ------------------------------------------------------------------------
-    def process_once(self) -> ProcessStats:
-        stats = ProcessStats()
-        events = self._claim()
-        stats.events = len(events)
-        if not events:
-            return stats
-        exams_type = self.settings.exams_object_type
-        by_type: dict[str, list[dict[str, Any]]] = {exams_type: [], CONTACTS: []}
-        ignored = []
-        for event in events:
-            if event["object_type_id"] in by_type:
-                by_type[event["object_type_id"]].append(event)
-            else:
-                ignored.append(event["id"])
-        stats.ignored = len(ignored)
-        self._finish(ignored)
-        changes: list[Change] = []
-        for type_id, name in ((exams_type, "exams"), (CONTACTS, "contacts")):
-            batch = by_type[type_id]
-            if not batch:
-                continue
-            try:
-                changes += self._apply(name, batch, stats)
-            except HubSpotError as exc:
-                stats.failed += len(batch)
-                stats.error = f"{name}: {exc}"
-                log.warning(
-                    "webhook events of %s not applied (%s): tried again later",
-                    name,
-                    exc,
-                    extra=fields(event="webhook_failed", target=name, error=str(exc)),
-                )
-                self._finish([e["id"] for e in batch], str(exc))
-                continue
-            self._finish([e["id"] for e in batch])
-        if changes:
-            self._refresh_cache(changes)
-        return stats
-
-    def _apply(self, name: str, batch: list[dict[str, Any]], stats: ProcessStats) -> list[Change]:
-        target = self.targets[name]
-        ids = list(dict.fromkeys(i for event in batch for i in _ids_of(event)))
-        records = []
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = ids[start : start + MAX_BATCH]
-            records += self.puller._fetch(
-                lambda c=chunk: self.reader.read(
-                    target.object_type, c, properties=target.properties
-                )
-            )
-        found = {r["id"] for r in records}
-        gone = [i for i in ids if i not in found]
-        if name == "exams":
-            stats.exams_read += len(records)
-            # An exam HubSpot no longer returns was deleted (archived) or merged away.
-            records += [{"id": i, "properties": {}, "archived": True} for i in gone]
-            target_stats = stats.exams
-        else:
-            stats.contacts_read += len(records)
-            target_stats = stats.contacts
-        if records:
-            self.puller.apply(target, records, target_stats)
-        if name == "exams":
-            return [Change(0, "hubspot_mock_exams", "UPDATE", None, {"hubspot_id": i}) for i in ids]
-        # A contact's booking list key only goes stale when the contact appears or disappears.
-        lifecycle = {
-            str(e["object_id"])
-            for e in batch
-            if not str(e["subscription_type"]).endswith(".propertyChange")
-        }
-        return [
-            Change(0, "hubspot_contact_credits", "DELETE", {"hubspot_id": i}, None)
-            for i in ids
-            if i in lifecycle or i in gone
-        ]
-
-    def _refresh_cache(self, changes: list[Change]) -> None:
-        if self.keeper is None or self._cache_conn_factory is None:
-            return
-        try:
-            if self._cache_conn is None or self._cache_conn.closed:
-                self._cache_conn = self._cache_conn_factory()
-            self.keeper.apply_changes(self._cache_conn, changes)
-        except psycopg.Error as exc:
-            log.warning("webhooks: the Redis keys were not updated (%s)", exc)
-            with contextlib.suppress(Exception):
-                if self._cache_conn is not None:
-                    self._cache_conn.close()
-            self._cache_conn = None
-
-    # ---- the loop -------------------------------------------------------------------------
-    def run(self, stop: threading.Event) -> None:
-        """Process until ``stop`` is set; database and HubSpot failures are logged and retried."""
-        delay = 0.0
-        while not stop.is_set():
-            self._wake.wait(timeout=delay if delay else self.poll_seconds)
-            self._wake.clear()
-            if stop.is_set():
-                break
-            try:
-                while not stop.is_set():
-                    stats = self.process_once()
-                    if stats.events:
-                        log.info(
-                            "webhooks: %d event(s) applied (%d exam(s), %d contact(s) read)",
-                            stats.events - stats.failed,
-                            stats.exams_read,
-                            stats.contacts_read,
-                            extra=fields(
-                                event="webhooks",
-                                **{
-                                    k: v
-                                    for k, v in stats.as_dict().items()
-                                    if not isinstance(v, dict)
-                                },
-                            ),
-                        )
-                    if stats.events < CLAIM_LIMIT:
-                        break
-                delay = 0.0
-            except psycopg.Error as exc:
-                delay = min(max(delay * 2, 1.0), 30.0)
-                log.warning("webhooks: database unavailable (%s); again in %.0f s", exc, delay)
-
-    def close(self) -> None:
-        if self._cache_conn is not None:
-            with contextlib.suppress(Exception):
-                self._cache_conn.close()
-            self._cache_conn = None
 
 
 # ---- intake and processor together --------------------------------------------------------------
