@@ -243,7 +243,14 @@ def build_app(
             return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
         try:
             result = await run_in_threadpool(store, events)
-        except (psycopg.Error, OSError) as exc:
+        except psycopg.Error as exc:
+            if exc.sqlstate == "PT400":  # INVALID_ARGUMENT: retrying would not help
+                detail = exc.diag.message_detail or str(exc)
+                return JSONResponse({"error": "bad_request", "message": detail}, status_code=400)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("webhook not stored (HubSpot will retry): %s", first)
+            return JSONResponse({"error": "unavailable", "message": first}, status_code=503)
+        except OSError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.warning("webhook not stored (HubSpot will retry): %s", first)
             return JSONResponse({"error": "unavailable", "message": first}, status_code=503)

@@ -229,7 +229,9 @@ def test_intake_deduplicates_redeliveries_and_checks_the_body(intake: tuple[str,
     too_many = post(url, [event(100 + i, str(700 + i)) for i in range(101)])
     not_json = post(url, b"{not json")
     no_id = post(url, [{"subscriptionType": "contact.creation", "objectId": 1, "occurredAt": 1}])
-    assert (too_many.status, not_json.status, no_id.status) == (400, 400, 400)
+    long_id = post(url, [event(12, "601", objectId="9" * 101)])  # refused by the database
+    statuses = (too_many.status, not_json.status, no_id.status, long_id.status)
+    assert statuses == (400, 400, 400, 400)
     hundred = post(url, [event(1000 + i, str(800 + i)) for i in range(100)])
     assert hundred.status == 200 and hundred.json()["stored"] == 100
     assert len(stored(db)) == 102
