@@ -17,7 +17,7 @@ import psycopg
 from alembic.util.exc import CommandError
 from psycopg.conninfo import conninfo_to_dict
 
-from glue import embedded, exitcodes
+from glue import __version__, embedded, exitcodes
 from glue.config import ConfigError, Settings
 
 
@@ -48,6 +48,14 @@ def redact(url: str) -> str:
     return url
 
 
+def _print_version(ctx: click.Context) -> None:
+    """`mockbook --version`: the package version and the schema revision it migrates to."""
+    from glue import migrations
+
+    click.echo(f"mockbook {__version__} (migrations head {migrations.head()})")
+    ctx.exit(exitcodes.OK)
+
+
 def check_database_url(url: str) -> str:
     """Raise ConfigError (one line) unless `url` parses and the server answers."""
     try:
@@ -75,6 +83,15 @@ def check_database_url(url: str) -> str:
     help="Where the embedded database lives (default .mockbook).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable output and logs.")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Print the version and the newest migration revision, then exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -62,7 +62,14 @@ def migrate(app: AppContext, as_sql: bool, target: str) -> None:
         sys.exit(exitcodes.PARTIAL_FAILURE)
     after = migrations.current(url)
     if app.json_output:
-        click.echo(json.dumps({"database": redact(url), "from": before, "to": after}))
+        click.echo(
+            json.dumps(
+                {"database": redact(url), "from": before, "to": after, "changed": before != after}
+            )
+        )
+    elif before == after:
+        where = "head" if after == migrations.head() else f"{target}"
+        click.echo(f"{redact(url)}: already at {where} ({after}), nothing to do")
     else:
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after}")
 

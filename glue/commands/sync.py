@@ -192,20 +192,56 @@ def dlq_list(app: AppContext, include_resolved: bool, json_flag: bool) -> None:
 
 
 def _resolve(app: AppContext, action: str, ids: tuple[int, ...], everything: bool) -> None:
+    """Resolve the given dead letters (or --all). Unknown ids are bad input: exit 2 naming
+    them, nothing changed. Ids already resolved are skipped and named: exit 1 (partial)."""
     if not ids and not everything:
         raise click.UsageError(
             f"give dead-letter ids (see `mockbook dlq list`) or --all to {action}"
         )
+    if ids and everything:
+        raise click.UsageError(f"give dead-letter ids or --all to {action}, not both")
     with Database(app.database_url()) as db:
-        result = db.resolve_dead_letters(
-            action, list(ids) or None, actor=f"mockbook dlq {action} ({getpass.getuser()})"
+        skipped: list[int] = []
+        wanted = sorted(set(ids))
+        if wanted:
+            with db.pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT id, resolved FROM hubspot_sync.sync_errors WHERE id = ANY(%s)",
+                    (wanted,),
+                ).fetchall()
+            known = {r["id"]: r["resolved"] for r in rows}
+            unknown = [i for i in wanted if i not in known]
+            if unknown:
+                click.echo(
+                    f"mockbook dlq {action}: no dead letter with id "
+                    + ", ".join(map(str, unknown))
+                    + " (see `mockbook dlq list --all`); nothing changed",
+                    err=True,
+                )
+                sys.exit(exitcodes.CONFIG_ERROR)
+            skipped = [i for i in wanted if known[i]]
+            wanted = [i for i in wanted if not known[i]]
+        result = (
+            db.resolve_dead_letters(
+                action, wanted or None, actor=f"mockbook dlq {action} ({getpass.getuser()})"
+            )
+            if wanted or everything
+            else {"action": action, "resolved": 0}
         )
+    result["already_resolved"] = skipped
     if app.json_output:
         click.echo(json.dumps(result))
     elif action == "retry":
         click.echo(f"{result['resolved']} dead letter(s) queued again for the next push")
     else:
         click.echo(f"{result['resolved']} dead letter(s) discarded")
+    if skipped:
+        click.echo(
+            f"mockbook dlq {action}: already resolved, left as they are: "
+            + ", ".join(map(str, skipped)),
+            err=True,
+        )
+        sys.exit(exitcodes.PARTIAL_FAILURE)
 
 
 @dlq.command("retry")

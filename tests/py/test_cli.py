@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from glue.migrations import head
 
 MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
 
@@ -36,7 +39,6 @@ def test_embedded_up_migrate_down(tmp_path: Path) -> None:
             assert conn.execute(
                 "SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone() == (0,)
             version = conn.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
-        from glue.migrations import head
         assert version == (head(),)
     finally:
         stopped = run("down", env=env)
@@ -74,10 +76,23 @@ def test_migrate_sql_prints_the_migration_sql() -> None:
 
 
 def test_migrate_at_head_changes_nothing(database_url: str) -> None:
+    """At head `migrate` says so (not "0011 -> 0011")."""
     result = run("migrate", env={"DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
-    before, after = result.stdout.strip().rsplit(": ", 1)[1].split(" -> ")
-    assert before == after
+    assert result.stdout.strip().endswith(f": already at head ({head()}), nothing to do")
+    assert " -> " not in result.stdout
+    result = run("--json", "migrate", env={"DATABASE_URL": database_url})
+    assert json.loads(result.stdout) | {"database": ""} == {
+        "database": "", "from": head(), "to": head(), "changed": False}
+
+
+def test_version() -> None:
+    from glue import __version__
+
+    for flag in ("--version", "-V"):
+        result = run(flag)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"mockbook {__version__} (migrations head {head()})\n"
 
 
 def test_unknown_revision_is_a_clear_error(make_database) -> None:

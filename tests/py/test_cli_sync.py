@@ -113,8 +113,22 @@ def test_exit_1_when_something_is_dead_lettered_and_dlq_commands(
 
     code, _, err = run_main(["dlq", "discard"], env, monkeypatch, capsys)
     assert code == 2 and "--all" in err  # ids or --all are required
+    code, out, _ = run_main(["dlq", "list", "--json"], env, monkeypatch, capsys)
+    [pending] = json.loads(out)
+    # An unknown id is bad input: exit 2 naming it, and nothing changes (not "0 discarded", 0).
+    for action in ("discard", "retry"):
+        code, out, err = run_main(
+            ["dlq", action, str(pending["id"]), "999999"], env, monkeypatch, capsys
+        )
+        assert code == 2 and "with id 999999 (" in err and "nothing changed" in err, (code, err)
+    code, out, _ = run_main(["dlq", "list", "--json"], env, monkeypatch, capsys)
+    assert [d["id"] for d in json.loads(out)] == [pending["id"]]
     code, out, err = run_main(["dlq", "discard", "--all"], env, monkeypatch, capsys)
     assert code == 0 and out.strip() == "1 dead letter(s) discarded", err
+    # Already resolved: skipped and named, exit 1.
+    code, out, err = run_main(["dlq", "retry", str(pending["id"])], env, monkeypatch, capsys)
+    assert code == 1 and "already resolved" in err and str(pending["id"]) in err, (code, err)
+    assert out.strip() == "0 dead letter(s) queued again for the next push"
     code, out, _ = run_main(["dlq", "list"], env, monkeypatch, capsys)
     assert code == 0 and out.strip() == "no dead letters"
     code, out, _ = run_main(["dlq", "list", "--all", "--json"], env, monkeypatch, capsys)
