@@ -16,12 +16,19 @@
  *   BUSY                                                                       PT503
  *
  * An unknown code is a bug in mockbook and raises internal_error (XX000).
+ *
+ * STABLE, not VOLATILE: it reads nothing but its own VALUES list and writes nothing, and the
+ * STABLE functions that raise through it (list/read functions, the argument checks) would
+ * otherwise call a VOLATILE function, which plpgsql_check 2.10+ reports ("routine is marked as
+ * STABLE, but expression is VOLATILE"). Not IMMUTABLE: the planner pre-evaluates an IMMUTABLE
+ * call with constant arguments, which would raise while planning a statement whose branch
+ * never calls it. Every call is `PERFORM hubspot_sync.raise_error(...)`: run where it stands.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.raise_error(p_code text, p_detail text,
                                                    p_hint text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
-VOLATILE
+STABLE
 SET search_path = ''
 AS $$
 DECLARE

@@ -144,3 +144,61 @@ def test_plpgsql_check_catches_a_broken_function(source_db: psycopg.Connection) 
     probe = [p for p in problems if p.startswith("hubspot_sync.zz_lint_probe()")]
     assert any('error: relation "hubspot_sync.no_such_table" does not exist' in p for p in probe)
     assert any('unused variable "v_unused"' in p for p in probe), probe
+
+
+# --- volatility ----------------------------------------------------------------------------------
+
+# Every STABLE or IMMUTABLE PL/pgSQL function of hubspot_sync with each function it calls that is
+# more volatile than itself (plpgsql_show_dependency_tb lists the calls). plpgsql_check 2.10 and
+# later report each such call as a warning ("routine is marked as STABLE, but expression is
+# VOLATILE"); older versions (2.3 on Debian 12's PostgreSQL 15) do not look. Checking it here,
+# from the catalog, makes the lint pass or fail the same way with every plpgsql_check version the
+# supported majors ship.
+VOLATILITY_RANK = {"i": 0, "s": 1, "v": 2}
+CALLERS = """
+SELECT p.oid, p.oid::regprocedure::text, p.provolatile
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'plpgsql'
+WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND p.provolatile IN ('s', 'i')
+  AND p.prorettype <> 'trigger'::regtype
+ORDER BY 2
+"""
+CALLEES = """
+SELECT d.oid::regprocedure::text, p.provolatile
+FROM plpgsql_show_dependency_tb(%s::regprocedure) AS d
+JOIN pg_proc p ON p.oid = d.oid
+WHERE d.type = 'FUNCTION'
+"""
+
+
+def volatility_problems(conn: psycopg.Connection) -> list[str]:
+    names = {"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}
+    problems = []
+    for oid, name, volatility in conn.execute(CALLERS).fetchall():
+        for callee, callee_volatility in conn.execute(CALLEES, [oid]).fetchall():
+            if VOLATILITY_RANK[callee_volatility] > VOLATILITY_RANK[volatility]:
+                problems.append(
+                    f"{name} is {names[volatility]} but calls {names[callee_volatility]} {callee}"
+                )
+    return problems
+
+
+def test_no_function_calls_a_more_volatile_one(source_db: psycopg.Connection) -> None:
+    assert volatility_problems(source_db) == []
+
+
+def test_volatility_check_catches_a_stable_function_calling_a_volatile_one(
+    source_db: psycopg.Connection,
+) -> None:
+    with source_db.transaction(force_rollback=True):
+        source_db.execute("""
+            CREATE FUNCTION hubspot_sync.zz_volatile_probe() RETURNS integer
+            LANGUAGE plpgsql VOLATILE SET search_path = '' AS $$ BEGIN RETURN 1; END $$""")
+        source_db.execute("""
+            CREATE FUNCTION hubspot_sync.zz_stable_probe() RETURNS integer
+            LANGUAGE plpgsql STABLE SET search_path = '' AS $$
+            BEGIN RETURN hubspot_sync.zz_volatile_probe(); END $$""")
+        problems = volatility_problems(source_db)
+    assert (
+        "hubspot_sync.zz_stable_probe() is STABLE but calls VOLATILE "
+        "hubspot_sync.zz_volatile_probe()" in problems
+    ), problems
