@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
-PG_URL := $${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 
 .DEFAULT_GOAL := help
 .PHONY: help venv pg-extensions test lint demo revision bench clean
@@ -20,19 +19,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install mockbook with its test extras
 
-pg-extensions: ## Install pgTAP and plpgsql_check for the server's major version (Debian, as root) when missing
-	@major=$$(psql "$(PG_URL)" -tAc "select current_setting('server_version_num')::int / 10000" 2>/dev/null \
-	          || ls /usr/lib/postgresql | sort -n | tail -1); \
-	if [ -f /usr/share/postgresql/$$major/extension/pgtap.control ] && \
-	   [ -f /usr/share/postgresql/$$major/extension/plpgsql_check.control ]; then \
-	  echo "pgTAP and plpgsql_check present for PostgreSQL $$major"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing postgresql-$$major-pgtap postgresql-$$major-plpgsql-check"; \
-	  (apt-get install -y -qq postgresql-$$major-pgtap postgresql-$$major-plpgsql-check >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq postgresql-$$major-pgtap postgresql-$$major-plpgsql-check)); \
-	else \
-	  echo "missing pgTAP/plpgsql_check for PostgreSQL $$major: install postgresql-$$major-pgtap and postgresql-$$major-plpgsql-check" >&2; exit 1; \
-	fi
+pg-extensions: venv ## Check pgTAP and plpgsql_check on the test server; install the Debian packages only when it lacks them (local server, root)
+	@$(PY) tests/pg_extensions.py
 
 test: venv pg-extensions ## Run the whole suite (pgTAP, pytest, ruff, squawk, plpgsql_check)
 	$(PY) -m pytest
