@@ -11,6 +11,8 @@ Definitions (all read in one statement, at the database's now()):
                       are 0: the share of the last hour's work that failed for good. Pull errors
                       have no outbox row, hence the max: the rate stays within [0, 1].
   dead_letters        sync_errors rows not resolved
+  errors_total        sync_errors rows ever recorded (they are resolved, never deleted): the
+                      Prometheus counter mockbook_sync_errors_total
   last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
   drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
                       cursor {"drift": n} (None until a reconcile has recorded one; not checked)
@@ -38,7 +40,8 @@ SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
        r.last_sync_timestamp AS last_reconcile_at,
        CASE WHEN jsonb_typeof(r.cursor -> 'drift') = 'number'
             THEN (r.cursor ->> 'drift')::numeric END AS drift,
-       now() AS checked_at
+       now() AS checked_at,
+       (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total
 FROM hubspot_sync.sync_health AS h
 LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 """
@@ -67,6 +70,7 @@ class SyncStatus:
     last_reconcile_at: datetime | None
     drift: int | None
     checked_at: datetime
+    errors_total: int = 0
 
     @property
     def sync_lag_seconds(self) -> float:
@@ -82,7 +86,8 @@ def read_status(conn: psycopg.Connection) -> SyncStatus:
     with conn.transaction():
         row = conn.execute(_STATUS_SQL).fetchone()
     assert row is not None
-    (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked) = row
+    (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked,
+     errors_total) = row
     return SyncStatus(
         pending=pending,
         oldest_pending_seconds=float(oldest) if oldest is not None else None,
@@ -95,6 +100,7 @@ def read_status(conn: psycopg.Connection) -> SyncStatus:
         last_reconcile_at=reconcile,
         drift=int(drift) if isinstance(drift, Decimal) else drift,
         checked_at=checked,
+        errors_total=errors_total,
     )
 
 
@@ -128,6 +134,7 @@ def to_json(status: SyncStatus, limits: Thresholds) -> dict[str, Any]:
         "oldest_pending_seconds": status.oldest_pending_seconds,
         "sync_lag_seconds": status.sync_lag_seconds,
         "errors_last_hour": status.errors_last_hour,
+        "errors_total": status.errors_total,
         "processed_last_hour": status.processed_last_hour,
         "error_rate": round(status.error_rate, 6),
         "dead_letters": status.dead_letters,
@@ -147,73 +154,108 @@ def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
 
 
+# (name, type, help, value) -> the textfile lines; a None value is left out.
+Metric = tuple[str, str, str, float | None]
+
+
 def prometheus_text(status: SyncStatus) -> str:
-    """node_exporter textfile metrics (all gauges). Never-happened timestamps are 0, so an
-    alert on `time() - mockbook_last_push_timestamp_seconds` fires for "never" too; the drift
-    metric is absent until a reconcile has recorded one."""
-    metrics: list[tuple[str, str, float | None]] = [
-        ("mockbook_sync_queue_pending", "Outbox rows still to push.", status.pending),
+    """node_exporter textfile metrics, named after Prometheus' conventions
+    (https://prometheus.io/docs/practices/naming/): the unit in the name (``_seconds``,
+    ``_rows``, ``_records``), counters end in ``_total``, a ratio in [0, 1] ends in ``_ratio``,
+    and ``mockbook_up`` is 1 (0 in :func:`prometheus_down_text`, when the database did not
+    answer). Windowed counts are not exported: Prometheus derives them from the counter
+    (``increase(mockbook_sync_errors_total[1h])``). Never-happened timestamps are 0, so an
+    alert on ``time() - mockbook_last_push_timestamp_seconds`` fires for "never" too; the
+    drift metric is absent until a reconcile has recorded one."""
+    metrics: list[Metric] = [
+        ("mockbook_up", "gauge", "1: the database answered and the status was read.", 1),
+        (
+            "mockbook_sync_queue_pending_rows",
+            "gauge",
+            "Outbox rows still to push.",
+            status.pending,
+        ),
         (
             "mockbook_sync_oldest_pending_seconds",
-            "Age of the oldest pending outbox row (0: none).",
+            "gauge",
+            "Age of the oldest pending outbox row: the sync lag (0: none pending).",
             status.sync_lag_seconds,
         ),
         (
-            "mockbook_sync_errors_last_hour",
-            "Sync errors recorded in the last hour.",
-            status.errors_last_hour,
+            "mockbook_sync_errors_total",
+            "counter",
+            "Sync errors recorded (push and pull), ever.",
+            status.errors_total,
         ),
         (
-            "mockbook_sync_processed_last_hour",
-            "Outbox rows done or dead-lettered in the last hour.",
-            status.processed_last_hour,
-        ),
-        (
-            "mockbook_sync_error_rate",
-            "errors_last_hour / max(processed_last_hour, errors_last_hour).",
+            "mockbook_sync_error_ratio",
+            "gauge",
+            "Share of the last hour's finished work that failed: errors / max(outbox rows "
+            "done or dead-lettered, errors), last hour.",
             status.error_rate,
         ),
         (
-            "mockbook_sync_dead_letters",
-            "Unresolved dead letters (sync_errors).",
+            "mockbook_sync_dead_letter_rows",
+            "gauge",
+            "Unresolved dead letters (sync_errors rows).",
             status.dead_letters,
         ),
         (
             "mockbook_last_push_timestamp_seconds",
+            "gauge",
             "Last successful push (0: never).",
             _timestamp(status.last_push_at),
         ),
         (
             "mockbook_last_pull_timestamp_seconds",
+            "gauge",
             "Last successful pull (0: never).",
             _timestamp(status.last_pull_at),
         ),
         (
             "mockbook_last_refresh_timestamp_seconds",
+            "gauge",
             "Last analytics refresh (0: never).",
             _timestamp(status.last_refresh_at),
         ),
         (
             "mockbook_last_reconcile_timestamp_seconds",
+            "gauge",
             "Last reconcile (0: never).",
             _timestamp(status.last_reconcile_at),
         ),
         (
             "mockbook_reconcile_drift_records",
+            "gauge",
             "Records that differed at the last reconcile.",
             status.drift,
         ),
         (
             "mockbook_status_timestamp_seconds",
+            "gauge",
             "When these metrics were read.",
             _timestamp(status.checked_at),
         ),
     ]
+    return _lines(metrics)
+
+
+def prometheus_down_text(now: float) -> str:
+    """The metrics file when the database did not answer: mockbook_up 0 and the time."""
+    return _lines(
+        [
+            ("mockbook_up", "gauge", "1: the database answered and the status was read.", 0),
+            ("mockbook_status_timestamp_seconds", "gauge", "When these metrics were read.", now),
+        ]
+    )
+
+
+def _lines(metrics: list[Metric]) -> str:
     lines = []
-    for name, help_text, value in metrics:
+    for name, kind, help_text, value in metrics:
         if value is None:
             continue
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {_number(value)}"]
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {_number(value)}"]
     return "\n".join(lines) + "\n"
 
 

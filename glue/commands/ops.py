@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -14,7 +15,15 @@ from rich.console import Console
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
-from glue.status import Thresholds, check, prometheus_text, read_status, render_table, to_json
+from glue.status import (
+    Thresholds,
+    check,
+    prometheus_down_text,
+    prometheus_text,
+    read_status,
+    render_table,
+    to_json,
+)
 from glue.status import write_atomically as write_metrics
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -94,11 +103,17 @@ def status(
         ),
         max_drift=settings.status_max_drift if max_drift is None else max_drift,
     )
-    with _connect(app) as conn:
-        try:
-            current = read_status(conn)
-        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
-            raise _not_migrated(exc) from None
+    try:
+        with _connect(app) as conn:
+            try:
+                current = read_status(conn)
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
+                raise _not_migrated(exc) from None
+    except (ConfigError, psycopg.OperationalError):
+        if prometheus_file is not None:  # the scrape still says so: mockbook_up 0
+            with contextlib.suppress(OSError):
+                write_metrics(prometheus_file, prometheus_down_text(time.time()))
+        raise
     if prometheus_file is not None:
         try:
             write_metrics(prometheus_file, prometheus_text(current))

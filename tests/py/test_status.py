@@ -98,6 +98,7 @@ def test_read_status_numbers(conn) -> None:
     assert 5 <= current.oldest_pending_seconds < 15
     assert current.sync_lag_seconds == current.oldest_pending_seconds
     assert current.errors_last_hour == 1
+    assert current.errors_total == 2
     assert current.processed_last_hour == 40
     assert current.error_rate == pytest.approx(1 / 40)
     assert current.dead_letters == 1
@@ -204,22 +205,42 @@ def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
                                  "got 'lots'"
 
 
+# Prometheus' naming conventions (https://prometheus.io/docs/practices/naming/): a counter and
+# only a counter ends in _total; a ratio ends in _ratio; every other name ends in its unit.
+UNITS = ("_seconds", "_rows", "_records", "_ratio", "_total")
+
+
+def check_conventions(types: dict[str, str]) -> None:
+    for name, kind in types.items():
+        assert name.startswith("mockbook_"), name
+        assert (kind == "counter") == name.endswith("_total"), (name, kind)
+        assert kind in ("gauge", "counter"), (name, kind)
+        assert name == "mockbook_up" or name.endswith(UNITS), f"{name}: no unit in the name"
+        assert "last_hour" not in name and not name.endswith("_rate"), name
+
+
 def parse_textfile(text: str) -> dict[str, float]:
-    """The node_exporter textfile format: every sample has HELP and TYPE lines before it."""
+    """The node_exporter textfile format: every sample has HELP and TYPE lines before it, and
+    the names follow the conventions."""
     samples: dict[str, float] = {}
     declared: dict[str, set[str]] = {}
+    types: dict[str, str] = {}
     for line in text.splitlines():
         if line.startswith("# "):
             kind, name = line.split()[1:3]
             declared.setdefault(name, set()).add(kind)
             if kind == "TYPE":
-                assert line.split()[3] == "gauge"
+                types[name] = line.split()[3]
             continue
         name, value = line.split(" ")
         assert re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name), name
         assert declared.get(name) == {"HELP", "TYPE"}, name
         assert name not in samples, name
         samples[name] = float(value)
+    check_conventions(types)
+    for name, value in samples.items():
+        if name.endswith("_ratio"):
+            assert 0 <= value <= 1, (name, value)
     return samples
 
 
@@ -231,12 +252,15 @@ def test_cli_prometheus_file(status_db, conn, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # quiet when not on a terminal (cron)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mockbook.prom"]  # no .tmp left
-    samples = parse_textfile(target.read_text())
-    assert samples["mockbook_sync_queue_pending"] == 3
+    text = target.read_text()
+    samples = parse_textfile(text)
+    assert samples["mockbook_up"] == 1
+    assert "# TYPE mockbook_sync_errors_total counter" in text
+    assert samples["mockbook_sync_queue_pending_rows"] == 3
     assert 5 <= samples["mockbook_sync_oldest_pending_seconds"] < 15
-    assert samples["mockbook_sync_errors_last_hour"] == 1
-    assert samples["mockbook_sync_dead_letters"] == 1
-    assert samples["mockbook_sync_error_rate"] == pytest.approx(0.025)
+    assert samples["mockbook_sync_errors_total"] == 2  # one of them older than an hour
+    assert samples["mockbook_sync_dead_letter_rows"] == 1
+    assert samples["mockbook_sync_error_ratio"] == pytest.approx(0.025)
     assert samples["mockbook_reconcile_drift_records"] == 4
     assert samples["mockbook_last_refresh_timestamp_seconds"] == 0  # never
     assert abs(time.time() - 30 - samples["mockbook_last_push_timestamp_seconds"]) < 10
@@ -249,6 +273,18 @@ def test_cli_prometheus_file(status_db, conn, tmp_path: Path) -> None:
     bad = mockbook(status_db, "status", "--prometheus", str(tmp_path / "missing" / "x.prom"))
     assert bad.returncode == exitcodes.CONFIG_ERROR
     assert bad.stderr.startswith("mockbook: cannot write ") and "Traceback" not in bad.stderr
+
+
+def test_prometheus_file_says_down_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    target = tmp_path / "mockbook.prom"
+    result = mockbook("postgresql://nobody@127.0.0.1:1/none", "status", "--prometheus",
+                      str(target))
+    assert result.returncode == exitcodes.CONFIG_ERROR
+    assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
+    samples = parse_textfile(target.read_text())
+    assert samples["mockbook_up"] == 0
+    assert abs(time.time() - samples["mockbook_status_timestamp_seconds"]) < 30
+    assert set(samples) == {"mockbook_up", "mockbook_status_timestamp_seconds"}
 
 
 def current_umask() -> int:
