@@ -45,6 +45,15 @@ EXAM_PREFIX = "[demo] "
 KEY_PREFIX = "demo-"
 ACTOR = "mockbook demo"
 LOCK_KEY = "mockbook:demo"
+# The demo's in-process sandbox is a portal of its own whose record ids start at DEMO_FIRST_ID + 1,
+# far from `mockbook sandbox`'s (10,001 on, glue.sandbox.store.FIRST_ID) and from real HubSpot's
+# (contact and custom-object ids are below 10^12 today): a pull from another HubSpot never hands
+# out an id that a demo row holds. A row outside the demo holding an id of this range stops the
+# demo with a message saying so (check_id_range).
+DEMO_PORTAL_ID = 4240000
+DEMO_FIRST_ID = 9_000_000_000_000
+DEMO_ID_RANGE = (DEMO_FIRST_ID + 1, DEMO_FIRST_ID + 1_000_000_000)
+DEMO_PUSH = "push:demo"  # the sync_metadata row of the demo's push (to its own sandbox)
 
 SJ, CS, MINI, MD = "Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion"
 LOCATIONS = ("mississauga", "calgary", "vancouver", "montreal", "richmond_hill")
@@ -252,9 +261,42 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
 
 
 # ---- load ----------------------------------------------------------------------------------------
+def demo_sandbox() -> Sandbox:
+    """The demo's in-process HubSpot: its own portal and id range (see DEMO_FIRST_ID)."""
+    return Sandbox(conformance=False, portal_id=DEMO_PORTAL_ID, first_id=DEMO_FIRST_ID)
+
+
+def check_id_range(conn: psycopg.Connection) -> None:
+    """After the reset no demo row is left, so any row whose HubSpot id lies in the demo's range
+    came from elsewhere (another HubSpot, or a pull that met the demo's sandbox ids): stop with
+    a message that names them rather than mix the two."""
+    found = conn.execute(
+        "SELECT t, hubspot_id, what FROM ("
+        " SELECT 'contact' AS t, hubspot_id, coalesce(email, student_id) AS what"
+        " FROM hubspot_sync.hubspot_contact_credits UNION ALL"
+        " SELECT 'exam', hubspot_id, mock_exam_name FROM hubspot_sync.hubspot_mock_exams"
+        " UNION ALL"
+        " SELECT 'booking', hubspot_id, booking_id FROM hubspot_sync.hubspot_bookings) AS r "
+        "WHERE hubspot_id ~ '^[0-9]{1,18}$' AND hubspot_id::bigint BETWEEN %s AND %s "
+        "ORDER BY 1, 2 LIMIT 4",
+        DEMO_ID_RANGE,
+    ).fetchall()
+    if found:
+        named = ", ".join(f"{t} {hid} ({what})" for t, hid, what in found[:3])
+        raise DemoError(
+            f"rows that are not the demo's hold HubSpot ids of the demo sandbox's range "
+            f"({DEMO_ID_RANGE[0]:,}–{DEMO_ID_RANGE[1]:,}): {named}"
+            + (" and more" if len(found) > 3 else "")
+            + ". They came from another HubSpot (or sandbox) whose ids meet the demo's; the "
+            "demo stops rather than mix them. Run it on the embedded database (DATABASE_URL "
+            "unset) or on a database of its own."
+        )
+
+
 def load(conn: psycopg.Connection, plan: Plan, sandbox: Sandbox) -> None:
     """Create the exams and students in the sandbox (HubSpot owns them) and in the database, as
     the import would: one INSERT each, not queued for the push."""
+    check_id_range(conn)
     exam_ids = sandbox.seed(
         EXAMS,
         [
@@ -454,7 +496,8 @@ def _call_kind(request: dict[str, Any]) -> str:
 
 def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushReport:
     """One push of the outbox to the sandbox, with the glue's own Pusher (default rate limit,
-    100 records per call). Not recorded as a push in sync_metadata: it did not go to HubSpot."""
+    100 records per call). Recorded in sync_metadata as 'push:demo' (sync_health reads push and
+    push:* rows), so `mockbook status` shows it as the last push, like the worker's."""
     demo_settings = Settings(
         database_url=url,
         hubspot_access_token="demo-token",
@@ -467,6 +510,10 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
         pusher = Pusher(db, client, demo_settings, worker=f"mockbook-demo-{uuid.uuid4().hex[:6]}")
         pusher.preflight()
         stats = pusher.run(linger=5.0)
+        dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
+        db.record_sync_run(
+            DEMO_PUSH, "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
+        )
     calls = Counter(_call_kind(r) for r in sandbox.requests[before:])
     with psycopg.connect(url, row_factory=dict_row) as conn:
         rows = conn.execute(

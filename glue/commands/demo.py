@@ -397,7 +397,7 @@ def demo(app: AppContext, scale: str, seed: int) -> None:
             sys.exit(exitcodes.BUSY)
         migrate_and_reset(story, app, url, conn)
         plan = d.make_plan(d.SCALES[scale], d.business_today(conn), rng)
-        with Sandbox(conformance=False) as sandbox:
+        with d.demo_sandbox() as sandbox:
             started = time.monotonic()
             d.load(conn, plan, sandbox)
             story.done(

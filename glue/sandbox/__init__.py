@@ -6,7 +6,8 @@
         assert hs.conformance_failures == []
 
 ``Sandbox(port=0, *, host, rate_limit=100, rate_window=10.0, daily_limit=250_000, search_rate=5,
-search_lag=0.0, conformance=True, spec_dir=None, access_token=None, portal_id, seed)``:
+search_lag=0.0, conformance=True, spec_dir=None, access_token=None, portal_id, first_id,
+seed)`` (record ids count up from ``first_id``, default 10000):
 
 - ``start()`` / ``stop()`` / context manager; ``base_url``; ``reset()``.
 - ``faults`` (:class:`Faults`): ``error_rate``, ``latency``, ``storm(seconds)``, ``timeout_rate``

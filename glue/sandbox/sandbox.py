@@ -32,7 +32,7 @@ from .errors import (
 from .faults import Faults
 from .ratelimit import TEN_SECONDLY, RateLimiter
 from .server import _Handler, _Server, log
-from .store import DEFAULT_PORTAL_ID, Store
+from .store import DEFAULT_PORTAL_ID, FIRST_ID, Store
 
 _SERVER_ERRORS = {500: "Internal error", 502: "Bad gateway", 503: "Service unavailable"}
 
@@ -54,6 +54,7 @@ class Sandbox:
         spec_dir: str | None = None,
         access_token: str | None = None,
         portal_id: int = DEFAULT_PORTAL_ID,
+        first_id: int = FIRST_ID,
         seed: int | None = None,
         request_log_limit: int | None = 100_000,
     ) -> None:
@@ -61,7 +62,7 @@ class Sandbox:
         self.port = port
         self.search_lag = search_lag
         self.access_token = access_token
-        self.store = Store(portal_id)
+        self.store = Store(portal_id, first_id)
         self.api = Api(self.store, lambda: self.search_lag)
         self.limiter = RateLimiter(rate_limit, rate_window, daily_limit, search_rate)
         self.faults = Faults(seed)

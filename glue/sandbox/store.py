@@ -18,6 +18,9 @@ NOTES = "0-46"
 BOOKINGS = "2-50158943"
 EXAMS = "2-50158939"
 DEFAULT_PORTAL_ID = 4242424
+# Record ids start after this (the first record gets FIRST_ID + 1). The demo's in-process sandbox
+# starts elsewhere (glue.demo.DEMO_FIRST_ID), so its ids never meet `mockbook sandbox`'s.
+FIRST_ID = 10000
 MAX_SEARCH_LAG = 60.0  # seconds of record history kept for the simulated search index lag
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -131,9 +134,10 @@ def _norm_unique(prop: str, value: str) -> str:
 class Store:
     """Thread-safe in-memory CRM: types, records, unique indexes, associations."""
 
-    def __init__(self, portal_id: int = DEFAULT_PORTAL_ID) -> None:
+    def __init__(self, portal_id: int = DEFAULT_PORTAL_ID, first_id: int = FIRST_ID) -> None:
         self.lock = threading.RLock()
         self.portal_id = portal_id
+        self.first_id = first_id
         self._types: dict[str, ObjectType] = {}
         self._assoc_types: dict[int, AssocType] = {}
         self._default_assoc: dict[tuple[str, str], int] = {}
@@ -220,7 +224,7 @@ class Store:
             self._records: dict[str, dict[str, Record]] = {}
             self._unique: dict[tuple[str, str, str], str] = {}
             self._assoc: dict[tuple[str, str, str, str], set[int]] = {}
-            self._next_id = 10000
+            self._next_id = self.first_id
 
     def _table(self, type_id: str) -> dict[str, Record]:
         return self._records.setdefault(type_id, {})

@@ -12,6 +12,7 @@ sandbox (they stay pending, untouched).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,8 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+
+from glue.demo import DEMO_ID_RANGE
 
 MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
 SMALL = {"students": 400, "exams": 8}  # glue.demo.SCALES["small"]
@@ -160,6 +163,16 @@ def test_demo_three_runs_touch_only_demo_rows(make_database) -> None:
     assert counts["bookings"] > 100 and counts["without_hubspot_id"] == 0
     assert rows(url, "SELECT count(*) AS n FROM hubspot_sync.sync_queue "
                      "WHERE done_at IS NULL")[0]["n"] == 0
+    # The demo's HubSpot ids come from its own range, never `mockbook sandbox`'s (10,001 on).
+    low, high = DEMO_ID_RANGE
+    for table in ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings"):
+        ids = [int(r["hubspot_id"]) for r in rows(
+            url, f"SELECT hubspot_id FROM hubspot_sync.{table} WHERE hubspot_id IS NOT NULL")]
+        assert ids and all(low <= i <= high for i in ids), table
+    # `mockbook status` reads the demo's push where the demo records it (not "never").
+    status = run_mockbook("status", "--json", database_url=url)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["last_push_at"] is not None
 
     add_other_rows(url)
     before = other_rows(url)
@@ -192,6 +205,30 @@ def test_demo_three_runs_touch_only_demo_rows(make_database) -> None:
                 (pending[0]["id"],)) == pending
     assert other_rows(url) == before
     assert_invariants(url)
+
+    # A row that is not the demo's holding an id of the demo's range (here: as if a pull from
+    # another HubSpot had handed it out): the demo says so and stops before loading anything.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s "
+                     "WHERE student_id = 'REAL0001'", (str(low + 4),))
+    fourth = run_mockbook("demo", database_url=url)
+    assert fourth.returncode == 2, text(fourth)
+    assert "hold HubSpot ids of the demo sandbox's range" in fourth.stderr
+    assert f"contact {low + 4} (real0001@example.com)" in fourth.stderr
+    assert "Traceback" not in fourth.stderr
+
+
+def test_the_demo_sandbox_and_mockbook_sandbox_hand_out_distinct_ids() -> None:
+    """Both start from nothing and create records: their ids (and portals) never meet."""
+    from glue.demo import DEMO_PORTAL_ID, demo_sandbox
+    from glue.sandbox import CONTACTS, Sandbox
+
+    with demo_sandbox() as demo, Sandbox(conformance=False) as standalone:
+        demo_ids = demo.seed(CONTACTS, [{"email": f"d{i}@x.invalid"} for i in range(50)])
+        other_ids = standalone.seed(CONTACTS, [{"email": f"s{i}@x.invalid"} for i in range(50)])
+        assert demo.store.portal_id == DEMO_PORTAL_ID != standalone.store.portal_id
+    assert all(DEMO_ID_RANGE[0] <= int(i) <= DEMO_ID_RANGE[1] for i in demo_ids)
+    assert max(int(i) for i in other_ids) < DEMO_ID_RANGE[0]
 
 
 @pytest.mark.slow
