@@ -48,6 +48,7 @@ import psycopg
 
 from glue.config import ConfigError, Settings
 from glue.db import Database
+from glue.errsummary import ErrorSummary
 from glue.hubspot import (
     CONTACTS,
     MAX_ASSOCIATION_BATCH,
@@ -159,6 +160,8 @@ class PushStats:
     requeued: int = 0  # rows queued by --all / --exam
     by_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)  # a sample of the failures
+    # dead-lettered rows per error kind, a few examples each: logged once at the end of run()
+    dead_by_kind: ErrorSummary = field(default_factory=ErrorSummary)
     stopped: str | None = None  # why the run ended early (daily budget)
     worker: str = ""
     seconds: float = 0.0
@@ -295,7 +298,13 @@ class Pusher:
             log.warning("push stopped: %s", exc)
         finally:
             self.stats.seconds = round(time.monotonic() - started, 3)
+            self._log_error_summary()
         return self.stats
+
+    def _log_error_summary(self) -> None:
+        """Failures by kind with a few examples, one line each (not one per record)."""
+        for line in self.stats.dead_by_kind.lines("dead-lettered outbox rows"):
+            log.warning("%s", line)
 
     def _claim(self) -> list[dict]:
         """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
@@ -421,8 +430,7 @@ class Pusher:
         )
         self.stats.retried += res["retried"]
         self.stats.dead_lettered += res["dead"]
-        if res["dead"]:
-            log.warning("dead-lettered %d outbox row(s): %s", res["dead"], error)
+        self.stats.dead_by_kind.add(error, res["dead"])  # one summary line per kind, in run()
 
     def _fail_per_record(self, failed: dict[tuple[str, uuid.UUID], tuple[Work, str]]) -> None:
         by_message: dict[str, list[Work]] = defaultdict(list)

@@ -38,6 +38,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
         "seconds": stats.seconds,
         "stopped": stats.stopped,
         "errors": stats.errors,
+        "dead_lettered_by_kind": stats.dead_by_kind.as_json(),
         "worker": stats.worker,
     }
 

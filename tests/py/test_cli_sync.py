@@ -5,11 +5,13 @@ line on stderr, no traceback, nothing marked done)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
 import urllib.request
 
+import psycopg
 import push_helpers
 import sandbox_fixtures
 from push_helpers import book, env_for, make_world, mockbook, pending, query, run_main
@@ -166,3 +168,34 @@ def test_sandbox_command_serves_until_sigterm() -> None:
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert f"listening on http://127.0.0.1:{port}" in out
+
+
+def test_thousands_of_alike_failures_are_summarised_not_printed_one_by_one(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """Every contact's HubSpot id points at nothing (as after a pull from another portal): each
+    credit update fails with its own 'Object not found: <id>'. The push prints one line per
+    kind of error with a count and a few examples, not a line per record."""
+    world = make_world(push_db, sandbox, students=120)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    with psycopg.connect(push_db, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET LOCAL mockbook.origin = 'sync'")  # not queued: a stale local id
+        conn.execute(
+            "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = '77' || hubspot_id "
+            "WHERE student_id = ANY(%s)",
+            (world.students,),
+        )
+    env = env_for(push_db, sandbox, MOCKBOOK_MAX_ATTEMPTS="1")
+    proc = mockbook(["push", "--linger", "0"], env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    dead_lines = [line for line in err.splitlines() if "dead-lettered" in line]
+    assert 1 <= len(dead_lines) <= 3, err  # a summary, not ~120 lines
+    line = next(x for x in dead_lines if "Object not found: #" in x)
+    found = re.search(r"outbox rows: ([\d,]+) x \S+ Object not found: # \(e\.g\. ", line)
+    assert found and int(found[1].replace(",", "")) >= 120, line  # every contact's rows
+    assert line.count("Object not found: 77") == 3  # three examples
+    proc = mockbook(["push", "--json", "--linger", "0", "--all"], env)
+    out, err = proc.communicate(timeout=120)
+    kinds = json.loads(out)["dead_lettered_by_kind"]
+    assert kinds and kinds[0]["count"] >= 120 and len(kinds[0]["examples"]) == 3, kinds
