@@ -17,6 +17,13 @@ associated and their rows marked, the cursor is cleared. A run that finds a batc
 (``settle_seconds``), searches the notes by ``mockbook_audit_id``, completes the ones that exist
 (associations, marks) and leaves the others to be created again. The create call itself is
 never retried blindly. One writer at a time per database (an advisory lock).
+
+The settling counts from the moment the create can no longer be on its way, not from the moment
+it was written down: a call without an answer (a timeout, a killed writer) may still be handled
+by HubSpot up to the client's timeout after it was sent. The cursor therefore also carries
+``answer_by`` (written down + HTTP timeout), and a recovery waits until the later of that and
+the end of the failed call, plus ``settle_seconds``. (Counting from "written down" alone let a
+slow create land after the search had found nothing: the rows were then created a second time.)
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glue.config import Settings
@@ -220,7 +227,12 @@ class NoteWriter:
             }
             for g in groups
         }
-        self.store.save_cursor(CURSOR, {"inflight": inflight, "at": datetime.now(UTC).isoformat()})
+        at = datetime.now(UTC)
+        answer_by = at + timedelta(seconds=self._timeout())
+        self.store.save_cursor(
+            CURSOR,
+            {"inflight": inflight, "at": at.isoformat(), "answer_by": answer_by.isoformat()},
+        )
         inputs = [
             {
                 "properties": {
@@ -239,7 +251,7 @@ class NoteWriter:
                 self.store.save_cursor(CURSOR, {})  # refused whole: nothing was created
                 raise
             log.info("note creation got no clear answer (%s): checking what exists", exc)
-            self._recover()
+            self._recover(call_ended=datetime.now(UTC))
             return True
         created: dict[str, str] = {}
         for r in result.results:
@@ -273,17 +285,29 @@ class NoteWriter:
         members = [m for a in notes for m in inflight[a]["members"]]
         self.stats.rows_marked += self.store.mark_audit_notes(members)
 
-    def _recover(self) -> None:
-        """Finish a batch whose outcome is unknown: find its notes, complete them."""
+    def _timeout(self) -> float:
+        """How long after sending a create HubSpot may still be handling it: the HTTP timeout."""
+        return float(getattr(self.reader.client, "timeout", 0) or 0)
+
+    def _recover(self, *, call_ended: datetime | None = None) -> None:
+        """Finish a batch whose outcome is unknown: find its notes, complete them. Searches
+        only once the create can no longer land (answer_by, or the end of the failed call)
+        and search has caught up (settle_seconds)."""
         cursor = self.store.get_cursor(CURSOR) or {}
         inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
         if not inflight:
             return
-        at = cursor.get("at")
-        if at:
-            age = (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds()
-            if age < self.settle_seconds:
-                self._sleep(self.settle_seconds - age)
+        landed_by = [
+            datetime.fromisoformat(cursor[k]) for k in ("at", "answer_by") if cursor.get(k)
+        ]
+        if call_ended is not None:
+            landed_by.append(call_ended)
+        if landed_by:
+            wait = (
+                max(landed_by) + timedelta(seconds=self.settle_seconds) - datetime.now(UTC)
+            ).total_seconds()
+            if wait > 0:
+                self._sleep(wait)
         found: dict[str, str] = {}
         ids = sorted(inflight, key=int)
         for start in range(0, len(ids), 100):

@@ -9,6 +9,7 @@ import json
 import random
 import signal
 import subprocess
+import threading
 import time
 
 import push_helpers
@@ -16,6 +17,7 @@ import sandbox_fixtures
 from pull_helpers import fast, hubspot, one, open_db, q, seed_account, seed_exams
 from push_helpers import env_for, mockbook
 
+from glue.hubspot import HubSpotError
 from glue.importer import run_import
 from glue.notes import NOTE_PROPERTY, push_audit_notes
 from glue.push import push
@@ -145,11 +147,21 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50", MOCKBOOK_NOTES_SETTLE_SECONDS="0.3")
     rng = random.Random(5)
     kills = mid_batch = 0
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while kills < 10 and time.monotonic() < deadline:
+        seen = len(sandbox.requests)
         proc = mockbook(["notes", "--json", "--batch-size", "20"], env)
+        # The random moment counts from the writer's first HubSpot call, not from the start of
+        # the process: starting Python takes 1.2 s on an idle machine and several seconds on a
+        # loaded one, where a kill timed from the start hit mostly processes that had not begun
+        # (few calls, no batch in flight, no lost answer: the test then failed on its own
+        # preconditions).
+        started = time.monotonic()
+        while len(sandbox.requests) == seen and proc.poll() is None:
+            assert time.monotonic() - started < 60, "the writer made no HubSpot call in 60 s"
+            time.sleep(0.02)
         try:
-            proc.wait(timeout=rng.uniform(1.3, 2.3))  # ~1.2 s of it is starting Python
+            proc.wait(timeout=rng.uniform(0.1, 1.1))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
@@ -189,3 +201,62 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     }
     assert set(notes) == noted
     assert sandbox.stats["faults"]["lost_response"] > 0
+
+
+def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """The race behind the flaky kill test: a create call gets no answer within the client's
+    timeout (the sandbox was slow under load), the writer searches for its notes at once (it
+    had waited longer than settle_seconds since writing the batch down), finds none because
+    HubSpot is still handling the create, and creates the same rows again: every note twice.
+    Here the create lands 0.1 s after the writer stopped waiting (timeout 0.4 s, settle 0.3 s):
+    the recovery must count settle_seconds from when the create could still be on its way
+    (sent + timeout), not from when the batch was written down."""
+    fast(sandbox)
+    seed_account(sandbox, malformed=False)
+    [exam] = seed_exams(sandbox, [{"exam_date": "2031-05-01", "capacity": "50"}])
+    settings, client, reader = hubspot(push_db, sandbox, http_timeout_seconds=0.4)
+    late: list[threading.Thread] = []
+
+    real_create = reader.create_notes
+
+    def create_answered_too_late(inputs: list[dict]) -> object:
+        if late:  # only the first call is slow
+            return real_create(inputs)
+        # HubSpot handles the call 0.1 s after the client gave up (at 0.4 s).
+        thread = threading.Thread(target=lambda: (time.sleep(0.5), real_create(inputs)))
+        thread.start()
+        late.append(thread)
+        time.sleep(reader.client.timeout)
+        raise HubSpotError("ReadTimeoutError: read timed out", operation="create notes")
+
+    reader.create_notes = create_answered_too_late  # type: ignore[method-assign]
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        with db.pool.connection() as conn:  # two audit rows that get a note each
+            conn.execute(
+                "SELECT hubspot_sync.admin_create_booking(p_student_id := 'IMP1', "
+                "p_email := 'imp1@example.com', p_mock_exam_id := %s, "
+                "p_idempotency_key := 'late-1', p_actor := 'admin@school.ca', "
+                "p_dominant_hand := 'right')",
+                (exam,),
+            )
+            conn.execute(
+                "SELECT hubspot_sync.adjust_credits(p_student_id := 'IMP2', "
+                "p_credit_field := 'sj_credits', p_delta := 1, p_reason := 'goodwill', "
+                "p_actor := 'admin@school.ca')"
+            )
+        push(db, client, settings, linger=0)
+        first = push_audit_notes(db, client, settings, reader=reader, settle_seconds=0.3)
+        late[0].join()
+        again = push_audit_notes(db, client, settings, reader=reader, settle_seconds=0.3)
+    notes = notes_by_audit_id(sandbox)
+    twice = {k: len(v) for k, v in notes.items() if len(v) > 1}
+    assert len(notes) == 2 and twice == {}, (twice, first, again)
+    assert (first.recovered, first.created, again.created) == (2, 0, 0)
+    assert (
+        one(push_db, "SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+                     "WHERE synced_to_hubspot_at IS NULL")
+        == 0
+    )
