@@ -24,6 +24,7 @@ from glue.db import Database
 from glue.hubspot import HubSpotClient
 from glue.importer import run_import
 from glue.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
+from glue.portal import check_portal
 from glue.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
 from glue.pull import Progress as ProgressCallback
 from glue.reconcile import SHOWN, ReconcileReport, reconcile
@@ -107,6 +108,7 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
     resumes)."""
     client = HubSpotClient.from_settings(app.settings)
     with Database(app.database_url()) as db:
+        check_portal(db, client, app.settings)
         stats = pull(
             db, client, app.settings, only=only or ("exams", "contacts"), overlap_seconds=overlap
         )

@@ -16,6 +16,7 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.db import Database
 from glue.hubspot import HubSpotClient
+from glue.portal import check_portal
 from glue.push import PushStats
 from glue.push import push as run_push
 
@@ -91,6 +92,7 @@ def push(
     hubspot = HubSpotClient.from_settings(app.settings)
     url = app.database_url()
     with Database(url) as db:
+        check_portal(db, hubspot, app.settings)
         try:
             stats = run_push(
                 db,

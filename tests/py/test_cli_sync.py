@@ -16,7 +16,7 @@ import push_helpers
 import sandbox_fixtures
 from push_helpers import book, env_for, make_world, mockbook, pending, query, run_main
 
-from glue.sandbox import BOOKINGS, Sandbox
+from glue.sandbox import BOOKINGS, CONTACTS, Sandbox
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
@@ -52,7 +52,8 @@ def test_push_json_is_one_object(push_db: str, sandbox: Sandbox, monkeypatch, ca
         ["push", "--linger", "0"], env_for(push_db, sandbox), monkeypatch, capsys
     )
     assert code == 0, err
-    assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 2" in out
+    # three calls: the preflight's two schema reads and the portal check's (glue/portal.py)
+    assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 3" in out
 
 
 def test_misconfiguration_exits_2_with_one_line_and_marks_nothing_done(
@@ -199,3 +200,35 @@ def test_thousands_of_alike_failures_are_summarised_not_printed_one_by_one(
     out, err = proc.communicate(timeout=120)
     kinds = json.loads(out)["dead_lettered_by_kind"]
     assert kinds and kinds[0]["count"] >= 120 and len(kinds[0]["examples"]) == 3, kinds
+
+
+def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """The first push records the portal it talked to; a pull or push against another portal
+    (another sandbox here, as `mockbook sandbox` after the demo's) stops with exit 2 naming
+    both, and changes nothing."""
+    world = make_world(push_db, sandbox, students=2)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    env = env_for(push_db, sandbox)
+    code, _, err = run_main(["push", "--linger", "0"], env, monkeypatch, capsys)
+    assert code == 0, err
+    recorded = query(push_db, "SELECT hubspot_sync.get_sync_cursor('hubspot_portal') AS c")[0]["c"]
+    assert recorded["portal_id"] == sandbox.store.portal_id
+
+    with Sandbox(access_token=push_helpers.TOKEN, portal_id=7777777) as other:
+        other.seed(CONTACTS, [{"email": "stranger@example.com"}])  # id 10001, as a demo's
+        before = query(push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id")
+        other_env = env_for(push_db, other)
+        for command in (["pull"], ["push", "--linger", "0"]):
+            code, _, err = run_main(command, other_env, monkeypatch, capsys)
+            assert code == 2, (command, err)
+            assert f"synced with HubSpot portal {sandbox.store.portal_id}" in err, err
+            assert "answers for portal 7777777" in err and "Traceback" not in err
+        assert query(
+            push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id"
+        ) == before
+    # The recorded portal still passes the check (the pull may dead-letter this test world's
+    # bare exams: exit 1, not 2).
+    code, _, err = run_main(["pull"], env, monkeypatch, capsys)
+    assert code in (0, 1) and "portal" not in err, err

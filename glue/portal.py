@@ -1,0 +1,69 @@
+"""Which HubSpot portal a database is synced with, checked at the start of a push and a pull.
+
+HubSpot ids are per portal: the same id names another record, or none, in another portal (or in
+a sandbox). A database whose rows carry the ids of one portal, pulled from or pushed to another,
+would overwrite its rows with strangers and update the wrong HubSpot records. So the first push
+or pull records the portal in sync_metadata (sync type 'hubspot_portal', cursor
+``{"portal_id", "base_url", "since"}``), and each later one compares: another portal stops it
+with exit 2 and a message naming both.
+
+The portal is read from the bookings object type's schema (GET /crm/v3/schemas/{objectType}),
+which the push's preflight reads anyway: its ``fullyQualifiedName`` is "an assigned unique ID for
+the object, including portal ID and object name" (HubSpot's CRM schemas v3 OpenAPI,
+shared/hubspot-openapi/crm-schemas-v3.json; the example there is ``p7878787_my_object``). When it
+cannot be read (HubSpot unreachable, an unexpected name), nothing is checked here: the push and
+pull report reachability themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from glue.config import ConfigError, Settings
+from glue.db import Database
+from glue.hubspot import HubSpotClient, HubSpotError
+from glue.pull_db import PullDatabase
+
+CURSOR = "hubspot_portal"
+_QUALIFIED = re.compile(r"^p(\d+)_")
+
+
+def portal_of(client: HubSpotClient, settings: Settings) -> int | None:
+    """The portal id HubSpot (or the sandbox) at the client's base URL belongs to, or None."""
+    try:
+        schema = client.schema(settings.bookings_object_type)
+    except HubSpotError:
+        return None
+    found = _QUALIFIED.match(str(schema.get("fullyQualifiedName") or ""))
+    return int(found[1]) if found else None
+
+
+def check_portal(db: Database, client: HubSpotClient, settings: Settings) -> int | None:
+    """Record the portal on first use; raise ConfigError when it is another one. Returns it."""
+    current = portal_of(client, settings)
+    if current is None:
+        return None
+    store = PullDatabase(db)
+    recorded = store.get_cursor(CURSOR) or {}
+    if not recorded.get("portal_id"):
+        store.save_cursor(
+            CURSOR,
+            {
+                "portal_id": current,
+                "base_url": client.base_url,
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+        return current
+    if int(recorded["portal_id"]) != current:
+        raise ConfigError(
+            f"this database is synced with HubSpot portal {recorded['portal_id']} (since "
+            f"{recorded.get('since', '?')}, at {recorded.get('base_url', '?')}), but "
+            f"HUBSPOT_BASE_URL {client.base_url} answers for portal {current}. HubSpot ids of "
+            "one portal name other records in another: nothing was pulled or pushed. Point "
+            "HUBSPOT_BASE_URL / HUBSPOT_ACCESS_TOKEN at the recorded portal, or use another "
+            "database; if the account really moved, forget the recorded portal with "
+            f"SELECT hubspot_sync.save_sync_cursor('{CURSOR}', '{{}}') and pull again."
+        )
+    return current
