@@ -165,6 +165,50 @@ def b1(ctx: Context) -> list[Figure]:
     return figures
 
 
+# ---- B8 ------------------------------------------------------------------------------------
+B8_CLIENTS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def b8(ctx: Context) -> list[Figure]:
+    """Scaling: B1's workload and reference at 1, 2, 4 ... 64 clients (ABBA each), so the curve
+    shows where the booking stops using more clients (issue 13). No SPEC target: the figure is
+    the curve (results/<stamp>-scaling.png) and the ratio at each client count."""
+    figures = []
+    for wanted in B8_CLIENTS:
+        n, capped = _clients(ctx, wanted)
+        fig = Figure(
+            id=f"B8@{wanted}", bench="B8",
+            title=f"scaling: B1's workload at {wanted} client(s)",
+            unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
+            ratio_meaning="create_booking tps / TPC-B tps", target=None)
+        log(f"B8 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
+        before = _bookings(ctx.url)
+        _checkpoint(ctx.url)
+        pair = abba(
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
+                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT))
+        made = _bookings(ctx.url) - before
+        fig.how = (f"as B1 (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s, "
+                   f"the spread create_booking script against built-in tpcb-like).")
+        fig.note = capped
+        fig.details.update(clients=n, clients_requested=wanted, bookings_made=made)
+        if pair.failed:
+            figures.append(_pair_failure(fig, pair))
+            continue
+        fig.details.update(pair.legs())
+        if made != fig.details["subject_transactions"]:
+            fig.status = "error"
+            fig.note = (f"{fig.details['subject_transactions']} transactions but {made} "
+                        "bookings: some calls did not book")
+        fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
+        fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
+        figures.append(fig.judge())
+        log(f"  B8@{n}: {fig.value} / {fig.reference} = {fig.ratio}")
+    return figures
+
+
 # ---- B2 ------------------------------------------------------------------------------------
 def b2(ctx: Context) -> list[Figure]:
     figures = []
@@ -395,7 +439,7 @@ def b4(ctx: Context) -> list[Figure]:
                f"-c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s: without = ALTER TABLE ... DISABLE "
                "TRIGGER queue_sync_change, audit_row_change on hubspot_contact_credits, "
                "hubspot_mock_exams and hubspot_bookings (no sync_queue, no supabase_audit_log "
-               "rows, no pg_notify); with = all triggers on. A booking fires each trigger 3 "
+               "rows); with = all triggers on. A booking fires each trigger 3 "
                f"times (booking insert, contact credit update, exam total update); {before:,} "
                "bookings in the table at start.")
     fig.note = capped
