@@ -216,3 +216,42 @@ def chart(run: dict[str, Any], stamp: str) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def scaling_chart(run: dict[str, Any], stamp: str) -> Path | None:
+    """B8: booking and TPC-B throughput against clients (log 2), with the ratio on a second
+    axis: where the booking stops scaling. results/<stamp>-scaling.png; None without B8."""
+    points = sorted((f["details"]["clients"], f["value"], f["reference"], f["ratio"])
+                    for f in run["figures"]
+                    if f["bench"] == "B8" and f["status"] == "measured" and f["value"])
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clients = [p[0] for p in points]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(clients, [p[1] for p in points], marker="o", label="create_booking tps")
+    ax.plot(clients, [p[2] for p in points], marker="s", label="TPC-B tps (reference)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(clients, [str(c) for c in clients])
+    ax.set_xlabel("pgbench clients")
+    ax.set_ylabel("transactions per second")
+    ratio_ax = ax.twinx()
+    ratio_ax.plot(clients, [p[3] for p in points], color="#777777", linestyle="--",
+                  marker=".", label="ratio (right axis)")
+    ratio_ax.set_ylabel("create_booking / TPC-B")
+    ratio_ax.set_ylim(0, max(max(p[3] for p in points) * 1.3, 0.5))
+    lines = ax.get_legend_handles_labels()
+    more = ratio_ax.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
+    ax.set_title(f"B8 scaling {run['stamp']} ({run['machine']['cores']} cores, PostgreSQL "
+                 f"{run['server']['version_num'] // 10000})")
+    fig.tight_layout()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{stamp}-scaling.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -48,7 +48,7 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B2": "hot exam",
@@ -57,6 +57,7 @@ TITLES = {
     "B5": "push throughput to the sandbox",
     "B6": "sync lag in worker mode",
     "B7": "analytics",
+    "B8": "scaling of B1 with clients",
     "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
 }
 
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         run = json.loads(Path(args.report).read_text())
         png = report.chart(run, run["stamp"])
+        report.scaling_chart(run, run["stamp"])
         report.update_readme(run)
         log(f"rewrote bench/README.md from {args.report}" + (f" and {png.name}" if png else ""))
         return 0
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         pgbench_bin = pgbench.find_pgbench(server["version_num"] // 10000)
     except pgbench.PgbenchMissing as exc:
         pgbench_bin = ""
-        needs = [b for b in ("B1", "B2", "B4") if b in args.only]
+        needs = [b for b in ("B1", "B2", "B4", "B8") if b in args.only]
         if needs:
             log(f"{exc}: {', '.join(needs)} are reported as not measured")
             args.only = [b for b in args.only if b not in needs]
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         fixtures.build(bench_url, args.schema_source)
         run["fixture"] = fixtures.load(bench_url)
     run["fixture"]["seconds"] = round(t["seconds"], 1)
-    if {"B1", "B2"} & set(args.only):
+    if {"B1", "B2", "B8"} & set(args.only):
         run["pgbench_db"] = prepare_pgbench_db(ctx)
     try:
         if "B3" in args.only:
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 log(f"profile failed: {exc}")
                 run["profile"] = {"error": str(exc)}
+        if "B8" in args.only:
+            attempt("B8", lambda: workloads.b8(ctx))
         if "B2" in args.only:
             attempt("B2", lambda: workloads.b2(ctx))
         if "B4" in args.only:
@@ -206,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     run["duration_s"] = round(time.monotonic() - started, 1)
     path = report.write_json(run, stamp)
     png = report.chart(run, stamp)
+    report.scaling_chart(run, stamp)
     report.update_readme(run)
     log(f"wrote {path.relative_to(HERE.parent)}"
         + (f", {png.relative_to(HERE.parent)}" if png else "") + " and bench/README.md "

@@ -165,6 +165,50 @@ def b1(ctx: Context) -> list[Figure]:
     return figures
 
 
+# ---- B8 ------------------------------------------------------------------------------------
+B8_CLIENTS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def b8(ctx: Context) -> list[Figure]:
+    """Scaling: B1's workload and reference at 1, 2, 4 ... 64 clients (ABBA each), so the curve
+    shows where the booking stops using more clients (issue 13). No SPEC target: the figure is
+    the curve (results/<stamp>-scaling.png) and the ratio at each client count."""
+    figures = []
+    for wanted in B8_CLIENTS:
+        n, capped = _clients(ctx, wanted)
+        fig = Figure(
+            id=f"B8@{wanted}", bench="B8",
+            title=f"scaling: B1's workload at {wanted} client(s)",
+            unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
+            ratio_meaning="create_booking tps / TPC-B tps", target=None)
+        log(f"B8 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
+        before = _bookings(ctx.url)
+        _checkpoint(ctx.url)
+        pair = abba(
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
+                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT))
+        made = _bookings(ctx.url) - before
+        fig.how = (f"as B1 (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s, "
+                   f"the spread create_booking script against built-in tpcb-like).")
+        fig.note = capped
+        fig.details.update(clients=n, clients_requested=wanted, bookings_made=made)
+        if pair.failed:
+            figures.append(_pair_failure(fig, pair))
+            continue
+        fig.details.update(pair.legs())
+        if made != fig.details["subject_transactions"]:
+            fig.status = "error"
+            fig.note = (f"{fig.details['subject_transactions']} transactions but {made} "
+                        "bookings: some calls did not book")
+        fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
+        fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
+        figures.append(fig.judge())
+        log(f"  B8@{n}: {fig.value} / {fig.reference} = {fig.ratio}")
+    return figures
+
+
 # ---- B2 ------------------------------------------------------------------------------------
 def b2(ctx: Context) -> list[Figure]:
     figures = []
@@ -395,7 +439,7 @@ def b4(ctx: Context) -> list[Figure]:
                f"-c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s: without = ALTER TABLE ... DISABLE "
                "TRIGGER queue_sync_change, audit_row_change on hubspot_contact_credits, "
                "hubspot_mock_exams and hubspot_bookings (no sync_queue, no supabase_audit_log "
-               "rows, no pg_notify); with = all triggers on. A booking fires each trigger 3 "
+               "rows); with = all triggers on. A booking fires each trigger 3 "
                f"times (booking insert, contact credit update, exam total update); {before:,} "
                "bookings in the table at start.")
     fig.note = capped
@@ -775,6 +819,17 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
             "mock_discussion_token": "0", "shared_mock_credits": "0"} for s in students])
         env = {k: v for k, v in os.environ.items()
                if k not in ("REDIS_URL", "MOCKBOOK_SCHEMA_SOURCE")}
+        # with REDIS_URL set, the worker keeps the Redis keys in its database 15 and the bench
+        # measures commit -> capacity:{exam} updated (SPEC §7: within 100 ms)
+        redis_client = None
+        if os.environ.get("REDIS_URL"):
+            from urllib.parse import urlsplit, urlunsplit
+
+            import redis
+            redis_url = urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/15"))
+            redis_client = redis.Redis.from_url(redis_url, decode_responses=True)
+            redis_client.flushdb()
+            env["REDIS_URL"] = redis_url
         env.update(DATABASE_URL=url, HUBSPOT_ACCESS_TOKEN=token, HUBSPOT_BASE_URL=sb.base_url,
                    HUBSPOT_RATE_LIMIT="100", HUBSPOT_RATE_WINDOW_SECONDS="10",
                    HUBSPOT_TIMEOUT_SECONDS="10")
@@ -787,6 +842,7 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
             env=env, cwd=str(Path(__file__).resolve().parent.parent), stdout=log_file,
             stderr=subprocess.STDOUT)
         commits: dict[str, float] = {}
+        redis_lags: list[float] = []
         failures: list[str] = []
         try:
             deadline = time.monotonic() + 120
@@ -824,6 +880,15 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
                         commits[result["booking_id"]] = time.time()  # after the commit
                     except psycopg.Error as exc:
                         failures.append(f"{exc.sqlstate}: {exc}")
+                        continue
+                    if redis_client is not None:  # until the worker wrote the new seat count
+                        key = f"capacity:{exam_ids[k % B6_EXAMS]}"
+                        seats = str(result["capacity"] - result["total_bookings"])
+                        while redis_client.get(key) != seats and time.time() < (
+                                commits[result["booking_id"]] + 2.0):
+                            time.sleep(0.002)
+                        if redis_client.get(key) == seats:
+                            redis_lags.append(time.time() - commits[result["booking_id"]])
                 drive_s = time.monotonic() - start
             wait_until = time.monotonic() + 60
             while time.monotonic() < wait_until:
@@ -878,7 +943,27 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
         fig.status = "error"
     log(f"  B6: lag p50/95/99 {p} s, max {fig.details['lag_max_s']} s, {calls} HubSpot calls, "
         f"{missing} missing")
-    return [fig.judge()]
+    figures = [fig.judge()]
+    if redis_client is not None:
+        redis_client.close()
+        rp = {q: round(percentile(redis_lags, q), 4) for q in (50, 95, 99)} if redis_lags else {}
+        rfig = Figure(
+            id="B6r", bench="B6", title="Redis lag in worker mode, p95 commit -> capacity key",
+            value=rp.get(95), unit="s p95", target=0.1, target_op="<=",
+            how=("B6's bookings with REDIS_URL set for the worker (database 15): after each "
+                 "commit the client polls capacity:{exam} every 2 ms until it shows the seats "
+                 "the booking left (at most 2 s). Lag = first read showing them - the client's "
+                 "time right after the commit. The worker wakes from the outbox's high-water "
+                 "mark (read every 50 ms), so the expected lag is ~25-75 ms."),
+            note=("" if len(redis_lags) == len(commits) else
+                  f"{len(commits) - len(redis_lags)} bookings' keys not seen within 2 s"))
+        rfig.details.update(lag_s=rp, samples=len(redis_lags),
+                            lag_max_s=round(max(redis_lags), 4) if redis_lags else None)
+        if not redis_lags:
+            rfig.status = "error"
+        log(f"  B6r: Redis lag p50/95/99 {rp} s over {len(redis_lags)} bookings")
+        figures.append(rfig.judge())
+    return figures
 
 
 # ---- B7 ------------------------------------------------------------------------------------

@@ -45,11 +45,20 @@ after marking the keys for a rebuild on the next call.
 How the worker drives it (one process keeps the keys: two keepers could interleave a stale
 read with a newer write until the next change or rebuild):
 
+    watch = OutboxWatch(conn)
     position = start_position(conn)
     keeper.rebuild_all(conn)
-    for _tables in listen(listen_conn, timeout=poll_seconds):
-        position, changes = changes_since(conn, position)  # again while it returns `limit` rows
-        keeper.apply_changes(conn, changes)
+    while True:
+        time.sleep(0.05)
+        if watch.poll():  # rows committed since the last look (cheap when nothing moved)
+            position, changes = changes_since(conn, position)  # again while `limit` rows
+            keeper.apply_changes(conn, changes)
+
+Why a poll and not LISTEN/NOTIFY: a transaction that sends a NOTIFY commits under PostgreSQL's
+one cluster-wide notification lock, so every booking's commit was serialised behind every other
+(issue 13: 2,291 -> 5,173 tps at 32 clients on 16 cores with the NOTIFY gone). The poll reads the
+outbox sequence's last value (pg_sequence_last_value: no lock, no table access) every 50 ms, and
+the outbox itself only when that moved or rows below it are still uncommitted.
 
 Why a position and not a bare id: sync_queue ids are taken at insert but become visible at
 commit, so during a booking rush id 41 may commit after id 42. changes_since remembers such gaps
@@ -60,17 +69,15 @@ that exam, or the next full rebuild of `mockbook run`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
-from psycopg import sql
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -78,7 +85,6 @@ from glue.config import ConfigError
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "mockbook_sync"
 AVAILABLE_KEY = "user:exams:available"
 EXAMS_LIST_KEY = "exams:list"
 AVAILABLE_TTL_SECONDS = 60
@@ -129,6 +135,20 @@ WHERE id > %(last)s OR id = ANY (%(gaps)s::bigint[])
 ORDER BY id
 LIMIT %(limit)s
 """
+
+_IDS_SQL = """
+SELECT id
+FROM hubspot_sync.sync_queue
+WHERE id > %(last)s OR id = ANY (%(gaps)s::bigint[])
+ORDER BY id
+LIMIT %(limit)s
+"""
+
+# The outbox's high-water mark: the last id handed out (committed or not), read from the
+# sequence without a lock; 0 before the first outbox row.
+_MARK_SQL = (
+    "SELECT coalesce(pg_sequence_last_value('hubspot_sync.sync_queue_id_seq'::regclass), 0)"
+)
 
 # The newest id, and the ids below it (within the lookback) that are not visible yet.
 _START_SQL = """
@@ -429,46 +449,89 @@ def changes_since(
             {"last": position.last_id, "gaps": [i for i, _ in position.gaps], "limit": limit},
         ).fetchall()
     changes = [Change(*row) for row in rows]
-    seen = {c.id for c in changes}
+    return _advance(position, [c.id for c in changes], gap_grace, max_gaps), changes
+
+
+def _advance(
+    position: FeedPosition, ids: list[int], gap_grace: float, max_gaps: int
+) -> FeedPosition:
+    """The position after reading `ids` (ascending) from `position`."""
+    seen = set(ids)
     now = time.monotonic()
     gaps = [(i, deadline) for i, deadline in position.gaps if i not in seen and deadline > now]
     last_id = position.last_id
     deadline = now + gap_grace
-    for change in changes:
-        if change.id <= position.last_id:
+    for i in ids:
+        if i <= position.last_id:
             continue
-        if change.id > last_id + 1:
-            gaps.extend(
-                (i, deadline) for i in range(max(last_id + 1, change.id - max_gaps), change.id)
-            )
-        last_id = change.id
-    return FeedPosition(last_id=last_id, gaps=tuple(gaps[-max_gaps:])), changes
+        if i > last_id + 1:
+            gaps.extend((g, deadline) for g in range(max(last_id + 1, i - max_gaps), i))
+        last_id = i
+    return FeedPosition(last_id=last_id, gaps=tuple(gaps[-max_gaps:]))
 
 
-def listen(
-    conn: psycopg.Connection, *, timeout: float = 1.0, channel: str = CHANNEL
-) -> Iterator[list[str]]:
-    """LISTEN on `channel` now, and return an iterator yielding forever: the payloads (table
-    names) received, one sorted list without duplicates per wake-up, or [] after `timeout`
-    seconds of silence (the caller's cue to read the outbox anyway, in case a notification was
-    missed, and to check whether it should stop). Notifications that arrive while the caller
-    works on the same connection are kept by psycopg and yielded next; closing the iterator
-    UNLISTENs. `conn` must be in autocommit mode: notifications are only delivered between
-    transactions."""
-    if not conn.autocommit:
-        raise ValueError("listen() needs a connection in autocommit mode")
-    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-    return _wakeups(conn, timeout, channel)
+def outbox_mark(conn: psycopg.Connection) -> int:
+    """The last sync_queue id handed out, committed or not (0 before the first): one cheap
+    read of the sequence, no lock, no table access."""
+    row = conn.execute(_MARK_SQL).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
-def _wakeups(conn: psycopg.Connection, timeout: float, channel: str) -> Iterator[list[str]]:
-    try:
+class OutboxWatch:
+    """Tells the worker when outbox rows were committed, without NOTIFY (see the module
+    docstring): :meth:`poll` reads the outbox's high-water mark and, only when it moved (or
+    ids below it were still uncommitted when last looked at, for `settle_seconds` after the last
+    move: a booking waiting for a lock commits late), the ids committed since its position.
+    `conn` must be in autocommit mode. Call it every ``worker_wake_seconds`` (50 ms)."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        *,
+        settle_seconds: float = 5.0,
+        gap_grace: float = 60.0,
+        limit: int = 10_000,
+    ) -> None:
+        if not conn.autocommit:
+            raise ValueError("OutboxWatch needs a connection in autocommit mode")
+        self.conn = conn
+        self.settle_seconds = settle_seconds
+        self.gap_grace = gap_grace
+        self.limit = limit
+        self.mark = outbox_mark(conn)
+        self.position = start_position(conn, gap_grace=gap_grace)
+        self.moved_at = time.monotonic()  # rows in flight at start are waited for too
+        self.reads = 0  # how many times the outbox itself was read (the rest: the mark only)
+
+    @property
+    def pending(self) -> bool:
+        """Ids handed out that were not seen committed yet (in flight, or rolled back)."""
+        return self.position.last_id < self.mark or bool(self.position.gaps)
+
+    def poll(self) -> int:
+        """How many outbox rows were committed since the last call (0: none, or not looked)."""
+        mark = outbox_mark(self.conn)
+        now = time.monotonic()
+        if mark != self.mark:
+            self.mark, self.moved_at = mark, now
+        elif not (self.pending and now - self.moved_at < self.settle_seconds):
+            return 0
+        found = 0
         while True:
-            got = {n.payload for n in conn.notifies(timeout=timeout, stop_after=1)}
-            if got:
-                got.update(n.payload for n in conn.notifies(timeout=0))
-            yield sorted(got)
-    finally:
-        if not conn.closed:
-            with contextlib.suppress(psycopg.Error):
-                conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))
+            self.reads += 1
+            ids = [
+                row[0]
+                for row in self.conn.execute(
+                    _IDS_SQL,
+                    {
+                        "last": self.position.last_id,
+                        "gaps": [i for i, _ in self.position.gaps],
+                        "limit": self.limit,
+                    },
+                ).fetchall()
+            ]
+            self.position = _advance(self.position, ids, self.gap_grace, 1000)
+            found += len(ids)
+            if len(ids) < self.limit:
+                return found

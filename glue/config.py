@@ -69,9 +69,10 @@ class Settings:
     run_push_budget_seconds: float = 60.0  # a run stops pushing after this (the next run goes on)
     analytics_interval_seconds: float = 900.0  # refresh the analytics views when older than this
     retention_days: float = 7.0  # done outbox rows are purged after this
-    worker_poll_seconds: float = 5.0  # the worker looks at the outbox this often without a NOTIFY
+    worker_poll_seconds: float = 5.0  # the worker reads the outbox this often in any case
+    worker_wake_seconds: float = 0.05  # the worker reads the outbox's high-water mark this often
     worker_pull_seconds: float = 60.0  # the worker pulls from HubSpot this often
-    worker_debounce_seconds: float = 0.3  # a notification's push waits this long to batch a rush
+    worker_debounce_seconds: float = 0.3  # a wake-up's push waits this long to batch a rush
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +106,7 @@ class Settings:
             retention_days=_float(env, "MOCKBOOK_RETENTION_DAYS", 7.0),
             worker_poll_seconds=_float(env, "MOCKBOOK_WORKER_POLL_SECONDS", 5.0),
             worker_pull_seconds=_float(env, "MOCKBOOK_WORKER_PULL_SECONDS", 60.0),
+            worker_wake_seconds=_float(env, "MOCKBOOK_WORKER_WAKE_SECONDS", 0.05),
             worker_debounce_seconds=_float(env, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", 0.3),
         )
 

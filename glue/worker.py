@@ -6,12 +6,15 @@ function, glue.steps.step):
   connection the cycle uses, so it is released when the run ends or dies). A second run finds
   it taken: it exits 75 at once, or waits with --wait.
 - `mockbook worker` (:class:`Worker`): the same steps when they are due, in two threads. The
-  cache thread (:class:`CacheFollower`, its own connections) LISTENs on ``mockbook_sync``,
-  applies each notification's changes to Redis at once (so a push waiting for HubSpot never
-  holds the keys back) and hands the wake-up to the push loop, which pushes after
-  ``worker_debounce_seconds``, counted from the first notification so a rush is batched but
-  never postponed. The outbox is read every ``worker_poll_seconds`` anyway (a missed
-  notification; rows coming due after a backoff: the next due time is asked after each push);
+  cache thread (:class:`CacheFollower`, its own connection) looks at the outbox's high-water
+  mark every ``worker_wake_seconds`` (50 ms; :class:`glue.cache.OutboxWatch`: one read of the
+  sequence, no lock; the outbox itself only when it moved), applies newly committed changes to
+  Redis at once (so a push waiting for HubSpot never holds the keys back) and hands the wake-up
+  to the push loop, which pushes after ``worker_debounce_seconds``, counted from the first
+  wake-up so a rush is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction
+  commits under PostgreSQL's one cluster-wide notification lock, which serialised the bookings'
+  commits (issue 13). The outbox is read every ``worker_poll_seconds`` anyway (the check that
+  Redis kept its keys; rows coming due after a backoff: the next due time is asked after each push);
   the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something asks
   the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when due
   (checked every minute); the purge daily. A push step pushes for at most 10 s, then the loop
@@ -20,7 +23,7 @@ function, glue.steps.step):
 Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
 connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
 back the outbox rows it still leased (the interrupted batch: due now, no attempt counted; HubSpot
-writes are idempotent) and pushes; the cache thread LISTENs again and rebuilds the keys. Redis
+writes are idempotent) and pushes; the cache thread watches again and rebuilds the keys. Redis
 restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
 limiter falls back to a per-process budget meanwhile (glue.ratelimit.FallbackWindow).
 
@@ -40,7 +43,7 @@ from collections.abc import Callable
 import psycopg
 
 from glue import exitcodes
-from glue.cache import CHANNEL, CacheKeeper
+from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
 from glue.db import Database
 from glue.logs import fields
@@ -151,7 +154,7 @@ def run_once(
 # ---- long-running: `mockbook worker` -------------------------------------------------------------
 DAY = 86400.0
 ANALYTICS_CHECK_SECONDS = 60.0
-WORKER_PUSH_BUDGET = 10.0  # then the loop looks at notifications and timers, and goes on
+WORKER_PUSH_BUDGET = 10.0  # then the loop looks at wake-ups and timers, and goes on
 MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
 MAX_BACKOFF = 30.0
 CALLS_PER_PUSH = 5.0  # a first guess of a push's calls: contacts, bookings, 2 associations, exams
@@ -194,12 +197,13 @@ def _next_delay(delay: float) -> float:
 
 
 class CacheFollower(threading.Thread):
-    """The cache step of the worker, in a thread of its own with its own two connections (the
-    LISTEN one and the one it reads the outbox on), so that a push waiting for HubSpot (slow
-    answers, a rate-limit wait) never holds the Redis keys back: a notification is applied at
-    once, then handed to the push loop (``on_notify``). Also every poll interval (a missed
-    notification; the check that Redis kept its keys), and a full rebuild on request (after a
-    pull changed something) and after each (re)connection. Reconnects by itself."""
+    """The cache step of the worker, and its wake-ups, in a thread of its own with its own
+    connection, so that a push waiting for HubSpot (slow answers, a rate-limit wait) never holds
+    the Redis keys back. Every ``worker_wake_seconds`` it asks :class:`OutboxWatch` whether outbox
+    rows were committed; if so it applies them to Redis at once, then hands the wake-up to the
+    push loop (``on_notify``). Also every poll interval (the check that Redis kept its keys), a
+    full rebuild on request (after a pull changed something) and after each (re)connection.
+    Reconnects by itself. ``wakeups`` counts the wake-ups handed on."""
 
     def __init__(
         self,
@@ -217,6 +221,7 @@ class CacheFollower(threading.Thread):
         self.on_notify = on_notify
         self.rebuild = threading.Event()
         self.connections = 0
+        self.wakeups = 0
 
     def request_rebuild(self) -> None:
         self.rebuild.set()
@@ -225,7 +230,6 @@ class CacheFollower(threading.Thread):
         delay = 0.0
         while not self.stop.wait(delay):
             try:
-                listen_conn = connect(self.url, WORKER_APPLICATION)
                 conn = connect(self.url, WORKER_APPLICATION)
             except Exception as exc:
                 delay = _next_delay(delay)
@@ -240,7 +244,7 @@ class CacheFollower(threading.Thread):
             if self.connections > 1:
                 log.info("cache: reconnected", extra=fields(event="reconnected", thread="cache"))
             try:
-                self._follow(listen_conn, conn)
+                self._follow(conn)
                 return  # stopped
             except Exception as exc:
                 if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
@@ -252,35 +256,34 @@ class CacheFollower(threading.Thread):
                 )
                 delay = 0.0 if self.connections == 1 else 1.0
             finally:
-                _close_quietly(listen_conn.close, conn.close)
+                _close_quietly(conn.close)
 
-    def _follow(self, listen_conn: psycopg.Connection, conn: psycopg.Connection) -> None:
-        listen_conn.execute(f"LISTEN {CHANNEL}")
-        self.on_notify()  # notifications may have been missed while not listening: push now
+    def _follow(self, conn: psycopg.Connection) -> None:
+        watch = OutboxWatch(conn)
+        self.on_notify()  # rows may have been committed while not watching: push now
         cycle = Cycle(
             self.settings, conn=conn, stop=self.stop, keeper=self.keeper, incremental_cache=True
         )
         poll = self.settings.worker_poll_seconds
+        wake = max(self.settings.worker_wake_seconds, 0.001)
         next_poll = time.monotonic()  # the first call rebuilds (cycle.cache_stale)
         while not self.stop.is_set():
-            timeout = min(max(next_poll - time.monotonic(), 0.0), MAX_WAIT)
-            got = {n.payload for n in listen_conn.notifies(timeout=timeout, stop_after=1)}
-            if got:
-                got.update(n.payload for n in listen_conn.notifies(timeout=0))
+            committed = watch.poll()
             if self.rebuild.is_set():
                 self.rebuild.clear()
                 cycle.cache_stale = True
             now = time.monotonic()
-            if not (got or cycle.cache_stale or now >= next_poll):
-                continue
-            if now >= next_poll:
-                next_poll = now + poll
-            report = step(cycle, ("cache",))
-            if got:
-                self.on_notify()
-            log_report(report)
-            if report.database_lost:
-                raise _DatabaseLost(report.database_lost)
+            if committed or cycle.cache_stale or now >= next_poll:
+                if now >= next_poll:
+                    next_poll = now + poll
+                report = step(cycle, ("cache",))
+                if committed:
+                    self.wakeups += 1
+                    self.on_notify()
+                log_report(report)
+                if report.database_lost:
+                    raise _DatabaseLost(report.database_lost)
+            self.stop.wait(min(wake, max(next_poll - time.monotonic(), 0.0)))
 
 
 class Worker:

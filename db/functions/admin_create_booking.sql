@@ -19,7 +19,8 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, BUSY.
- * Locks: the idempotency key's advisory lock, then the exam row, then the contact row.
+ * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
+ * last statement (hubspot_sync.take_seat).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.admin_create_booking(
     p_student_id text,
@@ -65,17 +66,17 @@ BEGIN
             (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0));
     END IF;
 
-    -- 3.-9. without locks, then 4.-9. again on the locked exam and contact rows
+    -- 3.-9. without locks, then 6.-7. again under the contact's lock (the seat is taken last,
+    -- by take_seat: the exam is last in the lock order)
     v_contact := hubspot_sync.find_contact(p_student_id, p_email);
     v_exam := hubspot_sync.find_exam(p_mock_exam_id);
     FOR i IN 1..2 LOOP
         IF i = 2 THEN
-            v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
             v_contact := hubspot_sync.lock_contact(v_contact.id);
         END IF;
         PERFORM hubspot_sync.check_exam_for_student(
             v_exam, v_contact.student_id, p_attending_location, p_dominant_hand,
-            p_check_capacity := NOT p_override_capacity);
+            p_check_capacity := i = 1 AND NOT p_override_capacity);
         IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
                        WHERE r.mock_type = v_exam.mock_type) THEN
             PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
@@ -92,9 +93,7 @@ BEGIN
         v_result := hubspot_sync.booking_result(
             hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
     ELSE
-        UPDATE hubspot_sync.hubspot_mock_exams AS e
-        SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-        WHERE e.id = v_exam.id;
+        PERFORM hubspot_sync.take_seat(v_exam, NOT p_override_capacity);
         v_result := hubspot_sync.booking_result(v_booking, false);
     END IF;
     RETURN v_result || jsonb_build_object('over_capacity',
@@ -103,7 +102,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean) IS
-'Admin books a seat for a student without spending a credit (token_used Admin Override, nothing refunded on cancel). Same checks and order as create_booking (INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, INVALID_EXAM_TYPE, BUSY), but p_actor is required and p_override_capacity skips the capacity check. Returns the create_booking result plus over_capacity (true when total_bookings now exceeds capacity). Locks: key, exam, contact.';
+'Admin books a seat for a student without spending a credit (token_used Admin Override, nothing refunded on cancel). Same checks and order as create_booking (INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, INVALID_EXAM_TYPE, BUSY), but p_actor is required and p_override_capacity skips the capacity check. Returns the create_booking result plus over_capacity (true when total_bookings now exceeds capacity). Locks: key, contact, then the exam by the last statement.';
 REVOKE ALL ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)

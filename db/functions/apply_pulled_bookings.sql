@@ -23,7 +23,10 @@
  * p_actor (default 'hubspot:import').
  * Returns {inserted, inserted_ids: [uuids of the new rows], linked, matched,
  *          errors: [{id, error}], retry: [ids busy now], exams_recounted}.
- * Errors: INVALID_ARGUMENT (p_bookings not an array). Locks: the exams of the bookings.
+ * Errors: INVALID_ARGUMENT (p_bookings not an array).
+ * Locks (the order contact, booking, exam): a booking row it links, never waited for (in use ->
+ * listed in retry, applied again by the next pull); then, last, the exams of the new Active
+ * bookings in hubspot_id order (hubspot_sync.lock_exam, BUSY after mockbook.lock_timeout).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_bookings(p_bookings jsonb,
                                                              p_actor text DEFAULT NULL)
@@ -94,6 +97,17 @@ BEGIN
 
             IF v_booking.id IS NOT NULL THEN
                 IF v_booking.hubspot_id IS NULL THEN
+                    -- never wait for a booking row here: the records come in HubSpot's order,
+                    -- not the lock order, so a row in use (a cancellation in flight) is retried
+                    -- by the next pull instead (BUSY -> retry)
+                    PERFORM FROM hubspot_sync.hubspot_bookings AS b
+                    WHERE b.id = v_booking.id
+                    FOR UPDATE SKIP LOCKED;
+                    IF NOT FOUND THEN
+                        PERFORM hubspot_sync.raise_error('BUSY',
+                            format('booking %s is in use; applied again by the next pull',
+                                   v_booking.id));
+                    END IF;
                     UPDATE hubspot_sync.hubspot_bookings AS b
                     SET hubspot_id = v_id, hubspot_last_sync_at = now()
                     WHERE b.id = v_booking.id;
@@ -108,7 +122,8 @@ BEGIN
                 END IF;
             ELSE
                 v_exam_id := hubspot_sync.pulled_text(v_props, 'associated_mock_exam', true);
-                v_exam := hubspot_sync.lock_exam(v_exam_id);
+                -- read, not locked: the exams are locked last, in order, for the recount below
+                v_exam := hubspot_sync.find_exam(v_exam_id);
                 v_status := initcap(hubspot_sync.pulled_text(v_props, 'is_active', true));
                 IF v_status NOT IN ('Active', 'Cancelled', 'Completed', 'Failed') THEN
                     PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',

@@ -30,8 +30,9 @@
  * p_actor (default 'hubspot:pull').
  * Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
  *          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}]}.
- * Errors: INVALID_ARGUMENT (p_contacts not an array). Locks: each existing contact row
- * (lock_contact) and its contact_credit_sync row.
+ * Errors: INVALID_ARGUMENT (p_contacts not an array). Locks: each existing contact row, never
+ * waited for (in use -> listed in retry, applied again by the next pull: the records do not
+ * come in the lock order), and its contact_credit_sync row.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
@@ -146,7 +147,16 @@ BEGIN
                 VALUES (v_contact.id, v_hub, 'pull', v_modified);
                 v_inserted := v_inserted + 1;
             ELSE
-                v_contact := hubspot_sync.lock_contact(v_contact.id);
+                -- never wait for a contact row here: the records come in HubSpot's order, not
+                -- the lock order (ascending id), so a contact in use (a booking in flight) is
+                -- retried by the next pull instead (BUSY -> retry)
+                SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+                WHERE c.id = v_contact.id
+                FOR NO KEY UPDATE SKIP LOCKED;
+                IF v_contact.id IS NULL THEN
+                    PERFORM hubspot_sync.raise_error('BUSY',
+                        format('contact %s is in use; applied again by the next pull', v_id));
+                END IF;
                 v_changed := (v_contact.hubspot_id, v_contact.email, v_contact.student_id,
                               v_contact.firstname, v_contact.lastname, v_contact.ndecc_exam_date)
                              IS DISTINCT FROM
@@ -230,7 +240,6 @@ BEGIN
                                 AND q.lease_owner IS NULL);
                         IF FOUND THEN
                             v_queued := v_queued + 1;
-                            PERFORM pg_notify('mockbook_sync', 'hubspot_contact_credits');
                         END IF;
                     END IF;
                 END IF;

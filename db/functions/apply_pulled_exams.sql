@@ -22,7 +22,9 @@
  * Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
  *          retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
  *          [{id, capacity, current_capacity, active_bookings}]}.
- * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row (lock_exam).
+ * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row (lock_exam),
+ * the records taken in ascending HubSpot id order (the lock order of exams), so errors and retry
+ * list them in that order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -57,7 +59,11 @@ BEGIN
     PERFORM set_config('mockbook.origin', 'hubspot', true);
     PERFORM set_config('mockbook.actor', coalesce(nullif(p_actor, ''), 'hubspot:pull'), true);
 
-    FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_exams) AS e LOOP
+    -- in ascending HubSpot id order: the lock order of exam rows (a caller's other order could
+    -- deadlock with the booking functions taking two exams, rebook or cancel_bookings)
+    FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_exams) WITH ORDINALITY AS e
+                  ORDER BY CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'id' END,
+                           e.ordinality LOOP
         v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
         v_problem := NULL;
         BEGIN

@@ -17,8 +17,8 @@
  * total_bookings} (hubspot_sync.cancel_locked_booking).
  * Errors: INVALID_ARGUMENT, BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE,
  * BUSY.
- * Locks: the booking's exam row (found by reading the booking without a lock), then the
- * contact row, then the booking row (read again FOR UPDATE).
+ * Locks: the booking's contact row (found by reading the booking without a lock), then the
+ * booking row (read again), then the exam row by the last statement.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking(
     p_booking_id text,
@@ -54,17 +54,13 @@ BEGIN
         PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
             format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
     END IF;
-    IF EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
-               WHERE e.hubspot_id = v_booking.associated_mock_exam) THEN
-        PERFORM hubspot_sync.lock_exam(v_booking.associated_mock_exam);
-    END IF;
     RETURN hubspot_sync.cancel_locked_booking(v_booking.id, p_student_id, p_refund,
                                               p_reason, p_actor);
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text) IS
-'Cancels one booking (uuid, booking code or HubSpot id) and refunds one credit to the field its token_used names (Shared Token -> shared_mock_credits; Admin Override and p_refund false: none; ledger reason cancellation); total_bookings - 1. With p_student_id the booking must be that student''s. Errors: INVALID_ARGUMENT, BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE (Completed), BUSY. Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining, total_bookings}. Locks: exam, contact, booking.';
+'Cancels one booking (uuid, booking code or HubSpot id) and refunds one credit to the field its token_used names (Shared Token -> shared_mock_credits; Admin Override and p_refund false: none; ledger reason cancellation); total_bookings - 1. With p_student_id the booking must be that student''s. Errors: INVALID_ARGUMENT, BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE (Completed), BUSY. Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining, total_bookings}. Locks: contact, booking, then the exam by the last statement.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text)

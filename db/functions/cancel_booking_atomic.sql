@@ -21,7 +21,7 @@
  * Returns the cancel_booking result.
  * Errors: INVALID_ARGUMENT, BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE,
  * CREDIT_CONFLICT, BUSY.
- * Locks: the booking's exam row, then the contact row, then the booking row.
+ * Locks: the contact row, then the booking row, then the exam row by the last statement.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking_atomic(
     p_booking_id text,
@@ -67,11 +67,10 @@ BEGIN
         PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
             format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
     END IF;
-    IF EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
-               WHERE e.hubspot_id = v_booking.associated_mock_exam) THEN
-        PERFORM hubspot_sync.lock_exam(v_booking.associated_mock_exam);
-    END IF;
     v_contact_id := hubspot_sync.contact_id_of_booking(v_booking);
+    IF v_contact_id IS NOT NULL THEN
+        PERFORM hubspot_sync.lock_contact(v_contact_id);  -- first in the lock order
+    END IF;
 
     -- verify the caller's numbers under the contact lock, unless the booking cannot be
     -- cancelled at all (cancel_locked_booking then says why)

@@ -15,8 +15,8 @@
  * reason}], not_found: [reference, ...]}, items in the order given; booking_id in skipped is
  * the reference as given.
  * Errors: INVALID_ARGUMENT (NULL list, more than 100, p_refund NULL, p_actor too long), BUSY.
- * Locks: every involved exam row in ascending hubspot_id order, then every involved contact
- * row in ascending id order, then each booking row.
+ * Locks: every involved contact row in ascending id order, then every named booking row in
+ * ascending id order, then the exams of the Active ones in ascending hubspot_id order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_bookings(
     p_booking_ids text[],
@@ -32,6 +32,7 @@ DECLARE
     v_ids uuid[];
     v_lock_id text;
     v_contact_id uuid;
+    v_booking_id uuid;
     v_status text;
     v_cancelled jsonb := '[]'::jsonb;
     v_skipped jsonb := '[]'::jsonb;
@@ -57,16 +58,8 @@ BEGIN
     FROM unnest(p_booking_ids) WITH ORDINALITY AS t(ref, pos)
     LEFT JOIN LATERAL hubspot_sync.booking_by_ref(t.ref) AS b ON true;
 
-    -- lock order: exams (ascending hubspot_id), then contacts (ascending id)
-    FOR v_lock_id IN
-        SELECT DISTINCT e.hubspot_id
-        FROM hubspot_sync.hubspot_bookings AS b
-        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
-        WHERE b.id = ANY (v_ids)
-        ORDER BY e.hubspot_id
-    LOOP
-        PERFORM hubspot_sync.lock_exam(v_lock_id);
-    END LOOP;
+    -- lock order: contacts (ascending id), then bookings (ascending id), then exams
+    -- (ascending hubspot_id); each cancellation below then finds its rows already locked
     FOR v_contact_id IN
         SELECT DISTINCT hubspot_sync.contact_id_of_booking(b) AS contact_id
         FROM hubspot_sync.hubspot_bookings AS b
@@ -74,6 +67,20 @@ BEGIN
         ORDER BY contact_id
     LOOP
         PERFORM hubspot_sync.lock_contact(v_contact_id);
+    END LOOP;
+    FOR v_booking_id IN
+        SELECT DISTINCT t.id FROM unnest(v_ids) AS t(id) WHERE t.id IS NOT NULL ORDER BY t.id
+    LOOP
+        PERFORM hubspot_sync.lock_booking(v_booking_id);
+    END LOOP;
+    FOR v_lock_id IN
+        SELECT DISTINCT e.hubspot_id
+        FROM hubspot_sync.hubspot_bookings AS b
+        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
+        WHERE b.id = ANY (v_ids) AND b.is_active = 'Active'
+        ORDER BY e.hubspot_id
+    LOOP
+        PERFORM hubspot_sync.lock_exam(v_lock_id);
     END LOOP;
 
     FOR i IN 1..cardinality(p_booking_ids) LOOP
@@ -101,7 +108,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text) IS
-'Admin batch cancel of at most 100 bookings (uuid, booking code or HubSpot id each), one transaction, each as cancel_booking (refund to the token_used field unless p_refund false or Admin Override). Already cancelled -> skipped (ALREADY_CANCELLED), Completed -> skipped (NOT_CANCELLABLE), unknown -> not_found. Returns {cancelled: [...], skipped: [{booking_id, reason}], not_found: [...]}. Errors: INVALID_ARGUMENT (more than 100), BUSY. Locks: exams in hubspot_id order, contacts in id order, bookings.';
+'Admin batch cancel of at most 100 bookings (uuid, booking code or HubSpot id each), one transaction, each as cancel_booking (refund to the token_used field unless p_refund false or Admin Override). Already cancelled -> skipped (ALREADY_CANCELLED), Completed -> skipped (NOT_CANCELLABLE), unknown -> not_found. Returns {cancelled: [...], skipped: [{booking_id, reason}], not_found: [...]}. Errors: INVALID_ARGUMENT (more than 100), BUSY. Locks: contacts in id order, bookings in id order, then exams in hubspot_id order.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text) TO service_role;

@@ -2,9 +2,9 @@
  * hubspot_sync.cancel_locked_booking(p_booking_id uuid, p_student_id, p_refund, p_reason,
  *                                    p_actor) -> jsonb
  *
- * The core of cancel_booking, cancel_bookings and cancel_booking_atomic. The caller has
- * already locked the booking's exam (hubspot_sync.lock_exam); this locks the booking's contact
- * (hubspot_sync.lock_contact), reads the booking again FOR UPDATE and then:
+ * The core of cancel_booking, cancel_bookings and cancel_booking_atomic, in the lock order
+ * contact, booking, exam: this locks the booking's contact (hubspot_sync.lock_contact), then
+ * the booking (hubspot_sync.lock_booking, read again), and then:
  *   - p_student_id given and not the booking's student                   -> FORBIDDEN
  *   - Cancelled                                                   -> ALREADY_CANCELLED
  *   - Completed (or Failed, or any status but Active)                 -> NOT_CANCELLABLE
@@ -14,13 +14,14 @@
  *     actor p_actor (else p_student_id), note p_reason;
  *   - the booking becomes Cancelled; token_refunded, token_refunded_at and token_refund_admin
  *     (p_actor) are set when a credit was refunded;
- *   - the exam's total_bookings - 1.
+ *   - last, the exam's total_bookings - 1 (hubspot_sync.release_seat: the exam's row is locked
+ *     by that one statement and the commit).
  * Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
  * total_bookings}: credit_field is the field token_used names (NULL for Admin Override) and
  * credits_remaining its balance now, also when nothing was refunded (p_refund false).
  * Errors: BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CONTACT_NOT_FOUND
  * (a refund for a student without contact), BUSY.
- * Locks: (exam: by the caller), the contact row, the booking row.
+ * Locks: the contact row, the booking row, then the exam row (last statement).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_locked_booking(
     p_booking_id uuid,
@@ -49,14 +50,10 @@ BEGIN
     IF v_contact_id IS NOT NULL THEN
         PERFORM hubspot_sync.lock_contact(v_contact_id);
     END IF;
-    BEGIN
-        SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
-        WHERE b.id = p_booking_id
-        FOR UPDATE;
-    EXCEPTION WHEN lock_not_available THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
-            format('Booking %s is busy (lock wait exceeded).', v_booking.booking_id));
-    END;
+    v_booking := hubspot_sync.lock_booking(p_booking_id);
+    IF v_booking.id IS NULL THEN
+        PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND', format('No booking %s.', p_booking_id));
+    END IF;
 
     IF p_student_id IS NOT NULL AND v_booking.student_id IS DISTINCT FROM p_student_id THEN
         PERFORM hubspot_sync.raise_error('FORBIDDEN',
@@ -89,10 +86,7 @@ BEGIN
         token_refund_admin = CASE WHEN v_restored = 1 THEN p_actor END,
         updated_at = now()
     WHERE b.id = v_booking.id;
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = greatest(coalesce(e.total_bookings, 0) - 1, 0), updated_at = now()
-    WHERE e.hubspot_id = v_booking.associated_mock_exam
-    RETURNING e.total_bookings INTO v_total;
+    v_total := hubspot_sync.release_seat(v_booking.associated_mock_exam);
 
     RETURN jsonb_build_object(
         'success', true,
@@ -109,7 +103,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text) IS
-'Internal: cancels one booking whose exam the caller has locked (FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE), refunds to the field token_used names, total_bookings - 1.';
+'Internal: cancels one booking, locking contact, booking, then exam (FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE), refunds to the field token_used names, total_bookings - 1.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text)

@@ -7,6 +7,8 @@
  * {"<table name>": {"<record uuid>": "<hubspot id>", ...}, ...}; every pushed record gets
  * hubspot_last_sync_at = now(), and hubspot_id where it was NULL. These write-backs run with
  * mockbook.origin = 'sync', so they queue nothing.
+ * Locks: its outbox rows, then (the lock order of docs/rpc.md) the contacts, then the bookings,
+ * each in ascending id order, then the exams in ascending hubspot_id order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.complete_sync_batch(p_worker text, p_ids bigint[],
                                                            p_hubspot_ids jsonb DEFAULT '{}')
@@ -28,14 +30,33 @@ BEGIN
     SELECT count(*) INTO v_done FROM done;
 
     PERFORM set_config('mockbook.origin', 'sync', true);
-    UPDATE hubspot_sync.hubspot_bookings AS b
-    SET hubspot_id = coalesce(b.hubspot_id, m.value), hubspot_last_sync_at = now()
-    FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
-    WHERE b.id = m.key::uuid;
+    -- the lock order: contacts, then bookings, then exams, each in ascending id order, locked
+    -- by a sorted SELECT first (an UPDATE locks its rows in whatever order its plan finds them)
+    PERFORM FROM hubspot_sync.hubspot_contact_credits AS c
+    WHERE c.id IN (SELECT m.key::uuid
+                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits',
+                                                 '{}')) AS m)
+    ORDER BY c.id
+    FOR NO KEY UPDATE;
     UPDATE hubspot_sync.hubspot_contact_credits AS c
     SET hubspot_id = coalesce(c.hubspot_id, m.value), hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits', '{}')) AS m
     WHERE c.id = m.key::uuid;
+    PERFORM FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.id IN (SELECT m.key::uuid
+                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m)
+    ORDER BY b.id
+    FOR NO KEY UPDATE;
+    UPDATE hubspot_sync.hubspot_bookings AS b
+    SET hubspot_id = coalesce(b.hubspot_id, m.value), hubspot_last_sync_at = now()
+    FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
+    WHERE b.id = m.key::uuid;
+    PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
+    WHERE e.id IN (SELECT m.key::uuid
+                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams',
+                                                 '{}')) AS m)
+    ORDER BY e.hubspot_id
+    FOR NO KEY UPDATE;
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams', '{}')) AS m

@@ -23,15 +23,20 @@
  *      the exam unless p_mock_set is given, name defaults to the contact's first and last
  *      name; a caller's code already in use -> INVALID_ARGUMENT), spend the credit relatively
  *      (hubspot_sync.apply_credit_delta, reason 'booking', one ledger row), total_bookings + 1.
- * Steps 3-9 run first without locks (a full exam answers EXAM_FULL at once); then the exam and
- * the contact are locked and steps 4-8 are decided again on the locked rows, and step 9 too
- * unless the locked rows have the same mock type and balances as those read (then the credit
- * choice cannot differ). The result is built from the rows in hand (as booking_result would).
+ * Steps 3-9 run first without locks, so the first failing check is the error (a full exam
+ * answers EXAM_FULL at once, before the credit is looked at); then the contact is locked and
+ * steps 6-7 are decided again (and step 9 unless the locked row has the balances read); the
+ * booking is inserted and paid; the seat is taken last (hubspot_sync.take_seat: a conditional
+ * total_bookings + 1, so the exam's row is locked by that statement and the commit only). A seat
+ * taken meanwhile by someone else makes that last statement answer EXAM_FULL and the booking and
+ * payment roll back; an exam closed or edited meanwhile answers EXAM_NOT_ACTIVE/EXAM_IN_PAST or
+ * BUSY. The result is built from the rows in hand (as booking_result would).
  * Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type,
  *          exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings,
  *          capacity}.
  * Errors: as listed, and BUSY (a lock not granted within mockbook.lock_timeout, default 2s).
- * Locks: the idempotency key's advisory lock, then the exam row, then the contact row.
+ * Locks: the idempotency key's advisory lock, then the contact row, then (last statement) the
+ * exam row.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
     p_student_id text,
@@ -55,11 +60,8 @@ DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
     v_seen_contact hubspot_sync.hubspot_contact_credits;
     v_exam hubspot_sync.hubspot_mock_exams;
-    v_seen_mock_type text;
     v_credit record;
     v_balance integer;
-    v_total_bookings integer;
-    v_capacity integer;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
@@ -89,26 +91,27 @@ BEGIN
     PERFORM hubspot_sync.check_exam_for_student(v_exam, v_seen_contact.student_id,
                                                 p_attending_location, p_dominant_hand);
     SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_seen_contact, v_exam.mock_type);
-    v_seen_mock_type := v_exam.mock_type;
 
-    -- 4.-9. again on the locked rows (exam first, then contact)
-    v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
+    -- 6.-7. and 9. again under the contact's lock (first in the lock order): the student's
+    -- bookings and balances cannot change under us any more. The exam is not locked: its seat
+    -- is taken by the last statement (take_seat), which also sees the exam as it is then.
     v_contact := hubspot_sync.lock_contact(v_seen_contact.id);
     PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
-                                                p_attending_location, p_dominant_hand);
+                                                p_attending_location, p_dominant_hand,
+                                                p_check_fields := false,
+                                                p_check_capacity := false);
     -- the credit choice depends only on the mock type and the five balances: pick again only
-    -- when the locked rows differ in them from the rows read without locks
-    IF v_exam.mock_type IS DISTINCT FROM v_seen_mock_type
-       OR (v_contact.sj_credits, v_contact.cs_credits, v_contact.sjmini_credits,
-           v_contact.mock_discussion_token, v_contact.shared_mock_credits)
-          IS DISTINCT FROM
-          (v_seen_contact.sj_credits, v_seen_contact.cs_credits, v_seen_contact.sjmini_credits,
-           v_seen_contact.mock_discussion_token, v_seen_contact.shared_mock_credits)
+    -- when the locked row differs in them from the row read without a lock
+    IF (v_contact.sj_credits, v_contact.cs_credits, v_contact.sjmini_credits,
+        v_contact.mock_discussion_token, v_contact.shared_mock_credits)
+       IS DISTINCT FROM
+       (v_seen_contact.sj_credits, v_seen_contact.cs_credits, v_seen_contact.sjmini_credits,
+        v_seen_contact.mock_discussion_token, v_seen_contact.shared_mock_credits)
        OR v_contact.student_id IS DISTINCT FROM v_seen_contact.student_id THEN
         SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
     END IF;
 
-    -- 10. insert, spend, count
+    -- 10. insert, spend, and last the seat (the exam's lock: one statement and the commit)
     v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
         v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
         p_mock_set::hubspot_sync.mock_set_letter, v_credit.token_used, p_booking_id,
@@ -121,14 +124,11 @@ BEGIN
 
     v_balance := hubspot_sync.apply_credit_delta(v_contact.id, v_credit.credit_field, -1,
                                                  'booking', v_booking.id, v_contact.student_id);
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-    WHERE e.id = v_exam.id
-    RETURNING e.total_bookings, e.capacity INTO v_total_bookings, v_capacity;
+    v_exam := hubspot_sync.take_seat(v_exam);
 
     -- what hubspot_sync.booking_result(v_booking, false) returns, built from the values in hand
     -- (no re-read): credit_field is the field token_used names, credits_remaining the balance
-    -- apply_credit_delta left, total_bookings/capacity the exam's after the update above
+    -- apply_credit_delta left, total_bookings/capacity the exam's after take_seat
     RETURN jsonb_build_object(
         'success', true,
         'idempotent_replay', false,
@@ -142,13 +142,13 @@ BEGIN
         'token_used', v_booking.token_used,
         'credit_field', v_credit.credit_field,
         'credits_remaining', v_balance,
-        'total_bookings', v_total_bookings,
-        'capacity', v_capacity);
+        'total_bookings', v_exam.total_bookings,
+        'capacity', v_exam.capacity);
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text) IS
-'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity (EXAM_FULL); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when the exam stays locked longer than mockbook.lock_timeout. Locks: key, exam, contact.';
+'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity (EXAM_FULL); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, then the exam by the last statement.';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)

@@ -25,7 +25,8 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
- * Locks: the idempotency key's advisory lock, then the exam row, then the contact row.
+ * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
+ * last statement (hubspot_sync.take_seat).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
     p_booking_id text,
@@ -84,16 +85,17 @@ BEGIN
         RETURN hubspot_sync.booking_result(v_booking, true);
     END IF;
 
-    -- 3.-9. without locks, then 4.-9. again on the locked exam and contact rows
+    -- 3.-9. without locks, then 4.-9. again under the contact's lock (the seat is
+    -- taken last, by take_seat: the exam is last in the lock order)
     v_contact := hubspot_sync.find_contact(p_student_id, p_student_email);
     v_exam := hubspot_sync.find_exam(p_mock_exam_id);
     FOR i IN 1..2 LOOP
         IF i = 2 THEN
-            v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
             v_contact := hubspot_sync.lock_contact(v_contact.id);
         END IF;
         PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
-                                                    p_attending_location, p_dominant_hand);
+                                                    p_attending_location, p_dominant_hand,
+                                                    p_check_capacity := i = 1);
         IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
                        WHERE r.mock_type = v_exam.mock_type) THEN
             PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
@@ -131,9 +133,7 @@ BEGIN
     END IF;
     PERFORM hubspot_sync.apply_credit_delta(v_contact.id, p_credit_field, -1, 'booking',
                                             v_booking.id, v_contact.student_id);
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-    WHERE e.id = v_exam.id;
+    PERFORM hubspot_sync.take_seat(v_exam);
 
     RETURN hubspot_sync.booking_result(v_booking, false);
 END

@@ -1,8 +1,14 @@
 /**
  * hubspot_sync.lock_contact(p_contact_id) -> hubspot_contact_credits (the locked row)
  *
- * Takes the contact row lock after any exam lock (see hubspot_sync.lock_exam), waiting at most
- * mockbook.lock_timeout (default 2s). Errors: CONTACT_NOT_FOUND, BUSY.
+ * Lock order, everywhere (docs/rpc.md "Locks"): contact rows first (several: ascending id),
+ * then booking rows (hubspot_sync.lock_booking; several: ascending id), then exam rows last
+ * (hubspot_sync.take_seat / release_seat / lock_exam; several: ascending hubspot_id).
+ * A free row is locked at once by a plain SELECT ... FOR NO KEY UPDATE SKIP LOCKED (no
+ * subtransaction, so the transaction's later UPDATE of the row needs no MultiXact); only a row
+ * held by another transaction is waited for, at most mockbook.lock_timeout (default 2s), in a
+ * subtransaction that turns the timeout into BUSY.
+ * Errors: CONTACT_NOT_FOUND, BUSY. Locks: the contact row, FOR NO KEY UPDATE.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.lock_contact(p_contact_id uuid)
 RETURNS hubspot_sync.hubspot_contact_credits
@@ -13,6 +19,12 @@ AS $$
 DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
 BEGIN
+    SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits
+    WHERE id = p_contact_id
+    FOR NO KEY UPDATE SKIP LOCKED;
+    IF v_contact.id IS NOT NULL THEN
+        RETURN v_contact;
+    END IF;
     PERFORM set_config('lock_timeout',
                        coalesce(nullif(current_setting('mockbook.lock_timeout', true), ''), '2s'),
                        true);
@@ -32,6 +44,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.lock_contact(uuid) IS
-'Internal: locks a contact row (after any exam lock; BUSY after mockbook.lock_timeout).';
+'Internal: locks a contact row (first in the lock order contact, booking, exam; BUSY after mockbook.lock_timeout).';
 REVOKE ALL ON FUNCTION hubspot_sync.lock_contact(uuid) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.lock_contact(uuid) TO service_role;

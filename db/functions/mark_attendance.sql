@@ -29,10 +29,11 @@
  *                      whose Active count changed, by HubSpot id)}
  * Errors: INVALID_ARGUMENT (not an array, more than 100 items, an item that is not an object,
  *         has no usable booking_id, lacks the attendance key or has another value; p_actor too
- *         long), BUSY (an exam stayed locked past mockbook.lock_timeout, or a booking was moved
- *         to another exam while the call waited: retry).
- * Locks: the exams of the named bookings, in ascending HubSpot id order (hubspot_sync.lock_exam),
- *        then each booking row. No contact is locked.
+ *         long), BUSY (a booking or an exam stayed locked past mockbook.lock_timeout: retry).
+ * Locks: the named booking rows in ascending id order (hubspot_sync.lock_booking), then the
+ *        exams whose Active count changed in ascending HubSpot id order (hubspot_sync.lock_exam).
+ *        No contact is locked. A row held by another transaction longer than
+ *        mockbook.lock_timeout -> BUSY.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.mark_attendance(p_updates jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -47,7 +48,7 @@ DECLARE
     v_attendance text;
     v_items jsonb := '[]'::jsonb;
     v_exam_id text;
-    v_locked text[] := '{}'::text[];
+    v_booking_id uuid;
     v_touched text[] := '{}'::text[];
     v_booking hubspot_sync.hubspot_bookings;
     v_status text;
@@ -94,22 +95,19 @@ BEGIN
         PERFORM set_config('mockbook.actor', p_actor, true);
     END IF;
 
-    -- 2. Lock the exams of the named bookings, in ascending HubSpot id order (lock order: exams
-    --    first, always sorted), before touching any booking.
-    FOR v_exam_id IN
-        SELECT DISTINCT b.associated_mock_exam
+    -- 2. Lock the named bookings, in ascending id order (lock order: contact, booking, exam;
+    --    no contact is involved, the exams come last), before changing any.
+    FOR v_booking_id IN
+        SELECT DISTINCT b.id
         FROM jsonb_array_elements(v_items) AS i,
              LATERAL hubspot_sync.booking_by_ref(i.value ->> 'ref') AS b
-        WHERE b.associated_mock_exam IS NOT NULL
-          AND EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
-                      WHERE e.hubspot_id = b.associated_mock_exam)
+        WHERE b.id IS NOT NULL
         ORDER BY 1
     LOOP
-        PERFORM hubspot_sync.lock_exam(v_exam_id);
-        v_locked := v_locked || v_exam_id;
+        PERFORM hubspot_sync.lock_booking(v_booking_id);
     END LOOP;
 
-    -- 3. Each item, under the exam locks, on the booking row read again and locked.
+    -- 3. Each item, on its booking row (locked above, read again).
     FOR v_item IN SELECT i.value FROM jsonb_array_elements(v_items) AS i LOOP
         v_ref := v_item ->> 'ref';
         v_attendance := v_item ->> 'attendance';
@@ -117,17 +115,6 @@ BEGIN
         IF v_booking.id IS NULL THEN
             v_not_found := v_not_found || to_jsonb(v_ref);
             CONTINUE;
-        END IF;
-        SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
-        WHERE b.id = v_booking.id
-        FOR NO KEY UPDATE;
-        IF v_booking.associated_mock_exam IS NOT NULL
-           AND v_booking.associated_mock_exam <> ALL (v_locked)
-           AND EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
-                       WHERE e.hubspot_id = v_booking.associated_mock_exam) THEN
-            PERFORM hubspot_sync.raise_error('BUSY',
-                format('Booking %s moved to exam %s while this call waited; retry.',
-                       v_ref, v_booking.associated_mock_exam));
         END IF;
 
         IF v_booking.is_active IN ('Cancelled', 'Failed') THEN
@@ -148,7 +135,7 @@ BEGIN
         SET is_active = v_status, attendance = v_attendance
         WHERE id = v_booking.id;
         IF (v_status = 'Active') IS DISTINCT FROM (v_booking.is_active = 'Active')
-           AND v_booking.associated_mock_exam = ANY (v_locked)
+           AND v_booking.associated_mock_exam IS NOT NULL
            AND v_booking.associated_mock_exam <> ALL (v_touched) THEN
             v_touched := v_touched || v_booking.associated_mock_exam;
         END IF;
@@ -159,9 +146,17 @@ BEGIN
             'previous_attendance', v_booking.attendance, 'attendance', v_attendance));
     END LOOP;
 
-    -- 4. total_bookings of the exams whose Active count changed: recounted under their locks,
-    --    so it equals the Active bookings whatever the batch did (several items on one exam,
-    --    one booking named twice).
+    -- 4. total_bookings of the exams whose Active count changed, last: locked in ascending
+    --    HubSpot id order, then recounted (a statement after the locks: its snapshot sees
+    --    every committed change of those exams' bookings), so it equals the Active bookings
+    --    whatever the batch did (several items on one exam, one booking named twice).
+    FOR v_exam_id IN
+        SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE e.hubspot_id = ANY (v_touched)
+        ORDER BY 1
+    LOOP
+        PERFORM hubspot_sync.lock_exam(v_exam_id);
+    END LOOP;
     WITH counted AS (
         SELECT e.id, e.hubspot_id, e.capacity,
                (SELECT count(*)::integer FROM hubspot_sync.hubspot_bookings AS b
@@ -190,7 +185,7 @@ COMMENT ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) IS
 '"Yes"/"No" -> Completed with attendance, "" or null -> back to Active. Cancelled/Failed bookings '
 'are rejected per item, unchanged ones skipped, unknown ones listed; no credit effect; '
 'total_bookings follows the Active count (reverting may exceed capacity). Returns {updated, '
-'skipped, rejected, not_found, exams}. Errors: INVALID_ARGUMENT, BUSY. Locks exams in HubSpot id '
-'order, then the bookings.';
+'skipped, rejected, not_found, exams}. Errors: INVALID_ARGUMENT, BUSY. Locks the bookings in id '
+'order, then the exams in HubSpot id order.';
 REVOKE ALL ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) TO service_role;

@@ -25,13 +25,14 @@
  *      (EXAM_NOT_ACTIVE / EXAM_IN_PAST are reported as REBOOK_NOT_ALLOWED with the reason)
  *   7. prerequisites, duplicate (the booking being moved does not count against itself),
  *      capacity of the new exam     -> PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL
- * Checks 3-7 run without locks, then again under the locks.
+ * Checks 3-7 run without locks, then 3-7 again under the contact and booking locks (capacity
+ * last: the new exam's seat is taken by a conditional update at the end, hubspot_sync.take_seat).
  * Returns the create_booking result for the new booking, plus
  *   rebooked_from: {id, booking_id, mock_exam_id, status} of the old (now Cancelled) booking
  *   and previous_exam_total_bookings.
  * Errors: as listed, and BUSY.
- * Locks: the idempotency key's advisory lock, both exam rows in ascending hubspot_id order,
- * the contact row, then the old booking row.
+ * Locks: the idempotency key's advisory lock, the contact row, the old booking row, then the
+ * two exam rows in ascending hubspot_id order by the last two statements.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.rebook(
     p_booking_id text,
@@ -51,7 +52,6 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_contact hubspot_sync.hubspot_contact_credits;
     v_reason text;
-    v_exam_id text;
     v_old_total integer;
     v_field text;
 BEGIN
@@ -89,28 +89,17 @@ BEGIN
     END IF;
     FOR i IN 1..2 LOOP
         IF i = 2 THEN
-            -- exams in ascending hubspot_id order, then the contact, then the booking
-            FOR v_exam_id IN
-                SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
-                WHERE e.hubspot_id IN (v_old.associated_mock_exam, v_exam.hubspot_id)
-                ORDER BY e.hubspot_id
-            LOOP
-                PERFORM hubspot_sync.lock_exam(v_exam_id);
-            END LOOP;
-            v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
+            -- the contact, then the booking; the exams come last (take_seat/release_seat)
             SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
             WHERE c.student_id = v_old.student_id;
             IF FOUND THEN
                 v_contact := hubspot_sync.lock_contact(v_contact.id);
             END IF;
-            BEGIN
-                SELECT * INTO v_old FROM hubspot_sync.hubspot_bookings AS b
-                WHERE b.id = v_old.id
-                FOR UPDATE;
-            EXCEPTION WHEN lock_not_available THEN
-                PERFORM hubspot_sync.raise_error('BUSY',
-                    format('Booking %s is busy (lock wait exceeded).', v_old.booking_id));
-            END;
+            v_old := hubspot_sync.lock_booking(v_old.id);
+            IF v_old.id IS NULL THEN
+                PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
+                    format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
+            END IF;
         END IF;
 
         IF v_old.is_active IS DISTINCT FROM 'Active' THEN
@@ -136,7 +125,7 @@ BEGIN
         END IF;
         PERFORM hubspot_sync.check_exam_for_student(
             v_exam, v_old.student_id, v_old.attending_location, v_old.dominant_hand,
-            p_check_fields := false, p_check_capacity := true, p_ignore_booking_id := v_old.id);
+            p_check_fields := false, p_check_capacity := i = 1, p_ignore_booking_id := v_old.id);
     END LOOP;
 
     -- move: cancel the old booking, create the new one, count both exams
@@ -144,10 +133,6 @@ BEGIN
     SET is_active = 'Cancelled', updated_at = now()
     WHERE b.id = v_old.id
     RETURNING * INTO v_old;
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = greatest(coalesce(e.total_bookings, 0) - 1, 0), updated_at = now()
-    WHERE e.hubspot_id = v_old.associated_mock_exam
-    RETURNING e.total_bookings INTO v_old_total;
 
     v_new := hubspot_sync.new_booking_row(v_contact, v_exam, v_old.attending_location,
                                           v_old.dominant_hand, v_old.name, NULL,
@@ -164,10 +149,6 @@ BEGIN
         PERFORM hubspot_sync.raise_error('IDEMPOTENCY_KEY_REUSED',
             'The idempotency key was stored concurrently by another writer.');
     END IF;
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-    WHERE e.id = v_exam.id;
-
     -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net zero)
     v_field := hubspot_sync.credit_field_of_token(v_old.token_used);
     IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
@@ -175,6 +156,16 @@ BEGIN
                                                 p_actor, format('moved to %s', v_new.booking_id));
         PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, -1, 'rebook', v_new.id,
                                                 p_actor, format('moved from %s', v_old.booking_id));
+    END IF;
+
+    -- last, the two exams in ascending hubspot_id order: the new one's seat (EXAM_FULL when it
+    -- was taken meanwhile: everything above rolls back), the old one's seat given back
+    IF v_exam.hubspot_id < v_old.associated_mock_exam THEN
+        PERFORM hubspot_sync.take_seat(v_exam);
+        v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
+    ELSE
+        v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
+        PERFORM hubspot_sync.take_seat(v_exam);
     END IF;
 
     RETURN hubspot_sync.booking_result(v_new, false) || jsonb_build_object(

@@ -55,7 +55,6 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO v_count FROM queued;
-    PERFORM pg_notify('mockbook_sync', 'requeue');
     RETURN v_count;
 END
 $$;

@@ -42,9 +42,6 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO v_count FROM queued;
-    IF v_count > 0 THEN
-        PERFORM pg_notify('mockbook_sync', p_table);
-    END IF;
     RETURN v_count;
 END
 $$;

@@ -3,9 +3,10 @@
  *
  * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams and
  * hubspot_bookings: one sync_queue row (table, record id, operation, old and new row as jsonb) per
- * relevant change, and pg_notify('mockbook_sync', <table name>) — PostgreSQL delivers identical
- * notifications of one transaction once, at commit, so that is one notification per table per
- * committing transaction (the worker's wake-up and cache-invalidation signal).
+ * relevant change. No NOTIFY: a notifying transaction commits under PostgreSQL's one
+ * cluster-wide notification lock, which serialised every booking's commit (issue 13). The worker
+ * wakes instead by reading the outbox's high-water mark (sync_queue_id_seq's last_value, no
+ * lock) every 50 ms (glue.cache.OutboxWatch).
  * Not queued:
  *   - an UPDATE that only touches the sync bookkeeping columns synced_at, hubspot_last_sync_at,
  *     updated_at (or changes nothing);
@@ -37,13 +38,12 @@ BEGIN
     END IF;
     INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
     VALUES (TG_TABLE_NAME, (coalesce(v_new, v_old) ->> 'id')::uuid, TG_OP, v_old, v_new);
-    PERFORM pg_notify('mockbook_sync', TG_TABLE_NAME);
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.queue_sync_change() IS
-'Trigger: writes the sync_queue outbox row of a relevant change and notifies mockbook_sync.';
+'Trigger: writes the sync_queue outbox row of a relevant change (no NOTIFY: the worker polls the outbox''s high-water mark).';
 REVOKE ALL ON FUNCTION hubspot_sync.queue_sync_change() FROM PUBLIC, anon, authenticated;
 
 DROP TRIGGER IF EXISTS queue_sync_change ON hubspot_sync.hubspot_contact_credits;

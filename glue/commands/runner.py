@@ -206,8 +206,8 @@ def worker(
     batch_size: int,
     lease_seconds: int,
 ) -> None:
-    """Long-running sync: wakes on the outbox notifications, keeps Redis coherent, pushes within
-    seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics when due, purges
+    """Long-running sync: wakes within 50 ms of an outbox commit, keeps Redis coherent, pushes
+    within seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics when due, purges
     daily; reconnects after a database or Redis restart.
 
     With --webhooks HOST:PORT it also runs the webhook intake and its processor (threads of

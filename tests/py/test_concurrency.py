@@ -11,6 +11,7 @@ PostgREST makes them (role service_role, JWT claims, one transaction per call).
 
 from __future__ import annotations
 
+import json
 import queue
 import random
 import threading
@@ -294,7 +295,7 @@ def test_hot_exam_waits_at_most_lock_timeout(db: psycopg.Connection, database_ur
 
 def test_crossing_rebooks(db: psycopg.Connection, database_url: str) -> None:
     """30 students move at once between two exams in opposite directions (A -> B and B -> A):
-    each rebook locks both exams, always in hubspot_id order, so the crossing moves never
+    each rebook takes both exams last, always in hubspot_id order, so the crossing moves never
     deadlock. Every move succeeds (or is BUSY), both counts end right, no credit changes, and
     each moved booking still shows which credit paid for it."""
     exam_a, exam_b = make_exams(db, 2, capacity=30, first_day=40)
@@ -483,8 +484,9 @@ class MixedLoad:
 def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) -> None:
     """1,500 operations of every kind from 16 connections: the invariants hold, only documented
     errors reach a caller (each one plausible for its operation), and in particular no deadlock
-    (40P01) or serialization failure (40001): the lock order (exams in id order, then contacts)
-    and the bounded lock waits make every transaction either succeed or fail cleanly."""
+    (40P01) or serialization failure (40001): the one lock order (contact, booking, exam last;
+    several of a kind in id order) and the bounded lock waits make every transaction either
+    succeed or fail cleanly."""
     rng = random.Random(MIXED_SEED)
     exams = []
     for mock_type, day, capacity in MIXED_EXAMS:
@@ -509,4 +511,239 @@ def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) 
                         if o.error is None)
     # the load did exercise every operation (otherwise the proof is empty)
     assert set(succeeded) == set(ALLOWED), succeeded
+    check_invariants(db, snap)
+
+
+# --- the exam's lock is held only at the end (issue 13) ---------------------------------------
+
+
+def test_exam_is_not_locked_while_a_booking_waits_for_its_contact(
+        db: psycopg.Connection, database_url: str) -> None:
+    """A booking waiting for its student's contact row (locked by another transaction) holds no
+    lock on the exam: the exam's seat is taken by its last statement. So another student books
+    the same exam meanwhile at once (with the exam locked first, as before, that call waited and
+    answered BUSY). Both end booked; the invariants hold."""
+    (exam,) = make_exams(db, 1, capacity=10)
+    waiting, other = make_students(db, 2, p_sj=1)
+    snap = snapshot(db)
+    result: list[Outcome] = []
+
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_contact_credits"
+                       " WHERE student_id = %s FOR UPDATE", (waiting,))
+
+        def blocked() -> None:
+            with psycopg.connect(database_url, autocommit=True,
+                                 options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as conn:
+                conn.execute("SET mockbook.lock_timeout = '20s'")
+                try:
+                    result.append(Outcome(value=book(waiting, exam)(conn)))
+                except Exception as exc:
+                    result.append(Outcome(error=exc))
+
+        thread = threading.Thread(target=blocked)
+        thread.start()
+        for _ in range(200):  # until the call waits for the contact's lock
+            if scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                          " AND query LIKE %s", ("%create_booking%",)):
+                break
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the first booking never waited for the contact's lock")
+        with psycopg.connect(database_url, autocommit=True,
+                             options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as conn:
+            conn.execute("SET mockbook.lock_timeout = '200ms'")
+            second = book(other, exam)(conn)  # BUSY if the waiting call held the exam
+        holder.rollback()
+        thread.join()
+
+    assert second["success"] and second["total_bookings"] == 1
+    assert result[0].error is None, result[0].error
+    assert result[0].value["total_bookings"] == 2
+    check_invariants(db, snap)
+
+
+def test_a_seat_taken_meanwhile_rolls_the_booking_back(
+        db: psycopg.Connection, database_url: str) -> None:
+    """The last seat is taken by a booking still open (not committed) when a second one starts:
+    the second passes the unlocked checks (the seat looks free), inserts its booking, spends its
+    credit, then its seat-taking UPDATE waits for the first; the first commits, the UPDATE finds
+    no free seat: EXAM_FULL, and the second's booking, credit and ledger row are rolled back."""
+    (exam,) = make_exams(db, 1, capacity=1)
+    first, second = make_students(db, 2, p_sj=1)
+    snap = snapshot(db)
+    result: list[Outcome] = []
+
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT tests.book(%s, %s, %s)", (first, exam, str(uuid.uuid4())))
+
+        def late() -> None:
+            with psycopg.connect(database_url, autocommit=True,
+                                 options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as conn:
+                conn.execute("SET mockbook.lock_timeout = '20s'")
+                try:
+                    result.append(Outcome(value=book(second, exam)(conn)))
+                except Exception as exc:
+                    result.append(Outcome(error=exc))
+
+        thread = threading.Thread(target=late)
+        thread.start()
+        for _ in range(200):  # until its seat-taking UPDATE waits for the exam's row
+            if scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings AS b"
+                          " WHERE b.student_id = %s", (second,)) == 0 and scalar(
+                    db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE %s", ("%create_booking%",)):
+                break
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the second booking never waited for the exam's row")
+        holder.commit()
+        thread.join()
+
+    assert result[0].code == "EXAM_FULL", result[0].error
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                      " WHERE student_id = %s", (second,)) == 0
+    assert balances(db, [second], "sj_credits") == {second: 1}
+    assert ledger_rows(db, [first, second]) == Counter({first: 1})
+    assert scalar(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam,)) == 1
+    check_invariants(db, snap)
+
+
+def test_mark_attendance_on_a_locked_booking_is_busy(db: psycopg.Connection,
+                                                      database_url: str) -> None:
+    """mark_attendance waiting for a booking row held by another transaction gives up after
+    mockbook.lock_timeout with BUSY (PT503), never a raw 55P03, and changes nothing."""
+    (exam,) = make_exams(db, 1, capacity=10)
+    (student,) = make_students(db, 1, p_sj=1)
+    code = book(student, exam)(db)["booking_id"]
+    snap = snapshot(db)
+
+    with psycopg.connect(database_url) as holder, \
+            psycopg.connect(database_url, autocommit=True,
+                            options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as caller:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_bookings WHERE booking_id = %s"
+                       " FOR UPDATE", (code,))
+        caller.execute("SET mockbook.lock_timeout = '200ms'")
+        with pytest.raises(RpcError) as info:
+            rpc(caller, "mark_attendance",
+                p_updates=[{"booking_id": code, "attendance": "Yes"}], p_actor="test")
+        holder.rollback()
+
+    assert (info.value.code, info.value.sqlstate) == ("BUSY", "PT503")
+    assert scalar(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings"
+                      " WHERE booking_id = %s", (code,)) == "Active"
+    check_invariants(db, snap)
+
+
+# --- the pull and the push's write-back against the booking functions (issue 10 item 6) ------
+
+
+def test_pull_and_write_back_against_the_booking_functions(db: psycopg.Connection,
+                                                           database_url: str) -> None:
+    """The pull's apply_pulled_exams / apply_pulled_contacts / apply_pulled_bookings (linking
+    local bookings to their HubSpot ids, importing new Active ones and recounting their exam)
+    and the push's complete_sync_batch run on real connections at the same time as
+    create_booking, cancel_booking, rebook and mark_attendance on the same exams, students and
+    bookings. Before the one lock order, apply_pulled_bookings (booking, then exam) and
+    cancel_booking (exam, then booking) deadlocked: a raw 40P01. Now no caller sees a deadlock
+    or any undocumented error; what the pull could not lock is in its retry list; the
+    invariants hold."""
+    rng = random.Random(20261123)
+    exams = make_exams(db, 4, capacity=1000, first_day=50)
+    students = make_students(db, 24, p_sj=4)
+    booked: dict[str, str] = {}
+    for i, student in enumerate(students[:16]):
+        booked[student] = book(student, exams[i % 4])(db)["booking_id"]
+    contacts = db.execute(
+        "SELECT hubspot_id, id::text, student_id, email, firstname, lastname, sj_credits"
+        " FROM hubspot_sync.hubspot_contact_credits WHERE student_id = ANY(%s)",
+        (students,)).fetchall()
+    exam_rows = db.execute(
+        "SELECT id::text, hubspot_id, mock_exam_name, mock_type, exam_date::text, start_time,"
+        " end_time, location, capacity, is_active, mock_set::text"
+        " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = ANY(%s)", (exams,)).fetchall()
+    imported = iter(range(10_000))
+    snap = snapshot(db)
+
+    def pull_exams(conn: psycopg.Connection) -> Any:
+        records = [{"id": hs, "properties": {
+            "mock_exam_name": name, "mock_type": mtype, "exam_date": day, "start_time": start,
+            "end_time": end, "location": loc, "capacity": str(cap), "is_active": active,
+            "mock_set": mset}} for _, hs, name, mtype, day, start, end, loc, cap, active, mset
+            in rng.sample(exam_rows, len(exam_rows))]
+        return conn.execute("SELECT hubspot_sync.apply_pulled_exams(%s::jsonb)",
+                            (json.dumps(records),)).fetchone()[0]
+
+    def pull_contacts(conn: psycopg.Connection) -> Any:
+        records = [{"id": hs, "properties": {
+            "student_id": sid, "email": mail, "firstname": first, "lastname": last,
+            "sj_credits": "4"}} for hs, _, sid, mail, first, last, _ in rng.sample(contacts, 8)]
+        return conn.execute("SELECT hubspot_sync.apply_pulled_contacts(%s::jsonb)",
+                            (json.dumps(records),)).fetchone()[0]
+
+    def pull_bookings(conn: psycopg.Connection) -> Any:
+        records = [{"id": f"HSB{code}", "properties": {"booking_id": code}}
+                   for code in rng.sample(sorted(booked.values()), 6)]
+        for _ in range(2):  # Admin Override: imported bookings carry no local ledger row
+            n = next(imported)
+            records.append({"id": f"HSI{n}", "properties": {
+                "booking_id": f"IMP-{uuid.uuid4().hex[:10]}", "associated_mock_exam":
+                rng.choice(exams), "is_active": "Active", "student_id": f"IMPORTED{n}",
+                "email": f"imported{n}@example.com", "token_used": "Admin Override"}})
+        return conn.execute("SELECT hubspot_sync.apply_pulled_bookings(%s::jsonb)",
+                            (json.dumps(records),)).fetchone()[0]
+
+    def write_back(conn: psycopg.Connection) -> Any:
+        ids = {"hubspot_bookings": {}, "hubspot_contact_credits": {
+                   cid: hs for hs, cid, *_ in rng.sample(contacts, 6)},
+               "hubspot_mock_exams": {eid: hs for eid, hs, *_ in exam_rows}}
+        for (bid, code) in conn.execute(
+                "SELECT id::text, booking_id FROM hubspot_sync.hubspot_bookings"
+                " WHERE booking_id = ANY(%s)",
+                (rng.sample(sorted(booked.values()), 6),)).fetchall():
+            ids["hubspot_bookings"][bid] = f"HSB{code}"
+        return conn.execute("SELECT hubspot_sync.complete_sync_batch('test-worker', '{}', %s)",
+                            (json.dumps(ids),)).fetchone()[0]
+
+    def cancel(student: str) -> Callable[[psycopg.Connection], Any]:
+        return lambda conn: rpc(conn, "cancel_booking", p_booking_id=booked[student])
+
+    def move(student: str) -> Callable[[psycopg.Connection], Any]:
+        return lambda conn: rpc(conn, "rebook", p_booking_id=booked[student],
+                                p_new_mock_exam_id=rng.choice(exams),
+                                p_idempotency_key=str(uuid.uuid4()))
+
+    def attend(student: str) -> Callable[[psycopg.Connection], Any]:
+        return lambda conn: rpc(conn, "mark_attendance", p_updates=[
+            {"booking_id": booked[student], "attendance": rng.choice(["Yes", ""])}])
+
+    tasks: list[Callable[[psycopg.Connection], Any]] = []
+    kinds: list[str] = []
+    for _ in range(12):
+        for kind, task in (("pull_exams", pull_exams), ("pull_contacts", pull_contacts),
+                           ("pull_bookings", pull_bookings), ("write_back", write_back),
+                           ("book", book(rng.choice(students[16:]), rng.choice(exams))),
+                           ("cancel", cancel(rng.choice(students[:16]))),
+                           ("rebook", move(rng.choice(students[:16]))),
+                           ("mark_attendance", attend(rng.choice(students[:16])))):
+            tasks.append(task)
+            kinds.append(kind)
+    order = list(range(len(tasks)))
+    rng.shuffle(order)
+    tasks = [tasks[i] for i in order]
+    kinds = [kinds[i] for i in order]
+
+    outcomes = run_concurrently(database_url, tasks, connection_budget(db, 16))
+
+    states = [getattr(o.error, "sqlstate", None) for o in outcomes if o.error is not None]
+    assert [s for s in states if s in ("40P01", "40001", "55P03")] == []
+    assert undocumented(outcomes) == []
+    succeeded = Counter(k for k, o in zip(kinds, outcomes, strict=True) if o.error is None)
+    assert {"pull_exams", "pull_contacts", "pull_bookings", "write_back", "book",
+            "cancel"} <= set(succeeded), succeeded
+    for kind, o in zip(kinds, outcomes, strict=True):
+        if kind.startswith("pull_") and o.error is None:
+            assert o.value["errors"] == [] or all(
+                "SQLSTATE 40P01" not in e["error"] for e in o.value["errors"]), o.value
     check_invariants(db, snap)

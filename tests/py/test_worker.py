@@ -1,9 +1,9 @@
 """`mockbook worker` (SPEC §7, §8; issue 6 item 3) as a subprocess against the HubSpot sandbox and a
-private redis-server: bookings committed reach HubSpot within seconds, driven by the outbox
-notifications (the poll interval stays at its 5 s default); the Redis keys follow; it survives the
-database dropping every connection of its application_name (pg_terminate_backend) in the middle of
-a push, and a Redis restart that loses every key; SIGTERM during a batch finishes that batch, exits
-0 and leaves nothing leased.
+private redis-server: bookings committed reach HubSpot within seconds, woken by the outbox's
+high-water mark (no NOTIFY; the poll interval stays at its 5 s default); the Redis keys follow; it
+survives the database dropping every connection of its application_name (pg_terminate_backend) in
+the middle of a push, and a Redis restart that loses every key; SIGTERM during a batch finishes that
+batch, exits 0 and leaves nothing leased.
 
 Speed is measured and printed (run with -s to see it), never asserted: the deadlines are generous.
 """
@@ -244,7 +244,7 @@ def test_database_and_redis_restarts_during_work(
             "the interrupted batch in HubSpot", lambda: all(in_hubspot(sandbox, c) for c in codes)
         )
         wait_for("the queue drained", lambda: pending(push_db) == 0)
-        # and it keeps going: notifications, cache and push after the reconnection
+        # and it keeps going: wake-ups, cache and push after the reconnection
         _, cache_lag, push_lag = book_and_measure(push_db, sandbox, r, next(students), other)
         print(f"\nafter the reconnection: Redis {cache_lag:.3f} s, HubSpot {push_lag:.3f} s")
         assert worker.logged("database_lost")

@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -227,6 +227,14 @@ SELECT throws_ok(
       SELECT id, 'guess' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CTSYNC'$$,
     '23514', pg_temp.violates('contact_credit_sync', 'contact_credit_sync_source_check'),
     'the base comes from a pull or a push');
+
+-- webhook_events (HubSpot deliveries) -------------------------------------------------------------
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.webhook_events
+          (event_id, subscription_type, object_type_id, object_id, occurred_at, payload, attempts)
+      VALUES (1, 'contact.propertyChange', '0-1', '1', now(), '{}', -1)$$,
+    '23514', pg_temp.violates('webhook_events', 'webhook_events_attempts_check'),
+    'webhook delivery attempts cannot be negative');
 
 -- Coverage ----------------------------------------------------------------------------------------
 
