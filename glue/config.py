@@ -53,6 +53,8 @@ class Settings:
     exams_object_type: str = "2-50158939"
     booking_contact_association_type: int = 0  # 0: HubSpot's default association
     booking_exam_association_type: int = 0
+    # exam -> exam "requires attendance at" (the original admin app's USER_DEFINED label 1340)
+    prerequisite_association_type_id: int = 1340
     rate_limit_requests: int = 100
     rate_limit_window_seconds: float = 10.0
     rate_limit_daily: int = 250_000
@@ -90,6 +92,9 @@ class Settings:
                 env, "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE", 0
             ),
             booking_exam_association_type=_int(env, "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE", 0),
+            prerequisite_association_type_id=_int(
+                env, "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID", 1340
+            ),
             rate_limit_requests=_int(env, "HUBSPOT_RATE_LIMIT", 100),
             rate_limit_window_seconds=_float(env, "HUBSPOT_RATE_WINDOW_SECONDS", 10.0),
             rate_limit_daily=_int(env, "HUBSPOT_DAILY_LIMIT", 250_000),

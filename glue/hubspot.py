@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 CONTACTS = "0-1"
 MAX_BATCH = 100  # HubSpot's cap on inputs per objects batch call
 MAX_ASSOCIATION_BATCH = 2000  # ...and per associations v4 batch call
+MAX_ASSOCIATION_READ = 1000  # ...and per associations v4 batch read
 
 # Every SDK module generates its own exception classes; these are all the modules used here.
 _SDK_EXCEPTIONS: tuple[type[Exception], ...] = (
@@ -423,6 +424,77 @@ class HubSpotClient:
             f"associate {from_type}->{to_type}", call, from_type, to_type, body
         )
         return self._batch_result(data, status)
+
+    def associations(
+        self, from_type: str, to_type: str, ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, list[int]]]]:
+        """``batch/read`` of v4 associations: {from id: [(to id, [type ids])]} for the given
+        records (a record without associations of that type is absent; 1,000 ids a call —
+        https://developers.hubspot.com/docs/api/crm/associations, "Retrieve associations")."""
+        cfg = self._associations_config
+        out: dict[str, list[tuple[str, list[int]]]] = {}
+        for start in range(0, len(ids), MAX_ASSOCIATION_READ):
+            chunk = list(ids[start : start + MAX_ASSOCIATION_READ])
+            body = assoc_v4.BatchInputPublicFetchAssociationsBatchRequest(
+                inputs=[
+                    assoc_v4.PublicFetchAssociationsBatchRequest(id=i, local_vars_configuration=cfg)
+                    for i in chunk
+                ],
+                local_vars_configuration=cfg,
+            )
+            data, _ = self._call(
+                f"read associations {from_type}->{to_type}",
+                self._associations.get_page_with_http_info,
+                from_type,
+                to_type,
+                body,
+            )
+            for item in (data or {}).get("results") or []:
+                fid = str((item.get("from") or {}).get("id"))
+                for to in item.get("to") or []:
+                    types = [
+                        int(t["typeId"])
+                        for t in to.get("associationTypes") or []
+                        if t.get("typeId") is not None
+                    ]
+                    out.setdefault(fid, []).append((str(to.get("toObjectId")), types))
+        return out
+
+    def dissociate_labels(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Sequence[tuple[str, str]],
+        type_id: int,
+        category: str = "USER_DEFINED",
+    ) -> None:
+        """Remove one association type (label) between (from id, to id) pairs, leaving any other
+        association between them (``batch/labels/archive``)."""
+        cfg = self._associations_config
+        spec = assoc_v4.AssociationSpec(
+            association_category=category,
+            association_type_id=type_id,
+            local_vars_configuration=cfg,
+        )
+        body = assoc_v4.BatchInputPublicAssociationMultiPost(
+            inputs=[
+                assoc_v4.PublicAssociationMultiPost(
+                    _from=assoc_v4.PublicObjectId(id=f, local_vars_configuration=cfg),
+                    to=assoc_v4.PublicObjectId(id=t, local_vars_configuration=cfg),
+                    types=[spec],
+                    local_vars_configuration=cfg,
+                )
+                for f, t in pairs
+            ],
+            local_vars_configuration=cfg,
+        )
+        self._call(
+            f"remove associations {from_type}->{to_type}",
+            self._associations.archive_labels_with_http_info,
+            from_type,
+            to_type,
+            body,
+        )
 
     # ---- schemas -----------------------------------------------------------------------------
     def schema(self, object_type: str) -> dict[str, Any]:

@@ -100,6 +100,7 @@ def run_import(
         overlap_seconds=overlap_seconds,
         progress=progress,
         sleep=sleep,
+        prerequisite_type=settings.prerequisite_association_type_id,
     )
     stats = ImportStats()
     for name in ORDER:

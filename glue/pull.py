@@ -66,7 +66,6 @@ EXAM_PROPERTIES = (
     "is_active",
     "scheduled_activation_datetime",
     "mock_set",
-    "prerequisite_exam_ids",
     "hs_lastmodifieddate",
 )
 CONTACT_PROPERTIES = (
@@ -172,6 +171,7 @@ class TargetStats:
     queued: int = 0
     linked: int = 0
     matched: int = 0
+    prerequisites: int = 0  # exams whose prerequisite list changed (exam->exam associations)
     errors: list[dict[str, Any]] = field(default_factory=list)
     capacity_refused: list[dict[str, Any]] = field(default_factory=list)
     clamped: list[dict[str, Any]] = field(default_factory=list)
@@ -243,7 +243,9 @@ class Puller:
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         progress: Progress | None = None,
+        prerequisite_type: int | None = None,
     ) -> None:
+        self.prerequisite_type = prerequisite_type
         self.db = db
         self.store = PullDatabase(db)
         self.reader = reader
@@ -418,6 +420,35 @@ class Puller:
         for start in range(0, len(archived), SEARCH_PAGE):
             self.apply(target, archived[start : start + SEARCH_PAGE], stats)
         stats.activated += self.store.activate_due_exams(self.actor)
+        if self.prerequisite_type is not None:
+            self.pull_prerequisites(target, stats)
+
+    def prerequisite_lists(self, object_type: str, exam_ids: list[str]) -> dict[str, list[str]]:
+        """{exam id: its prerequisite exam ids} from HubSpot's exam->exam associations of the
+        prerequisite type (from the exam to each prerequisite); every exam asked is in the
+        answer (an empty list: none)."""
+        found = self._fetch(
+            lambda: self.reader.client.associations(object_type, object_type, exam_ids)
+        )
+        return {
+            hid: sorted(
+                {to for to, types in found.get(hid, []) if self.prerequisite_type in types},
+                key=lambda x: (len(x), x),
+            )
+            for hid in exam_ids
+        }
+
+    def pull_prerequisites(self, target: Target, stats: TargetStats) -> None:
+        """Prerequisites are exam->exam associations in HubSpot, whose changes do not move an
+        exam's last-modification date: every pass reads them for every local exam (1,000 per
+        call) and applies the complete lists (``apply_pulled_prerequisites``: a local change
+        not pushed yet is kept, and an exam is only ever set to what HubSpot lists)."""
+        ids = [r["hubspot_id"] for r in self.store.local_state(target.table) if r["hubspot_id"]]
+        if not ids:
+            return
+        lists = self.prerequisite_lists(target.object_type, ids)
+        result = self.store.apply_prerequisites(lists, self.actor)
+        stats.prerequisites += int(result.get("updated") or 0)
 
 
 def pull(
@@ -435,7 +466,14 @@ def pull(
     need them), then contacts. Each target records its run in sync_metadata."""
     started = time.monotonic()
     reader = reader or HubSpotReader.from_settings(client, settings)
-    puller = Puller(db, reader, overlap_seconds=overlap_seconds, progress=progress, sleep=sleep)
+    puller = Puller(
+        db,
+        reader,
+        overlap_seconds=overlap_seconds,
+        progress=progress,
+        sleep=sleep,
+        prerequisite_type=settings.prerequisite_association_type_id,
+    )
     stats = PullStats()
     all_targets = targets(settings)
     for name in ("exams", "contacts"):

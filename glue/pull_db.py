@@ -49,6 +49,36 @@ class PullDatabase:
             {"r": Jsonb(list(records)), "a": actor, "m": merge_credits},
         )
 
+    def merge_credits_for_push(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
+        """The push's credit merge just before it writes: apply_pulled_contacts on HubSpot's
+        current records with mockbook.credit_merge = 'push' in the same transaction (nothing
+        is queued: the push sends the merged balances itself)."""
+        with self.db.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('mockbook.credit_merge', 'push', true)")
+            row = conn.execute(
+                "SELECT hubspot_sync.apply_pulled_contacts(p_contacts => %(r)s, "
+                "p_actor => %(a)s, p_merge_credits => true) AS result",
+                {"r": Jsonb(list(records)), "a": actor},
+            ).fetchone()
+        return row["result"]
+
+    def relink_contact(
+        self, contact_id: uuid.UUID | str, hubspot_id: str | None, reason: str
+    ) -> dict:
+        return self._one(
+            "SELECT hubspot_sync.relink_contact(p_contact_id => %(c)s, p_hubspot_id => %(h)s, "
+            "p_reason => %(r)s)",
+            {"c": str(contact_id), "h": hubspot_id, "r": reason},
+        )
+
+    def apply_prerequisites(self, lists: dict[str, list[str]], actor: str) -> dict[str, Any]:
+        """{exam hubspot id: complete list of prerequisite exam ids} read from HubSpot."""
+        return self._one(
+            "SELECT hubspot_sync.apply_pulled_prerequisites(p_prerequisites => %(p)s, "
+            "p_actor => %(a)s)",
+            {"p": Jsonb(lists), "a": actor},
+        )
+
     def apply_bookings(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
         return self._one(
             "SELECT hubspot_sync.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",

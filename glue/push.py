@@ -57,6 +57,8 @@ from glue.hubspot import (
     HubSpotClient,
     HubSpotError,
 )
+from glue.hubspot_read import HubSpotReader
+from glue.pull_db import PullDatabase
 from glue.ratelimit import DailyBudgetExhausted
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,19 @@ BOOKING_PROPERTIES = {
     "dominant_hand": "dominant_hand",
 }
 DATE_PROPERTIES = frozenset({"exam_date"})
+# What the credit merge before a contact write reads (apply_pulled_contacts' properties, and
+# hs_merged_object_ids: the ids of contacts merged into this one).
+CONTACT_READ_PROPERTIES = (
+    "email",
+    "student_id",
+    "firstname",
+    "lastname",
+    "ndecc_exam_date",
+    *CREDIT_PROPERTIES,
+    "lastmodifieddate",
+    "hs_merged_object_ids",
+)
+PUSH_ACTOR = "hubspot:push"
 
 
 # ---- HubSpot property values ---------------------------------------------------------------------
@@ -231,8 +246,26 @@ class Pusher:
         self.max_attempts = settings.max_attempts
         self._sleep = sleep
         self.stats = PushStats(worker=self.worker)
+        self.store = PullDatabase(db)
+        self._reader: HubSpotReader | None = None
         self._unsettled: dict[tuple[str, uuid.UUID], Work] = {}
         self.last_batch_full = False  # the last batch stopped at its size, not at a drained queue
+
+    @property
+    def reader(self) -> HubSpotReader:
+        if self._reader is None:
+            self._reader = HubSpotReader(self.hubspot)
+        return self._reader
+
+    @staticmethod
+    def changed(work: Work, column: str) -> bool:
+        """Whether one of the work's outbox rows is a local change of ``column``."""
+        return any(
+            r.get("old_data") is not None
+            and r.get("new_data") is not None
+            and r["old_data"].get(column) != r["new_data"].get(column)
+            for r in work.rows
+        )
 
     # ---- start-up check ----------------------------------------------------------------------
     def preflight(self) -> None:
@@ -563,11 +596,88 @@ class Pusher:
                 resolved[w.trace] = ids[w.trace]
             self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
 
+        ready: list[Work] = []
+
+        def merge(chunk: list[Work]) -> None:
+            merged, gone = self._merge_credits(chunk)
+            ready.extend(merged)
+            by_email.extend(gone)
+
         for chunk in _chunks(with_id, MAX_BATCH):
+            self._run_chunk(chunk, merge)
+        for work in ready:
+            resolved[work.trace] = work.state["hubspot_id"]
+        for work in by_email:
+            resolved.pop(work.trace, None)
+        for chunk in _chunks(ready, MAX_BATCH):
             self._run_chunk(chunk, update)
         for chunk in _chunks(by_email, MAX_BATCH):
             self._run_chunk(chunk, upsert)
         return resolved
+
+    def _merge_credits(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
+        """Before writing credits, read HubSpot's current values (batch read) and merge them
+        against the last synced values (``contact_credit_sync``), as the pull does: an admin's
+        change made since is applied locally as a ``hubspot_adjustment`` ledger row, so what is
+        written is base + local deltas + HubSpot deltas, never a blind overwrite (SPEC §6).
+
+        A contact HubSpot merged into another (its id in the survivor's
+        ``hs_merged_object_ids``; a read of a merged-away id answers with the survivor —
+        https://knowledge.hubspot.com/records/merge-records) is re-linked to the survivor; one
+        HubSpot deleted is re-linked by email (returned second: the caller upserts by email).
+        Returns (works to update by id, with their merged state; works to upsert by email)."""
+        ids = [str(w.state["hubspot_id"]) for w in chunk]
+        records = self.reader.read(CONTACTS, ids, properties=CONTACT_READ_PROPERTIES)
+        by_id = {r["id"]: r for r in records}
+        survivor: dict[str, dict] = {}
+        for rec in records:
+            for old in (rec["properties"].get("hs_merged_object_ids") or "").split(";"):
+                if old.strip():
+                    survivor[old.strip()] = rec
+        ready: list[Work] = []
+        gone: list[Work] = []
+        found: dict[str, dict] = {}
+        for work in chunk:
+            hid = str(work.state["hubspot_id"])
+            rec = by_id.get(hid) or survivor.get(hid)
+            target = rec["id"] if rec is not None else None
+            if target != hid:
+                why = (
+                    f"HubSpot contact {hid} was merged into {target}"
+                    if target
+                    else f"HubSpot contact {hid} was deleted; matched again by email"
+                )
+                try:
+                    self.store.relink_contact(work.record_id, target, f"{PUSH_ACTOR}: {why}")
+                except psycopg.errors.UniqueViolation:
+                    self._fail(
+                        [work],
+                        f"{why}, which is linked to another local contact: "
+                        "merge the two students by hand",
+                    )
+                    continue
+                log.info("%s (contact %s re-linked)", why, work.state.get("student_id"))
+                work.state["hubspot_id"] = target
+                if target is None:
+                    gone.append(work)
+                    continue
+            found[target] = rec
+            ready.append(work)
+        if found:
+            result = self.store.merge_credits_for_push(list(found.values()), PUSH_ACTOR)
+            busy = set(result.get("retry") or [])
+            if busy:
+                self._fail(
+                    [w for w in ready if w.state["hubspot_id"] in busy],
+                    "BUSY: the contact stayed locked during the credit merge",
+                    count_attempt=False,
+                )
+                ready = [w for w in ready if w.state["hubspot_id"] not in busy]
+        fresh = self.db.push_state(CONTACTS_TABLE, [w.record_id for w in ready + gone])
+        for work in ready + gone:
+            if work.record_id in fresh:
+                work.state = fresh[work.record_id]
+        return [w for w in ready if w.state.get("hubspot_id")], gone
 
     @staticmethod
     def _result_ids(
@@ -735,15 +845,15 @@ class Pusher:
             self._complete(gone, {})
         live = [w for w in works if w.state is not None]
 
+        prerequisites: list[Work] = []
+
         def update(chunk: list[Work]) -> None:
             result = self.hubspot.update(
                 self.exams_type,
                 [
                     {
                         "id": w.state["hubspot_id"],
-                        "properties": {
-                            "total_bookings": hubspot_value(w.state.get("total_bookings") or 0)
-                        },
+                        "properties": self._exam_properties(w),
                         "trace": w.trace,
                     }
                     for w in chunk
@@ -752,10 +862,58 @@ class Pusher:
             failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
             self._fail_per_record(failed)
             ok = [w for w in chunk if (w.table, w.record_id) not in failed]
-            self._complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+            later = [w for w in ok if self.changed(w, "prerequisite_exam_ids")]
+            prerequisites.extend(later)
+            now = [w for w in ok if w not in later]
+            self._complete(now, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in now}})
 
         for chunk in _chunks(live, MAX_BATCH):
             self._run_chunk(chunk, update)
+        for chunk in _chunks(prerequisites, MAX_ASSOCIATION_BATCH // 2):
+            self._run_chunk(chunk, self._push_prerequisites)
+
+    def _exam_properties(self, work: Work) -> dict[str, str]:
+        """total_bookings always (Postgres owns it); capacity only when it was changed here
+        (set_exam_capacity): an admin's capacity edit in HubSpot not pulled yet is not written
+        over by an exam queued for its booking count."""
+        props = {"total_bookings": hubspot_value(work.state.get("total_bookings") or 0)}
+        if self.changed(work, "capacity"):
+            props["capacity"] = hubspot_value(work.state.get("capacity"))
+        return props
+
+    def _push_prerequisites(self, chunk: list[Work]) -> None:
+        """Write the exams' prerequisite lists as exam->exam associations of the prerequisite
+        type (HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID, USER_DEFINED, from the exam to each
+        prerequisite, as the original admin app writes them): read what HubSpot has, create the
+        missing ones, remove that type from the others (``batch/labels/archive``: any other
+        association between the two exams stays)."""
+        type_id = self.settings.prerequisite_association_type_id
+        ids = [str(w.state["hubspot_id"]) for w in chunk]
+        current = self.hubspot.associations(self.exams_type, self.exams_type, ids)
+        create: list[tuple[str, str]] = []
+        remove: list[tuple[str, str]] = []
+        for work in chunk:
+            hid = str(work.state["hubspot_id"])
+            want = {str(x) for x in work.state.get("prerequisite_exam_ids") or []}
+            have = {to for to, types in current.get(hid, []) if type_id in types}
+            create += [(hid, to) for to in sorted(want - have)]
+            remove += [(hid, to) for to in sorted(have - want)]
+        failed: dict[tuple[str, uuid.UUID], tuple[Work, str]] = {}
+        if create:
+            result = self.hubspot.associate(self.exams_type, self.exams_type, create, type_id)
+            failed = self._errors_by_work(
+                result,
+                chunk,
+                lambda w: [
+                    str(w.state["hubspot_id"]),
+                    *map(str, w.state.get("prerequisite_exam_ids") or []),
+                ],
+            )
+        if remove:
+            self.hubspot.dissociate_labels(self.exams_type, self.exams_type, remove, type_id)
+        self._fail_per_record(failed)
+        ok = [w for w in chunk if (w.table, w.record_id) not in failed]
+        self._complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
 
 
 def push(

@@ -22,6 +22,9 @@
  *     A contact seen for the first time (no contact_credit_sync row) is a baseline: nothing
  *     merged (Postgres wins for credits). Afterwards contact_credit_sync holds HubSpot's values;
  *     when the local balance then differs from HubSpot's, the contact is queued for the push.
+ *     The push runs the same merge just before writing a contact's credits (HubSpot's current
+ *     values read by batch read, with mockbook.credit_merge = 'push' set in the transaction:
+ *     then nothing is queued, the push sends the merged balances itself).
  *     Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
  *   - malformed (missing email, a new contact without student_id, a credit value that is not a
  *     whole number >= 0, a student_id used by another contact): nothing changes, reported in
@@ -226,7 +229,10 @@ BEGIN
                         pushing_at = CASE WHEN s.pushing <@ excluded.credits THEN NULL
                                           ELSE s.pushing_at END,
                         updated_at = now();
-                    IF v_queue THEN
+                    -- The push merging just before its write (mockbook.credit_merge 'push')
+                    -- sends the merged balances itself: queueing them again would push twice.
+                    IF v_queue AND coalesce(current_setting('mockbook.credit_merge', true), '')
+                                   <> 'push' THEN
                         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation,
                                                              old_data, new_data)
                         SELECT 'hubspot_contact_credits', c.id, 'UPDATE', NULL, to_jsonb(c)

@@ -9,7 +9,11 @@
  * Each record is applied in its own subtransaction, so one bad record never stops the others:
  *   - archived: the local exam is deactivated (is_active 'false'); its bookings stay;
  *   - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count);
- *   - known: every HubSpot-owned column is updated; a capacity below the exam's Active bookings
+ *   - known: every HubSpot-owned column is updated — except capacity and prerequisite_exam_ids
+ *     while a local change of them waits in the outbox (local_change_pending: the push writes
+ *     it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
+ *     has no such property: the pull reads exam->exam associations and applies them with
+ *     apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below the exam's Active bookings
  *     is not applied (set_exam_capacity's rule) — the other columns are, and the record is
  *     reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
  *   - is_active 'scheduled' whose scheduled_activation_datetime has passed is stored 'true';
@@ -115,7 +119,9 @@ BEGIN
                 END IF;
                 v_new.mock_set := v_text::hubspot_sync.mock_set_letter;
                 v_text := hubspot_sync.pulled_text(v_props, 'prerequisite_exam_ids');
-                IF v_text IS NULL THEN
+                IF NOT v_props ? 'prerequisite_exam_ids' THEN
+                    v_new.prerequisite_exam_ids := NULL;  -- not given: the list is kept
+                ELSIF v_text IS NULL THEN
                     v_new.prerequisite_exam_ids := '{}'::text[];
                 ELSIF left(v_text, 1) = '[' THEN  -- a JSON list
                     v_new.prerequisite_exam_ids := ARRAY(
@@ -138,10 +144,21 @@ BEGIN
                     VALUES (v_id, v_new.mock_exam_name, v_new.mock_type, v_new.exam_date,
                             v_new.start_time, v_new.end_time, v_new.location, v_new.capacity, 0,
                             v_new.is_active, v_new.scheduled_activation_datetime, v_new.mock_set,
-                            v_new.prerequisite_exam_ids, now());
+                            coalesce(v_new.prerequisite_exam_ids, '{}'), now());
                     v_inserted := v_inserted + 1;
                 ELSE
                     v_old := hubspot_sync.lock_exam(v_id);
+                    -- Two-way fields: a local change not pushed yet wins (the push writes it).
+                    IF v_new.capacity IS DISTINCT FROM v_old.capacity
+                       AND hubspot_sync.local_change_pending('hubspot_mock_exams', v_old.id,
+                                                             'capacity') THEN
+                        v_new.capacity := v_old.capacity;
+                    END IF;
+                    IF v_new.prerequisite_exam_ids IS NULL
+                       OR hubspot_sync.local_change_pending('hubspot_mock_exams', v_old.id,
+                                                            'prerequisite_exam_ids') THEN
+                        v_new.prerequisite_exam_ids := v_old.prerequisite_exam_ids;
+                    END IF;
                     IF v_new.capacity IS DISTINCT FROM v_old.capacity THEN
                         BEGIN
                             PERFORM hubspot_sync.set_exam_capacity(v_id, v_new.capacity);

@@ -5,7 +5,9 @@
  * p_worker (a row whose lease expired and was taken by another worker is left to that worker) —
  * and, in the same transaction, writes back what HubSpot returned: p_hubspot_ids is
  * {"<table name>": {"<record uuid>": "<hubspot id>", ...}, ...}; every pushed record gets
- * hubspot_last_sync_at = now(), and hubspot_id where it was NULL. These write-backs run with
+ * hubspot_last_sync_at = now(), and hubspot_id where it was NULL — a booking always takes the id
+ * HubSpot answered (the upsert by booking code re-creates a booking archived in HubSpot under a
+ * new id, which replaces the stale one, so cancel_booking(<new id>) finds it). These write-backs run with
  * mockbook.origin = 'sync', so they queue nothing.
  * Locks: its outbox rows, then (the lock order of docs/rpc.md) the contacts, then the bookings,
  * each in ascending id order, then the exams in ascending hubspot_id order.
@@ -48,7 +50,7 @@ BEGIN
     ORDER BY b.id
     FOR NO KEY UPDATE;
     UPDATE hubspot_sync.hubspot_bookings AS b
-    SET hubspot_id = coalesce(b.hubspot_id, m.value), hubspot_last_sync_at = now()
+    SET hubspot_id = m.value, hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
     WHERE b.id = m.key::uuid;
     PERFORM FROM hubspot_sync.hubspot_mock_exams AS e

@@ -45,6 +45,7 @@ class Api:
         sch = r"/crm(?:-object-schemas)?/v3/schemas"
         table: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
             ("POST", obj + "/search", batch.search),
+            ("POST", r"/crm/v3/objects/(?P<t>contacts|0-1)/merge", self.merge),
             ("POST", obj + "/batch/create", batch.batch_create),
             ("POST", obj + "/batch/update", batch.batch_update),
             ("POST", obj + "/batch/upsert", batch.batch_upsert),
@@ -59,6 +60,7 @@ class Api:
             ("POST", v4 + "/associate/default", assoc.batch_default),
             ("POST", v4 + "/read", assoc.batch_read),
             ("POST", v4 + "/archive", assoc.batch_archive),
+            ("POST", v4 + "/labels/archive", assoc.batch_archive_labels),
             ("PUT", v4o + "/default/(?P<t>[^/]+)/(?P<tid>[^/]+)", assoc.put_default),
             ("GET", v4o + "/(?P<t>[^/]+)", assoc.list),
             ("PUT", v4o + "/(?P<t>[^/]+)/(?P<tid>[^/]+)", assoc.put_labelled),
@@ -123,7 +125,10 @@ class Api:
         if id_property and id_property != "hs_object_id":
             rec = self.store.find_unique(ot, id_property, key)
             return rec if rec is not None and rec.archived == archived else None
-        return self.store.get(ot, key, archived=archived)
+        rec = self.store.get(ot, key, archived=archived)
+        if rec is None and not archived:  # a merged-away id reads as the record it merged into
+            rec = self.store.merged_into(ot, key)
+        return rec
 
     def out(
         self,
@@ -232,6 +237,28 @@ class Api:
             if rec is not None:
                 self.store.archive(ot, rec)
         return 204, None
+
+    def merge(self, req: Req, t: str) -> tuple[int, Any]:
+        """``POST /crm/v3/objects/contacts/merge`` {primaryObjectId, objectIdToMerge}: the merged
+        contact (see Store.merge; https://developers.hubspot.com/docs/api/crm/contacts, "Merge
+        contacts")."""
+        ot = self.type_of(t)
+        body = req.obj()
+        primary_id, other_id = body.get("primaryObjectId"), body.get("objectIdToMerge")
+        if not isinstance(primary_id, str) or not isinstance(other_id, str):
+            raise ApiError(400, "primaryObjectId and objectIdToMerge are required strings")
+        if primary_id == other_id:
+            raise ApiError(400, "Cannot merge a record into itself", VALIDATION_ERROR)
+        with self.store.lock:
+            primary, other = self.store.get(ot, primary_id), self.store.get(ot, other_id)
+            missing = [i for i, r in ((primary_id, primary), (other_id, other)) if r is None]
+            if missing:
+                raise ApiError(
+                    404,
+                    f"Object not found. objectId are usually numeric. ({', '.join(missing)})",
+                    OBJECT_NOT_FOUND,
+                )
+            return 200, self.out(ot, self.store.merge(ot, primary, other), full=True)
 
     def list(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self.type_of(t)

@@ -169,6 +169,19 @@ class AssociationsApi:
                     self.store.dissociate(ft.type_id, fid, tt.type_id, _oid(to))
         return 204, None
 
+    def batch_archive_labels(self, req: Req, f: str, t: str) -> tuple[int, Any]:
+        """``batch/labels/archive``: remove the given association types between each pair."""
+        ft, tt = self.api.type_of(f), self.api.type_of(t)
+        inputs = req.inputs(MAX_ASSOC_BATCH)
+        with self.store.lock:
+            for item in inputs:
+                if not isinstance(item, dict):
+                    raise ApiError(400, f"Invalid association input: {item!r}")
+                fid, tid = _oid(item.get("from")), _oid(item.get("to"))
+                ids = self._specs(ft, tt, item.get("types"))
+                self.store.dissociate_types(ft.type_id, fid, tt.type_id, tid, ids)
+        return 204, None
+
     def put_default(self, req: Req, f: str, fid: str, t: str, tid: str) -> tuple[int, Any]:
         ft, tt = self.api.type_of(f), self.api.type_of(t)
         started = now_ms()

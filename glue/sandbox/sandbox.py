@@ -367,6 +367,57 @@ class Sandbox:
             self.api.type_of(from_type).type_id, self.api.type_of(to_type).type_id
         )
 
+    def define_association_label(
+        self,
+        from_type: str,
+        to_type: str,
+        type_id: int,
+        label: str,
+        inverse_type_id: int,
+        inverse_label: str,
+    ) -> None:
+        """Define a paired USER_DEFINED association label (as HubSpot's labels API with an
+        ``inverseLabel`` does), e.g. exam "requires attendance at" exam (1340) / "is required
+        by" (its inverse)."""
+        self.store.register_assoc_pair(
+            self.api.type_of(from_type).type_id,
+            self.api.type_of(to_type).type_id,
+            type_id,
+            inverse_type_id,
+            label,
+            inverse_label,
+        )
+
+    def associate(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, type_ids: list[int]
+    ) -> None:
+        """Create associations directly (an admin linking records in HubSpot)."""
+        self.store.associate(
+            self.api.type_of(from_type).type_id,
+            str(from_id),
+            self.api.type_of(to_type).type_id,
+            str(to_id),
+            list(type_ids),
+        )
+
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Remove every association between two records (an admin unlinking them)."""
+        self.store.dissociate(
+            self.api.type_of(from_type).type_id,
+            str(from_id),
+            self.api.type_of(to_type).type_id,
+            str(to_id),
+        )
+
+    def archive(self, type_id: str, object_id: str) -> None:
+        """Archive (delete) a record, as an admin deleting it in HubSpot."""
+        ot = self.api.type_of(type_id)
+        with self.store.lock:
+            rec = self.store.get(ot, str(object_id))
+            if rec is None:
+                raise KeyError(f"{type_id} {object_id} does not exist")
+            self.store.archive(ot, rec)
+
     def seed(self, type_id: str, rows: list[dict[str, Any]]) -> list[str]:
         """Create records directly (no API call, no rules, visible to search at once)."""
         ot = self.api.type_of(type_id)

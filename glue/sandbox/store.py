@@ -142,6 +142,7 @@ class Store:
         self._assoc_types: dict[int, AssocType] = {}
         self._default_assoc: dict[tuple[str, str], int] = {}
         self._next_assoc_type = 1000
+        self._inverse: dict[int, int] = {}  # a paired label's type id -> its inverse's
         self._next_schema_id = 50200000
         self.register_type(
             CONTACTS,
@@ -224,6 +225,7 @@ class Store:
             self._records: dict[str, dict[str, Record]] = {}
             self._unique: dict[tuple[str, str, str], str] = {}
             self._assoc: dict[tuple[str, str, str, str], set[int]] = {}
+            self._merged: dict[tuple[str, str], str] = {}  # (type, merged-away id) -> survivor
             self._next_id = self.first_id
 
     def _table(self, type_id: str) -> dict[str, Record]:
@@ -394,10 +396,87 @@ class Store:
         with self.lock:
             return self._assoc_types.get(type_id)
 
+    def register_assoc_pair(
+        self,
+        from_type: str,
+        to_type: str,
+        type_id: int,
+        inverse_type_id: int,
+        label: str | None = None,
+        inverse_label: str | None = None,
+    ) -> None:
+        """A paired USER_DEFINED label (HubSpot's ``inverseLabel``): associating with
+        ``type_id`` one way shows ``inverse_type_id`` the other way, so an association between
+        two records of one type keeps its direction (exam -> prerequisite exam)."""
+        with self.lock:
+            self._assoc_types[type_id] = AssocType(
+                type_id, "USER_DEFINED", from_type, to_type, label
+            )
+            self._assoc_types[inverse_type_id] = AssocType(
+                inverse_type_id, "USER_DEFINED", to_type, from_type, inverse_label
+            )
+            self._inverse[type_id] = inverse_type_id
+            self._inverse[inverse_type_id] = type_id
+
     def _reverse_type(self, from_type: str, to_type: str, type_id: int) -> int:
         if self._default_assoc.get((from_type, to_type)) == type_id:
             return self.default_assoc_type(to_type, from_type)
-        return type_id
+        return self._inverse.get(type_id, type_id)
+
+    def dissociate_types(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, type_ids: list[int]
+    ) -> None:
+        """Remove some association types between two records (both directions); the pair is
+        gone when no type is left."""
+        with self.lock:
+            fwd = self._assoc.get((from_type, from_id, to_type, to_id), set())
+            back = self._assoc.get((to_type, to_id, from_type, from_id), set())
+            for tid in type_ids:
+                fwd.discard(tid)
+                back.discard(self._reverse_type(from_type, to_type, tid))
+            if not fwd:
+                self._assoc.pop((from_type, from_id, to_type, to_id), None)
+            if not back:
+                self._assoc.pop((to_type, to_id, from_type, from_id), None)
+
+    # ---- merges --------------------------------------------------------------------------
+    def merge(self, ot: ObjectType, primary: Record, other: Record) -> Record:
+        """Merge ``other`` into ``primary`` as HubSpot merges contacts: the primary keeps its id
+        and its values (a blank one takes the other's), lists the other's id (and the ids merged
+        into it before) in ``hs_merged_object_ids``, and takes over its associations; the other
+        record disappears, its id still answering reads with the primary (``merged_into``)."""
+        with self.lock:
+            before = (primary.properties.get("hs_merged_object_ids") or "").split(";")
+            also = (other.properties.get("hs_merged_object_ids") or "").split(";")
+            merged_ids = [i for i in [*before, other.id, *also] if i]
+            taken = {
+                k: v
+                for k, v in other.properties.items()
+                if v not in (None, "")
+                and not primary.properties.get(k)
+                and k not in ot.unique_properties
+                and k not in ("hs_object_id", "createdate", "hs_createdate")
+            }
+            taken["hs_merged_object_ids"] = ";".join(dict.fromkeys(merged_ids))
+            self._unindex(ot, other)
+            del self._table(ot.type_id)[other.id]
+            for (ft, fid, tt, tid), types in list(self._assoc.items()):
+                if ft == ot.type_id and fid == other.id:
+                    self._assoc.pop((ft, fid, tt, tid), None)
+                    self._assoc.pop((tt, tid, ft, fid), None)
+                    if types and not (tt == ot.type_id and tid == primary.id):
+                        self.associate(ft, primary.id, tt, tid, sorted(types))
+            for key, survivor in list(self._merged.items()):
+                if survivor == other.id:
+                    self._merged[key] = primary.id
+            self._merged[(ot.type_id, other.id)] = primary.id
+            return self.update(ot, primary, taken)
+
+    def merged_into(self, ot: ObjectType, record_id: str) -> Record | None:
+        """The record a merged-away id now answers with, or None."""
+        with self.lock:
+            survivor = self._merged.get((ot.type_id, str(record_id)))
+            return None if survivor is None else self.get(ot, survivor)
 
     def associate(
         self, from_type: str, from_id: str, to_type: str, to_id: str, type_ids: list[int]

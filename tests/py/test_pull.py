@@ -68,9 +68,13 @@ def test_exams_inserted_updated_archived_and_scheduled_activated(
             "A",
         )
 
-        sandbox.touch(
-            EXAMS, changed, capacity="25", location="calgary", prerequisite_exam_ids=f"{kept};{due}"
+        sandbox.touch(EXAMS, changed, capacity="25", location="calgary")
+        # Prerequisites are exam->exam associations in HubSpot (type 1340), not a property.
+        sandbox.define_association_label(
+            EXAMS, EXAMS, 1340, "requires attendance at", 1341, "is required by"
         )
+        for prerequisite in (kept, due):
+            sandbox.associate(EXAMS, changed, EXAMS, prerequisite, [1340])
         client.archive(EXAMS, [archived])
         second = pull(db, client, settings, reader=reader).targets["exams"]
     assert (second.updated, second.deactivated, second.inserted) == (1, 1, 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 import push_helpers
 import sandbox_fixtures
@@ -28,7 +29,7 @@ from push_helpers import (
 from glue.config import Settings
 from glue.db import Database
 from glue.hubspot import BatchResult, HubSpotError, RecordError
-from glue.push import Pusher, Work
+from glue.push import CREDIT_PROPERTIES, Pusher, Work
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 sandbox = sandbox_fixtures.sandbox
@@ -164,6 +165,31 @@ class _StrictContacts:
         return BatchResult(200, [{"id": i} for i in ids], [])
 
 
+class _EchoReader:
+    """The credit merge's batch read for _StrictContacts: HubSpot holds what Postgres holds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def read(self, object_type: str, ids: list[str], *, properties: Any) -> list[dict]:
+        rows = query(
+            self.url,
+            "SELECT * FROM hubspot_sync.hubspot_contact_credits WHERE hubspot_id = ANY(%s)",
+            (list(ids),),
+        )
+        return [
+            {
+                "id": r["hubspot_id"],
+                "properties": {
+                    "email": r["email"],
+                    "student_id": r["student_id"],
+                    **{f: str(r[f] or 0) for f in CREDIT_PROPERTIES},
+                },
+            }
+            for r in rows
+        ]
+
+
 def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> None:
     with Database(push_db) as db:
         with db.pool.connection() as conn:
@@ -175,6 +201,7 @@ def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> 
         client = _StrictContacts("HB5")
         settings = Settings(database_url=push_db, hubspot_access_token="unused")
         pusher = Pusher(db, client, settings)  # type: ignore[arg-type]
+        pusher._reader = _EchoReader(push_db)  # type: ignore[assignment]
         rows = db.claim_sync_batch(pusher.worker, 100, 60)
         works = [
             Work(r["table_name"], r["record_id"], [r], s)

@@ -17,6 +17,7 @@ from pull_helpers import (
     fast,
     hubspot,
     invariant_violations,
+    ledger,
     one,
     open_db,
     seed_account,
@@ -124,11 +125,15 @@ def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbo
             == 1
         )
         assert contact(push_db, "IMP2")["firstname"] == "Renamed"
-        assert contact(push_db, "IMP1")["cs_credits"] == 3  # Postgres wins for credits
+        assert contact(push_db, "IMP1")["cs_credits"] == 3  # re-queued, not applied here
         assert contact(push_db, "NEWHS1")["hubspot_id"] is not None
         push(db, client, settings, linger=0)
 
-    assert sandbox.get(CONTACTS, c1)["properties"]["cs_credits"] == "3"
+    # The push merges before it writes (issue 10): HubSpot's 3 -> 9 is an admin's change, kept
+    # on both sides with its ledger row, never written over by the re-queued 3.
+    assert sandbox.get(CONTACTS, c1)["properties"]["cs_credits"] == "9"
+    assert contact(push_db, "IMP1")["cs_credits"] == 9
+    assert ledger(push_db, "IMP1")[-1] == ("hubspot_adjustment", "cs_credits", 6, 9)
     assert sandbox.get(BOOKINGS, booking_a)["properties"]["is_active"] == "Active"
     assert sandbox.get(EXAMS, e1)["properties"]["total_bookings"] == "3"
     assert sandbox.get_by(CONTACTS, "email", "local1@example.com") is not None
