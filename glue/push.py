@@ -249,6 +249,7 @@ class Pusher:
         self.store = PullDatabase(db)
         self._reader: HubSpotReader | None = None
         self._unsettled: dict[tuple[str, uuid.UUID], Work] = {}
+        self._relinked = False
         self.last_batch_full = False  # the last batch stopped at its size, not at a drained queue
 
     @property
@@ -389,7 +390,14 @@ class Pusher:
             by_table = defaultdict(list)
             for work in works.values():
                 by_table[work.table].append(work)
+            self._relinked = False
             contacts = self._push_contacts(by_table[CONTACTS_TABLE], by_table[BOOKINGS_TABLE])
+            if self._relinked:  # bookings took their contact's new HubSpot id: read them again
+                fresh = self.db.push_state(
+                    BOOKINGS_TABLE, [w.record_id for w in by_table[BOOKINGS_TABLE]]
+                )
+                for work in by_table[BOOKINGS_TABLE]:
+                    work.state = fresh.get(work.record_id)
             self._push_bookings(by_table[BOOKINGS_TABLE], contacts)
             self._push_exams(by_table[EXAMS_TABLE])
         except _Abort as abort:
@@ -657,6 +665,7 @@ class Pusher:
                     )
                     continue
                 log.info("%s (contact %s re-linked)", why, work.state.get("student_id"))
+                self._relinked = True
                 work.state["hubspot_id"] = target
                 if target is None:
                     gone.append(work)

@@ -34,7 +34,7 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient
+from glue.hubspot import CONTACTS, HubSpotClient
 from glue.hubspot_read import HubSpotReader
 from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
 from glue.push import BOOKING_PROPERTIES
@@ -53,7 +53,6 @@ EXAM_FIELDS = (
     "is_active",
     "scheduled_activation_datetime",
     "mock_set",
-    "prerequisite_exam_ids",
 )
 CONTACT_PROFILE = ("email", "student_id", "firstname", "lastname", "ndecc_exam_date")
 # HubSpot booking property -> hubspot_bookings column, as the push sends them (the push's own
@@ -207,10 +206,22 @@ class Reconciler:
         *,
         progress: Progress | None = None,
     ) -> None:
-        self.puller = Puller(db, reader, actor=RECONCILE_ACTOR, progress=progress)
+        self.puller = Puller(
+            db,
+            reader,
+            actor=RECONCILE_ACTOR,
+            progress=progress,
+            prerequisite_type=settings.prerequisite_association_type_id,
+        )
         self.store = self.puller.store
         self.reader = reader
+        self.settings = settings
         self.targets = targets(settings)
+
+    def _associated(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, set[str]]:
+        """{from id: ids of the records of ``to_type`` it is associated with (any type)}."""
+        found = self.puller._fetch(lambda: self.reader.client.associations(from_type, to_type, ids))
+        return {fid: {to for to, _types in pairs} for fid, pairs in found.items()}
 
     def _hubspot(self, target: Target) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -232,7 +243,11 @@ class Reconciler:
         remote = {r["id"]: r for r in self._hubspot(target)}
         local = {row["hubspot_id"]: row for row in self.store.local_state(target.table)}
         report = EntityReport(compared=len(set(remote) | set(local)))
-        fixes: dict[str, Any] = {"apply": [], "requeue": [], "archive": []}
+        fixes: dict[str, Any] = {"apply": [], "requeue": [], "archive": [], "prerequisites": {}}
+        # Prerequisites are exam->exam associations in HubSpot (from the exam to each one).
+        prerequisites = self.puller.prerequisite_lists(
+            target.object_type, sorted(h for h in remote if h in local)
+        )
         for hid, row in sorted(local.items()):
             state = row["state"]
             if hid not in remote:
@@ -256,6 +271,11 @@ class Reconciler:
                     "hubspot": props.get("is_active"),
                 }
             owned = bool(fields)
+            mine = sorted(str(x) for x in state.get("prerequisite_exam_ids") or [])
+            theirs = sorted(prerequisites.get(hid, []))
+            if mine != theirs:
+                fields["prerequisite_exam_ids"] = {"postgres": mine, "hubspot": theirs}
+                fixes["prerequisites"][hid] = theirs
             total = _diff(
                 [
                     (
@@ -285,8 +305,14 @@ class Reconciler:
             {"id": hid, "properties": {}, "archived": True} for hid in fixes["archive"]
         ]
         applied = self._apply("exams", records)
+        # HubSpot's associations apply, except over a local change not pushed yet (the push
+        # writes that one: apply_pulled_prerequisites keeps it).
+        lists = fixes["prerequisites"]
+        result = self.store.apply_prerequisites(lists, RECONCILE_ACTOR) if lists else {}
         report.repaired = {
             "applied_from_hubspot": applied,
+            "prerequisites_from_hubspot": int(result.get("updated") or 0),
+            "prerequisites_pushed": int(result.get("kept_local") or 0),
             "requeued": self.store.requeue_records("hubspot_mock_exams", fixes["requeue"]),
         }
 
@@ -360,6 +386,12 @@ class Reconciler:
         report = EntityReport()
         fixes: dict[str, Any] = {"requeue": [], "import": []}
         local_codes: set[str] = set()
+        # Associations: each booking with its contact and its exam (the push makes them).
+        booking_ids = sorted({rec["id"] for rec in remote.values()})
+        with_contact = self._associated(target.object_type, CONTACTS, booking_ids)
+        with_exam = self._associated(
+            target.object_type, self.settings.exams_object_type, booking_ids
+        )
         for row in sorted(rows, key=lambda r: r["state"].get("booking_id") or ""):
             state = row["state"]
             code = state.get("booking_id") or f"id:{row['record_id']}"
@@ -385,6 +417,20 @@ class Reconciler:
             fields = _diff(pairs)
             if row["hubspot_id"] and row["hubspot_id"] != rec["id"]:
                 fields["hubspot_id"] = {"postgres": row["hubspot_id"], "hubspot": rec["id"]}
+            for name, want, found in (
+                (
+                    "association:contact",
+                    state.get("associated_contact_id") or state.get("contact_hubspot_id"),
+                    with_contact.get(rec["id"], set()),
+                ),
+                (
+                    "association:exam",
+                    state.get("associated_mock_exam"),
+                    with_exam.get(rec["id"], set()),
+                ),
+            ):
+                if want and str(want) not in found:
+                    fields[name] = {"postgres": str(want), "hubspot": sorted(found)}
             if fields:
                 report.different.append(
                     {"key": code, "record_id": str(row["record_id"]), "fields": fields}
@@ -404,8 +450,21 @@ class Reconciler:
             "requeued": self.store.requeue_records("hubspot_bookings", fixes["requeue"]),
             "imported": count,
         }
-        # Imported rows are Postgres' now (exam times filled in...): HubSpot gets them back.
+        # Imported rows are Postgres' now (exam times filled in...): HubSpot gets them back, and
+        # so do their exams' total_bookings, which the import moved (else a second round).
         self.store.requeue_records("hubspot_bookings", imported)
+        exam_ids = {
+            str(rec["properties"].get("associated_mock_exam") or "") for rec in fixes["import"]
+        }
+        exams = [
+            row["record_id"]
+            for row in self.store.local_state("hubspot_mock_exams")
+            if row["hubspot_id"] in exam_ids
+        ]
+        if imported and exams:
+            report.repaired["exams_requeued"] = self.store.requeue_records(
+                "hubspot_mock_exams", exams
+            )
 
     def _apply(
         self,

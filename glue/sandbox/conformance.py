@@ -75,6 +75,8 @@ def specs_for(path: str) -> list[tuple[str, str]]:
         return [(ASSOCIATIONS, path)]
     if path.startswith("/crm/v3/properties/"):
         return [(PROPERTIES, path)]
+    if path.rstrip("/") == "/crm/v3/objects/contacts/merge":  # contacts only: not in objects v3
+        return [(CONTACTS, path)]
     match = _OBJECT_PATH.match(path)
     if not match:
         return []

@@ -28,7 +28,7 @@ PUBLIC = [
     "check_idempotency_key",
     "create_booking_atomic",
     "cancel_booking_atomic",
-    "increment_exam_bookings",
+    "increment_exam_bookings", "update_exam_prerequisites", "set_exam_prerequisites",
 ]
 
 
