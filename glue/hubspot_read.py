@@ -170,8 +170,10 @@ class HubSpotReader:
         *,
         properties: Sequence[str],
         id_property: str | None = None,
+        history: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """Batch read (100 per call); ids HubSpot does not know are left out."""
+        """Batch read (100 per call); ids HubSpot does not know are left out. ``history``:
+        properties whose past values come too (``propertiesWithHistory``, newest first)."""
         out: list[dict[str, Any]] = []
         for start in range(0, len(ids), MAX_BATCH):
             chunk = list(ids[start : start + MAX_BATCH])
@@ -181,14 +183,18 @@ class HubSpotReader:
                     for i in chunk
                 ],
                 properties=list(properties),
-                properties_with_history=[],
+                properties_with_history=list(history),
                 id_property=id_property,
                 local_vars_configuration=self._cfg,
             )
             data, _ = self.client._call(
                 f"read {object_type}", self._objects_batch.read_with_http_info, object_type, body
             )
-            out.extend(record(r) for r in as_json(data).get("results") or [])
+            for r in as_json(data).get("results") or []:
+                item = record(r)
+                if history:
+                    item["propertiesWithHistory"] = r.get("propertiesWithHistory") or {}
+                out.append(item)
         return out
 
     def archived(

@@ -348,6 +348,18 @@ class Puller:
             else:
                 result = self.store.apply_bookings(pending, self.actor)
             stats.add(result)
+            recheck = result.get("recheck") or []
+            if recheck:  # contacts the push wrote: read again with their credits' history
+                again = self._fetch(
+                    lambda ids=recheck: self.reader.read(
+                        target.object_type,
+                        ids,
+                        properties=target.properties,
+                        history=CREDIT_FIELDS,
+                    )
+                )
+                if again:
+                    stats.add(self.store.apply_contacts(again, self.actor))
             busy = set(result.get("retry") or [])
             if not busy:
                 return

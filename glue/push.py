@@ -635,7 +635,9 @@ class Pusher:
         HubSpot deleted is re-linked by email (returned second: the caller upserts by email).
         Returns (works to update by id, with their merged state; works to upsert by email)."""
         ids = [str(w.state["hubspot_id"]) for w in chunk]
-        records = self.reader.read(CONTACTS, ids, properties=CONTACT_READ_PROPERTIES)
+        records = self.reader.read(
+            CONTACTS, ids, properties=CONTACT_READ_PROPERTIES, history=CREDIT_PROPERTIES
+        )
         by_id = {r["id"]: r for r in records}
         survivor: dict[str, dict] = {}
         for rec in records:

@@ -25,6 +25,11 @@
  *     The push runs the same merge just before writing a contact's credits (HubSpot's current
  *     values read by batch read, with mockbook.credit_merge = 'push' set in the transaction:
  *     then nothing is queued, the push sends the merged balances itself).
+ *     A record may carry HubSpot's "propertiesWithHistory" (batch read): an admin's change that
+ *     landed between the push's read and its write — replaced by that write — is found there
+ *     (overwritten_credit_change) and merged too. A contact the push wrote since its last read
+ *     that comes without history (a search result) is left unchanged and listed in recheck:
+ *     the caller reads it again with history and applies that.
  *     Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
  *   - malformed (missing email, a new contact without student_id, a credit value that is not a
  *     whole number >= 0, a student_id used by another contact): nothing changes, reported in
@@ -32,7 +37,8 @@
  * Changes run with mockbook.origin = 'hubspot' (not echoed to HubSpot), audited and ledgered as
  * p_actor (default 'hubspot:pull').
  * Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
- *          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}]}.
+ *          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}],
+ *          recheck: [ids to read again with their property history]}.
  * Errors: INVALID_ARGUMENT (p_contacts not an array). Locks: each existing contact row, never
  * waited for (in use -> listed in retry, applied again by the next pull: the records do not
  * come in the lock order), and its contact_credit_sync row.
@@ -64,6 +70,8 @@ DECLARE
     v_sval integer;
     v_lval integer;
     v_delta integer;
+    v_lost integer;
+    v_recheck jsonb := '[]'::jsonb;
     v_apply integer;
     v_changed boolean;
     v_merged boolean;
@@ -160,6 +168,15 @@ BEGIN
                     PERFORM hubspot_sync.raise_error('BUSY',
                         format('contact %s is in use; applied again by the next pull', v_id));
                 END IF;
+                IF p_merge_credits AND NOT v_item ? 'propertiesWithHistory' AND EXISTS (
+                       SELECT FROM hubspot_sync.contact_credit_sync AS s
+                       WHERE s.contact_id = v_contact.id AND s.source = 'push'
+                         AND s.hubspot_modified_at IS NOT NULL) THEN
+                    -- Written by the push since its last read: an admin's change may hide in
+                    -- the history, which a search result lacks. Read it again with history.
+                    v_recheck := v_recheck || to_jsonb(v_id);
+                    CONTINUE;
+                END IF;
                 v_changed := (v_contact.hubspot_id, v_contact.email, v_contact.student_id,
                               v_contact.firstname, v_contact.lastname, v_contact.ndecc_exam_date)
                              IS DISTINCT FROM
@@ -187,17 +204,30 @@ BEGIN
                     LOOP
                         v_lval := coalesce((to_jsonb(v_contact) ->> v_field)::integer, 0);
                         v_sval := (v_sync.credits ->> v_field)::integer;
+                        -- An admin's change the push's last write replaced (read back from
+                        -- the property history; the base is then the value that push wrote).
+                        v_lost := CASE WHEN v_sync.source = 'push'
+                                       THEN hubspot_sync.overwritten_credit_change(
+                                                v_item -> 'propertiesWithHistory' -> v_field,
+                                                v_sval, v_sync.hubspot_modified_at)
+                                       ELSE 0 END;
                         IF (v_sync.pushing ->> v_field)::integer = v_hval THEN
                             NULL;  -- the push's own write coming back: not an admin change
-                        ELSIF v_sval IS NOT NULL AND v_sval <> v_hval THEN
-                            v_delta := v_hval - v_sval;
+                        ELSIF v_sval IS NOT NULL AND (v_sval <> v_hval OR v_lost <> 0) THEN
+                            v_delta := v_hval - v_sval + v_lost;
                             v_apply := greatest(v_delta, -v_lval);
                             IF v_apply <> 0 THEN
                                 v_lval := hubspot_sync.apply_credit_delta(
                                     v_contact.id, v_field, v_apply, 'hubspot_adjustment', NULL,
                                     v_actor,
-                                    format('changed in HubSpot from %s to %s (%s%s)%s', v_sval,
+                                    format('changed in HubSpot from %s to %s (%s%s)%s%s', v_sval,
                                            v_hval, CASE WHEN v_delta > 0 THEN '+' END, v_delta,
+                                           CASE WHEN v_lost <> 0
+                                                THEN format('; %s%s of it made in HubSpot just '
+                                                            'before the push wrote %s over it',
+                                                            CASE WHEN v_lost > 0 THEN '+' END,
+                                                            v_lost, v_sval)
+                                           END,
                                            CASE WHEN v_apply <> v_delta
                                                 THEN format('; only %s applied: the balance '
                                                             'cannot go below zero', v_apply)
@@ -280,7 +310,7 @@ BEGIN
     RETURN jsonb_build_object(
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'baselined', v_baselined, 'merged', v_merged_count, 'queued', v_queued,
-        'errors', v_errors, 'retry', v_retry, 'clamped', v_clamped);
+        'errors', v_errors, 'retry', v_retry, 'clamped', v_clamped, 'recheck', v_recheck);
 END
 $$;
 

@@ -155,14 +155,11 @@ class Api:
             body["objectWriteTraceId"] = trace
         if new is not None:
             body["new"] = new
-        if history:
+        if history:  # newest first, as HubSpot lists them
             body["propertiesWithHistory"] = {
                 name: [
-                    {
-                        "value": rec.properties[name],
-                        "timestamp": iso(rec.updated_ms),
-                        "sourceType": "API",
-                    }
+                    {"value": value, "timestamp": iso(ms), "sourceType": "API"}
+                    for ms, value in reversed(rec.history.get(name, []))
                 ]
                 for name in history
                 if name in rec.properties

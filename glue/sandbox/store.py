@@ -21,6 +21,7 @@ DEFAULT_PORTAL_ID = 4242424
 # Record ids start after this (the first record gets FIRST_ID + 1). The demo's in-process sandbox
 # starts elsewhere (glue.demo.DEMO_FIRST_ID), so its ids never meet `mockbook sandbox`'s.
 FIRST_ID = 10000
+MAX_HISTORY = 45  # versions of a property kept (HubSpot keeps a bounded history)
 MAX_SEARCH_LAG = 60.0  # seconds of record history kept for the simulated search index lag
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,6 +108,15 @@ class Record:
     archived_ms: int | None = None
     # (wall-clock seconds, properties, archived) after each change: what search sees with a lag.
     versions: list[tuple[float, dict[str, str], bool]] = field(default_factory=list)
+    # Every value each property had, oldest first: (epoch ms, value) — propertiesWithHistory.
+    history: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    def remember(self, props: dict[str, str], ms: int) -> None:
+        for name, value in props.items():
+            past = self.history.setdefault(name, [])
+            if not past or past[-1][1] != value:
+                past.append((ms, value))
+                del past[:-MAX_HISTORY]
 
     def as_dict(self) -> dict:
         return {
@@ -286,6 +296,7 @@ class Store:
                 rec.properties["lastmodifieddate"] = stamp
             else:
                 rec.properties.update({"hs_createdate": stamp, "hs_lastmodifieddate": stamp})
+            rec.remember(rec.properties, ms)
             self._table(ot.type_id)[rid] = rec
             self._index(ot, rec)
             self._snapshot(rec, visible_at)
@@ -307,6 +318,7 @@ class Store:
             rec.updated_ms = ms
             rec.properties[ot.lastmodified_property] = iso(ms)
             rec.properties["hs_object_id"] = rec.id
+            rec.remember(props, ms)
             self._index(ot, rec)
             self._snapshot(rec)
             if changed:

@@ -28,7 +28,7 @@ from push_helpers import env_for, pending
 from test_worker import RunningWorker, wait_for
 
 from glue.pull import pull
-from glue.push import push
+from glue.push import Pusher, push
 from glue.reconcile import reconcile
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
 
@@ -234,3 +234,77 @@ def test_capacity_set_in_mockbook_reaches_hubspot_and_survives_pull_and_reconcil
         pull(db, client, settings, reader=reader)
         assert exam(push_db, exam_id)["capacity"] == 30
         assert reconcile(db, client, settings, reader=reader).drift == 0
+
+
+def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
+    push_db: str, sandbox: Sandbox, monkeypatch
+) -> None:
+    """HubSpot has no compare-and-set: an admin's edit landing after the push read the contact
+    and before it wrote is replaced by that write. The next cycle finds it in the property
+    history and merges it: nothing is lost."""
+    settings, client, reader, exam_id, contact_id = start(push_db, sandbox, "RACE1")
+    book(push_db, "RACE1", exam_id)  # 5 -> 4 locally
+    merge = Pusher._merge_credits
+
+    def merge_then_admin_edits(self, chunk):
+        out = merge(self, chunk)
+        time.sleep(0.01)
+        sandbox.touch(CONTACTS, contact_id, cs_credits="8")  # the admin: 5 -> 8, just too late
+        time.sleep(0.01)
+        return out
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Pusher, "_merge_credits", merge_then_admin_edits)
+        with open_db(push_db) as db:
+            push(db, client, settings, linger=0)
+    assert hubspot_credits(sandbox, contact_id) == 4  # the write replaced the admin's 8
+    with open_db(push_db) as db:
+        stats = pull(db, client, settings, reader=reader).targets["contacts"]  # the next cycle
+        assert stats.merged == 1
+        assert contact(push_db, "RACE1")["cs_credits"] == 7
+        push(db, client, settings, linger=0)
+        assert pull(db, client, settings, reader=reader).targets["contacts"].merged == 0
+    assert contact(push_db, "RACE1")["cs_credits"] == 7 == hubspot_credits(sandbox, contact_id)
+    assert ledger(push_db, "RACE1") == [
+        ("import", "cs_credits", 5, 5),
+        ("booking", "cs_credits", -1, 4),
+        ("hubspot_adjustment", "cs_credits", 3, 7),
+    ]
+    assert "just before the push wrote 4" in adjustments(push_db, "RACE1")[0]
+    assert ledger_mismatches(push_db) == [] and pending(push_db) == 0
+
+
+def test_a_race_caught_by_the_next_push_read(push_db: str, sandbox: Sandbox, monkeypatch) -> None:
+    """The same race, found by the next push's own read (no pull in between)."""
+    settings, client, reader, exam_id, contact_id = start(push_db, sandbox, "RACE2")
+    [second_exam] = seed_exams(sandbox, [{"capacity": "20", "exam_date": "2031-03-02"}])
+    merge = Pusher._merge_credits
+    edits = iter(["8"])
+
+    def merge_then_admin_edits(self, chunk):
+        out = merge(self, chunk)
+        for value in edits:
+            time.sleep(0.01)
+            sandbox.touch(CONTACTS, contact_id, cs_credits=value)
+            time.sleep(0.01)
+        return out
+
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        book(push_db, "RACE2", exam_id)  # 5 -> 4
+        with monkeypatch.context() as patch:
+            patch.setattr(Pusher, "_merge_credits", merge_then_admin_edits)
+            push(db, client, settings, linger=0)  # writes 4 over the admin's 8
+            book(push_db, "RACE2", second_exam)  # 4 -> 3
+            push(db, client, settings, linger=0)  # reads 4 and the history: +3
+        assert hubspot_credits(sandbox, contact_id) == 6
+        assert pull(db, client, settings, reader=reader).targets["contacts"].merged == 0
+    assert contact(push_db, "RACE2")["cs_credits"] == 6
+    assert [r[0] for r in ledger(push_db, "RACE2")] == [
+        "import",
+        "booking",
+        "booking",
+        "hubspot_adjustment",
+    ]
+    assert ledger(push_db, "RACE2")[-1] == ("hubspot_adjustment", "cs_credits", 3, 6)
+    assert ledger_mismatches(push_db) == [] and pending(push_db) == 0
