@@ -5,7 +5,10 @@ of the same records; several claims of up to 1,000 rows, until the batch holds 8
 4,000 bookings, so that calls go out full), group them by record (coalescing: many queued
 changes of a record become one push of its current state, read fresh with ``push_state``), then
 
-1. contacts: the five credit properties, ``batch/update`` by HubSpot id; a contact without one
+1. contacts: the five credit properties, ``batch/update`` by HubSpot id — after a batch read of
+   HubSpot's current values (with their history) merged against the last synced values, so an
+   admin's change is kept, never written over (``_merge_credits``; a contact merged or deleted
+   in HubSpot is re-linked there); a contact without one
    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
    created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
    yet are resolved the same way, so every booking can be associated with its contact. The
@@ -16,7 +19,9 @@ changes of a record become one push of its current state, read fresh with ``push
    input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
    and booking->exam (v4 batch, default or configured types, up to 2,000 per call: one call
    each for the whole batch) for bookings that are new, or whose exam or contact changed;
-3. exams: ``batch/update`` of ``total_bookings`` by HubSpot id.
+3. exams: ``batch/update`` of ``total_bookings`` (and ``capacity`` when it was changed here) by
+   HubSpot id; prerequisites changed here become exam->exam associations (created and removed).
+   A booking HubSpot archived is re-created by its upsert, and the new id replaces the old.
 
 At most 100 inputs per objects call. After each call the records that went through are completed
 (``complete_sync_batch``: rows done and HubSpot ids + hubspot_last_sync_at written back, one

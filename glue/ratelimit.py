@@ -136,10 +136,8 @@ class FallbackWindow:
                 return wait
             except _REDIS_ERRORS as exc:
                 if not self._retry_at:
-                    log.warning(
-                        "Redis unavailable for the rate limiter (%s): limiting per process",
-                        str(exc).strip().splitlines()[0] if str(exc).strip() else exc,
-                    )
+                    log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
+                                str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 self._retry_at = time.monotonic() + self.probe_interval
         return self.local.try_acquire()
 

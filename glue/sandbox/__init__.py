@@ -18,6 +18,11 @@ seed)`` (record ids count up from ``first_id``, default 10000):
   ``booking_id``), mock exams ``2-50158939``; ``register_object_type(type_id, name,
   unique_properties)``; ``POST /crm/v3/schemas`` creates more.
 - ``reject_when(type_id, predicate, message)``: make matching records permanently invalid.
+- Admin actions: ``associate(from_type, from_id, to_type, to_id, type_ids)``,
+  ``dissociate(...)``, ``archive(type, id)``, ``define_association_label(from, to, type_id,
+  label, inverse_type_id, inverse_label)`` (a paired label: the inverse shows the other way);
+  ``POST /crm/v3/objects/contacts/merge`` merges contacts (``hs_merged_object_ids``; a merged-away
+  id reads as the survivor); reads honour ``propertiesWithHistory`` (every past value).
 - State: ``objects(type)``, ``get(type, id)``, ``get_by(type, prop, value)``,
   ``associations(type, id)``, ``association_type_id(from, to)``, ``requests``, ``stats``,
   ``conformance_failures``, ``errors``; seeding: ``seed(type, rows)``, ``touch(type, id, **props)``.

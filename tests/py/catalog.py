@@ -213,9 +213,8 @@ def snapshot_url(url: str) -> Snapshot:
 
 def _describe(value: dict[str, Any]) -> str:
     # Long bodies (functions) are left out: the key already names the object.
-    return ", ".join(
-        f"{k}={v!r}" for k, v in sorted(value.items()) if not (isinstance(v, str) and len(v) > 200)
-    )
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(value.items())
+                     if not (isinstance(v, str) and len(v) > 200))
 
 
 def _diff_values(key: str, a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> str:
@@ -226,25 +225,16 @@ def _diff_values(key: str, a: dict[str, Any], b: dict[str, Any], names: tuple[st
             continue
         if isinstance(va, str) and isinstance(vb, str) and ("\n" in va or "\n" in vb):
             body = difflib.unified_diff(
-                va.splitlines(),
-                vb.splitlines(),
-                f"{names[0]}:{field}",
-                f"{names[1]}:{field}",
-                lineterm="",
-                n=1,
-            )
+                va.splitlines(), vb.splitlines(), f"{names[0]}:{field}", f"{names[1]}:{field}",
+                lineterm="", n=1)
             lines.extend("      " + line for line in body)
         else:
             lines.append(f"      {field}: {names[0]}={va!r}  {names[1]}={vb!r}")
     return "\n".join(lines)
 
 
-def diff(
-    a: Snapshot,
-    b: Snapshot,
-    names: tuple[str, str] = ("a", "b"),
-    categories: tuple[str, ...] = CATEGORIES,
-) -> list[str]:
+def diff(a: Snapshot, b: Snapshot, names: tuple[str, str] = ("a", "b"),
+         categories: tuple[str, ...] = CATEGORIES) -> list[str]:
     """Readable differences between two snapshots: one entry per differing object."""
     out: list[str] = []
     for category in categories:

@@ -31,13 +31,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-CREDIT_FIELDS = (
-    "sj_credits",
-    "cs_credits",
-    "sjmini_credits",
-    "mock_discussion_token",
-    "shared_mock_credits",
-)
+CREDIT_FIELDS = ("sj_credits", "cs_credits", "sjmini_credits", "mock_discussion_token",
+                 "shared_mock_credits")
 
 
 class InvariantViolation(AssertionError):
@@ -45,9 +40,8 @@ class InvariantViolation(AssertionError):
         self.violations = violations
         shown = violations[:50]
         more = f"\n  ... and {len(violations) - 50} more" if len(violations) > 50 else ""
-        super().__init__(
-            f"{len(violations)} invariant violation(s):\n  " + "\n  ".join(shown) + more
-        )
+        super().__init__(f"{len(violations)} invariant violation(s):\n  "
+                         + "\n  ".join(shown) + more)
 
 
 @dataclass(frozen=True)
@@ -77,8 +71,7 @@ def snapshot(conn: psycopg.Connection) -> Snapshot:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         rows = conn.execute(_BALANCES).fetchall()
         max_id = conn.execute(
-            "SELECT coalesce(max(id), 0) FROM hubspot_sync.credit_ledger"
-        ).fetchone()[0]
+            "SELECT coalesce(max(id), 0) FROM hubspot_sync.credit_ledger").fetchone()[0]
         known = frozenset(_global_violations(conn))
     return Snapshot({(cid, field): bal for cid, field, bal in rows}, max_id, known)
 
@@ -107,18 +100,13 @@ def _global_violations(conn: psycopg.Connection) -> list[str]:
                   SELECT FROM hubspot_sync.credit_ledger AS l
                   WHERE l.booking_id = b.id AND l.reason IN ('booking', 'rebook'))
             ORDER BY 2"""):
-        found.append(
-            f"booking {code} ({bid}, token {token!r}): Active but no credit_ledger "
-            "'booking' row (nothing shows which credit paid for it)"
-        )
+        found.append(f"booking {code} ({bid}, token {token!r}): Active but no credit_ledger "
+                     "'booking' row (nothing shows which credit paid for it)")
     return found
 
 
-def violations(
-    conn: psycopg.Connection,
-    snap: Snapshot,
-    include_known: bool = False,
-) -> list[str]:
+def violations(conn: psycopg.Connection, snap: Snapshot, include_known: bool = False,
+               ) -> list[str]:
     """Every broken invariant as a readable line (empty list: all hold)."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -127,10 +115,9 @@ def violations(
         current = {(cid, field): bal for cid, field, bal in conn.execute(_BALANCES)}
         ledger: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
         for lid, cid, field, delta, after in conn.execute(
-            """SELECT id, contact_id::text, credit_field, delta, balance_after
+                """SELECT id, contact_id::text, credit_field, delta, balance_after
                    FROM hubspot_sync.credit_ledger WHERE id > %s ORDER BY id""",
-            (snap.max_ledger_id,),
-        ):
+                (snap.max_ledger_id,)):
             ledger.setdefault((cid, field), []).append((lid, delta, after))
 
         for key, start in sorted(snap.balances.items()):
@@ -141,18 +128,14 @@ def violations(
             rows = ledger.get(key, [])
             expected = start + sum(delta for _, delta, _ in rows)
             if current[key] != expected:
-                found.append(
-                    f"contact {cid} {field}: balance {current[key]}, but snapshot "
-                    f"{start} + ledger {expected - start:+d} = {expected}"
-                )
+                found.append(f"contact {cid} {field}: balance {current[key]}, but snapshot "
+                             f"{start} + ledger {expected - start:+d} = {expected}")
             running = start
             for lid, delta, after in rows:
                 running += delta
                 if after != running:
-                    found.append(
-                        f"contact {cid} {field}: ledger row {lid} says balance_after "
-                        f"{after}, the chain gives {running}"
-                    )
+                    found.append(f"contact {cid} {field}: ledger row {lid} says balance_after "
+                                 f"{after}, the chain gives {running}")
                     break
     return found
 
@@ -168,22 +151,16 @@ def table_digests(conn: psycopg.Connection) -> dict[str, str]:
     """A fingerprint of every hubspot_sync table's full contents (row count and the sum of a
     64-bit hash of each row's text: order-independent, no sort), to prove that a failed call
     changed nothing. Table names come from the catalog, never from a caller."""
-    names = [
-        r[0]
-        for r in conn.execute(
-            """SELECT c.relname FROM pg_catalog.pg_class AS c
+    names = [r[0] for r in conn.execute(
+        """SELECT c.relname FROM pg_catalog.pg_class AS c
            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
            WHERE n.nspname = 'hubspot_sync' AND c.relkind IN ('r', 'p')
-           ORDER BY 1"""
-        )
-    ]
+           ORDER BY 1""")]
     parts = sql.SQL(" UNION ALL ").join(
-        sql.SQL(
-            "SELECT {name}, count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)"
-            " FROM hubspot_sync.{table} AS t"
-        ).format(name=sql.Literal(name), table=sql.Identifier(name))
-        for name in names
-    )
+        sql.SQL("SELECT {name}, count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)"
+                " FROM hubspot_sync.{table} AS t").format(
+            name=sql.Literal(name), table=sql.Identifier(name))
+        for name in names)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return {name: f"{count}:{digest}" for name, count, digest in conn.execute(parts)}
@@ -195,22 +172,16 @@ def table_versions(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
     makes a row version with a newer transaction id; a delete lowers the count. So equal values
     before and after a failed call prove it committed no change, without hashing every row.
     (Transaction ids only grow within a test run; wraparound is billions of transactions away.)"""
-    names = [
-        r[0]
-        for r in conn.execute(
-            """SELECT c.relname FROM pg_catalog.pg_class AS c
+    names = [r[0] for r in conn.execute(
+        """SELECT c.relname FROM pg_catalog.pg_class AS c
            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
            WHERE n.nspname = 'hubspot_sync' AND c.relkind IN ('r', 'p')
-           ORDER BY 1"""
-        )
-    ]
+           ORDER BY 1""")]
     parts = sql.SQL(" UNION ALL ").join(
-        sql.SQL(
-            "SELECT {name}, count(*), coalesce(max(t.xmin::text::bigint), 0)"
-            " FROM hubspot_sync.{table} AS t"
-        ).format(name=sql.Literal(name), table=sql.Identifier(name))
-        for name in names
-    )
+        sql.SQL("SELECT {name}, count(*), coalesce(max(t.xmin::text::bigint), 0)"
+                " FROM hubspot_sync.{table} AS t").format(
+            name=sql.Literal(name), table=sql.Identifier(name))
+        for name in names)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return {name: (count, newest) for name, count, newest in conn.execute(parts)}

@@ -43,9 +43,8 @@ ROLES = ("anon", "authenticated", "service_role")
 class RpcError(Exception):
     """A documented mockbook error: SQLSTATE PTnnn, MESSAGE = code (SPEC §4.3)."""
 
-    def __init__(
-        self, code: str, sqlstate: str, message: str, detail: str | None, hint: str | None
-    ) -> None:
+    def __init__(self, code: str, sqlstate: str, message: str, detail: str | None,
+                 hint: str | None) -> None:
         super().__init__(f"{sqlstate} {code}: {detail} (hint: {hint})")
         self.code = code
         self.sqlstate = sqlstate
@@ -120,11 +119,8 @@ def signature(conn: psycopg.Connection, fn: str) -> tuple[list[Param], bool]:
             conn.rollback()
         if not rows:
             raise LookupError(f"no function {SCHEMA}.{fn}")
-        params = [
-            Param(name, typ)
-            for _, name, typ, mode in rows
-            if typ is not None and mode in ("i", "b")
-        ]
+        params = [Param(name, typ) for _, name, typ, mode in rows
+                  if typ is not None and mode in ("i", "b")]
         if any(not p.name for p in params):
             raise LookupError(f"{SCHEMA}.{fn} has unnamed parameters")
         _signatures[key] = (params, rows[0][0])
@@ -152,23 +148,14 @@ def _params_for(conn: psycopg.Connection, fn: str, names: list[str]) -> dict[str
     unknown = [n for n in names if n not in by_name]
     if unknown:
         arglist = ", ".join(sorted(names))
-        raise PostgrestError(
-            404, "PGRST202", f"Could not find the function {SCHEMA}.{fn}({arglist})"
-        )
+        raise PostgrestError(404, "PGRST202",
+                             f"Could not find the function {SCHEMA}.{fn}({arglist})")
     return {n: by_name[_check_name(n, "argument")] for n in names}
 
 
-def _call(
-    conn: psycopg.Connection,
-    query: sql.Composable,
-    values: Any,
-    *,
-    rows: bool,
-    role: str,
-    method: str,
-    sub: str | None,
-    precheck: sql.Composable | None = None,
-) -> Any:
+def _call(conn: psycopg.Connection, query: sql.Composable, values: Any, *, rows: bool,
+          role: str, method: str, sub: str | None, precheck: sql.Composable | None = None,
+          ) -> Any:
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("rpc needs an idle connection: each call is its own transaction")
     try:
@@ -182,9 +169,8 @@ def _call(
                         cur.execute(precheck, values)
                 except psycopg.Error as exc:
                     if exc.sqlstate and exc.sqlstate.startswith("22"):
-                        raise PostgrestError(
-                            400, exc.sqlstate, exc.diag.message_primary or str(exc)
-                        ) from exc
+                        raise PostgrestError(400, exc.sqlstate,
+                                             exc.diag.message_primary or str(exc)) from exc
                     raise
             cur.execute(query, values)
             if rows:
@@ -197,12 +183,8 @@ def _call(
         raise
 
 
-def _typed_query(
-    conn: psycopg.Connection,
-    fn: str,
-    args: dict[str, Any],
-    rows: bool,
-) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
+def _typed_query(conn: psycopg.Connection, fn: str, args: dict[str, Any], rows: bool,
+                 ) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
     params = _params_for(conn, fn, list(args))
     values: dict[str, Any] = {}
     casts = []
@@ -211,73 +193,49 @@ def _typed_query(
         if param.type in ("jsonb", "json") and value is not None:
             value = Jsonb(value)
         values[name] = value
-        casts.append((name, sql.SQL("{}::{}").format(sql.Placeholder(name), sql.SQL(param.type))))
+        casts.append((name, sql.SQL("{}::{}").format(sql.Placeholder(name),
+                                                     sql.SQL(param.type))))
     call = sql.SQL("{}.{}({})").format(
-        sql.Identifier(SCHEMA),
-        sql.Identifier(fn),
-        sql.SQL(", ").join(sql.SQL("{} := {}").format(sql.Identifier(n), c) for n, c in casts),
-    )
+        sql.Identifier(SCHEMA), sql.Identifier(fn),
+        sql.SQL(", ").join(sql.SQL("{} := {}").format(sql.Identifier(n), c) for n, c in casts))
     # the arguments alone, converted to the parameter types: a value that does not convert
     # fails here, before the function, as it would in PostgREST (HTTP 400)
     precheck = sql.SQL("SELECT {}").format(
-        sql.SQL(", ").join([c for _, c in casts] or [sql.SQL("1")])
-    )
+        sql.SQL(", ").join([c for _, c in casts] or [sql.SQL("1")]))
     if rows:
         return sql.SQL("SELECT * FROM {}").format(call), precheck, values
     return sql.SQL("SELECT {} AS result").format(call), precheck, values
 
 
-def rpc(
-    conn: psycopg.Connection,
-    fn: str,
-    *,
-    role: str = "service_role",
-    method: str = "POST",
-    sub: str | None = None,
-    **args: Any,
-) -> Any:
+def rpc(conn: psycopg.Connection, fn: str, *, role: str = "service_role", method: str = "POST",
+        sub: str | None = None, **args: Any) -> Any:
     """Call hubspot_sync.<fn>(p_a := ..., ...) as one PostgREST request; return its result
     (jsonb comes back as Python dicts/lists). Raises RpcError for PTnnn errors."""
     query, precheck, values = _typed_query(conn, fn, args, rows=False)
-    return _call(
-        conn, query, values, rows=False, role=role, method=method, sub=sub, precheck=precheck
-    )
+    return _call(conn, query, values, rows=False, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
-def rpc_rows(
-    conn: psycopg.Connection,
-    fn: str,
-    *,
-    role: str = "service_role",
-    method: str = "GET",
-    sub: str | None = None,
-    **args: Any,
-) -> list[dict[str, Any]]:
+def rpc_rows(conn: psycopg.Connection, fn: str, *, role: str = "service_role",
+             method: str = "GET", sub: str | None = None, **args: Any) -> list[dict[str, Any]]:
     """A set-returning function as PostgREST calls it (GET, read-only): the rows as dicts."""
     query, precheck, values = _typed_query(conn, fn, args, rows=True)
-    return _call(
-        conn, query, values, rows=True, role=role, method=method, sub=sub, precheck=precheck
-    )
+    return _call(conn, query, values, rows=True, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
-def _json_query(
-    conn: psycopg.Connection,
-    fn: str,
-    payload: dict[str, Any],
-    rows: bool,
-) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
+def _json_query(conn: psycopg.Connection, fn: str, payload: dict[str, Any], rows: bool,
+                ) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
     if not isinstance(payload, dict):
         raise PostgrestError(400, "PGRST102", "the RPC body must be a JSON object")
     params = _params_for(conn, fn, list(payload))
     columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(p.type)) for n, p in params.items()
-    )
+        sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(p.type)) for n, p in params.items())
     source = sql.SQL("json_to_record({}::json) AS _({})").format(sql.Placeholder("body"), columns)
     if not params:
         source = sql.SQL("(SELECT) AS _")
     named = sql.SQL(", ").join(
-        sql.SQL("{} := _.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in params
-    )
+        sql.SQL("{} := _.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in params)
     call = sql.SQL("{}.{}({})").format(sql.Identifier(SCHEMA), sql.Identifier(fn), named)
     if rows:
         query = sql.SQL("SELECT r.* FROM {}, LATERAL {} AS r").format(source, call)
@@ -287,73 +245,32 @@ def _json_query(
     return query, precheck, {"body": json.dumps(payload)}
 
 
-def rpc_json(
-    conn: psycopg.Connection,
-    fn: str,
-    payload: dict[str, Any],
-    *,
-    role: str = "service_role",
-    method: str = "POST",
-    sub: str | None = None,
-) -> Any:
+def rpc_json(conn: psycopg.Connection, fn: str, payload: dict[str, Any], *,
+             role: str = "service_role", method: str = "POST", sub: str | None = None) -> Any:
     """POST /rpc/<fn> with this JSON body, converted to arguments as PostgREST converts it.
     Raises PostgrestError(400, 22xxx) when a value does not convert (the function never runs),
     RpcError for mockbook's PTnnn errors."""
     query, precheck, values = _json_query(conn, fn, payload, rows=False)
-    return _call(
-        conn, query, values, rows=False, role=role, method=method, sub=sub, precheck=precheck
-    )
+    return _call(conn, query, values, rows=False, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
-def rpc_json_rows(
-    conn: psycopg.Connection,
-    fn: str,
-    payload: dict[str, Any],
-    *,
-    role: str = "service_role",
-    method: str = "GET",
-    sub: str | None = None,
-) -> list[dict[str, Any]]:
+def rpc_json_rows(conn: psycopg.Connection, fn: str, payload: dict[str, Any], *,
+                  role: str = "service_role", method: str = "GET", sub: str | None = None,
+                  ) -> list[dict[str, Any]]:
     """GET /rpc/<fn> of a set-returning function with these arguments, as JSON values."""
     query, precheck, values = _json_query(conn, fn, payload, rows=True)
-    return _call(
-        conn, query, values, rows=True, role=role, method=method, sub=sub, precheck=precheck
-    )
+    return _call(conn, query, values, rows=True, role=role, method=method, sub=sub,
+                 precheck=precheck)
 
 
 # PostgREST's SQLSTATE -> HTTP status table (docs.postgrest.org, "Errors"): exact codes first,
 # then two-character classes; anything else is 400.
-_STATUS_EXACT = {
-    "23503": 409,
-    "23505": 409,
-    "25006": 405,
-    "53400": 500,
-    "P0001": 400,
-    "42883": 404,
-    "42P01": 404,
-}
-_STATUS_CLASS = {
-    "08": 503,
-    "09": 500,
-    "0L": 403,
-    "0P": 403,
-    "25": 500,
-    "28": 403,
-    "2D": 500,
-    "38": 500,
-    "39": 500,
-    "3B": 500,
-    "40": 500,
-    "53": 503,
-    "54": 500,
-    "55": 500,
-    "57": 500,
-    "58": 500,
-    "F0": 500,
-    "HV": 500,
-    "P0": 500,
-    "XX": 500,
-}
+_STATUS_EXACT = {"23503": 409, "23505": 409, "25006": 405, "53400": 500, "P0001": 400,
+                 "42883": 404, "42P01": 404}
+_STATUS_CLASS = {"08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500,
+                 "38": 500, "39": 500, "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500,
+                 "57": 500, "58": 500, "F0": 500, "HV": 500, "P0": 500, "XX": 500}
 
 
 def http_status(exc: BaseException, role: str = "service_role") -> int:

@@ -179,9 +179,7 @@ def baseline_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
     rows = conn.execute(
         "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
         " FROM information_schema.columns WHERE table_schema = 'hubspot_sync'"
-        " AND table_name = ANY(%s) GROUP BY table_name",
-        [list(TABLES)],
-    ).fetchall()
+        " AND table_name = ANY(%s) GROUP BY table_name", [list(TABLES)]).fetchall()
     return dict(rows)
 
 
@@ -189,9 +187,7 @@ def column_types(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
     rows = conn.execute(
         "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
         " JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = 'hubspot_sync'::regnamespace"
-        " AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped",
-        [list(TABLES)],
-    )
+        " AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped", [list(TABLES)])
     return {(table, column): kind for table, column, kind in rows.fetchall()}
 
 
@@ -201,12 +197,9 @@ def checksums(conn: psycopg.Connection, columns: dict[str, list[str]]) -> dict[s
     for table, cols in columns.items():
         query = sql.SQL(
             "SELECT count(*), md5(string_agg(ROW({cols})::text, E'\\n' ORDER BY {key}))"
-            " FROM hubspot_sync.{table}"
-        ).format(
+            " FROM hubspot_sync.{table}").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
-            key=sql.Identifier(ORDER_BY.get(table, "id")),
-            table=sql.Identifier(table),
-        )
+            key=sql.Identifier(ORDER_BY.get(table, "id")), table=sql.Identifier(table))
         result[table] = tuple(conn.execute(query).fetchone())
     return result
 
@@ -236,14 +229,8 @@ def adopted(make_database: MakeDatabase) -> dict:
     with psycopg.connect(url) as conn:
         after = checksums(conn, columns)
         types_after = column_types(conn)
-    return {
-        "url": url,
-        "columns": columns,
-        "before": before,
-        "after": after,
-        "types_before": types_before,
-        "types_after": types_after,
-    }
+    return {"url": url, "columns": columns, "before": before, "after": after,
+            "types_before": types_before, "types_after": types_after}
 
 
 def test_the_baseline_database_is_realistic(adopted: dict) -> None:
@@ -252,35 +239,23 @@ def test_the_baseline_database_is_realistic(adopted: dict) -> None:
     assert counts["hubspot_mock_exams"] >= 500
     assert counts["hubspot_bookings"] >= 100_000
     with psycopg.connect(adopted["url"]) as conn:
-        mix = dict(
-            conn.execute(
-                "SELECT is_active, count(*) FROM hubspot_sync.hubspot_bookings GROUP BY 1"
-            ).fetchall()
-        )
-        types = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT mock_type FROM hubspot_sync.hubspot_mock_exams"
-            ).fetchall()
-        }
-        exam_states = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT is_active FROM hubspot_sync.hubspot_mock_exams"
-            ).fetchall()
-        }
+        mix = dict(conn.execute(
+            "SELECT is_active, count(*) FROM hubspot_sync.hubspot_bookings GROUP BY 1").fetchall())
+        types = {r[0] for r in conn.execute(
+            "SELECT DISTINCT mock_type FROM hubspot_sync.hubspot_mock_exams").fetchall()}
+        exam_states = {r[0] for r in conn.execute(
+            "SELECT DISTINCT is_active FROM hubspot_sync.hubspot_mock_exams").fetchall()}
         wrong_totals = conn.execute(
             "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams x WHERE total_bookings <> ("
             " SELECT count(*) FROM hubspot_sync.hubspot_bookings b"
-            " WHERE b.associated_mock_exam = x.hubspot_id AND b.is_active = 'Active')"
-        ).fetchone()
+            " WHERE b.associated_mock_exam = x.hubspot_id AND b.is_active = 'Active')").fetchone()
         over_capacity = conn.execute(
-            "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams WHERE total_bookings > capacity"
-        ).fetchone()
+            "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams"
+            " WHERE total_bookings > capacity").fetchone()
         rebooked = conn.execute(
             "SELECT count(*) FROM (SELECT student_id, mock_type, exam_date"
             " FROM hubspot_sync.hubspot_bookings GROUP BY 1, 2, 3 HAVING count(*) > 1) d"
-        ).fetchone()
+            ).fetchone()
     assert set(mix) == {"Active", "Cancelled", "Completed", "Failed"}
     assert min(mix.values()) > 1_000
     assert types == {"Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion"}
@@ -292,14 +267,10 @@ def test_the_baseline_database_is_realistic(adopted: dict) -> None:
 def test_adoption_loses_and_changes_no_row(adopted: dict) -> None:
     for table in TABLES:
         assert adopted["after"][table] == adopted["before"][table], (
-            f"{table}: rows lost or changed in the baseline columns"
-        )
+            f"{table}: rows lost or changed in the baseline columns")
     before, after = adopted["types_before"], adopted["types_after"]
-    changed = {
-        column: (kind, after.get(column))
-        for column, kind in before.items()
-        if after.get(column) != kind
-    }
+    changed = {column: (kind, after.get(column)) for column, kind in before.items()
+               if after.get(column) != kind}
     assert not changed, f"existing columns changed type or disappeared: {changed}"
 
 
@@ -307,35 +278,21 @@ def test_adopted_database_is_at_head_with_valid_constraints(adopted: dict) -> No
     url = adopted["url"]
     assert version(url) == migrations.head()
     with psycopg.connect(url) as conn:
-        not_valid = [
-            r[0]
-            for r in conn.execute(
-                "SELECT conname FROM pg_constraint WHERE connamespace = 'hubspot_sync'::regnamespace"
-                " AND NOT convalidated ORDER BY 1"
-            ).fetchall()
-        ]
-        invalid_indexes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_class c"
-                " ON c.oid = i.indexrelid WHERE c.relnamespace = 'hubspot_sync'::regnamespace"
-                " AND NOT (i.indisvalid AND i.indisready)"
-            ).fetchall()
-        ]
-        unique = {
-            r[0]
-            for r in conn.execute(
-                "SELECT indexrelid::regclass::text FROM pg_index WHERE indisunique"
-                " AND indrelid = 'hubspot_sync.hubspot_bookings'::regclass"
-            ).fetchall()
-        }
+        not_valid = [r[0] for r in conn.execute(
+            "SELECT conname FROM pg_constraint WHERE connamespace = 'hubspot_sync'::regnamespace"
+            " AND NOT convalidated ORDER BY 1").fetchall()]
+        invalid_indexes = [r[0] for r in conn.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_class c"
+            " ON c.oid = i.indexrelid WHERE c.relnamespace = 'hubspot_sync'::regnamespace"
+            " AND NOT (i.indisvalid AND i.indisready)").fetchall()]
+        unique = {r[0] for r in conn.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indisunique"
+            " AND indrelid = 'hubspot_sync.hubspot_bookings'::regclass").fetchall()}
     # booking_id NOT NULL for new rows is a trigger (require_booking_code), not a constraint.
     assert not_valid == []
     assert invalid_indexes == []
-    assert {
-        "hubspot_sync.hubspot_bookings_booking_id_key",
-        "hubspot_sync.uq_bookings_one_per_student_type_day",
-    } <= unique
+    assert {"hubspot_sync.hubspot_bookings_booking_id_key",
+            "hubspot_sync.uq_bookings_one_per_student_type_day"} <= unique
 
 
 def test_every_row_is_readable_as_service_role_and_not_as_anon(adopted: dict) -> None:
@@ -371,16 +328,11 @@ VALUES ('B1', 'BK-20251101-AAAAAA', 'X1', 'C1', 'STU1', 'stu1@example.com', 'Act
 
 def _table_state(url: str) -> dict[str, tuple]:
     with psycopg.connect(url) as conn:
-        return checksums(
-            conn, {t: ["id"] if t != "sync_metadata" else ["sync_type"] for t in TABLES}
-        ) | {
-            "constraints": tuple(
-                conn.execute(
-                    "SELECT conname FROM pg_constraint"
-                    " WHERE connamespace = 'hubspot_sync'::regnamespace ORDER BY 1"
-                ).fetchall()
-            )
-        }
+        return checksums(conn, {t: ["id"] if t != "sync_metadata" else ["sync_type"]
+                                for t in TABLES}) | {
+            "constraints": tuple(conn.execute(
+                "SELECT conname FROM pg_constraint"
+                " WHERE connamespace = 'hubspot_sync'::regnamespace ORDER BY 1").fetchall())}
 
 
 def test_rows_violating_new_constraints_stop_the_upgrade_naming_them(
@@ -397,15 +349,11 @@ def test_rows_violating_new_constraints_stop_the_upgrade_naming_them(
         migrations.upgrade(url, "head")
     state = _table_state(url)
     message = str(failure.value)
-    assert (
-        "mockbook 0004_constraints: existing rows violate the new constraints; nothing was"
+    assert "mockbook 0004_constraints: existing rows violate the new constraints; nothing was" \
         " changed" in message
-    )
     assert "duplicate booking codes: BK-20251101-AAAAAA (2 rows)" in message
-    assert (
-        "students with two Active/Completed bookings of one mock type on one day: "
-        "STU1/Clinical Skills/2025-12-01"
-    ) in message
+    assert ("students with two Active/Completed bookings of one mock type on one day: "
+            "STU1/Clinical Skills/2025-12-01") in message
     assert f"contacts with a negative credit balance: {negative_contact} (C2)" in message
     assert "HINT:  Fix or remove these rows" in message
     # the revisions before 0004 committed; 0004 left nothing behind
@@ -414,14 +362,11 @@ def test_rows_violating_new_constraints_stop_the_upgrade_naming_them(
 
     # fixing the rows lets the same upgrade go through
     with psycopg.connect(url) as conn:
-        conn.execute(
-            "UPDATE hubspot_sync.hubspot_bookings"
-            " SET booking_id = 'BK-20251101-BBBBBB', is_active = 'Cancelled'"
-            " WHERE hubspot_id = 'B2'"
-        )
-        conn.execute(
-            "UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 0 WHERE hubspot_id = 'C2'"
-        )
+        conn.execute("UPDATE hubspot_sync.hubspot_bookings"
+                     " SET booking_id = 'BK-20251101-BBBBBB', is_active = 'Cancelled'"
+                     " WHERE hubspot_id = 'B2'")
+        conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 0"
+                     " WHERE hubspot_id = 'C2'")
     migrations.upgrade(url, "head")
     assert version(url) == migrations.head()
     assert _table_state(url)["hubspot_bookings"] == state["hubspot_bookings"]
@@ -452,23 +397,18 @@ def test_an_unknown_revision_is_refused_and_nothing_changes(make_database: MakeD
     with psycopg.connect(url) as conn:
         schema_before = catalog.snapshot(conn)
     # an unknown target
-    for attempt in (
-        lambda: migrations.upgrade(url, "0042_nope"),
-        lambda: migrations.stamp(url, "0042_nope"),
-    ):
+    for attempt in (lambda: migrations.upgrade(url, "0042_nope"),
+                    lambda: migrations.stamp(url, "0042_nope")):
         with pytest.raises(Exception, match="Can't locate revision identified by '0042_nope'"):
             attempt()
     assert version(url) == "0002_dual_id"
     # a database stamped with a revision this checkout does not know (e.g. a newer mockbook)
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE mockbook.alembic_version SET version_num = '0042_from_the_future'")
-    for attempt in (
-        lambda: migrations.upgrade(url, "head"),
-        lambda: migrations.downgrade(url, "base"),
-    ):
-        with pytest.raises(
-            Exception, match="Can't locate revision identified by '0042_from_the_future'"
-        ):
+    for attempt in (lambda: migrations.upgrade(url, "head"),
+                    lambda: migrations.downgrade(url, "base")):
+        with pytest.raises(Exception, match="Can't locate revision identified by "
+                                            "'0042_from_the_future'"):
             attempt()
     assert version(url) == "0042_from_the_future"
     with psycopg.connect(url) as conn:
@@ -497,8 +437,7 @@ def test_downgrade_to_base_on_an_empty_database(make_database: MakeDatabase) -> 
             " WHERE n.nspname = 'hubspot_sync' UNION ALL SELECT t.typname FROM pg_type t"
             " JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'hubspot_sync'"
             " UNION ALL SELECT p.proname FROM pg_proc p"
-            " WHERE p.pronamespace = 'hubspot_sync'::regnamespace"
-        ).fetchall()
+            " WHERE p.pronamespace = 'hubspot_sync'::regnamespace").fetchall()
     assert left == []
     migrations.upgrade(url, "head")
     assert version(url) == migrations.head()
@@ -510,25 +449,21 @@ def test_dual_id_downgrade_refuses_rows_hubspot_does_not_know(make_database: Mak
     with psycopg.connect(url) as conn:
         (contact,) = conn.execute(
             "INSERT INTO hubspot_sync.hubspot_contact_credits (student_id, email)"
-            " VALUES ('STU9', 'stu9@example.com') RETURNING id"
-        ).fetchone()
+            " VALUES ('STU9', 'stu9@example.com') RETURNING id").fetchone()
     with pytest.raises(psycopg.errors.RaiseException) as failure:
         migrations.downgrade(url, BASELINE)
     message = str(failure.value)
-    assert (
-        f"mockbook 0002_dual_id downgrade: rows without hubspot_id exist (contact {contact})"
-    ) in message
+    assert ("mockbook 0002_dual_id downgrade: rows without hubspot_id exist "
+            f"(contact {contact})") in message
     assert "Push them to HubSpot first" in message
     assert version(url) == "0002_dual_id"
     with psycopg.connect(url) as conn:
-        (n,) = conn.execute(
-            "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits WHERE hubspot_id IS NULL"
-        ).fetchone()
+        (n,) = conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_contact_credits"
+                            " WHERE hubspot_id IS NULL").fetchone()
         nullable = conn.execute(
             "SELECT is_nullable FROM information_schema.columns WHERE table_schema ="
             " 'hubspot_sync' AND table_name = 'hubspot_contact_credits'"
-            " AND column_name = 'hubspot_id'"
-        ).fetchone()
+            " AND column_name = 'hubspot_id'").fetchone()
     assert n == 1 and nullable == ("YES",)
 
 

@@ -112,23 +112,19 @@ def book(conn: psycopg.Connection, student: str, exam: str) -> dict:
 
 
 def cancel(conn: psycopg.Connection, booking_code: str) -> dict:
-    return one(
-        conn,
-        "SELECT tests.rpc('service_role', format("
-        "'hubspot_sync.cancel_booking(p_booking_id := %%L)', %s::text))",
-        (booking_code,),
-    )
+    return one(conn, "SELECT tests.rpc('service_role', format("
+                     "'hubspot_sync.cancel_booking(p_booking_id := %%L)', %s::text))",
+               (booking_code,))
 
 
 def db_keys(conn: psycopg.Connection) -> dict[str, str]:
     """What capacity:* and exam:*:bookings must hold, computed independently of glue.cache."""
     keys = {}
     for hid, capacity, active in conn.execute(
-        "SELECT e.hubspot_id, e.capacity, count(b.id) FILTER (WHERE b.is_active = 'Active') "
-        "FROM hubspot_sync.hubspot_mock_exams e "
-        "LEFT JOIN hubspot_sync.hubspot_bookings b ON b.associated_mock_exam = e.hubspot_id "
-        "GROUP BY e.hubspot_id, e.capacity"
-    ):
+            "SELECT e.hubspot_id, e.capacity, count(b.id) FILTER (WHERE b.is_active = 'Active') "
+            "FROM hubspot_sync.hubspot_mock_exams e "
+            "LEFT JOIN hubspot_sync.hubspot_bookings b ON b.associated_mock_exam = e.hubspot_id "
+            "GROUP BY e.hubspot_id, e.capacity"):
         keys[f"capacity:{hid}"] = str(max(capacity - active, 0))
         keys[f"exam:{hid}:bookings"] = str(active)
     return keys
@@ -229,10 +225,8 @@ def test_booking_cancellation_capacity_and_exam_changes(conn, r, keeper) -> None
 
     # an exam change: deactivated, it leaves the available list but keeps its seat keys
     r.set("exams:list", "[]")
-    conn.execute(
-        "UPDATE hubspot_sync.hubspot_mock_exams SET is_active = 'false' WHERE hubspot_id = %s",
-        (exam,),
-    )
+    conn.execute("UPDATE hubspot_sync.hubspot_mock_exams SET is_active = 'false' "
+                 "WHERE hubspot_id = %s", (exam,))
     position, _, _ = sync(conn, keeper, position)
     assert exam not in [e["mock_exam_id"] for e in json.loads(r.get("user:exams:available"))]
     assert r.get(f"capacity:{exam}") == "8"
@@ -253,13 +247,9 @@ def test_rebook_refreshes_both_exams(conn, r, keeper) -> None:
     keeper.rebuild_all(conn)
     assert r.get(f"capacity:{first}") == "1"
     position = start_position(conn)
-    one(
-        conn,
-        "SELECT tests.rpc('service_role', format('hubspot_sync.rebook(p_booking_id := %%L, "
-        "p_new_mock_exam_id := %%L, p_idempotency_key := %%L)', %s::text, %s::text, "
-        "%s::text))",
-        (booking["booking_id"], second, str(uuid.uuid4())),
-    )
+    one(conn, "SELECT tests.rpc('service_role', format('hubspot_sync.rebook(p_booking_id := %%L, "
+              "p_new_mock_exam_id := %%L, p_idempotency_key := %%L)', %s::text, %s::text, "
+              "%s::text))", (booking["booking_id"], second, str(uuid.uuid4())))
     sync(conn, keeper, position)
     assert r.get(f"capacity:{first}") == "2"
     assert r.get(f"capacity:{second}") == "1"
@@ -271,21 +261,16 @@ def test_contact_changes_drop_booking_lists_only_when_the_id_changes(conn, r, ke
     keeper.rebuild_all(conn)
     position = start_position(conn)
     r.set(f"user:bookings:C{student}", "[]")
-    conn.execute(
-        "UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 9, firstname = 'X' "
-        "WHERE student_id = %s",
-        (student,),
-    )
+    conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 9, firstname = 'X' "
+                 "WHERE student_id = %s", (student,))
     position, result, changes = sync(conn, keeper, position)
     assert [c.table for c in changes] == ["hubspot_contact_credits"]
     assert result == cache.CacheUpdate(0, 0)
     assert r.exists(f"user:bookings:C{student}") == 1  # credits are not in a booking list
 
     r.set(f"user:bookings:NEW{student}", "[]")
-    conn.execute(
-        "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s WHERE student_id = %s",
-        (f"NEW{student}", student),
-    )
+    conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s "
+                 "WHERE student_id = %s", (f"NEW{student}", student))
     sync(conn, keeper, position)
     assert r.exists(f"user:bookings:C{student}", f"user:bookings:NEW{student}") == 0
 
@@ -295,17 +280,13 @@ def test_booking_without_contact_id_finds_the_contact_by_student_id(conn, r, kee
     the id the contact has now."""
     exam = make_exam(conn)
     student = make_student(conn)
-    conn.execute(
-        "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL WHERE student_id = %s",
-        (student,),
-    )
+    conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL "
+                 "WHERE student_id = %s", (student,))
     keeper.rebuild_all(conn)
     position = start_position(conn)
     book(conn, student, exam)
-    conn.execute(
-        "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s WHERE student_id = %s",
-        (f"LATE{student}", student),
-    )
+    conn.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s "
+                 "WHERE student_id = %s", (f"LATE{student}", student))
     _, changes = changes_since(conn, position)
     bookings = [c for c in changes if c.table == "hubspot_bookings"]
     assert bookings and bookings[0].new["associated_contact_id"] is None
@@ -316,34 +297,20 @@ def test_booking_without_contact_id_finds_the_contact_by_student_id(conn, r, kee
 
 
 def test_plan_of_a_booking_moved_between_exams_and_contacts() -> None:
-    change = Change(
-        1,
-        "hubspot_bookings",
-        "UPDATE",
-        {"associated_mock_exam": "E1", "associated_contact_id": "C1"},
-        {"associated_mock_exam": "E2", "associated_contact_id": "C2"},
-    )
+    change = Change(1, "hubspot_bookings", "UPDATE",
+                    {"associated_mock_exam": "E1", "associated_contact_id": "C1"},
+                    {"associated_mock_exam": "E2", "associated_contact_id": "C2"})
     plan = plan_changes([change])
     assert plan.exams == {"E1", "E2"} and plan.contacts == {"C1", "C2"}
     assert not plan.exams_list
-    deleted = plan_changes(
-        [Change(2, "hubspot_contact_credits", "DELETE", {"hubspot_id": "C3"}, None)]
-    )
+    deleted = plan_changes([Change(2, "hubspot_contact_credits", "DELETE",
+                                   {"hubspot_id": "C3"}, None)])
     assert deleted.contacts == {"C3"} and not deleted.exams
-    assert plan_changes(
-        [Change(3, "hubspot_contact_credits", "INSERT", None, {"hubspot_id": "C4"})]
-    ).contacts == {"C4"}
-    assert plan_changes(
-        [
-            Change(
-                4,
-                "hubspot_contact_credits",
-                "UPDATE",
-                {"hubspot_id": "C5", "sj_credits": 1},
-                {"hubspot_id": "C5", "sj_credits": 0},
-            )
-        ]
-    ).empty
+    assert plan_changes([Change(3, "hubspot_contact_credits", "INSERT", None,
+                                {"hubspot_id": "C4"})]).contacts == {"C4"}
+    assert plan_changes([Change(4, "hubspot_contact_credits", "UPDATE",
+                                {"hubspot_id": "C5", "sj_credits": 1},
+                                {"hubspot_id": "C5", "sj_credits": 0})]).empty
 
 
 # -- driving it from the outbox ------------------------------------------------------------
@@ -430,17 +397,15 @@ def test_changes_committed_out_of_id_order_are_not_missed(cache_db, conn, r, kee
         book(conn, fast_student, fast_exam)
         position, changes = changes_since(conn, position)
         keeper.apply_changes(conn, changes)
-        assert {
-            c.new["associated_mock_exam"] for c in changes if c.table == "hubspot_bookings"
-        } == {fast_exam}
+        assert {c.new["associated_mock_exam"] for c in changes
+                if c.table == "hubspot_bookings"} == {fast_exam}
         assert position.gaps, "the uncommitted ids are remembered"
         assert r.get(f"capacity:{fast_exam}") == "9"
         slow.commit()
     position, changes = changes_since(conn, position)
     keeper.apply_changes(conn, changes)
-    assert {c.new["associated_mock_exam"] for c in changes if c.table == "hubspot_bookings"} == {
-        slow_exam
-    }
+    assert {c.new["associated_mock_exam"] for c in changes
+            if c.table == "hubspot_bookings"} == {slow_exam}
     assert max(c.id for c in changes) < position.last_id
     assert r.get(f"capacity:{slow_exam}") == "9"
     assert not [g for g, _ in position.gaps if g > start]
@@ -451,9 +416,8 @@ def test_changes_committed_out_of_id_order_are_not_missed(cache_db, conn, r, kee
 def test_changes_since_includes_done_rows_and_gives_up_on_rolled_back_ids(conn) -> None:
     position = start_position(conn, gap_grace=0.0)  # earlier tests' rolled-back ids: given up
     exam = make_exam(conn)
-    conn.execute(
-        "UPDATE hubspot_sync.sync_queue SET done_at = now() WHERE id > %s", (position.last_id,)
-    )
+    conn.execute("UPDATE hubspot_sync.sync_queue SET done_at = now() WHERE id > %s",
+                 (position.last_id,))
     with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
         make_exam(conn)  # rolled back: a permanent gap
         conn.execute("SELECT 1/0")
@@ -473,11 +437,8 @@ def test_changes_since_includes_done_rows_and_gives_up_on_rolled_back_ids(conn) 
 
 
 def glue_cache_warnings(caplog) -> list[str]:
-    return [
-        rec.getMessage()
-        for rec in caplog.records
-        if rec.name == "glue.cache" and rec.levelno >= logging.WARNING
-    ]
+    return [rec.getMessage() for rec in caplog.records
+            if rec.name == "glue.cache" and rec.levelno >= logging.WARNING]
 
 
 def test_redis_down_is_a_no_op_with_one_warning(conn, caplog) -> None:
@@ -502,12 +463,8 @@ def test_redis_unset_is_a_no_op_with_one_warning(conn, caplog) -> None:
     keeper = CacheKeeper(None)
     assert keeper.rebuild_all(conn) is None
     assert keeper.apply_changes(conn, []) is None
-    assert (
-        keeper.apply_changes(
-            conn, [Change(1, "hubspot_mock_exams", "DELETE", {"hubspot_id": "X"}, None)]
-        )
-        is None
-    )
+    assert keeper.apply_changes(conn, [Change(1, "hubspot_mock_exams", "DELETE",
+                                              {"hubspot_id": "X"}, None)]) is None
     warnings = glue_cache_warnings(caplog)
     assert len(warnings) == 1 and "REDIS_URL" in warnings[0]
 
@@ -527,23 +484,9 @@ def start_redis(port: int, workdir: Path) -> subprocess.Popen:
     server = shutil.which("redis-server")
     # The machine kinds this project runs on ship redis-server; its absence is a failure.
     assert server is not None, "redis-server is not installed: the Redis-restart test needs it"
-    proc = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     for _ in range(100):
         try:

@@ -28,25 +28,13 @@ from postgrest import RpcError, rpc
 
 # SPEC §4.3: every documented code and its SQLSTATE.
 DOCUMENTED = {
-    "INVALID_ARGUMENT": "PT400",
-    "INVALID_EXAM_TYPE": "PT400",
-    "INSUFFICIENT_CREDITS": "PT402",
-    "FORBIDDEN": "PT403",
-    "CONTACT_NOT_FOUND": "PT404",
-    "EXAM_NOT_FOUND": "PT404",
-    "BOOKING_NOT_FOUND": "PT404",
-    "EXAM_FULL": "PT409",
-    "DUPLICATE_BOOKING": "PT409",
-    "ALREADY_CANCELLED": "PT409",
-    "NOT_CANCELLABLE": "PT409",
-    "EXAM_NOT_ACTIVE": "PT409",
-    "EXAM_IN_PAST": "PT409",
-    "CREDIT_CONFLICT": "PT409",
-    "IDEMPOTENCY_KEY_REUSED": "PT422",
-    "PREREQUISITE_NOT_MET": "PT422",
-    "CAPACITY_BELOW_BOOKED": "PT422",
-    "REBOOK_NOT_ALLOWED": "PT422",
-    "BUSY": "PT503",
+    "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400", "INSUFFICIENT_CREDITS": "PT402",
+    "FORBIDDEN": "PT403", "CONTACT_NOT_FOUND": "PT404", "EXAM_NOT_FOUND": "PT404",
+    "BOOKING_NOT_FOUND": "PT404", "EXAM_FULL": "PT409", "DUPLICATE_BOOKING": "PT409",
+    "ALREADY_CANCELLED": "PT409", "NOT_CANCELLABLE": "PT409", "EXAM_NOT_ACTIVE": "PT409",
+    "EXAM_IN_PAST": "PT409", "CREDIT_CONFLICT": "PT409", "IDEMPOTENCY_KEY_REUSED": "PT422",
+    "PREREQUISITE_NOT_MET": "PT422", "CAPACITY_BELOW_BOOKED": "PT422",
+    "REBOOK_NOT_ALLOWED": "PT422", "BUSY": "PT503",
 }
 MAX_CONNECTIONS = 60
 # A guard against a hang (a lock wait that ignores mockbook.lock_timeout), not a timing assertion:
@@ -70,16 +58,14 @@ def connection_budget(db: psycopg.Connection, wanted: int) -> int:
     max_conn, reserved, used = db.execute(
         "SELECT current_setting('max_connections')::int,"
         " current_setting('superuser_reserved_connections')::int,"
-        " (SELECT count(*) FROM pg_stat_activity)::int"
-    ).fetchone()
+        " (SELECT count(*) FROM pg_stat_activity)::int").fetchone()
     budget = max_conn - reserved - used - 10
     assert budget >= 8, f"the server has room for only {budget} more connections"
     return max(1, min(wanted, MAX_CONNECTIONS, budget))
 
 
-def run_concurrently(
-    url: str, tasks: Sequence[Callable[[psycopg.Connection], Any]], connections: int
-) -> list[Outcome]:
+def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], Any]],
+                     connections: int) -> list[Outcome]:
     """Run every task (a function of a connection) on `connections` connections at once.
 
     Each thread opens its own connection first, then all wait at a barrier, then they pull
@@ -94,9 +80,8 @@ def run_concurrently(
 
     def worker() -> None:
         try:
-            conn = psycopg.connect(
-                url, autocommit=True, options=f"-c statement_timeout={STATEMENT_TIMEOUT}"
-            )
+            conn = psycopg.connect(url, autocommit=True,
+                                   options=f"-c statement_timeout={STATEMENT_TIMEOUT}")
         except BaseException as exc:  # reported after the join
             setup_errors.append(exc)
             barrier.abort()
@@ -144,84 +129,50 @@ def scalar(db: psycopg.Connection, query: str, params: Sequence[Any] = ()) -> An
     return db.execute(query, params).fetchone()[0]
 
 
-def make_exams(
-    db: psycopg.Connection,
-    count: int,
-    *,
-    mock_type: str = "Situational Judgment",
-    capacity: int = 10,
-    first_day: int = 7,
-    step: int = 1,
-) -> list[str]:
+def make_exams(db: psycopg.Connection, count: int, *, mock_type: str = "Situational Judgment",
+               capacity: int = 10, first_day: int = 7, step: int = 1) -> list[str]:
     """`count` bookable exams, on consecutive days (step) from today + first_day."""
-    return [
-        r[0]
-        for r in db.execute(
-            """SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,
+    return [r[0] for r in db.execute(
+        """SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,
                                   p_exam_date := hubspot_sync.business_today() + %s + g * %s)
            FROM generate_series(0, %s - 1) AS g ORDER BY g""",
-            (mock_type, capacity, first_day, step, count),
-        )
-    ]
+        (mock_type, capacity, first_day, step, count))]
 
 
 def make_students(db: psycopg.Connection, count: int, **credits: int) -> list[str]:
     args = ", ".join(f"{k} := %({k})s" for k in credits)
-    return [
-        r[0]
-        for r in db.execute(
-            f"SELECT tests.make_student({args}) FROM generate_series(1, %(n)s)",
-            {**credits, "n": count},
-        )
-    ]
+    return [r[0] for r in db.execute(
+        f"SELECT tests.make_student({args}) FROM generate_series(1, %(n)s)",
+        {**credits, "n": count})]
 
 
 def email(student_id: str) -> str:
     return f"{student_id.lower()}@example.com"
 
 
-def book(
-    student: str,
-    exam: str,
-    key: str | None = None,
-    **extra: Any,
-) -> Callable[[psycopg.Connection], Any]:
+def book(student: str, exam: str, key: str | None = None, **extra: Any,
+         ) -> Callable[[psycopg.Connection], Any]:
     key = key or str(uuid.uuid4())
     extra.setdefault("p_attending_location", "mississauga")
 
     def call(conn: psycopg.Connection) -> Any:
-        return rpc(
-            conn,
-            "create_booking",
-            p_student_id=student,
-            p_email=email(student),
-            p_mock_exam_id=exam,
-            p_idempotency_key=key,
-            **extra,
-        )
+        return rpc(conn, "create_booking", p_student_id=student, p_email=email(student),
+                   p_mock_exam_id=exam, p_idempotency_key=key, **extra)
 
     return call
 
 
 def balances(db: psycopg.Connection, students: Sequence[str], field: str) -> dict[str, int]:
     # field is one of our own constants, never caller input
-    return dict(
-        db.execute(
-            f"SELECT student_id, {field} FROM hubspot_sync.hubspot_contact_credits"
-            " WHERE student_id = ANY(%s)",
-            (list(students),),
-        ).fetchall()
-    )
+    return dict(db.execute(
+        f"SELECT student_id, {field} FROM hubspot_sync.hubspot_contact_credits"
+        " WHERE student_id = ANY(%s)", (list(students),)).fetchall())
 
 
 def ledger_rows(db: psycopg.Connection, students: Sequence[str]) -> Counter[str]:
-    return Counter(
-        r[0]
-        for r in db.execute(
-            "SELECT student_id FROM hubspot_sync.credit_ledger WHERE student_id = ANY(%s)",
-            (list(students),),
-        )
-    )
+    return Counter(r[0] for r in db.execute(
+        "SELECT student_id FROM hubspot_sync.credit_ledger WHERE student_id = ANY(%s)",
+        (list(students),)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,9 +185,8 @@ def test_rush_300_students_10_seats(db: psycopg.Connection, database_url: str) -
     students = make_students(db, 300, p_sj=1)
     snap = snapshot(db)
 
-    outcomes = run_concurrently(
-        database_url, [book(s, exam) for s in students], connection_budget(db, 60)
-    )
+    outcomes = run_concurrently(database_url, [book(s, exam) for s in students],
+                                connection_budget(db, 60))
 
     assert undocumented(outcomes) == []
     winners = [s for s, o in zip(students, outcomes, strict=True) if o.error is None]
@@ -250,30 +200,18 @@ def test_rush_300_students_10_seats(db: psycopg.Connection, database_url: str) -
     assert sorted(r["total_bookings"] for r in results) == list(range(1, 11))
     assert len({r["booking_id"] for r in results}) == 10
 
-    assert (
-        scalar(
-            db,
-            "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
-            (exam,),
-        )
-        == 10
-    )
-    assert (
-        scalar(
-            db,
-            "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
-            " WHERE associated_mock_exam = %s AND is_active = 'Active'",
-            (exam,),
-        )
-        == 10
-    )
+    assert scalar(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam,)) == 10
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                      " WHERE associated_mock_exam = %s AND is_active = 'Active'", (exam,)) == 10
     assert balances(db, winners, "sj_credits") == dict.fromkeys(winners, 0)
     assert balances(db, losers, "sj_credits") == dict.fromkeys(losers, 1)
     assert ledger_rows(db, students) == Counter(dict.fromkeys(winners, 1))
     check_invariants(db, snap)
 
 
-def test_one_idempotency_key_50_concurrent_calls(db: psycopg.Connection, database_url: str) -> None:
+def test_one_idempotency_key_50_concurrent_calls(db: psycopg.Connection,
+                                                 database_url: str) -> None:
     """50 identical calls with one key at once: one booking, one deduction, 49 replays, and
     every caller is told the same booking (never a raw unique violation)."""
     (exam,) = make_exams(db, 1, capacity=10)
@@ -281,9 +219,8 @@ def test_one_idempotency_key_50_concurrent_calls(db: psycopg.Connection, databas
     key = f"idem-{uuid.uuid4()}"
     snap = snapshot(db)
 
-    outcomes = run_concurrently(
-        database_url, [book(student, exam, key)] * 50, connection_budget(db, 50)
-    )
+    outcomes = run_concurrently(database_url, [book(student, exam, key)] * 50,
+                                connection_budget(db, 50))
 
     assert undocumented(outcomes) == []
     assert [o.error for o in outcomes if o.error is not None] == []
@@ -293,27 +230,14 @@ def test_one_idempotency_key_50_concurrent_calls(db: psycopg.Connection, databas
     assert Counter(r["idempotent_replay"] for r in results) == Counter({True: 49, False: 1})
     assert all(r["success"] for r in results)
 
-    assert (
-        scalar(
-            db,
-            "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
-            (student,),
-        )
-        == 1
-    )
-    assert scalar(
-        db, "SELECT id::text FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = %s", (key,)
-    ) == str(results[0]["id"])
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                      " WHERE student_id = %s", (student,)) == 1
+    assert scalar(db, "SELECT id::text FROM hubspot_sync.hubspot_bookings"
+                      " WHERE idempotency_key = %s", (key,)) == str(results[0]["id"])
     assert balances(db, [student], "sj_credits") == {student: 4}
     assert ledger_rows(db, [student]) == Counter({student: 1})
-    assert (
-        scalar(
-            db,
-            "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
-            (exam,),
-        )
-        == 1
-    )
+    assert scalar(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam,)) == 1
     check_invariants(db, snap)
 
 
@@ -324,9 +248,8 @@ def test_three_credits_twelve_exams_at_once(db: psycopg.Connection, database_url
     (student,) = make_students(db, 1, p_sj=3)
     snap = snapshot(db)
 
-    outcomes = run_concurrently(
-        database_url, [book(student, e) for e in exams], connection_budget(db, 12)
-    )
+    outcomes = run_concurrently(database_url, [book(student, e) for e in exams],
+                                connection_budget(db, 12))
 
     assert undocumented(outcomes) == []
     assert sum(o.error is None for o in outcomes) == 3
@@ -334,24 +257,10 @@ def test_three_credits_twelve_exams_at_once(db: psycopg.Connection, database_url
     assert sorted(o.value["credits_remaining"] for o in outcomes if o.error is None) == [0, 1, 2]
     assert balances(db, [student], "sj_credits") == {student: 0}
     assert balances(db, [student], "shared_mock_credits") == {student: 0}
-    assert (
-        scalar(
-            db,
-            "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s"
-            " AND is_active = 'Active'",
-            (student,),
-        )
-        == 3
-    )
-    assert (
-        scalar(
-            db,
-            "SELECT sum(total_bookings) FROM hubspot_sync.hubspot_mock_exams"
-            " WHERE hubspot_id = ANY(%s)",
-            (exams,),
-        )
-        == 3
-    )
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s"
+                      " AND is_active = 'Active'", (student,)) == 3
+    assert scalar(db, "SELECT sum(total_bookings) FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = ANY(%s)", (exams,)) == 3
     check_invariants(db, snap)
 
 
@@ -361,20 +270,14 @@ def test_hot_exam_waits_at_most_lock_timeout(db: psycopg.Connection, database_ur
     (exam,) = make_exams(db, 1, capacity=10)
     (student,) = make_students(db, 1, p_sj=1)
     snap = snapshot(db)
-    before = db.execute(
-        "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,)
-    ).fetchone()
+    before = db.execute("SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                        " WHERE hubspot_id = %s", (exam,)).fetchone()
 
-    with (
-        psycopg.connect(database_url) as holder,
-        psycopg.connect(
-            database_url, autocommit=True, options=f"-c statement_timeout={STATEMENT_TIMEOUT}"
-        ) as caller,
-    ):
-        holder.execute(
-            "SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s FOR UPDATE",
-            (exam,),
-        )
+    with psycopg.connect(database_url) as holder, \
+            psycopg.connect(database_url, autocommit=True,
+                            options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as caller:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                       " FOR UPDATE", (exam,))
         caller.execute("SET mockbook.lock_timeout = '200ms'")
         with pytest.raises(RpcError) as info:
             book(student, exam)(caller)
@@ -382,21 +285,10 @@ def test_hot_exam_waits_at_most_lock_timeout(db: psycopg.Connection, database_ur
 
     assert (info.value.code, info.value.sqlstate, info.value.status) == ("BUSY", "PT503", 503)
     assert info.value.detail and info.value.hint
-    assert (
-        db.execute(
-            "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
-            (exam,),
-        ).fetchone()
-        == before
-    )
-    assert (
-        scalar(
-            db,
-            "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
-            (student,),
-        )
-        == 0
-    )
+    assert db.execute("SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam,)).fetchone() == before
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                      " WHERE student_id = %s", (student,)) == 0
     assert balances(db, [student], "sj_credits") == {student: 1}
     check_invariants(db, snap)
 
@@ -414,40 +306,22 @@ def test_crossing_rebooks(db: psycopg.Connection, database_url: str) -> None:
 
     def move(student: str) -> Callable[[psycopg.Connection], Any]:
         target = exam_b if origin[student] == exam_a else exam_a
-        return lambda conn: rpc(
-            conn,
-            "rebook",
-            p_booking_id=codes[student],
-            p_new_mock_exam_id=target,
-            p_idempotency_key=f"cross-{uuid.uuid4()}",
-            p_actor="test",
-        )
+        return lambda conn: rpc(conn, "rebook", p_booking_id=codes[student],
+                                p_new_mock_exam_id=target,
+                                p_idempotency_key=f"cross-{uuid.uuid4()}", p_actor="test")
 
-    outcomes = run_concurrently(
-        database_url, [move(s) for s in students], connection_budget(db, 30)
-    )
+    outcomes = run_concurrently(database_url, [move(s) for s in students],
+                                connection_budget(db, 30))
 
     assert undocumented(outcomes) == []
     assert {o.code for o in outcomes if o.error} <= {"BUSY"}
     moved = [s for s, o in zip(students, outcomes, strict=True) if o.error is None]
     assert moved
     expected_a = sum((origin[s] == exam_a) != (s in moved) for s in students)
-    assert (
-        scalar(
-            db,
-            "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
-            (exam_a,),
-        )
-        == expected_a
-    )
-    assert (
-        scalar(
-            db,
-            "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
-            (exam_b,),
-        )
-        == len(students) - expected_a
-    )
+    assert scalar(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam_a,)) == expected_a
+    assert scalar(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam_b,)) == len(students) - expected_a
     assert balances(db, students, "sj_credits") == dict.fromkeys(students, 0)
     check_invariants(db, snap)
 
@@ -457,65 +331,30 @@ def test_crossing_rebooks(db: psycopg.Connection, database_url: str) -> None:
 MIXED_OPERATIONS = 1500
 MIXED_CONNECTIONS = 16
 MIXED_SEED = 20240603
-CREDIT_FIELDS = (
-    "sj_credits",
-    "cs_credits",
-    "sjmini_credits",
-    "mock_discussion_token",
-    "shared_mock_credits",
-)
+CREDIT_FIELDS = ("sj_credits", "cs_credits", "sjmini_credits", "mock_discussion_token",
+                 "shared_mock_credits")
 # (operation, weight, the documented codes it may legitimately answer under this load)
 OPERATIONS = (
-    (
-        "book",
-        34,
-        {
-            "DUPLICATE_BOOKING",
-            "EXAM_FULL",
-            "INSUFFICIENT_CREDITS",
-            "IDEMPOTENCY_KEY_REUSED",
-            "BUSY",
-        },
-    ),
-    (
-        "cancel",
-        14,
-        {"ALREADY_CANCELLED", "NOT_CANCELLABLE", "BOOKING_NOT_FOUND", "FORBIDDEN", "BUSY"},
-    ),
-    (
-        "rebook",
-        10,
-        {
-            "REBOOK_NOT_ALLOWED",
-            "EXAM_FULL",
-            "DUPLICATE_BOOKING",
-            "BOOKING_NOT_FOUND",
-            "IDEMPOTENCY_KEY_REUSED",
-            "BUSY",
-        },
-    ),
+    ("book", 34, {"DUPLICATE_BOOKING", "EXAM_FULL", "INSUFFICIENT_CREDITS",
+                  "IDEMPOTENCY_KEY_REUSED", "BUSY"}),
+    ("cancel", 14, {"ALREADY_CANCELLED", "NOT_CANCELLABLE", "BOOKING_NOT_FOUND", "FORBIDDEN",
+                    "BUSY"}),
+    ("rebook", 10, {"REBOOK_NOT_ALLOWED", "EXAM_FULL", "DUPLICATE_BOOKING", "BOOKING_NOT_FOUND",
+                    "IDEMPOTENCY_KEY_REUSED", "BUSY"}),
     ("mark_attendance", 10, {"BUSY"}),
     ("set_exam_capacity", 8, {"CAPACITY_BELOW_BOOKED", "BUSY"}),
     ("adjust_credits", 12, {"INSUFFICIENT_CREDITS", "BUSY"}),
     ("cancel_bookings", 6, {"BUSY"}),
-    (
-        "admin_create_booking",
-        6,
-        {"DUPLICATE_BOOKING", "EXAM_FULL", "IDEMPOTENCY_KEY_REUSED", "BUSY"},
-    ),
+    ("admin_create_booking", 6, {"DUPLICATE_BOOKING", "EXAM_FULL", "IDEMPOTENCY_KEY_REUSED",
+                                 "BUSY"}),
 )
 ALLOWED = {name: codes for name, _, codes in OPERATIONS}
 # Exams of the mixed load: (mock type, days from today, capacity). Two SJ and one CS share a
 # day, so DUPLICATE_BOOKING happens; capacities are small, so EXAM_FULL happens.
 MIXED_EXAMS = (
-    ("Situational Judgment", 30, 5),
-    ("Situational Judgment", 30, 4),
-    ("Situational Judgment", 31, 6),
-    ("Clinical Skills", 30, 4),
-    ("Clinical Skills", 32, 5),
-    ("Mini-mock", 33, 3),
-    ("Mini-mock", 34, 4),
-    ("Mock Discussion", 33, 3),
+    ("Situational Judgment", 30, 5), ("Situational Judgment", 30, 4),
+    ("Situational Judgment", 31, 6), ("Clinical Skills", 30, 4), ("Clinical Skills", 32, 5),
+    ("Mini-mock", 33, 3), ("Mini-mock", 34, 4), ("Mock Discussion", 33, 3),
 )
 
 
@@ -554,10 +393,8 @@ class MixedLoad:
         if isinstance(result, dict) and result.get("booking_id"):
             with self.lock:
                 self.bookings.append((result["booking_id"], student))
-                self.placed[result["booking_id"]] = (
-                    result.get("mock_exam_id", ""),
-                    result.get("mock_type", ""),
-                )
+                self.placed[result["booking_id"]] = (result.get("mock_exam_id", ""),
+                                                     result.get("mock_type", ""))
 
     def _some_bookings(self, rng: random.Random, k: int) -> list[tuple[str, str]]:
         with self.lock:
@@ -571,7 +408,6 @@ class MixedLoad:
         def run(conn: psycopg.Connection) -> Any:
             rng = random.Random(f"{self.seed}:{i}")
             return getattr(self, f"_op_{kind}")(conn, rng)
-
         return run
 
     def _op_book(self, conn: psycopg.Connection, rng: random.Random) -> Any:
@@ -585,13 +421,9 @@ class MixedLoad:
             return rpc(conn, "create_booking", **args)
         student = rng.choice(self.students)
         exam, mock_type = rng.choice(self.exams)
-        args = {
-            "p_student_id": student,
-            "p_email": email(student),
-            "p_mock_exam_id": exam,
-            "p_idempotency_key": f"mix-{uuid.UUID(int=rng.getrandbits(128))}",
-            **type_args(mock_type, rng),
-        }
+        args = {"p_student_id": student, "p_email": email(student), "p_mock_exam_id": exam,
+                "p_idempotency_key": f"mix-{uuid.UUID(int=rng.getrandbits(128))}",
+                **type_args(mock_type, rng)}
         result = rpc(conn, "create_booking", **args)
         self._remember(result, student)
         with self.lock:
@@ -601,42 +433,24 @@ class MixedLoad:
     def _op_admin_create_booking(self, conn: psycopg.Connection, rng: random.Random) -> Any:
         student = rng.choice(self.students)
         exam, mock_type = rng.choice(self.exams)
-        result = rpc(
-            conn,
-            "admin_create_booking",
-            p_student_id=student,
-            p_email=email(student),
-            p_mock_exam_id=exam,
-            p_idempotency_key=f"adm-{uuid.UUID(int=rng.getrandbits(128))}",
-            p_actor="mixed-load-admin",
-            p_override_capacity=False,
-            **type_args(mock_type, rng),
-        )
+        result = rpc(conn, "admin_create_booking", p_student_id=student, p_email=email(student),
+                     p_mock_exam_id=exam,
+                     p_idempotency_key=f"adm-{uuid.UUID(int=rng.getrandbits(128))}",
+                     p_actor="mixed-load-admin", p_override_capacity=False,
+                     **type_args(mock_type, rng))
         self._remember(result, student)
         return result
 
     def _op_cancel(self, conn: psycopg.Connection, rng: random.Random) -> Any:
         ((code, student),) = self._some_bookings(rng, 1)[-1:]
         owner = rng.choice((None, student, student, rng.choice(self.students)))
-        return rpc(
-            conn,
-            "cancel_booking",
-            p_booking_id=code,
-            p_student_id=owner,
-            p_refund=rng.random() < 0.8,
-            p_reason="mixed load",
-            p_actor="mixed-load",
-        )
+        return rpc(conn, "cancel_booking", p_booking_id=code, p_student_id=owner,
+                   p_refund=rng.random() < 0.8, p_reason="mixed load", p_actor="mixed-load")
 
     def _op_cancel_bookings(self, conn: psycopg.Connection, rng: random.Random) -> Any:
         codes = [code for code, _ in self._some_bookings(rng, rng.randint(1, 5))]
-        return rpc(
-            conn,
-            "cancel_bookings",
-            p_booking_ids=codes,
-            p_refund=rng.random() < 0.8,
-            p_actor="mixed-load-admin",
-        )
+        return rpc(conn, "cancel_bookings", p_booking_ids=codes, p_refund=rng.random() < 0.8,
+                   p_actor="mixed-load-admin")
 
     def _op_rebook(self, conn: psycopg.Connection, rng: random.Random) -> Any:
         with self.lock:  # recent bookings are the likeliest to be still Active
@@ -645,22 +459,15 @@ class MixedLoad:
             current = self.placed.get(code, ("", ""))
         others = [e for e in self.exams if e[1] == current[1] and e[0] != current[0]]
         exam, _ = rng.choice(others if others and rng.random() < 0.8 else self.exams)
-        result = rpc(
-            conn,
-            "rebook",
-            p_booking_id=code,
-            p_new_mock_exam_id=exam,
-            p_idempotency_key=f"reb-{uuid.UUID(int=rng.getrandbits(128))}",
-            p_actor="mixed-load",
-        )
+        result = rpc(conn, "rebook", p_booking_id=code, p_new_mock_exam_id=exam,
+                     p_idempotency_key=f"reb-{uuid.UUID(int=rng.getrandbits(128))}",
+                     p_actor="mixed-load")
         self._remember(result, student)
         return result
 
     def _op_mark_attendance(self, conn: psycopg.Connection, rng: random.Random) -> Any:
-        updates = [
-            {"booking_id": code, "attendance": rng.choice(("Yes", "No", ""))}
-            for code, _ in self._some_bookings(rng, rng.randint(1, 4))
-        ]
+        updates = [{"booking_id": code, "attendance": rng.choice(("Yes", "No", ""))}
+                   for code, _ in self._some_bookings(rng, rng.randint(1, 4))]
         return rpc(conn, "mark_attendance", p_updates=updates, p_actor="mixed-load")
 
     def _op_set_exam_capacity(self, conn: psycopg.Connection, rng: random.Random) -> Any:
@@ -668,15 +475,10 @@ class MixedLoad:
         return rpc(conn, "set_exam_capacity", p_mock_exam_id=exam, p_capacity=rng.randint(0, 8))
 
     def _op_adjust_credits(self, conn: psycopg.Connection, rng: random.Random) -> Any:
-        return rpc(
-            conn,
-            "adjust_credits",
-            p_student_id=rng.choice(self.students),
-            p_credit_field=rng.choice(CREDIT_FIELDS),
-            p_delta=rng.choice((-2, -1, -1, 1, 1, 2, 3)),
-            p_reason="mixed load",
-            p_actor="mixed-load",
-        )
+        return rpc(conn, "adjust_credits", p_student_id=rng.choice(self.students),
+                   p_credit_field=rng.choice(CREDIT_FIELDS),
+                   p_delta=rng.choice((-2, -1, -1, 1, 1, 2, 3)), p_reason="mixed load",
+                   p_actor="mixed-load")
 
 
 def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) -> None:
@@ -688,25 +490,11 @@ def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) 
     rng = random.Random(MIXED_SEED)
     exams = []
     for mock_type, day, capacity in MIXED_EXAMS:
-        exams.append(
-            (
-                scalar(
-                    db,
-                    """SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,
+        exams.append((scalar(db, """SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,
                                    p_exam_date := hubspot_sync.business_today() + %s)""",
-                    (mock_type, capacity, day),
-                ),
-                mock_type,
-            )
-        )
-    students = [
-        scalar(
-            db,
-            "SELECT tests.make_student(%s, %s, %s, %s, %s)",
-            [rng.randint(0, 3) for _ in range(5)],
-        )
-        for _ in range(40)
-    ]
+                             (mock_type, capacity, day)), mock_type))
+    students = [scalar(db, "SELECT tests.make_student(%s, %s, %s, %s, %s)",
+                       [rng.randint(0, 3) for _ in range(5)]) for _ in range(40)]
     snap = snapshot(db)
 
     load = MixedLoad(exams, students, MIXED_SEED)
@@ -716,15 +504,11 @@ def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) 
     states = [getattr(o.error, "sqlstate", None) for o in outcomes if o.error is not None]
     assert [s for s in states if s in ("40P01", "40001")] == []
     assert undocumented(outcomes) == []
-    unexpected = Counter(
-        (kind, o.code)
-        for kind, o in zip(load.kinds, outcomes, strict=True)
-        if o.error is not None and o.code not in ALLOWED[kind]
-    )
+    unexpected = Counter((kind, o.code) for kind, o in zip(load.kinds, outcomes, strict=True)
+                         if o.error is not None and o.code not in ALLOWED[kind])
     assert unexpected == Counter()
-    succeeded = Counter(
-        kind for kind, o in zip(load.kinds, outcomes, strict=True) if o.error is None
-    )
+    succeeded = Counter(kind for kind, o in zip(load.kinds, outcomes, strict=True)
+                        if o.error is None)
     # the load did exercise every operation (otherwise the proof is empty)
     assert set(succeeded) == set(ALLOWED), succeeded
     check_invariants(db, snap)

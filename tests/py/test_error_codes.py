@@ -25,24 +25,15 @@ from postgrest import RpcError, http_status, rpc, rpc_rows, signature
 
 # SPEC §4.3, verbatim.
 SPEC_CODES = {
-    "INVALID_ARGUMENT": "PT400",
-    "INVALID_EXAM_TYPE": "PT400",
+    "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400",
     "INSUFFICIENT_CREDITS": "PT402",
     "FORBIDDEN": "PT403",
-    "CONTACT_NOT_FOUND": "PT404",
-    "EXAM_NOT_FOUND": "PT404",
-    "BOOKING_NOT_FOUND": "PT404",
-    "EXAM_FULL": "PT409",
-    "DUPLICATE_BOOKING": "PT409",
-    "ALREADY_CANCELLED": "PT409",
-    "NOT_CANCELLABLE": "PT409",
-    "EXAM_NOT_ACTIVE": "PT409",
-    "EXAM_IN_PAST": "PT409",
+    "CONTACT_NOT_FOUND": "PT404", "EXAM_NOT_FOUND": "PT404", "BOOKING_NOT_FOUND": "PT404",
+    "EXAM_FULL": "PT409", "DUPLICATE_BOOKING": "PT409", "ALREADY_CANCELLED": "PT409",
+    "NOT_CANCELLABLE": "PT409", "EXAM_NOT_ACTIVE": "PT409", "EXAM_IN_PAST": "PT409",
     "CREDIT_CONFLICT": "PT409",
-    "IDEMPOTENCY_KEY_REUSED": "PT422",
-    "PREREQUISITE_NOT_MET": "PT422",
-    "CAPACITY_BELOW_BOOKED": "PT422",
-    "REBOOK_NOT_ALLOWED": "PT422",
+    "IDEMPOTENCY_KEY_REUSED": "PT422", "PREREQUISITE_NOT_MET": "PT422",
+    "CAPACITY_BELOW_BOOKED": "PT422", "REBOOK_NOT_ALLOWED": "PT422",
     "BUSY": "PT503",
 }
 
@@ -61,25 +52,17 @@ class Ctx:
     def one(self, query: str, params: Any = ()) -> Any:
         return self.db.execute(query, params).fetchone()[0]
 
-    def exam(
-        self,
-        mock_type: str = "Situational Judgment",
-        capacity: int = 10,
-        day: int = 7,
-        is_active: str = "true",
-        prerequisites: list[str] | None = None,
-    ) -> str:
+    def exam(self, mock_type: str = "Situational Judgment", capacity: int = 10, day: int = 7,
+             is_active: str = "true", prerequisites: list[str] | None = None) -> str:
         return self.one(
             """SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,
                    p_exam_date := hubspot_sync.business_today() + %s, p_is_active := %s,
                    p_prerequisite_exam_ids := %s)""",
-            (mock_type, capacity, day, is_active, prerequisites or []),
-        )
+            (mock_type, capacity, day, is_active, prerequisites or []))
 
     def student(self, sj: int = 0, cs: int = 0, shared: int = 0) -> str:
-        return self.one(
-            "SELECT tests.make_student(p_sj := %s, p_cs := %s, p_shared := %s)", (sj, cs, shared)
-        )
+        return self.one("SELECT tests.make_student(p_sj := %s, p_cs := %s, p_shared := %s)",
+                        (sj, cs, shared))
 
     def book(self, student: str, exam: str, key: str | None = None, **extra: Any) -> dict:
         """A successful booking made for the setup."""
@@ -91,14 +74,9 @@ def email(student: str) -> str:
 
 
 def booking_call(student: str, exam: str, key: str | None = None, **extra: Any) -> Call:
-    args = {
-        "p_student_id": student,
-        "p_email": email(student),
-        "p_mock_exam_id": exam,
-        "p_idempotency_key": key or f"err-{uuid.uuid4()}",
-        "p_attending_location": "mississauga",
-        **extra,
-    }
+    args = {"p_student_id": student, "p_email": email(student), "p_mock_exam_id": exam,
+            "p_idempotency_key": key or f"err-{uuid.uuid4()}",
+            "p_attending_location": "mississauga", **extra}
     return lambda conn: rpc(conn, "create_booking", **args)
 
 
@@ -107,7 +85,6 @@ def cancel_call(booking: str, **extra: Any) -> Call:
 
 
 # --- one scenario per code: set up, return the call that must fail with it -----------------
-
 
 def invalid_argument(c: Ctx) -> Call:
     return booking_call("lower-case-id!", c.exam())
@@ -158,12 +135,8 @@ def already_cancelled(c: Ctx) -> Call:
 
 def not_cancellable(c: Ctx) -> Call:
     booking = c.book(c.student(sj=1), c.exam())
-    rpc(
-        c.db,
-        "mark_attendance",
-        p_updates=[{"booking_id": booking["booking_id"], "attendance": "Yes"}],
-        p_actor="test",
-    )
+    rpc(c.db, "mark_attendance",
+        p_updates=[{"booking_id": booking["booking_id"], "attendance": "Yes"}], p_actor="test")
     return cancel_call(booking["booking_id"])
 
 
@@ -182,17 +155,10 @@ def credit_conflict(c: Ctx) -> Call:
     student = c.student(sj=5)
     exam = c.exam()
     return lambda conn: rpc(
-        conn,
-        "create_booking_atomic",
-        p_booking_id=f"BK-ERR-{uuid.uuid4().hex[:8]}",
-        p_student_id=student,
-        p_student_email=email(student),
-        p_mock_exam_id=exam,
-        p_attending_location="mississauga",
-        p_idempotency_key=f"atomic-{uuid.uuid4()}",
-        p_credit_field="sj_credits",
-        p_new_credit_value=7,
-    )
+        conn, "create_booking_atomic", p_booking_id=f"BK-ERR-{uuid.uuid4().hex[:8]}",
+        p_student_id=student, p_student_email=email(student), p_mock_exam_id=exam,
+        p_attending_location="mississauga", p_idempotency_key=f"atomic-{uuid.uuid4()}",
+        p_credit_field="sj_credits", p_new_credit_value=7)
 
 
 def idempotency_key_reused(c: Ctx) -> Call:
@@ -217,25 +183,19 @@ def capacity_below_booked(c: Ctx) -> Call:
 def rebook_not_allowed(c: Ctx) -> Call:
     booking = c.book(c.student(sj=1), c.exam())
     other_type = c.exam(mock_type="Clinical Skills", day=13)
-    return lambda conn: rpc(
-        conn,
-        "rebook",
-        p_booking_id=booking["booking_id"],
-        p_new_mock_exam_id=other_type,
-        p_idempotency_key=f"rebook-{uuid.uuid4()}",
-    )
+    return lambda conn: rpc(conn, "rebook", p_booking_id=booking["booking_id"],
+                            p_new_mock_exam_id=other_type,
+                            p_idempotency_key=f"rebook-{uuid.uuid4()}")
 
 
 def busy(c: Ctx) -> Call:
     exam = c.exam()
     student = c.student(sj=1)
     holder = c.stack.enter_context(psycopg.connect(c.url))
-    holder.execute(
-        "SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s FOR UPDATE", (exam,)
-    )
-    caller = c.stack.enter_context(
-        psycopg.connect(c.url, autocommit=True, options="-c statement_timeout=30s")
-    )
+    holder.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                   " FOR UPDATE", (exam,))
+    caller = c.stack.enter_context(psycopg.connect(
+        c.url, autocommit=True, options="-c statement_timeout=30s"))
     caller.execute("SET mockbook.lock_timeout = '100ms'")
     call = booking_call(student, exam)
     return lambda _conn: call(caller)
@@ -287,9 +247,8 @@ def test_error_code(code: str, ctx: Ctx) -> None:
 
 def raise_error_codes(db: psycopg.Connection) -> dict[str, str]:
     """The (code, SQLSTATE) pairs in hubspot_sync.raise_error's VALUES list."""
-    body = db.execute(
-        "SELECT pg_get_functiondef('hubspot_sync.raise_error(text, text, text)'::regprocedure)"
-    ).fetchone()[0]
+    body = db.execute("SELECT pg_get_functiondef("
+                      "'hubspot_sync.raise_error(text, text, text)'::regprocedure)").fetchone()[0]
     pairs = re.findall(r"\(\s*'([A-Z_]+)'\s*,\s*'(PT\d{3})'", body)
     assert pairs, "could not find the code table in raise_error"
     found: dict[str, str] = {}
@@ -313,22 +272,10 @@ def test_unknown_code_is_a_bug_not_a_documented_error(db: psycopg.Connection) ->
 
 
 PUBLIC_FUNCTIONS = (
-    "create_booking",
-    "cancel_booking",
-    "cancel_bookings",
-    "admin_create_booking",
-    "rebook",
-    "mark_attendance",
-    "set_exam_capacity",
-    "adjust_credits",
-    "get_credit_summary",
-    "list_available_exams",
-    "list_contact_bookings",
-    "get_contact_credits",
-    "get_booking",
-    "check_idempotency_key",
-    "create_booking_atomic",
-    "cancel_booking_atomic",
+    "create_booking", "cancel_booking", "cancel_bookings", "admin_create_booking", "rebook",
+    "mark_attendance", "set_exam_capacity", "adjust_credits", "get_credit_summary",
+    "list_available_exams", "list_contact_bookings", "get_contact_credits", "get_booking",
+    "check_idempotency_key", "create_booking_atomic", "cancel_booking_atomic",
     "increment_exam_bookings",
 )
 

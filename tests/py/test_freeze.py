@@ -100,9 +100,8 @@ def test_deleted_function_is_dropped_and_restored_on_downgrade(db_copy: Path, ma
 
 def test_changed_table_file_gets_a_guard_that_refuses_to_run(db_copy: Path, make_database):
     table = db_copy / "schema" / "13_sync_metadata.sql"
-    table.write_text(
-        table.read_text().replace("error_message text,", "error_message text,\n    note text,")
-    )
+    table.write_text(table.read_text().replace("error_message text,", "error_message text,\n"
+                                               "    note text,"))
     rev = freeze.freeze("add a note column", db_dir=db_copy)
     guard = db_copy / "migrations" / "versions" / rev / "upgrade" / "00_schema_changes.sql"
     assert "db/schema/13_sync_metadata.sql" in guard.read_text()
@@ -115,14 +114,12 @@ def test_changed_table_file_gets_a_guard_that_refuses_to_run(db_copy: Path, make
 def test_new_table_file_is_frozen_as_is(db_copy: Path, make_database) -> None:
     (db_copy / "schema" / "99_freeze_probe.sql").write_text(
         "CREATE TABLE hubspot_sync.freeze_probe_t (id bigint PRIMARY KEY);\n"
-        "ALTER TABLE hubspot_sync.freeze_probe_t ENABLE ROW LEVEL SECURITY;\n"
-    )
+        "ALTER TABLE hubspot_sync.freeze_probe_t ENABLE ROW LEVEL SECURITY;\n")
     rev = freeze.freeze("probe table", db_dir=db_copy)
     folder = db_copy / "migrations" / "versions" / rev
     assert not (folder / "upgrade" / "00_schema_changes.sql").exists()
     assert "DROP TABLE IF EXISTS hubspot_sync.freeze_probe_t;" in "".join(
-        p.read_text() for p in (folder / "downgrade").glob("*.sql")
-    )
+        p.read_text() for p in (folder / "downgrade").glob("*.sql"))
     url = make_database("freeze_table")
     cfg = alembic_at(db_copy, url)
     command.upgrade(cfg, rev)

@@ -62,8 +62,7 @@ def _tables(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = 'hubspot_sync'::regnamespace"
-            " AND relkind = 'r' ORDER BY 1"
-        ).fetchall()
+            " AND relkind = 'r' ORDER BY 1").fetchall()
     return [r[0] for r in rows]
 
 

@@ -48,9 +48,8 @@ def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
 
 
 def _redis_worker(key: str, n: int, out) -> None:
-    limiter = build_limiter(
-        limit=15, window=1.0, daily=10_000, redis_url=REDIS_URL, name=key, margin=0.05
-    )
+    limiter = build_limiter(limit=15, window=1.0, daily=10_000, redis_url=REDIS_URL, name=key,
+                            margin=0.05)
     for _ in range(n):
         limiter.acquire()
         out.put(time.time())
@@ -59,9 +58,8 @@ def _redis_worker(key: str, n: int, out) -> None:
 def test_redis_limiter_is_shared_by_processes() -> None:
     key = f"test-{os.getpid()}-{time.time_ns()}"
     out: mp.Queue = mp.get_context("fork").Queue()
-    procs = [
-        mp.get_context("fork").Process(target=_redis_worker, args=(key, 15, out)) for _ in range(3)
-    ]
+    procs = [mp.get_context("fork").Process(target=_redis_worker, args=(key, 15, out))
+             for _ in range(3)]
     for p in procs:
         p.start()
     stamps = [out.get(timeout=30) for _ in range(45)]
@@ -100,7 +98,8 @@ def test_redis_going_away_falls_back_to_local_and_back(caplog) -> None:
     for _ in range(3):
         assert limiter.acquire() == 0
     assert caplog.text.count("Redis unavailable for the rate limiter") == 1
-    shared.client, shared._script = live_client, live_client.register_script(shared._script.script)
+    shared.client, shared._script = live_client, live_client.register_script(
+        shared._script.script)
     limiter.daily.shared.client = live_client
     limiter.window._retry_at = time.monotonic()  # probe now instead of in 5 s
     limiter.acquire()

@@ -12,22 +12,10 @@ import pytest
 
 RPC_DOC = Path(__file__).resolve().parents[2] / "docs" / "rpc.md"
 PUBLIC = [
-    "create_booking",
-    "cancel_booking",
-    "cancel_bookings",
-    "admin_create_booking",
-    "rebook",
-    "mark_attendance",
-    "set_exam_capacity",
-    "adjust_credits",
-    "get_credit_summary",
-    "list_available_exams",
-    "list_contact_bookings",
-    "get_contact_credits",
-    "get_booking",
-    "check_idempotency_key",
-    "create_booking_atomic",
-    "cancel_booking_atomic",
+    "create_booking", "cancel_booking", "cancel_bookings", "admin_create_booking", "rebook",
+    "mark_attendance", "set_exam_capacity", "adjust_credits", "get_credit_summary",
+    "list_available_exams", "list_contact_bookings", "get_contact_credits", "get_booking",
+    "check_idempotency_key", "create_booking_atomic", "cancel_booking_atomic",
     "increment_exam_bookings", "update_exam_prerequisites", "set_exam_prerequisites",
 ]
 
@@ -45,8 +33,7 @@ def documented_signature(doc: str, name: str) -> list[str]:
 def test_reference_matches_the_catalog(db: psycopg.Connection, name: str) -> None:
     row = db.execute(
         "SELECT proargnames, pronargs FROM pg_proc "
-        "WHERE pronamespace = 'hubspot_sync'::regnamespace AND proname = %s",
-        (name,),
+        "WHERE pronamespace = 'hubspot_sync'::regnamespace AND proname = %s", (name,)
     ).fetchall()
     assert len(row) == 1, f"{name}: expected exactly one function, found {len(row)}"
     names, nargs = row[0]

@@ -68,8 +68,7 @@ def test_a_drifted_database_is_reported(database_url: str) -> None:
         conn.execute("ALTER TABLE hubspot_sync.sync_queue DISABLE ROW LEVEL SECURITY")
         conn.execute(
             "CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS "
-            "$$ SELECT 'drifted'::text $$"
-        )
+            "$$ SELECT 'drifted'::text $$")
         after = catalog.snapshot(conn)
         conn.rollback()
         assert catalog.snapshot(conn) == before

@@ -36,68 +36,42 @@ def status_db(make_database) -> str:
 def conn(status_db: str) -> Iterator[psycopg.Connection]:
     """A connection to a database whose outbox, errors and metadata start empty."""
     with psycopg.connect(status_db, autocommit=True) as connection:
-        connection.execute(
-            "TRUNCATE hubspot_sync.sync_queue, hubspot_sync.sync_errors, hubspot_sync.sync_metadata"
-        )
+        connection.execute("TRUNCATE hubspot_sync.sync_queue, hubspot_sync.sync_errors, "
+                           "hubspot_sync.sync_metadata")
         yield connection
 
 
 def mockbook(url: str, *args: str, env: dict[str, str] | None = None, **kwargs):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MOCKBOOK_STATUS_") and k != "REDIS_URL"
-    }
-    return subprocess.run(
-        [MOCKBOOK, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**base, "DATABASE_URL": url, **(env or {})},
-        **kwargs,
-    )
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("MOCKBOOK_STATUS_") and k != "REDIS_URL"}
+    return subprocess.run([MOCKBOOK, *args], capture_output=True, text=True, timeout=120,
+                          env={**base, "DATABASE_URL": url, **(env or {})}, **kwargs)
 
 
-def queue_row(
-    conn: psycopg.Connection,
-    *,
-    age: float = 0,
-    done_ago: float | None = None,
-    dead_ago: float | None = None,
-) -> None:
+def queue_row(conn: psycopg.Connection, *, age: float = 0, done_ago: float | None = None,
+              dead_ago: float | None = None) -> None:
     conn.execute(
         "INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, created_at, "
         "done_at, dead_at) VALUES ('hubspot_bookings', gen_random_uuid(), 'INSERT', "
         "now() - make_interval(secs => %s), now() - make_interval(secs => %s), "
-        "now() - make_interval(secs => %s))",
-        (age, done_ago, dead_ago),
-    )
+        "now() - make_interval(secs => %s))", (age, done_ago, dead_ago))
 
 
 def error_row(conn: psycopg.Connection, *, age: float = 0, resolved: bool = False) -> None:
     conn.execute(
         "INSERT INTO hubspot_sync.sync_errors (entity_type, direction, error, created_at, "
         "resolved) VALUES ('hubspot_bookings', 'push', 'boom', "
-        "now() - make_interval(secs => %s), %s)",
-        (age, resolved),
-    )
+        "now() - make_interval(secs => %s), %s)", (age, resolved))
 
 
-def metadata(
-    conn: psycopg.Connection,
-    sync_type: str,
-    *,
-    ago: float,
-    status_: str = "success",
-    cursor: dict | None = None,
-) -> None:
+def metadata(conn: psycopg.Connection, sync_type: str, *, ago: float, status_: str = "success",
+             cursor: dict | None = None) -> None:
     conn.execute(
         "INSERT INTO hubspot_sync.sync_metadata (sync_type, last_sync_timestamp, "
         "last_sync_status, cursor) VALUES (%s, now() - make_interval(secs => %s), %s, %s) "
         "ON CONFLICT (sync_type) DO UPDATE SET last_sync_timestamp = excluded.last_sync_timestamp, "
         "last_sync_status = excluded.last_sync_status, cursor = excluded.cursor",
-        (sync_type, ago, status_, json.dumps(cursor or {})),
-    )
+        (sync_type, ago, status_, json.dumps(cursor or {})))
 
 
 def healthy(conn: psycopg.Connection) -> None:
@@ -139,19 +113,11 @@ def test_read_status_numbers(conn) -> None:
 
 def test_empty_queue_has_no_lag_and_no_error_rate(conn) -> None:
     current = read_status(conn)
-    assert (current.pending, current.oldest_pending_seconds, current.sync_lag_seconds) == (
-        0,
-        None,
-        0.0,
-    )
+    assert (current.pending, current.oldest_pending_seconds, current.sync_lag_seconds) == (0, None,
+                                                                                           0.0)
     assert current.error_rate == 0.0 and current.drift is None
-    assert (
-        check(
-            current,
-            Thresholds(max_lag_seconds=0, max_pending=0, max_error_rate=0.0001, max_drift=0),
-        )
-        == []
-    )
+    assert check(current, Thresholds(max_lag_seconds=0, max_pending=0, max_error_rate=0.0001,
+                                     max_drift=0)) == []
 
 
 def test_each_threshold_fails_alone(conn) -> None:
@@ -164,9 +130,8 @@ def test_each_threshold_fails_alone(conn) -> None:
     assert [f.split()[0] for f in failures] == ["sync", "error", "drift"]
     assert current.error_rate == 1.0  # 1 error for 1 row processed
     assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11)) == []
-    assert check(
-        current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11, max_pending=0)
-    )[0].startswith("pending rows 1 > 0")
+    assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11,
+                                     max_pending=0))[0].startswith("pending rows 1 > 0")
 
 
 def test_pull_errors_without_outbox_rows_keep_the_rate_within_one(conn) -> None:
@@ -184,12 +149,8 @@ def test_cli_json_is_one_object(status_db, conn) -> None:
     assert data["errors_last_hour"] == 1 and data["processed_last_hour"] == 40
     assert data["error_rate"] == pytest.approx(0.025)
     assert data["ok"] is True and data["failures"] == []
-    assert data["thresholds"] == {
-        "max_lag_seconds": 30.0,
-        "max_pending": 100,
-        "max_error_rate": 0.05,
-        "max_drift": 10,
-    }
+    assert data["thresholds"] == {"max_lag_seconds": 30.0, "max_pending": 100,
+                                  "max_error_rate": 0.05, "max_drift": 10}
     assert data["last_refresh_at"] is None and data["last_push_at"].startswith("20")
     # the group's --json means the same
     assert json.loads(mockbook(status_db, "--json", "status").stdout)["pending"] == 3
@@ -202,9 +163,8 @@ def test_cli_table(status_db, conn) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert re.search(r"pending rows\s+│\s+4\s+│\s+100\s+│\s+ok", out), out
-    assert re.search(
-        r"sync lag \(oldest pending\)\s+│\s+1[2-3]\d\.\d s\s+│\s+30 s\s+│\s+OVER", out
-    ), out
+    assert re.search(r"sync lag \(oldest pending\)\s+│\s+1[2-3]\d\.\d s\s+│\s+30 s\s+│\s+OVER",
+                     out), out
     assert re.search(r"drift \(last reconcile\)\s+│\s+4\s+", out), out
     assert re.search(r"last analytics refresh\s+│\s+never", out), out
     assert re.search(r"last push\s+│\s+\d+ s ago \(20", out), out
@@ -226,36 +186,23 @@ def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
     relaxed = mockbook(status_db, "status", "--check", "--max-lag", "120", "--max-drift", "12")
     assert relaxed.returncode == 0, relaxed.stderr
     # the environment lowers them; flags win over it
-    env = {
-        "MOCKBOOK_STATUS_MAX_LAG": "120",
-        "MOCKBOOK_STATUS_MAX_DRIFT": "20",
-        "MOCKBOOK_STATUS_MAX_PENDING": "2",
-    }
+    env = {"MOCKBOOK_STATUS_MAX_LAG": "120", "MOCKBOOK_STATUS_MAX_DRIFT": "20",
+           "MOCKBOOK_STATUS_MAX_PENDING": "2"}
     by_env = mockbook(status_db, "status", "--check", "--json", env=env)
     assert by_env.returncode == 1
     assert json.loads(by_env.stdout)["failures"] == ["pending rows 4 > 2"]
     assert "pending rows 4 > 2" in by_env.stderr
     flags_win = mockbook(status_db, "status", "--check", "--max-pending", "4", env=env)
     assert flags_win.returncode == 0, flags_win.stderr
-    error_rate = mockbook(
-        status_db,
-        "status",
-        "--check",
-        "--max-lag",
-        "120",
-        "--max-drift",
-        "12",
-        "--max-error-rate",
-        "0.01",
-    )
+    error_rate = mockbook(status_db, "status", "--check", "--max-lag", "120", "--max-drift",
+                          "12", "--max-error-rate", "0.01")
     assert error_rate.returncode == 1
     assert "error rate 2.5% > 1.0%" in error_rate.stderr
     # bad configuration is exit 2, one line
     bad = mockbook(status_db, "status", env={"MOCKBOOK_STATUS_MAX_PENDING": "lots"})
     assert bad.returncode == exitcodes.CONFIG_ERROR
-    assert (
-        bad.stderr.strip() == "mockbook: MOCKBOOK_STATUS_MAX_PENDING must be an integer, got 'lots'"
-    )
+    assert bad.stderr.strip() == "mockbook: MOCKBOOK_STATUS_MAX_PENDING must be an integer, " \
+                                 "got 'lots'"
 
 
 # Prometheus' naming conventions (https://prometheus.io/docs/practices/naming/): a counter and
@@ -366,19 +313,10 @@ def test_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypatc
 def test_prometheus_text_without_reconcile_omits_drift() -> None:
     from datetime import UTC, datetime
 
-    current = SyncStatus(
-        pending=0,
-        oldest_pending_seconds=None,
-        errors_last_hour=0,
-        processed_last_hour=0,
-        dead_letters=0,
-        last_push_at=None,
-        last_pull_at=None,
-        last_refresh_at=None,
-        last_reconcile_at=None,
-        drift=None,
-        checked_at=datetime.now(UTC),
-    )
+    current = SyncStatus(pending=0, oldest_pending_seconds=None, errors_last_hour=0,
+                         processed_last_hour=0, dead_letters=0, last_push_at=None,
+                         last_pull_at=None, last_refresh_at=None, last_reconcile_at=None,
+                         drift=None, checked_at=datetime.now(UTC))
     samples = parse_textfile(prometheus_text(current))
     assert "mockbook_reconcile_drift_records" not in samples
     assert samples["mockbook_sync_oldest_pending_seconds"] == 0
@@ -413,13 +351,9 @@ def test_refresh_analytics_busy_exits_75_or_waits(status_db) -> None:
         assert json.loads(busy_json.stdout)["refreshed"] is False
 
         base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        waiting = subprocess.Popen(
-            [MOCKBOOK, "refresh-analytics", "--wait"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**base, "DATABASE_URL": status_db},
-        )
+        waiting = subprocess.Popen([MOCKBOOK, "refresh-analytics", "--wait"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**base, "DATABASE_URL": status_db})
         # Release the lock only once the waiting process has found it held (its start-up can
         # take seconds on a loaded machine, so no fixed sleep).
         ready, _, _ = select.select([waiting.stderr], [], [], 60)

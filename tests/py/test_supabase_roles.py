@@ -71,51 +71,22 @@ def start_cluster(pg_params: dict[str, str]) -> Iterator[Callable[[], str]]:
             shutil.chown(root, "postgres", "postgres")
         data, port = root / "data", _free_port()
         subprocess.run(
-            _as_postgres(
-                [
-                    str(bindir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--no-sync",
-                    "-E",
-                    "UTF8",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+            _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                          "--auth=trust", "--no-sync", "-E", "UTF8"]),
+            check=True, capture_output=True)
         started.append(root)
         subprocess.run(
-            _as_postgres(
-                [
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(root / "log"),
-                    "-o",
-                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                          "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                          "-w", "start"]),
+            check=True, capture_output=True)
         return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     yield start
     for root in started:
-        subprocess.run(
-            _as_postgres(
-                [str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"]
-            ),
-            check=False,
-            capture_output=True,
-        )
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(root / "data"),
+                                     "-m", "immediate", "-w", "stop"]),
+                       check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -137,9 +108,7 @@ def role_attributes(url: str) -> dict[str, tuple]:
             "       ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1),"
             " ARRAY(SELECT u.rolname::text FROM pg_auth_members m JOIN pg_roles u"
             "       ON u.oid = m.member WHERE m.roleid = r.oid ORDER BY 1)"
-            " FROM pg_roles r WHERE r.rolname = ANY(%s)",
-            [list(ROLES)],
-        ).fetchall()
+            " FROM pg_roles r WHERE r.rolname = ANY(%s)", [list(ROLES)]).fetchall()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -147,8 +116,7 @@ def auth_definitions(url: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
-            " WHERE p.pronamespace = 'auth'::regnamespace"
-        ).fetchall()
+            " WHERE p.pronamespace = 'auth'::regnamespace").fetchall()
     return dict(rows)
 
 
@@ -216,10 +184,7 @@ def test_auth_helpers_read_request_jwt_claims(bare: dict, which: str) -> None:
     claims = {"sub": SUB, "role": "authenticated", "email": "ada@example.com", "aal": "aal1"}
     assert claims_as_seen_by_auth(url, claims) == (uuid.UUID(SUB), "authenticated", claims)
     assert claims_as_seen_by_auth(url, {"role": "service_role"}) == (
-        None,
-        "service_role",
-        {"role": "service_role"},
-    )
+        None, "service_role", {"role": "service_role"})
     assert claims_as_seen_by_auth(url, None) == (None, None, None)
 
 
@@ -289,11 +254,8 @@ def test_existing_auth_uid_is_left_untouched(supabase_like: dict) -> None:
     # only the missing helpers were created
     assert set(after) == {"uid", "role", "jwt"}
     uid, role, jwt = claims_as_seen_by_auth(url, {"sub": SUB, "role": "authenticated"})
-    assert (uid, role, jwt) == (
-        uuid.UUID(FIXED_UID),
-        "authenticated",
-        {"sub": SUB, "role": "authenticated"},
-    )
+    assert (uid, role, jwt) == (uuid.UUID(FIXED_UID), "authenticated",
+                                {"sub": SUB, "role": "authenticated"})
     with psycopg.connect(url) as conn:
         (comment,) = conn.execute("SELECT obj_description('auth.uid()'::regprocedure)").fetchone()
     assert comment == "Supabase's own auth.uid()"
@@ -307,8 +269,7 @@ def test_on_the_shared_server_an_existing_auth_uid_is_untouched(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "CREATE SCHEMA auth; CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE"
-            f" AS $$ SELECT '{FIXED_UID}'::uuid $$"
-        )
+            f" AS $$ SELECT '{FIXED_UID}'::uuid $$")
     roles_before, auth_before = role_attributes(url), auth_definitions(url)
     migrate_twice(url)
     assert role_attributes(url) == roles_before
