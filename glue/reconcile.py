@@ -466,10 +466,9 @@ class Reconciler:
             for row in self.store.local_state("hubspot_mock_exams")
             if row["hubspot_id"] in exam_ids
         ]
-        if imported and exams:
-            report.repaired["exams_requeued"] = self.store.requeue_records(
-                "hubspot_mock_exams", exams
-            )
+        queued = self.store.requeue_records("hubspot_mock_exams", exams) if imported else 0
+        if queued:  # (0: the exam was waiting in the outbox already)
+            report.repaired["exams_requeued"] = queued
 
     def _apply(
         self,

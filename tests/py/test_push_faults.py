@@ -171,7 +171,9 @@ class _EchoReader:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def read(self, object_type: str, ids: list[str], *, properties: Any) -> list[dict]:
+    def read(
+        self, object_type: str, ids: list[str], *, properties: Any, history: Any
+    ) -> list[dict]:
         rows = query(
             self.url,
             "SELECT * FROM hubspot_sync.hubspot_contact_credits WHERE hubspot_id = ANY(%s)",
