@@ -45,6 +45,10 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             'an exam id cannot be both in p_add_ids and in p_remove_ids.');
     END IF;
+    IF btrim(p_exam_id) IN (SELECT btrim(a.id) FROM unnest(v_add) AS a(id)) THEN
+        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            format('Exam %s cannot be its own prerequisite.', p_exam_id));
+    END IF;
     -- Read under the exam lock, so a concurrent change of other checkboxes is kept.
     v_current := coalesce((hubspot_sync.lock_exam(p_exam_id)).prerequisite_exam_ids, '{}');
     RETURN hubspot_sync.write_exam_prerequisites(

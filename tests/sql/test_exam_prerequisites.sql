@@ -3,7 +3,7 @@
 -- apply_pulled_prerequisites (the pull): never wipes a list it was not given, keeps a local change
 -- not pushed yet.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT function_privs_are('hubspot_sync', f, a, r, p,
@@ -64,6 +64,8 @@ SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-D', '{PRQ-
                  'PT400', 'INVALID_ARGUMENT', 'an id both added and removed is refused');
 SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-D', '{PRQ-D}')$$,
                  'PT400', 'INVALID_ARGUMENT', 'an exam cannot be its own prerequisite');
+SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-NONE', '{PRQ-NONE}')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'arguments are checked before the exam is looked up');
 SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-NONE', '{PRQ-A}')$$,
                  'PT404', 'EXAM_NOT_FOUND', 'an unknown exam');
 SELECT throws_like($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-D', '{PRQ-A,PRQ-GONE}')$$,
