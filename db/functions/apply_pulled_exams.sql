@@ -13,9 +13,9 @@
  *     while a local change of them waits in the outbox (local_change_pending: the push writes
  *     it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
  *     has no such property: the pull reads exam->exam associations and applies them with
- *     apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below the exam's Active bookings
- *     is not applied (set_exam_capacity's rule) — the other columns are, and the record is
- *     reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
+ *     apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
+ *     the exam's Active bookings is not applied (set_exam_capacity's rule) — the other columns
+ *     are, and the record is reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
  *   - is_active 'scheduled' whose scheduled_activation_datetime has passed is stored 'true';
  *   - a malformed record (a missing mock_type / exam_date / capacity / is_active, a non-numeric
  *     capacity, an unknown mock type, a bad date, mock set or is_active) changes nothing, is
