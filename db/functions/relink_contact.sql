@@ -17,7 +17,7 @@
  * Errors: INVALID_ARGUMENT (p_contact_id NULL, p_hubspot_id blank), CONTACT_NOT_FOUND, BUSY.
  * A p_hubspot_id already linked to another local contact raises unique_violation (23505: two
  * local students merged into one HubSpot contact; the push dead-letters it for a person).
- * Locks: the contact row (lock_contact), then its bookings.
+ * Locks: the contact row (lock_contact), then its bookings in ascending id order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.relink_contact(p_contact_id uuid, p_hubspot_id text,
                                                       p_reason text DEFAULT NULL)
@@ -53,6 +53,12 @@ BEGIN
     DELETE FROM hubspot_sync.contact_credit_sync AS s WHERE s.contact_id = p_contact_id;
     PERFORM set_config('mockbook.origin', coalesce(v_origin, ''), true);
     IF v_contact.hubspot_id IS NOT NULL THEN
+        -- the lock order: the contact, then its bookings in ascending id order
+        PERFORM FROM hubspot_sync.hubspot_bookings AS b
+        WHERE b.student_id = v_contact.student_id
+          AND b.associated_contact_id = v_contact.hubspot_id
+        ORDER BY b.id
+        FOR NO KEY UPDATE;
         UPDATE hubspot_sync.hubspot_bookings AS b
         SET associated_contact_id = p_hubspot_id
         WHERE b.student_id = v_contact.student_id
