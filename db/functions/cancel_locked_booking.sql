@@ -8,6 +8,11 @@
  *   - p_student_id given and not the booking's student                   -> FORBIDDEN
  *   - Cancelled                                                   -> ALREADY_CANCELLED
  *   - Completed (or Failed, or any status but Active)                 -> NOT_CANCELLABLE
+ *   - cancellation deadline (issue 16, rules cancel_deadline_hours / cancel_deadline_action):
+ *     a student's call (p_student_id given) less than cancel_deadline_hours before the start
+ *     (booking's exam day + start_time, business time zone) -> CANCELLATION_CLOSED when the
+ *     action is 'refuse', or cancelled without refund when it is 'no_refund'. An admin call
+ *     (p_student_id NULL) is not bound: the admin override;
  *   - refund (when p_refund): one credit back to the field token_used names
  *     (hubspot_sync.credit_field_of_token; 'Shared Token' -> shared_mock_credits; nothing for
  *     'Admin Override'), through hubspot_sync.apply_credit_delta with reason 'cancellation',
@@ -19,7 +24,7 @@
  * Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
  * total_bookings}: credit_field is the field token_used names (NULL for Admin Override) and
  * credits_remaining its balance now, also when nothing was refunded (p_refund false).
- * Errors: BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CONTACT_NOT_FOUND
+ * Errors: BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CANCELLATION_CLOSED, CONTACT_NOT_FOUND
  * (a refund for a student without contact), BUSY.
  * Locks: the contact row, the booking row, then the exam row (last statement).
  */
@@ -41,6 +46,9 @@ DECLARE
     v_field text;
     v_restored integer := 0;
     v_total integer;
+    v_refund boolean := p_refund;
+    v_deadline numeric;
+    v_start timestamptz;
 BEGIN
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = p_booking_id;
     IF NOT FOUND THEN
@@ -67,8 +75,23 @@ BEGIN
                    v_booking.booking_id, coalesce(v_booking.is_active, 'without status')));
     END IF;
 
+    IF p_student_id IS NOT NULL THEN
+        v_deadline := coalesce(
+            (hubspot_sync.booking_rule('cancel_deadline_hours') #>> '{}')::numeric, 0);
+        v_start := hubspot_sync.exam_starts_at(v_booking.exam_date, v_booking.start_time);
+        IF v_deadline > 0 AND v_start IS NOT NULL
+           AND now() > v_start - make_interval(secs => v_deadline * 3600) THEN
+            IF hubspot_sync.booking_rule('cancel_deadline_action') = '"no_refund"'::jsonb THEN
+                v_refund := false;
+            ELSE
+                PERFORM hubspot_sync.raise_error('CANCELLATION_CLOSED',
+                    format('Booking %s starts at %s; students may cancel until %s hour(s) '
+                           'before the start.', v_booking.booking_id, v_start, v_deadline));
+            END IF;
+        END IF;
+    END IF;
     v_field := hubspot_sync.credit_field_of_token(v_booking.token_used);
-    IF p_refund AND v_field IS NOT NULL THEN
+    IF v_refund AND v_field IS NOT NULL THEN
         IF v_contact_id IS NULL THEN
             PERFORM hubspot_sync.raise_error('CONTACT_NOT_FOUND',
                 format('Booking %s has no contact to refund its credit to.', v_booking.booking_id));
@@ -103,7 +126,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text) IS
-'Internal: cancels one booking, locking contact, booking, then exam (FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE), refunds to the field token_used names, total_bookings - 1.';
+'Internal: cancels one booking, locking contact, booking, then exam (FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CANCELLATION_CLOSED for a student past the cancellation deadline), refunds to the field token_used names, total_bookings - 1.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_locked_booking(uuid, text, boolean, text, text)

@@ -14,8 +14,8 @@
  *   7. no Active or Completed booking of the student with the same mock type on the same exam
  *      day (p_ignore_booking_id, the booking being rebooked, does not count)
  *      -> DUPLICATE_BOOKING
- *   8. (when p_check_capacity) total_bookings < capacity (a NULL capacity means no seats)
- *      -> EXAM_FULL
+ *   8. (when p_check_capacity) total_bookings + seats held by waitlist offers < capacity (a NULL
+ *      capacity means no seats)                                               -> EXAM_FULL
  * Errors: as listed. Locks: none (reads only).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.check_exam_for_student(
@@ -103,7 +103,11 @@ BEGIN
     END IF;
 
     -- 8. capacity
-    IF p_check_capacity AND coalesce(p_exam.total_bookings, 0) >= coalesce(p_exam.capacity, 0) THEN
+    IF p_check_capacity
+       AND coalesce(p_exam.total_bookings, 0)
+           + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+              WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered')
+           >= coalesce(p_exam.capacity, 0) THEN
         PERFORM hubspot_sync.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,
                    coalesce(p_exam.total_bookings, 0), coalesce(p_exam.capacity, 0)));

@@ -15,7 +15,9 @@
  *   5. location (SJ, Mini-mock) / dominant hand (CS) present            -> INVALID_ARGUMENT
  *   6. prerequisites booked (Active or Completed)                     -> PREREQUISITE_NOT_MET
  *   7. no other Active/Completed booking of that mock type that day      -> DUPLICATE_BOOKING
- *   8. a free seat (total_bookings < capacity)                                 -> EXAM_FULL
+ *   8. a free seat (total_bookings + seats held by waitlist offers < capacity)  -> EXAM_FULL
+ *  8a. the scheduling rules (hubspot_sync.check_booking_rules, issue 16; all off by default)
+ *      -> BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED
  *   9. a credit (hubspot_sync.pick_credit: sj/cs else shared; Mini-mock, Mock Discussion
  *      only their own)                                   -> INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS
  *  10. insert the booking (hubspot_sync.new_booking_row + insert_booking: Active, hubspot_id
@@ -35,6 +37,7 @@
  *          exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings,
  *          capacity}.
  * Errors: as listed, and BUSY (a lock not granted within mockbook.lock_timeout, default 2s).
+ * Steps 6-7 and 8a are decided again under the contact's lock.
  * Locks: the idempotency key's advisory lock, then the contact row, then (last statement) the
  * exam row.
  */
@@ -90,6 +93,7 @@ BEGIN
     v_exam := hubspot_sync.find_exam(p_mock_exam_id);
     PERFORM hubspot_sync.check_exam_for_student(v_exam, v_seen_contact.student_id,
                                                 p_attending_location, p_dominant_hand);
+    PERFORM hubspot_sync.check_booking_rules(v_exam, v_seen_contact.student_id);
     SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_seen_contact, v_exam.mock_type);
 
     -- 6.-7. and 9. again under the contact's lock (first in the lock order): the student's
@@ -100,6 +104,7 @@ BEGIN
                                                 p_attending_location, p_dominant_hand,
                                                 p_check_fields := false,
                                                 p_check_capacity := false);
+    PERFORM hubspot_sync.check_booking_rules(v_exam, v_contact.student_id);
     -- the credit choice depends only on the mock type and the five balances: pick again only
     -- when the locked row differs in them from the row read without a lock
     IF (v_contact.sj_credits, v_contact.cs_credits, v_contact.sjmini_credits,
@@ -148,7 +153,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text) IS
-'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity (EXAM_FULL); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, then the exam by the last statement.';
+'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity, waitlist offers'' held seats counted (EXAM_FULL); scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, then the exam by the last statement.';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)

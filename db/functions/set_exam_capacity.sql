@@ -10,7 +10,11 @@
  *           remaining_seats}  (remaining_seats = capacity - total_bookings)
  * Errors: INVALID_ARGUMENT (exam id missing, capacity NULL or negative), EXAM_NOT_FOUND,
  *         CAPACITY_BELOW_BOOKED (fewer seats than Active bookings), BUSY.
- * Locks: the exam row (hubspot_sync.lock_exam).
+ * Seats a raised capacity frees go to the exam's waitlist (hubspot_sync.offer_free_seats, under
+ * the exam's lock); returns offers_made too. A capacity below Active bookings + held offers is
+ * allowed (down to the Active count): an offer beyond the new capacity can then no longer be
+ * accepted (EXAM_FULL) and expires.
+ * Locks: the exam row (hubspot_sync.lock_exam), then the places offered (SKIP LOCKED).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_capacity(p_mock_exam_id text, p_capacity integer)
 RETURNS jsonb
@@ -21,6 +25,7 @@ AS $$
 DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_active integer;
+    v_offers integer;
 BEGIN
     PERFORM hubspot_sync.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_capacity IS NULL OR p_capacity < 0 THEN
@@ -45,6 +50,7 @@ BEGIN
         UPDATE hubspot_sync.hubspot_mock_exams SET capacity = p_capacity
         WHERE id = v_exam.id;
     END IF;
+    v_offers := hubspot_sync.offer_free_seats(v_exam.hubspot_id);
 
     RETURN jsonb_build_object(
         'success', true,
@@ -52,7 +58,8 @@ BEGIN
         'capacity', p_capacity,
         'previous_capacity', v_exam.capacity,
         'total_bookings', v_active,
-        'remaining_seats', p_capacity - v_active);
+        'remaining_seats', p_capacity - v_active,
+        'offers_made', v_offers);
 END
 $$;
 

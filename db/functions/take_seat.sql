@@ -8,7 +8,13 @@
  *   ... SET total_bookings = total_bookings + 1 WHERE id = p_exam.id AND total_bookings < capacity
  * (without the capacity condition when p_check_capacity is false: an admin's override).
  * Zero rows -> EXAM_FULL (or EXAM_NOT_FOUND: the exam was deleted); the caller's earlier writes
- * (booking, credit, ledger, outbox and audit rows) roll back with the error. The row it updated
+ * (booking, credit, ledger, outbox and audit rows) roll back with the error. Seats held by
+ * waitlist offers (hubspot_sync.waitlist_entries, status 'offered') count against the capacity
+ * too (issue 16): once the row is locked, the offers are counted by a statement of their own (its
+ * snapshot, taken after the lock was granted, sees every offer made under this exam's lock, and
+ * offers are only ever made under it: hubspot_sync.offer_free_seats), and total_bookings + held
+ * offers above the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling
+ * this, so the seat it held is the one taken. The row it updated
  * is then checked as it is now: still open (EXAM_NOT_ACTIVE, EXAM_IN_PAST), and with the same
  * mock type, date, times, mock set and prerequisites as the row the caller decided on and copied
  * into the booking (else BUSY: the exam was edited meanwhile; the same call again decides on the
@@ -30,6 +36,7 @@ AS $$
 DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_reason text;
+    v_held integer;
 BEGIN
     PERFORM set_config('lock_timeout',
                        coalesce(nullif(current_setting('mockbook.lock_timeout', true), ''), '2s'),
@@ -56,6 +63,16 @@ BEGIN
                    coalesce(v_exam.total_bookings, 0), coalesce(v_exam.capacity, 0)));
     END IF;
 
+    IF p_check_capacity THEN
+        SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
+        WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
+        IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
+            PERFORM hubspot_sync.raise_error('EXAM_FULL',
+                format('Exam %s is full (%s of %s seats booked, %s held for waitlist offers).',
+                       v_exam.hubspot_id, v_exam.total_bookings - 1, v_exam.capacity, v_held));
+        END IF;
+    END IF;
+
     v_reason := hubspot_sync.exam_unbookable_reason(v_exam);
     IF v_reason IS NOT NULL THEN
         PERFORM hubspot_sync.raise_error(v_reason,
@@ -76,7 +93,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean) IS
-'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout.';
+'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free, waitlist offers'' held seats counted (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout.';
 REVOKE ALL ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean)

@@ -40,7 +40,7 @@ SELECT is((SELECT capacity FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id
 -- Success ------------------------------------------------------------------------------------------
 SELECT is(tests.rpc('service_role', 'hubspot_sync.set_exam_capacity(p_mock_exam_id := ''EXCAP1'', p_capacity := 8)'),
           '{"success": true, "mock_exam_id": "EXCAP1", "capacity": 8, "previous_capacity": 5,
-            "total_bookings": 2, "remaining_seats": 6}'::jsonb,
+            "total_bookings": 2, "remaining_seats": 6, "offers_made": 0}'::jsonb,
           'service_role raises the capacity; Cancelled and Completed bookings do not hold seats');
 SELECT is((SELECT capacity FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'EXCAP1'), 8,
           'the new capacity is stored');
