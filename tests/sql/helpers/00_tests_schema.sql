@@ -142,7 +142,8 @@ CREATE OR REPLACE FUNCTION tests.isolate() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     TRUNCATE hubspot_sync.hubspot_bookings, hubspot_sync.hubspot_mock_exams,
              hubspot_sync.credit_ledger, hubspot_sync.hubspot_contact_credits,
-             hubspot_sync.sync_queue, hubspot_sync.supabase_audit_log, hubspot_sync.sync_errors
+             hubspot_sync.sync_queue, hubspot_sync.supabase_audit_log, hubspot_sync.sync_errors,
+             hubspot_sync.waitlist_entries
         CASCADE;
 END
 $$;
