@@ -7,7 +7,7 @@
  *   min_notice_hours        number >= 0 booking closes this long before the start (0: off)
  *   cancel_deadline_hours   number >= 0 a student's late cancellation (0: off) is ...
  *   cancel_deadline_action  "refuse" (CANCELLATION_CLOSED) or "no_refund"
- *   max_active_per_type     integer >= 1 or null  (BOOKING_LIMIT_REACHED)
+ *   max_active_per_type     integer >= 1 or null (JSON or SQL: no limit)  (BOOKING_LIMIT_REACHED)
  *   max_active_per_week     integer >= 1 or null  (BOOKING_LIMIT_REACHED)
  *   offer_hold_minutes      integer >= 1          how long a waitlist offer holds its seat
  *   waitlist_size           integer >= 1 or null  waiting places per exam (WAITLIST_FULL)
@@ -41,6 +41,9 @@ BEGIN
         WHEN 'offer_hold_minutes' THEN 'positive'
         WHEN 'waitlist_size' THEN 'limit'
     END;
+    IF v_kind = 'limit' AND p_value IS NULL THEN
+        p_value := 'null'::jsonb;  -- {"p_value": null} through PostgREST arrives as SQL NULL
+    END IF;
     IF v_kind IS NULL THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             format('p_rule %L is not a scheduling rule (time_conflict, booking_cutoff, '

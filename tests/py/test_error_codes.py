@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 from invariants import table_digests, table_versions
 from postgrest import RpcError, http_status, rpc, rpc_rows, signature
 
@@ -36,6 +37,13 @@ SPEC_CODES = {
     "CAPACITY_BELOW_BOOKED": "PT422", "REBOOK_NOT_ALLOWED": "PT422",
     "BUSY": "PT503",
 }
+# Issue 16 (scheduling rules and the waitlist) adds these, in the same PTnnn style.
+SPEC_CODES |= {
+    "OFFER_NOT_FOUND": "PT404",
+    "TIME_CONFLICT": "PT409", "BOOKING_CLOSED": "PT409", "CANCELLATION_CLOSED": "PT409",
+    "EXAM_NOT_FULL": "PT409", "WAITLIST_FULL": "PT409", "OFFER_EXPIRED": "PT409",
+    "BOOKING_LIMIT_REACHED": "PT422",
+}
 
 Call = Callable[[psycopg.Connection], Any]
 
@@ -48,6 +56,20 @@ class Ctx:
         self.db = db
         self.url = url
         self.stack = stack
+        self.after: list[Callable[[], Any]] = []  # run after the test's last check
+
+    def rule(self, name: str, value: Any) -> None:
+        """Turn a scheduling rule on for this scenario; put it back once the test is done
+        (after the digest comparison, so the restore is not mistaken for the call's change)."""
+        old = self.one("SELECT value FROM hubspot_sync.booking_rules WHERE rule = %s", (name,))
+        rpc(self.db, "set_booking_rule", p_rule=name, p_value=value)
+        self.after.append(lambda: self.db.execute(
+            "UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
+            (Jsonb(old), name)))
+
+    def join(self, student: str, exam: str) -> dict:
+        return rpc(self.db, "join_waitlist", p_student_id=student, p_email=email(student),
+                   p_mock_exam_id=exam, p_attending_location="mississauga")
 
     def one(self, query: str, params: Any = ()) -> Any:
         return self.db.execute(query, params).fetchone()[0]
@@ -201,6 +223,69 @@ def busy(c: Ctx) -> Call:
     return lambda _conn: call(caller)
 
 
+def accept_call(student: str, exam: str) -> Call:
+    return lambda conn: rpc(conn, "accept_offer", p_student_id=student, p_email=email(student),
+                            p_mock_exam_id=exam)
+
+
+def time_conflict(c: Ctx) -> Call:
+    c.rule("time_conflict", True)
+    student = c.student(sj=1, cs=1)
+    c.book(student, c.exam(day=14))  # 09:00-12:00, as every exam of these scenarios
+    return booking_call(student, c.exam(mock_type="Clinical Skills", day=14),
+                        p_dominant_hand="right")
+
+
+def booking_closed(c: Ctx) -> Call:
+    c.rule("min_notice_hours", 24 * 400)  # every exam of these scenarios is closer than that
+    return booking_call(c.student(sj=1), c.exam())
+
+
+def cancellation_closed(c: Ctx) -> Call:
+    c.rule("cancel_deadline_hours", 24 * 400)
+    student = c.student(sj=1)
+    booking = c.book(student, c.exam())
+    return cancel_call(booking["booking_id"], p_student_id=student)
+
+
+def booking_limit_reached(c: Ctx) -> Call:
+    c.rule("max_active_per_type", 1)
+    student = c.student(sj=2)
+    c.book(student, c.exam(day=15))
+    return booking_call(student, c.exam(day=16))
+
+
+def exam_not_full(c: Ctx) -> Call:
+    student, exam = c.student(sj=1), c.exam()
+    return lambda conn: rpc(conn, "join_waitlist", p_student_id=student, p_email=email(student),
+                            p_mock_exam_id=exam, p_attending_location="mississauga")
+
+
+def waitlist_full(c: Ctx) -> Call:
+    c.rule("waitlist_size", 1)
+    exam = c.exam(capacity=1)
+    c.book(c.student(sj=1), exam)
+    c.join(c.student(sj=1), exam)
+    student = c.student(sj=1)
+    return lambda conn: rpc(conn, "join_waitlist", p_student_id=student, p_email=email(student),
+                            p_mock_exam_id=exam, p_attending_location="mississauga")
+
+
+def offer_not_found(c: Ctx) -> Call:
+    return accept_call(c.student(sj=1), c.exam())
+
+
+def offer_expired(c: Ctx) -> Call:
+    exam = c.exam(capacity=1)
+    booking = c.book(c.student(sj=1), exam)
+    waiting = c.student(sj=1)
+    c.join(waiting, exam)
+    cancel_call(booking["booking_id"])(c.db)  # the seat is offered to `waiting`
+    c.db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+                 " '1 second' WHERE student_id = %s", (waiting,))
+    return accept_call(waiting, exam)
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "INVALID_ARGUMENT": invalid_argument,
     "INVALID_EXAM_TYPE": invalid_exam_type,
@@ -221,13 +306,24 @@ SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "CAPACITY_BELOW_BOOKED": capacity_below_booked,
     "REBOOK_NOT_ALLOWED": rebook_not_allowed,
     "BUSY": busy,
+    "TIME_CONFLICT": time_conflict,
+    "BOOKING_CLOSED": booking_closed,
+    "CANCELLATION_CLOSED": cancellation_closed,
+    "BOOKING_LIMIT_REACHED": booking_limit_reached,
+    "EXAM_NOT_FULL": exam_not_full,
+    "WAITLIST_FULL": waitlist_full,
+    "OFFER_NOT_FOUND": offer_not_found,
+    "OFFER_EXPIRED": offer_expired,
 }
 
 
 @pytest.fixture
 def ctx(db: psycopg.Connection, database_url: str) -> Iterator[Ctx]:
     with ExitStack() as stack:
-        yield Ctx(db, database_url, stack)
+        ctx = Ctx(db, database_url, stack)
+        yield ctx
+        for undo in ctx.after:
+            undo()
 
 
 @pytest.mark.parametrize("code", list(SCENARIOS))
@@ -276,7 +372,8 @@ PUBLIC_FUNCTIONS = (
     "mark_attendance", "set_exam_capacity", "adjust_credits", "get_credit_summary",
     "list_available_exams", "list_contact_bookings", "get_contact_credits", "get_booking",
     "check_idempotency_key", "create_booking_atomic", "cancel_booking_atomic",
-    "increment_exam_bookings",
+    "increment_exam_bookings", "set_booking_rule", "join_waitlist", "leave_waitlist",
+    "accept_offer", "process_waitlist", "complete_past_bookings",
 )
 
 

@@ -17,6 +17,8 @@ PUBLIC = [
     "list_available_exams", "list_contact_bookings", "get_contact_credits", "get_booking",
     "check_idempotency_key", "create_booking_atomic", "cancel_booking_atomic",
     "increment_exam_bookings", "update_exam_prerequisites", "set_exam_prerequisites",
+    "set_booking_rule", "join_waitlist", "leave_waitlist", "accept_offer", "process_waitlist",
+    "complete_past_bookings",
 ]
 
 
