@@ -14,8 +14,11 @@
  * The location and hand are kept for the booking accept_offer makes.
  * Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position
  * (1 = next to be offered; NULL once offered), offer_expires_at}.
- * Locks: the student's contact row (a student's joins one at a time); not the exam: a seat that
- * frees while this commits is offered by the next hubspot_sync.process_waitlist.
+ * The fullness and size checks run under the exam's row lock (taken last, after the contact):
+ * joins of one exam are serialized with each other and with the seat-freeing functions, so the
+ * waitlist never grows past waitlist_size and a seat freed meanwhile is either seen here
+ * (EXAM_NOT_FULL) or offered to this place at once.
+ * Locks: the student's contact row, then the exam row (last).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.join_waitlist(
     p_student_id text,
@@ -55,6 +58,8 @@ BEGIN
         PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
                                                     p_attending_location, p_dominant_hand,
                                                     p_check_capacity := false);
+        v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
+        -- statements after the lock: their snapshots see every committed booking and offer
         SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
         WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
         IF coalesce(v_exam.total_bookings, 0) + v_held < coalesce(v_exam.capacity, 0) THEN
@@ -96,7 +101,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text) IS
-'A student joins a full exam''s waitlist (idempotent: one open place per student and exam). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_NOT_FULL, WAITLIST_FULL, BUSY. Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position, offer_expires_at}. Locks the contact.';
+'A student joins a full exam''s waitlist (idempotent: one open place per student and exam). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_NOT_FULL, WAITLIST_FULL, BUSY. Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position, offer_expires_at}. Locks the contact, then the exam.';
 REVOKE ALL ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text) TO service_role;

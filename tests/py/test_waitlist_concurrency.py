@@ -1,0 +1,219 @@
+"""Concurrency proof of the waitlist (issue 16, item 4) on real connections.
+
+A rush of 500 students on a 20-seat exam with a 200-place waitlist, then rounds in which
+cancellations, offer acceptances (every waiting student polls accept_offer), departures from the
+waitlist, offer expiries (the expiry time moved to now, then process_waitlist) and a raised
+capacity run interleaved on up to 60 connections. Throughout (a sampler reads consistent
+snapshots while the calls run) and at the end: never more Active bookings + held offers than
+seats; every offer ends accepted, expired or left exactly once (one successful accept per
+accepted place, one expiry counted by process_waitlist per expired place); SPEC §3 invariants.
+
+The connection pool, the barrier and the outcome bookkeeping are test_concurrency's.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from invariants import check_invariants, snapshot
+from postgrest import RpcError, rpc
+from psycopg.types.json import Jsonb
+from test_concurrency import (
+    DOCUMENTED,
+    book,
+    connection_budget,
+    email,
+    make_exams,
+    make_students,
+    run_concurrently,
+    scalar,
+)
+
+ISSUE16 = {"OFFER_NOT_FOUND": "PT404", "EXAM_NOT_FULL": "PT409", "WAITLIST_FULL": "PT409",
+           "OFFER_EXPIRED": "PT409", "TIME_CONFLICT": "PT409", "BOOKING_CLOSED": "PT409",
+           "CANCELLATION_CLOSED": "PT409", "BOOKING_LIMIT_REACHED": "PT422"}
+CODES = DOCUMENTED | ISSUE16
+
+SEATS_HELD = """
+    SELECT e.capacity, e.total_bookings,
+           (SELECT count(*) FROM hubspot_sync.hubspot_bookings b
+            WHERE b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active'),
+           (SELECT count(*) FROM hubspot_sync.waitlist_entries w
+            WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered')
+    FROM hubspot_sync.hubspot_mock_exams e WHERE e.hubspot_id = %s"""
+
+
+def bad_errors(outcomes: list[Any]) -> list[str]:
+    bad = []
+    for o in outcomes:
+        if o.error is None:
+            continue
+        if isinstance(o.error, RpcError) and CODES.get(o.error.code) == o.error.sqlstate:
+            continue
+        bad.append(f"{type(o.error).__name__} [{getattr(o.error, 'sqlstate', None)}] {o.error}")
+    return bad
+
+
+@pytest.fixture
+def waitlist_of_200(db: psycopg.Connection) -> Iterator[None]:
+    """waitlist_size 200 for this test (the rules table is global), put back afterwards."""
+    old = scalar(db, "SELECT value FROM hubspot_sync.booking_rules WHERE rule = 'waitlist_size'")
+    db.execute("UPDATE hubspot_sync.booking_rules SET value = '200' WHERE rule = 'waitlist_size'")
+    yield
+    db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = 'waitlist_size'",
+               (Jsonb(old),))
+
+
+class Sampler:
+    """Reads the exam's seats in consistent snapshots while the calls run; remembers every
+    state where Active + held > capacity or total_bookings != Active."""
+
+    def __init__(self, url: str, exam: str) -> None:
+        self.url, self.exam = url, exam
+        self.stop = threading.Event()
+        self.samples = 0
+        self.broken: list[tuple[int, int, int, int]] = []
+        self.thread = threading.Thread(target=self.run, name="mb-sampler")
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cap, total, active, held = conn.execute(SEATS_HELD, (self.exam,)).fetchone()
+                self.samples += 1
+                if active + held > cap or total != active:
+                    self.broken.append((cap, total, active, held))
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def call(fn: str, **args: Any) -> Callable[[psycopg.Connection], Any]:
+    return lambda conn: rpc(conn, fn, **args)
+
+
+def expire_some(exam: str, every: int) -> Callable[[psycopg.Connection], Any]:
+    """Time passes for some held offers (their expiry moved to now), then the job runs."""
+    def task(conn: psycopg.Connection) -> Any:
+        conn.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now()"
+                     " WHERE mock_exam_id = %s AND status = 'offered' AND id %% %s = 0",
+                     (exam, every))
+        return rpc(conn, "process_waitlist")
+    return task
+
+
+def statuses_of(db: psycopg.Connection, exam: str) -> Counter[str]:
+    return Counter(r[0] for r in db.execute(
+        "SELECT status FROM hubspot_sync.waitlist_entries WHERE mock_exam_id = %s", (exam,)))
+
+
+@pytest.mark.usefixtures("waitlist_of_200")
+def test_rush_500_students_20_seats_200_waitlist(db: psycopg.Connection,
+                                                 database_url: str) -> None:
+    (exam,) = make_exams(db, 1, capacity=20, first_day=40)
+    students = make_students(db, 500, p_sj=2)
+    snap = snapshot(db)
+    connections = connection_budget(db, 60)
+    rng = random.Random(16)
+
+    def book_or_wait(student: str) -> Callable[[psycopg.Connection], Any]:
+        booking = book(student, exam)
+
+        def task(conn: psycopg.Connection) -> Any:
+            try:
+                return ("booked", booking(conn))
+            except RpcError as err:
+                if err.code != "EXAM_FULL":
+                    raise
+            return ("waiting", rpc(conn, "join_waitlist", p_student_id=student,
+                                   p_email=email(student), p_mock_exam_id=exam,
+                                   p_attending_location="mississauga"))
+        return task
+
+    accepts: Counter[int] = Counter()   # waitlist_id -> successful (non-replay) accepts
+    expired_by_job = 0
+    with Sampler(database_url, exam) as sampler:
+        # 1. the rush
+        rush = run_concurrently(database_url, [book_or_wait(s) for s in students], connections)
+        assert bad_errors(rush) == []
+        kinds = Counter(o.value[0] for o in rush if o.error is None)
+        assert kinds["booked"] == 20
+        assert kinds["waiting"] == 200
+        assert Counter(o.code for o in rush if o.error is not None) == Counter(
+            {"WAITLIST_FULL": 280})
+        booked = [o.value[1]["booking_id"] for o in rush if o.error is None
+                  and o.value[0] == "booked"]
+        waiting = [s for s, o in zip(students, rush, strict=True)
+                   if o.error is None and o.value[0] == "waiting"]
+
+        # 2. rounds of cancellations, accepts, departures, expiries and a capacity raise
+        to_cancel = list(booked)
+        rng.shuffle(to_cancel)
+        leavers = set(rng.sample(waiting, 20))
+        for round_no in range(6):
+            tasks: list[Callable[[psycopg.Connection], Any]] = []
+            tasks += [call("cancel_booking", p_booking_id=b) for b in to_cancel[:4]]
+            del to_cancel[:4]
+            tasks += [call("accept_offer", p_student_id=s, p_email=email(s), p_mock_exam_id=exam)
+                      for s in waiting]
+            tasks += [call("leave_waitlist", p_student_id=s, p_mock_exam_id=exam)
+                      for s in leavers if rng.random() < 0.3]
+            tasks += [expire_some(exam, every) for every in (2, 3, 5)]
+            if round_no == 2:
+                tasks.append(call("set_exam_capacity", p_mock_exam_id=exam, p_capacity=25))
+            # bookings made from outside the waitlist must never take a held seat
+            tasks += [book(s, exam) for s in rng.sample(students, 10)]
+            rng.shuffle(tasks)
+            outcomes = run_concurrently(database_url, tasks, connections)
+            assert bad_errors(outcomes) == []
+            for o in outcomes:
+                if o.error is None and isinstance(o.value, dict):
+                    if ("waitlist_id" in o.value and "booking_id" in o.value
+                            and not o.value["idempotent_replay"]):
+                        accepts[o.value["waitlist_id"]] += 1
+                    if "expired" in o.value:
+                        expired_by_job += o.value["expired"]
+        # 3. the rest of the offers run out
+        while scalar(db, "SELECT count(*) FROM hubspot_sync.waitlist_entries"
+                         " WHERE mock_exam_id = %s AND status = 'offered'", (exam,)):
+            db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now()"
+                       " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+            expired_by_job += rpc(db, "process_waitlist")["expired"]
+
+    print(f"\nwaitlist rush: {sampler.samples} snapshots sampled, places {dict(statuses_of(db, exam))},"
+          f" accepts {sum(accepts.values())}, expiries counted by the job {expired_by_job}")
+    assert sampler.samples > 0
+    assert sampler.broken == [], sampler.broken[:5]
+    cap, total, active, held = db.execute(SEATS_HELD, (exam,)).fetchone()
+    assert (cap, held) == (25, 0)
+    assert total == active <= cap
+
+    places = db.execute(
+        "SELECT id, status, offered_at IS NOT NULL, booking_id FROM hubspot_sync.waitlist_entries"
+        " WHERE mock_exam_id = %s", (exam,)).fetchall()
+    assert len(places) == 200
+    statuses = Counter(p[1] for p in places)
+    assert set(statuses) <= {"waiting", "accepted", "expired", "left"}, statuses
+    offered = [p for p in places if p[2]]
+    assert statuses["accepted"] > 0 and statuses["expired"] > 0, statuses
+    # every offer ended exactly once: accepted by one successful accept_offer, or expired once
+    assert {p[0]: 1 for p in places if p[1] == "accepted"} == dict(accepts)
+    assert statuses["expired"] == expired_by_job
+    assert all(p[1] in ("accepted", "expired", "left") for p in offered)
+    # each accepted place made one Active booking paid by one ledger row
+    accepted_bookings = [p[3] for p in places if p[1] == "accepted"]
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.credit_ledger WHERE reason = 'booking'"
+                      " AND booking_id = ANY(%s)", (accepted_bookings,)) == len(accepted_bookings)
+    check_invariants(db, snap)
