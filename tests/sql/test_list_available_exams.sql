@@ -1,7 +1,7 @@
 -- list_available_exams: the bookable exams (exam_unbookable_reason() IS NULL) with their
 -- remaining seats, filtered and ordered; full exams are listed with 0 seats.
 BEGIN;
-SELECT plan(19);
+SELECT plan(20);
 
 SELECT volatility_is('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
                      'stable', 'list_available_exams is STABLE');
@@ -69,8 +69,18 @@ SELECT is((SELECT r FROM jsonb_array_elements(tests.rpc_rows('service_role',
               'mock_type', 'Situational Judgment', 'exam_date', hubspot_sync.business_today() + 3,
               'start_time', '09:00', 'end_time', '12:00', 'location', 'mississauga',
               'mock_set', 'A', 'prerequisite_exam_ids', '[]'::jsonb, 'capacity', 3,
-              'total_bookings', 1, 'remaining_seats', 2, 'is_full', false),
+              'total_bookings', 1, 'remaining_seats', 2, 'is_full', false, 'held_seats', 0,
+              'waiting', 0),
           'a row carries the exam''s fields, capacity, total_bookings and remaining_seats');
+-- the waitlist (issue 16): EXLA1 gets one held offer and one waiting student
+INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at, offer_expires_at)
+SELECT 'EXLA1', student_id, id, 'offered', now(), now() + interval '1 hour' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LA3';
+INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id)
+SELECT 'EXLA1', student_id, id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LA4';
+SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id, remaining_seats, is_full, held_seats, waiting
+    FROM hubspot_sync.list_available_exams() WHERE mock_exam_id = 'EXLA1')$$),
+    '[{"mock_exam_id": "EXLA1", "remaining_seats": 1, "is_full": false, "held_seats": 1, "waiting": 1}]'::jsonb,
+    'a seat held by a waitlist offer is not remaining; held_seats and waiting show the waitlist');
 SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id
     FROM hubspot_sync.list_available_exams(p_mock_type := 'clinical skills'))$$),
     '[{"mock_exam_id": "EXLA3"}]'::jsonb, 'p_mock_type filters, case-insensitively');

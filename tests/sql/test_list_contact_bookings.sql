@@ -1,6 +1,6 @@
 -- list_contact_bookings: a student's bookings, newest exam first, optionally by status.
 BEGIN;
-SELECT plan(19);
+SELECT plan(21);
 
 SELECT volatility_is('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'], 'stable',
                      'list_contact_bookings is STABLE');
@@ -58,7 +58,8 @@ SELECT is((SELECT r - 'id' - 'created_at' - 'updated_at' - 'booking_id'
               'start_time', '09:00', 'end_time', '12:00', 'location', 'mississauga',
               'attending_location', 'mississauga', 'dominant_hand', NULL,
               'token_used', 'Situational Judgment Token', 'token_refunded', false,
-              'token_refunded_at', NULL),
+              'token_refunded_at', NULL, 'waitlist_id', NULL, 'waitlist_position', NULL,
+              'offer_expires_at', NULL),
           'p_status filters; a row carries the booking, its exam''s name and location, and no '
           'idempotency key');
 SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
@@ -70,6 +71,24 @@ SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
 SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
     FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'Failed'))$$),
     '[{"is_active": "Failed"}]'::jsonb, 'Failed bookings can be listed alone');
+-- the waitlist (issue 16): LCB2 waits for EXLCB2 and holds an offer for EXLCB3
+INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, attending_location)
+SELECT 'EXLCB2', student_id, id, 'calgary' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LCB2';
+INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at, offer_expires_at)
+SELECT 'EXLCB3', student_id, id, 'offered', now(), now() + interval '1 hour' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LCB2';
+SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id, is_active, booking_id, waitlist_position,
+                                                   offer_expires_at IS NOT NULL AS held, location
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB2'))$$),
+    '[{"mock_exam_id": "EXLCB3", "is_active": "Offered", "booking_id": null, "waitlist_position": null, "held": true, "location": "mississauga"},
+      {"mock_exam_id": "EXLCB2", "is_active": "Waitlisted", "booking_id": null, "waitlist_position": 1, "held": false, "location": "calgary"},
+      {"mock_exam_id": "EXLCB1", "is_active": "Active", "booking_id": null, "waitlist_position": null, "held": false, "location": "mississauga"}]'::jsonb
+    - 2 || jsonb_build_array((SELECT jsonb_build_object('mock_exam_id', 'EXLCB1', 'is_active', 'Active', 'booking_id', booking_id,
+                                     'waitlist_position', NULL, 'held', false, 'location', 'mississauga')
+                              FROM hubspot_sync.hubspot_bookings WHERE student_id = 'LCB2')),
+    'open waitlist places are rows too: Offered (held until offer_expires_at) and Waitlisted (with its position)');
+SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id
+    FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB2', p_status := 'waitlisted'))$$),
+    '[{"mock_exam_id": "EXLCB2"}]'::jsonb, 'p_status Waitlisted lists the waiting places');
 SELECT is(tests.rpc_rows('service_role', 'hubspot_sync.list_contact_bookings(p_student_id := ''NOBODY'')'),
           '[]'::jsonb, 'a student without bookings gets no rows');
 SELECT throws_ok($$SELECT tests.rpc_rows('service_role', 'hubspot_sync.list_contact_bookings(p_student_id := ''LCB1'', p_status := ''Deleted'')')$$,
