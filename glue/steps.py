@@ -2,6 +2,10 @@
 does the steps it is asked for, always in this order (``STEPS``):
 
   pull       exams, then contacts, changed in HubSpot (glue.pull)
+  waitlist   hubspot_sync.process_waitlist(): expired waitlist offers pass to the next student,
+             free seats of exams with a waitlist are offered (issue 16)
+  complete   hubspot_sync.complete_past_bookings(): Active bookings of past exam days without
+             attendance become Completed (ledger-neutral; pushed by the push step that follows)
   cache      the Redis keys of SPEC §7 (glue.cache): `run` rebuilds them all (the safety net);
              the worker applies the outbox changes since its last position, and rebuilds after a
              reconnect or a pull that changed something (pulled changes are applied with
@@ -26,7 +30,7 @@ failed, skipped (nothing to do or not possible now: Redis away, analytics not du
 The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
 instead of failing the push (glue.ratelimit's Redis window raises while Redis is away).
 
-(One module: the six steps are short and read best next to the one dispatcher that orders them.)
+(One module: the steps are short and read best next to the one dispatcher that orders them.)
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from glue.ratelimit import DailyBudgetExhausted
 
 log = logging.getLogger(__name__)
 
-STEPS = ("pull", "cache", "push", "notes", "analytics", "purge")
+STEPS = ("pull", "waitlist", "complete", "cache", "push", "notes", "analytics", "purge")
 HUBSPOT_STEPS = frozenset({"pull", "push", "notes"})
 FEED_LIMIT = 1000
 
@@ -386,8 +390,21 @@ def _purge(cycle: Cycle) -> StepResult:
     return StepResult("purge", detail={"purged": purged, "retention_days": days})
 
 
+def _waitlist(cycle: Cycle) -> StepResult:
+    result = cycle.conn.execute("SELECT hubspot_sync.process_waitlist()").fetchone()[0]
+    return StepResult("waitlist", detail={k: result[k] for k in ("expired", "offered",
+                                                                 "exams_busy")})
+
+
+def _complete(cycle: Cycle) -> StepResult:
+    result = cycle.conn.execute("SELECT hubspot_sync.complete_past_bookings()").fetchone()[0]
+    return StepResult("complete", detail={"completed": result["completed"]})
+
+
 _STEP_FUNCTIONS: dict[str, Callable[[Cycle], StepResult]] = {
     "pull": _pull,
+    "waitlist": _waitlist,
+    "complete": _complete,
     "cache": _cache,
     "push": _push,
     "notes": _notes,
@@ -462,6 +479,8 @@ def level_of(result: StepResult) -> int:
         "notes": bool(d.get("created") or d.get("recovered")),
         "analytics": result.status == OK,
         "purge": bool(d.get("purged")),
+        "waitlist": bool(d.get("expired") or d.get("offered")),
+        "complete": bool(d.get("completed")),
     }
     return logging.INFO if busy.get(result.name) else logging.DEBUG
 
@@ -516,6 +535,11 @@ def describe(result: StepResult) -> str:
             )
         else:
             text = f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
+    elif result.name == "waitlist":
+        text = (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
+                + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
+    elif result.name == "complete":
+        text = f"complete: {d.get('completed', 0)} past booking(s) completed"
     elif result.name == "purge":
         text = f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')} days"
     else:

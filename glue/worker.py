@@ -451,6 +451,7 @@ class Worker:
             self.next_poll = now + settings.worker_poll_seconds
         if self.push_at is not None and now >= self.push_at:
             wanted.add("push")
+            wanted.add("waitlist")  # offers expire by the minute: checked with every push
         if now >= self.next_pull:
             wanted |= {"pull", "notes"}
             self.next_pull = now + settings.worker_pull_seconds
@@ -460,7 +461,7 @@ class Worker:
                 ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
             )
         if now >= self.next_purge:
-            wanted.add("purge")
+            wanted |= {"purge", "complete"}
             self.next_purge = now + DAY
         return wanted
 

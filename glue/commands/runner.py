@@ -127,7 +127,8 @@ def run(
     batch_size: int,
     lease_seconds: int,
 ) -> None:
-    """One cron cycle: pull, cache rebuild, push, audit notes, analytics (when due), purge.
+    """One cron cycle: pull, waitlist offers, past bookings completed, cache rebuild, push,
+    audit notes, analytics (when due), purge.
 
     One run at a time per database (an advisory lock): a second one exits 75 at once, or with
     --wait waits for the first. A step that fails is reported and the others still run. Exit 0,

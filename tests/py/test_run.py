@@ -141,7 +141,7 @@ def test_one_cycle_syncs_everything(push_db: str, sandbox: Sandbox, redis_url, m
     # The human summary: a table with a row per step.
     code, out, _ = run_main(["run"], env, monkeypatch, capsys)
     assert code == 0
-    for name in ("pull", "cache", "push", "notes", "analytics", "purge"):
+    for name in ("pull", "waitlist", "complete", "cache", "push", "notes", "analytics", "purge"):
         assert name in out
 
 
@@ -160,6 +160,8 @@ def test_hubspot_down_fails_its_steps_and_the_others_run(
     assert code == 1
     assert statuses(report) == {
         "pull": "failed",
+        "waitlist": "ok",
+        "complete": "ok",
         "cache": "ok",
         "push": "failed",
         "notes": "failed",
