@@ -237,6 +237,11 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
                 ),
                 (ids,),
             ).rowcount
+        counts["waitlist_entries"] = conn.execute(
+            "DELETE FROM hubspot_sync.waitlist_entries "
+            "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s)",
+            (exam_hubspot_ids, student_ids),
+        ).rowcount
         # After the deletes: their audit rows (written by the delete triggers too) go as well.
         for name, query in (
             (
@@ -550,6 +555,93 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
 
 
 # ---- analytics -----------------------------------------------------------------------------------
+@dataclass
+class WaitlistRun:
+    """What the demo's waitlist scene did: a student waits on a full exam, a booking of it is
+    cancelled, the seat is offered to the student, who accepts it (issue 16)."""
+
+    exam: str
+    exam_name: str
+    capacity_lowered: bool
+    student: str
+    joined: dict[str, Any]
+    cancelled: str
+    offer_expires_at: Any
+    accepted: dict[str, Any]
+    seats: tuple[int, int, int, int]  # capacity, total_bookings, Active, held offers
+
+    @property
+    def ok(self) -> bool:
+        capacity, total, active, held = self.seats
+        return (self.joined.get("status") == "waiting" and self.offer_expires_at is not None
+                and self.accepted.get("status") == "Active"
+                and total == active and active + held <= capacity)
+
+
+# who may book an exam of each type: the credits pick_credit accepts (hubspot_sync.credit_rules)
+_HAS_CREDIT = (
+    "CASE %(type)s WHEN 'Situational Judgment' THEN c.sj_credits + c.shared_mock_credits"
+    " WHEN 'Clinical Skills' THEN c.cs_credits + c.shared_mock_credits"
+    " WHEN 'Mini-mock' THEN c.sjmini_credits ELSE c.mock_discussion_token END > 0"
+)
+
+
+def waitlist_scene(conn: psycopg.Connection, plan: Plan) -> WaitlistRun | None:
+    """The waitlist moving in three calls, on the fullest rush exam. None when no demo student
+    is left who could book it."""
+    ids = [e.hubspot_id for e in plan.exams if e.rush]
+    row = conn.execute(
+        "SELECT hubspot_id, mock_exam_name, mock_type, exam_date, capacity, total_bookings"
+        " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = ANY(%s)"
+        " ORDER BY total_bookings::float / greatest(capacity, 1) DESC, hubspot_id LIMIT 1",
+        (ids,),
+    ).fetchone()
+    exam, name, mock_type, day, capacity, total = row
+    student = conn.execute(
+        "SELECT c.student_id, c.email FROM hubspot_sync.hubspot_contact_credits AS c"
+        " WHERE c.student_id ~ %(pattern)s AND " + _HAS_CREDIT
+        + " AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b"
+        "   WHERE b.student_id = c.student_id AND b.mock_type = %(type)s"
+        "   AND b.exam_date = %(day)s AND b.is_active IN ('Active', 'Completed'))"
+        " ORDER BY c.student_id LIMIT 1",
+        {"pattern": STUDENT_PATTERN, "type": mock_type, "day": day},
+    ).fetchone()
+    if student is None:
+        return None
+    lowered = total < capacity
+    if lowered:  # the rush left seats: the admin closes them, so the exam is full
+        conn.execute("SELECT hubspot_sync.set_exam_capacity(%s, %s)", (exam, total))
+    joined = conn.execute(
+        "SELECT hubspot_sync.join_waitlist(%s, %s, %s, 'mississauga', 'right')",
+        (student[0], student[1], exam),
+    ).fetchone()[0]
+    booking, owner = conn.execute(
+        "SELECT booking_id, student_id FROM hubspot_sync.hubspot_bookings"
+        " WHERE associated_mock_exam = %s AND is_active = 'Active' ORDER BY booking_id LIMIT 1",
+        (exam,),
+    ).fetchone()
+    conn.execute("SELECT hubspot_sync.cancel_booking(%s, p_student_id => %s)", (booking, owner))
+    expires = conn.execute(
+        "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+        " WHERE id = %s AND status = 'offered'",
+        (joined["waitlist_id"],),
+    ).fetchone()
+    accepted = conn.execute(
+        "SELECT hubspot_sync.accept_offer(%s, %s, %s)", (student[0], student[1], exam)
+    ).fetchone()[0]
+    seats = conn.execute(
+        "SELECT e.capacity, e.total_bookings,"
+        " (SELECT count(*) FROM hubspot_sync.hubspot_bookings b"
+        "  WHERE b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active')::int,"
+        " (SELECT count(*) FROM hubspot_sync.waitlist_entries w"
+        "  WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered')::int"
+        " FROM hubspot_sync.hubspot_mock_exams e WHERE e.hubspot_id = %s",
+        (exam,),
+    ).fetchone()
+    return WaitlistRun(exam, name, lowered, student[0], joined, booking,
+                       expires[0] if expires else None, accepted, tuple(seats))
+
+
 def refresh_and_read(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
     """refresh_analytics(), then what the dashboard shows, read from the views."""
     cur = conn.cursor(row_factory=dict_row)

@@ -172,6 +172,27 @@ def book(story: Story, runner: r.Runner, plan: d.Plan, rng: random.Random) -> No
     )
 
 
+def waitlist(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
+    """The waitlist moving (issue 16): join a full exam, a cancellation, the offer, accepted."""
+    started = time.monotonic()
+    scene = d.waitlist_scene(conn, plan)
+    if scene is None:
+        story.check("waitlist", False, "no demo student left who could book a rush exam")
+        return
+    story.say(f"[bold]Waitlist[/bold] on {scene.exam_name}"
+              + (" (the admin closed its last free seats first)" if scene.capacity_lowered else "")
+              + f": {scene.student} joins (position {scene.joined.get('position')})")
+    story.say(f"  booking {scene.cancelled} is cancelled → the seat is offered to {scene.student}, "
+              f"held until {scene.offer_expires_at:%H:%M}" if scene.offer_expires_at else
+              f"  booking {scene.cancelled} is cancelled → [red]no offer was made[/red]")
+    story.done(f"{scene.student} accepts: booking {scene.accepted.get('booking_id')} "
+               f"({scene.accepted.get('credit_field')} spent now)", started)
+    capacity_, total, active, held = scene.seats
+    story.check("waitlist", scene.ok,
+                f"{active} Active + {held} held of {capacity_} seats; the offer went to the first "
+                "in line and nobody else could take the freed seat")
+
+
 def capacity(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
     rows = d.capacity_rows(conn, plan)
     table = Table(title="Capacity vs bookings, per exam", title_justify="left")
@@ -410,6 +431,7 @@ def demo(app: AppContext, scale: str, seed: int) -> None:
             )
             with r.Runner(url, connection_budget(conn, plan.scale.connections)) as runner:
                 book(story, runner, plan, rng)
+            waitlist(story, conn, plan)
             capacity(story, conn, plan)
             credits(story, conn, plan)
             push(story, app, url, conn, plan, sandbox)
