@@ -187,7 +187,7 @@ def waitlist(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
               f"  booking {scene.cancelled} is cancelled → [red]no offer was made[/red]")
     story.done(f"{scene.student} accepts: booking {scene.accepted.get('booking_id')} "
                f"({scene.accepted.get('credit_field')} spent now)", started)
-    capacity_, total, active, held = scene.seats
+    capacity_, _total, active, held = scene.seats
     story.check("waitlist", scene.ok,
                 f"{active} Active + {held} held of {capacity_} seats; the offer went to the first "
                 "in line and nobody else could take the freed seat")

@@ -20,9 +20,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 from invariants import table_digests, table_versions
 from postgrest import RpcError, http_status, rpc, rpc_rows, signature
+from psycopg.types.json import Jsonb
 
 # SPEC §4.3, verbatim.
 SPEC_CODES = {

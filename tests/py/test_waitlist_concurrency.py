@@ -192,8 +192,9 @@ def test_rush_500_students_20_seats_200_waitlist(db: psycopg.Connection,
                        " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
             expired_by_job += rpc(db, "process_waitlist")["expired"]
 
-    print(f"\nwaitlist rush: {sampler.samples} snapshots sampled, places {dict(statuses_of(db, exam))},"
-          f" accepts {sum(accepts.values())}, expiries counted by the job {expired_by_job}")
+    print(f"\nwaitlist rush: {sampler.samples} snapshots sampled, places"
+          f" {dict(statuses_of(db, exam))}, accepts {sum(accepts.values())}, expiries counted by"
+          f" the job {expired_by_job}")
     assert sampler.samples > 0
     assert sampler.broken == [], sampler.broken[:5]
     cap, total, active, held = db.execute(SEATS_HELD, (exam,)).fetchone()
