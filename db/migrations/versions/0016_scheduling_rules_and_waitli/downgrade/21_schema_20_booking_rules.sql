@@ -1,0 +1,2 @@
+-- Undo db/schema/20_booking_rules.sql (new).
+DROP TABLE IF EXISTS hubspot_sync.booking_rules;
