@@ -108,7 +108,7 @@ def _signature_drops(old_sql: str, new_sql: str) -> str:
     old, new = _signatures(old_sql), _signatures(new_sql)
     names = [name for name, sig in old.items() if name in new and new[name] != sig]
     return "".join(
-        "-- squawk-ignore ban-drop-function (re-created below, same transaction)\n"
+        "-- re-created below, in the same transaction\n-- squawk-ignore ban-drop-function\n"
         f"DROP FUNCTION IF EXISTS {name};\n"
         for name in names
     )

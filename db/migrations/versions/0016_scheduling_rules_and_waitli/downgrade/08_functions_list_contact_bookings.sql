@@ -1,5 +1,6 @@
 -- Undo db/functions/list_contact_bookings.sql (changed).
--- squawk-ignore ban-drop-function (re-created below, same transaction)
+-- re-created below, in the same transaction
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS hubspot_sync.list_contact_bookings;
 -- Frozen copy of db/functions/list_contact_bookings.sql (new).
 /**

@@ -1,5 +1,6 @@
 -- Frozen copy of db/functions/list_available_exams.sql (changed).
--- squawk-ignore ban-drop-function (re-created below, same transaction)
+-- re-created below, in the same transaction
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS hubspot_sync.list_available_exams;
 /**
  * hubspot_sync.list_available_exams(p_mock_type text DEFAULT NULL, p_location text DEFAULT NULL,

@@ -1,5 +1,6 @@
 -- Frozen copy of db/functions/list_contact_bookings.sql (changed).
--- squawk-ignore ban-drop-function (re-created below, same transaction)
+-- re-created below, in the same transaction
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS hubspot_sync.list_contact_bookings;
 /**
  * hubspot_sync.list_contact_bookings(p_student_id text, p_status text DEFAULT NULL) -> SETOF
