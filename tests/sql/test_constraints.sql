@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(46);
+SELECT plan(51);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -235,6 +235,32 @@ SELECT throws_ok(
       VALUES (1, 'contact.propertyChange', '0-1', '1', now(), '{}', -1)$$,
     '23514', pg_temp.violates('webhook_events', 'webhook_events_attempts_check'),
     'webhook delivery attempts cannot be negative');
+
+-- Issue 16: scheduling rules and the waitlist --------------------------------------------------------
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES ('no_such_rule', 'true', 'x')$$,
+    '23514', pg_temp.violates('booking_rules', 'booking_rules_rule_check'),
+    'only the documented scheduling rules can be stored');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at)
+      VALUES ('EXC1', 'C1', gen_random_uuid(), 'maybe', now())$$,
+    '23514', pg_temp.violates('waitlist_entries', 'waitlist_entries_status_check'),
+    'a waitlist place has one of the five statuses');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status)
+      VALUES ('EXC1', 'C1', gen_random_uuid(), 'expired')$$,
+    '23514', pg_temp.violates('waitlist_entries', 'waitlist_entries_offer_check'),
+    'only an offered place can be accepted or expire (offered_at set)');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at)
+      VALUES ('EXC1', 'C1', gen_random_uuid(), 'accepted', now())$$,
+    '23514', pg_temp.violates('waitlist_entries', 'waitlist_entries_booking_check'),
+    'an accepted place names its booking');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id)
+      VALUES ('EXC1', 'C1', gen_random_uuid()), ('EXC1', 'C1', gen_random_uuid())$$,
+    '23505', pg_temp.duplicate('idx_waitlist_open_place'),
+    'one open place per student and exam');
 
 -- Coverage ----------------------------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT has_schema('hubspot_sync');
 SELECT tables_are('hubspot_sync', ARRAY[
     'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings', 'sync_metadata',
     'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync',
-    'webhook_events'],
+    'webhook_events', 'booking_rules', 'waitlist_entries'],
     'hubspot_sync holds exactly the package tables');
 SELECT col_is_null('hubspot_sync', 'hubspot_contact_credits', 'hubspot_id',
                    'contacts may exist before HubSpot knows them (dual-id)');
@@ -30,6 +30,16 @@ SELECT enum_has_labels('hubspot_sync', 'mock_set_letter',
 SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows carry a lease');
 SELECT has_column('hubspot_sync', 'hubspot_bookings', 'idempotency_fingerprint',
                   'bookings remember the fingerprint of their idempotency key');
+
+-- issue 16: one open waitlist place per student and exam; every table under RLS
+SELECT indexes_are('hubspot_sync', 'waitlist_entries', ARRAY[
+    'waitlist_entries_pkey', 'idx_waitlist_open_place', 'idx_waitlist_queue',
+    'idx_waitlist_offers_due', 'idx_waitlist_student']);
+SELECT ok((SELECT indisunique FROM pg_index WHERE indexrelid = 'hubspot_sync.idx_waitlist_open_place'::regclass),
+          'idx_waitlist_open_place is unique (join_waitlist is idempotent through it)');
+SELECT ok((SELECT bool_and(relrowsecurity) FROM pg_class
+           WHERE oid IN ('hubspot_sync.booking_rules'::regclass, 'hubspot_sync.waitlist_entries'::regclass)),
+          'booking_rules and waitlist_entries have row level security');
 
 SELECT * FROM finish();
 ROLLBACK;
