@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import click
 import psycopg
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -179,11 +180,11 @@ def waitlist(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
     if scene is None:
         story.check("waitlist", False, "no demo student left who could book a rush exam")
         return
-    story.say(f"[bold]Waitlist[/bold] on {scene.exam_name}"
+    story.say(f"[bold]Waitlist[/bold] on {escape(scene.exam_name)}"
               + (" (the admin closed its last free seats first)" if scene.capacity_lowered else "")
               + f": {scene.student} joins (position {scene.joined.get('position')})")
     story.say(f"  booking {scene.cancelled} is cancelled → the seat is offered to {scene.student}, "
-              f"held until {scene.offer_expires_at:%H:%M}" if scene.offer_expires_at else
+              f"held until {scene.offer_expires_at:%H:%M %Z}" if scene.offer_expires_at else
               f"  booking {scene.cancelled} is cancelled → [red]no offer was made[/red]")
     story.done(f"{scene.student} accepts: booking {scene.accepted.get('booking_id')} "
                f"({scene.accepted.get('credit_field')} spent now)", started)
