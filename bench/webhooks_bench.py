@@ -69,7 +69,8 @@ def b9(quick: bool, schema_source: str) -> list[Figure]:
         (day0,) = conn.execute("SELECT hubspot_sync.business_today() + 10").fetchone()
     log(f"B9: `mockbook webhooks serve` on {WEBHOOKS_DB}, {count} capacity edits at "
         f"{B9_RATE:g}/s on {B9_EXAMS} exams, Redis {'on' if r else 'off'}")
-    with Sandbox(conformance=False, rate_limit=100, rate_window=10.0, access_token=token) as sb:
+    with Sandbox(conformance=False, rate_limit=100, rate_window=10.0, access_token=token,
+                 setup=True) as sb:
         exam_ids = sb.seed(EXAMS, [{
             "mock_exam_name": f"webhook exam {k}", "mock_type": "Situational Judgment",
             "exam_date": str(day0 + timedelta(days=k)), "start_time": "09:00",

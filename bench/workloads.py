@@ -613,7 +613,7 @@ def b5(ctx: Context) -> list[Figure]:
     with psycopg.connect(ctx.url, autocommit=True) as conn:
         # Only this benchmark's changes are to be pushed: the earlier ones are not in HubSpot.
         conn.execute("TRUNCATE hubspot_sync.sync_queue, hubspot_sync.sync_errors")
-    with Sandbox(conformance=False, rate_limit=limit, rate_window=window,
+    with Sandbox(conformance=False, setup=True, rate_limit=limit, rate_window=window,
                  access_token=token) as sb:
         exam_ids = sb.seed(EXAMS, [{"mock_exam_name": f"push exam {i}", "total_bookings": "0"}
                                    for i in range(exams)])
@@ -805,7 +805,7 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
     students = [f"{prefix}{i}" for i in range(count)]
     log(f"B6: `mockbook worker` on {WORKER_DB}, {count} bookings at {B6_RATE:g}/s for "
         f"{seconds} s (students and exams imported from the sandbox by the worker's pull)")
-    with Sandbox(conformance=False, rate_limit=100, rate_window=10.0,
+    with Sandbox(conformance=False, setup=True, rate_limit=100, rate_window=10.0,
                  access_token=token) as sb:
         exam_ids = sb.seed(EXAMS, [{
             "mock_exam_name": f"worker exam {k}", "mock_type": "Situational Judgment",

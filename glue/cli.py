@@ -112,9 +112,18 @@ def cli(
 
 
 def _register() -> None:
-    from glue.commands import database, demo, hubspot_sync, ops, runner, sync, webhooks
+    from glue.commands import (
+        database,
+        demo,
+        hubspot_setup,
+        hubspot_sync,
+        ops,
+        runner,
+        sync,
+        webhooks,
+    )
 
-    for module in (database, demo, ops, sync, hubspot_sync, runner, webhooks):
+    for module in (database, demo, ops, sync, hubspot_sync, runner, webhooks, hubspot_setup):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -203,7 +203,8 @@ class HubSpotReader:
         """Every archived record of a type (100 per call)."""
         after: str | None = None
         while True:
-            args: dict[str, Any] = {"limit": LIST_PAGE, "archived": True}
+            # "true", not Python's True (the SDK would send "True"): the spec's boolean.
+            args: dict[str, Any] = {"limit": LIST_PAGE, "archived": "true"}
             if properties:
                 args["properties"] = list(properties)
             if after:

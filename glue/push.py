@@ -63,6 +63,7 @@ from glue.hubspot import (
     HubSpotError,
 )
 from glue.hubspot_read import HubSpotReader
+from glue.portal_setup import require as require_portal
 from glue.pull_db import PullDatabase
 from glue.ratelimit import DailyBudgetExhausted
 
@@ -275,44 +276,11 @@ class Pusher:
 
     # ---- start-up check ----------------------------------------------------------------------
     def preflight(self) -> None:
-        """Check once that HubSpot answers, accepts the token and knows both object types;
-        misconfiguration raises ConfigError (exit 2) before anything is claimed."""
-        for type_id, setting in (
-            (self.bookings_type, "HUBSPOT_BOOKINGS_OBJECT_TYPE"),
-            (self.exams_type, "HUBSPOT_EXAMS_OBJECT_TYPE"),
-        ):
-            try:
-                schema = self.hubspot.schema(type_id)
-            except HubSpotError as exc:
-                raise ConfigError(self._config_message(exc, type_id, setting)) from None
-            if type_id == self.bookings_type:
-                props = {p.get("name"): p for p in schema.get("properties") or []}
-                if props and "booking_id" not in props:
-                    raise ConfigError(
-                        f"the bookings object type {type_id} has no booking_id property "
-                        "(create it as a unique property)"
-                    )
-                if props and not props["booking_id"].get("hasUniqueValue"):
-                    raise ConfigError(
-                        f"booking_id of the bookings object type {type_id} is not a unique "
-                        "property (upserts by booking code need hasUniqueValue)"
-                    )
-
-    def _config_message(self, exc: HubSpotError, type_id: str, setting: str) -> str:
-        base = self.hubspot.base_url
-        if exc.status is None:
-            return f"cannot reach HubSpot at HUBSPOT_BASE_URL {base}: {exc.message}"
-        if exc.status == 401:
-            return "HubSpot refused HUBSPOT_ACCESS_TOKEN (401 unauthorized)"
-        if exc.status == 403:
-            return (
-                "HUBSPOT_ACCESS_TOKEN lacks a scope mockbook needs (403): "
-                f"{exc.message} (needs crm.schemas.custom.read, crm.objects.custom.write, "
-                "crm.objects.contacts.write)"
-            )
-        if exc.status in (400, 404):
-            return f"HubSpot at {base} has no object type {type_id!r} ({setting}): {exc.message}"
-        return f"HubSpot at {base} is not answering properly (HTTP {exc.status}): {exc.message}"
+        """Check once that HubSpot answers, accepts the token and has everything mockbook needs
+        (glue.portal_setup: both object types, every property, the association definitions);
+        misconfiguration raises ConfigError (exit 2) naming what is missing, before anything is
+        claimed, so a portal missing a property never dead-letters the queue."""
+        require_portal(self.hubspot, self.settings)
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:

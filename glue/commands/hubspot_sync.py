@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 partial failure (records not applied and dead-lettered, a pass that
 could not finish, drift above --max-drift, notes that could not be written); 2 configuration
-error (no HUBSPOT_ACCESS_TOKEN, bad HUBSPOT_BASE_URL, no database).
+error (no HUBSPOT_ACCESS_TOKEN, bad HUBSPOT_BASE_URL, no database, a portal missing what mockbook
+needs: pull, import and notes run the portal check of glue.portal_setup at start-up).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from glue.hubspot import HubSpotClient
 from glue.importer import run_import
 from glue.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
 from glue.portal import check_portal
+from glue.portal_setup import require as require_portal
 from glue.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
 from glue.pull import Progress as ProgressCallback
 from glue.reconcile import SHOWN, ReconcileReport, reconcile
@@ -107,6 +109,7 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
     could not be applied (see `mockbook dlq list`) or a pass could not finish (run again: it
     resumes)."""
     client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
     with Database(app.database_url()) as db:
         check_portal(db, client, app.settings)
         stats = pull(
@@ -134,6 +137,7 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     Postgres (same booking code or idempotency key) are linked, never duplicated. Exit 1 when
     some records could not be imported (see `mockbook dlq list`) or HubSpot stopped answering."""
     client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
     as_json = _as_json(app, json_flag)
     with Database(app.database_url()) as db, _progress(not as_json) as progress:
         stats = run_import(db, client, app.settings, restart=restart, progress=progress)
@@ -251,6 +255,7 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
 
     `mockbook run` does this after each push; this command is for operators."""
     client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
     with Database(app.database_url()) as db:
         stats = push_audit_notes(
             db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size

@@ -277,6 +277,25 @@ def dlq_discard(app: AppContext, ids: tuple[int, ...], everything: bool) -> None
     metavar="URL",
     help="Send HubSpot-style webhooks (signed with HUBSPOT_CLIENT_SECRET) to this URL.",
 )
+@click.option(
+    "--setup",
+    "ready",
+    is_flag=True,
+    help="Start as a ready portal (what `mockbook hubspot setup` creates) instead of empty.",
+)
+@click.option(
+    "--search-lag",
+    type=click.FloatRange(min=0, max=60),
+    default=3.0,
+    show_default=True,
+    help="Seconds before a write shows in search (HubSpot's search is eventually consistent).",
+)
+@click.option(
+    "--portal-timezone",
+    default="America/Toronto",
+    show_default=True,
+    help="The portal's time zone: the daily API limit resets at its midnight.",
+)
 def sandbox(
     port: int,
     host: str,
@@ -284,12 +303,25 @@ def sandbox(
     rate_limit: int,
     rate_window: float,
     webhook_url: str | None,
+    ready: bool,
+    search_lag: float,
+    portal_timezone: str,
 ) -> None:
-    """Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at it."""
+    """Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at it.
+
+    It starts as an empty portal (HubSpot's own objects and properties only): run
+    `mockbook hubspot setup` against it, or start it with --setup."""
     import os
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from glue.sandbox import serve
 
+    try:
+        ZoneInfo(portal_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"unknown time zone {portal_timezone!r}", param_hint="--portal-timezone"
+        ) from None
     serve(
         port,
         host=host,
@@ -298,6 +330,9 @@ def sandbox(
         rate_window=rate_window,
         webhook_url=webhook_url,
         webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
+        setup=ready,
+        search_lag=search_lag,
+        portal_timezone=portal_timezone,
     )
 
 

@@ -7,16 +7,27 @@
 
 ``Sandbox(port=0, *, host, rate_limit=100, rate_window=10.0, daily_limit=250_000, search_rate=5,
 search_lag=0.0, conformance=True, spec_dir=None, access_token=None, portal_id, first_id,
-seed)`` (record ids count up from ``first_id``, default 10000):
+seed, setup=False, portal_timezone="America/Toronto", prerequisite_type_id=1340)`` (record ids
+count up from ``first_id``, default 10000):
 
 - ``start()`` / ``stop()`` / context manager; ``base_url``; ``reset()``.
 - ``faults`` (:class:`Faults`): ``error_rate``, ``latency``, ``storm(seconds)``, ``timeout_rate``
-  with ``timeout_seconds``, ``lost_response_rate``, ``seed``.
+  with ``timeout_seconds``, ``lost_response_rate``, ``seed``, ``spare_portal_reads``.
 - ``limiter.configure(rate_limit=..., rate_window=..., daily_limit=..., search_rate=...)``,
   ``search_lag`` (attribute, seconds).
-- Types: contacts ``0-1`` (unique ``email``), notes ``0-46``, bookings ``2-50158943`` (unique
-  ``booking_id``), mock exams ``2-50158939``; ``register_object_type(type_id, name,
-  unique_properties)``; ``POST /crm/v3/schemas`` creates more.
+- The portal (glue/sandbox/schema.py): it starts **empty**, like a new HubSpot account:
+  contacts ``0-1`` (unique ``email``) and notes ``0-46`` with HubSpot's own properties, and
+  their default association. ``setup=True`` or ``setup()`` makes it a **ready portal** (what
+  ``mockbook hubspot setup`` creates, from glue.portal_setup's catalogue): bookings ``2-50158943``
+  (unique ``booking_id``), mock exams ``2-50158939``, every property mockbook uses, the
+  booking/contact/exam/note associations and the exam -> exam ``Prerequisite`` label
+  (``prerequisite_type_id``). ``POST /crm-object-schemas/v3/schemas``,
+  ``/crm/v3/properties/{type}`` (and ``/groups``), ``/crm/v4/associations/{from}/{to}/labels``
+  create more. Writes are checked as HubSpot checks them (unknown property, type, enumeration
+  options, dates at midnight UTC, a note's ``hs_timestamp``, defined association types):
+  400 VALIDATION_ERROR with HubSpot's body. ``register_object_type(type_id, name,
+  unique_properties)`` adds a type that accepts any property (a test helper).
+- The daily limit resets at midnight in ``portal_timezone``.
 - ``reject_when(type_id, predicate, message)``: make matching records permanently invalid.
 - Admin actions: ``associate(from_type, from_id, to_type, to_id, type_ids)``,
   ``dissociate(...)``, ``archive(type, id)``, ``define_association_label(from, to, type_id,

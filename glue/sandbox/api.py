@@ -22,6 +22,7 @@ from .errors import (
     Req,
     parse_properties,
 )
+from .schema import LabelsApi, PropertiesApi, check_values
 from .store import Conflict, ObjectType, Record, Store, iso
 
 MAX_LIST = 100
@@ -39,6 +40,9 @@ class Api:
         assoc = AssociationsApi(self)
         schemas = SchemasApi(self)
         batch = BatchApi(self)
+        props = PropertiesApi(self)
+        labels = LabelsApi(self)
+        prop = r"/crm/v3/properties/(?P<t>[^/]+)"
         obj = r"/crm/v3/objects/(?P<t>[^/]+)"
         v4 = r"/crm/v4/associations/(?P<f>[^/]+)/(?P<t>[^/]+)/batch"
         v4o = r"/crm/v4/objects/(?P<f>[^/]+)/(?P<fid>[^/]+)/associations"
@@ -68,6 +72,15 @@ class Api:
             ("GET", sch, schemas.list),
             ("POST", sch, schemas.create),
             ("GET", sch + "/(?P<t>[^/]+)", schemas.get),
+            ("POST", sch + "/(?P<t>[^/]+)/associations", schemas.create_association),
+            ("GET", prop + "/groups", props.groups),
+            ("POST", prop + "/groups", props.create_group),
+            ("GET", prop, props.list),
+            ("POST", prop, props.create),
+            ("GET", prop + "/(?P<name>[^/]+)", props.get),
+            ("PATCH", prop + "/(?P<name>[^/]+)", props.update),
+            ("GET", r"/crm/v4/associations/(?P<f>[^/]+)/(?P<t>[^/]+)/labels", labels.list),
+            ("POST", r"/crm/v4/associations/(?P<f>[^/]+)/(?P<t>[^/]+)/labels", labels.create),
         ]
         self._routes: list[Route] = [(m, re.compile(f"^{p}/?$"), fn) for m, p, fn in table]
 
@@ -166,6 +179,12 @@ class Api:
             }
         return body
 
+    def values(self, ot: ObjectType, raw: Any, *, create: bool = False) -> dict[str, str]:
+        """A write's ``properties`` as stored: parsed, then checked against the portal's
+        properties (unknown property, type, options, date formats, required note fields: see
+        glue/sandbox/schema.py); ApiError 400 VALIDATION_ERROR otherwise."""
+        return check_values(ot, parse_properties(raw), create=create)
+
     def write(self, ot: ObjectType, rec: Record | None, props: dict[str, str]) -> Record:
         """Create (rec None) or update one record after the rules and uniqueness checks."""
         merged = {**(rec.properties if rec else {}), **props}
@@ -181,7 +200,7 @@ class Api:
     def create(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self.type_of(t)
         body = req.obj()
-        props = parse_properties(body.get("properties"))
+        props = self.values(ot, body.get("properties"), create=True)
         with self.store.lock:
             links = self.assoc_plan(ot, body.get("associations"))
             rec = self.write(ot, None, props)
@@ -216,7 +235,7 @@ class Api:
 
     def update(self, req: Req, t: str, oid: str) -> tuple[int, Any]:
         ot = self.type_of(t)
-        props = parse_properties(req.obj().get("properties"))
+        props = self.values(ot, req.obj().get("properties"))
         with self.store.lock:
             rec = self.find(ot, oid, req.q("idProperty"))
             if rec is None:

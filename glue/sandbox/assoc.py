@@ -44,8 +44,23 @@ class AssociationsApi:
                 raise ApiError(400, f"Invalid association spec: {spec!r}") from None
             if category not in CATEGORIES:
                 raise ApiError(400, f"Invalid associationCategory {category!r}")
-            if self.store.assoc_type(type_id) is None:
-                self.store.register_assoc_type(ft.type_id, tt.type_id, type_id, category)
+            # Only defined association types exist: the default of a defined pair, or a label
+            # created with the labels API; their direction must match the call's.
+            # https://developers.hubspot.com/docs/api/crm/associations/v4
+            at = self.store.assoc_type(type_id)
+            if at is None or (at.from_type, at.to_type) != (ft.type_id, tt.type_id):
+                raise ApiError(
+                    400,
+                    f"associationTypeId {type_id} ({category}) is not defined from {ft.name} to "
+                    f"{tt.name}",
+                    context={"associationTypeId": [str(type_id)]},
+                )
+            if at.category != category:
+                raise ApiError(
+                    400,
+                    f"associationTypeId {type_id} is {at.category}, not {category}",
+                    context={"associationTypeId": [str(type_id)]},
+                )
             ids.append(type_id)
         return ids
 
@@ -62,6 +77,12 @@ class AssociationsApi:
     def _default(self, ft: ObjectType, fid: str, tt: ObjectType, tid: str) -> list[dict]:
         """Create the default association both ways; the two PublicDefaultAssociation rows."""
         type_id = self.store.default_assoc_type(ft.type_id, tt.type_id)
+        if type_id is None:
+            raise ApiError(
+                400,
+                f"No association is defined between {ft.name} and {tt.name}",
+                context={"fromObjectId": [fid], "toObjectId": [tid]},
+            )
         self.store.associate(ft.type_id, fid, tt.type_id, tid, [type_id])
         back = self.store.default_assoc_type(tt.type_id, ft.type_id)
         return [
@@ -235,21 +256,23 @@ class SchemasApi:
                     "fieldType": spec.get("fieldType") or "text",
                     "groupName": spec.get("groupName") or f"{ot.name}_information",
                     "description": spec.get("description") or "",
-                    "options": [],
+                    "options": [dict(o) for o in spec.get("options") or []],
                     "hasUniqueValue": bool(spec.get("hasUniqueValue")),
                 }
             )
         assocs = [
             {
-                "id": str(self.store.default_assoc_type(ot.type_id, other.type_id)),
+                "id": str(type_id),
                 "fromObjectTypeId": ot.type_id,
                 "toObjectTypeId": other.type_id,
                 "name": f"{ot.name}_to_{other.name}",
             }
             for other in self.store.types()
-            if other.type_id != ot.type_id
+            if (type_id := self.store.default_assoc_type(ot.type_id, other.type_id)) is not None
         ]
-        primary = ot.unique_properties[0] if ot.unique_properties else "hs_object_id"
+        primary = ot.primary or (
+            ot.unique_properties[0] if ot.unique_properties else "hs_object_id"
+        )
         return {
             "id": ot.type_id.split("-", 1)[-1],
             "objectTypeId": ot.type_id,
@@ -257,7 +280,7 @@ class SchemasApi:
             "fullyQualifiedName": f"p{portal}_{ot.name}",
             "labels": {"singular": ot.singular, "plural": ot.plural},
             "primaryDisplayProperty": primary,
-            "requiredProperties": [],
+            "requiredProperties": list(ot.required),
             "searchableProperties": list(ot.unique_properties),
             "secondaryDisplayProperties": [],
             "properties": props,
@@ -278,27 +301,39 @@ class SchemasApi:
         return 200, self.schema(ot)
 
     def create(self, req: Req) -> tuple[int, Any]:
+        """A custom object with its properties and associations (glue/sandbox/schema.py)."""
+        from .schema import define_schema
+
         body = req.obj()
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise ApiError(400, "Object schema needs a 'name'")
-        if self.store.resolve_type(name) is not None:
-            raise ApiError(
-                409, f"Object type with name {name!r} already exists", "OBJECT_ALREADY_EXISTS"
-            )
-        declared = {
-            p["name"]: p
-            for p in body.get("properties") or []
-            if isinstance(p, dict) and p.get("name")
-        }
-        unique = [n for n, p in declared.items() if p.get("hasUniqueValue")]
-        labels = body.get("labels") or {}
-        ot = self.store.register_type(
-            self.store.new_schema_type_id(),
-            name,
-            unique,
-            singular=labels.get("singular", ""),
-            plural=labels.get("plural", ""),
-            declared=declared,
-        )
+        with self.store.lock:
+            if self.store.resolve_type(name) is not None:
+                raise ApiError(
+                    409, f"Object type with name {name!r} already exists", "OBJECT_ALREADY_EXISTS"
+                )
+            declared = {p.get("name") for p in body.get("properties") or [] if isinstance(p, dict)}
+            missing = [p for p in body.get("requiredProperties") or [] if p not in declared]
+            if missing:
+                raise ApiError(400, f"Required properties are not defined: {missing}")
+            ot = define_schema(self.store, self.store.new_schema_type_id(), body)
         return 201, self.schema(ot)
+
+    def create_association(self, req: Req, t: str) -> tuple[int, Any]:
+        """``POST /crm-object-schemas/v3/schemas/{objectType}/associations``: define the
+        association between a custom object and another object."""
+        body = req.obj()
+        ft = self.api.type_of(str(body.get("fromObjectTypeId") or t))
+        tt = self.api.type_of(str(body.get("toObjectTypeId") or ""))
+        with self.store.lock:
+            type_id = self.store.define_default(ft.type_id, tt.type_id)
+        now = iso(now_ms())
+        return 201, {
+            "id": str(type_id),
+            "fromObjectTypeId": ft.type_id,
+            "toObjectTypeId": tt.type_id,
+            "name": body.get("name") or f"{ft.name}_to_{tt.name}",
+            "createdAt": now,
+            "updatedAt": now,
+        }

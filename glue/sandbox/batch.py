@@ -13,7 +13,6 @@ from .errors import (
     ApiError,
     Req,
     batch_body,
-    parse_properties,
     record_error,
 )
 from .store import now_ms
@@ -36,6 +35,7 @@ class BatchApi:
         otherwise any failing input fails the whole batch (nothing is created)."""
         ot = self.api.type_of(t)
         inputs = req.inputs(MAX_BATCH)
+        values = self._values(ot, inputs, create=True)
         started = now_ms()
         with self.store.lock:
             plans, errors = [], []
@@ -45,7 +45,7 @@ class BatchApi:
                 try:
                     if not isinstance(item, dict):
                         raise ApiError(400, f"Invalid input at index {i}")
-                    props = parse_properties(item.get("properties"))
+                    props = values[i]
                     links = self.api.assoc_plan(ot, item.get("associations"))
                     self.api.rejected(ot, props)
                     clash = self.store.unique_conflict(ot, props)
@@ -82,6 +82,17 @@ class BatchApi:
         errs = [exc.record_error(trace) for trace, exc in errors]
         return (207 if errs else 201), batch_body(results, errs, started)
 
+    def _values(self, ot: Any, inputs: list, *, create: bool = False) -> list[dict[str, str]]:
+        """Every input's properties, checked before anything is written: one invalid value
+        (an unknown property, a bad option or date) refuses the whole batch with HubSpot's 400
+        VALIDATION_ERROR (glue/sandbox/schema.py)."""
+        return [
+            self.api.values(
+                ot, item.get("properties") if isinstance(item, dict) else None, create=create
+            )
+            for item in inputs
+        ]
+
     def _check_duplicates(self, inputs: list) -> None:
         seen: set[tuple[str, str]] = set()
         dups = []
@@ -101,13 +112,13 @@ class BatchApi:
         ot = self.api.type_of(t)
         inputs = req.inputs(MAX_BATCH)
         self._check_duplicates(inputs)
+        values = self._values(ot, inputs)
         started = now_ms()
         results, errors = [], []
         with self.store.lock:
-            for item in inputs:
+            for item, props in zip(inputs, values, strict=True):
                 trace, key = item.get("objectWriteTraceId"), str(item["id"])
                 try:
-                    props = parse_properties(item.get("properties"))
                     rec = self.api.find(ot, key, item.get("idProperty"))
                     if rec is None:
                         raise ApiError(
@@ -133,17 +144,17 @@ class BatchApi:
                     f"idProperty {prop!r} is not a unique property of {ot.name}",
                     context={"idProperty": [str(prop)]},
                 )
+        values = self._values(ot, inputs)
         started = now_ms()
         results, errors = [], []
         with self.store.lock:
-            for item in inputs:
+            for item, props in zip(inputs, values, strict=True):
                 trace, key, prop = (
                     item.get("objectWriteTraceId"),
                     str(item["id"]),
                     item.get("idProperty"),
                 )
                 try:
-                    props = parse_properties(item.get("properties"))
                     rec = self.api.find(ot, key, prop)
                     if rec is None and (not prop or prop == "hs_object_id"):
                         raise ApiError(

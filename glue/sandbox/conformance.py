@@ -33,6 +33,9 @@ PROPERTIES = "crm-properties-v3.json"
 
 _CACHE: dict[Path, tuple[Any, dict]] = {}
 _CACHE_LOCK = threading.Lock()
+# Association labels (``/crm/v4/associations/{from}/{to}/labels``) belong to HubSpot's separate
+# "Associations Schema" spec, which ../shared/hubspot-openapi does not hold: not checked.
+_UNCOVERED = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/labels(/[^/]+)?$")
 _OBJECT_PATH = re.compile(r"^/crm/v3/objects/(?P<t>[^/]+)(?P<rest>/.*)?$")
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -139,7 +142,7 @@ class Conformance:
 
     def preload(self) -> None:
         """Parse every spec now (once per process) rather than on first use."""
-        for name in (OBJECTS, CONTACTS, CUSTOM, ASSOCIATIONS, SCHEMAS):
+        for name in (OBJECTS, CONTACTS, CUSTOM, ASSOCIATIONS, SCHEMAS, PROPERTIES):
             load_spec(self.spec_dir / name)
 
     def check(
@@ -166,6 +169,8 @@ class Conformance:
         pairs = _pairs(query if query is not None else parts.query)
         headers = dict(headers or {})
         ctype = _header(headers, "Content-Type") or "application/json"
+        if _UNCOVERED.match(path):
+            return []
         targets = specs_for(path)
         if not targets:
             return [f"{method} {path}: no HubSpot OpenAPI spec covers this path"]

@@ -108,7 +108,19 @@ class Req:
         return out
 
     def qbool(self, name: str) -> bool:
-        return (self.q(name) or "").lower() == "true"
+        """A boolean query parameter: ``true`` or ``false`` as the OpenAPI specs declare it
+        (``type: boolean``); anything else (Python's ``True``) is 400 VALIDATION_ERROR."""
+        value = self.q(name)
+        if value is None or value == "":
+            return False
+        if value not in ("true", "false"):
+            raise ApiError(
+                400,
+                f"Invalid value {value!r} for query parameter {name!r}: expected true or false",
+                VALIDATION_ERROR,
+                {name: [value]},
+            )
+        return value == "true"
 
     def obj(self) -> dict:
         if not isinstance(self.body, dict):

@@ -7,6 +7,7 @@ One random draw per call decides its fate, from one seeded generator, so a test 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 
@@ -28,7 +29,18 @@ class Faults:
     - ``lost_response_rate``: fraction of calls whose change IS applied, after which the
       connection is dropped with no response.
     - ``seed``: re-seeds the generator (reproducible fault sequences).
+    - ``spare_portal_reads``: when True, the reads of the start-up portal check (schemas,
+      properties, association labels: ``GET`` only) get no fault, storm or latency, so a test
+      can aim its faults at the work that follows the check.
     """
+
+    PORTAL_READS = re.compile(
+        r"^/crm(-object-schemas)?/v3/(schemas|properties)(/|$)|^/crm/v4/associations/[^/]+/[^/]+/labels$"
+    )
+
+    def spared(self, method: str, path: str) -> bool:
+        """True when this request escapes every fault (see ``spare_portal_reads``)."""
+        return self.spare_portal_reads and method == "GET" and bool(self.PORTAL_READS.match(path))
 
     def __init__(self, seed: int | None = None) -> None:
         self._lock = threading.Lock()
@@ -43,6 +55,7 @@ class Faults:
         self.timeout_rate = 0.0
         self.timeout_seconds = 5.0
         self.lost_response_rate = 0.0
+        self.spare_portal_reads = False
         self.error_statuses: tuple[int, ...] = (500, 502, 503)
         self._storm_until = 0.0
         with self._lock:

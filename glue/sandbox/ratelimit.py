@@ -11,8 +11,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 SECONDLY = "SECONDLY"
@@ -67,15 +69,21 @@ class Decision:
         return str(max(1, math.ceil(self.retry_after)))
 
 
-def _seconds_to_utc_midnight() -> float:
-    now = datetime.now(UTC)
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (tomorrow - now).total_seconds()
+def _seconds_to_midnight(tz: tzinfo, now: datetime | None = None) -> float:
+    """Seconds until the next midnight in the portal's time zone."""
+    local = (now or datetime.now(UTC)).astimezone(tz)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), dt_time(0), tzinfo=tz)
+    return (tomorrow - local).total_seconds()
 
 
 class RateLimiter:
-    """HubSpot's per-account limits: ``rate_limit`` per ``rate_window`` s, a daily budget
-    (reset at midnight UTC) and ``search_rate`` search calls per second. ``None`` disables one."""
+    """HubSpot's per-account limits: ``rate_limit`` per ``rate_window`` s, a daily budget and
+    ``search_rate`` search calls per second. ``None`` disables one.
+
+    The daily budget resets at midnight in the portal's time zone (``timezone``, an IANA name):
+    "The daily limit resets at midnight based on your time zone setting."
+    https://developers.hubspot.com/docs/api/usage-details ; ``now`` (a UTC datetime factory) is
+    there for tests."""
 
     def __init__(
         self,
@@ -84,14 +92,18 @@ class RateLimiter:
         daily_limit: int | None = 250_000,
         search_rate: int | None = 5,
         clock: Callable[[], float] = time.monotonic,
+        timezone: str = "UTC",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self._now = now
+        self.timezone = ZoneInfo(timezone)
         self.daily_limit = daily_limit
         self.window = RollingWindow(rate_limit, rate_window)
         self.search = RollingWindow(search_rate, 1.0)
         self._daily_used = 0
-        self._day = datetime.now(UTC).date()
+        self._day = self._now().astimezone(self.timezone).date()
 
     def configure(
         self,
@@ -100,6 +112,7 @@ class RateLimiter:
         rate_window: Any = _UNSET,
         daily_limit: Any = _UNSET,
         search_rate: Any = _UNSET,
+        timezone: Any = _UNSET,
     ) -> None:
         """Change limits at run time (only the arguments given; ``None`` disables a limit)."""
         with self._lock:
@@ -111,9 +124,12 @@ class RateLimiter:
                 self.daily_limit = daily_limit
             if search_rate is not _UNSET:
                 self.search.limit = search_rate
+            if timezone is not _UNSET:
+                self.timezone = ZoneInfo(timezone)
+                self._day = self._now().astimezone(self.timezone).date()
 
     def _roll_day(self) -> None:
-        today = datetime.now(UTC).date()
+        today = self._now().astimezone(self.timezone).date()
         if today != self._day:
             self._day = today
             self._daily_used = 0
@@ -124,7 +140,7 @@ class RateLimiter:
             now = self._clock()
             self._roll_day()
             if self.daily_limit is not None and self._daily_used >= self.daily_limit:
-                return Decision(False, DAILY, _seconds_to_utc_midnight())
+                return Decision(False, DAILY, _seconds_to_midnight(self.timezone, self._now()))
             if search and not self.search.available(now):
                 return Decision(False, SECONDLY, self.search.retry_after(now))
             if not self.window.available(now):

@@ -31,6 +31,7 @@ from .errors import (
 )
 from .faults import Faults
 from .ratelimit import TEN_SECONDLY, RateLimiter
+from .schema import empty_portal, ready_portal
 from .server import _Handler, _Server, log
 from .store import DEFAULT_PORTAL_ID, FIRST_ID, Store
 
@@ -57,14 +58,23 @@ class Sandbox:
         first_id: int = FIRST_ID,
         seed: int | None = None,
         request_log_limit: int | None = 100_000,
+        setup: bool = False,
+        portal_timezone: str = "America/Toronto",
+        prerequisite_type_id: int = 1340,
     ) -> None:
         self.host = host
         self.port = port
         self.search_lag = search_lag
         self.access_token = access_token
         self.store = Store(portal_id, first_id)
+        empty_portal(self.store)
+        self.prerequisite_type_id = prerequisite_type_id
+        if setup:
+            self.setup()
         self.api = Api(self.store, lambda: self.search_lag)
-        self.limiter = RateLimiter(rate_limit, rate_window, daily_limit, search_rate)
+        self.limiter = RateLimiter(
+            rate_limit, rate_window, daily_limit, search_rate, timezone=portal_timezone
+        )
         self.faults = Faults(seed)
         self.conformance = None
         if conformance:
@@ -208,7 +218,8 @@ class Sandbox:
                     else "The access token provided is invalid or has expired."
                 )
                 return 401, error_body(message, INVALID_AUTHENTICATION), {}
-        storm = self.faults.storm_remaining()
+        spared = self.faults.spared(method, path)
+        storm = 0.0 if spared else self.faults.storm_remaining()
         if storm > 0:
             self._fault(entry, F.STORM)
             return 429, self._rate_body(TEN_SECONDLY), {"Retry-After": _ceil(storm)}
@@ -221,9 +232,9 @@ class Sandbox:
                 self._rate_body(decision.policy),
                 {"Retry-After": decision.retry_after_header},
             )
-        if self.faults.latency > 0:
+        if self.faults.latency > 0 and not spared:
             self._stopping.wait(self.faults.latency)
-        kind, error_status = self.faults.draw()
+        kind, error_status = (None, 0) if spared else self.faults.draw()
         if kind is not None:
             self._fault(entry, kind)
         if kind == F.ERROR:
@@ -319,6 +330,12 @@ class Sandbox:
             self.conformance_failures.clear()
             self.errors.clear()
 
+    def setup(self) -> None:
+        """Make this a ready portal: what `mockbook hubspot setup` creates (the bookings and
+        mock-exam objects with the glue's default ids, every property, the association
+        definitions and the prerequisite label), applied in-process without any API call."""
+        ready_portal(self.store, self.prerequisite_type_id)
+
     def register_object_type(
         self, type_id: str, name: str, unique_properties: list[str] | tuple[str, ...] = ()
     ) -> None:
@@ -361,7 +378,7 @@ class Sandbox:
             for tt, tid, ids in self.store.associated(ot.type_id, str(from_id))
         ]
 
-    def association_type_id(self, from_type: str, to_type: str) -> int:
+    def association_type_id(self, from_type: str, to_type: str) -> int | None:
         """The default (HUBSPOT_DEFINED) association type id from one type to another."""
         return self.store.default_assoc_type(
             self.api.type_of(from_type).type_id, self.api.type_of(to_type).type_id

@@ -73,6 +73,12 @@ class ObjectType:
     plural: str = ""
     declared: dict[str, dict] = field(default_factory=dict)
     created_ms: int = field(default_factory=now_ms)
+    # strict: writes are checked against ``declared`` (glue/sandbox/schema.py); a type registered
+    # by a test with ``register_object_type`` and no properties accepts any property.
+    strict: bool = False
+    groups: set[str] = field(default_factory=set)
+    required: tuple[str, ...] = ()
+    primary: str = ""
 
     @property
     def is_contact(self) -> bool:
@@ -154,24 +160,9 @@ class Store:
         self._next_assoc_type = 1000
         self._inverse: dict[int, int] = {}  # a paired label's type id -> its inverse's
         self._next_schema_id = 50200000
-        self.register_type(
-            CONTACTS,
-            "contacts",
-            ["email"],
-            aliases=["contact"],
-            singular="Contact",
-            plural="Contacts",
-        )
-        self.register_type(NOTES, "notes", [], aliases=["note"], singular="Note", plural="Notes")
-        self.register_type(
-            BOOKINGS, "bookings", ["booking_id"], singular="Booking", plural="Bookings"
-        )
-        self.register_type(
-            EXAMS, "mock_exams", [], aliases=["exams"], singular="Mock Exam", plural="Mock Exams"
-        )
-        # HubSpot's own default ids for note <-> contact.
-        self._set_default_assoc(NOTES, CONTACTS, 202)
-        self._set_default_assoc(CONTACTS, NOTES, 201)
+        self._next_label_id = 2000
+        # Types and association types are defined by glue/sandbox/schema.py (the empty portal,
+        # the ready portal, the schemas/properties/labels endpoints).
         # Called (under the lock) after each change of a record: (kind, type, record, properties)
         # with kind creation | propertyChange (the changed properties) | deletion | merge
         # ({"mergedObjectIds": [...]}). The webhook sender (glue/sandbox/webhooks.py) listens.
@@ -189,6 +180,7 @@ class Store:
         singular: str = "",
         plural: str = "",
         declared: dict[str, dict] | None = None,
+        strict: bool = False,
     ) -> ObjectType:
         with self.lock:
             ot = ObjectType(
@@ -199,9 +191,12 @@ class Store:
                 singular or name,
                 plural or name,
                 dict(declared or {}),
+                strict=strict,
             )
             for prop in ot.unique_properties:
-                ot.declared.setdefault(prop, {"hasUniqueValue": True})
+                ot.declared.setdefault(
+                    prop, {"name": prop, "type": "string", "hasUniqueValue": True}
+                )
             self._types[type_id] = ot
             return ot
 
@@ -379,19 +374,29 @@ class Store:
             return out
 
     # ---- associations --------------------------------------------------------------------
-    def _set_default_assoc(self, from_type: str, to_type: str, type_id: int) -> None:
-        self._default_assoc[(from_type, to_type)] = type_id
-        self._assoc_types[type_id] = AssocType(type_id, "HUBSPOT_DEFINED", from_type, to_type)
-
-    def default_assoc_type(self, from_type: str, to_type: str) -> int:
-        """HubSpot-defined default association type id for a pair (stable, made up if new)."""
+    def define_default(
+        self, from_type: str, to_type: str, fwd_id: int | None = None, back_id: int | None = None
+    ) -> int:
+        """Define the default (unlabelled, HUBSPOT_DEFINED) association of a pair, both ways
+        (idempotent); returns the forward type id."""
         with self.lock:
-            key = (from_type, to_type)
-            if key not in self._default_assoc:
+            if (from_type, to_type) in self._default_assoc:
+                return self._default_assoc[(from_type, to_type)]
+            if fwd_id is None:
                 self._next_assoc_type += 2
-                self._set_default_assoc(from_type, to_type, self._next_assoc_type)
-                self._set_default_assoc(to_type, from_type, self._next_assoc_type + 1)
-            return self._default_assoc[key]
+                fwd_id, back_id = self._next_assoc_type, self._next_assoc_type + 1
+            back_id = fwd_id if back_id is None else back_id
+            self._default_assoc[(from_type, to_type)] = fwd_id
+            self._default_assoc[(to_type, from_type)] = back_id
+            self._assoc_types[fwd_id] = AssocType(fwd_id, "HUBSPOT_DEFINED", from_type, to_type)
+            self._assoc_types[back_id] = AssocType(back_id, "HUBSPOT_DEFINED", to_type, from_type)
+            return fwd_id
+
+    def default_assoc_type(self, from_type: str, to_type: str) -> int | None:
+        """The default association type id of a pair, None when the pair has no association
+        definition (HubSpot refuses to associate such objects)."""
+        with self.lock:
+            return self._default_assoc.get((from_type, to_type))
 
     def register_assoc_type(
         self,
@@ -400,9 +405,44 @@ class Store:
         type_id: int,
         category: str = "USER_DEFINED",
         label: str | None = None,
+        *,
+        inverse: tuple[int, str | None] | None = None,
     ) -> None:
+        """Define an association type (and, with ``inverse`` = (id, label), its other
+        direction)."""
         with self.lock:
             self._assoc_types[type_id] = AssocType(type_id, category, from_type, to_type, label)
+            if inverse:
+                self._assoc_types[inverse[0]] = AssocType(
+                    inverse[0], category, to_type, from_type, inverse[1]
+                )
+                self._inverse[type_id] = inverse[0]
+                self._inverse[inverse[0]] = type_id
+
+    def new_label(
+        self, from_type: str, to_type: str, label: str, inverse: tuple[int, str] | None
+    ) -> list[AssocType]:
+        """A new labelled type (ids chosen here, as HubSpot does), with its inverse."""
+        with self.lock:
+            self._next_label_id += 2
+            fwd = self._next_label_id
+            inv = (fwd + 1, inverse[1]) if inverse else None
+            self.register_assoc_type(from_type, to_type, fwd, "USER_DEFINED", label, inverse=inv)
+            out = [self._assoc_types[fwd]]
+            if inv:
+                out.append(self._assoc_types[inv[0]])
+            return out
+
+    def assoc_types(self, from_type: str, to_type: str) -> list[AssocType]:
+        with self.lock:
+            return sorted(
+                (
+                    a
+                    for a in self._assoc_types.values()
+                    if a.from_type == from_type and a.to_type == to_type
+                ),
+                key=lambda a: a.type_id,
+            )
 
     def assoc_type(self, type_id: int) -> AssocType | None:
         with self.lock:
@@ -420,19 +460,18 @@ class Store:
         """A paired USER_DEFINED label (HubSpot's ``inverseLabel``): associating with
         ``type_id`` one way shows ``inverse_type_id`` the other way, so an association between
         two records of one type keeps its direction (exam -> prerequisite exam)."""
-        with self.lock:
-            self._assoc_types[type_id] = AssocType(
-                type_id, "USER_DEFINED", from_type, to_type, label
-            )
-            self._assoc_types[inverse_type_id] = AssocType(
-                inverse_type_id, "USER_DEFINED", to_type, from_type, inverse_label
-            )
-            self._inverse[type_id] = inverse_type_id
-            self._inverse[inverse_type_id] = type_id
+        self.register_assoc_type(
+            from_type,
+            to_type,
+            type_id,
+            "USER_DEFINED",
+            label,
+            inverse=(inverse_type_id, inverse_label),
+        )
 
     def _reverse_type(self, from_type: str, to_type: str, type_id: int) -> int:
         if self._default_assoc.get((from_type, to_type)) == type_id:
-            return self.default_assoc_type(to_type, from_type)
+            return self._default_assoc.get((to_type, from_type), type_id)
         return self._inverse.get(type_id, type_id)
 
     def dissociate_types(

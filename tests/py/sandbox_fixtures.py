@@ -6,8 +6,13 @@
 
 (plain assignments: importing the names would make ruff report F811 on every test argument).
 
-``sandbox`` is a fresh sandbox per test with conformance checking on and a bearer token; at the
-end of the test it asserts that every exchange conformed to HubSpot's OpenAPI specs.
+``sandbox`` is a fresh sandbox per test with conformance checking on and a bearer token, set up
+as a ready portal (what `mockbook hubspot setup` creates: both custom objects with the glue's
+default ids, every property, the association definitions); at the end of the test it asserts
+that every exchange conformed to HubSpot's OpenAPI specs. ``empty_sandbox`` is the same on an
+empty portal (HubSpot's own objects and properties only), for the strictness and setup tests.
+Search lag is 0 in both; tests of the pull's overlap window set a realistic one
+(``REALISTIC_SEARCH_LAG``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from urllib3.util.retry import Retry
 from glue.sandbox import Sandbox
 
 TOKEN = "sandbox-test-token"
+REALISTIC_SEARCH_LAG = 3.0  # seconds: HubSpot's search index trails writes by a few seconds
 
 
 def make_client(sb: Sandbox, token: str | None = TOKEN) -> HubSpot:
@@ -31,6 +37,14 @@ def make_client(sb: Sandbox, token: str | None = TOKEN) -> HubSpot:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(access_token=TOKEN, conformance=True, setup=True) as sb:
+        yield sb
+        assert sb.errors == []
+        assert sb.conformance_failures == []
+
+
+@pytest.fixture
+def empty_sandbox() -> Iterator[Sandbox]:
     with Sandbox(access_token=TOKEN, conformance=True) as sb:
         yield sb
         assert sb.errors == []

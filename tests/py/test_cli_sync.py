@@ -52,8 +52,9 @@ def test_push_json_is_one_object(push_db: str, sandbox: Sandbox, monkeypatch, ca
         ["push", "--linger", "0"], env_for(push_db, sandbox), monkeypatch, capsys
     )
     assert code == 0, err
-    # three calls: the preflight's two schema reads and the portal check's (glue/portal.py)
-    assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 3" in out
+    # nothing to push: the 8 reads of the start-up portal check (glue/portal_setup.py) and the
+    # portal identity check's schema read (glue/portal.py)
+    assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 9" in out
 
 
 def test_misconfiguration_exits_2_with_one_line_and_marks_nothing_done(
@@ -149,7 +150,7 @@ def test_sandbox_command_serves_until_sigterm() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = mockbook(["sandbox", "--port", str(port), "--access-token", "t"], {})
+    proc = mockbook(["sandbox", "--port", str(port), "--access-token", "t", "--setup"], {})
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -36,7 +36,7 @@ def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
     token = f"rl-{uuid.uuid4().hex}"  # a budget (Redis key) of this test's own
     client = redis.Redis.from_url(REDIS_URL)
     client.ping()  # Redis is part of the test environment (SPEC §10): fail, never skip
-    with Sandbox(access_token=token, rate_limit=LIMIT, rate_window=WINDOW) as sb:
+    with Sandbox(access_token=token, rate_limit=LIMIT, rate_window=WINDOW, setup=True) as sb:
         world = make_world(push_db, sb, students=200, exams=2)
         book(push_db, [(s, world.exams[i % 2]) for i, s in enumerate(world.students)])
         rows = push_helpers.query(

@@ -53,7 +53,9 @@ def _get(client, key: str):
 
 @pytest.fixture
 def limited() -> Sandbox:
-    with Sandbox(access_token=TOKEN, rate_limit=5, rate_window=2.0, daily_limit=9) as sb:
+    with Sandbox(
+        access_token=TOKEN, rate_limit=5, rate_window=2.0, daily_limit=9, setup=True
+    ) as sb:
         yield sb
         assert sb.conformance_failures == []
 
@@ -165,7 +167,7 @@ def test_lost_response_applies_the_change(sandbox: Sandbox, hubspot_client) -> N
 
 def test_seeded_faults_are_reproducible() -> None:
     def fates(seed: int) -> list:
-        with Sandbox(conformance=False, seed=seed) as sb:
+        with Sandbox(conformance=False, seed=seed, setup=True) as sb:
             sb.faults.error_rate, sb.faults.lost_response_rate = 0.3, 0.3
             client = make_client(sb, None)
             out = []

@@ -1,0 +1,95 @@
+"""`mockbook hubspot setup`: create (or check) what mockbook needs in a HubSpot portal."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from glue import exitcodes
+from glue.cli import AppContext
+from glue.config import ConfigError
+from glue.hubspot import HubSpotClient, HubSpotError
+from glue.portal_setup import Portal, config_message, inspect, setup
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group("hubspot")
+def hubspot_group() -> None:
+    """The HubSpot portal mockbook syncs with."""
+
+
+@hubspot_group.command("setup")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only verify; exit 1 if anything is missing or different.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the calls setup would make; change nothing.")
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
+@pass_app
+def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: bool) -> None:
+    """Create on the portal, idempotently, the bookings and mock-exam objects, every property
+    mockbook reads or writes, the contact credit properties, the note property of the audit
+    trail and the association definitions (booking-contact, booking-exam, the exam -> exam
+    'Prerequisite' label). Prints the ids to put in the environment.
+
+    Exit 0 when the portal is ready, 1 when something is missing or different (--check,
+    --dry-run) or could not be fixed by creating it, 2 on a configuration error."""
+    client = HubSpotClient.from_settings(app.settings)
+    try:
+        if check_only or dry_run:
+            report = inspect(Portal(client, app.settings))
+        else:
+            report = setup(client, app.settings)
+    except HubSpotError as exc:
+        raise ConfigError(config_message(exc, client, app.settings)) from None
+    env = [f.env for f in report.findings if f.env]
+    problems = [f for f in report.findings if not f.env]
+    if dry_run:
+        calls = [f.call for f in report.findings if f.fix is not None]
+        if any(f.call.startswith("POST /crm-object-schemas/v3/schemas ") for f in report.findings):
+            calls.append("(then the association definitions of the new objects)")
+    else:
+        calls = report.calls
+    if app.json_output or json_flag:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "findings": [str(f) for f in report.findings],
+                    "calls": calls,
+                    "ids": report.ids,
+                    "set": dict(env),
+                }
+            )
+        )
+    else:
+        for line in calls:
+            click.echo(("would call: " if dry_run else "called: ") + line)
+        for f in report.findings:
+            if f.env:
+                click.echo(f"environment: {f}")
+            elif check_only or dry_run:
+                click.echo(f"missing/different: {f}")
+            else:
+                click.echo(f"cannot fix by creating: {f}")
+        if report.ok:
+            click.echo("the portal has everything mockbook needs")
+        elif not (check_only or dry_run) and not problems:
+            click.echo("the portal has everything mockbook needs once the environment is set")
+        click.echo("environment:")
+        ids = {**report.ids, **dict(env)}
+        for name in sorted(ids):
+            click.echo(f"  {name}={ids[name]}")
+    if check_only or dry_run:
+        if not report.ok:
+            sys.exit(exitcodes.PARTIAL_FAILURE)
+    elif problems:
+        sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+COMMANDS = [hubspot_group]

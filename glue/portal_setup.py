@@ -1,0 +1,581 @@
+"""What mockbook needs in a HubSpot portal, and `mockbook hubspot setup` / the start-up check.
+
+:data:`CATALOGUE` is the one list of the custom objects, properties and association definitions
+the push, the pull, the import, the reconcile and the notes use. ``setup`` creates what is
+missing (idempotently), ``check`` only compares, and every HubSpot command runs ``require`` at
+start-up, so a portal missing a property refuses to start with one line naming it instead of
+dead-lettering every record (exit 2). The sandbox's ready portal (glue/sandbox/schema.py) is built
+from the same catalogue.
+
+HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
+rate limiter, retries, timeouts, error mapping):
+
+- Custom object schemas: ``GET/POST /crm-object-schemas/v3/schemas`` (a schema is created with
+  its properties, ``requiredProperties``, ``primaryDisplayProperty`` and ``associatedObjects``;
+  the association with an object listed there is defined with the schema), and
+  ``POST /crm-object-schemas/v3/schemas/{objectType}/associations`` to define an association
+  between two custom objects.
+  https://developers.hubspot.com/docs/api/crm/crm-custom-objects
+- Properties: ``GET /crm/v3/properties/{objectType}`` lists them (custom ones included),
+  ``POST`` creates one (``type`` string | number | date | datetime | enumeration | bool with its
+  ``fieldType``; enumerations carry their ``options``; ``hasUniqueValue`` makes a unique id
+  property, which cannot be changed later); a property needs an existing group
+  (``/crm/v3/properties/{objectType}/groups``).
+  https://developers.hubspot.com/docs/api/crm/properties
+- Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
+  schema API): lists the association types of a pair (the unlabelled default included), creates
+  a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
+  https://developers.hubspot.com/docs/api/crm/associations/v4
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from glue.config import ConfigError, Settings
+from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
+
+log = logging.getLogger(__name__)
+
+NOTES = "0-46"
+GROUP = "mockbook"  # the property group setup creates for the properties it adds
+# HubSpot's field types per property type (properties API: "type" and "fieldType").
+FIELD_TYPES = {
+    "string": "text",
+    "number": "number",
+    "date": "date",
+    "datetime": "date",
+    "enumeration": "select",
+    "bool": "booleancheckbox",
+}
+MOCK_TYPES = ("Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion")
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property mockbook reads or writes."""
+
+    name: str
+    label: str
+    type: str = "string"
+    options: tuple[str, ...] = ()
+    unique: bool = False
+
+    @property
+    def field_type(self) -> str:
+        return FIELD_TYPES[self.type]
+
+    def definition(self, group: str | None = GROUP) -> dict[str, Any]:
+        """The properties API (and schema ``properties``) body of this property."""
+        body: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "hasUniqueValue": self.unique,
+        }
+        if group:
+            body["groupName"] = group
+        if self.options:
+            body["options"] = [
+                {"label": o, "value": o, "displayOrder": i, "hidden": False}
+                for i, o in enumerate(self.options)
+            ]
+        return body
+
+
+def _s(name: str, label: str, **kw: Any) -> Prop:
+    return Prop(name, label, **kw)
+
+
+BOOKING_PROPS = (
+    _s("booking_id", "Booking ID", unique=True),
+    _s(
+        "is_active",
+        "Status",
+        type="enumeration",
+        options=("Active", "Cancelled", "Completed", "Failed"),
+    ),
+    _s("token_used", "Token used"),
+    _s("attendance", "Attendance", type="enumeration", options=("Yes", "No")),
+    _s("idempotency_key", "Idempotency key"),
+    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
+    _s("exam_date", "Exam date", type="date"),
+    _s("start_time", "Start time"),
+    _s("end_time", "End time"),
+    _s("associated_mock_exam", "Mock exam (HubSpot id)"),
+    _s("associated_contact_id", "Contact (HubSpot id)"),
+    _s("student_id", "Student ID"),
+    _s("name", "Name"),
+    _s("email", "Email"),
+    _s("attending_location", "Attending location"),
+    _s("dominant_hand", "Dominant hand"),
+)
+EXAM_PROPS = (
+    _s("mock_exam_name", "Mock exam name"),
+    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
+    _s("exam_date", "Exam date", type="date"),
+    _s("start_time", "Start time"),
+    _s("end_time", "End time"),
+    _s("location", "Location"),
+    _s("capacity", "Capacity", type="number"),
+    _s("total_bookings", "Total bookings", type="number"),
+    _s("is_active", "Active"),
+    _s("scheduled_activation_datetime", "Scheduled activation", type="datetime"),
+    _s("mock_set", "Mock set", type="enumeration", options=tuple("ABCDEFGH")),
+    _s("prerequisite_exam_ids", "Prerequisite exam ids"),
+)
+CONTACT_PROPS = (
+    _s("student_id", "Student ID"),
+    _s("ndecc_exam_date", "NDECC exam date"),
+    _s("sj_credits", "Situational Judgment credits", type="number"),
+    _s("cs_credits", "Clinical Skills credits", type="number"),
+    _s("sjmini_credits", "Mini-mock credits", type="number"),
+    _s("mock_discussion_token", "Mock Discussion tokens", type="number"),
+    _s("shared_mock_credits", "Shared mock credits", type="number"),
+)
+NOTE_PROPS = (_s("mockbook_audit_id", "mockbook audit row"),)
+
+
+@dataclass(frozen=True)
+class CustomObject:
+    key: str  # bookings | exams
+    name: str  # the schema's name
+    singular: str
+    plural: str
+    primary: str
+    props: tuple[Prop, ...]
+    setting: str  # the environment variable holding its object type id
+
+    def schema_body(self) -> dict[str, Any]:
+        """``POST /crm-object-schemas/v3/schemas``: the object with all its properties, and the
+        association with contacts defined by ``associatedObjects``."""
+        return {
+            "name": self.name,
+            "labels": {"singular": self.singular, "plural": self.plural},
+            "primaryDisplayProperty": self.primary,
+            "requiredProperties": [self.primary],
+            "searchableProperties": [self.primary],
+            "secondaryDisplayProperties": [],
+            "properties": [p.definition(group=None) for p in self.props],
+            "associatedObjects": ["CONTACT"],
+        }
+
+
+BOOKINGS = CustomObject(
+    "bookings",
+    "bookings",
+    "Booking",
+    "Bookings",
+    "booking_id",
+    BOOKING_PROPS,
+    "HUBSPOT_BOOKINGS_OBJECT_TYPE",
+)
+EXAMS = CustomObject(
+    "exams",
+    "mock_exams",
+    "Mock Exam",
+    "Mock Exams",
+    "mock_exam_name",
+    EXAM_PROPS,
+    "HUBSPOT_EXAMS_OBJECT_TYPE",
+)
+CATALOGUE = {"bookings": BOOKINGS, "exams": EXAMS}
+STANDARD_PROPS = {CONTACTS: ("contacts", CONTACT_PROPS), NOTES: ("notes", NOTE_PROPS)}
+PREREQUISITE_LABEL = "Prerequisite"
+PREREQUISITE_INVERSE = "Required by"
+
+
+# ---- what differs ----------------------------------------------------------------------------
+@dataclass
+class Finding:
+    """One thing missing or different in the portal; ``fix`` is what setup would do."""
+
+    what: str
+    fix: Callable[[], Any] | None = None
+    call: str = ""  # the HTTP call of the fix, for --dry-run
+    env: tuple[str, str] | None = None  # an id to put in the environment (variable, value)
+
+    def __str__(self) -> str:
+        return self.what
+
+
+@dataclass
+class PortalReport:
+    findings: list[Finding] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # environment variable -> value
+    calls: list[str] = field(default_factory=list)  # calls made by setup
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def differences(prop: Prop, found: dict[str, Any]) -> list[str]:
+    """How a portal property differs from what mockbook needs ([] when it fits)."""
+    out = []
+    if found.get("type") != prop.type:
+        out.append(f"type {found.get('type')!r}, needs {prop.type!r}")
+    if prop.unique and not found.get("hasUniqueValue"):
+        out.append("not a unique property (needs hasUniqueValue)")
+    if prop.options:
+        have = {o.get("value") for o in found.get("options") or [] if isinstance(o, dict)}
+        missing = [o for o in prop.options if o not in have]
+        if missing:
+            out.append(f"options missing: {', '.join(missing)}")
+    return out
+
+
+class Portal:
+    """The schema, properties and labels calls on top of the glue's HubSpot client."""
+
+    def __init__(self, client: HubSpotClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        config = client._batch.api_client.configuration
+        sdk = HubSpot(access_token=config.access_token, host=client.base_url, retry=Retry(total=0))
+        self._schemas = sdk.crm.schemas.core_api
+        self._properties = sdk.crm.properties.core_api
+        self._groups = sdk.crm.properties.groups_api
+        self._labels = sdk.crm.associations.v4.schema.definitions_api
+
+    # ---- reads ----------------------------------------------------------------------------
+    def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
+        data, _ = self.client._call(operation, fn, *args)
+        return data if isinstance(data, dict) else {}
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return list(
+            self._get("list schemas", self._schemas.get_all_with_http_info).get("results") or []
+        )
+
+    def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
+        data = self._get(
+            f"properties {object_type}", self._properties.get_all_with_http_info, object_type
+        )
+        return {p["name"]: p for p in data.get("results") or [] if isinstance(p, dict)}
+
+    def groups(self, object_type: str) -> set[str]:
+        data = self._get(f"groups {object_type}", self._groups.get_all_with_http_info, object_type)
+        return {g.get("name") for g in data.get("results") or [] if isinstance(g, dict)}
+
+    def labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
+        data = self._get(
+            f"labels {from_type}->{to_type}",
+            self._labels.get_all_with_http_info,
+            from_type,
+            to_type,
+        )
+        return [x for x in data.get("results") or [] if isinstance(x, dict)]
+
+    # ---- writes ---------------------------------------------------------------------------
+    def create_schema(self, obj: CustomObject) -> dict[str, Any]:
+        return self._get(
+            f"create schema {obj.name}", self._schemas.create_with_http_info, obj.schema_body()
+        )
+
+    def create_association(self, from_type: str, to_type: str, name: str) -> dict[str, Any]:
+        body = {"fromObjectTypeId": from_type, "toObjectTypeId": to_type, "name": name}
+        return self._get(
+            f"define association {from_type}->{to_type}",
+            self._schemas.create_association_with_http_info,
+            from_type,
+            body,
+        )
+
+    def create_group(self, object_type: str) -> dict[str, Any]:
+        body = {"name": GROUP, "label": "mockbook", "displayOrder": -1}
+        return self._get(
+            f"create group {object_type}", self._groups.create_with_http_info, object_type, body
+        )
+
+    def create_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
+        return self._get(
+            f"create property {object_type}.{prop.name}",
+            self._properties.create_with_http_info,
+            object_type,
+            prop.definition(),
+        )
+
+    def update_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
+        """Add missing enumeration options (HubSpot replaces the option list: send all)."""
+        body = {k: v for k, v in prop.definition().items() if k in ("label", "options")}
+        return self._get(
+            f"update property {object_type}.{prop.name}",
+            self._properties.update_with_http_info,
+            object_type,
+            prop.name,
+            body,
+        )
+
+    def create_label(self, from_type: str, to_type: str) -> dict[str, Any]:
+        body = {
+            "label": PREREQUISITE_LABEL,
+            "name": "prerequisite",
+            "inverseLabel": PREREQUISITE_INVERSE,
+        }
+        return self._get(
+            f"create label {from_type}->{to_type}",
+            self._labels.create_with_http_info,
+            from_type,
+            to_type,
+            body,
+        )
+
+
+# ---- the comparison ---------------------------------------------------------------------------
+def _find_schema(schemas: list[dict[str, Any]], obj: CustomObject, type_id: str) -> dict | None:
+    for s in schemas:
+        if s.get("objectTypeId") == type_id:
+            return s
+    return None
+
+
+def _by_name(schemas: list[dict[str, Any]], obj: CustomObject) -> dict | None:
+    for s in schemas:
+        if s.get("name") == obj.name or str(s.get("fullyQualifiedName", "")).endswith(
+            "_" + obj.name
+        ):
+            return s
+    return None
+
+
+def inspect(portal: Portal, *, creating: bool = False) -> PortalReport:
+    """Compare the portal with :data:`CATALOGUE`. Each finding carries its fix (used by setup).
+    With ``creating`` the fixes of one step run before the next step is inspected (a schema
+    must exist before its properties and associations can be looked at)."""
+    s = portal.settings
+    report = PortalReport()
+
+    def found(f: Finding) -> None:
+        report.findings.append(f)
+        if creating and f.fix is not None:
+            report.calls.append(f.call)
+            f.fix()
+
+    schemas = portal.schemas()
+    type_ids = {"bookings": s.bookings_object_type, "exams": s.exams_object_type}
+    for key, obj in CATALOGUE.items():
+        schema = _find_schema(schemas, obj, type_ids[key])
+        if schema is None:
+            other = _by_name(schemas, obj)
+            if other is not None:  # it exists, under another id than the one configured
+                type_ids[key] = other["objectTypeId"]
+                report.findings.append(
+                    Finding(
+                        f"{obj.setting}={getattr(s, key + '_object_type')} is not the {obj.name} "
+                        f"object of this portal: set {obj.setting}={other['objectTypeId']}",
+                        env=(obj.setting, other["objectTypeId"]),
+                    )
+                )
+                schema = other
+
+            def make(obj: CustomObject = obj, key: str = key) -> None:
+                created = portal.create_schema(obj)
+                type_ids[key] = created.get("objectTypeId") or type_ids[key]
+
+        if schema is None:
+            found(
+                Finding(
+                    f"custom object {obj.name!r} does not exist ({obj.setting}={type_ids[key]})",
+                    make,
+                    "POST /crm-object-schemas/v3/schemas " + obj.name,
+                )
+            )
+            if not creating:
+                continue
+            if type_ids[key] != getattr(s, key + "_object_type"):
+                report.findings.append(
+                    Finding(f"set {obj.setting}={type_ids[key]}", env=(obj.setting, type_ids[key]))
+                )
+        report.ids[obj.setting] = type_ids[key]
+        _inspect_props(portal, type_ids[key], obj.name, obj.props, found)
+    for type_id, (name, props) in STANDARD_PROPS.items():
+        _inspect_props(portal, type_id, name, props, found)
+    if all(obj.setting in report.ids for obj in CATALOGUE.values()):
+        _inspect_associations(portal, report.ids, found, report)
+    return report
+
+
+def _inspect_props(
+    portal: Portal,
+    type_id: str,
+    name: str,
+    props: tuple[Prop, ...],
+    found: Callable[[Finding], None],
+) -> None:
+    have = portal.properties(type_id)
+    group_checked = False
+    for prop in props:
+        current = have.get(prop.name)
+        if current is None:
+            if not group_checked:  # a property is created in a group, which must exist
+                group_checked = True
+                if GROUP not in portal.groups(type_id):
+                    found(
+                        Finding(
+                            f"{name}: property group {GROUP!r} does not exist",
+                            lambda t=type_id: portal.create_group(t),
+                            f"POST /crm/v3/properties/{type_id}/groups {GROUP}",
+                        )
+                    )
+            found(
+                Finding(
+                    f"{name}: property {prop.name!r} ({prop.type}) is missing",
+                    lambda t=type_id, p=prop: portal.create_property(t, p),
+                    f"POST /crm/v3/properties/{type_id} {prop.name}",
+                )
+            )
+            continue
+        diffs = differences(prop, current)
+        only_options = all(d.startswith("options missing") for d in diffs)
+        fix = (lambda t=type_id, p=prop: portal.update_property(t, p)) if only_options else None
+        for d in diffs:
+            found(
+                Finding(
+                    f"{name}: property {prop.name!r}: {d}",
+                    fix,
+                    f"PATCH /crm/v3/properties/{type_id}/{prop.name}",
+                )
+            )
+
+
+def _inspect_associations(
+    portal: Portal, ids: dict[str, str], found: Callable[[Finding], None], report: PortalReport
+) -> None:
+    s = portal.settings
+    bookings, exams = ids[BOOKINGS.setting], ids[EXAMS.setting]
+    pairs = (
+        (
+            bookings,
+            CONTACTS,
+            "booking_to_contact",
+            s.booking_contact_association_type,
+            "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE",
+        ),
+        (
+            bookings,
+            exams,
+            "booking_to_mock_exam",
+            s.booking_exam_association_type,
+            "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE",
+        ),
+    )
+    for from_type, to_type, name, configured, setting in pairs:
+        types = portal.labels(from_type, to_type)
+        if not types:
+            found(
+                Finding(
+                    f"association {from_type}->{to_type} ({name}) is not defined",
+                    lambda f=from_type, t=to_type, n=name: portal.create_association(f, t, n),
+                    f"POST /crm-object-schemas/v3/schemas/{from_type}/associations {name}",
+                )
+            )
+        elif configured and configured not in {int(x.get("typeId") or 0) for x in types}:
+            found(
+                Finding(
+                    f"{setting}={configured} is not an association type of "
+                    f"{from_type}->{to_type} (defined: "
+                    f"{', '.join(str(x.get('typeId')) for x in types)})"
+                )
+            )
+    wanted = s.prerequisite_association_type_id
+    types = portal.labels(exams, exams)
+    labelled = [x for x in types if x.get("label") == PREREQUISITE_LABEL]
+    if not any(int(x.get("typeId") or 0) == wanted for x in types):
+        if labelled:
+            got = str(labelled[0]["typeId"])
+            report.ids["HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID"] = got
+            found(
+                Finding(
+                    f"HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID={wanted} is not an "
+                    f"association type of {exams}->{exams}: set "
+                    f"HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID={got}",
+                    env=("HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID", got),
+                )
+            )
+        else:
+
+            def make() -> None:
+                created = portal.create_label(exams, exams)
+                for x in created.get("results") or []:
+                    if x.get("label") == PREREQUISITE_LABEL:
+                        got = str(x["typeId"])
+                        report.ids["HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID"] = got
+                        if int(got) != wanted:
+                            report.findings.append(
+                                Finding(
+                                    f"set HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID={got}",
+                                    env=("HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID", got),
+                                )
+                            )
+
+            found(
+                Finding(
+                    f"association label {PREREQUISITE_LABEL!r} (exam -> exam, "
+                    f"HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID={wanted}) is not defined",
+                    make,
+                    f"POST /crm/v4/associations/{exams}/{exams}/labels {PREREQUISITE_LABEL}",
+                )
+            )
+    else:
+        report.ids["HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID"] = str(wanted)
+
+
+def config_message(exc: HubSpotError, client: HubSpotClient, settings: Settings) -> str:
+    """One line for a portal check HubSpot did not answer properly."""
+    base = client.base_url
+    if exc.status is None:
+        return f"cannot reach HubSpot at HUBSPOT_BASE_URL {base}: {exc.message}"
+    if exc.status == 401:
+        return "HubSpot refused HUBSPOT_ACCESS_TOKEN (401 unauthorized)"
+    if exc.status == 403:
+        return (
+            f"HUBSPOT_ACCESS_TOKEN lacks a scope mockbook needs (403): {exc.message} (see the "
+            "README, 'Connecting a real portal', for the private app's scopes)"
+        )
+    if exc.status in (400, 404):
+        return (
+            f"HubSpot at {base} has no object type {settings.bookings_object_type!r} "
+            f"(HUBSPOT_BOOKINGS_OBJECT_TYPE) or {settings.exams_object_type!r} "
+            f"(HUBSPOT_EXAMS_OBJECT_TYPE): {exc.message}"
+        )
+    return f"HubSpot at {base} is not answering properly (HTTP {exc.status}): {exc.message}"
+
+
+# ---- the entry points ---------------------------------------------------------------------------
+def check(client: HubSpotClient, settings: Settings) -> PortalReport:
+    """What is missing or different (nothing is changed)."""
+    return inspect(Portal(client, settings))
+
+
+def setup(client: HubSpotClient, settings: Settings) -> PortalReport:
+    """Create what is missing; what cannot be fixed by creating (a wrong type, an id to put in
+    the environment) stays in the findings. Running it again on a ready portal makes no write."""
+    report = inspect(Portal(client, settings), creating=True)
+    report.findings = [f for f in report.findings if f.fix is None]
+    return report
+
+
+def require(client: HubSpotClient, settings: Settings) -> None:
+    """The start-up check of every HubSpot command: ConfigError (one line, exit 2) naming what is
+    missing, before anything is claimed or sent."""
+    try:
+        report = check(client, settings)
+    except HubSpotError as exc:
+        raise ConfigError(config_message(exc, client, settings)) from None
+    if not report.ok:
+        # name what the glue would fail on (a property, an object, an id), not a property group
+        named = [f for f in report.findings if "property group" not in f.what]
+        first = (named or report.findings)[0]
+        more = f" (and {len(named) - 1} more)" if len(named) > 1 else ""
+        raise ConfigError(
+            f"the HubSpot portal is not set up for mockbook: {first}{more}; run "
+            "`mockbook hubspot setup` (or `mockbook hubspot setup --check` to list everything)"
+        )

@@ -1,0 +1,514 @@
+"""The sandbox's portal: which properties each object has, and the rules HubSpot applies to the
+values written to them. Also the properties and association-label endpoints, and the in-process
+"ready portal" (what ``mockbook hubspot setup`` creates, applied without HTTP).
+
+A sandbox starts as an empty portal: contacts and notes with (a subset of) HubSpot's own
+properties, no custom object, no association beyond HubSpot's own (note <-> contact).
+
+The rules, each from HubSpot's documentation:
+
+- A write naming a property the object does not have fails as a whole with 400
+  VALIDATION_ERROR, ``"Property values were not valid: [{... "error":"PROPERTY_DOESNT_EXIST"
+  ...}]"`` (batch calls included: the whole batch is refused).
+  https://developers.hubspot.com/docs/api/crm/properties ("Property values" / error handling)
+  and https://developers.hubspot.com/docs/api/faq ("What do I need to know about API error
+  messages?").
+- Values are checked against the property's type: ``number`` must parse as a number
+  (INVALID_DOUBLE), ``bool`` is true/false, ``enumeration`` must be one of the property's
+  option values (INVALID_OPTION); ``""`` clears any property.
+  https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+- ``date`` properties take YYYY-MM-DD or epoch milliseconds at midnight UTC; any other time of
+  day is refused (INVALID_DATE, "... is at 10:0:0.0 UTC, not midnight!") and a date reads back
+  as YYYY-MM-DD. ``datetime`` takes epoch milliseconds or ISO 8601 and reads back as ISO 8601.
+  https://developers.hubspot.com/docs/api/faq ("How should timestamps be formatted for
+  HubSpot's APIs?": "Date properties ... must be set to midnight UTC ... If you try to set a value
+  that is not midnight UTC, you will receive an error.")
+- A note needs ``hs_timestamp`` (REQUIRED_PROPERTY).
+  https://developers.hubspot.com/docs/api/crm/notes ("hs_timestamp: Required.")
+- Unique-value properties (``hasUniqueValue``) refuse a second record with the same value (409,
+  in store.py / api.py). https://developers.hubspot.com/docs/api/crm/properties#create-unique-identifier-properties
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import OBJECT_NOT_FOUND, VALIDATION_ERROR, ApiError, Req
+from .store import BOOKINGS, CONTACTS, EXAMS, NOTES, ObjectType, Store, iso, now_ms
+
+if TYPE_CHECKING:
+    from .api import Api
+
+# Read-only properties every object has (HubSpot sets them; writes of them are not refused).
+SYSTEM = ("hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate", "lastmodifieddate")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MS = re.compile(r"^-?\d{1,15}$")
+
+
+def prop_def(
+    name: str,
+    type_: str = "string",
+    *,
+    label: str | None = None,
+    options: list | tuple = (),
+    unique: bool = False,
+    group: str = "",
+    hubspot: bool = False,
+) -> dict[str, Any]:
+    """A property as the properties API returns it."""
+    field_types = {
+        "string": "text",
+        "number": "number",
+        "date": "date",
+        "datetime": "date",
+        "enumeration": "select",
+        "bool": "booleancheckbox",
+    }
+    return {
+        "name": name,
+        "label": label or name,
+        "type": type_,
+        "fieldType": field_types.get(type_, "text"),
+        "groupName": group,
+        "description": "",
+        "options": [
+            o
+            if isinstance(o, dict)
+            else {"label": o, "value": o, "hidden": False, "displayOrder": i}
+            for i, o in enumerate(options)
+        ],
+        "hasUniqueValue": unique,
+        "hubspotDefined": hubspot,
+        "displayOrder": -1,
+        "hidden": False,
+        "formField": False,
+        "archived": False,
+    }
+
+
+def _own(names: tuple[str, ...], group: str, **types: str) -> dict[str, dict]:
+    return {n: prop_def(n, types.get(n, "string"), group=group, hubspot=True) for n in names}
+
+
+# HubSpot's own properties the sandbox knows (a subset: the ones mockbook and its tests touch).
+CONTACT_OWN = _own(
+    (
+        "email",
+        "firstname",
+        "lastname",
+        "phone",
+        "company",
+        "website",
+        "city",
+        "state",
+        "zip",
+        "country",
+        "jobtitle",
+        "lifecyclestage",
+        "hubspot_owner_id",
+        "hs_lead_status",
+        "hs_additional_emails",
+        "hs_object_source",
+    ),
+    "contactinformation",
+)
+NOTE_OWN = _own(
+    ("hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_attachment_ids"),
+    "engagement",
+    hs_timestamp="datetime",
+)
+CUSTOM_OWN = _own(("hubspot_owner_id", "hs_pipeline", "hs_pipeline_stage"), "")
+REQUIRED_ON_CREATE = {NOTES: ("hs_timestamp",)}
+
+
+# ---- values ------------------------------------------------------------------------------------
+@dataclass
+class Invalid(Exception):
+    name: str
+    error: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "isValid": False,
+            "message": self.message,
+            "error": self.error,
+            "name": self.name,
+            "localizedErrorMessage": self.message,
+        }
+
+
+def validation_error(problems: list[Invalid]) -> ApiError:
+    """HubSpot's answer to invalid property values: 400 VALIDATION_ERROR, the problems as JSON in
+    the message, the property names in ``context.propertyName``."""
+    listed = json.dumps([p.as_dict() for p in problems], separators=(",", ":"))
+    return ApiError(
+        400,
+        f"Property values were not valid: {listed}",
+        VALIDATION_ERROR,
+        {"propertyName": [p.name for p in problems]},
+    )
+
+
+def _hms(ms: int) -> str:
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    return f"{dt.hour}:{dt.minute}:{dt.second}.{dt.microsecond // 1000}"
+
+
+def normalise(name: str, spec: dict[str, Any], value: str) -> str:
+    """The stored (and read back) form of one value, or Invalid."""
+    if value == "":
+        return value
+    kind = spec.get("type")
+    if kind == "number":
+        try:
+            float(value)
+        except ValueError:
+            raise Invalid(name, "INVALID_DOUBLE", f'"{value}" is not a valid number') from None
+        return value
+    if kind == "bool":
+        if value.lower() not in ("true", "false"):
+            raise Invalid(name, "INVALID_BOOLEAN", f'"{value}" is not a valid boolean')
+        return value.lower()
+    if kind == "enumeration":
+        allowed = [o.get("value") for o in spec.get("options") or []]
+        if spec.get("fieldType") == "checkbox":
+            bad = [v for v in value.split(";") if v not in allowed]
+        else:
+            bad = [value] if value not in allowed else []
+        if bad:
+            raise Invalid(
+                name,
+                "INVALID_OPTION",
+                f'"{bad[0]}" was not one of the allowed options: [{", ".join(allowed)}]',
+            )
+        return value
+    if kind == "date":
+        return _date(name, value)
+    if kind == "datetime":
+        ms = _ms(value)
+        if ms is None:
+            raise Invalid(name, "INVALID_DATETIME", f'"{value}" is not a valid date-time')
+        return iso(ms)
+    return value
+
+
+def _ms(value: str) -> int | None:
+    if _MS.match(value):
+        return int(value)
+    if _DATE.match(value):
+        return int(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _date(name: str, value: str) -> str:
+    ms = _ms(value)
+    if ms is None:
+        raise Invalid(name, "INVALID_DATE", f'"{value}" is not a valid date')
+    if ms % 86_400_000:
+        raise Invalid(name, "INVALID_DATE", f"{value} is at {_hms(ms)} UTC, not midnight!")
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+def check_values(ot: ObjectType, props: dict[str, str], *, create: bool) -> dict[str, str]:
+    """The values to store, or ApiError listing every invalid one (nothing is written)."""
+    if ot.declared is None or not ot.strict:
+        return props
+    problems: list[Invalid] = []
+    out = {}
+    for name, value in props.items():
+        spec = ot.declared.get(name)
+        if spec is None:
+            if name in SYSTEM:
+                continue
+            problems.append(
+                Invalid(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+            )
+            continue
+        try:
+            out[name] = normalise(name, spec, value)
+        except Invalid as exc:
+            problems.append(exc)
+    if create:
+        for name in REQUIRED_ON_CREATE.get(ot.type_id, ()):
+            if not props.get(name):
+                problems.append(
+                    Invalid(name, "REQUIRED_PROPERTY", f'Property "{name}" is required')
+                )
+    if problems:
+        raise validation_error(problems)
+    return out
+
+
+# ---- the empty and the ready portal ------------------------------------------------------------
+def empty_portal(store: Store) -> None:
+    """HubSpot's own objects only: contacts and notes, and their default association."""
+    store.register_type(
+        CONTACTS,
+        "contacts",
+        ["email"],
+        aliases=["contact"],
+        singular="Contact",
+        plural="Contacts",
+        declared=dict(CONTACT_OWN),
+        strict=True,
+    )
+    store.register_type(
+        NOTES,
+        "notes",
+        [],
+        aliases=["note"],
+        singular="Note",
+        plural="Notes",
+        declared=dict(NOTE_OWN),
+        strict=True,
+    )
+    for ot in (store.resolve_type(CONTACTS), store.resolve_type(NOTES)):
+        assert ot is not None
+        ot.groups.update({"contactinformation", "engagement"})
+    # HubSpot's own default ids for note <-> contact.
+    store.define_default(NOTES, CONTACTS, 202, 201)
+
+
+def ready_portal(store: Store, prerequisite_type_id: int = 1340) -> None:
+    """What `mockbook hubspot setup` creates (glue.portal_setup.CATALOGUE), applied in-process with
+    the object type ids the glue uses by default (2-50158943, 2-50158939)."""
+    from glue import portal_setup as catalogue
+
+    for type_id, obj in ((BOOKINGS, catalogue.BOOKINGS), (EXAMS, catalogue.EXAMS)):
+        if store.resolve_type(type_id) is None:
+            define_schema(
+                store,
+                type_id,
+                obj.schema_body(),
+                aliases=("exams",) if obj is catalogue.EXAMS else (),
+            )
+    for type_id, (_, props) in catalogue.STANDARD_PROPS.items():
+        ot = store.resolve_type(type_id)
+        assert ot is not None and ot.declared is not None
+        ot.groups.add(catalogue.GROUP)
+        for p in props:
+            ot.declared.setdefault(
+                p.name,
+                prop_def(
+                    p.name,
+                    p.type,
+                    label=p.label,
+                    options=p.options,
+                    unique=p.unique,
+                    group=catalogue.GROUP,
+                ),
+            )
+    store.define_default(BOOKINGS, EXAMS)
+    if store.assoc_type(prerequisite_type_id) is None:
+        store.register_assoc_type(
+            EXAMS,
+            EXAMS,
+            prerequisite_type_id,
+            "USER_DEFINED",
+            catalogue.PREREQUISITE_LABEL,
+            inverse=(prerequisite_type_id + 1, catalogue.PREREQUISITE_INVERSE),
+        )
+
+
+def define_schema(
+    store: Store, type_id: str, body: dict[str, Any], aliases: tuple[str, ...] = ()
+) -> ObjectType:
+    """Register a custom object from a schema body (``POST /crm-object-schemas/v3/schemas``):
+    its properties, and default associations with the objects in ``associatedObjects`` and with
+    notes (activities can be associated with any custom object)."""
+    name = body["name"]
+    group = f"{name}_information"
+    declared = dict(CUSTOM_OWN)
+    for p in body.get("properties") or []:
+        if isinstance(p, dict) and p.get("name"):
+            declared[p["name"]] = prop_def(
+                p["name"],
+                p.get("type") or "string",
+                label=p.get("label"),
+                options=p.get("options") or (),
+                unique=bool(p.get("hasUniqueValue")),
+                group=p.get("groupName") or group,
+            )
+    labels = body.get("labels") or {}
+    ot = store.register_type(
+        type_id,
+        name,
+        [n for n, p in declared.items() if p["hasUniqueValue"]],
+        aliases=aliases,
+        singular=labels.get("singular", ""),
+        plural=labels.get("plural", ""),
+        declared=declared,
+        strict=True,
+    )
+    ot.groups.add(group)
+    ot.required = tuple(body.get("requiredProperties") or ())
+    ot.primary = body.get("primaryDisplayProperty") or ""
+    for other in body.get("associatedObjects") or []:
+        to = store.resolve_type(str(other))
+        if to is not None:
+            store.define_default(type_id, to.type_id)
+    store.define_default(NOTES, type_id)
+    return ot
+
+
+# ---- the properties API ----------------------------------------------------------------------
+class PropertiesApi:
+    """``/crm/v3/properties/{objectType}`` (list, read, create, update) and its ``/groups``."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.store = api.store
+
+    def _type(self, t: str) -> ObjectType:
+        ot = self.api.type_of(t)
+        if ot.declared is None:
+            ot.declared = {}
+        return ot
+
+    @staticmethod
+    def _out(spec: dict[str, Any]) -> dict[str, Any]:
+        out = dict(spec)
+        out["options"] = [dict(o) for o in spec.get("options") or []]
+        out.setdefault("createdAt", iso(now_ms()))
+        return out
+
+    def list(self, req: Req, t: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        assert ot.declared is not None
+        return 200, {"results": [self._out(p) for p in ot.declared.values()]}
+
+    def get(self, req: Req, t: str, name: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        assert ot.declared is not None
+        if name not in ot.declared:
+            raise ApiError(
+                404, f"Unable to find property {name} for object type {ot.name}", OBJECT_NOT_FOUND
+            )
+        return 200, self._out(ot.declared[name])
+
+    def create(self, req: Req, t: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        body = req.obj()
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
+        ]
+        if missing:
+            raise ApiError(
+                400,
+                f"Property create is missing {', '.join(missing)}",
+                context={"properties": missing},
+            )
+        name, kind = str(body["name"]), str(body["type"])
+        if kind not in ("string", "number", "date", "datetime", "enumeration", "bool"):
+            raise ApiError(400, f"Invalid property type {kind!r}")
+        if kind == "enumeration" and not body.get("options"):
+            raise ApiError(400, f"Enumeration property {name!r} needs options")
+        with self.store.lock:
+            assert ot.declared is not None
+            if name in ot.declared:
+                raise ApiError(
+                    409, f"Property named '{name}' already exists.", "CONFLICT", {"name": [name]}
+                )
+            if body["groupName"] not in ot.groups:
+                raise ApiError(
+                    400,
+                    f"Property group {body['groupName']!r} does not exist for "
+                    f"object type {ot.name}",
+                )
+            spec = prop_def(
+                name,
+                kind,
+                label=body.get("label"),
+                options=body.get("options") or (),
+                unique=bool(body.get("hasUniqueValue")),
+                group=body["groupName"],
+            )
+            spec["fieldType"] = body["fieldType"]
+            ot.declared[name] = spec
+            if spec["hasUniqueValue"] and name not in ot.unique_properties:
+                ot.unique_properties = (*ot.unique_properties, name)
+        return 201, self._out(spec)
+
+    def update(self, req: Req, t: str, name: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        body = req.obj()
+        with self.store.lock:
+            assert ot.declared is not None
+            if name not in ot.declared:
+                raise ApiError(404, f"Unable to find property {name}", OBJECT_NOT_FOUND)
+            spec = ot.declared[name]
+            if "options" in body:
+                spec["options"] = prop_def(name, options=body["options"] or ())["options"]
+            for key in ("label", "description", "groupName", "type", "fieldType"):
+                if key in body:
+                    spec[key] = body[key]
+        return 200, self._out(spec)
+
+    def groups(self, req: Req, t: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        return 200, {"results": [_group(g) for g in sorted(ot.groups)]}
+
+    def create_group(self, req: Req, t: str) -> tuple[int, Any]:
+        ot = self._type(t)
+        body = req.obj()
+        name = body.get("name")
+        if not name or not body.get("label"):
+            raise ApiError(400, "A property group needs a name and a label")
+        with self.store.lock:
+            if name in ot.groups:
+                raise ApiError(409, f"Property group {name!r} already exists", "CONFLICT")
+            ot.groups.add(str(name))
+        return 201, _group(str(name), body.get("label"))
+
+
+def _group(name: str, label: str | None = None) -> dict[str, Any]:
+    return {"name": name, "label": label or name, "displayOrder": -1, "archived": False}
+
+
+# ---- association labels (associations v4 schema API) ------------------------------------------
+class LabelsApi:
+    """``GET/POST /crm/v4/associations/{from}/{to}/labels``: the association types defined
+    between two object types; creating a label defines a USER_DEFINED type (and its inverse).
+    https://developers.hubspot.com/docs/api/crm/associations/v4"""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.store = api.store
+
+    def list(self, req: Req, f: str, t: str) -> tuple[int, Any]:
+        ft, tt = self.api.type_of(f), self.api.type_of(t)
+        return 200, {
+            "results": [self._out(a) for a in self.store.assoc_types(ft.type_id, tt.type_id)]
+        }
+
+    @staticmethod
+    def _out(at: Any) -> dict[str, Any]:
+        return {"category": at.category, "typeId": at.type_id, "label": at.label}
+
+    def create(self, req: Req, f: str, t: str) -> tuple[int, Any]:
+        ft, tt = self.api.type_of(f), self.api.type_of(t)
+        body = req.obj()
+        label, name = body.get("label"), body.get("name")
+        if not isinstance(label, str) or not label or not isinstance(name, str) or not name:
+            raise ApiError(400, "An association label needs a 'label' and a 'name'")
+        with self.store.lock:
+            for at in self.store.assoc_types(ft.type_id, tt.type_id):
+                if at.label == label:
+                    raise ApiError(409, f"Association label {label!r} already exists", "CONFLICT")
+            if ft.type_id == tt.type_id and not body.get("inverseLabel"):
+                inverse = None
+            else:
+                inverse = (0, body.get("inverseLabel") or label)
+            created = self.store.new_label(ft.type_id, tt.type_id, label, inverse)
+        return 200, {"results": [self._out(a) for a in created]}

@@ -1,0 +1,177 @@
+"""`mockbook hubspot setup` and the start-up portal check (issue 11): an empty portal is set up
+idempotently, the whole sync cycle then runs against the strict sandbox with the OpenAPI
+conformance checks on, and a portal missing one property is refused at start-up (exit 2, one
+line naming it) instead of dead-lettering the queue."""
+
+from __future__ import annotations
+
+import push_helpers
+import sandbox_fixtures
+from pull_helpers import contact_props, exam_props, fast, hubspot, one, open_db
+from push_helpers import env_for, run_main
+
+from glue import portal_setup as portal
+from glue.importer import run_import
+from glue.notes import push_audit_notes
+from glue.pull import pull
+from glue.push import push
+from glue.reconcile import reconcile
+from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+empty_sandbox = sandbox_fixtures.empty_sandbox
+push_db = push_helpers.push_db
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def writes(sb: Sandbox, since: int = 0) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in sb.requests[since:] if r["method"] in WRITES]
+
+
+def test_setup_check_dry_run_and_idempotence(empty_sandbox: Sandbox, monkeypatch, capsys) -> None:
+    fast(empty_sandbox)
+    env = env_for("postgresql://unused", empty_sandbox)
+    code, out, _ = run_main(["hubspot", "setup", "--check"], env, monkeypatch, capsys)
+    assert code == 1
+    assert "custom object 'bookings' does not exist" in out
+    assert "contacts: property 'sj_credits' (number) is missing" in out
+    assert "notes: property 'mockbook_audit_id' (string) is missing" in out
+    assert writes(empty_sandbox) == []
+
+    code, out, _ = run_main(["hubspot", "setup", "--dry-run"], env, monkeypatch, capsys)
+    assert code == 1
+    assert "would call: POST /crm-object-schemas/v3/schemas bookings" in out
+    assert "would call: POST /crm/v3/properties/0-1 sj_credits" in out
+    assert writes(empty_sandbox) == []
+
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 0, out
+    made = writes(empty_sandbox)
+    assert "POST /crm-object-schemas/v3/schemas" in made
+    assert any(w.endswith("/labels") for w in made)
+    ids = dict(
+        line.strip().split("=", 1) for line in out.splitlines() if line.startswith("  HUBSPOT_")
+    )
+    assert set(ids) == {
+        "HUBSPOT_BOOKINGS_OBJECT_TYPE",
+        "HUBSPOT_EXAMS_OBJECT_TYPE",
+        "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
+    }
+    bookings = empty_sandbox.store.resolve_type(ids["HUBSPOT_BOOKINGS_OBJECT_TYPE"])
+    assert bookings is not None and bookings.name == "bookings"
+    assert bookings.declared["booking_id"]["hasUniqueValue"] is True
+
+    # Without the new ids in the environment the check says which to set.
+    code, out, _ = run_main(["hubspot", "setup", "--check"], env, monkeypatch, capsys)
+    wanted = "set HUBSPOT_BOOKINGS_OBJECT_TYPE=" + ids["HUBSPOT_BOOKINGS_OBJECT_TYPE"]
+    assert code == 1 and wanted in out
+    # With them, the portal is ready, and setup again writes nothing.
+    env.update(ids)
+    before = len(empty_sandbox.requests)
+    code, out, _ = run_main(["hubspot", "setup", "--check"], env, monkeypatch, capsys)
+    assert code == 0 and "the portal has everything mockbook needs" in out
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 0 and writes(empty_sandbox, before) == []
+
+
+def test_setup_adds_a_missing_option_and_reports_a_wrong_type(sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, _ = hubspot("postgresql://unused", sandbox)
+    exams = sandbox.store.resolve_type("mock_exams")
+    assert exams is not None
+    exams.declared["mock_set"]["options"] = exams.declared["mock_set"]["options"][:3]
+    exams.declared["capacity"]["type"] = "string"
+    findings = [str(f) for f in portal.check(client, settings).findings]
+    assert findings == [
+        "mock_exams: property 'capacity': type 'string', needs 'number'",
+        "mock_exams: property 'mock_set': options missing: D, E, F, G, H",
+    ]
+    report = portal.setup(client, settings)
+    assert [str(f) for f in report.findings] == [findings[0]]  # a type cannot be changed
+    assert [o["value"] for o in exams.declared["mock_set"]["options"]] == list("ABCDEFGH")
+
+
+def test_the_whole_cycle_on_a_portal_set_up_from_empty(
+    push_db: str, empty_sandbox: Sandbox
+) -> None:
+    """setup -> import -> bookings -> push -> pull -> reconcile -> notes against the strict
+    sandbox, every exchange validated against HubSpot's OpenAPI specs (the fixture asserts
+    there is no conformance failure)."""
+    sb = empty_sandbox
+    fast(sb)
+    settings, client, reader = hubspot(push_db, sb)
+    report = portal.setup(client, settings)
+    ids = report.ids
+    settings = settings.with_overrides(
+        bookings_object_type=ids["HUBSPOT_BOOKINGS_OBJECT_TYPE"],
+        exams_object_type=ids["HUBSPOT_EXAMS_OBJECT_TYPE"],
+        prerequisite_association_type_id=int(ids["HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID"]),
+    )
+    assert portal.check(client, settings).ok
+    exams_type, bookings_type = settings.exams_object_type, settings.bookings_object_type
+    [exam] = sb.seed(exams_type, [exam_props(capacity=5)])
+    [c1, c2] = sb.seed(
+        CONTACTS, [contact_props("CYC1", cs_credits=2), contact_props("CYC2", cs_credits=1)]
+    )
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        booked = [
+            one(
+                push_db,
+                "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s, "
+                "p_mock_exam_id := %s, p_idempotency_key := %s, p_dominant_hand := 'left')",
+                (sid, f"{sid.lower()}@example.com", exam, f"cycle-{sid}"),
+            )
+            for sid in ("CYC1", "CYC2")
+        ]
+        one(
+            push_db,
+            "SELECT hubspot_sync.cancel_booking(p_booking_id := %s, p_actor := 'admin@x.ca')",
+            (booked[1]["booking_id"],),
+        )
+        pushed = push(db, client, settings, linger=0)
+        sb.touch(CONTACTS, c1, cs_credits="5")  # an admin grants credits in HubSpot
+        pulled = pull(db, client, settings, reader=reader)
+        drift = reconcile(db, client, settings, reader=reader)
+        notes = push_audit_notes(db, client, settings, reader=reader)
+
+    assert pushed.dead_lettered == 0 and pushed.retried == 0, pushed.errors
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_errors") == 0
+    remote = {o["properties"]["booking_id"]: o for o in sb.objects(bookings_type)}
+    assert set(remote) == {b["booking_id"] for b in booked}
+    first = remote[booked[0]["booking_id"]]["properties"]
+    assert first["exam_date"] == "2031-03-01"  # sent at midnight UTC, read back as a date
+    assert remote[booked[1]["booking_id"]]["properties"]["is_active"] == "Cancelled"
+    assert pulled.ok and not pulled.problems
+    credits = "SELECT cs_credits FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+    assert one(push_db, credits, ("CYC1",)) == 5  # 1 left after booking, +4 by the admin
+    assert drift.drift == 0, drift.as_dict()
+    assert notes.created > 0 and notes.failed is None
+    assert all(n["properties"]["hs_timestamp"] for n in sb.objects(NOTES))
+    assert c2 and sb.associations(NOTES, sb.objects(NOTES)[0]["id"])
+    assert sb.errors == []
+
+
+def test_a_portal_missing_one_property_is_refused_at_start_up(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    fast(sandbox)
+    bookings = sandbox.store.resolve_type(BOOKINGS)
+    assert bookings is not None
+    del bookings.declared["dominant_hand"]  # someone deleted it in HubSpot
+    world = push_helpers.make_world(push_db, sandbox, students=2)
+    push_helpers.book(push_db, [(s, world.exams[0]) for s in world.students])
+    queued = push_helpers.pending(push_db)
+    env = env_for(push_db, sandbox)
+    for command in (["push"], ["pull"], ["notes"], ["import"], ["run"]):
+        code, out, err = run_main(command, env, monkeypatch, capsys)
+        text = (out + err).strip()
+        assert code == 2, (command, text)
+        assert "property 'dominant_hand' (string) is missing" in text, (command, text)
+        assert "mockbook hubspot setup" in text
+    assert len(err.strip().splitlines()) == 1 or "config_error" in out + err
+    # Nothing was claimed, attempted or dead-lettered; no write reached HubSpot.
+    assert push_helpers.pending(push_db) == queued
+    assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_errors") == 0
+    assert one(push_db, "SELECT max(attempts) FROM hubspot_sync.sync_queue") == 0
+    assert writes(sandbox) == []
