@@ -268,9 +268,7 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
 # ---- load ----------------------------------------------------------------------------------------
 def demo_sandbox() -> Sandbox:
     """The demo's in-process HubSpot: its own portal and id range (see DEMO_FIRST_ID)."""
-    return Sandbox(
-        conformance=False, portal_id=DEMO_PORTAL_ID, first_id=DEMO_FIRST_ID, setup=True
-    )
+    return Sandbox(conformance=False, portal_id=DEMO_PORTAL_ID, first_id=DEMO_FIRST_ID, setup=True)
 
 
 def check_id_range(conn: psycopg.Connection) -> None:

@@ -217,7 +217,7 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
     recorded = query(push_db, "SELECT hubspot_sync.get_sync_cursor('hubspot_portal') AS c")[0]["c"]
     assert recorded["portal_id"] == sandbox.store.portal_id
 
-    with Sandbox(access_token=push_helpers.TOKEN, portal_id=7777777) as other:
+    with Sandbox(access_token=push_helpers.TOKEN, portal_id=7777777, setup=True) as other:
         other.seed(CONTACTS, [{"email": "stranger@example.com"}])  # id 10001, as a demo's
         before = query(push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id")
         other_env = env_for(push_db, other)
