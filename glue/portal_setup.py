@@ -1,11 +1,11 @@
 """What mockbook needs in a HubSpot portal, and `mockbook hubspot setup` / the start-up check.
 
-:data:`CATALOGUE` is the one list of the custom objects, properties and association definitions
-the push, the pull, the import, the reconcile and the notes use. ``setup`` creates what is
-missing (idempotently), ``check`` only compares, and every HubSpot command runs ``require`` at
-start-up, so a portal missing a property refuses to start with one line naming it instead of
-dead-lettering every record (exit 2). The sandbox's ready portal (glue/sandbox/schema.py) is built
-from the same catalogue.
+glue.portal_catalogue's ``CATALOGUE`` is the one list of the custom objects, properties and
+association definitions the push, the pull, the import, the reconcile and the notes use.
+``setup`` creates what is missing (idempotently), ``check`` only compares, and every HubSpot
+command runs ``require`` at start-up, so a portal missing a property refuses to start with one
+line naming it instead of dead-lettering every record (exit 2). The sandbox's ready portal
+(glue/sandbox/schema.py) is built from the same catalogue.
 
 HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
 rate limiter, retries, timeouts, error mapping):
@@ -40,156 +40,19 @@ from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
 from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
+from glue.portal_catalogue import (
+    BOOKINGS,
+    CATALOGUE,
+    EXAMS,
+    GROUP,
+    PREREQUISITE_INVERSE,
+    PREREQUISITE_LABEL,
+    STANDARD_PROPS,
+    CustomObject,
+    Prop,
+)
 
 log = logging.getLogger(__name__)
-
-NOTES = "0-46"
-GROUP = "mockbook"  # the property group setup creates for the properties it adds
-# HubSpot's field types per property type (properties API: "type" and "fieldType").
-FIELD_TYPES = {
-    "string": "text",
-    "number": "number",
-    "date": "date",
-    "datetime": "date",
-    "enumeration": "select",
-    "bool": "booleancheckbox",
-}
-MOCK_TYPES = ("Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion")
-
-
-@dataclass(frozen=True)
-class Prop:
-    """One property mockbook reads or writes."""
-
-    name: str
-    label: str
-    type: str = "string"
-    options: tuple[str, ...] = ()
-    unique: bool = False
-
-    @property
-    def field_type(self) -> str:
-        return FIELD_TYPES[self.type]
-
-    def definition(self, group: str | None = GROUP) -> dict[str, Any]:
-        """The properties API (and schema ``properties``) body of this property."""
-        body: dict[str, Any] = {
-            "name": self.name,
-            "label": self.label,
-            "type": self.type,
-            "fieldType": self.field_type,
-            "hasUniqueValue": self.unique,
-        }
-        if group:
-            body["groupName"] = group
-        if self.options:
-            body["options"] = [
-                {"label": o, "value": o, "displayOrder": i, "hidden": False}
-                for i, o in enumerate(self.options)
-            ]
-        return body
-
-
-def _s(name: str, label: str, **kw: Any) -> Prop:
-    return Prop(name, label, **kw)
-
-
-BOOKING_PROPS = (
-    _s("booking_id", "Booking ID", unique=True),
-    _s(
-        "is_active",
-        "Status",
-        type="enumeration",
-        options=("Active", "Cancelled", "Completed", "Failed"),
-    ),
-    _s("token_used", "Token used"),
-    _s("attendance", "Attendance", type="enumeration", options=("Yes", "No")),
-    _s("idempotency_key", "Idempotency key"),
-    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
-    _s("exam_date", "Exam date", type="date"),
-    _s("start_time", "Start time"),
-    _s("end_time", "End time"),
-    _s("associated_mock_exam", "Mock exam (HubSpot id)"),
-    _s("associated_contact_id", "Contact (HubSpot id)"),
-    _s("student_id", "Student ID"),
-    _s("name", "Name"),
-    _s("email", "Email"),
-    _s("attending_location", "Attending location"),
-    _s("dominant_hand", "Dominant hand"),
-)
-EXAM_PROPS = (
-    _s("mock_exam_name", "Mock exam name"),
-    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
-    _s("exam_date", "Exam date", type="date"),
-    _s("start_time", "Start time"),
-    _s("end_time", "End time"),
-    _s("location", "Location"),
-    _s("capacity", "Capacity", type="number"),
-    _s("total_bookings", "Total bookings", type="number"),
-    _s("is_active", "Active"),
-    _s("scheduled_activation_datetime", "Scheduled activation", type="datetime"),
-    _s("mock_set", "Mock set", type="enumeration", options=tuple("ABCDEFGH")),
-    _s("prerequisite_exam_ids", "Prerequisite exam ids"),
-)
-CONTACT_PROPS = (
-    _s("student_id", "Student ID"),
-    _s("ndecc_exam_date", "NDECC exam date"),
-    _s("sj_credits", "Situational Judgment credits", type="number"),
-    _s("cs_credits", "Clinical Skills credits", type="number"),
-    _s("sjmini_credits", "Mini-mock credits", type="number"),
-    _s("mock_discussion_token", "Mock Discussion tokens", type="number"),
-    _s("shared_mock_credits", "Shared mock credits", type="number"),
-)
-NOTE_PROPS = (_s("mockbook_audit_id", "mockbook audit row"),)
-
-
-@dataclass(frozen=True)
-class CustomObject:
-    key: str  # bookings | exams
-    name: str  # the schema's name
-    singular: str
-    plural: str
-    primary: str
-    props: tuple[Prop, ...]
-    setting: str  # the environment variable holding its object type id
-
-    def schema_body(self) -> dict[str, Any]:
-        """``POST /crm-object-schemas/v3/schemas``: the object with all its properties, and the
-        association with contacts defined by ``associatedObjects``."""
-        return {
-            "name": self.name,
-            "labels": {"singular": self.singular, "plural": self.plural},
-            "primaryDisplayProperty": self.primary,
-            "requiredProperties": [self.primary],
-            "searchableProperties": [self.primary],
-            "secondaryDisplayProperties": [],
-            "properties": [p.definition(group=None) for p in self.props],
-            "associatedObjects": ["CONTACT"],
-        }
-
-
-BOOKINGS = CustomObject(
-    "bookings",
-    "bookings",
-    "Booking",
-    "Bookings",
-    "booking_id",
-    BOOKING_PROPS,
-    "HUBSPOT_BOOKINGS_OBJECT_TYPE",
-)
-EXAMS = CustomObject(
-    "exams",
-    "mock_exams",
-    "Mock Exam",
-    "Mock Exams",
-    "mock_exam_name",
-    EXAM_PROPS,
-    "HUBSPOT_EXAMS_OBJECT_TYPE",
-)
-CATALOGUE = {"bookings": BOOKINGS, "exams": EXAMS}
-STANDARD_PROPS = {CONTACTS: ("contacts", CONTACT_PROPS), NOTES: ("notes", NOTE_PROPS)}
-PREREQUISITE_LABEL = "Prerequisite"
-PREREQUISITE_INVERSE = "Required by"
 
 
 # ---- what differs ----------------------------------------------------------------------------

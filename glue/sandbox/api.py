@@ -22,7 +22,8 @@ from .errors import (
     Req,
     parse_properties,
 )
-from .schema import LabelsApi, PropertiesApi, check_values
+from .properties import LabelsApi, PropertiesApi
+from .schema import check_values
 from .store import Conflict, ObjectType, Record, Store, iso
 
 MAX_LIST = 100
