@@ -161,5 +161,5 @@ EXAMS = CustomObject(
 )
 CATALOGUE = {"bookings": BOOKINGS, "exams": EXAMS}
 STANDARD_PROPS = {CONTACTS: ("contacts", CONTACT_PROPS), NOTES: ("notes", NOTE_PROPS)}
-PREREQUISITE_LABEL = "Prerequisite"
-PREREQUISITE_INVERSE = "Required by"
+PREREQUISITE_LABEL = "requires attendance at"  # the original admin app's label (1340)
+PREREQUISITE_INVERSE = "is required by"

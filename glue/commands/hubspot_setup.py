@@ -35,7 +35,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
     """Create on the portal, idempotently, the bookings and mock-exam objects, every property
     mockbook reads or writes, the contact credit properties, the note property of the audit
     trail and the association definitions (booking-contact, booking-exam, the exam -> exam
-    'Prerequisite' label). Prints the ids to put in the environment.
+    'requires attendance at' label). Prints the ids to put in the environment.
 
     Exit 0 when the portal is ready, 1 when something is missing or different (--check,
     --dry-run) or could not be fixed by creating it, 2 on a configuration error."""

@@ -20,7 +20,7 @@ count up from ``first_id``, default 10000):
   their default association. ``setup=True`` or ``setup()`` makes it a **ready portal** (what
   ``mockbook hubspot setup`` creates, from glue.portal_setup's catalogue): bookings ``2-50158943``
   (unique ``booking_id``), mock exams ``2-50158939``, every property mockbook uses, the
-  booking/contact/exam/note associations and the exam -> exam ``Prerequisite`` label
+  booking/contact/exam/note associations and the paired exam -> exam prerequisite label
   (``prerequisite_type_id``). ``POST /crm-object-schemas/v3/schemas``,
   ``/crm/v3/properties/{type}`` (and ``/groups``), ``/crm/v4/associations/{from}/{to}/labels``
   create more. Writes are checked as HubSpot checks them (unknown property, type, enumeration

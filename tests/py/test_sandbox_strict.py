@@ -85,7 +85,9 @@ def test_a_ready_portal_has_what_setup_creates(sandbox: Sandbox) -> None:
     assert props["exam_date"]["type"] == "date"
     assert [o["value"] for o in props["attendance"]["options"]] == ["Yes", "No"]
     status, body = call(sandbox, "GET", f"/crm/v4/associations/{EXAMS}/{EXAMS}/labels")
-    assert {"category": "USER_DEFINED", "typeId": 1340, "label": "Prerequisite"} in body["results"]
+    assert {"category": "USER_DEFINED", "typeId": 1340, "label": "requires attendance at"} in body[
+        "results"
+    ]
 
 
 # ---- property values -----------------------------------------------------------------------------
