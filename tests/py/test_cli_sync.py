@@ -175,15 +175,16 @@ def test_sandbox_command_serves_until_sigterm() -> None:
 def test_thousands_of_alike_failures_are_summarised_not_printed_one_by_one(
     push_db: str, sandbox: Sandbox
 ) -> None:
-    """Every contact's HubSpot id points at nothing (as after a pull from another portal): each
-    credit update fails with its own 'Object not found: <id>'. The push prints one line per
-    kind of error with a count and a few examples, not a line per record."""
+    """Every booking carries a mock type HubSpot's enumeration does not have (as after an exam
+    type was renamed in Postgres only): HubSpot refuses each one with the same validation error.
+    The push prints one line per kind of error with a count and a few examples, not a line per
+    record. (A stale contact id no longer serves here: the push re-links it by email.)"""
     world = make_world(push_db, sandbox, students=120)
     book(push_db, [(s, world.exams[0]) for s in world.students])
     with psycopg.connect(push_db, autocommit=True) as conn, conn.transaction():
-        conn.execute("SET LOCAL mockbook.origin = 'sync'")  # not queued: a stale local id
+        conn.execute("SET LOCAL mockbook.origin = 'sync'")  # not queued: only the pushed state
         conn.execute(
-            "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = '77' || hubspot_id "
+            "UPDATE hubspot_sync.hubspot_bookings SET mock_type = 'Retired Type' "
             "WHERE student_id = ANY(%s)",
             (world.students,),
         )
@@ -193,14 +194,13 @@ def test_thousands_of_alike_failures_are_summarised_not_printed_one_by_one(
     assert proc.returncode == 1, err
     dead_lines = [line for line in err.splitlines() if "dead-lettered" in line]
     assert 1 <= len(dead_lines) <= 3, err  # a summary, not ~120 lines
-    line = next(x for x in dead_lines if "Object not found: #" in x)
-    found = re.search(r"outbox rows: ([\d,]+) x \S+ Object not found: # \(e\.g\. ", line)
-    assert found and int(found[1].replace(",", "")) >= 120, line  # every contact's rows
-    assert line.count("Object not found: 77") == 3  # three examples
+    line = next(x for x in dead_lines if "INVALID_OPTION" in x)
+    found = re.search(r"outbox rows: ([\d,]+) x upsert #: HTTP #: ", line)
+    assert found and int(found[1].replace(",", "")) >= 120, line  # every booking's rows
     proc = mockbook(["push", "--json", "--linger", "0", "--all"], env)
     out, err = proc.communicate(timeout=120)
     kinds = json.loads(out)["dead_lettered_by_kind"]
-    assert kinds and kinds[0]["count"] >= 120 and len(kinds[0]["examples"]) == 3, kinds
+    assert kinds and kinds[0]["count"] >= 120 and 1 <= len(kinds[0]["examples"]) <= 3, kinds
 
 
 def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
