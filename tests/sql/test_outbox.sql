@@ -59,7 +59,7 @@ SELECT is((SELECT string_agg(operation, ',' ORDER BY id) FROM hubspot_sync.sync_
           'INSERT,DELETE', 'a delete is queued with the old row');
 
 SELECT is((SELECT count(*) FROM pg_trigger
-           WHERE tgname = 'queue_sync_change' AND NOT tgisinternal)::integer, 3,
+           WHERE tgname = 'record_row_change' AND NOT tgisinternal)::integer, 3,
           'the outbox trigger is on the three tables');
 
 -- claim ------------------------------------------------------------------------------------------

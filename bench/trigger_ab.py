@@ -1,0 +1,88 @@
+"""Issue 13 item 3, step by step: the same booking workload (B1's spread script, pgbench
+-M prepared) with the audit/outbox trigger designs swapped between legs on one database, in
+ABBA order, so that each design is measured against the other in the same minutes.
+
+    .venv/bin/python bench/trigger_ab.py [--clients 8] [--leg 5] [--rounds 2]
+
+Designs: "none" (no audit/outbox trigger: the floor), "two" (revision 0014's audit_row_change
+and queue_sync_change, their SQL read from db/migrations/frozen.json's frozen copies or git),
+"one" (db/triggers/row_change.sql: one trigger doing both jobs). Builds and drops its own
+database, mockbook_bench_triggers. Prints tps per leg and the mean per design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import fixtures, pgbench  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings")
+OLD = {"audit_row_change": "db/triggers/audit.sql", "queue_sync_change": "db/triggers/outbox.sql"}
+
+
+def old_sql(path: str, rev: str) -> str:
+    return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def use(url: str, design: str) -> None:
+    on = {"none": (), "two": tuple(OLD), "one": ("record_row_change",)}[design]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in TABLES:
+            for trig in (*OLD, "record_row_change"):
+                act = "ENABLE" if trig in on else "DISABLE"
+                conn.execute(f"ALTER TABLE hubspot_sync.{table} {act} TRIGGER {trig}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--leg", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--old-rev", default="main")
+    ap.add_argument("--base", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = ap.parse_args()
+    db = "mockbook_bench_triggers"
+    url = args.base.rsplit("/", 1)[0] + "/" + db
+    with psycopg.connect(args.base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {db}")
+        conn.execute(f"CREATE DATABASE {db}")
+    try:
+        fixtures.build(url, "db")
+        fixtures.load(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for path in OLD.values():
+                conn.execute(old_sql(path, args.old_rev))
+        binary = pgbench.find_pgbench()
+        tps: dict[str, list[float]] = {"none": [], "two": [], "one": []}
+        order = []
+        for _ in range(args.rounds):
+            order += ["none", "two", "one", "one", "two", "none"]
+        for design in order:
+            use(url, design)
+            r = pgbench.run(binary, url, clients=args.clients, seconds=args.leg,
+                            script=fixtures.SPREAD_SCRIPT)
+            if not r.ok:
+                sys.exit(r.describe())
+            tps[design].append(r.tps)
+            print(f"{design:5s} {r.tps:8.1f} tps  {r.latency_ms} ms", flush=True)
+        mean = {k: statistics.mean(v) for k, v in tps.items()}
+        print(f"clients {args.clients}, {args.rounds} x ABBA, {args.leg} s legs: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
+              + f"; two/none {mean['two'] / mean['none']:.3f}, one/none "
+              f"{mean['one'] / mean['none']:.3f}, one/two {mean['one'] / mean['two']:.3f}")
+    finally:
+        with psycopg.connect(args.base, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
