@@ -5,7 +5,7 @@ ABBA order, so that each design is measured against the other in the same minute
     .venv/bin/python bench/trigger_ab.py [--clients 8] [--leg 5] [--rounds 2]
 
 Designs: "none" (no audit/outbox trigger: the floor), "two" (revision 0014's audit_row_change
-and queue_sync_change, their SQL read from db/migrations/frozen.json's frozen copies or git),
+and queue_sync_change, restored from the downgrade files of the revision that replaced them),
 "one" (db/triggers/row_change.sql: one trigger doing both jobs). Builds and drops its own
 database, mockbook_bench_triggers. Prints tps per leg and the mean per design.
 """
@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import fixtures, pgbench  # noqa: E402
+from bench import fixtures, pgbench
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings")
-OLD = {"audit_row_change": "db/triggers/audit.sql", "queue_sync_change": "db/triggers/outbox.sql"}
+# the two triggers as revision 0014 left them: the downgrade of the revision that replaced
+# them (the newest downgrade/ restoring db/triggers/audit.sql and outbox.sql) restores them
+OLD = {"audit_row_change": "audit", "queue_sync_change": "outbox"}
 
 
-def old_sql(path: str, rev: str) -> str:
-    return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout
+def old_sql(name: str) -> str:
+    files = sorted(ROOT.glob(f"db/migrations/versions/*/downgrade/*_triggers_{name}.sql"))
+    return files[-1].read_text()
 
 
 def use(url: str, design: str) -> None:
@@ -47,7 +48,6 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--leg", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--old-rev", default="main")
     ap.add_argument("--base", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     db = "mockbook_bench_triggers"
@@ -59,8 +59,8 @@ def main() -> None:
         fixtures.build(url, "db")
         fixtures.load(url)
         with psycopg.connect(url, autocommit=True) as conn:
-            for path in OLD.values():
-                conn.execute(old_sql(path, args.old_rev))
+            for name in OLD.values():
+                conn.execute(old_sql(name))
         binary = pgbench.find_pgbench()
         tps: dict[str, list[float]] = {"none": [], "two": [], "one": []}
         order = []
