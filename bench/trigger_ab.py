@@ -6,7 +6,9 @@ ABBA order, so that each design is measured against the other in the same minute
 
 Designs: "none" (no audit/outbox trigger: the floor), "two" (revision 0014's audit_row_change
 and queue_sync_change, restored from the downgrade files of the revision that replaced them),
-"one" (db/triggers/row_change.sql: one trigger doing both jobs). Builds and drops its own
+"one" (db/triggers/row_change.sql: one trigger doing both jobs), and "rows" (bench only: one
+trigger writing the same two rows per change with no jsonb in them, i.e. the cost of the rows
+themselves: heap, indexes, WAL). Builds and drops its own
 database, mockbook_bench_triggers. Prints tps per leg and the mean per design.
 """
 
@@ -34,11 +36,32 @@ def old_sql(name: str) -> str:
     return files[-1].read_text()
 
 
+# "rows": the audit and outbox rows of a change without their jsonb (measurement only)
+ROWS_ONLY = """
+CREATE FUNCTION hubspot_sync.bench_rows_only() RETURNS trigger LANGUAGE plpgsql
+SET search_path = '' AS $$
+BEGIN
+    WITH q AS (INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation)
+               VALUES (TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
+                       TG_OP))
+    INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, operation,
+                                                 performed_by, performed_at)
+    VALUES (TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, TG_OP,
+            current_user, now());
+    RETURN NULL;
+END $$;
+""" + "".join(f"""
+CREATE TRIGGER bench_rows_only AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
+    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_rows_only();""" for t in TABLES)
+DESIGNS = {"none": (), "two": tuple(OLD), "one": ("record_row_change",),
+           "rows": ("bench_rows_only",)}
+
+
 def use(url: str, design: str) -> None:
-    on = {"none": (), "two": tuple(OLD), "one": ("record_row_change",)}[design]
+    on = DESIGNS[design]
     with psycopg.connect(url, autocommit=True) as conn:
         for table in TABLES:
-            for trig in (*OLD, "record_row_change"):
+            for trig in (*OLD, "record_row_change", "bench_rows_only"):
                 act = "ENABLE" if trig in on else "DISABLE"
                 conn.execute(f"ALTER TABLE hubspot_sync.{table} {act} TRIGGER {trig}")
 
@@ -61,11 +84,12 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             for name in OLD.values():
                 conn.execute(old_sql(name))
+            conn.execute(ROWS_ONLY)
         binary = pgbench.find_pgbench()
-        tps: dict[str, list[float]] = {"none": [], "two": [], "one": []}
+        tps: dict[str, list[float]] = {d: [] for d in DESIGNS}
         order = []
         for _ in range(args.rounds):
-            order += ["none", "two", "one", "one", "two", "none"]
+            order += ["none", "two", "one", "rows", "rows", "one", "two", "none"]
         for design in order:
             use(url, design)
             r = pgbench.run(binary, url, clients=args.clients, seconds=args.leg,
@@ -77,8 +101,9 @@ def main() -> None:
         mean = {k: statistics.mean(v) for k, v in tps.items()}
         print(f"clients {args.clients}, {args.rounds} x ABBA, {args.leg} s legs: "
               + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
-              + f"; two/none {mean['two'] / mean['none']:.3f}, one/none "
-              f"{mean['one'] / mean['none']:.3f}, one/two {mean['one'] / mean['two']:.3f}")
+              + "; vs none: " + ", ".join(f"{k} {mean[k] / mean['none']:.3f}"
+                                          for k in ("two", "one", "rows"))
+              + f"; one/two {mean['one'] / mean['two']:.3f}")
     finally:
         with psycopg.connect(args.base, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
