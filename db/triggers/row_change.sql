@@ -3,7 +3,7 @@
  * outbox (SPEC §6) of a row change, in one trigger call.
  *
  * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams
- * and hubspot_bookings. Until revision 0016 these were two triggers (audit_row_change and
+ * and hubspot_bookings. Until revision 0017 these were two triggers (audit_row_change and
  * queue_sync_change), each turning the whole row into jsonb: a booking (3 row changes) made 6
  * trigger calls and 10 to_jsonb. Now each row change is one call, OLD and NEW are turned into
  * jsonb once, the UPDATE diff is computed once for both jobs, and both rows are written by one
