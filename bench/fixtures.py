@@ -161,15 +161,13 @@ RAW_WRITES_SCRIPT = (
 HOT_UPDATE_SCRIPT = "UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\n"
 
 
-def set_outbox_triggers(url: str, enabled: bool, keep: tuple[str, ...] = ()) -> None:
-    """B4: the outbox and audit triggers (queue_sync_change, audit_row_change) on the three
-    synced tables, on or off; the ones named in `keep` on in any case."""
+def set_outbox_triggers(url: str, enabled: bool) -> None:
+    """B4: the audit/outbox trigger (record_row_change) on the three synced tables, on or off."""
     with psycopg.connect(url, autocommit=True) as conn:
         for table in ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings"):
-            for trigger in ("queue_sync_change", "audit_row_change"):
-                action = "ENABLE" if enabled or trigger in keep else "DISABLE"
-                # identifiers are our own constants
-                conn.execute(f"ALTER TABLE hubspot_sync.{table} {action} TRIGGER {trigger}")
+            action = "ENABLE" if enabled else "DISABLE"
+            # identifiers are our own constants
+            conn.execute(f"ALTER TABLE hubspot_sync.{table} {action} TRIGGER record_row_change")
 
 
 def counts(url: str) -> dict[str, int]:

@@ -136,9 +136,8 @@ def profile_table(profile: dict[str, Any] | None) -> str:
     if phases:
         base = phases["tps"].get("none")
         lines += ["", f"B4 taken apart: booking tps at {phases['clients']} clients, "
-                  f"{phases['seconds']} s each, with the outbox (queue_sync_change) and audit "
-                  "(audit_row_change) triggers on or off, and with queue_sync_change's "
-                  "`pg_notify` removed (for this measurement only); \"raw writes\" write "
+                  f"{phases['seconds']} s each, with the audit/outbox trigger "
+                  "(record_row_change) on or off; \"raw writes\" write "
                   "the rows of a booking (booking, contact credit, ledger row, exam total) as "
                   "plain SQL, without create_booking's checks and helpers:", "",
                   "| workload, triggers | tps | vs its \"none\" |", "|---|---|---|"]

@@ -437,9 +437,9 @@ def b4(ctx: Context) -> list[Figure]:
         fixtures.set_outbox_triggers(ctx.url, True)
     fig.how = (f"the B1 workload (spread, PostgREST-style transaction) with pgbench -M prepared "
                f"-c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s: without = ALTER TABLE ... DISABLE "
-               "TRIGGER queue_sync_change, audit_row_change on hubspot_contact_credits, "
+               "TRIGGER record_row_change on hubspot_contact_credits, "
                "hubspot_mock_exams and hubspot_bookings (no sync_queue, no supabase_audit_log "
-               "rows); with = all triggers on. A booking fires each trigger 3 "
+               "rows); with = all triggers on. A booking fires the trigger 3 "
                f"times (booking insert, contact credit update, exam total update); {before:,} "
                "bookings in the table at start.")
     fig.note = capped
@@ -490,35 +490,15 @@ def _booking_statements(url: str, calls: int = 5) -> dict[str, Any]:
 
 
 def _outbox_phases(ctx: Context, clients: int, seconds: int) -> dict[str, Any]:
-    """B4 taken apart at `clients` clients: booking tps with no outbox/audit trigger, audit
-    only, outbox only, outbox without its pg_notify, both without pg_notify, both; and the
-    raw writes of a booking (fixtures.RAW_WRITES_SCRIPT) without and with the triggers. The
-    pg_notify-less variants replace queue_sync_change in the bench database for the run (its
-    definition with the PERFORM pg_notify line removed) and put it back after."""
-    with psycopg.connect(ctx.url, autocommit=True) as conn:
-        (original,) = conn.execute(
-            "SELECT pg_get_functiondef('hubspot_sync.queue_sync_change()'::regprocedure)"
-        ).fetchone()
-    silent = re.sub(r"PERFORM\s+pg_notify\([^;]*\);", "", original)
-    phases = [("none", (), None), ("audit only", ("audit_row_change",), None),
-              ("outbox only", ("queue_sync_change",), None),
-              ("outbox without NOTIFY", ("queue_sync_change",), silent),
-              ("both without NOTIFY", ("queue_sync_change", "audit_row_change"), silent),
-              ("both (as shipped)", ("queue_sync_change", "audit_row_change"), None),
-              ("raw writes, none", (), None),
-              ("raw writes, both without NOTIFY", ("queue_sync_change", "audit_row_change"),
-               silent),
-              ("raw writes, both (as shipped)", ("queue_sync_change", "audit_row_change"),
-               None)]
+    """B4 taken apart at `clients` clients: booking tps without and with the audit/outbox
+    trigger (record_row_change), and the raw writes of a booking (fixtures.RAW_WRITES_SCRIPT)
+    without and with it."""
+    phases = [("none", False), ("audit + outbox trigger (as shipped)", True),
+              ("raw writes, none", False), ("raw writes, audit + outbox trigger", True)]
     out: dict[str, Any] = {"clients": clients, "seconds": seconds, "tps": {}}
     try:
-        for name, enabled, body in phases:
-            if body is not None and body == original:
-                out["tps"][name] = None  # no pg_notify found to remove
-                continue
-            with psycopg.connect(ctx.url, autocommit=True) as conn:
-                conn.execute(body or original)
-            fixtures.set_outbox_triggers(ctx.url, False, keep=enabled)
+        for name, enabled in phases:
+            fixtures.set_outbox_triggers(ctx.url, enabled)
             script = fixtures.RAW_WRITES_SCRIPT if name.startswith("raw") \
                 else fixtures.SPREAD_SCRIPT
             r = pgbench.run(ctx.pgbench_bin, ctx.url, clients=clients, seconds=seconds,
@@ -528,8 +508,6 @@ def _outbox_phases(ctx: Context, clients: int, seconds: int) -> dict[str, Any]:
                 out.setdefault("errors", {})[name] = r.describe()
             log(f"  outbox phase {name!r}: {r.describe()}")
     finally:
-        with psycopg.connect(ctx.url, autocommit=True) as conn:
-            conn.execute(original)
         fixtures.set_outbox_triggers(ctx.url, True)
     return out
 

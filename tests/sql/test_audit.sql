@@ -1,4 +1,4 @@
--- The audit trail (db/triggers/audit.sql) and updated_at stamping (db/triggers/touch_updated_at.sql):
+-- The audit trail (db/triggers/row_change.sql, which also writes the outbox) and updated_at stamping (db/triggers/touch_updated_at.sql):
 -- every insert, update and delete of the three synced tables is audited with exactly the changed
 -- columns; bookkeeping-only updates are not; performed_by comes from mockbook.actor, else the
 -- request's role claim, else current_user.
@@ -6,30 +6,30 @@ BEGIN;
 SELECT plan(39);
 
 -- Catalog ------------------------------------------------------------------------------------
-SELECT trigger_is('hubspot_sync', t, 'audit_row_change', 'hubspot_sync', 'audit_row_change',
+SELECT trigger_is('hubspot_sync', t, 'record_row_change', 'hubspot_sync', 'record_row_change',
                   format('%s is audited', t))
 FROM unnest(ARRAY['hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings']) AS t;
 SELECT trigger_is('hubspot_sync', t, 'touch_updated_at', 'hubspot_sync', 'touch_updated_at',
                   format('%s stamps updated_at', t))
 FROM unnest(ARRAY['hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings']) AS t;
 SELECT is((SELECT count(*)::int FROM pg_trigger
-           WHERE tgname = 'audit_row_change' AND tgtype = (1 | 4 | 8 | 16)),
+           WHERE tgname = 'record_row_change' AND tgtype = (1 | 4 | 8 | 16)),
           3, 'audit triggers are AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
 SELECT is((SELECT count(*)::int FROM pg_trigger
            WHERE tgname = 'touch_updated_at' AND tgtype = (1 | 2 | 16)),
           3, 'touch_updated_at triggers are BEFORE UPDATE FOR EACH ROW');
 SELECT isnt_definer('hubspot_sync', f::name, ARRAY[]::name[], format('%s is SECURITY INVOKER', f))
-FROM unnest(ARRAY['audit_row_change', 'touch_updated_at']) AS f;
+FROM unnest(ARRAY['record_row_change', 'touch_updated_at']) AS f;
 SELECT ok(p.proconfig @> ARRAY['search_path=""'], format('%s pins search_path', p.proname))
 FROM pg_proc AS p
-WHERE p.oid IN ('hubspot_sync.audit_row_change()'::regprocedure,
+WHERE p.oid IN ('hubspot_sync.record_row_change()'::regprocedure,
                 'hubspot_sync.touch_updated_at()'::regprocedure)
 ORDER BY p.proname;
 SELECT ok(NOT has_function_privilege(r, f, 'EXECUTE'), format('%s cannot execute %s', r, f))
 FROM unnest(ARRAY['anon', 'authenticated']) AS r,
-     unnest(ARRAY['hubspot_sync.audit_row_change()', 'hubspot_sync.touch_updated_at()']) AS f;
-SELECT is(tests.plpgsql_check_count('hubspot_sync.audit_row_change()', t::regclass), 0::bigint,
-          format('plpgsql_check: audit_row_change on %s is clean', t))
+     unnest(ARRAY['hubspot_sync.record_row_change()', 'hubspot_sync.touch_updated_at()']) AS f;
+SELECT is(tests.plpgsql_check_count('hubspot_sync.record_row_change()', t::regclass), 0::bigint,
+          format('plpgsql_check: record_row_change on %s is clean', t))
 FROM unnest(ARRAY['hubspot_sync.hubspot_contact_credits', 'hubspot_sync.hubspot_mock_exams',
                   'hubspot_sync.hubspot_bookings']) AS t;
 SELECT is(tests.plpgsql_check_count('hubspot_sync.touch_updated_at()',

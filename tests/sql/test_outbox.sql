@@ -1,7 +1,7 @@
 -- The outbox: triggers write one sync_queue row per relevant change; claim/complete/fail/purge
 -- and the dead-letter functions move rows through their life (SPEC §6).
 BEGIN;
-SELECT plan(42);
+SELECT plan(44);
 
 CREATE TEMP TABLE t_ids ON COMMIT DROP AS
 SELECT tests.make_exam(p_capacity := 5) AS exam, tests.make_student(p_sj := 3) AS student;
@@ -47,6 +47,10 @@ UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 7 WHERE id = pg_temp.exam_
 SELECT set_config('mockbook.origin', '', true);
 SELECT is(pg_temp.queued('hubspot_mock_exams', pg_temp.exam_uuid()), 2::bigint,
           'a change applied from HubSpot (mockbook.origin = hubspot) does not echo back');
+SELECT is((SELECT new_values FROM hubspot_sync.supabase_audit_log
+           WHERE record_id = pg_temp.exam_uuid() AND operation = 'UPDATE'
+           ORDER BY id DESC LIMIT 1), '{"capacity": 7}'::jsonb,
+          'but it is audited (one trigger does both jobs: the origin only skips the outbox)');
 
 UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 4 WHERE id = pg_temp.contact_uuid();
 SELECT is(pg_temp.queued('hubspot_contact_credits', pg_temp.contact_uuid()), 2::bigint,
@@ -59,8 +63,11 @@ SELECT is((SELECT string_agg(operation, ',' ORDER BY id) FROM hubspot_sync.sync_
           'INSERT,DELETE', 'a delete is queued with the old row');
 
 SELECT is((SELECT count(*) FROM pg_trigger
-           WHERE tgname = 'queue_sync_change' AND NOT tgisinternal)::integer, 3,
+           WHERE tgname = 'record_row_change' AND NOT tgisinternal)::integer, 3,
           'the outbox trigger is on the three tables');
+SELECT is((SELECT count(*) FROM pg_trigger
+           WHERE tgname IN ('queue_sync_change', 'audit_row_change'))::integer, 0,
+          'no second row trigger turns the same rows into jsonb (issue 13 item 3)');
 
 -- claim ------------------------------------------------------------------------------------------
 DELETE FROM hubspot_sync.sync_queue;

@@ -1,3 +1,5 @@
+-- Undo db/triggers/outbox.sql (deleted).
+-- Frozen copy of db/triggers/outbox.sql (changed).
 /**
  * hubspot_sync.queue_sync_change() -- trigger function: the outbox (SPEC §6).
  *

@@ -1,3 +1,5 @@
+-- Undo db/triggers/audit.sql (deleted).
+-- Frozen copy of db/triggers/audit.sql (changed).
 /**
  * hubspot_sync.audit_row_change() -- trigger function: who changed what, into supabase_audit_log.
  *
