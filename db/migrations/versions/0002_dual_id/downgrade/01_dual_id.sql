@@ -43,15 +43,28 @@ ALTER TYPE hubspot_sync.mock_set_letter RENAME TO mock_set_enum;
 DO $$
 DECLARE
     r record;
+    g record;
 BEGIN
     FOR r IN
-        SELECT p.oid::regprocedure::text AS fn FROM pg_catalog.pg_proc p
+        SELECT p.oid::regprocedure::text AS fn, a.old_value AS acl
+        FROM pg_catalog.pg_proc p
+        JOIN hubspot_sync.adoption_report a
+          ON a.revision = '0002_dual_id' AND a.object = p.oid::regprocedure::text
+         AND a.action LIKE 'pinned search_path%'
         WHERE p.pronamespace = 'hubspot_sync'::regnamespace
-          AND p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count',
-                            'get_changed_fields', 'update_exam_prerequisites')
     LOOP
         EXECUTE format('ALTER FUNCTION %s RESET search_path', r.fn);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', r.fn);
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM service_role', r.fn);
+        IF r.acl IS NULL THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', r.fn);
+        ELSE
+            FOR g IN SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                 ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who
+                     FROM aclexplode(r.acl::aclitem[]) AS a
+                     WHERE a.grantee <> a.grantor LOOP
+                EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', r.fn, g.who);
+            END LOOP;
+        END IF;
         EXECUTE format('COMMENT ON FUNCTION %s IS NULL', r.fn);
     END LOOP;
 END

@@ -39,6 +39,7 @@ REVOKE ALL ON SEQUENCE hubspot_sync.adoption_report_id_seq FROM PUBLIC, anon, au
 DO $$
 DECLARE
     r record;
+    g record;
 BEGIN
     FOR r IN
         SELECT t.tgname, t.tgrelid::regclass::text AS tab, t.tgfoid::regprocedure::text AS fn
@@ -72,14 +73,20 @@ BEGIN
     LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = ''''', r.fn);
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, anon, authenticated', r.fn);
+        FOR g IN SELECT DISTINCT pg_get_userbyid(a.grantee) AS who
+                 FROM pg_catalog.pg_proc p, aclexplode(p.proacl) AS a
+                 WHERE p.oid = r.fn::regprocedure AND a.grantee NOT IN (0, p.proowner) LOOP
+            EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', r.fn, g.who);
+        END LOOP;
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', r.fn);
         EXECUTE format('COMMENT ON FUNCTION %s IS %L', r.fn,
             'Production function kept as it is; since mockbook''s adoption its search_path is '
             'pinned and only service_role may execute it.');
+        -- old_value: the function's ACL before (NULL: the default, PUBLIC EXECUTE), which the
+        -- downgrade restores exactly
         INSERT INTO hubspot_sync.adoption_report (revision, action, object, old_value, new_value)
         VALUES ('0002_dual_id', 'pinned search_path and revoked EXECUTE from PUBLIC, anon, '
-                'authenticated', r.fn, coalesce(r.config, 'search_path not set') || ' / acl '
-                || coalesce(r.acl, 'default (PUBLIC EXECUTE)'), 'search_path="" / service_role');
+                'authenticated', r.fn, r.acl, 'search_path="" / EXECUTE: service_role');
     END LOOP;
 END
 $$;

@@ -68,11 +68,11 @@ WITH counted AS (
     UPDATE hubspot_sync.hubspot_mock_exams AS e SET total_bookings = c.n
     FROM counted AS c
     WHERE e.id = c.id AND e.total_bookings IS DISTINCT FROM c.n
-    RETURNING e.hubspot_id, c.old, c.n
+    RETURNING e.id, c.old, c.n
 )
 INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
 SELECT '0004_constraints', 'recounted total_bookings (Active bookings)',
-       'hubspot_mock_exams.total_bookings', hubspot_id, old::text, n::text
+       'hubspot_mock_exams.total_bookings', id::text, old::text, n::text
 FROM changed;
 
 DO $$
