@@ -183,8 +183,7 @@ VALUES
      'last_sync_status, records_synced, error_message');
 
 -- 5. keys and dual-id --------------------------------------------------------------------------
-ALTER TABLE hubspot_sync.hubspot_contact_credits
-    ADD CONSTRAINT hubspot_contact_credits_id_key UNIQUE (id);
+-- UNIQUE (id): index built CONCURRENTLY in 06_*.nontx.sql, attached in 07_contacts_id_key.sql
 ALTER TABLE hubspot_sync.hubspot_contact_credits ALTER COLUMN hubspot_id DROP NOT NULL;
 ALTER TABLE hubspot_sync.hubspot_bookings ALTER COLUMN hubspot_id DROP NOT NULL;
 ALTER TABLE hubspot_sync.hubspot_contact_credits ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
