@@ -392,9 +392,8 @@ def test_every_booking_is_readable_through_the_rpcs(adopted: dict) -> None:
     with psycopg.connect(adopted["url"], autocommit=True) as api:
         booking = str(postgrest.rpc(api, "get_booking", p_booking_id=row[1]))
         assert str(row[0]) in booking and row[2] in booking
-        listed = postgrest.rpc_rows(api, "list_contact_bookings", p_student_id=row[3],
-                                    p_email=row[4])
-        assert str(row[0]) in {r["id"] for r in listed}
+        listed = postgrest.rpc_rows(api, "list_contact_bookings", p_student_id=row[3])
+        assert str(row[0]) in {str(r["id"]) for r in listed}
 
 
 def test_spec_invariants_hold_after_the_upgrade(adopted: dict) -> None:
