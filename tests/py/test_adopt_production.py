@@ -12,7 +12,12 @@ rollback (`alembic downgrade 0001_baseline`) gives back the production schema.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from glue import migrations
+from glue import adoption, migrations
 
 DUMP = Path(__file__).parent / "fixtures" / "production_hubspot_sync_schema.sql"
 BASELINE = "0001_baseline"
@@ -268,6 +273,8 @@ def adopted(make_database: MakeDatabase) -> dict:
         columns = copy_canonical(conn, "adopt_before")
         unowned_before = not_owned_catalog(conn)
         conn.commit()
+        dry_run = adoption.check(conn)
+        assert hubspot_sync_catalog(conn) == production, "the dry run changed the schema"
     started = time.monotonic()
     migrations.stamp(url, BASELINE)
     migrations.upgrade(url, "head")
@@ -277,7 +284,7 @@ def adopted(make_database: MakeDatabase) -> dict:
         unowned_after = not_owned_catalog(conn)
         conn.commit()
     return {"url": url, "columns": columns, "production": production,
-            "unowned": (unowned_before, unowned_after)}
+            "unowned": (unowned_before, unowned_after), "dry_run": dry_run}
 
 
 def test_the_production_data_is_what_the_original_app_writes(adopted: dict) -> None:
@@ -368,6 +375,61 @@ def test_the_report_lists_what_the_upgrade_normalised(adopted: dict) -> None:
             "sync_metadata.service_role_all_access"} <= dropped
     assert any("bookings_audit_trigger" in k for k in actions)
     assert any(k.startswith("hubspot_bookings INSERT from zapier_sync_user") for k in actions)
+
+
+def test_the_dry_run_listed_every_row_the_upgrade_changed(adopted: dict) -> None:
+    """`mockbook migrate --check` (glue/adoption.py), run before the upgrade, listed exactly the
+    rows and objects the upgrade then reported, and refused nothing on this data."""
+    actions = ("normalised spelling", "gave a repeated legacy booking code a unique one",
+               "recounted total_bookings (Active bookings)", "dropped policy",
+               "revoked table privilege", "revoked schema privilege")
+    listed = {(f["action"], f["object"], f["record_id"], f["new_value"])
+              for f in adopted["dry_run"] if f["kind"] == "change" and f["action"] in actions}
+    with psycopg.connect(adopted["url"]) as conn:
+        reported = set(conn.execute(
+            "SELECT action, object, record_id, new_value FROM hubspot_sync.adoption_report"
+            " WHERE action = ANY(%s)", [list(actions)]).fetchall())
+    assert len(listed) > 10_000
+    assert listed == reported
+    assert [f for f in adopted["dry_run"] if f["kind"] == "refuse"] == []
+
+
+def test_the_dry_run_names_the_rows_that_would_stop_the_upgrade(
+    make_database: MakeDatabase,
+) -> None:
+    url = make_database("adopt_check")
+    load_dump(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO hubspot_sync.hubspot_contact_credits (student_id, email, sj_credits)"
+            " VALUES ('NEG1', 'neg1@example.com', -1);"
+            "INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, exam_date, is_active)"
+            " VALUES ('XT1', '2026-01-05 09:30', 'true');"
+            "INSERT INTO hubspot_sync.hubspot_bookings (booking_id, is_active, token_refunded)"
+            " VALUES ('B-1', 'cancelled', 'yes'), ('B-1', 'Active', NULL)")
+        conn.commit()
+        before = hubspot_sync_catalog(conn)
+    mockbook = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run([mockbook, "--json", "migrate", "--check"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 1, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    refused = {(f["action"], f["object"]) for f in out["findings"] if f["kind"] == "refuse"}
+    assert refused == {("negative credit balance", "hubspot_contact_credits"),
+                       ("exam_date has a time of day", "hubspot_mock_exams.exam_date"),
+                       ("token_refunded is not 'true'/'false'",
+                        "hubspot_bookings.token_refunded")}
+    changes = {(f["action"], f["old_value"], f["new_value"]) for f in out["findings"]}
+    assert ("normalised spelling", "cancelled", "Cancelled") in changes
+    assert ("gave a repeated legacy booking code a unique one", "B-1", "B-1-R2") in changes
+    with psycopg.connect(url) as conn:
+        assert hubspot_sync_catalog(conn) == before
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE is_active = 'cancelled'").fetchone() == (1,)
+    with pytest.raises(psycopg.errors.RaiseException, match="do not convert exactly"):
+        migrations.stamp(url, BASELINE)
+        migrations.upgrade(url, "head")
 
 
 def test_every_booking_is_readable_through_the_rpcs(adopted: dict) -> None:
