@@ -110,10 +110,17 @@ def test_the_other_production_reads_and_writes(db: psycopg.Connection) -> None:
             "mock_exam_hubspot_id"} <= set(v1)
     contact = rpc(db, "get_contact_credits", p_student_id=student, p_email=email)
     assert student in str(contact)
-    prereq = rpc(db, "update_exam_prerequisites", p_exam_id=exam, p_add_ids=["PRQ1", "PRQ2"],
+    first, second = f"{exam}-P1", f"{exam}-P2"
+    for other in (first, second):
+        db.execute("SELECT tests.make_exam(p_hubspot_id := %s)", [other])
+    # admin_root/api/admin/mock-exams/[id]/prerequisites/{index,delta}.js
+    prereq = rpc(db, "update_exam_prerequisites", p_exam_id=exam, p_add_ids=[first, second],
                  p_remove_ids=[])
-    assert {"success", "exam_id", "prerequisite_exam_ids", "added_count"} <= set(prereq)
-    assert prereq["prerequisite_exam_ids"] == ["PRQ1", "PRQ2"]
+    assert {"success", "exam_id", "prerequisite_exam_ids", "previous_count", "current_count",
+            "added_count", "removed_count", "requested_add", "requested_remove"} <= set(prereq)
+    assert sorted(prereq["prerequisite_exam_ids"]) == [first, second]
+    replaced = rpc(db, "set_exam_prerequisites", p_exam_id=exam, p_prerequisite_ids=[second])
+    assert replaced["success"] is True and replaced["prerequisite_exam_ids"] == [second]
 
 
 def test_no_function_name_in_hubspot_sync_is_overloaded(db: psycopg.Connection) -> None:
