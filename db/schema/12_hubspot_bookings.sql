@@ -32,13 +32,17 @@ CREATE TABLE hubspot_sync.hubspot_bookings (
     updated_at timestamptz DEFAULT now(),
     synced_at timestamptz DEFAULT now(),
     hubspot_last_sync_at timestamptz,
-    idempotency_fingerprint text
+    idempotency_fingerprint text,
+    -- a repeated production booking code, when revision 0004 gave this row a unique one
+    legacy_booking_id text
 );
 
 -- indexes
 CREATE INDEX idx_bookings_hubspot_id ON hubspot_sync.hubspot_bookings (hubspot_id);
 CREATE INDEX idx_bookings_contact_id ON hubspot_sync.hubspot_bookings (associated_contact_id);
 CREATE INDEX idx_bookings_exam_id ON hubspot_sync.hubspot_bookings (associated_mock_exam);
+CREATE INDEX idx_hubspot_bookings_mock_set ON hubspot_sync.hubspot_bookings (mock_set)
+    WHERE mock_set IS NOT NULL;
 CREATE INDEX idx_bookings_student_id ON hubspot_sync.hubspot_bookings (student_id);
 CREATE INDEX idx_bookings_student_email ON hubspot_sync.hubspot_bookings (student_email);
 CREATE INDEX idx_bookings_no_hubspot_id

@@ -1,6 +1,9 @@
--- Cursors and last-run bookkeeping of the glue (one row per sync_type, e.g. 'pull:exams').
+-- Cursors and last-run bookkeeping of the glue (one row per sync_type, e.g. 'pull:exams'). id,
+-- the unique sync_type and the timestamps are production's (0002_dual_id converted
+-- last_sync_timestamp from epoch milliseconds and added the status columns).
 CREATE TABLE hubspot_sync.sync_metadata (
-    sync_type text PRIMARY KEY,
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    sync_type text NOT NULL CONSTRAINT sync_metadata_sync_type_key UNIQUE,
     last_sync_timestamp timestamptz,
     last_sync_status text,
     records_synced integer DEFAULT 0,
@@ -9,6 +12,7 @@ CREATE TABLE hubspot_sync.sync_metadata (
     updated_at timestamptz DEFAULT now(),
     cursor jsonb NOT NULL DEFAULT '{}'
 );
+CREATE INDEX idx_sync_metadata_type ON hubspot_sync.sync_metadata (sync_type);
 
 -- security
 ALTER TABLE hubspot_sync.sync_metadata ENABLE ROW LEVEL SECURITY;

@@ -41,9 +41,15 @@ def down(app: AppContext) -> None:
 @click.command()
 @click.option("--sql", "as_sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--to", "target", default="head", show_default=True, help="Target revision.")
+@click.option("--check", "dry_run", is_flag=True,
+              help="Adoption dry run: list every row and object the upgrade of a production "
+                   "database would change or refuse, without changing anything.")
 @pass_app
-def migrate(app: AppContext, as_sql: bool, target: str) -> None:
+def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
     """Upgrade the configured database (default: embedded) to the newest revision."""
+    if dry_run:
+        check_adoption(app)
+        return
     if as_sql:
         url = app.settings.database_url or "postgresql://offline/mockbook"
         sys.stdout.write(migrations.upgrade(url, target, sql=True))
@@ -72,6 +78,35 @@ def migrate(app: AppContext, as_sql: bool, target: str) -> None:
         click.echo(f"{redact(url)}: already at {where} ({after}), nothing to do")
     else:
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after}")
+
+
+def check_adoption(app: AppContext) -> None:
+    """`migrate --check`: one line (or JSON object) per finding; exit 1 when a row would stop
+    the upgrade (README: adopting an existing database)."""
+    from glue import adoption
+
+    url = app.database_url()
+    with psycopg.connect(url) as conn:
+        if not adoption.at_baseline(conn):
+            click.echo(f"{redact(url)}: not a production database awaiting adoption "
+                       f"(revision {migrations.current(url) or 'none'}): nothing to check")
+            return
+        findings = adoption.check(conn)
+    refused = [f for f in findings if f["kind"] == "refuse"]
+    if app.json_output:
+        click.echo(json.dumps({"database": redact(url), "findings": findings,
+                               "changes": len(findings) - len(refused), "refused": len(refused)}))
+    else:
+        for f in findings:
+            change = "" if f["new_value"] is None else f" -> {f['new_value']}"
+            old = "" if f["old_value"] is None else f" {f['old_value']}"
+            record = "" if f["record_id"] is None else f" {f['record_id']}"
+            click.echo(f"{f['kind']:6} {f['revision']:28} {f['object']}{record}: "
+                       f"{f['action']}{old}{change}")
+        click.echo(f"{len(findings) - len(refused)} changes, {len(refused)} rows refused"
+                   + (" (the upgrade would stop: fix these rows first)" if refused else ""))
+    if refused:
+        sys.exit(exitcodes.PARTIAL_FAILURE)
 
 
 @click.group()

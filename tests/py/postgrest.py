@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 SCHEMA = "hubspot_sync"
-NAME_RE = re.compile(r"^[a-z_]+$")
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 ROLES = ("anon", "authenticated", "service_role")
 
 

@@ -71,7 +71,7 @@ def test_up_refuses_when_database_url_is_set(database_url: str) -> None:
 def test_migrate_sql_prints_the_migration_sql() -> None:
     result = run("migrate", "--sql")
     assert result.returncode == 0, result.stderr
-    assert "CREATE TABLE hubspot_sync.hubspot_bookings" in result.stdout
+    assert 'CREATE TABLE "hubspot_sync"."hubspot_bookings"' in result.stdout
     assert "CREATE INDEX CONCURRENTLY" in result.stdout
 
 

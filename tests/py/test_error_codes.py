@@ -179,8 +179,9 @@ def credit_conflict(c: Ctx) -> Call:
     return lambda conn: rpc(
         conn, "create_booking_atomic", p_booking_id=f"BK-ERR-{uuid.uuid4().hex[:8]}",
         p_student_id=student, p_student_email=email(student), p_mock_exam_id=exam,
+        p_student_name=None, p_token_used=None, p_dominant_hand=None,
         p_attending_location="mississauga", p_idempotency_key=f"atomic-{uuid.uuid4()}",
-        p_credit_field="sj_credits", p_new_credit_value=7)
+        p_credit_field="sj_credits", p_new_credit_value=7, p_mock_set=None)
 
 
 def idempotency_key_reused(c: Ctx) -> Call:

@@ -2,21 +2,21 @@
 -- is verified against the true balance - 1 under the contact lock, never written; a mismatch is
 -- CREDIT_CONFLICT and changes nothing.
 BEGIN;
-SELECT plan(33);
+SELECT plan(36);
 
 SELECT volatility_is('hubspot_sync', 'create_booking_atomic',
-                     ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer'],
+                     ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
                      'volatile', 'create_booking_atomic is VOLATILE');
 SELECT isnt_definer('hubspot_sync', 'create_booking_atomic',
-                    ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer'],
+                    ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
                     'create_booking_atomic is SECURITY INVOKER');
 SELECT function_privs_are('hubspot_sync', 'create_booking_atomic',
-                          ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer'],
+                          ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);
-SELECT is(tests.plpgsql_check_count('hubspot_sync.create_booking_atomic(text,text,text,text,text,text,text,text,text,text,integer)'),
+SELECT is(tests.plpgsql_check_count('hubspot_sync.create_booking_atomic(text,text,text,text,text,text,text,text,text,text,integer,text)'),
           0::bigint, 'plpgsql_check: create_booking_atomic is clean');
-SELECT matches(obj_description('hubspot_sync.create_booking_atomic(text,text,text,text,text,text,text,text,text,text,integer)'::regprocedure, 'pg_proc'),
+SELECT matches(obj_description('hubspot_sync.create_booking_atomic(text,text,text,text,text,text,text,text,text,text,integer,text)'::regprocedure, 'pg_proc'),
                '^Deprecated: use create_booking', 'marked deprecated in its comment');
 
 DO $$
@@ -31,40 +31,43 @@ BEGIN
     PERFORM tests.make_student(p_shared := 5, p_student_id := 'ATB');
 END $$;
 
-SELECT throws_ok($$SELECT tests.rpc('anon', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at0'', p_credit_field := ''sj_credits'', p_new_credit_value := 2)')$$,
+SELECT throws_ok($$SELECT tests.rpc('anon', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at0'', p_credit_field := ''sj_credits'', p_new_credit_value := 2)')$$,
                  '42501', NULL, 'anon is refused');
-SELECT throws_ok($$SELECT tests.rpc('authenticated', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at0'', p_credit_field := ''sj_credits'', p_new_credit_value := 2)')$$,
+SELECT throws_ok($$SELECT tests.rpc('authenticated', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at0'', p_credit_field := ''sj_credits'', p_new_credit_value := 2)')$$,
                  '42501', NULL, 'authenticated is refused');
 
 -- A stale absolute value is a conflict, never written ---------------------------------------------
 SELECT tests.snapshot('conflict');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_student_name := ''A'', p_token_used := ''Situational Judgment Token'', p_attending_location := ''calgary'', p_dominant_hand := NULL, p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 5)')$$,
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_mock_set := NULL, p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_student_name := ''A'', p_token_used := ''Situational Judgment Token'', p_attending_location := ''calgary'', p_dominant_hand := NULL, p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 5)')$$,
                  'PT409', 'CREDIT_CONFLICT', 'a new balance that is not the true balance - 1 is a conflict');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 3)')$$,
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 3)')$$,
                  'PT409', 'CREDIT_CONFLICT', 'the old balance itself (a lost deduction) is a conflict');
 SELECT ok(tests.unchanged_since('conflict'), 'a conflict changes nothing: the balance stays 3, no booking');
 
 -- The right value books, spending relatively ---------------------------------------------------
 CREATE TEMP TABLE r_at AS
-SELECT tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_student_name := 'Ann', p_token_used := 'Situational Judgment Token', p_attending_location := 'calgary', p_dominant_hand := NULL, p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := 2)$$) AS r;
-SELECT is((SELECT r - 'id' - 'exam_date' FROM r_at),
-          '{"success": true, "idempotent_replay": false, "booking_id": "BK-APP-1", "status": "Active",
+SELECT tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_mock_set := NULL, p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_student_name := 'Ann', p_token_used := 'Situational Judgment Token', p_attending_location := 'calgary', p_dominant_hand := NULL, p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := 2)$$) AS r;
+SELECT is((SELECT r - 'id' - 'exam_date' - 'booking_id' - 'contact_hubspot_id' FROM r_at),
+          '{"success": true, "idempotent_replay": false, "booking_code": "BK-APP-1",
+            "mock_exam_hubspot_id": "AT_SJ", "status": "Active",
             "mock_exam_id": "AT_SJ", "mock_type": "Situational Judgment", "student_id": "ATA",
             "token_used": "Situational Judgment Token", "credit_field": "sj_credits",
             "credits_remaining": 2, "total_bookings": 1, "capacity": 10}'::jsonb,
           'with the true balance - 1 the booking is made with the app''s booking code');
+SELECT is((SELECT (r ->> 'booking_id')::uuid = (r ->> 'id')::uuid FROM r_at), true,
+          'booking_id is the booking''s uuid, as production returned it');
 SELECT is(tests.ledger_of('ATA'), ARRAY['sj_credits -1 2 booking'], 'one relative ledger row');
 SELECT is((SELECT name FROM hubspot_sync.hubspot_bookings WHERE booking_id = 'BK-APP-1'), 'Ann', 'the app''s name is stored');
 
 -- The app's choice of field is honoured if it can pay ---------------------------------------------
-SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ2', p_attending_location := 'calgary', p_idempotency_key := 'at2', p_credit_field := 'shared_mock_credits', p_new_credit_value := 1)$$) ->> 'token_used',
+SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ2', p_attending_location := 'calgary', p_idempotency_key := 'at2', p_credit_field := 'shared_mock_credits', p_new_credit_value := 1)$$) ->> 'token_used',
           'Shared Token', 'shared_mock_credits chosen by the app pays for SJ (Shared Token)');
 SELECT is(ARRAY[tests.balance('ATA', 'sj_credits'), tests.balance('ATA', 'shared_mock_credits')], ARRAY[2, 1],
           'the chosen field was spent');
 
 -- Idempotency, shared with create_booking ---------------------------------------------------------
 SELECT tests.snapshot('replay');
-SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_attending_location := 'calgary', p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := 2)$$),
+SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_attending_location := 'calgary', p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := 2)$$),
           (SELECT r || '{"idempotent_replay": true}' FROM r_at), 'a retry with the same key replays (the stale value is not checked again)');
 SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking(p_student_id := 'ATA', p_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_idempotency_key := 'at1', p_attending_location := 'calgary')$$) ->> 'booking_id',
           'BK-APP-1', 'create_booking with the same key and request replays it too');
@@ -72,7 +75,7 @@ SELECT ok(tests.unchanged_since('replay'), 'replays change nothing');
 
 -- Every other rule -------------------------------------------------------------------------------
 SELECT tests.snapshot('rules');
-SELECT matches(tests.rpc_error('service_role', format('hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := %L, p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := %L, p_credit_field := %L, p_new_credit_value := %s, p_token_used := %L)', e, k, f, v, tk)),
+SELECT matches(tests.rpc_error('service_role', format('hubspot_sync.create_booking_atomic(p_student_name := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := %L, p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := %L, p_credit_field := %L, p_new_credit_value := %s, p_token_used := %L)', e, k, f, v, tk)),
                '^PT400 INVALID_ARGUMENT: ' || n, format('%s is refused', d))
 FROM (VALUES ('atb@example.com', 'k', NULL, '4', NULL, 'p_credit_field', 'a missing credit field'),
              ('atb@example.com', 'k', 'gold', '4', NULL, 'p_credit_field', 'an unknown credit field'),
@@ -82,13 +85,18 @@ FROM (VALUES ('atb@example.com', 'k', NULL, '4', NULL, 'p_credit_field', 'a miss
              ('not-an-email', 'k', 'shared_mock_credits', '4', NULL, 'p_student_email', 'a bad email (named as the caller knows it)'),
              ('atb@example.com', 'k', 'cs_credits', '4', NULL, 'p_credit_field cs_credits cannot pay', 'a field that cannot pay for SJ'),
              ('atb@example.com', 'k', 'shared_mock_credits', '4', 'Situational Judgment Token', 'p_token_used', 'a token label of another field')) AS t(e, k, f, v, tk, n, d);
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_MM'', p_attending_location := ''calgary'', p_idempotency_key := ''at3'', p_credit_field := ''sjmini_credits'', p_new_credit_value := 0)')$$,
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_MM'', p_attending_location := ''calgary'', p_idempotency_key := ''at3'', p_credit_field := ''sjmini_credits'', p_new_credit_value := 0)')$$,
                  'PT402', 'INSUFFICIENT_CREDITS', 'a field without credits (Mini-mock never uses shared)');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_FULL'', p_attending_location := ''calgary'', p_idempotency_key := ''at4'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 4)')$$,
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_FULL'', p_attending_location := ''calgary'', p_idempotency_key := ''at4'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 4)')$$,
                  'PT409', 'EXAM_FULL', 'capacity applies');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := ''BK-APP-1'', p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at5'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 4)')$$,
-                 'PT400', 'INVALID_ARGUMENT', 'a booking code already in use is refused');
 SELECT ok(tests.unchanged_since('rules'), 'no refused call changed anything');
+CREATE TEMP TABLE r_repeat AS SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := ''BK-APP-1'', p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_SJ'', p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := ''C'', p_attending_location := ''calgary'', p_idempotency_key := ''at5'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 4)') AS r;
+SELECT is((SELECT x.r ->> 'booking_code' || ' ' || b.legacy_booking_id FROM r_repeat AS x
+           JOIN hubspot_sync.hubspot_bookings b ON b.idempotency_key = 'at5'),
+          'BK-APP-1-R2 BK-APP-1', 'a booking code already in use (the app''s rebook) is stored as <code>-R2, the code kept in legacy_booking_id');
+SELECT is((SELECT mock_set::text FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'at5'), 'C', 'p_mock_set is stored');
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_SJ2'', p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := ''Z'', p_attending_location := ''calgary'', p_idempotency_key := ''at6'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 3)')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'a mock set other than A-H is refused');
 SELECT is_empty('SELECT * FROM tests.invariant_violations()', 'total_bookings = Active bookings everywhere');
 
 SELECT * FROM finish();

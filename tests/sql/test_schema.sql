@@ -5,8 +5,11 @@ SELECT has_schema('hubspot_sync');
 SELECT tables_are('hubspot_sync', ARRAY[
     'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings', 'sync_metadata',
     'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync',
-    'webhook_events', 'booking_rules', 'waitlist_entries'],
-    'hubspot_sync holds exactly the package tables');
+    'webhook_events', 'booking_rules', 'waitlist_entries', 'adoption_report',
+    -- production's tables mockbook does not own (db/schema/19_production_not_owned.sql)
+    'audit_log', 'groups', 'groups_instructors', 'groups_students', 'instructors',
+    'work_check_bookings', 'work_check_slots'],
+    'hubspot_sync holds exactly the package tables and production''s other tables');
 SELECT col_is_null('hubspot_sync', 'hubspot_contact_credits', 'hubspot_id',
                    'contacts may exist before HubSpot knows them (dual-id)');
 SELECT col_is_null('hubspot_sync', 'hubspot_bookings', 'hubspot_id',
@@ -24,7 +27,8 @@ SELECT indexes_are('hubspot_sync', 'hubspot_bookings', ARRAY[
     'hubspot_bookings_idempotency_key_key', 'idx_bookings_hubspot_id', 'idx_bookings_contact_id',
     'idx_bookings_exam_id', 'idx_bookings_student_id', 'idx_bookings_student_email',
     'idx_bookings_no_hubspot_id', 'hubspot_bookings_booking_id_key',
-    'uq_bookings_one_per_student_type_day', 'idx_bookings_exam_status']);
+    'uq_bookings_one_per_student_type_day', 'idx_bookings_exam_status',
+    'idx_hubspot_bookings_mock_set']);
 SELECT enum_has_labels('hubspot_sync', 'mock_set_letter',
                        ARRAY['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
 SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows carry a lease');

@@ -1,9 +1,12 @@
--- Frozen: drop what 0004_constraints added. Data is kept (idempotency_fingerprint is dropped).
+-- Frozen: drop what 0004_constraints added. Data is kept (idempotency_fingerprint is dropped;
+-- the repeated legacy booking codes 0004 made unique get their production code back).
 SET lock_timeout = '5s';
 DROP INDEX IF EXISTS hubspot_sync.idx_bookings_exam_status;
 DROP INDEX IF EXISTS hubspot_sync.uq_bookings_one_per_student_type_day;
 DROP INDEX IF EXISTS hubspot_sync.hubspot_bookings_booking_id_key;
-DROP INDEX IF EXISTS hubspot_sync.hubspot_contact_credits_student_id_key;
+-- production's own UNIQUE (student_id) constraint stays; repeated legacy codes come back
+UPDATE hubspot_sync.hubspot_bookings SET booking_id = legacy_booking_id
+WHERE legacy_booking_id IS NOT NULL;
 ALTER TABLE hubspot_sync.hubspot_bookings
     DROP CONSTRAINT IF EXISTS hubspot_bookings_is_active_check,
     DROP CONSTRAINT IF EXISTS hubspot_bookings_attendance_check,

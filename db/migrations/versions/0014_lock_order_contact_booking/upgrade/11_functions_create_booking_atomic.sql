@@ -1,28 +1,34 @@
 -- Frozen copy of db/functions/create_booking_atomic.sql (changed).
 /**
- * hubspot_sync.create_booking_atomic(p_booking_id, p_student_id, p_student_email,
- *     p_mock_exam_id, p_student_name DEFAULT NULL, p_token_used DEFAULT NULL,
- *     p_attending_location DEFAULT NULL, p_dominant_hand DEFAULT NULL,
- *     p_idempotency_key DEFAULT NULL, p_credit_field DEFAULT NULL,
- *     p_new_credit_value integer DEFAULT NULL) -> jsonb
+ * hubspot_sync.create_booking_atomic(p_booking_id text, p_student_id text, p_student_email text,
+ *     p_mock_exam_id text, p_student_name text, p_token_used text, p_attending_location text,
+ *     p_dominant_hand text, p_idempotency_key text, p_credit_field text,
+ *     p_new_credit_value integer, p_mock_set text DEFAULT NULL) -> jsonb
  *
- * DEPRECATED: use hubspot_sync.create_booking. Kept for callers of the production function of
- * this name (the JavaScript booking API). Its production parameter list is not in the
- * repository; this is the reconstructed one: the app generated the booking code (p_booking_id),
- * chose the credit field and computed the new absolute balance (p_new_credit_value) itself.
+ * DEPRECATED: use hubspot_sync.create_booking. Kept for the original booking API, with the
+ * production signature exactly (../shared/production dump; the app calls it with all twelve
+ * named arguments): the app generated the booking code (p_booking_id, its format
+ * `<mock type>-<student id>-<Month D, YYYY>`), chose the credit field and computed the new
+ * absolute balance (p_new_credit_value) itself.
  * Now implemented on the create_booking logic, with the app's numbers verified, never written:
  *   - arguments as create_booking (email under the name p_student_email), plus p_credit_field
  *     required, one of the five credit fields, and able to pay for the exam's mock type
  *     (credit_rules; the app's choice is honoured, e.g. shared before sj), p_token_used when
- *     given must be that field's label, p_new_credit_value required   -> INVALID_ARGUMENT
+ *     given must be that field's label, p_new_credit_value required, p_mock_set NULL or one of
+ *     A-H                                                             -> INVALID_ARGUMENT
+ *   - p_booking_id already used by another booking (the original app reuses its code when a
+ *     student cancels and rebooks): the new booking gets <code>-R<n> (the smallest free n >= 2)
+ *     and keeps p_booking_id in legacy_booking_id (README: legacy booking codes)
  *   - idempotency, contact, exam, per-type fields, prerequisites, duplicate, capacity: as
  *     create_booking (the fingerprint is create_booking's, so either function replays the other)
  *   - the field's true balance is 0                                  -> INSUFFICIENT_CREDITS
  *   - p_new_credit_value <> true balance - 1, read under the contact lock (a concurrent change
  *     the app did not see)                                  -> CREDIT_CONFLICT, nothing changes
  *   - then one credit is spent relatively (apply_credit_delta, reason 'booking'), the booking
- *     inserted (token_used of p_credit_field), total_bookings + 1.
- * Returns the create_booking result.
+ *     inserted (token_used of p_credit_field, mock_set p_mock_set), total_bookings + 1.
+ * Returns the create_booking result with production's keys: success, booking_id (the booking's
+ * uuid, as production returned it), booking_code (the code stored), contact_hubspot_id,
+ * mock_exam_hubspot_id.
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
@@ -34,13 +40,14 @@ CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
     p_student_id text,
     p_student_email text,
     p_mock_exam_id text,
-    p_student_name text DEFAULT NULL,
-    p_token_used text DEFAULT NULL,
-    p_attending_location text DEFAULT NULL,
-    p_dominant_hand text DEFAULT NULL,
-    p_idempotency_key text DEFAULT NULL,
-    p_credit_field text DEFAULT NULL,
-    p_new_credit_value integer DEFAULT NULL
+    p_student_name text,
+    p_token_used text,
+    p_attending_location text,
+    p_dominant_hand text,
+    p_idempotency_key text,
+    p_credit_field text,
+    p_new_credit_value integer,
+    p_mock_set text DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -54,6 +61,8 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_token text;
     v_balance integer;
+    v_code text := p_booking_id;
+    v_repeat integer := 1;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,
@@ -76,6 +85,10 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             'p_new_credit_value is required and not negative.');
     END IF;
+    IF p_mock_set IS NOT NULL
+       AND NOT p_mock_set = ANY (enum_range(NULL::hubspot_sync.mock_set_letter)::text[]) THEN
+        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
+    END IF;
 
     -- 2. idempotency (create_booking's fingerprint)
     v_fingerprint := hubspot_sync.booking_fingerprint('booking', p_student_id,
@@ -83,7 +96,10 @@ BEGIN
                                                       p_attending_location, p_dominant_hand);
     v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
     IF v_booking.id IS NOT NULL THEN
-        RETURN hubspot_sync.booking_result(v_booking, true);
+        RETURN hubspot_sync.booking_result(v_booking, true)
+            || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+                                  'contact_hubspot_id', v_booking.associated_contact_id,
+                                  'mock_exam_hubspot_id', v_booking.associated_mock_exam);
     END IF;
 
     -- 3.-9. without locks, then 4.-9. again under the contact's lock (the seat is
@@ -123,26 +139,42 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 10. insert, spend (relatively), count
+    -- 10. a repeated legacy code gets <code>-R<n>; insert, spend (relatively), count
+    WHILE v_code IS NOT NULL AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                         WHERE b.booking_id = v_code) LOOP
+        v_repeat := v_repeat + 1;
+        v_code := p_booking_id || '-R' || v_repeat;
+    END LOOP;
     v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
-        v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name, NULL, v_token,
-        p_booking_id, p_idempotency_key, v_fingerprint));
+        v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
+        p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
+        v_fingerprint));
     IF v_booking.id IS NULL THEN
         -- the key was stored by a writer that bypassed the key lock: answer as its replay
-        RETURN hubspot_sync.booking_result(
-            hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
+        v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
+        RETURN hubspot_sync.booking_result(v_booking, true)
+            || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+                                  'contact_hubspot_id', v_booking.associated_contact_id,
+                                  'mock_exam_hubspot_id', v_booking.associated_mock_exam);
+    END IF;
+    IF v_code IS DISTINCT FROM p_booking_id THEN
+        UPDATE hubspot_sync.hubspot_bookings AS b SET legacy_booking_id = p_booking_id
+        WHERE b.id = v_booking.id;
     END IF;
     PERFORM hubspot_sync.apply_credit_delta(v_contact.id, p_credit_field, -1, 'booking',
                                             v_booking.id, v_contact.student_id);
     PERFORM hubspot_sync.take_seat(v_exam);
 
-    RETURN hubspot_sync.booking_result(v_booking, false);
+    RETURN hubspot_sync.booking_result(v_booking, false)
+        || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+                              'contact_hubspot_id', v_contact.hubspot_id,
+                              'mock_exam_hubspot_id', v_exam.hubspot_id);
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer) IS
-'Deprecated: use create_booking. Production-compatible booking call: the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. Otherwise exactly create_booking''s checks, errors and result.';
-REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer)
+COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text) IS
+'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. Otherwise exactly create_booking''s checks, errors and result.';
+REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer)
+GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     TO service_role;

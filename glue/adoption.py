@@ -1,0 +1,142 @@
+"""The adoption dry run (`mockbook migrate --check`): every row and object the upgrade of a
+production database (at revision 0001_baseline, stamped or not) would change, and every row
+that would stop it, read in one READ ONLY transaction: nothing is written.
+
+Each finding is a dict: kind ('change' or 'refuse'), revision, action, object, record_id,
+old_value, new_value. The 'change' findings are the rows hubspot_sync.adoption_report gets
+when the upgrade runs (tests/py/test_adopt_production.py compares the two); the 'refuse' ones
+are what revisions 0002 and 0004 name when they stop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+OWNED = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_metadata")
+FIELDS = ("kind", "revision", "action", "object", "record_id", "old_value", "new_value")
+
+# one query per finding kind; each returns the FIELDS columns
+QUERIES = (
+    # 0002: values that do not convert exactly to mockbook's column types
+    """SELECT 'refuse', '0002_dual_id', 'exam_date has a time of day',
+              'hubspot_mock_exams.exam_date', id::text, exam_date::text, NULL
+       FROM hubspot_sync.hubspot_mock_exams WHERE exam_date <> date_trunc('day', exam_date)""",
+    """SELECT 'refuse', '0002_dual_id', 'exam_date is not a UTC midnight',
+              'hubspot_bookings.exam_date', id::text, exam_date::text, NULL
+       FROM hubspot_sync.hubspot_bookings
+       WHERE (exam_date AT TIME ZONE 'UTC') <> date_trunc('day', exam_date AT TIME ZONE 'UTC')""",
+    """SELECT 'refuse', '0002_dual_id', 'token_refunded is not ''true''/''false''',
+              'hubspot_bookings.token_refunded', id::text, token_refunded, NULL
+       FROM hubspot_sync.hubspot_bookings WHERE token_refunded NOT IN ('true', 'false')""",
+    # 0002: legacy triggers and functions
+    """SELECT 'change', '0002_dual_id',
+              'dropped legacy audit trigger (duplicates mockbook''s audit)',
+              t.tgrelid::regclass::text || '.' || t.tgname, NULL, t.tgfoid::regprocedure::text,
+              NULL
+       FROM pg_catalog.pg_trigger t
+       WHERE t.tgrelid IN ('hubspot_sync.hubspot_bookings'::regclass,
+                           'hubspot_sync.hubspot_contact_credits'::regclass,
+                           'hubspot_sync.hubspot_mock_exams'::regclass)
+         AND t.tgname IN ('bookings_audit_trigger', 'contact_credits_audit_trigger',
+                          'exams_audit_trigger')""",
+    """SELECT 'change', '0002_dual_id', 'pinned search_path and revoked EXECUTE from PUBLIC, anon, '
+              'authenticated', p.oid::regprocedure::text, NULL, p.proacl::text,
+              'search_path="" / EXECUTE: service_role'
+       FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+         AND p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count',
+                           'get_changed_fields', 'update_exam_prerequisites')""",
+    # 0003/0005: privileges and policies of other roles
+    """SELECT 'change', '0003_supabase_roles', 'revoked schema privilege',
+              'schema hubspot_sync ' || a.privilege_type || ' from ' || w.who, NULL,
+              format('GRANT %%s ON SCHEMA hubspot_sync TO %%s', a.privilege_type, w.who), NULL
+       FROM pg_catalog.pg_namespace n, aclexplode(n.nspacl) AS a,
+            LATERAL (SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                 ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who) AS w
+       WHERE n.nspname = 'hubspot_sync' AND a.grantee <> n.nspowner
+         AND w.who <> 'service_role'""",
+    """SELECT 'change', '0005_ledger_outbox_security', 'dropped policy',
+              p.tablename || '.' || p.policyname, NULL, p.cmd || ' TO ' || p.roles::text, NULL
+       FROM pg_catalog.pg_policies p
+       WHERE p.schemaname = 'hubspot_sync' AND p.tablename = ANY(%(owned)s)""",
+    """SELECT 'change', '0005_ledger_outbox_security', 'revoked table privilege',
+              c.relname || ' ' || a.privilege_type || ' from ' ||
+              CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                   ELSE quote_ident(pg_get_userbyid(a.grantee)) END, NULL, NULL, NULL
+       FROM pg_catalog.pg_class c, aclexplode(c.relacl) AS a
+       WHERE c.relnamespace = 'hubspot_sync'::regnamespace AND c.relname = ANY(%(owned)s)
+         AND a.grantee <> c.relowner""",
+    # 0004: spellings, repeated codes, drifted counts
+    """SELECT 'change', '0004_constraints', 'normalised spelling', 'hubspot_bookings.is_active',
+              id::text, is_active, initcap(btrim(is_active))
+       FROM hubspot_sync.hubspot_bookings
+       WHERE is_active NOT IN ('Active', 'Cancelled', 'Completed', 'Failed')
+         AND lower(btrim(is_active)) IN ('active', 'cancelled', 'completed', 'failed')""",
+    """SELECT 'change', '0004_constraints', 'normalised spelling', 'hubspot_bookings.attendance',
+              id::text, attendance, initcap(btrim(attendance))
+       FROM hubspot_sync.hubspot_bookings
+       WHERE attendance NOT IN ('Yes', 'No') AND lower(btrim(attendance)) IN ('yes', 'no')""",
+    """SELECT 'change', '0004_constraints', 'gave a repeated legacy booking code a unique one',
+              'hubspot_bookings.booking_id', id::text, booking_id, booking_id || '-R' || n
+       FROM (SELECT id, booking_id,
+                    row_number() OVER (PARTITION BY booking_id
+                                       ORDER BY created_at NULLS FIRST, id) AS n
+             FROM hubspot_sync.hubspot_bookings
+             WHERE booking_id IN (SELECT booking_id FROM hubspot_sync.hubspot_bookings
+                                  WHERE booking_id IS NOT NULL
+                                  GROUP BY booking_id HAVING count(*) > 1)) AS r
+       WHERE n > 1""",
+    """SELECT 'change', '0004_constraints', 'recounted total_bookings (Active bookings)',
+              'hubspot_mock_exams.total_bookings', id::text, old::text, n::text
+       FROM (SELECT e.id, e.total_bookings AS old,
+                    (SELECT count(*) FROM hubspot_sync.hubspot_bookings AS b
+                     WHERE b.associated_mock_exam = e.hubspot_id
+                       AND lower(btrim(b.is_active)) = 'active')::integer AS n
+             FROM hubspot_sync.hubspot_mock_exams AS e) AS c
+       WHERE old IS DISTINCT FROM n""",
+    # 0004: rows the constraints would still reject (after the normalisation above)
+    """SELECT 'refuse', '0004_constraints', 'negative credit balance', 'hubspot_contact_credits',
+              id::text, NULL, NULL
+       FROM hubspot_sync.hubspot_contact_credits
+       WHERE sj_credits < 0 OR cs_credits < 0 OR sjmini_credits < 0
+          OR mock_discussion_token < 0 OR shared_mock_credits < 0""",
+    """SELECT 'refuse', '0004_constraints', 'invalid capacity or is_active', 'hubspot_mock_exams',
+              id::text, format('capacity %%s, is_active %%L', capacity, is_active), NULL
+       FROM hubspot_sync.hubspot_mock_exams
+       WHERE capacity < 0 OR lower(is_active) NOT IN ('true', 'false', 'scheduled', 'active')""",
+    """SELECT 'refuse', '0004_constraints',
+              'two Active/Completed bookings of one student, mock type and day',
+              'hubspot_bookings', string_agg(id::text, ' '),
+              format('%%s/%%s/%%s', student_id, mock_type, exam_date), NULL
+       FROM hubspot_sync.hubspot_bookings
+       WHERE initcap(btrim(is_active)) IN ('Active', 'Completed')
+       GROUP BY student_id, mock_type, exam_date HAVING count(*) > 1""",
+    """SELECT 'refuse', '0004_constraints', 'unknown is_active or attendance', 'hubspot_bookings',
+              id::text, format('is_active %%L, attendance %%L', is_active, attendance), NULL
+       FROM hubspot_sync.hubspot_bookings
+       WHERE lower(btrim(is_active)) NOT IN ('active', 'cancelled', 'completed', 'failed')
+          OR lower(btrim(attendance)) NOT IN ('yes', 'no')""",
+)
+
+
+def at_baseline(conn: psycopg.Connection) -> bool:
+    """The dry run describes the upgrade from the production schema: true when the database
+    has production's tables and mockbook's upgrade has not run yet."""
+    row = conn.execute(
+        "SELECT to_regclass('hubspot_sync.hubspot_bookings') IS NOT NULL,"
+        " to_regclass('hubspot_sync.adoption_report') IS NULL").fetchone()
+    return bool(row[0] and row[1])
+
+
+def check(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every finding, in a READ ONLY transaction (nothing can be written)."""
+    findings: list[dict[str, Any]] = []
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        with conn.cursor() as cur:
+            for query in QUERIES:
+                cur.execute(query, {"owned": list(OWNED)})
+                for row in cur.fetchall():
+                    findings.append(dict(zip(FIELDS, row, strict=True)))
+    return findings
