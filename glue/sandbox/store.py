@@ -521,7 +521,11 @@ class Store:
                 if survivor == other.id:
                     self._merged[key] = primary.id
             self._merged[(ot.type_id, other.id)] = primary.id
-            return self.update(ot, primary, taken)
+            survivor = self.update(ot, primary, taken)
+            # HubSpot sends a `contact.merge` event to webhook subscribers (primaryObjectId,
+            # mergedObjectIds): https://developers.hubspot.com/docs/api/webhooks#merge-events
+            self.emit("merge", ot, survivor, {"mergedObjectIds": [other.id]})
+            return survivor
 
     def merged_into(self, ot: ObjectType, record_id: str) -> Record | None:
         """The record a merged-away id now answers with, or None."""

@@ -397,6 +397,27 @@ def test_contact_credits_merge_as_a_delta_like_the_pull(world: Harness) -> None:
     assert merge and merge[0]["payload"]["mergedObjectIds"] == [99999]
 
 
+def test_the_sandbox_merge_endpoint_sends_a_merge_event(world: Harness) -> None:
+    """A merge made through the sandbox's HTTP endpoint (as an admin merging two contacts in
+    HubSpot) reaches the intake as a signed `contact.merge` event naming the absorbed id, and the
+    surviving contact is read again and applied."""
+    cid = world.contacts[0]
+    [other] = seed_contacts(world.sb, [{"student_id": "W1002", "lastname": "Absorbed"}])
+    wait_for(world.settled)
+    answer = urllib3.request(
+        "POST",
+        f"{world.sb.base_url}/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": str(cid), "objectIdToMerge": str(other)},
+        headers={"Authorization": f"Bearer {push_helpers.TOKEN}"},
+    )
+    assert answer.status == 200, answer.data
+    wait_for(world.settled)
+    merge = [r for r in stored(world.url) if r["subscription_type"] == "contact.merge"]
+    assert merge and merge[-1]["payload"]["mergedObjectIds"] == [int(other)]
+    assert str(merge[-1]["object_id"]) == str(cid)
+    assert merge[-1]["processed_at"] is not None
+
+
 def test_a_failed_delivery_is_retried_until_the_intake_answers(world: Harness) -> None:
     exam_id = world.exams[0]
     world.service.http.stop()
