@@ -10,6 +10,13 @@
  * `<mock type>-<student id>-<Month D, YYYY>`), chose the credit field and computed the new
  * absolute balance (p_new_credit_value) itself.
  * Now implemented on the create_booking logic, with the app's numbers verified, never written:
+ *   - p_attending_location as the original app spells it ('Mississauga', 'Richmond Hill',
+ *     'Mississauga - B9', 'TBD', 'Online', 'Virtual', ... or a code): mapped to mockbook's
+ *     location code, or NULL where it names no campus, by legacy_attending_location before
+ *     anything else (the fingerprint and the stored row hold the code); another value
+ *                                                                    -> INVALID_ARGUMENT
+ *   - p_dominant_hand stored as sent: the app sends JSON true (PostgREST passes 'true', the
+ *     spelling production and HubSpot use for right-handed) or 'Right'
  *   - arguments as create_booking (email under the name p_student_email), plus p_credit_field
  *     required, one of the five credit fields, and able to pay for the exam's mock type
  *     (credit_rules; the app's choice is honoured, e.g. shared before sj), p_token_used when
@@ -62,10 +69,12 @@ DECLARE
     v_balance integer;
     v_code text := p_booking_id;
     v_repeat integer := 1;
+    v_location text;
 BEGIN
-    -- 1. arguments
+    -- 1. arguments (the original app's location spellings mapped to codes first)
+    v_location := hubspot_sync.legacy_attending_location(p_attending_location);
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,
-                                               p_idempotency_key, p_attending_location,
+                                               p_idempotency_key, v_location,
                                                p_dominant_hand, 'p_student_email');
     PERFORM hubspot_sync.check_text_arg('p_student_name', p_student_name, false, 255);
     PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, false, 255);
@@ -92,7 +101,7 @@ BEGIN
     -- 2. idempotency (create_booking's fingerprint)
     v_fingerprint := hubspot_sync.booking_fingerprint('booking', p_student_id,
                                                       lower(p_student_email), p_mock_exam_id,
-                                                      p_attending_location, p_dominant_hand);
+                                                      v_location, p_dominant_hand);
     v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
     IF v_booking.id IS NOT NULL THEN
         RETURN hubspot_sync.booking_result(v_booking, true)
@@ -110,7 +119,7 @@ BEGIN
             v_contact := hubspot_sync.lock_contact(v_contact.id);
         END IF;
         PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
-                                                    p_attending_location, p_dominant_hand,
+                                                    v_location, p_dominant_hand,
                                                     p_check_capacity := i = 1);
         IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
                        WHERE r.mock_type = v_exam.mock_type) THEN
@@ -145,7 +154,7 @@ BEGIN
         v_code := p_booking_id || '-R' || v_repeat;
     END LOOP;
     v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
-        v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
+        v_contact, v_exam, v_location, p_dominant_hand, p_student_name,
         p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
         v_fingerprint));
     IF v_booking.id IS NULL THEN

@@ -12,7 +12,7 @@ import uuid
 
 import psycopg
 import pytest
-from postgrest import RpcError, rpc
+from postgrest import RpcError, rpc, rpc_json
 
 
 def setup(db: psycopg.Connection, sj: int = 3) -> tuple[str, str, str]:
@@ -131,3 +131,120 @@ def test_no_function_name_in_hubspot_sync_is_overloaded(db: psycopg.Connection) 
     (n,) = db.execute("SELECT count(*) FROM pg_proc WHERE pronamespace ="
                       " 'hubspot_sync'::regnamespace").fetchone()
     assert n > 50
+
+
+# --- the original app's argument values (issue 12: p_attending_location) --------------------
+# user_root/api/bookings/create.js:359-373 sends `location || examLocation || 'TBD'` (the
+# student's pick from frontend/src/components/shared/LocationSelector.jsx, display names; else
+# the exam's location, admin_root/api/_shared/validation.js:243; else 'TBD'),
+# `dominantHand || 'Right'` (JSON true from BookingForm.jsx for a right-handed Clinical Skills
+# student) and `mock_set || null`; user_root/api/mock-discussions/create-booking.js:544-556
+# sends `discussion_format || 'Virtual'` and a null hand.
+
+def js_body(student: str, email: str, exam: str, mock_type: str, when: str, location: object,
+            hand: object, token: str, field: str, new_value: int,
+            mock_set: object = None) -> dict:
+    """The JSON body create.js posts to /rpc/create_booking_atomic (its value shapes)."""
+    return {
+        "p_booking_id": f"{mock_type}-{student}-{when}", "p_mock_exam_id": exam,
+        "p_student_id": student, "p_student_name": "Ann Example", "p_student_email": email,
+        "p_attending_location": location, "p_dominant_hand": hand, "p_token_used": token,
+        "p_credit_field": field, "p_idempotency_key": f"idem_{uuid.uuid4().hex}",
+        "p_new_credit_value": new_value, "p_mock_set": mock_set,
+    }
+
+
+def stored(db: psycopg.Connection, booking: str) -> tuple:
+    return db.execute("SELECT attending_location, dominant_hand, mock_set::text, token_used"
+                      " FROM hubspot_sync.hubspot_bookings WHERE id = %s", [booking]).fetchone()
+
+
+def test_create_js_location_names_become_codes(db: psycopg.Connection) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    student = f"PL{tag}"
+    db.execute("SELECT tests.make_student(p_sj := 10, p_student_id := %s)", [student])
+    email = f"{student.lower()}@example.com"
+    picks = {"Mississauga": "mississauga", "Calgary": "calgary", "Vancouver": "vancouver",
+             "Montreal": "montreal", "Richmond Hill": "richmond_hill",
+             "richmond_hill": "richmond_hill"}
+    credits = 10
+    for day, (pick, code) in enumerate(picks.items(), start=7):
+        exam = f"PLX{tag}{day}"
+        db.execute("SELECT tests.make_exam(p_hubspot_id := %s, p_mock_set := 'C',"
+                   " p_exam_date := (now() AT TIME ZONE 'America/Toronto')::date + %s)",
+                   [exam, day])
+        credits -= 1
+        result = rpc_json(db, "create_booking_atomic", js_body(
+            student, email, exam, "Situational Judgment", f"day {day}", pick, "Right",
+            "Situational Judgment Token", "sj_credits", credits, "C"))
+        assert {"success", "booking_id", "booking_code", "contact_hubspot_id",
+                "mock_exam_hubspot_id"} <= set(result), pick
+        assert result["success"] is True and result["mock_exam_hubspot_id"] == exam
+        assert stored(db, result["booking_id"]) == (code, "Right", "C",
+                                                    "Situational Judgment Token"), pick
+    assert balance(db, student) == credits == 4
+
+
+def test_create_js_fallbacks_exam_location_tbd_and_a_boolean_hand(
+        db: psycopg.Connection) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    student = f"PH{tag}"
+    db.execute("SELECT tests.make_student(p_cs := 5, p_md := 2, p_student_id := %s)", [student])
+    email = f"{student.lower()}@example.com"
+    # Clinical Skills: no location in the request, so create.js sends the exam's location
+    # ('Mississauga - Lab D', 'Online') or 'TBD' when the exam has none; the hand is JSON true
+    cases = (("Mississauga - Lab D", "mississauga"), ("Online", None), (None, None))
+    for day, (exam_location, code) in enumerate(cases, start=7):
+        exam = f"PHX{tag}{day}"
+        db.execute("SELECT tests.make_exam(p_mock_type := 'Clinical Skills', p_hubspot_id := %s,"
+                   " p_location := %s,"
+                   " p_exam_date := (now() AT TIME ZONE 'America/Toronto')::date + %s)",
+                   [exam, exam_location, day])
+        result = rpc_json(db, "create_booking_atomic", js_body(
+            student, email, exam, "Clinical Skills", f"day {day}", exam_location or "TBD",
+            True, "Clinical Skills Token", "cs_credits", 11 - day, "A"))
+        assert result["success"] is True
+        assert stored(db, result["booking_id"]) == (code, "true", "A", "Clinical Skills Token")
+    # Mock Discussion: the format as location, a null hand, no mock set
+    exam = f"PHD{tag}"
+    db.execute("SELECT tests.make_exam(p_mock_type := 'Mock Discussion', p_hubspot_id := %s,"
+               " p_mock_set := NULL)", [exam])
+    result = rpc_json(db, "create_booking_atomic", js_body(
+        student, email, exam, "Mock Discussion", "day 7", "Virtual", None,
+        "Mock Discussion Token", "mock_discussion_token", 1))
+    assert stored(db, result["booking_id"]) == (None, None, None, "Mock Discussion Token")
+    assert db.execute("SELECT cs_credits, mock_discussion_token FROM"
+                      " hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
+                      [student]).fetchone() == (2, 1)
+
+
+def test_unknown_or_missing_locations_are_refused_and_change_nothing(
+        db: psycopg.Connection) -> None:
+    student, email, exam = setup(db)
+    for location, says in (("TBD", "required for a Situational Judgment"),
+                           ("Toronto", "Richmond Hill"), ("Online", "required")):
+        with pytest.raises(RpcError) as refused:
+            rpc_json(db, "create_booking_atomic", js_body(
+                student, email, exam, "Situational Judgment", "March 1, 2027", location,
+                "Right", "Situational Judgment Token", "sj_credits", 2, "B"))
+        assert refused.value.code == "INVALID_ARGUMENT", location
+        assert says in (refused.value.detail or ""), location
+    # new callers keep create_booking's contract: the codes only
+    with pytest.raises(RpcError) as strict:
+        rpc(db, "create_booking", p_student_id=student, p_email=email, p_mock_exam_id=exam,
+            p_idempotency_key="pr-strict", p_attending_location="Mississauga")
+    assert strict.value.code == "INVALID_ARGUMENT"
+    assert balance(db, student) == 3
+    (n,) = db.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+                      [student]).fetchone()
+    assert n == 0
+
+
+def test_a_legacy_spelling_replays_the_same_booking_as_its_code(db: psycopg.Connection) -> None:
+    student, email, exam = setup(db)
+    body = js_body(student, email, exam, "Situational Judgment", "March 1, 2027",
+                   "Richmond Hill", "Right", "Situational Judgment Token", "sj_credits", 2, "B")
+    first = rpc_json(db, "create_booking_atomic", body)
+    again = rpc_json(db, "create_booking_atomic", {**body, "p_attending_location": "richmond_hill"})
+    assert again["booking_id"] == first["booking_id"]
+    assert balance(db, student) == 2
