@@ -181,7 +181,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text) IS
-'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. Otherwise exactly create_booking''s checks, errors and result.';
+'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result.';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)

@@ -216,6 +216,20 @@ def test_create_js_fallbacks_exam_location_tbd_and_a_boolean_hand(
     assert db.execute("SELECT cs_credits, mock_discussion_token FROM"
                       " hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
                       [student]).fetchone() == (2, 1)
+    # user_root/api/bookings/[id].js:486: the row's uuid, the field token_used names, balance + 1
+    found = rpc_json(db, "check_idempotency_key",
+                     {"p_idempotency_key": db.execute(
+                         "SELECT idempotency_key FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+                         [result["booking_id"]]).fetchone()[0]})
+    assert found["found"] is True and found["id"] == result["booking_id"]
+    cancelled = rpc_json(db, "cancel_booking_atomic", {
+        "p_booking_id": result["booking_id"], "p_credit_field": "mock_discussion_token",
+        "p_restored_credit_value": 2})
+    assert {"success", "booking_id", "booking_hubspot_id", "student_id",
+            "mock_exam_id"} <= set(cancelled)
+    assert cancelled["success"] is True and cancelled["mock_exam_id"] == exam
+    assert db.execute("SELECT mock_discussion_token FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", [student]).fetchone() == (2,)
 
 
 def test_unknown_or_missing_locations_are_refused_and_change_nothing(

@@ -2,7 +2,7 @@
 -- is verified against the true balance - 1 under the contact lock, never written; a mismatch is
 -- CREDIT_CONFLICT and changes nothing.
 BEGIN;
-SELECT plan(36);
+SELECT plan(39);
 
 SELECT volatility_is('hubspot_sync', 'create_booking_atomic',
                      ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
@@ -97,6 +97,20 @@ SELECT is((SELECT x.r ->> 'booking_code' || ' ' || b.legacy_booking_id FROM r_re
 SELECT is((SELECT mock_set::text FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'at5'), 'C', 'p_mock_set is stored');
 SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_booking_id := NULL, p_student_id := ''ATB'', p_student_email := ''atb@example.com'', p_mock_exam_id := ''AT_SJ2'', p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := ''Z'', p_attending_location := ''calgary'', p_idempotency_key := ''at6'', p_credit_field := ''shared_mock_credits'', p_new_credit_value := 3)')$$,
                  'PT400', 'INVALID_ARGUMENT', 'a mock set other than A-H is refused');
+-- the original app's location spellings (legacy_attending_location, README: the original
+-- app's location values)
+SELECT is(ARRAY(SELECT hubspot_sync.legacy_attending_location(v) FROM unnest(ARRAY[
+              'Mississauga', ' Richmond Hill ', 'richmond-hill', 'Mississauga - Lab D',
+              'Mississauga - B9', 'CALGARY', 'vancouver', 'Montreal']) AS v),
+          ARRAY['mississauga', 'richmond_hill', 'richmond_hill', 'mississauga', 'mississauga',
+                'calgary', 'vancouver', 'montreal'],
+          'display names, campus with room, any case: the location code');
+SELECT is(ARRAY(SELECT hubspot_sync.legacy_attending_location(v) FROM unnest(ARRAY[
+              NULL, '', 'TBD', 'tbd', 'Online', 'Virtual', 'Hybrid', 'In-Person']) AS v),
+          ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL]::text[],
+          'TBD and the formats that name no campus: no location');
+SELECT throws_ok($$SELECT hubspot_sync.legacy_attending_location('Toronto')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'another place is refused');
 SELECT is_empty('SELECT * FROM tests.invariant_violations()', 'total_bookings = Active bookings everywhere');
 
 SELECT * FROM finish();
