@@ -45,12 +45,31 @@ LANGUAGE sql STABLE AS $$ SELECT booking_id FROM hubspot_sync.hubspot_bookings W
 
 -- The number of plpgsql_check findings (errors and every kind of warning) of a function;
 -- p_relid names the table a trigger function is checked against.
+--
+-- DISCARD PLANS afterwards, because the check is not side-effect free for the session: it works on
+-- plpgsql's own cached copy of the function (plpgsql_compile hands it the session's copy) and takes
+-- plans from that copy's expressions through the plan cache (GetCachedPlan in plpgsql_check's
+-- check_expr.c). When an earlier transaction of the session ran the function and a catalog change
+-- (a temp table is enough) has since invalidated the session's plans, the check rebuilds those
+-- generic plans, and plpgsql's simple-expression cache, which holds no plan refcount between
+-- transactions and trusts a pointer comparison with the plan source's current plan, can take the
+-- rebuilt plan for the one it saved and evaluate a freed expression tree: the next call of the
+-- function raised "XX000: unrecognized node type: 32" (test_create_booking.sql then
+-- test_booking_helpers.sql on one pytest-pgtap connection; tests/py/test_plpgsql_check_session.py
+-- replays it). Seen with plpgsql_check 2.3.0 on PostgreSQL 15.20; plpgsql_check#174 is the same
+-- family. Invalidating every cached plan makes plpgsql replan and re-save its simple expressions.
 CREATE OR REPLACE FUNCTION tests.plpgsql_check_count(p_function regprocedure,
                                                      p_relid regclass DEFAULT 0)
-RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM plpgsql_check_function_tb(p_function, p_relid,
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_count bigint;
+BEGIN
+    SELECT count(*) INTO v_count FROM plpgsql_check_function_tb(p_function, p_relid,
         other_warnings := true, extra_warnings := true, performance_warnings := true,
-        security_warnings := true)
+        security_warnings := true);
+    DISCARD PLANS;
+    RETURN v_count;
+END
 $$;
 
 -- mark_attendance called through tests.rpc (as PostgREST would, default service_role).
