@@ -25,7 +25,8 @@ CASES = {
     "a taken idempotency key": (
         {"id": None, "booking_id": None, "is_active": "Cancelled"}, "NULL (replay)"),
     "a caller's booking code already in use": (
-        {"id": None, "idempotency_key": "ib-new", "is_active": "Cancelled"}, "PT400 INVALID_ARGUMENT"),
+        {"id": None, "idempotency_key": "ib-new", "is_active": "Cancelled"},
+        "PT400 INVALID_ARGUMENT"),
 }
 INSERT = """
     SELECT (hubspot_sync.insert_booking(jsonb_populate_record(b, %s::jsonb))).id
