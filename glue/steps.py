@@ -22,7 +22,8 @@ does the steps it is asked for, always in this order (``STEPS``):
 A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
 analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
 push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
-outbox attempts; when it refuses the configuration (token, object types) they are configuration
+outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
+another portal than the one the database is synced with: glue.portal) they are configuration
 errors. A step that loses the database connection ends the call (``report.database_lost``): the
 worker reconnects. Statuses: ok, partial (done, but something was dead-lettered or not applied),
 failed, skipped (nothing to do or not possible now: Redis away, analytics not due), config_error.
@@ -57,6 +58,7 @@ from glue.db import Database
 from glue.hubspot import HubSpotClient, HubSpotError
 from glue.hubspot_read import HubSpotReader, search_limiter
 from glue.notes import push_audit_notes
+from glue.portal import check_portal
 from glue.pull import pull
 from glue.push import BATCH_RECORDS, Pusher, default_worker_name
 from glue.ratelimit import DailyBudgetExhausted
@@ -179,6 +181,10 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     db, hubspot, _ = cycle.seams()
     try:
         Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight()
+        # the portal this database is synced with (glue.portal), as push and pull check it: a
+        # run or worker pointed at another portal (the demo's ids against `mockbook sandbox`'s)
+        # stops with a message naming both instead of mixing their records (issue 18 item 4)
+        check_portal(db, hubspot, cycle.settings)
     except ConfigError as exc:
         try:  # answered with a refusal (config) or not at all (down)?
             hubspot.schema(cycle.settings.bookings_object_type)
