@@ -358,7 +358,12 @@ class Store:
             del rec.versions[0]
 
     def search_view(self, ot: ObjectType, lag: float) -> list[tuple[str, dict[str, str]]]:
-        """(id, properties) of live records as the search index sees them ``lag`` s late."""
+        """(id, properties) of live records as the search index sees them ``lag`` s late.
+
+        HubSpot's CRM search endpoints read a search index, not the records: a write shows in
+        search results only some seconds later, while reads by id see it at once (CRM search,
+        https://developers.hubspot.com/docs/api/crm/search; the pull's overlap window,
+        glue/pull.py, exists for it). ``mockbook sandbox --search-lag`` sets ``lag``."""
         lag = min(lag, MAX_SEARCH_LAG)
         with self.lock:
             out = []

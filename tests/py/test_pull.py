@@ -341,13 +341,14 @@ def test_the_overlap_window_catches_records_search_showed_late(
     late, _ = seed_contacts(sandbox, [{"student_id": "LAG1"}, {"student_id": "LAG2"}])
     with open_db(push_db) as db:
         pull(db, client, settings, reader=reader, only=("contacts",))
-        sandbox.search_lag = 1.5
-        sandbox.touch(CONTACTS, late, firstname="Late")  # searchable only in 1.5 s
+        lag = sandbox_fixtures.REALISTIC_SEARCH_LAG  # HubSpot's few seconds (issue 11 item 2)
+        sandbox.search_lag = lag
+        sandbox.touch(CONTACTS, late, firstname="Late")  # searchable only in `lag` s
         time.sleep(0.01)
         seed_contacts(sandbox, [{"student_id": "LAG3"}])  # searchable at once, and newer
         first = pull(db, client, settings, reader=reader, only=("contacts",), overlap_seconds=0)
         assert first.targets["contacts"].inserted == 1  # LAG3; LAG1's change not visible yet
-        time.sleep(1.6)
+        time.sleep(lag + 0.1)
         no_overlap = pull(
             db, client, settings, reader=reader, only=("contacts",), overlap_seconds=0
         )

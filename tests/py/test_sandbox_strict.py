@@ -283,3 +283,37 @@ def test_search_lag_hides_fresh_writes_from_search(sandbox: Sandbox) -> None:
     sandbox.search_lag = 0
     status, body = call(sandbox, "POST", f"/crm/v3/objects/{BOOKINGS}/search", search)
     assert body["total"] == 1
+
+
+def test_mockbook_sandbox_sets_the_search_lag_and_the_portal_time_zone(monkeypatch) -> None:
+    """`mockbook sandbox --search-lag S --portal-timezone TZ` reaches the sandbox it serves (the
+    search index's lag and the time zone whose midnight resets the daily limit); without them,
+    3 s and America/Toronto."""
+    from zoneinfo import ZoneInfo
+
+    from click.testing import CliRunner
+
+    import glue.sandbox
+    from glue.cli import cli
+
+    served: list[Sandbox] = []
+
+    def serve(port: int, host: str = "127.0.0.1", **options: object) -> None:
+        options.pop("webhook_url", None)
+        options.pop("webhook_secret", None)
+        served.append(Sandbox(port, host=host, conformance=False, **options))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(glue.sandbox, "serve", serve)
+    runner = CliRunner()
+    args = ["sandbox", "--port", "0", "--search-lag", "0.5", "--portal-timezone", "Asia/Tokyo"]
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["sandbox", "--port", "0"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tokyo, default = served
+    assert tokyo.search_lag == 0.5 and tokyo.limiter.timezone == ZoneInfo("Asia/Tokyo")
+    assert default.search_lag == sandbox_fixtures.REALISTIC_SEARCH_LAG == 3.0
+    assert default.limiter.timezone == ZoneInfo("America/Toronto")
+    result = runner.invoke(cli, ["sandbox", "--portal-timezone", "Mars/Olympus"])
+    assert result.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in result.output
+    assert len(served) == 2

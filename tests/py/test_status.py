@@ -323,6 +323,29 @@ def test_prometheus_text_without_reconcile_omits_drift() -> None:
     assert samples["mockbook_last_push_timestamp_seconds"] == 0
 
 
+def test_prometheus_names_follow_the_conventions_and_are_documented() -> None:
+    """Issue 18 item 5: counters end in _total (and only counters), ratios in _ratio, a
+    mockbook_up gauge, no "last hour" windows; docs/operations.md's table lists exactly the
+    metrics written, each with its type."""
+    from datetime import UTC, datetime
+
+    current = SyncStatus(pending=1, oldest_pending_seconds=2.0, errors_last_hour=1,
+                         processed_last_hour=10, dead_letters=0, last_push_at=None,
+                         last_pull_at=None, last_refresh_at=None, last_reconcile_at=None,
+                         drift=3, checked_at=datetime.now(UTC))
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", prometheus_text(current), re.M))
+    assert types.get("mockbook_up") == "gauge"
+    for name, kind in types.items():
+        assert name.startswith("mockbook_"), name
+        assert (kind == "counter") == name.endswith("_total"), (name, kind)
+        assert "last_hour" not in name and not name.endswith("_rate"), name
+        assert "ratio" not in name or name.endswith("_ratio"), name
+    assert "mockbook_sync_error_ratio" in types
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    documented = dict(re.findall(r"^\| `(mockbook_\w+)` \| (\w+) \|", docs, re.M))
+    assert documented == types
+
+
 # -- refresh-analytics ---------------------------------------------------------------------
 
 
