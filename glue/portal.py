@@ -1,9 +1,10 @@
-"""Which HubSpot portal a database is synced with, checked at the start of a push and a pull.
+"""Which HubSpot portal a database is synced with, checked at the start of a push, a pull, an
+import, the notes, and the HubSpot steps of `run` and the worker (glue.steps.check_hubspot).
 
 HubSpot ids are per portal: the same id names another record, or none, in another portal (or in
 a sandbox). A database whose rows carry the ids of one portal, pulled from or pushed to another,
-would overwrite its rows with strangers and update the wrong HubSpot records. So the first push
-or pull records the portal in sync_metadata (sync type 'hubspot_portal', cursor
+would overwrite its rows with strangers and update the wrong HubSpot records. So the first of
+them records the portal in sync_metadata (sync type 'hubspot_portal', cursor
 ``{"portal_id", "base_url", "since"}``), and each later one compares: another portal stops it
 with exit 2 and a message naming both.
 

@@ -139,8 +139,10 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings)
     as_json = _as_json(app, json_flag)
-    with Database(app.database_url()) as db, _progress(not as_json) as progress:
-        stats = run_import(db, client, app.settings, restart=restart, progress=progress)
+    with Database(app.database_url()) as db:
+        check_portal(db, client, app.settings)  # another portal's ids name other records
+        with _progress(not as_json) as progress:
+            stats = run_import(db, client, app.settings, restart=restart, progress=progress)
     if as_json:
         click.echo(json.dumps(stats.as_dict(), default=str))
     else:
@@ -257,6 +259,7 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings)
     with Database(app.database_url()) as db:
+        check_portal(db, client, app.settings)  # notes on another portal's records: never
         stats = push_audit_notes(
             db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size
         )

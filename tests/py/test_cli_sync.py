@@ -221,8 +221,9 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
         other.seed(CONTACTS, [{"email": "stranger@example.com"}])  # id 10001, as a demo's
         before = query(push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id")
         other_env = env_for(push_db, other)
-        # run and worker too (issue 18 item 4): their start-up HubSpot check compares portals
-        for command in (["pull"], ["push", "--linger", "0"], ["run"], ["worker"]):
+        # every command that reads or writes HubSpot records (issue 18 item 4)
+        commands = (["pull"], ["push", "--linger", "0"], ["import"], ["notes"], ["run"], ["worker"])
+        for command in commands:
             code, _, err = run_main(command, other_env, monkeypatch, capsys)
             assert code == 2, (command, err)
             assert f"synced with HubSpot portal {sandbox.store.portal_id}" in err, err
