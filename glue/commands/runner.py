@@ -184,8 +184,10 @@ def _run(
         for result in report.steps.values():
             # one line per cause: the HubSpot steps after a refused check say "not run (see
             # pull)" in the table, and only the first names what is wrong
-            if result.status not in (OK, SKIPPED) and result.error and not result.error.startswith(
-                "not run (see "
+            if (
+                result.status not in (OK, SKIPPED)
+                and result.error
+                and not result.error.startswith("not run (see ")
             ):
                 click.echo(f"mockbook: {result.name}: {result.error}", err=True)
     sys.exit(report.exit_code)
