@@ -13,6 +13,7 @@ import sandbox_fixtures
 from psycopg.types.json import Jsonb
 from push_helpers import (
     book,
+    calls,
     client_for,
     hubspot_bookings,
     make_world,
@@ -100,8 +101,7 @@ def test_a_place_is_pushed_as_a_waitlisted_booking_then_offered_then_accepted(
 
     accepted = call(
         push_db,
-        "SELECT hubspot_sync.accept_offer(p_student_id := %s, p_email := %s, "
-        "p_mock_exam_id := %s)",
+        "SELECT hubspot_sync.accept_offer(p_student_id := %s, p_email := %s, p_mock_exam_id := %s)",
         (first, f"{first.lower()}@example.com", exam),
     )
     run_push(push_db, sandbox)
@@ -168,8 +168,27 @@ def test_the_pull_leaves_places_out_of_the_bookings(push_db: str, sandbox: Sandb
     run_push(push_db, sandbox)
     obj = hubspot_bookings(sandbox)[place(push_db, world.students[1])["booking_code"]]
     assert obj["properties"]["is_active"] == "Waitlisted"
-    outcome = call(
-        push_db, "SELECT hubspot_sync.apply_pulled_bookings(%s)", (Jsonb([obj]),)
-    )
+    outcome = call(push_db, "SELECT hubspot_sync.apply_pulled_bookings(%s)", (Jsonb([obj]),))
     assert outcome["inserted"] == 0 and outcome["errors"] == []
     assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.hubspot_bookings")[0]["n"] == 1
+
+
+def test_push_all_and_push_exam_requeue_the_places(push_db: str, sandbox: Sandbox) -> None:
+    world = make_world(push_db, sandbox, students=2, capacity=1)
+    exam = world.exams[0]
+    book(push_db, [(world.students[0], exam)])
+    join(push_db, world.students[1], exam)
+    run_push(push_db, sandbox)
+    code = place(push_db, world.students[1])["booking_code"]
+    for options in ({"requeue": True}, {"exam": exam}):
+        settings = settings_for(push_db, sandbox)
+        since = len(sandbox.requests)
+        with Database(push_db) as db:
+            stats = push(db, client_for(settings), settings, linger=0, **options)
+        # the exam, its booking, its place and both contacts
+        assert stats.requeued == 5 and stats.dead_lettered == 0, options
+        upserts = calls(sandbox, "/batch/upsert", BOOKINGS)
+        sent = [
+            i["id"] for r in upserts if r in sandbox.requests[since:] for i in r["json"]["inputs"]
+        ]
+        assert code in sent, options
