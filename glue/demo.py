@@ -237,10 +237,20 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
                 ),
                 (ids,),
             ).rowcount
-        counts["waitlist_entries"] = conn.execute(
-            "DELETE FROM hubspot_sync.waitlist_entries "
-            "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s)",
-            (exam_hubspot_ids, student_ids),
+        places = [
+            r[0]
+            for r in conn.execute(
+                "DELETE FROM hubspot_sync.waitlist_entries "
+                "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s) RETURNING sync_id",
+                (exam_hubspot_ids, student_ids),
+            )
+        ]
+        counts["waitlist_entries"] = len(places)
+        # the places' outbox rows (pushed as HubSpot booking objects), their deletes' included
+        counts["sync_queue"] = conn.execute(
+            "DELETE FROM hubspot_sync.sync_queue "
+            "WHERE table_name = 'waitlist_entries' AND record_id = ANY(%s)",
+            (places,),
         ).rowcount
         # After the deletes: their audit rows (written by the delete triggers too) go as well.
         for name, query in (
@@ -259,7 +269,7 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
                 "WHERE entity_type = %s AND entity_id = ANY(%s::uuid[]::text[])",
             ),
         ):
-            counts[name] = sum(
+            counts[name] = counts.get(name, 0) + sum(
                 conn.execute(query, (table, ids)).rowcount for table, ids in by_table.items()
             )
     return counts
@@ -465,7 +475,10 @@ def other_pending(conn: psycopg.Connection, plan: Plan) -> int:
         "  AND c.student_id = ANY(%(s)s)) "
         "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_mock_exams e "
         "  WHERE q.table_name = 'hubspot_mock_exams' AND e.id = q.record_id "
-        "  AND e.hubspot_id = ANY(%(e)s))",
+        "  AND e.hubspot_id = ANY(%(e)s)) "
+        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.waitlist_entries w "
+        "  WHERE q.table_name = 'waitlist_entries' AND w.sync_id = q.record_id "
+        "  AND w.student_id = ANY(%(s)s) AND w.mock_exam_id = ANY(%(e)s))",
         {"s": [s.student_id for s in plan.students], "e": [e.hubspot_id for e in plan.exams]},
     ).fetchone()[0]
 
