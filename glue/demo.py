@@ -36,7 +36,13 @@ from psycopg.rows import dict_row
 from glue.config import ConfigError, Settings
 from glue.db import Database
 from glue.hubspot import HubSpotClient
-from glue.push import CREDIT_PROPERTIES, Pusher, PushStats, hubspot_date
+from glue.push import (
+    CREDIT_PROPERTIES,
+    WAITLIST_CODE_PREFIX,
+    Pusher,
+    PushStats,
+    hubspot_date,
+)
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 STUDENT_PATTERN = "^DEMO[0-9]{6}$"
@@ -491,7 +497,8 @@ class PushReport:
     rate_limit_waits: int
     bookings: int  # the demo's bookings in the database
     with_hubspot_id: int
-    in_hubspot: int  # live booking records in the sandbox
+    in_hubspot: int  # live booking records in the sandbox (waitlist places left out)
+    places_in_hubspot: int  # live waitlist places (booking objects with a WL- code)
     samples: list[dict[str, Any]]
 
     @property
@@ -556,15 +563,22 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
                 "hubspot_exam": linked.get(EXAMS, ""),
             }
         )
+    live = [o for o in sandbox.objects(BOOKINGS) if not o["archived"]]
     return PushReport(
         stats=stats,
         calls=calls,
         rate_limit_waits=client.rate_limit_waits,
         bookings=len(rows),
         with_hubspot_id=sum(1 for r in rows if r["hubspot_id"]),
-        in_hubspot=sum(1 for o in sandbox.objects(BOOKINGS) if not o["archived"]),
+        in_hubspot=sum(1 for o in live if not _is_place(o)),
+        places_in_hubspot=sum(1 for o in live if _is_place(o)),
         samples=samples,
     )
+
+
+def _is_place(obj: dict[str, Any]) -> bool:
+    """A waitlist place the push shows as a booking object (README "Waitlist in HubSpot")."""
+    return str(obj["properties"].get("booking_id") or "").startswith(WAITLIST_CODE_PREFIX)
 
 
 # ---- analytics -----------------------------------------------------------------------------------
