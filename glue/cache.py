@@ -5,7 +5,9 @@ the moment of writing (create_booking decides capacity under the exam lock; thes
 its result).
 
 Keys (names fixed by the apps):
-  capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings, 0);
+  capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings - held,
+                                      0), held = the seats held by waitlist offers (issue 16:
+                                      the rule of list_available_exams and take_seat);
                                       no TTL (rewritten on every change; an expired key would read
                                       as "missing" in the apps' old DECR code and look full)
   exam:{exam_hubspot_id}:bookings     Active bookings of the exam (total_bookings, which equals
@@ -24,6 +26,9 @@ Which change touches which keys (CacheKeeper.apply_changes):
             user:bookings of the old and new associated_contact_id (a booking with no contact
             HubSpot id yet: the contact found by its student_id)
   exams     that exam's keys (deleted with the exam), user:exams:available; deletes exams:list
+  waitlist  (a place joined, offered, accepted, expired, left or closed) that exam's keys and
+            user:exams:available (held seats and the waiting count moved); deletes the
+            user:bookings of the place's student (list_contact_bookings shows open places)
   contacts  deletes user:bookings:{hubspot_id} only when the contact is inserted, deleted or its
             hubspot_id changes (old and new id): a booking list carries its own copies of name
             and email, credit changes do not change it, and every booking change already
@@ -112,14 +117,17 @@ _OWNED_PATTERNS = ("capacity:*", "exam:*:bookings", "user:bookings:*")
 
 # One statement, so one snapshot: the available list, the seats of the exams asked for (all of
 # them with %(all)s), and the HubSpot ids of contacts found by student_id. remaining seats use
-# the same rule as list_available_exams (never below 0).
+# the same rule as list_available_exams: the seats held by waitlist offers are not free (never
+# below 0).
 _SNAPSHOT_SQL = """
 SELECT
   (SELECT coalesce(jsonb_agg(to_jsonb(a) - 'ordinality' ORDER BY a.ordinality), '[]'::jsonb)::text
    FROM hubspot_sync.list_available_exams() WITH ORDINALITY AS a) AS available,
   (SELECT coalesce(jsonb_agg(jsonb_build_array(
               e.hubspot_id,
-              greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0), 0),
+              greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0)
+                       - (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w
+                          WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'), 0),
               coalesce(e.total_bookings, 0))), '[]'::jsonb)
    FROM hubspot_sync.hubspot_mock_exams AS e
    WHERE %(all)s OR e.hubspot_id = ANY (%(exams)s::text[])) AS exams,
@@ -217,6 +225,12 @@ def plan_changes(changes: Iterable[Change]) -> _Plan:
         elif change.table == "hubspot_mock_exams":
             plan.exams.update(row["hubspot_id"] for row in rows if row.get("hubspot_id"))
             plan.exams_list = True
+        elif change.table == "waitlist_entries":
+            for row in rows:
+                if row.get("mock_exam_id"):
+                    plan.exams.add(row["mock_exam_id"])
+                if row.get("student_id"):
+                    plan.students.add(row["student_id"])
         elif change.table == "hubspot_contact_credits":
             old_id = (change.old or {}).get("hubspot_id")
             new_id = (change.new or {}).get("hubspot_id")

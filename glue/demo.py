@@ -36,7 +36,13 @@ from psycopg.rows import dict_row
 from glue.config import ConfigError, Settings
 from glue.db import Database
 from glue.hubspot import HubSpotClient
-from glue.push import CREDIT_PROPERTIES, Pusher, PushStats, hubspot_date
+from glue.push import (
+    CREDIT_PROPERTIES,
+    WAITLIST_CODE_PREFIX,
+    Pusher,
+    PushStats,
+    hubspot_date,
+)
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 STUDENT_PATTERN = "^DEMO[0-9]{6}$"
@@ -237,10 +243,20 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
                 ),
                 (ids,),
             ).rowcount
-        counts["waitlist_entries"] = conn.execute(
-            "DELETE FROM hubspot_sync.waitlist_entries "
-            "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s)",
-            (exam_hubspot_ids, student_ids),
+        places = [
+            r[0]
+            for r in conn.execute(
+                "DELETE FROM hubspot_sync.waitlist_entries "
+                "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s) RETURNING sync_id",
+                (exam_hubspot_ids, student_ids),
+            )
+        ]
+        counts["waitlist_entries"] = len(places)
+        # the places' outbox rows (pushed as HubSpot booking objects), their deletes' included
+        counts["sync_queue"] = conn.execute(
+            "DELETE FROM hubspot_sync.sync_queue "
+            "WHERE table_name = 'waitlist_entries' AND record_id = ANY(%s)",
+            (places,),
         ).rowcount
         # After the deletes: their audit rows (written by the delete triggers too) go as well.
         for name, query in (
@@ -259,7 +275,7 @@ def reset(conn: psycopg.Connection) -> dict[str, int]:
                 "WHERE entity_type = %s AND entity_id = ANY(%s::uuid[]::text[])",
             ),
         ):
-            counts[name] = sum(
+            counts[name] = counts.get(name, 0) + sum(
                 conn.execute(query, (table, ids)).rowcount for table, ids in by_table.items()
             )
     return counts
@@ -465,7 +481,10 @@ def other_pending(conn: psycopg.Connection, plan: Plan) -> int:
         "  AND c.student_id = ANY(%(s)s)) "
         "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_mock_exams e "
         "  WHERE q.table_name = 'hubspot_mock_exams' AND e.id = q.record_id "
-        "  AND e.hubspot_id = ANY(%(e)s))",
+        "  AND e.hubspot_id = ANY(%(e)s)) "
+        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.waitlist_entries w "
+        "  WHERE q.table_name = 'waitlist_entries' AND w.sync_id = q.record_id "
+        "  AND w.student_id = ANY(%(s)s) AND w.mock_exam_id = ANY(%(e)s))",
         {"s": [s.student_id for s in plan.students], "e": [e.hubspot_id for e in plan.exams]},
     ).fetchone()[0]
 
@@ -478,7 +497,8 @@ class PushReport:
     rate_limit_waits: int
     bookings: int  # the demo's bookings in the database
     with_hubspot_id: int
-    in_hubspot: int  # live booking records in the sandbox
+    in_hubspot: int  # live booking records in the sandbox (waitlist places left out)
+    places_in_hubspot: int  # live waitlist places (booking objects with a WL- code)
     samples: list[dict[str, Any]]
 
     @property
@@ -543,15 +563,22 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
                 "hubspot_exam": linked.get(EXAMS, ""),
             }
         )
+    live = [o for o in sandbox.objects(BOOKINGS) if not o["archived"]]
     return PushReport(
         stats=stats,
         calls=calls,
         rate_limit_waits=client.rate_limit_waits,
         bookings=len(rows),
         with_hubspot_id=sum(1 for r in rows if r["hubspot_id"]),
-        in_hubspot=sum(1 for o in sandbox.objects(BOOKINGS) if not o["archived"]),
+        in_hubspot=sum(1 for o in live if not _is_place(o)),
+        places_in_hubspot=sum(1 for o in live if _is_place(o)),
         samples=samples,
     )
+
+
+def _is_place(obj: dict[str, Any]) -> bool:
+    """A waitlist place the push shows as a booking object (README "Waitlist in HubSpot")."""
+    return str(obj["properties"].get("booking_id") or "").startswith(WAITLIST_CODE_PREFIX)
 
 
 # ---- analytics -----------------------------------------------------------------------------------

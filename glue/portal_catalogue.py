@@ -67,13 +67,18 @@ def _s(name: str, label: str, **kw: Any) -> Prop:
     return Prop(name, label, **kw)
 
 
+# is_active of a waitlist place pushed as a booking object (push_state maps the place's status)
+WAITLIST_STATUSES = ("Waitlisted", "Offered", "Accepted", "Expired", "Left", "Closed")
+
 BOOKING_PROPS = (
     _s("booking_id", "Booking ID", unique=True),
     _s(
         "is_active",
         "Status",
         type="enumeration",
-        options=("Active", "Cancelled", "Completed", "Failed"),
+        # the four booking statuses, then the waitlist places' (issue 16: the push shows each
+        # place as a booking object with booking code WL-<place id>, README "Waitlist in HubSpot")
+        options=("Active", "Cancelled", "Completed", "Failed", *WAITLIST_STATUSES),
     ),
     _s("token_used", "Token used"),
     _s("attendance", "Attendance", type="enumeration", options=("Yes", "No")),

@@ -72,6 +72,11 @@ log = logging.getLogger(__name__)
 BOOKINGS_TABLE = "hubspot_bookings"
 CONTACTS_TABLE = "hubspot_contact_credits"
 EXAMS_TABLE = "hubspot_mock_exams"
+# Waitlist places (issue 16) are pushed as HubSpot booking objects: push_state shapes a place as
+# a booking (booking code WL-<place id>, is_active Waitlisted / Offered / Accepted / Expired /
+# Left / Closed), upserted and associated exactly like a booking (README "Waitlist in HubSpot").
+WAITLIST_TABLE = "waitlist_entries"
+WAITLIST_CODE_PREFIX = "WL-"
 
 CREDIT_PROPERTIES = (
     "sj_credits",
@@ -340,7 +345,7 @@ class Pusher:
                 key = (row["table_name"], row["record_id"])
                 if key not in records:
                     records.add(key)
-                    bookings += row["table_name"] == BOOKINGS_TABLE
+                    bookings += row["table_name"] in (BOOKINGS_TABLE, WAITLIST_TABLE)
             if len(got) < room:
                 return rows  # fewer due rows than asked (siblings only add): drained
 
@@ -354,7 +359,7 @@ class Pusher:
         for row in rows:
             key = (row["table_name"], row["record_id"])
             works.setdefault(key, Work(row["table_name"], row["record_id"])).rows.append(row)
-        for table in (CONTACTS_TABLE, BOOKINGS_TABLE, EXAMS_TABLE):
+        for table in (CONTACTS_TABLE, BOOKINGS_TABLE, WAITLIST_TABLE, EXAMS_TABLE):
             ids = [rid for (t, rid) in works if t == table]
             for rid, state in self.db.push_state(table, ids).items():
                 works[(table, rid)].state = state
@@ -364,14 +369,15 @@ class Pusher:
             for work in works.values():
                 by_table[work.table].append(work)
             self._relinked = False
-            contacts = self._push_contacts(by_table[CONTACTS_TABLE], by_table[BOOKINGS_TABLE])
+            # a waitlist place goes as a booking object: with the bookings, after its contact
+            bookings = by_table[BOOKINGS_TABLE] + by_table[WAITLIST_TABLE]
+            contacts = self._push_contacts(by_table[CONTACTS_TABLE], bookings)
             if self._relinked:  # bookings took their contact's new HubSpot id: read them again
-                fresh = self.db.push_state(
-                    BOOKINGS_TABLE, [w.record_id for w in by_table[BOOKINGS_TABLE]]
-                )
-                for work in by_table[BOOKINGS_TABLE]:
-                    work.state = fresh.get(work.record_id)
-            self._push_bookings(by_table[BOOKINGS_TABLE], contacts)
+                for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
+                    fresh = self.db.push_state(table, [w.record_id for w in by_table[table]])
+                    for work in by_table[table]:
+                        work.state = fresh.get(work.record_id)
+            self._push_bookings(bookings, contacts)
             self._push_exams(by_table[EXAMS_TABLE])
         except _Abort as abort:
             leftover = [w for w in self._unsettled.values() if w.rows]
@@ -698,6 +704,8 @@ class Pusher:
             old = row.get("old_data")
             if row["operation"] == "INSERT" or old is None:
                 return True
+            if work.table == WAITLIST_TABLE:  # a place's exam and contact never change
+                continue
             if old.get("associated_mock_exam") != state.get("associated_mock_exam"):
                 return True
             if (old.get("associated_contact_id") or None) != (
@@ -739,7 +747,10 @@ class Pusher:
         done = [
             w for w in ready if w.trace in upserted and (w.table, w.record_id) in self._unsettled
         ]
-        self._complete(done, {BOOKINGS_TABLE: {w.trace: upserted[w.trace] for w in done}})
+        written: dict[str, dict[str, str]] = defaultdict(dict)
+        for w in done:
+            written[w.table][w.trace] = upserted[w.trace]
+        self._complete(done, dict(written))
 
     def _archive_bookings(self, chunk: list[Work]) -> None:
         ids = sorted(

@@ -42,7 +42,7 @@ from glue.db import Database
 from glue.hubspot import CONTACTS, HubSpotClient
 from glue.hubspot_read import HubSpotReader
 from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
-from glue.push import BOOKING_PROPERTIES
+from glue.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 
 RECONCILE_ACTOR = "hubspot:reconcile"
 SHOWN = 20  # records listed per kind in the table (JSON lists them all)
@@ -386,6 +386,8 @@ class Reconciler:
         remote: dict[str, dict[str, Any]] = {}
         for rec in self._hubspot(target):
             code = _text(rec["properties"].get("booking_id")) or f"hubspot:{rec['id']}"
+            if code.startswith(WAITLIST_CODE_PREFIX):
+                continue  # a waitlist place the push shows as a booking object, not a booking
             remote[code] = rec
         rows = self.store.local_state(target.table)
         report = EntityReport()

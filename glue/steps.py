@@ -543,6 +543,7 @@ def describe(result: StepResult) -> str:
             text = f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
     elif result.name == "waitlist":
         text = (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
+                + (f", {d['closed']} place(s) of past exams closed" if d.get("closed") else "")
                 + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
     elif result.name == "complete":
         text = f"complete: {d.get('completed', 0)} past booking(s) completed"

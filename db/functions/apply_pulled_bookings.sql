@@ -15,6 +15,8 @@
  *     student's student_id and email (from the record, else from its associated contact), the
  *     exam's type, date, times and mock set where the record has none. No credit moves: HubSpot's
  *     balances already account for these bookings.
+ *   - a waitlist place (booking code 'WL-<place id>': the push shows each place as a booking
+ *     object, issue 16) is skipped: Postgres owns the waitlist, it is never imported as a booking.
  *   - malformed (no booking code, unknown exam, a status other than Active, Cancelled, Completed,
  *     Failed, an attendance other than Yes/No, a second Active booking of the student that day):
  *     nothing changes, reported in errors and dead-lettered (sync_errors, direction pull).
@@ -82,6 +84,9 @@ BEGIN
                 PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without properties');
             END IF;
             v_code := hubspot_sync.pulled_text(v_props, 'booking_id', true);
+            IF v_code LIKE 'WL-%' THEN
+                CONTINUE;  -- a waitlist place the push shows as a booking object: not a booking
+            END IF;
             v_key := hubspot_sync.pulled_text(v_props, 'idempotency_key');
 
             SELECT b.* INTO v_booking FROM hubspot_sync.hubspot_bookings AS b

@@ -7,10 +7,13 @@
  * {"<table name>": {"<record uuid>": "<hubspot id>", ...}, ...}; every pushed record gets
  * hubspot_last_sync_at = now(), and hubspot_id where it was NULL — a booking always takes the id
  * HubSpot answered (the upsert by booking code re-creates a booking archived in HubSpot under a
- * new id, which replaces the stale one, so cancel_booking(<new id>) finds it). These write-backs run with
+ * new id, which replaces the stale one, so cancel_booking(<new id>) finds it); a waitlist place
+ * ("waitlist_entries", keyed by its sync_id) takes the id of the HubSpot booking object showing
+ * it. These write-backs run with
  * mockbook.origin = 'sync', so they queue nothing.
  * Locks: its outbox rows, then (the lock order of docs/rpc.md) the contacts, then the bookings,
- * each in ascending id order, then the exams in ascending hubspot_id order.
+ * then the waitlist places, each in ascending id order, then the exams in ascending hubspot_id
+ * order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.complete_sync_batch(p_worker text, p_ids bigint[],
                                                            p_hubspot_ids jsonb DEFAULT '{}')
@@ -53,6 +56,17 @@ BEGIN
     SET hubspot_id = m.value, hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
     WHERE b.id = m.key::uuid;
+    -- waitlist places (pushed as HubSpot bookings, keyed by sync_id) rank with the bookings
+    PERFORM FROM hubspot_sync.waitlist_entries AS w
+    WHERE w.sync_id IN (SELECT m.key::uuid
+                        FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'waitlist_entries',
+                                                      '{}')) AS m)
+    ORDER BY w.id
+    FOR NO KEY UPDATE;
+    UPDATE hubspot_sync.waitlist_entries AS w
+    SET hubspot_id = m.value, hubspot_last_sync_at = now()
+    FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'waitlist_entries', '{}')) AS m
+    WHERE w.sync_id = m.key::uuid;
     PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
     WHERE e.id IN (SELECT m.key::uuid
                    FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams',

@@ -34,15 +34,22 @@ BEGIN
     IF v_free <= 0 THEN
         RETURN 0;
     END IF;
+    -- the next places, picked once (MATERIALIZED): as an IN (subquery) the planner may make
+    -- it the inner side of a nested-loop semi join, rescanned for each outer row; a rescan of
+    -- LIMIT ... FOR UPDATE SKIP LOCKED skips the rows this statement already updated and
+    -- returns the next ones, so one free seat was offered to every waiting student
+    WITH next AS MATERIALIZED (
+        SELECT n.id FROM hubspot_sync.waitlist_entries AS n
+        WHERE n.mock_exam_id = p_exam_hubspot_id AND n.status = 'waiting'
+        ORDER BY n.id
+        LIMIT v_free
+        FOR UPDATE SKIP LOCKED
+    )
     UPDATE hubspot_sync.waitlist_entries AS w
     SET status = 'offered', offered_at = now(),
         offer_expires_at = now() + make_interval(mins => v_hold)
-    WHERE w.id IN (SELECT n.id FROM hubspot_sync.waitlist_entries AS n
-                   WHERE n.mock_exam_id = p_exam_hubspot_id AND n.status = 'waiting'
-                   ORDER BY n.id
-                   LIMIT v_free
-                   FOR UPDATE SKIP LOCKED)
-      AND w.status = 'waiting';
+    FROM next
+    WHERE w.id = next.id AND w.status = 'waiting';
     GET DIAGNOSTICS v_made = ROW_COUNT;
     RETURN v_made;
 END

@@ -4,6 +4,10 @@
  * The waitlist's periodic job (issue 16; the `waitlist` step of `mockbook run`, and pg_cron-ready:
  * `SELECT cron.schedule('mockbook-waitlist', '* * * * *',
  *  $$SELECT hubspot_sync.process_waitlist()$$)`):
+ *   0. every open place (waiting, or offered) on an exam whose day has passed (exam_date before
+ *      hubspot_sync.business_today()) becomes 'closed' (resolved_at now; a place in use right
+ *      now is skipped, SKIP LOCKED, and closed by the next run): nobody can be offered a seat
+ *      of a past exam, and HubSpot shows the place Closed;
  *   1. every offer whose offer_expires_at has passed becomes 'expired' (each exactly once: the
  *      place is locked, and an offer being accepted right now is skipped, SKIP LOCKED, and looked
  *      at again by the next run);
@@ -12,8 +16,9 @@
  *      id, and its free seats are offered (hubspot_sync.offer_free_seats). An exam whose lock is
  *      not granted within mockbook.lock_timeout is left for the next run.
  * p_actor (at most 255 characters) is the audit actor.
- * Returns {success, expired, offered, exams_busy}.
- * Errors: INVALID_ARGUMENT. Locks: the expired places (ascending id), then exams (last).
+ * Returns {success, closed, expired, offered, exams_busy}.
+ * Errors: INVALID_ARGUMENT. Locks: the closed and the expired places (ascending id), then exams
+ * (last).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist')
 RETURNS jsonb
@@ -22,6 +27,7 @@ VOLATILE
 SET search_path = ''
 AS $$
 DECLARE
+    v_closed integer;
     v_expired integer;
     v_offered integer := 0;
     v_busy integer := 0;
@@ -30,6 +36,21 @@ DECLARE
 BEGIN
     PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:waitlist'), true);
+
+    WITH past AS (
+        SELECT w.id FROM hubspot_sync.waitlist_entries AS w
+        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = w.mock_exam_id
+        WHERE w.status IN ('waiting', 'offered')
+          AND e.exam_date < hubspot_sync.business_today()
+        ORDER BY w.id
+        FOR UPDATE OF w SKIP LOCKED
+    ), closed AS (
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'closed', resolved_at = now()
+        FROM past WHERE w.id = past.id AND w.status IN ('waiting', 'offered')
+        RETURNING w.id
+    )
+    SELECT count(*)::integer INTO v_closed FROM closed;
 
     WITH due AS (
         SELECT w.id FROM hubspot_sync.waitlist_entries AS w
@@ -65,12 +86,13 @@ BEGIN
             v_busy := v_busy + 1;  -- locked too long (or deleted): the next run tries again
         END;
     END LOOP;
-    RETURN jsonb_build_object('success', true, 'expired', v_expired, 'offered', v_offered,
+    RETURN jsonb_build_object('success', true, 'closed', v_closed, 'expired', v_expired,
+                              'offered', v_offered,
                               'exams_busy', v_busy);
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.process_waitlist(text) IS
-'Job (mockbook run step waitlist; pg_cron-ready): expires the offers past offer_expires_at and offers free seats to the next waiting students. Returns {success, expired, offered, exams_busy}. Locks: places, then exams ascending.';
+'Job (mockbook run step waitlist; pg_cron-ready): closes the open places of past exams, expires the offers past offer_expires_at and offers free seats to the next waiting students. Returns {success, closed, expired, offered, exams_busy}. Locks: places, then exams ascending.';
 REVOKE ALL ON FUNCTION hubspot_sync.process_waitlist(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.process_waitlist(text) TO service_role;

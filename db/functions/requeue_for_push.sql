@@ -3,7 +3,8 @@
  *
  * `mockbook push --all`: the periodic full batch sync and the admins' force-sync of the original
  * design. Queues an UPDATE outbox row carrying the current state of every record of p_table
- * (NULL: all three tables), or, with p_exam_hubspot_id, of that exam and its bookings (and their
+ * (NULL: all three tables and the waitlist places, pushed as booking objects, issue 16), or,
+ * with p_exam_hubspot_id, of that exam, its bookings and its waitlist places (and their
  * contacts). Records that already have a pending row are skipped (their push sends the current
  * state anyway). Errors: INVALID_ARGUMENT (unknown table), EXAM_NOT_FOUND.
  */
@@ -18,10 +19,11 @@ DECLARE
     v_count bigint;
 BEGIN
     IF p_table IS NOT NULL AND p_table NOT IN (
-        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings') THEN
+        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
+        'waitlist_entries') THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            format('table %L is not hubspot_contact_credits, hubspot_mock_exams or hubspot_bookings.',
-                   p_table));
+            format('table %L is not hubspot_contact_credits, hubspot_mock_exams, '
+                   'hubspot_bookings or waitlist_entries.', p_table));
     END IF;
     IF p_exam_hubspot_id IS NOT NULL AND NOT EXISTS (
         SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = p_exam_hubspot_id) THEN
@@ -33,6 +35,11 @@ BEGIN
         WHERE coalesce(p_table, 'hubspot_bookings') = 'hubspot_bookings'
           AND (p_exam_hubspot_id IS NULL OR b.associated_mock_exam = p_exam_hubspot_id)
         UNION ALL
+        SELECT 'waitlist_entries', w.sync_id, to_jsonb(w)
+        FROM hubspot_sync.waitlist_entries AS w
+        WHERE coalesce(p_table, 'waitlist_entries') = 'waitlist_entries'
+          AND (p_exam_hubspot_id IS NULL OR w.mock_exam_id = p_exam_hubspot_id)
+        UNION ALL
         SELECT 'hubspot_mock_exams', e.id, to_jsonb(e)
         FROM hubspot_sync.hubspot_mock_exams AS e
         WHERE coalesce(p_table, 'hubspot_mock_exams') = 'hubspot_mock_exams'
@@ -43,7 +50,10 @@ BEGIN
         WHERE coalesce(p_table, 'hubspot_contact_credits') = 'hubspot_contact_credits'
           AND (p_exam_hubspot_id IS NULL OR EXISTS (
                 SELECT FROM hubspot_sync.hubspot_bookings AS b
-                WHERE b.associated_mock_exam = p_exam_hubspot_id AND b.student_id = c.student_id))
+                WHERE b.associated_mock_exam = p_exam_hubspot_id AND b.student_id = c.student_id)
+               OR EXISTS (
+                SELECT FROM hubspot_sync.waitlist_entries AS w
+                WHERE w.mock_exam_id = p_exam_hubspot_id AND w.contact_id = c.id))
     ), queued AS (
         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
         SELECT r.table_name, r.id, 'UPDATE', NULL, r.data
@@ -60,6 +70,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.requeue_for_push(text, text) IS
-'Glue (mockbook push --all): queue the current state of every record, or of one exam''s bookings.';
+'Glue (mockbook push --all): queue the current state of every record (waitlist places included), or of one exam''s bookings and places.';
 REVOKE ALL ON FUNCTION hubspot_sync.requeue_for_push(text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.requeue_for_push(text, text) TO service_role;

@@ -1,4 +1,4 @@
--- The outbox: one row per relevant change of the three tables, written by triggers, drained
+-- The outbox: one row per relevant change of the three synced tables and of the waitlist places, written by triggers, drained
 -- by the glue (claim with FOR UPDATE SKIP LOCKED and a lease; done rows purged after the
 -- retention period; dead rows kept until retried or discarded).
 CREATE TABLE hubspot_sync.sync_queue (
@@ -17,7 +17,8 @@ CREATE TABLE hubspot_sync.sync_queue (
     done_at timestamptz,
     dead_at timestamptz,
     CONSTRAINT sync_queue_table_name_check CHECK (table_name IN (
-        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings')),
+        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
+        'waitlist_entries')),
     CONSTRAINT sync_queue_operation_check CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
     CONSTRAINT sync_queue_attempts_check CHECK (attempts >= 0)
 );

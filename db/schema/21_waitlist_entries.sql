@@ -2,7 +2,8 @@
 -- 'waiting' (in id order), then 'offered' (a seat held for the student until offer_expires_at;
 -- held seats count against the exam's capacity, see hubspot_sync.take_seat), then 'accepted'
 -- (booking_id is the booking accept_offer made) or 'expired' (the offer passed on), or 'left'
--- (the student left, declining an offer if one was held). Each row is offered at most once, so
+-- (the student left, declining an offer if one was held), or 'closed' (still waiting or offered
+-- when the exam's day passed: process_waitlist closes it). Each row is offered at most once, so
 -- an offer is this row's offered -> accepted/expired/left transition, made exactly once under
 -- the row's lock.
 CREATE TABLE hubspot_sync.waitlist_entries (
@@ -18,10 +19,16 @@ CREATE TABLE hubspot_sync.waitlist_entries (
     offer_expires_at timestamptz,
     resolved_at timestamptz,
     booking_id uuid,
+    -- pushed to HubSpot as a booking object (issue 16): upserted by booking_code, the outbox
+    -- row's record_id is sync_id (sync_queue.record_id is a uuid), hubspot_id is written back
+    booking_code text GENERATED ALWAYS AS ('WL-' || id::text) STORED,
+    sync_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    hubspot_id text,
+    hubspot_last_sync_at timestamptz,
     CONSTRAINT waitlist_entries_status_check
-        CHECK (status IN ('waiting', 'offered', 'accepted', 'expired', 'left')),
+        CHECK (status IN ('waiting', 'offered', 'accepted', 'expired', 'left', 'closed')),
     CONSTRAINT waitlist_entries_offer_check
-        CHECK (status = 'waiting' OR status = 'left' OR offered_at IS NOT NULL),
+        CHECK (status IN ('waiting', 'left', 'closed') OR offered_at IS NOT NULL),
     CONSTRAINT waitlist_entries_booking_check
         CHECK ((status = 'accepted') = (booking_id IS NOT NULL))
 );
@@ -34,6 +41,7 @@ CREATE INDEX idx_waitlist_queue ON hubspot_sync.waitlist_entries (mock_exam_id, 
     WHERE status IN ('waiting', 'offered');
 CREATE INDEX idx_waitlist_offers_due ON hubspot_sync.waitlist_entries (offer_expires_at)
     WHERE status = 'offered';
+CREATE UNIQUE INDEX idx_waitlist_sync_id ON hubspot_sync.waitlist_entries (sync_id);
 CREATE INDEX idx_waitlist_student ON hubspot_sync.waitlist_entries (student_id);
 
 -- security

@@ -319,7 +319,8 @@ def push(
         "push check",
         report.bookings == report.with_hubspot_id == report.in_hubspot and not stats.dead_lettered,
         f"{_n(report.with_hubspot_id)} of {_n(report.bookings)} demo bookings have a HubSpot id; "
-        f"the sandbox holds {_n(report.in_hubspot)} bookings",
+        f"the sandbox holds {_n(report.in_hubspot)} bookings "
+        f"(and {_n(report.places_in_hubspot)} waitlist places)",
     )
 
 

@@ -118,14 +118,17 @@ def cancel(conn: psycopg.Connection, booking_code: str) -> dict:
 
 
 def db_keys(conn: psycopg.Connection) -> dict[str, str]:
-    """What capacity:* and exam:*:bookings must hold, computed independently of glue.cache."""
+    """What capacity:* and exam:*:bookings must hold, computed independently of glue.cache:
+    remaining seats are capacity - Active bookings - seats held by waitlist offers."""
     keys = {}
-    for hid, capacity, active in conn.execute(
-            "SELECT e.hubspot_id, e.capacity, count(b.id) FILTER (WHERE b.is_active = 'Active') "
+    for hid, capacity, active, held in conn.execute(
+            "SELECT e.hubspot_id, e.capacity, count(b.id) FILTER (WHERE b.is_active = 'Active'), "
+            "(SELECT count(*) FROM hubspot_sync.waitlist_entries w "
+            " WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered') "
             "FROM hubspot_sync.hubspot_mock_exams e "
             "LEFT JOIN hubspot_sync.hubspot_bookings b ON b.associated_mock_exam = e.hubspot_id "
             "GROUP BY e.hubspot_id, e.capacity"):
-        keys[f"capacity:{hid}"] = str(max(capacity - active, 0))
+        keys[f"capacity:{hid}"] = str(max(capacity - active - held, 0))
         keys[f"exam:{hid}:bookings"] = str(active)
     return keys
 
@@ -239,6 +242,63 @@ def test_booking_cancellation_capacity_and_exam_changes(conn, r, keeper) -> None
     assert redis_exam_keys(r) == db_keys(conn)
 
 
+def join_waitlist(conn: psycopg.Connection, student: str, exam: str) -> dict:
+    return one(conn, "SELECT hubspot_sync.join_waitlist(%s, %s, %s, 'mississauga')",
+               (student, f"{student.lower()}@example.com", exam))
+
+
+def test_seats_held_by_waitlist_offers_are_not_free(conn, r, keeper) -> None:
+    """capacity:{exam} and user:exams:available count the seats held by waitlist offers (issue
+    16): remaining = capacity - Active - held, as list_available_exams and take_seat count
+    them; every waitlist move (offer made, expired, accepted) refreshes them."""
+    exam = make_exam(conn, p_capacity=2)
+    holders = [make_student(conn) for _ in range(2)]
+    first, second = make_student(conn), make_student(conn)
+    booked = [book(conn, s, exam) for s in holders]
+    join_waitlist(conn, first, exam)
+    join_waitlist(conn, second, exam)
+    keeper.rebuild_all(conn)
+    position = start_position(conn)
+
+    def row() -> dict:
+        rows = json.loads(r.get("user:exams:available"))
+        return next(e for e in rows if e["mock_exam_id"] == exam)
+
+    # a cancellation frees a seat, at once held for `first`: still no seat for anyone else
+    cancel(conn, booked[0]["booking_id"])
+    position, _, changes = sync(conn, keeper, position)
+    assert "waitlist_entries" in {c.table for c in changes}
+    assert r.get(f"capacity:{exam}") == "0"
+    assert r.get(f"exam:{exam}:bookings") == "1"
+    assert row()["remaining_seats"] == 0 and row()["held_seats"] == 1
+    assert row() == next(e for e in available_rows(conn) if e["mock_exam_id"] == exam)
+    assert redis_exam_keys(r) == db_keys(conn)
+
+    # the offer expires: the seat passes to `second`, still held
+    conn.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() "
+                 "WHERE student_id = %s", (first,))
+    one(conn, "SELECT hubspot_sync.process_waitlist()")
+    position, _, _ = sync(conn, keeper, position)
+    assert r.get(f"capacity:{exam}") == "0" and row()["held_seats"] == 1
+
+    # `second` leaves with nobody waiting: the seat is free again (only a waitlist row changed)
+    one(conn, "SELECT hubspot_sync.leave_waitlist(%s, %s)", (second, exam))
+    position, _, changes = sync(conn, keeper, position)
+    assert {c.table for c in changes} == {"waitlist_entries"}
+    assert r.get(f"capacity:{exam}") == "1"
+    assert row()["remaining_seats"] == 1 and row()["held_seats"] == 0
+    assert redis_exam_keys(r) == db_keys(conn)
+
+    # a rebuild counts held seats the same way
+    book(conn, make_student(conn), exam)
+    join_waitlist(conn, make_student(conn), exam)
+    cancel(conn, booked[1]["booking_id"])  # offered at once
+    r.flushdb()
+    keeper.rebuild_all(conn)
+    assert r.get(f"capacity:{exam}") == "0" and row()["held_seats"] == 1
+    assert redis_exam_keys(r) == db_keys(conn)
+
+
 def test_rebook_refreshes_both_exams(conn, r, keeper) -> None:
     first = make_exam(conn, p_capacity=2)
     second = make_exam(conn, p_capacity=2)
@@ -294,6 +354,14 @@ def test_booking_without_contact_id_finds_the_contact_by_student_id(conn, r, kee
     keeper.apply_changes(conn, bookings)
     assert r.exists(f"user:bookings:LATE{student}") == 0
     assert r.get(f"capacity:{exam}") == "9"
+
+
+def test_plan_of_a_waitlist_change() -> None:
+    """A waitlist place's change refreshes its exam's keys and drops its student's list."""
+    place = {"id": 7, "mock_exam_id": "EX9", "student_id": "S9", "status": "waiting"}
+    plan = plan_changes([Change(1, "waitlist_entries", "UPDATE", place,
+                                {**place, "status": "offered"})])
+    assert plan.exams == {"EX9"} and plan.students == {"S9"} and not plan.exams_list
 
 
 def test_plan_of_a_booking_moved_between_exams_and_contacts() -> None:

@@ -91,6 +91,27 @@ def test_setup_adds_a_missing_option_and_reports_a_wrong_type(sandbox: Sandbox) 
     assert [o["value"] for o in exams.declared["mock_set"]["options"]] == list("ABCDEFGH")
 
 
+def test_a_portal_set_up_before_the_waitlist_gets_its_booking_statuses(sandbox: Sandbox) -> None:
+    """A portal whose booking is_active has only the four booking statuses (set up before issue
+    16) lacks the waitlist places' statuses: the start-up check names them, setup adds them, and
+    the strict sandbox then accepts a place pushed as Waitlisted."""
+    fast(sandbox)
+    settings, client, _ = hubspot("postgresql://unused", sandbox)
+    bookings = sandbox.store.resolve_type("bookings")
+    assert bookings is not None
+    bookings.declared["is_active"]["options"] = bookings.declared["is_active"]["options"][:4]
+    findings = [str(f) for f in portal.check(client, settings).findings]
+    assert findings == [
+        "bookings: property 'is_active': options missing: "
+        "Waitlisted, Offered, Accepted, Expired, Left, Closed"
+    ]
+    assert portal.setup(client, settings).findings == []
+    assert [o["value"] for o in bookings.declared["is_active"]["options"]] == [
+        "Active", "Cancelled", "Completed", "Failed",
+        "Waitlisted", "Offered", "Accepted", "Expired", "Left", "Closed",
+    ]
+
+
 def test_the_whole_cycle_on_a_portal_set_up_from_empty(
     push_db: str, empty_sandbox: Sandbox
 ) -> None:

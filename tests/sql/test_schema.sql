@@ -38,7 +38,7 @@ SELECT has_column('hubspot_sync', 'hubspot_bookings', 'idempotency_fingerprint',
 -- issue 16: one open waitlist place per student and exam; every table under RLS
 SELECT indexes_are('hubspot_sync', 'waitlist_entries', ARRAY[
     'waitlist_entries_pkey', 'idx_waitlist_open_place', 'idx_waitlist_queue',
-    'idx_waitlist_offers_due', 'idx_waitlist_student']);
+    'idx_waitlist_offers_due', 'idx_waitlist_student', 'idx_waitlist_sync_id']);
 SELECT ok((SELECT indisunique FROM pg_index WHERE indexrelid = 'hubspot_sync.idx_waitlist_open_place'::regclass),
           'idx_waitlist_open_place is unique (join_waitlist is idempotent through it)');
 SELECT ok((SELECT bool_and(relrowsecurity) FROM pg_class

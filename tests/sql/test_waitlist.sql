@@ -4,7 +4,7 @@
 -- capacity, a declined offer and an expiry each pass a seat along, and the exam is never
 -- overbooked (Active bookings + held offers <= capacity, checked after each step).
 BEGIN;
-SELECT plan(78);
+SELECT plan(90);
 
 CREATE TEMP TABLE fns (sig regprocedure, vol text);
 INSERT INTO fns VALUES
@@ -153,12 +153,12 @@ UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval '1 
 SELECT matches(pg_temp.accept_error('WE', 'WL_1'), '^PT409 OFFER_EXPIRED: The offer of exam WL_1 to WE expired at ',
                'an offer past its expiry cannot be accepted');
 SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()'),
-          '{"success": true, "expired": 1, "offered": 1, "exams_busy": 0}'::jsonb,
+          '{"success": true, "closed": 0, "expired": 1, "offered": 1, "exams_busy": 0}'::jsonb,
           'process_waitlist expires it and offers the seat to the next student');
 SELECT is(ARRAY[pg_temp.status_of('WE', 'WL_1'), pg_temp.status_of('WG', 'WL_1')], ARRAY['expired', 'offered'],
           'WE expired (once), WG offered');
 SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()'),
-          '{"success": true, "expired": 0, "offered": 0, "exams_busy": 0}'::jsonb,
+          '{"success": true, "closed": 0, "expired": 0, "offered": 0, "exams_busy": 0}'::jsonb,
           'a second run finds nothing to do');
 SELECT matches(pg_temp.accept_error('WE', 'WL_1'), '^PT409 OFFER_EXPIRED', 'an expired place stays expired');
 SELECT is(pg_temp.leave('WG', 'WL_1') ->> 'offers_made', '0', 'WG declines; nobody else is waiting');
@@ -183,9 +183,54 @@ SELECT is(pg_temp.status_of('WH', 'WL_3'), 'offered', 'to WH');
 SELECT is(pg_temp.join('WG', 'WL_3') ->> 'status', 'waiting', 'WG waits on WL_3 (1 booked + 1 held of 2)');
 UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 3, exam_date = hubspot_sync.business_today() - 1
 WHERE hubspot_id = 'WL_3';
-SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()') ->> 'offered', '0',
-          'a past exam''s free seat is offered to nobody');
+SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()') - 'expired' - 'exams_busy',
+          '{"success": true, "closed": 2, "offered": 0}'::jsonb,
+          'a past exam''s free seat is offered to nobody; its open places (waiting, offered) are closed');
+SELECT is(ARRAY[pg_temp.status_of('WH', 'WL_3'), pg_temp.status_of('WG', 'WL_3')], ARRAY['closed', 'closed'],
+          'WH''s offer and WG''s waiting place are closed');
+SELECT ok((SELECT bool_and(resolved_at IS NOT NULL) FROM hubspot_sync.waitlist_entries WHERE status = 'closed'),
+          'a closed place is resolved');
+SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()') ->> 'closed', '0', 'each place is closed once');
 UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = hubspot_sync.business_today() + 8 WHERE hubspot_id = 'WL_3';
+SELECT is(pg_temp.seats('WL_3'), '1+0/3', 'the closed offer holds no seat any more');
+
+-- one free seat, one offer: three students wait on a fresh 1-seat exam, its booking is cancelled
+DO $$ BEGIN
+    PERFORM tests.make_exam(p_hubspot_id := 'WL_ONE', p_capacity := 1,
+                            p_exam_date := hubspot_sync.business_today() + 20);
+    PERFORM tests.book('WA', 'WL_ONE', 'wl-one');
+    PERFORM pg_temp.join(s, 'WL_ONE') FROM unnest(ARRAY['WB', 'WC', 'WD']) AS s;
+END $$;
+SELECT is(tests.rpc('service_role', 'hubspot_sync.cancel_booking(' || quote_literal(
+              (SELECT booking_id FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'wl-one')) || ')') ->> 'total_bookings',
+          '0', 'WA cancels the 1-seat exam');
+SELECT is(ARRAY(SELECT status FROM hubspot_sync.waitlist_entries WHERE mock_exam_id = 'WL_ONE' ORDER BY id),
+          ARRAY['offered', 'waiting', 'waiting'], 'the one freed seat is offered to the first in line only');
+
+-- the outbox: each place's state is queued for the push (a HubSpot booking object, WL-<id>) ------
+SELECT is((SELECT booking_code FROM hubspot_sync.waitlist_entries WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE'),
+          'WL-' || (SELECT id FROM hubspot_sync.waitlist_entries WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE'),
+          'a place''s booking code is WL-<its id>');
+SELECT is(ARRAY(SELECT q.operation || ':' || (q.new_data ->> 'status') FROM hubspot_sync.sync_queue q
+                JOIN hubspot_sync.waitlist_entries w ON w.sync_id = q.record_id
+                WHERE q.table_name = 'waitlist_entries' AND w.student_id = 'WB' AND w.mock_exam_id = 'WL_ONE'
+                ORDER BY q.id),
+          ARRAY['INSERT:waiting', 'UPDATE:offered'], 'joined and offered: two outbox rows, keyed by sync_id');
+SELECT is((SELECT p.state ->> 'is_active' FROM hubspot_sync.push_state('waitlist_entries',
+              ARRAY(SELECT sync_id FROM hubspot_sync.waitlist_entries WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE')) AS p),
+          'Offered', 'push_state shows the place as a booking, is_active Offered');
+SELECT throws_ok($$SELECT * FROM hubspot_sync.push_state('waitlist', ARRAY[]::uuid[])$$, 'PT400',
+                 'INVALID_ARGUMENT',
+                 'push_state: an unknown table is INVALID_ARGUMENT');
+SELECT lives_ok($$
+    SELECT set_config('mockbook.origin', 'sync', true);
+    UPDATE hubspot_sync.waitlist_entries SET hubspot_id = 'HS1' WHERE student_id = 'WC' AND mock_exam_id = 'WL_ONE';
+    SELECT set_config('mockbook.origin', '', true);
+    UPDATE hubspot_sync.waitlist_entries SET hubspot_last_sync_at = now() WHERE student_id = 'WC' AND mock_exam_id = 'WL_ONE'
+$$, 'the push''s write-back');
+SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue q JOIN hubspot_sync.waitlist_entries w ON w.sync_id = q.record_id
+           WHERE w.student_id = 'WC' AND w.mock_exam_id = 'WL_ONE'), 1::bigint,
+          'the write-back of hubspot_id and a bookkeeping change queue nothing (the join only)');
 SELECT is(hubspot_sync.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_seats: no exam, no offer');
 
 SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
