@@ -413,3 +413,12 @@ def subscriptions(settings: Settings) -> list[dict[str, str]]:
                 continue  # changes with every write / owned by Postgres
             out.append(base | {"eventType": f"{prefix}.propertyChange", "propertyName": prop})
     return out
+
+
+def subscription_lines(subs: list[dict[str, str]]) -> list[str]:
+    """One line per subscription: object type id, event type, and the property if any."""
+    return [
+        f"{sub['objectTypeId']:<12} {sub['eventType']}"
+        + (f"  property {sub['propertyName']}" if "propertyName" in sub else "")
+        for sub in subs
+    ]
