@@ -412,6 +412,8 @@ def subscriptions(settings: Settings) -> list[dict[str, str]]:
             if prop in ("lastmodifieddate", "hs_lastmodifieddate", "total_bookings"):
                 continue  # changes with every write / owned by Postgres
             out.append(base | {"eventType": f"{prefix}.propertyChange", "propertyName": prop})
+    # A booking deleted in HubSpot is re-created by the push (glue.webhook_apply).
+    out.append({"objectTypeId": settings.bookings_object_type, "eventType": "object.deletion"})
     return out
 
 

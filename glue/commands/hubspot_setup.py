@@ -107,12 +107,18 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
 
 
 def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:
-    """The webhook subscriptions (issue 17) for the exams object this portal has, which may be
-    one setup just created (its id not in the environment yet)."""
+    """The webhook subscriptions (issue 17) for the objects this portal has, which may be ones
+    setup just created (their ids not in the environment yet)."""
     from glue.webhooks import subscriptions
 
-    exams = ids.get("HUBSPOT_EXAMS_OBJECT_TYPE") or app.settings.exams_object_type
-    return subscriptions(dataclasses.replace(app.settings, exams_object_type=exams))
+    s = app.settings
+    return subscriptions(
+        dataclasses.replace(
+            s,
+            exams_object_type=ids.get("HUBSPOT_EXAMS_OBJECT_TYPE") or s.exams_object_type,
+            bookings_object_type=ids.get("HUBSPOT_BOOKINGS_OBJECT_TYPE") or s.bookings_object_type,
+        )
+    )
 
 
 COMMANDS = [hubspot_group]
