@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+
 from glue.config import Settings
 from glue.db import Database
 from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
@@ -128,7 +130,7 @@ def targets(settings: Settings) -> dict[str, Target]:
             CONTACTS,
             "hubspot_contact_credits",
             "lastmodifieddate",
-            CONTACT_PROPERTIES,
+            (*CONTACT_PROPERTIES, "hs_merged_object_ids"),
         ),
         "bookings": Target(
             "bookings",
@@ -339,6 +341,8 @@ class Puller:
     def apply(self, target: Target, records: list[dict[str, Any]], stats: TargetStats) -> None:
         """Apply records; records busy right now (lock wait) are tried again, then
         dead-lettered so the next pass reads them again."""
+        if target.name == "contacts":
+            self._relink_merged(records, stats)
         pending = records
         for attempt in range(3):
             if target.name == "exams":
@@ -370,6 +374,35 @@ class Puller:
             error = "BUSY: the record stayed locked; it is read again on the next pass"
             stats.errors.append({"id": rec["id"], "error": error})
             self.store.note_pull_error(target.table, rec["id"], error, rec)
+
+    def _relink_merged(self, records: list[dict[str, Any]], stats: TargetStats) -> None:
+        """A contact HubSpot merged into another: the survivor lists the local contact's old id
+        in ``hs_merged_object_ids`` (https://knowledge.hubspot.com/records/merge-records). The
+        local contact is re-linked to the survivor first (``relink_contact``, as the push does),
+        so the survivor is applied to it instead of failing on its student_id and every admin
+        change on the survivor being lost until the push re-links."""
+        survivor: dict[str, str] = {}
+        for rec in records:
+            for old in (rec["properties"].get("hs_merged_object_ids") or "").split(";"):
+                if old.strip() and old.strip() != rec["id"]:
+                    survivor[old.strip()] = rec["id"]
+        if not survivor:
+            return
+        for row in self.store.contacts_linked_to(sorted(survivor)):
+            old, new = row["hubspot_id"], survivor[row["hubspot_id"]]
+            why = f"HubSpot contact {old} was merged into {new}"
+            try:
+                self.store.relink_contact(row["id"], new, f"{self.actor}: {why}")
+            except psycopg.errors.UniqueViolation:
+                stats.errors.append(
+                    {
+                        "id": new,
+                        "error": f"{why}, which is linked to another local contact: "
+                        "merge the two students by hand",
+                    }
+                )
+                continue
+            log.info("%s (contact re-linked)", why)
 
     def recheck(self, target: Target, since: Any, stats: TargetStats) -> None:
         """Read again, by id, the records with an open pull dead letter."""

@@ -71,6 +71,14 @@ class PullDatabase:
             {"c": str(contact_id), "h": hubspot_id, "r": reason},
         )
 
+    def contacts_linked_to(self, hubspot_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The local contacts (id, hubspot_id) linked to any of these HubSpot ids."""
+        return self._rows(
+            "SELECT id, hubspot_id FROM hubspot_sync.hubspot_contact_credits "
+            "WHERE hubspot_id = ANY(%(h)s)",
+            {"h": list(hubspot_ids)},
+        )
+
     def apply_prerequisites(self, lists: dict[str, list[str]], actor: str) -> dict[str, Any]:
         """{exam hubspot id: complete list of prerequisite exam ids} read from HubSpot."""
         return self._one(

@@ -10,7 +10,10 @@ and the number of deliveries irrelevant: a late ``propertyChange`` that says cap
 one that said 12 still applies what HubSpot holds now. Exams HubSpot no longer returns
 (deleted, or merged away) are deactivated like archived ones; a contact deleted in HubSpot is
 left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
-Events of other object types (bookings: Postgres owns them) are marked processed and ignored.
+Events of other object types (bookings: Postgres owns them) are marked processed and ignored,
+except a booking's deletion: an admin deleted (archived) a booking mockbook has, so the booking
+is queued for the push (``requeue_records``), which re-creates it and takes its new id (issue
+10 item 4) without waiting for a ``reconcile --repair``.
 Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
 failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
 pull reads every changed record anyway).
@@ -53,6 +56,7 @@ class ProcessStats:
     exams_read: int = 0
     contacts_read: int = 0
     ignored: int = 0
+    requeued: int = 0
     failed: int = 0
     error: str | None = None
     exams: TargetStats = field(default_factory=TargetStats)
@@ -64,6 +68,7 @@ class ProcessStats:
             "exams_read": self.exams_read,
             "contacts_read": self.contacts_read,
             "ignored": self.ignored,
+            "requeued": self.requeued,
             "failed": self.failed,
             "error": self.error,
             "exams": self.exams.as_dict(),
@@ -150,6 +155,7 @@ class WebhookProcessor:
             else:
                 ignored.append(event["id"])
         stats.ignored = len(ignored)
+        stats.requeued = self._recreate_deleted_bookings(events)
         self._finish(ignored)
         changes: list[Change] = []
         for type_id, name in ((exams_type, "exams"), (CONTACTS, "contacts")):
@@ -173,6 +179,25 @@ class WebhookProcessor:
         if changes:
             self._refresh_cache(changes)
         return stats
+
+    def _recreate_deleted_bookings(self, events: list[dict[str, Any]]) -> int:
+        """Queue for the push the local bookings whose HubSpot record was deleted: the push's
+        upsert by booking code re-creates it and writes the new id back. A deletion of a booking
+        mockbook itself archived (deleted here) finds no row and does nothing."""
+        gone = [
+            str(e["object_id"])
+            for e in events
+            if e["object_type_id"] == self.settings.bookings_object_type
+            and str(e["subscription_type"]).endswith(".deletion")
+        ]
+        if not gone:
+            return 0
+        with self.db.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id FROM hubspot_sync.hubspot_bookings WHERE hubspot_id = ANY(%s)",
+                (gone,),
+            ).fetchall()
+        return self.puller.store.requeue_records("hubspot_bookings", [r["id"] for r in rows])
 
     def _apply(self, name: str, batch: list[dict[str, Any]], stats: ProcessStats) -> list[Change]:
         target = self.targets[name]

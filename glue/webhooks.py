@@ -412,4 +412,15 @@ def subscriptions(settings: Settings) -> list[dict[str, str]]:
             if prop in ("lastmodifieddate", "hs_lastmodifieddate", "total_bookings"):
                 continue  # changes with every write / owned by Postgres
             out.append(base | {"eventType": f"{prefix}.propertyChange", "propertyName": prop})
+    # A booking deleted in HubSpot is re-created by the push (glue.webhook_apply).
+    out.append({"objectTypeId": settings.bookings_object_type, "eventType": "object.deletion"})
     return out
+
+
+def subscription_lines(subs: list[dict[str, str]]) -> list[str]:
+    """One line per subscription: object type id, event type, and the property if any."""
+    return [
+        f"{sub['objectTypeId']:<12} {sub['eventType']}"
+        + (f"  property {sub['propertyName']}" if "propertyName" in sub else "")
+        for sub in subs
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -55,6 +56,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             calls.append("(then the association definitions of the new objects)")
     else:
         calls = report.calls
+    subs = _webhook_subscriptions(app, report.ids)
     if app.json_output or json_flag:
         click.echo(
             json.dumps(
@@ -64,10 +66,13 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
                     "calls": calls,
                     "ids": report.ids,
                     "set": dict(env),
+                    "webhook_subscriptions": subs,
                 }
             )
         )
     else:
+        from glue.webhooks import subscription_lines
+
         for line in calls:
             click.echo(("would call: " if dry_run else "called: ") + line)
         for f in report.findings:
@@ -85,11 +90,35 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
         ids = {**report.ids, **dict(env)}
         for name in sorted(ids):
             click.echo(f"  {name}={ids[name]}")
+        # Subscriptions belong to the app, made in its settings (Webhooks) or by the webhooks API
+        # with the developer account's key, not the portal's token
+        # (https://developers.hubspot.com/docs/api/webhooks): printed, not created.
+        click.echo(
+            "webhook subscriptions to create (HubSpot app settings -> Webhooks; the API cannot "
+            "create them with the portal's token):"
+        )
+        for line in subscription_lines(subs):
+            click.echo(f"  {line}")
     if check_only or dry_run:
         if not report.ok:
             sys.exit(exitcodes.PARTIAL_FAILURE)
     elif problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:
+    """The webhook subscriptions (issue 17) for the objects this portal has, which may be ones
+    setup just created (their ids not in the environment yet)."""
+    from glue.webhooks import subscriptions
+
+    s = app.settings
+    return subscriptions(
+        dataclasses.replace(
+            s,
+            exams_object_type=ids.get("HUBSPOT_EXAMS_OBJECT_TYPE") or s.exams_object_type,
+            bookings_object_type=ids.get("HUBSPOT_BOOKINGS_OBJECT_TYPE") or s.bookings_object_type,
+        )
+    )
 
 
 COMMANDS = [hubspot_group]

@@ -70,15 +70,14 @@ def serve(
 @pass_app
 def subscriptions_command(app: AppContext, json_flag: bool) -> None:
     """Print the webhook subscriptions to create in the HubSpot app (Webhooks settings)."""
-    from glue.webhooks import subscriptions
+    from glue.webhooks import subscription_lines, subscriptions
 
     subs = subscriptions(app.settings)
     if json_flag or app.json_output:
         click.echo(json.dumps(subs, indent=2))
         return
-    for sub in subs:
-        prop = f"  property {sub['propertyName']}" if "propertyName" in sub else ""
-        click.echo(f"{sub['objectTypeId']:<12} {sub['eventType']}{prop}")
+    for line in subscription_lines(subs):
+        click.echo(line)
 
 
 COMMANDS = [webhooks]

@@ -57,6 +57,17 @@ def test_setup_check_dry_run_and_idempotence(empty_sandbox: Sandbox, monkeypatch
         "HUBSPOT_EXAMS_OBJECT_TYPE",
         "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
     }
+    # The webhook subscriptions to create (issue 17 item 4), for the exams object just created.
+    subs = out.split("webhook subscriptions to create", 1)[1].splitlines()[1:]
+    subs = {tuple(line.split()) for line in subs if line.startswith("  ")}
+    exams = ids["HUBSPOT_EXAMS_OBJECT_TYPE"]
+    assert {
+        ("0-1", "contact.creation"),
+        ("0-1", "contact.merge"),
+        ("0-1", "contact.propertyChange", "property", "sj_credits"),
+        (exams, "object.deletion"),
+        (exams, "object.propertyChange", "property", "capacity"),
+    } <= subs, out
     bookings = empty_sandbox.store.resolve_type(ids["HUBSPOT_BOOKINGS_OBJECT_TYPE"])
     assert bookings is not None and bookings.name == "bookings"
     assert bookings.declared["booking_id"]["hasUniqueValue"] is True

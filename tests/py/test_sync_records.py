@@ -204,6 +204,40 @@ def test_a_contact_merged_in_hubspot_is_relinked_not_dead_lettered(
     )
 
 
+def test_a_contact_merged_in_hubspot_is_relinked_by_the_pull_too(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """The pull (every minute in the worker) usually sees the merge before any push of the
+    contact: it re-links the local contact to the survivor too, instead of failing on the
+    student id every cycle and missing an admin's credit edits on the survivor."""
+    settings, client, reader = hubspot(push_db, sandbox, max_attempts=1)
+    fast(sandbox)
+    [old] = seed_contacts(sandbox, [{"student_id": "MRG2", "cs_credits": "3"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        [survivor] = seed_contacts(
+            sandbox, [{"student_id": "MRG2", "email": "mrg2.other@example.com", "cs_credits": "1"}]
+        )
+        assert merge_contacts(sandbox, survivor, old)[0] == 200
+        stats = pull(db, client, settings, reader=reader).targets["contacts"]
+        assert stats.errors == []
+        row = contact(push_db, "MRG2")
+        assert (row["hubspot_id"], row["email"]) == (survivor, "mrg2.other@example.com")
+        push(db, client, settings, linger=0)  # Postgres owns credits: the survivor takes 3
+        assert sandbox.get(CONTACTS, survivor)["properties"]["cs_credits"] == "3"
+        sandbox.touch(CONTACTS, survivor, cs_credits="5")  # then an admin: +2
+        assert pull(db, client, settings, reader=reader).targets["contacts"].merged == 1
+        push(db, client, settings, linger=0)
+        assert pull(db, client, settings, reader=reader).targets["contacts"].merged == 0
+    assert contact(push_db, "MRG2")["cs_credits"] == 5
+    assert sandbox.get(CONTACTS, survivor)["properties"]["cs_credits"] == "5"
+    assert ledger(push_db, "MRG2") == [
+        ("import", "cs_credits", 3, 3),
+        ("hubspot_adjustment", "cs_credits", 2, 5),
+    ]
+    assert (dead_letters(push_db), pending(push_db)) == (0, 0)
+
+
 def test_a_contact_deleted_in_hubspot_is_matched_again_by_email(
     push_db: str, sandbox: Sandbox
 ) -> None:

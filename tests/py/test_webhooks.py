@@ -23,12 +23,24 @@ import pytest
 import redis
 import sandbox_fixtures
 import urllib3
-from pull_helpers import contact, exam, fast, hubspot, ledger, one, q, seed_contacts, seed_exams
+from pull_helpers import (
+    book,
+    contact,
+    exam,
+    fast,
+    hubspot,
+    ledger,
+    one,
+    q,
+    seed_contacts,
+    seed_exams,
+)
 
 from glue.cache import capacity_key
 from glue.config import ConfigError
 from glue.db import Database
 from glue.pull import pull
+from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sandbox.webhooks import WebhookSender, attach
 from glue.webhooks import (
@@ -379,6 +391,30 @@ def test_creation_deletion_and_unsubscribed_types(world: Harness) -> None:
     assert not q(world.url, "SELECT 1 FROM hubspot_sync.hubspot_bookings")
 
 
+def test_a_booking_deleted_in_hubspot_is_recreated_by_the_next_push(world: Harness) -> None:
+    """Issue 10 item 4 through the webhooks: the deletion event queues the booking, so the next
+    push re-creates it and takes its new id (no reconcile needed); cancel_booking(<new id>)."""
+    seed_contacts(world.sb, [{"student_id": "W1003", "cs_credits": "2"}])
+    wait_for(
+        lambda: q(
+            world.url,
+            "SELECT 1 FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'W1003'",
+        )
+    )
+    made = book(world.url, "W1003", world.exams[0])
+    push(world.db, world.client, world.settings, linger=0)
+    code = made["booking_id"]
+    sql = "SELECT hubspot_id FROM hubspot_sync.hubspot_bookings WHERE booking_id = %s"
+    old_id = one(world.url, sql, (code,))
+    world.sb.archive(BOOKINGS, old_id)  # an admin deletes it in HubSpot
+    wait_for(world.settled)
+    assert push_helpers.pending(world.url) == 1, "the deletion queued the booking"
+    push(world.db, world.client, world.settings, linger=0)
+    new_id = world.sb.get_by(BOOKINGS, "booking_id", code)["id"]
+    assert new_id != old_id and one(world.url, sql, (code,)) == new_id
+    assert one(world.url, "SELECT hubspot_sync.cancel_booking(%s)", (new_id,))["success"] is True
+
+
 def test_contact_credits_merge_as_a_delta_like_the_pull(world: Harness) -> None:
     cid = world.contacts[0]
     world.sb.touch(CONTACTS, cid, sj_credits="3", firstname="Renamed")
@@ -504,6 +540,7 @@ def test_subscriptions_cover_contacts_and_exams() -> None:
     assert ("0-1", "contact.merge", None) in kinds
     assert (EXAMS, "object.propertyChange", "capacity") in kinds
     assert (EXAMS, "object.deletion", None) in kinds
+    assert (BOOKINGS, "object.deletion", None) in kinds  # re-created by the push
     assert not any(s.get("propertyName") == "hs_lastmodifieddate" for s in subs)
 
 
