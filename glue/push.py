@@ -15,7 +15,9 @@ changes of a record become one push of its current state, read fresh with ``push
    values are given to the pull's credit merge before each call (``record_credit_push``), so
    HubSpot's copy of the push's own write is never taken for an admin's change;
 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
-   HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking), each
+   HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking; a
+   booking whose repeated production code the adoption renamed is first renamed in HubSpot by
+   its id, ``_rename_legacy_bookings``), each
    input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
    and booking->exam (v4 batch, default or configured types, up to 2,000 per call: one call
    each for the whole batch) for bookings that are new, or whose exam or contact changed;
@@ -774,6 +776,7 @@ class Pusher:
     ) -> None:
         """One ``batch/upsert`` by booking code; per-record errors fail those bookings now, the
         others are noted (with their HubSpot id) for the associations and the completion."""
+        self._rename_legacy_bookings(chunk)
         result = self.hubspot.upsert(
             self.bookings_type,
             "booking_id",
@@ -802,6 +805,35 @@ class Pusher:
             if work.trace in new or self._needs_associations(work):
                 to_associate.append(work)
         self._fail_per_record(failed)
+
+    def _rename_legacy_bookings(self, chunk: list[Work]) -> None:
+        """A booking whose repeated production code the adoption renamed (``legacy_booking_id``
+        set, README "Legacy booking codes") has a HubSpot object that still carries the old
+        code: give that object the new code by its id (``batch/update``) first, so the upsert
+        by code finds it instead of creating a second HubSpot booking. Idempotent; per-record
+        errors (an object HubSpot archived or merged away) are left to the upsert, which
+        re-creates an archived booking as for any other."""
+        legacy = [
+            w for w in chunk if w.state.get("legacy_booking_id") and w.state.get("hubspot_id")
+        ]
+        if not legacy:
+            return
+        try:
+            self.hubspot.update(
+                self.bookings_type,
+                [
+                    {
+                        "id": str(w.state["hubspot_id"]),
+                        "properties": {"booking_id": w.state["booking_id"]},
+                        "trace": w.trace,
+                    }
+                    for w in legacy
+                ],
+            )
+        except HubSpotError as exc:
+            if exc.transient or exc.unauthorized:
+                raise  # _run_chunk: retried later / the run aborts
+            log.warning("renaming legacy bookings in HubSpot refused (%s); upserting", exc)
 
     def _associate_bookings(
         self, works: list[Work], ids: dict[str, str], contact_of: dict[str, str | None]
