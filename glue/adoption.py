@@ -47,6 +47,32 @@ QUERIES = (
        FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'hubspot_sync'::regnamespace
          AND p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count',
                            'get_changed_fields', 'update_exam_prerequisites')""",
+    # 0006: the production functions of the booking API (replaced; dropped first when the
+    # signature differs) and any older overload of their names (dropped, definition reported)
+    """SELECT 'change', '0006_booking_core',
+              CASE WHEN NOT coalesce(p.oid = ANY (s.dump), false)
+                   THEN 'dropped legacy overload (not in the production dump)'
+                   WHEN p.oid = ANY (s.dump[1:3])
+                   THEN 'dropped production function (replaced by mockbook''s)'
+                   ELSE 'replaced production function by mockbook''s (same signature)' END,
+              p.oid::regprocedure::text, NULL,
+              CASE WHEN NOT coalesce(p.oid = ANY (s.dump), false)
+                   THEN pg_catalog.pg_get_functiondef(p.oid) END, NULL
+       FROM pg_catalog.pg_proc p, (SELECT ARRAY[
+                to_regprocedure('hubspot_sync.create_booking_atomic(text, text, text, text, text,'
+                                ' text, text, text, text, text, integer, text)'),
+                to_regprocedure('hubspot_sync.create_booking_atomic_v1(text, text, text, text,'
+                                ' text, text, text, text, text, text, integer)'),
+                to_regprocedure('hubspot_sync.cancel_booking_atomic(uuid, text, integer)'),
+                to_regprocedure('hubspot_sync.get_booking(uuid, text, text)'),
+                to_regprocedure('hubspot_sync.get_contact_credits(text, text, uuid, text)'),
+                to_regprocedure('hubspot_sync.check_idempotency_key(text)'),
+                to_regprocedure('hubspot_sync.increment_exam_bookings(text, integer)')
+              ]::oid[] AS dump) AS s
+       WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+         AND p.proname IN ('create_booking_atomic', 'create_booking_atomic_v1',
+                           'cancel_booking_atomic', 'get_booking', 'get_contact_credits',
+                           'check_idempotency_key', 'increment_exam_bookings')""",
     # 0003/0005: privileges and policies of other roles
     """SELECT 'change', '0003_supabase_roles', 'revoked schema privilege',
               'schema hubspot_sync ' || a.privilege_type || ' from ' || w.who, NULL,

@@ -383,7 +383,9 @@ def test_the_dry_run_listed_every_row_the_upgrade_changed(adopted: dict) -> None
     rows and objects the upgrade then reported, and refused nothing on this data."""
     actions = ("normalised spelling", "gave a repeated legacy booking code a unique one",
                "recounted total_bookings (Active bookings)", "dropped policy",
-               "revoked table privilege", "revoked schema privilege")
+               "revoked table privilege", "revoked schema privilege",
+               "dropped production function (replaced by mockbook's)",
+               "replaced production function by mockbook's (same signature)")
     listed = {(f["action"], f["object"], f["record_id"], f["new_value"])
               for f in adopted["dry_run"] if f["kind"] == "change" and f["action"] in actions}
     with psycopg.connect(adopted["url"]) as conn:
@@ -431,6 +433,44 @@ def test_the_dry_run_names_the_rows_that_would_stop_the_upgrade(
     with pytest.raises(psycopg.errors.RaiseException, match="do not convert exactly"):
         migrations.stamp(url, BASELINE)
         migrations.upgrade(url, "head")
+
+
+def test_an_older_overload_on_the_database_is_dropped_not_left_beside(
+    make_database: MakeDatabase,
+) -> None:
+    """Issue 12 item 3: a database may carry versions of the production functions the dump
+    does not show (here an 11-argument create_booking_atomic writing absolute balances, as
+    create_booking_atomic_v1 is, and a one-argument get_booking). The upgrade drops them,
+    reports each with its definition (the dry run lists them first), and leaves no name
+    overloaded."""
+    url = make_database("adopt_overload")
+    load_dump(url)
+    v1 = next(s for s in dump_statements()
+              if s.startswith("CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1("))
+    with psycopg.connect(url) as conn:
+        conn.execute(v1.replace("create_booking_atomic_v1(", "create_booking_atomic(", 1))
+        conn.execute("CREATE FUNCTION hubspot_sync.get_booking(p_id uuid)"
+                     " RETURNS hubspot_sync.hubspot_bookings LANGUAGE sql"
+                     " AS 'SELECT * FROM hubspot_sync.hubspot_bookings WHERE id = p_id'")
+        conn.commit()
+        listed = {(f["object"], f["action"]) for f in adoption.check(conn)
+                  if f["revision"] == "0006_booking_core"}
+    migrations.stamp(url, BASELINE)
+    migrations.upgrade(url, "head")
+    legacy = "dropped legacy overload (not in the production dump)"
+    with psycopg.connect(url) as conn:
+        overloaded = conn.execute(
+            "SELECT proname FROM pg_proc WHERE pronamespace = 'hubspot_sync'::regnamespace"
+            " GROUP BY 1 HAVING count(*) > 1").fetchall()
+        reported = dict(conn.execute(
+            "SELECT object, old_value FROM hubspot_sync.adoption_report WHERE action = %s",
+            [legacy]).fetchall())
+    assert overloaded == []
+    assert set(reported) == {
+        "hubspot_sync.create_booking_atomic(text,text,text,text,text,text,text,text,text,text,"
+        "integer)", "hubspot_sync.get_booking(uuid)"}
+    assert all(d.startswith("CREATE OR REPLACE FUNCTION") for d in reported.values())
+    assert {(o, legacy) for o in reported} <= listed
 
 
 def test_every_booking_is_readable_through_the_rpcs(adopted: dict) -> None:
@@ -536,6 +576,22 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
     assert grants == [] and policies == []
     assert mutable == [] and dynamic == [] and public_exec == []
     assert overloaded == [] and triggers == []
+
+
+def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> None:
+    """Issue 12 item 3: each function of the dump (its audit trigger functions aside, which the
+    upgrade replaces) is still there after the upgrade with the same header: name, argument
+    names, types, defaults and result type, as pg_get_functiondef prints them."""
+
+    def headers(functions: dict) -> dict[str, list[str]]:
+        return {name: f["definition"].splitlines()[:2] for name, f in functions.items()
+                if f["returns"] != "trigger"}
+
+    production = headers(adopted["production"]["functions"])
+    with psycopg.connect(adopted["url"]) as conn:
+        head = headers(hubspot_sync_catalog(conn)["functions"])
+    assert len(production) == 11, sorted(production)
+    assert {name: head.get(name) for name in production} == production
 
 
 def test_rollback_returns_the_production_schema(adopted: dict) -> None:
