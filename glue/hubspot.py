@@ -243,14 +243,17 @@ class HubSpotClient:
         failures = 0
         waits = 0
         while True:
-            self.limiter.acquire()  # DailyBudgetExhausted propagates: stop for today
-            self.stats.calls += 1
             try:
-                response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
-                try:
-                    raw = response.data
-                finally:
-                    response.release_conn()
+                # Held until the answer: HubSpot counts the call when it arrives, which may be
+                # long after the grant on a loaded machine (glue.ratelimit). DailyBudgetExhausted
+                # propagates: stop for today.
+                with self.limiter.hold():
+                    self.stats.calls += 1
+                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                    try:
+                        raw = response.data
+                    finally:
+                        response.release_conn()
                 return _parse_body(raw) if raw else None, response.status
             except _SDK_EXCEPTIONS as exc:
                 err = self._from_api_exception(exc, operation)

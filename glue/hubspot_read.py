@@ -16,6 +16,7 @@ and error mapping (every call goes through ``HubSpotClient._call``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -148,12 +149,13 @@ class HubSpotReader:
             after=after,
             local_vars_configuration=cfg,
         )
-        if self.search_limiter is not None:
-            self.search_limiter.acquire()
-        self.searches += 1
-        data, _ = self.client._call(
-            f"search {object_type}", self._search.do_search_with_http_info, object_type, body
-        )
+        # The search token is held until the answer, the general limiter's wait included
+        # (HubSpot counts the search when it arrives: glue.ratelimit).
+        with self.search_limiter.hold() if self.search_limiter else contextlib.nullcontext():
+            self.searches += 1
+            data, _ = self.client._call(
+                f"search {object_type}", self._search.do_search_with_http_info, object_type, body
+            )
         data = as_json(data)
         nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
         return SearchPage(

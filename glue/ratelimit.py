@@ -7,6 +7,15 @@ in one 10 s window, so this bucket returns each spent token `window` seconds aft
 `margin` is added to the window so that network jitter between our clock and HubSpot's cannot
 push two bursts into one of HubSpot's windows.
 
+HubSpot counts a request when it *arrives*, which is some time after we granted it (a loaded
+machine can keep a process off the CPU between the grant and the send for longer than any fixed
+margin). So a call sent through ``RateLimiter.hold()`` is *held* while in flight and counted
+from its grant until `window` after its *answer*: HubSpot saw it somewhere in between, so no
+window of HubSpot's, wherever it lies, holds more than `limit` of our calls, whatever the
+scheduling delays (a grant is only given while fewer than `limit` calls are in flight or were
+answered less than `window` ago). An in-flight call of a process that dies is released after
+`lease` seconds (Redis), so a crash cannot leak the budget for good.
+
 Backends: `LocalWindow` (one process, thread-safe) and `RedisWindow` (a sorted set per limit,
 updated atomically by a Lua script on the Redis server's clock, so all processes share one
 budget). `build_limiter` picks Redis when configured and reachable, else local with a warning;
@@ -17,10 +26,12 @@ restart must not stop the sync) and shares the budget again once it answers.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,40 +47,79 @@ class DailyBudgetExhausted(Exception):
 
 
 class Window(Protocol):
-    def try_acquire(self) -> float:
-        """Take a token now and return 0, or return the seconds to wait before one is free."""
+    def try_acquire(self, member: str) -> float:
+        """Take a token now for call `member` (in flight until released) and return 0, or return
+        the seconds to wait before one may be free."""
+
+    def release(self, member: str) -> None:
+        """Call `member` was answered: it counts until `window` from now."""
+
+
+def _poll(window: float) -> float:
+    """How long to wait when every token is held by a call in flight (its answer frees none
+    sooner than `window` after it, but we cannot know when it comes)."""
+    return min(0.05, window)
 
 
 @dataclass
 class LocalWindow:
     limit: int
     window: float
-    _spent: collections.deque = field(default_factory=collections.deque)
+    clock: Callable[[], float] = time.monotonic
+    _done: collections.deque = field(default_factory=collections.deque)  # answer times
+    _in_flight: set = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def try_acquire(self) -> float:
+    def try_acquire(self, member: str) -> float:
         with self._lock:
-            now = time.monotonic()
-            while self._spent and self._spent[0] <= now - self.window:
-                self._spent.popleft()
-            if len(self._spent) < self.limit:
-                self._spent.append(now)
+            now = self.clock()
+            while self._done and self._done[0] <= now - self.window:
+                self._done.popleft()
+            if len(self._done) + len(self._in_flight) < self.limit:
+                self._in_flight.add(member)
                 return 0.0
-            return max(self._spent[0] + self.window - now, 0.001)
+            if not self._done:
+                return _poll(self.window)
+            return max(self._done[0] + self.window - now, 0.001)
+
+    def release(self, member: str) -> bool:
+        """Count `member` from now; False when this window did not grant it."""
+        with self._lock:
+            if member not in self._in_flight:
+                return False
+            self._in_flight.discard(member)
+            self._done.append(self.clock())
+            return True
 
 
+# A sorted set of calls scored by the time they stop counting minus `window`: the answer time
+# once answered, the grant time plus `lease` while in flight (so a crashed process's call frees
+# its token after lease + window). Times are the Redis server's (one clock for every process).
 _LUA_ACQUIRE = """
 local key, limit, window_us, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local lease_us, poll_us = tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_us)
 if redis.call('ZCARD', key) < limit then
-  redis.call('ZADD', key, now, member)
-  redis.call('PEXPIRE', key, math.ceil(window_us / 1000) + 1000)
+  redis.call('ZADD', key, now + lease_us, member)
+  redis.call('PEXPIRE', key, math.ceil((window_us + lease_us) / 1000) + 1000)
   return 0
 end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return math.max(tonumber(oldest[2]) + window_us - now, 1000)
+local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+if oldest > now then
+  return poll_us
+end
+return math.max(oldest + window_us - now, 1000)
+"""
+
+_LUA_RELEASE = """
+local key, window_us, member, lease_us = KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, math.ceil((window_us + lease_us) / 1000) + 1000)
+return 0
 """
 
 
@@ -79,15 +129,36 @@ class RedisWindow:
     key: str
     limit: int
     window: float
+    lease: float = 60.0
 
     def __post_init__(self) -> None:
-        self._script = self.client.register_script(_LUA_ACQUIRE)
+        self._registered_on: object = None
 
-    def try_acquire(self) -> float:
-        wait_us = self._script(
-            keys=[self.key], args=[self.limit, int(self.window * 1_000_000), uuid.uuid4().hex]
+    def _script(self, which: str) -> object:
+        if self._registered_on is not self.client:  # (re-)register on the current client
+            self._scripts = {
+                "acquire": self.client.register_script(_LUA_ACQUIRE),
+                "release": self.client.register_script(_LUA_RELEASE),
+            }
+            self._registered_on = self.client
+        return self._scripts[which]
+
+    def try_acquire(self, member: str) -> float:
+        wait_us = self._script("acquire")(
+            keys=[self.key],
+            args=[
+                self.limit,
+                int(self.window * 1_000_000),
+                member,
+                int(self.lease * 1_000_000),
+                int(_poll(self.window) * 1_000_000),
+            ],
         )
         return int(wait_us) / 1_000_000
+
+    def release(self, member: str) -> None:
+        window_us, lease_us = int(self.window * 1_000_000), int(self.lease * 1_000_000)
+        self._script("release")(keys=[self.key], args=[window_us, member, lease_us])
 
 
 @dataclass
@@ -126,10 +197,16 @@ class FallbackWindow:
         self.probe_interval = probe_interval
         self._retry_at = 0.0
 
-    def try_acquire(self) -> float:
+    def release(self, member: str) -> None:
+        if self.local.release(member):  # granted while Redis was away
+            return
+        with contextlib.suppress(*_REDIS_ERRORS):  # Redis gone: the call's lease frees its token
+            self.shared.release(member)
+
+    def try_acquire(self, member: str) -> float:
         if time.monotonic() >= self._retry_at:
             try:
-                wait = self.shared.try_acquire()
+                wait = self.shared.try_acquire(member)
                 if self._retry_at:
                     log.info("Redis answers again: the HubSpot rate limit is shared again")
                     self._retry_at = 0.0
@@ -139,7 +216,7 @@ class FallbackWindow:
                     log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
                                 str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 self._retry_at = time.monotonic() + self.probe_interval
-        return self.local.try_acquire()
+        return self.local.try_acquire(member)
 
 
 class FallbackBudget:
@@ -158,25 +235,44 @@ class FallbackBudget:
 
 @dataclass
 class RateLimiter:
-    """Blocks until a request may be sent; counts the waits for `mockbook push` to report."""
+    """Blocks until a request may be sent; counts the waits for `mockbook push` to report.
+
+    ``with limiter.hold():`` around the send (the call counts until `window` after its answer);
+    ``acquire()`` when the call is counted from the grant alone."""
 
     window: Window
     daily: DailyBudget | FallbackBudget
     waits: int = 0
     waited_seconds: float = 0.0
+    sleep: Callable[[float], None] = time.sleep
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def acquire(self) -> float:
+    def _grant(self, member: str) -> float:
         waited = 0.0
-        while (delay := self.window.try_acquire()) > 0:
-            time.sleep(delay)
+        while (delay := self.window.try_acquire(member)) > 0:
+            self.sleep(delay)
             waited += delay
-        self.daily.spend()
         if waited:
             with self._lock:
                 self.waits += 1
                 self.waited_seconds += waited
         return waited
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[float]:
+        """Wait for a token, keep it while the block sends the call, count it from the end of
+        the block (the answer). Yields the seconds waited."""
+        member = uuid.uuid4().hex
+        waited = self._grant(member)
+        try:
+            self.daily.spend()  # DailyBudgetExhausted propagates: stop for today
+            yield waited
+        finally:
+            self.window.release(member)
+
+    def acquire(self) -> float:
+        with self.hold() as waited:
+            return waited
 
 
 def build_limiter(
@@ -187,6 +283,7 @@ def build_limiter(
     redis_url: str | None,
     name: str = "hubspot",
     margin: float = 0.25,
+    lease: float = 60.0,
 ) -> RateLimiter:
     """Redis-shared limiter when `redis_url` is set and answers, else a process-local one."""
     effective = window + margin
@@ -196,7 +293,7 @@ def build_limiter(
             client.ping()
             key = f"mockbook:ratelimit:{name}"
             return RateLimiter(
-                FallbackWindow(RedisWindow(client, key, limit, effective)),
+                FallbackWindow(RedisWindow(client, key, limit, effective, lease)),
                 FallbackBudget(DailyBudget(daily, client, prefix=f"{key}:daily")),
             )
         except Exception as exc:  # redis.RedisError, OSError: fall back, never stop the sync

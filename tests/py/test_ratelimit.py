@@ -7,11 +7,21 @@ import multiprocessing as mp
 import os
 import threading
 import time
+import uuid
 
 import pytest
 import redis
 
-from glue.ratelimit import DailyBudgetExhausted, build_limiter
+from glue.hubspot import HubSpotClient, limiter_name
+from glue.ratelimit import (
+    DailyBudget,
+    DailyBudgetExhausted,
+    LocalWindow,
+    RateLimiter,
+    build_limiter,
+)
+from glue.sandbox import BOOKINGS, Sandbox
+from glue.sandbox.ratelimit import RateLimiter as PortalLimiter
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -93,15 +103,74 @@ def test_redis_going_away_falls_back_to_local_and_back(caplog) -> None:
     shared = limiter.window.shared
     live_client = shared.client
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    shared.client, shared._script = dead, dead.register_script(shared._script.script)
+    shared.client = dead
     limiter.daily.shared.client = dead
     for _ in range(3):
         assert limiter.acquire() == 0
     assert caplog.text.count("Redis unavailable for the rate limiter") == 1
-    shared.client, shared._script = live_client, live_client.register_script(
-        shared._script.script)
+    shared.client = live_client
     limiter.daily.shared.client = live_client
     limiter.window._retry_at = time.monotonic()  # probe now instead of in 5 s
     limiter.acquire()
     assert live_client.zcard(f"mockbook:ratelimit:{key}") == 1  # counted in Redis again
     live_client.delete(f"mockbook:ratelimit:{key}")
+
+
+def test_a_call_counts_until_a_window_after_its_answer() -> None:
+    """HubSpot counts a call when it arrives, not when our limiter granted it: a call held up
+    between the grant and the send (a process off the CPU) must keep its token until a window
+    after its answer, else the next window's grants land in the same HubSpot window (the 429 in
+    test_push_ratelimit under load). Fake clock: the portal's limiter runs on the same one."""
+    now = [0.0]
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(LocalWindow(2, 1.0, clock=lambda: now[0]), DailyBudget(1_000),
+                          sleep=advance)
+    portal = PortalLimiter(rate_limit=2, rate_window=1.0, daily_limit=None, search_rate=None,
+                           clock=lambda: now[0])
+    with limiter.hold():  # the slow call: granted at 0 ...
+        with limiter.hold():  # a fast one, granted, sent and answered at 0
+            assert portal.acquire().ok
+        advance(0.7)  # ... and arriving at 0.7
+        assert portal.acquire().ok
+    for _ in range(3):
+        with limiter.hold():
+            assert portal.acquire().ok, f"429 at t={now[0]}"
+    # Granted at 1.0 (the fast call's answer + 1), 1.7 (the slow one's), 2.0: with the grant
+    # counted instead, the first two would both go at 1.0 and the portal refuse the second.
+    assert now[0] == pytest.approx(2.0)
+
+
+def test_redis_shared_calls_delayed_before_the_send_never_see_a_429() -> None:
+    """The same through the real seam: two clients ("processes") share one Redis budget against
+    the sandbox; one call is delayed 0.7 s between its grant and its send (injected), and the
+    other client's calls of the next window must not land in the window where it arrived."""
+    token = f"rl-delay-{uuid.uuid4().hex}"
+    name = limiter_name(token)
+    with Sandbox(access_token=token, rate_limit=2, rate_window=1.0, setup=True) as sb:
+
+        def client() -> HubSpotClient:
+            limiter = build_limiter(limit=2, window=1.0, daily=1_000, redis_url=REDIS_URL,
+                                    name=name)
+            return HubSpotClient(access_token=token, base_url=sb.base_url, limiter=limiter,
+                                 window_seconds=1.0)
+
+        slow, fast = client(), client()
+        granted = threading.Event()
+
+        def delayed(*args, **kwargs):
+            granted.set()
+            time.sleep(0.7)
+            return slow._schemas.get_by_id_with_http_info(*args, **kwargs)
+
+        thread = threading.Thread(target=slow._call, args=("schema (slow)", delayed, BOOKINGS))
+        thread.start()
+        assert granted.wait(10)
+        for _ in range(3):
+            fast.schema(BOOKINGS)
+        thread.join()
+        stats = sb.stats
+        assert stats["calls"] == 4 and stats["429"] == 0, stats
+    redis.Redis.from_url(REDIS_URL).delete(f"mockbook:ratelimit:{name}")
