@@ -7,7 +7,8 @@
  * generated (hubspot_sync.new_booking_code), drawn again on a collision (10 collisions in a row would be a bug: XX000).
  * A unique violation never reaches the caller raw:
  *   uq_bookings_one_per_student_type_day  -> DUPLICATE_BOOKING (a concurrent insert won)
- *   booking code, supplied by the caller  -> INVALID_ARGUMENT (p_booking_id already in use)
+ *   booking code, supplied by the caller  -> INVALID_ARGUMENT (p_booking_id already in use, or
+ *                                            in the WL- range of waitlist places' codes)
  *   idempotency key                       -> returns NULL: the caller answers as a replay
  *                                            (hubspot_sync.claim_idempotency_key)
  * Errors: as listed. Locks: the new row (the caller holds the exam and contact locks).
@@ -24,6 +25,13 @@ DECLARE
     v_constraint text;
 BEGIN
     v_row.id := coalesce(v_row.id, gen_random_uuid());
+    -- 'WL-<id>' is the HubSpot code of a waitlist place (waitlist_entries.booking_code): a
+    -- booking carrying one would be upserted onto that place's HubSpot object
+    IF NOT v_generated AND upper(v_row.booking_id) LIKE 'WL-%' THEN
+        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            format('p_booking_id %L: codes starting with WL- are reserved for waitlist places.',
+                   v_row.booking_id));
+    END IF;
     FOR v_attempt IN 1..10 LOOP
         IF v_generated THEN
             v_row.booking_id := hubspot_sync.new_booking_code();

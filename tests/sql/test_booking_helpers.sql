@@ -2,7 +2,7 @@
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
-SELECT plan(99);
+SELECT plan(100);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
@@ -85,6 +85,8 @@ BEGIN
     v.idempotency_key := 'hx-new';
     v.booking_id := (SELECT booking_id FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'hx-1');
     CREATE TEMP TABLE hx_code AS SELECT v AS b;                        -- caller's code taken
+    v.booking_id := 'wl-424242';
+    CREATE TEMP TABLE hx_wl AS SELECT v AS b;                          -- a waitlist place's code
 END $$;
 SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_dup$$, 'PT409', 'DUPLICATE_BOOKING',
                  'insert_booking: a row breaking the duplicate index (a lost race) is DUPLICATE_BOOKING, not 23505');
@@ -92,6 +94,8 @@ SELECT is((SELECT (hubspot_sync.insert_booking(b)).id FROM hx_key), NULL,
           'insert_booking: a taken idempotency key returns NULL (the caller replays)');
 SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_code$$, 'PT400', 'INVALID_ARGUMENT',
                  'insert_booking: a caller''s booking code already in use is INVALID_ARGUMENT, not 23505');
+SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_wl$$, 'PT400', 'INVALID_ARGUMENT',
+                 'insert_booking: a caller''s code in the WL- range of waitlist places is INVALID_ARGUMENT');
 SELECT is(tests.total('HX_1'), 1, 'the refused inserts left the count alone');
 
 -- booking_by_ref: uuid, else code, else HubSpot id -------------------------------------------------
