@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions pg-compat test lint demo revision bench clean
+.PHONY: help venv pg-extensions pg-compat test lint demo revision revision-lock bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: venv ## Benchmarks of SPEC §11 (ratios against pgbench references measur
 revision: venv ## New migration revision freezing the changed db/ SQL: make revision m="why"
 	@test -n "$(m)" || { echo 'usage: make revision m="what changed"' >&2; exit 2; }
 	$(VENV)/bin/mockbook db revision -m "$(m)"
+
+revision-lock: venv ## After hand-writing SQL into the new (not yet merged) revision: pin its files again
+	$(VENV)/bin/mockbook db lock
 
 clean: ## Stop the embedded database and remove .venv
 	-test -x $(VENV)/bin/mockbook && env -u DATABASE_URL $(VENV)/bin/mockbook down

@@ -2,7 +2,8 @@
 
 Order: db/schema/*.sql, db/functions/*.sql, db/triggers/*.sql, db/views/*.sql, each folder in
 name order. Applying db/ directly is what the schema-equivalence test compares the migrations
-against; migrations themselves never read these files (see glue.frozen).
+against; migrations themselves never read these files (each revision runs the SQL frozen
+beside it, see db/migrations/script.py.mako).
 """
 
 from __future__ import annotations

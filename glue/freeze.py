@@ -13,10 +13,17 @@ and where its frozen copy lives) and writes `versions/<NNNN>_<slug>.py` plus
 - a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
   revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
   until a person writes the ALTERs there (the schema-equivalence test then proves them right).
+
+The new revision's files are then pinned in `db/migrations/revisions.lock` (sha256sum format:
+`cd db/migrations && sha256sum -c revisions.lock` checks it too): the sha256 of every file of
+every revision, its .py and each file of its folder. A committed revision never changes; a test
+recomputes the lock (`check_lock`) and names the revision and file that did. After hand-writing
+SQL into a new revision, `lock_newest` (`mockbook db lock`) re-pins that revision, and only it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -31,6 +38,10 @@ def versions_dir(db_dir: Path = DB_DIR) -> Path:
 
 def manifest_path(db_dir: Path = DB_DIR) -> Path:
     return db_dir / "migrations" / "frozen.json"
+
+
+def lock_path(db_dir: Path = DB_DIR) -> Path:
+    return db_dir / "migrations" / "revisions.lock"
 
 
 _CREATE = re.compile(
@@ -114,6 +125,26 @@ def _signature_drops(old_sql: str, new_sql: str) -> str:
     )
 
 
+_CASCADE = re.compile(
+    r"(DROP\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?[\w.\"]+)\s+CASCADE\s*;", re.IGNORECASE
+)
+
+
+def _no_cascade(sql: str) -> str:
+    """A frozen copy used as a downgrade loses the CASCADE of its view DROPs (revision 0007's
+    copies had one): a revision never drops objects someone else built on a view; it fails
+    instead (2BP01), naming them."""
+    return _CASCADE.sub(r"\1;", sql)
+
+
+def _removed_drops(old_sql: str, new_sql: str) -> str:
+    """DROP statements for what the old text created and the new one no longer does (a trigger
+    taken off a table, a function moved out of the file): CREATE OR REPLACE leaves those."""
+    kept = set(drop_statements(new_sql).splitlines())
+    gone = [s for s in drop_statements(old_sql).splitlines() if s and s not in kept]
+    return "".join(f"{s}\n" for s in gone)
+
+
 def next_revision_id(message: str, db_dir: Path = DB_DIR) -> str:
     numbers = [int(p.stem[:4]) for p in versions_dir(db_dir).glob("[0-9][0-9][0-9][0-9]_*.py")]
     # alembic_version.version_num is varchar(32): NNNN_ + at most 27 characters.
@@ -163,13 +194,17 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
             up_sql = drop_statements(old_sql or "")
         else:
             new_sql = (db_dir / change.path).read_text()
-            up_sql = (_signature_drops(old_sql, new_sql) if old_sql else "") + new_sql
+            up_sql = new_sql
+            if old_sql:
+                up_sql = (_removed_drops(old_sql, new_sql) + _signature_drops(old_sql, new_sql)
+                          + new_sql)
         (up_dir / name).write_text(
             f"-- Frozen copy of db/{change.path} ({change.kind}).\n" + up_sql
         )
         if old_sql is not None:
-            down_sql = _signature_drops(new_sql, old_sql) if change.kind != "deleted" else ""
-            down_sql += old_sql
+            down_sql = "" if change.kind == "deleted" else (
+                _removed_drops(new_sql, old_sql) + _signature_drops(new_sql, old_sql))
+            down_sql += _no_cascade(old_sql)
         else:
             down_sql = drop_statements(new_sql)
         down_name = f"{len(replaceable) - index + 1:02d}_{change.path.replace('/', '_')}"
@@ -193,6 +228,7 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
     _write_revision_file(versions / f"{rev}.py", rev, manifest["head"], message, changes)
     manifest["head"] = rev
     save_manifest(manifest, db_dir)
+    lock_newest(db_dir)
     return rev
 
 
@@ -214,15 +250,105 @@ def _schema_guard(rev: str, changes: list[Change]) -> str:
 def _write_revision_file(
     path: Path, rev: str, down: str, message: str, changes: list[Change]
 ) -> None:
+    """The revision file, rendered from db/migrations/script.py.mako: self-contained (its own
+    small runner, no import of this package), so it runs as committed forever."""
     listing = "\n".join(f"  {c.kind:8} db/{c.path}" for c in changes)
-    path.write_text(
-        f'"""{message}\n\nRevision ID: {rev}\nRevises: {down}\n\n'
-        f"Frozen by `mockbook db revision` from these db/ changes:\n{listing}\n"
-        '"""\n\nfrom alembic import op\n\nfrom glue.frozen import apply\n\n'
-        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n"
-        '\n\ndef upgrade() -> None:\n    apply(op, __file__, "upgrade")\n\n\n'
-        'def downgrade() -> None:\n    apply(op, __file__, "downgrade")\n'
+    path.write_text(render_revision(path.parent.parent, rev, down, message, listing))
+
+
+def render_revision(migrations_dir: Path, rev: str, down: str | None, message: str,
+                    frozen_from: str = "") -> str:
+    from alembic.util import format_as_comma
+    from mako.template import Template
+
+    template = Template(filename=str(migrations_dir / "script.py.mako"))
+    return template.render_unicode(
+        message=message, up_revision=rev, down_revision=down, frozen_from=frozen_from,
+        create_date="", comma=format_as_comma,
     )
+
+
+# -- revisions.lock ------------------------------------------------------------------------------
+
+def revision_ids(db_dir: Path = DB_DIR) -> list[str]:
+    """Every revision on disk, oldest first (ids start with their number: NNNN_)."""
+    return sorted(p.stem for p in versions_dir(db_dir).glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def revision_files(rev: str, db_dir: Path = DB_DIR) -> dict[str, str]:
+    """{path relative to db/migrations: sha256} of a revision's .py and every file of its folder
+    (Python's __pycache__ aside)."""
+    base = db_dir / "migrations"
+    folder = versions_dir(db_dir) / rev
+    paths = [versions_dir(db_dir) / f"{rev}.py"]
+    paths += sorted(p for p in folder.rglob("*")
+                    if p.is_file() and "__pycache__" not in p.relative_to(folder).parts)
+    return {p.relative_to(base).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in paths if p.exists()}
+
+
+def _revision_of(path: str) -> str:
+    return Path(path).parts[1].removesuffix(".py")  # versions/<rev>.py, versions/<rev>/...
+
+
+def read_lock(db_dir: Path = DB_DIR) -> dict[str, dict[str, str]]:
+    """{revision: {path: sha256}} as pinned in revisions.lock, in the lock's order."""
+    lock: dict[str, dict[str, str]] = {}
+    path = lock_path(db_dir)
+    if not path.exists():
+        return lock
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        sha, sep, name = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", sha) or not name.startswith("versions/"):
+            raise ValueError(f"{path}:{number}: not a `<sha256>  versions/...` line: {line!r}")
+        lock.setdefault(_revision_of(name), {})[name] = sha
+    return lock
+
+
+def write_lock(lock: dict[str, dict[str, str]], db_dir: Path = DB_DIR) -> None:
+    lines = [f"{sha}  {name}" for rev in sorted(lock) for name, sha in lock[rev].items()]
+    lock_path(db_dir).write_text("".join(line + "\n" for line in lines))
+
+
+def lock_newest(db_dir: Path = DB_DIR) -> str:
+    """Pin the newest revision's files (a new one, or one whose hand-written SQL was just
+    added); every older revision must already be pinned and unchanged. Returns its id."""
+    revisions = revision_ids(db_dir)
+    if not revisions:
+        raise ValueError("no revision to lock")
+    newest = revisions[-1]
+    problems = [p for p in check_lock(db_dir) if not p.startswith(f"revision {newest}")]
+    if problems:
+        raise ValueError("revisions.lock: older revisions do not match, not locking "
+                         + newest + ":\n" + "\n".join(problems))
+    lock = read_lock(db_dir)
+    lock[newest] = revision_files(newest, db_dir)
+    write_lock(lock, db_dir)
+    return newest
+
+
+def check_lock(db_dir: Path = DB_DIR) -> list[str]:
+    """Every difference between the revisions on disk and revisions.lock, one line each,
+    naming the revision and the file."""
+    lock = read_lock(db_dir)
+    on_disk = revision_ids(db_dir)
+    problems = [f"revision {rev}: in revisions.lock but versions/{rev}.py is missing"
+                for rev in lock if rev not in on_disk]
+    for rev in on_disk:
+        if rev not in lock:
+            problems.append(f"revision {rev}: not in revisions.lock (a new revision is pinned "
+                            "by `make revision`; after hand-writing its SQL: `make revision-lock`)")
+            continue
+        pinned, actual = lock[rev], revision_files(rev, db_dir)
+        for name in sorted(set(pinned) | set(actual)):
+            if name not in actual:
+                problems.append(f"revision {rev}: {name} was removed")
+            elif name not in pinned:
+                problems.append(f"revision {rev}: {name} was added")
+            elif pinned[name] != actual[name]:
+                problems.append(f"revision {rev}: {name} changed (sha256 {actual[name]}, "
+                                f"pinned {pinned[name]})")
+    return problems
 
 
 def main() -> None:  # python -m glue.freeze -m "message"

@@ -38,8 +38,7 @@ COMMENT ON FUNCTION hubspot_sync.credit_push_claimed() IS
 'Trigger: when a push claims a contact''s outbox row, remember the balances it is about to send (contact_credit_sync.pushing).';
 REVOKE ALL ON FUNCTION hubspot_sync.credit_push_claimed() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS credit_push_claimed ON hubspot_sync.sync_queue;
-CREATE TRIGGER credit_push_claimed
+CREATE OR REPLACE TRIGGER credit_push_claimed
     AFTER UPDATE OF lease_owner ON hubspot_sync.sync_queue
     FOR EACH ROW
     WHEN (NEW.table_name = 'hubspot_contact_credits' AND NEW.lease_owner IS NOT NULL

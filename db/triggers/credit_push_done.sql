@@ -34,8 +34,7 @@ COMMENT ON FUNCTION hubspot_sync.credit_push_done() IS
 'Trigger: when the push writes back a contact it sent, the balances sent become the last synced values of the credit merge (contact_credit_sync.credits).';
 REVOKE ALL ON FUNCTION hubspot_sync.credit_push_done() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS credit_push_done ON hubspot_sync.hubspot_contact_credits;
-CREATE TRIGGER credit_push_done
+CREATE OR REPLACE TRIGGER credit_push_done
     AFTER UPDATE OF hubspot_last_sync_at ON hubspot_sync.hubspot_contact_credits
     FOR EACH ROW
     WHEN (current_setting('mockbook.origin', true) = 'sync'

@@ -27,7 +27,6 @@ COMMENT ON FUNCTION hubspot_sync.require_booking_code() IS
 'Trigger: a booking inserted (or updated) without a booking code is refused (23502).';
 REVOKE ALL ON FUNCTION hubspot_sync.require_booking_code() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS require_booking_code ON hubspot_sync.hubspot_bookings;
-CREATE TRIGGER require_booking_code
+CREATE OR REPLACE TRIGGER require_booking_code
     BEFORE INSERT OR UPDATE OF booking_id ON hubspot_sync.hubspot_bookings
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.require_booking_code();

@@ -120,17 +120,14 @@ COMMENT ON FUNCTION hubspot_sync.record_row_change() IS
 'bookkeeping-only update writes neither.';
 REVOKE ALL ON FUNCTION hubspot_sync.record_row_change() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS record_row_change ON hubspot_sync.hubspot_contact_credits;
-CREATE TRIGGER record_row_change
+CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_contact_credits
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();
 
-DROP TRIGGER IF EXISTS record_row_change ON hubspot_sync.hubspot_mock_exams;
-CREATE TRIGGER record_row_change
+CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_mock_exams
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();
 
-DROP TRIGGER IF EXISTS record_row_change ON hubspot_sync.hubspot_bookings;
-CREATE TRIGGER record_row_change
+CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_bookings
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();

@@ -34,17 +34,14 @@ COMMENT ON FUNCTION hubspot_sync.touch_updated_at() IS
 'hubspot_last_sync_at and updated_at.';
 REVOKE ALL ON FUNCTION hubspot_sync.touch_updated_at() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS touch_updated_at ON hubspot_sync.hubspot_contact_credits;
-CREATE TRIGGER touch_updated_at
+CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_contact_credits
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();
 
-DROP TRIGGER IF EXISTS touch_updated_at ON hubspot_sync.hubspot_mock_exams;
-CREATE TRIGGER touch_updated_at
+CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_mock_exams
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();
 
-DROP TRIGGER IF EXISTS touch_updated_at ON hubspot_sync.hubspot_bookings;
-CREATE TRIGGER touch_updated_at
+CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_bookings
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();

@@ -46,7 +46,6 @@ COMMENT ON FUNCTION hubspot_sync.queue_waitlist_change() IS
 'object; not for changes with mockbook.origin hubspot or sync.';
 REVOKE ALL ON FUNCTION hubspot_sync.queue_waitlist_change() FROM PUBLIC, anon, authenticated;
 
-DROP TRIGGER IF EXISTS queue_waitlist_change ON hubspot_sync.waitlist_entries;
-CREATE TRIGGER queue_waitlist_change
+CREATE OR REPLACE TRIGGER queue_waitlist_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.waitlist_entries
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.queue_waitlist_change();

@@ -18,9 +18,11 @@
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and
--- grants (nothing in mockbook depends on it; CASCADE only reaches objects added by others).
+-- grants. Nothing in mockbook depends on it; no CASCADE: an object someone else built on it
+-- (a DBA's report view) makes this DROP fail (2BP01, naming that object) instead of silently
+-- dropping it with the view: drop it first, migrate, re-create it.
 -- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.credit_usage CASCADE;
+DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.credit_usage;
 CREATE MATERIALIZED VIEW hubspot_sync.credit_usage AS
 SELECT date_trunc('week', l.created_at AT TIME ZONE
                   coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),

@@ -17,9 +17,11 @@
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and
--- grants (nothing in mockbook depends on it; CASCADE only reaches objects added by others).
+-- grants. Nothing in mockbook depends on it; no CASCADE: an object someone else built on it
+-- (a DBA's report view) makes this DROP fail (2BP01, naming that object) instead of silently
+-- dropping it with the view: drop it first, migrate, re-create it.
 -- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.daily_booking_trends CASCADE;
+DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.daily_booking_trends;
 CREATE MATERIALIZED VIEW hubspot_sync.daily_booking_trends AS
 SELECT (b.created_at AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
                                             'America/Toronto'))::date AS day,

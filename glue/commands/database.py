@@ -126,4 +126,17 @@ def revision(message: str, paths: tuple[str, ...]) -> None:
     click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
 
 
+@db.command("lock")
+def lock() -> None:
+    """Pin the newest revision's files in db/migrations/revisions.lock again, after writing its
+    hand-written SQL (00_schema_changes.sql, ...). Only for a revision not yet on main: older
+    revisions are never re-pinned (it stops if one of them changed)."""
+    from glue.freeze import lock_newest
+
+    try:
+        click.echo(f"pinned {lock_newest()} in db/migrations/revisions.lock")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 COMMANDS = [up, down, migrate, db]

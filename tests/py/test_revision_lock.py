@@ -1,0 +1,167 @@
+"""Committed revisions cannot drift (issue 15 item 3).
+
+- db/migrations/revisions.lock pins the sha256 of every revision's .py and of every file of its
+  frozen folder: a committed revision whose file changes, appears or disappears fails here,
+  named (revision and file).
+- A revision does not import the project's package: it carries its own runner (rendered from
+  db/migrations/script.py.mako), so today's glue never runs yesterday's migration; proved by
+  upgrading a database in a process where `glue` cannot be imported at all.
+- No revision drops a view with CASCADE (which would drop what a DBA built on it), except the
+  frozen history of 0007 that the lock pins as it was.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from glue import freeze, migrations
+
+MIGRATIONS = freeze.DB_DIR / "migrations"
+# What a revision file may import: the standard library's pathlib, Alembic and SQLAlchemy.
+ALLOWED_IMPORTS = {"__future__", "pathlib", "alembic", "sqlalchemy"}
+# Frozen before the rule; pinned by the lock as they were committed.
+CASCADE_HISTORY = {
+    "versions/0007_analytics_views/upgrade/02_views_booking_analytics.sql",
+    "versions/0007_analytics_views/upgrade/03_views_credit_usage.sql",
+    "versions/0007_analytics_views/upgrade/04_views_daily_booking_trends.sql",
+    "versions/0007_analytics_views/upgrade/05_views_exam_utilization.sql",
+}
+
+
+def test_committed_revisions_match_the_lock() -> None:
+    problems = freeze.check_lock()
+    assert not problems, (
+        "db/migrations/revisions.lock: a committed revision changed. Never edit a revision that "
+        "is on main: write a new one (make revision). A new revision of your own branch whose "
+        "hand-written SQL you just added: make revision-lock.\n" + "\n".join(problems))
+
+
+def test_the_lock_pins_every_revision_and_file() -> None:
+    """Guard against a vacuous check: the lock lists every revision, its .py and its SQL."""
+    lock = freeze.read_lock()
+    assert list(lock) == migrations.revisions()
+    assert lock["0001_baseline"]["versions/0001_baseline.py"]
+    assert "versions/0006_booking_core/upgrade/00_preamble.sql" in lock["0006_booking_core"]
+    assert sum(len(files) for files in lock.values()) > 300
+
+
+@pytest.fixture
+def migrations_copy(tmp_path: Path) -> Path:
+    """A private copy of db/migrations (under <tmp>/db), the real one left alone."""
+    db_dir = tmp_path / "db"
+    shutil.copytree(MIGRATIONS, db_dir / "migrations",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    assert freeze.check_lock(db_dir) == []
+    return db_dir
+
+
+def test_a_changed_revision_is_named_with_its_file(migrations_copy: Path) -> None:
+    versions = migrations_copy / "migrations" / "versions"
+    edited = versions / "0004_constraints" / "upgrade" / "02_add_not_valid.sql"
+    edited.write_text(edited.read_text() + "-- a later edit\n")
+    (versions / "0010_pull_fixes" / "upgrade" / "99_extra.sql").write_text("SELECT 1;\n")
+    removed = sorted((versions / "0012_webhook_intake" / "downgrade").glob("*.sql"))[-1]
+    removed.unlink()
+    (versions / "0003_supabase_roles.py").write_text(
+        (versions / "0003_supabase_roles.py").read_text().replace(
+            "import sqlalchemy as sa", "import sqlalchemy as sa\nfrom glue import frozen"))
+
+    problems = freeze.check_lock(migrations_copy)
+    assert [p.split(" (sha256")[0] for p in problems] == [
+        "revision 0003_supabase_roles: versions/0003_supabase_roles.py changed",
+        "revision 0004_constraints: versions/0004_constraints/upgrade/02_add_not_valid.sql changed",
+        "revision 0010_pull_fixes: versions/0010_pull_fixes/upgrade/99_extra.sql was added",
+        f"revision 0012_webhook_intake: versions/0012_webhook_intake/downgrade/{removed.name} "
+        "was removed",
+    ]
+    # `make revision-lock` re-pins the newest revision only, never these
+    with pytest.raises(ValueError, match="0004_constraints/upgrade/02_add_not_valid.sql changed"):
+        freeze.lock_newest(migrations_copy)
+
+
+def test_only_the_newest_revision_is_pinned_again(migrations_copy: Path) -> None:
+    newest = freeze.revision_ids(migrations_copy)[-1]
+    guard = migrations_copy / "migrations" / "versions" / newest / "upgrade" / "00_hand.sql"
+    guard.write_text("SELECT 1;\n")  # hand-written SQL added after `make revision`
+    assert freeze.check_lock(migrations_copy) == [
+        f"revision {newest}: versions/{newest}/upgrade/00_hand.sql was added"]
+    assert freeze.lock_newest(migrations_copy) == newest
+    assert freeze.check_lock(migrations_copy) == []
+    lines = (migrations_copy / "migrations" / "revisions.lock").read_text().splitlines()
+    assert any(line.endswith(f"  versions/{newest}/upgrade/00_hand.sql") for line in lines)
+
+
+def test_a_revision_missing_from_the_lock_is_named(migrations_copy: Path) -> None:
+    lock = freeze.read_lock(migrations_copy)
+    newest = list(lock)[-1]
+    del lock[newest]
+    freeze.write_lock(lock, migrations_copy)
+    assert [p.split(" (")[0] for p in freeze.check_lock(migrations_copy)] == [
+        f"revision {newest}: not in revisions.lock"]
+
+
+def test_revision_files_import_nothing_of_the_project() -> None:
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add((node.module or "").split(".")[0])
+        assert imported <= ALLOWED_IMPORTS, f"{path.name} imports {imported - ALLOWED_IMPORTS}"
+    env = ast.parse((MIGRATIONS / "env.py").read_text())
+    assert not any(
+        isinstance(n, ast.ImportFrom) and (n.module or "").startswith("glue")
+        or isinstance(n, ast.Import) and any(a.name.startswith("glue") for a in n.names)
+        for n in ast.walk(env))
+
+
+def test_migrations_run_where_the_package_cannot_be_imported(
+    make_database, tmp_path: Path
+) -> None:
+    """`alembic upgrade head` in a process where `import glue` fails, from another directory:
+    every revision (and env.py) runs on its own."""
+    url = make_database("noglue")
+    script = (
+        "import sys\n"
+        "sys.modules['glue'] = None  # any import of the package now raises ImportError\n"
+        "from alembic.config import main\n"
+        f"main(argv=['-c', {str(migrations.ALEMBIC_INI)!r}, '-x', 'url={url}', "
+        "'upgrade', 'head'])\n"
+        "assert not any(m == 'glue' or m.startswith('glue.') for m in sys.modules"
+        " if sys.modules[m] is not None)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
+    assert version == (migrations.head(),)
+
+
+_DROP_CASCADE = re.compile(r"\bDROP\b[^;]*\bCASCADE\b", re.IGNORECASE)
+
+
+def _drop_cascades(sql: str) -> list[str]:
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return [m.group(0) for m in _DROP_CASCADE.finditer(code)]
+
+
+def test_no_drop_cascade_in_db_or_in_revisions() -> None:
+    found = {}
+    for path in sorted(freeze.DB_DIR.rglob("*.sql")):
+        name = path.relative_to(MIGRATIONS).as_posix() if MIGRATIONS in path.parents else (
+            path.relative_to(freeze.DB_DIR).as_posix())
+        if name not in CASCADE_HISTORY and (hits := _drop_cascades(path.read_text())):
+            found[name] = hits
+    assert not found, f"DROP ... CASCADE would drop objects others built on ours: {found}"
+    assert all(_drop_cascades((MIGRATIONS / name).read_text()) for name in CASCADE_HISTORY)
+    assert _drop_cascades("SELECT 1;\nDROP MATERIALIZED VIEW x\n  CASCADE;")
