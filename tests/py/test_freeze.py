@@ -129,3 +129,72 @@ def test_new_table_file_is_frozen_as_is(db_copy: Path, make_database) -> None:
     with psycopg.connect(url) as conn:
         gone = conn.execute("SELECT to_regclass('hubspot_sync.freeze_probe_t')").fetchone()[0]
     assert gone is None
+
+
+def _trigger(url: str, table: str, name: str = "touch_updated_at"):
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT t.oid, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+            " WHERE t.tgrelid = %s::regclass AND t.tgname = %s",
+            (f"hubspot_sync.{table}", name)).fetchone()
+    return row
+
+
+def test_trigger_function_change_runs_beside_readers_of_the_table(db_copy: Path, make_database):
+    """A changed trigger function is applied with CREATE OR REPLACE TRIGGER: no DROP TRIGGER,
+    so no ACCESS EXCLUSIVE lock on the hot tables. Proved by upgrading while another session
+    holds a read lock on hubspot_bookings: a DROP TRIGGER would wait for it and fail at the
+    revision's lock_timeout."""
+    source = db_copy / "triggers" / "touch_updated_at.sql"
+    source.write_text(source.read_text().replace(
+        "    -- the statement already wrote", "    -- (a changed body) the statement already wrote"))
+    before = freeze.load_manifest(db_copy)["head"]
+    rev = freeze.freeze("touch_updated_at body", db_dir=db_copy)
+    up = "".join(p.read_text() for p in
+                 sorted((db_copy / "migrations/versions" / rev / "upgrade").glob("*.sql")))
+    assert "DROP TRIGGER" not in up
+    assert "CREATE OR REPLACE TRIGGER touch_updated_at" in up
+    url = make_database("freeze_trigger_body")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, before)
+    oid, body = _trigger(url, "hubspot_bookings")
+    with psycopg.connect(url) as reader:  # a transaction reading the table, left open
+        reader.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone()
+        command.upgrade(cfg, rev)
+        reader.rollback()
+    new_oid, new_body = _trigger(url, "hubspot_bookings")
+    assert new_oid == oid and "(a changed body)" in new_body and "(a changed body)" not in body
+    command.downgrade(cfg, before)
+    assert _trigger(url, "hubspot_bookings") == (oid, body)
+
+
+def test_a_trigger_taken_out_of_its_file_is_dropped_and_restored(db_copy: Path, make_database):
+    source = db_copy / "triggers" / "touch_updated_at.sql"
+    text = source.read_text()
+    block = ("CREATE OR REPLACE TRIGGER touch_updated_at\n"
+             "    BEFORE UPDATE ON hubspot_sync.hubspot_mock_exams\n"
+             "    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();\n")
+    assert block in text
+    source.write_text(text.replace(block, ""))
+    before = freeze.load_manifest(db_copy)["head"]
+    rev = freeze.freeze("exams lose touch_updated_at", db_dir=db_copy)
+    up = "".join(p.read_text() for p in
+                 (db_copy / "migrations/versions" / rev / "upgrade").glob("*.sql"))
+    assert "DROP TRIGGER IF EXISTS touch_updated_at ON hubspot_sync.hubspot_mock_exams;" in up
+    url = make_database("freeze_trigger_gone")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, rev)
+    assert _trigger(url, "hubspot_mock_exams") is None
+    assert _trigger(url, "hubspot_bookings") is not None
+    command.downgrade(cfg, before)
+    assert _trigger(url, "hubspot_mock_exams") is not None
+
+
+def test_a_new_revision_is_self_contained_and_pinned(db_copy: Path) -> None:
+    source = db_copy / "functions" / "freeze_probe.sql"
+    source.write_text(FUNCTION_V1)
+    rev = freeze.freeze("add probe", db_dir=db_copy)
+    text = (db_copy / "migrations" / "versions" / f"{rev}.py").read_text()
+    assert "glue" not in text.split('"""', 2)[2] and "def _run(direction: str)" in text
+    assert freeze.check_lock(db_copy) == []
+    assert list(freeze.read_lock(db_copy))[-1] == rev
