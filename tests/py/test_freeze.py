@@ -147,7 +147,8 @@ def test_trigger_function_change_runs_beside_readers_of_the_table(db_copy: Path,
     revision's lock_timeout."""
     source = db_copy / "triggers" / "touch_updated_at.sql"
     source.write_text(source.read_text().replace(
-        "    -- the statement already wrote", "    -- (a changed body) the statement already wrote"))
+        "    -- the statement already wrote",
+        "    -- (a changed body) the statement already wrote"))
     before = freeze.load_manifest(db_copy)["head"]
     rev = freeze.freeze("touch_updated_at body", db_dir=db_copy)
     up = "".join(p.read_text() for p in

@@ -83,7 +83,7 @@ def test_a_changed_revision_is_named_with_its_file(migrations_copy: Path) -> Non
         "was removed",
     ]
     # `make revision-lock` re-pins the newest revision only, never these
-    with pytest.raises(ValueError, match="0004_constraints/upgrade/02_add_not_valid.sql changed"):
+    with pytest.raises(ValueError, match=r"0004_constraints/upgrade/02_add_not_valid\.sql changed"):
         freeze.lock_newest(migrations_copy)
 
 
@@ -120,8 +120,8 @@ def test_revision_files_import_nothing_of_the_project() -> None:
         assert imported <= ALLOWED_IMPORTS, f"{path.name} imports {imported - ALLOWED_IMPORTS}"
     env = ast.parse((MIGRATIONS / "env.py").read_text())
     assert not any(
-        isinstance(n, ast.ImportFrom) and (n.module or "").startswith("glue")
-        or isinstance(n, ast.Import) and any(a.name.startswith("glue") for a in n.names)
+        (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("glue"))
+        or (isinstance(n, ast.Import) and any(a.name.startswith("glue") for a in n.names))
         for n in ast.walk(env))
 
 
