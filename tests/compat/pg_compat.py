@@ -35,6 +35,7 @@ PGTAP_SQL = sorted(p for p in Path("/usr/share/postgresql").glob("*/extension/pg
 SELECTION = [
     "tests/py/test_schema_equivalence.py",
     "tests/py/test_migrations_alembic.py",
+    "tests/py/test_revision_steps.py::test_a_dependent_object_stops_the_view_change_instead_of_being_dropped",
     "tests/py/test_production_rpcs.py",
     "tests/py/test_error_codes.py",
     "tests/py/test_push.py::test_bookings_reach_hubspot_once_with_properties_and_associations",
