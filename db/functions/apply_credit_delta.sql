@@ -5,6 +5,8 @@
  * The only code that changes a credit balance: a relative update (balance + delta, never an
  * absolute write) of one of the five credit fields, chosen from a fixed list (no SQL is built
  * from the argument), plus the credit_ledger row that explains it. A NULL balance counts as 0.
+ * The ledger's actor is hubspot_sync.request_actor(p_actor): the JWT user of the request when
+ * there is one, else p_actor.
  * Errors: INVALID_ARGUMENT (unknown field, zero delta), CONTACT_NOT_FOUND,
  * INSUFFICIENT_CREDITS (the balance would go below zero; nothing changes).
  * Locks: the contact row (callers that also lock an exam lock the exam first).
@@ -82,7 +84,7 @@ BEGIN
     INSERT INTO hubspot_sync.credit_ledger (contact_id, student_id, credit_field, delta,
                                             balance_after, reason, booking_id, actor, note)
     VALUES (p_contact_id, v_student_id, p_credit_field, p_delta, v_after, p_reason,
-            p_booking_id, p_actor, p_note);
+            p_booking_id, hubspot_sync.request_actor(p_actor), p_note);
     RETURN v_after;
 END
 $$;

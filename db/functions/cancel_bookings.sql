@@ -1,6 +1,6 @@
 /**
  * hubspot_sync.cancel_bookings(p_booking_ids text[], p_refund DEFAULT true,
- *                              p_actor DEFAULT NULL) -> jsonb
+ *                              p_actor DEFAULT NULL, p_idempotency_key DEFAULT NULL) -> jsonb
  *
  * Admin batch cancellation (SPEC §4.2): at most 100 references (uuid, booking code or HubSpot
  * id each), all in one transaction. Each Active booking is cancelled as cancel_booking does
@@ -14,14 +14,21 @@
  * Returns {cancelled: [cancel_booking result per cancelled booking], skipped: [{booking_id,
  * reason}], not_found: [reference, ...]}, items in the order given; booking_id in skipped is
  * the reference as given.
- * Errors: INVALID_ARGUMENT (NULL list, more than 100, p_refund NULL, p_actor too long), BUSY.
- * Locks: every involved contact row in ascending id order, then every named booking row in
+ * p_actor: who (the ledger, token_refund_admin, the audit rows), unless the request's JWT names a
+ * user, who is then the actor (hubspot_sync.request_actor).
+ * p_idempotency_key (optional, 1-255 characters): the same key with the same arguments returns
+ * the first call's result unchanged and changes nothing; other arguments ->
+ * IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call).
+ * Errors: INVALID_ARGUMENT (NULL list, more than 100, p_refund NULL, p_actor too long, key
+ * length), IDEMPOTENCY_KEY_REUSED, BUSY.
+ * Locks: the idempotency key's advisory lock (when keyed), every involved contact row in ascending id order, then every named booking row in
  * ascending id order, then the exams of the Active ones in ascending hubspot_id order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_bookings(
     p_booking_ids text[],
     p_refund boolean DEFAULT true,
-    p_actor text DEFAULT NULL
+    p_actor text DEFAULT NULL,
+    p_idempotency_key text DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -37,6 +44,9 @@ DECLARE
     v_cancelled jsonb := '[]'::jsonb;
     v_skipped jsonb := '[]'::jsonb;
     v_not_found jsonb := '[]'::jsonb;
+    v_actor text;
+    v_fingerprint text;
+    v_replay jsonb;
 BEGIN
     IF p_booking_ids IS NULL THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_booking_ids is required.');
@@ -49,8 +59,18 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
     END IF;
     PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
-    IF p_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', p_actor, true);
+    v_actor := hubspot_sync.request_actor(p_actor);
+
+    v_fingerprint := hubspot_sync.booking_fingerprint('cancel_bookings', p_booking_ids::text,
+                                                      p_refund::text, v_actor);
+    v_replay := hubspot_sync.claim_idempotent_call('cancel_bookings', p_idempotency_key,
+                                                   v_fingerprint);
+    IF v_replay IS NOT NULL THEN
+        RETURN v_replay;
+    END IF;
+
+    IF v_actor IS NOT NULL THEN
+        PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
     -- the booking each reference names (NULL where none), position by position
@@ -98,17 +118,19 @@ BEGIN
                                                          'reason', 'NOT_CANCELLABLE');
         ELSE
             v_cancelled := v_cancelled || hubspot_sync.cancel_locked_booking(
-                v_ids[i], NULL, p_refund, NULL, p_actor);
+                v_ids[i], NULL, p_refund, NULL, v_actor);
         END IF;
     END LOOP;
 
-    RETURN jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
-                              'not_found', v_not_found);
+    RETURN hubspot_sync.store_idempotent_result(
+        'cancel_bookings', p_idempotency_key, v_fingerprint,
+        jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
+                           'not_found', v_not_found));
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text) IS
-'Admin batch cancel of at most 100 bookings (uuid, booking code or HubSpot id each), one transaction, each as cancel_booking (refund to the token_used field unless p_refund false or Admin Override). Already cancelled -> skipped (ALREADY_CANCELLED), Completed -> skipped (NOT_CANCELLABLE), unknown -> not_found. Returns {cancelled: [...], skipped: [{booking_id, reason}], not_found: [...]}. Errors: INVALID_ARGUMENT (more than 100), BUSY. Locks: contacts in id order, bookings in id order, then exams in hubspot_id order.';
-REVOKE ALL ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text)
+COMMENT ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text) IS
+'Admin batch cancel of at most 100 bookings (uuid, booking code or HubSpot id each), one transaction, each as cancel_booking (refund to the token_used field unless p_refund false or Admin Override). Already cancelled -> skipped (ALREADY_CANCELLED), Completed -> skipped (NOT_CANCELLABLE), unknown -> not_found. Returns {cancelled: [...], skipped: [{booking_id, reason}], not_found: [...]}. Optional p_idempotency_key: the same key and arguments return the first result and change nothing, other arguments IDEMPOTENCY_KEY_REUSED. The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT (more than 100), IDEMPOTENCY_KEY_REUSED, BUSY. Locks: key, contacts in id order, bookings in id order, then exams in hubspot_id order.';
+REVOKE ALL ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text)
     FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text) TO service_role;
+GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text) TO service_role;

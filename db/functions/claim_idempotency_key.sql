@@ -1,10 +1,11 @@
 /**
  * hubspot_sync.claim_idempotency_key(p_idempotency_key, p_fingerprint) -> hubspot_bookings
  *
- * Step 2 of SPEC §4.1, shared by every function that takes an idempotency key. First takes the
- * transaction-scoped advisory lock hashtextextended('mockbook:idem:' || key, 0), so concurrent
- * calls with one key run one after the other (each later one then sees the committed booking),
- * then looks the key up in hubspot_bookings.idempotency_key:
+ * Step 2 of SPEC §4.1, shared by every function that makes a booking with an idempotency key.
+ * First takes the key's advisory lock (hubspot_sync.lock_idempotency_key), so concurrent calls
+ * with one key run one after the other (each later one then sees the committed booking), then
+ * looks the key up in hubspot_bookings.idempotency_key:
+ *   - used by another keyed write (hubspot_sync.idempotency_results) -> IDEMPOTENCY_KEY_REUSED;
  *   - not used yet            -> returns NULL: the caller goes on and stores key + fingerprint
  *                                with its booking (a failed call stores nothing, so a retry with
  *                                the same key tries again);
@@ -27,20 +28,17 @@ AS $$
 DECLARE
     v_booking hubspot_sync.hubspot_bookings;
 BEGIN
-    PERFORM pg_catalog.set_config('lock_timeout',
-        coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
-        true);
-    BEGIN
-        PERFORM pg_catalog.pg_advisory_xact_lock(
-            pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0));
-    EXCEPTION WHEN lock_not_available THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
-            'Another call with the same idempotency key is still running (lock wait exceeded).');
-    END;
+    PERFORM hubspot_sync.lock_idempotency_key(p_idempotency_key);
 
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.idempotency_key = p_idempotency_key;
     IF NOT FOUND THEN
+        -- a key another keyed write (cancel_booking, adjust_credits, ...) was made with
+        IF EXISTS (SELECT FROM hubspot_sync.idempotency_results AS r
+                   WHERE r.idempotency_key = p_idempotency_key) THEN
+            PERFORM hubspot_sync.raise_error('IDEMPOTENCY_KEY_REUSED',
+                'The idempotency key was already used by another call for a different request.');
+        END IF;
         RETURN NULL;
     END IF;
 

@@ -1,5 +1,6 @@
 /**
- * hubspot_sync.mark_attendance(p_updates jsonb, p_actor text DEFAULT NULL) -> jsonb
+ * hubspot_sync.mark_attendance(p_updates jsonb, p_actor text DEFAULT NULL,
+ *                              p_idempotency_key text DEFAULT NULL) -> jsonb
  *
  * Admin batch: records whether students attended, at most 100 bookings per call, all or nothing
  * for malformed input, item by item for the bookings' states.
@@ -9,7 +10,11 @@
  *                                "" or null -> back to Active, attendance NULL (the key must be
  *                                present: a missing key is malformed, not a revert)
  *       p_actor    who (optional, at most 255 characters): written to the audit rows
- *                  (mockbook.actor).
+ *                  (mockbook.actor), unless the request's JWT names a user, who is then the
+ *                  actor (hubspot_sync.request_actor).
+ *       p_idempotency_key  optional, 1-255 characters: the same key with the same arguments
+ *                  returns the first call's result unchanged and changes nothing; other
+ *                  arguments -> IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call).
  * Per item, in array order (a booking named twice ends with its last value):
  *   unknown booking                          -> not_found
  *   Cancelled or Failed booking              -> rejected (reason BOOKING_CANCELLED / BOOKING_FAILED)
@@ -29,13 +34,16 @@
  *                      whose Active count changed, by HubSpot id)}
  * Errors: INVALID_ARGUMENT (not an array, more than 100 items, an item that is not an object,
  *         has no usable booking_id, lacks the attendance key or has another value; p_actor too
- *         long), BUSY (a booking or an exam stayed locked past mockbook.lock_timeout: retry).
- * Locks: the named booking rows in ascending id order (hubspot_sync.lock_booking), then the
+ *         long, key length), IDEMPOTENCY_KEY_REUSED, BUSY (a booking or an exam stayed locked
+ *         past mockbook.lock_timeout: retry).
+ * Locks: the idempotency key's advisory lock (when keyed), then the named booking rows in ascending id order (hubspot_sync.lock_booking), then the
  *        exams whose Active count changed in ascending HubSpot id order (hubspot_sync.lock_exam).
  *        No contact is locked. A row held by another transaction longer than
  *        mockbook.lock_timeout -> BUSY.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.mark_attendance(p_updates jsonb, p_actor text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION hubspot_sync.mark_attendance(p_updates jsonb,
+                                                        p_actor text DEFAULT NULL,
+                                                        p_idempotency_key text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -57,6 +65,9 @@ DECLARE
     v_rejected jsonb := '[]'::jsonb;
     v_not_found jsonb := '[]'::jsonb;
     v_exams jsonb;
+    v_actor text;
+    v_fingerprint text;
+    v_replay jsonb;
 BEGIN
     -- 1. The whole batch must be well-formed before anything is read or locked.
     IF p_updates IS NULL OR jsonb_typeof(p_updates) <> 'array' THEN
@@ -91,8 +102,15 @@ BEGIN
             'ref', v_item ->> 'booking_id', 'attendance', v_attendance));
     END LOOP;
 
-    IF p_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', p_actor, true);
+    v_actor := hubspot_sync.request_actor(p_actor);
+    v_fingerprint := hubspot_sync.booking_fingerprint('mark_attendance', p_updates::text, v_actor);
+    v_replay := hubspot_sync.claim_idempotent_call('mark_attendance', p_idempotency_key,
+                                                   v_fingerprint);
+    IF v_replay IS NOT NULL THEN
+        RETURN v_replay;
+    END IF;
+    IF v_actor IS NOT NULL THEN
+        PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
     -- 2. Lock the named bookings, in ascending id order (lock order: contact, booking, exam;
@@ -175,17 +193,22 @@ BEGIN
     INTO v_exams
     FROM counted AS c;
 
-    RETURN jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
-                              'not_found', v_not_found, 'exams', v_exams);
+    RETURN hubspot_sync.store_idempotent_result(
+        'mark_attendance', p_idempotency_key, v_fingerprint,
+        jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
+                           'not_found', v_not_found, 'exams', v_exams));
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) IS
+COMMENT ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) IS
 'Admin batch (at most 100): p_updates = [{booking_id (uuid, code or HubSpot id), attendance}]; '
 '"Yes"/"No" -> Completed with attendance, "" or null -> back to Active. Cancelled/Failed bookings '
 'are rejected per item, unchanged ones skipped, unknown ones listed; no credit effect; '
 'total_bookings follows the Active count (reverting may exceed capacity). Returns {updated, '
-'skipped, rejected, not_found, exams}. Errors: INVALID_ARGUMENT, BUSY. Locks the bookings in id '
-'order, then the exams in HubSpot id order.';
-REVOKE ALL ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.mark_attendance(jsonb, text) TO service_role;
+'skipped, rejected, not_found, exams}. Optional p_idempotency_key: the same key and arguments '
+'return the first result and change nothing, other arguments IDEMPOTENCY_KEY_REUSED. The actor is '
+'the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, '
+'IDEMPOTENCY_KEY_REUSED, BUSY. Locks the key, the bookings in id order, then the exams in HubSpot '
+'id order.';
+REVOKE ALL ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) TO service_role;

@@ -13,11 +13,16 @@
  * that field). Admin Override bookings move without ledger rows.
  * The old booking keeps token_refunded false. total_bookings: old exam - 1, new exam + 1.
  * p_booking_id: the booking's uuid, booking code or HubSpot id. p_actor (optional) names the
- * audit rows (mockbook.actor).
+ * audit rows (mockbook.actor) and the ledger rows, unless the request's JWT names a user, who is
+ * then the actor (hubspot_sync.request_actor). p_idempotency_key stays required (SPEC §4.2: a
+ * rebook makes a booking, and every booking carries its key).
  * Checks, in order:
  *   1. arguments                                                         -> INVALID_ARGUMENT
  *   2. idempotency key, fingerprint ('rebook', p_booking_id, p_new_mock_exam_id): a replay
- *      returns the same result (idempotent_replay true)            -> IDEMPOTENCY_KEY_REUSED
+ *      returns the first call's result, stored in hubspot_sync.idempotency_results, with
+ *      idempotent_replay true and nothing else changed (issue 14; after the store's retention,
+ *      or for a rebook made before it, the result is rebuilt from the rows)
+ *                                                                  -> IDEMPOTENCY_KEY_REUSED
  *   3. the booking exists                                               -> BOOKING_NOT_FOUND
  *   4. it is Active                                                    -> REBOOK_NOT_ALLOWED
  *   5. the new exam exists                                                 -> EXAM_NOT_FOUND
@@ -54,6 +59,8 @@ DECLARE
     v_reason text;
     v_old_total integer;
     v_field text;
+    v_actor text;
+    v_stored jsonb;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, true, 255);
@@ -63,14 +70,20 @@ BEGIN
             'p_idempotency_key is required, 1 to 255 characters.');
     END IF;
     PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
-    IF p_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', p_actor, true);
+    v_actor := hubspot_sync.request_actor(p_actor);
+    IF v_actor IS NOT NULL THEN
+        PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
     -- 2. idempotency
     v_fingerprint := hubspot_sync.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id);
     v_new := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
     IF v_new.id IS NOT NULL THEN
+        SELECT r.result INTO v_stored FROM hubspot_sync.idempotency_results AS r
+        WHERE r.idempotency_key = p_idempotency_key AND r.function_name = 'rebook';
+        IF v_stored IS NOT NULL THEN
+            RETURN v_stored || jsonb_build_object('idempotent_replay', true);
+        END IF;
         v_old := hubspot_sync.booking_by_ref(p_booking_id);
         RETURN hubspot_sync.booking_result(v_new, true) || jsonb_build_object(
             'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
@@ -153,9 +166,9 @@ BEGIN
     v_field := hubspot_sync.credit_field_of_token(v_old.token_used);
     IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
         PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, 1, 'rebook', v_old.id,
-                                                p_actor, format('moved to %s', v_new.booking_id));
+                                                v_actor, format('moved to %s', v_new.booking_id));
         PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, -1, 'rebook', v_new.id,
-                                                p_actor, format('moved from %s', v_old.booking_id));
+                                                v_actor, format('moved from %s', v_old.booking_id));
     END IF;
 
     -- last, the two exams in ascending hubspot_id order: the new one's seat (EXAM_FULL when it
@@ -168,15 +181,16 @@ BEGIN
         PERFORM hubspot_sync.take_seat(v_exam);
     END IF;
 
-    RETURN hubspot_sync.booking_result(v_new, false) || jsonb_build_object(
-        'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                            'mock_exam_id', v_old.associated_mock_exam,
-                                            'status', v_old.is_active),
-        'previous_exam_total_bookings', v_old_total);
+    RETURN hubspot_sync.store_idempotent_result('rebook', p_idempotency_key, v_fingerprint,
+        hubspot_sync.booking_result(v_new, false) || jsonb_build_object(
+            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
+                                                'mock_exam_id', v_old.associated_mock_exam,
+                                                'status', v_old.is_active),
+            'previous_exam_total_bookings', v_old_total));
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
-'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (replay returns the same result). Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, both exams in hubspot_id order, contact, booking.';
+'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (a replay returns the first result with idempotent_replay true and changes nothing). The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, both exams in hubspot_id order, contact, booking.';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;

@@ -19,10 +19,12 @@
  *                        DELETE: the columns that held a (non-NULL) value.
  *   old_values         UPDATE: {column: old value} of the changed columns; DELETE: the whole row
  *   new_values         UPDATE: {column: new value} of the changed columns; INSERT: the whole row
- *   performed_by       the setting mockbook.actor (functions with a p_actor set it with
- *                      set_config('mockbook.actor', p_actor, true)), else the role claim of the
- *                      PostgREST request (request.jwt.claims ->> 'role', as auth.role() reads it),
- *                      else current_user
+ *   performed_by       hubspot_sync.request_actor(mockbook.actor): the user the PostgREST
+ *                      request's JWT claims name ('user:<email>' / 'admin:<email>', issue 14
+ *                      item 5), else the setting mockbook.actor (functions with a p_actor set
+ *                      it with set_config('mockbook.actor', p_actor, true); server jobs), else
+ *                      the role claim of the request (request.jwt.claims ->> 'role', as
+ *                      auth.role() reads it), else current_user
  *   performed_at       now() (the transaction's time)
  * The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
  * as changed, and an UPDATE that changes nothing else writes no audit row.
@@ -75,7 +77,8 @@ BEGIN
             new_values, performed_by, performed_at)
         SELECT TG_TABLE_NAME, NEW.id, NEW.hubspot_id, TG_OP, d.fields, d.old_values,
                d.new_values,
-               coalesce(nullif(current_setting('mockbook.actor', true), ''),
+               coalesce(hubspot_sync.request_actor(
+                            nullif(current_setting('mockbook.actor', true), '')),
                         nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
                                ->> 'role', ''),
                         current_user),
@@ -101,7 +104,8 @@ BEGIN
         SELECT TG_TABLE_NAME, (coalesce(v_new, v_old) ->> 'id')::uuid,
                coalesce(v_new, v_old) ->> 'hubspot_id', TG_OP,
                coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb), v_old, v_new,
-               coalesce(nullif(current_setting('mockbook.actor', true), ''),
+               coalesce(hubspot_sync.request_actor(
+                            nullif(current_setting('mockbook.actor', true), '')),
                         nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
                                ->> 'role', ''),
                         current_user),
@@ -115,8 +119,8 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.record_row_change() IS
 'Trigger: one call per change of the three synced tables writes its supabase_audit_log row '
-'(changed columns only; performed_by = mockbook.actor, else the request''s role claim, else '
-'current_user) and its sync_queue outbox row (unless mockbook.origin is hubspot or sync); a '
+'(changed columns only; performed_by = the JWT user of the request (request_actor), else '
+'mockbook.actor, else the request''s role claim, else current_user) and its sync_queue outbox row (unless mockbook.origin is hubspot or sync); a '
 'bookkeeping-only update writes neither.';
 REVOKE ALL ON FUNCTION hubspot_sync.record_row_change() FROM PUBLIC, anon, authenticated;
 
