@@ -24,6 +24,12 @@
  * failed call changes nothing. The audit rows name the request's JWT user when there is one.
  * Locks: the idempotency key's advisory lock (when keyed), then the exam row (lock_exam).
  */
+-- Production's three-parameter version (0001_baseline; db/schema/19_production_not_owned.sql)
+-- is replaced by this one, which adds the trailing optional p_idempotency_key: dropped first, so
+-- no second overload makes the admin app's named-argument call ambiguous (PostgREST PGRST203).
+-- Re-created right below, in the same transaction.
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.update_exam_prerequisites(text, text[], text[]);
 CREATE OR REPLACE FUNCTION hubspot_sync.update_exam_prerequisites(
     p_exam_id text,
     p_add_ids text[] DEFAULT '{}'::text[],

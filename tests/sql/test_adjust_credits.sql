@@ -3,18 +3,18 @@ BEGIN;
 SELECT plan(34);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
-SELECT volatility_is('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text'],
+SELECT volatility_is('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
                      'volatile', 'adjust_credits is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text'],
+SELECT isnt_definer('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
                     'adjust_credits is SECURITY INVOKER');
 SELECT function_privs_are('hubspot_sync', 'adjust_credits',
-                          ARRAY['text', 'text', 'integer', 'text', 'text'], r, p,
+                          ARRAY['text', 'text', 'integer', 'text', 'text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
      AS v(r, p);
-SELECT is(tests.plpgsql_check_count('hubspot_sync.adjust_credits(text, text, integer, text, text)'),
+SELECT is(tests.plpgsql_check_count('hubspot_sync.adjust_credits(text, text, integer, text, text, text)'),
           0::bigint, 'plpgsql_check: adjust_credits is clean');
-SELECT isnt(obj_description('hubspot_sync.adjust_credits(text, text, integer, text, text)'::regprocedure,
+SELECT isnt(obj_description('hubspot_sync.adjust_credits(text, text, integer, text, text, text)'::regprocedure,
                             'pg_proc'), NULL, 'adjust_credits has a comment');
 
 DO $$ BEGIN

@@ -5,16 +5,16 @@ SELECT plan(26);
 SELECT tests.isolate();  -- other tests of the run may have committed bookings
 
 -- Catalog and privileges ----------------------------------------------------------------------
-SELECT volatility_is('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text'], 'volatile',
+SELECT volatility_is('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'], 'volatile',
                      'cancel_bookings is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text'],
+SELECT isnt_definer('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'],
                     'cancel_bookings is SECURITY INVOKER');
-SELECT function_privs_are('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text'],
+SELECT function_privs_are('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);
-SELECT is(tests.plpgsql_check_count('hubspot_sync.cancel_bookings(text[],boolean,text)'), 0::bigint,
+SELECT is(tests.plpgsql_check_count('hubspot_sync.cancel_bookings(text[],boolean,text,text)'), 0::bigint,
           'plpgsql_check: cancel_bookings is clean');
-SELECT matches(obj_description('hubspot_sync.cancel_bookings(text[],boolean,text)'::regprocedure, 'pg_proc'),
+SELECT matches(obj_description('hubspot_sync.cancel_bookings(text[],boolean,text,text)'::regprocedure, 'pg_proc'),
                'at most 100', 'cancel_bookings has a comment');
 
 DO $$

@@ -9,22 +9,22 @@ SELECT plan(40);
 SELECT function_privs_are('hubspot_sync', f, a, r, p,
                           format('%s: EXECUTE on %s %s', r, f,
                                  CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
-FROM (VALUES ('update_exam_prerequisites', ARRAY['text', 'text[]', 'text[]']),
-             ('set_exam_prerequisites', ARRAY['text', 'text[]']),
+FROM (VALUES ('update_exam_prerequisites', ARRAY['text', 'text[]', 'text[]', 'text']),
+             ('set_exam_prerequisites', ARRAY['text', 'text[]', 'text']),
              ('apply_pulled_prerequisites', ARRAY['jsonb', 'text'])) AS f(f, a),
      (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
      AS v(r, p);
 SELECT is(tests.plpgsql_check_count(f::regprocedure), 0::bigint, format('plpgsql_check: %s is clean', f))
-FROM (VALUES ('hubspot_sync.update_exam_prerequisites(text, text[], text[])'),
-             ('hubspot_sync.set_exam_prerequisites(text, text[])'),
+FROM (VALUES ('hubspot_sync.update_exam_prerequisites(text, text[], text[], text)'),
+             ('hubspot_sync.set_exam_prerequisites(text, text[], text)'),
              ('hubspot_sync.write_exam_prerequisites(text, text[])'),
              ('hubspot_sync.apply_pulled_prerequisites(jsonb, text)')) AS x(f);
-SELECT is(pg_get_function_arguments('hubspot_sync.update_exam_prerequisites(text, text[], text[])'::regprocedure),
-          'p_exam_id text, p_add_ids text[] DEFAULT ''{}''::text[], p_remove_ids text[] DEFAULT ''{}''::text[]',
-          'update_exam_prerequisites has the production parameters');
-SELECT is(pg_get_function_arguments('hubspot_sync.set_exam_prerequisites(text, text[])'::regprocedure),
-          'p_exam_id text, p_prerequisite_ids text[]',
-          'set_exam_prerequisites has the production parameters');
+SELECT is(pg_get_function_arguments('hubspot_sync.update_exam_prerequisites(text, text[], text[], text)'::regprocedure),
+          'p_exam_id text, p_add_ids text[] DEFAULT ''{}''::text[], p_remove_ids text[] DEFAULT ''{}''::text[], p_idempotency_key text DEFAULT NULL::text',
+          'update_exam_prerequisites has the production parameters first, then the optional key');
+SELECT is(pg_get_function_arguments('hubspot_sync.set_exam_prerequisites(text, text[], text)'::regprocedure),
+          'p_exam_id text, p_prerequisite_ids text[], p_idempotency_key text DEFAULT NULL::text',
+          'set_exam_prerequisites has the production parameters first, then the optional key');
 
 -- Fixtures ---------------------------------------------------------------------------------------
 DO $$ BEGIN

@@ -4,17 +4,17 @@ BEGIN;
 SELECT plan(49);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
-SELECT volatility_is('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text'], 'volatile',
+SELECT volatility_is('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'], 'volatile',
                      'mark_attendance is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text'],
+SELECT isnt_definer('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'],
                     'mark_attendance is SECURITY INVOKER');
-SELECT function_privs_are('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text'], r, p,
+SELECT function_privs_are('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
      AS v(r, p);
-SELECT is(tests.plpgsql_check_count('hubspot_sync.mark_attendance(jsonb, text)'), 0::bigint,
+SELECT is(tests.plpgsql_check_count('hubspot_sync.mark_attendance(jsonb, text, text)'), 0::bigint,
           'plpgsql_check: mark_attendance is clean');
-SELECT isnt(obj_description('hubspot_sync.mark_attendance(jsonb, text)'::regprocedure, 'pg_proc'),
+SELECT isnt(obj_description('hubspot_sync.mark_attendance(jsonb, text, text)'::regprocedure, 'pg_proc'),
             NULL, 'mark_attendance has a comment');
 
 -- Fixtures -----------------------------------------------------------------------------------

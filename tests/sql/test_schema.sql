@@ -1,11 +1,12 @@
 BEGIN;
-SELECT plan(15);
+SELECT plan(18);
 
 SELECT has_schema('hubspot_sync');
 SELECT tables_are('hubspot_sync', ARRAY[
     'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings', 'sync_metadata',
     'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync',
     'webhook_events', 'booking_rules', 'waitlist_entries', 'adoption_report',
+    'idempotency_results',
     -- production's tables mockbook does not own (db/schema/19_production_not_owned.sql)
     'audit_log', 'groups', 'groups_instructors', 'groups_students', 'instructors',
     'work_check_bookings', 'work_check_slots'],
@@ -44,6 +45,15 @@ SELECT ok((SELECT indisunique FROM pg_index WHERE indexrelid = 'hubspot_sync.idx
 SELECT ok((SELECT bool_and(relrowsecurity) FROM pg_class
            WHERE oid IN ('hubspot_sync.booking_rules'::regclass, 'hubspot_sync.waitlist_entries'::regclass)),
           'booking_rules and waitlist_entries have row level security');
+
+-- issue 14: the keyed-result store of the write RPCs: one row per key, purged by created_at
+SELECT col_is_pk('hubspot_sync', 'idempotency_results', 'idempotency_key',
+                 'one stored result per idempotency key');
+SELECT indexes_are('hubspot_sync', 'idempotency_results', ARRAY[
+    'idempotency_results_pkey', 'idx_idempotency_results_created']);
+SELECT ok((SELECT relrowsecurity FROM pg_class
+           WHERE oid = 'hubspot_sync.idempotency_results'::regclass),
+          'idempotency_results has row level security');
 
 SELECT * FROM finish();
 ROLLBACK;

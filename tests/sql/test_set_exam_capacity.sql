@@ -3,19 +3,19 @@ BEGIN;
 SELECT plan(24);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
-SELECT volatility_is('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer'], 'volatile',
+SELECT volatility_is('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'], 'volatile',
                      'set_exam_capacity is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer'],
+SELECT isnt_definer('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'],
                     'set_exam_capacity is SECURITY INVOKER');
-SELECT function_privs_are('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer'], r, p,
+SELECT function_privs_are('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
      AS v(r, p);
-SELECT ok(NOT has_function_privilege('public', 'hubspot_sync.set_exam_capacity(text, integer)',
+SELECT ok(NOT has_function_privilege('public', 'hubspot_sync.set_exam_capacity(text, integer, text)',
                                      'EXECUTE'), 'PUBLIC cannot execute set_exam_capacity');
-SELECT is(tests.plpgsql_check_count('hubspot_sync.set_exam_capacity(text, integer)'), 0::bigint,
+SELECT is(tests.plpgsql_check_count('hubspot_sync.set_exam_capacity(text, integer, text)'), 0::bigint,
           'plpgsql_check: set_exam_capacity is clean');
-SELECT isnt(obj_description('hubspot_sync.set_exam_capacity(text, integer)'::regprocedure,
+SELECT isnt(obj_description('hubspot_sync.set_exam_capacity(text, integer, text)'::regprocedure,
                             'pg_proc'), NULL, 'set_exam_capacity has a comment');
 
 -- Fixtures ---------------------------------------------------------------------------------------
