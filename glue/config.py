@@ -71,6 +71,9 @@ class Settings:
     run_push_budget_seconds: float = 60.0  # a run stops pushing after this (the next run goes on)
     analytics_interval_seconds: float = 900.0  # refresh the analytics views when older than this
     retention_days: float = 7.0  # done outbox rows are purged after this
+    # the stored results of keyed write RPCs (idempotency_results) are purged after this: a call
+    # repeated later with the same key is a new call (issue 14)
+    idempotency_retention_hours: float = 24.0
     worker_poll_seconds: float = 5.0  # the worker reads the outbox this often in any case
     worker_wake_seconds: float = 0.05  # the worker reads the outbox's high-water mark this often
     worker_pull_seconds: float = 60.0  # the worker pulls from HubSpot this often
@@ -109,6 +112,7 @@ class Settings:
             run_push_budget_seconds=_float(env, "MOCKBOOK_RUN_PUSH_BUDGET", 60.0),
             analytics_interval_seconds=_float(env, "MOCKBOOK_ANALYTICS_INTERVAL", 900.0),
             retention_days=_float(env, "MOCKBOOK_RETENTION_DAYS", 7.0),
+            idempotency_retention_hours=_float(env, "MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS", 24.0),
             worker_poll_seconds=_float(env, "MOCKBOOK_WORKER_POLL_SECONDS", 5.0),
             worker_pull_seconds=_float(env, "MOCKBOOK_WORKER_PULL_SECONDS", 60.0),
             worker_wake_seconds=_float(env, "MOCKBOOK_WORKER_WAKE_SECONDS", 0.05),

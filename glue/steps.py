@@ -17,7 +17,9 @@ does the steps it is asked for, always in this order (``STEPS``):
              have their HubSpot ids
   analytics  hubspot_sync.refresh_analytics() when the last refresh (sync_metadata
              'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
-  purge      hubspot_sync.purge_sync_queue(MOCKBOOK_RETENTION_DAYS)
+  purge      hubspot_sync.purge_sync_queue(MOCKBOOK_RETENTION_DAYS) and
+             hubspot_sync.purge_idempotency_results(MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS): done
+             outbox rows, and the stored results of keyed write RPCs
 
 A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
 analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
@@ -389,11 +391,15 @@ def _analytics(cycle: Cycle) -> StepResult:
 
 def _purge(cycle: Cycle) -> StepResult:
     days = cycle.settings.retention_days
-    purged = cycle.conn.execute(
-        "SELECT hubspot_sync.purge_sync_queue(p_retention => make_interval(secs => %s))",
-        (days * 86400,),
-    ).fetchone()[0]
-    return StepResult("purge", detail={"purged": purged, "retention_days": days})
+    hours = cycle.settings.idempotency_retention_hours
+    purged, keys = cycle.conn.execute(
+        "SELECT hubspot_sync.purge_sync_queue(p_retention => make_interval(secs => %s)),"
+        " hubspot_sync.purge_idempotency_results(p_retention => make_interval(secs => %s))",
+        (days * 86400, hours * 3600),
+    ).fetchone()
+    return StepResult("purge", detail={"purged": purged, "retention_days": days,
+                                       "idempotency_keys_purged": keys,
+                                       "idempotency_retention_hours": hours})
 
 
 def _waitlist(cycle: Cycle) -> StepResult:
@@ -484,7 +490,7 @@ def level_of(result: StepResult) -> int:
         "cache": bool(d.get("rebuilt")),
         "notes": bool(d.get("created") or d.get("recovered")),
         "analytics": result.status == OK,
-        "purge": bool(d.get("purged")),
+        "purge": bool(d.get("purged") or d.get("idempotency_keys_purged")),
         "waitlist": bool(d.get("expired") or d.get("offered")),
         "complete": bool(d.get("completed")),
     }
@@ -548,7 +554,9 @@ def describe(result: StepResult) -> str:
     elif result.name == "complete":
         text = f"complete: {d.get('completed', 0)} past booking(s) completed"
     elif result.name == "purge":
-        text = f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')} days"
+        text = (f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')}"
+                f" days, {d.get('idempotency_keys_purged', 0)} idempotency key(s) older than"
+                f" {d.get('idempotency_retention_hours')} hours")
     else:
         text = f"{result.name}: {result.status}"
     if result.error and result.error != "not due":

@@ -15,6 +15,12 @@ called with named arguments. Two flavours:
   before the function runs: PostgREST answers HTTP 400 itself. That is raised here as
   `PostgrestError(400, sqlstate, ...)`, never as a mockbook error.
 
+Every flavour takes `claims=`: more JWT claims of the request (issue 14 item 5), e.g.
+`claims={"email": "ann@school.ca", "app_metadata": {"role": "admin"}}` for an admin app that
+forwards its user's identity. They are set as PostgREST sets a verified JWT's claims: the whole
+payload as one JSON object in `request.jwt.claims` (transaction-local), with `role` (the role the
+transaction runs as) and `sub` among them.
+
 A documented mockbook error (SQLSTATE PTnnn, SPEC §4.3) is raised as `RpcError`; any other
 database error propagates unchanged (for a documented situation that is a bug).
 
@@ -127,7 +133,17 @@ def signature(conn: psycopg.Connection, fn: str) -> tuple[list[Param], bool]:
     return _signatures[key]
 
 
-def _begin_request(cur: psycopg.Cursor, role: str, method: str, sub: str | None) -> None:
+def request_claims(role: str, sub: str | None, claims: dict[str, Any] | None) -> dict[str, Any]:
+    """The JWT payload of the request: role and sub first, then the extra claims (which may
+    override sub, never role: the role claim is the role the transaction runs as)."""
+    extra = dict(claims or {})
+    if "role" in extra and extra["role"] != role:
+        raise ValueError("the role claim is the request's role: pass role=, not claims['role']")
+    return {"role": role, "sub": sub} | extra
+
+
+def _begin_request(cur: psycopg.Cursor, role: str, method: str, sub: str | None,
+                   claims: dict[str, Any] | None = None) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     method = method.upper()
@@ -138,7 +154,7 @@ def _begin_request(cur: psycopg.Cursor, role: str, method: str, sub: str | None)
     cur.execute(
         "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
         " set_config('request.method', %s, true)",
-        (role, json.dumps({"role": role, "sub": sub}), method),
+        (role, json.dumps(request_claims(role, sub, claims)), method),
     )
 
 
@@ -155,12 +171,12 @@ def _params_for(conn: psycopg.Connection, fn: str, names: list[str]) -> dict[str
 
 def _call(conn: psycopg.Connection, query: sql.Composable, values: Any, *, rows: bool,
           role: str, method: str, sub: str | None, precheck: sql.Composable | None = None,
-          ) -> Any:
+          claims: dict[str, Any] | None = None) -> Any:
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("rpc needs an idle connection: each call is its own transaction")
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            _begin_request(cur, role, method, sub)
+            _begin_request(cur, role, method, sub, claims)
             if precheck is not None:
                 # PostgREST's own argument conversion: a failure here is its 400, the function
                 # never runs. Done in a savepoint so the request can tell the two apart.
@@ -208,20 +224,21 @@ def _typed_query(conn: psycopg.Connection, fn: str, args: dict[str, Any], rows: 
 
 
 def rpc(conn: psycopg.Connection, fn: str, *, role: str = "service_role", method: str = "POST",
-        sub: str | None = None, **args: Any) -> Any:
+        sub: str | None = None, claims: dict[str, Any] | None = None, **args: Any) -> Any:
     """Call hubspot_sync.<fn>(p_a := ..., ...) as one PostgREST request; return its result
     (jsonb comes back as Python dicts/lists). Raises RpcError for PTnnn errors."""
     query, precheck, values = _typed_query(conn, fn, args, rows=False)
     return _call(conn, query, values, rows=False, role=role, method=method, sub=sub,
-                 precheck=precheck)
+                 precheck=precheck, claims=claims)
 
 
 def rpc_rows(conn: psycopg.Connection, fn: str, *, role: str = "service_role",
-             method: str = "GET", sub: str | None = None, **args: Any) -> list[dict[str, Any]]:
+             method: str = "GET", sub: str | None = None, claims: dict[str, Any] | None = None,
+             **args: Any) -> list[dict[str, Any]]:
     """A set-returning function as PostgREST calls it (GET, read-only): the rows as dicts."""
     query, precheck, values = _typed_query(conn, fn, args, rows=True)
     return _call(conn, query, values, rows=True, role=role, method=method, sub=sub,
-                 precheck=precheck)
+                 precheck=precheck, claims=claims)
 
 
 def _json_query(conn: psycopg.Connection, fn: str, payload: dict[str, Any], rows: bool,
@@ -246,22 +263,23 @@ def _json_query(conn: psycopg.Connection, fn: str, payload: dict[str, Any], rows
 
 
 def rpc_json(conn: psycopg.Connection, fn: str, payload: dict[str, Any], *,
-             role: str = "service_role", method: str = "POST", sub: str | None = None) -> Any:
+             role: str = "service_role", method: str = "POST", sub: str | None = None,
+             claims: dict[str, Any] | None = None) -> Any:
     """POST /rpc/<fn> with this JSON body, converted to arguments as PostgREST converts it.
     Raises PostgrestError(400, 22xxx) when a value does not convert (the function never runs),
     RpcError for mockbook's PTnnn errors."""
     query, precheck, values = _json_query(conn, fn, payload, rows=False)
     return _call(conn, query, values, rows=False, role=role, method=method, sub=sub,
-                 precheck=precheck)
+                 precheck=precheck, claims=claims)
 
 
 def rpc_json_rows(conn: psycopg.Connection, fn: str, payload: dict[str, Any], *,
                   role: str = "service_role", method: str = "GET", sub: str | None = None,
-                  ) -> list[dict[str, Any]]:
+                  claims: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """GET /rpc/<fn> of a set-returning function with these arguments, as JSON values."""
     query, precheck, values = _json_query(conn, fn, payload, rows=True)
     return _call(conn, query, values, rows=True, role=role, method=method, sub=sub,
-                 precheck=precheck)
+                 precheck=precheck, claims=claims)
 
 
 # PostgREST's SQLSTATE -> HTTP status table (docs.postgrest.org, "Errors"): exact codes first,

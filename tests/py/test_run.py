@@ -83,9 +83,21 @@ def test_one_cycle_syncs_everything(push_db: str, sandbox: Sandbox, redis_url, m
             "now() - make_interval(days => %s)) RETURNING id",
             (days,),
         )
+    # Stored results of keyed write RPCs (issue 14): with a 2-hour retention the 3-hour-old one
+    # is purged, the 1-hour-old one kept.
+    for hours in (3, 1):
+        query(
+            push_db,
+            "INSERT INTO hubspot_sync.idempotency_results (idempotency_key, function_name,"
+            " fingerprint, result, created_at) VALUES (%s, 'adjust_credits', 'fp', '{}',"
+            " now() - make_interval(hours => %s)) RETURNING idempotency_key",
+            (f"run-purge-{hours}h", hours),
+        )
 
     # 2nd run (analytics due at every run): everything reaches HubSpot, Redis and the views.
-    code, second, err = run([], env | {"MOCKBOOK_ANALYTICS_INTERVAL": "0.001"}, monkeypatch, capsys)
+    code, second, err = run([], env | {"MOCKBOOK_ANALYTICS_INTERVAL": "0.001",
+                                       "MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS": "2"},
+                            monkeypatch, capsys)
     assert code == 0, (second, err)
     assert set(statuses(second).values()) == {"ok"}, second
     push = second["steps"]["push"]
@@ -130,6 +142,11 @@ def test_one_cycle_syncs_everything(push_db: str, sandbox: Sandbox, redis_url, m
         )[0]["n"]
         == 1
     )
+    assert second["steps"]["purge"]["idempotency_keys_purged"] == 1
+    assert second["steps"]["purge"]["idempotency_retention_hours"] == 2
+    assert [r["idempotency_key"] for r in query(
+        push_db, "SELECT idempotency_key FROM hubspot_sync.idempotency_results"
+                 " WHERE idempotency_key LIKE 'run-purge-%'")] == ["run-purge-1h"]
 
     # 3rd run: nothing to do; the analytics are not due (default 15 min interval).
     code, third, _ = run([], env, monkeypatch, capsys)
