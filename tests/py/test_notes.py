@@ -12,8 +12,10 @@ import subprocess
 import threading
 import time
 
+import psycopg
 import push_helpers
 import sandbox_fixtures
+from postgrest import rpc
 from pull_helpers import fast, hubspot, one, open_db, q, seed_account, seed_exams
 from push_helpers import env_for, mockbook
 
@@ -100,6 +102,28 @@ def test_bookings_and_credit_changes_become_notes_once(push_db: str, sandbox: Sa
         assert note["properties"]["hs_timestamp"].endswith("Z")  # a datetime reads back as ISO
     # One note per audit row: each carries its row's id.
     assert all(len(v) == 1 for v in notes_by_audit_id(sandbox).values())
+
+
+def test_a_note_names_the_jwt_user_not_p_actor(push_db: str, sandbox: Sandbox) -> None:
+    """Issue 14 item 5: a change made through PostgREST with a JWT naming an admin user is
+    audited, and noted in HubSpot, as that user, whatever p_actor says."""
+    fast(sandbox)
+    seed_account(sandbox, malformed=False)
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db, psycopg.connect(push_db, autocommit=True) as conn:
+        run_import(db, client, settings, reader=reader)
+        rpc(conn, "adjust_credits",
+            claims={"sub": "5b0d4d0e-0000-4000-8000-000000000009", "email": "boss@school.ca",
+                    "app_metadata": {"role": "admin"}},
+            p_student_id="IMP2", p_credit_field="sj_credits", p_delta=2, p_reason="goodwill",
+            p_actor="someone-else")
+        push(db, client, settings, linger=0)
+        stats = push_audit_notes(db, client, settings, reader=reader)
+    assert stats.created == 1
+    [note] = sandbox.objects(NOTES)
+    assert note["properties"]["hs_note_body"] == (
+        "Credits changed by admin:boss@school.ca for IMP2: Situational Judgment 2 → 4 "
+        "(+2, admin_adjustment: goodwill)")
 
 
 def test_notes_are_never_written_twice_when_the_writer_is_killed(
