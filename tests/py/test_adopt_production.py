@@ -583,17 +583,35 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
 def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> None:
     """Issue 12 item 3: each function of the dump (its audit trigger functions aside, which the
     upgrade replaces) is still there after the upgrade with the same header: name, argument
-    names, types, defaults and result type, as pg_get_functiondef prints them."""
+    names, types, defaults and result type, as pg_get_functiondef prints them. The one change
+    allowed is issue 14's: optional parameters appended after production's (a trailing
+    `p_idempotency_key text DEFAULT NULL`), so every call the original apps make — named or
+    positional — resolves to the same function with the same meaning; and no name has a second
+    overload (checked in test_the_upgraded_catalog_is_sealed)."""
 
     def headers(functions: dict) -> dict[str, list[str]]:
-        return {name: f["definition"].splitlines()[:2] for name, f in functions.items()
-                if f["returns"] != "trigger"}
+        return {name.split("(", 1)[0]: f["definition"].splitlines()[:2]
+                for name, f in functions.items() if f["returns"] != "trigger"}
+
+    def as_production(prod: list[str], now: list[str] | None) -> list[str] | None:
+        """`now` with its appended optional parameters cut off, when every one has a DEFAULT."""
+        if now is None or now == prod or now[1] != prod[1] or not prod[0].endswith(")"):
+            return now
+        opening = prod[0][:-1] + ", "
+        if not now[0].startswith(opening) or not now[0].endswith(")"):
+            return now
+        added = now[0][len(opening):-1].split(", ")
+        return prod if all(" DEFAULT " in arg for arg in added) else now
 
     production = headers(adopted["production"]["functions"])
     with psycopg.connect(adopted["url"]) as conn:
         head = headers(hubspot_sync_catalog(conn)["functions"])
     assert len(production) == 11, sorted(production)
-    assert {name: head.get(name) for name in production} == production
+    kept = {name: as_production(production[name], head.get(name)) for name in production}
+    assert kept == production
+    # the one production function issue 14 extended
+    assert head["hubspot_sync.update_exam_prerequisites"][0].endswith(
+        "p_idempotency_key text DEFAULT NULL::text)")
 
 
 def test_rollback_returns_the_production_schema(adopted: dict) -> None:
