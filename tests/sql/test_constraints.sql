@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -261,6 +261,16 @@ SELECT throws_ok(
       VALUES ('EXC1', 'C1', gen_random_uuid()), ('EXC1', 'C1', gen_random_uuid())$$,
     '23505', pg_temp.duplicate('idx_waitlist_open_place'),
     'one open place per student and exam');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.idempotency_results (idempotency_key, function_name, fingerprint, result)
+      VALUES ('', 'adjust_credits', 'fp', '{}')$$,
+    '23514', pg_temp.violates('idempotency_results', 'idempotency_results_key_check'),
+    'an idempotency key has 1 to 255 characters');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.idempotency_results (idempotency_key, function_name, fingerprint, result)
+      VALUES ('CT-K', 'adjust_credits', 'fp', '{}'), ('CT-K', 'cancel_booking', 'fp', '{}')$$,
+    '23505', pg_temp.duplicate('idempotency_results_pkey'),
+    'one stored result per idempotency key');
 
 -- Coverage ----------------------------------------------------------------------------------------
 
