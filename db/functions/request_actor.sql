@@ -24,22 +24,27 @@
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.request_actor(p_actor text DEFAULT NULL)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT coalesce(
-        CASE WHEN u.who IS NOT NULL THEN
-            left(CASE WHEN 'admin' IN (u.claims #>> '{app_metadata,role}', u.claims ->> 'user_role')
-                      THEN 'admin:' ELSE 'user:' END || u.who, 255)
-        END,
-        p_actor)
-    FROM (SELECT c.claims,
-                 coalesce(nullif(btrim(c.claims ->> 'email'), ''),
-                          nullif(btrim(c.claims ->> 'sub'), '')) AS who
-          FROM (SELECT CASE WHEN jsonb_typeof(j) = 'object' THEN j END AS claims
-                FROM (SELECT nullif(pg_catalog.current_setting('request.jwt.claims', true),
-                                    '')::jsonb AS j) AS s) AS c) AS u
+DECLARE
+    -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SET search_path) is parsed and
+    -- planned again at every call from a trigger's statement; PL/pgSQL keeps its plans
+    v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_who text;
+BEGIN
+    IF jsonb_typeof(v_claims) IS DISTINCT FROM 'object' THEN
+        RETURN p_actor;
+    END IF;
+    v_who := coalesce(nullif(btrim(v_claims ->> 'email'), ''),
+                      nullif(btrim(v_claims ->> 'sub'), ''));
+    IF v_who IS NULL THEN
+        RETURN p_actor;
+    END IF;
+    RETURN left(CASE WHEN 'admin' IN (v_claims #>> '{app_metadata,role}', v_claims ->> 'user_role')
+                     THEN 'admin:' ELSE 'user:' END || v_who, 255);
+END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.request_actor(text) IS

@@ -51,6 +51,14 @@ DECLARE
         coalesce(current_setting('mockbook.origin', true), '') NOT IN ('hubspot', 'sync');
     v_old jsonb;
     v_new jsonb;
+    -- who (performed_by): hubspot_sync.request_actor decides when the request's claims may name
+    -- a user (a sub or an email claim); the test here only spares that call on the rows of the
+    -- glue and of jobs, whose claims name none
+    v_claims constant jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+    v_actor constant text := nullif(current_setting('mockbook.actor', true), '');
+    v_who constant text := coalesce(
+        CASE WHEN v_claims ?| ARRAY['sub', 'email'] THEN hubspot_sync.request_actor(v_actor) END,
+        v_actor, nullif(v_claims ->> 'role', ''), current_user);
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         v_new := to_jsonb(NEW);
@@ -77,11 +85,7 @@ BEGIN
             new_values, performed_by, performed_at)
         SELECT TG_TABLE_NAME, NEW.id, NEW.hubspot_id, TG_OP, d.fields, d.old_values,
                d.new_values,
-               coalesce(hubspot_sync.request_actor(
-                            nullif(current_setting('mockbook.actor', true), '')),
-                        nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
-                               ->> 'role', ''),
-                        current_user),
+               v_who,
                now()
         FROM diff AS d;
     ELSE
@@ -104,11 +108,7 @@ BEGIN
         SELECT TG_TABLE_NAME, (coalesce(v_new, v_old) ->> 'id')::uuid,
                coalesce(v_new, v_old) ->> 'hubspot_id', TG_OP,
                coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb), v_old, v_new,
-               coalesce(hubspot_sync.request_actor(
-                            nullif(current_setting('mockbook.actor', true), '')),
-                        nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb
-                               ->> 'role', ''),
-                        current_user),
+               v_who,
                now()
         FROM jsonb_object_keys(jsonb_strip_nulls(coalesce(v_new, v_old)) - v_bookkeeping)
              AS k(key);
