@@ -6,9 +6,10 @@
  * the HubSpot audit notes) and the keyed-write fingerprints use.
  *
  * PostgREST puts the request's verified JWT claims, as one JSON object, in the
- * transaction-scoped setting request.jwt.claims (docs.postgrest.org, "Transactions" ->
- * "Request Headers, Cookies and JWT claims": current_setting('request.jwt.claims', true)::json
- * ->> 'email'); Supabase's auth.jwt() reads the same setting. When those claims name a user —
+ * transaction-scoped setting request.jwt.claims (PostgREST docs, "Transactions" -> "Request
+ * Headers, Cookies and JWT claims", https://docs.postgrest.org/en/v12/references/transactions.html
+ * : current_setting('request.jwt.claims', true)::json ->> 'email'); Supabase's auth.jwt() reads
+ * the same setting. When those claims name a user —
  * an `email` or a `sub` (Supabase Auth's user id) — the actor is that user, whatever p_actor
  * says (a caller cannot write someone else's name into the ledger):
  *     'admin:<email>'  when the claims carry the admin role claim: app_metadata.role = 'admin'
