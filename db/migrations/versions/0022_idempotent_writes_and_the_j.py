@@ -1,0 +1,73 @@
+"""idempotent writes and the JWT actor
+
+Revision ID: 0022_idempotent_writes_and_the_j
+Revises: 0021_triggers_replaced_in_place
+
+Frozen by `mockbook db revision` from these db/ changes:
+  new      db/schema/22_idempotency_results.sql
+  changed  db/functions/adjust_credits.sql
+  changed  db/functions/apply_credit_delta.sql
+  changed  db/functions/booking_fingerprint.sql
+  changed  db/functions/cancel_booking.sql
+  changed  db/functions/cancel_bookings.sql
+  changed  db/functions/claim_idempotency_key.sql
+  new      db/functions/claim_idempotent_call.sql
+  new      db/functions/lock_idempotency_key.sql
+  changed  db/functions/mark_attendance.sql
+  new      db/functions/purge_idempotency_results.sql
+  changed  db/functions/rebook.sql
+  new      db/functions/request_actor.sql
+  changed  db/functions/set_exam_capacity.sql
+  changed  db/functions/set_exam_prerequisites.sql
+  new      db/functions/store_idempotent_result.sql
+  changed  db/functions/update_exam_prerequisites.sql
+  changed  db/triggers/row_change.sql
+"""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0022_idempotent_writes_and_the_j'
+down_revision = '0021_triggers_replaced_in_place'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    _run("upgrade")
+
+
+def downgrade() -> None:
+    _run("downgrade")
+
+
+# The runner lives in this file, not in the project's package: the revision runs exactly as it
+# was committed (db/migrations/revisions.lock pins it), whatever the package becomes later.
+# The SQL frozen beside it in <revision>/upgrade|downgrade/ runs in file-name order, in the
+# revision's transaction; a *.nontx.sql file runs outside it (CREATE INDEX CONCURRENTLY,
+# VALIDATE CONSTRAINT), one statement per `;` (no dollar quoting there).
+def _run(direction: str) -> None:
+    files = sorted((Path(__file__).with_suffix("") / direction).glob("*.sql"))
+    if not files:
+        raise RuntimeError(f"{__file__}: no frozen SQL in {direction}/")
+    for path in files:
+        sql = path.read_text(encoding="utf-8")
+        if path.name.endswith(".nontx.sql"):
+            lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+            with op.get_context().autocommit_block():
+                for statement in "\n".join(lines).split(";"):
+                    if statement.strip():
+                        _execute(statement.strip())
+        else:
+            _execute(sql)
+
+
+def _execute(sql: str) -> None:
+    if op.get_context().as_sql:
+        # --sql prints the SQL as frozen: every colon escaped, so text() sees no bind parameter
+        op.execute(sa.text(sql.replace(":", "\\:")))
+    else:
+        # the driver runs a multi-statement script with the simple query protocol
+        op.get_bind().connection.driver_connection.execute(sql)

@@ -1,0 +1,68 @@
+-- Undo db/functions/claim_idempotency_key.sql (changed).
+-- Frozen copy of db/functions/claim_idempotency_key.sql (new).
+/**
+ * hubspot_sync.claim_idempotency_key(p_idempotency_key, p_fingerprint) -> hubspot_bookings
+ *
+ * Step 2 of SPEC §4.1, shared by every function that takes an idempotency key. First takes the
+ * transaction-scoped advisory lock hashtextextended('mockbook:idem:' || key, 0), so concurrent
+ * calls with one key run one after the other (each later one then sees the committed booking),
+ * then looks the key up in hubspot_bookings.idempotency_key:
+ *   - not used yet            -> returns NULL: the caller goes on and stores key + fingerprint
+ *                                with its booking (a failed call stores nothing, so a retry with
+ *                                the same key tries again);
+ *   - used, same fingerprint  -> returns that booking: the caller answers it as a replay and
+ *                                changes nothing;
+ *   - used, other fingerprint -> IDEMPOTENCY_KEY_REUSED.
+ * Rows written before mockbook have no stored fingerprint; theirs is derived from the row as a
+ * create_booking fingerprint (student, lower(email), exam, location, hand).
+ * Errors: IDEMPOTENCY_KEY_REUSED; BUSY when the key's lock is not granted within
+ * mockbook.lock_timeout (default 2s).
+ * Locks: the key's advisory lock until the transaction ends (taken before any row lock).
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.claim_idempotency_key(p_idempotency_key text,
+                                                              p_fingerprint text)
+RETURNS hubspot_sync.hubspot_bookings
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_booking hubspot_sync.hubspot_bookings;
+BEGIN
+    PERFORM pg_catalog.set_config('lock_timeout',
+        coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
+        true);
+    BEGIN
+        PERFORM pg_catalog.pg_advisory_xact_lock(
+            pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0));
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM hubspot_sync.raise_error('BUSY',
+            'Another call with the same idempotency key is still running (lock wait exceeded).');
+    END;
+
+    SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.idempotency_key = p_idempotency_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    IF coalesce(v_booking.idempotency_fingerprint,
+                hubspot_sync.booking_fingerprint('booking', v_booking.student_id,
+                                                 lower(v_booking.student_email),
+                                                 v_booking.associated_mock_exam,
+                                                 v_booking.attending_location,
+                                                 v_booking.dominant_hand))
+       IS DISTINCT FROM p_fingerprint THEN
+        PERFORM hubspot_sync.raise_error('IDEMPOTENCY_KEY_REUSED',
+            format('The idempotency key was already used by booking %s for a different request.',
+                   v_booking.booking_id));
+    END IF;
+    RETURN v_booking;
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.claim_idempotency_key(text, text) IS
+'Internal: serializes calls per idempotency key (advisory lock) and returns the booking a matching earlier call made, NULL if none; IDEMPOTENCY_KEY_REUSED if the key served a different request.';
+REVOKE ALL ON FUNCTION hubspot_sync.claim_idempotency_key(text, text)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.claim_idempotency_key(text, text) TO service_role;
