@@ -25,6 +25,7 @@ import psycopg
 
 from glue import migrations
 from glue.dbsource import apply_source
+from glue.postgrest import request_sql
 
 STUDENTS = 50_000
 SPREAD_EXAMS = 1_009  # prime: coprime with STUDENTS
@@ -35,11 +36,7 @@ PUSH_DAY_OFFSET = 3_100
 ANALYTICS_EXAMS = 2_003  # prime: coprime with STUDENTS
 
 # What PostgREST does around an RPC call (SPEC §5): one transaction, role, JWT claims, method.
-POSTGREST_PREAMBLE = (
-    "SELECT set_config('role', 'service_role', true),"
-    " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true),"
-    " set_config('request.method', 'POST', true);"
-)
+POSTGREST_PREAMBLE = request_sql("service_role", "POST")  # glue/postgrest.py
 
 
 def build(url: str, schema_source: str) -> None:
@@ -183,42 +180,16 @@ def counts(url: str) -> dict[str, int]:
 
 
 def invariant_violations(url: str) -> list[str]:
-    """SPEC §3: total_bookings = Active bookings for every exam; every contact's SJ balance =
-    its balance when added (bench.start_balance) + its ledger deltas; no negative balance;
-    every Active booking has its credit ledger row."""
-    found = []
+    """SPEC §3 as the database checks it (hubspot_sync.check_invariants, the one implementation):
+    total_bookings = Active bookings for every exam; every contact's SJ balance = its balance
+    when added (bench.start_balance) + its ledger deltas; no negative balance; every Active
+    booking has its credit ledger row; the ledger chains up. At most 20 lines."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for exam, total, active in conn.execute(
-                """SELECT e.hubspot_id, e.total_bookings, count(b.id)
-                   FROM hubspot_sync.hubspot_mock_exams AS e
-                   LEFT JOIN hubspot_sync.hubspot_bookings AS b
-                          ON b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active'
-                   GROUP BY e.hubspot_id, e.total_bookings
-                   HAVING e.total_bookings IS DISTINCT FROM count(b.id)"""):
-            found.append(f"exam {exam}: total_bookings {total}, {active} Active bookings")
-        (negative,) = conn.execute(
-            """SELECT count(*) FROM hubspot_sync.hubspot_contact_credits
-               WHERE least(sj_credits, cs_credits, sjmini_credits, mock_discussion_token,
-                           shared_mock_credits) < 0""").fetchone()
-        if negative:
-            found.append(f"{negative} contacts with a negative balance")
-        for sid, start, spent, now in conn.execute(
-                """SELECT s.student_id, s.sj_credits, coalesce(l.delta, 0), c.sj_credits
-                   FROM bench.start_balance AS s
-                   JOIN hubspot_sync.hubspot_contact_credits AS c USING (student_id)
-                   LEFT JOIN (SELECT contact_id, sum(delta) AS delta
-                              FROM hubspot_sync.credit_ledger
-                              WHERE credit_field = 'sj_credits' GROUP BY contact_id) AS l
-                          ON l.contact_id = c.id
-                   WHERE c.sj_credits <> s.sj_credits + coalesce(l.delta, 0)
-                   LIMIT 20"""):
-            found.append(f"contact {sid}: sj_credits {now}, start {start} + ledger {spent}")
-        (unpaid,) = conn.execute(
-            """SELECT count(*) FROM hubspot_sync.hubspot_bookings AS b
-               WHERE b.is_active = 'Active' AND b.token_used IS DISTINCT FROM 'Admin Override'
-                 AND NOT EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
-                                 WHERE l.booking_id = b.id
-                                   AND l.reason IN ('booking', 'rebook'))""").fetchone()
-        if unpaid:
-            found.append(f"{unpaid} Active bookings without a ledger row")
-    return found
+        rows = conn.execute(
+            """SELECT i.invariant || ': ' || i.subject || ': ' || i.detail
+               FROM hubspot_sync.check_invariants(
+                   (SELECT jsonb_object_agg(c.id, jsonb_build_object('sj_credits', s.sj_credits))
+                    FROM bench.start_balance AS s
+                    JOIN hubspot_sync.hubspot_contact_credits AS c USING (student_id)), 0) AS i
+               LIMIT 20""").fetchall()
+    return [line for (line,) in rows]

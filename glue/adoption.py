@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from glue.credit_fields import CREDIT_FIELD_NAMES
+
 OWNED = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_metadata")
 FIELDS = ("kind", "revision", "action", "object", "record_id", "old_value", "new_value")
 
@@ -125,8 +127,7 @@ QUERIES = (
     """SELECT 'refuse', '0004_constraints', 'negative credit balance', 'hubspot_contact_credits',
               id::text, NULL, NULL
        FROM hubspot_sync.hubspot_contact_credits
-       WHERE sj_credits < 0 OR cs_credits < 0 OR sjmini_credits < 0
-          OR mock_discussion_token < 0 OR shared_mock_credits < 0""",
+       WHERE """ + " OR ".join(f"{name} < 0" for name in CREDIT_FIELD_NAMES),
     """SELECT 'refuse', '0004_constraints', 'invalid capacity or is_active', 'hubspot_mock_exams',
               id::text, format('capacity %%s, is_active %%L', capacity, is_active), NULL
        FROM hubspot_sync.hubspot_mock_exams

@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from glue.config import ConfigError, Settings
 from glue.db import Database
@@ -369,11 +370,15 @@ def load(conn: psycopg.Connection, plan: Plan, sandbox: Sandbox) -> None:
             )
             columns = ("hubspot_id", "student_id", "email", "firstname", "lastname")
             conn.execute(
-                "INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, "
-                "email, firstname, lastname, sj_credits, cs_credits, sjmini_credits, "
-                "mock_discussion_token, shared_mock_credits, hubspot_last_sync_at) "
-                "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[])",
+                sql.SQL(
+                    "INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, "
+                    "email, firstname, lastname, {}, hubspot_last_sync_at) "
+                    "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                    "%s::text[], {})"
+                ).format(
+                    sql.SQL(", ").join(map(sql.Identifier, CREDIT_PROPERTIES)),
+                    sql.SQL(", ").join(sql.SQL("%s::int[]") for _ in CREDIT_PROPERTIES),
+                ),
                 [[getattr(s, a) for s in plan.students] for a in columns]
                 + [[s.credits[f] for s in plan.students] for f in CREDIT_PROPERTIES],
             )
@@ -415,7 +420,9 @@ class CreditCheck:
 
 def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
     """start − spent + refunded (+ rebook pairs, net 0) = now, per field from the ledger; and
-    per student and field, balance = start + sum of its ledger rows."""
+    the database's invariant check (hubspot_sync.check_invariants, SPEC §3) with the demo
+    students' starting balances: per student and field, balance = start + sum of its ledger
+    rows, the ledger chains up, every exam's total_bookings = its Active bookings."""
     sids = [s.student_id for s in plan.students]
     ledger = conn.execute(
         "SELECT l.credit_field, l.reason, sum(l.delta)::int FROM hubspot_sync.credit_ledger l "
@@ -424,26 +431,25 @@ def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
         (sids,),
     ).fetchall()
     sums = {(f, r): n for f, r, n in ledger}
-    per_student = conn.execute(
-        "SELECT c.student_id, f.name, f.balance, coalesce(sum(l.delta), 0)::int "
-        "FROM hubspot_sync.hubspot_contact_credits c CROSS JOIN LATERAL (VALUES "
-        "('sj_credits', c.sj_credits), ('cs_credits', c.cs_credits), "
-        "('sjmini_credits', c.sjmini_credits), ('mock_discussion_token', "
-        "c.mock_discussion_token), ('shared_mock_credits', c.shared_mock_credits)) "
-        "AS f(name, balance) LEFT JOIN hubspot_sync.credit_ledger l "
-        "ON l.contact_id = c.id AND l.credit_field = f.name "
-        "WHERE c.student_id = ANY(%s) GROUP BY c.student_id, f.name, f.balance",
-        (sids,),
-    ).fetchall()
-    start = {s.student_id: s.credits for s in plan.students}
-    now: Counter[str] = Counter()
-    check = CreditCheck([], len({r[0] for r in per_student}))
-    for sid, name, balance, delta in per_student:
-        now[name] += balance
-        if start[sid][name] + delta != balance:
-            check.mismatches.append(
-                f"{sid} {name}: start {start[sid][name]} + ledger {delta} != {balance}"
-            )
+    start = Jsonb({s.student_id: s.credits for s in plan.students})
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        totals = conn.execute(
+            "SELECT f.credit_field, sum(hubspot_sync.credit_balance(c, f.credit_field))::int, "
+            "count(DISTINCT c.id)::int FROM hubspot_sync.hubspot_contact_credits c "
+            "CROSS JOIN hubspot_sync.credit_fields() f WHERE c.student_id = ANY(%s) GROUP BY 1",
+            (sids,),
+        ).fetchall()
+        violations = conn.execute(
+            "SELECT i.invariant || ': ' || i.subject || ': ' || i.detail "
+            "FROM hubspot_sync.check_invariants((SELECT jsonb_object_agg(c.id, s.value) "
+            "FROM jsonb_each(%s) s JOIN hubspot_sync.hubspot_contact_credits c "
+            "ON c.student_id = s.key), 0) i",
+            (start,),
+        ).fetchall()
+    now: Counter[str] = Counter({name: total for name, total, _ in totals})
+    check = CreditCheck([], max((n for _, _, n in totals), default=0))
+    check.mismatches.extend(line for (line,) in violations)
     for name, total in plan.start_totals().items():
         spent = -sums.get((name, "booking"), 0)
         refunded = sums.get((name, "cancellation"), 0)

@@ -23,13 +23,10 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from glue.demo import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
+from glue.postgrest import request_sql
 
 # ---- calls, exactly as PostgREST makes them ------------------------------------------------------
-REQUEST = (
-    "SELECT set_config('role', 'service_role', true), "
-    "set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true), "
-    "set_config('request.method', 'POST', true)"
-)
+REQUEST = request_sql("service_role", "POST")
 
 
 @dataclass

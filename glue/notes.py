@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glue.config import Settings
+from glue.credit_fields import CREDIT_FIELDS
 from glue.db import Database
 from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot_read import NOTES, HubSpotReader
@@ -48,13 +49,7 @@ CURSOR = "notes"
 DEFAULT_SETTLE_SECONDS = 10.0
 MAX_BODY = 1000
 
-CREDIT_LABELS = {
-    "sj_credits": "Situational Judgment",
-    "cs_credits": "Clinical Skills",
-    "sjmini_credits": "Mini-mock",
-    "mock_discussion_token": "Mock Discussion",
-    "shared_mock_credits": "shared mock",
-}
+CREDIT_LABELS = {f.name: f.pays_for for f in CREDIT_FIELDS}
 
 
 # ---- the one-line summaries ----------------------------------------------------------------------

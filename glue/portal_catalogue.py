@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from glue.credit_fields import CREDIT_FIELDS
 from glue.hubspot import CONTACTS
 
 NOTES = "0-46"
@@ -39,6 +40,7 @@ class Prop:
     type: str = "string"
     options: tuple[str, ...] = ()
     unique: bool = False
+    column: str | None = None  # the database column, where it is not the property's name
 
     @property
     def field_type(self) -> str:
@@ -91,10 +93,13 @@ BOOKING_PROPS = (
     _s("associated_contact_id", "Contact (HubSpot id)"),
     _s("student_id", "Student ID"),
     _s("name", "Name"),
-    _s("email", "Email"),
+    _s("email", "Email", column="student_email"),
     _s("attending_location", "Attending location"),
     _s("dominant_hand", "Dominant hand"),
 )
+# The one booking property map: HubSpot booking property -> hubspot_bookings column (SPEC §6);
+# the push writes these, the pull, import and reconcile read them.
+BOOKING_COLUMNS = {p.name: p.column or p.name for p in BOOKING_PROPS}
 EXAM_PROPS = (
     _s("mock_exam_name", "Mock exam name"),
     _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
@@ -112,11 +117,7 @@ EXAM_PROPS = (
 CONTACT_PROPS = (
     _s("student_id", "Student ID"),
     _s("ndecc_exam_date", "NDECC exam date"),
-    _s("sj_credits", "Situational Judgment credits", type="number"),
-    _s("cs_credits", "Clinical Skills credits", type="number"),
-    _s("sjmini_credits", "Mini-mock credits", type="number"),
-    _s("mock_discussion_token", "Mock Discussion tokens", type="number"),
-    _s("shared_mock_credits", "Shared mock credits", type="number"),
+    *(_s(f.name, f.label, type="number") for f in CREDIT_FIELDS),
 )
 NOTE_PROPS = (_s("mockbook_audit_id", "mockbook audit row"),)
 

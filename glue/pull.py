@@ -42,20 +42,16 @@ from typing import Any
 import psycopg
 
 from glue.config import Settings
+from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db import Database
 from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot_read import SEARCH_PAGE, HubSpotReader
+from glue.portal_catalogue import BOOKING_COLUMNS
 from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)
 
-CREDIT_FIELDS = (
-    "sj_credits",
-    "cs_credits",
-    "sjmini_credits",
-    "mock_discussion_token",
-    "shared_mock_credits",
-)
+CREDIT_FIELDS = CREDIT_FIELD_NAMES  # the contact's credit properties (glue/credit_fields.py)
 EXAM_PROPERTIES = (
     "mock_exam_name",
     "mock_type",
@@ -79,25 +75,8 @@ CONTACT_PROPERTIES = (
     *CREDIT_FIELDS,
     "lastmodifieddate",
 )
-BOOKING_PROPERTIES = (
-    "booking_id",
-    "idempotency_key",
-    "associated_mock_exam",
-    "associated_contact_id",
-    "student_id",
-    "name",
-    "email",
-    "is_active",
-    "attendance",
-    "token_used",
-    "attending_location",
-    "dominant_hand",
-    "mock_type",
-    "exam_date",
-    "start_time",
-    "end_time",
-    "hs_lastmodifieddate",
-)
+# the booking properties the push writes (the catalogue's one map), and the modification date
+BOOKING_PROPERTIES = (*BOOKING_COLUMNS, "hs_lastmodifieddate")
 PULL_ACTOR = "hubspot:pull"
 DEFAULT_OVERLAP_SECONDS = 120.0
 

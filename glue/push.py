@@ -54,6 +54,7 @@ from typing import Any
 import psycopg
 
 from glue.config import ConfigError, Settings
+from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db import Database
 from glue.errsummary import ErrorSummary
 from glue.hubspot import (
@@ -65,6 +66,7 @@ from glue.hubspot import (
     HubSpotError,
 )
 from glue.hubspot_read import HubSpotReader
+from glue.portal_catalogue import BOOKING_COLUMNS
 from glue.portal_setup import require as require_portal
 from glue.pull_db import PullDatabase
 from glue.ratelimit import DailyBudgetExhausted
@@ -80,32 +82,9 @@ EXAMS_TABLE = "hubspot_mock_exams"
 WAITLIST_TABLE = "waitlist_entries"
 WAITLIST_CODE_PREFIX = "WL-"
 
-CREDIT_PROPERTIES = (
-    "sj_credits",
-    "cs_credits",
-    "sjmini_credits",
-    "mock_discussion_token",
-    "shared_mock_credits",
-)
-# HubSpot booking property <- hubspot_bookings column (SPEC §6).
-BOOKING_PROPERTIES = {
-    "booking_id": "booking_id",
-    "is_active": "is_active",
-    "token_used": "token_used",
-    "attendance": "attendance",
-    "idempotency_key": "idempotency_key",
-    "mock_type": "mock_type",
-    "exam_date": "exam_date",
-    "start_time": "start_time",
-    "end_time": "end_time",
-    "associated_mock_exam": "associated_mock_exam",
-    "associated_contact_id": "associated_contact_id",
-    "student_id": "student_id",
-    "name": "name",
-    "email": "student_email",
-    "attending_location": "attending_location",
-    "dominant_hand": "dominant_hand",
-}
+CREDIT_PROPERTIES = CREDIT_FIELD_NAMES  # the contact's credit properties (glue/credit_fields.py)
+# HubSpot booking property <- hubspot_bookings column (SPEC §6): the catalogue's one map.
+BOOKING_PROPERTIES = BOOKING_COLUMNS
 DATE_PROPERTIES = frozenset({"exam_date"})
 # What the credit merge before a contact write reads (apply_pulled_contacts' properties, and
 # hs_merged_object_ids: the ids of contacts merged into this one).

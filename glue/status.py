@@ -122,13 +122,26 @@ def check(status: SyncStatus, limits: Thresholds) -> list[str]:
     return failures
 
 
+def invariant_violations(conn: psycopg.Connection) -> list[str]:
+    """SPEC §3's invariants as the database checks them (hubspot_sync.check_invariants, the one
+    implementation): one line per violation, empty when all hold. Read in one REPEATABLE READ
+    snapshot so the exam counts and the ledger are seen at the same instant."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        rows = conn.execute(
+            "SELECT invariant, subject, detail FROM hubspot_sync.check_invariants()").fetchall()
+    return [f"invariant {name}: {subject}: {detail}" for name, subject, detail in rows]
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def to_json(status: SyncStatus, limits: Thresholds) -> dict[str, Any]:
-    """The one JSON object of `mockbook status --json`."""
-    failures = check(status, limits)
+def to_json(status: SyncStatus, limits: Thresholds,
+            invariants: list[str] | None = None) -> dict[str, Any]:
+    """The one JSON object of `mockbook status --json` (with --check, `invariants` are the
+    lines of invariant_violations: they count as failures)."""
+    failures = check(status, limits) + (invariants or [])
     return {
         "pending": status.pending,
         "oldest_pending_seconds": status.oldest_pending_seconds,

@@ -45,12 +45,7 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    IF p_credit_field IS NULL OR p_credit_field NOT IN (
-        SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            format('p_credit_field %L is not one of sj_credits, cs_credits, sjmini_credits, '
-                   'mock_discussion_token, shared_mock_credits.', p_credit_field));
-    END IF;
+    PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 OR p_delta NOT BETWEEN -1000 AND 1000 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             format('p_delta must be a non-zero integer between -1000 and 1000, not %s.',

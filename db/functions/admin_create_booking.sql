@@ -37,12 +37,6 @@ LANGUAGE plpgsql
 VOLATILE
 SET search_path = ''
 AS $$
-DECLARE
-    v_fingerprint text;
-    v_booking hubspot_sync.hubspot_bookings;
-    v_contact hubspot_sync.hubspot_contact_credits;
-    v_exam hubspot_sync.hubspot_mock_exams;
-    v_result jsonb;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
@@ -55,49 +49,12 @@ BEGIN
     END IF;
     PERFORM set_config('mockbook.actor', p_actor, true);
 
-    -- 2. idempotency
-    v_fingerprint := hubspot_sync.booking_fingerprint('admin', p_student_id, lower(p_email),
-                                                      p_mock_exam_id, p_attending_location,
-                                                      p_dominant_hand);
-    v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
-    IF v_booking.id IS NOT NULL THEN
-        v_result := hubspot_sync.booking_result(v_booking, true);
-        RETURN v_result || jsonb_build_object('over_capacity',
-            (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0));
-    END IF;
-
-    -- 3.-9. without locks, then 6.-7. again under the contact's lock (the seat is taken last,
-    -- by take_seat: the exam is last in the lock order)
-    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
-    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    FOR i IN 1..2 LOOP
-        IF i = 2 THEN
-            v_contact := hubspot_sync.lock_contact(v_contact.id);
-        END IF;
-        PERFORM hubspot_sync.check_exam_for_student(
-            v_exam, v_contact.student_id, p_attending_location, p_dominant_hand,
-            p_check_capacity := i = 1 AND NOT p_override_capacity);
-        IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
-                       WHERE r.mock_type = v_exam.mock_type) THEN
-            PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
-                format('Mock type %L has no credit rule.', v_exam.mock_type));
-        END IF;
-    END LOOP;
-
-    -- 10. insert, count (no credit)
-    v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
-        v_contact, v_exam, p_attending_location, p_dominant_hand, NULL, NULL, 'Admin Override',
-        NULL, p_idempotency_key, v_fingerprint));
-    IF v_booking.id IS NULL THEN
-        -- the key was stored by a writer that bypassed the key lock: answer as its replay
-        v_result := hubspot_sync.booking_result(
-            hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
-    ELSE
-        PERFORM hubspot_sync.take_seat(v_exam, NOT p_override_capacity);
-        v_result := hubspot_sync.booking_result(v_booking, false);
-    END IF;
-    RETURN v_result || jsonb_build_object('over_capacity',
-        (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0));
+    -- 2.-10. the booking pipeline (mode 'admin')
+    RETURN hubspot_sync.book(
+        'admin', p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+        hubspot_sync.booking_fingerprint('admin', p_student_id, lower(p_email),
+                                         p_mock_exam_id, p_attending_location, p_dominant_hand),
+        p_attending_location, p_dominant_hand, p_override_capacity := p_override_capacity);
 END
 $$;
 

@@ -3,8 +3,9 @@
  *                                 p_booking_id, p_actor, p_note) -> integer (balance after)
  *
  * The only code that changes a credit balance: a relative update (balance + delta, never an
- * absolute write) of one of the five credit fields, chosen from a fixed list (no SQL is built
- * from the argument), plus the credit_ledger row that explains it. A NULL balance counts as 0.
+ * absolute write) of one credit field (checked against credit_fields(); the balance read by the
+ * accessor credit_balance; this UPDATE is the one writer that names the columns, so no SQL is
+ * built from the argument), plus the credit_ledger row that explains it. A NULL balance counts as 0.
  * The ledger's actor is hubspot_sync.request_actor(p_actor): the JWT user of the request when
  * there is one, else p_actor.
  * Errors: INVALID_ARGUMENT (unknown field, zero delta), CONTACT_NOT_FOUND,
@@ -30,25 +31,12 @@ DECLARE
     v_after integer;
     v_student_id text;
 BEGIN
-    IF p_credit_field IS NULL OR p_credit_field NOT IN (
-        'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
-        'shared_mock_credits') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            format('credit field %L is not one of sj_credits, cs_credits, sjmini_credits, '
-                   'mock_discussion_token, shared_mock_credits.', p_credit_field));
-    END IF;
+    PERFORM hubspot_sync.check_credit_field('credit field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'delta must be a non-zero integer.');
     END IF;
 
-    SELECT c.student_id,
-           CASE p_credit_field
-               WHEN 'sj_credits' THEN coalesce(c.sj_credits, 0)
-               WHEN 'cs_credits' THEN coalesce(c.cs_credits, 0)
-               WHEN 'sjmini_credits' THEN coalesce(c.sjmini_credits, 0)
-               WHEN 'mock_discussion_token' THEN coalesce(c.mock_discussion_token, 0)
-               ELSE coalesce(c.shared_mock_credits, 0)
-           END
+    SELECT c.student_id, hubspot_sync.credit_balance(c, p_credit_field)
     INTO v_student_id, v_before
     FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.id = p_contact_id

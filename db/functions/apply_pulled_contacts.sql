@@ -87,6 +87,7 @@ DECLARE
     v_queued integer := 0;
     v_errors jsonb := '[]'::jsonb;
     v_retry jsonb := '[]'::jsonb;
+    v_failed jsonb;
     v_clamped jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_contacts) IS DISTINCT FROM 'array' THEN
@@ -140,9 +141,8 @@ BEGIN
                 END IF;
                 INSERT INTO hubspot_sync.hubspot_contact_credits (
                     hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
-                    sj_credits, cs_credits, sjmini_credits, mock_discussion_token,
-                    shared_mock_credits, hubspot_last_sync_at)
-                VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, 0, 0, 0, 0, 0, now())
+                    hubspot_last_sync_at)  -- balances: their default 0, then the ledger rows
+                VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now())
                 RETURNING * INTO v_contact;
                 FOR v_field, v_hval IN
                     SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h ORDER BY h.key
@@ -292,18 +292,10 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
-            IF v_state IN ('PT503', '40P01', '55P03') AND v_id IS NOT NULL THEN
-                v_retry := v_retry || to_jsonb(v_id);
-            ELSE
-                v_message := CASE WHEN v_state LIKE 'PT%'
-                                  THEN v_message || ': ' || coalesce(v_detail, '')
-                                  ELSE format('%s (SQLSTATE %s)', v_message, v_state) END;
-                v_errors := v_errors || jsonb_build_object('id', v_id, 'error', v_message);
-                IF v_id IS NOT NULL THEN
-                    PERFORM hubspot_sync.note_pull_outcome('hubspot_contact_credits', v_id,
-                                                           v_message, v_item);
-                END IF;
-            END IF;
+            v_failed := hubspot_sync.pull_record_failed('hubspot_contact_credits', v_id, v_item, v_state,
+                                                        v_message, v_detail);
+            v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
+            v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
         END;
     END LOOP;
 

@@ -54,6 +54,7 @@ DECLARE
     v_deactivated integer := 0;
     v_errors jsonb := '[]'::jsonb;
     v_retry jsonb := '[]'::jsonb;
+    v_failed jsonb;
     v_refused jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
@@ -208,18 +209,10 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
-            IF v_state IN ('PT503', '40P01', '55P03') AND v_id IS NOT NULL THEN
-                v_retry := v_retry || to_jsonb(v_id);
-            ELSE
-                v_message := CASE WHEN v_state LIKE 'PT%'
-                                  THEN v_message || ': ' || coalesce(v_detail, '')
-                                  ELSE format('%s (SQLSTATE %s)', v_message, v_state) END;
-                v_errors := v_errors || jsonb_build_object('id', v_id, 'error', v_message);
-                IF v_id IS NOT NULL THEN
-                    PERFORM hubspot_sync.note_pull_outcome('hubspot_mock_exams', v_id, v_message,
-                                                           v_item);
-                END IF;
-            END IF;
+            v_failed := hubspot_sync.pull_record_failed('hubspot_mock_exams', v_id, v_item, v_state,
+                                                        v_message, v_detail);
+            v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
+            v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
         END;
         v_new := NULL;
         v_old := NULL;

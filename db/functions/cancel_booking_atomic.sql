@@ -43,12 +43,10 @@ BEGIN
     IF (p_credit_field IS NULL) <> (p_restored_credit_value IS NULL) THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             'p_credit_field and p_restored_credit_value go together: give both or neither.');
-    ELSIF p_credit_field NOT IN ('sj_credits', 'cs_credits', 'sjmini_credits',
-                                 'mock_discussion_token', 'shared_mock_credits') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            'p_credit_field must be one of sj_credits, cs_credits, sjmini_credits, '
-            'mock_discussion_token, shared_mock_credits.');
-    ELSIF p_restored_credit_value < 0 THEN
+    ELSIF p_credit_field IS NOT NULL THEN
+        PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
+    END IF;
+    IF p_restored_credit_value < 0 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
                                          'p_restored_credit_value is negative.');
     END IF;

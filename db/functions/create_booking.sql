@@ -57,14 +57,6 @@ LANGUAGE plpgsql
 VOLATILE
 SET search_path = ''
 AS $$
-DECLARE
-    v_fingerprint text;
-    v_booking hubspot_sync.hubspot_bookings;
-    v_contact hubspot_sync.hubspot_contact_credits;
-    v_seen_contact hubspot_sync.hubspot_contact_credits;
-    v_exam hubspot_sync.hubspot_mock_exams;
-    v_credit record;
-    v_balance integer;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
@@ -79,76 +71,12 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
     END IF;
 
-    -- 2. idempotency
-    v_fingerprint := hubspot_sync.booking_fingerprint('booking', p_student_id, lower(p_email),
-                                                      p_mock_exam_id, p_attending_location,
-                                                      p_dominant_hand);
-    v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
-    IF v_booking.id IS NOT NULL THEN
-        RETURN hubspot_sync.booking_result(v_booking, true);
-    END IF;
-
-    -- 3.-9. without locks
-    v_seen_contact := hubspot_sync.find_contact(p_student_id, p_email);
-    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    PERFORM hubspot_sync.check_exam_for_student(v_exam, v_seen_contact.student_id,
-                                                p_attending_location, p_dominant_hand);
-    PERFORM hubspot_sync.check_booking_rules(v_exam, v_seen_contact.student_id);
-    SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_seen_contact, v_exam.mock_type);
-
-    -- 6.-7. and 9. again under the contact's lock (first in the lock order): the student's
-    -- bookings and balances cannot change under us any more. The exam is not locked: its seat
-    -- is taken by the last statement (take_seat), which also sees the exam as it is then.
-    v_contact := hubspot_sync.lock_contact(v_seen_contact.id);
-    PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
-                                                p_attending_location, p_dominant_hand,
-                                                p_check_fields := false,
-                                                p_check_capacity := false);
-    PERFORM hubspot_sync.check_booking_rules(v_exam, v_contact.student_id);
-    -- the credit choice depends only on the mock type and the five balances: pick again only
-    -- when the locked row differs in them from the row read without a lock
-    IF (v_contact.sj_credits, v_contact.cs_credits, v_contact.sjmini_credits,
-        v_contact.mock_discussion_token, v_contact.shared_mock_credits)
-       IS DISTINCT FROM
-       (v_seen_contact.sj_credits, v_seen_contact.cs_credits, v_seen_contact.sjmini_credits,
-        v_seen_contact.mock_discussion_token, v_seen_contact.shared_mock_credits)
-       OR v_contact.student_id IS DISTINCT FROM v_seen_contact.student_id THEN
-        SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
-    END IF;
-
-    -- 10. insert, spend, and last the seat (the exam's lock: one statement and the commit)
-    v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
-        v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
-        p_mock_set::hubspot_sync.mock_set_letter, v_credit.token_used, p_booking_id,
-        p_idempotency_key, v_fingerprint));
-    IF v_booking.id IS NULL THEN
-        -- the key was stored by a writer that bypassed the key lock: answer as its replay
-        RETURN hubspot_sync.booking_result(
-            hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
-    END IF;
-
-    v_balance := hubspot_sync.apply_credit_delta(v_contact.id, v_credit.credit_field, -1,
-                                                 'booking', v_booking.id, v_contact.student_id);
-    v_exam := hubspot_sync.take_seat(v_exam);
-
-    -- what hubspot_sync.booking_result(v_booking, false) returns, built from the values in hand
-    -- (no re-read): credit_field is the field token_used names, credits_remaining the balance
-    -- apply_credit_delta left, total_bookings/capacity the exam's after take_seat
-    RETURN jsonb_build_object(
-        'success', true,
-        'idempotent_replay', false,
-        'id', v_booking.id,
-        'booking_id', v_booking.booking_id,
-        'status', v_booking.is_active,
-        'mock_exam_id', v_booking.associated_mock_exam,
-        'mock_type', v_booking.mock_type,
-        'exam_date', v_booking.exam_date,
-        'student_id', v_booking.student_id,
-        'token_used', v_booking.token_used,
-        'credit_field', v_credit.credit_field,
-        'credits_remaining', v_balance,
-        'total_bookings', v_exam.total_bookings,
-        'capacity', v_exam.capacity);
+    -- 2.-10. the booking pipeline (mode 'credit')
+    RETURN hubspot_sync.book(
+        'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+        hubspot_sync.booking_fingerprint('booking', p_student_id, lower(p_email),
+                                         p_mock_exam_id, p_attending_location, p_dominant_hand),
+        p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id);
 END
 $$;
 

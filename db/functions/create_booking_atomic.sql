@@ -61,14 +61,6 @@ VOLATILE
 SET search_path = ''
 AS $$
 DECLARE
-    v_fingerprint text;
-    v_booking hubspot_sync.hubspot_bookings;
-    v_contact hubspot_sync.hubspot_contact_credits;
-    v_exam hubspot_sync.hubspot_mock_exams;
-    v_token text;
-    v_balance integer;
-    v_code text := p_booking_id;
-    v_repeat integer := 1;
     v_location text;
 BEGIN
     -- 1. arguments (the original app's location spellings mapped to codes first)
@@ -82,13 +74,7 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_booking_id must not be blank.');
     END IF;
     PERFORM hubspot_sync.check_text_arg('p_token_used', p_token_used, false, 255);
-    IF p_credit_field IS NULL OR p_credit_field NOT IN (
-        'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
-        'shared_mock_credits') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-            'p_credit_field must be one of sj_credits, cs_credits, sjmini_credits, '
-            'mock_discussion_token, shared_mock_credits.');
-    END IF;
+    PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
     IF p_new_credit_value IS NULL OR p_new_credit_value < 0 THEN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
             'p_new_credit_value is required and not negative.');
@@ -98,85 +84,14 @@ BEGIN
         PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
     END IF;
 
-    -- 2. idempotency (create_booking's fingerprint)
-    v_fingerprint := hubspot_sync.booking_fingerprint('booking', p_student_id,
-                                                      lower(p_student_email), p_mock_exam_id,
-                                                      v_location, p_dominant_hand);
-    v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
-    IF v_booking.id IS NOT NULL THEN
-        RETURN hubspot_sync.booking_result(v_booking, true)
-            || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-                                  'contact_hubspot_id', v_booking.associated_contact_id,
-                                  'mock_exam_hubspot_id', v_booking.associated_mock_exam);
-    END IF;
-
-    -- 3.-9. without locks, then 4.-9. again under the contact's lock (the seat is
-    -- taken last, by take_seat: the exam is last in the lock order)
-    v_contact := hubspot_sync.find_contact(p_student_id, p_student_email);
-    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    FOR i IN 1..2 LOOP
-        IF i = 2 THEN
-            v_contact := hubspot_sync.lock_contact(v_contact.id);
-        END IF;
-        PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
-                                                    v_location, p_dominant_hand,
-                                                    p_check_capacity := i = 1);
-        IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
-                       WHERE r.mock_type = v_exam.mock_type) THEN
-            PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
-                format('Mock type %L has no credit rule.', v_exam.mock_type));
-        END IF;
-        SELECT r.token_used INTO v_token FROM hubspot_sync.credit_rules() AS r
-        WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
-        IF NOT FOUND THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-                format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
-                       v_exam.mock_type));
-        ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_token THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
-                format('p_token_used must be %L for %s.', v_token, p_credit_field));
-        END IF;
-        v_balance := hubspot_sync.credit_balance(v_contact, p_credit_field);
-        IF v_balance < 1 THEN
-            PERFORM hubspot_sync.raise_error('INSUFFICIENT_CREDITS',
-                format('%s has no %s left.', v_contact.student_id, p_credit_field));
-        ELSIF p_new_credit_value <> v_balance - 1 THEN
-            PERFORM hubspot_sync.raise_error('CREDIT_CONFLICT',
-                format('%s has %s %s: after this booking %s, not %s.', v_contact.student_id,
-                       v_balance, p_credit_field, v_balance - 1, p_new_credit_value));
-        END IF;
-    END LOOP;
-
-    -- 10. a repeated legacy code gets <code>-R<n>; insert, spend (relatively), count
-    WHILE v_code IS NOT NULL AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                                         WHERE b.booking_id = v_code) LOOP
-        v_repeat := v_repeat + 1;
-        v_code := p_booking_id || '-R' || v_repeat;
-    END LOOP;
-    v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
-        v_contact, v_exam, v_location, p_dominant_hand, p_student_name,
-        p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
-        v_fingerprint));
-    IF v_booking.id IS NULL THEN
-        -- the key was stored by a writer that bypassed the key lock: answer as its replay
-        v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
-        RETURN hubspot_sync.booking_result(v_booking, true)
-            || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-                                  'contact_hubspot_id', v_booking.associated_contact_id,
-                                  'mock_exam_hubspot_id', v_booking.associated_mock_exam);
-    END IF;
-    IF v_code IS DISTINCT FROM p_booking_id THEN
-        UPDATE hubspot_sync.hubspot_bookings AS b SET legacy_booking_id = p_booking_id
-        WHERE b.id = v_booking.id;
-    END IF;
-    PERFORM hubspot_sync.apply_credit_delta(v_contact.id, p_credit_field, -1, 'booking',
-                                            v_booking.id, v_contact.student_id);
-    PERFORM hubspot_sync.take_seat(v_exam);
-
-    RETURN hubspot_sync.booking_result(v_booking, false)
-        || jsonb_build_object('booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-                              'contact_hubspot_id', v_contact.hubspot_id,
-                              'mock_exam_hubspot_id', v_exam.hubspot_id);
+    -- 2.-10. the booking pipeline (mode 'legacy'; create_booking's fingerprint)
+    RETURN hubspot_sync.book(
+        'legacy', p_student_id, p_student_email, p_mock_exam_id, p_idempotency_key,
+        hubspot_sync.booking_fingerprint('booking', p_student_id, lower(p_student_email),
+                                         p_mock_exam_id, v_location, p_dominant_hand),
+        v_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id,
+        p_credit_field := p_credit_field, p_new_credit_value := p_new_credit_value,
+        p_token_used := p_token_used);
 END
 $$;
 

@@ -25,9 +25,7 @@ DECLARE
     v_balance integer;
 BEGIN
     -- one pass over the rules of the type, in priority order: the first field with a credit
-    -- wins; v_fields names them all (for the errors). Balances are read with a CASE over the
-    -- five credit fields (the only fields credit_rules() names), not hubspot_sync.credit_balance
-    -- per row: same values, no to_jsonb of the row per rule.
+    -- wins; v_fields names them all (for the errors)
     FOR v_rule IN
         SELECT r.credit_field, r.token_used
         FROM hubspot_sync.credit_rules() AS r
@@ -37,15 +35,7 @@ BEGIN
         v_fields := CASE WHEN v_fields IS NULL THEN v_rule.credit_field
                          ELSE v_fields || ' or ' || v_rule.credit_field END;
         IF credit_field IS NULL THEN
-            v_balance := coalesce(CASE v_rule.credit_field
-                                      WHEN 'sj_credits' THEN p_contact.sj_credits
-                                      WHEN 'cs_credits' THEN p_contact.cs_credits
-                                      WHEN 'sjmini_credits' THEN p_contact.sjmini_credits
-                                      WHEN 'mock_discussion_token'
-                                          THEN p_contact.mock_discussion_token
-                                      WHEN 'shared_mock_credits'
-                                          THEN p_contact.shared_mock_credits
-                                  END, 0);
+            v_balance := hubspot_sync.credit_balance(p_contact, v_rule.credit_field);
             IF v_balance > 0 THEN
                 credit_field := v_rule.credit_field;
                 token_used := v_rule.token_used;

@@ -32,6 +32,7 @@
  *      capacity of the new exam     -> PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL
  * Checks 3-7 run without locks, then 3-7 again under the contact and booking locks (capacity
  * last: the new exam's seat is taken by a conditional update at the end, hubspot_sync.take_seat).
+ * Steps 2-7 and the move run in the booking pipeline, hubspot_sync.book (mode 'rebook').
  * Returns the create_booking result for the new booking, plus
  *   rebooked_from: {id, booking_id, mock_exam_id, status} of the old (now Cancelled) booking
  *   and previous_exam_total_bookings.
@@ -51,16 +52,7 @@ VOLATILE
 SET search_path = ''
 AS $$
 DECLARE
-    v_fingerprint text;
-    v_old hubspot_sync.hubspot_bookings;
-    v_new hubspot_sync.hubspot_bookings;
-    v_exam hubspot_sync.hubspot_mock_exams;
-    v_contact hubspot_sync.hubspot_contact_credits;
-    v_reason text;
-    v_old_total integer;
-    v_field text;
     v_actor text;
-    v_stored jsonb;
 BEGIN
     -- 1. arguments
     PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, true, 255);
@@ -75,118 +67,11 @@ BEGIN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
-    -- 2. idempotency
-    v_fingerprint := hubspot_sync.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id);
-    v_new := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
-    IF v_new.id IS NOT NULL THEN
-        SELECT r.result INTO v_stored FROM hubspot_sync.idempotency_results AS r
-        WHERE r.idempotency_key = p_idempotency_key AND r.function_name = 'rebook';
-        IF v_stored IS NOT NULL THEN
-            RETURN v_stored || jsonb_build_object('idempotent_replay', true);
-        END IF;
-        v_old := hubspot_sync.booking_by_ref(p_booking_id);
-        RETURN hubspot_sync.booking_result(v_new, true) || jsonb_build_object(
-            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                                'mock_exam_id', v_old.associated_mock_exam,
-                                                'status', v_old.is_active),
-            'previous_exam_total_bookings', (
-                SELECT e.total_bookings FROM hubspot_sync.hubspot_mock_exams AS e
-                WHERE e.hubspot_id = v_old.associated_mock_exam));
-    END IF;
-
-    -- 3.-7. without locks, then again under the locks
-    v_old := hubspot_sync.booking_by_ref(p_booking_id);
-    IF v_old.id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
-            format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
-    END IF;
-    FOR i IN 1..2 LOOP
-        IF i = 2 THEN
-            -- the contact, then the booking; the exams come last (take_seat/release_seat)
-            SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-            WHERE c.student_id = v_old.student_id;
-            IF FOUND THEN
-                v_contact := hubspot_sync.lock_contact(v_contact.id);
-            END IF;
-            v_old := hubspot_sync.lock_booking(v_old.id);
-            IF v_old.id IS NULL THEN
-                PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
-                    format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
-            END IF;
-        END IF;
-
-        IF v_old.is_active IS DISTINCT FROM 'Active' THEN
-            PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
-                format('Booking %s is %s; only Active bookings can be rebooked.',
-                       v_old.booking_id, coalesce(v_old.is_active, 'without status')));
-        END IF;
-        IF i = 1 THEN
-            v_exam := hubspot_sync.find_exam(p_new_mock_exam_id);
-        END IF;
-        IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
-            PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
-                format('Booking %s is already on exam %s.', v_old.booking_id, v_exam.hubspot_id));
-        ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
-            PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
-                format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
-                       v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
-        END IF;
-        v_reason := hubspot_sync.exam_unbookable_reason(v_exam);
-        IF v_reason IS NOT NULL THEN
-            PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
-                format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
-        END IF;
-        PERFORM hubspot_sync.check_exam_for_student(
-            v_exam, v_old.student_id, v_old.attending_location, v_old.dominant_hand,
-            p_check_fields := false, p_check_capacity := i = 1, p_ignore_booking_id := v_old.id);
-    END LOOP;
-
-    -- move: cancel the old booking, create the new one, count both exams
-    UPDATE hubspot_sync.hubspot_bookings AS b
-    SET is_active = 'Cancelled', updated_at = now()
-    WHERE b.id = v_old.id
-    RETURNING * INTO v_old;
-
-    v_new := hubspot_sync.new_booking_row(v_contact, v_exam, v_old.attending_location,
-                                          v_old.dominant_hand, v_old.name, NULL,
-                                          v_old.token_used, NULL, p_idempotency_key,
-                                          v_fingerprint);
-    v_new.student_id := v_old.student_id;
-    v_new.student_email := v_old.student_email;
-    v_new.associated_contact_id := coalesce(v_contact.hubspot_id, v_old.associated_contact_id);
-    v_new.ndecc_exam_date := coalesce(v_contact.ndecc_exam_date, v_old.ndecc_exam_date);
-    v_new := hubspot_sync.insert_booking(v_new);
-    IF v_new.id IS NULL THEN
-        -- the key was stored by a writer that bypassed the key lock: undo nothing by hand,
-        -- refuse (the whole call rolls back)
-        PERFORM hubspot_sync.raise_error('IDEMPOTENCY_KEY_REUSED',
-            'The idempotency key was stored concurrently by another writer.');
-    END IF;
-    -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net zero)
-    v_field := hubspot_sync.credit_field_of_token(v_old.token_used);
-    IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
-        PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, 1, 'rebook', v_old.id,
-                                                v_actor, format('moved to %s', v_new.booking_id));
-        PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, -1, 'rebook', v_new.id,
-                                                v_actor, format('moved from %s', v_old.booking_id));
-    END IF;
-
-    -- last, the two exams in ascending hubspot_id order: the new one's seat (EXAM_FULL when it
-    -- was taken meanwhile: everything above rolls back), the old one's seat given back
-    IF v_exam.hubspot_id < v_old.associated_mock_exam THEN
-        PERFORM hubspot_sync.take_seat(v_exam);
-        v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
-    ELSE
-        v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
-        PERFORM hubspot_sync.take_seat(v_exam);
-    END IF;
-
-    RETURN hubspot_sync.store_idempotent_result('rebook', p_idempotency_key, v_fingerprint,
-        hubspot_sync.booking_result(v_new, false) || jsonb_build_object(
-            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                                'mock_exam_id', v_old.associated_mock_exam,
-                                                'status', v_old.is_active),
-            'previous_exam_total_bookings', v_old_total));
+    -- 2.-7. and the move: the booking pipeline (mode 'rebook'; its result stored under the key)
+    RETURN hubspot_sync.book(
+        'rebook', NULL, NULL, p_new_mock_exam_id, p_idempotency_key,
+        hubspot_sync.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id),
+        p_old_booking := p_booking_id, p_actor := v_actor);
 END
 $$;
 

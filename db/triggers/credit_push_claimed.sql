@@ -19,13 +19,7 @@ AS $$
 BEGIN
     INSERT INTO hubspot_sync.contact_credit_sync AS s (contact_id, credits, pushing, pushing_at,
                                                        source)
-    SELECT c.id, '{}'::jsonb,
-           jsonb_build_object('sj_credits', coalesce(c.sj_credits, 0),
-                              'cs_credits', coalesce(c.cs_credits, 0),
-                              'sjmini_credits', coalesce(c.sjmini_credits, 0),
-                              'mock_discussion_token', coalesce(c.mock_discussion_token, 0),
-                              'shared_mock_credits', coalesce(c.shared_mock_credits, 0)),
-           now(), 'push'
+    SELECT c.id, '{}'::jsonb, hubspot_sync.credit_balances(c), now(), 'push'
     FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.id = NEW.record_id
     ON CONFLICT (contact_id) DO UPDATE

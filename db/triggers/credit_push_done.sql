@@ -16,13 +16,7 @@ SET search_path = ''
 AS $$
 BEGIN
     INSERT INTO hubspot_sync.contact_credit_sync AS s (contact_id, credits, source)
-    VALUES (NEW.id,
-            jsonb_build_object('sj_credits', coalesce(NEW.sj_credits, 0),
-                               'cs_credits', coalesce(NEW.cs_credits, 0),
-                               'sjmini_credits', coalesce(NEW.sjmini_credits, 0),
-                               'mock_discussion_token', coalesce(NEW.mock_discussion_token, 0),
-                               'shared_mock_credits', coalesce(NEW.shared_mock_credits, 0)),
-            'push')
+    VALUES (NEW.id, hubspot_sync.credit_balances(NEW), 'push')
     ON CONFLICT (contact_id) DO UPDATE
         SET credits = s.credits || coalesce(s.pushing, excluded.credits),
             pushing = NULL, pushing_at = NULL, source = 'push', updated_at = now();

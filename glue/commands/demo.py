@@ -262,8 +262,10 @@ def credits(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
     story.check(
         "credit check",
         check.ok,
-        f"start − spent + refunded = now for every field, and balance = start + ledger for each "
-        f"of {_n(check.students_checked)} students × 5 fields"
+        f"start − spent + refunded = now for every field, and the database's invariant check "
+        f"(hubspot_sync.check_invariants: balance = start + ledger for each of "
+        f"{_n(check.students_checked)} students and every credit field, total_bookings = "
+        f"Active bookings) finds nothing"
         if check.ok
         else "; ".join(check.mismatches[:5]) or "a field does not add up",
     )

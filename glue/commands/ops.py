@@ -18,6 +18,7 @@ from glue.config import ConfigError
 from glue.status import (
     Thresholds,
     check,
+    invariant_violations,
     prometheus_down_text,
     prometheus_text,
     read_status,
@@ -50,7 +51,11 @@ def _not_migrated(exc: psycopg.Error) -> ConfigError:
     help="Also write node_exporter textfile metrics to FILE, atomically.",
 )
 @click.option(
-    "--check", "check_flag", is_flag=True, help="Exit 1, naming them, when thresholds are exceeded."
+    "--check",
+    "check_flag",
+    is_flag=True,
+    help="Exit 1, naming them, when thresholds are exceeded or a SPEC §3 invariant is broken "
+    "(hubspot_sync.check_invariants).",
 )
 @click.option(
     "--max-lag",
@@ -119,12 +124,16 @@ def status(
             write_metrics(prometheus_file, prometheus_text(current))
         except OSError as exc:
             raise ConfigError(f"cannot write {prometheus_file}: {exc.strerror or exc}") from None
+    invariants: list[str] = []
+    if check_flag:
+        with _connect(app) as conn:
+            invariants = invariant_violations(conn)
     as_json = json_flag or app.json_output
     if as_json:
-        click.echo(json.dumps(to_json(current, limits)))
+        click.echo(json.dumps(to_json(current, limits, invariants)))
     elif prometheus_file is None or sys.stdout.isatty():
         Console().print(render_table(current, limits))
-    failures = check(current, limits)
+    failures = check(current, limits) + invariants
     if check_flag and failures:
         for failure in failures:
             click.echo(f"mockbook: check failed: {failure}", err=True)

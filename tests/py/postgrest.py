@@ -41,9 +41,10 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from glue.postgrest import REQUEST_SETTINGS, is_read_only, request_params
+
 SCHEMA = "hubspot_sync"
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-ROLES = ("anon", "authenticated", "service_role")
 
 
 class RpcError(Exception):
@@ -133,29 +134,12 @@ def signature(conn: psycopg.Connection, fn: str) -> tuple[list[Param], bool]:
     return _signatures[key]
 
 
-def request_claims(role: str, sub: str | None, claims: dict[str, Any] | None) -> dict[str, Any]:
-    """The JWT payload of the request: role and sub first, then the extra claims (which may
-    override sub, never role: the role claim is the role the transaction runs as)."""
-    extra = dict(claims or {})
-    if "role" in extra and extra["role"] != role:
-        raise ValueError("the role claim is the request's role: pass role=, not claims['role']")
-    return {"role": role, "sub": sub} | extra
-
-
 def _begin_request(cur: psycopg.Cursor, role: str, method: str, sub: str | None,
                    claims: dict[str, Any] | None = None) -> None:
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    method = method.upper()
-    if method not in ("GET", "POST", "HEAD"):
-        raise ValueError(f"unsupported method {method!r}")
-    if method in ("GET", "HEAD"):
+    params = request_params(role, method, sub, claims)  # glue/postgrest.py: the one definition
+    if is_read_only(method):
         cur.execute("SET TRANSACTION READ ONLY")
-    cur.execute(
-        "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
-        " set_config('request.method', %s, true)",
-        (role, json.dumps(request_claims(role, sub, claims)), method),
-    )
+    cur.execute(REQUEST_SETTINGS, params)
 
 
 def _params_for(conn: psycopg.Connection, fn: str, names: list[str]) -> dict[str, Param]:

@@ -198,6 +198,20 @@ def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
                           "12", "--max-error-rate", "0.01")
     assert error_rate.returncode == 1
     assert "error rate 2.5% > 1.0%" in error_rate.stderr
+    # a broken SPEC §3 invariant fails the check too (hubspot_sync.check_invariants), named
+    exam = "STATUS-INV"
+    conn.execute("INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_type, exam_date,"
+                 " capacity, total_bookings, is_active) VALUES (%s, 'Situational Judgment',"
+                 " current_date + 3, 5, 1, 'true')", (exam,))
+    try:
+        broken = mockbook(status_db, "status", "--check", "--json", "--max-lag", "120",
+                          "--max-drift", "12")
+        assert broken.returncode == 1
+        expected = f"invariant exam_total: exam {exam}: total_bookings 1 but 0 Active bookings"
+        assert json.loads(broken.stdout)["failures"] == [expected]
+        assert broken.stderr.strip() == f"mockbook: check failed: {expected}"
+    finally:
+        conn.execute("DELETE FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,))
     # bad configuration is exit 2, one line
     bad = mockbook(status_db, "status", env={"MOCKBOOK_STATUS_MAX_PENDING": "lots"})
     assert bad.returncode == exitcodes.CONFIG_ERROR
