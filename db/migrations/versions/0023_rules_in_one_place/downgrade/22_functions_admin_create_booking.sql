@@ -1,0 +1,111 @@
+-- Undo db/functions/admin_create_booking.sql (changed).
+-- Frozen copy of db/functions/admin_create_booking.sql (changed).
+/**
+ * hubspot_sync.admin_create_booking(p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+ *     p_actor, p_attending_location DEFAULT NULL, p_dominant_hand DEFAULT NULL,
+ *     p_override_capacity boolean DEFAULT false) -> jsonb
+ *
+ * An admin books a seat for a student without spending a credit (token_used 'Admin Override';
+ * no balance change, no ledger row; a later cancellation refunds nothing). Same checks and order
+ * as hubspot_sync.create_booking, except:
+ *   - p_actor (who, at most 255 characters) is required; it names the audit rows
+ *     (mockbook.actor);
+ *   - capacity (step 8) is skipped when p_override_capacity: total_bookings may then exceed
+ *     capacity, and the result says so with "over_capacity": true;
+ *   - step 9 only requires a known mock type (INVALID_EXAM_TYPE), no credit.
+ * The idempotency fingerprint is ('admin', student, lower(email), exam, location, hand): a key
+ * used by create_booking cannot replay here, nor the reverse (IDEMPOTENCY_KEY_REUSED).
+ * Returns the create_booking result (credit_field and credits_remaining NULL) plus
+ * over_capacity (true when the exam's total_bookings now exceeds its capacity; a replay
+ * reports the exam as it is now).
+ * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
+ * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
+ * INVALID_EXAM_TYPE, BUSY.
+ * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
+ * last statement (hubspot_sync.take_seat).
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.admin_create_booking(
+    p_student_id text,
+    p_email text,
+    p_mock_exam_id text,
+    p_idempotency_key text,
+    p_actor text,
+    p_attending_location text DEFAULT NULL,
+    p_dominant_hand text DEFAULT NULL,
+    p_override_capacity boolean DEFAULT false
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_fingerprint text;
+    v_booking hubspot_sync.hubspot_bookings;
+    v_contact hubspot_sync.hubspot_contact_credits;
+    v_exam hubspot_sync.hubspot_mock_exams;
+    v_result jsonb;
+BEGIN
+    -- 1. arguments
+    PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
+                                               p_idempotency_key, p_attending_location,
+                                               p_dominant_hand);
+    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, true, 255);
+    IF p_override_capacity IS NULL THEN
+        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            'p_override_capacity must be true or false.');
+    END IF;
+    PERFORM set_config('mockbook.actor', p_actor, true);
+
+    -- 2. idempotency
+    v_fingerprint := hubspot_sync.booking_fingerprint('admin', p_student_id, lower(p_email),
+                                                      p_mock_exam_id, p_attending_location,
+                                                      p_dominant_hand);
+    v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint);
+    IF v_booking.id IS NOT NULL THEN
+        v_result := hubspot_sync.booking_result(v_booking, true);
+        RETURN v_result || jsonb_build_object('over_capacity',
+            (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0));
+    END IF;
+
+    -- 3.-9. without locks, then 6.-7. again under the contact's lock (the seat is taken last,
+    -- by take_seat: the exam is last in the lock order)
+    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
+    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
+    FOR i IN 1..2 LOOP
+        IF i = 2 THEN
+            v_contact := hubspot_sync.lock_contact(v_contact.id);
+        END IF;
+        PERFORM hubspot_sync.check_exam_for_student(
+            v_exam, v_contact.student_id, p_attending_location, p_dominant_hand,
+            p_check_capacity := i = 1 AND NOT p_override_capacity);
+        IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
+                       WHERE r.mock_type = v_exam.mock_type) THEN
+            PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
+                format('Mock type %L has no credit rule.', v_exam.mock_type));
+        END IF;
+    END LOOP;
+
+    -- 10. insert, count (no credit)
+    v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
+        v_contact, v_exam, p_attending_location, p_dominant_hand, NULL, NULL, 'Admin Override',
+        NULL, p_idempotency_key, v_fingerprint));
+    IF v_booking.id IS NULL THEN
+        -- the key was stored by a writer that bypassed the key lock: answer as its replay
+        v_result := hubspot_sync.booking_result(
+            hubspot_sync.claim_idempotency_key(p_idempotency_key, v_fingerprint), true);
+    ELSE
+        PERFORM hubspot_sync.take_seat(v_exam, NOT p_override_capacity);
+        v_result := hubspot_sync.booking_result(v_booking, false);
+    END IF;
+    RETURN v_result || jsonb_build_object('over_capacity',
+        (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0));
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean) IS
+'Admin books a seat for a student without spending a credit (token_used Admin Override, nothing refunded on cancel). Same checks and order as create_booking (INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, INVALID_EXAM_TYPE, BUSY), but p_actor is required and p_override_capacity skips the capacity check. Returns the create_booking result plus over_capacity (true when total_bookings now exceeds capacity). Locks: key, contact, then the exam by the last statement.';
+REVOKE ALL ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)
+    TO service_role;
