@@ -128,10 +128,16 @@ def hot_script(exam: str) -> str:
 # The profile's "raw writes": the rows one booking writes (the booking, the contact's credit,
 # its ledger row, the exam's total), as plain SQL without any of create_booking's checks or
 # helper functions, with the same triggers firing. Same students/exams/numbering as
-# SPREAD_SCRIPT, so it never collides with it.
+# SPREAD_SCRIPT, so it never collides with it. As the owner with the request's claims:
+# service_role may not write the tables (issue 14; create_booking writes them as their owner,
+# SECURITY DEFINER), so this is what the booking function's own writes are.
+RAW_WRITES_PREAMBLE = (
+    "SELECT set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true),"
+    " set_config('request.method', 'POST', true);"
+)
 RAW_WRITES_SCRIPT = (
     "BEGIN;\n"
-    f"{POSTGREST_PREAMBLE}\n"
+    f"{RAW_WRITES_PREAMBLE}\n"
     "SELECT nextval('bench.n') AS n \\gset\n"
     "WITH b AS (INSERT INTO hubspot_sync.hubspot_bookings (booking_id, associated_mock_exam, "
     "associated_contact_id, student_id, name, student_email, is_active, attending_location, "
@@ -180,14 +186,14 @@ def counts(url: str) -> dict[str, int]:
 
 
 def invariant_violations(url: str) -> list[str]:
-    """SPEC §3 as the database checks it (hubspot_sync.check_invariants, the one implementation):
+    """SPEC §3 as the database checks it (mockbook_internal.check_invariants, the one implementation):
     total_bookings = Active bookings for every exam; every contact's SJ balance = its balance
     when added (bench.start_balance) + its ledger deltas; no negative balance; every Active
     booking has its credit ledger row; the ledger chains up. At most 20 lines."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             """SELECT i.invariant || ': ' || i.subject || ': ' || i.detail
-               FROM hubspot_sync.check_invariants(
+               FROM mockbook_internal.check_invariants(
                    (SELECT jsonb_object_agg(c.id, jsonb_build_object('sj_credits', s.sj_credits))
                     FROM bench.start_balance AS s
                     JOIN hubspot_sync.hubspot_contact_credits AS c USING (student_id)), 0) AS i

@@ -1088,7 +1088,7 @@ def b7(ctx: Context, scale: str) -> list[Figure]:
             refresh[view] = {"concurrently_s": round(conc["seconds"], 3),
                              "plain_s": round(plain["seconds"], 3)}
         with timed() as whole:
-            result = conn.execute("SELECT hubspot_sync.refresh_analytics(true)").fetchone()[0]
+            result = conn.execute("SELECT mockbook_internal.refresh_analytics(true)").fetchone()[0]
         conc_total = sum(r["concurrently_s"] for r in refresh.values())
         plain_total = sum(r["plain_s"] for r in refresh.values())
         figures.append(Figure(
@@ -1102,7 +1102,7 @@ def b7(ctx: Context, scale: str) -> list[Figure]:
                  "ledger rows (generated with generate_series, then VACUUM ANALYZE); each view "
                  "refreshed plainly, then CONCURRENTLY (readers not blocked; contents unchanged "
                  "so the diff is empty, the query and the diff join still run in full); also "
-                 "hubspot_sync.refresh_analytics(true) as a whole."),
+                 "mockbook_internal.refresh_analytics(true) as a whole."),
             details={"per_view": refresh, "refresh_analytics_s": round(whole["seconds"], 2),
                      "refresh_analytics_result": result, **data}))
         log(f"  refresh concurrently {conc_total:.2f} s (plain {plain_total:.2f} s)")

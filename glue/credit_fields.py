@@ -1,4 +1,4 @@
-"""The five credit fields, as the database lists them (`hubspot_sync.credit_fields()`, the one
+"""The five credit fields, as the database lists them (`mockbook_internal.credit_fields()`, the one
 definition: db/functions/credit_fields.sql).
 
 A field's name is at once the `hubspot_contact_credits` column, the `credit_ledger.credit_field`

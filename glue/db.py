@@ -1,9 +1,11 @@
 """The glue's one seam to the database: a small class over a psycopg connection pool whose
-methods call the hubspot_sync functions by name (the SQL itself lives in db/functions/).
+methods call the glue's functions by name (schema mockbook_internal; the SQL itself lives in
+db/functions/).
 
 Connections are autocommit: each method is one function call, so one transaction, exactly as the
 functions are documented (complete_sync_batch marks rows done and writes HubSpot ids back in one
-transaction). The glue connects as the DATABASE_URL user (the schema owner, or service_role).
+transaction). The glue connects as the DATABASE_URL user: a login role granted mockbook_glue
+(README, Roles), which may call these functions but write no table itself.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class Database:
     def claim_sync_batch(self, worker: str, limit: int, lease_seconds: int) -> list[dict]:
         """Lease up to ``limit`` due outbox rows (and the other pending rows of their records)."""
         return self._rows(
-            "SELECT * FROM hubspot_sync.claim_sync_batch("
+            "SELECT * FROM mockbook_internal.claim_sync_batch("
             "p_worker => %(w)s, p_limit => %(n)s, p_lease_seconds => %(l)s)",
             {"w": worker, "n": limit, "l": lease_seconds},
         )
@@ -70,7 +72,7 @@ class Database:
         if not ids:
             return {}
         rows = self._rows(
-            "SELECT record_id, state FROM hubspot_sync.push_state("
+            "SELECT record_id, state FROM mockbook_internal.push_state("
             "p_table => %(t)s, p_record_ids => %(ids)s::uuid[])",
             {"t": table, "ids": ids},
         )
@@ -81,7 +83,7 @@ class Database:
     ) -> int:
         """Mark rows done and write HubSpot ids back ({table: {record uuid: hubspot id}})."""
         return self._one(
-            "SELECT hubspot_sync.complete_sync_batch("
+            "SELECT mockbook_internal.complete_sync_batch("
             "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_hubspot_ids => %(h)s)",
             {"w": worker, "ids": list(row_ids), "h": Jsonb(hubspot_ids)},
         )
@@ -98,7 +100,7 @@ class Database:
     ) -> dict[str, int]:
         """Release failed rows with backoff (or after ``retry_after``); dead-letter after N."""
         return self._one(
-            "SELECT hubspot_sync.fail_sync_rows("
+            "SELECT mockbook_internal.fail_sync_rows("
             "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
             "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
             "p_count_attempt => %(c)s)",
@@ -114,13 +116,14 @@ class Database:
 
     def sync_queue_next_due(self) -> float | None:
         """Seconds until a pending row can be claimed (0: now), or None when nothing is pending."""
-        value = self._one("SELECT hubspot_sync.sync_queue_next_due()", {})
+        value = self._one("SELECT mockbook_internal.sync_queue_next_due()", {})
         return None if value is None else float(value)
 
     def requeue_for_push(self, table: str | None = None, exam_hubspot_id: str | None = None) -> int:
         """Queue the current state of every record (or of one exam and its bookings)."""
         return self._one(
-            "SELECT hubspot_sync.requeue_for_push(p_table => %(t)s, p_exam_hubspot_id => %(e)s)",
+            "SELECT mockbook_internal.requeue_for_push("
+            "p_table => %(t)s, p_exam_hubspot_id => %(e)s)",
             {"t": table, "e": exam_hubspot_id},
         )
 
@@ -131,14 +134,14 @@ class Database:
         if not credits:
             return 0
         return self._one(
-            "SELECT hubspot_sync.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
+            "SELECT mockbook_internal.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
             {"c": Jsonb(credits), "s": sent},
         )
 
     # ---- dead letters ------------------------------------------------------------------------
     def list_dead_letters(self, *, include_resolved: bool = False, limit: int = 1000) -> list[dict]:
         return self._rows(
-            "SELECT * FROM hubspot_sync.list_dead_letters("
+            "SELECT * FROM mockbook_internal.list_dead_letters("
             "p_include_resolved => %(r)s, p_limit => %(n)s)",
             {"r": include_resolved, "n": limit},
         )
@@ -147,7 +150,7 @@ class Database:
         self, action: str, error_ids: list[int] | None, actor: str | None = None
     ) -> dict:
         return self._one(
-            "SELECT hubspot_sync.resolve_dead_letters("
+            "SELECT mockbook_internal.resolve_dead_letters("
             "p_action => %(a)s, p_error_ids => %(ids)s::bigint[], p_actor => %(who)s)",
             {"a": action, "ids": error_ids, "who": actor},
         )
@@ -158,7 +161,7 @@ class Database:
     ) -> None:
         with self.pool.connection() as conn:
             conn.execute(
-                "SELECT hubspot_sync.record_sync_run("
+                "SELECT mockbook_internal.record_sync_run("
                 "p_sync_type => %(t)s, p_status => %(s)s, p_records => %(n)s, p_error => %(e)s)",
                 {"t": sync_type, "s": status, "n": records, "e": error},
             )

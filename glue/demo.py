@@ -420,7 +420,7 @@ class CreditCheck:
 
 def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
     """start − spent + refunded (+ rebook pairs, net 0) = now, per field from the ledger; and
-    the database's invariant check (hubspot_sync.check_invariants, SPEC §3) with the demo
+    the database's invariant check (mockbook_internal.check_invariants, SPEC §3) with the demo
     students' starting balances: per student and field, balance = start + sum of its ledger
     rows, the ledger chains up, every exam's total_bookings = its Active bookings."""
     sids = [s.student_id for s in plan.students]
@@ -435,14 +435,14 @@ def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         totals = conn.execute(
-            "SELECT f.credit_field, sum(hubspot_sync.credit_balance(c, f.credit_field))::int, "
+            "SELECT f.credit_field, sum(mockbook_internal.credit_balance(c, f.credit_field))::int, "
             "count(DISTINCT c.id)::int FROM hubspot_sync.hubspot_contact_credits c "
-            "CROSS JOIN hubspot_sync.credit_fields() f WHERE c.student_id = ANY(%s) GROUP BY 1",
+            "CROSS JOIN mockbook_internal.credit_fields() f WHERE c.student_id = ANY(%s) GROUP BY 1",
             (sids,),
         ).fetchall()
         violations = conn.execute(
             "SELECT i.invariant || ': ' || i.subject || ': ' || i.detail "
-            "FROM hubspot_sync.check_invariants((SELECT jsonb_object_agg(c.id, s.value) "
+            "FROM mockbook_internal.check_invariants((SELECT jsonb_object_agg(c.id, s.value) "
             "FROM jsonb_each(%s) s JOIN hubspot_sync.hubspot_contact_credits c "
             "ON c.student_id = s.key), 0) i",
             (start,),
@@ -678,7 +678,7 @@ def waitlist_scene(conn: psycopg.Connection, plan: Plan) -> WaitlistRun | None:
 def refresh_and_read(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
     """refresh_analytics(), then what the dashboard shows, read from the views."""
     cur = conn.cursor(row_factory=dict_row)
-    refreshed = cur.execute("SELECT hubspot_sync.refresh_analytics() AS r").fetchone()["r"]
+    refreshed = cur.execute("SELECT mockbook_internal.refresh_analytics() AS r").fetchone()["r"]
     if isinstance(refreshed, str):
         refreshed = json.loads(refreshed)
     exams = cur.execute(

@@ -65,6 +65,6 @@ def check_portal(db: Database, client: HubSpotClient, settings: Settings) -> int
             "one portal name other records in another: nothing was pulled or pushed. Point "
             "HUBSPOT_BASE_URL / HUBSPOT_ACCESS_TOKEN at the recorded portal, or use another "
             "database; if the account really moved, forget the recorded portal with "
-            f"SELECT hubspot_sync.save_sync_cursor('{CURSOR}', '{{}}') and pull again."
+            f"SELECT mockbook_internal.save_sync_cursor('{CURSOR}', '{{}}') and pull again."
         )
     return current

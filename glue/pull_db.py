@@ -36,7 +36,7 @@ class PullDatabase:
     # ---- applying what HubSpot holds ----------------------------------------------------------
     def apply_exams(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
         return self._one(
-            "SELECT hubspot_sync.apply_pulled_exams(p_exams => %(r)s, p_actor => %(a)s)",
+            "SELECT mockbook_internal.apply_pulled_exams(p_exams => %(r)s, p_actor => %(a)s)",
             {"r": Jsonb(list(records)), "a": actor},
         )
 
@@ -44,7 +44,7 @@ class PullDatabase:
         self, records: Sequence[dict], actor: str, *, merge_credits: bool = True
     ) -> dict[str, Any]:
         return self._one(
-            "SELECT hubspot_sync.apply_pulled_contacts(p_contacts => %(r)s, p_actor => %(a)s, "
+            "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, p_actor => %(a)s, "
             "p_merge_credits => %(m)s)",
             {"r": Jsonb(list(records)), "a": actor, "m": merge_credits},
         )
@@ -56,7 +56,7 @@ class PullDatabase:
         with self.db.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT set_config('mockbook.credit_merge', 'push', true)")
             row = conn.execute(
-                "SELECT hubspot_sync.apply_pulled_contacts(p_contacts => %(r)s, "
+                "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, "
                 "p_actor => %(a)s, p_merge_credits => true) AS result",
                 {"r": Jsonb(list(records)), "a": actor},
             ).fetchone()
@@ -66,7 +66,7 @@ class PullDatabase:
         self, contact_id: uuid.UUID | str, hubspot_id: str | None, reason: str
     ) -> dict:
         return self._one(
-            "SELECT hubspot_sync.relink_contact(p_contact_id => %(c)s, p_hubspot_id => %(h)s, "
+            "SELECT mockbook_internal.relink_contact(p_contact_id => %(c)s, p_hubspot_id => %(h)s, "
             "p_reason => %(r)s)",
             {"c": str(contact_id), "h": hubspot_id, "r": reason},
         )
@@ -82,23 +82,25 @@ class PullDatabase:
     def apply_prerequisites(self, lists: dict[str, list[str]], actor: str) -> dict[str, Any]:
         """{exam hubspot id: complete list of prerequisite exam ids} read from HubSpot."""
         return self._one(
-            "SELECT hubspot_sync.apply_pulled_prerequisites(p_prerequisites => %(p)s, "
+            "SELECT mockbook_internal.apply_pulled_prerequisites(p_prerequisites => %(p)s, "
             "p_actor => %(a)s)",
             {"p": Jsonb(lists), "a": actor},
         )
 
     def apply_bookings(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
         return self._one(
-            "SELECT hubspot_sync.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",
+            "SELECT mockbook_internal.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",
             {"r": Jsonb(list(records)), "a": actor},
         )
 
     def activate_due_exams(self, actor: str) -> int:
-        return self._one("SELECT hubspot_sync.activate_due_exams(p_actor => %(a)s)", {"a": actor})
+        return self._one(
+            "SELECT mockbook_internal.activate_due_exams(p_actor => %(a)s)", {"a": actor}
+        )
 
     def recheck_ids(self, entity_type: str, since: Any) -> list[str]:
         rows = self._rows(
-            "SELECT id FROM hubspot_sync.pull_recheck_ids("
+            "SELECT id FROM mockbook_internal.pull_recheck_ids("
             "p_entity_type => %(t)s, p_since => %(s)s) AS id",
             {"t": entity_type, "s": since},
         )
@@ -107,7 +109,7 @@ class PullDatabase:
     def note_pull_error(self, table: str, hubspot_id: str, error: str, payload: Any) -> None:
         with self.db.pool.connection() as conn:
             conn.execute(
-                "SELECT hubspot_sync.note_pull_outcome(p_entity_type => %(t)s, "
+                "SELECT mockbook_internal.note_pull_outcome(p_entity_type => %(t)s, "
                 "p_entity_id => %(i)s, p_error => %(e)s, p_payload => %(p)s)",
                 {"t": table, "i": hubspot_id, "e": error, "p": Jsonb(payload)},
             )
@@ -118,20 +120,21 @@ class PullDatabase:
         if not credits:
             return 0
         return self._one(
-            "SELECT hubspot_sync.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
+            "SELECT mockbook_internal.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
             {"c": Jsonb(credits), "s": sent},
         )
 
     # ---- cursors and runs ---------------------------------------------------------------------
     def get_cursor(self, sync_type: str) -> dict[str, Any]:
         return self._one(
-            "SELECT hubspot_sync.get_sync_cursor(p_sync_type => %(t)s)", {"t": sync_type}
+            "SELECT mockbook_internal.get_sync_cursor(p_sync_type => %(t)s)", {"t": sync_type}
         )
 
     def save_cursor(self, sync_type: str, cursor: dict[str, Any]) -> None:
         with self.db.pool.connection() as conn:
             conn.execute(
-                "SELECT hubspot_sync.save_sync_cursor(p_sync_type => %(t)s, p_cursor => %(c)s)",
+                "SELECT mockbook_internal.save_sync_cursor("
+                "p_sync_type => %(t)s, p_cursor => %(c)s)",
                 {"t": sync_type, "c": Jsonb(cursor)},
             )
 
@@ -142,7 +145,7 @@ class PullDatabase:
     def local_state(self, table: str) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT record_id, hubspot_id, state "
-            "FROM hubspot_sync.reconcile_state(p_table => %(t)s)",
+            "FROM mockbook_internal.reconcile_state(p_table => %(t)s)",
             {"t": table},
         )
 
@@ -151,7 +154,7 @@ class PullDatabase:
         if not ids:
             return 0
         return self._one(
-            "SELECT hubspot_sync.requeue_records("
+            "SELECT mockbook_internal.requeue_records("
             "p_table => %(t)s, p_record_ids => %(ids)s::uuid[])",
             {"t": table, "ids": ids},
         )
@@ -159,12 +162,12 @@ class PullDatabase:
     # ---- audit notes --------------------------------------------------------------------------
     def claim_audit_notes(self, limit: int) -> list[dict[str, Any]]:
         return self._rows(
-            "SELECT * FROM hubspot_sync.claim_audit_notes(p_limit => %(n)s)", {"n": limit}
+            "SELECT * FROM mockbook_internal.claim_audit_notes(p_limit => %(n)s)", {"n": limit}
         )
 
     def mark_audit_notes(self, ids: Iterable[int]) -> int:
         return self._one(
-            "SELECT hubspot_sync.mark_audit_notes(p_ids => %(ids)s::bigint[])",
+            "SELECT mockbook_internal.mark_audit_notes(p_ids => %(ids)s::bigint[])",
             {"ids": list(ids)},
         )
 

@@ -15,10 +15,10 @@ does the steps it is asked for, always in this order (``STEPS``):
              completed or given back), never abandoned
   notes      the audit trail as HubSpot notes (glue.notes), after the push so that new bookings
              have their HubSpot ids
-  analytics  hubspot_sync.refresh_analytics() when the last refresh (sync_metadata
+  analytics  mockbook_internal.refresh_analytics() when the last refresh (sync_metadata
              'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
-  purge      hubspot_sync.purge_sync_queue(MOCKBOOK_RETENTION_DAYS) and
-             hubspot_sync.purge_idempotency_results(MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS): done
+  purge      mockbook_internal.purge_sync_queue(MOCKBOOK_RETENTION_DAYS) and
+             mockbook_internal.purge_idempotency_results(MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS): done
              outbox rows, and the stored results of keyed write RPCs
 
 A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
@@ -375,7 +375,7 @@ def _analytics(cycle: Cycle) -> StepResult:
             error="not due",
         )
     try:
-        result = cycle.conn.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+        result = cycle.conn.execute("SELECT mockbook_internal.refresh_analytics()").fetchone()[0]
     except psycopg.errors.InsufficientPrivilege as exc:
         raise ConfigError(
             "refreshing the analytics views needs their owner; connect as the "
@@ -393,8 +393,8 @@ def _purge(cycle: Cycle) -> StepResult:
     days = cycle.settings.retention_days
     hours = cycle.settings.idempotency_retention_hours
     purged, keys = cycle.conn.execute(
-        "SELECT hubspot_sync.purge_sync_queue(p_retention => make_interval(secs => %s)),"
-        " hubspot_sync.purge_idempotency_results(p_retention => make_interval(secs => %s))",
+        "SELECT mockbook_internal.purge_sync_queue(p_retention => make_interval(secs => %s)),"
+        " mockbook_internal.purge_idempotency_results(p_retention => make_interval(secs => %s))",
         (days * 86400, hours * 3600),
     ).fetchone()
     return StepResult("purge", detail={"purged": purged, "retention_days": days,

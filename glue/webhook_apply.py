@@ -124,7 +124,7 @@ class WebhookProcessor:
     def _claim(self) -> list[dict[str, Any]]:
         with self.db.pool.connection() as conn:
             return conn.execute(
-                "SELECT * FROM hubspot_sync.claim_webhook_events("
+                "SELECT * FROM mockbook_internal.claim_webhook_events("
                 "p_limit => %(n)s, p_lease_seconds => %(l)s)",
                 {"n": CLAIM_LIMIT, "l": self.lease_seconds},
             ).fetchall()
@@ -134,7 +134,7 @@ class WebhookProcessor:
             return
         with self.db.pool.connection() as conn:
             conn.execute(
-                "SELECT hubspot_sync.finish_webhook_events(p_ids => %(ids)s::bigint[], "
+                "SELECT mockbook_internal.finish_webhook_events(p_ids => %(ids)s::bigint[], "
                 "p_error => %(e)s, p_max_attempts => %(m)s)",
                 {"ids": list(ids), "e": error, "m": MAX_ATTEMPTS},
             )

@@ -186,7 +186,7 @@ class EventStore:
     def store(self, events: list[dict[str, Any]]) -> dict[str, int]:
         with self.db.pool.connection() as conn:
             row = conn.execute(
-                "SELECT hubspot_sync.store_webhook_events(p_events => %(e)s) AS r",
+                "SELECT mockbook_internal.store_webhook_events(p_events => %(e)s) AS r",
                 {"e": Jsonb(events)},
             ).fetchone()
         return dict(row["r"])

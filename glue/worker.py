@@ -111,7 +111,7 @@ def acquire_run_lock(
 
 def check_migrated(conn: psycopg.Connection) -> None:
     found = conn.execute(
-        "SELECT to_regprocedure('hubspot_sync.purge_sync_queue(interval)') IS NOT NULL"
+        "SELECT to_regprocedure('mockbook_internal.purge_sync_queue(interval)') IS NOT NULL"
     ).fetchone()[0]
     if not found:
         raise ConfigError("the database has no mockbook schema; run `mockbook migrate`")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from glue_role import ensure_glue_login, glue_url
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.janitor import DatabaseJanitor
 
@@ -94,7 +95,15 @@ def database_url(make_database) -> str:
             conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
         for helper in HELPERS:
             conn.execute(helper.read_text())
+    ensure_glue_login(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def glue_database_url(database_url: str) -> str:
+    """The run's database as the glue's login role (a member of mockbook_glue), as the glue
+    runs in production: not the owner, not a superuser."""
+    return glue_url(database_url)
 
 
 @pytest.fixture(scope="session")

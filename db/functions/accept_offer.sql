@@ -2,7 +2,7 @@
  * hubspot_sync.accept_offer(p_student_id text, p_email text, p_mock_exam_id text) -> jsonb
  *
  * A student takes the seat a waitlist offer holds for them (issue 16): the booking is made and
- * its credit spent now, in one transaction, as create_booking's (hubspot_sync.new_booking_row /
+ * its credit spent now, in one transaction, as create_booking's (mockbook_internal.new_booking_row /
  * insert_booking, apply_credit_delta reason 'booking', the seat by take_seat last), with the
  * place's attending location and dominant hand. The held seat cannot be taken by anyone else
  * meanwhile: take_seat counts held offers against the capacity.
@@ -23,6 +23,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.accept_offer(p_student_id text, p_email 
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -35,52 +37,52 @@ DECLARE
     v_key text;
     v_fingerprint text;
 BEGIN
-    PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
+    PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                'waitlist', NULL, NULL);
-    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
-    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    v_contact := hubspot_sync.lock_contact(v_contact.id);
+    v_contact := mockbook_internal.find_contact(p_student_id, p_email);
+    v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+    v_contact := mockbook_internal.lock_contact(v_contact.id);
 
     SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w
     WHERE w.mock_exam_id = v_exam.hubspot_id AND w.student_id = v_contact.student_id
     ORDER BY w.id DESC LIMIT 1
     FOR UPDATE;
     IF v_place.id IS NULL OR v_place.status IN ('waiting', 'left') THEN
-        PERFORM hubspot_sync.raise_error('OFFER_NOT_FOUND',
+        PERFORM mockbook_internal.raise_error('OFFER_NOT_FOUND',
             format('%s holds no offer for exam %s (%s).', v_contact.student_id,
                    v_exam.hubspot_id, coalesce('place ' || v_place.status, 'not on its waitlist')));
     ELSIF v_place.status = 'accepted' THEN
         SELECT b.* INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.id = v_place.booking_id;
-        RETURN hubspot_sync.booking_result(v_booking, true)
+        RETURN mockbook_internal.booking_result(v_booking, true)
                || jsonb_build_object('waitlist_id', v_place.id);
     ELSIF v_place.status = 'expired' OR v_place.offer_expires_at <= now() THEN
-        PERFORM hubspot_sync.raise_error('OFFER_EXPIRED',
+        PERFORM mockbook_internal.raise_error('OFFER_EXPIRED',
             format('The offer of exam %s to %s expired at %s.', v_exam.hubspot_id,
                    v_contact.student_id, v_place.offer_expires_at));
     END IF;
 
-    PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
+    PERFORM mockbook_internal.check_exam_for_student(v_exam, v_contact.student_id,
                                                 v_place.attending_location, v_place.dominant_hand,
                                                 p_check_fields := false,
                                                 p_check_capacity := false);
-    PERFORM hubspot_sync.check_booking_rules(v_exam, v_contact.student_id);
-    SELECT * INTO v_credit FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type);
+    PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+    SELECT * INTO v_credit FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type);
 
     v_key := 'waitlist-offer-' || v_place.id;
-    v_fingerprint := hubspot_sync.booking_fingerprint('waitlist', v_contact.student_id,
+    v_fingerprint := mockbook_internal.booking_fingerprint('waitlist', v_contact.student_id,
                                                       lower(p_email), v_exam.hubspot_id,
                                                       v_place.attending_location,
                                                       v_place.dominant_hand);
-    v_booking := hubspot_sync.insert_booking(hubspot_sync.new_booking_row(
+    v_booking := mockbook_internal.insert_booking(mockbook_internal.new_booking_row(
         v_contact, v_exam, v_place.attending_location, v_place.dominant_hand, NULL, NULL,
         v_credit.token_used, NULL, v_key, v_fingerprint));
-    v_balance := hubspot_sync.apply_credit_delta(v_contact.id, v_credit.credit_field, -1,
+    v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_credit.credit_field, -1,
                                                  'booking', v_booking.id, v_contact.student_id);
     UPDATE hubspot_sync.waitlist_entries AS w
     SET status = 'accepted', resolved_at = now(), booking_id = v_booking.id
     WHERE w.id = v_place.id;
-    v_exam := hubspot_sync.take_seat(v_exam);
+    v_exam := mockbook_internal.take_seat(v_exam);
 
     RETURN jsonb_build_object(
         'success', true,

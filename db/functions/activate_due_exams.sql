@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.activate_due_exams(p_actor text DEFAULT NULL) -> integer (exams activated)
+ * mockbook_internal.activate_due_exams(p_actor text DEFAULT NULL) -> integer (exams activated)
  *
  * Exams HubSpot marked 'scheduled' become active ('true') once their
  * scheduled_activation_datetime has passed; the pull calls this on every pass (a scheduled exam
@@ -8,10 +8,12 @@
  * audited as p_actor (default 'hubspot:pull'). A scheduled exam without an activation time stays
  * scheduled. Errors: none. Locks: the exams it activates.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.activate_due_exams(p_actor text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION mockbook_internal.activate_due_exams(p_actor text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -27,7 +29,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.activate_due_exams(text) IS
+COMMENT ON FUNCTION mockbook_internal.activate_due_exams(text) IS
 'Glue (pull): set is_active ''true'' on scheduled exams whose activation time has passed; returns how many.';
-REVOKE ALL ON FUNCTION hubspot_sync.activate_due_exams(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.activate_due_exams(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.activate_due_exams(text) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.activate_due_exams(text) TO mockbook_glue;

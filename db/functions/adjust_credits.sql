@@ -4,7 +4,7 @@
  *                             p_idempotency_key text DEFAULT NULL) -> jsonb
  *
  * An admin adds or removes credits of one field of one student: a relative change (balance +
- * p_delta) through hubspot_sync.apply_credit_delta, recorded in credit_ledger with reason
+ * p_delta) through mockbook_internal.apply_credit_delta, recorded in credit_ledger with reason
  * 'admin_adjustment', p_actor as actor and p_reason as the ledger note; the audit row names
  * p_actor too (mockbook.actor). A balance never goes below zero.
  * Args: p_student_id    the student's id
@@ -14,7 +14,7 @@
  *       p_reason        why (required, at most 1000 characters)
  *       p_actor         who (at most 255 characters; required unless the request's JWT
  *                       names a user, who is then the actor whatever p_actor says:
- *                       hubspot_sync.request_actor)
+ *                       mockbook_internal.request_actor)
  *       p_idempotency_key  optional, 1-255 characters: the same key with the same arguments
  *                       returns the first call's result unchanged and adds nothing (a retry
  *                       after a timeout is safe); other arguments -> IDEMPOTENCY_KEY_REUSED
@@ -23,7 +23,7 @@
  *         reason, actor or student id, key length), IDEMPOTENCY_KEY_REUSED,
  *         CONTACT_NOT_FOUND, INSUFFICIENT_CREDITS (the balance would go below zero), BUSY.
  * Locks: the idempotency key's advisory lock (when keyed), then the contact row
- * (hubspot_sync.lock_contact; no exam is locked).
+ * (mockbook_internal.lock_contact; no exam is locked).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.adjust_credits(
     p_student_id text,
@@ -36,30 +36,32 @@ CREATE OR REPLACE FUNCTION hubspot_sync.adjust_credits(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_contact_id uuid;
     v_balance integer;
-    v_actor text := hubspot_sync.request_actor(p_actor);
+    v_actor text := mockbook_internal.request_actor(p_actor);
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
+    PERFORM mockbook_internal.check_credit_field('p_credit_field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 OR p_delta NOT BETWEEN -1000 AND 1000 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_delta must be a non-zero integer between -1000 and 1000, not %s.',
                    coalesce(p_delta::text, 'NULL')));
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_reason', p_reason, true, 1000);
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, hubspot_sync.request_actor() IS NULL,
+    PERFORM mockbook_internal.check_text_arg('p_reason', p_reason, true, 1000);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, mockbook_internal.request_actor() IS NULL,
                                         255);
-    PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64);
+    PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
 
-    v_fingerprint := hubspot_sync.booking_fingerprint('adjust_credits', p_student_id,
+    v_fingerprint := mockbook_internal.booking_fingerprint('adjust_credits', p_student_id,
                                                       p_credit_field, p_delta::text, p_reason,
                                                       v_actor);
-    v_replay := hubspot_sync.claim_idempotent_call('adjust_credits', p_idempotency_key,
+    v_replay := mockbook_internal.claim_idempotent_call('adjust_credits', p_idempotency_key,
                                                    v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
@@ -69,16 +71,16 @@ BEGIN
     FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.student_id = p_student_id;
     IF v_contact_id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('CONTACT_NOT_FOUND',
+        PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
             format('No student %L.', p_student_id));
     END IF;
 
-    PERFORM hubspot_sync.lock_contact(v_contact_id);
+    PERFORM mockbook_internal.lock_contact(v_contact_id);
     PERFORM set_config('mockbook.actor', v_actor, true);
-    v_balance := hubspot_sync.apply_credit_delta(v_contact_id, p_credit_field, p_delta,
+    v_balance := mockbook_internal.apply_credit_delta(v_contact_id, p_credit_field, p_delta,
                                                  'admin_adjustment', NULL, v_actor, p_reason);
 
-    RETURN hubspot_sync.store_idempotent_result('adjust_credits', p_idempotency_key,
+    RETURN mockbook_internal.store_idempotent_result('adjust_credits', p_idempotency_key,
                                                 v_fingerprint, jsonb_build_object(
         'success', true,
         'student_id', p_student_id,

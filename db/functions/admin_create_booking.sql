@@ -20,7 +20,7 @@
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, BUSY.
  * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
- * last statement (hubspot_sync.take_seat).
+ * last statement (mockbook_internal.take_seat).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.admin_create_booking(
     p_student_id text,
@@ -35,24 +35,26 @@ CREATE OR REPLACE FUNCTION hubspot_sync.admin_create_booking(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     -- 1. arguments
-    PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
+    PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                p_idempotency_key, p_attending_location,
                                                p_dominant_hand);
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, true, 255);
     IF p_override_capacity IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_override_capacity must be true or false.');
     END IF;
     PERFORM set_config('mockbook.actor', p_actor, true);
 
     -- 2.-10. the booking pipeline (mode 'admin')
-    RETURN hubspot_sync.book(
+    RETURN mockbook_internal.book(
         'admin', p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
-        hubspot_sync.booking_fingerprint('admin', p_student_id, lower(p_email),
+        mockbook_internal.booking_fingerprint('admin', p_student_id, lower(p_email),
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_override_capacity := p_override_capacity);
 END

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.apply_pulled_bookings(p_bookings jsonb, p_actor text DEFAULT NULL) -> jsonb
+ * mockbook_internal.apply_pulled_bookings(p_bookings jsonb, p_actor text DEFAULT NULL) -> jsonb
  *
  * `mockbook import` (and reconcile --repair) bring bookings that exist in HubSpot into Postgres.
  * p_bookings is a JSON array of HubSpot booking records: [{"id": "<hubspot id>", "properties":
@@ -28,13 +28,15 @@
  * Errors: INVALID_ARGUMENT (p_bookings not an array).
  * Locks (the order contact, booking, exam): a booking row it links, never waited for (in use ->
  * listed in retry, applied again by the next pull); then, last, the exams of the new Active
- * bookings in hubspot_id order (hubspot_sync.lock_exam, BUSY after mockbook.lock_timeout).
+ * bookings in hubspot_id order (mockbook_internal.lock_exam, BUSY after mockbook.lock_timeout).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_bookings(p_bookings jsonb,
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_bookings(p_bookings jsonb,
                                                              p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -66,7 +68,7 @@ DECLARE
     v_new_id uuid;
 BEGIN
     IF jsonb_typeof(p_bookings) IS DISTINCT FROM 'array' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_bookings must be a JSON array of HubSpot records.');
     END IF;
     PERFORM set_config('mockbook.origin', 'hubspot', true);
@@ -78,17 +80,17 @@ BEGIN
         v_exam := NULL;
         BEGIN
             IF v_id IS NULL THEN
-                PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without an id');
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             v_props := v_item -> 'properties';
             IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
-                PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without properties');
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
             END IF;
-            v_code := hubspot_sync.pulled_text(v_props, 'booking_id', true);
+            v_code := mockbook_internal.pulled_text(v_props, 'booking_id', true);
             IF v_code LIKE 'WL-%' THEN
                 CONTINUE;  -- a waitlist place the push shows as a booking object: not a booking
             END IF;
-            v_key := hubspot_sync.pulled_text(v_props, 'idempotency_key');
+            v_key := mockbook_internal.pulled_text(v_props, 'idempotency_key');
 
             SELECT b.* INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
             WHERE b.hubspot_id = v_id;
@@ -110,7 +112,7 @@ BEGIN
                     WHERE b.id = v_booking.id
                     FOR UPDATE SKIP LOCKED;
                     IF NOT FOUND THEN
-                        PERFORM hubspot_sync.raise_error('BUSY',
+                        PERFORM mockbook_internal.raise_error('BUSY',
                             format('booking %s is in use; applied again by the next pull',
                                    v_booking.id));
                     END IF;
@@ -119,7 +121,7 @@ BEGIN
                     WHERE b.id = v_booking.id;
                     v_linked := v_linked + 1;
                 ELSIF v_booking.hubspot_id <> v_id THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('booking %s is already HubSpot booking %s: HubSpot holds a '
                                'duplicate', coalesce(v_booking.booking_id, v_code),
                                v_booking.hubspot_id));
@@ -127,23 +129,23 @@ BEGIN
                     v_matched := v_matched + 1;
                 END IF;
             ELSE
-                v_exam_id := hubspot_sync.pulled_text(v_props, 'associated_mock_exam', true);
+                v_exam_id := mockbook_internal.pulled_text(v_props, 'associated_mock_exam', true);
                 -- read, not locked: the exams are locked last, in order, for the recount below
-                v_exam := hubspot_sync.find_exam(v_exam_id);
-                v_status := initcap(hubspot_sync.pulled_text(v_props, 'is_active', true));
+                v_exam := mockbook_internal.find_exam(v_exam_id);
+                v_status := initcap(mockbook_internal.pulled_text(v_props, 'is_active', true));
                 IF v_status NOT IN ('Active', 'Cancelled', 'Completed', 'Failed') THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('property is_active is not Active, Cancelled, Completed or Failed: %s',
                                left(v_status, 80)));
                 END IF;
-                v_attendance := initcap(hubspot_sync.pulled_text(v_props, 'attendance'));
+                v_attendance := initcap(mockbook_internal.pulled_text(v_props, 'attendance'));
                 IF v_attendance NOT IN ('Yes', 'No') THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('property attendance is not Yes or No: %s', left(v_attendance, 80)));
                 END IF;
-                v_student := hubspot_sync.pulled_text(v_props, 'student_id');
-                v_email := hubspot_sync.pulled_text(v_props, 'email');
-                v_contact_hs := hubspot_sync.pulled_text(v_props, 'associated_contact_id');
+                v_student := mockbook_internal.pulled_text(v_props, 'student_id');
+                v_email := mockbook_internal.pulled_text(v_props, 'email');
+                v_contact_hs := mockbook_internal.pulled_text(v_props, 'associated_contact_id');
                 IF (v_student IS NULL OR v_email IS NULL) AND v_contact_hs IS NOT NULL THEN
                     SELECT coalesce(v_student, c.student_id), coalesce(v_email, c.email)
                     INTO v_student, v_email
@@ -151,7 +153,7 @@ BEGIN
                     WHERE c.hubspot_id = v_contact_hs;
                 END IF;
                 IF v_student IS NULL THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         'missing property student_id (and no known associated contact)');
                 END IF;
                 INSERT INTO hubspot_sync.hubspot_bookings (
@@ -161,14 +163,14 @@ BEGIN
                     mock_set, idempotency_key, hubspot_last_sync_at)
                 VALUES (
                     v_id, v_code, v_exam.hubspot_id, v_contact_hs, v_student,
-                    hubspot_sync.pulled_text(v_props, 'name'), v_email, v_status, v_attendance,
-                    hubspot_sync.pulled_text(v_props, 'dominant_hand'),
-                    hubspot_sync.pulled_text(v_props, 'attending_location'),
-                    hubspot_sync.pulled_text(v_props, 'token_used'),
-                    coalesce(hubspot_sync.pulled_text(v_props, 'start_time'), v_exam.start_time),
-                    coalesce(hubspot_sync.pulled_text(v_props, 'end_time'), v_exam.end_time),
-                    coalesce(hubspot_sync.pulled_date(v_props, 'exam_date'), v_exam.exam_date),
-                    coalesce(hubspot_sync.pulled_text(v_props, 'mock_type'), v_exam.mock_type),
+                    mockbook_internal.pulled_text(v_props, 'name'), v_email, v_status, v_attendance,
+                    mockbook_internal.pulled_text(v_props, 'dominant_hand'),
+                    mockbook_internal.pulled_text(v_props, 'attending_location'),
+                    mockbook_internal.pulled_text(v_props, 'token_used'),
+                    coalesce(mockbook_internal.pulled_text(v_props, 'start_time'), v_exam.start_time),
+                    coalesce(mockbook_internal.pulled_text(v_props, 'end_time'), v_exam.end_time),
+                    coalesce(mockbook_internal.pulled_date(v_props, 'exam_date'), v_exam.exam_date),
+                    coalesce(mockbook_internal.pulled_text(v_props, 'mock_type'), v_exam.mock_type),
                     v_exam.mock_set, v_key, now())
                 RETURNING id INTO v_new_id;
                 v_inserted := v_inserted + 1;
@@ -177,11 +179,11 @@ BEGIN
                     v_exam_ids := v_exam_ids || v_exam.hubspot_id;
                 END IF;
             END IF;
-            PERFORM hubspot_sync.note_pull_outcome('hubspot_bookings', v_id, NULL);
+            PERFORM mockbook_internal.note_pull_outcome('hubspot_bookings', v_id, NULL);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
-            v_failed := hubspot_sync.pull_record_failed('hubspot_bookings', v_id, v_item, v_state,
+            v_failed := mockbook_internal.pull_record_failed('hubspot_bookings', v_id, v_item, v_state,
                                                         v_message, v_detail);
             v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
             v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
@@ -189,7 +191,7 @@ BEGIN
     END LOOP;
 
     FOR v_exam_id IN SELECT x.id FROM unnest(v_exam_ids) AS x(id) ORDER BY x.id LOOP
-        PERFORM hubspot_sync.lock_exam(v_exam_id);
+        PERFORM mockbook_internal.lock_exam(v_exam_id);
         UPDATE hubspot_sync.hubspot_mock_exams AS e
         SET total_bookings = n.active
         FROM (SELECT count(*)::integer AS active FROM hubspot_sync.hubspot_bookings AS b
@@ -206,8 +208,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text) IS
+COMMENT ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) IS
 'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits, malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.apply_pulled_bookings(jsonb, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.apply_pulled_contacts(p_contacts jsonb, p_actor text DEFAULT NULL,
+ * mockbook_internal.apply_pulled_contacts(p_contacts jsonb, p_actor text DEFAULT NULL,
  *                                    p_merge_credits boolean DEFAULT true) -> jsonb
  *
  * The pull and the import apply contacts read from HubSpot (SPEC §6, Pull). p_contacts is a JSON
@@ -43,12 +43,14 @@
  * waited for (in use -> listed in retry, applied again by the next pull: the records do not
  * come in the lock order), and its contact_credit_sync row.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_contacts(p_contacts jsonb,
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
                                                              p_merge_credits boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -91,7 +93,7 @@ DECLARE
     v_clamped jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_contacts) IS DISTINCT FROM 'array' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_contacts must be a JSON array of HubSpot records.');
     END IF;
     PERFORM set_config('mockbook.origin', 'hubspot', true);
@@ -103,22 +105,22 @@ BEGIN
         v_sync := NULL;
         BEGIN
             IF v_id IS NULL THEN
-                PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without an id');
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             v_props := v_item -> 'properties';
             IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
-                PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without properties');
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
             END IF;
-            v_email := hubspot_sync.pulled_text(v_props, 'email', true);
-            v_student := hubspot_sync.pulled_text(v_props, 'student_id');
-            v_first := hubspot_sync.pulled_text(v_props, 'firstname');
-            v_last := hubspot_sync.pulled_text(v_props, 'lastname');
-            v_ndecc := hubspot_sync.pulled_text(v_props, 'ndecc_exam_date');
-            v_modified := hubspot_sync.pulled_timestamp(v_props, 'lastmodifieddate');
+            v_email := mockbook_internal.pulled_text(v_props, 'email', true);
+            v_student := mockbook_internal.pulled_text(v_props, 'student_id');
+            v_first := mockbook_internal.pulled_text(v_props, 'firstname');
+            v_last := mockbook_internal.pulled_text(v_props, 'lastname');
+            v_ndecc := mockbook_internal.pulled_text(v_props, 'ndecc_exam_date');
+            v_modified := mockbook_internal.pulled_timestamp(v_props, 'lastmodifieddate');
             v_hub := '{}'::jsonb;
             FOR v_field IN SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r LOOP
                 v_hub := v_hub || jsonb_build_object(
-                    v_field, coalesce(hubspot_sync.pulled_int(v_props, v_field), 0));
+                    v_field, coalesce(mockbook_internal.pulled_int(v_props, v_field), 0));
             END LOOP;
 
             SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
@@ -136,7 +138,7 @@ BEGIN
 
             IF v_contact.id IS NULL THEN
                 IF v_student IS NULL THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         'missing property student_id (needed for a new contact)');
                 END IF;
                 INSERT INTO hubspot_sync.hubspot_contact_credits (
@@ -148,7 +150,7 @@ BEGIN
                     SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h ORDER BY h.key
                 LOOP
                     IF v_hval > 0 THEN
-                        PERFORM hubspot_sync.apply_credit_delta(
+                        PERFORM mockbook_internal.apply_credit_delta(
                             v_contact.id, v_field, v_hval, 'import', NULL, v_actor,
                             'balance read from HubSpot (first sync of this contact)');
                     END IF;
@@ -165,7 +167,7 @@ BEGIN
                 WHERE c.id = v_contact.id
                 FOR NO KEY UPDATE SKIP LOCKED;
                 IF v_contact.id IS NULL THEN
-                    PERFORM hubspot_sync.raise_error('BUSY',
+                    PERFORM mockbook_internal.raise_error('BUSY',
                         format('contact %s is in use; applied again by the next pull', v_id));
                 END IF;
                 IF p_merge_credits AND NOT v_item ? 'propertiesWithHistory' AND EXISTS (
@@ -207,7 +209,7 @@ BEGIN
                         -- An admin's change the push's last write replaced (read back from
                         -- the property history; the base is then the value that push wrote).
                         v_lost := CASE WHEN v_sync.source = 'push'
-                                       THEN hubspot_sync.overwritten_credit_change(
+                                       THEN mockbook_internal.overwritten_credit_change(
                                                 v_item -> 'propertiesWithHistory' -> v_field,
                                                 v_sval, v_sync.hubspot_modified_at)
                                        ELSE 0 END;
@@ -217,7 +219,7 @@ BEGIN
                             v_delta := v_hval - v_sval + v_lost;
                             v_apply := greatest(v_delta, -v_lval);
                             IF v_apply <> 0 THEN
-                                v_lval := hubspot_sync.apply_credit_delta(
+                                v_lval := mockbook_internal.apply_credit_delta(
                                     v_contact.id, v_field, v_apply, 'hubspot_adjustment', NULL,
                                     v_actor,
                                     format('changed in HubSpot from %s to %s (%s%s)%s%s', v_sval,
@@ -288,11 +290,11 @@ BEGIN
                     v_unchanged := v_unchanged + 1;
                 END IF;
             END IF;
-            PERFORM hubspot_sync.note_pull_outcome('hubspot_contact_credits', v_id, NULL);
+            PERFORM mockbook_internal.note_pull_outcome('hubspot_contact_credits', v_id, NULL);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
-            v_failed := hubspot_sync.pull_record_failed('hubspot_contact_credits', v_id, v_item, v_state,
+            v_failed := mockbook_internal.pull_record_failed('hubspot_contact_credits', v_id, v_item, v_state,
                                                         v_message, v_detail);
             v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
             v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
@@ -306,8 +308,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.apply_pulled_contacts(jsonb, text, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
 'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); malformed records reported and dead-lettered. Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.apply_pulled_contacts(jsonb, text, boolean)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.apply_pulled_contacts(jsonb, text, boolean) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL) -> jsonb
+ * mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL) -> jsonb
  *
  * The pull and the import apply exams read from HubSpot (HubSpot owns exams; SPEC §6, Pull).
  * p_exams is a JSON array of HubSpot records as the API returns them:
@@ -30,10 +30,12 @@
  * the records taken in ascending HubSpot id order (the lock order of exams), so errors and retry
  * list them in that order.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -58,7 +60,7 @@ DECLARE
     v_refused jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_exams must be a JSON array of HubSpot records.');
     END IF;
     PERFORM set_config('mockbook.origin', 'hubspot', true);
@@ -73,7 +75,7 @@ BEGIN
         v_problem := NULL;
         BEGIN
             IF v_id IS NULL THEN
-                PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without an id');
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             IF v_item ->> 'archived' = 'true' THEN
                 UPDATE hubspot_sync.hubspot_mock_exams AS e
@@ -87,39 +89,39 @@ BEGIN
             ELSE
                 v_props := v_item -> 'properties';
                 IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'a record without properties');
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
                 END IF;
-                v_new.mock_exam_name := hubspot_sync.pulled_text(v_props, 'mock_exam_name');
-                v_new.mock_type := hubspot_sync.pulled_text(v_props, 'mock_type', true);
+                v_new.mock_exam_name := mockbook_internal.pulled_text(v_props, 'mock_exam_name');
+                v_new.mock_type := mockbook_internal.pulled_text(v_props, 'mock_type', true);
                 IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
                                WHERE r.mock_type = v_new.mock_type) THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('unknown mock type %L', v_new.mock_type));
                 END IF;
-                v_new.exam_date := hubspot_sync.pulled_date(v_props, 'exam_date', true);
-                v_new.start_time := hubspot_sync.pulled_text(v_props, 'start_time');
-                v_new.end_time := hubspot_sync.pulled_text(v_props, 'end_time');
-                v_new.location := hubspot_sync.pulled_text(v_props, 'location');
-                v_new.capacity := hubspot_sync.pulled_int(v_props, 'capacity', true);
+                v_new.exam_date := mockbook_internal.pulled_date(v_props, 'exam_date', true);
+                v_new.start_time := mockbook_internal.pulled_text(v_props, 'start_time');
+                v_new.end_time := mockbook_internal.pulled_text(v_props, 'end_time');
+                v_new.location := mockbook_internal.pulled_text(v_props, 'location');
+                v_new.capacity := mockbook_internal.pulled_int(v_props, 'capacity', true);
                 v_new.scheduled_activation_datetime :=
-                    hubspot_sync.pulled_timestamp(v_props, 'scheduled_activation_datetime');
-                v_new.is_active := lower(hubspot_sync.pulled_text(v_props, 'is_active', true));
+                    mockbook_internal.pulled_timestamp(v_props, 'scheduled_activation_datetime');
+                v_new.is_active := lower(mockbook_internal.pulled_text(v_props, 'is_active', true));
                 IF v_new.is_active NOT IN ('true', 'false', 'scheduled', 'active') THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('property is_active is not true, false, scheduled or active: %s',
                                left(v_new.is_active, 80)));
                 END IF;
                 IF v_new.is_active = 'scheduled' AND v_new.scheduled_activation_datetime <= now() THEN
                     v_new.is_active := 'true';
                 END IF;
-                v_text := upper(hubspot_sync.pulled_text(v_props, 'mock_set'));
+                v_text := upper(mockbook_internal.pulled_text(v_props, 'mock_set'));
                 IF v_text IS NOT NULL
                    AND NOT v_text = ANY (enum_range(NULL::hubspot_sync.mock_set_letter)::text[]) THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         format('property mock_set is not one of A-H: %s', left(v_text, 80)));
                 END IF;
                 v_new.mock_set := v_text::hubspot_sync.mock_set_letter;
-                v_text := hubspot_sync.pulled_text(v_props, 'prerequisite_exam_ids');
+                v_text := mockbook_internal.pulled_text(v_props, 'prerequisite_exam_ids');
                 IF NOT v_props ? 'prerequisite_exam_ids' THEN
                     v_new.prerequisite_exam_ids := NULL;  -- not given: the list is kept
                 ELSIF v_text IS NULL THEN
@@ -148,15 +150,15 @@ BEGIN
                             coalesce(v_new.prerequisite_exam_ids, '{}'), now());
                     v_inserted := v_inserted + 1;
                 ELSE
-                    v_old := hubspot_sync.lock_exam(v_id);
+                    v_old := mockbook_internal.lock_exam(v_id);
                     -- Two-way fields: a local change not pushed yet wins (the push writes it).
                     IF v_new.capacity IS DISTINCT FROM v_old.capacity
-                       AND hubspot_sync.local_change_pending('hubspot_mock_exams', v_old.id,
+                       AND mockbook_internal.local_change_pending('hubspot_mock_exams', v_old.id,
                                                              'capacity') THEN
                         v_new.capacity := v_old.capacity;
                     END IF;
                     IF v_new.prerequisite_exam_ids IS NULL
-                       OR hubspot_sync.local_change_pending('hubspot_mock_exams', v_old.id,
+                       OR mockbook_internal.local_change_pending('hubspot_mock_exams', v_old.id,
                                                             'prerequisite_exam_ids') THEN
                         v_new.prerequisite_exam_ids := v_old.prerequisite_exam_ids;
                     END IF;
@@ -204,12 +206,12 @@ BEGIN
                     WHERE e.id = v_old.id;
                 END IF;
             END IF;
-            PERFORM hubspot_sync.note_pull_outcome('hubspot_mock_exams', v_id, v_problem,
+            PERFORM mockbook_internal.note_pull_outcome('hubspot_mock_exams', v_id, v_problem,
                                                    CASE WHEN v_problem IS NOT NULL THEN v_item END);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
-            v_failed := hubspot_sync.pull_record_failed('hubspot_mock_exams', v_id, v_item, v_state,
+            v_failed := mockbook_internal.pull_record_failed('hubspot_mock_exams', v_id, v_item, v_state,
                                                         v_message, v_detail);
             v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
             v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
@@ -225,7 +227,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.apply_pulled_exams(jsonb, text) IS
+COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
 'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.apply_pulled_exams(jsonb, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

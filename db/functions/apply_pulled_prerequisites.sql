@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.apply_pulled_prerequisites(p_prerequisites jsonb, p_actor text DEFAULT NULL)
+ * mockbook_internal.apply_pulled_prerequisites(p_prerequisites jsonb, p_actor text DEFAULT NULL)
  *   -> jsonb
  *
  * The pull and the reconcile apply exam prerequisites read from HubSpot, where they are exam->exam
@@ -14,11 +14,13 @@
  * Errors: INVALID_ARGUMENT (not an object of arrays of ids). Locks: each changed exam row
  * (lock_exam; BUSY exams are left for the next pull and counted in busy).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.apply_pulled_prerequisites(p_prerequisites jsonb,
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_prerequisites(p_prerequisites jsonb,
                                                                   p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -37,7 +39,7 @@ BEGIN
                   WHERE jsonb_typeof(p.value) <> 'array'
                      OR EXISTS (SELECT FROM jsonb_array_elements(p.value) AS x
                                 WHERE jsonb_typeof(x) <> 'string' OR x #>> '{}' = '')) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_prerequisites must be {"<exam id>": ["<prerequisite exam id>", ...], ...}.');
     END IF;
     PERFORM set_config('mockbook.origin', 'hubspot', true);
@@ -53,12 +55,12 @@ BEGIN
         ELSIF ARRAY(SELECT DISTINCT x FROM unnest(coalesce(v_exam.prerequisite_exam_ids, '{}'))
                     AS x ORDER BY 1) IS NOT DISTINCT FROM v_new THEN
             v_unchanged := v_unchanged + 1;
-        ELSIF hubspot_sync.local_change_pending('hubspot_mock_exams', v_exam.id,
+        ELSIF mockbook_internal.local_change_pending('hubspot_mock_exams', v_exam.id,
                                                 'prerequisite_exam_ids') THEN
             v_kept := v_kept + 1;
         ELSE
             BEGIN
-                PERFORM hubspot_sync.lock_exam(v_exam_id);
+                PERFORM mockbook_internal.lock_exam(v_exam_id);
                 UPDATE hubspot_sync.hubspot_mock_exams AS e
                 SET prerequisite_exam_ids = v_new, hubspot_last_sync_at = now()
                 WHERE e.id = v_exam.id;
@@ -74,8 +76,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.apply_pulled_prerequisites(jsonb, text) IS
+COMMENT ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text) IS
 'Glue (pull, reconcile): set the prerequisite lists of the given exams to what HubSpot''s exam->exam associations say, keeping a local change not pushed yet. Returns {updated, unchanged, kept_local, unknown, busy}. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.apply_pulled_prerequisites(jsonb, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.apply_pulled_prerequisites(jsonb, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text) TO mockbook_glue;

@@ -1,13 +1,13 @@
 /**
- * hubspot_sync.book(p_mode, p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+ * mockbook_internal.book(p_mode, p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
  *     p_fingerprint, p_attending_location, p_dominant_hand, p_student_name, p_mock_set,
  *     p_booking_code, p_override_capacity, p_credit_field, p_new_credit_value, p_token_used,
  *     p_old_booking, p_actor) -> jsonb
  *
  * The one booking pipeline: the steps of SPEC §4.1 after the argument checks, shared by the four
  * entry points, each of which checks its own arguments and names its mode:
- *   'credit'  create_booking: the credit is chosen by hubspot_sync.pick_credit and spent; the
- *             scheduling rules apply (hubspot_sync.check_booking_rules)
+ *   'credit'  create_booking: the credit is chosen by mockbook_internal.pick_credit and spent; the
+ *             scheduling rules apply (mockbook_internal.check_booking_rules)
  *   'admin'   admin_create_booking: no credit (token_used 'Admin Override'); p_override_capacity
  *             skips the capacity check and takes the seat without it
  *   'legacy'  create_booking_atomic: the caller's p_credit_field must pay for the mock type
@@ -18,12 +18,12 @@
  *             exam: it is cancelled, the new booking keeps its student, location, hand, name
  *             and token_used, and the credit moves with it (a +1/-1 pair of 'rebook' ledger rows)
  * The steps, in this order (the first failing check is the error; a failed call changes nothing):
- *   2. the idempotency key (hubspot_sync.claim_idempotency_key with p_fingerprint): a stored
+ *   2. the idempotency key (mockbook_internal.claim_idempotency_key with p_fingerprint): a stored
  *      booking is answered as a replay (idempotent_replay true), nothing changes
- *   3. the contact (hubspot_sync.find_contact; rebook: the old booking's student, and the booking
+ *   3. the contact (mockbook_internal.find_contact; rebook: the old booking's student, and the booking
  *      itself -> BOOKING_NOT_FOUND, REBOOK_NOT_ALLOWED when it is not Active)
- *   4.-8. the exam (hubspot_sync.find_exam; rebook: another exam of the booking's mock type,
- *      open -> REBOOK_NOT_ALLOWED) and hubspot_sync.check_exam_for_student (open, not past,
+ *   4.-8. the exam (mockbook_internal.find_exam; rebook: another exam of the booking's mock type,
+ *      open -> REBOOK_NOT_ALLOWED) and mockbook_internal.check_exam_for_student (open, not past,
  *      location/hand, prerequisites, one booking per type and day, capacity), then the
  *      scheduling rules ('credit')
  *   9. the credit (see the modes)
@@ -31,21 +31,21 @@
  * the contact (first in the lock order; rebook: then the old booking), so the student's
  * bookings and balances cannot change under us (the credit is decided again only when the locked
  * contact row differs from the one read). Then: the old booking is cancelled (rebook), the
- * booking inserted (hubspot_sync.new_booking_row + insert_booking), the credit spent relatively
- * (hubspot_sync.apply_credit_delta, reason 'booking', actor the student; rebook: the pair, actor
- * p_actor), and the seat taken by the last statement (hubspot_sync.take_seat; rebook: both exams
+ * booking inserted (mockbook_internal.new_booking_row + insert_booking), the credit spent relatively
+ * (mockbook_internal.apply_credit_delta, reason 'booking', actor the student; rebook: the pair, actor
+ * p_actor), and the seat taken by the last statement (mockbook_internal.take_seat; rebook: both exams
  * in ascending HubSpot id, the old one's seat given back by release_seat), so an exam's row is
  * locked by that statement and the commit only. The result is built from the rows in hand by
- * hubspot_sync.booking_json (a replay: hubspot_sync.booking_result), plus per mode:
+ * mockbook_internal.booking_json (a replay: mockbook_internal.booking_result), plus per mode:
  * over_capacity ('admin'), booking_id = the uuid, booking_code, contact_hubspot_id,
  * mock_exam_hubspot_id ('legacy'), rebooked_from and previous_exam_total_bookings ('rebook':
- * stored under the key by hubspot_sync.store_idempotent_result, and a replay returns the stored
+ * stored under the key by mockbook_internal.store_idempotent_result, and a replay returns the stored
  * result, as idem's issue 14 has rebook do; rebuilt from the rows when none is stored).
  * Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
  * rebook), BUSY. Locks: the idempotency key's advisory lock, the contact row, (rebook) the old
  * booking row, then the exam row(s) by the last statement(s).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.book(
+CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
     p_student_id text,
     p_email text,
@@ -88,12 +88,12 @@ DECLARE
     v_result jsonb;
 BEGIN
     -- 2. idempotency
-    v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, p_fingerprint);
+    v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
     v_replay := v_booking.id IS NOT NULL;
     IF p_mode = 'rebook' THEN
-        v_old := hubspot_sync.booking_by_ref(p_old_booking);
+        v_old := mockbook_internal.booking_by_ref(p_old_booking);
         IF NOT v_replay AND v_old.id IS NULL THEN
-            PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
+            PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
                 format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
         END IF;
     END IF;
@@ -107,21 +107,21 @@ BEGIN
             v_location := v_old.attending_location;
             v_hand := v_old.dominant_hand;
             v_token := v_old.token_used;
-            v_field := hubspot_sync.credit_field_of_token(v_old.token_used);
+            v_field := mockbook_internal.credit_field_of_token(v_old.token_used);
         ELSE
-            v_seen := hubspot_sync.find_contact(p_student_id, p_email);
-            v_exam := hubspot_sync.find_exam(p_mock_exam_id);
+            v_seen := mockbook_internal.find_contact(p_student_id, p_email);
+            v_exam := mockbook_internal.find_exam(p_mock_exam_id);
         END IF;
         v_contact := v_seen;
         FOR i IN 1..2 LOOP
             IF i = 2 THEN
                 IF v_seen.id IS NOT NULL THEN
-                    v_contact := hubspot_sync.lock_contact(v_seen.id);
+                    v_contact := mockbook_internal.lock_contact(v_seen.id);
                 END IF;
                 IF p_mode = 'rebook' THEN
-                    v_old := hubspot_sync.lock_booking(v_old.id);
+                    v_old := mockbook_internal.lock_booking(v_old.id);
                     IF v_old.id IS NULL THEN
-                        PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
+                        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
                             format('No booking %L (uuid, booking code or HubSpot id).',
                                    p_old_booking));
                     END IF;
@@ -130,36 +130,36 @@ BEGIN
 
             IF p_mode = 'rebook' THEN
                 IF v_old.is_active IS DISTINCT FROM 'Active' THEN
-                    PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
                         format('Booking %s is %s; only Active bookings can be rebooked.',
                                v_old.booking_id, coalesce(v_old.is_active, 'without status')));
                 END IF;
                 IF i = 1 THEN
-                    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
+                    v_exam := mockbook_internal.find_exam(p_mock_exam_id);
                 END IF;
                 IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
-                    PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
                         format('Booking %s is already on exam %s.', v_old.booking_id,
                                v_exam.hubspot_id));
                 ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
-                    PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
                         format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
                                v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
                 END IF;
-                v_reason := hubspot_sync.exam_unbookable_reason(v_exam);
+                v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
                 IF v_reason IS NOT NULL THEN
-                    PERFORM hubspot_sync.raise_error('REBOOK_NOT_ALLOWED',
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
                         format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
                 END IF;
             END IF;
 
-            PERFORM hubspot_sync.check_exam_for_student(
+            PERFORM mockbook_internal.check_exam_for_student(
                 v_exam, coalesce(v_contact.student_id, v_old.student_id), v_location, v_hand,
                 p_check_fields := i = 1 AND p_mode <> 'rebook',
                 p_check_capacity := i = 1 AND NOT p_override_capacity,
                 p_ignore_booking_id := v_old.id);
             IF p_mode = 'credit' THEN
-                PERFORM hubspot_sync.check_booking_rules(v_exam, v_contact.student_id);
+                PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
             END IF;
 
             -- 9. the credit: it depends only on the mock type and the contact's balances, so
@@ -167,11 +167,11 @@ BEGIN
             IF i = 1 OR v_contact IS DISTINCT FROM v_seen THEN
                 IF p_mode = 'credit' THEN
                     SELECT pc.credit_field, pc.token_used INTO v_field, v_token
-                    FROM hubspot_sync.pick_credit(v_contact, v_exam.mock_type) AS pc;
+                    FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
                 ELSIF p_mode IN ('admin', 'legacy') AND i = 1 AND NOT EXISTS (
                         SELECT FROM hubspot_sync.credit_rules() AS r
                         WHERE r.mock_type = v_exam.mock_type) THEN
-                    PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
+                    PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
                         format('Mock type %L has no credit rule.', v_exam.mock_type));
                 END IF;
                 IF p_mode = 'legacy' THEN
@@ -179,19 +179,19 @@ BEGIN
                     SELECT r.token_used INTO v_token FROM hubspot_sync.credit_rules() AS r
                     WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
                     IF NOT FOUND THEN
-                        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                             format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
                                    v_exam.mock_type));
                     ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_token THEN
-                        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+                        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                             format('p_token_used must be %L for %s.', v_token, p_credit_field));
                     END IF;
-                    v_balance := hubspot_sync.credit_balance(v_contact, p_credit_field);
+                    v_balance := mockbook_internal.credit_balance(v_contact, p_credit_field);
                     IF v_balance < 1 THEN
-                        PERFORM hubspot_sync.raise_error('INSUFFICIENT_CREDITS',
+                        PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
                             format('%s has no %s left.', v_contact.student_id, p_credit_field));
                     ELSIF p_new_credit_value <> v_balance - 1 THEN
-                        PERFORM hubspot_sync.raise_error('CREDIT_CONFLICT',
+                        PERFORM mockbook_internal.raise_error('CREDIT_CONFLICT',
                             format('%s has %s %s: after this booking %s, not %s.',
                                    v_contact.student_id, v_balance, p_credit_field,
                                    v_balance - 1, p_new_credit_value));
@@ -209,7 +209,7 @@ BEGIN
             SET is_active = 'Cancelled', updated_at = now()
             WHERE b.id = v_old.id
             RETURNING * INTO v_old;
-            v_booking := hubspot_sync.new_booking_row(v_contact, v_exam, v_location, v_hand,
+            v_booking := mockbook_internal.new_booking_row(v_contact, v_exam, v_location, v_hand,
                                                       v_old.name, NULL, v_token, NULL,
                                                       p_idempotency_key, p_fingerprint);
             v_booking.student_id := v_old.student_id;
@@ -227,22 +227,22 @@ BEGIN
                     v_code := p_booking_code || '-R' || v_repeat;
                 END LOOP;
             END IF;
-            v_booking := hubspot_sync.new_booking_row(
+            v_booking := mockbook_internal.new_booking_row(
                 v_contact, v_exam, v_location, v_hand, p_student_name,
                 p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
                 p_fingerprint);
         END IF;
-        v_booking := hubspot_sync.insert_booking(v_booking);
+        v_booking := mockbook_internal.insert_booking(v_booking);
 
         IF v_booking.id IS NULL THEN
             -- the key was stored by a writer that bypassed the key lock
             IF p_mode = 'rebook' THEN
                 -- undo nothing by hand, refuse (the whole call rolls back)
-                PERFORM hubspot_sync.raise_error('IDEMPOTENCY_KEY_REUSED',
+                PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
                     'The idempotency key was stored concurrently by another writer.');
             END IF;
             -- answer as its replay
-            v_booking := hubspot_sync.claim_idempotency_key(p_idempotency_key, p_fingerprint);
+            v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
             v_replay := true;
         ELSIF p_mode = 'rebook' THEN
             -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net
@@ -250,19 +250,19 @@ BEGIN
             -- (EXAM_FULL when it was taken meanwhile: everything above rolls back), the old
             -- one's seat given back
             IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
-                PERFORM hubspot_sync.apply_credit_delta(v_contact.id, v_field, 1, 'rebook',
+                PERFORM mockbook_internal.apply_credit_delta(v_contact.id, v_field, 1, 'rebook',
                                                         v_old.id, p_actor,
                                                         format('moved to %s', v_booking.booking_id));
-                v_balance := hubspot_sync.apply_credit_delta(
+                v_balance := mockbook_internal.apply_credit_delta(
                     v_contact.id, v_field, -1, 'rebook', v_booking.id, p_actor,
                     format('moved from %s', v_old.booking_id));
             END IF;
             IF v_exam.hubspot_id < v_old.associated_mock_exam THEN
-                v_exam := hubspot_sync.take_seat(v_exam);
-                v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
+                v_exam := mockbook_internal.take_seat(v_exam);
+                v_old_total := mockbook_internal.release_seat(v_old.associated_mock_exam);
             ELSE
-                v_old_total := hubspot_sync.release_seat(v_old.associated_mock_exam);
-                v_exam := hubspot_sync.take_seat(v_exam);
+                v_old_total := mockbook_internal.release_seat(v_old.associated_mock_exam);
+                v_exam := mockbook_internal.take_seat(v_exam);
             END IF;
         ELSE
             IF v_code IS DISTINCT FROM p_booking_code THEN
@@ -270,11 +270,11 @@ BEGIN
                 WHERE b.id = v_booking.id;
             END IF;
             IF p_mode <> 'admin' THEN
-                v_balance := hubspot_sync.apply_credit_delta(v_contact.id, v_field, -1,
+                v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_field, -1,
                                                              'booking', v_booking.id,
                                                              v_contact.student_id);
             END IF;
-            v_exam := hubspot_sync.take_seat(v_exam, NOT p_override_capacity);
+            v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
         END IF;
     END IF;
 
@@ -287,13 +287,13 @@ BEGIN
         END IF;
     END IF;
     IF v_replay THEN
-        v_result := hubspot_sync.booking_result(v_booking, true);
+        v_result := mockbook_internal.booking_result(v_booking, true);
         IF p_mode = 'rebook' THEN
             v_old_total := (SELECT e.total_bookings FROM hubspot_sync.hubspot_mock_exams AS e
                             WHERE e.hubspot_id = v_old.associated_mock_exam);
         END IF;
     ELSE
-        v_result := hubspot_sync.booking_json(v_booking, false, v_field, v_balance,
+        v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
                                               v_exam.total_bookings, v_exam.capacity);
     END IF;
     v_result := v_result || CASE p_mode
@@ -312,16 +312,14 @@ BEGIN
     END;
     IF p_mode = 'rebook' AND NOT v_replay THEN
         -- a rebook's result is stored under its key (issue 14: replayed as it was)
-        RETURN hubspot_sync.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,
+        RETURN mockbook_internal.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,
                                                     v_result);
     END IF;
     RETURN v_result;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
+COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
 'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact, exam and its checks, rules, credit, first without locks then under the contact''s lock, insert, spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, then the exam(s) last.';
-REVOKE ALL ON FUNCTION hubspot_sync.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

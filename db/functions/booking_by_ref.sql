@@ -1,12 +1,12 @@
 /**
- * hubspot_sync.booking_by_ref(p_ref) -> hubspot_bookings, NULL when none matches
+ * mockbook_internal.booking_by_ref(p_ref) -> hubspot_bookings, NULL when none matches
  *
  * Resolves the booking reference apps pass as p_booking_id: the booking's uuid (id), else its
  * booking code (booking_id), else its HubSpot id (hubspot_id), in that order. Read without a
  * lock: callers lock the booking's exam first, then read the booking again FOR UPDATE.
  * Errors: none (callers raise BOOKING_NOT_FOUND or list it as not found). Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.booking_by_ref(p_ref text)
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_by_ref(p_ref text)
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
 STABLE
@@ -30,7 +30,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.booking_by_ref(text) IS
+COMMENT ON FUNCTION mockbook_internal.booking_by_ref(text) IS
 'Internal: the booking a reference names (uuid, else booking code, else HubSpot id), or NULL.';
-REVOKE ALL ON FUNCTION hubspot_sync.booking_by_ref(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.booking_by_ref(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.booking_by_ref(text) FROM PUBLIC, anon, authenticated, service_role;

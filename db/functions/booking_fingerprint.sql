@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.booking_fingerprint(VARIADIC p_parts text[]) -> text
+ * mockbook_internal.booking_fingerprint(VARIADIC p_parts text[]) -> text
  *
  * The fingerprint stored beside an idempotency key — in hubspot_bookings.idempotency_fingerprint
  * for a booking, in hubspot_sync.idempotency_results.fingerprint for the other keyed writes:
@@ -10,11 +10,11 @@
  *   admin_create_booking                   ('admin', student_id, lower(email), exam, location, hand)
  *   rebook                                 ('rebook', p_booking_id, p_new_mock_exam_id)
  *   every other keyed write                (its function name, each argument but the key as text,
- *                                           the actor hubspot_sync.request_actor names), e.g.
+ *                                           the actor mockbook_internal.request_actor names), e.g.
  *                                           ('adjust_credits', student, field, delta, reason, actor)
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.booking_fingerprint(VARIADIC p_parts text[])
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_fingerprint(VARIADIC p_parts text[])
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -23,7 +23,6 @@ AS $$
     SELECT md5(pg_catalog.to_jsonb(p_parts)::text)
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.booking_fingerprint(text[]) IS
+COMMENT ON FUNCTION mockbook_internal.booking_fingerprint(text[]) IS
 'Internal: md5 fingerprint of a keyed request (kind or function, then its identifying arguments) stored beside its idempotency key.';
-REVOKE ALL ON FUNCTION hubspot_sync.booking_fingerprint(text[]) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.booking_fingerprint(text[]) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.booking_fingerprint(text[]) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,16 +1,16 @@
 /**
- * hubspot_sync.booking_json(p_booking, p_replay, p_credit_field, p_credits_remaining,
+ * mockbook_internal.booking_json(p_booking, p_replay, p_credit_field, p_credits_remaining,
  *                           p_total_bookings, p_capacity) -> jsonb
  *
  * The one shape of the booking functions' result, from values the caller has in hand (the
- * booking pipeline, hubspot_sync.book: the rows it just wrote, no re-read) or has read
- * (hubspot_sync.booking_result, a replay):
+ * booking pipeline, mockbook_internal.book: the rows it just wrote, no re-read) or has read
+ * (mockbook_internal.booking_result, a replay):
  *   {success: true, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type,
  *    exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings,
  *    capacity}
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.booking_json(p_booking hubspot_sync.hubspot_bookings,
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_json(p_booking hubspot_sync.hubspot_bookings,
                                                      p_replay boolean,
                                                      p_credit_field text,
                                                      p_credits_remaining integer,
@@ -42,9 +42,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer) IS
+COMMENT ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer) IS
 'Internal: the one shape of the booking functions'' jsonb result, from values in hand.';
-REVOKE ALL ON FUNCTION hubspot_sync.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,11 +1,11 @@
 /**
- * hubspot_sync.booking_rule(p_rule text) -> jsonb
+ * mockbook_internal.booking_rule(p_rule text) -> jsonb
  *
  * The value of one scheduling rule (issue 16) from hubspot_sync.booking_rules, as jsonb
  * ('false', '0', 'null', '"refuse"', ...). A rule without a row reads as JSON null (off).
  * Errors: none. Locks: none (reads only).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.booking_rule(p_rule text)
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule(p_rule text)
 RETURNS jsonb
 LANGUAGE sql
 STABLE
@@ -15,7 +15,6 @@ AS $$
                     'null'::jsonb)
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.booking_rule(text) IS
+COMMENT ON FUNCTION mockbook_internal.booking_rule(text) IS
 'Internal: the jsonb value of one scheduling rule (hubspot_sync.booking_rules); JSON null when absent.';
-REVOKE ALL ON FUNCTION hubspot_sync.booking_rule(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.booking_rule(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.booking_rule(text) FROM PUBLIC, anon, authenticated, service_role;

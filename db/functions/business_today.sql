@@ -9,6 +9,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.business_today()
 RETURNS date
 LANGUAGE sql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     SELECT (now() AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),

@@ -4,22 +4,22 @@
  *                             p_idempotency_key DEFAULT NULL) -> jsonb
  *
  * Cancels one booking and refunds its credit (SPEC §4.2).
- *   p_booking_id  the booking's uuid, booking code or HubSpot id (hubspot_sync.booking_by_ref)
+ *   p_booking_id  the booking's uuid, booking code or HubSpot id (mockbook_internal.booking_by_ref)
  *   p_student_id  when given, the booking must be this student's (a student cancelling their
  *                 own booking) -> else FORBIDDEN; NULL for admin calls
  *   p_refund      give the credit back (default true; false: cancel without refund)
  *   p_reason      why (at most 1000 characters; stored as the refund's ledger note)
  *   p_actor       who (at most 255 characters; the ledger actor, token_refund_admin and the
  *                 audit rows' performed_by via mockbook.actor) — unless the request's JWT
- *                 names a user, who is then the actor (hubspot_sync.request_actor)
+ *                 names a user, who is then the actor (mockbook_internal.request_actor)
  *   p_idempotency_key  optional, 1-255 characters: the same key with the same arguments
  *                 returns the first call's result unchanged and changes nothing; with other
- *                 arguments -> IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call)
+ *                 arguments -> IDEMPOTENCY_KEY_REUSED (mockbook_internal.claim_idempotent_call)
  * Cancelled -> ALREADY_CANCELLED; Completed (or Failed) -> NOT_CANCELLABLE. The refund goes to
  * the field token_used names ('Shared Token' -> shared_mock_credits; 'Admin Override' ->
  * none), with a ledger row of reason 'cancellation'; total_bookings - 1.
  * Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
- * total_bookings} (hubspot_sync.cancel_locked_booking).
+ * total_bookings} (mockbook_internal.cancel_locked_booking).
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, FORBIDDEN,
  * ALREADY_CANCELLED, NOT_CANCELLABLE, CANCELLATION_CLOSED, BUSY.
  * Locks: the idempotency key's advisory lock (when keyed), then the booking's contact row (found by reading the booking without a lock), then the
@@ -36,6 +36,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -44,22 +46,22 @@ DECLARE
     v_fingerprint text;
     v_result jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_booking_id', p_booking_id, true, 255);
     IF p_student_id IS NOT NULL THEN  -- given but blank is an error, never an admin call
-        PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64,
+        PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64,
                                             '^[A-Z0-9]+$', 'upper-case letters and digits only');
     END IF;
     IF p_refund IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_reason', p_reason, false, 1000);
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
-    v_actor := hubspot_sync.request_actor(p_actor);
+    PERFORM mockbook_internal.check_text_arg('p_reason', p_reason, false, 1000);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    v_actor := mockbook_internal.request_actor(p_actor);
 
-    v_fingerprint := hubspot_sync.booking_fingerprint('cancel_booking', p_booking_id,
+    v_fingerprint := mockbook_internal.booking_fingerprint('cancel_booking', p_booking_id,
                                                       p_student_id, p_refund::text, p_reason,
                                                       v_actor);
-    v_result := hubspot_sync.claim_idempotent_call('cancel_booking', p_idempotency_key,
+    v_result := mockbook_internal.claim_idempotent_call('cancel_booking', p_idempotency_key,
                                                    v_fingerprint);
     IF v_result IS NOT NULL THEN
         RETURN v_result;
@@ -68,14 +70,14 @@ BEGIN
     IF v_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
-    v_booking := hubspot_sync.booking_by_ref(p_booking_id);
+    v_booking := mockbook_internal.booking_by_ref(p_booking_id);
     IF v_booking.id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
+        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
             format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
     END IF;
-    v_result := hubspot_sync.cancel_locked_booking(v_booking.id, p_student_id, p_refund,
+    v_result := mockbook_internal.cancel_locked_booking(v_booking.id, p_student_id, p_refund,
                                                    p_reason, v_actor);
-    RETURN hubspot_sync.store_idempotent_result('cancel_booking', p_idempotency_key,
+    RETURN mockbook_internal.store_idempotent_result('cancel_booking', p_idempotency_key,
                                                 v_fingerprint, v_result);
 END
 $$;

@@ -29,6 +29,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking_atomic(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -38,51 +40,51 @@ DECLARE
     v_balance integer;
 BEGIN
     IF p_booking_id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_booking_id is required.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_id is required.');
     END IF;
     IF (p_credit_field IS NULL) <> (p_restored_credit_value IS NULL) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_credit_field and p_restored_credit_value go together: give both or neither.');
     ELSIF p_credit_field IS NOT NULL THEN
-        PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
+        PERFORM mockbook_internal.check_credit_field('p_credit_field', p_credit_field);
     END IF;
     IF p_restored_credit_value < 0 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                                          'p_restored_credit_value is negative.');
     END IF;
 
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = p_booking_id;
     IF v_booking.id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('BOOKING_NOT_FOUND',
+        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
             format('No booking %s.', p_booking_id));
     END IF;
-    v_contact_id := hubspot_sync.contact_id_of_booking(v_booking);
+    v_contact_id := mockbook_internal.contact_id_of_booking(v_booking);
     IF v_contact_id IS NOT NULL THEN
-        PERFORM hubspot_sync.lock_contact(v_contact_id);  -- first in the lock order
+        PERFORM mockbook_internal.lock_contact(v_contact_id);  -- first in the lock order
     END IF;
 
     -- verify the caller's numbers under the contact lock, unless the booking cannot be
     -- cancelled at all (cancel_locked_booking then says why)
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = v_booking.id;
     IF p_credit_field IS NOT NULL AND v_booking.is_active = 'Active' THEN
-        v_field := hubspot_sync.credit_field_of_token(v_booking.token_used);
+        v_field := mockbook_internal.credit_field_of_token(v_booking.token_used);
         IF v_field IS DISTINCT FROM p_credit_field THEN
-            PERFORM hubspot_sync.raise_error('CREDIT_CONFLICT',
+            PERFORM mockbook_internal.raise_error('CREDIT_CONFLICT',
                 format('Booking %s was paid with %s (%s), not %s.', v_booking.booking_id,
                        coalesce(v_field, 'no credit'), v_booking.token_used, p_credit_field));
         END IF;
         IF v_contact_id IS NOT NULL THEN
-            v_balance := hubspot_sync.credit_balance(hubspot_sync.lock_contact(v_contact_id),
+            v_balance := mockbook_internal.credit_balance(mockbook_internal.lock_contact(v_contact_id),
                                                      v_field);
         END IF;
         IF v_balance IS NULL OR p_restored_credit_value <> v_balance + 1 THEN
-            PERFORM hubspot_sync.raise_error('CREDIT_CONFLICT',
+            PERFORM mockbook_internal.raise_error('CREDIT_CONFLICT',
                 format('%s has %s %s: after the refund %s, not %s.', v_booking.student_id,
                        v_balance, v_field, v_balance + 1, p_restored_credit_value));
         END IF;
     END IF;
 
-    RETURN hubspot_sync.cancel_locked_booking(v_booking.id, NULL, p_credit_field IS NOT NULL,
+    RETURN mockbook_internal.cancel_locked_booking(v_booking.id, NULL, p_credit_field IS NOT NULL,
                                               NULL, NULL)
         || jsonb_build_object('success', true, 'booking_id', v_booking.id,
                               'booking_hubspot_id', v_booking.hubspot_id,

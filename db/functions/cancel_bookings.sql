@@ -4,7 +4,7 @@
  *
  * Admin batch cancellation (SPEC §4.2): at most 100 references (uuid, booking code or HubSpot
  * id each), all in one transaction. Each Active booking is cancelled as cancel_booking does
- * (hubspot_sync.cancel_locked_booking: refund to the field token_used names unless p_refund is
+ * (mockbook_internal.cancel_locked_booking: refund to the field token_used names unless p_refund is
  * false or it is an Admin Override, ledger reason 'cancellation', total_bookings - 1). Not an
  * error, reported per item instead:
  *   - already Cancelled -> skipped, reason ALREADY_CANCELLED (also a reference repeated in
@@ -15,10 +15,10 @@
  * reason}], not_found: [reference, ...]}, items in the order given; booking_id in skipped is
  * the reference as given.
  * p_actor: who (the ledger, token_refund_admin, the audit rows), unless the request's JWT names a
- * user, who is then the actor (hubspot_sync.request_actor).
+ * user, who is then the actor (mockbook_internal.request_actor).
  * p_idempotency_key (optional, 1-255 characters): the same key with the same arguments returns
  * the first call's result unchanged and changes nothing; other arguments ->
- * IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call).
+ * IDEMPOTENCY_KEY_REUSED (mockbook_internal.claim_idempotent_call).
  * Errors: INVALID_ARGUMENT (NULL list, more than 100, p_refund NULL, p_actor too long, key
  * length), IDEMPOTENCY_KEY_REUSED, BUSY.
  * Locks: the idempotency key's advisory lock (when keyed), every involved contact row in ascending id order, then every named booking row in
@@ -33,6 +33,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_bookings(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -49,21 +51,21 @@ DECLARE
     v_replay jsonb;
 BEGIN
     IF p_booking_ids IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_booking_ids is required.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_ids is required.');
     ELSIF cardinality(p_booking_ids) > 100 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_booking_ids has %s items; at most 100 per call.',
                    cardinality(p_booking_ids)));
     END IF;
     IF p_refund IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
-    v_actor := hubspot_sync.request_actor(p_actor);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    v_actor := mockbook_internal.request_actor(p_actor);
 
-    v_fingerprint := hubspot_sync.booking_fingerprint('cancel_bookings', p_booking_ids::text,
+    v_fingerprint := mockbook_internal.booking_fingerprint('cancel_bookings', p_booking_ids::text,
                                                       p_refund::text, v_actor);
-    v_replay := hubspot_sync.claim_idempotent_call('cancel_bookings', p_idempotency_key,
+    v_replay := mockbook_internal.claim_idempotent_call('cancel_bookings', p_idempotency_key,
                                                    v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
@@ -76,22 +78,22 @@ BEGIN
     -- the booking each reference names (NULL where none), position by position
     SELECT array_agg(b.id ORDER BY t.pos) INTO v_ids
     FROM unnest(p_booking_ids) WITH ORDINALITY AS t(ref, pos)
-    LEFT JOIN LATERAL hubspot_sync.booking_by_ref(t.ref) AS b ON true;
+    LEFT JOIN LATERAL mockbook_internal.booking_by_ref(t.ref) AS b ON true;
 
     -- lock order: contacts (ascending id), then bookings (ascending id), then exams
     -- (ascending hubspot_id); each cancellation below then finds its rows already locked
     FOR v_contact_id IN
-        SELECT DISTINCT hubspot_sync.contact_id_of_booking(b) AS contact_id
+        SELECT DISTINCT mockbook_internal.contact_id_of_booking(b) AS contact_id
         FROM hubspot_sync.hubspot_bookings AS b
-        WHERE b.id = ANY (v_ids) AND hubspot_sync.contact_id_of_booking(b) IS NOT NULL
+        WHERE b.id = ANY (v_ids) AND mockbook_internal.contact_id_of_booking(b) IS NOT NULL
         ORDER BY contact_id
     LOOP
-        PERFORM hubspot_sync.lock_contact(v_contact_id);
+        PERFORM mockbook_internal.lock_contact(v_contact_id);
     END LOOP;
     FOR v_booking_id IN
         SELECT DISTINCT t.id FROM unnest(v_ids) AS t(id) WHERE t.id IS NOT NULL ORDER BY t.id
     LOOP
-        PERFORM hubspot_sync.lock_booking(v_booking_id);
+        PERFORM mockbook_internal.lock_booking(v_booking_id);
     END LOOP;
     FOR v_lock_id IN
         SELECT DISTINCT e.hubspot_id
@@ -100,7 +102,7 @@ BEGIN
         WHERE b.id = ANY (v_ids) AND b.is_active = 'Active'
         ORDER BY e.hubspot_id
     LOOP
-        PERFORM hubspot_sync.lock_exam(v_lock_id);
+        PERFORM mockbook_internal.lock_exam(v_lock_id);
     END LOOP;
 
     FOR i IN 1..cardinality(p_booking_ids) LOOP
@@ -117,12 +119,12 @@ BEGIN
             v_skipped := v_skipped || jsonb_build_object('booking_id', p_booking_ids[i],
                                                          'reason', 'NOT_CANCELLABLE');
         ELSE
-            v_cancelled := v_cancelled || hubspot_sync.cancel_locked_booking(
+            v_cancelled := v_cancelled || mockbook_internal.cancel_locked_booking(
                 v_ids[i], NULL, p_refund, NULL, v_actor);
         END IF;
     END LOOP;
 
-    RETURN hubspot_sync.store_idempotent_result(
+    RETURN mockbook_internal.store_idempotent_result(
         'cancel_bookings', p_idempotency_key, v_fingerprint,
         jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
                            'not_found', v_not_found));

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.check_exam_for_student(p_exam, p_student_id, p_attending_location,
+ * mockbook_internal.check_exam_for_student(p_exam, p_student_id, p_attending_location,
  *     p_dominant_hand, p_check_fields, p_check_capacity, p_ignore_booking_id) -> void
  *
  * Steps 4-8 of SPEC §4.1, in that order, for a student about to get a seat in p_exam (a row
@@ -18,7 +18,7 @@
  *      capacity means no seats)                                               -> EXAM_FULL
  * Errors: as listed. Locks: none (reads only).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.check_exam_for_student(
+CREATE OR REPLACE FUNCTION mockbook_internal.check_exam_for_student(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_student_id text,
     p_attending_location text,
@@ -38,16 +38,16 @@ DECLARE
     v_duplicate text;
 BEGIN
     -- 4. open for booking
-    v_reason := hubspot_sync.exam_unbookable_reason(p_exam);
+    v_reason := mockbook_internal.exam_unbookable_reason(p_exam);
     IF v_reason = 'EXAM_NOT_ACTIVE' THEN
-        PERFORM hubspot_sync.raise_error('EXAM_NOT_ACTIVE',
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_ACTIVE',
             format('Exam %s is not open for booking (is_active %L%s).', p_exam.hubspot_id,
                    p_exam.is_active,
                    CASE WHEN p_exam.scheduled_activation_datetime IS NOT NULL
                         THEN format(', opens %s', p_exam.scheduled_activation_datetime)
                         ELSE '' END));
     ELSIF v_reason = 'EXAM_IN_PAST' THEN
-        PERFORM hubspot_sync.raise_error('EXAM_IN_PAST',
+        PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
             format('Exam %s took place on %s.', p_exam.hubspot_id, p_exam.exam_date));
     END IF;
 
@@ -55,11 +55,11 @@ BEGIN
     IF p_check_fields THEN
         IF p_exam.mock_type IN ('Situational Judgment', 'Mini-mock')
            AND p_attending_location IS NULL THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('p_attending_location is required for a %s exam.', p_exam.mock_type));
         ELSIF p_exam.mock_type = 'Clinical Skills'
               AND nullif(btrim(p_dominant_hand), '') IS NULL THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 'p_dominant_hand is required for a Clinical Skills exam.');
         END IF;
     END IF;
@@ -79,7 +79,7 @@ BEGIN
               AND b.associated_mock_exam = p.exam_id
               AND b.is_active IN ('Active', 'Completed'));
         IF v_missing IS NOT NULL THEN
-            PERFORM hubspot_sync.raise_error('PREREQUISITE_NOT_MET',
+            PERFORM mockbook_internal.raise_error('PREREQUISITE_NOT_MET',
                 format('Exam %s requires an Active or Completed booking of exam(s) %s first; '
                        'missing: %s.', p_exam.hubspot_id,
                        array_to_string(p_exam.prerequisite_exam_ids, ', '),
@@ -97,7 +97,7 @@ BEGIN
       AND b.id IS DISTINCT FROM p_ignore_booking_id
     LIMIT 1;
     IF FOUND THEN
-        PERFORM hubspot_sync.raise_error('DUPLICATE_BOOKING',
+        PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
             format('%s already has booking %s of type %s on %s.', p_student_id,
                    coalesce(v_duplicate, '(no code)'), p_exam.mock_type, p_exam.exam_date));
     END IF;
@@ -108,16 +108,14 @@ BEGIN
            + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
               WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered')
            >= coalesce(p_exam.capacity, 0) THEN
-        PERFORM hubspot_sync.raise_error('EXAM_FULL',
+        PERFORM mockbook_internal.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,
                    coalesce(p_exam.total_bookings, 0), coalesce(p_exam.capacity, 0)));
     END IF;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
+COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
 'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate, capacity) for one student and exam row.';
-REVOKE ALL ON FUNCTION hubspot_sync.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
+    FROM PUBLIC, anon, authenticated, service_role;

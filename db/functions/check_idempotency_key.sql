@@ -14,6 +14,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.check_idempotency_key(p_idempotency_key 
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE

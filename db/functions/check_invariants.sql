@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.check_invariants(p_start_balances jsonb DEFAULT NULL,
+ * mockbook_internal.check_invariants(p_start_balances jsonb DEFAULT NULL,
  *                               p_after_ledger_id bigint DEFAULT NULL)
  *     -> SETOF (invariant text, subject text, detail text)
  *
@@ -24,19 +24,21 @@
  * them the whole ledger is checked and the starting balances are what its first rows imply.
  * Errors: none. Locks: none (reads; call it in a REPEATABLE READ transaction for one snapshot).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.check_invariants(p_start_balances jsonb DEFAULT NULL,
+CREATE OR REPLACE FUNCTION mockbook_internal.check_invariants(p_start_balances jsonb DEFAULT NULL,
                                                         p_after_ledger_id bigint DEFAULT NULL)
 RETURNS TABLE (invariant text, subject text, detail text)
 LANGUAGE sql
 STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     WITH balance AS (
         SELECT c.id AS contact_id, f.credit_field,
-               hubspot_sync.credit_balance(c, f.credit_field) AS balance,
+               mockbook_internal.credit_balance(c, f.credit_field) AS balance,
                (p_start_balances -> c.id::text ->> f.credit_field)::integer AS start
         FROM hubspot_sync.hubspot_contact_credits AS c
-        CROSS JOIN hubspot_sync.credit_fields() AS f
+        CROSS JOIN mockbook_internal.credit_fields() AS f
     ), ledger AS (
         SELECT l.id, l.contact_id, l.credit_field, l.delta, l.balance_after,
                lag(l.balance_after) OVER w AS previous,
@@ -94,8 +96,8 @@ AS $$
     ORDER BY 1, 2, 3
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.check_invariants(jsonb, bigint) IS
+COMMENT ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) IS
 'Internal: the SPEC 3 invariants (exam_total, negative_balance, unpaid_booking, ledger_chain, ledger_balance), one row per violation, none when all hold. Optional snapshot: p_start_balances {contact id: {credit field: balance}} and p_after_ledger_id. Used by mockbook status --check, the demo, the benchmarks and the tests.';
-REVOKE ALL ON FUNCTION hubspot_sync.check_invariants(jsonb, bigint)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.check_invariants(jsonb, bigint) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) TO mockbook_glue;

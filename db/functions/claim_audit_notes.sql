@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.claim_audit_notes(p_limit integer DEFAULT 100)
+ * mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
  *   -> TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
  *             booking_hubspot_id text, contact_hubspot_id text)
  *
@@ -24,11 +24,13 @@
  * (the glue holds an advisory lock): this function leases nothing.
  * Errors: INVALID_ARGUMENT (p_limit not 1..1000). Locks: none beyond the rows it marks.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.claim_audit_notes(p_limit integer DEFAULT 100)
+CREATE OR REPLACE FUNCTION mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
 RETURNS TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
                booking_hubspot_id text, contact_hubspot_id text)
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -36,7 +38,7 @@ DECLARE
                                       FROM hubspot_sync.credit_rules() AS r);
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
     END IF;
 
     -- Rows that never get a note, marked in bounded steps.
@@ -157,7 +159,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.claim_audit_notes(integer) IS
+COMMENT ON FUNCTION mockbook_internal.claim_audit_notes(integer) IS
 'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become HubSpot notes (oldest first, only those whose HubSpot ids are known), with their details and ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.claim_audit_notes(integer) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.claim_audit_notes(integer) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.claim_sync_batch(p_worker, p_limit, p_lease_seconds) -> SETOF sync_queue
+ * mockbook_internal.claim_sync_batch(p_worker, p_limit, p_lease_seconds) -> SETOF sync_queue
  *
  * A glue worker takes up to p_limit due outbox rows (done_at and dead_at NULL, next_attempt_at
  * reached, no live lease) with FOR UPDATE SKIP LOCKED, so several workers never take the same
@@ -11,17 +11,19 @@
  * Each claim counts one attempt.
  * Errors: INVALID_ARGUMENT (empty worker, limit outside 1..1000, lease outside 1..3600).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
+CREATE OR REPLACE FUNCTION mockbook_internal.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
                                                         p_lease_seconds integer DEFAULT 60)
 RETURNS SETOF hubspot_sync.sync_queue
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF coalesce(p_worker, '') = '' OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000
        OR p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 3600 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'claim_sync_batch needs a worker name, a limit of 1..1000 and a lease of 1..3600 s.');
     END IF;
     RETURN QUERY
@@ -59,8 +61,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.claim_sync_batch(text, integer, integer) IS
+COMMENT ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) IS
 'Glue: lease up to p_limit due outbox rows (SKIP LOCKED; all pending rows of the same records).';
-REVOKE ALL ON FUNCTION hubspot_sync.claim_sync_batch(text, integer, integer)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.claim_sync_batch(text, integer, integer) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.claim_webhook_events(p_limit integer DEFAULT 500, p_lease_seconds integer
+ * mockbook_internal.claim_webhook_events(p_limit integer DEFAULT 500, p_lease_seconds integer
  *                                   DEFAULT 60) -> SETOF hubspot_sync.webhook_events
  *
  * The webhook processor takes up to p_limit stored events that are not processed and not leased
@@ -10,17 +10,19 @@
  * Errors: INVALID_ARGUMENT (p_limit not 1..1000, p_lease_seconds not 1..3600).
  * Locks: the claimed webhook_events rows (no exam or contact row).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.claim_webhook_events(p_limit integer DEFAULT 500,
+CREATE OR REPLACE FUNCTION mockbook_internal.claim_webhook_events(p_limit integer DEFAULT 500,
                                                              p_lease_seconds integer DEFAULT 60)
 RETURNS SETOF hubspot_sync.webhook_events
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000
        OR p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 3600 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'claim_webhook_events needs p_limit 1..1000 and p_lease_seconds 1..3600.');
     END IF;
     RETURN QUERY
@@ -37,8 +39,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.claim_webhook_events(integer, integer) IS
+COMMENT ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer) IS
 'Glue (webhook processor): lease up to p_limit unprocessed webhook events for p_lease_seconds (SKIP LOCKED) and count the attempt. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.claim_webhook_events(integer, integer)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.claim_webhook_events(integer, integer) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer) TO mockbook_glue;

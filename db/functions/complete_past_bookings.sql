@@ -19,6 +19,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.complete_past_bookings(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -26,7 +28,7 @@ DECLARE
     v_exams text[];
     v_exam_id text;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:auto-complete'), true);
 
     WITH due AS (
@@ -46,7 +48,7 @@ BEGIN
     INTO v_completed, v_exams FROM done AS d;
 
     FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP
-        PERFORM hubspot_sync.lock_exam(v_exam_id);
+        PERFORM mockbook_internal.lock_exam(v_exam_id);
     END LOOP;
     -- a statement after the locks: its snapshot sees every committed booking of these exams
     UPDATE hubspot_sync.hubspot_mock_exams AS e
@@ -66,4 +68,4 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
 'Job (mockbook run step complete; pg_cron-ready): Active bookings without attendance whose exam day has passed become Completed, ledger-neutral, audited as p_actor; the exams'' total_bookings recounted. Returns {success, completed, exams}. Locks: bookings ascending, then exams ascending.';
 REVOKE ALL ON FUNCTION hubspot_sync.complete_past_bookings(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.complete_past_bookings(text) TO service_role;
+GRANT EXECUTE ON FUNCTION hubspot_sync.complete_past_bookings(text) TO service_role, mockbook_glue;

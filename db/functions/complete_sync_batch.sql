@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.complete_sync_batch(p_worker, p_ids, p_hubspot_ids) -> integer (rows completed)
+ * mockbook_internal.complete_sync_batch(p_worker, p_ids, p_hubspot_ids) -> integer (rows completed)
  *
  * After a successful push: marks the outbox rows p_ids done — only those still leased by
  * p_worker (a row whose lease expired and was taken by another worker is left to that worker) —
@@ -15,11 +15,13 @@
  * then the waitlist places, each in ascending id order, then the exams in ascending hubspot_id
  * order.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.complete_sync_batch(p_worker text, p_ids bigint[],
+CREATE OR REPLACE FUNCTION mockbook_internal.complete_sync_batch(p_worker text, p_ids bigint[],
                                                            p_hubspot_ids jsonb DEFAULT '{}')
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -82,8 +84,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.complete_sync_batch(text, bigint[], jsonb) IS
+COMMENT ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) IS
 'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction.';
-REVOKE ALL ON FUNCTION hubspot_sync.complete_sync_batch(text, bigint[], jsonb)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.complete_sync_batch(text, bigint[], jsonb) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) TO mockbook_glue;

@@ -1,11 +1,11 @@
 /**
- * hubspot_sync.contact_id_of_booking(p_booking) -> uuid, NULL when the student has no contact
+ * mockbook_internal.contact_id_of_booking(p_booking) -> uuid, NULL when the student has no contact
  *
  * The contact a booking belongs to: by student_id, else (rows from before mockbook without a
  * student_id) by associated_contact_id = the contact's HubSpot id.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
+CREATE OR REPLACE FUNCTION mockbook_internal.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
 RETURNS uuid
 LANGUAGE sql
 STABLE
@@ -18,9 +18,7 @@ AS $$
          WHERE p_booking.student_id IS NULL AND c.hubspot_id = p_booking.associated_contact_id))
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.contact_id_of_booking(hubspot_sync.hubspot_bookings) IS
+COMMENT ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings) IS
 'Internal: the id of the contact a booking belongs to (by student_id, else by HubSpot contact id), or NULL.';
-REVOKE ALL ON FUNCTION hubspot_sync.contact_id_of_booking(hubspot_sync.hubspot_bookings)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.contact_id_of_booking(hubspot_sync.hubspot_bookings)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -39,7 +39,7 @@
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
  * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
- * last statement (hubspot_sync.take_seat).
+ * last statement (mockbook_internal.take_seat).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
     p_booking_id text,
@@ -58,36 +58,38 @@ CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_location text;
 BEGIN
     -- 1. arguments (the original app's location spellings mapped to codes first)
-    v_location := hubspot_sync.legacy_attending_location(p_attending_location);
-    PERFORM hubspot_sync.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,
+    v_location := mockbook_internal.legacy_attending_location(p_attending_location);
+    PERFORM mockbook_internal.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,
                                                p_idempotency_key, v_location,
                                                p_dominant_hand, 'p_student_email');
-    PERFORM hubspot_sync.check_text_arg('p_student_name', p_student_name, false, 255);
-    PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_student_name', p_student_name, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_booking_id', p_booking_id, false, 255);
     IF p_booking_id IS NOT NULL AND btrim(p_booking_id) = '' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_booking_id must not be blank.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_id must not be blank.');
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_token_used', p_token_used, false, 255);
-    PERFORM hubspot_sync.check_credit_field('p_credit_field', p_credit_field);
+    PERFORM mockbook_internal.check_text_arg('p_token_used', p_token_used, false, 255);
+    PERFORM mockbook_internal.check_credit_field('p_credit_field', p_credit_field);
     IF p_new_credit_value IS NULL OR p_new_credit_value < 0 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_new_credit_value is required and not negative.');
     END IF;
     IF p_mock_set IS NOT NULL
        AND NOT p_mock_set = ANY (enum_range(NULL::hubspot_sync.mock_set_letter)::text[]) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
     END IF;
 
     -- 2.-10. the booking pipeline (mode 'legacy'; create_booking's fingerprint)
-    RETURN hubspot_sync.book(
+    RETURN mockbook_internal.book(
         'legacy', p_student_id, p_student_email, p_mock_exam_id, p_idempotency_key,
-        hubspot_sync.booking_fingerprint('booking', p_student_id, lower(p_student_email),
+        mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_student_email),
                                          p_mock_exam_id, v_location, p_dominant_hand),
         v_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id,
         p_credit_field := p_credit_field, p_new_credit_value := p_new_credit_value,

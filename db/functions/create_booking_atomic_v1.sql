@@ -26,6 +26,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
 RETURNS jsonb
 LANGUAGE sql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     SELECT hubspot_sync.create_booking_atomic(

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.credit_balance(p_contact, p_credit_field) -> integer
+ * mockbook_internal.credit_balance(p_contact, p_credit_field) -> integer
  *
  * The one accessor of a credit balance: the balance of one credit field (credit_fields()) of a
  * contact row, NULL counting as 0; the one place besides the writer apply_credit_delta that
@@ -8,7 +8,7 @@
  * name that is not a credit field (callers check names with check_credit_field).
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.credit_balance(p_contact hubspot_sync.hubspot_contact_credits,
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_balance(p_contact hubspot_sync.hubspot_contact_credits,
                                                        p_credit_field text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -28,9 +28,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.credit_balance(hubspot_sync.hubspot_contact_credits, text) IS
+COMMENT ON FUNCTION mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits, text) IS
 'Internal: the one accessor of a contact row''s balance of one credit field (NULL counts as 0).';
-REVOKE ALL ON FUNCTION hubspot_sync.credit_balance(hubspot_sync.hubspot_contact_credits, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.credit_balance(hubspot_sync.hubspot_contact_credits, text)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits, text)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,12 +1,12 @@
 /**
- * hubspot_sync.credit_field_of_token(p_token_used) -> text
+ * mockbook_internal.credit_field_of_token(p_token_used) -> text
  *
  * The credit field a booking's token_used names, from hubspot_sync.credit_rules() (e.g.
  * 'Shared Token' -> shared_mock_credits): where a cancellation refunds to. NULL for
  * 'Admin Override' and any label without a rule (nothing was spent, nothing is refunded).
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.credit_field_of_token(p_token_used text)
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -17,7 +17,6 @@ AS $$
     WHERE r.token_used = p_token_used
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.credit_field_of_token(text) IS
+COMMENT ON FUNCTION mockbook_internal.credit_field_of_token(text) IS
 'Internal: the credit field a token_used label names (refund target); NULL for Admin Override.';
-REVOKE ALL ON FUNCTION hubspot_sync.credit_field_of_token(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.credit_field_of_token(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_field_of_token(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.credit_fields() -- the one list of the credit fields.
+ * mockbook_internal.credit_fields() -- the one list of the credit fields.
  *
  * Returns (credit_field, label, pays_for, position), one row per credit field, in the order the
  * glue and the reports show them. credit_field is at once the hubspot_contact_credits column, the
@@ -11,7 +11,7 @@
  * checked against this list by tests/py/test_credit_fields.py.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.credit_fields()
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_fields()
 RETURNS TABLE (credit_field text, label text, pays_for text, "position" integer)
 LANGUAGE sql
 IMMUTABLE
@@ -25,7 +25,6 @@ AS $$
         ('shared_mock_credits', 'Shared mock credits', 'shared mock', 5)
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.credit_fields() IS
+COMMENT ON FUNCTION mockbook_internal.credit_fields() IS
 'Internal: the one list of the five credit fields (column = ledger value = HubSpot contact property), with their HubSpot label, what each pays for, and display order.';
-REVOKE ALL ON FUNCTION hubspot_sync.credit_fields() FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.credit_fields() TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_fields() FROM PUBLIC, anon, authenticated, service_role;

@@ -13,6 +13,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.credit_rules()
 RETURNS TABLE (mock_type text, credit_field text, token_used text, priority integer)
 LANGUAGE sql
 IMMUTABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     VALUES

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.exam_starts_at(p_exam_date date, p_time text) -> timestamptz
+ * mockbook_internal.exam_starts_at(p_exam_date date, p_time text) -> timestamptz
  *
  * The moment a session starts (or ends): the exam day at p_time ('09:00', '9:00 AM', '13:30:00'),
  * read in the business time zone (setting mockbook.business_timezone, default America/Toronto,
@@ -7,7 +7,7 @@
  * time of day: the scheduling rules that need it then do not apply to that exam.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.exam_starts_at(p_exam_date date, p_time text)
+CREATE OR REPLACE FUNCTION mockbook_internal.exam_starts_at(p_exam_date date, p_time text)
 RETURNS timestamptz
 LANGUAGE plpgsql
 STABLE
@@ -30,7 +30,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.exam_starts_at(date, text) IS
+COMMENT ON FUNCTION mockbook_internal.exam_starts_at(date, text) IS
 'Internal: exam day + time of day in the business time zone as a timestamptz; NULL when the time is missing or unreadable.';
-REVOKE ALL ON FUNCTION hubspot_sync.exam_starts_at(date, text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.exam_starts_at(date, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.exam_starts_at(date, text) FROM PUBLIC, anon, authenticated, service_role;

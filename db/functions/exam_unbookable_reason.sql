@@ -1,11 +1,11 @@
 /**
- * hubspot_sync.exam_unbookable_reason(p_exam) -> text
+ * mockbook_internal.exam_unbookable_reason(p_exam) -> text
  *
  * NULL when the exam can be booked now, else the error code saying why: EXAM_NOT_ACTIVE (is_active
  * is not true/active, case-insensitive, nor 'scheduled' with its activation time reached) or
  * EXAM_IN_PAST (exam day before today in the business time zone). Capacity is not considered.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.exam_unbookable_reason(p_exam hubspot_sync.hubspot_mock_exams)
+CREATE OR REPLACE FUNCTION mockbook_internal.exam_unbookable_reason(p_exam hubspot_sync.hubspot_mock_exams)
 RETURNS text
 LANGUAGE sql
 STABLE
@@ -20,9 +20,7 @@ AS $$
     END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS
+COMMENT ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS
 'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST.';
-REVOKE ALL ON FUNCTION hubspot_sync.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
+    FROM PUBLIC, anon, authenticated, service_role;

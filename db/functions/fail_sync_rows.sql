@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.fail_sync_rows(p_worker, p_ids, p_error, p_max_attempts, p_retry_after_seconds,
+ * mockbook_internal.fail_sync_rows(p_worker, p_ids, p_error, p_max_attempts, p_retry_after_seconds,
  *                             p_count_attempt) -> jsonb {retried, dead}
  *
  * After a failed push of the rows p_ids (only those still leased by p_worker): the lease is
@@ -10,13 +10,15 @@
  * dead-lettered instead: dead_at is set and a sync_errors row (direction 'push') records the
  * entity, the error and the payload; the rest of the queue keeps flowing.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.fail_sync_rows(p_worker text, p_ids bigint[], p_error text,
+CREATE OR REPLACE FUNCTION mockbook_internal.fail_sync_rows(p_worker text, p_ids bigint[], p_error text,
                                                       p_max_attempts integer DEFAULT 8,
                                                       p_retry_after_seconds numeric DEFAULT NULL,
                                                       p_count_attempt boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -58,9 +60,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.fail_sync_rows(text, bigint[], text, integer, numeric, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean) IS
 'Glue: release failed outbox rows with backoff and jitter; dead-letter them after N attempts.';
-REVOKE ALL ON FUNCTION hubspot_sync.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)
+    TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.finish_webhook_events(p_ids bigint[], p_error text DEFAULT NULL,
+ * mockbook_internal.finish_webhook_events(p_ids bigint[], p_error text DEFAULT NULL,
  *                                    p_max_attempts integer DEFAULT 10) -> integer
  *
  * The webhook processor reports claimed events. Without p_error they are processed
@@ -12,19 +12,21 @@
  * Errors: INVALID_ARGUMENT (p_ids NULL, p_max_attempts not 1..100).
  * Locks: the given webhook_events rows.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.finish_webhook_events(p_ids bigint[],
+CREATE OR REPLACE FUNCTION mockbook_internal.finish_webhook_events(p_ids bigint[],
                                                               p_error text DEFAULT NULL,
                                                               p_max_attempts integer DEFAULT 10)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_count integer;
 BEGIN
     IF p_ids IS NULL OR p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'finish_webhook_events needs an array of ids and p_max_attempts 1..100.');
     END IF;
     IF p_error IS NULL THEN
@@ -47,9 +49,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.finish_webhook_events(bigint[], text, integer) IS
+COMMENT ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer) IS
 'Glue (webhook processor): mark claimed webhook events processed, or failed (due again after a backoff; given up after p_max_attempts); deletes processed events older than 7 days. Returns the number updated. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.finish_webhook_events(bigint[], text, integer)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.finish_webhook_events(bigint[], text, integer)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer)
+    TO mockbook_glue;

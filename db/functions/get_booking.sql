@@ -18,6 +18,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.get_booking(
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -32,7 +34,7 @@ BEGIN
         SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.booking_id = p_booking_id;
     ELSE
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id or p_booking_id.');
     END IF;
     IF v_booking.id IS NULL THEN

@@ -22,6 +22,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.get_contact_credits(
 RETURNS hubspot_sync.hubspot_contact_credits
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -37,7 +39,7 @@ BEGIN
         SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
         WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email);
     ELSE
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id, or p_student_id together with p_email.');
     END IF;
     IF v_contact.id IS NULL THEN

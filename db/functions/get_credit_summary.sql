@@ -13,7 +13,7 @@
  *   contact_id, hubspot_id, student_id, email, firstname, lastname, the five balances (NULL
  *   read as 0), available jsonb ({"<mock type>": n, ...}, one key per type of credit_rules()).
  * Errors: INVALID_ARGUMENT (an argument missing or too long), CONTACT_NOT_FOUND (no such
- *         student with that email: hubspot_sync.find_contact, the lookup create_booking uses).
+ *         student with that email: mockbook_internal.find_contact, the lookup create_booking uses).
  * Locks: none (STABLE; runs in PostgREST's read-only GET).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.get_credit_summary(p_student_id text, p_email text)
@@ -33,15 +33,17 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
     v_balances jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64);
-    PERFORM hubspot_sync.check_text_arg('p_email', p_email, true, 254);
-    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
+    PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
+    PERFORM mockbook_internal.check_text_arg('p_email', p_email, true, 254);
+    v_contact := mockbook_internal.find_contact(p_student_id, p_email);
     v_balances := to_jsonb(v_contact);
 
     RETURN QUERY

@@ -13,6 +13,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.increment_exam_bookings(p_exam_id text, 
 RETURNS integer
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 -- p_delta is unused on purpose (kept for the production signature), so plpgsql_check's extra
@@ -23,7 +25,7 @@ DECLARE
 BEGIN
     PERFORM FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = p_exam_id;
     IF NOT FOUND THEN
-        PERFORM hubspot_sync.raise_error('EXAM_NOT_FOUND', format('No exam %L.', p_exam_id));
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND', format('No exam %L.', p_exam_id));
     END IF;
 
     SELECT count(*)::integer INTO v_count

@@ -30,6 +30,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.join_waitlist(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -43,37 +45,37 @@ DECLARE
 BEGIN
     -- create_booking's argument checks; the waitlist has no idempotency key (it is idempotent
     -- by student and exam), so a constant stands in for it
-    PERFORM hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
+    PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                'waitlist', p_attending_location,
                                                p_dominant_hand);
-    v_contact := hubspot_sync.find_contact(p_student_id, p_email);
-    v_exam := hubspot_sync.find_exam(p_mock_exam_id);
-    v_contact := hubspot_sync.lock_contact(v_contact.id);
+    v_contact := mockbook_internal.find_contact(p_student_id, p_email);
+    v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+    v_contact := mockbook_internal.lock_contact(v_contact.id);
 
     SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w
     WHERE w.mock_exam_id = v_exam.hubspot_id AND w.student_id = v_contact.student_id
       AND w.status IN ('waiting', 'offered');
     IF v_place.id IS NULL THEN
         v_existing := false;
-        PERFORM hubspot_sync.check_exam_for_student(v_exam, v_contact.student_id,
+        PERFORM mockbook_internal.check_exam_for_student(v_exam, v_contact.student_id,
                                                     p_attending_location, p_dominant_hand,
                                                     p_check_capacity := false);
-        v_exam := hubspot_sync.lock_exam(v_exam.hubspot_id);
+        v_exam := mockbook_internal.lock_exam(v_exam.hubspot_id);
         -- statements after the lock: their snapshots see every committed booking and offer
         SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
         WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
         IF coalesce(v_exam.total_bookings, 0) + v_held < coalesce(v_exam.capacity, 0) THEN
-            PERFORM hubspot_sync.raise_error('EXAM_NOT_FULL',
+            PERFORM mockbook_internal.raise_error('EXAM_NOT_FULL',
                 format('Exam %s has free seats (%s of %s booked, %s held for offers).',
                        v_exam.hubspot_id, coalesce(v_exam.total_bookings, 0),
                        coalesce(v_exam.capacity, 0), v_held));
         END IF;
-        v_size := (hubspot_sync.booking_rule('waitlist_size') #>> '{}')::integer;
+        v_size := (mockbook_internal.booking_rule('waitlist_size') #>> '{}')::integer;
         IF v_size IS NOT NULL THEN
             SELECT count(*)::integer INTO v_waiting FROM hubspot_sync.waitlist_entries AS w
             WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'waiting';
             IF v_waiting >= v_size THEN
-                PERFORM hubspot_sync.raise_error('WAITLIST_FULL',
+                PERFORM mockbook_internal.raise_error('WAITLIST_FULL',
                     format('Exam %s already has %s students waiting (the limit).',
                            v_exam.hubspot_id, v_waiting));
             END IF;

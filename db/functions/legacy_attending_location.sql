@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.legacy_attending_location(p_value text) -> text
+ * mockbook_internal.legacy_attending_location(p_value text) -> text
  *
  * The one place where the original booking app's p_attending_location values become
  * mockbook's location codes (mississauga, calgary, vancouver, montreal, richmond_hill), for the
@@ -26,7 +26,7 @@
  *   anything else                       -> INVALID_ARGUMENT naming the accepted spellings
  * Errors: INVALID_ARGUMENT. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.legacy_attending_location(p_value text)
+CREATE OR REPLACE FUNCTION mockbook_internal.legacy_attending_location(p_value text)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -42,7 +42,7 @@ BEGIN
     ELSIF v_key IN ('mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill') THEN
         RETURN v_key;
     END IF;
-    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
         'p_attending_location must be a location (mississauga, calgary, vancouver, montreal, '
         'richmond_hill, or their names: Mississauga, Mississauga - <room>, Calgary, Vancouver, '
         'Montreal, Richmond Hill) or one of TBD, Online, Virtual, Hybrid, In-Person.');
@@ -50,8 +50,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.legacy_attending_location(text) IS
+COMMENT ON FUNCTION mockbook_internal.legacy_attending_location(text) IS
 'Internal: the original app''s p_attending_location (display names, campus with room, TBD, Online, a discussion format) as mockbook''s location code, or NULL where it names no campus; INVALID_ARGUMENT otherwise. Used by the production compatibility functions only.';
-REVOKE ALL ON FUNCTION hubspot_sync.legacy_attending_location(text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.legacy_attending_location(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.legacy_attending_location(text)
+    FROM PUBLIC, anon, authenticated, service_role;

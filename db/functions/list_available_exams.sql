@@ -2,7 +2,7 @@
  * hubspot_sync.list_available_exams(p_mock_type text DEFAULT NULL, p_location text DEFAULT NULL,
  *                                   p_from date DEFAULT NULL, p_to date DEFAULT NULL) -> SETOF
  *
- * The exams open for booking now (hubspot_sync.exam_unbookable_reason() IS NULL: active, or
+ * The exams open for booking now (mockbook_internal.exam_unbookable_reason() IS NULL: active, or
  * scheduled with the activation time reached, and not in the past), ordered by exam_date,
  * start_time, then HubSpot id. Full exams are included, with remaining_seats = 0 and
  * is_full = true, so a list can show them as full (and offer their waitlist, issue 16); filter
@@ -45,11 +45,13 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF p_from > p_to THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_from (%s) is after p_to (%s).', p_from, p_to));
     END IF;
 
@@ -66,7 +68,7 @@ BEGIN
                count(*) FILTER (WHERE x.status = 'waiting')::integer AS waiting
         FROM hubspot_sync.waitlist_entries AS x
         WHERE x.mock_exam_id = e.hubspot_id AND x.status IN ('waiting', 'offered')) AS w
-    WHERE hubspot_sync.exam_unbookable_reason(e) IS NULL
+    WHERE mockbook_internal.exam_unbookable_reason(e) IS NULL
       AND (p_mock_type IS NULL OR lower(e.mock_type) = lower(p_mock_type))
       AND (p_location IS NULL OR lower(e.location) = lower(p_location))
       AND (p_from IS NULL OR e.exam_date >= p_from)
@@ -82,4 +84,4 @@ COMMENT ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date) IS
 'waiting (the waitlist). Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date)
     FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date) TO service_role;
+GRANT EXECUTE ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date) TO service_role, mockbook_glue;

@@ -50,19 +50,21 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_status text;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64);
+    PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
     IF p_status IS NOT NULL THEN
         SELECT s.status INTO v_status
         FROM unnest(ARRAY['Active', 'Cancelled', 'Completed', 'Failed', 'Waitlisted',
                           'Offered']) AS s(status)
         WHERE lower(s.status) = lower(p_status);
         IF v_status IS NULL THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('p_status %L is not one of Active, Cancelled, Completed, Failed, '
                        'Waitlisted, Offered.', p_status));
         END IF;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.local_change_pending(p_table text, p_record_id uuid, p_column text) -> boolean
+ * mockbook_internal.local_change_pending(p_table text, p_record_id uuid, p_column text) -> boolean
  *
  * Internal (the pull's two-way fields): true while a local change of column p_column of record
  * p_record_id is in the outbox and not yet pushed (a pending or leased sync_queue row whose old
@@ -8,7 +8,7 @@
  * rows do not count (the change did not reach HubSpot; HubSpot's value applies again).
  * Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.local_change_pending(p_table text, p_record_id uuid,
+CREATE OR REPLACE FUNCTION mockbook_internal.local_change_pending(p_table text, p_record_id uuid,
                                                             p_column text)
 RETURNS boolean
 LANGUAGE sql
@@ -24,8 +24,7 @@ AS $$
           AND (q.old_data -> p_column) IS DISTINCT FROM (q.new_data -> p_column))
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.local_change_pending(text, uuid, text) IS
+COMMENT ON FUNCTION mockbook_internal.local_change_pending(text, uuid, text) IS
 'Internal: whether a local change of one column of a record waits in the outbox (not pushed yet, not dead-lettered).';
-REVOKE ALL ON FUNCTION hubspot_sync.local_change_pending(text, uuid, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.local_change_pending(text, uuid, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.local_change_pending(text, uuid, text)
+    FROM PUBLIC, anon, authenticated, service_role;

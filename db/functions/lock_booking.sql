@@ -1,13 +1,13 @@
 /**
- * hubspot_sync.lock_booking(p_booking_id uuid) -> hubspot_bookings (the locked row, or NULL)
+ * mockbook_internal.lock_booking(p_booking_id uuid) -> hubspot_bookings (the locked row, or NULL)
  *
  * Second in the lock order (after the booking's contact, before any exam; see
- * hubspot_sync.lock_contact). A free row is locked at once (SKIP LOCKED, no subtransaction);
+ * mockbook_internal.lock_contact). A free row is locked at once (SKIP LOCKED, no subtransaction);
  * a row held by another transaction is waited for at most mockbook.lock_timeout (default 2s),
  * then BUSY. Returns NULL when there is no such booking (the caller names the error).
  * Errors: BUSY. Locks: the booking row, FOR UPDATE.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.lock_booking(p_booking_id uuid)
+CREATE OR REPLACE FUNCTION mockbook_internal.lock_booking(p_booking_id uuid)
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
 VOLATILE
@@ -30,14 +30,13 @@ BEGIN
         WHERE id = p_booking_id
         FOR UPDATE;
     EXCEPTION WHEN lock_not_available THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
+        PERFORM mockbook_internal.raise_error('BUSY',
             format('Booking %s is busy (lock wait exceeded).', p_booking_id));
     END;
     RETURN v_booking;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.lock_booking(uuid) IS
+COMMENT ON FUNCTION mockbook_internal.lock_booking(uuid) IS
 'Internal: locks a booking row (after its contact, before any exam; BUSY after mockbook.lock_timeout); NULL when there is none.';
-REVOKE ALL ON FUNCTION hubspot_sync.lock_booking(uuid) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.lock_booking(uuid) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.lock_booking(uuid) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.lock_idempotency_key(p_idempotency_key text) -> void
+ * mockbook_internal.lock_idempotency_key(p_idempotency_key text) -> void
  *
  * The one lock of an idempotency key, shared by the bookings' key (claim_idempotency_key) and
  * every other keyed write (claim_idempotent_call): the transaction-scoped advisory lock
@@ -10,7 +10,7 @@
  * Errors: BUSY when the key's lock is not granted within mockbook.lock_timeout (default 2s).
  * Locks: the key's advisory lock until the transaction ends.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.lock_idempotency_key(p_idempotency_key text)
+CREATE OR REPLACE FUNCTION mockbook_internal.lock_idempotency_key(p_idempotency_key text)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -24,13 +24,12 @@ BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(
             pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0));
     EXCEPTION WHEN lock_not_available THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
+        PERFORM mockbook_internal.raise_error('BUSY',
             'Another call with the same idempotency key is still running (lock wait exceeded).');
     END;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.lock_idempotency_key(text) IS
+COMMENT ON FUNCTION mockbook_internal.lock_idempotency_key(text) IS
 'Internal: the transaction-scoped advisory lock of one idempotency key, taken before any row lock; BUSY after mockbook.lock_timeout.';
-REVOKE ALL ON FUNCTION hubspot_sync.lock_idempotency_key(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.lock_idempotency_key(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.lock_idempotency_key(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -11,10 +11,10 @@
  *                                present: a missing key is malformed, not a revert)
  *       p_actor    who (optional, at most 255 characters): written to the audit rows
  *                  (mockbook.actor), unless the request's JWT names a user, who is then the
- *                  actor (hubspot_sync.request_actor).
+ *                  actor (mockbook_internal.request_actor).
  *       p_idempotency_key  optional, 1-255 characters: the same key with the same arguments
  *                  returns the first call's result unchanged and changes nothing; other
- *                  arguments -> IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call).
+ *                  arguments -> IDEMPOTENCY_KEY_REUSED (mockbook_internal.claim_idempotent_call).
  * Per item, in array order (a booking named twice ends with its last value):
  *   unknown booking                          -> not_found
  *   Cancelled or Failed booking              -> rejected (reason BOOKING_CANCELLED / BOOKING_FAILED)
@@ -36,8 +36,8 @@
  *         has no usable booking_id, lacks the attendance key or has another value; p_actor too
  *         long, key length), IDEMPOTENCY_KEY_REUSED, BUSY (a booking or an exam stayed locked
  *         past mockbook.lock_timeout: retry).
- * Locks: the idempotency key's advisory lock (when keyed), then the named booking rows in ascending id order (hubspot_sync.lock_booking), then the
- *        exams whose Active count changed in ascending HubSpot id order (hubspot_sync.lock_exam).
+ * Locks: the idempotency key's advisory lock (when keyed), then the named booking rows in ascending id order (mockbook_internal.lock_booking), then the
+ *        exams whose Active count changed in ascending HubSpot id order (mockbook_internal.lock_exam).
  *        No contact is locked. A row held by another transaction longer than
  *        mockbook.lock_timeout -> BUSY.
  */
@@ -47,6 +47,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.mark_attendance(p_updates jsonb,
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -71,14 +73,14 @@ DECLARE
 BEGIN
     -- 1. The whole batch must be well-formed before anything is read or locked.
     IF p_updates IS NULL OR jsonb_typeof(p_updates) <> 'array' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_updates must be a JSON array of {booking_id, attendance} objects.');
     END IF;
     IF jsonb_array_length(p_updates) > 100 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_updates has %s items; at most 100 per call.', jsonb_array_length(p_updates)));
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
 
     FOR v_item, v_index IN SELECT u.value, u.ordinality
                            FROM jsonb_array_elements(p_updates) WITH ORDINALITY AS u LOOP
@@ -86,14 +88,14 @@ BEGIN
            OR coalesce(jsonb_typeof(v_item -> 'booking_id'), 'missing') NOT IN ('string', 'number')
            OR btrim(v_item ->> 'booking_id') = ''
            OR length(v_item ->> 'booking_id') > 255 THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('p_updates item %s needs a booking_id (uuid, booking code or HubSpot id).',
                        v_index));
         END IF;
         IF NOT v_item ? 'attendance'
            OR jsonb_typeof(v_item -> 'attendance') NOT IN ('string', 'null')
            OR lower(btrim(coalesce(v_item ->> 'attendance', ''))) NOT IN ('yes', 'no', '') THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('p_updates item %s: attendance must be "Yes", "No", "" or null.', v_index));
         END IF;
         v_attendance := CASE lower(btrim(coalesce(v_item ->> 'attendance', '')))
@@ -102,9 +104,9 @@ BEGIN
             'ref', v_item ->> 'booking_id', 'attendance', v_attendance));
     END LOOP;
 
-    v_actor := hubspot_sync.request_actor(p_actor);
-    v_fingerprint := hubspot_sync.booking_fingerprint('mark_attendance', p_updates::text, v_actor);
-    v_replay := hubspot_sync.claim_idempotent_call('mark_attendance', p_idempotency_key,
+    v_actor := mockbook_internal.request_actor(p_actor);
+    v_fingerprint := mockbook_internal.booking_fingerprint('mark_attendance', p_updates::text, v_actor);
+    v_replay := mockbook_internal.claim_idempotent_call('mark_attendance', p_idempotency_key,
                                                    v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
@@ -118,18 +120,18 @@ BEGIN
     FOR v_booking_id IN
         SELECT DISTINCT b.id
         FROM jsonb_array_elements(v_items) AS i,
-             LATERAL hubspot_sync.booking_by_ref(i.value ->> 'ref') AS b
+             LATERAL mockbook_internal.booking_by_ref(i.value ->> 'ref') AS b
         WHERE b.id IS NOT NULL
         ORDER BY 1
     LOOP
-        PERFORM hubspot_sync.lock_booking(v_booking_id);
+        PERFORM mockbook_internal.lock_booking(v_booking_id);
     END LOOP;
 
     -- 3. Each item, on its booking row (locked above, read again).
     FOR v_item IN SELECT i.value FROM jsonb_array_elements(v_items) AS i LOOP
         v_ref := v_item ->> 'ref';
         v_attendance := v_item ->> 'attendance';
-        v_booking := hubspot_sync.booking_by_ref(v_ref);
+        v_booking := mockbook_internal.booking_by_ref(v_ref);
         IF v_booking.id IS NULL THEN
             v_not_found := v_not_found || to_jsonb(v_ref);
             CONTINUE;
@@ -173,7 +175,7 @@ BEGIN
         WHERE e.hubspot_id = ANY (v_touched)
         ORDER BY 1
     LOOP
-        PERFORM hubspot_sync.lock_exam(v_exam_id);
+        PERFORM mockbook_internal.lock_exam(v_exam_id);
     END LOOP;
     WITH counted AS (
         SELECT e.id, e.hubspot_id, e.capacity,
@@ -193,7 +195,7 @@ BEGIN
     INTO v_exams
     FROM counted AS c;
 
-    RETURN hubspot_sync.store_idempotent_result(
+    RETURN mockbook_internal.store_idempotent_result(
         'mark_attendance', p_idempotency_key, v_fingerprint,
         jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
                            'not_found', v_not_found, 'exams', v_exams));

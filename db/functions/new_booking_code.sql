@@ -1,13 +1,13 @@
 /**
- * hubspot_sync.new_booking_code() -> text
+ * mockbook_internal.new_booking_code() -> text
  *
  * A fresh human-readable booking code BK-YYYYMMDD-XXXXXX: today's date in the business time
  * zone and 6 random upper-case letters or digits (36^6 = 2.2 billion per day). Uniqueness is
- * enforced by the unique index on hubspot_bookings.booking_id; hubspot_sync.insert_booking
+ * enforced by the unique index on hubspot_bookings.booking_id; mockbook_internal.insert_booking
  * draws again on the rare collision.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.new_booking_code()
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code()
 RETURNS text
 LANGUAGE sql
 VOLATILE
@@ -19,7 +19,6 @@ AS $$
     FROM generate_series(1, 6)
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.new_booking_code() IS
+COMMENT ON FUNCTION mockbook_internal.new_booking_code() IS
 'Internal: a new booking code BK-YYYYMMDD-XXXXXX (business date, 6 random upper-case alphanumerics).';
-REVOKE ALL ON FUNCTION hubspot_sync.new_booking_code() FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.new_booking_code() TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_code() FROM PUBLIC, anon, authenticated, service_role;

@@ -1,9 +1,9 @@
 /**
- * hubspot_sync.new_booking_row(p_contact, p_exam, p_attending_location, p_dominant_hand,
+ * mockbook_internal.new_booking_row(p_contact, p_exam, p_attending_location, p_dominant_hand,
  *     p_student_name, p_mock_set, p_token_used, p_booking_code, p_idempotency_key,
  *     p_fingerprint) -> hubspot_bookings (not inserted)
  *
- * The row a new booking of p_contact in p_exam gets (insert it with hubspot_sync.insert_booking):
+ * The row a new booking of p_contact in p_exam gets (insert it with mockbook_internal.insert_booking):
  * a new uuid, hubspot_id NULL (the glue fills it after pushing), booking code p_booking_code
  * (NULL: insert_booking generates one), is_active 'Active', associated_mock_exam = the exam's
  * HubSpot id, associated_contact_id = the contact's HubSpot id (may be NULL), student id and
@@ -12,7 +12,7 @@
  * from the contact, a blank dominant hand stored as NULL.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.new_booking_row(
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_row(
     p_contact hubspot_sync.hubspot_contact_credits,
     p_exam hubspot_sync.hubspot_mock_exams,
     p_attending_location text,
@@ -59,9 +59,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text) IS
+COMMENT ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text) IS
 'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details copied.';
-REVOKE ALL ON FUNCTION hubspot_sync.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.note_pull_outcome(p_entity_type text, p_entity_id text, p_error text,
+ * mockbook_internal.note_pull_outcome(p_entity_type text, p_entity_id text, p_error text,
  *                                p_payload jsonb DEFAULT NULL) -> void
  *
  * The pull's dead letters: sync_errors rows with direction 'pull', at most one open row per
@@ -12,19 +12,21 @@
  *                  (resolution 'retried', resolved_by 'mockbook pull').
  * Errors: INVALID_ARGUMENT (no entity type or id). Locks: the record's open sync_errors row.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.note_pull_outcome(p_entity_type text, p_entity_id text,
+CREATE OR REPLACE FUNCTION mockbook_internal.note_pull_outcome(p_entity_type text, p_entity_id text,
                                                          p_error text,
                                                          p_payload jsonb DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_open bigint;
 BEGIN
     IF coalesce(p_entity_type, '') = '' OR coalesce(p_entity_id, '') = '' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'note_pull_outcome needs an entity type and id.');
     END IF;
     SELECT e.id INTO v_open
@@ -55,8 +57,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.note_pull_outcome(text, text, text, jsonb) IS
+COMMENT ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb) IS
 'Internal (pull): open or update the record''s pull dead letter (sync_errors, direction pull) when p_error is given, close it when NULL.';
-REVOKE ALL ON FUNCTION hubspot_sync.note_pull_outcome(text, text, text, jsonb)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.note_pull_outcome(text, text, text, jsonb) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb) TO mockbook_glue;

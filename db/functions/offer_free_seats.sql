@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.offer_free_seats(p_exam_hubspot_id text) -> integer (offers made)
+ * mockbook_internal.offer_free_seats(p_exam_hubspot_id text) -> integer (offers made)
  *
  * Turns an exam's free seats into waitlist offers (issue 16). The caller holds the exam's row
  * lock (release_seat's UPDATE, set_exam_capacity's and process_waitlist's lock_exam): offers are
@@ -11,7 +11,7 @@
  * lock order contact -> booking/place -> exam stays acyclic. A closed or past exam offers nothing.
  * Errors: none. Locks: the places it offers (SKIP LOCKED), under the caller's exam lock.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.offer_free_seats(p_exam_hubspot_id text)
+CREATE OR REPLACE FUNCTION mockbook_internal.offer_free_seats(p_exam_hubspot_id text)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
@@ -20,12 +20,12 @@ AS $$
 DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_free integer;
-    v_hold integer := coalesce((hubspot_sync.booking_rule('offer_hold_minutes') #>> '{}')::integer, 60);
+    v_hold integer := coalesce((mockbook_internal.booking_rule('offer_hold_minutes') #>> '{}')::integer, 60);
     v_made integer;
 BEGIN
     SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e
     WHERE e.hubspot_id = p_exam_hubspot_id;
-    IF v_exam.id IS NULL OR hubspot_sync.exam_unbookable_reason(v_exam) IS NOT NULL THEN
+    IF v_exam.id IS NULL OR mockbook_internal.exam_unbookable_reason(v_exam) IS NOT NULL THEN
         RETURN 0;
     END IF;
     v_free := coalesce(v_exam.capacity, 0) - coalesce(v_exam.total_bookings, 0)
@@ -55,7 +55,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.offer_free_seats(text) IS
+COMMENT ON FUNCTION mockbook_internal.offer_free_seats(text) IS
 'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting students, held for offer_hold_minutes; the caller holds the exam''s lock.';
-REVOKE ALL ON FUNCTION hubspot_sync.offer_free_seats(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.offer_free_seats(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.offer_free_seats(text) FROM PUBLIC, anon, authenticated, service_role;

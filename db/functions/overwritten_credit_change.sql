@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.overwritten_credit_change(p_history jsonb, p_written integer,
+ * mockbook_internal.overwritten_credit_change(p_history jsonb, p_written integer,
  *                                        p_read_at timestamptz) -> integer
  *
  * Internal (the credit merge, apply_pulled_contacts): the change an admin made in HubSpot
@@ -11,7 +11,7 @@
  * value current at p_read_at. 0 when there is no such write, no version in between, or a value
  * that is not a whole number. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.overwritten_credit_change(p_history jsonb,
+CREATE OR REPLACE FUNCTION mockbook_internal.overwritten_credit_change(p_history jsonb,
                                                                  p_written integer,
                                                                  p_read_at timestamptz)
 RETURNS integer
@@ -37,9 +37,7 @@ AS $$
                     - (SELECT r.value FROM at_read AS r), 0)::integer
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.overwritten_credit_change(jsonb, integer, timestamptz) IS
+COMMENT ON FUNCTION mockbook_internal.overwritten_credit_change(jsonb, integer, timestamptz) IS
 'Internal: the admin change a push''s credit write replaced, read from HubSpot''s property history (0 if none).';
-REVOKE ALL ON FUNCTION hubspot_sync.overwritten_credit_change(jsonb, integer, timestamptz)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.overwritten_credit_change(jsonb, integer, timestamptz)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.overwritten_credit_change(jsonb, integer, timestamptz)
+    FROM PUBLIC, anon, authenticated, service_role;

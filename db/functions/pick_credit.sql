@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.pick_credit(p_contact, p_mock_type) -> (credit_field, token_used, balance)
+ * mockbook_internal.pick_credit(p_contact, p_mock_type) -> (credit_field, token_used, balance)
  *
  * Step 9 of SPEC §4.1: which credit a booking of p_mock_type spends, from
  * hubspot_sync.credit_rules(): the lowest-priority field with a balance above zero in p_contact
@@ -8,7 +8,7 @@
  * Errors: INVALID_EXAM_TYPE (no rule for the mock type), INSUFFICIENT_CREDITS (no field of the
  * type has a credit). Locks: none (pass the locked contact row to decide for real).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.pick_credit(
+CREATE OR REPLACE FUNCTION mockbook_internal.pick_credit(
     p_contact hubspot_sync.hubspot_contact_credits,
     p_mock_type text,
     OUT credit_field text,
@@ -35,7 +35,7 @@ BEGIN
         v_fields := CASE WHEN v_fields IS NULL THEN v_rule.credit_field
                          ELSE v_fields || ' or ' || v_rule.credit_field END;
         IF credit_field IS NULL THEN
-            v_balance := hubspot_sync.credit_balance(p_contact, v_rule.credit_field);
+            v_balance := mockbook_internal.credit_balance(p_contact, v_rule.credit_field);
             IF v_balance > 0 THEN
                 credit_field := v_rule.credit_field;
                 token_used := v_rule.token_used;
@@ -44,20 +44,18 @@ BEGIN
         END IF;
     END LOOP;
     IF v_fields IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_EXAM_TYPE',
+        PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
             format('Mock type %L has no credit rule.', p_mock_type));
     END IF;
     IF credit_field IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INSUFFICIENT_CREDITS',
+        PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
             format('%s has no credit for a %s exam (needs %s).', p_contact.student_id,
                    p_mock_type, v_fields));
     END IF;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.pick_credit(hubspot_sync.hubspot_contact_credits, text) IS
+COMMENT ON FUNCTION mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits, text) IS
 'Internal: the credit field and token_used a booking of this mock type spends (credit_rules order); INVALID_EXAM_TYPE or INSUFFICIENT_CREDITS.';
-REVOKE ALL ON FUNCTION hubspot_sync.pick_credit(hubspot_sync.hubspot_contact_credits, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.pick_credit(hubspot_sync.hubspot_contact_credits, text)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits, text)
+    FROM PUBLIC, anon, authenticated, service_role;

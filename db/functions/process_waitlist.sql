@@ -13,7 +13,7 @@
  *      at again by the next run);
  *   2. every exam with such an expiry, or with waiting students and a free seat (a seat freed
  *      while a student was joining, a capacity raised in HubSpot), is locked, ascending HubSpot
- *      id, and its free seats are offered (hubspot_sync.offer_free_seats). An exam whose lock is
+ *      id, and its free seats are offered (mockbook_internal.offer_free_seats). An exam whose lock is
  *      not granted within mockbook.lock_timeout is left for the next run.
  * p_actor (at most 255 characters) is the audit actor.
  * Returns {success, closed, expired, offered, exams_busy}.
@@ -24,6 +24,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.process_waitlist(p_actor text DEFAULT 'm
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -34,7 +36,7 @@ DECLARE
     v_exams text[];
     v_exam_id text;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:waitlist'), true);
 
     WITH past AS (
@@ -80,8 +82,8 @@ BEGIN
 
     FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP
         BEGIN
-            PERFORM hubspot_sync.lock_exam(v_exam_id);
-            v_offered := v_offered + hubspot_sync.offer_free_seats(v_exam_id);
+            PERFORM mockbook_internal.lock_exam(v_exam_id);
+            v_offered := v_offered + mockbook_internal.offer_free_seats(v_exam_id);
         EXCEPTION WHEN SQLSTATE 'PT503' OR SQLSTATE 'PT404' THEN
             v_busy := v_busy + 1;  -- locked too long (or deleted): the next run tries again
         END;
@@ -95,4 +97,4 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.process_waitlist(text) IS
 'Job (mockbook run step waitlist; pg_cron-ready): closes the open places of past exams, expires the offers past offer_expires_at and offers free seats to the next waiting students. Returns {success, closed, expired, offered, exams_busy}. Locks: places, then exams ascending.';
 REVOKE ALL ON FUNCTION hubspot_sync.process_waitlist(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.process_waitlist(text) TO service_role;
+GRANT EXECUTE ON FUNCTION hubspot_sync.process_waitlist(text) TO service_role, mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.pull_recheck_ids(p_entity_type text, p_since timestamptz DEFAULT NULL)
+ * mockbook_internal.pull_recheck_ids(p_entity_type text, p_since timestamptz DEFAULT NULL)
  *   -> SETOF text (HubSpot ids)
  *
  * Records the pull reads again by id on every pass, whatever their modification date: those
@@ -9,11 +9,13 @@
  * p_entity_type: hubspot_mock_exams | hubspot_contact_credits | hubspot_bookings.
  * Errors: none. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.pull_recheck_ids(p_entity_type text,
+CREATE OR REPLACE FUNCTION mockbook_internal.pull_recheck_ids(p_entity_type text,
                                                         p_since timestamptz DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE sql
 STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     SELECT DISTINCT e.entity_id
@@ -25,8 +27,8 @@ AS $$
     ORDER BY 1
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.pull_recheck_ids(text, timestamptz) IS
+COMMENT ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) IS
 'Glue (pull): HubSpot ids to read again on this pass: open pull dead letters, and those retried by a person since p_since.';
-REVOKE ALL ON FUNCTION hubspot_sync.pull_recheck_ids(text, timestamptz)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.pull_recheck_ids(text, timestamptz) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.pulled_date(p_properties jsonb, p_name text, p_required boolean DEFAULT false)
+ * mockbook_internal.pulled_date(p_properties jsonb, p_name text, p_required boolean DEFAULT false)
  *   -> date
  *
  * A date property of a record read from HubSpot: "2026-03-01", or epoch milliseconds of midnight
@@ -8,7 +8,7 @@
  * Errors: INVALID_ARGUMENT naming the property: missing (when required) or not a date.
  * Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.pulled_date(p_properties jsonb, p_name text,
+CREATE OR REPLACE FUNCTION mockbook_internal.pulled_date(p_properties jsonb, p_name text,
                                                    p_required boolean DEFAULT false)
 RETURNS date
 LANGUAGE plpgsql
@@ -16,13 +16,12 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_at timestamptz := hubspot_sync.pulled_timestamp(p_properties, p_name, p_required);
+    v_at timestamptz := mockbook_internal.pulled_timestamp(p_properties, p_name, p_required);
 BEGIN
     RETURN (v_at AT TIME ZONE 'UTC')::date;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.pulled_date(jsonb, text, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.pulled_date(jsonb, text, boolean) IS
 'Internal (pull): a HubSpot date property (YYYY-MM-DD, or epoch ms of midnight UTC), NULL when blank; INVALID_ARGUMENT when missing (if required) or malformed.';
-REVOKE ALL ON FUNCTION hubspot_sync.pulled_date(jsonb, text, boolean) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.pulled_date(jsonb, text, boolean) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.pulled_date(jsonb, text, boolean) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.pulled_timestamp(p_properties jsonb, p_name text,
+ * mockbook_internal.pulled_timestamp(p_properties jsonb, p_name text,
  *                               p_required boolean DEFAULT false) -> timestamptz
  *
  * A date-time property of a record read from HubSpot: epoch milliseconds ("1767225600000", as
@@ -8,7 +8,7 @@
  * Errors: INVALID_ARGUMENT naming the property: missing (when required) or not a date-time.
  * Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.pulled_timestamp(p_properties jsonb, p_name text,
+CREATE OR REPLACE FUNCTION mockbook_internal.pulled_timestamp(p_properties jsonb, p_name text,
                                                         p_required boolean DEFAULT false)
 RETURNS timestamptz
 LANGUAGE plpgsql
@@ -16,7 +16,7 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_text text := hubspot_sync.pulled_text(p_properties, p_name, p_required);
+    v_text text := mockbook_internal.pulled_text(p_properties, p_name, p_required);
 BEGIN
     IF v_text IS NULL THEN
         RETURN NULL;
@@ -34,14 +34,13 @@ BEGIN
     EXCEPTION WHEN data_exception THEN
         NULL;  -- an impossible date or time: reported below
     END;
-    PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
         format('property %s is not a date-time: %s', p_name, left(v_text, 80)));
     RETURN NULL;
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.pulled_timestamp(jsonb, text, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.pulled_timestamp(jsonb, text, boolean) IS
 'Internal (pull): a HubSpot date-time property (epoch ms or ISO 8601), NULL when blank; INVALID_ARGUMENT when missing (if required) or malformed.';
-REVOKE ALL ON FUNCTION hubspot_sync.pulled_timestamp(jsonb, text, boolean)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.pulled_timestamp(jsonb, text, boolean) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.pulled_timestamp(jsonb, text, boolean)
+    FROM PUBLIC, anon, authenticated, service_role;

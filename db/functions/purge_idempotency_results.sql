@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.purge_idempotency_results(p_retention interval DEFAULT '24 hours') -> bigint
+ * mockbook_internal.purge_idempotency_results(p_retention interval DEFAULT '24 hours') -> bigint
  *
  * Deletes the stored results of keyed writes (hubspot_sync.idempotency_results) older than
  * p_retention (`mockbook run`'s purge step, MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS, default 24):
@@ -7,11 +7,13 @@
  * purged. Returns the number of rows deleted.
  * Errors: none. Locks: none beyond the deleted rows.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.purge_idempotency_results(
+CREATE OR REPLACE FUNCTION mockbook_internal.purge_idempotency_results(
     p_retention interval DEFAULT '24 hours')
 RETURNS bigint
 LANGUAGE sql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     WITH gone AS (
@@ -22,8 +24,8 @@ AS $$
     SELECT count(*) FROM gone
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.purge_idempotency_results(interval) IS
+COMMENT ON FUNCTION mockbook_internal.purge_idempotency_results(interval) IS
 'Glue: delete the stored results of keyed writes older than the retention (default 24 hours).';
-REVOKE ALL ON FUNCTION hubspot_sync.purge_idempotency_results(interval)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.purge_idempotency_results(interval) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.purge_idempotency_results(interval)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.purge_idempotency_results(interval) TO mockbook_glue;

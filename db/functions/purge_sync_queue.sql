@@ -1,13 +1,15 @@
 /**
- * hubspot_sync.purge_sync_queue(p_retention) -> bigint (rows deleted)
+ * mockbook_internal.purge_sync_queue(p_retention) -> bigint (rows deleted)
  *
  * Deletes outbox rows that were done more than p_retention ago (default 7 days). Pending and dead
  * rows are never purged: dead rows stay until someone retries or discards them.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.purge_sync_queue(p_retention interval DEFAULT '7 days')
+CREATE OR REPLACE FUNCTION mockbook_internal.purge_sync_queue(p_retention interval DEFAULT '7 days')
 RETURNS bigint
 LANGUAGE sql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     WITH gone AS (
@@ -18,7 +20,7 @@ AS $$
     SELECT count(*) FROM gone
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.purge_sync_queue(interval) IS
+COMMENT ON FUNCTION mockbook_internal.purge_sync_queue(interval) IS
 'Glue: delete outbox rows done longer ago than the retention period (default 7 days).';
-REVOKE ALL ON FUNCTION hubspot_sync.purge_sync_queue(interval) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.purge_sync_queue(interval) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.purge_sync_queue(interval) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.purge_sync_queue(interval) TO mockbook_glue;

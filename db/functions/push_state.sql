@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.push_state(p_table text, p_record_ids uuid[]) -> TABLE (record_id uuid, state jsonb)
+ * mockbook_internal.push_state(p_table text, p_record_ids uuid[]) -> TABLE (record_id uuid, state jsonb)
  *
  * What `mockbook push` sends: the current row of each record, read at push time, so that many
  * queued changes of one record are pushed once, as its current state (SPEC §6). state is the
@@ -18,17 +18,19 @@
  * Errors: INVALID_ARGUMENT (unknown table).
  * Locks: none (STABLE).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.push_state(p_table text, p_record_ids uuid[])
+CREATE OR REPLACE FUNCTION mockbook_internal.push_state(p_table text, p_record_ids uuid[])
 RETURNS TABLE (record_id uuid, state jsonb)
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF p_table IS NULL OR p_table NOT IN (
         'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
         'waitlist_entries') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('table %L is not hubspot_contact_credits, hubspot_mock_exams, '
                    'hubspot_bookings or waitlist_entries.', p_table));
     END IF;
@@ -83,7 +85,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.push_state(text, uuid[]) IS
+COMMENT ON FUNCTION mockbook_internal.push_state(text, uuid[]) IS
 'Glue (mockbook push): the current rows of the given records of one synced table as jsonb (bookings with their contact''s id, HubSpot id and email; waitlist places shaped as bookings). Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.push_state(text, uuid[]) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.push_state(text, uuid[]) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.push_state(text, uuid[]) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.push_state(text, uuid[]) TO mockbook_glue;

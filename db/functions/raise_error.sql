@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.raise_error(p_code, p_detail, p_hint) -- the one place error codes live.
+ * mockbook_internal.raise_error(p_code, p_detail, p_hint) -- the one place error codes live.
  *
  * Raises SQLSTATE 'PTnnn' with MESSAGE = p_code, DETAIL = p_detail (a sentence for people) and
  * HINT = p_hint or the code's default remedy. PostgREST turns PTnnn into HTTP status nnn with
@@ -24,9 +24,9 @@
  * otherwise call a VOLATILE function, which plpgsql_check 2.10+ reports ("routine is marked as
  * STABLE, but expression is VOLATILE"). Not IMMUTABLE: the planner pre-evaluates an IMMUTABLE
  * call with constant arguments, which would raise while planning a statement whose branch
- * never calls it. Every call is `PERFORM hubspot_sync.raise_error(...)`: run where it stands.
+ * never calls it. Every call is `PERFORM mockbook_internal.raise_error(...)`: run where it stands.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.raise_error(p_code text, p_detail text,
+CREATE OR REPLACE FUNCTION mockbook_internal.raise_error(p_code text, p_detail text,
                                                    p_hint text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -77,7 +77,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.raise_error(text, text, text) IS
+COMMENT ON FUNCTION mockbook_internal.raise_error(text, text, text) IS
 'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT).';
-REVOKE ALL ON FUNCTION hubspot_sync.raise_error(text, text, text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.raise_error(text, text, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.raise_error(text, text, text) FROM PUBLIC, anon, authenticated, service_role;

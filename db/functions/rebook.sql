@@ -14,7 +14,7 @@
  * The old booking keeps token_refunded false. total_bookings: old exam - 1, new exam + 1.
  * p_booking_id: the booking's uuid, booking code or HubSpot id. p_actor (optional) names the
  * audit rows (mockbook.actor) and the ledger rows, unless the request's JWT names a user, who is
- * then the actor (hubspot_sync.request_actor). p_idempotency_key stays required (SPEC §4.2: a
+ * then the actor (mockbook_internal.request_actor). p_idempotency_key stays required (SPEC §4.2: a
  * rebook makes a booking, and every booking carries its key).
  * Checks, in order:
  *   1. arguments                                                         -> INVALID_ARGUMENT
@@ -31,8 +31,8 @@
  *   7. prerequisites, duplicate (the booking being moved does not count against itself),
  *      capacity of the new exam     -> PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL
  * Checks 3-7 run without locks, then 3-7 again under the contact and booking locks (capacity
- * last: the new exam's seat is taken by a conditional update at the end, hubspot_sync.take_seat).
- * Steps 2-7 and the move run in the booking pipeline, hubspot_sync.book (mode 'rebook').
+ * last: the new exam's seat is taken by a conditional update at the end, mockbook_internal.take_seat).
+ * Steps 2-7 and the move run in the booking pipeline, mockbook_internal.book (mode 'rebook').
  * Returns the create_booking result for the new booking, plus
  *   rebooked_from: {id, booking_id, mock_exam_id, status} of the old (now Cancelled) booking
  *   and previous_exam_total_bookings.
@@ -49,28 +49,30 @@ CREATE OR REPLACE FUNCTION hubspot_sync.rebook(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_actor text;
 BEGIN
     -- 1. arguments
-    PERFORM hubspot_sync.check_text_arg('p_booking_id', p_booking_id, true, 255);
-    PERFORM hubspot_sync.check_text_arg('p_new_mock_exam_id', p_new_mock_exam_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_booking_id', p_booking_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_new_mock_exam_id', p_new_mock_exam_id, true, 255);
     IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_idempotency_key is required, 1 to 255 characters.');
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
-    v_actor := hubspot_sync.request_actor(p_actor);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    v_actor := mockbook_internal.request_actor(p_actor);
     IF v_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
     -- 2.-7. and the move: the booking pipeline (mode 'rebook'; its result stored under the key)
-    RETURN hubspot_sync.book(
+    RETURN mockbook_internal.book(
         'rebook', NULL, NULL, p_new_mock_exam_id, p_idempotency_key,
-        hubspot_sync.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id),
+        mockbook_internal.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id),
         p_old_booking := p_booking_id, p_actor := v_actor);
 END
 $$;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.reconcile_state(p_table text) -> TABLE (record_id uuid, hubspot_id text, state jsonb)
+ * mockbook_internal.reconcile_state(p_table text) -> TABLE (record_id uuid, hubspot_id text, state jsonb)
  *
  * What `mockbook reconcile` compares with HubSpot: every row of one synced table as jsonb
  * (bookings also carry their contact's HubSpot id as contact_hubspot_id, which the push sends as
@@ -7,16 +7,18 @@
  * p_table: hubspot_bookings | hubspot_contact_credits | hubspot_mock_exams.
  * Errors: INVALID_ARGUMENT (unknown table). Locks: none (STABLE).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.reconcile_state(p_table text)
+CREATE OR REPLACE FUNCTION mockbook_internal.reconcile_state(p_table text)
 RETURNS TABLE (record_id uuid, hubspot_id text, state jsonb)
 LANGUAGE plpgsql
 STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF p_table IS NULL OR p_table NOT IN (
         'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('table %L is not hubspot_contact_credits, hubspot_mock_exams or hubspot_bookings.',
                    p_table));
     END IF;
@@ -36,7 +38,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.reconcile_state(text) IS
+COMMENT ON FUNCTION mockbook_internal.reconcile_state(text) IS
 'Glue (reconcile): every row of one synced table as jsonb with its id and HubSpot id (bookings with their contact''s HubSpot id). Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.reconcile_state(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.reconcile_state(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.reconcile_state(text) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.reconcile_state(text) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.record_credit_push(p_credits jsonb, p_sent boolean DEFAULT true) -> integer
+ * mockbook_internal.record_credit_push(p_credits jsonb, p_sent boolean DEFAULT true) -> integer
  *
  * The push tells the credit merge (apply_pulled_contacts) what it writes into HubSpot, so that a
  * pulled value is compared with what HubSpot last held — including the push's own writes:
@@ -14,11 +14,13 @@
  * Errors: INVALID_ARGUMENT (not an object of objects, an unknown field, a value that is not a
  * whole number >= 0). Locks: the contacts' contact_credit_sync rows.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.record_credit_push(p_credits jsonb,
+CREATE OR REPLACE FUNCTION mockbook_internal.record_credit_push(p_credits jsonb,
                                                           p_sent boolean DEFAULT true)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -32,7 +34,7 @@ BEGIN
                   WHERE f.key NOT IN (SELECT r.credit_field FROM hubspot_sync.credit_rules() AS r)
                      OR jsonb_typeof(f.value) <> 'number'
                      OR f.value::text !~ '^[0-9]{1,9}$') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_credits must be {"<contact uuid>": {"<credit field>": <whole number >= 0>, ...}}.');
     END IF;
     WITH given AS (
@@ -61,7 +63,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.record_credit_push(jsonb, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) IS
 'Glue (push): record the credit values sent to HubSpot per contact -- p_sent false before the call (pushing), true once HubSpot accepted them (the last synced values the credit merge compares with). Returns the contacts recorded. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.record_credit_push(jsonb, boolean) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.record_credit_push(jsonb, boolean) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) TO mockbook_glue;

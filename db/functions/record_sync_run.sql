@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.record_sync_run(p_sync_type text, p_status text, p_records integer DEFAULT 0,
+ * mockbook_internal.record_sync_run(p_sync_type text, p_status text, p_records integer DEFAULT 0,
  *                              p_error text DEFAULT NULL) -> void
  *
  * The glue records each run of one of its jobs in sync_metadata (one row per sync_type, e.g.
@@ -11,19 +11,21 @@
  * Errors: INVALID_ARGUMENT (empty sync type, unknown status, negative count).
  * Locks: the sync_metadata row.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.record_sync_run(p_sync_type text, p_status text,
+CREATE OR REPLACE FUNCTION mockbook_internal.record_sync_run(p_sync_type text, p_status text,
                                                        p_records integer DEFAULT 0,
                                                        p_error text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
     IF coalesce(p_sync_type, '') = '' OR length(p_sync_type) > 64
        OR p_status IS NULL OR p_status NOT IN ('success', 'failed')
        OR coalesce(p_records, 0) < 0 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'record_sync_run needs a sync type (1..64 characters), a status success|failed and '
             'a count >= 0.');
     END IF;
@@ -39,8 +41,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.record_sync_run(text, text, integer, text) IS
+COMMENT ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text) IS
 'Glue: record a run of one of its jobs (push, pull:exams, ...) in sync_metadata: time, status success|failed, records, error. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.record_sync_run(text, text, integer, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.record_sync_run(text, text, integer, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.refresh_analytics(p_concurrently boolean DEFAULT true) -> jsonb
+ * mockbook_internal.refresh_analytics(p_concurrently boolean DEFAULT true) -> jsonb
  *
  * Refreshes the four analytics materialized views (booking_analytics, exam_utilization,
  * daily_booking_trends, credit_usage), one refresh at a time across all sessions, and records
@@ -30,10 +30,12 @@
  * REFRESH ... CONCURRENTLY may run inside a function and a transaction block (unlike CREATE
  * INDEX CONCURRENTLY); it only needs the view populated and a unique index on plain columns.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.refresh_analytics(p_concurrently boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION mockbook_internal.refresh_analytics(p_concurrently boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -96,7 +98,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.refresh_analytics(boolean) IS
+COMMENT ON FUNCTION mockbook_internal.refresh_analytics(boolean) IS
 'Refreshes booking_analytics, exam_utilization, daily_booking_trends and credit_usage (CONCURRENTLY by default), one refresh at a time (advisory lock), and records it in sync_metadata as refresh_analytics. Returns {refreshed, views, concurrently, seconds} or {refreshed: false, reason}. Must be run by the views'' owner.';
-REVOKE ALL ON FUNCTION hubspot_sync.refresh_analytics(boolean) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.refresh_analytics(boolean) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.refresh_analytics(boolean) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.refresh_analytics(boolean) TO mockbook_glue;

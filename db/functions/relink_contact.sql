@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.relink_contact(p_contact_id uuid, p_hubspot_id text, p_reason text) -> jsonb
+ * mockbook_internal.relink_contact(p_contact_id uuid, p_hubspot_id text, p_reason text) -> jsonb
  *
  * Glue (push): the contact's HubSpot record is gone — merged into another contact (HubSpot
  * lists the old id in the survivor's hs_merged_object_ids) or deleted. The local contact is
@@ -19,11 +19,13 @@
  * local students merged into one HubSpot contact; the push dead-letters it for a person).
  * Locks: the contact row (lock_contact), then its bookings in ascending id order.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.relink_contact(p_contact_id uuid, p_hubspot_id text,
+CREATE OR REPLACE FUNCTION mockbook_internal.relink_contact(p_contact_id uuid, p_hubspot_id text,
                                                       p_reason text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -32,13 +34,13 @@ DECLARE
     v_bookings integer := 0;
 BEGIN
     IF p_contact_id IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT', 'p_contact_id is required.');
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_contact_id is required.');
     END IF;
     IF p_hubspot_id IS NOT NULL AND btrim(p_hubspot_id) = '' THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_hubspot_id must be a HubSpot contact id, or NULL for a deleted contact.');
     END IF;
-    v_contact := hubspot_sync.lock_contact(p_contact_id);
+    v_contact := mockbook_internal.lock_contact(p_contact_id);
     IF v_contact.hubspot_id IS NOT DISTINCT FROM p_hubspot_id THEN
         RETURN jsonb_build_object('contact_id', p_contact_id, 'previous_hubspot_id',
                                   v_contact.hubspot_id, 'hubspot_id', p_hubspot_id,
@@ -71,8 +73,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.relink_contact(uuid, text, text) IS
+COMMENT ON FUNCTION mockbook_internal.relink_contact(uuid, text, text) IS
 'Glue (push): re-link a contact whose HubSpot record was merged (to the merged-into id) or deleted (NULL: matched again by email); drops its credit merge base and re-associates its bookings. Returns {contact_id, previous_hubspot_id, hubspot_id, bookings}. Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND.';
-REVOKE ALL ON FUNCTION hubspot_sync.relink_contact(uuid, text, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.relink_contact(uuid, text, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.relink_contact(uuid, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.relink_contact(uuid, text, text) TO mockbook_glue;

@@ -1,8 +1,8 @@
 /**
- * hubspot_sync.request_actor(p_actor text DEFAULT NULL) -> text
+ * mockbook_internal.request_actor(p_actor text DEFAULT NULL) -> text
  *
  * Who acts (issue 14 item 5): the one rule every write, the credit ledger
- * (hubspot_sync.apply_credit_delta), the audit trigger (hubspot_sync.record_row_change, hence
+ * (mockbook_internal.apply_credit_delta), the audit trigger (mockbook_internal.record_row_change, hence
  * the HubSpot audit notes) and the keyed-write fingerprints use.
  *
  * PostgREST puts the request's verified JWT claims, as one JSON object, in the
@@ -23,7 +23,7 @@
  * At most 255 characters.
  * Errors: none. Locks: none (STABLE: reads one setting).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.request_actor(p_actor text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION mockbook_internal.request_actor(p_actor text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
@@ -48,7 +48,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.request_actor(text) IS
+COMMENT ON FUNCTION mockbook_internal.request_actor(text) IS
 'Internal: the actor of the current request: the JWT user PostgREST''s request.jwt.claims names (''admin:<email or sub>'' with the admin role claim app_metadata.role or user_role = admin, else ''user:<email or sub>''), else p_actor (server jobs).';
-REVOKE ALL ON FUNCTION hubspot_sync.request_actor(text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.request_actor(text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.request_actor(text) FROM PUBLIC, anon, authenticated, service_role;

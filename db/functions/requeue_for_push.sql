@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.requeue_for_push(p_table, p_exam_hubspot_id) -> bigint (rows queued)
+ * mockbook_internal.requeue_for_push(p_table, p_exam_hubspot_id) -> bigint (rows queued)
  *
  * `mockbook push --all`: the periodic full batch sync and the admins' force-sync of the original
  * design. Queues an UPDATE outbox row carrying the current state of every record of p_table
@@ -8,11 +8,13 @@
  * contacts). Records that already have a pending row are skipped (their push sends the current
  * state anyway). Errors: INVALID_ARGUMENT (unknown table), EXAM_NOT_FOUND.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.requeue_for_push(p_table text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION mockbook_internal.requeue_for_push(p_table text DEFAULT NULL,
                                                         p_exam_hubspot_id text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -21,13 +23,13 @@ BEGIN
     IF p_table IS NOT NULL AND p_table NOT IN (
         'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
         'waitlist_entries') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('table %L is not hubspot_contact_credits, hubspot_mock_exams, '
                    'hubspot_bookings or waitlist_entries.', p_table));
     END IF;
     IF p_exam_hubspot_id IS NOT NULL AND NOT EXISTS (
         SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = p_exam_hubspot_id) THEN
-        PERFORM hubspot_sync.raise_error('EXAM_NOT_FOUND', format('No exam %L.', p_exam_hubspot_id));
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND', format('No exam %L.', p_exam_hubspot_id));
     END IF;
     WITH records AS (
         SELECT 'hubspot_bookings' AS table_name, b.id, to_jsonb(b) AS data
@@ -69,7 +71,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.requeue_for_push(text, text) IS
+COMMENT ON FUNCTION mockbook_internal.requeue_for_push(text, text) IS
 'Glue (mockbook push --all): queue the current state of every record (waitlist places included), or of one exam''s bookings and places.';
-REVOKE ALL ON FUNCTION hubspot_sync.requeue_for_push(text, text) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.requeue_for_push(text, text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.requeue_for_push(text, text) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.requeue_for_push(text, text) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.requeue_records(p_table text, p_record_ids uuid[]) -> bigint (rows queued)
+ * mockbook_internal.requeue_records(p_table text, p_record_ids uuid[]) -> bigint (rows queued)
  *
  * `mockbook reconcile --repair` where Postgres wins (bookings, credits, total_bookings): queues an
  * UPDATE outbox row carrying the current state of each given record, so the next push writes it
@@ -7,10 +7,12 @@
  * nobody is pushing right now are skipped (that push sends the current state anyway); unknown
  * ids are ignored. Errors: INVALID_ARGUMENT (unknown table). Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.requeue_records(p_table text, p_record_ids uuid[])
+CREATE OR REPLACE FUNCTION mockbook_internal.requeue_records(p_table text, p_record_ids uuid[])
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -18,7 +20,7 @@ DECLARE
 BEGIN
     IF p_table IS NULL OR p_table NOT IN (
         'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('table %L is not hubspot_contact_credits, hubspot_mock_exams or hubspot_bookings.',
                    p_table));
     END IF;
@@ -46,7 +48,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.requeue_records(text, uuid[]) IS
+COMMENT ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) IS
 'Glue (reconcile --repair): queue the current state of the given records of one table for the next push. Returns rows queued. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.requeue_records(text, uuid[]) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.requeue_records(text, uuid[]) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.resolve_dead_letters(p_action, p_error_ids, p_actor) -> jsonb {action, resolved}
+ * mockbook_internal.resolve_dead_letters(p_action, p_error_ids, p_actor) -> jsonb {action, resolved}
  *
  * What `mockbook dlq retry|discard` calls. For the unresolved sync_errors rows p_error_ids (NULL:
  * all unresolved ones):
@@ -8,19 +8,21 @@
  * and the sync_errors rows are marked resolved (resolution, resolved_at, resolved_by).
  * Errors: INVALID_ARGUMENT (action not 'retry' or 'discard').
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.resolve_dead_letters(p_action text,
+CREATE OR REPLACE FUNCTION mockbook_internal.resolve_dead_letters(p_action text,
                                                             p_error_ids bigint[] DEFAULT NULL,
                                                             p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_count integer;
 BEGIN
     IF p_action IS NULL OR p_action NOT IN ('retry', 'discard') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('action %L is not retry or discard.', p_action));
     END IF;
     WITH picked AS (
@@ -44,8 +46,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.resolve_dead_letters(text, bigint[], text) IS
+COMMENT ON FUNCTION mockbook_internal.resolve_dead_letters(text, bigint[], text) IS
 'Glue (mockbook dlq): retry or discard dead-lettered outbox rows and resolve their sync_errors.';
-REVOKE ALL ON FUNCTION hubspot_sync.resolve_dead_letters(text, bigint[], text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.resolve_dead_letters(text, bigint[], text) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.resolve_dead_letters(text, bigint[], text)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.resolve_dead_letters(text, bigint[], text) TO mockbook_glue;

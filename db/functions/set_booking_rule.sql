@@ -21,6 +21,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.set_booking_rule(p_rule text, p_value js
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -28,8 +30,8 @@ DECLARE
     v_ok boolean;
     v_previous jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_rule', p_rule, true, 64);
-    PERFORM hubspot_sync.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM mockbook_internal.check_text_arg('p_rule', p_rule, true, 64);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     v_kind := CASE p_rule
         WHEN 'time_conflict' THEN 'boolean'
         WHEN 'booking_cutoff' THEN 'boolean'
@@ -45,7 +47,7 @@ BEGIN
         p_value := 'null'::jsonb;  -- {"p_value": null} through PostgREST arrives as SQL NULL
     END IF;
     IF v_kind IS NULL THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_rule %L is not a scheduling rule (time_conflict, booking_cutoff, '
                    'min_notice_hours, cancel_deadline_hours, cancel_deadline_action, '
                    'max_active_per_type, max_active_per_week, offer_hold_minutes, '
@@ -64,7 +66,7 @@ BEGIN
                              AND (p_value #>> '{}')::numeric % 1 = 0
     END;
     IF NOT coalesce(v_ok, false) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_value %s does not fit rule %s (%s).', coalesce(p_value::text, 'NULL'),
                    p_rule,
                    CASE v_kind

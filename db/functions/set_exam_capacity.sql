@@ -9,19 +9,19 @@
  *       p_capacity      the new number of seats, >= 0
  *       p_idempotency_key  optional, 1-255 characters: the same key with the same arguments
  *                       returns the first call's result unchanged and changes nothing; other
- *                       arguments -> IDEMPOTENCY_KEY_REUSED (hubspot_sync.claim_idempotent_call)
+ *                       arguments -> IDEMPOTENCY_KEY_REUSED (mockbook_internal.claim_idempotent_call)
  * Returns: {success: true, mock_exam_id, capacity, previous_capacity, total_bookings,
  *           remaining_seats}  (remaining_seats = capacity - total_bookings)
  * Errors: INVALID_ARGUMENT (exam id missing, capacity NULL or negative, key length),
  *         IDEMPOTENCY_KEY_REUSED, EXAM_NOT_FOUND, CAPACITY_BELOW_BOOKED (fewer seats than
  *         Active bookings), BUSY.
- * The audit rows name the request's JWT user when there is one (hubspot_sync.request_actor).
- * Seats a raised capacity frees go to the exam's waitlist (hubspot_sync.offer_free_seats, under
+ * The audit rows name the request's JWT user when there is one (mockbook_internal.request_actor).
+ * Seats a raised capacity frees go to the exam's waitlist (mockbook_internal.offer_free_seats, under
  * the exam's lock); returns offers_made too. A capacity below Active bookings + held offers is
  * allowed (down to the Active count): an offer beyond the new capacity can then no longer be
  * accepted (EXAM_FULL) and expires.
  * Locks: the idempotency key's advisory lock (when keyed), the exam row
- * (hubspot_sync.lock_exam), then the places offered (SKIP LOCKED).
+ * (mockbook_internal.lock_exam), then the places offered (SKIP LOCKED).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_capacity(p_mock_exam_id text,
                                                           p_capacity integer,
@@ -29,6 +29,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_capacity(p_mock_exam_id text,
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -38,30 +40,30 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_capacity IS NULL OR p_capacity < 0 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_capacity must be a non-negative integer, not %s.',
                    coalesce(p_capacity::text, 'NULL')));
     END IF;
 
-    v_fingerprint := hubspot_sync.booking_fingerprint('set_exam_capacity', p_mock_exam_id,
+    v_fingerprint := mockbook_internal.booking_fingerprint('set_exam_capacity', p_mock_exam_id,
                                                       p_capacity::text,
-                                                      hubspot_sync.request_actor());
-    v_replay := hubspot_sync.claim_idempotent_call('set_exam_capacity', p_idempotency_key,
+                                                      mockbook_internal.request_actor());
+    v_replay := mockbook_internal.claim_idempotent_call('set_exam_capacity', p_idempotency_key,
                                                    v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
     END IF;
 
-    v_exam := hubspot_sync.lock_exam(p_mock_exam_id);
+    v_exam := mockbook_internal.lock_exam(p_mock_exam_id);
 
     SELECT count(*)::integer INTO v_active
     FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.associated_mock_exam = v_exam.hubspot_id AND b.is_active = 'Active';
 
     IF p_capacity < v_active THEN
-        PERFORM hubspot_sync.raise_error('CAPACITY_BELOW_BOOKED',
+        PERFORM mockbook_internal.raise_error('CAPACITY_BELOW_BOOKED',
             format('Exam %s has %s Active bookings; its capacity cannot be %s.',
                    v_exam.hubspot_id, v_active, p_capacity));
     END IF;
@@ -70,9 +72,9 @@ BEGIN
         UPDATE hubspot_sync.hubspot_mock_exams SET capacity = p_capacity
         WHERE id = v_exam.id;
     END IF;
-    v_offers := hubspot_sync.offer_free_seats(v_exam.hubspot_id);
+    v_offers := mockbook_internal.offer_free_seats(v_exam.hubspot_id);
 
-    RETURN hubspot_sync.store_idempotent_result('set_exam_capacity', p_idempotency_key,
+    RETURN mockbook_internal.store_idempotent_result('set_exam_capacity', p_idempotency_key,
                                                 v_fingerprint, jsonb_build_object(
         'success', true,
         'mock_exam_id', v_exam.hubspot_id,

@@ -28,24 +28,26 @@ CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_prerequisites(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_exam_id', p_exam_id, true, 255);
-    v_fingerprint := hubspot_sync.booking_fingerprint('set_exam_prerequisites', p_exam_id,
+    PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
+    v_fingerprint := mockbook_internal.booking_fingerprint('set_exam_prerequisites', p_exam_id,
                                                       p_prerequisite_ids::text,
-                                                      hubspot_sync.request_actor());
-    v_replay := hubspot_sync.claim_idempotent_call('set_exam_prerequisites', p_idempotency_key,
+                                                      mockbook_internal.request_actor());
+    v_replay := mockbook_internal.claim_idempotent_call('set_exam_prerequisites', p_idempotency_key,
                                                    v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
     END IF;
-    RETURN hubspot_sync.store_idempotent_result(
+    RETURN mockbook_internal.store_idempotent_result(
         'set_exam_prerequisites', p_idempotency_key, v_fingerprint,
-        hubspot_sync.write_exam_prerequisites(p_exam_id, p_prerequisite_ids));
+        mockbook_internal.write_exam_prerequisites(p_exam_id, p_prerequisite_ids));
 END
 $$;
 

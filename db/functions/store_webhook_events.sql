@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.store_webhook_events(p_events jsonb) -> jsonb
+ * mockbook_internal.store_webhook_events(p_events jsonb) -> jsonb
  *
  * The webhook intake (`mockbook webhooks serve`) stores one signed HubSpot delivery before it
  * answers 2xx, so a crash after the answer loses nothing. p_events is the delivery's body as
@@ -17,10 +17,12 @@
  * eventId, an objectId, a subscriptionType or a numeric occurredAt): nothing is stored.
  * Locks: none (inserted rows only).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.store_webhook_events(p_events jsonb)
+CREATE OR REPLACE FUNCTION mockbook_internal.store_webhook_events(p_events jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -31,7 +33,7 @@ DECLARE
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array'
        OR jsonb_array_length(p_events) NOT BETWEEN 1 AND 100 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_events must be a JSON array of 1 to 100 webhook events.');
     END IF;
     FOR v_event IN SELECT e.value FROM jsonb_array_elements(p_events) AS e LOOP
@@ -40,14 +42,14 @@ BEGIN
            OR coalesce(v_event ->> 'objectId', '') = ''
            OR coalesce(v_event ->> 'subscriptionType', '') = ''
            OR jsonb_typeof(v_event -> 'occurredAt') IS DISTINCT FROM 'number' THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('a webhook event needs a numeric eventId and occurredAt, an objectId and '
                        'a subscriptionType: %s', left(v_event::text, 200)));
         END IF;
         IF jsonb_typeof(v_event -> 'subscriptionId') NOT IN ('number', 'null')
            OR length(v_event ->> 'subscriptionType') > 100
            OR length(v_event ->> 'objectId') > 100 THEN
-            PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('a malformed webhook event: %s', left(v_event::text, 200)));
         END IF;
     END LOOP;
@@ -77,7 +79,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.store_webhook_events(jsonb) IS
+COMMENT ON FUNCTION mockbook_internal.store_webhook_events(jsonb) IS
 'Glue (webhook intake): store the events of one HubSpot webhook delivery (1..100), dropping events already stored (same eventId, subscriptionId, objectId). Returns {stored, duplicates}. Errors: INVALID_ARGUMENT.';
-REVOKE ALL ON FUNCTION hubspot_sync.store_webhook_events(jsonb) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.store_webhook_events(jsonb) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.store_webhook_events(jsonb) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.store_webhook_events(jsonb) TO mockbook_glue;

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.sync_queue_next_due() -> numeric (seconds), or NULL
+ * mockbook_internal.sync_queue_next_due() -> numeric (seconds), or NULL
  *
  * When `mockbook push` could claim its next outbox row: 0 when a pending row is claimable now,
  * else the seconds until the earliest one becomes claimable (its next_attempt_at, or the end of
@@ -8,10 +8,12 @@
  * wait, a short backoff) and leaves the later ones to the next run.
  * Errors: none. Locks: none (STABLE).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.sync_queue_next_due()
+CREATE OR REPLACE FUNCTION mockbook_internal.sync_queue_next_due()
 RETURNS numeric
 LANGUAGE sql
 STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
     SELECT round(greatest(0, extract(epoch FROM n.next_claimable - now())), 3)
@@ -22,7 +24,7 @@ AS $$
     WHERE n.next_claimable IS NOT NULL
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.sync_queue_next_due() IS
+COMMENT ON FUNCTION mockbook_internal.sync_queue_next_due() IS
 'Glue (mockbook push): seconds until the next pending outbox row can be claimed (0: now; NULL: nothing pending).';
-REVOKE ALL ON FUNCTION hubspot_sync.sync_queue_next_due() FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.sync_queue_next_due() TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.sync_queue_next_due() FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.sync_queue_next_due() TO mockbook_glue;

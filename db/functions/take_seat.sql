@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.take_seat(p_exam hubspot_mock_exams, p_check_capacity boolean DEFAULT true)
+ * mockbook_internal.take_seat(p_exam hubspot_mock_exams, p_check_capacity boolean DEFAULT true)
  *     -> hubspot_mock_exams (the exam row after the seat was taken)
  *
  * The booking functions' last statement before the commit (SPEC §4.1: the hot exam's row is
@@ -12,7 +12,7 @@
  * waitlist offers (hubspot_sync.waitlist_entries, status 'offered') count against the capacity
  * too (issue 16): once the row is locked, the offers are counted by a statement of their own (its
  * snapshot, taken after the lock was granted, sees every offer made under this exam's lock, and
- * offers are only ever made under it: hubspot_sync.offer_free_seats), and total_bookings + held
+ * offers are only ever made under it: mockbook_internal.offer_free_seats), and total_bookings + held
  * offers above the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling
  * this, so the seat it held is the one taken. The row it updated
  * is then checked as it is now: still open (EXAM_NOT_ACTIVE, EXAM_IN_PAST), and with the same
@@ -24,7 +24,7 @@
  * Errors: EXAM_FULL, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, BUSY.
  * Locks: the exam row (last in the lock order contact, booking, exam).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.take_seat(
+CREATE OR REPLACE FUNCTION mockbook_internal.take_seat(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_check_capacity boolean DEFAULT true
 )
@@ -49,16 +49,16 @@ BEGIN
                OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
         RETURNING e.* INTO v_exam;
     EXCEPTION WHEN lock_not_available THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
+        PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
     END;
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
         IF v_exam.id IS NULL THEN
-            PERFORM hubspot_sync.raise_error('EXAM_NOT_FOUND',
+            PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND',
                 format('No exam %L.', p_exam.hubspot_id));
         END IF;
-        PERFORM hubspot_sync.raise_error('EXAM_FULL',
+        PERFORM mockbook_internal.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', v_exam.hubspot_id,
                    coalesce(v_exam.total_bookings, 0), coalesce(v_exam.capacity, 0)));
     END IF;
@@ -67,15 +67,15 @@ BEGIN
         SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
         WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
         IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
-            PERFORM hubspot_sync.raise_error('EXAM_FULL',
+            PERFORM mockbook_internal.raise_error('EXAM_FULL',
                 format('Exam %s is full (%s of %s seats booked, %s held for waitlist offers).',
                        v_exam.hubspot_id, v_exam.total_bookings - 1, v_exam.capacity, v_held));
         END IF;
     END IF;
 
-    v_reason := hubspot_sync.exam_unbookable_reason(v_exam);
+    v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
     IF v_reason IS NOT NULL THEN
-        PERFORM hubspot_sync.raise_error(v_reason,
+        PERFORM mockbook_internal.raise_error(v_reason,
             format('Exam %s is no longer open for booking (is_active %L, exam day %s).',
                    v_exam.hubspot_id, v_exam.is_active, v_exam.exam_date));
     END IF;
@@ -84,7 +84,7 @@ BEGIN
        IS DISTINCT FROM
        (p_exam.mock_type, p_exam.exam_date, p_exam.start_time, p_exam.end_time, p_exam.mock_set,
         p_exam.prerequisite_exam_ids) THEN
-        PERFORM hubspot_sync.raise_error('BUSY',
+        PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s was changed while this booking was made; call again.',
                    v_exam.hubspot_id));
     END IF;
@@ -92,9 +92,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean) IS
+COMMENT ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean) IS
 'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free, waitlist offers'' held seats counted (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout.';
-REVOKE ALL ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -39,6 +39,8 @@ CREATE OR REPLACE FUNCTION hubspot_sync.update_exam_prerequisites(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -48,35 +50,35 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_exam_id', p_exam_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
     IF EXISTS (SELECT FROM unnest(v_add || v_remove) AS x(id)
                WHERE x.id IS NULL OR btrim(x.id) = '' OR length(x.id) > 255) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'prerequisite exam ids must be HubSpot exam ids: not NULL, not blank, at most 255 '
             'characters.');
     END IF;
     IF EXISTS (SELECT FROM unnest(v_add) AS a(id) WHERE btrim(a.id) IN (
                    SELECT btrim(r.id) FROM unnest(v_remove) AS r(id))) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'an exam id cannot be both in p_add_ids and in p_remove_ids.');
     END IF;
     IF btrim(p_exam_id) IN (SELECT btrim(a.id) FROM unnest(v_add) AS a(id)) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('Exam %s cannot be its own prerequisite.', p_exam_id));
     END IF;
-    v_fingerprint := hubspot_sync.booking_fingerprint('update_exam_prerequisites', p_exam_id,
+    v_fingerprint := mockbook_internal.booking_fingerprint('update_exam_prerequisites', p_exam_id,
                                                       v_add::text, v_remove::text,
-                                                      hubspot_sync.request_actor());
-    v_replay := hubspot_sync.claim_idempotent_call('update_exam_prerequisites',
+                                                      mockbook_internal.request_actor());
+    v_replay := mockbook_internal.claim_idempotent_call('update_exam_prerequisites',
                                                    p_idempotency_key, v_fingerprint);
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
     END IF;
     -- Read under the exam lock, so a concurrent change of other checkboxes is kept.
-    v_current := coalesce((hubspot_sync.lock_exam(p_exam_id)).prerequisite_exam_ids, '{}');
-    RETURN hubspot_sync.store_idempotent_result(
+    v_current := coalesce((mockbook_internal.lock_exam(p_exam_id)).prerequisite_exam_ids, '{}');
+    RETURN mockbook_internal.store_idempotent_result(
         'update_exam_prerequisites', p_idempotency_key, v_fingerprint,
-        hubspot_sync.write_exam_prerequisites(
+        mockbook_internal.write_exam_prerequisites(
                p_exam_id,
                ARRAY(SELECT x FROM unnest(v_current) AS x
                      WHERE x NOT IN (SELECT btrim(r.id) FROM unnest(v_remove) AS r(id))

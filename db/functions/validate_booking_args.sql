@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.validate_booking_args(p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+ * mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
  *                                    p_attending_location, p_dominant_hand, p_email_arg)
  *   -> void
  *
@@ -15,7 +15,7 @@
  *   p_dominant_hand       optional free text, at most 32
  * Errors: INVALID_ARGUMENT naming the field. Locks: none.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.validate_booking_args(
+CREATE OR REPLACE FUNCTION mockbook_internal.validate_booking_args(
     p_student_id text,
     p_email text,
     p_mock_exam_id text,
@@ -30,29 +30,27 @@ STABLE
 SET search_path = ''
 AS $$
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_student_id', p_student_id, true, 64,
+    PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64,
                                         '^[A-Z0-9]+$', 'upper-case letters and digits only');
-    PERFORM hubspot_sync.check_text_arg(p_email_arg, p_email, true, 254,
+    PERFORM mockbook_internal.check_text_arg(p_email_arg, p_email, true, 254,
                                         '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$',
                                         'an email address');
-    PERFORM hubspot_sync.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_idempotency_key is required, 1 to 255 characters.');
     END IF;
     IF p_attending_location IS NOT NULL AND p_attending_location NOT IN (
         'mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill') THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_attending_location must be one of mississauga, calgary, vancouver, montreal, '
             'richmond_hill.');
     END IF;
-    PERFORM hubspot_sync.check_text_arg('p_dominant_hand', p_dominant_hand, false, 32);
+    PERFORM mockbook_internal.check_text_arg('p_dominant_hand', p_dominant_hand, false, 32);
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.validate_booking_args(text, text, text, text, text, text, text) IS
+COMMENT ON FUNCTION mockbook_internal.validate_booking_args(text, text, text, text, text, text, text) IS
 'Internal: step 1 of create_booking (argument checks shared by the booking functions); INVALID_ARGUMENT naming the field.';
-REVOKE ALL ON FUNCTION hubspot_sync.validate_booking_args(text, text, text, text, text, text, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.validate_booking_args(text, text, text, text, text, text, text)
-    TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.validate_booking_args(text, text, text, text, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

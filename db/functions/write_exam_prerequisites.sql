@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.write_exam_prerequisites(p_exam_id text, p_prerequisite_ids text[]) -> jsonb
+ * mockbook_internal.write_exam_prerequisites(p_exam_id text, p_prerequisite_ids text[]) -> jsonb
  *
  * Internal: the one writer behind update_exam_prerequisites and set_exam_prerequisites. Locks
  * the exam (lock_exam: BUSY after mockbook.lock_timeout), checks the new list, and stores it
@@ -15,7 +15,7 @@
  *          previous_count, current_count, added_count, removed_count}.
  * Locks: the exam row (lock_exam).
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.write_exam_prerequisites(p_exam_id text,
+CREATE OR REPLACE FUNCTION mockbook_internal.write_exam_prerequisites(p_exam_id text,
                                                                 p_prerequisite_ids text[])
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -28,10 +28,10 @@ DECLARE
     v_new text[];
     v_missing text[];
 BEGIN
-    PERFORM hubspot_sync.check_text_arg('p_exam_id', p_exam_id, true, 255);
+    PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
     IF EXISTS (SELECT FROM unnest(coalesce(p_prerequisite_ids, '{}'::text[])) AS x(id)
                WHERE x.id IS NULL OR btrim(x.id) = '' OR length(x.id) > 255) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'prerequisite exam ids must be HubSpot exam ids: not NULL, not blank, at most 255 '
             'characters.');
     END IF;
@@ -39,18 +39,18 @@ BEGIN
                    FROM unnest(coalesce(p_prerequisite_ids, '{}'::text[])) AS x(id)
                    ORDER BY 1);
     IF p_exam_id = ANY (v_new) THEN
-        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('Exam %s cannot be its own prerequisite.', p_exam_id));
     END IF;
 
-    v_exam := hubspot_sync.lock_exam(p_exam_id);
+    v_exam := mockbook_internal.lock_exam(p_exam_id);
 
     v_missing := ARRAY(SELECT x.id FROM unnest(v_new) AS x(id)
                        WHERE NOT EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
                                          WHERE e.hubspot_id = x.id)
                        ORDER BY 1);
     IF cardinality(v_missing) > 0 THEN
-        PERFORM hubspot_sync.raise_error('EXAM_NOT_FOUND',
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND',
             format('No exam with HubSpot id %s (prerequisites of exam %s).',
                    array_to_string(v_missing, ', '), p_exam_id));
     END IF;
@@ -75,8 +75,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.write_exam_prerequisites(text, text[]) IS
+COMMENT ON FUNCTION mockbook_internal.write_exam_prerequisites(text, text[]) IS
 'Internal: store an exam''s checked prerequisite list (shared by update_exam_prerequisites and set_exam_prerequisites). Errors: INVALID_ARGUMENT, EXAM_NOT_FOUND, BUSY. Locks the exam row.';
-REVOKE ALL ON FUNCTION hubspot_sync.write_exam_prerequisites(text, text[])
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION hubspot_sync.write_exam_prerequisites(text, text[]) TO service_role;
+REVOKE ALL ON FUNCTION mockbook_internal.write_exam_prerequisites(text, text[])
+    FROM PUBLIC, anon, authenticated, service_role;

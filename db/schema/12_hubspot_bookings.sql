@@ -64,5 +64,7 @@ ALTER TABLE hubspot_sync.hubspot_bookings
 ALTER TABLE hubspot_sync.hubspot_bookings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.hubspot_bookings
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.hubspot_bookings FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.hubspot_bookings TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.hubspot_bookings FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.hubspot_bookings TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.hubspot_bookings
+    FOR SELECT TO mockbook_glue USING (true);

@@ -18,5 +18,7 @@ CREATE INDEX idx_sync_metadata_type ON hubspot_sync.sync_metadata (sync_type);
 ALTER TABLE hubspot_sync.sync_metadata ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.sync_metadata
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.sync_metadata FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.sync_metadata TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.sync_metadata FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.sync_metadata TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.sync_metadata
+    FOR SELECT TO mockbook_glue USING (true);

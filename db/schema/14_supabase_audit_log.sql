@@ -23,7 +23,6 @@ CREATE INDEX idx_audit_log_pending_sync
 ALTER TABLE hubspot_sync.supabase_audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.supabase_audit_log
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.supabase_audit_log FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.supabase_audit_log TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.supabase_audit_log_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.supabase_audit_log_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.supabase_audit_log FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.supabase_audit_log TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.supabase_audit_log_id_seq FROM PUBLIC, anon, authenticated, service_role;

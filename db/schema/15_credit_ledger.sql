@@ -31,7 +31,6 @@ CREATE INDEX idx_credit_ledger_created_at ON hubspot_sync.credit_ledger (created
 ALTER TABLE hubspot_sync.credit_ledger ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.credit_ledger
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.credit_ledger FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT ON TABLE hubspot_sync.credit_ledger TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.credit_ledger_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.credit_ledger_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.credit_ledger FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.credit_ledger TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.credit_ledger_id_seq FROM PUBLIC, anon, authenticated, service_role;

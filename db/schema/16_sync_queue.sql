@@ -34,7 +34,10 @@ CREATE INDEX idx_sync_queue_done ON hubspot_sync.sync_queue (done_at) WHERE done
 ALTER TABLE hubspot_sync.sync_queue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.sync_queue
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.sync_queue FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT ON TABLE hubspot_sync.sync_queue TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.sync_queue_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.sync_queue_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.sync_queue FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.sync_queue TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.sync_queue
+    FOR SELECT TO mockbook_glue USING (true);
+REVOKE ALL ON SEQUENCE hubspot_sync.sync_queue_id_seq FROM PUBLIC, anon, authenticated, service_role;
+-- the worker reads the outbox's high-water mark (pg_sequence_last_value) to wake up
+GRANT SELECT ON SEQUENCE hubspot_sync.sync_queue_id_seq TO mockbook_glue;

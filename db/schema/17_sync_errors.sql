@@ -27,7 +27,8 @@ CREATE INDEX idx_sync_errors_queue ON hubspot_sync.sync_errors (queue_id);
 ALTER TABLE hubspot_sync.sync_errors ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.sync_errors
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.sync_errors FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE ON TABLE hubspot_sync.sync_errors TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.sync_errors_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.sync_errors_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.sync_errors FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.sync_errors TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.sync_errors
+    FOR SELECT TO mockbook_glue USING (true);
+REVOKE ALL ON SEQUENCE hubspot_sync.sync_errors_id_seq FROM PUBLIC, anon, authenticated, service_role;

@@ -25,5 +25,5 @@ CREATE TABLE hubspot_sync.contact_credit_sync (
 ALTER TABLE hubspot_sync.contact_credit_sync ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.contact_credit_sync
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.contact_credit_sync FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE hubspot_sync.contact_credit_sync TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.contact_credit_sync FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.contact_credit_sync TO service_role;

@@ -30,7 +30,6 @@ CREATE INDEX idx_webhook_events_processed ON hubspot_sync.webhook_events (proces
 ALTER TABLE hubspot_sync.webhook_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.webhook_events
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.webhook_events FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE hubspot_sync.webhook_events TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.webhook_events_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.webhook_events_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.webhook_events FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.webhook_events TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.webhook_events_id_seq FROM PUBLIC, anon, authenticated, service_role;

@@ -18,6 +18,6 @@ CREATE TABLE hubspot_sync.adoption_report (
 ALTER TABLE hubspot_sync.adoption_report ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.adoption_report
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.adoption_report FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.adoption_report FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.adoption_report TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.adoption_report_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE hubspot_sync.adoption_report_id_seq FROM PUBLIC, anon, authenticated, service_role;

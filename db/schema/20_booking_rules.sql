@@ -1,5 +1,5 @@
 -- Scheduling rules (issue 16): one row per rule, read by the booking functions through
--- hubspot_sync.booking_rule(rule) and changed by admins with hubspot_sync.set_booking_rule.
+-- mockbook_internal.booking_rule(rule) and changed by admins with hubspot_sync.set_booking_rule.
 -- The defaults keep the booking core's behaviour of before the rules (every rule off), so an
 -- installation opts in rule by rule; docs/rpc.md "Scheduling rules" lists them.
 CREATE TABLE hubspot_sync.booking_rules (
@@ -38,5 +38,5 @@ INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
 ALTER TABLE hubspot_sync.booking_rules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.booking_rules
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.booking_rules FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE hubspot_sync.booking_rules TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.booking_rules FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.booking_rules TO service_role;

@@ -1,6 +1,6 @@
 -- The waitlist of full exams (issue 16): one row per place a student took. A place is
 -- 'waiting' (in id order), then 'offered' (a seat held for the student until offer_expires_at;
--- held seats count against the exam's capacity, see hubspot_sync.take_seat), then 'accepted'
+-- held seats count against the exam's capacity, see mockbook_internal.take_seat), then 'accepted'
 -- (booking_id is the booking accept_offer made) or 'expired' (the offer passed on), or 'left'
 -- (the student left, declining an offer if one was held), or 'closed' (still waiting or offered
 -- when the exam's day passed: process_waitlist closes it). Each row is offered at most once, so
@@ -48,7 +48,8 @@ CREATE INDEX idx_waitlist_student ON hubspot_sync.waitlist_entries (student_id);
 ALTER TABLE hubspot_sync.waitlist_entries ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.waitlist_entries
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.waitlist_entries FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE hubspot_sync.waitlist_entries TO service_role;
-REVOKE ALL ON SEQUENCE hubspot_sync.waitlist_entries_id_seq FROM PUBLIC, anon, authenticated;
-GRANT USAGE ON SEQUENCE hubspot_sync.waitlist_entries_id_seq TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.waitlist_entries FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.waitlist_entries TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.waitlist_entries
+    FOR SELECT TO mockbook_glue USING (true);
+REVOKE ALL ON SEQUENCE hubspot_sync.waitlist_entries_id_seq FROM PUBLIC, anon, authenticated, service_role;

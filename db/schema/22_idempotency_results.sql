@@ -1,13 +1,13 @@
 -- The keyed-result store of the write RPCs (issue 14 item 4): one row per idempotency key a
 -- write other than a booking was made with — the function, the fingerprint of its arguments
--- (hubspot_sync.booking_fingerprint: the function name, then every argument, then the actor)
+-- (mockbook_internal.booking_fingerprint: the function name, then every argument, then the actor)
 -- and the jsonb result it returned. A call repeated with the same key and arguments gets
 -- `result` back unchanged and changes nothing; with other arguments, or a key another function
 -- (or a booking: hubspot_bookings.idempotency_key) used, IDEMPOTENCY_KEY_REUSED. Written by
--- hubspot_sync.store_idempotent_result in the call's own transaction, so a call that failed
--- stored nothing; read by hubspot_sync.claim_idempotent_call under the key's advisory lock.
+-- mockbook_internal.store_idempotent_result in the call's own transaction, so a call that failed
+-- stored nothing; read by mockbook_internal.claim_idempotent_call under the key's advisory lock.
 -- Rows older than the retention (MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS, default 24) are deleted
--- by `mockbook run`'s purge step (hubspot_sync.purge_idempotency_results). Booking keys stay
+-- by `mockbook run`'s purge step (mockbook_internal.purge_idempotency_results). Booking keys stay
 -- on their bookings and are never purged.
 CREATE TABLE hubspot_sync.idempotency_results (
     idempotency_key text PRIMARY KEY,
@@ -25,5 +25,5 @@ CREATE INDEX idx_idempotency_results_created ON hubspot_sync.idempotency_results
 ALTER TABLE hubspot_sync.idempotency_results ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.idempotency_results
     FOR ALL TO service_role USING (true) WITH CHECK (true);
-REVOKE ALL ON TABLE hubspot_sync.idempotency_results FROM PUBLIC, anon, authenticated;
-GRANT SELECT, INSERT ON TABLE hubspot_sync.idempotency_results TO service_role;
+REVOKE ALL ON TABLE hubspot_sync.idempotency_results FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.idempotency_results TO service_role;

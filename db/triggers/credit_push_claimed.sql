@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.credit_push_claimed() -- trigger function: the credit merge learns what the push
+ * mockbook_internal.credit_push_claimed() -- trigger function: the credit merge learns what the push
  * is about to send.
  *
  * AFTER UPDATE OF lease_owner ON sync_queue, FOR EACH ROW, when a contact's outbox row is
@@ -10,7 +10,7 @@
  * credit_push_done turns them into the last synced values when the push completes.
  * (A push may also call record_credit_push with the exact values it sent, which overrides these.)
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.credit_push_claimed()
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_push_claimed()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -19,7 +19,7 @@ AS $$
 BEGIN
     INSERT INTO hubspot_sync.contact_credit_sync AS s (contact_id, credits, pushing, pushing_at,
                                                        source)
-    SELECT c.id, '{}'::jsonb, hubspot_sync.credit_balances(c), now(), 'push'
+    SELECT c.id, '{}'::jsonb, mockbook_internal.credit_balances(c), now(), 'push'
     FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.id = NEW.record_id
     ON CONFLICT (contact_id) DO UPDATE
@@ -28,13 +28,13 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.credit_push_claimed() IS
+COMMENT ON FUNCTION mockbook_internal.credit_push_claimed() IS
 'Trigger: when a push claims a contact''s outbox row, remember the balances it is about to send (contact_credit_sync.pushing).';
-REVOKE ALL ON FUNCTION hubspot_sync.credit_push_claimed() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_push_claimed() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER credit_push_claimed
     AFTER UPDATE OF lease_owner ON hubspot_sync.sync_queue
     FOR EACH ROW
     WHEN (NEW.table_name = 'hubspot_contact_credits' AND NEW.lease_owner IS NOT NULL
           AND OLD.lease_owner IS DISTINCT FROM NEW.lease_owner)
-    EXECUTE FUNCTION hubspot_sync.credit_push_claimed();
+    EXECUTE FUNCTION mockbook_internal.credit_push_claimed();

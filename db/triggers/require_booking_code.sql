@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.require_booking_code() -- trigger function: booking_id is required on new rows.
+ * mockbook_internal.require_booking_code() -- trigger function: booking_id is required on new rows.
  *
  * BEFORE INSERT OR UPDATE OF booking_id on hubspot_bookings. A booking inserted without a
  * booking code, or an update that clears one, fails with not_null_violation (23502). Rows from
@@ -7,7 +7,7 @@
  * marked, synced) — which a CHECK constraint, even NOT VALID, would forbid (SPEC §3: "not null
  * for new rows").
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.require_booking_code()
+CREATE OR REPLACE FUNCTION mockbook_internal.require_booking_code()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -23,10 +23,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.require_booking_code() IS
+COMMENT ON FUNCTION mockbook_internal.require_booking_code() IS
 'Trigger: a booking inserted (or updated) without a booking code is refused (23502).';
-REVOKE ALL ON FUNCTION hubspot_sync.require_booking_code() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.require_booking_code() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER require_booking_code
     BEFORE INSERT OR UPDATE OF booking_id ON hubspot_sync.hubspot_bookings
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.require_booking_code();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.require_booking_code();

@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.record_row_change() -- trigger function: the audit trail (SPEC §3) and the
+ * mockbook_internal.record_row_change() -- trigger function: the audit trail (SPEC §3) and the
  * outbox (SPEC §6) of a row change, in one trigger call.
  *
  * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams
@@ -19,7 +19,7 @@
  *                        DELETE: the columns that held a (non-NULL) value.
  *   old_values         UPDATE: {column: old value} of the changed columns; DELETE: the whole row
  *   new_values         UPDATE: {column: new value} of the changed columns; INSERT: the whole row
- *   performed_by       hubspot_sync.request_actor(mockbook.actor): the user the PostgREST
+ *   performed_by       mockbook_internal.request_actor(mockbook.actor): the user the PostgREST
  *                      request's JWT claims name ('user:<email>' / 'admin:<email>', issue 14
  *                      item 5), else the setting mockbook.actor (functions with a p_actor set
  *                      it with set_config('mockbook.actor', p_actor, true); server jobs), else
@@ -39,7 +39,7 @@
  *     are still audited.
  * Runs as the writing role (SECURITY INVOKER): service_role may insert into both tables.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.record_row_change()
+CREATE OR REPLACE FUNCTION mockbook_internal.record_row_change()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -51,13 +51,13 @@ DECLARE
         coalesce(current_setting('mockbook.origin', true), '') NOT IN ('hubspot', 'sync');
     v_old jsonb;
     v_new jsonb;
-    -- who (performed_by): hubspot_sync.request_actor decides when the request's claims may name
+    -- who (performed_by): mockbook_internal.request_actor decides when the request's claims may name
     -- a user (a sub or an email claim); the test here only spares that call on the rows of the
     -- glue and of jobs, whose claims name none
     v_claims constant jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
     v_actor constant text := nullif(current_setting('mockbook.actor', true), '');
     v_who constant text := coalesce(
-        CASE WHEN v_claims ?| ARRAY['sub', 'email'] THEN hubspot_sync.request_actor(v_actor) END,
+        CASE WHEN v_claims ?| ARRAY['sub', 'email'] THEN mockbook_internal.request_actor(v_actor) END,
         v_actor, nullif(v_claims ->> 'role', ''), current_user);
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -117,21 +117,21 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.record_row_change() IS
+COMMENT ON FUNCTION mockbook_internal.record_row_change() IS
 'Trigger: one call per change of the three synced tables writes its supabase_audit_log row '
 '(changed columns only; performed_by = the JWT user of the request (request_actor), else '
 'mockbook.actor, else the request''s role claim, else current_user) and its sync_queue outbox row (unless mockbook.origin is hubspot or sync); a '
 'bookkeeping-only update writes neither.';
-REVOKE ALL ON FUNCTION hubspot_sync.record_row_change() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.record_row_change() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_contact_credits
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.record_row_change();
 
 CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_mock_exams
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.record_row_change();
 
 CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_bookings
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.record_row_change();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.record_row_change();

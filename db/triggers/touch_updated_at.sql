@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.touch_updated_at() -- trigger function: updated_at = now() on real changes.
+ * mockbook_internal.touch_updated_at() -- trigger function: updated_at = now() on real changes.
  *
  * BEFORE UPDATE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams and
  * hubspot_bookings. When any column other than the sync bookkeeping columns (synced_at,
@@ -8,7 +8,7 @@
  * bookkeeping columns keeps the updated_at it wrote (or had), so the glue's sync stamps do not
  * make a row look modified.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.touch_updated_at()
+CREATE OR REPLACE FUNCTION mockbook_internal.touch_updated_at()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -29,19 +29,19 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.touch_updated_at() IS
+COMMENT ON FUNCTION mockbook_internal.touch_updated_at() IS
 'Trigger: sets updated_at = now() when an UPDATE changes any column other than synced_at, '
 'hubspot_last_sync_at and updated_at.';
-REVOKE ALL ON FUNCTION hubspot_sync.touch_updated_at() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.touch_updated_at() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_contact_credits
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_mock_exams
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_bookings
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.touch_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();

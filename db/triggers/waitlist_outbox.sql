@@ -1,5 +1,5 @@
 /**
- * hubspot_sync.queue_waitlist_change() -- trigger function: the outbox (SPEC §6) of the waitlist
+ * mockbook_internal.queue_waitlist_change() -- trigger function: the outbox (SPEC §6) of the waitlist
  * places, so the glue pushes each place to HubSpot as a booking object (issue 16; README
  * "Waitlist in HubSpot").
  *
@@ -14,7 +14,7 @@
  * before its first push, while that function keys both of its rows by a uuid id.)
  * Runs as the writing role (SECURITY INVOKER): service_role may insert into sync_queue.
  */
-CREATE OR REPLACE FUNCTION hubspot_sync.queue_waitlist_change()
+CREATE OR REPLACE FUNCTION mockbook_internal.queue_waitlist_change()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -40,12 +40,12 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION hubspot_sync.queue_waitlist_change() IS
+COMMENT ON FUNCTION mockbook_internal.queue_waitlist_change() IS
 'Trigger: a waitlist place''s new, deleted or changed (status, offer expiry, booking, exam) state '
 'becomes a sync_queue row (record_id = sync_id) so the glue pushes it to HubSpot as a booking '
 'object; not for changes with mockbook.origin hubspot or sync.';
-REVOKE ALL ON FUNCTION hubspot_sync.queue_waitlist_change() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.queue_waitlist_change() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER queue_waitlist_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.waitlist_entries
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.queue_waitlist_change();
+    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.queue_waitlist_change();

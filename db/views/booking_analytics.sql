@@ -13,7 +13,7 @@
  *   avg_utilization  average over the exams of (active + completed) / capacity, 4 places;
  *                    exams of capacity 0 have no utilization and are left out of the average
  * Computed per exam first (a CTE), then averaged over exams.
- * Refreshed by hubspot_sync.refresh_analytics() (unique index on week, mock_type).
+ * Refreshed by mockbook_internal.refresh_analytics() (unique index on week, mock_type).
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and

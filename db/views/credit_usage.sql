@@ -14,7 +14,7 @@
  *   net           sum of every delta (= refunded - spent + adjusted + rebooked + imported)
  *   entries       number of ledger entries
  * Every column is always present (0 when there is nothing of that reason).
- * Refreshed by hubspot_sync.refresh_analytics() (unique index on week, credit_field).
+ * Refreshed by mockbook_internal.refresh_analytics() (unique index on week, credit_field).
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and

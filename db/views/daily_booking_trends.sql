@@ -13,7 +13,7 @@
  *   active, cancellations, completed   of those, their status now (a booking made on Monday and
  *                  cancelled on Tuesday counts as a cancellation of Monday)
  * Bookings without created_at are left out.
- * Refreshed by hubspot_sync.refresh_analytics() (unique index on day, mock_type, location).
+ * Refreshed by mockbook_internal.refresh_analytics() (unique index on day, mock_type, location).
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and

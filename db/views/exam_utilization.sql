@@ -13,7 +13,7 @@
  *               0 or unknown. Cancelled and Failed bookings hold no seat.
  * Exams without any booking are listed with zeros (LEFT JOIN). Bookings are matched to exams by
  * associated_mock_exam = hubspot_id; bookings of unknown exams appear in no exam view.
- * Refreshed by hubspot_sync.refresh_analytics() (CONCURRENTLY: unique index on hubspot_id).
+ * Refreshed by mockbook_internal.refresh_analytics() (CONCURRENTLY: unique index on hubspot_id).
  * Read by service_role only.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and

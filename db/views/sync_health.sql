@@ -47,4 +47,4 @@ CROSS JOIN (SELECT max(last_sync_timestamp)
 COMMENT ON VIEW hubspot_sync.sync_health IS
 'One row: pending outbox rows, the oldest one''s time and age, sync errors in the last hour, unresolved dead letters, last successful push, pull (sync_metadata types push[:x], pull[:x]) and analytics refresh.';
 REVOKE ALL ON TABLE hubspot_sync.sync_health FROM PUBLIC, anon, authenticated;
-GRANT SELECT ON TABLE hubspot_sync.sync_health TO service_role;
+GRANT SELECT ON TABLE hubspot_sync.sync_health TO service_role, mockbook_glue;

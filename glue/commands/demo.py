@@ -263,7 +263,7 @@ def credits(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
         "credit check",
         check.ok,
         f"start − spent + refunded = now for every field, and the database's invariant check "
-        f"(hubspot_sync.check_invariants: balance = start + ledger for each of "
+        f"(mockbook_internal.check_invariants: balance = start + ledger for each of "
         f"{_n(check.students_checked)} students and every credit field, total_bookings = "
         f"Active bookings) finds nothing"
         if check.ok

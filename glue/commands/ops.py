@@ -55,7 +55,7 @@ def _not_migrated(exc: psycopg.Error) -> ConfigError:
     "check_flag",
     is_flag=True,
     help="Exit 1, naming them, when thresholds are exceeded or a SPEC §3 invariant is broken "
-    "(hubspot_sync.check_invariants).",
+    "(mockbook_internal.check_invariants).",
 )
 @click.option(
     "--max-lag",
@@ -159,7 +159,7 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
     with _connect(app) as conn:
         while True:
             try:
-                result = conn.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+                result = conn.execute("SELECT mockbook_internal.refresh_analytics()").fetchone()[0]
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise ConfigError(
                     "refreshing the analytics views needs their owner; connect "

@@ -1,9 +1,10 @@
 """Catalog snapshots: everything a schema is made of, read from pg_catalog, comparable by name.
 
 `snapshot(conn)` returns {category: {object key: description}} for the schemas mockbook owns
-(`hubspot_sync`, `auth`) and the three Supabase roles. Objects are keyed by name, never by OID or
-attnum, so two databases built by different routes (Alembic revisions vs db/ applied directly)
-compare equal exactly when they define the same objects. `diff(a, b)` lists only what differs.
+(`hubspot_sync`, `mockbook_internal`, `auth`), the three Supabase roles and `mockbook_glue`.
+Objects are keyed by name, never by OID or attnum, so two databases built by different routes
+(Alembic revisions vs db/ applied directly) compare equal exactly when they define the same
+objects. `diff(a, b)` lists only what differs.
 Alembic's own version table lives in the `mockbook` schema, which is not snapshotted.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-SCHEMAS = ("hubspot_sync", "auth")
-ROLES = ("anon", "authenticated", "service_role")
+SCHEMAS = ("hubspot_sync", "mockbook_internal", "auth")
+ROLES = ("anon", "authenticated", "service_role", "mockbook_glue")
 
 # A NULL acl means "the default for this kind of object": make it explicit so that
 # `GRANT ... ; REVOKE ...` back to the default compares equal to never granting.

@@ -4,7 +4,7 @@
     ...                            # concurrent calls
     check_invariants(conn, snap)   # raises InvariantViolation listing every broken rule
 
-The checks are the database's own, hubspot_sync.check_invariants() (db/functions/
+The checks are the database's own, mockbook_internal.check_invariants() (db/functions/
 check_invariants.sql: the one implementation, also behind `mockbook status --check`, the demo
 and the benchmarks); this module only supplies its snapshot:
 1. for every exam, total_bookings = the number of its bookings with is_active = 'Active';
@@ -51,7 +51,7 @@ class Snapshot:
 
 
 _CHECK = ("SELECT i.invariant || ': ' || i.subject || ': ' || i.detail"
-          " FROM hubspot_sync.check_invariants(%s, %s) AS i")
+          " FROM mockbook_internal.check_invariants(%s, %s) AS i")
 
 
 def snapshot(conn: psycopg.Connection) -> Snapshot:
@@ -60,7 +60,7 @@ def snapshot(conn: psycopg.Connection) -> Snapshot:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         (balances,) = conn.execute(
-            """SELECT coalesce(jsonb_object_agg(c.id, hubspot_sync.credit_balances(c)), '{}')
+            """SELECT coalesce(jsonb_object_agg(c.id, mockbook_internal.credit_balances(c)), '{}')
                FROM hubspot_sync.hubspot_contact_credits AS c""").fetchone()
         max_id = conn.execute(
             "SELECT coalesce(max(id), 0) FROM hubspot_sync.credit_ledger").fetchone()[0]

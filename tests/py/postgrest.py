@@ -287,3 +287,83 @@ def http_status(exc: BaseException, role: str = "service_role") -> int:
     if state == "42501":
         return 401 if role == "anon" else 403
     return _STATUS_EXACT.get(state, _STATUS_CLASS.get(state[:2], 400))
+
+
+# ---- table requests (GET/POST/PATCH/DELETE /<table>) -------------------------------------------
+# What supabase-js' `.from(table).select/insert/upsert/update/delete` sends, as PostgREST runs it:
+# one transaction as the request's role with its JWT claims, the JSON body turned into the
+# table's row type with json_populate_record(set) (so every value converts as PostgREST converts
+# it), the `.eq(column, value)` filters as a WHERE clause, `RETURNING *`.
+
+
+def _table(name: str) -> sql.Composable:
+    return sql.Identifier(SCHEMA, _check_name(name, "table"))
+
+
+def _where(eq: dict[str, Any] | None, target: sql.Composable) -> tuple[sql.Composable, list]:
+    if not eq:
+        return sql.SQL(""), []
+    conds = [sql.SQL("{}.{} = %s").format(target, sql.Identifier(_check_name(c, "column")))
+             for c in eq]
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds), list(eq.values())
+
+
+def table_request(conn: psycopg.Connection, method: str, table: str, *,
+                  body: dict[str, Any] | list[dict[str, Any]] | None = None,
+                  eq: dict[str, Any] | None = None, on_conflict: str | None = None,
+                  role: str = "service_role", sub: str | None = None) -> list[dict[str, Any]]:
+    """One PostgREST table request on hubspot_sync.<table>: GET (select, with `eq` filters),
+    POST (insert one object or a list; `on_conflict=column` makes it supabase-js' `upsert`, i.e.
+    `ON CONFLICT (column) DO UPDATE` of the given columns), PATCH (`update` of the body's columns
+    on the rows `eq` selects) or DELETE. Returns the affected (or read) rows. A refused privilege
+    propagates as psycopg's InsufficientPrivilege (42501: PostgREST answers 401/403)."""
+    method = method.upper()
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("table_request needs an idle connection: one request, one transaction")
+    target = _table(table)
+    rows_in = body if isinstance(body, list) else [body] if body is not None else []
+    columns = sorted({_check_name(c, "column") for row in rows_in for c in row})
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    payload = json.dumps(rows_in if isinstance(body, list) else body, default=str)
+    if method == "GET":
+        where, params = _where(eq, target)
+        query = sql.SQL("SELECT * FROM {}").format(target) + where
+    elif method == "POST":
+        query = sql.SQL(
+            "INSERT INTO {t} ({cols})"
+            " SELECT {cols} FROM json_populate_recordset(NULL::{t}, %s::json)"
+        ).format(t=target, cols=cols)
+        if not isinstance(body, list):
+            payload = json.dumps([body], default=str)
+        if on_conflict:
+            updates = sql.SQL(", ").join(
+                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns)
+            query += sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(
+                sql.Identifier(_check_name(on_conflict, "column")), updates)
+        query += sql.SQL(" RETURNING *")
+        params = [payload]
+    elif method == "PATCH":
+        where, params = _where(eq, target)
+        sets = sql.SQL(", ").join(
+            sql.SQL("{c} = pgrst_body.{c}").format(c=sql.Identifier(c)) for c in columns)
+        query = (sql.SQL("UPDATE {t} SET {sets} FROM json_populate_record(NULL::{t}, %s::json)"
+                         " AS pgrst_body").format(t=target, sets=sets)
+                 + where + sql.SQL(" RETURNING {}.*").format(target))
+        params = [payload, *params]
+    elif method == "DELETE":
+        where, params = _where(eq, target)
+        query = sql.SQL("DELETE FROM {}").format(target) + where + sql.SQL(" RETURNING *")
+    else:
+        raise ValueError(f"unsupported method {method!r}")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        if method == "GET":
+            cur.execute("SET TRANSACTION READ ONLY")
+        cur.execute(
+            "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
+            " set_config('request.method', %s, true)",
+            (role, json.dumps({"role": role, "sub": sub}), method),
+        )
+        cur.execute(query, params)
+        return cur.fetchall()

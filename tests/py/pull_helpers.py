@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from glue_role import glue_url
 from psycopg.rows import dict_row
 from push_helpers import client_for, settings_for
 
@@ -175,7 +176,8 @@ def book(url: str, student_id: str, exam_id: str, **extra: Any) -> dict[str, Any
 
 
 def open_db(url: str) -> Database:
-    return Database(url)
+    """The glue's database seam on ``url``'s database, as the glue's role."""
+    return Database(glue_url(url))
 
 
 class FailingReader(HubSpotReader):

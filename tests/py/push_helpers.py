@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from glue_role import ensure_glue_login, glue_url
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from sandbox_fixtures import TOKEN
@@ -53,6 +54,7 @@ def _build(url: str) -> None:
             conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
         for helper in HELPERS:
             conn.execute(helper.read_text())
+    ensure_glue_login(url)
 
 
 def _with_db(url: str, dbname: str) -> str:
@@ -80,7 +82,7 @@ def push_db(make_database) -> Iterator[str]:
 
 def settings_for(url: str, sb: Sandbox, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": url,
+        "database_url": glue_url(url),  # the glue runs as mockbook_glue, as in production
         "hubspot_access_token": TOKEN,
         "hubspot_base_url": sb.base_url,
         "http_timeout_seconds": 2.0,
@@ -259,7 +261,7 @@ def run_main(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple
 
 def env_for(url: str, sb: Sandbox, **extra: str) -> dict[str, str]:
     env = {
-        "DATABASE_URL": url,
+        "DATABASE_URL": glue_url(url),  # the glue runs as mockbook_glue, as in production
         "HUBSPOT_ACCESS_TOKEN": TOKEN,
         "HUBSPOT_BASE_URL": sb.base_url,
         "HUBSPOT_TIMEOUT_SECONDS": "2",
@@ -269,4 +271,5 @@ def env_for(url: str, sb: Sandbox, **extra: str) -> dict[str, str]:
 
 
 def open_db(url: str) -> Database:
-    return Database(url)
+    """The glue's database seam on ``url``'s database, as the glue's role."""
+    return Database(glue_url(url))

@@ -550,11 +550,15 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
             FROM pg_class c, aclexplode(c.relacl) a
             WHERE c.relnamespace = 'hubspot_sync'::regnamespace AND c.relname = ANY(%s)
               AND a.grantee <> c.relowner
-              AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) <> 'service_role')""",
+              -- service_role and the glue's role read; nobody but the owner writes (issue 14)
+              AND NOT (a.grantee <> 0 AND a.privilege_type = 'SELECT'
+                       AND pg_get_userbyid(a.grantee) IN ('service_role', 'mockbook_glue'))""",
             [list(OWNED)]).fetchall()
         policies = conn.execute(
             "SELECT tablename, policyname, roles FROM pg_policies WHERE schemaname ="
-            " 'hubspot_sync' AND tablename = ANY(%s) AND roles <> '{service_role}'",
+            " 'hubspot_sync' AND tablename = ANY(%s) AND roles <> '{service_role}'"
+            " AND NOT (policyname = 'mockbook_glue_read' AND roles = '{mockbook_glue}'"
+            "          AND cmd = 'SELECT')",
             [list(OWNED)]).fetchall()
         mutable = conn.execute(
             "SELECT oid::regprocedure FROM pg_proc WHERE pronamespace ="

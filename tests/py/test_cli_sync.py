@@ -214,7 +214,9 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
     env = env_for(push_db, sandbox)
     code, _, err = run_main(["push", "--linger", "0"], env, monkeypatch, capsys)
     assert code == 0, err
-    recorded = query(push_db, "SELECT hubspot_sync.get_sync_cursor('hubspot_portal') AS c")[0]["c"]
+    recorded = query(
+        push_db, "SELECT mockbook_internal.get_sync_cursor('hubspot_portal') AS c"
+    )[0]["c"]
     assert recorded["portal_id"] == sandbox.store.portal_id
 
     with Sandbox(access_token=push_helpers.TOKEN, portal_id=7777777, setup=True) as other:

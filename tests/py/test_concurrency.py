@@ -672,14 +672,14 @@ def test_pull_and_write_back_against_the_booking_functions(db: psycopg.Connectio
             "end_time": end, "location": loc, "capacity": str(cap), "is_active": active,
             "mock_set": mset}} for _, hs, name, mtype, day, start, end, loc, cap, active, mset
             in rng.sample(exam_rows, len(exam_rows))]
-        return conn.execute("SELECT hubspot_sync.apply_pulled_exams(%s::jsonb)",
+        return conn.execute("SELECT mockbook_internal.apply_pulled_exams(%s::jsonb)",
                             (json.dumps(records),)).fetchone()[0]
 
     def pull_contacts(conn: psycopg.Connection) -> Any:
         records = [{"id": hs, "properties": {
             "student_id": sid, "email": mail, "firstname": first, "lastname": last,
             "sj_credits": "4"}} for hs, _, sid, mail, first, last, _ in rng.sample(contacts, 8)]
-        return conn.execute("SELECT hubspot_sync.apply_pulled_contacts(%s::jsonb)",
+        return conn.execute("SELECT mockbook_internal.apply_pulled_contacts(%s::jsonb)",
                             (json.dumps(records),)).fetchone()[0]
 
     def pull_bookings(conn: psycopg.Connection) -> Any:
@@ -691,7 +691,7 @@ def test_pull_and_write_back_against_the_booking_functions(db: psycopg.Connectio
                 "booking_id": f"IMP-{uuid.uuid4().hex[:10]}", "associated_mock_exam":
                 rng.choice(exams), "is_active": "Active", "student_id": f"IMPORTED{n}",
                 "email": f"imported{n}@example.com", "token_used": "Admin Override"}})
-        return conn.execute("SELECT hubspot_sync.apply_pulled_bookings(%s::jsonb)",
+        return conn.execute("SELECT mockbook_internal.apply_pulled_bookings(%s::jsonb)",
                             (json.dumps(records),)).fetchone()[0]
 
     def write_back(conn: psycopg.Connection) -> Any:
@@ -703,7 +703,7 @@ def test_pull_and_write_back_against_the_booking_functions(db: psycopg.Connectio
                 " WHERE booking_id = ANY(%s)",
                 (rng.sample(sorted(booked.values()), 6),)).fetchall():
             ids["hubspot_bookings"][bid] = f"HSB{code}"
-        return conn.execute("SELECT hubspot_sync.complete_sync_batch('test-worker', '{}', %s)",
+        return conn.execute("SELECT mockbook_internal.complete_sync_batch('test-worker', '{}', %s)",
                             (json.dumps(ids),)).fetchone()[0]
 
     def cancel(student: str) -> Callable[[psycopg.Connection], Any]:

@@ -63,8 +63,8 @@ def assert_demo_passed(result: subprocess.CompletedProcess[str], *, pushed: bool
 
 def assert_invariants(url: str) -> None:
     """Read from the tables, not from the demo's output: SPEC §3 as the database checks it
-    (hubspot_sync.check_invariants), and no exam over its capacity."""
-    assert rows(url, "SELECT * FROM hubspot_sync.check_invariants()") == []
+    (mockbook_internal.check_invariants), and no exam over its capacity."""
+    assert rows(url, "SELECT * FROM mockbook_internal.check_invariants()") == []
     over = rows(url, """
         SELECT e.hubspot_id, e.capacity, e.total_bookings
         FROM hubspot_sync.hubspot_mock_exams e

@@ -5,7 +5,7 @@ helper and asserts what an app sees: MESSAGE = the code, the SQLSTATE (= the HTT
 PostgREST answers), a DETAIL sentence and a HINT. The failing call must change nothing: every
 hubspot_sync table has the same contents before and after it.
 
-The table is also held against the code itself: `hubspot_sync.raise_error` (the one place error
+The table is also held against the code itself: `mockbook_internal.raise_error` (the one place error
 codes live) must know exactly these codes with exactly these SQLSTATEs, so a code added there
 without a row here, or a row for a code that no longer exists, fails this file.
 """
@@ -343,9 +343,11 @@ def test_error_code(code: str, ctx: Ctx) -> None:
 
 
 def raise_error_codes(db: psycopg.Connection) -> dict[str, str]:
-    """The (code, SQLSTATE) pairs in hubspot_sync.raise_error's VALUES list."""
-    body = db.execute("SELECT pg_get_functiondef("
-                      "'hubspot_sync.raise_error(text, text, text)'::regprocedure)").fetchone()[0]
+    """The (code, SQLSTATE) pairs in mockbook_internal.raise_error's VALUES list."""
+    body = db.execute(
+        "SELECT pg_get_functiondef("
+        "'mockbook_internal.raise_error(text, text, text)'::regprocedure)"
+    ).fetchone()[0]
     pairs = re.findall(r"\(\s*'([A-Z_]+)'\s*,\s*'(PT\d{3})'", body)
     assert pairs, "could not find the code table in raise_error"
     found: dict[str, str] = {}
@@ -364,7 +366,7 @@ def test_unknown_code_is_a_bug_not_a_documented_error(db: psycopg.Connection) ->
     """raise_error refuses a code it does not know (XX000), so a typo cannot pose as a
     documented error."""
     with pytest.raises(psycopg.errors.InternalError_) as info:
-        db.execute("SELECT hubspot_sync.raise_error('NO_SUCH_CODE', 'detail')")
+        db.execute("SELECT mockbook_internal.raise_error('NO_SUCH_CODE', 'detail')")
     assert info.value.sqlstate == "XX000"
 
 

@@ -147,7 +147,8 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     settings, client, reader = hubspot(push_db, sandbox)
     with open_db(push_db) as db:
         run_import(db, client, settings, reader=reader)
-        with db.pool.connection() as conn:  # 240 admin bookings: 240 notes to write
+        # 240 admin bookings (the admin app's calls, not the glue's): 240 notes to write
+        with psycopg.connect(push_db, autocommit=True) as conn:
             for i in range(30):
                 for j, exam_id in enumerate(exams):
                     conn.execute(
@@ -191,7 +192,7 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             kills += 1
-            cursor = one(push_db, "SELECT hubspot_sync.get_sync_cursor('notes')")
+            cursor = one(push_db, "SELECT mockbook_internal.get_sync_cursor('notes')")
             mid_batch += bool(cursor.get("inflight"))
         else:
             proc.communicate()
@@ -259,7 +260,8 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
     reader.create_notes = create_answered_too_late  # type: ignore[method-assign]
     with open_db(push_db) as db:
         run_import(db, client, settings, reader=reader)
-        with db.pool.connection() as conn:  # two audit rows that get a note each
+        # two audit rows that get a note each (the admin app's calls, not the glue's)
+        with psycopg.connect(push_db, autocommit=True) as conn:
             conn.execute(
                 "SELECT hubspot_sync.admin_create_booking(p_student_id := 'IMP1', "
                 "p_email := 'imp1@example.com', p_mock_exam_id := %s, "

@@ -29,10 +29,10 @@ CASES = {
         "PT400 INVALID_ARGUMENT"),
 }
 INSERT = """
-    SELECT (hubspot_sync.insert_booking(jsonb_populate_record(b, %s::jsonb))).id
+    SELECT (mockbook_internal.insert_booking(jsonb_populate_record(b, %s::jsonb))).id
     FROM hubspot_sync.hubspot_bookings b WHERE b.idempotency_key = 'ib-1'
 """
-SIGNATURE = "hubspot_sync.insert_booking(hubspot_sync.hubspot_bookings)"
+SIGNATURE = "mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)"
 
 
 def setup_booking(conn: psycopg.Connection) -> None:

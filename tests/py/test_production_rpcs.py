@@ -128,9 +128,11 @@ def test_no_function_name_in_hubspot_sync_is_overloaded(db: psycopg.Connection) 
         "SELECT proname, count(*) FROM pg_proc WHERE pronamespace = 'hubspot_sync'::regnamespace"
         " GROUP BY 1 HAVING count(*) > 1").fetchall()
     assert overloaded == []
+    # (not vacuous: the API holds the contract, about thirty functions; issue 14 moved the rest
+    # to mockbook_internal)
     (n,) = db.execute("SELECT count(*) FROM pg_proc WHERE pronamespace ="
                       " 'hubspot_sync'::regnamespace").fetchone()
-    assert n > 50
+    assert n > 25
 
 
 # --- the original app's argument values (issue 12: p_attending_location) --------------------

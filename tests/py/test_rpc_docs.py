@@ -44,10 +44,73 @@ def test_reference_matches_the_catalog(db: psycopg.Connection, name: str) -> Non
 
 def test_every_error_code_is_in_the_reference(db: psycopg.Connection) -> None:
     body = db.execute(
-        "SELECT pg_get_functiondef('hubspot_sync.raise_error(text, text, text)'::regprocedure)"
+        "SELECT pg_get_functiondef('mockbook_internal.raise_error(text, text, text)'::regprocedure)"
     ).fetchone()[0]
     codes = set(re.findall(r"\('([A-Z_]+)', 'PT\d{3}'", body))
     assert len(codes) >= 19
     errors = RPC_DOC.read_text().split("## Errors", 1)[1]
     missing = sorted(code for code in codes if code not in errors)
     assert not missing, f"docs/rpc.md's error table lacks {missing}"
+
+
+# --- the sealed API (issue 14 item 1) ----------------------------------------------------------
+
+
+def documented_functions(doc: str) -> set[str]:
+    """Function names of the `###` sections before the lock order: `### name`, `### name
+    (compatibility)`, `### Helpers: a, b`."""
+    names: set[str] = set()
+    for heading in re.findall(r"^### (.+)$", doc.split("\n## Lock order", 1)[0], re.M):
+        heading = re.sub(r"\(.*?\)", "", heading).replace("Helpers:", "")
+        names.update(n.strip() for n in heading.split(",") if n.strip())
+    return names
+
+
+def documented_glue_functions(doc: str) -> set[str]:
+    """The names of the glue's bullet in the mockbook_internal section."""
+    section = doc.split("## Internal schema `mockbook_internal`", 1)[1]
+    bullet = section.split("- **The glue's functions**", 1)[1].split("\n- **", 1)[0]
+    bullet = bullet.split("The glue also calls", 1)[0]
+    return set(re.findall(r"`([a-z_]+)`", bullet)) - {"mockbook_glue", "mockbook"}
+
+
+def test_the_api_is_exactly_the_documented_contract(db: psycopg.Connection) -> None:
+    """Both ways: every function of hubspot_sync that service_role or authenticated may EXECUTE
+    has a section in docs/rpc.md, every section names such a function, and nothing else in
+    hubspot_sync is executable by PUBLIC, anon, authenticated or service_role."""
+    documented = documented_functions(RPC_DOC.read_text())
+    assert len(documented) >= 30 and "create_booking" in documented
+    executable = {name for (name,) in db.execute(
+        "SELECT p.proname FROM pg_proc AS p WHERE p.pronamespace = 'hubspot_sync'::regnamespace"
+        " AND (has_function_privilege('service_role', p.oid, 'EXECUTE')"
+        "      OR has_function_privilege('authenticated', p.oid, 'EXECUTE'))").fetchall()}
+    assert sorted(executable - documented) == [], "callable but not in docs/rpc.md"
+    assert sorted(documented - executable) == [], "in docs/rpc.md but not callable"
+    others = db.execute(
+        """SELECT p.oid::regprocedure::text || ' by ' || r.rolname
+           FROM pg_proc AS p
+           CROSS JOIN (VALUES ('public'), ('anon'), ('authenticated'), ('service_role'))
+                AS r (rolname)
+           WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+             AND NOT (p.proname = ANY(%s))
+             AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')""",
+        [sorted(documented)]).fetchall()
+    assert others == []
+    # and the request roles other than service_role may call none of them
+    assert db.execute(
+        "SELECT count(*) FROM pg_proc AS p WHERE p.pronamespace = 'hubspot_sync'::regnamespace"
+        " AND (has_function_privilege('public', p.oid, 'EXECUTE')"
+        "      OR has_function_privilege('anon', p.oid, 'EXECUTE'))").fetchone()[0] == 0
+
+
+def test_the_glue_functions_are_the_documented_ones(db: psycopg.Connection) -> None:
+    """The functions of mockbook_internal that mockbook_glue may EXECUTE are exactly those the
+    internal section of docs/rpc.md lists as the glue's."""
+    documented = documented_glue_functions(RPC_DOC.read_text())
+    granted = {name for (name,) in db.execute(
+        "SELECT p.proname FROM pg_proc AS p"
+        " WHERE p.pronamespace = 'mockbook_internal'::regnamespace"
+        " AND has_function_privilege('mockbook_glue', p.oid, 'EXECUTE')").fetchall()}
+    assert len(granted) >= 25
+    assert sorted(granted - documented) == [], "granted to mockbook_glue but not documented"
+    assert sorted(documented - granted) == [], "documented as the glue's but not granted"

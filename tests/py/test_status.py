@@ -198,7 +198,7 @@ def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
                           "12", "--max-error-rate", "0.01")
     assert error_rate.returncode == 1
     assert "error rate 2.5% > 1.0%" in error_rate.stderr
-    # a broken SPEC §3 invariant fails the check too (hubspot_sync.check_invariants), named
+    # a broken SPEC §3 invariant fails the check too (mockbook_internal.check_invariants), named
     exam = "STATUS-INV"
     conn.execute("INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_type, exam_date,"
                  " capacity, total_bookings, is_active) VALUES (%s, 'Situational Judgment',"
@@ -377,7 +377,7 @@ def test_refresh_analytics(status_db, conn) -> None:
 
 def test_refresh_analytics_busy_exits_75_or_waits(status_db) -> None:
     with psycopg.connect(status_db) as holder:
-        first = holder.execute("SELECT hubspot_sync.refresh_analytics()").fetchone()[0]
+        first = holder.execute("SELECT mockbook_internal.refresh_analytics()").fetchone()[0]
         assert first["refreshed"] is True  # holds the lock until this transaction ends
 
         busy = mockbook(status_db, "refresh-analytics")

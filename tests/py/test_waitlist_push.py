@@ -168,7 +168,7 @@ def test_the_pull_leaves_places_out_of_the_bookings(push_db: str, sandbox: Sandb
     run_push(push_db, sandbox)
     obj = hubspot_bookings(sandbox)[place(push_db, world.students[1])["booking_code"]]
     assert obj["properties"]["is_active"] == "Waitlisted"
-    outcome = call(push_db, "SELECT hubspot_sync.apply_pulled_bookings(%s)", (Jsonb([obj]),))
+    outcome = call(push_db, "SELECT mockbook_internal.apply_pulled_bookings(%s)", (Jsonb([obj]),))
     assert outcome["inserted"] == 0 and outcome["errors"] == []
     assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.hubspot_bookings")[0]["n"] == 1
 

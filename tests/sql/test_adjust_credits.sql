@@ -5,8 +5,8 @@ SELECT plan(34);
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
                      'volatile', 'adjust_credits is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
-                    'adjust_credits is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
+                    'adjust_credits is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'adjust_credits',
                           ARRAY['text', 'text', 'integer', 'text', 'text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))

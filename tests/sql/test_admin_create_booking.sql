@@ -7,9 +7,9 @@ SELECT plan(43);
 SELECT volatility_is('hubspot_sync', 'admin_create_booking',
                      ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'boolean'],
                      'volatile', 'admin_create_booking is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'admin_create_booking',
+SELECT is_definer('hubspot_sync', 'admin_create_booking',
                     ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'boolean'],
-                    'admin_create_booking is SECURITY INVOKER');
+                    'admin_create_booking is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'admin_create_booking',
                           ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'boolean'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))

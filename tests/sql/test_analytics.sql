@@ -4,7 +4,7 @@
 -- exam with zero bookings, an exam of capacity 0, a week without exams, and bookings and ledger
 -- entries near midnight to prove the business time zone is used.
 BEGIN;
-SELECT plan(59);
+SELECT plan(60);
 
 -- Catalog: what exists, how it can be refreshed, who may read it ---------------------------------
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class AS c
@@ -56,19 +56,19 @@ SELECT ok(obj_description(('hubspot_sync.' || v)::regclass, 'pg_class') IS NOT N
 FROM unnest(ARRAY['booking_analytics', 'exam_utilization', 'daily_booking_trends',
                   'credit_usage', 'sync_health']) AS v;
 -- refresh_analytics
-SELECT volatility_is('hubspot_sync', 'refresh_analytics', ARRAY['boolean'], 'volatile',
+SELECT volatility_is('mockbook_internal', 'refresh_analytics', ARRAY['boolean'], 'volatile',
                      'refresh_analytics is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'refresh_analytics', ARRAY['boolean'],
-                    'refresh_analytics is SECURITY INVOKER');
-SELECT function_privs_are('hubspot_sync', 'refresh_analytics', ARRAY['boolean'], r, p,
+SELECT is_definer('mockbook_internal', 'refresh_analytics', ARRAY['boolean'],
+                    'refresh_analytics is SECURITY DEFINER');
+SELECT function_privs_are('mockbook_internal', 'refresh_analytics', ARRAY['boolean'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
-FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
+FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{}'), ('mockbook_glue', '{EXECUTE}'))
      AS v(r, p);
-SELECT ok(NOT has_function_privilege('public', 'hubspot_sync.refresh_analytics(boolean)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'mockbook_internal.refresh_analytics(boolean)', 'EXECUTE'),
           'PUBLIC cannot execute refresh_analytics');
-SELECT is(tests.plpgsql_check_count('hubspot_sync.refresh_analytics(boolean)'), 0::bigint,
+SELECT is(tests.plpgsql_check_count('mockbook_internal.refresh_analytics(boolean)'), 0::bigint,
           'plpgsql_check: refresh_analytics is clean');
-SELECT isnt(obj_description('hubspot_sync.refresh_analytics(boolean)'::regprocedure, 'pg_proc'),
+SELECT isnt(obj_description('mockbook_internal.refresh_analytics(boolean)'::regprocedure, 'pg_proc'),
             NULL, 'refresh_analytics has a comment');
 
 -- Privileges through PostgREST --------------------------------------------------------------------
@@ -77,14 +77,13 @@ SELECT throws_ok(format($$SELECT tests.rpc_rows(%L, 'hubspot_sync.%s')$$, r, v),
 FROM unnest(ARRAY['anon', 'authenticated']) AS r
 CROSS JOIN unnest(ARRAY['booking_analytics', 'exam_utilization', 'daily_booking_trends',
                         'credit_usage', 'sync_health']) AS v;
-SELECT throws_ok($$SELECT tests.rpc('anon', 'hubspot_sync.refresh_analytics()')$$, '42501', NULL,
+SELECT throws_ok($$SELECT tests.rpc('anon', 'mockbook_internal.refresh_analytics()')$$, '42501', NULL,
                  'anon cannot refresh');
-SELECT throws_ok($$SELECT tests.rpc('authenticated', 'hubspot_sync.refresh_analytics()')$$, '42501',
+SELECT throws_ok($$SELECT tests.rpc('authenticated', 'mockbook_internal.refresh_analytics()')$$, '42501',
                  NULL, 'authenticated cannot refresh');
--- Documented limit: on PostgreSQL 15 only the views' owner may REFRESH them, so service_role's
--- EXECUTE grant does not let it refresh (the glue connects as the owner).
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.refresh_analytics()')$$, '42501',
-                 NULL, 'service_role reaches REFRESH, which only the views'' owner may run');
+-- An app's key cannot refresh: refresh_analytics is the glue's (mockbook_internal).
+SELECT throws_ok($$SELECT tests.rpc('service_role', 'mockbook_internal.refresh_analytics()')$$, '42501',
+                 NULL, 'service_role cannot refresh (no access to mockbook_internal)');
 
 -- One refresh at a time ------------------------------------------------------------------------------
 -- A second session (dblink) holds the refresh lock: this session's refresh gives way and records
@@ -98,7 +97,7 @@ SELECT CASE WHEN other_ok THEN
        ELSE fail('no second session (dblink) available: the lock test cannot run') END
 FROM analytics_env;
 SELECT CASE WHEN other_ok THEN
-           is(hubspot_sync.refresh_analytics(),
+           is(mockbook_internal.refresh_analytics(),
               '{"refreshed": false, "reason": "another refresh is running"}'::jsonb,
               'while another session refreshes, refresh_analytics gives way at once')
        ELSE fail('no second session (dblink) available: the lock test cannot run') END
@@ -114,8 +113,10 @@ DO $$ BEGIN
     END IF;
 END $$;
 SELECT CASE WHEN other_ok THEN
-           is(hubspot_sync.refresh_analytics() ->> 'refreshed', 'true',
-              'once the other session lets go, the refresh runs')
+           -- as the glue's role: on PostgreSQL 15 only the views' owner may REFRESH them, and
+           -- refresh_analytics is SECURITY DEFINER for exactly that
+           is(tests.rpc('mockbook_glue', 'mockbook_internal.refresh_analytics()') ->> 'refreshed', 'true',
+              'once the other session lets go, the refresh runs (called by mockbook_glue)')
        ELSE fail('no second session (dblink) available: the lock test cannot run') END
 FROM analytics_env;
 SELECT CASE WHEN other_ok THEN
@@ -195,7 +196,7 @@ CROSS JOIN hubspot_sync.hubspot_contact_credits AS c
 WHERE c.student_id = 'ANC1';
 
 -- The numbers ---------------------------------------------------------------------------------------
-SELECT is(hubspot_sync.refresh_analytics(p_concurrently := false) - 'seconds',
+SELECT is(mockbook_internal.refresh_analytics(p_concurrently := false) - 'seconds',
           '{"refreshed": true, "concurrently": [],
             "views": ["booking_analytics", "exam_utilization", "daily_booking_trends", "credit_usage"]}'::jsonb,
           'a plain refresh refreshes the four views, none concurrently');
@@ -252,7 +253,7 @@ SELECT results_eq(
 
 -- The business time zone is read when the views are refreshed.
 DO $$ BEGIN PERFORM set_config('mockbook.business_timezone', 'UTC', true); END $$;
-SELECT is(hubspot_sync.refresh_analytics() -> 'concurrently',
+SELECT is(mockbook_internal.refresh_analytics() -> 'concurrently',
           '["booking_analytics", "exam_utilization", "daily_booking_trends", "credit_usage"]'::jsonb,
           'a populated view is refreshed concurrently by default');
 SELECT results_eq(
@@ -284,7 +285,7 @@ INSERT INTO hubspot_sync.credit_ledger (contact_id, student_id, credit_field, de
                                         reason, created_at)
 SELECT c.id, c.student_id, 'cs_credits', 1, 5, 'cancellation', '2031-04-08 12:00-04'
 FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = 'ANC1';
-SELECT is(hubspot_sync.refresh_analytics(true) ->> 'refreshed', 'true',
+SELECT is(mockbook_internal.refresh_analytics(true) ->> 'refreshed', 'true',
           'REFRESH CONCURRENTLY runs inside the function and the test transaction');
 SELECT results_eq(
     $$SELECT hubspot_id, active, cancelled, utilization FROM hubspot_sync.exam_utilization
@@ -348,7 +349,7 @@ SELECT results_eq(
               '2031-01-01 10:00Z'::timestamptz, '2031-01-01 09:30Z'::timestamptz,
               NULL::timestamptz)$$,
     'sync_health: pending rows and the oldest''s age, errors in the last hour, open dead letters, last successful push and pull');
-SELECT is(hubspot_sync.refresh_analytics() ->> 'refreshed', 'true', 'refresh once more');
+SELECT is(mockbook_internal.refresh_analytics() ->> 'refreshed', 'true', 'refresh once more');
 SELECT is((SELECT last_refresh_at FROM hubspot_sync.sync_health), now(),
           'sync_health reports the last analytics refresh');
 SELECT results_eq(

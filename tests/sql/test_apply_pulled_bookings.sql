@@ -5,7 +5,7 @@ BEGIN;
 SELECT plan(22);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_bookings', ARRAY['jsonb', 'text'], 'volatile');
-SELECT * FROM tests.request_roles_refused('hubspot_sync.apply_pulled_bookings(''[]'')');
+SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_bookings(''[]'')');
 
 DO $$ BEGIN
     PERFORM tests.make_exam(p_mock_type := 'Clinical Skills', p_hubspot_id := 'PBX1',
@@ -14,8 +14,8 @@ DO $$ BEGIN
 END $$;
 CREATE TEMP TABLE r (n int PRIMARY KEY, result jsonb);
 CREATE FUNCTION pg_temp.apply(p_records jsonb) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT tests.rpc('service_role', format(
-        'hubspot_sync.apply_pulled_bookings(p_bookings := %L, p_actor := %L)', p_records,
+    SELECT tests.rpc('mockbook_glue', format(
+        'mockbook_internal.apply_pulled_bookings(p_bookings := %L, p_actor := %L)', p_records,
         'hubspot:import'))
 $$;
 CREATE FUNCTION pg_temp.hs(p_id text, p_code text, p_student text, p_overrides jsonb DEFAULT '{}')

@@ -6,13 +6,13 @@ SELECT plan(30);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_contacts', ARRAY['jsonb', 'text', 'boolean'],
                                      'volatile');
-SELECT * FROM tests.request_roles_refused('hubspot_sync.apply_pulled_contacts(''[]'')');
+SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_contacts(''[]'')');
 
 CREATE TEMP TABLE r (n int PRIMARY KEY, result jsonb);
 CREATE FUNCTION pg_temp.apply(p_records jsonb, p_merge boolean DEFAULT true) RETURNS jsonb
 LANGUAGE sql AS $$
-    SELECT tests.rpc('service_role', format(
-        'hubspot_sync.apply_pulled_contacts(p_contacts := %L, p_actor := %L, '
+    SELECT tests.rpc('mockbook_glue', format(
+        'mockbook_internal.apply_pulled_contacts(p_contacts := %L, p_actor := %L, '
         'p_merge_credits := %L)', p_records, 'hubspot:pull', p_merge))
 $$;
 CREATE FUNCTION pg_temp.counts(p_n int) RETURNS jsonb LANGUAGE sql AS $$
@@ -51,7 +51,7 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue q
 
 -- The push is sending 6; HubSpot then says 6: that is the push's write, not a change.
 DO $$ BEGIN
-    PERFORM tests.rpc('service_role', format('hubspot_sync.record_credit_push(%L, false)',
+    PERFORM tests.rpc('mockbook_glue', format('mockbook_internal.record_credit_push(%L, false)',
         jsonb_build_object((SELECT id FROM hubspot_sync.hubspot_contact_credits
                             WHERE student_id = 'PCS1')::text, '{"cs_credits": 6}'::jsonb)));
 END $$;

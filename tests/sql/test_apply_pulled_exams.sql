@@ -5,13 +5,13 @@ BEGIN;
 SELECT plan(27);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_exams', ARRAY['jsonb', 'text'], 'volatile');
-SELECT * FROM tests.request_roles_refused('hubspot_sync.apply_pulled_exams(''[]'')');
+SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_exams(''[]'')');
 
 CREATE TEMP TABLE r (n int PRIMARY KEY, result jsonb);
 GRANT ALL ON r TO PUBLIC;
 CREATE FUNCTION pg_temp.apply(p_records jsonb) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT tests.rpc('service_role', format(
-        'hubspot_sync.apply_pulled_exams(p_exams := %L, p_actor := %L)', p_records, 'hubspot:pull'))
+    SELECT tests.rpc('mockbook_glue', format(
+        'mockbook_internal.apply_pulled_exams(p_exams := %L, p_actor := %L)', p_records, 'hubspot:pull'))
 $$;
 
 INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
@@ -105,7 +105,7 @@ SELECT is((SELECT format('%s %s', is_active, total_bookings) FROM hubspot_sync.h
 SELECT is((SELECT resolved FROM hubspot_sync.sync_errors WHERE entity_id = 'PX2'), true,
           'a record applied cleanly closes its dead letter');
 
-SELECT throws_ok($$SELECT hubspot_sync.apply_pulled_exams('{}')$$, 'PT400', 'INVALID_ARGUMENT',
+SELECT throws_ok($$SELECT mockbook_internal.apply_pulled_exams('{}')$$, 'PT400', 'INVALID_ARGUMENT',
                  'a non-array is refused');
 
 SELECT * FROM finish();

@@ -1,4 +1,4 @@
--- The internal helpers of the booking functions: nobody but service_role may call them, each
+-- The internal helpers of the booking functions: nobody but their owner may call them, each
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
@@ -6,30 +6,34 @@ SELECT plan(100);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
-    ('hubspot_sync.check_text_arg(text,text,boolean,integer,text,text)', 's'),
-    ('hubspot_sync.validate_booking_args(text,text,text,text,text,text,text)', 's'),
-    ('hubspot_sync.booking_fingerprint(text[])', 'i'),
-    ('hubspot_sync.claim_idempotency_key(text,text)', 'v'),
-    ('hubspot_sync.find_contact(text,text)', 's'),
-    ('hubspot_sync.find_exam(text)', 's'),
-    ('hubspot_sync.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,text,text,boolean,boolean,uuid)', 's'),
-    ('hubspot_sync.credit_balance(hubspot_sync.hubspot_contact_credits,text)', 'i'),
-    ('hubspot_sync.pick_credit(hubspot_sync.hubspot_contact_credits,text)', 's'),
-    ('hubspot_sync.credit_field_of_token(text)', 'i'),
-    ('hubspot_sync.new_booking_code()', 'v'),
-    ('hubspot_sync.new_booking_row(hubspot_sync.hubspot_contact_credits,hubspot_sync.hubspot_mock_exams,text,text,text,hubspot_sync.mock_set_letter,text,text,text,text)', 'v'),
-    ('hubspot_sync.insert_booking(hubspot_sync.hubspot_bookings)', 'v'),
-    ('hubspot_sync.booking_result(hubspot_sync.hubspot_bookings,boolean)', 's'),
-    ('hubspot_sync.booking_by_ref(text)', 's'),
-    ('hubspot_sync.contact_id_of_booking(hubspot_sync.hubspot_bookings)', 's'),
-    ('hubspot_sync.cancel_locked_booking(uuid,text,boolean,text,text)', 'v');
+    ('mockbook_internal.check_text_arg(text,text,boolean,integer,text,text)', 's'),
+    ('mockbook_internal.validate_booking_args(text,text,text,text,text,text,text)', 's'),
+    ('mockbook_internal.booking_fingerprint(text[])', 'i'),
+    ('mockbook_internal.claim_idempotency_key(text,text)', 'v'),
+    ('mockbook_internal.find_contact(text,text)', 's'),
+    ('mockbook_internal.find_exam(text)', 's'),
+    ('mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,text,text,boolean,boolean,uuid)', 's'),
+    ('mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits,text)', 'i'),
+    ('mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits,text)', 's'),
+    ('mockbook_internal.credit_field_of_token(text)', 'i'),
+    ('mockbook_internal.new_booking_code()', 'v'),
+    ('mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits,hubspot_sync.hubspot_mock_exams,text,text,text,hubspot_sync.mock_set_letter,text,text,text,text)', 'v'),
+    ('mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)', 'v'),
+    ('mockbook_internal.booking_result(hubspot_sync.hubspot_bookings,boolean)', 's'),
+    ('mockbook_internal.booking_by_ref(text)', 's'),
+    ('mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)', 's'),
+    ('mockbook_internal.cancel_locked_booking(uuid,text,boolean,text,text)', 'v');
 
 -- 17 helpers x 5 catalog checks
 SELECT ok(NOT has_function_privilege('anon', sig, 'EXECUTE') AND NOT has_function_privilege('authenticated', sig, 'EXECUTE'),
           format('%s: anon and authenticated may not execute it', sig)) FROM helpers;
-SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE'), format('%s: service_role may', sig)) FROM helpers;
-SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND NOT prosecdef FROM pg_proc WHERE oid = sig),
-          format('%s: search_path pinned, SECURITY INVOKER', sig)) FROM helpers;
+SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE') = (sig::text LIKE 'hubspot_sync.%'),
+          format('%s: service_role may %s', sig,
+                 CASE WHEN sig::text LIKE 'hubspot_sync.%' THEN 'execute it (the API)'
+                      ELSE 'not execute it (internal)' END)) FROM helpers;
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND prosecdef = (sig::text LIKE 'hubspot_sync.%')
+           FROM pg_proc WHERE oid = sig),
+          format('%s: search_path pinned, SECURITY DEFINER in the API, INVOKER inside', sig)) FROM helpers;
 SELECT is((SELECT provolatile::text FROM pg_proc WHERE oid = sig), vol, format('%s: volatility %s', sig, vol)) FROM helpers;
 SELECT is(CASE WHEN (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid = sig) = 'plpgsql'
                THEN tests.plpgsql_check_count(sig) ELSE 0 END, 0::bigint,
@@ -45,7 +49,7 @@ BEGIN
 END $$;
 
 -- credit_rules-derived helpers -----------------------------------------------------------------
-SELECT is(ARRAY(SELECT coalesce(hubspot_sync.credit_field_of_token(t), '-') FROM unnest(ARRAY[
+SELECT is(ARRAY(SELECT coalesce(mockbook_internal.credit_field_of_token(t), '-') FROM unnest(ARRAY[
               'Situational Judgment Token', 'Clinical Skills Token', 'Mini-mock Token', 'Mock Discussion Token',
               'Shared Token', 'Admin Override', NULL]) AS t),
           ARRAY['sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token', 'shared_mock_credits', '-', '-'],
@@ -54,20 +58,20 @@ SELECT is(ARRAY(SELECT format('%s/%s', p.credit_field, p.token_used)
                 FROM (VALUES ('Situational Judgment', 1, 0, 0, 0, 7), ('Situational Judgment', 0, 0, 0, 0, 7),
                              ('Clinical Skills', 0, 1, 0, 0, 7), ('Clinical Skills', 0, 0, 0, 0, 7),
                              ('Mini-mock', 0, 0, 1, 0, 7), ('Mock Discussion', 0, 0, 0, 1, 7)) AS v(t, sj, cs, mm, md, sh),
-                     LATERAL hubspot_sync.pick_credit(ROW(gen_random_uuid(), NULL, 'X', 'x@x.x', NULL, NULL, sj, cs, mm, md, sh,
+                     LATERAL mockbook_internal.pick_credit(ROW(gen_random_uuid(), NULL, 'X', 'x@x.x', NULL, NULL, sj, cs, mm, md, sh,
                                                           NULL, NULL, NULL, NULL, NULL)::hubspot_sync.hubspot_contact_credits, v.t) AS p),
           ARRAY['sj_credits/Situational Judgment Token', 'shared_mock_credits/Shared Token',
                 'cs_credits/Clinical Skills Token', 'shared_mock_credits/Shared Token',
                 'sjmini_credits/Mini-mock Token', 'mock_discussion_token/Mock Discussion Token'],
           'pick_credit: own field first, SJ/CS fall back to shared');
-SELECT isnt(hubspot_sync.booking_fingerprint('booking', 'S', 'e', 'X', NULL, NULL),
-            hubspot_sync.booking_fingerprint('booking', 'S', 'e', 'X', '', NULL),
+SELECT isnt(mockbook_internal.booking_fingerprint('booking', 'S', 'e', 'X', NULL, NULL),
+            mockbook_internal.booking_fingerprint('booking', 'S', 'e', 'X', '', NULL),
             'booking_fingerprint: NULL and empty differ');
-SELECT isnt(hubspot_sync.booking_fingerprint('booking', 'a|b', 'c'), hubspot_sync.booking_fingerprint('booking', 'a', 'b|c'),
+SELECT isnt(mockbook_internal.booking_fingerprint('booking', 'a|b', 'c'), mockbook_internal.booking_fingerprint('booking', 'a', 'b|c'),
             'booking_fingerprint: no separator ambiguity');
-SELECT matches(hubspot_sync.new_booking_code(), '^BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-[A-Z0-9]{6}$',
+SELECT matches(mockbook_internal.new_booking_code(), '^BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-[A-Z0-9]{6}$',
                'new_booking_code: BK-<business date>-6 upper-case alphanumerics');
-SELECT is((SELECT count(DISTINCT hubspot_sync.new_booking_code()) FROM generate_series(1, 500)), 500::bigint,
+SELECT is((SELECT count(DISTINCT mockbook_internal.new_booking_code()) FROM generate_series(1, 500)), 500::bigint,
           'new_booking_code: 500 draws, no repeat');
 
 -- insert_booking: unique violations never reach a caller raw -------------------------------------
@@ -88,28 +92,28 @@ BEGIN
     v.booking_id := 'wl-424242';
     CREATE TEMP TABLE hx_wl AS SELECT v AS b;                          -- a waitlist place's code
 END $$;
-SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_dup$$, 'PT409', 'DUPLICATE_BOOKING',
+SELECT throws_ok($$SELECT mockbook_internal.insert_booking(b) FROM hx_dup$$, 'PT409', 'DUPLICATE_BOOKING',
                  'insert_booking: a row breaking the duplicate index (a lost race) is DUPLICATE_BOOKING, not 23505');
-SELECT is((SELECT (hubspot_sync.insert_booking(b)).id FROM hx_key), NULL,
+SELECT is((SELECT (mockbook_internal.insert_booking(b)).id FROM hx_key), NULL,
           'insert_booking: a taken idempotency key returns NULL (the caller replays)');
-SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_code$$, 'PT400', 'INVALID_ARGUMENT',
+SELECT throws_ok($$SELECT mockbook_internal.insert_booking(b) FROM hx_code$$, 'PT400', 'INVALID_ARGUMENT',
                  'insert_booking: a caller''s booking code already in use is INVALID_ARGUMENT, not 23505');
-SELECT throws_ok($$SELECT hubspot_sync.insert_booking(b) FROM hx_wl$$, 'PT400', 'INVALID_ARGUMENT',
+SELECT throws_ok($$SELECT mockbook_internal.insert_booking(b) FROM hx_wl$$, 'PT400', 'INVALID_ARGUMENT',
                  'insert_booking: a caller''s code in the WL- range of waitlist places is INVALID_ARGUMENT');
 SELECT is(tests.total('HX_1'), 1, 'the refused inserts left the count alone');
 
 -- booking_by_ref: uuid, else code, else HubSpot id -------------------------------------------------
 UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'HS-HX-1' WHERE idempotency_key = 'hx-1';
-SELECT is(ARRAY[(hubspot_sync.booking_by_ref((SELECT id::text FROM hx))).idempotency_key,
-                (hubspot_sync.booking_by_ref((SELECT booking_id FROM hx))).idempotency_key,
-                (hubspot_sync.booking_by_ref('HS-HX-1')).idempotency_key,
-                (hubspot_sync.booking_by_ref((SELECT upper(id::text) FROM hx))).idempotency_key],
+SELECT is(ARRAY[(mockbook_internal.booking_by_ref((SELECT id::text FROM hx))).idempotency_key,
+                (mockbook_internal.booking_by_ref((SELECT booking_id FROM hx))).idempotency_key,
+                (mockbook_internal.booking_by_ref('HS-HX-1')).idempotency_key,
+                (mockbook_internal.booking_by_ref((SELECT upper(id::text) FROM hx))).idempotency_key],
           ARRAY['hx-1', 'hx-1', 'hx-1', 'hx-1'], 'booking_by_ref finds a booking by uuid (any case), code and HubSpot id');
-SELECT is((hubspot_sync.booking_by_ref('nope')).id, NULL, 'booking_by_ref: NULL row when nothing matches');
+SELECT is((mockbook_internal.booking_by_ref('nope')).id, NULL, 'booking_by_ref: NULL row when nothing matches');
 
 -- claim_idempotency_key ------------------------------------------------------------------------
-SELECT is((hubspot_sync.claim_idempotency_key('hx-unused', 'f')).id, NULL, 'claim_idempotency_key: an unused key gives NULL');
-SELECT throws_ok($$SELECT hubspot_sync.claim_idempotency_key('hx-1', 'another fingerprint')$$, 'PT422',
+SELECT is((mockbook_internal.claim_idempotency_key('hx-unused', 'f')).id, NULL, 'claim_idempotency_key: an unused key gives NULL');
+SELECT throws_ok($$SELECT mockbook_internal.claim_idempotency_key('hx-1', 'another fingerprint')$$, 'PT422',
                  'IDEMPOTENCY_KEY_REUSED', 'claim_idempotency_key: another fingerprint is a reuse');
 
 SELECT * FROM finish();

@@ -9,16 +9,20 @@ SELECT plan(55);
 CREATE TEMP TABLE fns (sig regprocedure, vol text);
 INSERT INTO fns VALUES
     ('hubspot_sync.set_booking_rule(text,jsonb,text)', 'v'),
-    ('hubspot_sync.booking_rule(text)', 's'),
-    ('hubspot_sync.exam_starts_at(date,text)', 's'),
-    ('hubspot_sync.check_booking_rules(hubspot_sync.hubspot_mock_exams,text,uuid)', 's');
+    ('mockbook_internal.booking_rule(text)', 's'),
+    ('mockbook_internal.exam_starts_at(date,text)', 's'),
+    ('mockbook_internal.check_booking_rules(hubspot_sync.hubspot_mock_exams,text,uuid)', 's');
 -- 4 functions x 5 catalog checks
 SELECT ok(NOT has_function_privilege('anon', sig, 'EXECUTE') AND NOT has_function_privilege('authenticated', sig, 'EXECUTE')
           AND NOT has_function_privilege('public', sig, 'EXECUTE'),
           format('%s: PUBLIC, anon and authenticated may not execute it', sig)) FROM fns;
-SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE'), format('%s: service_role may', sig)) FROM fns;
-SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND NOT prosecdef FROM pg_proc WHERE oid = sig),
-          format('%s: search_path pinned, SECURITY INVOKER', sig)) FROM fns;
+SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE') = (sig::text LIKE 'hubspot_sync.%'),
+          format('%s: service_role may %s', sig,
+                 CASE WHEN sig::text LIKE 'hubspot_sync.%' THEN 'execute it (the API)'
+                      ELSE 'not execute it (internal)' END)) FROM fns;
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND prosecdef = (sig::text LIKE 'hubspot_sync.%')
+           FROM pg_proc WHERE oid = sig),
+          format('%s: search_path pinned, SECURITY DEFINER in the API, INVOKER inside', sig)) FROM fns;
 SELECT is((SELECT provolatile::text FROM pg_proc WHERE oid = sig), vol, format('%s: volatility %s', sig, vol)) FROM fns;
 SELECT ok(obj_description(sig, 'pg_proc') IS NOT NULL
           AND CASE WHEN (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid = sig) = 'plpgsql'
@@ -32,7 +36,7 @@ SELECT is((SELECT jsonb_object_agg(rule, value) FROM hubspot_sync.booking_rules)
             "max_active_per_type": null, "max_active_per_week": null,
             "offer_hold_minutes": 60, "waitlist_size": null}'::jsonb,
           'the rules table holds every rule, all off by default');
-SELECT is(hubspot_sync.booking_rule('no_such_rule'), 'null'::jsonb, 'booking_rule: an absent rule reads as null (off)');
+SELECT is(mockbook_internal.booking_rule('no_such_rule'), 'null'::jsonb, 'booking_rule: an absent rule reads as null (off)');
 
 -- set_booking_rule -------------------------------------------------------------------------------
 SELECT throws_ok($$SELECT tests.rpc('anon', 'hubspot_sync.set_booking_rule(''time_conflict'', ''true'', NULL)')$$,
@@ -55,13 +59,13 @@ SELECT is(ARRAY(SELECT coalesce(split_part(tests.rpc_error('service_role',
           ARRAY['PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT',
                 'ok', 'PT400 INVALID_ARGUMENT', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok'],
           'each rule takes only values of its kind (rpc_error undoes the accepted ones)');
-SELECT is(hubspot_sync.booking_rule('max_active_per_type'), '3'::jsonb, 'refused values changed nothing');
+SELECT is(mockbook_internal.booking_rule('max_active_per_type'), '3'::jsonb, 'refused values changed nothing');
 
 -- exam_starts_at ---------------------------------------------------------------------------------
-SELECT is(hubspot_sync.exam_starts_at('2030-06-01', '09:30'), '2030-06-01 13:30:00+00'::timestamptz,
+SELECT is(mockbook_internal.exam_starts_at('2030-06-01', '09:30'), '2030-06-01 13:30:00+00'::timestamptz,
           'exam_starts_at: day + time in America/Toronto by default (EDT, UTC-4)');
-SELECT is(ARRAY[hubspot_sync.exam_starts_at('2030-06-01', NULL), hubspot_sync.exam_starts_at('2030-06-01', 'soon'),
-                hubspot_sync.exam_starts_at(NULL, '09:00'), hubspot_sync.exam_starts_at('2030-06-01', '25:00')],
+SELECT is(ARRAY[mockbook_internal.exam_starts_at('2030-06-01', NULL), mockbook_internal.exam_starts_at('2030-06-01', 'soon'),
+                mockbook_internal.exam_starts_at(NULL, '09:00'), mockbook_internal.exam_starts_at('2030-06-01', '25:00')],
           ARRAY[NULL, NULL, NULL, NULL]::timestamptz[], 'exam_starts_at: a missing or unreadable time is NULL');
 
 -- Fixtures: business time zone at about noon now ------------------------------------------------

@@ -7,14 +7,14 @@ SELECT plan(45);
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'cancel_booking', ARRAY['text', 'text', 'boolean', 'text', 'text', 'text'],
                      'volatile', 'cancel_booking is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'cancel_booking', ARRAY['text', 'text', 'boolean', 'text', 'text', 'text'],
-                    'cancel_booking is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'cancel_booking', ARRAY['text', 'text', 'boolean', 'text', 'text', 'text'],
+                    'cancel_booking is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'cancel_booking', ARRAY['text', 'text', 'boolean', 'text', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);
 SELECT is(tests.plpgsql_check_count('hubspot_sync.cancel_booking(text,text,boolean,text,text,text)'), 0::bigint,
           'plpgsql_check: cancel_booking is clean');
-SELECT is(tests.plpgsql_check_count('hubspot_sync.cancel_locked_booking(uuid,text,boolean,text,text)'), 0::bigint,
+SELECT is(tests.plpgsql_check_count('mockbook_internal.cancel_locked_booking(uuid,text,boolean,text,text)'), 0::bigint,
           'plpgsql_check: its core cancel_locked_booking is clean');
 SELECT matches(obj_description('hubspot_sync.cancel_booking(text,text,boolean,text,text,text)'::regprocedure, 'pg_proc'),
                'ALREADY_CANCELLED', 'cancel_booking has a comment');

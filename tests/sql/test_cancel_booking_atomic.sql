@@ -6,8 +6,8 @@ SELECT plan(23);
 
 SELECT volatility_is('hubspot_sync', 'cancel_booking_atomic', ARRAY['uuid', 'text', 'integer'],
                      'volatile', 'cancel_booking_atomic is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'cancel_booking_atomic', ARRAY['uuid', 'text', 'integer'],
-                    'cancel_booking_atomic is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'cancel_booking_atomic', ARRAY['uuid', 'text', 'integer'],
+                    'cancel_booking_atomic is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'cancel_booking_atomic', ARRAY['uuid', 'text', 'integer'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);

@@ -7,8 +7,8 @@ SELECT tests.isolate();  -- other tests of the run may have committed bookings
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'], 'volatile',
                      'cancel_bookings is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'],
-                    'cancel_bookings is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'],
+                    'cancel_bookings is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'cancel_bookings', ARRAY['text[]', 'boolean', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);

@@ -8,8 +8,8 @@ SELECT function_returns('hubspot_sync', 'check_idempotency_key', ARRAY['text'], 
                         'returns jsonb as in production');
 SELECT volatility_is('hubspot_sync', 'check_idempotency_key', ARRAY['text'], 'stable',
                      'check_idempotency_key is STABLE');
-SELECT isnt_definer('hubspot_sync', 'check_idempotency_key', ARRAY['text'],
-                    'check_idempotency_key is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'check_idempotency_key', ARRAY['text'],
+                    'check_idempotency_key is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'check_idempotency_key', ARRAY['text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(20);
 
 SELECT * FROM tests.glue_function_ok('claim_audit_notes', ARRAY['integer'], 'volatile');
-SELECT * FROM tests.request_roles_refused('hubspot_sync.claim_audit_notes(10)');
+SELECT * FROM tests.request_roles_refused('mockbook_internal.claim_audit_notes(10)');
 
 UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now()
 WHERE synced_to_hubspot_at IS NULL;
@@ -18,7 +18,7 @@ DO $$ BEGIN
     UPDATE hubspot_sync.hubspot_contact_credits SET firstname = 'Renamed'
     WHERE student_id = 'CAS1';
 END $$;
-CREATE TEMP TABLE claimed AS SELECT * FROM hubspot_sync.claim_audit_notes(100);
+CREATE TEMP TABLE claimed AS SELECT * FROM mockbook_internal.claim_audit_notes(100);
 
 SELECT is((SELECT array_agg(kind || ' ' || (detail ->> 'performed_by')) FROM claimed),
           ARRAY['credit admin@school.ca'],
@@ -44,9 +44,9 @@ DO $$ BEGIN
                       'p_actor := ''admin@school.ca'')', 'HCAB1'));
 END $$;
 DO $$ BEGIN
-    PERFORM hubspot_sync.mark_audit_notes((SELECT array_agg(m) FROM claimed, unnest(member_ids) m));
+    PERFORM mockbook_internal.mark_audit_notes((SELECT array_agg(m) FROM claimed, unnest(member_ids) m));
 END $$;
-CREATE TEMP TABLE claimed2 AS SELECT * FROM hubspot_sync.claim_audit_notes(100);
+CREATE TEMP TABLE claimed2 AS SELECT * FROM mockbook_internal.claim_audit_notes(100);
 SELECT is((SELECT array_agg(format('%s %s %s', kind, detail ->> 'operation',
                                    detail -> 'ledger' -> 0 ->> 'reason') ORDER BY audit_id)
            FROM claimed2),
@@ -62,24 +62,24 @@ SELECT is((SELECT count(*) FROM hubspot_sync.supabase_audit_log
            WHERE synced_to_hubspot_at IS NULL AND table_name = 'hubspot_bookings'
              AND changed_fields = '["hubspot_id"]'), 0::bigint,
           'the HubSpot id written back by the push gets no note');
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_audit_notes(1)), 1::bigint,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_audit_notes(1)), 1::bigint,
           'p_limit bounds the result');
 
 -- Changes applied from HubSpot: a credit merge is noted, an import is not.
 DO $$ BEGIN
-    PERFORM hubspot_sync.mark_audit_notes(
+    PERFORM mockbook_internal.mark_audit_notes(
         (SELECT array_agg(m) FROM claimed2, unnest(member_ids) m));
-    PERFORM hubspot_sync.apply_pulled_contacts(jsonb_build_array(
+    PERFORM mockbook_internal.apply_pulled_contacts(jsonb_build_array(
         tests.hs_contact('CCAS2', 'CAS2', '{"cs_credits": "4"}')), 'hubspot:import');
 END $$;
 DO $$ BEGIN  -- a later transaction: the admin's change in HubSpot arrives
-    PERFORM hubspot_sync.apply_pulled_contacts(jsonb_build_array(
+    PERFORM mockbook_internal.apply_pulled_contacts(jsonb_build_array(
         tests.hs_contact('CCAS2', 'CAS2', '{"cs_credits": "6"}')), 'hubspot:pull');
 END $$;
 SELECT is((SELECT array_agg(format('%s %s', kind, detail -> 'ledger' -> 0 ->> 'reason'))
-           FROM hubspot_sync.claim_audit_notes(100)),
+           FROM mockbook_internal.claim_audit_notes(100)),
           ARRAY['credit hubspot_adjustment'], 'the merge of a HubSpot change is noted, the import not');
-SELECT throws_ok($$SELECT * FROM hubspot_sync.claim_audit_notes(0)$$, 'PT400',
+SELECT throws_ok($$SELECT * FROM mockbook_internal.claim_audit_notes(0)$$, 'PT400',
                  'INVALID_ARGUMENT', 'p_limit must be 1..1000');
 
 SELECT * FROM finish();

@@ -6,16 +6,16 @@ SELECT plan(4);
 
 DELETE FROM hubspot_sync.sync_queue;
 SELECT tests.make_student(p_sj := 3, p_student_id := 'CLR1');
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('A', 10, 60))::integer, 1,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('A', 10, 60))::integer, 1,
           'worker A leases the contact''s row');
 UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 5 WHERE student_id = 'CLR1';
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('B', 10, 60))::integer, 0,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('B', 10, 60))::integer, 0,
           'a new change of that contact is not given to worker B during A''s lease');
 UPDATE hubspot_sync.sync_queue SET lease_expires_at = now() - interval '1 second'
 WHERE lease_owner = 'A';
-SELECT is((SELECT array_agg(lease_owner) FROM hubspot_sync.claim_sync_batch('B', 10, 60)),
+SELECT is((SELECT array_agg(lease_owner) FROM mockbook_internal.claim_sync_batch('B', 10, 60)),
           ARRAY['B', 'B'], 'once A''s lease has expired, B takes both rows of the record');
-SELECT is(hubspot_sync.complete_sync_batch('A', ARRAY(SELECT id FROM hubspot_sync.sync_queue)),
+SELECT is(mockbook_internal.complete_sync_batch('A', ARRAY(SELECT id FROM hubspot_sync.sync_queue)),
           0, 'and A can no longer complete them');
 
 SELECT * FROM finish();

@@ -9,9 +9,9 @@ SELECT ok(NOT has_function_privilege('anon', 'hubspot_sync.complete_past_booking
           'PUBLIC, anon and authenticated may not execute complete_past_bookings');
 SELECT ok(has_function_privilege('service_role', 'hubspot_sync.complete_past_bookings(text)', 'EXECUTE'),
           'service_role may');
-SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND NOT prosecdef AND provolatile = 'v'
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND prosecdef AND provolatile = 'v'
            FROM pg_proc WHERE oid = 'hubspot_sync.complete_past_bookings(text)'::regprocedure),
-          'search_path pinned, SECURITY INVOKER, VOLATILE');
+          'search_path pinned, SECURITY DEFINER, VOLATILE');
 SELECT ok(obj_description('hubspot_sync.complete_past_bookings(text)'::regprocedure, 'pg_proc') IS NOT NULL
           AND tests.plpgsql_check_count('hubspot_sync.complete_past_bookings(text)') = 0,
           'has a comment, plpgsql_check clean');

@@ -7,9 +7,9 @@ SELECT plan(124);
 SELECT volatility_is('hubspot_sync', 'create_booking',
                      ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
                      'volatile', 'create_booking is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'create_booking',
+SELECT is_definer('hubspot_sync', 'create_booking',
                     ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
-                    'create_booking is SECURITY INVOKER');
+                    'create_booking is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'create_booking',
                           ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))

@@ -7,9 +7,9 @@ SELECT plan(39);
 SELECT volatility_is('hubspot_sync', 'create_booking_atomic',
                      ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
                      'volatile', 'create_booking_atomic is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'create_booking_atomic',
+SELECT is_definer('hubspot_sync', 'create_booking_atomic',
                     ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
-                    'create_booking_atomic is SECURITY INVOKER');
+                    'create_booking_atomic is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'create_booking_atomic',
                           ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
@@ -99,17 +99,17 @@ SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking
                  'PT400', 'INVALID_ARGUMENT', 'a mock set other than A-H is refused');
 -- the original app's location spellings (legacy_attending_location, README: the original
 -- app's location values)
-SELECT is(ARRAY(SELECT hubspot_sync.legacy_attending_location(v) FROM unnest(ARRAY[
+SELECT is(ARRAY(SELECT mockbook_internal.legacy_attending_location(v) FROM unnest(ARRAY[
               'Mississauga', ' Richmond Hill ', 'richmond-hill', 'Mississauga - Lab D',
               'Mississauga - B9', 'CALGARY', 'vancouver', 'Montreal']) AS v),
           ARRAY['mississauga', 'richmond_hill', 'richmond_hill', 'mississauga', 'mississauga',
                 'calgary', 'vancouver', 'montreal'],
           'display names, campus with room, any case: the location code');
-SELECT is(ARRAY(SELECT hubspot_sync.legacy_attending_location(v) FROM unnest(ARRAY[
+SELECT is(ARRAY(SELECT mockbook_internal.legacy_attending_location(v) FROM unnest(ARRAY[
               NULL, '', 'TBD', 'tbd', 'Online', 'Virtual', 'Hybrid', 'In-Person']) AS v),
           ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL]::text[],
           'TBD and the formats that name no campus: no location');
-SELECT throws_ok($$SELECT hubspot_sync.legacy_attending_location('Toronto')$$,
+SELECT throws_ok($$SELECT mockbook_internal.legacy_attending_location('Toronto')$$,
                  'PT400', 'INVALID_ARGUMENT', 'another place is refused');
 SELECT is_empty('SELECT * FROM tests.invariant_violations()', 'total_bookings = Active bookings everywhere');
 

@@ -3,18 +3,18 @@
 BEGIN;
 SELECT plan(12);
 
-SELECT is(tests.plpgsql_check_count('hubspot_sync.credit_push_claimed()',
+SELECT is(tests.plpgsql_check_count('mockbook_internal.credit_push_claimed()',
                                     'hubspot_sync.sync_queue'), 0::bigint,
           'plpgsql_check: credit_push_claimed is clean');
-SELECT is(tests.plpgsql_check_count('hubspot_sync.credit_push_done()',
+SELECT is(tests.plpgsql_check_count('mockbook_internal.credit_push_done()',
                                     'hubspot_sync.hubspot_contact_credits'), 0::bigint,
           'plpgsql_check: credit_push_done is clean');
-SELECT ok(NOT has_function_privilege('anon', 'hubspot_sync.credit_push_claimed()', 'EXECUTE')
-          AND NOT has_function_privilege('authenticated', 'hubspot_sync.credit_push_done()',
+SELECT ok(NOT has_function_privilege('anon', 'mockbook_internal.credit_push_claimed()', 'EXECUTE')
+          AND NOT has_function_privilege('authenticated', 'mockbook_internal.credit_push_done()',
                                          'EXECUTE'), 'the request roles cannot execute them');
-SELECT trigger_is('hubspot_sync', 'sync_queue', 'credit_push_claimed', 'hubspot_sync',
+SELECT trigger_is('hubspot_sync', 'sync_queue', 'credit_push_claimed', 'mockbook_internal',
                   'credit_push_claimed', 'the claim trigger is installed');
-SELECT trigger_is('hubspot_sync', 'hubspot_contact_credits', 'credit_push_done', 'hubspot_sync',
+SELECT trigger_is('hubspot_sync', 'hubspot_contact_credits', 'credit_push_done', 'mockbook_internal',
                   'credit_push_done', 'the write-back trigger is installed');
 
 UPDATE hubspot_sync.sync_queue SET done_at = now() WHERE done_at IS NULL;  -- ours alone
@@ -32,7 +32,7 @@ $$;
 SELECT is(pg_temp.state(), NULL, 'nothing is recorded before a push');
 
 -- (the glue runs as the schema owner: claim and complete are called directly)
-SELECT ok((SELECT count(*) FROM hubspot_sync.claim_sync_batch(p_worker := 'w1', p_limit := 10,
+SELECT ok((SELECT count(*) FROM mockbook_internal.claim_sync_batch(p_worker := 'w1', p_limit := 10,
                                                             p_lease_seconds := 60)) >= 1,
           'a push claims the queued rows');
 SELECT is(pg_temp.state(), '|4', 'claiming the contact records the 4 it is about to send');
@@ -42,7 +42,7 @@ DO $$ BEGIN
     PERFORM tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''CPT1'', '
                       'p_credit_field := ''cs_credits'', p_delta := -1, p_reason := ''x'', '
                       'p_actor := ''a'')');
-    PERFORM hubspot_sync.complete_sync_batch(
+    PERFORM mockbook_internal.complete_sync_batch(
         'w1', (SELECT array_agg(id) FROM hubspot_sync.sync_queue WHERE lease_owner = 'w1'),
         jsonb_build_object('hubspot_contact_credits',
                            jsonb_build_object((SELECT id FROM c)::text, 'CCPT1')));
@@ -53,7 +53,7 @@ SELECT is(pg_temp.state(), '4|', 'after the write-back the last synced value is 
 -- A contact written back without a claim of its own: its current balance is what was sent.
 DO $$ BEGIN
     PERFORM tests.make_student(p_sj := 2, p_student_id := 'CPT2');
-    PERFORM hubspot_sync.complete_sync_batch('w1', '{}', jsonb_build_object(
+    PERFORM mockbook_internal.complete_sync_batch('w1', '{}', jsonb_build_object(
         'hubspot_contact_credits', jsonb_build_object(
             (SELECT id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CPT2')::text,
             'CCPT2')));

@@ -6,19 +6,21 @@ BEGIN;
 SELECT plan(40);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
-SELECT function_privs_are('hubspot_sync', f, a, r, p,
+SELECT function_privs_are(s, f, a, r, p,
                           format('%s: EXECUTE on %s %s', r, f,
                                  CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
-FROM (VALUES ('update_exam_prerequisites', ARRAY['text', 'text[]', 'text[]', 'text']),
-             ('set_exam_prerequisites', ARRAY['text', 'text[]', 'text']),
-             ('apply_pulled_prerequisites', ARRAY['jsonb', 'text'])) AS f(f, a),
-     (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
+FROM (VALUES ('hubspot_sync', 'update_exam_prerequisites', ARRAY['text', 'text[]', 'text[]', 'text'], 'service_role'),
+             ('hubspot_sync', 'set_exam_prerequisites', ARRAY['text', 'text[]', 'text'], 'service_role'),
+             -- the pull's: the glue's role only (mockbook_internal)
+             ('mockbook_internal', 'apply_pulled_prerequisites', ARRAY['jsonb', 'text'], 'mockbook_glue'))
+     AS f(s, f, a, caller),
+     LATERAL (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), (caller, '{EXECUTE}'))
      AS v(r, p);
 SELECT is(tests.plpgsql_check_count(f::regprocedure), 0::bigint, format('plpgsql_check: %s is clean', f))
 FROM (VALUES ('hubspot_sync.update_exam_prerequisites(text, text[], text[], text)'),
              ('hubspot_sync.set_exam_prerequisites(text, text[], text)'),
-             ('hubspot_sync.write_exam_prerequisites(text, text[])'),
-             ('hubspot_sync.apply_pulled_prerequisites(jsonb, text)')) AS x(f);
+             ('mockbook_internal.write_exam_prerequisites(text, text[])'),
+             ('mockbook_internal.apply_pulled_prerequisites(jsonb, text)')) AS x(f);
 SELECT is(pg_get_function_arguments('hubspot_sync.update_exam_prerequisites(text, text[], text[], text)'::regprocedure),
           'p_exam_id text, p_add_ids text[] DEFAULT ''{}''::text[], p_remove_ids text[] DEFAULT ''{}''::text[], p_idempotency_key text DEFAULT NULL::text',
           'update_exam_prerequisites has the production parameters first, then the optional key');
@@ -84,27 +86,27 @@ SELECT is(hubspot_sync.set_exam_prerequisites('PRQ-C', NULL) -> 'current_count',
           'NULL clears');
 
 -- apply_pulled_prerequisites (the pull) -----------------------------------------------------------
-SELECT is(hubspot_sync.apply_pulled_prerequisites('{"PRQ-D": ["PRQ-B"]}'),
+SELECT is(mockbook_internal.apply_pulled_prerequisites('{"PRQ-D": ["PRQ-B"]}'),
           '{"updated": 0, "unchanged": 0, "kept_local": 1, "unknown": 0, "busy": 0}'::jsonb,
           'a local change not pushed yet is kept');
 UPDATE hubspot_sync.sync_queue SET done_at = now();
-SELECT is(hubspot_sync.apply_pulled_prerequisites('{"PRQ-D": ["PRQ-B"], "PRQ-NEW": []}') - 'busy',
+SELECT is(mockbook_internal.apply_pulled_prerequisites('{"PRQ-D": ["PRQ-B"], "PRQ-NEW": []}') - 'busy',
           '{"updated": 1, "unchanged": 0, "kept_local": 0, "unknown": 1}'::jsonb,
           'once pushed, HubSpot''s list applies');
 SELECT is((SELECT prerequisite_exam_ids FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PRQ-D'),
           '{PRQ-B}'::text[], 'the pulled list is stored');
 SELECT is((SELECT count(*)::int FROM hubspot_sync.sync_queue WHERE done_at IS NULL), 0,
           'a pulled list is not queued back to HubSpot');
-SELECT is(hubspot_sync.apply_pulled_prerequisites('{}') -> 'updated', '0'::jsonb,
+SELECT is(mockbook_internal.apply_pulled_prerequisites('{}') -> 'updated', '0'::jsonb,
           'an exam not given is left alone');
-SELECT is(hubspot_sync.apply_pulled_exams(jsonb_build_array(jsonb_build_object(
+SELECT is(mockbook_internal.apply_pulled_exams(jsonb_build_array(jsonb_build_object(
               'id', 'PRQ-D', 'properties', jsonb_build_object(
                   'mock_type', 'Mock Discussion', 'exam_date', '2031-01-01', 'capacity', '10',
                   'is_active', 'true')))) -> 'errors',
           '[]'::jsonb, 'an exam record is applied');
 SELECT is((SELECT prerequisite_exam_ids FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PRQ-D'),
           '{PRQ-B}'::text[], 'an exam record without the key never wipes the list');
-SELECT throws_ok($$SELECT hubspot_sync.apply_pulled_prerequisites('{"PRQ-D": "PRQ-B"}')$$,
+SELECT throws_ok($$SELECT mockbook_internal.apply_pulled_prerequisites('{"PRQ-D": "PRQ-B"}')$$,
                  'PT400', 'INVALID_ARGUMENT', 'malformed input is refused');
 
 SELECT * FROM finish();

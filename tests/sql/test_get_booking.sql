@@ -10,8 +10,8 @@ SELECT function_returns('hubspot_sync', 'get_booking', ARRAY['uuid', 'text', 'te
                         'hubspot_sync.hubspot_bookings', 'returns the production row type');
 SELECT volatility_is('hubspot_sync', 'get_booking', ARRAY['uuid', 'text', 'text'], 'stable',
                      'get_booking is STABLE');
-SELECT isnt_definer('hubspot_sync', 'get_booking', ARRAY['uuid', 'text', 'text'],
-                    'get_booking is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'get_booking', ARRAY['uuid', 'text', 'text'],
+                    'get_booking is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'get_booking', ARRAY['uuid', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

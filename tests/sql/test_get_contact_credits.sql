@@ -10,8 +10,8 @@ SELECT function_returns('hubspot_sync', 'get_contact_credits', ARRAY['text', 'te
                         'hubspot_sync.hubspot_contact_credits', 'returns the production row type');
 SELECT volatility_is('hubspot_sync', 'get_contact_credits', ARRAY['text', 'text', 'uuid', 'text'],
                      'stable', 'get_contact_credits is STABLE');
-SELECT isnt_definer('hubspot_sync', 'get_contact_credits', ARRAY['text', 'text', 'uuid', 'text'],
-                    'get_contact_credits is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'get_contact_credits', ARRAY['text', 'text', 'uuid', 'text'],
+                    'get_contact_credits is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'get_contact_credits', ARRAY['text', 'text', 'uuid', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

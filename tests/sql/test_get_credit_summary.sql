@@ -4,8 +4,8 @@ SELECT plan(20);
 
 SELECT volatility_is('hubspot_sync', 'get_credit_summary', ARRAY['text', 'text'], 'stable',
                      'get_credit_summary is STABLE');
-SELECT isnt_definer('hubspot_sync', 'get_credit_summary', ARRAY['text', 'text'],
-                    'get_credit_summary is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'get_credit_summary', ARRAY['text', 'text'],
+                    'get_credit_summary is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'get_credit_summary', ARRAY['text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

@@ -8,8 +8,8 @@ SELECT function_returns('hubspot_sync', 'increment_exam_bookings', ARRAY['text',
                         'returns integer as in production');
 SELECT volatility_is('hubspot_sync', 'increment_exam_bookings', ARRAY['text', 'integer'], 'stable',
                      'increment_exam_bookings is STABLE (it no longer writes)');
-SELECT isnt_definer('hubspot_sync', 'increment_exam_bookings', ARRAY['text', 'integer'],
-                    'increment_exam_bookings is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'increment_exam_bookings', ARRAY['text', 'integer'],
+                    'increment_exam_bookings is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'increment_exam_bookings', ARRAY['text', 'integer'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

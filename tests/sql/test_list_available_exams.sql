@@ -5,8 +5,8 @@ SELECT plan(20);
 
 SELECT volatility_is('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
                      'stable', 'list_available_exams is STABLE');
-SELECT isnt_definer('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
-                    'list_available_exams is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
+                    'list_available_exams is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

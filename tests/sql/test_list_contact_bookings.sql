@@ -4,8 +4,8 @@ SELECT plan(21);
 
 SELECT volatility_is('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'], 'stable',
                      'list_contact_bookings is STABLE');
-SELECT isnt_definer('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'],
-                    'list_contact_bookings is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'],
+                    'list_contact_bookings is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'list_contact_bookings', ARRAY['text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

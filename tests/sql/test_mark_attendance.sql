@@ -6,8 +6,8 @@ SELECT plan(49);
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'], 'volatile',
                      'mark_attendance is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'],
-                    'mark_attendance is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'],
+                    'mark_attendance is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'mark_attendance', ARRAY['jsonb', 'text', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

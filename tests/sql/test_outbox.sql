@@ -75,33 +75,33 @@ INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, new_data)
 SELECT 'hubspot_bookings', ('00000000-0000-0000-0000-00000000000' || (i % 4))::uuid, 'UPDATE', '{}'
 FROM generate_series(1, 8) AS i;
 
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w1', 1, 60))::integer, 2,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w1', 1, 60))::integer, 2,
           'claiming one row takes the other pending row of the same record too');
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w2', 100, 60))::integer, 6,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w2', 100, 60))::integer, 6,
           'a second worker takes only what the first did not lease');
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w3', 100, 60))::integer, 0,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w3', 100, 60))::integer, 0,
           'nothing is left for a third');
 SELECT is((SELECT count(DISTINCT lease_owner) FROM hubspot_sync.sync_queue)::integer, 2,
           'every row has exactly one owner');
 SELECT is((SELECT max(attempts) FROM hubspot_sync.sync_queue), 1, 'a claim counts one attempt');
-SELECT throws_ok($$SELECT hubspot_sync.claim_sync_batch('', 10, 60)$$, 'PT400', 'INVALID_ARGUMENT',
+SELECT throws_ok($$SELECT mockbook_internal.claim_sync_batch('', 10, 60)$$, 'PT400', 'INVALID_ARGUMENT',
                  'a claim needs a worker name');
-SELECT throws_ok($$SELECT hubspot_sync.claim_sync_batch('w', 0, 60)$$, 'PT400', 'INVALID_ARGUMENT',
+SELECT throws_ok($$SELECT mockbook_internal.claim_sync_batch('w', 0, 60)$$, 'PT400', 'INVALID_ARGUMENT',
                  'and a sane limit');
 
 -- an expired lease comes back (the worker died)
 UPDATE hubspot_sync.sync_queue SET lease_expires_at = now() - interval '1 second'
 WHERE lease_owner = 'w1';
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w3', 100, 60))::integer, 2,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w3', 100, 60))::integer, 2,
           'rows of a dead worker are claimed again after their lease');
 SELECT is((SELECT max(attempts) FROM hubspot_sync.sync_queue WHERE lease_owner = 'w3'), 2,
           'and that counts as another attempt');
 
 -- complete -----------------------------------------------------------------------------------------
-SELECT is(hubspot_sync.complete_sync_batch('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue
+SELECT is(mockbook_internal.complete_sync_batch('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue
                                                         WHERE lease_owner = 'w3')), 0,
           'a worker cannot complete rows it lost');
-SELECT is(hubspot_sync.complete_sync_batch('w3', ARRAY(SELECT id FROM hubspot_sync.sync_queue
+SELECT is(mockbook_internal.complete_sync_batch('w3', ARRAY(SELECT id FROM hubspot_sync.sync_queue
                                                         WHERE lease_owner = 'w3')), 2,
           'the lease holder completes them');
 SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue WHERE done_at IS NOT NULL)::integer, 2,
@@ -110,9 +110,9 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue WHERE done_at IS NOT NUL
 -- write-back of HubSpot ids, without echo
 DELETE FROM hubspot_sync.sync_queue;
 UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL WHERE id = pg_temp.contact_uuid();
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w9', 10, 60))::integer, 1,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w9', 10, 60))::integer, 1,
           'the contact change is claimed');
-SELECT is(hubspot_sync.complete_sync_batch('w9',
+SELECT is(mockbook_internal.complete_sync_batch('w9',
             ARRAY(SELECT id FROM hubspot_sync.sync_queue),
             jsonb_build_object('hubspot_contact_credits',
                                jsonb_build_object(pg_temp.contact_uuid()::text, 'HS-777'),
@@ -132,9 +132,9 @@ DELETE FROM hubspot_sync.sync_queue;
 INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, new_data, attempts)
 VALUES ('hubspot_bookings', '00000000-0000-0000-0000-0000000000a1', 'INSERT', '{"booking_id":"BK-1"}', 0),
        ('hubspot_bookings', '00000000-0000-0000-0000-0000000000a2', 'INSERT', '{"booking_id":"BK-2"}', 7);
-SELECT is((SELECT count(*) FROM hubspot_sync.claim_sync_batch('w1', 10, 60))::integer, 2,
+SELECT is((SELECT count(*) FROM mockbook_internal.claim_sync_batch('w1', 10, 60))::integer, 2,
           'two rows claimed');
-SELECT is(hubspot_sync.fail_sync_rows('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue), 'HTTP 502', 8),
+SELECT is(mockbook_internal.fail_sync_rows('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue), 'HTTP 502', 8),
           '{"dead": 1, "retried": 1}'::jsonb, 'one retried, the one at 8 attempts dead-lettered');
 SELECT ok((SELECT next_attempt_at BETWEEN now() + interval '1 second' AND now() + interval '2 seconds'
            FROM hubspot_sync.sync_queue WHERE record_id = '00000000-0000-0000-0000-0000000000a1'),
@@ -147,8 +147,8 @@ SELECT is((SELECT entity_id || ' ' || direction || ' ' || error || ' ' || attemp
 
 UPDATE hubspot_sync.sync_queue SET next_attempt_at = now(), attempts = 3
 WHERE record_id = '00000000-0000-0000-0000-0000000000a1';
-SELECT is((SELECT attempts FROM hubspot_sync.claim_sync_batch('w1', 10, 60)), 4, 'claimed (4th)');
-SELECT is(hubspot_sync.fail_sync_rows('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue
+SELECT is((SELECT attempts FROM mockbook_internal.claim_sync_batch('w1', 10, 60)), 4, 'claimed (4th)');
+SELECT is(mockbook_internal.fail_sync_rows('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue
                                                    WHERE dead_at IS NULL), '429', 8, 10, false),
           '{"dead": 0, "retried": 1}'::jsonb, 'a rate-limit wait');
 SELECT ok((SELECT attempts = 3 AND next_attempt_at BETWEEN now() + interval '9 seconds'
@@ -157,18 +157,18 @@ SELECT ok((SELECT attempts = 3 AND next_attempt_at BETWEEN now() + interval '9 s
           'gives the attempt back and waits Retry-After');
 
 -- dlq retry / discard ----------------------------------------------------------------------------
-SELECT is(hubspot_sync.resolve_dead_letters('retry', NULL, 'ops@example.com'),
+SELECT is(mockbook_internal.resolve_dead_letters('retry', NULL, 'ops@example.com'),
           '{"action": "retry", "resolved": 1}'::jsonb, 'retrying the dead letter');
 SELECT ok((SELECT dead_at IS NULL AND attempts = 0 FROM hubspot_sync.sync_queue
            WHERE record_id = '00000000-0000-0000-0000-0000000000a2'),
           'puts its row back in the queue with fresh attempts');
-SELECT throws_ok($$SELECT hubspot_sync.resolve_dead_letters('explode')$$, 'PT400',
+SELECT throws_ok($$SELECT mockbook_internal.resolve_dead_letters('explode')$$, 'PT400',
                  'INVALID_ARGUMENT', 'unknown dlq action');
 
 -- purge --------------------------------------------------------------------------------------------
 UPDATE hubspot_sync.sync_queue SET done_at = now() - interval '8 days'
 WHERE record_id = '00000000-0000-0000-0000-0000000000a1';
-SELECT is(hubspot_sync.purge_sync_queue(), 1::bigint, 'done rows older than 7 days are purged');
+SELECT is(mockbook_internal.purge_sync_queue(), 1::bigint, 'done rows older than 7 days are purged');
 SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue)::integer, 1, 'pending rows stay');
 
 SELECT * FROM finish();

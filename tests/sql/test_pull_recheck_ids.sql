@@ -6,7 +6,7 @@ SELECT plan(9);
 SELECT * FROM tests.glue_function_ok('pull_recheck_ids', ARRAY['text', 'timestamp with time zone'], 'stable',
                                      false);
 SELECT * FROM tests.request_roles_refused(
-    'hubspot_sync.pull_recheck_ids(''hubspot_mock_exams'')');
+    'mockbook_internal.pull_recheck_ids(''hubspot_mock_exams'')');
 
 DELETE FROM hubspot_sync.sync_errors;
 INSERT INTO hubspot_sync.sync_errors (entity_type, entity_id, direction, error, resolved,
@@ -21,11 +21,11 @@ VALUES ('hubspot_mock_exams', 'R1', 'pull', 'open', false, NULL, NULL, NULL),
        ('hubspot_mock_exams', 'R6', 'push', 'a push error', false, NULL, NULL, NULL),
        ('hubspot_contact_credits', 'R7', 'pull', 'another table', false, NULL, NULL, NULL);
 
-SELECT is(tests.rpc_rows('service_role', format('hubspot_sync.pull_recheck_ids(%L, %L)',
+SELECT is(tests.rpc_rows('mockbook_glue', format('mockbook_internal.pull_recheck_ids(%L, %L)',
                                                 'hubspot_mock_exams', now() - interval '1 day')),
           '["R1", "R2"]'::jsonb,
           'open pull dead letters, and those a person retried since the last pass');
-SELECT results_eq($$SELECT * FROM hubspot_sync.pull_recheck_ids('hubspot_mock_exams')$$,
+SELECT results_eq($$SELECT * FROM mockbook_internal.pull_recheck_ids('hubspot_mock_exams')$$,
                   $$VALUES ('R1'), ('R2'), ('R5')$$, 'without a previous pass: every retried one');
 
 SELECT * FROM finish();

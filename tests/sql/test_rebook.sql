@@ -7,7 +7,7 @@ SELECT plan(47);
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'rebook', ARRAY['text', 'text', 'text', 'text'], 'volatile',
                      'rebook is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'rebook', ARRAY['text', 'text', 'text', 'text'], 'rebook is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'rebook', ARRAY['text', 'text', 'text', 'text'], 'rebook is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'rebook', ARRAY['text', 'text', 'text', 'text'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}')) AS v(r, p);

@@ -1,9 +1,11 @@
--- The security model of SPEC §3, read from the catalogs. Each check lists the offending objects,
--- so it keeps holding as tables and functions are added: a new table without RLS, a policy for a
--- request role, a function with a mutable search_path, SECURITY DEFINER, executable by PUBLIC /
--- anon / authenticated, overloaded, or building SQL at run time, fails here by name.
+-- The security model of SPEC §3 and issue 14, read from the catalogs. Each check lists the
+-- offending objects, so it keeps holding as tables and functions are added: a new table without
+-- RLS, a policy for a request role, a function with a mutable search_path, a SECURITY DEFINER
+-- function outside the two doors (the API's contract, the glue's functions), anything in
+-- mockbook_internal executable by a request role, overloaded, or building SQL at run time,
+-- fails here by name.
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 
 -- Tables ------------------------------------------------------------------------------------------
 
@@ -32,29 +34,61 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.tablename || '.' || p.policyname || ' TO ' || array_to_string(p.roles, ',')
       FROM pg_catalog.pg_policies p
-      WHERE p.schemaname = 'hubspot_sync' AND p.roles <> ARRAY['service_role']::name[]
+      WHERE p.schemaname = 'hubspot_sync'
+        AND NOT (p.policyname = 'service_role_all' AND p.roles = ARRAY['service_role']::name[])
+        -- the glue's role reads the tables it reads directly (SELECT only)
+        AND NOT (p.policyname = 'mockbook_glue_read' AND p.roles = ARRAY['mockbook_glue']::name[]
+                 AND p.cmd = 'SELECT')
         AND p.tablename NOT IN ('audit_log', 'groups', 'groups_instructors', 'groups_students', 'instructors', 'work_check_bookings', 'work_check_slots')
       ORDER BY 1$$,
-    'every policy in hubspot_sync is for service_role only');
+    'every policy in hubspot_sync is service_role_all or the glue''s read-only mockbook_glue_read');
 
 -- Functions ---------------------------------------------------------------------------------------
--- SECURITY DEFINER allow-list: add a function name here only with a comment saying why it must
--- run with its owner's rights. It is empty: every function runs as the caller (SECURITY INVOKER).
-CREATE TEMP TABLE security_definer_allowed (proname name PRIMARY KEY) ON COMMIT DROP;
-
+-- SECURITY DEFINER exactly where it is the door (README, Roles): the request roles and the glue's
+-- role may not write the tables, so the functions they may call -- the contract in hubspot_sync
+-- (executable by service_role) and the glue's functions in mockbook_internal (executable by
+-- mockbook_glue) -- run with their owner's rights; everything else (internal helpers, trigger
+-- functions, production's kept functions) runs as its caller. So: DEFINER <=> executable by
+-- service_role or mockbook_glue.
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+      WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
         AND NOT coalesce('search_path=""' = ANY(p.proconfig), false)
       ORDER BY 1$$,
-    'every function in hubspot_sync pins search_path = '''' (SET search_path = '''')');
+    'every function in hubspot_sync and mockbook_internal pins search_path = '''' (SET search_path = '''')');
 
 SELECT is_empty(
-    $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND p.prosecdef
-        AND p.proname NOT IN (SELECT proname FROM security_definer_allowed)
+    $$SELECT p.oid::regprocedure::text || CASE WHEN p.prosecdef THEN ' is DEFINER' ELSE ' is INVOKER' END
+      FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
+        -- production's functions mockbook keeps as they are (SECURITY INVOKER, README)
+        AND p.oid NOT IN (
+            'hubspot_sync.get_booking_aggregates(text, date, date, text, text, uuid, integer, integer)'::regprocedure,
+            'hubspot_sync.get_booking_aggregates_count(text, date, date, text, text, uuid)'::regprocedure,
+            'hubspot_sync.get_changed_fields(jsonb, jsonb)'::regprocedure)
+        AND p.prosecdef IS DISTINCT FROM (
+            pg_catalog.has_function_privilege('service_role', p.oid, 'EXECUTE')
+            OR pg_catalog.has_function_privilege('mockbook_glue', p.oid, 'EXECUTE'))
       ORDER BY 1$$,
-    'no function in hubspot_sync is SECURITY DEFINER (outside the allow-list)');
+    'SECURITY DEFINER exactly on the functions service_role or mockbook_glue may execute');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text || ' by ' || r.rolname FROM pg_catalog.pg_proc p
+      CROSS JOIN (VALUES ('anon'), ('authenticated'), ('service_role')) AS r (rolname)
+      WHERE p.pronamespace = 'mockbook_internal'::regnamespace
+        AND pg_catalog.has_function_privilege(r.rolname, p.oid, 'EXECUTE')
+      ORDER BY 1$$,
+    'no function in mockbook_internal is executable by anon, authenticated or service_role');
+
+SELECT is_empty(
+    $$SELECT r.rolname FROM (VALUES ('PUBLIC'), ('anon'), ('authenticated'), ('service_role')) AS r (rolname)
+      WHERE EXISTS (SELECT FROM pg_catalog.pg_namespace n
+                    CROSS JOIN pg_catalog.aclexplode(n.nspacl) AS a
+                    WHERE n.nspname = 'mockbook_internal'
+                      AND a.grantee = CASE WHEN r.rolname = 'PUBLIC' THEN 0
+                                           ELSE r.rolname::regrole::oid END)
+      ORDER BY 1$$,
+    'PUBLIC and the request roles have no privilege on schema mockbook_internal');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text || ' by ' || r.rolname FROM pg_catalog.pg_proc p
@@ -66,26 +100,27 @@ SELECT is_empty(
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+      WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
         AND (p.proacl IS NULL  -- the default ACL: EXECUTE to PUBLIC
              OR EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) AS a WHERE a.grantee = 0))
       ORDER BY 1$$,
-    'no function in hubspot_sync is executable by PUBLIC (REVOKE ALL ... FROM PUBLIC beside it)');
+    'no function in hubspot_sync or mockbook_internal is executable by PUBLIC (REVOKE ALL ... FROM PUBLIC beside it)');
 
 SELECT is_empty(
     $$SELECT p.proname || ' x' || count(*) FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+      WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
       GROUP BY p.proname HAVING count(*) > 1
       ORDER BY 1$$,
-    'no function name in hubspot_sync is overloaded (one pg_proc row per name)');
+    'no function name in hubspot_sync or mockbook_internal is overloaded (one pg_proc row per name)');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
       JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-      WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND l.lanname = 'plpgsql'
+      WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
+        AND l.lanname = 'plpgsql'
         AND p.prosrc ~* '\mEXECUTE\M\s+(format\s*\(|''|[a-z_]+\s*(\|\||;|USING|INTO))'
       ORDER BY 1$$,
-    'no function in hubspot_sync builds and EXECUTEs SQL at run time');
+    'no function in hubspot_sync or mockbook_internal builds and EXECUTEs SQL at run time');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p

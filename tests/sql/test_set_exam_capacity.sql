@@ -5,8 +5,8 @@ SELECT plan(24);
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'], 'volatile',
                      'set_exam_capacity is VOLATILE');
-SELECT isnt_definer('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'],
-                    'set_exam_capacity is SECURITY INVOKER');
+SELECT is_definer('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'],
+                    'set_exam_capacity is SECURITY DEFINER');
 SELECT function_privs_are('hubspot_sync', 'set_exam_capacity', ARRAY['text', 'integer', 'text'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))

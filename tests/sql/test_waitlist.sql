@@ -11,15 +11,19 @@ INSERT INTO fns VALUES
     ('hubspot_sync.join_waitlist(text,text,text,text,text)', 'v'),
     ('hubspot_sync.leave_waitlist(text,text)', 'v'),
     ('hubspot_sync.accept_offer(text,text,text)', 'v'),
-    ('hubspot_sync.offer_free_seats(text)', 'v'),
+    ('mockbook_internal.offer_free_seats(text)', 'v'),
     ('hubspot_sync.process_waitlist(text)', 'v');
 -- 5 functions x 5 catalog checks
 SELECT ok(NOT has_function_privilege('anon', sig, 'EXECUTE') AND NOT has_function_privilege('authenticated', sig, 'EXECUTE')
           AND NOT has_function_privilege('public', sig, 'EXECUTE'),
           format('%s: PUBLIC, anon and authenticated may not execute it', sig)) FROM fns;
-SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE'), format('%s: service_role may', sig)) FROM fns;
-SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND NOT prosecdef FROM pg_proc WHERE oid = sig),
-          format('%s: search_path pinned, SECURITY INVOKER', sig)) FROM fns;
+SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE') = (sig::text LIKE 'hubspot_sync.%'),
+          format('%s: service_role may %s', sig,
+                 CASE WHEN sig::text LIKE 'hubspot_sync.%' THEN 'execute it (the API)'
+                      ELSE 'not execute it (internal)' END)) FROM fns;
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] AND prosecdef = (sig::text LIKE 'hubspot_sync.%')
+           FROM pg_proc WHERE oid = sig),
+          format('%s: search_path pinned, SECURITY DEFINER in the API, INVOKER inside', sig)) FROM fns;
 SELECT is((SELECT provolatile::text FROM pg_proc WHERE oid = sig), vol, format('%s: volatility %s', sig, vol)) FROM fns;
 SELECT ok(obj_description(sig, 'pg_proc') IS NOT NULL AND tests.plpgsql_check_count(sig) = 0,
           format('%s: has a comment, plpgsql_check clean', sig)) FROM fns;
@@ -107,7 +111,7 @@ SELECT is(tests.rpc_error('service_role', format(
               'WF', 'wf@example.com', 'WL_1', 'wl-f', 'mississauga')),
           'PT409 EXAM_FULL: Exam WL_1 is full (1 of 2 seats booked).',
           'nobody else can book the held seat (EXAM_FULL)');
-SELECT throws_ok($$SELECT hubspot_sync.take_seat(e) FROM hubspot_sync.hubspot_mock_exams e WHERE hubspot_id = 'WL_1'$$,
+SELECT throws_ok($$SELECT mockbook_internal.take_seat(e) FROM hubspot_sync.hubspot_mock_exams e WHERE hubspot_id = 'WL_1'$$,
                  'PT409', 'EXAM_FULL', 'take_seat itself counts the held offer (the locked re-check)');
 SELECT is(pg_temp.accept_error('WD', 'WL_1'),
           'PT404 OFFER_NOT_FOUND: WD holds no offer for exam WL_1 (place waiting).',
@@ -216,10 +220,10 @@ SELECT is(ARRAY(SELECT q.operation || ':' || (q.new_data ->> 'status') FROM hubs
                 WHERE q.table_name = 'waitlist_entries' AND w.student_id = 'WB' AND w.mock_exam_id = 'WL_ONE'
                 ORDER BY q.id),
           ARRAY['INSERT:waiting', 'UPDATE:offered'], 'joined and offered: two outbox rows, keyed by sync_id');
-SELECT is((SELECT p.state ->> 'is_active' FROM hubspot_sync.push_state('waitlist_entries',
+SELECT is((SELECT p.state ->> 'is_active' FROM mockbook_internal.push_state('waitlist_entries',
               ARRAY(SELECT sync_id FROM hubspot_sync.waitlist_entries WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE')) AS p),
           'Offered', 'push_state shows the place as a booking, is_active Offered');
-SELECT throws_ok($$SELECT * FROM hubspot_sync.push_state('waitlist', ARRAY[]::uuid[])$$, 'PT400',
+SELECT throws_ok($$SELECT * FROM mockbook_internal.push_state('waitlist', ARRAY[]::uuid[])$$, 'PT400',
                  'INVALID_ARGUMENT',
                  'push_state: an unknown table is INVALID_ARGUMENT');
 SELECT lives_ok($$
@@ -231,7 +235,7 @@ $$, 'the push''s write-back');
 SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue q JOIN hubspot_sync.waitlist_entries w ON w.sync_id = q.record_id
            WHERE w.student_id = 'WC' AND w.mock_exam_id = 'WL_ONE'), 1::bigint,
           'the write-back of hubspot_id and a bookkeeping change queue nothing (the join only)');
-SELECT is(hubspot_sync.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_seats: no exam, no offer');
+SELECT is(mockbook_internal.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_seats: no exam, no offer');
 
 SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
 SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_mock_exams e

@@ -120,12 +120,12 @@ $$;
 CREATE OR REPLACE FUNCTION tests.email_of(p_student_id text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT lower(p_student_id) || '@example.com' $$;
 
--- The SPEC §3 invariants, one line per violation: hubspot_sync.check_invariants() (the one
+-- The SPEC §3 invariants, one line per violation: mockbook_internal.check_invariants() (the one
 -- implementation, shipped in db/) over the whole ledger.
 CREATE OR REPLACE FUNCTION tests.invariant_violations() RETURNS SETOF text
 LANGUAGE sql STABLE AS $$
     SELECT format('%s: %s: %s', i.invariant, i.subject, i.detail)
-    FROM hubspot_sync.check_invariants() AS i
+    FROM mockbook_internal.check_invariants() AS i
 $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;

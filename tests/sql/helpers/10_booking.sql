@@ -38,7 +38,7 @@ $$;
 -- A student's balance of one credit field.
 CREATE OR REPLACE FUNCTION tests.balance(p_student_id text, p_field text) RETURNS integer
 LANGUAGE sql STABLE AS $$
-    SELECT hubspot_sync.credit_balance(c, p_field) FROM hubspot_sync.hubspot_contact_credits AS c
+    SELECT mockbook_internal.credit_balance(c, p_field) FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.student_id = p_student_id
 $$;
 
@@ -92,11 +92,11 @@ $$;
 CREATE OR REPLACE FUNCTION tests.balance_minus_ledger(p_student_id text) RETURNS text[]
 LANGUAGE sql STABLE AS $$
     SELECT array_agg(format('%s %s', f.credit_field,
-                            hubspot_sync.credit_balance(c, f.credit_field) - coalesce(
+                            mockbook_internal.credit_balance(c, f.credit_field) - coalesce(
                         (SELECT sum(l.delta) FROM hubspot_sync.credit_ledger l
                          WHERE l.contact_id = c.id AND l.credit_field = f.credit_field), 0))
                      ORDER BY f.credit_field)
-    FROM hubspot_sync.hubspot_contact_credits c, hubspot_sync.credit_fields() AS f
+    FROM hubspot_sync.hubspot_contact_credits c, mockbook_internal.credit_fields() AS f
     WHERE c.student_id = p_student_id
 $$;
 

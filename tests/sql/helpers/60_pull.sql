@@ -5,22 +5,32 @@
 -- EXECUTE for service_role only, and (PL/pgSQL) no plpgsql_check finding. Six pgTAP results
 -- (five for a SQL function).
 CREATE OR REPLACE FUNCTION tests.glue_function_ok(p_name text, p_args text[], p_volatility text,
-                                                  p_plpgsql boolean DEFAULT true)
+                                                  p_plpgsql boolean DEFAULT true,
+                                                  p_glue boolean DEFAULT true)
 RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
-    v_sig text := format('hubspot_sync.%s(%s)', p_name, array_to_string(p_args, ', '));
+    v_sig text := format('mockbook_internal.%s(%s)', p_name, array_to_string(p_args, ', '));
 BEGIN
-    RETURN NEXT volatility_is('hubspot_sync', p_name, p_args, p_volatility,
+    -- in mockbook_internal (PostgREST does not expose it); a glue function (p_glue) is the glue's
+    -- door: SECURITY DEFINER, executable by mockbook_glue only; an internal helper runs as its
+    -- caller and nobody but the owner may call it
+    RETURN NEXT volatility_is('mockbook_internal', p_name, p_args, p_volatility,
                               format('%s is %s', p_name, upper(p_volatility)));
-    RETURN NEXT isnt_definer('hubspot_sync', p_name, p_args,
-                             format('%s is SECURITY INVOKER', p_name));
-    RETURN NEXT function_privs_are('hubspot_sync', p_name, p_args, 'anon', '{}'::text[],
+    IF p_glue THEN
+        RETURN NEXT is_definer('mockbook_internal', p_name, p_args,
+                               format('%s is SECURITY DEFINER', p_name));
+    ELSE
+        RETURN NEXT isnt_definer('mockbook_internal', p_name, p_args,
+                                 format('%s is SECURITY INVOKER', p_name));
+    END IF;
+    RETURN NEXT function_privs_are('mockbook_internal', p_name, p_args, 'anon', '{}'::text[],
                                    format('%s: anon may not execute it', p_name));
-    RETURN NEXT function_privs_are('hubspot_sync', p_name, p_args, 'authenticated', '{}'::text[],
-                                   format('%s: authenticated may not execute it', p_name));
-    RETURN NEXT function_privs_are('hubspot_sync', p_name, p_args, 'service_role',
-                                   '{EXECUTE}'::text[],
-                                   format('%s: service_role may execute it', p_name));
+    RETURN NEXT function_privs_are('mockbook_internal', p_name, p_args, 'service_role', '{}'::text[],
+                                   format('%s: service_role may not execute it', p_name));
+    RETURN NEXT function_privs_are('mockbook_internal', p_name, p_args, 'mockbook_glue',
+                                   CASE WHEN p_glue THEN '{EXECUTE}' ELSE '{}' END::text[],
+                                   format('%s: mockbook_glue %s execute it', p_name,
+                                          CASE WHEN p_glue THEN 'may' ELSE 'may not' END));
     IF p_plpgsql THEN
         RETURN NEXT is(tests.plpgsql_check_count(v_sig::regprocedure), 0::bigint,
                        format('plpgsql_check: %s is clean', p_name));
