@@ -186,7 +186,8 @@ def counts(url: str) -> dict[str, int]:
 
 
 def invariant_violations(url: str) -> list[str]:
-    """SPEC §3 as the database checks it (mockbook_internal.check_invariants, the one implementation):
+    """SPEC §3 as the database checks it (mockbook_internal.check_invariants, the one
+    implementation):
     total_bookings = Active bookings for every exam; every contact's SJ balance = its balance
     when added (bench.start_balance) + its ledger deltas; no negative balance; every Active
     booking has its credit ledger row; the ledger chains up. At most 20 lines."""

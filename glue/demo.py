@@ -437,7 +437,8 @@ def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
         totals = conn.execute(
             "SELECT f.credit_field, sum(mockbook_internal.credit_balance(c, f.credit_field))::int, "
             "count(DISTINCT c.id)::int FROM hubspot_sync.hubspot_contact_credits c "
-            "CROSS JOIN mockbook_internal.credit_fields() f WHERE c.student_id = ANY(%s) GROUP BY 1",
+            "CROSS JOIN mockbook_internal.credit_fields() f WHERE c.student_id = ANY(%s) "
+            "GROUP BY 1",
             (sids,),
         ).fetchall()
         violations = conn.execute(

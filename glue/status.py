@@ -129,7 +129,8 @@ def invariant_violations(conn: psycopg.Connection) -> list[str]:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         rows = conn.execute(
-            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()").fetchall()
+            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
+        ).fetchall()
     return [f"invariant {name}: {subject}: {detail}" for name, subject, detail in rows]
 
 

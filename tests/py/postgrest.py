@@ -355,15 +355,11 @@ def table_request(conn: psycopg.Connection, method: str, table: str, *,
         query = sql.SQL("DELETE FROM {}").format(target) + where + sql.SQL(" RETURNING *")
     else:
         raise ValueError(f"unsupported method {method!r}")
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        if method == "GET":
+        # the one request definition (glue/postgrest.py), with the table request's method
+        settings = request_params(role, "POST" if method != "GET" else "GET", sub)
+        if is_read_only(method):
             cur.execute("SET TRANSACTION READ ONLY")
-        cur.execute(
-            "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
-            " set_config('request.method', %s, true)",
-            (role, json.dumps({"role": role, "sub": sub}), method),
-        )
+        cur.execute(REQUEST_SETTINGS, (settings[0], settings[1], method))
         cur.execute(query, params)
         return cur.fetchall()

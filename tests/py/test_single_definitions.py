@@ -1,7 +1,7 @@
 """Rules written once (issue 15 item 1; docs/duplicates.md): the credit fields are defined in the
-database (mockbook_internal.credit_fields()) and the glue's copy (glue/credit_fields.py, needed before
-a connection exists) must be that list exactly; the HubSpot booking property map is the portal
-catalogue's, read by the push and the pull."""
+database (mockbook_internal.credit_fields()) and the glue's copy (glue/credit_fields.py, needed
+before a connection exists) must be that list exactly; the HubSpot booking property map is the
+portal catalogue's, read by the push and the pull."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from glue.credit_fields import CREDIT_FIELD_NAMES, CREDIT_FIELDS
 
 def test_glue_list_is_the_database_list(db: psycopg.Connection) -> None:
     rows = db.execute(
-        'SELECT credit_field, label, pays_for FROM mockbook_internal.credit_fields() ORDER BY "position"'
+        "SELECT credit_field, label, pays_for FROM mockbook_internal.credit_fields()"
+        ' ORDER BY "position"'
     ).fetchall()
     assert [(f.name, f.label, f.pays_for) for f in CREDIT_FIELDS] == rows
 
