@@ -3,11 +3,11 @@
 BEGIN;
 SELECT plan(14);
 
-SELECT volatility_is('hubspot_sync', 'check_invariants', ARRAY['jsonb', 'bigint'], 'stable',
+SELECT volatility_is('mockbook_internal', 'check_invariants', ARRAY['jsonb', 'bigint'], 'stable',
                      'check_invariants is STABLE');
-SELECT function_privs_are('hubspot_sync', 'check_invariants', ARRAY['jsonb', 'bigint'], r, p,
+SELECT function_privs_are('mockbook_internal', 'check_invariants', ARRAY['jsonb', 'bigint'], r, p,
                           format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
-FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
+FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('mockbook_glue', '{EXECUTE}'))
      AS v(r, p);
 SELECT results_eq('SELECT credit_field FROM mockbook_internal.credit_fields() ORDER BY "position"',
                   $$VALUES ('sj_credits'), ('cs_credits'), ('sjmini_credits'),
