@@ -1,0 +1,2 @@
+-- Undo db/schema/02_mockbook_internal.sql (new).
+

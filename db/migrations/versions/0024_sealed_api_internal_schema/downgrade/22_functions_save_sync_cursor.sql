@@ -1,0 +1,36 @@
+-- Undo db/functions/save_sync_cursor.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS mockbook_internal.save_sync_cursor;
+-- Frozen copy of db/functions/save_sync_cursor.sql (new).
+/**
+ * hubspot_sync.save_sync_cursor(p_sync_type text, p_cursor jsonb) -> void
+ *
+ * Saves the glue's position of one of its jobs in sync_metadata.cursor (the row is created when
+ * missing; last_sync_* are left to record_sync_run). A pull saves its cursor after every page it
+ * applied, so an interrupted pull resumes there.
+ * Errors: INVALID_ARGUMENT (empty or over-long sync type, a cursor that is not a JSON object).
+ * Locks: the sync_metadata row.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.save_sync_cursor(p_sync_type text, p_cursor jsonb)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+BEGIN
+    IF coalesce(p_sync_type, '') = '' OR length(p_sync_type) > 64
+       OR jsonb_typeof(p_cursor) IS DISTINCT FROM 'object' THEN
+        PERFORM hubspot_sync.raise_error('INVALID_ARGUMENT',
+            'save_sync_cursor needs a sync type (1..64 characters) and a JSON object.');
+    END IF;
+    INSERT INTO hubspot_sync.sync_metadata AS m (sync_type, cursor)
+    VALUES (p_sync_type, p_cursor)
+    ON CONFLICT (sync_type) DO UPDATE SET cursor = excluded.cursor, updated_at = now();
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.save_sync_cursor(text, jsonb) IS
+'Glue: save the cursor (a JSON object) of a sync type in sync_metadata. Errors: INVALID_ARGUMENT.';
+REVOKE ALL ON FUNCTION hubspot_sync.save_sync_cursor(text, jsonb) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.save_sync_cursor(text, jsonb) TO service_role;

@@ -1,0 +1,29 @@
+-- Undo db/functions/purge_sync_queue.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS mockbook_internal.purge_sync_queue;
+-- Frozen copy of db/functions/purge_sync_queue.sql (new).
+/**
+ * hubspot_sync.purge_sync_queue(p_retention) -> bigint (rows deleted)
+ *
+ * Deletes outbox rows that were done more than p_retention ago (default 7 days). Pending and dead
+ * rows are never purged: dead rows stay until someone retries or discards them.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.purge_sync_queue(p_retention interval DEFAULT '7 days')
+RETURNS bigint
+LANGUAGE sql
+VOLATILE
+SET search_path = ''
+AS $$
+    WITH gone AS (
+        DELETE FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at IS NOT NULL AND q.done_at < now() - coalesce(p_retention, '7 days')
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.purge_sync_queue(interval) IS
+'Glue: delete outbox rows done longer ago than the retention period (default 7 days).';
+REVOKE ALL ON FUNCTION hubspot_sync.purge_sync_queue(interval) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.purge_sync_queue(interval) TO service_role;

@@ -1,0 +1,26 @@
+-- Undo db/functions/get_sync_cursor.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS mockbook_internal.get_sync_cursor;
+-- Frozen copy of db/functions/get_sync_cursor.sql (new).
+/**
+ * hubspot_sync.get_sync_cursor(p_sync_type text) -> jsonb
+ *
+ * The glue's saved position of one of its jobs (sync_metadata.cursor of the sync_type row, e.g.
+ * 'pull:contacts' {"since_ms": ..., "tie_id": ...}, 'reconcile' {"drift": n}); '{}' when the job
+ * never saved one. Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.get_sync_cursor(p_sync_type text)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = ''
+AS $$
+    SELECT coalesce((SELECT m.cursor FROM hubspot_sync.sync_metadata AS m
+                     WHERE m.sync_type = p_sync_type), '{}'::jsonb)
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.get_sync_cursor(text) IS
+'Glue: the saved cursor (sync_metadata.cursor) of a sync type, {} when none.';
+REVOKE ALL ON FUNCTION hubspot_sync.get_sync_cursor(text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.get_sync_cursor(text) TO service_role;
