@@ -29,12 +29,11 @@ slow create land after the search had found nothing: the rows were then created 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from glue.clock import SYSTEM, Clock, utcnow
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELDS
 from glue.db import Database
@@ -182,7 +181,7 @@ class NoteWriter:
         reader: HubSpotReader | None = None,
         batch_size: int = 100,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = PullDatabase(db)
         self.client = client
@@ -190,7 +189,7 @@ class NoteWriter:
         self.bookings_type = settings.bookings_object_type
         self.batch_size = min(max(batch_size, 1), 100)
         self.settle_seconds = settle_seconds
-        self._sleep = sleep
+        self.clock = clock  # when a batch was sent, and the wait before searching for it
         self.stats = NotesStats()
 
     def run(self, *, max_batches: int | None = None) -> NotesStats:
@@ -222,7 +221,7 @@ class NoteWriter:
             }
             for g in groups
         }
-        at = datetime.now(UTC)
+        at = utcnow(self.clock)
         answer_by = at + timedelta(seconds=self._timeout())
         self.store.save_cursor(
             CURSOR,
@@ -246,7 +245,7 @@ class NoteWriter:
                 self.store.save_cursor(CURSOR, {})  # refused whole: nothing was created
                 raise
             log.info("note creation got no clear answer (%s): checking what exists", exc)
-            self._recover(call_ended=datetime.now(UTC))
+            self._recover(call_ended=utcnow(self.clock))
             return True
         created: dict[str, str] = {}
         for r in result.results:
@@ -299,10 +298,10 @@ class NoteWriter:
             landed_by.append(call_ended)
         if landed_by:
             wait = (
-                max(landed_by) + timedelta(seconds=self.settle_seconds) - datetime.now(UTC)
+                max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
             ).total_seconds()
             if wait > 0:
-                self._sleep(wait)
+                self.clock.sleep(wait)
         found: dict[str, str] = {}
         ids = sorted(inflight, key=int)
         for start in range(0, len(ids), 100):
@@ -341,7 +340,7 @@ def push_audit_notes(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     batch_size: int = 100,
     max_batches: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM,
 ) -> NotesStats:
     """The notes step of `mockbook run` (after the push, so new bookings have HubSpot ids), and
     `mockbook notes`. Records the run in sync_metadata ('notes'; not 'push:...', which
@@ -353,7 +352,7 @@ def push_audit_notes(
         reader=reader,
         batch_size=batch_size,
         settle_seconds=settle_seconds,
-        sleep=sleep,
+        clock=clock,
     )
     stats = writer.run(max_batches=max_batches)
     if not stats.locked_out:

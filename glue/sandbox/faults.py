@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import re
 import threading
-import time
+
+from glue.clock import SYSTEM, Clock
 
 ERROR = "error"
 TIMEOUT = "timeout"
@@ -42,7 +43,8 @@ class Faults:
         """True when this request escapes every fault (see ``spare_portal_reads``)."""
         return self.spare_portal_reads and method == "GET" and bool(self.PORTAL_READS.match(path))
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, clock: Clock = SYSTEM) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._seed = seed
         self._rng = random.Random(seed)
@@ -73,10 +75,10 @@ class Faults:
 
     def storm(self, seconds: float) -> None:
         """Answer every call with 429 for the next ``seconds`` (0 ends a storm)."""
-        self._storm_until = time.monotonic() + seconds
+        self._storm_until = self._clock.monotonic() + seconds
 
     def storm_remaining(self) -> float:
-        return max(0.0, self._storm_until - time.monotonic())
+        return max(0.0, self._storm_until - self._clock.monotonic())
 
     def draw(self) -> tuple[str | None, int]:
         """Fate of one call: (fault kind or None, HTTP status for an ``error``)."""

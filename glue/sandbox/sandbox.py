@@ -12,11 +12,13 @@ import copy
 import json
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from glue.clock import SYSTEM, Clock
 
 from . import faults as F
 from .api import Api
@@ -61,21 +63,31 @@ class Sandbox:
         setup: bool = False,
         portal_timezone: str = "America/Toronto",
         prerequisite_type_id: int = 1340,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.host = host
+        # Record times, the search lag, rate limits, storms, latency and timeouts run on it; a
+        # test passes one it moves (tests/py/fakeclock.py) instead of sleeping.
+        self.clock = clock
         self.port = port
         self.search_lag = search_lag
         self.access_token = access_token
-        self.store = Store(portal_id, first_id)
+        self.store = Store(portal_id, first_id, clock)
         empty_portal(self.store)
         self.prerequisite_type_id = prerequisite_type_id
         if setup:
             self.setup()
         self.api = Api(self.store, lambda: self.search_lag)
         self.limiter = RateLimiter(
-            rate_limit, rate_window, daily_limit, search_rate, timezone=portal_timezone
+            rate_limit,
+            rate_window,
+            daily_limit,
+            search_rate,
+            clock=clock.monotonic,
+            timezone=portal_timezone,
+            now=lambda: datetime.fromtimestamp(clock.time(), UTC),
         )
-        self.faults = Faults(seed)
+        self.faults = Faults(seed, clock)
         self.conformance = None
         if conformance:
             from .conformance import Conformance
@@ -85,6 +97,7 @@ class Sandbox:
         self.conformance_failures: list[str] = []
         self.errors: list[str] = []  # unexpected exceptions inside the server
         self._lock = threading.Lock()
+        self._logged = threading.Condition(self._lock)  # a request arrived or was answered
         self._requests: deque[dict] = deque(maxlen=request_log_limit)
         self._stats = self._zero_stats()
         self._stopping = threading.Event()
@@ -145,7 +158,7 @@ class Sandbox:
 
     # ---- the request pipeline ----------------------------------------------------------------
     def _exchange(self, handler: _Handler) -> None:
-        started = time.time()
+        started = self.clock.time()
         method = handler.command
         parts = urlsplit(handler.path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -169,19 +182,21 @@ class Sandbox:
         with self._lock:  # logged on arrival: a request still being answered shows status None
             self._requests.append(entry)
             self._stats["calls"] += 1
+            self._logged.notify_all()
         status, body, extra = self._respond(method, parts.path, query, headers, raw, payload, entry)
         fault = entry["fault"]
         out_headers = {**self.limiter.headers(), **extra}
         if self.conformance is not None:
             self._check(method, handler.path, headers, raw, status, out_headers, body)
         with self._lock:
-            entry["duration"] = time.time() - started
+            entry["duration"] = self.clock.time() - started
             if status is not None:
                 entry["status"], entry["response"] = status, body
                 by_status = self._stats["by_status"]
                 by_status[status] = by_status.get(status, 0) + 1
                 if status == 429:
                     self._stats["429"] += 1
+            self._logged.notify_all()
         if fault in (F.TIMEOUT, F.LOST_RESPONSE):
             handler.drop()
             return
@@ -233,7 +248,7 @@ class Sandbox:
                 {"Retry-After": decision.retry_after_header},
             )
         if self.faults.latency > 0 and not spared:
-            self._stopping.wait(self.faults.latency)
+            self.clock.wait(self._stopping, self.faults.latency)
         kind, error_status = (None, 0) if spared else self.faults.draw()
         if kind is not None:
             self._fault(entry, kind)
@@ -241,7 +256,7 @@ class Sandbox:
             message = _SERVER_ERRORS.get(error_status, "Internal error")
             return error_status, error_body(message, INTERNAL_ERROR), {}
         if kind == F.TIMEOUT:
-            self._stopping.wait(self.faults.timeout_seconds)
+            self.clock.wait(self._stopping, self.faults.timeout_seconds)
             return None, None, {}
         req = Req(query=query, body=payload, raw_chars=len(raw.decode("utf-8", "replace")))
         try:
@@ -311,6 +326,13 @@ class Sandbox:
         """Every request so far: method, path, query, json, status, response, time, fault."""
         with self._lock:
             return list(self._requests)
+
+    def wait_for(self, predicate: Callable[[list[dict]], bool], timeout: float = 60.0) -> bool:
+        """Block until ``predicate(requests)`` holds, checked whenever a request arrives or is
+        answered (so a test waits for the traffic it expects, not for a guessed time); False
+        if it still does not after ``timeout`` seconds."""
+        with self._logged:
+            return self._logged.wait_for(lambda: predicate(list(self._requests)), timeout)
 
     @property
     def stats(self) -> dict:

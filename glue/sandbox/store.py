@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from glue.clock import SYSTEM, Clock
+
 CONTACTS = "0-1"
 NOTES = "0-46"
 BOOKINGS = "2-50158943"
@@ -150,8 +152,11 @@ def _norm_unique(prop: str, value: str) -> str:
 class Store:
     """Thread-safe in-memory CRM: types, records, unique indexes, associations."""
 
-    def __init__(self, portal_id: int = DEFAULT_PORTAL_ID, first_id: int = FIRST_ID) -> None:
+    def __init__(
+        self, portal_id: int = DEFAULT_PORTAL_ID, first_id: int = FIRST_ID, clock: Clock = SYSTEM
+    ) -> None:
         self.lock = threading.RLock()
+        self.clock = clock  # record times and the search index's lag run on it
         self.portal_id = portal_id
         self.first_id = first_id
         self._types: dict[str, ObjectType] = {}
@@ -282,7 +287,7 @@ class Store:
                 raise conflict
             self._next_id += 1
             rid = str(self._next_id)
-            ms = at_ms if at_ms is not None else now_ms()
+            ms = at_ms if at_ms is not None else self.now_ms()
             rec = Record(rid, ot.type_id, {}, ms, ms)
             rec.properties.update({k: v for k, v in props.items()})
             stamp = iso(ms)
@@ -309,7 +314,7 @@ class Store:
             self._unindex(ot, rec)
             changed = {k: v for k, v in props.items() if rec.properties.get(k) != v}
             rec.properties.update(props)
-            ms = max(at_ms if at_ms is not None else now_ms(), rec.updated_ms)
+            ms = max(at_ms if at_ms is not None else self.now_ms(), rec.updated_ms)
             rec.updated_ms = ms
             rec.properties[ot.lastmodified_property] = iso(ms)
             rec.properties["hs_object_id"] = rec.id
@@ -326,7 +331,7 @@ class Store:
                 return
             self._unindex(ot, rec)
             rec.archived = True
-            rec.archived_ms = now_ms()
+            rec.archived_ms = self.now_ms()
             self._snapshot(rec)
             self.emit("deletion", ot, rec, {})
 
@@ -348,12 +353,14 @@ class Store:
             if value:
                 self._unique.pop((ot.type_id, prop, _norm_unique(prop, value)), None)
 
-    @staticmethod
-    def _snapshot(rec: Record, visible_at: float | None = None) -> None:
-        at = time.time() if visible_at is None else visible_at
+    def now_ms(self) -> int:
+        return int(self.clock.time() * 1000)
+
+    def _snapshot(self, rec: Record, visible_at: float | None = None) -> None:
+        at = self.clock.time() if visible_at is None else visible_at
         rec.versions.append((at, dict(rec.properties), rec.archived))
         # Keep what a search lag of up to MAX_SEARCH_LAG seconds may still need to see.
-        horizon = time.time() - MAX_SEARCH_LAG
+        horizon = self.clock.time() - MAX_SEARCH_LAG
         while len(rec.versions) > 1 and rec.versions[1][0] <= horizon:
             del rec.versions[0]
 
@@ -367,7 +374,7 @@ class Store:
         lag = min(lag, MAX_SEARCH_LAG)
         with self.lock:
             out = []
-            cutoff = time.time() - lag
+            cutoff = self.clock.time() - lag
             for rec in self._table(ot.type_id).values():
                 if lag <= 0:
                     if not rec.archived:
