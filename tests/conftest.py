@@ -1,21 +1,37 @@
-"""Test harness: one fresh database per run on the configured server, migrated to head.
+"""Test harness: one migrated template database per run, and a copy of it per test module.
 
 Server: DATABASE_URL, else the PG* variables, else 127.0.0.1:5432 as postgres (SPEC §10).
-The database is created by pytest-postgresql's DatabaseJanitor, migrated with Alembic (or, with
-MOCKBOOK_SCHEMA_SOURCE=db, built from db/ directly: handy while writing a function that has no
-revision yet), given pgTAP, plpgsql_check and the test-only `tests` schema, and dropped at the end.
-pgTAP files (tests/sql/test_*.sql) run through pytest-pgtap on a connection to it.
+
+The run's template (``mb_tmpl_<run>``) is created by pytest-postgresql's DatabaseJanitor,
+migrated with Alembic (or, with MOCKBOOK_SCHEMA_SOURCE=db, built from db/ directly: handy while
+writing a function that has no revision yet) and given pgTAP, plpgsql_check and the test-only
+`tests` schema, once per run: by the first pytest process that needs it, under an advisory lock,
+so the xdist workers of a parallel run (`make test`) share it. From it, ``CREATE DATABASE ...
+TEMPLATE`` copies (a fraction of a second each) give every test module a database of its own
+(``database_url``, ``db``), the pgTAP files one per process (each file rolls back), and the
+push/pull tests one per test (``push_helpers.push_db``). So no module sees another's rows, and
+modules may run in any order and at once.
+
+Every database a run creates carries a comment naming the run (host, pid and start time of the
+pytest process that started it). Copies are dropped when their module, test or process ends;
+whatever is left (the template, a crashed worker's copies) is dropped at the end of the run, and
+the databases of runs whose process is gone (a run that was killed) by the next run.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+import re
+import socket
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from glue_role import ensure_glue_login, glue_url
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.janitor import DatabaseJanitor
 
@@ -24,8 +40,54 @@ from glue.dbsource import apply_source
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))
+RUN_ENV = "MOCKBOOK_TEST_RUN"  # "<pid>:<start time>" of the run's first pytest process
+COMMENT = "mockbook test run host={host} pid={pid} start={start}"
+COMMENT_RE = re.compile(r"^mockbook test run host=(\S+) pid=(\d+) start=(\d+)$")
+# Modules that open many connections at once (rushes of up to 60): run one after the other on
+# one worker, so two of them never share the server's max_connections (100) at the same moment.
+CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py")
 
 
+# ---- the run ------------------------------------------------------------------------------------
+def _start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot), None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller (or a run without xdist) names the run; its workers inherit the name.
+    if not hasattr(config, "workerinput"):
+        os.environ[RUN_ENV] = f"{os.getpid()}:{_start_time(os.getpid()) or 0}"
+
+
+def _run() -> tuple[str, str]:
+    """(the run's short id for database names, the comment its databases carry)."""
+    pid, start = os.environ.get(RUN_ENV, f"{os.getpid()}:0").split(":")
+    return pid, COMMENT.format(host=socket.gethostname(), pid=pid, start=start)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup` (make test) every file is one unit of work, as with loadfile (a
+    module's tests run in order in one process, its fixtures once), except that the
+    connection-heavy files form one unit together."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            name = item.path.name
+            group = "connections" if name in CONNECTION_HEAVY else str(item.path)
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_ENV):
+        _drop_run_databases(server_params(), mine=True)
+
+
+# ---- the server ---------------------------------------------------------------------------------
 def server_params() -> dict[str, str]:
     """Connection parameters of the server the tests run on (no database name)."""
     if url := os.environ.get("DATABASE_URL"):
@@ -51,35 +113,66 @@ def url_for(dbname: str) -> str:
     return f"postgresql://{auth}@{params['host']}:{params['port']}/{dbname}"
 
 
-@pytest.fixture(scope="session")
-def pg_params() -> dict[str, str]:
-    return server_params()
+def _janitor(params: dict[str, str], dbname: str, **kwargs) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=params["user"], host=params["host"], port=params["port"], dbname=dbname,
+        password=params.get("password"), **kwargs,
+    )
 
 
-@pytest.fixture(scope="session")
-def make_database(pg_params: dict[str, str]) -> Iterator:
-    """Factory of fresh, empty databases on the test server; all dropped at the end."""
-    janitors: list[DatabaseJanitor] = []
+def _admin(params: dict[str, str]) -> psycopg.Connection:
+    return psycopg.connect(url_for("postgres"), autocommit=True)
 
-    def make(name: str) -> str:
-        dbname = f"mb_{name}_{os.getpid()}"
-        janitor = DatabaseJanitor(
-            user=pg_params["user"], host=pg_params["host"], port=pg_params["port"],
-            dbname=dbname, password=pg_params.get("password"),
+
+def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
+    """Drop this run's databases (``mine``), or those of runs on this host whose pytest process
+    is gone (a run that was killed before its end)."""
+    me, _ = _run()
+    host = socket.gethostname()
+    try:
+        admin = _admin(params)
+    except psycopg.OperationalError:
+        return  # no server: the run needed none, or already failed saying so
+    with admin:
+        rows = admin.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname LIKE 'mb\\_%'"
+        ).fetchall()
+        for name, comment in rows:
+            found = COMMENT_RE.match(comment or "")
+            if not found or found[1] != host:
+                continue
+            pid, start = int(found[2]), int(found[3])
+            alive = _start_time(pid) == start
+            if (str(pid) == me) if mine else not alive:
+                if name.startswith("mb_tmpl_"):
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
+                    )
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+def create_database(params: dict[str, str], name: str, template: str | None = None) -> str:
+    """A new database (empty, or a copy of ``template``) marked as this run's; its URL."""
+    _janitor(params, name, template_dbname=template).init()
+    with _admin(params) as admin:
+        admin.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(_run()[1])
+            )
         )
-        janitor.init()
-        janitors.append(janitor)
-        return url_for(dbname)
-
-    yield make
-    for janitor in reversed(janitors):
-        janitor.drop()
+    return url_for(name)
 
 
-@pytest.fixture(scope="session")
-def database_url(make_database) -> str:
-    """The run's database, migrated to head, with pgTAP, plpgsql_check and tests helpers."""
-    url = make_database("test")
+def drop_database(params: dict[str, str], name: str) -> None:
+    _janitor(params, name).drop()
+
+
+def build_schema(url: str) -> None:
+    """Migrate ``url``'s database to head and add what the tests use (pgTAP, plpgsql_check, the
+    `tests` helpers)."""
     if os.environ.get("MOCKBOOK_SCHEMA_SOURCE", "alembic") == "db":
         apply_source(url)
     else:
@@ -95,27 +188,128 @@ def database_url(make_database) -> str:
             conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
         for helper in HELPERS:
             conn.execute(helper.read_text())
-    ensure_glue_login(url)
-    return url
+    ensure_glue_login(url)  # the glue's login role and its grants (copied with the template)
+
+
+_template: dict[str, str] = {}
+
+
+def template_name(params: dict[str, str]) -> str:
+    """The run's migrated template database, built by the first process that asks for it
+    (never connect to it: no copy can be made while anyone is connected)."""
+    if "name" in _template:
+        return _template["name"]
+    run, _ = _run()
+    name = f"mb_tmpl_{run}"
+    lock = zlib.crc32(name.encode())
+    with _admin(params) as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        try:
+            exists = "SELECT 1 FROM pg_database WHERE datname = %s"
+            if not admin.execute(exists, (name,)).fetchone():
+                _drop_run_databases(params, mine=False)
+                building = f"{name}_build"
+                url = create_database(params, building)
+                try:
+                    build_schema(url)
+                except BaseException:
+                    drop_database(params, building)
+                    raise
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(building), sql.Identifier(name)
+                    )
+                )
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(name))
+                )
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+    _template["name"] = name
+    return name
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_params() -> dict[str, str]:
+    return server_params()
+
+
+_numbers = itertools.count(1)
+
+
+def _unique(prefix: str) -> str:
+    """A database name of this process: ``mb_<prefix>_<pid>_<n>`` (63 bytes at most)."""
+    slug = re.sub(r"[^a-z0-9_]", "_", prefix.lower())[:40]
+    return f"mb_{slug}_{os.getpid()}_{next(_numbers)}"
+
+
+MakeDatabase = Callable[..., str]
+
+
+def _factory(pg_params: dict[str, str], made: list[str]) -> MakeDatabase:
+    def make(name: str, *, migrated: bool = False) -> str:
+        template = template_name(pg_params) if migrated else None
+        dbname = _unique(name)
+        url = create_database(pg_params, dbname, template)
+        made.append(dbname)
+        return url
+
+    return make
 
 
 @pytest.fixture(scope="session")
+def make_database(pg_params: dict[str, str]) -> Iterator[MakeDatabase]:
+    """Factory of new databases on the test server: ``make_database(name)`` an empty one,
+    ``make_database(name, migrated=True)`` a copy of the run's migrated template. All are
+    dropped at the end of the session."""
+    made: list[str] = []
+    yield _factory(pg_params, made)
+    for name in reversed(made):
+        drop_database(pg_params, name)
+
+
+@pytest.fixture
+def fresh_database(pg_params: dict[str, str]) -> Iterator[MakeDatabase]:
+    """``make_database`` for one test: its databases are dropped when the test ends."""
+    made: list[str] = []
+
+    yield _factory(pg_params, made)
+    for name in reversed(made):
+        drop_database(pg_params, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(request: pytest.FixtureRequest, pg_params: dict[str, str]) -> Iterator[str]:
+    """This module's database: a copy of the run's template (schema at head, pgTAP,
+    plpgsql_check, the `tests` helpers), dropped when the module is done."""
+    name = _unique(request.path.stem.removeprefix("test_"))
+    url = create_database(pg_params, name, template_name(pg_params))
+    yield url
+    drop_database(pg_params, name)
+
+
+@pytest.fixture(scope="module")
 def glue_database_url(database_url: str) -> str:
-    """The run's database as the glue's login role (a member of mockbook_glue), as the glue
+    """This module's database as the glue's login role (a member of mockbook_glue), as the glue
     runs in production: not the owner, not a superuser."""
     return glue_url(database_url)
 
 
 @pytest.fixture(scope="session")
-def pgtap_connection(database_url: str) -> Iterator[psycopg.Connection]:
-    """pytest-pgtap's connection, pointed at the run's database (never skipped: a missing
-    server is an error)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def pgtap_connection(pg_params: dict[str, str]) -> Iterator[psycopg.Connection]:
+    """pytest-pgtap's connection, to a copy of the template of this process's own (each pgTAP
+    file rolls back, so the files of one process share it; never skipped: a missing server is
+    an error)."""
+    name = _unique("pgtap")
+    url = create_database(pg_params, name, template_name(pg_params))
+    with psycopg.connect(url, autocommit=True) as conn:
         yield conn
+    drop_database(pg_params, name)
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
-    """A connection to the run's database for one test (autocommit)."""
+    """A connection to this module's database for one test (autocommit)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         yield conn

@@ -1,5 +1,5 @@
 """Shared pieces of the push tests (test_push*.py, test_cli_sync.py): a fresh database per test
-(copied from a template built once per run, which is much faster than building each one), a
+(a copy of the run's template, tests/conftest.py, which is much faster than building each one), a
 small world of exams and students that exist both in the database and in the HubSpot sandbox,
 and readers of both sides for assertions.
 
@@ -10,74 +10,34 @@ Bind the fixtures in a test module with plain assignments, as sandbox_fixtures d
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from glue_role import ensure_glue_login, glue_url
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from glue_role import glue_url
 from psycopg.rows import dict_row
 from sandbox_fixtures import TOKEN
 
-from glue import migrations
 from glue.config import Settings
 from glue.db import Database
-from glue.dbsource import apply_source
 from glue.hubspot import HubSpotClient
 from glue.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))
-_counter = itertools.count()
-_template: dict[str, str] = {}
-
-
-def _build(url: str) -> None:
-    if os.environ.get("MOCKBOOK_SCHEMA_SOURCE", "alembic") == "db":
-        apply_source(url)
-    else:
-        migrations.upgrade(url, "head")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
-        if os.environ.get("MOCKBOOK_PG_COMPAT"):  # as tests/conftest.py's database_url
-            conn.execute("SET check_function_bodies = off")
-        else:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
-        for helper in HELPERS:
-            conn.execute(helper.read_text())
-    ensure_glue_login(url)
-
-
-def _with_db(url: str, dbname: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo(**params)
 
 
 @pytest.fixture
-def push_db(make_database) -> Iterator[str]:
-    """A fresh database of its own for one test (schema, functions, tests helpers)."""
-    if "url" not in _template:
-        url = make_database("pushtmpl")
-        _build(url)
-        _template["url"] = url
-    template = _template["url"]
-    name = f"mb_push_{os.getpid()}_{next(_counter)}"
-    admin = _with_db(template, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{conninfo_to_dict(template)["dbname"]}"')
-    yield _with_db(template, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def push_db(fresh_database) -> str:
+    """A fresh database of its own for one test: a copy of the run's migrated template (schema,
+    functions, tests helpers, the glue's login role), dropped when the test ends."""
+    return fresh_database("push", migrated=True)
 
 
 def settings_for(url: str, sb: Sandbox, **overrides: Any) -> Settings:
