@@ -3,6 +3,7 @@
     import sandbox_fixtures
     sandbox = sandbox_fixtures.sandbox
     hubspot_client = sandbox_fixtures.hubspot_client
+    clock = sandbox_fixtures.clock  # where a test moves time
 
 (plain assignments: importing the names would make ruff report F811 on every test argument).
 
@@ -13,6 +14,10 @@ that every exchange conformed to HubSpot's OpenAPI specs. ``empty_sandbox`` is t
 empty portal (HubSpot's own objects and properties only), for the strictness and setup tests.
 Search lag is 0 in both; tests of the pull's overlap window set a realistic one
 (``REALISTIC_SEARCH_LAG``).
+
+A test that also takes ``clock`` (a tests/py/fakeclock.py ``FakeClock``) gets its sandbox on that
+clock: record times, the search lag, rate-limit windows, storms and latency follow it, and the
+test moves time with ``clock.advance(seconds)`` instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fakeclock import FakeClock
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from glue.clock import SYSTEM, Clock
 from glue.sandbox import Sandbox
 
 TOKEN = "sandbox-test-token"
@@ -36,16 +43,26 @@ def make_client(sb: Sandbox, token: str | None = TOKEN) -> HubSpot:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(access_token=TOKEN, conformance=True, setup=True) as sb:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def clock_of(request: pytest.FixtureRequest) -> Clock:
+    """The test's ``clock`` if it takes one, else the system clock."""
+    return request.getfixturevalue("clock") if "clock" in request.fixturenames else SYSTEM
+
+
+@pytest.fixture
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with Sandbox(access_token=TOKEN, conformance=True, setup=True, clock=clock_of(request)) as sb:
         yield sb
         assert sb.errors == []
         assert sb.conformance_failures == []
 
 
 @pytest.fixture
-def empty_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(access_token=TOKEN, conformance=True) as sb:
+def empty_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with Sandbox(access_token=TOKEN, conformance=True, clock=clock_of(request)) as sb:
         yield sb
         assert sb.errors == []
         assert sb.conformance_failures == []

@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
-import threading
-import time
 
 import psycopg
 import push_helpers
@@ -18,15 +15,19 @@ import sandbox_fixtures
 from postgrest import rpc
 from pull_helpers import fast, hubspot, one, open_db, q, seed_account, seed_exams
 from push_helpers import env_for, mockbook
+from waiting import wait_until
 
 from glue.hubspot import HubSpotError
 from glue.importer import run_import
 from glue.notes import NOTE_PROPERTY, push_audit_notes
 from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
+from glue.sandbox.faults import Faults
 
 sandbox = sandbox_fixtures.sandbox
+clock = sandbox_fixtures.clock
 push_db = push_helpers.push_db
+PORTAL_READ = Faults.PORTAL_READS
 
 
 def notes_by_audit_id(sb: Sandbox) -> dict[str, list[dict]]:
@@ -172,23 +173,25 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     sandbox.faults.spare_portal_reads = True  # the faults are for the notes, not the check
     env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50", MOCKBOOK_NOTES_SETTLE_SECONDS="0.3")
     rng = random.Random(5)
-    kills = mid_batch = 0
-    deadline = time.monotonic() + 180
-    while kills < 10 and time.monotonic() < deadline:
+    kills = mid_batch = runs = 0
+    while kills < 10:
+        runs += 1
+        assert runs <= 40, f"only {kills} of 40 runs were still writing when their kill came"
         seen = len(sandbox.requests)
         proc = mockbook(["notes", "--json", "--batch-size", "20"], env)
-        # The random moment counts from the writer's first HubSpot call, not from the start of
-        # the process: starting Python takes 1.2 s on an idle machine and several seconds on a
-        # loaded one, where a kill timed from the start hit mostly processes that had not begun
-        # (few calls, no batch in flight, no lost answer: the test then failed on its own
-        # preconditions).
-        started = time.monotonic()
-        while len(sandbox.requests) == seen and proc.poll() is None:
-            assert time.monotonic() - started < 60, "the writer made no HubSpot call in 60 s"
-            time.sleep(0.02)
-        try:
-            proc.wait(timeout=rng.uniform(0.1, 1.1))
-        except subprocess.TimeoutExpired:
+        # The random moment is one of the writer's own calls (the portal check's reads aside):
+        # the kill comes as the k-th arrives at HubSpot, or once HubSpot has answered it.
+        # Counting calls, not seconds: a kill timed from the start of the process hit mostly
+        # processes that had not begun on a loaded machine (starting Python takes seconds).
+        k, answered = rng.randint(1, 4), rng.random() < 0.5
+
+        def reached(k=k, answered=answered, seen=seen, proc=proc) -> bool:
+            work = [r for r in sandbox.requests[seen:] if not PORTAL_READ.match(r["path"])]
+            hit = len(work) >= k and (not answered or work[k - 1]["status"] is not None)
+            return hit or proc.poll() is not None
+
+        wait_until("the writer's call to kill it at", reached)
+        if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             kills += 1
@@ -230,7 +233,7 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
 
 
 def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
-    push_db: str, sandbox: Sandbox
+    push_db: str, sandbox: Sandbox, clock
 ) -> None:
     """The race behind the flaky kill test: a create call gets no answer within the client's
     timeout (the sandbox was slow under load), the writer searches for its notes at once (it
@@ -243,18 +246,17 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
     seed_account(sandbox, malformed=False)
     [exam] = seed_exams(sandbox, [{"exam_date": "2031-05-01", "capacity": "50"}])
     settings, client, reader = hubspot(push_db, sandbox, http_timeout_seconds=0.4)
-    late: list[threading.Thread] = []
-
+    late: list[str] = []  # when the slow create was handled
     real_create = reader.create_notes
 
     def create_answered_too_late(inputs: list[dict]) -> object:
         if late:  # only the first call is slow
             return real_create(inputs)
-        # HubSpot handles the call 0.1 s after the client gave up (at 0.4 s).
-        thread = threading.Thread(target=lambda: (time.sleep(0.5), real_create(inputs)))
-        thread.start()
-        late.append(thread)
-        time.sleep(reader.client.timeout)
+        late.append("sent")
+        # HubSpot handles the call 0.5 s after it was sent, 0.1 s after the client gave up
+        # (its timeout is 0.4 s): on the writer's clock, which the writer's own wait moves.
+        clock.call_at(0.5, lambda: (real_create(inputs), late.append("handled")))
+        clock.advance(reader.client.timeout)
         raise HubSpotError("ReadTimeoutError: read timed out", operation="create notes")
 
     reader.create_notes = create_answered_too_late  # type: ignore[method-assign]
@@ -275,9 +277,14 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
                 "p_actor := 'admin@school.ca')"
             )
         push(db, client, settings, linger=0)
-        first = push_audit_notes(db, client, settings, reader=reader, settle_seconds=0.3)
-        late[0].join()
-        again = push_audit_notes(db, client, settings, reader=reader, settle_seconds=0.3)
+        first = push_audit_notes(
+            db, client, settings, reader=reader, settle_seconds=0.3, clock=clock
+        )
+        clock.advance(1.0)  # the slow create has landed by now, whatever the writer did
+        assert late == ["sent", "handled"]
+        again = push_audit_notes(
+            db, client, settings, reader=reader, settle_seconds=0.3, clock=clock
+        )
     notes = notes_by_audit_id(sandbox)
     twice = {k: len(v) for k, v in notes.items() if len(v) > 1}
     assert len(notes) == 2 and twice == {}, (twice, first, again)

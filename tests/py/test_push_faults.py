@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import push_helpers
@@ -44,14 +43,14 @@ CREDITS = (
 )
 
 
-def drain(url: str, sb: Sandbox, *, deadline: float = 60.0, **settings_overrides) -> list:
-    """Push until the queue is empty (each run lingers for rows in backoff); all runs' stats."""
+def drain(url: str, sb: Sandbox, *, max_runs: int = 20, **settings_overrides) -> list:
+    """Push until the queue is empty (each run lingers for rows in backoff), at most
+    ``max_runs`` runs; all runs' stats."""
     settings = settings_for(url, sb, **settings_overrides)
     client = client_for(settings, max_retries=1)
     runs = []
-    stop = time.monotonic() + deadline
     with Database(url) as db:
-        while pending(url) and time.monotonic() < stop:
+        while pending(url) and len(runs) < max_runs:
             pusher = Pusher(db, client, settings, batch_size=150, lease_seconds=30)
             runs.append(pusher.run(linger=5.0))
     return runs, client

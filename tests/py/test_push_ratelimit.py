@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 
 import push_helpers
@@ -51,14 +50,12 @@ def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
             HUBSPOT_RATE_WINDOW_SECONDS=str(WINDOW),
             MOCKBOOK_PUSH_BATCH_SIZE="30",
         )
-        started = time.monotonic()
         procs = [mockbook(["push", "--json", "--linger", "1"], env) for _ in range(2)]
         outs = []
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
             outs.append(json.loads(out))
-        elapsed = time.monotonic() - started
 
         stats = sb.stats
         assert stats["429"] == 0, stats
@@ -70,15 +67,12 @@ def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
         assert sum(o["rows_done"] for o in outs) == rows
         assert pending(push_db) == 0
         assert sorted(hubspot_bookings(sb)) == sorted(b["booking_id"] for b in bookings(push_db))
-        # No window of the sandbox's saw more than LIMIT calls (so: no 429 could happen).
+        # No window of the sandbox's saw more than LIMIT calls (so: no 429 could happen), and
+        # the calls did need more than one window (the limiter held the processes back).
         times = sorted(r["time"] for r in sb.requests)
         assert max(sum(1 for t in times if s <= t < s + WINDOW) for s in times) <= LIMIT
         total_calls = sum(o["calls"] for o in outs)
-        assert total_calls == stats["calls"]
-        # The limiter really held the processes back (a lower bound implied by the rate limit,
-        # not a speed claim): N calls at LIMIT per WINDOW cannot finish sooner than this.
-        min_wall_time = (total_calls - LIMIT) / LIMIT * WINDOW
-        assert min_wall_time <= elapsed
+        assert total_calls == stats["calls"] > 2 * LIMIT
         upserts = calls(sb, "/batch/upsert", BOOKINGS)
         assert all(len(r["json"]["inputs"]) <= 100 for r in upserts)
     client.delete(f"mockbook:ratelimit:{limiter_name(token)}")

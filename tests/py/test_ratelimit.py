@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 import redis
+from fakeclock import FakeClock
 
 from glue.hubspot import HubSpotClient, limiter_name
 from glue.ratelimit import (
@@ -37,7 +38,10 @@ def max_in_window(stamps: list[float], window: float) -> int:
 
 
 def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
-    limiter = build_limiter(limit=20, window=1.0, daily=10_000, redis_url=None, margin=0.05)
+    """Four threads, 60 requests, 20 per second, on a fake clock: the limiter's waits move it."""
+    clock = FakeClock()
+    limiter = RateLimiter(LocalWindow(20, 1.0 + 0.05, clock=clock.monotonic), DailyBudget(10_000),
+                          sleep=clock.sleep)
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -45,7 +49,7 @@ def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
         for _ in range(15):
             limiter.acquire()
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(clock.monotonic())
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -54,7 +58,7 @@ def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
         t.join()
     assert len(stamps) == 60
     assert max_in_window(stamps, 1.0) <= 20
-    assert limiter.waits > 0  # 60 requests at 20/s had to wait
+    assert limiter.waits > 0 and clock.sleeps  # 60 requests at 20/s had to wait
 
 
 def _redis_worker(key: str, n: int, out) -> None:
@@ -75,9 +79,9 @@ def test_redis_limiter_is_shared_by_processes() -> None:
     stamps = [out.get(timeout=30) for _ in range(45)]
     for p in procs:
         p.join(timeout=30)
-    # Three processes, one shared budget of 15 per second: 45 requests need ~3 s.
+    # Three processes, one shared budget of 15 per second (on the Redis server's clock): no
+    # second of the 45 grants holds more than 15 of them (so they spread over 3 seconds).
     assert max_in_window(stamps, 1.0) <= 15
-    assert max(stamps) - min(stamps) >= 2.0
     redis.Redis.from_url(REDIS_URL).delete(f"mockbook:ratelimit:{key}")
 
 
@@ -145,8 +149,10 @@ def test_a_call_counts_until_a_window_after_its_answer() -> None:
 
 def test_redis_shared_calls_delayed_before_the_send_never_see_a_429() -> None:
     """The same through the real seam: two clients ("processes") share one Redis budget against
-    the sandbox; one call is delayed 0.7 s between its grant and its send (injected), and the
-    other client's calls of the next window must not land in the window where it arrived."""
+    the sandbox; one call is held up between its grant and its send (injected), and the
+    other client's calls of the next window must not land in the window where it arrived. (The
+    limiter runs on the Redis server's clock, so this one waits in real time: the delayed call
+    is sent once the other client's second call, a window later, has been answered.)"""
     token = f"rl-delay-{uuid.uuid4().hex}"
     name = limiter_name(token)
     with Sandbox(access_token=token, rate_limit=2, rate_window=1.0, setup=True) as sb:
@@ -160,9 +166,12 @@ def test_redis_shared_calls_delayed_before_the_send_never_see_a_429() -> None:
         slow, fast = client(), client()
         granted = threading.Event()
 
+        def answered(requests: list[dict]) -> bool:
+            return sum(1 for r in requests if r["status"] is not None) >= 2
+
         def delayed(*args, **kwargs):
             granted.set()
-            time.sleep(0.7)
+            assert sb.wait_for(answered, timeout=30)  # held up between its grant and its send
             return slow._schemas.get_by_id_with_http_info(*args, **kwargs)
 
         thread = threading.Thread(target=slow._call, args=("schema (slow)", delayed, BOOKINGS))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -210,10 +209,9 @@ def test_a_second_run_exits_75_at_once_or_waits_for_the_lock(
     env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
     with psycopg.connect(push_db, autocommit=True) as holder:
         holder.execute(LOCK_SQL)
-        started = time.monotonic()
+        # it returns at all while the lock is held: it did not wait for it
         code, out, err = run_main(["run"], env, monkeypatch, capsys)
         assert code == 75, err
-        assert time.monotonic() - started < 5
         assert "another mockbook run is running" in err
         code, out, _ = run_main(["run", "--json"], env, monkeypatch, capsys)
         assert (code, json.loads(out)["busy"]) == (75, True)
@@ -221,19 +219,17 @@ def test_a_second_run_exits_75_at_once_or_waits_for_the_lock(
         assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_metadata")[0]["n"] == 0
 
         waiting = mockbook(["run", "--wait", "--json"], env)
-        deadline = time.monotonic() + 30
-        while not query(
-            push_db,
-            "SELECT 1 FROM pg_stat_activity WHERE datname = "
-            "current_database() AND application_name = 'mockbook-run'",
-        ):
-            assert time.monotonic() < deadline and waiting.poll() is None
-            time.sleep(0.1)
-        time.sleep(1.5)  # connected, trying the lock
+        # It says once that it waits for the lock (a JSON line: stderr is not a terminal) and
+        # goes on trying: read its stderr up to that line.
+        said: list[str] = []
+        for line in waiting.stderr:
+            said.append(line)
+            if '"event": "lock_wait"' in line:
+                break
+        assert said and '"event": "lock_wait"' in said[-1], "".join(said)
         assert waiting.poll() is None  # still waiting for it
         holder.execute(UNLOCK_SQL)
         out, err = waiting.communicate(timeout=60)
-    assert waiting.returncode == 0, err
+    assert waiting.returncode == 0, "".join(said) + err
     report = json.loads(out)
-    assert report["ok"] and report["lock_waited_seconds"] >= 1.0
-    assert '"event": "lock_wait"' in err  # logged as a JSON line (stderr is not a terminal)
+    assert report["ok"] and report["lock_waited_seconds"] > 0

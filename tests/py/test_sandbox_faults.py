@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 
@@ -27,6 +26,7 @@ from glue.sandbox import BOOKINGS, Sandbox
 # Shared fixtures (a fresh conformance-checked sandbox per test, and an SDK client for it).
 sandbox = sandbox_fixtures.sandbox
 hubspot_client = sandbox_fixtures.hubspot_client
+clock = sandbox_fixtures.clock
 
 RATE_HEADERS = (
     "X-HubSpot-RateLimit-Daily",
@@ -52,15 +52,15 @@ def _get(client, key: str):
 
 
 @pytest.fixture
-def limited() -> Sandbox:
+def limited(clock) -> Sandbox:
     with Sandbox(
-        access_token=TOKEN, rate_limit=5, rate_window=2.0, daily_limit=9, setup=True
+        access_token=TOKEN, rate_limit=5, rate_window=2.0, daily_limit=9, setup=True, clock=clock
     ) as sb:
         yield sb
         assert sb.conformance_failures == []
 
 
-def test_rolling_window_429_body_headers_and_retry_after(limited: Sandbox) -> None:
+def test_rolling_window_429_body_headers_and_retry_after(limited: Sandbox, clock) -> None:
     client = make_client(limited)
     _create(client, "K")
     for expected_remaining in range(3, -1, -1):
@@ -82,7 +82,7 @@ def test_rolling_window_429_body_headers_and_retry_after(limited: Sandbox) -> No
     assert exc.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     wait = int(exc.headers["Retry-After"])
     assert 1 <= wait <= 2
-    time.sleep(wait)  # a client that honours Retry-After gets through
+    clock.advance(wait)  # a client that honours Retry-After gets through
     assert _get(client, "K")[1] == 200
     assert limited.stats["429"] == 1
 
@@ -101,14 +101,14 @@ def test_daily_limit(limited: Sandbox) -> None:
     assert int(err.value.headers["Retry-After"]) > 0
 
 
-def test_storm_answers_429_for_a_while(sandbox: Sandbox, hubspot_client) -> None:
+def test_storm_answers_429_for_a_while(sandbox: Sandbox, hubspot_client, clock) -> None:
     sandbox.faults.storm(0.3)
     with pytest.raises(ApiException) as err:
         _create(hubspot_client, "S")
     assert err.value.status == 429
     assert json.loads(err.value.body)["policyName"] == "TEN_SECONDLY_ROLLING"
     assert "Retry-After" in err.value.headers
-    time.sleep(0.35)
+    clock.advance(0.35)  # the storm is over
     _create(hubspot_client, "S")
     assert sandbox.stats["faults"]["storm"] == 1 and len(sandbox.objects(BOOKINGS)) == 1
 
@@ -129,20 +129,21 @@ def test_error_rate_gives_hubspot_shaped_5xx_and_applies_nothing(
     _create(hubspot_client, "E0")
 
 
-def test_latency_is_added(sandbox: Sandbox, hubspot_client) -> None:
+def test_latency_is_added(sandbox: Sandbox, hubspot_client, clock) -> None:
     sandbox.faults.latency = 0.25
-    started = time.monotonic()
     _create(hubspot_client, "L")
-    assert time.monotonic() - started >= 0.25
+    # the sandbox waited 0.25 s (on its clock) before it handled the call, and only then
+    assert clock.sleeps == [0.25]
+    assert len(sandbox.objects(BOOKINGS)) == 1
 
 
 def test_timeout_drops_the_call_without_applying_it(sandbox: Sandbox, hubspot_client) -> None:
     sandbox.faults.timeout_rate = 1.0
-    sandbox.faults.timeout_seconds = 1.0
-    started = time.monotonic()
+    sandbox.faults.timeout_seconds = 30.0  # far beyond the client's timeout
+    # The client's own read timeout ends the call: the sandbox neither answers nor closes the
+    # connection before its 30 s are up (stopping the sandbox ends that wait).
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):
         _create(hubspot_client, "T", _request_timeout=0.2)
-    assert time.monotonic() - started < 0.9
     assert sandbox.objects(BOOKINGS) == []
     assert sandbox.requests[-1]["fault"] == "timeout"
     sandbox.faults.timeout_rate = 0.0

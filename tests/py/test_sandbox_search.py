@@ -4,7 +4,6 @@ limit and the indexing lag."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import sandbox_fixtures
@@ -16,6 +15,7 @@ from glue.sandbox.store import iso
 # Shared fixtures (a fresh conformance-checked sandbox per test, and an SDK client for it).
 sandbox = sandbox_fixtures.sandbox
 hubspot_client = sandbox_fixtures.hubspot_client
+clock = sandbox_fixtures.clock
 
 
 def _req(
@@ -139,7 +139,7 @@ def test_search_body_over_3000_chars_is_refused(sandbox: Sandbox, hubspot_client
     assert _search(hubspot_client, CONTACTS, _req(ok)).total == 0
 
 
-def test_search_has_its_own_per_second_limit(sandbox: Sandbox, hubspot_client) -> None:
+def test_search_has_its_own_per_second_limit(sandbox: Sandbox, hubspot_client, clock) -> None:
     statuses = []
     for _ in range(7):
         try:
@@ -150,22 +150,22 @@ def test_search_has_its_own_per_second_limit(sandbox: Sandbox, hubspot_client) -
             body = json.loads(exc.body)
     assert statuses.count(429) >= 1 and statuses[:5] == [200] * 5
     assert body["policyName"] == "SECONDLY" and body["errorType"] == "RATE_LIMIT"
-    time.sleep(1.05)
+    clock.advance(1.05)  # the next second
     assert _search(hubspot_client, CONTACTS, _req()).total == 0
 
 
-def test_search_lag_and_modified_date_filters(sandbox: Sandbox, hubspot_client) -> None:
+def test_search_lag_and_modified_date_filters(sandbox: Sandbox, hubspot_client, clock) -> None:
     sandbox.search_lag = 0.4
     [old] = sandbox.seed(EXAMS, [{"name": "old"}])  # seeded data is already indexed
-    time.sleep(0.01)
-    start = int(time.time() * 1000)
+    clock.advance(0.01)
+    start = int(clock.time() * 1000)
     sandbox.touch(EXAMS, old, name="edited by admin")
     since_ms = [[{"property_name": "hs_lastmodifieddate", "operator": "GTE", "value": str(start)}]]
     since_iso = [[{"property_name": "hs_lastmodifieddate", "operator": "GTE", "value": iso(start)}]]
     assert _search(hubspot_client, EXAMS, _req(since_ms)).total == 0  # not indexed yet
     everything = _search(hubspot_client, EXAMS, _req(properties=["name"]))
     assert [r.properties["name"] for r in everything.results] == ["old"]  # stale version
-    time.sleep(0.45)
+    clock.advance(0.45)  # past the lag
     for groups in (since_ms, since_iso):
         res = _search(hubspot_client, EXAMS, _req(groups, properties=["name"]))
         assert [r.properties["name"] for r in res.results] == ["edited by admin"]

@@ -7,8 +7,6 @@ Each scenario asserts the final values on both sides and the student's ledger.""
 
 from __future__ import annotations
 
-import time
-
 import push_helpers
 import sandbox_fixtures
 from pull_helpers import (
@@ -33,7 +31,14 @@ from glue.reconcile import reconcile
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
 
 sandbox = sandbox_fixtures.sandbox
+clock = sandbox_fixtures.clock
 push_db = push_helpers.push_db
+CONTACT_SEARCH = f"/crm/v3/objects/{CONTACTS}/search"
+
+
+def contact_searches(requests: list[dict]) -> int:
+    """How many pull passes over the contacts began (one search each: a handful of contacts)."""
+    return sum(1 for r in requests if r["path"] == CONTACT_SEARCH)
 
 
 def hubspot_credits(sb: Sandbox, contact_id: str) -> int:
@@ -189,7 +194,9 @@ def test_a_running_worker_merges_in_every_order(push_db: str, sandbox: Sandbox, 
             CONTACTS, contact_id, cs_credits=str(hubspot_credits(sandbox, contact_id) + 4)
         )
         wait_for("both sides at 9", lambda: settled(9))
-        time.sleep(3)  # three more pulls (one a second): nothing moves
+        # three more pulls run to their end (a fourth began after them): nothing moves
+        seen = contact_searches(sandbox.requests)
+        assert sandbox.wait_for(lambda reqs: contact_searches(reqs) >= seen + 4, timeout=60)
         assert settled(9)
     finally:
         assert worker.stop() == 0, worker.log_path.read_text()
@@ -237,7 +244,7 @@ def test_capacity_set_in_mockbook_reaches_hubspot_and_survives_pull_and_reconcil
 
 
 def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
-    push_db: str, sandbox: Sandbox, monkeypatch
+    push_db: str, sandbox: Sandbox, clock, monkeypatch
 ) -> None:
     """HubSpot has no compare-and-set: an admin's edit landing after the push read the contact
     and before it wrote is replaced by that write. The next cycle finds it in the property
@@ -248,9 +255,9 @@ def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
 
     def merge_then_admin_edits(self, chunk):
         out = merge(self, chunk)
-        time.sleep(0.01)
+        clock.advance(0.01)  # (HubSpot's history is in milliseconds: a distinct moment)
         sandbox.touch(CONTACTS, contact_id, cs_credits="8")  # the admin: 5 -> 8, just too late
-        time.sleep(0.01)
+        clock.advance(0.01)
         return out
 
     with monkeypatch.context() as patch:
@@ -274,7 +281,9 @@ def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
     assert ledger_mismatches(push_db) == [] and pending(push_db) == 0
 
 
-def test_a_race_caught_by_the_next_push_read(push_db: str, sandbox: Sandbox, monkeypatch) -> None:
+def test_a_race_caught_by_the_next_push_read(
+    push_db: str, sandbox: Sandbox, clock, monkeypatch
+) -> None:
     """The same race, found by the next push's own read (no pull in between)."""
     settings, client, reader, exam_id, contact_id = start(push_db, sandbox, "RACE2")
     [second_exam] = seed_exams(sandbox, [{"capacity": "20", "exam_date": "2031-03-02"}])
@@ -284,9 +293,9 @@ def test_a_race_caught_by_the_next_push_read(push_db: str, sandbox: Sandbox, mon
     def merge_then_admin_edits(self, chunk):
         out = merge(self, chunk)
         for value in edits:
-            time.sleep(0.01)
+            clock.advance(0.01)
             sandbox.touch(CONTACTS, contact_id, cs_credits=value)
-            time.sleep(0.01)
+            clock.advance(0.01)
         return out
 
     with open_db(push_db) as db:

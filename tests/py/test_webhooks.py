@@ -35,6 +35,7 @@ from pull_helpers import (
     seed_contacts,
     seed_exams,
 )
+from waiting import wait_until
 
 from glue.cache import capacity_key
 from glue.config import ConfigError
@@ -78,15 +79,8 @@ def r() -> Iterator[redis.Redis]:
     client.close()
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s: {check}")
-        time.sleep(0.05)
+def wait_for(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    return wait_until("the webhook's effect", check, timeout=timeout)
 
 
 def event(event_id: int, object_id: str, kind: str = "propertyChange", **extra: Any) -> dict:
