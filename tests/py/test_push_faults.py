@@ -84,12 +84,16 @@ def test_5xx_timeouts_and_a_429_storm_lose_nothing(push_db: str, sandbox: Sandbo
     sandbox.faults.error_rate = 0.10
     sandbox.faults.timeout_rate = 0.05
     sandbox.faults.timeout_seconds = 1.0
-    storm = threading.Timer(0.5, sandbox.faults.storm, args=(1.5,))
+
+    def storm_once_pushing() -> None:  # a 429 storm once the push is under way (3 writes in)
+        writes = lambda reqs: sum(r["method"] != "GET" for r in reqs) >= 3  # noqa: E731
+        if sandbox.wait_for(writes, timeout=120):
+            sandbox.faults.storm(1.5)
+
+    storm = threading.Thread(target=storm_once_pushing, daemon=True)
     storm.start()
-    try:
-        runs, client = drain(push_db, sandbox, http_timeout_seconds=0.5)
-    finally:
-        storm.cancel()
+    runs, client = drain(push_db, sandbox, http_timeout_seconds=0.5)
+    storm.join(timeout=1)
     stats = sandbox.stats
     assert stats["faults"]["error"] > 0 and stats["faults"]["timeout"] > 0
     assert stats["faults"]["storm"] > 0 and client.stats.rate_limited > 0
