@@ -188,7 +188,7 @@ def test_thousands_of_alike_failures_are_summarised_not_printed_one_by_one(
             (world.students,),
         )
     # HubSpot refuses each record alone after its batch: hundreds of calls per push. The rate
-    # limits are lifted (at 100 per 10 s the two pushes spent a minute waiting for them): this
+    # limits are lifted (at 100 per 10 s they cost ~20 s of the test's ~55 s, measured): this
     # test is about what the push prints.
     sandbox.limiter.configure(rate_limit=None)
     env = env_for(push_db, sandbox, MOCKBOOK_MAX_ATTEMPTS="1", HUBSPOT_RATE_LIMIT="100000")
