@@ -49,7 +49,7 @@ def b9(quick: bool, schema_source: str) -> list[Figure]:
 
         from glue.config import Settings
         from glue.db import Database
-        from glue.hubspot import HubSpotClient
+        from glue.hubspot.client import HubSpotClient
         from glue.pull import pull
         from glue.sandbox import EXAMS, Sandbox
         from glue.sandbox.webhooks import attach

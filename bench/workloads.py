@@ -578,7 +578,7 @@ def b5(ctx: Context) -> list[Figure]:
     try:
         from glue.config import Settings
         from glue.db import Database
-        from glue.hubspot import HubSpotClient
+        from glue.hubspot.client import HubSpotClient
         from glue.push import push
         from glue.sandbox import CONTACTS, EXAMS, Sandbox
     except Exception as exc:  # the push is another engineer's work in progress

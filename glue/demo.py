@@ -36,7 +36,7 @@ from psycopg.types.json import Jsonb
 
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient
+from glue.hubspot.client import HubSpotClient
 from glue.push import (
     CREDIT_PROPERTIES,
     WAITLIST_CODE_PREFIX,

@@ -26,8 +26,8 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient
-from glue.hubspot_read import HubSpotReader
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.reads import HubSpotReader
 from glue.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets
 
 IMPORT_ACTOR = "hubspot:import"

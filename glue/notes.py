@@ -37,8 +37,8 @@ from glue.clock import SYSTEM, Clock, utcnow
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELDS
 from glue.db import Database
-from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
-from glue.hubspot_read import NOTES, HubSpotReader
+from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.reads import NOTES, HubSpotReader
 from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)

@@ -44,9 +44,9 @@ import psycopg
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db import Database
-from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
-from glue.hubspot_read import SEARCH_PAGE, HubSpotReader
-from glue.portal_catalogue import BOOKING_COLUMNS
+from glue.hubspot.catalogue import BOOKING_COLUMNS
+from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ counting an attempt, due after Retry-After; 5xx/timeouts/connection errors back 
 per-record error (207, or an associations error) fails that record alone; a 4xx refusing a
 whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
 and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
-first (glue.hubspot).
+first (glue.hubspot.client).
 
 (One module on purpose: the three phases share the settle / bisect / abort machinery of one
 batch, and reading them together is how one checks that nothing is completed early.)
@@ -57,7 +57,8 @@ from glue.config import ConfigError, Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db import Database
 from glue.errsummary import ErrorSummary
-from glue.hubspot import (
+from glue.hubspot.catalogue import BOOKING_COLUMNS
+from glue.hubspot.client import (
     CONTACTS,
     MAX_ASSOCIATION_BATCH,
     MAX_BATCH,
@@ -65,11 +66,10 @@ from glue.hubspot import (
     HubSpotClient,
     HubSpotError,
 )
-from glue.hubspot_read import HubSpotReader
-from glue.portal_catalogue import BOOKING_COLUMNS
-from glue.portal_setup import require as require_portal
+from glue.hubspot.ratelimit import DailyBudgetExhausted
+from glue.hubspot.reads import HubSpotReader
+from glue.hubspot.setup import require as require_portal
 from glue.pull_db import PullDatabase
-from glue.ratelimit import DailyBudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ class Pusher:
     # ---- start-up check ----------------------------------------------------------------------
     def preflight(self) -> None:
         """Check once that HubSpot answers, accepts the token and has everything mockbook needs
-        (glue.portal_setup: both object types, every property, the association definitions);
+        (glue.hubspot.setup: both object types, every property, the association definitions);
         misconfiguration raises ConfigError (exit 2) naming what is missing, before anything is
         claimed, so a portal missing a property never dead-letters the queue."""
         require_portal(self.hubspot, self.settings)

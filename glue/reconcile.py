@@ -39,8 +39,8 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import CONTACTS, HubSpotClient
-from glue.hubspot_read import HubSpotReader
+from glue.hubspot.client import CONTACTS, HubSpotClient
+from glue.hubspot.reads import HubSpotReader
 from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
 from glue.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 

@@ -25,13 +25,13 @@ A step that fails is reported (:class:`StepResult`) and the next ones still run:
 analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
 push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
 outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
-another portal than the one the database is synced with: glue.portal) they are configuration
+another portal than the one the database is synced with: glue.hubspot.portal) they are configuration
 errors. A step that loses the database connection ends the call (``report.database_lost``): the
 worker reconnects. Statuses: ok, partial (done, but something was dead-lettered or not applied),
 failed, skipped (nothing to do or not possible now: Redis away, analytics not due), config_error.
 
 The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
-instead of failing the push (glue.ratelimit's Redis window raises while Redis is away).
+instead of failing the push (glue.hubspot.ratelimit's Redis window raises while Redis is away).
 
 (One module: the steps are short and read best next to the one dispatcher that orders them.)
 """
@@ -57,13 +57,13 @@ from glue.cache import (
 )
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient, HubSpotError
-from glue.hubspot_read import HubSpotReader, search_limiter
+from glue.hubspot.client import HubSpotClient, HubSpotError
+from glue.hubspot.portal import check_portal
+from glue.hubspot.ratelimit import DailyBudgetExhausted
+from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.notes import push_audit_notes
-from glue.portal import check_portal
 from glue.pull import pull
 from glue.push import BATCH_RECORDS, Pusher, default_worker_name
-from glue.ratelimit import DailyBudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +183,10 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     db, hubspot, _ = cycle.seams()
     try:
         Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight()
-        # the portal this database is synced with (glue.portal), as push and pull check it: a
-        # run or worker pointed at another portal (the demo's ids against `mockbook sandbox`'s)
-        # stops with a message naming both instead of mixing their records (issue 18 item 4)
+        # the portal this database is synced with (glue.hubspot.portal), as push and pull check
+        # it: a run or worker pointed at another portal (the demo's ids against `mockbook
+        # sandbox`'s) stops with a message naming both instead of mixing their records (issue 18
+        # item 4)
         check_portal(db, hubspot, cycle.settings)
     except ConfigError as exc:
         try:  # answered with a refusal (config) or not at all (down)?

@@ -34,8 +34,8 @@ import psycopg
 from glue.cache import CacheKeeper, Change
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import CONTACTS, MAX_BATCH, HubSpotError
-from glue.hubspot_read import HubSpotReader
+from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
+from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.pull import Puller, TargetStats, targets
 

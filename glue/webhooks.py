@@ -54,10 +54,10 @@ from starlette.routing import Route
 from glue.cache import CacheKeeper
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import CONTACTS, HubSpotClient
-from glue.hubspot_read import HubSpotReader
+from glue.hubspot.client import CONTACTS, HubSpotClient
+from glue.hubspot.ratelimit import RateLimiter
+from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
-from glue.ratelimit import RateLimiter
 from glue.webhook_apply import WebhookProcessor
 
 log = logging.getLogger(__name__)

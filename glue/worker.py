@@ -25,7 +25,7 @@ connections and reconnects, at once then after 1 s, doubling up to 30 s. The pus
 back the outbox rows it still leased (the interrupted batch: due now, no attempt counted; HubSpot
 writes are idempotent) and pushes; the cache thread watches again and rebuilds the keys. Redis
 restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
-limiter falls back to a per-process budget meanwhile (glue.ratelimit.FallbackWindow).
+limiter falls back to a per-process budget meanwhile (glue.hubspot.ratelimit.FallbackWindow).
 
 Stopping: SIGTERM/SIGINT set ``stop``; the current batch is finished (completed or given back),
 no new one is claimed, nothing stays leased, exit 0. All connections carry application_name

@@ -11,8 +11,8 @@ import click
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
-from glue.hubspot import HubSpotClient, HubSpotError
-from glue.portal_setup import Portal, config_message, inspect, setup
+from glue.hubspot.client import HubSpotClient, HubSpotError
+from glue.hubspot.setup import Portal, config_message, inspect, setup
 
 pass_app = click.make_pass_decorator(AppContext)
 

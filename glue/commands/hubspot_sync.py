@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 partial failure (records not applied and dead-lettered, a pass that
 could not finish, drift above --max-drift, notes that could not be written); 2 configuration
 error (no HUBSPOT_ACCESS_TOKEN, bad HUBSPOT_BASE_URL, no database, a portal missing what mockbook
-needs: pull, import and notes run the portal check of glue.portal_setup at start-up).
+needs: pull, import and notes run the portal check of glue.hubspot.setup at start-up).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from rich.table import Table
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.db import Database
-from glue.hubspot import HubSpotClient
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.portal import check_portal
+from glue.hubspot.setup import require as require_portal
 from glue.importer import run_import
 from glue.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
-from glue.portal import check_portal
-from glue.portal_setup import require as require_portal
 from glue.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
 from glue.pull import Progress as ProgressCallback
 from glue.reconcile import SHOWN, ReconcileReport, reconcile

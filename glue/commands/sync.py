@@ -15,8 +15,8 @@ from rich.table import Table
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.db import Database
-from glue.hubspot import HubSpotClient
-from glue.portal import check_portal
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.portal import check_portal
 from glue.push import PushStats
 from glue.push import push as run_push
 

@@ -18,7 +18,7 @@ count up from ``first_id``, default 10000):
 - The portal (glue/sandbox/schema.py): it starts **empty**, like a new HubSpot account:
   contacts ``0-1`` (unique ``email``) and notes ``0-46`` with HubSpot's own properties, and
   their default association. ``setup=True`` or ``setup()`` makes it a **ready portal** (what
-  ``mockbook hubspot setup`` creates, from glue.portal_setup's catalogue): bookings ``2-50158943``
+  ``mockbook hubspot setup`` creates, from glue.hubspot.setup's catalogue): bookings ``2-50158943``
   (unique ``booking_id``), mock exams ``2-50158939``, every property mockbook uses, the
   booking/contact/exam/note associations and the paired exam -> exam prerequisite label
   (``prerequisite_type_id``). ``POST /crm-object-schemas/v3/schemas``,

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from glue.portal_catalogue import FIELD_TYPES
+from glue.hubspot.catalogue import FIELD_TYPES
 
 from .errors import VALIDATION_ERROR, ApiError
 from .store import BOOKINGS, CONTACTS, EXAMS, NOTES, ObjectType, Store, iso
@@ -275,9 +275,9 @@ def empty_portal(store: Store) -> None:
 
 
 def ready_portal(store: Store, prerequisite_type_id: int = 1340) -> None:
-    """What `mockbook hubspot setup` creates (glue.portal_setup.CATALOGUE), applied in-process with
+    """What `mockbook hubspot setup` creates (glue.hubspot.setup.CATALOGUE), applied in-process with
     the object type ids the glue uses by default (2-50158943, 2-50158939)."""
-    from glue import portal_catalogue as catalogue
+    from glue.hubspot import catalogue
 
     for type_id, obj in ((BOOKINGS, catalogue.BOOKINGS), (EXAMS, catalogue.EXAMS)):
         if store.resolve_type(type_id) is None:

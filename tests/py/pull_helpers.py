@@ -21,9 +21,9 @@ from push_helpers import client_for, settings_for
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient, HubSpotError
-from glue.hubspot_read import HubSpotReader
-from glue.ratelimit import build_limiter
+from glue.hubspot.client import HubSpotClient, HubSpotError
+from glue.hubspot.ratelimit import build_limiter
+from glue.hubspot.reads import HubSpotReader
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 

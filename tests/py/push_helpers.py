@@ -26,8 +26,8 @@ from sandbox_fixtures import TOKEN
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient
-from glue.ratelimit import build_limiter
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -51,8 +51,8 @@ def test_push_json_is_one_object(push_db: str, sandbox: Sandbox, monkeypatch, ca
         ["push", "--linger", "0"], env_for(push_db, sandbox), monkeypatch, capsys
     )
     assert code == 0, err
-    # nothing to push: the 8 reads of the start-up portal check (glue/portal_setup.py) and the
-    # portal identity check's schema read (glue/portal.py)
+    # nothing to push: the 8 reads of the start-up portal check (glue/hubspot/setup.py) and the
+    # portal identity check's schema read (glue/hubspot/portal.py)
     assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 9" in out
 
 

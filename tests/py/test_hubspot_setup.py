@@ -10,7 +10,7 @@ import sandbox_fixtures
 from pull_helpers import contact_props, exam_props, fast, hubspot, one, open_db
 from push_helpers import env_for, run_main
 
-from glue import portal_setup as portal
+from glue.hubspot import setup as portal
 from glue.importer import run_import
 from glue.notes import push_audit_notes
 from glue.pull import pull

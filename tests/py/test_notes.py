@@ -17,7 +17,7 @@ from pull_helpers import fast, hubspot, one, open_db, q, seed_account, seed_exam
 from push_helpers import env_for, mockbook
 from waiting import wait_until
 
-from glue.hubspot import HubSpotError
+from glue.hubspot.client import HubSpotError
 from glue.importer import run_import
 from glue.notes import NOTE_PROPERTY, push_audit_notes
 from glue.push import push

@@ -104,7 +104,7 @@ def test_bookings_reach_hubspot_once_with_properties_and_associations(
     before = len(sandbox.requests)
     stats, _ = run_push(push_db, sandbox)
     assert stats.sent == 0
-    # only the reads of the preflight's portal check (glue.portal_setup: schemas, props, labels)
+    # only the reads of the preflight's portal check (glue.hubspot.setup: schemas, props, labels)
     assert [r["method"] for r in sandbox.requests[before:]] == ["GET"] * 8
 
 
@@ -149,7 +149,7 @@ def test_250_bookings_take_three_upserts_of_at_most_100(push_db: str, sandbox: S
     assert sandbox.get(EXAMS, world.exams[0])["properties"]["total_bookings"] == "250"
     # 3 upserts + 3 contact reads (the credit merge before writing) + 3 contact updates + 2
     # association batches (one per target type, for all 250) + 1 exam update + the 8 reads of
-    # the start-up portal check (glue.portal_setup)
+    # the start-up portal check (glue.hubspot.setup)
     assert client.stats.calls == 12 + 8
     assert [len(r["json"]["inputs"]) for r in calls(sandbox, "/batch/associate/default")] == [
         250,

@@ -27,7 +27,7 @@ from push_helpers import (
 
 from glue.config import Settings
 from glue.db import Database
-from glue.hubspot import BatchResult, HubSpotError, RecordError
+from glue.hubspot.client import BatchResult, HubSpotError, RecordError
 from glue.push import CREDIT_PROPERTIES, Pusher, Work
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 

@@ -22,7 +22,7 @@ from push_helpers import (
     pending,
 )
 
-from glue.hubspot import limiter_name
+from glue.hubspot.client import limiter_name
 from glue.sandbox import BOOKINGS, Sandbox
 
 push_db = push_helpers.push_db

@@ -13,8 +13,8 @@ import pytest
 import redis
 from fakeclock import FakeClock
 
-from glue.hubspot import HubSpotClient, limiter_name
-from glue.ratelimit import (
+from glue.hubspot.client import HubSpotClient, limiter_name
+from glue.hubspot.ratelimit import (
     DailyBudget,
     DailyBudgetExhausted,
     LocalWindow,
@@ -172,9 +172,9 @@ def test_redis_shared_calls_delayed_before_the_send_never_see_a_429() -> None:
         def delayed(*args, **kwargs):
             granted.set()
             assert sb.wait_for(answered, timeout=30)  # held up between its grant and its send
-            return slow._schemas.get_by_id_with_http_info(*args, **kwargs)
+            return slow.schemas_api.get_by_id_with_http_info(*args, **kwargs)
 
-        thread = threading.Thread(target=slow._call, args=("schema (slow)", delayed, BOOKINGS))
+        thread = threading.Thread(target=slow.call, args=("schema (slow)", delayed, BOOKINGS))
         thread.start()
         assert granted.wait(10)
         for _ in range(3):

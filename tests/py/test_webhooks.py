@@ -605,7 +605,7 @@ def test_worker_runs_the_intake_with_webhooks_option(push_db: str, sandbox: Sand
 def test_beside_the_worker_the_intake_spends_the_workers_rate_budget(
     push_db: str, sandbox: Sandbox
 ) -> None:
-    from glue.hubspot import HubSpotClient
+    from glue.hubspot.client import HubSpotClient
 
     settings, _, _ = hubspot(push_db, sandbox)
     shared = HubSpotClient.from_settings(settings).limiter

@@ -1,6 +1,6 @@
 """What mockbook needs in a HubSpot portal: the custom objects, every property the push, the pull,
 the import, the reconcile and the notes use (with its HubSpot type and options), and the
-association label of exam prerequisites. glue/portal_setup.py creates and checks it; the
+association label of exam prerequisites. glue/hubspot/setup.py creates and checks it; the
 sandbox's ready portal (glue/sandbox/schema.py) is built from it.
 
 Property types and field types as HubSpot's properties API defines them
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glue.credit_fields import CREDIT_FIELDS
-from glue.hubspot import CONTACTS
+from glue.hubspot.client import CONTACTS
 
 NOTES = "0-46"
 GROUP = "mockbook"  # the property group setup creates for the properties it adds

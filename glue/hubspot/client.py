@@ -1,8 +1,9 @@
 """The glue's one seam to HubSpot: the official ``hubspot-api-client`` SDK behind a small client
 that owns rate limiting, retries, timeouts and error mapping.
 
-- Every call first takes a token from the shared :class:`~glue.ratelimit.RateLimiter` (so all
-  glue processes stay under HubSpot's rolling window), and has a timeout.
+- Every call first takes a token from the shared
+  :class:`~glue.hubspot.ratelimit.RateLimiter` (so all glue processes stay under HubSpot's rolling
+  window), and has a timeout.
 - The SDK's own urllib3 retries are off (``Retry(total=0)``; urllib3 would not retry a POST
   anyway): this client retries itself, POST included, which is safe because every write the glue
   makes is idempotent (upsert by a unique property, update by id, default associations).
@@ -33,12 +34,13 @@ from urllib.parse import urlsplit
 import hubspot.crm.associations.v4 as assoc_v4
 import hubspot.crm.objects as objects
 import hubspot.crm.schemas as schemas
+import tenacity
 import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
-from glue.ratelimit import RateLimiter, build_limiter
+from glue.hubspot.ratelimit import RateLimiter, build_limiter
 
 log = logging.getLogger(__name__)
 
@@ -202,14 +204,20 @@ class HubSpotClient:
         self.backoff_base = backoff_base
         self._sleep = sleep
         self.stats = CallStats()
+        # The one SDK client of the glue. Each API property access builds a new ApiClient (and
+        # connection pool): every API the glue uses is taken once, here.
         sdk = HubSpot(access_token=access_token, host=self.base_url, retry=Retry(total=0))
-        # Each property access builds a new SDK ApiClient (and connection pool): keep one each.
-        self._batch = sdk.crm.objects.batch_api
-        self._associations = sdk.crm.associations.v4.batch_api
-        self._schemas = sdk.crm.schemas.core_api
+        self.batch_api = sdk.crm.objects.batch_api
+        self.basic_api = sdk.crm.objects.basic_api
+        self.search_api = sdk.crm.objects.search_api
+        self.associations_api = sdk.crm.associations.v4.batch_api
+        self.labels_api = sdk.crm.associations.v4.schema.definitions_api
+        self.schemas_api = sdk.crm.schemas.core_api
+        self.properties_api = sdk.crm.properties.core_api
+        self.property_groups_api = sdk.crm.properties.groups_api
         # Models built without a configuration each build (and deep-copy) a new one: share one.
-        self._objects_config = self._batch.api_client.configuration
-        self._associations_config = self._associations.api_client.configuration
+        self.objects_config = self.batch_api.api_client.configuration
+        self.associations_config = self.associations_api.api_client.configuration
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> HubSpotClient:
@@ -238,52 +246,74 @@ class HubSpotClient:
         return self.stats.rate_limit_waits + self.limiter.waits
 
     # ---- the one place a request is sent ---------------------------------------------------
-    def _call(self, operation: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
-        """Send one SDK call (``*_with_http_info``) under the limiter, with retries."""
-        failures = 0
-        waits = 0
-        while True:
-            try:
-                # Held until the answer: HubSpot counts the call when it arrives, which may be
-                # long after the grant on a loaded machine (glue.ratelimit). DailyBudgetExhausted
-                # propagates: stop for today.
-                with self.limiter.hold():
-                    self.stats.calls += 1
-                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
-                    try:
-                        raw = response.data
-                    finally:
-                        response.release_conn()
-                return _parse_body(raw) if raw else None, response.status
-            except _SDK_EXCEPTIONS as exc:
-                err = self._from_api_exception(exc, operation)
-            except urllib3.exceptions.HTTPError as exc:
-                reason = getattr(exc, "reason", None) or exc  # MaxRetryError wraps the cause
-                err = HubSpotError(f"{type(reason).__name__}: {reason}", operation=operation)
-            except OSError as exc:
-                err = HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation)
-            except _SDK_CLIENT_ERRORS as exc:  # an answer the SDK could not read
-                raise HubSpotError(
-                    f"unreadable answer: {exc}", status=0, operation=operation
-                ) from exc
+    def call(
+        self, operation: str, fn: Callable[..., Any], *args: Any, retry: bool = True
+    ) -> tuple[Any, int]:
+        """Send one SDK call (``*_with_http_info``) under the limiter, with retries (tenacity):
+        a 429 waits Retry-After (or the window) up to ``max_rate_limit_waits`` times; with
+        ``retry``, 5xx / timeouts / connection errors are retried ``max_retries`` times with
+        exponential backoff and jitter (``retry=False``: a write that is not idempotent)."""
+        counts = {"waits": 0, "failures": 0}
+
+        def worth_retrying(state: tenacity.RetryCallState) -> bool:
+            err = state.outcome.exception() if state.outcome else None
+            if not isinstance(err, HubSpotError) or err.status == 0:
+                return False
             if err.rate_limited:
                 self.stats.rate_limited += 1
-                if waits < self.max_rate_limit_waits:
-                    waits += 1
-                    self.stats.rate_limit_waits += 1
-                    delay = err.retry_after if err.retry_after is not None else self.window_seconds
-                    log.debug("HubSpot rate limit (%s): waiting %.1f s", operation, delay)
-                    self._sleep(delay)
-                    continue
-                raise err
-            if err.transient and failures < self.max_retries:
-                failures += 1
-                self.stats.retries += 1
-                delay = self.backoff_base * 2 ** (failures - 1) * (0.5 + random.random() / 2)
-                log.debug("HubSpot %s failed (%s); retrying in %.2f s", operation, err, delay)
-                self._sleep(delay)
-                continue
-            raise err
+                return counts["waits"] < self.max_rate_limit_waits
+            return retry and err.transient and counts["failures"] < self.max_retries
+
+        def delay(state: tenacity.RetryCallState) -> float:
+            err = state.outcome.exception() if state.outcome else None
+            assert isinstance(err, HubSpotError)
+            if err.rate_limited:
+                counts["waits"] += 1
+                self.stats.rate_limit_waits += 1
+                wait = err.retry_after if err.retry_after is not None else self.window_seconds
+                log.debug("HubSpot rate limit (%s): waiting %.1f s", operation, wait)
+                return wait
+            counts["failures"] += 1
+            self.stats.retries += 1
+            wait = self.backoff_base * 2 ** (counts["failures"] - 1) * (0.5 + random.random() / 2)
+            log.debug("HubSpot %s failed (%s); retrying in %.2f s", operation, err, wait)
+            return wait
+
+        retrying = tenacity.Retrying(
+            retry=worth_retrying,
+            wait=delay,
+            stop=tenacity.stop_never,
+            sleep=lambda seconds: self._sleep(seconds),
+            reraise=True,
+        )
+        return retrying(self._send, operation, fn, *args)
+
+    def _send(self, operation: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
+        """One request: a token held until the answer, the answer read as JSON, every failure
+        mapped to one HubSpotError (status 0: an answer the SDK could not read)."""
+        try:
+            # Held until the answer: HubSpot counts the call when it arrives, which may be long
+            # after the grant on a loaded machine (glue.hubspot.ratelimit). DailyBudgetExhausted
+            # propagates: stop for today.
+            with self.limiter.hold():
+                self.stats.calls += 1
+                response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                try:
+                    raw = response.data
+                finally:
+                    response.release_conn()
+            return _parse_body(raw) if raw else None, response.status
+        except _SDK_EXCEPTIONS as exc:
+            raise self._from_api_exception(exc, operation) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc  # MaxRetryError wraps the cause
+            raise HubSpotError(f"{type(reason).__name__}: {reason}", operation=operation) from exc
+        except OSError as exc:
+            raise HubSpotError(f"{type(exc).__name__}: {exc}", operation=operation) from exc
+        except _SDK_CLIENT_ERRORS as exc:  # an answer the SDK could not read
+            raise HubSpotError(
+                f"unreadable answer: {exc}", status=0, operation=operation
+            ) from exc
 
     def _from_api_exception(self, exc: Exception, operation: str) -> HubSpotError:
         status = getattr(exc, "status", None) or None
@@ -333,7 +363,7 @@ class HubSpotClient:
     ) -> BatchResult:
         """``batch/upsert``: inputs ``{id (the idProperty value), properties, trace}``; results
         ``{id, properties, new, objectWriteTraceId, ...}``."""
-        cfg = self._objects_config
+        cfg = self.objects_config
         body = objects.BatchInputSimplePublicObjectBatchInputUpsert(
             inputs=[
                 objects.SimplePublicObjectBatchInputUpsert(
@@ -347,14 +377,14 @@ class HubSpotClient:
             ],
             local_vars_configuration=cfg,
         )
-        data, status = self._call(
-            f"upsert {object_type}", self._batch.upsert_with_http_info, object_type, body
+        data, status = self.call(
+            f"upsert {object_type}", self.batch_api.upsert_with_http_info, object_type, body
         )
         return self._batch_result(data, status)
 
     def update(self, object_type: str, inputs: Sequence[dict[str, Any]]) -> BatchResult:
         """``batch/update`` by HubSpot id: inputs ``{id, properties, trace}``."""
-        cfg = self._objects_config
+        cfg = self.objects_config
         body = objects.BatchInputSimplePublicObjectBatchInput(
             inputs=[
                 objects.SimplePublicObjectBatchInput(
@@ -367,18 +397,19 @@ class HubSpotClient:
             ],
             local_vars_configuration=cfg,
         )
-        data, status = self._call(
-            f"update {object_type}", self._batch.update_with_http_info, object_type, body
+        data, status = self.call(
+            f"update {object_type}", self.batch_api.update_with_http_info, object_type, body
         )
         return self._batch_result(data, status)
 
     def archive(self, object_type: str, ids: Sequence[str]) -> None:
-        cfg = self._objects_config
+        cfg = self.objects_config
         body = objects.BatchInputSimplePublicObjectId(
             inputs=[objects.SimplePublicObjectId(id=i, local_vars_configuration=cfg) for i in ids],
             local_vars_configuration=cfg,
         )
-        self._call(f"archive {object_type}", self._batch.archive_with_http_info, object_type, body)
+        archive = self.batch_api.archive_with_http_info
+        self.call(f"archive {object_type}", archive, object_type, body)
 
     # ---- associations v4 ---------------------------------------------------------------------
     def associate(
@@ -391,7 +422,7 @@ class HubSpotClient:
     ) -> BatchResult:
         """Associate (from id, to id) pairs: the default type (``batch/associate/default``), or
         the given association type (``batch/create``)."""
-        cfg = self._associations_config
+        cfg = self.associations_config
 
         def ref(object_id: str) -> assoc_v4.PublicObjectId:
             return assoc_v4.PublicObjectId(id=object_id, local_vars_configuration=cfg)
@@ -406,7 +437,7 @@ class HubSpotClient:
                 ],
                 local_vars_configuration=cfg,
             )
-            call = self._associations.create_default_with_http_info
+            call = self.associations_api.create_default_with_http_info
         else:
             spec = assoc_v4.AssociationSpec(
                 association_category=category,
@@ -422,8 +453,8 @@ class HubSpotClient:
                 ],
                 local_vars_configuration=cfg,
             )
-            call = self._associations.create_with_http_info
-        data, status = self._call(
+            call = self.associations_api.create_with_http_info
+        data, status = self.call(
             f"associate {from_type}->{to_type}", call, from_type, to_type, body
         )
         return self._batch_result(data, status)
@@ -434,7 +465,7 @@ class HubSpotClient:
         """``batch/read`` of v4 associations: {from id: [(to id, [type ids])]} for the given
         records (a record without associations of that type is absent; 1,000 ids a call —
         https://developers.hubspot.com/docs/api/crm/associations, "Retrieve associations")."""
-        cfg = self._associations_config
+        cfg = self.associations_config
         out: dict[str, list[tuple[str, list[int]]]] = {}
         for start in range(0, len(ids), MAX_ASSOCIATION_READ):
             chunk = list(ids[start : start + MAX_ASSOCIATION_READ])
@@ -445,9 +476,9 @@ class HubSpotClient:
                 ],
                 local_vars_configuration=cfg,
             )
-            data, _ = self._call(
+            data, _ = self.call(
                 f"read associations {from_type}->{to_type}",
-                self._associations.get_page_with_http_info,
+                self.associations_api.get_page_with_http_info,
                 from_type,
                 to_type,
                 body,
@@ -473,7 +504,7 @@ class HubSpotClient:
     ) -> None:
         """Remove one association type (label) between (from id, to id) pairs, leaving any other
         association between them (``batch/labels/archive``)."""
-        cfg = self._associations_config
+        cfg = self.associations_config
         spec = assoc_v4.AssociationSpec(
             association_category=category,
             association_type_id=type_id,
@@ -491,9 +522,9 @@ class HubSpotClient:
             ],
             local_vars_configuration=cfg,
         )
-        self._call(
+        self.call(
             f"remove associations {from_type}->{to_type}",
-            self._associations.archive_labels_with_http_info,
+            self.associations_api.archive_labels_with_http_info,
             from_type,
             to_type,
             body,
@@ -501,7 +532,7 @@ class HubSpotClient:
 
     # ---- schemas -----------------------------------------------------------------------------
     def schema(self, object_type: str) -> dict[str, Any]:
-        data, _ = self._call(
-            f"schema {object_type}", self._schemas.get_by_id_with_http_info, object_type
+        data, _ = self.call(
+            f"schema {object_type}", self.schemas_api.get_by_id_with_http_info, object_type
         )
         return data if isinstance(data, dict) else {}

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from glue.config import ConfigError, Settings
 from glue.db import Database
-from glue.hubspot import HubSpotClient, HubSpotError
+from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.pull_db import PullDatabase
 
 CURSOR = "hubspot_portal"

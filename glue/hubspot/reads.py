@@ -1,6 +1,7 @@
 """The HubSpot calls of the pull, the import, the reconcile and the audit notes, on top of the
-glue's one HubSpot seam (:class:`glue.hubspot.HubSpotClient`): its rate limiter, retries, timeouts
-and error mapping (every call goes through ``HubSpotClient._call``).
+glue's one HubSpot seam (:class:`glue.hubspot.client.HubSpotClient`): its rate limiter,
+retries, timeouts and error mapping (every call goes through ``HubSpotClient.call``), and its one
+SDK client.
 
 - ``search``: CRM search, which HubSpot limits separately (4 requests/s per account): each search
   first takes a token from a second limiter (``search_limiter``), then the general one.
@@ -23,12 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import hubspot.crm.objects as objects
-from hubspot import HubSpot
-from urllib3.util.retry import Retry
 
 from glue.config import Settings
-from glue.hubspot import MAX_BATCH, BatchResult, HubSpotClient, limiter_name
-from glue.ratelimit import RateLimiter, build_limiter
+from glue.hubspot.client import MAX_BATCH, BatchResult, HubSpotClient, limiter_name
+from glue.hubspot.ratelimit import RateLimiter, build_limiter
 
 log = logging.getLogger(__name__)
 
@@ -88,24 +87,12 @@ class HubSpotReader:
     def __init__(self, client: HubSpotClient, search_limiter: RateLimiter | None = None) -> None:
         self.client = client
         self.search_limiter = search_limiter
-        config = client._batch.api_client.configuration
-        sdk = HubSpot(access_token=config.access_token, host=client.base_url, retry=Retry(total=0))
-        # Models built without a configuration each deep-copy the default one: share one.
-        self._cfg = config
-        self._search = sdk.crm.objects.search_api
-        self._basic = sdk.crm.objects.basic_api
-        self._objects_batch = sdk.crm.objects.batch_api
+        # The client's own SDK APIs and model configuration: one SDK client for the whole glue.
+        self._cfg = client.objects_config
+        self._search = client.search_api
+        self._basic = client.basic_api
+        self._objects_batch = client.batch_api
         self.searches = 0
-        # Note creation must not be retried blindly: the same seam, without automatic retries.
-        self._once = HubSpotClient(
-            access_token=config.access_token,
-            base_url=client.base_url,
-            limiter=client.limiter,
-            timeout=client.timeout,
-            max_retries=0,
-            max_rate_limit_waits=client.max_rate_limit_waits,
-            window_seconds=client.window_seconds,
-        )
 
     @classmethod
     def from_settings(cls, client: HubSpotClient, settings: Settings) -> HubSpotReader:
@@ -150,10 +137,10 @@ class HubSpotReader:
             local_vars_configuration=cfg,
         )
         # The search token is held until the answer, the general limiter's wait included
-        # (HubSpot counts the search when it arrives: glue.ratelimit).
+        # (HubSpot counts the search when it arrives: glue.hubspot.ratelimit).
         with self.search_limiter.hold() if self.search_limiter else contextlib.nullcontext():
             self.searches += 1
-            data, _ = self.client._call(
+            data, _ = self.client.call(
                 f"search {object_type}", self._search.do_search_with_http_info, object_type, body
             )
         data = as_json(data)
@@ -189,7 +176,7 @@ class HubSpotReader:
                 id_property=id_property,
                 local_vars_configuration=self._cfg,
             )
-            data, _ = self.client._call(
+            data, _ = self.client.call(
                 f"read {object_type}", self._objects_batch.read_with_http_info, object_type, body
             )
             for r in as_json(data).get("results") or []:
@@ -215,7 +202,7 @@ class HubSpotReader:
             def page(_args: dict[str, Any] = args, **options: Any) -> Any:
                 return self._basic.get_page_with_http_info(object_type, **_args, **options)
 
-            data, _ = self.client._call(f"list archived {object_type}", page)
+            data, _ = self.client.call(f"list archived {object_type}", page)
             data = as_json(data)
             for r in data.get("results") or []:
                 item = record(r)
@@ -241,7 +228,7 @@ class HubSpotReader:
             ],
             local_vars_configuration=self._cfg,
         )
-        data, status = self._once._call(
-            "create notes", self._objects_batch.create_with_http_info, NOTES, body
+        data, status = self.client.call(
+            "create notes", self._objects_batch.create_with_http_info, NOTES, body, retry=False
         )
         return HubSpotClient._batch_result(data, status)

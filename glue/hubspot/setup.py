@@ -1,6 +1,6 @@
 """What mockbook needs in a HubSpot portal, and `mockbook hubspot setup` / the start-up check.
 
-glue.portal_catalogue's ``CATALOGUE`` is the one list of the custom objects, properties and
+glue.hubspot.catalogue's ``CATALOGUE`` is the one list of the custom objects, properties and
 association definitions the push, the pull, the import, the reconcile and the notes use.
 ``setup`` creates what is missing (idempotently), ``check`` only compares, and every HubSpot
 command runs ``require`` at start-up, so a portal missing a property refuses to start with one
@@ -35,12 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubspot import HubSpot
-from urllib3.util.retry import Retry
-
 from glue.config import ConfigError, Settings
-from glue.hubspot import CONTACTS, HubSpotClient, HubSpotError
-from glue.portal_catalogue import (
+from glue.hubspot.catalogue import (
     BOOKINGS,
     CATALOGUE,
     EXAMS,
@@ -51,6 +47,7 @@ from glue.portal_catalogue import (
     CustomObject,
     Prop,
 )
+from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +98,14 @@ class Portal:
     def __init__(self, client: HubSpotClient, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        config = client._batch.api_client.configuration
-        sdk = HubSpot(access_token=config.access_token, host=client.base_url, retry=Retry(total=0))
-        self._schemas = sdk.crm.schemas.core_api
-        self._properties = sdk.crm.properties.core_api
-        self._groups = sdk.crm.properties.groups_api
-        self._labels = sdk.crm.associations.v4.schema.definitions_api
+        self._schemas = client.schemas_api
+        self._properties = client.properties_api
+        self._groups = client.property_groups_api
+        self._labels = client.labels_api
 
     # ---- reads ----------------------------------------------------------------------------
     def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        data, _ = self.client._call(operation, fn, *args)
+        data, _ = self.client.call(operation, fn, *args)
         return data if isinstance(data, dict) else {}
 
     def schemas(self) -> list[dict[str, Any]]:
