@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import psycopg
 
-from glue import migrations
-from glue.dbsource import apply_source
+from glue.db import migrations
+from glue.db.source import apply_source
 from glue.postgrest import request_sql
 
 STUDENTS = 50_000

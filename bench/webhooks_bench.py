@@ -48,7 +48,7 @@ def b9(quick: bool, schema_source: str) -> list[Figure]:
         import redis
 
         from glue.config import Settings
-        from glue.db import Database
+        from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
         from glue.pull import pull
         from glue.sandbox import EXAMS, Sandbox

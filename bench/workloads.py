@@ -577,7 +577,7 @@ def b5(ctx: Context) -> list[Figure]:
     title = "push throughput to the sandbox (100 requests / 10 s)"
     try:
         from glue.config import Settings
-        from glue.db import Database
+        from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
         from glue.push import push
         from glue.sandbox import CONTACTS, EXAMS, Sandbox

@@ -17,8 +17,9 @@ import psycopg
 from alembic.util.exc import CommandError
 from psycopg.conninfo import conninfo_to_dict
 
-from glue import __version__, embedded, exitcodes
+from glue import __version__, exitcodes
 from glue.config import ConfigError, Settings
+from glue.db import embedded
 
 
 @dataclass
@@ -50,7 +51,7 @@ def redact(url: str) -> str:
 
 def _print_version(ctx: click.Context) -> None:
     """`mockbook --version`: the package version and the schema revision it migrates to."""
-    from glue import migrations
+    from glue.db import migrations
 
     click.echo(f"mockbook {__version__} (migrations head {migrations.head()})")
     ctx.exit(exitcodes.OK)

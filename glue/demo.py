@@ -35,7 +35,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from glue.config import ConfigError, Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.push import (
     CREDIT_PROPERTIES,

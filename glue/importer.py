@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.reads import HubSpotReader
 from glue.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets

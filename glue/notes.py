@@ -36,10 +36,10 @@ from typing import Any
 from glue.clock import SYSTEM, Clock, utcnow
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELDS
-from glue.db import Database
+from glue.db.database import Database
+from glue.db.pull import PullDatabase
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot.reads import NOTES, HubSpotReader
-from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)
 

@@ -43,11 +43,11 @@ import psycopg
 
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES
-from glue.db import Database
+from glue.db.database import Database
+from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import BOOKING_COLUMNS
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
-from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,8 @@ import psycopg
 
 from glue.config import ConfigError, Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES
-from glue.db import Database
+from glue.db.database import Database
+from glue.db.pull import PullDatabase
 from glue.errsummary import ErrorSummary
 from glue.hubspot.catalogue import BOOKING_COLUMNS
 from glue.hubspot.client import (
@@ -69,7 +70,6 @@ from glue.hubspot.client import (
 from glue.hubspot.ratelimit import DailyBudgetExhausted
 from glue.hubspot.reads import HubSpotReader
 from glue.hubspot.setup import require as require_portal
-from glue.pull_db import PullDatabase
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
 from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms

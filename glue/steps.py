@@ -56,7 +56,7 @@ from glue.cache import (
     start_position,
 )
 from glue.config import ConfigError, Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted

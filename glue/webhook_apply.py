@@ -33,7 +33,7 @@ import psycopg
 
 from glue.cache import CacheKeeper, Change
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields

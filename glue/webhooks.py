@@ -53,7 +53,7 @@ from starlette.routing import Route
 
 from glue.cache import CacheKeeper
 from glue.config import ConfigError, Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader

@@ -45,7 +45,7 @@ import psycopg
 from glue import exitcodes
 from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.logs import fields
 from glue.push import BATCH_RECORDS, default_worker_name
 from glue.steps import (

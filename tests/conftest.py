@@ -35,8 +35,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from glue import migrations
-from glue.dbsource import apply_source
+from glue.db import migrations
+from glue.db.source import apply_source
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))

@@ -9,9 +9,10 @@ import click
 import psycopg
 import sqlalchemy.exc
 
-from glue import embedded, exitcodes, migrations
+from glue import exitcodes
 from glue.cli import AppContext, redact
 from glue.config import ConfigError
+from glue.db import embedded, migrations
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -83,7 +84,7 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
 def check_adoption(app: AppContext) -> None:
     """`migrate --check`: one line (or JSON object) per finding; exit 1 when a row would stop
     the upgrade (README: adopting an existing database)."""
-    from glue import adoption
+    from glue.db import adoption
 
     url = app.database_url()
     with psycopg.connect(url) as conn:
@@ -120,7 +121,7 @@ def db() -> None:
 def revision(message: str, paths: tuple[str, ...]) -> None:
     """Create a revision carrying a frozen copy of the db/ files changed since the last one
     (only PATHS, relative to db/, when given: e.g. functions/create_booking.sql triggers/)."""
-    from glue.freeze import freeze
+    from glue.db.revision import freeze
 
     rev = freeze(message, only=list(paths) or None)
     click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
@@ -131,7 +132,7 @@ def lock() -> None:
     """Pin the newest revision's files in db/migrations/revisions.lock again, after writing its
     hand-written SQL (00_schema_changes.sql, ...). Only for a revision not yet on main: older
     revisions are never re-pinned (it stops if one of them changed)."""
-    from glue.freeze import lock_newest
+    from glue.db.revision import lock_newest
 
     try:
         click.echo(f"pinned {lock_newest()} in db/migrations/revisions.lock")

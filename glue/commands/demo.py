@@ -24,8 +24,9 @@ from rich.table import Table
 
 from glue import demo as d
 from glue import demo_rush as r
-from glue import exitcodes, migrations
+from glue import exitcodes
 from glue.cli import AppContext, redact
+from glue.db import migrations
 from glue.sandbox import Sandbox
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal

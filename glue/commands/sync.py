@@ -14,7 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.portal import check_portal
 from glue.push import PushStats

@@ -22,9 +22,9 @@ import re
 from datetime import UTC, datetime
 
 from glue.config import ConfigError, Settings
-from glue.db import Database
+from glue.db.database import Database
+from glue.db.pull import PullDatabase
 from glue.hubspot.client import HubSpotClient, HubSpotError
-from glue.pull_db import PullDatabase
 
 CURSOR = "hubspot_portal"
 _QUALIFIED = re.compile(r"^p(\d+)_")

@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from push_helpers import client_for, settings_for
 
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.hubspot.ratelimit import build_limiter
 from glue.hubspot.reads import HubSpotReader

@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 from sandbox_fixtures import TOKEN
 
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from glue import adoption, migrations
+from glue.db import adoption, migrations
 
 DUMP = Path(__file__).resolve().parents[3] / "shared" / "production" / "hubspot_sync_schema.sql"
 BASELINE = "0001_baseline"
@@ -381,7 +381,7 @@ def test_the_report_lists_what_the_upgrade_normalised(adopted: dict) -> None:
 
 
 def test_the_dry_run_listed_every_row_the_upgrade_changed(adopted: dict) -> None:
-    """`mockbook migrate --check` (glue/adoption.py), run before the upgrade, listed exactly the
+    """`mockbook migrate --check` (glue/db/adoption.py), run before the upgrade, listed exactly the
     rows and objects the upgrade then reported, and refused nothing on this data."""
     actions = ("normalised spelling", "gave a repeated legacy booking code a unique one",
                "recounted total_bookings (Active bookings)", "dropped policy",

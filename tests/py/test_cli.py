@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue.migrations import head
+from glue.db.migrations import head
 
 MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
 

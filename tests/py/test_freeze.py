@@ -1,4 +1,4 @@
-"""`mockbook db revision` (glue.freeze): a revision freezes the changed db/ SQL and applies it
+"""`mockbook db revision` (glue.db.revision): a revision freezes the changed db/ SQL and applies it
 without ever reading db/ again (issue 2, item 4)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from alembic import command
 
-from glue import freeze, migrations
+from glue.db import migrations
+from glue.db import revision as freeze
 
 FUNCTION_V1 = """
 CREATE OR REPLACE FUNCTION hubspot_sync.freeze_probe()

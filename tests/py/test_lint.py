@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import migrations
-from glue.dbsource import apply_source
+from glue.db import migrations
+from glue.db.source import apply_source
 
 ROOT = migrations.ROOT
 SQUAWK_CONFIG = ROOT / ".squawk.toml"

@@ -21,7 +21,7 @@ from pytest_alembic.tests import (  # noqa: F401  (collected by pytest as tests 
     test_upgrade,
 )
 
-from glue import migrations
+from glue.db import migrations
 
 _databases = itertools.count()
 

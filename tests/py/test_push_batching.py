@@ -18,7 +18,7 @@ from push_helpers import (
 )
 
 import glue.push
-from glue.db import Database
+from glue.db.database import Database
 from glue.push import Pusher
 
 sandbox = sandbox_fixtures.sandbox

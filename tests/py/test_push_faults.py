@@ -26,7 +26,7 @@ from push_helpers import (
 )
 
 from glue.config import Settings
-from glue.db import Database
+from glue.db.database import Database
 from glue.hubspot.client import BatchResult, HubSpotError, RecordError
 from glue.push import CREDIT_PROPERTIES, Pusher, Work
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox

@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import freeze, migrations
+from glue.db import migrations
+from glue.db import revision as freeze
 
 MIGRATIONS = freeze.DB_DIR / "migrations"
 # What a revision file may import: the standard library's pathlib, Alembic and SQLAlchemy.

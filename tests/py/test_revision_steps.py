@@ -21,7 +21,8 @@ import catalog  # tests/py/catalog.py (pytest puts tests/py on sys.path)
 import psycopg
 import pytest
 
-from glue import freeze, migrations
+from glue.db import migrations
+from glue.db import revision as freeze
 
 # Downgrades that are known not to restore the previous catalog exactly, frozen so in committed
 # revisions (the lock pins them; a later revision cannot change what an earlier downgrade does):

@@ -15,8 +15,8 @@ import catalog  # tests/py/catalog.py (pytest puts tests/py on sys.path)
 import psycopg
 import pytest
 
-from glue import migrations
-from glue.dbsource import apply_source
+from glue.db import migrations
+from glue.db.source import apply_source
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import migrations
+from glue.db import migrations
 
 ROLES = ("anon", "authenticated", "service_role")
 SUB = "6f1c0c9e-3f0c-4a4e-9d59-7d0b8f0a1b2c"

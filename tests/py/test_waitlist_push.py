@@ -22,7 +22,7 @@ from push_helpers import (
     settings_for,
 )
 
-from glue.db import Database
+from glue.db.database import Database
 from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 

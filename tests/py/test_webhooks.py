@@ -39,7 +39,7 @@ from waiting import wait_until
 
 from glue.cache import capacity_key
 from glue.config import ConfigError
-from glue.db import Database
+from glue.db.database import Database
 from glue.pull import pull
 from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox

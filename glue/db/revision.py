@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from glue.dbsource import DB_DIR, REPLACEABLE_FOLDERS, digest, relpath, source_files
+from glue.db.source import DB_DIR, REPLACEABLE_FOLDERS, digest, relpath, source_files
 
 
 def versions_dir(db_dir: Path = DB_DIR) -> Path:
@@ -351,7 +351,7 @@ def check_lock(db_dir: Path = DB_DIR) -> list[str]:
     return problems
 
 
-def main() -> None:  # python -m glue.freeze -m "message"
+def main() -> None:  # python -m glue.db.revision -m "message"
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

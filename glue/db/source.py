@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DB_DIR = ROOT / "db"
 SOURCE_FOLDERS = ("schema", "functions", "triggers", "views")
 # Folders whose objects are replaceable (CREATE OR REPLACE): a revision can carry their new text.

@@ -1,6 +1,6 @@
 """The database side of the pull, the import, the reconcile and the audit notes: calls of the
 hubspot_sync functions by name (their SQL lives in db/functions/), over the glue's
-:class:`glue.db.Database` pool. Each method is one function call, so one transaction.
+:class:`glue.db.database.Database` pool. Each method is one function call, so one transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from glue.db import Database
+from glue.db.database import Database
 
 # One audit-notes writer per database at a time (pg_try_advisory_lock key).
 NOTES_LOCK_KEY = 0x6D6B6E6F7465  # "mknote"
