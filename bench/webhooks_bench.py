@@ -50,9 +50,9 @@ def b9(quick: bool, schema_source: str) -> list[Figure]:
         from glue.config import Settings
         from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
-        from glue.pull import pull
         from glue.sandbox import EXAMS, Sandbox
         from glue.sandbox.webhooks import attach
+        from glue.sync.pull import pull
     except Exception as exc:
         return [not_measured("B9", "B9", TITLE, f"glue not importable: {exc}", target=5.0,
                              target_op="<=")]

@@ -579,10 +579,10 @@ def b5(ctx: Context) -> list[Figure]:
         from glue.config import Settings
         from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
-        from glue.push import push
         from glue.sandbox import CONTACTS, EXAMS, Sandbox
+        from glue.sync.push import push
     except Exception as exc:  # the push is another engineer's work in progress
-        return [not_measured("B5", "B5", title, f"glue.push not importable: {exc}",
+        return [not_measured("B5", "B5", title, f"glue.sync.push not importable: {exc}",
                              target=0.9)]
     count = 3_000 if ctx.quick else 8_000
     exams = 10
@@ -705,13 +705,14 @@ def b5(ctx: Context) -> list[Figure]:
         target=0.9,
         how=(f"{count:,} bookings ({count:,} students, {exams} exams; {rows:,} outbox rows = "
              f"{queued_records:,} records: bookings, contacts' credits, exams' totals) pushed "
-             f"by glue.push.push (as `mockbook push`: HubSpotClient.from_settings, process-local "
-             f"limiter) to an in-process glue.sandbox.Sandbox(conformance=False, rate_limit="
+             f"by glue.sync.push.push (as `mockbook push`: HubSpotClient.from_settings, "
+             f"process-local limiter) to an in-process "
+             f"glue.sandbox.Sandbox(conformance=False, rate_limit="
              f"{limit}, rate_window={window:g}). Records = inputs of the batch update/upsert "
              f"calls (associations carry none). The window's budget is spent first ({limit} "
              f"schema reads through the same client, evenly over {window:g} s), so the push "
              f"runs at the sustained rate from its first call, as in a long push; rate = "
-             f"records completed / the push's own duration (glue.push's PushStats). HubSpot "
+             f"records completed / the push's own duration (glue.sync.push's PushStats). HubSpot "
              f"calls per booking over the whole push (without the preflight's 2 schema "
              f"reads)."))
     fig.details.update(

@@ -67,7 +67,7 @@ class Settings:
     status_max_pending: int = 100
     status_max_error_rate: float = 0.05  # a fraction: 0.05 is 5 %
     status_max_drift: int = 10
-    # `mockbook run` and `mockbook worker` (glue.worker)
+    # `mockbook run` and `mockbook worker` (glue.run.worker)
     run_push_budget_seconds: float = 60.0  # a run stops pushing after this (the next run goes on)
     analytics_interval_seconds: float = 900.0  # refresh the analytics views when older than this
     retention_days: float = 7.0  # done outbox rows are purged after this

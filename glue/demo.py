@@ -37,14 +37,14 @@ from psycopg.types.json import Jsonb
 from glue.config import ConfigError, Settings
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.push import (
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.sync.push import (
     CREDIT_PROPERTIES,
     WAITLIST_CODE_PREFIX,
     Pusher,
     PushStats,
     hubspot_date,
 )
-from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 STUDENT_PATTERN = "^DEMO[0-9]{6}$"
 EMAIL_DOMAIN = "demo.mockbook.invalid"

@@ -71,7 +71,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             )
         )
     else:
-        from glue.webhooks import subscription_lines
+        from glue.sync.webhooks import subscription_lines
 
         for line in calls:
             click.echo(("would call: " if dry_run else "called: ") + line)
@@ -109,7 +109,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
 def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:
     """The webhook subscriptions (issue 17) for the objects this portal has, which may be ones
     setup just created (their ids not in the environment yet)."""
-    from glue.webhooks import subscriptions
+    from glue.sync.webhooks import subscriptions
 
     s = app.settings
     return subscriptions(

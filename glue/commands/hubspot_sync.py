@@ -25,11 +25,11 @@ from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
-from glue.importer import run_import
-from glue.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
-from glue.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
-from glue.pull import Progress as ProgressCallback
-from glue.reconcile import SHOWN, ReconcileReport, reconcile
+from glue.sync.importer import run_import
+from glue.sync.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
+from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
+from glue.sync.pull import Progress as ProgressCallback
+from glue.sync.reconcile import SHOWN, ReconcileReport, reconcile
 
 pass_app = click.make_pass_decorator(AppContext)
 

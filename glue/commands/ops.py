@@ -15,7 +15,7 @@ from rich.console import Console
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
-from glue.status import (
+from glue.run.status import (
     Thresholds,
     check,
     invariant_violations,
@@ -25,7 +25,7 @@ from glue.status import (
     render_table,
     to_json,
 )
-from glue.status import write_atomically as write_metrics
+from glue.run.status import write_atomically as write_metrics
 
 pass_app = click.make_pass_decorator(AppContext)
 

@@ -1,5 +1,5 @@
 """The sync job's commands: `mockbook run` (one cron cycle) and `mockbook worker` (long-running).
-Both run the steps of glue.steps; glue.worker has the lock, the loop and the schedule.
+Both run the steps of glue.run.cycle; glue.run.worker has the lock, the loop and the schedule.
 
 Exit codes: 0 success; 1 a step failed or something was dead-lettered / not applied; 2
 configuration error (no DATABASE_URL reachable, no HUBSPOT_ACCESS_TOKEN, HubSpot refusing the
@@ -24,8 +24,8 @@ from rich.table import Table
 
 from glue import exitcodes, logs
 from glue.cli import AppContext
-from glue.steps import OK, SKIPPED, CycleReport, describe
-from glue.worker import (
+from glue.run.cycle import OK, SKIPPED, CycleReport, describe
+from glue.run.worker import (
     RUN_APPLICATION,
     WORKER_APPLICATION,
     Worker,
@@ -240,12 +240,12 @@ def worker(
 
 @contextmanager
 def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker) -> Iterator[None]:
-    """The webhook intake beside the worker (glue.webhooks), when asked for; its HubSpot reads
+    """The webhook intake beside the worker (glue.sync.webhooks), when asked for; its HubSpot reads
     spend the worker's rate budget."""
     if not at:
         yield
         return
-    from glue.webhooks import WebhookConfig, WebhookService, parse_listen
+    from glue.sync.webhooks import WebhookConfig, WebhookService, parse_listen
 
     host, port = parse_listen(at)
     service = WebhookService(

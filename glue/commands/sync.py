@@ -17,8 +17,8 @@ from glue.cli import AppContext
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.portal import check_portal
-from glue.push import PushStats
-from glue.push import push as run_push
+from glue.sync.push import PushStats
+from glue.sync.push import push as run_push
 
 pass_app = click.make_pass_decorator(AppContext)
 

@@ -1,4 +1,4 @@
-"""`mockbook webhooks serve | subscriptions`: the HubSpot webhook intake (issue 17, glue.webhooks).
+"""`mockbook webhooks serve | subscriptions`: the HubSpot webhook intake (glue.sync.webhooks).
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT); 2 configuration error (no client secret, no
 database, a malformed URL, an address that cannot be listened on, no HUBSPOT_ACCESS_TOKEN).
@@ -15,7 +15,7 @@ from glue import logs
 from glue.cli import AppContext
 
 pass_app = click.make_pass_decorator(AppContext)
-log = logging.getLogger("glue.webhooks")
+log = logging.getLogger("glue.sync.webhooks")
 
 
 @click.group()
@@ -48,7 +48,7 @@ def serve(
     than 5 minutes), store the events (200), then apply them as the pull does, re-reading the
     objects from HubSpot. The secret is HUBSPOT_CLIENT_SECRET. Runs until SIGTERM/SIGINT."""
     from glue.commands.runner import stop_on_signals
-    from glue.webhooks import WebhookConfig, WebhookService
+    from glue.sync.webhooks import WebhookConfig, WebhookService
 
     config = WebhookConfig.from_env(public_url=public_url, path=path)
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
@@ -70,7 +70,7 @@ def serve(
 @pass_app
 def subscriptions_command(app: AppContext, json_flag: bool) -> None:
     """Print the webhook subscriptions to create in the HubSpot app (Webhooks settings)."""
-    from glue.webhooks import subscription_lines, subscriptions
+    from glue.sync.webhooks import subscription_lines, subscriptions
 
     subs = subscriptions(app.settings)
     if json_flag or app.json_output:

@@ -1,5 +1,5 @@
 """Which HubSpot portal a database is synced with, checked at the start of a push, a pull, an
-import, the notes, and the HubSpot steps of `run` and the worker (glue.steps.check_hubspot).
+import, the notes, and the HubSpot steps of `run` and the worker (glue.run.cycle.check_hubspot).
 
 HubSpot ids are per portal: the same id names another record, or none, in another portal (or in
 a sandbox). A database whose rows carry the ids of one portal, pulled from or pushed to another,

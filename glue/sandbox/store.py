@@ -370,7 +370,7 @@ class Store:
         HubSpot's CRM search endpoints read a search index, not the records: a write shows in
         search results only some seconds later, while reads by id see it at once (CRM search,
         https://developers.hubspot.com/docs/api/crm/search; the pull's overlap window,
-        glue/pull.py, exists for it). ``mockbook sandbox --search-lag`` sets ``lag``."""
+        glue/sync/pull.py, exists for it). ``mockbook sandbox --search-lag`` sets ``lag``."""
         lag = min(lag, MAX_SEARCH_LAG)
         with self.lock:
             out = []

@@ -13,7 +13,7 @@ the generic ``object.*`` types with ``objectTypeId`` for the custom objects
 ``attemptNumber``, ``objectId``, ``changeSource``, ``propertyName`` / ``propertyValue``,
 ``mergedObjectIds`` ...). Events are sent in batches of at most 100 per request (gathered for
 ``batch_window`` seconds), signed with ``X-HubSpot-Signature-v3`` and
-``X-HubSpot-Request-Timestamp`` (glue.webhooks.sign_v3, HubSpot's v3 scheme), with a 5 s
+``X-HubSpot-Request-Timestamp`` (glue.sync.webhooks.sign_v3, HubSpot's v3 scheme), with a 5 s
 timeout; a delivery answered with anything but 2xx (or not answered) is sent again after
 ``retry_delays`` (HubSpot retries up to 10 times, spread over 24 hours; the sandbox's delays are
 seconds so that tests can watch it), re-signed with a new timestamp and ``attemptNumber`` + 1.
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import urllib3
 
-from glue.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_v3
+from glue.sync.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_v3
 
 from .store import CONTACTS, NOTES, ObjectType, Record
 

@@ -11,12 +11,12 @@ from pull_helpers import contact_props, exam_props, fast, hubspot, one, open_db
 from push_helpers import env_for, run_main
 
 from glue.hubspot import setup as portal
-from glue.importer import run_import
-from glue.notes import push_audit_notes
-from glue.pull import pull
-from glue.push import push
-from glue.reconcile import reconcile
 from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
+from glue.sync.importer import run_import
+from glue.sync.notes import push_audit_notes
+from glue.sync.pull import pull
+from glue.sync.push import push
+from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
 empty_sandbox = sandbox_fixtures.empty_sandbox

@@ -34,8 +34,8 @@ from push_helpers import env_for
 
 from glue import exitcodes
 from glue.cli import cli, main
-from glue.importer import run_import
 from glue.sandbox import BOOKINGS, Sandbox
+from glue.sync.importer import run_import
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

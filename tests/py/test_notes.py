@@ -18,11 +18,11 @@ from push_helpers import env_for, mockbook
 from waiting import wait_until
 
 from glue.hubspot.client import HubSpotError
-from glue.importer import run_import
-from glue.notes import NOTE_PROPERTY, push_audit_notes
-from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
 from glue.sandbox.faults import Faults
+from glue.sync.importer import run_import
+from glue.sync.notes import NOTE_PROPERTY, push_audit_notes
+from glue.sync.push import push
 
 sandbox = sandbox_fixtures.sandbox
 clock = sandbox_fixtures.clock

@@ -27,10 +27,10 @@ from pull_helpers import (
 )
 
 from glue.cli import cli
-from glue.pull import pull
-from glue.push import push
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
 from glue.sandbox import search as sandbox_search
+from glue.sync.pull import pull
+from glue.sync.push import push
 
 sandbox = sandbox_fixtures.sandbox
 clock = sandbox_fixtures.clock

@@ -21,8 +21,8 @@ from push_helpers import (
 )
 
 from glue.db.database import Database
-from glue.push import Pusher, hubspot_date, push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.sync.push import Pusher, hubspot_date, push
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

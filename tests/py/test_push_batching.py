@@ -1,4 +1,4 @@
-"""A push batch is gathered from several claims (glue.push.Pusher._claim): up to ``batch_size``
+"""A push batch is gathered from several claims (glue.sync.push.Pusher._claim): up to ``batch_size``
 records and whole association calls' worth of bookings, each claim asking for no more than the
 room left, so the calls go out full and no bound is overshot; the batch still settles every
 record once."""
@@ -17,9 +17,9 @@ from push_helpers import (
     settings_for,
 )
 
-import glue.push
+import glue.sync.push
 from glue.db.database import Database
-from glue.push import Pusher
+from glue.sync.push import Pusher
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
@@ -28,7 +28,7 @@ push_db = push_helpers.push_db
 def test_one_batch_gathers_several_claims(push_db, sandbox, monkeypatch) -> None:
     world = make_world(push_db, sandbox, students=12)
     book(push_db, [(s, world.exams[0]) for s in world.students])
-    monkeypatch.setattr(glue.push, "CLAIM_LIMIT", 5)  # 36 outbox rows: several claims
+    monkeypatch.setattr(glue.sync.push, "CLAIM_LIMIT", 5)  # 36 outbox rows: several claims
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         claims: list[int] = []
@@ -51,12 +51,12 @@ def test_one_batch_gathers_several_claims(push_db, sandbox, monkeypatch) -> None
 def test_batch_bookings_bounded_by_association_calls(push_db, sandbox, monkeypatch) -> None:
     world = make_world(push_db, sandbox, students=10)
     book(push_db, [(s, world.exams[0]) for s in world.students])
-    monkeypatch.setattr(glue.push, "MAX_ASSOCIATION_BATCH", 4)
+    monkeypatch.setattr(glue.sync.push, "MAX_ASSOCIATION_BATCH", 4)
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         pusher = Pusher(db, client_for(settings), settings, batch_size=8)  # 4 bookings at most
         assert pusher.push_batch() > 0
-        assert pusher.stats.by_table[glue.push.BOOKINGS_TABLE] <= 4
+        assert pusher.stats.by_table[glue.sync.push.BOOKINGS_TABLE] <= 4
         assert pusher.last_batch_full
         stats = pusher.run(linger=0)
     assert pending(push_db) == 0

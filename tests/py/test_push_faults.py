@@ -28,8 +28,8 @@ from push_helpers import (
 from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import BatchResult, HubSpotError, RecordError
-from glue.push import CREDIT_PROPERTIES, Pusher, Work
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.sync.push import CREDIT_PROPERTIES, Pusher, Work
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

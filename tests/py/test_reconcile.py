@@ -27,11 +27,11 @@ from pull_helpers import (
 from push_helpers import env_for
 
 from glue.cli import cli
-from glue.importer import run_import
-from glue.push import push
-from glue.reconcile import reconcile
+from glue.run.status import read_status
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
-from glue.status import read_status
+from glue.sync.importer import run_import
+from glue.sync.push import push
+from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import psycopg
 
-from glue import notes, pull, push, reconcile
 from glue.credit_fields import CREDIT_FIELD_NAMES, CREDIT_FIELDS
 from glue.hubspot import catalogue as portal_catalogue
+from glue.sync import notes, pull, push, reconcile
 
 
 def test_glue_list_is_the_database_list(db: psycopg.Connection) -> None:

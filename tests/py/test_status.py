@@ -1,4 +1,4 @@
-"""`mockbook status` (glue.status) on crafted outbox, error and metadata rows: the numbers, the
+"""`mockbook status` (glue.run.status) on crafted outbox, error and metadata rows: the numbers, the
 table, the JSON object, the node_exporter file (written atomically) and the --check exit codes
 with their thresholds from flags and environment; and `mockbook refresh-analytics`, including
 the busy case (exit 75) and --wait.
@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glue import exitcodes, status
-from glue.status import SyncStatus, Thresholds, check, prometheus_text, read_status
+from glue import exitcodes
+from glue.run import status
+from glue.run.status import SyncStatus, Thresholds, check, prometheus_text, read_status
 
 MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
 

@@ -25,10 +25,10 @@ from pull_helpers import (
 from push_helpers import env_for, pending
 from test_worker import RunningWorker, wait_for
 
-from glue.pull import pull
-from glue.push import Pusher, push
-from glue.reconcile import reconcile
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
+from glue.sync.pull import pull
+from glue.sync.push import Pusher, push
+from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
 clock = sandbox_fixtures.clock

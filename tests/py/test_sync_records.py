@@ -29,11 +29,11 @@ from pull_helpers import (
 )
 from push_helpers import pending
 
-from glue.importer import run_import
-from glue.pull import pull
-from glue.push import push
-from glue.reconcile import reconcile
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.sync.importer import run_import
+from glue.sync.pull import pull
+from glue.sync.push import push
+from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

@@ -23,8 +23,8 @@ from push_helpers import (
 )
 
 from glue.db.database import Database
-from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
+from glue.sync.push import push
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db

@@ -1,4 +1,4 @@
-"""The `waitlist` and `complete` steps of `mockbook run` / the worker (glue.steps, issue 16):
+"""The `waitlist` and `complete` steps of `mockbook run` / the worker (glue.run.cycle, issue 16):
 each calls its database job and reports what it did."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import psycopg
 from postgrest import rpc
 
-from glue import steps
+from glue.run import cycle as steps
 
 
 def one(db: psycopg.Connection, query: str, params: tuple = ()) -> object:

@@ -40,11 +40,11 @@ from waiting import wait_until
 from glue.cache import capacity_key
 from glue.config import ConfigError
 from glue.db.database import Database
-from glue.pull import pull
-from glue.push import push
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sandbox.webhooks import WebhookSender, attach
-from glue.webhooks import (
+from glue.sync.pull import pull
+from glue.sync.push import push
+from glue.sync.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     EventStore,

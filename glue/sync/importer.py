@@ -1,7 +1,7 @@
 """`mockbook import`: the first full import of a HubSpot account into Postgres (SPEC §6, §8).
 
 Three passes, in this order (bookings need their exams): exams, contacts, bookings. Each is the
-pull's keyset search (glue.pull) from the beginning of time, applied by the same database
+pull's keyset search (glue.sync.pull) from the beginning of time, applied by the same database
 functions (apply_pulled_exams, apply_pulled_contacts, apply_pulled_bookings), with its cursor
 saved after every page:
 
@@ -28,7 +28,7 @@ from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.reads import HubSpotReader
-from glue.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets
+from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets
 
 IMPORT_ACTOR = "hubspot:import"
 ORDER = ("exams", "contacts", "bookings")

@@ -41,8 +41,8 @@ from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
-from glue.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
-from glue.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
+from glue.sync.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
+from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 
 RECONCILE_ACTOR = "hubspot:reconcile"
 SHOWN = 20  # records listed per kind in the table (JSON lists them all)

@@ -1,5 +1,5 @@
 """The webhook processor (issue 17): stored HubSpot webhook events -> Postgres and Redis, through
-the pull's functions. The intake (glue.webhooks) stores the events; this module applies them.
+the pull's functions. The intake (glue.sync.webhooks) stores the events; this module applies them.
 
 ``WebhookProcessor`` claims stored events (leased, so a killed
 processor's events come back), and applies them the way the pull does: the objects the events
@@ -37,9 +37,9 @@ from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
-from glue.pull import Puller, TargetStats, targets
+from glue.sync.pull import Puller, TargetStats, targets
 
-log = logging.getLogger("glue.webhooks")
+log = logging.getLogger("glue.sync.webhooks")
 
 WEBHOOK_ACTOR = "hubspot:webhook"
 CLAIM_LIMIT = 500

@@ -1,5 +1,5 @@
 """The sync job in its two modes (SPEC §8; STYLE: one-shot and long-running share one step
-function, glue.steps.step):
+function, glue.run.cycle.step):
 
 - `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
   (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
@@ -47,8 +47,7 @@ from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
 from glue.db.database import Database
 from glue.logs import fields
-from glue.push import BATCH_RECORDS, default_worker_name
-from glue.steps import (
+from glue.run.cycle import (
     CONFIG,
     FAILED,
     STEPS,
@@ -63,6 +62,7 @@ from glue.steps import (
     level_of,
     step,
 )
+from glue.sync.push import BATCH_RECORDS, default_worker_name
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ Three parts, each usable alone:
   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
   503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
   answer: a crash after it loses nothing.
-- **The processor** (:class:`glue.webhook_apply.WebhookProcessor`): applies the stored events
+- **The processor** (:class:`glue.sync.webhook_apply.WebhookProcessor`): applies the stored events
   through the pull's functions, after reading the objects again from HubSpot.
 """
 
@@ -58,7 +58,7 @@ from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
-from glue.webhook_apply import WebhookProcessor
+from glue.sync.webhook_apply import WebhookProcessor
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ def subscriptions(settings: Settings) -> list[dict[str, str]]:
     contacts and the exams object. ``eventType`` and ``propertyName`` as HubSpot names them
     (https://developers.hubspot.com/docs/api/webhooks: custom objects use the generic
     ``object.*`` types with the object type id)."""
-    from glue.pull import CONTACT_PROPERTIES, EXAM_PROPERTIES
+    from glue.sync.pull import CONTACT_PROPERTIES, EXAM_PROPERTIES
 
     out: list[dict[str, str]] = []
     for object_type, prefix, props in (
@@ -412,7 +412,7 @@ def subscriptions(settings: Settings) -> list[dict[str, str]]:
             if prop in ("lastmodifieddate", "hs_lastmodifieddate", "total_bookings"):
                 continue  # changes with every write / owned by Postgres
             out.append(base | {"eventType": f"{prefix}.propertyChange", "propertyName": prop})
-    # A booking deleted in HubSpot is re-created by the push (glue.webhook_apply).
+    # A booking deleted in HubSpot is re-created by the push (glue.sync.webhook_apply).
     out.append({"objectTypeId": settings.bookings_object_type, "eventType": "object.deletion"})
     return out
 

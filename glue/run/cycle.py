@@ -1,7 +1,7 @@
-"""The step function shared by `mockbook run` and `mockbook worker` (glue.worker): :func:`step`
+"""The step function shared by `mockbook run` and `mockbook worker` (glue.run.worker): :func:`step`
 does the steps it is asked for, always in this order (``STEPS``):
 
-  pull       exams, then contacts, changed in HubSpot (glue.pull)
+  pull       exams, then contacts, changed in HubSpot (glue.sync.pull)
   waitlist   hubspot_sync.process_waitlist(): expired waitlist offers pass to the next student,
              free seats of exams with a waitlist are offered (issue 16)
   complete   hubspot_sync.complete_past_bookings(): Active bookings of past exam days without
@@ -10,10 +10,10 @@ does the steps it is asked for, always in this order (``STEPS``):
              the worker applies the outbox changes since its last position, and rebuilds after a
              reconnect or a pull that changed something (pulled changes are applied with
              mockbook.origin 'hubspot', so they never reach the outbox)
-  push       the outbox to HubSpot, batch after batch (glue.push.Pusher) until nothing is due,
+  push       the outbox to HubSpot, batch after batch (glue.sync.push.Pusher) until nothing is due,
              the time budget is spent or a stop is asked; a batch is always finished (its rows
              completed or given back), never abandoned
-  notes      the audit trail as HubSpot notes (glue.notes), after the push so that new bookings
+  notes      the audit trail as HubSpot notes (glue.sync.notes), after the push so that new bookings
              have their HubSpot ids
   analytics  mockbook_internal.refresh_analytics() when the last refresh (sync_metadata
              'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
@@ -61,9 +61,9 @@ from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted
 from glue.hubspot.reads import HubSpotReader, search_limiter
-from glue.notes import push_audit_notes
-from glue.pull import pull
-from glue.push import BATCH_RECORDS, Pusher, default_worker_name
+from glue.sync.notes import push_audit_notes
+from glue.sync.pull import pull
+from glue.sync.push import BATCH_RECORDS, Pusher, default_worker_name
 
 log = logging.getLogger(__name__)
 
