@@ -21,7 +21,7 @@ BOOKINGS = "2-50158943"
 EXAMS = "2-50158939"
 DEFAULT_PORTAL_ID = 4242424
 # Record ids start after this (the first record gets FIRST_ID + 1). The demo's in-process sandbox
-# starts elsewhere (glue.demo.DEMO_FIRST_ID), so its ids never meet `mockbook sandbox`'s.
+# starts elsewhere (glue.demo.data.DEMO_FIRST_ID), so its ids never meet `mockbook sandbox`'s.
 FIRST_ID = 10000
 MAX_HISTORY = 45  # versions of a property kept (HubSpot keeps a bounded history)
 MAX_SEARCH_LAG = 60.0  # seconds of record history kept for the simulated search index lag

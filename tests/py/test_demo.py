@@ -24,10 +24,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from glue.demo import DEMO_ID_RANGE
+from glue.demo.data import DEMO_ID_RANGE
 
 MOCKBOOK = shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"
-SMALL = {"students": 400, "exams": 8}  # glue.demo.SCALES["small"]
+SMALL = {"students": 400, "exams": 8}  # glue.demo.data.SCALES["small"]
 
 
 def run_mockbook(*args: str, database_url: str | None = None, **env: str
@@ -213,7 +213,7 @@ def test_demo_three_runs_touch_only_demo_rows(make_database) -> None:
 
 def test_the_demo_sandbox_and_mockbook_sandbox_hand_out_distinct_ids() -> None:
     """Both start from nothing and create records: their ids (and portals) never meet."""
-    from glue.demo import DEMO_PORTAL_ID, demo_sandbox
+    from glue.demo.data import DEMO_PORTAL_ID, demo_sandbox
     from glue.sandbox import CONTACTS, Sandbox
 
     with demo_sandbox() as demo, Sandbox(conformance=False) as standalone:

@@ -47,7 +47,7 @@ def serve(
     """Receive HubSpot's webhook deliveries: check the v3 signature (401 when forged or older
     than 5 minutes), store the events (200), then apply them as the pull does, re-reading the
     objects from HubSpot. The secret is HUBSPOT_CLIENT_SECRET. Runs until SIGTERM/SIGINT."""
-    from glue.commands.runner import stop_on_signals
+    from glue.cli.runner import stop_on_signals
     from glue.sync.webhooks import WebhookConfig, WebhookService
 
     config = WebhookConfig.from_env(public_url=public_url, path=path)

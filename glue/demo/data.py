@@ -1,4 +1,4 @@
-"""The newcomer's demo (SPEC §8), its building blocks; glue/commands/demo.py tells the story.
+"""The newcomer's demo (SPEC §8), its building blocks; glue/demo/story.py tells the story.
 
 Everything the demo writes is marked, so a second run (or `mockbook demo` on a database that
 holds other data) resets exactly its own rows and nothing else:
@@ -13,7 +13,7 @@ Students and exams are loaded as the pull or the import would write them (``mock
 'hubspot'``: already in HubSpot, so not queued for the push); everything after that goes through
 the RPC functions exactly as PostgREST calls them (role service_role, JWT claims, one
 transaction per call), from a psycopg pool, like an app behind PostgREST's own pool
-(glue/demo_rush.py).
+(glue/demo/rush.py).
 
 (One module for the data and everything checked against it: the markers, the reset, the load,
 the checks, the push and the dashboard's queries all read the same Plan.)

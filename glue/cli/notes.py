@@ -1,0 +1,69 @@
+"""`mockbook notes`: the audit trail of bookings and credits as HubSpot notes, never twice.
+
+Exit codes: 0 success; 1 notes that could not be written; 2 configuration error (as `pull`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from glue import exitcodes
+from glue.cli import AppContext
+from glue.cli.pull import as_json as _as_json
+from glue.db.database import Database
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.portal import check_portal
+from glue.hubspot.setup import require as require_portal
+from glue.sync.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.command("notes")
+@click.option(
+    "--settle-seconds",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SETTLE_SECONDS,
+    show_default=True,
+    envvar="MOCKBOOK_NOTES_SETTLE_SECONDS",
+    help="After an interrupted batch, wait this long for HubSpot search before checking it.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Notes per HubSpot batch create.",
+)
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
+@pass_app
+def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_flag: bool) -> None:
+    """Write the audit trail of bookings and credits to HubSpot as notes (never twice).
+
+    `mockbook run` does this after each push; this command is for operators."""
+    client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
+    with Database(app.database_url()) as db:
+        check_portal(db, client, app.settings)  # notes on another portal's records: never
+        stats = push_audit_notes(
+            db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size
+        )
+    if _as_json(app, json_flag):
+        click.echo(json.dumps(stats.as_dict(), default=str))
+    elif stats.locked_out:
+        click.echo("another process is writing audit notes; nothing done")
+    else:
+        click.echo(
+            f"notes: created {stats.created} (audit rows marked {stats.rows_marked}), "
+            f"recovered {stats.recovered} from an interrupted batch"
+        )
+        if stats.failed:
+            click.echo(f"notes stopped: {stats.failed} (the next run carries on)", err=True)
+    if stats.failed:
+        sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+COMMANDS = [notes_command]

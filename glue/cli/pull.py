@@ -1,0 +1,125 @@
+"""`mockbook pull`: exams and contacts changed in HubSpot into Postgres (SPEC §6), and the
+output helpers the other HubSpot → Postgres commands share (``as_json``, ``progress``).
+
+Exit codes: 0 success; 1 records not applied (dead-lettered) or a pass that could not finish;
+2 configuration error (no HUBSPOT_ACCESS_TOKEN, bad HUBSPOT_BASE_URL, no database, a portal
+missing what mockbook needs: the portal check of glue.hubspot.setup at start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from glue import exitcodes
+from glue.cli import AppContext
+from glue.db.database import Database
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.portal import check_portal
+from glue.hubspot.setup import require as require_portal
+from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
+from glue.sync.pull import Progress as ProgressCallback
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def as_json(app: AppContext, flag: bool) -> bool:
+    return flag or app.json_output
+
+
+@contextmanager
+def progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar per target on a terminal (stderr), else nothing."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    bars = Progress(
+        TextColumn("{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = bars.add_task(name, total=total)
+        task = tasks[name]
+        if total is not None and bars.tasks[task].total is None:
+            bars.update(task, total=total)
+        bars.update(task, completed=done if total is None else min(done, total))
+
+    with bars:
+        yield update
+
+
+def _pull_lines(stats: PullStats) -> list[str]:
+    lines = []
+    for name, t in stats.targets.items():
+        parts = [f"read {t.read}", f"new {t.inserted}", f"updated {t.updated}"]
+        if name == "exams":
+            parts += [f"deactivated {t.deactivated}", f"activated {t.activated}"]
+            if t.capacity_refused:
+                parts.append(f"capacity refused {len(t.capacity_refused)}")
+        if name == "contacts":
+            parts += [f"credits merged {t.merged}", f"queued for push {t.queued}"]
+        if t.errors:
+            parts.append(f"not applied {len(t.errors)}")
+        line = f"pull {name}: " + ", ".join(parts)
+        if t.failed:
+            line += f"; stopped: {t.failed}"
+        lines.append(line)
+    return lines
+
+
+@click.command("pull")
+@click.option(
+    "--only",
+    type=click.Choice(["exams", "contacts"]),
+    multiple=True,
+    help="Pull only this (repeatable; default both).",
+)
+@click.option(
+    "--overlap",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_OVERLAP_SECONDS,
+    show_default=True,
+    envvar="MOCKBOOK_PULL_OVERLAP_SECONDS",
+    help="Seconds re-read before the saved cursor (search is eventually consistent).",
+)
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
+@pass_app
+def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_flag: bool) -> None:
+    """Bring exams and contacts changed in HubSpot into Postgres.
+
+    Incremental (from the saved cursor), credits merged as deltas. Exit 1 when some records
+    could not be applied (see `mockbook dlq list`) or a pass could not finish (run again: it
+    resumes)."""
+    client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
+    with Database(app.database_url()) as db:
+        check_portal(db, client, app.settings)
+        stats = pull(
+            db, client, app.settings, only=only or ("exams", "contacts"), overlap_seconds=overlap
+        )
+    if as_json(app, json_flag):
+        click.echo(json.dumps(stats.as_dict(), default=str))
+    else:
+        for line in _pull_lines(stats):
+            click.echo(line)
+        if stats.problems:
+            click.echo("see `mockbook dlq list` for the records not applied", err=True)
+    if not stats.ok or stats.problems:
+        sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+COMMANDS = [pull_command]

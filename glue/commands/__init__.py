@@ -1,1 +1,0 @@
-"""Subcommands of `mockbook`, one small module per area."""
