@@ -87,6 +87,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from glue.config import ConfigError
+from glue.db import cache as cache_sql
 
 log = logging.getLogger(__name__)
 
@@ -115,58 +116,6 @@ def user_bookings_key(contact_id: str) -> str:
 # Patterns of the keys rebuild_all owns entirely (stale ones are deleted).
 _OWNED_PATTERNS = ("capacity:*", "exam:*:bookings", "user:bookings:*")
 
-# One statement, so one snapshot: the available list, the seats of the exams asked for (all of
-# them with %(all)s), and the HubSpot ids of contacts found by student_id. remaining seats use
-# the same rule as list_available_exams: the seats held by waitlist offers are not free (never
-# below 0).
-_SNAPSHOT_SQL = """
-SELECT
-  (SELECT coalesce(jsonb_agg(to_jsonb(a) - 'ordinality' ORDER BY a.ordinality), '[]'::jsonb)::text
-   FROM hubspot_sync.list_available_exams() WITH ORDINALITY AS a) AS available,
-  (SELECT coalesce(jsonb_agg(jsonb_build_array(
-              e.hubspot_id,
-              greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0)
-                       - (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w
-                          WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'), 0),
-              coalesce(e.total_bookings, 0))), '[]'::jsonb)
-   FROM hubspot_sync.hubspot_mock_exams AS e
-   WHERE %(all)s OR e.hubspot_id = ANY (%(exams)s::text[])) AS exams,
-  (SELECT coalesce(array_agg(c.hubspot_id), '{}'::text[])
-   FROM hubspot_sync.hubspot_contact_credits AS c
-   WHERE c.student_id = ANY (%(students)s::text[]) AND c.hubspot_id IS NOT NULL) AS contacts
-"""
-
-_CHANGES_SQL = """
-SELECT id, table_name, operation, old_data, new_data
-FROM hubspot_sync.sync_queue
-WHERE id > %(last)s OR id = ANY (%(gaps)s::bigint[])
-ORDER BY id
-LIMIT %(limit)s
-"""
-
-_IDS_SQL = """
-SELECT id
-FROM hubspot_sync.sync_queue
-WHERE id > %(last)s OR id = ANY (%(gaps)s::bigint[])
-ORDER BY id
-LIMIT %(limit)s
-"""
-
-# The outbox's high-water mark: the last id handed out (committed or not), read from the
-# sequence without a lock; 0 before the first outbox row.
-_MARK_SQL = (
-    "SELECT coalesce(pg_sequence_last_value('hubspot_sync.sync_queue_id_seq'::regclass), 0)"
-)
-
-# The newest id, and the ids below it (within the lookback) that are not visible yet.
-_START_SQL = """
-WITH top AS (SELECT coalesce(max(id), 0) AS m FROM hubspot_sync.sync_queue)
-SELECT top.m,
-       ARRAY(SELECT s.i FROM generate_series(greatest(top.m - %(lookback)s + 1, 1), top.m) AS s(i)
-             WHERE NOT EXISTS (SELECT 1 FROM hubspot_sync.sync_queue AS q WHERE q.id = s.i)
-             ORDER BY s.i)
-FROM top
-"""
 
 
 class Change(NamedTuple):
@@ -366,13 +315,9 @@ class CacheKeeper:
         exams: Iterable[str] = (),
         students: Iterable[str] = (),
     ) -> tuple[str, list[list[Any]], list[str]]:
-        with conn.transaction():
-            row = conn.execute(
-                _SNAPSHOT_SQL,
-                {"all": all_exams, "exams": sorted(exams), "students": sorted(students)},
-            ).fetchone()
-        assert row is not None
-        return row[0], row[1], row[2]
+        return cache_sql.snapshot(
+            conn, all_exams=all_exams, exams=sorted(exams), students=sorted(students)
+        )
 
     def _rebuild(self, client: redis.Redis, conn: psycopg.Connection) -> CacheUpdate:
         available, exams, _ = self._snapshot(conn, all_exams=True)
@@ -434,11 +379,9 @@ def start_position(
 ) -> FeedPosition:
     """Where a new reader starts: after the newest visible row, still waiting (gap_grace
     seconds) for the ids below it, within `lookback`, that are not committed yet."""
-    with conn.transaction():
-        row = conn.execute(_START_SQL, {"lookback": lookback}).fetchone()
-    assert row is not None
+    last_id, gaps = cache_sql.start(conn, lookback)
     deadline = time.monotonic() + gap_grace
-    return FeedPosition(last_id=row[0], gaps=tuple((i, deadline) for i in row[1]))
+    return FeedPosition(last_id=last_id, gaps=tuple((i, deadline) for i in gaps))
 
 
 def changes_since(
@@ -457,11 +400,9 @@ def changes_since(
     `gap_grace` seconds (at most `max_gaps` of them)."""
     if isinstance(position, int):
         position = FeedPosition(last_id=position)
-    with conn.transaction():
-        rows = conn.execute(
-            _CHANGES_SQL,
-            {"last": position.last_id, "gaps": [i for i, _ in position.gaps], "limit": limit},
-        ).fetchall()
+    rows = cache_sql.changes(
+        conn, last=position.last_id, gaps=[i for i, _ in position.gaps], limit=limit
+    )
     changes = [Change(*row) for row in rows]
     return _advance(position, [c.id for c in changes], gap_grace, max_gaps), changes
 
@@ -487,9 +428,7 @@ def _advance(
 def outbox_mark(conn: psycopg.Connection) -> int:
     """The last sync_queue id handed out, committed or not (0 before the first): one cheap
     read of the sequence, no lock, no table access."""
-    row = conn.execute(_MARK_SQL).fetchone()
-    assert row is not None
-    return int(row[0])
+    return cache_sql.mark(conn)
 
 
 class OutboxWatch:
@@ -534,17 +473,12 @@ class OutboxWatch:
         found = 0
         while True:
             self.reads += 1
-            ids = [
-                row[0]
-                for row in self.conn.execute(
-                    _IDS_SQL,
-                    {
-                        "last": self.position.last_id,
-                        "gaps": [i for i, _ in self.position.gaps],
-                        "limit": self.limit,
-                    },
-                ).fetchall()
-            ]
+            ids = cache_sql.ids(
+                self.conn,
+                last=self.position.last_id,
+                gaps=[i for i, _ in self.position.gaps],
+                limit=self.limit,
+            )
             self.position = _advance(self.position, ids, self.gap_grace, 1000)
             found += len(ids)
             if len(ids) < self.limit:

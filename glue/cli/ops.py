@@ -15,6 +15,7 @@ from rich.console import Console
 from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
+from glue.db import runs
 from glue.run.status import (
     Thresholds,
     check,
@@ -159,7 +160,7 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
     with _connect(app) as conn:
         while True:
             try:
-                result = conn.execute("SELECT mockbook_internal.refresh_analytics()").fetchone()[0]
+                result = runs.refresh_analytics(conn)
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise ConfigError(
                     "refreshing the analytics views needs their owner; connect "

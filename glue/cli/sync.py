@@ -14,6 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.portal import check_portal
@@ -208,11 +209,7 @@ def _resolve(app: AppContext, action: str, ids: tuple[int, ...], everything: boo
         wanted = sorted(set(ids))
         if wanted:
             with db.pool.connection() as conn:
-                rows = conn.execute(
-                    "SELECT id, resolved FROM hubspot_sync.sync_errors WHERE id = ANY(%s)",
-                    (wanted,),
-                ).fetchall()
-            known = {r["id"]: r["resolved"] for r in rows}
+                known = runs.dead_letters_resolved(conn, wanted)
             unknown = [i for i in wanted if i not in known]
             if unknown:
                 click.echo(

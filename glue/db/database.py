@@ -165,3 +165,40 @@ class Database:
                 "p_sync_type => %(t)s, p_status => %(s)s, p_records => %(n)s, p_error => %(e)s)",
                 {"t": sync_type, "s": status, "n": records, "e": error},
             )
+
+    # ---- webhook events ----------------------------------------------------------------------
+    def store_webhook_events(self, events: list[dict[str, Any]]) -> dict[str, int]:
+        """Store one delivery of HubSpot webhook events (the intake's one call)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT mockbook_internal.store_webhook_events(p_events => %(e)s) AS r",
+                {"e": Jsonb(events)},
+            ).fetchone()
+        return dict(row["r"])
+
+    def claim_webhook_events(self, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "SELECT * FROM mockbook_internal.claim_webhook_events("
+                "p_limit => %(n)s, p_lease_seconds => %(l)s)",
+                {"n": limit, "l": lease_seconds},
+            ).fetchall()
+
+    def finish_webhook_events(
+        self, ids: Iterable[int], error: str | None, max_attempts: int
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "SELECT mockbook_internal.finish_webhook_events(p_ids => %(ids)s::bigint[], "
+                "p_error => %(e)s, p_max_attempts => %(m)s)",
+                {"ids": list(ids), "e": error, "m": max_attempts},
+            )
+
+    def booking_ids_by_hubspot_id(self, hubspot_ids: list[str]) -> list[uuid.UUID]:
+        """The local ids of the bookings with these HubSpot ids."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id FROM hubspot_sync.hubspot_bookings WHERE hubspot_id = ANY(%s)",
+                (hubspot_ids,),
+            ).fetchall()
+        return [r["id"] for r in rows]

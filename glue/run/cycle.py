@@ -56,6 +56,7 @@ from glue.cache import (
     start_position,
 )
 from glue.config import ConfigError, Settings
+from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.hubspot.portal import check_portal
@@ -352,22 +353,9 @@ def _notes(cycle: Cycle) -> StepResult:
     return StepResult("notes", detail=detail)
 
 
-_REFRESH_AGE_SQL = """
-SELECT extract(epoch FROM now() - last_sync_timestamp)::float8
-FROM hubspot_sync.sync_metadata
-WHERE sync_type = 'refresh_analytics' AND last_sync_status = 'success'
-"""
-
-
-def analytics_age(conn: psycopg.Connection) -> float | None:
-    """Seconds since the last successful analytics refresh (None: never)."""
-    row = conn.execute(_REFRESH_AGE_SQL).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
-
-
 def _analytics(cycle: Cycle) -> StepResult:
     interval = cycle.settings.analytics_interval_seconds
-    age = analytics_age(cycle.conn)
+    age = runs.analytics_age(cycle.conn)
     if age is not None and age < interval:
         return StepResult(
             "analytics",
@@ -376,7 +364,7 @@ def _analytics(cycle: Cycle) -> StepResult:
             error="not due",
         )
     try:
-        result = cycle.conn.execute("SELECT mockbook_internal.refresh_analytics()").fetchone()[0]
+        result = runs.refresh_analytics(cycle.conn)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise ConfigError(
             "refreshing the analytics views needs their owner; connect as the "
@@ -393,24 +381,20 @@ def _analytics(cycle: Cycle) -> StepResult:
 def _purge(cycle: Cycle) -> StepResult:
     days = cycle.settings.retention_days
     hours = cycle.settings.idempotency_retention_hours
-    purged, keys = cycle.conn.execute(
-        "SELECT mockbook_internal.purge_sync_queue(p_retention => make_interval(secs => %s)),"
-        " mockbook_internal.purge_idempotency_results(p_retention => make_interval(secs => %s))",
-        (days * 86400, hours * 3600),
-    ).fetchone()
+    purged, keys = runs.purge(cycle.conn, days * 86400, hours * 3600)
     return StepResult("purge", detail={"purged": purged, "retention_days": days,
                                        "idempotency_keys_purged": keys,
                                        "idempotency_retention_hours": hours})
 
 
 def _waitlist(cycle: Cycle) -> StepResult:
-    result = cycle.conn.execute("SELECT hubspot_sync.process_waitlist()").fetchone()[0]
+    result = runs.process_waitlist(cycle.conn)
     return StepResult("waitlist", detail={k: result[k] for k in ("expired", "offered",
                                                                  "exams_busy")})
 
 
 def _complete(cycle: Cycle) -> StepResult:
-    result = cycle.conn.execute("SELECT hubspot_sync.complete_past_bookings()").fetchone()[0]
+    result = runs.complete_past_bookings(cycle.conn)
     return StepResult("complete", detail={"completed": result["completed"]})
 
 

@@ -31,20 +31,7 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-_STATUS_SQL = """
-SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
-       h.last_push_at, h.last_pull_at, h.last_refresh_at,
-       (SELECT count(*) FROM hubspot_sync.sync_queue AS q
-        WHERE q.done_at >= now() - interval '1 hour'
-           OR q.dead_at >= now() - interval '1 hour') AS processed_last_hour,
-       r.last_sync_timestamp AS last_reconcile_at,
-       CASE WHEN jsonb_typeof(r.cursor -> 'drift') = 'number'
-            THEN (r.cursor ->> 'drift')::numeric END AS drift,
-       now() AS checked_at,
-       (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total
-FROM hubspot_sync.sync_health AS h
-LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
-"""
+from glue.db import status as status_sql
 
 
 @dataclass(frozen=True)
@@ -83,9 +70,7 @@ class SyncStatus:
 
 
 def read_status(conn: psycopg.Connection) -> SyncStatus:
-    with conn.transaction():
-        row = conn.execute(_STATUS_SQL).fetchone()
-    assert row is not None
+    row = status_sql.status_row(conn)
     (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked,
      errors_total) = row
     return SyncStatus(

@@ -45,6 +45,7 @@ import psycopg
 from glue import exitcodes
 from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
+from glue.db import runs
 from glue.db.database import Database
 from glue.logs import fields
 from glue.run.cycle import (
@@ -80,11 +81,7 @@ def connect(url: str, application_name: str) -> psycopg.Connection:
 
 def try_run_lock(conn: psycopg.Connection) -> bool:
     """The per-database run lock, session-level: held until released or the session ends."""
-    return bool(
-        conn.execute(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (RUN_LOCK,)
-        ).fetchone()[0]
-    )
+    return runs.try_advisory_lock(conn, RUN_LOCK)
 
 
 def acquire_run_lock(
@@ -110,10 +107,7 @@ def acquire_run_lock(
 
 
 def check_migrated(conn: psycopg.Connection) -> None:
-    found = conn.execute(
-        "SELECT to_regprocedure('mockbook_internal.purge_sync_queue(interval)') IS NOT NULL"
-    ).fetchone()[0]
-    if not found:
+    if not runs.is_migrated(conn):
         raise ConfigError("the database has no mockbook schema; run `mockbook migrate`")
 
 
@@ -361,11 +355,7 @@ class Worker:
         """Give back (due now, no attempt counted) the outbox rows this worker still leases.
         Only called when no batch of ours is in flight: at connect time and at the end."""
         assert self.cycle is not None and self.cycle.db is not None
-        ids = self.cycle.conn.execute(
-            "SELECT coalesce(array_agg(id), '{}') FROM hubspot_sync.sync_queue "
-            "WHERE lease_owner = %s AND done_at IS NULL AND dead_at IS NULL",
-            (self.name,),
-        ).fetchone()[0]
+        ids = runs.leased_row_ids(self.cycle.conn, self.name)
         if not ids:
             return 0
         self.cycle.db.fail_sync_rows(

@@ -122,22 +122,12 @@ class WebhookProcessor:
 
     # ---- the database calls ---------------------------------------------------------------
     def _claim(self) -> list[dict[str, Any]]:
-        with self.db.pool.connection() as conn:
-            return conn.execute(
-                "SELECT * FROM mockbook_internal.claim_webhook_events("
-                "p_limit => %(n)s, p_lease_seconds => %(l)s)",
-                {"n": CLAIM_LIMIT, "l": self.lease_seconds},
-            ).fetchall()
+        return self.db.claim_webhook_events(CLAIM_LIMIT, self.lease_seconds)
 
     def _finish(self, ids: Sequence[int], error: str | None = None) -> None:
         if not ids:
             return
-        with self.db.pool.connection() as conn:
-            conn.execute(
-                "SELECT mockbook_internal.finish_webhook_events(p_ids => %(ids)s::bigint[], "
-                "p_error => %(e)s, p_max_attempts => %(m)s)",
-                {"ids": list(ids), "e": error, "m": MAX_ATTEMPTS},
-            )
+        self.db.finish_webhook_events(ids, error, MAX_ATTEMPTS)
 
     # ---- one batch ------------------------------------------------------------------------
     def process_once(self) -> ProcessStats:
@@ -192,12 +182,8 @@ class WebhookProcessor:
         ]
         if not gone:
             return 0
-        with self.db.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id FROM hubspot_sync.hubspot_bookings WHERE hubspot_id = ANY(%s)",
-                (gone,),
-            ).fetchall()
-        return self.puller.store.requeue_records("hubspot_bookings", [r["id"] for r in rows])
+        ids = self.db.booking_ids_by_hubspot_id(gone)
+        return self.puller.store.requeue_records("hubspot_bookings", ids)
 
     def _apply(self, name: str, batch: list[dict[str, Any]], stats: ProcessStats) -> list[Change]:
         target = self.targets[name]

@@ -44,7 +44,6 @@ from urllib.parse import urlsplit
 
 import psycopg
 import uvicorn
-from psycopg.types.json import Jsonb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -184,12 +183,7 @@ class EventStore:
         self.db = db
 
     def store(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        with self.db.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT mockbook_internal.store_webhook_events(p_events => %(e)s) AS r",
-                {"e": Jsonb(events)},
-            ).fetchone()
-        return dict(row["r"])
+        return self.db.store_webhook_events(events)
 
 
 def _malformed(events: Any) -> str | None:

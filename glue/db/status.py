@@ -1,0 +1,31 @@
+"""The SQL of `mockbook status` (glue.run.status): one snapshot of the sync's health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+_STATUS_SQL = """
+SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
+       h.last_push_at, h.last_pull_at, h.last_refresh_at,
+       (SELECT count(*) FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at >= now() - interval '1 hour'
+           OR q.dead_at >= now() - interval '1 hour') AS processed_last_hour,
+       r.last_sync_timestamp AS last_reconcile_at,
+       CASE WHEN jsonb_typeof(r.cursor -> 'drift') = 'number'
+            THEN (r.cursor ->> 'drift')::numeric END AS drift,
+       now() AS checked_at,
+       (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total
+FROM hubspot_sync.sync_health AS h
+LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
+"""
+
+
+def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
+    """(pending, oldest pending seconds, errors last hour, dead letters, last push, last pull,
+    last refresh, processed last hour, last reconcile, drift, checked at, errors total)."""
+    with conn.transaction():
+        row = conn.execute(_STATUS_SQL).fetchone()
+    assert row is not None
+    return tuple(row)
