@@ -1,123 +1,144 @@
 """Configuration, read once from the environment (and matching CLI flags) into a frozen value.
 
-Every variable is listed in the README's configuration reference. Nothing else in the glue reads
-os.environ.
+:class:`Settings` is the one table of settings: each field carries its environment variable,
+its default (written once, here) and its meaning; :meth:`Settings.from_env` reads them all by
+type. The README's configuration table is checked against it (tests/py/test_config.py).
+Nothing else in the glue reads os.environ.
 """
 
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(Exception):
     """Bad or missing configuration: the CLI prints one line and exits 2."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    return value
+def setting(default: Any, env: str, doc: str) -> Any:
+    """One row of the table: a dataclass field with its variable and meaning as metadata."""
+    return field(default=default, metadata={"env": env, "doc": doc})
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
-    redis_url: str | None = None
-    data_dir: Path = field(default_factory=lambda: Path(".mockbook"))
-    hubspot_access_token: str | None = None
-    hubspot_base_url: str = "https://api.hubapi.com"
-    bookings_object_type: str = "2-50158943"
-    exams_object_type: str = "2-50158939"
-    booking_contact_association_type: int = 0  # 0: HubSpot's default association
-    booking_exam_association_type: int = 0
-    # exam -> exam "requires attendance at" (the original admin app's USER_DEFINED label 1340)
-    prerequisite_association_type_id: int = 1340
-    rate_limit_requests: int = 100
-    rate_limit_window_seconds: float = 10.0
-    rate_limit_daily: int = 250_000
-    search_rate_per_second: int = 4
-    business_timezone: str = "America/Toronto"
-    max_attempts: int = 8
-    http_timeout_seconds: float = 30.0
-    # `mockbook status --check` thresholds (defaults from the original design)
-    status_max_lag_seconds: float = 30.0
-    status_max_pending: int = 100
-    status_max_error_rate: float = 0.05  # a fraction: 0.05 is 5 %
-    status_max_drift: int = 10
-    # `mockbook run` and `mockbook worker` (glue.run.worker)
-    run_push_budget_seconds: float = 60.0  # a run stops pushing after this (the next run goes on)
-    analytics_interval_seconds: float = 900.0  # refresh the analytics views when older than this
-    retention_days: float = 7.0  # done outbox rows are purged after this
-    # the stored results of keyed write RPCs (idempotency_results) are purged after this: a call
-    # repeated later with the same key is a new call (issue 14)
-    idempotency_retention_hours: float = 24.0
-    worker_poll_seconds: float = 5.0  # the worker reads the outbox this often in any case
-    worker_wake_seconds: float = 0.05  # the worker reads the outbox's high-water mark this often
-    worker_pull_seconds: float = 60.0  # the worker pulls from HubSpot this often
-    worker_debounce_seconds: float = 0.3  # a wake-up's push waits this long to batch a rush
+    database_url: str | None = setting(
+        None, "DATABASE_URL", "PostgreSQL URL (unset: the embedded database)"
+    )
+    redis_url: str | None = setting(None, "REDIS_URL", "Redis for the apps' keys and the limiter")
+    data_dir: Path = setting(  # noqa: RUF009 (a Path is immutable: one default for all)
+        Path(".mockbook"), "MOCKBOOK_DATA_DIR", "where the embedded PostgreSQL keeps its data"
+    )
+    hubspot_access_token: str | None = setting(None, "HUBSPOT_ACCESS_TOKEN", "private-app token")
+    hubspot_base_url: str = setting("https://api.hubapi.com", "HUBSPOT_BASE_URL", "API base")
+    bookings_object_type: str = setting(
+        "2-50158943", "HUBSPOT_BOOKINGS_OBJECT_TYPE", "custom object type id of bookings"
+    )
+    exams_object_type: str = setting(
+        "2-50158939", "HUBSPOT_EXAMS_OBJECT_TYPE", "custom object type id of mock exams"
+    )
+    booking_contact_association_type: int = setting(
+        0, "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE", "0: HubSpot's default association"
+    )
+    booking_exam_association_type: int = setting(
+        0, "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE", "0: HubSpot's default association"
+    )
+    prerequisite_association_type_id: int = setting(
+        1340,
+        "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
+        "exam -> exam 'requires attendance at' (the original admin app's USER_DEFINED label)",
+    )
+    rate_limit_requests: int = setting(100, "HUBSPOT_RATE_LIMIT", "requests per window")
+    rate_limit_window_seconds: float = setting(
+        10.0, "HUBSPOT_RATE_WINDOW_SECONDS", "the rate limit's window"
+    )
+    rate_limit_daily: int = setting(250_000, "HUBSPOT_DAILY_LIMIT", "daily request budget")
+    search_rate_per_second: int = setting(4, "HUBSPOT_SEARCH_RATE", "search requests per second")
+    business_timezone: str = setting(
+        "America/Toronto", "MOCKBOOK_TIMEZONE", "business time zone of the glue"
+    )
+    max_attempts: int = setting(8, "MOCKBOOK_MAX_ATTEMPTS", "attempts before a dead letter")
+    http_timeout_seconds: float = setting(
+        30.0, "HUBSPOT_TIMEOUT_SECONDS", "timeout of every HubSpot call"
+    )
+    status_max_lag_seconds: float = setting(
+        30.0, "MOCKBOOK_STATUS_MAX_LAG", "`status --check`: sync lag threshold, seconds"
+    )
+    status_max_pending: int = setting(
+        100, "MOCKBOOK_STATUS_MAX_PENDING", "`status --check`: pending outbox rows"
+    )
+    status_max_error_rate: float = setting(
+        0.05, "MOCKBOOK_STATUS_MAX_ERROR_RATE", "`status --check`: error rate, a fraction"
+    )
+    status_max_drift: int = setting(
+        10, "MOCKBOOK_STATUS_MAX_DRIFT", "`status --check`: records drifting at the last reconcile"
+    )
+    run_push_budget_seconds: float = setting(
+        60.0, "MOCKBOOK_RUN_PUSH_BUDGET", "a run stops pushing after this (the next run goes on)"
+    )
+    analytics_interval_seconds: float = setting(
+        900.0, "MOCKBOOK_ANALYTICS_INTERVAL", "refresh the analytics views when older than this"
+    )
+    retention_days: float = setting(
+        7.0, "MOCKBOOK_RETENTION_DAYS", "done outbox rows are purged after this"
+    )
+    idempotency_retention_hours: float = setting(
+        24.0,
+        "MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS",
+        "stored results of keyed write RPCs are purged after this (a later retry is a new call)",
+    )
+    worker_poll_seconds: float = setting(
+        5.0, "MOCKBOOK_WORKER_POLL_SECONDS", "the worker reads the outbox this often in any case"
+    )
+    worker_wake_seconds: float = setting(
+        0.05, "MOCKBOOK_WORKER_WAKE_SECONDS", "the worker reads the outbox's high-water mark"
+    )
+    worker_pull_seconds: float = setting(
+        60.0, "MOCKBOOK_WORKER_PULL_SECONDS", "the worker pulls from HubSpot this often"
+    )
+    worker_debounce_seconds: float = setting(
+        0.3, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", "a wake-up's push waits this long (a rush)"
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every field from its variable (unset or empty: the default), parsed by its type:
+        integers must not be negative, other numbers must be positive."""
         env = os.environ if env is None else env
-        return cls(
-            database_url=env.get("DATABASE_URL") or None,
-            redis_url=env.get("REDIS_URL") or None,
-            data_dir=Path(env.get("MOCKBOOK_DATA_DIR") or ".mockbook"),
-            hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN") or None,
-            hubspot_base_url=env.get("HUBSPOT_BASE_URL") or cls.hubspot_base_url,
-            bookings_object_type=env.get("HUBSPOT_BOOKINGS_OBJECT_TYPE")
-            or cls.bookings_object_type,
-            exams_object_type=env.get("HUBSPOT_EXAMS_OBJECT_TYPE") or cls.exams_object_type,
-            booking_contact_association_type=_int(
-                env, "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE", 0
-            ),
-            booking_exam_association_type=_int(env, "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE", 0),
-            prerequisite_association_type_id=_int(
-                env, "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID", 1340
-            ),
-            rate_limit_requests=_int(env, "HUBSPOT_RATE_LIMIT", 100),
-            rate_limit_window_seconds=_float(env, "HUBSPOT_RATE_WINDOW_SECONDS", 10.0),
-            rate_limit_daily=_int(env, "HUBSPOT_DAILY_LIMIT", 250_000),
-            search_rate_per_second=_int(env, "HUBSPOT_SEARCH_RATE", 4),
-            business_timezone=env.get("MOCKBOOK_TIMEZONE") or cls.business_timezone,
-            max_attempts=_int(env, "MOCKBOOK_MAX_ATTEMPTS", 8),
-            http_timeout_seconds=_float(env, "HUBSPOT_TIMEOUT_SECONDS", 30.0),
-            status_max_lag_seconds=_float(env, "MOCKBOOK_STATUS_MAX_LAG", 30.0),
-            status_max_pending=_int(env, "MOCKBOOK_STATUS_MAX_PENDING", 100),
-            status_max_error_rate=_float(env, "MOCKBOOK_STATUS_MAX_ERROR_RATE", 0.05),
-            status_max_drift=_int(env, "MOCKBOOK_STATUS_MAX_DRIFT", 10),
-            run_push_budget_seconds=_float(env, "MOCKBOOK_RUN_PUSH_BUDGET", 60.0),
-            analytics_interval_seconds=_float(env, "MOCKBOOK_ANALYTICS_INTERVAL", 900.0),
-            retention_days=_float(env, "MOCKBOOK_RETENTION_DAYS", 7.0),
-            idempotency_retention_hours=_float(env, "MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS", 24.0),
-            worker_poll_seconds=_float(env, "MOCKBOOK_WORKER_POLL_SECONDS", 5.0),
-            worker_pull_seconds=_float(env, "MOCKBOOK_WORKER_PULL_SECONDS", 60.0),
-            worker_wake_seconds=_float(env, "MOCKBOOK_WORKER_WAKE_SECONDS", 0.05),
-            worker_debounce_seconds=_float(env, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", 0.3),
-        )
+        types = typing.get_type_hints(cls)
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.metadata["env"], raw, types[f.name])
+        return cls(**values)
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    if kind is int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative, got {value}")
+        return value
+    if kind is float:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if number <= 0:
+            raise ConfigError(f"{name} must be positive, got {number}")
+        return number
+    if kind is Path:
+        return Path(raw)
+    return raw
