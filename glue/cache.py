@@ -3,73 +3,6 @@
 Redis is an accelerator, never the judge: every value written here is read from the database at
 the moment of writing (create_booking decides capacity under the exam lock; these keys only show
 its result).
-
-Keys (names fixed by the apps):
-  capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings - held,
-                                      0), held = the seats held by waitlist offers (issue 16:
-                                      the rule of list_available_exams and take_seat);
-                                      no TTL (rewritten on every change; an expired key would read
-                                      as "missing" in the apps' old DECR code and look full)
-  exam:{exam_hubspot_id}:bookings     Active bookings of the exam (total_bookings, which equals
-                                      the Active count by the SPEC §3 invariant); no TTL
-  user:exams:available                JSON list of hubspot_sync.list_available_exams() rows (the
-                                      bookable exams, each with remaining_seats; full ones too,
-                                      with is_full true, exactly as the RPC returns them); TTL
-                                      60 s, because an exam also becomes (un)bookable with no row
-                                      changing (a scheduled activation time, or the exam date,
-                                      passing): the apps then reload it from the database
-  user:bookings:{contact_hubspot_id}  deleted when stale (the user app fills it)
-  exams:list                          deleted when stale (the admin app fills it)
-
-Which change touches which keys (CacheKeeper.apply_changes):
-  bookings  capacity/bookings keys of the old and the new exam, user:exams:available; deletes
-            user:bookings of the old and new associated_contact_id (a booking with no contact
-            HubSpot id yet: the contact found by its student_id)
-  exams     that exam's keys (deleted with the exam), user:exams:available; deletes exams:list
-  waitlist  (a place joined, offered, accepted, expired, left or closed) that exam's keys and
-            user:exams:available (held seats and the waiting count moved); deletes the
-            user:bookings of the place's student (list_contact_bookings shows open places)
-  contacts  deletes user:bookings:{hubspot_id} only when the contact is inserted, deleted or its
-            hubspot_id changes (old and new id): a booking list carries its own copies of name
-            and email, credit changes do not change it, and every booking change already
-            invalidates it
-The change rows only say *which* keys; the values come from the database, so a change applied
-twice, late or out of order still leaves the right values. One Redis round trip per call: all
-writes go in one MULTI/EXEC pipeline, so readers never see half an update.
-
-Redis down, or no REDIS_URL: every method is a no-op (returns None) after one logged warning per
-outage; while down, Redis is probed at most every `probe_interval` seconds, and the first call
-that finds it answering again rebuilds every key (they may have gone stale meanwhile). A Redis
-that lost its data with no error seen (a quick restart, a flush) is noticed by the marker key
-mockbook:cache:rebuilt_at, checked in every update's MULTI (an empty update is just that check),
-and the keys are rebuilt at once: so the worker calls apply_changes on every wake-up, with no
-changes too. A new keeper also rebuilds on its first call: it cannot know what changed before it
-ran. Redis errors never reach the caller; database errors do (the caller owns the connection),
-after marking the keys for a rebuild on the next call.
-
-How the worker drives it (one process keeps the keys: two keepers could interleave a stale
-read with a newer write until the next change or rebuild):
-
-    watch = OutboxWatch(conn)
-    position = start_position(conn)
-    keeper.rebuild_all(conn)
-    while True:
-        time.sleep(0.05)
-        if watch.poll():  # rows committed since the last look (cheap when nothing moved)
-            position, changes = changes_since(conn, position)  # again while `limit` rows
-            keeper.apply_changes(conn, changes)
-
-Why a poll and not LISTEN/NOTIFY: a transaction that sends a NOTIFY commits under PostgreSQL's
-one cluster-wide notification lock, so every booking's commit was serialised behind every other
-(issue 13: 2,291 -> 5,173 tps at 32 clients on 16 cores with the NOTIFY gone). The poll reads the
-outbox sequence's last value (pg_sequence_last_value: no lock, no table access) every 50 ms, and
-the outbox itself only when that moved or rows below it are still uncommitted.
-
-Why a position and not a bare id: sync_queue ids are taken at insert but become visible at
-commit, so during a booking rush id 41 may commit after id 42. changes_since remembers such gaps
-and asks for them again for `gap_grace` seconds; a gap still missing after that was a rolled-back
-insert (or a transaction that took longer: its keys are right again after the next change of
-that exam, or the next full rebuild of `mockbook run`).
 """
 
 from __future__ import annotations
@@ -88,6 +21,75 @@ from redis.retry import Retry
 
 from glue.config import ConfigError
 from glue.db import cache as cache_sql
+
+# How it works (the detail of the module docstring):
+#
+# Keys (names fixed by the apps):
+#   capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings - held,
+#                                       0), held = the seats held by waitlist offers (issue 16:
+#                                       the rule of list_available_exams and take_seat);
+#                                       no TTL (rewritten on every change; an expired key would read
+#                                       as "missing" in the apps' old DECR code and look full)
+#   exam:{exam_hubspot_id}:bookings     Active bookings of the exam (total_bookings, which equals
+#                                       the Active count by the SPEC §3 invariant); no TTL
+#   user:exams:available                JSON list of hubspot_sync.list_available_exams() rows (the
+#                                       bookable exams, each with remaining_seats; full ones too,
+#                                       with is_full true, exactly as the RPC returns them); TTL
+#                                       60 s, because an exam also becomes (un)bookable with no row
+#                                       changing (a scheduled activation time, or the exam date,
+#                                       passing): the apps then reload it from the database
+#   user:bookings:{contact_hubspot_id}  deleted when stale (the user app fills it)
+#   exams:list                          deleted when stale (the admin app fills it)
+#
+# Which change touches which keys (CacheKeeper.apply_changes):
+#   bookings  capacity/bookings keys of the old and the new exam, user:exams:available; deletes
+#             user:bookings of the old and new associated_contact_id (a booking with no contact
+#             HubSpot id yet: the contact found by its student_id)
+#   exams     that exam's keys (deleted with the exam), user:exams:available; deletes exams:list
+#   waitlist  (a place joined, offered, accepted, expired, left or closed) that exam's keys and
+#             user:exams:available (held seats and the waiting count moved); deletes the
+#             user:bookings of the place's student (list_contact_bookings shows open places)
+#   contacts  deletes user:bookings:{hubspot_id} only when the contact is inserted, deleted or its
+#             hubspot_id changes (old and new id): a booking list carries its own copies of name
+#             and email, credit changes do not change it, and every booking change already
+#             invalidates it
+# The change rows only say *which* keys; the values come from the database, so a change applied
+# twice, late or out of order still leaves the right values. One Redis round trip per call: all
+# writes go in one MULTI/EXEC pipeline, so readers never see half an update.
+#
+# Redis down, or no REDIS_URL: every method is a no-op (returns None) after one logged warning per
+# outage; while down, Redis is probed at most every `probe_interval` seconds, and the first call
+# that finds it answering again rebuilds every key (they may have gone stale meanwhile). A Redis
+# that lost its data with no error seen (a quick restart, a flush) is noticed by the marker key
+# mockbook:cache:rebuilt_at, checked in every update's MULTI (an empty update is just that check),
+# and the keys are rebuilt at once: so the worker calls apply_changes on every wake-up, with no
+# changes too. A new keeper also rebuilds on its first call: it cannot know what changed before it
+# ran. Redis errors never reach the caller; database errors do (the caller owns the connection),
+# after marking the keys for a rebuild on the next call.
+#
+# How the worker drives it (one process keeps the keys: two keepers could interleave a stale
+# read with a newer write until the next change or rebuild):
+#
+#     watch = OutboxWatch(conn)
+#     position = start_position(conn)
+#     keeper.rebuild_all(conn)
+#     while True:
+#         time.sleep(0.05)
+#         if watch.poll():  # rows committed since the last look (cheap when nothing moved)
+#             position, changes = changes_since(conn, position)  # again while `limit` rows
+#             keeper.apply_changes(conn, changes)
+#
+# Why a poll and not LISTEN/NOTIFY: a transaction that sends a NOTIFY commits under PostgreSQL's
+# one cluster-wide notification lock, so every booking's commit was serialised behind every other
+# (issue 13: 2,291 -> 5,173 tps at 32 clients on 16 cores with the NOTIFY gone). The poll reads the
+# outbox sequence's last value (pg_sequence_last_value: no lock, no table access) every 50 ms, and
+# the outbox itself only when that moved or rows below it are still uncommitted.
+#
+# Why a position and not a bare id: sync_queue ids are taken at insert but become visible at
+# commit, so during a booking rush id 41 may commit after id 42. changes_since remembers such gaps
+# and asks for them again for `gap_grace` seconds; a gap still missing after that was a rolled-back
+# insert (or a transaction that took longer: its keys are right again after the next change of
+# that exam, or the next full rebuild of `mockbook run`).
 
 log = logging.getLogger(__name__)
 

@@ -3,22 +3,8 @@
 db/ is what people edit; a revision never reads it when it runs. This module compares db/ with
 the manifest `db/migrations/frozen.json` (the sha256 of every db/ file as of the newest revision
 and where its frozen copy lives) and writes `versions/<NNNN>_<slug>.py` plus
-`versions/<NNNN>_<slug>/upgrade|downgrade/*.sql`:
-
-- a new or changed function, trigger or view file is copied verbatim into upgrade/ (it is
-  re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade is the
-  previous frozen copy, or, for a new file, DROP statements generated from its CREATE statements;
-- a deleted file gets the DROP statements in upgrade/ and its last frozen copy in downgrade/;
-- a new db/schema/ file (a new table) is copied as it is, its downgrade drops the table;
-- a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
-  revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
-  until a person writes the ALTERs there (the schema-equivalence test then proves them right).
-
-The new revision's files are then pinned in `db/migrations/revisions.lock` (sha256sum format:
-`cd db/migrations && sha256sum -c revisions.lock` checks it too): the sha256 of every file of
-every revision, its .py and each file of its folder. A committed revision never changes; a test
-recomputes the lock (`check_lock`) and names the revision and file that did. After hand-writing
-SQL into a new revision, `lock_newest` (`mockbook db lock`) re-pins that revision, and only it.
+`versions/<NNNN>_<slug>/upgrade|downgrade/*.sql` (detailed after the imports), then pins it
+in `db/migrations/revisions.lock`.
 """
 
 from __future__ import annotations
@@ -30,6 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glue.db.source import DB_DIR, REPLACEABLE_FOLDERS, digest, relpath, source_files
+
+# How it works (the detail of the module docstring):
+#
+# - a new or changed function, trigger or view file is copied verbatim into upgrade/ (it is
+#   re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade is the
+#   previous frozen copy, or, for a new file, DROP statements generated from its CREATE statements;
+# - a deleted file gets the DROP statements in upgrade/ and its last frozen copy in downgrade/;
+# - a new db/schema/ file (a new table) is copied as it is, its downgrade drops the table;
+# - a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
+#   revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
+#   until a person writes the ALTERs there (the schema-equivalence test then proves them right).
+#
+# The new revision's files are then pinned in `db/migrations/revisions.lock` (sha256sum format:
+# `cd db/migrations && sha256sum -c revisions.lock` checks it too): the sha256 of every file of
+# every revision, its .py and each file of its folder. A committed revision never changes; a test
+# recomputes the lock (`check_lock`) and names the revision and file that did. After hand-writing
+# SQL into a new revision, `lock_newest` (`mockbook db lock`) re-pins that revision, and only it.
 
 
 def versions_dir(db_dir: Path = DB_DIR) -> Path:

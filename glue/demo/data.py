@@ -8,15 +8,6 @@ holds other data) resets exactly its own rows and nothing else:
   sandbox hands out, because the push must find them there);
 - bookings: a demo student's booking of a demo exam (idempotency keys ``demo-…``).
 A booking that joins a demo row with a non-demo row stops the reset (nothing is deleted).
-
-Students and exams are loaded as the pull or the import would write them (``mockbook.origin =
-'hubspot'``: already in HubSpot, so not queued for the push); everything after that goes through
-the RPC functions exactly as PostgREST calls them (role service_role, JWT claims, one
-transaction per call), from a psycopg pool, like an app behind PostgREST's own pool
-(glue/demo/rush.py).
-
-(One module for the data and everything checked against it: the markers, the reset, the load,
-the checks, the push and the dashboard's queries all read the same Plan.)
 """
 
 from __future__ import annotations
@@ -45,6 +36,17 @@ from glue.sync.push import (
     PushStats,
     hubspot_date,
 )
+
+# How it works (the detail of the module docstring):
+#
+# Students and exams are loaded as the pull or the import would write them (``mockbook.origin =
+# 'hubspot'``: already in HubSpot, so not queued for the push); everything after that goes through
+# the RPC functions exactly as PostgREST calls them (role service_role, JWT claims, one
+# transaction per call), from a psycopg pool, like an app behind PostgREST's own pool
+# (glue/demo/rush.py).
+#
+# (One module for the data and everything checked against it: the markers, the reset, the load,
+# the checks, the push and the dashboard's queries all read the same Plan.)
 
 STUDENT_PATTERN = "^DEMO[0-9]{6}$"
 EMAIL_DOMAIN = "demo.mockbook.invalid"

@@ -1,22 +1,5 @@
 """The glue's one seam to HubSpot: the official ``hubspot-api-client`` SDK behind a small client
 that owns rate limiting, retries, timeouts and error mapping.
-
-- Every call first takes a token from the shared
-  :class:`~glue.hubspot.ratelimit.RateLimiter` (so all glue processes stay under HubSpot's rolling
-  window), and has a timeout.
-- The SDK's own urllib3 retries are off (``Retry(total=0)``; urllib3 would not retry a POST
-  anyway): this client retries itself, POST included, which is safe because every write the glue
-  makes is idempotent (upsert by a unique property, update by id, default associations).
-  5xx, timeouts and connection errors are retried a few times with exponential backoff and
-  jitter; a 429 waits ``Retry-After`` (or the rest of the window) and is tried again. What is
-  still failing after that is raised, and the push leaves it to the outbox's own backoff.
-- Each SDK API module has its own ``ApiException``; all of them, and urllib3's network errors,
-  become one :class:`HubSpotError` (status, body, category, retry_after).
-- Batch calls return a :class:`BatchResult`: the results as HubSpot's JSON (camelCase dicts)
-  and the per-record errors of a 207 (or of an associations batch) as :class:`RecordError`.
-  The SDK builds and sends each request; its answer is read as JSON (``_preload_content=False``)
-  rather than through the SDK's models, whose deserialization (dateutil parsing and a
-  configuration copy per nested object) cost about 1 ms per record: more than the push itself.
 """
 
 from __future__ import annotations
@@ -41,6 +24,25 @@ from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
 from glue.hubspot.ratelimit import RateLimiter, build_limiter
+
+# How it works (the detail of the module docstring):
+#
+# - Every call first takes a token from the shared
+#   :class:`~glue.hubspot.ratelimit.RateLimiter` (so all glue processes stay under HubSpot's rolling
+#   window), and has a timeout.
+# - The SDK's own urllib3 retries are off (``Retry(total=0)``; urllib3 would not retry a POST
+#   anyway): this client retries itself, POST included, which is safe because every write the glue
+#   makes is idempotent (upsert by a unique property, update by id, default associations).
+#   5xx, timeouts and connection errors are retried a few times with exponential backoff and
+#   jitter; a 429 waits ``Retry-After`` (or the rest of the window) and is tried again. What is
+#   still failing after that is raised, and the push leaves it to the outbox's own backoff.
+# - Each SDK API module has its own ``ApiException``; all of them, and urllib3's network errors,
+#   become one :class:`HubSpotError` (status, body, category, retry_after).
+# - Batch calls return a :class:`BatchResult`: the results as HubSpot's JSON (camelCase dicts)
+#   and the per-record errors of a 207 (or of an associations batch) as :class:`RecordError`.
+#   The SDK builds and sends each request; its answer is read as JSON (``_preload_content=False``)
+#   rather than through the SDK's models, whose deserialization (dateutil parsing and a
+#   configuration copy per nested object) cost about 1 ms per record: more than the push itself.
 
 log = logging.getLogger(__name__)
 

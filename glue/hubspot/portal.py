@@ -7,13 +7,6 @@ would overwrite its rows with strangers and update the wrong HubSpot records. So
 them records the portal in sync_metadata (sync type 'hubspot_portal', cursor
 ``{"portal_id", "base_url", "since"}``), and each later one compares: another portal stops it
 with exit 2 and a message naming both.
-
-The portal is read from the bookings object type's schema (GET /crm/v3/schemas/{objectType}),
-which the push's preflight reads anyway: its ``fullyQualifiedName`` is "an assigned unique ID for
-the object, including portal ID and object name" (HubSpot's CRM schemas v3 OpenAPI,
-shared/hubspot-openapi/crm-schemas-v3.json; the example there is ``p7878787_my_object``). When it
-cannot be read (HubSpot unreachable, an unexpected name), nothing is checked here: the push and
-pull report reachability themselves.
 """
 
 from __future__ import annotations
@@ -25,6 +18,15 @@ from glue.config import ConfigError, Settings
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.client import HubSpotClient, HubSpotError
+
+# How it works (the detail of the module docstring):
+#
+# The portal is read from the bookings object type's schema (GET /crm/v3/schemas/{objectType}),
+# which the push's preflight reads anyway: its ``fullyQualifiedName`` is "an assigned unique ID for
+# the object, including portal ID and object name" (HubSpot's CRM schemas v3 OpenAPI,
+# shared/hubspot-openapi/crm-schemas-v3.json; the example there is ``p7878787_my_object``). When it
+# cannot be read (HubSpot unreachable, an unexpected name), nothing is checked here: the push and
+# pull report reachability themselves.
 
 CURSOR = "hubspot_portal"
 _QUALIFIED = re.compile(r"^p(\d+)_")

@@ -6,21 +6,6 @@ in one 10 s window, so this bucket returns each spent token `window` seconds aft
 (a sliding-window log): no window of that length ever sees more than `limit` requests. A small
 `margin` is added to the window so that network jitter between our clock and HubSpot's cannot
 push two bursts into one of HubSpot's windows.
-
-HubSpot counts a request when it *arrives*, which is some time after we granted it (a loaded
-machine can keep a process off the CPU between the grant and the send for longer than any fixed
-margin). So a call sent through ``RateLimiter.hold()`` is *held* while in flight and counted
-from its grant until `window` after its *answer*: HubSpot saw it somewhere in between, so no
-window of HubSpot's, wherever it lies, holds more than `limit` of our calls, whatever the
-scheduling delays (a grant is only given while fewer than `limit` calls are in flight or were
-answered less than `window` ago). An in-flight call of a process that dies is released after
-`lease` seconds (Redis), so a crash cannot leak the budget for good.
-
-Backends: `LocalWindow` (one process, thread-safe) and `RedisWindow` (a sorted set per limit,
-updated atomically by a Lua script on the Redis server's clock, so all processes share one
-budget). `build_limiter` picks Redis when configured and reachable, else local with a warning;
-a Redis-shared limiter falls back to per-process limits while Redis stops answering (a Redis
-restart must not stop the sync) and shares the budget again once it answers.
 """
 
 from __future__ import annotations
@@ -36,6 +21,23 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis
+
+# How it works (the detail of the module docstring):
+#
+# HubSpot counts a request when it *arrives*, which is some time after we granted it (a loaded
+# machine can keep a process off the CPU between the grant and the send for longer than any fixed
+# margin). So a call sent through ``RateLimiter.hold()`` is *held* while in flight and counted
+# from its grant until `window` after its *answer*: HubSpot saw it somewhere in between, so no
+# window of HubSpot's, wherever it lies, holds more than `limit` of our calls, whatever the
+# scheduling delays (a grant is only given while fewer than `limit` calls are in flight or were
+# answered less than `window` ago). An in-flight call of a process that dies is released after
+# `lease` seconds (Redis), so a crash cannot leak the budget for good.
+#
+# Backends: `LocalWindow` (one process, thread-safe) and `RedisWindow` (a sorted set per limit,
+# updated atomically by a Lua script on the Redis server's clock, so all processes share one
+# budget). `build_limiter` picks Redis when configured and reachable, else local with a warning;
+# a Redis-shared limiter falls back to per-process limits while Redis stops answering (a Redis
+# restart must not stop the sync) and shares the budget again once it answers.
 
 log = logging.getLogger(__name__)
 

@@ -2,17 +2,6 @@
 glue's one HubSpot seam (:class:`glue.hubspot.client.HubSpotClient`): its rate limiter,
 retries, timeouts and error mapping (every call goes through ``HubSpotClient.call``), and its one
 SDK client.
-
-- ``search``: CRM search, which HubSpot limits separately (4 requests/s per account): each search
-  first takes a token from a second limiter (``search_limiter``), then the general one.
-- ``read``: batch read by id (or by a unique property), 100 per call.
-- ``archived``: the archived records of a type (the list endpoint with ``archived=true``):
-  search never returns them.
-- ``create_notes``: batch create of notes. Unlike every other write of the glue it is not
-  idempotent, so it is sent once, without the client's automatic retry of 5xx and timeouts (a
-  429 is still waited out: HubSpot applied nothing). A call whose outcome is unknown raises; the
-  caller finds out what exists (by searching the notes' ``mockbook_audit_id``) before trying
-  again.
 """
 
 from __future__ import annotations
@@ -28,6 +17,19 @@ import hubspot.crm.objects as objects
 from glue.config import Settings
 from glue.hubspot.client import MAX_BATCH, BatchResult, HubSpotClient, limiter_name
 from glue.hubspot.ratelimit import RateLimiter, build_limiter
+
+# How it works (the detail of the module docstring):
+#
+# - ``search``: CRM search, which HubSpot limits separately (4 requests/s per account): each search
+#   first takes a token from a second limiter (``search_limiter``), then the general one.
+# - ``read``: batch read by id (or by a unique property), 100 per call.
+# - ``archived``: the archived records of a type (the list endpoint with ``archived=true``):
+#   search never returns them.
+# - ``create_notes``: batch create of notes. Unlike every other write of the glue it is not
+#   idempotent, so it is sent once, without the client's automatic retry of 5xx and timeouts (a
+#   429 is still waited out: HubSpot applied nothing). A call whose outcome is unknown raises; the
+#   caller finds out what exists (by searching the notes' ``mockbook_audit_id``) before trying
+#   again.
 
 log = logging.getLogger(__name__)
 

@@ -6,26 +6,6 @@ association definitions the push, the pull, the import, the reconcile and the no
 command runs ``require`` at start-up, so a portal missing a property refuses to start with one
 line naming it instead of dead-lettering every record (exit 2). The sandbox's ready portal
 (glue/sandbox/schema.py) is built from the same catalogue.
-
-HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
-rate limiter, retries, timeouts, error mapping):
-
-- Custom object schemas: ``GET/POST /crm-object-schemas/v3/schemas`` (a schema is created with
-  its properties, ``requiredProperties``, ``primaryDisplayProperty`` and ``associatedObjects``;
-  the association with an object listed there is defined with the schema), and
-  ``POST /crm-object-schemas/v3/schemas/{objectType}/associations`` to define an association
-  between two custom objects.
-  https://developers.hubspot.com/docs/api/crm/crm-custom-objects
-- Properties: ``GET /crm/v3/properties/{objectType}`` lists them (custom ones included),
-  ``POST`` creates one (``type`` string | number | date | datetime | enumeration | bool with its
-  ``fieldType``; enumerations carry their ``options``; ``hasUniqueValue`` makes a unique id
-  property, which cannot be changed later); a property needs an existing group
-  (``/crm/v3/properties/{objectType}/groups``).
-  https://developers.hubspot.com/docs/api/crm/properties
-- Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
-  schema API): lists the association types of a pair (the unlabelled default included), creates
-  a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
-  https://developers.hubspot.com/docs/api/crm/associations/v4
 """
 
 from __future__ import annotations
@@ -48,6 +28,28 @@ from glue.hubspot.catalogue import (
     Prop,
 )
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+
+# How it works (the detail of the module docstring):
+#
+# HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
+# rate limiter, retries, timeouts, error mapping):
+#
+# - Custom object schemas: ``GET/POST /crm-object-schemas/v3/schemas`` (a schema is created with
+#   its properties, ``requiredProperties``, ``primaryDisplayProperty`` and ``associatedObjects``;
+#   the association with an object listed there is defined with the schema), and
+#   ``POST /crm-object-schemas/v3/schemas/{objectType}/associations`` to define an association
+#   between two custom objects.
+#   https://developers.hubspot.com/docs/api/crm/crm-custom-objects
+# - Properties: ``GET /crm/v3/properties/{objectType}`` lists them (custom ones included),
+#   ``POST`` creates one (``type`` string | number | date | datetime | enumeration | bool with its
+#   ``fieldType``; enumerations carry their ``options``; ``hasUniqueValue`` makes a unique id
+#   property, which cannot be changed later); a property needs an existing group
+#   (``/crm/v3/properties/{objectType}/groups``).
+#   https://developers.hubspot.com/docs/api/crm/properties
+# - Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
+#   schema API): lists the association types of a pair (the unlabelled default included), creates
+#   a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
+#   https://developers.hubspot.com/docs/api/crm/associations/v4
 
 log = logging.getLogger(__name__)
 

@@ -1,39 +1,9 @@
-"""The step function shared by `mockbook run` and `mockbook worker` (glue.run.worker): :func:`step`
-does the steps it is asked for, always in this order (``STEPS``):
+"""One sync cycle, shared by `mockbook run` and `mockbook worker` (glue.run.worker).
 
-  pull       exams, then contacts, changed in HubSpot (glue.sync.pull)
-  waitlist   hubspot_sync.process_waitlist(): expired waitlist offers pass to the next student,
-             free seats of exams with a waitlist are offered (issue 16)
-  complete   hubspot_sync.complete_past_bookings(): Active bookings of past exam days without
-             attendance become Completed (ledger-neutral; pushed by the push step that follows)
-  cache      the Redis keys of SPEC §7 (glue.cache): `run` rebuilds them all (the safety net);
-             the worker applies the outbox changes since its last position, and rebuilds after a
-             reconnect or a pull that changed something (pulled changes are applied with
-             mockbook.origin 'hubspot', so they never reach the outbox)
-  push       the outbox to HubSpot, batch after batch (glue.sync.push.Pusher) until nothing is due,
-             the time budget is spent or a stop is asked; a batch is always finished (its rows
-             completed or given back), never abandoned
-  notes      the audit trail as HubSpot notes (glue.sync.notes), after the push so that new bookings
-             have their HubSpot ids
-  analytics  mockbook_internal.refresh_analytics() when the last refresh (sync_metadata
-             'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
-  purge      mockbook_internal.purge_sync_queue(MOCKBOOK_RETENTION_DAYS) and
-             mockbook_internal.purge_idempotency_results(MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS): done
-             outbox rows, and the stored results of keyed write RPCs
-
-A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
-analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
-push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
-outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
-another portal than the one the database is synced with: glue.hubspot.portal) they are configuration
-errors. A step that loses the database connection ends the call (``report.database_lost``): the
-worker reconnects. Statuses: ok, partial (done, but something was dead-lettered or not applied),
-failed, skipped (nothing to do or not possible now: Redis away, analytics not due), config_error.
-
-The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
-instead of failing the push (glue.hubspot.ratelimit's Redis window raises while Redis is away).
-
-(One module: the steps are short and read best next to the one dispatcher that orders them.)
+A :class:`Cycle` holds what a cycle needs (settings, connection, the two seams, the cache
+keeper); :func:`step` runs the steps asked for, always in the order of ``STEPS`` (pull,
+waitlist, complete, cache, push, notes, analytics, purge), each reported as a
+:class:`StepResult`, and returns a :class:`CycleReport`. Each step is detailed below.
 """
 
 from __future__ import annotations
@@ -65,6 +35,43 @@ from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.sync.notes import push_audit_notes
 from glue.sync.pull import pull
 from glue.sync.push import BATCH_RECORDS, Pusher, default_worker_name
+
+# How it works (the detail of the module docstring):
+#
+#   pull       exams, then contacts, changed in HubSpot (glue.sync.pull)
+#   waitlist   hubspot_sync.process_waitlist(): expired waitlist offers pass to the next student,
+#              free seats of exams with a waitlist are offered (issue 16)
+#   complete   hubspot_sync.complete_past_bookings(): Active bookings of past exam days without
+#              attendance become Completed (ledger-neutral; pushed by the push step that follows)
+#   cache      the Redis keys of SPEC §7 (glue.cache): `run` rebuilds them all (the safety net);
+#              the worker applies the outbox changes since its last position, and rebuilds after a
+#              reconnect or a pull that changed something (pulled changes are applied with
+#              mockbook.origin 'hubspot', so they never reach the outbox)
+#   push       the outbox to HubSpot, batch after batch (glue.sync.push.Pusher) until nothing is
+# due,              the time budget is spent or a stop is asked; a batch is always finished (its
+# rows              completed or given back), never abandoned
+#   notes      the audit trail as HubSpot notes (glue.sync.notes), after the push so that new
+# bookings              have their HubSpot ids
+#   analytics  mockbook_internal.refresh_analytics() when the last refresh (sync_metadata
+#              'refresh_analytics') is older than MOCKBOOK_ANALYTICS_INTERVAL
+#   purge      mockbook_internal.purge_sync_queue(MOCKBOOK_RETENTION_DAYS) and
+#              mockbook_internal.purge_idempotency_results(MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS):
+# done              outbox rows, and the stored results of keyed write RPCs
+#
+# A step that fails is reported (:class:`StepResult`) and the next ones still run: the cache, the
+# analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
+# push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
+# outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
+# another portal than the one the database is synced with: glue.hubspot.portal) they are
+# configuration errors. A step that loses the database connection ends the call
+# (``report.database_lost``): the worker reconnects. Statuses: ok, partial (done, but something was
+# dead-lettered or not applied), failed, skipped (nothing to do or not possible now: Redis away,
+# analytics not due), config_error.
+#
+# The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
+# instead of failing the push (glue.hubspot.ratelimit's Redis window raises while Redis is away).
+#
+# (One module: the steps are short and read best next to the one dispatcher that orders them.)
 
 log = logging.getLogger(__name__)
 

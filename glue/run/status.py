@@ -1,21 +1,5 @@
 """How the sync is doing, for people (`mockbook status`), machines (--json), node_exporter
 (--prometheus FILE) and alerting (--check).
-
-Definitions (all read in one statement, at the database's now()):
-  pending             outbox rows still to push (sync_health.pending)
-  oldest_pending      age in seconds of the oldest of them (sync_health), None when none
-  sync lag            the same age, 0 when nothing is pending: how far HubSpot is behind
-  errors_last_hour    sync_errors rows created in the last hour (push and pull, resolved or not)
-  processed_last_hour outbox rows finished in the last hour: done_at or dead_at within it
-  error rate          errors_last_hour / max(processed_last_hour, errors_last_hour), 0 when both
-                      are 0: the share of the last hour's work that failed for good. Pull errors
-                      have no outbox row, hence the max: the rate stays within [0, 1].
-  dead_letters        sync_errors rows not resolved
-  errors_total        sync_errors rows ever recorded (they are resolved, never deleted): the
-                      Prometheus counter mockbook_sync_errors_total
-  last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
-  drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
-                      cursor {"drift": n} (None until a reconcile has recorded one; not checked)
 """
 
 from __future__ import annotations
@@ -32,6 +16,24 @@ import psycopg
 from rich.table import Table
 
 from glue.db import status as status_sql
+
+# How it works (the detail of the module docstring):
+#
+# Definitions (all read in one statement, at the database's now()):
+#   pending             outbox rows still to push (sync_health.pending)
+#   oldest_pending      age in seconds of the oldest of them (sync_health), None when none
+#   sync lag            the same age, 0 when nothing is pending: how far HubSpot is behind
+#   errors_last_hour    sync_errors rows created in the last hour (push and pull, resolved or not)
+#   processed_last_hour outbox rows finished in the last hour: done_at or dead_at within it
+#   error rate          errors_last_hour / max(processed_last_hour, errors_last_hour), 0 when both
+#                       are 0: the share of the last hour's work that failed for good. Pull errors
+#                       have no outbox row, hence the max: the rate stays within [0, 1].
+#   dead_letters        sync_errors rows not resolved
+#   errors_total        sync_errors rows ever recorded (they are resolved, never deleted): the
+#                       Prometheus counter mockbook_sync_errors_total
+#   last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
+#   drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
+#                       cursor {"drift": n} (None until a reconcile has recorded one; not checked)
 
 
 @dataclass(frozen=True)

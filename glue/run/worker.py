@@ -1,35 +1,7 @@
-"""The sync job in its two modes (SPEC §8; STYLE: one-shot and long-running share one step
-function, glue.run.cycle.step):
-
-- `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
-  (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
-  connection the cycle uses, so it is released when the run ends or dies). A second run finds
-  it taken: it exits 75 at once, or waits with --wait.
-- `mockbook worker` (:class:`Worker`): the same steps when they are due, in two threads. The
-  cache thread (:class:`CacheFollower`, its own connection) looks at the outbox's high-water
-  mark every ``worker_wake_seconds`` (50 ms; :class:`glue.cache.OutboxWatch`: one read of the
-  sequence, no lock; the outbox itself only when it moved), applies newly committed changes to
-  Redis at once (so a push waiting for HubSpot never holds the keys back) and hands the wake-up
-  to the push loop, which pushes after ``worker_debounce_seconds``, counted from the first
-  wake-up so a rush is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction
-  commits under PostgreSQL's one cluster-wide notification lock, which serialised the bookings'
-  commits (issue 13). The outbox is read every ``worker_poll_seconds`` anyway (the check that
-  Redis kept its keys; rows coming due after a backoff: the next due time is asked after each push);
-  the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something asks
-  the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when due
-  (checked every minute); the purge daily. A push step pushes for at most 10 s, then the loop
-  looks at its timers again and carries on.
-
-Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
-connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
-back the outbox rows it still leased (the interrupted batch: due now, no attempt counted; HubSpot
-writes are idempotent) and pushes; the cache thread watches again and rebuilds the keys. Redis
-restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
-limiter falls back to a per-process budget meanwhile (glue.hubspot.ratelimit.FallbackWindow).
-
-Stopping: SIGTERM/SIGINT set ``stop``; the current batch is finished (completed or given back),
-no new one is claimed, nothing stays leased, exit 0. All connections carry application_name
-'mockbook-worker' (or 'mockbook-run'), so an operator can find them in pg_stat_activity.
+"""The sync job in its two modes (SPEC §8), sharing one step function, glue.run.cycle.step:
+`mockbook run` (:func:`run_once`, every step once under a per-database advisory lock) and
+`mockbook worker` (:class:`Worker`, long-running: outbox wake-ups, Redis kept coherent, periodic
+pulls, graceful stop, reconnects). The detail of each mode follows the imports.
 """
 
 from __future__ import annotations
@@ -64,6 +36,38 @@ from glue.run.cycle import (
     step,
 )
 from glue.sync.push import BATCH_RECORDS, default_worker_name
+
+# How it works (the detail of the module docstring):
+#
+# - `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
+#   (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
+#   connection the cycle uses, so it is released when the run ends or dies). A second run finds
+#   it taken: it exits 75 at once, or waits with --wait.
+# - `mockbook worker` (:class:`Worker`): the same steps when they are due, in two threads. The
+#   cache thread (:class:`CacheFollower`, its own connection) looks at the outbox's high-water
+#   mark every ``worker_wake_seconds`` (50 ms; :class:`glue.cache.OutboxWatch`: one read of the
+#   sequence, no lock; the outbox itself only when it moved), applies newly committed changes to
+#   Redis at once (so a push waiting for HubSpot never holds the keys back) and hands the wake-up
+#   to the push loop, which pushes after ``worker_debounce_seconds``, counted from the first
+#   wake-up so a rush is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction
+#   commits under PostgreSQL's one cluster-wide notification lock, which serialised the bookings'
+#   commits (issue 13). The outbox is read every ``worker_poll_seconds`` anyway (the check that
+#   Redis kept its keys; rows coming due after a backoff: the next due time is asked after each
+# push);   the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something
+# asks   the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when
+# due   (checked every minute); the purge daily. A push step pushes for at most 10 s, then the loop
+#   looks at its timers again and carries on.
+#
+# Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
+# connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
+# back the outbox rows it still leased (the interrupted batch: due now, no attempt counted; HubSpot
+# writes are idempotent) and pushes; the cache thread watches again and rebuilds the keys. Redis
+# restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
+# limiter falls back to a per-process budget meanwhile (glue.hubspot.ratelimit.FallbackWindow).
+#
+# Stopping: SIGTERM/SIGINT set ``stop``; the current batch is finished (completed or given back),
+# no new one is claimed, nothing stays leased, exit 0. All connections carry application_name
+# 'mockbook-worker' (or 'mockbook-run'), so an operator can find them in pg_stat_activity.
 
 log = logging.getLogger(__name__)
 

@@ -2,13 +2,6 @@
 
 The specs live outside the project (default ``../shared/hubspot-openapi`` next to the repository,
 or ``$HUBSPOT_OPENAPI_DIR``). Each is parsed once per process: they are large.
-
-The spec is chosen by path: objects v3 paths are checked against ``crm-objects-v3.json`` and also
-against ``crm-contacts-v3.json`` (contacts) or ``crm-custom-objects-v3.json`` (custom objects,
-``2-…`` / ``p…_…``); ``/crm/v4/`` against ``crm-associations-v4.json``; schemas against
-``crm-schemas-v3.json`` (whose paths are ``/crm-object-schemas/v3/schemas``; ``/crm/v3/schemas``
-is mapped onto them). Security requirements are dropped from the specs (they are OAuth scopes,
-which openapi-core cannot check; the sandbox checks the bearer token itself).
 """
 
 from __future__ import annotations
@@ -20,6 +13,15 @@ import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+# How it works (the detail of the module docstring):
+#
+# The spec is chosen by path: objects v3 paths are checked against ``crm-objects-v3.json`` and also
+# against ``crm-contacts-v3.json`` (contacts) or ``crm-custom-objects-v3.json`` (custom objects,
+# ``2-…`` / ``p…_…``); ``/crm/v4/`` against ``crm-associations-v4.json``; schemas against
+# ``crm-schemas-v3.json`` (whose paths are ``/crm-object-schemas/v3/schemas``; ``/crm/v3/schemas``
+# is mapped onto them). Security requirements are dropped from the specs (they are OAuth scopes,
+# which openapi-core cannot check; the sandbox checks the bearer token itself).
 
 HOST = "https://api.hubapi.com"
 ENV_VAR = "HUBSPOT_OPENAPI_DIR"

@@ -6,27 +6,6 @@ A sandbox starts as an empty portal: contacts and notes with (a subset of) HubSp
 properties, no custom object, no association beyond HubSpot's own (note <-> contact).
 
 The rules, each from HubSpot's documentation:
-
-- A write naming a property the object does not have fails as a whole with 400
-  VALIDATION_ERROR, ``"Property values were not valid: [{... "error":"PROPERTY_DOESNT_EXIST"
-  ...}]"`` (batch calls included: the whole batch is refused).
-  https://developers.hubspot.com/docs/api/crm/properties ("Property values" / error handling)
-  and https://developers.hubspot.com/docs/api/faq ("What do I need to know about API error
-  messages?").
-- Values are checked against the property's type: ``number`` must parse as a number
-  (INVALID_DOUBLE), ``bool`` is true/false, ``enumeration`` must be one of the property's
-  option values (INVALID_OPTION); ``""`` clears any property.
-  https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
-- ``date`` properties take YYYY-MM-DD or epoch milliseconds at midnight UTC; any other time of
-  day is refused (INVALID_DATE, "... is at 10:0:0.0 UTC, not midnight!") and a date reads back
-  as YYYY-MM-DD. ``datetime`` takes epoch milliseconds or ISO 8601 and reads back as ISO 8601.
-  https://developers.hubspot.com/docs/api/faq ("How should timestamps be formatted for
-  HubSpot's APIs?": "Date properties ... must be set to midnight UTC ... If you try to set a value
-  that is not midnight UTC, you will receive an error.")
-- A note needs ``hs_timestamp`` (REQUIRED_PROPERTY).
-  https://developers.hubspot.com/docs/api/crm/notes ("hs_timestamp: Required.")
-- Unique-value properties (``hasUniqueValue``) refuse a second record with the same value (409,
-  in store.py / api.py). https://developers.hubspot.com/docs/api/crm/properties#create-unique-identifier-properties
 """
 
 from __future__ import annotations
@@ -41,6 +20,29 @@ from glue.hubspot.catalogue import FIELD_TYPES
 
 from .errors import VALIDATION_ERROR, ApiError
 from .store import BOOKINGS, CONTACTS, EXAMS, NOTES, ObjectType, Store, iso
+
+# How it works (the detail of the module docstring):
+#
+# - A write naming a property the object does not have fails as a whole with 400
+#   VALIDATION_ERROR, ``"Property values were not valid: [{... "error":"PROPERTY_DOESNT_EXIST"
+#   ...}]"`` (batch calls included: the whole batch is refused).
+#   https://developers.hubspot.com/docs/api/crm/properties ("Property values" / error handling)
+#   and https://developers.hubspot.com/docs/api/faq ("What do I need to know about API error
+#   messages?").
+# - Values are checked against the property's type: ``number`` must parse as a number
+#   (INVALID_DOUBLE), ``bool`` is true/false, ``enumeration`` must be one of the property's
+#   option values (INVALID_OPTION); ``""`` clears any property.
+#   https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+# - ``date`` properties take YYYY-MM-DD or epoch milliseconds at midnight UTC; any other time of
+#   day is refused (INVALID_DATE, "... is at 10:0:0.0 UTC, not midnight!") and a date reads back
+#   as YYYY-MM-DD. ``datetime`` takes epoch milliseconds or ISO 8601 and reads back as ISO 8601.
+#   https://developers.hubspot.com/docs/api/faq ("How should timestamps be formatted for
+#   HubSpot's APIs?": "Date properties ... must be set to midnight UTC ... If you try to set a value
+#   that is not midnight UTC, you will receive an error.")
+# - A note needs ``hs_timestamp`` (REQUIRED_PROPERTY).
+#   https://developers.hubspot.com/docs/api/crm/notes ("hs_timestamp: Required.")
+# - Unique-value properties (``hasUniqueValue``) refuse a second record with the same value (409,
+#   in store.py / api.py). https://developers.hubspot.com/docs/api/crm/properties#create-unique-identifier-properties
 
 if TYPE_CHECKING:
     pass

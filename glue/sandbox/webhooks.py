@@ -3,25 +3,6 @@
     sender = attach(sandbox, "http://127.0.0.1:8080/webhooks/hubspot", "client-secret")
     ...
     sender.stop()
-
-After each change of a record in the sandbox's store (an API write, ``seed``, ``touch``), the
-subscribed events are queued: ``contact.creation`` / ``contact.deletion`` /
-``contact.propertyChange`` (one event per changed property) / ``contact.merge`` for contacts,
-the generic ``object.*`` types with ``objectTypeId`` for the custom objects
-(https://developers.hubspot.com/docs/api/webhooks). Each event carries HubSpot's fields
-(``eventId``, ``subscriptionId``, ``portalId``, ``appId``, ``occurredAt``, ``subscriptionType``,
-``attemptNumber``, ``objectId``, ``changeSource``, ``propertyName`` / ``propertyValue``,
-``mergedObjectIds`` ...). Events are sent in batches of at most 100 per request (gathered for
-``batch_window`` seconds), signed with ``X-HubSpot-Signature-v3`` and
-``X-HubSpot-Request-Timestamp`` (glue.sync.webhooks.sign_v3, HubSpot's v3 scheme), with a 5 s
-timeout; a delivery answered with anything but 2xx (or not answered) is sent again after
-``retry_delays`` (HubSpot retries up to 10 times, spread over 24 hours; the sandbox's delays are
-seconds so that tests can watch it), re-signed with a new timestamp and ``attemptNumber`` + 1.
-
-Faults for tests: ``drop_next(n)`` loses the next n deliveries (never sent, never retried: what
-polling must catch); ``pause()`` / ``resume()`` hold deliveries back.
-Counters: ``delivered`` (events), ``requests`` (HTTP attempts), ``failures``, ``dropped``,
-``given_up``; ``log`` the answered attempts (status, event count, attempt number).
 """
 
 from __future__ import annotations
@@ -43,6 +24,27 @@ import urllib3
 from glue.sync.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_v3
 
 from .store import CONTACTS, NOTES, ObjectType, Record
+
+# How it works (the detail of the module docstring):
+#
+# After each change of a record in the sandbox's store (an API write, ``seed``, ``touch``), the
+# subscribed events are queued: ``contact.creation`` / ``contact.deletion`` /
+# ``contact.propertyChange`` (one event per changed property) / ``contact.merge`` for contacts,
+# the generic ``object.*`` types with ``objectTypeId`` for the custom objects
+# (https://developers.hubspot.com/docs/api/webhooks). Each event carries HubSpot's fields
+# (``eventId``, ``subscriptionId``, ``portalId``, ``appId``, ``occurredAt``, ``subscriptionType``,
+# ``attemptNumber``, ``objectId``, ``changeSource``, ``propertyName`` / ``propertyValue``,
+# ``mergedObjectIds`` ...). Events are sent in batches of at most 100 per request (gathered for
+# ``batch_window`` seconds), signed with ``X-HubSpot-Signature-v3`` and
+# ``X-HubSpot-Request-Timestamp`` (glue.sync.webhooks.sign_v3, HubSpot's v3 scheme), with a 5 s
+# timeout; a delivery answered with anything but 2xx (or not answered) is sent again after
+# ``retry_delays`` (HubSpot retries up to 10 times, spread over 24 hours; the sandbox's delays are
+# seconds so that tests can watch it), re-signed with a new timestamp and ``attemptNumber`` + 1.
+#
+# Faults for tests: ``drop_next(n)`` loses the next n deliveries (never sent, never retried: what
+# polling must catch); ``pause()`` / ``resume()`` hold deliveries back.
+# Counters: ``delivered`` (events), ``requests`` (HTTP attempts), ``failures``, ``dropped``,
+# ``given_up``; ``log`` the answered attempts (status, event count, attempt number).
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox

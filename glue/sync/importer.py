@@ -4,17 +4,6 @@ Three passes, in this order (bookings need their exams): exams, contacts, bookin
 pull's keyset search (glue.sync.pull) from the beginning of time, applied by the same database
 functions (apply_pulled_exams, apply_pulled_contacts, apply_pulled_bookings), with its cursor
 saved after every page:
-
-- exams and contacts use the pull's own cursors (``pull:exams``, ``pull:contacts``), so once the
-  import is done the incremental ``mockbook pull`` simply carries on from where it ended;
-- bookings use ``import:bookings`` (the incremental pull never reads bookings: Postgres owns
-  them).
-
-An interrupted import started again resumes each pass from its cursor (``--restart`` starts over;
-applying a record twice changes nothing). Contacts' balances come in as 'import' ledger rows
-(balance = 0 + ledger), bookings are matched to existing rows by HubSpot id, booking code or
-idempotency key (never inserted twice) and move no credit, and every exam's total_bookings is
-recounted from its Active bookings, so the invariants of SPEC §3 hold afterwards.
 """
 
 from __future__ import annotations
@@ -29,6 +18,19 @@ from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.reads import HubSpotReader
 from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets
+
+# How it works (the detail of the module docstring):
+#
+# - exams and contacts use the pull's own cursors (``pull:exams``, ``pull:contacts``), so once the
+#   import is done the incremental ``mockbook pull`` simply carries on from where it ended;
+# - bookings use ``import:bookings`` (the incremental pull never reads bookings: Postgres owns
+#   them).
+#
+# An interrupted import started again resumes each pass from its cursor (``--restart`` starts over;
+# applying a record twice changes nothing). Contacts' balances come in as 'import' ledger rows
+# (balance = 0 + ledger), bookings are matched to existing rows by HubSpot id, booking code or
+# idempotency key (never inserted twice) and move no credit, and every exam's total_bookings is
+# recounted from its Active bookings, so the invariants of SPEC §3 hold afterwards.
 
 IMPORT_ACTOR = "hubspot:import"
 ORDER = ("exams", "contacts", "bookings")

@@ -8,22 +8,6 @@ has ``hs_note_body`` (one line, e.g. "Booking BK-20260301-AB12CD cancelled by ad
 1 Clinical Skills credit refunded"), ``hs_timestamp`` (when it happened) and
 ``mockbook_audit_id`` (the audit row's id: a note property that must exist in HubSpot, see the
 README), up to 100 per batch create, under the glue's rate limiter.
-
-Never twice: a batch create is not idempotent and its answer can be lost (timeout, a killed
-process). So before sending, the batch is written down in sync_metadata ('notes' cursor,
-``{"inflight": {audit id: {members, booking, contact}}, "at": ...}``); after the notes are
-associated and their rows marked, the cursor is cleared. A run that finds a batch in flight
-(the previous one died, or its create call got no answer) waits until search has caught up
-(``settle_seconds``), searches the notes by ``mockbook_audit_id``, completes the ones that exist
-(associations, marks) and leaves the others to be created again. The create call itself is
-never retried blindly. One writer at a time per database (an advisory lock).
-
-The settling counts from the moment the create can no longer be on its way, not from the moment
-it was written down: a call without an answer (a timeout, a killed writer) may still be handled
-by HubSpot up to the client's timeout after it was sent. The cursor therefore also carries
-``answer_by`` (written down + HTTP timeout), and a recovery waits until the later of that and
-the end of the failed call, plus ``settle_seconds``. (Counting from "written down" alone let a
-slow create land after the search had found nothing: the rows were then created a second time.)
 """
 
 from __future__ import annotations
@@ -40,6 +24,24 @@ from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot.reads import NOTES, HubSpotReader
+
+# How it works (the detail of the module docstring):
+#
+# Never twice: a batch create is not idempotent and its answer can be lost (timeout, a killed
+# process). So before sending, the batch is written down in sync_metadata ('notes' cursor,
+# ``{"inflight": {audit id: {members, booking, contact}}, "at": ...}``); after the notes are
+# associated and their rows marked, the cursor is cleared. A run that finds a batch in flight
+# (the previous one died, or its create call got no answer) waits until search has caught up
+# (``settle_seconds``), searches the notes by ``mockbook_audit_id``, completes the ones that exist
+# (associations, marks) and leaves the others to be created again. The create call itself is
+# never retried blindly. One writer at a time per database (an advisory lock).
+#
+# The settling counts from the moment the create can no longer be on its way, not from the moment
+# it was written down: a call without an answer (a timeout, a killed writer) may still be handled
+# by HubSpot up to the client's timeout after it was sent. The cursor therefore also carries
+# ``answer_by`` (written down + HTTP timeout), and a recovery waits until the later of that and
+# the end of the failed call, plus ``settle_seconds``. (Counting from "written down" alone let a
+# slow create land after the search had found nothing: the rows were then created a second time.)
 
 log = logging.getLogger(__name__)
 

@@ -4,29 +4,6 @@ Incremental, through the search API, by last-modification date (``hs_lastmodifie
 exams, ``lastmodifieddate`` for contacts), 200 records per page, sorted ascending. Paging is by
 key, not by offset: every request asks for ``lastmodified >= T`` from the first result
 (``after`` "0"), T being the newest modification date seen so far. So
-
-- a pass never meets the search API's 10,000-results cap, however many records changed;
-- a record modified while a pass runs cannot shift another one out of a page;
-- when a whole page shares one modification date (more than 200 records changed in the same
-  millisecond), the pass reads that millisecond alone by ``hs_object_id`` order
-  (``lastmodified == T and hs_object_id > last id``), then goes on after it.
-
-After each page is applied the position is saved in ``sync_metadata.cursor``
-(``{"since_ms": T, "tie_id": ...}``) of ``pull:exams`` / ``pull:contacts``, so an interrupted
-pass resumes there. Each pass starts ``overlap`` seconds before the saved position because
-search is eventually consistent (a record changed just before T may become searchable after
-the pass went by); reading a record twice is harmless (applying it again changes nothing; the
-credit merge is a delta against the last synced value). The next page is fetched while the
-current one is applied.
-
-Pulled records go to the database functions ``apply_pulled_exams`` / ``apply_pulled_contacts``
-(mockbook.origin 'hubspot': nothing is echoed back by the push). A record the database could not
-apply is reported and dead-lettered there (sync_errors, direction pull), never stopping the
-pass; records with an open pull dead letter are read again (by id) on every pass. Exams: the
-archived ones are deactivated, and scheduled exams whose activation time has passed are
-activated. HubSpot errors: the client retries 5xx/timeouts and waits out 429s; what still fails
-is retried here a few times with backoff, after which the pass stops (its cursor saved) and is
-reported failed.
 """
 
 from __future__ import annotations
@@ -48,6 +25,31 @@ from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import BOOKING_COLUMNS
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
+
+# How it works (the detail of the module docstring):
+#
+# - a pass never meets the search API's 10,000-results cap, however many records changed;
+# - a record modified while a pass runs cannot shift another one out of a page;
+# - when a whole page shares one modification date (more than 200 records changed in the same
+#   millisecond), the pass reads that millisecond alone by ``hs_object_id`` order
+#   (``lastmodified == T and hs_object_id > last id``), then goes on after it.
+#
+# After each page is applied the position is saved in ``sync_metadata.cursor``
+# (``{"since_ms": T, "tie_id": ...}``) of ``pull:exams`` / ``pull:contacts``, so an interrupted
+# pass resumes there. Each pass starts ``overlap`` seconds before the saved position because
+# search is eventually consistent (a record changed just before T may become searchable after
+# the pass went by); reading a record twice is harmless (applying it again changes nothing; the
+# credit merge is a delta against the last synced value). The next page is fetched while the
+# current one is applied.
+#
+# Pulled records go to the database functions ``apply_pulled_exams`` / ``apply_pulled_contacts``
+# (mockbook.origin 'hubspot': nothing is echoed back by the push). A record the database could not
+# apply is reported and dead-lettered there (sync_errors, direction pull), never stopping the
+# pass; records with an open pull dead letter are read again (by id) on every pass. Exams: the
+# archived ones are deactivated, and scheduled exams whose activation time has passed are
+# activated. HubSpot errors: the client retries 5xx/timeouts and waits out 429s; what still fails
+# is retried here a few times with backoff, after which the pass stops (its cursor saved) and is
+# reported failed.
 
 log = logging.getLogger(__name__)
 

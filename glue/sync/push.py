@@ -4,38 +4,6 @@ One batch: claim due outbox rows (``claim_sync_batch``: SKIP LOCKED, a lease, ev
 of the same records; several claims of up to 1,000 rows, until the batch holds 8,000 records or
 4,000 bookings, so that calls go out full), group them by record (coalescing: many queued
 changes of a record become one push of its current state, read fresh with ``push_state``), then
-
-1. contacts: the five credit properties, ``batch/update`` by HubSpot id — after a batch read of
-   HubSpot's current values (with their history) merged against the last synced values, so an
-   admin's change is kept, never written over (``_merge_credits``; a contact merged or deleted
-   in HubSpot is re-linked there); a contact without one
-   is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
-   created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
-   yet are resolved the same way, so every booking can be associated with its contact. The
-   values are given to the pull's credit merge before each call (``record_credit_push``), so
-   HubSpot's copy of the push's own write is never taken for an admin's change;
-2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
-   HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking; a
-   booking whose repeated production code the adoption renamed is first renamed in HubSpot by
-   its id, ``_rename_legacy_bookings``), each
-   input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
-   and booking->exam (v4 batch, default or configured types, up to 2,000 per call: one call
-   each for the whole batch) for bookings that are new, or whose exam or contact changed;
-3. exams: ``batch/update`` of ``total_bookings`` (and ``capacity`` when it was changed here) by
-   HubSpot id; prerequisites changed here become exam->exam associations (created and removed).
-   A booking HubSpot archived is re-created by its upsert, and the new id replaces the old.
-
-At most 100 inputs per objects call. After each call the records that went through are completed
-(``complete_sync_batch``: rows done and HubSpot ids + hubspot_last_sync_at written back, one
-transaction) and the others failed (``fail_sync_rows``): a 429 gives the rows back without
-counting an attempt, due after Retry-After; 5xx/timeouts/connection errors back off; a
-per-record error (207, or an associations error) fails that record alone; a 4xx refusing a
-whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
-and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
-first (glue.hubspot.client).
-
-(One module on purpose: the three phases share the settle / bisect / abort machinery of one
-batch, and reading them together is how one checks that nothing is completed early.)
 """
 
 from __future__ import annotations
@@ -70,6 +38,40 @@ from glue.hubspot.client import (
 from glue.hubspot.ratelimit import DailyBudgetExhausted
 from glue.hubspot.reads import HubSpotReader
 from glue.hubspot.setup import require as require_portal
+
+# How it works (the detail of the module docstring):
+#
+# 1. contacts: the five credit properties, ``batch/update`` by HubSpot id — after a batch read of
+#    HubSpot's current values (with their history) merged against the last synced values, so an
+#    admin's change is kept, never written over (``_merge_credits``; a contact merged or deleted
+#    in HubSpot is re-linked there); a contact without one
+#    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
+#    created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
+#    yet are resolved the same way, so every booking can be associated with its contact. The
+#    values are given to the pull's credit merge before each call (``record_credit_push``), so
+#    HubSpot's copy of the push's own write is never taken for an admin's change;
+# 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
+#    HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking; a
+#    booking whose repeated production code the adoption renamed is first renamed in HubSpot by
+#    its id, ``_rename_legacy_bookings``), each
+#    input with ``objectWriteTraceId`` = the record's uuid; then the associations booking->contact
+#    and booking->exam (v4 batch, default or configured types, up to 2,000 per call: one call
+#    each for the whole batch) for bookings that are new, or whose exam or contact changed;
+# 3. exams: ``batch/update`` of ``total_bookings`` (and ``capacity`` when it was changed here) by
+#    HubSpot id; prerequisites changed here become exam->exam associations (created and removed).
+#    A booking HubSpot archived is re-created by its upsert, and the new id replaces the old.
+#
+# At most 100 inputs per objects call. After each call the records that went through are completed
+# (``complete_sync_batch``: rows done and HubSpot ids + hubspot_last_sync_at written back, one
+# transaction) and the others failed (``fail_sync_rows``): a 429 gives the rows back without
+# counting an attempt, due after Retry-After; 5xx/timeouts/connection errors back off; a
+# per-record error (207, or an associations error) fails that record alone; a 4xx refusing a
+# whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
+# and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
+# first (glue.hubspot.client).
+#
+# (One module on purpose: the three phases share the settle / bisect / abort machinery of one
+# batch, and reading them together is how one checks that nothing is completed early.)
 
 log = logging.getLogger(__name__)
 

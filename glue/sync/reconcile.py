@@ -7,26 +7,6 @@ Per entity the report lists the records missing in HubSpot, those missing in Pos
 those whose fields differ (with both values).
 
 ``--repair`` queues the fixes; who wins depends on who owns the data:
-
-- bookings: Postgres. Differing or missing in HubSpot: re-queued for the push
-  (``requeue_records``). A booking only HubSpot has is imported (``apply_pulled_bookings``:
-  matched by code or idempotency key, never duplicated); nothing is ever deleted in HubSpot.
-Associations are compared too: each booking with its contact and its exam (missing ones
-re-queue the booking: the push associates it again), and each exam's prerequisites with its
-exam->exam associations of the prerequisite type.
-
-- contacts: Postgres for the five credit balances (re-queued: the push merges HubSpot's changes
-  before it writes them, so an admin's edit not pulled yet is kept), HubSpot
-  for the profile fields (email, names, student_id, ndecc_exam_date: applied as pulled, balances
-  untouched). A contact only HubSpot has is imported; one only Postgres has is re-queued (the
-  push matches or creates it by email).
-- exams: HubSpot for every field it owns (applied as pulled: capacity still never below the
-  booked seats; capacity and prerequisites changed locally and not pushed yet are kept — the push
-  writes them); Postgres for total_bookings (re-queued). An exam HubSpot archived or no longer
-  has is deactivated locally. An imported booking's exam is re-queued too (its count moved).
-
-The number of drifting records is saved in sync_metadata ('reconcile', cursor ``{"drift": n}``)
-for ``mockbook status``. Run ``mockbook pull`` first (``mockbook run`` does).
 """
 
 from __future__ import annotations
@@ -43,6 +23,28 @@ from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
 from glue.sync.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
 from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
+
+# How it works (the detail of the module docstring):
+#
+# - bookings: Postgres. Differing or missing in HubSpot: re-queued for the push
+#   (``requeue_records``). A booking only HubSpot has is imported (``apply_pulled_bookings``:
+#   matched by code or idempotency key, never duplicated); nothing is ever deleted in HubSpot.
+# Associations are compared too: each booking with its contact and its exam (missing ones
+# re-queue the booking: the push associates it again), and each exam's prerequisites with its
+# exam->exam associations of the prerequisite type.
+#
+# - contacts: Postgres for the five credit balances (re-queued: the push merges HubSpot's changes
+#   before it writes them, so an admin's edit not pulled yet is kept), HubSpot
+#   for the profile fields (email, names, student_id, ndecc_exam_date: applied as pulled, balances
+#   untouched). A contact only HubSpot has is imported; one only Postgres has is re-queued (the
+#   push matches or creates it by email).
+# - exams: HubSpot for every field it owns (applied as pulled: capacity still never below the
+#   booked seats; capacity and prerequisites changed locally and not pushed yet are kept — the push
+#   writes them); Postgres for total_bookings (re-queued). An exam HubSpot archived or no longer
+#   has is deactivated locally. An imported booking's exam is re-queued too (its count moved).
+#
+# The number of drifting records is saved in sync_metadata ('reconcile', cursor ``{"drift": n}``)
+# for ``mockbook status``. Run ``mockbook pull`` first (``mockbook run`` does).
 
 RECONCILE_ACTOR = "hubspot:reconcile"
 SHOWN = 20  # records listed per kind in the table (JSON lists them all)

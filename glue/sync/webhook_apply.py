@@ -1,22 +1,5 @@
 """The webhook processor (issue 17): stored HubSpot webhook events -> Postgres and Redis, through
 the pull's functions. The intake (glue.sync.webhooks) stores the events; this module applies them.
-
-``WebhookProcessor`` claims stored events (leased, so a killed
-processor's events come back), and applies them the way the pull does: the objects the events
-name are **read again from HubSpot by id** (one batch read per 100) and handed to the pull's
-``Puller.apply`` (``apply_pulled_exams`` / ``apply_pulled_contacts``: same merge rules, origin
-``hubspot``, so nothing is echoed to the outbox). Reading the current state makes the order
-and the number of deliveries irrelevant: a late ``propertyChange`` that says capacity 10 after
-one that said 12 still applies what HubSpot holds now. Exams HubSpot no longer returns
-(deleted, or merged away) are deactivated like archived ones; a contact deleted in HubSpot is
-left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
-Events of other object types (bookings: Postgres owns them) are marked processed and ignored,
-except a booking's deletion: an admin deleted (archived) a booking mockbook has, so the booking
-is queued for the push (``requeue_records``), which re-creates it and takes its new id (issue
-10 item 4) without waiting for a ``reconcile --repair``.
-Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
-failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
-pull reads every changed record anyway).
 """
 
 from __future__ import annotations
@@ -38,6 +21,25 @@ from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.sync.pull import Puller, TargetStats, targets
+
+# How it works (the detail of the module docstring):
+#
+# ``WebhookProcessor`` claims stored events (leased, so a killed
+# processor's events come back), and applies them the way the pull does: the objects the events
+# name are **read again from HubSpot by id** (one batch read per 100) and handed to the pull's
+# ``Puller.apply`` (``apply_pulled_exams`` / ``apply_pulled_contacts``: same merge rules, origin
+# ``hubspot``, so nothing is echoed to the outbox). Reading the current state makes the order
+# and the number of deliveries irrelevant: a late ``propertyChange`` that says capacity 10 after
+# one that said 12 still applies what HubSpot holds now. Exams HubSpot no longer returns
+# (deleted, or merged away) are deactivated like archived ones; a contact deleted in HubSpot is
+# left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
+# Events of other object types (bookings: Postgres owns them) are marked processed and ignored,
+# except a booking's deletion: an admin deleted (archived) a booking mockbook has, so the booking
+# is queued for the push (``requeue_records``), which re-creates it and takes its new id (issue
+# 10 item 4) without waiting for a ``reconcile --repair``.
+# Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
+# failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
+# pull reads every changed record anyway).
 
 log = logging.getLogger("glue.sync.webhooks")
 

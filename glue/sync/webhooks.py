@@ -1,28 +1,7 @@
 """HubSpot webhook intake (issue 17): HubSpot's changes reach Postgres in seconds, the pull stays
 the safety net.
-
-Three parts, each usable alone:
-
-- **The signature** (:func:`sign_v3`, :func:`check_signature`). HubSpot signs every delivery
-  with ``X-HubSpot-Signature-v3``: base64 of HMAC-SHA256, keyed with the app's client secret, of
-  ``method + URI + body + timestamp`` (the ``X-HubSpot-Request-Timestamp`` header, epoch ms), the
-  URI being the full URL HubSpot posted to with the URL-encoded characters of HubSpot's table
-  decoded; a request whose timestamp is older than 5 minutes must be refused.
-  https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
-  (legacy apps: https://developers.hubspot.com/docs/api/webhooks/validating-requests;
-  announcement: https://developers.hubspot.com/changelog/introducing-version-3-of-webhook-signatures).
-  Behind a reverse proxy the URL the server sees is not the one HubSpot signed: the public one
-  is configured (``MOCKBOOK_WEBHOOKS_PUBLIC_URL``).
-- **The intake** (:func:`build_app`, a Starlette app served by uvicorn): ``POST`` of a delivery
-  -> 401 when the signature is missing, forged or stale; 400 when the body is not a JSON array of
-  1..100 events (HubSpot sends at most 100 events per request,
-  https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
-  ``webhook_events`` (``store_webhook_events``, deduplicated: HubSpot delivers at least once and
-  retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
-  503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
-  answer: a crash after it loses nothing.
-- **The processor** (:class:`glue.sync.webhook_apply.WebhookProcessor`): applies the stored events
-  through the pull's functions, after reading the objects again from HubSpot.
+Three parts, each usable alone (detailed after the imports): the signature check, the event
+store, and the Starlette app served by uvicorn.
 """
 
 from __future__ import annotations
@@ -58,6 +37,29 @@ from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.sync.webhook_apply import WebhookProcessor
+
+# How it works (the detail of the module docstring):
+#
+# - **The signature** (:func:`sign_v3`, :func:`check_signature`). HubSpot signs every delivery
+#   with ``X-HubSpot-Signature-v3``: base64 of HMAC-SHA256, keyed with the app's client secret, of
+#   ``method + URI + body + timestamp`` (the ``X-HubSpot-Request-Timestamp`` header, epoch ms), the
+#   URI being the full URL HubSpot posted to with the URL-encoded characters of HubSpot's table
+#   decoded; a request whose timestamp is older than 5 minutes must be refused.
+#   https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
+#   (legacy apps: https://developers.hubspot.com/docs/api/webhooks/validating-requests;
+#   announcement: https://developers.hubspot.com/changelog/introducing-version-3-of-webhook-signatures).
+#   Behind a reverse proxy the URL the server sees is not the one HubSpot signed: the public one
+#   is configured (``MOCKBOOK_WEBHOOKS_PUBLIC_URL``).
+# - **The intake** (:func:`build_app`, a Starlette app served by uvicorn): ``POST`` of a delivery
+#   -> 401 when the signature is missing, forged or stale; 400 when the body is not a JSON array of
+#   1..100 events (HubSpot sends at most 100 events per request,
+#   https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
+#   ``webhook_events`` (``store_webhook_events``, deduplicated: HubSpot delivers at least once and
+#   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
+#   503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
+#   answer: a crash after it loses nothing.
+# - **The processor** (:class:`glue.sync.webhook_apply.WebhookProcessor`): applies the stored events
+#   through the pull's functions, after reading the objects again from HubSpot.
 
 log = logging.getLogger(__name__)
 
