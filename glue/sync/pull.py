@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import tenacity
 
 from glue.config import Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES
@@ -267,17 +268,23 @@ class Puller:
         return page.results, page.total
 
     def _fetch(self, call: Callable[[], Any]) -> Any:
-        """One HubSpot read, tried again a few times when it fails transiently."""
-        for attempt in range(1, self.fetch_attempts + 1):
-            try:
-                return call()
-            except HubSpotError as exc:
-                if not exc.transient or attempt == self.fetch_attempts:
-                    raise
-                delay = self.backoff * 2 ** (attempt - 1)
-                log.info("HubSpot read failed (%s); trying again in %.1f s", exc, delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable")
+        """One HubSpot read, tried again (``fetch_attempts`` in all, backoff doubling from
+        ``backoff`` seconds) when it fails transiently."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, HubSpotError) and exc.transient
+            ),
+            stop=tenacity.stop_after_attempt(self.fetch_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.backoff, min=0),
+            sleep=lambda seconds: self._sleep(seconds),
+            before_sleep=lambda state: log.info(
+                "HubSpot read failed (%s); trying again in %.1f s",
+                state.outcome.exception() if state.outcome else None,
+                state.next_action.sleep if state.next_action else 0,
+            ),
+            reraise=True,
+        )
+        return retrying(call)
 
     def pages(
         self, target: Target, since_ms: int, tie_id: str | None = None
