@@ -20,13 +20,13 @@ from glue.run.status import (
     Thresholds,
     check,
     invariant_violations,
-    prometheus_down_text,
-    prometheus_text,
+    prometheus_down_registry,
+    prometheus_registry,
     read_status,
     render_table,
     to_json,
 )
-from glue.run.status import write_atomically as write_metrics
+from glue.run.status import write_textfile as write_metrics
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -118,11 +118,11 @@ def status(
     except (ConfigError, psycopg.OperationalError):
         if prometheus_file is not None:  # the scrape still says so: mockbook_up 0
             with contextlib.suppress(OSError):
-                write_metrics(prometheus_file, prometheus_down_text(time.time()))
+                write_metrics(prometheus_file, prometheus_down_registry(time.time()))
         raise
     if prometheus_file is not None:
         try:
-            write_metrics(prometheus_file, prometheus_text(current))
+            write_metrics(prometheus_file, prometheus_registry(current))
         except OSError as exc:
             raise ConfigError(f"cannot write {prometheus_file}: {exc.strerror or exc}") from None
     invariants: list[str] = []

@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-import math
-import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from rich.table import Table
 
 from glue.db import status as status_sql
@@ -155,11 +157,11 @@ def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
 
 
-# (name, type, help, value) -> the textfile lines; a None value is left out.
+# (name, type, help, value) -> one metric of the textfile; a None value is left out.
 Metric = tuple[str, str, str, float | None]
 
 
-def prometheus_text(status: SyncStatus) -> str:
+def prometheus_registry(status: SyncStatus) -> CollectorRegistry:
     """node_exporter textfile metrics, named after Prometheus' conventions
     (https://prometheus.io/docs/practices/naming/): the unit in the name (``_seconds``,
     ``_rows``, ``_records``), counters end in ``_total``, a ratio in [0, 1] ends in ``_ratio``,
@@ -238,12 +240,17 @@ def prometheus_text(status: SyncStatus) -> str:
             _timestamp(status.checked_at),
         ),
     ]
-    return _lines(metrics)
+    return _registry(metrics)
 
 
-def prometheus_down_text(now: float) -> str:
+def prometheus_text(status: SyncStatus) -> str:
+    """The textfile :func:`prometheus_registry` writes, as text."""
+    return generate_latest(prometheus_registry(status)).decode()
+
+
+def prometheus_down_registry(now: float) -> CollectorRegistry:
     """The metrics file when the database did not answer: mockbook_up 0 and the time."""
-    return _lines(
+    return _registry(
         [
             ("mockbook_up", "gauge", "1: the database answered and the status was read.", 0),
             ("mockbook_status_timestamp_seconds", "gauge", "When these metrics were read.", now),
@@ -251,43 +258,33 @@ def prometheus_down_text(now: float) -> str:
     )
 
 
-def _lines(metrics: list[Metric]) -> str:
-    lines = []
-    for name, kind, help_text, value in metrics:
-        if value is None:
-            continue
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {_number(value)}"]
-    return "\n".join(lines) + "\n"
+class _Metrics(Collector):
+    """Fixed values read once (the status), as Prometheus metric families."""
+
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        for name, kind, help_text, value in self.metrics:
+            if value is None:
+                continue
+            if kind == "counter":  # the family is named without _total; its sample has it
+                yield CounterMetricFamily(name.removesuffix("_total"), help_text, value=value)
+            else:
+                yield GaugeMetricFamily(name, help_text, value=value)
 
 
-def _number(value: float) -> str:
-    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer()):
-        return str(int(value))
-    return repr(float(value))
+def _registry(metrics: list[Metric]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Metrics(metrics))
+    return registry
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader (node_exporter) sees the old file or the new one,
-    never a half-written one: a temporary file in the same directory, fsync, rename, fsync of
-    the directory. The temporary name ends in .tmp (node_exporter reads only *.prom) and
-    carries the pid, so two writers never share one."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+def write_textfile(path: Path, registry: CollectorRegistry) -> None:
+    """prometheus_client's textfile writer: a temporary file beside `path` (node_exporter reads
+    only *.prom), renamed over it, removed if anything fails: readers see the old file or the
+    new one, never half of one."""
+    write_to_textfile(str(path), registry)
 
 
 def _ago(value: datetime | None, now: datetime) -> str:

@@ -324,14 +324,17 @@ def test_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path, monkeypatc
     def crash(*_args) -> None:
         raise OSError("disk gone")
 
-    monkeypatch.setattr(status.os, "replace", crash)
+    down = status.prometheus_down_registry(12.0)
+    monkeypatch.setattr(os, "rename", crash)  # prometheus_client's writer renames the temp file
     with pytest.raises(OSError):
-        status.write_atomically(target, "after\n")
+        status.write_textfile(target, down)
     assert target.read_text() == "before\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.prom"]
     monkeypatch.undo()
-    status.write_atomically(target, "after\n")
-    assert target.read_text() == "after\n"
+    status.write_textfile(target, down)
+    assert parse_textfile(target.read_text()) == {
+        "mockbook_up": 0, "mockbook_status_timestamp_seconds": 12.0
+    }
 
 
 def test_prometheus_text_without_reconcile_omits_drift() -> None:
