@@ -24,8 +24,8 @@ from __future__ import annotations
 import psycopg
 
 from glue.db import migrations
+from glue.db.postgrest import request_sql
 from glue.db.source import apply_source
-from glue.postgrest import request_sql
 
 STUDENTS = 50_000
 SPREAD_EXAMS = 1_009  # prime: coprime with STUDENTS
@@ -36,7 +36,7 @@ PUSH_DAY_OFFSET = 3_100
 ANALYTICS_EXAMS = 2_003  # prime: coprime with STUDENTS
 
 # What PostgREST does around an RPC call (SPEC §5): one transaction, role, JWT claims, method.
-POSTGREST_PREAMBLE = request_sql("service_role", "POST")  # glue/postgrest.py
+POSTGREST_PREAMBLE = request_sql("service_role", "POST")  # glue/db/postgrest.py
 
 
 def build(url: str, schema_source: str) -> None:

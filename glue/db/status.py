@@ -29,3 +29,13 @@ def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
         row = conn.execute(_STATUS_SQL).fetchone()
     assert row is not None
     return tuple(row)
+
+
+def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """(invariant, subject, detail) of every violation mockbook_internal.check_invariants() finds,
+    read in one REPEATABLE READ snapshot (exam counts and ledger seen at the same instant)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        rows = conn.execute(
+            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()").fetchall()
+    return [tuple(row) for row in rows]

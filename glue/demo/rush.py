@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from glue.db.postgrest import request_sql
 from glue.demo.data import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
-from glue.postgrest import request_sql
 
 # ---- calls, exactly as PostgREST makes them ------------------------------------------------------
 REQUEST = request_sql("service_role", "POST")

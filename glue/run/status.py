@@ -115,11 +115,7 @@ def invariant_violations(conn: psycopg.Connection) -> list[str]:
     """SPEC §3's invariants as the database checks them (mockbook_internal.check_invariants, the one
     implementation): one line per violation, empty when all hold. Read in one REPEATABLE READ
     snapshot so the exam counts and the ledger are seen at the same instant."""
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        rows = conn.execute(
-            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
-        ).fetchall()
+    rows = status_sql.invariant_rows(conn)
     return [f"invariant {name}: {subject}: {detail}" for name, subject, detail in rows]
 
 

@@ -41,7 +41,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from glue.postgrest import REQUEST_SETTINGS, is_read_only, request_params
+from glue.db.postgrest import REQUEST_SETTINGS, is_read_only, request_params
 
 SCHEMA = "hubspot_sync"
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -136,7 +136,7 @@ def signature(conn: psycopg.Connection, fn: str) -> tuple[list[Param], bool]:
 
 def _begin_request(cur: psycopg.Cursor, role: str, method: str, sub: str | None,
                    claims: dict[str, Any] | None = None) -> None:
-    params = request_params(role, method, sub, claims)  # glue/postgrest.py: the one definition
+    params = request_params(role, method, sub, claims)  # glue/db/postgrest.py: the one definition
     if is_read_only(method):
         cur.execute("SET TRANSACTION READ ONLY")
     cur.execute(REQUEST_SETTINGS, params)
