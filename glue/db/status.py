@@ -32,10 +32,11 @@ def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
 
 
 def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
-    """(invariant, subject, detail) of every violation mockbook_internal.check_invariants() finds,
+    """(invariant, subject, detail) of every violation check_invariants() finds,
     read in one REPEATABLE READ snapshot (exam counts and ledger seen at the same instant)."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         rows = conn.execute(
-            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()").fetchall()
+            "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
+        ).fetchall()
     return [tuple(row) for row in rows]
