@@ -18,7 +18,7 @@ import pytest
 from glue_role import GLUE_LOGIN, glue_url
 from push_helpers import env_for, settings_for
 
-from glue.db import Database
+from glue.db.database import Database
 from glue.sandbox import Sandbox
 
 # What the glue needs, and all it gets (docs/rpc.md, internal section; README, Roles).
