@@ -177,6 +177,19 @@ def test_lost_response_replays_the_first_answer_and_writes_nothing(
     assert state(db) == settled
 
 
+def test_every_optional_key_has_a_lost_response_case(db: psycopg.Connection) -> None:
+    """The cases above are every function of hubspot_sync whose p_idempotency_key is optional
+    (has a default), plus rebook (its key stays required, SPEC §4.2): a write RPC that gains a
+    key without a lost-response case here fails."""
+    optional = {name for (name,) in db.execute(
+        "SELECT p.proname FROM pg_proc AS p"
+        " CROSS JOIN LATERAL unnest(p.proargnames[1:p.pronargs]) WITH ORDINALITY AS a (arg, n)"
+        " WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND a.arg = 'p_idempotency_key'"
+        "   AND a.n > p.pronargs - p.pronargdefaults").fetchall()}
+    assert "adjust_credits" in optional and "create_booking" not in optional
+    assert sorted(optional ^ ({c.fn for c in CASES} - {"rebook"})) == []
+
+
 def test_the_stored_result_is_the_answer_byte_for_byte(db: psycopg.Connection) -> None:
     """The replay is the stored jsonb itself: its text is the first answer's text."""
     (student,) = make_students(db, 1, p_cs=1)

@@ -114,3 +114,43 @@ def test_the_glue_functions_are_the_documented_ones(db: psycopg.Connection) -> N
     assert len(granted) >= 25
     assert sorted(granted - documented) == [], "granted to mockbook_glue but not documented"
     assert sorted(documented - granted) == [], "documented as the glue's but not granted"
+
+
+# --- every write can be retried (issue 14 item 4) ------------------------------------------------
+
+
+def documented_write_split(doc: str) -> tuple[set[str], set[str]]:
+    """(keyed, unkeyed) from the Idempotency section: the names of the Bookings bullet and of
+    the "Every other write RPC" bullet, and those of "The remaining writes — ... — take no key"."""
+    section = " ".join(doc.split("\n## Idempotency", 1)[1].split("\n## ", 1)[0].split())
+    bookings = section.split("- **Bookings** (", 1)[1].split(") **require**", 1)[0]
+    others = section.split("- **Every other write RPC** —", 1)[1].split("—", 1)[0]
+    remaining = section.split("The remaining writes —", 1)[1].split("— take no key", 1)[0]
+    names = re.compile(r"`([a-z_0-9]+)`")
+    keyed = set(names.findall(bookings)) | set(names.findall(others))
+    return keyed, set(names.findall(remaining))
+
+
+def test_every_write_takes_a_key_or_is_documented_as_idempotent_by_nature(
+        db: psycopg.Connection) -> None:
+    """Each VOLATILE function an app may call (production's kept functions aside: they are reads
+    of tables mockbook does not own) either has a p_idempotency_key parameter and is named keyed
+    in docs/rpc.md's Idempotency section, or has none and is in its list of writes that take no
+    key. A new write RPC without a key, or a keyed one left out of the section, fails here."""
+    doc = RPC_DOC.read_text()
+    keyed_doc, unkeyed_doc = documented_write_split(doc)
+    assert {"adjust_credits", "cancel_booking", "rebook"} <= keyed_doc
+    kept = doc.split("\n## Production functions kept as they are", 1)[1].split("\n## ", 1)[0]
+    production = set(re.findall(r"^### ([a-z_0-9]+) \(production\)", kept, re.M))
+    assert production, "no production section found in docs/rpc.md"
+    rows = db.execute(
+        "SELECT p.proname, 'p_idempotency_key' = ANY(coalesce(p.proargnames, '{}'))"
+        " FROM pg_proc AS p WHERE p.pronamespace = 'hubspot_sync'::regnamespace"
+        " AND p.provolatile = 'v' AND p.prorettype <> 'trigger'::regtype"
+        " AND has_function_privilege('service_role', p.oid, 'EXECUTE')"
+        " AND NOT (p.proname = ANY(%s))", [sorted(production)]).fetchall()
+    with_key = {name for name, keyed in rows if keyed}
+    without_key = {name for name, keyed in rows if not keyed}
+    # accept_offer is a booking with a key of its own (made from the place), not a parameter
+    assert sorted(with_key ^ (keyed_doc - {"accept_offer"})) == [], "keyed writes vs the docs"
+    assert sorted(without_key ^ unkeyed_doc) == [], "writes without a key vs the docs"
