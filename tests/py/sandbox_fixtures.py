@@ -56,16 +56,17 @@ def clock_of(request: pytest.FixtureRequest) -> Clock:
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(access_token=TOKEN, conformance=True, setup=True, clock=clock_of(request)) as sb:
         yield sb
-        assert sb.errors == []
-        assert sb.conformance_failures == []
+        # This module is not rewritten by pytest, so the messages name what went wrong.
+        assert sb.errors == [], sb.errors
+        assert sb.conformance_failures == [], sb.conformance_failures
 
 
 @pytest.fixture
 def empty_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(access_token=TOKEN, conformance=True, clock=clock_of(request)) as sb:
         yield sb
-        assert sb.errors == []
-        assert sb.conformance_failures == []
+        assert sb.errors == [], sb.errors
+        assert sb.conformance_failures == [], sb.conformance_failures
 
 
 @pytest.fixture

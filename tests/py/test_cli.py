@@ -23,10 +23,10 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
                           env={**base, **(env or {})}, cwd=cwd)
 
 
-def test_embedded_up_migrate_down(tmp_path: Path) -> None:
+def test_embedded_up_migrate_down(embedded_dir: Path) -> None:
     """With no DATABASE_URL: `up` starts the embedded server and prints its URL, `migrate`
     brings it to head, the schema is there, `down` stops it."""
-    env = {"MOCKBOOK_DATA_DIR": str(tmp_path / "data")}
+    env = {"MOCKBOOK_DATA_DIR": str(embedded_dir / "data")}
     started = run("up", env=env)
     assert started.returncode == 0, started.stderr
     url = started.stdout.strip().splitlines()[-1]

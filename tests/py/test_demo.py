@@ -225,10 +225,10 @@ def test_the_demo_sandbox_and_mockbook_sandbox_hand_out_distinct_ids() -> None:
 
 
 @pytest.mark.slow
-def test_embedded_smoke_demo_then_down(tmp_path: Path) -> None:
+def test_embedded_smoke_demo_then_down(embedded_dir: Path) -> None:
     """SPEC §10: the zero-config path end to end — embedded PostgreSQL started on demand,
     migrated, bookings made, pushed to the in-process sandbox — then `mockbook down`."""
-    data_dir = str(tmp_path / "embedded")
+    data_dir = str(embedded_dir / "embedded")
     try:
         result = run_mockbook("demo", MOCKBOOK_DATA_DIR=data_dir)
         assert_demo_passed(result)
