@@ -14,7 +14,7 @@
  * scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED) and a credit
  * (INSUFFICIENT_CREDITS, INVALID_EXAM_TYPE). A refused acceptance leaves the offer as it was
  * (held until it expires). The booking's idempotency key is 'waitlist-offer-<place id>'.
- * Returns create_booking's object plus waitlist_id.
+ * Returns create_booking's object (mockbook_internal.booking_json) plus waitlist_id.
  * Errors: as listed, and BUSY, EXAM_FULL (the capacity was lowered under held offers).
  * Locks: the contact, the place, then the exam by the last statement (take_seat).
  */
@@ -84,22 +84,10 @@ BEGIN
     WHERE w.id = v_place.id;
     v_exam := mockbook_internal.take_seat(v_exam);
 
-    RETURN jsonb_build_object(
-        'success', true,
-        'idempotent_replay', false,
-        'id', v_booking.id,
-        'booking_id', v_booking.booking_id,
-        'status', v_booking.is_active,
-        'mock_exam_id', v_booking.associated_mock_exam,
-        'mock_type', v_booking.mock_type,
-        'exam_date', v_booking.exam_date,
-        'student_id', v_booking.student_id,
-        'token_used', v_booking.token_used,
-        'credit_field', v_credit.credit_field,
-        'credits_remaining', v_balance,
-        'total_bookings', v_exam.total_bookings,
-        'capacity', v_exam.capacity,
-        'waitlist_id', v_place.id);
+    -- the result's shape is booking_json's (the one place it is written), plus waitlist_id
+    RETURN mockbook_internal.booking_json(v_booking, false, v_credit.credit_field, v_balance,
+                                          v_exam.total_bookings, v_exam.capacity)
+           || jsonb_build_object('waitlist_id', v_place.id);
 END
 $$;
 

@@ -614,11 +614,11 @@ class WaitlistRun:
                 and total == active and active + held <= capacity)
 
 
-# who may book an exam of each type: the credits pick_credit accepts (hubspot_sync.credit_rules)
+# who may book an exam of its type: a field credit_rules() lets pay for it holds a credit (read
+# by the accessor credit_balance), so the rule of which credit pays is not written again here
 _HAS_CREDIT = (
-    "CASE %(type)s WHEN 'Situational Judgment' THEN c.sj_credits + c.shared_mock_credits"
-    " WHEN 'Clinical Skills' THEN c.cs_credits + c.shared_mock_credits"
-    " WHEN 'Mini-mock' THEN c.sjmini_credits ELSE c.mock_discussion_token END > 0"
+    "EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r WHERE r.mock_type = %(type)s"
+    " AND mockbook_internal.credit_balance(c, r.credit_field) > 0)"
 )
 
 

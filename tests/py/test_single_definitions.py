@@ -8,6 +8,7 @@ from __future__ import annotations
 import psycopg
 
 from glue.credit_fields import CREDIT_FIELD_NAMES, CREDIT_FIELDS
+from glue.db import revision as freeze
 from glue.hubspot import catalogue as portal_catalogue
 from glue.sync import notes, pull, push, reconcile
 
@@ -50,3 +51,17 @@ def test_one_booking_property_map(db: psycopg.Connection) -> None:
         " WHERE table_schema = 'hubspot_sync' AND table_name = 'hubspot_bookings'")}
     assert set(columns_of.values()) <= columns
     assert columns_of["email"] == "student_email"
+
+
+def test_the_booking_result_is_shaped_in_one_place() -> None:
+    """The booking result's keys are written only in mockbook_internal.booking_json: every
+    function that answers with a booking (the pipeline `book`, the replay `booking_result`,
+    the waitlist's `accept_offer`) calls it instead of building the object again."""
+    functions = freeze.DB_DIR / "functions"
+    shaping = sorted(
+        path.name for path in functions.glob("*.sql")
+        if "'credits_remaining'" in (text := path.read_text()) and "'mock_exam_id'" in text
+    )
+    assert shaping == ["booking_json.sql"]
+    for caller in ("book.sql", "booking_result.sql", "accept_offer.sql"):
+        assert "mockbook_internal.booking_json(" in (functions / caller).read_text(), caller
