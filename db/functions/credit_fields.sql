@@ -8,7 +8,7 @@
  * Every function that takes or lists a credit field reads this list (check_credit_field,
  * credit_balances, check_invariants); a balance is read by the one accessor credit_balance and
  * changed by the one writer apply_credit_delta. The glue's copy (glue/credit_fields.py) is
- * checked against this list by tests/py/test_credit_fields.py.
+ * checked against this list by tests/py/test_single_definitions.py.
  * Errors: none. Locks: none.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_fields()
