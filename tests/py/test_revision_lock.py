@@ -88,6 +88,62 @@ def test_a_changed_revision_is_named_with_its_file(migrations_copy: Path) -> Non
         freeze.lock_newest(migrations_copy)
 
 
+def repinned_revisions(history: list[str], current: dict[str, dict[str, str]]) -> list[str]:
+    """The revisions whose pins in ``current`` differ from a pin an earlier lock gave them after
+    a later revision was pinned on top of them (from then on they were committed history), one
+    line each. ``history``: earlier texts of revisions.lock. A revision no longer in the lock is
+    left to check_lock (branches rename their own unmerged revision when they rebase)."""
+    problems = []
+    for number, text in enumerate(history):
+        label = f"revisions.lock@{number}"  # history[number]
+        pinned: dict[str, dict[str, str]] = {}
+        for line in text.splitlines():
+            sha, _, name = line.partition("  ")
+            pinned.setdefault(name.split("/")[1].removesuffix(".py"), {})[name] = sha
+        for rev in list(pinned)[:-1]:  # the newest of a lock may still be pinned again
+            if rev in current and pinned[rev] != current[rev]:
+                changed = sorted(set(pinned[rev].items()) ^ set(current[rev].items()))
+                problems.append(f"revision {rev}: pinned differently in {label} "
+                                f"({', '.join(sorted({name for name, _ in changed}))})")
+    return problems
+
+
+def lock_history() -> list[str]:
+    """Every committed text of db/migrations/revisions.lock in HEAD's history."""
+    root = freeze.DB_DIR.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout: the lock's history cannot be read")
+    lock = "db/migrations/revisions.lock"
+    commits = subprocess.run(["git", "-C", str(root), "log", "--format=%H", "--", lock],
+                             capture_output=True, text=True, check=True).stdout.split()
+    return [subprocess.run(["git", "-C", str(root), "show", f"{commit}:{lock}"],
+                           capture_output=True, text=True, check=True).stdout
+            for commit in commits]
+
+
+def test_a_committed_pin_is_never_changed() -> None:
+    """The lock is append-only: editing a committed revision AND its line in revisions.lock
+    (which check_lock alone would accept) fails here, against the lock's own git history."""
+    history = lock_history()
+    assert history, "revisions.lock has no committed version"
+    assert repinned_revisions(history, freeze.read_lock()) == []
+
+
+def test_a_repinned_old_revision_is_named(migrations_copy: Path) -> None:
+    """The history check has teeth: an old revision edited and re-pinned by hand is found."""
+    before = (migrations_copy / "migrations" / "revisions.lock").read_text()
+    edited = migrations_copy / "migrations" / "versions" / "0004_constraints" / "upgrade"
+    edited = edited / "02_add_not_valid.sql"
+    edited.write_text(edited.read_text() + "-- a later edit\n")
+    lock = freeze.read_lock(migrations_copy)
+    lock["0004_constraints"] = freeze.revision_files("0004_constraints", migrations_copy)
+    freeze.write_lock(lock, migrations_copy)
+    assert freeze.check_lock(migrations_copy) == []  # re-pinned: the file check is satisfied
+    assert repinned_revisions([before], freeze.read_lock(migrations_copy)) == [
+        "revision 0004_constraints: pinned differently in revisions.lock@0 "
+        "(versions/0004_constraints/upgrade/02_add_not_valid.sql)"]
+
+
 def test_only_the_newest_revision_is_pinned_again(migrations_copy: Path) -> None:
     newest = freeze.revision_ids(migrations_copy)[-1]
     guard = migrations_copy / "migrations" / "versions" / newest / "upgrade" / "00_hand.sql"
