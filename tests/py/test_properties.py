@@ -47,6 +47,8 @@ from hypothesis import strategies as st
 from invariants import Snapshot, check_invariants, snapshot, table_digests, table_versions
 from postgrest import PostgrestError, RpcError, rpc, rpc_json, rpc_json_rows, rpc_rows, signature
 
+from glue.credit_fields import CREDIT_FIELD_NAMES
+
 SPEC_CODES = {
     "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400", "INSUFFICIENT_CREDITS": "PT402",
     "FORBIDDEN": "PT403", "CONTACT_NOT_FOUND": "PT404", "EXAM_NOT_FOUND": "PT404",
@@ -118,8 +120,7 @@ def email_of(student: str) -> str:
 
 
 LOCATIONS = ("mississauga", "calgary", "vancouver", "montreal", "richmond_hill")
-CREDIT_FIELDS = ("sj_credits", "cs_credits", "sjmini_credits", "mock_discussion_token",
-                 "shared_mock_credits")
+CREDIT_FIELDS = CREDIT_FIELD_NAMES  # the one list (glue/credit_fields.py = the database's)
 MOCK_TYPES = ("Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion")
 
 
