@@ -17,7 +17,7 @@ from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.reads import HubSpotReader
-from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, TargetStats, targets
+from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, PullStats, targets
 
 # How it works (the detail of the module docstring):
 #
@@ -37,18 +37,11 @@ ORDER = ("exams", "contacts", "bookings")
 
 
 @dataclass
-class ImportStats:
-    targets: dict[str, TargetStats] = field(default_factory=dict)
-    resumed: list[str] = field(default_factory=list)  # passes that continued from a cursor
-    seconds: float = 0.0
+class ImportStats(PullStats):
+    """A pull's figures (``ok`` and ``problems``, what makes exit 1, are the pull's own rule),
+    plus the passes that continued from a cursor."""
 
-    @property
-    def ok(self) -> bool:
-        return all(t.failed is None for t in self.targets.values())
-
-    @property
-    def problems(self) -> int:
-        return sum(len(t.errors) + len(t.capacity_refused) for t in self.targets.values())
+    resumed: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
