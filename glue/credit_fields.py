@@ -4,8 +4,8 @@ definition: db/functions/credit_fields.sql).
 A field's name is at once the `hubspot_contact_credits` column, the `credit_ledger.credit_field`
 value and the HubSpot contact property. The glue needs the list before it has a database
 connection (the portal catalogue, the adoption dry run on a production schema that has no
-mockbook function yet), so it keeps this copy; tests/py/test_credit_fields.py proves it equal to
-the database's list, so changing one without the other fails CI.
+mockbook function yet), so it keeps this copy; tests/py/test_single_definitions.py proves it
+equal to the database's list, so changing one without the other fails CI.
 """
 
 from __future__ import annotations
