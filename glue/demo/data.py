@@ -12,7 +12,6 @@ A booking that joins a demo row with a non-demo row stops the reset (nothing is 
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections import Counter
@@ -21,11 +20,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from glue.config import ConfigError, Settings
+from glue.db import demo as db
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
@@ -179,109 +176,25 @@ def make_plan(scale: Scale, today: date, rng: random.Random) -> Plan:
 
 def take_lock(conn: psycopg.Connection) -> bool:
     """One demo at a time per database (session advisory lock, released when conn closes)."""
-    return bool(
-        conn.execute(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (LOCK_KEY,)
-        ).fetchone()[0]
-    )
+    return db.take_lock(conn, LOCK_KEY)
 
 
 def business_today(conn: psycopg.Connection) -> date:
-    return conn.execute("SELECT hubspot_sync.business_today()").fetchone()[0]
+    return db.business_today(conn)
 
 
 # ---- reset ---------------------------------------------------------------------------------------
 def reset(conn: psycopg.Connection) -> dict[str, int]:
     """Delete the earlier demo's rows and every row about them (ledger, audit, outbox, dead
     letters; contact_credit_sync cascades), in one transaction. Returns counts per table."""
-    with conn.transaction():
-        conn.execute("SET LOCAL mockbook.origin = 'hubspot'")  # the deletes are not queued
-        contacts = conn.execute(
-            "SELECT id, student_id FROM hubspot_sync.hubspot_contact_credits "
-            "WHERE student_id ~ %s AND email LIKE %s",
-            (STUDENT_PATTERN, f"%@{EMAIL_DOMAIN}"),
-        ).fetchall()
-        exams = conn.execute(
-            "SELECT id, hubspot_id FROM hubspot_sync.hubspot_mock_exams "
-            "WHERE starts_with(mock_exam_name, %s)",
-            (EXAM_PREFIX,),
-        ).fetchall()
-        contact_ids = [r[0] for r in contacts]
-        student_ids = [r[1] for r in contacts]
-        exam_ids = [r[0] for r in exams]
-        exam_hubspot_ids = [r[1] for r in exams]
-        mixed = conn.execute(
-            "SELECT booking_id FROM hubspot_sync.hubspot_bookings "
-            "WHERE (associated_mock_exam = ANY(%(e)s)) IS DISTINCT FROM (student_id = ANY(%(s)s))"
-            " AND (associated_mock_exam = ANY(%(e)s) OR student_id = ANY(%(s)s)) LIMIT 5",
-            {"e": exam_hubspot_ids, "s": student_ids},
-        ).fetchall()
-        if mixed:
-            codes = ", ".join(str(r[0]) for r in mixed) + (", ..." if len(mixed) == 5 else "")
-            raise DemoError(
-                f"bookings join demo students or exams with other rows ({codes}): the demo "
-                "deletes only its own rows, so it cannot reset; delete those bookings first"
-            )
-        booking_ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM hubspot_sync.hubspot_bookings WHERE student_id = ANY(%s) "
-                "AND associated_mock_exam = ANY(%s)",
-                (student_ids, exam_hubspot_ids),
-            )
-        ]
-        counts = {}
-        counts["credit_ledger"] = conn.execute(
-            "DELETE FROM hubspot_sync.credit_ledger WHERE contact_id = ANY(%s)", (contact_ids,)
-        ).rowcount
-        by_table = {
-            "hubspot_bookings": booking_ids,
-            "hubspot_contact_credits": contact_ids,
-            "hubspot_mock_exams": exam_ids,
-        }
-        for table, ids in by_table.items():
-            counts[table] = conn.execute(
-                sql.SQL("DELETE FROM hubspot_sync.{} WHERE id = ANY(%s)").format(
-                    sql.Identifier(table)
-                ),
-                (ids,),
-            ).rowcount
-        places = [
-            r[0]
-            for r in conn.execute(
-                "DELETE FROM hubspot_sync.waitlist_entries "
-                "WHERE mock_exam_id = ANY(%s) OR student_id = ANY(%s) RETURNING sync_id",
-                (exam_hubspot_ids, student_ids),
-            )
-        ]
-        counts["waitlist_entries"] = len(places)
-        # the places' outbox rows (pushed as HubSpot booking objects), their deletes' included
-        counts["sync_queue"] = conn.execute(
-            "DELETE FROM hubspot_sync.sync_queue "
-            "WHERE table_name = 'waitlist_entries' AND record_id = ANY(%s)",
-            (places,),
-        ).rowcount
-        # After the deletes: their audit rows (written by the delete triggers too) go as well.
-        for name, query in (
-            (
-                "supabase_audit_log",
-                "DELETE FROM hubspot_sync.supabase_audit_log "
-                "WHERE table_name = %s AND record_id = ANY(%s)",
-            ),
-            (
-                "sync_queue",
-                "DELETE FROM hubspot_sync.sync_queue WHERE table_name = %s AND record_id = ANY(%s)",
-            ),
-            (
-                "sync_errors",
-                "DELETE FROM hubspot_sync.sync_errors "
-                "WHERE entity_type = %s AND entity_id = ANY(%s::uuid[]::text[])",
-            ),
-        ):
-            counts[name] = counts.get(name, 0) + sum(
-                conn.execute(query, (table, ids)).rowcount for table, ids in by_table.items()
-            )
-    return counts
+    try:
+        return db.reset(conn, STUDENT_PATTERN, EMAIL_DOMAIN, EXAM_PREFIX)
+    except db.MixedBookings as mixed:
+        codes = ", ".join(mixed.codes) + (", ..." if len(mixed.codes) == 5 else "")
+        raise DemoError(
+            f"bookings join demo students or exams with other rows ({codes}): the demo "
+            "deletes only its own rows, so it cannot reset; delete those bookings first"
+        ) from None
 
 
 # ---- load ----------------------------------------------------------------------------------------
@@ -294,17 +207,7 @@ def check_id_range(conn: psycopg.Connection) -> None:
     """After the reset no demo row is left, so any row whose HubSpot id lies in the demo's range
     came from elsewhere (another HubSpot, or a pull that met the demo's sandbox ids): stop with
     a message that names them rather than mix the two."""
-    found = conn.execute(
-        "SELECT t, hubspot_id, what FROM ("
-        " SELECT 'contact' AS t, hubspot_id, coalesce(email, student_id) AS what"
-        " FROM hubspot_sync.hubspot_contact_credits UNION ALL"
-        " SELECT 'exam', hubspot_id, mock_exam_name FROM hubspot_sync.hubspot_mock_exams"
-        " UNION ALL"
-        " SELECT 'booking', hubspot_id, booking_id FROM hubspot_sync.hubspot_bookings) AS r "
-        "WHERE hubspot_id ~ '^[0-9]{1,18}$' AND hubspot_id::bigint BETWEEN %s AND %s "
-        "ORDER BY 1, 2 LIMIT 4",
-        DEMO_ID_RANGE,
-    ).fetchall()
+    found = db.rows_in_id_range(conn, *DEMO_ID_RANGE)
     if found:
         named = ", ".join(f"{t} {hid} ({what})" for t, hid, what in found[:3])
         raise DemoError(
@@ -347,43 +250,17 @@ def load(conn: psycopg.Connection, plan: Plan, sandbox: Sandbox) -> None:
         exam.hubspot_id = hid
     for student, hid in zip(plan.students, contact_ids, strict=True):
         student.hubspot_id = hid
+    exam_columns = ("hubspot_id", "name", "mock_type", "exam_date", "location", "capacity")
+    columns = ("hubspot_id", "student_id", "email", "firstname", "lastname")
     try:
-        with conn.transaction():
-            conn.execute("SET LOCAL mockbook.origin = 'hubspot'")
-            conn.execute("SELECT set_config('mockbook.actor', %s, true)", (ACTOR,))
-            conn.execute(
-                "INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, "
-                "mock_type, exam_date, start_time, end_time, location, capacity, total_bookings,"
-                " is_active, mock_set, hubspot_last_sync_at) "
-                "SELECT h, n, t, d, '09:00', '13:00', l, c, 0, 'true', 'A', now() "
-                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::text[], "
-                "%s::int[]) AS x(h, n, t, d, l, c)",
-                [
-                    [getattr(e, a) for e in plan.exams]
-                    for a in (
-                        "hubspot_id",
-                        "name",
-                        "mock_type",
-                        "exam_date",
-                        "location",
-                        "capacity",
-                    )
-                ],
-            )
-            columns = ("hubspot_id", "student_id", "email", "firstname", "lastname")
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, "
-                    "email, firstname, lastname, {}, hubspot_last_sync_at) "
-                    "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                    "%s::text[], {})"
-                ).format(
-                    sql.SQL(", ").join(map(sql.Identifier, CREDIT_PROPERTIES)),
-                    sql.SQL(", ").join(sql.SQL("%s::int[]") for _ in CREDIT_PROPERTIES),
-                ),
-                [[getattr(s, a) for s in plan.students] for a in columns]
-                + [[s.credits[f] for s in plan.students] for f in CREDIT_PROPERTIES],
-            )
+        db.load(
+            conn,
+            ACTOR,
+            [[getattr(e, a) for e in plan.exams] for a in exam_columns],
+            [[getattr(s, a) for s in plan.students] for a in columns]
+            + [[s.credits[f] for s in plan.students] for f in CREDIT_PROPERTIES],
+            CREDIT_PROPERTIES,
+        )
     except psycopg.errors.UniqueViolation as exc:
         raise DemoError(
             "the demo's sample rows clash with rows already in this database "
@@ -394,19 +271,7 @@ def load(conn: psycopg.Connection, plan: Plan, sandbox: Sandbox) -> None:
 # ---- checks --------------------------------------------------------------------------------------
 def capacity_rows(conn: psycopg.Connection, plan: Plan) -> list[dict[str, Any]]:
     """Per demo exam: capacity, total_bookings, Active and Cancelled bookings counted."""
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            "SELECT e.hubspot_id, e.mock_exam_name, e.mock_type, e.exam_date, e.capacity, "
-            "e.total_bookings, count(b.id) FILTER (WHERE b.is_active = 'Active')::int AS active, "
-            "count(b.id) FILTER (WHERE b.is_active = 'Cancelled')::int AS cancelled "
-            "FROM hubspot_sync.hubspot_mock_exams e LEFT JOIN hubspot_sync.hubspot_bookings b "
-            "ON b.associated_mock_exam = e.hubspot_id WHERE e.hubspot_id = ANY(%s) "
-            "GROUP BY e.id ORDER BY e.exam_date",
-            ([e.hubspot_id for e in plan.exams],),
-        )
-        .fetchall()
-    )
+    return db.capacity_rows(conn, [e.hubspot_id for e in plan.exams])
 
 
 @dataclass
@@ -426,33 +291,13 @@ def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
     students' starting balances: per student and field, balance = start + sum of its ledger
     rows, the ledger chains up, every exam's total_bookings = its Active bookings."""
     sids = [s.student_id for s in plan.students]
-    ledger = conn.execute(
-        "SELECT l.credit_field, l.reason, sum(l.delta)::int FROM hubspot_sync.credit_ledger l "
-        "JOIN hubspot_sync.hubspot_contact_credits c ON c.id = l.contact_id "
-        "WHERE c.student_id = ANY(%s) GROUP BY 1, 2",
-        (sids,),
-    ).fetchall()
+    ledger = db.ledger_sums(conn, sids)
     sums = {(f, r): n for f, r, n in ledger}
-    start = Jsonb({s.student_id: s.credits for s in plan.students})
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        totals = conn.execute(
-            "SELECT f.credit_field, sum(mockbook_internal.credit_balance(c, f.credit_field))::int, "
-            "count(DISTINCT c.id)::int FROM hubspot_sync.hubspot_contact_credits c "
-            "CROSS JOIN mockbook_internal.credit_fields() f WHERE c.student_id = ANY(%s) "
-            "GROUP BY 1",
-            (sids,),
-        ).fetchall()
-        violations = conn.execute(
-            "SELECT i.invariant || ': ' || i.subject || ': ' || i.detail "
-            "FROM mockbook_internal.check_invariants((SELECT jsonb_object_agg(c.id, s.value) "
-            "FROM jsonb_each(%s) s JOIN hubspot_sync.hubspot_contact_credits c "
-            "ON c.student_id = s.key), 0) i",
-            (start,),
-        ).fetchall()
+    start = {s.student_id: s.credits for s in plan.students}
+    totals, violations = db.balances_and_violations(conn, sids, start)
     now: Counter[str] = Counter({name: total for name, total, _ in totals})
     check = CreditCheck([], max((n for _, _, n in totals), default=0))
-    check.mismatches.extend(line for (line,) in violations)
+    check.mismatches.extend(violations)
     for name, total in plan.start_totals().items():
         spent = -sums.get((name, "booking"), 0)
         refunded = sums.get((name, "cancellation"), 0)
@@ -480,22 +325,9 @@ def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
 def other_pending(conn: psycopg.Connection, plan: Plan) -> int:
     """Pending outbox rows of records that are not the demo's (the demo's push would claim them
     too and send them to its sandbox instead of HubSpot: then it does not push at all)."""
-    return conn.execute(
-        "SELECT count(*) FROM hubspot_sync.sync_queue q WHERE q.done_at IS NULL "
-        "AND q.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_bookings b "
-        "  WHERE q.table_name = 'hubspot_bookings' AND b.id = q.record_id "
-        "  AND b.student_id = ANY(%(s)s) AND b.associated_mock_exam = ANY(%(e)s)) "
-        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_contact_credits c "
-        "  WHERE q.table_name = 'hubspot_contact_credits' AND c.id = q.record_id "
-        "  AND c.student_id = ANY(%(s)s)) "
-        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.hubspot_mock_exams e "
-        "  WHERE q.table_name = 'hubspot_mock_exams' AND e.id = q.record_id "
-        "  AND e.hubspot_id = ANY(%(e)s)) "
-        "AND NOT EXISTS (SELECT 1 FROM hubspot_sync.waitlist_entries w "
-        "  WHERE q.table_name = 'waitlist_entries' AND w.sync_id = q.record_id "
-        "  AND w.student_id = ANY(%(s)s) AND w.mock_exam_id = ANY(%(e)s))",
-        {"s": [s.student_id for s in plan.students], "e": [e.hubspot_id for e in plan.exams]},
-    ).fetchone()[0]
+    return db.other_pending(
+        conn, [s.student_id for s in plan.students], [e.hubspot_id for e in plan.exams]
+    )
 
 
 # ---- the push ------------------------------------------------------------------------------------
@@ -540,22 +372,19 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
     )
     client = HubSpotClient.from_settings(demo_settings)
     before = len(sandbox.requests)
-    with Database(url, application_name="mockbook demo") as db:
-        pusher = Pusher(db, client, demo_settings, worker=f"mockbook-demo-{uuid.uuid4().hex[:6]}")
+    with Database(url, application_name="mockbook demo") as database:
+        worker = f"mockbook-demo-{uuid.uuid4().hex[:6]}"
+        pusher = Pusher(database, client, demo_settings, worker=worker)
         pusher.preflight()
         stats = pusher.run(linger=5.0)
         dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
-        db.record_sync_run(
+        database.record_sync_run(
             DEMO_PUSH, "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
         )
     calls = Counter(_call_kind(r) for r in sandbox.requests[before:])
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = conn.execute(
-            "SELECT booking_id, hubspot_id, is_active, associated_mock_exam, student_id "
-            "FROM hubspot_sync.hubspot_bookings WHERE student_id = ANY(%s) "
-            "AND associated_mock_exam = ANY(%s) ORDER BY created_at",
-            ([s.student_id for s in plan.students], [e.hubspot_id for e in plan.exams]),
-        ).fetchall()
+    rows = db.bookings_of(
+        url, [s.student_id for s in plan.students], [e.hubspot_id for e in plan.exams]
+    )
     samples = []
     contacts = {s.student_id: s.hubspot_id for s in plan.students}
     for row in rows[:: max(1, len(rows) // 3)][:3]:
@@ -614,98 +443,26 @@ class WaitlistRun:
                 and total == active and active + held <= capacity)
 
 
-# who may book an exam of its type: a field credit_rules() lets pay for it holds a credit (read
-# by the accessor credit_balance), so the rule of which credit pays is not written again here
-_HAS_CREDIT = (
-    "EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r WHERE r.mock_type = %(type)s"
-    " AND mockbook_internal.credit_balance(c, r.credit_field) > 0)"
-)
-
-
 def waitlist_scene(conn: psycopg.Connection, plan: Plan) -> WaitlistRun | None:
     """The waitlist moving in three calls, on the fullest rush exam. None when no demo student
     is left who could book it."""
     ids = [e.hubspot_id for e in plan.exams if e.rush]
-    row = conn.execute(
-        "SELECT hubspot_id, mock_exam_name, mock_type, exam_date, capacity, total_bookings"
-        " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = ANY(%s)"
-        " ORDER BY total_bookings::float / greatest(capacity, 1) DESC, hubspot_id LIMIT 1",
-        (ids,),
-    ).fetchone()
-    exam, name, mock_type, day, capacity, total = row
-    student = conn.execute(
-        "SELECT c.student_id, c.email FROM hubspot_sync.hubspot_contact_credits AS c"
-        " WHERE c.student_id ~ %(pattern)s AND " + _HAS_CREDIT
-        + " AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b"
-        "   WHERE b.student_id = c.student_id AND b.mock_type = %(type)s"
-        "   AND b.exam_date = %(day)s AND b.is_active IN ('Active', 'Completed'))"
-        " ORDER BY c.student_id LIMIT 1",
-        {"pattern": STUDENT_PATTERN, "type": mock_type, "day": day},
-    ).fetchone()
+    exam, name, mock_type, day, capacity, total = db.fullest_exam(conn, ids)
+    student = db.student_who_could_book(conn, STUDENT_PATTERN, mock_type, day)
     if student is None:
         return None
     lowered = total < capacity
     if lowered:  # the rush left seats: the admin closes them, so the exam is full
-        conn.execute("SELECT hubspot_sync.set_exam_capacity(%s, %s)", (exam, total))
-    joined = conn.execute(
-        "SELECT hubspot_sync.join_waitlist(%s, %s, %s, 'mississauga', 'right')",
-        (student[0], student[1], exam),
-    ).fetchone()[0]
-    booking, owner = conn.execute(
-        "SELECT booking_id, student_id FROM hubspot_sync.hubspot_bookings"
-        " WHERE associated_mock_exam = %s AND is_active = 'Active' ORDER BY booking_id LIMIT 1",
-        (exam,),
-    ).fetchone()
-    conn.execute("SELECT hubspot_sync.cancel_booking(%s, p_student_id => %s)", (booking, owner))
-    expires = conn.execute(
-        "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
-        " WHERE id = %s AND status = 'offered'",
-        (joined["waitlist_id"],),
-    ).fetchone()
-    accepted = conn.execute(
-        "SELECT hubspot_sync.accept_offer(%s, %s, %s)", (student[0], student[1], exam)
-    ).fetchone()[0]
-    seats = conn.execute(
-        "SELECT e.capacity, e.total_bookings,"
-        " (SELECT count(*) FROM hubspot_sync.hubspot_bookings b"
-        "  WHERE b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active')::int,"
-        " (SELECT count(*) FROM hubspot_sync.waitlist_entries w"
-        "  WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered')::int"
-        " FROM hubspot_sync.hubspot_mock_exams e WHERE e.hubspot_id = %s",
-        (exam,),
-    ).fetchone()
-    return WaitlistRun(exam, name, lowered, student[0], joined, booking,
-                       expires[0] if expires else None, accepted, tuple(seats))
+        db.set_exam_capacity(conn, exam, total)
+    joined = db.join_waitlist(conn, student[0], student[1], exam)
+    booking, owner = db.first_active_booking(conn, exam)
+    db.cancel_booking(conn, booking, owner)
+    expires = db.offer_expires_at(conn, joined["waitlist_id"])
+    accepted = db.accept_offer(conn, student[0], student[1], exam)
+    seats = db.exam_seats(conn, exam)
+    return WaitlistRun(exam, name, lowered, student[0], joined, booking, expires, accepted, seats)
 
 
 def refresh_and_read(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
     """refresh_analytics(), then what the dashboard shows, read from the views."""
-    cur = conn.cursor(row_factory=dict_row)
-    refreshed = cur.execute("SELECT mockbook_internal.refresh_analytics() AS r").fetchone()["r"]
-    if isinstance(refreshed, str):
-        refreshed = json.loads(refreshed)
-    exams = cur.execute(
-        "SELECT mock_exam_name, mock_type, capacity, active, cancelled, utilization "
-        "FROM hubspot_sync.exam_utilization WHERE hubspot_id = ANY(%s) "
-        "ORDER BY utilization DESC NULLS LAST, exam_date",
-        ([e.hubspot_id for e in plan.exams],),
-    ).fetchall()
-    types = cur.execute(
-        "SELECT mock_type, sum(exams)::int AS exams, sum(bookings)::int AS bookings, "
-        "sum(active)::int AS active, sum(cancellations)::int AS cancellations, "
-        "round(sum(avg_utilization * exams) / nullif(sum(exams), 0), 4) AS utilization "
-        "FROM hubspot_sync.booking_analytics GROUP BY mock_type ORDER BY mock_type"
-    ).fetchall()
-    credits = cur.execute(
-        "SELECT credit_field, sum(spent)::int AS spent, sum(refunded)::int AS refunded, "
-        "sum(rebooked)::int AS rebooked, sum(net)::int AS net "
-        "FROM hubspot_sync.credit_usage GROUP BY credit_field ORDER BY credit_field"
-    ).fetchall()
-    health = cur.execute("SELECT * FROM hubspot_sync.sync_health").fetchone()
-    return {
-        "refresh": refreshed,
-        "exams": exams,
-        "types": types,
-        "credits": credits,
-        "health": health,
-    }
+    return db.refresh_and_read(conn, [e.hubspot_id for e in plan.exams])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
+import tenacity
 from psycopg_pool import ConnectionPool
 
+from glue.db import demo as db
 from glue.db.postgrest import request_sql
 from glue.demo.data import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
 
@@ -70,9 +70,7 @@ class Runner:
     def __enter__(self) -> Runner:
         self.pool.open(wait=True, timeout=60)
         with self.pool.connection() as conn:
-            self.as_service_role = bool(
-                conn.execute("SELECT pg_has_role('service_role', 'MEMBER')").fetchone()[0]
-            )
+            self.as_service_role = db.is_member_of(conn, "service_role")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -100,27 +98,29 @@ class Runner:
     def _send(self, conn: psycopg.Connection, call: Call, answer: Answer) -> tuple[Any, str | None]:
         """One request; BUSY is retried with the same arguments (and key), as its hint says."""
         assert call.fn in RPCS
-        query = sql.SQL("SELECT hubspot_sync.{}({})").format(
-            sql.Identifier(call.fn),
-            sql.SQL(", ").join(
-                sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in call.args
-            ),
-        )
-        for attempt in range(4):
+        request = REQUEST if self.as_service_role else None
+
+        def send() -> tuple[Any, str | None]:
             try:
-                with conn.transaction():
-                    if self.as_service_role:
-                        conn.execute(REQUEST)
-                    return conn.execute(query, call.args).fetchone()[0], None
+                return db.rpc(conn, call.fn, call.args, request), None
             except psycopg.Error as exc:
                 if not (exc.sqlstate or "").startswith("PT"):
                     return None, f"UNEXPECTED {exc.sqlstate}: {str(exc).strip().splitlines()[0]}"
-                code = exc.diag.message_primary or exc.sqlstate
-                if code != "BUSY" or attempt == 3:
-                    return None, code
-                answer.busy_retries += 1
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+                return None, exc.diag.message_primary or exc.sqlstate
+
+        def count_retry(_: tenacity.RetryCallState) -> None:
+            answer.busy_retries += 1
+
+        # An answer, not an exception, is retried (retry_if_result); after the 4th BUSY the
+        # BUSY answer itself is returned (retry_error_callback), as before tenacity.
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda sent: sent[1] == "BUSY"),
+            stop=tenacity.stop_after_attempt(4),
+            wait=tenacity.wait_incrementing(start=0.05, increment=0.05),
+            before_sleep=count_retry,
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        return retrying(send)
 
 
 def _booking_args(student: Student, exam: Exam, rng: random.Random) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
+from glue.db import demo as demo_db
 from glue.db import migrations
 from glue.demo import data as d
 from glue.demo import rush as r
@@ -93,11 +94,7 @@ def _bar(fraction: float | None, width: int = 20) -> str:
 
 def connection_budget(conn: psycopg.Connection, wanted: int) -> int:
     """At most ``wanted`` connections, leaving room for the server's other sessions."""
-    free = conn.execute(
-        "SELECT current_setting('max_connections')::int"
-        " - current_setting('superuser_reserved_connections')::int"
-        " - (SELECT count(*) FROM pg_stat_activity)::int - 10"
-    ).fetchone()[0]
+    free = demo_db.free_connections(conn)
     return max(4, min(wanted, free))
 
 
