@@ -332,7 +332,10 @@ class Puller:
         if target.name == "contacts":
             self._relink_merged(records, stats)
         pending = records
-        for attempt in range(3):
+
+        def apply_pending() -> list[dict[str, Any]]:
+            """Apply the pending records once; the ones left busy stay pending."""
+            nonlocal pending
             if target.name == "exams":
                 result = self.store.apply_exams(pending, self.actor)
             elif target.name == "contacts":
@@ -353,11 +356,18 @@ class Puller:
                 if again:
                     stats.add(self.store.apply_contacts(again, self.actor))
             busy = set(result.get("retry") or [])
-            if not busy:
-                return
             pending = [r for r in pending if r["id"] in busy]
-            if attempt < 2:
-                self._sleep(0.5 * (attempt + 1))
+            return pending
+
+        # Three passes, 0.5 s then 1 s apart, while records are busy (an answer, not an
+        # exception: retry_if_result); what is still busy after the third is returned.
+        tenacity.Retrying(
+            retry=tenacity.retry_if_result(bool),
+            stop=tenacity.stop_after_attempt(3),
+            wait=tenacity.wait_incrementing(start=0.5, increment=0.5),
+            sleep=lambda seconds: self._sleep(seconds),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )(apply_pending)
         for rec in pending:
             error = "BUSY: the record stayed locked; it is read again on the next pass"
             stats.errors.append({"id": rec["id"], "error": error})

@@ -377,3 +377,48 @@ def test_the_pull_command(push_db: str, sandbox: Sandbox) -> None:
     assert "capacity is not a whole number" in out["targets"]["exams"]["errors"][0]["error"]
     text = runner.invoke(cli, ["pull", "--only", "contacts"], env=env, catch_exceptions=False)
     assert text.exit_code == 0 and text.output.startswith("pull contacts: read 1")
+
+
+class BusyStore:
+    """A PullDatabase stand-in whose records stay locked for ``busy_passes[id]`` applies."""
+
+    def __init__(self, busy_passes: dict[str, int]) -> None:
+        self.busy_passes = dict(busy_passes)
+        self.applied: list[list[str]] = []
+        self.noted: list[str] = []
+
+    def apply_exams(self, records: list[dict], actor: str) -> dict:
+        ids = [r["id"] for r in records]
+        self.applied.append(ids)
+        busy = [i for i in ids if self.busy_passes.get(i, 0) >= len(self.applied)]
+        return {"updated": len(ids) - len(busy), "retry": busy}
+
+    def note_pull_error(self, table: str, record_id: str, error: str, record: dict) -> None:
+        self.noted.append(record_id)
+
+
+def test_busy_records_are_applied_again_then_dead_lettered() -> None:
+    """The pull's BUSY re-apply: only the records still busy are applied again, three passes in
+    all, 0.5 s then 1 s apart; what is busy after the third is reported and dead-lettered."""
+    from glue.config import Settings
+    from glue.sync.pull import Puller, TargetStats, targets
+
+    slept: list[float] = []
+    puller = Puller(None, None, sleep=slept.append)  # type: ignore[arg-type]
+    store = BusyStore({"2": 1, "3": 5})  # 2 is busy once, 3 every time
+    puller.store = store  # type: ignore[assignment]
+    target = targets(Settings(database_url="postgresql://unused"))["exams"]
+    stats = TargetStats()
+    puller.apply(target, [{"id": i, "properties": {}} for i in "123"], stats)
+    assert store.applied == [["1", "2", "3"], ["2", "3"], ["3"]]
+    assert slept == [0.5, 1.0]
+    assert stats.updated == 2
+    assert [e["id"] for e in stats.errors] == ["3"] and "BUSY" in stats.errors[0]["error"]
+    assert store.noted == ["3"]
+
+    slept.clear()
+    store = BusyStore({})  # nothing busy: one pass, no sleep, nothing reported
+    puller.store = store  # type: ignore[assignment]
+    stats = TargetStats()
+    puller.apply(target, [{"id": "1", "properties": {}}], stats)
+    assert (store.applied, slept, stats.errors) == ([["1"]], [], [])
