@@ -7,9 +7,11 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import psycopg
+import tenacity
 from rich.console import Console
 
 from glue import exitcodes
@@ -156,11 +158,16 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
     --wait tries again until it is free. Needs the views' owner (the glue's database user).
     """
     as_json = json_flag or app.json_output
-    delay, announced = 0.2, False
+
+    def announce(state: tenacity.RetryCallState) -> None:
+        if state.attempt_number == 1:
+            click.echo("mockbook: another analytics refresh is running; waiting for it", err=True)
+
     with _connect(app) as conn:
-        while True:
+
+        def refresh() -> dict[str, Any]:
             try:
-                result = runs.refresh_analytics(conn)
+                return runs.refresh_analytics(conn)
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise ConfigError(
                     "refreshing the analytics views needs their owner; connect "
@@ -168,15 +175,16 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
                 ) from None
             except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
                 raise _not_migrated(exc) from None
-            if result.get("refreshed") or not wait:
-                break
-            if not announced:
-                click.echo(
-                    "mockbook: another analytics refresh is running; waiting for it", err=True
-                )
-                announced = True
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+
+        # With --wait, tried again while another refresh holds the lock (an answer, not an
+        # exception: retry_if_result), 0.2 s doubling to at most 2 s apart, without end;
+        # errors are not retried and raise as they are.
+        result = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda answer: wait and not answer.get("refreshed")),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=2.0),
+            stop=tenacity.stop_never,
+            before_sleep=announce,
+        )(refresh)
     if as_json:
         click.echo(json.dumps(result))
     if not result.get("refreshed"):
