@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -66,6 +67,7 @@ class Runner:
             timeout=60,
         )
         self.as_service_role = True
+        self.sleep: Callable[[float], None] = time.sleep  # between BUSY retries
 
     def __enter__(self) -> Runner:
         self.pool.open(wait=True, timeout=60)
@@ -118,6 +120,7 @@ class Runner:
             stop=tenacity.stop_after_attempt(4),
             wait=tenacity.wait_incrementing(start=0.05, increment=0.05),
             before_sleep=count_retry,
+            sleep=lambda seconds: self.sleep(seconds),
             retry_error_callback=lambda state: state.outcome.result(),
         )
         return retrying(send)

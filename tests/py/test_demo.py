@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -238,3 +239,41 @@ def test_embedded_smoke_demo_then_down(embedded_dir: Path) -> None:
         stopped = run_mockbook("down", MOCKBOOK_DATA_DIR=data_dir)
     assert stopped.returncode == 0, stopped.stderr
     assert "embedded PostgreSQL stopped" in stopped.stdout
+
+
+def _refused(code: str, sqlstate: str) -> psycopg.Error:
+    """A mockbook error as the RPC raises it: SQLSTATE PT…, the code as the message."""
+    attrs = {"sqlstate": sqlstate, "diag": SimpleNamespace(message_primary=code)}
+    return type("Refused", (psycopg.Error,), attrs)(code)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected", "retries", "slept"),
+    [
+        (["BUSY", "BUSY", {"booking_id": "BK-1"}], ({"booking_id": "BK-1"}, None), 2, [0.05, 0.1]),
+        (["BUSY"] * 5, (None, "BUSY"), 3, [0.05, 0.1, 0.15]),  # four attempts, then BUSY
+        (["EXAM_FULL"], (None, "EXAM_FULL"), 0, []),  # any other code: no retry
+    ],
+)
+def test_the_rush_retries_busy_with_the_same_call(monkeypatch, answers, expected, retries, slept):
+    from glue.demo import rush
+
+    sent: list[dict[str, Any]] = []
+
+    def rpc(conn, fn, args, request=None):
+        sent.append(args)
+        answer = answers[len(sent) - 1]
+        if isinstance(answer, str):
+            raise _refused(answer, "PT503" if answer == "BUSY" else "PT409")
+        return answer
+
+    monkeypatch.setattr(rush.db, "rpc", rpc)
+    runner = rush.Runner("postgresql://unused", 1)  # the pool is never opened
+    waits: list[float] = []
+    runner.sleep = waits.append
+    call = rush.Call("create_booking", {"p_idempotency_key": "demo-1"})
+    answer = rush.Answer(call)
+    assert runner._send(None, call, answer) == expected
+    assert answer.busy_retries == retries
+    assert waits == pytest.approx(slept)
+    assert len(sent) == retries + 1 and all(a == call.args for a in sent)
