@@ -108,8 +108,11 @@ def run_major(major: int) -> bool:
             env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
             env |= {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres",
                     "MOCKBOOK_PG_COMPAT": "1"}
+            # Its own --basetemp: `make test` runs this job beside the main pytest run, and
+            # pytest's shared /tmp/pytest-of-<user> tree is reset by every run that starts.
             done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
-                                   *SELECTION], cwd=ROOT, env=env)
+                                   f"--basetemp={Path(tmp) / 'pytest'}", *SELECTION],
+                                  cwd=ROOT, env=env)
             print(f"PostgreSQL {major}: {'passed' if done.returncode == 0 else 'FAILED'}"
                   f" in {time.monotonic() - started:.0f} s", flush=True)
             return done.returncode == 0
