@@ -112,7 +112,9 @@ def lock_history() -> list[str]:
     """Every committed text of db/migrations/revisions.lock in HEAD's history."""
     root = freeze.DB_DIR.parent
     if shutil.which("git") is None or not (root / ".git").exists():
-        pytest.skip("not a git checkout: the lock's history cannot be read")
+        # A failure, not a skip: CI and every developer run from a git checkout, and a silently
+        # skipped check would let a re-pinned old revision through.
+        pytest.fail("not a git checkout (or no git): the lock's history cannot be read")
     lock = "db/migrations/revisions.lock"
     commits = subprocess.run(["git", "-C", str(root), "log", "--format=%H", "--", lock],
                              capture_output=True, text=True, check=True).stdout.split()
