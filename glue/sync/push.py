@@ -8,13 +8,17 @@ changes of a record become one push of its current state, read fresh with ``push
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -69,6 +73,21 @@ from glue.hubspot.setup import require as require_portal
 # whole batch is bisected until the culprit is alone. After N attempts a row is dead-lettered
 # and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
 # first (glue.hubspot.client).
+#
+# The database work runs beside the HubSpot calls (issue 13, B5: it used to leave 3-8 s per batch
+# with no call at all): two one-thread lanes (``_Lane``), each running its calls in the order given.
+# The "prep" lane reads and merges the contacts' credits chunk after chunk (``_prepare_contacts``:
+# the batch read, the merge, ``record_credit_push``) while the main thread sends the updates of
+# the chunks already merged; the "settle" lane writes the outcomes (``complete_sync_batch``,
+# ``fail_sync_rows``) while the next calls go out, and in ``run()`` claims and reads the next
+# batch while this one is sent (only after a full batch, and a prefetched batch older than half
+# its lease is given back and claimed afresh). Nothing is completed before HubSpot answered, and
+# the ids are still written in the transaction that marks the rows done; what changes is only
+# when that transaction runs. ``push_batch()`` returns with its batch settled (the worker reads
+# the stats right after); ``run()`` settles everything before it returns. On any error or Ctrl-C
+# the lanes stop taking work, the running call finishes, queued outcomes are written (not on
+# Ctrl-C: those rows come back when their lease expires) and a prefetched batch is given back
+# (``_lanes``): no thread outlives the call, no lease outlives its expiry.
 #
 # (One module on purpose: the three phases share the settle / bisect / abort machinery of one
 # batch, and reading them together is how one checks that nothing is completed early.)
@@ -180,6 +199,16 @@ class PushStats:
             self.errors.append(message)
 
 
+@dataclass
+class _Batch:
+    """Claimed outbox rows, their records with the state read right after the claim."""
+
+    rows: list[dict]
+    works: dict[tuple[str, uuid.UUID], Work]
+    full: bool  # stopped at the batch size, not at a drained queue
+    claimed_at: float  # time.monotonic() before the claim
+
+
 class _Abort(Exception):
     """Stop the batch: give back what is not settled, then re-raise ``cause``."""
 
@@ -208,6 +237,57 @@ def _seconds_to_utc_midnight() -> float:
 # spread over many records.
 CLAIM_LIMIT = 1000
 BATCH_RECORDS = 8000
+
+
+class _Lane:
+    """One background thread running database calls in the order they were given (a
+    ThreadPoolExecutor of one worker). A call's error is raised in the caller's thread by the
+    next ``submit``/``check``/``drain``, as if the caller had made the call itself."""
+
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mockbook-push-{name}")
+        self._futures: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, track: bool = True) -> Future:
+        """Queue a call. ``track=False``: the caller reads the future itself (its error is
+        not raised again by check/drain)."""
+        self.check()
+        with self._lock:
+            future = self._pool.submit(fn, *args)
+            if track:
+                self._futures.append(future)
+        return future
+
+    def check(self) -> None:
+        """Raise the error of a call that has finished with one."""
+        with self._lock:
+            failed = [f for f in self._futures if f.done() and not f.cancelled() and f.exception()]
+            self._futures = [f for f in self._futures if not f.done()]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+
+    def drain(self) -> None:
+        """Wait for every call given so far; raise the first error."""
+        while True:
+            with self._lock:
+                if not self._futures:
+                    return
+                future = self._futures.pop(0)
+            future.result()
+
+    def close(self, *, finish: bool) -> None:
+        """Stop: with ``finish``, run what is queued first (stopping at the first error, which
+        is raised); otherwise cancel what has not started. The running call is always waited
+        for, so the thread is gone when this returns."""
+        try:
+            if finish:
+                self.drain()
+        finally:
+            with self._lock:
+                for future in self._futures:
+                    future.cancel()
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
@@ -243,8 +323,14 @@ class Pusher:
         self.store = PullDatabase(db)
         self._reader: HubSpotReader | None = None
         self._unsettled: dict[tuple[str, uuid.UUID], Work] = {}
+        self._settle_lock = threading.Lock()  # _unsettled is emptied from two threads
         self._relinked = False
         self.last_batch_full = False  # the last batch stopped at its size, not at a drained queue
+        # The lanes of one push_batch() or run() (``_lanes``) and, in run(), the next batch
+        # being claimed on the settle lane.
+        self._prep: _Lane | None = None
+        self._settle: _Lane | None = None
+        self._next: Future | None = None
 
     @property
     def reader(self) -> HubSpotReader:
@@ -277,17 +363,20 @@ class Pusher:
         started = time.monotonic()
         idle_deadline: float | None = None
         try:
-            while max_batches is None or self.stats.batches < max_batches:
-                if self.push_batch():
-                    idle_deadline = None
-                    continue
-                due = self.db.sync_queue_next_due()
-                now = time.monotonic()
-                if idle_deadline is None:
-                    idle_deadline = now + linger
-                if due is None or now + due > idle_deadline or now >= idle_deadline:
-                    break
-                self._sleep(min(max(due, 0.2), idle_deadline - now))
+            with self._lanes():
+                while max_batches is None or self.stats.batches < max_batches:
+                    last = max_batches is not None and self.stats.batches + 1 >= max_batches
+                    if self._push_batch(ahead=not last):
+                        idle_deadline = None
+                        continue
+                    self._drain_settle()  # the outcomes written: what is due now is known
+                    due = self.db.sync_queue_next_due()
+                    now = time.monotonic()
+                    if idle_deadline is None:
+                        idle_deadline = now + linger
+                    if due is None or now + due > idle_deadline or now >= idle_deadline:
+                        break
+                    self._sleep(min(max(due, 0.2), idle_deadline - now))
         except DailyBudgetExhausted as exc:
             self.stats.stopped = str(exc)
             log.warning("push stopped: %s", exc)
@@ -301,7 +390,114 @@ class Pusher:
         for line in self.stats.dead_by_kind.lines("dead-lettered outbox rows"):
             log.warning("%s", line)
 
-    def _claim(self) -> list[dict]:
+    # ---- the lanes ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _lanes(self) -> Iterator[None]:
+        """The prep and settle lanes for one push_batch() or run(). On the way out: the prep
+        lane's queued work is dropped (it only served the batch that stopped); the settle lane's
+        queued outcomes are written (on Ctrl-C they are dropped: those rows come back when their
+        lease expires); a batch claimed ahead is given back; both threads are joined."""
+        if self._settle is not None:  # already inside (push_batch from run)
+            yield
+            return
+        self._prep, self._settle = _Lane("prep"), _Lane("settle")
+        try:
+            yield
+        except BaseException as exc:
+            self._close_lanes(finish=not isinstance(exc, KeyboardInterrupt), raising=False)
+            raise
+        self._close_lanes(finish=True, raising=True)
+
+    def _close_lanes(self, *, finish: bool, raising: bool) -> None:
+        prep, settle = self._prep, self._settle
+        self._prep = self._settle = None
+        try:
+            try:
+                if prep is not None:
+                    prep.close(finish=False)
+            finally:
+                try:
+                    if settle is not None:
+                        settle.close(finish=finish)
+                finally:
+                    self._give_back_next()
+        except Exception:
+            if raising:
+                raise
+            log.exception(
+                "writing the push's outcomes after an error failed (the rows come "
+                "back when their lease expires)"
+            )
+
+    def _give_back_next(self) -> None:
+        """A batch claimed ahead and not pushed: release its rows at once, the attempt given
+        back (fail_sync_rows with count_attempt false, due now)."""
+        future, self._next = self._next, None
+        if future is None or future.cancelled() or future.exception() is not None:
+            return
+        self._release(future.result())
+
+    def _release(self, batch: _Batch) -> None:
+        ids = [r["id"] for r in batch.rows]
+        if ids:
+            self.db.fail_sync_rows(
+                self.worker,
+                ids,
+                "claimed ahead and given back unsent",
+                max_attempts=self.max_attempts,
+                retry_after=0,
+                count_attempt=False,
+            )
+
+    def _on_settle(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a settling database call on the settle lane (now, outside push_batch/run)."""
+        if self._settle is None:
+            fn(*args)
+        else:
+            self._settle.submit(fn, *args)
+
+    def _on_prep(self, fn: Callable[..., Any], *args: Any) -> Future:
+        if self._prep is not None:
+            return self._prep.submit(fn, *args, track=False)
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def _drain_settle(self) -> None:
+        if self._settle is not None:
+            self._settle.drain()
+
+    def _gather(self) -> _Batch:
+        """Claim a batch and read its records' current state."""
+        claimed_at = time.monotonic()
+        rows, full = self._claim()
+        works: dict[tuple[str, uuid.UUID], Work] = {}
+        for row in rows:
+            key = (row["table_name"], row["record_id"])
+            works.setdefault(key, Work(row["table_name"], row["record_id"])).rows.append(row)
+        for table in (CONTACTS_TABLE, BOOKINGS_TABLE, WAITLIST_TABLE, EXAMS_TABLE):
+            ids = [rid for (t, rid) in works if t == table]
+            if ids:
+                for rid, state in self.db.push_state(table, ids).items():
+                    works[(table, rid)].state = state
+        return _Batch(rows, works, full, claimed_at)
+
+    def _take_batch(self) -> _Batch:
+        """The batch claimed ahead, else a new claim. One claimed ahead more than half its
+        lease ago is given back and claimed afresh (its state could be old, and its lease
+        could run out while it is sent)."""
+        future, self._next = self._next, None
+        if future is not None:
+            batch = future.result()
+            if time.monotonic() - batch.claimed_at <= self.lease_seconds / 2:
+                return batch
+            self._release(batch)
+        return self._gather()
+
+    def _claim(self) -> tuple[list[dict], bool]:
         """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
         ``batch_size`` records or whole association calls' worth of bookings (2,000 per 4,000
         records of ``batch_size``), or the queue has nothing more due. Each claim asks for no
@@ -312,15 +508,13 @@ class Pusher:
         rows: list[dict] = []
         records: set[tuple[str, uuid.UUID]] = set()
         bookings = 0
-        self.last_batch_full = False
         floor = max(1, self.batch_size // 50)  # not worth another claim below this room
         per_call = MAX_ASSOCIATION_BATCH
         max_bookings = per_call * max(1, self.batch_size // (2 * per_call))
         while True:
             left = min(self.batch_size - len(records), max_bookings - bookings)
             if left < (floor if rows else 1):
-                self.last_batch_full = True
-                return rows
+                return rows, True
             room = min(CLAIM_LIMIT, left)
             got = self.db.claim_sync_batch(self.worker, room, self.lease_seconds)
             rows.extend(got)
@@ -330,23 +524,27 @@ class Pusher:
                     records.add(key)
                     bookings += row["table_name"] in (BOOKINGS_TABLE, WAITLIST_TABLE)
             if len(got) < room:
-                return rows  # fewer due rows than asked (siblings only add): drained
+                return rows, False  # fewer due rows than asked (siblings only add): drained
 
     def push_batch(self) -> int:
-        """Claim and push one batch; returns the number of outbox rows claimed."""
-        rows = self._claim()
-        if not rows:
+        """Claim and push one batch, settled (every row done, failed or given back) when this
+        returns; returns the number of outbox rows claimed."""
+        with self._lanes():
+            return self._push_batch(ahead=False)
+
+    def _push_batch(self, *, ahead: bool) -> int:
+        """Push one batch; with ``ahead``, claim the next one on the settle lane meanwhile
+        (when this one was full: a queue that is not drained)."""
+        batch = self._take_batch()
+        self.last_batch_full = batch.full
+        if not batch.rows:
             return 0
+        rows, works = batch.rows, batch.works
         self.stats.batches += 1
-        works: dict[tuple[str, uuid.UUID], Work] = {}
-        for row in rows:
-            key = (row["table_name"], row["record_id"])
-            works.setdefault(key, Work(row["table_name"], row["record_id"])).rows.append(row)
-        for table in (CONTACTS_TABLE, BOOKINGS_TABLE, WAITLIST_TABLE, EXAMS_TABLE):
-            ids = [rid for (t, rid) in works if t == table]
-            for rid, state in self.db.push_state(table, ids).items():
-                works[(table, rid)].state = state
-        self._unsettled = dict(works)
+        if ahead and batch.full and self._settle is not None:
+            self._next = self._settle.submit(self._gather)
+        with self._settle_lock:
+            self._unsettled = dict(works)
         try:
             by_table = defaultdict(list)
             for work in works.values():
@@ -363,7 +561,8 @@ class Pusher:
             self._push_bookings(bookings, contacts)
             self._push_exams(by_table[EXAMS_TABLE])
         except _Abort as abort:
-            leftover = [w for w in self._unsettled.values() if w.rows]
+            with self._settle_lock:
+                leftover = [w for w in self._unsettled.values() if w.rows]
             if leftover:
                 self._fail(
                     leftover,
@@ -375,7 +574,19 @@ class Pusher:
         return len(rows)
 
     # ---- settling records --------------------------------------------------------------------
+    def _settled(self, works: Sequence[Work]) -> None:
+        with self._settle_lock:
+            for work in works:
+                self._unsettled.pop((work.table, work.record_id), None)
+
     def _complete(self, works: Sequence[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+        """HubSpot took these records: mark their rows done and write the ids back (one
+        complete_sync_batch transaction), on the settle lane."""
+        works = list(works)
+        self._settled(works)
+        self._on_settle(self._complete_now, works, hubspot_ids)
+
+    def _complete_now(self, works: list[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
         mine = [w for w in works if w.rows]
         row_ids = [i for w in mine for i in w.row_ids]
         try:
@@ -392,10 +603,10 @@ class Pusher:
                 except psycopg.errors.UniqueViolation as clash:
                     if work.rows:
                         msg = str(clash).splitlines()[0]
-                        self._fail([work], f"HubSpot id already used by another record: {msg}")
+                        self._fail_now(
+                            [work], f"HubSpot id already used by another record: {msg}", None, True
+                        )
             return
-        for work in works:
-            self._unsettled.pop((work.table, work.record_id), None)
         self.stats.rows_done += done
         self.stats.sent += len(mine)
         for work in mine:
@@ -403,7 +614,6 @@ class Pusher:
 
     def _complete_one(self, work: Work, hubspot_ids: dict[str, dict[str, str]]) -> None:
         done = self.db.complete_sync_batch(self.worker, work.row_ids, hubspot_ids)
-        self._unsettled.pop((work.table, work.record_id), None)
         if work.rows:
             self.stats.rows_done += done
             self.stats.sent += 1
@@ -417,11 +627,15 @@ class Pusher:
         retry_after: float | None = None,
         count_attempt: bool = True,
     ) -> None:
+        works = list(works)
+        self._settled(works)
         mine = [w for w in works if w.rows]
-        for work in works:
-            self._unsettled.pop((work.table, work.record_id), None)
-        if not mine:
-            return
+        if mine:
+            self._on_settle(self._fail_now, mine, error, retry_after, count_attempt)
+
+    def _fail_now(
+        self, mine: list[Work], error: str, retry_after: float | None, count_attempt: bool
+    ) -> None:
         self.stats.note_error(error)
         res = self.db.fail_sync_rows(
             self.worker,
@@ -497,6 +711,8 @@ class Pusher:
                 rid = uuid.UUID(str(rid))
                 if rid not in claimed and rid not in lookups:
                     lookups.append(rid)
+        if lookups:  # an earlier batch's write-back may have given them their HubSpot id
+            self._drain_settle()
         extra = [
             Work(CONTACTS_TABLE, rid, [], state)
             for rid, state in self.db.push_state(CONTACTS_TABLE, lookups).items()
@@ -518,7 +734,7 @@ class Pusher:
             )
 
         def update(chunk: list[Work]) -> None:
-            sending(chunk)
+            # (record_credit_push was called by _prepare_contacts, after the merge)
             result = self.hubspot.update(
                 CONTACTS,
                 [
@@ -566,24 +782,53 @@ class Pusher:
                 resolved[w.trace] = ids[w.trace]
             self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
 
+        # Read and merge on the prep lane, chunk after chunk, while the chunks already merged
+        # are written here (an update waits only for its own chunk's merge).
+        prepared = [
+            self._on_prep(self._prepare_contacts, chunk) for chunk in _chunks(with_id, MAX_BATCH)
+        ]
         ready: list[Work] = []
-
-        def merge(chunk: list[Work]) -> None:
-            merged, gone = self._merge_credits(chunk)
-            ready.extend(merged)
-            by_email.extend(gone)
-
-        for chunk in _chunks(with_id, MAX_BATCH):
-            self._run_chunk(chunk, merge)
-        for work in ready:
-            resolved[work.trace] = work.state["hubspot_id"]
-        for work in by_email:
-            resolved.pop(work.trace, None)
+        try:
+            for future in prepared:
+                merged, gone = future.result()
+                for work in merged:
+                    resolved[work.trace] = work.state["hubspot_id"]
+                for work in gone:
+                    resolved.pop(work.trace, None)
+                by_email.extend(gone)
+                ready.extend(merged)
+                while len(ready) >= MAX_BATCH:  # full calls only, until the last
+                    chunk, ready = ready[:MAX_BATCH], ready[MAX_BATCH:]
+                    self._run_chunk(chunk, update)
+        finally:  # an error: stop the reads not started, wait for the one running
+            for future in prepared:
+                future.cancel()
+            wait_futures(prepared)
         for chunk in _chunks(ready, MAX_BATCH):
             self._run_chunk(chunk, update)
         for chunk in _chunks(by_email, MAX_BATCH):
             self._run_chunk(chunk, upsert)
         return resolved
+
+    def _prepare_contacts(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
+        """(prep lane) The credit merge of one chunk (``_merge_credits``: HubSpot's batch read,
+        then the database), then ``record_credit_push`` of the values about to be written, so
+        the pull's merge knows them as ours even if the answer to the write is lost. Returns
+        (works to update by id, works to upsert by email)."""
+        merged: list[Work] = []
+        gone: list[Work] = []
+
+        def merge(part: list[Work]) -> None:
+            ready, lost = self._merge_credits(part)
+            merged.extend(ready)
+            gone.extend(lost)
+
+        self._run_chunk(chunk, merge)
+        if merged:
+            self.db.record_credit_push(
+                {w.trace: contact_credits(w.state) for w in merged}, sent=False
+            )
+        return merged, gone
 
     def _merge_credits(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
         """Before writing credits, read HubSpot's current values (batch read) and merge them
