@@ -85,9 +85,9 @@ from glue.hubspot.setup import require as require_portal
 # the ids are still written in the transaction that marks the rows done; what changes is only
 # when that transaction runs. ``push_batch()`` returns with its batch settled (the worker reads
 # the stats right after); ``run()`` settles everything before it returns. On any error or Ctrl-C
-# the lanes stop taking work, the running call finishes, queued outcomes are written (not on
-# Ctrl-C: those rows come back when their lease expires) and a prefetched batch is given back
-# (``_lanes``): no thread outlives the call, no lease outlives its expiry.
+# the lanes stop taking work, the running call finishes, queued outcomes are written (a second
+# Ctrl-C drops them: those rows come back when their lease expires) and a prefetched batch is
+# given back (``_lanes``): no thread outlives the call, no lease outlives its expiry.
 #
 # (One module on purpose: the three phases share the settle / bisect / abort machinery of one
 # batch, and reading them together is how one checks that nothing is completed early.)
@@ -393,18 +393,19 @@ class Pusher:
     # ---- the lanes ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def _lanes(self) -> Iterator[None]:
-        """The prep and settle lanes for one push_batch() or run(). On the way out: the prep
-        lane's queued work is dropped (it only served the batch that stopped); the settle lane's
-        queued outcomes are written (on Ctrl-C they are dropped: those rows come back when their
-        lease expires); a batch claimed ahead is given back; both threads are joined."""
+        """The prep and settle lanes for one push_batch() or run(). On the way out, also on an
+        error or Ctrl-C: the prep lane's queued work is dropped (it only served the batch that
+        stopped); the settle lane's queued outcomes are written, since HubSpot has them (a
+        second Ctrl-C or a database error drops the rest: those rows come back when their lease
+        expires); a batch claimed ahead is given back; both threads are joined."""
         if self._settle is not None:  # already inside (push_batch from run)
             yield
             return
         self._prep, self._settle = _Lane("prep"), _Lane("settle")
         try:
             yield
-        except BaseException as exc:
-            self._close_lanes(finish=not isinstance(exc, KeyboardInterrupt), raising=False)
+        except BaseException:
+            self._close_lanes(finish=True, raising=False)
             raise
         self._close_lanes(finish=True, raising=True)
 

@@ -1,0 +1,192 @@
+"""The push's database lanes (glue.sync.push: the contact merges on a prep thread ahead of the
+updates, the write-backs on a settle thread, run() claiming the next batch while one is sent):
+a push that ends — drained, on an error, or on Ctrl-C — leaves no thread running and no lease
+held beyond its expiry (a batch claimed ahead is given back at once), and pushers running at
+once, each with its lanes, still send every booking once with SPEC §3's invariants holding."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import push_helpers
+import pytest
+import sandbox_fixtures
+from invariants import check_invariants, snapshot
+from push_helpers import (
+    book,
+    client_for,
+    hubspot_bookings,
+    make_world,
+    pending,
+    query,
+    settings_for,
+)
+
+from glue.db.database import Database
+from glue.hubspot.client import HubSpotClient
+from glue.sync.push import Pusher
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def lane_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("mockbook-push-")]
+
+
+def leased(url: str) -> list[dict]:
+    return query(
+        url,
+        "SELECT id, lease_owner FROM hubspot_sync.sync_queue "
+        "WHERE done_at IS NULL AND dead_at IS NULL AND lease_owner IS NOT NULL",
+    )
+
+
+def test_run_claims_ahead_and_settles_everything(push_db, sandbox) -> None:
+    """Small batches: every batch after the first was claimed while the one before was sent;
+    each booking reaches HubSpot once, every row is done, the lanes are gone."""
+    world = make_world(push_db, sandbox, students=30, exams=2)
+    book(push_db, [(s, world.exams[i % 2]) for i, s in enumerate(world.students)])
+    settings = settings_for(push_db, sandbox)
+    with Database(push_db) as db:
+        gathered: list[str] = []
+        pusher = Pusher(db, client_for(settings), settings, batch_size=10)
+        real = pusher._gather
+
+        def gather():
+            gathered.append(threading.current_thread().name)
+            return real()
+
+        pusher._gather = gather
+        stats = pusher.run(linger=0)
+    assert stats.batches >= 6
+    assert any(name.startswith("mockbook-push-settle") for name in gathered)  # claimed ahead
+    assert stats.sent == 30 + 30 + 2 and pending(push_db) == 0 and leased(push_db) == []
+    assert sorted(hubspot_bookings(sandbox)) == sorted(
+        r["booking_id"]
+        for r in query(push_db, "SELECT booking_id FROM hubspot_sync.hubspot_bookings")
+    )
+    assert lane_threads() == []
+
+
+class Interrupting(HubSpotClient):
+    """A client whose HubSpot writes raise ``exc`` (Ctrl-C: KeyboardInterrupt) once ``when()``."""
+
+    when = staticmethod(lambda: False)
+    exc: BaseException = KeyboardInterrupt()
+
+    def upsert(self, *args, **kwargs):
+        if self.when():
+            raise self.exc
+        return super().upsert(*args, **kwargs)
+
+    def update(self, *args, **kwargs):
+        if self.when():
+            raise self.exc
+        return super().update(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "exc", [KeyboardInterrupt(), psycopg.OperationalError("the database went away")]
+)
+def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
+    push_db, sandbox, exc
+) -> None:
+    """Ctrl-C (or an error) in the middle of a batch, with the next batch already claimed:
+    the run stops, both lane threads are joined, the batch claimed ahead is released at once
+    (unleased, its attempt given back), and only the interrupted batch's own rows keep their
+    lease, until it expires; a later push sends everything, each booking once."""
+    world = make_world(push_db, sandbox, students=40, exams=1)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    settings = settings_for(push_db, sandbox)
+    base = client_for(settings)
+    client = Interrupting(
+        access_token=settings.hubspot_access_token,
+        base_url=settings.hubspot_base_url,
+        limiter=base.limiter,
+    )
+    gathered: list[int] = []  # rows of each batch claimed, in order
+    # interrupt the first write once three batches were claimed: the second or a later one
+    # is being sent, the one after it was claimed ahead
+    client.when = lambda: len(gathered) >= 3
+    client.exc = exc
+    with Database(push_db) as db:
+        pusher = Pusher(db, client, settings, batch_size=20, lease_seconds=600)
+        real = pusher._gather
+
+        def gather():
+            batch = real()
+            gathered.append(len(batch.rows))
+            return batch
+
+        pusher._gather = gather
+        with pytest.raises(type(exc)):
+            pusher.run(linger=0)
+        assert lane_threads() == []
+    assert len(gathered) >= 3 and gathered[-1] > 0
+    held = leased(push_db)
+    assert 0 < len(held) <= gathered[1]  # only rows of the interrupted (second) batch
+    assert (
+        query(
+            push_db,
+            "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE last_error = "
+            "'claimed ahead and given back unsent' AND lease_owner IS NULL AND attempts = 0",
+        )[0]["n"]
+        == gathered[2]
+    )
+    # the lease runs out (moved to now instead of waiting): a clean push finishes the job
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE hubspot_sync.sync_queue SET lease_expires_at = now() - interval '1 s' "
+            "WHERE lease_owner IS NOT NULL"
+        )
+    with Database(push_db) as db:
+        Pusher(db, client_for(settings), settings).run(linger=0)
+    assert pending(push_db) == 0 and len(hubspot_bookings(sandbox)) == 40
+    assert lane_threads() == []
+
+
+def test_pushers_at_once_send_each_booking_once(push_db, sandbox) -> None:
+    """Three pushers with their lanes on one queue while bookings keep coming (real concurrent
+    connections): every booking in HubSpot once, the queue drained, SPEC §3's invariants."""
+    world = make_world(push_db, sandbox, students=90, exams=3)
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        snap = snapshot(conn)
+    book(push_db, [(s, world.exams[i % 3]) for i, s in enumerate(world.students[:45])])
+    settings = settings_for(push_db, sandbox)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def pushing(k: int) -> None:
+        try:
+            with Database(push_db) as db:
+                start.wait()
+                Pusher(db, client_for(settings), settings, batch_size=12, worker=f"w{k}").run(
+                    linger=1.0
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def booking() -> None:
+        start.wait()
+        for i, s in enumerate(world.students[45:]):
+            book(push_db, [(s, world.exams[i % 3])])
+
+    threads = [threading.Thread(target=pushing, args=(k,)) for k in range(3)]
+    threads.append(threading.Thread(target=booking))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Database(push_db) as db:  # what came after the pushers' last look
+        Pusher(db, client_for(settings), settings).run(linger=0)
+    assert pending(push_db) == 0 and leased(push_db) == []
+    in_hubspot = hubspot_bookings(sandbox)
+    local = query(push_db, "SELECT booking_id, hubspot_id FROM hubspot_sync.hubspot_bookings")
+    assert len(local) == 90 and len(in_hubspot) == 90
+    assert all(r["hubspot_id"] for r in local)
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        check_invariants(conn, snap)
+    assert lane_threads() == []
