@@ -209,6 +209,20 @@ class _Batch:
     claimed_at: float  # time.monotonic() before the claim
 
 
+@dataclass
+class _Sending:
+    """A batch's bookings on their way (``_push_bookings``): the contact each is associated
+    with, the HubSpot ids of those upserted, those to associate. ``early``: bookings whose
+    contact's HubSpot id their own state already gives, upserted while the contacts are still
+    being read and merged (``_upsert_early``); ``tried``: the traces upserted so far."""
+
+    early: list[Work] = field(default_factory=list)
+    contact_of: dict[str, str | None] = field(default_factory=dict)
+    upserted: dict[str, str] = field(default_factory=dict)
+    to_associate: list[Work] = field(default_factory=list)
+    tried: set[str] = field(default_factory=set)
+
+
 class _Abort(Exception):
     """Stop the batch: give back what is not settled, then re-raise ``cause``."""
 
@@ -553,13 +567,23 @@ class Pusher:
             self._relinked = False
             # a waitlist place goes as a booking object: with the bookings, after its contact
             bookings = by_table[BOOKINGS_TABLE] + by_table[WAITLIST_TABLE]
-            contacts = self._push_contacts(by_table[CONTACTS_TABLE], bookings)
+            sending = _Sending(
+                early=[
+                    w
+                    for w in bookings
+                    if w.state is not None
+                    and (w.state.get("contact_record_id") is None or self._contact_id(w.state, {}))
+                ]
+            )
+            contacts = self._push_contacts(
+                by_table[CONTACTS_TABLE], bookings, idle=lambda: self._upsert_early(sending)
+            )
             if self._relinked:  # bookings took their contact's new HubSpot id: read them again
                 for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
                     fresh = self.db.push_state(table, [w.record_id for w in by_table[table]])
                     for work in by_table[table]:
                         work.state = fresh.get(work.record_id)
-            self._push_bookings(bookings, contacts)
+            self._push_bookings(bookings, contacts, sending)
             self._push_exams(by_table[EXAMS_TABLE])
         except _Abort as abort:
             with self._settle_lock:
@@ -699,9 +723,16 @@ class Pusher:
         return failed
 
     # ---- contacts ----------------------------------------------------------------------------
-    def _push_contacts(self, works: list[Work], bookings: list[Work]) -> dict[str, str | None]:
+    def _push_contacts(
+        self,
+        works: list[Work],
+        bookings: list[Work],
+        idle: Callable[[], bool] | None = None,
+    ) -> dict[str, str | None]:
         """Push claimed contacts, and resolve the HubSpot ids of the bookings' contacts that
-        have none. Returns {contact record uuid (str): HubSpot id or None if unresolved}."""
+        have none. Returns {contact record uuid (str): HubSpot id or None if unresolved}.
+        ``idle()``: one other call to make while a chunk's merge is not ready (False: none
+        left)."""
         resolved: dict[str, str | None] = {}
         claimed = {w.record_id for w in works}
         lookups: list[uuid.UUID] = []
@@ -791,6 +822,8 @@ class Pusher:
         ready: list[Work] = []
         try:
             for future in prepared:
+                while not future.done() and idle is not None and idle():
+                    pass
                 merged, gone = future.result()
                 for work in merged:
                     resolved[work.trace] = work.state["hubspot_id"]
@@ -943,14 +976,49 @@ class Pusher:
                 return True
         return False
 
-    def _push_bookings(self, works: list[Work], resolved: dict[str, str | None]) -> None:
-        """Upsert the batch's bookings (100 per call), then associate the ones that need it
-        (up to 2,000 pairs per call, so a batch of new bookings costs two association calls,
-        not two per 100), then complete them. Nothing is completed before its associations."""
+    def _upsert_early(self, sending: _Sending) -> bool:
+        """Upsert the next chunk of the bookings whose contact's HubSpot id is known from
+        their own state (the contacts are still being merged: the main thread would wait);
+        False when none is left. Their associations and completion wait for _push_bookings."""
+        if not sending.early:
+            return False
+        chunk, sending.early = sending.early[:MAX_BATCH], sending.early[MAX_BATCH:]
+        with self._settle_lock:
+            chunk = [w for w in chunk if (w.table, w.record_id) in self._unsettled]
+        if not chunk:
+            return True
+        for work in chunk:
+            sending.contact_of[work.trace] = self._contact_id(work.state, {})
+            sending.tried.add(work.trace)
+        self._run_chunk(
+            chunk,
+            lambda c: self._upsert_bookings(
+                c, sending.contact_of, sending.upserted, sending.to_associate
+            ),
+        )
+        return True
+
+    def _push_bookings(
+        self,
+        works: list[Work],
+        resolved: dict[str, str | None],
+        sending: _Sending | None = None,
+    ) -> None:
+        """Upsert the batch's bookings (100 per call; those upserted early are not sent again
+        unless their contact's HubSpot id changed since: a re-linked contact), then associate
+        the ones that need it (up to 2,000 pairs per call, so a batch of new bookings costs two
+        association calls, not two per 100), then complete them. Nothing is completed before
+        its associations."""
+        sending = sending or _Sending()
         gone = [w for w in works if w.state is None]
         if gone:
             self._run_chunk(gone, self._archive_bookings)
-        live = [w for w in works if w.state is not None]
+        with self._settle_lock:  # not those an early upsert already failed
+            live = [
+                w
+                for w in works
+                if w.state is not None and (w.table, w.record_id) in self._unsettled
+            ]
         waiting, ready = [], []
         for work in live:
             has_contact = work.state.get("contact_record_id") is not None
@@ -961,12 +1029,23 @@ class Pusher:
         if waiting:
             self._fail(waiting, "the booking's contact has no HubSpot id yet (not synced)")
         contact_of = {w.trace: self._contact_id(w.state, resolved) for w in ready}
-        upserted: dict[str, str] = {}  # trace -> HubSpot id
-        to_associate: list[Work] = []
-        for chunk in _chunks(ready, MAX_BATCH):
+        again = {
+            w.trace
+            for w in ready
+            if w.trace in sending.tried and sending.contact_of.get(w.trace) != contact_of[w.trace]
+        }
+        for trace in again:
+            sending.upserted.pop(trace, None)
+        upserted = sending.upserted  # trace -> HubSpot id
+        to_associate = [w for w in sending.to_associate if w.trace not in again]
+        sending.contact_of.update(contact_of)
+        fresh = [w for w in ready if w.trace not in sending.tried or w.trace in again]
+        for chunk in _chunks(fresh, MAX_BATCH):
             self._run_chunk(
                 chunk, lambda c: self._upsert_bookings(c, contact_of, upserted, to_associate)
             )
+        with self._settle_lock:  # an early upsert's associations: only if still to complete
+            to_associate = [w for w in to_associate if (w.table, w.record_id) in self._unsettled]
 
         def associate(chunk: list[Work]) -> None:
             self._fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
