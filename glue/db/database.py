@@ -24,7 +24,9 @@ SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_ex
 class Database:
     """``Database(url)``; ``close()`` (or use as a context manager) when done."""
 
-    def __init__(self, url: str, *, max_size: int = 2, application_name: str = "mockbook") -> None:
+    # max_size 4: the push uses up to four at once (its main thread, two contact merges, the
+    # write-backs: glue.sync.push); a pool opens them only when they are used at once.
+    def __init__(self, url: str, *, max_size: int = 4, application_name: str = "mockbook") -> None:
         self.url = url
         self.pool = ConnectionPool(
             url,

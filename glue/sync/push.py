@@ -75,19 +75,23 @@ from glue.hubspot.setup import require as require_portal
 # first (glue.hubspot.client).
 #
 # The database work runs beside the HubSpot calls (issue 13, B5: it used to leave 3-8 s per batch
-# with no call at all): two one-thread lanes (``_Lane``), each running its calls in the order given.
-# The "prep" lane reads and merges the contacts' credits chunk after chunk (``_prepare_contacts``:
-# the batch read, the merge, ``record_credit_push``) while the main thread sends the updates of
-# the chunks already merged; the "settle" lane writes the outcomes (``complete_sync_batch``,
-# ``fail_sync_rows``) while the next calls go out, and in ``run()`` claims and reads the next
-# batch while this one is sent (only after a full batch, and a prefetched batch older than half
-# its lease is given back and claimed afresh). Nothing is completed before HubSpot answered, and
-# the ids are still written in the transaction that marks the rows done; what changes is only
-# when that transaction runs. ``push_batch()`` returns with its batch settled (the worker reads
-# the stats right after); ``run()`` settles everything before it returns. On any error or Ctrl-C
-# the lanes stop taking work, the running call finishes, queued outcomes are written (a second
-# Ctrl-C drops them: those rows come back when their lease expires) and a prefetched batch is
-# given back (``_lanes``): no thread outlives the call, no lease outlives its expiry.
+# with no call at all): two lanes of background threads (``_Lane``). The "prep" lane
+# (PREP_THREADS threads) reads and merges the contacts' credits chunk after chunk
+# (``_prepare_contacts``: the batch read, the merge, ``record_credit_push``) while the main
+# thread sends the updates of the chunks already merged (in chunk order), and meanwhile upserts
+# the bookings whose contact's HubSpot id is known (``_upsert_early``); the "settle" lane (one
+# thread, in order) writes the outcomes (``complete_sync_batch``, ``fail_sync_rows``) while the
+# next calls go out, and in ``run()`` claims and reads the next batch while this one is sent
+# (only after a full batch; a batch claimed ahead more than half its lease ago is given back and
+# claimed afresh). Nothing is completed before HubSpot answered, and the ids are still written
+# in the transaction that marks the rows done; what changes is only when that transaction runs.
+# ``push_batch()`` returns with its batch settled (the worker reads the stats right after);
+# ``run()`` settles everything before it returns. On any error or Ctrl-C the lanes stop taking
+# work, the running calls finish, queued outcomes are written (a second Ctrl-C drops them: those
+# rows come back when their lease expires) and a batch claimed ahead is given back (``_lanes``):
+# no thread outlives the call, no lease outlives its expiry. The lanes' transactions are those
+# several workers already run at once (merges of disjoint contacts, completions in the lock
+# order of docs/rpc.md): no new lock order.
 #
 # (One module on purpose: the three phases share the settle / bisect / abort machinery of one
 # batch, and reading them together is how one checks that nothing is completed early.)
@@ -251,15 +255,21 @@ def _seconds_to_utc_midnight() -> float:
 # spread over many records.
 CLAIM_LIMIT = 1000
 BATCH_RECORDS = 8000
+# Contact chunks read and merged at once (the prep lane's threads; each merge is one database
+# transaction on its own connection, on disjoint contacts). The merge is the costliest database
+# call of the push (~150-350 ms per 100 contacts on the shared 2-core box, bench/README.md B5).
+PREP_THREADS = 2
 
 
 class _Lane:
-    """One background thread running database calls in the order they were given (a
-    ThreadPoolExecutor of one worker). A call's error is raised in the caller's thread by the
+    """Background threads running database calls (a ThreadPoolExecutor; with one worker, in
+    the order they were given). A call's error is raised in the caller's thread by the
     next ``submit``/``check``/``drain``, as if the caller had made the call itself."""
 
-    def __init__(self, name: str) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mockbook-push-{name}")
+    def __init__(self, name: str, workers: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=f"mockbook-push-{name}"
+        )
         self._futures: list[Future] = []
         self._lock = threading.Lock()
 
@@ -415,7 +425,7 @@ class Pusher:
         if self._settle is not None:  # already inside (push_batch from run)
             yield
             return
-        self._prep, self._settle = _Lane("prep"), _Lane("settle")
+        self._prep, self._settle = _Lane("prep", PREP_THREADS), _Lane("settle")
         try:
             yield
         except BaseException:
