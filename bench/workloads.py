@@ -682,7 +682,11 @@ def b5(ctx: Context) -> list[Figure]:
         return len(body.get("inputs") or []) if req.get("status") in (200, 201, 207) else 0
 
     work = [r for r in requests if "/schemas/" not in r["path"]]
-    calls = len(work)
+    # the preflight's portal checks (glue.hubspot.setup: the schema list, each type's
+    # properties, the association labels) are not the push's own calls
+    preflight = [r for r in work if r["path"].startswith("/crm-object-schemas/")
+                 or "/crm/v3/properties/" in r["path"] or r["path"].endswith("/labels")]
+    calls = len(work) - len(preflight)
     records = sum(records_in(r) for r in work)
     timeline: list[int] = []
     if work:
@@ -713,15 +717,16 @@ def b5(ctx: Context) -> list[Figure]:
              f"schema reads through the same client, evenly over {window:g} s), so the push "
              f"runs at the sustained rate from its first call, as in a long push; rate = "
              f"records completed / the push's own duration (glue.sync.push's PushStats). HubSpot "
-             f"calls per booking over the whole push (without the preflight's 2 schema "
-             f"reads)."))
+             f"calls per booking over the whole push (without the preflight's "
+             f"{len(preflight)} portal checks)."))
     fig.details.update(
         bookings=count, outbox_rows=rows, records_queued=queued_records,
         records_sent=stats.sent, records_in_calls=records, push_seconds=stats.seconds,
         prefill_seconds=round(t_fill["seconds"], 2), inputs_all_calls=inputs,
         inputs_per_s=round(inputs / stats.seconds, 1) if stats.seconds else None,
         records_per_call=round(records / calls, 1) if calls else None,
-        hubspot_calls=calls, calls_per_booking=round(calls / count, 4),
+        hubspot_calls=calls, preflight_calls=len(preflight),
+        calls_per_booking=round(calls / count, 4),
         bookings_per_s_overall=round(count / stats.seconds, 1) if stats.seconds else None,
         batches=stats.batches, retried=stats.retried, dead_lettered=stats.dead_lettered,
         sandbox_429=sandbox_stats.get("429"), pending_after=pending,
