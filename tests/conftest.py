@@ -26,6 +26,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,6 +106,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: a file's tests keep their order
+
+
+def _unit(nodeid: str) -> str:
+    name = Path(nodeid.split("::", 1)[0]).name
+    return "connections" if name in CONNECTION_HEAVY else name
+
+
+_units: dict[str, list] = {}  # unit -> [worker, first report, last report, seconds in tests]
+_began = time.monotonic()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The controller's record of each unit: which worker ran it, when its first and last
+    reports came (from the run's start) and the seconds its tests took (setup, call, teardown):
+    the schedule's critical path, printed at the end of a parallel run."""
+    now = time.monotonic() - _began
+    worker = getattr(report, "node", None)  # xdist's WorkerController on the controller
+    entry = _units.setdefault(_unit(report.nodeid),
+                              [worker.gateway.id if worker else None, now - report.duration,
+                               now, 0.0])
+    entry[2] = now
+    entry[3] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not any(worker is not None for worker, *_ in _units.values()):
+        return  # a serial run: --durations says more
+    terminalreporter.section("units of the parallel run, longest first")
+    longest = sorted(_units.items(), key=lambda kv: kv[1][2] - kv[1][1], reverse=True)
+    for unit, (worker, first, last, seconds) in longest[:15]:
+        terminalreporter.write_line(
+            f"{last - first:6.1f} s  {worker:>4}  +{first:5.1f} s to +{last:5.1f} s"
+            f"  ({seconds:5.1f} s in tests)  {unit}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

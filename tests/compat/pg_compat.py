@@ -97,12 +97,17 @@ def run_major(major: int) -> bool:
             entry = pwd.getpwnam(user)
             os.chown(tmp, entry.pw_uid, entry.pw_gid)
         data, port = Path(tmp) / "data", free_port()
+        # A throw-away cluster: nothing here is about durability, so no fsync (initdb --no-sync,
+        # fsync=off; https://www.postgresql.org/docs/current/non-durability.html): the job runs
+        # beside the main run (`make test`) and should not queue on the disk beside it either.
         subprocess.run([bin_path / "initdb", "-D", data, "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--no-locale"], check=True, capture_output=True, user=user)
+                        "-E", "UTF8", "--no-locale", "--no-sync"],
+                       check=True, capture_output=True, user=user)
         log = Path(tmp) / "server.log"
         subprocess.run([bin_path / "pg_ctl", "-D", data, "-l", log, "-w", "start", "-o",
                         f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"
-                        " -c max_connections=100"], check=True, capture_output=True, user=user)
+                        " -c max_connections=100 -c fsync=off -c synchronous_commit=off"
+                        " -c full_page_writes=off"], check=True, capture_output=True, user=user)
         try:
             started = time.monotonic()
             env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
