@@ -262,9 +262,11 @@ def test_existing_auth_uid_is_left_untouched(supabase_like: dict) -> None:
 
 
 def test_on_the_shared_server_an_existing_auth_uid_is_untouched(
-    make_database: Callable[[str], str],
+    make_database: Callable[[str], str], database_url: str,
 ) -> None:
-    """The same on the test server (roles already there): a database with its own auth.uid()."""
+    """The same on the test server (roles already there): a database with its own auth.uid().
+    (``database_url``, the run's migrated template, is what puts the roles there on a server
+    that never saw a run: without it this test failed when it ran first on a fresh cluster.)"""
     url = make_database("supabase_auth")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
