@@ -50,6 +50,9 @@ COMMENT_RE = re.compile(r"^mockbook test run host=(\S+) pid=(\d+) start=(\d+)$")
 # Modules that open many connections at once (rushes of up to 60): run one after the other on
 # one worker, so two of them never share the server's max_connections (100) at the same moment.
 CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py")
+# A file the scheduler creates once every unit is handed out (the workers are on their last
+# units, and the cores come free one by one): `make test` starts the compatibility job then.
+DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -107,6 +110,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             collection = self.registered_collections[node]
             node.send_runtest_some(
                 [collection.index(nodeid) for nodeid, done in work_unit.items() if not done])
+            if not self.workqueue and (drained := os.environ.get(DRAINED_ENV)):
+                Path(drained).touch()  # `make test` starts the compatibility job now
 
     return FileScheduling(config, log)
 
