@@ -116,13 +116,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return FileScheduling(config, log)
 
 
-# The longest units, longest first, from the unit table a parallel run prints at its end (a
-# fresh-clone `bash .ci/run` on this 2-core machine, shared with three other engineers' runs
-# and benchmarks: the seconds were stretched, the order is what counts here).
+# The longest units, longest first: their summed lengths over the unit tables (printed at the end
+# of a parallel run) of three fresh-clone `bash .ci/run` runs on this 2-core machine while three
+# other engineers ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
+# subprocess-heavy files (push crash, notes) most; the order is what counts here.
 LONGEST_FIRST = ("connections", "test_adopt_production.py", "test_properties.py",
-                 "test_cli_sync.py", "test_supabase_roles.py", "test_pull.py", "test_webhooks.py",
-                 "test_push_crash.py", "test_status.py", "test_notes.py", "test_cli.py",
-                 "test_sync_merge.py", "test_push.py", "test_freeze.py", "test_revision_steps.py")
+                 "test_push_crash.py", "test_cli_sync.py", "test_webhooks.py", "test_notes.py",
+                 "test_supabase_roles.py", "test_pull.py", "test_status.py", "test_cli.py",
+                 "test_sync_merge.py", "test_sync_records.py", "test_push.py", "test_import.py",
+                 "test_freeze.py", "test_revision_steps.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -171,6 +173,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(
             f"{last - first:6.1f} s  {worker:>4}  +{first:5.1f} s to +{last:5.1f} s"
             f"  ({seconds:5.1f} s in tests)  {unit}")
+    ends: dict[str, tuple[float, str]] = {}
+    for unit, (worker, _, last, _) in _units.items():
+        ends[worker] = max(ends.get(worker, (0.0, "")), (last, unit))
+    terminalreporter.write_line("each worker's last unit: " + ", ".join(
+        f"{worker} +{last:.1f} s ({unit})" for worker, (last, unit) in sorted(ends.items())))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
