@@ -27,10 +27,9 @@
  *      location/hand, prerequisites, one booking per type and day, capacity), then the
  *      scheduling rules ('credit')
  *   9. the credit (see the modes)
- * all first without locks (a full exam answers EXAM_FULL at once), then again under the locks:
- * the contact (first in the lock order; rebook: then the old booking), so the student's
- * bookings and balances cannot change under us (the credit is decided again only when the locked
- * contact row differs from the one read). Then: the old booking is cancelled (rebook), the
+ * all once, under the locks: the contact (first in the lock order; rebook: then the old booking),
+ * so the student's bookings and balances cannot change under us; the exam is read without a lock.
+ * Then: the old booking is cancelled (rebook), the
  * booking inserted (mockbook_internal.new_booking_row + insert_booking), the credit spent relatively
  * (mockbook_internal.apply_credit_delta, reason 'booking', actor the student; rebook: the pair, actor
  * p_actor), and the seat taken by the last statement (mockbook_internal.take_seat; rebook: both exams
@@ -72,7 +71,6 @@ AS $$
 DECLARE
     v_booking hubspot_sync.hubspot_bookings;
     v_old hubspot_sync.hubspot_bookings;
-    v_seen hubspot_sync.hubspot_contact_credits;
     v_contact hubspot_sync.hubspot_contact_credits;
     v_exam hubspot_sync.hubspot_mock_exams;
     v_replay boolean;
@@ -99,106 +97,97 @@ BEGIN
     END IF;
 
     IF NOT v_replay THEN
-        -- 3.-9. without locks (i = 1), then again under the contact's (and the old booking's)
-        -- lock (i = 2); the exam is not locked: its seat is taken by the last statement
+        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the
+        -- student's bookings and balances cannot change between a check and the writes; the
+        -- exam is not locked: its seat is taken by the last statement (take_seat, which checks
+        -- the exam again). Checking once (not first without locks and again under them) is
+        -- issue 13's cheaper booking: the contact's lock is only ever contended by calls of the
+        -- same student.
         IF p_mode = 'rebook' THEN
-            SELECT * INTO v_seen FROM hubspot_sync.hubspot_contact_credits AS c
+            SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
             WHERE c.student_id = v_old.student_id;
+        ELSE
+            v_contact := mockbook_internal.find_contact(p_student_id, p_email);
+            v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+        END IF;
+        IF v_contact.id IS NOT NULL THEN
+            v_contact := mockbook_internal.lock_contact(v_contact.id);
+        END IF;
+
+        IF p_mode = 'rebook' THEN
+            v_old := mockbook_internal.lock_booking(v_old.id);
+            IF v_old.id IS NULL THEN
+                PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+                    format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
+            END IF;
             v_location := v_old.attending_location;
             v_hand := v_old.dominant_hand;
             v_token := v_old.token_used;
             v_field := mockbook_internal.credit_field_of_token(v_old.token_used);
-        ELSE
-            v_seen := mockbook_internal.find_contact(p_student_id, p_email);
+            IF v_old.is_active IS DISTINCT FROM 'Active' THEN
+                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                    format('Booking %s is %s; only Active bookings can be rebooked.',
+                           v_old.booking_id, coalesce(v_old.is_active, 'without status')));
+            END IF;
             v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+            IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
+                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                    format('Booking %s is already on exam %s.', v_old.booking_id,
+                           v_exam.hubspot_id));
+            ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
+                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                    format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
+                           v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
+            END IF;
+            v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
+            IF v_reason IS NOT NULL THEN
+                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                    format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
+            END IF;
         END IF;
-        v_contact := v_seen;
-        FOR i IN 1..2 LOOP
-            IF i = 2 THEN
-                IF v_seen.id IS NOT NULL THEN
-                    v_contact := mockbook_internal.lock_contact(v_seen.id);
-                END IF;
-                IF p_mode = 'rebook' THEN
-                    v_old := mockbook_internal.lock_booking(v_old.id);
-                    IF v_old.id IS NULL THEN
-                        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
-                            format('No booking %L (uuid, booking code or HubSpot id).',
-                                   p_old_booking));
-                    END IF;
-                END IF;
-            END IF;
 
-            IF p_mode = 'rebook' THEN
-                IF v_old.is_active IS DISTINCT FROM 'Active' THEN
-                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                        format('Booking %s is %s; only Active bookings can be rebooked.',
-                               v_old.booking_id, coalesce(v_old.is_active, 'without status')));
-                END IF;
-                IF i = 1 THEN
-                    v_exam := mockbook_internal.find_exam(p_mock_exam_id);
-                END IF;
-                IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
-                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                        format('Booking %s is already on exam %s.', v_old.booking_id,
-                               v_exam.hubspot_id));
-                ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
-                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                        format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
-                               v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
-                END IF;
-                v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
-                IF v_reason IS NOT NULL THEN
-                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                        format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
-                END IF;
-            END IF;
+        PERFORM mockbook_internal.check_exam_for_student(
+            v_exam, coalesce(v_contact.student_id, v_old.student_id), v_location, v_hand,
+            p_check_fields := p_mode <> 'rebook',
+            p_check_capacity := NOT p_override_capacity,
+            p_ignore_booking_id := v_old.id);
+        IF p_mode = 'credit' THEN
+            PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        END IF;
 
-            PERFORM mockbook_internal.check_exam_for_student(
-                v_exam, coalesce(v_contact.student_id, v_old.student_id), v_location, v_hand,
-                p_check_fields := i = 1 AND p_mode <> 'rebook',
-                p_check_capacity := i = 1 AND NOT p_override_capacity,
-                p_ignore_booking_id := v_old.id);
-            IF p_mode = 'credit' THEN
-                PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        -- 9. the credit
+        IF p_mode = 'credit' THEN
+            SELECT pc.credit_field, pc.token_used INTO v_field, v_token
+            FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+        ELSIF p_mode IN ('admin', 'legacy') AND NOT EXISTS (
+                SELECT FROM hubspot_sync.credit_rules() AS r
+                WHERE r.mock_type = v_exam.mock_type) THEN
+            PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
+                format('Mock type %L has no credit rule.', v_exam.mock_type));
+        END IF;
+        IF p_mode = 'legacy' THEN
+            v_field := p_credit_field;
+            SELECT r.token_used INTO v_token FROM hubspot_sync.credit_rules() AS r
+            WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
+            IF NOT FOUND THEN
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                    format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
+                           v_exam.mock_type));
+            ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_token THEN
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                    format('p_token_used must be %L for %s.', v_token, p_credit_field));
             END IF;
-
-            -- 9. the credit: it depends only on the mock type and the contact's balances, so
-            -- under the lock it is decided again only when the locked row differs
-            IF i = 1 OR v_contact IS DISTINCT FROM v_seen THEN
-                IF p_mode = 'credit' THEN
-                    SELECT pc.credit_field, pc.token_used INTO v_field, v_token
-                    FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
-                ELSIF p_mode IN ('admin', 'legacy') AND i = 1 AND NOT EXISTS (
-                        SELECT FROM hubspot_sync.credit_rules() AS r
-                        WHERE r.mock_type = v_exam.mock_type) THEN
-                    PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
-                        format('Mock type %L has no credit rule.', v_exam.mock_type));
-                END IF;
-                IF p_mode = 'legacy' THEN
-                    v_field := p_credit_field;
-                    SELECT r.token_used INTO v_token FROM hubspot_sync.credit_rules() AS r
-                    WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
-                    IF NOT FOUND THEN
-                        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                            format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
-                                   v_exam.mock_type));
-                    ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_token THEN
-                        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                            format('p_token_used must be %L for %s.', v_token, p_credit_field));
-                    END IF;
-                    v_balance := mockbook_internal.credit_balance(v_contact, p_credit_field);
-                    IF v_balance < 1 THEN
-                        PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
-                            format('%s has no %s left.', v_contact.student_id, p_credit_field));
-                    ELSIF p_new_credit_value <> v_balance - 1 THEN
-                        PERFORM mockbook_internal.raise_error('CREDIT_CONFLICT',
-                            format('%s has %s %s: after this booking %s, not %s.',
-                                   v_contact.student_id, v_balance, p_credit_field,
-                                   v_balance - 1, p_new_credit_value));
-                    END IF;
-                END IF;
+            v_balance := mockbook_internal.credit_balance(v_contact, p_credit_field);
+            IF v_balance < 1 THEN
+                PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
+                    format('%s has no %s left.', v_contact.student_id, p_credit_field));
+            ELSIF p_new_credit_value <> v_balance - 1 THEN
+                PERFORM mockbook_internal.raise_error('CREDIT_CONFLICT',
+                    format('%s has %s %s: after this booking %s, not %s.',
+                           v_contact.student_id, v_balance, p_credit_field,
+                           v_balance - 1, p_new_credit_value));
             END IF;
-        END LOOP;
+        END IF;
         IF p_mode = 'admin' THEN
             v_token := 'Admin Override';
         END IF;
@@ -320,6 +309,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact, exam and its checks, rules, credit, first without locks then under the contact''s lock, insert, spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, then the exam(s) last.';
+'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert, spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, then the exam(s) last.';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -16,11 +16,15 @@
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_fingerprint(VARIADIC p_parts text[])
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = ''
 AS $$
-    SELECT md5(pg_catalog.to_jsonb(p_parts)::text)
+BEGIN
+    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    RETURN md5(pg_catalog.to_jsonb(p_parts)::text);
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_fingerprint(text[]) IS

@@ -7,14 +7,18 @@
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.business_today()
 RETURNS date
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 -- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
-    SELECT (now() AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
-                                        'America/Toronto'))::date
+BEGIN
+    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    RETURN (now() AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
+                                        'America/Toronto'))::date;
+END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.business_today() IS

@@ -30,13 +30,19 @@ AS $$
 DECLARE
     v_start timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.start_time);
     v_end timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.end_time);
-    v_notice numeric := coalesce((mockbook_internal.booking_rule('min_notice_hours') #>> '{}')::numeric, 0);
+    -- the five rules in one statement (issue 13: not one mockbook_internal.booking_rule call
+    -- each); an absent rule reads as JSON null, as booking_rule answers
+    v_rules jsonb := (SELECT jsonb_object_agg(r.rule, r.value)
+                      FROM hubspot_sync.booking_rules AS r
+                      WHERE r.rule IN ('booking_cutoff', 'min_notice_hours', 'time_conflict',
+                                       'max_active_per_type', 'max_active_per_week'));
+    v_notice numeric := coalesce((v_rules #>> '{min_notice_hours}')::numeric, 0);
     v_limit integer;
     v_count integer;
     v_other record;
 BEGIN
     IF v_start IS NOT NULL THEN
-        IF (mockbook_internal.booking_rule('booking_cutoff') = 'true'::jsonb AND now() >= v_start)
+        IF (coalesce(v_rules -> 'booking_cutoff' = 'true'::jsonb, false) AND now() >= v_start)
            OR (v_notice > 0 AND now() > v_start - make_interval(secs => v_notice * 3600)) THEN
             PERFORM mockbook_internal.raise_error('BOOKING_CLOSED',
                 format('Exam %s starts at %s; booking closed %s.', p_exam.hubspot_id, v_start,
@@ -45,7 +51,7 @@ BEGIN
         END IF;
     END IF;
 
-    IF mockbook_internal.booking_rule('time_conflict') = 'true'::jsonb
+    IF coalesce(v_rules -> 'time_conflict' = 'true'::jsonb, false)
        AND v_start IS NOT NULL AND v_end IS NOT NULL THEN
         SELECT b.booking_id, b.associated_mock_exam, b.mock_type, b.exam_date, b.start_time,
                b.end_time
@@ -68,7 +74,7 @@ BEGIN
         END IF;
     END IF;
 
-    v_limit := (mockbook_internal.booking_rule('max_active_per_type') #>> '{}')::integer;
+    v_limit := (v_rules #>> '{max_active_per_type}')::integer;
     IF v_limit IS NOT NULL THEN
         SELECT count(*)::integer INTO v_count FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.student_id = p_student_id AND b.is_active = 'Active'
@@ -79,7 +85,7 @@ BEGIN
                        p_student_id, v_count, p_exam.mock_type, v_limit));
         END IF;
     END IF;
-    v_limit := (mockbook_internal.booking_rule('max_active_per_week') #>> '{}')::integer;
+    v_limit := (v_rules #>> '{max_active_per_week}')::integer;
     IF v_limit IS NOT NULL THEN
         SELECT count(*)::integer INTO v_count FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.student_id = p_student_id AND b.is_active = 'Active'

@@ -25,10 +25,10 @@
  *      the exam unless p_mock_set is given, name defaults to the contact's first and last
  *      name; a caller's code already in use -> INVALID_ARGUMENT), spend the credit relatively
  *      (mockbook_internal.apply_credit_delta, reason 'booking', one ledger row), total_bookings + 1.
- * Steps 3-9 run first without locks, so the first failing check is the error (a full exam
- * answers EXAM_FULL at once, before the credit is looked at); then the contact is locked and
- * steps 6-7 are decided again (and step 9 unless the locked row has the balances read); the
- * booking is inserted and paid; the seat is taken last (mockbook_internal.take_seat: a conditional
+ * The contact is locked first (after it is found, before the exam's checks), then steps 4-9
+ * run once in order, so the first failing check is the error (a full exam answers EXAM_FULL,
+ * before the credit is looked at) and the student's bookings and balances cannot change between
+ * the checks and the writes; the booking is inserted and paid; the seat is taken last (mockbook_internal.take_seat: a conditional
  * total_bookings + 1, so the exam's row is locked by that statement and the commit only). A seat
  * taken meanwhile by someone else makes that last statement answer EXAM_FULL and the booking and
  * payment roll back; an exam closed or edited meanwhile answers EXAM_NOT_ACTIVE/EXAM_IN_PAST or

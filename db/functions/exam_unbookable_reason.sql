@@ -7,17 +7,21 @@
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.exam_unbookable_reason(p_exam hubspot_sync.hubspot_mock_exams)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT CASE
+BEGIN
+    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    RETURN CASE
         WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
                   OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
                       AND coalesce(p_exam.scheduled_activation_datetime <= now(), false)))
             THEN 'EXAM_NOT_ACTIVE'
         WHEN p_exam.exam_date < hubspot_sync.business_today() THEN 'EXAM_IN_PAST'
-    END
+    END;
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS

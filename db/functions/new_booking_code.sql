@@ -9,14 +9,23 @@
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = ''
 AS $$
-    SELECT 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
-           || string_agg(substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
-                                1 + floor(random() * 36)::integer, 1), '')
-    FROM generate_series(1, 6)
+DECLARE
+    c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+BEGIN
+    -- PL/pgSQL and one expression, no query (issue 13): a SQL function with a SET clause is
+    -- never inlined and is parsed and planned again at each call, a query is an executor run
+    RETURN 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1);
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.new_booking_code() IS
