@@ -11,19 +11,23 @@
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.credit_rules()
 RETURNS TABLE (mock_type text, credit_field text, token_used text, priority integer)
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 -- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
-    VALUES
+BEGIN
+    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this query's plan for the session
+    RETURN QUERY VALUES
         ('Situational Judgment', 'sj_credits', 'Situational Judgment Token', 1),
         ('Situational Judgment', 'shared_mock_credits', 'Shared Token', 2),
         ('Clinical Skills', 'cs_credits', 'Clinical Skills Token', 1),
         ('Clinical Skills', 'shared_mock_credits', 'Shared Token', 2),
         ('Mini-mock', 'sjmini_credits', 'Mini-mock Token', 1),
-        ('Mock Discussion', 'mock_discussion_token', 'Mock Discussion Token', 1)
+        ('Mock Discussion', 'mock_discussion_token', 'Mock Discussion Token', 1);
+END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.credit_rules() IS

@@ -51,8 +51,10 @@ CREATE UNIQUE INDEX hubspot_bookings_booking_id_key ON hubspot_sync.hubspot_book
 CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day
     ON hubspot_sync.hubspot_bookings (student_id, mock_type, exam_date)
     WHERE is_active IN ('Active', 'Completed');
-CREATE INDEX idx_bookings_exam_status
-    ON hubspot_sync.hubspot_bookings (associated_mock_exam, is_active);
+-- (no idx_bookings_exam_status (associated_mock_exam, is_active): issue 13 dropped it. The
+-- production index idx_bookings_exam_id has the same leading column, so a recount of an exam's
+-- Active bookings reads the exam's few hundred entries either way, and a booking writes one index
+-- entry and takes one relation lock fewer.)
 
 -- constraints
 ALTER TABLE hubspot_sync.hubspot_bookings
