@@ -19,11 +19,17 @@ BEGIN
     IF p_exam_date IS NULL OR nullif(btrim(p_time), '') IS NULL THEN
         RETURN NULL;
     END IF;
-    BEGIN
+    IF btrim(p_time) ~ '^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$' THEN
+        -- HH:MM[:SS], as HubSpot sends them: always a time, read without the subtransaction
+        -- of the EXCEPTION block below (issue 13: a cheaper booking)
         v_time := btrim(p_time)::time;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        RETURN NULL;
-    END;
+    ELSE
+        BEGIN
+            v_time := btrim(p_time)::time;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+            RETURN NULL;
+        END;
+    END IF;
     RETURN (p_exam_date + v_time) AT TIME ZONE
            coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
                     'America/Toronto');

@@ -12,10 +12,12 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/check_booking_rules.sql
   changed  db/functions/create_booking.sql
   changed  db/functions/credit_rules.sql
+  changed  db/functions/exam_starts_at.sql
   changed  db/functions/exam_unbookable_reason.sql
   changed  db/functions/insert_booking.sql
   changed  db/functions/lock_idempotency_key.sql
   changed  db/functions/new_booking_code.sql
+  changed  db/functions/take_seat.sql
 """
 
 from pathlib import Path
