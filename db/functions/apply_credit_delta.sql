@@ -36,9 +36,23 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'delta must be a non-zero integer.');
     END IF;
 
-    -- one statement (issue 13): the relative update locks the row, and its WHERE refuses a
-    -- change below zero (re-checked on the newest row version when it waited for another
-    -- writer: PostgreSQL's READ COMMITTED update re-evaluates WHERE on the updated row)
+    SELECT c.student_id, mockbook_internal.credit_balance(c, p_credit_field)
+    INTO v_student_id, v_before
+    FROM hubspot_sync.hubspot_contact_credits AS c
+    WHERE c.id = p_contact_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
+            format('No contact with id %s.', p_contact_id));
+    END IF;
+
+    v_after := v_before + p_delta;
+    IF v_after < 0 THEN
+        PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
+            format('%s has %s %s; a change of %s would go below zero.',
+                   v_student_id, v_before, p_credit_field, p_delta));
+    END IF;
+
     UPDATE hubspot_sync.hubspot_contact_credits AS c SET
         sj_credits = CASE WHEN p_credit_field = 'sj_credits'
                           THEN coalesce(c.sj_credits, 0) + p_delta ELSE c.sj_credits END,
@@ -53,24 +67,7 @@ BEGIN
                                    THEN coalesce(c.shared_mock_credits, 0) + p_delta
                                    ELSE c.shared_mock_credits END,
         updated_at = now()
-    WHERE c.id = p_contact_id
-      AND mockbook_internal.credit_balance(c, p_credit_field) + p_delta >= 0
-    RETURNING c.student_id, mockbook_internal.credit_balance(c, p_credit_field)
-    INTO v_student_id, v_after;
-    IF NOT FOUND THEN
-        -- which of the two: no such contact, or the balance would go below zero
-        SELECT c.student_id, mockbook_internal.credit_balance(c, p_credit_field)
-        INTO v_student_id, v_before
-        FROM hubspot_sync.hubspot_contact_credits AS c
-        WHERE c.id = p_contact_id;
-        IF NOT FOUND THEN
-            PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
-                format('No contact with id %s.', p_contact_id));
-        END IF;
-        PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
-            format('%s has %s %s; a change of %s would go below zero.',
-                   v_student_id, v_before, p_credit_field, p_delta));
-    END IF;
+    WHERE c.id = p_contact_id;
 
     INSERT INTO hubspot_sync.credit_ledger (contact_id, student_id, credit_field, delta,
                                             balance_after, reason, booking_id, actor, note)

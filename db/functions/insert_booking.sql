@@ -5,7 +5,7 @@
  * (id, codes, exam and contact columns as the caller filled them; created_at/updated_at now;
  * hubspot_id stays NULL until the glue pushes it). When p_booking.booking_id is NULL a code is
  * generated (mockbook_internal.new_booking_code), drawn again on a collision (10 collisions in a row would be a bug: XX000).
- * The insert is INSERT ... ON CONFLICT DO NOTHING, and a refused row is looked up to say why:
+ * A unique violation never reaches the caller raw:
  *   uq_bookings_one_per_student_type_day  -> DUPLICATE_BOOKING (a concurrent insert won)
  *   booking code, supplied by the caller  -> INVALID_ARGUMENT (p_booking_id already in use, or
  *                                            in the WL- range of waitlist places' codes)
@@ -22,7 +22,7 @@ AS $$
 DECLARE
     v_row hubspot_sync.hubspot_bookings := p_booking;
     v_generated boolean := p_booking.booking_id IS NULL;
-    v_inserted hubspot_sync.hubspot_bookings;
+    v_constraint text;
 BEGIN
     v_row.id := coalesce(v_row.id, gen_random_uuid());
     -- 'WL-<id>' is the HubSpot code of a waitlist place (waitlist_entries.booking_code): a
@@ -32,57 +32,45 @@ BEGIN
             format('p_booking_id %L: codes starting with WL- are reserved for waitlist places.',
                    v_row.booking_id));
     END IF;
-    -- INSERT ... ON CONFLICT DO NOTHING (no conflict target: every unique index is an arbiter,
-    -- https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT), not an EXCEPTION
-    -- block: a block is a subtransaction, and one that writes takes a transaction id of its own
-    -- on every booking (issue 13: a cheaper booking). A refused row is looked up to say which
-    -- index refused it, in the order the unique indexes are checked (created).
     FOR v_attempt IN 1..10 LOOP
         IF v_generated THEN
             v_row.booking_id := mockbook_internal.new_booking_code();
         END IF;
-        INSERT INTO hubspot_sync.hubspot_bookings AS b (
-            id, hubspot_id, booking_id, associated_mock_exam, associated_contact_id,
-            student_id, name, student_email, is_active, attendance, dominant_hand,
-            attending_location, token_used, token_refunded, start_time, end_time, exam_date,
-            mock_type, mock_set, ndecc_exam_date, idempotency_key, idempotency_fingerprint,
-            created_at, updated_at)
-        VALUES (
-            v_row.id, NULL, v_row.booking_id, v_row.associated_mock_exam,
-            v_row.associated_contact_id, v_row.student_id, v_row.name, v_row.student_email,
-            v_row.is_active, v_row.attendance, v_row.dominant_hand, v_row.attending_location,
-            v_row.token_used, false, v_row.start_time, v_row.end_time, v_row.exam_date,
-            v_row.mock_type, v_row.mock_set, v_row.ndecc_exam_date, v_row.idempotency_key,
-            v_row.idempotency_fingerprint, now(), now())
-        ON CONFLICT DO NOTHING
-        RETURNING b.* INTO v_inserted;
-        IF v_inserted.id IS NOT NULL THEN
-            RETURN v_inserted;
-        END IF;
-        IF v_row.idempotency_key IS NOT NULL AND EXISTS (
-                SELECT FROM hubspot_sync.hubspot_bookings AS b
-                WHERE b.idempotency_key = v_row.idempotency_key) THEN
-            RETURN NULL;
-        ELSIF EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                      WHERE b.booking_id = v_row.booking_id) THEN
-            IF NOT v_generated THEN
+        BEGIN
+            INSERT INTO hubspot_sync.hubspot_bookings AS b (
+                id, hubspot_id, booking_id, associated_mock_exam, associated_contact_id,
+                student_id, name, student_email, is_active, attendance, dominant_hand,
+                attending_location, token_used, token_refunded, start_time, end_time, exam_date,
+                mock_type, mock_set, ndecc_exam_date, idempotency_key, idempotency_fingerprint,
+                created_at, updated_at)
+            VALUES (
+                v_row.id, NULL, v_row.booking_id, v_row.associated_mock_exam,
+                v_row.associated_contact_id, v_row.student_id, v_row.name, v_row.student_email,
+                v_row.is_active, v_row.attendance, v_row.dominant_hand, v_row.attending_location,
+                v_row.token_used, false, v_row.start_time, v_row.end_time, v_row.exam_date,
+                v_row.mock_type, v_row.mock_set, v_row.ndecc_exam_date, v_row.idempotency_key,
+                v_row.idempotency_fingerprint, now(), now())
+            RETURNING b.* INTO v_row;
+            RETURN v_row;
+        EXCEPTION WHEN unique_violation THEN
+            GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+            IF v_constraint = 'uq_bookings_one_per_student_type_day' THEN
+                PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
+                    format('%s already has a booking of type %s on %s.', v_row.student_id,
+                           v_row.mock_type, v_row.exam_date));
+            ELSIF v_constraint = 'hubspot_bookings_idempotency_key_key' THEN
+                RETURN NULL;
+            ELSIF v_constraint = 'hubspot_bookings_booking_id_key' AND NOT v_generated THEN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                     format('p_booking_id %L is already used by another booking.',
                            v_row.booking_id));
+            ELSIF v_constraint IS DISTINCT FROM 'hubspot_bookings_booking_id_key' THEN
+                RAISE;
             END IF;
             -- a generated code collided: draw another
-        ELSIF EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                      WHERE b.student_id = v_row.student_id
-                        AND b.mock_type = v_row.mock_type
-                        AND b.exam_date = v_row.exam_date
-                        AND b.is_active IN ('Active', 'Completed')) THEN
-            PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
-                format('%s already has a booking of type %s on %s.', v_row.student_id,
-                       v_row.mock_type, v_row.exam_date));
-        END IF;
-        -- else the refusing row is gone again (deleted since): try once more
+        END;
     END LOOP;
-    RAISE EXCEPTION 'mockbook bug: 10 generated booking codes in a row were taken, or 10 inserts refused by rows that were gone'
+    RAISE EXCEPTION 'mockbook bug: 10 generated booking codes in a row were taken'
         USING ERRCODE = 'XX000';
 END
 $$;

@@ -17,12 +17,6 @@ VOLATILE
 SET search_path = ''
 AS $$
 BEGIN
-    -- a key nobody else holds (every call but a concurrent retry) is locked at once, without
-    -- the subtransaction of the EXCEPTION block below (issue 13: a cheaper booking)
-    IF pg_catalog.pg_try_advisory_xact_lock(
-           pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0)) THEN
-        RETURN;
-    END IF;
     PERFORM pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
         true);

@@ -19,9 +19,8 @@
  * mock type, date, times, mock set and prerequisites as the row the caller decided on and copied
  * into the booking (else BUSY: the exam was edited meanwhile; the same call again decides on the
  * new values). A row held by another transaction is waited for at most mockbook.lock_timeout
- * (default 2s), then BUSY: a free row is locked (SKIP LOCKED) and updated by one statement
- * without a subtransaction; only a row held by another transaction is waited for, the wait and
- * the update in one subtransaction; either way the row gets a plain xmax, never a MultiXact.
+ * (default 2s), then BUSY; the wait and the update are one subtransaction, so the row gets a
+ * plain xmax, never a MultiXact.
  * Errors: EXAM_FULL, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, BUSY.
  * Locks: the exam row (last in the lock order contact, booking, exam).
  */
@@ -39,35 +38,20 @@ DECLARE
     v_reason text;
     v_held integer;
 BEGIN
-    -- a row no other transaction holds: locked (SKIP LOCKED: never waits) and updated by this
-    -- one statement, without a subtransaction (issue 13: a cheaper booking); the lock and the
-    -- update are this transaction's own, so the row still gets a plain xmax
-    UPDATE hubspot_sync.hubspot_mock_exams AS e
-    SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-    WHERE e.id = (SELECT x.id FROM hubspot_sync.hubspot_mock_exams AS x
-                  WHERE x.id = p_exam.id
-                  FOR NO KEY UPDATE SKIP LOCKED)
-      AND (NOT p_check_capacity
-           OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
-    RETURNING e.* INTO v_exam;
-    IF v_exam.id IS NULL THEN
-        -- held by another transaction (or full, or gone): wait for it, at most lock_timeout
-        PERFORM set_config('lock_timeout',
-                           coalesce(nullif(current_setting('mockbook.lock_timeout', true), ''),
-                                    '2s'),
-                           true);
-        BEGIN
-            UPDATE hubspot_sync.hubspot_mock_exams AS e
-            SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-            WHERE e.id = p_exam.id
-              AND (NOT p_check_capacity
-                   OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
-            RETURNING e.* INTO v_exam;
-        EXCEPTION WHEN lock_not_available THEN
-            PERFORM mockbook_internal.raise_error('BUSY',
-                format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
-        END;
-    END IF;
+    PERFORM set_config('lock_timeout',
+                       coalesce(nullif(current_setting('mockbook.lock_timeout', true), ''), '2s'),
+                       true);
+    BEGIN
+        UPDATE hubspot_sync.hubspot_mock_exams AS e
+        SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
+        WHERE e.id = p_exam.id
+          AND (NOT p_check_capacity
+               OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
+        RETURNING e.* INTO v_exam;
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM mockbook_internal.raise_error('BUSY',
+            format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
+    END;
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
         IF v_exam.id IS NULL THEN

@@ -1,7 +1,7 @@
 -- create_booking (SPEC 4.1): every check in its order, the credit table, idempotency, the
 -- booking row, and that a failed call changes nothing.
 BEGIN;
-SELECT plan(126);
+SELECT plan(124);
 
 -- Catalog and privileges ----------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'create_booking',
@@ -332,26 +332,6 @@ SELECT ok(tests.unchanged_since('code'), 'and changes nothing: the credit spent 
 SELECT is(tests.book('CBNOHS', 'CB_SJ', 'k-r3') ->> 'status', 'Active', 'a contact HubSpot does not know yet can book');
 SELECT results_eq($$SELECT associated_contact_id, ndecc_exam_date FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'k-r3'$$,
                   $$VALUES (NULL::text, NULL::text)$$, 'its booking has no associated_contact_id yet');
-
--- Issue 13: no subtransaction on a booking's common path -------------------------------------------
--- A subtransaction that writes gets a transaction id of its own, which the rows it writes carry
--- as xmin; the key's lock (tried first), the insert (ON CONFLICT DO NOTHING) and the seat (a free
--- row locked by SKIP LOCKED) run in the caller's transaction, so every row the booking writes
--- carries this transaction's id. (Before issue 13, the insert and the seat each ran in an
--- EXCEPTION block: their rows carried two other ids.)
-DO $$
-BEGIN
-    PERFORM tests.make_exam(p_hubspot_id := 'CB_XID');
-    PERFORM tests.make_student(p_sj := 1, p_student_id := 'CBXID');
-END $$;
-SELECT is(tests.book('CBXID', 'CB_XID', 'k-xid') ->> 'status', 'Active', 'issue 13: a booking made');
-SELECT results_eq(
-    $$SELECT t, x::text FROM (VALUES
-        ('booking', (SELECT xmin FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'k-xid')),
-        ('exam', (SELECT xmin FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'CB_XID')),
-        ('contact', (SELECT xmin FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'CBXID'))) AS v(t, x)$$,
-    $$SELECT t, pg_current_xact_id()::xid::text FROM (VALUES ('booking'), ('exam'), ('contact')) AS v(t)$$,
-    'its booking, exam total and balance were written by the transaction itself, no subtransaction');
 
 -- Invariants -----------------------------------------------------------------------------------
 SELECT is_empty('SELECT * FROM tests.invariant_violations()', 'every exam: total_bookings = Active bookings');

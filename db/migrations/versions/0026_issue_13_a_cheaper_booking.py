@@ -5,7 +5,6 @@ Revises: 0025_accept_offer_shapes_its_res
 
 Frozen by `mockbook db revision` from these db/ changes:
   changed  db/schema/12_hubspot_bookings.sql
-  changed  db/functions/apply_credit_delta.sql
   changed  db/functions/book.sql
   changed  db/functions/booking_fingerprint.sql
   changed  db/functions/business_today.sql
@@ -14,10 +13,7 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/credit_rules.sql
   changed  db/functions/exam_starts_at.sql
   changed  db/functions/exam_unbookable_reason.sql
-  changed  db/functions/insert_booking.sql
-  changed  db/functions/lock_idempotency_key.sql
   changed  db/functions/new_booking_code.sql
-  changed  db/functions/take_seat.sql
 """
 
 from pathlib import Path
