@@ -209,8 +209,8 @@ DESIGNS = {"none": (), "two": tuple(OLD), "one": ("record_row_change",),
            "rows": ("bench_rows_only",), "merged": ("bench_merged",),
            "merged3": ("bench_merged3",), "lean": ("bench_lean",), "narrow": ("bench_narrow",),
            "narrow2": ("bench_narrow2",)}
-ALL_TRIGGERS = (*OLD, "record_row_change", "bench_rows_only", "bench_merged", "bench_merged3",
-                "bench_lean", "bench_narrow", "bench_narrow2")
+ALL_TRIGGERS = [*OLD, "record_row_change", "bench_rows_only", "bench_merged", "bench_merged3",
+                "bench_lean", "bench_narrow", "bench_narrow2"]
 
 
 def use(url: str, design: str) -> None:
@@ -274,6 +274,9 @@ def main() -> None:
     ap.add_argument("--base", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--db", default="mockbook_bench_triggers",
                     help="the database it builds and drops")
+    ap.add_argument("--sql", action="append", default=[], metavar="NAME=FILE",
+                    help="one more design: FILE defines the trigger function"
+                         " hubspot_sync.bench_NAME() (bench/trigger_designs/, as trigger_micro.py)")
     ap.add_argument("--wal", type=int, default=0,
                     help="instead of tps: WAL per booking over this many bookings per design")
     args = ap.parse_args()
@@ -293,6 +296,14 @@ def main() -> None:
             conn.execute(lean_sql())
             conn.execute(narrow_sql())
             conn.execute(narrow2_sql())
+            for name, path in (x.split("=", 1) for x in args.sql):
+                conn.execute(Path(path).read_text())
+                for t in TABLES:
+                    conn.execute(f"CREATE TRIGGER bench_{name} AFTER INSERT OR UPDATE OR DELETE"
+                                 f" ON hubspot_sync.{t} FOR EACH ROW"
+                                 f" EXECUTE FUNCTION hubspot_sync.bench_{name}()")
+                DESIGNS[name] = (f"bench_{name}",)
+                ALL_TRIGGERS.append(f"bench_{name}")
         if args.wal:
             wal: dict[str, list[dict[str, float]]] = {d: [] for d in args.designs.split(",")}
             order = []
