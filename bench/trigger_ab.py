@@ -14,8 +14,11 @@ the rows themselves), and the prototypes of the next step: "merged" (one table w
 and the outbox columns, one row per change: the audit row serving as the outbox row), "merged3"
 (the same without the notes' pending index), "lean" (today's rows without the two
 (table_name, record_id) indexes), "narrow" / "narrow2" (today's rows, the outbox's UPDATE rows
-holding only the changed columns (and the identity columns) instead of whole rows). Everything
-but "one" and "two" is bench-only SQL in this file.
+holding only the changed columns (and the identity columns) instead of whole rows), all
+four built on "jsonb" (record_row_change as revisions 0017-0025 had it: the UPDATE diff walked
+in jsonb, read from the newest frozen revision with that body; "one" compares the columns
+directly since issue 13 item 3's column lists), and any --sql NAME=FILE
+(bench/trigger_designs/). Everything but "one", "two" and "jsonb" is bench-only SQL.
 
 --wal N measures, instead of tps, the WAL one booking writes (pg_walinspect, this connection's
 transactions only: the same on a loaded server, where tps swings 2x between legs). Builds and
@@ -156,9 +159,18 @@ CREATE INDEX ON hubspot_sync.merged (id) WHERE synced_to_hubspot_at IS NULL;
 """
 
 
+def jsonb_diff_sql() -> str:
+    """record_row_change as revisions 0017-0025 had it (the UPDATE diff in jsonb: to_jsonb of OLD
+    and NEW walked with jsonb_each), from the newest frozen revision carrying that body: design
+    "jsonb", and the base of the lean/narrow prototypes, which were measured against it."""
+    files = sorted(ROOT.glob("db/migrations/versions/*/upgrade/*_triggers_row_change.sql"),
+                   key=lambda f: f.parent.parent.name)
+    return [f for f in files if "jsonb_each(v_new)" in f.read_text()][-1].read_text()
+
+
 def lean_sql() -> str:
     """record_row_change writing into copies of the two tables without their record indexes."""
-    fn = (ROOT / "db/triggers/row_change.sql").read_text()
+    fn = jsonb_diff_sql()
     fn = fn.split("COMMENT ON FUNCTION")[0]
     fn = (fn.replace("mockbook_internal.record_row_change()", "hubspot_sync.bench_lean()")
             .replace("hubspot_sync.sync_queue ", "hubspot_sync.lean_sq ")
@@ -178,7 +190,7 @@ def narrow_sql() -> str:
     """record_row_change (same two tables, same 6 rows) with the outbox's UPDATE rows narrowed:
     old_data holds only the changed columns' old values (the audit diff), new_data the whole
     new row."""
-    fn = (ROOT / "db/triggers/row_change.sql").read_text()
+    fn = jsonb_diff_sql()
     fn = fn.split("COMMENT ON FUNCTION")[0]
     marker = "SELECT TG_TABLE_NAME, NEW.id, TG_OP, v_old, v_new\n            FROM diff"
     assert marker in fn, "row_change.sql changed: update narrow_sql()"
@@ -208,9 +220,9 @@ def narrow2_sql() -> str:
 DESIGNS = {"none": (), "two": tuple(OLD), "one": ("record_row_change",),
            "rows": ("bench_rows_only",), "merged": ("bench_merged",),
            "merged3": ("bench_merged3",), "lean": ("bench_lean",), "narrow": ("bench_narrow",),
-           "narrow2": ("bench_narrow2",)}
+           "narrow2": ("bench_narrow2",), "jsonb": ("bench_jsonb",)}
 ALL_TRIGGERS = [*OLD, "record_row_change", "bench_rows_only", "bench_merged", "bench_merged3",
-                "bench_lean", "bench_narrow", "bench_narrow2"]
+                "bench_lean", "bench_narrow", "bench_narrow2", "bench_jsonb"]
 
 
 def use(url: str, design: str) -> None:
@@ -296,6 +308,11 @@ def main() -> None:
             conn.execute(lean_sql())
             conn.execute(narrow_sql())
             conn.execute(narrow2_sql())
+            conn.execute(jsonb_diff_sql().split("COMMENT ON FUNCTION")[0].replace(
+                "mockbook_internal.record_row_change()", "hubspot_sync.bench_jsonb()")
+                + "".join(f"""
+CREATE TRIGGER bench_jsonb AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
+    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_jsonb();""" for t in TABLES))
             for name, path in (x.split("=", 1) for x in args.sql):
                 conn.execute(Path(path).read_text())
                 for t in TABLES:

@@ -16,13 +16,14 @@ of bookings made by create_booking. Two figures per sample, in µs per row chang
   trigger) in the same round: the trigger's CPU;
 - EXPLAIN (ANALYZE)'s time of the trigger (wall clock: inflated by load, shown for reference).
 Designs run in ABBA order every round (reversed every other round), every kind each time; the
-figures are medians over the samples, and the ratio to "one" is paired per sample.
+figures are medians over the samples, and the ratio to "jsonb" is paired per sample.
 
-Designs: "none" (no trigger), "one" (db/triggers/row_change.sql's function, or --baseline FILE),
-"hstore" (the same, the UPDATE's changed keys found by hstore(NEW) - hstore(OLD); creates the
-hstore extension in the bench database), and any --sql NAME=FILE defining the trigger function
-hubspot_sync.bench_NAME(): bench/trigger_designs/ (cols, nodiff, nojsonb). Builds and drops
-its own database (--db).
+Designs: "none" (no trigger), "one" (db/triggers/row_change.sql's function), "jsonb" (the
+function as revisions 0017-0025 had it, the UPDATE diff walked in jsonb: trigger_ab.py's
+jsonb_diff_sql), "hstore" (jsonb with the UPDATE's changed keys found by hstore(NEW) -
+hstore(OLD); creates the hstore extension in the bench database), and any --sql NAME=FILE
+defining the trigger function hubspot_sync.bench_NAME(): bench/trigger_designs/ (cols,
+nodiff, nojsonb). Builds and drops its own database (--db).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import fixtures
+from bench.trigger_ab import jsonb_diff_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings")
@@ -77,9 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--designs", default="one,cols,hstore")
-    ap.add_argument("--baseline", default=str(ROOT / "db/triggers/row_change.sql"),
-                    help="the file whose function is 'one'")
+    ap.add_argument("--designs", default="none,jsonb,one")
     ap.add_argument("--sql", action="append", default=[],
                     help="NAME=FILE: a design from a file defining hubspot_sync.bench_NAME()")
     ap.add_argument("--base", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -90,15 +90,18 @@ def main() -> None:
     with psycopg.connect(args.base, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {args.db}")
-    base = Path(args.baseline).read_text()
+    base = jsonb_diff_sql()
     files = dict(x.split("=", 1) for x in args.sql)
     chosen = args.designs.split(",")
-    trig = {d: f"bench_{d}" for d in ["one", *files, *(["hstore"] if "hstore" in chosen else [])]}
+    trig = {d: f"bench_{d}" for d in ["one", "jsonb", *files,
+                                       *(["hstore"] if "hstore" in chosen else [])]}
     try:
         fixtures.build(url, "db")
         n = args.rows
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(renamed(base, "bench_one") + ";" + triggers("bench_one"))
+            conn.execute(renamed((ROOT / "db/triggers/row_change.sql").read_text(), "bench_one")
+                         + ";" + triggers("bench_one"))
+            conn.execute(renamed(base, "bench_jsonb") + ";" + triggers("bench_jsonb"))
             if "hstore" in chosen:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS hstore SCHEMA public")
                 conn.execute(hstore_sql(base) + ";" + triggers("bench_hstore"))
@@ -197,12 +200,20 @@ def main() -> None:
                 total = sum(statistics.median(per_round(design, k)) for k in kinds)
                 line += f"  booking {total:6.1f}"
             print(line)
-        if "one" in chosen and "none" in chosen:
+        if "none" in chosen:
+            # interference only ever adds CPU time (cache misses, a sibling hyperthread), so
+            # each design's least sample is the other estimate of its intrinsic cost
+            print("design   least statement CPU − none's least (µs per row change)")
+            for design in chosen:
+                least = {k: min(cpu[design][k]) - min(cpu["none"][k]) for k in kinds}
+                print(f"{design:8s} " + " ".join(f"{k} {v:6.1f}" for k, v in least.items())
+                      + f"  booking {sum(least.values()):6.1f}")
+        if "jsonb" in chosen and "none" in chosen:
             for design in chosen:
                 ratios = [sum(per_round(design, k)[i] for k in kinds)
-                          / sum(per_round("one", k)[i] for k in kinds) for i in range(rounds)]
+                          / sum(per_round("jsonb", k)[i] for k in kinds) for i in range(rounds)]
                 q = statistics.quantiles(ratios, n=4)
-                print(f"{design:8s} CPU/booking ÷ one's, paired per sample: median "
+                print(f"{design:8s} CPU/booking ÷ jsonb's, paired per sample: median "
                       f"{statistics.median(ratios):.3f} (quartiles {q[0]:.3f}–{q[2]:.3f})")
         res = {"cpu": cpu, "trigger_time": wall}
         print(json.dumps(res), file=sys.stderr)
