@@ -15,7 +15,7 @@ and the outbox columns, one row per change: the audit row serving as the outbox 
 (the same without the notes' pending index), "lean" (today's rows without the two
 (table_name, record_id) indexes), "narrow" / "narrow2" (today's rows, the outbox's UPDATE rows
 holding only the changed columns (and the identity columns) instead of whole rows), all
-four built on "jsonb" (record_row_change as revisions 0017-0025 had it: the UPDATE diff walked
+four built on "jsonb" (record_row_change as revisions 0017-0026 had it: the UPDATE diff walked
 in jsonb, read from the newest frozen revision with that body; "one" compares the columns
 directly since issue 13 item 3's column lists), and any --sql NAME=FILE
 (bench/trigger_designs/). Everything but "one", "two" and "jsonb" is bench-only SQL.
@@ -160,7 +160,7 @@ CREATE INDEX ON hubspot_sync.merged (id) WHERE synced_to_hubspot_at IS NULL;
 
 
 def jsonb_diff_sql() -> str:
-    """record_row_change as revisions 0017-0025 had it (the UPDATE diff in jsonb: to_jsonb of OLD
+    """record_row_change as revisions 0017-0026 had it (the UPDATE diff in jsonb: to_jsonb of OLD
     and NEW walked with jsonb_each), from the newest frozen revision carrying that body: design
     "jsonb", and the base of the lean/narrow prototypes, which were measured against it."""
     files = sorted(ROOT.glob("db/migrations/versions/*/upgrade/*_triggers_row_change.sql"),

@@ -19,7 +19,7 @@ Designs run in ABBA order every round (reversed every other round), every kind e
 figures are medians over the samples, and the ratio to "jsonb" is paired per sample.
 
 Designs: "none" (no trigger), "one" (db/triggers/row_change.sql's function), "jsonb" (the
-function as revisions 0017-0025 had it, the UPDATE diff walked in jsonb: trigger_ab.py's
+function as revisions 0017-0026 had it, the UPDATE diff walked in jsonb: trigger_ab.py's
 jsonb_diff_sql), "hstore" (jsonb with the UPDATE's changed keys found by hstore(NEW) -
 hstore(OLD); creates the hstore extension in the bench database), and any --sql NAME=FILE
 defining the trigger function hubspot_sync.bench_NAME(): bench/trigger_designs/ (cols,
