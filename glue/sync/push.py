@@ -520,7 +520,22 @@ class Pusher:
             if time.monotonic() - batch.claimed_at <= self.lease_seconds / 2:
                 return batch
             self._release(batch)
+        # A claim must come after the write-backs of the contacts pushed before it (see
+        # _claim_ahead): the last batch's outcomes are written first.
+        self._drain_settle()
         return self._gather()
+
+    def _claim_ahead(self) -> None:
+        """Claim the next batch on the settle lane, behind the write-backs queued so far. Only
+        once this batch's contacts are pushed and their write-backs queued: a contact this batch
+        pushed without leasing it (a "lookup", for its bookings) may have outbox rows the next
+        claim takes, and a claim records the balances it will send as the contact's ``pushing``
+        credits (the credit_push_claimed trigger), which this batch's write-back of the contact
+        turns into the credit merge's base (credit_push_done). Claimed before that write-back,
+        the base becomes what the next batch will send, not what HubSpot holds, and the next
+        merge takes the difference for an admin's change in HubSpot (a deduction lost)."""
+        if self._settle is not None:
+            self._next = self._settle.submit(self._gather)
 
     def _claim(self) -> tuple[list[dict], bool]:
         """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
@@ -566,8 +581,6 @@ class Pusher:
             return 0
         rows, works = batch.rows, batch.works
         self.stats.batches += 1
-        if ahead and batch.full and self._settle is not None:
-            self._next = self._settle.submit(self._gather)
         with self._settle_lock:
             self._unsettled = dict(works)
         try:
@@ -588,6 +601,8 @@ class Pusher:
             contacts = self._push_contacts(
                 by_table[CONTACTS_TABLE], bookings, idle=lambda: self._upsert_early(sending)
             )
+            if ahead and batch.full:  # (not before: see _claim_ahead)
+                self._claim_ahead()
             if self._relinked:  # bookings took their contact's new HubSpot id: read them again
                 for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
                     fresh = self.db.push_state(table, [w.record_id for w in by_table[table]])

@@ -7,6 +7,7 @@ once, each with its lanes, still send every booking once with SPEC §3's invaria
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 import push_helpers
@@ -25,7 +26,8 @@ from push_helpers import (
 
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.sync.push import Pusher
+from glue.sandbox import CONTACTS, EXAMS
+from glue.sync.push import BATCH_RECORDS, Pusher
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
@@ -190,3 +192,89 @@ def test_pushers_at_once_send_each_booking_once(push_db, sandbox) -> None:
     with psycopg.connect(push_db, autocommit=True) as conn:
         check_invariants(conn, snap)
     assert lane_threads() == []
+
+
+@pytest.mark.parametrize("batch_size", [BATCH_RECORDS, 2], ids=["claimed-after", "claimed-ahead"])
+def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
+    push_db, sandbox, batch_size
+) -> None:
+    """A contact with no HubSpot id yet is pushed (by email) in batch 1; a booking of theirs
+    claimed before batch 1's write-back makes them a "lookup" of batch 2, which merges and
+    updates them without leasing their outbox rows; a credit change meanwhile is claimed by
+    batch 3. Batch 3's claim records the balances it will send (credit_push_claimed) and so must
+    come after batch 2's write-back of that contact (which turns what batch 2 sent into the
+    merge's base): otherwise the base is what batch 3 will send, not what HubSpot holds, and
+    batch 3's merge takes the difference for an admin's change (a deduction lost). The write-backs
+    are slowed down, as on a loaded database."""
+    world = make_world(push_db, sandbox, students=1, exams=1, credits=5, without_hubspot_id=1)
+    student = world.students[0]
+    (second_exam,) = sandbox.seed(EXAMS, [{"mock_exam_name": "exam b", "total_bookings": "0"}])
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        conn.execute(
+            "SELECT tests.make_exam(p_hubspot_id := %s, p_capacity := 10, "
+            "p_exam_date := (now() AT TIME ZONE 'America/Toronto')::date + 9)",
+            (second_exam,),
+        )
+    book(push_db, [(student, world.exams[0])])  # 5 -> 4
+    settings = settings_for(push_db, sandbox)
+    with Database(push_db) as db:
+        pusher = Pusher(db, client_for(settings), settings, batch_size=batch_size)
+        gathers: list[int] = []
+        real_gather = pusher._gather
+
+        def gather():
+            batch = real_gather()
+            gathers.append(len(batch.rows))
+            if len(gathers) == 1:  # a second booking, while batch 1 is being sent: 4 -> 3
+                book(push_db, [(student, second_exam)])
+            return batch
+
+        pusher._gather = gather
+        real_complete = db.complete_sync_batch
+
+        def slow_complete(*args, **kwargs):
+            time.sleep(0.4)
+            return real_complete(*args, **kwargs)
+
+        db.complete_sync_batch = slow_complete
+        contact = query(
+            push_db,
+            "SELECT id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
+            (student,),
+        )[0]["id"]
+        recorded: list[dict] = []
+        real_record = db.record_credit_push
+
+        def record(credits, *, sent):
+            out = real_record(credits, sent=sent)
+            if str(contact) in credits:
+                recorded.append(credits[str(contact)])
+                if len(recorded) in (2, 3):  # 3 -> 2, then 2 -> 1: after a push merged
+                    with psycopg.connect(push_db, autocommit=True) as conn:
+                        conn.execute(
+                            "SELECT hubspot_sync.adjust_credits(p_student_id := %s, "
+                            "p_credit_field := 'sj_credits', p_delta := -1, "
+                            "p_reason := 'test', p_actor := 'admin:test')",
+                            (student,),
+                        )
+            return out
+
+        db.record_credit_push = record
+        pusher.run(linger=0)
+        Pusher(db, client_for(settings), settings).run(linger=0)  # anything left
+    assert pending(push_db) == 0
+    row = query(
+        push_db,
+        "SELECT hubspot_id, sj_credits FROM hubspot_sync.hubspot_contact_credits "
+        "WHERE student_id = %s",
+        (student,),
+    )[0]
+    adjustments = query(
+        push_db,
+        "SELECT delta FROM hubspot_sync.credit_ledger "
+        "WHERE student_id = %s AND reason = 'hubspot_adjustment'",
+        (student,),
+    )
+    assert adjustments == []  # nobody changed the credits in HubSpot
+    assert row["sj_credits"] == 1
+    assert sandbox.get(CONTACTS, row["hubspot_id"])["properties"]["sj_credits"] == "1"
