@@ -109,12 +109,14 @@ def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
         limiter=base.limiter,
     )
     gathered: list[int] = []  # rows of each batch claimed, in order
-    # interrupt the first write once three batches were claimed: the second or a later one
-    # is being sent, the one after it was claimed ahead
-    client.when = lambda: len(gathered) >= 3
+    # interrupt the first write once the second or a later batch is being sent and the one
+    # after it was claimed ahead (which happens once a batch's contacts are pushed)
+    client.when = lambda: len(gathered) >= 3 and pushers[0]._next is not None
+    pushers: list[Pusher] = []
     client.exc = exc
     with Database(push_db) as db:
         pusher = Pusher(db, client, settings, batch_size=20, lease_seconds=600)
+        pushers.append(pusher)
         real = pusher._gather
 
         def gather():
