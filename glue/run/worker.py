@@ -35,7 +35,7 @@ from glue.run.cycle import (
     level_of,
     step,
 )
-from glue.sync.push import BATCH_RECORDS, default_worker_name
+from glue.sync.push import BATCH_RECORDS, PUSH_CONNECTIONS, default_worker_name
 
 # How it works (the detail of the module docstring):
 #
@@ -129,7 +129,8 @@ def run_once(
     """One cron cycle on ``conn`` (which holds the run lock): every step once."""
     hubspot, reader = hubspot_seams(settings)
     keeper = CacheKeeper(settings.redis_url)
-    with Database(url, max_size=3, application_name=RUN_APPLICATION) as db:
+    # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
+    with Database(url, max_size=PUSH_CONNECTIONS + 1, application_name=RUN_APPLICATION) as db:
         cycle = Cycle(
             settings=settings,
             conn=conn,
@@ -328,7 +329,9 @@ class Worker:
         """Connect, give back what an interrupted batch of ours had leased, push at once."""
         self._close()
         conn = connect(self.url, WORKER_APPLICATION)
-        db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
+        # a push's connections at once (a pool timeout here reads as a lost database), and one more
+        db = Database(self.url, max_size=PUSH_CONNECTIONS + 1,
+                      application_name=WORKER_APPLICATION)
         db.pool.timeout = 10.0  # a pool waiting 30 s for a dead server would stall the loop
         self.cycle = Cycle(
             self.settings,

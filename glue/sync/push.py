@@ -259,6 +259,8 @@ BATCH_RECORDS = 8000
 # transaction on its own connection, on disjoint contacts). The merge is the costliest database
 # call of the push (~150-350 ms per 100 contacts on the shared 2-core box, bench/README.md B5).
 PREP_THREADS = 2
+# connections a push uses at once: its main thread, the PREP_THREADS merges, the settle lane
+PUSH_CONNECTIONS = PREP_THREADS + 2
 
 
 class _Lane:
