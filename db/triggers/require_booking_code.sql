@@ -6,6 +6,10 @@
  * before mockbook that never had a code stay as they are and can still be updated (cancelled,
  * marked, synced) — which a CHECK constraint, even NOT VALID, would forbid (SPEC §3: "not null
  * for new rows").
+ *
+ * The trigger carries WHEN (NEW.booking_id IS NULL): a row with a code (every booking the
+ * functions write) never calls the function (issue 13: one PL/pgSQL trigger call fewer per
+ * booking); the function decides the NULL cases.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.require_booking_code()
 RETURNS trigger
@@ -29,4 +33,5 @@ REVOKE ALL ON FUNCTION mockbook_internal.require_booking_code() FROM PUBLIC, ano
 
 CREATE OR REPLACE TRIGGER require_booking_code
     BEFORE INSERT OR UPDATE OF booking_id ON hubspot_sync.hubspot_bookings
-    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.require_booking_code();
+    FOR EACH ROW WHEN (NEW.booking_id IS NULL)
+    EXECUTE FUNCTION mockbook_internal.require_booking_code();

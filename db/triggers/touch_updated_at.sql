@@ -7,6 +7,12 @@
  * time), overriding a value the statement may have written. An UPDATE that only touches
  * bookkeeping columns keeps the updated_at it wrote (or had), so the glue's sync stamps do not
  * make a row look modified.
+ *
+ * The triggers carry WHEN (NEW.updated_at IS DISTINCT FROM now()): an UPDATE that already wrote
+ * updated_at = now() (every booking function's) ends with updated_at = now() whatever else it
+ * changed, so the function is not called at all (issue 13: two PL/pgSQL trigger calls fewer per
+ * booking). PostgreSQL evaluates a BEFORE trigger's WHEN just before the function would run, so
+ * this is the function's own first test, made without the call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.touch_updated_at()
 RETURNS trigger
@@ -36,12 +42,15 @@ REVOKE ALL ON FUNCTION mockbook_internal.touch_updated_at() FROM PUBLIC, anon, a
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_contact_credits
-    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now())
+    EXECUTE FUNCTION mockbook_internal.touch_updated_at();
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_mock_exams
-    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now())
+    EXECUTE FUNCTION mockbook_internal.touch_updated_at();
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_bookings
-    FOR EACH ROW EXECUTE FUNCTION mockbook_internal.touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now())
+    EXECUTE FUNCTION mockbook_internal.touch_updated_at();

@@ -3,7 +3,7 @@
 -- columns; bookkeeping-only updates are not; performed_by comes from mockbook.actor, else the
 -- request's role claim, else current_user.
 BEGIN;
-SELECT plan(39);
+SELECT plan(43);
 
 -- Catalog ------------------------------------------------------------------------------------
 SELECT trigger_is('hubspot_sync', t, 'record_row_change', 'mockbook_internal', 'record_row_change',
@@ -94,6 +94,33 @@ SELECT results_eq(
     'UPDATE audit: exactly the changed columns with their old and new values, bookkeeping left out');
 SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_bookings WHERE id = (SELECT id FROM b)),
           now(), 'a real change stamps updated_at = now()');
+
+-- The booking functions write updated_at = now() themselves: the trigger's WHEN clause
+-- (NEW.updated_at IS DISTINCT FROM now()) spares the PL/pgSQL call, and updated_at is the same
+-- (issue 13). pg_stat_xact_user_functions counts this transaction's calls.
+DO $$ BEGIN PERFORM tests.make_exam(p_hubspot_id := 'EXAUDW'); END $$;
+CREATE FUNCTION pg_temp.calls(p_name text) RETURNS int LANGUAGE sql AS $$
+    SELECT coalesce(sum(calls), 0)::int FROM pg_stat_xact_user_functions
+    WHERE schemaname = 'mockbook_internal' AND funcname = p_name $$;
+SET LOCAL track_functions = 'pl';
+UPDATE hubspot_sync.hubspot_mock_exams SET updated_at = '2020-01-01' WHERE hubspot_id = 'EXAUDW';
+CREATE TEMP TABLE before_calls AS SELECT pg_temp.calls('touch_updated_at') AS n;
+UPDATE hubspot_sync.hubspot_mock_exams SET capacity = capacity + 1, updated_at = now()
+WHERE hubspot_id = 'EXAUDW';
+SELECT is(pg_temp.calls('touch_updated_at') - (SELECT n FROM before_calls), 0,
+          'an update that writes updated_at = now() does not call touch_updated_at');
+UPDATE hubspot_sync.hubspot_mock_exams SET updated_at = '2020-01-01' WHERE hubspot_id = 'EXAUDW';
+UPDATE before_calls SET n = pg_temp.calls('touch_updated_at');
+UPDATE hubspot_sync.hubspot_mock_exams SET capacity = capacity + 1 WHERE hubspot_id = 'EXAUDW';
+SELECT is(pg_temp.calls('touch_updated_at') - (SELECT n FROM before_calls), 1,
+          'an update that leaves an older updated_at calls touch_updated_at');
+SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'EXAUDW'),
+          now(), '... which stamps updated_at = now()');
+DO $$ BEGIN PERFORM tests.make_student(p_student_id := 'AUD2');
+           PERFORM tests.seed_booking('AUD2', 'EXAUDW', p_hubspot_id := 'HBAUD2'); END $$;
+SELECT is(pg_temp.calls('require_booking_code'), 0,
+          'a booking inserted with its code does not call require_booking_code (WHEN clause)');
+SET LOCAL track_functions = 'none';
 
 -- performed_by ---------------------------------------------------------------------------------
 DELETE FROM hubspot_sync.supabase_audit_log;
