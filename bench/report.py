@@ -132,6 +132,18 @@ def profile_table(profile: dict[str, Any] | None) -> str:
         for row in st["slowest"][:10]:
             text = row["statement"].replace("|", "\\|")
             lines.append(f"| `{text}` | {row['ms_per_booking']:.3f} |")
+    cpu = profile.get("cpu")
+    if cpu and "error" in cpu:
+        lines += ["", f"No CPU profile of the server: {cpu['error']}."]
+    elif cpu:
+        per = 1000 * cpu["samples"] / cpu.get("frequency", 1999) / max(cpu["bookings"], 1)
+        lines += ["", f"What the server does for a booking (`bench/cpu_profile.py`: "
+                  f"{cpu['how']}; {cpu['bookings']:,} bookings, {cpu['samples']:,} samples, "
+                  f"about {per:.2f} ms of CPU per booking):", "",
+                  "| what | function(s) | share of the backend's CPU |", "|---|---|---|"]
+        for row in cpu["buckets"]:
+            lines.append(f"| {row['what']} | `{row['functions'].replace('|', ' + ')}` | "
+                         f"{100 * row['share']:.1f} % |")
     phases = profile.get("outbox_phases")
     if phases:
         base = phases["tps"].get("none")

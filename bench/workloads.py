@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cpu_profile
 import fixtures
 import pgbench
 import psycopg
@@ -566,6 +567,10 @@ def profile(ctx: Context) -> dict[str, Any]:
         out["statements"] = _booking_statements(ctx.url)
     except psycopg.Error as exc:  # auto_explain missing or not superuser
         out["statements"] = {"error": str(exc)}
+    # What the server does for it (Linux perf; only when the server runs on this machine)
+    out["cpu"] = cpu_profile.booking_cpu(
+        ctx.url, [s for s in fixtures.SPREAD_SCRIPT.split(";\n") if s.strip()],
+        seconds=max(3.0, float(ctx.leg)))
     log(f"  profile: booking {out['synchronous_commit_on']['booking_latency_ms']} ms, TPC-B "
         f"{out['synchronous_commit_on']['tpcb_latency_ms']} ms per transaction at 1 client")
     n, _ = _clients(ctx, 32)
