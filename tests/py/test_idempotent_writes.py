@@ -378,6 +378,25 @@ def test_a_jwt_with_only_a_sub_and_user_role_claim(db: psycopg.Connection) -> No
     assert actors(db, student)[0] == ["admin:u-42", "user:u-43"]
 
 
+def test_the_original_admin_apps_super_admin_is_an_admin(db: psycopg.Connection) -> None:
+    """The original admin app's tokens carry the custom access token hook's claims (user_role,
+    permissions, role_assigned_at); its admins are 'super_admin' or 'admin', everyone else
+    'viewer'. A super_admin's write is recorded as an admin's, in the ledger and the audit."""
+    (student,) = make_students(db, 1, p_sj=1)
+    first_audit = len(actors(db, student)[1])
+    hook = {"sub": "5b0d4d0e-0000-4000-8000-000000000003", "email": "head@school.ca",
+            "permissions": ["bookings.create", "exams.delete"],
+            "role_assigned_at": "2025-11-20T12:00:00Z"}
+    rpc(db, "adjust_credits", claims=hook | {"user_role": "super_admin"}, p_student_id=student,
+        p_credit_field="sj_credits", p_delta=1, p_reason="goodwill", p_actor=None)
+    rpc(db, "adjust_credits", claims=hook | {"email": "v@school.ca", "user_role": "viewer"},
+        p_student_id=student, p_credit_field="sj_credits", p_delta=1, p_reason="r",
+        p_actor=None)
+    ledger, audit = actors(db, student)
+    assert ledger == ["admin:head@school.ca", "user:v@school.ca"]
+    assert audit[first_audit:] == ["admin:head@school.ca", "user:v@school.ca"]
+
+
 def test_server_jobs_without_a_jwt_user_keep_p_actor(db: psycopg.Connection) -> None:
     """The service-role key's claims name no user: p_actor is the actor (and is required)."""
     (student,) = make_students(db, 1, p_sj=1)
