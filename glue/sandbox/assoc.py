@@ -181,13 +181,23 @@ class AssociationsApi:
         return (207 if errors else 200), batch_body(results, errors, started)
 
     def batch_archive(self, req: Req, f: str, t: str) -> tuple[int, Any]:
+        """``batch/archive`` ("Remove associations"): every association between each input's
+        ``from`` and each of its ``to`` records goes, all types, both directions; 204. The body
+        is ``BatchInputPublicAssociationMultiArchive`` (associations v4 spec: ``from`` and a
+        ``to`` list both required): a malformed input refuses the whole call before anything
+        is removed. Records that do not exist, or are not associated, are skipped: the spec
+        declares no per-input errors for this call (204, no body, is its only success)."""
         ft, tt = self.api.type_of(f), self.api.type_of(t)
-        inputs = req.inputs(MAX_ASSOC_BATCH)
+        pairs = []
+        for item in req.inputs(MAX_ASSOC_BATCH):
+            to = item.get("to") if isinstance(item, dict) else None
+            if not isinstance(to, list):
+                raise ApiError(400, f"Invalid association input: {item!r} ('to' must be a list)")
+            fid = _oid(item.get("from"))
+            pairs.extend((fid, _oid(ref)) for ref in to)
         with self.store.lock:
-            for item in inputs:
-                fid = _oid(item.get("from") if isinstance(item, dict) else None)
-                for to in item.get("to") or []:
-                    self.store.dissociate(ft.type_id, fid, tt.type_id, _oid(to))
+            for fid, tid in pairs:
+                self.store.dissociate(ft.type_id, fid, tt.type_id, tid)
         return 204, None
 
     def batch_archive_labels(self, req: Req, f: str, t: str) -> tuple[int, Any]:

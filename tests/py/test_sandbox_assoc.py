@@ -131,3 +131,52 @@ def test_default_associations_batch_and_single(sandbox: Sandbox, hubspot_client)
     assert status == 204
     assert [a["to_id"] for a in sandbox.associations(NOTES, n1)] == [c2]
     assert sandbox.associations(CONTACTS, c1) == []
+
+
+def test_batch_archive_removes_every_type_both_ways_and_refuses_malformed_inputs(
+    sandbox: Sandbox,
+) -> None:
+    """``batch/archive`` (the associations v4 spec's "Remove associations": ``from`` and a ``to``
+    list per input, 204): one input removes several pairs, every type, seen from both ends; an
+    input without its ``to`` list refuses the whole call, removing nothing (before, the valid
+    inputs ahead of it were applied and the bad one read as "remove nothing")."""
+    import urllib.error
+    import urllib.request
+
+    [b1, b2] = sandbox.seed(BOOKINGS, [{"booking_id": "B1"}, {"booking_id": "B2"}])
+    [c1, c2, c3] = sandbox.seed(CONTACTS, [{"email": f"{n}@x.io"} for n in "abc"])
+    type_id = sandbox.association_type_id(BOOKINGS, CONTACTS)
+    for booking, contact in ((b1, c1), (b1, c2), (b1, c3), (b2, c1)):
+        sandbox.associate(BOOKINGS, booking, CONTACTS, contact, [type_id])
+
+    def archive(inputs: list) -> int:
+        req = urllib.request.Request(
+            f"{sandbox.base_url}/crm/v4/associations/{BOOKINGS}/{CONTACTS}/batch/archive",
+            data=json.dumps({"inputs": inputs}).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {sandbox_fixtures.TOKEN}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            assert json.loads(err.read())["category"] == "VALIDATION_ERROR"
+            return err.code
+
+    def linked(booking: str) -> list[str]:
+        return sorted(a["to_id"] for a in sandbox.associations(BOOKINGS, booking))
+
+    bad = [{"from": {"id": b2}, "to": [{"id": c1}]}, {"from": {"id": b1}}]
+    assert archive(bad) == 400
+    assert linked(b1) == sorted([c1, c2, c3]) and linked(b2) == [c1]  # nothing removed
+    failures = sandbox.conformance_failures
+    assert failures and all("'to' is a required property" in f for f in failures), failures
+    failures.clear()  # the malformed request was this test's own
+
+    assert archive([{"from": {"id": b1}, "to": [{"id": c2}, {"id": c3}, {"id": "404404"}]}]) == 204
+    assert linked(b1) == [c1] and linked(b2) == [c1]
+    assert sorted(a["to_id"] for a in sandbox.associations(CONTACTS, c1)) == sorted([b1, b2])
+    assert sandbox.associations(CONTACTS, c2) == sandbox.associations(CONTACTS, c3) == []
