@@ -27,7 +27,9 @@ pass_app = click.make_pass_decorator(AppContext)
 def _render(report: ReconcileReport) -> None:
     console = Console()
     summary = Table(title=f"mockbook reconcile: drift {report.drift}")
-    for column in ("entity", "compared", "missing in HubSpot", "missing in Postgres", "differ"):
+    columns = ("entity", "compared", "missing in HubSpot", "missing in Postgres", "differ",
+               "extra associations")  # fmt: skip
+    for column in columns:
         summary.add_column(column, justify="right" if column != "entity" else "left")
     for name, e in report.entities.items():
         summary.add_row(
@@ -36,6 +38,7 @@ def _render(report: ReconcileReport) -> None:
             str(len(e.missing_in_hubspot)),
             str(len(e.missing_in_postgres)),
             str(len(e.different)),
+            str(sum(len(item["extra"]) for item in e.extra_associations)),
         )
     console.print(summary)
     if not report.drift:
@@ -57,6 +60,14 @@ def _render(report: ReconcileReport) -> None:
                     str(values["postgres"]),
                     str(values["hubspot"]),
                 )
+        for item in e.extra_associations[:SHOWN]:  # what --repair removes in HubSpot
+            details.add_row(
+                name,
+                str(item["key"]),
+                f"extra association:{item['association']}",
+                str(item["postgres"]),
+                ", ".join(item["extra"]),
+            )
     console.print(details)
     for name, e in report.entities.items():
         if e.repaired:
@@ -78,9 +89,11 @@ def _render(report: ReconcileReport) -> None:
 def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: bool) -> None:
     """Compare every booking, contact and exam between Postgres and HubSpot.
 
-    Reports records missing on each side and fields that differ. With --repair: Postgres wins
-    for bookings and credit balances (re-queued for the push), HubSpot for exams and contact
-    profile fields (applied here). Run `mockbook pull` first."""
+    Reports records missing on each side, fields that differ, and bookings associated in
+    HubSpot with a contact or exam that is not theirs (extra associations). With --repair:
+    Postgres wins for bookings and credit balances (re-queued for the push; extra associations
+    removed in HubSpot here), HubSpot for exams and contact profile fields (applied here). Run
+    `mockbook pull` first."""
     client = HubSpotClient.from_settings(app.settings)
     as_json = _as_json(app, json_flag)
     with Database(app.database_url()) as db, _progress(not as_json) as progress:

@@ -3,8 +3,9 @@
 Every exam, contact and booking is read on both sides (HubSpot through the pull's keyset search,
 Postgres through ``reconcile_state``) and compared field by field, after putting both values in
 one form (dates as days, date-times as epoch milliseconds, numbers as integers, blanks as none).
-Per entity the report lists the records missing in HubSpot, those missing in Postgres, and
-those whose fields differ (with both values).
+Per entity the report lists the records missing in HubSpot, those missing in Postgres, those
+whose fields differ (with both values), and a booking's associations HubSpot has and Postgres
+does not (``extra_associations``).
 
 ``--repair`` queues the fixes; who wins depends on who owns the data:
 """
@@ -31,7 +32,13 @@ from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 #   matched by code or idempotency key, never duplicated); nothing is ever deleted in HubSpot.
 # Associations are compared too: each booking with its contact and its exam (missing ones
 # re-queue the booking: the push associates it again), and each exam's prerequisites with its
-# exam->exam associations of the prerequisite type.
+# exam->exam associations of the prerequisite type. A booking associated with a contact or an
+# exam other than its own (an admin's slip, a second contact or exam) is an extra association:
+# the booking is listed as different (``association:contact`` / ``association:exam``, so it
+# counts once in the drift) and in ``extra_associations``; ``--repair`` removes those
+# associations in HubSpot at once (``HubSpotClient.dissociate``, v4 ``batch/archive``: the push
+# only ever adds associations). Extras are judged only where Postgres knows the booking's contact
+# or exam; the contact a booking's contact was merged into in HubSpot is never an extra.
 #
 # - contacts: Postgres for the five credit balances (re-queued: the push merges HubSpot's changes
 #   before it writes them, so an admin's edit not pulled yet is kept), HubSpot
@@ -146,6 +153,15 @@ def norm(field_name: str, value: Any) -> Any:
     return _text(value)
 
 
+def _booking_link(state: dict[str, Any], kind: str) -> str | None:
+    """The HubSpot id of a booking's contact or exam as Postgres has it (None: not known)."""
+    if kind == "contact":
+        value = state.get("associated_contact_id") or state.get("contact_hubspot_id")
+    else:
+        value = state.get("associated_mock_exam")
+    return _text(value)
+
+
 def _shown(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -159,6 +175,9 @@ class EntityReport:
     missing_in_hubspot: list[dict[str, Any]] = field(default_factory=list)
     missing_in_postgres: list[dict[str, Any]] = field(default_factory=list)
     different: list[dict[str, Any]] = field(default_factory=list)
+    # bookings only: {key, record_id, hubspot_id, association, postgres, extra: [ids]}; each
+    # booking listed here is in `different` too (that is what the drift counts)
+    extra_associations: list[dict[str, Any]] = field(default_factory=list)
     repaired: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -172,6 +191,7 @@ class EntityReport:
             "missing_in_hubspot": self.missing_in_hubspot,
             "missing_in_postgres": self.missing_in_postgres,
             "different": self.different,
+            "extra_associations": self.extra_associations,
             "repaired": self.repaired,
         }
 
@@ -224,6 +244,8 @@ class Reconciler:
         self.reader = reader
         self.settings = settings
         self.targets = targets(settings)
+        # {merged-away contact id: the contact it was merged into}, from contacts()
+        self.merged_into: dict[str, str] = {}
 
     def _associated(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, set[str]]:
         """{from id: ids of the records of ``to_type`` it is associated with (any type)}."""
@@ -330,6 +352,9 @@ class Reconciler:
         by_email = {
             (r["properties"].get("email") or "").strip().lower(): r["id"] for r in remote.values()
         }
+        for rec in remote.values():
+            for old in _ids(rec["properties"].get("hs_merged_object_ids")):
+                self.merged_into[old] = rec["id"]
         rows = self.store.local_state(target.table)
         report = EntityReport()
         fixes: dict[str, Any] = {"profile": [], "requeue": [], "insert": []}
@@ -393,7 +418,7 @@ class Reconciler:
             remote[code] = rec
         rows = self.store.local_state(target.table)
         report = EntityReport()
-        fixes: dict[str, Any] = {"requeue": [], "import": []}
+        fixes: dict[str, Any] = {"requeue": [], "import": [], "dissociate": []}
         local_codes: set[str] = set()
         # Associations: each booking with its contact and its exam (the push makes them).
         booking_ids = sorted({rec["id"] for rec in remote.values()})
@@ -426,24 +451,34 @@ class Reconciler:
             fields = _diff(pairs)
             if row["hubspot_id"] and row["hubspot_id"] != rec["id"]:
                 fields["hubspot_id"] = {"postgres": row["hubspot_id"], "hubspot": rec["id"]}
-            for name, want, found in (
-                (
-                    "association:contact",
-                    state.get("associated_contact_id") or state.get("contact_hubspot_id"),
-                    with_contact.get(rec["id"], set()),
-                ),
-                (
-                    "association:exam",
-                    state.get("associated_mock_exam"),
-                    with_exam.get(rec["id"], set()),
-                ),
+            requeue = bool(fields)  # an extra association alone is removed, not pushed
+            for kind, found in (
+                ("contact", with_contact.get(rec["id"], set())),
+                ("exam", with_exam.get(rec["id"], set())),
             ):
-                if want and str(want) not in found:
-                    fields[name] = {"postgres": str(want), "hubspot": sorted(found)}
+                want = _booking_link(state, kind)
+                extra = sorted(found - {want, self.merged_into.get(want)}) if want else []
+                if want and want not in found:
+                    requeue = True
+                elif not extra:
+                    continue
+                fields[f"association:{kind}"] = {"postgres": want, "hubspot": sorted(found)}
+                if extra:
+                    item = {
+                        "key": code,
+                        "record_id": str(row["record_id"]),
+                        "hubspot_id": rec["id"],
+                        "association": kind,
+                        "postgres": want,
+                        "extra": extra,
+                    }
+                    report.extra_associations.append(item)
+                    fixes["dissociate"].append(item)
             if fields:
                 report.different.append(
                     {"key": code, "record_id": str(row["record_id"]), "fields": fields}
                 )
+            if requeue:
                 fixes["requeue"].append(row["record_id"])
         for code, rec in sorted(remote.items()):
             if code not in local_codes:
@@ -459,6 +494,8 @@ class Reconciler:
             "requeued": self.store.requeue_records("hubspot_bookings", fixes["requeue"]),
             "imported": count,
         }
+        if fixes["dissociate"]:
+            report.repaired["associations_removed"] = self._remove_extra(fixes["dissociate"])
         # Imported rows are Postgres' now (exam times filled in...): HubSpot gets them back, and
         # so do their exams' total_bookings, which the import moved (else a second round).
         self.store.requeue_records("hubspot_bookings", imported)
@@ -473,6 +510,29 @@ class Reconciler:
         queued = self.store.requeue_records("hubspot_mock_exams", exams) if imported else 0
         if queued:  # (0: the exam was waiting in the outbox already)
             report.repaired["exams_requeued"] = queued
+
+    def _remove_extra(self, extras: list[dict[str, Any]]) -> int:
+        """Remove the extra associations found (HubSpot's side of a booking Postgres owns),
+        read again against Postgres first: one that has become the booking's own since (a
+        re-linked contact, pushed meanwhile) is kept, and so are those of a booking no longer
+        there or whose contact or exam is no longer known. The number of associations removed."""
+        now = {str(r["record_id"]): r["state"] for r in self.store.local_state("hubspot_bookings")}
+        removals: dict[str, list[tuple[str, list[str]]]] = {"contact": [], "exam": []}
+        for item in extras:
+            want = _booking_link(now.get(item["record_id"]) or {}, item["association"])
+            if want is None:
+                continue
+            keep = {want, self.merged_into.get(want)}
+            if gone := [i for i in item["extra"] if i not in keep]:
+                removals[item["association"]].append((item["hubspot_id"], gone))
+        client = self.reader.client
+        bookings = self.targets["bookings"].object_type
+        for kind, to_type in (("contact", CONTACTS), ("exam", self.settings.exams_object_type)):
+            if removals[kind]:  # batch/archive is idempotent: retried like a read
+                self.puller._fetch(
+                    lambda k=kind, t=to_type: client.dissociate(bookings, t, removals[k])
+                )
+        return sum(len(gone) for pairs in removals.values() for _, gone in pairs)
 
     def _apply(
         self,

@@ -144,3 +144,110 @@ def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbo
     assert invariant_violations(push_db) == []
     with psycopg.connect(push_db, autocommit=True) as conn:
         assert read_status(conn).drift == 0
+
+
+# ---- extra associations ------------------------------------------------------------------------
+def linked(sb: Sandbox, booking: str) -> set[tuple[str, str]]:
+    """(type, id) of the contacts and exams one HubSpot booking is associated with."""
+    return {
+        (a["to_type"], a["to_id"])
+        for a in sb.associations(BOOKINGS, booking)
+        if a["to_type"] in (CONTACTS, EXAMS)
+    }
+
+
+def test_extra_associations_are_reported_counted_and_removed(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """A HubSpot booking associated with a contact or an exam that is not its own (a second
+    one, or the wrong one instead of its own) is drift: listed, counted once per booking,
+    shown in the table, and removed by --repair (v4 batch/archive); the push then re-makes a
+    missing own association, and a second reconcile finds nothing."""
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    e1, e2 = account["exams"]
+    c1, c2, c3 = account["contacts"]
+    settings, client, reader = hubspot(push_db, sandbox)
+    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50", COLUMNS="250")
+    runner = CliRunner()
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        push(db, client, settings, requeue=True, linger=0)
+        assert reconcile(db, client, settings, reader=reader).drift == 0
+        a = sandbox.get_by(BOOKINGS, "booking_id", "BK-20310309-AAAAAA")["id"]  # IMP1, e1
+        b = sandbox.get_by(BOOKINGS, "booking_id", "BK-20310309-BBBBBB")["id"]  # IMP2, e1
+        to_contact = sandbox.association_type_id(BOOKINGS, CONTACTS)
+        to_exam = sandbox.association_type_id(BOOKINGS, EXAMS)
+        # An admin's slips in HubSpot: a second contact and a second exam on A; B moved from
+        # its own contact to another one.
+        sandbox.associate(BOOKINGS, a, CONTACTS, c2, [to_contact])
+        sandbox.associate(BOOKINGS, a, EXAMS, e2, [to_exam])
+        sandbox.dissociate(BOOKINGS, b, CONTACTS, c2)
+        sandbox.associate(BOOKINGS, b, CONTACTS, c3, [to_contact])
+
+        found = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+        assert found.exit_code == 1, found.output
+        report = json.loads(found.output)
+        bookings = report["entities"]["bookings"]
+        assert report["drift"] == bookings["drift"] == 2  # two bookings drift
+        extras = {(x["key"], x["association"], x["postgres"], tuple(x["extra"]))
+                  for x in bookings["extra_associations"]}  # fmt: skip
+        assert extras == {
+            ("BK-20310309-AAAAAA", "contact", c1, (c2,)),
+            ("BK-20310309-AAAAAA", "exam", e1, (e2,)),
+            ("BK-20310309-BBBBBB", "contact", c2, (c3,)),
+        }
+        different = {d["key"]: d["fields"] for d in bookings["different"]}
+        assert different == {
+            "BK-20310309-AAAAAA": {
+                "association:contact": {"postgres": c1, "hubspot": sorted([c1, c2])},
+                "association:exam": {"postgres": e1, "hubspot": sorted([e1, e2])},
+            },
+            "BK-20310309-BBBBBB": {"association:contact": {"postgres": c2, "hubspot": [c3]}},
+        }
+        assert report["entities"]["exams"]["extra_associations"] == []
+        table = runner.invoke(cli, ["reconcile", "--max-drift", "2"], env=env)
+        assert table.exit_code == 0, table.output
+        assert "extra associations" in table.output
+        assert "extra association:exam" in table.output and e2 in table.output
+
+        repaired = reconcile(db, client, settings, repair=True, reader=reader)
+        # B's own contact association is missing: B is re-queued (the push makes it); the
+        # three extra associations are removed at once, seen from both ends.
+        assert repaired.entities["bookings"].repaired == {
+            "requeued": 1,
+            "imported": 0,
+            "associations_removed": 3,
+        }
+        assert linked(sandbox, a) == {(CONTACTS, c1), (EXAMS, e1)}
+        assert linked(sandbox, b) == {(EXAMS, e1)}
+        assert a not in {x["to_id"] for x in sandbox.associations(EXAMS, e2)}
+        push(db, client, settings, linger=0)
+        after = reconcile(db, client, settings, reader=reader)
+    assert after.drift == 0, after.as_dict()
+    assert linked(sandbox, b) == {(CONTACTS, c2), (EXAMS, e1)}
+    assert invariant_violations(push_db) == []
+
+
+def test_the_contact_a_bookings_contact_was_merged_into_is_not_an_extra(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """HubSpot moves a merged-away contact's associations to the contact it was merged into;
+    until the pull brings the merge, Postgres still names the old contact. That association is
+    the booking's own, never removed by --repair."""
+    from test_sync_records import merge_contacts
+
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    c1, c2, _ = account["contacts"]
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        push(db, client, settings, requeue=True, linger=0)
+        b = sandbox.get_by(BOOKINGS, "booking_id", "BK-20310309-BBBBBB")["id"]  # IMP2 = c2
+        assert merge_contacts(sandbox, c1, c2)[0] == 200
+        assert (CONTACTS, c1) in linked(sandbox, b)
+        report = reconcile(db, client, settings, repair=True, reader=reader)
+    assert report.entities["bookings"].extra_associations == []
+    assert "associations_removed" not in report.entities["bookings"].repaired
+    assert (CONTACTS, c1) in linked(sandbox, b)
