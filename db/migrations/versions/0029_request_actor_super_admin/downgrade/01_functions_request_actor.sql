@@ -1,0 +1,58 @@
+-- Undo db/functions/request_actor.sql (changed).
+-- Frozen copy of db/functions/request_actor.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.request_actor;
+/**
+ * mockbook_internal.request_actor(p_actor text DEFAULT NULL) -> text
+ *
+ * Who acts (issue 14 item 5): the one rule every write, the credit ledger
+ * (mockbook_internal.apply_credit_delta), the audit trigger (mockbook_internal.record_row_change, hence
+ * the HubSpot audit notes) and the keyed-write fingerprints use.
+ *
+ * PostgREST puts the request's verified JWT claims, as one JSON object, in the
+ * transaction-scoped setting request.jwt.claims (PostgREST docs, "Transactions" -> "Request
+ * Headers, Cookies and JWT claims", https://docs.postgrest.org/en/v12/references/transactions.html
+ * : current_setting('request.jwt.claims', true)::json ->> 'email'); Supabase's auth.jwt() reads
+ * the same setting. When those claims name a user —
+ * an `email` or a `sub` (Supabase Auth's user id) — the actor is that user, whatever p_actor
+ * says (a caller cannot write someone else's name into the ledger):
+ *     'admin:<email>'  when the claims carry the admin role claim: app_metadata.role = 'admin'
+ *                      (Supabase's app_metadata is writable with the service key only; a
+ *                      user cannot give it to themselves — user_metadata is never read), or a
+ *                      top-level user_role = 'admin' (a custom access token hook's claim);
+ *     'user:<email>'   otherwise;
+ *     <sub> instead of <email> when the claims have no email.
+ * Otherwise (no claims, or claims without a user, e.g. the service-role key's
+ * {"role": "service_role"}: server jobs, the glue) the actor is p_actor (NULL when NULL).
+ * At most 255 characters.
+ * Errors: none. Locks: none (STABLE: reads one setting).
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.request_actor(p_actor text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SET search_path) is parsed and
+    -- planned again at every call from a trigger's statement; PL/pgSQL keeps its plans
+    v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_who text;
+BEGIN
+    IF jsonb_typeof(v_claims) IS DISTINCT FROM 'object' THEN
+        RETURN p_actor;
+    END IF;
+    v_who := coalesce(nullif(btrim(v_claims ->> 'email'), ''),
+                      nullif(btrim(v_claims ->> 'sub'), ''));
+    IF v_who IS NULL THEN
+        RETURN p_actor;
+    END IF;
+    RETURN left(CASE WHEN 'admin' IN (v_claims #>> '{app_metadata,role}', v_claims ->> 'user_role')
+                     THEN 'admin:' ELSE 'user:' END || v_who, 255);
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.request_actor(text) IS
+'Internal: the actor of the current request: the JWT user PostgREST''s request.jwt.claims names (''admin:<email or sub>'' with the admin role claim app_metadata.role or user_role = admin, else ''user:<email or sub>''), else p_actor (server jobs).';
+REVOKE ALL ON FUNCTION mockbook_internal.request_actor(text) FROM PUBLIC, anon, authenticated, service_role;
