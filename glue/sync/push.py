@@ -50,10 +50,21 @@ from glue.hubspot.setup import require as require_portal
 #    admin's change is kept, never written over (``_merge_credits``; a contact merged or deleted
 #    in HubSpot is re-linked there); a contact without one
 #    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
-#    created) and its id written back. Contacts of the batch's bookings that have no HubSpot id
-#    yet are resolved the same way, so every booking can be associated with its contact. The
-#    values are given to the pull's credit merge before each call (``record_credit_push``), so
-#    HubSpot's copy of the push's own write is never taken for an admin's change;
+#    created) and its id written back. The values are given to the pull's credit merge before
+#    each call (``record_credit_push``), so HubSpot's copy of the push's own write is never taken
+#    for an admin's change. Lookups: a contact the batch's bookings need for their associations
+#    but whose outbox rows the batch did not claim is only looked up, never pushed: by the
+#    HubSpot id it has by now (no call), else by a ``batch/upsert`` by email with no property
+#    (found, or created empty), and neither its credits, nor the merge's bookkeeping
+#    (``contact_credit_sync``), nor its id are written; its own outbox rows push those, under
+#    their lease. (A lookup used to send the contact's credits and write its id back, which
+#    turned what it sent into the merge's base. Beside another worker holding the contact's
+#    lease (SPEC §6: several run at once) that corrupted the base: the lookup's write-back
+#    cleared the "pushing" values the holder had recorded, the holder's write-back then took
+#    the current balances for what HubSpot held, and the next merge read a local change made
+#    meanwhile as an admin's change in HubSpot: the deduction lost (or a stale upsert of either
+#    one landed last). tests/py/test_push_lookup_race.py.) Two upserts by one email, a lookup's
+#    and the holder's, find or create one HubSpot contact: email is unique there;
 # 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
 #    HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking; a
 #    booking whose repeated production code the adoption renamed is first renamed in HubSpot by
@@ -166,7 +177,8 @@ def contact_properties(state: dict[str, Any]) -> dict[str, str]:
 @dataclass
 class Work:
     """One record to push: its claimed outbox rows and its current state (None: deleted).
-    A "lookup" is a contact with no outbox row, resolved for the batch's bookings."""
+    A "lookup" is a contact with no outbox row in this batch, resolved for the batch's bookings
+    and never written (no credits, no write-back: see the module comment)."""
 
     table: str
     record_id: uuid.UUID
@@ -529,13 +541,15 @@ class Pusher:
 
     def _claim_ahead(self) -> None:
         """Claim the next batch on the settle lane, behind the write-backs queued so far. Only
-        once this batch's contacts are pushed and their write-backs queued: a contact this batch
-        pushed without leasing it (a "lookup", for its bookings) may have outbox rows the next
-        claim takes, and a claim records the balances it will send as the contact's ``pushing``
-        credits (the credit_push_claimed trigger), which this batch's write-back of the contact
-        turns into the credit merge's base (credit_push_done). Claimed before that write-back,
-        the base becomes what the next batch will send, not what HubSpot holds, and the next
-        merge takes the difference for an admin's change in HubSpot (a deduction lost)."""
+        once this batch's contacts are pushed and their write-backs queued, so that the next
+        batch reads the HubSpot ids this one wrote back (its bookings' contacts are then no
+        lookups). This ordering was first needed because a lookup wrote its contact back: a
+        claim records the balances it will send as the contact's ``pushing`` credits (the
+        credit_push_claimed trigger), which a write-back turns into the credit merge's base
+        (credit_push_done), so a next claim taken before a lookup's write-back made the base
+        what the next batch would send, not what HubSpot held (a deduction lost). A lookup
+        writes nothing now (the module comment): the same clash between two processes, where
+        no ordering inside one process helps, is gone with it."""
         if self._settle is not None:
             self._next = self._settle.submit(self._gather)
 
@@ -757,7 +771,8 @@ class Pusher:
         idle: Callable[[], bool] | None = None,
     ) -> dict[str, str | None]:
         """Push claimed contacts, and resolve the HubSpot ids of the bookings' contacts that
-        have none. Returns {contact record uuid (str): HubSpot id or None if unresolved}.
+        have none (lookups: found by id or email, nothing of theirs written, see the module
+        comment). Returns {contact record uuid (str): HubSpot id or None if unresolved}.
         ``idle()``: one other call to make while a chunk's merge is not ready (False: none
         left)."""
         resolved: dict[str, str | None] = {}
@@ -772,16 +787,21 @@ class Pusher:
                     lookups.append(rid)
         if lookups:  # an earlier batch's write-back may have given them their HubSpot id
             self._drain_settle()
-        extra = [
-            Work(CONTACTS_TABLE, rid, [], state)
-            for rid, state in self.db.push_state(CONTACTS_TABLE, lookups).items()
-        ]
+        # A lookup only resolves the HubSpot id (see "Lookups" in the module comment): one with
+        # an id is not sent at all; one without is upserted by email with no property, and
+        # neither its credits nor the credit merge's bookkeeping nor its id are written.
+        unknown: list[Work] = []
+        for rid, state in self.db.push_state(CONTACTS_TABLE, lookups).items():
+            if state.get("hubspot_id"):
+                resolved[str(rid)] = str(state["hubspot_id"])
+            else:
+                unknown.append(Work(CONTACTS_TABLE, rid, [], state))
         gone = [w for w in works if w.state is None]
         if gone:  # deleted locally: HubSpot keeps its contact
             self._complete(gone, {})
-        live = [w for w in works if w.state is not None] + extra
+        live = [w for w in works if w.state is not None]
         with_id = [w for w in live if w.state.get("hubspot_id")]
-        by_email = [w for w in live if not w.state.get("hubspot_id")]
+        by_email = [w for w in live if not w.state.get("hubspot_id")] + unknown
         for work in with_id:
             resolved[work.trace] = work.state["hubspot_id"]
 
@@ -811,14 +831,16 @@ class Pusher:
             self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
 
         def upsert(chunk: list[Work]) -> None:
-            sending(chunk)
+            owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
+            if owned:
+                sending(owned)
             result = self.hubspot.upsert(
                 CONTACTS,
                 "email",
                 [
                     {
                         "id": w.state["email"].strip().lower(),
-                        "properties": contact_properties(w.state),
+                        "properties": contact_properties(w.state) if w.rows else {},
                         "trace": w.trace,
                     }
                     for w in chunk
@@ -839,6 +861,7 @@ class Pusher:
                 self._fail(missing, "HubSpot answered the contact upsert without this contact")
             for w in ok:
                 resolved[w.trace] = ids[w.trace]
+            ok = [w for w in ok if w.rows]  # a lookup's id is not written back
             self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
 
         # Read and merge on the prep lane, chunk after chunk, while the chunks already merged

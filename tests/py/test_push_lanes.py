@@ -201,13 +201,14 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
     push_db, sandbox, batch_size
 ) -> None:
     """A contact with no HubSpot id yet is pushed (by email) in batch 1; a booking of theirs
-    claimed before batch 1's write-back makes them a "lookup" of batch 2, which merges and
-    updates them without leasing their outbox rows; a credit change meanwhile is claimed by
-    batch 3. Batch 3's claim records the balances it will send (credit_push_claimed) and so must
-    come after batch 2's write-back of that contact (which turns what batch 2 sent into the
-    merge's base): otherwise the base is what batch 3 will send, not what HubSpot holds, and
-    batch 3's merge takes the difference for an admin's change (a deduction lost). The write-backs
-    are slowed down, as on a loaded database."""
+    claimed before batch 1's write-back makes them a "lookup" of batch 2, which (without
+    leasing their outbox rows) used to merge and update them; a credit change meanwhile is
+    claimed by batch 3. Batch 3's claim records the balances it will send (credit_push_claimed):
+    had it come before a write-back of that contact by batch 2 (which turned what batch 2 sent
+    into the merge's base), the base would be what batch 3 will send, not what HubSpot holds,
+    and batch 3's merge would take the difference for an admin's change (a deduction lost). A
+    lookup writes nothing now (test_push_lookup_race.py); the credits must still end right. The
+    write-backs are slowed down, as on a loaded database."""
     world = make_world(push_db, sandbox, students=1, exams=1, credits=5, without_hubspot_id=1)
     student = world.students[0]
     (second_exam,) = sandbox.seed(EXAMS, [{"mock_exam_name": "exam b", "total_bookings": "0"}])
