@@ -4,6 +4,9 @@ One batch: claim due outbox rows (``claim_sync_batch``: SKIP LOCKED, a lease, ev
 of the same records; several claims of up to 1,000 rows, until the batch holds 8,000 records or
 4,000 bookings, so that calls go out full), group them by record (coalescing: many queued
 changes of a record become one push of its current state, read fresh with ``push_state``), then
+push them in three steps (contacts, bookings with their associations, exams: the comment below
+says how each is sent) and settle the batch: rows done and HubSpot ids written back in one
+transaction per outcome, failures retried with backoff or dead-lettered.
 """
 
 from __future__ import annotations
