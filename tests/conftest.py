@@ -47,9 +47,13 @@ HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))
 RUN_ENV = "MOCKBOOK_TEST_RUN"  # "<pid>:<start time>" of the run's first pytest process
 COMMENT = "mockbook test run host={host} pid={pid} start={start}"
 COMMENT_RE = re.compile(r"^mockbook test run host=(\S+) pid=(\d+) start=(\d+)$")
-# Modules that open many connections at once (rushes of up to 60): run one after the other on
-# one worker, so two of them never share the server's max_connections (100) at the same moment.
-CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py")
+# Modules that open many connections at once (races of up to test_concurrency.MAX_CONNECTIONS,
+# 40): run one after the other on one worker, so two of them never share the server's
+# max_connections (100) at the same moment. Every file that calls run_concurrently or opens a
+# pool of more than a few connections belongs here (test_idempotent_writes' two 40-connection
+# races once ran beside the 60-connection rushes of the others).
+CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py",
+                    "test_idempotent_writes.py")
 # A file the scheduler creates once every unit is handed out (the workers are on their last
 # units, and the cores come free one by one): `make test` starts the compatibility job then.
 DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"

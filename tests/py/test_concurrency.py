@@ -3,10 +3,11 @@
 Every scenario runs many threads, each with its own psycopg connection, released together by a
 threading.Barrier, against the run's database; each works on its own fresh exams and students
 and ends with the SPEC §3 invariant checks (tests/py/invariants.py). The server usually allows
-100 connections, so the races use a bounded number of connections (at most 60) that pull the
-calls from a shared queue: at every moment up to 60 transactions run on the server at once,
-which is the concurrency that matters. Calls go through tests/py/postgrest.py, i.e. exactly as
-PostgREST makes them (role service_role, JWT claims, one transaction per call).
+100 connections, so the races use a bounded number of connections (at most MAX_CONNECTIONS, 40)
+that pull the calls from a shared queue: at every moment up to 40 transactions run on the server
+at once, which is the concurrency that matters (on CI's 2 cores, 20 times the cores). Calls go
+through tests/py/postgrest.py, i.e. exactly as PostgREST makes them (role service_role, JWT
+claims, one transaction per call).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import queue
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -38,7 +40,19 @@ DOCUMENTED = {
     "PREREQUISITE_NOT_MET": "PT422", "CAPACITY_BELOW_BOOKED": "PT422",
     "REBOOK_NOT_ALLOWED": "PT422", "BUSY": "PT503",
 }
-MAX_CONNECTIONS = 60
+# The most connections one race opens. The connection-heavy files (tests/conftest.py,
+# CONNECTION_HEAVY) run one after the other, so at the peak of a `make test` run (4 xdist workers)
+# the server holds one race (40, plus the test's own 2 or 3: its db fixture, a sampler, a lock
+# holder) beside the other three workers' files (measured: at most about 5 each, the push
+# worker's pool and the webhook server's) and the sampling of a `make test` measurement: about
+# 60 of max_connections 100 (97 for clients), with room left for a loaded CI box's backends that
+# are still exiting. 60 left too little room: 60 + 3 + 15 sat near the limit, and two races at
+# once (test_idempotent_writes was not in the group) ran past it.
+MAX_CONNECTIONS = 40
+# How long run_concurrently waits for its connections' backends to exit after closing them: a
+# closed connection's slot is free only once its backend has exited, which on a loaded box can
+# come after the next race has opened its connections.
+BACKEND_EXIT_WAIT_S = 30.0
 # A guard against a hang (a lock wait that ignores mockbook.lock_timeout), not a timing assertion:
 # a call that hits it fails the test with 57014, which no scenario accepts.
 STATEMENT_TIMEOUT = "30s"
@@ -71,7 +85,8 @@ def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], An
     """Run every task (a function of a connection) on `connections` connections at once.
 
     Each thread opens its own connection first, then all wait at a barrier, then they pull
-    tasks from one queue until it is empty. Returns one Outcome per task, in task order."""
+    tasks from one queue until it is empty. Returns one Outcome per task, in task order, once
+    the connections' backends have exited (their slots are free for the next race)."""
     count = max(1, min(connections, len(tasks)))
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for i in range(len(tasks)):
@@ -79,6 +94,7 @@ def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], An
     outcomes: list[Outcome | None] = [None] * len(tasks)
     barrier = threading.Barrier(count)
     setup_errors: list[BaseException] = []
+    backends: list[int] = []
 
     def worker() -> None:
         try:
@@ -88,6 +104,7 @@ def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], An
             setup_errors.append(exc)
             barrier.abort()
             return
+        backends.append(conn.info.backend_pid)
         with conn:
             try:
                 barrier.wait(timeout=120)
@@ -108,10 +125,23 @@ def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], An
         t.start()
     for t in threads:
         t.join()
+    wait_for_backends_to_exit(url, backends)
     assert not setup_errors, f"could not open the connections: {setup_errors[:3]}"
     missing = [i for i, o in enumerate(outcomes) if o is None]
     assert not missing, f"{len(missing)} tasks never ran"
     return [o for o in outcomes if o is not None]
+
+
+def wait_for_backends_to_exit(url: str, pids: Sequence[int]) -> None:
+    """Wait until the closed connections' backends are gone from pg_stat_activity (a backend
+    leaves it on its way out, as it gives its connection slot back)."""
+    deadline = time.monotonic() + BACKEND_EXIT_WAIT_S
+    with psycopg.connect(url, autocommit=True) as conn:
+        while (left := scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                              (list(pids),))) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not left, (f"{left} backends of closed connections still running after"
+                      f" {BACKEND_EXIT_WAIT_S:.0f} s")
 
 
 def undocumented(outcomes: Sequence[Outcome]) -> list[str]:
@@ -188,7 +218,7 @@ def test_rush_300_students_10_seats(db: psycopg.Connection, database_url: str) -
     snap = snapshot(db)
 
     outcomes = run_concurrently(database_url, [book(s, exam) for s in students],
-                                connection_budget(db, 60))
+                                connection_budget(db, MAX_CONNECTIONS))
 
     assert undocumented(outcomes) == []
     winners = [s for s, o in zip(students, outcomes, strict=True) if o.error is None]
