@@ -14,11 +14,16 @@
  * The location and hand are kept for the booking accept_offer makes.
  * Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position
  * (1 = next to be offered; NULL once offered), offer_expires_at}.
- * The fullness and size checks run under the exam's row lock (taken last, after the contact):
- * joins of one exam are serialized with each other and with the seat-freeing functions, so the
- * waitlist never grows past waitlist_size and a seat freed meanwhile is either seen here
- * (EXAM_NOT_FULL) or offered to this place at once.
- * Locks: the student's contact row, then the exam row (last).
+ * The fullness and size checks are made twice, the same way. First without the exam's lock, in
+ * one statement (one snapshot: a state the exam was really in during this call), so a refusal
+ * (EXAM_NOT_FULL, WAITLIST_FULL) never queues for a hot exam's row: in a rush most joins are
+ * refused, and when all of them waited in one queue on the row, the last ones waited longer than
+ * mockbook.lock_timeout (BUSY) once the box was loaded. A join that may succeed then takes the
+ * exam's row lock (last, after the contact) and checks again on what is committed by then:
+ * successful joins of one exam are serialized with each other and with the seat-freeing
+ * functions, so the waitlist never grows past waitlist_size and a seat freed meanwhile is either
+ * seen here (EXAM_NOT_FULL) or offered to this place at once.
+ * Locks: the student's contact row, then the exam row (last; not for a refusal decided before).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.join_waitlist(
     p_student_id text,
@@ -39,6 +44,9 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_place hubspot_sync.waitlist_entries;
     v_existing boolean := true;
+    v_locked boolean;
+    v_booked integer;
+    v_capacity integer;
     v_held integer;
     v_size integer;
     v_waiting integer;
@@ -60,26 +68,32 @@ BEGIN
         PERFORM mockbook_internal.check_exam_for_student(v_exam, v_contact.student_id,
                                                     p_attending_location, p_dominant_hand,
                                                     p_check_capacity := false);
-        v_exam := mockbook_internal.lock_exam(v_exam.hubspot_id);
-        -- statements after the lock: their snapshots see every committed booking and offer
-        SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
-        WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
-        IF coalesce(v_exam.total_bookings, 0) + v_held < coalesce(v_exam.capacity, 0) THEN
-            PERFORM mockbook_internal.raise_error('EXAM_NOT_FULL',
-                format('Exam %s has free seats (%s of %s booked, %s held for offers).',
-                       v_exam.hubspot_id, coalesce(v_exam.total_bookings, 0),
-                       coalesce(v_exam.capacity, 0), v_held));
-        END IF;
         v_size := (mockbook_internal.booking_rule('waitlist_size') #>> '{}')::integer;
-        IF v_size IS NOT NULL THEN
-            SELECT count(*)::integer INTO v_waiting FROM hubspot_sync.waitlist_entries AS w
-            WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'waiting';
+        -- first pass unlocked (a refusal is decided on one snapshot), second under the exam's
+        -- lock (the statement after the lock sees every committed booking, offer and place)
+        FOREACH v_locked IN ARRAY ARRAY[false, true] LOOP
+            IF v_locked THEN
+                v_exam := mockbook_internal.lock_exam(v_exam.hubspot_id);
+            END IF;
+            SELECT coalesce(e.total_bookings, 0), coalesce(e.capacity, 0),
+                   (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                    WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'),
+                   (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                    WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'waiting')
+            INTO v_booked, v_capacity, v_held, v_waiting
+            FROM hubspot_sync.hubspot_mock_exams AS e
+            WHERE e.id = v_exam.id;
+            IF v_booked + v_held < v_capacity THEN
+                PERFORM mockbook_internal.raise_error('EXAM_NOT_FULL',
+                    format('Exam %s has free seats (%s of %s booked, %s held for offers).',
+                           v_exam.hubspot_id, v_booked, v_capacity, v_held));
+            END IF;
             IF v_waiting >= v_size THEN
                 PERFORM mockbook_internal.raise_error('WAITLIST_FULL',
                     format('Exam %s already has %s students waiting (the limit).',
                            v_exam.hubspot_id, v_waiting));
             END IF;
-        END IF;
+        END LOOP;
         INSERT INTO hubspot_sync.waitlist_entries AS w (
             mock_exam_id, student_id, contact_id, attending_location, dominant_hand)
         VALUES (v_exam.hubspot_id, v_contact.student_id, v_contact.id, p_attending_location,
@@ -103,7 +117,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text) IS
-'A student joins a full exam''s waitlist (idempotent: one open place per student and exam). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_NOT_FULL, WAITLIST_FULL, BUSY. Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position, offer_expires_at}. Locks the contact, then the exam.';
+'A student joins a full exam''s waitlist (idempotent: one open place per student and exam). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_NOT_FULL, WAITLIST_FULL, BUSY. Returns {success, already_waiting, waitlist_id, mock_exam_id, student_id, status, position, offer_expires_at}. Locks the contact, then the exam (not for a refusal decided before: the fullness and size are checked once without the exam''s lock, then again under it).';
 REVOKE ALL ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text) TO service_role;
