@@ -31,6 +31,17 @@
  *     that comes without history (a search result) is left unchanged and listed in recheck:
  *     the caller reads it again with history and applies that.
  *     Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
+ *     A push in flight: a contact whose outbox row a push holds under a live lease
+ *     (sync_queue lease_owner set, lease_expires_at not past) is not merged here — BUSY, so
+ *     in retry, and nothing of the record is applied — except by that push's own merge
+ *     (mockbook.credit_merge = 'push'). The push may be writing the credits to HubSpot at
+ *     this very moment, and no bookkeeping tells whether HubSpot's value is from before or
+ *     after that write: merged then, a local deduction made meanwhile came back as a phantom
+ *     hubspot_adjustment (this merge cleared pushing, so the push's write-back took the
+ *     current balances for what HubSpot held) and an admin's edit after the write was
+ *     counted against the wrong base (tests/py/test_push_pull_race.py). After the write-back
+ *     the base is what the push sent, and the next pull merges against it. A lease that
+ *     expired (the push died) holds nothing back.
  *   - malformed (missing email, a new contact without student_id, a credit value that is not a
  *     whole number >= 0, a student_id used by another contact): nothing changes, reported in
  *     errors and dead-lettered (sync_errors, direction pull); a clean apply closes it.
@@ -41,7 +52,8 @@
  *          recheck: [ids to read again with their property history]}.
  * Errors: INVALID_ARGUMENT (p_contacts not an array). Locks: each existing contact row, never
  * waited for (in use -> listed in retry, applied again by the next pull: the records do not
- * come in the lock order), and its contact_credit_sync row.
+ * come in the lock order), and its contact_credit_sync row. The contact's outbox rows are only
+ * read (a push in flight), never locked.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
@@ -169,6 +181,22 @@ BEGIN
                 IF v_contact.id IS NULL THEN
                     PERFORM mockbook_internal.raise_error('BUSY',
                         format('contact %s is in use; applied again by the next pull', v_id));
+                END IF;
+                -- A push holding the contact's outbox row (a live lease) may be writing its
+                -- credits to HubSpot right now: whether HubSpot's value is from before or after
+                -- that write cannot be told, so the merge waits for the push's write-back (the
+                -- header: "a push in flight"). The push's own merge runs under its lease.
+                IF p_merge_credits
+                   AND coalesce(current_setting('mockbook.credit_merge', true), '') <> 'push'
+                   AND EXISTS (
+                       SELECT FROM hubspot_sync.sync_queue AS q
+                       WHERE q.table_name = 'hubspot_contact_credits'
+                         AND q.record_id = v_contact.id
+                         AND q.done_at IS NULL AND q.dead_at IS NULL
+                         AND q.lease_owner IS NOT NULL AND q.lease_expires_at > now()) THEN
+                    PERFORM mockbook_internal.raise_error('BUSY',
+                        format('contact %s is being pushed; applied again by the next pull',
+                               v_id));
                 END IF;
                 IF p_merge_credits AND NOT v_item ? 'propertiesWithHistory' AND EXISTS (
                        SELECT FROM hubspot_sync.contact_credit_sync AS s
@@ -309,7 +337,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); malformed records reported and dead-lettered. Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

@@ -7,6 +7,11 @@
  * the base of the credit merge), so the push's own write is never mistaken for an admin's
  * change. What was sent is contact_credit_sync.pushing (recorded when the push claimed the row),
  * else — a contact pushed without an outbox row of its own — the current balances.
+ * pushing is still the push's at this point because nothing else writes it while the push
+ * holds the contact's lease: the pull and the webhook apply leave such a contact alone
+ * (apply_pulled_contacts, "a push in flight"). When a pull cleared it in between, this fell back
+ * to the current balances, which may already hold a local change HubSpot never got: the next
+ * merge then took it back as an admin's change (tests/py/test_push_pull_race.py).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_push_done()
 RETURNS trigger

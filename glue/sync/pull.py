@@ -51,6 +51,13 @@ from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 # activated. HubSpot errors: the client retries 5xx/timeouts and waits out 429s; what still fails
 # is retried here a few times with backoff, after which the pass stops (its cursor saved) and is
 # reported failed.
+#
+# Contacts a push is sending (their outbox row under a live lease) are not merged: the push
+# may be writing their credits right now, and HubSpot's value cannot be placed before or after
+# that write. apply_pulled_contacts answers BUSY for them (in retry, like a locked contact);
+# after the retries here they are dead-lettered and read again by id on the next pass, when the
+# push's write-back has made what it sent the merge's base (tests/py/test_push_pull_race.py).
+# The webhook processor applies through ``Puller.apply``: the same rule.
 
 log = logging.getLogger(__name__)
 

@@ -67,7 +67,13 @@ from glue.hubspot.setup import require as require_portal
 #    the current balances for what HubSpot held, and the next merge read a local change made
 #    meanwhile as an admin's change in HubSpot: the deduction lost (or a stale upsert of either
 #    one landed last). tests/py/test_push_lookup_race.py.) Two upserts by one email, a lookup's
-#    and the holder's, find or create one HubSpot contact: email is unique there;
+#    and the holder's, find or create one HubSpot contact: email is unique there.
+#    While this push holds a contact's lease (from the claim to the write-back), no pull or
+#    webhook apply merges that contact (apply_pulled_contacts: BUSY, read again by the next
+#    pass): only the lease holder's own merge (``merge_credits_for_push``) and its write-back
+#    touch the merge's bookkeeping, so the write-back turns exactly what was sent into the base
+#    (tests/py/test_push_pull_race.py: a pull between the write and the write-back used to clear
+#    "pushing", and a local deduction made meanwhile came back as a phantom admin change);
 # 2. bookings: ``batch/upsert`` with ``idProperty=booking_id`` (the booking code, unique in
 #    HubSpot, so a retry or a crash at any instant never makes a second HubSpot booking; a
 #    booking whose repeated production code the adoption renamed is first renamed in HubSpot by

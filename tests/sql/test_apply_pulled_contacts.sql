@@ -2,7 +2,7 @@
 -- synced values (a local deduction not pushed yet survives an admin's change), the push's own
 -- write recognised, never below zero, profile fields from HubSpot, malformed records reported.
 BEGIN;
-SELECT plan(30);
+SELECT plan(34);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_contacts', ARRAY['jsonb', 'text', 'boolean'],
                                      'volatile');
@@ -104,6 +104,32 @@ SELECT is(format('%s %s', tests.balance('PCS2', 'sj_credits'),
                  (SELECT lastname FROM hubspot_sync.hubspot_contact_credits
                   WHERE student_id = 'PCS2')), '3 Changed',
           'p_merge_credits false applies the profile only');
+
+-- A push holds PCS2's outbox row (a live lease: it may be writing its credits to HubSpot right
+-- now): the merge waits for its write-back (tests/py/test_push_pull_race.py is the race).
+UPDATE hubspot_sync.sync_queue AS q
+SET lease_owner = 'worker-T', lease_expires_at = now() + interval '1 minute'
+FROM hubspot_sync.hubspot_contact_credits AS c
+WHERE c.id = q.record_id AND c.student_id = 'PCS2' AND q.done_at IS NULL;
+INSERT INTO r VALUES (9, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "9", "lastname": "Busy"}'))));
+SELECT is((SELECT result -> 'retry' FROM r WHERE n = 9), '["PC2"]'::jsonb,
+          'a contact a push is sending is BUSY: in retry');
+SELECT is(format('%s %s', tests.balance('PCS2', 'sj_credits'),
+                 (SELECT lastname FROM hubspot_sync.hubspot_contact_credits
+                  WHERE student_id = 'PCS2')), '3 Changed',
+          '... and nothing of the record is applied');
+INSERT INTO r VALUES (10, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "9", "lastname": "Profile"}')), false));
+SELECT is((SELECT lastname FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS2'),
+          'Profile', 'without merging (no credit touched) the lease does not hold it back');
+UPDATE hubspot_sync.sync_queue AS q SET lease_expires_at = now() - interval '1 second'
+FROM hubspot_sync.hubspot_contact_credits AS c
+WHERE c.id = q.record_id AND c.student_id = 'PCS2' AND q.done_at IS NULL;
+INSERT INTO r VALUES (11, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "9", "lastname": "Profile"}'))));
+SELECT is(tests.balance('PCS2', 'sj_credits'), 7,
+          'once the lease has expired (the push died) the admin''s 5 -> 9 is merged: 3 + 4');
 
 -- Malformed records: reported alone, nothing changes.
 INSERT INTO r VALUES (8, pg_temp.apply(jsonb_build_array(
