@@ -15,6 +15,10 @@ RETURNS hubspot_sync.hubspot_mock_exams
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = ''
+-- (SET lock_timeout: the timeout set below bounds only this function's own wait, as the
+-- clause restores the caller's value when the function returns. Without it the timeout
+-- lasted for the rest of the transaction, and a later wait ended in a raw 55P03, not BUSY.)
+SET lock_timeout = 0
 AS $$
 DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;

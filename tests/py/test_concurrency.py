@@ -325,6 +325,34 @@ def test_hot_exam_waits_at_most_lock_timeout(db: psycopg.Connection, database_ur
     check_invariants(db, snap)
 
 
+def test_lock_timeout_bounds_only_the_lock_waits(db: psycopg.Connection,
+                                                 database_url: str) -> None:
+    """mockbook.lock_timeout bounds the waits for the documented locks (contact, booking, exam,
+    idempotency key: BUSY), not the rest of the call: a booking whose ledger insert waits for
+    another transaction's lock on the ledger (longer than the timeout) waits it out and
+    succeeds. It used to fail with a raw 55P03: the lock helpers' timeout outlived them."""
+    (exam,) = make_exams(db, 1, capacity=10)
+    (student,) = make_students(db, 1, p_sj=1)
+    snap = snapshot(db)
+    with psycopg.connect(database_url) as holder, \
+            psycopg.connect(database_url, autocommit=True,
+                            options=f"-c statement_timeout={STATEMENT_TIMEOUT}") as caller:
+        holder.execute("LOCK TABLE hubspot_sync.credit_ledger IN SHARE MODE")
+        caller.execute("SET mockbook.lock_timeout = '200ms'")
+        release = threading.Timer(1.5, holder.commit)
+        release.start()
+        try:
+            result = book(student, exam)(caller)
+        finally:
+            release.join()
+
+    assert result["booking_id"]
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                      " WHERE student_id = %s AND is_active = 'Active'", (student,)) == 1
+    assert balances(db, [student], "sj_credits") == {student: 0}
+    check_invariants(db, snap)
+
+
 def test_crossing_rebooks(db: psycopg.Connection, database_url: str) -> None:
     """30 students move at once between two exams in opposite directions (A -> B and B -> A):
     each rebook takes both exams last, always in hubspot_id order, so the crossing moves never
