@@ -194,6 +194,25 @@ def book(student: str, exam: str, key: str | None = None, **extra: Any,
     return call
 
 
+def retrying_busy(call: Callable[[psycopg.Connection], Any], within_s: float = 60.0,
+                  ) -> Callable[[psycopg.Connection], Any]:
+    """`call` made again while it answers BUSY (the same arguments and idempotency key), for at
+    most `within_s` seconds; then its last BUSY is the outcome (a function that always answers
+    BUSY still fails the test)."""
+
+    def again(conn: psycopg.Connection) -> Any:
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                return call(conn)
+            except RpcError as exc:
+                if exc.code != "BUSY" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    return again
+
+
 def balances(db: psycopg.Connection, students: Sequence[str], field: str) -> dict[str, int]:
     # field is one of our own constants, never caller input
     return dict(db.execute(
@@ -211,13 +230,16 @@ def ledger_rows(db: psycopg.Connection, students: Sequence[str]) -> Counter[str]
 
 
 def test_rush_300_students_10_seats(db: psycopg.Connection, database_url: str) -> None:
-    """300 students race for 10 seats: exactly 10 bookings, everyone else EXAM_FULL (or BUSY),
-    and no loser loses a credit."""
+    """300 students race for 10 seats: exactly 10 bookings, everyone else EXAM_FULL, and no
+    loser loses a credit. A call answered BUSY is made again with the same idempotency key, as
+    docs/rpc.md tells apps to: BUSY is no final answer, and a would-be winner's BUSY would
+    otherwise leave a seat free on a loaded machine."""
     (exam,) = make_exams(db, 1, capacity=10)
     students = make_students(db, 300, p_sj=1)
     snap = snapshot(db)
 
-    outcomes = run_concurrently(database_url, [book(s, exam) for s in students],
+    outcomes = run_concurrently(database_url,
+                                [retrying_busy(book(s, exam)) for s in students],
                                 connection_budget(db, MAX_CONNECTIONS))
 
     assert undocumented(outcomes) == []
@@ -225,8 +247,7 @@ def test_rush_300_students_10_seats(db: psycopg.Connection, database_url: str) -
     losers = [s for s, o in zip(students, outcomes, strict=True) if o.error is not None]
     assert len(winners) == 10
     codes = Counter(o.code for o in outcomes if o.error is not None)
-    assert set(codes) <= {"EXAM_FULL", "BUSY"}, codes
-    assert codes["EXAM_FULL"] > 0
+    assert codes == {"EXAM_FULL": 290}, codes
     results = [o.value for o in outcomes if o.error is None]
     assert all(r["success"] and not r["idempotent_replay"] for r in results)
     assert sorted(r["total_bookings"] for r in results) == list(range(1, 11))
