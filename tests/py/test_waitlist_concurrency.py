@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,11 +39,13 @@ from psycopg.types.json import Jsonb
 from test_concurrency import (
     DOCUMENTED,
     MAX_CONNECTIONS,
+    BusyRetries,
     book,
     connection_budget,
     email,
     make_exams,
     make_students,
+    retrying_busy,
     run_concurrently,
     scalar,
 )
@@ -54,11 +55,6 @@ ISSUE16 = {"OFFER_NOT_FOUND": "PT404", "EXAM_NOT_FULL": "PT409", "WAITLIST_FULL"
            "CANCELLATION_CLOSED": "PT409", "BOOKING_LIMIT_REACHED": "PT422"}
 CODES = DOCUMENTED | ISSUE16
 
-# How long BUSY answers are retried in one batch of calls (the rush, each round): the same call
-# again (the same idempotency key) after a pause of 50 ms doubling up to 1 s. A call still BUSY
-# after that is an outcome like any other and breaks the exact counts below (a function that
-# always answered BUSY fails the test within a minute, it does not retry forever).
-BUSY_RETRY_S = 60.0
 WAITLIST_SIZE = 200
 
 SEATS_HELD = """
@@ -159,35 +155,6 @@ class Stall:
 
 
 Task = Callable[[psycopg.Connection], Any]
-
-
-class BusyRetries:
-    """The BUSY retries of one batch of calls: how many, and until when they are made."""
-
-    def __init__(self) -> None:
-        self.until = time.monotonic() + BUSY_RETRY_S
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def note(self) -> None:
-        with self.lock:
-            self.count += 1
-
-
-def retrying_busy(task: Task, retries: BusyRetries) -> Task:
-    """The task as an app runs it: BUSY is answered by the same call again, shortly."""
-    def run(conn: psycopg.Connection) -> Any:
-        pause = 0.05
-        while True:
-            try:
-                return task(conn)
-            except RpcError as err:
-                if err.code != "BUSY" or time.monotonic() >= retries.until:
-                    raise
-            retries.note()
-            time.sleep(random.uniform(pause / 2, pause))
-            pause = min(2 * pause, 1.0)
-    return run
 
 
 def call(fn: str, **args: Any) -> Task:
