@@ -116,15 +116,16 @@ def initialise(binary: str, url: str, scale: int) -> str:
 
 def run(binary: str, url: str, *, clients: int, seconds: int, script: str | None = None,
         builtin: str | None = None, threads: int = 2, vacuum: bool = False,
-        options: str | None = None) -> PgbenchResult:
-    """One timed pgbench run in prepared mode: the built-in `builtin` (e.g. 'tpcb-like') or
-    the custom `script` text. `vacuum` lets pgbench vacuum its own tables first (TPC-B only);
-    `options` goes to the server as PGOPTIONS (e.g. '-c track_functions=all')."""
+        options: str | None = None, mode: str = "prepared") -> PgbenchResult:
+    """One timed pgbench run, in prepared mode unless `mode` says otherwise ('simple': the
+    only mode that sends a compound `\\;` line as one message): the built-in `builtin` (e.g.
+    'tpcb-like') or the custom `script` text. `vacuum` lets pgbench vacuum its own tables first
+    (TPC-B only); `options` goes to the server as PGOPTIONS (e.g. '-c track_functions=all')."""
     env, args = _env_and_args(url)
     if options:
         env["PGOPTIONS"] = options
     threads = max(1, min(threads, clients))
-    cmd = [binary, "-c", str(clients), "-j", str(threads), "-T", str(seconds), "-M", "prepared"]
+    cmd = [binary, "-c", str(clients), "-j", str(threads), "-T", str(seconds), "-M", mode]
     if not vacuum:
         cmd.append("-n")
     result = PgbenchResult(clients=clients, threads=threads, seconds=seconds)

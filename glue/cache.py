@@ -67,8 +67,12 @@ from glue.db import cache as cache_sql
 # ran. Redis errors never reach the caller; database errors do (the caller owns the connection),
 # after marking the keys for a rebuild on the next call.
 #
-# How the worker drives it (one process keeps the keys: two keepers could interleave a stale
-# read with a newer write until the next change or rebuild):
+# Several keepers at once (the worker, `mockbook run` from cron, the webhook processor) take
+# turns: each call reads its snapshot and writes Redis under one transaction-level advisory lock
+# (glue.db.cache.keeper_turn), so a read made before a commit is never written after a read made
+# after it.
+#
+# How the worker drives it:
 #
 #     watch = OutboxWatch(conn)
 #     position = start_position(conn)
@@ -322,6 +326,10 @@ class CacheKeeper:
         )
 
     def _rebuild(self, client: redis.Redis, conn: psycopg.Connection) -> CacheUpdate:
+        with cache_sql.keeper_turn(conn):  # read and write in turn with other keepers
+            return self._rebuild_in_turn(client, conn)
+
+    def _rebuild_in_turn(self, client: redis.Redis, conn: psycopg.Connection) -> CacheUpdate:
         available, exams, _ = self._snapshot(conn, all_exams=True)
         keep = set()
         for exam_id, _remaining, _total in exams:
@@ -343,6 +351,12 @@ class CacheKeeper:
         return CacheUpdate(written=2 * len(exams) + 1, deleted=len(stale) + 1, rebuilt=True)
 
     def _apply(self, client: redis.Redis, conn: psycopg.Connection, plan: _Plan) -> CacheUpdate:
+        with cache_sql.keeper_turn(conn):  # read and write in turn with other keepers
+            return self._apply_in_turn(client, conn, plan)
+
+    def _apply_in_turn(
+        self, client: redis.Redis, conn: psycopg.Connection, plan: _Plan
+    ) -> CacheUpdate:
         pipe = client.pipeline(transaction=True)
         pipe.exists(MARKER_KEY)
         written = deleted = 0
@@ -369,7 +383,7 @@ class CacheKeeper:
             pipe.delete(*doomed)
         if not pipe.execute()[0]:
             log.info("Redis lost the cache keys (restarted or flushed): rebuilding them")
-            return self._rebuild(client, conn)
+            return self._rebuild_in_turn(client, conn)
         return CacheUpdate(written=written, deleted=deleted + len(doomed))
 
 

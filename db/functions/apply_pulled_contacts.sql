@@ -12,8 +12,9 @@
  *     balance is brought in by apply_credit_delta with reason 'import' (so balance = 0 + sum of
  *     ledger rows); contact_credit_sync remembers the HubSpot values.
  *   - known contact: profile fields (email, student_id when given, firstname, lastname,
- *     ndecc_exam_date, hubspot_id) take HubSpot's values. With p_merge_credits, each balance is
- *     MERGED, never overwritten: HubSpot's value minus the value last synced
+ *     ndecc_exam_date, hubspot_id) take HubSpot's values (the email lower-cased, as the
+ *     original apps store it). With p_merge_credits, each balance is MERGED, never
+ *     overwritten: HubSpot's value minus the value last synced
  *     (contact_credit_sync.credits) is applied to the local balance with reason
  *     'hubspot_adjustment' — so a local deduction not pushed yet survives an admin's change in
  *     HubSpot. A HubSpot value equal to what the push is sending (contact_credit_sync.pushing) is
@@ -27,9 +28,19 @@
  *     then nothing is queued, the push sends the merged balances itself).
  *     A record may carry HubSpot's "propertiesWithHistory" (batch read): an admin's change that
  *     landed between the push's read and its write — replaced by that write — is found there
- *     (overwritten_credit_change) and merged too. A contact the push wrote since its last read
- *     that comes without history (a search result) is left unchanged and listed in recheck:
- *     the caller reads it again with history and applies that.
+ *     (overwritten_credit_change) and merged too.
+ *     A push whose answer was lost (its outbox row given back, contact_credit_sync.pushing
+ *     still recorded): when the value it sent is in a field's history after the base was read
+ *     (hubspot_modified_at), HubSpot took that write, and what it sent is that field's base,
+ *     as the push's write-back would have made it (with the admin change it replaced); the
+ *     write's outcome is then known and pushing is cleared. Merged against the older base
+ *     instead, a local deduction made between the push's attempts came back as a phantom
+ *     hubspot_adjustment, and an admin's edit after the write was merged by the wrong amount
+ *     (tests/py/test_push_lost_answer.py).
+ *     A contact the push wrote since its last read, or with a push of unknown outcome (pushing
+ *     recorded) whose values HubSpot does not all hold, that comes without history (a search
+ *     result) is left unchanged and listed in recheck: the caller reads it again with history
+ *     and applies that.
  *     Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
  *     A push in flight: a contact whose outbox row a push holds under a live lease
  *     (sync_queue lease_owner set, lease_expires_at not past) is not merged here — BUSY, so
@@ -50,10 +61,21 @@
  * Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
  *          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}],
  *          recheck: [ids to read again with their property history]}.
- * Errors: INVALID_ARGUMENT (p_contacts not an array). Locks: each existing contact row, never
- * waited for (in use -> listed in retry, applied again by the next pull: the records do not
- * come in the lock order), and its contact_credit_sync row. The contact's outbox rows are only
- * read (a push in flight), never locked.
+ * Errors: INVALID_ARGUMENT (p_contacts not an array).
+ * Locks (docs/rpc.md, "Lock order"): the records are applied in ascending local contact id
+ * (pulled_contact_id; those of no contact yet, new ones, last in HubSpot's order), each existing
+ * contact row locked and never waited for (in use -> listed in retry, applied again by the next
+ * pull), then, under it, its contact_credit_sync row, never waited for either: every writer of
+ * that row holds the contact's row lock while it writes (this pull, claim_sync_batch's trigger
+ * credit_push_claimed, record_credit_push, complete_sync_batch's credit_push_done,
+ * relink_contact), so under the contact's lock it is free. The ascending order makes a claim
+ * (which locks its contacts ascending, with a bounded wait) that meets this pull wait for it
+ * rather than take one of its later records: the record is applied, not retried. The contact's
+ * outbox rows are only read (a push in flight), never locked; a claim locks the contact before
+ * it leases, so a lease not seen here is not committed before this pull ends. (The row used to
+ * be locked FOR UPDATE, waited for without a limit, in HubSpot's record order, while the claim
+ * upserted it in the claim's order without the contact: the two deadlocked — a raw 40P01 for
+ * the claim or a record in retry; tests/py/test_lock_review.py.)
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
@@ -85,6 +107,10 @@ DECLARE
     v_lval integer;
     v_delta integer;
     v_lost integer;
+    v_sent integer;
+    v_history jsonb;
+    v_landed boolean;
+    v_settled boolean;
     v_recheck jsonb := '[]'::jsonb;
     v_apply integer;
     v_changed boolean;
@@ -111,7 +137,17 @@ BEGIN
     PERFORM set_config('mockbook.origin', 'hubspot', true);
     PERFORM set_config('mockbook.actor', v_actor, true);
 
-    FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_contacts) AS e LOOP
+    -- the records in the lock order: ascending local contact id, then those of no contact yet
+    -- (new ones) in HubSpot's order (the header, "Locks")
+    FOR v_item IN
+        SELECT e.value
+        FROM jsonb_array_elements(p_contacts) WITH ORDINALITY AS e(value, pos)
+        ORDER BY mockbook_internal.pulled_contact_id(
+                     nullif(e.value ->> 'id', ''),
+                     nullif(btrim(e.value -> 'properties' ->> 'email'), ''),
+                     nullif(btrim(e.value -> 'properties' ->> 'student_id'), '')) NULLS LAST,
+                 e.pos
+    LOOP
         v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
         v_contact := NULL;
         v_sync := NULL;
@@ -123,7 +159,9 @@ BEGIN
             IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
             END IF;
-            v_email := mockbook_internal.pulled_text(v_props, 'email', true);
+            -- lower-cased: HubSpot matches emails case-insensitively, and the original apps
+            -- store and look a contact up by its lower-cased email (create.js, supabase-data.js)
+            v_email := lower(mockbook_internal.pulled_text(v_props, 'email', true));
             v_student := mockbook_internal.pulled_text(v_props, 'student_id');
             v_first := mockbook_internal.pulled_text(v_props, 'firstname');
             v_last := mockbook_internal.pulled_text(v_props, 'lastname');
@@ -135,18 +173,7 @@ BEGIN
                     v_field, coalesce(mockbook_internal.pulled_int(v_props, v_field), 0));
             END LOOP;
 
-            SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-            WHERE c.hubspot_id = v_id;
-            IF v_contact.id IS NULL THEN
-                SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-                WHERE c.hubspot_id IS NULL AND lower(c.email) = lower(v_email)
-                ORDER BY c.created_at, c.id
-                LIMIT 1;
-            END IF;
-            IF v_contact.id IS NULL AND v_student IS NOT NULL THEN
-                SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-                WHERE c.hubspot_id IS NULL AND c.student_id = v_student;
-            END IF;
+            v_contact.id := mockbook_internal.pulled_contact_id(v_id, v_email, v_student);
 
             IF v_contact.id IS NULL THEN
                 IF v_student IS NULL THEN
@@ -172,9 +199,8 @@ BEGIN
                 VALUES (v_contact.id, v_hub, 'pull', v_modified);
                 v_inserted := v_inserted + 1;
             ELSE
-                -- never wait for a contact row here: the records come in HubSpot's order, not
-                -- the lock order (ascending id), so a contact in use (a booking in flight) is
-                -- retried by the next pull instead (BUSY -> retry)
+                -- never wait for a contact row here: a contact in use (a booking in flight, a
+                -- push claiming it) is retried by the next pull instead (BUSY -> retry)
                 SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
                 WHERE c.id = v_contact.id
                 FOR NO KEY UPDATE SKIP LOCKED;
@@ -200,10 +226,14 @@ BEGIN
                 END IF;
                 IF p_merge_credits AND NOT v_item ? 'propertiesWithHistory' AND EXISTS (
                        SELECT FROM hubspot_sync.contact_credit_sync AS s
-                       WHERE s.contact_id = v_contact.id AND s.source = 'push'
+                       WHERE s.contact_id = v_contact.id
+                         AND (s.source = 'push'
+                              OR (s.pushing IS NOT NULL AND NOT s.pushing <@ v_hub))
                          AND s.hubspot_modified_at IS NOT NULL) THEN
-                    -- Written by the push since its last read: an admin's change may hide in
-                    -- the history, which a search result lacks. Read it again with history.
+                    -- Written by the push since its last read, or perhaps written (a push of
+                    -- unknown outcome, and HubSpot's values are not all it sent): an admin's
+                    -- change may hide in the history, and only the history tells whether the
+                    -- push's write landed; a search result lacks it. Read it again with it.
                     v_recheck := v_recheck || to_jsonb(v_id);
                     CONTINUE;
                 END IF;
@@ -225,23 +255,42 @@ BEGIN
                 v_merged := false;
                 v_queue := false;
                 IF p_merge_credits THEN
+                    -- under the contact's row lock, which every writer of this row holds while
+                    -- it writes (the header, "Locks"): free, never waited for (NOWAIT: a writer
+                    -- that broke that rule makes this record 55P03 -> retry, never a wait)
                     SELECT s.* INTO v_sync FROM hubspot_sync.contact_credit_sync AS s
                     WHERE s.contact_id = v_contact.id
-                    FOR UPDATE;
+                    FOR UPDATE NOWAIT;
+                    v_settled := false;
                     FOR v_field, v_hval IN
                         SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h
                         ORDER BY h.key
                     LOOP
                         v_lval := coalesce((to_jsonb(v_contact) ->> v_field)::integer, 0);
                         v_sval := (v_sync.credits ->> v_field)::integer;
+                        v_sent := (v_sync.pushing ->> v_field)::integer;
+                        v_history := v_item -> 'propertiesWithHistory' -> v_field;
+                        -- A push of unknown outcome (its answer lost) whose value HubSpot's
+                        -- history shows written after the base was read: HubSpot took that
+                        -- write, so it is the base (the header).
+                        v_landed := v_sent IS NOT NULL AND EXISTS (
+                                        SELECT FROM jsonb_array_elements(
+                                            CASE WHEN jsonb_typeof(v_history) = 'array'
+                                                 THEN v_history ELSE '[]'::jsonb END) AS h(e)
+                                        WHERE h.e ->> 'value' = v_sent::text
+                                          AND (h.e ->> 'timestamp')::timestamptz
+                                              > v_sync.hubspot_modified_at);
+                        IF v_landed THEN
+                            v_sval := v_sent;
+                            v_settled := true;
+                        END IF;
                         -- An admin's change the push's last write replaced (read back from
                         -- the property history; the base is then the value that push wrote).
-                        v_lost := CASE WHEN v_sync.source = 'push'
+                        v_lost := CASE WHEN v_sync.source = 'push' OR v_landed
                                        THEN mockbook_internal.overwritten_credit_change(
-                                                v_item -> 'propertiesWithHistory' -> v_field,
-                                                v_sval, v_sync.hubspot_modified_at)
+                                                v_history, v_sval, v_sync.hubspot_modified_at)
                                        ELSE 0 END;
-                        IF (v_sync.pushing ->> v_field)::integer = v_hval THEN
+                        IF NOT v_landed AND v_sent = v_hval THEN
                             NULL;  -- the push's own write coming back: not an admin change
                         ELSIF v_sval IS NOT NULL AND (v_sval <> v_hval OR v_lost <> 0) THEN
                             v_delta := v_hval - v_sval + v_lost;
@@ -284,10 +333,10 @@ BEGIN
                         credits = excluded.credits,
                         source = excluded.source,
                         hubspot_modified_at = excluded.hubspot_modified_at,
-                        pushing = CASE WHEN s.pushing <@ excluded.credits THEN NULL
-                                       ELSE s.pushing END,
-                        pushing_at = CASE WHEN s.pushing <@ excluded.credits THEN NULL
-                                          ELSE s.pushing_at END,
+                        pushing = CASE WHEN s.pushing <@ excluded.credits OR v_settled
+                                       THEN NULL ELSE s.pushing END,
+                        pushing_at = CASE WHEN s.pushing <@ excluded.credits OR v_settled
+                                          THEN NULL ELSE s.pushing_at END,
                         updated_at = now();
                     -- The push merging just before its write (mockbook.credit_merge 'push')
                     -- sends the merged balances itself: queueing them again would push twice.
@@ -337,7 +386,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

@@ -26,9 +26,11 @@
  * Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
  *          retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
  *          [{id, capacity, current_capacity, active_bookings}]}.
- * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row (lock_exam),
- * the records taken in ascending HubSpot id order (the lock order of exams), so errors and retry
- * list them in that order.
+ * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
+ * (lock_exam: a known record's, and an archived record's still active exam; a row held by another
+ * transaction past mockbook.lock_timeout puts the record in retry), the records taken in
+ * ascending HubSpot id order (the lock order of exams), so errors and retry list them in that
+ * order.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -78,10 +80,19 @@ BEGIN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             IF v_item ->> 'archived' = 'true' THEN
-                UPDATE hubspot_sync.hubspot_mock_exams AS e
-                SET is_active = 'false', hubspot_last_sync_at = now()
-                WHERE e.hubspot_id = v_id AND lower(e.is_active) IS DISTINCT FROM 'false';
-                IF FOUND THEN
+                -- unknown, or already inactive (every pass re-applies the archived records):
+                -- nothing to do, and no lock; else the row is taken with lock_exam like a known
+                -- record's (a held row: BUSY after mockbook.lock_timeout -> retry) and
+                -- looked at again under the lock
+                SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
+                WHERE e.hubspot_id = v_id;
+                IF v_old.id IS NOT NULL AND lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
+                    v_old := mockbook_internal.lock_exam(v_id);
+                END IF;
+                IF v_old.id IS NOT NULL AND lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
+                    UPDATE hubspot_sync.hubspot_mock_exams AS e
+                    SET is_active = 'false', hubspot_last_sync_at = now()
+                    WHERE e.id = v_old.id;
                     v_deactivated := v_deactivated + 1;
                 ELSE
                     v_unchanged := v_unchanged + 1;
@@ -228,6 +239,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

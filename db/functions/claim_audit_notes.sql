@@ -14,6 +14,9 @@
  *   kind 'credit'   a contact's balances changed outside a booking (adjust_credits, a credit
  *                   merge from HubSpot); detail has the audit row, the student and the ledger
  *                   rows of that change.
+ * The contact is found as contact_id_of_booking finds it: by student_id, else by the booking's
+ * associated_contact_id (a row from before mockbook without a student_id; such a note used to be
+ * associated to the booking alone and marked, its contact never getting it).
  * Only rows whose HubSpot ids are known are returned (a booking not pushed yet waits for the
  * push), at most p_limit, oldest first. Rows that never get a note are marked synced here, in
  * bounded steps (up to 5000 per call) so the pending index stays small: exam rows (HubSpot owns
@@ -98,7 +101,9 @@ BEGIN
                coalesce(b.student_id, a.new_values ->> 'student_id',
                         a.old_values ->> 'student_id') AS student_id,
                coalesce(b.hubspot_id, a.record_hubspot_id) AS booking_hs,
-               b.mock_type, b.exam_date, b.token_used, b.associated_mock_exam
+               b.mock_type, b.exam_date, b.token_used, b.associated_mock_exam,
+               coalesce(b.associated_contact_id, a.new_values ->> 'associated_contact_id',
+                        a.old_values ->> 'associated_contact_id') AS contact_link
         FROM pending AS a
         LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = a.record_id
         WHERE a.table_name = 'hubspot_bookings'
@@ -127,7 +132,9 @@ BEGIN
                          AND (l.reason = 'booking') = (bk.operation = 'INSERT')),
                        '[]')) AS detail,
                bk.booking_hs,
-               k.hubspot_id AS contact_hs
+               -- the booking's contact as contact_id_of_booking finds it: by student_id, else
+               -- (a row from before mockbook) the HubSpot contact the booking names
+               coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
         FROM bookings AS bk
         LEFT JOIN hubspot_sync.hubspot_contact_credits AS k ON k.student_id = bk.student_id
         WHERE bk.booking_hs IS NOT NULL

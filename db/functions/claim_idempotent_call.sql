@@ -7,7 +7,8 @@
  * update_exam_prerequisites, set_exam_prerequisites; issue 14 item 4). Called after the
  * arguments are checked and before anything is read or locked:
  *   - p_idempotency_key NULL  -> returns NULL at once: the call is not keyed (nothing stored);
- *   - a key of 0 or more than 255 characters                             -> INVALID_ARGUMENT;
+ *   - a key of 0 or more than 255 characters, or one starting with the waitlist-offer- prefix
+ *     reserved for accept_offer (mockbook_internal.check_idempotency_key_arg) -> INVALID_ARGUMENT;
  *   then takes the key's advisory lock (mockbook_internal.lock_idempotency_key: concurrent calls
  *   with one key run one after the other), and looks the key up:
  *   - in hubspot_sync.idempotency_results, same function and fingerprint -> returns the stored
@@ -39,10 +40,7 @@ BEGIN
     IF p_idempotency_key IS NULL THEN
         RETURN NULL;
     END IF;
-    IF length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'p_idempotency_key must be 1 to 255 characters (or left out).');
-    END IF;
+    PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, false);
 
     PERFORM mockbook_internal.lock_idempotency_key(p_idempotency_key);
 

@@ -6,7 +6,8 @@
  * A student books a seat in a mock exam and pays one credit (SPEC §4.1), in one transaction,
  * checking in this order:
  *   1. arguments (mockbook_internal.validate_booking_args; p_student_name and p_booking_id at most
- *      255 characters, p_mock_set one of A-H)                          -> INVALID_ARGUMENT
+ *      255 characters, p_mock_set one of A-H; a key starting with waitlist-offer-, reserved for
+ *      accept_offer's bookings)                                        -> INVALID_ARGUMENT
  *   2. idempotency key (mockbook_internal.claim_idempotency_key): same key and same request
  *      (student, lower(email), exam, location, hand) returns the first call's booking with
  *      idempotent_replay true and changes nothing          -> else IDEMPOTENCY_KEY_REUSED

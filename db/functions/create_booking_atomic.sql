@@ -26,7 +26,10 @@
  *     student cancels and rebooks): the new booking gets <code>-R<n> (the smallest free n >= 2)
  *     and keeps p_booking_id in legacy_booking_id (README: legacy booking codes)
  *   - idempotency, contact, exam, per-type fields, prerequisites, duplicate, capacity: as
- *     create_booking (the fingerprint is create_booking's, so either function replays the other)
+ *     create_booking (the fingerprint is create_booking's, so either function replays the other),
+ *     except that a replay whose booking is no longer Active or Completed (cancelled, failed)
+ *     is refused (the app's key repeats on a rebook within 5 minutes; production's unique
+ *     idempotency_key refused it too)                            -> IDEMPOTENCY_KEY_REUSED
  *   - the field's true balance is 0                                  -> INSUFFICIENT_CREDITS
  *   - p_new_credit_value <> true balance - 1, read under the contact lock (a concurrent change
  *     the app did not see)                                  -> CREDIT_CONFLICT, nothing changes
@@ -64,6 +67,7 @@ SET search_path = ''
 AS $$
 DECLARE
     v_location text;
+    v_result jsonb;
 BEGIN
     -- 1. arguments (the original app's location spellings mapped to codes first)
     v_location := mockbook_internal.legacy_attending_location(p_attending_location);
@@ -87,18 +91,30 @@ BEGIN
     END IF;
 
     -- 2.-10. the booking pipeline (mode 'legacy'; create_booking's fingerprint)
-    RETURN mockbook_internal.book(
+    v_result := mockbook_internal.book(
         'legacy', p_student_id, p_student_email, p_mock_exam_id, p_idempotency_key,
         mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_student_email),
                                          p_mock_exam_id, v_location, p_dominant_hand),
         v_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id,
         p_credit_field := p_credit_field, p_new_credit_value := p_new_credit_value,
         p_token_used := p_token_used);
+    -- 11. the original app derives its key from (contact, exam, date, type, 5-minute bucket):
+    -- a rebook after a cancellation in those minutes repeats it. A replay of a booking that is
+    -- no longer Active/Completed is refused, as production's unique idempotency_key refused it
+    -- (the app only checks the error; a replay would tell the student a cancelled booking was
+    -- booked). A replay changed nothing, so raising here rolls nothing back.
+    IF (v_result ->> 'idempotent_replay')::boolean
+       AND v_result ->> 'status' NOT IN ('Active', 'Completed') THEN
+        PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
+            format('The key''s booking %s is %s: a new booking needs a new idempotency key.',
+                   v_result ->> 'booking_code', v_result ->> 'status'));
+    END IF;
+    RETURN v_result;
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text) IS
-'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result.';
+'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result, but a replay of a booking no longer Active/Completed is refused (IDEMPOTENCY_KEY_REUSED: the original app repeats its key when a student rebooks within 5 minutes).';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)

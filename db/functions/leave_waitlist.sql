@@ -6,8 +6,10 @@
  * nothing. Leaving while holding an offer declines it: the held seat goes to the next waiting
  * student at once (mockbook_internal.offer_free_seats under the exam's lock).
  * Returns {success, left, waitlist_id, previous_status, offers_made}.
- * Errors: INVALID_ARGUMENT, BUSY.
- * Locks: the place's contact, the place, then (an offer declined) the exam, last.
+ * Errors: INVALID_ARGUMENT, BUSY (the contact, the place or the exam held by another
+ * transaction longer than mockbook.lock_timeout).
+ * Locks: the place's contact (lock_contact), the place (lock_waitlist_entry), then (an offer
+ * declined) the exam (lock_exam), last.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.leave_waitlist(p_student_id text, p_mock_exam_id text)
 RETURNS jsonb
@@ -29,8 +31,7 @@ BEGIN
       AND w.status IN ('waiting', 'offered');
     IF v_place.id IS NOT NULL THEN
         PERFORM mockbook_internal.lock_contact(v_place.contact_id);
-        SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w
-        WHERE w.id = v_place.id FOR UPDATE;
+        v_place := mockbook_internal.lock_waitlist_entry(v_place.id);
     END IF;
     IF v_place.id IS NULL OR v_place.status NOT IN ('waiting', 'offered') THEN
         RETURN jsonb_build_object('success', true, 'left', false, 'waitlist_id', v_place.id,
@@ -48,6 +49,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.leave_waitlist(text, text) IS
-'A student leaves an exam''s waitlist (idempotent; a held offer is declined and passes to the next student). Returns {success, left, waitlist_id, previous_status, offers_made}. Errors: INVALID_ARGUMENT, BUSY. Locks: contact, place, then the exam.';
+'A student leaves an exam''s waitlist (idempotent; a held offer is declined and passes to the next student). Returns {success, left, waitlist_id, previous_status, offers_made}. Errors: INVALID_ARGUMENT, BUSY (a row held longer than mockbook.lock_timeout). Locks: contact, place, then the exam.';
 REVOKE ALL ON FUNCTION hubspot_sync.leave_waitlist(text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.leave_waitlist(text, text) TO service_role;

@@ -59,10 +59,7 @@ BEGIN
     -- 1. arguments
     PERFORM mockbook_internal.check_text_arg('p_booking_id', p_booking_id, true, 255);
     PERFORM mockbook_internal.check_text_arg('p_new_mock_exam_id', p_new_mock_exam_id, true, 255);
-    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'p_idempotency_key is required, 1 to 255 characters.');
-    END IF;
+    PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, true);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     v_actor := mockbook_internal.request_actor(p_actor);
     IF v_actor IS NOT NULL THEN

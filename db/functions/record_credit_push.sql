@@ -12,7 +12,12 @@
  * properties as sent (whole numbers >= 0; the five credit fields only). Unknown contacts are
  * ignored. Returns the number of contacts recorded.
  * Errors: INVALID_ARGUMENT (not an object of objects, an unknown field, a value that is not a
- * whole number >= 0). Locks: the contacts' contact_credit_sync rows.
+ * whole number >= 0), BUSY (a contact held by another transaction past mockbook.lock_timeout:
+ * nothing recorded; the push must not send those values unrecorded).
+ * Locks (docs/rpc.md, "Lock order": a contact_credit_sync row is written only under its
+ * contact's row lock): the contacts, ascending id, each waited for at most
+ * mockbook.lock_timeout (lock_contacts), then their contact_credit_sync rows. (It used to upsert
+ * those rows in the given order without the contacts, outside the one lock order.)
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.record_credit_push(p_credits jsonb,
                                                           p_sent boolean DEFAULT true)
@@ -37,6 +42,9 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'p_credits must be {"<contact uuid>": {"<credit field>": <whole number >= 0>, ...}}.');
     END IF;
+    -- the lock order: the contacts (ascending id), then their contact_credit_sync rows
+    PERFORM mockbook_internal.lock_contacts(
+        ARRAY(SELECT c.key::uuid FROM jsonb_each(p_credits) AS c));
     WITH given AS (
         SELECT c.key::uuid AS contact_id, c.value AS credits
         FROM jsonb_each(p_credits) AS c
@@ -64,6 +72,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) IS
-'Glue (push): record the credit values sent to HubSpot per contact -- p_sent false before the call (pushing), true once HubSpot accepted them (the last synced values the credit merge compares with). Returns the contacts recorded. Errors: INVALID_ARGUMENT.';
+'Glue (push): record the credit values sent to HubSpot per contact -- p_sent false before the call (pushing), true once HubSpot accepted them (the last synced values the credit merge compares with). Locks the contacts first (ascending id, each waited for at most mockbook.lock_timeout), then their bookkeeping rows. Returns the contacts recorded. Errors: INVALID_ARGUMENT, BUSY.';
 REVOKE ALL ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) TO mockbook_glue;

@@ -4,16 +4,23 @@
  * Changes one scheduling rule (admin; issue 16). The rules and their values:
  *   time_conflict           true/false  overlapping Active sessions refused (TIME_CONFLICT)
  *   booking_cutoff          true/false  no booking after the exam's start (BOOKING_CLOSED)
- *   min_notice_hours        number >= 0 booking closes this long before the start (0: off)
- *   cancel_deadline_hours   number >= 0 a student's late cancellation (0: off) is ...
+ *   min_notice_hours        number 0..17520 (two years)  booking closes this long before the
+ *                                       start (0: off)
+ *   cancel_deadline_hours   number 0..17520 (two years)  a student's late cancellation (0: off)
+ *                                       is ...
  *   cancel_deadline_action  "refuse" (CANCELLATION_CLOSED) or "no_refund"
- *   max_active_per_type     integer >= 1 or null (JSON or SQL: no limit)  (BOOKING_LIMIT_REACHED)
- *   max_active_per_week     integer >= 1 or null  (BOOKING_LIMIT_REACHED)
- *   offer_hold_minutes      integer >= 1          how long a waitlist offer holds its seat
- *   waitlist_size           integer >= 1 or null  waiting places per exam (WAITLIST_FULL)
+ *   max_active_per_type     integer 1..10000 or null (JSON or SQL: no limit)
+ *                                       (BOOKING_LIMIT_REACHED)
+ *   max_active_per_week     integer 1..10000 or null  (BOOKING_LIMIT_REACHED)
+ *   offer_hold_minutes      integer 1..525600 (a year)  how long a waitlist offer holds its seat
+ *   waitlist_size           integer 1..10000 or null  waiting places per exam (WAITLIST_FULL)
+ * The maxima keep every stored value readable by the functions that apply it (an integer, an
+ * interval added to a timestamp): a value above one is refused and nothing is stored. The
+ * rules' kinds and maxima are the VALUES list below (the one place they are spelled).
  * p_actor (at most 255 characters) is stored as updated_by and is the audit actor.
  * Returns {success, rule, value, previous_value}.
- * Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind, naming the rule).
+ * Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind or out of its range,
+ * naming the rule and the range).
  * Locks: the rule's row.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.set_booking_rule(p_rule text, p_value jsonb,
@@ -27,22 +34,26 @@ SET search_path = ''
 AS $$
 DECLARE
     v_kind text;
+    v_max numeric;
+    v_number numeric;
     v_ok boolean;
     v_previous jsonb;
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_rule', p_rule, true, 64);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
-    v_kind := CASE p_rule
-        WHEN 'time_conflict' THEN 'boolean'
-        WHEN 'booking_cutoff' THEN 'boolean'
-        WHEN 'min_notice_hours' THEN 'hours'
-        WHEN 'cancel_deadline_hours' THEN 'hours'
-        WHEN 'cancel_deadline_action' THEN 'action'
-        WHEN 'max_active_per_type' THEN 'limit'
-        WHEN 'max_active_per_week' THEN 'limit'
-        WHEN 'offer_hold_minutes' THEN 'positive'
-        WHEN 'waitlist_size' THEN 'limit'
-    END;
+    SELECT r.kind, r.max INTO v_kind, v_max
+    FROM (VALUES
+        ('time_conflict', 'boolean', NULL::numeric),
+        ('booking_cutoff', 'boolean', NULL),
+        ('min_notice_hours', 'hours', 17520),         -- two years
+        ('cancel_deadline_hours', 'hours', 17520),    -- two years
+        ('cancel_deadline_action', 'action', NULL),
+        ('max_active_per_type', 'limit', 10000),
+        ('max_active_per_week', 'limit', 10000),
+        ('offer_hold_minutes', 'positive', 525600),   -- a year
+        ('waitlist_size', 'limit', 10000)
+    ) AS r(rule, kind, max)
+    WHERE r.rule = p_rule;
     IF v_kind = 'limit' AND p_value IS NULL THEN
         p_value := 'null'::jsonb;  -- {"p_value": null} through PostgREST arrives as SQL NULL
     END IF;
@@ -53,17 +64,16 @@ BEGIN
                    'max_active_per_type, max_active_per_week, offer_hold_minutes, '
                    'waitlist_size).', p_rule));
     END IF;
+    IF jsonb_typeof(p_value) = 'number' THEN
+        v_number := (p_value #>> '{}')::numeric;
+    END IF;
     v_ok := CASE v_kind
         WHEN 'boolean' THEN jsonb_typeof(p_value) = 'boolean'
-        WHEN 'hours' THEN jsonb_typeof(p_value) = 'number' AND (p_value #>> '{}')::numeric >= 0
+        WHEN 'hours' THEN v_number BETWEEN 0 AND v_max
         WHEN 'action' THEN p_value IN ('"refuse"'::jsonb, '"no_refund"'::jsonb)
         WHEN 'limit' THEN jsonb_typeof(p_value) = 'null'
-                          OR (jsonb_typeof(p_value) = 'number'
-                              AND (p_value #>> '{}')::numeric >= 1
-                              AND (p_value #>> '{}')::numeric % 1 = 0)
-        WHEN 'positive' THEN jsonb_typeof(p_value) = 'number'
-                             AND (p_value #>> '{}')::numeric >= 1
-                             AND (p_value #>> '{}')::numeric % 1 = 0
+                          OR (v_number BETWEEN 1 AND v_max AND v_number % 1 = 0)
+        WHEN 'positive' THEN v_number BETWEEN 1 AND v_max AND v_number % 1 = 0
     END;
     IF NOT coalesce(v_ok, false) THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
@@ -71,10 +81,11 @@ BEGIN
                    p_rule,
                    CASE v_kind
                        WHEN 'boolean' THEN 'true or false'
-                       WHEN 'hours' THEN 'a number of hours, 0 or more'
+                       WHEN 'hours' THEN format('a number of hours, 0 to %s', v_max)
                        WHEN 'action' THEN '"refuse" or "no_refund"'
-                       WHEN 'limit' THEN 'a whole number, 1 or more, or null for no limit'
-                       ELSE 'a whole number, 1 or more' END));
+                       WHEN 'limit' THEN format('a whole number, 1 to %s, or null for no limit',
+                                                v_max)
+                       ELSE format('a whole number, 1 to %s', v_max) END));
     END IF;
     IF p_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', p_actor, true);
@@ -91,6 +102,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) IS
-'Admin: sets one scheduling rule (time_conflict, booking_cutoff, min_notice_hours, cancel_deadline_hours, cancel_deadline_action, max_active_per_type, max_active_per_week, offer_hold_minutes, waitlist_size). Returns {success, rule, value, previous_value}. Errors: INVALID_ARGUMENT (unknown rule or a value of the wrong kind).';
+'Admin: sets one scheduling rule (time_conflict, booking_cutoff, min_notice_hours and cancel_deadline_hours 0-17520, cancel_deadline_action, max_active_per_type and max_active_per_week 1-10000 or null, offer_hold_minutes 1-525600, waitlist_size 1-10000 or null). Returns {success, rule, value, previous_value}. Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind or above its maximum; nothing stored).';
 REVOKE ALL ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) TO service_role;

@@ -11,7 +11,9 @@
  *                       returns the first call's result unchanged and changes nothing; other
  *                       arguments -> IDEMPOTENCY_KEY_REUSED (mockbook_internal.claim_idempotent_call)
  * Returns: {success: true, mock_exam_id, capacity, previous_capacity, total_bookings,
- *           remaining_seats}  (remaining_seats = capacity - total_bookings)
+ *           remaining_seats, offers_made}  (remaining_seats = capacity - total_bookings - seats
+ *           held by waitlist offers, this call's offers included, never below 0: as
+ *           list_available_exams counts it)
  * Errors: INVALID_ARGUMENT (exam id missing, capacity NULL or negative, key length),
  *         IDEMPOTENCY_KEY_REUSED, EXAM_NOT_FOUND, CAPACITY_BELOW_BOOKED (fewer seats than
  *         Active bookings), BUSY.
@@ -37,6 +39,7 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_active integer;
     v_offers integer;
+    v_held integer;
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
@@ -73,6 +76,10 @@ BEGIN
         WHERE id = v_exam.id;
     END IF;
     v_offers := mockbook_internal.offer_free_seats(v_exam.hubspot_id);
+    -- seats held by offers (those just made included) are not free: remaining_seats is
+    -- list_available_exams' capacity - total_bookings - held_seats, never below 0
+    SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
+    WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
 
     RETURN mockbook_internal.store_idempotent_result('set_exam_capacity', p_idempotency_key,
                                                 v_fingerprint, jsonb_build_object(
@@ -81,14 +88,15 @@ BEGIN
         'capacity', p_capacity,
         'previous_capacity', v_exam.capacity,
         'total_bookings', v_active,
-        'remaining_seats', p_capacity - v_active,
+        'remaining_seats', greatest(p_capacity - v_active - v_held, 0),
         'offers_made', v_offers));
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_exam_capacity(text, integer, text) IS
 'Sets an exam''s capacity (>= 0, never below its Active bookings). Returns {success, mock_exam_id, '
-'capacity, previous_capacity, total_bookings, remaining_seats, offers_made}. Optional '
+'capacity, previous_capacity, total_bookings, remaining_seats (seats held by waitlist offers '
+'left out, as list_available_exams), offers_made}. Optional '
 'p_idempotency_key: the same key and arguments return the first result and change nothing, '
 'other arguments IDEMPOTENCY_KEY_REUSED. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, '
 'EXAM_NOT_FOUND, CAPACITY_BELOW_BOOKED, BUSY. Locks the key, then the exam row.';

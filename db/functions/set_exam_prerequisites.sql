@@ -15,9 +15,10 @@
  * Returns {success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids,
  *          previous_count, current_count, added_count, removed_count}.
  * Errors, in order: INVALID_ARGUMENT (p_exam_id missing; an id NULL, blank or too long; the exam
- * itself listed; key length), IDEMPOTENCY_KEY_REUSED, EXAM_NOT_FOUND (the exam, or a listed id
- * that is no known exam; DETAIL lists them), BUSY. A failed call changes nothing. The audit rows
- * name the request's JWT user when there is one.
+ * itself listed: mockbook_internal.check_prerequisite_ids, before the key is looked up; key length
+ * or reserved prefix), IDEMPOTENCY_KEY_REUSED, EXAM_NOT_FOUND (the exam, or a listed id that is
+ * no known exam; DETAIL lists them), BUSY. A failed call changes nothing. The audit rows name
+ * the request's JWT user when there is one.
  * Locks: the idempotency key's advisory lock (when keyed), then the exam row (lock_exam).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_prerequisites(
@@ -37,6 +38,8 @@ DECLARE
     v_replay jsonb;
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
+    -- the list is an argument: checked before the key (write_exam_prerequisites checks it again)
+    PERFORM mockbook_internal.check_prerequisite_ids(p_exam_id, p_prerequisite_ids);
     v_fingerprint := mockbook_internal.booking_fingerprint('set_exam_prerequisites', p_exam_id,
                                                       p_prerequisite_ids::text,
                                                       mockbook_internal.request_actor());

@@ -20,7 +20,8 @@
  * into the booking (else BUSY: the exam was edited meanwhile; the same call again decides on the
  * new values). A row held by another transaction is waited for at most mockbook.lock_timeout
  * (default 2s), then BUSY; the wait and the update are one subtransaction, so the row gets a
- * plain xmax, never a MultiXact.
+ * plain xmax, never a MultiXact. The timeout bounds that wait only: the checks after it run
+ * without it.
  * Errors: EXAM_FULL, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, BUSY.
  * Locks: the exam row (last in the lock order contact, booking, exam).
  */
@@ -56,6 +57,9 @@ BEGIN
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
     END;
+    -- the timeout bounded the exam's wait only: back to the clause's 0 for the checks below
+    -- (their reads wait out a table lock, as any later wait of the call does, never a raw 55P03)
+    PERFORM set_config('lock_timeout', '0', true);
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
         IF v_exam.id IS NULL THEN

@@ -18,10 +18,12 @@
  * Returns {success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids,
  *          previous_count, current_count, added_count, removed_count, requested_add,
  *          requested_remove}.
- * Errors, in order: INVALID_ARGUMENT (p_exam_id missing; an id NULL, blank or too long; an id
- * both added and removed; the exam itself added; key length), IDEMPOTENCY_KEY_REUSED,
- * EXAM_NOT_FOUND (the exam, or an added id that is no known exam; DETAIL lists them), BUSY. A
- * failed call changes nothing. The audit rows name the request's JWT user when there is one.
+ * Errors, in order: INVALID_ARGUMENT (p_exam_id missing; key length or reserved prefix; an id
+ * NULL, blank or too long; the exam itself added; an id both added and removed), EXAM_NOT_FOUND
+ * (the exam, or an added id that is no known exam; DETAIL lists them:
+ * mockbook_internal.check_prerequisite_exams, read without a lock before the key is looked up,
+ * and checked again under the exam's lock), IDEMPOTENCY_KEY_REUSED, BUSY. A failed call changes
+ * nothing. The audit rows name the request's JWT user when there is one.
  * Locks: the idempotency key's advisory lock (when keyed), then the exam row (lock_exam).
  */
 -- Production's three-parameter version (0001_baseline; db/schema/19_production_not_owned.sql)
@@ -51,21 +53,20 @@ DECLARE
     v_replay jsonb;
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
-    IF EXISTS (SELECT FROM unnest(v_add || v_remove) AS x(id)
-               WHERE x.id IS NULL OR btrim(x.id) = '' OR length(x.id) > 255) THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'prerequisite exam ids must be HubSpot exam ids: not NULL, not blank, at most 255 '
-            'characters.');
-    END IF;
+    -- the key's own argument check, here so that it comes before EXAM_NOT_FOUND below
+    -- (claim_idempotent_call makes it again)
+    PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, false);
+    PERFORM mockbook_internal.check_prerequisite_ids(p_exam_id, v_add);
+    PERFORM mockbook_internal.check_prerequisite_ids(NULL, v_remove);
     IF EXISTS (SELECT FROM unnest(v_add) AS a(id) WHERE btrim(a.id) IN (
                    SELECT btrim(r.id) FROM unnest(v_remove) AS r(id))) THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'an exam id cannot be both in p_add_ids and in p_remove_ids.');
     END IF;
-    IF btrim(p_exam_id) IN (SELECT btrim(a.id) FROM unnest(v_add) AS a(id)) THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            format('Exam %s cannot be its own prerequisite.', p_exam_id));
-    END IF;
+    -- EXAM_NOT_FOUND before IDEMPOTENCY_KEY_REUSED (docs/rpc.md, Errors in order): read
+    -- without a lock, so the key's lock stays first in the lock order; write_exam_prerequisites
+    -- checks again under the exam's lock
+    PERFORM mockbook_internal.check_prerequisite_exams(p_exam_id, v_add);
     v_fingerprint := mockbook_internal.booking_fingerprint('update_exam_prerequisites', p_exam_id,
                                                       v_add::text, v_remove::text,
                                                       mockbook_internal.request_actor());
@@ -90,7 +91,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text) IS
-'Adds p_add_ids to and removes p_remove_ids from an exam''s prerequisites (relative: other prerequisites are kept); the push writes them to HubSpot as exam->exam associations. Returns {success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids, previous_count, current_count, added_count, removed_count, requested_add, requested_remove}. Optional p_idempotency_key: the same key and arguments return the first result and change nothing, other arguments IDEMPOTENCY_KEY_REUSED. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, EXAM_NOT_FOUND, BUSY. Locks the key, then the exam row.';
+'Adds p_add_ids to and removes p_remove_ids from an exam''s prerequisites (relative: other prerequisites are kept); the push writes them to HubSpot as exam->exam associations. Returns {success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids, previous_count, current_count, added_count, removed_count, requested_add, requested_remove}. Optional p_idempotency_key: the same key and arguments return the first result and change nothing, other arguments IDEMPOTENCY_KEY_REUSED. Errors, in order: INVALID_ARGUMENT, EXAM_NOT_FOUND (the exam or an added id; checked before the key), IDEMPOTENCY_KEY_REUSED, BUSY. Locks the key, then the exam row.';
 REVOKE ALL ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text)

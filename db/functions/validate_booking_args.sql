@@ -9,7 +9,8 @@
  *   p_email               required, looks like an email (x@y.z, no spaces), at most 254
  *                         (p_email_arg is the argument's name in the caller, for the DETAIL)
  *   p_mock_exam_id        required, at most 255
- *   p_idempotency_key     required, 1-255 characters
+ *   p_idempotency_key     required, 1-255 characters, not starting with waitlist-offer-
+ *                         (reserved for accept_offer: mockbook_internal.check_idempotency_key_arg)
  *   p_attending_location  optional; when given one of mississauga, calgary, vancouver, montreal,
  *                         richmond_hill (exactly, lower case) -- the one list of locations
  *   p_dominant_hand       optional free text, at most 32
@@ -36,10 +37,7 @@ BEGIN
                                         '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$',
                                         'an email address');
     PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
-    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'p_idempotency_key is required, 1 to 255 characters.');
-    END IF;
+    PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, true);
     IF p_attending_location IS NOT NULL AND p_attending_location NOT IN (
         'mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill') THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',

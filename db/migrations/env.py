@@ -36,10 +36,56 @@ def database_url() -> str:
     return url
 
 
+# Adoption: a data repair run just before 0004_constraints (README: "An existing production
+# database"). The admin app writes attendance '' for an un-marked booking; 0004's frozen check
+# refuses any attendance but 'Yes'/'No'/NULL, and '' means "not marked": NULL. Each row changed
+# is one hubspot_sync.adoption_report row (the dry run, glue/db/adoption.py, lists the same).
+# It lives here, not in a revision, because the committed revisions are frozen and 0004 comes
+# first of those that check the rows; it changes no schema object, so the catalog of a new
+# database is unchanged (on one, there is no such row: nothing happens).
+BEFORE_CONSTRAINTS = "0003_supabase_roles"
+CONSTRAINTS = "0004_constraints"
+UNMARKED_ATTENDANCE = """
+WITH changed AS (
+    UPDATE hubspot_sync.hubspot_bookings AS b SET attendance = NULL
+    FROM (SELECT id, attendance AS old FROM hubspot_sync.hubspot_bookings
+          WHERE btrim(attendance) = '') AS o
+    WHERE b.id = o.id
+    RETURNING b.id, o.old
+)
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                          new_value)
+SELECT '0004_constraints', 'unmarked attendance (empty) set to NULL',
+       'hubspot_bookings.attendance', id::text, old, NULL
+FROM changed
+"""
+
+
+def _before_constraints(*, ctx, step, heads, run_args) -> None:
+    """on_version_apply: right after the upgrade step to 0003 (in its transaction), so the
+    repair is in place when 0004 checks the rows."""
+    if step.is_upgrade and not step.is_stamp and step.up_revision_id == BEFORE_CONSTRAINTS:
+        ctx.execute(UNMARKED_ATTENDANCE)
+
+
+def _upgrades_through_constraints() -> bool:
+    """The command upgrades to 0004 or past it (a database left at 0003, e.g. by an upgrade
+    that 0004 refused before this repair existed, gets the repair before the step)."""
+    target = context.get_revision_argument()
+    if not isinstance(target, str) or target.startswith("-"):
+        return False
+    try:
+        return any(r is not None and r.revision == CONSTRAINTS
+                   for r in context.script.iterate_revisions(target, BEFORE_CONSTRAINTS))
+    except Exception:  # a downgrade or a relative target: not an upgrade through 0004
+        return False
+
+
 def _configure(**kwargs: object) -> None:
     context.configure(
         transaction_per_migration=True,
         version_table_schema=VERSION_SCHEMA,
+        on_version_apply=_before_constraints,
         **kwargs,
     )
 
@@ -71,6 +117,10 @@ def _run_with(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC")
     connection.commit()
     _configure(connection=connection)
+    if (context.get_context().get_current_heads() == (BEFORE_CONSTRAINTS,)
+            and _upgrades_through_constraints()):
+        connection.exec_driver_sql(UNMARKED_ATTENDANCE)
+        connection.commit()
     context.run_migrations()
     connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
     connection.commit()

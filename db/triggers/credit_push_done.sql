@@ -12,6 +12,10 @@
  * (apply_pulled_contacts, "a push in flight"). When a pull cleared it in between, this fell back
  * to the current balances, which may already hold a local change HubSpot never got: the next
  * merge then took it back as an admin's change (tests/py/test_push_pull_race.py).
+ * Lock order (docs/rpc.md): it writes the contact_credit_sync row under its contact's row lock,
+ * which the UPDATE that fires it holds (complete_sync_batch locks its contacts first, ascending
+ * id), as every writer of that table does.
+ * Locks: the contact row (held by the firing UPDATE), then its contact_credit_sync row.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_push_done()
 RETURNS trigger

@@ -105,6 +105,10 @@ QUERIES = (
               id::text, attendance, initcap(btrim(attendance))
        FROM hubspot_sync.hubspot_bookings
        WHERE attendance NOT IN ('Yes', 'No') AND lower(btrim(attendance)) IN ('yes', 'no')""",
+    # just before 0004 (db/migrations/env.py): the admin app's un-marked attendance '' -> NULL
+    """SELECT 'change', '0004_constraints', 'unmarked attendance (empty) set to NULL',
+              'hubspot_bookings.attendance', id::text, attendance, NULL
+       FROM hubspot_sync.hubspot_bookings WHERE btrim(attendance) = ''""",
     """SELECT 'change', '0004_constraints', 'gave a repeated legacy booking code a unique one',
               'hubspot_bookings.booking_id', id::text, booking_id, booking_id || '-R' || n
        FROM (SELECT id, booking_id,
@@ -143,7 +147,7 @@ QUERIES = (
               id::text, format('is_active %%L, attendance %%L', is_active, attendance), NULL
        FROM hubspot_sync.hubspot_bookings
        WHERE lower(btrim(is_active)) NOT IN ('active', 'cancelled', 'completed', 'failed')
-          OR lower(btrim(attendance)) NOT IN ('yes', 'no')""",
+          OR lower(btrim(attendance)) NOT IN ('yes', 'no', '')""",
 )
 
 

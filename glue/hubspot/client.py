@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import hubspot.crm.associations.v4 as assoc_v4
+import hubspot.crm.associations.v4.schema as assoc_v4_schema
 import hubspot.crm.objects as objects
+import hubspot.crm.properties as properties
 import hubspot.crm.schemas as schemas
 import tenacity
 import urllib3
@@ -48,20 +50,26 @@ log = logging.getLogger(__name__)
 
 CONTACTS = "0-1"
 MAX_BATCH = 100  # HubSpot's cap on inputs per objects batch call
+# ...and per objects batch read asking for propertiesWithHistory: above 50 HubSpot answers 400
+# VALIDATION_ERROR "The maximum number of inputs supported in a batch request for property
+# histories is 50" (not transient: every retry fails the same way). Reported from production in
+# https://github.com/activepieces/activepieces/pull/9359 and
+# https://github.com/PipedreamHQ/pipedream/pull/8462; HubSpot/hubspot-api-python#143 is the same
+# limit on the list endpoint. Every read with history chunks by it (HubSpotReader.read).
+MAX_HISTORY_BATCH = 50
 MAX_ASSOCIATION_BATCH = 2000  # ...and per associations v4 batch call
 MAX_ASSOCIATION_READ = 1000  # ...and per associations v4 batch read
 
-# Every SDK module generates its own exception classes; these are all the modules used here.
-_SDK_EXCEPTIONS: tuple[type[Exception], ...] = (
-    objects.ApiException,
-    assoc_v4.ApiException,
-    schemas.ApiException,
-)
-_SDK_CLIENT_ERRORS: tuple[type[Exception], ...] = (
-    objects.OpenApiException,
-    assoc_v4.OpenApiException,
-    schemas.OpenApiException,
-)
+# Every SDK module generates its own exception classes (no common base): these are all the modules
+# of the APIs taken in HubSpotClient.__init__, so that every call's failure becomes a HubSpotError
+# and is retried. A module missing here lets its raw ApiException through unretried: the
+# properties and association-labels reads of the start-up check once did, and a push restarted
+# into a full window died on their 429, which HubSpot answers on any endpoint once the limit is
+# reached ("Any app or integration exceeding its rate limits will receive a 429 error response
+# for all subsequent API calls", https://developers.hubspot.com/docs/api/usage-details).
+_SDK_MODULES = (objects, assoc_v4, assoc_v4_schema, schemas, properties)
+_SDK_EXCEPTIONS: tuple[type[Exception], ...] = tuple(m.ApiException for m in _SDK_MODULES)
+_SDK_CLIENT_ERRORS: tuple[type[Exception], ...] = tuple(m.OpenApiException for m in _SDK_MODULES)
 
 
 class HubSpotError(Exception):

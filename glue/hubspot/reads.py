@@ -15,14 +15,21 @@ from typing import Any
 import hubspot.crm.objects as objects
 
 from glue.config import Settings
-from glue.hubspot.client import MAX_BATCH, BatchResult, HubSpotClient, limiter_name
+from glue.hubspot.client import (
+    MAX_BATCH,
+    MAX_HISTORY_BATCH,
+    BatchResult,
+    HubSpotClient,
+    limiter_name,
+)
 from glue.hubspot.ratelimit import RateLimiter, build_limiter
 
 # How it works (the detail of the module docstring):
 #
 # - ``search``: CRM search, which HubSpot limits separately (4 requests/s per account): each search
 #   first takes a token from a second limiter (``search_limiter``), then the general one.
-# - ``read``: batch read by id (or by a unique property), 100 per call.
+# - ``read``: batch read by id (or by a unique property), 100 per call, 50 when it asks for
+#   properties' history (HubSpot refuses more: ``MAX_HISTORY_BATCH``).
 # - ``archived``: the archived records of a type (the list endpoint with ``archived=true``):
 #   search never returns them.
 # - ``create_notes``: batch create of notes. Unlike every other write of the glue it is not
@@ -163,11 +170,13 @@ class HubSpotReader:
         id_property: str | None = None,
         history: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """Batch read (100 per call); ids HubSpot does not know are left out. ``history``:
-        properties whose past values come too (``propertiesWithHistory``, newest first)."""
+        """Batch read (100 per call, 50 with ``history``); ids HubSpot does not know are left
+        out. ``history``: properties whose past values come too (``propertiesWithHistory``,
+        newest first)."""
         out: list[dict[str, Any]] = []
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = list(ids[start : start + MAX_BATCH])
+        size = MAX_HISTORY_BATCH if history else MAX_BATCH
+        for start in range(0, len(ids), size):
+            chunk = list(ids[start : start + size])
             body = objects.BatchReadInputSimplePublicObjectId(
                 inputs=[
                     objects.SimplePublicObjectId(id=i, local_vars_configuration=self._cfg)

@@ -41,8 +41,9 @@ from .store import BOOKINGS, CONTACTS, EXAMS, NOTES
 # - Admin actions: ``associate(from_type, from_id, to_type, to_id, type_ids)``,
 #   ``dissociate(...)``, ``archive(type, id)``, ``define_association_label(from, to, type_id,
 #   label, inverse_type_id, inverse_label)`` (a paired label: the inverse shows the other way);
-#   ``POST /crm/v3/objects/contacts/merge`` merges contacts (``hs_merged_object_ids``; a merged-away
-#   id reads as the survivor); reads honour ``propertiesWithHistory`` (every past value).
+#   ``POST /crm/v3/objects/contacts/merge`` merges contacts into a new record with a new id
+#   (``hs_merged_object_ids``; both old ids read as it); reads honour ``propertiesWithHistory``
+#   (every past value; a batch read asking for it takes at most 50 inputs, as HubSpot's).
 # - State: ``objects(type)``, ``get(type, id)``, ``get_by(type, prop, value)``,
 #   ``associations(type, id)``, ``association_type_id(from, to)``, ``requests``, ``stats``,
 #   ``conformance_failures``, ``errors``; seeding: ``seed(type, rows)``, ``touch(type, id,

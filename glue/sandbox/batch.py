@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     from .api import Api
 
 MAX_BATCH = 100
+# A batch read asking for ``propertiesWithHistory`` takes at most 50 inputs: HubSpot answers
+# 400 VALIDATION_ERROR with this message above it (reported from production in
+# https://github.com/activepieces/activepieces/pull/9359 and
+# https://github.com/PipedreamHQ/pipedream/pull/8462; HubSpot/hubspot-api-python#143 is the same
+# limit on the list endpoint). The glue's side: glue.hubspot.client.MAX_HISTORY_BATCH.
+MAX_HISTORY_BATCH = 50
+HISTORY_LIMIT_MESSAGE = (
+    f"The maximum number of inputs supported in a batch request for property histories is "
+    f"{MAX_HISTORY_BATCH}. Please reduce the number of items and try again"
+)
 
 
 class BatchApi:
@@ -174,6 +184,8 @@ class BatchApi:
         ot = self.api.type_of(t)
         inputs = req.inputs(MAX_BATCH)
         body = req.obj()
+        if body.get("propertiesWithHistory") and len(inputs) > MAX_HISTORY_BATCH:
+            raise ApiError(400, HISTORY_LIMIT_MESSAGE)
         started = now_ms()
         results, missing = [], []
         for item in inputs:

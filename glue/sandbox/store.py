@@ -504,40 +504,90 @@ class Store:
 
     # ---- merges --------------------------------------------------------------------------
     def merge(self, ot: ObjectType, primary: Record, other: Record) -> Record:
-        """Merge ``other`` into ``primary`` as HubSpot merges contacts: the primary keeps its id
-        and its values (a blank one takes the other's), lists the other's id (and the ids merged
-        into it before) in ``hs_merged_object_ids``, and takes over its associations; the other
-        record disappears, its id still answering reads with the primary (``merged_into``)."""
+        """Merge ``other`` into ``primary`` as HubSpot merges contacts now: "a new record with a
+        new ID will be created for the resulting merged record, with both records merged into
+        the new one ... both of the previous IDs will point to the resulting merged record"
+        (https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies).
+        The new record takes the primary's values (a blank one takes the other's, each with its
+        history), lists both old ids (and the ids merged into them before) in
+        ``hs_merged_object_ids``, and takes over both records' associations; the two old
+        records disappear, their ids answering reads with the new one (``merged_into``)."""
         with self.lock:
-            before = (primary.properties.get("hs_merged_object_ids") or "").split(";")
-            also = (other.properties.get("hs_merged_object_ids") or "").split(";")
-            merged_ids = [i for i in [*before, other.id, *also] if i]
-            taken = {
-                k: v
-                for k, v in other.properties.items()
-                if v not in (None, "")
-                and not primary.properties.get(k)
-                and k not in ot.unique_properties
-                and k not in ("hs_object_id", "createdate", "hs_createdate")
-            }
-            taken["hs_merged_object_ids"] = ";".join(dict.fromkeys(merged_ids))
-            self._unindex(ot, other)
-            del self._table(ot.type_id)[other.id]
-            for (ft, fid, tt, tid), types in list(self._assoc.items()):
-                if ft == ot.type_id and fid == other.id:
-                    self._assoc.pop((ft, fid, tt, tid), None)
-                    self._assoc.pop((tt, tid, ft, fid), None)
-                    if types and not (tt == ot.type_id and tid == primary.id):
-                        self.associate(ft, primary.id, tt, tid, sorted(types))
+            merged_ids = [
+                i
+                for i in [
+                    *(primary.properties.get("hs_merged_object_ids") or "").split(";"),
+                    primary.id,
+                    other.id,
+                    *(other.properties.get("hs_merged_object_ids") or "").split(";"),
+                ]
+                if i
+            ]
+            system = (
+                "hs_object_id",
+                "hs_merged_object_ids",
+                "createdate",
+                "hs_createdate",
+                ot.lastmodified_property,
+            )
+            self._next_id += 1
+            rid = str(self._next_id)
+            ms = self.now_ms()
+            rec = Record(rid, ot.type_id, {}, ms, ms)
+            for source, keep in (
+                (primary, lambda k, v: True),
+                (
+                    other,
+                    lambda k, v: (
+                        v not in (None, "")
+                        and not rec.properties.get(k)
+                        and k not in ot.unique_properties
+                    ),
+                ),
+            ):
+                for k, v in source.properties.items():
+                    if k not in system and keep(k, v):
+                        rec.properties[k] = v
+                        rec.history[k] = list(source.history.get(k) or [(ms, v)])
+            stamp = iso(ms)
+            rec.properties.update(
+                {
+                    "hs_object_id": rid,
+                    "hs_merged_object_ids": ";".join(dict.fromkeys(merged_ids)),
+                    "createdate": stamp,
+                    ot.lastmodified_property: stamp,
+                }
+            )
+            if not ot.is_contact:
+                rec.properties["hs_createdate"] = stamp
+            rec.remember(rec.properties, ms)
+            gone = (primary.id, other.id)
+            for old in (primary, other):
+                self._unindex(ot, old)
+                del self._table(ot.type_id)[old.id]
+            self._table(ot.type_id)[rid] = rec
+            self._index(ot, rec)
+            # The associations of both (the primary's first), none between the two old records.
+            for old in gone:
+                for (ft, fid, tt, tid), types in list(self._assoc.items()):
+                    if ft == ot.type_id and fid == old:
+                        self._assoc.pop((ft, fid, tt, tid), None)
+                        self._assoc.pop((tt, tid, ft, fid), None)
+                        if types and not (tt == ot.type_id and tid in gone):
+                            self.associate(ft, rid, tt, tid, sorted(types))
             for key, survivor in list(self._merged.items()):
-                if survivor == other.id:
-                    self._merged[key] = primary.id
-            self._merged[(ot.type_id, other.id)] = primary.id
-            survivor = self.update(ot, primary, taken)
+                if survivor in gone:
+                    self._merged[key] = rid
+            for old in gone:
+                self._merged[(ot.type_id, old)] = rid
+            self._snapshot(rec)
             # HubSpot sends a `contact.merge` event to webhook subscribers (primaryObjectId,
-            # mergedObjectIds): https://developers.hubspot.com/docs/api/webhooks#merge-events
-            self.emit("merge", ot, survivor, {"mergedObjectIds": [other.id]})
-            return survivor
+            # mergedObjectIds, newObjectId: "the Id of the object that was created from the
+            # result of the merge", https://developers.hubspot.com/changelog/new-subscription-types-for-webhooks).
+            self.emit(
+                "merge", ot, rec, {"primaryObjectId": primary.id, "mergedObjectIds": [other.id]}
+            )
+            return rec
 
     def merged_into(self, ot: ObjectType, record_id: str) -> Record | None:
         """The record a merged-away id now answers with, or None."""

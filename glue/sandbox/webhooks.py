@@ -142,8 +142,9 @@ class WebhookSender:
             base["objectTypeId"] = ot.type_id
         if kind == "propertyChange":
             changes = [(k, v) for k, v in props.items() if k not in _NOISE]
-        elif kind == "merge":
-            base["primaryObjectId"] = base["objectId"]
+        elif kind == "merge":  # ``rec``: the record the merge made (newObjectId)
+            primary = str(props.get("primaryObjectId") or rec.id)
+            base["primaryObjectId"] = int(primary) if primary.isdigit() else primary
             base["mergedObjectIds"] = [
                 int(i) if str(i).isdigit() else i for i in props.get("mergedObjectIds") or []
             ]
@@ -296,8 +297,9 @@ class WebhookSender:
 
     # ---- merges ---------------------------------------------------------------------------------
     def merged(self, ot: ObjectType, primary: Record, merged_ids: Iterable[str]) -> None:
-        """Queue a merge event (``primary`` absorbed ``merged_ids``): the sandbox's merge
-        endpoint calls ``store.emit("merge", ot, primary, {"mergedObjectIds": [...]})``."""
+        """Queue a merge event (``primary`` absorbed ``merged_ids`` and kept its id, as a merge
+        of other object types may): the sandbox's merge endpoint makes a new record and calls
+        ``store.emit("merge", ot, new, {"primaryObjectId": ..., "mergedObjectIds": [...]})``."""
         self.on_change("merge", ot, primary, {"mergedObjectIds": list(merged_ids)})
 
 

@@ -38,6 +38,7 @@ from glue.hubspot.client import (
     CONTACTS,
     MAX_ASSOCIATION_BATCH,
     MAX_BATCH,
+    MAX_HISTORY_BATCH,
     BatchResult,
     HubSpotClient,
     HubSpotError,
@@ -49,9 +50,10 @@ from glue.hubspot.setup import require as require_portal
 # How it works (the detail of the module docstring):
 #
 # 1. contacts: the five credit properties, ``batch/update`` by HubSpot id — after a batch read of
-#    HubSpot's current values (with their history) merged against the last synced values, so an
-#    admin's change is kept, never written over (``_merge_credits``; a contact merged or deleted
-#    in HubSpot is re-linked there); a contact without one
+#    HubSpot's current values (with their history, so 50 contacts a read: ``MAX_HISTORY_BATCH``)
+#    merged against the last synced values, so an admin's change is kept, never written over
+#    (``_merge_credits``; a contact merged or deleted in HubSpot is re-linked there); a contact
+#    without one
 #    is matched by email (``batch/upsert`` with ``idProperty=email``: found and updated, or
 #    created) and its id written back. The values are given to the pull's credit merge before
 #    each call (``record_credit_push``), so HubSpot's copy of the push's own write is never taken
@@ -127,6 +129,8 @@ EXAMS_TABLE = "hubspot_mock_exams"
 WAITLIST_TABLE = "waitlist_entries"
 WAITLIST_CODE_PREFIX = "WL-"
 
+# mockbook's BUSY (docs/rpc.md "Errors"): a row stayed locked past mockbook.lock_timeout
+BUSY_SQLSTATE = "PT503"
 CREDIT_PROPERTIES = CREDIT_FIELD_NAMES  # the contact's credit properties (glue/credit_fields.py)
 # HubSpot booking property <- hubspot_bookings column (SPEC §6): the catalogue's one map.
 BOOKING_PROPERTIES = BOOKING_COLUMNS
@@ -814,13 +818,6 @@ class Pusher:
         for work in with_id:
             resolved[work.trace] = work.state["hubspot_id"]
 
-        def sending(chunk: list[Work]) -> None:
-            # The credit merge of the pull must know these values are ours, even if HubSpot
-            # applies them and the answer is lost; the write-back makes them the synced base.
-            self.db.record_credit_push(
-                {w.trace: contact_credits(w.state) for w in chunk}, sent=False
-            )
-
         def update(chunk: list[Work]) -> None:
             # (record_credit_push was called by _prepare_contacts, after the merge)
             result = self.hubspot.update(
@@ -841,8 +838,10 @@ class Pusher:
 
         def upsert(chunk: list[Work]) -> None:
             owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
-            if owned:
-                sending(owned)
+            if len(self._record_sending(owned)) < len(owned):  # BUSY: given back, not sent
+                chunk = [w for w in chunk if not w.rows]
+                if not chunk:
+                    return
             result = self.hubspot.upsert(
                 CONTACTS,
                 "email",
@@ -916,12 +915,35 @@ class Pusher:
             merged.extend(ready)
             gone.extend(lost)
 
-        self._run_chunk(chunk, merge)
-        if merged:
+        # One read with history per MAX_HISTORY_BATCH contacts: HubSpot refuses more (a 400 the
+        # bisection in _run_chunk would only find after a wasted call); the update stays 100.
+        for part in _chunks(chunk, MAX_HISTORY_BATCH):
+            self._run_chunk(part, merge)
+        return self._record_sending(merged), gone
+
+    def _record_sending(self, works: list[Work]) -> list[Work]:
+        """``record_credit_push(sent=False)`` of the credits about to be written: the pull's
+        credit merge must know them as ours even if HubSpot applies them and the answer is lost
+        (the write-back makes them the synced base). Returns the works recorded: all, or none
+        when a contact stayed locked past mockbook.lock_timeout (BUSY: the function writes under
+        the contacts' row locks, docs/rpc.md "Lock order"); those are given back uncounted and
+        not sent, as values sent unrecorded could later be read as an admin's change."""
+        if not works:
+            return []
+        try:
             self.db.record_credit_push(
-                {w.trace: contact_credits(w.state) for w in merged}, sent=False
+                {w.trace: contact_credits(w.state) for w in works}, sent=False
             )
-        return merged, gone
+        except psycopg.Error as exc:
+            if exc.sqlstate != BUSY_SQLSTATE:
+                raise
+            self._fail(
+                works,
+                "BUSY: a contact stayed locked while its credits were recorded",
+                count_attempt=False,
+            )
+            return []
+        return works
 
     def _merge_credits(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
         """Before writing credits, read HubSpot's current values (batch read) and merge them

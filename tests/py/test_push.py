@@ -5,7 +5,9 @@ matched by email), exams' total_bookings, and push --all / --exam."""
 
 from __future__ import annotations
 
+import psycopg
 import push_helpers
+import pytest
 import sandbox_fixtures
 from push_helpers import (
     book,
@@ -147,10 +149,17 @@ def test_250_bookings_take_three_upserts_of_at_most_100(push_db: str, sandbox: S
     assert len(hubspot_bookings(sandbox)) == 250
     assert stats.sent == 250 + 250 + 1 and pending(push_db) == 0
     assert sandbox.get(EXAMS, world.exams[0])["properties"]["total_bookings"] == "250"
-    # 3 upserts + 3 contact reads (the credit merge before writing) + 3 contact updates + 2
-    # association batches (one per target type, for all 250) + 1 exam update + the 8 reads of
-    # the start-up portal check (glue.hubspot.setup)
-    assert client.stats.calls == 12 + 8
+    # 3 upserts + 5 contact reads (the credit merge before writing: a read with history takes
+    # at most 50, glue.hubspot.client.MAX_HISTORY_BATCH) + 3 contact updates + 2 association
+    # batches (one per target type, for all 250) + 1 exam update + the 8 reads of the start-up
+    # portal check (glue.hubspot.setup)
+    assert client.stats.calls == 14 + 8
+    history_reads = [
+        len(r["json"]["inputs"])
+        for r in calls(sandbox, "/batch/read", CONTACTS)
+        if r["json"].get("propertiesWithHistory")
+    ]
+    assert history_reads == [50] * 5
     assert [len(r["json"]["inputs"]) for r in calls(sandbox, "/batch/associate/default")] == [
         250,
         250,
@@ -242,3 +251,68 @@ def test_pusher_batches_are_bounded_by_max_batches(push_db: str, sandbox: Sandbo
         stats = pusher.run(linger=0)
     assert pending(push_db) == 0
     assert len(hubspot_bookings(sandbox)) == 6
+
+
+@pytest.mark.parametrize("without_hubspot_id", [0, 1], ids=["by_id", "by_email"])
+def test_a_contact_held_while_its_credits_are_recorded_is_given_back_unsent(
+    push_db: str, sandbox: Sandbox, without_hubspot_id: int
+) -> None:
+    """record_credit_push writes the credit merge's bookkeeping (contact_credit_sync) under the
+    contacts' row locks (docs/rpc.md "Lock order"), each waited for at most
+    mockbook.lock_timeout: a contact another transaction holds past it is BUSY. The push then
+    gives that contact's row back uncounted and sends none of its credits (values sent but not
+    recorded could later be read as an admin's change in HubSpot), whether it updates the
+    contact by id or upserts it by email; the next push sends it."""
+    world = make_world(
+        push_db, sandbox, students=1, credits=3, without_hubspot_id=without_hubspot_id
+    )
+    [sid] = world.students
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        conn.execute(
+            "SELECT hubspot_sync.adjust_credits(p_student_id := %s, p_credit_field := "
+            "'sj_credits', p_delta := -1, p_reason := 'test', p_actor := 'admin:test')",
+            (sid,),
+        )
+        conn.execute(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET mockbook.lock_timeout = %L',"
+            " current_database(), '100ms'); END $$"
+        )
+    settings = settings_for(push_db, sandbox)
+    with Database(push_db) as db:
+        real_record = db.record_credit_push
+        busy: list[BaseException] = []
+
+        def record(credits: dict, *, sent: bool) -> int:
+            with psycopg.connect(push_db) as holder:  # the contact's row held across the call
+                holder.execute(
+                    "SELECT 1 FROM hubspot_sync.hubspot_contact_credits"
+                    " WHERE student_id = %s FOR UPDATE",
+                    (sid,),
+                )
+                try:
+                    return real_record(credits, sent=sent)
+                except psycopg.Error as exc:
+                    busy.append(exc)
+                    raise
+
+        db.record_credit_push = record  # type: ignore[method-assign]
+        stats = Pusher(db, client_for(settings), settings).run(linger=0)
+    assert [e.sqlstate for e in busy] == ["PT503"]
+    assert stats.dead_lettered == 0
+    rows = query(
+        push_db,
+        "SELECT table_name, attempts, last_error, lease_owner FROM hubspot_sync.sync_queue"
+        " WHERE done_at IS NULL AND dead_at IS NULL",
+    )
+    assert rows  # the contact's rows, given back uncounted
+    for row in rows:
+        assert row["table_name"] == "hubspot_contact_credits"
+        assert row["attempts"] == 0 and row["lease_owner"] is None
+        assert row["last_error"].startswith("BUSY")
+    assert sandbox.get(CONTACTS, world.contact_ids[sid])["properties"].get("sj_credits") != "2"
+
+    with psycopg.connect(push_db, autocommit=True) as conn:  # due now, not after the backoff
+        conn.execute("UPDATE hubspot_sync.sync_queue SET next_attempt_at = now()")
+    stats, _ = run_push(push_db, sandbox)  # nothing held now
+    assert stats.dead_lettered == 0 and pending(push_db) == 0
+    assert sandbox.get(CONTACTS, world.contact_ids[sid])["properties"]["sj_credits"] == "2"

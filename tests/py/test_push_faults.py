@@ -5,6 +5,7 @@ and delivered after it is fixed and `mockbook dlq retry` is run."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from typing import Any
@@ -25,13 +26,16 @@ from push_helpers import (
     settings_for,
 )
 
+import glue.hubspot.client
 from glue.config import Settings
 from glue.db.database import Database
-from glue.hubspot.client import BatchResult, HubSpotError, RecordError
+from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError, RecordError
+from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
-from glue.sync.push import CREDIT_PROPERTIES, Pusher, Work
+from glue.sync.push import CREDIT_PROPERTIES, Pusher, Work, push
 
 sandbox = sandbox_fixtures.sandbox
+clock = sandbox_fixtures.clock
 push_db = push_helpers.push_db
 
 CREDITS = (
@@ -102,6 +106,48 @@ def test_5xx_timeouts_and_a_429_storm_lose_nothing(push_db: str, sandbox: Sandbo
     assert sum(r.dead_lettered for r in runs) == 0
     assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_errors")[0]["n"] == 0
     assert_hubspot_matches_database(push_db, sandbox)
+
+
+def test_a_429_on_the_start_up_checks_reads_is_waited_out(
+    push_db: str, sandbox: Sandbox, clock
+) -> None:
+    """SPEC §6: every call waits out a 429 and tries again, the preflight's reads included. The
+    sandbox allows one call per 10 s window, so each call of the push is answered 429 (with
+    Retry-After) before it gets through. The client mapped the errors of three SDK modules only
+    (objects, associations v4, schemas; each module has its own ApiException): a 429 on the
+    preflight's properties or association-labels read escaped as the raw ApiException of
+    hubspot.crm.properties or ...associations.v4.schema, unretried, and the push died before
+    claiming anything (the test_push_crash flake: restarts into a window its predecessors had
+    filled)."""
+    world = make_world(push_db, sandbox, students=3)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    sandbox.limiter.configure(rate_limit=1)  # 1 request per 10 s window
+    settings = settings_for(push_db, sandbox)
+    client = client_for(settings, sleep=clock.sleep)  # a Retry-After wait moves the clock
+    with Database(push_db) as db:
+        stats = push(db, client, settings, linger=0)
+
+    refused = {r["path"] for r in sandbox.requests if r["status"] == 429}
+    assert any(p.startswith("/crm/v3/properties/") for p in refused), refused
+    assert any(p.endswith("/labels") for p in refused), refused
+    assert client.stats.rate_limited == sandbox.stats["429"] > 0
+    assert all(s >= 1 for s in clock.sleeps)  # HubSpot's Retry-After (seconds) was waited
+    assert stats.by_table["hubspot_bookings"] == 3 and stats.dead_lettered == 0
+    assert pending(push_db) == 0
+    assert_hubspot_matches_database(push_db, sandbox)
+
+
+def test_every_sdk_api_of_the_client_has_its_errors_mapped() -> None:
+    """The guard for the test above: the ApiException of every SDK API the client holds is one
+    it maps to HubSpotError (and so retries), the next API added included."""
+    limiter = build_limiter(limit=1, window=1.0, daily=1, redis_url=None)
+    client = HubSpotClient(access_token="t", limiter=limiter)
+    apis = {name: api for name, api in vars(client).items() if name.endswith("_api")}
+    assert {"properties_api", "property_groups_api", "labels_api"} <= set(apis), sorted(apis)
+    for name, api in apis.items():
+        package = importlib.import_module(type(api).__module__.split(".api.")[0])
+        assert package.ApiException in glue.hubspot.client._SDK_EXCEPTIONS, name
+        assert package.OpenApiException in glue.hubspot.client._SDK_CLIENT_ERRORS, name
 
 
 def test_a_permanently_invalid_record_is_dead_lettered_alone(

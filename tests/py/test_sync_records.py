@@ -171,9 +171,13 @@ def test_a_booking_archived_in_hubspot_is_recreated_and_its_new_id_taken(
     assert cancelled["success"] is True
 
 
+@pytest.mark.parametrize("local_is_primary", [False, True], ids=["into-duplicate", "into-local"])
 def test_a_contact_merged_in_hubspot_is_relinked_not_dead_lettered(
-    push_db: str, sandbox: Sandbox
+    push_db: str, sandbox: Sandbox, local_is_primary: bool
 ) -> None:
+    """Whichever side the admin picks as primary, HubSpot's merge makes a new record with a
+    new id: the local contact's own id (primary or not) now reads as it, and the push re-links
+    it (``_merge_credits``) instead of dead-lettering the write."""
     settings, client, reader = hubspot(push_db, sandbox, max_attempts=1)
     fast(sandbox)
     [exam_id] = seed_exams(sandbox, [{"capacity": "5"}])
@@ -181,13 +185,16 @@ def test_a_contact_merged_in_hubspot_is_relinked_not_dead_lettered(
     with open_db(push_db) as db:
         pull(db, client, settings, reader=reader)
         assert contact(push_db, "MRG1")["hubspot_id"] == old
-        # A duplicate made in HubSpot later, then merged by an admin into ... the duplicate.
-        [survivor] = seed_contacts(
+        # A duplicate made in HubSpot later, then merged by an admin (into either): HubSpot
+        # makes a new record with a new id of the two.
+        [duplicate] = seed_contacts(
             sandbox, [{"student_id": "MRG1", "email": "mrg1.other@example.com", "cs_credits": "1"}]
         )
-        status, merged = merge_contacts(sandbox, survivor, old)
-        assert status == 200 and merged["id"] == survivor
-        assert old in merged["properties"]["hs_merged_object_ids"].split(";")
+        primary, other = (old, duplicate) if local_is_primary else (duplicate, old)
+        status, merged = merge_contacts(sandbox, primary, other)
+        survivor = merged["id"]
+        assert status == 200 and survivor not in (duplicate, old)
+        assert {old, duplicate} <= set(merged["properties"]["hs_merged_object_ids"].split(";"))
         made = book(push_db, "MRG1", exam_id)  # 3 -> 2 locally
         stats = push(db, client, settings, linger=0)
     assert (stats.dead_lettered, dead_letters(push_db), pending(push_db)) == (0, 0, 0)
@@ -215,10 +222,12 @@ def test_a_contact_merged_in_hubspot_is_relinked_by_the_pull_too(
     [old] = seed_contacts(sandbox, [{"student_id": "MRG2", "cs_credits": "3"}])
     with open_db(push_db) as db:
         pull(db, client, settings, reader=reader)
-        [survivor] = seed_contacts(
+        [duplicate] = seed_contacts(
             sandbox, [{"student_id": "MRG2", "email": "mrg2.other@example.com", "cs_credits": "1"}]
         )
-        assert merge_contacts(sandbox, survivor, old)[0] == 200
+        status, merged = merge_contacts(sandbox, duplicate, old)
+        survivor = merged["id"]  # the new record HubSpot made of the two
+        assert status == 200 and survivor not in (duplicate, old)
         stats = pull(db, client, settings, reader=reader).targets["contacts"]
         assert stats.errors == []
         row = contact(push_db, "MRG2")
@@ -272,20 +281,27 @@ def test_the_sandbox_merges_contacts_as_hubspot_does(sandbox: Sandbox) -> None:
         BOOKINGS, booking, CONTACTS, b, [sandbox.association_type_id(BOOKINGS, CONTACTS)]
     )
     status, body = merge_contacts(sandbox, a, b)
-    assert status == 200 and body["id"] == a
+    # A new record with a new id (https://developers.hubspot.com/changelog/
+    # updated-merge-functionality-for-contacts-and-companies); both old ids point to it.
+    ab = body["id"]
+    assert status == 200 and ab not in (a, b, c)
     props = body["properties"]
-    assert props["hs_merged_object_ids"] == b and props["firstname"] == "Bee"
+    assert props["hs_merged_object_ids"].split(";") == [a, b] and props["firstname"] == "Bee"
     assert props["email"] == "sbm1@example.com"  # the primary's values win
-    assert sandbox.get(CONTACTS, b) is None
-    assert [x["to_id"] for x in sandbox.associations(BOOKINGS, booking)] == [a]
+    assert props["hs_object_id"] == ab
+    assert sandbox.get(CONTACTS, a) is None and sandbox.get(CONTACTS, b) is None
+    assert [x["to_id"] for x in sandbox.associations(BOOKINGS, booking)] == [ab]
     # A merged-away id reads as the record it was merged into (GET and batch read).
     settings_client = sandbox_fixtures.make_client(sandbox)
-    read = settings_client.crm.contacts.basic_api.get_by_id(b, properties=["email"])
-    assert read.id == a
-    status, body = merge_contacts(sandbox, c, a)  # merging the survivor again carries its ids
-    assert status == 200 and set(body["properties"]["hs_merged_object_ids"].split(";")) == {a, b}
-    assert merge_contacts(sandbox, c, "999999")[0] == 404
-    assert merge_contacts(sandbox, c, c)[0] == 400
+    for old in (a, b):
+        read = settings_client.crm.contacts.basic_api.get_by_id(old, properties=["email"])
+        assert read.id == ab
+    status, body = merge_contacts(sandbox, c, ab)  # merging the result again carries its ids
+    assert status == 200 and body["id"] not in (a, b, c, ab)
+    assert set(body["properties"]["hs_merged_object_ids"].split(";")) == {a, b, c, ab}
+    assert settings_client.crm.contacts.basic_api.get_by_id(a).id == body["id"]
+    assert merge_contacts(sandbox, body["id"], "999999")[0] == 404
+    assert merge_contacts(sandbox, body["id"], body["id"])[0] == 400
 
 
 # ---- reconcile compares associations (item 5) ----

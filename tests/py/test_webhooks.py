@@ -44,6 +44,7 @@ from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sandbox.webhooks import WebhookSender, attach
 from glue.sync.pull import pull
 from glue.sync.push import push
+from glue.sync.webhook_apply import ProcessStats, WebhookProcessor
 from glue.sync.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -441,11 +442,15 @@ def test_the_sandbox_merge_endpoint_sends_a_merge_event(world: Harness) -> None:
         headers={"Authorization": f"Bearer {push_helpers.TOKEN}"},
     )
     assert answer.status == 200, answer.data
+    new = answer.json()["id"]  # HubSpot merges contacts into a new record with a new id
     wait_for(world.settled)
     merge = [r for r in stored(world.url) if r["subscription_type"] == "contact.merge"]
     assert merge and merge[-1]["payload"]["mergedObjectIds"] == [int(other)]
-    assert str(merge[-1]["object_id"]) == str(cid)
+    assert str(merge[-1]["payload"]["primaryObjectId"]) == str(cid)
+    assert str(merge[-1]["payload"]["newObjectId"]) == str(merge[-1]["object_id"]) == new
     assert merge[-1]["processed_at"] is not None
+    # the local contact linked to the primary now names the new record
+    wait_for(lambda: contact(world.url, "W1001")["hubspot_id"] == new)
 
 
 def test_a_failed_delivery_is_retried_until_the_intake_answers(world: Harness) -> None:
@@ -617,3 +622,60 @@ def test_beside_the_worker_the_intake_spends_the_workers_rate_budget(
         alone.db.close()
     finally:
         service.db.close()
+
+
+class _RecheckStore:
+    """The processor's pull store, reduced to the contacts' apply: the apply of what the
+    processor read lists every contact in ``recheck`` (what apply_pulled_contacts answers for
+    contacts the push wrote since their last read); the apply with history takes them."""
+
+    def __init__(self) -> None:
+        self.with_history: list[dict[str, Any]] = []
+
+    def contacts_linked_to(self, ids: list[str]) -> list[dict[str, Any]]:
+        return []
+
+    def apply_contacts(self, records: list[dict[str, Any]], actor: str) -> dict[str, Any]:
+        if any("propertiesWithHistory" in r for r in records):
+            self.with_history += records
+            return {"updated": len(records)}
+        return {"recheck": [r["id"] for r in records]}
+
+    def note_pull_error(self, table: str, hid: str, error: str, rec: dict) -> None:
+        raise AssertionError(f"{hid}: {error}")
+
+
+def test_the_processor_rereads_more_than_50_pushed_contacts_with_history(
+    sandbox: Sandbox,
+) -> None:
+    """The webhook path of test_hubspot_review's pull test: one claim takes up to 500 events
+    (CLAIM_LIMIT), so after the push wrote 60 contacts their 60 propertyChange events come in
+    one batch, all 60 listed in ``recheck``. The re-read with history must go 50 at a time:
+    the sandbox, as HubSpot, refuses more (400), and the events would fail until given up."""
+    fast(sandbox)
+    ids = seed_contacts(sandbox, [{"student_id": f"WH{n:03d}"} for n in range(60)])
+    settings, _client, reader = hubspot("postgresql://unused/db", sandbox)
+    processor = WebhookProcessor(None, reader, settings)  # type: ignore[arg-type]
+    store = _RecheckStore()
+    processor.puller.store = store  # type: ignore[assignment]
+    batch = [
+        {
+            "id": n,
+            "object_id": int(i),
+            "object_type_id": CONTACTS,
+            "subscription_type": "contact.propertyChange",
+            "payload": {"propertyName": "cs_credits"},
+        }
+        for n, i in enumerate(ids)
+    ]
+    stats = ProcessStats()
+    processor._apply("contacts", batch, stats)  # HTTP 400 with 100 per read
+    assert stats.contacts_read == 60
+    assert sorted(r["id"] for r in store.with_history) == sorted(ids)
+    reads = [
+        r for r in sandbox.requests if r["path"].endswith("/batch/read") and r["method"] == "POST"
+    ]
+    assert [len(r["json"]["inputs"]) for r in reads if r["json"].get("propertiesWithHistory")] == [
+        50,
+        10,
+    ]

@@ -2,7 +2,7 @@
 -- synced values (a local deduction not pushed yet survives an admin's change), the push's own
 -- write recognised, never below zero, profile fields from HubSpot, malformed records reported.
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_contacts', ARRAY['jsonb', 'text', 'boolean'],
                                      'volatile');
@@ -126,10 +126,19 @@ SELECT is((SELECT lastname FROM hubspot_sync.hubspot_contact_credits WHERE stude
 UPDATE hubspot_sync.sync_queue AS q SET lease_expires_at = now() - interval '1 second'
 FROM hubspot_sync.hubspot_contact_credits AS c
 WHERE c.id = q.record_id AND c.student_id = 'PCS2' AND q.done_at IS NULL;
+-- Once the lease has expired (the push died), whether the push wrote what it claimed (3)
+-- shows only in HubSpot's property history: a search result is read again with it.
 INSERT INTO r VALUES (11, pg_temp.apply(jsonb_build_array(
     tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "9", "lastname": "Profile"}'))));
+SELECT is((SELECT result -> 'recheck' FROM r WHERE n = 11), '["PC2"]'::jsonb,
+          'once the lease has expired (the push died), a search result is read again');
+INSERT INTO r VALUES (12, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC2', 'PCS2', '{"sj_credits": "9", "lastname": "Profile"}')
+    || '{"propertiesWithHistory": {"sj_credits": [
+          {"value": "9", "timestamp": "2031-01-02T00:00:00.000Z"},
+          {"value": "5", "timestamp": "2031-01-01T00:00:00.000Z"}]}}'::jsonb)));
 SELECT is(tests.balance('PCS2', 'sj_credits'), 7,
-          'once the lease has expired (the push died) the admin''s 5 -> 9 is merged: 3 + 4');
+          '... with a history where the push wrote nothing, the admin''s 5 -> 9 is merged: 3 + 4');
 
 -- Malformed records: reported alone, nothing changes.
 INSERT INTO r VALUES (8, pg_temp.apply(jsonb_build_array(
@@ -152,6 +161,33 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_errors WHERE direction = 'pull
            AND entity_type = 'hubspot_contact_credits' AND NOT resolved
            AND entity_id IN ('PC1', 'PC4', 'PC5', 'PC6', 'PC7')), 4::bigint,
           'the malformed ones are dead-lettered');
+-- A push sent 3 and HubSpot took it, but the answer was lost (pushing still recorded); the
+-- student then spends 1 (3 -> 2) and an admin adds 3 in HubSpot (3 -> 6). The history shows
+-- the push's 3 written after the base (0) was read: the base is 3, the admin's change +3
+-- (against the old base it was +6, and the 1 spent would have been counted twice).
+DO $$ BEGIN
+    PERFORM tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''PCS1'', '
+                      'p_credit_field := ''cs_credits'', p_delta := 3, p_reason := ''gift'', '
+                      'p_actor := ''admin@x'')');
+    PERFORM tests.rpc('mockbook_glue', format('mockbook_internal.record_credit_push(%L, false)',
+        jsonb_build_object((SELECT id FROM hubspot_sync.hubspot_contact_credits
+                            WHERE student_id = 'PCS1')::text, '{"cs_credits": 3}'::jsonb)));
+    PERFORM tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''PCS1'', '
+                      'p_credit_field := ''cs_credits'', p_delta := -1, p_reason := ''spent'', '
+                      'p_actor := ''admin@x'')');
+END $$;
+INSERT INTO r VALUES (13, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC1', 'PCS1', '{"cs_credits": "6", "shared_mock_credits": "1"}')
+    || '{"propertiesWithHistory": {"cs_credits": [
+          {"value": "6", "timestamp": "2031-01-03T00:00:00.000Z"},
+          {"value": "3", "timestamp": "2031-01-02T00:00:00.000Z"},
+          {"value": "0", "timestamp": "2031-01-01T00:00:00.000Z"}]}}'::jsonb)));
+SELECT is(tests.balance('PCS1', 'cs_credits'), 5,
+          'a lost-answer push HubSpot took is the base: the admin''s +3 is added to the local 2');
+SELECT is((SELECT format('%s %s', s.credits ->> 'cs_credits', s.pushing IS NULL)
+           FROM hubspot_sync.contact_credit_sync s JOIN hubspot_sync.hubspot_contact_credits c
+           ON c.id = s.contact_id WHERE c.student_id = 'PCS1'), '6 t',
+          '... and the push''s outcome is settled (pushing cleared)');
 SELECT is(tests.balance_minus_ledger('PCS1'),
           ARRAY['cs_credits 0', 'mock_discussion_token 0', 'shared_mock_credits 0',
                 'sj_credits 0', 'sjmini_credits 0'],

@@ -4,7 +4,7 @@
 -- zone is set to a fixed offset where it is about noon now, so "an exam that started an hour ago,
 -- today" exists whatever the hour the suite runs at.
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 CREATE TEMP TABLE fns (sig regprocedure, vol text);
 INSERT INTO fns VALUES
@@ -59,6 +59,20 @@ SELECT is(ARRAY(SELECT coalesce(split_part(tests.rpc_error('service_role',
           ARRAY['PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT',
                 'ok', 'PT400 INVALID_ARGUMENT', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok'],
           'each rule takes only values of its kind (rpc_error undoes the accepted ones)');
+SELECT is(ARRAY(SELECT coalesce(split_part(tests.rpc_error('service_role',
+                    format('hubspot_sync.set_booking_rule(%L, %L)', r, v)), ':', 1), 'ok')
+                FROM (VALUES ('min_notice_hours', '17520'), ('min_notice_hours', '17520.5'),
+                             ('cancel_deadline_hours', '17520'), ('cancel_deadline_hours', '1e15'),
+                             ('max_active_per_type', '10000'), ('max_active_per_type', '10001'),
+                             ('max_active_per_week', '10000'), ('max_active_per_week', '3000000000'),
+                             ('offer_hold_minutes', '525600'), ('offer_hold_minutes', '525601'),
+                             ('waitlist_size', '10000'), ('waitlist_size', '10001')) AS t(r, v)),
+          ARRAY['ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT',
+                'ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT', 'ok', 'PT400 INVALID_ARGUMENT'],
+          'each rule has a maximum (hours 17520, counts 10000, minutes 525600): the functions that apply it can read it');
+SELECT is(tests.rpc_error('service_role', $$hubspot_sync.set_booking_rule('offer_hold_minutes', '525601')$$),
+          'PT400 INVALID_ARGUMENT: p_value 525601 does not fit rule offer_hold_minutes (a whole number, 1 to 525600).',
+          'the refusal names the range');
 SELECT is(mockbook_internal.booking_rule('max_active_per_type'), '3'::jsonb, 'refused values changed nothing');
 
 -- exam_starts_at ---------------------------------------------------------------------------------

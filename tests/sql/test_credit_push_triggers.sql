@@ -1,7 +1,7 @@
 -- credit_push_claimed / credit_push_done: the outbox tells the credit merge what the push sends
 -- (when it claims a contact's row) and what HubSpot then holds (when it writes back).
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT is(tests.plpgsql_check_count('mockbook_internal.credit_push_claimed()',
                                     'hubspot_sync.sync_queue'), 0::bigint,
@@ -64,6 +64,36 @@ SELECT is((SELECT s.credits ->> 'sj_credits' FROM hubspot_sync.contact_credit_sy
 UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_last_sync_at = now() - interval '1 day'
 WHERE student_id = 'CPT1';
 SELECT is(pg_temp.state(), '4|', 'an update outside the push''s write-back records nothing');
+
+-- A push whose answer was lost (its rows given back) is retried after a local deduction: the
+-- retry's claim keeps the 4 the lost attempt sent (HubSpot may hold it), not the 3 now
+-- (tests/py/test_push_lost_answer.py).
+DO $$ BEGIN
+    PERFORM tests.make_student(p_cs := 5, p_student_id := 'CPT3');
+    PERFORM tests.book('CPT3', 'CPTX', 'cpt-k3', p_hand := 'left');  -- 5 -> 4, queued
+END $$;
+CREATE FUNCTION pg_temp.state3() RETURNS text LANGUAGE sql AS $$
+    SELECT format('%s|%s', s.credits ->> 'cs_credits', s.pushing ->> 'cs_credits')
+    FROM hubspot_sync.contact_credit_sync s
+    JOIN hubspot_sync.hubspot_contact_credits k ON k.id = s.contact_id
+    WHERE k.student_id = 'CPT3'
+$$;
+SELECT ok((SELECT count(*) FROM mockbook_internal.claim_sync_batch(p_worker := 'w2', p_limit := 10,
+                                                            p_lease_seconds := 60)) >= 1,
+          'the first attempt claims the contact');
+DO $$ BEGIN
+    PERFORM mockbook_internal.fail_sync_rows(
+        'w2', (SELECT array_agg(id) FROM hubspot_sync.sync_queue WHERE lease_owner = 'w2'),
+        'the answer was lost', 8, 0);
+    PERFORM tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id := ''CPT3'', '
+                      'p_credit_field := ''cs_credits'', p_delta := -1, p_reason := ''x'', '
+                      'p_actor := ''a'')');
+END $$;
+SELECT ok((SELECT count(*) FROM mockbook_internal.claim_sync_batch(p_worker := 'w2', p_limit := 10,
+                                                            p_lease_seconds := 60)) >= 1,
+          'the retry claims the contact again');
+SELECT is(pg_temp.state3(), '|4',
+          'the retry''s claim keeps the 4 the lost attempt sent, not the balance of 3 now');
 
 SELECT * FROM finish();
 ROLLBACK;

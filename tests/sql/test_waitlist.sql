@@ -4,7 +4,7 @@
 -- capacity, a declined offer and an expiry each pass a seat along, and the exam is never
 -- overbooked (Active bookings + held offers <= capacity, checked after each step).
 BEGIN;
-SELECT plan(90);
+SELECT plan(96);
 
 CREATE TEMP TABLE fns (sig regprocedure, vol text);
 INSERT INTO fns VALUES
@@ -236,6 +236,34 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_queue q JOIN hubspot_sync.wait
            WHERE w.student_id = 'WC' AND w.mock_exam_id = 'WL_ONE'), 1::bigint,
           'the write-back of hubspot_id and a bookkeeping change queue nothing (the join only)');
 SELECT is(mockbook_internal.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_seats: no exam, no offer');
+
+-- accept_offer's key, waitlist-offer-<place id>: a prefix reserved for it ------------------------
+-- (a caller's booking holding that key made accept_offer's own insert answer NULL, and the
+-- place's update then failed with a raw 23514: tests/py/test_contract_review.py)
+CREATE FUNCTION pg_temp.wb_key() RETURNS text LANGUAGE sql AS $$
+    SELECT 'waitlist-offer-' || id FROM hubspot_sync.waitlist_entries
+    WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE'
+$$;
+SELECT matches(tests.rpc_error('service_role', format(
+                   'hubspot_sync.create_booking(p_student_id := %L, p_email := %L, p_mock_exam_id := %L, p_idempotency_key := %L, p_attending_location := %L)',
+                   'WH', 'wh@example.com', 'WL_OPEN', pg_temp.wb_key(), 'calgary')),
+               '^PT400 INVALID_ARGUMENT: p_idempotency_key .* reserved',
+               'create_booking refuses a key starting with waitlist-offer- (reserved for accept_offer)');
+SELECT matches(tests.rpc_error('service_role',
+                   'hubspot_sync.cancel_booking(p_booking_id := ''NO-SUCH'', p_idempotency_key := ''Waitlist-Offer-x'')'),
+               '^PT400 INVALID_ARGUMENT: p_idempotency_key .* reserved',
+               'so does every keyed write, in any case, before the booking is looked up');
+-- a booking made before the prefix was reserved, holding WB's offer key
+DO $$ BEGIN PERFORM tests.book('WH', 'WL_OPEN', 'wl-legacy'); END $$;
+UPDATE hubspot_sync.hubspot_bookings SET idempotency_key = pg_temp.wb_key() WHERE idempotency_key = 'wl-legacy';
+SELECT is(pg_temp.accept('WB', 'WL_ONE') ->> 'idempotent_replay', 'false',
+          'the offer is still accepted when an older booking holds its key');
+SELECT ok((SELECT b.idempotency_key = format('%s-%s', pg_temp.wb_key(), b.id)
+           FROM hubspot_sync.hubspot_bookings b JOIN hubspot_sync.waitlist_entries w ON w.booking_id = b.id
+           WHERE w.student_id = 'WB' AND w.mock_exam_id = 'WL_ONE'),
+          'its booking''s key is waitlist-offer-<place id>-<booking uuid>');
+SELECT is(pg_temp.status_of('WB', 'WL_ONE'), 'accepted', 'the place is accepted');
+SELECT is(pg_temp.accept('WB', 'WL_ONE') ->> 'idempotent_replay', 'true', 'accepting again replays it');
 
 SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
 SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_mock_exams e
