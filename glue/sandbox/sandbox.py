@@ -164,6 +164,12 @@ class Sandbox:
         query = parse_qs(parts.query, keep_blank_values=True)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away before its body was all sent (a killed writer): like any HTTP
+            # server, HubSpot never acts on a request it did not receive whole, so neither do we,
+            # and nothing is logged or checked.
+            handler.drop()
+            return
         try:
             payload = json.loads(raw) if raw else None
         except ValueError:
