@@ -60,12 +60,44 @@ SELECT '0004_constraints', 'unmarked attendance (empty) set to NULL',
 FROM changed
 """
 
+# Bookings written before production added mock_type and exam_date hold NULLs there and name
+# their exam only in associated_mock_exam. They get their exam's values: a booking's mock type
+# and day are its exam's (create_booking copies them), 0004's frozen pre-check would otherwise
+# group the NULLs together as "two bookings of one type on one day", and create_booking's
+# one-seat-per-type-and-day check (step 7) would not see the legacy seat. A booking whose exam
+# is unknown keeps its NULLs. One report row per value copied.
+LEGACY_TYPE_AND_DAY = """
+WITH changed AS (
+    UPDATE hubspot_sync.hubspot_bookings AS b
+    SET mock_type = coalesce(b.mock_type, o.exam_type),
+        exam_date = coalesce(b.exam_date, o.exam_day)
+    FROM (SELECT l.id, l.mock_type IS NULL AS no_type, l.exam_date IS NULL AS no_day,
+                 e.mock_type AS exam_type, e.exam_date AS exam_day
+          FROM hubspot_sync.hubspot_bookings AS l
+          JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = l.associated_mock_exam
+          WHERE (l.mock_type IS NULL AND e.mock_type IS NOT NULL)
+             OR (l.exam_date IS NULL AND e.exam_date IS NOT NULL)) AS o
+    WHERE b.id = o.id
+    RETURNING b.id, CASE WHEN o.no_type THEN o.exam_type END AS new_type,
+              CASE WHEN o.no_day THEN o.exam_day END AS new_day
+)
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                          new_value)
+SELECT '0004_constraints', 'legacy booking: copied from its exam', v.object, c.id::text, NULL,
+       v.value
+FROM changed AS c,
+     LATERAL (VALUES ('hubspot_bookings.mock_type', c.new_type),
+                     ('hubspot_bookings.exam_date', c.new_day::text)) AS v (object, value)
+WHERE v.value IS NOT NULL
+"""
+
 
 def _before_constraints(*, ctx, step, heads, run_args) -> None:
     """on_version_apply: right after the upgrade step to 0003 (in its transaction), so the
-    repair is in place when 0004 checks the rows."""
+    repairs are in place when 0004 checks the rows."""
     if step.is_upgrade and not step.is_stamp and step.up_revision_id == BEFORE_CONSTRAINTS:
         ctx.execute(UNMARKED_ATTENDANCE)
+        ctx.execute(LEGACY_TYPE_AND_DAY)
 
 
 def _upgrades_through_constraints() -> bool:

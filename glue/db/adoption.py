@@ -109,6 +109,18 @@ QUERIES = (
     """SELECT 'change', '0004_constraints', 'unmarked attendance (empty) set to NULL',
               'hubspot_bookings.attendance', id::text, attendance, NULL
        FROM hubspot_sync.hubspot_bookings WHERE btrim(attendance) = ''""",
+    # just before 0004 (db/migrations/env.py): a legacy booking's NULL mock type and exam day
+    # copied from its exam (new_value as the report writes it: after 0002, a date)
+    """SELECT 'change', '0004_constraints', 'legacy booking: copied from its exam', v.object,
+              b.id::text, NULL, v.value
+       FROM hubspot_sync.hubspot_bookings AS b
+       JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam,
+            LATERAL (VALUES ('hubspot_bookings.mock_type',
+                             CASE WHEN b.mock_type IS NULL THEN e.mock_type END),
+                            ('hubspot_bookings.exam_date',
+                             CASE WHEN b.exam_date IS NULL THEN e.exam_date::date::text END))
+                AS v (object, value)
+       WHERE v.value IS NOT NULL""",
     """SELECT 'change', '0004_constraints', 'gave a repeated legacy booking code a unique one',
               'hubspot_bookings.booking_id', id::text, booking_id, booking_id || '-R' || n
        FROM (SELECT id, booking_id,
@@ -140,7 +152,13 @@ QUERIES = (
               'two Active/Completed bookings of one student, mock type and day',
               'hubspot_bookings', string_agg(id::text, ' '),
               format('%%s/%%s/%%s', student_id, mock_type, exam_date), NULL
-       FROM hubspot_sync.hubspot_bookings
+       FROM (SELECT b.id, b.student_id, b.is_active,
+                    coalesce(b.mock_type, e.mock_type) AS mock_type,
+                    coalesce((b.exam_date AT TIME ZONE 'UTC')::date, e.exam_date::date)
+                        AS exam_date
+             FROM hubspot_sync.hubspot_bookings AS b  -- with the repair above
+             LEFT JOIN hubspot_sync.hubspot_mock_exams AS e
+                    ON e.hubspot_id = b.associated_mock_exam) AS b
        WHERE initcap(btrim(is_active)) IN ('Active', 'Completed')
        GROUP BY student_id, mock_type, exam_date HAVING count(*) > 1""",
     """SELECT 'refuse', '0004_constraints', 'unknown is_active or attendance', 'hubspot_bookings',

@@ -152,3 +152,59 @@ def test_rebooking_within_the_apps_idempotency_bucket_is_not_reported_as_booked(
 
 # delta.js:98 matching 'not found' in the PostgREST message: a decision, not a test (SPEC §4.3
 # makes the message the bare code); README "Limits and known gaps" says what the app should do.
+
+
+def test_legacy_bookings_without_mock_type_or_exam_date_do_not_stop_the_upgrade(
+    make_database: MakeDatabase,
+) -> None:
+    """The dump's hubspot_bookings got `exam_date` and `mock_type` late (they sit after
+    `attending_location`, near the end of the table): bookings written before them hold NULLs
+    and carry their exam only in `associated_mock_exam`. 0004's frozen pre-check groups Active
+    bookings by (student_id, mock_type, exam_date) and GROUP BY puts NULLs together, so a
+    student with two such bookings (of different exams) stopped the upgrade as "two bookings of
+    one mock type on one day". And once adopted, a NULL mock type matched nothing in
+    create_booking's step 7, so the student could book the same exam a second time.
+
+    The repair just before 0004 (db/migrations/env.py) copies the mock type and exam day from
+    the booking's exam, one adoption_report row per value, as the dry run lists them."""
+    tag = uuid.uuid4().hex[:6].upper()
+    student, email = f"REVN{tag}", f"revn{tag.lower()}@example.com"
+    url = make_database("adopt_review_null_type")
+    load_dump(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, email,"
+            " sj_credits, cs_credits) VALUES ('9101', %s, %s, 3, 3)", [student, email])
+        conn.execute(
+            "INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_type, exam_date,"
+            " capacity, total_bookings, is_active, location) VALUES"
+            " ('NX1', 'Situational Judgment', current_date + 20, 5, 1, 'true', 'Mississauga'),"
+            " ('NX2', 'Clinical Skills', current_date + 21, 5, 1, 'true', 'Mississauga')")
+        conn.execute(
+            "INSERT INTO hubspot_sync.hubspot_bookings (hubspot_id, booking_id, student_id,"
+            " student_email, associated_mock_exam, is_active, token_used) VALUES"
+            " ('42001', 'legacy-n1', %(s)s, %(e)s, 'NX1', 'Active', 'Situational Judgment Token'),"
+            " ('42002', 'legacy-n2', %(s)s, %(e)s, 'NX2', 'Active', 'Clinical Skills Token')",
+            {"s": student, "e": email})
+        conn.commit()
+        listed = {(f["record_id"], f["object"], f["new_value"])
+                  for f in adoption.check(conn) if f["kind"] == "change"
+                  and f["action"] == "legacy booking: copied from its exam"}
+    refused = refusals(url)
+    adopt(url)  # before the repair: RaiseException 'two Active/Completed bookings ...'
+    assert refused == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT hubspot_id, mock_type, exam_date - current_date FROM"
+            " hubspot_sync.hubspot_bookings WHERE student_id = %s ORDER BY hubspot_id",
+            [student]).fetchall()
+        assert rows == [("42001", "Situational Judgment", 20), ("42002", "Clinical Skills", 21)]
+        reported = set(conn.execute(
+            "SELECT record_id, object, new_value FROM hubspot_sync.adoption_report"
+            " WHERE action = 'legacy booking: copied from its exam'").fetchall())
+        assert len(reported) == 4 and reported == listed
+        with pytest.raises(RpcError) as second_seat:  # the legacy seat on NX1 counts
+            rpc(conn, "create_booking", p_student_id=student, p_email=email,
+                p_mock_exam_id="NX1", p_attending_location="mississauga",
+                p_idempotency_key=f"n1-again-{tag}")
+        assert second_seat.value.code == "DUPLICATE_BOOKING"
