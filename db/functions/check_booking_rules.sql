@@ -14,7 +14,8 @@
  *   max_active_per_week K: K Active bookings in the ISO week of this exam day
  *                                                            -> BOOKING_LIMIT_REACHED
  * An exam or booking whose times cannot be read (NULL, not a time of day) is not subject to the
- * time rules. p_ignore_booking_id does not count (a booking being moved).
+ * time rules. p_ignore_booking_id does not count (a booking being moved). The rules are read
+ * through mockbook_internal.booking_rules: a value stored above its maximum reads as the maximum.
  * Errors: as listed. Locks: none (reads only; the callers run it under the contact's lock).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.check_booking_rules(
@@ -31,11 +32,11 @@ DECLARE
     v_start timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.start_time);
     v_end timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.end_time);
     -- the five rules in one statement (issue 13: not one mockbook_internal.booking_rule call
-    -- each); an absent rule reads as JSON null, as booking_rule answers
-    v_rules jsonb := (SELECT jsonb_object_agg(r.rule, r.value)
-                      FROM hubspot_sync.booking_rules AS r
-                      WHERE r.rule IN ('booking_cutoff', 'min_notice_hours', 'time_conflict',
-                                       'max_active_per_type', 'max_active_per_week'));
+    -- each); an absent rule reads as JSON null, as booking_rule answers, and a value stored
+    -- above its maximum as the maximum (a raw 22003/22008 before)
+    v_rules jsonb := mockbook_internal.booking_rules(
+        ARRAY['booking_cutoff', 'min_notice_hours', 'time_conflict', 'max_active_per_type',
+              'max_active_per_week']);
     v_notice numeric := coalesce((v_rules #>> '{min_notice_hours}')::numeric, 0);
     v_limit integer;
     v_count integer;

@@ -15,8 +15,9 @@
  *   offer_hold_minutes      integer 1..525600 (a year)  how long a waitlist offer holds its seat
  *   waitlist_size           integer 1..10000 or null  waiting places per exam (WAITLIST_FULL)
  * The maxima keep every stored value readable by the functions that apply it (an integer, an
- * interval added to a timestamp): a value above one is refused and nothing is stored. The
- * rules' kinds and maxima are the VALUES list below (the one place they are spelled).
+ * interval added to a timestamp): a value above one is refused and nothing is stored (one
+ * stored before the maxima reads as the maximum: mockbook_internal.booking_rules). The rules'
+ * kinds and maxima are mockbook_internal.booking_rule_kinds() (the one place they are spelled).
  * p_actor (at most 255 characters) is stored as updated_by and is the audit actor.
  * Returns {success, rule, value, previous_value}.
  * Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind or out of its range,
@@ -42,17 +43,7 @@ BEGIN
     PERFORM mockbook_internal.check_text_arg('p_rule', p_rule, true, 64);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     SELECT r.kind, r.max INTO v_kind, v_max
-    FROM (VALUES
-        ('time_conflict', 'boolean', NULL::numeric),
-        ('booking_cutoff', 'boolean', NULL),
-        ('min_notice_hours', 'hours', 17520),         -- two years
-        ('cancel_deadline_hours', 'hours', 17520),    -- two years
-        ('cancel_deadline_action', 'action', NULL),
-        ('max_active_per_type', 'limit', 10000),
-        ('max_active_per_week', 'limit', 10000),
-        ('offer_hold_minutes', 'positive', 525600),   -- a year
-        ('waitlist_size', 'limit', 10000)
-    ) AS r(rule, kind, max)
+    FROM mockbook_internal.booking_rule_kinds() AS r
     WHERE r.rule = p_rule;
     IF v_kind = 'limit' AND p_value IS NULL THEN
         p_value := 'null'::jsonb;  -- {"p_value": null} through PostgREST arrives as SQL NULL

@@ -1,0 +1,161 @@
+"""Review of issue 16 (scheduling rules and the waitlist; reviewer: revwait): behaviours
+docs/rpc.md promises under concurrency and at the edges, each proven by a call made exactly as
+PostgREST makes it (tests/py/postgrest.py), with SPEC §3's invariants checked after each
+scenario.
+
+Each test names the behaviour the contract expects and says, in its docstring, how the code
+before the fix broke it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from invariants import check_invariants, snapshot
+from postgrest import RpcError, rpc
+from psycopg.types.json import Jsonb
+
+
+def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
+    return db.execute(query, params).fetchone()[0]
+
+
+def email(student: str) -> str:
+    return f"{student.lower()}@example.com"
+
+
+def make_exam(db: psycopg.Connection, capacity: int = 10, day: int = 7) -> str:
+    return one(db, "SELECT tests.make_exam(p_capacity := %s,"
+                   " p_exam_date := hubspot_sync.business_today() + %s)", (capacity, day))
+
+
+def make_student(db: psycopg.Connection, sj: int = 1) -> str:
+    return one(db, "SELECT tests.make_student(p_sj := %s)", (sj,))
+
+
+def book(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return rpc(db, "create_booking", p_student_id=student, p_email=email(student),
+               p_mock_exam_id=exam, p_idempotency_key=f"rw-{uuid.uuid4()}",
+               p_attending_location="mississauga")
+
+
+def join(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return rpc(db, "join_waitlist", p_student_id=student, p_email=email(student),
+               p_mock_exam_id=exam, p_attending_location="mississauga")
+
+
+def accept(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return rpc(db, "accept_offer", p_student_id=student, p_email=email(student),
+               p_mock_exam_id=exam)
+
+
+def cancel(db: psycopg.Connection, booking: dict, student: str | None = None) -> dict:
+    return rpc(db, "cancel_booking", p_booking_id=booking["booking_id"], p_student_id=student)
+
+
+def places(db: psycopg.Connection, exam: str) -> dict[str, str]:
+    """student_id -> status of the exam's latest place per student."""
+    return dict(db.execute(
+        "SELECT DISTINCT ON (student_id) student_id, status FROM hubspot_sync.waitlist_entries"
+        " WHERE mock_exam_id = %s ORDER BY student_id, id DESC", (exam,)).fetchall())
+
+
+@pytest.fixture
+def rules(db: psycopg.Connection) -> Iterator[None]:
+    """Put every scheduling rule back as it was after the test."""
+    saved = db.execute("SELECT rule, value FROM hubspot_sync.booking_rules").fetchall()
+    yield
+    for rule, value in saved:
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
+                   (Jsonb(value), rule))
+
+
+def store_rule(db: psycopg.Connection, rule: str, value: Any) -> None:
+    """A value written as a database from before set_booking_rule's maxima (revision 0035)
+    may hold it: directly into the table, past set_booking_rule's checks."""
+    db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
+               (Jsonb(value), rule))
+
+
+# --- rule values stored above the maxima set_booking_rule has enforced since 0035 -----------
+
+ABOVE = 10 ** 12  # accepted by set_booking_rule before 0035 (numbers >= 0, integers >= 1)
+
+
+def test_a_limit_stored_above_its_maximum_reads_as_the_maximum(db: psycopg.Connection,
+                                                               rules: None) -> None:
+    """max_active_per_type / max_active_per_week stored as 10^12 (valid before the maxima)
+    must read as 10,000 (no practical limit): the booking is made. Before, check_booking_rules
+    cast the value to integer: create_booking failed with a raw 22003 'integer out of range'."""
+    exam = make_exam(db)
+    student = make_student(db, sj=2)
+    snap = snapshot(db)
+    store_rule(db, "max_active_per_type", ABOVE)
+    store_rule(db, "max_active_per_week", ABOVE)
+    assert book(db, student, exam)["success"] is True
+    check_invariants(db, snap)
+
+
+def test_notice_hours_stored_above_the_maximum_read_as_the_maximum(db: psycopg.Connection,
+                                                                  rules: None) -> None:
+    """min_notice_hours stored as 10^12 hours reads as 17,520 (two years): an exam a week
+    ahead is BOOKING_CLOSED, the documented answer. Before, the interval overflowed: a raw
+    22008 'timestamp out of range' (or, further up, a wrapped negative interval)."""
+    exam = make_exam(db)
+    student = make_student(db)
+    snap = snapshot(db)
+    store_rule(db, "min_notice_hours", ABOVE)
+    with pytest.raises(RpcError) as err:
+        book(db, student, exam)
+    assert err.value.code == "BOOKING_CLOSED"
+    check_invariants(db, snap)
+
+
+def test_a_cancel_deadline_stored_above_the_maximum_reads_as_the_maximum(
+        db: psycopg.Connection, rules: None) -> None:
+    """cancel_deadline_hours stored as 10^12 reads as 17,520: a student's cancellation a week
+    ahead is past the deadline, CANCELLATION_CLOSED (action refuse). Before: a raw 22008."""
+    exam = make_exam(db)
+    student = make_student(db)
+    booking = book(db, student, exam)
+    snap = snapshot(db)
+    store_rule(db, "cancel_deadline_hours", ABOVE)
+    store_rule(db, "cancel_deadline_action", "refuse")
+    with pytest.raises(RpcError) as err:
+        cancel(db, booking, student)
+    assert err.value.code == "CANCELLATION_CLOSED"
+    check_invariants(db, snap)
+
+
+def test_an_offer_hold_stored_above_the_maximum_never_stops_a_cancellation(
+        db: psycopg.Connection, rules: None) -> None:
+    """offer_hold_minutes stored as 10^12 reads as 525,600 (a year). The cancellation that
+    frees a seat of an exam with a waitlist offers it, held for that long. Before,
+    offer_free_seats cast the value to integer inside the cancellation: cancel_booking (and
+    every seat freed on a waitlisted exam) failed with a raw 22003."""
+    exam = make_exam(db, capacity=1)
+    booked, waiting = make_student(db), make_student(db)
+    booking = book(db, booked, exam)
+    join(db, waiting, exam)
+    snap = snapshot(db)
+    store_rule(db, "offer_hold_minutes", ABOVE)
+    assert cancel(db, booking)["status"] == "Cancelled"
+    assert places(db, exam) == {waiting: "offered"}
+    held = one(db, "SELECT offer_expires_at - offered_at FROM hubspot_sync.waitlist_entries"
+                   " WHERE mock_exam_id = %s", (exam,))
+    assert held.days == 365
+    check_invariants(db, snap)
+
+
+def test_a_waitlist_size_stored_above_the_maximum_reads_as_the_maximum(
+        db: psycopg.Connection, rules: None) -> None:
+    """waitlist_size stored as 10^12 reads as 10,000: the student joins. Before: a raw 22003
+    from join_waitlist."""
+    exam = make_exam(db, capacity=1)
+    book(db, make_student(db), exam)
+    store_rule(db, "waitlist_size", ABOVE)
+    assert join(db, make_student(db), exam)["status"] == "waiting"
