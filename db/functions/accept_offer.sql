@@ -19,9 +19,12 @@
  * 'waitlist-offer-<place id>-<booking uuid>' instead, so the offer stays acceptable.
  * Returns create_booking's object (mockbook_internal.booking_json) plus waitlist_id.
  * Errors: as listed, and BUSY (the contact, the place or the exam held by another transaction
- * longer than mockbook.lock_timeout), EXAM_FULL (the capacity was lowered under held offers).
+ * longer than mockbook.lock_timeout), EXAM_FULL (the capacity was lowered under held offers and
+ * this offer is beyond it: the Active bookings, this one included, and the offers made before
+ * this one, lower place id, exceed the capacity; the offers within it stay acceptable).
  * Locks: the contact (lock_contact), the place (lock_waitlist_entry), then the exam by the last
- * statement (take_seat).
+ * statement (take_seat without its own count of held offers; this place's rank is counted
+ * after it, under the exam's lock).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.accept_offer(p_student_id text, p_email text,
                                                     p_mock_exam_id text)
@@ -42,6 +45,7 @@ DECLARE
     v_balance integer;
     v_key text;
     v_fingerprint text;
+    v_held integer;
 BEGIN
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                'waitlist', NULL, NULL);
@@ -105,7 +109,22 @@ BEGIN
     UPDATE hubspot_sync.waitlist_entries AS w
     SET status = 'accepted', resolved_at = now(), booking_id = v_booking.id
     WHERE w.id = v_place.id;
-    v_exam := mockbook_internal.take_seat(v_exam);
+    -- the seat: take_seat without its own count (it counts every other held offer against
+    -- this one), then, under the exam's lock it now holds, this place's rank among the held
+    -- offers: the seat is free for it when the Active bookings (this one included) and the
+    -- offers made before it fit the capacity. Offers are made in place order (lowest id
+    -- first), so a capacity lowered under held offers refuses the latest ones, "the offers
+    -- beyond it", and the first ones can still be accepted (before, every held offer counted,
+    -- and with one seat left for two offers neither could be accepted until one expired).
+    v_exam := mockbook_internal.take_seat(v_exam, p_check_capacity := false);
+    SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
+    WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered' AND w.id < v_place.id;
+    IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
+        PERFORM mockbook_internal.raise_error('EXAM_FULL',
+            format('Exam %s has no seat left for this offer (%s of %s seats booked, %s held '
+                   'for earlier offers): its capacity was lowered.', v_exam.hubspot_id,
+                   v_exam.total_bookings - 1, v_exam.capacity, v_held));
+    END IF;
 
     -- the result's shape is booking_json's (the one place it is written), plus waitlist_id
     RETURN mockbook_internal.booking_json(v_booking, false, v_credit.credit_field, v_balance,
@@ -115,6 +134,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.accept_offer(text, text, text) IS
-'A student accepts the waitlist offer holding a seat for them: the booking is made and one credit spent now (as create_booking). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, OFFER_NOT_FOUND, OFFER_EXPIRED, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED, INSUFFICIENT_CREDITS, EXAM_FULL, BUSY (a row held longer than mockbook.lock_timeout). An accepted offer answers again with idempotent_replay true. Returns create_booking''s object plus waitlist_id. Locks: contact, place, exam last.';
+'A student accepts the waitlist offer holding a seat for them: the booking is made and one credit spent now (as create_booking). Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, OFFER_NOT_FOUND, OFFER_EXPIRED, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED, INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, EXAM_FULL (a capacity lowered under held offers: the offers beyond it), BUSY (a row held longer than mockbook.lock_timeout). An accepted offer answers again with idempotent_replay true. Returns create_booking''s object plus waitlist_id. Locks: contact, place, exam last.';
 REVOKE ALL ON FUNCTION hubspot_sync.accept_offer(text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.accept_offer(text, text, text) TO service_role;
