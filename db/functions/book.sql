@@ -30,7 +30,10 @@
  * all once, under the locks: the contact (first in the lock order; rebook: then the old booking),
  * so the student's bookings and balances cannot change under us; the exam is read without a lock.
  * Then: the old booking is cancelled (rebook), the
- * booking inserted (mockbook_internal.new_booking_row + insert_booking), the credit spent relatively
+ * booking inserted (mockbook_internal.new_booking_row + insert_booking), the student's open place
+ * on the exam's waitlist, if any, closed ('left', locked by lock_waitlist_entry; the seat a
+ * closed offer held is offered to the next student once the exam is locked, offer_free_seats),
+ * the credit spent relatively
  * (mockbook_internal.apply_credit_delta, reason 'booking', actor the student; rebook: the pair, actor
  * p_actor), and the seat taken by the last statement (mockbook_internal.take_seat; rebook: both exams
  * in ascending HubSpot id, the old one's seat given back by release_seat), so an exam's row is
@@ -42,7 +45,8 @@
  * result, as idem's issue 14 has rebook do; rebuilt from the rows when none is stored).
  * Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
  * rebook), BUSY. Locks: the idempotency key's advisory lock, the contact row, (rebook) the old
- * booking row, then the exam row(s) by the last statement(s).
+ * booking row, the student's open waitlist place on the exam (lock_waitlist_entry), then the
+ * exam row(s) by the last statement(s).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
@@ -84,6 +88,7 @@ DECLARE
     v_code text := p_booking_code;
     v_repeat integer := 1;
     v_result jsonb;
+    v_place hubspot_sync.waitlist_entries;
 BEGIN
     -- 2. idempotency
     v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
@@ -223,6 +228,25 @@ BEGIN
         END IF;
         v_booking := mockbook_internal.insert_booking(v_booking);
 
+        IF v_booking.id IS NOT NULL THEN
+            -- the student's open place on this exam's waitlist (a student waiting who books
+            -- a seat no offer holds, or is booked by an admin or a rebook) is closed, 'left':
+            -- left open, its turn later offered a seat the student could not accept
+            -- (DUPLICATE_BOOKING), held for nobody while the next student waited. Locked
+            -- after the contact (and the old booking), before the exam, as a place ranks.
+            SELECT w.id INTO v_place.id FROM hubspot_sync.waitlist_entries AS w
+            WHERE w.mock_exam_id = v_exam.hubspot_id AND w.student_id = v_booking.student_id
+              AND w.status IN ('waiting', 'offered');
+            IF v_place.id IS NOT NULL THEN
+                v_place := mockbook_internal.lock_waitlist_entry(v_place.id);
+                IF v_place.status IN ('waiting', 'offered') THEN
+                    UPDATE hubspot_sync.waitlist_entries AS w
+                    SET status = 'left', resolved_at = now()
+                    WHERE w.id = v_place.id;
+                END IF;
+            END IF;
+        END IF;
+
         IF v_booking.id IS NULL THEN
             -- the key was stored by a writer that bypassed the key lock
             IF p_mode = 'rebook' THEN
@@ -253,6 +277,10 @@ BEGIN
                 v_old_total := mockbook_internal.release_seat(v_old.associated_mock_exam);
                 v_exam := mockbook_internal.take_seat(v_exam);
             END IF;
+            IF v_place.status = 'offered' THEN
+                -- the seat its closed offer held goes to the next student (exam locked)
+                PERFORM mockbook_internal.offer_free_seats(v_exam.hubspot_id);
+            END IF;
         ELSE
             IF v_code IS DISTINCT FROM p_booking_code THEN
                 UPDATE hubspot_sync.hubspot_bookings AS b SET legacy_booking_id = p_booking_code
@@ -264,6 +292,10 @@ BEGIN
                                                              v_contact.student_id);
             END IF;
             v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
+            IF v_place.status = 'offered' THEN
+                -- the seat its closed offer held goes to the next student (exam locked)
+                PERFORM mockbook_internal.offer_free_seats(v_exam.hubspot_id);
+            END IF;
         END IF;
     END IF;
 
@@ -309,6 +341,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert, spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, then the exam(s) last.';
+'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert (closing the student''s open waitlist place on the exam), spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, the waitlist place, then the exam(s) last.';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

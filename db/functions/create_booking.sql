@@ -39,8 +39,9 @@
  *          capacity}.
  * Errors: as listed, and BUSY (a lock not granted within mockbook.lock_timeout, default 2s).
  * Steps 6-7 and 8a are decided again under the contact's lock.
- * Locks: the idempotency key's advisory lock, then the contact row, then (last statement) the
- * exam row.
+ * Locks: the idempotency key's advisory lock, then the contact row, the student's open place on
+ * the exam's waitlist if any (closed: 'left', its offer passed on; mockbook_internal.book), then
+ * (last statement) the exam row.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
     p_student_id text,
@@ -84,7 +85,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text) IS
-'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity, waitlist offers'' held seats counted (EXAM_FULL); scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, then the exam by the last statement.';
+'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity, waitlist offers'' held seats counted (EXAM_FULL); scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, the student''s open waitlist place on the exam (closed), then the exam by the last statement.';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)

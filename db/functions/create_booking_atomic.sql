@@ -41,8 +41,9 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
- * Locks: the idempotency key's advisory lock, then the contact row, then the exam row by the
- * last statement (mockbook_internal.take_seat).
+ * Locks: the idempotency key's advisory lock, then the contact row, the student's open place on
+ * the exam's waitlist if any (closed: 'left'), then the exam row by the last statement
+ * (mockbook_internal.take_seat).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
     p_booking_id text,

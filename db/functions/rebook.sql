@@ -30,15 +30,16 @@
  *      (EXAM_NOT_ACTIVE / EXAM_IN_PAST are reported as REBOOK_NOT_ALLOWED with the reason)
  *   7. prerequisites, duplicate (the booking being moved does not count against itself),
  *      capacity of the new exam     -> PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL
- * Checks 3-7 run without locks, then 3-7 again under the contact and booking locks (capacity
- * last: the new exam's seat is taken by a conditional update at the end, mockbook_internal.take_seat).
+ * Checks 3-7 run once, under the contact and booking locks (capacity last: the new exam's seat
+ * is taken by a conditional update at the end, mockbook_internal.take_seat).
  * Steps 2-7 and the move run in the booking pipeline, mockbook_internal.book (mode 'rebook').
  * Returns the create_booking result for the new booking, plus
  *   rebooked_from: {id, booking_id, mock_exam_id, status} of the old (now Cancelled) booking
  *   and previous_exam_total_bookings.
  * Errors: as listed, and BUSY.
- * Locks: the idempotency key's advisory lock, the contact row, the old booking row, then the
- * two exam rows in ascending hubspot_id order by the last two statements.
+ * Locks: the idempotency key's advisory lock, the contact row, the old booking row, the
+ * student's open place on the new exam's waitlist if any (closed: 'left'), then the two exam
+ * rows in ascending hubspot_id order by the last two statements.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.rebook(
     p_booking_id text,
@@ -75,6 +76,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
-'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (a replay returns the first result with idempotent_replay true and changes nothing). The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, both exams in hubspot_id order, contact, booking.';
+'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (a replay returns the first result with idempotent_replay true and changes nothing). The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, contact, booking, the student''s open waitlist place on the new exam, then both exams in hubspot_id order by the last statements.';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;

@@ -195,3 +195,51 @@ def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_acce
     assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
                    " WHERE hubspot_id = %s", (exam,)) == 2
     check_invariants(db, snap)
+
+
+# --- a student who books an exam whose waitlist they are on -----------------------------------
+
+def test_a_student_who_books_directly_leaves_the_waitlist(db: psycopg.Connection) -> None:
+    """A student waiting for an exam may book it directly when a seat is free that no offer
+    holds (a capacity raised in HubSpot, before process_waitlist offers it). Their place must
+    not stay open: the next freed seat goes to the next student in line. Before, the place
+    stayed 'waiting'; the next cancellation offered its seat to the student who already held
+    a booking (accept_offer: DUPLICATE_BOOKING), and the seat was held for nobody while the
+    next student waited."""
+    exam = make_exam(db, capacity=1)
+    booked, first, second = make_student(db), make_student(db), make_student(db)
+    booking = book(db, booked, exam)
+    join(db, first, exam)
+    join(db, second, exam)
+    # the pull raises the capacity (HubSpot owns exams); no offer is made until process_waitlist
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2 WHERE hubspot_id = %s",
+               (exam,))
+    snap = snapshot(db)
+    assert book(db, first, exam)["success"] is True
+    cancel(db, booking)
+    assert places(db, exam) == {first: "left", second: "offered"}
+    assert accept(db, second, exam)["success"] is True
+    check_invariants(db, snap)
+
+
+def test_a_student_holding_an_offer_who_books_directly_passes_the_offer_on(
+        db: psycopg.Connection) -> None:
+    """The same with an offer held: the student books another free seat with create_booking
+    instead of accepting. The seat the offer held must go to the next student in line at once,
+    as when an offer is declined. Before, the offer stayed held for a student who already had a
+    booking (its acceptance: DUPLICATE_BOOKING) until it expired, and the next student waited."""
+    exam = make_exam(db, capacity=2)
+    a, b, first, second = (make_student(db) for _ in range(4))
+    booking = book(db, a, exam)
+    book(db, b, exam)
+    join(db, first, exam)
+    join(db, second, exam)
+    cancel(db, booking)
+    assert places(db, exam) == {first: "offered", second: "waiting"}
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 3 WHERE hubspot_id = %s",
+               (exam,))
+    snap = snapshot(db)
+    assert book(db, first, exam)["total_bookings"] == 2
+    assert places(db, exam) == {first: "left", second: "offered"}
+    assert accept(db, second, exam)["total_bookings"] == 3
+    check_invariants(db, snap)
