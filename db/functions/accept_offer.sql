@@ -7,9 +7,9 @@
  * place's attending location and dominant hand. The held seat cannot be taken by anyone else
  * meanwhile: take_seat counts held offers against the capacity.
  * Checks, in order: arguments (INVALID_ARGUMENT); contact (CONTACT_NOT_FOUND); exam
- * (EXAM_NOT_FOUND); the student's latest place on the exam: none, left or still waiting ->
- * OFFER_NOT_FOUND; expired (or offered with offer_expires_at passed) -> OFFER_EXPIRED; already
- * accepted -> its booking again, idempotent_replay true, nothing changes; then create_booking's
+ * (EXAM_NOT_FOUND); the student's latest place on the exam: none, left, still waiting or
+ * closed (its exam's day passed, process_waitlist) -> OFFER_NOT_FOUND; expired (or offered
+ * with offer_expires_at passed) -> OFFER_EXPIRED; already accepted -> its booking again, idempotent_replay true, nothing changes; then create_booking's
  * steps 4, 6, 7 (EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING), the
  * scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED) and a credit
  * (INSUFFICIENT_CREDITS, INVALID_EXAM_TYPE). A refused acceptance leaves the offer as it was
@@ -62,7 +62,10 @@ BEGIN
     IF v_place.id IS NOT NULL THEN
         v_place := mockbook_internal.lock_waitlist_entry(v_place.id);
     END IF;
-    IF v_place.id IS NULL OR v_place.status IN ('waiting', 'left') THEN
+    -- 'closed': process_waitlist closed it with its exam's day; the exam moved to a later day
+    -- since does not reopen it (before, such a place went on to book: a raw 23514 for one
+    -- never offered, a seat taken without an offer for one offered)
+    IF v_place.id IS NULL OR v_place.status IN ('waiting', 'left', 'closed') THEN
         PERFORM mockbook_internal.raise_error('OFFER_NOT_FOUND',
             format('%s holds no offer for exam %s (%s).', v_contact.student_id,
                    v_exam.hubspot_id, coalesce('place ' || v_place.status, 'not on its waitlist')));

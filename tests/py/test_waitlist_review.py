@@ -243,3 +243,35 @@ def test_a_student_holding_an_offer_who_books_directly_passes_the_offer_on(
     assert places(db, exam) == {first: "left", second: "offered"}
     assert accept(db, second, exam)["total_bookings"] == 3
     check_invariants(db, snap)
+
+
+# --- a closed place ---------------------------------------------------------------------------
+
+def test_a_closed_place_holds_no_offer_when_its_exam_is_moved_to_a_later_day(
+        db: psycopg.Connection) -> None:
+    """process_waitlist closes the open places of an exam whose day has passed ('closed': no
+    seat was offered, or the offer ended with the day). When HubSpot then moves the exam to a
+    later day (the pull updates exam_date), a closed place is still no offer: accept_offer
+    answers OFFER_NOT_FOUND, as for a place left. Before, accept_offer only refused 'waiting'
+    and 'left' places: a closed place went on to book, and one that never had an offer ended in
+    a raw 23514 (waitlist_entries_offer_check) instead of a documented error (one that had an
+    offer took a free seat without one, ahead of everyone waiting)."""
+    exam = make_exam(db, capacity=1)
+    booking = book(db, make_student(db), exam)
+    closed, waiting = make_student(db), make_student(db)
+    join(db, closed, exam)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = exam_date - 30"
+               " WHERE hubspot_id = %s", (exam,))
+    rpc(db, "process_waitlist", p_actor="test")
+    assert places(db, exam) == {closed: "closed"}
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = exam_date + 30"
+               " WHERE hubspot_id = %s", (exam,))
+    join(db, waiting, exam)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2 WHERE hubspot_id = %s",
+               (exam,))  # a seat raised in HubSpot, not yet offered
+    snap = snapshot(db)
+    with pytest.raises(RpcError) as err:
+        accept(db, closed, exam)
+    assert err.value.code == "OFFER_NOT_FOUND"
+    assert booking["success"] and places(db, exam) == {closed: "closed", waiting: "waiting"}
+    check_invariants(db, snap)
