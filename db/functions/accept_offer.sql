@@ -9,7 +9,8 @@
  * Checks, in order: arguments (INVALID_ARGUMENT); contact (CONTACT_NOT_FOUND); exam
  * (EXAM_NOT_FOUND); the student's latest place on the exam: none, left, still waiting or
  * closed (its exam's day passed, process_waitlist) -> OFFER_NOT_FOUND; expired (or offered
- * with offer_expires_at passed) -> OFFER_EXPIRED; already accepted -> its booking again, idempotent_replay true, nothing changes; then create_booking's
+ * with offer_expires_at passed) -> OFFER_EXPIRED; already accepted -> its booking again,
+ * idempotent_replay true, nothing changes; then create_booking's
  * steps 4, 6, 7 (EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING), the
  * scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED) and a credit
  * (INSUFFICIENT_CREDITS, INVALID_EXAM_TYPE). A refused acceptance leaves the offer as it was
