@@ -18,6 +18,7 @@ import pytest
 from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc
 from psycopg.types.json import Jsonb
+from test_lock_review import Call, connect, waiting_on_lock
 
 
 def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
@@ -274,4 +275,43 @@ def test_a_closed_place_holds_no_offer_when_its_exam_is_moved_to_a_later_day(
         accept(db, closed, exam)
     assert err.value.code == "OFFER_NOT_FOUND"
     assert booking["success"] and places(db, exam) == {closed: "closed", waiting: "waiting"}
+    check_invariants(db, snap)
+
+
+# --- the same on real connections: a direct booking racing a cancellation ------------------------
+
+def test_a_direct_booking_and_a_cancellation_racing_on_a_waitlisted_exam(
+        db: psycopg.Connection, database_url: str) -> None:
+    """A waiting student books a free seat of the exam (create_booking) while another
+    student's cancellation frees a second one, both queued on the exam's row behind a lock
+    holder (staged with pg_stat_activity, so the interleaving is the same in every run). The
+    booking closes its student's place before it waits for the exam, so the cancellation's
+    offer (SKIP LOCKED over places in use) goes to the next student, never to the one just
+    booked; no deadlock, no BUSY (the holder lets go well within the lock timeout), SPEC §3
+    invariants. Before, the booked student's place stayed 'waiting' and the cancellation
+    offered it the freed seat."""
+    exam = make_exam(db, capacity=1)
+    a, first, second = make_student(db), make_student(db), make_student(db)
+    booking = book(db, a, exam)
+    join(db, first, exam)
+    join(db, second, exam)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2 WHERE hubspot_id = %s",
+               (exam,))  # raised in HubSpot: one seat free, not yet offered
+    snap = snapshot(db)
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                       " FOR NO KEY UPDATE", (exam,))
+        direct = Call(database_url, lambda c: book(c, first, exam), guard="20s",
+                      setup="SET mockbook.lock_timeout = '15s'").start()
+        waiting_on_lock(db, direct.pid)
+        cancelled = Call(database_url, lambda c: cancel(c, booking), guard="20s",
+                         setup="SET mockbook.lock_timeout = '15s'").start()
+        waiting_on_lock(db, cancelled.pid)
+        holder.rollback()
+    direct.join()
+    cancelled.join()
+    assert direct.error is None, direct.error
+    assert cancelled.error is None, cancelled.error
+    assert places(db, exam) == {first: "left", second: "offered"}
+    assert accept(db, second, exam)["total_bookings"] == 2
     check_invariants(db, snap)
