@@ -42,6 +42,14 @@
  *     result) is left unchanged and listed in recheck: the caller reads it again with history
  *     and applies that.
  *     Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
+ *     Older reads: a record whose lastmodifieddate is older than the read the merge base came
+ *     from (contact_credit_sync.hubspot_modified_at) is a state HubSpot has already left, read
+ *     before a newer read that was applied first (webhook deliveries come in no guaranteed
+ *     order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
+ *     retries; the pull's search page applied beside the webhook processor). Nothing of it is
+ *     applied (counted unchanged): merged, it took an admin's newer edit back as a
+ *     delta (5 -> 8 -> 6 read as 6 then 8: +2 credits HubSpot no longer gives) until a later
+ *     pull (tests/py/test_webhook_review.py).
  *     A push in flight: a contact whose outbox row a push holds under a live lease
  *     (sync_queue lease_owner set, lease_expires_at not past) is not merged here — BUSY, so
  *     in retry, and nothing of the record is applied — except by that push's own merge
@@ -207,6 +215,17 @@ BEGIN
                 IF v_contact.id IS NULL THEN
                     PERFORM mockbook_internal.raise_error('BUSY',
                         format('contact %s is in use; applied again by the next pull', v_id));
+                END IF;
+                -- A read older than the one the merge base came from (the header, "older
+                -- reads"): HubSpot's state has moved on since, and a newer read was applied.
+                -- Nothing of it is applied, and an open dead letter (perhaps of a newer read)
+                -- stays open.
+                IF v_modified IS NOT NULL AND EXISTS (
+                       SELECT FROM hubspot_sync.contact_credit_sync AS s
+                       WHERE s.contact_id = v_contact.id AND s.hubspot_modified_at > v_modified)
+                THEN
+                    v_unchanged := v_unchanged + 1;
+                    CONTINUE;
                 END IF;
                 -- A push holding the contact's outbox row (a live lease) may be writing its
                 -- credits to HubSpot right now: whether HubSpot's value is from before or after
@@ -386,7 +405,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;
