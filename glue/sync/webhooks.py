@@ -51,9 +51,10 @@ from glue.sync.webhook_apply import WebhookProcessor
 #   Behind a reverse proxy the URL the server sees is not the one HubSpot signed: the public one
 #   is configured (``MOCKBOOK_WEBHOOKS_PUBLIC_URL``).
 # - **The intake** (:func:`build_app`, a Starlette app served by uvicorn): ``POST`` of a delivery
-#   -> 401 when the signature is missing, forged or stale; 400 when the body is not a JSON array of
-#   1..100 events (HubSpot sends at most 100 events per request,
-#   https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
+#   -> 413 when the body is over ``MAX_BODY_BYTES`` (1 MiB; it is read no further, so no sender
+#   can make the intake buffer more); 401 when the signature is missing, forged or stale; 400
+#   when the body is not a JSON array of 1..100 events (HubSpot sends at most 100 events per
+#   request, https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
 #   ``webhook_events`` (``store_webhook_events``, deduplicated: HubSpot delivers at least once and
 #   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
 #   503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
@@ -67,6 +68,8 @@ SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: reject a request whose timestamp is older than 5 minutes
 MAX_EVENTS = 100  # HubSpot sends at most 100 events in one request
+# 100 events are a few tens of kB; a larger body is not HubSpot's, refused (413) unread
+MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_PATH = "/webhooks/hubspot"
 # HubSpot's v3 validation decodes these URL-encoded characters of the URI before signing.
 _URI_DECODE = {
@@ -203,6 +206,22 @@ def _malformed(events: Any) -> str | None:
     return None
 
 
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to be over ``limit`` bytes (by its
+    Content-Length, else while it streams in): never more than ``limit`` bytes are held."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_app(
     config: WebhookConfig,
     store: Callable[[list[dict[str, Any]]], dict[str, int]],
@@ -212,7 +231,13 @@ def build_app(
     """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``."""
 
     async def receive(request: Request) -> JSONResponse:
-        body = await request.body()
+        body = await _read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            problem = f"the body is over {MAX_BODY_BYTES} bytes (HubSpot sends at most 100 events)"
+            log.warning(
+                "webhook refused: %s", problem, extra=fields(event="webhook_refused", why=problem)
+            )
+            return JSONResponse({"error": "too_large", "message": problem}, status_code=413)
         uri = config.public_url or str(request.url)
         if config.public_url and request.url.query and "?" not in config.public_url:
             uri = f"{config.public_url}?{request.url.query}"

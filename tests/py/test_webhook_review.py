@@ -10,22 +10,62 @@ booking holds the contact, a second processor, the pull's search page applied be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import push_helpers
 import sandbox_fixtures
-from pull_helpers import contact, fast, hubspot, ledger, seed_contacts
+import urllib3
+from pull_helpers import contact, fast, hubspot, ledger, one, seed_contacts
 
 from glue.db.database import Database
 from glue.hubspot.reads import HubSpotReader
 from glue.sandbox import CONTACTS, Sandbox
 from glue.sync.pull import pull, targets
 from glue.sync.webhook_apply import WebhookProcessor
-from glue.sync.webhooks import EventStore
+from glue.sync.webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    EventStore,
+    HttpServer,
+    WebhookConfig,
+    build_app,
+    sign_v3,
+)
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
+SECRET = "client-secret-for-review"
+MAX_BODY_BYTES = 1024 * 1024  # the intake's documented limit (README, docs/operations.md)
+HTTP = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=10))
+
+
+def intake_event(event_id: int, object_id: str, **extra: Any) -> dict:
+    return {
+        "eventId": event_id,
+        "subscriptionId": 5,
+        "portalId": 4242424,
+        "appId": 1,
+        "occurredAt": int(time.time() * 1000),
+        "subscriptionType": "object.propertyChange",
+        "objectTypeId": "2-50158939",
+        "attemptNumber": 0,
+        "objectId": int(object_id),
+        "propertyName": "capacity",
+    } | extra
+
+
+def post(url: str, body: bytes, *, signed_url: str | None = None) -> urllib3.BaseHTTPResponse:
+    """A delivery signed as HubSpot signs it (v3), for ``signed_url`` (default: ``url``)."""
+    ts = str(int(time.time() * 1000))
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign_v3(SECRET, "POST", signed_url or url, body, ts),
+        TIMESTAMP_HEADER: ts,
+    }
+    return HTTP.request("POST", url, body=body, headers=headers)
 
 
 class LateReader:
@@ -106,3 +146,41 @@ def test_an_older_read_applied_after_a_newer_one_never_reverts_credits(
         EventStore(db).store([contact_event(2, cid, "sj_credits", "7", base_ms + 3000)])
         assert processor.process_once().events == 1
         assert contact(push_db, "WR001")["sj_credits"] == 7
+
+
+# ---- the intake: an over-sized body ---------------------------------------------------------
+def test_an_over_sized_delivery_is_refused_with_413_and_nothing_is_stored(push_db: str) -> None:
+    """HubSpot sends at most 100 events per request (https://developers.hubspot.com/docs/api/webhooks),
+    a few tens of kB (docs/operations.md sizes the proxy's client_max_body_size at 1m). The
+    intake read any body whole into memory before looking at it: a sender, signed or not, could
+    make it buffer gigabytes, and a signed 2 MiB delivery was stored. Now a body over
+    1 MiB is answered 413 with a clear message, declared (Content-Length) or
+    streamed (chunked), and nothing is stored."""
+    db = Database(push_db)
+    server = HttpServer(build_app(WebhookConfig(secret=SECRET), EventStore(db).store))
+    port = server.start()
+    url = f"http://127.0.0.1:{port}/webhooks/hubspot"
+    try:
+        huge = [intake_event(1, "901", propertyValue="x" * (MAX_BODY_BYTES + 10))]
+        declared = post(url, json.dumps(huge).encode())
+        assert declared.status == 413, declared.data[:200]
+        assert "1048576" in declared.json()["message"]
+
+        def chunks() -> Iterator[bytes]:
+            body = json.dumps([intake_event(2, "902", propertyValue="y" * MAX_BODY_BYTES)])
+            for start in range(0, len(body), 64 * 1024):
+                yield body[start : start + 64 * 1024].encode()
+
+        streamed = HTTP.request(
+            "POST", url, body=chunks(), chunked=True, headers={"Content-Type": "application/json"}
+        )
+        assert streamed.status == 413, streamed.data[:200]
+        assert one(push_db, "SELECT count(*) FROM hubspot_sync.webhook_events") == 0
+        # a full delivery of 100 ordinary events is well under the limit
+        ok = post(
+            url, json.dumps([intake_event(10 + i, str(1000 + i)) for i in range(100)]).encode()
+        )
+        assert ok.status == 200 and ok.json()["stored"] == 100
+    finally:
+        server.stop()
+        db.close()
