@@ -333,9 +333,10 @@ class Puller:
         return max([since, *[s for s in stamps if s is not None]])
 
     # ---- applying ---------------------------------------------------------------------------
-    def apply(self, target: Target, records: list[dict[str, Any]], stats: TargetStats) -> None:
+    def apply(self, target: Target, records: list[dict[str, Any]], stats: TargetStats) -> list[str]:
         """Apply records; records busy right now (lock wait) are tried again, then
-        dead-lettered so the next pass reads them again."""
+        dead-lettered so the next pass reads them again. Returns the ids still busy (the
+        webhook processor keeps their events pending)."""
         if target.name == "contacts":
             self._relink_merged(records, stats)
         pending = records
@@ -379,6 +380,7 @@ class Puller:
             error = "BUSY: the record stayed locked; it is read again on the next pass"
             stats.errors.append({"id": rec["id"], "error": error})
             self.store.note_pull_error(target.table, rec["id"], error, rec)
+        return [rec["id"] for rec in pending]
 
     def _relink_merged(self, records: list[dict[str, Any]], stats: TargetStats) -> None:
         """A contact HubSpot merged into another: the survivor lists the local contact's old id

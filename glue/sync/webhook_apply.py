@@ -39,7 +39,9 @@ from glue.sync.pull import Puller, TargetStats, targets
 # 10 item 4) without waiting for a ``reconcile --repair``.
 # Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
 # failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
-# pull reads every changed record anyway).
+# pull reads every changed record anyway), and so does an object still busy after the apply's
+# retries (a booking or a push holding the contact): its events come due again within seconds
+# rather than waiting for the next pull.
 
 log = logging.getLogger("glue.sync.webhooks")
 
@@ -47,6 +49,7 @@ WEBHOOK_ACTOR = "hubspot:webhook"
 CLAIM_LIMIT = 500
 LEASE_SECONDS = 60
 MAX_ATTEMPTS = 10
+BUSY_ERROR = "BUSY: the record was in use (a booking, a push); tried again after a backoff"
 
 
 # ---- the processor ------------------------------------------------------------------------------
@@ -155,7 +158,8 @@ class WebhookProcessor:
             if not batch:
                 continue
             try:
-                changes += self._apply(name, batch, stats)
+                applied, busy = self._apply(name, batch, stats)
+                changes += applied
             except HubSpotError as exc:
                 stats.failed += len(batch)
                 stats.error = f"{name}: {exc}"
@@ -167,7 +171,13 @@ class WebhookProcessor:
                 )
                 self._finish([e["id"] for e in batch], str(exc))
                 continue
-            self._finish([e["id"] for e in batch])
+            # An object still busy (a booking or a push holding the contact, an exam's seat
+            # taken right now) was not applied: its events stay pending and come due again
+            # after their backoff (2, 4, 8 s ...), instead of waiting for the next pull.
+            held = [e["id"] for e in batch if set(_ids_of(e)) & busy]
+            stats.failed += len(held)
+            self._finish(held, BUSY_ERROR)
+            self._finish([e["id"] for e in batch if e["id"] not in held])
         if changes:
             self._refresh_cache(changes)
         return stats
@@ -187,7 +197,11 @@ class WebhookProcessor:
         ids = self.db.booking_ids_by_hubspot_id(gone)
         return self.puller.store.requeue_records("hubspot_bookings", ids)
 
-    def _apply(self, name: str, batch: list[dict[str, Any]], stats: ProcessStats) -> list[Change]:
+    def _apply(
+        self, name: str, batch: list[dict[str, Any]], stats: ProcessStats
+    ) -> tuple[list[Change], set[str]]:
+        """Read the batch's objects again and apply them; (the cache changes, the ids of the
+        objects still busy after the apply's retries)."""
         target = self.targets[name]
         ids = list(dict.fromkeys(i for event in batch for i in _ids_of(event)))
         records = []
@@ -208,21 +222,26 @@ class WebhookProcessor:
         else:
             stats.contacts_read += len(records)
             target_stats = stats.contacts
+        busy: set[str] = set()
         if records:
-            self.puller.apply(target, records, target_stats)
+            busy = set(self.puller.apply(target, records, target_stats))
         if name == "exams":
-            return [Change(0, "hubspot_mock_exams", "UPDATE", None, {"hubspot_id": i}) for i in ids]
+            changes = [
+                Change(0, "hubspot_mock_exams", "UPDATE", None, {"hubspot_id": i}) for i in ids
+            ]
+            return changes, busy
         # A contact's booking list key only goes stale when the contact appears or disappears.
         lifecycle = {
             str(e["object_id"])
             for e in batch
             if not str(e["subscription_type"]).endswith(".propertyChange")
         }
-        return [
+        changes = [
             Change(0, "hubspot_contact_credits", "DELETE", {"hubspot_id": i}, None)
             for i in ids
             if i in lifecycle or i in gone
         ]
+        return changes, busy
 
     def _refresh_cache(self, changes: list[Change]) -> None:
         if self.keeper is None or self._cache_conn_factory is None:

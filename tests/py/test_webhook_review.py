@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import psycopg
 import push_helpers
 import sandbox_fixtures
 import urllib3
-from pull_helpers import contact, fast, hubspot, ledger, one, seed_contacts
+from invariants import check_invariants, snapshot
+from pull_helpers import contact, fast, hubspot, ledger, one, seed_contacts, seed_exams
 
 from glue.db.database import Database
 from glue.hubspot.reads import HubSpotReader
@@ -184,3 +187,49 @@ def test_an_over_sized_delivery_is_refused_with_413_and_nothing_is_stored(push_d
     finally:
         server.stop()
         db.close()
+
+
+# ---- a webhook for a contact a booking holds ---------------------------------------------------
+def test_a_change_for_a_contact_a_booking_holds_is_applied_by_the_processor_not_left_to_the_pull(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """A booking in flight holds the student's contact row (docs/rpc.md, Lock order) while an
+    admin's credit change for that student arrives by webhook. apply_pulled_contacts never
+    waits for the row (BUSY -> retry); the processor's apply tried three times, then marked the
+    event processed and left the change to the next pull (a dead letter read again by id):
+    a minute in the worker, the next cron cycle otherwise, instead of "in seconds" (issue 17).
+    Now the event stays pending with the BUSY error and is applied by the processor's own
+    retry once the booking committed. Real connections; the SPEC §3 invariants after."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [exam_id] = seed_exams(sandbox, [{"capacity": "5"}])
+    [cid] = seed_contacts(sandbox, [{"student_id": "WR002", "cs_credits": "3"}])
+    with Database(push_db) as db, psycopg.connect(push_db, autocommit=True) as check:
+        pull(db, client, settings, reader=reader)
+        snap = snapshot(check)
+        sandbox.touch(CONTACTS, cid, cs_credits="5")  # an admin gives two credits
+        EventStore(db).store([contact_event(3, cid, "cs_credits", "5", int(time.time() * 1000))])
+        processor = WebhookProcessor(db, reader, settings, sleep=lambda _s: None)
+
+        with psycopg.connect(push_db) as booking:  # one transaction, open until the commit
+            made = booking.execute(
+                "SELECT hubspot_sync.create_booking(p_student_id := 'WR002', "
+                "p_email := 'wr002@example.com', p_mock_exam_id := %s, "
+                "p_idempotency_key := %s, p_dominant_hand := 'right')",
+                (exam_id, f"rev-{uuid.uuid4()}"),
+            ).fetchone()[0]
+            assert made["success"] is True
+            stats = processor.process_once()  # the contact is held by the booking
+            assert stats.events == 1
+            booking.commit()
+
+        pending = one(
+            push_db,
+            "SELECT count(*) FROM hubspot_sync.webhook_events WHERE processed_at IS NULL",
+        )
+        assert pending == 1, "the event was marked processed while its change was not applied"
+        one(push_db, "UPDATE hubspot_sync.webhook_events SET leased_until = now() RETURNING 1")
+        assert processor.process_once().events == 1
+        row = contact(push_db, "WR002")
+        assert row["cs_credits"] == 3 - 1 + 2, "the booking's deduction and the admin's +2"
+        check_invariants(check, snap)
