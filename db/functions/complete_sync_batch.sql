@@ -13,7 +13,13 @@
  * mockbook.origin = 'sync', so they queue nothing.
  * Locks: its outbox rows, then (the lock order of docs/rpc.md) the contacts, then the bookings,
  * then the waitlist places, each in ascending id order, then the exams in ascending hubspot_id
- * order.
+ * order, each through the lock helpers (lock_contacts, lock_booking, lock_waitlist_entry,
+ * lock_exam): a row held by another transaction is waited for at most mockbook.lock_timeout
+ * (default 2s), then BUSY and nothing is done (the rows stay leased to p_worker; the push gives
+ * them back uncounted). Rows deleted meanwhile are passed over. (The rows used to be locked by a
+ * sorted SELECT ... FOR NO KEY UPDATE with no timeout: a student's or an admin's long
+ * transaction held the push, and the run, for as long as it lasted.)
+ * Errors: BUSY.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.complete_sync_batch(p_worker text, p_ids bigint[],
                                                            p_hubspot_ids jsonb DEFAULT '{}')
@@ -23,10 +29,15 @@ VOLATILE
 -- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
+-- (the lock helpers bound their own waits; their later statements wait as any statement does)
+SET lock_timeout = 0
 AS $$
 DECLARE
     v_done integer;
     v_origin text := current_setting('mockbook.origin', true);
+    v_uuid uuid;
+    v_id bigint;
+    v_hubspot_id text;
 BEGIN
     WITH done AS (
         UPDATE hubspot_sync.sync_queue AS q
@@ -37,44 +48,61 @@ BEGIN
     SELECT count(*) INTO v_done FROM done;
 
     PERFORM set_config('mockbook.origin', 'sync', true);
-    -- the lock order: contacts, then bookings, then exams, each in ascending id order, locked
-    -- by a sorted SELECT first (an UPDATE locks its rows in whatever order its plan finds them)
-    PERFORM FROM hubspot_sync.hubspot_contact_credits AS c
-    WHERE c.id IN (SELECT m.key::uuid
-                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits',
-                                                 '{}')) AS m)
-    ORDER BY c.id
-    FOR NO KEY UPDATE;
+    -- the lock order: contacts, then bookings (waitlist places rank with them), then exams, each
+    -- in ascending order, one row at a time through the lock helpers, so that a row held by
+    -- another transaction is waited for at most mockbook.lock_timeout, then BUSY (an UPDATE
+    -- alone would lock its rows in whatever order its plan finds them, and wait without a bound)
+    PERFORM mockbook_internal.lock_contacts(ARRAY(
+        SELECT m.key::uuid
+        FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits', '{}')) AS m));
     UPDATE hubspot_sync.hubspot_contact_credits AS c
     SET hubspot_id = coalesce(c.hubspot_id, m.value), hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits', '{}')) AS m
     WHERE c.id = m.key::uuid;
-    PERFORM FROM hubspot_sync.hubspot_bookings AS b
-    WHERE b.id IN (SELECT m.key::uuid
-                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m)
-    ORDER BY b.id
-    FOR NO KEY UPDATE;
+    FOR v_uuid IN
+        SELECT DISTINCT m.key::uuid
+        FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
+        ORDER BY 1
+    LOOP
+        PERFORM mockbook_internal.lock_booking(v_uuid);  -- NULL (passed over) when deleted
+    END LOOP;
     UPDATE hubspot_sync.hubspot_bookings AS b
     SET hubspot_id = m.value, hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
     WHERE b.id = m.key::uuid;
     -- waitlist places (pushed as HubSpot bookings, keyed by sync_id) rank with the bookings
-    PERFORM FROM hubspot_sync.waitlist_entries AS w
-    WHERE w.sync_id IN (SELECT m.key::uuid
-                        FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'waitlist_entries',
-                                                      '{}')) AS m)
-    ORDER BY w.id
-    FOR NO KEY UPDATE;
+    FOR v_id IN
+        SELECT w.id FROM hubspot_sync.waitlist_entries AS w
+        WHERE w.sync_id IN (SELECT m.key::uuid
+                            FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'waitlist_entries',
+                                                          '{}')) AS m)
+        ORDER BY w.id
+    LOOP
+        PERFORM mockbook_internal.lock_waitlist_entry(v_id);
+    END LOOP;
     UPDATE hubspot_sync.waitlist_entries AS w
     SET hubspot_id = m.value, hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'waitlist_entries', '{}')) AS m
     WHERE w.sync_id = m.key::uuid;
-    PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
-    WHERE e.id IN (SELECT m.key::uuid
-                   FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams',
-                                                 '{}')) AS m)
-    ORDER BY e.hubspot_id
-    FOR NO KEY UPDATE;
+    FOR v_hubspot_id IN
+        SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE e.id IN (SELECT m.key::uuid
+                       FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams',
+                                                     '{}')) AS m)
+        ORDER BY e.hubspot_id
+    LOOP
+        -- a free row at once, without a subtransaction (as lock_contacts does); only a held one
+        -- goes through lock_exam's bounded wait
+        PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE e.hubspot_id = v_hubspot_id
+        FOR NO KEY UPDATE SKIP LOCKED;
+        CONTINUE WHEN FOUND;
+        BEGIN
+            PERFORM mockbook_internal.lock_exam(v_hubspot_id);
+        EXCEPTION WHEN SQLSTATE 'PT404' THEN  -- EXAM_NOT_FOUND: deleted while waited for
+            NULL;
+        END;
+    END LOOP;
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams', '{}')) AS m
@@ -85,7 +113,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) IS
-'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction.';
+'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction. Locks the contacts, bookings, waitlist places (ascending id) and exams (ascending HubSpot id) it writes, each waited for at most mockbook.lock_timeout. Errors: BUSY (nothing done; the rows stay leased).';
 REVOKE ALL ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) TO mockbook_glue;

@@ -674,22 +674,59 @@ class Pusher:
             # Two local records answered by one HubSpot id (e.g. two contacts sharing an email):
             # complete them one by one; the clashing ones fail alone.
             log.warning("write-back clash, completing one record at a time: %s", exc)
-            for work in works:
-                known = hubspot_ids.get(work.table, {})
-                one = {work.table: {work.trace: known[work.trace]}} if work.trace in known else {}
-                try:
-                    self._complete_one(work, one)
-                except psycopg.errors.UniqueViolation as clash:
-                    if work.rows:
-                        msg = str(clash).splitlines()[0]
-                        self._fail_now(
-                            [work], f"HubSpot id already used by another record: {msg}", None, True
-                        )
+            self._complete_each(works, hubspot_ids)
+            return
+        except psycopg.Error as exc:
+            if exc.sqlstate != BUSY_SQLSTATE:
+                raise
+            # A row stayed locked by another transaction (a student's booking, an admin's
+            # call) past mockbook.lock_timeout: nothing of this write-back happened. Complete
+            # the records one by one, so that only the busy ones are given back.
+            if len(works) > 1:
+                log.info(
+                    "write-back busy, completing one record at a time: %s", str(exc).splitlines()[0]
+                )
+                self._complete_each(works, hubspot_ids)
+            else:
+                self._busy_write_back(works)
             return
         self.stats.rows_done += done
         self.stats.sent += len(mine)
         for work in mine:
             self.stats.by_table[work.table] += 1
+
+    def _complete_each(self, works: list[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+        for work in works:
+            known = hubspot_ids.get(work.table, {})
+            one = {work.table: {work.trace: known[work.trace]}} if work.trace in known else {}
+            try:
+                self._complete_one(work, one)
+            except psycopg.errors.UniqueViolation as clash:
+                if work.rows:
+                    msg = str(clash).splitlines()[0]
+                    self._fail_now(
+                        [work], f"HubSpot id already used by another record: {msg}", None, True
+                    )
+            except psycopg.Error as exc:
+                if exc.sqlstate != BUSY_SQLSTATE:
+                    raise
+                self._busy_write_back([work])
+
+    def _busy_write_back(self, works: list[Work]) -> None:
+        """HubSpot took these records but their write-back found a row held by another
+        transaction past mockbook.lock_timeout (BUSY: nothing was written). Their rows are given
+        back uncounted, as for a BUSY of ``record_credit_push``; the next push sends them again:
+        a booking is upserted by its code (the same HubSpot object, whose id is then written),
+        a contact's credits are merged as after a lost answer (its ``pushing`` values are kept
+        by the next claim), an exam's total is written again."""
+        mine = [w for w in works if w.rows]
+        if mine:
+            self._fail_now(
+                mine,
+                "BUSY: a row stayed locked by another transaction during the write-back",
+                None,
+                False,
+            )
 
     def _complete_one(self, work: Work, hubspot_ids: dict[str, dict[str, str]]) -> None:
         done = self.db.complete_sync_batch(self.worker, work.row_ids, hubspot_ids)

@@ -176,9 +176,10 @@ def test_a_held_waitlist_place_is_busy_within_the_lock_timeout(
     waited for at most mockbook.lock_timeout, then BUSY).
 
     The holder here is the push's own write-back: complete_sync_batch locks the place
-    (FOR NO KEY UPDATE, ranked with the bookings) and then waits, itself without a bound, for
-    the exam, which a long transaction holds. The student's call, with mockbook.lock_timeout
-    200 ms, should answer BUSY at once; it waits until the statement guard cancels it."""
+    (ranked with the bookings) and then waits for the exam, which a long transaction holds
+    (its own wait bounded by its session's mockbook.lock_timeout, 30 s here, so that it holds
+    the place for the whole scenario). The student's call, with mockbook.lock_timeout 200 ms,
+    should answer BUSY at once; it waits until the statement guard cancels it."""
     hs, _, waiter, place = _full_exam_with_waiting_place(db, offered=function == "accept_offer")
     exam_id = scalar(db, "SELECT id::text FROM hubspot_sync.hubspot_mock_exams"
                          " WHERE hubspot_id = %s", (hs,))
@@ -191,7 +192,7 @@ def test_a_held_waitlist_place_is_busy_within_the_lock_timeout(
             "SELECT mockbook_internal.complete_sync_batch('lock-review', '{}'::bigint[], %s)",
             (Jsonb({"waitlist_entries": {place["sync_id"]: f"HSWL{place['id']}"},
                     "hubspot_mock_exams": {exam_id: hs}}),)).fetchone()[0],
-            guard="30s").start()
+            guard="40s", setup="SET mockbook.lock_timeout = '30s'").start()
         waiting_on_lock(db, write_back.pid)
 
         args: dict[str, Any] = {"p_student_id": waiter, "p_mock_exam_id": hs}
@@ -344,4 +345,82 @@ def test_a_push_claim_and_a_credit_pull_never_deadlock(db: psycopg.Connection,
               if c.error is not None}
     assert errors == {}, f"a pull and a push claim deadlocked: {errors}"
     assert pull.value["retry"] == [], f"the pull retried {pull.value['retry']}: {pull.value}"
+    check_invariants(db, snap)
+
+
+# --- 6. the push's write-back waits for a contact, booking or exam without a bound ----------
+
+
+@pytest.mark.parametrize("held", ["contact", "booking", "exam"])
+def test_the_push_write_back_is_busy_within_the_lock_timeout(
+        db: psycopg.Connection, database_url: str, glue_database_url: str, held: str) -> None:
+    """complete_sync_batch (the push's write-back: outbox rows done and HubSpot ids written,
+    one transaction) locks the contacts, bookings and exams it writes by a sorted SELECT ...
+    FOR NO KEY UPDATE with no lock_timeout: ascending, so no deadlock, but a long transaction
+    of a student or an admin holding one of those rows holds the glue for as long as it runs
+    (the glue sets no lock_timeout), and with it the push's settle lane and the whole run.
+    docs/rpc.md: every function's wait for a row held by another transaction ends in BUSY
+    after mockbook.lock_timeout.
+
+    Staged: a booking's outbox rows (booking, contact, exam) claimed by a worker; a holder
+    keeps one of the three rows locked; the write-back, with mockbook.lock_timeout 200 ms,
+    should answer BUSY (nothing done: the rows stay leased to the worker, no id written) and,
+    once the holder has gone, complete every row and write the ids."""
+    db.execute("UPDATE hubspot_sync.sync_queue SET done_at = now()"
+               " WHERE done_at IS NULL AND dead_at IS NULL")  # this test's rows only
+    tag = uuid.uuid4().hex[:8].upper()
+    hs = exam(db, f"LRWB{tag}")
+    (student,) = make_students(db, 1, p_sj=2)
+    booked = book(student, hs)(db)
+    ids = {
+        "contact": scalar(db, "SELECT id::text FROM hubspot_sync.hubspot_contact_credits"
+                              " WHERE student_id = %s", (student,)),
+        "booking": booked["id"],
+        "exam": scalar(db, "SELECT id::text FROM hubspot_sync.hubspot_mock_exams"
+                           " WHERE hubspot_id = %s", (hs,)),
+    }
+    tables = {"contact": "hubspot_contact_credits", "booking": "hubspot_bookings",
+              "exam": "hubspot_mock_exams"}
+    written = {"hubspot_contact_credits": {ids["contact"]: f"HSC{tag}"},
+               "hubspot_bookings": {ids["booking"]: f"HSB{tag}"},
+               "hubspot_mock_exams": {ids["exam"]: hs}}
+    worker = f"lock-review-{tag}"
+    with connect(glue_database_url) as glue:
+        rows = [r[0] for r in glue.execute(
+            "SELECT id FROM mockbook_internal.claim_sync_batch(%s, 100, 300)", (worker,))]
+    assert rows, "staging: the booking queued outbox rows to claim"
+    snap = snapshot(db)
+
+    def complete(c: psycopg.Connection) -> int:
+        return c.execute("SELECT mockbook_internal.complete_sync_batch(%s, %s, %s)",
+                         (worker, rows, Jsonb(written))).fetchone()[0]
+
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute(f"SELECT 1 FROM hubspot_sync.{tables[held]} WHERE id = %s"
+                       " FOR NO KEY UPDATE", (ids[held],))
+        write_back = Call(glue_database_url, complete, guard="30s",
+                          setup="SET mockbook.lock_timeout = '200ms'").start()
+        write_back.thread.join(timeout=5)
+        holder.rollback()
+    write_back.join()
+
+    assert write_back.sqlstate == "PT503", (
+        f"the write-back with the {held} row held by another transaction: after"
+        f" {write_back.seconds:.1f} s got {type(write_back.error).__name__}"
+        f" [{write_back.sqlstate}] {write_back.error} (value {write_back.value}), expected BUSY"
+        " within mockbook.lock_timeout (200 ms)")
+    assert "BUSY" in str(write_back.error)
+    # nothing of it happened: the rows are still the worker's, nothing done, no id written
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.sync_queue WHERE id = ANY(%s)"
+                      " AND done_at IS NULL AND lease_owner = %s", (rows, worker)) == len(rows)
+    assert scalar(db, "SELECT hubspot_id FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+                  (ids["booking"],)) is None
+
+    # the holder gone, the same write-back completes everything
+    with connect(glue_database_url) as glue:
+        assert complete(glue) == len(rows)
+    assert scalar(db, "SELECT hubspot_id FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+                  (ids["booking"],)) == f"HSB{tag}"
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.sync_queue WHERE id = ANY(%s)"
+                      " AND done_at IS NOT NULL", (rows,)) == len(rows)
     check_invariants(db, snap)
