@@ -18,11 +18,18 @@
  * associated_contact_id (a row from before mockbook without a student_id; such a note used to be
  * associated to the booking alone and marked, its contact never getting it).
  * Only rows whose HubSpot ids are known are returned (a booking not pushed yet waits for the
- * push), at most p_limit, oldest first. Rows that never get a note are marked synced here, in
+ * push), at most p_limit, oldest first. A deleted booking (its row gone: the DBA, the demo
+ * removing its rows) takes its HubSpot id from any of its audit rows (the push's write-back, the
+ * deletion); one that never reached HubSpot (deleted before its first push) is returned with
+ * booking_hubspot_id NULL, to be noted on its contact alone, once the contact has a HubSpot id.
+ * (Such rows used to wait for a booking id that could never come: pending for ever, with the
+ * credit rows of their transaction.) Rows that never get a note are marked synced here, in
  * bounded steps (up to 5000 per call) so the pending index stays small: exam rows (HubSpot owns
  * exams), contact rows that changed no balance, booking rows that only received their HubSpot
- * id from the push, and changes the glue applied from HubSpot (performed_by 'hubspot:...'),
- * except credit merges (hubspot_adjustment ledger rows), which are noted.
+ * id from the push, changes the glue applied from HubSpot (performed_by 'hubspot:...'), except
+ * credit merges (hubspot_adjustment ledger rows), which are noted, and the rows of a deleted
+ * booking that has no HubSpot id and no contact to note them on (no contact of its student,
+ * no associated_contact_id): no HubSpot record can carry them.
  * The caller creates the notes and then calls mark_audit_notes(member ids). One caller at a time
  * (the glue holds an advisory lock): this function leases nothing.
  * Errors: INVALID_ARGUMENT (p_limit not 1..1000). Locks: none beyond the rows it marks.
@@ -76,7 +83,20 @@ BEGIN
                OR (p.table_name = 'hubspot_bookings'
                    AND (p.performed_by LIKE 'hubspot:%'
                         OR (p.operation = 'UPDATE'
-                            AND p.changed_fields <@ '["hubspot_id"]'::jsonb))))
+                            AND p.changed_fields <@ '["hubspot_id"]'::jsonb)
+                        -- deleted, never in HubSpot, and no contact to note it on
+                        OR (NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                        WHERE b.id = p.record_id)
+                            AND NOT EXISTS (SELECT FROM hubspot_sync.supabase_audit_log AS o
+                                            WHERE o.table_name = 'hubspot_bookings'
+                                              AND o.record_id = p.record_id
+                                              AND o.record_hubspot_id IS NOT NULL)
+                            AND coalesce(p.new_values ->> 'associated_contact_id',
+                                         p.old_values ->> 'associated_contact_id') IS NULL
+                            AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
+                                            WHERE k.student_id = coalesce(
+                                                p.new_values ->> 'student_id',
+                                                p.old_values ->> 'student_id'))))))
         ORDER BY p.id
         LIMIT 5000);
 
@@ -100,7 +120,14 @@ BEGIN
                         a.old_values ->> 'booking_id') AS code,
                coalesce(b.student_id, a.new_values ->> 'student_id',
                         a.old_values ->> 'student_id') AS student_id,
-               coalesce(b.hubspot_id, a.record_hubspot_id) AS booking_hs,
+               coalesce(b.hubspot_id, a.record_hubspot_id,
+                        -- a deleted booking: the id one of its audit rows recorded, if any
+                        CASE WHEN b.id IS NULL THEN (
+                            SELECT o.record_hubspot_id FROM hubspot_sync.supabase_audit_log AS o
+                            WHERE o.table_name = 'hubspot_bookings'
+                              AND o.record_id = a.record_id AND o.record_hubspot_id IS NOT NULL
+                            ORDER BY o.id DESC LIMIT 1) END) AS booking_hs,
+               b.id IS NULL AS gone,
                b.mock_type, b.exam_date, b.token_used, b.associated_mock_exam,
                coalesce(b.associated_contact_id, a.new_values ->> 'associated_contact_id',
                         a.old_values ->> 'associated_contact_id') AS contact_link
@@ -137,7 +164,9 @@ BEGIN
                coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
         FROM bookings AS bk
         LEFT JOIN hubspot_sync.hubspot_contact_credits AS k ON k.student_id = bk.student_id
+        -- a booking gone without ever reaching HubSpot: on its contact alone
         WHERE bk.booking_hs IS NOT NULL
+           OR (bk.gone AND coalesce(k.hubspot_id, bk.contact_link) IS NOT NULL)
     ), credit_notes AS (
         SELECT c.id AS audit_id, ARRAY[c.id] AS member_ids, 'credit'::text AS kind,
                jsonb_build_object(
@@ -167,6 +196,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_audit_notes(integer) IS
-'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become HubSpot notes (oldest first, only those whose HubSpot ids are known), with their details and ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT.';
+'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become HubSpot notes (oldest first, only those whose HubSpot ids are known; a booking deleted before it reached HubSpot is noted on its contact alone), with their details and ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_audit_notes(integer) TO mockbook_glue;
