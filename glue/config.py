@@ -8,6 +8,7 @@ Nothing else in the glue reads os.environ.
 
 from __future__ import annotations
 
+import math
 import os
 import typing
 from collections.abc import Mapping
@@ -20,9 +21,10 @@ class ConfigError(Exception):
     """Bad or missing configuration: the CLI prints one line and exits 2."""
 
 
-def setting(default: Any, env: str, doc: str) -> Any:
-    """One row of the table: a dataclass field with its variable and meaning as metadata."""
-    return field(default=default, metadata={"env": env, "doc": doc})
+def setting(default: Any, env: str, doc: str, *, minimum: int = 0) -> Any:
+    """One row of the table: a dataclass field with its variable and meaning as metadata
+    (``minimum``: the smallest integer that works, for an integer setting)."""
+    return field(default=default, metadata={"env": env, "doc": doc, "minimum": minimum})
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class Settings:
         "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
         "exam -> exam 'requires attendance at' (the original admin app's USER_DEFINED label)",
     )
-    rate_limit_requests: int = setting(100, "HUBSPOT_RATE_LIMIT", "requests per window")
+    # (at least 1: with 0 the limiter never grants a call, and a run waited for one for ever)
+    rate_limit_requests: int = setting(100, "HUBSPOT_RATE_LIMIT", "requests per window", minimum=1)
     rate_limit_window_seconds: float = setting(
         10.0, "HUBSPOT_RATE_WINDOW_SECONDS", "the rate limit's window"
     )
@@ -108,34 +111,43 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Every field from its variable (unset or empty: the default), parsed by its type:
-        integers must not be negative, other numbers must be positive."""
+        integers must not be below their minimum (0 unless the table says otherwise), other
+        numbers must be positive and finite (no nan, no inf)."""
         env = os.environ if env is None else env
         types = typing.get_type_hints(cls)
         values = {}
         for f in fields(cls):
             raw = env.get(f.metadata["env"])
             if raw is not None and raw != "":
-                values[f.name] = _parse(f.metadata["env"], raw, types[f.name])
+                values[f.name] = _parse(
+                    f.metadata["env"], raw, types[f.name], f.metadata.get("minimum", 0)
+                )
         return cls(**values)
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-def _parse(name: str, raw: str, kind: Any) -> Any:
+def _parse(name: str, raw: str, kind: Any, minimum: int = 0) -> Any:
     if kind is int:
         try:
             value = int(raw)
         except ValueError:
             raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative, got {value}")
+        if value < minimum:
+            if minimum == 0:
+                raise ConfigError(f"{name} must not be negative, got {value}")
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         return value
     if kind is float:
         try:
             number = float(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        # (float() reads "nan" and "inf", and nan <= 0 is false: a nan retention failed every
+        # purge, an inf push budget never ended the push)
+        if not math.isfinite(number):
+            raise ConfigError(f"{name} must be a finite number, got {raw!r}")
         if number <= 0:
             raise ConfigError(f"{name} must be positive, got {number}")
         return number

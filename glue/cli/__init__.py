@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from glue import __version__, exitcodes
 from glue.config import ConfigError, Settings
@@ -232,6 +233,20 @@ def cli(
     ctx.obj = AppContext(settings=settings, json_output=json_output)
 
 
+def _from_environment(exc: click.ClickException) -> str | None:
+    """The one line for a bad value of an option that came from its environment variable
+    (``MOCKBOOK_PUSH_BATCH_SIZE=abc`` in a cron line), naming the variable, not the flag the
+    operator never typed; None for an error in the command line itself (click's usage text)."""
+    param, ctx = getattr(exc, "param", None), getattr(exc, "ctx", None)
+    if not isinstance(exc, click.BadParameter) or param is None or ctx is None:
+        return None
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if source is not ParameterSource.ENVIRONMENT or not param.envvar:
+        return None
+    variable = param.envvar if isinstance(param.envvar, str) else " or ".join(param.envvar)
+    return f"{variable} is invalid: {exc.message}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI, turning configuration errors into exit code 2."""
     try:
@@ -240,7 +255,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        line = _from_environment(exc)
+        if line is None:
+            exc.show()
+        else:
+            click.echo(f"mockbook: {line}", err=True)
         sys.exit(exitcodes.CONFIG_ERROR)
     except click.exceptions.Abort:
         sys.exit(130)
