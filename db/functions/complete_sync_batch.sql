@@ -29,8 +29,6 @@ VOLATILE
 -- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
--- (the lock helpers bound their own waits; their later statements wait as any statement does)
-SET lock_timeout = 0
 AS $$
 DECLARE
     v_done integer;
@@ -64,7 +62,13 @@ BEGIN
         FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
         ORDER BY 1
     LOOP
-        PERFORM mockbook_internal.lock_booking(v_uuid);  -- NULL (passed over) when deleted
+        -- a free row at once, inline (a batch completes up to thousands of bookings); only a
+        -- held one goes through lock_booking's bounded wait (NULL, passed over, when deleted)
+        PERFORM FROM hubspot_sync.hubspot_bookings AS b
+        WHERE b.id = v_uuid
+        FOR NO KEY UPDATE SKIP LOCKED;
+        CONTINUE WHEN FOUND;
+        PERFORM mockbook_internal.lock_booking(v_uuid);
     END LOOP;
     UPDATE hubspot_sync.hubspot_bookings AS b
     SET hubspot_id = m.value, hubspot_last_sync_at = now()
@@ -78,6 +82,10 @@ BEGIN
                                                           '{}')) AS m)
         ORDER BY w.id
     LOOP
+        PERFORM FROM hubspot_sync.waitlist_entries AS w
+        WHERE w.id = v_id
+        FOR NO KEY UPDATE SKIP LOCKED;
+        CONTINUE WHEN FOUND;
         PERFORM mockbook_internal.lock_waitlist_entry(v_id);
     END LOOP;
     UPDATE hubspot_sync.waitlist_entries AS w
@@ -91,8 +99,7 @@ BEGIN
                                                      '{}')) AS m)
         ORDER BY e.hubspot_id
     LOOP
-        -- a free row at once, without a subtransaction (as lock_contacts does); only a held one
-        -- goes through lock_exam's bounded wait
+        -- the same for an exam (lock_exam's EXAM_NOT_FOUND: deleted while waited for)
         PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
         WHERE e.hubspot_id = v_hubspot_id
         FOR NO KEY UPDATE SKIP LOCKED;
