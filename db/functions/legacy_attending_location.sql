@@ -3,7 +3,9 @@
  *
  * The one place where the original booking app's p_attending_location values become
  * mockbook's location codes (mississauga, calgary, vancouver, montreal, richmond_hill), for the
- * production compatibility functions only (create_booking_atomic, create_booking_atomic_v1);
+ * production compatibility functions (create_booking_atomic, create_booking_atomic_v1), and for
+ * the analytics (mockbook_internal.trend_location: daily_booking_trends groups stored locations
+ * by campus with it);
  * create_booking and the other new RPCs keep accepting the codes alone (README: the original
  * app's location values). What the original app sends (harmon-tuazon/
  * PD_Mocks_Booking_ExpressVersion):
@@ -51,6 +53,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.legacy_attending_location(text) IS
-'Internal: the original app''s p_attending_location (display names, campus with room, TBD, Online, a discussion format) as mockbook''s location code, or NULL where it names no campus; INVALID_ARGUMENT otherwise. Used by the production compatibility functions only.';
+'Internal: the original app''s p_attending_location (display names, campus with room, TBD, Online, a discussion format) as mockbook''s location code, or NULL where it names no campus; INVALID_ARGUMENT otherwise. Used by the production compatibility functions and, through trend_location, by daily_booking_trends.';
 REVOKE ALL ON FUNCTION mockbook_internal.legacy_attending_location(text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -4,7 +4,7 @@
 -- exam with zero bookings, an exam of capacity 0, a week without exams, and bookings and ledger
 -- entries near midnight to prove the business time zone is used.
 BEGIN;
-SELECT plan(60);
+SELECT plan(61);
 
 -- Catalog: what exists, how it can be refreshed, who may read it ---------------------------------
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class AS c
@@ -175,6 +175,14 @@ FROM (SELECT v.*, row_number() OVER () AS n
                    ('ANX6', 'Active', NULL, 'mississauga', '2031-02-10 10:00-05'))
            AS v(exam, status, attendance, location, created_at)) AS f
 JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = f.exam;
+-- Locations as production stored them (the original app sent display names, a campus with its
+-- room, 'TBD', 'Online'; bookings pulled from HubSpot carry the same), beside mockbook's codes:
+-- nine Mini-mock bookings made on 2031-05-20 (no exam: they appear in no exam view).
+INSERT INTO hubspot_sync.hubspot_bookings (booking_id, student_id, is_active, attending_location,
+                                           mock_type, created_at)
+SELECT 'BK-ANL-' || n, 'ANL' || n, 'Active', loc, 'Mini-mock', '2031-05-20 12:00-04'
+FROM unnest(ARRAY['Mississauga', 'mississauga', 'Mississauga - B9', ' Richmond Hill ', 'TBD',
+                  'Online', NULL, '', 'Toronto']) WITH ORDINALITY AS v(loc, n);
 -- Ledger of one student (America/Toronto, EDT = UTC-4), weeks of Monday 2031-04-07 and 04-14;
 -- the last entry is Sunday 04-20 23:30 in Toronto, already Monday 04-21 in UTC.
 DO $$ BEGIN PERFORM tests.make_student(p_sj := 20, p_cs := 5, p_student_id := 'ANC1'); END $$;
@@ -241,6 +249,15 @@ SELECT results_eq(
              ('2031-02-11', 'Situational Judgment', 'vancouver', 6, 4, 2, 0),
              ('2031-02-12', 'Situational Judgment', '(none)', 4, 1, 1, 1)$$,
     'daily_booking_trends: days in America/Toronto; no location (NULL or empty) is (none)');
+
+-- One campus is one location whatever its spelling ('Mississauga', 'Mississauga - B9' and
+-- 'mississauga' are the campus mississauga); 'TBD', 'Online', NULL and '' name no campus:
+-- (none); a value that is no known spelling is kept as it is (mapping: legacy_attending_location).
+SELECT results_eq(
+    $$SELECT location, bookings FROM hubspot_sync.daily_booking_trends
+      WHERE day = '2031-05-20' AND mock_type = 'Mini-mock' ORDER BY location COLLATE "C"$$,
+    $$VALUES ('(none)'::text, 4), ('Toronto', 1), ('mississauga', 3), ('richmond_hill', 1)$$,
+    'daily_booking_trends: a campus spelled as production stored it counts under its code');
 
 SELECT results_eq(
     $$SELECT week, credit_field, spent, refunded, adjusted, rebooked, imported, net, entries
