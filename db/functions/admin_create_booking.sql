@@ -19,9 +19,11 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, BUSY.
- * Locks: the idempotency key's advisory lock, then the contact row, the student's open place on
- * the exam's waitlist if any (closed: 'left'), then the exam row by the last statement
- * (mockbook_internal.take_seat).
+ * Locks: the idempotency key's advisory lock, then the contact row, the student's open
+ * waitlist places on the exam and the other exams of its type and day (closed: 'left', a held
+ * offer on the exam used; mockbook_internal.close_day_places), ascending id, then by the last
+ * statements the exam row (mockbook_internal.take_seat) and those of the exams whose closed
+ * offer is passed on, ascending HubSpot id.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.admin_create_booking(
     p_student_id text,
@@ -62,7 +64,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean) IS
-'Admin books a seat for a student without spending a credit (token_used Admin Override, nothing refunded on cancel). Same checks and order as create_booking (INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, INVALID_EXAM_TYPE, BUSY), but p_actor is required and p_override_capacity skips the capacity check. Returns the create_booking result plus over_capacity (true when total_bookings now exceeds capacity). Locks: key, contact, the student''s open waitlist place on the exam (closed), then the exam by the last statement.';
+'Admin books a seat for a student without spending a credit (token_used Admin Override, nothing refunded on cancel). Same checks and order as create_booking (INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, INVALID_EXAM_TYPE, BUSY), but p_actor is required and p_override_capacity skips the capacity check. Returns the create_booking result plus over_capacity (true when total_bookings now exceeds capacity). Locks: key, contact, the student''s open waitlist places on exams of that type and day (closed; a held offer on the exam used), then the exams by the last statements (ascending HubSpot id).';
 REVOKE ALL ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.admin_create_booking(text, text, text, text, text, text, text, boolean)

@@ -30,14 +30,18 @@
  * all once, under the locks: the contact (first in the lock order; rebook: then the old booking),
  * so the student's bookings and balances cannot change under us; the exam is read without a lock.
  * Then: the old booking is cancelled (rebook), the
- * booking inserted (mockbook_internal.new_booking_row + insert_booking), the student's open place
- * on the exam's waitlist, if any, closed ('left', locked by lock_waitlist_entry; the seat a
- * closed offer held is offered to the next student once the exam is locked, offer_free_seats),
- * the credit spent relatively
+ * booking inserted (mockbook_internal.new_booking_row + insert_booking), the student's open
+ * waitlist places closed by mockbook_internal.close_day_places (ascending id, lock_waitlist_entry):
+ * the one on the exam, its held offer used ('accepted' with the booking: the student's own held
+ * offer never counts against them, check_exam_for_student, so the booking takes the seat it
+ * holds) or 'left', and those on the other exams of the mock type and day, 'left' (the booking
+ * makes them unusable: DUPLICATE_BOOKING), the credit spent relatively
  * (mockbook_internal.apply_credit_delta, reason 'booking', actor the student; rebook: the pair, actor
- * p_actor), and the seat taken by the last statement (mockbook_internal.take_seat; rebook: both exams
- * in ascending HubSpot id, the old one's seat given back by release_seat), so an exam's row is
- * locked by that statement and the commit only. The result is built from the rows in hand by
+ * p_actor), and last every exam the call changes, in ascending HubSpot id: the seat taken
+ * (mockbook_internal.take_seat), (rebook) the old one's seat given back (release_seat), and each
+ * exam whose offer was closed or used, locked (lock_exam) and its free seats offered to the next
+ * students (offer_free_seats), so an exam's row is locked by those last statements and the
+ * commit only. The result is built from the rows in hand by
  * mockbook_internal.booking_json (a replay: mockbook_internal.booking_result), plus per mode:
  * over_capacity ('admin'), booking_id = the uuid, booking_code, contact_hubspot_id,
  * mock_exam_hubspot_id ('legacy'), rebooked_from and previous_exam_total_bookings ('rebook':
@@ -45,8 +49,10 @@
  * result, as idem's issue 14 has rebook do; rebuilt from the rows when none is stored).
  * Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
  * rebook), BUSY. Locks: the idempotency key's advisory lock, the contact row, (rebook) the old
- * booking row, the student's open waitlist place on the exam (lock_waitlist_entry), then the
- * exam row(s) by the last statement(s).
+ * booking row, the student's open waitlist places on the exam and on the other exams of its
+ * mock type and day (ascending id, lock_waitlist_entry), then the exam row(s) by the last
+ * statement(s), ascending HubSpot id: the booked one, (rebook) the old one, and each exam
+ * whose closed or used offer's seat is offered onward (BUSY after mockbook.lock_timeout).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
@@ -88,7 +94,8 @@ DECLARE
     v_code text := p_booking_code;
     v_repeat integer := 1;
     v_result jsonb;
-    v_place hubspot_sync.waitlist_entries;
+    v_offer_exams text[] := '{}';
+    v_exam_id text;
 BEGIN
     -- 2. idempotency
     v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
@@ -229,22 +236,14 @@ BEGIN
         v_booking := mockbook_internal.insert_booking(v_booking);
 
         IF v_booking.id IS NOT NULL THEN
-            -- the student's open place on this exam's waitlist (a student waiting who books
-            -- a seat no offer holds, or is booked by an admin or a rebook) is closed, 'left':
-            -- left open, its turn later offered a seat the student could not accept
-            -- (DUPLICATE_BOOKING), held for nobody while the next student waited. Locked
-            -- after the contact (and the old booking), before the exam, as a place ranks.
-            SELECT w.id INTO v_place.id FROM hubspot_sync.waitlist_entries AS w
-            WHERE w.mock_exam_id = v_exam.hubspot_id AND w.student_id = v_booking.student_id
-              AND w.status IN ('waiting', 'offered');
-            IF v_place.id IS NOT NULL THEN
-                v_place := mockbook_internal.lock_waitlist_entry(v_place.id);
-                IF v_place.status IN ('waiting', 'offered') THEN
-                    UPDATE hubspot_sync.waitlist_entries AS w
-                    SET status = 'left', resolved_at = now()
-                    WHERE w.id = v_place.id;
-                END IF;
-            END IF;
+            -- the student's open waitlist places the booking leaves them no use for: on this
+            -- exam (a held offer there is used: the booking takes its seat) and on the other
+            -- exams of its mock type and day (DUPLICATE_BOOKING: an offer there could never be
+            -- accepted and held its seat for nobody while the next student waited). Locked
+            -- after the contact (and the old booking), ascending id, before any exam, as
+            -- places rank; v_offer_exams: the exams whose offer was closed or used, offered
+            -- onward once locked below.
+            v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
         END IF;
 
         IF v_booking.id IS NULL THEN
@@ -259,9 +258,7 @@ BEGIN
             v_replay := true;
         ELSIF p_mode = 'rebook' THEN
             -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net
-            -- zero); last, the two exams in ascending hubspot_id order: the new one's seat
-            -- (EXAM_FULL when it was taken meanwhile: everything above rolls back), the old
-            -- one's seat given back
+            -- zero); the exams below
             IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
                 PERFORM mockbook_internal.apply_credit_delta(v_contact.id, v_field, 1, 'rebook',
                                                         v_old.id, p_actor,
@@ -269,17 +266,6 @@ BEGIN
                 v_balance := mockbook_internal.apply_credit_delta(
                     v_contact.id, v_field, -1, 'rebook', v_booking.id, p_actor,
                     format('moved from %s', v_old.booking_id));
-            END IF;
-            IF v_exam.hubspot_id < v_old.associated_mock_exam THEN
-                v_exam := mockbook_internal.take_seat(v_exam);
-                v_old_total := mockbook_internal.release_seat(v_old.associated_mock_exam);
-            ELSE
-                v_old_total := mockbook_internal.release_seat(v_old.associated_mock_exam);
-                v_exam := mockbook_internal.take_seat(v_exam);
-            END IF;
-            IF v_place.status = 'offered' THEN
-                -- the seat its closed offer held goes to the next student (exam locked)
-                PERFORM mockbook_internal.offer_free_seats(v_exam.hubspot_id);
             END IF;
         ELSE
             IF v_code IS DISTINCT FROM p_booking_code THEN
@@ -291,11 +277,36 @@ BEGIN
                                                              'booking', v_booking.id,
                                                              v_contact.student_id);
             END IF;
-            v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
-            IF v_place.status = 'offered' THEN
-                -- the seat its closed offer held goes to the next student (exam locked)
-                PERFORM mockbook_internal.offer_free_seats(v_exam.hubspot_id);
-            END IF;
+        END IF;
+
+        IF NOT v_replay THEN
+            -- last, every exam the call changes, ascending hubspot_id (the lock order; each
+            -- after every contact, booking and place): the new seat (take_seat: EXAM_FULL
+            -- when it was taken meanwhile, and everything above rolls back), the old one's
+            -- seat given back (rebook; release_seat offers it), and each exam whose offer
+            -- close_day_places closed or used, its free seats offered to the next students
+            -- (another exam's: locked by lock_exam, BUSY after mockbook.lock_timeout). Once
+            -- an exam is locked the call waits only for later exams of this order: the offers
+            -- pick their places SKIP LOCKED.
+            FOR v_exam_id IN
+                SELECT DISTINCT x.id
+                FROM unnest(v_offer_exams || ARRAY[v_exam.hubspot_id,
+                                                   v_old.associated_mock_exam]) AS x(id)
+                WHERE x.id IS NOT NULL
+                ORDER BY x.id
+            LOOP
+                IF v_exam_id = v_exam.hubspot_id THEN
+                    v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
+                ELSIF v_exam_id = v_old.associated_mock_exam THEN
+                    v_old_total := mockbook_internal.release_seat(v_exam_id);
+                ELSE
+                    PERFORM mockbook_internal.lock_exam(v_exam_id);
+                END IF;
+                IF v_exam_id = ANY (v_offer_exams)
+                   AND v_exam_id IS DISTINCT FROM v_old.associated_mock_exam THEN
+                    PERFORM mockbook_internal.offer_free_seats(v_exam_id);
+                END IF;
+            END LOOP;
         END IF;
     END IF;
 
@@ -341,6 +352,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert (closing the student''s open waitlist place on the exam), spend, the seat taken by the last statement; the result built once. Locks: key, contact, (rebook) booking, the waitlist place, then the exam(s) last.';
+'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert (closing the student''s open waitlist places on the exam and on the other exams of its mock type and day; a held offer on the exam is used: the booking takes its seat), spend, the seat taken by the last statements; the result built once. Locks: key, contact, (rebook) booking, the waitlist places (ascending id), then the exam(s) last, ascending HubSpot id (the booked one, the old one, those whose closed offer is passed on).';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -15,7 +15,9 @@
  *      day (p_ignore_booking_id, the booking being rebooked, does not count)
  *      -> DUPLICATE_BOOKING
  *   8. (when p_check_capacity) total_bookings + seats held by waitlist offers < capacity (a NULL
- *      capacity means no seats)                                               -> EXAM_FULL
+ *      capacity means no seats; p_student_id's own offer, while it is held, does not count:
+ *      that seat is theirs, and the booking takes it, mockbook_internal.close_day_places;
+ *      an offer past offer_expires_at counts, as for anyone)                  -> EXAM_FULL
  * Errors: as listed. Locks: none (reads only).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.check_exam_for_student(
@@ -106,7 +108,10 @@ BEGIN
     IF p_check_capacity
        AND coalesce(p_exam.total_bookings, 0)
            + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
-              WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered')
+              WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered'
+                -- the student's own held offer holds its seat for them: the booking takes it
+                -- (mockbook_internal.close_day_places); an expired one holds it for nobody
+                AND NOT (w.student_id = p_student_id AND w.offer_expires_at > now()))
            >= coalesce(p_exam.capacity, 0) THEN
         PERFORM mockbook_internal.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,
@@ -116,6 +121,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
-'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate, capacity) for one student and exam row.';
+'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate, capacity: seats held by other students'' waitlist offers count, the student''s own held offer does not) for one student and exam row.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
     FROM PUBLIC, anon, authenticated, service_role;

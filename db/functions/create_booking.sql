@@ -16,7 +16,9 @@
  *   5. location (SJ, Mini-mock) / dominant hand (CS) present            -> INVALID_ARGUMENT
  *   6. prerequisites booked (Active or Completed)                     -> PREREQUISITE_NOT_MET
  *   7. no other Active/Completed booking of that mock type that day      -> DUPLICATE_BOOKING
- *   8. a free seat (total_bookings + seats held by waitlist offers < capacity)  -> EXAM_FULL
+ *   8. a free seat (total_bookings + seats held by waitlist offers < capacity; the student's
+ *      own offer on the exam, while held, does not count: the booking takes the seat it holds
+ *      and the place becomes 'accepted', as accept_offer would make it)      -> EXAM_FULL
  *  8a. the scheduling rules (mockbook_internal.check_booking_rules, issue 16; all off by default)
  *      -> BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED
  *   9. a credit (mockbook_internal.pick_credit: sj/cs else shared; Mini-mock, Mock Discussion
@@ -39,9 +41,13 @@
  *          capacity}.
  * Errors: as listed, and BUSY (a lock not granted within mockbook.lock_timeout, default 2s).
  * Steps 6-7 and 8a are decided again under the contact's lock.
- * Locks: the idempotency key's advisory lock, then the contact row, the student's open place on
- * the exam's waitlist if any (closed: 'left', its offer passed on; mockbook_internal.book), then
- * (last statement) the exam row.
+ * The student's open waitlist places on the exam and on the other exams of its mock type and
+ * day are closed ('left'; a held offer on the exam 'accepted', used by this booking), and the
+ * seat a closed offer held on another exam goes to that exam's next student at once
+ * (mockbook_internal.close_day_places, offer_free_seats).
+ * Locks: the idempotency key's advisory lock, then the contact row, the student's open
+ * waitlist places on exams of that type and day (ascending id), then by the last statements
+ * the exam row and those of the exams whose closed offer is passed on (ascending HubSpot id).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
     p_student_id text,
@@ -85,7 +91,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text) IS
-'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity, waitlist offers'' held seats counted (EXAM_FULL); scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. Locks: key, contact, the student''s open waitlist place on the exam (closed), then the exam by the last statement.';
+'Books a seat for a student and spends one credit, in one transaction (SPEC 4.1). Checks in order: arguments (INVALID_ARGUMENT); idempotency key (same request -> the original booking with idempotent_replay true; other request -> IDEMPOTENCY_KEY_REUSED); contact (CONTACT_NOT_FOUND); exam (EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST); location for SJ/Mini-mock, dominant hand for CS (INVALID_ARGUMENT); prerequisites (PREREQUISITE_NOT_MET); one booking per mock type and day (DUPLICATE_BOOKING); capacity, waitlist offers'' held seats counted except the student''s own held offer, whose seat this booking takes (EXAM_FULL); scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED); credit: sj/cs else shared, Mini-mock and Mock Discussion their own only (INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS). Returns {success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date, student_id, token_used, credit_field, credits_remaining, total_bookings, capacity}. BUSY when a row stays locked longer than mockbook.lock_timeout. The student''s open waitlist places on the exam and on the other exams of its type and day are closed (a held offer on the exam used), a closed offer''s seat offered onward. Locks: key, contact, those places (ascending id), then the exams by the last statements (ascending HubSpot id).';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking(text, text, text, text, text, text, text, text, text)

@@ -41,9 +41,11 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
- * Locks: the idempotency key's advisory lock, then the contact row, the student's open place on
- * the exam's waitlist if any (closed: 'left'), then the exam row by the last statement
- * (mockbook_internal.take_seat).
+ * Locks: the idempotency key's advisory lock, then the contact row, the student's open
+ * waitlist places on the exam and the other exams of its type and day (closed: 'left', a held
+ * offer on the exam used; mockbook_internal.close_day_places), ascending id, then by the last
+ * statements the exam row (mockbook_internal.take_seat) and those of the exams whose closed
+ * offer is passed on, ascending HubSpot id.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic(
     p_booking_id text,

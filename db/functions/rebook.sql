@@ -38,8 +38,10 @@
  *   and previous_exam_total_bookings.
  * Errors: as listed, and BUSY.
  * Locks: the idempotency key's advisory lock, the contact row, the old booking row, the
- * student's open place on the new exam's waitlist if any (closed: 'left'), then the two exam
- * rows in ascending hubspot_id order by the last two statements.
+ * student's open waitlist places on the new exam and the other exams of its type and day
+ * (closed: 'left', a held offer on the new exam used; mockbook_internal.close_day_places),
+ * ascending id, then by the last statements the two exam rows and those of the exams whose
+ * closed offer is passed on, in ascending hubspot_id order.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.rebook(
     p_booking_id text,
@@ -76,6 +78,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
-'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (a replay returns the first result with idempotent_replay true and changes nothing). The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, contact, booking, the student''s open waitlist place on the new exam, then both exams in hubspot_id order by the last statements.';
+'Moves an Active booking (uuid, booking code or HubSpot id) to another open exam of the same mock type, atomically: the old booking is cancelled and a new one (new booking code, same token_used) is created; the credit moves with it (no balance change; a +1/-1 pair of rebook ledger rows); total_bookings -1 on the old exam, +1 on the new. Idempotent per key (a replay returns the first result with idempotent_replay true and changes nothing). The actor is the request''s JWT user when there is one, else p_actor. Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BOOKING_NOT_FOUND, EXAM_NOT_FOUND, REBOOK_NOT_ALLOWED (not Active, same exam, other mock type, exam not open or past), PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL, BUSY. Returns the create_booking result of the new booking plus rebooked_from and previous_exam_total_bookings. Locks: key, contact, booking, the student''s open waitlist places on exams of the new exam''s type and day, then both exams (and those whose closed offer is passed on) in hubspot_id order by the last statements.';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;

@@ -223,12 +223,17 @@ def test_a_student_who_books_directly_leaves_the_waitlist(db: psycopg.Connection
     check_invariants(db, snap)
 
 
-def test_a_student_holding_an_offer_who_books_directly_passes_the_offer_on(
+def test_a_student_holding_an_offer_who_books_directly_leaves_no_seat_held_for_nobody(
         db: psycopg.Connection) -> None:
-    """The same with an offer held: the student books another free seat with create_booking
-    instead of accepting. The seat the offer held must go to the next student in line at once,
-    as when an offer is declined. Before, the offer stayed held for a student who already had a
-    booking (its acceptance: DUPLICATE_BOOKING) until it expired, and the next student waited."""
+    """The same with an offer held and another seat free (raised in HubSpot, not yet
+    offered): the student books with create_booking instead of accepting. The booking takes
+    the seat their offer holds (the place is 'accepted': the offer is used), and the other free
+    seat goes to the next student in line at once. Before the stop-26 review, the offer stayed
+    held for a student who already had a booking (its acceptance: DUPLICATE_BOOKING) until it
+    expired, and the next student waited; until the wl2 review the booking took the free seat,
+    the place was 'left' and the held seat was passed on -- the same seats for everyone, but
+    the student's own offer counted against them when it held the only free seat (see
+    test_a_student_whose_own_offer_holds_the_only_seat_books_it_with_create_booking)."""
     exam = make_exam(db, capacity=2)
     a, b, first, second = (make_student(db) for _ in range(4))
     booking = book(db, a, exam)
@@ -241,7 +246,7 @@ def test_a_student_holding_an_offer_who_books_directly_passes_the_offer_on(
                (exam,))
     snap = snapshot(db)
     assert book(db, first, exam)["total_bookings"] == 2
-    assert places(db, exam) == {first: "left", second: "offered"}
+    assert places(db, exam) == {first: "accepted", second: "offered"}
     assert accept(db, second, exam)["total_bookings"] == 3
     check_invariants(db, snap)
 
@@ -314,4 +319,251 @@ def test_a_direct_booking_and_a_cancellation_racing_on_a_waitlisted_exam(
     assert cancelled.error is None, cancelled.error
     assert places(db, exam) == {first: "left", second: "offered"}
     assert accept(db, second, exam)["total_bookings"] == 2
+    check_invariants(db, snap)
+
+
+# --- places on the other exams of the day a booking takes ---------------------------------------
+
+def rebook(db: psycopg.Connection, booking: dict, exam: str) -> dict:
+    return rpc(db, "rebook", p_booking_id=booking["booking_id"], p_new_mock_exam_id=exam,
+               p_idempotency_key=f"rw-{uuid.uuid4()}")
+
+
+def test_a_booking_closes_the_students_places_on_other_exams_of_that_type_and_day(
+        db: psycopg.Connection) -> None:
+    """A booking leaves the student no use for a place on another exam of the same mock type
+    on the same day (one Active/Completed booking per student, type and day): the booking
+    closes those places too ('left'), and the seat an offer of one held goes to the next
+    student of that exam at once. A place on another day, or of another type, stays open.
+    Before, only the place on the booked exam was closed: the offer on the other exam stayed
+    held for a student whose acceptance could only be DUPLICATE_BOOKING, until it expired,
+    while the next student waited."""
+    booked_exam = make_exam(db, capacity=1)
+    offered_exam = make_exam(db, capacity=2)        # same type (SJ), same day
+    waited_exam = make_exam(db, capacity=1)         # same type, same day
+    other_day = make_exam(db, capacity=1, day=8)
+    other_type = one(db, "SELECT tests.make_exam(p_mock_type := 'Clinical Skills',"
+                         " p_capacity := 1, p_exam_date := hubspot_sync.business_today() + 7)")
+    student = one(db, "SELECT tests.make_student(p_sj := 3, p_cs := 1)")
+    a, b, c, d, nxt = (make_student(db) for _ in range(5))
+    e = one(db, "SELECT tests.make_student(p_cs := 1)")
+    book(db, a, offered_exam)
+    leaving = book(db, b, offered_exam)
+    book(db, c, waited_exam)
+    book(db, d, other_day)
+    rpc(db, "create_booking", p_student_id=e, p_email=email(e), p_mock_exam_id=other_type,
+        p_idempotency_key=f"rw-{uuid.uuid4()}", p_dominant_hand="right")
+    join(db, student, offered_exam)
+    join(db, nxt, offered_exam)
+    join(db, student, waited_exam)
+    join(db, student, other_day)
+    rpc(db, "join_waitlist", p_student_id=student, p_email=email(student),
+        p_mock_exam_id=other_type, p_dominant_hand="right")
+    cancel(db, leaving)
+    assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    snap = snapshot(db)
+
+    assert book(db, student, booked_exam)["success"] is True
+    assert places(db, offered_exam) == {student: "left", nxt: "offered"}
+    assert places(db, waited_exam) == {student: "left"}
+    assert places(db, other_day) == {student: "waiting"}
+    assert places(db, other_type) == {student: "waiting"}
+    assert accept(db, nxt, offered_exam)["total_bookings"] == 2
+    check_invariants(db, snap)
+
+
+def test_a_rebook_closes_the_students_places_on_other_exams_of_the_new_day(
+        db: psycopg.Connection) -> None:
+    """The same for a rebook onto a day: the student's offer on another exam of that type and
+    day is closed and passed on in the same transaction (rebook then holds three exams: the
+    new one, the old one and the one whose seat it passes on, ascending HubSpot id). Before,
+    the offer stayed held for nobody."""
+    old_exam = make_exam(db, capacity=1, day=9)
+    new_exam = make_exam(db, capacity=1)
+    offered_exam = make_exam(db, capacity=1)        # same type and day as new_exam
+    student, a, nxt = make_student(db, sj=2), make_student(db), make_student(db)
+    booking = book(db, student, old_exam)
+    held = book(db, a, offered_exam)
+    join(db, student, offered_exam)
+    join(db, nxt, offered_exam)
+    cancel(db, held)
+    assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    snap = snapshot(db)
+
+    assert rebook(db, booking, new_exam)["success"] is True
+    assert places(db, offered_exam) == {student: "left", nxt: "offered"}
+    assert accept(db, nxt, offered_exam)["total_bookings"] == 1
+    check_invariants(db, snap)
+
+
+# --- a student whose own offer holds the seat books it ------------------------------------------
+
+def test_a_student_whose_own_offer_holds_the_only_seat_books_it_with_create_booking(
+        db: psycopg.Connection) -> None:
+    """A student holding an offer calls create_booking instead of accept_offer (an app that
+    only knows create_booking, or a retry of a booking started before the offer). Their own
+    held offer must not count against them: the booking takes the seat it holds, the place is
+    'accepted' with that booking (the offer is used, as accept_offer uses it; accepting again
+    returns the booking), one credit is spent, and nobody else can take the seat meanwhile.
+    Before, create_booking counted the student's own offer as a seat held for someone else:
+    EXAM_FULL, with a hint to join the waitlist they were already at the head of."""
+    exam = make_exam(db, capacity=2)
+    a, b, student, nxt, other = (make_student(db) for _ in range(5))
+    book(db, a, exam)
+    leaving = book(db, b, exam)
+    join(db, student, exam)
+    join(db, nxt, exam)
+    cancel(db, leaving)
+    assert places(db, exam) == {student: "offered", nxt: "waiting"}
+    snap = snapshot(db)
+
+    with pytest.raises(RpcError) as err:
+        book(db, other, exam)                       # the held seat is still nobody else's
+    assert err.value.code == "EXAM_FULL"
+    result = book(db, student, exam)
+    assert result["success"] is True and result["total_bookings"] == 2
+    assert result["credits_remaining"] == 0
+    assert places(db, exam) == {student: "accepted", nxt: "waiting"}
+    assert one(db, "SELECT booking_id FROM hubspot_sync.waitlist_entries"
+                   " WHERE mock_exam_id = %s AND student_id = %s", (exam, student)) \
+        == uuid.UUID(result["id"])
+    replay = accept(db, student, exam)
+    assert replay["idempotent_replay"] is True and replay["id"] == result["id"]
+    check_invariants(db, snap)
+
+
+def test_an_expired_own_offer_is_no_seat_for_its_student(db: psycopg.Connection) -> None:
+    """The exception: an offer past offer_expires_at (process_waitlist has not passed it on
+    yet) holds nothing for its student any more -- accept_offer answers OFFER_EXPIRED -- so
+    create_booking counts it as everybody does: EXAM_FULL, and the seat goes to the next
+    student when process_waitlist runs."""
+    exam = make_exam(db, capacity=1)
+    a, student, nxt = make_student(db), make_student(db), make_student(db)
+    leaving = book(db, a, exam)
+    join(db, student, exam)
+    join(db, nxt, exam)
+    cancel(db, leaving)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+               " '1 minute' WHERE mock_exam_id = %s AND student_id = %s", (exam, student))
+    snap = snapshot(db)
+    with pytest.raises(RpcError) as err:
+        book(db, student, exam)
+    assert err.value.code == "EXAM_FULL"
+    rpc(db, "process_waitlist", p_actor="test")
+    assert places(db, exam) == {student: "expired", nxt: "offered"}
+    check_invariants(db, snap)
+
+
+# --- the same on real connections --------------------------------------------------------------
+
+def ordered_exam(db: psycopg.Connection, hubspot_id: str, capacity: int) -> str:
+    return one(db, "SELECT tests.make_exam(p_hubspot_id := %s, p_capacity := %s,"
+                   " p_exam_date := hubspot_sync.business_today() + 7)", (hubspot_id, capacity))
+
+
+def test_a_booking_passing_on_another_exams_offer_races_cancellation_acceptance_and_the_job(
+        db: psycopg.Connection, database_url: str) -> None:
+    """A student holding an offer on exam Y books exam X of the same type and day (X > Y in
+    HubSpot id order, so the booking locks Y, to pass its seat on, before it takes X's seat),
+    while, on real connections, another student's cancellation frees a seat of Y, another
+    student accepts an offer on X, and process_waitlist expires an offer on X and offers its
+    seat. All four are queued behind a holder of both exam rows (pg_stat_activity), then let
+    go: no deadlock, no BUSY, and every seat ends where the waitlist says -- Y's two free seats
+    offered to its two waiting students, X full with the three bookings and the next offer --
+    with SPEC §3's invariants. Before, the booking left the student's offer on Y held: Y's
+    second waiting student was never offered a seat."""
+    tag = uuid.uuid4().hex[:8].upper()
+    y = ordered_exam(db, f"WLR{tag}1", capacity=2)
+    x = ordered_exam(db, f"WLR{tag}2", capacity=3)
+    student, t, t2, t3, n, m, a, a2, c, d, e = (make_student(db) for _ in range(11))
+    # Y: a booked, the student offered (a2 cancelled), n and m waiting
+    book(db, a, y)
+    cancel_y = book(db, a2, y)
+    join(db, student, y)
+    join(db, n, y)
+    join(db, m, y)
+    cancel(db, cancel_y)
+    # X: c booked, t offered, t2's offer expired, t3 waiting; one more seat raised in HubSpot
+    book(db, c, x)
+    freed = [book(db, s, x) for s in (d, e)]
+    join(db, t, x)
+    join(db, t2, x)
+    join(db, t3, x)
+    for f in freed:
+        cancel(db, f)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+               " '1 minute' WHERE mock_exam_id = %s AND student_id = %s", (x, t2))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 4 WHERE hubspot_id = %s",
+               (x,))
+    booking_a = db.execute("SELECT booking_id FROM hubspot_sync.hubspot_bookings"
+                           " WHERE student_id = %s", (a,)).fetchone()[0]
+    assert places(db, y) == {student: "offered", n: "waiting", m: "waiting"}
+    assert places(db, x) == {t: "offered", t2: "offered", t3: "waiting"}
+    snap = snapshot(db)
+    setup = "SET mockbook.lock_timeout = '15s'"
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
+                       " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
+        calls = []
+        for fn in (lambda conn: book(conn, student, x),
+                   lambda conn: cancel(conn, {"booking_id": booking_a}),
+                   lambda conn: accept(conn, t, x),
+                   lambda conn: rpc(conn, "process_waitlist", p_actor="test")):
+            call = Call(database_url, fn, guard="20s", setup=setup).start()
+            waiting_on_lock(db, call.pid)
+            calls.append(call)
+        holder.rollback()
+    for call in calls:
+        call.join()
+        assert call.error is None, call.error
+    direct, _, accepted, job = calls
+    assert direct.value["success"] is True and accepted.value["success"] is True
+    assert job.value["expired"] == 1
+    assert places(db, y) == {student: "left", n: "offered", m: "offered"}
+    assert places(db, x) == {t: "accepted", t2: "expired", t3: "offered"}
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (x,)) == 3
+    check_invariants(db, snap)
+
+
+def test_a_booking_of_the_seat_its_own_offer_holds_races_a_cancellation_and_others(
+        db: psycopg.Connection, database_url: str) -> None:
+    """The student whose offer holds the only free seat books it (create_booking) while, on
+    real connections, another student's cancellation frees a second seat, both queued behind
+    a holder of the exam's row; another student's create_booking is refused EXAM_FULL
+    meanwhile (the held seat is nobody else's). Afterwards the student's place is 'accepted'
+    with the booking, the cancelled seat is offered to the next student (process_waitlist
+    finds nothing left to offer), who accepts it; no deadlock, no BUSY, SPEC §3's
+    invariants. Before, the student's create_booking was refused EXAM_FULL at once (it never
+    queued for the exam)."""
+    exam = make_exam(db, capacity=2)
+    a, b, student, nxt, other = (make_student(db) for _ in range(5))
+    stays = book(db, a, exam)
+    leaving = book(db, b, exam)
+    join(db, student, exam)
+    join(db, nxt, exam)
+    cancel(db, leaving)
+    assert places(db, exam) == {student: "offered", nxt: "waiting"}
+    snap = snapshot(db)
+    setup = "SET mockbook.lock_timeout = '15s'"
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                       " FOR NO KEY UPDATE", (exam,))
+        direct = Call(database_url, lambda c: book(c, student, exam), guard="20s",
+                      setup=setup).start()
+        waiting_on_lock(db, direct.pid)
+        cancelled = Call(database_url, lambda c: cancel(c, stays), guard="20s",
+                         setup=setup).start()
+        waiting_on_lock(db, cancelled.pid)
+        with pytest.raises(RpcError) as err:
+            book(db, other, exam)
+        assert err.value.code == "EXAM_FULL"
+        holder.rollback()
+    direct.join()
+    cancelled.join()
+    assert direct.error is None, direct.error
+    assert cancelled.error is None, cancelled.error
+    assert rpc(db, "process_waitlist", p_actor="test")["offered"] == 0
+    assert places(db, exam) == {student: "accepted", nxt: "offered"}
+    assert accept(db, nxt, exam)["total_bookings"] == 2
     check_invariants(db, snap)
