@@ -16,6 +16,18 @@
  *     apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
  *     the exam's Active bookings is not applied (set_exam_capacity's rule) — the other columns
  *     are, and the record is reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
+ *   - an older read: a record whose hs_lastmodifieddate is older than that of the read applied
+ *     last to the exam (hubspot_sync.exam_hubspot_sync) is a state HubSpot has already left,
+ *     read before a newer read that was applied first (webhook deliveries come in no guaranteed
+ *     order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
+ *     retries; a second processor; the pull's search page applied beside the processor).
+ *     Nothing of it is applied (counted unchanged, no audit or outbox row, an open dead letter
+ *     kept): applied, it put back an admin's old capacity, date or is_active until the next pull
+ *     (tests/py/test_webhook_review.py). hs_lastmodifieddate is a default property of custom
+ *     objects' reads and searches (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm)
+ *     and the pull asks for it (glue/sync/pull.py, EXAM_PROPERTIES). A record without it is
+ *     applied as before, and an applied record's time is stored when it has one; a record as
+ *     new as the stored one is applied again (a recheck, a refused capacity tried again);
  *   - is_active 'scheduled' whose scheduled_activation_datetime has passed is stored 'true';
  *   - a malformed record (a missing mock_type / exam_date / capacity / is_active, a non-numeric
  *     capacity, an unknown mock type, a bad date, mock set or is_active) changes nothing, is
@@ -30,7 +42,8 @@
  * (lock_exam: a known record's, and an archived record's still active exam; a row held by another
  * transaction past mockbook.lock_timeout puts the record in retry), the records taken in
  * ascending HubSpot id order (the lock order of exams), so errors and retry list them in that
- * order.
+ * order; an exam's exam_hubspot_sync row is read and written only under that lock (or by the
+ * exam's insert), so it is never waited for.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -46,6 +59,8 @@ DECLARE
     v_props jsonb;
     v_new hubspot_sync.hubspot_mock_exams;
     v_old hubspot_sync.hubspot_mock_exams;
+    v_modified timestamptz;
+    v_exam uuid;
     v_text text;
     v_problem text;
     v_state text;
@@ -75,6 +90,10 @@ BEGIN
                            e.ordinality LOOP
         v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
         v_problem := NULL;
+        v_new := NULL;
+        v_old := NULL;
+        v_modified := NULL;
+        v_exam := NULL;
         BEGIN
             IF v_id IS NULL THEN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
@@ -102,6 +121,7 @@ BEGIN
                 IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
                     PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
                 END IF;
+                v_modified := mockbook_internal.pulled_timestamp(v_props, 'hs_lastmodifieddate');
                 v_new.mock_exam_name := mockbook_internal.pulled_text(v_props, 'mock_exam_name');
                 v_new.mock_type := mockbook_internal.pulled_text(v_props, 'mock_type', true);
                 IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
@@ -158,10 +178,22 @@ BEGIN
                     VALUES (v_id, v_new.mock_exam_name, v_new.mock_type, v_new.exam_date,
                             v_new.start_time, v_new.end_time, v_new.location, v_new.capacity, 0,
                             v_new.is_active, v_new.scheduled_activation_datetime, v_new.mock_set,
-                            coalesce(v_new.prerequisite_exam_ids, '{}'), now());
+                            coalesce(v_new.prerequisite_exam_ids, '{}'), now())
+                    RETURNING id INTO v_exam;
                     v_inserted := v_inserted + 1;
                 ELSE
                     v_old := mockbook_internal.lock_exam(v_id);
+                    v_exam := v_old.id;
+                    -- A read older than the one applied last (the header, "older reads"):
+                    -- HubSpot has left that state. Nothing of it is applied, and an open dead
+                    -- letter (perhaps of the newer read) stays open.
+                    IF v_modified IS NOT NULL AND EXISTS (
+                           SELECT FROM hubspot_sync.exam_hubspot_sync AS s
+                           WHERE s.exam_id = v_exam AND s.hubspot_modified_at > v_modified)
+                    THEN
+                        v_unchanged := v_unchanged + 1;
+                        CONTINUE;
+                    END IF;
                     -- Two-way fields: a local change not pushed yet wins (the push writes it).
                     IF v_new.capacity IS DISTINCT FROM v_old.capacity
                        AND mockbook_internal.local_change_pending('hubspot_mock_exams', v_old.id,
@@ -216,6 +248,14 @@ BEGIN
                         hubspot_last_sync_at = now()
                     WHERE e.id = v_old.id;
                 END IF;
+                -- the newest HubSpot time applied (under the exam's lock, or its insert)
+                IF v_modified IS NOT NULL THEN
+                    INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
+                    VALUES (v_exam, v_modified)
+                    ON CONFLICT (exam_id) DO UPDATE
+                    SET hubspot_modified_at = EXCLUDED.hubspot_modified_at, updated_at = now()
+                    WHERE s.hubspot_modified_at < EXCLUDED.hubspot_modified_at;
+                END IF;
             END IF;
             PERFORM mockbook_internal.note_pull_outcome('hubspot_mock_exams', v_id, v_problem,
                                                    CASE WHEN v_problem IS NOT NULL THEN v_item END);
@@ -227,8 +267,6 @@ BEGIN
             v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
             v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
         END;
-        v_new := NULL;
-        v_old := NULL;
     END LOOP;
 
     RETURN jsonb_build_object(
@@ -239,6 +277,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

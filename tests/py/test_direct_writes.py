@@ -28,6 +28,7 @@ OWNED = (
     "hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "credit_ledger",
     "supabase_audit_log", "sync_queue", "sync_errors", "sync_metadata", "contact_credit_sync",
     "webhook_events", "adoption_report", "booking_rules", "waitlist_entries", "idempotency_results",
+    "exam_hubspot_sync",
 )
 
 

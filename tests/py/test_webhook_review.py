@@ -11,6 +11,7 @@ booking holds the contact, a second processor, the pull's search page applied be
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,17 @@ import push_helpers
 import sandbox_fixtures
 import urllib3
 from invariants import check_invariants, snapshot
-from pull_helpers import contact, fast, hubspot, ledger, one, seed_contacts, seed_exams
+from psycopg.types.json import Jsonb
+from pull_helpers import contact, exam, fast, hubspot, ledger, one, seed_contacts, seed_exams
+from test_concurrency import (
+    book,
+    connection_budget,
+    email,
+    make_students,
+    run_concurrently,
+    undocumented,
+)
+from test_lock_review import Call, connect, waiting_on_lock
 
 from glue.db.database import Database
 from glue.hubspot.reads import HubSpotReader
@@ -233,3 +244,193 @@ def test_a_change_for_a_contact_a_booking_holds_is_applied_by_the_processor_not_
         row = contact(push_db, "WR002")
         assert row["cs_credits"] == 3 - 1 + 2, "the booking's deduction and the admin's +2"
         check_invariants(check, snap)
+
+
+def exam_event(event_id: int, object_id: str, prop: str, value: str, at_ms: int) -> dict:
+    return intake_event(event_id, object_id, propertyName=prop, propertyValue=value) | {
+        "occurredAt": at_ms
+    }
+
+
+def exam_churn(url: str, hubspot_id: str) -> tuple[int, int]:
+    """(audit rows of the exam, outbox rows): what a read that changes nothing must not add."""
+    return (
+        one(
+            url,
+            "SELECT count(*) FROM hubspot_sync.supabase_audit_log WHERE record_hubspot_id = %s",
+            (hubspot_id,),
+        ),
+        one(url, "SELECT count(*) FROM hubspot_sync.sync_queue"),
+    )
+
+
+def test_an_older_exam_read_applied_after_a_newer_one_never_reverts_the_exam(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """An admin raises an exam's capacity 10 -> 20 and moves its date, then deactivates it.
+    The webhook processor read the exam before the edits but applies that read after the pull
+    applied the newest state (HubSpot delivers webhooks in no guaranteed order; a read held
+    through BUSY retries, a second processor, the pull's page beside it). HubSpot owns these
+    fields (SPEC §6): the older read is a state HubSpot has left. Before the fix it was applied
+    as is: capacity back to 10, the old date, the exam open again for booking, until the next
+    pull, with audit rows for the revert."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [eid] = seed_exams(sandbox, [{"capacity": "10", "exam_date": "2031-03-01"}])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    target = targets(settings)["exams"]
+    with Database(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        assert exam(push_db, eid)["capacity"] == 10
+        held = reader.read(target.object_type, [eid], properties=target.properties)
+        assert held[0]["properties"]["capacity"] == "10"
+        base_ms = sandbox.store.get(ot, eid).updated_ms
+        sandbox.store.update(
+            ot,
+            sandbox.store.get(ot, eid),
+            {"capacity": "20", "exam_date": "2031-03-08"},
+            at_ms=base_ms + 1000,
+        )
+        sandbox.store.update(
+            ot, sandbox.store.get(ot, eid), {"is_active": "false"}, at_ms=base_ms + 2000
+        )
+        EventStore(db).store([exam_event(1, eid, "capacity", "20", base_ms + 1000)])
+        pull(db, client, settings, reader=reader)  # the newer state first
+        row = exam(push_db, eid)
+        assert (row["capacity"], str(row["exam_date"]), row["is_active"]) == (
+            20,
+            "2031-03-08",
+            "false",
+        )
+        before = exam_churn(push_db, eid)
+
+        processor = WebhookProcessor(db, LateReader(reader, held), settings)  # type: ignore[arg-type]
+        stats = processor.process_once()
+        assert stats.events == 1 and stats.error is None
+
+        row = exam(push_db, eid)
+        assert (row["capacity"], str(row["exam_date"]), row["is_active"]) == (
+            20,
+            "2031-03-08",
+            "false",
+        ), "an older read of the exam was applied over a newer one"
+        assert stats.exams.unchanged == 1 and stats.exams.updated == 0, stats.exams.as_dict()
+        assert exam_churn(push_db, eid) == before, "no audit or outbox row for a stale read"
+        # and the next change is applied
+        sandbox.store.update(
+            ot,
+            sandbox.store.get(ot, eid),
+            {"capacity": "25", "is_active": "true"},
+            at_ms=base_ms + 3000,
+        )
+        EventStore(db).store([exam_event(2, eid, "capacity", "25", base_ms + 3000)])
+        assert processor.process_once().exams.updated == 1
+        row = exam(push_db, eid)
+        assert (row["capacity"], row["is_active"]) == (25, "true")
+
+
+def exam_read(row: dict[str, Any], capacity: int, modified_ms: int) -> dict[str, Any]:
+    """A HubSpot read of a local exam, as the pull gets it: its fields, ``capacity`` and
+    hs_lastmodifieddate ``modified_ms`` (epoch ms, as HubSpot stores date-times)."""
+    props = {
+        "mock_exam_name": row["mock_exam_name"],
+        "mock_type": row["mock_type"],
+        "exam_date": str(row["exam_date"]),
+        "location": row["location"],
+        "capacity": str(capacity),
+        "is_active": row["is_active"],
+        "mock_set": row["mock_set"],
+        "hs_lastmodifieddate": str(modified_ms),
+    }
+    return {"id": row["hubspot_id"], "properties": props, "archived": False}
+
+
+def apply_exams(records: list[dict[str, Any]]) -> Any:
+    return lambda conn: conn.execute(
+        "SELECT mockbook_internal.apply_pulled_exams(%s, 'test:webhook-review')",
+        (Jsonb(records),),
+    ).fetchone()[0]
+
+
+def test_the_pull_applying_an_exam_beside_create_booking_keeps_the_newest_read(
+    db: psycopg.Connection, database_url: str, glue_database_url: str
+) -> None:
+    """The pull (or the webhook processor) applies reads of an exam while students book it, on
+    real connections. apply_pulled_exams takes the exam's row with lock_exam and reads and
+    writes the last applied HubSpot time (exam_hubspot_sync) under that lock, so whichever
+    waits for the other, the newest read wins: an older read applied after it changes nothing,
+    each booking keeps its seat, and the SPEC §3 invariants hold. Staged both ways (a booking
+    holding the exam while the pull waits; the pull holding it while a booking and an older
+    read wait), then raced: bookings and eight reads applied in random order."""
+    tag = uuid.uuid4().hex[:8].upper()
+    hs = one(
+        database_url, "SELECT tests.make_exam(p_hubspot_id := %s, p_capacity := 4)", (f"WREX{tag}",)
+    )
+    students = make_students(db, 10, p_sj=2)
+    row = exam(database_url, hs)
+    t0 = int(time.time() * 1000)
+    wait = "SET mockbook.lock_timeout = '20s'"
+    snap = snapshot(db)
+
+    # 1. a booking holds the exam's row; the pull's read (capacity 6) waits for it
+    with connect(database_url, autocommit=False) as booking:  # open until the commit
+        made = booking.execute(
+            "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s, "
+            "p_mock_exam_id := %s, p_idempotency_key := %s, "
+            "p_attending_location := 'mississauga')",
+            (students[0], email(students[0]), hs, f"wr-{uuid.uuid4()}"),
+        ).fetchone()[0]
+        assert made["success"] is True
+        pull = Call(
+            glue_database_url, apply_exams([exam_read(row, 6, t0 + 2000)]), setup=wait
+        ).start()
+        waiting_on_lock(db, pull.pid)
+        booking.commit()
+    pull.join()
+    assert pull.error is None, pull.error
+    assert (pull.value["updated"], pull.value["retry"]) == (1, [])
+    assert (exam(database_url, hs)["capacity"], exam(database_url, hs)["total_bookings"]) == (6, 1)
+
+    # 2. the pull holds the exam (a newer read: capacity 3); a booking and an older read
+    #    (capacity 6 again) wait for it
+    with connect(glue_database_url, autocommit=False) as newer:
+        result = apply_exams([exam_read(row, 3, t0 + 3000)])(newer)
+        assert (result["updated"], result["retry"]) == (1, [])
+        student = Call(database_url, book(students[1], hs), setup=wait).start()
+        waiting_on_lock(db, student.pid)
+        older = Call(
+            glue_database_url, apply_exams([exam_read(row, 6, t0 + 2000)]), setup=wait
+        ).start()
+        waiting_on_lock(db, older.pid)
+        newer.commit()
+    student.join()
+    older.join()
+    assert student.error is None and student.value["success"] is True, student.error
+    assert older.error is None, older.error
+    assert (older.value["updated"], older.value["unchanged"], older.value["retry"]) == (0, 1, [])
+    assert (exam(database_url, hs)["capacity"], exam(database_url, hs)["total_bookings"]) == (3, 2)
+
+    # 3. raced: eight reads (capacity 10 .. 17, newer reads larger) and eight bookings
+    reads = [exam_read(row, 10 + i, t0 + 4000 + 1000 * i) for i in range(8)]
+    tasks = [apply_exams([r]) for r in reads] + [book(s, hs) for s in students[2:]]
+    order = list(range(len(tasks)))
+    random.Random(20261124).shuffle(order)
+    outcomes = run_concurrently(database_url, [tasks[i] for i in order], connection_budget(db, 8))
+    by_task = {i: o for i, o in zip(order, outcomes, strict=True)}
+    assert undocumented(outcomes) == []
+    applied = [
+        i for i in range(len(reads)) if by_task[i].error is None and not by_task[i].value["retry"]
+    ]
+    assert applied, "no read of the exam was applied"
+    after = exam(database_url, hs)
+    assert after["capacity"] == 10 + max(applied), (
+        f"capacity {after['capacity']}: an older read was applied over the newest "
+        f"(reads applied: {sorted(applied)})"
+    )
+    booked = sum(
+        1
+        for i in range(len(reads), len(tasks))
+        if by_task[i].error is None and by_task[i].value.get("success")
+    )
+    assert after["total_bookings"] == 2 + booked
+    check_invariants(db, snap)

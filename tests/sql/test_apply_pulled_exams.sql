@@ -2,7 +2,7 @@
 -- deactivated, scheduled and due -> active), capacity never below the Active bookings, malformed
 -- records reported and dead-lettered without changing anything.
 BEGIN;
-SELECT plan(27);
+SELECT plan(32);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_exams', ARRAY['jsonb', 'text'], 'volatile');
 SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_exams(''[]'')');
@@ -104,6 +104,33 @@ SELECT is((SELECT format('%s %s', is_active, total_bookings) FROM hubspot_sync.h
            WHERE hubspot_id = 'PX1'), 'false 3', '... and keeps its bookings');
 SELECT is((SELECT resolved FROM hubspot_sync.sync_errors WHERE entity_id = 'PX2'), true,
           'a record applied cleanly closes its dead letter');
+
+-- Older reads: a record older (hs_lastmodifieddate) than the read applied last is left alone;
+-- one without the property, or as new as the stored one, is applied as before.
+INSERT INTO r VALUES (5, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX6', '{"capacity": "12", "hs_lastmodifieddate": "2026-11-24T10:00:02.000Z"}'))));
+INSERT INTO r VALUES (6, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX6', '{"capacity": "8", "exam_date": "2031-02-01", "is_active": "false",
+                           "hs_lastmodifieddate": "1795514401000"}'))));
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' FROM r WHERE n = 6),
+          '{"inserted": 0, "updated": 0, "unchanged": 1, "deactivated": 0}'::jsonb,
+          'a read older than the one applied last is counted unchanged');
+SELECT is((SELECT format('%s %s %s', capacity, exam_date, is_active)
+           FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PX6'),
+          '12 2031-03-01 true', '... and changes nothing of the exam');
+SELECT is((SELECT s.hubspot_modified_at FROM hubspot_sync.exam_hubspot_sync AS s
+           JOIN hubspot_sync.hubspot_mock_exams AS e ON e.id = s.exam_id
+           WHERE e.hubspot_id = 'PX6'), '2026-11-24T10:00:02Z'::timestamptz,
+          'the newest HubSpot time applied is kept (ISO and epoch ms read alike)');
+INSERT INTO r VALUES (7, pg_temp.apply(jsonb_build_array(tests.hs_exam('PX6', '{"capacity": "9"}'))));
+SELECT is((SELECT format('%s %s', result ->> 'updated', e.capacity) FROM r,
+           hubspot_sync.hubspot_mock_exams AS e WHERE n = 7 AND e.hubspot_id = 'PX6'),
+          '1 9', 'a record without hs_lastmodifieddate is applied as before');
+INSERT INTO r VALUES (8, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX6', '{"capacity": "12", "hs_lastmodifieddate": "2026-11-24T10:00:02.000Z"}'))));
+SELECT is((SELECT format('%s %s', result ->> 'updated', e.capacity) FROM r,
+           hubspot_sync.hubspot_mock_exams AS e WHERE n = 8 AND e.hubspot_id = 'PX6'),
+          '1 12', 'a read as new as the one applied last is applied again');
 
 SELECT throws_ok($$SELECT mockbook_internal.apply_pulled_exams('{}')$$, 'PT400', 'INVALID_ARGUMENT',
                  'a non-array is refused');
