@@ -567,3 +567,133 @@ def test_a_booking_of_the_seat_its_own_offer_holds_races_a_cancellation_and_othe
     assert places(db, exam) == {student: "accepted", nxt: "offered"}
     assert accept(db, nxt, exam)["total_bookings"] == 2
     check_invariants(db, snap)
+
+
+# --- an accepted offer closes the student's places on the other exams of its type and day -------
+
+def test_an_accepted_offer_closes_the_students_places_on_other_exams_of_that_type_and_day(
+        db: psycopg.Connection) -> None:
+    """accept_offer is a booking too: once the student accepts the offer on exam X, a place on
+    another exam of the same mock type on the same day is of no use to them (one
+    Active/Completed booking per student, type and day), so the acceptance closes it ('left')
+    and the seat an offer of one held goes to that exam's next student at once, as any booking
+    does since 7f70db3. The other places were made first (lower ids than the accepted place:
+    accept_offer must take them all in one ascending pass). A place on another day, or of
+    another type, stays open. Before, accept_offer only marked its own place 'accepted': the
+    offer on the other exam stayed held for a student whose acceptance there could only be
+    DUPLICATE_BOOKING, until it expired, while its next student waited."""
+    accepted_exam = make_exam(db, capacity=1)
+    offered_exam = make_exam(db, capacity=2)        # same type (SJ), same day
+    waited_exam = make_exam(db, capacity=1)         # same type, same day
+    other_day = make_exam(db, capacity=1, day=8)
+    student = make_student(db, sj=3)
+    a, b, c, d, g, nxt = (make_student(db) for _ in range(6))
+    book(db, a, offered_exam)
+    leaving = book(db, b, offered_exam)
+    book(db, c, waited_exam)
+    book(db, d, other_day)
+    freed = book(db, g, accepted_exam)
+    join(db, student, offered_exam)
+    join(db, nxt, offered_exam)
+    join(db, student, waited_exam)
+    join(db, student, other_day)
+    join(db, student, accepted_exam)                # the highest place id of the student
+    cancel(db, leaving)
+    cancel(db, freed)
+    assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    assert places(db, accepted_exam) == {student: "offered"}
+    snap = snapshot(db)
+
+    result = accept(db, student, accepted_exam)
+    assert result["success"] is True and result["total_bookings"] == 1
+    assert places(db, accepted_exam) == {student: "accepted"}
+    assert places(db, offered_exam) == {student: "left", nxt: "offered"}
+    assert places(db, waited_exam) == {student: "left"}
+    assert places(db, other_day) == {student: "waiting"}
+    assert accept(db, student, accepted_exam)["idempotent_replay"] is True
+    assert accept(db, nxt, offered_exam)["total_bookings"] == 2
+    check_invariants(db, snap)
+
+
+def test_a_refused_acceptance_leaves_the_students_other_places_as_they_were(
+        db: psycopg.Connection) -> None:
+    """A refused acceptance changes nothing: with no credit left (INSUFFICIENT_CREDITS) the
+    student's offer on another exam of that day stays held, and their own offer too."""
+    accepted_exam = make_exam(db, capacity=1)
+    offered_exam = make_exam(db, capacity=1)
+    student, a, b = make_student(db, sj=0), make_student(db), make_student(db)
+    held = book(db, a, offered_exam)
+    freed = book(db, b, accepted_exam)
+    join(db, student, offered_exam)
+    join(db, student, accepted_exam)
+    cancel(db, held)
+    cancel(db, freed)
+    snap = snapshot(db)
+    with pytest.raises(RpcError) as err:
+        accept(db, student, accepted_exam)
+    assert err.value.code == "INSUFFICIENT_CREDITS"
+    assert places(db, offered_exam) == {student: "offered"}
+    assert places(db, accepted_exam) == {student: "offered"}
+    check_invariants(db, snap)
+
+
+@pytest.mark.parametrize("other_first", [True, False],
+                         ids=["other-exam-locked-first", "accepted-exam-locked-first"])
+def test_an_acceptance_passing_on_another_exams_offer_races_cancellation_acceptance_and_the_job(
+        db: psycopg.Connection, database_url: str, other_first: bool) -> None:
+    """The student holds offers on exams X and Y of the same type and day (Y's place made
+    first: the lower id) and accepts X, while, on real connections, another student's
+    cancellation frees a seat of Y, another student accepts their offer on Y, and
+    process_waitlist expires a third offer on Y and passes its seat on. All four are queued
+    behind a holder of both exam rows (pg_stat_activity), then let go; Y's HubSpot id is below
+    X's or above it (the acceptance locks Y, to pass its seat on, before or after taking X's
+    seat). No deadlock, no BUSY; the student's place on Y is 'left', and Y's three free seats
+    (the cancellation's, the expired offer's, the student's) are offered to its three waiting
+    students, with SPEC §3's invariants. Before, the student's offer on Y stayed held: Y's
+    third waiting student was never offered a seat."""
+    tag = uuid.uuid4().hex[:8].upper()
+    y = ordered_exam(db, f"WLA{tag}{1 if other_first else 2}", capacity=4)
+    x = ordered_exam(db, f"WLA{tag}{2 if other_first else 1}", capacity=1)
+    student, t, t2, n, m, k, a, b1, b2, b3, c = (make_student(db) for _ in range(11))
+    # Y: a booked; the student, t and t2 offered (b1-b3 cancelled); n, m, k waiting
+    booking_a = book(db, a, y)
+    freed_y = [book(db, s, y) for s in (b1, b2, b3)]
+    for s in (student, t, t2, n, m, k):
+        join(db, s, y)
+    for f in freed_y:
+        cancel(db, f)
+    # X: the student offered (c cancelled); the place's id is above the one on Y
+    freed_x = book(db, c, x)
+    join(db, student, x)
+    cancel(db, freed_x)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+               " '1 minute' WHERE mock_exam_id = %s AND student_id = %s", (y, t2))
+    assert places(db, y) == {student: "offered", t: "offered", t2: "offered", n: "waiting",
+                             m: "waiting", k: "waiting"}
+    assert places(db, x) == {student: "offered"}
+    snap = snapshot(db)
+    setup = "SET mockbook.lock_timeout = '15s'"
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
+                       " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
+        calls = []
+        for fn in (lambda conn: accept(conn, student, x),
+                   lambda conn: cancel(conn, booking_a),
+                   lambda conn: accept(conn, t, y),
+                   lambda conn: rpc(conn, "process_waitlist", p_actor="test")):
+            call = Call(database_url, fn, guard="20s", setup=setup).start()
+            waiting_on_lock(db, call.pid)
+            calls.append(call)
+        holder.rollback()
+    for call in calls:
+        call.join()
+        assert call.error is None, call.error
+    accepted_x, _, accepted_y, job = calls
+    assert accepted_x.value["success"] is True and accepted_y.value["success"] is True
+    assert job.value["expired"] == 1
+    assert places(db, x) == {student: "accepted"}
+    assert places(db, y) == {student: "left", t: "accepted", t2: "expired", n: "offered",
+                             m: "offered", k: "offered"}
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (y,)) == 1
+    check_invariants(db, snap)
