@@ -2,8 +2,8 @@
  * mockbook_internal.apply_pulled_bookings(p_bookings jsonb, p_actor text DEFAULT NULL) -> jsonb
  *
  * `mockbook import` (and reconcile --repair) bring bookings that exist in HubSpot into Postgres.
- * p_bookings is a JSON array of HubSpot booking records: [{"id": "<hubspot id>", "properties":
- * {"booking_id", "idempotency_key", "associated_mock_exam", "associated_contact_id",
+ * p_bookings is a JSON array of HubSpot booking records: [{"id": "<hubspot id>", "createdAt",
+ * "properties": {"booking_id", "idempotency_key", "associated_mock_exam", "associated_contact_id",
  * "student_id", "name", "email", "is_active", "attendance", "token_used", "attending_location",
  * "dominant_hand", "mock_type", "exam_date", "start_time", "end_time"}}]. Each record is applied
  * in its own subtransaction:
@@ -14,7 +14,10 @@
  *   - otherwise inserted, on its exam (which must be known locally: pull exams first), with the
  *     student's student_id and email (from the record, else from its associated contact), the
  *     exam's type, date, times and mock set where the record has none. No credit moves: HubSpot's
- *     balances already account for these bookings.
+ *     balances already account for these bookings. Its created_at is when HubSpot created the
+ *     booking (the record's top-level "createdAt", mockbook_internal.pulled_created_at), so an
+ *     imported history keeps its days (daily_booking_trends); a missing, malformed or future
+ *     createdAt gives now(), never an error. A matched or linked row keeps its created_at.
  *   - a waitlist place (booking code 'WL-<place id>': the push shows each place as a booking
  *     object, issue 16) is skipped: Postgres owns the waitlist, it is never imported as a booking.
  *   - malformed (no booking code, unknown exam, a status other than Active, Cancelled, Completed,
@@ -160,7 +163,7 @@ BEGIN
                     hubspot_id, booking_id, associated_mock_exam, associated_contact_id,
                     student_id, name, student_email, is_active, attendance, dominant_hand,
                     attending_location, token_used, start_time, end_time, exam_date, mock_type,
-                    mock_set, idempotency_key, hubspot_last_sync_at)
+                    mock_set, idempotency_key, hubspot_last_sync_at, created_at)
                 VALUES (
                     v_id, v_code, v_exam.hubspot_id, v_contact_hs, v_student,
                     mockbook_internal.pulled_text(v_props, 'name'), v_email, v_status, v_attendance,
@@ -171,7 +174,9 @@ BEGIN
                     coalesce(mockbook_internal.pulled_text(v_props, 'end_time'), v_exam.end_time),
                     coalesce(mockbook_internal.pulled_date(v_props, 'exam_date'), v_exam.exam_date),
                     coalesce(mockbook_internal.pulled_text(v_props, 'mock_type'), v_exam.mock_type),
-                    v_exam.mock_set, v_key, now())
+                    v_exam.mock_set, v_key, now(),
+                    -- made when HubSpot made it (daily_booking_trends), not when imported
+                    mockbook_internal.pulled_created_at(v_item))
                 RETURNING id INTO v_new_id;
                 v_inserted := v_inserted + 1;
                 v_new_ids := v_new_ids || to_jsonb(v_new_id);
@@ -209,7 +214,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) IS
-'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits, malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.';
+'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits and with HubSpot''s createdAt as created_at (now() when missing or malformed), malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) TO mockbook_glue;

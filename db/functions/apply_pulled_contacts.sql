@@ -3,14 +3,16 @@
  *                                    p_merge_credits boolean DEFAULT true) -> jsonb
  *
  * The pull and the import apply contacts read from HubSpot (SPEC §6, Pull). p_contacts is a JSON
- * array of HubSpot records: [{"id": "<hubspot id>", "properties": {"email", "student_id",
- * "firstname", "lastname", "ndecc_exam_date", "lastmodifieddate", "sj_credits", "cs_credits",
+ * array of HubSpot records: [{"id": "<hubspot id>", "createdAt", "properties": {"email",
+ * "student_id", "firstname", "lastname", "ndecc_exam_date", "lastmodifieddate", "sj_credits", "cs_credits",
  * "sjmini_credits", "mock_discussion_token", "shared_mock_credits"}}]. Each record is applied in
  * its own subtransaction. The local contact is found by hubspot_id, else (one without a HubSpot
  * id) by email (case-insensitive), else by student_id.
  *   - new contact (needs email and student_id): inserted with zero balances, then each HubSpot
  *     balance is brought in by apply_credit_delta with reason 'import' (so balance = 0 + sum of
- *     ledger rows); contact_credit_sync remembers the HubSpot values.
+ *     ledger rows); contact_credit_sync remembers the HubSpot values. Its created_at is when
+ *     HubSpot created the contact (the record's "createdAt", pulled_created_at; now() when
+ *     missing, malformed or in the future); a known contact keeps its created_at.
  *   - known contact: profile fields (email, student_id when given, firstname, lastname,
  *     ndecc_exam_date, hubspot_id) take HubSpot's values (the email lower-cased, as the
  *     original apps store it). With p_merge_credits, each balance is MERGED, never
@@ -188,10 +190,13 @@ BEGIN
                     PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                         'missing property student_id (needed for a new contact)');
                 END IF;
+                -- balances: their default 0, then the ledger rows; created when HubSpot
+                -- created the contact, not when it was first pulled
                 INSERT INTO hubspot_sync.hubspot_contact_credits (
                     hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
-                    hubspot_last_sync_at)  -- balances: their default 0, then the ledger rows
-                VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now())
+                    hubspot_last_sync_at, created_at)
+                VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now(),
+                        mockbook_internal.pulled_created_at(v_item))
                 RETURNING * INTO v_contact;
                 FOR v_field, v_hval IN
                     SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h ORDER BY h.key
@@ -405,7 +410,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

@@ -3,12 +3,15 @@
  *
  * The pull and the import apply exams read from HubSpot (HubSpot owns exams; SPEC §6, Pull).
  * p_exams is a JSON array of HubSpot records as the API returns them:
- * [{"id": "<hubspot id>", "properties": {"mock_exam_name", "mock_type", "exam_date",
+ * [{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
  *   "start_time", "end_time", "location", "capacity", "is_active",
  *   "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool}].
  * Each record is applied in its own subtransaction, so one bad record never stops the others:
  *   - archived: the local exam is deactivated (is_active 'false'); its bookings stay;
- *   - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count);
+ *   - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count),
+ *     created_at when HubSpot created the exam (the record's top-level "createdAt",
+ *     pulled_created_at; now() when missing, malformed or in the future); a known exam keeps its
+ *     created_at;
  *   - known: every HubSpot-owned column is updated — except capacity and prerequisite_exam_ids
  *     while a local change of them waits in the outbox (local_change_pending: the push writes
  *     it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
@@ -174,11 +177,12 @@ BEGIN
                         hubspot_id, mock_exam_name, mock_type, exam_date, start_time, end_time,
                         location, capacity, total_bookings, is_active,
                         scheduled_activation_datetime, mock_set, prerequisite_exam_ids,
-                        hubspot_last_sync_at)
+                        hubspot_last_sync_at, created_at)
                     VALUES (v_id, v_new.mock_exam_name, v_new.mock_type, v_new.exam_date,
                             v_new.start_time, v_new.end_time, v_new.location, v_new.capacity, 0,
                             v_new.is_active, v_new.scheduled_activation_datetime, v_new.mock_set,
-                            coalesce(v_new.prerequisite_exam_ids, '{}'), now())
+                            coalesce(v_new.prerequisite_exam_ids, '{}'), now(),
+                            mockbook_internal.pulled_created_at(v_item))
                     RETURNING id INTO v_exam;
                     v_inserted := v_inserted + 1;
                 ELSE
@@ -277,6 +281,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert, update, archived -> deactivated; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

@@ -80,12 +80,22 @@ def as_json(data: Any) -> dict[str, Any]:
 
 def record(data: Any) -> dict[str, Any]:
     """One HubSpot object as the plain record the database functions take:
-    ``{"id", "properties", "archived", "updatedAt"}``."""
+    ``{"id", "properties", "archived", "createdAt", "updatedAt"}``.
+
+    ``createdAt`` is when HubSpot created the object, a top-level field of every CRM object,
+    contacts and custom objects alike (required in ``SimplePublicObject``, ISO 8601:
+    https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide); the property
+    ``createdate`` / ``hs_createdate`` holds the same instant but is only returned when asked
+    for. An inserted row takes it as its created_at (``mockbook_internal.pulled_created_at``),
+    so an imported history keeps its days (``daily_booking_trends``)."""
     data = as_json(data)
+    created = data.get("createdAt")
     return {
         "id": str(data.get("id")),
         "properties": dict(data.get("properties") or {}),
         "archived": bool(data.get("archived")),
+        # an SDK model's datetime comes back from as_json as ISO 8601 already
+        "createdAt": None if created is None else str(created),
         "updatedAt": data.get("updatedAt"),
     }
 

@@ -463,14 +463,19 @@ class Sandbox:
                 raise KeyError(f"{type_id} {object_id} does not exist")
             self.store.archive(ot, rec)
 
-    def seed(self, type_id: str, rows: list[dict[str, Any]]) -> list[str]:
-        """Create records directly (no API call, no rules, visible to search at once)."""
+    def seed(
+        self, type_id: str, rows: list[dict[str, Any]], *, at: datetime | None = None
+    ) -> list[str]:
+        """Create records directly (no API call, no rules, visible to search at once).
+        ``at``: when HubSpot created them (their ``createdAt``, ``createdate`` /
+        ``hs_createdate`` and last-modified date), e.g. a portal's history; default now."""
         ot = self.api.type_of(type_id)
+        at_ms = None if at is None else int(at.timestamp() * 1000)
         ids = []
         with self.store.lock:
             for row in rows:
                 props = {k: ("" if v is None else str(v)) for k, v in row.items()}
-                ids.append(self.store.create(ot, props, visible_at=0.0).id)
+                ids.append(self.store.create(ot, props, at_ms=at_ms, visible_at=0.0).id)
         return ids
 
     def touch(self, type_id: str, object_id: str, **props: Any) -> dict:

@@ -9,6 +9,7 @@ import os
 import pty
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import push_helpers
 import pytest
@@ -18,7 +19,9 @@ from pull_helpers import (
     FailingReader,
     booking_props,
     contact,
+    contact_props,
     exam,
+    exam_props,
     fast,
     hubspot,
     invariant_violations,
@@ -34,7 +37,7 @@ from push_helpers import env_for
 
 from glue import exitcodes
 from glue.cli import cli, main
-from glue.sandbox import BOOKINGS, Sandbox
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sync.importer import run_import
 
 sandbox = sandbox_fixtures.sandbox
@@ -223,3 +226,50 @@ def test_a_progress_bar_on_a_terminal(push_db: str, sandbox: Sandbox) -> None:
         assert name in screen
     assert "━" in screen  # the bars
     assert "mockbook import" in out  # the summary table on stdout
+
+
+def test_imported_records_keep_the_day_hubspot_created_them(push_db: str, sandbox: Sandbox) -> None:
+    """An import brings a portal's history: each exam, contact and booking keeps HubSpot's
+    creation time (the object's createdAt) as its created_at, so daily_booking_trends shows the
+    bookings on the days they were made, not all on the day of the import. (Before the fix the
+    glue dropped createdAt and every row was created "now".)"""
+    fast(sandbox)
+    day = {n: datetime(2025, 1, n, 15, 30, tzinfo=UTC) for n in (6, 13, 20, 27)}  # 10:30 Toronto
+    [e1] = sandbox.seed(EXAMS, [exam_props(capacity="10")], at=day[6])
+    students = {d: f"DAY{d}" for d in (13, 20, 27)}
+    contacts = {
+        d: sandbox.seed(CONTACTS, [contact_props(s)], at=day[6])[0] for d, s in students.items()
+    }
+    [c_late] = sandbox.seed(CONTACTS, [contact_props("DAYLATE")], at=day[13])
+    codes = {13: "BK-20310309-MMMMMM", 20: "BK-20310309-NNNNNN", 27: "BK-20310309-PPPPPP"}
+    for d, code in codes.items():
+        sandbox.seed(
+            BOOKINGS,
+            [booking_props(code, e1, students[d], contacts[d], attending_location="mississauga")],
+            at=day[d],
+        )
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        stats = run_import(db, client, settings, reader=reader)
+    assert stats.summary()["bookings"]["inserted"] == 3, stats.as_dict()
+
+    created = {
+        r["booking_id"]: r["created_at"]
+        for r in q(push_db, "SELECT booking_id, created_at FROM hubspot_sync.hubspot_bookings")
+    }
+    assert created == {code: day[d] for d, code in codes.items()}
+    assert exam(push_db, e1)["created_at"] == day[6]
+    assert contact(push_db, "DAY13")["created_at"] == day[6]
+    assert contact(push_db, "DAYLATE")["created_at"] == day[13]
+    assert contact(push_db, "DAYLATE")["hubspot_id"] == c_late
+
+    one(push_db, "SELECT mockbook_internal.refresh_analytics()")
+    trends = q(
+        push_db,
+        "SELECT day::text, location, bookings FROM hubspot_sync.daily_booking_trends ORDER BY day",
+    )
+    assert trends == [
+        {"day": "2025-01-13", "location": "mississauga", "bookings": 1},
+        {"day": "2025-01-20", "location": "mississauga", "bookings": 1},
+        {"day": "2025-01-27", "location": "mississauga", "bookings": 1},
+    ]

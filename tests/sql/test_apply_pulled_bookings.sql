@@ -1,8 +1,9 @@
 -- apply_pulled_bookings: HubSpot's bookings into Postgres (the import), matched by HubSpot id,
 -- booking code or idempotency key and never inserted twice, no credit moved, total_bookings
--- recounted, malformed records reported alone.
+-- recounted, malformed records reported alone; a new row takes HubSpot's createdAt as its
+-- created_at, a row already here keeps its own.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_bookings', ARRAY['jsonb', 'text'], 'volatile');
 SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_bookings(''[]'')');
@@ -30,8 +31,9 @@ RETURNS jsonb LANGUAGE sql AS $$
 $$;
 
 INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
-    pg_temp.hs('HB1', 'BK-HS-1', 'PBS1'),
-    pg_temp.hs('HB2', 'BK-HS-2', 'PBS2', '{"is_active": "cancelled"}'))));
+    pg_temp.hs('HB1', 'BK-HS-1', 'PBS1') || '{"createdAt": "2025-01-13T15:30:00.000Z"}',
+    pg_temp.hs('HB2', 'BK-HS-2', 'PBS2', '{"is_active": "cancelled"}')
+        || '{"createdAt": "last Monday"}')));
 SELECT is((SELECT (result - 'errors' - 'retry' - 'inserted_ids') FROM r WHERE n = 1),
           '{"inserted": 2, "linked": 0, "matched": 0, "exams_recounted": 1}'::jsonb,
           'two HubSpot bookings are inserted');
@@ -43,6 +45,12 @@ SELECT results_eq(
     $$VALUES ('BK-HS-1', 'HB1', 'Active', '2031-03-01'::date, '09:00', 'pbs1@example.com', 'A'),
              ('BK-HS-2', 'HB2', 'Cancelled', '2031-03-01'::date, '09:00', 'pbs2@example.com', 'A')$$,
     'the rows carry HubSpot''s values, the exam''s times and set where HubSpot has none');
+SELECT results_eq(
+    $$SELECT booking_id, created_at FROM hubspot_sync.hubspot_bookings
+      WHERE associated_mock_exam = 'PBX1' ORDER BY booking_id$$,
+    $$VALUES ('BK-HS-1', '2025-01-13 15:30:00+00'::timestamptz), ('BK-HS-2', now())$$,
+    'created_at is when HubSpot created the booking (createdAt); a malformed one is now(), '
+    'the record still inserted');
 SELECT is(tests.total('PBX1'), 1, 'total_bookings counts the Active one');
 SELECT is(tests.ledger_of('PBS1'), '{}'::text[], 'no credit moves: HubSpot''s balance counted it');
 
@@ -56,9 +64,10 @@ BEGIN
                                p_idempotency_key := 'local-key-4');
 END $$;
 INSERT INTO r VALUES (2, pg_temp.apply(jsonb_build_array(
-    pg_temp.hs('HB1', 'BK-HS-1', 'PBS1'),
-    pg_temp.hs('HB3', 'BK-LOCAL-3', 'PBS3'),
-    pg_temp.hs('HB4', 'BK-HS-4', 'PBS4', '{"idempotency_key": "local-key-4"}'))));
+    pg_temp.hs('HB1', 'BK-HS-1', 'PBS1') || '{"createdAt": "2024-06-01T00:00:00.000Z"}',
+    pg_temp.hs('HB3', 'BK-LOCAL-3', 'PBS3') || '{"createdAt": "2024-06-01T00:00:00.000Z"}',
+    pg_temp.hs('HB4', 'BK-HS-4', 'PBS4', '{"idempotency_key": "local-key-4"}')
+        || '{"createdAt": "2024-06-01T00:00:00.000Z"}')));
 SELECT is((SELECT (result - 'errors' - 'retry' - 'inserted_ids') FROM r WHERE n = 2),
           '{"inserted": 0, "linked": 2, "matched": 1, "exams_recounted": 0}'::jsonb,
           'existing bookings are matched or linked, never inserted again');
@@ -70,6 +79,13 @@ SELECT results_eq(
     'linked by booking code and by idempotency key; Postgres keeps its own code');
 SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_bookings
            WHERE associated_mock_exam = 'PBX1'), 4::bigint, 'no duplicate');
+SELECT results_eq(
+    $$SELECT booking_id, created_at FROM hubspot_sync.hubspot_bookings
+      WHERE associated_mock_exam = 'PBX1' ORDER BY booking_id$$,
+    $$VALUES ('BK-HS-1', '2025-01-13 15:30:00+00'::timestamptz), ('BK-HS-2', now()),
+             ('BK-LOCAL-3', now()),
+             ((SELECT booking_id FROM hubspot_sync.hubspot_bookings WHERE student_id = 'PBS4'), now())$$,
+    'a booking already here keeps its created_at (Postgres created it), whatever createdAt says');
 
 -- Malformed or refused records: reported alone.
 INSERT INTO r VALUES (3, pg_temp.apply(jsonb_build_array(

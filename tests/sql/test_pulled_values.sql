@@ -1,13 +1,15 @@
 -- pulled_text, pulled_int, pulled_date, pulled_timestamp: reading HubSpot's property values (all
--- strings) into columns, with "missing property" and malformed values as INVALID_ARGUMENT.
+-- strings) into columns, with "missing property" and malformed values as INVALID_ARGUMENT;
+-- pulled_created_at: a record's createdAt, never refused (now() instead).
 BEGIN;
-SELECT plan(49);
+SELECT plan(66);
 
 SELECT * FROM tests.glue_function_ok('pulled_text', ARRAY['jsonb', 'text', 'boolean'], 'stable', p_glue := false);
 SELECT * FROM tests.glue_function_ok('pulled_int', ARRAY['jsonb', 'text', 'boolean'], 'stable', p_glue := false);
 SELECT * FROM tests.glue_function_ok('pulled_date', ARRAY['jsonb', 'text', 'boolean'], 'stable', p_glue := false);
 SELECT * FROM tests.glue_function_ok('pulled_timestamp', ARRAY['jsonb', 'text', 'boolean'],
                                      'stable', p_glue := false);
+SELECT * FROM tests.glue_function_ok('pulled_created_at', ARRAY['jsonb'], 'stable', p_glue := false);
 SELECT * FROM tests.request_roles_refused('mockbook_internal.pulled_text(''{}'', ''x'')');
 
 SELECT is(mockbook_internal.pulled_text('{"a": "  x  "}', 'a'), 'x', 'text is trimmed');
@@ -51,6 +53,30 @@ SELECT throws_ok($$SELECT mockbook_internal.pulled_timestamp('{"t": "soon"}', 't
                  'INVALID_ARGUMENT', 'not a date-time');
 SELECT throws_ok($$SELECT mockbook_internal.pulled_timestamp('{"t": "2031-03-01T25:00:00Z"}', 't')$$,
                  'PT400', 'INVALID_ARGUMENT', 'an impossible time');
+
+-- createdAt is a top-level field of the object, not a property; now() (the transaction's start
+-- here) when it cannot be used, and the record is never refused for it
+SELECT is(mockbook_internal.pulled_created_at('{"id": "1", "createdAt": "2025-01-13T15:30:00.000Z"}'),
+          '2025-01-13 15:30:00+00'::timestamptz, 'createdAt in ISO 8601 (as HubSpot returns it)');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": "2025-01-13T10:30:00-05:00"}'),
+          '2025-01-13 15:30:00+00'::timestamptz, 'with an offset');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": 1736782200000}'),
+          '2025-01-13 15:30:00+00'::timestamptz, 'epoch milliseconds (a JSON number too)');
+SELECT is(mockbook_internal.pulled_created_at('{"id": "1", "properties": {}}'), now(),
+          'missing: now()');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": null}'), now(), 'null: now()');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": "yesterday"}'), now(),
+          'not a date-time: now(), not an error');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": "2025-02-30T10:00:00Z"}'), now(),
+          'an impossible date: now()');
+SELECT is(mockbook_internal.pulled_created_at('{"createdAt": {"at": 1}}'), now(),
+          'not a scalar: now()');
+SELECT is(mockbook_internal.pulled_created_at(
+              jsonb_build_object('createdAt', to_char(now() + interval '1 day',
+                                                      'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
+          now(), 'in the future: now()');
+SELECT is(mockbook_internal.pulled_created_at('"2025-01-13"'), now(), 'not an object: now()');
+SELECT is(mockbook_internal.pulled_created_at(NULL), now(), 'NULL: now()');
 
 SELECT * FROM finish();
 ROLLBACK;
