@@ -5,9 +5,19 @@
  * p_exams is a JSON array of HubSpot records as the API returns them:
  * [{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
  *   "start_time", "end_time", "location", "capacity", "is_active",
- *   "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool}].
+ *   "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool,
+ *   "archivedAt"}].
  * Each record is applied in its own subtransaction, so one bad record never stops the others:
- *   - archived: the local exam is deactivated (is_active 'false'); its bookings stay;
+ *   - archived: the local exam is deactivated (is_active 'false'); its bookings stay. HubSpot
+ *     returns an archived object with "archived": true and "archivedAt", when it was archived
+ *     (SimplePublicObject in HubSpot's CRM objects v3 OpenAPI spec;
+ *     https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide): it is stored as
+ *     the exam's last applied HubSpot time (below, "an older read"), so a live read made
+ *     before the deletion and applied after it is left alone instead of reopening the exam
+ *     (tests/py/test_webhook_review.py); an archived record older than the read applied last
+ *     (a restore in HubSpot applied first) is left alone too. Without archivedAt (missing,
+ *     malformed; the exam no HubSpot read returns, archived or not: merged away) the exam is
+ *     deactivated and no time stored;
  *   - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count),
  *     created_at when HubSpot created the exam (the record's top-level "createdAt",
  *     pulled_created_at; now() when missing, malformed or in the future); a known exam keeps its
@@ -42,11 +52,12 @@
  *          retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
  *          [{id, capacity, current_capacity, active_bookings}]}.
  * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
- * (lock_exam: a known record's, and an archived record's still active exam; a row held by another
- * transaction past mockbook.lock_timeout puts the record in retry), the records taken in
- * ascending HubSpot id order (the lock order of exams), so errors and retry list them in that
- * order; an exam's exam_hubspot_sync row is read and written only under that lock (or by the
- * exam's insert), so it is never waited for.
+ * (lock_exam: a known record's, and an archived record's exam still active or without its
+ * archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
+ * record in retry), the records taken in ascending HubSpot id order (the lock order of exams),
+ * so errors and retry list them in that order; an exam's exam_hubspot_sync row is written only
+ * under that lock (or by the exam's insert) and read under it (an archived record's also looked
+ * at before, by a plain read, to skip the lock), so it is never waited for.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -63,6 +74,7 @@ DECLARE
     v_new hubspot_sync.hubspot_mock_exams;
     v_old hubspot_sync.hubspot_mock_exams;
     v_modified timestamptz;
+    v_applied timestamptz;
     v_exam uuid;
     v_text text;
     v_problem text;
@@ -102,20 +114,53 @@ BEGIN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             IF v_item ->> 'archived' = 'true' THEN
-                -- unknown, or already inactive (every pass re-applies the archived records):
-                -- nothing to do, and no lock; else the row is taken with lock_exam like a known
-                -- record's (a held row: BUSY after mockbook.lock_timeout -> retry) and
-                -- looked at again under the lock
+                -- archivedAt: when HubSpot archived it (the header, "archived"); missing or
+                -- malformed: deactivated as before, no time stored
+                IF nullif(v_item ->> 'archivedAt', '') IS NOT NULL THEN
+                    BEGIN
+                        v_modified := mockbook_internal.pulled_timestamp(v_item, 'archivedAt');
+                    EXCEPTION WHEN OTHERS THEN
+                        v_modified := NULL;
+                    END;
+                END IF;
+                -- unknown, or already inactive with its archival time stored (every pass
+                -- re-applies the archived records): nothing to do, and no lock; else the row
+                -- is taken with lock_exam like a known record's (a held row: BUSY after
+                -- mockbook.lock_timeout -> retry) and looked at again under the lock
                 SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
                 WHERE e.hubspot_id = v_id;
-                IF v_old.id IS NOT NULL AND lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
-                    v_old := mockbook_internal.lock_exam(v_id);
+                v_applied := NULL;
+                IF v_old.id IS NOT NULL THEN
+                    SELECT s.hubspot_modified_at INTO v_applied
+                    FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
                 END IF;
-                IF v_old.id IS NOT NULL AND lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
-                    UPDATE hubspot_sync.hubspot_mock_exams AS e
-                    SET is_active = 'false', hubspot_last_sync_at = now()
-                    WHERE e.id = v_old.id;
-                    v_deactivated := v_deactivated + 1;
+                IF v_old.id IS NOT NULL AND (lower(v_old.is_active) IS DISTINCT FROM 'false'
+                                             OR v_modified > coalesce(v_applied, '-infinity')) THEN
+                    v_old := mockbook_internal.lock_exam(v_id);
+                    SELECT s.hubspot_modified_at INTO v_applied
+                    FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
+                    -- a read newer than the archival was applied (a restore in HubSpot): this
+                    -- archived read is the older one, left alone like any older read
+                    IF v_modified < v_applied THEN
+                        v_unchanged := v_unchanged + 1;
+                        CONTINUE;
+                    END IF;
+                    IF lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
+                        UPDATE hubspot_sync.hubspot_mock_exams AS e
+                        SET is_active = 'false', hubspot_last_sync_at = now()
+                        WHERE e.id = v_old.id;
+                        v_deactivated := v_deactivated + 1;
+                    ELSE
+                        v_unchanged := v_unchanged + 1;
+                    END IF;
+                    -- the archival time, so a live read made before the deletion is older
+                    IF v_modified IS NOT NULL THEN
+                        INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
+                        VALUES (v_old.id, v_modified)
+                        ON CONFLICT (exam_id) DO UPDATE
+                        SET hubspot_modified_at = EXCLUDED.hubspot_modified_at, updated_at = now()
+                        WHERE s.hubspot_modified_at < EXCLUDED.hubspot_modified_at;
+                    END IF;
                 ELSE
                     v_unchanged := v_unchanged + 1;
                 END IF;
@@ -281,6 +326,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

@@ -80,20 +80,28 @@ def as_json(data: Any) -> dict[str, Any]:
 
 def record(data: Any) -> dict[str, Any]:
     """One HubSpot object as the plain record the database functions take:
-    ``{"id", "properties", "archived", "createdAt", "updatedAt"}``.
+    ``{"id", "properties", "archived", "archivedAt", "createdAt", "updatedAt"}``.
 
     ``createdAt`` is when HubSpot created the object, a top-level field of every CRM object,
     contacts and custom objects alike (required in ``SimplePublicObject``, ISO 8601:
     https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide); the property
     ``createdate`` / ``hs_createdate`` holds the same instant but is only returned when asked
     for. An inserted row takes it as its created_at (``mockbook_internal.pulled_created_at``),
-    so an imported history keeps its days (``daily_booking_trends``)."""
+    so an imported history keeps its days (``daily_booking_trends``).
+
+    ``archivedAt`` is when HubSpot archived (deleted) the object, on the records read with
+    ``archived=true`` (``SimplePublicObject.archivedAt``, ISO 8601, in HubSpot's CRM objects
+    v3 OpenAPI spec; https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide),
+    None otherwise. ``apply_pulled_exams`` stores it as the exam's last applied HubSpot time,
+    so a read made before the deletion never reopens the exam."""
     data = as_json(data)
     created = data.get("createdAt")
+    archived_at = data.get("archivedAt")
     return {
         "id": str(data.get("id")),
         "properties": dict(data.get("properties") or {}),
         "archived": bool(data.get("archived")),
+        "archivedAt": None if archived_at is None else str(archived_at),
         # an SDK model's datetime comes back from as_json as ISO 8601 already
         "createdAt": None if created is None else str(created),
         "updatedAt": data.get("updatedAt"),
@@ -179,10 +187,11 @@ class HubSpotReader:
         properties: Sequence[str],
         id_property: str | None = None,
         history: Sequence[str] = (),
+        archived: bool = False,
     ) -> list[dict[str, Any]]:
         """Batch read (100 per call, 50 with ``history``); ids HubSpot does not know are left
         out. ``history``: properties whose past values come too (``propertiesWithHistory``,
-        newest first)."""
+        newest first). ``archived``: read the archived records instead (with ``archivedAt``)."""
         out: list[dict[str, Any]] = []
         size = MAX_HISTORY_BATCH if history else MAX_BATCH
         for start in range(0, len(ids), size):
@@ -197,9 +206,15 @@ class HubSpotReader:
                 id_property=id_property,
                 local_vars_configuration=self._cfg,
             )
-            data, _ = self.client.call(
-                f"read {object_type}", self._objects_batch.read_with_http_info, object_type, body
-            )
+            # "true", not Python's True (the SDK would send "True"), as ``archived`` below
+            extra: dict[str, Any] = {"archived": "true"} if archived else {}
+
+            def batch(_body: Any = body, _extra: dict[str, Any] = extra, **options: Any) -> Any:
+                return self._objects_batch.read_with_http_info(
+                    object_type, _body, **_extra, **options
+                )
+
+            data, _ = self.client.call(f"read {object_type}", batch)
             for r in as_json(data).get("results") or []:
                 item = record(r)
                 if history:

@@ -325,13 +325,15 @@ class Store:
                 self.emit("propertyChange", ot, rec, changed)
             return rec
 
-    def archive(self, ot: ObjectType, rec: Record) -> None:
+    def archive(self, ot: ObjectType, rec: Record, *, at_ms: int | None = None) -> None:
+        """Archive (delete) ``rec``; ``at_ms``: when (its ``archivedAt``; default now, never
+        before its last change), as ``update`` takes it."""
         with self.lock:
             if rec.archived:
                 return
             self._unindex(ot, rec)
             rec.archived = True
-            rec.archived_ms = self.now_ms()
+            rec.archived_ms = max(at_ms if at_ms is not None else self.now_ms(), rec.updated_ms)
             self._snapshot(rec)
             self.emit("deletion", ot, rec, {})
 

@@ -411,6 +411,25 @@ class Puller:
                 continue
             log.info("%s (contact re-linked)", why)
 
+    def gone_exams(self, target: Target, ids: list[str]) -> list[dict[str, Any]]:
+        """The exams a read by id no longer returns, as archived records: read again archived,
+        for when HubSpot archived (deleted) them (``archivedAt``: apply_pulled_exams stores it,
+        so a read made before the deletion never reopens the exam); an id not found archived
+        either (merged away) is marked archived without it."""
+        if not ids:
+            return []
+        archived = self._fetch(
+            lambda: self.reader.read(
+                target.object_type, ids, properties=target.properties, archived=True
+            )
+        )
+        for rec in archived:
+            rec["archived"] = True
+        found = {r["id"] for r in archived}
+        return archived + [
+            {"id": i, "properties": {}, "archived": True} for i in ids if i not in found
+        ]
+
     def recheck(self, target: Target, since: Any, stats: TargetStats) -> None:
         """Read again, by id, the records with an open pull dead letter."""
         ids = self.store.recheck_ids(target.table, since)
@@ -421,8 +440,7 @@ class Puller:
         )
         found = {r["id"] for r in records}
         if target.name == "exams":  # an exam gone from HubSpot is archived there
-            gone = [i for i in ids if i not in found]
-            records += [{"id": i, "properties": {}, "archived": True} for i in gone]
+            records += self.gone_exams(target, [i for i in ids if i not in found])
         if records:
             self.apply(target, records, stats)
 

@@ -31,7 +31,8 @@ from glue.sync.pull import Puller, TargetStats, targets
 # ``hubspot``, so nothing is echoed to the outbox). Reading the current state makes the order
 # and the number of deliveries irrelevant: a late ``propertyChange`` that says capacity 10 after
 # one that said 12 still applies what HubSpot holds now. Exams HubSpot no longer returns
-# (deleted, or merged away) are deactivated like archived ones; a contact deleted in HubSpot is
+# (deleted: read again archived, for their ``archivedAt``; or merged away) are deactivated like
+# archived ones; a contact deleted in HubSpot is
 # left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
 # Events of other object types (bookings: Postgres owns them) are marked processed and ignored,
 # except a booking's deletion: an admin deleted (archived) a booking mockbook has, so the booking
@@ -216,8 +217,9 @@ class WebhookProcessor:
         gone = [i for i in ids if i not in found]
         if name == "exams":
             stats.exams_read += len(records)
-            # An exam HubSpot no longer returns was deleted (archived) or merged away.
-            records += [{"id": i, "properties": {}, "archived": True} for i in gone]
+            # An exam HubSpot no longer returns was deleted (archived: read again for its
+            # archivedAt) or merged away.
+            records += self.puller.gone_exams(target, gone)
             target_stats = stats.exams
         else:
             stats.contacts_read += len(records)

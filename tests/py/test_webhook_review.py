@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import push_helpers
+import pytest
 import sandbox_fixtures
 import urllib3
 from invariants import check_invariants, snapshot
@@ -327,6 +328,64 @@ def test_an_older_exam_read_applied_after_a_newer_one_never_reverts_the_exam(
         assert processor.process_once().exams.updated == 1
         row = exam(push_db, eid)
         assert (row["capacity"], row["is_active"]) == (25, "true")
+
+
+@pytest.mark.parametrize("learned_by", ["pull", "webhook"])
+def test_a_read_made_before_an_exam_was_deleted_never_reopens_it(
+    push_db: str, sandbox: Sandbox, learned_by: str
+) -> None:
+    """An admin deletes (archives) an exam in HubSpot. A read of the exam made just before
+    the deletion (hs_lastmodifieddate T1) is applied after the deactivation (archivedAt T2 >
+    T1): HubSpot delivers webhooks in no guaranteed order, a read is held through BUSY
+    retries, the pull's page is applied beside the processor. The deletion is learned by the
+    pull (its list of archived exams) or by the webhook processor (a deletion event: the exam
+    is no longer returned by a read). Before the fix the deactivation stored no HubSpot time,
+    so the older live read was applied: the deleted exam open for booking again (is_active
+    'true') until the next pull. A restore in HubSpot (a newer read, not archived) applies."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [eid] = seed_exams(sandbox, [{"capacity": "10", "exam_date": "2031-03-01"}])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    target = targets(settings)["exams"]
+    with Database(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        assert exam(push_db, eid)["is_active"] == "true"
+        held = reader.read(target.object_type, [eid], properties=target.properties)
+        t1 = sandbox.store.get(ot, eid).updated_ms  # the read's hs_lastmodifieddate
+        sandbox.store.archive(ot, sandbox.store.get(ot, eid), at_ms=t1 + 1000)
+        if learned_by == "pull":
+            pull(db, client, settings, reader=reader)
+        else:
+            EventStore(db).store(
+                [intake_event(1, eid, subscriptionType="object.deletion", occurredAt=t1 + 1000)]
+            )
+            stats = WebhookProcessor(db, reader, settings).process_once()
+            assert stats.events == 1 and stats.error is None
+            assert stats.exams.deactivated == 1, stats.exams.as_dict()
+        assert exam(push_db, eid)["is_active"] == "false"
+        before = exam_churn(push_db, eid)
+
+        # the live read made before the deletion, applied after it
+        EventStore(db).store([exam_event(2, eid, "capacity", "10", t1)])
+        processor = WebhookProcessor(db, LateReader(reader, held), settings)  # type: ignore[arg-type]
+        stats = processor.process_once()
+        assert stats.events == 1 and stats.error is None
+        assert exam(push_db, eid)["is_active"] == "false", (
+            "a read made before the exam's deletion reopened it"
+        )
+        assert stats.exams.unchanged == 1 and stats.exams.updated == 0, stats.exams.as_dict()
+        assert exam_churn(push_db, eid) == before, "no audit or outbox row for a stale read"
+
+        # a restore in HubSpot: a newer read, not archived, is applied
+        restored = exam_read(exam(push_db, eid), 12, t1 + 2000) | {"id": eid}
+        restored["properties"]["is_active"] = "true"
+        result = one(
+            push_db,
+            "SELECT mockbook_internal.apply_pulled_exams(%s, 'test:webhook-review')",
+            (Jsonb([restored]),),
+        )
+        assert (result["updated"], result["errors"]) == (1, []), result
+        assert (exam(push_db, eid)["capacity"], exam(push_db, eid)["is_active"]) == (12, "true")
 
 
 def exam_read(row: dict[str, Any], capacity: int, modified_ms: int) -> dict[str, Any]:
