@@ -6,7 +6,11 @@
  * only ever made under it, which is what lets take_seat count them exactly. Free seats =
  * capacity - total_bookings - seats already held by offers; for each, the first 'waiting' place
  * (lowest id) becomes 'offered', held until now() + offer_hold_minutes (hubspot_sync.booking_rules,
- * default 60). A place whose row another transaction holds (its student leaving right now) is
+ * default 60). A waiting place whose student already holds an Active or Completed booking of
+ * the exam's mock type on its day (a booking pulled from HubSpot or adopted, which closes no
+ * place) is passed over, never offered (the offer could only be refused: DUPLICATE_BOOKING);
+ * hubspot_sync.process_waitlist closes it ('left'). A place whose row another transaction
+ * holds (its student leaving right now, or booking: the booking closes it) is
  * skipped (SKIP LOCKED), never waited for: after the exam's lock nothing is waited for, so the
  * lock order contact -> booking/place -> exam stays acyclic. A closed or past exam offers nothing.
  * Errors: none. Locks: the places it offers (SKIP LOCKED), under the caller's exam lock.
@@ -41,6 +45,13 @@ BEGIN
     WITH next AS MATERIALIZED (
         SELECT n.id FROM hubspot_sync.waitlist_entries AS n
         WHERE n.mock_exam_id = p_exam_hubspot_id AND n.status = 'waiting'
+          -- a student booked that type and day outside the booking functions (pulled,
+          -- adopted): never offered; process_waitlist closes the place
+          AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                          WHERE b.student_id = n.student_id
+                            AND b.mock_type = v_exam.mock_type
+                            AND b.exam_date = v_exam.exam_date
+                            AND b.is_active IN ('Active', 'Completed'))
         ORDER BY n.id
         LIMIT v_free
         FOR UPDATE SKIP LOCKED
@@ -56,5 +67,5 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.offer_free_seats(text) IS
-'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting students, held for offer_hold_minutes; the caller holds the exam''s lock.';
+'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting students, held for offer_hold_minutes (never to a student already holding an Active or Completed booking of the exam''s type and day: passed over, process_waitlist closes the place); the caller holds the exam''s lock.';
 REVOKE ALL ON FUNCTION mockbook_internal.offer_free_seats(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -8,17 +8,28 @@
  *      hubspot_sync.business_today()) becomes 'closed' (resolved_at now; a place in use right
  *      now is skipped, SKIP LOCKED, and closed by the next run): nobody can be offered a seat
  *      of a past exam, and HubSpot shows the place Closed;
- *   1. every offer whose offer_expires_at has passed becomes 'expired' (each exactly once: the
+ *   1. every open place whose student already holds an Active or Completed booking of the
+ *      place exam's mock type on its exam day becomes 'left' (resolved_at now; SKIP LOCKED as
+ *      in 0.): one booking per student, type and day (DUPLICATE_BOOKING), so an offer there
+ *      could never be accepted. The booking functions and accept_offer close such places
+ *      themselves (mockbook_internal.close_day_places); this catches the bookings made
+ *      without them: pulled from HubSpot (apply_pulled_bookings holds no contact lock and never
+ *      waits, so it cannot close places) or adopted from production. A closed offer's seat is
+ *      passed on in 3., as an expired one's; offer_free_seats never offers to such a place
+ *      meanwhile. A booking committed after this statement's snapshot is seen by the next run
+ *      (or closed its places itself);
+ *   2. every offer whose offer_expires_at has passed becomes 'expired' (each exactly once: the
  *      place is locked, and an offer being accepted right now is skipped, SKIP LOCKED, and looked
  *      at again by the next run);
- *   2. every exam with such an expiry, or with waiting students and a free seat (a seat freed
- *      while a student was joining, a capacity raised in HubSpot), is locked, ascending HubSpot
- *      id, and its free seats are offered (mockbook_internal.offer_free_seats). An exam whose lock is
- *      not granted within mockbook.lock_timeout is left for the next run.
+ *   3. every exam with an offer closed in 1. or expired in 2., or with waiting students and a
+ *      free seat (a seat freed while a student was joining, a capacity raised in HubSpot), is
+ *      locked, ascending HubSpot id, and its free seats are offered
+ *      (mockbook_internal.offer_free_seats). An exam whose lock is not granted within
+ *      mockbook.lock_timeout is left for the next run.
  * p_actor (at most 255 characters) is the audit actor.
- * Returns {success, closed, expired, offered, exams_busy}.
- * Errors: INVALID_ARGUMENT. Locks: the closed and the expired places (ascending id), then exams
- * (last).
+ * Returns {success, closed, left, expired, offered, exams_busy} (left: the places closed in 1.).
+ * Errors: INVALID_ARGUMENT. Locks: the closed, the left and the expired places (ascending id,
+ * SKIP LOCKED; bookings only read), then exams (last).
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist')
 RETURNS jsonb
@@ -30,6 +41,8 @@ SET search_path = ''
 AS $$
 DECLARE
     v_closed integer;
+    v_left integer;
+    v_left_exams text[];
     v_expired integer;
     v_offered integer := 0;
     v_busy integer := 0;
@@ -54,6 +67,28 @@ BEGIN
     )
     SELECT count(*)::integer INTO v_closed FROM closed;
 
+    -- 1. places of students already booked that type and day (a pulled or adopted booking)
+    WITH booked AS (
+        SELECT w.id, w.status FROM hubspot_sync.waitlist_entries AS w
+        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = w.mock_exam_id
+        WHERE w.status IN ('waiting', 'offered')
+          AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                      WHERE b.student_id = w.student_id
+                        AND b.mock_type = e.mock_type
+                        AND b.exam_date = e.exam_date
+                        AND b.is_active IN ('Active', 'Completed'))
+        ORDER BY w.id
+        FOR UPDATE OF w SKIP LOCKED
+    ), left_places AS (
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'left', resolved_at = now()
+        FROM booked WHERE w.id = booked.id AND w.status IN ('waiting', 'offered')
+        RETURNING w.mock_exam_id, booked.status AS was
+    )
+    SELECT count(*)::integer,
+           array_agg(DISTINCT l.mock_exam_id) FILTER (WHERE l.was = 'offered')
+    INTO v_left, v_left_exams FROM left_places AS l;
+
     WITH due AS (
         SELECT w.id FROM hubspot_sync.waitlist_entries AS w
         WHERE w.status = 'offered' AND w.offer_expires_at <= now()
@@ -70,7 +105,7 @@ BEGIN
 
     SELECT array_agg(DISTINCT x.id ORDER BY x.id) INTO v_exams
     FROM (
-        SELECT unnest(coalesce(v_exams, '{}'::text[]))
+        SELECT unnest(coalesce(v_exams, '{}'::text[]) || coalesce(v_left_exams, '{}'::text[]))
         UNION
         SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
         WHERE EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
@@ -88,13 +123,14 @@ BEGIN
             v_busy := v_busy + 1;  -- locked too long (or deleted): the next run tries again
         END;
     END LOOP;
-    RETURN jsonb_build_object('success', true, 'closed', v_closed, 'expired', v_expired,
+    RETURN jsonb_build_object('success', true, 'closed', v_closed, 'left', v_left,
+                              'expired', v_expired,
                               'offered', v_offered,
                               'exams_busy', v_busy);
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.process_waitlist(text) IS
-'Job (mockbook run step waitlist; pg_cron-ready): closes the open places of past exams, expires the offers past offer_expires_at and offers free seats to the next waiting students. Returns {success, closed, expired, offered, exams_busy}. Locks: places, then exams ascending.';
+'Job (mockbook run step waitlist; pg_cron-ready): closes the open places of past exams, closes (left) the open places of students already holding an Active or Completed booking of the exam''s type and day (a booking pulled from HubSpot or adopted closes none itself), expires the offers past offer_expires_at and offers free seats to the next waiting students (the closed and expired offers'' seats included). Returns {success, closed, left, expired, offered, exams_busy}. Locks: places (ascending id, SKIP LOCKED), then exams ascending.';
 REVOKE ALL ON FUNCTION hubspot_sync.process_waitlist(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.process_waitlist(text) TO service_role, mockbook_glue;

@@ -697,3 +697,152 @@ def test_an_acceptance_passing_on_another_exams_offer_races_cancellation_accepta
     assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
                    " WHERE hubspot_id = %s", (y,)) == 1
     check_invariants(db, snap)
+
+
+# --- a student booked outside the booking functions (a pull, an adopted legacy booking) ---------
+
+def pull_booking(db: psycopg.Connection, student: str, exam: str,
+                 status: str = "Active") -> None:
+    """A booking of the student on the exam pulled from HubSpot (apply_pulled_bookings, as the
+    pull applies an admin's booking made there): it closes none of the student's places -- the
+    pull holds no contact lock and never waits for a row."""
+    record = {"id": f"HSW{uuid.uuid4().hex[:12]}", "properties": {
+        "booking_id": f"PULL-{uuid.uuid4().hex[:10]}", "associated_mock_exam": exam,
+        "is_active": status, "student_id": student, "email": email(student),
+        "token_used": "Admin Override"}}
+    outcome = one(db, "SELECT mockbook_internal.apply_pulled_bookings(%s)", (Jsonb([record]),))
+    assert outcome["inserted"] == 1 and outcome["errors"] == [], outcome
+
+
+def test_the_job_closes_the_places_of_a_student_booked_that_day_outside_the_booking_functions(
+        db: psycopg.Connection) -> None:
+    """A booking pulled from HubSpot (or adopted from production) closes no waitlist place, yet
+    its student can no longer accept an offer on an exam of that mock type and day
+    (DUPLICATE_BOOKING). process_waitlist closes such places ('left'): the offered one's seat
+    goes to that exam's next student, a waiting one leaves the line, whether the booking is
+    Active or Completed; a place on another day, or of another type, stays open. Before, the
+    job left them open: the offer was held for nobody until it expired while the next student
+    waited."""
+    booked_exam = make_exam(db, capacity=2)
+    offered_exam = make_exam(db, capacity=2)        # same type (SJ), same day
+    waited_exam = make_exam(db, capacity=1)         # same type, same day
+    other_day = make_exam(db, capacity=1, day=8)
+    other_type = one(db, "SELECT tests.make_exam(p_mock_type := 'Clinical Skills',"
+                         " p_capacity := 1, p_exam_date := hubspot_sync.business_today() + 7)")
+    student = one(db, "SELECT tests.make_student(p_sj := 3, p_cs := 1)")
+    done, a, b, c, d, nxt = (make_student(db) for _ in range(6))
+    e = one(db, "SELECT tests.make_student(p_cs := 1)")
+    book(db, a, offered_exam)
+    leaving = book(db, b, offered_exam)
+    book(db, c, waited_exam)
+    book(db, d, other_day)
+    rpc(db, "create_booking", p_student_id=e, p_email=email(e), p_mock_exam_id=other_type,
+        p_idempotency_key=f"rw-{uuid.uuid4()}", p_dominant_hand="right")
+    join(db, student, offered_exam)
+    join(db, nxt, offered_exam)
+    join(db, student, waited_exam)
+    join(db, done, waited_exam)
+    join(db, student, other_day)
+    rpc(db, "join_waitlist", p_student_id=student, p_email=email(student),
+        p_mock_exam_id=other_type, p_dominant_hand="right")
+    cancel(db, leaving)
+    assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    pull_booking(db, student, booked_exam)
+    pull_booking(db, done, booked_exam, status="Completed")
+    snap = snapshot(db)
+
+    result = rpc(db, "process_waitlist", p_actor="test")
+    assert places(db, offered_exam) == {student: "left", nxt: "offered"}
+    assert places(db, waited_exam) == {student: "left", done: "left"}
+    assert places(db, other_day) == {student: "waiting"}
+    assert places(db, other_type) == {student: "waiting"}
+    assert (result["left"], result["offered"], result["expired"]) == (3, 1, 0)
+    assert rpc(db, "process_waitlist", p_actor="test")["left"] == 0
+    assert accept(db, nxt, offered_exam)["total_bookings"] == 2
+    check_invariants(db, snap)
+
+
+def test_a_freed_seat_is_never_offered_to_a_student_booked_that_day(
+        db: psycopg.Connection) -> None:
+    """offer_free_seats (a cancellation, a raised capacity, a declined offer) passes over a
+    waiting student who already holds an Active booking of the exam's type and day made
+    outside the booking functions: the offer could only be refused (DUPLICATE_BOOKING). The
+    seat goes to the next student in line; the job then closes the passed-over place. Before,
+    the cancellation offered the seat to the booked student, held for nobody."""
+    booked_exam = make_exam(db, capacity=2)
+    exam = make_exam(db, capacity=1)                # same type and day
+    a, student, nxt = make_student(db), make_student(db), make_student(db)
+    booking = book(db, a, exam)
+    join(db, student, exam)
+    join(db, nxt, exam)
+    pull_booking(db, student, booked_exam)
+    snap = snapshot(db)
+
+    cancel(db, booking)
+    assert places(db, exam) == {student: "waiting", nxt: "offered"}
+    result = rpc(db, "process_waitlist", p_actor="test")
+    assert (result["left"], result["offered"]) == (1, 0)
+    assert places(db, exam) == {student: "left", nxt: "offered"}
+    assert accept(db, nxt, exam)["total_bookings"] == 1
+    check_invariants(db, snap)
+
+
+@pytest.mark.parametrize("other_first", [True, False],
+                         ids=["waitlisted-exam-locked-first", "booked-exam-locked-first"])
+def test_the_job_closing_a_booked_students_offer_races_booking_cancellation_and_acceptance(
+        db: psycopg.Connection, database_url: str, other_first: bool) -> None:
+    """The student holds an offer on exam Y and a booking of exam X (same type and day) pulled
+    from HubSpot. On real connections, process_waitlist (closing that offer, and expiring
+    another one on Y, and passing both seats on), another student's cancellation on Y, another
+    student's accept_offer on Y and a third student's create_booking of X (closing their own
+    offer on Y, passed on too) are queued behind a holder of both exam rows
+    (pg_stat_activity), then let go; Y's HubSpot id is below X's or above it. No deadlock, no
+    BUSY; Y's four freed seats (the job's two, the cancellation's, the booking's) are offered
+    to its four waiting students; SPEC §3's invariants. Before, the job left the student's
+    offer on Y held: Y's fourth waiting student was never offered a seat."""
+    tag = uuid.uuid4().hex[:8].upper()
+    y = ordered_exam(db, f"WLP{tag}{1 if other_first else 2}", capacity=5)
+    x = ordered_exam(db, f"WLP{tag}{2 if other_first else 1}", capacity=3)
+    student, t, t2, u, n, m, k, j, a, c = (make_student(db) for _ in range(10))
+    # Y: a booked; the student, t, t2 and u offered (four bookings cancelled), t2's offer
+    # expired; n, m, k, j waiting
+    booking_a = book(db, a, y)
+    freed_y = [book(db, make_student(db), y) for _ in range(4)]
+    for s in (student, t, t2, u, n, m, k, j):
+        join(db, s, y)
+    for f in freed_y:
+        cancel(db, f)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+               " '1 minute' WHERE mock_exam_id = %s AND student_id = %s", (y, t2))
+    # X: c booked, the student's booking pulled from HubSpot, one seat free
+    book(db, c, x)
+    pull_booking(db, student, x)
+    assert places(db, y) == {student: "offered", t: "offered", t2: "offered", u: "offered",
+                             n: "waiting", m: "waiting", k: "waiting", j: "waiting"}
+    snap = snapshot(db)
+    setup = "SET mockbook.lock_timeout = '15s'"
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
+                       " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
+        calls = []
+        for fn in (lambda conn: rpc(conn, "process_waitlist", p_actor="test"),
+                   lambda conn: cancel(conn, booking_a),
+                   lambda conn: accept(conn, t, y),
+                   lambda conn: book(conn, u, x)):
+            call = Call(database_url, fn, guard="20s", setup=setup).start()
+            waiting_on_lock(db, call.pid)
+            calls.append(call)
+        holder.rollback()
+    for call in calls:
+        call.join()
+        assert call.error is None, call.error
+    job, _, accepted, direct = calls
+    assert accepted.value["success"] is True and direct.value["success"] is True
+    assert places(db, y) == {student: "left", t: "accepted", t2: "expired", u: "left",
+                             n: "offered", m: "offered", k: "offered", j: "offered"}
+    assert (job.value["left"], job.value["expired"], job.value["exams_busy"]) == (1, 1, 0)
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (y,)) == 1
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (x,)) == 3
+    check_invariants(db, snap)

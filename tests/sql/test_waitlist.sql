@@ -157,12 +157,12 @@ UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval '1 
 SELECT matches(pg_temp.accept_error('WE', 'WL_1'), '^PT409 OFFER_EXPIRED: The offer of exam WL_1 to WE expired at ',
                'an offer past its expiry cannot be accepted');
 SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()'),
-          '{"success": true, "closed": 0, "expired": 1, "offered": 1, "exams_busy": 0}'::jsonb,
+          '{"success": true, "closed": 0, "left": 0, "expired": 1, "offered": 1, "exams_busy": 0}'::jsonb,
           'process_waitlist expires it and offers the seat to the next student');
 SELECT is(ARRAY[pg_temp.status_of('WE', 'WL_1'), pg_temp.status_of('WG', 'WL_1')], ARRAY['expired', 'offered'],
           'WE expired (once), WG offered');
 SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()'),
-          '{"success": true, "closed": 0, "expired": 0, "offered": 0, "exams_busy": 0}'::jsonb,
+          '{"success": true, "closed": 0, "left": 0, "expired": 0, "offered": 0, "exams_busy": 0}'::jsonb,
           'a second run finds nothing to do');
 SELECT matches(pg_temp.accept_error('WE', 'WL_1'), '^PT409 OFFER_EXPIRED', 'an expired place stays expired');
 SELECT is(pg_temp.leave('WG', 'WL_1') ->> 'offers_made', '0', 'WG declines; nobody else is waiting');
@@ -188,7 +188,7 @@ SELECT is(pg_temp.join('WG', 'WL_3') ->> 'status', 'waiting', 'WG waits on WL_3 
 UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 3, exam_date = hubspot_sync.business_today() - 1
 WHERE hubspot_id = 'WL_3';
 SELECT is(tests.rpc('service_role', 'hubspot_sync.process_waitlist()') - 'expired' - 'exams_busy',
-          '{"success": true, "closed": 2, "offered": 0}'::jsonb,
+          '{"success": true, "closed": 2, "left": 0, "offered": 0}'::jsonb,
           'a past exam''s free seat is offered to nobody; its open places (waiting, offered) are closed');
 SELECT is(ARRAY[pg_temp.status_of('WH', 'WL_3'), pg_temp.status_of('WG', 'WL_3')], ARRAY['closed', 'closed'],
           'WH''s offer and WG''s waiting place are closed');
