@@ -31,7 +31,8 @@
  * so the student's bookings and balances cannot change under us; the exam is read without a lock.
  * Then: the old booking is cancelled (rebook), the
  * booking inserted (mockbook_internal.new_booking_row + insert_booking), the student's open
- * waitlist places closed by mockbook_internal.close_day_places (ascending id, lock_waitlist_entry):
+ * waitlist places (when they have any: one EXISTS probe first, the common case being none)
+ * closed by mockbook_internal.close_day_places (ascending id, lock_waitlist_entry):
  * the one on the exam, its held offer used ('accepted' with the booking: the student's own held
  * offer never counts against them, check_exam_for_student, so the booking takes the seat it
  * holds) or 'left', and those on the other exams of the mock type and day, 'left' (the booking
@@ -235,7 +236,18 @@ BEGIN
         END IF;
         v_booking := mockbook_internal.insert_booking(v_booking);
 
-        IF v_booking.id IS NOT NULL THEN
+        IF v_booking.id IS NOT NULL
+           -- gate: most students booking have no open place at all; for them one index probe
+           -- (idx_waitlist_student) replaces close_day_places' two calls and join query. Safe
+           -- because the contact's lock is held (taken above, before this statement, whose
+           -- snapshot therefore sees every place committed before it): join_waitlist inserts a
+           -- place only under that lock, so no open place of the student can appear until the
+           -- commit, and an open place never reopens once closed (a place turning from open to
+           -- closed meanwhile is one close_day_places would skip anyway). A student without a
+           -- contact row (rebook only) has no join_waitlist running either (it needs the row).
+           AND EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+                       WHERE w.student_id = v_booking.student_id
+                         AND w.status IN ('waiting', 'offered')) THEN
             -- the student's open waitlist places the booking leaves them no use for: on this
             -- exam (a held offer there is used: the booking takes its seat) and on the other
             -- exams of its mock type and day (DUPLICATE_BOOKING: an offer there could never be
