@@ -396,8 +396,8 @@ def _purge(cycle: Cycle) -> StepResult:
 
 def _waitlist(cycle: Cycle) -> StepResult:
     result = runs.process_waitlist(cycle.conn)
-    return StepResult("waitlist", detail={k: result[k] for k in ("expired", "offered",
-                                                                 "exams_busy")})
+    return StepResult("waitlist", detail={k: result.get(k, 0) for k in (
+        "closed", "left", "expired", "offered", "exams_busy")})
 
 
 def _complete(cycle: Cycle) -> StepResult:
@@ -483,7 +483,8 @@ def level_of(result: StepResult) -> int:
         "notes": bool(d.get("created") or d.get("recovered")),
         "analytics": result.status == OK,
         "purge": bool(d.get("purged") or d.get("idempotency_keys_purged")),
-        "waitlist": bool(d.get("expired") or d.get("offered")),
+        "waitlist": bool(d.get("expired") or d.get("offered") or d.get("closed")
+                         or d.get("left")),
         "complete": bool(d.get("completed")),
     }
     return logging.INFO if busy.get(result.name) else logging.DEBUG
@@ -542,6 +543,8 @@ def describe(result: StepResult) -> str:
     elif result.name == "waitlist":
         text = (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
                 + (f", {d['closed']} place(s) of past exams closed" if d.get("closed") else "")
+                + (f", {d['left']} place(s) of students booked that day closed"
+                   if d.get("left") else "")
                 + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
     elif result.name == "complete":
         text = f"complete: {d.get('completed', 0)} past booking(s) completed"

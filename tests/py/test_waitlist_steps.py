@@ -44,3 +44,27 @@ def test_waitlist_and_complete_steps_do_their_jobs(db: psycopg.Connection) -> No
                    " WHERE associated_mock_exam = %s", (past,)) == "Completed"
     assert steps.describe(waitlist).startswith("waitlist: ")
     assert "past booking(s) completed" in steps.describe(complete)
+
+
+def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that_day(
+    db: psycopg.Connection,
+) -> None:
+    """process_waitlist closes the place of a student who holds a booking of that type and day
+    made outside the booking functions (pulled, adopted) and counts it in `left`; the run's
+    step must carry that count and say it, or an operator sees places vanish unexplained."""
+    day = one(db, "SELECT hubspot_sync.business_today() + 61")
+    full = one(db, "SELECT tests.make_exam(p_capacity := 0, p_exam_date := %s)", (day,))
+    other = one(db, "SELECT tests.make_exam(p_exam_date := %s)", (day,))
+    student = one(db, "SELECT tests.make_student(p_sj := 1)")
+    rpc(db, "join_waitlist", p_student_id=student, p_email=f"{student.lower()}@example.com",
+        p_mock_exam_id=full, p_attending_location="mississauga")
+    db.execute("SELECT tests.seed_booking(%s, %s)", (student, other))  # as the pull writes it
+
+    report = steps.step(SimpleNamespace(conn=db), {"waitlist"})
+
+    waitlist = report.steps["waitlist"]
+    assert waitlist.status == steps.OK
+    assert waitlist.detail["left"] >= 1
+    assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
+               (student,)) == "left"
+    assert "place(s) of students booked that day closed" in steps.describe(waitlist)
