@@ -1,0 +1,102 @@
+-- Undo db/functions/process_waitlist.sql (changed).
+-- Frozen copy of db/functions/process_waitlist.sql (changed).
+/**
+ * hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist') -> jsonb
+ *
+ * The waitlist's periodic job (issue 16; the `waitlist` step of `mockbook run`, and pg_cron-ready:
+ * `SELECT cron.schedule('mockbook-waitlist', '* * * * *',
+ *  $$SELECT hubspot_sync.process_waitlist()$$)`):
+ *   0. every open place (waiting, or offered) on an exam whose day has passed (exam_date before
+ *      hubspot_sync.business_today()) becomes 'closed' (resolved_at now; a place in use right
+ *      now is skipped, SKIP LOCKED, and closed by the next run): nobody can be offered a seat
+ *      of a past exam, and HubSpot shows the place Closed;
+ *   1. every offer whose offer_expires_at has passed becomes 'expired' (each exactly once: the
+ *      place is locked, and an offer being accepted right now is skipped, SKIP LOCKED, and looked
+ *      at again by the next run);
+ *   2. every exam with such an expiry, or with waiting students and a free seat (a seat freed
+ *      while a student was joining, a capacity raised in HubSpot), is locked, ascending HubSpot
+ *      id, and its free seats are offered (mockbook_internal.offer_free_seats). An exam whose lock is
+ *      not granted within mockbook.lock_timeout is left for the next run.
+ * p_actor (at most 255 characters) is the audit actor.
+ * Returns {success, closed, expired, offered, exams_busy}.
+ * Errors: INVALID_ARGUMENT. Locks: the closed and the expired places (ascending id), then exams
+ * (last).
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist')
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_closed integer;
+    v_expired integer;
+    v_offered integer := 0;
+    v_busy integer := 0;
+    v_exams text[];
+    v_exam_id text;
+BEGIN
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:waitlist'), true);
+
+    WITH past AS (
+        SELECT w.id FROM hubspot_sync.waitlist_entries AS w
+        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = w.mock_exam_id
+        WHERE w.status IN ('waiting', 'offered')
+          AND e.exam_date < hubspot_sync.business_today()
+        ORDER BY w.id
+        FOR UPDATE OF w SKIP LOCKED
+    ), closed AS (
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'closed', resolved_at = now()
+        FROM past WHERE w.id = past.id AND w.status IN ('waiting', 'offered')
+        RETURNING w.id
+    )
+    SELECT count(*)::integer INTO v_closed FROM closed;
+
+    WITH due AS (
+        SELECT w.id FROM hubspot_sync.waitlist_entries AS w
+        WHERE w.status = 'offered' AND w.offer_expires_at <= now()
+        ORDER BY w.id
+        FOR UPDATE SKIP LOCKED
+    ), expired AS (
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'expired', resolved_at = now()
+        FROM due WHERE w.id = due.id AND w.status = 'offered'
+        RETURNING w.mock_exam_id
+    )
+    SELECT count(*)::integer, array_agg(DISTINCT e.mock_exam_id)
+    INTO v_expired, v_exams FROM expired AS e;
+
+    SELECT array_agg(DISTINCT x.id ORDER BY x.id) INTO v_exams
+    FROM (
+        SELECT unnest(coalesce(v_exams, '{}'::text[]))
+        UNION
+        SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+                      WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'waiting')
+          AND coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0)
+              > (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w
+                 WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered')
+    ) AS x(id);
+
+    FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP
+        BEGIN
+            PERFORM mockbook_internal.lock_exam(v_exam_id);
+            v_offered := v_offered + mockbook_internal.offer_free_seats(v_exam_id);
+        EXCEPTION WHEN SQLSTATE 'PT503' OR SQLSTATE 'PT404' THEN
+            v_busy := v_busy + 1;  -- locked too long (or deleted): the next run tries again
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('success', true, 'closed', v_closed, 'expired', v_expired,
+                              'offered', v_offered,
+                              'exams_busy', v_busy);
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.process_waitlist(text) IS
+'Job (mockbook run step waitlist; pg_cron-ready): closes the open places of past exams, expires the offers past offer_expires_at and offers free seats to the next waiting students. Returns {success, closed, expired, offered, exams_busy}. Locks: places, then exams ascending.';
+REVOKE ALL ON FUNCTION hubspot_sync.process_waitlist(text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.process_waitlist(text) TO service_role, mockbook_glue;
