@@ -33,7 +33,8 @@ BEGIN
         SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings
         WHERE id = p_booking_id
         FOR UPDATE;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Booking %s is busy (lock wait exceeded).', p_booking_id));
     END;

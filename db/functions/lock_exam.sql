@@ -36,7 +36,8 @@ BEGIN
         SELECT * INTO v_exam FROM hubspot_sync.hubspot_mock_exams
         WHERE hubspot_id = p_hubspot_id
         FOR NO KEY UPDATE;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_hubspot_id));
     END;

@@ -27,7 +27,8 @@ BEGIN
     BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(
             pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0));
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             'Another call with the same idempotency key is still running (lock wait exceeded).');
     END;

@@ -35,7 +35,8 @@ BEGIN
         SELECT * INTO v_place FROM hubspot_sync.waitlist_entries
         WHERE id = p_id
         FOR UPDATE;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Waitlist place %s is busy (lock wait exceeded).', p_id));
     END;

@@ -32,7 +32,8 @@ BEGIN
         SET total_bookings = greatest(coalesce(e.total_bookings, 0) - 1, 0), updated_at = now()
         WHERE e.hubspot_id = p_exam_hubspot_id
         RETURNING e.total_bookings INTO v_total;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_exam_hubspot_id));
     END;

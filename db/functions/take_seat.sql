@@ -53,7 +53,8 @@ BEGIN
           AND (NOT p_check_capacity
                OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
         RETURNING e.* INTO v_exam;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN  -- 40P01: a cycle with a
+        -- transaction outside the lock order (ad-hoc SQL): the same answer as a long wait
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
     END;

@@ -217,3 +217,35 @@ def test_accept_offer_and_a_booking_of_the_same_day_by_one_student(
         total, held, capacity = seats(db, hs)
         assert total + held <= capacity, (hs, total, held, capacity)
     check_invariants(db, snap)
+
+
+def test_a_deadlock_with_an_outside_transaction_is_busy_not_a_raw_40p01(
+        db: psycopg.Connection, database_url: str) -> None:
+    """mockbook's functions all lock in one order, but a transaction outside them need not (an
+    admin's SQL in the Supabase dashboard, another service): here one holds exam X, then
+    updates the student's contact, while create_booking holds that contact and waits for X.
+    PostgreSQL breaks the cycle by failing one side with 40P01. When that side is the booking,
+    apps must get what SPEC §4.3 promises for a lock wait, BUSY (retry with the same key), not
+    an undocumented raw error; and nothing of the booking is left behind."""
+    tag = uuid.uuid4().hex[:8].upper()
+    x = exam(db, f"CRX{tag}", capacity=5)
+    (a,) = make_students(db, 1, p_sj=1)
+    snap = snapshot(db)
+
+    with connect(database_url, autocommit=False) as outside:
+        outside.execute("SET deadlock_timeout = '30s'")  # the booking is the one to notice
+        outside.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                        " FOR NO KEY UPDATE", (x,))
+        setup = "SET mockbook.lock_timeout = '20s'; SET deadlock_timeout = '100ms'"
+        booking = Call(database_url, book(a, x), guard="30s", setup=setup).start()
+        waiting_on_lock(db, booking.pid)  # holds a's contact, waits for X
+        outside.execute("UPDATE hubspot_sync.hubspot_contact_credits SET updated_at = now()"
+                        " WHERE student_id = %s", (a,))  # waits for the contact: a cycle
+        outside.rollback()
+    booking.join()
+
+    assert booking.sqlstate == "PT503", (booking.sqlstate, booking.error)
+    assert booking.error.code == "BUSY"
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+                  (a,)) == 0
+    check_invariants(db, snap)
