@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -329,22 +330,21 @@ def rebook(db: psycopg.Connection, booking: dict, exam: str) -> dict:
                p_idempotency_key=f"rw-{uuid.uuid4()}")
 
 
-def test_a_booking_closes_the_students_places_on_other_exams_of_that_type_and_day(
-        db: psycopg.Connection) -> None:
-    """A booking leaves the student no use for a place on another exam of the same mock type
-    on the same day (one Active/Completed booking per student, type and day): the booking
-    closes those places too ('left'), and the seat an offer of one held goes to the next
-    student of that exam at once. A place on another day, or of another type, stays open.
-    Before, only the place on the booked exam was closed: the offer on the other exam stayed
-    held for a student whose acceptance could only be DUPLICATE_BOOKING, until it expired,
-    while the next student waited."""
-    booked_exam = make_exam(db, capacity=1)
+def day_places(db: psycopg.Connection, *, booked_capacity: int,
+               also_waiting: bool = False) -> SimpleNamespace:
+    """A student with open places on one day: an offer on `offered_exam` (`nxt` waiting behind
+    it) and a waiting place on `waited_exam` (both SJ, the day of `booked_exam`, which the test
+    books), and places on `other_day` (SJ, a day later) and `other_type` (Clinical Skills, the
+    same day) that the booking must leave open. With `also_waiting`, `done` waits on
+    `waited_exam` behind the student."""
+    booked_exam = make_exam(db, capacity=booked_capacity)
     offered_exam = make_exam(db, capacity=2)        # same type (SJ), same day
     waited_exam = make_exam(db, capacity=1)         # same type, same day
     other_day = make_exam(db, capacity=1, day=8)
     other_type = one(db, "SELECT tests.make_exam(p_mock_type := 'Clinical Skills',"
                          " p_capacity := 1, p_exam_date := hubspot_sync.business_today() + 7)")
     student = one(db, "SELECT tests.make_student(p_sj := 3, p_cs := 1)")
+    done = make_student(db) if also_waiting else None
     a, b, c, d, nxt = (make_student(db) for _ in range(5))
     e = one(db, "SELECT tests.make_student(p_cs := 1)")
     book(db, a, offered_exam)
@@ -356,11 +356,30 @@ def test_a_booking_closes_the_students_places_on_other_exams_of_that_type_and_da
     join(db, student, offered_exam)
     join(db, nxt, offered_exam)
     join(db, student, waited_exam)
+    if done is not None:
+        join(db, done, waited_exam)
     join(db, student, other_day)
     rpc(db, "join_waitlist", p_student_id=student, p_email=email(student),
         p_mock_exam_id=other_type, p_dominant_hand="right")
     cancel(db, leaving)
     assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    return SimpleNamespace(booked_exam=booked_exam, offered_exam=offered_exam,
+                           waited_exam=waited_exam, other_day=other_day, other_type=other_type,
+                           student=student, nxt=nxt, done=done)
+
+
+def test_a_booking_closes_the_students_places_on_other_exams_of_that_type_and_day(
+        db: psycopg.Connection) -> None:
+    """A booking leaves the student no use for a place on another exam of the same mock type
+    on the same day (one Active/Completed booking per student, type and day): the booking
+    closes those places too ('left'), and the seat an offer of one held goes to the next
+    student of that exam at once. A place on another day, or of another type, stays open.
+    Before, only the place on the booked exam was closed: the offer on the other exam stayed
+    held for a student whose acceptance could only be DUPLICATE_BOOKING, until it expired,
+    while the next student waited."""
+    day = day_places(db, booked_capacity=1)
+    booked_exam, offered_exam, waited_exam = day.booked_exam, day.offered_exam, day.waited_exam
+    other_day, other_type, student, nxt = day.other_day, day.other_type, day.student, day.nxt
     snap = snapshot(db)
 
     assert book(db, student, booked_exam)["success"] is True
@@ -723,30 +742,10 @@ def test_the_job_closes_the_places_of_a_student_booked_that_day_outside_the_book
     Active or Completed; a place on another day, or of another type, stays open. Before, the
     job left them open: the offer was held for nobody until it expired while the next student
     waited."""
-    booked_exam = make_exam(db, capacity=2)
-    offered_exam = make_exam(db, capacity=2)        # same type (SJ), same day
-    waited_exam = make_exam(db, capacity=1)         # same type, same day
-    other_day = make_exam(db, capacity=1, day=8)
-    other_type = one(db, "SELECT tests.make_exam(p_mock_type := 'Clinical Skills',"
-                         " p_capacity := 1, p_exam_date := hubspot_sync.business_today() + 7)")
-    student = one(db, "SELECT tests.make_student(p_sj := 3, p_cs := 1)")
-    done, a, b, c, d, nxt = (make_student(db) for _ in range(6))
-    e = one(db, "SELECT tests.make_student(p_cs := 1)")
-    book(db, a, offered_exam)
-    leaving = book(db, b, offered_exam)
-    book(db, c, waited_exam)
-    book(db, d, other_day)
-    rpc(db, "create_booking", p_student_id=e, p_email=email(e), p_mock_exam_id=other_type,
-        p_idempotency_key=f"rw-{uuid.uuid4()}", p_dominant_hand="right")
-    join(db, student, offered_exam)
-    join(db, nxt, offered_exam)
-    join(db, student, waited_exam)
-    join(db, done, waited_exam)
-    join(db, student, other_day)
-    rpc(db, "join_waitlist", p_student_id=student, p_email=email(student),
-        p_mock_exam_id=other_type, p_dominant_hand="right")
-    cancel(db, leaving)
-    assert places(db, offered_exam) == {student: "offered", nxt: "waiting"}
+    day = day_places(db, booked_capacity=2, also_waiting=True)
+    booked_exam, offered_exam, waited_exam = day.booked_exam, day.offered_exam, day.waited_exam
+    other_day, other_type, student, nxt, done = (day.other_day, day.other_type, day.student,
+                                                 day.nxt, day.done)
     pull_booking(db, student, booked_exam)
     pull_booking(db, done, booked_exam, status="Completed")
     snap = snapshot(db)
