@@ -92,10 +92,18 @@ BEGIN
         WHERE b.id = v_place.booking_id;
         RETURN mockbook_internal.booking_result(v_booking, true)
                || jsonb_build_object('waitlist_id', v_place.id);
-    ELSIF v_place.status = 'expired' OR v_place.offer_expires_at <= now() THEN
+    ELSIF v_place.status = 'expired' OR v_place.offer_expires_at <= mockbook_internal.clock_now() THEN
+        -- from offer_expires_at the seat is held for nobody (every seat count skips the offer);
+        -- the waitlist job offers it to the next student in line when it runs
         PERFORM mockbook_internal.raise_error('OFFER_EXPIRED',
-            format('The offer of exam %s to %s expired at %s.', v_exam.hubspot_id,
-                   v_contact.student_id, v_place.offer_expires_at));
+            format('The offer of exam %s to %s expired at %s; since then its seat is no longer '
+                   'held for them%s.', v_exam.hubspot_id, v_contact.student_id,
+                   v_place.offer_expires_at,
+                   CASE WHEN v_place.status = 'expired'
+                        THEN ' and the waitlist job has offered free seats to the next students'
+                        ELSE ' (it is free for anyone to book until the waitlist job offers it '
+                             'to the next student in line)' END),
+            'Book the exam with create_booking if a seat is free, or join the waitlist again.');
     END IF;
 
     PERFORM mockbook_internal.check_exam_for_student(v_exam, v_contact.student_id,
@@ -156,6 +164,7 @@ BEGIN
             v_exam := mockbook_internal.take_seat(v_exam, p_check_capacity := false);
             SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
             WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
+              AND w.offer_expires_at > mockbook_internal.clock_now()
               AND w.id < v_place.id;
             IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
                 PERFORM mockbook_internal.raise_error('EXAM_FULL',

@@ -33,14 +33,14 @@ BEGIN
     PERFORM set_config('mockbook.actor', coalesce(nullif(p_actor, ''), 'hubspot:pull'), true);
     FOR v_exam_id IN SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
                      WHERE lower(e.is_active) = 'scheduled'
-                       AND e.scheduled_activation_datetime <= now()
+                       AND e.scheduled_activation_datetime <= mockbook_internal.clock_now()
                      ORDER BY e.hubspot_id LOOP
         BEGIN
             PERFORM mockbook_internal.lock_exam(v_exam_id);
             UPDATE hubspot_sync.hubspot_mock_exams AS e
             SET is_active = 'true'
             WHERE e.hubspot_id = v_exam_id
-              AND lower(e.is_active) = 'scheduled' AND e.scheduled_activation_datetime <= now();
+              AND lower(e.is_active) = 'scheduled' AND e.scheduled_activation_datetime <= mockbook_internal.clock_now();
             IF FOUND THEN
                 v_count := v_count + 1;
             END IF;

@@ -21,6 +21,7 @@ AS $$
     VALUES
         ('time_conflict', 'boolean', NULL::numeric),
         ('booking_cutoff', 'boolean', NULL),
+        ('allow_booking_after_start', 'boolean', NULL),
         ('min_notice_hours', 'hours', 17520),         -- two years
         ('cancel_deadline_hours', 'hours', 17520),    -- two years
         ('cancel_deadline_action', 'action', NULL),

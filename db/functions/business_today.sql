@@ -14,10 +14,9 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
     -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
-    RETURN (now() AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
-                                        'America/Toronto'))::date;
+    RETURN (mockbook_internal.clock_now() AT TIME ZONE mockbook_internal.business_timezone())::date;
 END
 $$;
 

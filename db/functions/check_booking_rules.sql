@@ -29,9 +29,10 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_start timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.start_time);
-    v_end timestamptz := mockbook_internal.exam_starts_at(p_exam.exam_date, p_exam.end_time);
-    -- the five rules in one statement (issue 13: not one mockbook_internal.booking_rule call
+    v_start timestamptz := p_exam.exam_starts_at;
+    v_end timestamptz := p_exam.exam_ends_at;
+    v_now timestamptz := mockbook_internal.clock_now();
+    -- the five rules in one statement (not one mockbook_internal.booking_rule call
     -- each); an absent rule reads as JSON null, as booking_rule answers, and a value stored
     -- above its maximum as the maximum (a raw 22003/22008 before)
     v_rules jsonb := mockbook_internal.booking_rules(
@@ -43,8 +44,8 @@ DECLARE
     v_other record;
 BEGIN
     IF v_start IS NOT NULL THEN
-        IF (coalesce(v_rules -> 'booking_cutoff' = 'true'::jsonb, false) AND now() >= v_start)
-           OR (v_notice > 0 AND now() > v_start - make_interval(secs => v_notice * 3600)) THEN
+        IF (coalesce(v_rules -> 'booking_cutoff' = 'true'::jsonb, false) AND v_now >= v_start)
+           OR (v_notice > 0 AND v_now > v_start - make_interval(secs => v_notice * 3600)) THEN
             PERFORM mockbook_internal.raise_error('BOOKING_CLOSED',
                 format('Exam %s starts at %s; booking closed %s.', p_exam.hubspot_id, v_start,
                        CASE WHEN v_notice > 0 THEN format('%s hour(s) before the start', v_notice)
@@ -53,17 +54,19 @@ BEGIN
     END IF;
 
     IF coalesce(v_rules -> 'time_conflict' = 'true'::jsonb, false)
-       AND v_start IS NOT NULL AND v_end IS NOT NULL THEN
-        SELECT b.booking_id, b.associated_mock_exam, b.mock_type, b.exam_date, b.start_time,
-               b.end_time
+       AND v_start IS NOT NULL THEN
+        -- the other exams' own instants (never the bookings' copies, which a reschedule in
+        -- HubSpot may have left behind); an exam without a start time has no window
+        SELECT b.booking_id, b.associated_mock_exam, b.mock_type, e.exam_date, e.start_time,
+               e.end_time
         INTO v_other
         FROM hubspot_sync.hubspot_bookings AS b
+        JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
         WHERE b.student_id = p_student_id
           AND b.is_active = 'Active'
-          AND b.exam_date = p_exam.exam_date
           AND b.id IS DISTINCT FROM p_ignore_booking_id
-          AND mockbook_internal.exam_starts_at(b.exam_date, b.start_time) < v_end
-          AND mockbook_internal.exam_starts_at(b.exam_date, b.end_time) > v_start
+          AND e.exam_starts_at < v_end
+          AND e.exam_ends_at > v_start
         ORDER BY b.booking_id
         LIMIT 1;
         IF FOUND THEN

@@ -48,6 +48,10 @@ BEGIN
                    CASE WHEN p_exam.scheduled_activation_datetime IS NOT NULL
                         THEN format(', opens %s', p_exam.scheduled_activation_datetime)
                         ELSE '' END));
+    ELSIF v_reason = 'EXAM_IN_PAST' AND p_exam.exam_date >= hubspot_sync.business_today() THEN
+        PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
+            format('Exam %s started at %s.', p_exam.hubspot_id, p_exam.exam_starts_at),
+            'Students cannot book an exam that has started (an admin may allow it with the booking rule allow_booking_after_start).');
     ELSIF v_reason = 'EXAM_IN_PAST' THEN
         PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
             format('Exam %s took place on %s.', p_exam.hubspot_id, p_exam.exam_date));
@@ -111,7 +115,8 @@ BEGIN
               WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered'
                 -- the student's own held offer holds its seat for them: the booking takes it
                 -- (mockbook_internal.close_day_places); an expired one holds it for nobody
-                AND NOT (w.student_id = p_student_id AND w.offer_expires_at > now()))
+                AND w.offer_expires_at > mockbook_internal.clock_now()
+                AND NOT (w.student_id = p_student_id))
            >= coalesce(p_exam.capacity, 0) THEN
         PERFORM mockbook_internal.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,

@@ -53,7 +53,7 @@ BEGIN
         SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w WHERE w.id = v_id;
         CONTINUE WHEN v_place.id IS NULL OR v_place.status NOT IN ('waiting', 'offered');
         IF v_place.mock_exam_id = p_exam.hubspot_id AND v_place.status = 'offered'
-           AND v_place.offer_expires_at > now() THEN
+           AND v_place.offer_expires_at > mockbook_internal.clock_now() THEN
             UPDATE hubspot_sync.waitlist_entries AS w
             SET status = 'accepted', resolved_at = now(), booking_id = p_booking.id
             WHERE w.id = v_place.id;

@@ -1,11 +1,16 @@
 /**
  * hubspot_sync.complete_past_bookings(p_actor text DEFAULT 'mockbook:auto-complete') -> jsonb
  *
- * Past bookings complete themselves (issue 16, as the original app's monthly cleanup did): every
- * Active booking whose exam day is before today (business time zone) and that has no attendance
- * becomes Completed. Ledger-neutral: no credit moves, no ledger row; the audit trail is the
+ * Past bookings complete themselves (as the original app's monthly cleanup did): every Active
+ * booking without attendance whose exam took place becomes Completed. "Took place" is read from
+ * the exam itself, never from the booking's copies (a reschedule in HubSpot moves the exam): its
+ * end instant (exam_ends_at; the end of its day when it has no end time) has passed and the exam
+ * is still open (is_active true/active/scheduled) — a deactivated or archived exam did not take
+ * place, and its bookings are never completed here. A booking whose exam row is unknown (legacy)
+ * falls back to its own exam_date before today (business time zone).
+ * Ledger-neutral: no credit moves, no ledger row; the audit trail is the
  * bookings' audit rows (performed_by p_actor through mockbook.actor) and the outbox pushes the
- * status to HubSpot. The exams' total_bookings (SPEC §3: the Active count) are recounted.
+ * status to HubSpot. The exams' total_bookings (the Active count) are recounted.
  * The `complete` step of `mockbook run`; pg_cron-ready:
  * `SELECT cron.schedule('mockbook-complete', '15 0 * * *',
  *  $$SELECT hubspot_sync.complete_past_bookings()$$)`.
@@ -33,11 +38,15 @@ BEGIN
 
     WITH due AS (
         SELECT b.id FROM hubspot_sync.hubspot_bookings AS b
+        LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
         WHERE b.is_active = 'Active'
-          AND b.exam_date < hubspot_sync.business_today()
           AND nullif(btrim(b.attendance), '') IS NULL
+          AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
+                   ELSE e.exam_ends_at <= mockbook_internal.clock_now()
+                        AND lower(coalesce(e.is_active, '')) IN ('true', 'active', 'scheduled')
+              END
         ORDER BY b.id
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF b SKIP LOCKED
     ), done AS (
         UPDATE hubspot_sync.hubspot_bookings AS b
         SET is_active = 'Completed', updated_at = now()

@@ -77,7 +77,8 @@ BEGIN
             END IF;
             SELECT coalesce(e.total_bookings, 0), coalesce(e.capacity, 0),
                    (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
-                    WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'),
+                    WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'
+                      AND w.offer_expires_at > mockbook_internal.clock_now()),
                    (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
                     WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'waiting')
             INTO v_booked, v_capacity, v_held, v_waiting

@@ -34,7 +34,8 @@ BEGIN
     END IF;
     v_free := coalesce(v_exam.capacity, 0) - coalesce(v_exam.total_bookings, 0)
               - (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
-                 WHERE w.mock_exam_id = p_exam_hubspot_id AND w.status = 'offered');
+                 WHERE w.mock_exam_id = p_exam_hubspot_id AND w.status = 'offered'
+                   AND w.offer_expires_at > mockbook_internal.clock_now());
     IF v_free <= 0 THEN
         RETURN 0;
     END IF;
@@ -58,7 +59,7 @@ BEGIN
     )
     UPDATE hubspot_sync.waitlist_entries AS w
     SET status = 'offered', offered_at = now(),
-        offer_expires_at = now() + make_interval(mins => v_hold)
+        offer_expires_at = mockbook_internal.clock_now() + make_interval(mins => v_hold)
     FROM next
     WHERE w.id = next.id AND w.status = 'waiting';
     GET DIAGNOSTICS v_made = ROW_COUNT;

@@ -91,7 +91,7 @@ BEGIN
 
     WITH due AS (
         SELECT w.id FROM hubspot_sync.waitlist_entries AS w
-        WHERE w.status = 'offered' AND w.offer_expires_at <= now()
+        WHERE w.status = 'offered' AND w.offer_expires_at <= mockbook_internal.clock_now()
         ORDER BY w.id
         FOR UPDATE SKIP LOCKED
     ), expired AS (
@@ -112,7 +112,8 @@ BEGIN
                       WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'waiting')
           AND coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0)
               > (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w
-                 WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered')
+                 WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'
+                   AND w.offer_expires_at > mockbook_internal.clock_now())
     ) AS x(id);
 
     FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP

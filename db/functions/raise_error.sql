@@ -59,7 +59,7 @@ BEGIN
         ('CANCELLATION_CLOSED', 'PT409', 'The cancellation deadline has passed; ask an admin to cancel the booking.'),
         ('EXAM_NOT_FULL', 'PT409', 'The exam has free seats: book it instead of joining its waitlist.'),
         ('WAITLIST_FULL', 'PT409', 'The waitlist is full; choose another exam session.'),
-        ('OFFER_EXPIRED', 'PT409', 'The offer expired and passed to the next student; join the waitlist again.'),
+        ('OFFER_EXPIRED', 'PT409', 'The offer expired and no longer holds a seat for you; book with create_booking if a seat is free, or join the waitlist again.'),
         ('IDEMPOTENCY_KEY_REUSED', 'PT422', 'Use a new idempotency key for a different request.'),
         ('PREREQUISITE_NOT_MET', 'PT422', 'Book and attend the prerequisite exams first.'),
         ('CAPACITY_BELOW_BOOKED', 'PT422', 'Cancel bookings first or choose a capacity of at least the booked count.'),

@@ -79,7 +79,8 @@ BEGIN
     -- seats held by offers (those just made included) are not free: remaining_seats is
     -- list_available_exams' capacity - total_bookings - held_seats, never below 0
     SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
-    WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
+    WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
+      AND w.offer_expires_at > mockbook_internal.clock_now();
 
     RETURN mockbook_internal.store_idempotent_result('set_exam_capacity', p_idempotency_key,
                                                 v_fingerprint, jsonb_build_object(

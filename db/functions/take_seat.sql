@@ -74,7 +74,8 @@ BEGIN
 
     IF p_check_capacity THEN
         SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
-        WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered';
+        WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
+          AND w.offer_expires_at > mockbook_internal.clock_now();
         IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
             PERFORM mockbook_internal.raise_error('EXAM_FULL',
                 format('Exam %s is full (%s of %s seats booked, %s held for waitlist offers).',

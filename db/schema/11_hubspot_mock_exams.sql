@@ -19,7 +19,12 @@ CREATE TABLE hubspot_sync.hubspot_mock_exams (
     created_at timestamptz DEFAULT now(),
     updated_at timestamptz DEFAULT now(),
     synced_at timestamptz DEFAULT now(),
-    hubspot_last_sync_at timestamptz
+    hubspot_last_sync_at timestamptz,
+    -- derived from exam_date, start_time and end_time by the trigger derive_exam_instants
+    -- (db/triggers/exam_instants.sql); every time-based rule and job reads these
+    exam_starts_at timestamptz,
+    exam_ends_at timestamptz,
+    time_problem text
 );
 
 -- indexes

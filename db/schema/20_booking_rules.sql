@@ -11,7 +11,7 @@ CREATE TABLE hubspot_sync.booking_rules (
     CONSTRAINT booking_rules_rule_check CHECK (rule IN (
         'time_conflict', 'booking_cutoff', 'min_notice_hours', 'cancel_deadline_hours',
         'cancel_deadline_action', 'max_active_per_type', 'max_active_per_week',
-        'offer_hold_minutes', 'waitlist_size'))
+        'offer_hold_minutes', 'waitlist_size', 'allow_booking_after_start'))
 );
 
 INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
@@ -19,6 +19,8 @@ INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
      'true: a student cannot hold two Active bookings whose sessions overlap (TIME_CONFLICT).'),
     ('booking_cutoff', 'false',
      'true: no booking once the exam has started, business time zone (BOOKING_CLOSED).'),
+    ('allow_booking_after_start', 'false',
+     'true: students may book an exam that has started (by default such an exam is EXAM_IN_PAST); booking_cutoff and min_notice_hours still apply.'),
     ('min_notice_hours', '0',
      'Hours before the start after which booking closes (BOOKING_CLOSED); 0: none.'),
     ('cancel_deadline_hours', '0',
@@ -40,3 +42,22 @@ CREATE POLICY service_role_all ON hubspot_sync.booking_rules
     FOR ALL TO service_role USING (true) WITH CHECK (true);
 REVOKE ALL ON TABLE hubspot_sync.booking_rules FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.booking_rules TO service_role;
+
+-- Every change of a rule, as set_booking_rule made it: the old and new value, who (the JWT's
+-- user through mockbook_internal.request_actor, else p_actor for a server job) and when.
+CREATE TABLE hubspot_sync.booking_rule_changes (
+    id bigserial PRIMARY KEY,
+    rule text NOT NULL,
+    old_value jsonb,
+    new_value jsonb NOT NULL,
+    changed_by text,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- security
+ALTER TABLE hubspot_sync.booking_rule_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.booking_rule_changes
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.booking_rule_changes FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.booking_rule_changes TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.booking_rule_changes_id_seq FROM PUBLIC, anon, authenticated, service_role;

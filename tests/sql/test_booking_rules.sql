@@ -4,7 +4,7 @@
 -- zone is set to a fixed offset where it is about noon now, so "an exam that started an hour ago,
 -- today" exists whatever the hour the suite runs at.
 BEGIN;
-SELECT plan(57);
+SELECT plan(59);
 
 CREATE TEMP TABLE fns (sig regprocedure, vol text);
 INSERT INTO fns VALUES
@@ -31,7 +31,8 @@ SELECT ok(obj_description(sig, 'pg_proc') IS NOT NULL
 
 -- Defaults: every rule off -----------------------------------------------------------------------
 SELECT is((SELECT jsonb_object_agg(rule, value) FROM hubspot_sync.booking_rules),
-          '{"time_conflict": false, "booking_cutoff": false, "min_notice_hours": 0,
+          '{"time_conflict": false, "booking_cutoff": false, "allow_booking_after_start": false,
+            "min_notice_hours": 0,
             "cancel_deadline_hours": 0, "cancel_deadline_action": "refuse",
             "max_active_per_type": null, "max_active_per_week": null,
             "offer_hold_minutes": 60, "waitlist_size": null}'::jsonb,
@@ -47,7 +48,7 @@ SELECT is(tests.rpc('service_role', 'hubspot_sync.set_booking_rule(''max_active_
 SELECT is((SELECT format('%s %s', value, updated_by) FROM hubspot_sync.booking_rules WHERE rule = 'max_active_per_type'),
           '3 admin@x', 'the value and the actor are stored');
 SELECT is(tests.rpc_error('service_role', $$hubspot_sync.set_booking_rule('no_such_rule', 'true')$$),
-          'PT400 INVALID_ARGUMENT: p_rule ''no_such_rule'' is not a scheduling rule (time_conflict, booking_cutoff, min_notice_hours, cancel_deadline_hours, cancel_deadline_action, max_active_per_type, max_active_per_week, offer_hold_minutes, waitlist_size).',
+          'PT400 INVALID_ARGUMENT: p_rule ''no_such_rule'' is not a scheduling rule (time_conflict, booking_cutoff, min_notice_hours, cancel_deadline_hours, cancel_deadline_action, max_active_per_type, max_active_per_week, offer_hold_minutes, waitlist_size, allow_booking_after_start).',
           'an unknown rule is INVALID_ARGUMENT, listing the rules');
 SELECT is(ARRAY(SELECT coalesce(split_part(tests.rpc_error('service_role',
                     format('hubspot_sync.set_booking_rule(%L, %L)', r, v)), ':', 1), 'ok')
@@ -117,8 +118,15 @@ BEGIN
 END $$;
 
 -- BOOKING_CLOSED ----------------------------------------------------------------------------------
+SELECT matches(tests.rpc_error('service_role', format(
+                   'hubspot_sync.create_booking(p_student_id := %L, p_email := %L, p_mock_exam_id := %L, p_idempotency_key := %L, p_attending_location := %L)',
+                   'RUA', 'rua@example.com', 'RU_STARTED', 'ru-started-0', 'mississauga')),
+               '^PT409 EXAM_IN_PAST: Exam RU_STARTED started at ',
+               'default: an exam that started an hour ago is not bookable (EXAM_IN_PAST)');
+SELECT lives_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.set_booking_rule(''allow_booking_after_start'', ''true'')')$$,
+                'allow_booking_after_start on');
 SELECT is(tests.book('RUA', 'RU_STARTED', 'ru-started-1') ->> 'status', 'Active',
-          'default: an exam that started an hour ago stays bookable all day (today''s behaviour)');
+          'allow_booking_after_start: an exam that started an hour ago is bookable');
 SELECT lives_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.set_booking_rule(''booking_cutoff'', ''true'')')$$,
                 'booking_cutoff on');
 SELECT matches(tests.rpc_error('service_role', format(

@@ -3,23 +3,26 @@
 BEGIN;
 SELECT plan(20);
 
-SELECT volatility_is('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
+SELECT volatility_is('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date', 'text', 'boolean'],
                      'stable', 'list_available_exams is STABLE');
-SELECT is_definer('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
+SELECT is_definer('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date', 'text', 'boolean'],
                     'list_available_exams is SECURITY DEFINER');
-SELECT function_privs_are('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date'],
+SELECT function_privs_are('hubspot_sync', 'list_available_exams', ARRAY['text', 'text', 'date', 'date', 'text', 'boolean'],
                           r, p, format('%s: EXECUTE %s', r, CASE WHEN p = '{}' THEN 'refused' ELSE 'granted' END))
 FROM (VALUES ('anon', '{}'::text[]), ('authenticated', '{}'), ('service_role', '{EXECUTE}'))
      AS v(r, p);
-SELECT is(tests.plpgsql_check_count('hubspot_sync.list_available_exams(text, text, date, date)'),
+SELECT is(tests.plpgsql_check_count('hubspot_sync.list_available_exams(text, text, date, date, text, boolean)'),
           0::bigint, 'plpgsql_check: list_available_exams is clean');
 SELECT ok((SELECT proretset FROM pg_proc
-           WHERE oid = 'hubspot_sync.list_available_exams(text, text, date, date)'::regprocedure),
+           WHERE oid = 'hubspot_sync.list_available_exams(text, text, date, date, text, boolean)'::regprocedure),
           'list_available_exams returns SETOF');
-SELECT isnt(obj_description('hubspot_sync.list_available_exams(text, text, date, date)'::regprocedure,
+SELECT isnt(obj_description('hubspot_sync.list_available_exams(text, text, date, date, text, boolean)'::regprocedure,
                             'pg_proc'), NULL, 'list_available_exams has a comment');
 
 SELECT tests.isolate();  -- other tests of the run may have committed exams
+-- 06:00 today, business time zone: today's exam (09:00-12:00) has not started, whatever the hour
+-- the suite runs at
+DO $$ BEGIN PERFORM tests.set_local_time('06:00'); END $$;
 -- Fixtures: d = today in the business time zone.
 DO $$
 DECLARE
@@ -33,9 +36,9 @@ BEGIN
     PERFORM tests.make_exam(p_hubspot_id := 'EXLA4', p_exam_date := d + 1, p_is_active := 'false');
     PERFORM tests.make_exam(p_hubspot_id := 'EXLA5', p_exam_date := d - 1);
     PERFORM tests.make_exam(p_hubspot_id := 'EXLA6', p_exam_date := d + 5, p_is_active := 'scheduled',
-                            p_scheduled_activation_datetime := now() - interval '1 hour');
+                            p_scheduled_activation_datetime := mockbook_internal.clock_now() - interval '1 hour');
     PERFORM tests.make_exam(p_hubspot_id := 'EXLA7', p_exam_date := d + 5, p_is_active := 'scheduled',
-                            p_scheduled_activation_datetime := now() + interval '1 hour');
+                            p_scheduled_activation_datetime := mockbook_internal.clock_now() + interval '1 hour');
     PERFORM tests.make_exam(p_hubspot_id := 'EXLA8', p_exam_date := d, p_is_active := 'Active',
                             p_mock_type := 'Mini-mock', p_capacity := 1);
     PERFORM tests.make_student(p_student_id := 'LA' || i) FROM generate_series(1, 4) AS i;
@@ -70,7 +73,12 @@ SELECT is((SELECT r FROM jsonb_array_elements(tests.rpc_rows('service_role',
               'start_time', '09:00', 'end_time', '12:00', 'location', 'mississauga',
               'mock_set', 'A', 'prerequisite_exam_ids', '[]'::jsonb, 'capacity', 3,
               'total_bookings', 1, 'remaining_seats', 2, 'is_full', false, 'held_seats', 0,
-              'waiting', 0),
+              'waiting', 0,
+              'starts_at', to_jsonb(((hubspot_sync.business_today() + 3) + time '09:00')
+                                    AT TIME ZONE mockbook_internal.business_timezone()),
+              'ends_at', to_jsonb(((hubspot_sync.business_today() + 3) + time '12:00')
+                                  AT TIME ZONE mockbook_internal.business_timezone()),
+              'time_zone', mockbook_internal.business_timezone(), 'reason', NULL),
           'a row carries the exam''s fields, capacity, total_bookings and remaining_seats');
 -- the waitlist (issue 16): EXLA1 gets one held offer and one waiting student
 INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at, offer_expires_at)

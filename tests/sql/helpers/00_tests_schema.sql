@@ -74,6 +74,21 @@ $$;
 -- Fixtures -------------------------------------------------------------------------------------
 
 -- An exam; returns its HubSpot id. Defaults: a bookable SJ exam a week ahead with 10 seats.
+-- Moves the database's clock (mockbook_internal.clock_now, setting mockbook.clock_offset) for
+-- the rest of the transaction so that it reads p_time, today, in the business time zone: a test
+-- of exams "today" then means the same whatever the hour the suite runs at.
+CREATE OR REPLACE FUNCTION tests.set_local_time(p_time time) RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_zone text := mockbook_internal.business_timezone();
+    v_day date := (now() AT TIME ZONE v_zone)::date;
+BEGIN
+    PERFORM set_config('mockbook.clock_offset',
+                       (((v_day + p_time) AT TIME ZONE v_zone) - now())::text, true);
+    RETURN mockbook_internal.clock_now();
+END
+$$;
+
 CREATE OR REPLACE FUNCTION tests.make_exam(
     p_mock_type text DEFAULT 'Situational Judgment',
     p_capacity integer DEFAULT 10,
