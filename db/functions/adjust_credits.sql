@@ -47,6 +47,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('adjust_credits');
     PERFORM mockbook_internal.check_credit_field('p_credit_field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 OR p_delta NOT BETWEEN -1000 AND 1000 THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',

@@ -43,6 +43,8 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('admin_create_booking');
     -- 1. arguments
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                p_idempotency_key, p_attending_location,

@@ -164,8 +164,13 @@ BEGIN
             p_check_fields := p_mode <> 'rebook',
             p_check_capacity := NOT p_override_capacity,
             p_ignore_booking_id := v_old.id);
+        -- the scheduling rules bind a student's own booking and a student's own rebook (a
+        -- rebook by an admin's JWT or the service-role key is an admin move)
         IF p_mode = 'credit' THEN
             PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        ELSIF p_mode = 'rebook' AND mockbook_internal.request_actor() LIKE 'user:%' THEN
+            PERFORM mockbook_internal.check_booking_rules(
+                v_exam, coalesce(v_contact.student_id, v_old.student_id), v_old.id);
         END IF;
 
         -- 9. the credit

@@ -57,6 +57,8 @@ BEGIN
     PERFORM mockbook_internal.check_text_arg('p_reason', p_reason, false, 1000);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     v_actor := mockbook_internal.request_actor(p_actor);
+    -- a student's JWT: only their own booking, never the admin path (no p_student_id)
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'cancel_booking');
 
     v_fingerprint := mockbook_internal.booking_fingerprint('cancel_booking', p_booking_id,
                                                       p_student_id, p_refund::text, p_reason,

@@ -50,6 +50,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('cancel_bookings');
     IF p_booking_ids IS NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_ids is required.');
     ELSIF cardinality(p_booking_ids) > 100 THEN

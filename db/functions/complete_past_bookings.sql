@@ -33,6 +33,8 @@ DECLARE
     v_exams text[];
     v_exam_id text;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('complete_past_bookings');
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:auto-complete'), true);
 

@@ -1,14 +1,14 @@
 /**
  * mockbook_internal.insert_booking(p_booking) -> hubspot_bookings (the inserted row), or NULL
  *
- * Step 10 of SPEC §4.1, the insert itself, shared by the booking functions: inserts p_booking
+ * Step 10 of create_booking, the insert itself, shared by the booking functions: inserts p_booking
  * (id, codes, exam and contact columns as the caller filled them; created_at/updated_at now;
  * hubspot_id stays NULL until the glue pushes it). When p_booking.booking_id is NULL a code is
  * generated (mockbook_internal.new_booking_code), drawn again on a collision (10 collisions in a row would be a bug: XX000).
  * A unique violation never reaches the caller raw:
  *   uq_bookings_one_per_student_type_day  -> DUPLICATE_BOOKING (a concurrent insert won)
  *   booking code, supplied by the caller  -> INVALID_ARGUMENT (p_booking_id already in use, or
- *                                            in the WL- range of waitlist places' codes)
+ *                                            not a valid code: booking_code_problem)
  *   idempotency key                       -> returns NULL: the caller answers as a replay
  *                                            (mockbook_internal.claim_idempotency_key)
  * Errors: as listed. Locks: the new row (the caller holds the exam and contact locks).
@@ -25,12 +25,15 @@ DECLARE
     v_constraint text;
 BEGIN
     v_row.id := coalesce(v_row.id, gen_random_uuid());
-    -- 'WL-<id>' is the HubSpot code of a waitlist place (waitlist_entries.booking_code): a
-    -- booking carrying one would be upserted onto that place's HubSpot object
-    IF NOT v_generated AND upper(v_row.booking_id) LIKE 'WL-%' THEN
+    -- a caller's code follows the one rule (mockbook_internal.booking_code_problem): never
+    -- uuid-shaped or all digits (references resolve as uuid, code or HubSpot id), never in the
+    -- WL- range of waitlist places (a booking carrying one would be upserted onto that place's
+    -- HubSpot object), no control, bidirectional or markup characters
+    IF NOT v_generated AND mockbook_internal.booking_code_problem(v_row.booking_id) IS NOT NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            format('p_booking_id %L: codes starting with WL- are reserved for waitlist places.',
-                   v_row.booking_id));
+            format('p_booking_id %L is not a valid booking code: %s.', v_row.booking_id,
+                   mockbook_internal.booking_code_problem(v_row.booking_id)),
+            'A booking code is 3-100 characters: letters, digits, space, ".", ",", "_", "-", a letter or digit at both ends; not shaped like a uuid, not all digits, not starting with WL-. Or leave p_booking_id out: mockbook generates one.');
     END IF;
     FOR v_attempt IN 1..10 LOOP
         IF v_generated THEN

@@ -71,6 +71,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('mark_attendance');
     -- 1. The whole batch must be well-formed before anything is read or locked.
     IF p_updates IS NULL OR jsonb_typeof(p_updates) <> 'array' THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',

@@ -12,7 +12,7 @@
  *   EXAM_FULL, DUPLICATE_BOOKING, ALREADY_CANCELLED, NOT_CANCELLABLE,
  *   EXAM_NOT_ACTIVE, EXAM_IN_PAST, CREDIT_CONFLICT, TIME_CONFLICT,
  *   BOOKING_CLOSED, CANCELLATION_CLOSED, EXAM_NOT_FULL, WAITLIST_FULL,
- *   OFFER_EXPIRED                                                              PT409
+ *   OFFER_EXPIRED, AMBIGUOUS_REFERENCE                                         PT409
  *   IDEMPOTENCY_KEY_REUSED, PREREQUISITE_NOT_MET, CAPACITY_BELOW_BOOKED,
  *   REBOOK_NOT_ALLOWED, BOOKING_LIMIT_REACHED                                  PT422
  *   BUSY                                                                       PT503
@@ -42,7 +42,7 @@ BEGIN
         ('INVALID_ARGUMENT', 'PT400', 'Correct the named argument and call again.'),
         ('INVALID_EXAM_TYPE', 'PT400', 'The exam has a mock type mockbook does not know; fix the exam in HubSpot.'),
         ('INSUFFICIENT_CREDITS', 'PT402', 'The student needs more credits for this mock type.'),
-        ('FORBIDDEN', 'PT403', 'Only the booking''s own student (or an admin call without p_student_id) may do this.'),
+        ('FORBIDDEN', 'PT403', 'Only the booking''s own student, or an admin (an admin''s JWT, or the service-role key), may do this.'),
         ('CONTACT_NOT_FOUND', 'PT404', 'Check the student id and email, or sync the contact from HubSpot.'),
         ('EXAM_NOT_FOUND', 'PT404', 'Check the exam''s HubSpot id, or pull exams from HubSpot.'),
         ('BOOKING_NOT_FOUND', 'PT404', 'Check the booking id (uuid, booking code or HubSpot id).'),
@@ -52,7 +52,8 @@ BEGIN
         ('ALREADY_CANCELLED', 'PT409', 'Nothing to do: the booking is already cancelled.'),
         ('NOT_CANCELLABLE', 'PT409', 'Completed bookings cannot be cancelled.'),
         ('EXAM_NOT_ACTIVE', 'PT409', 'The exam is not open for booking.'),
-        ('EXAM_IN_PAST', 'PT409', 'The exam day has passed.'),
+        ('EXAM_IN_PAST', 'PT409', 'The exam has started or its day has passed; choose a later session.'),
+        ('AMBIGUOUS_REFERENCE', 'PT409', 'The reference names more than one booking: pass the booking''s uuid (id) instead.'),
         ('CREDIT_CONFLICT', 'PT409', 'The balance changed concurrently: read it again and retry.'),
         ('TIME_CONFLICT', 'PT409', 'The student already holds a booking at that time; cancel it or choose another session.'),
         ('BOOKING_CLOSED', 'PT409', 'Booking for this session has closed; choose a later session.'),

@@ -68,6 +68,12 @@ BEGIN
     IF v_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
+    -- a student's JWT moves only the student's own booking (and book applies the scheduling
+    -- rules to it, as to a new booking); an admin's JWT or the service-role key moves any
+    IF v_actor LIKE 'user:%' THEN
+        PERFORM mockbook_internal.check_student_caller(
+            (mockbook_internal.booking_by_ref(p_booking_id)).student_id, 'rebook');
+    END IF;
 
     -- 2.-7. and the move: the booking pipeline (mode 'rebook'; its result stored under the key)
     RETURN mockbook_internal.book(

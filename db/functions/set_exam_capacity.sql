@@ -43,6 +43,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('set_exam_capacity');
     PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_capacity IS NULL OR p_capacity < 0 THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',

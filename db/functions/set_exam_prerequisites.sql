@@ -37,6 +37,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('set_exam_prerequisites');
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
     -- the list is an argument: checked before the key (write_exam_prerequisites checks it again)
     PERFORM mockbook_internal.check_prerequisite_ids(p_exam_id, p_prerequisite_ids);

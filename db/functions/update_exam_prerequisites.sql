@@ -52,6 +52,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('update_exam_prerequisites');
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
     -- the key's own argument check, here so that it comes before EXAM_NOT_FOUND below
     -- (claim_idempotent_call makes it again)

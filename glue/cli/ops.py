@@ -18,6 +18,7 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
 from glue.db import runs
+from glue.db.status import data_problem_rows
 from glue.run.status import (
     Thresholds,
     check,
@@ -128,14 +129,17 @@ def status(
         except OSError as exc:
             raise ConfigError(f"cannot write {prometheus_file}: {exc.strerror or exc}") from None
     invariants: list[str] = []
-    if check_flag:
-        with _connect(app) as conn:
+    with _connect(app) as conn:
+        if check_flag:
             invariants = invariant_violations(conn)
+        problems = data_problem_rows(conn)
     as_json = json_flag or app.json_output
     if as_json:
-        click.echo(json.dumps(to_json(current, limits, invariants)))
+        click.echo(json.dumps(to_json(current, limits, invariants, problems)))
     elif prometheus_file is None or sys.stdout.isatty():
         Console().print(render_table(current, limits))
+        for problem in problems:
+            click.echo(f"data problem: {problem}")
     failures = check(current, limits) + invariants
     if check_flag and failures:
         for failure in failures:

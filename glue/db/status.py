@@ -40,3 +40,16 @@ def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
             "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
         ).fetchall()
     return [tuple(row) for row in rows]
+
+
+def data_problem_rows(conn: psycopg.Connection) -> list[str]:
+    """Stored data the rules cannot read, still relevant (exams whose day is not over): each
+    exam's time_problem (docs/rpc.md, Exam times). Reported, never a failure of the check."""
+    rows = conn.execute(
+        "SELECT format('exam %s (%s): %s', hubspot_id, coalesce(exam_date::text, 'no date'),"
+        "              time_problem)"
+        " FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE time_problem IS NOT NULL"
+        "   AND (exam_date IS NULL OR exam_date >= (now() AT TIME ZONE 'UTC')::date - 1)"
+        " ORDER BY exam_date NULLS FIRST, hubspot_id LIMIT 100").fetchall()
+    return [row[0] for row in rows]

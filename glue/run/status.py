@@ -124,9 +124,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def to_json(status: SyncStatus, limits: Thresholds,
-            invariants: list[str] | None = None) -> dict[str, Any]:
+            invariants: list[str] | None = None,
+            data_problems: list[str] | None = None) -> dict[str, Any]:
     """The one JSON object of `mockbook status --json` (with --check, `invariants` are the
-    lines of invariant_violations: they count as failures)."""
+    lines of invariant_violations: they count as failures; `data_problems` are reported, e.g.
+    an exam time the rules cannot read, and do not)."""
     failures = check(status, limits) + (invariants or [])
     return {
         "pending": status.pending,
@@ -146,6 +148,7 @@ def to_json(status: SyncStatus, limits: Thresholds,
         "thresholds": asdict(limits),
         "ok": not failures,
         "failures": failures,
+        "data_problems": data_problems or [],
     }
 
 

@@ -44,6 +44,8 @@ SPEC_CODES |= {
     "EXAM_NOT_FULL": "PT409", "WAITLIST_FULL": "PT409", "OFFER_EXPIRED": "PT409",
     "BOOKING_LIMIT_REACHED": "PT422",
 }
+# A booking reference that names two bookings (a legacy code equal to another's HubSpot id).
+SPEC_CODES |= {"AMBIGUOUS_REFERENCE": "PT409"}
 
 Call = Callable[[psycopg.Connection], Any]
 
@@ -287,6 +289,16 @@ def offer_expired(c: Ctx) -> Call:
     return accept_call(waiting, exam)
 
 
+def ambiguous_reference(c: Ctx) -> Call:
+    exam = c.exam(capacity=5)
+    first = c.book(c.student(sj=1), exam)
+    second = c.book(c.student(sj=1), exam)
+    # the second booking's HubSpot id is the first one's code: the code names both
+    c.db.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = %s WHERE id = %s",
+                 (first["booking_id"], second["id"]))
+    return cancel_call(first["booking_id"])
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "INVALID_ARGUMENT": invalid_argument,
     "INVALID_EXAM_TYPE": invalid_exam_type,
@@ -315,6 +327,7 @@ SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "WAITLIST_FULL": waitlist_full,
     "OFFER_NOT_FOUND": offer_not_found,
     "OFFER_EXPIRED": offer_expired,
+    "AMBIGUOUS_REFERENCE": ambiguous_reference,
 }
 
 

@@ -373,9 +373,12 @@ def test_a_jwt_with_only_a_sub_and_user_role_claim(db: psycopg.Connection) -> No
     rpc(db, "adjust_credits", claims={"sub": "u-42", "user_role": "admin"},
         p_student_id=student, p_credit_field="shared_mock_credits", p_delta=1, p_reason="r",
         p_actor=None)  # p_actor may be left NULL when the JWT names the user
-    rpc(db, "adjust_credits", sub="u-43", p_student_id=student,
-        p_credit_field="shared_mock_credits", p_delta=1, p_reason="r", p_actor="ignored")
-    assert actors(db, student)[0] == ["admin:u-42", "user:u-43"]
+    # a JWT naming a user who is not an admin has no admin powers: refused, nothing written
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "adjust_credits", sub="u-43", p_student_id=student,
+            p_credit_field="shared_mock_credits", p_delta=1, p_reason="r", p_actor="ignored")
+    assert refused.value.code == "FORBIDDEN"
+    assert actors(db, student)[0] == ["admin:u-42"]
 
 
 def test_the_original_admin_apps_super_admin_is_an_admin(db: psycopg.Connection) -> None:
@@ -389,12 +392,15 @@ def test_the_original_admin_apps_super_admin_is_an_admin(db: psycopg.Connection)
             "role_assigned_at": "2025-11-20T12:00:00Z"}
     rpc(db, "adjust_credits", claims=hook | {"user_role": "super_admin"}, p_student_id=student,
         p_credit_field="sj_credits", p_delta=1, p_reason="goodwill", p_actor=None)
-    rpc(db, "adjust_credits", claims=hook | {"email": "v@school.ca", "user_role": "viewer"},
-        p_student_id=student, p_credit_field="sj_credits", p_delta=1, p_reason="r",
-        p_actor=None)
+    # a viewer is not an admin: the admin power is refused and nothing is written
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "adjust_credits", claims=hook | {"email": "v@school.ca", "user_role": "viewer"},
+            p_student_id=student, p_credit_field="sj_credits", p_delta=1, p_reason="r",
+            p_actor=None)
+    assert refused.value.code == "FORBIDDEN"
     ledger, audit = actors(db, student)
-    assert ledger == ["admin:head@school.ca", "user:v@school.ca"]
-    assert audit[first_audit:] == ["admin:head@school.ca", "user:v@school.ca"]
+    assert ledger == ["admin:head@school.ca"]
+    assert audit[first_audit:] == ["admin:head@school.ca"]
 
 
 def test_server_jobs_without_a_jwt_user_keep_p_actor(db: psycopg.Connection) -> None:

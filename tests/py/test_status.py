@@ -429,3 +429,21 @@ def test_commands_on_an_unmigrated_database_say_so(make_database) -> None:
         result = mockbook(url, command)
         assert result.returncode == exitcodes.CONFIG_ERROR, result.stderr
         assert "mockbook migrate" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_exam_time_the_rules_cannot_read_is_reported_not_a_failure(status_db, conn) -> None:
+    """An upcoming exam whose start_time is 'TBD' is listed under data_problems (the rules
+    would otherwise treat it as a whole-day exam without saying so); it fails no check."""
+    healthy(conn)
+    exam = conn.execute("SELECT tests.make_exam(p_exam_date := current_date + 3)").fetchone()[0]
+    conn.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = 'TBD'"
+                 " WHERE hubspot_id = %s", (exam,))
+    try:
+        data = json.loads(mockbook(status_db, "status", "--json").stdout)
+        table = mockbook(status_db, "status", env={"COLUMNS": "160"}).stdout
+    finally:
+        conn.execute("DELETE FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,))
+    (problem,) = [p for p in data["data_problems"] if exam in p]
+    assert "'TBD' is not a time mockbook can read" in problem
+    assert data["ok"] is True
+    assert f"data problem: exam {exam}" in table

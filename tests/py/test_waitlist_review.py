@@ -451,11 +451,13 @@ def test_a_student_whose_own_offer_holds_the_only_seat_books_it_with_create_book
     check_invariants(db, snap)
 
 
-def test_an_expired_own_offer_is_no_seat_for_its_student(db: psycopg.Connection) -> None:
-    """The exception: an offer past offer_expires_at (process_waitlist has not passed it on
-    yet) holds nothing for its student any more -- accept_offer answers OFFER_EXPIRED -- so
-    create_booking counts it as everybody does: EXAM_FULL, and the seat goes to the next
-    student when process_waitlist runs."""
+def test_an_expired_own_offer_is_a_free_seat_for_anyone_its_student_included(
+        db: psycopg.Connection) -> None:
+    """An offer past offer_expires_at (process_waitlist has not passed it on yet) holds nothing
+    for anybody from that instant -- accept_offer answers OFFER_EXPIRED -- and its seat is free:
+    create_booking takes it for whoever books first, the offer's own student included. The job
+    then finds no free seat to offer the next student, and the booked student's place is
+    closed (left)."""
     exam = make_exam(db, capacity=1)
     a, student, nxt = make_student(db), make_student(db), make_student(db)
     leaving = book(db, a, exam)
@@ -466,10 +468,12 @@ def test_an_expired_own_offer_is_no_seat_for_its_student(db: psycopg.Connection)
                " '1 minute' WHERE mock_exam_id = %s AND student_id = %s", (exam, student))
     snap = snapshot(db)
     with pytest.raises(RpcError) as err:
-        book(db, student, exam)
-    assert err.value.code == "EXAM_FULL"
+        rpc(db, "accept_offer", p_student_id=student, p_email=f"{student.lower()}@example.com",
+            p_mock_exam_id=exam)
+    assert err.value.code == "OFFER_EXPIRED"
+    assert book(db, student, exam)["status"] == "Active"
     rpc(db, "process_waitlist", p_actor="test")
-    assert places(db, exam) == {student: "expired", nxt: "offered"}
+    assert places(db, exam) == {student: "left", nxt: "waiting"}
     check_invariants(db, snap)
 
 

@@ -1,0 +1,34 @@
+-- Hand-written: db/schema/11_hubspot_mock_exams.sql (the instants an exam's rules read, kept by
+-- the trigger derive_exam_instants; filled for the existing rows by 99_exam_instants.sql once the
+-- functions exist) and db/schema/20_booking_rules.sql (the rule allow_booking_after_start, the
+-- history of rule changes).
+ALTER TABLE hubspot_sync.hubspot_mock_exams
+    ADD COLUMN IF NOT EXISTS exam_starts_at timestamptz,
+    ADD COLUMN IF NOT EXISTS exam_ends_at timestamptz,
+    ADD COLUMN IF NOT EXISTS time_problem text;
+
+ALTER TABLE hubspot_sync.booking_rules DROP CONSTRAINT booking_rules_rule_check;
+ALTER TABLE hubspot_sync.booking_rules ADD CONSTRAINT booking_rules_rule_check CHECK (rule IN (
+        'time_conflict', 'booking_cutoff', 'min_notice_hours', 'cancel_deadline_hours',
+        'cancel_deadline_action', 'max_active_per_type', 'max_active_per_week',
+        'offer_hold_minutes', 'waitlist_size', 'allow_booking_after_start')) NOT VALID;
+ALTER TABLE hubspot_sync.booking_rules VALIDATE CONSTRAINT booking_rules_rule_check;
+INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
+    ('allow_booking_after_start', 'false',
+     'true: students may book an exam that has started (by default such an exam is EXAM_IN_PAST); booking_cutoff and min_notice_hours still apply.')
+ON CONFLICT (rule) DO NOTHING;
+
+CREATE TABLE hubspot_sync.booking_rule_changes (
+    id bigserial PRIMARY KEY,
+    rule text NOT NULL,
+    old_value jsonb,
+    new_value jsonb NOT NULL,
+    changed_by text,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE hubspot_sync.booking_rule_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.booking_rule_changes
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.booking_rule_changes FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.booking_rule_changes TO service_role;
+REVOKE ALL ON SEQUENCE hubspot_sync.booking_rule_changes_id_seq FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,366 @@
+"""Exam times as the platform stores them, read as instants, and the rules that use them.
+
+The original apps and HubSpot store an exam's start_time / end_time as ISO-8601 instants: the
+admin app builds them with `new Date(`${exam_date}T${start_time}:00`).toISOString()`-style
+conversions and HubSpot returns them as e.g. '2025-12-25T19:00:00.000Z' (the production dump,
+tests/fixtures' schema, holds them as text); older rows hold 'HH:MM' local to the business time
+zone. Every rule and job must read both as the same kind of instant (exam_starts_at /
+exam_ends_at, kept by the exam trigger), and a value it cannot read is reported, never taken for
+"no time". Each test here failed on the reader that knew only 'HH:MM'.
+
+Time in the database is mockbook_internal.clock_now() (now() + mockbook.clock_offset): a test
+moves it with a session setting, so nothing here depends on the hour the suite runs at.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from invariants import check_invariants, snapshot
+from postgrest import RpcError, rpc, rpc_rows
+from psycopg.types.json import Jsonb
+
+
+def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
+    return db.execute(query, params).fetchone()[0]
+
+
+def email(student: str) -> str:
+    return f"{student.lower()}@example.com"
+
+
+def iso(moment: datetime) -> str:
+    """An instant as HubSpot and the original app write it: milliseconds and a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def db_now(db: psycopg.Connection) -> datetime:
+    return one(db, "SELECT mockbook_internal.clock_now()")
+
+
+def make_exam(db: psycopg.Connection, *, start: str | None = "09:00", end: str | None = "12:00",
+              day: int = 7, capacity: int = 10, mock_type: str = "Situational Judgment",
+              is_active: str = "true") -> str:
+    exam = one(db, "SELECT tests.make_exam(p_mock_type := %s, p_capacity := %s,"
+                   " p_exam_date := hubspot_sync.business_today() + %s, p_is_active := %s)",
+               (mock_type, capacity, day, is_active))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = %s, end_time = %s"
+               " WHERE hubspot_id = %s", (start, end, exam))
+    return exam
+
+
+def make_exam_at(db: psycopg.Connection, start: datetime, end: datetime, **kw: Any) -> str:
+    """An exam whose times are ISO instants, on the business day of its start."""
+    exam = make_exam(db, **kw)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = %s, end_time = %s,"
+               " exam_date = (%s::timestamptz"
+               "              AT TIME ZONE mockbook_internal.business_timezone())::date"
+               " WHERE hubspot_id = %s", (iso(start), iso(end), start, exam))
+    return exam
+
+
+def make_student(db: psycopg.Connection, credits: int = 5) -> str:
+    return one(db, "SELECT tests.make_student(p_sj := %s, p_cs := %s)", (credits, credits))
+
+
+def book(db: psycopg.Connection, student: str, exam: str, **kw: Any) -> dict:
+    return rpc(db, "create_booking", p_student_id=student, p_email=email(student),
+               p_mock_exam_id=exam, p_idempotency_key=f"inst-{uuid.uuid4()}",
+               p_attending_location="mississauga", p_dominant_hand="right", **kw)
+
+
+@pytest.fixture
+def rules(db: psycopg.Connection) -> Iterator[None]:
+    saved = db.execute("SELECT rule, value FROM hubspot_sync.booking_rules").fetchall()
+    yield
+    for rule, value in saved:
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
+                   (Jsonb(value), rule))
+
+
+def set_rule(db: psycopg.Connection, rule: str, value: Any) -> None:
+    rpc(db, "set_booking_rule", p_rule=rule, p_value=value, p_actor="test")
+
+
+def set_local_time(db: psycopg.Connection, hhmm: str) -> None:
+    """Moves this session's database clock to hhmm today, business time zone."""
+    db.execute("""
+        SELECT set_config('mockbook.clock_offset',
+                          ((((now() AT TIME ZONE z)::date + %s::time) AT TIME ZONE z)
+                           - now())::text,
+                          false)
+        FROM mockbook_internal.business_timezone() AS z""", (hhmm,))
+
+
+# --- reading the formats ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("stored", "expected_utc"), [
+    ("2025-12-25T19:00:00.000Z", "2025-12-25 19:00"),   # HubSpot / the original app
+    ("2025-12-25T19:00:00Z", "2025-12-25 19:00"),
+    ("2025-12-25T19:00Z", "2025-12-25 19:00"),
+    ("2025-12-25T14:00:00-05:00", "2025-12-25 19:00"),  # an offset
+    ("14:00", "2025-12-25 19:00"),                      # local, America/Toronto in winter
+    ("14:00:00", "2025-12-25 19:00"),
+    ("2:00 PM", "2025-12-25 19:00"),
+])
+def test_every_stored_time_format_reads_as_the_same_instant(db: psycopg.Connection, stored: str,
+                                                            expected_utc: str) -> None:
+    got = one(db, "SELECT to_char(mockbook_internal.exam_starts_at('2025-12-25', %s)"
+                  " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')", (stored,))
+    assert got == expected_utc
+
+
+def test_a_local_time_on_a_daylight_saving_day_keeps_its_wall_clock(db: psycopg.Connection) -> None:
+    """2026-03-08 is the day Toronto moves to EDT (UTC-4): 09:00 that day is 13:00 UTC, the
+    day before 14:00 UTC."""
+    got = [one(db, "SELECT to_char(mockbook_internal.exam_starts_at(%s, '09:00')"
+                   " AT TIME ZONE 'UTC', 'HH24:MI')", (day,))
+           for day in ("2026-03-07", "2026-03-08")]
+    assert got == ["14:00", "13:00"]
+
+
+@pytest.mark.parametrize("stored", ["TBD", "25:00", "13:00 PM", "2025-02-30T10:00:00Z", "noon"])
+def test_an_unreadable_time_is_recorded_on_the_exam_never_taken_for_no_time(
+        db: psycopg.Connection, stored: str) -> None:
+    exam = make_exam(db, start=stored)
+    problem, starts_at = db.execute(
+        "SELECT time_problem, exam_starts_at FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    assert starts_at is None
+    assert problem is not None and stored in problem
+    # fixing the text clears it, in step
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = '10:00'"
+               " WHERE hubspot_id = %s", (exam,))
+    assert one(db, "SELECT time_problem IS NULL AND exam_starts_at IS NOT NULL"
+                   " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,))
+
+
+def test_an_instant_on_another_day_than_exam_date_is_reported_and_the_instant_wins(
+        db: psycopg.Connection) -> None:
+    exam = make_exam(db, day=7)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = '2030-01-02T15:00:00.000Z',"
+               " end_time = '2030-01-02T18:00:00.000Z' WHERE hubspot_id = %s", (exam,))
+    problem, starts_at = db.execute(
+        "SELECT time_problem, exam_starts_at FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    assert starts_at == datetime(2030, 1, 2, 15, tzinfo=UTC)
+    assert "not on exam_date" in problem
+
+
+def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
+        db: psycopg.Connection) -> None:
+    exam = make_exam(db)
+    student = make_student(db)
+    db.execute("SET mockbook.business_timezone = 'Mars/Olympus_Mons'")
+    try:
+        with pytest.raises(RpcError) as refused:
+            book(db, student, exam)
+    finally:
+        db.execute("RESET mockbook.business_timezone")
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert "mockbook.business_timezone" in refused.value.detail
+    assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+               (student,)) == 0
+
+
+# --- the rules on ISO-timed exams ------------------------------------------------------------
+
+def test_an_iso_timed_exam_that_started_an_hour_ago_is_refused_by_default(
+        db: psycopg.Connection) -> None:
+    now = db_now(db)
+    exam = make_exam_at(db, now - timedelta(hours=1), now + timedelta(hours=2))
+    student = make_student(db)
+    before = snapshot(db)
+    with pytest.raises(RpcError) as refused:
+        book(db, student, exam)
+    assert refused.value.code == "EXAM_IN_PAST"
+    assert "started" in refused.value.detail
+    check_invariants(db, before)
+    assert one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                   " WHERE student_id = %s", (student,)) == 5
+
+
+def test_the_cut_off_applies_to_an_iso_timed_exam(db: psycopg.Connection, rules: None) -> None:
+    """With allow_booking_after_start on, the booking_cutoff rule still closes booking at the
+    start: the old reader took the ISO value for "no time" and booked it."""
+    set_rule(db, "allow_booking_after_start", True)
+    now = db_now(db)
+    exam = make_exam_at(db, now - timedelta(hours=1), now + timedelta(hours=2))
+    assert book(db, make_student(db), exam)["status"] == "Active"   # no cut-off: allowed
+    set_rule(db, "booking_cutoff", True)
+    with pytest.raises(RpcError) as refused:
+        book(db, make_student(db), exam)
+    assert refused.value.code == "BOOKING_CLOSED"
+
+
+def test_minimum_notice_applies_to_an_iso_timed_exam(db: psycopg.Connection, rules: None) -> None:
+    set_rule(db, "min_notice_hours", 24)
+    now = db_now(db)
+    soon = make_exam_at(db, now + timedelta(hours=5), now + timedelta(hours=8))
+    with pytest.raises(RpcError) as refused:
+        book(db, make_student(db), soon)
+    assert refused.value.code == "BOOKING_CLOSED"
+
+
+def test_two_overlapping_iso_timed_exams_are_a_time_conflict(db: psycopg.Connection,
+                                                              rules: None) -> None:
+    set_rule(db, "time_conflict", True)
+    start = db_now(db) + timedelta(days=10)
+    first = make_exam_at(db, start, start + timedelta(hours=3))
+    second = make_exam_at(db, start + timedelta(hours=2), start + timedelta(hours=4),
+                          mock_type="Clinical Skills")
+    student = make_student(db)
+    book(db, student, first)
+    with pytest.raises(RpcError) as refused:
+        book(db, student, second)
+    assert refused.value.code == "TIME_CONFLICT"
+
+
+def test_the_cancellation_deadline_applies_to_an_iso_timed_exam(db: psycopg.Connection,
+                                                                 rules: None) -> None:
+    now = db_now(db)
+    exam = make_exam_at(db, now + timedelta(hours=3), now + timedelta(hours=6))
+    student = make_student(db)
+    booking = book(db, student, exam)
+    set_rule(db, "cancel_deadline_hours", 24)
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "cancel_booking", p_booking_id=booking["booking_id"], p_student_id=student)
+    assert refused.value.code == "CANCELLATION_CLOSED"
+
+
+def test_an_exam_that_ended_earlier_today_is_not_bookable_with_the_default_rules(
+        db: psycopg.Connection) -> None:
+    set_local_time(db, "20:00")
+    try:
+        exam = make_exam(db, start="09:00", end="12:00", day=0)
+        listed = [r["mock_exam_id"] for r in rpc_rows(db, "list_available_exams")]
+        with pytest.raises(RpcError) as refused:
+            book(db, make_student(db), exam)
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert refused.value.code == "EXAM_IN_PAST"
+    assert exam not in listed
+
+
+# --- the day's job ----------------------------------------------------------------------------
+
+def test_the_job_completes_by_the_exams_own_end_never_a_stale_copy_nor_a_closed_exam(
+        db: psycopg.Connection) -> None:
+    """A booking of an exam moved to a later day keeps its old copy until the copy follows;
+    the job reads the exam, so the booking is not completed on the old day. A deactivated exam
+    did not take place: its booking is not completed either."""
+    student = make_student(db)
+    moved = make_exam(db, day=5)
+    closed = make_exam(db, day=6, mock_type="Clinical Skills")
+    b_moved = book(db, student, moved)["id"]
+    b_closed = book(db, student, closed)["id"]
+    # the bookings' copies say "two days ago" (as a stale copy would), the moved exam is ahead,
+    # and the other exam ended two days ago but was deactivated
+    db.execute("UPDATE hubspot_sync.hubspot_bookings"
+               " SET exam_date = hubspot_sync.business_today() - 2"
+               " WHERE id = ANY (%s)", ([b_moved, b_closed],))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams"
+               " SET exam_date = hubspot_sync.business_today() - 2,"
+               " is_active = 'false' WHERE hubspot_id = %s", (closed,))
+    before = snapshot(db)
+    result = rpc(db, "complete_past_bookings")
+    statuses = dict(db.execute("SELECT id::text, is_active FROM hubspot_sync.hubspot_bookings"
+                               " WHERE id = ANY (%s)", ([b_moved, b_closed],)).fetchall())
+    assert statuses == {b_moved: "Active", b_closed: "Active"}, result
+    check_invariants(db, before)
+
+
+# --- offers stop holding their seat at their instant -----------------------------------------
+
+def test_an_expired_offer_stops_holding_its_seat_before_the_job_runs(
+        db: psycopg.Connection) -> None:
+    exam = make_exam(db, capacity=1, day=8)
+    first, waiting, late = make_student(db), make_student(db), make_student(db)
+    booking = book(db, first, exam)
+    rpc(db, "join_waitlist", p_student_id=waiting, p_email=email(waiting), p_mock_exam_id=exam,
+        p_attending_location="mississauga")
+    rpc(db, "cancel_booking", p_booking_id=booking["booking_id"])   # the seat is offered
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    with pytest.raises(RpcError) as held:
+        book(db, late, exam)
+    assert held.value.code == "EXAM_FULL"
+    # one minute past the offer's instant; process_waitlist has not run
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now()"
+               " + interval '1 minute')::text, false)", (expires,))
+    try:
+        before = snapshot(db)
+        (row,) = [r for r in rpc_rows(db, "list_available_exams") if r["mock_exam_id"] == exam]
+        assert (row["remaining_seats"], row["held_seats"]) == (1, 0)
+        with pytest.raises(RpcError) as expired:
+            rpc(db, "accept_offer", p_student_id=waiting, p_email=email(waiting),
+                p_mock_exam_id=exam)
+        assert expired.value.code == "OFFER_EXPIRED"
+        assert "no longer held" in expired.value.detail
+        assert book(db, late, exam)["status"] == "Active"
+        check_invariants(db, before)
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+
+
+# --- list_available_exams agrees with create_booking -----------------------------------------
+
+def would_book(db: psycopg.Connection, student: str, exam: str) -> str | None:
+    """The code create_booking answers for this student and exam now, in a transaction that is
+    rolled back (nothing is booked)."""
+    try:
+        with db.transaction(force_rollback=True):
+            db.execute("SELECT set_config('role', 'service_role', true),"
+                       " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
+            db.execute("SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
+                       " p_mock_exam_id := %s, p_idempotency_key := %s,"
+                       " p_attending_location := 'mississauga', p_dominant_hand := 'right')",
+                       (student, email(student), exam, f"probe-{uuid.uuid4()}"))
+    except psycopg.Error as exc:
+        if exc.sqlstate and exc.sqlstate.startswith("PT"):
+            return exc.diag.message_primary
+        raise
+    return None
+
+
+def test_the_list_for_a_student_is_exactly_what_create_booking_accepts(
+        db: psycopg.Connection, rules: None) -> None:
+    set_rule(db, "time_conflict", True)
+    set_rule(db, "max_active_per_type", 2)
+    now = db_now(db)
+    student = make_student(db, credits=3)
+    exams = [
+        make_exam(db, day=3), make_exam(db, day=3),              # the second: same type, same day
+        make_exam(db, day=4, mock_type="Clinical Skills"),
+        make_exam(db, day=5, is_active="false"),
+        make_exam(db, day=-1),
+        make_exam(db, day=9, mock_type="Mini-mock"),              # no Mini-mock credit
+        make_exam_at(db, now - timedelta(hours=1), now + timedelta(hours=1)),   # started
+        make_exam_at(db, now + timedelta(days=4, minutes=30), now + timedelta(days=4, hours=2),
+                     mock_type="Clinical Skills"),               # may overlap the day-4 exam
+        make_exam(db, day=12), make_exam(db, day=14, capacity=0),
+    ]
+    book(db, student, exams[0])
+    rows = {r["mock_exam_id"]: r for r in rpc_rows(db, "list_available_exams",
+                                                    p_student_id=student,
+                                                    p_include_unbookable=True)
+            if r["mock_exam_id"] in exams}
+    assert set(rows) == set(exams)
+    listed = {r["mock_exam_id"] for r in rpc_rows(db, "list_available_exams", p_student_id=student)}
+    for exam in exams:
+        expected = would_book(db, student, exam)
+        reason = rows[exam]["reason"]
+        if reason is None and rows[exam]["is_full"]:
+            assert expected == "EXAM_FULL", exam
+        else:
+            assert reason == expected, (exam, reason, expected)
+        assert (exam in listed) == (reason is None), exam
+    assert rows[exams[1]]["reason"] == "DUPLICATE_BOOKING"
+    assert rows[exams[5]]["reason"] == "INSUFFICIENT_CREDITS"
+    assert rows[exams[6]]["reason"] == "EXAM_IN_PAST"
+    assert rows[exams[2]]["starts_at"] is not None and rows[exams[2]]["time_zone"]
