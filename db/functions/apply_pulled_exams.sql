@@ -90,6 +90,10 @@ DECLARE
     v_retry jsonb := '[]'::jsonb;
     v_failed jsonb;
     v_refused jsonb := '[]'::jsonb;
+    v_change jsonb;
+    v_cancelled integer := 0;
+    v_moved integer := 0;
+    v_conflicts integer := 0;
 BEGIN
     IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
@@ -148,8 +152,12 @@ BEGIN
                     IF lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
                         UPDATE hubspot_sync.hubspot_mock_exams AS e
                         SET is_active = 'false', hubspot_last_sync_at = now()
-                        WHERE e.id = v_old.id;
+                        WHERE e.id = v_old.id
+                        RETURNING e.* INTO v_new;
                         v_deactivated := v_deactivated + 1;
+                        -- cancelled in HubSpot: its bookings and waitlist follow
+                        v_change := mockbook_internal.apply_exam_change(v_old, v_new);
+                        v_cancelled := v_cancelled + coalesce((v_change ->> 'cancelled')::integer, 0);
                     ELSE
                         v_unchanged := v_unchanged + 1;
                     END IF;
@@ -295,7 +303,13 @@ BEGIN
                         mock_set = v_new.mock_set,
                         prerequisite_exam_ids = v_new.prerequisite_exam_ids,
                         hubspot_last_sync_at = now()
-                    WHERE e.id = v_old.id;
+                    WHERE e.id = v_old.id
+                    RETURNING e.* INTO v_new;
+                    -- moved, closed or reopened in HubSpot: its bookings and waitlist follow
+                    v_change := mockbook_internal.apply_exam_change(v_old, v_new);
+                    v_cancelled := v_cancelled + coalesce((v_change ->> 'cancelled')::integer, 0);
+                    v_moved := v_moved + coalesce((v_change ->> 'moved')::integer, 0);
+                    v_conflicts := v_conflicts + coalesce((v_change ->> 'conflicts')::integer, 0);
                 END IF;
                 -- the newest HubSpot time applied (under the exam's lock, or its insert)
                 IF v_modified IS NOT NULL THEN
@@ -321,11 +335,12 @@ BEGIN
     RETURN jsonb_build_object(
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'deactivated', v_deactivated, 'errors', v_errors, 'retry', v_retry,
-        'capacity_refused', v_refused);
+        'capacity_refused', v_refused, 'bookings_cancelled', v_cancelled,
+        'bookings_moved', v_moved, 'conflicts', v_conflicts);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, bookings_cancelled, bookings_moved, conflicts}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

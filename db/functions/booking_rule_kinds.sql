@@ -25,6 +25,7 @@ AS $$
         ('min_notice_hours', 'hours', 17520),         -- two years
         ('cancel_deadline_hours', 'hours', 17520),    -- two years
         ('cancel_deadline_action', 'action', NULL),
+        ('exam_closed_policy', 'policy', NULL),
         ('max_active_per_type', 'limit', 10000),
         ('max_active_per_week', 'limit', 10000),
         ('offer_hold_minutes', 'positive', 525600),   -- a year

@@ -100,7 +100,10 @@ BEGIN
             PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
                 format('Booking %s has no contact to refund its credit to.', v_booking.booking_id));
         END IF;
-        PERFORM mockbook_internal.apply_credit_delta(v_contact_id, v_field, 1, 'cancellation',
+        -- an exam cancelled in HubSpot (apply_exam_change) refunds with its own ledger reason
+        PERFORM mockbook_internal.apply_credit_delta(v_contact_id, v_field, 1,
+                                                CASE WHEN p_reason = 'exam_cancelled'
+                                                     THEN 'exam_cancelled' ELSE 'cancellation' END,
                                                 v_booking.id, coalesce(p_actor, p_student_id),
                                                 p_reason);
         v_restored := 1;

@@ -11,6 +11,8 @@
  *   cancel_deadline_hours   number 0..17520 (two years)  a student's late cancellation (0: off)
  *                                       is ...
  *   cancel_deadline_action  "refuse" (CANCELLATION_CLOSED) or "no_refund"
+ *   exam_closed_policy      "refund" (default) or "keep": the Active bookings of an exam
+ *                                       cancelled or deactivated in HubSpot
  *   max_active_per_type     integer 1..10000 or null (JSON or SQL: no limit)
  *                                       (BOOKING_LIMIT_REACHED)
  *   max_active_per_week     integer 1..10000 or null  (BOOKING_LIMIT_REACHED)
@@ -58,7 +60,7 @@ BEGIN
             format('p_rule %L is not a scheduling rule (time_conflict, booking_cutoff, '
                    'min_notice_hours, cancel_deadline_hours, cancel_deadline_action, '
                    'max_active_per_type, max_active_per_week, offer_hold_minutes, '
-                   'waitlist_size, allow_booking_after_start).', p_rule));
+                   'waitlist_size, allow_booking_after_start, exam_closed_policy).', p_rule));
     END IF;
     IF jsonb_typeof(p_value) = 'number' THEN
         v_number := (p_value #>> '{}')::numeric;
@@ -67,6 +69,7 @@ BEGIN
         WHEN 'boolean' THEN jsonb_typeof(p_value) = 'boolean'
         WHEN 'hours' THEN v_number BETWEEN 0 AND v_max
         WHEN 'action' THEN p_value IN ('"refuse"'::jsonb, '"no_refund"'::jsonb)
+        WHEN 'policy' THEN p_value IN ('"refund"'::jsonb, '"keep"'::jsonb)
         WHEN 'limit' THEN jsonb_typeof(p_value) = 'null'
                           OR (v_number BETWEEN 1 AND v_max AND v_number % 1 = 0)
         WHEN 'positive' THEN v_number BETWEEN 1 AND v_max AND v_number % 1 = 0
@@ -79,6 +82,7 @@ BEGIN
                        WHEN 'boolean' THEN 'true or false'
                        WHEN 'hours' THEN format('a number of hours, 0 to %s', v_max)
                        WHEN 'action' THEN '"refuse" or "no_refund"'
+                       WHEN 'policy' THEN '"refund" or "keep"'
                        WHEN 'limit' THEN format('a whole number, 1 to %s, or null for no limit',
                                                 v_max)
                        ELSE format('a whole number, 1 to %s', v_max) END));
@@ -103,6 +107,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) IS
-'Admin: sets one scheduling rule (time_conflict, booking_cutoff, allow_booking_after_start, min_notice_hours and cancel_deadline_hours 0-17520, cancel_deadline_action, max_active_per_type and max_active_per_week 1-10000 or null, offer_hold_minutes 1-525600, waitlist_size 1-10000 or null). The actor is the JWT''s user, else p_actor; every change is audited in booking_rule_changes. Returns {success, rule, value, previous_value}. Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind or above its maximum; nothing stored), FORBIDDEN (a JWT naming a non-admin user).';
+'Admin: sets one scheduling rule (time_conflict, booking_cutoff, allow_booking_after_start, min_notice_hours and cancel_deadline_hours 0-17520, cancel_deadline_action, exam_closed_policy, max_active_per_type and max_active_per_week 1-10000 or null, offer_hold_minutes 1-525600, waitlist_size 1-10000 or null). The actor is the JWT''s user, else p_actor; every change is audited in booking_rule_changes. Returns {success, rule, value, previous_value}. Errors: INVALID_ARGUMENT (unknown rule, or a value of the wrong kind or above its maximum; nothing stored), FORBIDDEN (a JWT naming a non-admin user).';
 REVOKE ALL ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) TO service_role;

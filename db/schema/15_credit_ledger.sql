@@ -16,7 +16,8 @@ CREATE TABLE hubspot_sync.credit_ledger (
         'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
         'shared_mock_credits')),
     CONSTRAINT credit_ledger_reason_check CHECK (reason IN (
-        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import')),
+        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import',
+        'exam_cancelled')),
     CONSTRAINT credit_ledger_delta_check CHECK (delta <> 0),
     CONSTRAINT credit_ledger_balance_after_check CHECK (balance_after >= 0)
 );

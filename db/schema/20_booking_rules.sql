@@ -11,7 +11,8 @@ CREATE TABLE hubspot_sync.booking_rules (
     CONSTRAINT booking_rules_rule_check CHECK (rule IN (
         'time_conflict', 'booking_cutoff', 'min_notice_hours', 'cancel_deadline_hours',
         'cancel_deadline_action', 'max_active_per_type', 'max_active_per_week',
-        'offer_hold_minutes', 'waitlist_size', 'allow_booking_after_start'))
+        'offer_hold_minutes', 'waitlist_size', 'allow_booking_after_start',
+        'exam_closed_policy'))
 );
 
 INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
@@ -19,6 +20,8 @@ INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES
      'true: a student cannot hold two Active bookings whose sessions overlap (TIME_CONFLICT).'),
     ('booking_cutoff', 'false',
      'true: no booking once the exam has started, business time zone (BOOKING_CLOSED).'),
+    ('exam_closed_policy', '"refund"',
+     'An exam cancelled or deactivated in HubSpot: refund (its Active bookings are cancelled and their credits restored) or keep (they stay Active for an admin).'),
     ('allow_booking_after_start', 'false',
      'true: students may book an exam that has started (by default such an exam is EXAM_IN_PAST); booking_cutoff and min_notice_hours still apply.'),
     ('min_notice_hours', '0',
@@ -61,3 +64,26 @@ CREATE POLICY service_role_all ON hubspot_sync.booking_rule_changes
 REVOKE ALL ON TABLE hubspot_sync.booking_rule_changes FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.booking_rule_changes TO service_role;
 REVOKE ALL ON SEQUENCE hubspot_sync.booking_rule_changes_id_seq FROM PUBLIC, anon, authenticated, service_role;
+
+-- Bookings an exam's move in HubSpot left in breach of a rule (the per-day rule, a time
+-- conflict), listed for admins by mockbook status until resolved (resolved_at set by an admin).
+CREATE TABLE hubspot_sync.booking_conflicts (
+    id bigserial PRIMARY KEY,
+    booking_id uuid NOT NULL,
+    mock_exam_id text NOT NULL,
+    rule text NOT NULL,
+    detail text NOT NULL,
+    detected_at timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz,
+    CONSTRAINT booking_conflicts_rule_check CHECK (rule IN ('one_per_type_and_day', 'time_conflict'))
+);
+
+-- security
+ALTER TABLE hubspot_sync.booking_conflicts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_role_all ON hubspot_sync.booking_conflicts
+    FOR ALL TO service_role USING (true) WITH CHECK (true);
+REVOKE ALL ON TABLE hubspot_sync.booking_conflicts FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE hubspot_sync.booking_conflicts TO service_role, mockbook_glue;
+CREATE POLICY mockbook_glue_read ON hubspot_sync.booking_conflicts
+    FOR SELECT TO mockbook_glue USING (true);
+REVOKE ALL ON SEQUENCE hubspot_sync.booking_conflicts_id_seq FROM PUBLIC, anon, authenticated, service_role;

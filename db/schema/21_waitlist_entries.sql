@@ -25,6 +25,9 @@ CREATE TABLE hubspot_sync.waitlist_entries (
     sync_id uuid NOT NULL DEFAULT gen_random_uuid(),
     hubspot_id text,
     hubspot_last_sync_at timestamptz,
+    -- why a place was closed: NULL (its exam's day passed) or 'exam_closed' (its exam was
+    -- cancelled or deactivated in HubSpot; reopened if the exam is)
+    closed_reason text,
     CONSTRAINT waitlist_entries_status_check
         CHECK (status IN ('waiting', 'offered', 'accepted', 'expired', 'left', 'closed')),
     CONSTRAINT waitlist_entries_offer_check

@@ -29,7 +29,8 @@ SELECT date_trunc('week', l.created_at AT TIME ZONE
                            'America/Toronto'))::date AS week,
        l.credit_field,
        coalesce(-sum(l.delta) FILTER (WHERE l.reason = 'booking'), 0)::integer AS spent,
-       coalesce(sum(l.delta) FILTER (WHERE l.reason = 'cancellation'), 0)::integer AS refunded,
+       coalesce(sum(l.delta) FILTER (WHERE l.reason IN ('cancellation', 'exam_cancelled')), 0)::integer
+           AS refunded,
        coalesce(sum(l.delta) FILTER (WHERE l.reason IN ('admin_adjustment', 'hubspot_adjustment')),
                 0)::integer AS adjusted,
        coalesce(sum(l.delta) FILTER (WHERE l.reason = 'rebook'), 0)::integer AS rebooked,

@@ -43,8 +43,9 @@ def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
 
 
 def data_problem_rows(conn: psycopg.Connection) -> list[str]:
-    """Stored data the rules cannot read, still relevant (exams whose day is not over): each
-    exam's time_problem (docs/rpc.md, Exam times). Reported, never a failure of the check."""
+    """What admins must look at, reported and never a failure of the check: each upcoming
+    exam's time_problem (docs/rpc.md, Exam times) and each unresolved booking conflict an
+    exam's move in HubSpot left (docs/rpc.md, When an exam moves, closes or is cancelled)."""
     rows = conn.execute(
         "SELECT format('exam %s (%s): %s', hubspot_id, coalesce(exam_date::text, 'no date'),"
         "              time_problem)"
@@ -52,4 +53,11 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         " WHERE time_problem IS NOT NULL"
         "   AND (exam_date IS NULL OR exam_date >= (now() AT TIME ZONE 'UTC')::date - 1)"
         " ORDER BY exam_date NULLS FIRST, hubspot_id LIMIT 100").fetchall()
+    # bookings an exam's move in HubSpot left against a rule (docs/rpc.md, When an exam moves)
+    rows += conn.execute(
+        "SELECT format('booking %s (%s): %s', coalesce(b.booking_id, c.booking_id::text), c.rule,"
+        "              c.detail)"
+        " FROM hubspot_sync.booking_conflicts AS c"
+        " LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = c.booking_id"
+        " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
     return [row[0] for row in rows]

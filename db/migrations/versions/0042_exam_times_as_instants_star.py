@@ -5,11 +5,15 @@ Revises: 0041_a_deadlock_with_an_outside
 
 Frozen by `mockbook db revision` from these db/ changes:
   changed  db/schema/11_hubspot_mock_exams.sql
+  changed  db/schema/15_credit_ledger.sql
   changed  db/schema/20_booking_rules.sql
+  changed  db/schema/21_waitlist_entries.sql
   changed  db/functions/accept_offer.sql
   changed  db/functions/activate_due_exams.sql
   changed  db/functions/adjust_credits.sql
   changed  db/functions/admin_create_booking.sql
+  new      db/functions/apply_exam_change.sql
+  changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/book.sql
   changed  db/functions/booking_by_ref.sql
   new      db/functions/booking_code_problem.sql
@@ -45,6 +49,7 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/update_exam_prerequisites.sql
   new      db/triggers/exam_instants.sql
   changed  db/triggers/row_change.sql
+  changed  db/views/credit_usage.sql
 """
 
 from pathlib import Path

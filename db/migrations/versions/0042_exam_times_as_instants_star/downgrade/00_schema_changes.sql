@@ -1,4 +1,18 @@
 -- Hand-written: the reverse of upgrade/00_schema_changes.sql.
+ALTER TABLE hubspot_sync.waitlist_entries DROP COLUMN closed_reason;
+ALTER TABLE hubspot_sync.credit_ledger DROP CONSTRAINT credit_ledger_reason_check;
+-- a ledger row of reason exam_cancelled is kept (money is never deleted): the old constraint is
+-- added NOT VALID and validated only when there is none, so such rows stay while new rows obey it
+ALTER TABLE hubspot_sync.credit_ledger ADD CONSTRAINT credit_ledger_reason_check CHECK (reason IN (
+        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import')) NOT VALID;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM hubspot_sync.credit_ledger WHERE reason = 'exam_cancelled') THEN
+        ALTER TABLE hubspot_sync.credit_ledger VALIDATE CONSTRAINT credit_ledger_reason_check;
+    END IF;
+END $$;
+DROP TABLE hubspot_sync.booking_conflicts;
+DELETE FROM hubspot_sync.booking_rules WHERE rule = 'exam_closed_policy';
 DROP TABLE hubspot_sync.booking_rule_changes;
 DELETE FROM hubspot_sync.booking_rules WHERE rule = 'allow_booking_after_start';
 ALTER TABLE hubspot_sync.booking_rules DROP CONSTRAINT booking_rules_rule_check;

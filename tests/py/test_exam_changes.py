@@ -1,0 +1,171 @@
+"""Exams admins change in HubSpot carry their bookings, through the glue's real pull.
+
+An exam archived (cancelled) in HubSpot used to keep its bookings Active and paid, and the next
+day's job completed them: the credit was spent on a session that never ran. An exam moved to
+another day left its bookings' copies on the old day. HubSpot returns an archived record from a
+read with `"archived": true` and `archivedAt` (CRM objects API, "Archive": archived records are
+read with `archived=true`), which is how the pull learns of it; an update is a new
+`hs_lastmodifieddate`. Each test here failed before the pull applied the change to the bookings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import push_helpers
+import pytest
+import sandbox_fixtures
+from invariants import check_invariants, snapshot
+from postgrest import RpcError, rpc
+from pull_helpers import exam, fast, hubspot, one, seed_exams
+
+from glue.db.database import Database
+from glue.sandbox import Sandbox
+from glue.sync.pull import pull
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def student(conn: psycopg.Connection, credits: int = 2) -> str:
+    return conn.execute("SELECT tests.make_student(p_cs := %s)", (credits,)).fetchone()[0]
+
+
+def book(conn: psycopg.Connection, sid: str, exam_id: str) -> dict[str, Any]:
+    return rpc(conn, "create_booking", p_student_id=sid, p_email=f"{sid.lower()}@example.com",
+               p_mock_exam_id=exam_id, p_idempotency_key=f"chg-{uuid.uuid4()}",
+               p_dominant_hand="right")
+
+
+def statuses(conn: psycopg.Connection, exam_id: str) -> dict[str, str]:
+    return dict(conn.execute("SELECT student_id, is_active FROM hubspot_sync.hubspot_bookings"
+                             " WHERE associated_mock_exam = %s", (exam_id,)).fetchall())
+
+
+@pytest.mark.parametrize("how", ["archived", "deactivated"])
+def test_an_exam_cancelled_in_hubspot_refunds_its_bookings_and_closes_its_waitlist(
+        push_db: str, sandbox: Sandbox, how: str) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [eid] = seed_exams(sandbox, [{"capacity": "2", "exam_date": "2031-03-01"}])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    with Database(push_db) as db, psycopg.connect(push_db, autocommit=True) as conn:
+        pull(db, client, settings, reader=reader)
+        a, b, waiting = student(conn), student(conn), student(conn)
+        book(conn, a, eid)
+        book(conn, b, eid)
+        rpc(conn, "join_waitlist", p_student_id=waiting, p_email=f"{waiting.lower()}@example.com",
+            p_mock_exam_id=eid, p_dominant_hand="right")
+        before = snapshot(conn)
+        if how == "archived":
+            sandbox.store.archive(ot, sandbox.store.get(ot, eid))
+        else:
+            sandbox.store.update(ot, sandbox.store.get(ot, eid), {"is_active": "false"})
+        pull(db, client, settings, reader=reader)
+
+        assert exam(push_db, eid)["is_active"] == "false"
+        assert statuses(conn, eid) == {a: "Cancelled", b: "Cancelled"}
+        ledger = conn.execute(
+            "SELECT student_id, reason, delta FROM hubspot_sync.credit_ledger"
+            " WHERE student_id = ANY (%s) AND delta > 0 ORDER BY student_id",
+            ([a, b],)).fetchall()
+        assert ledger == sorted([(a, "exam_cancelled", 1), (b, "exam_cancelled", 1)])
+        credits = dict(conn.execute("SELECT student_id, cs_credits FROM"
+                                    " hubspot_sync.hubspot_contact_credits"
+                                    " WHERE student_id = ANY (%s)", ([a, b],)).fetchall())
+        assert credits == {a: 2, b: 2}
+        assert one(push_db, "SELECT status || ':' || closed_reason FROM"
+                            " hubspot_sync.waitlist_entries WHERE student_id = %s",
+                   (waiting,)) == "closed:exam_closed"
+        assert exam(push_db, eid)["total_bookings"] == 0
+        check_invariants(conn, before)
+        # the day's job finds nothing to complete on it, ever
+        conn.execute("UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = current_date - 3"
+                     " WHERE hubspot_id = %s", (eid,))
+        rpc(conn, "complete_past_bookings")
+        assert set(statuses(conn, eid).values()) == {"Cancelled"}
+
+
+def test_an_exam_reopened_in_hubspot_offers_its_seats_to_the_waitlist_again(
+        push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [eid] = seed_exams(sandbox, [{"capacity": "1", "exam_date": "2031-03-02"}])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    with Database(push_db) as db, psycopg.connect(push_db, autocommit=True) as conn:
+        pull(db, client, settings, reader=reader)
+        a, waiting = student(conn), student(conn)
+        book(conn, a, eid)
+        rpc(conn, "join_waitlist", p_student_id=waiting, p_email=f"{waiting.lower()}@example.com",
+            p_mock_exam_id=eid, p_dominant_hand="right")
+        sandbox.store.update(ot, sandbox.store.get(ot, eid), {"is_active": "false"})
+        pull(db, client, settings, reader=reader)
+        assert statuses(conn, eid) == {a: "Cancelled"}
+        sandbox.store.update(ot, sandbox.store.get(ot, eid), {"is_active": "true"})
+        pull(db, client, settings, reader=reader)
+        # the place waits again and the freed seat is offered to it
+        assert one(push_db, "SELECT status FROM hubspot_sync.waitlist_entries"
+                            " WHERE student_id = %s", (waiting,)) == "offered"
+        assert statuses(conn, eid) == {a: "Cancelled"}
+
+
+def test_the_keep_policy_leaves_the_bookings_of_a_cancelled_exam_for_an_admin(
+        push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [eid] = seed_exams(sandbox, [{"capacity": "2", "exam_date": "2031-03-03"}])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    with Database(push_db) as db, psycopg.connect(push_db, autocommit=True) as conn:
+        rpc(conn, "set_booking_rule", p_rule="exam_closed_policy", p_value="keep", p_actor="t")
+        pull(db, client, settings, reader=reader)
+        a = student(conn)
+        book(conn, a, eid)
+        sandbox.store.archive(ot, sandbox.store.get(ot, eid))
+        pull(db, client, settings, reader=reader)
+        assert statuses(conn, eid) == {a: "Active"}
+        with pytest.raises(RpcError) as refused:
+            rpc(conn, "set_booking_rule", p_rule="exam_closed_policy", p_value="maybe",
+                p_actor="t")
+        assert refused.value.code == "INVALID_ARGUMENT"
+
+
+def test_an_exam_moved_in_hubspot_moves_its_bookings_and_lists_the_one_it_cannot(
+        push_db: str, sandbox: Sandbox) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [moving, other] = seed_exams(sandbox, [
+        {"capacity": "5", "exam_date": "2031-04-01", "start_time": "2031-04-01T13:00:00.000Z",
+         "end_time": "2031-04-01T16:00:00.000Z"},
+        {"capacity": "5", "exam_date": "2031-04-08"},
+    ])
+    ot = sandbox.api.type_of(settings.exams_object_type)
+    with Database(push_db) as db, psycopg.connect(push_db, autocommit=True) as conn:
+        pull(db, client, settings, reader=reader)
+        a, both = student(conn), student(conn)
+        book(conn, a, moving)
+        moved_but_stuck = book(conn, both, moving)
+        book(conn, both, other)   # the same type on the day the first exam moves to
+        before = snapshot(conn)
+        sandbox.store.update(ot, sandbox.store.get(ot, moving), {
+            "exam_date": "2031-04-08", "start_time": "2031-04-08T14:00:00.000Z",
+            "end_time": "2031-04-08T17:00:00.000Z"})
+        pull(db, client, settings, reader=reader)
+
+        copies = dict(conn.execute(
+            "SELECT student_id, exam_date::text || ' ' || start_time FROM"
+            " hubspot_sync.hubspot_bookings WHERE associated_mock_exam = %s", (moving,)).fetchall())
+        assert copies[a] == "2031-04-08 2031-04-08T14:00:00.000Z"
+        assert copies[both] == "2031-04-01 2031-04-01T13:00:00.000Z"   # kept, and listed
+        (conflict,) = conn.execute("SELECT booking_id::text, rule FROM"
+                                   " hubspot_sync.booking_conflicts").fetchall()
+        assert conflict == (moved_but_stuck["id"], "one_per_type_and_day")
+        assert statuses(conn, moving) == {a: "Active", both: "Active"}   # nobody cancelled
+        # every moved booking has its audit row, written for HubSpot (pushed, not an echo)
+        audit = one(push_db, "SELECT count(*) FROM hubspot_sync.supabase_audit_log AS l"
+                             " JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.record_id"
+                             " WHERE b.student_id = %s AND l.operation = 'UPDATE'"
+                             "   AND l.changed_fields ? 'exam_date'", (a,))
+        assert audit == 1
+        check_invariants(conn, before)
