@@ -27,7 +27,9 @@
  *                      auth.role() reads it), else current_user
  *   performed_at       now() (the transaction's time)
  * The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
- * as changed, and an UPDATE that changes nothing else writes no audit row.
+ * as changed, nor an exam's instants derived from its times (exam_starts_at, exam_ends_at,
+ * time_problem: they change with start_time/end_time/exam_date, which are listed), and an
+ * UPDATE that changes nothing else writes no audit row.
  *
  * Outbox (sync_queue, one row per relevant change: table, record id, operation, old and new
  * row as jsonb). No NOTIFY: the worker wakes by reading the outbox's high-water mark
@@ -112,10 +114,6 @@ BEGIN
                     CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at' END,
                     CASE WHEN NEW.end_time IS DISTINCT FROM OLD.end_time THEN 'end_time' END,
                     CASE WHEN NEW.exam_date IS DISTINCT FROM OLD.exam_date THEN 'exam_date' END,
-                    CASE WHEN NEW.exam_ends_at IS DISTINCT FROM OLD.exam_ends_at
-                         THEN 'exam_ends_at' END,
-                    CASE WHEN NEW.exam_starts_at IS DISTINCT FROM OLD.exam_starts_at
-                         THEN 'exam_starts_at' END,
                     CASE WHEN NEW.hubspot_id IS DISTINCT FROM OLD.hubspot_id THEN 'hubspot_id' END,
                     CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id' END,
                     CASE WHEN NEW.is_active IS DISTINCT FROM OLD.is_active THEN 'is_active' END,
@@ -130,8 +128,6 @@ BEGIN
                               IS DISTINCT FROM OLD.scheduled_activation_datetime
                          THEN 'scheduled_activation_datetime' END,
                     CASE WHEN NEW.start_time IS DISTINCT FROM OLD.start_time THEN 'start_time' END,
-                    CASE WHEN NEW.time_problem IS DISTINCT FROM OLD.time_problem
-                         THEN 'time_problem' END,
                     CASE WHEN NEW.total_bookings IS DISTINCT FROM OLD.total_bookings
                          THEN 'total_bookings' END];
             ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
@@ -237,8 +233,6 @@ BEGIN
                     CASE WHEN NEW.created_at IS NOT NULL THEN 'created_at' END,
                     CASE WHEN NEW.end_time IS NOT NULL THEN 'end_time' END,
                     CASE WHEN NEW.exam_date IS NOT NULL THEN 'exam_date' END,
-                    CASE WHEN NEW.exam_ends_at IS NOT NULL THEN 'exam_ends_at' END,
-                    CASE WHEN NEW.exam_starts_at IS NOT NULL THEN 'exam_starts_at' END,
                     CASE WHEN NEW.hubspot_id IS NOT NULL THEN 'hubspot_id' END,
                     CASE WHEN NEW.id IS NOT NULL THEN 'id' END,
                     CASE WHEN NEW.is_active IS NOT NULL THEN 'is_active' END,
@@ -251,7 +245,6 @@ BEGIN
                     CASE WHEN NEW.scheduled_activation_datetime IS NOT NULL
                          THEN 'scheduled_activation_datetime' END,
                     CASE WHEN NEW.start_time IS NOT NULL THEN 'start_time' END,
-                    CASE WHEN NEW.time_problem IS NOT NULL THEN 'time_problem' END,
                     CASE WHEN NEW.total_bookings IS NOT NULL THEN 'total_bookings' END];
             ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
                 v_fields := ARRAY[

@@ -3,14 +3,15 @@
  *
  * BEFORE UPDATE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams and
  * hubspot_bookings. When any column other than the sync bookkeeping columns (synced_at,
- * hubspot_last_sync_at, updated_at) changes, sets NEW.updated_at to now() (the transaction's
+ * hubspot_last_sync_at, updated_at, an exam's derived instants) changes, sets NEW.updated_at to
+ * now() (the transaction's
  * time), overriding a value the statement may have written. An UPDATE that only touches
  * bookkeeping columns keeps the updated_at it wrote (or had), so the glue's sync stamps do not
  * make a row look modified.
  *
  * The triggers carry WHEN (NEW.updated_at IS DISTINCT FROM now()): an UPDATE that already wrote
  * updated_at = now() (every booking function's) ends with updated_at = now() whatever else it
- * changed, so the function is not called at all (issue 13: two PL/pgSQL trigger calls fewer per
+ * changed, so the function is not called at all (two PL/pgSQL trigger calls fewer per
  * booking). PostgreSQL evaluates a BEFORE trigger's WHEN just before the function would run, so
  * this is the function's own first test, made without the call.
  */
@@ -21,7 +22,10 @@ VOLATILE
 SET search_path = ''
 AS $$
 DECLARE
-    v_bookkeeping constant text[] := ARRAY['synced_at', 'hubspot_last_sync_at', 'updated_at'];
+    -- with an exam's instants derived from its times (derive_exam_instants): they change only
+    -- with the columns they come from, or when every exam's are filled in at once
+    v_bookkeeping constant text[] := ARRAY['synced_at', 'hubspot_last_sync_at', 'updated_at',
+                                           'exam_starts_at', 'exam_ends_at', 'time_problem'];
 BEGIN
     -- the statement already wrote updated_at = now(): whether anything else changed or not,
     -- updated_at ends up now(), so skip the comparison (the booking functions' updates)

@@ -22,7 +22,7 @@ SELECT
               greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0)
                        - (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w
                           WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'
-                            AND w.offer_expires_at > mockbook_internal.clock_now()), 0),
+                            AND w.offer_expires_at > now()), 0),
               coalesce(e.total_bookings, 0))), '[]'::jsonb)
    FROM hubspot_sync.hubspot_mock_exams AS e
    WHERE %(all)s OR e.hubspot_id = ANY (%(exams)s::text[])) AS exams,

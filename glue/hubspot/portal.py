@@ -24,7 +24,7 @@ from glue.hubspot.client import HubSpotClient, HubSpotError
 # The portal is read from the bookings object type's schema (GET /crm/v3/schemas/{objectType}),
 # which the push's preflight reads anyway: its ``fullyQualifiedName`` is "an assigned unique ID for
 # the object, including portal ID and object name" (HubSpot's CRM schemas v3 OpenAPI,
-# shared/hubspot-openapi/crm-schemas-v3.json; the example there is ``p7878787_my_object``). When it
+# glue/sandbox/openapi/crm-schemas-v3.json; the example there is ``p7878787_my_object``). When it
 # cannot be read (HubSpot unreachable, an unexpected name), nothing is checked here: the push and
 # pull report reachability themselves.
 

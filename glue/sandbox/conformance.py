@@ -1,7 +1,8 @@
 """Validate HubSpot request/response pairs against HubSpot's official OpenAPI specs.
 
-The specs live outside the project (default ``../shared/hubspot-openapi`` next to the repository,
-or ``$HUBSPOT_OPENAPI_DIR``). Each is parsed once per process: they are large.
+The specs ship with the package (``glue/sandbox/openapi/``, copied unchanged from HubSpot's public
+spec collection: its README names the commit), or come from ``$HUBSPOT_OPENAPI_DIR``. Each is
+parsed once per process: they are large.
 """
 
 from __future__ import annotations
@@ -36,19 +37,18 @@ PROPERTIES = "crm-properties-v3.json"
 _CACHE: dict[Path, tuple[Any, dict]] = {}
 _CACHE_LOCK = threading.Lock()
 # Association labels (``/crm/v4/associations/{from}/{to}/labels``) belong to HubSpot's separate
-# "Associations Schema" spec, which ../shared/hubspot-openapi does not hold: not checked.
+# "Associations Schema" spec, which glue/sandbox/openapi does not hold: not checked.
 _UNCOVERED = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/labels(/[^/]+)?$")
 _OBJECT_PATH = re.compile(r"^/crm/v3/objects/(?P<t>[^/]+)(?P<rest>/.*)?$")
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def default_spec_dir() -> Path:
-    """``$HUBSPOT_OPENAPI_DIR``, else ``<repo>/../shared/hubspot-openapi``."""
+    """``$HUBSPOT_OPENAPI_DIR``, else the copy shipped with the package."""
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "hubspot-openapi"
+    return Path(__file__).resolve().parent / "openapi"
 
 
 def load_spec(path: Path) -> tuple[Any, dict]:

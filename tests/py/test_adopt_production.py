@@ -1,5 +1,5 @@
 """Adopting the real production database (issue 12 items 1-3, issue 18 items 1-2), as the README
-tells a DBA: load the production dump itself (../shared/production/hubspot_sync_schema.sql,
+tells a DBA: load the production dump itself (tests/fixtures/production/hubspot_sync_schema.sql,
 beside the clone as in CI), fill it the way the original app writes
 (lower-case 'cancelled'/'completed' beside 'Cancelled', its booking codes
 `<mock type>-<student id>-<Month D, YYYY>` repeated when a student cancels and rebooks, null
@@ -31,7 +31,7 @@ from psycopg import sql
 
 from glue.db import adoption, migrations
 
-DUMP = Path(__file__).resolve().parents[3] / "shared" / "production" / "hubspot_sync_schema.sql"
+DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "production" / "hubspot_sync_schema.sql"
 BASELINE = "0001_baseline"
 OWNED = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_metadata")
 NOT_OWNED = ("audit_log", "groups", "groups_instructors", "groups_students", "instructors",
@@ -44,7 +44,7 @@ MakeDatabase = Callable[[str], str]
 def dump_statements() -> list[str]:
     """The dump's statements (dollar-quoted bodies kept whole)."""
     statements, current, quoted = [], [], False
-    assert DUMP.is_file(), f"the production dump is missing: {DUMP} (../shared beside the clone)"
+    assert DUMP.is_file(), f"the production dump is missing: {DUMP}"
     for line in DUMP.read_text().splitlines():
         if not current and (not line.strip() or line.startswith("--")):
             continue

@@ -1,7 +1,7 @@
 """Adoption review: production data shapes and original-app calls that mockbook breaks.
 
 Each test follows a line of the original apps (harmon-tuazon/PD_Mocks_Booking_ExpressVersion,
-HEAD 908ad6a) or a row shape the production dump (../shared/production/hubspot_sync_schema.sql)
+HEAD 908ad6a) or a row shape the production dump (tests/fixtures/production/hubspot_sync_schema.sql)
 allows and the original apps write, on a database built from the dump exactly as
 test_adopt_production.py builds it (load_dump, `alembic stamp 0001_baseline`, `upgrade head`).
 """

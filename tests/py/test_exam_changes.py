@@ -10,6 +10,7 @@ read with `archived=true`), which is how the pull learns of it; an update is a n
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import sandbox_fixtures
 from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc
+from psycopg.types.json import Jsonb
 from pull_helpers import exam, fast, hubspot, one, seed_exams
 
 from glue.db.database import Database
@@ -168,4 +170,80 @@ def test_an_exam_moved_in_hubspot_moves_its_bookings_and_lists_the_one_it_cannot
                              " WHERE b.student_id = %s AND l.operation = 'UPDATE'"
                              "   AND l.changed_fields ? 'exam_date'", (a,))
         assert audit == 1
+        check_invariants(conn, before)
+
+
+def test_a_cancellation_pulled_from_hubspot_racing_bookings_and_cancellations(
+        push_db: str) -> None:
+    """On real connections: students book and cancel an exam while the pull applies its
+    cancellation in HubSpot (apply_pulled_exams, as the glue calls it). Every call ends in a
+    documented answer (a booking refused as EXAM_NOT_ACTIVE once the exam is closed, BUSY
+    retried), the pull ends applied or listed for retry (then applied by the next pull), and
+    afterwards no booking of the exam is Active, every credit is back, and the invariants hold."""
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        eid = conn.execute("SELECT tests.make_exam(p_mock_type := 'Clinical Skills',"
+                           " p_capacity := 40, p_exam_date := current_date + 30)").fetchone()[0]
+        students = [student(conn, credits=1) for _ in range(24)]
+        early = [book(conn, s, eid) for s in students[:8]]
+        before = snapshot(conn)
+    archived = [{"id": eid, "archived": True, "archivedAt": "2031-01-01T00:00:00.000Z"}]
+    start = threading.Barrier(25)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def booking(sid: str) -> None:
+        with psycopg.connect(push_db, autocommit=True) as c:
+            start.wait()
+            for _ in range(20):
+                try:
+                    book(c, sid, eid)
+                    result = "booked"
+                except RpcError as exc:
+                    result = exc.code
+                if result != "BUSY":
+                    break
+            with lock:
+                outcomes.append(result)
+
+    def cancelling(code: str) -> None:
+        with psycopg.connect(push_db, autocommit=True) as c:
+            start.wait()
+            for _ in range(20):
+                try:
+                    rpc(c, "cancel_booking", p_booking_id=code)
+                    result = "cancelled"
+                except RpcError as exc:
+                    result = exc.code
+                if result != "BUSY":
+                    break
+            with lock:
+                outcomes.append(result)
+
+    def pulling() -> None:
+        with psycopg.connect(push_db, autocommit=True) as c:
+            start.wait()
+            for _ in range(20):
+                result = c.execute("SELECT mockbook_internal.apply_pulled_exams(%s, 'test:race')",
+                                   (Jsonb(archived),)).fetchone()[0]
+                if not result["retry"]:
+                    break
+            with lock:
+                outcomes.append(f"pull {result['deactivated']} {result['errors']}")
+
+    threads = [threading.Thread(target=booking, args=(s,)) for s in students[8:]]
+    threads += [threading.Thread(target=cancelling, args=(b["booking_id"],)) for b in early]
+    threads.append(threading.Thread(target=pulling))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(outcomes) == 25, outcomes
+    allowed = {"booked", "cancelled", "EXAM_NOT_ACTIVE", "ALREADY_CANCELLED", "pull 1 []",
+               "pull 0 []"}
+    assert set(outcomes) <= allowed, outcomes
+    with psycopg.connect(push_db, autocommit=True) as conn:
+        assert exam(push_db, eid)["is_active"] == "false"
+        assert set(statuses(conn, eid).values()) <= {"Cancelled"}
+        assert one(push_db, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits"
+                            " WHERE student_id = ANY (%s) AND cs_credits <> 1", (students,)) == 0
         check_invariants(conn, before)

@@ -3,7 +3,8 @@
 -- diffing jsonb), so the lists repeat the tables' columns: a column added to a table and not to
 -- its lists would go unaudited and unqueued when it alone changes, silently. These checks fail
 -- until both lists of the table name every column but the bookkeeping ones (synced_at,
--- hubspot_last_sync_at, updated_at), each item compares and names the same column, and the
+-- hubspot_last_sync_at, updated_at, and an exam's derived instants: exam_starts_at,
+-- exam_ends_at, time_problem, which change only with the columns they are derived from), each item compares and names the same column, and the
 -- lists are in the order changed_fields has (ORDER BY in the database's collation, and in "C":
 -- the same list must be right wherever it is deployed). The last checks show the comparison
 -- sees an added column, and that a table given the trigger without lists is refused.
@@ -47,7 +48,8 @@ CREATE FUNCTION pg_temp.columns(p_table text) RETURNS text[] LANGUAGE sql AS $$
         FROM pg_attribute AS a
         WHERE a.attrelid = ('hubspot_sync.' || p_table)::regclass AND a.attnum > 0
           AND NOT a.attisdropped
-          AND a.attname NOT IN ('synced_at', 'hubspot_last_sync_at', 'updated_at')
+          AND a.attname NOT IN ('synced_at', 'hubspot_last_sync_at', 'updated_at',
+                                'exam_starts_at', 'exam_ends_at', 'time_problem')
         ORDER BY a.attname::text)
 $$;
 
@@ -87,7 +89,8 @@ SELECT is((SELECT changed_fields FROM hubspot_sync.supabase_audit_log AS l
            FROM hubspot_sync.hubspot_mock_exams AS e,
                 jsonb_object_keys(jsonb_strip_nulls(to_jsonb(e))) AS k
            WHERE e.hubspot_id = (SELECT exam FROM t_ids)
-             AND k NOT IN ('synced_at', 'hubspot_last_sync_at', 'updated_at')),
+             AND k NOT IN ('synced_at', 'hubspot_last_sync_at', 'updated_at',
+                           'exam_starts_at', 'exam_ends_at', 'time_problem')),
           'an inserted exam''s changed_fields: its non-NULL columns, sorted');
 UPDATE hubspot_sync.hubspot_mock_exams
 SET total_bookings = total_bookings + 1, capacity = 9, location = 'Vancouver',

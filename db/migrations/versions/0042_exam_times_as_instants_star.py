@@ -49,6 +49,7 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/update_exam_prerequisites.sql
   new      db/triggers/exam_instants.sql
   changed  db/triggers/row_change.sql
+  changed  db/triggers/touch_updated_at.sql
   changed  db/views/credit_usage.sql
 """
 
