@@ -36,7 +36,7 @@ GLUE_FUNCTIONS = {
 }
 GLUE_READS = {
     "hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_queue",
-    "sync_errors", "sync_metadata", "waitlist_entries", "sync_health",
+    "sync_errors", "sync_metadata", "waitlist_entries", "sync_health", "booking_conflicts",
 }
 
 

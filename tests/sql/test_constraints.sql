@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -241,6 +241,11 @@ SELECT throws_ok(
     $$INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES ('no_such_rule', 'true', 'x')$$,
     '23514', pg_temp.violates('booking_rules', 'booking_rules_rule_check'),
     'only the documented scheduling rules can be stored');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
+      VALUES (gen_random_uuid(), 'EXC1', 'whatever', 'x')$$,
+    '23514', pg_temp.violates('booking_conflicts', 'booking_conflicts_rule_check'),
+    'a booking conflict names one of the two rules');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at)
       VALUES ('EXC1', 'C1', gen_random_uuid(), 'maybe', now())$$,
