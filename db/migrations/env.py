@@ -6,8 +6,12 @@ the API schema `hubspot_sync` nor in `public`, where Supabase grants anon access
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import re
+import sys
+import time
 from logging.config import fileConfig
 from pathlib import Path
 
@@ -110,12 +114,101 @@ def run_online() -> None:
         engine.dispose()
 
 
+# Adoption (a production database stamped 0001_baseline, or left before 0004 by an older
+# version of this file, upgraded through 0004): all or nothing, in ONE transaction, so the old
+# apps calling production's functions meanwhile never see an intermediate state (0002 renames the
+# enum production's create_booking_atomic uses) and a failure leaves production exactly as it was.
+# The tables the revisions rewrite are locked up front, in the lock order of docs/rpc.md
+# (contacts, bookings, exams), then the other tables they change, each wait bounded by
+# MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 5s); on a lock timeout (55P03) or a deadlock with a
+# live call (40P01) the whole transaction is rolled back and tried again, at most
+# MOCKBOOK_ADOPTION_ATTEMPTS times (default 5), 1 s apart, doubling. The frozen revisions run a
+# *.nontx.sql file outside their transaction (CREATE INDEX CONCURRENTLY): in this one-transaction
+# run those statements run inside it, without CONCURRENTLY (the tables are locked anyway), the
+# revisions' SQL otherwise unchanged. An already adopted database is upgraded as before, one
+# transaction per revision, CONCURRENTLY kept.
+ADOPTION_FROM = ("0001_baseline", "0002_dual_id", BEFORE_CONSTRAINTS)
+ADOPTION_LOCKS = (
+    "hubspot_sync.hubspot_contact_credits", "hubspot_sync.hubspot_bookings",
+    "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
+)
+RETRIED = ("55P03", "40P01")
+
+
+def _adopting(heads: tuple[str, ...]) -> bool:
+    return len(heads) == 1 and heads[0] in ADOPTION_FROM and _upgrades_through_constraints()
+
+
+@contextlib.contextmanager
+def _in_one_transaction():
+    """The frozen runners' non-transactional steps, run inside the adoption's transaction."""
+    ctx = context.get_context()
+    patched = []
+    for rev in context.script.walk_revisions():
+        module = rev.module
+        original = getattr(module, "_execute", None)
+        if original is None:
+            continue
+
+        def execute(sql: str, _original=original) -> None:
+            _original(re.sub(r"\bCONCURRENTLY\b", "", sql))
+
+        module._execute = execute
+        patched.append((module, original))
+    ctx.autocommit_block = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        del ctx.autocommit_block
+        for module, original in patched:
+            module._execute = original
+
+
+def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
+    timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "5s")
+    attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "5")))
+    context.configure(connection=connection, transaction_per_migration=False,
+                      version_table_schema=VERSION_SCHEMA, on_version_apply=_before_constraints)
+    for attempt in range(1, attempts + 1):
+        try:
+            with _in_one_transaction():
+                connection.exec_driver_sql(f"SET lock_timeout = {_literal(timeout)}")
+                for table in ADOPTION_LOCKS:
+                    connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                if heads == (BEFORE_CONSTRAINTS,):
+                    for sql in repairs.BEFORE_CONSTRAINTS_SQL:
+                        connection.exec_driver_sql(sql)
+                context.run_migrations()
+                connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
+                connection.commit()
+            return
+        except sa.exc.DBAPIError as error:
+            connection.rollback()
+            state = getattr(getattr(error, "orig", None), "sqlstate", None)
+            if state in RETRIED and attempt < attempts:
+                print(f"mockbook: adoption attempt {attempt} of {attempts} rolled back "
+                      f"({state}: a lock held by a live call); trying again", file=sys.stderr)
+                time.sleep(2 ** (attempt - 1))
+                continue
+            print(f"mockbook: the adoption was rolled back as a whole: nothing was changed, the "
+                  f"database is still at {heads[0]} ({attempt} attempt(s))", file=sys.stderr)
+            raise
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _run_with(connection: sa.Connection) -> None:
     connection.exec_driver_sql(LOCK_TIMEOUT)
     connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA}")
     connection.exec_driver_sql(f"REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC")
     connection.commit()
     _configure(connection=connection)
+    heads = context.get_context().get_current_heads()
+    if _adopting(heads):
+        _adopt(connection, heads)
+        return
     if (context.get_context().get_current_heads() == (BEFORE_CONSTRAINTS,)
             and _upgrades_through_constraints()):
         for sql in repairs.BEFORE_CONSTRAINTS_SQL:
