@@ -1,9 +1,10 @@
 -- Tables and functions of the production hubspot_sync schema that mockbook does not own (the
 -- admin app's audit log, groups, instructors and work checks): created by revision
--- 0001_baseline exactly as the production dump has them (../shared/production/), and left as
+-- 0001_baseline exactly as the production dump has them (tests/fixtures/production/), and left as
 -- they are by every later revision, except that the production functions mockbook does not
 -- replace are pinned (search_path '') and executable by service_role only (0002_dual_id).
--- Privileges: what Supabase's default privileges give a table in an exposed schema.
+-- Privileges: service_role only (the legacy grants to anon and authenticated, and the policies
+-- written TO public, are closed by revision 0042).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'zapier_sync_user') THEN
@@ -359,23 +360,25 @@ ALTER TABLE "hubspot_sync"."work_check_slots" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "Deny direct access to audit log" ON "hubspot_sync"."audit_log" AS PERMISSIVE FOR ALL TO anon USING (false);
 CREATE POLICY "Deny anon access to groups" ON "hubspot_sync"."groups" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to groups" ON "hubspot_sync"."groups" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Deny anon access to groups_instructors" ON "hubspot_sync"."groups_instructors" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to groups_instructors" ON "hubspot_sync"."groups_instructors" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups_instructors" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups_instructors" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Service role has full access to groups_instructors" ON "hubspot_sync"."groups_instructors" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Deny anon access to groups_students" ON "hubspot_sync"."groups_students" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to groups_students" ON "hubspot_sync"."groups_students" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups_students" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."groups_students" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Deny anon access to instructors" ON "hubspot_sync"."instructors" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to instructors" ON "hubspot_sync"."instructors" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."instructors" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."instructors" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Deny anon access to work_check_bookings" ON "hubspot_sync"."work_check_bookings" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to work_check_bookings" ON "hubspot_sync"."work_check_bookings" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."work_check_bookings" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."work_check_bookings" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY "Deny anon access to work_check_slots" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL TO anon USING (false) WITH CHECK (false);
 CREATE POLICY "Deny authenticated access to work_check_slots" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
-CREATE POLICY "Service role has full access" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL  USING (true) WITH CHECK (true);
+CREATE POLICY "Service role has full access" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
+-- service_role only: nothing of these tables is open to anon or authenticated (revision 0042
+-- closed the legacy grants and narrowed the TO public policies; README, adopting)
 GRANT ALL ON TABLE hubspot_sync.audit_log, hubspot_sync.groups, hubspot_sync.instructors, hubspot_sync.groups_instructors, hubspot_sync.groups_students, hubspot_sync.work_check_slots, hubspot_sync.work_check_bookings
-    TO anon, authenticated, service_role;
+    TO service_role;
