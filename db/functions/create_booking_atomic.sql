@@ -32,7 +32,10 @@
  *     idempotency_key refused it too)                            -> IDEMPOTENCY_KEY_REUSED
  *   - the field's true balance is 0                                  -> INSUFFICIENT_CREDITS
  *   - p_new_credit_value <> true balance - 1, read under the contact lock (a concurrent change
- *     the app did not see)                                  -> CREDIT_CONFLICT, nothing changes
+ *     the app did not see, e.g. two bookings of one student at once): the booking is made all
+ *     the same, the credit spent relatively, and the ledger row's note records the value the
+ *     app expected (the original wrote the absolute value and lost a deduction; refusing
+ *     would show the student an error the original never gave)
  *   - then one credit is spent relatively (apply_credit_delta, reason 'booking'), the booking
  *     inserted (token_used of p_credit_field, mock_set p_mock_set), total_bookings + 1.
  * Returns the create_booking result with production's keys: success, booking_id (the booking's
@@ -40,7 +43,7 @@
  * mock_exam_hubspot_id.
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
- * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, CREDIT_CONFLICT, BUSY.
+ * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, BUSY.
  * Locks: the idempotency key's advisory lock, then the contact row, the student's open
  * waitlist places on the exam and the other exams of its type and day (closed: 'left', a held
  * offer on the exam used; mockbook_internal.close_day_places), ascending id, then by the last
@@ -117,7 +120,7 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text) IS
-'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value must equal the true balance - 1 under the contact lock (else CREDIT_CONFLICT, nothing changes); the credit is then spent relatively. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result, but a replay of a booking no longer Active/Completed is refused (IDEMPOTENCY_KEY_REUSED: the original app repeats its key when a student rebooks within 5 minutes).';
+'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value is compared with the true balance - 1 under the contact lock, never written: the credit is spent relatively, and a difference (two bookings of one student at once) is noted on the ledger row. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result, but a replay of a booking no longer Active/Completed is refused (IDEMPOTENCY_KEY_REUSED: the original app repeats its key when a student rebooks within 5 minutes).';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)

@@ -6,7 +6,7 @@
  *
  * DEPRECATED: use hubspot_sync.create_booking. The production function of this name (the
  * booking call before mock sets, same signature): create_booking_atomic with p_mock_set NULL,
- * so the same checks, errors (CREDIT_CONFLICT for a stale p_new_credit_value), relative credit
+ * so the same checks, errors (a stale p_new_credit_value noted on the ledger row), relative credit
  * spend and result keys.
  * Errors and locks: as create_booking_atomic.
  */
@@ -37,7 +37,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer) IS
-'Deprecated: use create_booking. The production booking call before mock sets: create_booking_atomic with p_mock_set NULL (relative credit spend; a stale p_new_credit_value is CREDIT_CONFLICT).';
+'Deprecated: use create_booking. The production booking call before mock sets: create_booking_atomic with p_mock_set NULL (relative credit spend; a stale p_new_credit_value is noted on the ledger row, not refused).';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer)

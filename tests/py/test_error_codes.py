@@ -173,17 +173,15 @@ def exam_in_past(c: Ctx) -> Call:
 
 
 def credit_conflict(c: Ctx) -> Call:
-    # create_booking_atomic (the production function): the app computed the new absolute
-    # balance itself. 5 credits minus one is 4; the app says 7 (it read a stale balance):
-    # a race, refused, never written blindly.
+    # cancel_booking_atomic (the production function): the app computed the balance after the
+    # refund itself. 4 credits plus one is 5; the app says 9 (it read a stale balance): refused,
+    # never written blindly.
     student = c.student(sj=5)
     exam = c.exam()
+    booking = c.book(student, exam)
     return lambda conn: rpc(
-        conn, "create_booking_atomic", p_booking_id=f"BK-ERR-{uuid.uuid4().hex[:8]}",
-        p_student_id=student, p_student_email=email(student), p_mock_exam_id=exam,
-        p_student_name=None, p_token_used=None, p_dominant_hand=None,
-        p_attending_location="mississauga", p_idempotency_key=f"atomic-{uuid.uuid4()}",
-        p_credit_field="sj_credits", p_new_credit_value=7, p_mock_set=None)
+        conn, "cancel_booking_atomic", p_booking_id=booking["id"], p_credit_field="sj_credits",
+        p_restored_credit_value=9)
 
 
 def idempotency_key_reused(c: Ctx) -> Call:

@@ -3,15 +3,19 @@ called through the PostgREST helper with the named arguments the original apps p
 (harmon-tuazon/PD_Mocks_Booking_ExpressVersion: user_root/api/_shared/supabase-data.js,
 user_root/api/bookings/create.js, admin_root/api/_shared/supabase-data.js,
 admin_root/api/admin/mock-exams/[id]/prerequisites/*.js), with mockbook's safe semantics
-behind them: credits change relatively, a stale absolute value from the app is CREDIT_CONFLICT.
+behind them: credits change relatively; a stale absolute value from the app is never written
+(create_booking_atomic notes it on the ledger row; cancel_booking_atomic refuses it with
+CREDIT_CONFLICT).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import psycopg
 import pytest
+from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc, rpc_json
 
 
@@ -86,19 +90,41 @@ def test_booking_and_cancelling_as_the_original_app_does(db: psycopg.Connection)
     assert str(booking) in str(old)
 
 
-def test_a_stale_absolute_value_is_a_conflict_and_changes_nothing(db: psycopg.Connection) -> None:
+def test_two_bookings_of_one_student_at_once_both_book_and_both_deduct(
+        db: psycopg.Connection, database_url: str) -> None:
+    """The JS app reads the balance (3), computes 2, and calls create_booking_atomic; a second
+    request of the same student does the same at the same time for another exam. The original
+    wrote 2 twice (a lost deduction); refusing one (CREDIT_CONFLICT) showed the student an error
+    the original never gave. Both book now, each spending one credit relatively (3 -> 1), and
+    the ledger notes the value the second caller expected. On two real connections at once."""
     student, email, exam = setup(db)
-    for fn, args in (("create_booking_atomic", js_create(student, email, exam, 7, "pr-3")),
-                     ("create_booking_atomic_v1",
-                      {k: v for k, v in js_create(student, email, exam, 7, "pr-4").items()
-                       if k != "p_mock_set"})):
-        with pytest.raises(RpcError) as conflict:
-            rpc(db, fn, **args)
-        assert conflict.value.code == "CREDIT_CONFLICT", fn
-    assert balance(db, student) == 3
-    (n,) = db.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
-                      [student]).fetchone()
-    assert n == 0
+    other = f"{exam}B"
+    db.execute("SELECT tests.make_exam(p_hubspot_id := %s, p_mock_set := 'B',"
+               " p_exam_date := hubspot_sync.business_today() + 9)", [other])
+    before = snapshot(db)
+    barrier, answers = threading.Barrier(2), {}
+
+    def call(exam_id: str, key: str) -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            barrier.wait()
+            answers[exam_id] = rpc(conn, "create_booking_atomic", **js_create(
+                student, email, exam_id, 2, key, code=f"Situational Judgment-{student}-{key}"))
+
+    threads = [threading.Thread(target=call, args=(e, k))
+               for e, k in ((exam, "pr-3"), (other, "pr-4"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert {e: a["success"] for e, a in answers.items()} == {exam: True, other: True}
+    assert balance(db, student) == 1
+    notes = db.execute("SELECT delta, note FROM hubspot_sync.credit_ledger l"
+                       " JOIN hubspot_sync.hubspot_contact_credits c ON c.id = l.contact_id"
+                       " WHERE c.student_id = %s ORDER BY l.id", [student]).fetchall()
+    assert [d for d, _ in notes] == [-1, -1]
+    assert notes[0][1] is None
+    assert "expected 2 sj_credits after this booking; it is 1" in notes[1][1]
+    check_invariants(db, before)
 
 
 def test_the_other_production_reads_and_writes(db: psycopg.Connection) -> None:

@@ -1,6 +1,6 @@
--- create_booking_atomic (SPEC 4.2, deprecated production call): the caller's absolute balance
--- is verified against the true balance - 1 under the contact lock, never written; a mismatch is
--- CREDIT_CONFLICT and changes nothing.
+-- create_booking_atomic (deprecated production call): the caller's absolute balance is compared
+-- with the true balance - 1 under the contact lock, never written: the credit is spent
+-- relatively and a difference is noted on the ledger row.
 BEGIN;
 SELECT plan(39);
 
@@ -36,13 +36,19 @@ SELECT throws_ok($$SELECT tests.rpc('anon', 'hubspot_sync.create_booking_atomic(
 SELECT throws_ok($$SELECT tests.rpc('authenticated', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := NULL, p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at0'', p_credit_field := ''sj_credits'', p_new_credit_value := 2)')$$,
                  '42501', NULL, 'authenticated is refused');
 
--- A stale absolute value is a conflict, never written ---------------------------------------------
+-- A stale absolute value is never written: the booking spends one credit relatively ---------------
+-- (two bookings of one student at once: the app computed both from the same balance)
 SELECT tests.snapshot('conflict');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_mock_set := NULL, p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_student_name := ''A'', p_token_used := ''Situational Judgment Token'', p_attending_location := ''calgary'', p_dominant_hand := NULL, p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 5)')$$,
-                 'PT409', 'CREDIT_CONFLICT', 'a new balance that is not the true balance - 1 is a conflict');
-SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_attending_location := ''calgary'', p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 3)')$$,
-                 'PT409', 'CREDIT_CONFLICT', 'the old balance itself (a lost deduction) is a conflict');
-SELECT ok(tests.unchanged_since('conflict'), 'a conflict changes nothing: the balance stays 3, no booking');
+SAVEPOINT stale;
+SELECT is(tests.rpc('service_role', 'hubspot_sync.create_booking_atomic(p_mock_set := NULL, p_booking_id := ''BK-APP-1'', p_student_id := ''ATA'', p_student_email := ''ata@example.com'', p_mock_exam_id := ''AT_SJ'', p_student_name := ''A'', p_token_used := ''Situational Judgment Token'', p_attending_location := ''calgary'', p_dominant_hand := NULL, p_idempotency_key := ''at1'', p_credit_field := ''sj_credits'', p_new_credit_value := 5)') ->> 'credits_remaining',
+          '2', 'a stale absolute value (5) is not written: one credit is spent relatively (3 -> 2)');
+SELECT matches((SELECT note FROM hubspot_sync.credit_ledger l
+                JOIN hubspot_sync.hubspot_contact_credits c ON c.id = l.contact_id
+                WHERE c.student_id = 'ATA' ORDER BY l.id DESC LIMIT 1),
+               'expected 5 sj_credits after this booking; it is 2',
+               'the ledger row notes the value the app expected');
+ROLLBACK TO SAVEPOINT stale;
+SELECT ok(tests.unchanged_since('conflict'), 'rolled back to the savepoint: the balance is 3 again, no booking');
 
 -- The right value books, spending relatively ---------------------------------------------------
 CREATE TEMP TABLE r_at AS

@@ -30,6 +30,8 @@ Frozen by `mockbook db revision` from these db/ changes:
   new      db/functions/clock_now.sql
   changed  db/functions/close_day_places.sql
   changed  db/functions/complete_past_bookings.sql
+  changed  db/functions/create_booking_atomic.sql
+  changed  db/functions/create_booking_atomic_v1.sql
   new      db/functions/exam_refusal.sql
   changed  db/functions/exam_starts_at.sql
   new      db/functions/exam_time_problem.sql
