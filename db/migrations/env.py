@@ -179,6 +179,19 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                     for sql in repairs.BEFORE_CONSTRAINTS_SQL:
                         connection.exec_driver_sql(sql)
                 context.run_migrations()
+                if context.get_context().get_current_heads() == tuple(
+                        context.script.get_heads()):
+                    for sql in repairs.AFTER_HEAD_SQL:
+                        connection.exec_driver_sql(sql)
+                elif connection.exec_driver_sql(
+                        "SELECT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings"
+                        f" WHERE strpos(student_id, '{repairs.DUPLICATE_SUFFIX}') > 0)"
+                ).scalar():
+                    connection.rollback()
+                    raise SystemExit(
+                        "mockbook: this database holds legacy duplicate bookings, which only the "
+                        "full adoption (to head) can flag: nothing was changed, the database is "
+                        f"still at {heads[0]}; upgrade to head")
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
             return

@@ -34,7 +34,10 @@ CREATE TABLE hubspot_sync.hubspot_bookings (
     hubspot_last_sync_at timestamptz,
     idempotency_fingerprint text,
     -- a repeated production booking code, when revision 0004 gave this row a unique one
-    legacy_booking_id text
+    legacy_booking_id text,
+    -- why the adoption flagged this row as it found it ('duplicate of <booking code>': the old
+    -- app booked the student twice on one type and day); NULL for every row mockbook writes
+    legacy_issue text
 );
 
 -- indexes
@@ -48,10 +51,12 @@ CREATE INDEX idx_bookings_student_email ON hubspot_sync.hubspot_bookings (studen
 CREATE INDEX idx_bookings_no_hubspot_id
     ON hubspot_sync.hubspot_bookings (id) WHERE hubspot_id IS NULL;
 CREATE UNIQUE INDEX hubspot_bookings_booking_id_key ON hubspot_sync.hubspot_bookings (booking_id);
+-- the one-per-type-and-day rule, outside the functions too; a legacy duplicate the adoption
+-- flagged is left out (its pair's first booking holds the place, so a third is still refused)
 CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day
     ON hubspot_sync.hubspot_bookings (student_id, mock_type, exam_date)
-    WHERE is_active IN ('Active', 'Completed');
--- (no idx_bookings_exam_status (associated_mock_exam, is_active): issue 13 dropped it. The
+    WHERE is_active IN ('Active', 'Completed') AND legacy_issue IS NULL;
+-- (no idx_bookings_exam_status (associated_mock_exam, is_active): revision 0026 dropped it. The
 -- production index idx_bookings_exam_id has the same leading column, so a recount of an exam's
 -- Active bookings reads the exam's few hundred entries either way, and a booking writes one index
 -- entry and takes one relation lock fewer.)

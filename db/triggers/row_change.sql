@@ -155,6 +155,8 @@ BEGIN
                     CASE WHEN NEW.is_active IS DISTINCT FROM OLD.is_active THEN 'is_active' END,
                     CASE WHEN NEW.legacy_booking_id IS DISTINCT FROM OLD.legacy_booking_id
                          THEN 'legacy_booking_id' END,
+                    CASE WHEN NEW.legacy_issue IS DISTINCT FROM OLD.legacy_issue
+                         THEN 'legacy_issue' END,
                     CASE WHEN NEW.mock_set IS DISTINCT FROM OLD.mock_set THEN 'mock_set' END,
                     CASE WHEN NEW.mock_type IS DISTINCT FROM OLD.mock_type THEN 'mock_type' END,
                     CASE WHEN NEW.name IS DISTINCT FROM OLD.name THEN 'name' END,
@@ -265,6 +267,7 @@ BEGIN
                     CASE WHEN NEW.idempotency_key IS NOT NULL THEN 'idempotency_key' END,
                     CASE WHEN NEW.is_active IS NOT NULL THEN 'is_active' END,
                     CASE WHEN NEW.legacy_booking_id IS NOT NULL THEN 'legacy_booking_id' END,
+                    CASE WHEN NEW.legacy_issue IS NOT NULL THEN 'legacy_issue' END,
                     CASE WHEN NEW.mock_set IS NOT NULL THEN 'mock_set' END,
                     CASE WHEN NEW.mock_type IS NOT NULL THEN 'mock_type' END,
                     CASE WHEN NEW.name IS NOT NULL THEN 'name' END,

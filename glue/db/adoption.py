@@ -148,19 +148,33 @@ QUERIES = (
               id::text, format('capacity %%s, is_active %%L', capacity, is_active), NULL
        FROM hubspot_sync.hubspot_mock_exams
        WHERE capacity < 0 OR lower(is_active) NOT IN ('true', 'false', 'scheduled', 'active')""",
-    """SELECT 'refuse', '0004_constraints',
-              'two Active/Completed bookings of one student, mock type and day',
-              'hubspot_bookings', string_agg(id::text, ' '),
-              format('%%s/%%s/%%s', student_id, mock_type, exam_date), NULL
-       FROM (SELECT b.id, b.student_id, b.is_active,
-                    coalesce(b.mock_type, e.mock_type) AS mock_type,
-                    coalesce((b.exam_date AT TIME ZONE 'UTC')::date, e.exam_date::date)
-                        AS exam_date
-             FROM hubspot_sync.hubspot_bookings AS b  -- with the repair above
-             LEFT JOIN hubspot_sync.hubspot_mock_exams AS e
-                    ON e.hubspot_id = b.associated_mock_exam) AS b
-       WHERE initcap(btrim(is_active)) IN ('Active', 'Completed')
-       GROUP BY student_id, mock_type, exam_date HAVING count(*) > 1""",
+    # just before 0004 (db/migrations/repairs.py): the old app's duplicate bookings (two
+    # Active/Completed of one student, mock type and day) adopted, the later ones flagged
+    """SELECT 'change', '0004_constraints', 'legacy duplicate adopted and flagged',
+              'hubspot_bookings.legacy_issue', id::text, NULL, 'duplicate of ' || kept
+       FROM (SELECT b.id, first_value(coalesce(b.booking_id, b.id::text)) OVER w AS kept,
+                    row_number() OVER w AS n
+             FROM (SELECT l.id, l.booking_id, l.student_id, l.is_active, l.created_at,
+                          coalesce(l.mock_type, e.mock_type) AS mock_type,
+                          coalesce((l.exam_date AT TIME ZONE 'UTC')::date, e.exam_date::date)
+                              AS exam_date
+                   FROM hubspot_sync.hubspot_bookings AS l  -- with the repair above
+                   LEFT JOIN hubspot_sync.hubspot_mock_exams AS e
+                          ON e.hubspot_id = l.associated_mock_exam) AS b
+             WHERE initcap(btrim(b.is_active)) IN ('Active', 'Completed')
+             WINDOW w AS (PARTITION BY b.student_id, b.mock_type, b.exam_date
+                          ORDER BY b.created_at NULLS FIRST, b.id)) AS r
+       WHERE n > 1""",
+    # exams the old app booked beyond capacity: adopted and reported, no data changed
+    """SELECT 'change', '0004_constraints',
+              'legacy over-capacity exam adopted (no booking until under capacity)',
+              'hubspot_mock_exams', e.id::text, format('capacity %%s', e.capacity),
+              format('%%s Active bookings', c.n)
+       FROM hubspot_sync.hubspot_mock_exams AS e
+       CROSS JOIN LATERAL (SELECT count(*) AS n FROM hubspot_sync.hubspot_bookings AS b
+                           WHERE b.associated_mock_exam = e.hubspot_id
+                             AND initcap(btrim(b.is_active)) = 'Active') AS c
+       WHERE c.n > e.capacity""",
     """SELECT 'refuse', '0004_constraints', 'unknown is_active or attendance', 'hubspot_bookings',
               id::text, format('is_active %%L, attendance %%L', is_active, attendance), NULL
        FROM hubspot_sync.hubspot_bookings

@@ -60,4 +60,18 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         " FROM hubspot_sync.booking_conflicts AS c"
         " LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = c.booking_id"
         " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
+    # legacy data adopted as the old app left it (README, adopting): flagged duplicates still
+    # Active, exams still over capacity
+    rows += conn.execute(
+        "SELECT format('legacy booking %s (student %s): %s; resolve it: cancel one of the pair',"
+        "              coalesce(booking_id, id::text), student_id, legacy_issue)"
+        " FROM hubspot_sync.hubspot_bookings"
+        " WHERE legacy_issue IS NOT NULL AND is_active = 'Active' ORDER BY id LIMIT 100").fetchall()
+    rows += conn.execute(
+        "SELECT format('exam %s (%s): %s Active bookings on %s seats (over capacity); it"
+        " takes no booking until under capacity', hubspot_id, exam_date, total_bookings,"
+        " capacity)"
+        " FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE total_bookings > capacity AND exam_date >= (now() AT TIME ZONE 'UTC')::date - 1"
+        " ORDER BY exam_date, hubspot_id LIMIT 100").fetchall()
     return [row[0] for row in rows]

@@ -61,10 +61,12 @@ SEATS_HELD = """
     SELECT e.capacity, e.total_bookings,
            (SELECT count(*) FROM hubspot_sync.hubspot_bookings b
             WHERE b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active'),
-           -- an offer holds its seat until its instant, not until the job marks it expired
+           -- an offer holds its seat until its instant, not until the job marks it expired;
+           -- read at the instant of this statement's snapshot (statement_timestamp(), not the
+           -- transaction's start: a booking may take an expired offer's seat in between)
            (SELECT count(*) FROM hubspot_sync.waitlist_entries w
             WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'
-              AND w.offer_expires_at > mockbook_internal.clock_now())
+              AND w.offer_expires_at > statement_timestamp())
     FROM hubspot_sync.hubspot_mock_exams e WHERE e.hubspot_id = %s"""
 
 

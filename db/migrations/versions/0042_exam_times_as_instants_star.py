@@ -5,6 +5,7 @@ Revises: 0041_a_deadlock_with_an_outside
 
 Frozen by `mockbook db revision` from these db/ changes:
   changed  db/schema/11_hubspot_mock_exams.sql
+  changed  db/schema/12_hubspot_bookings.sql
   changed  db/schema/15_credit_ledger.sql
   changed  db/schema/19_production_not_owned.sql
   changed  db/schema/20_booking_rules.sql

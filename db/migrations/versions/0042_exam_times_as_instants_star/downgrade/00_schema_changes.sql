@@ -1,4 +1,10 @@
--- Hand-written: the reverse of upgrade/00_schema_changes.sql.
+-- Hand-written: the reverse of upgrade/00_schema_changes.sql (and of 96_duplicate_rule.nontx.sql).
+CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day_v1
+    ON hubspot_sync.hubspot_bookings (student_id, mock_type, exam_date)
+    WHERE is_active IN ('Active', 'Completed');
+DROP INDEX hubspot_sync.uq_bookings_one_per_student_type_day;
+ALTER INDEX hubspot_sync.uq_bookings_one_per_student_type_day_v1 RENAME TO uq_bookings_one_per_student_type_day;
+ALTER TABLE hubspot_sync.hubspot_bookings DROP COLUMN legacy_issue;
 ALTER TABLE hubspot_sync.waitlist_entries DROP COLUMN closed_reason;
 ALTER TABLE hubspot_sync.credit_ledger DROP CONSTRAINT credit_ledger_reason_check;
 -- a ledger row of reason exam_cancelled is kept (money is never deleted): the old constraint is

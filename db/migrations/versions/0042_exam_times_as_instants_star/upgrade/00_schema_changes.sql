@@ -68,3 +68,7 @@ ALTER TABLE hubspot_sync.credit_ledger ADD CONSTRAINT credit_ledger_reason_check
         'exam_cancelled')) NOT VALID;
 
 ALTER TABLE hubspot_sync.waitlist_entries ADD COLUMN IF NOT EXISTS closed_reason text;
+
+-- db/schema/12_hubspot_bookings.sql: legacy_issue (the adoption's flag; the one-per-day index
+-- is rebuilt without the flagged rows in 96_duplicate_rule.nontx.sql)
+ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN IF NOT EXISTS legacy_issue text;
