@@ -102,7 +102,7 @@ $(BENCH_STAMP): $(STAMP)
 	else $(PY) -m pip install -q -e '.[test,bench]' || exit 1; fi
 	@rm -f $(VENV)/.bench-*; touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## Benchmarks of SPEC §11 (ratios against pgbench references measured in the same run)
+bench: $(BENCH_STAMP) ## Benchmarks of the benchmark method (ratios against pgbench references measured in the same run)
 	$(PY) bench/run.py
 
 revision: venv ## New migration revision freezing the changed db/ SQL: make revision m="why"

@@ -135,7 +135,8 @@ def median(values: list[float]) -> float:
 @dataclass
 class Figure:
     """One line of the results: a measured value, its reference from the same run, the ratio,
-    the SPEC §11 target and how it was measured. `status` is 'measured', or 'not measured' /
+    the benchmark method target and how it was measured. `status` is 'measured', or 'not
+    measured' /
     'error' with the reason in `note` (never a made-up number)."""
 
     id: str  # "B1@8"

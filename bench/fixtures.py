@@ -35,7 +35,7 @@ RUSH_DAY_OFFSET = 3_000
 PUSH_DAY_OFFSET = 3_100
 ANALYTICS_EXAMS = 2_003  # prime: coprime with STUDENTS
 
-# What PostgREST does around an RPC call (SPEC §5): one transaction, role, JWT claims, method.
+# What PostgREST does around an RPC call: one transaction, role, JWT claims, method.
 POSTGREST_PREAMBLE = request_sql("service_role", "POST")  # glue/db/postgrest.py
 
 
@@ -129,7 +129,7 @@ def hot_script(exam: str) -> str:
 # its ledger row, the exam's total), as plain SQL without any of create_booking's checks or
 # helper functions, with the same triggers firing. Same students/exams/numbering as
 # SPREAD_SCRIPT, so it never collides with it. As the owner with the request's claims:
-# service_role may not write the tables (issue 14; create_booking writes them as their owner,
+# service_role may not write the tables (create_booking writes them as their owner,
 # SECURITY DEFINER), so this is what the booking function's own writes are.
 RAW_WRITES_PREAMBLE = (
     "SELECT set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true),"
@@ -186,7 +186,7 @@ def counts(url: str) -> dict[str, int]:
 
 
 def invariant_violations(url: str) -> list[str]:
-    """SPEC §3 as the database checks it (mockbook_internal.check_invariants, the one
+    """the data model as the database checks it (mockbook_internal.check_invariants, the one
     implementation):
     total_bookings = Active bookings for every exam; every contact's SJ balance = its balance
     when added (bench.start_balance) + its ledger deltas; no negative balance; every Active

@@ -80,7 +80,7 @@ def main() -> None:
             for name, v in legs.items():
                 print(f"  {name} legs: " + ", ".join(f"{x:,.0f}" for x in v))
         violations = fixtures.invariant_violations(url)
-        print("SPEC §3 invariants: " + ("all hold" if not violations else "; ".join(violations)))
+        print("the invariants: " + ("all hold" if not violations else "; ".join(violations)))
     finally:
         with psycopg.connect(admin_url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')

@@ -81,7 +81,7 @@ def table(run: dict[str, Any]) -> str:
         lines.append(f"- **{fig['id']}** ({fig['ratio_meaning'] or fig['title']}): {how}{extra}")
     if run.get("invariants") is not None:
         inv = run["invariants"]
-        lines += ["", "SPEC §3 invariants on the bench database after B1–B5: "
+        lines += ["", "the invariants on the bench database after B1–B5: "
                   + ("all hold." if not inv else "VIOLATED: " + "; ".join(inv[:5]))]
     return "\n".join(lines)
 
@@ -217,7 +217,7 @@ def chart(run: dict[str, Any], stamp: str) -> Path | None:
     ax.set_xlim(low / 1.6, high * 2.5)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.axvline(1.0, color="#999999", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("ratio against the same-run reference (log scale); black tick = SPEC §11 "
+    ax.set_xlabel("ratio against the same-run reference (log scale); black tick = the "
                   "target; green = met, red = missed")
     ax.set_title(f"mockbook benchmarks {run['stamp']} ({run['machine']['cores']} cores, "
                  f"PostgreSQL {run['server']['version_num'] // 10000})")

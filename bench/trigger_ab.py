@@ -17,7 +17,7 @@ and the outbox columns, one row per change: the audit row serving as the outbox 
 holding only the changed columns (and the identity columns) instead of whole rows), all
 four built on "jsonb" (record_row_change as revisions 0017-0026 had it: the UPDATE diff walked
 in jsonb, read from the newest frozen revision with that body; "one" compares the columns
-directly since issue 13 item 3's column lists), and any --sql NAME=FILE
+directly since column lists), and any --sql NAME=FILE
 (bench/trigger_designs/). Everything but "one", "two" and "jsonb" is bench-only SQL.
 
 --wal N measures, instead of tps, the WAL one booking writes (pg_walinspect, this connection's
@@ -68,7 +68,7 @@ END $$;
 CREATE TRIGGER bench_rows_only AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_rows_only();""" for t in TABLES)
 
-# "merged" (bench only: the go/no-go of issue 13's "audit row serving as the outbox row"): one
+# "merged" (bench only: the go/no-go of "audit row serving as the outbox row"): one
 # table with the audit and the outbox columns, one row per change (3 per booking instead of 6):
 # the whole old/new rows as the outbox has them (the audit's UPDATE diff is derivable from
 # them and changed_fields), the outbox's life-cycle columns, and the indexes both jobs need:

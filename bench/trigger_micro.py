@@ -1,4 +1,4 @@
-"""Issue 13 item 3: the CPU the audit/outbox trigger costs per row change, per design,
+"""the CPU the audit/outbox trigger costs per row change, per design,
 measured on the server so that a loaded machine does not enter (bench/README.md, "the trigger's
 CPU per change").
 

@@ -1,4 +1,4 @@
-"""B9 (issue 17): an exam's capacity edited in HubSpot is visible in Postgres and in the Redis
+"""B9: an exam's capacity edited in HubSpot is visible in Postgres and in the Redis
 keys within 5 s p95, through the webhooks.
 
 `mockbook webhooks serve` runs as a subprocess on a database of its own (WEBHOOKS_DB, built

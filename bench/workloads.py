@@ -1,4 +1,5 @@
-"""B1-B7 of SPEC §11. Each function returns Figures: the measured value, its reference measured
+"""B1-B7 of the benchmark method. Each function returns Figures: the measured value, its
+reference measured
 in the same run on the same server, the ratio, the target and how it was measured.
 
 Throughput pairs (B1, B2, B4, and the profile) run in ABBA order, reference - subject -
@@ -172,7 +173,7 @@ B8_CLIENTS = (1, 2, 4, 8, 16, 32, 64)
 
 def b8(ctx: Context) -> list[Figure]:
     """Scaling: B1's workload and reference at 1, 2, 4 ... 64 clients (ABBA each), so the curve
-    shows where the booking stops using more clients (issue 13). No SPEC target: the figure is
+    shows where the booking stops using more clients. No SPEC target: the figure is
     the curve (results/<stamp>-scaling.png) and the ratio at each client count."""
     figures = []
     for wanted in B8_CLIENTS:
@@ -814,7 +815,7 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
         env = {k: v for k, v in os.environ.items()
                if k not in ("REDIS_URL", "MOCKBOOK_SCHEMA_SOURCE")}
         # with REDIS_URL set, the worker keeps the Redis keys in its database 15 and the bench
-        # measures commit -> capacity:{exam} updated (SPEC §7: within 100 ms)
+        # measures commit -> capacity:{exam} updated
         redis_client = None
         if os.environ.get("REDIS_URL"):
             from urllib.parse import urlsplit, urlunsplit
@@ -1061,7 +1062,7 @@ def _generate_analytics_data(url: str, bookings: int) -> dict[str, Any]:
                    WHERE b.is_active = 'Cancelled'""")
             for _, ddl in indexes:
                 step("indexes", ddl)
-            # SPEC §3: every exam's total_bookings = its Active bookings (0 for the exams of
+            # the data model: every exam's total_bookings = its Active bookings (0 for the exams of
             # the earlier benchmarks, whose bookings were truncated above).
             step("exam_totals",
                 """UPDATE hubspot_sync.hubspot_mock_exams AS e

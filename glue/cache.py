@@ -1,4 +1,4 @@
-"""The Redis keys the apps read (SPEC §7), kept coherent with the database.
+"""The Redis keys the apps read, kept coherent with the database.
 
 Redis is an accelerator, never the judge: every value written here is read from the database at
 the moment of writing (create_booking decides capacity under the exam lock; these keys only show
@@ -26,12 +26,12 @@ from glue.db import cache as cache_sql
 #
 # Keys (names fixed by the apps):
 #   capacity:{exam_hubspot_id}          remaining seats, greatest(capacity - total_bookings - held,
-#                                       0), held = the seats held by waitlist offers (issue 16:
+#                                       0), held = the seats held by waitlist offers (
 #                                       the rule of list_available_exams and take_seat);
 #                                       no TTL (rewritten on every change; an expired key would read
 #                                       as "missing" in the apps' old DECR code and look full)
 #   exam:{exam_hubspot_id}:bookings     Active bookings of the exam (total_bookings, which equals
-#                                       the Active count by the SPEC §3 invariant); no TTL
+#                                       the Active count by the data model invariant); no TTL
 #   user:exams:available                JSON list of hubspot_sync.list_available_exams() rows (the
 #                                       bookable exams, each with remaining_seats; full ones too,
 #                                       with is_full true, exactly as the RPC returns them); TTL
@@ -85,7 +85,7 @@ from glue.db import cache as cache_sql
 #
 # Why a poll and not LISTEN/NOTIFY: a transaction that sends a NOTIFY commits under PostgreSQL's
 # one cluster-wide notification lock, so every booking's commit was serialised behind every other
-# (issue 13: 2,291 -> 5,173 tps at 32 clients on 16 cores with the NOTIFY gone). The poll reads the
+# (2,291 -> 5,173 tps at 32 clients on 16 cores with the NOTIFY gone). The poll reads the
 # outbox sequence's last value (pg_sequence_last_value: no lock, no table access) every 50 ms, and
 # the outbox itself only when that moved or rows below it are still uncommitted.
 #
@@ -222,7 +222,8 @@ def _text(key: str | bytes) -> str:
 
 
 class CacheKeeper:
-    """Writes the SPEC §7 keys from the database; see the module docstring for the rules."""
+    """Writes the Redis contract keys from the database; see the module docstring for the
+    rules."""
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """Thousands of failures of one kind are one line, not thousands: a count per error kind with a
-few examples (issue 18: a push that dead-lettered 3,366 rows printed ~1,500 warning lines).
+few examples (a push that dead-lettered 3,366 rows printed ~1,500 warning lines).
 
 The kind of a message is the message with what varies from record to record blanked: every
 token holding a digit (ids, booking codes, dates, uuids) and every email address becomes ``#``.

@@ -1,4 +1,4 @@
-"""Exit codes of `mockbook` (SPEC §8), named once."""
+"""Exit codes of `mockbook`, named once."""
 
 OK = 0
 PARTIAL_FAILURE = 1  # something dead-lettered, or drift found

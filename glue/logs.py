@@ -1,4 +1,4 @@
-"""Logging for the long-running and cron commands (SPEC §8): human-readable lines on a terminal,
+"""Logging for the long-running and cron commands: human-readable lines on a terminal,
 JSON lines with --json or when stderr is not a terminal (cron, systemd, a pipe).
 
 A JSON line is one object: ``ts`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``,

@@ -1,6 +1,6 @@
 """Test harness: one migrated template database per run, and a copy of it per test module.
 
-Server: DATABASE_URL, else the PG* variables, else 127.0.0.1:5432 as postgres (SPEC §10).
+Server: DATABASE_URL, else the PG* variables, else 127.0.0.1:5432 as postgres.
 
 The run's template (``mb_tmpl_<run>``) is created by pytest-postgresql's DatabaseJanitor,
 migrated with Alembic (or, with MOCKBOOK_SCHEMA_SOURCE=db, built from db/ directly: handy while
@@ -53,7 +53,7 @@ COMMENT_RE = re.compile(r"^mockbook test run host=(\S+) pid=(\d+) start=(\d+)$")
 # pool of more than a few connections belongs here (test_idempotent_writes' two 40-connection
 # races once ran beside the 60-connection rushes of the others).
 CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py",
-                    "test_idempotent_writes.py")
+                    "test_idempotent_writes.py", "test_exam_changes.py")
 # A file the scheduler creates once every unit is handed out (the workers are on their last
 # units, and the cores come free one by one): `make test` starts the compatibility job then.
 DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"
@@ -124,7 +124,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 # of a parallel run) of three fresh-clone `bash .ci/run` runs on this 2-core machine while three
 # other engineers ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
 # subprocess-heavy files (push crash, notes) most; the order is what counts here.
-LONGEST_FIRST = ("connections", "test_adopt_production.py", "test_properties.py",
+LONGEST_FIRST = ("connections", "test_adopt_production.py", "test_term_model.py",
+                 "test_properties.py", "test_legacy_grants.py", "test_adopt_live.py",
                  "test_push_crash.py", "test_cli_sync.py", "test_webhooks.py", "test_notes.py",
                  "test_supabase_roles.py", "test_pull.py", "test_status.py", "test_cli.py",
                  "test_sync_merge.py", "test_sync_records.py", "test_push.py", "test_import.py",

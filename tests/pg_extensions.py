@@ -10,7 +10,7 @@ exit status is 1.
 
     python tests/pg_extensions.py [--require NAME ...]
 
-Supported majors: 15 to 18 (SPEC §2; the revisions and the suite run on each).
+Supported majors: 15 to 18.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@
  *   - malformed (no booking code, unknown exam, a status other than Active, Cancelled, Completed,
  *     Failed, an attendance other than Yes/No, a second Active booking of the student that day):
  *     nothing changes, reported in errors and dead-lettered (sync_errors, direction pull).
- * Then total_bookings of every exam that got a booking is recounted (SPEC §3 invariant), under
+ * Then total_bookings of every exam that got a booking is recounted, under
  * the exam locks taken in hubspot_id order. Runs with mockbook.origin = 'hubspot', audited as
  * p_actor (default 'hubspot:import').
  * Returns {inserted, inserted_ids: [uuids of the new rows], linked, matched,

@@ -2,7 +2,7 @@
  * mockbook_internal.apply_pulled_contacts(p_contacts jsonb, p_actor text DEFAULT NULL,
  *                                    p_merge_credits boolean DEFAULT true) -> jsonb
  *
- * The pull and the import apply contacts read from HubSpot (SPEC §6, Pull). p_contacts is a JSON
+ * The pull and the import apply contacts read from HubSpot. p_contacts is a JSON
  * array of HubSpot records: [{"id": "<hubspot id>", "createdAt", "properties": {"email",
  * "student_id", "firstname", "lastname", "ndecc_exam_date", "lastmodifieddate", "sj_credits", "cs_credits",
  * "sjmini_credits", "mock_discussion_token", "shared_mock_credits"}}]. Each record is applied in
@@ -51,7 +51,7 @@
  *     retries; the pull's search page applied beside the webhook processor). Nothing of it is
  *     applied (counted unchanged): merged, it took an admin's newer edit back as a
  *     delta (5 -> 8 -> 6 read as 6 then 8: +2 credits HubSpot no longer gives) until a later
- *     pull (tests/py/test_webhook_review.py).
+ *     pull (tests/py/test_webhook_ordering.py).
  *     A push in flight: a contact whose outbox row a push holds under a live lease
  *     (sync_queue lease_owner set, lease_expires_at not past) is not merged here — BUSY, so
  *     in retry, and nothing of the record is applied — except by that push's own merge
@@ -85,7 +85,7 @@
  * it leases, so a lease not seen here is not committed before this pull ends. (The row used to
  * be locked FOR UPDATE, waited for without a limit, in HubSpot's record order, while the claim
  * upserted it in the claim's order without the contact: the two deadlocked — a raw 40P01 for
- * the claim or a record in retry; tests/py/test_lock_review.py.)
+ * the claim or a record in retry; tests/py/test_lock_order.py.)
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,

@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL) -> jsonb
  *
- * The pull and the import apply exams read from HubSpot (HubSpot owns exams; SPEC §6, Pull).
+ * The pull and the import apply exams read from HubSpot (HubSpot owns exams; the sync design, Pull).
  * p_exams is a JSON array of HubSpot records as the API returns them:
  * [{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
  *   "start_time", "end_time", "location", "capacity", "is_active",
@@ -14,7 +14,7 @@
  *     https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide): it is stored as
  *     the exam's last applied HubSpot time (below, "an older read"), so a live read made
  *     before the deletion and applied after it is left alone instead of reopening the exam
- *     (tests/py/test_webhook_review.py); an archived record older than the read applied last
+ *     (tests/py/test_webhook_ordering.py); an archived record older than the read applied last
  *     (a restore in HubSpot applied first) is left alone too. Without archivedAt (missing,
  *     malformed; the exam no HubSpot read returns, archived or not: merged away) the exam is
  *     deactivated and no time stored;
@@ -36,7 +36,7 @@
  *     retries; a second processor; the pull's search page applied beside the processor).
  *     Nothing of it is applied (counted unchanged, no audit or outbox row, an open dead letter
  *     kept): applied, it put back an admin's old capacity, date or is_active until the next pull
- *     (tests/py/test_webhook_review.py). hs_lastmodifieddate is a default property of custom
+ *     (tests/py/test_webhook_ordering.py). hs_lastmodifieddate is a default property of custom
  *     objects' reads and searches (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm)
  *     and the pull asks for it (glue/sync/pull.py, EXAM_PROPERTIES). A record without it is
  *     applied as before, and an applied record's time is stored when it has one; a record as

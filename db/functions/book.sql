@@ -4,7 +4,7 @@
  *     p_booking_code, p_override_capacity, p_credit_field, p_new_credit_value, p_token_used,
  *     p_old_booking, p_actor) -> jsonb
  *
- * The one booking pipeline: the steps of SPEC §4.1 after the argument checks, shared by the four
+ * The one booking pipeline: the steps of create_booking's contract after the argument checks, shared by the four
  * entry points, each of which checks its own arguments and names its mode:
  *   'credit'  create_booking: the credit is chosen by mockbook_internal.pick_credit and spent; the
  *             scheduling rules apply (mockbook_internal.check_booking_rules)
@@ -116,7 +116,7 @@ BEGIN
         -- student's bookings and balances cannot change between a check and the writes; the
         -- exam is not locked: its seat is taken by the last statement (take_seat, which checks
         -- the exam again). Checking once (not first without locks and again under them) is
-        -- issue 13's cheaper booking: the contact's lock is only ever contended by calls of the
+        -- cheaper booking: the contact's lock is only ever contended by calls of the
         -- same student.
         IF p_mode = 'rebook' THEN
             SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
@@ -332,7 +332,7 @@ BEGIN
     END IF;
 
     IF v_replay AND p_mode = 'rebook' THEN
-        -- the first call's result, as stored under its key (issue 14)
+        -- the first call's result, as stored under its key
         SELECT r.result INTO v_result FROM hubspot_sync.idempotency_results AS r
         WHERE r.idempotency_key = p_idempotency_key AND r.function_name = 'rebook';
         IF v_result IS NOT NULL THEN
@@ -364,7 +364,7 @@ BEGIN
         ELSE '{}'::jsonb
     END;
     IF p_mode = 'rebook' AND NOT v_replay THEN
-        -- a rebook's result is stored under its key (issue 14: replayed as it was)
+        -- a rebook's result is stored under its key (replayed as it was)
         RETURN mockbook_internal.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,
                                                     v_result);
     END IF;

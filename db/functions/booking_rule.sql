@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.booking_rule(p_rule text) -> jsonb
  *
- * The value of one scheduling rule (issue 16) from hubspot_sync.booking_rules, as jsonb
+ * The value of one scheduling rule from hubspot_sync.booking_rules, as jsonb
  * ('false', '0', 'null', '"refuse"', ...). A rule without a row reads as JSON null (off); a
  * number stored above its rule's maximum reads as the maximum (mockbook_internal.booking_rules).
  * Errors: none. Locks: none (reads only).

@@ -1,6 +1,6 @@
 /**
  * mockbook_internal.booking_rule_kinds() -- the one list of the scheduling rules' kinds and
- * maxima (issue 16).
+ * maxima.
  *
  * Returns (rule, kind, max), one row per rule of hubspot_sync.booking_rules: kind is 'boolean',
  * 'hours' (a number 0..max), 'action' ("refuse" / "no_refund"), 'limit' (a whole number 1..max, or

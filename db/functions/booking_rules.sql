@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.booking_rules(p_rules text[]) -> jsonb
  *
- * The values in force of the named scheduling rules (issue 16), as one jsonb object
+ * The values in force of the named scheduling rules, as one jsonb object
  * {rule: value} read by one statement (check_booking_rules reads its five rules at once; issue
  * 13: not one query each). A rule without a row is left out (the caller reads it as JSON null:
  * off). A number stored above its rule's maximum (mockbook_internal.booking_rule_kinds) reads

@@ -3,7 +3,7 @@
  *                             p_reason DEFAULT NULL, p_actor DEFAULT NULL,
  *                             p_idempotency_key DEFAULT NULL) -> jsonb
  *
- * Cancels one booking and refunds its credit (SPEC §4.2).
+ * Cancels one booking and refunds its credit.
  *   p_booking_id  the booking's uuid, booking code or HubSpot id (mockbook_internal.booking_by_ref)
  *   p_student_id  when given, the booking must be this student's (a student cancelling their
  *                 own booking) -> else FORBIDDEN; NULL for admin calls

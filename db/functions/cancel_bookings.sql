@@ -2,7 +2,7 @@
  * hubspot_sync.cancel_bookings(p_booking_ids text[], p_refund DEFAULT true,
  *                              p_actor DEFAULT NULL, p_idempotency_key DEFAULT NULL) -> jsonb
  *
- * Admin batch cancellation (SPEC §4.2): at most 100 references (uuid, booking code or HubSpot
+ * Admin batch cancellation: at most 100 references (uuid, booking code or HubSpot
  * id each), all in one transaction. Each Active booking is cancelled as cancel_booking does
  * (mockbook_internal.cancel_locked_booking: refund to the field token_used names unless p_refund is
  * false or it is an Admin Override, ledger reason 'cancellation', total_bookings - 1). Not an

@@ -8,7 +8,7 @@
  *   - p_student_id given and not the booking's student                   -> FORBIDDEN
  *   - Cancelled                                                   -> ALREADY_CANCELLED
  *   - Completed (or Failed, or any status but Active)                 -> NOT_CANCELLABLE
- *   - cancellation deadline (issue 16, rules cancel_deadline_hours / cancel_deadline_action):
+ *   - cancellation deadline (rules cancel_deadline_hours / cancel_deadline_action):
  *     a student's call (p_student_id given) less than cancel_deadline_hours before the start
  *     (booking's exam day + start_time, business time zone) -> CANCELLATION_CLOSED when the
  *     action is 'refuse', or cancelled without refund when it is 'no_refund'. An admin call

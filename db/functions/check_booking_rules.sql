@@ -2,8 +2,8 @@
  * mockbook_internal.check_booking_rules(p_exam hubspot_mock_exams, p_student_id text,
  *                                  p_ignore_booking_id uuid DEFAULT NULL) -> void
  *
- * The scheduling rules of hubspot_sync.booking_rules (issue 16) for a student about to get a
- * seat in p_exam, after SPEC §4.1 step 7 (create_booking, accept_offer; admin paths are not
+ * The scheduling rules of hubspot_sync.booking_rules for a student about to get a
+ * seat in p_exam, after create_booking's contract step 7 (create_booking, accept_offer; admin paths are not
  * bound). In this order:
  *   booking_cutoff true and the exam's start (exam day + start_time, business time zone,
  *   mockbook_internal.exam_starts_at) reached, or min_notice_hours > 0 and less than that left

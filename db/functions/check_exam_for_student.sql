@@ -2,7 +2,7 @@
  * mockbook_internal.check_exam_for_student(p_exam, p_student_id, p_attending_location,
  *     p_dominant_hand, p_check_fields, p_check_capacity, p_ignore_booking_id) -> void
  *
- * Steps 4-8 of SPEC §4.1, in that order, for a student about to get a seat in p_exam (a row
+ * Steps 4-8 of create_booking's contract, in that order, for a student about to get a seat in p_exam (a row
  * the caller read, locked or not: the booking functions run this once without locks, to answer
  * fast and in the documented order, and again on the locked exam and contact rows):
  *   4. the exam is open: is_active true/active, or scheduled with its activation time reached

@@ -3,7 +3,7 @@
  *                               p_after_ledger_id bigint DEFAULT NULL)
  *     -> SETOF (invariant text, subject text, detail text)
  *
- * The SPEC §3 invariants, checked in the database: one row per violation, no row when all hold.
+ * The invariants, checked in the database: one row per violation, no row when all hold.
  * The one implementation, used by `mockbook status --check`, the demo, the benchmarks, the
  * Python tests (tests/py/invariants.py) and the pgTAP helper tests.invariant_violations().
  *   exam_total       every exam's total_bookings = the number of its Active bookings;

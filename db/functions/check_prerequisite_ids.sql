@@ -2,7 +2,7 @@
  * mockbook_internal.check_prerequisite_ids(p_exam_id text, p_ids text[]) -> void
  *
  * The argument check of a list of prerequisite exam ids, shared by set_exam_prerequisites and
- * update_exam_prerequisites (before their idempotency key: SPEC §4.1 checks arguments first)
+ * update_exam_prerequisites (before their idempotency key: create_booking's contract checks arguments first)
  * and write_exam_prerequisites (the writer behind both):
  *   - an id NULL, blank or longer than 255 characters                  -> INVALID_ARGUMENT
  *   - p_exam_id (when not NULL) among the ids, blanks trimmed: an exam cannot be its own

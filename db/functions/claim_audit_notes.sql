@@ -3,7 +3,7 @@
  *   -> TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
  *             booking_hubspot_id text, contact_hubspot_id text)
  *
- * The audit trail in HubSpot (SPEC §6): which supabase_audit_log rows not yet synced
+ * The audit trail in HubSpot: which supabase_audit_log rows not yet synced
  * (synced_to_hubspot_at NULL) become HubSpot notes, with what they need to be written.
  *   kind 'booking'  a booking created, changed, cancelled, moved, marked or deleted; detail has
  *                   the audit row (operation, changed_fields, old_values, new_values,

@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint) -> hubspot_bookings
  *
- * Step 2 of SPEC §4.1, shared by every function that makes a booking with an idempotency key.
+ * Step 2 of create_booking's contract, shared by every function that makes a booking with an idempotency key.
  * First takes the key's advisory lock (mockbook_internal.lock_idempotency_key), so concurrent calls
  * with one key run one after the other (each later one then sees the committed booking), then
  * looks the key up in hubspot_bookings.idempotency_key:

@@ -18,7 +18,7 @@
  * ones left are not waited for). A contact another claim leased while this one waited is left
  * to it. (The trigger used to upsert those rows in the claim's row order without the contacts,
  * while the pull locks them after each contact in HubSpot's record order: a claim and a pull
- * deadlocked, and the claim failed with a raw 40P01 — tests/py/test_lock_review.py.)
+ * deadlocked, and the claim failed with a raw 40P01 — tests/py/test_lock_order.py.)
  * Errors: INVALID_ARGUMENT (empty worker, limit outside 1..1000, lease outside 1..3600).
  * Locks: the outbox rows (FOR UPDATE SKIP LOCKED: never waited for), then the claimed contacts'
  * rows (ascending id, bounded waits), then (the trigger) their contact_credit_sync rows.

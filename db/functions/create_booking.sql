@@ -3,7 +3,7 @@
  *     p_attending_location DEFAULT NULL, p_dominant_hand DEFAULT NULL,
  *     p_student_name DEFAULT NULL, p_mock_set DEFAULT NULL, p_booking_id DEFAULT NULL) -> jsonb
  *
- * A student books a seat in a mock exam and pays one credit (SPEC §4.1), in one transaction,
+ * A student books a seat in a mock exam and pays one credit, in one transaction,
  * checking in this order:
  *   1. arguments (mockbook_internal.validate_booking_args; p_student_name and p_booking_id at most
  *      255 characters, p_mock_set one of A-H; a key starting with waitlist-offer-, reserved for

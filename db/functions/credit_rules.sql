@@ -18,7 +18,7 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL (issue 13): a SQL function with a SET clause is never inlined and is
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
     -- parsed and planned again at every call; PL/pgSQL keeps this query's plan for the session
     RETURN QUERY VALUES
         ('Situational Judgment', 'sj_credits', 'Situational Judgment Token', 1),

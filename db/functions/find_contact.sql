@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.find_contact(p_student_id, p_email) -> hubspot_contact_credits
  *
- * Step 3 of SPEC §4.1: the contact with this student_id whose email matches p_email
+ * Step 3 of create_booking's contract: the contact with this student_id whose email matches p_email
  * case-insensitively. Read without a lock (the booking functions lock it later with
  * mockbook_internal.lock_contact, after the exam).
  * Errors: CONTACT_NOT_FOUND (no such student, or the email does not match). Locks: none.

@@ -2,7 +2,7 @@
  * hubspot_sync.join_waitlist(p_student_id, p_email, p_mock_exam_id,
  *     p_attending_location DEFAULT NULL, p_dominant_hand DEFAULT NULL) -> jsonb
  *
- * A student takes a place on a full exam's waitlist (issue 16). Idempotent: a student who
+ * A student takes a place on a full exam's waitlist. Idempotent: a student who
  * already has an open place (waiting or offered) on the exam gets it back with
  * already_waiting true and nothing changes; one open place per student and exam (unique index).
  * Checks, in order: arguments as create_booking's (INVALID_ARGUMENT); the contact

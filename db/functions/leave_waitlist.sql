@@ -1,7 +1,7 @@
 /**
  * hubspot_sync.leave_waitlist(p_student_id text, p_mock_exam_id text) -> jsonb
  *
- * A student leaves an exam's waitlist (issue 16); idempotent: without an open place (never
+ * A student leaves an exam's waitlist; idempotent: without an open place (never
  * joined, already left, offer accepted or expired) it succeeds with left false and changes
  * nothing. Leaving while holding an offer declines it: the held seat goes to the next waiting
  * student at once (mockbook_internal.offer_free_seats under the exam's lock).

@@ -3,7 +3,7 @@
  *
  * A student's bookings, newest exam first (exam_date, start_time, created_at, all descending),
  * optionally only those with one status. A student without bookings (or unknown) gets no rows.
- * The student's open waitlist places (issue 16) are rows too, with is_active 'Waitlisted'
+ * The student's open waitlist places are rows too, with is_active 'Waitlisted'
  * (waiting; waitlist_position 1 = next) or 'Offered' (a seat held until offer_expires_at), the
  * exam's fields, and no booking (id, booking_id, hubspot_id NULL).
  * Args: p_student_id  the student's id (required)

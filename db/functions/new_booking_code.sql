@@ -16,7 +16,7 @@ AS $$
 DECLARE
     c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 BEGIN
-    -- PL/pgSQL and one expression, no query (issue 13): a SQL function with a SET clause is
+    -- PL/pgSQL and one expression, no query: a SQL function with a SET clause is
     -- never inlined and is parsed and planned again at each call, a query is an executor run
     RETURN 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
            || substr(c, 1 + floor(random() * 36)::integer, 1)

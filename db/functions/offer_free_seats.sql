@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.offer_free_seats(p_exam_hubspot_id text) -> integer (offers made)
  *
- * Turns an exam's free seats into waitlist offers (issue 16). The caller holds the exam's row
+ * Turns an exam's free seats into waitlist offers. The caller holds the exam's row
  * lock (release_seat's UPDATE, set_exam_capacity's and process_waitlist's lock_exam): offers are
  * only ever made under it, which is what lets take_seat count them exactly. Free seats =
  * capacity - total_bookings - seats already held by offers; for each, the first 'waiting' place

@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.pick_credit(p_contact, p_mock_type) -> (credit_field, token_used, balance)
  *
- * Step 9 of SPEC §4.1: which credit a booking of p_mock_type spends, from
+ * Step 9 of create_booking's contract: which credit a booking of p_mock_type spends, from
  * hubspot_sync.credit_rules(): the lowest-priority field with a balance above zero in p_contact
  * (Situational Judgment and Clinical Skills fall back to shared_mock_credits; Mini-mock and
  * Mock Discussion never do). balance is that field's balance before spending.

@@ -1,7 +1,7 @@
 /**
  * hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist') -> jsonb
  *
- * The waitlist's periodic job (issue 16; the `waitlist` step of `mockbook run`, and pg_cron-ready:
+ * The waitlist's periodic job (the `waitlist` step of `mockbook run`, and pg_cron-ready:
  * `SELECT cron.schedule('mockbook-waitlist', '* * * * *',
  *  $$SELECT hubspot_sync.process_waitlist()$$)`):
  *   0. every open place (waiting, or offered) on an exam whose day has passed (exam_date before

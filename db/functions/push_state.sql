@@ -2,11 +2,11 @@
  * mockbook_internal.push_state(p_table text, p_record_ids uuid[]) -> TABLE (record_id uuid, state jsonb)
  *
  * What `mockbook push` sends: the current row of each record, read at push time, so that many
- * queued changes of one record are pushed once, as its current state (SPEC §6). state is the
+ * queued changes of one record are pushed once, as its current state. state is the
  * row as jsonb; a booking also carries the contact it belongs to (matched by student_id):
  * contact_record_id, contact_hubspot_id, contact_email (NULL when there is no such contact).
  * A waitlist place (p_table 'waitlist_entries', record ids = sync_id) is shaped as a booking
- * (issue 16: the glue pushes it as a HubSpot booking object): booking_id = its booking_code
+ * (the glue pushes it as a HubSpot booking object): booking_id = its booking_code
  * ('WL-<id>'), is_active = Waitlisted | Offered | Accepted | Expired | Left | Closed (its status),
  * associated_mock_exam, student_id, name, student_email, attending_location, dominant_hand, the
  * exam's mock_type, exam_date, start_time and end_time, its hubspot_id, offer_expires_at, the

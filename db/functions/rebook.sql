@@ -14,13 +14,12 @@
  * The old booking keeps token_refunded false. total_bookings: old exam - 1, new exam + 1.
  * p_booking_id: the booking's uuid, booking code or HubSpot id. p_actor (optional) names the
  * audit rows (mockbook.actor) and the ledger rows, unless the request's JWT names a user, who is
- * then the actor (mockbook_internal.request_actor). p_idempotency_key stays required (SPEC §4.2: a
- * rebook makes a booking, and every booking carries its key).
+ * then the actor (mockbook_internal.request_actor). p_idempotency_key stays required.
  * Checks, in order:
  *   1. arguments                                                         -> INVALID_ARGUMENT
  *   2. idempotency key, fingerprint ('rebook', p_booking_id, p_new_mock_exam_id): a replay
  *      returns the first call's result, stored in hubspot_sync.idempotency_results, with
- *      idempotent_replay true and nothing else changed (issue 14; after the store's retention,
+ *      idempotent_replay true and nothing else changed (after the store's retention,
  *      or for a rebook made before it, the result is rebuilt from the rows)
  *                                                                  -> IDEMPOTENCY_KEY_REUSED
  *   3. the booking exists                                               -> BOOKING_NOT_FOUND

@@ -9,7 +9,7 @@
  *     HubSpot contact by email, as for a contact never pushed.
  * Its credit merge base (contact_credit_sync) is dropped: the linked HubSpot record has never
  * agreed with this contact, so its first read is a baseline and Postgres' balances are written
- * (SPEC §6: Postgres owns credits). The contact's bookings that named the old id in
+ *. The contact's bookings that named the old id in
  * associated_contact_id take the new one (NULL when deleted); those changes go through the outbox
  * so the push associates the bookings with the contact again. The re-link itself is written with
  * mockbook.origin = 'sync' (not queued) and audited with p_reason.

@@ -1,7 +1,7 @@
 /**
  * mockbook_internal.request_actor(p_actor text DEFAULT NULL) -> text
  *
- * Who acts (issue 14 item 5): the one rule every write, the credit ledger
+ * Who acts: the one rule every write, the credit ledger
  * (mockbook_internal.apply_credit_delta), the audit trigger (mockbook_internal.record_row_change, hence
  * the HubSpot audit notes) and the keyed-write fingerprints use.
  *

@@ -2,15 +2,14 @@
  * mockbook_internal.take_seat(p_exam hubspot_mock_exams, p_check_capacity boolean DEFAULT true)
  *     -> hubspot_mock_exams (the exam row after the seat was taken)
  *
- * The booking functions' last statement before the commit (SPEC §4.1: the hot exam's row is
- * locked by this one statement and the commit, nothing earlier): total_bookings + 1 by one
+ * The booking functions' last statement before the commit: total_bookings + 1 by one
  * conditional UPDATE of p_exam's row (read earlier without a lock),
  *   ... SET total_bookings = total_bookings + 1 WHERE id = p_exam.id AND total_bookings < capacity
  * (without the capacity condition when p_check_capacity is false: an admin's override).
  * Zero rows -> EXAM_FULL (or EXAM_NOT_FOUND: the exam was deleted); the caller's earlier writes
  * (booking, credit, ledger, outbox and audit rows) roll back with the error. Seats held by
  * waitlist offers (hubspot_sync.waitlist_entries, status 'offered') count against the capacity
- * too (issue 16): once the row is locked, the offers are counted by a statement of their own (its
+ * too: once the row is locked, the offers are counted by a statement of their own (its
  * snapshot, taken after the lock was granted, sees every offer made under this exam's lock, and
  * offers are only ever made under it: mockbook_internal.offer_free_seats), and total_bookings + held
  * offers above the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling

@@ -11,7 +11,7 @@
  * Args: p_exam_id     the exam's HubSpot id
  *       p_add_ids     HubSpot ids of exams to add (NULL = none)
  *       p_remove_ids  HubSpot ids of exams to remove (NULL = none; unknown ones are ignored)
- *       p_idempotency_key  optional, 1-255 characters (issue 14; production's three parameters
+ *       p_idempotency_key  optional, 1-255 characters (production's three parameters
  *                     come first and unchanged, so the admin app's calls resolve as before): the
  *                     same key with the same arguments returns the first call's result
  *                     unchanged and changes nothing; other arguments -> IDEMPOTENCY_KEY_REUSED

@@ -3,7 +3,7 @@
  *                                    p_attending_location, p_dominant_hand, p_email_arg)
  *   -> void
  *
- * Step 1 of SPEC §4.1 for every function that books a seat (create_booking,
+ * Step 1 of create_booking's contract for every function that books a seat (create_booking,
  * admin_create_booking, create_booking_atomic):
  *   p_student_id          required, ^[A-Z0-9]+$, at most 64 characters
  *   p_email               required, looks like an email (x@y.z, no spaces), at most 254

@@ -43,7 +43,7 @@ ALTER TABLE hubspot_sync.hubspot_contact_credits
     ADD CONSTRAINT hubspot_contact_credits_shared_mock_credits_check
         CHECK (shared_mock_credits >= 0);
 
--- storage (issue 13): a booking's credit deduction updates the student's row, and each student
+-- storage: a booking's credit deduction updates the student's row, and each student
 -- books a few times a year, so the update usually finds its page full (fillfactor 100) and cannot
 -- be a HOT update: the new row version goes to another page and gets an entry in each of the
 -- table's 10 indexes. With a fifth of each page kept free the update stays on its page and

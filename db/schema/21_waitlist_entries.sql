@@ -1,4 +1,4 @@
--- The waitlist of full exams (issue 16): one row per place a student took. A place is
+-- The waitlist of full exams: one row per place a student took. A place is
 -- 'waiting' (in id order), then 'offered' (a seat held for the student until offer_expires_at;
 -- held seats count against the exam's capacity, see mockbook_internal.take_seat), then 'accepted'
 -- (booking_id is the booking accept_offer made) or 'expired' (the offer passed on), or 'left'
@@ -19,7 +19,7 @@ CREATE TABLE hubspot_sync.waitlist_entries (
     offer_expires_at timestamptz,
     resolved_at timestamptz,
     booking_id uuid,
-    -- pushed to HubSpot as a booking object (issue 16): upserted by booking_code, the outbox
+    -- pushed to HubSpot as a booking object: upserted by booking_code, the outbox
     -- row's record_id is sync_id (sync_queue.record_id is a uuid), hubspot_id is written back
     booking_code text GENERATED ALWAYS AS ('WL-' || id::text) STORED,
     sync_id uuid NOT NULL DEFAULT gen_random_uuid(),

@@ -23,7 +23,7 @@
  * contact that some other writer of lease_owner did not lock first is BUSY, never waited for
  * out of the order. (The upserts used to run in the claim's row order without the contacts:
  * a pull holding a contact's row and merging it deadlocked with the claim — a raw 40P01 —
- * tests/py/test_lock_review.py.) The balances are read under that lock, after any pull's merge
+ * tests/py/test_lock_order.py.) The balances are read under that lock, after any pull's merge
  * of the contact committed.
  * Errors: BUSY (the contact held by another transaction: not locked by the claim first).
  * Locks: the contact row (already held), then its contact_credit_sync row.

@@ -4,11 +4,10 @@
  * BEFORE INSERT OR UPDATE OF booking_id on hubspot_bookings. A booking inserted without a
  * booking code, or an update that clears one, fails with not_null_violation (23502). Rows from
  * before mockbook that never had a code stay as they are and can still be updated (cancelled,
- * marked, synced) — which a CHECK constraint, even NOT VALID, would forbid (SPEC §3: "not null
- * for new rows").
+ * marked, synced) — which a CHECK constraint, even NOT VALID, would forbid.
  *
  * The trigger carries WHEN (NEW.booking_id IS NULL): a row with a code (every booking the
- * functions write) never calls the function (issue 13: one PL/pgSQL trigger call fewer per
+ * functions write) never calls the function (one PL/pgSQL trigger call fewer per
  * booking); the function decides the NULL cases.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.require_booking_code()

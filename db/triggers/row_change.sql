@@ -1,13 +1,13 @@
 /**
- * mockbook_internal.record_row_change() -- trigger function: the audit trail (SPEC §3) and the
- * outbox (SPEC §6) of a row change, in one trigger call.
+ * mockbook_internal.record_row_change() -- trigger function: the audit trail and the
+ * outbox of a row change, in one trigger call.
  *
  * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams
  * and hubspot_bookings. Until revision 0017 these were two triggers (audit_row_change and
  * queue_sync_change), each turning the whole row into jsonb: a booking (3 row changes) made 6
  * trigger calls and 10 to_jsonb. Now each row change is one call, OLD and NEW are turned into
  * jsonb once, the UPDATE diff is computed once for both jobs, and both rows are written by one
- * statement (issue 13 item 3; measured in bench/README.md).
+ * statement (measured in bench/README.md).
  *
  * Audit (supabase_audit_log, one row per audited row change):
  *   table_name         TG_TABLE_NAME
@@ -41,7 +41,7 @@
  *     are still audited.
  * Runs as the writing role (SECURITY INVOKER): service_role may insert into both tables.
  *
- * How (issue 13 item 3, measured in bench/README.md "The trigger's CPU per change"): the
+ * How (measured in bench/README.md "The trigger's CPU per change"): the
  * changed columns of an UPDATE are found by comparing NEW and OLD column by column (IS DISTINCT
  * FROM, each column's own equality) and the non-NULL columns of an INSERT by testing NEW's
  * columns, from a list per table below, instead of turning the rows into jsonb and walking

@@ -1,6 +1,6 @@
 /**
- * mockbook_internal.queue_waitlist_change() -- trigger function: the outbox (SPEC §6) of the waitlist
- * places, so the glue pushes each place to HubSpot as a booking object (issue 16; README
+ * mockbook_internal.queue_waitlist_change() -- trigger function: the outbox of the waitlist
+ * places, so the glue pushes each place to HubSpot as a booking object (README
  * "Waitlist in HubSpot").
  *
  * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on waitlist_entries. One sync_queue row

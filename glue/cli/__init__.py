@@ -72,7 +72,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sandbox": (
         "glue.cli.sync:sandbox",
-        "Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at "
+        "Run the local HubSpot sandbox until interrupted; point HUBSPOT_BASE_URL at "
         "it.",
     ),
     "status": (

@@ -1,4 +1,4 @@
-"""`mockbook import`: the first full import of a HubSpot account (SPEC §6), resumable.
+"""`mockbook import`: the first full import of a HubSpot account, resumable.
 
 Exit codes: 0 success; 1 records not imported (dead-lettered) or HubSpot stopped answering;
 2 configuration error (as `mockbook pull`).

@@ -107,7 +107,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
 
 
 def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:
-    """The webhook subscriptions (issue 17) for the objects this portal has, which may be ones
+    """The webhook subscriptions for the objects this portal has, which may be ones
     setup just created (their ids not in the environment yet)."""
     from glue.sync.webhooks import subscriptions
 

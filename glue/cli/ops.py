@@ -58,7 +58,7 @@ def _not_migrated(exc: psycopg.Error) -> ConfigError:
     "--check",
     "check_flag",
     is_flag=True,
-    help="Exit 1, naming them, when thresholds are exceeded or a SPEC §3 invariant is broken "
+    help="Exit 1, naming them, when thresholds are exceeded or an invariant is broken "
     "(mockbook_internal.check_invariants).",
 )
 @click.option(

@@ -1,4 +1,4 @@
-"""`mockbook pull`: exams and contacts changed in HubSpot into Postgres (SPEC §6), and the
+"""`mockbook pull`: exams and contacts changed in HubSpot into Postgres, and the
 output helpers the other HubSpot → Postgres commands share (``as_json``, ``progress``).
 
 Exit codes: 0 success; 1 records not applied (dead-lettered) or a pass that could not finish;

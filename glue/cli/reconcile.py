@@ -1,5 +1,5 @@
 """`mockbook reconcile [--repair]`: compare every booking, contact and exam between Postgres
-and HubSpot, and queue the fixes by the ownership rules (SPEC §6).
+and HubSpot, and queue the fixes by the ownership rules.
 
 Exit codes: 0 drift within --max-drift; 1 above it; 2 configuration error (as `mockbook pull`).
 """

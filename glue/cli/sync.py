@@ -304,7 +304,7 @@ def sandbox(
     search_lag: float,
     portal_timezone: str,
 ) -> None:
-    """Run the local HubSpot sandbox (SPEC §9) until interrupted; point HUBSPOT_BASE_URL at it.
+    """Run the local HubSpot sandbox until interrupted; point HUBSPOT_BASE_URL at it.
 
     It starts as an empty portal (HubSpot's own objects and properties only): run
     `mockbook hubspot setup` against it, or start it with --setup."""

@@ -1,4 +1,4 @@
-"""What PostgREST does around an RPC call (SPEC §5), written once: every caller that makes a
+"""What PostgREST does around an RPC call, written once: every caller that makes a
 call "exactly as PostgREST makes it" (the demo's rush, the benchmarks' pgbench scripts and
 connections, the tests' tests/py/postgrest.py) opens its transaction with these settings.
 

@@ -1,4 +1,4 @@
-"""The newcomer's demo (SPEC §8), its building blocks; glue/demo/story.py tells the story.
+"""The newcomer's demo, its building blocks; glue/demo/story.py tells the story.
 
 Everything the demo writes is marked, so a second run (or `mockbook demo` on a database that
 holds other data) resets exactly its own rows and nothing else:
@@ -287,7 +287,8 @@ class CreditCheck:
 
 def credit_check(conn: psycopg.Connection, plan: Plan) -> CreditCheck:
     """start − spent + refunded (+ rebook pairs, net 0) = now, per field from the ledger; and
-    the database's invariant check (mockbook_internal.check_invariants, SPEC §3) with the demo
+    the database's invariant check (mockbook_internal.check_invariants, the data model) with the
+    demo
     students' starting balances: per student and field, balance = start + sum of its ledger
     rows, the ledger chains up, every exam's total_bookings = its Active bookings."""
     sids = [s.student_id for s in plan.students]
@@ -423,7 +424,7 @@ def _is_place(obj: dict[str, Any]) -> bool:
 @dataclass
 class WaitlistRun:
     """What the demo's waitlist scene did: a student waits on a full exam, a booking of it is
-    cancelled, the seat is offered to the student, who accepts it (issue 16)."""
+    cancelled, the seat is offered to the student, who accepts it."""
 
     exam: str
     exam_name: str

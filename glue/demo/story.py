@@ -1,4 +1,4 @@
-"""`mockbook demo`: the newcomer's first run (SPEC §8), told step by step on the terminal.
+"""`mockbook demo`: the newcomer's first run, told step by step on the terminal.
 
 The building blocks (sample data, reset, the PostgREST-style calls, the checks, the push, the
 analytics) live in glue/demo/data.py and glue/demo/rush.py; this module runs them in order and
@@ -172,7 +172,7 @@ def book(story: Story, runner: r.Runner, plan: d.Plan, rng: random.Random) -> No
 
 
 def waitlist(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
-    """The waitlist moving (issue 16): join a full exam, a cancellation, the offer, accepted."""
+    """The waitlist moving: join a full exam, a cancellation, the offer, accepted."""
     started = time.monotonic()
     scene = d.waitlist_scene(conn, plan)
     if scene is None:

@@ -78,7 +78,7 @@ BOOKING_PROPS = (
         "is_active",
         "Status",
         type="enumeration",
-        # the four booking statuses, then the waitlist places' (issue 16: the push shows each
+        # the four booking statuses, then the waitlist places' (the push shows each
         # place as a booking object with booking code WL-<place id>, README "Waitlist in HubSpot")
         options=("Active", "Cancelled", "Completed", "Failed", *WAITLIST_STATUSES),
     ),
@@ -97,7 +97,7 @@ BOOKING_PROPS = (
     _s("attending_location", "Attending location"),
     _s("dominant_hand", "Dominant hand"),
 )
-# The one booking property map: HubSpot booking property -> hubspot_bookings column (SPEC §6);
+# The one booking property map: HubSpot booking property -> hubspot_bookings column;
 # the push writes these, the pull, import and reconcile read them.
 BOOKING_COLUMNS = {p.name: p.column or p.name for p in BOOKING_PROPS}
 EXAM_PROPS = (

@@ -40,10 +40,11 @@ from glue.sync.push import BATCH_RECORDS, Pusher, default_worker_name
 #
 #   pull       exams, then contacts, changed in HubSpot (glue.sync.pull)
 #   waitlist   hubspot_sync.process_waitlist(): expired waitlist offers pass to the next student,
-#              free seats of exams with a waitlist are offered (issue 16)
+#              free seats of exams with a waitlist are offered
 #   complete   hubspot_sync.complete_past_bookings(): Active bookings of past exam days without
 #              attendance become Completed (ledger-neutral; pushed by the push step that follows)
-#   cache      the Redis keys of SPEC §7 (glue.cache): `run` rebuilds them all (the safety net);
+#   cache      the Redis keys of the Redis contract (glue.cache): `run` rebuilds them all (the
+# safety net);
 #              the worker applies the outbox changes since its last position, and rebuilds after a
 #              reconnect or a pull that changed something (pulled changes are applied with
 #              mockbook.origin 'hubspot', so they never reach the outbox)

@@ -112,7 +112,7 @@ def check(status: SyncStatus, limits: Thresholds) -> list[str]:
 
 
 def invariant_violations(conn: psycopg.Connection) -> list[str]:
-    """SPEC §3's invariants as the database checks them (mockbook_internal.check_invariants, the one
+    """the invariants as the database checks them (mockbook_internal.check_invariants, the one
     implementation): one line per violation, empty when all hold. Read in one REPEATABLE READ
     snapshot so the exam counts and the ledger are seen at the same instant."""
     rows = status_sql.invariant_rows(conn)

@@ -1,4 +1,4 @@
-"""The sync job in its two modes (SPEC §8), sharing one step function, glue.run.cycle.step:
+"""The sync job in its two modes, sharing one step function, glue.run.cycle.step:
 `mockbook run` (:func:`run_once`, every step once under a per-database advisory lock) and
 `mockbook worker` (:class:`Worker`, long-running: outbox wake-ups, Redis kept coherent, periodic
 pulls, graceful stop, reconnects). The detail of each mode follows the imports.
@@ -51,7 +51,7 @@ from glue.sync.push import BATCH_RECORDS, PUSH_CONNECTIONS, default_worker_name
 #   to the push loop, which pushes after ``worker_debounce_seconds``, counted from the first
 #   wake-up so a rush is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction
 #   commits under PostgreSQL's one cluster-wide notification lock, which serialised the bookings'
-#   commits (issue 13). The outbox is read every ``worker_poll_seconds`` anyway (the check that
+#   commits. The outbox is read every ``worker_poll_seconds`` anyway (the check that
 #   Redis kept its keys; rows coming due after a backoff: the next due time is asked after each
 # push);   the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something
 # asks   the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when

@@ -1,4 +1,4 @@
-"""The sandbox sends webhooks the way HubSpot does (issue 17), so the intake is tested end to end.
+"""The sandbox sends webhooks the way HubSpot does, so the intake is tested end to end.
 
     sender = attach(sandbox, "http://127.0.0.1:8080/webhooks/hubspot", "client-secret")
     ...

@@ -1,4 +1,4 @@
-"""`mockbook import`: the first full import of a HubSpot account into Postgres (SPEC §6, §8).
+"""`mockbook import`: the first full import of a HubSpot account into Postgres.
 
 Three passes, in this order (bookings need their exams): exams, contacts, bookings. Each is the
 pull's keyset search (glue.sync.pull) from the beginning of time, applied by the same database
@@ -30,7 +30,7 @@ from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, PullStats,
 # applying a record twice changes nothing). Contacts' balances come in as 'import' ledger rows
 # (balance = 0 + ledger), bookings are matched to existing rows by HubSpot id, booking code or
 # idempotency key (never inserted twice) and move no credit, and every exam's total_bookings is
-# recounted from its Active bookings, so the invariants of SPEC §3 hold afterwards.
+# recounted from its Active bookings, so the invariants of the data model hold afterwards.
 
 IMPORT_ACTOR = "hubspot:import"
 ORDER = ("exams", "contacts", "bookings")

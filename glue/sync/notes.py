@@ -1,4 +1,4 @@
-"""The audit trail in HubSpot (SPEC §6): supabase_audit_log rows of bookings and credits become
+"""The audit trail in HubSpot: supabase_audit_log rows of bookings and credits become
 HubSpot notes, associated to the booking and the contact, and are marked
 ``synced_to_hubspot_at`` — never twice for one audit row.
 

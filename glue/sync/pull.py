@@ -1,4 +1,4 @@
-"""Pull (HubSpot -> Postgres): exams and contacts that admins changed in HubSpot (SPEC §6).
+"""Pull (HubSpot -> Postgres): exams and contacts that admins changed in HubSpot.
 
 Incremental, through the search API, by last-modification date (``hs_lastmodifieddate`` for
 exams, ``lastmodifieddate`` for contacts), 200 records per page, sorted ascending. Paging is by

@@ -1,4 +1,4 @@
-"""Push (Postgres -> HubSpot): drain the sync_queue outbox (SPEC §6).
+"""Push (Postgres -> HubSpot): drain the sync_queue outbox.
 
 One batch: claim due outbox rows (``claim_sync_batch``: SKIP LOCKED, a lease, every pending row
 of the same records; several claims of up to 1,000 rows, until the batch holds 8,000 records or
@@ -64,7 +64,7 @@ from glue.hubspot.setup import require as require_portal
 #    (``contact_credit_sync``), nor its id are written; its own outbox rows push those, under
 #    their lease. (A lookup used to send the contact's credits and write its id back, which
 #    turned what it sent into the merge's base. Beside another worker holding the contact's
-#    lease (SPEC §6: several run at once) that corrupted the base: the lookup's write-back
+#    lease that corrupted the base: the lookup's write-back
 #    cleared the "pushing" values the holder had recorded, the holder's write-back then took
 #    the current balances for what HubSpot held, and the next merge read a local change made
 #    meanwhile as an admin's change in HubSpot: the deduction lost (or a stale upsert of either
@@ -96,7 +96,7 @@ from glue.hubspot.setup import require as require_portal
 # and the rest keeps flowing. The HubSpot client retries transient errors a few times itself
 # first (glue.hubspot.client).
 #
-# The database work runs beside the HubSpot calls (issue 13, B5: it used to leave 3-8 s per batch
+# The database work runs beside the HubSpot calls (B5: it used to leave 3-8 s per batch
 # with no call at all): two lanes of background threads (``_Lane``). The "prep" lane
 # (PREP_THREADS threads) reads and merges the contacts' credits chunk after chunk
 # (``_prepare_contacts``: the batch read, the merge, ``record_credit_push``) while the main
@@ -123,7 +123,7 @@ log = logging.getLogger(__name__)
 BOOKINGS_TABLE = "hubspot_bookings"
 CONTACTS_TABLE = "hubspot_contact_credits"
 EXAMS_TABLE = "hubspot_mock_exams"
-# Waitlist places (issue 16) are pushed as HubSpot booking objects: push_state shapes a place as
+# Waitlist places are pushed as HubSpot booking objects: push_state shapes a place as
 # a booking (booking code WL-<place id>, is_active Waitlisted / Offered / Accepted / Expired /
 # Left / Closed), upserted and associated exactly like a booking (README "Waitlist in HubSpot").
 WAITLIST_TABLE = "waitlist_entries"
@@ -132,7 +132,7 @@ WAITLIST_CODE_PREFIX = "WL-"
 # mockbook's BUSY (docs/rpc.md "Errors"): a row stayed locked past mockbook.lock_timeout
 BUSY_SQLSTATE = "PT503"
 CREDIT_PROPERTIES = CREDIT_FIELD_NAMES  # the contact's credit properties (glue/credit_fields.py)
-# HubSpot booking property <- hubspot_bookings column (SPEC §6): the catalogue's one map.
+# HubSpot booking property <- hubspot_bookings column: the catalogue's one map.
 BOOKING_PROPERTIES = BOOKING_COLUMNS
 DATE_PROPERTIES = frozenset({"exam_date"})
 # What the credit merge before a contact write reads (apply_pulled_contacts' properties, and
@@ -986,7 +986,7 @@ class Pusher:
         """Before writing credits, read HubSpot's current values (batch read) and merge them
         against the last synced values (``contact_credit_sync``), as the pull does: an admin's
         change made since is applied locally as a ``hubspot_adjustment`` ledger row, so what is
-        written is base + local deltas + HubSpot deltas, never a blind overwrite (SPEC §6).
+        written is base + local deltas + HubSpot deltas, never a blind overwrite.
 
         A contact HubSpot merged into another (its id in the survivor's
         ``hs_merged_object_ids``; a read of a merged-away id answers with the survivor —

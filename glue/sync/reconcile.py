@@ -1,4 +1,4 @@
-"""`mockbook reconcile`: prove Postgres and HubSpot agree, or show where they do not (SPEC §6).
+"""`mockbook reconcile`: prove Postgres and HubSpot agree, or show where they do not.
 
 Every exam, contact and booking is read on both sides (HubSpot through the pull's keyset search,
 Postgres through ``reconcile_state``) and compared field by field, after putting both values in

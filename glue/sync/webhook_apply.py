@@ -1,4 +1,4 @@
-"""The webhook processor (issue 17): stored HubSpot webhook events -> Postgres and Redis, through
+"""The webhook processor: stored HubSpot webhook events -> Postgres and Redis, through
 the pull's functions. The intake (glue.sync.webhooks) stores the events; this module applies them.
 """
 

@@ -1,4 +1,4 @@
-"""HubSpot webhook intake (issue 17): HubSpot's changes reach Postgres in seconds, the pull stays
+"""HubSpot webhook intake: HubSpot's changes reach Postgres in seconds, the pull stays
 the safety net.
 Three parts, each usable alone (detailed after the imports): the signature check, the event
 store, and the Starlette app served by uvicorn.

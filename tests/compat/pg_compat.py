@@ -1,4 +1,4 @@
-"""The PostgreSQL compatibility job of `make test` (SPEC §1, issue 12 item 4): the migrations,
+"""The PostgreSQL compatibility job of `make test`: the migrations,
 the booking core, a push to the sandbox and the pgTAP security tests on every supported major
 other than the machine's server.
 

@@ -1,4 +1,4 @@
-"""The invariants of SPEC §3, checked from Python after concurrency and property tests.
+"""The invariants of the data model, checked from Python after concurrency and property tests.
 
     snap = snapshot(conn)          # before the work (while nothing else is running)
     ...                            # concurrent calls

@@ -1,4 +1,4 @@
-"""Call mockbook's RPC functions from Python exactly as PostgREST does (SPEC §5).
+"""Call mockbook's RPC functions from Python exactly as PostgREST does.
 
 A PostgREST request is one transaction: `set_config('role', ...)`, the JWT claims in
 `request.jwt.claims`, `request.method`, `SET TRANSACTION READ ONLY` for GET, then the function
@@ -15,13 +15,13 @@ called with named arguments. Two flavours:
   before the function runs: PostgREST answers HTTP 400 itself. That is raised here as
   `PostgrestError(400, sqlstate, ...)`, never as a mockbook error.
 
-Every flavour takes `claims=`: more JWT claims of the request (issue 14 item 5), e.g.
+Every flavour takes `claims=`: more JWT claims of the request, e.g.
 `claims={"email": "ann@school.ca", "app_metadata": {"role": "admin"}}` for an admin app that
 forwards its user's identity. They are set as PostgREST sets a verified JWT's claims: the whole
 payload as one JSON object in `request.jwt.claims` (transaction-local), with `role` (the role the
 transaction runs as) and `sub` among them.
 
-A documented mockbook error (SQLSTATE PTnnn, SPEC §4.3) is raised as `RpcError`; any other
+A documented mockbook error (SQLSTATE PTnnn, the error contract) is raised as `RpcError`; any other
 database error propagates unchanged (for a documented situation that is a bug).
 
 The connection must be idle (autocommit, or no transaction open): each call is its own
@@ -48,7 +48,7 @@ NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class RpcError(Exception):
-    """A documented mockbook error: SQLSTATE PTnnn, MESSAGE = code (SPEC §4.3)."""
+    """A documented mockbook error: SQLSTATE PTnnn, MESSAGE = code."""
 
     def __init__(self, code: str, sqlstate: str, message: str, detail: str | None,
                  hint: str | None) -> None:

@@ -134,7 +134,8 @@ def ledger(url: str, student_id: str) -> list[tuple[str, str, int, int]]:
 
 def ledger_mismatches(url: str) -> list[str]:
     """Contacts whose balance is not 0 + the sum of their ledger rows (every contact of these
-    tests starts from 0: imported balances are 'import' ledger rows), one line each: SPEC §3's
+    tests starts from 0: imported balances are 'import' ledger rows), one line each: the data
+    model's
     ledger invariants as the database checks them (mockbook_internal.check_invariants, every
     contact's every field starting from 0 before the first ledger row)."""
     return [r["v"] for r in q(

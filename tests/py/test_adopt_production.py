@@ -1,4 +1,4 @@
-"""Adopting the real production database (issue 12 items 1-3, issue 18 items 1-2), as the README
+"""Adopting the real production database , as the README
 tells a DBA: load the production dump itself (tests/fixtures/production/hubspot_sync_schema.sql,
 beside the clone as in CI), fill it the way the original app writes
 (lower-case 'cancelled'/'completed' beside 'Cancelled', its booking codes
@@ -6,7 +6,7 @@ beside the clone as in CI), fill it the way the original app writes
 codes, prerequisite arrays, mock_set null or A-H, drifted total_bookings, epoch-millisecond sync
 cursors), `alembic stamp 0001_baseline`, `alembic upgrade head`, then check: no row lost, no value
 changed except the changes hubspot_sync.adoption_report lists, every booking readable through
-the RPCs, the SPEC §3 counts, the sealed catalog, no overloads; and finally the README's
+the RPCs, the data model counts, the sealed catalog, no overloads; and finally the README's
 rollback (`alembic downgrade 0001_baseline`) gives back the production schema.
 """
 
@@ -451,7 +451,7 @@ def test_the_dry_run_names_the_rows_that_would_stop_the_upgrade(
 def test_an_older_overload_on_the_database_is_dropped_not_left_beside(
     make_database: MakeDatabase,
 ) -> None:
-    """Issue 12 item 3: a database may carry versions of the production functions the dump
+    """a database may carry versions of the production functions the dump
     does not show (here an 11-argument create_booking_atomic writing absolute balances, as
     create_booking_atomic_v1 is, and a one-argument get_booking). The upgrade drops them,
     reports each with its definition (the dry run lists them first), and leaves no name
@@ -561,7 +561,7 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
             FROM pg_class c, aclexplode(c.relacl) a
             WHERE c.relnamespace = 'hubspot_sync'::regnamespace AND c.relname = ANY(%s)
               AND a.grantee <> c.relowner
-              -- service_role and the glue's role read; nobody but the owner writes (issue 14)
+              -- service_role and the glue's role read; nobody but the owner writes
               AND NOT (a.grantee <> 0 AND a.privilege_type = 'SELECT'
                        AND pg_get_userbyid(a.grantee) IN ('service_role', 'mockbook_glue'))""",
             [list(OWNED)]).fetchall()
@@ -596,7 +596,7 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
 
 
 def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> None:
-    """Issue 12 item 3: each function of the dump (its audit trigger functions aside, which the
+    """each function of the dump (its audit trigger functions aside, which the
     upgrade replaces) is still there after the upgrade with the same header: name, argument
     names, types, defaults and result type, as pg_get_functiondef prints them. The one change
     allowed is issue 14's: optional parameters appended after production's (a trailing

@@ -1,12 +1,12 @@
 """The analytics refresh beside the booking RPCs and beside another refresh, with real
-connections (review of the analytics area: this was fine; these tests guard it).
+connections (these tests guard the analytics refresh).
 
 A refresh holds its locks until its transaction ends. Here a refresh is left open in one
 session (as the glue's role, through refresh_analytics()) while other sessions book, cancel,
 rebook and refresh again. Every other session runs with lock_timeout and mockbook.lock_timeout
 at 100 ms: a lock the open refresh holds and a booking needs would make that call fail (BUSY or
 55P03) instead of returning, so the assertions are about outcomes, not durations. Then the
-SPEC §3 invariants (tests/py/invariants.py) and the views' numbers after the refresh commits.
+the invariants (tests/py/invariants.py) and the views' numbers after the refresh commits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Redis keys of SPEC §7 (glue.cache): equal to the database after a rebuild, updated or
+"""The Redis keys of the Redis contract (glue.cache): equal to the database after a rebuild,
+updated or
 deleted after bookings, cancellations, capacity and exam changes, a no-op with one warning while
 Redis is away, rebuilt when it comes back; and the outbox reader the worker will drive them with.
 

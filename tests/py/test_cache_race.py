@@ -1,4 +1,5 @@
-"""Two keepers of the SPEC §7 keys at once (the recommended deployment: `mockbook worker` plus
+"""Two keepers of the Redis contract keys at once (the recommended deployment: `mockbook
+worker` plus
 `mockbook run` from cron as the safety net; the webhook processor too): a keeper that read the
 database before a commit must not write its older values over the newer ones another keeper
 wrote after it.

@@ -1,4 +1,4 @@
-"""The zero-config path and the CLI's handling of bad configuration (issue 2, item 9)."""
+"""The zero-config path and the CLI's handling of bad configuration (item 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The CLI loads its subcommands lazily (issue 15 item 2): `mockbook --help` must not import
+"""The CLI loads its subcommands lazily: `mockbook --help` must not import
 Alembic, the HubSpot SDK, the embedded PostgreSQL or the demo, and the short help it lists from
 glue.cli.LAZY_COMMANDS must be each command's own. A behaviour test, not a timing."""
 

@@ -1,4 +1,4 @@
-"""`mockbook push`, `dlq` and `sandbox` as an operator runs them (SPEC §8; issue 4 item 8):
+"""`mockbook push`, `dlq` and `sandbox` as an operator runs them:
 --json prints one JSON object, exit 0 / 1 (something dead-lettered) / 2 (misconfiguration: one
 line on stderr, no traceback, nothing marked done)."""
 
@@ -226,7 +226,7 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
         other.seed(CONTACTS, [{"email": "stranger@example.com"}])  # id 10001, as a demo's
         before = query(push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id")
         other_env = env_for(push_db, other)
-        # every command that reads or writes HubSpot records (issue 18 item 4)
+        # every command that reads or writes HubSpot records
         commands = (["pull"], ["push", "--linger", "0"], ["import"], ["notes"], ["run"], ["worker"])
         for command in commands:
             code, _, err = run_main(command, other_env, monkeypatch, capsys)

@@ -1,8 +1,9 @@
-"""Concurrency proofs of the booking core (issue 3, SPEC §3 and §4.1) on real connections.
+"""Concurrency proofs of the booking core on real connections.
 
 Every scenario runs many threads, each with its own psycopg connection, released together by a
 threading.Barrier, against the run's database; each works on its own fresh exams and students
-and ends with the SPEC §3 invariant checks (tests/py/invariants.py). The server usually allows
+and ends with the data model invariant checks (tests/py/invariants.py). The server usually
+allows
 100 connections, so the races use a bounded number of connections (at most MAX_CONNECTIONS, 40)
 that pull the calls from a shared queue: at every moment up to 40 transactions run on the server
 at once, which is the concurrency that matters (on CI's 2 cores, 20 times the cores). Calls go
@@ -30,7 +31,7 @@ from postgrest import RpcError, rpc
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 
-# SPEC §4.3: every documented code and its SQLSTATE.
+# the error contract: every documented code and its SQLSTATE.
 DOCUMENTED = {
     "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400", "INSUFFICIENT_CREDITS": "PT402",
     "FORBIDDEN": "PT403", "CONTACT_NOT_FOUND": "PT404", "EXAM_NOT_FOUND": "PT404",
@@ -458,7 +459,7 @@ MIXED_EXAMS = (
 
 
 def type_args(mock_type: str, rng: random.Random) -> dict[str, str]:
-    """The per-type arguments create_booking requires (SPEC §4.1 step 5)."""
+    """The per-type arguments create_booking requires."""
     if mock_type in ("Situational Judgment", "Mini-mock"):
         return {"p_attending_location": rng.choice(("mississauga", "calgary", "vancouver"))}
     if mock_type == "Clinical Skills":
@@ -613,7 +614,7 @@ def test_mixed_load_keeps_invariants(db: psycopg.Connection, database_url: str) 
     check_invariants(db, snap)
 
 
-# --- the exam's lock is held only at the end (issue 13) ---------------------------------------
+# --- the exam's lock is held only at the end ---------------------------------------
 
 
 def test_exam_is_not_locked_while_a_booking_waits_for_its_contact(
@@ -735,7 +736,7 @@ def test_mark_attendance_on_a_locked_booking_is_busy(db: psycopg.Connection,
     check_invariants(db, snap)
 
 
-# --- the pull and the push's write-back against the booking functions (issue 10 item 6) ------
+# --- the pull and the push's write-back against the booking functions ------
 
 
 def test_pull_and_write_back_against_the_booking_functions(db: psycopg.Connection,

@@ -1,4 +1,4 @@
-"""glue.config.Settings is the one table of settings (issue 15 item 2): each variable's default
+"""glue.config.Settings is the one table of settings: each variable's default
 is written once, there. The README's Configuration table must list every variable the glue
 reads (the table's, and the `envvar=` of CLI options) with the same default."""
 

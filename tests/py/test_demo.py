@@ -1,5 +1,6 @@
-"""`mockbook demo` (issue 7 item 1, SPEC §8) and the smoke test of the embedded PostgreSQL path
-(SPEC §10: migrate, book, sync to the sandbox), at the small scale (MOCKBOOK_DEMO_SCALE=small).
+"""`mockbook demo` and the smoke test of the embedded PostgreSQL path
+(the CI contract: migrate, book, sync to the sandbox), at the small scale
+(MOCKBOOK_DEMO_SCALE=small).
 
 What these prove beyond "it runs": the demo's own checks pass AND the database agrees when read
 independently (every exam's total_bookings = its Active bookings, no exam over capacity, every
@@ -63,7 +64,7 @@ def assert_demo_passed(result: subprocess.CompletedProcess[str], *, pushed: bool
 
 
 def assert_invariants(url: str) -> None:
-    """Read from the tables, not from the demo's output: SPEC §3 as the database checks it
+    """Read from the tables, not from the demo's output: the data model as the database checks it
     (mockbook_internal.check_invariants), and no exam over its capacity."""
     assert rows(url, "SELECT * FROM mockbook_internal.check_invariants()") == []
     over = rows(url, """
@@ -227,7 +228,7 @@ def test_the_demo_sandbox_and_mockbook_sandbox_hand_out_distinct_ids() -> None:
 
 @pytest.mark.slow
 def test_embedded_smoke_demo_then_down(embedded_dir: Path) -> None:
-    """SPEC §10: the zero-config path end to end — embedded PostgreSQL started on demand,
+    """the CI contract: the zero-config path end to end — embedded PostgreSQL started on demand,
     migrated, bookings made, pushed to the in-process sandbox — then `mockbook down`."""
     data_dir = str(embedded_dir / "embedded")
     try:

@@ -1,4 +1,4 @@
-"""Direct table writes cannot break the SPEC §3 invariants (issue 14 item 2): service_role (and
+"""Direct table writes cannot break the invariants: service_role (and
 anon, authenticated) may read mockbook's tables but not INSERT, UPDATE, DELETE or TRUNCATE them;
 the documented functions (SECURITY DEFINER) are the only way to change them.
 

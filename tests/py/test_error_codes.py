@@ -1,4 +1,4 @@
-"""Every error code of SPEC §4.3, each with a call that triggers it (issue 3, point 3).
+"""Every error code of the error contract, each with a call that triggers it (point 3).
 
 Each row sets up its own exams and students, makes the failing call through the PostgREST request
 helper and asserts what an app sees: MESSAGE = the code, the SQLSTATE (= the HTTP status
@@ -24,7 +24,7 @@ from invariants import table_digests, table_versions
 from postgrest import RpcError, http_status, rpc, rpc_rows, signature
 from psycopg.types.json import Jsonb
 
-# SPEC §4.3, verbatim.
+# the error contract, verbatim.
 SPEC_CODES = {
     "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400",
     "INSUFFICIENT_CREDITS": "PT402",
@@ -394,7 +394,8 @@ PUBLIC_FUNCTIONS = (
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 @pytest.mark.parametrize("fn", PUBLIC_FUNCTIONS)
 def test_only_service_role_may_call(fn: str, role: str, db: psycopg.Connection) -> None:
-    """SPEC §5: through PostgREST, anon and authenticated are refused every function (42501:
+    """PostgREST's request shape: through PostgREST, anon and authenticated are refused every
+    function (42501:
     PostgREST answers 401 to anon, 403 to an authenticated user); nothing runs, nothing
     changes."""
     params, retset = signature(db, fn)

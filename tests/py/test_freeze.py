@@ -1,5 +1,5 @@
 """`mockbook db revision` (glue.db.revision): a revision freezes the changed db/ SQL and applies it
-without ever reading db/ again (issue 2, item 4)."""
+without ever reading db/ again (item 4)."""
 
 from __future__ import annotations
 

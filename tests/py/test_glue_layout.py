@@ -1,4 +1,4 @@
-"""The glue's layout rules (issue 15 item 2), checked on every module of glue/:
+"""The glue's layout rules, checked on every module of glue/:
 
 - each module opens with a docstring of at most 10 lines (a reader sees what it is at once);
 - SQL lives in the database seam, glue/db/: no other module holds an SQL statement in a

@@ -1,4 +1,4 @@
-"""The glue's least-privilege role (issue 14 item 3): `mockbook_glue` (NOLOGIN, a template the DBA
+"""The glue's least-privilege role: `mockbook_glue` (NOLOGIN, a template the DBA
 grants to a login role) may use both schemas, EXECUTE the glue's functions and read the tables
 the glue reads, and nothing else: it writes no table directly (its functions are SECURITY
 DEFINER) and cannot call the apps' write functions or the internal helpers.

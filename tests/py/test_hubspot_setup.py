@@ -1,4 +1,4 @@
-"""`mockbook hubspot setup` and the start-up portal check (issue 11): an empty portal is set up
+"""`mockbook hubspot setup` and the start-up portal check: an empty portal is set up
 idempotently, the whole sync cycle then runs against the strict sandbox with the OpenAPI
 conformance checks on, and a portal missing one property is refused at start-up (exit 2, one
 line naming it) instead of dead-lettering the queue."""
@@ -57,7 +57,7 @@ def test_setup_check_dry_run_and_idempotence(empty_sandbox: Sandbox, monkeypatch
         "HUBSPOT_EXAMS_OBJECT_TYPE",
         "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
     }
-    # The webhook subscriptions to create (issue 17 item 4), for the exams object just created.
+    # The webhook subscriptions to create, for the exams object just created.
     subs = out.split("webhook subscriptions to create", 1)[1].splitlines()[1:]
     subs = {tuple(line.split()) for line in subs if line.startswith("  ")}
     exams = ids["HUBSPOT_EXAMS_OBJECT_TYPE"]

@@ -1,4 +1,4 @@
-"""Every write RPC can be retried (issue 14 item 4): an optional p_idempotency_key on
+"""Every write RPC can be retried: an optional p_idempotency_key on
 cancel_booking, cancel_bookings, mark_attendance, set_exam_capacity, adjust_credits,
 update_exam_prerequisites and set_exam_prerequisites (rebook's key, required, now replays its
 stored first result too).
@@ -10,7 +10,7 @@ audit, outbox, booking or stored-result row; the same key with other arguments i
 IDEMPOTENCY_KEY_REUSED and changes nothing either. Then: a key is one key across functions
 (a booking's key cannot serve another write, nor the reverse), a failed call stores nothing, a
 call without a key is not deduplicated, and two concurrent calls with one key apply once
-(real concurrent connections, then the SPEC §3 invariant checks)."""
+(real concurrent connections, then the data model invariant checks)."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def test_lost_response_replays_the_first_answer_and_writes_nothing(
     settled = state(db)
 
     again = rpc(db, case.fn, p_idempotency_key=key, **args)
-    if case.fn == "rebook":  # a booking's replay says so (SPEC §4.1), the rest is the first answer
+    if case.fn == "rebook":  # a booking's replay says so, the rest is the first answer
         assert again.pop("idempotent_replay") is True and first.pop("idempotent_replay") is False
     assert json.dumps(again) == json.dumps(first)  # same values, same key order
     assert counts(db) == after_first
@@ -179,7 +179,8 @@ def test_lost_response_replays_the_first_answer_and_writes_nothing(
 
 def test_every_optional_key_has_a_lost_response_case(db: psycopg.Connection) -> None:
     """The cases above are every function of hubspot_sync whose p_idempotency_key is optional
-    (has a default), plus rebook (its key stays required, SPEC §4.2): a write RPC that gains a
+    (has a default), plus rebook (its key stays required, the RPC contract): a write RPC that
+    gains a
     key without a lost-response case here fails."""
     optional = {name for (name,) in db.execute(
         "SELECT p.proname FROM pg_proc AS p"
@@ -265,7 +266,7 @@ def test_concurrent_calls_with_one_key_apply_once(db: psycopg.Connection,
                                                   database_url: str) -> None:
     """40 connections send the same adjust_credits, and 40 the same cancel_booking, each with
     one key, all at once: one ledger row each, every caller gets the same answer (never
-    ALREADY_CANCELLED, never a raw error), and the SPEC §3 invariants hold."""
+    ALREADY_CANCELLED, never a raw error), and the invariants hold."""
     (exam,) = make_exams(db, 1)
     credit_student, booking_student = make_students(db, 2, p_sj=2)
     code = booked(db, booking_student, exam)["booking_id"]
@@ -322,7 +323,7 @@ def test_concurrent_calls_with_one_key_and_other_arguments(db: psycopg.Connectio
     check_invariants(db, snap)
 
 
-# ---- who acted (issue 14 item 5) -----------------------------------------------------------------
+# ---- who acted -----------------------------------------------------------------
 ADMIN = {"sub": "5b0d4d0e-0000-4000-8000-000000000001", "email": "boss@school.ca",
          "app_metadata": {"role": "admin"}}
 

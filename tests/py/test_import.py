@@ -1,4 +1,4 @@
-"""`mockbook import` (issue 5 item 4): a HubSpot account's exams, contacts and bookings into an
+"""`mockbook import`: a HubSpot account's exams, contacts and bookings into an
 empty database; bookings matched by code or idempotency key (never duplicated), balances as
 'import' ledger rows, total_bookings recounted, resumable, a summary at the end."""
 

@@ -1,4 +1,4 @@
-"""Lint in the suite (SPEC §10, issue 2 item 8): ruff over the repository, squawk over the offline
+"""Lint in the suite: ruff over the repository, squawk over the offline
 SQL of `alembic upgrade head --sql`, and plpgsql_check over every PL/pgSQL function in
 hubspot_sync. A missing tool is a failure, not a skip. Each linter is also shown to catch a
 planted defect, so a green run means the linter really looked.

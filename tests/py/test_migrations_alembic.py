@@ -84,7 +84,8 @@ def test_round_trip_head_base_head(alembic_runner: MigrationContext, alembic_url
 
 
 def test_history_is_the_documented_chain(alembic_runner: MigrationContext) -> None:
-    """The first two revisions are the ones the README and SPEC §2 name (DBAs stamp the first)."""
+    """The first two revisions are the ones the README and the migration rules name (DBAs stamp
+    the first)."""
     revisions = alembic_runner.history.revisions
     assert revisions[0] == "base"
     assert revisions[1:3] == ["0001_baseline", "0002_dual_id"]

@@ -1,4 +1,4 @@
-"""The audit trail in HubSpot (issue 5 item 7): audit rows of bookings and credits become HubSpot
+"""The audit trail in HubSpot: audit rows of bookings and credits become HubSpot
 notes associated to the booking and the contact, marked synced_to_hubspot_at, and never written
 twice for one audit row — not even when the note writer is killed at random moments while
 HubSpot loses answers."""
@@ -106,7 +106,7 @@ def test_bookings_and_credit_changes_become_notes_once(push_db: str, sandbox: Sa
 
 
 def test_a_note_names_the_jwt_user_not_p_actor(push_db: str, sandbox: Sandbox) -> None:
-    """Issue 14 item 5: a change made through PostgREST with a JWT naming an admin user is
+    """a change made through PostgREST with a JWT naming an admin user is
     audited, and noted in HubSpot, as that user, whatever p_actor says."""
     fast(sandbox)
     seed_account(sandbox, malformed=False)

@@ -1,4 +1,4 @@
-"""The outbox's wake-up signal without NOTIFY (issue 13): no transaction sends a notification
+"""The outbox's wake-up signal without NOTIFY: no transaction sends a notification
 (a NOTIFY commits under PostgreSQL's one cluster-wide lock, serialising every booking), and the
 worker's OutboxWatch sees every committed change through the outbox's high-water mark: once per
 committed row, nothing for a rolled-back transaction or a bookkeeping-only update."""

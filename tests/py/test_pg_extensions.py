@@ -1,4 +1,4 @@
-"""`make pg-extensions` (issue 18 item 3): pgTAP and plpgsql_check are looked for on the test
+"""`make pg-extensions`: pgTAP and plpgsql_check are looked for on the test
 server (pg_available_extensions), not in this machine's Debian directories; the Debian packages
 are installed only when the server lacks them and apt can provide them; otherwise one clear
 message and exit 1. apt-get and apt-cache are replaced by stand-ins that log their arguments, so

@@ -1,4 +1,4 @@
-"""The production RPCs keep their exact signatures and result keys (issue 12 item 3): each is
+"""The production RPCs keep their exact signatures and result keys: each is
 called through the PostgREST helper with the named arguments the original apps pass
 (harmon-tuazon/PD_Mocks_Booking_ExpressVersion: user_root/api/_shared/supabase-data.js,
 user_root/api/bookings/create.js, admin_root/api/_shared/supabase-data.js,
@@ -161,7 +161,7 @@ def test_no_function_name_in_hubspot_sync_is_overloaded(db: psycopg.Connection) 
     assert n > 25
 
 
-# --- the original app's argument values (issue 12: p_attending_location) --------------------
+# --- the original app's argument values (p_attending_location) --------------------
 # user_root/api/bookings/create.js:359-373 sends `location || examLocation || 'TBD'` (the
 # student's pick from frontend/src/components/shared/LocationSelector.jsx, display names; else
 # the exam's location, admin_root/api/_shared/validation.js:243; else 'TBD'),

@@ -1,16 +1,17 @@
-"""Property-based tests (hypothesis) of every public RPC function (issue 3, point 6).
+"""Property-based tests (hypothesis) of every public RPC function (point 6).
 
 Random and hostile arguments -- empty, blank, huge, unicode, NUL bytes, SQL fragments, negative
 and extreme numbers, unknown ids, valid ids of the wrong kind, and (through the JSON path) JSON
 values of the wrong type -- are sent to each function as PostgREST would send them. Properties:
 
-1. Only documented errors come back: an RpcError whose MESSAGE is a code of SPEC §4.3 with its
+1. Only documented errors come back: an RpcError whose MESSAGE is a code of the error contract
+with its
    SQLSTATE, and a non-empty DETAIL and HINT. Never a raw 22xxx/23xxx/P0001/XX000 from inside a
    function, never a deadlock, never a crash of the call.
 2. A failed call changes nothing: no hubspot_sync table has a new, changed or deleted row after
    it (invariants.table_versions, checked around every call; the full-content digest is used
    where calls are few).
-3. After each function's run, the SPEC §3 invariants hold (successful calls included).
+3. After each function's run, the invariants hold (successful calls included).
 4. No call, failed or not, leaves session state behind on its connection (role, timeouts,
    claims, mockbook.* settings): PostgREST hands the connection to the next request.
 

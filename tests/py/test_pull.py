@@ -1,4 +1,5 @@
-"""Pull (HubSpot -> Postgres, SPEC §6 and issue 5): exams and contacts changed in HubSpot come in
+"""Pull (HubSpot -> Postgres, the sync design and issue 5): exams and contacts changed in HubSpot
+come in
 incrementally through search, credits merge as deltas, capacity never goes below the booked
 seats, malformed records are reported alone, faults and interruptions are survived."""
 
@@ -346,7 +347,7 @@ def test_the_overlap_window_catches_records_search_showed_late(
     late, _ = seed_contacts(sandbox, [{"student_id": "LAG1"}, {"student_id": "LAG2"}])
     with open_db(push_db) as db:
         pull(db, client, settings, reader=reader, only=("contacts",))
-        lag = sandbox_fixtures.REALISTIC_SEARCH_LAG  # HubSpot's few seconds (issue 11 item 2)
+        lag = sandbox_fixtures.REALISTIC_SEARCH_LAG  # HubSpot's few seconds
         sandbox.search_lag = lag
         sandbox.touch(CONTACTS, late, firstname="Late")  # searchable only in `lag` s
         clock.advance(0.01)

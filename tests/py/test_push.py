@@ -1,4 +1,4 @@
-"""The push (SPEC §6) against the HubSpot sandbox, conformance-checked: bookings upserted once by
+"""The push against the HubSpot sandbox, conformance-checked: bookings upserted once by
 booking code with their properties and associations, HubSpot ids written back in the transaction
 that completes the outbox rows, coalescing, 100 inputs per call, contacts' credits (by id, or
 matched by email), exams' total_bookings, and push --all / --exam."""

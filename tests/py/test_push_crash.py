@@ -1,4 +1,4 @@
-"""Crash safety of the push (SPEC §6, issue 4 item 6): `mockbook push` runs as a subprocess
+"""Crash safety of the push: `mockbook push` runs as a subprocess
 against a sandbox that sometimes applies a change and then drops the connection (lost response),
 is killed with SIGKILL at random moments while bookings keep being made and cancelled, and is
 restarted, more than 20 times. A final clean run must leave HubSpot with exactly one booking per
@@ -86,7 +86,7 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
     # A token of this test's own: its own Redis budget (limiter_name), not other tests'.
     sandbox.access_token = token = f"crash-{uuid.uuid4().hex}"
     redis_client = redis.Redis.from_url(REDIS_URL)
-    redis_client.ping()  # Redis is part of the test environment (SPEC §10): fail, never skip
+    redis_client.ping()  # Redis is part of the test environment: fail, never skip
     env = env_for(
         push_db,
         sandbox,

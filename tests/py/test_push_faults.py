@@ -1,4 +1,4 @@
-"""The push under faults (SPEC §6, issue 4 item 5), against the conformance-checked sandbox:
+"""The push under faults, against the conformance-checked sandbox:
 5xx, timeouts and a 429 storm delay changes but lose none and dead-letter none; a permanently
 invalid record is dead-lettered alone while everything else flows, shown by `mockbook dlq list`,
 and delivered after it is fixed and `mockbook dlq retry` is run."""
@@ -111,7 +111,8 @@ def test_5xx_timeouts_and_a_429_storm_lose_nothing(push_db: str, sandbox: Sandbo
 def test_a_429_on_the_start_up_checks_reads_is_waited_out(
     push_db: str, sandbox: Sandbox, clock
 ) -> None:
-    """SPEC §6: every call waits out a 429 and tries again, the preflight's reads included. The
+    """the sync design: every call waits out a 429 and tries again, the preflight's reads
+    included. The
     sandbox allows one call per 10 s window, so each call of the push is answered 429 (with
     Retry-After) before it gets through. The client mapped the errors of three SDK modules only
     (objects, associations v4, schemas; each module has its own ApiException): a 429 on the

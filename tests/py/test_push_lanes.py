@@ -2,7 +2,7 @@
 updates, the write-backs on a settle thread, run() claiming the next batch while one is sent):
 a push that ends — drained, on an error, or on Ctrl-C — leaves no thread running and no lease
 held beyond its expiry (a batch claimed ahead is given back at once), and pushers running at
-once, each with its lanes, still send every booking once with SPEC §3's invariants holding."""
+once, each with its lanes, still send every booking once with the invariants holding."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
 
 def test_pushers_at_once_send_each_booking_once(push_db, sandbox) -> None:
     """Three pushers with their lanes on one queue while bookings keep coming (real concurrent
-    connections): every booking in HubSpot once, the queue drained, SPEC §3's invariants."""
+    connections): every booking in HubSpot once, the queue drained, the invariants."""
     world = make_world(push_db, sandbox, students=90, exams=3)
     with psycopg.connect(push_db, autocommit=True) as conn:
         snap = snapshot(conn)

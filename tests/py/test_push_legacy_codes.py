@@ -1,4 +1,4 @@
-"""The HubSpot side of legacy booking codes (issue 12 item 2, README "Legacy booking codes"):
+"""The HubSpot side of legacy booking codes (README "Legacy booking codes"):
 the adoption gives a repeated production code a new unique one (`<code>-R<n>`) and keeps the old
 code in legacy_booking_id, but the row's HubSpot object (its hubspot_id) still carries the old
 code. The push upserts bookings by booking_id, so without care the first push of such a row

@@ -1,6 +1,7 @@
 """Two push processes and a "lookup" (glue.sync.push, ``_push_contacts``): a contact that a
 batch's bookings need for their associations but whose outbox rows the batch did not claim is
-resolved by that batch without a lease, while another push (another `mockbook worker`, SPEC §6:
+resolved by that batch without a lease, while another push (another `mockbook worker`, the sync
+design:
 several may run at once) holds those rows and pushes the contact's credits.
 
 The race as it was: process B leases the contact (no HubSpot id yet), reads its balances and is

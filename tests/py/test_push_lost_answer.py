@@ -1,6 +1,4 @@
-"""A contact push whose write reached HubSpot but whose answer was lost, then retried (SPEC §6:
-the credit merge; glue.sync.push ``_push_contacts``, db/triggers/credit_push_claimed.sql,
-db/functions/apply_pulled_contacts.sql).
+"""A contact push whose write reached HubSpot but whose answer was lost, then retried.
 
 The sequence, for real: the student books (5 -> 4, the contact queued); push A sends 4 and
 HubSpot applies it, but every answer to that ``batch/update`` is lost (the sandbox's
@@ -9,7 +7,7 @@ included), so A gives the row back for a later attempt; the student books again 
 real ``create_booking``); optionally an admin adds 3 in HubSpot (4 -> 7) and, in the ``pull``
 variant, a pull runs before the retry; then the retry push and a pull that must find nothing.
 Both sides must end at 5 - 1 - 1 (+ 3), with one ``hubspot_adjustment`` total of exactly the
-admin's change (none without one), and SPEC §3's invariants.
+admin's change (none without one), and the invariants.
 
 What went wrong (before revision 0033; exact figures on the old code): the retry's claim (the
 credit_push_claimed trigger) replaced contact_credit_sync.pushing, the values A had sent (4),

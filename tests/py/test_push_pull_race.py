@@ -1,12 +1,12 @@
 """A pull (or a webhook-driven apply) running while a push is sending a contact's credits
-(SPEC §6: the credit merge; glue.sync.push ``_push_contacts``, db/functions/
+(the sync design: the credit merge; glue.sync.push ``_push_contacts``, db/functions/
 apply_pulled_contacts.sql). Real concurrency: the push (worker B, its own Database pool, in a
 thread) is paused at one point of its contact write; meanwhile, from the main thread, the
 student's balance changes locally (an admin's ``adjust_credits`` -1), optionally an admin
 changes the credits in HubSpot (+3), and a pull or a webhook apply runs (another pool). Then B
 goes on, the next cycles run, and both sides must hold base + every local change + every
 HubSpot change, with one ``hubspot_adjustment`` total of exactly the admin's change (none
-without one), and SPEC §3's invariants.
+without one), and the invariants.
 
 The points where B is paused ("order"):
 - ``read``: in its batch read of HubSpot, before its own merge and ``record_credit_push``;

@@ -1,5 +1,5 @@
-"""Two `mockbook push` processes share HubSpot's rate limit through Redis (SPEC §6, §7; issue 4
-item 4): against a sandbox enforcing a rolling window they never get a 429, and together they
+"""Two `mockbook push` processes share HubSpot's rate limit through Redis: against a sandbox
+enforcing a rolling window they never get a 429, and together they
 deliver every change exactly once in effect. The window is scaled down (10 requests per 1 s
 instead of 100 per 10 s) to keep the test short; the limiter is the same code."""
 
@@ -34,7 +34,7 @@ LIMIT, WINDOW = 10, 1.0
 def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
     token = f"rl-{uuid.uuid4().hex}"  # a budget (Redis key) of this test's own
     client = redis.Redis.from_url(REDIS_URL)
-    client.ping()  # Redis is part of the test environment (SPEC §10): fail, never skip
+    client.ping()  # Redis is part of the test environment: fail, never skip
     with Sandbox(access_token=token, rate_limit=LIMIT, rate_window=WINDOW, setup=True) as sb:
         world = make_world(push_db, sb, students=200, exams=2)
         book(push_db, [(s, world.exams[i % 2]) for i, s in enumerate(world.students)])

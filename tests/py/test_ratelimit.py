@@ -1,5 +1,5 @@
 """The HubSpot rate limiter: no rolling window ever holds more than `limit` requests, within one
-process and across processes sharing Redis (SPEC §6, §7)."""
+process and across processes sharing Redis."""
 
 from __future__ import annotations
 

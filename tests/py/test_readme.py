@@ -1,4 +1,4 @@
-"""The README's first commands work as written (issue 18 item 5): `mockbook` and `alembic` are
+"""The README's first commands work as written: `mockbook` and `alembic` are
 console scripts of .venv, so the README activates it before it first uses them bare, and the
 activation line it shows, followed by its first `mockbook` command, runs."""
 

@@ -1,4 +1,4 @@
-"""`mockbook reconcile` (issue 5 item 5): drift of every kind, made on both sides, is found per
+"""`mockbook reconcile`: drift of every kind, made on both sides, is found per
 entity, reported (JSON, table), counted for `mockbook status`, and repaired by the right side
 (Postgres for bookings and credits, HubSpot for exams and contact profile fields)."""
 
@@ -129,7 +129,7 @@ def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbo
         assert contact(push_db, "NEWHS1")["hubspot_id"] is not None
         push(db, client, settings, linger=0)
 
-    # The push merges before it writes (issue 10): HubSpot's 3 -> 9 is an admin's change, kept
+    # The push merges before it writes: HubSpot's 3 -> 9 is an admin's change, kept
     # on both sides with its ledger row, never written over by the re-queued 3.
     assert sandbox.get(CONTACTS, c1)["properties"]["cs_credits"] == "9"
     assert contact(push_db, "IMP1")["cs_credits"] == 9

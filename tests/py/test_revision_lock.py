@@ -1,4 +1,4 @@
-"""Committed revisions cannot drift (issue 15 item 3).
+"""Committed revisions cannot drift.
 
 - db/migrations/revisions.lock pins the sha256 of every revision's .py and of every file of its
   frozen folder: a committed revision whose file changes, appears or disappears fails here,

@@ -1,4 +1,4 @@
-"""Every revision, one step at a time, against the catalog of the step before (issue 15 item 3).
+"""Every revision, one step at a time, against the catalog of the step before.
 
 The forward pass upgrades an empty database one revision at a time and snapshots the catalog
 after each (tests/py/catalog.py: tables, columns, constraints, indexes, functions with their

@@ -1,6 +1,7 @@
 """The RPC reference (docs/rpc.md) cannot drift from the functions: every public function of
-SPEC §4 has a section whose signature block names exactly the catalog's parameters, in order,
-and every error code raise_error knows is in the reference's error table (issue 3, item 9)."""
+the RPC contract has a section whose signature block names exactly the catalog's parameters, in
+order,
+and every error code raise_error knows is in the reference's error table (item 9)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_every_error_code_is_in_the_reference(db: psycopg.Connection) -> None:
     assert not missing, f"docs/rpc.md's error table lacks {missing}"
 
 
-# --- the sealed API (issue 14 item 1) ----------------------------------------------------------
+# --- the sealed API ----------------------------------------------------------
 
 
 def documented_functions(doc: str) -> set[str]:
@@ -116,7 +117,7 @@ def test_the_glue_functions_are_the_documented_ones(db: psycopg.Connection) -> N
     assert sorted(documented - granted) == [], "documented as the glue's but not granted"
 
 
-# --- every write can be retried (issue 14 item 4) ------------------------------------------------
+# --- every write can be retried ------------------------------------------------
 
 
 def documented_write_split(doc: str) -> tuple[set[str], set[str]]:

@@ -1,4 +1,4 @@
-"""`mockbook run` (SPEC §8, issue 6 item 4) end to end against the HubSpot sandbox: one cycle
+"""`mockbook run` end to end against the HubSpot sandbox: one cycle
 pulls the exams and contacts an admin created in HubSpot, the next pushes the bookings made since
 (with their contacts' credits and exams' totals), writes their audit notes, rebuilds the Redis keys,
 refreshes the analytics when due and purges old outbox rows; a step that cannot reach HubSpot is
@@ -82,7 +82,7 @@ def test_one_cycle_syncs_everything(push_db: str, sandbox: Sandbox, redis_url, m
             "now() - make_interval(days => %s)) RETURNING id",
             (days,),
         )
-    # Stored results of keyed write RPCs (issue 14): with a 2-hour retention the 3-hour-old one
+    # Stored results of keyed write RPCs: with a 2-hour retention the 3-hour-old one
     # is purged, the 1-hour-old one kept.
     for hours in (3, 1):
         query(

@@ -1,4 +1,4 @@
-"""The sandbox is as strict as HubSpot (issue 11): it starts as an empty portal, and refuses what
+"""The sandbox is as strict as HubSpot: it starts as an empty portal, and refuses what
 HubSpot refuses, with HubSpot's error bodies. Each rule's HubSpot doc is cited where the sandbox
 implements it (glue/sandbox/schema.py, assoc.py, errors.py, ratelimit.py)."""
 

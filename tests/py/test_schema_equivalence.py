@@ -1,6 +1,6 @@
 """`alembic upgrade head` on an empty database gives exactly the schema of db/ applied directly.
 
-This is what keeps the frozen revisions honest (SPEC §2): db/ is what people edit, revisions carry
+This is what keeps the frozen revisions honest: db/ is what people edit, revisions carry
 frozen copies, and this test fails as soon as the two drift apart (a db/ change without a new
 revision, or a revision that does not build what db/ says). The catalogs of the two databases are
 compared object by object, by name (see catalog.py); each category is its own test case so a

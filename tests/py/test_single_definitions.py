@@ -1,4 +1,4 @@
-"""Rules written once (issue 15 item 1; docs/duplicates.md): the credit fields are defined in the
+"""Rules written once (docs/duplicates.md): the credit fields are defined in the
 database (mockbook_internal.credit_fields()) and the glue's copy (glue/credit_fields.py, needed
 before a connection exists) must be that list exactly; the HubSpot booking property map is the
 portal catalogue's, read by the push and the pull."""

@@ -202,7 +202,8 @@ def test_cli_check_exit_codes_and_thresholds(status_db, conn) -> None:
                           "12", "--max-error-rate", "0.01")
     assert error_rate.returncode == 1
     assert "error rate 2.5% > 1.0%" in error_rate.stderr
-    # a broken SPEC §3 invariant fails the check too (mockbook_internal.check_invariants), named
+    # a broken the data model invariant fails the check too (mockbook_internal.check_invariants),
+    # named
     exam = "STATUS-INV"
     conn.execute("INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_type, exam_date,"
                  " capacity, total_bookings, is_active) VALUES (%s, 'Situational Judgment',"
@@ -357,7 +358,7 @@ def test_prometheus_text_without_reconcile_omits_drift() -> None:
 
 
 def test_prometheus_names_follow_the_conventions_and_are_documented() -> None:
-    """Issue 18 item 5: counters end in _total (and only counters), ratios in _ratio, a
+    """counters end in _total (and only counters), ratios in _ratio, a
     mockbook_up gauge, no "last hour" windows; docs/operations.md's table lists exactly the
     metrics written, each with its type."""
     from datetime import UTC, datetime

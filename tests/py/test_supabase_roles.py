@@ -1,4 +1,4 @@
-"""Supabase compatibility (SPEC §2, issue 2 item 6): the same revisions run unchanged on a plain
+"""Supabase compatibility: the same revisions run unchanged on a plain
 PostgreSQL server, where they create the roles anon / authenticated / service_role (NOLOGIN) and
 auth.uid() / auth.role() / auth.jwt() reading request.jwt.claims, and on a Supabase-like server,
 where those already exist and are left exactly as they were.

@@ -1,4 +1,4 @@
-"""Two-way sync that never loses an edit (issue 10, items 1-2): whatever the order of pushes,
+"""Two-way sync that never loses an edit (items 1-2): whatever the order of pushes,
 pulls, admins' edits in HubSpot and local bookings, credits end at base + local deltas + HubSpot
 deltas on both sides, with a ledger row for every change; a capacity set in mockbook reaches
 HubSpot and is not put back by the pull or `reconcile --repair`.

@@ -1,5 +1,5 @@
 """Records whose shape lives in HubSpot's associations, or that HubSpot deleted or merged
-(issue 10, items 3-5): prerequisites are exam->exam associations (read by the pull, written by
+(items 3-5): prerequisites are exam->exam associations (read by the pull, written by
 the push, never wiped); a booking archived in HubSpot is re-created and its new id taken; a
 contact merged or deleted in HubSpot is re-linked, not dead-lettered; reconcile compares the
 associations and converges in one repair + push."""

@@ -1,4 +1,4 @@
-"""Concurrency proof of the waitlist (issue 16, item 4) on real connections.
+"""Concurrency proof of the waitlist (item 4) on real connections.
 
 A rush of 500 students on a 20-seat exam with a 200-place waitlist, then rounds in which
 cancellations, offer acceptances (every waiting student polls accept_offer), departures from the
@@ -7,12 +7,12 @@ capacity run interleaved on up to test_concurrency.MAX_CONNECTIONS connections. 
 sampler reads consistent snapshots while the calls run) and at the end: never more Active
 bookings + held offers than seats; every offer ends accepted, expired or left exactly once (one
 successful accept per accepted place, one expiry counted by process_waitlist per expired place);
-SPEC §3 invariants. process_waitlist is global: the run's database is shared by every test of
+the invariants. process_waitlist is global: the run's database is shared by every test of
 the pytest process, so expiries it makes on other exams (a stale offer is planted on one) are
 accounted separately.
 
 Every call is made as an app makes it: BUSY (a lock not granted within mockbook.lock_timeout,
-SPEC §4) is a legitimate answer under contention, and the app retries the same call, as
+the RPC contract) is a legitimate answer under contention, and the app retries the same call, as
 docs/rpc.md tells it to. The rush's outcome counts are exact only because of that: on a loaded
 machine the successful joins of one exam, which take turns on its row lock, waited longer than
 the 2 s timeout, and the BUSY answers took the place of some WAITLIST_FULL ones. So that this is

@@ -1,4 +1,4 @@
-"""Waitlist places reach HubSpot as booking objects (issue 16, "the glue pushes waitlist state to
+"""Waitlist places reach HubSpot as booking objects ("the glue pushes waitlist state to
 HubSpot as a booking status the admins can see"), through the outbox, against the strict
 sandbox: each place is one HubSpot booking (upserted by its code WL-<place id>) associated with
 the student and the exam, whose is_active follows the place: Waitlisted, Offered, Accepted (and

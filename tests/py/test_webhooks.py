@@ -1,4 +1,4 @@
-"""HubSpot webhook intake (issue 17): the v3 signature, the intake over real HTTP (uvicorn), the
+"""HubSpot webhook intake: the v3 signature, the intake over real HTTP (uvicorn), the
 events stored then applied through the pull's functions, and the sandbox sending webhooks like
 HubSpot end to end (retries, a lost delivery caught by the pull, duplicates and out-of-order
 deliveries harmless). Timings are not asserted here: B9 in bench/ measures them.
@@ -648,7 +648,7 @@ class _RecheckStore:
 def test_the_processor_rereads_more_than_50_pushed_contacts_with_history(
     sandbox: Sandbox,
 ) -> None:
-    """The webhook path of test_hubspot_review's pull test: one claim takes up to 500 events
+    """The webhook path of test_hubspot_behaviour's pull test: one claim takes up to 500 events
     (CLAIM_LIMIT), so after the push wrote 60 contacts their 60 propertyChange events come in
     one batch, all 60 listed in ``recheck``. The re-read with history must go 50 at a time:
     the sandbox, as HubSpot, refuses more (400), and the events would fail until given up."""

@@ -1,4 +1,4 @@
-"""`mockbook worker` (SPEC §7, §8; issue 6 item 3) as a subprocess against the HubSpot sandbox and a
+"""`mockbook worker` as a subprocess against the HubSpot sandbox and a
 private redis-server: bookings committed reach HubSpot within seconds, woken by the outbox's
 high-water mark (no NOTIFY; the poll interval stays at its 5 s default); the Redis keys follow; it
 survives the database dropping every connection of its application_name (pg_terminate_backend) in

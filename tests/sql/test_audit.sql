@@ -97,7 +97,7 @@ SELECT is((SELECT updated_at FROM hubspot_sync.hubspot_bookings WHERE id = (SELE
 
 -- The booking functions write updated_at = now() themselves: the trigger's WHEN clause
 -- (NEW.updated_at IS DISTINCT FROM now()) spares the PL/pgSQL call, and updated_at is the same
--- (issue 13). pg_stat_xact_user_functions counts this transaction's calls.
+--. pg_stat_xact_user_functions counts this transaction's calls.
 DO $$ BEGIN PERFORM tests.make_exam(p_hubspot_id := 'EXAUDW'); END $$;
 CREATE FUNCTION pg_temp.calls(p_name text) RETURNS int LANGUAGE sql AS $$
     SELECT coalesce(sum(calls), 0)::int FROM pg_stat_xact_user_functions

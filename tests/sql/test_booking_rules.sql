@@ -1,4 +1,4 @@
--- Scheduling rules (issue 16): set_booking_rule, booking_rule, exam_starts_at,
+-- Scheduling rules: set_booking_rule, booking_rule, exam_starts_at,
 -- check_booking_rules, and the rules in create_booking and cancel_booking. Every rule is off by
 -- default (today's behaviour); each test turns one on inside this transaction. The business time
 -- zone is set to a fixed offset where it is about noon now, so "an exam that started an hour ago,
@@ -218,7 +218,7 @@ SELECT is(tests.rpc('service_role', format('hubspot_sync.cancel_booking(%L)',
               (SELECT booking_id FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'ru-started-1'))) ->> 'credits_restored',
           '1', 'an admin call (no p_student_id) overrides the deadline and refunds');
 
-SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
+SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'the invariants hold');
 
 SELECT * FROM finish();
 ROLLBACK;

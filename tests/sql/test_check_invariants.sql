@@ -1,4 +1,4 @@
--- check_invariants: the SPEC §3 invariants in the database (status --check, demo, bench, tests).
+-- check_invariants: the invariants in the database (status --check, demo, bench, tests).
 -- Each check is shown to hold on a consistent database and to report the violation it exists for.
 BEGIN;
 SELECT plan(14);

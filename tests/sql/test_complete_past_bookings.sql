@@ -1,4 +1,4 @@
--- complete_past_bookings (issue 16): after an exam day, Active bookings without attendance become
+-- complete_past_bookings: after an exam day, Active bookings without attendance become
 -- Completed, ledger-neutral, audited, total_bookings recounted; nothing else is touched.
 BEGIN;
 SELECT plan(14);
@@ -60,7 +60,7 @@ SELECT is(ARRAY(SELECT format('%s %s %s', a.performed_by, a.old_values ->> 'is_a
                 WHERE a.id > (SELECT id FROM audit_before) AND a.table_name = 'hubspot_bookings'),
           ARRAY['mockbook:auto-complete Active Completed', 'mockbook:auto-complete Active Completed'],
           'the audit trail says who completed them');
-SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
+SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'the invariants hold');
 SELECT is(tests.rpc('service_role', 'hubspot_sync.complete_past_bookings(''ops@x'')'),
           '{"success": true, "completed": 0, "exams": []}'::jsonb, 'a second run has nothing to do');
 SELECT matches(tests.rpc_error('service_role', format('hubspot_sync.complete_past_bookings(%L)', repeat('x', 256))),

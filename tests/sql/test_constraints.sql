@@ -1,4 +1,4 @@
--- Constraints of SPEC §3, exercised with real rows (as the table owner, inside this transaction):
+-- Constraints of the data model, exercised with real rows (as the table owner, inside this transaction):
 -- every CHECK in hubspot_sync rejects a bad value with 23514 naming that constraint (the last
 -- test fails if a CHECK exists that this file does not exercise), the booking code and the other
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
@@ -236,7 +236,7 @@ SELECT throws_ok(
     '23514', pg_temp.violates('webhook_events', 'webhook_events_attempts_check'),
     'webhook delivery attempts cannot be negative');
 
--- Issue 16: scheduling rules and the waitlist --------------------------------------------------------
+-- scheduling rules and the waitlist --------------------------------------------------------
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES ('no_such_rule', 'true', 'x')$$,
     '23514', pg_temp.violates('booking_rules', 'booking_rules_rule_check'),

@@ -71,7 +71,7 @@ SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
 SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
     FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'Failed'))$$),
     '[{"is_active": "Failed"}]'::jsonb, 'Failed bookings can be listed alone');
--- the waitlist (issue 16): LCB2 waits for EXLCB2 and holds an offer for EXLCB3
+-- the waitlist: LCB2 waits for EXLCB2 and holds an offer for EXLCB3
 INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, attending_location)
 SELECT 'EXLCB2', student_id, id, 'calgary' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LCB2';
 INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at, offer_expires_at)

@@ -1,5 +1,5 @@
 -- The outbox: triggers write one sync_queue row per relevant change; claim/complete/fail/purge
--- and the dead-letter functions move rows through their life (SPEC §6).
+-- and the dead-letter functions move rows through their life.
 BEGIN;
 SELECT plan(44);
 
@@ -67,7 +67,7 @@ SELECT is((SELECT count(*) FROM pg_trigger
           'the outbox trigger is on the three tables');
 SELECT is((SELECT count(*) FROM pg_trigger
            WHERE tgname IN ('queue_sync_change', 'audit_row_change'))::integer, 0,
-          'no second row trigger turns the same rows into jsonb (issue 13 item 3)');
+          'no second row trigger turns the same rows into jsonb');
 
 -- claim ------------------------------------------------------------------------------------------
 DELETE FROM hubspot_sync.sync_queue;

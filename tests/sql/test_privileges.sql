@@ -1,4 +1,4 @@
--- Privileges of SPEC §3 Security, from the catalogs: the request roles anon and authenticated
+-- Privileges of the data model Security, from the catalogs: the request roles anon and authenticated
 -- reach nothing in hubspot_sync (schema, tables, columns, sequences, functions), PUBLIC holds no
 -- grant there, and service_role has what the RPCs and the glue need. Every check lists the
 -- offending object and privilege, and covers objects added later without editing this file.
@@ -99,7 +99,7 @@ SELECT is_empty(
       ORDER BY 1$$,
     'service_role has USAGE on the id sequence of every table it may INSERT into');
 
--- balance = starting balance + sum of ledger deltas (SPEC §3) holds only if rows never change.
+-- balance = starting balance + sum of ledger deltas holds only if rows never change.
 SELECT is_empty(
     $$SELECT p.priv FROM (VALUES ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS p (priv)
       WHERE pg_catalog.has_table_privilege('service_role', 'hubspot_sync.credit_ledger', p.priv)$$,

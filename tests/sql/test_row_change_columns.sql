@@ -1,5 +1,5 @@
 -- record_row_change's column lists (db/triggers/row_change.sql) against the catalog. The trigger
--- compares NEW and OLD column by column from a list per table (issue 13 item 3: cheaper than
+-- compares NEW and OLD column by column from a list per table (cheaper than
 -- diffing jsonb), so the lists repeat the tables' columns: a column added to a table and not to
 -- its lists would go unaudited and unqueued when it alone changes, silently. These checks fail
 -- until both lists of the table name every column but the bookkeeping ones (synced_at,

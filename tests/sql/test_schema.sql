@@ -35,7 +35,7 @@ SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows
 SELECT has_column('hubspot_sync', 'hubspot_bookings', 'idempotency_fingerprint',
                   'bookings remember the fingerprint of their idempotency key');
 
--- issue 16: one open waitlist place per student and exam; every table under RLS
+-- one open waitlist place per student and exam; every table under RLS
 SELECT indexes_are('hubspot_sync', 'waitlist_entries', ARRAY[
     'waitlist_entries_pkey', 'idx_waitlist_open_place', 'idx_waitlist_queue',
     'idx_waitlist_offers_due', 'idx_waitlist_student', 'idx_waitlist_sync_id']);
@@ -45,7 +45,7 @@ SELECT ok((SELECT bool_and(relrowsecurity) FROM pg_class
            WHERE oid IN ('hubspot_sync.booking_rules'::regclass, 'hubspot_sync.waitlist_entries'::regclass)),
           'booking_rules and waitlist_entries have row level security');
 
--- issue 14: the keyed-result store of the write RPCs: one row per key, purged by created_at
+-- the keyed-result store of the write RPCs: one row per key, purged by created_at
 SELECT col_is_pk('hubspot_sync', 'idempotency_results', 'idempotency_key',
                  'one stored result per idempotency key');
 SELECT indexes_are('hubspot_sync', 'idempotency_results', ARRAY[

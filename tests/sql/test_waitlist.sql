@@ -1,4 +1,4 @@
--- The waitlist (issue 16): join_waitlist, leave_waitlist, accept_offer, offer_free_seats,
+-- The waitlist: join_waitlist, leave_waitlist, accept_offer, offer_free_seats,
 -- process_waitlist, and held offers counted by take_seat / check_exam_for_student.
 -- A story on one 2-seat exam: two students fill it, three wait; a cancellation, a raised
 -- capacity, a declined offer and an expiry each pass a seat along, and the exam is never
@@ -239,7 +239,7 @@ SELECT is(mockbook_internal.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_sea
 
 -- accept_offer's key, waitlist-offer-<place id>: a prefix reserved for it ------------------------
 -- (a caller's booking holding that key made accept_offer's own insert answer NULL, and the
--- place's update then failed with a raw 23514: tests/py/test_contract_review.py)
+-- place's update then failed with a raw 23514: tests/py/test_contract.py)
 CREATE FUNCTION pg_temp.wb_key() RETURNS text LANGUAGE sql AS $$
     SELECT 'waitlist-offer-' || id FROM hubspot_sync.waitlist_entries
     WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE'
@@ -265,7 +265,7 @@ SELECT ok((SELECT b.idempotency_key = format('%s-%s', pg_temp.wb_key(), b.id)
 SELECT is(pg_temp.status_of('WB', 'WL_ONE'), 'accepted', 'the place is accepted');
 SELECT is(pg_temp.accept('WB', 'WL_ONE') ->> 'idempotent_replay', 'true', 'accepting again replays it');
 
-SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'SPEC §3 invariants hold');
+SELECT is(ARRAY(SELECT tests.invariant_violations()), '{}'::text[], 'the invariants hold');
 SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_mock_exams e
            WHERE e.total_bookings + (SELECT count(*) FROM hubspot_sync.waitlist_entries w
                                      WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered') > e.capacity),

@@ -1,4 +1,4 @@
--- Test-only schema `tests`: fixture helpers and the PostgREST request helper (SPEC §5).
+-- Test-only schema `tests`: fixture helpers and the PostgREST request helper.
 -- Loaded by tests/conftest.py into the test database after it is migrated; never shipped.
 CREATE SCHEMA IF NOT EXISTS tests;
 GRANT USAGE ON SCHEMA tests TO PUBLIC;
@@ -135,7 +135,7 @@ $$;
 CREATE OR REPLACE FUNCTION tests.email_of(p_student_id text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT lower(p_student_id) || '@example.com' $$;
 
--- The SPEC §3 invariants, one line per violation: mockbook_internal.check_invariants() (the one
+-- The invariants, one line per violation: mockbook_internal.check_invariants() (the one
 -- implementation, shipped in db/) over the whole ledger.
 CREATE OR REPLACE FUNCTION tests.invariant_violations() RETURNS SETOF text
 LANGUAGE sql STABLE AS $$

@@ -1,7 +1,7 @@
 -- Fixtures of the pull, import, reconcile and audit-notes pgTAP tests (tests/sql/test_apply_*,
 -- test_record_credit_push, test_claim_audit_notes, ...).
 
--- The catalog properties every glue function has (SPEC §3): its volatility, SECURITY INVOKER,
+-- The catalog properties every glue function has: its volatility, SECURITY INVOKER,
 -- EXECUTE for service_role only, and (PL/pgSQL) no plpgsql_check finding. Six pgTAP results
 -- (five for a SQL function).
 CREATE OR REPLACE FUNCTION tests.glue_function_ok(p_name text, p_args text[], p_volatility text,

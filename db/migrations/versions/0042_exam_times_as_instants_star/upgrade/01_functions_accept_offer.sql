@@ -2,7 +2,7 @@
 /**
  * hubspot_sync.accept_offer(p_student_id text, p_email text, p_mock_exam_id text) -> jsonb
  *
- * A student takes the seat a waitlist offer holds for them (issue 16): the booking is made and
+ * A student takes the seat a waitlist offer holds for them: the booking is made and
  * its credit spent now, in one transaction, as create_booking's (mockbook_internal.new_booking_row /
  * insert_booking, apply_credit_delta reason 'booking', the seat by take_seat last), with the
  * place's attending location and dominant hand. The held seat cannot be taken by anyone else
