@@ -1,4 +1,4 @@
-"""Stop 26's A/B of the booking path: the functions as of revision 0036 ("old": restored from
+"""An A/B of the booking path: the functions as of revision 0036 ("old": restored from
 the downgrade files of 0037, 0039 and 0041) against db/functions ("new"), swapped between
 pgbench legs on one database, ABBA, 32 clients, B1's spread script, 8 s legs.
 

@@ -1,4 +1,4 @@
-"""Issue 13 item 3, step by step: the same booking workload (B1's spread script, pgbench
+"""The audit/outbox trigger, step by step: the same booking workload (B1's spread script, pgbench
 -M prepared) with the audit/outbox trigger designs swapped between legs on one database, in
 ABBA order (a CHECKPOINT before every leg), so that each design is measured against the others
 in the same minutes.
@@ -6,7 +6,7 @@ in the same minutes.
     .venv/bin/python bench/trigger_ab.py [--clients 8] [--leg 5] [--rounds 2] [--designs a,b,..]
     .venv/bin/python bench/trigger_ab.py --wal 500 --designs none,one,merged   # WAL per booking
 
-Designs (bench/README.md "Issue 13 item 3"): "none" (no audit/outbox trigger: the floor),
+Designs (bench/README.md): "none" (no audit/outbox trigger: the floor),
 "two" (revision 0014's audit_row_change and queue_sync_change, restored from the downgrade
 files of the revision that replaced them), "one" (db/triggers/row_change.sql: one trigger doing
 both jobs, as shipped), "rows" (the same two rows per change with no jsonb in them: the cost of

@@ -122,7 +122,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 # The longest units, longest first: their summed lengths over the unit tables (printed at the end
 # of a parallel run) of three fresh-clone `bash .ci/run` runs on this 2-core machine while three
-# other engineers ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
+# other test runs ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
 # subprocess-heavy files (push crash, notes) most; the order is what counts here.
 LONGEST_FIRST = ("connections", "test_adopt_production.py", "test_term_model.py",
                  "test_properties.py", "test_legacy_grants.py", "test_adopt_live.py",

@@ -1,4 +1,4 @@
--- bench only (bench/trigger_micro.py, bench/trigger_ab.py --sql cols=...): issue 13 item 3's
+-- bench only (bench/trigger_micro.py, bench/trigger_ab.py --sql cols=...): the trigger study's
 -- "compare the columns directly" candidate for record_row_change. UPDATE: the changed columns are
 -- found with NEW.col IS DISTINCT FROM OLD.col per table (no jsonb_each pass), the values taken
 -- from to_jsonb(NEW)/to_jsonb(OLD), which the outbox row needs anyway, and a bookkeeping-only

@@ -19,7 +19,7 @@
  *     imported history keeps its days (daily_booking_trends); a missing, malformed or future
  *     createdAt gives now(), never an error. A matched or linked row keeps its created_at.
  *   - a waitlist place (booking code 'WL-<place id>': the push shows each place as a booking
- *     object, issue 16) is skipped: Postgres owns the waitlist, it is never imported as a booking.
+ *     object) is skipped: Postgres owns the waitlist, it is never imported as a booking.
  *   - malformed (no booking code, unknown exam, a status other than Active, Cancelled, Completed,
  *     Failed, an attendance other than Yes/No, a second Active booking of the student that day):
  *     nothing changes, reported in errors and dead-lettered (sync_errors, direction pull).

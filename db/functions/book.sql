@@ -48,7 +48,7 @@
  * over_capacity ('admin'), booking_id = the uuid, booking_code, contact_hubspot_id,
  * mock_exam_hubspot_id ('legacy'), rebooked_from and previous_exam_total_bookings ('rebook':
  * stored under the key by mockbook_internal.store_idempotent_result, and a replay returns the stored
- * result, as idem's issue 14 has rebook do; rebuilt from the rows when none is stored).
+ * result, as rebook does; rebuilt from the rows when none is stored).
  * Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
  * rebook), BUSY. Locks: the idempotency key's advisory lock, the contact row, (rebook) the old
  * booking row, the student's open waitlist places on the exam and on the other exams of its

@@ -4,7 +4,7 @@
  *
  * Step "idempotency" of every keyed write that is not a booking (cancel_booking,
  * cancel_bookings, rebook's result, mark_attendance, set_exam_capacity, adjust_credits,
- * update_exam_prerequisites, set_exam_prerequisites; issue 14 item 4). Called after the
+ * update_exam_prerequisites, set_exam_prerequisites). Called after the
  * arguments are checked and before anything is read or locked:
  *   - p_idempotency_key NULL  -> returns NULL at once: the call is not keyed (nothing stored);
  *   - a key of 0 or more than 255 characters, or one starting with the waitlist-offer- prefix

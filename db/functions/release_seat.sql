@@ -6,7 +6,7 @@
  * booking, exam). NULL when there is no such exam (a booking whose exam was deleted). A row held
  * by another transaction is waited for at most mockbook.lock_timeout (default 2s), then BUSY.
  * The freed seat then goes to the exam's waitlist, under the same lock
- * (mockbook_internal.offer_free_seats: the first waiting student gets an offer; issue 16); the
+ * (mockbook_internal.offer_free_seats: the first waiting student gets an offer); the
  * timeout bounds the exam's wait only, so the offer's own waits (a table lock on the
  * waitlist, its outbox rows) are waited out, never a raw 55P03.
  * Errors: BUSY. Locks: the exam row.

@@ -3,7 +3,7 @@
  *
  * `mockbook push --all`: the periodic full batch sync and the admins' force-sync of the original
  * design. Queues an UPDATE outbox row carrying the current state of every record of p_table
- * (NULL: all three tables and the waitlist places, pushed as booking objects, issue 16), or,
+ * (NULL: all three tables and the waitlist places, pushed as booking objects), or,
  * with p_exam_hubspot_id, of that exam, its bookings and its waitlist places (and their
  * contacts). Records that already have a pending row are skipped (their push sends the current
  * state anyway). Errors: INVALID_ARGUMENT (unknown table), EXAM_NOT_FOUND.

@@ -599,7 +599,7 @@ def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> N
     """each function of the dump (its audit trigger functions aside, which the
     upgrade replaces) is still there after the upgrade with the same header: name, argument
     names, types, defaults and result type, as pg_get_functiondef prints them. The one change
-    allowed is issue 14's: optional parameters appended after production's (a trailing
+    allowed is this: optional parameters appended after production's (a trailing
     `p_idempotency_key text DEFAULT NULL`), so every call the original apps make — named or
     positional — resolves to the same function with the same meaning; and no name has a second
     overload (checked in test_the_upgraded_catalog_is_sealed)."""
@@ -624,7 +624,7 @@ def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> N
     assert len(production) == 11, sorted(production)
     kept = {name: as_production(production[name], head.get(name)) for name in production}
     assert kept == production
-    # the one production function issue 14 extended
+    # the one production function extended since
     assert head["hubspot_sync.update_exam_prerequisites"][0].endswith(
         "p_idempotency_key text DEFAULT NULL::text)")
 

@@ -37,7 +37,7 @@ SPEC_CODES = {
     "CAPACITY_BELOW_BOOKED": "PT422", "REBOOK_NOT_ALLOWED": "PT422",
     "BUSY": "PT503",
 }
-# Issue 16 (scheduling rules and the waitlist) adds these, in the same PTnnn style.
+# The scheduling rules and the waitlist add these, in the same PTnnn style.
 SPEC_CODES |= {
     "OFFER_NOT_FOUND": "PT404",
     "TIME_CONFLICT": "PT409", "BOOKING_CLOSED": "PT409", "CANCELLATION_CLOSED": "PT409",

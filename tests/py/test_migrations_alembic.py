@@ -42,7 +42,7 @@ def alembic_engine(alembic_url: str) -> Iterator[sa.Connection]:
     """pytest-alembic hands this object to env.py as config.attributes['connection'].
 
     env.py runs the migrations on it directly when it is a Connection (that is what the current
-    env.py supports; an Engine needs env.py to connect first, see the report of issue 2)."""
+    env.py supports; an Engine needs env.py to connect first)."""
     url = alembic_url.replace("postgresql://", "postgresql+psycopg://", 1)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:

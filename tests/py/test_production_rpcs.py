@@ -154,7 +154,7 @@ def test_no_function_name_in_hubspot_sync_is_overloaded(db: psycopg.Connection) 
         "SELECT proname, count(*) FROM pg_proc WHERE pronamespace = 'hubspot_sync'::regnamespace"
         " GROUP BY 1 HAVING count(*) > 1").fetchall()
     assert overloaded == []
-    # (not vacuous: the API holds the contract, about thirty functions; issue 14 moved the rest
+    # (not vacuous: the API holds the contract, about thirty functions; the rest moved
     # to mockbook_internal)
     (n,) = db.execute("SELECT count(*) FROM pg_proc WHERE pronamespace ="
                       " 'hubspot_sync'::regnamespace").fetchone()

@@ -1,4 +1,4 @@
-"""Pull (HubSpot -> Postgres, the sync design and issue 5): exams and contacts changed in HubSpot
+"""Pull (HubSpot -> Postgres, the sync design): exams and contacts changed in HubSpot
 come in
 incrementally through search, credits merge as deltas, capacity never goes below the booked
 seats, malformed records are reported alone, faults and interruptions are survived."""

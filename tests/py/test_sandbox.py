@@ -410,7 +410,7 @@ def test_a_request_cut_off_mid_body_is_never_acted_on(sandbox: Sandbox) -> None:
     """A writer killed while sending its body leaves a request the server never got whole.
 
     HubSpot does not act on it, so the sandbox must not either: nothing stored, nothing logged,
-    and no conformance failure for a body that was never sent (CI of stop 25 failed on one).
+    and no conformance failure for a body that was never sent (a CI run once failed on one).
     """
     body = json.dumps({"inputs": [{"properties": {"booking_id": "cut-1"}, "associations": []}]})
     head = (

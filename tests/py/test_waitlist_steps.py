@@ -1,4 +1,4 @@
-"""The `waitlist` and `complete` steps of `mockbook run` / the worker (glue.run.cycle, issue 16):
+"""The `waitlist` and `complete` steps of `mockbook run` / the worker (glue.run.cycle):
 each calls its database job and reports what it did."""
 
 from __future__ import annotations

@@ -387,7 +387,7 @@ def test_creation_deletion_and_unsubscribed_types(world: Harness) -> None:
 
 
 def test_a_booking_deleted_in_hubspot_is_recreated_by_the_next_push(world: Harness) -> None:
-    """Issue 10 item 4 through the webhooks: the deletion event queues the booking, so the next
+    """Through the webhooks: the deletion event queues the booking, so the next
     push re-creates it and takes its new id (no reconcile needed); cancel_booking(<new id>)."""
     seed_contacts(world.sb, [{"student_id": "W1003", "cs_credits": "2"}])
     wait_for(

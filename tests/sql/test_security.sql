@@ -1,4 +1,4 @@
--- The security model of the data model and issue 14, read from the catalogs. Each check lists the
+-- The security model of the data model and the sealed API, read from the catalogs. Each check lists the
 -- offending objects, so it keeps holding as tables and functions are added: a new table without
 -- RLS, a policy for a request role, a function with a mutable search_path, a SECURITY DEFINER
 -- function outside the two doors (the API's contract, the glue's functions), anything in

@@ -43,6 +43,7 @@ Frozen by `mockbook db revision` from these db/ changes:
   new      db/functions/check_student_caller.sql
   changed  db/functions/claim_audit_notes.sql
   changed  db/functions/claim_idempotency_key.sql
+  changed  db/functions/claim_idempotent_call.sql
   changed  db/functions/claim_sync_batch.sql
   new      db/functions/clock_now.sql
   changed  db/functions/close_day_places.sql
@@ -69,8 +70,10 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/push_state.sql
   changed  db/functions/raise_error.sql
   changed  db/functions/rebook.sql
+  changed  db/functions/release_seat.sql
   changed  db/functions/relink_contact.sql
   changed  db/functions/request_actor.sql
+  changed  db/functions/requeue_for_push.sql
   new      db/functions/require_admin.sql
   changed  db/functions/set_booking_rule.sql
   changed  db/functions/set_exam_capacity.sql

@@ -21,8 +21,7 @@
  *   old_values         UPDATE: {column: old value} of the changed columns; DELETE: the whole row
  *   new_values         UPDATE: {column: new value} of the changed columns; INSERT: the whole row
  *   performed_by       mockbook_internal.request_actor(mockbook.actor): the user the PostgREST
- *                      request's JWT claims name ('user:<email>' / 'admin:<email>', issue 14
- *                      item 5), else the setting mockbook.actor (functions with a p_actor set
+ *                      request's JWT claims name ('user:<email>' / 'admin:<email>'), else the setting mockbook.actor (functions with a p_actor set
  *                      it with set_config('mockbook.actor', p_actor, true); server jobs), else
  *                      the role claim of the request (request.jwt.claims ->> 'role', as
  *                      auth.role() reads it), else current_user

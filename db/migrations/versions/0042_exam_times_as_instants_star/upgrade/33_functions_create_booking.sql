@@ -20,7 +20,7 @@
  *   8. a free seat (total_bookings + seats held by waitlist offers < capacity; the student's
  *      own offer on the exam, while held, does not count: the booking takes the seat it holds
  *      and the place becomes 'accepted', as accept_offer would make it)      -> EXAM_FULL
- *  8a. the scheduling rules (mockbook_internal.check_booking_rules, issue 16; all off by default)
+ *  8a. the scheduling rules (mockbook_internal.check_booking_rules; all off by default)
  *      -> BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED
  *   9. a credit (mockbook_internal.pick_credit: sj/cs else shared; Mini-mock, Mock Discussion
  *      only their own)                                   -> INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS
