@@ -921,7 +921,7 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
              f"transactions, one connection) at a steady {B6_RATE:g} per second for "
              f"{seconds} s. Lag = HubSpot's answer to the first batch/upsert carrying the "
              f"booking code (sandbox request log) - the client's time right after the commit. "
-             f"No reference workload: the SPEC target is absolute."),
+             f"No reference workload: the target is absolute."),
         note=("" if not (missing or failures) else
               f"{missing} bookings never reached HubSpot within 60 s; "
               f"{len(failures)} booking calls failed {failures[:2]}"))
