@@ -1,7 +1,7 @@
 /**
  * hubspot_sync.list_contact_bookings(p_student_id text, p_status text DEFAULT NULL) -> SETOF
  *
- * A student's bookings, newest exam first (exam_date, start_time, created_at, all descending),
+ * A student's bookings, newest exam first (exam_date, start instant, created_at, all descending),
  * optionally only those with one status. A student without bookings (or unknown) gets no rows.
  * The student's open waitlist places are rows too, with is_active 'Waitlisted'
  * (waiting; waitlist_position 1 = next) or 'Offered' (a seat held until offer_expires_at), the
@@ -13,7 +13,9 @@
  *   student_id, name, student_email, is_active (the status), attendance, mock_type, mock_set,
  *   exam_date, start_time, end_time, location (the exam's), attending_location, dominant_hand,
  *   token_used, token_refunded, token_refunded_at, created_at, updated_at, waitlist_id,
- *   waitlist_position, offer_expires_at (the last three NULL for bookings).
+ *   waitlist_position, offer_expires_at (the last three NULL for bookings), starts_at, ends_at
+ *   (the exam's instants: starts_at NULL when it has no start time, ends_at the end of the exam
+ *   day when it has no end time), time_zone (the business time zone local times are read in).
  *   The idempotency key and its fingerprint are not exposed.
  * Errors: INVALID_ARGUMENT (student id missing or too long, unknown status).
  * Locks: none (STABLE; runs in PostgREST's read-only GET).
@@ -46,7 +48,10 @@ RETURNS TABLE (
     updated_at timestamptz,
     waitlist_id bigint,
     waitlist_position integer,
-    offer_expires_at timestamptz
+    offer_expires_at timestamptz,
+    starts_at timestamptz,
+    ends_at timestamptz,
+    time_zone text
 )
 LANGUAGE plpgsql
 STABLE
@@ -56,6 +61,7 @@ SET search_path = ''
 AS $$
 DECLARE
     v_status text;
+    v_zone text := mockbook_internal.business_timezone();
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
     IF p_status IS NOT NULL THEN
@@ -77,7 +83,11 @@ BEGIN
                b.mock_set, b.exam_date, b.start_time, b.end_time, e.location,
                b.attending_location, b.dominant_hand, b.token_used, b.token_refunded,
                b.token_refunded_at, b.created_at, b.updated_at, NULL::bigint AS waitlist_id,
-               NULL::integer AS waitlist_position, NULL::timestamptz AS offer_expires_at
+               NULL::integer AS waitlist_position, NULL::timestamptz AS offer_expires_at,
+               mockbook_internal.exam_starts_at(b.exam_date, b.start_time) AS starts_at,
+               coalesce(mockbook_internal.exam_starts_at(b.exam_date, b.end_time),
+                        (b.exam_date + 1)::timestamp AT TIME ZONE v_zone) AS ends_at,
+               v_zone AS time_zone
         FROM hubspot_sync.hubspot_bookings AS b
         LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
         WHERE b.student_id = p_student_id
@@ -93,14 +103,14 @@ BEGIN
                    (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS q
                     WHERE q.mock_exam_id = w.mock_exam_id AND q.status = 'waiting'
                       AND q.id <= w.id) END,
-               w.offer_expires_at
+               w.offer_expires_at, e.exam_starts_at, e.exam_ends_at, v_zone
         FROM hubspot_sync.waitlist_entries AS w
         LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = w.mock_exam_id
         WHERE w.student_id = p_student_id AND w.status IN ('waiting', 'offered')
           AND (v_status IS NULL
                OR v_status = CASE w.status WHEN 'offered' THEN 'Offered' ELSE 'Waitlisted' END)
     ) AS r
-    ORDER BY r.exam_date DESC NULLS LAST, r.start_time DESC NULLS LAST, r.created_at DESC, r.id;
+    ORDER BY r.exam_date DESC NULLS LAST, r.starts_at DESC NULLS LAST, r.created_at DESC, r.id;
 END
 $$;
 

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc, rpc_rows
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 
@@ -364,3 +365,89 @@ def test_the_list_for_a_student_is_exactly_what_create_booking_accepts(
     assert rows[exams[5]]["reason"] == "INSUFFICIENT_CREDITS"
     assert rows[exams[6]]["reason"] == "EXAM_IN_PAST"
     assert rows[exams[2]]["starts_at"] is not None and rows[exams[2]]["time_zone"]
+
+
+# --- the business time zone, checked where it is set -----------------------------------------
+
+@pytest.fixture
+def zone_restored(db: psycopg.Connection) -> Iterator[None]:
+    """Puts the module database's zone setting back (set_business_timezone stores it with
+    ALTER DATABASE, which outlives the test)."""
+    yield
+    db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
+        sql.Identifier(db.info.dbname)))
+    db.execute("RESET mockbook.business_timezone")
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "EST", "", "+05:00", "posix/America/Toronto"])
+def test_an_unknown_time_zone_is_refused_where_it_is_set_and_nothing_changes(
+        db: psycopg.Connection, zone_restored: None, zone: str) -> None:
+    exam = make_exam(db)
+    before = db.execute("SELECT exam_starts_at FROM hubspot_sync.hubspot_mock_exams"
+                        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    audits = one(db, "SELECT count(*) FROM hubspot_sync.booking_rule_changes")
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "set_business_timezone", p_zone=zone, p_actor="test")
+    assert refused.value.code == "INVALID_ARGUMENT"
+    # nothing stored: not the database's setting, not the exams, no audit row
+    assert one(db, "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d"
+                   " ON d.oid = s.setdatabase WHERE d.datname = current_database()"
+                   " AND array_to_string(s.setconfig, ',') LIKE '%%business_timezone%%'") == 0
+    assert db.execute("SELECT exam_starts_at FROM hubspot_sync.hubspot_mock_exams"
+                      " WHERE hubspot_id = %s", (exam,)).fetchone() == before
+    assert one(db, "SELECT count(*) FROM hubspot_sync.booking_rule_changes") == audits
+
+
+def test_setting_the_zone_moves_local_times_not_instants_and_is_audited(
+        db: psycopg.Connection, database_url: str, zone_restored: None) -> None:
+    local = make_exam(db, start="09:00", end="12:00", day=30)
+    start = db_now(db) + timedelta(days=31)
+    fixed = make_exam_at(db, start, start + timedelta(hours=3))
+    read = ("SELECT exam_starts_at, exam_ends_at FROM hubspot_sync.hubspot_mock_exams"
+            " WHERE hubspot_id = %s")
+    local_before = db.execute(read, (local,)).fetchone()
+    fixed_before = db.execute(read, (fixed,)).fetchone()
+
+    result = rpc(db, "set_business_timezone", p_zone="america/vancouver", p_actor="ops")
+    assert result["time_zone"] == "America/Vancouver"  # the canonical spelling
+    assert result["previous_time_zone"] == "America/Toronto"
+    # 09:00 in Vancouver is three hours after 09:00 in Toronto; the ISO instant does not move
+    local_after = db.execute(read, (local,)).fetchone()
+    assert [after - before for after, before in zip(local_after, local_before)] == [
+        timedelta(hours=3)] * 2
+    assert db.execute(read, (fixed,)).fetchone() == fixed_before
+    # stored for every new session, and audited
+    with psycopg.connect(database_url, autocommit=True) as fresh:
+        assert one(fresh, "SELECT mockbook_internal.business_timezone()") == "America/Vancouver"
+    assert db.execute("SELECT old_value, new_value, changed_by FROM"
+                      " hubspot_sync.booking_rule_changes WHERE rule = 'business_timezone'"
+                      " ORDER BY id DESC LIMIT 1").fetchone() == (
+        "America/Toronto", "America/Vancouver", "ops")
+
+
+def test_only_an_admin_sets_the_zone(db: psycopg.Connection, zone_restored: None) -> None:
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "set_business_timezone", p_zone="Europe/London",
+            claims={"email": "student@example.com", "sub": str(uuid.uuid4())})
+    assert refused.value.code == "FORBIDDEN"
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
+
+
+# --- the instants in what the API returns ----------------------------------------------------
+
+def test_a_booking_and_the_students_list_carry_the_exams_instants_and_zone(
+        db: psycopg.Connection) -> None:
+    start = db_now(db) + timedelta(days=9)
+    exam = make_exam_at(db, start, start + timedelta(hours=2))
+    student = make_student(db)
+    booking = book(db, student, exam)
+    starts_at, ends_at = db.execute(
+        "SELECT exam_starts_at, exam_ends_at FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    assert datetime.fromisoformat(booking["starts_at"]) == starts_at
+    assert datetime.fromisoformat(booking["ends_at"]) == ends_at
+    assert booking["time_zone"] == "America/Toronto"
+    [row] = rpc_rows(db, "list_contact_bookings", p_student_id=student)
+    assert (row["starts_at"], row["ends_at"], row["time_zone"]) == (
+        starts_at, ends_at, "America/Toronto")

@@ -59,9 +59,14 @@ SELECT is((SELECT r - 'id' - 'created_at' - 'updated_at' - 'booking_id'
               'attending_location', 'mississauga', 'dominant_hand', NULL,
               'token_used', 'Situational Judgment Token', 'token_refunded', false,
               'token_refunded_at', NULL, 'waitlist_id', NULL, 'waitlist_position', NULL,
-              'offer_expires_at', NULL),
-          'p_status filters; a row carries the booking, its exam''s name and location, and no '
-          'idempotency key');
+              'offer_expires_at', NULL,
+              'starts_at', ((hubspot_sync.business_today() + 1) + time '09:00')
+                           AT TIME ZONE 'America/Toronto',
+              'ends_at', ((hubspot_sync.business_today() + 1) + time '12:00')
+                         AT TIME ZONE 'America/Toronto',
+              'time_zone', 'America/Toronto'),
+          'p_status filters; a row carries the booking, its exam''s name, location and instants, '
+          'and no idempotency key');
 SELECT is(tests.rpc_rows('service_role', $$(SELECT is_active
     FROM hubspot_sync.list_contact_bookings(p_student_id := 'LCB1', p_status := 'cancelled'))$$),
     '[{"is_active": "Cancelled"}]'::jsonb, 'p_status is case-insensitive');
