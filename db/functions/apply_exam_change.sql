@@ -20,8 +20,10 @@
  *     the time_conflict rule is on (rule time_conflict): admins decide, nothing is cancelled.
  * The changes are the glue's own writes (mockbook.origin cleared while they run), so the outbox
  * pushes them to HubSpot. Locks: the exam is held; the bookings (lock_booking) and their
- * contacts (cancel_locked_booking) are taken after it, each wait bounded by
- * mockbook.lock_timeout (BUSY: the record is retried by the next pull).
+ * contacts (cancel_locked_booking) were taken before it by apply_pulled_exams
+ * (prelock_exam_changes, the lock order), so those are granted at once; a row that pass left
+ * (held elsewhere past the timeout) is waited for here at most mockbook.lock_timeout (BUSY: the
+ * record is retried by the next pull).
  * Returns {cancelled, refunded, places_closed, places_reopened, offered, moved, conflicts}.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_exam_change(p_old hubspot_sync.hubspot_mock_exams,

@@ -54,7 +54,9 @@
  * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
  * (lock_exam: a known record's, and an archived record's exam still active or without its
  * archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
- * record in retry), the records taken in ascending HubSpot id order (the lock order of exams),
+ * record in retry), the records taken in ascending HubSpot id order (the lock order of exams);
+ * before any exam, the contacts and bookings the records' exam changes will write
+ * (prelock_exam_changes: contacts, then bookings, then exams, the one lock order),
  * so errors and retry list them in that order; an exam's exam_hubspot_sync row is written only
  * under that lock (or by the exam's insert) and read under it (an archived record's also looked
  * at before, by a plain read, to skip the lock), so it is never waited for.
@@ -101,6 +103,8 @@ BEGIN
     END IF;
     PERFORM set_config('mockbook.origin', 'hubspot', true);
     PERFORM set_config('mockbook.actor', coalesce(nullif(p_actor, ''), 'hubspot:pull'), true);
+    -- the contacts and bookings an exam's change will write, before any exam: the lock order
+    PERFORM mockbook_internal.prelock_exam_changes(p_exams);
 
     -- in ascending HubSpot id order: the lock order of exam rows (a caller's other order could
     -- deadlock with the booking functions taking two exams, rebook or cancel_bookings)

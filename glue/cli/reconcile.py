@@ -41,6 +41,10 @@ def _render(report: ReconcileReport) -> None:
             str(sum(len(item["extra"]) for item in e.extra_associations)),
         )
     console.print(summary)
+    if report.data_problems:
+        console.print(f"data problems for admins ({len(report.data_problems)}; not drift):")
+        for line in report.data_problems:
+            console.print(f"  {line}", markup=False)
     if not report.drift:
         return
     details = Table(title="drift (first records of each kind)")

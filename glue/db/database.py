@@ -18,6 +18,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from glue.db.status import data_problem_rows
+
 SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
 
 
@@ -58,6 +60,12 @@ class Database:
         with self.pool.connection() as conn:
             row = conn.execute(query, params).fetchone()
         return None if row is None else next(iter(row.values()))
+
+    def data_problems(self) -> list[str]:
+        """What admins must look at (time problems, booking conflicts, legacy data): one line
+        each, as `mockbook status` lists them."""
+        with self.pool.connection() as conn:
+            return data_problem_rows(conn)
 
     # ---- the outbox --------------------------------------------------------------------------
     def claim_sync_batch(self, worker: str, limit: int, lease_seconds: int) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 _STATUS_SQL = """
 SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
@@ -45,8 +46,11 @@ def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
 def data_problem_rows(conn: psycopg.Connection) -> list[str]:
     """What admins must look at, reported and never a failure of the check: each upcoming
     exam's time_problem (docs/rpc.md, Exam times) and each unresolved booking conflict an
-    exam's move in HubSpot left (docs/rpc.md, When an exam moves, closes or is cancelled)."""
-    rows = conn.execute(
+    exam's move in HubSpot left (docs/rpc.md, When an exam moves, closes or is cancelled).
+    Also `mockbook reconcile`'s.
+    """
+    cur = conn.cursor(row_factory=tuple_row)  # whatever rows the connection makes
+    rows = cur.execute(
         "SELECT format('exam %s (%s): %s', hubspot_id, coalesce(exam_date::text, 'no date'),"
         "              time_problem)"
         " FROM hubspot_sync.hubspot_mock_exams"
@@ -54,7 +58,7 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         "   AND (exam_date IS NULL OR exam_date >= (now() AT TIME ZONE 'UTC')::date - 1)"
         " ORDER BY exam_date NULLS FIRST, hubspot_id LIMIT 100").fetchall()
     # bookings an exam's move in HubSpot left against a rule (docs/rpc.md, When an exam moves)
-    rows += conn.execute(
+    rows += cur.execute(
         "SELECT format('booking %s (%s): %s', coalesce(b.booking_id, c.booking_id::text), c.rule,"
         "              c.detail)"
         " FROM hubspot_sync.booking_conflicts AS c"
@@ -62,12 +66,12 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
     # legacy data adopted as the old app left it (README, adopting): flagged duplicates still
     # Active, exams still over capacity
-    rows += conn.execute(
+    rows += cur.execute(
         "SELECT format('legacy booking %s (student %s): %s; resolve it: cancel one of the pair',"
         "              coalesce(booking_id, id::text), student_id, legacy_issue)"
         " FROM hubspot_sync.hubspot_bookings"
         " WHERE legacy_issue IS NOT NULL AND is_active = 'Active' ORDER BY id LIMIT 100").fetchall()
-    rows += conn.execute(
+    rows += cur.execute(
         "SELECT format('exam %s (%s): %s Active bookings on %s seats (over capacity); it"
         " takes no booking until under capacity', hubspot_id, exam_date, total_bookings,"
         " capacity)"

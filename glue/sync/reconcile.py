@@ -201,6 +201,9 @@ class ReconcileReport:
     entities: dict[str, EntityReport] = field(default_factory=dict)
     repair: bool = False
     seconds: float = 0.0
+    # what no repair fixes and admins must decide (time problems, bookings an exam's move left
+    # against a rule, legacy data): not drift, listed for the reader
+    data_problems: list[str] = field(default_factory=list)
 
     @property
     def drift(self) -> int:
@@ -211,6 +214,7 @@ class ReconcileReport:
             "drift": self.drift,
             "repair": self.repair,
             "entities": {k: v.as_dict() for k, v in self.entities.items()},
+            "data_problems": self.data_problems,
             "seconds": self.seconds,
         }
 
@@ -581,6 +585,7 @@ def reconcile(
         report.entities[name] = entity
         if repair and entity.drift:
             fix(entity, fixes)
+    report.data_problems = db.data_problems()
     report.seconds = round(time.monotonic() - started, 3)
     compared = sum(e.compared for e in report.entities.values())
     rec.store.save_cursor(

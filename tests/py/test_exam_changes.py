@@ -26,6 +26,7 @@ from pull_helpers import exam, fast, hubspot, one, seed_exams
 from glue.db.database import Database
 from glue.sandbox import Sandbox
 from glue.sync.pull import pull
+from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
@@ -171,6 +172,12 @@ def test_an_exam_moved_in_hubspot_moves_its_bookings_and_lists_the_one_it_cannot
                              "   AND l.changed_fields ? 'exam_date'", (a,))
         assert audit == 1
         check_invariants(conn, before)
+        # and the reconcile report lists it for admins, beside (not in) the drift
+        report = reconcile(db, client, settings, reader=reader)
+        listed = [line for line in report.data_problems
+                  if moved_but_stuck["booking_id"] in line]
+        assert len(listed) == 1 and "one_per_type_and_day" in listed[0]
+        assert report.as_dict()["data_problems"] == report.data_problems
 
 
 def test_a_cancellation_pulled_from_hubspot_racing_bookings_and_cancellations(

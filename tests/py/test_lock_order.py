@@ -424,3 +424,55 @@ def test_the_push_write_back_is_busy_within_the_lock_timeout(
     assert scalar(db, "SELECT count(*) FROM hubspot_sync.sync_queue WHERE id = ANY(%s)"
                       " AND done_at IS NOT NULL", (rows,)) == len(rows)
     check_invariants(db, snap)
+
+
+# --- the pull's exam change takes the contacts and bookings before the exam -----------------
+
+
+@pytest.mark.parametrize("change", ["archived", "moved"])
+def test_an_exam_change_from_hubspot_takes_contacts_and_bookings_before_the_exam(
+        db: psycopg.Connection, glue_database_url: str, change: str) -> None:
+    """A cancellation holds its contact and booking and then takes the exam (the lock order).
+    The pull's exam change cancels or moves that exam's bookings, which takes them and their
+    contacts: taken after the exam, the two waited for each other until the deadlock detector or
+    a timeout ended one (the cancellation failed, or the record waited for the next pull). Taken
+    first (prelock_exam_changes), the pull waits for the cancellation, which finishes."""
+    tag = uuid.uuid4().hex[:8].upper()
+    hs = exam(db, f"LXCH{tag}")
+    [student] = make_students(db, 1, p_sj=3, p_cs=3)
+    book(student, hs)(db)
+    snap = snapshot(db)
+    if change == "archived":
+        record = {"id": hs, "archived": True}
+    else:
+        props = dict(db.execute(
+            "SELECT 'mock_type', mock_type, 'exam_date', (exam_date + 1)::text, 'capacity',"
+            " capacity::text, 'is_active', is_active, 'start_time', '10:00', 'end_time', '12:00'"
+            " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (hs,)).fetchone()
+            [i:i + 2] for i in range(0, 12, 2))
+        record = {"id": hs, "properties": props}
+
+    with connect(db.info.dsn, autocommit=False) as caller:
+        # a call for the student's booking, between its contact and booking and the exam
+        caller.execute("SELECT 1 FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+                       " FOR NO KEY UPDATE", (student,))
+        caller.execute("SELECT 1 FROM hubspot_sync.hubspot_bookings WHERE student_id = %s"
+                       " FOR NO KEY UPDATE", (student,))
+        pull = Call(glue_database_url, lambda c: c.execute(
+            "SELECT mockbook_internal.apply_pulled_exams(%s, 'test:lock-order')",
+            (Jsonb([record]),)).fetchone()[0],
+            setup="SET mockbook.lock_timeout = '3s'").start()
+        waiting_on_lock(db, pull.pid)
+        caller.execute("SET LOCAL lock_timeout = '2s'")
+        caller.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                       " FOR NO KEY UPDATE", (hs,))  # raised 40P01 or 55P03 before
+        caller.commit()
+    pull.join()
+
+    assert pull.error is None, f"{type(pull.error).__name__} [{pull.sqlstate}] {pull.error}"
+    assert pull.value["retry"] == [] and pull.value["errors"] == []
+    if change == "archived":
+        assert pull.value["bookings_cancelled"] == 1
+    else:
+        assert pull.value["bookings_moved"] == 1
+    check_invariants(db, snap)
