@@ -50,7 +50,10 @@
  * (default 'hubspot:pull').
  * Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
  *          retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
- *          [{id, capacity, current_capacity, active_bookings}]}.
+ *          [{id, capacity, current_capacity, active_bookings}], bookings_cancelled,
+ *          bookings_moved, conflicts, time_problems: [{id, problem}]: exams applied whose
+ *          start_time / end_time cannot be read (the exam's time_problem; applied as stored, so
+ *          HubSpot stays the owner, and listed until fixed there)}.
  * Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
  * (lock_exam: a known record's, and an archived record's exam still active or without its
  * archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
@@ -96,6 +99,7 @@ DECLARE
     v_cancelled integer := 0;
     v_moved integer := 0;
     v_conflicts integer := 0;
+    v_time_problems jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
@@ -315,6 +319,13 @@ BEGIN
                     v_moved := v_moved + coalesce((v_change ->> 'moved')::integer, 0);
                     v_conflicts := v_conflicts + coalesce((v_change ->> 'conflicts')::integer, 0);
                 END IF;
+                -- times the exam trigger could not read: applied as stored, and reported
+                SELECT e.time_problem INTO v_text FROM hubspot_sync.hubspot_mock_exams AS e
+                WHERE e.id = v_exam;
+                IF v_text IS NOT NULL THEN
+                    v_time_problems := v_time_problems
+                        || jsonb_build_object('id', v_id, 'problem', v_text);
+                END IF;
                 -- the newest HubSpot time applied (under the exam's lock, or its insert)
                 IF v_modified IS NOT NULL THEN
                     INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
@@ -340,11 +351,12 @@ BEGIN
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'deactivated', v_deactivated, 'errors', v_errors, 'retry', v_retry,
         'capacity_refused', v_refused, 'bookings_cancelled', v_cancelled,
-        'bookings_moved', v_moved, 'conflicts', v_conflicts);
+        'bookings_moved', v_moved, 'conflicts', v_conflicts,
+        'time_problems', v_time_problems);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, bookings_cancelled, bookings_moved, conflicts}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

@@ -70,6 +70,8 @@ def _pull_lines(stats: PullStats) -> list[str]:
             parts += [f"deactivated {t.deactivated}", f"activated {t.activated}"]
             if t.capacity_refused:
                 parts.append(f"capacity refused {len(t.capacity_refused)}")
+            if t.time_problems:
+                parts.append(f"unreadable times {len(t.time_problems)}")
         if name == "contacts":
             parts += [f"credits merged {t.merged}", f"queued for push {t.queued}"]
         if t.errors:
@@ -78,6 +80,10 @@ def _pull_lines(stats: PullStats) -> list[str]:
         if t.failed:
             line += f"; stopped: {t.failed}"
         lines.append(line)
+        for problem in t.time_problems[:20]:  # applied, but HubSpot's data needs fixing
+            lines.append(f"  exam {problem['id']}: {problem['problem']}")
+        if len(t.time_problems) > 20:
+            lines.append(f"  … {len(t.time_problems) - 20} more (`mockbook status` lists them)")
     return lines
 
 

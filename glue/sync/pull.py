@@ -166,6 +166,8 @@ class TargetStats:
     errors: list[dict[str, Any]] = field(default_factory=list)
     capacity_refused: list[dict[str, Any]] = field(default_factory=list)
     clamped: list[dict[str, Any]] = field(default_factory=list)
+    # exams applied whose start/end time cannot be read ({id, problem}): HubSpot's to fix
+    time_problems: list[dict[str, Any]] = field(default_factory=list)
     failed: str | None = None  # why the pass stopped early (HubSpot unreachable...)
     total: int | None = None  # what the first search said it would find
 
@@ -187,6 +189,9 @@ class TargetStats:
         self.errors.extend(result.get("errors") or [])
         self.capacity_refused.extend(result.get("capacity_refused") or [])
         self.clamped.extend(result.get("clamped") or [])
+        seen = {p.get("id") for p in result.get("time_problems") or []}
+        self.time_problems = [p for p in self.time_problems if p.get("id") not in seen]
+        self.time_problems.extend(result.get("time_problems") or [])
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v not in (None, 0, [])} | {

@@ -423,3 +423,25 @@ def test_busy_records_are_applied_again_then_dead_lettered() -> None:
     stats = TargetStats()
     puller.apply(target, [{"id": "1", "properties": {}}], stats)
     assert (store.applied, slept, stats.errors) == ([["1"]], [], [])
+
+
+def test_the_pull_reports_exam_times_it_cannot_read(push_db: str, sandbox: Sandbox) -> None:
+    """An exam whose start_time HubSpot holds as text no reader knows ('TBD') is applied as
+    stored (HubSpot owns it) and listed by the pull, in its result and its output, never
+    taken silently for an exam without a time."""
+    fast(sandbox)
+    [unreadable, fine] = seed_exams(sandbox, [
+        {"exam_date": "2031-05-02", "start_time": "TBD"},
+        {"exam_date": "2031-05-02", "start_time": "2031-05-02T13:00:00.000Z"}])
+    env = push_helpers.env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["pull", "--only", "exams", "--json"], env=env,
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output  # applied: nothing for the dead-letter queue
+    problems = json.loads(result.output)["targets"]["exams"]["time_problems"]
+    assert [p["id"] for p in problems] == [unreadable]
+    assert "TBD" in problems[0]["problem"]
+    text = runner.invoke(cli, ["pull", "--only", "exams", "--overlap", "86400"], env=env,
+                         catch_exceptions=False)  # read again: the cursor has passed them
+    assert "unreadable times 1" in text.output
+    assert f"exam {unreadable}: " in text.output and fine not in text.output
