@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
+import adoption  # noqa: E402
 import fixtures  # noqa: E402
 import pgbench  # noqa: E402
 import psycopg  # noqa: E402
@@ -48,7 +49,7 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B2": "hot exam",
@@ -59,6 +60,7 @@ TITLES = {
     "B7": "analytics",
     "B8": "scaling of B1 with clients",
     "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
+    "B10": "adoption: one-transaction upgrade at 100k and 400k bookings",
 }
 
 
@@ -215,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B7", lambda: workloads.b7(ctx, args.scale))
         if "B9" in args.only:
             attempt("B9", lambda: webhooks_bench.b9(args.quick, args.schema_source))
+        if "B10" in args.only:
+            attempt("B10", lambda: adoption.b10(args.quick))
     finally:
         if not args.keep:
             with psycopg.connect(url_for("postgres"), autocommit=True) as conn:

@@ -85,7 +85,12 @@ def load_dump(url: str) -> None:
                      " hubspot_sync.hubspot_mock_exams TO zapier_sync_user")
 
 
-POPULATE = f"""
+def populate_sql(contacts: int, exams: int, per_exam: int) -> str:
+    """Production data as the original app writes it: `contacts` students, `exams` exams (one
+    per mock type and day from 2025-09-01), `per_exam` students booked on each, and the
+    rebookings and cancellations the app leaves (about exams * per_exam * 19/18 bookings).
+    bench/adoption.py times the upgrade on it at larger sizes."""
+    return f"""
 INSERT INTO hubspot_sync.hubspot_contact_credits (
     hubspot_id, student_id, email, firstname, lastname, sj_credits, cs_credits, sjmini_credits,
     mock_discussion_token, shared_mock_credits, ndecc_exam_date, created_at, updated_at, synced_at,
@@ -98,7 +103,7 @@ SELECT (70000000 + g)::text, 'STU' || lpad(g::text, 6, '0'), 'student' || g || '
        timestamp '2025-05-01 09:00' + g * interval '11 minutes',
        timestamp '2025-05-02 03:00' + g * interval '11 minutes',
        CASE WHEN g % 3 = 0 THEN timestamptz '2025-06-01 00:00+00' + g * interval '1 minute' END
-FROM generate_series(1, {CONTACTS}) AS g;
+FROM generate_series(1, {contacts}) AS g;
 
 -- one exam per mock type and day; every 7th exam's total_bookings drifted (+3, the old app's
 -- increment racing with Redis)
@@ -119,7 +124,7 @@ SELECT (31000000000 + g)::text, t.mock_type || ' ' || t.day, t.mock_type, t.day:
        CASE WHEN t.mock_type = 'Mock Discussion' AND g >= 8
             THEN ARRAY[(31000000000 + g - 1)::text, (31000000000 + g - 5)::text]
             WHEN g % 4 = 1 THEN NULL ELSE '{{}}' END
-FROM generate_series(0, {EXAMS - 1}) AS g,
+FROM generate_series(0, {exams - 1}) AS g,
 LATERAL (SELECT (ARRAY['Situational Judgment', 'Clinical Skills', 'Mini-mock',
                        'Mock Discussion'])[1 + g % 4] AS mock_type,
                 date '2025-09-01' + g / 4 AS day) AS t;
@@ -127,11 +132,11 @@ LATERAL (SELECT (ARRAY['Situational Judgment', 'Clinical Skills', 'Mini-mock',
 -- PER_EXAM distinct students per exam; k % 9 = 0 cancelled (half of them 'cancelled'), and of
 -- those the even k rebooked the same exam: same code again. Past exams: Completed/'completed'.
 CREATE TEMP TABLE plan AS
-SELECT e, k, (e * 7919 + k * 13) % {CONTACTS} + 1 AS s, false AS rebook
-FROM generate_series(0, {EXAMS - 1}) AS e, generate_series(0, {PER_EXAM - 1}) AS k
+SELECT e, k, (e * 7919 + k * 13) % {contacts} + 1 AS s, false AS rebook
+FROM generate_series(0, {exams - 1}) AS e, generate_series(0, {per_exam - 1}) AS k
 UNION ALL
-SELECT e, k, (e * 7919 + k * 13) % {CONTACTS} + 1, true
-FROM generate_series(0, {EXAMS - 1}) AS e, generate_series(0, {PER_EXAM - 1}, 18) AS k;
+SELECT e, k, (e * 7919 + k * 13) % {contacts} + 1, true
+FROM generate_series(0, {exams - 1}) AS e, generate_series(0, {per_exam - 1}, 18) AS k;
 
 INSERT INTO hubspot_sync.hubspot_bookings (
     hubspot_id, booking_id, associated_mock_exam, associated_contact_id, student_id, name,
@@ -191,6 +196,9 @@ VALUES ('00000000-0000-0000-0000-000000000002', 'STU000001');
 INSERT INTO hubspot_sync.audit_log (table_name, operation, record_id)
 SELECT 'hubspot_bookings', 'INSERT', g::text FROM generate_series(1, 5) AS g;
 """
+
+
+POPULATE = populate_sql(CONTACTS, EXAMS, PER_EXAM)
 
 # A value as text in one format whatever its type (timestamps in UTC, a midnight as its date),
 # so a value converted to mockbook's type compares equal to the production value it came from.
