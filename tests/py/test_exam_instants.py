@@ -380,7 +380,8 @@ def zone_restored(db: psycopg.Connection) -> Iterator[None]:
     db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "EST", "", "+05:00", "posix/America/Toronto"])
+@pytest.mark.parametrize("zone", [
+    "Mars/Olympus_Mons", "EST", "", "+05:00", "posix/America/Toronto"])
 def test_an_unknown_time_zone_is_refused_where_it_is_set_and_nothing_changes(
         db: psycopg.Connection, zone_restored: None, zone: str) -> None:
     exam = make_exam(db)
@@ -414,7 +415,7 @@ def test_setting_the_zone_moves_local_times_not_instants_and_is_audited(
     assert result["previous_time_zone"] == "America/Toronto"
     # 09:00 in Vancouver is three hours after 09:00 in Toronto; the ISO instant does not move
     local_after = db.execute(read, (local,)).fetchone()
-    assert [after - before for after, before in zip(local_after, local_before)] == [
+    assert [after - before for after, before in zip(local_after, local_before, strict=True)] == [
         timedelta(hours=3)] * 2
     assert db.execute(read, (fixed,)).fetchone() == fixed_before
     # stored for every new session, and audited
