@@ -13,7 +13,8 @@
  * the JWT's user, else p_actor, at most 255 characters).
  * Returns {success, time_zone, previous_time_zone, exams_updated}.
  * Errors: INVALID_ARGUMENT (missing or unknown zone; nothing changed), FORBIDDEN (a JWT naming a
- * user who is not an admin), BUSY (an exam row held longer than mockbook.lock_timeout).
+ * user who is not an admin; or the functions' owner does not own the database, which ALTER
+ * DATABASE needs: the message says what to run as the owner), BUSY (an exam row held longer than mockbook.lock_timeout).
  * Locks: every exam, in one pass of ascending HubSpot id (exams only: nothing earlier in the lock
  * order is held), each wait bounded by mockbook.lock_timeout.
  */
@@ -53,8 +54,16 @@ BEGIN
     PERFORM mockbook_internal.require_admin('Changing the business time zone');
     v_actor := mockbook_internal.request_actor(p_actor);
 
-    EXECUTE format('ALTER DATABASE %I SET mockbook.business_timezone = %L',
-                   pg_catalog.current_database(), v_zone);
+    BEGIN
+        EXECUTE format('ALTER DATABASE %I SET mockbook.business_timezone = %L',
+                       pg_catalog.current_database(), v_zone);
+    EXCEPTION WHEN insufficient_privilege THEN
+        PERFORM mockbook_internal.raise_error('FORBIDDEN',
+            format('The setting cannot be stored: the functions'' owner %s does not own database %s.',
+                   current_user, pg_catalog.current_database()),
+            format('As the database''s owner: ALTER DATABASE %I SET mockbook.business_timezone = %L; then call set_business_timezone again to move the exams.',
+                   pg_catalog.current_database(), v_zone));
+    END;
     PERFORM pg_catalog.set_config('mockbook.business_timezone', v_zone, true);
     -- the exams' instants again, in the new zone (the trigger derives them on the next write of
     -- their times too; the same functions, so both agree)

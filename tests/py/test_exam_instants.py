@@ -452,3 +452,32 @@ def test_a_booking_and_the_students_list_carry_the_exams_instants_and_zone(
     [row] = rpc_rows(db, "list_contact_bookings", p_student_id=student)
     assert (row["starts_at"], row["ends_at"], row["time_zone"]) == (
         starts_at, ends_at, "America/Toronto")
+
+
+def test_a_zone_the_owner_cannot_store_is_a_clear_error(db: psycopg.Connection,
+                                                        zone_restored: None) -> None:
+    """ALTER DATABASE needs the database's owner: when the functions' owner is not (here the
+    function is handed to a role that owns nothing), the call says what to run instead of
+    failing with a raw 42501, and nothing changes."""
+    role = sql.Identifier(f"mb_tz_{uuid.uuid4().hex[:8]}")
+    fn = sql.SQL("hubspot_sync.set_business_timezone(text, text)")
+    db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+    grants = sql.SQL("USAGE ON SCHEMA hubspot_sync, mockbook_internal")
+    db.execute(sql.SQL("GRANT {} TO {}").format(grants, role))
+    db.execute(sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mockbook_internal TO {}").format(
+        role))
+    owner = one(db, "SELECT pg_get_userbyid(proowner) FROM pg_proc"
+                    " WHERE oid = 'hubspot_sync.set_business_timezone(text, text)'::regprocedure")
+    db.execute(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(fn, role))
+    try:
+        with pytest.raises(RpcError) as refused:
+            rpc(db, "set_business_timezone", p_zone="Europe/London", p_actor="test")
+    finally:
+        db.execute(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(fn, sql.Identifier(owner)))
+        db.execute(sql.SQL("REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA mockbook_internal"
+                           " FROM {}").format(role))
+        db.execute(sql.SQL("REVOKE {} FROM {}").format(grants, role))
+        db.execute(sql.SQL("DROP ROLE {}").format(role))
+    assert refused.value.code == "FORBIDDEN"
+    assert "ALTER DATABASE" in refused.value.hint and "does not own" in refused.value.detail
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
