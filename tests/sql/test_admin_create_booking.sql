@@ -45,7 +45,7 @@ SELECT throws_ok($$SELECT tests.rpc('authenticated', 'hubspot_sync.admin_create_
 -- Success without credits --------------------------------------------------------------------
 CREATE TEMP TABLE r_ad AS
 SELECT tests.rpc('service_role', $$hubspot_sync.admin_create_booking(p_student_id := 'ADA', p_email := 'ada@example.com', p_mock_exam_id := 'AD_SJ', p_idempotency_key := 'ka1', p_actor := 'admin@example.com', p_attending_location := 'calgary')$$) AS r;
-SELECT is((SELECT r - 'id' - 'booking_id' - 'exam_date' FROM r_ad),
+SELECT is((SELECT r - 'id' - 'booking_id' - 'exam_date' - 'starts_at' - 'ends_at' - 'time_zone' FROM r_ad),
           '{"success": true, "idempotent_replay": false, "status": "Active", "mock_exam_id": "AD_SJ",
             "mock_type": "Situational Judgment", "student_id": "ADA", "token_used": "Admin Override",
             "credit_field": null, "credits_remaining": null, "total_bookings": 1, "capacity": 1,
@@ -77,7 +77,7 @@ SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.create_booking
 SELECT throws_ok($$SELECT tests.rpc('service_role', 'hubspot_sync.admin_create_booking(p_student_id := ''ADB'', p_email := ''adb@example.com'', p_mock_exam_id := ''AD_SJ'', p_idempotency_key := ''kb1'', p_actor := ''admin'', p_attending_location := ''calgary'')')$$,
                  'PT409', 'EXAM_FULL', 'capacity is enforced by default');
 SELECT is(tests.rpc('service_role', $$hubspot_sync.admin_create_booking(p_student_id := 'ADB', p_email := 'adb@example.com', p_mock_exam_id := 'AD_SJ', p_idempotency_key := 'kb1', p_actor := 'admin', p_attending_location := 'calgary', p_override_capacity := true)$$)
-          - ARRAY['id', 'booking_id', 'exam_date', 'student_id', 'success', 'mock_type', 'mock_exam_id', 'token_used', 'credit_field', 'credits_remaining'],
+          - ARRAY['id', 'booking_id', 'exam_date', 'student_id', 'success', 'mock_type', 'mock_exam_id', 'token_used', 'credit_field', 'credits_remaining', 'starts_at', 'ends_at', 'time_zone'],
           '{"idempotent_replay": false, "status": "Active", "total_bookings": 2, "capacity": 1, "over_capacity": true}'::jsonb,
           'with p_override_capacity the exam goes over capacity and the result says so');
 SELECT is(tests.total('AD_SJ'), 2, 'total_bookings counts the extra seat');

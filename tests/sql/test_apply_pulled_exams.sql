@@ -21,7 +21,7 @@ INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
                            "prerequisite_exam_ids": "PX1; PX9"}'),
     tests.hs_exam('PX3', '{"is_active": "Scheduled",
                            "scheduled_activation_datetime": "4102444800000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' FROM r WHERE n = 1),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 1),
           '{"inserted": 3, "updated": 0, "unchanged": 0, "deactivated": 0}'::jsonb,
           'three new exams are inserted');
 SELECT results_eq(
@@ -54,7 +54,7 @@ INSERT INTO r VALUES (2, pg_temp.apply(jsonb_build_array(
     tests.hs_exam('PX2', '{"capacity": "30", "location": "calgary", "is_active": "true"}'),
     tests.hs_exam('PX3', '{"is_active": "Scheduled",
                            "scheduled_activation_datetime": "4102444800000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' FROM r WHERE n = 2),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 2),
           '{"inserted": 0, "updated": 2, "unchanged": 1, "deactivated": 0}'::jsonb,
           'two exams changed, one did not');
 SELECT is((SELECT result -> 'capacity_refused' FROM r WHERE n = 2),
@@ -97,7 +97,7 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_errors
 INSERT INTO r VALUES (4, pg_temp.apply(jsonb_build_array(
     tests.hs_record('PX1', '{}'::jsonb, true),
     tests.hs_exam('PX2', '{"capacity": "30", "location": "calgary"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' FROM r WHERE n = 4),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 4),
           '{"inserted": 0, "updated": 0, "unchanged": 1, "deactivated": 1}'::jsonb,
           'an archived exam is deactivated');
 SELECT is((SELECT format('%s %s', is_active, total_bookings) FROM hubspot_sync.hubspot_mock_exams
@@ -113,7 +113,7 @@ INSERT INTO r VALUES (5, pg_temp.apply(jsonb_build_array(
 INSERT INTO r VALUES (6, pg_temp.apply(jsonb_build_array(
     tests.hs_exam('PX6', '{"capacity": "8", "exam_date": "2031-02-01", "is_active": "false",
                            "hs_lastmodifieddate": "1795514401000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' FROM r WHERE n = 6),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 6),
           '{"inserted": 0, "updated": 0, "unchanged": 1, "deactivated": 0}'::jsonb,
           'a read older than the one applied last is counted unchanged');
 SELECT is((SELECT format('%s %s %s', capacity, exam_date, is_active)

@@ -93,7 +93,10 @@ SELECT is((SELECT r - 'id' - 'booking_id' - 'exam_date' FROM r_ok),
           '{"success": true, "idempotent_replay": false, "status": "Active", "mock_exam_id": "CB_SJ",
             "mock_type": "Situational Judgment", "student_id": "CBA",
             "token_used": "Situational Judgment Token", "credit_field": "sj_credits",
-            "credits_remaining": 1, "total_bookings": 1, "capacity": 10}'::jsonb,
+            "credits_remaining": 1, "total_bookings": 1, "capacity": 10,
+            "time_zone": "America/Toronto"}'::jsonb
+          || (SELECT jsonb_build_object('starts_at', e.exam_starts_at, 'ends_at', e.exam_ends_at)
+              FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = 'CB_SJ'),
           'service_role books: the result says what was booked and spent (email matched case-insensitively)');
 SELECT is((SELECT (r ->> 'exam_date')::date FROM r_ok), hubspot_sync.business_today() + 7,
           'the result has the exam date');
@@ -291,7 +294,7 @@ SELECT throws_ok($$SELECT tests.book('CBNONE', 'CB_FULL', 'k-cap4')$$, 'PT409', 
                  'step 8 (full) comes before step 9 (no credits)');
 
 -- 9. The credit table --------------------------------------------------------------------------
-SELECT is(tests.book('CBSH', 'CB_SJ', 'k-t1') - ARRAY['id', 'booking_id', 'exam_date', 'total_bookings', 'capacity', 'idempotent_replay', 'success', 'status', 'mock_exam_id', 'student_id'],
+SELECT is(tests.book('CBSH', 'CB_SJ', 'k-t1') - ARRAY['id', 'booking_id', 'exam_date', 'total_bookings', 'capacity', 'idempotent_replay', 'success', 'status', 'mock_exam_id', 'student_id', 'starts_at', 'ends_at', 'time_zone'],
           '{"mock_type": "Situational Judgment", "token_used": "Shared Token",
             "credit_field": "shared_mock_credits", "credits_remaining": 0}'::jsonb,
           'SJ without sj credits falls back to a shared credit (Shared Token)');

@@ -53,7 +53,8 @@ SELECT ok(tests.unchanged_since('conflict'), 'rolled back to the savepoint: the 
 -- The right value books, spending relatively ---------------------------------------------------
 CREATE TEMP TABLE r_at AS
 SELECT tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_mock_set := NULL, p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_student_name := 'Ann', p_token_used := 'Situational Judgment Token', p_attending_location := 'calgary', p_dominant_hand := NULL, p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := 2)$$) AS r;
-SELECT is((SELECT r - 'id' - 'exam_date' - 'booking_id' - 'contact_hubspot_id' FROM r_at),
+SELECT is((SELECT r - 'id' - 'exam_date' - 'booking_id' - 'contact_hubspot_id' - 'starts_at'
+                  - 'ends_at' - 'time_zone' FROM r_at),
           '{"success": true, "idempotent_replay": false, "booking_code": "BK-APP-1",
             "mock_exam_hubspot_id": "AT_SJ", "status": "Active",
             "mock_exam_id": "AT_SJ", "mock_type": "Situational Judgment", "student_id": "ATA",

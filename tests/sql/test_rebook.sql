@@ -52,7 +52,7 @@ SELECT throws_ok(format($f$SELECT tests.rpc('authenticated', 'hubspot_sync.reboo
 CREATE TEMP TABLE r_rb AS
 SELECT tests.rpc('service_role', format('hubspot_sync.rebook(p_booking_id := %L, p_new_mock_exam_id := ''RB_2'', p_idempotency_key := ''rb-k1'', p_actor := ''desk@example.com'')',
                                         (SELECT r ->> 'booking_id' FROM r_b))) AS r;
-SELECT is((SELECT r - ARRAY['id', 'booking_id', 'exam_date', 'rebooked_from'] FROM r_rb),
+SELECT is((SELECT r - ARRAY['id', 'booking_id', 'exam_date', 'rebooked_from', 'starts_at', 'ends_at', 'time_zone'] FROM r_rb),
           '{"success": true, "idempotent_replay": false, "status": "Active", "mock_exam_id": "RB_2",
             "mock_type": "Situational Judgment", "student_id": "RBS", "token_used": "Shared Token",
             "credit_field": "shared_mock_credits", "credits_remaining": 1, "total_bookings": 1,

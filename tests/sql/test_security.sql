@@ -5,7 +5,7 @@
 -- mockbook_internal executable by a request role, overloaded, or building SQL at run time,
 -- fails here by name.
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 -- Tables ------------------------------------------------------------------------------------------
 
@@ -119,8 +119,17 @@ SELECT is_empty(
       WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
         AND l.lanname = 'plpgsql'
         AND p.prosrc ~* '\mEXECUTE\M\s+(format\s*\(|''|[a-z_]+\s*(\|\||;|USING|INTO))'
+        -- the one exception: ALTER DATABASE takes no parameters, so set_business_timezone
+        -- names current_database() (%I) and a zone name read from pg_timezone_names (%L)
+        AND p.oid <> 'hubspot_sync.set_business_timezone(text, text)'::regprocedure
       ORDER BY 1$$,
-    'no function in hubspot_sync or mockbook_internal builds and EXECUTEs SQL at run time');
+    'no function in hubspot_sync or mockbook_internal builds and EXECUTEs SQL at run time '
+    '(but set_business_timezone''s ALTER DATABASE)');
+SELECT is((SELECT array_agg(m[1]) FROM pg_catalog.pg_proc p,
+                regexp_matches(p.prosrc, '\mEXECUTE\M\s+format\(''([^'']*)''', 'g') AS m
+           WHERE p.oid = 'hubspot_sync.set_business_timezone(text, text)'::regprocedure),
+          ARRAY['ALTER DATABASE %I SET mockbook.business_timezone = %L'],
+          'set_business_timezone EXECUTEs only ALTER DATABASE on its own database, both values quoted');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p

@@ -121,7 +121,8 @@ SELECT is(pg_temp.accept_error('WF', 'WL_1'),
           'a student not on the waitlist has no offer');
 
 -- accept_offer ----------------------------------------------------------------------------------
-SELECT is(pg_temp.accept('WC', 'WL_1') - 'id' - 'booking_id' - 'exam_date' - 'waitlist_id',
+SELECT is(pg_temp.accept('WC', 'WL_1') - 'id' - 'booking_id' - 'exam_date' - 'waitlist_id'
+              - 'starts_at' - 'ends_at' - 'time_zone',
           '{"success": true, "idempotent_replay": false, "status": "Active", "mock_exam_id": "WL_1",
             "mock_type": "Situational Judgment", "student_id": "WC", "token_used": "Situational Judgment Token",
             "credit_field": "sj_credits", "credits_remaining": 1, "total_bookings": 2, "capacity": 2}'::jsonb,
