@@ -39,6 +39,8 @@ DECLARE
     v_field text;
     v_balance integer;
 BEGIN
+    -- production's signature: a not-found error keeps the words the original apps match on
+    PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
     IF p_booking_id IS NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_id is required.');
     END IF;

@@ -27,9 +27,11 @@
  *     and keeps p_booking_id in legacy_booking_id (README: legacy booking codes)
  *   - idempotency, contact, exam, per-type fields, prerequisites, duplicate, capacity: as
  *     create_booking (the fingerprint is create_booking's, so either function replays the other),
- *     except that a replay whose booking is no longer Active or Completed (cancelled, failed)
- *     is refused (the app's key repeats on a rebook within 5 minutes; production's unique
- *     idempotency_key refused it too)                            -> IDEMPOTENCY_KEY_REUSED
+ *     except that a key whose booking is no longer Active or Completed (cancelled, failed)
+ *     books again: the app's key repeats when a student rebooks within 5 minutes, so that is a
+ *     new request; it is booked under the key's next rebook key (<key>~rebook-N, N = 1..20,
+ *     the first not cancelled: a retry of the rebook replays it). A key of over 240
+ *     characters, or a 21st rebook                                -> IDEMPOTENCY_KEY_REUSED
  *   - the field's true balance is 0                                  -> INSUFFICIENT_CREDITS
  *   - p_new_credit_value <> true balance - 1, read under the contact lock (a concurrent change
  *     the app did not see, e.g. two bookings of one student at once): the booking is made all
@@ -44,7 +46,8 @@
  * Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, CONTACT_NOT_FOUND, EXAM_NOT_FOUND,
  * EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING, EXAM_FULL,
  * INVALID_EXAM_TYPE, INSUFFICIENT_CREDITS, BUSY.
- * Locks: the idempotency key's advisory lock, then the contact row, the student's open
+ * Locks: the idempotency key's advisory lock (on a rebook also those of the rebook keys it
+ * tries, before any row), then the contact row, the student's open
  * waitlist places on the exam and the other exams of its type and day (closed: 'left', a held
  * offer on the exam used; mockbook_internal.close_day_places), ascending id, then by the last
  * statements the exam row (mockbook_internal.take_seat) and those of the exams whose closed
@@ -74,7 +77,11 @@ AS $$
 DECLARE
     v_location text;
     v_result jsonb;
+    v_key text;
+    v_rebook integer := 0;
 BEGIN
+    -- production's signature: a not-found error keeps the words the original apps match on
+    PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
     -- 1. arguments (the original app's location spellings mapped to codes first)
     v_location := mockbook_internal.legacy_attending_location(p_attending_location);
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,
@@ -97,30 +104,38 @@ BEGIN
     END IF;
 
     -- 2.-10. the booking pipeline (mode 'legacy'; create_booking's fingerprint)
-    v_result := mockbook_internal.book(
-        'legacy', p_student_id, p_student_email, p_mock_exam_id, p_idempotency_key,
-        mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_student_email),
-                                         p_mock_exam_id, v_location, p_dominant_hand),
-        v_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id,
-        p_credit_field := p_credit_field, p_new_credit_value := p_new_credit_value,
-        p_token_used := p_token_used);
     -- 11. the original app derives its key from (contact, exam, date, type, 5-minute bucket):
-    -- a rebook after a cancellation in those minutes repeats it. A replay of a booking that is
-    -- no longer Active/Completed is refused, as production's unique idempotency_key refused it
-    -- (the app only checks the error; a replay would tell the student a cancelled booking was
-    -- booked). A replay changed nothing, so raising here rolls nothing back.
-    IF (v_result ->> 'idempotent_replay')::boolean
-       AND v_result ->> 'status' NOT IN ('Active', 'Completed') THEN
-        PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
-            format('The key''s booking %s is %s: a new booking needs a new idempotency key.',
-                   v_result ->> 'booking_code', v_result ->> 'status'));
-    END IF;
+    -- a student who cancels and books the exam again within those minutes repeats it. The key's
+    -- booking no longer Active/Completed means a new request, not a retry: it is booked under
+    -- the key's next rebook key (<key>~rebook-1, -2, ...), so the student gets the booking the
+    -- original gave (and a retry of that rebook replays it), never an error or a replay telling
+    -- the student a cancelled booking was booked. Only the key's advisory locks are held between
+    -- the attempts (a replay locks no row), each call's chain its own: no cycle.
+    v_key := p_idempotency_key;
+    LOOP
+        v_result := mockbook_internal.book(
+            'legacy', p_student_id, p_student_email, p_mock_exam_id, v_key,
+            mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_student_email),
+                                             p_mock_exam_id, v_location, p_dominant_hand),
+            v_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id,
+            p_credit_field := p_credit_field, p_new_credit_value := p_new_credit_value,
+            p_token_used := p_token_used);
+        EXIT WHEN NOT (v_result ->> 'idempotent_replay')::boolean
+                  OR v_result ->> 'status' IN ('Active', 'Completed');
+        v_rebook := v_rebook + 1;
+        IF v_rebook > 20 OR length(p_idempotency_key) > 240 THEN
+            PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
+                format('The key''s booking %s is %s: a new booking needs a new idempotency key.',
+                       v_result ->> 'booking_code', v_result ->> 'status'));
+        END IF;
+        v_key := p_idempotency_key || '~rebook-' || v_rebook;
+    END LOOP;
     RETURN v_result;
 END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text) IS
-'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value is compared with the true balance - 1 under the contact lock, never written: the credit is spent relatively, and a difference (two bookings of one student at once) is noted on the ledger row. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result, but a replay of a booking no longer Active/Completed is refused (IDEMPOTENCY_KEY_REUSED: the original app repeats its key when a student rebooks within 5 minutes).';
+'Deprecated: use create_booking. The production booking call (same signature and result keys): the caller''s p_credit_field must pay for the exam''s mock type and its absolute p_new_credit_value is compared with the true balance - 1 under the contact lock, never written: the credit is spent relatively, and a difference (two bookings of one student at once) is noted on the ledger row. p_attending_location may be spelled as the original app sends it (Richmond Hill, Mississauga - Lab D, TBD, Online, Virtual: legacy_attending_location). Otherwise exactly create_booking''s checks, errors and result, but a key whose booking is no longer Active/Completed books again under <key>~rebook-N (the original app repeats its key when a student rebooks within 5 minutes).';
 REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic(text, text, text, text, text, text, text, text, text, text, integer, text)

@@ -18,6 +18,10 @@
  *   BUSY                                                                       PT503
  *
  * An unknown code is a bug in mockbook and raises internal_error (XX000).
+ * In a transaction where a compatibility function (production's signatures: the original apps'
+ * calls) set mockbook.compat_messages = 'on', a PT404's MESSAGE adds the words the original
+ * apps match on: 'EXAM_NOT_FOUND: exam not found' (production raised 'Exam % not found in
+ * Supabase'; the admin app answers 404 only when the message includes 'not found').
  *
  * STABLE, not VOLATILE: it reads nothing but its own VALUES list and writes nothing, and the
  * STABLE functions that raise through it (list/read functions, the argument checks) would
@@ -36,6 +40,7 @@ AS $$
 DECLARE
     v_state text;
     v_hint text;
+    v_message text := p_code;
 BEGIN
     SELECT e.sqlstate, e.hint INTO v_state, v_hint
     FROM (VALUES
@@ -73,11 +78,17 @@ BEGIN
     IF v_state IS NULL THEN
         RAISE EXCEPTION 'mockbook bug: unknown error code %', p_code USING ERRCODE = 'XX000';
     END IF;
-    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = p_code, DETAIL = p_detail,
+    -- the compatibility functions keep the words the original apps match in the message
+    -- (rpcError.message.includes('not found')): 'EXAM_NOT_FOUND: exam not found'
+    IF v_state = 'PT404' AND pg_catalog.current_setting('mockbook.compat_messages', true) = 'on' THEN
+        v_message := p_code || ': '
+                     || lower(replace(left(p_code, -length('_NOT_FOUND')), '_', ' ')) || ' not found';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_message, DETAIL = p_detail,
                           HINT = coalesce(p_hint, v_hint);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.raise_error(text, text, text) IS
-'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT).';
+'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT; under a compatibility function a PT404''s MESSAGE adds "<thing> not found").';
 REVOKE ALL ON FUNCTION mockbook_internal.raise_error(text, text, text) FROM PUBLIC, anon, authenticated, service_role;

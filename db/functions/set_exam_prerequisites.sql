@@ -37,6 +37,8 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
+    -- production's signature: a not-found error keeps the words the original apps match on
+    PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
     -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('set_exam_prerequisites');
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);

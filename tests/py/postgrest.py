@@ -68,7 +68,10 @@ class RpcError(Exception):
     def from_psycopg(cls, exc: psycopg.Error) -> RpcError:
         diag = exc.diag
         message = diag.message_primary or ""
-        return cls(message, exc.sqlstate or "", message, diag.message_detail, diag.message_hint)
+        # the code: the message, or its head where a compatibility function added the original
+        # apps' words ('EXAM_NOT_FOUND: exam not found')
+        code = message.split(":", 1)[0]
+        return cls(code, exc.sqlstate or "", message, diag.message_detail, diag.message_hint)
 
 
 @dataclass

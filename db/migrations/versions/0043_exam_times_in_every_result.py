@@ -1,15 +1,20 @@
-"""time zone set where checked, instants in results, pull lock order
+"""exam times in every result, compatibility messages, pull lock order
 
-Revision ID: 0043_time_zone_set_where_checked
+Revision ID: 0043_exam_times_in_every_result
 Revises: 0042_exam_times_as_instants_star
 
 Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/apply_exam_change.sql
   changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/booking_json.sql
+  changed  db/functions/cancel_booking_atomic.sql
+  changed  db/functions/create_booking_atomic.sql
   changed  db/functions/list_contact_bookings.sql
   new      db/functions/prelock_exam_changes.sql
+  changed  db/functions/raise_error.sql
   new      db/functions/set_business_timezone.sql
+  changed  db/functions/set_exam_prerequisites.sql
+  changed  db/functions/update_exam_prerequisites.sql
 """
 
 from pathlib import Path
@@ -17,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0043_time_zone_set_where_checked'
+revision = '0043_exam_times_in_every_result'
 down_revision = '0042_exam_times_as_instants_star'
 branch_labels = None
 depends_on = None
