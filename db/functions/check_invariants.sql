@@ -19,6 +19,15 @@
  *                    p_start_balances, balance now = that start + the deltas after
  *                    p_after_ledger_id; for any other contact and field with ledger rows after
  *                    it, balance now = the last row's balance_after.
+ * And, named legacy_* and not violations, what the adoption took over as the old apps left it
+ * (hubspot_sync.adoption_report), while it is still so:
+ *   legacy_duplicate      an Active booking flagged as the later of a student's two of one
+ *                         type and day (legacy_issue); resolve: `mockbook adoption resolve`;
+ *   legacy_over_capacity  an adopted exam still holding more Active bookings than seats (it
+ *                         takes no booking until under capacity);
+ *   legacy_booking_code   an adopted code that breaks the code rule (still resolvable);
+ *   legacy_exam_time      an adopted exam whose time still cannot be read (fix it in HubSpot).
+ * Callers that judge health (`mockbook status --check`, the tests) count only the others.
  * p_start_balances is {"<contact id>": {"<credit field>": balance, ...}, ...} taken with
  * p_after_ledger_id (the highest ledger id then) in one snapshot (tests/py/invariants.py); without
  * them the whole ledger is checked and the starting balances are what its first rows imply.
@@ -93,11 +102,40 @@ AS $$
     WHERE CASE WHEN v.start IS NOT NULL THEN v.balance <> v.start + coalesce(l.deltas, 0)
                ELSE l.id IS NOT NULL AND v.balance IS DISTINCT FROM l.balance_after
           END
+    -- legacy: what the adoption took over as the old apps left it (adoption_report), listed
+    -- while it is still so; not violations (invariant names start with legacy_)
+    UNION ALL
+    SELECT 'legacy_duplicate', format('booking %s (%s)', b.booking_id, b.id),
+           format('Active %s of %s on %s: %s', b.mock_type, b.student_id, b.exam_date,
+                  b.legacy_issue)
+    FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.legacy_issue IS NOT NULL AND b.is_active = 'Active'
+    UNION ALL
+    SELECT 'legacy_over_capacity', 'exam ' || e.hubspot_id,
+           format('%s Active bookings on %s seats (adopted so)', e.total_bookings, e.capacity)
+    FROM hubspot_sync.hubspot_mock_exams AS e
+    WHERE e.total_bookings > e.capacity
+      AND EXISTS (SELECT FROM hubspot_sync.adoption_report AS r
+                  WHERE r.object = 'hubspot_mock_exams' AND r.record_id = e.id::text
+                    AND r.action LIKE 'legacy over-capacity%')
+    UNION ALL
+    SELECT 'legacy_booking_code', format('booking %s (%s)', b.booking_id, b.id),
+           mockbook_internal.booking_code_problem(b.booking_id)
+    FROM hubspot_sync.adoption_report AS r
+    JOIN hubspot_sync.hubspot_bookings AS b ON b.id::text = r.record_id
+    WHERE r.object = 'hubspot_bookings.booking_id' AND r.action LIKE 'legacy booking code%'
+      AND mockbook_internal.booking_code_problem(b.booking_id) IS NOT NULL
+    UNION ALL
+    SELECT 'legacy_exam_time', 'exam ' || e.hubspot_id, e.time_problem
+    FROM hubspot_sync.adoption_report AS r
+    JOIN hubspot_sync.hubspot_mock_exams AS e ON e.id::text = r.record_id
+    WHERE r.object = 'hubspot_mock_exams.time_problem' AND r.action LIKE 'legacy exam time%'
+      AND e.time_problem IS NOT NULL
     ORDER BY 1, 2, 3
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) IS
-'Internal: the SPEC 3 invariants (exam_total, negative_balance, unpaid_booking, ledger_chain, ledger_balance), one row per violation, none when all hold. Optional snapshot: p_start_balances {contact id: {credit field: balance}} and p_after_ledger_id. Used by mockbook status --check, the demo, the benchmarks and the tests.';
+'Internal: the invariants (exam_total, negative_balance, unpaid_booking, ledger_chain, ledger_balance), one row per violation, none when all hold; and, named legacy_*, what the adoption took over as the old apps left it (legacy_duplicate, legacy_over_capacity, legacy_booking_code, legacy_exam_time) while it is still so: not violations. Optional snapshot: p_start_balances {contact id: {credit field: balance}} and p_after_ledger_id. Used by mockbook status --check, the demo, the benchmarks and the tests.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) TO mockbook_glue;

@@ -135,3 +135,30 @@ WHERE r.action = '{LEGACY_DUPLICATE}' AND r.record_id = b.id::text
   AND strpos(b.student_id, '{DUPLICATE_SUFFIX}') > 0;
 ALTER TABLE hubspot_sync.hubspot_bookings ENABLE TRIGGER USER;
 """]
+
+# Booking codes the old app wrote that break the code rule mockbook enforces on new writes
+# (mockbook_internal.booking_code_problem: 3-100 of A-Z a-z 0-9 space . , _ -, not uuid-shaped,
+# not all digits, not WL-) and exam times nothing can read (hubspot_mock_exams.time_problem,
+# derived by the exam trigger at head): adopted as they are — a legacy code still resolves
+# (booking_by_ref), an unreadable time is "not known", never "no time" — and one report row each,
+# so the adoption report, `migrate --check`, `mockbook status` and check_invariants() list them
+# as legacy (the last two while they are still wrong). The dry run's queries
+# (glue/db/adoption.py) apply the same rules to the production rows.
+LEGACY_RULES_REVISION = "0042_exam_times_as_instants_star"
+LEGACY_CODE = "legacy booking code adopted (breaks the code rule)"
+LEGACY_TIME = "legacy exam time adopted (unreadable)"
+AFTER_HEAD_SQL.extend([f"""
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                          new_value)
+SELECT '{LEGACY_RULES_REVISION}', '{LEGACY_CODE}', 'hubspot_bookings.booking_id', b.id::text,
+       b.booking_id, mockbook_internal.booking_code_problem(b.booking_id)
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.booking_id IS NOT NULL AND mockbook_internal.booking_code_problem(b.booking_id) IS NOT NULL
+""", f"""
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                          new_value)
+SELECT '{LEGACY_RULES_REVISION}', '{LEGACY_TIME}', 'hubspot_mock_exams.time_problem', e.id::text,
+       concat_ws(' / ', e.start_time, e.end_time), e.time_problem
+FROM hubspot_sync.hubspot_mock_exams AS e
+WHERE strpos(e.time_problem, ' is not a time mockbook can read') > 0
+"""])

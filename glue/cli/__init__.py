@@ -24,6 +24,10 @@ from glue.config import ConfigError, Settings
 # name -> ("module:attribute", its short help). The short help is listed by `mockbook --help`
 # without importing the module; tests/py/test_cli_lazy.py checks it against the command's own.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "adoption": (
+        "glue.cli.adoption:adoption_group",
+        "What the adoption took over as the old apps left it: list it, resolve it.",
+    ),
     "db": ("glue.cli.database:db", "Maintain the db/ SQL source."),
     "demo": (
         "glue.demo.story:demo",

@@ -10,6 +10,7 @@ are what revisions 0002 and 0004 name when they stop.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -175,6 +176,25 @@ QUERIES = (
                            WHERE b.associated_mock_exam = e.hubspot_id
                              AND initcap(btrim(b.is_active)) = 'Active') AS c
        WHERE c.n > e.capacity""",
+    # at head (db/migrations/repairs.py): codes that break the code rule, adopted as they are
+    # (the rule of mockbook_internal.booking_code_problem, which production lacks: the same
+    # tests and words, in the same order)
+    """SELECT 'change', '0042_exam_times_as_instants_star',
+              'legacy booking code adopted (breaks the code rule)', 'hubspot_bookings.booking_id',
+              id::text, booking_id, problem
+       FROM (SELECT id, booking_id, CASE
+                 WHEN length(booking_id) NOT BETWEEN 3 AND 100
+                 THEN format('it has %%s characters (3 to 100)', length(booking_id))
+                 WHEN booking_id !~ '^[A-Za-z0-9][A-Za-z0-9 .,_-]*[A-Za-z0-9]$'
+                 THEN 'only letters A-Z, digits, space, ".", ",", "_" and "-" are allowed, '
+                      'beginning and ending with a letter or digit'
+                 WHEN booking_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                 THEN 'it is shaped like a uuid'
+                 WHEN booking_id ~ '^[0-9]+$' THEN 'it is all digits, as HubSpot ids are'
+                 WHEN upper(booking_id) LIKE 'WL-%%'
+                 THEN 'codes starting with WL- are reserved for waitlist places' END AS problem
+             FROM hubspot_sync.hubspot_bookings WHERE booking_id IS NOT NULL) AS c
+       WHERE problem IS NOT NULL""",
     """SELECT 'refuse', '0004_constraints', 'unknown is_active or attendance', 'hubspot_bookings',
               id::text, format('is_active %%L, attendance %%L', is_active, attendance), NULL
        FROM hubspot_sync.hubspot_bookings
@@ -192,6 +212,54 @@ def at_baseline(conn: psycopg.Connection) -> bool:
     return bool(row[0] and row[1])
 
 
+# The shapes mockbook_internal.exam_starts_at reads: an ISO-8601 instant, or a time of day
+# (HH:MM[:SS], H:MM AM/PM) on the exam's day. A value of either shape must also convert
+# (PostgreSQL's own cast, tried in a savepoint: '2025-02-30T10:00:00Z' and '25:00' do not).
+ISO_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$", re.I)
+TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?(\s*[ap]\.?m\.?)?$", re.I)
+
+
+def _converts(cur: psycopg.Cursor, value: str, cast: str) -> bool:
+    try:
+        with cur.connection.transaction():
+            cur.execute(f"SELECT %s::{cast}", (value,))
+        return True
+    except psycopg.DataError:
+        return False
+
+
+def _readable(cur: psycopg.Cursor, day: Any, value: str | None) -> bool:
+    text = (value or "").strip()
+    if not text:
+        return True
+    if ISO_INSTANT.match(text):
+        return _converts(cur, text, "timestamptz")
+    return day is not None and bool(TIME_OF_DAY.match(text)) and _converts(
+        cur, text.replace(".", ""), "time")
+
+
+def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
+    """Exams whose start or end time the exam trigger will not read at head (the time_problem
+    of db/functions/exam_time_problem.sql, its first two cases): adopted as they are, each one
+    finding, as db/migrations/repairs.py reports them."""
+    found = []
+    exams = cur.execute("SELECT id::text, exam_date::date, start_time, end_time"
+                        " FROM hubspot_sync.hubspot_mock_exams ORDER BY id").fetchall()
+    for exam_id, day, start, end in exams:
+        for name, value in (("start_time", start), ("end_time", end)):
+            if not _readable(cur, day, value):
+                problem = cur.execute(  # quoted as the trigger's format('%L') quotes it
+                    "SELECT format(%s, %s::text)",
+                    (f"{name} %L is not a time mockbook can read", value)).fetchone()[0]
+                found.append(("change", "0042_exam_times_as_instants_star",
+                              "legacy exam time adopted (unreadable)",
+                              "hubspot_mock_exams.time_problem", exam_id,
+                              " / ".join(v for v in (start, end) if v is not None), problem))
+                break
+    return found
+
+
 def check(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every finding, in a READ ONLY transaction (nothing can be written)."""
     findings: list[dict[str, Any]] = []
@@ -202,4 +270,6 @@ def check(conn: psycopg.Connection) -> list[dict[str, Any]]:
                 cur.execute(query, {"owned": list(OWNED)})
                 for row in cur.fetchall():
                     findings.append(dict(zip(FIELDS, row, strict=True)))
+            for row in unreadable_times(cur):
+                findings.append(dict(zip(FIELDS, row, strict=True)))
     return findings

@@ -34,11 +34,14 @@ def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
 
 def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     """(invariant, subject, detail) of every violation check_invariants() finds,
-    read in one REPEATABLE READ snapshot (exam counts and ledger seen at the same instant)."""
+    read in one REPEATABLE READ snapshot (exam counts and ledger seen at the same instant).
+    Its legacy_* rows (what the adoption took over) are not violations: data_problem_rows
+    lists them."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         rows = conn.execute(
             "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
+            " WHERE invariant NOT LIKE 'legacy\\_%'"
         ).fetchall()
     return [tuple(row) for row in rows]
 
@@ -64,18 +67,12 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         " FROM hubspot_sync.booking_conflicts AS c"
         " LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = c.booking_id"
         " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
-    # legacy data adopted as the old app left it (README, adopting): flagged duplicates still
-    # Active, exams still over capacity
+    # legacy data the adoption took over as the old apps left it, while it still is
+    # (check_invariants' legacy_* rows: duplicates, over-capacity exams, codes, unreadable times)
     rows += cur.execute(
-        "SELECT format('legacy booking %s (student %s): %s; resolve it: cancel one of the pair',"
-        "              coalesce(booking_id, id::text), student_id, legacy_issue)"
-        " FROM hubspot_sync.hubspot_bookings"
-        " WHERE legacy_issue IS NOT NULL AND is_active = 'Active' ORDER BY id LIMIT 100").fetchall()
-    rows += cur.execute(
-        "SELECT format('exam %s (%s): %s Active bookings on %s seats (over capacity); it"
-        " takes no booking until under capacity', hubspot_id, exam_date, total_bookings,"
-        " capacity)"
-        " FROM hubspot_sync.hubspot_mock_exams"
-        " WHERE total_bookings > capacity AND exam_date >= (now() AT TIME ZONE 'UTC')::date - 1"
-        " ORDER BY exam_date, hubspot_id LIMIT 100").fetchall()
+        "SELECT format('%s %s: %s%s', replace(invariant, '_', ' '), subject, detail,"
+        "              CASE invariant WHEN 'legacy_duplicate'"
+        "                   THEN '; resolve it: mockbook adoption resolve' ELSE '' END)"
+        " FROM mockbook_internal.check_invariants() WHERE invariant LIKE 'legacy\\_%'"
+        " LIMIT 200").fetchall()
     return [row[0] for row in rows]

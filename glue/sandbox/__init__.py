@@ -1,4 +1,4 @@
-"""A local HubSpot CRM API for tests, the demo and ``mockbook sandbox`` (SPEC section 9).
+"""A local HubSpot CRM API for tests, the demo and ``mockbook sandbox``.
 
     with Sandbox(conformance=True, access_token="t") as hs:
         client = HubSpot(access_token="t", host=hs.base_url)

@@ -25,7 +25,7 @@ from postgrest import RpcError, http_status, rpc, rpc_rows, signature
 from psycopg.types.json import Jsonb
 
 # the error contract, verbatim.
-SPEC_CODES = {
+DOCUMENTED_CODES = {
     "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400",
     "INSUFFICIENT_CREDITS": "PT402",
     "FORBIDDEN": "PT403",
@@ -38,14 +38,14 @@ SPEC_CODES = {
     "BUSY": "PT503",
 }
 # The scheduling rules and the waitlist add these, in the same PTnnn style.
-SPEC_CODES |= {
+DOCUMENTED_CODES |= {
     "OFFER_NOT_FOUND": "PT404",
     "TIME_CONFLICT": "PT409", "BOOKING_CLOSED": "PT409", "CANCELLATION_CLOSED": "PT409",
     "EXAM_NOT_FULL": "PT409", "WAITLIST_FULL": "PT409", "OFFER_EXPIRED": "PT409",
     "BOOKING_LIMIT_REACHED": "PT422",
 }
 # A booking reference that names two bookings (a legacy code equal to another's HubSpot id).
-SPEC_CODES |= {"AMBIGUOUS_REFERENCE": "PT409"}
+DOCUMENTED_CODES |= {"AMBIGUOUS_REFERENCE": "PT409"}
 
 Call = Callable[[psycopg.Connection], Any]
 
@@ -345,8 +345,8 @@ def test_error_code(code: str, ctx: Ctx) -> None:
     with pytest.raises(RpcError) as info:
         call(ctx.db)
     err = info.value
-    assert (err.message, err.sqlstate) == (code, SPEC_CODES[code]), err
-    assert err.status == int(SPEC_CODES[code][2:])
+    assert (err.message, err.sqlstate) == (code, DOCUMENTED_CODES[code]), err
+    assert err.status == int(DOCUMENTED_CODES[code][2:])
     assert err.detail and err.detail.strip(), "DETAIL must be a sentence for people"
     assert err.hint and err.hint.strip(), "HINT must say what to do"
     ctx.stack.close()  # release a held lock (BUSY) before reading the tables again
@@ -369,8 +369,8 @@ def raise_error_codes(db: psycopg.Connection) -> dict[str, str]:
 
 
 def test_table_covers_exactly_the_codes_of_raise_error(db: psycopg.Connection) -> None:
-    assert set(SCENARIOS) == set(SPEC_CODES)
-    assert raise_error_codes(db) == SPEC_CODES
+    assert set(SCENARIOS) == set(DOCUMENTED_CODES)
+    assert raise_error_codes(db) == DOCUMENTED_CODES
 
 
 def test_unknown_code_is_a_bug_not_a_documented_error(db: psycopg.Connection) -> None:

@@ -50,7 +50,7 @@ from postgrest import PostgrestError, RpcError, rpc, rpc_json, rpc_json_rows, rp
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 
-SPEC_CODES = {
+DOCUMENTED_CODES = {
     "INVALID_ARGUMENT": "PT400", "INVALID_EXAM_TYPE": "PT400", "INSUFFICIENT_CREDITS": "PT402",
     "FORBIDDEN": "PT403", "CONTACT_NOT_FOUND": "PT404", "EXAM_NOT_FOUND": "PT404",
     "BOOKING_NOT_FOUND": "PT404", "EXAM_FULL": "PT409", "DUPLICATE_BOOKING": "PT409",
@@ -370,7 +370,7 @@ def check_outcome(conn: psycopg.Connection, fn: str, args: dict[str, Any], *, as
         tally.ok += 1
         return
     except RpcError as exc:
-        assert SPEC_CODES.get(exc.code) == exc.sqlstate, f"undocumented error {exc}"
+        assert DOCUMENTED_CODES.get(exc.code) == exc.sqlstate, f"undocumented error {exc}"
         assert exc.detail and exc.hint, f"{exc.code} without DETAIL or HINT"
         tally.documented += 1
         tally.codes[exc.code] += 1

@@ -11,12 +11,12 @@ done together with the write-back of the ids, after HubSpot answered, and a kill
 come back when its lease expires (the test moves the killed run's lease expiry to now instead of
 waiting for it: the database's clock is now()).
 
-The pushes share one rate-limit budget through Redis, as a deployment's glue processes do (SPEC
-§6): with per-process budgets, each of the twenty-odd pushes started within half a minute would
-begin with an empty window while the sandbox's still holds its predecessors' calls (up to 96 of
-its 100 per 10 s were measured), and be answered 429s that a deployment (one push at a time, or
-several sharing Redis) does not see. A killed push's calls in flight keep their tokens until
-their lease ends, as after a real crash."""
+The pushes share one rate-limit budget through Redis, as a deployment's glue processes do
+(README, rate limiting): with per-process budgets, each of the twenty-odd pushes started within
+half a minute would begin with an empty window while the sandbox's still holds its
+predecessors' calls (up to 96 of its 100 per 10 s were measured), and be answered 429s that a
+deployment (one push at a time, or several sharing Redis) does not see. A killed push's calls
+in flight keep their tokens until their lease ends, as after a real crash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- admin_create_booking (SPEC 4.2): Admin Override bookings spend no credit, obey every rule but
+-- admin_create_booking: Admin Override bookings spend no credit, obey every rule but
 -- capacity when overridden, and are idempotent apart from create_booking's keys.
 BEGIN;
 SELECT plan(43);

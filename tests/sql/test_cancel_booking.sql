@@ -1,4 +1,4 @@
--- cancel_booking (SPEC 4.2): refunds to the field token_used names (Shared Token -> shared,
+-- cancel_booking: refunds to the field token_used names (Shared Token -> shared,
 -- Admin Override -> nothing), ownership, status rules, any of the three ids, nothing changed on
 -- refusal.
 BEGIN;

@@ -1,4 +1,4 @@
--- cancel_booking_atomic (SPEC 4.2, deprecated production call): the caller's restored absolute
+-- cancel_booking_atomic (deprecated production call): the caller's restored absolute
 -- balance is verified against the true balance + 1 of the field token_used names, under the
 -- contact lock; a mismatch is CREDIT_CONFLICT and changes nothing.
 BEGIN;

@@ -1,4 +1,4 @@
--- cancel_bookings (SPEC 4.2): admin batch of at most 100; cancelled / skipped / not_found per
+-- cancel_bookings: admin batch of at most 100; cancelled / skipped / not_found per
 -- item, refunds as cancel_booking, one transaction.
 BEGIN;
 SELECT plan(26);

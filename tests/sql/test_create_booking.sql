@@ -1,4 +1,4 @@
--- create_booking (SPEC 4.1): every check in its order, the credit table, idempotency, the
+-- create_booking: every check in its order, the credit table, idempotency, the
 -- booking row, and that a failed call changes nothing.
 BEGIN;
 SELECT plan(124);

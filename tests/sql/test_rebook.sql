@@ -1,4 +1,4 @@
--- rebook (SPEC 4.2): an Active booking moves to another open exam of the same mock type in one
+-- rebook: an Active booking moves to another open exam of the same mock type in one
 -- transaction: old booking Cancelled, new booking Active, credit moves with it (no balance
 -- change, a net-zero pair of rebook ledger rows), both totals follow; idempotent per key.
 BEGIN;

@@ -1,4 +1,4 @@
-"""exam times in every result, compatibility messages, pull lock order
+"""exam times in every result, compatibility messages, legacy data listed, pull lock order
 
 Revision ID: 0043_exam_times_in_every_result
 Revises: 0042_exam_times_as_instants_star
@@ -8,6 +8,8 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/booking_json.sql
   changed  db/functions/cancel_booking_atomic.sql
+  changed  db/functions/check_invariants.sql
+  changed  db/functions/create_booking.sql
   changed  db/functions/create_booking_atomic.sql
   changed  db/functions/list_contact_bookings.sql
   new      db/functions/prelock_exam_changes.sql

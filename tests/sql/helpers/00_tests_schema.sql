@@ -141,6 +141,7 @@ CREATE OR REPLACE FUNCTION tests.invariant_violations() RETURNS SETOF text
 LANGUAGE sql STABLE AS $$
     SELECT format('%s: %s: %s', i.invariant, i.subject, i.detail)
     FROM mockbook_internal.check_invariants() AS i
+    WHERE i.invariant NOT LIKE 'legacy\_%'  -- adopted data, listed, not a violation
 $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
