@@ -195,6 +195,15 @@ QUERIES = (
                  THEN 'codes starting with WL- are reserved for waitlist places' END AS problem
              FROM hubspot_sync.hubspot_bookings WHERE booking_id IS NOT NULL) AS c
        WHERE problem IS NOT NULL""",
+    # 0043: production's aggregate functions read booking_details_view, which the dump lacks:
+    # where the view is missing they failed on every call and are dropped
+    """SELECT 'change', '0043_exam_times_in_every_result',
+              'dropped production function (it reads booking_details_view, which this '
+              'database lacks: every call failed)', p.oid::regprocedure::text, NULL, NULL, NULL
+       FROM pg_catalog.pg_proc AS p
+       WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+         AND p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count')
+         AND to_regclass('hubspot_sync.booking_details_view') IS NULL""",
     """SELECT 'refuse', '0004_constraints', 'unknown is_active or attendance', 'hubspot_bookings',
               id::text, format('is_active %%L, attendance %%L', is_active, attendance), NULL
        FROM hubspot_sync.hubspot_bookings

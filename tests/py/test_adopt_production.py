@@ -605,9 +605,28 @@ def test_the_legacy_surface_is_sealed(adopted: dict) -> None:
     assert overloaded == [] and triggers == []
 
 
+def test_no_kept_production_function_fails_on_every_call(adopted: dict) -> None:
+    """get_booking_aggregates(_count) read booking_details_view, which the dump lacks: they are
+    dropped with a report, and kept on a database that has the view. get_changed_fields answers
+    a row that is not a JSON object with INVALID_ARGUMENT, not a raw 22023."""
+    with psycopg.connect(adopted["url"], autocommit=True) as conn:
+        reported = {r[0] for r in conn.execute(
+            "SELECT object FROM hubspot_sync.adoption_report WHERE action LIKE"
+            " 'dropped production function (it reads booking_details_view%%'")}
+        assert reported == {
+            "hubspot_sync.get_booking_aggregates(text,date,date,text,text,uuid,integer,integer)",
+            "hubspot_sync.get_booking_aggregates_count(text,date,date,text,text,uuid)"}
+        assert postgrest.rpc(conn, "get_changed_fields", old_row={"a": 1, "updated_at": 1},
+                             new_row={"a": 2, "updated_at": 2}) == ["a"]
+        with pytest.raises(postgrest.RpcError) as refused:
+            postgrest.rpc(conn, "get_changed_fields", old_row={"a": 1}, new_row=[1, 2])
+        assert refused.value.code == "INVALID_ARGUMENT"
+
+
 def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> None:
     """each function of the dump (its audit trigger functions aside, which the
-    upgrade replaces) is still there after the upgrade with the same header: name, argument
+    upgrade replaces, and the two that fail on every call without booking_details_view, which
+    it drops with a report) is still there after the upgrade with the same header: name, argument
     names, types, defaults and result type, as pg_get_functiondef prints them. The one change
     allowed is this: optional parameters appended after production's (a trailing
     `p_idempotency_key text DEFAULT NULL`), so every call the original apps make — named or
@@ -632,8 +651,13 @@ def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> N
     with psycopg.connect(adopted["url"]) as conn:
         head = headers(hubspot_sync_catalog(conn)["functions"])
     assert len(production) == 11, sorted(production)
-    kept = {name: as_production(production[name], head.get(name)) for name in production}
-    assert kept == production
+    # the two that read booking_details_view, which the dump lacks (every call failed), are
+    # dropped and reported; the others are kept
+    failing = {"hubspot_sync.get_booking_aggregates", "hubspot_sync.get_booking_aggregates_count"}
+    assert failing <= set(production) and not failing & set(head)
+    kept = {name: as_production(production[name], head.get(name)) for name in production
+            if name not in failing}
+    assert kept == {name: production[name] for name in production if name not in failing}
     # the one production function extended since
     assert head["hubspot_sync.update_exam_prerequisites"][0].endswith(
         "p_idempotency_key text DEFAULT NULL::text)")
@@ -661,3 +685,27 @@ def test_rollback_returns_the_production_schema(adopted: dict) -> None:
     # every production booking is back with its production code (bookings made after the
     # adoption, as in test_spec_invariants_hold_after_the_upgrade, stay)
     assert codes == before >= 100_000 and counts["hubspot_bookings"] >= before
+
+
+def test_the_aggregate_functions_stay_where_their_view_exists(
+        make_database: MakeDatabase) -> None:
+    url = make_database("adopt_view")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(  # the real database's view, in the shape the functions read
+            "CREATE VIEW hubspot_sync.booking_details_view AS SELECT NULL::text AS aggregate_key,"
+            " NULL::date AS slot_date, NULL::time AS slot_time, NULL::text AS location,"
+            " NULL::uuid AS booking_id, NULL::text AS status, NULL::text AS type,"
+            " NULL::uuid AS instructor_id, NULL::text AS instructor_name, NULL::text[] AS group_id,"
+            " NULL::uuid AS slot_id, NULL::text AS student_id, NULL::text AS student_firstname,"
+            " NULL::text AS student_lastname, NULL::text AS student_email,"
+            " NULL::timestamptz AS created_at, NULL::timestamptz AS confirmed_at,"
+            " NULL::timestamptz AS cancelled_at, NULL::timestamptz AS marked_at WHERE false")
+        # as Supabase's default privileges grant it
+        conn.execute("GRANT SELECT ON hubspot_sync.booking_details_view TO service_role")
+        predicted = [f for f in adoption.check(conn) if "booking_details_view" in f["action"]]
+    assert predicted == []
+    migrations.stamp(url, BASELINE)
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert postgrest.rpc(conn, "get_booking_aggregates_count") == 0

@@ -4,6 +4,7 @@ Revision ID: 0043_exam_times_in_every_result
 Revises: 0042_exam_times_as_instants_star
 
 Frozen by `mockbook db revision` from these db/ changes:
+  changed  db/schema/19_production_not_owned.sql
   changed  db/functions/apply_exam_change.sql
   changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/booking_json.sql
