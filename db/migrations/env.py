@@ -175,6 +175,17 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                 connection.exec_driver_sql(f"SET lock_timeout = {_literal(timeout)}")
                 for table in ADOPTION_LOCKS:
                     connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                # objects outside mockbook that the DDL below would fail on: named, nothing done
+                blocking = [row for row in connection.exec_driver_sql(repairs.DEPENDENTS_SQL)
+                            if row[0][:4] > heads[0][:4]]
+                if blocking:
+                    connection.rollback()
+                    raise SystemExit(
+                        "mockbook: the adoption would fail on objects built on what it changes; "
+                        f"nothing was changed, the database is still at {heads[0]}. Drop or "
+                        "change these first (re-create them after, on the new types):\n"
+                        + "\n".join(f"  {dependent} uses {target}, which revision {rev} "
+                                     f"{change}" for rev, dependent, target, change in blocking))
                 if heads == (BEFORE_CONSTRAINTS,):
                     for sql in repairs.BEFORE_CONSTRAINTS_SQL:
                         connection.exec_driver_sql(sql)

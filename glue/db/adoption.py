@@ -10,12 +10,14 @@ are what revisions 0002 and 0004 name when they stop.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Any
 
 import psycopg
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
+from glue.db.migrations import ROOT
 
 OWNED = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_metadata")
 FIELDS = ("kind", "revision", "action", "object", "record_id", "old_value", "new_value")
@@ -269,12 +271,33 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     return found
 
 
+def _load_repairs() -> Any:
+    """db/migrations/repairs.py, which the adoption itself runs (env.py loads it the same way)."""
+    spec = importlib.util.spec_from_file_location(
+        "mockbook_adoption_repairs", ROOT / "db" / "migrations" / "repairs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dependents(cur: psycopg.Cursor, after: str = "0001_baseline") -> list[tuple[Any, ...]]:
+    """Objects outside mockbook built on what the revisions after `after` change (a column's
+    type) or drop (a production function): the upgrade would fail on each, so each is a
+    refusal naming the object, what it uses and what the upgrade does to that."""
+    rows = cur.execute(_load_repairs().DEPENDENTS_SQL, {}).fetchall()  # {}: %% is %
+    return [("refuse", rev, f"uses {target}, which the upgrade {change}: drop or change it "
+             "first, re-create it after", dependent, None, None, None)
+            for rev, dependent, target, change in rows if rev[:4] > after[:4]]
+
+
 def check(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every finding, in a READ ONLY transaction (nothing can be written)."""
     findings: list[dict[str, Any]] = []
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor() as cur:
+            for row in dependents(cur):
+                findings.append(dict(zip(FIELDS, row, strict=True)))
             for query in QUERIES:
                 cur.execute(query, {"owned": list(OWNED)})
                 for row in cur.fetchall():
