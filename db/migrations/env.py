@@ -63,7 +63,11 @@ repairs = _load_repairs()
 def _before_constraints(*, ctx, step, heads, run_args) -> None:
     """on_version_apply: right after the upgrade step to 0003 (in its transaction), so the
     repairs are in place when 0004 checks the rows."""
-    if step.is_upgrade and not step.is_stamp and step.up_revision_id == BEFORE_CONSTRAINTS:
+    # only when this run goes on through 0004: an upgrade that stops at 0003 leaves the rows
+    # as they are (the repairs set flagged duplicates' student_id aside until the adoption's
+    # end puts it back, which such a run never reaches); they run when it goes on
+    if (step.is_upgrade and not step.is_stamp and step.up_revision_id == BEFORE_CONSTRAINTS
+            and _upgrades_through_constraints()):
         for sql in repairs.BEFORE_CONSTRAINTS_SQL:
             ctx.execute(sql)
     if step.is_upgrade and not step.is_stamp and step.up_revision_id == CONSTRAINTS:
@@ -188,12 +192,12 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                                      f"{change}" for rev, dependent, target, change in blocking))
                 if heads == (BEFORE_CONSTRAINTS,):
                     for sql in repairs.BEFORE_CONSTRAINTS_SQL:
-                        connection.exec_driver_sql(sql)
+                        _run_sql(connection, sql)
                 context.run_migrations()
                 if context.get_context().get_current_heads() == tuple(
                         context.script.get_heads()):
                     for sql in repairs.AFTER_HEAD_SQL:
-                        connection.exec_driver_sql(sql)
+                        _run_sql(connection, sql)
                 elif connection.exec_driver_sql(
                         "SELECT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings"
                         f" WHERE strpos(student_id, '{repairs.DUPLICATE_SUFFIX}') > 0)"
@@ -219,6 +223,15 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
             raise
 
 
+def _run_sql(connection: sa.Connection, sql: str) -> None:
+    """A repair's SQL as written, in the connection's transaction. Not exec_driver_sql: that
+    hands the driver parameters, so a '%s' in the SQL's own format() became a placeholder
+    (an adoption from 0003 reported '$2 Active bookings'); the revisions' runner (ctx.execute)
+    sends it as it is too."""
+    with connection.connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -236,7 +249,7 @@ def _run_with(connection: sa.Connection) -> None:
     if (context.get_context().get_current_heads() == (BEFORE_CONSTRAINTS,)
             and _upgrades_through_constraints()):
         for sql in repairs.BEFORE_CONSTRAINTS_SQL:
-            connection.exec_driver_sql(sql)
+            _run_sql(connection, sql)
         connection.commit()
     context.run_migrations()
     connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")

@@ -87,12 +87,19 @@ def check_adoption(app: AppContext) -> None:
     from glue.db import adoption
 
     url = app.database_url()
+    current = migrations.current(url)
+    head = migrations.head()
     with psycopg.connect(url) as conn:
-        if not adoption.at_baseline(conn):
-            click.echo(f"{redact(url)}: not a production database awaiting adoption "
-                       f"(revision {migrations.current(url) or 'none'}): nothing to check")
+        if not adoption.has_production_tables(conn) or current == head:
+            click.echo(f"{redact(url)}: revision {current or 'none'}"
+                       + (" (head)" if current == head else ", no production tables")
+                       + ": nothing to check")
             return
-        findings = adoption.check(conn)
+        # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
+        findings = adoption.check(conn, after=current or "0001_baseline")
+        if not app.json_output:
+            click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
+                       f" to {head}")
     refused = [f for f in findings if f["kind"] == "refuse"]
     if app.json_output:
         click.echo(json.dumps({"database": redact(url), "findings": findings,

@@ -14,12 +14,15 @@ answer to the statement the revision runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from test_adopt_production import BASELINE, load_dump
 
+from glue.cli import cli
 from glue.db import adoption, migrations
 
 MakeDatabase = Callable[[str], str]
@@ -123,3 +126,45 @@ def test_rebuilt_dependents_are_no_refusal_and_the_upgrade_keeps_them(
                             "::regclass)").fetchone()[0].endswith("(exam_date)")
         assert conn.execute("SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'exam_stats'"
                             ).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("stopped_at", ["0002_dual_id", "0003_supabase_roles"])
+def test_check_part_way_predicts_the_rest_of_the_upgrade(make_database: MakeDatabase,
+                                                        stopped_at: str) -> None:
+    """A database an older mockbook left at 0002 or 0003: `migrate --check` used to say
+    "nothing to check". It now lists what the revisions after it will do to the rows — exactly
+    the rows reported when the upgrade goes on to head — and nothing of the revisions before."""
+    from test_adopt_legacy_data import SEED
+
+    url = production(make_database, f"adopt_part_{stopped_at[:4]}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+    migrations.stamp(url, BASELINE)
+    migrations.upgrade(url, stopped_at)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # stopped part-way, no row is left half-repaired (a duplicate's student_id set aside)
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE student_id LIKE '%%~legacy-duplicate~%%'").fetchone()[0] == 0
+    done = CliRunner().invoke(cli, ["--json", "migrate", "--check"],
+                              env={"DATABASE_URL": url}, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    findings = json.loads(done.output.strip().splitlines()[-1])["findings"]
+    assert findings and all(f["revision"][:4] > stopped_at[:4] for f in findings)
+    predicted = {(f["action"], f["object"], f["record_id"], f["new_value"])
+                 for f in findings if f["kind"] == "change" and f["record_id"] is not None}
+    with psycopg.connect(url, autocommit=True) as conn:
+        (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM hubspot_sync.adoption_report"
+                               ).fetchone()
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        reported = set(conn.execute(
+            "SELECT action, object, record_id, new_value FROM hubspot_sync.adoption_report"
+            " WHERE id > %s AND record_id IS NOT NULL", (last,)).fetchall())
+    assert predicted == reported
+    assert {action.split(" adopted")[0] for action, *_ in reported if "legacy" in action} == {
+        "legacy duplicate", "legacy over-capacity exam", "legacy booking code",
+        "legacy exam time"}
+    # at head there is nothing left to check
+    done = CliRunner().invoke(cli, ["migrate", "--check"], env={"DATABASE_URL": url},
+                              catch_exceptions=False)
+    assert done.exit_code == 0 and "(head): nothing to check" in done.output
