@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db.migrations import ROOT
@@ -318,3 +319,46 @@ def check(conn: psycopg.Connection, after: str = "0001_baseline") -> list[dict[s
                 for row in unreadable_times(cur):
                     findings.append(dict(zip(FIELDS, row, strict=True)))
     return findings
+
+
+# ---- after the adoption: the legacy data (`mockbook adoption list | resolve`) ----------------
+RESOLVE_ACTOR = "mockbook adoption resolve"
+
+
+def legacy(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """check_invariants' legacy_* rows: {kind, subject, detail}."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT invariant AS kind, subject, detail FROM mockbook_internal.check_invariants()"
+            " WHERE invariant LIKE 'legacy\\_%' ORDER BY 1, 2").fetchall()
+
+
+def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """The flagged duplicates still Active, the earliest exam first; upcoming: its day has not
+    passed (business time zone)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT b.id::text AS id, b.booking_id, b.student_id, b.mock_type, b.exam_date,"
+            "       b.legacy_issue, b.exam_date >= hubspot_sync.business_today() AS upcoming"
+            " FROM hubspot_sync.hubspot_bookings AS b"
+            " WHERE b.legacy_issue IS NOT NULL AND b.is_active = 'Active'"
+            " ORDER BY b.exam_date, b.id").fetchall()
+
+
+def cancel_duplicate(conn: psycopg.Connection, dup: dict[str, Any]) -> dict[str, Any]:
+    """A flagged duplicate cancelled and refunded as an admin would (cancel_booking, one
+    transaction; keyed, so running it again replays). A documented refusal (cancelled meanwhile,
+    BUSY) is returned as the outcome."""
+    kept = dup["legacy_issue"].removeprefix("duplicate of ")
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            result = cur.execute(
+                "SELECT hubspot_sync.cancel_booking(p_booking_id := %s, p_refund := true,"
+                " p_reason := %s, p_actor := %s, p_idempotency_key := %s) AS result",
+                (dup["id"], f"legacy duplicate of {kept}", RESOLVE_ACTOR,
+                 f"legacy-duplicate-{dup['id']}")).fetchone()["result"]
+        return {"outcome": "cancelled", "credits_restored": result.get("credits_restored"),
+                "credit_field": result.get("credit_field")}
+    except psycopg.Error as exc:
+        return {"outcome": exc.diag.message_primary or exc.sqlstate,
+                "detail": exc.diag.message_detail}

@@ -69,9 +69,9 @@ SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-D', '{PRQ-
 SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-NONE', '{PRQ-NONE}')$$,
                  'PT400', 'INVALID_ARGUMENT', 'arguments are checked before the exam is looked up');
 SELECT throws_ok($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-NONE', '{PRQ-A}')$$,
-                 'PT404', 'EXAM_NOT_FOUND', 'an unknown exam');
+                 'PT404', 'EXAM_NOT_FOUND: exam not found', 'an unknown exam (the compatibility message: "not found")');
 SELECT throws_like($$SELECT hubspot_sync.update_exam_prerequisites('PRQ-D', '{PRQ-A,PRQ-GONE}')$$,
-                   'EXAM_NOT_FOUND', 'an unknown prerequisite id');
+                   'EXAM_NOT_FOUND: exam not found', 'an unknown prerequisite id');
 SELECT is((SELECT prerequisite_exam_ids FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PRQ-D'),
           '{PRQ-B,PRQ-C}'::text[], 'refused calls changed nothing');
 
@@ -81,7 +81,7 @@ SELECT is(hubspot_sync.set_exam_prerequisites('PRQ-D', '{PRQ-A,PRQ-A,PRQ-C}') - 
             "previous_count": 2, "current_count": 2, "added_count": 1, "removed_count": 1}'::jsonb,
           'set replaces the list (duplicates once)');
 SELECT throws_ok($$SELECT hubspot_sync.set_exam_prerequisites('PRQ-D', '{PRQ-GONE}')$$,
-                 'PT404', 'EXAM_NOT_FOUND', 'set checks the ids too');
+                 'PT404', 'EXAM_NOT_FOUND: exam not found', 'set checks the ids too');
 SELECT is(hubspot_sync.set_exam_prerequisites('PRQ-C', NULL) -> 'current_count', '0'::jsonb,
           'NULL clears');
 

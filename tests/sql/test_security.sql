@@ -63,8 +63,6 @@ SELECT is_empty(
       WHERE p.pronamespace IN ('hubspot_sync'::regnamespace, 'mockbook_internal'::regnamespace)
         -- production's functions mockbook keeps as they are (SECURITY INVOKER, README)
         AND p.oid NOT IN (
-            'hubspot_sync.get_booking_aggregates(text, date, date, text, text, uuid, integer, integer)'::regprocedure,
-            'hubspot_sync.get_booking_aggregates_count(text, date, date, text, text, uuid)'::regprocedure,
             'hubspot_sync.get_changed_fields(jsonb, jsonb)'::regprocedure)
         AND p.prosecdef IS DISTINCT FROM (
             pg_catalog.has_function_privilege('service_role', p.oid, 'EXECUTE')
