@@ -173,7 +173,7 @@ B8_CLIENTS = (1, 2, 4, 8, 16, 32, 64)
 
 def b8(ctx: Context) -> list[Figure]:
     """Scaling: B1's workload and reference at 1, 2, 4 ... 64 clients (ABBA each), so the curve
-    shows where the booking stops using more clients. No target: the figure is
+    shows where the booking stops using more clients. No target of its own: the figure is
     the curve (results/<stamp>-scaling.png) and the ratio at each client count."""
     figures = []
     for wanted in B8_CLIENTS:

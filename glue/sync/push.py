@@ -282,7 +282,8 @@ CLAIM_LIMIT = 1000
 BATCH_RECORDS = 8000
 # Contact chunks read and merged at once (the prep lane's threads; each merge is one database
 # transaction on its own connection, on disjoint contacts). The merge is the costliest database
-# call of the push (~150-350 ms per 100 contacts on the shared 2-core box, bench/README.md B5).
+# call of the push (~150-350 ms per 100 contacts on the shared 2-core box: docs/performance.md,
+# "The push").
 PREP_THREADS = 2
 # connections a push uses at once: its main thread, the PREP_THREADS merges, the settle lane
 PUSH_CONNECTIONS = PREP_THREADS + 2
