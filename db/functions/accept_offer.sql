@@ -9,7 +9,9 @@
  * Checks, in order: arguments (INVALID_ARGUMENT); contact (CONTACT_NOT_FOUND); exam
  * (EXAM_NOT_FOUND); the student's latest place on the exam: none, left, still waiting or
  * closed (its exam's day passed, process_waitlist) -> OFFER_NOT_FOUND; expired (or offered
- * with offer_expires_at passed) -> OFFER_EXPIRED; already accepted -> its booking again,
+ * with offer_expires_at passed: by the transaction's start, and once more by the time when the
+ * exam's lock is granted, since a call that began after the instant may have taken the seat)
+ * -> OFFER_EXPIRED; already accepted -> its booking again,
  * idempotent_replay true, nothing changes; then create_booking's
  * steps 4, 6, 7 (EXAM_NOT_ACTIVE, EXAM_IN_PAST, PREREQUISITE_NOT_MET, DUPLICATE_BOOKING), the
  * scheduling rules (BOOKING_CLOSED, TIME_CONFLICT, BOOKING_LIMIT_REACHED) and a credit
@@ -162,6 +164,23 @@ BEGIN
     LOOP
         IF v_exam_id = v_exam.hubspot_id THEN
             v_exam := mockbook_internal.take_seat(v_exam, p_check_capacity := false);
+            -- the offer's instant once more, against the time now, under the exam's lock: a
+            -- call whose transaction began after the instant counts this seat as free, and one
+            -- that took it (a booking) or offered it again committed before this lock was
+            -- granted, so now is past the instant too. Checked by the transaction's start
+            -- alone, an acceptance begun a moment before the instant took the seat a second
+            -- time (one more than the capacity, with the offers after it).
+            IF v_place.offer_expires_at <= pg_catalog.clock_timestamp()
+                                           + (mockbook_internal.clock_now() - pg_catalog.now())
+            THEN
+                PERFORM mockbook_internal.raise_error('OFFER_EXPIRED',
+                    format('The offer of exam %s to %s expired at %s, while it was being '
+                           'accepted; its seat is no longer held for them (it is free for '
+                           'anyone to book until the waitlist job offers it to the next '
+                           'student in line).', v_exam.hubspot_id, v_contact.student_id,
+                           v_place.offer_expires_at),
+                    'Book the exam with create_booking if a seat is free, or join the waitlist again.');
+            END IF;
             SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
             WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
               AND w.offer_expires_at > mockbook_internal.clock_now()

@@ -13,7 +13,13 @@
  *                                changes nothing;
  *   - used, other fingerprint -> IDEMPOTENCY_KEY_REUSED.
  * Rows written before mockbook have no stored fingerprint; theirs is derived from the row as a
- * create_booking fingerprint (student, lower(email), exam, location, hand).
+ * create_booking fingerprint (student, lower(email), exam, location, hand), the stored location
+ * read as a location code first (mockbook_internal.legacy_attending_location: production's
+ * create_booking_atomic stored the original app's spelling, 'Mississauga', 'TBD', where
+ * mockbook's fingerprint holds the code; a value that names no known place is compared as
+ * stored). So the original app's retry of a booking production made, inside its key's 5-minute
+ * window, is the replay it was meant to be (production's unique key answered it with 23505,
+ * which the app took for "already booked"), not IDEMPOTENCY_KEY_REUSED.
  * Errors: IDEMPOTENCY_KEY_REUSED; BUSY when the key's lock is not granted within
  * mockbook.lock_timeout (default 2s).
  * Locks: the key's advisory lock until the transaction ends (taken before any row lock).
@@ -27,6 +33,8 @@ SET search_path = ''
 AS $$
 DECLARE
     v_booking hubspot_sync.hubspot_bookings;
+    v_location text;
+    v_fingerprint text;
 BEGIN
     PERFORM mockbook_internal.lock_idempotency_key(p_idempotency_key);
 
@@ -42,13 +50,20 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    IF coalesce(v_booking.idempotency_fingerprint,
-                mockbook_internal.booking_fingerprint('booking', v_booking.student_id,
-                                                 lower(v_booking.student_email),
-                                                 v_booking.associated_mock_exam,
-                                                 v_booking.attending_location,
-                                                 v_booking.dominant_hand))
-       IS DISTINCT FROM p_fingerprint THEN
+    v_fingerprint := v_booking.idempotency_fingerprint;
+    IF v_fingerprint IS NULL THEN
+        -- a row from before mockbook: its location as the code the fingerprint holds
+        v_location := v_booking.attending_location;
+        BEGIN
+            v_location := mockbook_internal.legacy_attending_location(v_location);
+        EXCEPTION WHEN SQLSTATE 'PT400' THEN
+            NULL;  -- names no known place: compared as stored
+        END;
+        v_fingerprint := mockbook_internal.booking_fingerprint(
+            'booking', v_booking.student_id, lower(v_booking.student_email),
+            v_booking.associated_mock_exam, v_location, v_booking.dominant_hand);
+    END IF;
+    IF v_fingerprint IS DISTINCT FROM p_fingerprint THEN
         PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
             format('The idempotency key was already used by booking %s for a different request.',
                    v_booking.booking_id));

@@ -476,3 +476,48 @@ def test_an_exam_change_from_hubspot_takes_contacts_and_bookings_before_the_exam
     else:
         assert pull.value["bookings_moved"] == 1
     check_invariants(db, snap)
+
+
+def test_an_offer_accepted_across_its_instant_never_takes_a_seat_twice(
+        db: psycopg.Connection) -> None:
+    """An offer stops holding its seat at offer_expires_at, for every call from that instant.
+    An acceptance whose transaction began a moment before the instant (then waited for its
+    contact) decided by its start alone: meanwhile a booking begun after the instant took the
+    seat as free, and the acceptance took it again, leaving the exam's bookings and the later
+    offer's held seat above its capacity (that offer could only be refused EXAM_FULL). Now the
+    acceptance checks the instant again once it holds the exam, against the time then."""
+    tag = uuid.uuid4().hex[:8].upper()
+    hs = exam(db, f"LOFR{tag}", capacity=2)
+    a, b, w1, w2, other = make_students(db, 5, p_sj=2, p_cs=2)
+    booked = [book(s, hs)(db) for s in (a, b)]
+    for s in (w1, w2):
+        rpc(db, "join_waitlist", p_student_id=s, p_email=email(s), p_mock_exam_id=hs,
+            p_attending_location="mississauga")
+    for done in booked:   # both seats offered: w1's offer first, then w2's
+        rpc(db, "cancel_booking", p_booking_id=done["booking_id"])
+    snap = snapshot(db)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at ="
+               " clock_timestamp() + interval '1 second'"
+               " WHERE mock_exam_id = %s AND student_id = %s", (hs, w1))
+
+    with connect(db.info.dsn, autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+                       " FOR NO KEY UPDATE", (w1,))
+        accepting = Call(db.info.dsn, lambda c: rpc(
+            c, "accept_offer", p_student_id=w1, p_email=email(w1),
+            p_mock_exam_id=hs), guard="10s").start()   # its transaction begins now
+        waiting_on_lock(db, accepting.pid)
+        time.sleep(1.2)                                 # the instant passes
+        book(other, hs)(db)                             # w1's seat, free since the instant
+        holder.rollback()
+    accepting.join()
+
+    assert isinstance(accepting.error, RpcError) and accepting.error.code == "OFFER_EXPIRED", (
+        accepting.value or accepting.error)
+    active, held, capacity = db.execute(
+        "SELECT e.total_bookings, (SELECT count(*) FROM hubspot_sync.waitlist_entries AS w"
+        "  WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'"
+        "    AND w.offer_expires_at > now()), e.capacity"
+        " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s", (hs,)).fetchone()
+    assert active + held <= capacity, (active, held, capacity)
+    check_invariants(db, snap)

@@ -1,12 +1,12 @@
-"""Every call the original apps make to the database, run against an adopted database.
-
-The original apps (harmon-tuazon/PD_Mocks_Booking_ExpressVersion at commit
-908ad6a6fea93c87609ea7f695519f818e015fdc, `user_root/api` and `admin_root/api`) reach the
-production schema in 96 places, listed below from their source: 10 `supabaseAdmin.rpc(...)`
-calls, 46 table reads and 40 direct table writes (`.from(<table>).insert / update / upsert /
-delete`). Here the production dump is adopted (stamp 0001_baseline, upgrade head) with data
-written as the original app writes it, and each place runs as the JS runs it, with its
-arguments and its error handling:
+"""Every call the original apps make to the database, run against an adopted database. The
+original apps (harmon-tuazon/PD_Mocks_Booking_ExpressVersion at commit
+908ad6a6fea93c87609ea7f695519f818e015fdc: `user_root/api`, `admin_root/api` and the one-off
+migration `scripts/`) reach the production schema in 101 places, listed below from their source
+(git grep for `.rpc(`, `.from(` and `.schema(`, of which there is none): 10
+`supabaseAdmin.rpc(...)` calls, 47 table reads and 44 direct table writes (`.from(<table>)
+.insert / update / upsert / delete`). Here the production dump is adopted (stamp 0001_baseline,
+upgrade head) with data written as the original app writes it, and each place runs as the JS
+runs it, with its arguments and its error handling:
 
 - every read selects the columns it names and gets rows;
 - every direct write is refused with 42501 (HTTP 403) and changes nothing — a deliberate
@@ -40,6 +40,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "compatibility.md"
 
 # (file in the original repository, line, operation, table or function, columns it selects)
 CALL_SITES = [
+    # scripts/: the one-off migrations from HubSpot (a DBA's, not the apps'; `mockbook import`
+    # replaces them)
+    ('scripts/migrate-contact-credits-to-supabase.js', 203, 'upsert', 'hubspot_contact_credits',
+     ''),
+    ('scripts/migrate-hubspot-to-supabase.js', 174, 'upsert', 'hubspot_mock_exams', ''),
+    ('scripts/migrate-hubspot-to-supabase.js', 218, 'upsert', 'hubspot_bookings', ''),
+    ('scripts/sync-bookings-hubspot-to-supabase.js', 215, 'upsert', 'hubspot_bookings', ''),
+    ('scripts/sync-bookings-hubspot-to-supabase.js', 260, 'select', 'hubspot_bookings', '*'),
     ('admin_root/api/_shared/refund.js', 473, 'update', 'hubspot_bookings', ''),
     ('admin_root/api/_shared/refund.js', 491, 'update', 'hubspot_contact_credits', ''),
     ('admin_root/api/_shared/refund.js', 503, 'update', 'hubspot_bookings', ''),
@@ -236,8 +244,8 @@ def create_js(sid: str, email: str, exam: str, new_value: int, key: str) -> dict
 
 def test_the_inventory_is_the_original_apps_calls() -> None:
     """The list is what the apps' source holds: 96 places, each kind counted, each named once."""
-    assert (len(CALL_SITES), len(READS), len(WRITES), len(RPCS)) == (96, 46, 40, 10)
-    assert len({(s[0], s[1]) for s in CALL_SITES}) == 96
+    assert (len(CALL_SITES), len(READS), len(WRITES), len(RPCS)) == (101, 47, 44, 10)
+    assert len({(s[0], s[1]) for s in CALL_SITES}) == 101
     assert {s[3] for s in RPCS} == {"create_booking_atomic", "cancel_booking_atomic",
                                     "check_idempotency_key", "increment_exam_bookings",
                                     "update_exam_prerequisites", "set_exam_prerequisites"}
@@ -372,3 +380,25 @@ def test_the_admin_apps_prerequisite_and_count_calls(db: psycopg.Connection) -> 
         rpc(db, "adjust_credits", p_student_id="NOBODY", p_credit_field="sj_credits",
             p_delta=1, p_reason="test", p_actor="test")
     assert own.value.message == "CONTACT_NOT_FOUND"
+
+
+def test_a_retry_of_a_booking_production_made_answers_it(db: psycopg.Connection) -> None:
+    """A booking production's create_booking_atomic made before the adoption stored the app's
+    location spelling ('Mississauga'); the app's retry of it within its key window, after the
+    adoption, is the replay it was meant to be (production's unique key answered 23505, which
+    createBookingAtomic took for "already booked"), not IDEMPOTENCY_KEY_REUSED."""
+    row = db.execute(
+        "SELECT b.id::text, b.idempotency_key, b.student_id, b.student_email,"
+        " b.associated_mock_exam, b.attending_location, b.dominant_hand, b.booking_id"
+        " FROM hubspot_sync.hubspot_bookings AS b"
+        " WHERE b.idempotency_key IS NOT NULL AND b.idempotency_fingerprint IS NULL"
+        "   AND b.is_active IN ('Active', 'Completed') AND b.attending_location = 'Mississauga'"
+        "   AND b.dominant_hand = 'Right' LIMIT 1").fetchone()
+    assert row is not None, "the adopted data has such a booking"
+    bid, key, sid, email, exam, location, hand, code = row
+    snap = snapshot(db)
+    answer = rpc(db, "create_booking_atomic", **{
+        **create_js(sid, email, exam, 0, key), "p_attending_location": location,
+        "p_dominant_hand": hand, "p_booking_id": code})
+    assert (answer["id"], answer["idempotent_replay"]) == (bid, True)
+    check_invariants(db, snap)

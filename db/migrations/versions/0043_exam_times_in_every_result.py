@@ -5,11 +5,13 @@ Revises: 0042_exam_times_as_instants_star
 
 Frozen by `mockbook db revision` from these db/ changes:
   changed  db/schema/19_production_not_owned.sql
+  changed  db/functions/accept_offer.sql
   changed  db/functions/apply_exam_change.sql
   changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/booking_json.sql
   changed  db/functions/cancel_booking_atomic.sql
   changed  db/functions/check_invariants.sql
+  changed  db/functions/claim_idempotency_key.sql
   changed  db/functions/create_booking.sql
   changed  db/functions/create_booking_atomic.sql
   changed  db/functions/list_contact_bookings.sql
