@@ -75,7 +75,9 @@
  * Locks (docs/rpc.md, "Lock order"): the records are applied in ascending local contact id
  * (pulled_contact_id; those of no contact yet, new ones, last in HubSpot's order), each existing
  * contact row locked and never waited for (in use -> listed in retry, applied again by the next
- * pull), then, under it, its contact_credit_sync row, never waited for either: every writer of
+ * pull; so is a new contact another transaction created meanwhile, e.g. the webhook processor
+ * applying the same creation: its insert clashes, and the retry applies it as an update), then,
+ * under it, its contact_credit_sync row, never waited for either: every writer of
  * that row holds the contact's row lock while it writes (this pull, claim_sync_batch's trigger
  * credit_push_claimed, record_credit_push, complete_sync_batch's credit_push_done,
  * relink_contact), so under the contact's lock it is free. The ascending order makes a claim
@@ -192,12 +194,26 @@ BEGIN
                 END IF;
                 -- balances: their default 0, then the ledger rows; created when HubSpot
                 -- created the contact, not when it was first pulled
-                INSERT INTO hubspot_sync.hubspot_contact_credits (
-                    hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
-                    hubspot_last_sync_at, created_at)
-                VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now(),
-                        mockbook_internal.pulled_created_at(v_item))
-                RETURNING * INTO v_contact;
+                BEGIN
+                    INSERT INTO hubspot_sync.hubspot_contact_credits (
+                        hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
+                        hubspot_last_sync_at, created_at)
+                    VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now(),
+                            mockbook_internal.pulled_created_at(v_item))
+                    RETURNING * INTO v_contact;
+                EXCEPTION WHEN unique_violation THEN
+                    -- the same new contact inserted meanwhile by another transaction (the
+                    -- webhook processor and a pull applying its creation at once): applied
+                    -- again, as an update, by the caller's retry (BUSY -> retry); any other
+                    -- clash (another contact holds the id, student id or email) is an error
+                    IF mockbook_internal.pulled_contact_id(v_id, v_email, v_student) IS NOT NULL
+                    THEN
+                        PERFORM mockbook_internal.raise_error('BUSY',
+                            format('Contact %s was created meanwhile by another transaction; '
+                                   'it is applied again.', v_id));
+                    END IF;
+                    RAISE;
+                END;
                 FOR v_field, v_hval IN
                     SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h ORDER BY h.key
                 LOOP

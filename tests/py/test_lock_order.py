@@ -521,3 +521,31 @@ def test_an_offer_accepted_across_its_instant_never_takes_a_seat_twice(
         " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s", (hs,)).fetchone()
     assert active + held <= capacity, (active, held, capacity)
     check_invariants(db, snap)
+
+
+def test_a_new_contact_applied_twice_at_once_is_retried_not_an_error(
+        db: psycopg.Connection, glue_database_url: str) -> None:
+    """The webhook processor and a pull apply the same new HubSpot contact at once (its
+    creation webhook arrives while the pull reads it): the second insert waited for the first
+    and failed on the unique HubSpot id, which the pull reported as an error (23505, a dead
+    letter, `mockbook pull` exit 1). Now that record is listed in retry and applied again."""
+    tag = uuid.uuid4().hex[:8].upper()
+    record = {"id": f"9{uuid.uuid4().int % 10**9}", "properties": {
+        "student_id": f"LNC{tag}", "email": f"lnc{tag.lower()}@example.com",
+        "firstname": "New", "lastname": "Contact", "sj_credits": "2", "cs_credits": "0",
+        "sjmini_credits": "0", "mock_discussion_token": "0", "shared_mock_credits": "0"}}
+    apply = ("SELECT mockbook_internal.apply_pulled_contacts(%s, 'test:lock-order')")
+    with connect(glue_database_url, autocommit=False) as first:
+        done = first.execute(apply, (Jsonb([record]),)).fetchone()[0]
+        assert done["inserted"] == 1
+        second = Call(glue_database_url, lambda c: c.execute(
+            apply, (Jsonb([record]),)).fetchone()[0]).start()
+        waiting_on_lock(db, second.pid)   # on the unique index, for the first's outcome
+        first.commit()
+    second.join()
+    assert second.error is None, second.error
+    assert second.value["errors"] == [] and second.value["retry"] == [record["id"]]
+    again = scalar(db, apply, (Jsonb([record]),))
+    assert again["errors"] == [] and again["retry"] == [] and again["inserted"] == 0
+    assert scalar(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", (f"LNC{tag}",)) == 2

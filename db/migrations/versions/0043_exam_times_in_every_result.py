@@ -7,6 +7,7 @@ Frozen by `mockbook db revision` from these db/ changes:
   changed  db/schema/19_production_not_owned.sql
   changed  db/functions/accept_offer.sql
   changed  db/functions/apply_exam_change.sql
+  changed  db/functions/apply_pulled_contacts.sql
   changed  db/functions/apply_pulled_exams.sql
   changed  db/functions/booking_json.sql
   changed  db/functions/cancel_booking_atomic.sql
