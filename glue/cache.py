@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
@@ -21,6 +20,7 @@ from redis.retry import Retry
 
 from glue.config import ConfigError
 from glue.db import cache as cache_sql
+from glue.redaction import redact_url
 
 # How it works (the detail of the module docstring):
 #
@@ -194,14 +194,6 @@ def plan_changes(changes: Iterable[Change]) -> _Plan:
     return plan
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 def redis_client(url: str, *, timeout: float = 1.0) -> redis.Redis:
     """A client that fails fast (no retries, short timeouts): a missing Redis must not slow
     the sync down. A malformed URL is a configuration error."""
@@ -234,7 +226,7 @@ class CacheKeeper:
     ) -> None:
         if isinstance(target, str):
             self._client: redis.Redis | None = redis_client(target)
-            self._where = _redact(target)
+            self._where = redact_url(target)
         else:
             self._client = target
             self._where = "the configured Redis" if target is not None else "-"

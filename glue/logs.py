@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from glue.redaction import redact_text
+
 FIELDS = "fields"  # the ``extra`` key carrying structured fields
 
 
@@ -33,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact_text(record.getMessage()),
         }
         extra = getattr(record, FIELDS, None)
         if isinstance(extra, dict):
@@ -41,7 +43,7 @@ class JsonFormatter(logging.Formatter):
                 if value is not None:
                     entry.setdefault(key, value)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -51,6 +53,9 @@ class HumanFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 def wants_json(flag: bool, stream: TextIO | None = None) -> bool:

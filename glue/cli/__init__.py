@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from glue import __version__, exitcodes
 from glue.config import ConfigError, Settings
+from glue.redaction import redact_text
 
 # name -> ("module:attribute", its short help). The short help is listed by `mockbook --help`
 # without importing the module; tests/py/test_cli_lazy.py checks it against the command's own.
@@ -156,17 +157,10 @@ class AppContext:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
+    """The URL without its password, for printing (glue.redaction)."""
+    from glue.redaction import redact_url
 
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "<malformed>"
-    if params.get("password"):
-        return url.replace(str(params["password"]), "***")
-    return url
+    return redact_url(url)
 
 
 def _print_version(ctx: click.Context) -> None:
@@ -263,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         if line is None:
             exc.show()
         else:
-            click.echo(f"mockbook: {line}", err=True)
+            click.echo(f"mockbook: {redact_text(line)}", err=True)
         sys.exit(exitcodes.CONFIG_ERROR)
     except click.exceptions.Abort:
         sys.exit(130)
@@ -275,6 +269,6 @@ def main(argv: list[str] | None = None) -> None:
             alembic_exc and isinstance(exc, alembic_exc.CommandError)
         ):
             raise
-        click.echo(f"mockbook: {exc}", err=True)
+        click.echo(f"mockbook: {redact_text(str(exc))}", err=True)
         sys.exit(exitcodes.CONFIG_ERROR)
     sys.exit(code if isinstance(code, int) else exitcodes.OK)
