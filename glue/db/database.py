@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from glue.db.status import data_problem_rows
+from glue.hubspot import values
 
 SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
 
@@ -178,11 +179,13 @@ class Database:
 
     # ---- webhook events ----------------------------------------------------------------------
     def store_webhook_events(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        """Store one delivery of HubSpot webhook events (the intake's one call)."""
+        """Store one delivery of HubSpot webhook events (the intake's one call). A value the
+        database cannot store (a NUL in a ``propertyValue``) is stored with a visible mark: the
+        processor reads the record itself again, and its screen refuses it (glue.hubspot.values)."""
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT mockbook_internal.store_webhook_events(p_events => %(e)s) AS r",
-                {"e": Jsonb(events)},
+                {"e": Jsonb(values.storable(events, preview=None))},
             ).fetchone()
         return dict(row["r"])
 

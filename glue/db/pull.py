@@ -13,6 +13,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from glue.db.database import Database
+from glue.hubspot import values
 
 # One audit-notes writer per database at a time (pg_try_advisory_lock key).
 NOTES_LOCK_KEY = 0x6D6B6E6F7465  # "mknote"
@@ -34,33 +35,57 @@ class PullDatabase:
             return conn.execute(query, params).fetchall()
 
     # ---- applying what HubSpot holds ----------------------------------------------------------
+    # Every record passes glue.hubspot.values' screen first: one PostgreSQL cannot store (a NUL)
+    # or longer than mockbook takes is refused on its own, dead-lettered with the property and
+    # why, and listed in the result's errors and ``refused``; the others are applied.
+    def _screened(
+        self, table: str, records: Sequence[dict], apply: Any
+    ) -> dict[str, Any]:
+        keep, refused = values.screen(records)
+        result: dict[str, Any] = apply(keep) if keep else {}
+        if refused:
+            for why in refused:
+                if why.record_id is not None:
+                    self.note_pull_error(table, why.record_id, why.error, values.storable(
+                        next(r for r in records if str(r.get("id")) == why.record_id)))
+            result = dict(result)
+            result["errors"] = [*(result.get("errors") or []),
+                                *({"id": w.record_id, "field": w.field, "error": w.error}
+                                  for w in refused)]
+            result["refused"] = [w.record_id for w in refused]
+        return result
+
     def apply_exams(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
-        return self._one(
+        return self._screened("hubspot_mock_exams", records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_exams(p_exams => %(r)s, p_actor => %(a)s)",
-            {"r": Jsonb(list(records)), "a": actor},
-        )
+            {"r": Jsonb(keep), "a": actor},
+        ))
 
     def apply_contacts(
         self, records: Sequence[dict], actor: str, *, merge_credits: bool = True
     ) -> dict[str, Any]:
-        return self._one(
+        return self._screened("hubspot_contact_credits", records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, p_actor => %(a)s, "
             "p_merge_credits => %(m)s)",
-            {"r": Jsonb(list(records)), "a": actor, "m": merge_credits},
-        )
+            {"r": Jsonb(keep), "a": actor, "m": merge_credits},
+        ))
 
     def merge_credits_for_push(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
         """The push's credit merge just before it writes: apply_pulled_contacts on HubSpot's
         current records with mockbook.credit_merge = 'push' in the same transaction (nothing
         is queued: the push sends the merged balances itself)."""
-        with self.db.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT set_config('mockbook.credit_merge', 'push', true)")
-            row = conn.execute(
-                "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, "
-                "p_actor => %(a)s, p_merge_credits => true) AS result",
-                {"r": Jsonb(list(records)), "a": actor},
-            ).fetchone()
-        return row["result"]
+
+        def merge(keep: list[dict]) -> dict[str, Any]:
+            with self.db.pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT set_config('mockbook.credit_merge', 'push', true)")
+                row = conn.execute(
+                    "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, "
+                    "p_actor => %(a)s, p_merge_credits => true) AS result",
+                    {"r": Jsonb(keep), "a": actor},
+                ).fetchone()
+            return row["result"]
+
+        return self._screened("hubspot_contact_credits", records, merge)
 
     def relink_contact(
         self, contact_id: uuid.UUID | str, hubspot_id: str | None, reason: str
@@ -88,10 +113,10 @@ class PullDatabase:
         )
 
     def apply_bookings(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
-        return self._one(
+        return self._screened("hubspot_bookings", records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",
-            {"r": Jsonb(list(records)), "a": actor},
-        )
+            {"r": Jsonb(keep), "a": actor},
+        ))
 
     def activate_due_exams(self, actor: str) -> int:
         return self._one(

@@ -1036,6 +1036,14 @@ class Pusher:
             ready.append(work)
         if found:
             result = self.store.merge_credits_for_push(list(found.values()), PUSH_ACTOR)
+            # HubSpot's record holds a value the database cannot take (glue.hubspot.values):
+            # its credits cannot be merged, so nothing is written over them until it is fixed
+            refused = {e["id"]: e["error"] for e in result.get("errors") or []
+                       if e.get("id") in set(result.get("refused") or [])}
+            for work in [w for w in ready if w.state["hubspot_id"] in refused]:
+                self._fail([work], f"HubSpot contact {work.state['hubspot_id']} cannot be "
+                                   f"merged: {refused[work.state['hubspot_id']]}")
+            ready = [w for w in ready if w.state["hubspot_id"] not in refused]
             busy = set(result.get("retry") or [])
             if busy:
                 self._fail(
