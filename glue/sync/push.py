@@ -148,6 +148,8 @@ CONTACT_READ_PROPERTIES = (
     "hs_merged_object_ids",
 )
 PUSH_ACTOR = "hubspot:push"
+# What a contact the push creates in HubSpot is given besides its email and credits.
+PROFILE_PROPERTIES = ("student_id", "firstname", "lastname")
 
 
 # ---- HubSpot property values ---------------------------------------------------------------------
@@ -908,6 +910,7 @@ class Pusher:
             for w in ok:
                 resolved[w.trace] = ids[w.trace]
             ok = [w for w in ok if w.rows]  # a lookup's id is not written back
+            self._give_profile(ok, ids, result)
             self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
 
         # Read and merge on the prep lane, chunk after chunk, while the chunks already merged
@@ -939,6 +942,31 @@ class Pusher:
         for chunk in _chunks(by_email, MAX_BATCH):
             self._run_chunk(chunk, upsert)
         return resolved
+
+    def _give_profile(self, works: list[Work], ids: dict[str, str], result: BatchResult) -> None:
+        """The contacts the upsert created (``new`` in its answer: a student new to HubSpot, or
+        one re-created after an admin deleted it) get the profile Postgres holds (student_id,
+        names), which the upsert by email did not carry: HubSpot owns an existing contact's
+        profile, so it is only ever written to a contact that had none. A failure here is
+        logged, not retried: the credits are written, and reconcile reports the empty names."""
+        new = {str(r.get("id")) for r in result.results if r.get("new")}
+        inputs = [
+            {"id": ids[w.trace], "properties": profile, "trace": w.trace}
+            for w in works
+            if ids[w.trace] in new and w.state
+            and (profile := {p: str(w.state[p]) for p in PROFILE_PROPERTIES if w.state.get(p)})
+        ]
+        if not inputs:
+            return
+        try:
+            answer = self.hubspot.update(CONTACTS, inputs)
+        except HubSpotError as exc:
+            log.warning("the profile of %d new HubSpot contact(s) was not written: %s",
+                        len(inputs), exc)
+            return
+        if answer.errors:
+            log.warning("the profile of %d new HubSpot contact(s) was not written: %s",
+                        len(answer.errors), answer.errors[0].message)
 
     def _prepare_contacts(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
         """(prep lane) The credit merge of one chunk (``_merge_credits``: HubSpot's batch read,

@@ -1,0 +1,64 @@
+"""A contact an admin deleted in HubSpot comes back with its profile: the push re-creates it by
+email (its next credit change) and gives the contact it created the student_id and names
+Postgres holds; an existing HubSpot contact's profile is never written by the push."""
+
+from __future__ import annotations
+
+import push_helpers
+import sandbox_fixtures
+from pull_helpers import contact, fast, hubspot, open_db, q, seed_contacts
+
+from glue.sandbox import CONTACTS, Sandbox
+from glue.sync.pull import pull
+from glue.sync.push import push
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
+
+
+def _gift(url: str, student_id: str, delta: int) -> None:
+    q(url, "SELECT hubspot_sync.adjust_credits(p_student_id => %s, p_credit_field => "
+           "'sj_credits', p_delta => %s, p_reason => 'gift', p_actor => 'admin:test')",
+      (student_id, delta))
+
+
+def test_a_contact_deleted_in_hubspot_is_recreated_with_its_profile(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    (old_id,) = seed_contacts(sandbox, [{"student_id": "FP1", "firstname": "Fiona",
+                                         "lastname": "Park", "sj_credits": "2"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        sandbox.archive(CONTACTS, old_id)  # an admin deletes the contact
+        _gift(push_db, "FP1", 3)
+        stats = push(db, client, settings)
+    assert stats.dead_lettered == 0
+    local = contact(push_db, "FP1")
+    assert local["hubspot_id"] not in (None, old_id)
+    props = sandbox.get(CONTACTS, local["hubspot_id"])["properties"]
+    assert (props["email"], props["student_id"], props["firstname"], props["lastname"]) == (
+        "fp1@example.com", "FP1", "Fiona", "Park")
+    assert props["sj_credits"] == "5"
+    # the local profile is untouched
+    assert (local["firstname"], local["lastname"]) == ("Fiona", "Park")
+
+
+def test_the_push_never_writes_an_existing_contacts_profile(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    (hid,) = seed_contacts(sandbox, [{"student_id": "EX1", "firstname": "Eve",
+                                      "lastname": "Xu"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        # Postgres forgets the link (as after a restore): the push finds the contact by email
+        q(push_db, "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL, "
+                   "firstname = 'Old', lastname = 'Name' WHERE student_id = 'EX1'")
+        _gift(push_db, "EX1", 1)
+        push(db, client, settings)
+    props = sandbox.get(CONTACTS, hid)["properties"]
+    assert (props["firstname"], props["lastname"], props["sj_credits"]) == ("Eve", "Xu", "1")
+    assert contact(push_db, "EX1")["hubspot_id"] == hid
