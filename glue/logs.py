@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -20,6 +23,7 @@ from typing import Any, TextIO
 from glue.redaction import redact_text
 
 FIELDS = "fields"  # the ``extra`` key carrying structured fields
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def fields(**values: Any) -> dict[str, dict[str, Any]]:
@@ -64,6 +68,46 @@ def wants_json(flag: bool, stream: TextIO | None = None) -> bool:
     return flag or not (hasattr(stream, "isatty") and stream.isatty())
 
 
+class RepeatFilter(logging.Filter):
+    """Warnings and errors that repeat are summarised: the first of a kind is logged; the same
+    kind again within ``window`` seconds is counted, not logged; the first one after the window
+    is logged with the count (``(N more like it in the last 60 s)``, field ``repeated``). A kind
+    is the logger, the level and the message with its numbers blanked, so "retrying in 1.5 s" and
+    "retrying in 3.0 s" are one kind. Info lines (work done) are never held back."""
+
+    MAX_KINDS = 1000
+
+    def __init__(self, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window = window
+        self.clock = clock
+        self._kinds: dict[tuple[str, int, str], list[float]] = {}  # kind -> [since, held back]
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        kind = (record.name, record.levelno, _NUMBER.sub("#", record.getMessage()))
+        now = self.clock()
+        with self._lock:
+            seen = self._kinds.get(kind)
+            if seen is not None and now - seen[0] < self.window:
+                seen[1] += 1
+                return False
+            if len(self._kinds) >= self.MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[kind] = [now, 0]
+        held = int(seen[1]) if seen is not None else 0
+        if held:
+            record.msg = (f"{record.getMessage()} ({held} more like it in the last "
+                          f"{self.window:.0f} s)")
+            record.args = ()
+            extra = getattr(record, FIELDS, None)
+            setattr(record, FIELDS, {**(extra if isinstance(extra, dict) else {}),
+                                     "repeated": held})
+        return True
+
+
 @contextmanager
 def configured(
     *, json_lines: bool, level: int = logging.INFO, stream: TextIO | None = None
@@ -76,6 +120,7 @@ def configured(
     saved = (list(root.handlers), root.level, glue.level)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else HumanFormatter())
+    handler.addFilter(RepeatFilter())
     for old in saved[0]:
         if type(old) is logging.StreamHandler:  # basicConfig's: replaced by ours
             root.removeHandler(old)

@@ -71,6 +71,17 @@ def leased_row_ids(conn: psycopg.Connection, worker: str) -> list[int]:
     ).fetchone()[0]
 
 
+def lease_owners(conn: psycopg.Connection, prefix: str) -> list[str]:
+    """The workers (names starting with ``prefix``) holding leases on open outbox rows."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(
+            "SELECT DISTINCT lease_owner FROM hubspot_sync.sync_queue "
+            "WHERE starts_with(lease_owner, %s) AND done_at IS NULL AND dead_at IS NULL",
+            (prefix,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def dead_letters_resolved(conn: psycopg.Connection, ids: list[int]) -> dict[int, bool]:
     """{dead-letter id: resolved} of the given ids that exist."""
     with conn.cursor(row_factory=tuple_row) as cur:

@@ -423,13 +423,21 @@ def setup(client: HubSpotClient, settings: Settings) -> PortalReport:
     return report
 
 
+class HubSpotUnavailable(ConfigError):
+    """The start-up check got no proper answer (no connection, a timeout, a 5xx, a 429 after
+    the client's own retries): worth trying again, unlike a refusal. A one-shot command reports
+    it in one line as any ConfigError; the worker waits and checks again (glue.run.cycle)."""
+
+
 def require(client: HubSpotClient, settings: Settings) -> None:
     """The start-up check of every HubSpot command: ConfigError (one line, exit 2) naming what is
-    missing, before anything is claimed or sent."""
+    missing, before anything is claimed or sent; HubSpotUnavailable when HubSpot did not answer
+    properly."""
     try:
         report = check(client, settings)
     except HubSpotError as exc:
-        raise ConfigError(config_message(exc, client, settings)) from None
+        error = HubSpotUnavailable if exc.transient else ConfigError
+        raise error(config_message(exc, client, settings)) from None
     if not report.ok:
         # name what the glue would fail on (a property, an object, an id), not a property group
         named = [f for f in report.findings if "property group" not in f.what]

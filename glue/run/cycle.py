@@ -32,6 +32,7 @@ from glue.hubspot.client import HubSpotClient, HubSpotError
 from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted
 from glue.hubspot.reads import HubSpotReader, search_limiter
+from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
 from glue.sync.pull import pull
 from glue.sync.push import BATCH_RECORDS, Pusher, default_worker_name
@@ -79,6 +80,8 @@ log = logging.getLogger(__name__)
 STEPS = ("pull", "waitlist", "complete", "cache", "push", "notes", "analytics", "purge")
 HUBSPOT_STEPS = frozenset({"pull", "push", "notes"})
 FEED_LIMIT = 1000
+# HubSpot not answering the start-up check: checked again after 2 s, 4 s, ... up to a minute
+HUBSPOT_RETRY_FIRST, HUBSPOT_RETRY_MAX = 2.0, 60.0
 
 OK, PARTIAL, FAILED, SKIPPED, CONFIG = "ok", "partial", "failed", "skipped", "config_error"
 
@@ -170,7 +173,7 @@ class Cycle:
     cache_stale: bool = True
     hubspot_ready: bool = False  # the preflight passed (run it again when False)
     hubspot_retry_at: float = 0.0  # after a failed check, do not ask HubSpot before this
-    hubspot_retry_seconds: float = 15.0
+    hubspot_retry_seconds: float = 2.0  # HUBSPOT_RETRY_FIRST, doubling to HUBSPOT_RETRY_MAX
     hubspot_problem: StepResult | None = None
     record_idle_push_every: float = 0.0  # worker: record an idle push at most this often
     _push_recorded_at: float = 0.0
@@ -197,6 +200,11 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
         # sandbox`'s) stops with a message naming both instead of mixing their records (
         # item 4)
         check_portal(db, hubspot, cycle.settings)
+    except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
+        problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {exc}")
+        cycle.hubspot_problem = problem
+        cycle.hubspot_retry_seconds = min(cycle.hubspot_retry_seconds * 2, HUBSPOT_RETRY_MAX)
+        return problem
     except ConfigError as exc:
         try:  # answered with a refusal (config) or not at all (down)?
             hubspot.schema(cycle.settings.bookings_object_type)
@@ -210,13 +218,14 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
         cycle.hubspot_problem = problem
         return problem
     cycle.hubspot_ready, cycle.hubspot_problem = True, None
+    cycle.hubspot_retry_seconds = HUBSPOT_RETRY_FIRST
     return None
 
 
 # ---- the steps -----------------------------------------------------------------------------------
 def _pull(cycle: Cycle) -> StepResult:
     db, hubspot, reader = cycle.seams()
-    stats = pull(db, hubspot, cycle.settings, reader=reader)
+    stats = pull(db, hubspot, cycle.settings, reader=reader, stop=cycle.stop)
     detail: dict[str, Any] = {}
     changed = 0
     for name, t in stats.targets.items():
@@ -346,7 +355,7 @@ def _push(cycle: Cycle) -> StepResult:
 
 def _notes(cycle: Cycle) -> StepResult:
     db, hubspot, reader = cycle.seams()
-    stats = push_audit_notes(db, hubspot, cycle.settings, reader=reader)
+    stats = push_audit_notes(db, hubspot, cycle.settings, reader=reader, stop=cycle.stop)
     detail = {
         "created": stats.created,
         "rows_marked": stats.rows_marked,

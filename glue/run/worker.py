@@ -7,6 +7,8 @@ pulls, graceful stop, reconnects). The detail of each mode follows the imports.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections import deque
@@ -19,10 +21,13 @@ from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
 from glue.db import runs
 from glue.db.database import Database
+from glue.hubspot.client import HubSpotClient
+from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.run.cycle import (
     CONFIG,
     FAILED,
+    HUBSPOT_RETRY_MAX,
     STEPS,
     Cycle,
     CycleReport,
@@ -43,20 +48,22 @@ from glue.sync.push import BATCH_RECORDS, PUSH_CONNECTIONS, default_worker_name
 #   (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
 #   connection the cycle uses, so it is released when the run ends or dies). A second run finds
 #   it taken: it exits 75 at once, or waits with --wait.
-# - `mockbook worker` (:class:`Worker`): the same steps when they are due, in two threads. The
-#   cache thread (:class:`CacheFollower`, its own connection) looks at the outbox's high-water
-#   mark every ``worker_wake_seconds`` (50 ms; :class:`glue.cache.OutboxWatch`: one read of the
-#   sequence, no lock; the outbox itself only when it moved), applies newly committed changes to
-#   Redis at once (so a push waiting for HubSpot never holds the keys back) and hands the wake-up
-#   to the push loop, which pushes after ``worker_debounce_seconds``, counted from the first
-#   wake-up so a rush is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction
-#   commits under PostgreSQL's one cluster-wide notification lock, which serialised the bookings'
-#   commits. The outbox is read every ``worker_poll_seconds`` anyway (the check that
-#   Redis kept its keys; rows coming due after a backoff: the next due time is asked after each
-# push);   the pull and the audit notes every ``worker_pull_seconds`` (a pull that changed something
-# asks   the cache thread for a rebuild: pulled changes are not in the outbox); the analytics when
-# due   (checked every minute); the purge daily. A push step pushes for at most 10 s, then the loop
-#   looks at its timers again and carries on.
+# - `mockbook worker` (:class:`Worker`): the same steps when they are due, in three threads, so
+#   that no step waits for another. The cache thread (:class:`CacheFollower`, its own
+#   connection) looks at the outbox's high-water mark every ``worker_wake_seconds`` (50 ms;
+#   :class:`glue.cache.OutboxWatch`: one read of the sequence, no lock; the outbox itself only
+#   when it moved), applies newly committed changes to Redis at once (so a push waiting for
+#   HubSpot never holds the keys back) and hands the wake-up to the push loop, which pushes after
+#   ``worker_debounce_seconds``, counted from the first wake-up so a rush is batched but never
+#   postponed. No LISTEN/NOTIFY: a notifying transaction commits under PostgreSQL's one
+#   cluster-wide notification lock, which serialised the bookings' commits. The push loop (this
+#   thread) reads the outbox every ``worker_poll_seconds`` anyway (the check that Redis kept its
+#   keys; rows coming due after a backoff: the next due time is asked after each push), pushes
+#   for at most 10 s a step, then looks at its timers again; it pushes at once on start. The sync
+#   lane (:class:`SyncLane`, its own connections) pulls and writes the audit notes every
+#   ``worker_pull_seconds`` (a pull that changed something asks the cache thread for a rebuild:
+#   pulled changes are not in the outbox), refreshes the analytics when due (checked every
+#   minute) and purges daily: a long pull or a notes backlog never holds the push back.
 #
 # Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
 # connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
@@ -156,6 +163,7 @@ ANALYTICS_CHECK_SECONDS = 60.0
 WORKER_PUSH_BUDGET = 10.0  # then the loop looks at wake-ups and timers, and goes on
 MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
 MAX_BACKOFF = 30.0
+CHECK_WAIT = 10.0  # the sync lane waits this long for the push loop's start-up check of HubSpot
 CALLS_PER_PUSH = 5.0  # a first guess of a push's calls: contacts, bookings, 2 associations, exams
 
 
@@ -189,6 +197,16 @@ def _close_quietly(*closers: Callable[[], object] | None) -> None:
             closer()
         except Exception as exc:  # closing a broken connection may complain
             log.debug("closing: %s", exc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _next_delay(delay: float) -> float:
@@ -285,6 +303,130 @@ class CacheFollower(threading.Thread):
             self.stop.wait(min(wake, max(next_poll - time.monotonic(), 0.0)))
 
 
+class SyncLane(threading.Thread):
+    """The worker's slow steps in a thread of their own, with their own connections, so that
+    the push loop never waits for them: the pull and the audit notes every
+    ``worker_pull_seconds`` (at once after start, and again within seconds when HubSpot did not
+    answer), the analytics when due (checked every minute), the completion of past bookings and
+    the purge daily. A pull that changed something asks the cache thread for a rebuild
+    (``on_changed``). A stop ends the pull after the page in hand and the notes after the batch
+    in hand; a refresh of the analytics is cancelled (:meth:`cancel`). Reconnects by itself."""
+
+    STEPS = frozenset({"pull", "notes", "analytics", "complete", "purge"})
+
+    def __init__(
+        self,
+        settings: Settings,
+        url: str,
+        stop: threading.Event,
+        *,
+        hubspot: HubSpotClient,
+        reader: HubSpotReader,
+        worker: str,
+        on_changed: Callable[[], None],
+        checked: threading.Event | None = None,
+    ) -> None:
+        super().__init__(name="mockbook-sync", daemon=True)
+        # set once the push loop's start-up check of HubSpot passed: the lane waits for it (up to
+        # CHECK_WAIT) rather than spend the same calls of the rate budget on a check of its own
+        self.checked = checked
+        self.settings = settings
+        self.url = url
+        self.stop = stop
+        self.hubspot = hubspot
+        self.reader = reader
+        self.worker = worker
+        self.on_changed = on_changed
+        self.connections = 0
+        self._conn: psycopg.Connection | None = None
+
+    def cancel(self) -> None:
+        """Cancel the statement the lane is running (a refresh of the analytics) at stop."""
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.cancel_safe(timeout=2.0)
+            except Exception as exc:  # already closed, or the server away
+                log.debug("cancelling the sync lane's statement: %s", exc)
+
+    def run(self) -> None:
+        delay = 0.0
+        while not self.stop.wait(delay):
+            try:
+                conn = connect(self.url, WORKER_APPLICATION)
+                db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
+            except Exception as exc:
+                delay = _next_delay(delay)
+                log.warning(
+                    "sync lane: database unavailable (%s): next attempt in %.0f s",
+                    first_line(exc),
+                    delay,
+                    extra=fields(event="reconnect_wait", thread="sync", delay=delay),
+                )
+                continue
+            db.pool.timeout = 10.0
+            self._conn = conn
+            self.connections += 1
+            try:
+                self._serve(Cycle(
+                    self.settings, conn=conn, stop=self.stop, db=db, hubspot=self.hubspot,
+                    reader=self.reader, worker=self.worker, cache_stale=False,
+                ))
+                return  # stopped
+            except Exception as exc:
+                if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
+                    log.exception("sync lane: unexpected error; starting again")
+                log.warning(
+                    "sync lane: database connection lost (%s): reconnecting",
+                    first_line(exc),
+                    extra=fields(event="database_lost", thread="sync", error=first_line(exc)),
+                )
+                delay = 0.0 if self.connections == 1 else 1.0
+            finally:
+                self._conn = None
+                _close_quietly(db.close, conn.close)
+
+    def _serve(self, cycle: Cycle) -> None:
+        settings = self.settings
+        if self.checked is not None and self.connections == 1:
+            deadline = time.monotonic() + CHECK_WAIT
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                if self.checked.wait(MAX_WAIT):
+                    cycle.hubspot_ready = True
+                    break
+        now = time.monotonic()
+        next_pull = next_analytics = next_daily = now
+        while not self.stop.is_set():
+            now = time.monotonic()
+            wanted: set[str] = set()
+            if now >= next_pull:
+                wanted |= {"pull", "notes"}
+                next_pull = now + settings.worker_pull_seconds
+            if now >= next_analytics:
+                wanted.add("analytics")
+                next_analytics = now + min(
+                    ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
+                )
+            if now >= next_daily:
+                wanted |= {"purge", "complete"}
+                next_daily = now + DAY
+            if wanted:
+                report = step(cycle, wanted)
+                log_report(report)
+                if cycle.cache_stale:  # pulled changes are not in the outbox the cache follows
+                    cycle.cache_stale = False
+                    self.on_changed()
+                if report.database_lost:
+                    raise _DatabaseLost(report.database_lost)
+                pulled = report.steps.get("pull")
+                if pulled is not None and pulled.status in (FAILED, CONFIG) and not (
+                    cycle.hubspot_ready
+                ):  # HubSpot did not answer: pull again as soon as it may answer
+                    next_pull = min(next_pull, time.monotonic() + cycle.hubspot_retry_seconds)
+            wait = min(next_pull, next_analytics, next_daily) - time.monotonic()
+            self.stop.wait(min(max(wait, 0.0), MAX_WAIT))
+
+
 class Worker:
     """``Worker(settings, url, stop=event).run()`` -> exit code; returns once ``stop`` is set
     (SIGTERM/SIGINT), after the current batch. The push loop runs here; the cache in a
@@ -310,15 +452,16 @@ class Worker:
         self.hubspot, self.reader = hubspot_seams(settings)
         self.notified = threading.Event()
         self.follower = CacheFollower(settings, url, self.keeper, stop, self.notified.set)
+        self.hubspot_checked = threading.Event()
+        self.lane = SyncLane(settings, url, stop, hubspot=self.hubspot, reader=self.reader,
+                             worker=self.name, on_changed=self.follower.request_rebuild,
+                             checked=self.hubspot_checked)
         self.cycle: Cycle | None = None
         self.hubspot_ready = False
         self.reconnects = 0
         now = time.monotonic()
         self.push_at: float | None = now
         self.next_poll = now + settings.worker_poll_seconds
-        self.next_pull = now
-        self.next_analytics = now
-        self.next_purge = now
         # pacing of the pushes by the rate budget (see _paced)
         self.calls_log: deque[tuple[float, int]] = deque()  # (time, calls so far), one window
         self.calls_per_push = CALLS_PER_PUSH
@@ -350,6 +493,7 @@ class Worker:
             hubspot_ready=self.hubspot_ready,
         )
         self.release_leases("the worker lost its database connection mid-batch")
+        self.release_orphaned_leases()
         self.push_at = time.monotonic()
 
     def _close(self) -> None:
@@ -380,6 +524,27 @@ class Worker:
             extra=fields(event="release", rows=len(ids)),
         )
         return len(ids)
+
+    def release_orphaned_leases(self) -> int:
+        """Give back the leases of workers of this host whose process is gone (killed: SIGKILL,
+        a crash, a restart past TimeoutStopSec) instead of leaving their rows for the rest of
+        the lease. A worker's default name is ``host:pid:random``; other names are left alone."""
+        assert self.cycle is not None and self.cycle.db is not None
+        released = 0
+        for owner in runs.lease_owners(self.cycle.conn, f"{socket.gethostname()}:"):
+            pid = owner.split(":")[1] if owner.count(":") == 2 else ""
+            if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+            ids = runs.leased_row_ids(self.cycle.conn, owner)
+            if ids:
+                self.cycle.db.fail_sync_rows(
+                    owner, ids, f"worker {owner} is gone", max_attempts=self.settings.max_attempts,
+                    retry_after=0, count_attempt=False,
+                )
+                released += len(ids)
+                log.info("gave back %d outbox row(s) leased by %s, whose process is gone",
+                         len(ids), owner, extra=fields(event="release", rows=len(ids)))
+        return released
 
     def _reconnect(self, why: str) -> None:
         log.warning(
@@ -449,17 +614,6 @@ class Worker:
         if self.push_at is not None and now >= self.push_at:
             wanted.add("push")
             wanted.add("waitlist")  # offers expire by the minute: checked with every push
-        if now >= self.next_pull:
-            wanted |= {"pull", "notes"}
-            self.next_pull = now + settings.worker_pull_seconds
-        if now >= self.next_analytics:
-            wanted.add("analytics")
-            self.next_analytics = now + min(
-                ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
-            )
-        if now >= self.next_purge:
-            wanted |= {"purge", "complete"}
-            self.next_purge = now + DAY
         return wanted
 
     def _after_push(self, result: StepResult, started: float) -> None:
@@ -486,7 +640,7 @@ class Worker:
             cycle = self.cycle
             assert cycle is not None
             now = time.monotonic()
-            deadlines = [self.next_poll, self.next_pull, self.next_analytics, self.next_purge]
+            deadlines = [self.next_poll]
             if self.push_at is not None:
                 deadlines.append(self.push_at)
             timeout = min(max(min(deadlines) - now, 0.0), MAX_WAIT)
@@ -500,9 +654,6 @@ class Worker:
             report = step(cycle, wanted)
             self._note_calls(time.monotonic())
             log_report(report)
-            if cycle.cache_stale:  # a pull changed exams or contacts
-                cycle.cache_stale = False
-                self.follower.request_rebuild()
             if report.database_lost:
                 raise _DatabaseLost(report.database_lost)
             if "push" in report.steps:
@@ -518,6 +669,7 @@ class Worker:
         at start)."""
         log.info("worker %s starting", self.name, extra=fields(event="start", worker=self.name))
         self.follower.start()
+        self.lane.start()
         try:
             try:
                 self._open()
@@ -527,13 +679,18 @@ class Worker:
                 self._reconnect(first_line(exc))
             if self.cycle is not None:
                 problem = check_hubspot(self.cycle)
+                if problem is None:
+                    self.hubspot_checked.set()
                 if problem is not None and problem.status == CONFIG:
                     log.error("%s", problem.error, extra=fields(event="config_error"))
                     return exitcodes.CONFIG_ERROR
                 if problem is not None:
                     log.warning(
-                        "%s: pushing as soon as it answers",
+                        "%s: waiting, checking again in %.0f s (backing off up to %.0f s), "
+                        "pushing as soon as it answers",
                         problem.error,
+                        self.cycle.hubspot_retry_seconds,
+                        HUBSPOT_RETRY_MAX,
                         extra=fields(event="hubspot_down"),
                     )
             while not self.stop.is_set():
@@ -550,7 +707,11 @@ class Worker:
             log.info("worker %s stopped", self.name, extra=fields(event="stop", worker=self.name))
             return exitcodes.OK
         finally:
-            self.stop.set()  # the cache thread too (also on a configuration error)
+            self.stop.set()  # the other threads too (also on a configuration error)
+            self.lane.join(1.0)
+            if self.lane.is_alive():  # in a statement that does not look at the flag
+                self.lane.cancel()
+                self.lane.join(10)
             self.follower.join(10)
             self._close()
             self.keeper.close()

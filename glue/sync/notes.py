@@ -13,6 +13,7 @@ README), up to 100 per batch create, under the glue's rate limiter.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,6 +167,7 @@ class NotesStats:
     recovered: int = 0  # notes of an earlier, interrupted batch found and completed
     batches: int = 0
     locked_out: bool = False  # another process was writing notes
+    stopped: bool = False  # a stop was asked before the backlog was done
     failed: str | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -194,7 +196,11 @@ class NoteWriter:
         self.clock = clock  # when a batch was sent, and the wait before searching for it
         self.stats = NotesStats()
 
-    def run(self, *, max_batches: int | None = None) -> NotesStats:
+    def run(
+        self, *, max_batches: int | None = None, stop: threading.Event | None = None
+    ) -> NotesStats:
+        """Write notes batch after batch until none is left, ``max_batches`` are written or
+        ``stop`` is set (checked before each batch: a stop waits for one HubSpot call)."""
         with self.store.notes_lock() as mine:
             if not mine:
                 self.stats.locked_out = True
@@ -202,6 +208,9 @@ class NoteWriter:
             try:
                 self._recover()
                 while max_batches is None or self.stats.batches < max_batches:
+                    if stop is not None and stop.is_set():
+                        self.stats.stopped = True
+                        break
                     if not self._batch():
                         break
             except HubSpotError as exc:
@@ -343,6 +352,7 @@ def push_audit_notes(
     batch_size: int = 100,
     max_batches: int | None = None,
     clock: Clock = SYSTEM,
+    stop: threading.Event | None = None,
 ) -> NotesStats:
     """The notes step of `mockbook run` (after the push, so new bookings have HubSpot ids), and
     `mockbook notes`. Records the run in sync_metadata ('notes'; not 'push:...', which
@@ -356,7 +366,7 @@ def push_audit_notes(
         settle_seconds=settle_seconds,
         clock=clock,
     )
-    stats = writer.run(max_batches=max_batches)
+    stats = writer.run(max_batches=max_batches, stop=stop)
     if not stats.locked_out:
         writer.store.record_run(
             "notes", "failed" if stats.failed else "success", stats.created, stats.failed

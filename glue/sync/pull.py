@@ -9,6 +9,7 @@ key, not by offset: every request asks for ``lastmodified >= T`` from the first 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -169,6 +170,7 @@ class TargetStats:
     # exams applied whose start/end time cannot be read ({id, problem}): HubSpot's to fix
     time_problems: list[dict[str, Any]] = field(default_factory=list)
     failed: str | None = None  # why the pass stopped early (HubSpot unreachable...)
+    stopped: bool = False  # a stop was asked: the pass ended early, its cursor saved
     total: int | None = None  # what the first search said it would find
 
     def add(self, result: dict[str, Any]) -> None:
@@ -240,8 +242,10 @@ class Puller:
         sleep: Callable[[float], None] = time.sleep,
         progress: Progress | None = None,
         prerequisite_type: int | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.prerequisite_type = prerequisite_type
+        self.stop = stop
         self.db = db
         self.store = PullDatabase(db)
         self.reader = reader
@@ -452,7 +456,8 @@ class Puller:
     # ---- one pass ---------------------------------------------------------------------------
     def run(self, target: Target, *, full: bool = False) -> TargetStats:
         """One pass over ``target``: records modified since its cursor (minus the overlap), or
-        every record with ``full``."""
+        every record with ``full``. A stop (``self.stop``) ends it after the page in hand, its
+        cursor saved: the next pass resumes there."""
         stats = TargetStats()
         saved = self.store.get_cursor(target.sync_type) or {}
         started = datetime.now(UTC)
@@ -475,7 +480,10 @@ class Puller:
                 self.store.save_cursor(target.sync_type, cursor)
                 if self.progress is not None:
                     self.progress(target.name, stats.read, stats.total)
-            if target.name == "exams":
+                if self.stop is not None and self.stop.is_set():
+                    stats.stopped = True
+                    break
+            if target.name == "exams" and not stats.stopped:
                 self._exam_housekeeping(target, stats)
         except HubSpotError as exc:
             stats.failed = str(exc)
@@ -536,9 +544,11 @@ def pull(
     reader: HubSpotReader | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> PullStats:
     """One ``mockbook pull`` (and the pull step of ``run``): exams first (contacts' bookings
-    need them), then contacts. Each target records its run in sync_metadata."""
+    need them), then contacts. Each target records its run in sync_metadata. A stop ends it
+    after the page in hand."""
     started = time.monotonic()
     reader = reader or HubSpotReader.from_settings(client, settings)
     puller = Puller(
@@ -548,10 +558,13 @@ def pull(
         progress=progress,
         sleep=sleep,
         prerequisite_type=settings.prerequisite_association_type_id,
+        stop=stop,
     )
     stats = PullStats()
     all_targets = targets(settings)
     for name in ("exams", "contacts"):
+        if stop is not None and stop.is_set():
+            break
         if name in only:
             stats.targets[name] = puller.run(all_targets[name])
     stats.seconds = round(time.monotonic() - started, 3)

@@ -48,14 +48,16 @@ class RunningWorker:
     """A `mockbook worker` subprocess whose log (JSON lines: stderr is not a terminal) goes to
     a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, name: str) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, name: str | None) -> None:
+        """``name`` None: the worker's default name (host:pid:random)."""
         self.name = name
         self.log_path = log_path
         full = {**os.environ, **env}
         full.pop("MOCKBOOK_SCHEMA_SOURCE", None)
         self._log = log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from glue.cli import main; main()", "worker", "--name", name],
+            [sys.executable, "-c", "from glue.cli import main; main()", "worker",
+             *(["--name", name] if name else [])],
             env=full,
             cwd=ROOT,
             stdout=self._log,
@@ -273,3 +275,30 @@ def test_database_and_redis_restarts_during_work(
         sandbox.faults.latency = 0
         worker.kill()
         r.close()
+
+
+def test_hubspot_answering_5xx_at_start_up_is_waited_out_not_a_configuration_error(
+    push_db: str, sandbox: Sandbox, world: dict[str, Any], private_redis: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    # HubSpot answers every call with a 500/502/503 when the worker starts: before, the
+    # start-up check took it for a configuration error and the worker exited 2
+    sandbox.faults.error_rate = 1.0
+    env = env_for(push_db, sandbox, REDIS_URL=private_redis["url"],
+                  HUBSPOT_SEARCH_RATE="50", MOCKBOOK_PUSH_LEASE_SECONDS="30")
+    worker = RunningWorker(env, tmp_path / "down.log", "wrk-down")
+    try:
+        wait_for("the worker saying it waits", lambda: worker.logged("hubspot_down")
+                 or worker.proc.poll() is not None)
+        assert worker.proc.poll() is None, worker.log_path.read_text()
+        assert "waiting, checking again" in worker.logged("hubspot_down")[0]["msg"]
+        assert not worker.logged("config_error")
+        sandbox.faults.error_rate = 0.0  # HubSpot is back: the worker starts working
+        wait_for("the first pull", lambda: query(
+            push_db, "SELECT count(*) AS n FROM hubspot_sync.hubspot_contact_credits"
+        )[0]["n"] == 12)
+        booking = pull_helpers.book(push_db, world["students"][0], world["exams"][0])
+        wait_for("the booking in HubSpot", lambda: in_hubspot(sandbox, booking["booking_id"]))
+        assert worker.stop() == 0
+    finally:
+        worker.kill()
