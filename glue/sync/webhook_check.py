@@ -4,6 +4,10 @@ reaches the intake and that the intake checks signatures against that same URL a
 HubSpot does not retry a delivery answered 400, 401, 403, 404 or 405: a wrong public URL or an
 http-vs-https mismatch would drop every delivery until the next pull.
 """
+# HubSpot's retries: https://developers.hubspot.com/docs/methods/webhooks/webhooks-overview
+# ("Retries": connection failures, timeouts and any status but 400, 401, 403, 404, 405; now
+# https://developers.hubspot.com/docs/api/webhooks), confirmed by HubSpot on its forum:
+# https://community.hubspot.com/t5/APIs-Integrations/Webhooks-response/m-p/277653
 
 from __future__ import annotations
 

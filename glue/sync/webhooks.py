@@ -64,8 +64,10 @@ __all__ = ["DatabaseDown", "EventStore", "HttpServer"]
 #   when the body is not a JSON array of 1..100 events (HubSpot sends at most 100 events per
 #   request, https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
 #   ``webhook_events`` (``store_webhook_events``, deduplicated: HubSpot delivers at least once and
-#   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
-#   503 when the database cannot store them, so HubSpot retries: at once while the database is
+#   retries a failed delivery) and the answer is 200 at once (HubSpot waits 5 s for it);
+#   503 when the database cannot store them, so HubSpot retries (it retries connection failures,
+#   timeouts and 5xx, never 400/401/403/404/405:
+#   https://developers.hubspot.com/docs/methods/webhooks/webhooks-overview): at once while it is
 #   known to be down (:class:`EventStore`: no wait for the pool), and ``GET /healthz`` says so
 #   (503, ``{"database": "down"}``). Nothing is applied before the answer: a crash after it loses
 #   nothing. A signed test delivery (one event of type ``mockbook.check``, sent by ``mockbook
