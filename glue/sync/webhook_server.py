@@ -105,8 +105,8 @@ class Guard:
     def __post_init__(self) -> None:
         every = {"interval": self.log_interval}
         self.late = Occasional(
-            f"webhook intake: closed a connection whose request was not in within "
-            f"{self.header_timeout:g} s (head) / {self.read_timeout:g} s (body)",
+            f"webhook intake: closed a connection that did not send its request's head within "
+            f"{self.header_timeout:g} s or its body within {self.read_timeout:g} s",
             "webhook_slow_client",
             **every,
         )
