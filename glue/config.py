@@ -107,6 +107,24 @@ class Settings:
     worker_debounce_seconds: float = setting(
         0.3, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", "a wake-up's push waits this long (a rush)"
     )
+    # The webhook intake's guards against slow and too many clients (glue.sync.webhook_server):
+    # HubSpot sends a whole delivery at once and gives up after 5 s.
+    webhooks_header_timeout_seconds: float = setting(
+        10.0,
+        "MOCKBOOK_WEBHOOKS_HEADER_TIMEOUT",
+        "webhook intake: a request's line and headers must arrive within this of its start",
+    )
+    webhooks_read_timeout_seconds: float = setting(
+        10.0,
+        "MOCKBOOK_WEBHOOKS_READ_TIMEOUT",
+        "webhook intake: a request's body must arrive within this of its headers",
+    )
+    webhooks_max_connections: int = setting(
+        512,
+        "MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS",
+        "webhook intake: open connections at most; one more is closed at once",
+        minimum=1,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

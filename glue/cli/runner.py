@@ -251,7 +251,7 @@ def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker) -> Iterat
     service = WebhookService(
         app.settings,
         url,
-        WebhookConfig.from_env(),
+        WebhookConfig.from_env(settings=app.settings),
         host=host,
         port=port,
         limiter=loop.hubspot.limiter,

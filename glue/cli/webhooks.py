@@ -1,18 +1,23 @@
-"""`mockbook webhooks serve | subscriptions`: the HubSpot webhook intake (glue.sync.webhooks).
+"""`mockbook webhooks serve | subscriptions | check`: the HubSpot webhook intake
+(glue.sync.webhooks).
 
-Exit codes: 0 stopped cleanly (SIGTERM/SIGINT); 2 configuration error (no client secret, no
-database, a malformed URL, an address that cannot be listened on, no HUBSPOT_ACCESS_TOKEN).
+Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), or `check` passed; 1 `check` failed (the line says
+why); 2 configuration error (no client secret, no database, a malformed URL, an address that
+cannot be listened on, no HUBSPOT_ACCESS_TOKEN, `check` without a URL).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import click
 
 from glue import logs
 from glue.cli import AppContext
+from glue.config import ConfigError
+from glue.exitcodes import CHECK_FAILED, OK
 
 pass_app = click.make_pass_decorator(AppContext)
 log = logging.getLogger("glue.sync.webhooks")
@@ -50,7 +55,7 @@ def serve(
     from glue.cli.runner import stop_on_signals
     from glue.sync.webhooks import WebhookConfig, WebhookService
 
-    config = WebhookConfig.from_env(public_url=public_url, path=path)
+    config = WebhookConfig.from_env(public_url=public_url, path=path, settings=app.settings)
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
         url = app.database_url()
         with stop_on_signals() as stop:
@@ -78,6 +83,47 @@ def subscriptions_command(app: AppContext, json_flag: bool) -> None:
         return
     for line in subscription_lines(subs):
         click.echo(line)
+
+
+@webhooks.command("check")
+@click.option(
+    "--url",
+    envvar="MOCKBOOK_WEBHOOKS_PUBLIC_URL",
+    help="The target URL registered in HubSpot (default: MOCKBOOK_WEBHOOKS_PUBLIC_URL).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the answer (HubSpot waits 5).",
+)
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
+@pass_app
+def check(app: AppContext, url: str | None, timeout: float, json_flag: bool) -> None:
+    """Send a signed test delivery through the public URL, as HubSpot would (v3 signature with
+    HUBSPOT_CLIENT_SECRET, for that URL), and prove that it reaches the intake and that the
+    intake accepts its signature; nothing is stored. Exit 0 when it does, 1 with the reason
+    (unreachable, 401: the URL or the secret differs, 404: wrong path, ...). HubSpot does not
+    retry a 4xx: run it after every change of the URL, the proxy or the secret."""
+    from glue.sync.webhook_check import check_intake
+    from glue.sync.webhooks import WebhookConfig
+
+    config = WebhookConfig.from_env(public_url=url, settings=app.settings)
+    if config.public_url is None:
+        raise ConfigError(
+            "no URL to check: set MOCKBOOK_WEBHOOKS_PUBLIC_URL (the target URL registered in "
+            "HubSpot) or pass --url"
+        )
+    result = check_intake(config.public_url, config.secret, timeout=timeout)
+    if json_flag or app.json_output:
+        answer = {"ok": result.ok, "url": config.public_url, "message": result.message}
+        click.echo(json.dumps(answer))
+    elif result.ok:
+        click.echo(result.message)
+    else:
+        click.echo(f"mockbook: webhooks check: {result.message}", err=True)
+    sys.exit(OK if result.ok else CHECK_FAILED)
 
 
 COMMANDS = [webhooks]

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -29,17 +30,32 @@ class Database:
 
     # max_size 4: the push uses up to four at once (its main thread, two contact merges, the
     # write-backs: glue.sync.push); a pool opens them only when they are used at once.
-    def __init__(self, url: str, *, max_size: int = 4, application_name: str = "mockbook") -> None:
+    # ``wait_seconds``: how long a call waits for a connection (psycopg_pool's default, 30 s,
+    # unless a caller must answer sooner: the webhook intake); ``connect_timeout``: libpq's, for
+    # each new connection (unset: the URL's, or none).
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_size: int = 4,
+        application_name: str = "mockbook",
+        wait_seconds: float = 30.0,
+        connect_timeout: int | None = None,
+    ) -> None:
         self.url = url
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "row_factory": dict_row,
+            "application_name": application_name,
+        }
+        if connect_timeout is not None:
+            kwargs["connect_timeout"] = connect_timeout
         self.pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max_size,
-            kwargs={
-                "autocommit": True,
-                "row_factory": dict_row,
-                "application_name": application_name,
-            },
+            kwargs=kwargs,
+            timeout=wait_seconds,
             open=True,
             name="mockbook",
         )
@@ -61,6 +77,18 @@ class Database:
         with self.pool.connection() as conn:
             row = conn.execute(query, params).fetchone()
         return None if row is None else next(iter(row.values()))
+
+    def ping(self) -> None:
+        """One round trip (raises psycopg.OperationalError, or PoolTimeout, when the database
+        does not answer)."""
+        with self.pool.connection() as conn:
+            conn.execute("SELECT 1")
+
+    def probe(self, *, connect_timeout: int) -> None:
+        """Open and close a new connection, outside the pool: raises psycopg.OperationalError
+        while the database accepts none."""
+        with psycopg.connect(self.url, connect_timeout=connect_timeout, autocommit=True):
+            pass
 
     def data_problems(self) -> list[str]:
         """What admins must look at (time problems, booking conflicts, legacy data): one line

@@ -6,14 +6,12 @@ store, and the Starlette app served by uvicorn.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,11 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from glue.cache import CacheKeeper
@@ -37,6 +34,17 @@ from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.sync.webhook_apply import WebhookProcessor
+from glue.sync.webhook_server import HttpServer
+from glue.sync.webhook_store import (
+    CONNECT_TIMEOUT_SECONDS,
+    STORE_WAIT_SECONDS,
+    DatabaseDown,
+    EventStore,
+    first_line,
+)
+
+# the intake's parts, importable from here as before
+__all__ = ["DatabaseDown", "EventStore", "HttpServer"]
 
 # How it works (the detail of the module docstring):
 #
@@ -56,9 +64,15 @@ from glue.sync.webhook_apply import WebhookProcessor
 #   when the body is not a JSON array of 1..100 events (HubSpot sends at most 100 events per
 #   request, https://developers.hubspot.com/docs/api/webhooks); else the events are stored in
 #   ``webhook_events`` (``store_webhook_events``, deduplicated: HubSpot delivers at least once and
-#   retries a delivery that got no 2xx) and the answer is 200 at once (HubSpot waits 5 s for it);
-#   503 when the database cannot store them, so HubSpot retries. Nothing is applied before the
-#   answer: a crash after it loses nothing.
+#   retries a failed delivery) and the answer is 200 at once (HubSpot waits 5 s for it);
+#   503 when the database cannot store them, so HubSpot retries (it retries connection failures,
+#   timeouts and 5xx, never 400/401/403/404/405:
+#   https://developers.hubspot.com/docs/methods/webhooks/webhooks-overview): at once while it is
+#   known to be down (:class:`EventStore`: no wait for the pool), and ``GET /healthz`` says so
+#   (503, ``{"database": "down"}``). Nothing is applied before the answer: a crash after it loses
+#   nothing. A signed test delivery (one event of type ``mockbook.check``, sent by ``mockbook
+#   webhooks check``) is answered 200 with its ``checkId`` and nothing stored. The HTTP server
+#   (glue.sync.webhook_server) closes slow clients and connections over its limit.
 # - **The processor** (:class:`glue.sync.webhook_apply.WebhookProcessor`): applies the stored events
 #   through the pull's functions, after reading the objects again from HubSpot.
 
@@ -71,6 +85,7 @@ MAX_EVENTS = 100  # HubSpot sends at most 100 events in one request
 # 100 events are a few tens of kB; a larger body is not HubSpot's, refused (413) unread
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_PATH = "/webhooks/hubspot"
+CHECK_TYPE = "mockbook.check"  # the subscriptionType of `mockbook webhooks check`'s delivery
 # HubSpot's v3 validation decodes these URL-encoded characters of the URI before signing.
 _URI_DECODE = {
     "%3A": ":",
@@ -97,6 +112,9 @@ class WebhookConfig:
     public_url: str | None = None  # the target URL registered in HubSpot (behind a proxy)
     path: str = DEFAULT_PATH
     max_age_ms: int = MAX_AGE_MS
+    header_timeout: float = Settings.webhooks_header_timeout_seconds
+    read_timeout: float = Settings.webhooks_read_timeout_seconds
+    max_connections: int = Settings.webhooks_max_connections
 
     @classmethod
     def from_env(
@@ -105,11 +123,14 @@ class WebhookConfig:
         *,
         public_url: str | None = None,
         path: str | None = None,
+        settings: Settings | None = None,
     ) -> WebhookConfig:
         """``HUBSPOT_CLIENT_SECRET`` (or ``HUBSPOT_APP_SECRET``), ``MOCKBOOK_WEBHOOKS_PUBLIC_URL``
-        and ``MOCKBOOK_WEBHOOKS_PATH``; ConfigError (exit 2) without a secret or with a
-        malformed URL or path."""
+        and ``MOCKBOOK_WEBHOOKS_PATH``, the timeouts and the connection limit from ``settings``
+        (else read from ``env``); ConfigError (exit 2) without a secret or with a malformed URL
+        or path."""
         env = os.environ if env is None else env
+        settings = Settings.from_env(env) if settings is None else settings
         secret = env.get("HUBSPOT_CLIENT_SECRET") or env.get("HUBSPOT_APP_SECRET")
         if not secret:
             raise ConfigError(
@@ -126,7 +147,14 @@ class WebhookConfig:
                 )
         if not path.startswith("/"):
             raise ConfigError(f"MOCKBOOK_WEBHOOKS_PATH must start with '/', got {path!r}")
-        return cls(secret=secret, public_url=public_url, path=path)
+        return cls(
+            secret=secret,
+            public_url=public_url,
+            path=path,
+            header_timeout=settings.webhooks_header_timeout_seconds,
+            read_timeout=settings.webhooks_read_timeout_seconds,
+            max_connections=settings.webhooks_max_connections,
+        )
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -181,16 +209,6 @@ def check_signature(
 
 
 # ---- the intake ---------------------------------------------------------------------------------
-class EventStore:
-    """The intake's one database call: store a delivery (``store_webhook_events``)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def store(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        return self.db.store_webhook_events(events)
-
-
 def _malformed(events: Any) -> str | None:
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
         return f"the body must be a JSON array of 1 to {MAX_EVENTS} events"
@@ -222,16 +240,34 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def _is_check(events: Any) -> bool:
+    return (
+        isinstance(events, list)
+        and len(events) == 1
+        and isinstance(events[0], dict)
+        and events[0].get("subscriptionType") == CHECK_TYPE
+    )
+
+
+def _unavailable(message: str, **extra: str) -> JSONResponse:
+    return JSONResponse({"error": "unavailable", "message": message, **extra}, status_code=503)
+
+
 def build_app(
     config: WebhookConfig,
     store: Callable[[list[dict[str, Any]]], dict[str, int]],
     *,
     on_stored: Callable[[], None] | None = None,
+    health: Callable[[], str | None] | None = None,
 ) -> Starlette:
-    """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``."""
+    """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``
+    (``health``: None when the database answers, else why not; without it, always 200)."""
 
     async def receive(request: Request) -> JSONResponse:
-        body = await _read_body(request, MAX_BODY_BYTES)
+        try:
+            body = await _read_body(request, MAX_BODY_BYTES)
+        except ClientDisconnect:  # gone (or closed by the read timeout): nobody to answer
+            return JSONResponse({"error": "disconnected"}, status_code=400)
         if body is None:
             problem = f"the body is over {MAX_BODY_BYTES} bytes (HubSpot sends at most 100 events)"
             log.warning(
@@ -251,36 +287,54 @@ def build_app(
             max_age_ms=config.max_age_ms,
         )
         if problem is not None:
+            # the URI checked is in the log (not the answer): a scheme, host or path other than
+            # the one HubSpot signed is the usual cause (MOCKBOOK_WEBHOOKS_PUBLIC_URL)
             log.warning(
-                "webhook refused: %s", problem, extra=fields(event="webhook_refused", why=problem)
+                "webhook refused: %s (URI checked: %s)",
+                problem,
+                uri,
+                extra=fields(event="webhook_refused", why=problem, uri=uri),
             )
             return JSONResponse({"error": "unauthorized", "message": problem}, status_code=401)
         try:
             events = json.loads(body)
         except ValueError:
             events = None
+        if _is_check(events):
+            # `mockbook webhooks check`: signature and URL match; nothing is stored or applied
+            return JSONResponse({"check": "ok", "checkId": events[0].get("checkId")})
         problem = _malformed(events)
         if problem is not None:
             return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
         try:
             result = await run_in_threadpool(store, events)
+        except DatabaseDown as exc:  # logged once when it went down, not per delivery
+            return _unavailable(str(exc), database="down")
         except psycopg.Error as exc:
             if exc.sqlstate == "PT400":  # INVALID_ARGUMENT: retrying would not help
                 detail = exc.diag.message_detail or str(exc)
                 return JSONResponse({"error": "bad_request", "message": detail}, status_code=400)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning("webhook not stored (HubSpot will retry): %s", first)
-            return JSONResponse({"error": "unavailable", "message": first}, status_code=503)
+            log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
+            return _unavailable(first_line(exc))
         except OSError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning("webhook not stored (HubSpot will retry): %s", first)
-            return JSONResponse({"error": "unavailable", "message": first}, status_code=503)
+            log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
+            return _unavailable(first_line(exc))
         if on_stored is not None:
             on_stored()
         return JSONResponse(result, status_code=200)
 
-    async def healthz(_request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
+    async def healthz(_request: Request) -> JSONResponse:
+        if health is None:
+            return JSONResponse({"status": "ok"})
+        try:
+            down = await run_in_threadpool(health)
+        except psycopg.Error as exc:  # the database answers, with an error: not healthy either
+            down = first_line(exc)
+        if down is not None:
+            return JSONResponse(
+                {"status": "unavailable", "database": "down", "message": down}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "up"})
 
     return Starlette(
         routes=[
@@ -290,59 +344,13 @@ def build_app(
     )
 
 
-class HttpServer:
-    """uvicorn serving an ASGI app in a background thread (``start()`` -> the bound port,
-    ``stop()``): the intake alone (``mockbook webhooks serve``) or beside the worker."""
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
-        self._app = app
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> int:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30
-        )
-        self._server = uvicorn.Server(config)
-        # Not the main thread: uvicorn installs no signal handlers; the caller owns SIGTERM.
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._server.serve(sockets=[sock])),  # type: ignore[union-attr]
-            name=f"mockbook-webhooks-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and self._thread.is_alive():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the webhook server did not start within 10 s")
-            time.sleep(0.01)
-        return self.port
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
-
-
 # ---- intake and processor together --------------------------------------------------------------
 class WebhookService:
-    """The intake server and its processor thread over one database pool: what
-    ``mockbook webhooks serve`` runs, and ``mockbook worker --webhooks HOST:PORT`` beside the
-    worker. ``start()`` returns the bound port; ``stop()`` (or the ``stop`` event) ends both."""
+    """The intake server and its processor thread: what ``mockbook webhooks serve`` runs, and
+    ``mockbook worker --webhooks HOST:PORT`` beside the worker. Each has a database pool of its
+    own: the intake's waits 2 s at most for a connection (it answers within HubSpot's 5 s), and
+    the processor's work never holds the connections a delivery needs. ``start()`` returns the
+    bound port; ``stop()`` (or the ``stop`` event) ends both."""
 
     def __init__(
         self,
@@ -377,11 +385,29 @@ class WebhookService:
             poll_seconds=poll_seconds,
         )
         self.keeper = keeper
-        app = build_app(config, EventStore(self.db).store, on_stored=self.processor.wake)
-        self.http = HttpServer(app, host, port)
+        self.intake_db = Database(
+            url,
+            max_size=4,
+            application_name="mockbook-webhooks",
+            wait_seconds=STORE_WAIT_SECONDS,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        )
+        self.store = EventStore(self.intake_db)
+        app = build_app(
+            config, self.store.store, on_stored=self.processor.wake, health=self.store.health
+        )
+        self.http = HttpServer(
+            app,
+            host,
+            port,
+            header_timeout=config.header_timeout,
+            read_timeout=config.read_timeout,
+            max_connections=config.max_connections,
+        )
         self._thread: threading.Thread | None = None
 
     def start(self) -> int:
+        self.store.check_in_background()  # a database down at start answers 503 at once too
         port = self.http.start()
         self._thread = threading.Thread(
             target=self.processor.run,
@@ -402,6 +428,8 @@ class WebhookService:
         self.processor.close()
         if self.keeper is not None:
             self.keeper.close()
+        self.store.close()
+        self.intake_db.close()
         self.db.close()
 
     def __enter__(self) -> WebhookService:

@@ -619,9 +619,9 @@ def test_beside_the_worker_the_intake_spends_the_workers_rate_budget(
         assert service.processor.reader.client.limiter is shared
         alone = WebhookService(settings, push_db, WebhookConfig(secret=SECRET))
         assert alone.processor.reader.client.limiter is not shared
-        alone.db.close()
+        alone.stop()
     finally:
-        service.db.close()
+        service.stop()
 
 
 class _RecheckStore:
