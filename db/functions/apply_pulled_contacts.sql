@@ -66,11 +66,16 @@
  *   - malformed (missing email, a new contact without student_id, a credit value that is not a
  *     whole number >= 0, a student_id used by another contact): nothing changes, reported in
  *     errors and dead-lettered (sync_errors, direction pull); a clean apply closes it.
+ *   - a credit change larger than mockbook.credit_jump_limit (a database setting, default 20; 0:
+ *     no limit) is held: not applied, its base kept, the contact not queued (a push would write
+ *     the local balance over it), reported in errors and held, dead-lettered with both values
+ *     (CREDIT_JUMP); `mockbook dlq retry` of that letter confirms that value, applied by the next
+ *     pull. The rest of the record is applied.
  * Changes run with mockbook.origin = 'hubspot' (not echoed to HubSpot), audited and ledgered as
  * p_actor (default 'hubspot:pull').
  * Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
  *          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}],
- *          recheck: [ids to read again with their property history]}.
+ *          recheck: [ids to read again with their property history], held: [ids]}.
  * Errors: INVALID_ARGUMENT (p_contacts not an array).
  * Locks (docs/rpc.md, "Lock order"): the records are applied in ascending local contact id
  * (pulled_contact_id; those of no contact yet, new ones, last in HubSpot's order), each existing
@@ -141,6 +146,11 @@ DECLARE
     v_retry jsonb := '[]'::jsonb;
     v_failed jsonb;
     v_clamped jsonb := '[]'::jsonb;
+    -- a HubSpot credit change larger than this is held for an admin (0: no limit)
+    v_jump_limit constant integer := coalesce(
+        nullif(current_setting('mockbook.credit_jump_limit', true), '')::integer, 20);
+    v_held jsonb;
+    v_held_ids jsonb := '[]'::jsonb;
 BEGIN
     IF jsonb_typeof(p_contacts) IS DISTINCT FROM 'array' THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
@@ -163,6 +173,7 @@ BEGIN
         v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
         v_contact := NULL;
         v_sync := NULL;
+        v_held := '{}'::jsonb;
         BEGIN
             IF v_id IS NULL THEN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
@@ -334,6 +345,24 @@ BEGIN
                             NULL;  -- the push's own write coming back: not an admin change
                         ELSIF v_sval IS NOT NULL AND (v_sval <> v_hval OR v_lost <> 0) THEN
                             v_delta := v_hval - v_sval + v_lost;
+                            -- A change larger than mockbook.credit_jump_limit is held for an
+                            -- admin (a corrupted value must not become credits): not applied,
+                            -- its base kept, the contact not pushed over it, a dead letter with
+                            -- both values; `mockbook dlq retry` of that letter confirms it.
+                            IF v_jump_limit > 0 AND abs(v_delta) > v_jump_limit AND NOT EXISTS (
+                                   SELECT FROM hubspot_sync.sync_errors AS e
+                                   WHERE e.direction = 'pull'
+                                     AND e.entity_type = 'hubspot_contact_credits'
+                                     AND e.entity_id = v_id AND e.resolved
+                                     AND e.resolution = 'retried'
+                                     AND e.resolved_by IS DISTINCT FROM 'mockbook pull'
+                                     AND e.error LIKE 'CREDIT_JUMP:%'
+                                     AND e.payload -> 'held' -> v_field ->> 'hubspot'
+                                         = v_hval::text) THEN
+                                v_held := v_held || jsonb_build_object(v_field, jsonb_build_object(
+                                    'hubspot', v_hval, 'synced', v_sval, 'change', v_delta));
+                                CONTINUE;
+                            END IF;
                             v_apply := greatest(v_delta, -v_lval);
                             IF v_apply <> 0 THEN
                                 v_lval := mockbook_internal.apply_credit_delta(
@@ -366,9 +395,15 @@ BEGIN
                     IF v_sync.contact_id IS NULL THEN
                         v_baselined := v_baselined + 1;
                     END IF;
+                    IF v_held <> '{}'::jsonb THEN
+                        v_queue := false;  -- a push would write the local balance over it
+                    END IF;
                     INSERT INTO hubspot_sync.contact_credit_sync AS s (
                         contact_id, credits, source, hubspot_modified_at)
-                    VALUES (v_contact.id, v_hub, 'pull', v_modified)
+                    VALUES (v_contact.id,
+                            v_hub || coalesce((SELECT jsonb_object_agg(h.key, h.value -> 'synced')
+                                               FROM jsonb_each(v_held) AS h), '{}'::jsonb),
+                            'pull', v_modified)
                     ON CONFLICT (contact_id) DO UPDATE SET
                         credits = excluded.credits,
                         source = excluded.source,
@@ -407,7 +442,28 @@ BEGIN
                     v_unchanged := v_unchanged + 1;
                 END IF;
             END IF;
-            PERFORM mockbook_internal.note_pull_outcome('hubspot_contact_credits', v_id, NULL);
+            IF v_held = '{}'::jsonb THEN
+                PERFORM mockbook_internal.note_pull_outcome('hubspot_contact_credits', v_id, NULL);
+            ELSE
+                v_message := format('CREDIT_JUMP: %s held for an admin (more than '
+                                    'mockbook.credit_jump_limit, %s): confirm with `mockbook dlq '
+                                    'retry`, or correct the value in HubSpot',
+                                    (SELECT string_agg(format('%s %s in HubSpot against %s synced '
+                                                              '(%s%s)', h.key,
+                                                              h.value ->> 'hubspot',
+                                                              h.value ->> 'synced',
+                                                              CASE WHEN (h.value ->> 'change')::int > 0
+                                                                   THEN '+' END,
+                                                              h.value ->> 'change'), ', '
+                                                       ORDER BY h.key)
+                                     FROM jsonb_each(v_held) AS h), v_jump_limit);
+                PERFORM mockbook_internal.note_pull_outcome(
+                    'hubspot_contact_credits', v_id, v_message,
+                    jsonb_build_object('held', v_held, 'record', v_item));
+                v_errors := v_errors || jsonb_build_array(jsonb_build_object(
+                    'id', v_id, 'error', v_message));
+                v_held_ids := v_held_ids || to_jsonb(v_id);
+            END IF;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                     v_detail = PG_EXCEPTION_DETAIL;
@@ -421,12 +477,13 @@ BEGIN
     RETURN jsonb_build_object(
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'baselined', v_baselined, 'merged', v_merged_count, 'queued', v_queued,
-        'errors', v_errors, 'retry', v_retry, 'clamped', v_clamped, 'recheck', v_recheck);
+        'errors', v_errors, 'retry', v_retry, 'clamped', v_clamped, 'recheck', v_recheck,
+        'held', v_held_ids);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck}. Errors: INVALID_ARGUMENT.';
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). A credit change in HubSpot larger than mockbook.credit_jump_limit (default 20) held for an admin (dead letter with both values; dlq retry confirms it). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck, held}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

@@ -1066,8 +1066,10 @@ class Pusher:
             result = self.store.merge_credits_for_push(list(found.values()), PUSH_ACTOR)
             # HubSpot's record holds a value the database cannot take (glue.hubspot.values):
             # its credits cannot be merged, so nothing is written over them until it is fixed
+            # or a credit change too large to take unconfirmed (CREDIT_JUMP, held for an admin)
+            stopped = set(result.get("refused") or []) | set(result.get("held") or [])
             refused = {e["id"]: e["error"] for e in result.get("errors") or []
-                       if e.get("id") in set(result.get("refused") or [])}
+                       if e.get("id") in stopped}
             for work in [w for w in ready if w.state["hubspot_id"] in refused]:
                 self._fail([work], f"HubSpot contact {work.state['hubspot_id']} cannot be "
                                    f"merged: {refused[work.state['hubspot_id']]}")

@@ -16,7 +16,7 @@ LANGUAGE sql AS $$
         'p_merge_credits := %L)', p_records, 'hubspot:pull', p_merge))
 $$;
 CREATE FUNCTION pg_temp.counts(p_n int) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT result - 'errors' - 'retry' - 'clamped' - 'recheck' FROM r WHERE n = p_n
+    SELECT result - 'errors' - 'retry' - 'clamped' - 'recheck' - 'held' FROM r WHERE n = p_n
 $$;
 
 -- A new contact: zero balances, then 'import' ledger rows up to HubSpot's values.

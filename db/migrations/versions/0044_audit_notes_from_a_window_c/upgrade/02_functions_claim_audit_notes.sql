@@ -78,6 +78,8 @@ BEGIN
                                        JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.booking_id
                                        WHERE l.contact_id = p.record_id
                                          AND l.created_at = p.performed_at
+                                         AND l.balance_after::text
+                                             = p.new_values ->> l.credit_field
                                          AND b.hubspot_id IS NULL)))
             ORDER BY p.id
             LIMIT 5 * p_limit);

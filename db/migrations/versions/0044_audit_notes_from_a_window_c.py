@@ -1,9 +1,10 @@
-"""audit notes claimed from a window of the backlog
+"""audit notes from a window, credit jumps held
 
-Revision ID: 0044_audit_notes_claimed_from_a
+Revision ID: 0044_audit_notes_from_a_window_c
 Revises: 0043_exam_times_in_every_result
 
 Frozen by `mockbook db revision` from these db/ changes:
+  changed  db/functions/apply_pulled_contacts.sql
   changed  db/functions/claim_audit_notes.sql
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0044_audit_notes_claimed_from_a'
+revision = '0044_audit_notes_from_a_window_c'
 down_revision = '0043_exam_times_in_every_result'
 branch_labels = None
 depends_on = None
