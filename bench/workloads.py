@@ -773,23 +773,37 @@ def _visible_at(requests: list[dict], bookings_type: str) -> dict[str, float]:
 
 
 def b6(ctx: Context, schema_source: str) -> list[Figure]:
-    title = "sync lag in worker mode, p95 commit -> visible in HubSpot"
+    """B6 (5 bookings/s, no faults), B6f (20/s under the sandbox's faults) and B6b (20/s with a
+    backlog of 50,000 audit rows to write as notes): the push keeps its lag whatever else the
+    worker has to do."""
+    figures = _worker_lag(ctx, schema_source, "B6", "sync lag in worker mode, p95 commit -> "
+                          "visible in HubSpot", rate=B6_RATE, target=2.0)
+    figures += _worker_lag(ctx, schema_source, "B6f", "sync lag at 20/s under HubSpot faults "
+                           "(10 % 5xx, 150 ms latency, 5 % lost answers)", rate=20.0,
+                           target=3.0, faults=True)
+    figures += _worker_lag(ctx, schema_source, "B6b", "sync lag at 20/s with 50,000 audit rows "
+                           "waiting to become notes", rate=20.0, target=3.0, backlog=50_000)
+    return figures
+
+
+def _worker_lag(ctx: Context, schema_source: str, fig_id: str, title: str, *, rate: float,
+                target: float, faults: bool = False, backlog: int = 0) -> list[Figure]:
     try:
         import click
 
         from glue.cli import cli
         from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
     except Exception as exc:
-        return [not_measured("B6", "B6", title, f"glue not importable: {exc}", target=2.0,
-                             target_op="<=")]
+        return [not_measured(fig_id, "B6", title, f"glue not importable: {exc}",
+                             target=target, target_op="<=")]
     # the CLI loads its subcommands lazily (glue/cli): `cli.commands` holds only the eager ones,
     # so ask the group the way click does for `mockbook worker`
     if cli.get_command(click.Context(cli), "worker") is None:
-        return [not_measured("B6", "B6", title,
+        return [not_measured(fig_id, "B6", title,
                              "worker not built yet (`mockbook worker` does not exist)",
-                             target=2.0, target_op="<=")]
+                             target=target, target_op="<=")]
     seconds = 15 if ctx.quick else 30
-    count = int(B6_RATE * seconds)
+    count = int(rate * seconds)
     token = "bench-worker-token"
     url = recreate_database(WORKER_DB)
     fixtures.build(url, schema_source)
@@ -798,7 +812,7 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
         (day0,) = conn.execute("SELECT hubspot_sync.business_today() + 10").fetchone()
     prefix = f"K{uuid.uuid4().hex[:5].upper()}"
     students = [f"{prefix}{i}" for i in range(count)]
-    log(f"B6: `mockbook worker` on {WORKER_DB}, {count} bookings at {B6_RATE:g}/s for "
+    log(f"{fig_id}: `mockbook worker` on {WORKER_DB}, {count} bookings at {rate:g}/s for "
         f"{seconds} s (students and exams imported from the sandbox by the worker's pull)")
     with Sandbox(conformance=False, setup=True, rate_limit=100, rate_window=10.0,
                  access_token=token) as sb:
@@ -828,6 +842,8 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
         env.update(DATABASE_URL=url, HUBSPOT_ACCESS_TOKEN=token, HUBSPOT_BASE_URL=sb.base_url,
                    HUBSPOT_RATE_LIMIT="100", HUBSPOT_RATE_WINDOW_SECONDS="10",
                    HUBSPOT_TIMEOUT_SECONDS="10")
+        if backlog:  # the notes are written from the first booking on, not a minute later
+            env["MOCKBOOK_WORKER_PULL_SECONDS"] = "5"
         # the worker's log: closed in the finally below, read and removed after
         log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
             "w+", prefix="mockbook-bench-worker-", suffix=".log", delete=False)
@@ -857,13 +873,27 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
                                        f"log: {Path(log_file.name).read_text()[-800:]}")
                 time.sleep(0.2)
             time.sleep(2.0)  # let the import's own follow-ups settle
+            if backlog:  # credit changes made outside a booking: each one becomes a note
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(
+                        "INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, "
+                        "operation, changed_fields, old_values, new_values, performed_by) "
+                        "SELECT 'hubspot_contact_credits', c.id, 'UPDATE', '[\"sj_credits\"]', "
+                        "'{\"sj_credits\": 1}', '{\"sj_credits\": 2}', 'admin@school.ca' "
+                        "FROM hubspot_sync.hubspot_contact_credits AS c, "
+                        "generate_series(1, %s) AS g "
+                        "WHERE c.student_id LIKE %s || '%%' AND c.hubspot_id IS NOT NULL",
+                        (backlog // count + 1, prefix))
+            if faults:  # from now on: the import ran without them
+                sb.faults.error_rate, sb.faults.latency = 0.10, 0.15
+                sb.faults.lost_response_rate = 0.05
             sql = ("SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s, "
                    "p_mock_exam_id := %s, p_idempotency_key := %s, "
                    "p_attending_location := 'mississauga')")
             with psycopg.connect(url, autocommit=True) as conn:
                 start = time.monotonic()
                 for k, student in enumerate(students):
-                    pause = start + k / B6_RATE - time.monotonic()
+                    pause = start + k / rate - time.monotonic()
                     if pause > 0:
                         time.sleep(pause)
                     try:
@@ -876,7 +906,8 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
                     except psycopg.Error as exc:
                         failures.append(f"{exc.sqlstate}: {exc}")
                         continue
-                    if redis_client is not None:  # until the worker wrote the new seat count
+                    # B6 only: until the worker wrote the new seat count
+                    if redis_client is not None and fig_id == "B6":
                         key = f"capacity:{exam_ids[k % B6_EXAMS]}"
                         seats = str(result["capacity"] - result["total_bookings"])
                         while redis_client.get(key) != seats and time.time() < (
@@ -899,10 +930,11 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
                     proc.kill()
                     proc.wait(10)
             log_file.close()
-        visible = _visible_at(sb.requests, BOOKINGS)
+        requests = sb.requests
+        visible = _visible_at(requests, BOOKINGS)
         sandbox_stats = sb.stats
-        calls = len(sb.requests)
-        by_path = dict(Counter(r["path"] for r in sb.requests))
+        calls = len(requests)
+        by_path = dict(Counter(r["path"] for r in requests))
     worker_log = Path(log_file.name).read_text()
     os.unlink(log_file.name)
     with psycopg.connect(admin_url(), autocommit=True) as conn:
@@ -910,23 +942,30 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
     lags = [visible[c] - t for c, t in commits.items() if c in visible]
     missing = len(commits) - len(lags)
     p = {q: round(percentile(lags, q), 3) for q in (50, 95, 99)}
+    notes_written = sum(1 for r in requests if r["path"].startswith("/crm/v3/objects/0-46"))
     fig = Figure(
-        id="B6", bench="B6", title=title, value=p[95], unit="s p95", target=2.0,
+        id=fig_id, bench="B6", title=title, value=p[95], unit="s p95", target=target,
         target_op="<=",
-        how=(f"`mockbook worker` (subprocess, no Redis, default debounce/poll settings) on a "
+        how=(f"`mockbook worker` (subprocess, default debounce/poll settings) on a "
              f"database of its own ({WORKER_DB}, migrated like the bench's) against an "
              f"in-process Sandbox(conformance=False, rate_limit=100, rate_window=10); "
              f"{count} students and {B6_EXAMS} exams created in the sandbox and imported by "
              f"the worker's own first pull; then {count} create_booking calls (PostgREST-style "
-             f"transactions, one connection) at a steady {B6_RATE:g} per second for "
+             f"transactions, one connection) at a steady {rate:g} per second for "
              f"{seconds} s. Lag = HubSpot's answer to the first batch/upsert carrying the "
              f"booking code (sandbox request log) - the client's time right after the commit. "
-             f"No reference workload: the target is absolute."),
+             f"No reference workload: the target is absolute."
+             + (" Faults from the first booking on: 10 % of calls a 5xx, 150 ms latency on "
+                "every call, 5 % of calls applied with their answer lost." if faults else "")
+             + (f" Before the first booking, {backlog:,} audit rows (credit changes) waiting to "
+                "become HubSpot notes: the worker's sync lane writes them while it pushes."
+                if backlog else "")),
         note=("" if not (missing or failures) else
               f"{missing} bookings never reached HubSpot within 60 s; "
               f"{len(failures)} booking calls failed {failures[:2]}"))
     fig.details.update(
-        rate_per_s=B6_RATE, seconds=seconds, bookings=len(commits), lag_s=p,
+        rate_per_s=rate, seconds=seconds, faults=faults, notes_backlog=backlog,
+        notes_calls=notes_written, bookings=len(commits), lag_s=p,
         lag_max_s=round(max(lags), 3) if lags else None,
         lag_mean_s=round(statistics.fmean(lags), 3) if lags else None,
         drive_seconds=round(drive_s, 2) if commits else None, missing=missing,
@@ -936,11 +975,12 @@ def b6(ctx: Context, schema_source: str) -> list[Figure]:
         worker_exit=proc.returncode, worker_log_tail=worker_log[-1500:], date=today)
     if missing or failures or not lags:
         fig.status = "error"
-    log(f"  B6: lag p50/95/99 {p} s, max {fig.details['lag_max_s']} s, {calls} HubSpot calls, "
-        f"{missing} missing")
+    log(f"  {fig_id}: lag p50/95/99 {p} s, max {fig.details['lag_max_s']} s, {calls} HubSpot "
+        f"calls, {missing} missing")
     figures = [fig.judge()]
     if redis_client is not None:
         redis_client.close()
+    if redis_client is not None and fig_id == "B6":
         rp = {q: round(percentile(redis_lags, q), 4) for q in (50, 95, 99)} if redis_lags else {}
         rfig = Figure(
             id="B6r", bench="B6", title="Redis lag in worker mode, p95 commit -> capacity key",

@@ -277,6 +277,29 @@ class RateLimiter:
             return waited
 
 
+class ShareLimiter:
+    """A share of a limiter: a call waits for a token of ``share`` (its own, smaller window),
+    then for one of ``general``, so it counts in both. The worker's sync lane (pull, notes)
+    calls HubSpot through one, so the push always has the rest of the budget."""
+
+    def __init__(self, share: RateLimiter, general: RateLimiter) -> None:
+        self.share = share
+        self.general = general
+
+    @property
+    def waits(self) -> int:
+        return self.share.waits + self.general.waits
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[float]:
+        with self.share.hold() as first, self.general.hold() as second:
+            yield first + second
+
+    def acquire(self) -> float:
+        with self.hold() as waited:
+            return waited
+
+
 def build_limiter(
     *,
     limit: int,

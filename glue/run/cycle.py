@@ -28,9 +28,9 @@ from glue.cache import (
 from glue.config import ConfigError, Settings
 from glue.db import runs
 from glue.db.database import Database
-from glue.hubspot.client import HubSpotClient, HubSpotError
+from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
 from glue.hubspot.portal import check_portal
-from glue.hubspot.ratelimit import DailyBudgetExhausted
+from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, build_limiter
 from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
@@ -140,9 +140,22 @@ class CycleReport:
 
 
 # ---- the HubSpot seams ----------------------------------------------------------------------
-def hubspot_seams(settings: Settings) -> tuple[HubSpotClient, HubSpotReader]:
-    """The HubSpot client (ConfigError without a token) and the reader of the pull and notes."""
+def hubspot_seams(
+    settings: Settings, *, share: float | None = None
+) -> tuple[HubSpotClient, HubSpotReader]:
+    """The HubSpot client (ConfigError without a token) and the reader of the pull and notes.
+    ``share``: the client may use only that fraction of the rate budget (the worker's sync
+    lane: glue.hubspot.ratelimit.ShareLimiter), counted in the budget as every call is."""
     client = HubSpotClient.from_settings(settings)
+    if share is not None:
+        token = settings.hubspot_access_token or ""
+        client.limiter = ShareLimiter(build_limiter(
+            limit=max(1, int(settings.rate_limit_requests * share)),
+            window=settings.rate_limit_window_seconds,
+            daily=10**9,  # the daily budget is counted once, by the general limiter
+            redis_url=settings.redis_url,
+            name=limiter_name(token) + ":share",
+        ), client.limiter)
     return client, HubSpotReader(client, search_limiter(settings))
 
 

@@ -163,6 +163,8 @@ ANALYTICS_CHECK_SECONDS = 60.0
 WORKER_PUSH_BUDGET = 10.0  # then the loop looks at wake-ups and timers, and goes on
 MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
 MAX_BACKOFF = 30.0
+# the pull and the notes take at most this share of the HubSpot rate budget: the push has the rest
+SYNC_LANE_SHARE = 0.3
 CHECK_WAIT = 10.0  # the sync lane waits this long for the push loop's start-up check of HubSpot
 CALLS_PER_PUSH = 5.0  # a first guess of a push's calls: contacts, bookings, 2 associations, exams
 
@@ -453,7 +455,8 @@ class Worker:
         self.notified = threading.Event()
         self.follower = CacheFollower(settings, url, self.keeper, stop, self.notified.set)
         self.hubspot_checked = threading.Event()
-        self.lane = SyncLane(settings, url, stop, hubspot=self.hubspot, reader=self.reader,
+        lane_hubspot, lane_reader = hubspot_seams(settings, share=SYNC_LANE_SHARE)
+        self.lane = SyncLane(settings, url, stop, hubspot=lane_hubspot, reader=lane_reader,
                              worker=self.name, on_changed=self.follower.request_rebuild,
                              checked=self.hubspot_checked)
         self.cycle: Cycle | None = None
