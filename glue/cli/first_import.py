@@ -60,6 +60,12 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
         for name, t in stats.targets.items():
             for err in t.errors[:SHOWN]:
                 click.echo(f"{name} {err.get('id')}: {err.get('error')}", err=True)
+            for r in t.reassociated[:SHOWN]:
+                where = ", ".join(r["associations"])
+                click.echo(f"booking {r['id']}: {r['property']} {r['value'] or '(empty)'} but "
+                           f"associated with {where}: "
+                           + ("the association applied" if r["applied"] else
+                              "several associations, the property kept"), err=True)
             if t.failed:
                 click.echo(f"{name}: stopped: {t.failed} (run again to resume)", err=True)
     if not stats.ok or stats.problems:

@@ -56,6 +56,7 @@ class ImportStats(PullStats):
             if name == "bookings":
                 out[name]["linked"] = t.linked
                 out[name]["matched"] = t.matched
+                out[name]["reassociated"] = len(t.reassociated)
             if name == "exams":
                 out[name]["deactivated"] = t.deactivated
                 out[name]["capacity_refused"] = len(t.capacity_refused)
@@ -67,6 +68,7 @@ class ImportStats(PullStats):
         return {
             "summary": self.summary(),
             "errors": {k: t.errors for k, t in self.targets.items() if t.errors},
+            "reassociated": [r for t in self.targets.values() for r in t.reassociated],
             "resumed": self.resumed,
             "seconds": self.seconds,
             "ok": self.ok,
@@ -96,6 +98,7 @@ def run_import(
         progress=progress,
         sleep=sleep,
         prerequisite_type=settings.prerequisite_association_type_id,
+        exam_type=settings.exams_object_type,
     )
     stats = ImportStats()
     for name in ORDER:

@@ -169,6 +169,9 @@ class TargetStats:
     clamped: list[dict[str, Any]] = field(default_factory=list)
     # exams applied whose start/end time cannot be read ({id, problem}): HubSpot's to fix
     time_problems: list[dict[str, Any]] = field(default_factory=list)
+    # bookings whose exam or contact property disagreed with their association ({id, property,
+    # value, associations, applied}): the association was applied where there was one
+    reassociated: list[dict[str, Any]] = field(default_factory=list)
     failed: str | None = None  # why the pass stopped early (HubSpot unreachable...)
     stopped: bool = False  # a stop was asked: the pass ended early, its cursor saved
     total: int | None = None  # what the first search said it would find
@@ -243,9 +246,11 @@ class Puller:
         progress: Progress | None = None,
         prerequisite_type: int | None = None,
         stop: threading.Event | None = None,
+        exam_type: str | None = None,
     ) -> None:
         self.prerequisite_type = prerequisite_type
         self.stop = stop
+        self.exam_type = exam_type  # bookings: read their exam associations (None: do not)
         self.db = db
         self.store = PullDatabase(db)
         self.reader = reader
@@ -348,6 +353,8 @@ class Puller:
         webhook processor keeps their events pending)."""
         if target.name == "contacts":
             self._relink_merged(records, stats)
+        if target.name == "bookings" and self.exam_type is not None:
+            records = self._as_associated(target, records, stats)
         pending = records
 
         def apply_pending() -> list[dict[str, Any]]:
@@ -390,6 +397,43 @@ class Puller:
             stats.errors.append({"id": rec["id"], "error": error})
             self.store.note_pull_error(target.table, rec["id"], error, rec)
         return [rec["id"] for rec in pending]
+
+    def _as_associated(
+        self, target: Target, records: list[dict[str, Any]], stats: TargetStats
+    ) -> list[dict[str, Any]]:
+        """Bookings as HubSpot holds them: a booking's exam and contact are its associations
+        (a booking made in HubSpot's UI may lack the ``associated_mock_exam`` and
+        ``associated_contact_id`` properties, or an admin re-associated it without editing
+        them). Where exactly one association of a kind exists and the property is missing or
+        differs, the association wins and the difference is reported (``reassociated``); with
+        several, the property stays if it names one of them, else the booking is reported and
+        left to the properties. Returns copies; the records read are not changed."""
+        ids = [str(r["id"]) for r in records]
+        found = {
+            prop: self._fetch(lambda to=to: self.reader.client.associations(
+                target.object_type, to, ids))
+            for prop, to in (("associated_mock_exam", self.exam_type),
+                             ("associated_contact_id", CONTACTS))
+        }
+        out = []
+        for rec in records:
+            props = dict(rec.get("properties") or {})
+            for prop, by_id in found.items():
+                linked = sorted({to for to, _ in by_id.get(str(rec["id"]), [])})
+                held = (props.get(prop) or "").strip()
+                if not linked or held in linked:
+                    continue
+                if len(linked) > 1:
+                    stats.reassociated.append({"id": rec["id"], "property": prop,
+                                               "value": held or None, "associations": linked,
+                                               "applied": False})
+                    continue
+                props[prop] = linked[0]
+                stats.reassociated.append({"id": rec["id"], "property": prop,
+                                           "value": held or None, "associations": linked,
+                                           "applied": True})
+            out.append({**rec, "properties": props})
+        return out
 
     def _relink_merged(self, records: list[dict[str, Any]], stats: TargetStats) -> None:
         """A contact HubSpot merged into another: the survivor lists the local contact's old id

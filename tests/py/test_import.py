@@ -31,6 +31,7 @@ from pull_helpers import (
     open_db,
     q,
     seed_account,
+    seed_contacts,
     seed_exams,
 )
 from push_helpers import env_for
@@ -273,3 +274,41 @@ def test_imported_records_keep_the_day_hubspot_created_them(push_db: str, sandbo
         {"day": "2025-01-20", "location": "mississauga", "bookings": 1},
         {"day": "2025-01-27", "location": "mississauga", "bookings": 1},
     ]
+
+
+def test_bookings_are_taken_as_their_associations_say(push_db: str, sandbox: Sandbox) -> None:
+    """A booking made in HubSpot's UI may lack the properties naming its exam and contact, or an
+    admin moved it to another exam by its association only: the associations win (HubSpot's
+    record is the association), and the difference is reported. Before, the first booking was
+    refused ("missing property associated_mock_exam") and the second imported on the wrong
+    exam."""
+    fast(sandbox)
+    e1, e2 = seed_exams(sandbox, [{"capacity": "4"}, {"capacity": "4"}])
+    c1, c2 = seed_contacts(sandbox, [{"student_id": "AS1"}, {"student_id": "AS2"}])
+    made_in_ui = booking_props("BK-20310309-UIUIUI", e1, "AS1", c1)
+    del made_in_ui["associated_mock_exam"], made_in_ui["associated_contact_id"]
+    moved = booking_props("BK-20310309-MOVEDD", e2, "AS2", c2)  # the property still says e2
+    ui_id, moved_id = sandbox.seed(BOOKINGS, [made_in_ui, moved])
+    for booking, exam_id, contact_id in ((ui_id, e1, c1), (moved_id, e1, c2)):
+        sandbox.associate(BOOKINGS, booking, EXAMS, exam_id,
+                          [sandbox.association_type_id(BOOKINGS, EXAMS) or 1])
+        sandbox.associate(BOOKINGS, booking, CONTACTS, contact_id,
+                          [sandbox.association_type_id(BOOKINGS, CONTACTS) or 1])
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        stats = run_import(db, client, settings, reader=reader)
+    assert stats.targets["bookings"].errors == []
+    rows = {r["booking_id"]: r for r in q(
+        push_db, "SELECT booking_id, associated_mock_exam, associated_contact_id "
+                 "FROM hubspot_sync.hubspot_bookings")}
+    assert (rows["BK-20310309-UIUIUI"]["associated_mock_exam"],
+            rows["BK-20310309-UIUIUI"]["associated_contact_id"]) == (e1, c1)
+    assert rows["BK-20310309-MOVEDD"]["associated_mock_exam"] == e1
+    reported = {(r["id"], r["property"], r["value"]): r["associations"]
+                for r in stats.as_dict()["reassociated"]}
+    assert reported == {
+        (ui_id, "associated_mock_exam", None): [e1],
+        (ui_id, "associated_contact_id", None): [c1],
+        (moved_id, "associated_mock_exam", e2): [e1],
+    }
+    assert stats.summary()["bookings"]["reassociated"] == 3
