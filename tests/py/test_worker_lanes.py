@@ -72,7 +72,7 @@ def test_a_worker_restarted_every_few_seconds_still_pushes(
     # first and was killed before its first push, and the outbox only grew
     fast(sandbox)
     exams = seed_exams(sandbox, [{"capacity": "500"}])
-    students = [f"RS{i}" for i in range(8)]
+    students = [f"RS{i}" for i in range(12)]
     seed_contacts(sandbox, [{"student_id": s, "cs_credits": "9"} for s in students])
     env = env_for(push_db, sandbox, REDIS_URL=private_redis["url"])
     worker = RunningWorker(env, tmp_path / "first.log", "wrk-first")
@@ -81,7 +81,7 @@ def test_a_worker_restarted_every_few_seconds_still_pushes(
     seed_contacts(sandbox, [{"student_id": f"BULK{i}"} for i in range(6000)])
     sandbox.faults.latency = 0.05  # each search page, each call: a slow portal
     pushed: list[int] = []
-    for round_ in range(6):
+    for round_ in range(12):  # a worker killed every 5 s for a minute
         booked = [pull_helpers.book(push_db, s, exams[0]) for s in students[round_:round_ + 1]]
         # the default name (host:pid:random), as systemd starts it: each start gives back what
         # the killed one had leased
@@ -92,5 +92,12 @@ def test_a_worker_restarted_every_few_seconds_still_pushes(
         finally:
             worker.kill()  # SIGKILL: nothing finishes
         pushed.append(sum(in_hubspot(sandbox, b["booking_id"]) for b in booked))
-    assert pushed == [1] * 6, pushed
+    assert pushed == [1] * 12, pushed
     sandbox.faults.latency = 0
+    # and the outbox drains: what the killed workers left leased is given back and pushed
+    worker = RunningWorker(env, tmp_path / "last.log", None)
+    try:
+        wait_for("the outbox drained", lambda: pending(push_db) == 0)
+    finally:
+        worker.stop()
+        worker.kill()
