@@ -37,14 +37,16 @@ from .store import CONTACTS, NOTES, ObjectType, Record
 # ``mergedObjectIds`` ...). Events are sent in batches of at most 100 per request (gathered for
 # ``batch_window`` seconds), signed with ``X-HubSpot-Signature-v3`` and
 # ``X-HubSpot-Request-Timestamp`` (glue.sync.webhooks.sign_v3, HubSpot's v3 scheme), with a 5 s
-# timeout; a delivery answered with anything but 2xx (or not answered) is sent again after
+# timeout; a delivery not answered, or answered with a 5xx or a 429, is sent again after
 # ``retry_delays`` (HubSpot retries up to 10 times, spread over 24 hours; the sandbox's delays are
 # seconds so that tests can watch it), re-signed with a new timestamp and ``attemptNumber`` + 1.
+# A 400, 401, 403, 404 or 405 is not retried: HubSpot drops that delivery (docs/operations.md,
+# "What HubSpot retries", with its sources); it counts in ``rejected``.
 #
 # Faults for tests: ``drop_next(n)`` loses the next n deliveries (never sent, never retried: what
 # polling must catch); ``pause()`` / ``resume()`` hold deliveries back.
 # Counters: ``delivered`` (events), ``requests`` (HTTP attempts), ``failures``, ``dropped``,
-# ``given_up``; ``log`` the answered attempts (status, event count, attempt number).
+# ``given_up``, ``rejected``; ``log`` the answered attempts (status, event count, attempt number).
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -55,6 +57,7 @@ MAX_EVENTS = 100
 KINDS = ("creation", "deletion", "propertyChange", "merge")
 # Properties every write changes: HubSpot offers no subscription for them.
 _NOISE = {"hs_lastmodifieddate", "lastmodifieddate", "hs_object_id", "createdate", "hs_createdate"}
+NOT_RETRIED = frozenset({400, 401, 403, 404, 405})
 DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 60.0)  # 10 attempts in all
 
 
@@ -110,6 +113,7 @@ class WebhookSender:
         self.failures = 0
         self.dropped = 0
         self.given_up = 0
+        self.rejected = 0  # deliveries answered 400/401/403/404/405: dropped, as HubSpot does
         self.log: list[dict[str, Any]] = []
 
     # ---- events ---------------------------------------------------------------------------------
@@ -287,6 +291,9 @@ class WebhookSender:
                 self.delivered += len(events)
                 return
             self.failures += 1
+            if status in NOT_RETRIED:  # HubSpot drops it: only the next pull brings the change
+                self.rejected += 1
+                return
             if delivery.attempt >= len(self.retry_delays):
                 self.given_up += 1
                 return

@@ -465,6 +465,20 @@ def test_a_failed_delivery_is_retried_until_the_intake_answers(world: Harness) -
     assert row["payload"]["attemptNumber"] >= 2, "the stored event is the retried delivery"
 
 
+def test_a_delivery_refused_with_a_4xx_is_dropped_as_hubspot_drops_it(world: Harness) -> None:
+    """HubSpot does not retry a 400/401/403/404/405 (docs/operations.md, "What HubSpot
+    retries"): a wrong secret loses every delivery until the next pull. The sandbox sends as
+    HubSpot does, so the tests see that loss instead of a retry that never comes in production."""
+    exam_id = world.exams[0]
+    world.sender.secret = "not-the-intake-secret"  # every delivery answered 401
+    world.sb.touch(EXAMS, exam_id, capacity="12")
+    wait_for(lambda: world.sender.rejected >= 1)
+    assert world.sender.idle() and [e["status"] for e in world.sender.log] == [401]
+    assert exam(world.url, exam_id)["capacity"] == 10
+    pull(world.db, world.client, world.settings, reader=world.reader)
+    assert exam(world.url, exam_id)["capacity"] == 12
+
+
 def test_a_lost_delivery_is_caught_by_the_next_pull(world: Harness) -> None:
     exam_id = world.exams[0]
     world.sender.drop_next(1)
