@@ -6,6 +6,7 @@ pulls, graceful stop, reconnects). The detail of each mode follows the imports.
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
 import socket
@@ -13,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -215,7 +217,69 @@ def _next_delay(delay: float) -> float:
     return min(max(delay * 2, 1.0), MAX_BACKOFF)
 
 
-class CacheFollower(threading.Thread):
+class _Reconnecting(threading.Thread, abc.ABC):
+    """A worker thread with connections of its own: connects, serves until the stop flag, and
+    on a lost database closes them and connects again (at once after a first loss, then after
+    1 s; while the server is away, after 1 s, doubling up to 30 s). ``label`` and ``tag`` name
+    it in the log lines and their ``thread`` field."""
+
+    label = ""
+    tag = ""
+
+    def __init__(self, name: str, stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stop = stop
+        self.connections = 0
+
+    @abc.abstractmethod
+    def _connect(self) -> Any:
+        """Open what the thread works with (raises when the database is away)."""
+
+    @abc.abstractmethod
+    def _serve(self, opened: Any) -> None:
+        """Work until the stop flag (returns) or a lost database (raises)."""
+
+    @abc.abstractmethod
+    def _disconnect(self, opened: Any) -> None:
+        """Close what ``_connect`` opened, quietly."""
+
+    def run(self) -> None:
+        delay = 0.0
+        while not self.stop.wait(delay):
+            try:
+                opened = self._connect()
+            except Exception as exc:
+                delay = _next_delay(delay)
+                log.warning(
+                    "%s: database unavailable (%s): next attempt in %.0f s",
+                    self.label,
+                    first_line(exc),
+                    delay,
+                    extra=fields(event="reconnect_wait", thread=self.tag, delay=delay),
+                )
+                continue
+            self.connections += 1
+            if self.connections > 1:
+                log.info("%s: reconnected", self.label,
+                         extra=fields(event="reconnected", thread=self.tag))
+            try:
+                self._serve(opened)
+                return  # stopped
+            except Exception as exc:
+                if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
+                    log.exception("%s: unexpected error; starting again", self.label)
+                log.warning(
+                    "%s: database connection lost (%s): reconnecting",
+                    self.label,
+                    first_line(exc),
+                    extra=fields(event="database_lost", thread=self.tag, error=first_line(exc)),
+                )
+                delay = 0.0 if self.connections == 1 else 1.0
+            finally:
+                self._disconnect(opened)
+
+
+class CacheFollower(_Reconnecting):
     """The cache step of the worker, and its wake-ups, in a thread of its own with its own
     connection, so that a push waiting for HubSpot (slow answers, a rate-limit wait) never holds
     the Redis keys back. Every ``worker_wake_seconds`` it asks :class:`OutboxWatch` whether outbox
@@ -223,6 +287,8 @@ class CacheFollower(threading.Thread):
     push loop (``on_notify``). Also every poll interval (the check that Redis kept its keys), a
     full rebuild on request (after a pull changed something) and after each (re)connection.
     Reconnects by itself. ``wakeups`` counts the wake-ups handed on."""
+
+    label, tag = "cache", "cache"
 
     def __init__(
         self,
@@ -232,50 +298,25 @@ class CacheFollower(threading.Thread):
         stop: threading.Event,
         on_notify: Callable[[], None],
     ) -> None:
-        super().__init__(name="mockbook-cache", daemon=True)
+        super().__init__("mockbook-cache", stop)
         self.settings = settings
         self.url = url
         self.keeper = keeper
-        self.stop = stop
         self.on_notify = on_notify
         self.rebuild = threading.Event()
-        self.connections = 0
         self.wakeups = 0
 
     def request_rebuild(self) -> None:
         self.rebuild.set()
 
-    def run(self) -> None:
-        delay = 0.0
-        while not self.stop.wait(delay):
-            try:
-                conn = connect(self.url, WORKER_APPLICATION)
-            except Exception as exc:
-                delay = _next_delay(delay)
-                log.warning(
-                    "cache: database unavailable (%s): next attempt in %.0f s",
-                    first_line(exc),
-                    delay,
-                    extra=fields(event="reconnect_wait", thread="cache", delay=delay),
-                )
-                continue
-            self.connections += 1
-            if self.connections > 1:
-                log.info("cache: reconnected", extra=fields(event="reconnected", thread="cache"))
-            try:
-                self._follow(conn)
-                return  # stopped
-            except Exception as exc:
-                if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
-                    log.exception("cache: unexpected error; starting again")
-                log.warning(
-                    "cache: database connection lost (%s): reconnecting",
-                    first_line(exc),
-                    extra=fields(event="database_lost", thread="cache", error=first_line(exc)),
-                )
-                delay = 0.0 if self.connections == 1 else 1.0
-            finally:
-                _close_quietly(conn.close)
+    def _connect(self) -> psycopg.Connection:
+        return connect(self.url, WORKER_APPLICATION)
+
+    def _disconnect(self, opened: psycopg.Connection) -> None:
+        _close_quietly(opened.close)
+
+    def _serve(self, opened: psycopg.Connection) -> None:
+        self._follow(opened)
 
     def _follow(self, conn: psycopg.Connection) -> None:
         watch = OutboxWatch(conn)
@@ -305,7 +346,7 @@ class CacheFollower(threading.Thread):
             self.stop.wait(min(wake, max(next_poll - time.monotonic(), 0.0)))
 
 
-class SyncLane(threading.Thread):
+class SyncLane(_Reconnecting):
     """The worker's slow steps in a thread of their own, with their own connections, so that
     the push loop never waits for them: the pull and the audit notes every
     ``worker_pull_seconds`` (at once after start, and again within seconds when HubSpot did not
@@ -314,7 +355,7 @@ class SyncLane(threading.Thread):
     (``on_changed``). A stop ends the pull after the page in hand and the notes after the batch
     in hand; a refresh of the analytics is cancelled (:meth:`cancel`). Reconnects by itself."""
 
-    STEPS = frozenset({"pull", "notes", "analytics", "complete", "purge"})
+    label, tag = "sync lane", "sync"
 
     def __init__(
         self,
@@ -328,18 +369,16 @@ class SyncLane(threading.Thread):
         on_changed: Callable[[], None],
         checked: threading.Event | None = None,
     ) -> None:
-        super().__init__(name="mockbook-sync", daemon=True)
+        super().__init__("mockbook-sync", stop)
         # set once the push loop's start-up check of HubSpot passed: the lane waits for it (up to
         # CHECK_WAIT) rather than spend the same calls of the rate budget on a check of its own
         self.checked = checked
         self.settings = settings
         self.url = url
-        self.stop = stop
         self.hubspot = hubspot
         self.reader = reader
         self.worker = worker
         self.on_changed = on_changed
-        self.connections = 0
         self._conn: psycopg.Connection | None = None
 
     def cancel(self) -> None:
@@ -351,42 +390,21 @@ class SyncLane(threading.Thread):
             except Exception as exc:  # already closed, or the server away
                 log.debug("cancelling the sync lane's statement: %s", exc)
 
-    def run(self) -> None:
-        delay = 0.0
-        while not self.stop.wait(delay):
-            try:
-                conn = connect(self.url, WORKER_APPLICATION)
-                db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
-            except Exception as exc:
-                delay = _next_delay(delay)
-                log.warning(
-                    "sync lane: database unavailable (%s): next attempt in %.0f s",
-                    first_line(exc),
-                    delay,
-                    extra=fields(event="reconnect_wait", thread="sync", delay=delay),
-                )
-                continue
-            db.pool.timeout = 10.0
-            self._conn = conn
-            self.connections += 1
-            try:
-                self._serve(Cycle(
-                    self.settings, conn=conn, stop=self.stop, db=db, hubspot=self.hubspot,
-                    reader=self.reader, worker=self.worker, cache_stale=False,
-                ))
-                return  # stopped
-            except Exception as exc:
-                if not database_lost(exc) and not isinstance(exc, _DatabaseLost):
-                    log.exception("sync lane: unexpected error; starting again")
-                log.warning(
-                    "sync lane: database connection lost (%s): reconnecting",
-                    first_line(exc),
-                    extra=fields(event="database_lost", thread="sync", error=first_line(exc)),
-                )
-                delay = 0.0 if self.connections == 1 else 1.0
-            finally:
-                self._conn = None
-                _close_quietly(db.close, conn.close)
+    def _connect(self) -> Cycle:
+        conn = connect(self.url, WORKER_APPLICATION)
+        try:
+            db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
+        except Exception:
+            _close_quietly(conn.close)
+            raise
+        db.pool.timeout = 10.0
+        self._conn = conn
+        return Cycle(self.settings, conn=conn, stop=self.stop, db=db, hubspot=self.hubspot,
+                     reader=self.reader, worker=self.worker, cache_stale=False)
+
+    def _disconnect(self, opened: Cycle) -> None:
+        self._conn = None
+        _close_quietly(opened.db.close if opened.db else None, opened.conn.close)
 
     def _serve(self, cycle: Cycle) -> None:
         settings = self.settings
