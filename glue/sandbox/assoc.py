@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import OBJECT_NOT_FOUND, ApiError, Req, batch_body, record_error
+from .rules import check_property_definition, check_schema_name
 from .store import ObjectType, iso, now_ms
 
 if TYPE_CHECKING:
@@ -321,8 +322,11 @@ class SchemasApi:
 
         body = req.obj()
         name = body.get("name")
-        if not isinstance(name, str) or not name:
-            raise ApiError(400, "Object schema needs a 'name'")
+        check_schema_name(name)
+        for prop in body.get("properties") or []:
+            if not isinstance(prop, dict):
+                raise ApiError(400, f"Invalid property definition: {prop!r}")
+            check_property_definition(prop, fields=("name", "label", "type"))
         with self.store.lock:
             if self.store.resolve_type(name) is not None:
                 raise ApiError(

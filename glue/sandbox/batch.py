@@ -13,8 +13,10 @@ from .errors import (
     ApiError,
     Req,
     batch_body,
+    parse_properties,
     record_error,
 )
+from .schema import validate, validation_error
 from .store import now_ms
 
 if TYPE_CHECKING:
@@ -93,15 +95,21 @@ class BatchApi:
         return (207 if errs else 201), batch_body(results, errs, started)
 
     def _values(self, ot: Any, inputs: list, *, create: bool = False) -> list[dict[str, str]]:
-        """Every input's properties, checked before anything is written: one invalid value
-        (an unknown property, a bad option or date) refuses the whole batch with HubSpot's 400
-        VALIDATION_ERROR (glue/sandbox/schema.py)."""
-        return [
-            self.api.values(
-                ot, item.get("properties") if isinstance(item, dict) else None, create=create
-            )
-            for item in inputs
-        ]
+        """Every input's properties, checked before anything is written: invalid values (an
+        unknown property, a bad number, option or date) refuse the whole batch with one 400
+        VALIDATION_ERROR listing the problems of every input (glue/sandbox/schema.py): a batch
+        call answers as one request, partial failures (207) only where the batch create's
+        multi-status handling applies (https://developers.hubspot.com/docs/api-reference/error-handling,
+        "Multi-status errors")."""
+        values, problems = [], []
+        for item in inputs:
+            raw = item.get("properties") if isinstance(item, dict) else None
+            props, found = validate(ot, parse_properties(raw), create=create)
+            values.append(props)
+            problems.extend(found)
+        if problems:
+            raise validation_error(problems)
+        return values
 
     def _check_duplicates(self, inputs: list) -> None:
         seen: set[tuple[str, str]] = set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import OBJECT_NOT_FOUND, ApiError, Req
+from .rules import check_property_definition
 from .schema import prop_def
 from .store import ObjectType, iso, now_ms
 
@@ -55,18 +56,10 @@ class PropertiesApi:
     def create(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self._type(t)
         body = req.obj()
-        missing = [
-            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
-        ]
-        if missing:
-            raise ApiError(
-                400,
-                f"Property create is missing {', '.join(missing)}",
-                context={"properties": missing},
-            )
+        check_property_definition(
+            body, fields=("name", "label", "type", "fieldType", "groupName")
+        )
         name, kind = str(body["name"]), str(body["type"])
-        if kind not in ("string", "number", "date", "datetime", "enumeration", "bool"):
-            raise ApiError(400, f"Invalid property type {kind!r}")
         if kind == "enumeration" and not body.get("options"):
             raise ApiError(400, f"Enumeration property {name!r} needs options")
         with self.store.lock:
@@ -103,6 +96,13 @@ class PropertiesApi:
             if name not in ot.declared:
                 raise ApiError(404, f"Unable to find property {name}", OBJECT_NOT_FOUND)
             spec = ot.declared[name]
+            check_property_definition(
+                {
+                    "type": body.get("type", spec.get("type")),
+                    "fieldType": body.get("fieldType", spec.get("fieldType")),
+                },
+                fields=(),
+            )
             if "options" in body:
                 spec["options"] = prop_def(name, options=body["options"] or ())["options"]
             for key in ("label", "description", "groupName", "type", "fieldType"):
@@ -149,7 +149,13 @@ class LabelsApi:
 
     @staticmethod
     def _out(at: Any) -> dict[str, Any]:
-        return {"category": at.category, "typeId": at.type_id, "label": at.label}
+        """An AssociationSpecWithLabel: ``label`` is an optional string (HubSpot's Associations
+        Schema v4 spec: required are only ``category`` and ``typeId``), so an unlabelled type
+        has none, never ``null``."""
+        out: dict[str, Any] = {"category": at.category, "typeId": at.type_id}
+        if at.label:
+            out["label"] = at.label
+        return out
 
     def create(self, req: Req, f: str, t: str) -> tuple[int, Any]:
         ft, tt = self.api.type_of(f), self.api.type_of(t)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from glue.hubspot.catalogue import FIELD_TYPES
 
+from . import rules
 from .errors import VALIDATION_ERROR, ApiError
 from .store import BOOKINGS, CONTACTS, EXAMS, NOTES, ObjectType, Store, iso
 
@@ -29,13 +30,17 @@ from .store import BOOKINGS, CONTACTS, EXAMS, NOTES, ObjectType, Store, iso
 #   https://developers.hubspot.com/docs/api/crm/properties ("Property values" / error handling)
 #   and https://developers.hubspot.com/docs/api/faq ("What do I need to know about API error
 #   messages?").
-# - Values are checked against the property's type: ``number`` must parse as a number
-#   (INVALID_DOUBLE), ``bool`` is true/false, ``enumeration`` must be one of the property's
-#   option values (INVALID_OPTION); ``""`` clears any property.
-#   https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+# - Values are checked against the property's type: ``number`` as HubSpot's API takes numbers
+#   (INVALID_DOUBLE; LEADING_TRAILING_WHITESPACE), ``bool`` is true/false, ``enumeration`` must be
+#   one of the property's option values (INVALID_OPTION); a contact's ``email`` must be an
+#   address (INVALID_EMAIL); no value is longer than 65,536 characters; ``""`` clears any
+#   property. https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+#   and glue/sandbox/rules.py (each rule's source).
 # - ``date`` properties take YYYY-MM-DD or epoch milliseconds at midnight UTC; any other time of
 #   day is refused (INVALID_DATE, "... is at 10:0:0.0 UTC, not midnight!") and a date reads back
 #   as YYYY-MM-DD. ``datetime`` takes epoch milliseconds or ISO 8601 and reads back as ISO 8601.
+#   A day that does not exist (2026-13-45) is INVALID_DATE / INVALID_DATETIME too: a 400, never a
+#   500 that a client would retry as transient.
 #   https://developers.hubspot.com/docs/api/faq ("How should timestamps be formatted for
 #   HubSpot's APIs?": "Date properties ... must be set to midnight UTC ... If you try to set a value
 #   that is not midnight UTC, you will receive an error.")
@@ -51,6 +56,8 @@ if TYPE_CHECKING:
 SYSTEM = ("hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate", "lastmodifieddate")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MS = re.compile(r"^-?\d{1,15}$")
+# The instants a date or date-time may name: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 
 
 def prop_def(
@@ -159,12 +166,14 @@ def normalise(name: str, spec: dict[str, Any], value: str) -> str:
     """The stored (and read back) form of one value, or Invalid."""
     if value == "":
         return value
+    too_long = rules.length_problem(value)
+    if too_long:
+        raise Invalid(name, *too_long)
     kind = spec.get("type")
     if kind == "number":
-        try:
-            float(value)
-        except ValueError:
-            raise Invalid(name, "INVALID_DOUBLE", f'"{value}" is not a valid number') from None
+        bad = rules.number_problem(value)
+        if bad:
+            raise Invalid(name, *bad)
         return value
     if kind == "bool":
         if value.lower() not in ("true", "false"):
@@ -173,14 +182,14 @@ def normalise(name: str, spec: dict[str, Any], value: str) -> str:
     if kind == "enumeration":
         allowed = [o.get("value") for o in spec.get("options") or []]
         if spec.get("fieldType") == "checkbox":
-            bad = [v for v in value.split(";") if v not in allowed]
+            bad_options = [v for v in value.split(";") if v not in allowed]
         else:
-            bad = [value] if value not in allowed else []
-        if bad:
+            bad_options = [value] if value not in allowed else []
+        if bad_options:
             raise Invalid(
                 name,
                 "INVALID_OPTION",
-                f'"{bad[0]}" was not one of the allowed options: [{", ".join(allowed)}]',
+                f'"{bad_options[0]}" was not one of the allowed options: [{", ".join(allowed)}]',
             )
         return value
     if kind == "date":
@@ -190,21 +199,30 @@ def normalise(name: str, spec: dict[str, Any], value: str) -> str:
         if ms is None:
             raise Invalid(name, "INVALID_DATETIME", f'"{value}" is not a valid date-time')
         return iso(ms)
+    if name == "email" and spec.get("hubspotDefined"):  # the contact's own email address
+        bad = rules.email_problem(value)
+        if bad:
+            raise Invalid(name, *bad)
     return value
 
 
 def _ms(value: str) -> int | None:
+    """Epoch milliseconds of a date or date-time value; None when it is none, or names a day that
+    does not exist (2026-13-45) or lies outside the years 1 to 9999."""
     if _MS.match(value):
-        return int(value)
-    if _DATE.match(value):
-        return int(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+        ms = int(value)
+    else:
+        try:
+            if _DATE.match(value):
+                dt = datetime.strptime(value, "%Y-%m-%d")
+            else:
+                dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            ms = int(dt.timestamp() * 1000)
+        except (ValueError, OverflowError):
+            return None
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
 def _date(name: str, value: str) -> str:
@@ -218,8 +236,18 @@ def _date(name: str, value: str) -> str:
 
 def check_values(ot: ObjectType, props: dict[str, str], *, create: bool) -> dict[str, str]:
     """The values to store, or ApiError listing every invalid one (nothing is written)."""
+    out, problems = validate(ot, props, create=create)
+    if problems:
+        raise validation_error(problems)
+    return out
+
+
+def validate(
+    ot: ObjectType, props: dict[str, str], *, create: bool
+) -> tuple[dict[str, str], list[Invalid]]:
+    """(the values to store, every invalid one) of one write's properties."""
     if ot.declared is None or not ot.strict:
-        return props
+        return props, []
     problems: list[Invalid] = []
     out = {}
     for name, value in props.items():
@@ -241,9 +269,7 @@ def check_values(ot: ObjectType, props: dict[str, str], *, create: bool) -> dict
                 problems.append(
                     Invalid(name, "REQUIRED_PROPERTY", f'Property "{name}" is required')
                 )
-    if problems:
-        raise validation_error(problems)
-    return out
+    return out, problems
 
 
 # ---- the empty and the ready portal ------------------------------------------------------------
@@ -336,6 +362,8 @@ def define_schema(
                 unique=bool(p.get("hasUniqueValue")),
                 group=p.get("groupName") or group,
             )
+            if p.get("fieldType"):
+                declared[p["name"]]["fieldType"] = p["fieldType"]
     labels = body.get("labels") or {}
     ot = store.register_type(
         type_id,

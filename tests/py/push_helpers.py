@@ -31,6 +31,11 @@ from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
+# The glue's HubSpot timeout in tests: production's default, far beyond what any call to the
+# sandbox takes even on a loaded machine, so no test's outcome depends on how fast the machine
+# answers. A test about calls that get no answer makes the sandbox drop them (its faults), or
+# moves a fake clock; it never races a short timeout against the machine's load.
+HTTP_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -45,7 +50,7 @@ def settings_for(url: str, sb: Sandbox, **overrides: Any) -> Settings:
         "database_url": glue_url(url),  # the glue runs as mockbook_glue, as in production
         "hubspot_access_token": TOKEN,
         "hubspot_base_url": sb.base_url,
-        "http_timeout_seconds": 2.0,
+        "http_timeout_seconds": HTTP_TIMEOUT,
     }
     values.update(overrides)
     return Settings(**values)
@@ -224,7 +229,7 @@ def env_for(url: str, sb: Sandbox, **extra: str) -> dict[str, str]:
         "DATABASE_URL": glue_url(url),  # the glue runs as mockbook_glue, as in production
         "HUBSPOT_ACCESS_TOKEN": TOKEN,
         "HUBSPOT_BASE_URL": sb.base_url,
-        "HUBSPOT_TIMEOUT_SECONDS": "2",
+        "HUBSPOT_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
     }
     env.update(extra)
     return env

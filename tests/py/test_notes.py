@@ -37,6 +37,11 @@ def notes_by_audit_id(sb: Sandbox) -> dict[str, list[dict]]:
     return out
 
 
+def handled_all(requests: list[dict]) -> bool:
+    """Every call that reached the sandbox was handled (answered, or dropped by a fault)."""
+    return all(r["status"] is not None or r["fault"] for r in requests)
+
+
 def associated(sb: Sandbox, note_id: str) -> dict[str, str]:
     return {a["to_type"]: a["to_id"] for a in sb.associations(NOTES, note_id)}
 
@@ -171,7 +176,15 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     sandbox.faults.lost_response_rate = 0.3
     sandbox.faults.seed = 11
     sandbox.faults.spare_portal_reads = True  # the faults are for the notes, not the check
-    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50", MOCKBOOK_NOTES_SETTLE_SECONDS="0.3")
+    # A short timeout keeps each restart's recovery short: a writer finding a batch in flight
+    # waits until its create can no longer land (written down + the timeout) and settle.
+    env = env_for(
+        push_db,
+        sandbox,
+        HUBSPOT_SEARCH_RATE="50",
+        MOCKBOOK_NOTES_SETTLE_SECONDS="0.3",
+        HUBSPOT_TIMEOUT_SECONDS="2",
+    )
     rng = random.Random(5)
     kills = mid_batch = runs = 0
     while kills < 10:
@@ -195,6 +208,12 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             kills += 1
+            # The recovery's premise is that HubSpot has handled a call by the client's timeout;
+            # a sandbox starved on a loaded machine may not have. The next writer starts once
+            # the sandbox has handled every call the killed one made, so that premise holds
+            # however slow the machine is. (A create landing after the writer gave up is the
+            # deterministic test below.)
+            assert sandbox.wait_for(handled_all), "the sandbox never answered the killed calls"
             cursor = one(push_db, "SELECT mockbook_internal.get_sync_cursor('notes')")
             mid_batch += bool(cursor.get("inflight"))
         else:
@@ -239,13 +258,20 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
     timeout (the sandbox was slow under load), the writer searches for its notes at once (it
     had waited longer than settle_seconds since writing the batch down), finds none because
     HubSpot is still handling the create, and creates the same rows again: every note twice.
-    Here the create lands 0.1 s after the writer stopped waiting (timeout 0.4 s, settle 0.3 s):
-    the recovery must count settle_seconds from when the create could still be on its way
-    (sent + timeout), not from when the batch was written down."""
+    Here the create lands 1 s after the writer stopped waiting for its answer (the HTTP timeout),
+    inside settle_seconds: the recovery must count settle_seconds from when the create could
+    still be on its way (sent + timeout), not from when the batch was written down.
+
+    All of it happens on the fake clock: the unanswered create is simulated (no real call waits
+    out a timeout), and the times are far apart (a 30 s timeout, a 30 s settle, the create landing
+    1 s after the give-up) so the real time that also flows through the clock while the test runs,
+    however loaded the machine, cannot reorder them. The real calls have the tests' long timeout
+    (push_helpers.HTTP_TIMEOUT): none of them can time out on a slow machine."""
     fast(sandbox)
     seed_account(sandbox, malformed=False)
     [exam] = seed_exams(sandbox, [{"exam_date": "2031-05-01", "capacity": "50"}])
-    settings, client, reader = hubspot(push_db, sandbox, http_timeout_seconds=0.4)
+    settings, client, reader = hubspot(push_db, sandbox)
+    settle = 30.0
     late: list[str] = []  # when the slow create was handled
     real_create = reader.create_notes
 
@@ -253,10 +279,10 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
         if late:  # only the first call is slow
             return real_create(inputs)
         late.append("sent")
-        # HubSpot handles the call 0.5 s after it was sent, 0.1 s after the client gave up
-        # (its timeout is 0.4 s): on the writer's clock, which the writer's own wait moves.
-        clock.call_at(0.5, lambda: (real_create(inputs), late.append("handled")))
+        # The client waits out its timeout with no answer (the writer's clock moves by it)...
         clock.advance(reader.client.timeout)
+        # ...and HubSpot handles the call 1 s later, while the writer already waits to recover.
+        clock.call_at(1.0, lambda: (real_create(inputs), late.append("handled")))
         raise HubSpotError("ReadTimeoutError: read timed out", operation="create notes")
 
     reader.create_notes = create_answered_too_late  # type: ignore[method-assign]
@@ -278,12 +304,12 @@ def test_a_create_that_lands_after_the_writer_gave_up_is_not_written_again(
             )
         push(db, client, settings, linger=0)
         first = push_audit_notes(
-            db, client, settings, reader=reader, settle_seconds=0.3, clock=clock
+            db, client, settings, reader=reader, settle_seconds=settle, clock=clock
         )
         clock.advance(1.0)  # the slow create has landed by now, whatever the writer did
         assert late == ["sent", "handled"]
         again = push_audit_notes(
-            db, client, settings, reader=reader, settle_seconds=0.3, clock=clock
+            db, client, settings, reader=reader, settle_seconds=settle, clock=clock
         )
     notes = notes_by_audit_id(sandbox)
     twice = {k: len(v) for k, v in notes.items() if len(v) > 1}

@@ -94,7 +94,6 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
         REDIS_URL=REDIS_URL,
         MOCKBOOK_PUSH_BATCH_SIZE="20",
         MOCKBOOK_PUSH_LEASE_SECONDS="2",
-        HUBSPOT_TIMEOUT_SECONDS="1",
     )
 
     kills = runs = 0

@@ -121,6 +121,96 @@ def test_a_number_property_takes_only_numbers(sandbox: Sandbox) -> None:
     assert_validation_error(status, body, "INVALID_DOUBLE", "total_bookings")
 
 
+def patch_exam(sb: Sandbox, **props: str) -> tuple[int, dict]:
+    eid = sb.seed(EXAMS, [{"mock_exam_name": "x"}])[0]
+    return call(sb, "PATCH", f"/crm/v3/objects/{EXAMS}/{eid}", {"properties": props})
+
+
+@pytest.mark.parametrize("value", [" 12", "12 ", "\t12", "12\u00a0"])
+def test_a_number_with_leading_or_trailing_whitespace_is_refused(
+    sandbox: Sandbox, value: str
+) -> None:
+    status, body = patch_exam(sandbox, capacity=value)
+    found = assert_validation_error(status, body, "LEADING_TRAILING_WHITESPACE", "capacity")
+    assert found["message"] == f'"{value}" includes leading or trailing whitespace.'
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1_000", "1e5", "1,000", "4.6.8"])
+def test_a_number_is_digits_a_sign_and_one_decimal_point_only(
+    sandbox: Sandbox, value: str
+) -> None:
+    """Python's float() reads all of these; HubSpot's API takes none of them."""
+    status, body = patch_exam(sandbox, capacity=value)
+    assert_validation_error(status, body, "INVALID_DOUBLE", "capacity")
+
+
+@pytest.mark.parametrize("value", ["12", "-3", "4.68", "0.5"])
+def test_plain_numbers_are_taken(sandbox: Sandbox, value: str) -> None:
+    status, body = patch_exam(sandbox, capacity=value)
+    assert status == 200 and body["properties"]["capacity"] == value
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["no-at-sign", "a@localhost", "a@example", "a@@example.com", '"quoted"@example.com',
+     "a b@example.com", " a@example.com", "a@example.c0m", "a@-example.com"],
+)
+def test_a_contact_email_must_be_an_address(sandbox: Sandbox, email: str) -> None:
+    cid = sandbox.seed(CONTACTS, [{"email": "ok@example.com"}])[0]
+    status, body = call(
+        sandbox, "PATCH", f"/crm/v3/objects/contacts/{cid}", {"properties": {"email": email}}
+    )
+    found = assert_validation_error(status, body, "INVALID_EMAIL", "email")
+    assert found["message"] == f"Email address {email} is invalid"
+    assert sandbox.get(CONTACTS, cid)["properties"]["email"] == "ok@example.com"
+    body = {"inputs": [{"properties": {"email": email}, "associations": []}]}
+    status, answer = call(sandbox, "POST", "/crm/v3/objects/contacts/batch/create", body)
+    assert_validation_error(status, answer, "INVALID_EMAIL", "email")
+
+
+def test_a_valid_contact_email_and_a_booking_email_string_are_taken(sandbox: Sandbox) -> None:
+    body = {"properties": {"email": "First.Last+tag@school.example.ca"}, "associations": []}
+    status, _ = call(sandbox, "POST", "/crm/v3/objects/contacts", body)
+    assert status == 201
+    # a booking's ``email`` is mockbook's own string property, not HubSpot's contact email
+    status, _ = upsert(sandbox, {"booking_id": "BK-1", "email": "not checked"})
+    assert status == 200
+
+
+def test_a_value_holds_at_most_65536_characters(sandbox: Sandbox) -> None:
+    status, _ = upsert(sandbox, {"booking_id": "BK-1", "name": "x" * 65_536})
+    assert status == 200
+    status, body = upsert(sandbox, {"booking_id": "BK-1", "name": "y" * 65_537})
+    found = assert_validation_error(status, body, "MAX_LENGTH_EXCEEDED", "name")
+    assert "65537" in found["message"] and "65536" in found["message"]
+    assert hubspot_name(sandbox, "BK-1") == "x" * 65_536  # the refused value was not written
+
+
+def hubspot_name(sb: Sandbox, booking_id: str) -> str:
+    record = sb.get_by(BOOKINGS, "booking_id", booking_id)
+    assert record is not None
+    return record["properties"]["name"]
+
+
+def test_a_batch_lists_the_invalid_values_of_every_input(sandbox: Sandbox) -> None:
+    """One 400 VALIDATION_ERROR for the whole batch, naming each input's problems; nothing is
+    written, not even the valid input."""
+    status, body = upsert(
+        sandbox,
+        {"booking_id": "BK-1", "is_active": "Active"},
+        {"booking_id": "BK-2", "exam_date": "2026-13-45"},
+        {"booking_id": "BK-3", "is_active": "nope", "no_such_property": "x"},
+    )
+    assert status == 400 and body["category"] == "VALIDATION_ERROR"
+    assert [(p["name"], p["error"]) for p in problems(body)] == [
+        ("exam_date", "INVALID_DATE"),
+        ("is_active", "INVALID_OPTION"),
+        ("no_such_property", "PROPERTY_DOESNT_EXIST"),
+    ]
+    assert body["context"]["propertyName"] == ["exam_date", "is_active", "no_such_property"]
+    assert sandbox.objects(BOOKINGS) == []
+
+
 def test_a_date_must_be_midnight_utc_and_reads_back_as_a_date(sandbox: Sandbox) -> None:
     ten_am = str(int(MIDNIGHT) + 10 * 3600 * 1000)
     status, body = upsert(sandbox, {"booking_id": "BK-1", "exam_date": ten_am})
@@ -150,6 +240,23 @@ def test_a_datetime_takes_epoch_ms_or_iso_and_reads_back_as_iso(sandbox: Sandbox
     assert_validation_error(status, body, "INVALID_DATETIME", "scheduled_activation_datetime")
 
 
+@pytest.mark.parametrize("value", ["2026-13-45", "2026-02-30", "0000-01-01", "999999999999999"])
+def test_an_impossible_date_is_a_400_not_a_500(sandbox: Sandbox, value: str) -> None:
+    """A 5xx reads as HubSpot failing, which the glue retries; a date that does not exist is the
+    caller's mistake: INVALID_DATE, as HubSpot answers it."""
+    status, body = upsert(sandbox, {"booking_id": "BK-1", "exam_date": value})
+    found = assert_validation_error(status, body, "INVALID_DATE", "exam_date")
+    assert found["message"] == f'"{value}" is not a valid date'
+    assert sandbox.errors == []
+
+
+@pytest.mark.parametrize("value", ["2026-13-45T10:00:00Z", "2026-02-30", "999999999999999"])
+def test_an_impossible_datetime_is_a_400_not_a_500(sandbox: Sandbox, value: str) -> None:
+    status, body = patch_exam(sandbox, scheduled_activation_datetime=value)
+    assert_validation_error(status, body, "INVALID_DATETIME", "scheduled_activation_datetime")
+    assert sandbox.errors == []
+
+
 def test_a_note_needs_hs_timestamp(sandbox: Sandbox) -> None:
     body = {"inputs": [{"properties": {"hs_note_body": "hello"}, "associations": []}]}
     status, answer = call(sandbox, "POST", "/crm/v3/objects/notes/batch/create", body)
@@ -177,6 +284,100 @@ def test_a_unique_property_refuses_a_second_record(sandbox: Sandbox) -> None:
     )
     assert status == 409 and body["category"] == "CONFLICT"
     assert body["context"]["property"] == ["booking_id"]
+
+
+# ---- property and object definitions -------------------------------------------------------------
+def prop_body(**fields: object) -> dict:
+    body = {
+        "name": "exam_score",
+        "label": "Exam score",
+        "type": "number",
+        "fieldType": "number",
+        "groupName": "contactinformation",
+    }
+    body.update(fields)
+    return body
+
+
+@pytest.mark.parametrize("name", ["Exam Score", "examScore", "1st_score", "exam-score", "_score"])
+def test_a_property_name_is_lower_case_letters_digits_and_underscores(
+    empty_sandbox: Sandbox, name: str
+) -> None:
+    status, body = call(empty_sandbox, "POST", "/crm/v3/properties/contacts", prop_body(name=name))
+    assert status == 400 and body["category"] == "VALIDATION_ERROR", body
+    assert body["context"] == {"name": [name]}
+    status, body = call(empty_sandbox, "GET", "/crm/v3/properties/contacts")
+    assert name not in {p["name"] for p in body["results"]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "field_type"),
+    [("number", "select"), ("number", "text"), ("string", "number"), ("date", "text"),
+     ("bool", "select"), ("enumeration", "number"), ("datetime", "number")],
+)
+def test_a_field_type_must_suit_the_property_type(
+    empty_sandbox: Sandbox, kind: str, field_type: str
+) -> None:
+    option = {"label": "A", "value": "A", "hidden": False, "displayOrder": 0}
+    body = prop_body(type=kind, fieldType=field_type, options=[option])
+    status, answer = call(empty_sandbox, "POST", "/crm/v3/properties/contacts", body)
+    assert status == 400 and answer["category"] == "VALIDATION_ERROR", answer
+    assert answer["context"] == {"type": [kind], "fieldType": [field_type]}
+
+
+def test_an_update_keeps_type_and_field_type_together(empty_sandbox: Sandbox) -> None:
+    status, _ = call(empty_sandbox, "POST", "/crm/v3/properties/contacts", prop_body())
+    assert status == 201
+    path = "/crm/v3/properties/contacts/exam_score"
+    status, body = call(empty_sandbox, "PATCH", path, {"fieldType": "select"})
+    assert status == 400 and body["context"] == {"type": ["number"], "fieldType": ["select"]}
+    status, body = call(empty_sandbox, "PATCH", path, {"type": "string"})  # fieldType number
+    assert status == 400
+    status, body = call(empty_sandbox, "PATCH", path, {"type": "string", "fieldType": "text"})
+    assert status == 200 and (body["type"], body["fieldType"]) == ("string", "text")
+
+
+def schema_body(**fields: object) -> dict:
+    body = {
+        "name": "widgets",
+        "labels": {"singular": "Widget", "plural": "Widgets"},
+        "primaryDisplayProperty": "widget_name",
+        "requiredProperties": ["widget_name"],
+        "properties": [
+            {"name": "widget_name", "label": "Name", "type": "string", "fieldType": "text"}
+        ],
+        "associatedObjects": ["CONTACT"],
+    }
+    body.update(fields)
+    return body
+
+
+@pytest.mark.parametrize("name", ["my widgets", "1widgets", "widgets!", "_widgets"])
+def test_a_custom_object_name_is_letters_digits_and_underscores(
+    empty_sandbox: Sandbox, name: str
+) -> None:
+    status, body = call(
+        empty_sandbox, "POST", "/crm-object-schemas/v3/schemas", schema_body(name=name)
+    )
+    assert status == 400 and body["category"] == "VALIDATION_ERROR", body
+    assert body["context"] == {"name": [name]}
+    status, body = call(empty_sandbox, "GET", "/crm-object-schemas/v3/schemas")
+    assert body["results"] == []
+
+
+def test_a_custom_objects_properties_follow_the_property_rules(empty_sandbox: Sandbox) -> None:
+    bad_name = {"name": "Widget Name", "label": "Name", "type": "string", "fieldType": "text"}
+    bad_pair = {"name": "size", "label": "Size", "type": "number", "fieldType": "select"}
+    for prop in (bad_name, bad_pair):
+        status, body = call(
+            empty_sandbox,
+            "POST",
+            "/crm-object-schemas/v3/schemas",
+            schema_body(properties=[schema_body()["properties"][0], prop]),
+        )
+        assert status == 400 and body["category"] == "VALIDATION_ERROR", body
+    status, body = call(empty_sandbox, "POST", "/crm-object-schemas/v3/schemas", schema_body())
+    assert status == 201 and body["name"] == "widgets"
 
 
 # ---- associations --------------------------------------------------------------------------------
@@ -240,6 +441,21 @@ def test_labels_define_association_types(empty_sandbox: Sandbox) -> None:
         empty_sandbox, "POST", "/crm/v4/associations/contacts/contacts/labels", body
     )
     assert status == 409
+
+
+def test_an_unlabelled_association_type_has_no_label_never_null(sandbox: Sandbox) -> None:
+    """HubSpot's Associations Schema v4 spec (AssociationSpecWithLabel) makes ``label`` an
+    optional string: a default (unlabelled) type leaves it out; ``null`` breaks the spec."""
+    status, body = call(sandbox, "GET", f"/crm/v4/associations/{BOOKINGS}/contacts/labels")
+    assert status == 200 and body["results"], body
+    default = sandbox.association_type_id(BOOKINGS, CONTACTS)
+    assert {"category": "HUBSPOT_DEFINED", "typeId": default} in body["results"]
+    status, body = call(sandbox, "GET", f"/crm/v4/associations/{EXAMS}/{EXAMS}/labels")
+    for result in body["results"]:
+        assert "label" not in result or isinstance(result["label"], str), result
+    assert {"category": "USER_DEFINED", "typeId": 1340, "label": "requires attendance at"} in body[
+        "results"
+    ]
 
 
 # ---- query parameters, limits --------------------------------------------------------------------
