@@ -43,7 +43,8 @@ from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 # - contacts: Postgres for the five credit balances (re-queued: the push merges HubSpot's changes
 #   before it writes them, so an admin's edit not pulled yet is kept), HubSpot
 #   for the profile fields (email, names, student_id, ndecc_exam_date: applied as pulled, balances
-#   untouched). A contact only HubSpot has is imported; one only Postgres has is re-queued (the
+#   untouched; a field empty in HubSpot is unknown there, reported and never copied over a local
+#   value). A contact only HubSpot has is imported; one only Postgres has is re-queued (the
 #   push matches or creates it by email).
 # - exams: HubSpot for every field it owns (applied as pulled: capacity still never below the
 #   booked seats; capacity and prerequisites changed locally and not pushed yet are kept — the push
@@ -393,7 +394,15 @@ class Reconciler:
                     }
                 )
                 if profile:
-                    fixes["profile"].append(remote[hid])
+                    # empty in HubSpot means unknown there (a contact re-created by email, an
+                    # import without names): reported, never copied over Postgres' value
+                    rec = remote[hid]
+                    kept = {f: state.get(f) for f in CONTACT_PROFILE
+                            if f in profile and not _text(props.get(f)) and _text(state.get(f))}
+                    for f in kept:
+                        profile[f]["repair"] = "kept: HubSpot's value is empty"
+                    if set(profile) - set(kept):
+                        fixes["profile"].append({**rec, "properties": {**props, **kept}})
                 if credits:
                     fixes["requeue"].append(row["record_id"])
         for hid, rec in sorted(remote.items()):

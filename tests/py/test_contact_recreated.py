@@ -62,3 +62,31 @@ def test_the_push_never_writes_an_existing_contacts_profile(
     props = sandbox.get(CONTACTS, hid)["properties"]
     assert (props["firstname"], props["lastname"], props["sj_credits"]) == ("Eve", "Xu", "1")
     assert contact(push_db, "EX1")["hubspot_id"] == hid
+
+
+def test_a_repair_never_copies_an_empty_hubspot_name_over_a_local_one(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """The deletion sequence with a contact re-created without its profile (by another tool, or
+    by an older push): `reconcile --repair` once copied the empty names over the student's
+    names in Postgres (FP1/LP1 -> NULL). Empty in HubSpot means unknown: reported as drift, the
+    local value kept; a name HubSpot does hold still wins."""
+    from glue.sync.reconcile import reconcile
+
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    (old_id,) = seed_contacts(sandbox, [{"student_id": "RP1", "firstname": "FP1",
+                                         "lastname": "LP1"}])
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        sandbox.archive(CONTACTS, old_id)  # an admin deletes the contact...
+        (new_id,) = sandbox.seed(CONTACTS, [{"email": "rp1@example.com", "sj_credits": "0",
+                                             "firstname": "", "lastname": "Newer"}])
+        q(push_db, "UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = %s "
+                   "WHERE student_id = 'RP1'", (new_id,))  # ...re-created with no first name
+        report = reconcile(db, client, settings, repair=True, reader=reader)
+    fields = {d["key"]: d["fields"] for d in report.as_dict()["entities"]["contacts"]["different"]}
+    assert fields["RP1"]["firstname"] == {"postgres": "FP1", "hubspot": "",
+                                          "repair": "kept: HubSpot's value is empty"}
+    row = contact(push_db, "RP1")
+    assert (row["firstname"], row["lastname"]) == ("FP1", "Newer")
