@@ -262,9 +262,15 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except Exception as exc:
-        # Alembic's CommandError (a bad revision) is a configuration error too; Alembic is only
-        # imported by the commands that migrate, so look for it only when it was loaded.
+        # Alembic's CommandError (a bad revision) is a configuration error too, and so is a
+        # HubSpot that does not answer, refuses the token or has no such object type past the
+        # start-up check (one line, never a traceback); their modules are only imported by the
+        # commands that use them, so look for them only when they were loaded.
         alembic_exc = sys.modules.get("alembic.util.exc")
+        hubspot = sys.modules.get("glue.hubspot.client")
+        if hubspot is not None and isinstance(exc, hubspot.HubSpotError):
+            click.echo(f"mockbook: HubSpot: {redact_text(str(exc))}", err=True)
+            sys.exit(exitcodes.CONFIG_ERROR)
         if not isinstance(exc, ConfigError) and not (
             alembic_exc and isinstance(exc, alembic_exc.CommandError)
         ):

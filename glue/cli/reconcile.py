@@ -19,6 +19,8 @@ from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
+from glue.hubspot.portal import check_portal
+from glue.hubspot.setup import require as require_portal
 from glue.sync.reconcile import SHOWN, ReconcileReport, reconcile
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -99,9 +101,14 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     removed in HubSpot here), HubSpot for exams and contact profile fields (applied here). Run
     `mockbook pull` first."""
     client = HubSpotClient.from_settings(app.settings)
+    require_portal(client, app.settings)
     as_json = _as_json(app, json_flag)
-    with Database(app.database_url()) as db, _progress(not as_json) as progress:
-        report = reconcile(db, client, app.settings, repair=repair, progress=progress)
+    with Database(app.database_url()) as db:
+        # another portal's ids name other records: comparing (let alone repairing) with them
+        # would copy that portal's exams over these
+        check_portal(db, client, app.settings)
+        with _progress(not as_json) as progress:
+            report = reconcile(db, client, app.settings, repair=repair, progress=progress)
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:

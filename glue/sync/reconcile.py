@@ -246,6 +246,8 @@ class Reconciler:
             prerequisite_type=settings.prerequisite_association_type_id,
         )
         self.store = self.puller.store
+        self._listed: dict[str, list[dict[str, Any]]] = {}  # target -> records as listed
+        self._fresh: dict[str, dict[str, dict[str, Any] | None]] = {}  # target -> read by id
         self.reader = reader
         self.settings = settings
         self.targets = targets(settings)
@@ -258,18 +260,54 @@ class Reconciler:
         return {fid: {to for to, _types in pairs} for fid, pairs in found.items()}
 
     def _hubspot(self, target: Target) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        read = 0
-        for records, _cursor, total in self.puller.pages(target, 0):
-            for r in records:  # keyset paging re-reads a page's last millisecond
-                if r["id"] not in seen:
-                    seen.add(r["id"])
-                    out.append(r)
-            read += len(records)
-            if self.puller.progress is not None:
-                self.puller.progress(target.name, len(out), total if read == len(records) else None)
-        return out
+        """Every record of ``target`` as HubSpot's search lists it (read once), with the records
+        read again by id (:meth:`reread`) in place of what the search showed."""
+        if target.name not in self._listed:
+            out: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            read = 0
+            for records, _cursor, total in self.puller.pages(target, 0):
+                for r in records:  # keyset paging re-reads a page's last millisecond
+                    if r["id"] not in seen:
+                        seen.add(r["id"])
+                        out.append(r)
+                read += len(records)
+                if self.puller.progress is not None:
+                    self.puller.progress(target.name, len(out),
+                                         total if read == len(records) else None)
+            self._listed[target.name] = out
+        fresh = self._fresh.get(target.name)
+        if not fresh:
+            return self._listed[target.name]
+        listed = [fresh.get(r["id"], r) for r in self._listed[target.name]
+                  if r["id"] not in fresh or fresh[r["id"]] is not None]
+        known = {r["id"] for r in listed}
+        return listed + [r for i, r in fresh.items() if r is not None and i not in known]
+
+    def reread(self, name: str, ids: set[str]) -> None:
+        """Read ``ids`` again by id (a batch read shows every write at once; search lags behind
+        it: https://developers.hubspot.com/docs/api/crm/search, "there may be a slight delay
+        before newly created or updated objects appear in search results") and use what they
+        say instead of the search's view; an id HubSpot no longer has is dropped."""
+        target = self.targets[name]
+        ids = {i for i in ids if i}
+        if not ids:
+            return
+        found = {str(r["id"]): r for r in self.puller._fetch(lambda: self.puller.reader.read(
+            target.object_type, sorted(ids), properties=target.properties))}
+        self._fresh.setdefault(name, {}).update({i: found.get(i) for i in ids})
+
+    def drift_ids(self, name: str, entity: EntityReport) -> set[str]:
+        """The HubSpot ids of the records ``entity`` reports as drifting."""
+        local = {str(r["record_id"]): r["hubspot_id"]
+                 for r in self.store.local_state(self.targets[name].table)}
+        ids: set[str] = set()
+        for item in (*entity.different, *entity.missing_in_hubspot,
+                     *entity.missing_in_postgres):
+            ids.add(item.get("hubspot_id") or local.get(str(item.get("record_id"))) or "")
+            if name == "exams":
+                ids.add(str(item.get("key") or ""))
+        return ids - {""}
 
     # ---- exams ----------------------------------------------------------------------------
     def exams(self) -> tuple[EntityReport, dict[str, Any]]:
@@ -591,6 +629,9 @@ def reconcile(
     ]
     for name, compare, fix in steps:
         entity, fixes = compare()
+        if entity.drift:  # what the search showed may be behind: read the drift again by id
+            rec.reread(name, rec.drift_ids(name, entity))
+            entity, fixes = compare()
         report.entities[name] = entity
         if repair and entity.drift:
             fix(entity, fixes)

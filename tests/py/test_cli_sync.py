@@ -227,7 +227,8 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
         before = query(push_db, "SELECT * FROM hubspot_sync.hubspot_contact_credits ORDER BY id")
         other_env = env_for(push_db, other)
         # every command that reads or writes HubSpot records
-        commands = (["pull"], ["push", "--linger", "0"], ["import"], ["notes"], ["run"], ["worker"])
+        commands = (["pull"], ["push", "--linger", "0"], ["import"], ["notes"], ["run"], ["worker"],
+                    ["reconcile"], ["reconcile", "--repair"])
         for command in commands:
             code, _, err = run_main(command, other_env, monkeypatch, capsys)
             assert code == 2, (command, err)
@@ -241,3 +242,43 @@ def test_push_and_pull_refuse_another_portal_than_the_recorded_one(
     # bare exams: exit 1, not 2).
     code, _, err = run_main(["pull"], env, monkeypatch, capsys)
     assert code in (0, 1) and "portal" not in err, err
+
+
+# every command that reads or writes HubSpot, as an operator runs it
+HUBSPOT_COMMANDS = (["pull"], ["push", "--linger", "0"], ["import"], ["notes"], ["reconcile"],
+                    ["reconcile", "--repair"], ["hubspot", "setup", "--check"], ["run"])
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_hubspot_that_does_not_answer_or_refuses_is_one_line_and_exit_2(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """Unreachable, a refused token, object types the portal does not have: one line naming
+    the problem, exit 2, no traceback, for each command (reconcile once printed 130-181 lines
+    and exited 1). `run` reports the HubSpot steps failed or refused and goes on with the
+    others (exit 1 or 2)."""
+    make_world(push_db, sandbox, students=1)
+    cases = {
+        "unreachable": {"HUBSPOT_BASE_URL": f"http://127.0.0.1:{_closed_port()}"},
+        "refused token": {"HUBSPOT_ACCESS_TOKEN": "pat-na1-not-the-token"},
+        "unknown object type": {"HUBSPOT_BOOKINGS_OBJECT_TYPE": "2-999999"},
+    }
+    for case, change in cases.items():
+        env = env_for(push_db, sandbox) | change
+        for command in HUBSPOT_COMMANDS:
+            code, out, err = run_main(command, env, monkeypatch, capsys)
+            lines = [line for line in err.splitlines() if line.strip()]
+            if command[0] == "hubspot" and case == "unknown object type":
+                # the check's own report: what is missing, exit 1
+                assert code == 1 and "2-999999" in out and "Traceback" not in err, (out, err)
+                continue
+            if command == ["run"]:
+                assert code in (1, 2) and "Traceback" not in err, (case, err)
+                continue
+            assert code == 2, (case, command, err)
+            assert len(lines) == 1 and "Traceback" not in err, (case, command, err)
