@@ -81,6 +81,13 @@ class Settings:
     status_max_drift: int = setting(
         10, "MOCKBOOK_STATUS_MAX_DRIFT", "`status --check`: records drifting at the last reconcile"
     )
+    status_max_dead_letters: int = setting(
+        0, "MOCKBOOK_STATUS_MAX_DEAD_LETTERS", "`status --check`: unresolved dead letters"
+    )
+    status_max_unsent_audit_seconds: float = setting(
+        3600.0, "MOCKBOOK_STATUS_MAX_UNSENT_AUDIT",
+        "`status --check`: age of the oldest audit row not yet a HubSpot note, seconds",
+    )
     run_push_budget_seconds: float = setting(
         60.0, "MOCKBOOK_RUN_PUSH_BUDGET", "a run stops pushing after this (the next run goes on)"
     )

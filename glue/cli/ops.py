@@ -111,6 +111,8 @@ def status(
             settings.status_max_error_rate if max_error_rate is None else max_error_rate
         ),
         max_drift=settings.status_max_drift if max_drift is None else max_drift,
+        max_dead_letters=settings.status_max_dead_letters,
+        max_unsent_audit_seconds=settings.status_max_unsent_audit_seconds,
     )
     try:
         with _connect(app) as conn:

@@ -17,7 +17,11 @@ SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
        CASE WHEN jsonb_typeof(r.cursor -> 'drift') = 'number'
             THEN (r.cursor ->> 'drift')::numeric END AS drift,
        now() AS checked_at,
-       (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total
+       (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total,
+       (SELECT extract(epoch FROM now() - a.performed_at)
+        FROM hubspot_sync.supabase_audit_log AS a
+        WHERE a.synced_to_hubspot_at IS NULL
+        ORDER BY a.id LIMIT 1) AS oldest_unsent_audit_seconds
 FROM hubspot_sync.sync_health AS h
 LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 """
@@ -25,7 +29,8 @@ LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 
 def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
     """(pending, oldest pending seconds, errors last hour, dead letters, last push, last pull,
-    last refresh, processed last hour, last reconcile, drift, checked at, errors total)."""
+    last refresh, processed last hour, last reconcile, drift, checked at, errors total, seconds
+    since the oldest audit row not yet written as a HubSpot note)."""
     with conn.transaction():
         row = conn.execute(_STATUS_SQL).fetchone()
     assert row is not None

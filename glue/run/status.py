@@ -46,6 +46,8 @@ class Thresholds:
     max_pending: int = 100
     max_error_rate: float = 0.05
     max_drift: int = 10
+    max_dead_letters: int = 0
+    max_unsent_audit_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class SyncStatus:
     drift: int | None
     checked_at: datetime
     errors_total: int = 0
+    oldest_unsent_audit_seconds: float | None = None  # the audit trail's notes not yet written
 
     @property
     def sync_lag_seconds(self) -> float:
@@ -76,7 +79,7 @@ class SyncStatus:
 def read_status(conn: psycopg.Connection) -> SyncStatus:
     row = status_sql.status_row(conn)
     (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked,
-     errors_total) = row
+     errors_total, unsent) = row
     return SyncStatus(
         pending=pending,
         oldest_pending_seconds=float(oldest) if oldest is not None else None,
@@ -90,6 +93,7 @@ def read_status(conn: psycopg.Connection) -> SyncStatus:
         drift=int(drift) if isinstance(drift, Decimal) else drift,
         checked_at=checked,
         errors_total=errors_total,
+        oldest_unsent_audit_seconds=float(unsent) if unsent is not None else None,
     )
 
 
@@ -108,6 +112,13 @@ def check(status: SyncStatus, limits: Thresholds) -> list[str]:
         )
     if status.drift is not None and status.drift > limits.max_drift:
         failures.append(f"drift {status.drift} records > {limits.max_drift}")
+    if status.dead_letters > limits.max_dead_letters:
+        failures.append(f"dead letters {status.dead_letters} > {limits.max_dead_letters} "
+                        "(mockbook dlq list)")
+    unsent = status.oldest_unsent_audit_seconds
+    if unsent is not None and unsent > limits.max_unsent_audit_seconds:
+        failures.append(f"audit rows not written to HubSpot for {unsent:.0f} s > "
+                        f"{limits.max_unsent_audit_seconds:g} s (the notes step: mockbook notes)")
     return failures
 
 

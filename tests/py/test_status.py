@@ -43,8 +43,11 @@ def conn(status_db: str) -> Iterator[psycopg.Connection]:
 
 
 def mockbook(url: str, *args: str, env: dict[str, str] | None = None, **kwargs):
+    # the fixtures' one unresolved dead letter is tolerated here, except where a test says
+    # otherwise (test_dead_letters_and_unsent_audit_rows_fail_the_check)
     base = {k: v for k, v in os.environ.items()
             if not k.startswith("MOCKBOOK_STATUS_") and k != "REDIS_URL"}
+    base["MOCKBOOK_STATUS_MAX_DEAD_LETTERS"] = "1"
     return subprocess.run([MOCKBOOK, *args], capture_output=True, text=True, timeout=120,
                           env={**base, "DATABASE_URL": url, **(env or {})}, **kwargs)
 
@@ -112,7 +115,8 @@ def test_read_status_numbers(conn) -> None:
     age = (current.checked_at - current.last_pull_at).total_seconds()
     assert age == 120  # the failed pull does not count
     assert current.last_refresh_at is None
-    assert check(current, Thresholds()) == []
+    assert check(current, Thresholds()) == ["dead letters 1 > 0 (mockbook dlq list)"]
+    assert check(current, Thresholds(max_dead_letters=1)) == []
 
 
 def test_empty_queue_has_no_lag_and_no_error_rate(conn) -> None:
@@ -131,11 +135,13 @@ def test_each_threshold_fails_alone(conn) -> None:
     metadata(conn, "reconcile", ago=60, cursor={"drift": 11})
     current = read_status(conn)
     failures = check(current, Thresholds())
-    assert [f.split()[0] for f in failures] == ["sync", "error", "drift"]
+    assert [f.split()[0] for f in failures] == ["sync", "error", "drift", "dead"]
     assert current.error_rate == 1.0  # 1 error for 1 row processed
-    assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11)) == []
-    assert check(current, Thresholds(max_lag_seconds=60, max_error_rate=1, max_drift=11,
-                                     max_pending=0))[0].startswith("pending rows 1 > 0")
+    relaxed = {"max_lag_seconds": 60, "max_error_rate": 1, "max_drift": 11,
+               "max_dead_letters": 1}
+    assert check(current, Thresholds(**relaxed)) == []
+    assert check(current, Thresholds(**relaxed, max_pending=0))[0].startswith(
+        "pending rows 1 > 0")
 
 
 def test_pull_errors_without_outbox_rows_keep_the_rate_within_one(conn) -> None:
@@ -154,7 +160,8 @@ def test_cli_json_is_one_object(status_db, conn) -> None:
     assert data["error_rate"] == pytest.approx(0.025)
     assert data["ok"] is True and data["failures"] == []
     assert data["thresholds"] == {"max_lag_seconds": 30.0, "max_pending": 100,
-                                  "max_error_rate": 0.05, "max_drift": 10}
+                                  "max_error_rate": 0.05, "max_drift": 10,
+                                  "max_dead_letters": 1, "max_unsent_audit_seconds": 3600.0}
     assert data["last_refresh_at"] is None and data["last_push_at"].startswith("20")
     # the group's --json means the same
     assert json.loads(mockbook(status_db, "--json", "status").stdout)["pending"] == 3
@@ -448,3 +455,35 @@ def test_an_exam_time_the_rules_cannot_read_is_reported_not_a_failure(status_db,
     assert "'TBD' is not a time mockbook can read" in problem
     assert data["ok"] is True
     assert f"data problem: exam {exam}" in table
+
+
+def test_dead_letters_and_unsent_audit_rows_fail_the_check(status_db, conn) -> None:
+    """`status --check` exits non-zero with unresolved dead letters (default: any) and with
+    audit rows not written to HubSpot as notes for longer than MOCKBOOK_STATUS_MAX_UNSENT_AUDIT
+    (default an hour): both once passed as healthy."""
+    conn.execute("UPDATE hubspot_sync.sync_errors SET resolved = true WHERE NOT resolved")
+    conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+                 "WHERE synced_to_hubspot_at IS NULL")
+    strict = {"MOCKBOOK_STATUS_MAX_DEAD_LETTERS": "0", "MOCKBOOK_STATUS_MAX_LAG": "100000",
+              "MOCKBOOK_STATUS_MAX_PENDING": "100000", "MOCKBOOK_STATUS_MAX_ERROR_RATE": "1",
+              "MOCKBOOK_STATUS_MAX_DRIFT": "100000"}
+    assert mockbook(status_db, "status", "--check", env=strict).returncode == 0
+    error_row(conn, age=30)
+    dead = mockbook(status_db, "status", "--check", env=strict)
+    assert dead.returncode == 1
+    assert "check failed: dead letters 1 > 0 (mockbook dlq list)" in dead.stderr
+    conn.execute("UPDATE hubspot_sync.sync_errors SET resolved = true WHERE NOT resolved")
+    conn.execute("INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, operation, "
+                 "performed_at) VALUES ('hubspot_bookings', gen_random_uuid(), 'UPDATE', "
+                 "now() - interval '2 hours')")
+    try:
+        unsent = mockbook(status_db, "status", "--check", "--json", env=strict)
+        assert unsent.returncode == 1
+        (failure,) = json.loads(unsent.stdout)["failures"]
+        assert failure.startswith("audit rows not written to HubSpot for 72")
+        assert mockbook(status_db, "status", "--check",
+                        env=strict | {"MOCKBOOK_STATUS_MAX_UNSENT_AUDIT": "10800"}
+                        ).returncode == 0
+    finally:
+        conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+                     "WHERE synced_to_hubspot_at IS NULL")
