@@ -378,7 +378,7 @@ def _inspect_props(
             elif kind == "read-only":
                 finding.by_hand = (
                     f"{' and '.join(prop.writes)} writes it: delete it ({where}), then run "
-                    f"`mockbook hubspot setup`, which creates it as a {prop.type} property"
+                    f"`mockbook hubspot setup`, which creates it (type {prop.type})"
                 )
             found(finding)
 
