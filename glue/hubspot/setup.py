@@ -375,6 +375,11 @@ def _inspect_props(
                     f"({where}), then run `mockbook hubspot setup` again; or give it type "
                     f"{prop.type}, field type {prop.field_type} there"
                 )
+            elif kind == "unique":  # HubSpot does not make an existing property unique
+                finding.by_hand = (
+                    f"{' and '.join(prop.writes)} upserts by it: delete it ({where}), then run "
+                    "`mockbook hubspot setup`, which creates it unique"
+                )
             elif kind == "read-only":
                 finding.by_hand = (
                     f"{' and '.join(prop.writes)} writes it: delete it ({where}), then run "

@@ -5,12 +5,15 @@ line naming it) instead of dead-lettering the queue."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import push_helpers
 import sandbox_fixtures
 from pull_helpers import contact_props, exam_props, fast, hubspot, one, open_db
 from push_helpers import env_for, run_main
 
 from glue.hubspot import setup as portal
+from glue.hubspot.client import HubSpotError
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, NOTES, Sandbox
 from glue.sync.importer import run_import
 from glue.sync.notes import push_audit_notes
@@ -368,3 +371,53 @@ def test_a_property_of_another_type_the_push_writes_is_refused_until_setup_repai
     assert code == 0, (out, err)
     pushed = push_helpers.hubspot_bookings(sandbox)[booked["booking_id"]]
     assert pushed["properties"]["dominant_hand"] == "left"
+
+
+def test_the_sandbox_changes_a_property_type_as_hubspot_does(sandbox: Sandbox) -> None:
+    """PATCH /crm/v3/properties/{objectType}/{name} with type and fieldType: a valid pair, and
+    the values held converted (a date's epoch milliseconds read back as YYYY-MM-DD); values that
+    cannot convert, or a pair HubSpot does not take, are 400 and change nothing."""
+    fast(sandbox)
+    _, client, _ = hubspot("postgresql://unused", sandbox)
+    contacts = sandbox.store.resolve_type(CONTACTS)
+    assert contacts is not None
+
+    def patch(name: str, **body: str) -> HubSpotError | None:
+        try:
+            client.call("patch", client.properties_api.update_with_http_info, CONTACTS, name, body)
+        except HubSpotError as exc:
+            return exc
+        return None
+
+    midnight = int(datetime(2026, 5, 1, tzinfo=UTC).timestamp() * 1000)
+    [c] = sandbox.seed(CONTACTS, [contact_props("TYPE1", ndecc_exam_date=midnight)])
+    for name, body in (
+        ("sj_credits", {"type": "string"}),  # fieldType stays number: not a string's
+        ("sj_credits", {"type": "number", "fieldType": "select"}),
+        ("student_id", {"type": "number", "fieldType": "number"}),  # "TYPE1"
+    ):
+        refused = patch(name, **body)
+        assert refused is not None and refused.status == 400, (name, body)
+        assert refused.category == "VALIDATION_ERROR"
+    assert contacts.declared["student_id"]["type"] == "string"
+    assert contacts.declared["sj_credits"]["fieldType"] == "number"
+    assert patch("ndecc_exam_date", type="date", fieldType="date") is None
+    assert sandbox.get(CONTACTS, c)["properties"]["ndecc_exam_date"] == "2026-05-01"
+
+
+def test_a_booking_id_that_is_not_unique_is_reported_with_the_fix_by_hand(
+    sandbox: Sandbox,
+) -> None:
+    """HubSpot does not make an existing property unique: setup cannot fix it and says how."""
+    fast(sandbox)
+    settings, client, _ = hubspot("postgresql://unused", sandbox)
+    bookings = sandbox.store.resolve_type(BOOKINGS)
+    assert bookings is not None
+    bookings.declared["booking_id"]["hasUniqueValue"] = False
+    report = portal.setup(client, settings)
+    assert [str(f) for f in report.findings] == [
+        "bookings: property 'booking_id': not a unique property (needs hasUniqueValue); by "
+        "hand: push upserts by it: delete it (HubSpot: Settings > Properties > bookings > "
+        "booking_id), then run `mockbook hubspot setup`, which creates it unique"
+    ]
+    assert report.findings[0].users == frozenset({"push"})
