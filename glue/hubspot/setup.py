@@ -24,18 +24,18 @@ from glue.hubspot.catalogue import (
     COMMANDS,
     EXAMS,
     GROUP,
-    PREREQUISITE_INVERSE,
     PREREQUISITE_LABEL,
     STANDARD_PROPS,
     CustomObject,
     Prop,
 )
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.portal_calls import Portal
 
 # How it works (the detail of the module docstring):
 #
 # HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
-# rate limiter, retries, timeouts, error mapping):
+# rate limiter, retries, timeouts, error mapping; the calls: glue/hubspot/portal_calls.py):
 #
 # - Custom object schemas: ``GET/POST /crm-object-schemas/v3/schemas`` (a schema is created with
 #   its properties, ``requiredProperties``, ``primaryDisplayProperty`` and ``associatedObjects``;
@@ -55,21 +55,24 @@ from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 #   https://developers.hubspot.com/docs/api-reference/crm-properties-v3/core/patch-crm-v3-properties-objectType-propertyName
 #   HubSpot allows it "for certain field types" only
 #   (https://knowledge.hubspot.com/properties/property-field-types-in-hubspot): where it answers
-#   400 (values that cannot become the new type), setup reports what to do by hand, one line.
-# - A calculated property (``calculated``, ``modificationMetadata.readOnlyValue``) takes no
-#   writes (READ_ONLY_VALUE): a command that writes it cannot work with it.
+#   400 (the sandbox does for values that cannot become the new type), setup reports the
+#   property, HubSpot's message and what to do by hand, on one line.
+# - A property whose ``modificationMetadata.readOnlyValue`` is true ("the property's value is
+#   read-only and cannot be modified": a calculated property) takes no writes (READ_ONLY_VALUE):
+#   a command that writes it cannot work with it (the Property schema of the properties API,
+#   the page above).
+# - Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
+#   schema API): lists the association types of a pair (the unlabelled default included), creates
+#   a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
+#   https://developers.hubspot.com/docs/api/crm/associations/v4
 #
 # Which command cannot work with what (``Finding.users``): a missing property holds back every
 # command that reads or writes it; another type holds back the commands that write it, and the
 # ones that read it unless mockbook reads it as text (catalogue type string: any HubSpot type
 # reads back as a string, so a text property no command writes may have any type and is no
 # finding); a missing option, a property that is not unique or is calculated hold back its
-# writers. The custom objects, the ids in the environment and the association
-# definitions hold back every command. Anything else is a warning at start-up.
-# - Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
-#   schema API): lists the association types of a pair (the unlabelled default included), creates
-#   a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
-#   https://developers.hubspot.com/docs/api/crm/associations/v4
+# writers. The custom objects, the ids in the environment and the association definitions hold
+# back every command. Anything else is one warning line at start-up.
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +115,9 @@ def differences(prop: Prop, found: dict[str, Any]) -> list[tuple[str, str]]:
     """How a portal property differs from what mockbook needs, as (kind, text) pairs ([] when
     it fits); kinds: read-only, type, unique, options."""
     out = []
-    calculated = found.get("calculated") or (found.get("modificationMetadata") or {}).get(
-        "readOnlyValue"
-    )
-    if calculated and prop.writes:
-        out.append(("read-only", "HubSpot calculates its value (read-only)"))
+    read_only = (found.get("modificationMetadata") or {}).get("readOnlyValue")
+    if read_only and prop.writes:
+        out.append(("read-only", "its value is read-only in HubSpot (calculated)"))
     elif found.get("type") != prop.type and (prop.type != "string" or prop.writes):
         # (a property mockbook only reads as text may have any type: every type reads back as a
         # string the database keeps as it comes, a date's YYYY-MM-DD, a number's digits)
@@ -137,113 +138,6 @@ def held_back(prop: Prop, kind: str) -> frozenset[str]:
     if kind == "missing" or (kind == "type" and prop.type != "string"):
         return frozenset(prop.reads + prop.writes)
     return frozenset(prop.writes)
-
-
-class Portal:
-    """The schema, properties and labels calls on top of the glue's HubSpot client."""
-
-    def __init__(self, client: HubSpotClient, settings: Settings) -> None:
-        self.client = client
-        self.settings = settings
-        self._schemas = client.schemas_api
-        self._properties = client.properties_api
-        self._groups = client.property_groups_api
-        self._labels = client.labels_api
-
-    # ---- reads ----------------------------------------------------------------------------
-    def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        data, _ = self.client.call(operation, fn, *args)
-        return data if isinstance(data, dict) else {}
-
-    def schemas(self) -> list[dict[str, Any]]:
-        return list(
-            self._get("list schemas", self._schemas.get_all_with_http_info).get("results") or []
-        )
-
-    def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
-        data = self._get(
-            f"properties {object_type}", self._properties.get_all_with_http_info, object_type
-        )
-        return {p["name"]: p for p in data.get("results") or [] if isinstance(p, dict)}
-
-    def groups(self, object_type: str) -> set[str]:
-        data = self._get(f"groups {object_type}", self._groups.get_all_with_http_info, object_type)
-        return {g.get("name") for g in data.get("results") or [] if isinstance(g, dict)}
-
-    def labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
-        data = self._get(
-            f"labels {from_type}->{to_type}",
-            self._labels.get_all_with_http_info,
-            from_type,
-            to_type,
-        )
-        return [x for x in data.get("results") or [] if isinstance(x, dict)]
-
-    # ---- writes ---------------------------------------------------------------------------
-    def create_schema(self, obj: CustomObject) -> dict[str, Any]:
-        return self._get(
-            f"create schema {obj.name}", self._schemas.create_with_http_info, obj.schema_body()
-        )
-
-    def create_association(self, from_type: str, to_type: str, name: str) -> dict[str, Any]:
-        body = {"fromObjectTypeId": from_type, "toObjectTypeId": to_type, "name": name}
-        return self._get(
-            f"define association {from_type}->{to_type}",
-            self._schemas.create_association_with_http_info,
-            from_type,
-            body,
-        )
-
-    def create_group(self, object_type: str) -> dict[str, Any]:
-        body = {"name": GROUP, "label": "mockbook", "displayOrder": -1}
-        return self._get(
-            f"create group {object_type}", self._groups.create_with_http_info, object_type, body
-        )
-
-    def create_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
-        return self._get(
-            f"create property {object_type}.{prop.name}",
-            self._properties.create_with_http_info,
-            object_type,
-            prop.definition(),
-        )
-
-    def change_type(self, object_type: str, prop: Prop) -> dict[str, Any]:
-        """Give a property mockbook's type and field type (and its options, for an
-        enumeration); HubSpot answers 400 where it does not allow the change."""
-        body = {k: v for k, v in prop.definition().items() if k in ("type", "fieldType", "options")}
-        return self._get(
-            f"change type {object_type}.{prop.name}",
-            self._properties.update_with_http_info,
-            object_type,
-            prop.name,
-            body,
-        )
-
-    def update_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
-        """Add missing enumeration options (HubSpot replaces the option list: send all)."""
-        body = {k: v for k, v in prop.definition().items() if k in ("label", "options")}
-        return self._get(
-            f"update property {object_type}.{prop.name}",
-            self._properties.update_with_http_info,
-            object_type,
-            prop.name,
-            body,
-        )
-
-    def create_label(self, from_type: str, to_type: str) -> dict[str, Any]:
-        body = {
-            "label": PREREQUISITE_LABEL,
-            "name": "prerequisite",
-            "inverseLabel": PREREQUISITE_INVERSE,
-        }
-        return self._get(
-            f"create label {from_type}->{to_type}",
-            self._labels.create_with_http_info,
-            from_type,
-            to_type,
-            body,
-        )
 
 
 # ---- the comparison ---------------------------------------------------------------------------

@@ -80,7 +80,6 @@ def original_portal(sb: Sandbox) -> dict[str, str]:
     assert bookings is not None and bookings.declared is not None
     for name in CALCULATED:
         bookings.declared[name].update(
-            calculated=True,
             modificationMetadata={
                 "archivable": True,
                 "readOnlyDefinition": False,
@@ -132,34 +131,62 @@ def original_portal(sb: Sandbox) -> dict[str, str]:
     contacts.declared["ndecc_exam_date"] = prop_def(
         "ndecc_exam_date", "date", group="contactinformation"
     )
-    for credit in ("sj_credits", "cs_credits", "sjmini_credits", "mock_discussion_token",
-                   "shared_mock_credits"):
+    for credit in (
+        "sj_credits",
+        "cs_credits",
+        "sjmini_credits",
+        "mock_discussion_token",
+        "shared_mock_credits",
+    ):
         contacts.declared[credit] = prop_def(credit, "number", group="mocks_properties")
 
     [contact] = sb.seed(
         CONTACTS,
-        [{"email": "s100234@example.com", "student_id": "100234",
-          "ndecc_exam_date": "2026-01-15", "sj_credits": "2"}],
+        [
+            {
+                "email": "s100234@example.com",
+                "student_id": "100234",
+                "ndecc_exam_date": "2026-01-15",
+                "sj_credits": "2",
+            }
+        ],
     )
     [exam] = sb.seed(
         EXAMS,
-        [{"mock_exam_id": "7", "mock_exam_name": "Clinical Skills-Mississauga-2026-03-01",
-          "mock_type": "Clinical Skills", "exam_date": "2026-03-01",
-          "start_time": "2026-03-01T14:00:00.000Z", "end_time": "2026-03-01T17:00:00.000Z",
-          "location": "Mississauga", "capacity": "12", "total_bookings": "1",
-          "is_active": "true", "mock_set": "A"}],
+        [
+            {
+                "mock_exam_id": "7",
+                "mock_exam_name": "Clinical Skills-Mississauga-2026-03-01",
+                "mock_type": "Clinical Skills",
+                "exam_date": "2026-03-01",
+                "start_time": "2026-03-01T14:00:00.000Z",
+                "end_time": "2026-03-01T17:00:00.000Z",
+                "location": "Mississauga",
+                "capacity": "12",
+                "total_bookings": "1",
+                "is_active": "true",
+                "mock_set": "A",
+            }
+        ],
     )
     [booking] = sb.seed(
         BOOKINGS,
-        [{"booking_id": "Clinical Skills-100234-March 1, 2026", "name": "S 100234",
-          "email": "s100234@example.com", "is_active": "Active", "dominant_hand": "true",
-          "attending_location": "Mississauga"}],
+        [
+            {
+                "booking_id": "Clinical Skills-100234-March 1, 2026",
+                "name": "S 100234",
+                "email": "s100234@example.com",
+                "is_active": "Active",
+                "dominant_hand": "true",
+                "attending_location": "Mississauga",
+            }
+        ],
     )
     return {"contact": contact, "exam": exam, "booking": booking}
 
 
 def lines(out: str, prefix: str) -> list[str]:
-    return [x[len(prefix):] for x in out.splitlines() if x.startswith(prefix)]
+    return [x[len(prefix) :] for x in out.splitlines() if x.startswith(prefix)]
 
 
 def test_setup_on_the_original_apps_portal_says_precisely_what_to_do(
@@ -176,9 +203,9 @@ def test_setup_on_the_original_apps_portal_says_precisely_what_to_do(
     assert code == 1
     different = lines(out, "missing/different: ")
     by_hand = (
-        "HubSpot calculates its value (read-only); by hand: push writes it: delete it (HubSpot: "
-        "Settings > Properties > bookings > {0}), then run `mockbook hubspot setup`, which "
-        "creates it (type {1})"
+        "its value is read-only in HubSpot (calculated); by hand: push writes it: delete it "
+        "(HubSpot: Settings > Properties > bookings > {0}), then run `mockbook hubspot setup`, "
+        "which creates it (type {1})"
     )
     assert different == [
         "bookings: property 'is_active': options missing: Failed, Waitlisted, Offered, "
