@@ -38,7 +38,7 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     Postgres (same booking code or idempotency key) are linked, never duplicated. Exit 1 when
     some records could not be imported (see `mockbook dlq list`) or HubSpot stopped answering."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings)
+    require_portal(client, app.settings, ("import",))
     as_json = _as_json(app, json_flag)
     with Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # another portal's ids name other records

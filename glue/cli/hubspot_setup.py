@@ -36,10 +36,12 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
     """Create on the portal, idempotently, the bookings and mock-exam objects, every property
     mockbook reads or writes, the contact credit properties, the note property of the audit
     trail and the association definitions (booking-contact, booking-exam, the exam -> exam
-    'requires attendance at' label). Prints the ids to put in the environment.
+    'requires attendance at' label); give a property of another type mockbook's type and add
+    missing options. Prints the ids to put in the environment, and one line per thing to do by
+    hand where HubSpot does not allow the change.
 
     Exit 0 when the portal is ready, 1 when something is missing or different (--check,
-    --dry-run) or could not be fixed by creating it, 2 on a configuration error."""
+    --dry-run) or could not be fixed, 2 on a configuration error."""
     client = HubSpotClient.from_settings(app.settings)
     try:
         if check_only or dry_run:
@@ -81,7 +83,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             elif check_only or dry_run:
                 click.echo(f"missing/different: {f}")
             else:
-                click.echo(f"cannot fix by creating: {f}")
+                click.echo(f"not fixed: {f}")
         if report.ok:
             click.echo("the portal has everything mockbook needs")
         elif not (check_only or dry_run) and not problems:

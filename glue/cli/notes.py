@@ -45,7 +45,7 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
 
     `mockbook run` does this after each push; this command is for operators."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings)
+    require_portal(client, app.settings, ("notes",))
     with Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # notes on another portal's records: never
         stats = push_audit_notes(

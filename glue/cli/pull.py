@@ -111,7 +111,7 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
     could not be applied (see `mockbook dlq list`) or a pass could not finish (run again: it
     resumes)."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings)
+    require_portal(client, app.settings, ("pull",))
     with Database(app.database_url()) as db:
         check_portal(db, client, app.settings)
         stats = pull(

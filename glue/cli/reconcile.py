@@ -101,7 +101,7 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     removed in HubSpot here), HubSpot for exams and contact profile fields (applied here). Run
     `mockbook pull` first."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings)
+    require_portal(client, app.settings, ("reconcile",))
     as_json = _as_json(app, json_flag)
     with Database(app.database_url()) as db:
         # another portal's ids name other records: comparing (let alone repairing) with them

@@ -1,7 +1,8 @@
 """What mockbook needs in a HubSpot portal: the custom objects, every property the push, the pull,
-the import, the reconcile and the notes use (with its HubSpot type and options), and the
-association label of exam prerequisites. glue/hubspot/setup.py creates and checks it; the
-sandbox's ready portal (glue/sandbox/schema.py) is built from it.
+the import, the reconcile and the notes use (with its HubSpot type and options, and which of those
+commands read or write it), and the association label of exam prerequisites.
+glue/hubspot/setup.py creates and checks it; the sandbox's ready portal (glue/sandbox/schema.py)
+is built from it.
 
 Property types and field types as HubSpot's properties API defines them
 (https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values);
@@ -29,6 +30,11 @@ FIELD_TYPES = {
     "bool": "booleancheckbox",
 }
 MOCK_TYPES = ("Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion")
+# The commands that use the portal, as each property below names its readers and writers (the
+# start-up check, glue.hubspot.setup.require, holds a command back only for what it uses); run
+# and the worker use what their steps use (CYCLE).
+COMMANDS = ("push", "pull", "import", "reconcile", "notes")
+CYCLE = ("pull", "push", "notes")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Prop:
     options: tuple[str, ...] = ()
     unique: bool = False
     column: str | None = None  # the database column, where it is not the property's name
+    reads: tuple[str, ...] = ()  # the commands that read it (COMMANDS)
+    writes: tuple[str, ...] = ()  # the commands that write it
 
     @property
     def field_type(self) -> str:
@@ -69,12 +77,29 @@ def _s(name: str, label: str, **kw: Any) -> Prop:
     return Prop(name, label, **kw)
 
 
+# Who uses what (glue/sync): the push writes every booking property (glue.sync.push's
+# booking_properties), an exam's total_bookings and capacity, a contact's credits and, on a
+# contact it creates, student_id; before writing credits it reads the contact's profile and
+# credits (the merge). The pull reads exams and contacts; the import and the reconcile read
+# exams, contacts and bookings. The notes write and search mockbook_audit_id.
+def _booking(name: str, label: str, **kw: Any) -> Prop:
+    return Prop(name, label, reads=("import", "reconcile"), writes=("push",), **kw)
+
+
+def _exam(name: str, label: str, **kw: Any) -> Prop:
+    return Prop(name, label, reads=("pull", "import", "reconcile"), **kw)
+
+
+def _contact(name: str, label: str, **kw: Any) -> Prop:
+    return Prop(name, label, reads=("push", "pull", "import", "reconcile"), **kw)
+
+
 # is_active of a waitlist place pushed as a booking object (push_state maps the place's status)
 WAITLIST_STATUSES = ("Waitlisted", "Offered", "Accepted", "Expired", "Left", "Closed")
 
 BOOKING_PROPS = (
-    _s("booking_id", "Booking ID", unique=True),
-    _s(
+    _booking("booking_id", "Booking ID", unique=True),
+    _booking(
         "is_active",
         "Status",
         type="enumeration",
@@ -82,44 +107,45 @@ BOOKING_PROPS = (
         # place as a booking object with booking code WL-<place id>, README "Waitlist in HubSpot")
         options=("Active", "Cancelled", "Completed", "Failed", *WAITLIST_STATUSES),
     ),
-    _s("token_used", "Token used"),
-    _s("attendance", "Attendance", type="enumeration", options=("Yes", "No")),
-    _s("idempotency_key", "Idempotency key"),
-    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
-    _s("exam_date", "Exam date", type="date"),
-    _s("start_time", "Start time"),
-    _s("end_time", "End time"),
-    _s("associated_mock_exam", "Mock exam (HubSpot id)"),
-    _s("associated_contact_id", "Contact (HubSpot id)"),
-    _s("student_id", "Student ID"),
-    _s("name", "Name"),
-    _s("email", "Email", column="student_email"),
-    _s("attending_location", "Attending location"),
-    _s("dominant_hand", "Dominant hand"),
+    _booking("token_used", "Token used"),
+    _booking("attendance", "Attendance", type="enumeration", options=("Yes", "No")),
+    _booking("idempotency_key", "Idempotency key"),
+    _booking("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
+    _booking("exam_date", "Exam date", type="date"),
+    _booking("start_time", "Start time"),
+    _booking("end_time", "End time"),
+    _booking("associated_mock_exam", "Mock exam (HubSpot id)"),
+    _booking("associated_contact_id", "Contact (HubSpot id)"),
+    _booking("student_id", "Student ID"),
+    _booking("name", "Name"),
+    _booking("email", "Email", column="student_email"),
+    _booking("attending_location", "Attending location"),
+    _booking("dominant_hand", "Dominant hand"),
 )
 # The one booking property map: HubSpot booking property -> hubspot_bookings column;
 # the push writes these, the pull, import and reconcile read them.
 BOOKING_COLUMNS = {p.name: p.column or p.name for p in BOOKING_PROPS}
 EXAM_PROPS = (
-    _s("mock_exam_name", "Mock exam name"),
-    _s("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
-    _s("exam_date", "Exam date", type="date"),
-    _s("start_time", "Start time"),
-    _s("end_time", "End time"),
-    _s("location", "Location"),
-    _s("capacity", "Capacity", type="number"),
-    _s("total_bookings", "Total bookings", type="number"),
-    _s("is_active", "Active"),
-    _s("scheduled_activation_datetime", "Scheduled activation", type="datetime"),
-    _s("mock_set", "Mock set", type="enumeration", options=tuple("ABCDEFGH")),
+    _exam("mock_exam_name", "Mock exam name"),
+    _exam("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
+    _exam("exam_date", "Exam date", type="date"),
+    _exam("start_time", "Start time"),
+    _exam("end_time", "End time"),
+    _exam("location", "Location"),
+    _exam("capacity", "Capacity", type="number", writes=("push",)),
+    _exam("total_bookings", "Total bookings", type="number", writes=("push",)),
+    _exam("is_active", "Active"),
+    _exam("scheduled_activation_datetime", "Scheduled activation", type="datetime"),
+    _exam("mock_set", "Mock set", type="enumeration", options=tuple("ABCDEFGH")),
+    # no command reads or writes it: prerequisites travel as exam -> exam associations
     _s("prerequisite_exam_ids", "Prerequisite exam ids"),
 )
 CONTACT_PROPS = (
-    _s("student_id", "Student ID"),
-    _s("ndecc_exam_date", "NDECC exam date"),
-    *(_s(f.name, f.label, type="number") for f in CREDIT_FIELDS),
+    _contact("student_id", "Student ID", writes=("push",)),
+    _contact("ndecc_exam_date", "NDECC exam date"),
+    *(_contact(f.name, f.label, type="number", writes=("push",)) for f in CREDIT_FIELDS),
 )
-NOTE_PROPS = (_s("mockbook_audit_id", "mockbook audit row"),)
+NOTE_PROPS = (_s("mockbook_audit_id", "mockbook audit row", reads=("notes",), writes=("notes",)),)
 
 
 @dataclass(frozen=True)

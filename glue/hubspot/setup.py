@@ -2,16 +2,18 @@
 
 glue.hubspot.catalogue's ``CATALOGUE`` is the one list of the custom objects, properties and
 association definitions the push, the pull, the import, the reconcile and the notes use.
-``setup`` creates what is missing (idempotently), ``check`` only compares, and every HubSpot
-command runs ``require`` at start-up, so a portal missing a property refuses to start with one
-line naming it instead of dead-lettering every record (exit 2). The sandbox's ready portal
+``setup`` creates what is missing and gives a property of another type mockbook's type
+(idempotently), ``check`` only compares, and every HubSpot command runs ``require`` at start-up
+with what it uses: a portal missing a property the command reads or writes refuses to start with
+one line naming it instead of dead-lettering every record (exit 2); a difference in what the
+command does not use, or can work with, is one warning line. The sandbox's ready portal
 (glue/sandbox/schema.py) is built from the same catalogue.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,20 +21,21 @@ from glue.config import ConfigError, Settings
 from glue.hubspot.catalogue import (
     BOOKINGS,
     CATALOGUE,
+    COMMANDS,
     EXAMS,
     GROUP,
-    PREREQUISITE_INVERSE,
     PREREQUISITE_LABEL,
     STANDARD_PROPS,
     CustomObject,
     Prop,
 )
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.portal_calls import Portal
 
 # How it works (the detail of the module docstring):
 #
 # HubSpot behaviour relied on (each call goes through the official SDK, under the glue's client:
-# rate limiter, retries, timeouts, error mapping):
+# rate limiter, retries, timeouts, error mapping; the calls: glue/hubspot/portal_calls.py):
 #
 # - Custom object schemas: ``GET/POST /crm-object-schemas/v3/schemas`` (a schema is created with
 #   its properties, ``requiredProperties``, ``primaryDisplayProperty`` and ``associatedObjects``;
@@ -46,10 +49,30 @@ from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 #   property, which cannot be changed later); a property needs an existing group
 #   (``/crm/v3/properties/{objectType}/groups``).
 #   https://developers.hubspot.com/docs/api/crm/properties
+# - ``PATCH /crm/v3/properties/{objectType}/{propertyName}`` updates a property; its body takes
+#   ``type`` and ``fieldType`` (both, and a valid pair) as well as ``options``, so setup gives a
+#   property of another type mockbook's type and field type.
+#   https://developers.hubspot.com/docs/api-reference/crm-properties-v3/core/patch-crm-v3-properties-objectType-propertyName
+#   HubSpot allows it "for certain field types" only
+#   (https://knowledge.hubspot.com/properties/property-field-types-in-hubspot): where it answers
+#   400 (the sandbox does for values that cannot become the new type), setup reports the
+#   property, HubSpot's message and what to do by hand, on one line.
+# - A property whose ``modificationMetadata.readOnlyValue`` is true ("the property's value is
+#   read-only and cannot be modified": a calculated property) takes no writes (READ_ONLY_VALUE):
+#   a command that writes it cannot work with it (the Property schema of the properties API,
+#   the page above).
 # - Association labels: ``GET/POST /crm/v4/associations/{from}/{to}/labels`` (associations v4
 #   schema API): lists the association types of a pair (the unlabelled default included), creates
 #   a labelled type and answers its ``typeId``; a same-object pair (exam -> exam) needs a label.
 #   https://developers.hubspot.com/docs/api/crm/associations/v4
+#
+# Which command cannot work with what (``Finding.users``): a missing property holds back every
+# command that reads or writes it; another type holds back the commands that write it, and the
+# ones that read it unless mockbook reads it as text (catalogue type string: any HubSpot type
+# reads back as a string, so a text property no command writes may have any type and is no
+# finding); a missing option, a property that is not unique or is calculated hold back its
+# writers. The custom objects, the ids in the environment and the association definitions hold
+# back every command. Anything else is one warning line at start-up.
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +86,18 @@ class Finding:
     fix: Callable[[], Any] | None = None
     call: str = ""  # the HTTP call of the fix, for --dry-run
     env: tuple[str, str] | None = None  # an id to put in the environment (variable, value)
+    users: frozenset[str] | None = None  # the commands that cannot work with it (None: all)
+    by_hand: str = ""  # what to do in HubSpot when setup cannot fix it, or HubSpot refused
+    refused: str = ""  # HubSpot's answer to the fix setup tried
+
+    def holds_back(self, uses: frozenset[str]) -> bool:
+        return self.users is None or bool(self.users & uses)
 
     def __str__(self) -> str:
-        return self.what
+        if self.fix is not None or not self.by_hand:
+            return self.what
+        refused = f"; {self.refused}" if self.refused else ""
+        return f"{self.what}{refused}; by hand: {self.by_hand}"
 
 
 @dataclass
@@ -79,114 +111,33 @@ class PortalReport:
         return not self.findings
 
 
-def differences(prop: Prop, found: dict[str, Any]) -> list[str]:
-    """How a portal property differs from what mockbook needs ([] when it fits)."""
+def differences(prop: Prop, found: dict[str, Any]) -> list[tuple[str, str]]:
+    """How a portal property differs from what mockbook needs, as (kind, text) pairs ([] when
+    it fits); kinds: read-only, type, unique, options."""
     out = []
-    if found.get("type") != prop.type:
-        out.append(f"type {found.get('type')!r}, needs {prop.type!r}")
-    if prop.unique and not found.get("hasUniqueValue"):
-        out.append("not a unique property (needs hasUniqueValue)")
-    if prop.options:
+    read_only = (found.get("modificationMetadata") or {}).get("readOnlyValue")
+    if read_only and prop.writes:
+        out.append(("read-only", "its value is read-only in HubSpot (calculated)"))
+    elif found.get("type") != prop.type and (prop.type != "string" or prop.writes):
+        # (a property mockbook only reads as text may have any type: every type reads back as a
+        # string the database keeps as it comes, a date's YYYY-MM-DD, a number's digits)
+        out.append(("type", f"type {found.get('type')!r}, needs {prop.type!r}"))
+    elif prop.options:  # (another type's options do not count: the type change sends them)
         have = {o.get("value") for o in found.get("options") or [] if isinstance(o, dict)}
         missing = [o for o in prop.options if o not in have]
         if missing:
-            out.append(f"options missing: {', '.join(missing)}")
+            out.append(("options", f"options missing: {', '.join(missing)}"))
+    if prop.unique and not found.get("hasUniqueValue"):
+        out.append(("unique", "not a unique property (needs hasUniqueValue)"))
     return out
 
 
-class Portal:
-    """The schema, properties and labels calls on top of the glue's HubSpot client."""
-
-    def __init__(self, client: HubSpotClient, settings: Settings) -> None:
-        self.client = client
-        self.settings = settings
-        self._schemas = client.schemas_api
-        self._properties = client.properties_api
-        self._groups = client.property_groups_api
-        self._labels = client.labels_api
-
-    # ---- reads ----------------------------------------------------------------------------
-    def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        data, _ = self.client.call(operation, fn, *args)
-        return data if isinstance(data, dict) else {}
-
-    def schemas(self) -> list[dict[str, Any]]:
-        return list(
-            self._get("list schemas", self._schemas.get_all_with_http_info).get("results") or []
-        )
-
-    def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
-        data = self._get(
-            f"properties {object_type}", self._properties.get_all_with_http_info, object_type
-        )
-        return {p["name"]: p for p in data.get("results") or [] if isinstance(p, dict)}
-
-    def groups(self, object_type: str) -> set[str]:
-        data = self._get(f"groups {object_type}", self._groups.get_all_with_http_info, object_type)
-        return {g.get("name") for g in data.get("results") or [] if isinstance(g, dict)}
-
-    def labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
-        data = self._get(
-            f"labels {from_type}->{to_type}",
-            self._labels.get_all_with_http_info,
-            from_type,
-            to_type,
-        )
-        return [x for x in data.get("results") or [] if isinstance(x, dict)]
-
-    # ---- writes ---------------------------------------------------------------------------
-    def create_schema(self, obj: CustomObject) -> dict[str, Any]:
-        return self._get(
-            f"create schema {obj.name}", self._schemas.create_with_http_info, obj.schema_body()
-        )
-
-    def create_association(self, from_type: str, to_type: str, name: str) -> dict[str, Any]:
-        body = {"fromObjectTypeId": from_type, "toObjectTypeId": to_type, "name": name}
-        return self._get(
-            f"define association {from_type}->{to_type}",
-            self._schemas.create_association_with_http_info,
-            from_type,
-            body,
-        )
-
-    def create_group(self, object_type: str) -> dict[str, Any]:
-        body = {"name": GROUP, "label": "mockbook", "displayOrder": -1}
-        return self._get(
-            f"create group {object_type}", self._groups.create_with_http_info, object_type, body
-        )
-
-    def create_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
-        return self._get(
-            f"create property {object_type}.{prop.name}",
-            self._properties.create_with_http_info,
-            object_type,
-            prop.definition(),
-        )
-
-    def update_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
-        """Add missing enumeration options (HubSpot replaces the option list: send all)."""
-        body = {k: v for k, v in prop.definition().items() if k in ("label", "options")}
-        return self._get(
-            f"update property {object_type}.{prop.name}",
-            self._properties.update_with_http_info,
-            object_type,
-            prop.name,
-            body,
-        )
-
-    def create_label(self, from_type: str, to_type: str) -> dict[str, Any]:
-        body = {
-            "label": PREREQUISITE_LABEL,
-            "name": "prerequisite",
-            "inverseLabel": PREREQUISITE_INVERSE,
-        }
-        return self._get(
-            f"create label {from_type}->{to_type}",
-            self._labels.create_with_http_info,
-            from_type,
-            to_type,
-            body,
-        )
+def held_back(prop: Prop, kind: str) -> frozenset[str]:
+    """The commands that cannot work with ``prop`` when it is ``kind`` (missing, or one of the
+    kinds of :func:`differences`)."""
+    if kind == "missing" or (kind == "type" and prop.type != "string"):
+        return frozenset(prop.reads + prop.writes)
+    return frozenset(prop.writes)
 
 
 # ---- the comparison ---------------------------------------------------------------------------
@@ -217,7 +168,13 @@ def inspect(portal: Portal, *, creating: bool = False) -> PortalReport:
         report.findings.append(f)
         if creating and f.fix is not None:
             report.calls.append(f.call)
-            f.fix()
+            try:
+                f.fix()
+            except HubSpotError as exc:
+                if not f.by_hand or exc.status != 400:
+                    raise
+                # HubSpot does not allow this change: the finding stays, with what to do by hand
+                f.refused, f.fix = f"HubSpot refused the change (400: {exc.message})", None
 
     schemas = portal.schemas()
     type_ids = {"bookings": s.bookings_object_type, "exams": s.exams_object_type}
@@ -283,6 +240,7 @@ def _inspect_props(
                             f"{name}: property group {GROUP!r} does not exist",
                             lambda t=type_id: portal.create_group(t),
                             f"POST /crm/v3/properties/{type_id}/groups {GROUP}",
+                            users=frozenset(),  # needed to create a property, not to use one
                         )
                     )
             found(
@@ -290,20 +248,38 @@ def _inspect_props(
                     f"{name}: property {prop.name!r} ({prop.type}) is missing",
                     lambda t=type_id, p=prop: portal.create_property(t, p),
                     f"POST /crm/v3/properties/{type_id} {prop.name}",
+                    users=held_back(prop, "missing"),
                 )
             )
             continue
         diffs = differences(prop, current)
-        only_options = all(d.startswith("options missing") for d in diffs)
-        fix = (lambda t=type_id, p=prop: portal.update_property(t, p)) if only_options else None
-        for d in diffs:
-            found(
-                Finding(
-                    f"{name}: property {prop.name!r}: {d}",
-                    fix,
-                    f"PATCH /crm/v3/properties/{type_id}/{prop.name}",
+        only_options = all(kind == "options" for kind, _ in diffs)
+        where = f"HubSpot: Settings > Properties > {name} > {prop.name}"
+        call = f"PATCH /crm/v3/properties/{type_id}/{prop.name}"
+        for kind, text in diffs:
+            finding = Finding(f"{name}: property {prop.name!r}: {text}", call=call)
+            finding.users = held_back(prop, kind)
+            if kind == "options" and only_options:
+                finding.fix = lambda t=type_id, p=prop: portal.update_property(t, p)
+            elif kind == "type":
+                finding.fix = lambda t=type_id, p=prop: portal.change_type(t, p)
+                finding.call = f"{call} type={prop.type} fieldType={prop.field_type}"
+                finding.by_hand = (
+                    f"clear or correct its values that are not valid {prop.type} values "
+                    f"({where}), then run `mockbook hubspot setup` again; or give it type "
+                    f"{prop.type}, field type {prop.field_type} there"
                 )
-            )
+            elif kind == "unique":  # HubSpot does not make an existing property unique
+                finding.by_hand = (
+                    f"{' and '.join(prop.writes)} upserts by it: delete it ({where}), then run "
+                    "`mockbook hubspot setup`, which creates it unique"
+                )
+            elif kind == "read-only":
+                finding.by_hand = (
+                    f"{' and '.join(prop.writes)} writes it: delete it ({where}), then run "
+                    f"`mockbook hubspot setup`, which creates it (type {prop.type})"
+                )
+            found(finding)
 
 
 def _inspect_associations(
@@ -429,21 +405,40 @@ class HubSpotUnavailable(ConfigError):
     it in one line as any ConfigError; the worker waits and checks again (glue.run.cycle)."""
 
 
-def require(client: HubSpotClient, settings: Settings) -> None:
-    """The start-up check of every HubSpot command: ConfigError (one line, exit 2) naming what is
-    missing, before anything is claimed or sent; HubSpotUnavailable when HubSpot did not answer
-    properly."""
+def require(client: HubSpotClient, settings: Settings, uses: Iterable[str]) -> None:
+    """The start-up check of every HubSpot command, given the commands it runs (``uses``:
+    catalogue COMMANDS): ConfigError (one line, exit 2) naming what it cannot work with, before
+    anything is claimed or sent; HubSpotUnavailable when HubSpot did not answer properly. What
+    differs only where the command does not look, or in a way it can work with, is logged as
+    one warning line and the command starts."""
+    used = frozenset(uses)
     try:
         report = check(client, settings)
     except HubSpotError as exc:
         error = HubSpotUnavailable if exc.transient else ConfigError
         raise error(config_message(exc, client, settings)) from None
-    if not report.ok:
-        # name what the glue would fail on (a property, an object, an id), not a property group
-        named = [f for f in report.findings if "property group" not in f.what]
-        first = (named or report.findings)[0]
-        more = f" (and {len(named) - 1} more)" if len(named) > 1 else ""
-        raise ConfigError(
-            f"the HubSpot portal is not set up for mockbook: {first}{more}; run "
-            "`mockbook hubspot setup` (or `mockbook hubspot setup --check` to list everything)"
+    # name what the glue would fail on (a property, an object, an id), not a property group
+    held = [f for f in report.findings if f.holds_back(used)]
+    other = [f for f in report.findings if not f.holds_back(used) and f.users != frozenset()]
+    who = ", ".join(c for c in COMMANDS if c in used)
+    if held:
+        first = held[0]
+        more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
+        if first.fix is None and first.by_hand:
+            then = "`mockbook hubspot setup --check` lists everything"
+        else:
+            then = (
+                "run `mockbook hubspot setup` (or `mockbook hubspot setup --check` to list "
+                "everything)"
+            )
+        raise ConfigError(f"the HubSpot portal is not set up for {who}: {first}{more}; {then}")
+    if other:
+        more = f" (and {len(other) - 1} more)" if len(other) > 1 else ""
+        log.warning(
+            "the HubSpot portal differs from what mockbook needs, in what %s does not use: "
+            "%s%s; %s starts (`mockbook hubspot setup --check` lists everything)",
+            who,
+            other[0],
+            more,
+            who,
         )

@@ -28,6 +28,7 @@ from glue.cache import (
 from glue.config import ConfigError, Settings
 from glue.db import runs
 from glue.db.database import Database
+from glue.hubspot.catalogue import CYCLE
 from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
 from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, build_limiter
@@ -207,7 +208,7 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
     db, hubspot, _ = cycle.seams()
     try:
-        Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight()
+        Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
         # the portal this database is synced with (glue.hubspot.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
         # sandbox`'s) stops with a message naming both instead of mixing their records (

@@ -11,11 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import OBJECT_NOT_FOUND, ApiError, Req
 from .rules import check_property_definition
-from .schema import prop_def
+from .schema import Invalid, normalise, prop_def
 from .store import ObjectType, iso, now_ms
 
 if TYPE_CHECKING:
     from .api import Api
+
+# The field types each property type takes; the properties API checks the pair on create and on
+# update ("When creating or updating properties, both type and fieldType values are required").
+# https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+FIELD_TYPES_OF = {
+    "bool": ("booleancheckbox", "calculation_equation"),
+    "enumeration": ("booleancheckbox", "checkbox", "radio", "select", "calculation_equation"),
+    "date": ("date",),
+    "datetime": ("date",),
+    "string": ("file", "text", "textarea", "calculation_equation", "html", "phonenumber"),
+    "number": ("number", "calculation_equation"),
+}
 
 
 # ---- the properties API ----------------------------------------------------------------------
@@ -103,12 +115,50 @@ class PropertiesApi:
                 },
                 fields=(),
             )
+            new = dict(spec)
             if "options" in body:
-                spec["options"] = prop_def(name, options=body["options"] or ())["options"]
+                new["options"] = prop_def(name, options=body["options"] or ())["options"]
             for key in ("label", "description", "groupName", "type", "fieldType"):
                 if key in body:
-                    spec[key] = body[key]
+                    new[key] = body[key]
+            if (new["type"], new["fieldType"]) != (spec["type"], spec["fieldType"]):
+                self._retype(ot, name, new)
+            spec.update(new)
         return 200, self._out(spec)
+
+    def _retype(self, ot: ObjectType, name: str, new: dict[str, Any]) -> None:
+        """A change of type or field type: a valid pair, and every value the records hold must
+        be a value of the new type, converted (a date's epoch milliseconds read back as
+        YYYY-MM-DD); else 400 and nothing changes. HubSpot allows a type change "for certain
+        field types" (https://knowledge.hubspot.com/properties/property-field-types-in-hubspot);
+        the sandbox allows it where the values convert."""
+        kind, field_type = new["type"], new["fieldType"]
+        if field_type not in FIELD_TYPES_OF.get(kind, ()):
+            raise ApiError(
+                400,
+                f"Property {name}: fieldType {field_type!r} is not valid for type {kind!r}",
+                context={"propertyName": [name]},
+            )
+        if kind == "enumeration" and not new.get("options"):
+            raise ApiError(400, f"Enumeration property {name!r} needs options")
+        converted, bad = {}, []
+        for rec in self.store.records(ot):
+            value = rec.properties.get(name)
+            if not value:
+                continue
+            try:
+                converted[rec.id] = (rec, normalise(name, new, value))
+            except Invalid as exc:
+                bad.append(f'"{value}" (object {rec.id}): {exc.message}')
+        if bad:
+            raise ApiError(
+                400,
+                f"Cannot change property {name} to type {kind}: {len(bad)} existing value(s) "
+                f"cannot be converted, e.g. {bad[0]}",
+                context={"propertyName": [name]},
+            )
+        for rec, value in converted.values():
+            rec.properties[name] = value
 
     def groups(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self._type(t)

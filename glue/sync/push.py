@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -403,12 +403,13 @@ class Pusher:
         )
 
     # ---- start-up check ----------------------------------------------------------------------
-    def preflight(self) -> None:
-        """Check once that HubSpot answers, accepts the token and has everything mockbook needs
-        (glue.hubspot.setup: both object types, every property, the association definitions);
-        misconfiguration raises ConfigError (exit 2) naming what is missing, before anything is
-        claimed, so a portal missing a property never dead-letters the queue."""
-        require_portal(self.hubspot, self.settings)
+    def preflight(self, uses: Iterable[str] = ("push",)) -> None:
+        """Check once that HubSpot answers, accepts the token and has everything the push (or
+        ``uses``: the commands of a run) needs (glue.hubspot.setup: both object types, the
+        properties they use, the association definitions); misconfiguration raises ConfigError
+        (exit 2) naming what is missing, before anything is claimed, so a portal missing a
+        property never dead-letters the queue."""
+        require_portal(self.hubspot, self.settings, uses)
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:

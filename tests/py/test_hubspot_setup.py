@@ -5,13 +5,16 @@ line naming it) instead of dead-lettering the queue."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import push_helpers
 import sandbox_fixtures
 from pull_helpers import contact_props, exam_props, fast, hubspot, one, open_db
 from push_helpers import env_for, run_main
 
 from glue.hubspot import setup as portal
-from glue.sandbox import BOOKINGS, CONTACTS, NOTES, Sandbox
+from glue.hubspot.client import HubSpotError
+from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, NOTES, Sandbox
 from glue.sync.importer import run_import
 from glue.sync.notes import push_audit_notes
 from glue.sync.pull import pull
@@ -85,21 +88,64 @@ def test_setup_check_dry_run_and_idempotence(empty_sandbox: Sandbox, monkeypatch
     assert code == 0 and writes(empty_sandbox, before) == []
 
 
-def test_setup_adds_a_missing_option_and_reports_a_wrong_type(sandbox: Sandbox) -> None:
+def test_setup_gives_a_property_mockbooks_type_and_adds_a_missing_option(sandbox: Sandbox) -> None:
+    """A number property made text in HubSpot, its values all numbers: setup changes its type
+    and field type (the properties API's update takes both) and keeps the values."""
     fast(sandbox)
     settings, client, _ = hubspot("postgresql://unused", sandbox)
     exams = sandbox.store.resolve_type("mock_exams")
     assert exams is not None
     exams.declared["mock_set"]["options"] = exams.declared["mock_set"]["options"][:3]
-    exams.declared["capacity"]["type"] = "string"
+    exams.declared["capacity"].update(type="string", fieldType="text")
+    [exam] = sandbox.seed(EXAMS, [exam_props(capacity=12)])
     findings = [str(f) for f in portal.check(client, settings).findings]
     assert findings == [
         "mock_exams: property 'capacity': type 'string', needs 'number'",
         "mock_exams: property 'mock_set': options missing: D, E, F, G, H",
     ]
     report = portal.setup(client, settings)
-    assert [str(f) for f in report.findings] == [findings[0]]  # a type cannot be changed
+    assert report.findings == []
+    assert f"PATCH /crm/v3/properties/{EXAMS}/capacity type=number fieldType=number" in (
+        report.calls
+    )
+    assert (exams.declared["capacity"]["type"], exams.declared["capacity"]["fieldType"]) == (
+        "number",
+        "number",
+    )
+    assert sandbox.get(EXAMS, exam)["properties"]["capacity"] == "12"
     assert [o["value"] for o in exams.declared["mock_set"]["options"]] == list("ABCDEFGH")
+    assert portal.check(client, settings).ok
+
+
+def test_setup_says_what_to_do_by_hand_when_hubspot_refuses_a_type_change(
+    sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """Values that cannot become the new type: HubSpot answers the update 400 and keeps the
+    property; setup prints one line for it, with HubSpot's reason and the fix by hand."""
+    fast(sandbox)
+    exams = sandbox.store.resolve_type("mock_exams")
+    assert exams is not None
+    exams.declared["capacity"].update(type="string", fieldType="text")
+    [exam] = sandbox.seed(EXAMS, [exam_props(capacity="twelve")])
+    env = env_for("postgresql://unused", sandbox)
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 1, out
+    [line] = [x for x in out.splitlines() if x.startswith("not fixed:")]
+    assert line == (
+        "not fixed: mock_exams: property 'capacity': type 'string', needs 'number'; "
+        "HubSpot refused the change (400: Cannot change property capacity to type number: 1 "
+        f'existing value(s) cannot be converted, e.g. "twelve" (object {exam}): "twelve" is not a '
+        "valid number); by hand: clear or correct its values that are not valid number values "
+        "(HubSpot: Settings > Properties > mock_exams > capacity), then run `mockbook hubspot "
+        "setup` again; or give it type number, field type number there"
+    )
+    assert exams.declared["capacity"]["type"] == "string"
+    assert sandbox.get(EXAMS, exam)["properties"]["capacity"] == "twelve"
+    # Corrected by hand, the next setup changes the type.
+    sandbox.touch(EXAMS, exam, capacity="12")
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 0, out
+    assert exams.declared["capacity"]["type"] == "number"
 
 
 def test_a_portal_set_up_before_the_waitlist_gets_its_booking_statuses(sandbox: Sandbox) -> None:
@@ -184,9 +230,11 @@ def test_the_whole_cycle_on_a_portal_set_up_from_empty(
     assert sb.errors == []
 
 
-def test_a_portal_missing_one_property_is_refused_at_start_up(
-    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+def test_a_portal_missing_one_property_is_refused_by_the_commands_that_use_it(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys, caplog
 ) -> None:
+    """A booking property deleted in HubSpot: every command that writes or reads bookings
+    refuses to start; the pull and the notes, which never touch it, start with one warning."""
     fast(sandbox)
     bookings = sandbox.store.resolve_type(BOOKINGS)
     assert bookings is not None
@@ -195,7 +243,7 @@ def test_a_portal_missing_one_property_is_refused_at_start_up(
     push_helpers.book(push_db, [(s, world.exams[0]) for s in world.students])
     queued = push_helpers.pending(push_db)
     env = env_for(push_db, sandbox)
-    for command in (["push"], ["pull"], ["notes"], ["import"], ["run"], ["worker"]):
+    for command in (["push"], ["import"], ["run"], ["worker"]):
         code, out, err = run_main(command, env, monkeypatch, capsys)
         assert code == 2, (command, out, err)
         # one line naming it (run also prints its table of steps on stdout; the worker logs the
@@ -215,3 +263,161 @@ def test_a_portal_missing_one_property_is_refused_at_start_up(
     assert one(push_db, "SELECT count(*) FROM hubspot_sync.sync_errors") == 0
     assert one(push_db, "SELECT max(attempts) FROM hubspot_sync.sync_queue") == 0
     assert writes(sandbox) == []
+    for command in (["pull"], ["notes"]):
+        caplog.clear()
+        code, out, err = run_main(command, env, monkeypatch, capsys)
+        assert code != 2 and "Traceback" not in err, (command, out, err)
+        [warning] = [r.getMessage() for r in caplog.records if r.name == "glue.hubspot.setup"]
+        assert f"in what {command[0]} does not use" in warning
+        assert "bookings: property 'dominant_hand' (string) is missing" in warning
+
+
+def test_a_property_of_another_type_holds_back_only_the_commands_it_fails(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys, caplog
+) -> None:
+    """An exam's exam_date made text in HubSpot: the pull reads it as a date and refuses to
+    start with the fix; the push never touches it and starts with one warning. A property
+    mockbook only reads as text (ndecc_exam_date) may have any type: nobody is held back."""
+    fast(sandbox)
+    exams = sandbox.store.resolve_type(EXAMS)
+    contacts = sandbox.store.resolve_type(CONTACTS)
+    assert exams is not None and contacts is not None
+    exams.declared["exam_date"].update(type="string", fieldType="text")
+    contacts.declared["ndecc_exam_date"].update(type="date", fieldType="date")
+    world = push_helpers.make_world(push_db, sandbox, students=1)
+    push_helpers.book(push_db, [(world.students[0], world.exams[0])])
+    sandbox.touch(CONTACTS, world.contact_ids[world.students[0]], ndecc_exam_date="2026-05-01")
+    env = env_for(push_db, sandbox)
+
+    code, out, err = run_main(["pull"], env, monkeypatch, capsys)
+    assert code == 2, (out, err)
+    assert err.strip() == (
+        "mockbook: the HubSpot portal is not set up for pull: mock_exams: property 'exam_date': "
+        "type 'string', needs 'date'; run `mockbook hubspot setup` (or `mockbook hubspot setup "
+        "--check` to list everything)"
+    )
+    caplog.clear()
+    code, out, err = run_main(["push"], env, monkeypatch, capsys)
+    assert code == 0, (out, err)
+    assert push_helpers.pending(push_db) == 0
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "glue.hubspot.setup"]
+    assert warning.startswith(
+        "the HubSpot portal differs from what mockbook needs, in what push does not use: "
+        "mock_exams: property 'exam_date': type 'string', needs 'date'; push starts"
+    )
+    assert "ndecc_exam_date" not in warning
+
+    # setup gives exam_date its type (no exam holds a value that is not a date); the pull then
+    # starts, and reads the date-typed ndecc_exam_date as the text it is.
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 0, out
+    assert [x for x in out.splitlines() if x.startswith("called:")] == [
+        f"called: PATCH /crm/v3/properties/{EXAMS}/exam_date type=date fieldType=date"
+    ]
+    assert contacts.declared["ndecc_exam_date"]["type"] == "date"
+    code, out, err = run_main(["pull"], env, monkeypatch, capsys)
+    assert code != 2 and "not set up" not in err, (out, err)
+    pulled = one(
+        push_db,
+        "SELECT ndecc_exam_date FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
+        (world.students[0],),
+    )
+    assert pulled == "2026-05-01"
+
+
+def test_a_property_of_another_type_the_push_writes_is_refused_until_setup_repairs_it(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """A booking's dominant_hand defined as a checkbox (bool), as the original admin app writes
+    it: the push would send 'left' (HubSpot: INVALID_BOOLEAN), so it refuses to start, naming the
+    property and the fix; setup makes it text (true/false convert) and the push then writes."""
+    fast(sandbox)
+    bookings = sandbox.store.resolve_type(BOOKINGS)
+    assert bookings is not None
+    bookings.declared["dominant_hand"].update(type="bool", fieldType="booleancheckbox")
+    [old] = sandbox.seed(BOOKINGS, [{"booking_id": "OLD-1", "dominant_hand": "true"}])
+    world = push_helpers.make_world(push_db, sandbox, students=1)
+    [booked] = [
+        one(
+            push_db,
+            "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s, "
+            "p_mock_exam_id := %s, p_idempotency_key := 'left-1', p_dominant_hand := 'left', "
+            "p_attending_location := 'mississauga')",
+            (sid, f"{sid.lower()}@example.com", world.exams[0]),
+        )
+        for sid in world.students
+    ]
+    env = env_for(push_db, sandbox)
+    code, out, err = run_main(["push"], env, monkeypatch, capsys)
+    assert code == 2, (out, err)
+    assert err.strip() == (
+        "mockbook: the HubSpot portal is not set up for push: bookings: property "
+        "'dominant_hand': type 'bool', needs 'string'; run `mockbook hubspot setup` (or "
+        "`mockbook hubspot setup --check` to list everything)"
+    )
+    assert writes(sandbox) == []
+
+    code, out, _ = run_main(["hubspot", "setup", "--dry-run"], env, monkeypatch, capsys)
+    assert code == 1
+    assert (
+        f"would call: PATCH /crm/v3/properties/{BOOKINGS}/dominant_hand type=string "
+        "fieldType=text"
+    ) in out.splitlines()
+    code, out, _ = run_main(["hubspot", "setup"], env, monkeypatch, capsys)
+    assert code == 0, out
+    assert bookings.declared["dominant_hand"]["type"] == "string"
+    assert sandbox.get(BOOKINGS, old)["properties"]["dominant_hand"] == "true"
+    code, out, err = run_main(["push"], env, monkeypatch, capsys)
+    assert code == 0, (out, err)
+    pushed = push_helpers.hubspot_bookings(sandbox)[booked["booking_id"]]
+    assert pushed["properties"]["dominant_hand"] == "left"
+
+
+def test_the_sandbox_changes_a_property_type_as_hubspot_does(sandbox: Sandbox) -> None:
+    """PATCH /crm/v3/properties/{objectType}/{name} with type and fieldType: a valid pair, and
+    the values held converted (a date's epoch milliseconds read back as YYYY-MM-DD); values that
+    cannot convert, or a pair HubSpot does not take, are 400 and change nothing."""
+    fast(sandbox)
+    _, client, _ = hubspot("postgresql://unused", sandbox)
+    contacts = sandbox.store.resolve_type(CONTACTS)
+    assert contacts is not None
+
+    def patch(name: str, **body: str) -> HubSpotError | None:
+        try:
+            client.call("patch", client.properties_api.update_with_http_info, CONTACTS, name, body)
+        except HubSpotError as exc:
+            return exc
+        return None
+
+    midnight = int(datetime(2026, 5, 1, tzinfo=UTC).timestamp() * 1000)
+    [c] = sandbox.seed(CONTACTS, [contact_props("TYPE1", ndecc_exam_date=midnight)])
+    for name, body in (
+        ("sj_credits", {"type": "string"}),  # fieldType stays number: not a string's
+        ("sj_credits", {"type": "number", "fieldType": "select"}),
+        ("student_id", {"type": "number", "fieldType": "number"}),  # "TYPE1"
+    ):
+        refused = patch(name, **body)
+        assert refused is not None and refused.status == 400, (name, body)
+        assert refused.category == "VALIDATION_ERROR"
+    assert contacts.declared["student_id"]["type"] == "string"
+    assert contacts.declared["sj_credits"]["fieldType"] == "number"
+    assert patch("ndecc_exam_date", type="date", fieldType="date") is None
+    assert sandbox.get(CONTACTS, c)["properties"]["ndecc_exam_date"] == "2026-05-01"
+
+
+def test_a_booking_id_that_is_not_unique_is_reported_with_the_fix_by_hand(
+    sandbox: Sandbox,
+) -> None:
+    """HubSpot does not make an existing property unique: setup cannot fix it and says how."""
+    fast(sandbox)
+    settings, client, _ = hubspot("postgresql://unused", sandbox)
+    bookings = sandbox.store.resolve_type(BOOKINGS)
+    assert bookings is not None
+    bookings.declared["booking_id"]["hasUniqueValue"] = False
+    report = portal.setup(client, settings)
+    assert [str(f) for f in report.findings] == [
+        "bookings: property 'booking_id': not a unique property (needs hasUniqueValue); by "
+        "hand: push upserts by it: delete it (HubSpot: Settings > Properties > bookings > "
+        "booking_id), then run `mockbook hubspot setup`, which creates it unique"
+    ]
+    assert report.findings[0].users == frozenset({"push"})
