@@ -16,6 +16,7 @@ ERROR = "error"
 TIMEOUT = "timeout"
 LOST_RESPONSE = "lost_response"
 STORM = "storm"
+OMITTED_RESULT = "omitted_result"
 
 
 class Faults:
@@ -29,6 +30,8 @@ class Faults:
       than a client's timeout) and then closes the connection without answering (nothing applied).
     - ``lost_response_rate``: fraction of calls whose change IS applied, after which the
       connection is dropped with no response.
+    - ``omit_results(n)``: the next n batch updates applied answer 207 without the first
+      input's result, and without an error for it (what HubSpot's multi-status answers may do).
     - ``seed``: re-seeds the generator (reproducible fault sequences).
     - ``spare_portal_reads``: when True, the reads of the start-up portal check (schemas,
       properties, association labels: ``GET`` only) get no fault, storm or latency, so a test
@@ -60,6 +63,7 @@ class Faults:
         self.spare_portal_reads = False
         self.error_statuses: tuple[int, ...] = (500, 502, 503)
         self._storm_until = 0.0
+        self._omitted = 0
         with self._lock:
             self._rng = random.Random(self._seed)
 
@@ -72,6 +76,18 @@ class Faults:
         with self._lock:
             self._seed = value
             self._rng = random.Random(value)
+
+    def omit_results(self, count: int) -> None:
+        """The next ``count`` batch updates answer without their first input's result."""
+        with self._lock:
+            self._omitted = count
+
+    def take_omitted_result(self) -> bool:
+        with self._lock:
+            if self._omitted <= 0:
+                return False
+            self._omitted -= 1
+            return True
 
     def storm(self, seconds: float) -> None:
         """Answer every call with 429 for the next ``seconds`` (0 ends a storm)."""

@@ -274,6 +274,12 @@ class Sandbox:
             with self._lock:
                 self.errors.append(f"{method} {path}: {type(exc).__name__}: {exc}")
             status, body = 500, error_body(f"Sandbox internal error: {exc}", INTERNAL_ERROR)
+        if (path.endswith("/batch/update") and isinstance(body, dict)
+                and self.faults.take_omitted_result() and body.get("results")):
+            # a multi-status answer missing an input: neither a result nor an error for it
+            self._fault(entry, F.OMITTED_RESULT)
+            body = {**body, "results": body["results"][1:], "status": "COMPLETE"}
+            status = 207
         return status, body, {}
 
     def _rate_body(self, policy: str) -> dict:
@@ -323,7 +329,8 @@ class Sandbox:
             "calls": 0,
             "429": 0,
             "by_status": {},
-            "faults": {F.ERROR: 0, F.TIMEOUT: 0, F.LOST_RESPONSE: 0, F.STORM: 0},
+            "faults": {F.ERROR: 0, F.TIMEOUT: 0, F.LOST_RESPONSE: 0, F.STORM: 0,
+                       F.OMITTED_RESULT: 0},
         }
 
     # ---- state for tests -------------------------------------------------------------------

@@ -817,6 +817,28 @@ class Pusher:
                 failed[(work.table, work.record_id)] = (work, str(err))
         return failed
 
+    def _confirmed(
+        self, result: BatchResult, chunk: Sequence[Work],
+        failed: dict[tuple[str, uuid.UUID], tuple[Work, str]],
+    ) -> list[Work]:
+        """The works of a batch update HubSpot confirmed: a result names them (by
+        objectWriteTraceId, else by HubSpot id). One answered with neither a result nor an error
+        (a 207 missing an input) is not counted as written: it is failed here, tried again."""
+        traces = {str(r.get("objectWriteTraceId")) for r in result.results}
+        ids = {str(r.get("id")) for r in result.results}
+        ok, unknown = [], []
+        for work in chunk:
+            if (work.table, work.record_id) in failed:
+                continue
+            if work.trace in traces or str(work.state.get("hubspot_id")) in ids:
+                ok.append(work)
+            else:
+                unknown.append(work)
+        if unknown:
+            self._fail(unknown, "HubSpot answered the batch without this record (neither a "
+                                "result nor an error): not counted as written, tried again")
+        return ok
+
     # ---- contacts ----------------------------------------------------------------------------
     def _push_contacts(
         self,
@@ -874,7 +896,7 @@ class Pusher:
             )
             failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
             self._fail_per_record(failed)
-            ok = [w for w in chunk if (w.table, w.record_id) not in failed]
+            ok = self._confirmed(result, chunk, failed)
             self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
 
         def upsert(chunk: list[Work]) -> None:
@@ -1352,7 +1374,7 @@ class Pusher:
             )
             failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
             self._fail_per_record(failed)
-            ok = [w for w in chunk if (w.table, w.record_id) not in failed]
+            ok = self._confirmed(result, chunk, failed)
             later = [w for w in ok if self.changed(w, "prerequisite_exam_ids")]
             prerequisites.extend(later)
             now = [w for w in ok if w not in later]

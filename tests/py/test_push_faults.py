@@ -278,3 +278,24 @@ def test_record_errors_without_trace_ids_are_matched_by_id() -> None:
     )
     failed = Pusher._errors_by_work(result, works, lambda w: [w.state["hubspot_id"]])
     assert [w.record_id for w, _ in failed.values()] == [1]
+
+
+def test_a_batch_answer_missing_an_input_is_not_counted_as_written(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """A multi-status (207) batch answer may hold neither a result nor an error for an input:
+    that write is unconfirmed, so it is tried again, never counted as done (the contact and
+    exam paths once completed such rows as written)."""
+    world = make_world(push_db, sandbox, students=3)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    sandbox.faults.omit_results(2)  # the contacts' batch update, then the exams'
+    settings = settings_for(push_db, sandbox)
+    client = client_for(settings)
+    with Database(push_db) as db:
+        first = Pusher(db, client, settings, batch_size=150, lease_seconds=30).run(linger=0)
+    assert sandbox.stats["faults"]["omitted_result"] == 2
+    assert first.retried > 0 and first.dead_lettered == 0
+    assert pending(push_db) > 0  # the unconfirmed contact's and exam's rows, due again
+    runs, _ = drain(push_db, sandbox)
+    assert pending(push_db) == 0 and sum(r.dead_lettered for r in runs) == 0
+    assert_hubspot_matches_database(push_db, sandbox)
