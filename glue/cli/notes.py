@@ -62,7 +62,11 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
         )
         if stats.failed:
             click.echo(f"notes stopped: {stats.failed} (the next run carries on)", err=True)
-    if stats.failed:
+        if stats.unassociated:
+            click.echo(f"{stats.unassociated} note(s) not associated with their booking or "
+                       "contact yet (tried again on the next run): "
+                       + "; ".join(stats.errors[:3]), err=True)
+    if stats.failed or stats.unassociated:
         sys.exit(exitcodes.PARTIAL_FAILURE)
 
 

@@ -381,6 +381,10 @@ def _notes(cycle: Cycle) -> StepResult:
         )
     if stats.failed:
         return StepResult("notes", FAILED, detail=detail, error=stats.failed)
+    if stats.unassociated:
+        return StepResult("notes", PARTIAL, detail=detail | {"unassociated": stats.unassociated},
+                          error=f"{stats.unassociated} note(s) not associated with their booking "
+                                "or contact yet: tried again on the next run")
     return StepResult("notes", detail=detail)
 
 

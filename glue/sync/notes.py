@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 
 NOTE_PROPERTY = "mockbook_audit_id"
 CURSOR = "notes"
+# notes created whose association to their booking or contact failed:
+# {note id: {"to": [[object type, id], ...], "attempts": n}}, tried again on every run
+ASSOCIATIONS = "notes:associations"
+MAX_ASSOCIATION_ATTEMPTS = 10
 DEFAULT_SETTLE_SECONDS = 10.0
 MAX_BODY = 1000
 
@@ -168,6 +172,8 @@ class NotesStats:
     batches: int = 0
     locked_out: bool = False  # another process was writing notes
     stopped: bool = False  # a stop was asked before the backlog was done
+    # notes whose association to their booking or contact has not landed: failed, tried again
+    unassociated: int = 0
     failed: str | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -207,6 +213,7 @@ class NoteWriter:
                 return self.stats
             try:
                 self._recover()
+                self._associate_again()
                 while max_batches is None or self.stats.batches < max_batches:
                     if stop is not None and stop.is_set():
                         self.stats.stopped = True
@@ -282,13 +289,59 @@ class NoteWriter:
         to_booking = [
             (n, inflight[a]["booking"]) for a, n in notes.items() if inflight[a]["booking"]
         ]
+        failed: dict[str, list[list[str]]] = {}
         for to_type, pairs in ((CONTACTS, to_contact), (self.bookings_type, to_booking)):
-            if pairs:
-                result = self.client.associate(NOTES, to_type, pairs)
-                for err in result.errors:  # e.g. the booking was archived in HubSpot
-                    self.stats.errors.append(f"association {to_type}: {err}")
+            for note, target in self._associate(to_type, pairs):
+                failed.setdefault(note, []).append([to_type, target])
         members = [m for a in notes for m in inflight[a]["members"]]
         self.stats.rows_marked += self.store.mark_audit_notes(members)
+        if failed:  # the notes exist: only their associations are tried again
+            pending = self.store.get_cursor(ASSOCIATIONS) or {}
+            for note, to in failed.items():
+                pending[note] = {"to": to, "attempts": 1}
+            self.store.save_cursor(ASSOCIATIONS, pending)
+            self.stats.unassociated += len(failed)
+
+    def _associate(self, to_type: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Associate (note, record) pairs; the pairs HubSpot did not associate (an error
+        naming the note or the record, e.g. OBJECT_NOT_FOUND for a booking archived in
+        HubSpot; an error naming neither: every pair of the call)."""
+        if not pairs:
+            return []
+        result = self.client.associate(NOTES, to_type, pairs)
+        failed: set[tuple[str, str]] = set()
+        for err in result.errors:
+            self.stats.errors.append(f"association {to_type}: {err}")
+            named = err.mentioned_ids()
+            hit = {(n, t) for n, t in pairs if n in named or t in named}
+            failed |= hit or set(pairs)
+        return sorted(failed)
+
+    def _associate_again(self) -> None:
+        """Try again the associations that did not land; a note stays counted as failed
+        (``unassociated``) until they do, and is given up after MAX_ASSOCIATION_ATTEMPTS runs
+        (logged as an error: its record is gone from HubSpot)."""
+        pending: dict[str, dict[str, Any]] = self.store.get_cursor(ASSOCIATIONS) or {}
+        if not pending:
+            return
+        left: dict[str, dict[str, Any]] = {}
+        by_type: dict[str, list[tuple[str, str]]] = {}
+        for note, entry in pending.items():
+            for to_type, target in entry["to"]:
+                by_type.setdefault(to_type, []).append((note, target))
+        failed: dict[str, list[list[str]]] = {}
+        for to_type, pairs in by_type.items():
+            for note, target in self._associate(to_type, pairs):
+                failed.setdefault(note, []).append([to_type, target])
+        for note, to in failed.items():
+            attempts = int(pending[note].get("attempts", 1)) + 1
+            if attempts > MAX_ASSOCIATION_ATTEMPTS:
+                log.error("note %s: its association to %s never landed after %d attempts; "
+                          "given up", note, to, attempts - 1)
+                continue
+            left[note] = {"to": to, "attempts": attempts}
+        self.store.save_cursor(ASSOCIATIONS, left)
+        self.stats.unassociated += len(left)
 
     def _timeout(self) -> float:
         """How long after sending a create HubSpot may still be handling it: the HTTP timeout."""

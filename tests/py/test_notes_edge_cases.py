@@ -116,3 +116,35 @@ def test_a_deleted_bookings_notes_are_written_not_left_pending(
             assert links == {CONTACTS: imp1}
         else:  # the booking was archived in HubSpot by the push of its deletion
             assert links.get(BOOKINGS) in (None, booking_hs), links
+
+
+def test_a_note_whose_association_failed_counts_as_failed_until_it_lands(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """A note is created, then associated with its booking and contact. An association HubSpot
+    refuses (OBJECT_NOT_FOUND: the booking deleted in HubSpot meanwhile) was once dropped, the
+    note counted as written without it (1,091 notes left unassociated, status ok). It is now
+    failed (the step partial), tried again on each run, and counted until it lands."""
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    settings, client, reader = hubspot(push_db, sandbox)
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        push_audit_notes(db, client, settings, reader=reader)  # the import's own rows
+        one(push_db, "SELECT hubspot_sync.cancel_booking(p_booking_id := 'BK-20310309-AAAAAA', "
+                     "p_actor := 'admin@school.ca')")
+        push(db, client, settings, linger=0)
+        booking = sandbox.get_by(BOOKINGS, "booking_id", "BK-20310309-AAAAAA")
+        record = sandbox.store.get(sandbox.api.type_of(BOOKINGS), booking["id"])
+        record.archived = True  # deleted in HubSpot between the push and the note
+        first = push_audit_notes(db, client, settings, reader=reader)
+        assert first.created == 1 and first.unassociated == 1
+        [note] = sandbox.objects(NOTES)
+        assert BOOKINGS not in associated(sandbox, note["id"])
+        again = push_audit_notes(db, client, settings, reader=reader)
+        assert again.created == 0 and again.unassociated == 1  # still counted as failed
+        record.archived = False  # restored in HubSpot (its recycle bin keeps the id)
+        landed = push_audit_notes(db, client, settings, reader=reader)
+    assert landed.unassociated == 0
+    assert associated(sandbox, note["id"]) == {
+        BOOKINGS: booking["id"], CONTACTS: account["contacts"][0]}
