@@ -24,6 +24,7 @@ import psycopg
 from glue.config import ConfigError, Settings
 from glue.db import demo as db
 from glue.db.database import Database
+from glue.hubspot import portal
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sync.push import (
@@ -56,9 +57,8 @@ LOCK_KEY = "mockbook:demo"
 # (contact and custom-object ids are below 10^12 today): a pull from another HubSpot never hands
 # out an id that a demo row holds. A row outside the demo holding an id of this range stops the
 # demo with a message saying so (check_id_range).
-DEMO_PORTAL_ID = 4240000
-DEMO_FIRST_ID = 9_000_000_000_000
-DEMO_ID_RANGE = (DEMO_FIRST_ID + 1, DEMO_FIRST_ID + 1_000_000_000)
+DEMO_PORTAL_ID, DEMO_FIRST_ID, DEMO_ID_RANGE = portal.DEMO_PORTAL_ID, portal.DEMO_FIRST_ID, \
+    portal.DEMO_ID_RANGE
 DEMO_PUSH = "push:demo"  # the sync_metadata row of the demo's push (to its own sandbox)
 
 SJ, CS, MINI, MD = "Situational Judgment", "Clinical Skills", "Mini-mock", "Mock Discussion"

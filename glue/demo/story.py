@@ -389,13 +389,18 @@ def dashboard(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
     help="full (the demo) or small (the tests).",
 )
 @click.option("--seed", type=int, default=8, hidden=True, help="Random seed of the sample data.")
+@click.option("--clean", is_flag=True,
+              help="Only remove the demo's rows (before syncing this database with a portal).")
 @pass_app
-def demo(app: AppContext, scale: str, seed: int) -> None:
+def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
     """The newcomer's first run: migrate, load sample exams and students, run a booking rush,
     check capacity and credits, push to an in-process HubSpot sandbox, show a dashboard.
 
     Runs on DATABASE_URL when set, else on the embedded PostgreSQL. It resets only its own
     demo rows (students DEMO…, exams named "[demo] …") and can be run again."""
+    if clean:
+        _clean(app)
+        return
     console = Console(highlight=False)
     if not console.is_terminal:  # a log file or a pipe: wide enough for the tables
         console = Console(highlight=False, width=120)
@@ -449,6 +454,22 @@ def demo(app: AppContext, scale: str, seed: int) -> None:
         f"[bold green]demo finished in {seconds:.0f} s[/bold green]: every check passed. Run it "
         "again any time (it resets its own data first)."
         + ("" if app.settings.database_url else " `mockbook down` stops the embedded database.")
+    )
+
+
+def _clean(app: AppContext) -> None:
+    """`mockbook demo --clean`: delete the demo's rows and every row about them (ledger, audit,
+    outbox, dead letters), so that nothing of the demo is ever sent to a configured portal."""
+    with psycopg.connect(app.database_url(), autocommit=True) as conn:
+        if not d.take_lock(conn):
+            click.echo("mockbook demo: another demo is running on this database", err=True)
+            sys.exit(exitcodes.BUSY)
+        counts = d.reset(conn)
+    click.echo(
+        f"removed the demo's rows: {_n(counts['hubspot_bookings'])} bookings, "
+        f"{_n(counts['hubspot_contact_credits'])} students, {_n(counts['hubspot_mock_exams'])} "
+        f"exams, {_n(counts['supabase_audit_log'])} audit and {_n(counts['sync_queue'])} outbox "
+        "rows"
     )
 
 

@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from glue.config import ConfigError, Settings
+from glue.db import demo as demo_db
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.client import HubSpotClient, HubSpotError
@@ -30,6 +31,11 @@ from glue.hubspot.client import HubSpotClient, HubSpotError
 
 CURSOR = "hubspot_portal"
 _QUALIFIED = re.compile(r"^p(\d+)_")
+# The demo's in-process sandbox: its own portal and id range (glue/demo/data.py), far from
+# `mockbook sandbox`'s and from real HubSpot's. Rows holding ids of that range are the demo's.
+DEMO_PORTAL_ID = 4240000
+DEMO_FIRST_ID = 9_000_000_000_000
+DEMO_ID_RANGE = (DEMO_FIRST_ID + 1, DEMO_FIRST_ID + 1_000_000_000)
 
 
 def portal_of(client: HubSpotClient, settings: Settings) -> int | None:
@@ -47,6 +53,8 @@ def check_portal(db: Database, client: HubSpotClient, settings: Settings) -> int
     current = portal_of(client, settings)
     if current is None:
         return None
+    if current != DEMO_PORTAL_ID:
+        refuse_demo_rows(db, current)
     store = PullDatabase(db)
     recorded = store.get_cursor(CURSOR) or {}
     if not recorded.get("portal_id"):
@@ -70,3 +78,18 @@ def check_portal(db: Database, client: HubSpotClient, settings: Settings) -> int
             f"SELECT mockbook_internal.save_sync_cursor('{CURSOR}', '{{}}') and pull again."
         )
     return current
+
+
+def refuse_demo_rows(db: Database, portal: int) -> None:
+    """ConfigError when the database holds the demo's rows (`make demo` on the database a
+    portal is now configured for): its bookings, students and audit trail would be sent to that
+    portal. `mockbook demo --clean` removes them."""
+    with db.pool.connection() as conn:
+        found = demo_db.rows_in_id_range(conn, *DEMO_ID_RANGE)
+    if found:
+        named = ", ".join(f"{kind} {hid}" for kind, hid, _ in found[:3])
+        raise ConfigError(
+            f"this database holds the demo's rows ({named}{' and more' if len(found) > 3 else ''})"
+            f": nothing is sent to HubSpot portal {portal} while they are here. Run "
+            "`mockbook demo --clean` to remove them, then this command again."
+        )

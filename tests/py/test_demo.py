@@ -278,3 +278,33 @@ def test_the_rush_retries_busy_with_the_same_call(monkeypatch, answers, expected
     assert answer.busy_retries == retries
     assert waits == pytest.approx(slept)
     assert len(sent) == retries + 1 and all(a == call.args for a in sent)
+
+
+def test_demo_rows_are_never_sent_to_a_configured_portal(make_database) -> None:
+    """After `make demo` the database holds thousands of the demo's rows whose audit trail was
+    never written as notes: a push, pull or notes run against a real portal would have sent
+    them. Every HubSpot command refuses while they are there (exit 2, naming `mockbook demo
+    --clean`), and `demo --clean` removes them."""
+    from glue.sandbox import Sandbox
+
+    url = make_database("demo_clean")
+    assert_demo_passed(run_mockbook("demo", database_url=url))
+    unsent = rows(url, "SELECT count(*) AS n FROM hubspot_sync.supabase_audit_log "
+                       "WHERE synced_to_hubspot_at IS NULL")[0]["n"]
+    assert unsent > 0
+    with Sandbox(access_token="demo-clean-token", setup=True) as portal:
+        env = {"HUBSPOT_ACCESS_TOKEN": "demo-clean-token", "HUBSPOT_BASE_URL": portal.base_url}
+        for command in (["push"], ["pull"], ["notes"]):
+            refused = run_mockbook(*command, database_url=url, **env)
+            assert refused.returncode == 2, refused.stderr
+            assert "mockbook demo --clean" in refused.stderr and "Traceback" not in refused.stderr
+        assert not [r for r in portal.requests if r["method"] in ("POST", "PATCH", "PUT")
+                    and not r["path"].endswith("/search")]
+        cleaned = run_mockbook("demo", "--clean", database_url=url)
+        assert cleaned.returncode == 0 and "removed the demo's rows" in cleaned.stdout
+        assert demo_counts(url)["students"] == 0
+        assert rows(url, "SELECT count(*) AS n FROM hubspot_sync.supabase_audit_log "
+                         "WHERE synced_to_hubspot_at IS NULL")[0]["n"] == 0
+        pushed = run_mockbook("push", database_url=url, **env)
+        assert pushed.returncode == 0, pushed.stderr
+        assert portal.objects("0-46") == []  # no note of the demo's bookings
