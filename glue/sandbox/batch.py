@@ -166,6 +166,7 @@ class BatchApi:
         started = now_ms()
         results, errors = [], []
         with self.store.lock:
+            self._check_new_ids(ot, inputs)
             for item, props in zip(inputs, values, strict=True):
                 trace, key, prop = (
                     item.get("objectWriteTraceId"),
@@ -187,6 +188,18 @@ class BatchApi:
                 except ApiError as exc:
                     errors.append(exc.record_error(trace))
         return (207 if errors else 200), batch_body(results, errors, started)
+
+    def _check_new_ids(self, ot: Any, inputs: list) -> None:
+        """An upsert that creates a record writes its ``id`` into the ``idProperty``: that value
+        is checked as any other (a contact created by an invalid email address is refused), for
+        the whole batch as ``_values`` does."""
+        problems = []
+        for item in inputs:
+            key, prop = str(item["id"]), item.get("idProperty")
+            if prop and prop != "hs_object_id" and self.api.find(ot, key, prop) is None:
+                problems.extend(validate(ot, {prop: key}, create=False)[1])
+        if problems:
+            raise validation_error(problems)
 
     def batch_read(self, req: Req, t: str) -> tuple[int, Any]:
         ot = self.api.type_of(t)

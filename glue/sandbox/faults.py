@@ -26,8 +26,10 @@ class Faults:
       (nothing applied).
     - ``latency``: seconds added to every call before it is handled.
     - ``storm(seconds)``: every call gets a 429 for that long.
-    - ``timeout_rate``: fraction of calls where the server waits ``timeout_seconds`` (longer
-      than a client's timeout) and then closes the connection without answering (nothing applied).
+    - ``timeout_rate``: fraction of calls where the server waits ``timeout_seconds`` and then
+      closes the connection without answering (nothing applied): longer than a client's timeout,
+      the client times out; shorter, the call ends unanswered at once, whatever the client's
+      timeout (a test then needs no short timeout that a loaded machine could reach).
     - ``lost_response_rate``: fraction of calls whose change IS applied, after which the
       connection is dropped with no response.
     - ``omit_results(n)``: the next n batch updates applied answer 207 without the first

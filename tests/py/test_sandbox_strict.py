@@ -168,6 +168,24 @@ def test_a_contact_email_must_be_an_address(sandbox: Sandbox, email: str) -> Non
     assert_validation_error(status, answer, "INVALID_EMAIL", "email")
 
 
+def test_an_upsert_creating_a_contact_by_an_invalid_email_is_refused(sandbox: Sandbox) -> None:
+    """The id of an upsert by ``email`` becomes the new contact's email: checked as any value,
+    the whole batch refused; an existing contact found by its address is updated."""
+    sandbox.seed(CONTACTS, [{"email": "known@example.com"}])
+    inputs = [
+        {"id": "known@example.com", "idProperty": "email", "properties": {"firstname": "K"}},
+        {"id": "new@example", "idProperty": "email", "properties": {"firstname": "N"}},
+    ]
+    path = "/crm/v3/objects/contacts/batch/upsert"
+    status, body = call(sandbox, "POST", path, {"inputs": inputs})
+    found = assert_validation_error(status, body, "INVALID_EMAIL", "email")
+    assert found["message"] == "Email address new@example is invalid"
+    assert [c["properties"]["email"] for c in sandbox.objects(CONTACTS)] == ["known@example.com"]
+    inputs[1]["id"] = "new@example.com"
+    status, body = call(sandbox, "POST", path, {"inputs": inputs})
+    assert status == 200 and sorted(r["new"] for r in body["results"]) == [False, True]
+
+
 def test_a_valid_contact_email_and_a_booking_email_string_are_taken(sandbox: Sandbox) -> None:
     body = {"properties": {"email": "First.Last+tag@school.example.ca"}, "associations": []}
     status, _ = call(sandbox, "POST", "/crm/v3/objects/contacts", body)
