@@ -62,9 +62,6 @@ class Settings:
     )
     rate_limit_daily: int = setting(250_000, "HUBSPOT_DAILY_LIMIT", "daily request budget")
     search_rate_per_second: int = setting(4, "HUBSPOT_SEARCH_RATE", "search requests per second")
-    business_timezone: str = setting(
-        "America/Toronto", "MOCKBOOK_TIMEZONE", "business time zone of the glue"
-    )
     max_attempts: int = setting(8, "MOCKBOOK_MAX_ATTEMPTS", "attempts before a dead letter")
     http_timeout_seconds: float = setting(
         30.0, "HUBSPOT_TIMEOUT_SECONDS", "timeout of every HubSpot call"

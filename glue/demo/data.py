@@ -369,7 +369,6 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
         database_url=url,
         hubspot_access_token="demo-token",
         hubspot_base_url=sandbox.base_url,
-        business_timezone=settings.business_timezone,
     )
     client = HubSpotClient.from_settings(demo_settings)
     before = len(sandbox.requests)
