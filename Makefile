@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions pg-compat bytecode test lint demo revision revision-lock bench clean
+.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc revision revision-lock bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -90,10 +90,13 @@ bytecode: venv
 
 lint: venv ## ruff, squawk on the offline migration SQL, plpgsql_check on every function
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q tests/py/test_lint.py
+	$(PY) -m pytest -q tests/py/project/test_lint.py
 
-demo: venv ## The newcomer's first run on the embedded PostgreSQL (no configuration)
+demo: venv ## The first run on the embedded PostgreSQL (no configuration)
 	env -u DATABASE_URL $(VENV)/bin/mockbook demo
+
+settings-doc: venv ## Write docs/settings.md's table of environment variables from glue/config.py
+	$(PY) -m glue.settings_doc
 
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 $(BENCH_STAMP): $(STAMP)

@@ -2,7 +2,7 @@
 upgrade (0001_baseline -> head) runs, and so how long the old apps' writers must be stopped.
 
 For each size a database of its own (ADOPT_DB) gets the production schema dump
-(tests/fixtures/production/, loaded as tests/py/test_adopt_production.py loads it, with
+(tests/fixtures/production/, loaded as tests/py/db/test_adopt_production.py loads it, with
 Supabase's default grants) and production-shaped data written the way the original app writes
 it (test_adopt_production.populate_sql: lower- and upper-case statuses, rebooked codes, null
 codes, drifted counters; one student in ten per exam), then `VACUUM ANALYZE`. Measured:

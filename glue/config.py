@@ -1,9 +1,10 @@
 """Configuration, read once from the environment (and matching CLI flags) into a frozen value.
 
-:class:`Settings` is the one table of settings: each field carries its environment variable,
+:class:`Settings` holds the settings passed down: each field carries its environment variable,
 its default (written once, here) and its meaning; :meth:`Settings.from_env` reads them all by
-type. The README's configuration table is checked against it (tests/py/test_config.py).
-Nothing else in the glue reads os.environ.
+type. :func:`variables` is the whole table: those, and the few variables read by CLI options or
+where they are used (``OTHER_VARIABLES``); docs/settings.md is generated from it
+(``python -m glue.settings_doc``) and tests/py/test_settings_doc.py checks both against the code.
 """
 
 from __future__ import annotations
@@ -30,14 +31,31 @@ def setting(default: Any, env: str, doc: str, *, minimum: int = 0) -> Any:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = setting(
-        None, "DATABASE_URL", "PostgreSQL URL (unset: the embedded database)"
+        None,
+        "DATABASE_URL",
+        "PostgreSQL URL (`--database-url`; unset: the embedded database): a login role granted "
+        "`mockbook_glue` for the glue, the schema owner for `migrate` and `demo`",
     )
-    redis_url: str | None = setting(None, "REDIS_URL", "Redis for the apps' keys and the limiter")
+    redis_url: str | None = setting(
+        None,
+        "REDIS_URL",
+        "Redis for the apps' cache keys and the shared rate limiter (`--redis-url`; optional)",
+    )
     data_dir: Path = setting(  # noqa: RUF009 (a Path is immutable: one default for all)
-        Path(".mockbook"), "MOCKBOOK_DATA_DIR", "where the embedded PostgreSQL keeps its data"
+        Path(".mockbook"),
+        "MOCKBOOK_DATA_DIR",
+        "where the embedded PostgreSQL keeps its data (`--data-dir`)",
     )
-    hubspot_access_token: str | None = setting(None, "HUBSPOT_ACCESS_TOKEN", "private-app token")
-    hubspot_base_url: str = setting("https://api.hubapi.com", "HUBSPOT_BASE_URL", "API base")
+    hubspot_access_token: str | None = setting(
+        None,
+        "HUBSPOT_ACCESS_TOKEN",
+        "private-app token (needed by push, pull, import, reconcile, notes, run, worker)",
+    )
+    hubspot_base_url: str = setting(
+        "https://api.hubapi.com",
+        "HUBSPOT_BASE_URL",
+        "API base (point it at `mockbook sandbox` to try things)",
+    )
     bookings_object_type: str = setting(
         "2-50158943", "HUBSPOT_BOOKINGS_OBJECT_TYPE", "custom object type id of bookings"
     )
@@ -45,38 +63,60 @@ class Settings:
         "2-50158939", "HUBSPOT_EXAMS_OBJECT_TYPE", "custom object type id of mock exams"
     )
     booking_contact_association_type: int = setting(
-        0, "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE", "0: HubSpot's default association"
+        0,
+        "HUBSPOT_BOOKING_CONTACT_ASSOCIATION_TYPE",
+        "association type id of booking -> contact (0: HubSpot's default association)",
     )
     booking_exam_association_type: int = setting(
-        0, "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE", "0: HubSpot's default association"
+        0,
+        "HUBSPOT_BOOKING_EXAM_ASSOCIATION_TYPE",
+        "association type id of booking -> exam (0: HubSpot's default association)",
     )
     prerequisite_association_type_id: int = setting(
         1340,
         "HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID",
-        "exam -> exam 'requires attendance at' (the original admin app's USER_DEFINED label)",
+        "exam -> exam association type of prerequisites, 'requires attendance at' (the original "
+        "admin app's USER_DEFINED label, from the exam to each prerequisite; printed by "
+        "`mockbook hubspot setup`)",
     )
     # (at least 1: with 0 the limiter never grants a call, and a run waited for one for ever)
-    rate_limit_requests: int = setting(100, "HUBSPOT_RATE_LIMIT", "requests per window", minimum=1)
+    rate_limit_requests: int = setting(
+        100, "HUBSPOT_RATE_LIMIT", "requests per window (shared through Redis when set)", minimum=1
+    )
     rate_limit_window_seconds: float = setting(
         10.0, "HUBSPOT_RATE_WINDOW_SECONDS", "the rate limit's window"
     )
-    rate_limit_daily: int = setting(250_000, "HUBSPOT_DAILY_LIMIT", "daily request budget")
+    rate_limit_daily: int = setting(
+        250_000,
+        "HUBSPOT_DAILY_LIMIT",
+        "daily request budget (the push stops for the day when spent)",
+    )
     search_rate_per_second: int = setting(4, "HUBSPOT_SEARCH_RATE", "search requests per second")
-    max_attempts: int = setting(8, "MOCKBOOK_MAX_ATTEMPTS", "attempts before a dead letter")
+    max_attempts: int = setting(
+        8, "MOCKBOOK_MAX_ATTEMPTS", "attempts before an outbox row is dead-lettered"
+    )
     http_timeout_seconds: float = setting(
         30.0, "HUBSPOT_TIMEOUT_SECONDS", "timeout of every HubSpot call"
     )
     status_max_lag_seconds: float = setting(
-        30.0, "MOCKBOOK_STATUS_MAX_LAG", "`status --check`: sync lag threshold, seconds"
+        30.0,
+        "MOCKBOOK_STATUS_MAX_LAG",
+        "`status --check`: sync lag threshold, seconds (`--max-lag`)",
     )
     status_max_pending: int = setting(
-        100, "MOCKBOOK_STATUS_MAX_PENDING", "`status --check`: pending outbox rows"
+        100,
+        "MOCKBOOK_STATUS_MAX_PENDING",
+        "`status --check`: pending outbox rows (`--max-pending`)",
     )
     status_max_error_rate: float = setting(
-        0.05, "MOCKBOOK_STATUS_MAX_ERROR_RATE", "`status --check`: error rate, a fraction"
+        0.05,
+        "MOCKBOOK_STATUS_MAX_ERROR_RATE",
+        "`status --check`: error rate, a fraction (`--max-error-rate`)",
     )
     status_max_drift: int = setting(
-        10, "MOCKBOOK_STATUS_MAX_DRIFT", "`status --check`: records drifting at the last reconcile"
+        10,
+        "MOCKBOOK_STATUS_MAX_DRIFT",
+        "`status --check`: records drifting at the last reconcile (`--max-drift`)",
     )
     status_max_dead_letters: int = setting(
         0, "MOCKBOOK_STATUS_MAX_DEAD_LETTERS", "`status --check`: unresolved dead letters"
@@ -86,10 +126,14 @@ class Settings:
         "`status --check`: age of the oldest audit row not yet a HubSpot note, seconds",
     )
     run_push_budget_seconds: float = setting(
-        60.0, "MOCKBOOK_RUN_PUSH_BUDGET", "a run stops pushing after this (the next run goes on)"
+        60.0,
+        "MOCKBOOK_RUN_PUSH_BUDGET",
+        "seconds `mockbook run` spends pushing; the next run goes on (`--push-budget`)",
     )
     analytics_interval_seconds: float = setting(
-        900.0, "MOCKBOOK_ANALYTICS_INTERVAL", "refresh the analytics views when older than this"
+        900.0,
+        "MOCKBOOK_ANALYTICS_INTERVAL",
+        "refresh the analytics views when older than this (run, worker)",
     )
     retention_days: float = setting(
         7.0, "MOCKBOOK_RETENTION_DAYS", "done outbox rows are purged after this"
@@ -100,16 +144,20 @@ class Settings:
         "stored results of keyed write RPCs are purged after this (a later retry is a new call)",
     )
     worker_poll_seconds: float = setting(
-        5.0, "MOCKBOOK_WORKER_POLL_SECONDS", "the worker reads the outbox this often in any case"
+        5.0,
+        "MOCKBOOK_WORKER_POLL_SECONDS",
+        "the worker reads the outbox (and checks Redis) at least this often",
     )
     worker_wake_seconds: float = setting(
-        0.05, "MOCKBOOK_WORKER_WAKE_SECONDS", "the worker reads the outbox's high-water mark"
+        0.05,
+        "MOCKBOOK_WORKER_WAKE_SECONDS",
+        "the worker reads the outbox's high-water mark this often",
     )
     worker_pull_seconds: float = setting(
         60.0, "MOCKBOOK_WORKER_PULL_SECONDS", "the worker pulls from HubSpot this often"
     )
     worker_debounce_seconds: float = setting(
-        0.3, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", "a wake-up's push waits this long (a rush)"
+        0.3, "MOCKBOOK_WORKER_DEBOUNCE_SECONDS", "a wake-up's push waits this long, to batch a rush"
     )
     # The webhook intake's guards against slow and too many clients (glue.sync.webhook_server):
     # HubSpot sends a whole delivery at once and gives up after 5 s.
@@ -176,3 +224,82 @@ def _parse(name: str, raw: str, kind: Any, minimum: int = 0) -> Any:
     if kind is Path:
         return Path(raw)
     return raw
+
+
+# ---- the whole table ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable the glue reads: its name, its default (None: unset) and what it
+    means."""
+
+    name: str
+    default: Any
+    meaning: str
+
+
+# The variables not in Settings: read by a CLI option (``envvar=``, the flag overriding it; the
+# option's default is the one here) or, for the webhook secret and the sandbox's specs, where
+# they are used.
+OTHER_VARIABLES = (
+    Variable(
+        "MOCKBOOK_PUSH_BATCH_SIZE", 1000,
+        "outbox rows claimed per batch (`push`, `run`, `worker`: `--batch-size`)",
+    ),
+    Variable(
+        "MOCKBOOK_PUSH_LEASE_SECONDS", 120,
+        "lease of a claimed batch: a killed process's rows come back after it (`--lease-seconds`)",
+    ),
+    Variable(
+        "MOCKBOOK_PUSH_LINGER_SECONDS", 10.0,
+        "`mockbook push` waits this long for rows coming due (`--linger`)",
+    ),
+    Variable(
+        "MOCKBOOK_PULL_OVERLAP_SECONDS", 120.0,
+        "`mockbook pull` re-reads this much before its cursor (`--overlap`)",
+    ),
+    Variable(
+        "MOCKBOOK_NOTES_SETTLE_SECONDS", 10.0,
+        "`mockbook notes` waits for HubSpot search after an interrupted batch "
+        "(`--settle-seconds`)",
+    ),
+    Variable(
+        "MOCKBOOK_WORKER_WEBHOOKS", None,
+        "`worker --webhooks HOST:PORT`: also receive HubSpot webhooks there",
+    ),
+    Variable(
+        "HUBSPOT_CLIENT_SECRET", None,
+        "the app's client secret, to check webhook signatures (needed by the webhook intake)",
+    ),
+    Variable("HUBSPOT_APP_SECRET", None, "read when HUBSPOT_CLIENT_SECRET is not set"),
+    Variable(
+        "MOCKBOOK_WEBHOOKS_PUBLIC_URL", None,
+        "the webhook target URL as registered in HubSpot, behind a reverse proxy "
+        "(`webhooks serve --public-url`, `webhooks check --url`)",
+    ),
+    Variable(
+        "MOCKBOOK_WEBHOOKS_PATH", "/webhooks/hubspot",
+        "the path the webhook intake serves (`--path`)",
+    ),
+    Variable(
+        "MOCKBOOK_DEMO_SCALE", "full", "`mockbook demo` at `small` scale (the tests use it)"
+    ),
+    Variable(
+        "HUBSPOT_OPENAPI_DIR", None,
+        "HubSpot's OpenAPI specs for the sandbox's conformance checks (unset: the copy shipped "
+        "in glue/sandbox/openapi/)",
+    ),
+)
+
+
+def default_of(name: str) -> Any:
+    """The table's default of a variable read outside Settings (a CLI option's ``default=``)."""
+    return next(v.default for v in OTHER_VARIABLES if v.name == name)
+
+
+def variables() -> tuple[Variable, ...]:
+    """Every environment variable the glue reads: Settings' fields in order, then the others."""
+    own = tuple(
+        Variable(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)
+    )
+    return own + OTHER_VARIABLES
+

@@ -1,10 +1,10 @@
 """The five credit fields, as the database lists them (`mockbook_internal.credit_fields()`, the one
-definition: db/functions/credit_fields.sql).
+definition: db/functions/internal/credit_fields.sql).
 
 A field's name is at once the `hubspot_contact_credits` column, the `credit_ledger.credit_field`
 value and the HubSpot contact property. The glue needs the list before it has a database
 connection (the portal catalogue, the adoption dry run on a production schema that has no
-mockbook function yet), so it keeps this copy; tests/py/test_single_definitions.py proves it
+mockbook function yet), so it keeps this copy; tests/py/db/test_single_definitions.py proves it
 equal to the database's list, so changing one without the other fails CI.
 """
 

@@ -33,7 +33,7 @@ CREATE TABLE hubspot_sync.hubspot_bookings (
     synced_at timestamptz DEFAULT now(),
     hubspot_last_sync_at timestamptz,
     idempotency_fingerprint text,
-    -- a repeated production booking code, when revision 0004 gave this row a unique one
+    -- a repeated production booking code, when the adoption gave this row a unique one
     legacy_booking_id text,
     -- why the adoption flagged this row as it found it ('duplicate of <booking code>': the old
     -- app booked the student twice on one type and day); NULL for every row mockbook writes
@@ -56,8 +56,8 @@ CREATE UNIQUE INDEX hubspot_bookings_booking_id_key ON hubspot_sync.hubspot_book
 CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day
     ON hubspot_sync.hubspot_bookings (student_id, mock_type, exam_date)
     WHERE is_active IN ('Active', 'Completed') AND legacy_issue IS NULL;
--- (no idx_bookings_exam_status (associated_mock_exam, is_active): revision 0026 dropped it. The
--- production index idx_bookings_exam_id has the same leading column, so a recount of an exam's
+-- (no index on (associated_mock_exam, is_active): the production index idx_bookings_exam_id
+-- has the same leading column, so a recount of an exam's
 -- Active bookings reads the exam's few hundred entries either way, and a booking writes one index
 -- entry and takes one relation lock fewer.)
 

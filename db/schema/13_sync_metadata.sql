@@ -1,6 +1,7 @@
 -- Cursors and last-run bookkeeping of the glue (one row per sync_type, e.g. 'pull:exams'). id,
--- the unique sync_type and the timestamps are production's (0002_dual_id converted
--- last_sync_timestamp from epoch milliseconds and added the status columns).
+-- the unique sync_type and the timestamps are production's; last_sync_timestamp is a
+-- timestamptz (the adoption converts production's epoch milliseconds) and the status columns
+-- are mockbook's.
 CREATE TABLE hubspot_sync.sync_metadata (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     sync_type text NOT NULL CONSTRAINT sync_metadata_sync_type_key UNIQUE,

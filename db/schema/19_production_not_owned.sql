@@ -1,10 +1,9 @@
 -- Tables and functions of the production hubspot_sync schema that mockbook does not own (the
 -- admin app's audit log, groups, instructors and work checks): created by revision
 -- 0001_baseline exactly as the production dump has them (tests/fixtures/production/), and left as
--- they are by every later revision, except that the production functions mockbook does not
--- replace are pinned (search_path '') and executable by service_role only (0002_dual_id).
--- Privileges: service_role only (the legacy grants to anon and authenticated, and the policies
--- written TO public, are closed by revision 0042).
+-- they are, except that the production functions mockbook does not replace are pinned
+-- (search_path '') and executable by service_role only.
+-- Privileges: service_role only (no grants to anon or authenticated, no policies TO public).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'zapier_sync_user') THEN
@@ -144,8 +143,8 @@ SET check_function_bodies = off;
 
 -- Production's get_booking_aggregates and get_booking_aggregates_count read
 -- hubspot_sync.booking_details_view, which the production dump lacks: on a database without it
--- (a new one) every call failed with 42P01, so revision 0043 drops them there (one
--- adoption_report row each) and keeps them where the view exists.
+-- (a new one) every call would fail with 42P01, so the migrations drop them there (one
+-- adoption_report row each) and keep them where the view exists.
 
 CREATE OR REPLACE FUNCTION hubspot_sync.get_changed_fields(old_row jsonb, new_row jsonb)
  RETURNS text[]
@@ -294,7 +293,7 @@ CREATE POLICY "Deny anon access to work_check_slots" ON "hubspot_sync"."work_che
 CREATE POLICY "Deny authenticated access to work_check_slots" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL TO authenticated USING (false) WITH CHECK (false);
 CREATE POLICY "Service role has full access" ON "hubspot_sync"."work_check_slots" AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
--- service_role only: nothing of these tables is open to anon or authenticated (revision 0042
--- closed the legacy grants and narrowed the TO public policies; README, adopting)
+-- service_role only: nothing of these tables is open to anon or authenticated (README,
+-- adopting)
 GRANT ALL ON TABLE hubspot_sync.audit_log, hubspot_sync.groups, hubspot_sync.instructors, hubspot_sync.groups_instructors, hubspot_sync.groups_students, hubspot_sync.work_check_slots, hubspot_sync.work_check_bookings
     TO service_role;

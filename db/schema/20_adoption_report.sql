@@ -2,7 +2,7 @@
 -- object or row, old and new value): normalised spellings, repeated legacy booking codes made
 -- unique, recounted total_bookings, converted column types, dropped legacy triggers, policies
 -- and privileges removed (old_value holds the statement that recreates them; the downgrade
--- replays it). Written by revisions 0002-0006 only; the DBA reads it (README: adopting).
+-- replays it). Written by the adoption's revisions only; the DBA reads it (README: adopting).
 CREATE TABLE hubspot_sync.adoption_report (
     id bigserial PRIMARY KEY,
     revision text NOT NULL,

@@ -1,7 +1,7 @@
 -- Scheduling rules: one row per rule, read by the booking functions through
 -- mockbook_internal.booking_rule(rule) and changed by admins with hubspot_sync.set_booking_rule.
--- The defaults keep the booking core's behaviour of before the rules (every rule off), so an
--- installation opts in rule by rule; docs/rpc.md "Scheduling rules" lists them.
+-- Every rule is off by default, so an installation opts in rule by rule; docs/rpc.md
+-- "Scheduling rules" lists them.
 CREATE TABLE hubspot_sync.booking_rules (
     rule text PRIMARY KEY,
     value jsonb NOT NULL,

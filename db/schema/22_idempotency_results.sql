@@ -1,14 +1,10 @@
--- The keyed-result store of the write RPCs: one row per idempotency key a
--- write other than a booking was made with — the function, the fingerprint of its arguments
--- (mockbook_internal.booking_fingerprint: the function name, then every argument, then the actor)
--- and the jsonb result it returned. A call repeated with the same key and arguments gets
--- `result` back unchanged and changes nothing; with other arguments, or a key another function
--- (or a booking: hubspot_bookings.idempotency_key) used, IDEMPOTENCY_KEY_REUSED. Written by
--- mockbook_internal.store_idempotent_result in the call's own transaction, so a call that failed
--- stored nothing; read by mockbook_internal.claim_idempotent_call under the key's advisory lock.
--- Rows older than the retention (MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS, default 24) are deleted
--- by `mockbook run`'s purge step (mockbook_internal.purge_idempotency_results). Booking keys stay
--- on their bookings and are never purged.
+-- The keyed-result store of the write RPCs other than bookings: per key, the function, the
+-- fingerprint of its arguments (mockbook_internal.booking_fingerprint) and the result it
+-- returned, so a retry with the same key and arguments gets that result back and changes
+-- nothing (other arguments, or a key used elsewhere: IDEMPOTENCY_KEY_REUSED). Written in the
+-- call's own transaction (a failed call stored nothing), read under the key's advisory lock.
+-- Rows older than MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS (default 24) are purged by `mockbook run`;
+-- booking keys stay on their bookings and are never purged.
 CREATE TABLE hubspot_sync.idempotency_results (
     idempotency_key text PRIMARY KEY,
     function_name text NOT NULL,

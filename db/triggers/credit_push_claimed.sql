@@ -1,32 +1,7 @@
 /**
- * mockbook_internal.credit_push_claimed() -- trigger function: the credit merge learns what the push
- * is about to send.
- *
- * AFTER UPDATE OF lease_owner ON sync_queue, FOR EACH ROW, when a contact's outbox row is
- * claimed by a push (lease_owner set). The push sends the contact's current balances (read right
- * after the claim), so they are recorded as contact_credit_sync.pushing: if HubSpot applies them
- * but the answer is lost (or the push dies before completing), the next pull reads exactly these
- * values and knows they are the push's own write, not an admin's change (apply_pulled_contacts).
- * credit_push_done turns them into the last synced values when the push completes.
- * (A push may also call record_credit_push with the exact values it sent, which overrides these.)
- * A pushing already recorded is kept: it is an earlier attempt whose outcome is unknown (its
- * answer lost, its row given back for this retry), and HubSpot may hold exactly those values.
- * The claim used to replace it with the current balances, which by then could include a local
- * deduction made between the attempts: the retry's merge read HubSpot's copy of the earlier
- * attempt as an admin's change and counted the deduction once more
- * (tests/py/test_push_lost_answer.py). The retry's own merge then settles the earlier attempt
- * (apply_pulled_contacts: a value it sent found in HubSpot's property history) and its
- * record_credit_push records what the retry sends.
- * Lock order (docs/rpc.md): a contact_credit_sync row is written only under its contact's row
- * lock. claim_sync_batch locks the contacts it claims (ascending id) before the lease that fires
- * this; the lock is taken here again (granted at once: this transaction holds it), and a
- * contact that some other writer of lease_owner did not lock first is BUSY, never waited for
- * out of the order. (The upserts used to run in the claim's row order without the contacts:
- * a pull holding a contact's row and merging it deadlocked with the claim — a raw 40P01 —
- * tests/py/test_lock_order.py.) The balances are read under that lock, after any pull's merge
- * of the contact committed.
- * Errors: BUSY (the contact held by another transaction: not locked by the claim first).
- * Locks: the contact row (already held), then its contact_credit_sync row.
+ * Why: when a push claims a contact's outbox row, the balances it is about to send are recorded
+ * as "pushing", so a later pull that reads exactly them knows they are the push's own write even
+ * if the answer was lost. The contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_push_claimed()
 RETURNS trigger
@@ -62,7 +37,32 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.credit_push_claimed() IS
-'Trigger: when a push claims a contact''s outbox row, remember the balances it is about to send (contact_credit_sync.pushing), unless an earlier attempt''s values of unknown outcome are recorded there. Runs under the contact''s row lock (claim_sync_batch takes it first, ascending id); a contact held elsewhere is BUSY, never waited for.';
+'Trigger: when a push claims a contact''s outbox row, remember the balances it is about to send (contact_credit_sync.pushing), unless an earlier attempt''s values of unknown outcome are recorded there. Runs under the contact''s row lock (claim_sync_batch takes it first, ascending id); a contact held elsewhere is BUSY, never waited for.
+
+AFTER UPDATE OF lease_owner ON sync_queue, FOR EACH ROW, when a contact''s outbox row is
+claimed by a push (lease_owner set). The push sends the contact''s current balances (read right
+after the claim), so they are recorded as contact_credit_sync.pushing: if HubSpot applies them
+but the answer is lost (or the push dies before completing), the next pull reads exactly these
+values and knows they are the push''s own write, not an admin''s change (apply_pulled_contacts).
+credit_push_done turns them into the last synced values when the push completes.
+(A push may also call record_credit_push with the exact values it sent, which overrides these.)
+A pushing already recorded is kept: it is an earlier attempt whose outcome is unknown (its
+answer lost, its row given back for this retry), and HubSpot may hold exactly those values.
+Replacing it with the current balances, which may include a local deduction made between the
+attempts, would make the retry''s merge read HubSpot''s copy of the earlier attempt as an
+admin''s change and count the deduction once more (tests/py/sync/test_push_lost_answer.py). The
+retry''s own merge then settles the earlier attempt
+(apply_pulled_contacts: a value it sent found in HubSpot''s property history) and its
+record_credit_push records what the retry sends.
+Lock order (docs/rpc.md): a contact_credit_sync row is written only under its contact''s row
+lock. claim_sync_batch locks the contacts it claims (ascending id) before the lease that fires
+this; the lock is taken here again (granted at once: this transaction holds it), and a
+contact that some other writer of lease_owner did not lock first is BUSY, never waited for
+out of the order, so a pull merging a contact never deadlocks with the claim
+(tests/py/rpc/test_lock_order.py). The balances are read under that lock, after any pull''s merge
+of the contact committed.
+Errors: BUSY (the contact held by another transaction: not locked by the claim first).
+Locks: the contact row (already held), then its contact_credit_sync row.';
 REVOKE ALL ON FUNCTION mockbook_internal.credit_push_claimed() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER credit_push_claimed

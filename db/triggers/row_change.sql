@@ -1,59 +1,7 @@
 /**
- * mockbook_internal.record_row_change() -- trigger function: the audit trail and the
- * outbox of a row change, in one trigger call.
- *
- * AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams
- * and hubspot_bookings. Until revision 0017 these were two triggers (audit_row_change and
- * queue_sync_change), each turning the whole row into jsonb: a booking (3 row changes) made 6
- * trigger calls and 10 to_jsonb. Now each row change is one call, OLD and NEW are turned into
- * jsonb once, the UPDATE diff is computed once for both jobs, and both rows are written by one
- * statement (measured in bench/README.md).
- *
- * Audit (supabase_audit_log, one row per audited row change):
- *   table_name         TG_TABLE_NAME
- *   record_id          the row's id (uuid); record_hubspot_id its hubspot_id (may be NULL)
- *   operation          'INSERT' | 'UPDATE' | 'DELETE'
- *   changed_fields     jsonb array of column names, in alphabetical order:
- *                        UPDATE: the columns whose value changed;
- *                        INSERT: the columns given a (non-NULL) value;
- *                        DELETE: the columns that held a (non-NULL) value.
- *   old_values         UPDATE: {column: old value} of the changed columns; DELETE: the whole row
- *   new_values         UPDATE: {column: new value} of the changed columns; INSERT: the whole row
- *   performed_by       mockbook_internal.request_actor(mockbook.actor): the user the PostgREST
- *                      request's JWT claims name ('user:<email>' / 'admin:<email>'), else the setting mockbook.actor (functions with a p_actor set
- *                      it with set_config('mockbook.actor', p_actor, true); server jobs), else
- *                      the role claim of the request (request.jwt.claims ->> 'role', as
- *                      auth.role() reads it), else current_user
- *   performed_at       now() (the transaction's time)
- * The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
- * as changed, nor an exam's instants derived from its times (exam_starts_at, exam_ends_at,
- * time_problem: they change with start_time/end_time/exam_date, which are listed), and an
- * UPDATE that changes nothing else writes no audit row.
- *
- * Outbox (sync_queue, one row per relevant change: table, record id, operation, old and new
- * row as jsonb). No NOTIFY: the worker wakes by reading the outbox's high-water mark
- * (glue.cache.OutboxWatch). Not queued:
- *   - an UPDATE that only touches the bookkeeping columns (or changes nothing): the same test as
- *     the audit's, so such an update writes neither row;
- *   - changes the glue applies itself: its session (or transaction) sets mockbook.origin to
- *     'hubspot' (pulled from HubSpot) or 'sync' (HubSpot ids written back after a push); these
- *     are still audited.
- * Runs as the writing role (SECURITY INVOKER): service_role may insert into both tables.
- *
- * How (measured in bench/README.md "The trigger's CPU per change"): the
- * changed columns of an UPDATE are found by comparing NEW and OLD column by column (IS DISTINCT
- * FROM, each column's own equality) and the non-NULL columns of an INSERT by testing NEW's
- * columns, from a list per table below, instead of turning the rows into jsonb and walking
- * them key by key (jsonb_each / jsonb_strip_nulls): about a quarter less CPU per change, the
- * same rows. to_jsonb(OLD) and to_jsonb(NEW) are still built once each (the outbox carries the
- * whole rows; the audit's values are read from them, so they are the same jsonb), and not at all
- * for an update that changes nothing but bookkeeping.
- * The column lists repeat the three tables' columns less the bookkeeping ones, in alphabetical
- * order (changed_fields' order: an INSERT's list is used as written, an UPDATE's is sorted when
- * more than one column changed). A column added to one of these tables must be added to both
- * lists of its table: tests/sql/test_row_change_columns.sql compares them with pg_attribute
- * and fails until it is. A table given this trigger without lists makes every write fail
- * (XX000), never a silent partial audit.
+ * Why: every change of a contact, exam or booking needs an audit row and an outbox row; one
+ * trigger writes both from one jsonb conversion of OLD and NEW, so a booking costs one trigger
+ * call per row (measured in bench/README.md). The contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.record_row_change()
 RETURNS trigger
@@ -319,10 +267,58 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.record_row_change() IS
-'Trigger: one call per change of the three synced tables writes its supabase_audit_log row '
-'(changed columns only; performed_by = the JWT user of the request (request_actor), else '
-'mockbook.actor, else the request''s role claim, else current_user) and its sync_queue outbox row (unless mockbook.origin is hubspot or sync); a '
-'bookkeeping-only update writes neither.';
+'Trigger: one call per change of the three synced tables writes its supabase_audit_log row (changed columns only; performed_by = the JWT user of the request (request_actor), else mockbook.actor, else the request''s role claim, else current_user) and its sync_queue outbox row (unless mockbook.origin is hubspot or sync); a bookkeeping-only update writes neither.
+
+AFTER INSERT / UPDATE / DELETE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams
+and hubspot_bookings. One trigger for both jobs: each row change is one call, OLD and NEW are
+turned into jsonb once, the UPDATE diff is computed once for both, and both rows are written
+by one statement (measured in bench/README.md).
+
+Audit (supabase_audit_log, one row per audited row change):
+  table_name         TG_TABLE_NAME
+  record_id          the row''s id (uuid); record_hubspot_id its hubspot_id (may be NULL)
+  operation          ''INSERT'' | ''UPDATE'' | ''DELETE''
+  changed_fields     jsonb array of column names, in alphabetical order:
+                       UPDATE: the columns whose value changed;
+                       INSERT: the columns given a (non-NULL) value;
+                       DELETE: the columns that held a (non-NULL) value.
+  old_values         UPDATE: {column: old value} of the changed columns; DELETE: the whole row
+  new_values         UPDATE: {column: new value} of the changed columns; INSERT: the whole row
+  performed_by       mockbook_internal.request_actor(mockbook.actor): the user the PostgREST
+                     request''s JWT claims name (''user:<email>'' / ''admin:<email>''), else the setting mockbook.actor (functions with a p_actor set
+                     it with set_config(''mockbook.actor'', p_actor, true); server jobs), else
+                     the role claim of the request (request.jwt.claims ->> ''role'', as
+                     auth.role() reads it), else current_user
+  performed_at       now() (the transaction''s time)
+The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
+as changed, nor an exam''s instants derived from its times (exam_starts_at, exam_ends_at,
+time_problem: they change with start_time/end_time/exam_date, which are listed), and an
+UPDATE that changes nothing else writes no audit row.
+
+Outbox (sync_queue, one row per relevant change: table, record id, operation, old and new
+row as jsonb). No NOTIFY: the worker wakes by reading the outbox''s high-water mark
+(glue.cache.OutboxWatch). Not queued:
+  - an UPDATE that only touches the bookkeeping columns (or changes nothing): the same test as
+    the audit''s, so such an update writes neither row;
+  - changes the glue applies itself: its session (or transaction) sets mockbook.origin to
+    ''hubspot'' (pulled from HubSpot) or ''sync'' (HubSpot ids written back after a push); these
+    are still audited.
+Runs as the writing role (SECURITY INVOKER): service_role may insert into both tables.
+
+How (measured in bench/README.md "The trigger''s CPU per change"): the
+changed columns of an UPDATE are found by comparing NEW and OLD column by column (IS DISTINCT
+FROM, each column''s own equality) and the non-NULL columns of an INSERT by testing NEW''s
+columns, from a list per table below, instead of turning the rows into jsonb and walking
+them key by key (jsonb_each / jsonb_strip_nulls): about a quarter less CPU per change, the
+same rows. to_jsonb(OLD) and to_jsonb(NEW) are still built once each (the outbox carries the
+whole rows; the audit''s values are read from them, so they are the same jsonb), and not at all
+for an update that changes nothing but bookkeeping.
+The column lists repeat the three tables'' columns less the bookkeeping ones, in alphabetical
+order (changed_fields'' order: an INSERT''s list is used as written, an UPDATE''s is sorted when
+more than one column changed). A column added to one of these tables must be added to both
+lists of its table: tests/sql/test_row_change_columns.sql compares them with pg_attribute
+and fails until it is. A table given this trigger without lists makes every write fail
+(XX000), never a silent partial audit.';
 REVOKE ALL ON FUNCTION mockbook_internal.record_row_change() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER record_row_change

@@ -1,19 +1,7 @@
 /**
- * mockbook_internal.touch_updated_at() -- trigger function: updated_at = now() on real changes.
- *
- * BEFORE UPDATE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams and
- * hubspot_bookings. When any column other than the sync bookkeeping columns (synced_at,
- * hubspot_last_sync_at, updated_at, an exam's derived instants) changes, sets NEW.updated_at to
- * now() (the transaction's
- * time), overriding a value the statement may have written. An UPDATE that only touches
- * bookkeeping columns keeps the updated_at it wrote (or had), so the glue's sync stamps do not
- * make a row look modified.
- *
- * The triggers carry WHEN (NEW.updated_at IS DISTINCT FROM now()): an UPDATE that already wrote
- * updated_at = now() (every booking function's) ends with updated_at = now() whatever else it
- * changed, so the function is not called at all (two PL/pgSQL trigger calls fewer per
- * booking). PostgreSQL evaluates a BEFORE trigger's WHEN just before the function would run, so
- * this is the function's own first test, made without the call.
+ * Why: updated_at must mean "a real change", not "the glue stamped its sync bookkeeping", so the
+ * push and the pull can tell local changes from their own writes. The contract is the COMMENT ON
+ * FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.touch_updated_at()
 RETURNS trigger
@@ -40,8 +28,21 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.touch_updated_at() IS
-'Trigger: sets updated_at = now() when an UPDATE changes any column other than synced_at, '
-'hubspot_last_sync_at and updated_at.';
+'Trigger: sets updated_at = now() when an UPDATE changes any column other than synced_at, hubspot_last_sync_at and updated_at.
+
+BEFORE UPDATE, FOR EACH ROW, on hubspot_contact_credits, hubspot_mock_exams and
+hubspot_bookings. When any column other than the sync bookkeeping columns (synced_at,
+hubspot_last_sync_at, updated_at, an exam''s derived instants) changes, sets NEW.updated_at to
+now() (the transaction''s
+time), overriding a value the statement may have written. An UPDATE that only touches
+bookkeeping columns keeps the updated_at it wrote (or had), so the glue''s sync stamps do not
+make a row look modified.
+
+The triggers carry WHEN (NEW.updated_at IS DISTINCT FROM now()): an UPDATE that already wrote
+updated_at = now() (every booking function''s) ends with updated_at = now() whatever else it
+changed, so the function is not called at all (two PL/pgSQL trigger calls fewer per
+booking). PostgreSQL evaluates a BEFORE trigger''s WHEN just before the function would run, so
+this is the function''s own first test, made without the call.';
 REVOKE ALL ON FUNCTION mockbook_internal.touch_updated_at() FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE TRIGGER touch_updated_at

@@ -1,20 +1,7 @@
 /**
- * hubspot_sync.booking_analytics -- materialized view: week x mock type, how exams filled.
- *
- * A row per (week, mock_type) that has at least one exam; weeks without exams have no row.
- *   week             Monday of the exam's week (date_trunc('week', exam_date)): bookings are
- *                    counted in the week of their EXAM, not the week they were made (see
- *                    daily_booking_trends for when bookings were made)
- *   mock_type        the exam's mock type, '(none)' when unknown
- *   exams            exams of that week and type (exams without a date are left out)
- *   bookings         all bookings of those exams, whatever their status
- *   active, cancellations, completed   bookings by status
- *   avg_capacity     average exam capacity, 2 places
- *   avg_utilization  average over the exams of (active + completed) / capacity, 4 places;
- *                    exams of capacity 0 have no utilization and are left out of the average
- * Computed per exam first (a CTE), then averaged over exams.
- * Refreshed by mockbook_internal.refresh_analytics() (unique index on week, mock_type).
- * Read by service_role only.
+ * Why: admins want to see how exams filled, week by week and type by type, without a query that
+ * scans every booking on each read; a materialized view the glue refreshes answers that. The
+ * columns are the COMMENT ON MATERIALIZED VIEW below.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and
 -- grants. Nothing in mockbook depends on it; no CASCADE: an object someone else built on it
@@ -57,6 +44,21 @@ WITH DATA;
 CREATE UNIQUE INDEX booking_analytics_key ON hubspot_sync.booking_analytics (week, mock_type);
 
 COMMENT ON MATERIALIZED VIEW hubspot_sync.booking_analytics IS
-'Per exam week and mock type: exams, bookings (by exam week), active, cancellations, completed, average capacity and average per-exam utilization. Refreshed by refresh_analytics().';
+'Per exam week and mock type: exams, bookings (by exam week), active, cancellations, completed, average capacity and average per-exam utilization. Refreshed by refresh_analytics().
+
+A row per (week, mock_type) that has at least one exam; weeks without exams have no row.
+  week             Monday of the exam''s week (date_trunc(''week'', exam_date)): bookings are
+                   counted in the week of their EXAM, not the week they were made (see
+                   daily_booking_trends for when bookings were made)
+  mock_type        the exam''s mock type, ''(none)'' when unknown
+  exams            exams of that week and type (exams without a date are left out)
+  bookings         all bookings of those exams, whatever their status
+  active, cancellations, completed   bookings by status
+  avg_capacity     average exam capacity, 2 places
+  avg_utilization  average over the exams of (active + completed) / capacity, 4 places;
+                   exams of capacity 0 have no utilization and are left out of the average
+Computed per exam first (a CTE), then averaged over exams.
+Refreshed by mockbook_internal.refresh_analytics() (unique index on week, mock_type).
+Read by service_role only.';
 REVOKE ALL ON TABLE hubspot_sync.booking_analytics FROM PUBLIC, anon, authenticated;
 GRANT SELECT ON TABLE hubspot_sync.booking_analytics TO service_role;

@@ -1,24 +1,7 @@
 /**
- * hubspot_sync.daily_booking_trends -- materialized view: day x mock type x location, bookings
- * made.
- *
- * A row per (day, mock_type, location) with at least one booking made that day.
- *   day            the booking's created_at as a date in the business time zone (setting
- *                  mockbook.business_timezone, default America/Toronto, as business_today()):
- *                  the zone is read when the view is REFRESHED, so refresh after changing it
- *   mock_type      the booking's mock type, '(none)' when unknown
- *   location       the booking's attending_location as a campus code
- *                  (mockbook_internal.trend_location: 'Mississauga', 'Mississauga - B9' and
- *                  'mississauga' are 'mississauga', as production and HubSpot spell them),
- *                  '(none)' when it names no campus (NULL, empty, 'TBD', 'Online', ...), any
- *                  other value as stored (the key columns are never NULL, so the unique index
- *                  identifies every row)
- *   bookings       bookings made that day
- *   active, cancellations, completed   of those, their status now (a booking made on Monday and
- *                  cancelled on Tuesday counts as a cancellation of Monday)
- * Bookings without created_at are left out.
- * Refreshed by mockbook_internal.refresh_analytics() (unique index on day, mock_type, location).
- * Read by service_role only.
+ * Why: when bookings were made, day by day, type and campus, in the business time zone; a
+ * materialized view the glue refreshes, since the campus grouping is costly per row. The columns
+ * are the COMMENT ON MATERIALIZED VIEW below.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and
 -- grants. Nothing in mockbook depends on it; no CASCADE: an object someone else built on it
@@ -65,6 +48,24 @@ CREATE UNIQUE INDEX daily_booking_trends_key
     ON hubspot_sync.daily_booking_trends (day, mock_type, location);
 
 COMMENT ON MATERIALIZED VIEW hubspot_sync.daily_booking_trends IS
-'Per day the bookings were made (business time zone, read at refresh), mock type and attending campus (one code whatever the stored spelling): bookings, and how many are now active, cancelled, completed. Refreshed by refresh_analytics().';
+'Per day the bookings were made (business time zone, read at refresh), mock type and attending campus (one code whatever the stored spelling): bookings, and how many are now active, cancelled, completed. Refreshed by refresh_analytics().
+
+A row per (day, mock_type, location) with at least one booking made that day.
+  day            the booking''s created_at as a date in the business time zone (setting
+                 mockbook.business_timezone, default America/Toronto, as business_today()):
+                 the zone is read when the view is REFRESHED, so refresh after changing it
+  mock_type      the booking''s mock type, ''(none)'' when unknown
+  location       the booking''s attending_location as a campus code
+                 (mockbook_internal.trend_location: ''Mississauga'', ''Mississauga - B9'' and
+                 ''mississauga'' are ''mississauga'', as production and HubSpot spell them),
+                 ''(none)'' when it names no campus (NULL, empty, ''TBD'', ''Online'', ...), any
+                 other value as stored (the key columns are never NULL, so the unique index
+                 identifies every row)
+  bookings       bookings made that day
+  active, cancellations, completed   of those, their status now (a booking made on Monday and
+                 cancelled on Tuesday counts as a cancellation of Monday)
+Bookings without created_at are left out.
+Refreshed by mockbook_internal.refresh_analytics() (unique index on day, mock_type, location).
+Read by service_role only.';
 REVOKE ALL ON TABLE hubspot_sync.daily_booking_trends FROM PUBLIC, anon, authenticated;
 GRANT SELECT ON TABLE hubspot_sync.daily_booking_trends TO service_role;

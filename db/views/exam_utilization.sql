@@ -1,20 +1,6 @@
 /**
- * hubspot_sync.exam_utilization -- materialized view: one row per exam, how full it was.
- *
- * Columns: hubspot_id (unique key), mock_exam_name, mock_type, exam_date, location, is_active,
- *   capacity,
- *   bookings    every booking of the exam, whatever its status (Failed included)
- *   active      is_active = 'Active'
- *   cancelled   is_active = 'Cancelled'
- *   completed   is_active = 'Completed'
- *   attended    attendance = 'Yes' (whatever the status)
- *   no_shows    attendance = 'No'
- *   utilization (active + completed) / capacity, rounded to 4 places; NULL when the capacity is
- *               0 or unknown. Cancelled and Failed bookings hold no seat.
- * Exams without any booking are listed with zeros (LEFT JOIN). Bookings are matched to exams by
- * associated_mock_exam = hubspot_id; bookings of unknown exams appear in no exam view.
- * Refreshed by mockbook_internal.refresh_analytics() (CONCURRENTLY: unique index on hubspot_id).
- * Read by service_role only.
+ * Why: how full each exam was, by status, in one row per exam for the admins' reports. The
+ * columns are the COMMENT ON MATERIALIZED VIEW below.
  */
 -- Re-applicable: a changed definition is dropped and built again with its index, comment and
 -- grants. Nothing in mockbook depends on it; no CASCADE: an object someone else built on it
@@ -49,6 +35,21 @@ WITH DATA;
 CREATE UNIQUE INDEX exam_utilization_key ON hubspot_sync.exam_utilization (hubspot_id);
 
 COMMENT ON MATERIALIZED VIEW hubspot_sync.exam_utilization IS
-'Per exam: capacity, bookings, active, cancelled, completed, attended, no-shows and utilization ((active + completed) / capacity). Refreshed by refresh_analytics().';
+'Per exam: capacity, bookings, active, cancelled, completed, attended, no-shows and utilization ((active + completed) / capacity). Refreshed by refresh_analytics().
+
+Columns: hubspot_id (unique key), mock_exam_name, mock_type, exam_date, location, is_active,
+  capacity,
+  bookings    every booking of the exam, whatever its status (Failed included)
+  active      is_active = ''Active''
+  cancelled   is_active = ''Cancelled''
+  completed   is_active = ''Completed''
+  attended    attendance = ''Yes'' (whatever the status)
+  no_shows    attendance = ''No''
+  utilization (active + completed) / capacity, rounded to 4 places; NULL when the capacity is
+              0 or unknown. Cancelled and Failed bookings hold no seat.
+Exams without any booking are listed with zeros (LEFT JOIN). Bookings are matched to exams by
+associated_mock_exam = hubspot_id; bookings of unknown exams appear in no exam view.
+Refreshed by mockbook_internal.refresh_analytics() (CONCURRENTLY: unique index on hubspot_id).
+Read by service_role only.';
 REVOKE ALL ON TABLE hubspot_sync.exam_utilization FROM PUBLIC, anon, authenticated;
 GRANT SELECT ON TABLE hubspot_sync.exam_utilization TO service_role;

@@ -1,20 +1,6 @@
 /**
- * hubspot_sync.sync_health -- view (not materialized: always current): one row, how the sync is.
- *
- *   pending                 outbox rows still to push (sync_queue: done_at and dead_at NULL)
- *   oldest_pending_at       created_at of the oldest of them (NULL when none)
- *   oldest_pending_seconds  its age in seconds at the time of the query, 3 places (NULL: none)
- *   errors_last_hour        sync_errors rows created in the last hour (resolved or not)
- *   dead_letters            sync_errors rows not resolved
- *   last_push_at            last successful push, last_pull_at last successful pull, and
- *   last_refresh_at         last analytics refresh: the newest last_sync_timestamp of the
- *                           sync_metadata rows with last_sync_status 'success' whose sync_type is
- *                           'push' or starts with 'push:' (e.g. 'push:bookings'), 'pull' or
- *                           'pull:...' (e.g. 'pull:exams', 'pull:contacts'), and
- *                           'refresh_analytics' (written by refresh_analytics()). NULL: never.
- * "Now" is the reading transaction's now(). security_invoker: the reader needs SELECT on
- * sync_queue, sync_errors and sync_metadata (service_role has it); anon and authenticated have
- * nothing.
+ * Why: one always-current row that says whether the sync keeps up (backlog, errors, last runs),
+ * for `mockbook status` and monitoring. The columns are the COMMENT ON VIEW below.
  */
 -- Re-applicable even when the columns change (OR REPLACE cannot drop or reorder a view's
 -- columns); the grants are given again below.
@@ -45,6 +31,21 @@ CROSS JOIN (SELECT max(last_sync_timestamp)
             WHERE lower(last_sync_status) = 'success') AS m;
 
 COMMENT ON VIEW hubspot_sync.sync_health IS
-'One row: pending outbox rows, the oldest one''s time and age, sync errors in the last hour, unresolved dead letters, last successful push, pull (sync_metadata types push[:x], pull[:x]) and analytics refresh.';
+'One row: pending outbox rows, the oldest one''s time and age, sync errors in the last hour, unresolved dead letters, last successful push, pull (sync_metadata types push[:x], pull[:x]) and analytics refresh.
+
+pending                 outbox rows still to push (sync_queue: done_at and dead_at NULL)
+  oldest_pending_at       created_at of the oldest of them (NULL when none)
+  oldest_pending_seconds  its age in seconds at the time of the query, 3 places (NULL: none)
+  errors_last_hour        sync_errors rows created in the last hour (resolved or not)
+  dead_letters            sync_errors rows not resolved
+  last_push_at            last successful push, last_pull_at last successful pull, and
+  last_refresh_at         last analytics refresh: the newest last_sync_timestamp of the
+                          sync_metadata rows with last_sync_status ''success'' whose sync_type is
+                          ''push'' or starts with ''push:'' (e.g. ''push:bookings''), ''pull'' or
+                          ''pull:...'' (e.g. ''pull:exams'', ''pull:contacts''), and
+                          ''refresh_analytics'' (written by refresh_analytics()). NULL: never.
+"Now" is the reading transaction''s now(). security_invoker: the reader needs SELECT on
+sync_queue, sync_errors and sync_metadata (service_role has it); anon and authenticated have
+nothing.';
 REVOKE ALL ON TABLE hubspot_sync.sync_health FROM PUBLIC, anon, authenticated;
 GRANT SELECT ON TABLE hubspot_sync.sync_health TO service_role, mockbook_glue;

@@ -23,7 +23,7 @@ from glue.config import ConfigError, Settings
 from glue.redaction import redact_text
 
 # name -> ("module:attribute", its short help). The short help is listed by `mockbook --help`
-# without importing the module; tests/py/test_cli_lazy.py checks it against the command's own.
+# without importing the module; tests/py/cli/test_cli_lazy.py checks it against the command's own.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "adoption": (
         "glue.cli.adoption:adoption_group",
@@ -32,7 +32,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("glue.cli.database:db", "Maintain the db/ SQL source."),
     "demo": (
         "glue.demo.story:demo",
-        "The newcomer's first run: migrate, load sample exams and students, run a booking rush,"
+        "A first run: migrate, load sample exams and students, run a booking rush,"
         " check capacity and credits, push to an in-process HubSpot sandbox, show a dashboard.",
     ),
     "dlq": (

@@ -3,7 +3,7 @@
 check_invariants() lists it (legacy_* rows) while it is still so: `list` prints it; `resolve`
 cancels, with its refund through the ledger, the later booking of each duplicate pair whose
 exam day has not passed (cancel_booking as an admin, key legacy-duplicate-<id>: a second run
-refunds nothing) and lists the rest with what to do (README, "Legacy data"). `resolve` is a
+refunds nothing) and lists the rest with what to do (docs/dba.md, "Legacy data"). `resolve` is a
 dry run unless --apply is given.
 """
 

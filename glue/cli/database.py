@@ -83,7 +83,7 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
 
 def check_adoption(app: AppContext) -> None:
     """`migrate --check`: one line (or JSON object) per finding; exit 1 when a row would stop
-    the upgrade (README: adopting an existing database)."""
+    the upgrade (docs/dba.md: an existing production database)."""
     from glue.db import adoption
 
     url = app.database_url()
@@ -127,7 +127,7 @@ def db() -> None:
 @click.argument("paths", nargs=-1)
 def revision(message: str, paths: tuple[str, ...]) -> None:
     """Create a revision carrying a frozen copy of the db/ files changed since the last one
-    (only PATHS, relative to db/, when given: e.g. functions/create_booking.sql triggers/)."""
+    (only PATHS, relative to db/, when given: e.g. functions/api/create_booking.sql triggers/)."""
     from glue.db.revision import freeze
 
     rev = freeze(message, only=list(paths) or None)

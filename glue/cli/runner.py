@@ -24,6 +24,7 @@ from rich.table import Table
 
 from glue import exitcodes, logs
 from glue.cli import AppContext
+from glue.config import default_of
 from glue.run.cycle import OK, SKIPPED, CycleReport, describe
 from glue.run.worker import (
     RUN_APPLICATION,
@@ -67,7 +68,7 @@ _push_options = [
     click.option(
         "--batch-size",
         type=click.IntRange(1, 1000),
-        default=1000,
+        default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
         show_default=True,
         envvar="MOCKBOOK_PUSH_BATCH_SIZE",
         help="Outbox rows claimed per push batch.",
@@ -75,7 +76,7 @@ _push_options = [
     click.option(
         "--lease-seconds",
         type=click.IntRange(1, 3600),
-        default=120,
+        default=default_of("MOCKBOOK_PUSH_LEASE_SECONDS"),
         show_default=True,
         envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
         help="How long a claimed batch is ours (a killed process's rows come back after it).",

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.config import default_of
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -53,7 +54,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 1000),
-    default=1000,
+    default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
     show_default=True,
     envvar="MOCKBOOK_PUSH_BATCH_SIZE",
     help="Outbox rows claimed per batch.",
@@ -61,7 +62,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option(
     "--lease-seconds",
     type=click.IntRange(1, 3600),
-    default=120,
+    default=default_of("MOCKBOOK_PUSH_LEASE_SECONDS"),
     show_default=True,
     envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
     help="How long a claimed batch is ours (a killed push's rows come back after it).",
@@ -69,7 +70,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option(
     "--linger",
     type=click.FloatRange(min=0),
-    default=10.0,
+    default=default_of("MOCKBOOK_PUSH_LINGER_SECONDS"),
     show_default=True,
     envvar="MOCKBOOK_PUSH_LINGER_SECONDS",
     help="Wait this long for rows coming due (rate-limit waits, short backoffs) before exiting.",

@@ -16,7 +16,7 @@ import click
 
 from glue import logs
 from glue.cli import AppContext
-from glue.config import ConfigError
+from glue.config import ConfigError, default_of
 from glue.exitcodes import CHECK_FAILED, OK
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -34,7 +34,7 @@ def webhooks() -> None:
 @click.option(
     "--path",
     envvar="MOCKBOOK_WEBHOOKS_PATH",
-    default="/webhooks/hubspot",
+    default=default_of("MOCKBOOK_WEBHOOKS_PATH"),
     show_default=True,
     help="The path HubSpot posts to.",
 )

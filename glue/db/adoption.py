@@ -4,7 +4,7 @@ that would stop it, read in one READ ONLY transaction: nothing is written.
 
 Each finding is a dict: kind ('change' or 'refuse'), revision, action, object, record_id,
 old_value, new_value. The 'change' findings are the rows hubspot_sync.adoption_report gets
-when the upgrade runs (tests/py/test_adopt_production.py compares the two); the 'refuse' ones
+when the upgrade runs (tests/py/db/test_adopt_production.py compares the two); the 'refuse' ones
 are what revisions 0002 and 0004 name when they stop.
 """
 
@@ -253,8 +253,8 @@ def _readable(cur: psycopg.Cursor, day: Any, value: str | None) -> bool:
 
 def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     """Exams whose start or end time the exam trigger will not read at head (the time_problem
-    of db/functions/exam_time_problem.sql, its first two cases): adopted as they are, each one
-    finding, as db/migrations/repairs.py reports them."""
+    of db/functions/internal/exam_time_problem.sql, its first two cases): adopted as they are,
+    each one finding, as db/migrations/repairs.py reports them."""
     found = []
     exams = cur.execute("SELECT id::text, exam_date::date, start_time, end_time"
                         " FROM hubspot_sync.hubspot_mock_exams ORDER BY id").fetchall()

@@ -5,7 +5,7 @@ db/functions/).
 Connections are autocommit: each method is one function call, so one transaction, exactly as the
 functions are documented (complete_sync_batch marks rows done and writes HubSpot ids back in one
 transaction). The glue connects as the DATABASE_URL user: a login role granted mockbook_glue
-(README, Roles), which may call these functions but write no table itself.
+(docs/dba.md, Roles), which may call these functions but write no table itself.
 """
 
 from __future__ import annotations

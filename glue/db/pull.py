@@ -14,7 +14,12 @@ from psycopg.types.json import Jsonb
 
 from glue.db.database import Database
 from glue.hubspot import values
+from glue.hubspot.catalogue import SYNCED
 
+# The tables of what is applied (where its dead letters are filed): the catalogue's.
+EXAMS_TABLE, CONTACTS_TABLE, BOOKINGS_TABLE = (
+    SYNCED[k].table for k in ("exams", "contacts", "bookings")
+)
 # One audit-notes writer per database at a time (pg_try_advisory_lock key).
 NOTES_LOCK_KEY = 0x6D6B6E6F7465  # "mknote"
 
@@ -56,7 +61,7 @@ class PullDatabase:
         return result
 
     def apply_exams(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
-        return self._screened("hubspot_mock_exams", records, lambda keep: self._one(
+        return self._screened(EXAMS_TABLE, records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_exams(p_exams => %(r)s, p_actor => %(a)s)",
             {"r": Jsonb(keep), "a": actor},
         ))
@@ -64,7 +69,7 @@ class PullDatabase:
     def apply_contacts(
         self, records: Sequence[dict], actor: str, *, merge_credits: bool = True
     ) -> dict[str, Any]:
-        return self._screened("hubspot_contact_credits", records, lambda keep: self._one(
+        return self._screened(CONTACTS_TABLE, records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_contacts(p_contacts => %(r)s, p_actor => %(a)s, "
             "p_merge_credits => %(m)s)",
             {"r": Jsonb(keep), "a": actor, "m": merge_credits},
@@ -85,7 +90,7 @@ class PullDatabase:
                 ).fetchone()
             return row["result"]
 
-        return self._screened("hubspot_contact_credits", records, merge)
+        return self._screened(CONTACTS_TABLE, records, merge)
 
     def relink_contact(
         self, contact_id: uuid.UUID | str, hubspot_id: str | None, reason: str
@@ -113,7 +118,7 @@ class PullDatabase:
         )
 
     def apply_bookings(self, records: Sequence[dict], actor: str) -> dict[str, Any]:
-        return self._screened("hubspot_bookings", records, lambda keep: self._one(
+        return self._screened(BOOKINGS_TABLE, records, lambda keep: self._one(
             "SELECT mockbook_internal.apply_pulled_bookings(p_bookings => %(r)s, p_actor => %(a)s)",
             {"r": Jsonb(keep), "a": actor},
         ))

@@ -62,8 +62,9 @@ PREAMBLE = "SET lock_timeout = '5s';\nSET check_function_bodies = off;\n"
 
 @dataclass(frozen=True)
 class Change:
-    path: str  # relative to db/, e.g. "functions/create_booking.sql"
-    kind: str  # "new", "changed" or "deleted"
+    path: str  # relative to db/, e.g. "functions/api/create_booking.sql"
+    kind: str  # "new", "changed", "moved" or "deleted"
+    moved_from: str | None = None  # "moved": the path the manifest knows it by
 
 
 def load_manifest(db_dir: Path = DB_DIR) -> dict:
@@ -84,7 +85,22 @@ def pending_changes(manifest: dict | None = None, db_dir: Path = DB_DIR) -> list
         if files.get(path, {}).get("sha256") != sha
     ]
     changes += [Change(path, "deleted") for path in files if path not in current]
-    return changes
+    return _moves(changes)
+
+
+def _moves(changes: list[Change]) -> list[Change]:
+    """A file deleted in one folder and new under the same name elsewhere in the same top folder
+    (functions/x.sql -> functions/api/x.sql) is one "moved" change: frozen like a changed file
+    (its previous copy is the downgrade), not a new file whose objects the deletion then drops."""
+    def key(path: str) -> tuple[str, str]:
+        return path.split("/", 1)[0], path.rsplit("/", 1)[-1]
+
+    deleted = {key(c.path): c.path for c in changes if c.kind == "deleted"}
+    moved = {c.path: deleted[key(c.path)] for c in changes
+             if c.kind == "new" and key(c.path) in deleted}
+    gone = set(moved.values())
+    return [Change(c.path, "moved", moved[c.path]) if c.path in moved else c
+            for c in changes if c.path not in gone or c.kind != "deleted"]
 
 
 def drop_statements(sql: str) -> str:
@@ -150,9 +166,15 @@ def _removed_drops(old_sql: str, new_sql: str) -> str:
 
 def next_revision_id(message: str, db_dir: Path = DB_DIR) -> str:
     numbers = [int(p.stem[:4]) for p in versions_dir(db_dir).glob("[0-9][0-9][0-9][0-9]_*.py")]
-    # alembic_version.version_num is varchar(32): NNNN_ + at most 27 characters.
-    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:27].strip("_") or "revision"
-    return f"{max(numbers, default=0) + 1:04d}_{slug}"
+    # alembic_version.version_num is varchar(32): NNNN_ + at most 27 characters, cut after a
+    # whole word (a subject, not "_wai"); a first word longer than that is cut
+    words = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_").split("_")
+    slug = words[0][:27]
+    for word in words[1:]:
+        if len(slug) + 1 + len(word) > 27:
+            break
+        slug = f"{slug}_{word}"
+    return f"{max(numbers, default=0) + 1:04d}_{slug or 'revision'}"
 
 
 def _frozen_name(index: int, path: str) -> str:
@@ -186,7 +208,7 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
 
     replaceable = [c for c in changes if c.path.startswith(REPLACEABLE_FOLDERS) or c.kind == "new"]
     for index, change in enumerate(replaceable, start=1):
-        old_entry = manifest["files"].get(change.path, {})
+        old_entry = manifest["files"].get(change.moved_from or change.path, {})
         old_sql = (
             (db_dir / "migrations" / old_entry["frozen"]).read_text()
             if old_entry.get("frozen")
@@ -215,6 +237,8 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
         if change.kind == "deleted":
             manifest["files"].pop(change.path)
         else:
+            if change.moved_from:
+                manifest["files"].pop(change.moved_from)
             manifest["files"][change.path] = {
                 "sha256": digest((db_dir / change.path).read_text()),
                 "frozen": (up_dir / name).relative_to(db_dir / "migrations").as_posix(),
@@ -240,8 +264,8 @@ def _schema_guard(rev: str, changes: list[Change]) -> str:
     return (
         f"-- Table definitions changed: {names}.\n"
         "-- Write the ALTER statements that take the previous schema to the new one here (and the\n"
-        "-- reverse in downgrade/), then delete the DO block. tests/py/test_schema_equivalence.py\n"
-        "-- proves the result equals db/.\n"
+        "-- reverse in downgrade/), then delete the DO block.\n"
+        "-- tests/py/db/test_schema_equivalence.py proves the result equals db/.\n"
         "DO $$ BEGIN RAISE EXCEPTION 'revision "
         + rev
         + ": write the schema changes for "
@@ -255,7 +279,9 @@ def _write_revision_file(
 ) -> None:
     """The revision file, rendered from db/migrations/script.py.mako: self-contained (its own
     small runner, no import of this package), so it runs as committed forever."""
-    listing = "\n".join(f"  {c.kind:8} db/{c.path}" for c in changes)
+    listing = "\n".join(f"  {c.kind:8} db/{c.path}"
+                        + (f"\n  {'':8} (from db/{c.moved_from})" if c.moved_from else "")
+                        for c in changes)
     path.write_text(render_revision(path.parent.parent, rev, down, message, listing))
 
 

@@ -1,9 +1,9 @@
 """The editable SQL under db/: which files exist, in which order they apply, and applying them.
 
-Order: db/schema/*.sql, db/functions/*.sql, db/triggers/*.sql, db/views/*.sql, each folder in
-name order. Applying db/ directly is what the schema-equivalence test compares the migrations
-against; migrations themselves never read these files (each revision runs the SQL frozen
-beside it, see db/migrations/script.py.mako).
+Order: db/schema/, db/functions/ (api/ then internal/), db/triggers/, db/views/, each folder's
+files, subfolders included, in path order. Applying db/ directly is what the schema-equivalence
+test compares the migrations against; migrations themselves never read these files (each
+revision runs the SQL frozen beside it, see db/migrations/script.py.mako).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def source_files(db_dir: Path = DB_DIR) -> list[Path]:
     """Every db/ source file in apply order."""
     files: list[Path] = []
     for folder in SOURCE_FOLDERS:
-        files.extend(sorted((db_dir / folder).glob("*.sql")))
+        files.extend(sorted((db_dir / folder).rglob("*.sql"), key=lambda p: p.as_posix()))
     return files
 
 

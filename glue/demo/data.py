@@ -1,4 +1,4 @@
-"""The newcomer's demo, its building blocks; glue/demo/story.py tells the story.
+"""The demo's building blocks; glue/demo/story.py tells the story.
 
 Everything the demo writes is marked, so a second run (or `mockbook demo` on a database that
 holds other data) resets exactly its own rows and nothing else:
@@ -22,18 +22,14 @@ from typing import Any
 import psycopg
 
 from glue.config import ConfigError, Settings
+from glue.credit_fields import CREDIT_FIELD_NAMES as CREDIT_PROPERTIES
 from glue.db import demo as db
 from glue.db.database import Database
 from glue.hubspot import portal
+from glue.hubspot.catalogue import WAITLIST_CODE_PREFIX, hubspot_date
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
-from glue.sync.push import (
-    CREDIT_PROPERTIES,
-    WAITLIST_CODE_PREFIX,
-    Pusher,
-    PushStats,
-    hubspot_date,
-)
+from glue.sync.push import Pusher, PushStats
 
 # How it works (the detail of the module docstring):
 #
@@ -415,7 +411,7 @@ def push(url: str, settings: Settings, sandbox: Sandbox, plan: Plan) -> PushRepo
 
 
 def _is_place(obj: dict[str, Any]) -> bool:
-    """A waitlist place the push shows as a booking object (README "Waitlist in HubSpot")."""
+    """A waitlist place the push shows as a booking object (docs/apps.md, "Waitlist in HubSpot")."""
     return str(obj["properties"].get("booking_id") or "").startswith(WAITLIST_CODE_PREFIX)
 
 

@@ -1,4 +1,4 @@
-"""`mockbook demo`: the newcomer's first run, told step by step on the terminal.
+"""`mockbook demo`: a first run, told step by step on the terminal.
 
 The building blocks (sample data, reset, the PostgREST-style calls, the checks, the push, the
 analytics) live in glue/demo/data.py and glue/demo/rush.py; this module runs them in order and
@@ -24,6 +24,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
+from glue.config import default_of
 from glue.db import demo as demo_db
 from glue.db import migrations
 from glue.demo import data as d
@@ -383,7 +384,7 @@ def dashboard(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
 @click.option(
     "--scale",
     type=click.Choice(sorted(d.SCALES)),
-    default="full",
+    default=default_of("MOCKBOOK_DEMO_SCALE"),
     hidden=True,
     envvar="MOCKBOOK_DEMO_SCALE",
     help="full (the demo) or small (the tests).",
@@ -393,7 +394,7 @@ def dashboard(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
               help="Only remove the demo's rows (before syncing this database with a portal).")
 @pass_app
 def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
-    """The newcomer's first run: migrate, load sample exams and students, run a booking rush,
+    """A first run: migrate, load sample exams and students, run a booking rush,
     check capacity and credits, push to an in-process HubSpot sandbox, show a dashboard.
 
     Runs on DATABASE_URL when set, else on the embedded PostgreSQL. It resets only its own

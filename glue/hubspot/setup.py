@@ -374,7 +374,7 @@ def config_message(exc: HubSpotError, client: HubSpotClient, settings: Settings)
     if exc.status == 403:
         return (
             f"HUBSPOT_ACCESS_TOKEN lacks a scope mockbook needs (403): {exc.message} (see the "
-            "README, 'Connecting a real portal', for the private app's scopes)"
+            "docs/hubspot.md, 'Setting up a portal', for the private app's scopes)"
         )
     if exc.status in (400, 404):
         return (

@@ -6,8 +6,8 @@ HubSpot notes, associated to the booking and the contact, and are marked
 the credit change it caused; a balance changed outside a booking) and marks the rest. Each note
 has ``hs_note_body`` (one line, e.g. "Booking BK-20260301-AB12CD cancelled by admin@school.ca;
 1 Clinical Skills credit refunded"), ``hs_timestamp`` (when it happened) and
-``mockbook_audit_id`` (the audit row's id: a note property that must exist in HubSpot, see the
-README), up to 100 per batch create, under the glue's rate limiter.
+``mockbook_audit_id`` (the audit row's id: a note property that must exist in HubSpot, see
+docs/hubspot.md), up to 100 per batch create, under the glue's rate limiter.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glue.clock import SYSTEM, Clock, utcnow
-from glue.config import Settings
+from glue.config import Settings, default_of
 from glue.credit_fields import CREDIT_FIELDS
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
@@ -52,7 +52,7 @@ CURSOR = "notes"
 # {note id: {"to": [[object type, id], ...], "attempts": n}}, tried again on every run
 ASSOCIATIONS = "notes:associations"
 MAX_ASSOCIATION_ATTEMPTS = 10
-DEFAULT_SETTLE_SECONDS = 10.0
+DEFAULT_SETTLE_SECONDS = default_of("MOCKBOOK_NOTES_SETTLE_SECONDS")
 MAX_BODY = 1000
 
 CREDIT_LABELS = {f.name: f.pays_for for f in CREDIT_FIELDS}

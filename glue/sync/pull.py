@@ -20,11 +20,10 @@ from typing import Any
 import psycopg
 import tenacity
 
-from glue.config import Settings
-from glue.credit_fields import CREDIT_FIELD_NAMES
+from glue.config import Settings, default_of
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
-from glue.hubspot.catalogue import BOOKING_COLUMNS
+from glue.hubspot.catalogue import MERGED_IDS, SYNCED
 from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 
@@ -57,39 +56,19 @@ from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 # may be writing their credits right now, and HubSpot's value cannot be placed before or after
 # that write. apply_pulled_contacts answers BUSY for them (in retry, like a locked contact);
 # after the retries here they are dead-lettered and read again by id on the next pass, when the
-# push's write-back has made what it sent the merge's base (tests/py/test_push_pull_race.py).
+# push's write-back has made what it sent the merge's base (tests/py/sync/test_push_pull_race.py).
 # The webhook processor applies through ``Puller.apply``: the same rule.
 
 log = logging.getLogger(__name__)
 
-CREDIT_FIELDS = CREDIT_FIELD_NAMES  # the contact's credit properties (glue/credit_fields.py)
-EXAM_PROPERTIES = (
-    "mock_exam_name",
-    "mock_type",
-    "exam_date",
-    "start_time",
-    "end_time",
-    "location",
-    "capacity",
-    "total_bookings",
-    "is_active",
-    "scheduled_activation_datetime",
-    "mock_set",
-    "hs_lastmodifieddate",
-)
-CONTACT_PROPERTIES = (
-    "email",
-    "student_id",
-    "firstname",
-    "lastname",
-    "ndecc_exam_date",
-    *CREDIT_FIELDS,
-    "lastmodifieddate",
-)
-# the booking properties the push writes (the catalogue's one map), and the modification date
-BOOKING_PROPERTIES = (*BOOKING_COLUMNS, "hs_lastmodifieddate")
+# What each read asks HubSpot for (the catalogue): the properties of the record a command reads,
+# and the modification date. CREDIT_FIELDS: the contact's credits (glue/credit_fields.py's list).
+CREDIT_FIELDS = SYNCED["contacts"].names(owner="postgres")
+EXAM_PROPERTIES = SYNCED["exams"].read
+CONTACT_PROPERTIES = SYNCED["contacts"].read
+BOOKING_PROPERTIES = SYNCED["bookings"].read
 PULL_ACTOR = "hubspot:pull"
-DEFAULT_OVERLAP_SECONDS = 120.0
+DEFAULT_OVERLAP_SECONDS = default_of("MOCKBOOK_PULL_OVERLAP_SECONDS")
 
 
 @dataclass(frozen=True)
@@ -105,29 +84,30 @@ class Target:
 
 
 def targets(settings: Settings) -> dict[str, Target]:
+    exams, contacts, bookings = SYNCED["exams"], SYNCED["contacts"], SYNCED["bookings"]
     return {
         "exams": Target(
             "exams",
             "pull:exams",
             settings.exams_object_type,
-            "hubspot_mock_exams",
-            "hs_lastmodifieddate",
+            exams.table,
+            exams.lastmod,
             EXAM_PROPERTIES,
         ),
         "contacts": Target(
             "contacts",
             "pull:contacts",
             CONTACTS,
-            "hubspot_contact_credits",
-            "lastmodifieddate",
-            (*CONTACT_PROPERTIES, "hs_merged_object_ids"),
+            contacts.table,
+            contacts.lastmod,
+            (*CONTACT_PROPERTIES, MERGED_IDS),
         ),
         "bookings": Target(
             "bookings",
             "import:bookings",
             settings.bookings_object_type,
-            "hubspot_bookings",
-            "hs_lastmodifieddate",
+            bookings.table,
+            bookings.lastmod,
             BOOKING_PROPERTIES,
         ),
     }
@@ -443,7 +423,7 @@ class Puller:
         change on the survivor being lost until the push re-links."""
         survivor: dict[str, str] = {}
         for rec in records:
-            for old in (rec["properties"].get("hs_merged_object_ids") or "").split(";"):
+            for old in (rec["properties"].get(MERGED_IDS) or "").split(";"):
                 if old.strip() and old.strip() != rec["id"]:
                     survivor[old.strip()] = rec["id"]
         if not survivor:

@@ -20,10 +20,10 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db.database import Database
+from glue.hubspot.catalogue import MERGED_IDS, SYNCED, SYNCED_PROPS, WAITLIST_CODE_PREFIX
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
 from glue.sync.pull import CREDIT_FIELDS, Progress, Puller, Target, targets, to_ms
-from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 
 # How it works (the detail of the module docstring):
 #
@@ -57,25 +57,19 @@ from glue.sync.push import BOOKING_PROPERTIES, WAITLIST_CODE_PREFIX
 RECONCILE_ACTOR = "hubspot:reconcile"
 SHOWN = 20  # records listed per kind in the table (JSON lists them all)
 
-EXAM_FIELDS = (
-    "mock_exam_name",
-    "mock_type",
-    "exam_date",
-    "start_time",
-    "end_time",
-    "location",
-    "capacity",
-    "is_active",
-    "scheduled_activation_datetime",
-    "mock_set",
+EXAMS_TABLE, CONTACTS_TABLE, BOOKINGS_TABLE = (
+    SYNCED[k].table for k in ("exams", "contacts", "bookings")
 )
-CONTACT_PROFILE = ("email", "student_id", "firstname", "lastname", "ndecc_exam_date")
-# HubSpot booking property -> hubspot_bookings column, as the push sends them (the push's own
-# table, less the booking code, which is the key the two sides are matched on).
-BOOKING_FIELDS = {prop: col for prop, col in BOOKING_PROPERTIES.items() if prop != "booking_id"}
-DATE_FIELDS = {"exam_date"}
-TIME_FIELDS = {"scheduled_activation_datetime"}
-INT_FIELDS = {"capacity", "total_bookings", *CREDIT_FIELDS}
+# What is compared, from the catalogue: the fields HubSpot owns of an exam and of a contact
+# (applied from HubSpot), the contact's credits (CREDIT_FIELDS, re-queued), and each booking
+# property with its hubspot_bookings column as the push sends them, less the booking code (the
+# unique property the two sides are matched on).
+EXAM_FIELDS = SYNCED["exams"].names(owner="hubspot", reads="reconcile")
+CONTACT_PROFILE = SYNCED["contacts"].names(owner="hubspot", reads="reconcile")
+BOOKING_FIELDS = {p.name: p.local for p in SYNCED["bookings"].props if not p.unique}
+DATE_FIELDS = {p.name for p in SYNCED_PROPS if p.type == "date"}
+TIME_FIELDS = {p.name for p in SYNCED_PROPS if p.type == "datetime"}
+INT_FIELDS = {p.name for p in SYNCED_PROPS if p.type == "number"}
 
 
 # ---- one form for both sides ---------------------------------------------------------------------
@@ -385,7 +379,7 @@ class Reconciler:
             "applied_from_hubspot": applied,
             "prerequisites_from_hubspot": int(result.get("updated") or 0),
             "prerequisites_pushed": int(result.get("kept_local") or 0),
-            "requeued": self.store.requeue_records("hubspot_mock_exams", fixes["requeue"]),
+            "requeued": self.store.requeue_records(EXAMS_TABLE, fixes["requeue"]),
         }
 
     # ---- contacts -------------------------------------------------------------------------
@@ -396,7 +390,7 @@ class Reconciler:
             (r["properties"].get("email") or "").strip().lower(): r["id"] for r in remote.values()
         }
         for rec in remote.values():
-            for old in _ids(rec["properties"].get("hs_merged_object_ids")):
+            for old in _ids(rec["properties"].get(MERGED_IDS)):
                 self.merged_into[old] = rec["id"]
         rows = self.store.local_state(target.table)
         report = EntityReport()
@@ -455,7 +449,7 @@ class Reconciler:
         report.repaired = {
             "profile_from_hubspot": self._apply("contacts", fixes["profile"], merge=False),
             "imported": self._apply("contacts", fixes["insert"]),
-            "requeued": self.store.requeue_records("hubspot_contact_credits", fixes["requeue"]),
+            "requeued": self.store.requeue_records(CONTACTS_TABLE, fixes["requeue"]),
         }
 
     # ---- bookings -------------------------------------------------------------------------
@@ -542,23 +536,23 @@ class Reconciler:
         imported: list[str] = []
         count = self._apply("bookings", fixes["import"], inserted=imported)
         report.repaired = {
-            "requeued": self.store.requeue_records("hubspot_bookings", fixes["requeue"]),
+            "requeued": self.store.requeue_records(BOOKINGS_TABLE, fixes["requeue"]),
             "imported": count,
         }
         if fixes["dissociate"]:
             report.repaired["associations_removed"] = self._remove_extra(fixes["dissociate"])
         # Imported rows are Postgres' now (exam times filled in...): HubSpot gets them back, and
         # so do their exams' total_bookings, which the import moved (else a second round).
-        self.store.requeue_records("hubspot_bookings", imported)
+        self.store.requeue_records(BOOKINGS_TABLE, imported)
         exam_ids = {
             str(rec["properties"].get("associated_mock_exam") or "") for rec in fixes["import"]
         }
         exams = [
             row["record_id"]
-            for row in self.store.local_state("hubspot_mock_exams")
+            for row in self.store.local_state(EXAMS_TABLE)
             if row["hubspot_id"] in exam_ids
         ]
-        queued = self.store.requeue_records("hubspot_mock_exams", exams) if imported else 0
+        queued = self.store.requeue_records(EXAMS_TABLE, exams) if imported else 0
         if queued:  # (0: the exam was waiting in the outbox already)
             report.repaired["exams_requeued"] = queued
 
@@ -567,7 +561,7 @@ class Reconciler:
         read again against Postgres first: one that has become the booking's own since (a
         re-linked contact, pushed meanwhile) is kept, and so are those of a booking no longer
         there or whose contact or exam is no longer known. The number of associations removed."""
-        now = {str(r["record_id"]): r["state"] for r in self.store.local_state("hubspot_bookings")}
+        now = {str(r["record_id"]): r["state"] for r in self.store.local_state(BOOKINGS_TABLE)}
         removals: dict[str, list[tuple[str, list[str]]]] = {"contact": [], "exam": []}
         for item in extras:
             want = _booking_link(now.get(item["record_id"]) or {}, item["association"])

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from glue.cache import CacheKeeper
-from glue.config import ConfigError, Settings
+from glue.config import ConfigError, Settings, default_of
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.ratelimit import RateLimiter
@@ -84,7 +84,7 @@ MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: reject a request whose timestamp is older
 MAX_EVENTS = 100  # HubSpot sends at most 100 events in one request
 # 100 events are a few tens of kB; a larger body is not HubSpot's, refused (413) unread
 MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_PATH = "/webhooks/hubspot"
+DEFAULT_PATH = default_of("MOCKBOOK_WEBHOOKS_PATH")
 CHECK_TYPE = "mockbook.check"  # the subscriptionType of `mockbook webhooks check`'s delivery
 # HubSpot's v3 validation decodes these URL-encoded characters of the URI before signing.
 _URI_DECODE = {

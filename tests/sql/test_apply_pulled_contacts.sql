@@ -106,7 +106,7 @@ SELECT is(format('%s %s', tests.balance('PCS2', 'sj_credits'),
           'p_merge_credits false applies the profile only');
 
 -- A push holds PCS2's outbox row (a live lease: it may be writing its credits to HubSpot right
--- now): the merge waits for its write-back (tests/py/test_push_pull_race.py is the race).
+-- now): the merge waits for its write-back (tests/py/sync/test_push_pull_race.py is the race).
 UPDATE hubspot_sync.sync_queue AS q
 SET lease_owner = 'worker-T', lease_expires_at = now() + interval '1 minute'
 FROM hubspot_sync.hubspot_contact_credits AS c

@@ -67,7 +67,7 @@ SELECT is(pg_temp.state(), '4|', 'an update outside the push''s write-back recor
 
 -- A push whose answer was lost (its rows given back) is retried after a local deduction: the
 -- retry's claim keeps the 4 the lost attempt sent (HubSpot may hold it), not the 3 now
--- (tests/py/test_push_lost_answer.py).
+-- (tests/py/sync/test_push_lost_answer.py).
 DO $$ BEGIN
     PERFORM tests.make_student(p_cs := 5, p_student_id := 'CPT3');
     PERFORM tests.book('CPT3', 'CPTX', 'cpt-k3', p_hand := 'left');  -- 5 -> 4, queued

@@ -1,4 +1,4 @@
--- mockbook_internal.request_actor (db/functions/request_actor.sql): who acts. A JWT user is
+-- mockbook_internal.request_actor (db/functions/internal/request_actor.sql): who acts. A JWT user is
 -- 'admin:' only with one of the original platform's admin roles ('admin', 'super_admin') in
 -- app_metadata.role or the top-level user_role claim; any other role, a role in user_metadata
 -- (which the user can write), or a near-miss spelling is 'user:'. Without a JWT user: p_actor.

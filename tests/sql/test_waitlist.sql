@@ -240,7 +240,7 @@ SELECT is(mockbook_internal.offer_free_seats('NO_SUCH_EXAM'), 0, 'offer_free_sea
 
 -- accept_offer's key, waitlist-offer-<place id>: a prefix reserved for it ------------------------
 -- (a caller's booking holding that key made accept_offer's own insert answer NULL, and the
--- place's update then failed with a raw 23514: tests/py/test_contract.py)
+-- place's update then failed with a raw 23514: tests/py/rpc/test_contract.py)
 CREATE FUNCTION pg_temp.wb_key() RETURNS text LANGUAGE sql AS $$
     SELECT 'waitlist-offer-' || id FROM hubspot_sync.waitlist_entries
     WHERE student_id = 'WB' AND mock_exam_id = 'WL_ONE'

@@ -55,7 +55,7 @@ LANGUAGE sql STABLE AS $$ SELECT booking_id FROM hubspot_sync.hubspot_bookings W
 -- transactions and trusts a pointer comparison with the plan source's current plan, can take the
 -- rebuilt plan for the one it saved and evaluate a freed expression tree: the next call of the
 -- function raised "XX000: unrecognized node type: 32" (test_create_booking.sql then
--- test_booking_helpers.sql on one pytest-pgtap connection; tests/py/test_plpgsql_check_session.py
+-- test_booking_helpers.sql on one pytest-pgtap connection; tests/py/db/test_plpgsql_check_session.py
 -- replays it). Seen with plpgsql_check 2.3.0 on PostgreSQL 15.20; plpgsql_check#174 is the same
 -- family. Invalidating every cached plan makes plpgsql replan and re-save its simple expressions.
 CREATE OR REPLACE FUNCTION tests.plpgsql_check_count(p_function regprocedure,

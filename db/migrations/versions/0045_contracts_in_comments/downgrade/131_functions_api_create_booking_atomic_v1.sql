@@ -1,0 +1,46 @@
+-- Undo db/functions/api/create_booking_atomic_v1.sql (moved).
+-- Frozen copy of db/functions/create_booking_atomic_v1.sql (changed).
+/**
+ * hubspot_sync.create_booking_atomic_v1(p_booking_id text, p_student_id text,
+ *     p_student_email text, p_mock_exam_id text, p_student_name text, p_token_used text,
+ *     p_attending_location text, p_dominant_hand text, p_idempotency_key text,
+ *     p_credit_field text, p_new_credit_value integer) -> jsonb
+ *
+ * DEPRECATED: use hubspot_sync.create_booking. The production function of this name (the
+ * booking call before mock sets, same signature): create_booking_atomic with p_mock_set NULL,
+ * so the same checks, errors (a stale p_new_credit_value noted on the ledger row), relative credit
+ * spend and result keys.
+ * Errors and locks: as create_booking_atomic.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
+    p_booking_id text,
+    p_student_id text,
+    p_student_email text,
+    p_mock_exam_id text,
+    p_student_name text,
+    p_token_used text,
+    p_attending_location text,
+    p_dominant_hand text,
+    p_idempotency_key text,
+    p_credit_field text,
+    p_new_credit_value integer
+)
+RETURNS jsonb
+LANGUAGE sql
+VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    SELECT hubspot_sync.create_booking_atomic(
+        p_booking_id, p_student_id, p_student_email, p_mock_exam_id, p_student_name,
+        p_token_used, p_attending_location, p_dominant_hand, p_idempotency_key, p_credit_field,
+        p_new_credit_value, NULL)
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer) IS
+'Deprecated: use create_booking. The production booking call before mock sets: create_booking_atomic with p_mock_set NULL (relative credit spend; a stale p_new_credit_value is noted on the ledger row, not refused).';
+REVOKE ALL ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.create_booking_atomic_v1(text, text, text, text, text, text, text, text, text, text, integer)
+    TO service_role;

@@ -1,0 +1,31 @@
+-- Undo db/functions/internal/purge_sync_queue.sql (moved).
+-- Frozen copy of db/functions/purge_sync_queue.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.purge_sync_queue;
+/**
+ * mockbook_internal.purge_sync_queue(p_retention) -> bigint (rows deleted)
+ *
+ * Deletes outbox rows that were done more than p_retention ago (default 7 days). Pending and dead
+ * rows are never purged: dead rows stay until someone retries or discards them.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.purge_sync_queue(p_retention interval DEFAULT '7 days')
+RETURNS bigint
+LANGUAGE sql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    WITH gone AS (
+        DELETE FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at IS NOT NULL AND q.done_at < now() - coalesce(p_retention, '7 days')
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.purge_sync_queue(interval) IS
+'Glue: delete outbox rows done longer ago than the retention period (default 7 days).';
+REVOKE ALL ON FUNCTION mockbook_internal.purge_sync_queue(interval) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.purge_sync_queue(interval) TO mockbook_glue;

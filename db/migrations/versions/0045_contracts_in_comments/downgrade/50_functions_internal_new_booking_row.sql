@@ -1,0 +1,70 @@
+-- Undo db/functions/internal/new_booking_row.sql (moved).
+-- Frozen copy of db/functions/new_booking_row.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.new_booking_row;
+/**
+ * mockbook_internal.new_booking_row(p_contact, p_exam, p_attending_location, p_dominant_hand,
+ *     p_student_name, p_mock_set, p_token_used, p_booking_code, p_idempotency_key,
+ *     p_fingerprint) -> hubspot_bookings (not inserted)
+ *
+ * The row a new booking of p_contact in p_exam gets (insert it with mockbook_internal.insert_booking):
+ * a new uuid, hubspot_id NULL (the glue fills it after pushing), booking code p_booking_code
+ * (NULL: insert_booking generates one), is_active 'Active', associated_mock_exam = the exam's
+ * HubSpot id, associated_contact_id = the contact's HubSpot id (may be NULL), student id and
+ * email of the contact, name p_student_name or the contact's first and last name, exam date,
+ * mock type and times copied from the exam, mock_set p_mock_set or the exam's, ndecc_exam_date
+ * from the contact, a blank dominant hand stored as NULL.
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_row(
+    p_contact hubspot_sync.hubspot_contact_credits,
+    p_exam hubspot_sync.hubspot_mock_exams,
+    p_attending_location text,
+    p_dominant_hand text,
+    p_student_name text,
+    p_mock_set hubspot_sync.mock_set_letter,
+    p_token_used text,
+    p_booking_code text,
+    p_idempotency_key text,
+    p_fingerprint text
+)
+RETURNS hubspot_sync.hubspot_bookings
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_row hubspot_sync.hubspot_bookings;
+BEGIN
+    v_row.id := gen_random_uuid();
+    v_row.hubspot_id := NULL;
+    v_row.booking_id := p_booking_code;
+    v_row.associated_mock_exam := p_exam.hubspot_id;
+    v_row.associated_contact_id := p_contact.hubspot_id;
+    v_row.student_id := p_contact.student_id;
+    v_row.student_email := p_contact.email;
+    v_row.name := coalesce(nullif(btrim(p_student_name), ''),
+                           nullif(concat_ws(' ', p_contact.firstname, p_contact.lastname), ''));
+    v_row.is_active := 'Active';
+    v_row.attendance := NULL;
+    v_row.attending_location := p_attending_location;
+    v_row.dominant_hand := nullif(btrim(p_dominant_hand), '');
+    v_row.token_used := p_token_used;
+    v_row.token_refunded := false;
+    v_row.start_time := p_exam.start_time;
+    v_row.end_time := p_exam.end_time;
+    v_row.exam_date := p_exam.exam_date;
+    v_row.mock_type := p_exam.mock_type;
+    v_row.mock_set := coalesce(p_mock_set, p_exam.mock_set);
+    v_row.ndecc_exam_date := p_contact.ndecc_exam_date;
+    v_row.idempotency_key := p_idempotency_key;
+    v_row.idempotency_fingerprint := p_fingerprint;
+    RETURN v_row;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text) IS
+'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details copied.';
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,27 @@
+-- Undo db/functions/internal/credit_field_of_token.sql (moved).
+-- Frozen copy of db/functions/credit_field_of_token.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.credit_field_of_token;
+/**
+ * mockbook_internal.credit_field_of_token(p_token_used) -> text
+ *
+ * The credit field a booking's token_used names, from hubspot_sync.credit_rules() (e.g.
+ * 'Shared Token' -> shared_mock_credits): where a cancellation refunds to. NULL for
+ * 'Admin Override' and any label without a rule (nothing was spent, nothing is refunded).
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = ''
+AS $$
+    SELECT min(r.credit_field)
+    FROM hubspot_sync.credit_rules() AS r
+    WHERE r.token_used = p_token_used
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.credit_field_of_token(text) IS
+'Internal: the credit field a token_used label names (refund target); NULL for Admin Override.';
+REVOKE ALL ON FUNCTION mockbook_internal.credit_field_of_token(text) FROM PUBLIC, anon, authenticated, service_role;

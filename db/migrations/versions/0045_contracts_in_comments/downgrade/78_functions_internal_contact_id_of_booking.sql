@@ -1,0 +1,29 @@
+-- Undo db/functions/internal/contact_id_of_booking.sql (moved).
+-- Frozen copy of db/functions/contact_id_of_booking.sql (changed).
+-- moved by 00_schema_changes.sql (ALTER FUNCTION ... SET SCHEMA): nothing left to drop here
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS hubspot_sync.contact_id_of_booking;
+/**
+ * mockbook_internal.contact_id_of_booking(p_booking) -> uuid, NULL when the student has no contact
+ *
+ * The contact a booking belongs to: by student_id, else (rows from before mockbook without a
+ * student_id) by associated_contact_id = the contact's HubSpot id.
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+SET search_path = ''
+AS $$
+    SELECT coalesce(
+        (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
+         WHERE c.student_id = p_booking.student_id),
+        (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
+         WHERE p_booking.student_id IS NULL AND c.hubspot_id = p_booking.associated_contact_id))
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings) IS
+'Internal: the id of the contact a booking belongs to (by student_id, else by HubSpot contact id), or NULL.';
+REVOKE ALL ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)
+    FROM PUBLIC, anon, authenticated, service_role;

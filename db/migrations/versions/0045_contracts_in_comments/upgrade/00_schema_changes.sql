@@ -1,0 +1,3 @@
+-- db/schema/02_mockbook_internal.sql, 12_hubspot_bookings.sql, 13_sync_metadata.sql,
+-- 19_production_not_owned.sql, 20_adoption_report.sql, 20_booking_rules.sql and
+-- 22_idempotency_results.sql changed in their -- comments only: no ALTER.

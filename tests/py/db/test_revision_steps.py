@@ -1,0 +1,139 @@
+"""Every revision, one step at a time, against the catalog of the step before.
+
+The forward pass upgrades an empty database one revision at a time and snapshots the catalog
+after each (tests/py/catalog.py: tables, columns, constraints, indexes, functions with their
+bodies, triggers, policies, grants, roles). Then, from head down, each revision N is
+downgraded — the catalog must be exactly N-1's snapshot — and applied again to that catalog — it
+must give exactly N's snapshot — and downgraded again. So a downgrade that forgets a grant, a
+trigger or an index, or an upgrade that depends on what an earlier run left behind, is named
+with its revision. (Head equals db/: tests/py/db/test_schema_equivalence.py.)
+
+A view change drops the materialized view without CASCADE: an object a DBA built on it makes
+the upgrade fail, naming that object, and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import catalog  # tests/py/catalog.py (pytest puts tests/py on sys.path)
+import psycopg
+import pytest
+
+from glue.db import migrations
+from glue.db import revision as freeze
+
+# Downgrades that are known not to restore the previous catalog exactly, frozen so in committed
+# revisions (the lock pins them; a later revision cannot change what an earlier downgrade does):
+# (category, object, field or None for the whole object) keep their state of the revision.
+KNOWN_RESIDUE: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
+    "0001_baseline": (
+        "the schema hubspot_sync is left, with production's grants (the baseline creates it "
+        "IF NOT EXISTS: on an adopted database it predates mockbook)",
+        [("schemas", "hubspot_sync", None)]),
+    "0003_supabase_roles": (
+        "the auth schema and auth.uid()/jwt()/role() are kept, as the Supabase roles are: on "
+        "Supabase they are Supabase's own (its downgrade says so)",
+        [("schemas", "auth", None), ("functions", "auth.jwt()", None),
+         ("functions", "auth.role()", None), ("functions", "auth.uid()", None)]),
+    "0005_ledger_outbox_security": (
+        "row level security stays enabled on supabase_audit_log (its downgrade drops the policy "
+        "and the grants, not the ENABLE ROW LEVEL SECURITY)",
+        [("tables", "hubspot_sync.supabase_audit_log", "rls")]),
+}
+
+
+def _expected(snapshots: dict[str, catalog.Snapshot], at: str, residue_of: list[str],
+              downgraded: dict[str, str]) -> catalog.Snapshot:
+    """The catalog `at` a revision, with the known residue of the revisions in `residue_of`
+    (each object keeps its state of the revision whose downgrade left it) until a lower
+    revision's downgrade (in `downgraded`: revision -> the one before) drops the object."""
+    expected = copy.deepcopy(snapshots[at])
+    for rev in sorted(residue_of):
+        for category, key, field in KNOWN_RESIDUE.get(rev, ("", []))[1]:
+            if any(lower < rev and key in snapshots[lower][category]
+                   and key not in snapshots[before][category]
+                   for lower, before in downgraded.items()):
+                continue  # the downgrade of the revision that created it dropped it since
+            kept = snapshots[rev][category][key]
+            if field is None:
+                expected[category][key] = copy.deepcopy(kept)
+            else:
+                expected[category].setdefault(key, {})[field] = kept[field]
+    return expected
+
+
+def test_each_revision_steps_up_and_down_between_the_same_catalogs(
+    make_database: Callable[[str], str],
+) -> None:
+    url = make_database("steps")
+    revisions = migrations.revisions()
+    previous = dict(zip(revisions, ["base", *revisions[:-1]], strict=True))
+    snapshots = {"base": catalog.snapshot_url(url)}
+    for rev in revisions:  # forward, one revision at a time
+        migrations.upgrade(url, rev)
+        snapshots[rev] = catalog.snapshot_url(url)
+
+    # from head down: N-1's catalog after N's downgrade, N's again after applying N to it
+    failures: list[str] = []
+    downgraded: dict[str, str] = {}
+    for rev in reversed(revisions):
+        before = previous[rev]
+        migrations.downgrade(url, before)
+        downgraded[rev] = before
+        if found := catalog.diff(_expected(snapshots, before, list(downgraded), downgraded),
+                                 catalog.snapshot_url(url), (before, f"downgrade of {rev}")):
+            failures.append(f"downgrade of {rev} does not give {before}'s catalog:\n"
+                            + "\n".join(found))
+        migrations.upgrade(url, rev)
+        if found := catalog.diff(_expected(snapshots, rev, list(downgraded)[:-1], downgraded),
+                                 catalog.snapshot_url(url), (rev, f"{rev} again")):
+            failures.append(f"{rev} applied again on {before} differs:\n" + "\n".join(found))
+        migrations.downgrade(url, before)
+    assert migrations.current(url) is None
+    # not vacuous: the steps do change the catalog (a revision may change none of it, e.g.
+    # one that only re-creates triggers in place)
+    assert sum(snapshots[rev] != snapshots[previous[rev]] for rev in revisions) > 15
+    assert not failures, "\n\n".join(failures)
+
+
+def _latest_view_revision(view: str) -> tuple[str, str]:
+    """The newest revision that re-creates `view`, and the revision before it."""
+    revisions = migrations.revisions()
+    versions = freeze.versions_dir()
+    rev = [r for r in revisions if list((versions / r / "upgrade").glob(f"*_views_{view}.sql"))][-1]
+    return revisions[revisions.index(rev) - 1], rev
+
+
+def test_a_dependent_object_stops_the_view_change_instead_of_being_dropped(
+    make_database: Callable[[str], str],
+) -> None:
+    before, rev = _latest_view_revision("exam_utilization")
+    url = make_database("view_dependent")
+    migrations.upgrade(url, before)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW public.dba_exam_report AS "
+                     "SELECT hubspot_id, bookings FROM hubspot_sync.exam_utilization")
+
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist) as refused:
+        migrations.upgrade(url, rev)
+    assert "hubspot_sync.exam_utilization" in str(refused.value)
+    assert "view dba_exam_report depends on materialized view hubspot_sync.exam_utilization" in (
+        refused.value.diag.message_detail or "")
+    assert migrations.current(url) == before
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('public.dba_exam_report')").fetchone()[0]
+
+    # the documented way through: drop it, migrate, re-create it
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP VIEW public.dba_exam_report")
+    migrations.upgrade(url, rev)
+    assert migrations.current(url) == rev
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW public.dba_exam_report AS "
+                     "SELECT hubspot_id, bookings FROM hubspot_sync.exam_utilization")
+    # and the downgrade, re-creating the old view, refuses the same way
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        migrations.downgrade(url, before)
+    assert migrations.current(url) == rev

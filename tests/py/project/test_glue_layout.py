@@ -1,0 +1,145 @@
+"""The glue's layout rules, checked on every module of glue/:
+
+- each module opens with a docstring of at most 10 lines (a reader sees what it is at once);
+- SQL lives in the database seam, glue/db/: no other module holds an SQL statement in a
+  string (the demo's too: glue/db/demo.py), and the seam imports none of its callers;
+- the push package's modules import only the layers below them (records and lanes, settling,
+  the three steps, the loop), and none grows past ~400 lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+GLUE = Path(__file__).resolve().parents[3] / "glue"
+MODULES = sorted(p for p in GLUE.rglob("*.py"))
+SQL = re.compile(
+    r"^\s*(SELECT\s.+\sFROM\s|SELECT\s+\w+\.\w+\(|INSERT\s+INTO\s|UPDATE\s+\w+(\.\w+)?\s+SET\s|"
+    r"DELETE\s+FROM\s|WITH\s+\w+\s+AS\s*\(|SELECT\s+(coalesce|pg_|to_regprocedure|\*))",
+    re.IGNORECASE | re.DOTALL,
+)
+SQL_SEAM = ("db/",)
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(GLUE).as_posix()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_module_opens_with_a_short_docstring(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    doc = ast.get_docstring(tree, clean=False)
+    assert doc, f"glue/{rel(path)} has no opening docstring"
+    lines = doc.strip("\n").splitlines()
+    assert len(lines) <= 10, f"glue/{rel(path)}: opening docstring of {len(lines)} lines"
+
+
+def sql_strings(path: Path) -> list[str]:
+    """SQL statements written as string constants (f-strings included) in a module, docstrings
+    left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) in docstrings:
+                continue
+            text = node.value
+        else:
+            continue
+        if SQL.search(text):
+            found.append(text.strip().splitlines()[0])
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in MODULES if not rel(p).startswith((*SQL_SEAM, "sandbox/"))],
+    ids=rel,
+)
+def test_no_sql_outside_the_database_seam(path: Path) -> None:
+    assert sql_strings(path) == []
+
+
+def test_the_sql_check_finds_sql() -> None:
+    # The check above can fail: the seam's own modules are full of SQL by its definition.
+    assert sql_strings(GLUE / "db" / "database.py")
+    assert sql_strings(GLUE / "db" / "cache.py")
+    assert sql_strings(GLUE / "db" / "runs.py")
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if rel(p).startswith(SQL_SEAM)], ids=rel)
+def test_the_seam_imports_none_of_its_callers(path: Path) -> None:
+    # demo -> db, sync -> db, ...: never the other way (glue/db/demo.py takes the demo's markers
+    # as arguments rather than import glue.demo).
+    callers = ("glue.demo", "glue.sync", "glue.cli", "glue.run")
+    imported = [
+        name
+        for node in ast.walk(ast.parse(path.read_text()))
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    ]
+    assert [n for n in imported if n.startswith(callers)] == []
+
+
+# The push package (glue/sync/push/), in layers: each module imports only the layers below it,
+# so a step (contacts, bookings, exams) can be read with the settling it builds on and nothing
+# else, and the loop (pusher) is the one place the steps meet.
+PUSH_LAYERS = {
+    "records": 0,
+    "lanes": 0,
+    "settle": 1,
+    "contacts": 2,
+    "bookings": 2,
+    "exams": 2,
+    "pusher": 3,
+    "__init__": 4,
+}
+
+
+def imported_modules(path: Path) -> list[str]:
+    return [
+        name
+        for node in ast.walk(ast.parse(path.read_text()))
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    ]
+
+
+def test_the_push_package_lists_its_modules() -> None:
+    assert {p.stem for p in (GLUE / "sync" / "push").glob("*.py")} == set(PUSH_LAYERS)
+
+
+@pytest.mark.parametrize("module", sorted(PUSH_LAYERS))
+def test_a_push_module_imports_only_the_layers_below_it(module: str) -> None:
+    path = GLUE / "sync" / "push" / f"{module}.py"
+    below = [
+        name.removeprefix("glue.sync.push.")
+        for name in imported_modules(path)
+        if name.startswith("glue.sync.push.")
+    ]
+    assert [m for m in below if PUSH_LAYERS[m] >= PUSH_LAYERS[module]] == []
+    assert len(path.read_text().splitlines()) <= 420, f"glue/sync/push/{module}.py grew past ~400"
