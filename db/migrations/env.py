@@ -42,49 +42,30 @@ def database_url() -> str:
     return url
 
 
-# Adoption repairs (db/migrations/repairs.py) run around 0004_constraints, the first revision
-# that checks the rows: before it, the data the old apps wrote that 0004 would refuse; after it,
-# what needs its constraints in place.
-BEFORE_CONSTRAINTS = "0003_supabase_roles"
-CONSTRAINTS = "0004_constraints"
+# The revision that adopts a production database (README, "Adopting a production database").
+ADOPTION = "0002_mockbook_1_0"
 
 
-def _load_repairs():
+def _load_dependents():
     spec = importlib.util.spec_from_file_location(
-        "mockbook_adoption_repairs", Path(__file__).with_name("repairs.py"))
+        "mockbook_adoption_dependents", Path(__file__).with_name("dependents.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-repairs = _load_repairs()
+dependents = _load_dependents()
 
 
-def _before_constraints(*, ctx, step, heads, run_args) -> None:
-    """on_version_apply: right after the upgrade step to 0003 (in its transaction), so the
-    repairs are in place when 0004 checks the rows."""
-    # only when this run goes on through 0004: an upgrade that stops at 0003 leaves the rows
-    # as they are (the repairs set flagged duplicates' student_id aside until the adoption's
-    # end puts it back, which such a run never reaches); they run when it goes on
-    if (step.is_upgrade and not step.is_stamp and step.up_revision_id == BEFORE_CONSTRAINTS
-            and _upgrades_through_constraints()):
-        for sql in repairs.BEFORE_CONSTRAINTS_SQL:
-            ctx.execute(sql)
-    if step.is_upgrade and not step.is_stamp and step.up_revision_id == CONSTRAINTS:
-        for sql in repairs.AFTER_CONSTRAINTS_SQL:
-            ctx.execute(sql)
-
-
-def _upgrades_through_constraints() -> bool:
-    """The command upgrades to 0004 or past it (a database left at 0003, e.g. by an upgrade
-    that 0004 refused before this repair existed, gets the repair before the step)."""
+def _upgrades_through_adoption() -> bool:
+    """The command upgrades to the adoption's revision or past it."""
     target = context.get_revision_argument()
     if not isinstance(target, str) or target.startswith("-"):
         return False
     try:
-        return any(r is not None and r.revision == CONSTRAINTS
-                   for r in context.script.iterate_revisions(target, BEFORE_CONSTRAINTS))
-    except Exception:  # a downgrade or a relative target: not an upgrade through 0004
+        return any(r is not None and r.revision == ADOPTION
+                   for r in context.script.iterate_revisions(target, "0001_baseline"))
+    except Exception:  # a downgrade or a relative target: not an upgrade through the adoption
         return False
 
 
@@ -92,7 +73,6 @@ def _configure(**kwargs: object) -> None:
     context.configure(
         transaction_per_migration=True,
         version_table_schema=VERSION_SCHEMA,
-        on_version_apply=_before_constraints,
         **kwargs,
     )
 
@@ -118,10 +98,10 @@ def run_online() -> None:
         engine.dispose()
 
 
-# Adoption (a production database stamped 0001_baseline, or left before 0004 by an older
-# version of this file, upgraded through 0004): all or nothing, in ONE transaction, so the old
-# apps calling production's functions meanwhile never see an intermediate state (0002 renames the
-# enum production's create_booking_atomic uses) and a failure leaves production exactly as it was.
+# Adoption (a production database stamped 0001_baseline, upgraded through the adoption's
+# revision): all or nothing, in ONE transaction, so the old apps calling production's functions
+# meanwhile never see an intermediate state (the upgrade renames the enum production's
+# create_booking_atomic uses) and a failure leaves production exactly as it was.
 # The tables the revisions rewrite are locked up front, in the lock order of docs/rpc.md
 # (contacts, bookings, exams), then the other tables they change, each wait bounded by
 # MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 5s); on a lock timeout (55P03) or a deadlock with a
@@ -131,7 +111,6 @@ def run_online() -> None:
 # run those statements run inside it, without CONCURRENTLY (the tables are locked anyway), the
 # revisions' SQL otherwise unchanged. An already adopted database is upgraded as before, one
 # transaction per revision, CONCURRENTLY kept.
-ADOPTION_FROM = ("0001_baseline", "0002_dual_id", BEFORE_CONSTRAINTS)
 ADOPTION_LOCKS = (
     "hubspot_sync.hubspot_contact_credits", "hubspot_sync.hubspot_bookings",
     "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
@@ -140,7 +119,7 @@ RETRIED = ("55P03", "40P01")
 
 
 def _adopting(heads: tuple[str, ...]) -> bool:
-    return len(heads) == 1 and heads[0] in ADOPTION_FROM and _upgrades_through_constraints()
+    return heads == ("0001_baseline",) and _upgrades_through_adoption()
 
 
 @contextlib.contextmanager
@@ -172,7 +151,7 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
     timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "5s")
     attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "5")))
     context.configure(connection=connection, transaction_per_migration=False,
-                      version_table_schema=VERSION_SCHEMA, on_version_apply=_before_constraints)
+                      version_table_schema=VERSION_SCHEMA)
     for attempt in range(1, attempts + 1):
         try:
             with _in_one_transaction():
@@ -180,7 +159,7 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                 for table in ADOPTION_LOCKS:
                     connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
                 # objects outside mockbook that the DDL below would fail on: named, nothing done
-                blocking = [row for row in connection.exec_driver_sql(repairs.DEPENDENTS_SQL)
+                blocking = [row for row in connection.exec_driver_sql(dependents.DEPENDENTS_SQL)
                             if row[0][:4] > heads[0][:4]]
                 if blocking:
                     connection.rollback()
@@ -190,23 +169,7 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                         "change these first (re-create them after, on the new types):\n"
                         + "\n".join(f"  {dependent} uses {target}, which revision {rev} "
                                      f"{change}" for rev, dependent, target, change in blocking))
-                if heads == (BEFORE_CONSTRAINTS,):
-                    for sql in repairs.BEFORE_CONSTRAINTS_SQL:
-                        _run_sql(connection, sql)
                 context.run_migrations()
-                if context.get_context().get_current_heads() == tuple(
-                        context.script.get_heads()):
-                    for sql in repairs.AFTER_HEAD_SQL:
-                        _run_sql(connection, sql)
-                elif connection.exec_driver_sql(
-                        "SELECT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings"
-                        f" WHERE strpos(student_id, '{repairs.DUPLICATE_SUFFIX}') > 0)"
-                ).scalar():
-                    connection.rollback()
-                    raise SystemExit(
-                        "mockbook: this database holds legacy duplicate bookings, which only the "
-                        "full adoption (to head) can flag: nothing was changed, the database is "
-                        f"still at {heads[0]}; upgrade to head")
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
             return
@@ -223,15 +186,6 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
             raise
 
 
-def _run_sql(connection: sa.Connection, sql: str) -> None:
-    """A repair's SQL as written, in the connection's transaction. Not exec_driver_sql: that
-    hands the driver parameters, so a '%s' in the SQL's own format() became a placeholder
-    (an adoption from 0003 reported '$2 Active bookings'); the revisions' runner (ctx.execute)
-    sends it as it is too."""
-    with connection.connection.cursor() as cursor:
-        cursor.execute(sql)
-
-
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -246,11 +200,6 @@ def _run_with(connection: sa.Connection) -> None:
     if _adopting(heads):
         _adopt(connection, heads)
         return
-    if (context.get_context().get_current_heads() == (BEFORE_CONSTRAINTS,)
-            and _upgrades_through_constraints()):
-        for sql in repairs.BEFORE_CONSTRAINTS_SQL:
-            _run_sql(connection, sql)
-        connection.commit()
     context.run_migrations()
     connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
     connection.commit()

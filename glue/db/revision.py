@@ -20,9 +20,12 @@ from glue.db.source import DB_DIR, REPLACEABLE_FOLDERS, digest, relpath, source_
 # How it works (the detail of the module docstring):
 #
 # - a new or changed function, trigger or view file is copied verbatim into upgrade/ (it is
-#   re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade is the
-#   previous frozen copy, or, for a new file, DROP statements generated from its CREATE statements;
-# - a deleted file gets the DROP statements in upgrade/ and its last frozen copy in downgrade/;
+#   re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade refers to
+#   the previous frozen copy by path and sha256 (`-- frozen: <path> sha256:<hex>`, which the
+#   revision's runner replaces with that file), or, for a new file, is DROP statements generated
+#   from its CREATE statements;
+# - a deleted file gets the DROP statements in upgrade/ and a reference to its last frozen copy
+#   in downgrade/;
 # - a new db/schema/ file (a new table) is copied as it is, its downgrade drops the table;
 # - a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
 #   revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
@@ -144,16 +147,12 @@ def _signature_drops(old_sql: str, new_sql: str) -> str:
     )
 
 
-_CASCADE = re.compile(
-    r"(DROP\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?[\w.\"]+)\s+CASCADE\s*;", re.IGNORECASE
-)
-
-
-def _no_cascade(sql: str) -> str:
-    """A frozen copy used as a downgrade loses the CASCADE of its view DROPs (revision 0007's
-    copies had one): a revision never drops objects someone else built on a view; it fails
-    instead (2BP01), naming them."""
-    return _CASCADE.sub(r"\1;", sql)
+def _reference(frozen: str, db_dir: Path) -> str:
+    """The line a revision's runner replaces with an earlier frozen file (path relative to
+    db/migrations), checked against its sha256 when it runs: a downgrade refers to the previous
+    copy instead of copying it."""
+    data = (db_dir / "migrations" / frozen).read_bytes()
+    return f"-- frozen: {frozen} sha256:{hashlib.sha256(data).hexdigest()}\n"
 
 
 def _removed_drops(old_sql: str, new_sql: str) -> str:
@@ -229,7 +228,7 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
         if old_sql is not None:
             down_sql = "" if change.kind == "deleted" else (
                 _removed_drops(new_sql, old_sql) + _signature_drops(new_sql, old_sql))
-            down_sql += _no_cascade(old_sql)
+            down_sql += _reference(old_entry["frozen"], db_dir)
         else:
             down_sql = drop_statements(new_sql)
         down_name = f"{len(replaceable) - index + 1:02d}_{change.path.replace('/', '_')}"

@@ -55,7 +55,7 @@ def test_unmarked_attendance_written_by_the_admin_app_does_not_stop_the_upgrade(
     and :412-433: un-marking a booking's attendance writes `attendance: ''` with is_active
     'Active' into hubspot_bookings (the trainee and exam views count '' as unmarked:
     admin_root/api/admin/mock-exams/[id]/bookings.js:364). Production therefore holds
-    attendance = '' rows; 0004_constraints lists them as 'unknown is_active or attendance' and
+    attendance = '' rows; the constraints step listed them as 'unknown is_active or attendance' and
     stops the upgrade (and `migrate --check` exits 1), though '' only means "not marked"."""
     url = make_database("adopt_review_attendance")
     load_dump(url)

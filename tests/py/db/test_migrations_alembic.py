@@ -88,6 +88,6 @@ def test_history_is_the_documented_chain(alembic_runner: MigrationContext) -> No
     the first)."""
     revisions = alembic_runner.history.revisions
     assert revisions[0] == "base"
-    assert revisions[1:3] == ["0001_baseline", "0002_dual_id"]
+    assert revisions[1:3] == ["0001_baseline", "0002_mockbook_1_0"]
     assert revisions[-1] == "heads"
     assert revisions[1:-1] == migrations.revisions()

@@ -26,17 +26,8 @@ from glue.db import migrations
 from glue.db import revision as freeze
 
 MIGRATIONS = freeze.DB_DIR / "migrations"
-# What a revision file may import: the standard library's pathlib, Alembic and SQLAlchemy.
-ALLOWED_IMPORTS = {"__future__", "pathlib", "alembic", "sqlalchemy"}
-# Frozen before the rule; pinned by the lock as they were committed.
-CASCADE_HISTORY = {
-    "versions/0007_analytics_views/upgrade/02_views_booking_analytics.sql",
-    "versions/0007_analytics_views/upgrade/03_views_credit_usage.sql",
-    "versions/0007_analytics_views/upgrade/04_views_daily_booking_trends.sql",
-    "versions/0007_analytics_views/upgrade/05_views_exam_utilization.sql",
-}
-
-
+# What a revision file may import: the standard library, Alembic and SQLAlchemy.
+ALLOWED_IMPORTS = {"__future__", "hashlib", "pathlib", "re", "alembic", "sqlalchemy"}
 def test_committed_revisions_match_the_lock() -> None:
     problems = freeze.check_lock()
     assert not problems, (
@@ -50,7 +41,7 @@ def test_the_lock_pins_every_revision_and_file() -> None:
     lock = freeze.read_lock()
     assert list(lock) == migrations.revisions()
     assert lock["0001_baseline"]["versions/0001_baseline.py"]
-    assert "versions/0006_booking_core/upgrade/00_preamble.sql" in lock["0006_booking_core"]
+    assert "versions/0002_mockbook_1_0/upgrade/0000_preamble.sql" in lock["0002_mockbook_1_0"]
     assert sum(len(files) for files in lock.values()) > 300
 
 
@@ -66,25 +57,25 @@ def migrations_copy(tmp_path: Path) -> Path:
 
 def test_a_changed_revision_is_named_with_its_file(migrations_copy: Path) -> None:
     versions = migrations_copy / "migrations" / "versions"
-    edited = versions / "0004_constraints" / "upgrade" / "02_add_not_valid.sql"
+    rev = "0002_mockbook_1_0"
+    edited = versions / rev / "upgrade" / "0001_dual_id.sql"
     edited.write_text(edited.read_text() + "-- a later edit\n")
-    (versions / "0010_pull_fixes" / "upgrade" / "99_extra.sql").write_text("SELECT 1;\n")
-    removed = sorted((versions / "0012_webhook_intake" / "downgrade").glob("*.sql"))[-1]
+    (versions / rev / "upgrade" / "9999_extra.sql").write_text("SELECT 1;\n")
+    removed = sorted((versions / rev / "downgrade").glob("*.sql"))[-1]
     removed.unlink()
-    (versions / "0003_supabase_roles.py").write_text(
-        (versions / "0003_supabase_roles.py").read_text().replace(
+    (versions / "0001_baseline.py").write_text(
+        (versions / "0001_baseline.py").read_text().replace(
             "import sqlalchemy as sa", "import sqlalchemy as sa\nfrom glue import frozen"))
 
     problems = freeze.check_lock(migrations_copy)
     assert [p.split(" (sha256")[0] for p in problems] == [
-        "revision 0003_supabase_roles: versions/0003_supabase_roles.py changed",
-        "revision 0004_constraints: versions/0004_constraints/upgrade/02_add_not_valid.sql changed",
-        "revision 0010_pull_fixes: versions/0010_pull_fixes/upgrade/99_extra.sql was added",
-        f"revision 0012_webhook_intake: versions/0012_webhook_intake/downgrade/{removed.name} "
-        "was removed",
+        "revision 0001_baseline: versions/0001_baseline.py changed",
+        f"revision {rev}: versions/{rev}/downgrade/{removed.name} was removed",
+        f"revision {rev}: versions/{rev}/upgrade/0001_dual_id.sql changed",
+        f"revision {rev}: versions/{rev}/upgrade/9999_extra.sql was added",
     ]
-    # `make revision-lock` re-pins the newest revision only, never these
-    with pytest.raises(ValueError, match=r"0004_constraints/upgrade/02_add_not_valid\.sql changed"):
+    # `make revision-lock` re-pins the newest revision only, never an older one
+    with pytest.raises(ValueError, match=r"0001_baseline\.py changed"):
         freeze.lock_newest(migrations_copy)
 
 
@@ -134,16 +125,16 @@ def test_a_committed_pin_is_never_changed() -> None:
 def test_a_repinned_old_revision_is_named(migrations_copy: Path) -> None:
     """The history check has teeth: an old revision edited and re-pinned by hand is found."""
     before = (migrations_copy / "migrations" / "revisions.lock").read_text()
-    edited = migrations_copy / "migrations" / "versions" / "0004_constraints" / "upgrade"
-    edited = edited / "02_add_not_valid.sql"
+    edited = migrations_copy / "migrations" / "versions" / "0001_baseline" / "upgrade"
+    edited = edited / "01_baseline.sql"
     edited.write_text(edited.read_text() + "-- a later edit\n")
     lock = freeze.read_lock(migrations_copy)
-    lock["0004_constraints"] = freeze.revision_files("0004_constraints", migrations_copy)
+    lock["0001_baseline"] = freeze.revision_files("0001_baseline", migrations_copy)
     freeze.write_lock(lock, migrations_copy)
     assert freeze.check_lock(migrations_copy) == []  # re-pinned: the file check is satisfied
     assert repinned_revisions([before], freeze.read_lock(migrations_copy)) == [
-        "revision 0004_constraints: pinned differently in revisions.lock@0 "
-        "(versions/0004_constraints/upgrade/02_add_not_valid.sql)"]
+        "revision 0001_baseline: pinned differently in revisions.lock@0 "
+        "(versions/0001_baseline/upgrade/01_baseline.sql)"]
 
 
 def test_only_the_newest_revision_is_pinned_again(migrations_copy: Path) -> None:
@@ -219,8 +210,7 @@ def test_no_drop_cascade_in_db_or_in_revisions() -> None:
     for path in sorted(freeze.DB_DIR.rglob("*.sql")):
         name = path.relative_to(MIGRATIONS).as_posix() if MIGRATIONS in path.parents else (
             path.relative_to(freeze.DB_DIR).as_posix())
-        if name not in CASCADE_HISTORY and (hits := _drop_cascades(path.read_text())):
+        if hits := _drop_cascades(path.read_text()):
             found[name] = hits
     assert not found, f"DROP ... CASCADE would drop objects others built on ours: {found}"
-    assert all(_drop_cascades((MIGRATIONS / name).read_text()) for name in CASCADE_HISTORY)
     assert _drop_cascades("SELECT 1;\nDROP MATERIALIZED VIEW x\n  CASCADE;")

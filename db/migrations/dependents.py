@@ -1,0 +1,111 @@
+"""What the adoption's DDL would meet outside mockbook, read by env.py (which stops the adoption
+before changing anything) and by `mockbook migrate --check` (glue/db/adoption.py). It lives
+beside the revisions, not in the package, because env.py loads it without importing mockbook."""
+
+# What the adoption's DDL would meet outside mockbook: objects a DBA or another app built on the
+# production columns whose type the upgrade changes, or on the production functions the
+# upgrade drops. PostgreSQL refuses ALTER COLUMN ... TYPE under a view, a rule, a policy, a
+# trigger naming the column (WHEN or UPDATE OF) or a SQL-standard function body, and DROP
+# FUNCTION under anything that uses the function; indexes, CHECK constraints and statistics on a
+# column are rebuilt by ALTER TYPE itself and need nothing. One row per such dependent:
+# (revision, object, what it uses, what the upgrade does to that). env.py stops the adoption
+# before changing anything when there is one; `migrate --check` lists them as refusals.
+# Written for a driver that takes parameters: every % doubled (run it with parameters).
+TYPE_CHANGES = (  # the dual-id step of the upgrade: production's column types
+    ("hubspot_contact_credits", "created_at", "timestamptz"),
+    ("hubspot_contact_credits", "updated_at", "timestamptz"),
+    ("hubspot_contact_credits", "synced_at", "timestamptz"),
+    ("hubspot_mock_exams", "exam_date", "date"),
+    ("hubspot_mock_exams", "created_at", "timestamptz"),
+    ("hubspot_mock_exams", "updated_at", "timestamptz"),
+    ("hubspot_mock_exams", "synced_at", "timestamptz"),
+    ("hubspot_bookings", "exam_date", "date"),
+    ("hubspot_bookings", "token_refunded", "boolean"),
+    ("hubspot_bookings", "ndecc_exam_date", "text"),
+    ("hubspot_bookings", "created_at", "timestamptz"),
+    ("hubspot_bookings", "updated_at", "timestamptz"),
+    ("hubspot_bookings", "synced_at", "timestamptz"),
+    ("sync_metadata", "last_sync_timestamp", "timestamptz"),
+    ("sync_metadata", "created_at", "timestamptz"),
+    ("sync_metadata", "updated_at", "timestamptz"),
+)
+_TYPE_CHANGES_VALUES = ",\n        ".join(f"('{t}', '{c}', '{n}')" for t, c, n in TYPE_CHANGES)
+DEPENDENTS_SQL = f"""
+WITH changed (tab, col, new_type) AS (
+    VALUES
+        {_TYPE_CHANGES_VALUES}
+), columns AS (
+    SELECT c.tab, c.col, c.new_type, a.attrelid, a.attnum
+    FROM changed AS c
+    JOIN pg_catalog.pg_attribute AS a
+      ON a.attrelid = to_regclass('hubspot_sync.' || c.tab) AND a.attname = c.col
+     AND NOT a.attisdropped
+    -- only while the column still has production's type (an upgrade part-way has changed it)
+    WHERE format_type(a.atttypid, a.atttypmod) <> c.new_type
+      AND NOT (c.new_type = 'timestamptz'
+               AND a.atttypid = 'timestamp with time zone'::regtype)
+), dropped AS (
+    -- the legacy audit trigger functions; production's booking calls whose signature mockbook
+    -- changes (and any overload of their names not in the production dump); the aggregate
+    -- functions, where booking_details_view is missing
+    SELECT p.oid, '0002_mockbook_1_0' AS rev
+    FROM pg_catalog.pg_proc AS p
+    WHERE p.pronamespace = 'hubspot_sync'::regnamespace
+      AND (p.proname IN ('log_booking_changes', 'log_contact_credits_changes', 'log_exam_changes',
+                         'create_booking_atomic', 'create_booking_atomic_v1',
+                         'cancel_booking_atomic')
+           OR (p.proname IN ('get_booking', 'get_contact_credits', 'check_idempotency_key',
+                             'increment_exam_bookings')
+               AND NOT p.oid = ANY (ARRAY[
+                   to_regprocedure('hubspot_sync.get_booking(uuid, text, text)'),
+                   to_regprocedure('hubspot_sync.get_contact_credits(text, text, uuid, text)'),
+                   to_regprocedure('hubspot_sync.check_idempotency_key(text)'),
+                   to_regprocedure('hubspot_sync.increment_exam_bookings(text, integer)')
+               ]::oid[]))
+           OR (p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count')
+               AND to_regclass('hubspot_sync.booking_details_view') IS NULL))
+), uses AS (
+    SELECT DISTINCT '0002_mockbook_1_0' AS rev, d.classid, d.objid,
+           format('column %%s.%%s', c.tab, c.col) AS target,
+           format('changes its type to %%s', c.new_type) AS change
+    FROM columns AS c
+    JOIN pg_catalog.pg_depend AS d
+      ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = c.attrelid
+     AND d.refobjsubid = c.attnum AND d.deptype = 'n'
+    WHERE d.classid IN ('pg_catalog.pg_rewrite'::regclass, 'pg_catalog.pg_trigger'::regclass,
+                        'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_proc'::regclass)
+      -- the production audit triggers, which the upgrade drops before it changes the types
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS t WHERE t.oid = d.objid
+                        AND d.classid = 'pg_catalog.pg_trigger'::regclass
+                        AND t.tgname IN ('bookings_audit_trigger',
+                                         'contact_credits_audit_trigger', 'exams_audit_trigger'))
+    UNION
+    SELECT f.rev, d.classid, d.objid, format('function %%s', f.oid::regprocedure),
+           'drops it'
+    FROM dropped AS f
+    JOIN pg_catalog.pg_depend AS d
+      ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = f.oid
+     AND d.deptype = 'n'
+    -- the production audit triggers, dropped with their functions
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS t WHERE t.oid = d.objid
+                        AND d.classid = 'pg_catalog.pg_trigger'::regclass
+                        AND t.tgname IN ('bookings_audit_trigger',
+                                         'contact_credits_audit_trigger', 'exams_audit_trigger'))
+)
+SELECT u.rev,
+       CASE WHEN u.classid = 'pg_catalog.pg_rewrite'::regclass THEN (
+                SELECT CASE WHEN r.rulename = '_RETURN'
+                            THEN CASE k.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END
+                                 || format('%%I.%%I', n.nspname, k.relname)
+                            ELSE format('rule %%I on %%I.%%I', r.rulename, n.nspname, k.relname) END
+                FROM pg_catalog.pg_rewrite AS r
+                JOIN pg_catalog.pg_class AS k ON k.oid = r.ev_class
+                JOIN pg_catalog.pg_namespace AS n ON n.oid = k.relnamespace
+                WHERE r.oid = u.objid)
+            ELSE (SELECT i.type || ' ' || i.identity
+                  FROM pg_catalog.pg_identify_object(u.classid, u.objid, 0) AS i)
+       END AS dependent,
+       u.target, u.change
+FROM uses AS u
+ORDER BY 2, 3
+"""

@@ -1,0 +1,3 @@
+-- Undo db/views/exam_utilization.sql (new).
+DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.exam_utilization;
+DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.exam_utilization;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/mark_audit_notes.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.mark_audit_notes;
+DROP FUNCTION IF EXISTS hubspot_sync.mark_audit_notes;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/find_exam.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.find_exam;
+DROP FUNCTION IF EXISTS hubspot_sync.find_exam;

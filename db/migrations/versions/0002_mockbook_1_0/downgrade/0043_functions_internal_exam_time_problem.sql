@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/exam_time_problem.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.exam_time_problem;
+DROP FUNCTION IF EXISTS mockbook_internal.exam_time_problem;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/exam_starts_at.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.exam_starts_at;
+DROP FUNCTION IF EXISTS hubspot_sync.exam_starts_at;

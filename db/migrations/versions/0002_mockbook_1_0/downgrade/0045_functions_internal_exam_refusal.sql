@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/exam_refusal.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.exam_refusal;
+DROP FUNCTION IF EXISTS mockbook_internal.exam_refusal;

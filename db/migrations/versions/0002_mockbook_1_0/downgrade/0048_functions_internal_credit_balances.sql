@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/credit_balances.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.credit_balances;
+DROP FUNCTION IF EXISTS hubspot_sync.credit_balances;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/credit_balance.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.credit_balance;
+DROP FUNCTION IF EXISTS hubspot_sync.credit_balance;

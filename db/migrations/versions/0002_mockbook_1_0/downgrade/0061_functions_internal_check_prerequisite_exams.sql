@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/check_prerequisite_exams.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_exams;
+DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_exams;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/check_invariants.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.check_invariants;
+DROP FUNCTION IF EXISTS hubspot_sync.check_invariants;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/booking_result.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.booking_result;
+DROP FUNCTION IF EXISTS hubspot_sync.booking_result;

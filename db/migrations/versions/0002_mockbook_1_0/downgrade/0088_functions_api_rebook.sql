@@ -1,0 +1,3 @@
+-- Undo db/functions/api/rebook.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.rebook;
+DROP FUNCTION IF EXISTS hubspot_sync.rebook;

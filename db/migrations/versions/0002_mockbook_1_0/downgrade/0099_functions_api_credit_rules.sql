@@ -1,0 +1,3 @@
+-- Undo db/functions/api/credit_rules.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.credit_rules;
+DROP FUNCTION IF EXISTS hubspot_sync.credit_rules;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/store_idempotent_result.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.store_idempotent_result;
+DROP FUNCTION IF EXISTS hubspot_sync.store_idempotent_result;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/requeue_records.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.requeue_records;
+DROP FUNCTION IF EXISTS hubspot_sync.requeue_records;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/refresh_analytics.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.refresh_analytics;
+DROP FUNCTION IF EXISTS hubspot_sync.refresh_analytics;

@@ -1,0 +1,3 @@
+-- Undo db/functions/internal/pull_record_failed.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.pull_record_failed;
+DROP FUNCTION IF EXISTS hubspot_sync.pull_record_failed;

@@ -1,0 +1,3 @@
+-- Undo db/functions/api/business_today.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.business_today;
+DROP FUNCTION IF EXISTS hubspot_sync.business_today;

@@ -1,2 +1,0 @@
--- Undo db/functions/pick_credit.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.pick_credit;

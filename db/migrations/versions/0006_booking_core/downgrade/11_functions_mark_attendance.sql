@@ -1,2 +1,0 @@
--- Undo db/functions/mark_attendance.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.mark_attendance;

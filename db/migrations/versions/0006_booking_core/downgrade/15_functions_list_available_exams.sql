@@ -1,2 +1,0 @@
--- Undo db/functions/list_available_exams.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.list_available_exams;

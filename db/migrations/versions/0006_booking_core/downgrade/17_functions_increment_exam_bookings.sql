@@ -1,2 +1,0 @@
--- Undo db/functions/increment_exam_bookings.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.increment_exam_bookings;

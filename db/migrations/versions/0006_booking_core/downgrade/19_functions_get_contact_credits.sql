@@ -1,2 +1,0 @@
--- Undo db/functions/get_contact_credits.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.get_contact_credits;

@@ -1,2 +1,0 @@
--- Undo db/functions/get_booking.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.get_booking;

@@ -1,2 +1,0 @@
--- Undo db/functions/create_booking_atomic.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.create_booking_atomic;

@@ -1,2 +1,0 @@
--- Undo db/functions/check_idempotency_key.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.check_idempotency_key;

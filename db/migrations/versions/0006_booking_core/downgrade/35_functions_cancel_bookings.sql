@@ -1,2 +1,0 @@
--- Undo db/functions/cancel_bookings.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.cancel_bookings;

@@ -1,2 +1,0 @@
--- Undo db/functions/cancel_booking_atomic.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.cancel_booking_atomic;

@@ -1,2 +1,0 @@
--- Undo db/functions/business_today.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.business_today;

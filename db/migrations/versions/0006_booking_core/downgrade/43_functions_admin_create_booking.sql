@@ -1,2 +1,0 @@
--- Undo db/functions/admin_create_booking.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.admin_create_booking;

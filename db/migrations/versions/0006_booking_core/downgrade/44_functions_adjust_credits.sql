@@ -1,2 +1,0 @@
--- Undo db/functions/adjust_credits.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.adjust_credits;

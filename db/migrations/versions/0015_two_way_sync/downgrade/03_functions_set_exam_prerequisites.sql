@@ -1,2 +1,0 @@
--- Undo db/functions/set_exam_prerequisites.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.set_exam_prerequisites;

@@ -1,2 +1,0 @@
--- Undo db/functions/relink_contact.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.relink_contact;

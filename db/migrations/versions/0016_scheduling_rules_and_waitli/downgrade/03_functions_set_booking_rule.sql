@@ -1,2 +1,0 @@
--- Undo db/functions/set_booking_rule.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.set_booking_rule;

@@ -1,2 +1,0 @@
--- Undo db/functions/process_waitlist.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.process_waitlist;

@@ -1,2 +1,0 @@
--- Undo db/functions/leave_waitlist.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.leave_waitlist;

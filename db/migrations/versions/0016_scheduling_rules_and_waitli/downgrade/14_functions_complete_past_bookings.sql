@@ -1,2 +1,0 @@
--- Undo db/functions/complete_past_bookings.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.complete_past_bookings;

@@ -1,2 +1,0 @@
--- Undo db/functions/pulled_contact_id.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_contact_id;

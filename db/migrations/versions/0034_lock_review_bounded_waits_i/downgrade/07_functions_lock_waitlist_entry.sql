@@ -1,2 +1,0 @@
--- Undo db/functions/lock_waitlist_entry.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_waitlist_entry;

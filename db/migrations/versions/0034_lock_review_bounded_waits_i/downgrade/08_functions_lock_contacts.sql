@@ -1,2 +1,0 @@
--- Undo db/functions/lock_contacts.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_contacts;

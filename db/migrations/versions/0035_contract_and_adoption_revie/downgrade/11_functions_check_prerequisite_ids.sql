@@ -1,2 +1,0 @@
--- Undo db/functions/check_prerequisite_ids.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_ids;

@@ -1,2 +1,0 @@
--- Undo db/functions/check_idempotency_key_arg.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_idempotency_key_arg;

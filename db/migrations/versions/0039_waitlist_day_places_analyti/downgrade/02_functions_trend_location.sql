@@ -1,2 +1,0 @@
--- Undo db/functions/trend_location.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.trend_location;

@@ -1,2 +1,0 @@
--- Undo db/functions/pulled_created_at.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_created_at;

@@ -1,2 +1,0 @@
--- Undo db/functions/lock_day_places.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_day_places;

@@ -1,2 +1,0 @@
--- Undo db/functions/close_day_places.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.close_day_places;

@@ -1,2 +1,0 @@
--- Undo db/functions/require_admin.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.require_admin;

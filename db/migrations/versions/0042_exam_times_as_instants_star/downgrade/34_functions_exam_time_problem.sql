@@ -1,2 +1,0 @@
--- Undo db/functions/exam_time_problem.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.exam_time_problem;

@@ -1,2 +1,0 @@
--- Undo db/functions/exam_refusal.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.exam_refusal;

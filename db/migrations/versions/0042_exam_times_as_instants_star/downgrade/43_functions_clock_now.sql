@@ -1,2 +1,0 @@
--- Undo db/functions/clock_now.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.clock_now;

@@ -1,2 +1,0 @@
--- Undo db/functions/booking_code_problem.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_code_problem;

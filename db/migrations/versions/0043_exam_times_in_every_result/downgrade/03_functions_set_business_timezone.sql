@@ -1,2 +1,0 @@
--- Undo db/functions/set_business_timezone.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.set_business_timezone;

@@ -1,2 +1,0 @@
--- Undo db/functions/prelock_exam_changes.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.prelock_exam_changes;
