@@ -49,8 +49,9 @@ QUERIES = (
                            'hubspot_sync.hubspot_mock_exams'::regclass)
          AND t.tgname IN ('bookings_audit_trigger', 'contact_credits_audit_trigger',
                           'exams_audit_trigger')""",
-    """SELECT 'change', '0002_mockbook_1_0', 'pinned search_path and revoked EXECUTE from PUBLIC, anon, '
-              'authenticated', p.oid::regprocedure::text, NULL, p.proacl::text,
+    """SELECT 'change', '0002_mockbook_1_0',
+              'pinned search_path and revoked EXECUTE from PUBLIC, anon, authenticated',
+              p.oid::regprocedure::text, NULL, p.proacl::text,
               'search_path="" / EXECUTE: service_role'
        FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'hubspot_sync'::regnamespace
          AND p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count',
@@ -272,7 +273,7 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
 
 
 def _load_dependents() -> Any:
-    """db/migrations/dependents.py, which the adoption itself runs (env.py loads it the same way)."""
+    """db/migrations/dependents.py, which the adoption runs too (env.py loads it the same way)."""
     spec = importlib.util.spec_from_file_location(
         "mockbook_adoption_dependents", ROOT / "db" / "migrations" / "dependents.py")
     module = importlib.util.module_from_spec(spec)

@@ -211,8 +211,7 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
         Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
         # the portal this database is synced with (glue.hubspot.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
-        # sandbox`'s) stops with a message naming both instead of mixing their records (
-        # item 4)
+        # sandbox`'s) stops with a message naming both instead of mixing their records
         check_portal(db, hubspot, cycle.settings)
     except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
         problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {exc}")

@@ -36,8 +36,8 @@ from glue.sync.pull import Puller, TargetStats, targets
 # left in Postgres (its bookings and credit ledger stay; ``mockbook reconcile`` reports it).
 # Events of other object types (bookings: Postgres owns them) are marked processed and ignored,
 # except a booking's deletion: an admin deleted (archived) a booking mockbook has, so the booking
-# is queued for the push (``requeue_records``), which re-creates it and takes its new id (issue
-# 10 item 4) without waiting for a ``reconcile --repair``.
+# is queued for the push (``requeue_records``), which re-creates it and takes its new id
+# without waiting for a ``reconcile --repair``.
 # Then the Redis keys of the exams and contacts touched are brought up to date. A HubSpot
 # failure leaves the events pending (due again after a backoff, given up after 10 attempts: the
 # pull reads every changed record anyway), and so does an object still busy after the apply's

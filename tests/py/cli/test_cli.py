@@ -1,4 +1,4 @@
-"""The zero-config path and the CLI's handling of bad configuration (item 9)."""
+"""The zero-config path and the CLI's handling of bad configuration."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The original app's duplicate check and capacity check raced (an app-side lock and a count): a
 student could hold two Active bookings of one mock type on one day, and an exam more Active
-bookings than seats. 0004's frozen pre-check used to stop the upgrade on the first and say
+bookings than seats. The constraints' pre-check used to stop the upgrade on the first and say
 nothing of the second. Now the later booking of each duplicate group is flagged
 (hubspot_bookings.legacy_issue), over-capacity exams are reported, both appear in the dry run
 as changes (not refusals), in the adoption report and in `mockbook status`, and new writes obey

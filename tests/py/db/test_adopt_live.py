@@ -4,8 +4,8 @@ The upgrade from 0001_baseline runs as one transaction (db/migrations/env.py), i
 up front in the lock order. Here four threads call production's own create_booking_atomic
 exactly as the JS app does — the contact's row read and held first (its balance computed by the
 app), then the RPC, one PostgREST transaction — before, during and after the upgrade. Before,
-such a run deadlocked in 0004 and left the database at 0003 with production's function broken
-(42704: type "mock_set_enum" does not exist) for every later call.
+such a run deadlocked part-way and left the database half-upgraded, production's function
+broken (42704: type "mock_set_enum" does not exist) for every later call.
 """
 
 from __future__ import annotations

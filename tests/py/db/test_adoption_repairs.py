@@ -159,13 +159,13 @@ def test_legacy_bookings_without_mock_type_or_exam_date_do_not_stop_the_upgrade(
 ) -> None:
     """The dump's hubspot_bookings got `exam_date` and `mock_type` late (they sit after
     `attending_location`, near the end of the table): bookings written before them hold NULLs
-    and carry their exam only in `associated_mock_exam`. 0004's frozen pre-check groups Active
+    and carry their exam only in `associated_mock_exam`. The constraints' pre-check groups Active
     bookings by (student_id, mock_type, exam_date) and GROUP BY puts NULLs together, so a
     student with two such bookings (of different exams) stopped the upgrade as "two bookings of
     one mock type on one day". And once adopted, a NULL mock type matched nothing in
     create_booking's step 7, so the student could book the same exam a second time.
 
-    The repair just before 0004 (db/migrations/env.py) copies the mock type and exam day from
+    The repair just before that check copies the mock type and exam day from
     the booking's exam, one adoption_report row per value, as the dry run lists them."""
     tag = uuid.uuid4().hex[:6].upper()
     student, email = f"REVN{tag}", f"revn{tag.lower()}@example.com"

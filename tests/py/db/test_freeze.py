@@ -1,8 +1,9 @@
 """`mockbook db revision` (glue.db.revision): a revision freezes the changed db/ SQL and applies it
-without ever reading db/ again (item 4)."""
+without ever reading db/ again."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,36 @@ def test_new_changed_and_retyped_function_round_trip(db_copy: Path, make_databas
     assert probe(url) == 1
     command.downgrade(cfg, "-1")
     assert probe(url) is None
+
+
+def test_a_downgrade_refers_to_the_earlier_copy_and_checks_its_hash(db_copy: Path,
+                                                                   make_database) -> None:
+    """A changed file's downgrade is a reference to its previous frozen copy (path and sha256),
+    not a second copy; a referenced file edited since is refused when the downgrade runs."""
+    source = db_copy / "functions" / "freeze_probe.sql"
+    source.write_text(FUNCTION_V1)
+    rev1 = freeze.freeze("add probe", db_dir=db_copy)
+    source.write_text(FUNCTION_V2)
+    rev2 = freeze.freeze("probe returns 2", db_dir=db_copy)
+    versions = db_copy / "migrations" / "versions"
+    (earlier,) = (versions / rev1 / "upgrade").glob("*_functions_freeze_probe.sql")
+    (down,) = (versions / rev2 / "downgrade").glob("*_functions_freeze_probe.sql")
+    digest = hashlib.sha256(earlier.read_bytes()).hexdigest()
+    reference = f"-- frozen: versions/{rev1}/upgrade/{earlier.name} sha256:{digest}"
+    assert reference in down.read_text().splitlines()
+    assert "SELECT 1" not in down.read_text()
+
+    url = make_database("freeze_ref")
+    cfg = alembic_at(db_copy, url)
+    command.upgrade(cfg, rev2)
+    assert probe(url) == 2
+    earlier.write_text(earlier.read_text().replace("SELECT 1", "SELECT 7"))
+    with pytest.raises(RuntimeError, match=f"{earlier.name} is not the file this revision"):
+        command.downgrade(cfg, rev1)
+    assert probe(url) == 2
+    earlier.write_text(earlier.read_text().replace("SELECT 7", "SELECT 1"))
+    command.downgrade(cfg, rev1)
+    assert probe(url) == 1
 
 
 def test_deleted_function_is_dropped_and_restored_on_downgrade(db_copy: Path, make_database):

@@ -1,4 +1,4 @@
-"""Concurrency proof of the waitlist (item 4) on real connections.
+"""Concurrency proof of the waitlist on real connections.
 
 A rush of 500 students on a 20-seat exam with a 200-place waitlist, then rounds in which
 cancellations, offer acceptances (every waiting student polls accept_offer), departures from the

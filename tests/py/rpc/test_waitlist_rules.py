@@ -77,8 +77,8 @@ def rules(db: psycopg.Connection) -> Iterator[None]:
 
 
 def store_rule(db: psycopg.Connection, rule: str, value: Any) -> None:
-    """A value written as a database from before set_booking_rule's maxima (revision 0035)
-    may hold it: directly into the table, past set_booking_rule's checks."""
+    """A value a database may hold from before set_booking_rule had its maxima: written
+    directly into the table, past set_booking_rule's checks."""
     db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
                (Jsonb(value), rule))
 

@@ -28,7 +28,7 @@ def test_a_renamed_legacy_booking_updates_its_own_hubspot_object(
     before = {b["id"]: b for b in bookings(push_db)}
     renamed, plain = sorted(before.values(), key=lambda b: b["booking_id"])
     legacy_code = renamed["booking_id"]
-    # as revision 0004 leaves a repeated production code: a new code, the old one kept, the
+    # as the adoption leaves a repeated production code: a new code, the old one kept, the
     # HubSpot id unchanged, never pushed by mockbook
     query(
         push_db,

@@ -9,7 +9,7 @@ variant, a pull runs before the retry; then the retry push and a pull that must 
 Both sides must end at 5 - 1 - 1 (+ 3), with one ``hubspot_adjustment`` total of exactly the
 admin's change (none without one), and the invariants.
 
-What went wrong (before revision 0033; exact figures on the old code): the retry's claim (the
+What went wrong without the fix (exact figures on that code): the retry's claim (the
 credit_push_claimed trigger) replaced contact_credit_sync.pushing, the values A had sent (4),
 with the current balances (3). The retry's merge then read HubSpot's 4 as neither the push's
 own write nor the base (5): an admin's change of -1, a phantom ``hubspot_adjustment`` that

@@ -78,7 +78,7 @@ def dead_letters(url: str) -> int:
     return one(url, "SELECT count(*) FROM hubspot_sync.sync_queue WHERE dead_at IS NOT NULL")
 
 
-# ---- prerequisites (item 3) ----
+# ---- prerequisites ----
 def test_prerequisites_travel_both_ways_and_ten_pulls_keep_them(
     push_db: str, sandbox: Sandbox
 ) -> None:
@@ -133,7 +133,7 @@ def test_prerequisites_travel_both_ways_and_ten_pulls_keep_them(
     assert pending(push_db) == 0 and student
 
 
-# ---- deleted and merged records (item 4) ----
+# ---- deleted and merged records ----
 def test_a_booking_archived_in_hubspot_is_recreated_and_its_new_id_taken(
     push_db: str, sandbox: Sandbox
 ) -> None:
@@ -304,7 +304,7 @@ def test_the_sandbox_merges_contacts_as_hubspot_does(sandbox: Sandbox) -> None:
     assert merge_contacts(sandbox, body["id"], body["id"])[0] == 400
 
 
-# ---- reconcile compares associations (item 5) ----
+# ---- reconcile compares associations ----
 def test_reconcile_finds_missing_associations_and_converges_in_one_round(
     push_db: str, sandbox: Sandbox
 ) -> None:

@@ -1,7 +1,7 @@
 -- Undo db/functions/api/update_exam_prerequisites.sql (new).
 DROP FUNCTION IF EXISTS hubspot_sync.update_exam_prerequisites;
 -- Hand-written (adopt): the function replaced production's; the production version comes back
--- as revision 0002_dual_id left it (pinned, service_role only; 0002's downgrade unpins it).
+-- as the upgrade's dual-id step left it (pinned, service_role only; that step's undo unpins it).
 DROP FUNCTION IF EXISTS hubspot_sync.update_exam_prerequisites;
 CREATE OR REPLACE FUNCTION hubspot_sync.update_exam_prerequisites(p_exam_id text, p_add_ids text[] DEFAULT '{}'::text[], p_remove_ids text[] DEFAULT '{}'::text[])
  RETURNS jsonb

@@ -1,5 +1,5 @@
 -- Hand-written: the reverse of upgrade/00_schema_changes.sql (db/schema/19_production_not_owned.sql
--- as revision 0042 left it): production's aggregate functions back where 0043 dropped them, and
+-- as it was): production's aggregate functions back where the upgrade dropped them, and
 -- production's get_changed_fields.
 DELETE FROM hubspot_sync.adoption_report WHERE revision = '0002_mockbook_1_0'
     AND action LIKE 'dropped production function (it reads booking\_details\_view%';

@@ -1,2 +1,2 @@
--- Hand-written (revision 0028): back to the default fill (100).
+-- Hand-written: back to the default fill (100).
 ALTER TABLE hubspot_sync.hubspot_contact_credits RESET (fillfactor);

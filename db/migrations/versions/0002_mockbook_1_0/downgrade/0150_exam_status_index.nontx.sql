@@ -1,3 +1,3 @@
--- Hand-written (revision 0026): idx_bookings_exam_status back, as revision 0004 built it.
+-- Hand-written: idx_bookings_exam_status back, as the constraints step built it.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_bookings_exam_status
     ON hubspot_sync.hubspot_bookings (associated_mock_exam, is_active);

@@ -1,4 +1,4 @@
--- Hand-written (issue 14), undoing upgrade/00_schema_changes.sql and the grants of this
+-- Hand-written, undoing upgrade/00_schema_changes.sql and the grants of this
 -- revision's files; runs first, so the files after it (the previous frozen copies) replace
 -- the bodies of the functions once they are back in hubspot_sync. The role mockbook_glue
 -- stays (roles are cluster-wide; like the Supabase roles, downgrades keep them).

@@ -1,5 +1,5 @@
--- Hand-written (revision 0019): back to 0018's waitlist_entries and sync_queue. The places'
--- outbox rows go (0018 has no such table name), and a 'closed' place becomes 'left' (0018 has
+-- Hand-written: back to the earlier waitlist_entries and sync_queue. The places'
+-- outbox rows go (that schema has no such table name), and a 'closed' place becomes 'left' (that schema has
 -- no 'closed'; both mean the place ended without a booking).
 DROP TRIGGER IF EXISTS queue_waitlist_change ON hubspot_sync.waitlist_entries;
 DELETE FROM hubspot_sync.sync_queue WHERE table_name = 'waitlist_entries';

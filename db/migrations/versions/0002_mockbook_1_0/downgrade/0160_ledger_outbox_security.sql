@@ -1,5 +1,5 @@
--- Frozen: drop the ledger, outbox and dead-letter tables and the security set-up of 0005; the
--- production tables get back the policies and privileges 0005 removed (replayed from
+-- Frozen: drop the ledger, outbox and dead-letter tables and the security set-up of the upgrade; the
+-- production tables get back the policies and privileges the upgrade removed (replayed from
 -- hubspot_sync.adoption_report) and keep row-level security on, as in production.
 SET lock_timeout = '5s';
 DROP TABLE IF EXISTS hubspot_sync.sync_errors;

@@ -1,5 +1,5 @@
 -- Frozen: drop what 0002_mockbook_1_0 added. Data is kept (idempotency_fingerprint is dropped;
--- the repeated legacy booking codes 0004 made unique get their production code back).
+-- the repeated legacy booking codes the upgrade made unique get their production code back).
 SET lock_timeout = '5s';
 DROP INDEX IF EXISTS hubspot_sync.idx_bookings_exam_status;
 DROP INDEX IF EXISTS hubspot_sync.uq_bookings_one_per_student_type_day;

@@ -189,7 +189,7 @@ ALTER TABLE hubspot_sync.hubspot_bookings ALTER COLUMN hubspot_id DROP NOT NULL;
 ALTER TABLE hubspot_sync.hubspot_contact_credits ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
 ALTER TABLE hubspot_sync.hubspot_mock_exams ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
 ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
--- legacy booking codes: the code a repeat had before 0004 gave it a unique one
+-- legacy booking codes: the code a repeat had before the upgrade gave it a unique one
 ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN legacy_booking_id text;
 
 CREATE TABLE IF NOT EXISTS hubspot_sync.supabase_audit_log (

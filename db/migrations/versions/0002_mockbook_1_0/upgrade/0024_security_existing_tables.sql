@@ -1,7 +1,7 @@
 -- Frozen (hand-written): seal the production tables mockbook owns. Every policy on them and every
 -- table privilege of a role other than the owner is removed, each recorded in
 -- hubspot_sync.adoption_report with the statement that recreates it (the downgrade replays them),
--- then RLS, the service_role policy and service_role's privileges are set as SPEC §3 says.
+-- then RLS, the service_role policy and service_role's privileges are set as docs/rpc.md says.
 -- (On production this removes e.g. the FOR ALL TO public policy on contacts, zapier_sync_user's
 -- INSERT/UPDATE policies and grants on bookings and exams, and Supabase's default grants to
 -- anon and authenticated.) Tables mockbook does not own are not touched.

@@ -6,7 +6,7 @@ SET check_function_bodies = off;
 -- Each is recorded in hubspot_sync.adoption_report. A function of these names whose signature
 -- is none of the dump's (an older version the database still carries, e.g. an 11-argument
 -- create_booking_atomic writing absolute balances) is dropped too, its definition reported
--- (old_value) so a DBA can recreate it: no name is left overloaded (issue 12 item 3).
+-- (old_value) so a DBA can recreate it: no name is left overloaded.
 DO $$
 DECLARE
     r record;

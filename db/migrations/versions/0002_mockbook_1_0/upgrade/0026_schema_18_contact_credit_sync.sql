@@ -1,6 +1,6 @@
 -- Frozen copy of db/schema/18_contact_credit_sync.sql (new).
 -- What HubSpot last held for each contact's credits, as far as the glue knows: the base of the
--- credit merge (SPEC §6, Pull). A pulled HubSpot value H changes the local balance by
+-- credit merge (docs/hubspot.md). A pulled HubSpot value H changes the local balance by
 -- H - credits[field] (a 'hubspot_adjustment' ledger row), so a local deduction not pushed yet is
 -- never overwritten. Written by the pull and the import (credits := the values read; source
 -- 'pull') and by the push (record_credit_push; source 'push'): `pushing` = the values being sent,

@@ -1,5 +1,5 @@
 -- Frozen copy of db/schema/19_webhook_events.sql (new).
--- HubSpot webhook deliveries (issue 17): every event of a signed delivery is stored here before
+-- HubSpot webhook deliveries: every event of a signed delivery is stored here before
 -- the intake answers 2xx, then applied by the glue through the pull's functions. One row per
 -- event; a redelivery of the same event (HubSpot retries a delivery it got no 2xx for) is the
 -- same (event_id, subscription_id, object_id) and is dropped by the unique constraint.

@@ -1,5 +1,5 @@
 -- Frozen copy of db/schema/20_booking_rules.sql (new).
--- Scheduling rules (issue 16): one row per rule, read by the booking functions through
+-- Scheduling rules: one row per rule, read by the booking functions through
 -- hubspot_sync.booking_rule(rule) and changed by admins with hubspot_sync.set_booking_rule.
 -- The defaults keep the booking core's behaviour of before the rules (every rule off), so an
 -- installation opts in rule by rule; docs/rpc.md "Scheduling rules" lists them.

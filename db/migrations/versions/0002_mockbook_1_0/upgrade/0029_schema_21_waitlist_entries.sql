@@ -1,5 +1,5 @@
 -- Frozen copy of db/schema/21_waitlist_entries.sql (new).
--- The waitlist of full exams (issue 16): one row per place a student took. A place is
+-- The waitlist of full exams: one row per place a student took. A place is
 -- 'waiting' (in id order), then 'offered' (a seat held for the student until offer_expires_at;
 -- held seats count against the exam's capacity, see hubspot_sync.take_seat), then 'accepted'
 -- (booking_id is the booking accept_offer made) or 'expired' (the offer passed on), or 'left'

@@ -1,6 +1,6 @@
--- Hand-written (revision 0019): the schema changes of db/schema/16_sync_queue.sql and
+-- Hand-written: the schema changes of db/schema/16_sync_queue.sql and
 -- db/schema/21_waitlist_entries.sql (waitlist places pushed to HubSpot, places of past exams
--- closed; issue 16). The CHECKs are widened (dropped and added again with more values: no
+-- closed). The CHECKs are widened (dropped and added again with more values: no
 -- guarantee is lost), added NOT VALID and validated by 08_validate.nontx.sql.
 -- waitlist_entries holds the places of upcoming and recent exams (a few thousand rows at most):
 -- the rewrite for the stored booking_code and the volatile sync_id default, and the plain index

@@ -1,5 +1,5 @@
 -- Frozen copy of db/schema/22_idempotency_results.sql (new).
--- The keyed-result store of the write RPCs (issue 14 item 4): one row per idempotency key a
+-- The keyed-result store of the write RPCs: one row per idempotency key a
 -- write other than a booking was made with — the function, the fingerprint of its arguments
 -- (hubspot_sync.booking_fingerprint: the function name, then every argument, then the actor)
 -- and the jsonb result it returned. A call repeated with the same key and arguments gets

@@ -1,4 +1,4 @@
--- Hand-written (issue 14): the sealed API.
+-- Hand-written: the sealed API.
 -- 1. The internal schema and the glue's role (also in db/schema/02_mockbook_internal.sql, which
 --    this revision applies next; both are idempotent), created first: the moves need them.
 DO $$

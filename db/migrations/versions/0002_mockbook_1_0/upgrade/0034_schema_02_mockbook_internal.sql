@@ -1,8 +1,8 @@
 -- Frozen copy of db/schema/02_mockbook_internal.sql (new).
--- The internal schema and the glue's role (issue 14).
+-- The internal schema and the glue's role.
 --
 -- hubspot_sync is the API: PostgREST exposes it (Supabase: Settings -> API -> Exposed schemas),
--- and it holds exactly the documented contract (docs/rpc.md: SPEC §4 and the production
+-- and it holds exactly the documented contract (docs/rpc.md: the booking API and the production
 -- compatibility functions). Everything else -- internal helpers (raise_error, lock_*,
 -- take_seat, apply_credit_delta, insert_booking, ...), trigger functions and the glue's
 -- functions (claim_sync_batch, apply_pulled_*, refresh_analytics, ...) -- lives in

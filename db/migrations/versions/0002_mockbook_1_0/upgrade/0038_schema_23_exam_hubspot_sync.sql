@@ -1,6 +1,6 @@
 -- Frozen copy of db/schema/23_exam_hubspot_sync.sql (new).
 -- The HubSpot modification time (hs_lastmodifieddate) of the newest read of each exam that
--- apply_pulled_exams applied: HubSpot owns the exam's fields (SPEC §6), and a read older than
+-- apply_pulled_exams applied: HubSpot owns the exam's fields (docs/hubspot.md), and a read older than
 -- this one is a state HubSpot has already left (webhook deliveries come in no guaranteed order;
 -- a read held through the BUSY retries, a second processor, the pull's page applied beside
 -- them), so it is not applied. A side table, not a column of hubspot_mock_exams: production's
