@@ -49,10 +49,12 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10")
+ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
+    "B1r": "booking against its own rows as plain SQL",
     "B2": "hot exam",
+    "B2h": "hot exam against spread",
     "B3": "booking rush",
     "B4": "outbox + audit cost",
     "B5": "push throughput to the sandbox",
@@ -93,7 +95,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="measure nothing: rewrite bench/README.md's tables and the PNG "
                              "from a results file")
     args = parser.parse_args(argv)
-    wanted = [b.strip().upper() for b in (args.only or ",".join(ALL)).split(",") if b.strip()]
+    by_upper = {b.upper(): b for b in ALL}  # b1r, B1R and B1r all name B1r
+    wanted = [by_upper.get(b.strip().upper(), b.strip())
+              for b in (args.only or ",".join(ALL)).split(",") if b.strip()]
     unknown = [b for b in wanted if b not in ALL]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(ALL)}")
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         pgbench_bin = pgbench.find_pgbench(server["version_num"] // 10000)
     except pgbench.PgbenchMissing as exc:
         pgbench_bin = ""
-        needs = [b for b in ("B1", "B2", "B4", "B8") if b in args.only]
+        needs = [b for b in ("B1", "B1r", "B2", "B2h", "B4", "B8") if b in args.only]
         if needs:
             log(f"{exc}: {', '.join(needs)} are reported as not measured")
             args.only = [b for b in args.only if b not in needs]
@@ -202,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
                 run["profile"] = {"error": str(exc)}
         if "B8" in args.only:
             attempt("B8", lambda: workloads.b8(ctx))
+        if "B1r" in args.only:
+            attempt("B1r", lambda: workloads.b1r(ctx))
         if "B2" in args.only:
             attempt("B2", lambda: workloads.b2(ctx))
+        if "B2h" in args.only:
+            attempt("B2h", lambda: workloads.b2h(ctx))
         if "B4" in args.only:
             attempt("B4", lambda: workloads.b4(ctx))
         if "B5" in args.only:

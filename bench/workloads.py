@@ -167,6 +167,93 @@ def b1(ctx: Context) -> list[Figure]:
     return figures
 
 
+# ---- B1r, B2h: the booking against its own limits ------------------------------------------
+def _ratio_pair(ctx: Context, fig: Figure, n: int, reference: Callable[[], PgbenchResult],
+                subject: Callable[[], PgbenchResult], subject_books: bool = True,
+                reference_books: bool = False) -> Figure:
+    """One ABBA pair on the bench database, judged; every transaction of a booking leg must
+    have booked (a leg whose calls were refused measured something else)."""
+    before = _bookings(ctx.url)
+    _checkpoint(ctx.url)
+    pair = abba(reference, subject)
+    made = _bookings(ctx.url) - before
+    fig.details.update(clients=n, bookings_made=made)
+    if pair.failed:
+        return _pair_failure(fig, pair)
+    fig.details.update(pair.legs())
+    expected = (fig.details["subject_transactions"] if subject_books else 0) + (
+        sum(r.transactions or 0 for r in pair.reference) if reference_books else 0)
+    if made != expected:
+        fig.status = "error"
+        fig.note = f"{expected} booking transactions but {made} bookings: some did not book"
+    fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
+    fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
+    log(f"  {fig.id}: {fig.value} / {fig.reference} = {fig.ratio}")
+    return fig.judge()
+
+
+def b1r(ctx: Context) -> list[Figure]:
+    """create_booking ÷ the rows it writes, written by plain SQL in the same PostgREST-style
+    transaction with the same triggers (fixtures.RAW_WRITES_SCRIPT): what the checks and
+    helpers cost beyond the row model's own limit, at 8, 32 and the most clients allowed."""
+    figures = []
+    most = connection_budget(10_000)
+    for label, wanted in (("8", 8), ("32", 32), ("N", most)):
+        n, capped = _clients(ctx, wanted)
+        fig = Figure(
+            id=f"B1r@{label}", bench="B1r",
+            title=f"booking ÷ its own rows as plain SQL, spread, {n} clients",
+            unit="tps", reference_unit="tps",
+            reference_name="the same rows by plain SQL, triggers on (no checks)",
+            ratio_meaning="create_booking tps / raw-writes tps", target=0.8)
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s on the "
+                   f"bench database. Subject: B1's spread create_booking transaction. "
+                   f"Reference: one transaction with the same request settings writing the "
+                   f"booking, the contact's credit, its ledger row and the exam's total "
+                   f"(record_row_change firing as for a booking), no checks.")
+        fig.note = capped
+        log(f"B1r {n} clients: raw writes vs create_booking, 4 x {ctx.leg} s")
+        figures.append(_ratio_pair(
+            ctx, fig, n,
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.RAW_WRITES_SCRIPT),
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT),
+            reference_books=True))
+    return figures
+
+
+def b2h(ctx: Context) -> list[Figure]:
+    """Hot exam ÷ spread at the same client count: what the one exam's lock costs beyond the
+    work itself (both legs are create_booking)."""
+    figures = []
+    for k, wanted in enumerate((8, 32)):
+        n, capped = _clients(ctx, wanted)
+        exam = f"BHH{k}"
+        with psycopg.connect(ctx.url, autocommit=True) as conn:
+            fixtures.add_exam(conn, exam, fixtures.HOT_DAY_OFFSET + 10 + k, 100_000_000)
+        fig = Figure(
+            id=f"B2h@{wanted}", bench="B2h",
+            title=f"hot exam ÷ spread, {n} clients",
+            unit="tps", reference_unit="tps", reference_name="create_booking spread (B1's)",
+            ratio_meaning="create_booking tps on one exam / spread tps", target=0.8)
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. Subject: "
+                   f"every call on exam {exam} (capacity 100,000,000), a different student "
+                   f"each call. Reference: the same transaction spread over "
+                   f"{fixtures.SPREAD_EXAMS} exams.")
+        fig.note = capped
+        log(f"B2h {n} clients: spread vs hot create_booking, 4 x {ctx.leg} s")
+        figures.append(_ratio_pair(
+            ctx, fig, n,
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT),
+            lambda n=n, exam=exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
+                                               seconds=ctx.leg,
+                                               script=fixtures.hot_script(exam)),
+            reference_books=True))
+    return figures
+
+
 # ---- B8 ------------------------------------------------------------------------------------
 B8_CLIENTS = (1, 2, 4, 8, 16, 32, 64)
 
