@@ -833,7 +833,57 @@ def b5(ctx: Context) -> list[Figure]:
         fig.note = f"push incomplete: {pending} rows pending, {synced}/{count} bookings synced"
     log(f"  B5: {fig.value} records/s ({fig.ratio} of the ceiling), "
         f"{fig.details['calls_per_booking']} calls per booking, {stats.seconds} s")
-    return [fig.judge()]
+    return [fig.judge(), _b5m(fig, work, records_in, limit / window)]
+
+
+def _b5m(b5: Figure, work: list[dict], records_in: Callable[[dict], int],
+         calls_per_s: float) -> Figure:
+    """B5 ÷ the ceiling HubSpot's documented limits put on the records it pushed: the fewest
+    calls those records need at the rate limit (glue.hubspot.client's MAX_BATCH inputs per
+    objects batch write, MAX_HISTORY_BATCH contacts per read with property history — the credit
+    merge reads each contact's credits with their history before writing them —
+    MAX_ASSOCIATION_BATCH inputs per associations v4 batch call)."""
+    from glue.hubspot.client import MAX_ASSOCIATION_BATCH, MAX_BATCH, MAX_HISTORY_BATCH
+
+    def ceil_div(a: int, b: int) -> int:
+        return -(-a // b)
+
+    written: Counter[str] = Counter()  # records written per object type
+    associated: Counter[str] = Counter()  # association inputs per type pair
+    for r in work:
+        parts = r["path"].split("/")
+        if r["path"].startswith("/crm/v3/objects/") and parts[-2] == "batch":
+            written[parts[4]] += records_in(r)
+        elif (r["path"].endswith("/associate/default")
+              and r.get("status") in (200, 201, 207)):
+            associated["/".join(parts[4:6])] += len((r.get("json") or {}).get("inputs") or [])
+    contacts = written.get("0-1", 0)
+    calls = (sum(ceil_div(n, MAX_BATCH) for n in written.values())
+             + ceil_div(contacts, MAX_HISTORY_BATCH)
+             + sum(ceil_div(n, MAX_ASSOCIATION_BATCH) for n in associated.values()))
+    records = sum(written.values())
+    ceiling = records / (calls / calls_per_s) if calls else 0.0
+    fig = Figure(
+        id="B5m", bench="B5m", title="push throughput ÷ its documented ceiling",
+        value=b5.value, unit="records/s", reference=round(ceiling, 1),
+        reference_unit="records/s",
+        reference_name="records ÷ (fewest calls HubSpot's limits allow ÷ calls per second)",
+        ratio=round(b5.value / ceiling, 3) if ceiling else None,
+        ratio_meaning="records pushed per second / documented ceiling", target=0.9,
+        how=("B5's push. ceiling = R / (C / r): R records written (batch update/upsert "
+             "inputs), r the rate limit's calls per second, C = Σ ceil(records of a type / "
+             f"{MAX_BATCH}) + ceil(contacts / {MAX_HISTORY_BATCH}) (the credit merge's reads "
+             f"with history) + Σ ceil(association inputs of a type pair / "
+             f"{MAX_ASSOCIATION_BATCH})."))
+    fig.details.update(records_written=dict(written), association_inputs=dict(associated),
+                       fewest_calls=calls, calls_per_second=calls_per_s,
+                       hubspot_calls=b5.details.get("hubspot_calls"))
+    if b5.status != "measured" or not ceiling:
+        fig.status = b5.status if b5.status != "measured" else "error"
+        fig.note = b5.note or "no records written"
+        return fig
+    log(f"  B5m: {fig.value} / {fig.reference} = {fig.ratio} ({calls} calls at least)")
+    return fig.judge()
 
 
 # ---- B6 ------------------------------------------------------------------------------------
