@@ -80,9 +80,12 @@ SELECT is((SELECT r FROM jsonb_array_elements(tests.rpc_rows('service_role',
                                   AT TIME ZONE mockbook_internal.business_timezone()),
               'time_zone', mockbook_internal.business_timezone(), 'reason', NULL),
           'a row carries the exam''s fields, capacity, total_bookings and remaining_seats');
--- the waitlist: EXLA1 gets one held offer and one waiting student
+-- the waitlist: EXLA1 gets one held offer and one waiting student (the offer's hour counted
+-- from the test's clock, 06:00 today, not from the real hour the suite runs at)
 INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at, offer_expires_at)
-SELECT 'EXLA1', student_id, id, 'offered', now(), now() + interval '1 hour' FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LA3';
+SELECT 'EXLA1', student_id, id, 'offered', mockbook_internal.clock_now(),
+       mockbook_internal.clock_now() + interval '1 hour'
+FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LA3';
 INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id)
 SELECT 'EXLA1', student_id, id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'LA4';
 SELECT is(tests.rpc_rows('service_role', $$(SELECT mock_exam_id, remaining_seats, is_full, held_seats, waiting

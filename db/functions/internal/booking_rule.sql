@@ -1,18 +1,17 @@
 /**
- * mockbook_internal.booking_rule(p_rule text) -> jsonb
- *
- * The value of one scheduling rule from hubspot_sync.booking_rules, as jsonb
- * ('false', '0', 'null', '"refuse"', ...). A rule without a row reads as JSON null (off); a
- * number stored above its rule's maximum reads as the maximum (mockbook_internal.booking_rules).
- * Errors: none. Locks: none (reads only).
+ * Why: one rule's value for the callers that need only one (a rule without a row reads as JSON
+ * null: off), read through booking_rules so the clamping to the rule's maximum is written once.
+ * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule(p_rule text)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT coalesce(mockbook_internal.booking_rules(ARRAY[p_rule]) -> p_rule, 'null'::jsonb)
+BEGIN
+    RETURN coalesce(mockbook_internal.booking_rules(ARRAY[p_rule]) -> p_rule, 'null'::jsonb);
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rule(text) IS

