@@ -4,18 +4,21 @@
  * The contact a booking belongs to: by student_id, else (rows from before mockbook without a
  * student_id) by associated_contact_id = the contact's HubSpot id.
  * Errors: none. Locks: none.
+ * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT coalesce(
+BEGIN
+    RETURN coalesce(
         (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
          WHERE c.student_id = p_booking.student_id),
         (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
-         WHERE p_booking.student_id IS NULL AND c.hubspot_id = p_booking.associated_contact_id))
+         WHERE p_booking.student_id IS NULL AND c.hubspot_id = p_booking.associated_contact_id));
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings) IS

@@ -5,16 +5,19 @@
  * 'Shared Token' -> shared_mock_credits): where a cancellation refunds to. NULL for
  * 'Admin Override' and any label without a rule (nothing was spent, nothing is refunded).
  * Errors: none. Locks: none.
+ * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = ''
 AS $$
-    SELECT min(r.credit_field)
-    FROM hubspot_sync.credit_rules() AS r
-    WHERE r.token_used = p_token_used
+BEGIN
+    RETURN (SELECT min(r.credit_field)
+            FROM hubspot_sync.credit_rules() AS r
+            WHERE r.token_used = p_token_used);
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.credit_field_of_token(text) IS

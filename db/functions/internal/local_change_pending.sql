@@ -7,21 +7,24 @@
  * HubSpot must not overwrite such a change: the push is about to write it there. Dead-lettered
  * rows do not count (the change did not reach HubSpot; HubSpot's value applies again).
  * Locks: none.
+ * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.local_change_pending(p_table text, p_record_id uuid,
                                                             p_column text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT EXISTS (
+BEGIN
+    RETURN EXISTS (
         SELECT FROM hubspot_sync.sync_queue AS q
         WHERE q.table_name = p_table
           AND q.record_id = p_record_id
           AND q.done_at IS NULL AND q.dead_at IS NULL
           AND q.old_data IS NOT NULL AND q.new_data IS NOT NULL
-          AND (q.old_data -> p_column) IS DISTINCT FROM (q.new_data -> p_column))
+          AND (q.old_data -> p_column) IS DISTINCT FROM (q.new_data -> p_column));
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.local_change_pending(text, uuid, text) IS

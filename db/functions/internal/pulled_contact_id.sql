@@ -7,15 +7,17 @@
  * arguments match nothing. The pull uses it twice: to apply its records in ascending contact id
  * (the lock order) and, record by record, to find the contact to apply.
  * Errors: none. Locks: none.
+ * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_contact_id(p_hubspot_id text, p_email text,
                                                           p_student_id text)
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-    SELECT coalesce(
+BEGIN
+    RETURN coalesce(
         (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
          WHERE c.hubspot_id = p_hubspot_id),
         (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
@@ -23,7 +25,8 @@ AS $$
          ORDER BY c.created_at, c.id
          LIMIT 1),
         (SELECT c.id FROM hubspot_sync.hubspot_contact_credits AS c
-         WHERE c.hubspot_id IS NULL AND c.student_id = p_student_id))
+         WHERE c.hubspot_id IS NULL AND c.student_id = p_student_id));
+END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_contact_id(text, text, text) IS

@@ -98,6 +98,17 @@ def set_local_time(db: psycopg.Connection, hhmm: str) -> None:
         FROM mockbook_internal.business_timezone() AS z""", (hhmm,))
 
 
+@pytest.fixture
+def midday(db: psycopg.Connection) -> Iterator[None]:
+    """The session's clock at 12:00 today, business time zone: an exam that started an hour ago
+    is today's, whatever the hour the suite runs at (at 00:30 it would be yesterday's)."""
+    set_local_time(db, "12:00")
+    try:
+        yield
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+
+
 # --- reading the formats ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("stored", "expected_utc"), [
@@ -172,7 +183,7 @@ def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
 # --- the rules on ISO-timed exams ------------------------------------------------------------
 
 def test_an_iso_timed_exam_that_started_an_hour_ago_is_refused_by_default(
-        db: psycopg.Connection) -> None:
+        db: psycopg.Connection, midday: None) -> None:
     now = db_now(db)
     exam = make_exam_at(db, now - timedelta(hours=1), now + timedelta(hours=2))
     student = make_student(db)
@@ -186,7 +197,8 @@ def test_an_iso_timed_exam_that_started_an_hour_ago_is_refused_by_default(
                    " WHERE student_id = %s", (student,)) == 5
 
 
-def test_the_cut_off_applies_to_an_iso_timed_exam(db: psycopg.Connection, rules: None) -> None:
+def test_the_cut_off_applies_to_an_iso_timed_exam(db: psycopg.Connection, rules: None,
+                                                  midday: None) -> None:
     """With allow_booking_after_start on, the booking_cutoff rule still closes booking at the
     start: the old reader took the ISO value for "no time" and booked it."""
     set_rule(db, "allow_booking_after_start", True)
