@@ -121,6 +121,30 @@ def _pair_failure(fig: Figure, pair: Pair) -> Figure:
     return fig
 
 
+def _ratio_pair(ctx: Context, fig: Figure, n: int, reference: Callable[[], PgbenchResult],
+                subject: Callable[[], PgbenchResult], subject_books: bool = True,
+                reference_books: bool = False) -> Figure:
+    """One ABBA pair on the bench database, judged; every transaction of a booking leg must
+    have booked (a leg whose calls were refused measured something else)."""
+    before = _bookings(ctx.url)
+    _checkpoint(ctx.url)
+    pair = abba(reference, subject)
+    made = _bookings(ctx.url) - before
+    fig.details.update(clients=n, bookings_at_start=before, bookings_made=made)
+    if pair.failed:
+        return _pair_failure(fig, pair)
+    fig.details.update(pair.legs())
+    expected = (fig.details["subject_transactions"] if subject_books else 0) + (
+        sum(r.transactions or 0 for r in pair.reference) if reference_books else 0)
+    if made != expected:
+        fig.status = "error"
+        fig.note = f"{expected} transactions but {made} bookings: some calls did not book"
+    fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
+    fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
+    log(f"  {fig.id}: {fig.value} / {fig.reference} = {fig.ratio}")
+    return fig.judge()
+
+
 # ---- B1 ------------------------------------------------------------------------------------
 def b1(ctx: Context) -> list[Figure]:
     figures = []
@@ -133,65 +157,25 @@ def b1(ctx: Context) -> list[Figure]:
             unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
             ratio_meaning="create_booking tps / TPC-B tps", target=0.35)
         log(f"B1 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
-        before = _bookings(ctx.url)
-        _checkpoint(ctx.url)
-        pair = abba(
-            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
-                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
-            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
-                                    script=fixtures.SPREAD_SCRIPT))
-        made = _bookings(ctx.url) - before
         fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. "
                    f"Subject: one PostgREST-style transaction per booking (BEGIN; set_config "
                    f"role/claims/method; SELECT hubspot_sync.create_booking(...); END) on "
                    f"{fixtures.STUDENTS:,} students x {fixtures.SPREAD_EXAMS:,} exams (student "
                    f"n mod {fixtures.STUDENTS}, exam n mod {fixtures.SPREAD_EXAMS}), all triggers "
-                   f"on; {before:,} bookings in the table at start. Reference: built-in "
-                   f"tpcb-like at scale {ctx.tpcb_scale} (>= clients), pgbench's vacuum before "
-                   f"each leg.")
+                   f"on. Reference: built-in tpcb-like at scale {ctx.tpcb_scale} (>= clients), "
+                   f"pgbench's vacuum before each leg.")
         fig.note = capped
-        fig.details.update(clients=n, clients_requested=wanted, bookings_at_start=before,
-                           bookings_made=made)
-        if pair.failed:
-            figures.append(_pair_failure(fig, pair))
-            continue
-        fig.details.update(pair.legs())
-        if made != fig.details["subject_transactions"]:
-            fig.status = "error"
-            fig.note = (f"{fig.details['subject_transactions']} transactions but {made} "
-                        "bookings: some calls did not book")
-        fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
-        fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
-        figures.append(fig.judge())
-        log(f"  B1@{n}: {fig.value} / {fig.reference} = {fig.ratio}")
+        fig.details.update(clients_requested=wanted)
+        figures.append(_ratio_pair(
+            ctx, fig, n,
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
+                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT)))
     return figures
 
 
 # ---- B1r, B2h: the booking against its own limits ------------------------------------------
-def _ratio_pair(ctx: Context, fig: Figure, n: int, reference: Callable[[], PgbenchResult],
-                subject: Callable[[], PgbenchResult], subject_books: bool = True,
-                reference_books: bool = False) -> Figure:
-    """One ABBA pair on the bench database, judged; every transaction of a booking leg must
-    have booked (a leg whose calls were refused measured something else)."""
-    before = _bookings(ctx.url)
-    _checkpoint(ctx.url)
-    pair = abba(reference, subject)
-    made = _bookings(ctx.url) - before
-    fig.details.update(clients=n, bookings_made=made)
-    if pair.failed:
-        return _pair_failure(fig, pair)
-    fig.details.update(pair.legs())
-    expected = (fig.details["subject_transactions"] if subject_books else 0) + (
-        sum(r.transactions or 0 for r in pair.reference) if reference_books else 0)
-    if made != expected:
-        fig.status = "error"
-        fig.note = f"{expected} booking transactions but {made} bookings: some did not book"
-    fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
-    fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
-    log(f"  {fig.id}: {fig.value} / {fig.reference} = {fig.ratio}")
-    return fig.judge()
-
-
 def b1r(ctx: Context) -> list[Figure]:
     """create_booking ÷ the rows it writes, written by plain SQL in the same PostgREST-style
     transaction with the same triggers (fixtures.RAW_WRITES_SCRIPT): what the checks and
@@ -271,30 +255,16 @@ def b8(ctx: Context) -> list[Figure]:
             unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
             ratio_meaning="create_booking tps / TPC-B tps", target=None)
         log(f"B8 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
-        before = _bookings(ctx.url)
-        _checkpoint(ctx.url)
-        pair = abba(
-            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
-                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
-            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
-                                    script=fixtures.SPREAD_SCRIPT))
-        made = _bookings(ctx.url) - before
         fig.how = (f"as B1 (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s, "
                    f"the spread create_booking script against built-in tpcb-like).")
         fig.note = capped
-        fig.details.update(clients=n, clients_requested=wanted, bookings_made=made)
-        if pair.failed:
-            figures.append(_pair_failure(fig, pair))
-            continue
-        fig.details.update(pair.legs())
-        if made != fig.details["subject_transactions"]:
-            fig.status = "error"
-            fig.note = (f"{fig.details['subject_transactions']} transactions but {made} "
-                        "bookings: some calls did not book")
-        fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
-        fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
-        figures.append(fig.judge())
-        log(f"  B8@{n}: {fig.value} / {fig.reference} = {fig.ratio}")
+        fig.details.update(clients_requested=wanted)
+        figures.append(_ratio_pair(
+            ctx, fig, n,
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
+                                    seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                                    script=fixtures.SPREAD_SCRIPT)))
     return figures
 
 
@@ -311,34 +281,20 @@ def b2(ctx: Context) -> list[Figure]:
             unit="tps", reference_unit="tps", reference_name="pgbench one-row UPDATE",
             ratio_meaning="create_booking tps on one exam / one-row UPDATE tps", target=0.3)
         log(f"B2 {n} clients: one-row UPDATE vs create_booking on {exam}, 4 x {ctx.leg} s")
-        before = _bookings(ctx.url)
-        _checkpoint(ctx.url)
-        pair = abba(
-            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
-                                    seconds=ctx.leg, script=fixtures.HOT_UPDATE_SCRIPT),
-            lambda n=n, exam=exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
-                                               seconds=ctx.leg,
-                                               script=fixtures.hot_script(exam)))
-        made = _bookings(ctx.url) - before
         fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. Subject: "
                    f"the PostgREST-style create_booking transaction, every call on exam {exam} "
                    f"(capacity 100,000,000), a different student each call. Reference: "
                    f"'UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1' "
                    f"(one statement, autocommit) from every client.")
         fig.note = capped
-        fig.details.update(clients=n, clients_requested=wanted, exam=exam, bookings_made=made)
-        if pair.failed:
-            figures.append(_pair_failure(fig, pair))
-            continue
-        fig.details.update(pair.legs())
-        if made != fig.details["subject_transactions"]:
-            fig.status = "error"
-            fig.note = (f"{fig.details['subject_transactions']} transactions but {made} "
-                        "bookings: some calls did not book")
-        fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
-        fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
-        figures.append(fig.judge())
-        log(f"  B2@{n}: {fig.value} / {fig.reference} = {fig.ratio}")
+        fig.details.update(clients_requested=wanted, exam=exam)
+        figures.append(_ratio_pair(
+            ctx, fig, n,
+            lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
+                                    seconds=ctx.leg, script=fixtures.HOT_UPDATE_SCRIPT),
+            lambda n=n, exam=exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
+                                               seconds=ctx.leg,
+                                               script=fixtures.hot_script(exam))))
     return figures
 
 

@@ -159,8 +159,7 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
                 for table in ADOPTION_LOCKS:
                     connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
                 # objects outside mockbook that the DDL below would fail on: named, nothing done
-                blocking = [row for row in connection.exec_driver_sql(dependents.DEPENDENTS_SQL)
-                            if row[0][:4] > heads[0][:4]]
+                blocking = list(connection.exec_driver_sql(dependents.DEPENDENTS_SQL))
                 if blocking:
                     connection.rollback()
                     raise SystemExit(

@@ -281,14 +281,14 @@ def _load_dependents() -> Any:
     return module
 
 
-def dependents(cur: psycopg.Cursor, after: str = "0001_baseline") -> list[tuple[Any, ...]]:
-    """Objects outside mockbook built on what the revisions after `after` change (a column's
-    type) or drop (a production function): the upgrade would fail on each, so each is a
-    refusal naming the object, what it uses and what the upgrade does to that."""
+def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
+    """Objects outside mockbook built on what the upgrade changes (a column's type) or drops (a
+    production function): the upgrade would fail on each, so each is a refusal naming the
+    object, what it uses and what the upgrade does to that."""
     rows = cur.execute(_load_dependents().DEPENDENTS_SQL, {}).fetchall()  # {}: %% is %
     return [("refuse", rev, f"uses {target}, which the upgrade {change}: drop or change it "
              "first, re-create it after", dependent, None, None, None)
-            for rev, dependent, target, change in rows if rev[:4] > after[:4]]
+            for rev, dependent, target, change in rows]
 
 
 def check(conn: psycopg.Connection, after: str = "0001_baseline") -> list[dict[str, Any]]:
@@ -300,7 +300,7 @@ def check(conn: psycopg.Connection, after: str = "0001_baseline") -> list[dict[s
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor() as cur:
-            for row in dependents(cur, after):
+            for row in dependents(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
             for query in QUERIES:
                 cur.execute(query, {"owned": list(OWNED)})
