@@ -65,14 +65,24 @@ def load(url: str) -> dict[str, int]:
                    SELECT 'BC' || g, 'B' || g, 'b' || g || '@example.com', 'First' || g,
                           'Last' || g, %s
                    FROM generate_series(0, %s - 1) AS g""", (CREDITS, STUDENTS))
+            # times as the original app stores them (ISO-8601 instants, 09:00-12:00 business
+            # time), and the instants the exam trigger derives from them, which the bookings'
+            # checks read (triggers are off here: a NULL instant would skip those checks)
             conn.execute(
                 """INSERT INTO hubspot_sync.hubspot_mock_exams
                        (hubspot_id, mock_exam_name, mock_type, exam_date, start_time, end_time,
-                        location, capacity, total_bookings, is_active, mock_set)
-                   SELECT 'BX' || g, 'bench exam ' || g, 'Situational Judgment',
-                          hubspot_sync.business_today() + 1 + g, '09:00', '12:00',
-                          'mississauga', 100000000, 0, 'true', 'A'
-                   FROM generate_series(0, %s - 1) AS g""", (SPREAD_EXAMS,))
+                        location, capacity, total_bookings, is_active, mock_set,
+                        exam_starts_at, exam_ends_at)
+                   SELECT 'BX' || g, 'bench exam ' || g, 'Situational Judgment', d,
+                          to_char(s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                          to_char(e AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                          'mississauga', 100000000, 0, 'true', 'A', s, e
+                   FROM generate_series(0, %s - 1) AS g,
+                        LATERAL (SELECT hubspot_sync.business_today() + 1 + g AS d) AS day,
+                        LATERAL (SELECT (d + time '09:00') AT TIME ZONE z AS s,
+                                        (d + time '12:00') AT TIME ZONE z AS e
+                                 FROM mockbook_internal.business_timezone() AS z) AS t""",
+                (SPREAD_EXAMS,))
         conn.execute("CREATE TABLE IF NOT EXISTS bench.start_balance"
                      " (student_id text PRIMARY KEY, sj_credits int NOT NULL)")
         record_start_balances(conn)

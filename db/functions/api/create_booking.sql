@@ -1,7 +1,9 @@
 /**
  * Why: the student-facing booking. It only checks its own arguments and hands the rest to the
  * booking pipeline, mockbook_internal.book (mode 'credit'), which admin_create_booking, rebook
- * and the compatibility functions share, so the steps and their order are written once.
+ * and the compatibility functions share, so the steps and their order are written once; the
+ * common case is booked by mockbook_internal.book_common_case in fewer statements, and every
+ * other case goes on to the pipeline.
  * The contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
@@ -36,9 +38,9 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_mock_set must be one of A-H.');
     END IF;
 
-    -- 2.-10. the booking pipeline (mode 'credit')
-    RETURN mockbook_internal.book(
-        'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+    -- 2.-10. the booking pipeline (mode 'credit'), its common case in few statements
+    RETURN mockbook_internal.book_common_case(
+        p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
         mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_email),
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id);

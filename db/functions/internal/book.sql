@@ -296,7 +296,7 @@ BEGIN
         END IF;
     ELSE
         v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
-                                              v_exam.total_bookings, v_exam.capacity);
+                                              v_exam.total_bookings, v_exam.capacity, v_exam);
     END IF;
     v_result := v_result || CASE p_mode
         WHEN 'admin' THEN jsonb_build_object('over_capacity',

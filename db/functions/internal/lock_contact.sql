@@ -13,8 +13,14 @@ AS $$
 DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
 BEGIN
+    -- a free row: locked and read by one statement; else the bounded wait, then read
+    SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+    WHERE c.id = p_contact_id FOR NO KEY UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        RETURN v_contact;
+    END IF;
     PERFORM mockbook_internal.wait_for_lock('contact', p_contact_id::text);
-    SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits WHERE id = p_contact_id;
+    SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.id = p_contact_id;
     IF v_contact.id IS NULL THEN
         PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND', format('No contact %s.', p_contact_id));
     END IF;

@@ -21,11 +21,18 @@ DECLARE
     v_held integer;
 BEGIN
     PERFORM mockbook_internal.wait_for_lock('exam', p_exam.hubspot_id);
+    -- the seats held by waitlist offers count against the capacity: counted by a subquery of
+    -- the UPDATE, whose snapshot is taken after the row's lock was granted above, so it sees
+    -- every offer made under this exam's lock (offers are only ever made under it)
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
     WHERE e.id = p_exam.id
       AND (NOT p_check_capacity
-           OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
+           OR coalesce(e.total_bookings, 0)
+              + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                 WHERE w.mock_exam_id = e.hubspot_id AND w.status = 'offered'
+                   AND w.offer_expires_at > mockbook_internal.clock_now())
+              < coalesce(e.capacity, 0))
     RETURNING e.* INTO v_exam;
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
@@ -33,20 +40,17 @@ BEGIN
             PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND',
                 format('No exam %L.', p_exam.hubspot_id));
         END IF;
-        PERFORM mockbook_internal.raise_error('EXAM_FULL',
-            format('Exam %s is full (%s of %s seats booked).', v_exam.hubspot_id,
-                   coalesce(v_exam.total_bookings, 0), coalesce(v_exam.capacity, 0)));
-    END IF;
-
-    IF p_check_capacity THEN
+        IF coalesce(v_exam.total_bookings, 0) >= coalesce(v_exam.capacity, 0) THEN
+            PERFORM mockbook_internal.raise_error('EXAM_FULL',
+                format('Exam %s is full (%s of %s seats booked).', v_exam.hubspot_id,
+                       coalesce(v_exam.total_bookings, 0), coalesce(v_exam.capacity, 0)));
+        END IF;
         SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
         WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
           AND w.offer_expires_at > mockbook_internal.clock_now();
-        IF v_exam.total_bookings + v_held > coalesce(v_exam.capacity, 0) THEN
-            PERFORM mockbook_internal.raise_error('EXAM_FULL',
-                format('Exam %s is full (%s of %s seats booked, %s held for waitlist offers).',
-                       v_exam.hubspot_id, v_exam.total_bookings - 1, v_exam.capacity, v_held));
-        END IF;
+        PERFORM mockbook_internal.raise_error('EXAM_FULL',
+            format('Exam %s is full (%s of %s seats booked, %s held for waitlist offers).',
+                   v_exam.hubspot_id, v_exam.total_bookings, v_exam.capacity, v_held));
     END IF;
 
     v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
@@ -78,10 +82,10 @@ conditional UPDATE of p_exam''s row (read earlier without a lock),
 Zero rows -> EXAM_FULL (or EXAM_NOT_FOUND: the exam was deleted); the caller''s earlier writes
 (booking, credit, ledger, outbox and audit rows) roll back with the error. Seats held by
 waitlist offers (hubspot_sync.waitlist_entries, status ''offered'') count against the capacity
-too: once the row is locked, the offers are counted by a statement of their own (its
-snapshot, taken after the lock was granted, sees every offer made under this exam''s lock, and
-offers are only ever made under it: mockbook_internal.offer_free_seats), and total_bookings + held
-offers above the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling
+too: once the row is locked, the UPDATE counts them in its condition (its snapshot, taken after
+the lock was granted, sees every offer made under this exam''s lock, and offers are only ever
+made under it: mockbook_internal.offer_free_seats), and total_bookings + 1 + held offers above
+the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling
 this, so the seat it held is the one taken. The row it updated
 is then checked as it is now: still open (EXAM_NOT_ACTIVE, EXAM_IN_PAST), and with the same
 mock type, date, times, mock set and prerequisites as the row the caller decided on and copied

@@ -2,19 +2,20 @@
  * The one bounded lock wait. Every lock a call may wait for (docs/rpc.md "Lock order": the
  * idempotency key, contacts, bookings and waitlist places, exams) is taken here, so the
  * bound (mockbook.lock_timeout, default 2s) and the answer past it (BUSY, also for a deadlock
- * with a transaction outside the lock order) are written once. The timeout is set inside this
- * function only: its SET clause gives the caller back its own value on return.
+ * with a transaction outside the lock order) are written once. The timeout is set for the
+ * wait only: the caller gets its own value back on return.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.wait_for_lock(p_target text, p_key text)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = ''
-SET lock_timeout = 0
 AS $$
+DECLARE
+    v_caller_timeout text;
 BEGIN
-    -- a free row is locked at once, outside a subtransaction: the caller's later UPDATE of the
-    -- row then needs no MultiXact
+    -- a free row (or key) is locked at once, outside a subtransaction: the caller's later
+    -- UPDATE of the row then needs no MultiXact
     CASE p_target
         WHEN 'contact' THEN
             PERFORM FROM hubspot_sync.hubspot_contact_credits AS c
@@ -28,13 +29,22 @@ BEGIN
         WHEN 'exam' THEN
             PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
             WHERE e.hubspot_id = p_key FOR NO KEY UPDATE SKIP LOCKED;
+        WHEN 'idempotency_key' THEN
+            IF pg_catalog.pg_try_advisory_xact_lock(
+                   pg_catalog.hashtextextended('mockbook:idem:' || p_key, 0)) THEN
+                RETURN;
+            END IF;
         ELSE
-            NULL;  -- 'idempotency_key', 'all_exams': always the bounded wait below
+            NULL;  -- 'all_exams': always the bounded wait below
     END CASE;
     IF FOUND THEN
         RETURN;
     END IF;
 
+    -- the bounded wait: the timeout set for it only, the caller's own value given back after
+    -- (on BUSY the caller's transaction or subtransaction ends, which gives it back too); no
+    -- SET clause on the function, which would cost every call a setting saved and restored
+    v_caller_timeout := pg_catalog.current_setting('lock_timeout');
     PERFORM pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
         true);
@@ -59,6 +69,7 @@ BEGIN
                 PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
                 ORDER BY e.hubspot_id FOR NO KEY UPDATE;
         END CASE;
+        PERFORM pg_catalog.set_config('lock_timeout', v_caller_timeout, true);
     EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
         CASE p_target
             WHEN 'contact' THEN
