@@ -13,7 +13,6 @@ DECLARE
     v_row hubspot_sync.hubspot_bookings := p_booking;
     v_generated boolean := p_booking.booking_id IS NULL;
     v_constraint text;
-    v_inserted hubspot_sync.hubspot_bookings;
 BEGIN
     v_row.id := coalesce(v_row.id, gen_random_uuid());
     -- a caller's code follows the one rule (mockbook_internal.booking_code_problem): never
@@ -26,32 +25,8 @@ BEGIN
                    mockbook_internal.booking_code_problem(v_row.booking_id)),
             'A booking code is 3-100 characters: letters, digits, space, ".", ",", "_", "-", a letter or digit at both ends; not shaped like a uuid, not all digits, not starting with WL-. Or leave p_booking_id out: mockbook generates one.');
     END IF;
-    -- first without a subtransaction: a row no unique index refuses (nearly every one) is
-    -- inserted by this statement; any conflict leaves nothing written and goes on to the
-    -- attempts below, which insert again and name the index that refused
-    IF v_generated THEN
-        v_row.booking_id := mockbook_internal.new_booking_code();
-    END IF;
-    INSERT INTO hubspot_sync.hubspot_bookings AS b (
-        id, hubspot_id, booking_id, associated_mock_exam, associated_contact_id,
-        student_id, name, student_email, is_active, attendance, dominant_hand,
-        attending_location, token_used, token_refunded, start_time, end_time, exam_date,
-        mock_type, mock_set, ndecc_exam_date, idempotency_key, idempotency_fingerprint,
-        created_at, updated_at)
-    VALUES (
-        v_row.id, NULL, v_row.booking_id, v_row.associated_mock_exam,
-        v_row.associated_contact_id, v_row.student_id, v_row.name, v_row.student_email,
-        v_row.is_active, v_row.attendance, v_row.dominant_hand, v_row.attending_location,
-        v_row.token_used, false, v_row.start_time, v_row.end_time, v_row.exam_date,
-        v_row.mock_type, v_row.mock_set, v_row.ndecc_exam_date, v_row.idempotency_key,
-        v_row.idempotency_fingerprint, now(), now())
-    ON CONFLICT DO NOTHING
-    RETURNING b.* INTO v_inserted;
-    IF v_inserted.id IS NOT NULL THEN
-        RETURN v_inserted;
-    END IF;
     FOR v_attempt IN 1..10 LOOP
-        IF v_generated AND v_attempt > 1 THEN
+        IF v_generated THEN
             v_row.booking_id := mockbook_internal.new_booking_code();
         END IF;
         BEGIN

@@ -10,7 +10,6 @@ Frozen by `mockbook db revision` from these db/ changes:
   new      db/functions/internal/book_common_case.sql
   changed  db/functions/internal/booking_json.sql
   changed  db/functions/internal/business_timezone.sql
-  changed  db/functions/internal/insert_booking.sql
   changed  db/functions/internal/lock_contact.sql
   changed  db/functions/internal/take_seat.sql
   changed  db/functions/internal/wait_for_lock.sql

@@ -1,0 +1,259 @@
+"""create_booking's common case (mockbook_internal.book_common_case) against the booking
+pipeline (mockbook_internal.book): the plain call is booked without the pipeline, every other
+case goes to it before anything is written, both write the same rows and answer the same
+result, and racing calls of one student and one key keep the invariants.
+
+Which of the two booked a call is read from the transaction's own function counters
+(pg_stat_get_xact_function_calls with track_functions on for the transaction), so the tests
+see the path taken, not a timing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from invariants import check_invariants, snapshot
+from postgrest import RpcError, rpc
+from psycopg.rows import dict_row
+from test_concurrency import (
+    BusyRetries,
+    book,
+    email,
+    make_exams,
+    make_students,
+    retrying_busy,
+    run_concurrently,
+    scalar,
+)
+
+# the pipeline takes the key through this helper first, and it returns before any error of the
+# call (a function raising an error is not counted): the common case never calls it
+PIPELINE = "mockbook_internal.lock_idempotency_key(text)"
+
+
+def call_counting(db: psycopg.Connection, student: str, exam: str, key: str,
+                  **extra: Any) -> tuple[Any, str | None, int]:
+    """create_booking in a transaction rolled back after: (result, error code, pipeline calls)."""
+    args = {"p_attending_location": "mississauga", **extra}
+    named = ", ".join(f"{k} := %({k})s" for k in args)
+    with db.transaction(force_rollback=True):
+        db.execute("SET LOCAL track_functions = 'all'")
+        db.execute("SAVEPOINT call")
+        result, code = None, None
+        try:
+            result = scalar(db, "SELECT hubspot_sync.create_booking(p_student_id := %(s)s,"
+                                " p_email := %(e)s, p_mock_exam_id := %(x)s,"
+                                f" p_idempotency_key := %(k)s, {named})",
+                            {"s": student, "e": email(student), "x": exam, "k": key, **args})
+        except psycopg.Error as exc:
+            code = exc.diag.message_primary
+            db.execute("ROLLBACK TO SAVEPOINT call")
+        calls = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls(%s::regprocedure), 0)",
+                       (PIPELINE,))
+    return result, code, calls
+
+
+def test_a_plain_booking_is_the_common_case(db: psycopg.Connection) -> None:
+    (exam,) = make_exams(db, 1)
+    (student,) = make_students(db, 1, p_sj=2)
+    result, code, calls = call_counting(db, student, exam, str(uuid.uuid4()))
+    assert code is None and result["success"] and not result["idempotent_replay"]
+    assert calls == 0, "a plain booking went through the pipeline"
+
+
+DAY = 40  # the day (from today) of the exam each case books
+
+
+def _exam_with_prerequisite(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    (later,) = make_exams(db, 1, first_day=DAY + 20)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET prerequisite_exam_ids = ARRAY[%s]"
+               " WHERE hubspot_id = %s", (exam, later))
+    return {"exam": later}
+
+
+def _full(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = capacity"
+               " WHERE hubspot_id = %s", (exam,))
+    return {}
+
+
+def _closed(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET is_active = 'false'"
+               " WHERE hubspot_id = %s", (exam,))
+    return {}
+
+
+def _same_type_that_day(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    (other,) = make_exams(db, 1, first_day=DAY)
+    book(student, other)(db)
+    return {}
+
+
+def _open_place(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    (elsewhere,) = make_exams(db, 1, first_day=DAY - 10)
+    db.execute("INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,"
+               " attending_location) SELECT %s, c.student_id, c.id, 'mississauga'"
+               " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
+               (elsewhere, student))
+    return {}
+
+
+# every case the common case leaves to the pipeline: setup(db, student, exam) -> changes of the
+# call's arguments, and the answer expected (None: booked)
+OTHER_CASES: dict[str, tuple[Callable[[psycopg.Connection, str, str], dict[str, Any]],
+                             str | None]] = {
+    "the caller's booking code": (
+        lambda db, s, x: {"p_booking_id": f"CODE-{uuid.uuid4().hex[:8]}"}, None),
+    "an unknown student": (lambda db, s, x: {"student": "NOSUCH1"}, "CONTACT_NOT_FOUND"),
+    "an unknown exam": (lambda db, s, x: {"exam": "no-such-exam"}, "EXAM_NOT_FOUND"),
+    "an exam with a prerequisite": (_exam_with_prerequisite, "PREREQUISITE_NOT_MET"),
+    "a full exam": (_full, "EXAM_FULL"),
+    "a closed exam": (_closed, "EXAM_NOT_ACTIVE"),
+    "no location": (lambda db, s, x: {"p_attending_location": None}, "INVALID_ARGUMENT"),
+    "the same type booked that day": (_same_type_that_day, "DUPLICATE_BOOKING"),
+    "an open waitlist place elsewhere": (_open_place, None),
+    "a key used for another request": (lambda db, s, x: {"key": f"used-{s}"},
+                                       "IDEMPOTENCY_KEY_REUSED"),
+    "a replay": (lambda db, s, x: {"key": book(s, x, f"replayed-{s}")(db) and f"replayed-{s}"},
+                 None),
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_CASES))
+def test_every_other_case_goes_to_the_pipeline(db: psycopg.Connection, case: str) -> None:
+    setup, expected = OTHER_CASES[case]
+    (exam,) = make_exams(db, 1, first_day=DAY)
+    (student,) = make_students(db, 1, p_sj=3)
+    book(student, make_exams(db, 1, first_day=DAY + 10)[0], key=f"used-{student}")(db)
+    args = setup(db, student, exam)
+    exam, student = args.pop("exam", exam), args.pop("student", student)
+    key = args.pop("key", str(uuid.uuid4()))
+    result, code, calls = call_counting(db, student, exam, key, **args)
+    assert calls == 1, f"{case}: the pipeline was not called ({calls})"
+    assert code == expected, (case, code, result)
+
+
+def test_no_credit_is_refused_by_the_common_case_with_the_pipelines_error(
+        db: psycopg.Connection) -> None:
+    """A student without a credit passes every check before the credit's: the common case
+    refuses them itself, with pick_credit's error, as the pipeline does."""
+    (exam,) = make_exams(db, 1)
+    (student,) = make_students(db, 1, p_sj=0)
+    _, code, calls = call_counting(db, student, exam, str(uuid.uuid4()))
+    assert (code, calls) == ("INSUFFICIENT_CREDITS", 0)
+
+
+def _rows_written(db: psycopg.Connection, student: str) -> dict[str, Any]:
+    """What one booking wrote, without the values that differ between two runs of it (ids,
+    codes, times)."""
+    db.row_factory = dict_row
+    try:
+        booking = db.execute(
+            "SELECT * FROM hubspot_sync.hubspot_bookings WHERE student_id = %s"
+            " ORDER BY created_at DESC LIMIT 1", (student,)).fetchone()
+        ledger = db.execute(
+            "SELECT credit_field, delta, balance_after, reason, actor, note"
+            " FROM hubspot_sync.credit_ledger WHERE booking_id = %s", (booking["id"],)).fetchall()
+        audit = db.execute(
+            "SELECT table_name, operation, changed_fields, performed_by"
+            " FROM hubspot_sync.supabase_audit_log WHERE performed_at = now()"
+            " ORDER BY table_name, operation").fetchall()
+        outbox = db.execute(
+            "SELECT table_name, operation FROM hubspot_sync.sync_queue WHERE created_at = now()"
+            " ORDER BY table_name, operation").fetchall()
+    finally:
+        db.row_factory = psycopg.rows.tuple_row
+    for column in ("id", "booking_id", "created_at", "updated_at", "synced_at"):
+        booking.pop(column)
+    return {"booking": booking, "ledger": ledger, "audit": audit, "outbox": outbox}
+
+
+def test_the_common_case_writes_and_answers_as_the_pipeline(db: psycopg.Connection) -> None:
+    """The same booking made by the common case and by the pipeline (each in a transaction
+    rolled back after): the same booking row, ledger row, audit and outbox rows and result."""
+    (exam,) = make_exams(db, 1)
+    (student,) = make_students(db, 1, p_sj=2)
+    key = str(uuid.uuid4())
+    runs = {}
+    for path in ("common case", "pipeline"):
+        with db.transaction(force_rollback=True):
+            if path == "common case":
+                result = scalar(
+                    db, "SELECT hubspot_sync.create_booking(%s, %s, %s, %s, 'mississauga')",
+                    (student, email(student), exam, key))
+            else:
+                result = scalar(
+                    db, "SELECT mockbook_internal.book('credit', %s, %s, %s, %s,"
+                        " mockbook_internal.booking_fingerprint('booking', %s, lower(%s), %s,"
+                        " 'mississauga', NULL), 'mississauga')",
+                    (student, email(student), exam, key, student, email(student), exam))
+            for volatile in ("id", "booking_id"):
+                result.pop(volatile)
+            runs[path] = {"result": result, **_rows_written(db, student)}
+    for part in runs["pipeline"]:
+        assert runs["common case"][part] == runs["pipeline"][part], part
+    assert runs["pipeline"]["ledger"] and len(runs["pipeline"]["audit"]) == 3
+    assert len(runs["pipeline"]["outbox"]) == 3
+
+
+def test_racing_calls_of_one_student_keep_the_invariants(db: psycopg.Connection,
+                                                         database_url: str) -> None:
+    """One student's calls race each other and what they can meet: 8 exams each booked by two
+    calls with one key (one books, the other replays it or waits for its key), cancellations
+    of the student's earlier bookings and capacity changes of the exams. The common case and
+    the pipeline's waits meet on the key and the contact: 8 bookings, 8 credits, no error but
+    a replay, and the invariants hold."""
+    exams = make_exams(db, 8, capacity=5, first_day=60, step=2)
+    earlier = make_exams(db, 4, capacity=5, first_day=61, step=2)
+    (student,) = make_students(db, 1, p_sj=8)
+    made = [book(student, x)(db)["id"] for x in earlier]
+    db.execute("UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = 8"
+               " WHERE student_id = %s", (student,))
+    snap = snapshot(db)
+    retries = BusyRetries()
+    keys = {x: str(uuid.uuid4()) for x in exams}
+    tasks: list[Callable[[psycopg.Connection], Any]] = []
+    for x in exams:
+        tasks += [book(student, x, keys[x]), book(student, x, keys[x])]
+    for booking in made:
+        tasks.append(lambda conn, b=booking: rpc(conn, "cancel_booking", p_booking_id=b,
+                                                 p_student_id=student))
+    for x in exams[:4]:
+        tasks.append(lambda conn, x=x: rpc(conn, "set_exam_capacity", p_mock_exam_id=x,
+                                           p_capacity=6))
+    outcomes = run_concurrently(database_url, [retrying_busy(t, retries) for t in tasks], 16)
+    errors = [o.error for o in outcomes if o.error is not None]
+    assert not errors, errors[:3]
+    bookings = outcomes[:2 * len(exams)]
+    replays = [o.value["idempotent_replay"] for o in bookings]
+    assert replays.count(False) == len(exams) and replays.count(True) == len(exams)
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s"
+                      " AND is_active = 'Active'", (student,)) == len(exams)
+    assert scalar(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", (student,)) == 8 - len(exams) + len(made)
+    check_invariants(db, snap)
+
+
+def test_a_contact_held_by_another_call_is_waited_for_by_the_pipeline(
+        db: psycopg.Connection, database_url: str) -> None:
+    """The common case never waits: with the contact's row held elsewhere it hands the call to
+    the pipeline, whose bounded wait answers BUSY (mockbook.lock_timeout), and the call books
+    once the row is free."""
+    (exam,) = make_exams(db, 1)
+    (student,) = make_students(db, 1, p_sj=1)
+    key = str(uuid.uuid4())
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT 1 FROM hubspot_sync.hubspot_contact_credits"
+                       " WHERE student_id = %s FOR UPDATE", (student,))
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("SET mockbook.lock_timeout = '200ms'")
+            with pytest.raises(RpcError) as busy:
+                book(student, exam, key)(conn)
+        holder.rollback()
+    assert busy.value.code == "BUSY"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert book(student, exam, key)(conn)["success"]
