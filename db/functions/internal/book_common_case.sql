@@ -28,28 +28,35 @@ DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
     v_exam hubspot_sync.hubspot_mock_exams;
     v_booking hubspot_sync.hubspot_bookings;
+    v_found record;
     v_common boolean;
     v_field text;
     v_token text;
     v_balance integer;
 BEGIN
     -- the same locks as the pipeline, in its order: the key, then the contact; a lock another
-    -- call holds is waited for by the pipeline (its bounded wait, BUSY)
+    -- call holds is never waited for here, but by the pipeline (its bounded wait, BUSY). The
+    -- exam is read by the same statement, without a lock, as the pipeline reads it before
+    -- the contact's lock (its seat is taken last, and checked again then)
     IF p_booking_code IS NULL
        AND pg_catalog.pg_try_advisory_xact_lock(
                pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0)) THEN
-        SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+        SELECT c AS contact, e AS exam INTO v_found
+        FROM hubspot_sync.hubspot_contact_credits AS c
+        LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = p_mock_exam_id
         WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email)
-        FOR NO KEY UPDATE SKIP LOCKED;
+        FOR NO KEY UPDATE OF c SKIP LOCKED;
+        IF FOUND THEN
+            v_contact := v_found.contact;
+            v_exam := v_found.exam;
+        END IF;
     END IF;
     IF v_contact.id IS NULL THEN
         v_common := false;
     ELSE
         -- under the contact's lock, one statement reads what the checks of the common case
-        -- need: the exam (not locked: its seat is taken last), whether the key was ever
-        -- used, and the student's bookings and places that would make it another case
-        SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e
-        WHERE e.hubspot_id = p_mock_exam_id;
+        -- need: whether the key was ever used, and the student's bookings and places that
+        -- would make it another case
         v_common := v_exam.id IS NOT NULL
             AND coalesce(cardinality(v_exam.prerequisite_exam_ids), 0) = 0
             AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b

@@ -20,10 +20,10 @@ DECLARE
     v_reason text;
     v_held integer;
 BEGIN
-    PERFORM mockbook_internal.wait_for_lock('exam', p_exam.hubspot_id);
     -- the seats held by waitlist offers count against the capacity: counted by a subquery of
-    -- the UPDATE, whose snapshot is taken after the row's lock was granted above, so it sees
-    -- every offer made under this exam's lock (offers are only ever made under it)
+    -- the UPDATE, whose snapshot is taken after the row's lock was granted (below), so it
+    -- sees every offer made under this exam's lock (offers are only ever made under it)
+    PERFORM mockbook_internal.wait_for_lock('exam', p_exam.hubspot_id);
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
     WHERE e.id = p_exam.id
