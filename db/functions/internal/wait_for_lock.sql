@@ -1,6 +1,7 @@
 /**
  * The one bounded lock wait. Every lock a call may wait for (docs/rpc.md "Lock order": the
- * idempotency key, contacts, bookings and waitlist places, exams) is taken here, so the
+ * idempotency key, contacts, bookings and waitlist places, exams; only the seat's UPDATE in
+ * take_seat waits for its exam row itself, with the same bound and answer) is taken here, so the
  * bound (mockbook.lock_timeout, default 2s) and the answer past it (BUSY, also for a deadlock
  * with a transaction outside the lock order) are written once. The timeout is set for the
  * wait only: the caller gets its own value back on return.

@@ -582,12 +582,20 @@ def test_a_new_exam_applied_twice_at_once_is_retried_not_an_error(
 
 def test_the_bounded_wait_is_written_once() -> None:
     """Setting lock_timeout and turning a lock wait that ran out (55P03, or a deadlock 40P01)
-    into BUSY is mockbook_internal.wait_for_lock's alone: every other function locks through
-    it, so the bound and the answer cannot differ between functions."""
+    into BUSY is mockbook_internal.wait_for_lock's, and take_seat's for the seat's UPDATE alone
+    (the UPDATE waits for the exam row itself: a separate tuple lock first made a hot exam's
+    booking slower, docs/performance.md); every other function locks through wait_for_lock, so
+    the bound and the answer cannot differ between functions. Both read the bound from
+    mockbook.lock_timeout with the same default and answer BUSY."""
     from glue.db.source import DB_DIR, source_files
 
     pattern = re.compile(r"set_config\(\s*'lock_timeout'|lock_not_available|deadlock_detected",
                          re.I)
     writers = sorted(path.relative_to(DB_DIR).as_posix() for path in source_files()
                      if pattern.search(path.read_text()))
-    assert writers == ["functions/internal/wait_for_lock.sql"]
+    assert writers == ["functions/internal/take_seat.sql", "functions/internal/wait_for_lock.sql"]
+    bound = "coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s')"
+    for path in writers:
+        text = " ".join((DB_DIR / path).read_text().split())
+        assert bound in text, f"{path} bounds its wait otherwise"
+        assert "raise_error('BUSY'" in text, f"{path} answers a wait that ran out otherwise"
