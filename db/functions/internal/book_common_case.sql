@@ -82,35 +82,35 @@ BEGIN
             AND NOT (v_exam.mock_type = 'Clinical Skills'
                      AND nullif(btrim(p_dominant_hand), '') IS NULL);
     END IF;
-    IF NOT v_common THEN
-        RETURN mockbook_internal.book(
-            'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key, p_fingerprint,
-            p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_code);
+    IF v_common THEN
+        -- the checks of the pipeline that follow the exam's, the same functions in the same
+        -- order (their errors are the pipeline's): the scheduling rules, then the credit
+        PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        SELECT pc.credit_field, pc.token_used INTO v_field, v_token
+        FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+
+        -- the writes, as the pipeline makes them: the booking, the credit, the seat last
+        v_booking := mockbook_internal.insert_booking(mockbook_internal.new_booking_row(
+            v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
+            p_mock_set::hubspot_sync.mock_set_letter, v_token, NULL, p_idempotency_key,
+            p_fingerprint));
+        -- no row: the key was stored by a writer that bypassed the key lock (nothing written);
+        -- the pipeline answers with its replay
+        IF v_booking.id IS NOT NULL THEN
+            v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_field, -1,
+                                                              'booking', v_booking.id,
+                                                              v_contact.student_id);
+            v_exam := mockbook_internal.take_seat(v_exam, true);
+            RETURN mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
+                                                  v_exam.total_bookings, v_exam.capacity,
+                                                  v_exam);
+        END IF;
     END IF;
 
-    -- the checks of the pipeline that follow the exam's, the same functions in the same order
-    -- (their errors are the pipeline's): the scheduling rules, then the credit
-    PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
-    SELECT pc.credit_field, pc.token_used INTO v_field, v_token
-    FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
-
-    -- the writes, as the pipeline makes them: the booking, the credit, the seat last
-    v_booking := mockbook_internal.new_booking_row(
-        v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
-        p_mock_set::hubspot_sync.mock_set_letter, v_token, NULL, p_idempotency_key,
-        p_fingerprint);
-    v_booking := mockbook_internal.insert_booking(v_booking);
-    IF v_booking.id IS NULL THEN
-        -- the key was stored by a writer that bypassed the key lock: the pipeline's replay
-        RETURN mockbook_internal.book(
-            'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key, p_fingerprint,
-            p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_code);
-    END IF;
-    v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_field, -1, 'booking',
-                                                      v_booking.id, v_contact.student_id);
-    v_exam := mockbook_internal.take_seat(v_exam, true);
-    RETURN mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
-                                          v_exam.total_bookings, v_exam.capacity, v_exam);
+    -- every other case: the pipeline, from the start, with the same arguments
+    RETURN mockbook_internal.book(
+        'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key, p_fingerprint,
+        p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_code);
 END
 $$;
 

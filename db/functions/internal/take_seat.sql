@@ -21,13 +21,11 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_reason text;
     v_held integer;
-    v_caller_timeout text;
 BEGIN
     -- the wait for the row and the update in one subtransaction, bounded by
     -- mockbook.lock_timeout (BUSY past it, or on a deadlock): the row gets a plain xmax (never a
     -- MultiXact, which a lock taken first and updated after in another (sub)transaction makes)
     -- and no tuple lock of its own, one buffer write fewer on the exam's page
-    v_caller_timeout := pg_catalog.current_setting('lock_timeout');
     PERFORM pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
         true);
@@ -42,7 +40,8 @@ BEGIN
         PERFORM mockbook_internal.raise_error('BUSY',
             format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
     END;
-    PERFORM pg_catalog.set_config('lock_timeout', v_caller_timeout, true);
+    -- back to the function's own 0 (its SET clause) for the checks below
+    PERFORM pg_catalog.set_config('lock_timeout', '0', true);
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
         IF v_exam.id IS NULL THEN
