@@ -30,6 +30,7 @@ DECLARE
     v_booking hubspot_sync.hubspot_bookings;
     v_found record;
     v_common boolean;
+    v_rules_on boolean;
     v_field text;
     v_token text;
     v_balance integer;
@@ -55,9 +56,11 @@ BEGIN
         v_common := false;
     ELSE
         -- under the contact's lock, one statement reads what the checks of the common case
-        -- need: whether the key was ever used, and the student's bookings and places that
-        -- would make it another case
-        v_common := v_exam.id IS NOT NULL
+        -- need: whether the key was ever used, the student's bookings and places that would
+        -- make it another case, and whether any scheduling rule is on (all are off by
+        -- default, and mockbook_internal.check_booking_rules, which reads them, then has
+        -- nothing to check)
+        SELECT v_exam.id IS NOT NULL
             AND coalesce(cardinality(v_exam.prerequisite_exam_ids), 0) = 0
             AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                             WHERE b.idempotency_key = p_idempotency_key)
@@ -80,12 +83,26 @@ BEGIN
             AND NOT (v_exam.mock_type IN ('Situational Judgment', 'Mini-mock')
                      AND p_attending_location IS NULL)
             AND NOT (v_exam.mock_type = 'Clinical Skills'
-                     AND nullif(btrim(p_dominant_hand), '') IS NULL);
+                     AND nullif(btrim(p_dominant_hand), '') IS NULL),
+            -- a rule is off when check_booking_rules reads it so: booking_cutoff and
+            -- time_conflict other than true, min_notice_hours 0, the limits null (anything
+            -- else counts as on, and check_booking_rules decides)
+            EXISTS (SELECT FROM hubspot_sync.booking_rules AS r
+                    WHERE (r.rule IN ('booking_cutoff', 'time_conflict')
+                           AND r.value NOT IN ('false'::jsonb, 'null'::jsonb))
+                       OR (r.rule = 'min_notice_hours'
+                           AND r.value NOT IN ('0'::jsonb, 'null'::jsonb))
+                       OR (r.rule IN ('max_active_per_type', 'max_active_per_week')
+                           AND r.value <> 'null'::jsonb))
+        INTO v_common, v_rules_on;
     END IF;
     IF v_common THEN
         -- the checks of the pipeline that follow the exam's, the same functions in the same
-        -- order (their errors are the pipeline's): the scheduling rules, then the credit
-        PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        -- order (their errors are the pipeline's): the scheduling rules when one is on, then
+        -- the credit
+        IF v_rules_on THEN
+            PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        END IF;
         SELECT pc.credit_field, pc.token_used INTO v_field, v_token
         FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
 
@@ -124,8 +141,9 @@ student of the exam''s mock type on its day, no open waitlist place of the stude
 seat (total_bookings plus the seats held by others'' offers below capacity), the exam open
 (mockbook_internal.exam_unbookable_reason) and the location or hand the mock type needs given.
 Everything it reads is read after the key''s and the contact''s locks, as the pipeline reads it.
-Then, as the pipeline: mockbook_internal.check_booking_rules and mockbook_internal.pick_credit
-(their errors), the booking inserted (mockbook_internal.new_booking_row, insert_booking), the
+Then, as the pipeline: mockbook_internal.check_booking_rules (only when a scheduling rule is
+on: with every rule off it has nothing to check) and mockbook_internal.pick_credit (their
+errors), the booking inserted (mockbook_internal.new_booking_row, insert_booking), the
 credit spent (apply_credit_delta) and the seat taken last (take_seat). Any other case, before
 anything is written, is decided by mockbook_internal.book(''credit'', ...) with the same
 arguments: the same checks, errors, locks and result, so a call''s outcome never depends on

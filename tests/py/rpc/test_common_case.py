@@ -36,8 +36,9 @@ PIPELINE = "mockbook_internal.lock_idempotency_key(text)"
 
 
 def call_counting(db: psycopg.Connection, student: str, exam: str, key: str,
-                  **extra: Any) -> tuple[Any, str | None, int]:
-    """create_booking in a transaction rolled back after: (result, error code, pipeline calls)."""
+                  counted: str = PIPELINE, **extra: Any) -> tuple[Any, str | None, int]:
+    """create_booking in a transaction rolled back after: (result, error code, calls of
+    `counted`, by default the pipeline's)."""
     args = {"p_attending_location": "mississauga", **extra}
     named = ", ".join(f"{k} := %({k})s" for k in args)
     with db.transaction(force_rollback=True):
@@ -53,7 +54,7 @@ def call_counting(db: psycopg.Connection, student: str, exam: str, key: str,
             code = exc.diag.message_primary
             db.execute("ROLLBACK TO SAVEPOINT call")
         calls = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls(%s::regprocedure), 0)",
-                       (PIPELINE,))
+                       (counted,))
     return result, code, calls
 
 
@@ -145,6 +146,127 @@ def test_no_credit_is_refused_by_the_common_case_with_the_pipelines_error(
     (student,) = make_students(db, 1, p_sj=0)
     _, code, calls = call_counting(db, student, exam, str(uuid.uuid4()))
     assert (code, calls) == ("INSUFFICIENT_CREDITS", 0)
+
+
+RULES_CHECK = "mockbook_internal.check_booking_rules(hubspot_sync.hubspot_mock_exams,text,uuid)"
+
+# (rule, value) -> the answer expected; the common case reads whether a scheduling rule is on
+# and calls check_booking_rules only then. A value check_booking_rules reads as off but that is
+# not one of the plain off values ('"yes"' for booking_cutoff) counts as on: it is checked
+RULE_SETTINGS: dict[tuple[str, str], str | None] = {
+    ("booking_cutoff", "true"): None,
+    ("booking_cutoff", '"yes"'): None,
+    ("time_conflict", "true"): None,
+    ("min_notice_hours", "1"): None,
+    ("min_notice_hours", "100000"): "BOOKING_CLOSED",
+    ("max_active_per_type", "5"): None,
+    ("max_active_per_type", "0"): "BOOKING_LIMIT_REACHED",
+    ("max_active_per_week", "0"): "BOOKING_LIMIT_REACHED",
+}
+
+
+@pytest.mark.parametrize("setting", list(RULE_SETTINGS), ids=lambda s: f"{s[0]}={s[1]}")
+def test_a_rule_that_is_on_is_checked_by_the_common_case(db: psycopg.Connection,
+                                                         setting: tuple[str, str]) -> None:
+    """With a rule on, the common case calls check_booking_rules (its answer, a rule's error or
+    none, is the call's); the pipeline is not needed for it."""
+    rule, value = setting
+    (exam,) = make_exams(db, 1, first_day=DAY)
+    (student,) = make_students(db, 1, p_sj=2)
+    with db.transaction(force_rollback=True):
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = %s::jsonb WHERE rule = %s",
+                   (value, rule))
+        result, code, checks = call_counting(db, student, exam, str(uuid.uuid4()),
+                                             counted=RULES_CHECK)
+        _, _, pipeline = call_counting(db, student, exam, str(uuid.uuid4()))
+    assert pipeline == 0, setting
+    assert code == RULE_SETTINGS[setting], (setting, code, result)
+    # a function that raised is not counted: the rule's own error shows the call
+    assert checks == (1 if code is None else 0), setting
+
+
+def test_with_every_rule_off_the_common_case_reads_no_rule_function(
+        db: psycopg.Connection) -> None:
+    """The installed rules are all off (and a rule the booking does not read may be set): the
+    common case books without calling check_booking_rules."""
+    (exam,) = make_exams(db, 1, first_day=DAY)
+    (student,) = make_students(db, 1, p_sj=2)
+    with db.transaction(force_rollback=True):
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = '5' WHERE rule ="
+                   " 'cancel_deadline_hours'")
+        result, code, checks = call_counting(db, student, exam, str(uuid.uuid4()),
+                                             counted=RULES_CHECK)
+    assert code is None and result["success"]
+    assert checks == 0
+
+
+# create_booking's arguments: a call that passes its one-expression check skips the checking
+# functions, so every case here, well-formed or not, must get exactly their answer
+BASE_ARGS = {"p_student_id": "NOSUCH9", "p_email": "nosuch9@example.com",
+             "p_mock_exam_id": "no-such-exam", "p_idempotency_key": "k-1",
+             "p_attending_location": "mississauga", "p_dominant_hand": None,
+             "p_student_name": None, "p_mock_set": None, "p_booking_id": None}
+ARGUMENT_CASES: list[dict[str, Any]] = [
+    *({"p_student_id": v} for v in (None, "", " ", "abc", "A B", "A" * 64, "A" * 65, "\u00c91",
+                                    "A1\n", "A1 ")),
+    *({"p_email": v} for v in (None, "", "x", "a@b", "a@b.c", "a b@c.d", " a@b.c",
+                               "x" * 246 + "@ex.com", "x" * 248 + "@ex.com", "a@b.c\t")),
+    *({"p_mock_exam_id": v} for v in (None, "", "   ", "x" * 255, "x" * 256)),
+    *({"p_idempotency_key": v} for v in (None, "", " ", "k" * 255, "k" * 256,
+                                         "waitlist-offer-1", "WAITLIST-OFFER-2",
+                                         "Waitlist-offerx")),
+    *({"p_attending_location": v} for v in (None, "Mississauga", "nowhere", "", "calgary")),
+    *({"p_dominant_hand": v} for v in ("", "h" * 32, "h" * 33, " " * 40, "left")),
+    *({"p_student_name": v} for v in ("", "  ", "n" * 255, "n" * 256)),
+    *({"p_booking_id": v} for v in ("", "   ", "b" * 256)),
+    *({"p_mock_set": v} for v in ("A", "H", "I", "a", "")),
+]
+
+
+def _first_error(db: psycopg.Connection, statements: list[tuple[str, dict[str, Any]]],
+                 ) -> tuple[str, str] | None:
+    """The (code, message) of the first statement that fails, in a transaction rolled back
+    after; None when none does."""
+    with db.transaction(force_rollback=True):
+        for sql, params in statements:
+            try:
+                with db.transaction():
+                    db.execute(sql, params)
+            except psycopg.Error as exc:
+                return exc.diag.message_primary, exc.diag.message_detail
+    return None
+
+
+def test_arguments_get_the_answer_of_the_checking_functions(db: psycopg.Connection) -> None:
+    """Every case against the checking functions called one by one, in create_booking's order
+    (validate_booking_args, the name's and the code's lengths, a blank code, the mock set):
+    the same error, or, when they accept it, the step after the arguments (an unknown
+    student)."""
+    checked = 0
+    for case in ARGUMENT_CASES:
+        args = {**BASE_ARGS, **case}
+        expected = _first_error(db, [
+            ("SELECT mockbook_internal.validate_booking_args(%(p_student_id)s, %(p_email)s,"
+             " %(p_mock_exam_id)s, %(p_idempotency_key)s, %(p_attending_location)s,"
+             " %(p_dominant_hand)s)", args),
+            ("SELECT mockbook_internal.check_text_arg('p_student_name', %(p_student_name)s,"
+             " false, 255)", args),
+            ("SELECT mockbook_internal.check_text_arg('p_booking_id', %(p_booking_id)s,"
+             " false, 255)", args),
+            ("SELECT CASE WHEN btrim(%(p_booking_id)s) = '' THEN mockbook_internal.raise_error("
+             "'INVALID_ARGUMENT', 'p_booking_id must not be blank.') END", args),
+            ("SELECT CASE WHEN %(p_mock_set)s::text NOT IN ('A', 'B', 'C', 'D', 'E', 'F', 'G',"
+             " 'H') THEN mockbook_internal.raise_error('INVALID_ARGUMENT',"
+             " 'p_mock_set must be one of A-H.') END", args),
+        ])
+        named = ", ".join(f"{k} := %({k})s" for k in args)
+        answer = _first_error(db, [(f"SELECT hubspot_sync.create_booking({named})", args)])
+        if expected is None:
+            assert answer is not None and answer[0] == "CONTACT_NOT_FOUND", (case, answer)
+        else:
+            assert answer == expected, (case, answer, expected)
+            checked += 1
+    assert checked >= len(ARGUMENT_CASES) // 2
 
 
 def _rows_written(db: psycopg.Connection, student: str) -> dict[str, Any]:
