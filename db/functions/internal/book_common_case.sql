@@ -31,6 +31,7 @@ DECLARE
     v_found record;
     v_common boolean;
     v_rules_on boolean;
+    v_credit text[];
     v_field text;
     v_token text;
     v_balance integer;
@@ -57,9 +58,9 @@ BEGIN
     ELSE
         -- under the contact's lock, one statement reads what the checks of the common case
         -- need: whether the key was ever used, the student's bookings and places that would
-        -- make it another case, and whether any scheduling rule is on (all are off by
-        -- default, and mockbook_internal.check_booking_rules, which reads them, then has
-        -- nothing to check)
+        -- make it another case, whether any scheduling rule is on (all are off by default,
+        -- and mockbook_internal.check_booking_rules, which reads them, then has nothing to
+        -- check) and the credit that pays
         SELECT v_exam.id IS NOT NULL
             AND coalesce(cardinality(v_exam.prerequisite_exam_ids), 0) = 0
             AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
@@ -93,8 +94,16 @@ BEGIN
                        OR (r.rule = 'min_notice_hours'
                            AND r.value NOT IN ('0'::jsonb, 'null'::jsonb))
                        OR (r.rule IN ('max_active_per_type', 'max_active_per_week')
-                           AND r.value <> 'null'::jsonb))
-        INTO v_common, v_rules_on;
+                           AND r.value <> 'null'::jsonb)),
+            -- the credit that pays, as mockbook_internal.pick_credit picks it: the first of
+            -- the type's rules, by priority, with a balance
+            (SELECT ARRAY[r.credit_field, r.token_used]
+             FROM hubspot_sync.credit_rules() AS r
+             WHERE r.mock_type = v_exam.mock_type
+               AND mockbook_internal.credit_balance(v_contact, r.credit_field) > 0
+             ORDER BY r.priority
+             LIMIT 1)
+        INTO v_common, v_rules_on, v_credit;
     END IF;
     IF v_common THEN
         -- the checks of the pipeline that follow the exam's, the same functions in the same
@@ -103,8 +112,13 @@ BEGIN
         IF v_rules_on THEN
             PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
         END IF;
-        SELECT pc.credit_field, pc.token_used INTO v_field, v_token
-        FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+        IF v_credit IS NULL THEN
+            -- no credit of the type: pick_credit's own error
+            SELECT ARRAY[pc.credit_field, pc.token_used] INTO v_credit
+            FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+        END IF;
+        v_field := v_credit[1];
+        v_token := v_credit[2];
 
         -- the writes, as the pipeline makes them: the booking, the credit, the seat last
         v_booking := mockbook_internal.insert_booking(mockbook_internal.new_booking_row(
@@ -142,8 +156,9 @@ seat (total_bookings plus the seats held by others'' offers below capacity), the
 (mockbook_internal.exam_unbookable_reason) and the location or hand the mock type needs given.
 Everything it reads is read after the key''s and the contact''s locks, as the pipeline reads it.
 Then, as the pipeline: mockbook_internal.check_booking_rules (only when a scheduling rule is
-on: with every rule off it has nothing to check) and mockbook_internal.pick_credit (their
-errors), the booking inserted (mockbook_internal.new_booking_row, insert_booking), the
+on: with every rule off it has nothing to check) and the credit, picked by the same statement
+as mockbook_internal.pick_credit picks it (pick_credit itself is called for its error when the
+student has none; the errors are theirs), the booking inserted (mockbook_internal.new_booking_row, insert_booking), the
 credit spent (apply_credit_delta) and the seat taken last (take_seat). Any other case, before
 anything is written, is decided by mockbook_internal.book(''credit'', ...) with the same
 arguments: the same checks, errors, locks and result, so a call''s outcome never depends on

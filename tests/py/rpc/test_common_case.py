@@ -148,6 +148,46 @@ def test_no_credit_is_refused_by_the_common_case_with_the_pipelines_error(
     assert (code, calls) == ("INSUFFICIENT_CREDITS", 0)
 
 
+# (mock type, the student's credits) -> the credit field pick_credit chooses, or its error
+CREDIT_CASES: dict[tuple[str, str], str] = {
+    ("Situational Judgment", "p_sj=1, p_shared=1"): "sj_credits",
+    ("Situational Judgment", "p_shared=1"): "shared_mock_credits",
+    ("Situational Judgment", "p_cs=1, p_sjmini=1"): "INSUFFICIENT_CREDITS",
+    ("Clinical Skills", "p_cs=1, p_shared=1"): "cs_credits",
+    ("Clinical Skills", "p_shared=2"): "shared_mock_credits",
+    ("Mini-mock", "p_sjmini=1"): "sjmini_credits",
+    ("Mini-mock", "p_shared=1"): "INSUFFICIENT_CREDITS",
+    ("Mock Discussion", "p_md=1"): "mock_discussion_token",
+    ("Mock Discussion", "p_sj=3"): "INSUFFICIENT_CREDITS",
+}
+
+
+@pytest.mark.parametrize("case", list(CREDIT_CASES), ids=lambda c: f"{c[0]}:{c[1]}")
+def test_the_common_case_pays_with_the_credit_pick_credit_picks(db: psycopg.Connection,
+                                                                case: tuple[str, str]) -> None:
+    """The common case picks the credit in its one statement: the field and token that
+    mockbook_internal.pick_credit picks for the same student and type, or pick_credit's error,
+    without the pipeline."""
+    mock_type, credits = case
+    (exam,) = make_exams(db, 1, mock_type=mock_type, first_day=DAY)
+    (student,) = make_students(db, 1, **{k: int(v) for k, v in
+                                          (kv.split("=") for kv in credits.split(", "))})
+    result, code, calls = call_counting(db, student, exam, str(uuid.uuid4()),
+                                        p_dominant_hand="left")
+    assert calls == 0, case
+    picked = _first_error(db, [(
+        "SELECT mockbook_internal.pick_credit(c, %(t)s) FROM hubspot_sync.hubspot_contact_credits"
+        " AS c WHERE c.student_id = %(s)s", {"t": mock_type, "s": student})])
+    if CREDIT_CASES[case] == "INSUFFICIENT_CREDITS":
+        assert (code, picked[0] if picked else None) == ("INSUFFICIENT_CREDITS",) * 2, case
+        return
+    assert code is None, (case, code)
+    token = scalar(db, "SELECT (mockbook_internal.pick_credit(c, %s)).token_used"
+                       " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
+                   (mock_type, student))
+    assert (result["credit_field"], result["token_used"]) == (CREDIT_CASES[case], token), case
+
+
 RULES_CHECK = "mockbook_internal.check_booking_rules(hubspot_sync.hubspot_mock_exams,text,uuid)"
 
 # (rule, value) -> the answer expected; the common case reads whether a scheduling rule is on
