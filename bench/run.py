@@ -90,6 +90,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="B7: 100k (small) or 1M (full, default) bookings")
     parser.add_argument("--leg", type=int,
                         help="seconds of one pgbench run (default 10, --quick 3)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="ABBA rounds per ratio figure of B1, B1r, B2, B2h, B4 (default 1): "
+                             "more rounds average out a noisy machine; each round's own ratio "
+                             "is kept in the results")
     parser.add_argument("--keep", action="store_true",
                         help="keep mockbook_bench after the run (for looking into it)")
     parser.add_argument("--report", metavar="RESULTS_JSON",
@@ -105,6 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.only = wanted
     args.scale = args.scale or ("small" if args.quick else "full")
     args.leg = args.leg or (3 if args.quick else 10)
+    if not 1 <= args.rounds <= workloads.MAX_ROUNDS:
+        parser.error(f"--rounds must be 1..{workloads.MAX_ROUNDS}")
     return args
 
 
@@ -169,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         missing_pgbench = []
     ctx = workloads.Context(url=bench_url, pgbench_url=url_for(PGBENCH_DB),
-                            pgbench_bin=pgbench_bin, leg=args.leg, quick=args.quick)
+                            pgbench_bin=pgbench_bin, leg=args.leg, quick=args.quick,
+                            rounds=args.rounds)
     run: dict[str, object] = {
         "stamp": stamp, "mode": "quick" if args.quick else "full", "only": args.only,
-        "schema_source": args.schema_source, "leg_seconds": args.leg, "b7_scale": args.scale,
+        "schema_source": args.schema_source, "leg_seconds": args.leg, "rounds": args.rounds,
+        "b7_scale": args.scale,
         "server": server, "machine": machine(), "pgbench": ctx.pgbench_bin,
     }
     figures: dict[str, list[Figure]] = {f.bench: [f] for f in missing_pgbench}
@@ -201,12 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B1", lambda: workloads.b1(ctx))
             try:
                 run["profile"] = workloads.profile(
-                    workloads.Context(**{**ctx.__dict__, "leg": min(ctx.leg, 5)}))
+                    workloads.Context(**{**ctx.__dict__, "leg": min(ctx.leg, 5), "rounds": 1}))
             except Exception as exc:
                 log(f"profile failed: {exc}")
                 run["profile"] = {"error": str(exc)}
         if "B8" in args.only:
-            attempt("B8", lambda: workloads.b8(ctx))
+            # one round per point: the curve has seven of them
+            attempt("B8", lambda: workloads.b8(workloads.Context(**{**ctx.__dict__, "rounds": 1})))
         if "B1r" in args.only:
             attempt("B1r", lambda: workloads.b1r(ctx))
         if "B2" in args.only:

@@ -11,6 +11,7 @@ alike. Both sides are driven by pgbench in prepared mode, so the driver is the s
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import queue
 import re
@@ -54,9 +55,15 @@ class Context:
     pgbench_bin: str
     leg: int  # seconds of one pgbench leg (a pair is four legs)
     quick: bool
+    rounds: int = 1  # ABBA pairs per ratio figure (B1, B1r, B2, B2h, B4), their legs pooled
     clients: list[int] = field(default_factory=lambda: [8, 32, 128])
     tpcb_scale: int = 128
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def legs(self) -> str:
+        """The legs of one ratio figure, as its text says them."""
+        return f"{4 * self.rounds} x {self.leg} s"
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -78,6 +85,25 @@ def _clients(ctx: Context, wanted: int) -> tuple[int, str]:
     return got, ""
 
 
+# days for one figure's hot exams: two legs per ABBA round, at most MAX_ROUNDS rounds
+MAX_ROUNDS = 10
+HOT_LEG_DAYS = 2 * MAX_ROUNDS + 5
+
+
+def _hot_exams(ctx: Context, base: str, first_day: int) -> Callable[[], str]:
+    """A fresh hot exam (capacity 100,000,000) for each leg, each on a day of its own: a
+    student books one exam per type and day, and a leg books up to one per student."""
+    legs = itertools.count()
+
+    def next_exam() -> str:
+        k = next(legs)
+        exam = f"{base}-{k}"
+        with psycopg.connect(ctx.url, autocommit=True) as conn:
+            fixtures.add_exam(conn, exam, first_day + k, 100_000_000)
+        return exam
+    return next_exam
+
+
 @dataclass
 class Pair:
     reference: list[PgbenchResult]
@@ -95,8 +121,16 @@ class Pair:
     def subject_tps(self) -> float:
         return statistics.fmean(r.tps for r in self.subject)
 
+    def round_ratios(self) -> list[float]:
+        """Each ABBA round's own ratio (its two subject legs ÷ its two reference legs): their
+        spread is the run's noise."""
+        return [round(statistics.fmean(r.tps for r in self.subject[k:k + 2])
+                      / statistics.fmean(r.tps for r in self.reference[k:k + 2]), 3)
+                for k in range(0, len(self.reference), 2)]
+
     def legs(self) -> dict[str, Any]:
         return {
+            "round_ratios": self.round_ratios(),
             "reference_legs_tps": [r.tps for r in self.reference],
             "subject_legs_tps": [r.tps for r in self.subject],
             "reference_latency_ms": [r.latency_ms for r in self.reference],
@@ -105,12 +139,21 @@ class Pair:
         }
 
 
-def abba(reference: Callable[[], PgbenchResult], subject: Callable[[], PgbenchResult]) -> Pair:
-    ref1 = reference()
-    sub1 = subject()
-    sub2 = subject()
-    ref2 = reference()
-    return Pair([ref1, ref2], [sub1, sub2])
+def abba(reference: Callable[[], PgbenchResult], subject: Callable[[], PgbenchResult],
+         rounds: int = 1) -> Pair:
+    """`rounds` ABBA rounds (reference, subject, subject, reference), legs pooled; stops at
+    the first failed leg."""
+    pair = Pair([], [])
+    for _ in range(rounds):
+        ref1 = reference()
+        sub1 = subject()
+        sub2 = subject()
+        ref2 = reference()
+        pair.reference += [ref1, ref2]
+        pair.subject += [sub1, sub2]
+        if pair.failed:
+            break
+    return pair
 
 
 def _pair_failure(fig: Figure, pair: Pair) -> Figure:
@@ -128,7 +171,7 @@ def _ratio_pair(ctx: Context, fig: Figure, n: int, reference: Callable[[], Pgben
     have booked (a leg whose calls were refused measured something else)."""
     before = _bookings(ctx.url)
     _checkpoint(ctx.url)
-    pair = abba(reference, subject)
+    pair = abba(reference, subject, ctx.rounds)
     made = _bookings(ctx.url) - before
     fig.details.update(clients=n, bookings_at_start=before, bookings_made=made)
     if pair.failed:
@@ -156,8 +199,8 @@ def b1(ctx: Context) -> list[Figure]:
                   f"{wanted} clients",
             unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
             ratio_meaning="create_booking tps / TPC-B tps", target=0.35)
-        log(f"B1 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
-        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. "
+        log(f"B1 {n} clients: TPC-B vs create_booking, {ctx.legs}")
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}. "
                    f"Subject: one PostgREST-style transaction per booking (BEGIN; set_config "
                    f"role/claims/method; SELECT hubspot_sync.create_booking(...); END) on "
                    f"{fixtures.STUDENTS:,} students x {fixtures.SPREAD_EXAMS:,} exams (student "
@@ -190,13 +233,13 @@ def b1r(ctx: Context) -> list[Figure]:
             unit="tps", reference_unit="tps",
             reference_name="the same rows by plain SQL, triggers on (no checks)",
             ratio_meaning="create_booking tps / raw-writes tps", target=0.8)
-        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s on the "
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs} on the "
                    f"bench database. Subject: B1's spread create_booking transaction. "
                    f"Reference: one transaction with the same request settings writing the "
                    f"booking, the contact's credit, its ledger row and the exam's total "
                    f"(record_row_change firing as for a booking), no checks.")
         fig.note = capped
-        log(f"B1r {n} clients: raw writes vs create_booking, 4 x {ctx.leg} s")
+        log(f"B1r {n} clients: raw writes vs create_booking, {ctx.legs}")
         figures.append(_ratio_pair(
             ctx, fig, n,
             lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
@@ -214,26 +257,26 @@ def b2h(ctx: Context) -> list[Figure]:
     for k, wanted in enumerate((8, 32)):
         n, capped = _clients(ctx, wanted)
         exam = f"BHH{k}"
-        with psycopg.connect(ctx.url, autocommit=True) as conn:
-            fixtures.add_exam(conn, exam, fixtures.HOT_DAY_OFFSET + 10 + k, 100_000_000)
+        hot_exam = _hot_exams(ctx, exam, fixtures.HOT_DAY_OFFSET + 400 + HOT_LEG_DAYS * k)
         fig = Figure(
             id=f"B2h@{wanted}", bench="B2h",
             title=f"hot exam ÷ spread, {n} clients",
             unit="tps", reference_unit="tps", reference_name="create_booking spread (B1's)",
             ratio_meaning="create_booking tps on one exam / spread tps", target=0.8)
-        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. Subject: "
-                   f"every call on exam {exam} (capacity 100,000,000), a different student "
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}. Subject: "
+                   f"every call on one exam ({exam}-0, -1, ...: a new one each leg; capacity "
+                   f"100,000,000), a different student "
                    f"each call. Reference: the same transaction spread over "
                    f"{fixtures.SPREAD_EXAMS} exams.")
         fig.note = capped
-        log(f"B2h {n} clients: spread vs hot create_booking, 4 x {ctx.leg} s")
+        log(f"B2h {n} clients: spread vs hot create_booking, {ctx.legs}")
         figures.append(_ratio_pair(
             ctx, fig, n,
             lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
                                     script=fixtures.SPREAD_SCRIPT),
-            lambda n=n, exam=exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
-                                               seconds=ctx.leg,
-                                               script=fixtures.hot_script(exam)),
+            lambda n=n, hot_exam=hot_exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
+                                                       seconds=ctx.leg,
+                                                       script=fixtures.hot_script(hot_exam())),
             reference_books=True))
     return figures
 
@@ -254,8 +297,8 @@ def b8(ctx: Context) -> list[Figure]:
             title=f"scaling: B1's workload at {wanted} client(s)",
             unit="tps", reference_unit="tps", reference_name="pgbench TPC-B (tpcb-like)",
             ratio_meaning="create_booking tps / TPC-B tps", target=None)
-        log(f"B8 {n} clients: TPC-B vs create_booking, 4 x {ctx.leg} s")
-        fig.how = (f"as B1 (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s, "
+        log(f"B8 {n} clients: TPC-B vs create_booking, {ctx.legs}")
+        fig.how = (f"as B1 (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}, "
                    f"the spread create_booking script against built-in tpcb-like).")
         fig.note = capped
         fig.details.update(clients_requested=wanted)
@@ -274,16 +317,16 @@ def b2(ctx: Context) -> list[Figure]:
     for k, wanted in enumerate(ctx.clients):
         n, capped = _clients(ctx, wanted)
         exam = f"BH{k}"
-        with psycopg.connect(ctx.url, autocommit=True) as conn:
-            fixtures.add_exam(conn, exam, fixtures.HOT_DAY_OFFSET + k, 100_000_000)
+        hot_exam = _hot_exams(ctx, exam, fixtures.HOT_DAY_OFFSET + 100 + HOT_LEG_DAYS * k)
         fig = Figure(
             id=f"B2@{wanted}", bench="B2", title=f"hot exam, all {wanted} clients on one exam",
             unit="tps", reference_unit="tps", reference_name="pgbench one-row UPDATE",
             ratio_meaning="create_booking tps on one exam / one-row UPDATE tps", target=0.3)
-        log(f"B2 {n} clients: one-row UPDATE vs create_booking on {exam}, 4 x {ctx.leg} s")
-        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s. Subject: "
-                   f"the PostgREST-style create_booking transaction, every call on exam {exam} "
-                   f"(capacity 100,000,000), a different student each call. Reference: "
+        log(f"B2 {n} clients: one-row UPDATE vs create_booking on {exam}, {ctx.legs}")
+        fig.how = (f"pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}. Subject: "
+                   f"the PostgREST-style create_booking transaction, every call on one exam "
+                   f"({exam}-0, -1, ...: a new one each leg; capacity 100,000,000), a different "
+                   f"student each call. Reference: "
                    f"'UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1' "
                    f"(one statement, autocommit) from every client.")
         fig.note = capped
@@ -292,9 +335,9 @@ def b2(ctx: Context) -> list[Figure]:
             ctx, fig, n,
             lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.pgbench_url, clients=n,
                                     seconds=ctx.leg, script=fixtures.HOT_UPDATE_SCRIPT),
-            lambda n=n, exam=exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
-                                               seconds=ctx.leg,
-                                               script=fixtures.hot_script(exam))))
+            lambda n=n, hot_exam=hot_exam: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n,
+                                                       seconds=ctx.leg,
+                                                       script=fixtures.hot_script(hot_exam()))))
     return figures
 
 
@@ -467,7 +510,7 @@ def b4(ctx: Context) -> list[Figure]:
         unit="tps", reference_unit="tps", reference_name="same workload, triggers disabled",
         ratio_meaning="tps with outbox/audit triggers / tps without", target=0.85)
     log(f"B4 {n} clients: create_booking with vs without the outbox/audit triggers, "
-        f"4 x {ctx.leg} s")
+        f"{ctx.legs}")
 
     def run(enabled: bool) -> PgbenchResult:
         fixtures.set_outbox_triggers(ctx.url, enabled)
@@ -477,11 +520,11 @@ def b4(ctx: Context) -> list[Figure]:
     before = _bookings(ctx.url)
     _checkpoint(ctx.url)
     try:
-        pair = abba(lambda: run(False), lambda: run(True))
+        pair = abba(lambda: run(False), lambda: run(True), ctx.rounds)
     finally:
         fixtures.set_outbox_triggers(ctx.url, True)
     fig.how = (f"the B1 workload (spread, PostgREST-style transaction) with pgbench -M prepared "
-               f"-c {n} -j {min(2, n)}, ABBA 4 x {ctx.leg} s: without = ALTER TABLE ... DISABLE "
+               f"-c {n} -j {min(2, n)}, ABBA {ctx.legs}: without = ALTER TABLE ... DISABLE "
                "TRIGGER record_row_change on hubspot_contact_credits, "
                "hubspot_mock_exams and hubspot_bookings (no sync_queue, no supabase_audit_log "
                "rows); with = all triggers on. A booking fires the trigger 3 "
