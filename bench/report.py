@@ -86,7 +86,7 @@ def table(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def profile_table(profile: dict[str, Any] | None) -> str:
+def profile_table(profile: dict[str, Any] | None, stamp: str | None = None) -> str:
     if not profile:
         return "No profile in this run (it runs with B1)."
     if "error" in profile:
@@ -97,8 +97,9 @@ def profile_table(profile: dict[str, Any] | None) -> str:
     tf = profile.get("track_functions", {})
     st = profile.get("statements", {})
     lines = [
-        f"One client (no contention: the cost of one transaction), {profile['seconds_per_leg']} s "
-        "per pgbench run:",
+        (f"Run `{stamp}`. " if stamp else "")
+        + "One client (no contention: the cost of one transaction), "
+        f"{profile['seconds_per_leg']} s per pgbench run:",
         "",
         "| | TPC-B | create_booking |",
         "|---|---|---|",
@@ -169,10 +170,15 @@ def _replace(text: str, start: str, end: str, body: str) -> str:
     return f"{text.rstrip()}\n\n{start}\n{body}\n{end}\n"
 
 
-def update_readme(run: dict[str, Any]) -> None:
+def update_readme(run: dict[str, Any], every_benchmark: bool = True) -> None:
+    """The Results block from a run of every benchmark only (a run of some of them keeps the
+    last full run's table; its figures are in its JSON); the profile block from any run that
+    made one (it runs with B1)."""
     text = README.read_text() if README.exists() else "# Benchmarks\n"
-    text = _replace(text, START, END, table(run))
-    text = _replace(text, PSTART, PEND, profile_table(run.get("profile")))
+    if every_benchmark:
+        text = _replace(text, START, END, table(run))
+    if run.get("profile"):
+        text = _replace(text, PSTART, PEND, profile_table(run.get("profile"), run.get("stamp")))
     README.write_text(text)
 
 

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         run = json.loads(Path(args.report).read_text())
         png = report.chart(run, run["stamp"])
         report.scaling_chart(run, run["stamp"])
-        report.update_readme(run)
+        report.update_readme(run, set(run.get("only") or ALL) == set(ALL))
         log(f"rewrote bench/README.md from {args.report}" + (f" and {png.name}" if png else ""))
         return 0
     started = time.monotonic()
@@ -247,10 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     path = report.write_json(run, stamp)
     png = report.chart(run, stamp)
     report.scaling_chart(run, stamp)
-    report.update_readme(run)
+    every_benchmark = set(args.only) == set(ALL)
+    report.update_readme(run, every_benchmark)
     log(f"wrote {path.relative_to(HERE.parent)}"
         + (f", {png.relative_to(HERE.parent)}" if png else "") + " and bench/README.md "
-        f"({run['duration_s']:.0f} s)")
+        + ("" if every_benchmark else "(not its Results table: a run of some benchmarks) ")
+        + f"({run['duration_s']:.0f} s)")
     for fig in run["figures"]:
         verdict = {True: "pass", False: "MISS", None: "-"}[fig["passed"]] \
             if fig["status"] == "measured" else fig["status"].upper()
