@@ -79,6 +79,11 @@ def machine() -> dict[str, object]:
             "python": platform.python_version()}
 
 
+def every_benchmark(only: list[str]) -> bool:
+    """Whether a run measured all of B1-B10: only such a run rewrites bench/README's Results."""
+    return set(only) == set(ALL)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated benchmarks, e.g. B1,B3 (default: all)")
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         run = json.loads(Path(args.report).read_text())
         png = report.chart(run, run["stamp"])
         report.scaling_chart(run, run["stamp"])
-        report.update_readme(run, set(run.get("only") or ALL) == set(ALL))
+        report.update_readme(run, every_benchmark(run.get("only") or ALL))
         log(f"rewrote bench/README.md from {args.report}" + (f" and {png.name}" if png else ""))
         return 0
     started = time.monotonic()
@@ -247,11 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     path = report.write_json(run, stamp)
     png = report.chart(run, stamp)
     report.scaling_chart(run, stamp)
-    every_benchmark = set(args.only) == set(ALL)
-    report.update_readme(run, every_benchmark)
+    full = every_benchmark(args.only)
+    report.update_readme(run, full)
     log(f"wrote {path.relative_to(HERE.parent)}"
         + (f", {png.relative_to(HERE.parent)}" if png else "") + " and bench/README.md "
-        + ("" if every_benchmark else "(not its Results table: a run of some benchmarks) ")
+        + ("" if full else "(not its Results table: a run of some benchmarks) ")
         + f"({run['duration_s']:.0f} s)")
     for fig in run["figures"]:
         verdict = {True: "pass", False: "MISS", None: "-"}[fig["passed"]] \
