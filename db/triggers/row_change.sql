@@ -19,13 +19,17 @@ DECLARE
     v_key text;
     v_old_values jsonb := '{}'::jsonb;
     v_new_values jsonb := '{}'::jsonb;
-    -- who (performed_by): mockbook_internal.request_actor decides when the request's claims may name
-    -- a user (a sub or an email claim); the test here only spares that call on the rows of the
-    -- glue and of jobs, whose claims name none
+    -- who (performed_by): mockbook_internal.request_actor decides when the request's claims
+    -- name a user (a non-blank email or sub claim, in an object); the test here, the same as
+    -- its own, only spares that call where it would return its argument: the rows of the glue,
+    -- of jobs and of requests with a service key, whose claims name none or a null sub
     v_claims constant jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
     v_actor constant text := nullif(current_setting('mockbook.actor', true), '');
     v_who constant text := coalesce(
-        CASE WHEN v_claims ?| ARRAY['sub', 'email'] THEN mockbook_internal.request_actor(v_actor) END,
+        CASE WHEN jsonb_typeof(v_claims) = 'object'
+                  AND coalesce(nullif(btrim(v_claims ->> 'email'), ''),
+                               nullif(btrim(v_claims ->> 'sub'), '')) IS NOT NULL
+             THEN mockbook_internal.request_actor(v_actor) END,
         v_actor, nullif(v_claims ->> 'role', ''), current_user);
 BEGIN
     IF TG_OP = 'UPDATE' THEN

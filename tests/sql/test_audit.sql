@@ -3,7 +3,7 @@
 -- columns; bookkeeping-only updates are not; performed_by comes from mockbook.actor, else the
 -- request's role claim, else current_user.
 BEGIN;
-SELECT plan(43);
+SELECT plan(45);
 
 -- Catalog ------------------------------------------------------------------------------------
 SELECT trigger_is('hubspot_sync', t, 'record_row_change', 'mockbook_internal', 'record_row_change',
@@ -152,6 +152,47 @@ SELECT results_eq(
     $$VALUES ('hubspot_contact_credits', 'ops@example.com', '["sj_credits"]'::jsonb,
               '{"sj_credits": 2}'::jsonb, '{"sj_credits": 1}'::jsonb)$$,
     'a credit change is audited as the one changed field, actor before role claim');
+
+-- performed_by for every shape of claims: the trigger calls request_actor only where the claims
+-- name a user, and writes what request_actor, then the actor, then the role claim give
+CREATE TEMP TABLE claim_shapes (claims text, actor text, expected text);
+INSERT INTO claim_shapes VALUES
+    ('{"role": "service_role", "sub": null}', 'job:a', 'job:a'),
+    ('{"role": "service_role", "sub": null}', '', 'service_role'),
+    ('{"role": "authenticated", "sub": "  ", "email": ""}', 'job:b', 'job:b'),
+    ('{"role": "authenticated", "sub": "u-1"}', 'job:c', 'user:u-1'),
+    ('{"role": "authenticated", "sub": null, "email": "ann@example.com"}', '', 'user:ann@example.com'),
+    ('{"role": "authenticated", "email": " bob@example.com ", "app_metadata": {"role": "admin"}}', 'job:d', 'admin:bob@example.com'),
+    ('["sub", "email"]', 'job:e', 'job:e'),
+    ('{"sub": {"id": 1}}', '', 'user:{"id": 1}'),
+    ('', 'job:f', 'job:f');
+CREATE TEMP TABLE claim_results (claims text, actor text, expected text, performed_by text,
+                                 by_request_actor text);
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN SELECT * FROM claim_shapes LOOP
+        DELETE FROM hubspot_sync.supabase_audit_log;
+        PERFORM set_config('request.jwt.claims', v.claims, true);
+        PERFORM set_config('mockbook.actor', v.actor, true);
+        UPDATE hubspot_sync.hubspot_contact_credits SET lastname = md5(v.claims || v.actor)
+        WHERE student_id = 'AUD1';
+        INSERT INTO claim_results
+        SELECT v.claims, v.actor, v.expected, a.performed_by,
+               coalesce(mockbook_internal.request_actor(nullif(v.actor, '')), nullif(v.actor, ''),
+                        nullif(nullif(v.claims, '')::jsonb ->> 'role', ''), current_user)
+        FROM hubspot_sync.supabase_audit_log AS a;
+    END LOOP;
+    PERFORM set_config('request.jwt.claims', '', true);
+    PERFORM set_config('mockbook.actor', '', true);
+END $$;
+SELECT is((SELECT count(*)::int FROM claim_results WHERE performed_by = expected),
+          (SELECT count(*)::int FROM claim_shapes),
+          'performed_by for claims with a null, blank or real sub or email, an array, none');
+SELECT is((SELECT count(*)::int FROM claim_results
+           WHERE performed_by IS DISTINCT FROM by_request_actor), 0,
+          'performed_by is request_actor, then the actor, then the role claim, for every shape');
 
 -- DELETE -------------------------------------------------------------------------------------
 DELETE FROM hubspot_sync.supabase_audit_log;

@@ -28,7 +28,8 @@ SELECT indexes_are('hubspot_sync', 'hubspot_bookings', ARRAY[
     'hubspot_bookings_idempotency_key_key', 'idx_bookings_hubspot_id', 'idx_bookings_contact_id',
     'idx_bookings_exam_id', 'idx_bookings_student_id', 'idx_bookings_student_email',
     'idx_bookings_no_hubspot_id', 'hubspot_bookings_booking_id_key',
-    'uq_bookings_one_per_student_type_day', 'idx_hubspot_bookings_mock_set']);
+    'uq_bookings_one_per_student_type_day', 'idx_hubspot_bookings_mock_set',
+    'idx_bookings_legacy_student']);
 SELECT enum_has_labels('hubspot_sync', 'mock_set_letter',
                        ARRAY['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
 SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows carry a lease');

@@ -67,11 +67,22 @@ BEGIN
                             WHERE b.idempotency_key = p_idempotency_key)
             AND NOT EXISTS (SELECT FROM hubspot_sync.idempotency_results AS r
                             WHERE r.idempotency_key = p_idempotency_key)
+            -- no booking of the type and day: two probes, each answered by one index without
+            -- reading the student's other bookings (uq_bookings_one_per_student_type_day holds
+            -- every such booking but the legacy duplicates the adoption flagged,
+            -- idx_bookings_legacy_student holds those)
             AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                             WHERE b.student_id = p_student_id
                               AND b.mock_type = v_exam.mock_type
                               AND b.exam_date = v_exam.exam_date
-                              AND b.is_active IN ('Active', 'Completed'))
+                              AND b.is_active IN ('Active', 'Completed')
+                              AND b.legacy_issue IS NULL)
+            AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                            WHERE b.student_id = p_student_id
+                              AND b.mock_type = v_exam.mock_type
+                              AND b.exam_date = v_exam.exam_date
+                              AND b.is_active IN ('Active', 'Completed')
+                              AND b.legacy_issue IS NOT NULL)
             AND NOT EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                             WHERE w.student_id = p_student_id
                               AND w.status IN ('waiting', 'offered'))

@@ -13,18 +13,22 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
+DECLARE
+    -- the clock read once, and today as hubspot_sync.business_today computes it, without
+    -- its call: a booking asks twice, and each call of a function costs its set-up
+    v_now constant timestamptz := mockbook_internal.clock_now();
 BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is parsed and
     -- planned again at every call; PL/pgSQL keeps this expression's plan
     RETURN CASE
         WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
                   OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
-                      AND coalesce(p_exam.scheduled_activation_datetime
-                                   <= mockbook_internal.clock_now(), false)))
+                      AND coalesce(p_exam.scheduled_activation_datetime <= v_now, false)))
             THEN 'EXAM_NOT_ACTIVE'
-        WHEN p_exam.exam_date < hubspot_sync.business_today() THEN 'EXAM_IN_PAST'
+        WHEN p_exam.exam_date < (v_now AT TIME ZONE mockbook_internal.business_timezone())::date
+            THEN 'EXAM_IN_PAST'
         -- started: the rule is read only then (a started exam is rare on the booking path)
-        WHEN p_exam.exam_starts_at <= mockbook_internal.clock_now()
+        WHEN p_exam.exam_starts_at <= v_now
              AND mockbook_internal.booking_rule('allow_booking_after_start')
                  IS DISTINCT FROM 'true'::jsonb
             THEN 'EXAM_IN_PAST'

@@ -94,6 +94,17 @@ def _same_type_that_day(db: psycopg.Connection, student: str, exam: str) -> dict
     return {}
 
 
+def _legacy_duplicate_that_day(db: psycopg.Connection, student: str,
+                               exam: str) -> dict[str, Any]:
+    # a booking the adoption flagged as the old app's duplicate (its pair cancelled since): out
+    # of the one-per-type-and-day unique index, still the student's booking of that type and day
+    (other,) = make_exams(db, 1, first_day=DAY)
+    book(student, other)(db)
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET legacy_issue = 'duplicate of LEGACY-1'"
+               " WHERE student_id = %s AND associated_mock_exam = %s", (student, other))
+    return {}
+
+
 def _open_place(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
     (elsewhere,) = make_exams(db, 1, first_day=DAY - 10)
     db.execute("INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,"
@@ -116,6 +127,7 @@ OTHER_CASES: dict[str, tuple[Callable[[psycopg.Connection, str, str], dict[str, 
     "a closed exam": (_closed, "EXAM_NOT_ACTIVE"),
     "no location": (lambda db, s, x: {"p_attending_location": None}, "INVALID_ARGUMENT"),
     "the same type booked that day": (_same_type_that_day, "DUPLICATE_BOOKING"),
+    "a flagged legacy duplicate that day": (_legacy_duplicate_that_day, "DUPLICATE_BOOKING"),
     "an open waitlist place elsewhere": (_open_place, None),
     "a key used for another request": (lambda db, s, x: {"key": f"used-{s}"},
                                        "IDEMPOTENCY_KEY_REUSED"),

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_bookings_legacy_student;
