@@ -137,8 +137,11 @@ def hot_script(exam: str) -> str:
 
 # The profile's "raw writes": the rows one booking writes (the booking, the contact's credit,
 # its ledger row, the exam's total), as plain SQL without any of create_booking's checks or
-# helper functions, with the same triggers firing. Same students/exams/numbering as
-# SPREAD_SCRIPT, so it never collides with it. As the owner with the request's claims:
+# helper functions but the one that makes its id, with the same triggers firing. Same
+# students/exams/numbering as
+# SPREAD_SCRIPT, so it never collides with it. The booking's id is made as mockbook makes it
+# (time-ordered: mockbook_internal.new_booking_uuid), so its index entries fall where a
+# booking's do. As the owner with the request's claims:
 # service_role may not write the tables (create_booking writes them as their owner,
 # SECURITY DEFINER), so this is what the booking function's own writes are.
 RAW_WRITES_PREAMBLE = (
@@ -149,11 +152,12 @@ RAW_WRITES_SCRIPT = (
     "BEGIN;\n"
     f"{RAW_WRITES_PREAMBLE}\n"
     "SELECT nextval('bench.n') AS n \\gset\n"
-    "WITH b AS (INSERT INTO hubspot_sync.hubspot_bookings (booking_id, associated_mock_exam, "
+    "WITH b AS (INSERT INTO hubspot_sync.hubspot_bookings (id, booking_id, associated_mock_exam, "
     "associated_contact_id, student_id, name, student_email, is_active, attending_location, "
     "token_used, start_time, end_time, exam_date, mock_type, mock_set, idempotency_key, "
     "idempotency_fingerprint) "
-    "SELECT 'RAW-' || :n, e.hubspot_id, c.hubspot_id, c.student_id, c.firstname, c.email, "
+    "SELECT mockbook_internal.new_booking_uuid(), 'RAW-' || :n, e.hubspot_id, c.hubspot_id, "
+    "c.student_id, c.firstname, c.email, "
     "'Active', 'mississauga', 'Situational Judgment Token', e.start_time, e.end_time, "
     "e.exam_date, e.mock_type, e.mock_set, 'raw-' || :n, 'raw' "
     "FROM hubspot_sync.hubspot_mock_exams AS e, hubspot_sync.hubspot_contact_credits AS c "

@@ -2,7 +2,7 @@
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
-SELECT plan(100);
+SELECT plan(109);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
@@ -17,6 +17,7 @@ INSERT INTO helpers VALUES
     ('mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits,text)', 's'),
     ('mockbook_internal.credit_field_of_token(text)', 'i'),
     ('mockbook_internal.new_booking_code()', 'v'),
+    ('mockbook_internal.new_booking_uuid()', 'v'),
     ('mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits,hubspot_sync.hubspot_mock_exams,text,text,text,hubspot_sync.mock_set_letter,text,text,text,text)', 'v'),
     ('mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)', 'v'),
     ('mockbook_internal.booking_result(hubspot_sync.hubspot_bookings,boolean)', 's'),
@@ -24,7 +25,7 @@ INSERT INTO helpers VALUES
     ('mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)', 's'),
     ('mockbook_internal.cancel_locked_booking(uuid,text,boolean,text,text)', 'v');
 
--- 17 helpers x 5 catalog checks
+-- 18 helpers x 5 catalog checks
 SELECT ok(NOT has_function_privilege('anon', sig, 'EXECUTE') AND NOT has_function_privilege('authenticated', sig, 'EXECUTE'),
           format('%s: anon and authenticated may not execute it', sig)) FROM helpers;
 SELECT ok(has_function_privilege('service_role', sig, 'EXECUTE') = (sig::text LIKE 'hubspot_sync.%'),
@@ -73,6 +74,25 @@ SELECT matches(mockbook_internal.new_booking_code(), '^BK-' || to_char(hubspot_s
                'new_booking_code: BK-<business date>-6 upper-case alphanumerics');
 SELECT is((SELECT count(DISTINCT mockbook_internal.new_booking_code()) FROM generate_series(1, 500)), 500::bigint,
           'new_booking_code: 500 draws, no repeat');
+
+-- new_booking_uuid: RFC 9562 version 7, its first 48 bits the time in milliseconds
+CREATE TEMP TABLE uuids AS
+SELECT g, u, ('x' || substr(replace(u::text, '-', ''), 1, 12))::bit(48)::bigint AS ms
+FROM (SELECT g, mockbook_internal.new_booking_uuid() AS u FROM generate_series(1, 2000) AS g) AS x;
+SELECT is((SELECT count(*)::int FROM uuids WHERE substr(u::text, 15, 1) = '7'
+                                            AND substr(u::text, 20, 1) IN ('8', '9', 'a', 'b')), 2000,
+          'new_booking_uuid: version 7, variant 10');
+SELECT is((SELECT count(DISTINCT u)::int FROM uuids), 2000, 'new_booking_uuid: 2,000 draws, no repeat');
+SELECT ok((SELECT bool_and(ms BETWEEN floor(extract(epoch FROM statement_timestamp()) * 1000) - 1
+                                  AND floor(extract(epoch FROM clock_timestamp()) * 1000))
+                  AND bool_and(ms >= prev)
+           FROM (SELECT ms, lag(ms, 1, 0::bigint) OVER (ORDER BY g) AS prev FROM uuids) AS t),
+          'new_booking_uuid: the time in milliseconds, never going back from one draw to the next');
+SELECT is((SELECT substr((mockbook_internal.new_booking_row(c, e, 'mississauga', NULL, NULL, NULL,
+                                                            'Situational Judgment Token', NULL, 'k',
+                                                            'f')).id::text, 15, 1)
+           FROM hubspot_sync.hubspot_contact_credits AS c, hubspot_sync.hubspot_mock_exams AS e
+           LIMIT 1), '7', 'new_booking_row: the booking''s id is a new_booking_uuid');
 
 -- insert_booking: unique violations never reach a caller raw -------------------------------------
 CREATE TEMP TABLE hx AS SELECT * FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'hx-1';

@@ -94,7 +94,8 @@ succeed once a seat is freed). Also raises `BUSY`.
 
 Returns `{success, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type, exam_date,
 starts_at, ends_at, time_zone, student_id, token_used, credit_field, credits_remaining,
-total_bookings, capacity}` — `id` is the row''s uuid, `booking_id` the code, `starts_at` /
+total_bookings, capacity}` — `id` is the row''s uuid (time-ordered, version 7: greater for a later
+booking), `booking_id` the code, `starts_at` /
 `ends_at` the exam''s instants (see [Exam times](#exam-times)) and `time_zone` the business time
 zone, `credit_field` the field that paid, `credits_remaining` its new balance.
 

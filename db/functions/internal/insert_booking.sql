@@ -14,7 +14,7 @@ DECLARE
     v_generated boolean := p_booking.booking_id IS NULL;
     v_constraint text;
 BEGIN
-    v_row.id := coalesce(v_row.id, gen_random_uuid());
+    v_row.id := coalesce(v_row.id, mockbook_internal.new_booking_uuid());
     -- a caller's code follows the one rule (mockbook_internal.booking_code_problem): never
     -- uuid-shaped or all digits (references resolve as uuid, code or HubSpot id), never in the
     -- WL- range of waitlist places (a booking carrying one would be upserted onto that place's

@@ -23,7 +23,7 @@ AS $$
 DECLARE
     v_row hubspot_sync.hubspot_bookings;
 BEGIN
-    v_row.id := gen_random_uuid();
+    v_row.id := mockbook_internal.new_booking_uuid();
     v_row.hubspot_id := NULL;
     v_row.booking_id := p_booking_code;
     v_row.associated_mock_exam := p_exam.hubspot_id;
@@ -54,8 +54,8 @@ COMMENT ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_conta
 'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details copied.
 
 The row a new booking of p_contact in p_exam gets (insert it with mockbook_internal.insert_booking):
-a new uuid, hubspot_id NULL (the glue fills it after pushing), booking code p_booking_code
-(NULL: insert_booking generates one), is_active ''Active'', associated_mock_exam = the exam''s
+a new time-ordered id (mockbook_internal.new_booking_uuid), hubspot_id NULL (the glue fills it
+after pushing), booking code p_booking_code (NULL: insert_booking generates one), is_active ''Active'', associated_mock_exam = the exam''s
 HubSpot id, associated_contact_id = the contact''s HubSpot id (may be NULL), student id and
 email of the contact, name p_student_name or the contact''s first and last name, exam date,
 mock type and times copied from the exam, mock_set p_mock_set or the exam''s, ndecc_exam_date
