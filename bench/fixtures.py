@@ -138,10 +138,9 @@ def hot_script(exam: str) -> str:
 # The profile's "raw writes": the rows one booking writes (the booking, the contact's credit,
 # its ledger row, the exam's total), as plain SQL without any of create_booking's checks or
 # helper functions but the one that makes its id, with the same triggers firing. Same
-# students/exams/numbering as
-# SPREAD_SCRIPT, so it never collides with it. The booking's id is made as mockbook makes it
-# (time-ordered: mockbook_internal.new_booking_uuid), so its index entries fall where a
-# booking's do. As the owner with the request's claims:
+# students/exams/numbering as SPREAD_SCRIPT, so it never collides with it. The booking's id is
+# made as mockbook makes it (time-ordered: mockbook_internal.new_booking_uuid), so its index
+# entries fall where a booking's do. As the owner with the request's claims:
 # service_role may not write the tables (create_booking writes them as their owner,
 # SECURITY DEFINER), so this is what the booking function's own writes are.
 RAW_WRITES_PREAMBLE = (
