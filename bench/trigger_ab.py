@@ -6,19 +6,20 @@ in the same minutes.
     .venv/bin/python bench/trigger_ab.py [--clients 8] [--leg 5] [--rounds 2] [--designs a,b,..]
     .venv/bin/python bench/trigger_ab.py --wal 500 --designs none,one,merged   # WAL per booking
 
-Designs (bench/README.md): "none" (no audit/outbox trigger: the floor),
-"two" (revision 0014's audit_row_change and queue_sync_change, restored from the downgrade
-files of the revision that replaced them), "one" (db/triggers/row_change.sql: one trigger doing
-both jobs, as shipped), "rows" (the same two rows per change with no jsonb in them: the cost of
-the rows themselves), and the prototypes of the next step: "merged" (one table with the audit
-and the outbox columns, one row per change: the audit row serving as the outbox row), "merged3"
-(the same without the notes' pending index), "lean" (today's rows without the two
-(table_name, record_id) indexes), "narrow" / "narrow2" (today's rows, the outbox's UPDATE rows
-holding only the changed columns (and the identity columns) instead of whole rows), all
-four built on "jsonb" (record_row_change as revisions 0017-0026 had it: the UPDATE diff walked
-in jsonb, read from the newest frozen revision with that body; "one" compares the columns
-directly since column lists), and any --sql NAME=FILE
-(bench/trigger_designs/). Everything but "one", "two" and "jsonb" is bench-only SQL.
+Designs (bench/README.md): "none" (no audit/outbox trigger: the floor), "two"
+(audit_row_change and queue_sync_change, the two triggers record_row_change replaced:
+bench/trigger_designs/two_audit.sql and two_outbox.sql), "one" (db/triggers/row_change.sql:
+one trigger doing both jobs, as shipped), "rows" (the same two rows per change with no jsonb
+in them: the cost of the rows themselves), "bare" (those rows into copies of the two tables
+with only their primary keys: the floor of two rows per change), and the prototypes of the
+next step: "merged" (one table with the audit and the outbox columns, one row per change: the
+audit row serving as the outbox row), "merged3" (the same without the notes' pending index),
+"lean" (today's rows without the two (table_name, record_id) indexes), "narrow" / "narrow2"
+(today's rows, the outbox's UPDATE rows holding only the changed columns (and the identity
+columns) instead of whole rows), all four built on "jsonb" (record_row_change before it
+compared columns directly: the UPDATE diff walked in jsonb, bench/trigger_designs/jsonb.sql;
+"one" compares the columns directly), and any --sql NAME=FILE (bench/trigger_designs/).
+Everything but "one", "two" and "jsonb" is bench-only SQL.
 
 --wal N measures, instead of tps, the WAL one booking writes (pg_walinspect, this connection's
 transactions only: the same on a loaded server, where tps swings 2x between legs). Builds and
@@ -40,14 +41,13 @@ from bench import fixtures, pgbench
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings")
-# the two triggers as revision 0014 left them: the downgrade of the revision that replaced
-# them (the newest downgrade/ restoring db/triggers/audit.sql and outbox.sql) restores them
+# the two triggers that preceded record_row_change (bench/trigger_designs/two_*.sql)
 OLD = {"audit_row_change": "audit", "queue_sync_change": "outbox"}
+DESIGN_SQL = ROOT / "bench" / "trigger_designs"
 
 
 def old_sql(name: str) -> str:
-    files = sorted(ROOT.glob(f"db/migrations/versions/*/downgrade/*_triggers_{name}.sql"))
-    return files[-1].read_text()
+    return (DESIGN_SQL / f"two_{name}.sql").read_text()
 
 
 # "rows": the audit and outbox rows of a change without their jsonb (measurement only)
@@ -67,6 +67,18 @@ END $$;
 """ + "".join(f"""
 CREATE TRIGGER bench_rows_only AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
     FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_rows_only();""" for t in TABLES)
+
+# "bare": the rows of "rows" written into copies of the two tables that keep only their primary
+# keys (no secondary index, no CHECK): the least two rows per change can cost, the floor of any
+# design that writes an audit row and an outbox row in the booking's transaction
+BARE = """
+CREATE TABLE hubspot_sync.bare_sq (LIKE hubspot_sync.sync_queue INCLUDING DEFAULTS);
+ALTER TABLE hubspot_sync.bare_sq ADD PRIMARY KEY (id);
+CREATE TABLE hubspot_sync.bare_audit (LIKE hubspot_sync.supabase_audit_log INCLUDING DEFAULTS);
+ALTER TABLE hubspot_sync.bare_audit ADD PRIMARY KEY (id);
+""" + ROWS_ONLY.replace("bench_rows_only", "bench_bare").replace(
+    "hubspot_sync.sync_queue ", "hubspot_sync.bare_sq ").replace(
+    "hubspot_sync.supabase_audit_log ", "hubspot_sync.bare_audit ")
 
 # "merged" (bench only: the go/no-go of "audit row serving as the outbox row"): one
 # table with the audit and the outbox columns, one row per change (3 per booking instead of 6):
@@ -160,18 +172,17 @@ CREATE INDEX ON hubspot_sync.merged (id) WHERE synced_to_hubspot_at IS NULL;
 
 
 def jsonb_diff_sql() -> str:
-    """record_row_change as revisions 0017-0026 had it (the UPDATE diff in jsonb: to_jsonb of OLD
-    and NEW walked with jsonb_each), from the newest frozen revision carrying that body: design
-    "jsonb", and the base of the lean/narrow prototypes, which were measured against it."""
-    files = sorted(ROOT.glob("db/migrations/versions/*/upgrade/*_triggers_row_change.sql"),
-                   key=lambda f: f.parent.parent.name)
-    return [f for f in files if "jsonb_each(v_new)" in f.read_text()][-1].read_text()
+    """record_row_change as it was before it compared columns directly (the UPDATE diff in
+    jsonb: to_jsonb of OLD and NEW walked with jsonb_each; bench/trigger_designs/jsonb.sql):
+    design "jsonb", and the base of the lean/narrow prototypes, which were measured against
+    it."""
+    return (DESIGN_SQL / "jsonb.sql").read_text()
 
 
 def lean_sql() -> str:
     """record_row_change writing into copies of the two tables without their record indexes."""
     fn = jsonb_diff_sql()
-    fn = fn.split("COMMENT ON FUNCTION")[0]
+    fn = fn.split("\nCOMMENT ON FUNCTION")[0]
     fn = (fn.replace("mockbook_internal.record_row_change()", "hubspot_sync.bench_lean()")
             .replace("hubspot_sync.sync_queue ", "hubspot_sync.lean_sq ")
             .replace("hubspot_sync.supabase_audit_log ", "hubspot_sync.lean_audit "))
@@ -191,7 +202,7 @@ def narrow_sql() -> str:
     old_data holds only the changed columns' old values (the audit diff), new_data the whole
     new row."""
     fn = jsonb_diff_sql()
-    fn = fn.split("COMMENT ON FUNCTION")[0]
+    fn = fn.split("\nCOMMENT ON FUNCTION")[0]
     marker = "SELECT TG_TABLE_NAME, NEW.id, TG_OP, v_old, v_new\n            FROM diff"
     assert marker in fn, "row_change.sql changed: update narrow_sql()"
     fn = (fn.replace("mockbook_internal.record_row_change()", "hubspot_sync.bench_narrow()")
@@ -218,11 +229,39 @@ def narrow2_sql() -> str:
 
 
 DESIGNS = {"none": (), "two": tuple(OLD), "one": ("record_row_change",),
-           "rows": ("bench_rows_only",), "merged": ("bench_merged",),
+           "rows": ("bench_rows_only",), "bare": ("bench_bare",), "merged": ("bench_merged",),
            "merged3": ("bench_merged3",), "lean": ("bench_lean",), "narrow": ("bench_narrow",),
            "narrow2": ("bench_narrow2",), "jsonb": ("bench_jsonb",)}
-ALL_TRIGGERS = [*OLD, "record_row_change", "bench_rows_only", "bench_merged", "bench_merged3",
-                "bench_lean", "bench_narrow", "bench_narrow2", "bench_jsonb"]
+ALL_TRIGGERS = [*OLD, "record_row_change", "bench_rows_only", "bench_bare", "bench_merged",
+                "bench_merged3", "bench_lean", "bench_narrow", "bench_narrow2", "bench_jsonb"]
+
+
+def install(url: str, extra: list[tuple[str, str]] = ()) -> None:
+    """Every design's trigger function, tables and (disabled: `use` picks one) triggers in the
+    database at `url`, beside the shipped record_row_change; `extra`: (NAME, FILE) pairs of
+    --sql designs."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in OLD.values():
+            conn.execute(old_sql(name))
+        conn.execute(ROWS_ONLY)
+        conn.execute(BARE)
+        conn.execute(MERGED)
+        conn.execute(lean_sql())
+        conn.execute(narrow_sql())
+        conn.execute(narrow2_sql())
+        conn.execute(jsonb_diff_sql().split("\nCOMMENT ON FUNCTION")[0].replace(
+            "mockbook_internal.record_row_change()", "hubspot_sync.bench_jsonb()")
+            + "".join(f"""
+CREATE TRIGGER bench_jsonb AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
+    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_jsonb();""" for t in TABLES))
+        for name, path in extra:
+            conn.execute(Path(path).read_text())
+            for t in TABLES:
+                conn.execute(f"CREATE TRIGGER bench_{name} AFTER INSERT OR UPDATE OR DELETE"
+                             f" ON hubspot_sync.{t} FOR EACH ROW"
+                             f" EXECUTE FUNCTION hubspot_sync.bench_{name}()")
+            DESIGNS[name] = (f"bench_{name}",)
+            ALL_TRIGGERS.append(f"bench_{name}")
 
 
 def use(url: str, design: str) -> None:
@@ -300,27 +339,7 @@ def main() -> None:
     try:
         fixtures.build(url, "db")
         fixtures.load(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            for name in OLD.values():
-                conn.execute(old_sql(name))
-            conn.execute(ROWS_ONLY)
-            conn.execute(MERGED)
-            conn.execute(lean_sql())
-            conn.execute(narrow_sql())
-            conn.execute(narrow2_sql())
-            conn.execute(jsonb_diff_sql().split("COMMENT ON FUNCTION")[0].replace(
-                "mockbook_internal.record_row_change()", "hubspot_sync.bench_jsonb()")
-                + "".join(f"""
-CREATE TRIGGER bench_jsonb AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.{t}
-    FOR EACH ROW EXECUTE FUNCTION hubspot_sync.bench_jsonb();""" for t in TABLES))
-            for name, path in (x.split("=", 1) for x in args.sql):
-                conn.execute(Path(path).read_text())
-                for t in TABLES:
-                    conn.execute(f"CREATE TRIGGER bench_{name} AFTER INSERT OR UPDATE OR DELETE"
-                                 f" ON hubspot_sync.{t} FOR EACH ROW"
-                                 f" EXECUTE FUNCTION hubspot_sync.bench_{name}()")
-                DESIGNS[name] = (f"bench_{name}",)
-                ALL_TRIGGERS.append(f"bench_{name}")
+        install(url, [tuple(x.split("=", 1)) for x in args.sql])
         if args.wal:
             wal: dict[str, list[dict[str, float]]] = {d: [] for d in args.designs.split(",")}
             order = []

@@ -19,11 +19,11 @@ Designs run in ABBA order every round (reversed every other round), every kind e
 figures are medians over the samples, and the ratio to "jsonb" is paired per sample.
 
 Designs: "none" (no trigger), "one" (db/triggers/row_change.sql's function), "jsonb" (the
-function as revisions 0017-0026 had it, the UPDATE diff walked in jsonb: trigger_ab.py's
-jsonb_diff_sql), "hstore" (jsonb with the UPDATE's changed keys found by hstore(NEW) -
-hstore(OLD); creates the hstore extension in the bench database), and any --sql NAME=FILE
-defining the trigger function hubspot_sync.bench_NAME(): bench/trigger_designs/ (cols,
-nodiff, nojsonb). Builds and drops its own database (--db).
+function before it compared columns directly, the UPDATE diff walked in jsonb:
+bench/trigger_designs/jsonb.sql), "hstore" (jsonb with the UPDATE's changed keys found by
+hstore(NEW) - hstore(OLD); creates the hstore extension in the bench database), and any
+--sql NAME=FILE defining the trigger function hubspot_sync.bench_NAME():
+bench/trigger_designs/ (cols, nodiff, nojsonb). Builds and drops its own database (--db).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ CLAIMS = (fixtures.POSTGREST_PREAMBLE.split("set_config('request.jwt.claims', ")
 
 def renamed(sql: str, fn: str) -> str:
     """row_change.sql's function (no trigger, comment, grants) under another name."""
-    sql = sql.split("COMMENT ON FUNCTION")[0]
+    sql = sql.split("\nCOMMENT ON FUNCTION")[0]
     return sql.replace("mockbook_internal.record_row_change()", f"hubspot_sync.{fn}()")
 
 
