@@ -56,7 +56,7 @@ TITLES = {
     "B2": "hot exam",
     "B2h": "hot exam against spread",
     "B3": "booking rush",
-    "B4": "outbox + audit cost",
+    "B4": "outbox + audit cost (and B4r: the trigger against two bare rows per change)",
     "B5": "push throughput to the sandbox",
     "B5m": "push throughput against its documented ceiling",
     "B6": "sync lag in worker mode",

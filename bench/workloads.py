@@ -34,6 +34,7 @@ import cpu_profile
 import fixtures
 import pgbench
 import psycopg
+import trigger_ab
 from common import (
     Figure,
     admin_url,
@@ -533,12 +534,58 @@ def b4(ctx: Context) -> list[Figure]:
     fig.note = capped
     fig.details.update(clients=n, clients_requested=wanted, bookings_at_start=before)
     if pair.failed:
-        return [_pair_failure(fig, pair)]
+        return [_pair_failure(fig, pair), b4r(ctx, n, capped)]
     fig.details.update(pair.legs())
     fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
     fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
     log(f"  B4: {fig.value} / {fig.reference} = {fig.ratio}")
-    return [fig.judge()]
+    return [fig.judge(), b4r(ctx, n, capped)]
+
+
+def b4r(ctx: Context, n: int, capped: str | None) -> Figure:
+    """The trigger against the least its rows can cost: bench/trigger_ab.py's "bare" design
+    (the same two rows per change without jsonb, into copies of the two tables that keep only
+    their primary keys) installed for the legs, then dropped. No target: it says how far
+    record_row_change is from the floor of any design writing both rows in the booking's
+    transaction, which B4's 0.85 lies beyond (docs/performance.md)."""
+    fig = Figure(
+        id="B4r", bench="B4", title=f"the trigger ÷ two bare rows per change, {n} clients",
+        unit="tps", reference_unit="tps",
+        reference_name="same workload, two bare rows per change (primary keys only, no jsonb)",
+        ratio_meaning="tps with record_row_change / tps with the bare rows' trigger")
+    log(f"B4r {n} clients: create_booking with record_row_change vs two bare rows per change, "
+        f"{ctx.legs}")
+    with psycopg.connect(ctx.url, autocommit=True) as conn:
+        conn.execute(trigger_ab.BARE_DROP)
+        conn.execute(trigger_ab.BARE)
+    _checkpoint(ctx.url)
+    try:
+        pair = abba(lambda: _b4r_leg(ctx, n, True), lambda: _b4r_leg(ctx, n, False), ctx.rounds)
+    finally:
+        with psycopg.connect(ctx.url, autocommit=True) as conn:
+            conn.execute(trigger_ab.BARE_DROP)
+        fixtures.set_outbox_triggers(ctx.url, True)
+    fig.how = (f"B4's workload (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}): "
+               "reference = record_row_change disabled and a trigger writing, per change, the "
+               "same two rows without jsonb (table, record id, operation; performed_by, "
+               "performed_at) into copies of sync_queue and supabase_audit_log that keep only "
+               "their primary keys (no secondary index, no CHECK); subject = as shipped. "
+               "B4 ÷ B4r is the best B4 such rows allow.")
+    fig.note = capped
+    fig.details.update(clients=n)
+    if pair.failed:
+        return _pair_failure(fig, pair)
+    fig.details.update(pair.legs())
+    fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
+    fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
+    log(f"  B4r: {fig.value} / {fig.reference} = {fig.ratio}")
+    return fig.judge()
+
+
+def _b4r_leg(ctx: Context, n: int, bare: bool) -> PgbenchResult:
+    trigger_ab.set_bare(ctx.url, bare)
+    return pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
+                       script=fixtures.SPREAD_SCRIPT)
 
 
 # ---- profile (where a booking's time goes) -------------------------------------------------
