@@ -91,3 +91,50 @@ def test_trigger_micro_designs_install(designs_url: str) -> None:
             " WHERE proname IN ('bench_one', 'bench_jsonb_micro')").fetchone()[0]
     assert made == ["bench_jsonb_micro", "bench_one"]
     assert "public.hstore(NEW)" in trigger_micro.hstore_sql(trigger_ab.jsonb_diff_sql())
+
+
+def test_b4r_bare_rows_come_and_go(make_database) -> None:
+    """What `make bench` does for B4r on its database: the bare design installed, switched on in
+    place of record_row_change (its rows go to its own tables, the outbox's sequence, which the
+    worker reads, is not drawn from), switched back, and dropped without a trace."""
+    url = make_database("b4r", migrated=True)
+
+    def book(conn: psycopg.Connection, exam: str) -> None:
+        with conn.transaction():
+            conn.execute(fixtures.POSTGREST_PREAMBLE)
+            result = conn.execute(
+                "SELECT hubspot_sync.create_booking(p_student_id := 'TD1', "
+                "p_email := 'td1@example.com', p_mock_exam_id := %s, "
+                "p_idempotency_key := %s, p_attending_location := 'mississauga')",
+                (exam, f"b4r-{exam}")).fetchone()[0]
+        assert result["success"] is True, result
+
+    def state(conn: psycopg.Connection) -> tuple[int, int, int]:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM hubspot_sync.sync_queue),"
+            " (SELECT count(*) FROM hubspot_sync.bare_sq),"
+            " pg_sequence_last_value('hubspot_sync.sync_queue_id_seq')").fetchone()
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO hubspot_sync.hubspot_contact_credits
+                   (hubspot_id, student_id, email, firstname, lastname, sj_credits)
+               VALUES ('TD1', 'TD1', 'td1@example.com', 'Trigger', 'Designs', 100)""")
+        fixtures.add_exam(conn, "B4R1", 10, 10)
+        fixtures.add_exam(conn, "B4R2", 11, 10)
+        conn.execute(trigger_ab.BARE_DROP)
+        conn.execute(trigger_ab.BARE)
+        trigger_ab.set_bare(url, True)
+        queued, bare, last = state(conn)
+        book(conn, "B4R1")
+        assert state(conn) == (queued, bare + 3, last)
+        trigger_ab.set_bare(url, False)
+        book(conn, "B4R2")
+        after = state(conn)
+        assert after[:2] == (queued + 3, bare + 3) and after[2] > last
+        conn.execute(trigger_ab.BARE_DROP)
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relname IN ('bare_sq', 'bare_audit')),"
+            " (SELECT count(*) FROM pg_proc WHERE proname = 'bench_bare'),"
+            " (SELECT count(*) FROM pg_trigger WHERE tgname = 'bench_bare')").fetchone()
+    assert left == (0, 0, 0)
