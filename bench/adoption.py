@@ -33,7 +33,10 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
+# the production dump's loader and the original app's data generator are the adoption tests'
+# (tests/py/db/test_adopt_production.py), which import helpers of tests/py
 sys.path.insert(2, str(HERE.parent / "tests" / "py"))
+sys.path.insert(3, str(HERE.parent / "tests" / "py" / "db"))
 
 from common import Figure, admin_url, log, recreate_database  # noqa: E402
 
@@ -49,10 +52,17 @@ def shape(bookings: int) -> tuple[int, int, int]:
     return max(1000, bookings // 10), exams, PER_EXAM
 
 
-def measure(bookings: int) -> dict[str, Any]:
+def production_helpers() -> tuple[str, Any, Any]:
+    """(BASELINE, load_dump, populate_sql) of the adoption tests: what B10 loads and fills."""
     from test_adopt_production import BASELINE, load_dump, populate_sql
 
+    return BASELINE, load_dump, populate_sql
+
+
+def measure(bookings: int) -> dict[str, Any]:
     from glue.db import migrations
+
+    BASELINE, load_dump, populate_sql = production_helpers()
 
     url = recreate_database(ADOPT_DB)
     contacts, exams, per_exam = shape(bookings)
