@@ -555,16 +555,6 @@ def b4r(ctx: Context, n: int, capped: str | None) -> Figure:
         ratio_meaning="tps with record_row_change / tps with the bare rows' trigger")
     log(f"B4r {n} clients: create_booking with record_row_change vs two bare rows per change, "
         f"{ctx.legs}")
-    with psycopg.connect(ctx.url, autocommit=True) as conn:
-        conn.execute(trigger_ab.BARE_DROP)
-        conn.execute(trigger_ab.BARE)
-    _checkpoint(ctx.url)
-    try:
-        pair = abba(lambda: _b4r_leg(ctx, n, True), lambda: _b4r_leg(ctx, n, False), ctx.rounds)
-    finally:
-        with psycopg.connect(ctx.url, autocommit=True) as conn:
-            conn.execute(trigger_ab.BARE_DROP)
-        fixtures.set_outbox_triggers(ctx.url, True)
     fig.how = (f"B4's workload (pgbench -M prepared -c {n} -j {min(2, n)}, ABBA {ctx.legs}): "
                "reference = record_row_change disabled and a trigger writing, per change, the "
                "same two rows without jsonb (table, record id, operation; performed_by, "
@@ -572,14 +562,16 @@ def b4r(ctx: Context, n: int, capped: str | None) -> Figure:
                "their primary keys (no secondary index, no CHECK); subject = as shipped. "
                "B4 ÷ B4r is the best B4 such rows allow.")
     fig.note = capped
-    fig.details.update(clients=n)
-    if pair.failed:
-        return _pair_failure(fig, pair)
-    fig.details.update(pair.legs())
-    fig.value, fig.reference = round(pair.subject_tps, 1), round(pair.reference_tps, 1)
-    fig.ratio = round(pair.subject_tps / pair.reference_tps, 3)
-    log(f"  B4r: {fig.value} / {fig.reference} = {fig.ratio}")
-    return fig.judge()
+    with psycopg.connect(ctx.url, autocommit=True) as conn:
+        conn.execute(trigger_ab.BARE_DROP)
+        conn.execute(trigger_ab.BARE)
+    try:
+        return _ratio_pair(ctx, fig, n, lambda: _b4r_leg(ctx, n, True),
+                           lambda: _b4r_leg(ctx, n, False), reference_books=True)
+    finally:
+        with psycopg.connect(ctx.url, autocommit=True) as conn:
+            conn.execute(trigger_ab.BARE_DROP)
+        fixtures.set_outbox_triggers(ctx.url, True)
 
 
 def _b4r_leg(ctx: Context, n: int, bare: bool) -> PgbenchResult:
