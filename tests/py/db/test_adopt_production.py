@@ -62,13 +62,19 @@ def load_dump(url: str) -> None:
     fails on a missing relation is retried after the others; the indexes its constraints
     already made are the only ones refused as existing), then Supabase's default grants."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for role in ("anon", "authenticated", "service_role", "zapier_sync_user"):
-            if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
-                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-        # Supabase's service_role bypasses row-level security (the dump enables it on every
-        # table and the old apps call as service_role); roles are the cluster's, so whichever
-        # test creates it first must create it as Supabase has it
-        conn.execute("ALTER ROLE service_role BYPASSRLS")
+        # roles are the cluster's, shared by the tests running beside this one: one of them at
+        # a time creates or alters them (two ALTER ROLEs at once fail with "tuple concurrently
+        # updated")
+        with conn.transaction():
+            conn.execute("LOCK TABLE pg_catalog.pg_authid IN SHARE ROW EXCLUSIVE MODE")
+            for role in ("anon", "authenticated", "service_role", "zapier_sync_user"):
+                if conn.execute("SELECT FROM pg_roles WHERE rolname = %s",
+                                [role]).fetchone() is None:
+                    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            # Supabase's service_role bypasses row-level security (the dump enables it on
+            # every table and the old apps call as service_role); whichever test creates it
+            # first must create it as Supabase has it
+            conn.execute("ALTER ROLE service_role BYPASSRLS")
         pending = dump_statements()
         while pending:
             failed = []
