@@ -54,7 +54,9 @@ from glue.sync.push.records import (
 # thread, in order) writes the outcomes (``complete_sync_batch``, ``fail_sync_rows``) while the
 # next calls go out, and in ``run()`` claims and reads the next batch while this one is sent
 # (only after a full batch; a batch claimed ahead more than half its lease ago is given back and
-# claimed afresh). Nothing is completed before HubSpot answered, and the ids are still written
+# claimed afresh). A run() opens with a batch of one claim, whose calls start as soon as that
+# claim is read, and claims the next (full) batch at once: a full batch's claims and reads took
+# ~2.5-3 s before the first call (bench B5, 8,000 records); the opening claim takes 0.7-1 s. Nothing is completed before HubSpot answered, and the ids are still written
 # in the transaction that marks the rows done; what changes is only when that transaction runs.
 # ``push_batch()`` returns with its batch settled (the worker reads the stats right after);
 # ``run()`` settles everything before it returns. On any error or Ctrl-C the lanes stop taking
@@ -93,8 +95,9 @@ class Batch:
 
     rows: list[dict]
     works: dict[tuple[str, uuid.UUID], Work]
-    full: bool  # stopped at the batch size, not at a drained queue
+    full: bool  # stopped at the batch size (or the opening batch's one claim), not at a drained queue
     claimed_at: float  # time.monotonic() before the claim
+    opening: bool = False  # the first batch of a run(): one claim, the next claimed at once
 
 
 
@@ -239,10 +242,10 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                 count_attempt=False,
             )
 
-    def _gather(self) -> Batch:
-        """Claim a batch and read its records' current state."""
+    def _gather(self, *, opening: bool = False) -> Batch:
+        """Claim a batch (``opening``: with one claim) and read its records' current state."""
         claimed_at = time.monotonic()
-        rows, full = self._claim()
+        rows, full = self._claim(opening=opening)
         works: dict[tuple[str, uuid.UUID], Work] = {}
         for row in rows:
             key = (row["table_name"], row["record_id"])
@@ -252,12 +255,12 @@ class Pusher(ContactPush, BookingPush, ExamPush):
             if ids:
                 for rid, state in self.db.push_state(table, ids).items():
                     works[(table, rid)].state = state
-        return Batch(rows, works, full, claimed_at)
+        return Batch(rows, works, full, claimed_at, opening)
 
-    def _take_batch(self) -> Batch:
-        """The batch claimed ahead, else a new claim. One claimed ahead more than half its
-        lease ago is given back and claimed afresh (its state could be old, and its lease
-        could run out while it is sent)."""
+    def _take_batch(self, *, opening: bool = False) -> Batch:
+        """The batch claimed ahead, else a new claim (``opening``: the opening batch, one
+        claim). One claimed ahead more than half its lease ago is given back and claimed afresh
+        (its state could be old, and its lease could run out while it is sent)."""
         future, self._next = self._next, None
         if future is not None:
             batch = future.result()
@@ -267,7 +270,7 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         # A claim must come after the write-backs of the contacts pushed before it (see
         # _claim_ahead): the last batch's outcomes are written first.
         self._drain_settle()
-        return self._gather()
+        return self._gather(opening=opening)
 
     def _claim_ahead(self) -> None:
         """Claim the next batch on the settle lane, behind the write-backs queued so far. Only
@@ -279,18 +282,25 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         (credit_push_done), so a next claim taken before a lookup's write-back made the base
         what the next batch would send, not what HubSpot held (a deduction lost). A lookup
         writes nothing now (contacts.py): the same clash between two processes, where
-        no ordering inside one process helps, is gone with it."""
+        no ordering inside one process helps, is gone with it.
+
+        The opening batch of a run (one claim) claims the next one at once, before its own
+        contacts: there is no earlier batch to wait for, and its calls alone are too few to
+        cover a full batch's claims and reads otherwise (bench B5). A booking of the next batch
+        whose contact this one gives a HubSpot id then reads that id when it is sent
+        (``_push_contacts`` reads such contacts again after the write-backs): no extra call."""
         if self._settle is not None:
             self._next = self._settle.submit(self._gather)
 
-    def _claim(self) -> tuple[list[dict], bool]:
+    def _claim(self, *, opening: bool = False) -> tuple[list[dict], bool]:
         """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
         ``batch_size`` records or whole association calls' worth of bookings (2,000 per 4,000
-        records of ``batch_size``), or the queue has nothing more due. Each claim asks for no
-        more due rows than there is room left (a due row brings at most one new record; its
-        siblings are rows of the same record), so neither bound is overshot. Records leased by
-        an earlier claim are not claimed again (claim_sync_batch skips records under a live
-        lease), so a record is in the batch once."""
+        records of ``batch_size``), or the queue has nothing more due; the opening batch of a
+        run() stops after its first claim (full when that claim got all the rows it asked
+        for). Each claim asks for no more due rows than there is room left (a due row brings
+        at most one new record; its siblings are rows of the same record), so neither bound is
+        overshot. Records leased by an earlier claim are not claimed again (claim_sync_batch
+        skips records under a live lease), so a record is in the batch once."""
         rows: list[dict] = []
         records: set[tuple[str, uuid.UUID]] = set()
         bookings = 0
@@ -311,6 +321,8 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                     bookings += row["table_name"] in (BOOKINGS_TABLE, WAITLIST_TABLE)
             if len(got) < room:
                 return rows, False  # fewer due rows than asked (siblings only add): drained
+            if opening:
+                return rows, True
 
     def push_batch(self) -> int:
         """Claim and push one batch, settled (every row done, failed or given back) when this
@@ -320,8 +332,10 @@ class Pusher(ContactPush, BookingPush, ExamPush):
 
     def _push_batch(self, *, ahead: bool) -> int:
         """Push one batch; with ``ahead``, claim the next one on the settle lane meanwhile
-        (when this one was full: a queue that is not drained)."""
-        batch = self._take_batch()
+        (when this one was full: a queue that is not drained). With ``ahead``, the first batch
+        of the run is the opening batch: one claim, so that its calls start after one claim
+        instead of a whole batch's claims and reads, and the next batch is claimed at once."""
+        batch = self._take_batch(opening=ahead and self.stats.batches == 0)
         self.last_batch_full = batch.full
         if not batch.rows:
             return 0
@@ -344,10 +358,12 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                     and (w.state.get("contact_record_id") is None or self._contact_id(w.state, {}))
                 ]
             )
+            if ahead and batch.full and batch.opening:  # at once (see _claim_ahead)
+                self._claim_ahead()
             contacts = self._push_contacts(
                 by_table[CONTACTS_TABLE], bookings, idle=lambda: self._upsert_early(sending)
             )
-            if ahead and batch.full:  # (not before: see _claim_ahead)
+            if ahead and batch.full and not batch.opening:  # (not before: see _claim_ahead)
                 self._claim_ahead()
             if self._relinked:  # bookings took their contact's new HubSpot id: read them again
                 for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
