@@ -56,7 +56,8 @@ from glue.sync.push.records import (
 # (only after a full batch; a batch claimed ahead more than half its lease ago is given back and
 # claimed afresh). A run() opens with a batch of one claim, whose calls start as soon as that
 # claim is read, and claims the next (full) batch at once: a full batch's claims and reads took
-# ~2.5-3 s before the first call (bench B5, 8,000 records); the opening claim takes 0.7-1 s. Nothing is completed before HubSpot answered, and the ids are still written
+# ~2.5-3 s before the first call (bench B5, 8,000 records); the opening claim takes 0.7-1 s.
+# Nothing is completed before HubSpot answered, and the ids are still written
 # in the transaction that marks the rows done; what changes is only when that transaction runs.
 # ``push_batch()`` returns with its batch settled (the worker reads the stats right after);
 # ``run()`` settles everything before it returns. On any error or Ctrl-C the lanes stop taking
@@ -95,7 +96,7 @@ class Batch:
 
     rows: list[dict]
     works: dict[tuple[str, uuid.UUID], Work]
-    full: bool  # stopped at the batch size (or the opening batch's one claim), not at a drained queue
+    full: bool  # stopped at the batch size (the opening batch: its claim), not a drained queue
     claimed_at: float  # time.monotonic() before the claim
     opening: bool = False  # the first batch of a run(): one claim, the next claimed at once
 
