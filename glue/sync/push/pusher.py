@@ -285,11 +285,9 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         writes nothing now (contacts.py): the same clash between two processes, where
         no ordering inside one process helps, is gone with it.
 
-        The opening batch of a run (one claim) claims the next one at once, before its own
-        contacts: there is no earlier batch to wait for, and its calls alone are too few to
-        cover a full batch's claims and reads otherwise (bench B5). A booking of the next batch
-        whose contact this one gives a HubSpot id then reads that id when it is sent
-        (``_push_contacts`` reads such contacts again after the write-backs): no extra call."""
+        A run's opening batch claims the next at once (nothing earlier to wait for; its few calls
+        would not cover a full batch's claims otherwise): a booking of the next batch whose
+        contact it gives a HubSpot id reads that id when sent (``_push_contacts``)."""
         if self._settle is not None:
             self._next = self._settle.submit(self._gather)
 
@@ -333,9 +331,8 @@ class Pusher(ContactPush, BookingPush, ExamPush):
 
     def _push_batch(self, *, ahead: bool) -> int:
         """Push one batch; with ``ahead``, claim the next one on the settle lane meanwhile
-        (when this one was full: a queue that is not drained). With ``ahead``, the first batch
-        of the run is the opening batch: one claim, so that its calls start after one claim
-        instead of a whole batch's claims and reads, and the next batch is claimed at once."""
+        (when this one was full: a queue that is not drained), and the run's first batch is
+        the opening batch (one claim, the next claimed at once: see _claim_ahead)."""
         batch = self._take_batch(opening=ahead and self.stats.batches == 0)
         self.last_batch_full = batch.full
         if not batch.rows:
