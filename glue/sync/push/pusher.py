@@ -151,15 +151,16 @@ class Pusher(ContactPush, BookingPush, ExamPush):
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
-        """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
-        rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``."""
+        """Push batches until the queue has nothing due, waiting up to ``linger`` s for rows
+        coming due (a rate-limit wait, a short backoff); at most ``max_batches`` (all full)."""
         started = time.monotonic()
         idle_deadline: float | None = None
         try:
             with self._lanes():
                 while max_batches is None or self.stats.batches < max_batches:
                     last = max_batches is not None and self.stats.batches + 1 >= max_batches
-                    if self._push_batch(ahead=not last):
+                    opening = max_batches is None and self.stats.batches == 0
+                    if self._push_batch(ahead=not last, opening=opening):
                         idle_deadline = None
                         continue
                     self._drain_settle()  # the outcomes written: what is due now is known
@@ -329,11 +330,11 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         with self._lanes():
             return self._push_batch(ahead=False)
 
-    def _push_batch(self, *, ahead: bool) -> int:
+    def _push_batch(self, *, ahead: bool, opening: bool = False) -> int:
         """Push one batch; with ``ahead``, claim the next one on the settle lane meanwhile
-        (when this one was full: a queue that is not drained), and the run's first batch is
-        the opening batch (one claim, the next claimed at once: see _claim_ahead)."""
-        batch = self._take_batch(opening=ahead and self.stats.batches == 0)
+        (when this one was full: a queue that is not drained); ``opening``: the run's first
+        batch is one claim, the next claimed at once (see _claim_ahead)."""
+        batch = self._take_batch(opening=ahead and opening)
         self.last_batch_full = batch.full
         if not batch.rows:
             return 0

@@ -109,3 +109,18 @@ def test_a_run_opens_with_one_claim_and_claims_the_next_batch_at_once(
     assert ahead_when_contacts[0] is True
     assert stats.batches >= 2 and stats.sent == 25 and pending(push_db) == 0
     assert len(hubspot_bookings(sandbox)) == 12
+
+
+def test_a_run_of_at_most_n_batches_has_no_opening_batch(push_db, sandbox, monkeypatch) -> None:
+    """run(max_batches=N) (`mockbook push --max-batches N`): N full batches, as documented; the
+    one-claim opening batch is for runs that drain the queue."""
+    world = make_world(push_db, sandbox, students=12)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    queued = pending(push_db)
+    monkeypatch.setattr(glue.sync.push.pusher, "CLAIM_LIMIT", 5)
+    settings = settings_for(push_db, sandbox)
+    with Database(push_db) as db:
+        pusher = Pusher(db, client_for(settings), settings)
+        stats = pusher.run(max_batches=2, linger=0)
+    assert stats.batches == 1  # the first batch took every row: the second found none
+    assert stats.sent == 25 and pending(push_db) == 0 and queued > 5
