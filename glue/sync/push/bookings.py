@@ -117,8 +117,8 @@ class BookingPush(Settler):
         """Upsert the batch's bookings (100 per call; those upserted early are not sent again
         unless their contact's HubSpot id changed since: a re-linked contact), then associate
         the ones that need it (up to 2,000 pairs per call, so a batch of new bookings costs two
-        association calls, not two per 100), then complete them. Nothing is completed before
-        its associations."""
+        association calls, not two per 100), completing each chunk once it is associated.
+        Nothing is completed before its associations."""
         sending = sending or Sending()
         gone = [w for w in works if w.state is None]
         if gone:
@@ -160,15 +160,27 @@ class BookingPush(Settler):
         def associate(chunk: list[Work]) -> None:
             self._fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
 
+        ready_traces = {w.trace for w in ready}
+
+        def complete(works: list[Work]) -> None:
+            done = [
+                w
+                for w in works
+                if w.trace in ready_traces
+                and w.trace in upserted
+                and (w.table, w.record_id) in self._unsettled
+            ]
+            written: dict[str, dict[str, str]] = defaultdict(dict)
+            for w in done:
+                written[w.table][w.trace] = upserted[w.trace]
+            if done:
+                self._complete(done, dict(written))
+
         for chunk in chunks(to_associate, MAX_ASSOCIATION_BATCH):
             self._run_chunk(chunk, associate)
-        done = [
-            w for w in ready if w.trace in upserted and (w.table, w.record_id) in self._unsettled
-        ]
-        written: dict[str, dict[str, str]] = defaultdict(dict)
-        for w in done:
-            written[w.table][w.trace] = upserted[w.trace]
-        self._complete(done, dict(written))
+            # associated: written back on the settle lane while the next chunk's calls go out
+            complete(chunk)
+        complete(ready)  # those that needed no association
 
     def _archive_bookings(self, chunk: list[Work]) -> None:
         ids = sorted(

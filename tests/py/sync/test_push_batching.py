@@ -20,7 +20,9 @@ from push_helpers import (
 
 import glue.sync.push.bookings
 import glue.sync.push.pusher
+import glue.sync.push.records
 from glue.db.database import Database
+from glue.sandbox import CONTACTS
 from glue.sync.push import Pusher
 
 sandbox = sandbox_fixtures.sandbox
@@ -124,3 +126,44 @@ def test_a_run_of_at_most_n_batches_has_no_opening_batch(push_db, sandbox, monke
         stats = pusher.run(max_batches=2, linger=0)
     assert stats.batches == 1  # the first batch took every row: the second found none
     assert stats.sent == 25 and pending(push_db) == 0 and queued > 5
+
+
+def test_bookings_are_completed_chunk_by_chunk_of_associations(
+    push_db, sandbox, monkeypatch
+) -> None:
+    """A batch's bookings are written back once their association chunk is sent, while the
+    next chunk's calls go out, not all after the batch's last association call; each booking is
+    completed once, none before its associations."""
+    world = make_world(push_db, sandbox, students=10)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    monkeypatch.setattr(glue.sync.push.pusher, "MAX_ASSOCIATION_BATCH", 4)
+    monkeypatch.setattr(glue.sync.push.bookings, "MAX_ASSOCIATION_BATCH", 4)
+    settings = settings_for(push_db, sandbox)
+    with Database(push_db) as db:
+        pusher = Pusher(db, client_for(settings), settings, batch_size=100)
+        events: list[tuple[str, int]] = []  # ("associate", pairs) / ("complete", bookings)
+        real_associate = pusher.hubspot.associate
+
+        def associate(from_type, to_type, pairs, *args, **kwargs):
+            if to_type == CONTACTS:
+                events.append(("associate", len(pairs)))
+            return real_associate(from_type, to_type, pairs, *args, **kwargs)
+
+        real_complete = pusher._complete
+
+        def complete(works, hubspot_ids):
+            bookings = [w for w in works if w.table == glue.sync.push.records.BOOKINGS_TABLE]
+            if bookings:
+                events.append(("complete", len(bookings)))
+            return real_complete(works, hubspot_ids)
+
+        monkeypatch.setattr(pusher.hubspot, "associate", associate)
+        monkeypatch.setattr(pusher, "_complete", complete)
+        assert pusher.push_batch() > 0
+    # 10 bookings in chunks of 4: each chunk completed right after its associations
+    assert events == [
+        ("associate", 4), ("complete", 4),
+        ("associate", 4), ("complete", 4),
+        ("associate", 2), ("complete", 2),
+    ]
+    assert pending(push_db) == 0 and len(hubspot_bookings(sandbox)) == 10
