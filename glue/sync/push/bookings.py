@@ -23,9 +23,10 @@ from glue.sync.push.settle import Settler
 # repeated production code the adoption renamed is first renamed in HubSpot by its id,
 # ``_rename_legacy_bookings``), each input with ``objectWriteTraceId`` = the record's uuid; then
 # the associations booking->contact and booking->exam (v4 batch, default or configured types, up
-# to 2,000 per call: one call each for the whole batch) for bookings that are new, or whose exam
+# to 2,000 per call: one call each per chunk of 2,000) for bookings that are new, or whose exam
 # or contact changed. A booking HubSpot archived is re-created by its upsert, and the new id
-# replaces the old. Nothing is completed before its associations.
+# replaces the old. Nothing is completed before its associations: a chunk's bookings are written
+# back once both of its calls are answered, while the next chunk's go out.
 
 log = logging.getLogger(__name__)
 
