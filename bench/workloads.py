@@ -708,7 +708,7 @@ def profile(ctx: Context) -> dict[str, Any]:
 def b5(ctx: Context) -> list[Figure]:
     title = "push throughput to the sandbox (100 requests / 10 s)"
     try:
-        from glue.config import Settings
+        from glue.config import Settings, default_of
         from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
         from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -794,7 +794,9 @@ def b5(ctx: Context) -> list[Figure]:
             f"already spent ({limit} calls in {t_fill['seconds']:.1f} s)")
         pushed_from = time.time()
         with Database(ctx.url) as db:
-            stats = push(db, client, settings, linger=2.0)
+            # the batch `mockbook push` makes by default (its --batch-size)
+            stats = push(db, client, settings, linger=2.0,
+                         batch_size=default_of("MOCKBOOK_PUSH_BATCH_SIZE"))
         requests = sb.requests
         sandbox_stats = sb.stats
     with psycopg.connect(ctx.url, autocommit=True) as conn:

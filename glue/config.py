@@ -237,13 +237,19 @@ class Variable:
     meaning: str
 
 
+# The most records a push batch may hold (`--batch-size`): at 10 calls per second a full batch
+# of 20,000 records is sent in about 45 s, well within the default lease of 120 s.
+PUSH_BATCH_MAX = 20_000
+
 # The variables not in Settings: read by a CLI option (``envvar=``, the flag overriding it; the
 # option's default is the one here) or, for the webhook secret and the sandbox's specs, where
 # they are used.
 OTHER_VARIABLES = (
     Variable(
-        "MOCKBOOK_PUSH_BATCH_SIZE", 1000,
-        "outbox rows claimed per batch (`push`, `run`, `worker`: `--batch-size`)",
+        # glue.sync.push.BATCH_RECORDS (tests/py/cli/test_push_batch_size.py keeps them equal)
+        "MOCKBOOK_PUSH_BATCH_SIZE", 8000,
+        "records per push batch, gathered from claims of up to 1,000 outbox rows, at most "
+        f"{PUSH_BATCH_MAX:,} (`push`, `run`, `worker`: `--batch-size`)",
     ),
     Variable(
         "MOCKBOOK_PUSH_LEASE_SECONDS", 120,

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from glue import exitcodes, logs
 from glue.cli import AppContext
-from glue.config import default_of
+from glue.config import PUSH_BATCH_MAX, default_of
 from glue.run.cycle import OK, SKIPPED, CycleReport, describe
 from glue.run.worker import (
     RUN_APPLICATION,
@@ -67,11 +67,11 @@ def stop_on_signals() -> Iterator[threading.Event]:
 _push_options = [
     click.option(
         "--batch-size",
-        type=click.IntRange(1, 1000),
+        type=click.IntRange(1, PUSH_BATCH_MAX),
         default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
         show_default=True,
         envvar="MOCKBOOK_PUSH_BATCH_SIZE",
-        help="Outbox rows claimed per push batch.",
+        help="Records per push batch (gathered from claims of up to 1,000 outbox rows).",
     ),
     click.option(
         "--lease-seconds",

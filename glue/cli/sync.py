@@ -14,7 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.config import default_of
+from glue.config import PUSH_BATCH_MAX, default_of
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -50,14 +50,14 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option("--all", "push_all", is_flag=True, help="Re-queue every record first (full sync).")
 @click.option("--exam", metavar="HUBSPOT_ID", help="Re-queue one exam, its bookings and contacts.")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
-@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N batches.")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N full batches.")
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 1000),
+    type=click.IntRange(1, PUSH_BATCH_MAX),
     default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
     show_default=True,
     envvar="MOCKBOOK_PUSH_BATCH_SIZE",
-    help="Outbox rows claimed per batch.",
+    help="Records per batch (gathered from claims of up to 1,000 outbox rows).",
 )
 @click.option(
     "--lease-seconds",
