@@ -50,7 +50,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option("--all", "push_all", is_flag=True, help="Re-queue every record first (full sync).")
 @click.option("--exam", metavar="HUBSPOT_ID", help="Re-queue one exam, its bookings and contacts.")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
-@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N full batches.")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N batches.")
 @click.option(
     "--batch-size",
     type=click.IntRange(1, PUSH_BATCH_MAX),

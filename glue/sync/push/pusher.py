@@ -54,10 +54,7 @@ from glue.sync.push.records import (
 # thread, in order) writes the outcomes (``complete_sync_batch``, ``fail_sync_rows``) while the
 # next calls go out, and in ``run()`` claims and reads the next batch while this one is sent
 # (only after a full batch; a batch claimed ahead more than half its lease ago is given back and
-# claimed afresh). A run() opens with a batch of one claim, whose calls start as soon as that
-# claim is read, and claims the next (full) batch at once: a full batch's claims and reads took
-# ~2.5-3 s before the first call (bench B5, 8,000 records); the opening claim takes 0.7-1 s.
-# Nothing is completed before HubSpot answered, and the ids are still written
+# claimed afresh). Nothing is completed before HubSpot answered, and the ids are still written
 # in the transaction that marks the rows done; what changes is only when that transaction runs.
 # ``push_batch()`` returns with its batch settled (the worker reads the stats right after);
 # ``run()`` settles everything before it returns. On any error or Ctrl-C the lanes stop taking
@@ -96,9 +93,8 @@ class Batch:
 
     rows: list[dict]
     works: dict[tuple[str, uuid.UUID], Work]
-    full: bool  # stopped at the batch size (the opening batch: its claim), not a drained queue
+    full: bool  # stopped at the batch size, not at a drained queue
     claimed_at: float  # time.monotonic() before the claim
-    opening: bool = False  # the first batch of a run(): one claim, the next claimed at once
 
 
 
@@ -151,16 +147,15 @@ class Pusher(ContactPush, BookingPush, ExamPush):
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
-        """Push batches until the queue has nothing due, waiting up to ``linger`` s for rows
-        coming due (a rate-limit wait, a short backoff); at most ``max_batches`` (all full)."""
+        """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
+        rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``."""
         started = time.monotonic()
         idle_deadline: float | None = None
         try:
             with self._lanes():
                 while max_batches is None or self.stats.batches < max_batches:
                     last = max_batches is not None and self.stats.batches + 1 >= max_batches
-                    opening = max_batches is None and self.stats.batches == 0
-                    if self._push_batch(ahead=not last, opening=opening):
+                    if self._push_batch(ahead=not last):
                         idle_deadline = None
                         continue
                     self._drain_settle()  # the outcomes written: what is due now is known
@@ -244,10 +239,10 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                 count_attempt=False,
             )
 
-    def _gather(self, *, opening: bool = False) -> Batch:
-        """Claim a batch (``opening``: with one claim) and read its records' current state."""
+    def _gather(self) -> Batch:
+        """Claim a batch and read its records' current state."""
         claimed_at = time.monotonic()
-        rows, full = self._claim(opening=opening)
+        rows, full = self._claim()
         works: dict[tuple[str, uuid.UUID], Work] = {}
         for row in rows:
             key = (row["table_name"], row["record_id"])
@@ -257,12 +252,12 @@ class Pusher(ContactPush, BookingPush, ExamPush):
             if ids:
                 for rid, state in self.db.push_state(table, ids).items():
                     works[(table, rid)].state = state
-        return Batch(rows, works, full, claimed_at, opening)
+        return Batch(rows, works, full, claimed_at)
 
-    def _take_batch(self, *, opening: bool = False) -> Batch:
-        """The batch claimed ahead, else a new claim (``opening``: the opening batch, one
-        claim). One claimed ahead more than half its lease ago is given back and claimed afresh
-        (its state could be old, and its lease could run out while it is sent)."""
+    def _take_batch(self) -> Batch:
+        """The batch claimed ahead, else a new claim. One claimed ahead more than half its
+        lease ago is given back and claimed afresh (its state could be old, and its lease
+        could run out while it is sent)."""
         future, self._next = self._next, None
         if future is not None:
             batch = future.result()
@@ -272,7 +267,7 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         # A claim must come after the write-backs of the contacts pushed before it (see
         # _claim_ahead): the last batch's outcomes are written first.
         self._drain_settle()
-        return self._gather(opening=opening)
+        return self._gather()
 
     def _claim_ahead(self) -> None:
         """Claim the next batch on the settle lane, behind the write-backs queued so far. Only
@@ -284,23 +279,18 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         (credit_push_done), so a next claim taken before a lookup's write-back made the base
         what the next batch would send, not what HubSpot held (a deduction lost). A lookup
         writes nothing now (contacts.py): the same clash between two processes, where
-        no ordering inside one process helps, is gone with it.
-
-        A run's opening batch claims the next at once (nothing earlier to wait for; its few calls
-        would not cover a full batch's claims otherwise): a booking of the next batch whose
-        contact it gives a HubSpot id reads that id when sent (``_push_contacts``)."""
+        no ordering inside one process helps, is gone with it."""
         if self._settle is not None:
             self._next = self._settle.submit(self._gather)
 
-    def _claim(self, *, opening: bool = False) -> tuple[list[dict], bool]:
+    def _claim(self) -> tuple[list[dict], bool]:
         """Claim one batch: claims of at most CLAIM_LIMIT rows until the batch holds
         ``batch_size`` records or whole association calls' worth of bookings (2,000 per 4,000
-        records of ``batch_size``), or the queue has nothing more due; the opening batch of a
-        run() stops after its first claim (full when that claim got all the rows it asked
-        for). Each claim asks for no more due rows than there is room left (a due row brings
-        at most one new record; its siblings are rows of the same record), so neither bound is
-        overshot. Records leased by an earlier claim are not claimed again (claim_sync_batch
-        skips records under a live lease), so a record is in the batch once."""
+        records of ``batch_size``), or the queue has nothing more due. Each claim asks for no
+        more due rows than there is room left (a due row brings at most one new record; its
+        siblings are rows of the same record), so neither bound is overshot. Records leased by
+        an earlier claim are not claimed again (claim_sync_batch skips records under a live
+        lease), so a record is in the batch once."""
         rows: list[dict] = []
         records: set[tuple[str, uuid.UUID]] = set()
         bookings = 0
@@ -321,8 +311,6 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                     bookings += row["table_name"] in (BOOKINGS_TABLE, WAITLIST_TABLE)
             if len(got) < room:
                 return rows, False  # fewer due rows than asked (siblings only add): drained
-            if opening:
-                return rows, True
 
     def push_batch(self) -> int:
         """Claim and push one batch, settled (every row done, failed or given back) when this
@@ -330,11 +318,10 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         with self._lanes():
             return self._push_batch(ahead=False)
 
-    def _push_batch(self, *, ahead: bool, opening: bool = False) -> int:
+    def _push_batch(self, *, ahead: bool) -> int:
         """Push one batch; with ``ahead``, claim the next one on the settle lane meanwhile
-        (when this one was full: a queue that is not drained); ``opening``: the run's first
-        batch is one claim, the next claimed at once (see _claim_ahead)."""
-        batch = self._take_batch(opening=ahead and opening)
+        (when this one was full: a queue that is not drained)."""
+        batch = self._take_batch()
         self.last_batch_full = batch.full
         if not batch.rows:
             return 0
@@ -357,12 +344,10 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                     and (w.state.get("contact_record_id") is None or self._contact_id(w.state, {}))
                 ]
             )
-            if ahead and batch.full and batch.opening:  # at once (see _claim_ahead)
-                self._claim_ahead()
             contacts = self._push_contacts(
                 by_table[CONTACTS_TABLE], bookings, idle=lambda: self._upsert_early(sending)
             )
-            if ahead and batch.full and not batch.opening:  # (not before: see _claim_ahead)
+            if ahead and batch.full:  # (not before: see _claim_ahead)
                 self._claim_ahead()
             if self._relinked:  # bookings took their contact's new HubSpot id: read them again
                 for table in (BOOKINGS_TABLE, WAITLIST_TABLE):

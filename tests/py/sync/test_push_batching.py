@@ -1,8 +1,7 @@
 """A push batch is gathered from several claims (glue.sync.push.pusher.Pusher._claim): up to
 ``batch_size`` records and whole association calls' worth of bookings, each claim asking for no
 more than the room left, so the calls go out full and no bound is overshot; the batch still
-settles every record once. The opening batch of a run() is one claim, and the next batch is
-claimed while it is sent, before its contacts: its calls start after one claim."""
+settles every record once; its bookings are written back chunk by chunk of associations."""
 
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ push_db = push_helpers.push_db
 
 
 def test_one_batch_gathers_several_claims(push_db, sandbox, monkeypatch) -> None:
-    """push_batch() (the worker's step): one batch, from as many claims as it takes."""
     world = make_world(push_db, sandbox, students=12)
     book(push_db, [(s, world.exams[0]) for s in world.students])
     queued = pending(push_db)
@@ -73,59 +71,6 @@ def test_batch_bookings_bounded_by_association_calls(push_db, sandbox, monkeypat
     # every association call carried at most 4 pairs
     assert all(len(r["json"]["inputs"]) <= 4 for r in calls(sandbox, "/batch/associate/default"))
     assert stats.batches >= 3
-
-
-def test_a_run_opens_with_one_claim_and_claims_the_next_batch_at_once(
-    push_db, sandbox, monkeypatch
-) -> None:
-    """run(): the first batch is one claim; the second is claimed ahead before the first
-    batch's contacts are pushed (not after, as later batches are); everything is sent once."""
-    world = make_world(push_db, sandbox, students=12)
-    book(push_db, [(s, world.exams[0]) for s in world.students])
-    queued = pending(push_db)
-    monkeypatch.setattr(glue.sync.push.pusher, "CLAIM_LIMIT", 5)
-    settings = settings_for(push_db, sandbox)
-    with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings)
-        gathered: list[tuple[bool, int]] = []  # (opening, rows) of each batch claimed
-        real_gather = pusher._gather
-
-        def gather(**kw):
-            batch = real_gather(**kw)
-            gathered.append((batch.opening, len(batch.rows)))
-            return batch
-
-        ahead_when_contacts: list[bool] = []  # a next batch claimed when contacts start
-        real_contacts = pusher._push_contacts
-
-        def push_contacts(*args, **kwargs):
-            ahead_when_contacts.append(pusher._next is not None)
-            return real_contacts(*args, **kwargs)
-
-        monkeypatch.setattr(pusher, "_gather", gather)
-        monkeypatch.setattr(pusher, "_push_contacts", push_contacts)
-        stats = pusher.run(linger=0)
-    assert gathered[0][0] is True and gathered[1][0] is False
-    # the exam's siblings come with the first claim: 5 due rows, their records' other rows
-    assert gathered[0][1] >= 5 and sum(n for _, n in gathered) == queued
-    assert ahead_when_contacts[0] is True
-    assert stats.batches >= 2 and stats.sent == 25 and pending(push_db) == 0
-    assert len(hubspot_bookings(sandbox)) == 12
-
-
-def test_a_run_of_at_most_n_batches_has_no_opening_batch(push_db, sandbox, monkeypatch) -> None:
-    """run(max_batches=N) (`mockbook push --max-batches N`): N full batches, as documented; the
-    one-claim opening batch is for runs that drain the queue."""
-    world = make_world(push_db, sandbox, students=12)
-    book(push_db, [(s, world.exams[0]) for s in world.students])
-    queued = pending(push_db)
-    monkeypatch.setattr(glue.sync.push.pusher, "CLAIM_LIMIT", 5)
-    settings = settings_for(push_db, sandbox)
-    with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings)
-        stats = pusher.run(max_batches=2, linger=0)
-    assert stats.batches == 1  # the first batch took every row: the second found none
-    assert stats.sent == 25 and pending(push_db) == 0 and queued > 5
 
 
 def test_bookings_are_completed_chunk_by_chunk_of_associations(

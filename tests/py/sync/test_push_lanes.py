@@ -56,9 +56,9 @@ def test_run_claims_ahead_and_settles_everything(push_db, sandbox) -> None:
         pusher = Pusher(db, client_for(settings), settings, batch_size=10)
         real = pusher._gather
 
-        def gather(**kw):
+        def gather():
             gathered.append(threading.current_thread().name)
-            return real(**kw)
+            return real()
 
         pusher._gather = gather
         stats = pusher.run(linger=0)
@@ -119,8 +119,8 @@ def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
         pushers.append(pusher)
         real = pusher._gather
 
-        def gather(**kw):
-            batch = real(**kw)
+        def gather():
+            batch = real()
             gathered.append(len(batch.rows))
             return batch
 
@@ -225,8 +225,8 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
         gathers: list[int] = []
         real_gather = pusher._gather
 
-        def gather(**kw):
-            batch = real_gather(**kw)
+        def gather():
+            batch = real_gather()
             gathers.append(len(batch.rows))
             if len(gathers) == 1:  # a second booking, while batch 1 is being sent: 4 -> 3
                 book(push_db, [(student, second_exam)])

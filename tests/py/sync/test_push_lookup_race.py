@@ -199,8 +199,8 @@ def test_a_lookup_given_its_id_meanwhile_is_not_written(push_db: str, sandbox: S
         pusher = Pusher(db, client_for(settings), settings, worker="worker-A")
         real_gather = pusher._gather
 
-        def gather(**kw):
-            batch = real_gather(**kw)
+        def gather():
+            batch = real_gather()
             # the other worker's write-back of the contact lands now
             execute(
                 push_db,
