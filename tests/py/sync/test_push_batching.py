@@ -53,12 +53,17 @@ def test_one_batch_gathers_several_claims(push_db, sandbox, monkeypatch) -> None
     assert len(calls(sandbox, "/batch/associate/default")) == 2
 
 
-def test_batch_bookings_bounded_by_association_calls(push_db, sandbox, monkeypatch) -> None:
+def ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch) -> None:
+    """10 students booked on one exam; association calls of at most 4 pairs (the claim bounds
+    its bookings by it, the bookings step chunks its associations by it)."""
     world = make_world(push_db, sandbox, students=10)
     book(push_db, [(s, world.exams[0]) for s in world.students])
-    # (the claim bounds its bookings by it, the bookings step chunks its associations by it)
     monkeypatch.setattr(glue.sync.push.pusher, "MAX_ASSOCIATION_BATCH", 4)
     monkeypatch.setattr(glue.sync.push.bookings, "MAX_ASSOCIATION_BATCH", 4)
+
+
+def test_batch_bookings_bounded_by_association_calls(push_db, sandbox, monkeypatch) -> None:
+    ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         pusher = Pusher(db, client_for(settings), settings, batch_size=8)  # 4 bookings at most
@@ -79,10 +84,7 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
     """A batch's bookings are written back once their association chunk is sent, while the
     next chunk's calls go out, not all after the batch's last association call; each booking is
     completed once, none before its associations."""
-    world = make_world(push_db, sandbox, students=10)
-    book(push_db, [(s, world.exams[0]) for s in world.students])
-    monkeypatch.setattr(glue.sync.push.pusher, "MAX_ASSOCIATION_BATCH", 4)
-    monkeypatch.setattr(glue.sync.push.bookings, "MAX_ASSOCIATION_BATCH", 4)
+    ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         pusher = Pusher(db, client_for(settings), settings, batch_size=100)
