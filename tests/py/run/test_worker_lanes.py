@@ -41,14 +41,22 @@ def test_a_hung_notes_step_does_not_hold_a_booking_back(
     try:
         wait_for("the first pull", lambda: _contacts(push_db) == 3)
         # a pending audit row (an exam's: marked without a note) locked by a transaction that
-        # does not end: the next notes step waits for it for as long as it is held
-        (row,) = blocker.execute(
-            "INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, operation) "
-            "SELECT 'hubspot_mock_exams', id, 'UPDATE' FROM hubspot_sync.hubspot_mock_exams "
-            "LIMIT 1 RETURNING id").fetchone()
-        blocker.commit()
-        blocker.execute("SELECT FROM hubspot_sync.supabase_audit_log WHERE id = %s FOR UPDATE",
-                        (row,))
+        # does not end: the next notes step waits for it for as long as it is held. The row is
+        # committed before it is locked, so a notes step may mark it in between; then the lock
+        # holds a row no step will touch again, and another row is taken
+        for _ in range(5):
+            (row,) = blocker.execute(
+                "INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, operation) "
+                "SELECT 'hubspot_mock_exams', id, 'UPDATE' FROM hubspot_sync.hubspot_mock_exams "
+                "LIMIT 1 RETURNING id").fetchone()
+            blocker.commit()
+            (marked,) = blocker.execute(
+                "SELECT synced_to_hubspot_at FROM hubspot_sync.supabase_audit_log "
+                "WHERE id = %s FOR UPDATE", (row,)).fetchone()
+            if marked is None:
+                break
+            blocker.rollback()
+        assert marked is None, "every row was marked before it could be locked"
         wait_for("the notes step waiting on the lock", lambda: query(
             push_db, "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = "
                      "'mockbook-worker' AND wait_event_type = 'Lock'")[0]["n"] == 1)
