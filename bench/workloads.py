@@ -216,7 +216,28 @@ def b1(ctx: Context) -> list[Figure]:
                                     seconds=ctx.leg, builtin="tpcb-like", vacuum=True),
             lambda n=n: pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
                                     script=fixtures.SPREAD_SCRIPT)))
-    return figures
+    return [*figures, _b1_scaling(figures)]
+
+
+def _b1_scaling(figures: list[Figure]) -> Figure:
+    """B1 at the most clients ÷ B1 at the fewest: B1 must not collapse with clients."""
+    first, last = figures[0], figures[-1]
+    title = (f"B1 at the most clients ÷ B1 at {first.details.get('clients_requested')}: "
+             f"the ratio to TPC-B holds with clients")
+    if first.ratio is None or last.ratio is None or first is last:
+        return not_measured("B1-scaling", "B1", title,
+                            "needs B1 measured at two client counts", target=0.9)
+    fig = Figure(
+        id="B1-scaling", bench="B1", title=title, value=last.ratio, unit="B1 ratio",
+        reference=first.ratio, reference_unit="B1 ratio",
+        reference_name=f"B1 at {first.details.get('clients')} clients",
+        ratio=round(last.ratio / first.ratio, 3),
+        ratio_meaning=f"{last.id} ÷ {first.id}", target=0.9,
+        how=f"{last.id}'s ratio ÷ {first.id}'s, from B1's own legs (no further measurement).",
+        note=last.note)
+    fig.details.update(clients=last.details.get("clients"),
+                       reference_clients=first.details.get("clients"))
+    return fig.judge()
 
 
 # ---- B1r, B2h: the booking against its own limits ------------------------------------------
