@@ -14,7 +14,6 @@ three states one after the other. Results: docs/performance.md, "What B4 can rea
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures
 import pgbench
+import workloads
 from common import recreate_database, url_for
 
 DB = "mockbook_b4_backlog"
@@ -36,27 +36,21 @@ PURGE = (*DRAIN, "DELETE FROM hubspot_sync.sync_queue WHERE done_at IS NOT NULL"
 
 
 def b4(url: str, clients: int, seconds: int, rounds: int) -> tuple[float, list[float]]:
-    def leg(enabled: bool) -> float:
+    """B4's ABBA pair (workloads.abba), a checkpoint before every leg: (ratio, per round)."""
+    def leg(enabled: bool) -> pgbench.PgbenchResult:
         fixtures.set_outbox_triggers(url, enabled)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-        result = pgbench.run(pgbench.find_pgbench(), url, clients=clients, seconds=seconds,
-                             script=fixtures.SPREAD_SCRIPT)
-        if not result.ok:
-            raise SystemExit(result.describe())
-        return result.tps
+        return pgbench.run(pgbench.find_pgbench(), url, clients=clients, seconds=seconds,
+                           script=fixtures.SPREAD_SCRIPT)
 
-    on: list[float] = []
-    off: list[float] = []
     try:
-        for _ in range(rounds):
-            off.append(leg(False))
-            on += [leg(True), leg(True)]
-            off.append(leg(False))
+        pair = workloads.abba(lambda: leg(False), lambda: leg(True), rounds)
     finally:
         fixtures.set_outbox_triggers(url, True)
-    per_round = [round(sum(on[k:k + 2]) / sum(off[k:k + 2]), 3) for k in range(0, len(on), 2)]
-    return statistics.fmean(on) / statistics.fmean(off), per_round
+    if pair.failed:
+        raise SystemExit(pair.failed[0].describe())
+    return pair.subject_tps / pair.reference_tps, pair.round_ratios()
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -52,25 +51,13 @@ def machine_counters() -> tuple[int, int, int]:
 def leg(url: str, clients: int, seconds: int, warmup: int, script: str | None) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
-    env, args = pgbench._env_and_args(url)
-    cmd = [pgbench.find_pgbench(), "-n", "-M", "prepared", "-c", str(clients),
-           "-j", str(min(2, clients)), "-T", str(seconds), "-P", "1"]
-    path = Path(f"/tmp/mockbook-client-scaling-{clients}.sql")
-    if script is None:
-        cmd += ["-b", "tpcb-like"]
-    else:
-        path.write_text(script)
-        cmd += ["-f", str(path)]
     before = machine_counters()
-    proc = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, check=False,
-                          timeout=seconds + 300)
+    result = pgbench.run(pgbench.find_pgbench(), url, clients=clients, seconds=seconds,
+                         script=script, builtin=None if script else "tpcb-like", progress=True)
     after = machine_counters()
-    path.unlink(missing_ok=True)
-    result = pgbench.parse(proc.stdout + proc.stderr,
-                           pgbench.PgbenchResult(clients=clients, threads=2, seconds=seconds))
-    if proc.returncode != 0 or not result.transactions:
-        raise SystemExit(f"pgbench failed: {(proc.stdout + proc.stderr)[-1500:]}")
-    steady = [float(m.group(2)) for m in PROGRESS.finditer(proc.stderr + proc.stdout)
+    if not result.ok or not result.transactions:
+        raise SystemExit(result.describe())
+    steady = [float(m.group(2)) for m in PROGRESS.finditer(result.output)
               if float(m.group(1)) > warmup]
     tx = result.transactions
     ticks = 1e6 / 100  # µs per USER_HZ tick

@@ -116,11 +116,13 @@ def initialise(binary: str, url: str, scale: int) -> str:
 
 def run(binary: str, url: str, *, clients: int, seconds: int, script: str | None = None,
         builtin: str | None = None, threads: int = 2, vacuum: bool = False,
-        options: str | None = None, mode: str = "prepared") -> PgbenchResult:
+        options: str | None = None, mode: str = "prepared", progress: bool = False
+        ) -> PgbenchResult:
     """One timed pgbench run, in prepared mode unless `mode` says otherwise ('simple': the
     only mode that sends a compound `\\;` line as one message): the built-in `builtin` (e.g.
     'tpcb-like') or the custom `script` text. `vacuum` lets pgbench vacuum its own tables first
-    (TPC-B only); `options` goes to the server as PGOPTIONS (e.g. '-c track_functions=all')."""
+    (TPC-B only); `options` goes to the server as PGOPTIONS (e.g. '-c track_functions=all');
+    `progress` adds pgbench's per-second progress lines (`-P 1`) to the result's output."""
     env, args = _env_and_args(url)
     if options:
         env["PGOPTIONS"] = options
@@ -128,6 +130,8 @@ def run(binary: str, url: str, *, clients: int, seconds: int, script: str | None
     cmd = [binary, "-c", str(clients), "-j", str(threads), "-T", str(seconds), "-M", mode]
     if not vacuum:
         cmd.append("-n")
+    if progress:
+        cmd += ["-P", "1"]
     result = PgbenchResult(clients=clients, threads=threads, seconds=seconds)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="mockbook-bench-",
                                      delete=False) as fh:
