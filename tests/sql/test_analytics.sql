@@ -269,7 +269,7 @@ SELECT results_eq(
     'credit_usage: spent, refunded, adjusted (admin + HubSpot), rebooked, imported per week (Toronto) and field');
 
 -- The business time zone is read when the views are refreshed.
-DO $$ BEGIN PERFORM set_config('mockbook.business_timezone', 'UTC', true); END $$;
+DO $$ BEGIN PERFORM set_config('mockbook.business_timezone_in_transaction', 'UTC', true); END $$;
 SELECT is(mockbook_internal.refresh_analytics() -> 'concurrently',
           '["booking_analytics", "exam_utilization", "daily_booking_trends", "credit_usage"]'::jsonb,
           'a populated view is refreshed concurrently by default');
@@ -289,7 +289,7 @@ SELECT results_eq(
              ('2031-04-07', 'sj_credits', 10),
              ('2031-04-21', 'sj_credits', -1)$$,
     'with UTC, the Sunday 23:30 Toronto entry belongs to the next week');
-DO $$ BEGIN PERFORM set_config('mockbook.business_timezone', '', true); END $$;
+DO $$ BEGIN PERFORM set_config('mockbook.business_timezone_in_transaction', '', true); END $$;
 
 -- A concurrent refresh follows changes: a cancellation, a new exam, a refund.
 UPDATE hubspot_sync.hubspot_bookings SET is_active = 'Cancelled'

@@ -91,11 +91,11 @@ DECLARE
     v_today date;
     v_now time;
 BEGIN
-    PERFORM set_config('mockbook.business_timezone',
+    PERFORM set_config('mockbook.business_timezone_in_transaction',
                        CASE WHEN v_off = 0 THEN 'Etc/GMT'
                             WHEN v_off > 0 THEN 'Etc/GMT-' || v_off ELSE 'Etc/GMT+' || -v_off END, true);
     v_today := hubspot_sync.business_today();
-    v_now := (now() AT TIME ZONE current_setting('mockbook.business_timezone'))::time;
+    v_now := (now() AT TIME ZONE current_setting('mockbook.business_timezone_in_transaction'))::time;
     PERFORM tests.make_student(p_sj := 10, p_cs := 10, p_student_id := 'RUA');
     PERFORM tests.make_student(p_sj := 10, p_cs := 10, p_student_id := 'RUB');
     -- started an hour ago, today

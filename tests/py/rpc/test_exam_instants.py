@@ -168,12 +168,15 @@ def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
         db: psycopg.Connection) -> None:
     exam = make_exam(db)
     student = make_student(db)
-    db.execute("SET mockbook.business_timezone = 'Mars/Olympus_Mons'")
+    # stored by hand, past set_business_timezone's check
+    database = sql.Identifier(db.info.dbname)
+    db.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'Mars/Olympus_Mons'")
+               .format(database))
     try:
         with pytest.raises(RpcError) as refused:
             book(db, student, exam)
     finally:
-        db.execute("RESET mockbook.business_timezone")
+        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(database))
     assert refused.value.code == "INVALID_ARGUMENT"
     assert "mockbook.business_timezone" in refused.value.detail
     assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
@@ -430,7 +433,7 @@ def test_setting_the_zone_moves_local_times_not_instants_and_is_audited(
     assert [after - before for after, before in zip(local_after, local_before, strict=True)] == [
         timedelta(hours=3)] * 2
     assert db.execute(read, (fixed,)).fetchone() == fixed_before
-    # stored for every new session, and audited
+    # stored for every session, and audited
     with psycopg.connect(database_url, autocommit=True) as fresh:
         assert one(fresh, "SELECT mockbook_internal.business_timezone()") == "America/Vancouver"
     assert db.execute("SELECT old_value, new_value, changed_by FROM"
@@ -493,3 +496,63 @@ def test_a_zone_the_owner_cannot_store_is_a_clear_error(db: psycopg.Connection,
     assert refused.value.code == "FORBIDDEN"
     assert "ALTER DATABASE" in refused.value.hint and "does not own" in refused.value.detail
     assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
+
+
+# --- the zone is one fact for every session ---------------------------------------------------
+
+def test_a_connection_opened_before_a_zone_change_reads_the_new_zone(
+        db: psycopg.Connection, database_url: str, zone_restored: None) -> None:
+    """A pooled connection (PostgREST keeps its pool for hours) opened before the change: its
+    session took the database's settings when it opened, yet every call it makes afterwards
+    reads the zone as stored now: the day, the instants shown and the local times it writes."""
+    with psycopg.connect(database_url, autocommit=True) as pooled:
+        student = make_student(pooled)
+        before = book(pooled, student, make_exam(pooled, day=20))
+        assert before["time_zone"] == "America/Toronto"
+        rpc(db, "set_business_timezone", p_zone="Asia/Tokyo", p_actor="ops")
+        exam = make_exam(pooled, start="09:00", end="12:00", day=21)  # written by the old session
+        after = book(pooled, student, exam)
+        assert after["time_zone"] == "Asia/Tokyo"
+        starts_at = datetime.fromisoformat(after["starts_at"])
+        assert starts_at.astimezone(UTC).hour == 0  # 09:00 in Tokyo is 00:00 UTC
+        assert one(pooled, "SELECT hubspot_sync.business_today()") == one(
+            pooled, "SELECT (now() AT TIME ZONE 'Asia/Tokyo')::date")
+        rows = rpc_rows(pooled, "list_contact_bookings", p_student_id=student)
+        assert {row["time_zone"] for row in rows} == {"Asia/Tokyo"}
+
+
+# Toronto's transitions: the clocks go forward at 02:00 on 2026-03-08 and 2027-03-14, and back
+# at 02:00 on 2026-11-01 and 2027-11-07.
+@pytest.mark.parametrize(("day", "local", "problem"), [
+    ("2026-03-08", "02:30", "does not exist"),
+    ("2026-11-01", "01:15", "happens twice"),
+    ("2027-03-14", "2:05 AM", "does not exist"),
+    ("2027-11-07", "01:59", "happens twice"),
+])
+def test_a_local_time_the_clocks_skip_or_repeat_is_flagged_never_guessed(
+        db: psycopg.Connection, day: str, local: str, problem: str) -> None:
+    exam = one(db, "SELECT tests.make_exam(p_exam_date := %s)", (day,))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = %s, end_time = '12:00'"
+               " WHERE hubspot_id = %s", (local, exam))
+    starts_at, flagged = db.execute(
+        "SELECT exam_starts_at, time_problem FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    assert starts_at is None
+    assert flagged.startswith(f"start_time '{local}'") and problem in flagged
+
+
+@pytest.mark.parametrize(("day", "local", "utc_hour"), [
+    ("2026-03-08", "01:59", 6), ("2026-03-08", "03:00", 7),
+    ("2026-11-01", "00:59", 4), ("2026-11-01", "02:00", 7),
+    ("2027-03-14", "03:30", 7), ("2027-11-07", "02:30", 7),
+])
+def test_the_hours_around_a_transition_read_once(db: psycopg.Connection, day: str, local: str,
+                                                 utc_hour: int) -> None:
+    exam = one(db, "SELECT tests.make_exam(p_exam_date := %s)", (day,))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = %s, end_time = NULL"
+               " WHERE hubspot_id = %s", (local, exam))
+    starts_at, flagged = db.execute(
+        "SELECT exam_starts_at, time_problem FROM hubspot_sync.hubspot_mock_exams"
+        " WHERE hubspot_id = %s", (exam,)).fetchone()
+    assert flagged is None
+    assert starts_at.astimezone(UTC).hour == utc_hour
