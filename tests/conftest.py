@@ -40,7 +40,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from glue.db import migrations
-from glue.db.source import apply_source
+from glue.db.source import DB_DIR, apply_source
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPERS = sorted((ROOT / "tests" / "sql" / "helpers").glob("*.sql"))
@@ -278,7 +278,8 @@ def build_schema(url: str) -> None:
     """Migrate ``url``'s database to head and add what the tests use (pgTAP, plpgsql_check, the
     `tests` helpers)."""
     if os.environ.get("MOCKBOOK_SCHEMA_SOURCE", "alembic") == "db":
-        apply_source(url)
+        # MOCKBOOK_DB_DIR: another copy of db/ (tests/py/project/test_mutants.py's mutants)
+        apply_source(url, Path(os.environ.get("MOCKBOOK_DB_DIR", DB_DIR)))
     else:
         migrations.upgrade(url, "head")
     with psycopg.connect(url, autocommit=True) as conn:

@@ -556,3 +556,22 @@ def test_the_hours_around_a_transition_read_once(db: psycopg.Connection, day: st
         " WHERE hubspot_id = %s", (exam,)).fetchone()
     assert flagged is None
     assert starts_at.astimezone(UTC).hour == utc_hour
+
+
+def test_a_booking_is_completed_when_its_exam_ends_not_when_it_starts(
+        db: psycopg.Connection) -> None:
+    """complete_past_bookings spends nothing on an exam in progress: between the start and the
+    end the booking stays Active (a student may still be marked absent or cancelled by an
+    admin); past the end it is Completed."""
+    start = db_now(db) + timedelta(hours=1)
+    exam = make_exam_at(db, start, start + timedelta(hours=3))
+    booking = book(db, make_student(db), exam)
+    status = ("SELECT is_active FROM hubspot_sync.hubspot_bookings WHERE id = %s")
+    try:
+        for hours, expected in ((2, "Active"), (5, "Completed")):
+            db.execute("SELECT set_config('mockbook.clock_offset', %s, false)",
+                       (f"{hours} hours",))
+            rpc(db, "complete_past_bookings", p_actor="test")
+            assert one(db, status, (booking["id"],)) == expected, hours
+    finally:
+        db.execute("RESET mockbook.clock_offset")

@@ -849,3 +849,29 @@ def test_the_job_closing_a_booked_students_offer_races_booking_cancellation_and_
     assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
                    " WHERE hubspot_id = %s", (x,)) == 3
     check_invariants(db, snap)
+
+
+def test_the_seat_counts_the_offers_held_and_only_those_not_expired(
+        db: psycopg.Connection) -> None:
+    """take_seat, the booking's last statement, is what keeps seats + held offers within the
+    capacity whatever the checks before it saw: with one of two seats booked and the other held
+    for an offer, it refuses (EXAM_FULL); once the offer's instant has passed (the job has not
+    run), the held seat is free. Called on the row directly, in a transaction rolled back."""
+    exam = make_exam(db, capacity=2)
+    book(db, make_student(db), exam)
+    offered = make_student(db)
+    db.execute(
+        "INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,"
+        " status, offered_at, offer_expires_at)"
+        " SELECT %s, c.student_id, c.id, 'offered', now(), now() + interval '1 hour'"
+        " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
+        (exam, offered))
+    take = ("SELECT (mockbook_internal.take_seat(e)).total_bookings"
+            " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s")
+    with pytest.raises(psycopg.Error) as full, db.transaction(force_rollback=True):
+        db.execute(take, (exam,))
+    assert full.value.diag.message_primary == "EXAM_FULL"
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now()"
+               " - interval '1 minute' WHERE mock_exam_id = %s", (exam,))
+    with db.transaction(force_rollback=True):
+        assert one(db, take, (exam,)) == 2
