@@ -38,7 +38,7 @@ export async function wrongCalls(supabase: ReturnType<typeof connect>) {
   console.log(data?.credits_restord)
 
   const code = (booked: CreateBookingResult) =>
-    // @ts-expect-error TS2339: a key create_booking's result does not have
+    // @ts-expect-error TS2551: a key create_booking's result does not have
     booked.booking_code
   console.log(code)
 

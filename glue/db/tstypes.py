@@ -20,6 +20,8 @@ they differ from a freshly migrated database, and checks real results against th
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import os
 import re
 import subprocess
@@ -36,7 +38,8 @@ from glue.db.source import ROOT, apply_source
 CLIENT_DIR = ROOT / "clients" / "typescript"
 DATABASE_TYPES = CLIENT_DIR / "database.types.ts"
 MOCKBOOK_TYPES = CLIENT_DIR / "mockbook.types.ts"
-GENERATOR = CLIENT_DIR / "node_modules" / "@supabase" / "postgres-meta" / "dist" / "server" / "server.js"
+GENERATOR = (CLIENT_DIR / "node_modules" / "@supabase" / "postgres-meta" / "dist" / "server"
+             / "server.js")
 SCHEMA = "hubspot_sync"
 
 # --- the result shapes ---------------------------------------------------------------------
@@ -51,7 +54,7 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Ref:
-    """The result of another function (`[cancel_booking results]`, "the `create_booking` result")."""
+    """Another function's result (`[cancel_booking results]`, "the `create_booking` result")."""
 
     function: str
 
@@ -151,7 +154,7 @@ def _literal(text: str, names: set[str]) -> Shape:
 def _closing(text: str, start: int) -> int:
     depth = 0
     for i in range(start, len(text)):
-        depth += text[i] in "{[" and 1 or text[i] in "}]" and -1 or 0
+        depth += 1 if text[i] in "{[" else -1 if text[i] in "}]" else 0
         if depth == 0:
             return i
     raise ShapeError(f"unbalanced brackets in {text!r}")
@@ -366,6 +369,24 @@ def mockbook_types(conn: psycopg.Connection) -> str:
     return render_mockbook_types(result_shapes(conn), error_codes(conn))
 
 
+def ensure_node_modules(client_dir: Path = CLIENT_DIR) -> Path:
+    """`npm ci` in client_dir unless its node_modules was installed from this package-lock.json
+    (a stamp file named by the lock's hash, as the Makefile's venv stamp); one process at a time
+    (an exclusive lock beside the lock file). Returns client_dir/node_modules."""
+    lock = client_dir / "package-lock.json"
+    modules = client_dir / "node_modules"
+    stamp = modules / f".mockbook-{hashlib.sha256(lock.read_bytes()).hexdigest()[:12]}"
+    with open(client_dir / ".npm-ci.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not stamp.exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=client_dir, check=True, timeout=600)
+            for old in modules.glob(".mockbook-*"):
+                old.unlink()
+            stamp.touch()
+    return modules
+
+
 def as_url(conninfo: str) -> str:
     """A libpq connection string as the postgresql:// URL node's pg takes."""
     if conninfo.startswith(("postgresql://", "postgres://")):
@@ -381,8 +402,7 @@ def as_url(conninfo: str) -> str:
 def database_types(url: str, client_dir: Path = CLIENT_DIR) -> str:
     """What Supabase's generator prints for the schema of `url`'s database."""
     server = client_dir / GENERATOR.relative_to(CLIENT_DIR)
-    if not server.exists():
-        raise FileNotFoundError(f"{server}: run `npm ci` in {client_dir} first (make types does)")
+    ensure_node_modules(client_dir)
     env = {**os.environ, "PG_META_DB_URL": as_url(url), "PG_META_GENERATE_TYPES": "typescript",
            "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": SCHEMA}
     done = subprocess.run(["node", str(server)], cwd=client_dir, env=env, capture_output=True,

@@ -1,0 +1,225 @@
+"""The apps' TypeScript types (clients/typescript/) cannot drift from the API.
+
+- database.types.ts is what Supabase's own generator (`@supabase/postgres-meta`, run by `supabase
+  gen types typescript`) prints for a freshly migrated database;
+- mockbook.types.ts is what glue.db.tstypes renders from the same catalog: the result shapes of
+  the functions' comments (the text docs/rpc.md prints) and raise_error's error codes;
+- app.ts (the calls docs/apps.md shows) compiles against them, and each wrong call of
+  wrong-calls.ts is refused by the compiler on its line, with its error;
+- real results of every function returning jsonb have exactly the keys of their documented shape.
+
+The npm packages are installed here when missing (`npm ci`, pinned by package-lock.json).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from postgrest import rpc
+
+from glue.db import tstypes
+from glue.db.tstypes import Arr, Leaf, Ref, Result, Shape
+
+CLIENT = tstypes.CLIENT_DIR
+EXPECT = re.compile(r"//\s*@ts-expect-error\s+(TS\d{4}):")
+DIAGNOSTIC = re.compile(r"^(?P<file>[^(\s][^(]*)\((?P<line>\d+),\d+\): error (?P<code>TS\d{4}):",
+                        re.M)
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    return tstypes.ensure_node_modules()
+
+
+def test_database_types_are_supabases_generators(node_modules: Path, database_url: str) -> None:
+    """The committed database.types.ts is postgres-meta's output for a freshly migrated
+    database (after a schema change: make types)."""
+    generated = tstypes.database_types(database_url)
+    assert "p_mock_exam_id: string" in generated
+    assert generated == tstypes.DATABASE_TYPES.read_text(), (
+        "clients/typescript/database.types.ts is stale: run make types")
+
+
+def test_mockbook_types_are_the_catalogs(db: psycopg.Connection) -> None:
+    """The committed mockbook.types.ts is rendered from the catalog's comments and error table
+    (after editing a COMMENT ON FUNCTION or the error table: make types)."""
+    assert tstypes.mockbook_types(db) == tstypes.MOCKBOOK_TYPES.read_text(), (
+        "clients/typescript/mockbook.types.ts is stale: run make types")
+
+
+def test_every_error_code_is_in_the_union(db: psycopg.Connection) -> None:
+    """MockbookErrorCode is raise_error's table, each code with its SQLSTATE."""
+    text = tstypes.MOCKBOOK_TYPES.read_text()
+    union = text.split("export type MockbookErrorCode =", 1)[1].split("\n\n", 1)[0]
+    errors = tstypes.error_codes(db)
+    assert len(errors) >= 19 and "EXAM_FULL" in errors
+    assert re.findall(r"\| '([A-Z_]+)'", union) == list(errors)
+    table = text.split("export const MOCKBOOK_ERRORS", 1)[1].split("}\n", 1)[0]
+    assert dict(re.findall(r"\b([A-Z_]+): '(PT\d{3})'", table)) == errors
+
+
+def expected_errors(path: Path) -> dict[int, str]:
+    """Line number → TS error code: the line after each `// @ts-expect-error TSnnnn: ...`."""
+    return {n + 1: m.group(1) for n, line in enumerate(path.read_text().splitlines(), 1)
+            if (m := EXPECT.search(line))}
+
+
+def test_app_calls_compile_and_wrong_calls_do_not(node_modules: Path) -> None:
+    """One `tsc --noEmit` over the folder (app.ts, wrong-calls.ts with its directives, the
+    types) and a copy of wrong-calls.ts without the directives: nothing but the copy may have
+    an error, and the copy has exactly one on each marked line, of the marked kind (an unknown
+    function, a misspelt or missing argument, a wrong type, an unknown result key or error
+    code)."""
+    wrong = CLIENT / "wrong-calls.ts"
+    expected = expected_errors(wrong)
+    assert len(expected) >= 6
+    build = Path(tempfile.mkdtemp(prefix="tsc-", dir=CLIENT))
+    try:
+        copy = build / "wrong-calls-unmarked.ts"
+        unmarked = EXPECT.sub("// refused:", wrong.read_text())
+        copy.write_text(unmarked.replace("from './", "from '../"))
+        (build / "tsconfig.json").write_text(
+            '{"extends": "../tsconfig.json", "include": ["../*.ts", "*.ts"]}\n')
+        tsc = node_modules / "typescript" / "bin" / "tsc"
+        done = subprocess.run(["node", str(tsc), "--noEmit", "--pretty", "false", "-p",
+                               str(build)], cwd=CLIENT, capture_output=True, text=True,
+                              timeout=300)
+    finally:
+        shutil.rmtree(build)
+    found = [(Path(m["file"]).name, int(m["line"]), m["code"])
+             for m in DIAGNOSTIC.finditer(done.stdout)]
+    assert done.returncode != 0 and found, done.stdout + done.stderr
+    elsewhere = [f for f in found if f[0] != copy.name]
+    assert elsewhere == [], done.stdout
+    assert {line: code for _, line, code in found} == expected, done.stdout
+    assert len(found) == len(expected), done.stdout
+
+
+# --- real results against the documented shapes ----------------------------------------------
+
+
+def mismatches(value: Any, shape: Shape, shapes: dict[str, Result], where: str) -> list[str]:
+    """Where value is not of the shape: an object's keys must be exactly the documented ones."""
+    if isinstance(shape, Ref):
+        return mismatches(value, shapes[shape.function].shape, shapes, where)
+    if isinstance(shape, Leaf):
+        if shape.literal is not None and value != {"true": True, "false": False,
+                                                   "null": None}[shape.literal]:
+            return [f"{where}: {value!r} is not {shape.literal}"]
+        return []
+    if isinstance(shape, Arr):
+        if not isinstance(value, list):
+            return [f"{where}: {value!r} is not an array"]
+        return [p for i, item in enumerate(value)
+                for p in mismatches(item, shape.item, shapes, f"{where}[{i}]")]
+    keys = tstypes.keys_of(shape, shapes) or {}
+    if not isinstance(value, dict):
+        return [f"{where}: {value!r} is not an object"]
+    problems = []
+    if missing := sorted(set(keys) - set(value)):
+        problems.append(f"{where}: documented keys missing from the result: {missing}")
+    if extra := sorted(set(value) - set(keys)):
+        problems.append(f"{where}: result keys not documented: {extra}")
+    return problems + [p for key in keys.keys() & value.keys()
+                       for p in mismatches(value[key], keys[key], shapes, f"{where}.{key}")]
+
+
+def one(db: psycopg.Connection, query: str, *params: Any) -> Any:
+    return db.execute(query, params).fetchone()[0]
+
+
+def email(student: str) -> str:
+    return f"{student.lower()}@example.com"
+
+
+def test_real_results_have_the_documented_shapes(db: psycopg.Connection) -> None:
+    """Every function returning jsonb is called (as PostgREST calls it) on a scenario that
+    reaches its result, its nested lists filled; each result must have exactly the keys its
+    comment documents, which are the keys of its TypeScript type."""
+    shapes = tstypes.result_shapes(db)
+    results: dict[str, list[Any]] = {}
+
+    def call(fn: str, **args: Any) -> Any:
+        result = rpc(db, fn, **args)
+        results.setdefault(fn, []).append(result)
+        return result
+
+    def exam(capacity: int, day: int) -> str:
+        return one(db, "SELECT tests.make_exam(p_capacity := %s,"
+                       " p_exam_date := hubspot_sync.business_today() + %s)", capacity, day)
+
+    def student(sj: int = 3) -> str:
+        return one(db, "SELECT tests.make_student(p_sj := %s)", sj)
+
+    def book(sid: str, exam_id: str, key: str) -> dict:
+        return call("create_booking", p_student_id=sid, p_email=email(sid),
+                    p_mock_exam_id=exam_id, p_idempotency_key=key,
+                    p_attending_location="mississauga")
+
+    full, other, third = exam(1, 7), exam(5, 8), exam(5, 9)
+    ann, bob, cat = student(), student(), student()
+    key = f"shape-{uuid.uuid4()}"
+    booked = book(ann, full, key)
+    assert call("check_idempotency_key", p_idempotency_key=key)["found"] is True
+    assert call("check_idempotency_key", p_idempotency_key=f"none-{uuid.uuid4()}") is None
+    assert book(ann, full, key)["idempotent_replay"] is True
+    call("join_waitlist", p_student_id=bob, p_email=email(bob), p_mock_exam_id=full,
+         p_attending_location="mississauga")
+    moved = call("rebook", p_booking_id=booked["id"], p_new_mock_exam_id=other,
+                 p_idempotency_key=f"move-{uuid.uuid4()}")
+    call("accept_offer", p_student_id=bob, p_email=email(bob), p_mock_exam_id=full)
+    call("leave_waitlist", p_student_id=bob, p_mock_exam_id=full)
+    call("cancel_booking", p_booking_id=moved["id"], p_student_id=ann,
+         p_idempotency_key=f"cancel-{uuid.uuid4()}")
+    admin = call("admin_create_booking", p_student_id=cat, p_email=email(cat),
+                 p_mock_exam_id=other, p_idempotency_key=f"admin-{uuid.uuid4()}",
+                 p_actor="admin:test", p_attending_location="mississauga")
+    already = book(ann, third, f"shape-{uuid.uuid4()}")
+    call("cancel_booking", p_booking_id=already["id"])
+    call("cancel_bookings", p_booking_ids=[admin["id"], already["id"], "BK-00000000-NOSUCH"])
+    attended = book(cat, third, f"shape-{uuid.uuid4()}")
+    call("mark_attendance", p_updates=[{"booking_id": attended["id"], "attendance": "Yes"},
+                                       {"booking_id": attended["booking_id"], "attendance": "Yes"},
+                                       {"booking_id": "BK-00000000-NOSUCH", "attendance": "No"},
+                                       {"booking_id": moved["id"], "attendance": "Yes"}])
+    call("set_exam_capacity", p_mock_exam_id=other, p_capacity=6)
+    call("update_exam_prerequisites", p_exam_id=third, p_add_ids=[full])
+    call("set_exam_prerequisites", p_exam_id=third, p_prerequisite_ids=[])
+    call("adjust_credits", p_student_id=ann, p_credit_field="sj_credits", p_delta=1,
+         p_reason="shape check", p_actor="admin:test")
+    hold = one(db, "SELECT value FROM hubspot_sync.booking_rules WHERE rule = 'offer_hold_minutes'")
+    call("set_booking_rule", p_rule="offer_hold_minutes", p_value=hold)
+    zone = one(db, "SELECT mockbook_internal.business_timezone()")
+    call("set_business_timezone", p_zone=zone)
+    call("process_waitlist")
+    call("complete_past_bookings")
+    dan = student()
+    legacy = {"p_booking_id": f"Situational Judgment-{dan}-March 1, 2031", "p_mock_exam_id": other,
+              "p_student_id": dan, "p_student_name": "Dan Example", "p_student_email": email(dan),
+              "p_attending_location": "Mississauga", "p_dominant_hand": "Right",
+              "p_token_used": "Situational Judgment Token", "p_credit_field": "sj_credits",
+              "p_new_credit_value": 2}
+    first = call("create_booking_atomic", **legacy, p_idempotency_key=f"legacy-{uuid.uuid4()}",
+                 p_mock_set="A")
+    call("cancel_booking_atomic", p_booking_id=first["booking_id"], p_credit_field="sj_credits",
+         p_restored_credit_value=3)
+    call("create_booking_atomic_v1", **legacy, p_idempotency_key=f"legacy-{uuid.uuid4()}")
+
+    assert sorted(results) == sorted(shapes), "functions returning jsonb not exercised here"
+    problems = [p for fn, values in results.items() for i, value in enumerate(values)
+                for p in ([] if value is None and shapes[fn].nullable
+                          else mismatches(value, shapes[fn].shape, shapes, f"{fn}#{i}"))]
+    assert problems == []
+    # the nested lists were filled, so their items were checked too
+    batch = results["cancel_bookings"][0]
+    assert all(batch[k] for k in ("cancelled", "skipped", "not_found")), batch
+    marked = results["mark_attendance"][0]
+    assert all(marked[k] for k in ("updated", "skipped", "rejected", "not_found", "exams")), marked
