@@ -1,20 +1,11 @@
-"""TypeScript types of the `hubspot_sync` API for apps (clients/typescript/).
+"""The apps' TypeScript types of `hubspot_sync` (clients/typescript/), generated, never edited.
 
-Two files, each generated, never edited:
-
-- `database.types.ts`: Supabase's own generator (`@supabase/postgres-meta`, what `supabase gen
-  types typescript` runs) against a database holding the schema: tables, views and every
-  function's arguments, so a misspelt function or argument fails at compile time.
-- `mockbook.types.ts`: what that generator cannot say. The functions return `jsonb`, which it
-  types as `Json`; their result shapes are read from the `Returns …` sentence of each function's
-  `COMMENT ON FUNCTION` (the text docs/rpc.md prints, glue.db.rpcdoc) and the error codes from
-  `mockbook_internal.raise_error`'s table (the one docs/rpc.md's error table is checked
-  against), so the docs and the types cannot disagree. It exports `Database`: the generated one
-  with each function's `Returns` replaced by its shape, for `createClient<Database>()`.
-
-`python -m glue.db.tstypes` (`make types`) rewrites both from a database built from db/
-(`--check`: exit 1 when a file differs); tests/py/project/test_typescript_client.py fails when
-they differ from a freshly migrated database, and checks real results against the shapes.
+`database.types.ts` is Supabase's own generator's output (`@supabase/postgres-meta`, what `supabase
+gen types typescript` runs); `mockbook.types.ts` adds what it cannot say (it types `jsonb` as
+`Json`): each function's result shape, read from the `Returns …` of its COMMENT ON FUNCTION (the
+text docs/rpc.md prints), raise_error's error codes, and `Database` with the shapes as `Returns`.
+`python -m glue.db.tstypes` (`make types`) writes both from a database built from db/ (`--check`:
+exit 1 when one differs); tests/py/project/test_typescript_client.py checks them.
 """
 
 from __future__ import annotations
@@ -444,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in stale:
         path.write_text(files[path])
         print(f"wrote {path.relative_to(ROOT)}")
+    if not stale:
+        print(f"{CLIENT_DIR.relative_to(ROOT)}: the types are the schema's already")
     return 0
 
 
