@@ -191,6 +191,7 @@ export type Database = {
           {
             foreignKeyName: "contact_credit_sync_contact_id_fkey"
             columns: ["contact_id"]
+            isOneToOne: true
             referencedRelation: "hubspot_contact_credits"
             referencedColumns: ["id"]
           },
@@ -240,6 +241,7 @@ export type Database = {
           {
             foreignKeyName: "credit_ledger_contact_id_fkey"
             columns: ["contact_id"]
+            isOneToOne: false
             referencedRelation: "hubspot_contact_credits"
             referencedColumns: ["id"]
           },
@@ -265,6 +267,7 @@ export type Database = {
           {
             foreignKeyName: "exam_hubspot_sync_exam_id_fkey"
             columns: ["exam_id"]
+            isOneToOne: true
             referencedRelation: "hubspot_mock_exams"
             referencedColumns: ["id"]
           },
@@ -350,12 +353,14 @@ export type Database = {
           {
             foreignKeyName: "groups_instructors_group_id_fkey"
             columns: ["group_id"]
+            isOneToOne: false
             referencedRelation: "groups"
             referencedColumns: ["group_id"]
           },
           {
             foreignKeyName: "groups_instructors_instructor_id_fkey"
             columns: ["instructor_id"]
+            isOneToOne: false
             referencedRelation: "instructors"
             referencedColumns: ["id"]
           },
@@ -390,12 +395,14 @@ export type Database = {
           {
             foreignKeyName: "groups_students_group_id_fkey"
             columns: ["group_id"]
+            isOneToOne: false
             referencedRelation: "groups"
             referencedColumns: ["group_id"]
           },
           {
             foreignKeyName: "groups_students_student_id_fkey"
             columns: ["student_id"]
+            isOneToOne: false
             referencedRelation: "hubspot_contact_credits"
             referencedColumns: ["student_id"]
           },
@@ -1018,12 +1025,14 @@ export type Database = {
           {
             foreignKeyName: "work_check_bookings_slot_id_fkey"
             columns: ["slot_id"]
+            isOneToOne: false
             referencedRelation: "work_check_slots"
             referencedColumns: ["id"]
           },
           {
             foreignKeyName: "work_check_bookings_student_id_fkey"
             columns: ["student_id"]
+            isOneToOne: false
             referencedRelation: "hubspot_contact_credits"
             referencedColumns: ["student_id"]
           },
@@ -1079,6 +1088,7 @@ export type Database = {
           {
             foreignKeyName: "work_check_slots_instructor_id_fkey"
             columns: ["instructor_id"]
+            isOneToOne: false
             referencedRelation: "instructors"
             referencedColumns: ["id"]
           },

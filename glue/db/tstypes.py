@@ -394,8 +394,12 @@ def database_types(url: str, client_dir: Path = CLIENT_DIR) -> str:
     """What Supabase's generator prints for the schema of `url`'s database."""
     server = client_dir / GENERATOR.relative_to(CLIENT_DIR)
     ensure_node_modules(client_dir)
-    env = {**os.environ, "PG_META_DB_URL": as_url(url), "PG_META_GENERATE_TYPES": "typescript",
-           "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": SCHEMA}
+    # the settings `supabase gen types typescript` passes (the CLI's internal/gen/types), and
+    # none of this shell's own PG_META_* or Sentry settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG_META_", "SENTRY_"))}
+    env.update(PG_META_DB_URL=as_url(url), PG_META_GENERATE_TYPES="typescript",
+               PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS=SCHEMA,
+               PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS="true")
     done = subprocess.run(["node", str(server)], cwd=client_dir, env=env, capture_output=True,
                           text=True, timeout=300)
     if done.returncode != 0 or "export type Database" not in done.stdout:
