@@ -6,13 +6,15 @@
   the functions' comments (the text docs/rpc.md prints) and raise_error's error codes;
 - app.ts (the calls docs/apps.md shows) compiles against them, and each wrong call of
   wrong-calls.ts is refused by the compiler on its line, with its error;
-- real results of every function returning jsonb have exactly the keys of their documented shape.
+- real results of every function returning jsonb have exactly the keys of their documented shape;
+- mockbookError reads real PTnnn errors as supabase-js hands them over, and nothing else.
 
 The npm packages are installed here when missing (`npm ci`, pinned by package-lock.json).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -23,7 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgrest import rpc
+from postgrest import RpcError, rpc
 
 from glue.db import tstypes
 from glue.db.tstypes import Arr, Leaf, Ref, Result, Shape
@@ -223,3 +225,51 @@ def test_real_results_have_the_documented_shapes(db: psycopg.Connection) -> None
     assert all(batch[k] for k in ("cancelled", "skipped", "not_found")), batch
     marked = results["mark_attendance"][0]
     assert all(marked[k] for k in ("updated", "skipped", "rejected", "not_found", "exams")), marked
+
+
+# --- mockbookError, the one function of mockbook.types.ts -----------------------------------
+
+READ_ERRORS = """
+import fs from 'node:fs'
+import ts from 'typescript'
+const source = fs.readFileSync('mockbook.types.ts', 'utf8')
+const js = ts.transpileModule(source, { compilerOptions: {
+  module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
+const types = await import('data:text/javascript,' + encodeURIComponent(js))
+const errors = JSON.parse(process.argv.at(-1))
+console.log(JSON.stringify(errors.map((error) => types.mockbookError(error))))
+"""
+
+
+def test_mockbook_error_reads_the_errors_the_functions_raise(
+        node_modules: Path, db: psycopg.Connection) -> None:
+    """Real errors, as supabase-js hands them over ({code: SQLSTATE, message, details, hint}):
+    a PTnnn error gives its code and HTTP status, also with the words a compatibility function
+    adds to a not-found ('EXAM_NOT_FOUND: exam not found'); anything else gives null."""
+    refused = []
+    for fn, args in [
+        ("create_booking", {"p_student_id": "NOSUCH1", "p_email": "nosuch1@example.com",
+                            "p_mock_exam_id": "NOSUCH", "p_idempotency_key": "k-nosuch"}),
+        ("adjust_credits", {"p_student_id": "NOSUCH2", "p_credit_field": "sj_credits",
+                            "p_delta": 0, "p_reason": "r", "p_actor": "a"}),
+        ("update_exam_prerequisites", {"p_exam_id": "NOSUCH-EXAM", "p_add_ids": []}),
+    ]:
+        with pytest.raises(RpcError) as caught:
+            rpc(db, fn, **args)
+        refused.append(caught.value)
+    errors = [{"code": e.sqlstate, "message": e.message, "details": e.detail, "hint": e.hint}
+              for e in refused]
+    errors += [{"code": "PGRST202", "message": "Could not find the function", "details": None,
+                "hint": None},
+               {"code": "42501", "message": "permission denied for function create_booking"},
+               {"code": "PT409", "message": "SOLD_OUT"}, None]
+    assert refused[2].message == "EXAM_NOT_FOUND: exam not found"
+    done = subprocess.run(["node", "--input-type=module", "-e", READ_ERRORS, json.dumps(errors)],
+                          cwd=CLIENT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    read = json.loads(done.stdout)
+    assert read[:3] == [{"code": e.code, "sqlstate": e.sqlstate, "status": e.status,
+                         "details": e.detail or "", "hint": e.hint or ""} for e in refused]
+    assert [r["code"] for r in read[:3]] == ["CONTACT_NOT_FOUND", "INVALID_ARGUMENT",
+                                            "EXAM_NOT_FOUND"]
+    assert read[3:] == [None, None, None, None]
