@@ -379,15 +379,14 @@ def ensure_node_modules(client_dir: Path = CLIENT_DIR) -> Path:
 
 
 def as_url(conninfo: str) -> str:
-    """A libpq connection string as the postgresql:// URL node's pg takes."""
-    if conninfo.startswith(("postgresql://", "postgres://")):
-        return conninfo
-    params = psycopg.conninfo.conninfo_to_dict(conninfo)
-    auth = quote(str(params.get("user", "postgres")), safe="")
-    if params.get("password"):
-        auth += ":" + quote(str(params["password"]), safe="")
-    host = params.get("host", "127.0.0.1")
-    return f"postgresql://{auth}@{host}:{params.get('port', 5432)}/{params.get('dbname', '')}"
+    """The postgresql:// URL node's pg takes for what libpq connects to with `conninfo` (its
+    defaults resolved: PGUSER, the OS user, PGPASSWORD, ...)."""
+    with psycopg.connect(conninfo) as conn:
+        info = conn.info
+        auth = quote(info.user, safe="") + (f":{quote(info.password, safe='')}"
+                                            if info.password else "")
+        return (f"postgresql://{auth}@{quote(info.host, safe='')}:{info.port}/"
+                f"{quote(info.dbname, safe='')}")
 
 
 def database_types(url: str, client_dir: Path = CLIENT_DIR) -> str:
