@@ -105,6 +105,52 @@ def test_app_calls_compile_and_wrong_calls_do_not(node_modules: Path) -> None:
     assert len(found) == len(expected), done.stdout
 
 
+# --- how a comment's result sentence is read -------------------------------------------------
+
+NAMES = {"create_booking", "cancel_booking", "cancel_bookings", "check_idempotency_key"}
+
+
+@pytest.mark.parametrize(("comment", "shape"), [
+    ("Books. Returns `{success, id,\n  booking_id}` (`id` the uuid).",
+     "{success: Json, id: Json, booking_id: Json}"),
+    ("Returns `{cancelled: [cancel_booking results], skipped: [{booking_id, reason}], "
+     "not_found: [ref, …]}`, in order.",
+     "{cancelled: CancelBookingResult[], skipped: Array<{booking_id: Json, reason: Json}>, "
+     "not_found: Json[]}"),
+    ("Returns the `create_booking` result (`credit_field` NULL) plus `over_capacity`.",
+     "CreateBookingResult & {over_capacity: Json}"),
+    ("Returns `create_booking`'s object plus `moved: {id, status}` and `previous`. Locks: `x`.",
+     "CreateBookingResult & {moved: {id: Json, status: Json}, previous: Json}"),
+    ("Returns the `cancel_booking` result with production's keys: `success`, `booking_id` "
+     "(uuid), `student_id`. Errors: `BUSY`.",
+     "CancelBookingResult & {student_id: Json}"),
+    ("`{found: true, id}` or NULL. No errors.", "{found: true, id: Json} | null"),
+    ("`check_idempotency_key` with `p_x` NULL (same checks, result and errors).",
+     "CheckIdempotencyKeyResult"),
+])
+def test_a_result_sentence_becomes_its_type(comment: str, shape: str) -> None:
+    result = tstypes.parse_result(comment, NAMES)
+    bases = {"create_booking": tstypes.Result(tstypes.Obj({"credit_field": Leaf()})),
+             "cancel_booking": tstypes.Result(tstypes.Obj({"success": Leaf(),
+                                                           "booking_id": Leaf()}))}
+    ts = tstypes._ts(result.shape, "", bases) + (" | null" if result.nullable else "")
+    assert " ".join(ts.split()).replace(" }", "}").replace("{ ", "{") == " ".join(
+        re.sub(r",", "", shape).split()), ts
+
+
+@pytest.mark.parametrize("comment", [
+    "Cancels the booking and refunds it.",                   # no result sentence
+    "Returns `{success, id` and more.",                      # unbalanced
+    "Returns the `unknown_function` result plus `x`.",       # not a function returning jsonb
+    "Returns `{success, 2nd}`.",                             # not a key
+])
+def test_a_result_sentence_that_cannot_be_read_is_refused(comment: str) -> None:
+    """make types stops, naming the function, instead of typing a result as something the
+    comment does not say."""
+    with pytest.raises(tstypes.ShapeError):
+        tstypes.parse_result(comment, NAMES)
+
+
 # --- real results against the documented shapes ----------------------------------------------
 
 
