@@ -182,7 +182,7 @@ def parse_result(comment: str, names: set[str]) -> Result:
     m = re.search(r"\bReturns\s+`\{", text)
     if m:
         start = m.end() - 1
-        end = text.index("`", start)
+        end = _closing_backtick(text, start)
         return Result(_literal(text[start:end], names), _or_null(text, end + 1))
     m = re.search(r"\bReturns\s+(?:the\s+)?`([a-z_0-9]+)`(?:'s object|\s+result)", text)
     if m:
@@ -194,9 +194,16 @@ def parse_result(comment: str, names: set[str]) -> Result:
         return Result(Ref(same[0]))
     m = re.search(r"`\{", text)
     if m:
-        end = text.index("`", m.end())
+        end = _closing_backtick(text, m.end())
         return Result(_literal(text[m.end() - 1:end], names), _or_null(text, end + 1))
     raise ShapeError("no `Returns {…}` (nor another function's result) in the comment")
+
+
+def _closing_backtick(text: str, start: int) -> int:
+    end = text.find("`", start)
+    if end < 0:
+        raise ShapeError(f"no closing backtick after {text[start:start + 40]!r}")
+    return end
 
 
 def _or_null(text: str, pos: int) -> bool:

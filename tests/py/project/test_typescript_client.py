@@ -141,6 +141,7 @@ def test_a_result_sentence_becomes_its_type(comment: str, shape: str) -> None:
 @pytest.mark.parametrize("comment", [
     "Cancels the booking and refunds it.",                   # no result sentence
     "Returns `{success, id` and more.",                      # unbalanced
+    "Returns `{success, id} and more.",                      # no closing backtick
     "Returns the `unknown_function` result plus `x`.",       # not a function returning jsonb
     "Returns `{success, 2nd}`.",                             # not a key
 ])
