@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc revision revision-lock bench clean
+.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc types revision revision-lock bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -97,6 +97,12 @@ demo: venv ## The first run on the embedded PostgreSQL (no configuration)
 
 settings-doc: venv ## Write docs/settings.md's table of environment variables from glue/config.py
 	$(PY) -m glue.settings_doc
+
+# clients/typescript/: Supabase's generator (npm @supabase/postgres-meta, pinned by its
+# package-lock.json, `npm ci` when missing) and the shapes of the functions' comments, run on a
+# database built from db/ (tests/py/project/test_typescript_client.py fails when they differ).
+types: venv ## Write the apps' TypeScript types (clients/typescript/*.types.ts) from the schema
+	$(PY) -m glue.db.tstypes
 
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 $(BENCH_STAMP): $(STAMP)

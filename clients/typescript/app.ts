@@ -1,0 +1,122 @@
+// The calls docs/apps.md shows, written against the generated types: `tsc --noEmit` in this
+// folder compiles them (tests/py/project/test_typescript_client.py runs it in make test).
+import { createClient } from '@supabase/supabase-js'
+
+import { type Database, mockbookError, type MockbookErrorCode } from './mockbook.types'
+
+export function connect(url: string, serviceRoleKey: string) {
+  return createClient<Database>(url, serviceRoleKey, {
+    db: { schema: 'hubspot_sync' },
+    auth: { persistSession: false },
+  })
+}
+
+type Client = ReturnType<typeof connect>
+
+export type BookingRequest = {
+  studentId: string
+  email: string
+  examId: string
+  idempotencyKey: string
+  location?: string
+}
+
+// One key per user action, reused when the same request is sent again: the booking is then
+// replayed (`idempotent_replay: true`), never made or charged twice.
+export async function createBooking(supabase: Client, req: BookingRequest, attempt = 1) {
+  const { data, error } = await supabase.rpc('create_booking', {
+    p_student_id: req.studentId,
+    p_email: req.email,
+    p_mock_exam_id: req.examId,
+    p_idempotency_key: req.idempotencyKey,
+    p_attending_location: req.location,
+  })
+  if (!error) {
+    return { httpStatus: 201, bookingCode: data.booking_id, replay: data.idempotent_replay }
+  }
+  const failure = mockbookError(error)
+  if (!failure) throw error // not a mockbook answer (PGRST..., 42501, network)
+  if (failure.code === 'BUSY' && attempt < 3) {
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+    return createBooking(supabase, req, attempt + 1) // same key: safe
+  }
+  return { httpStatus: failure.status, code: failure.code, message: failure.details }
+}
+
+export async function cancel(supabase: Client, bookingId: string, studentId: string, key: string) {
+  const { data, error } = await supabase.rpc('cancel_booking', {
+    p_booking_id: bookingId,
+    p_student_id: studentId,
+    p_idempotency_key: key,
+  })
+  if (error) throw error
+  return { status: data.status, creditsRemaining: data.credits_remaining }
+}
+
+export async function rebook(supabase: Client, bookingId: string, newExamId: string, key: string) {
+  const { data, error } = await supabase.rpc('rebook', {
+    p_booking_id: bookingId,
+    p_new_mock_exam_id: newExamId,
+    p_idempotency_key: key,
+  })
+  if (error) throw error
+  return { from: data.rebooked_from.booking_id, to: data.booking_id }
+}
+
+export async function waitlist(supabase: Client, studentId: string, email: string, examId: string) {
+  const joined = await supabase.rpc('join_waitlist', {
+    p_student_id: studentId,
+    p_email: email,
+    p_mock_exam_id: examId,
+    p_dominant_hand: 'Right',
+  })
+  if (joined.error) {
+    // a free seat: book it instead
+    if (mockbookError(joined.error)?.code === 'EXAM_NOT_FULL') return null
+    throw joined.error
+  }
+  const position = joined.data.position
+  const accepted = await supabase.rpc('accept_offer', {
+    p_student_id: studentId,
+    p_email: email,
+    p_mock_exam_id: examId,
+  })
+  if (!accepted.error) return { position, booking: accepted.data.booking_id }
+  const left = await supabase.rpc('leave_waitlist', { p_student_id: studentId, p_mock_exam_id: examId })
+  if (left.error) throw left.error
+  return { position, left: left.data.left }
+}
+
+// Reads return rows: PostgREST filters and .single() work on them.
+export async function reads(supabase: Client, studentId: string, email: string) {
+  const { data: summary, error } = await supabase
+    .rpc('get_credit_summary', { p_student_id: studentId, p_email: email })
+    .single()
+  if (error) throw error
+  const { data: exams } = await supabase
+    .rpc('list_available_exams', { p_mock_type: 'Clinical Skills' })
+    .gt('remaining_seats', 0)
+  const { data: bookings } = await supabase.rpc('list_contact_bookings', {
+    p_student_id: studentId,
+    p_status: 'Active',
+  })
+  const credits: number = summary.sj_credits + summary.shared_mock_credits
+  const seats: number[] = (exams ?? []).map((exam) => exam.remaining_seats)
+  const codes: (string | null)[] = (bookings ?? []).map((booking) => booking.booking_id)
+  return { credits, seats, codes }
+}
+
+// Switch on the code; the union is every code mockbook raises.
+export function answer(code: MockbookErrorCode): number {
+  switch (code) {
+    case 'EXAM_FULL':
+    case 'DUPLICATE_BOOKING':
+      return 409
+    case 'INSUFFICIENT_CREDITS':
+      return 402
+    case 'BUSY':
+      return 503
+    default:
+      return 400
+  }
+}
