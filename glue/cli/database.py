@@ -135,7 +135,7 @@ def revision(message: str | None) -> None:
         rev = freeze(message)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
+    click.echo(rev or "nothing to fold: the revision already holds db/ as it is")
 
 
 @db.command("release")

@@ -279,21 +279,25 @@ def _slot(folder: Path) -> str:
 
 
 def freeze(message: str | None = None, *, db_dir: Path = DB_DIR) -> str | None:
-    """Fold the pending db/ changes into the unreleased release's revision (starting one, named
-    by `message`, when the newest release is cut); return its id (None: nothing changed)."""
-    manifest = load_manifest(db_dir)
-    manifest.setdefault("base", {})
-    if not pending_changes(manifest, db_dir):
-        return None
+    """Fold db/ into the unreleased release's revision (starting one, named by `message`, when
+    the newest release is cut); return its id, or None when nothing had to change."""
     rev = unreleased_revision(db_dir)
+    try:
+        manifest = load_manifest(db_dir)
+    except json.JSONDecodeError:  # a merge's conflict markers: rebuilt below (first release)
+        manifest = {"files": {relpath(p, db_dir): {"sha256": digest(p.read_text()), "frozen": None}
+                              for p in source_files(db_dir)
+                              if not relpath(p, db_dir).startswith(REPLACEABLE_FOLDERS)}}
     if rev is None:
+        if not pending_changes(manifest, db_dir):
+            return None
         if not message:
             raise ValueError("the newest release is cut: the next release's revision needs a "
                              "name (-m \"what it changes\")")
         rev = _start_revision(message, manifest, db_dir)
-    elif manifest["head"] != rev:
-        raise ValueError(f"frozen.json's head {manifest['head']} is not the unreleased "
-                         f"revision {rev} (releases.json)")
+    before = _state(rev, db_dir)
+    _drop_strays(rev, db_dir)
+    _repair_manifest(manifest, rev, db_dir)
     folder = versions_dir(db_dir) / rev
     up_dir, down_dir = folder / "upgrade", folder / "downgrade"
     up_slot, down_slot = _slot(up_dir), _slot(down_dir)
@@ -326,7 +330,56 @@ def freeze(message: str | None = None, *, db_dir: Path = DB_DIR) -> str | None:
     manifest["files"] = dict(sorted(files.items()))
     save_manifest(manifest, db_dir)
     lock_newest(db_dir)
-    return rev
+    return rev if _state(rev, db_dir) != before else None
+
+
+def _state(rev: str, db_dir: Path) -> dict[str, bytes]:
+    """What a fold may change: the revisions, the manifest and the lock."""
+    base = db_dir / "migrations"
+    paths = [manifest_path(db_dir), lock_path(db_dir), *versions_dir(db_dir).rglob("*")]
+    return {str(p): p.read_bytes() for p in paths
+            if p.is_file() and "__pycache__" not in p.relative_to(base).parts}
+
+
+def _drop_strays(rev: str, db_dir: Path) -> None:
+    """Revisions after the unreleased one (a merged branch's own `make revision` from before
+    the release's one revision): db/ holds what they froze, so the fold replaces them. One
+    holding a hand-written file is refused (its SQL belongs in the release's revision)."""
+    revisions = revision_ids(db_dir)
+    strays = revisions[revisions.index(rev) + 1:]
+    generated = re.compile(r"^-- (Frozen copy of|Undo) db/\S+ \(\w+\)\.\n")
+    for stray in strays:
+        folder = versions_dir(db_dir) / stray
+        hand = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*.sql"))
+                if p.read_text() != PREAMBLE and not generated.match(p.read_text())]
+        if hand:
+            raise ValueError(f"revision {stray} follows the unreleased {rev} and holds "
+                             f"hand-written SQL ({', '.join(hand)}): move it into {rev}, then "
+                             f"delete {stray}")
+    for stray in strays:
+        shutil.rmtree(versions_dir(db_dir) / stray, ignore_errors=True)
+        (versions_dir(db_dir) / f"{stray}.py").unlink()
+    # the lock's lines of revisions after it (those, or ones folded away on another branch),
+    # and a merge's conflict markers, go; its own lines are pinned again below
+    path = lock_path(db_dir)
+    lines = [line for line in path.read_text().splitlines()
+             if not line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||"))]
+    path.write_text("".join(line + "\n" for line in lines))
+    lock = read_lock(db_dir)
+    write_lock({r: pins for r, pins in lock.items() if r[:4] <= rev[:4]}, db_dir)
+
+
+def _repair_manifest(manifest: dict, rev: str, db_dir: Path) -> None:
+    """A manifest that is not the unreleased revision's (a merge took another branch's
+    frozen.json): for the first release, whose base is the hand-written tables only, it is
+    rebuilt; a later release's base is refused."""
+    if manifest.get("head") == rev and "base" in manifest:
+        return
+    if len(load_releases(db_dir)) > 1:
+        raise ValueError(f"db/migrations/frozen.json is not revision {rev}'s (head "
+                         f"{manifest.get('head')}): take it from the branch that made {rev}")
+    tables = {path: entry for path, entry in manifest["files"].items() if entry["frozen"] is None}
+    manifest.update(head=rev, base=tables)
 
 
 def _sha(db_dir: Path, path: str) -> str | None:
@@ -498,7 +551,7 @@ def main() -> None:  # python -m glue.db.revision [-m "message"]
     parser.add_argument("-m", "--message")
     args = parser.parse_args()
     rev = freeze(args.message)
-    print(rev or "db/ has no changes since the newest revision: nothing to freeze")
+    print(rev or "nothing to fold: the revision already holds db/ as it is")
 
 
 if __name__ == "__main__":

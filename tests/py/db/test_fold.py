@@ -205,3 +205,54 @@ def test_the_changelog_check_sees_a_missing_or_wrong_section() -> None:
     text = CHANGELOG.read_text()
     assert changelog_sections(text)
     assert changelog_sections(text.replace("## 1.0.0 — ", "## 1.0.0 - ")) == []
+
+
+def test_a_merge_is_folded_whatever_it_left_in_db_migrations(db_copy: Path, tmp_path: Path):
+    """The state a merge of a branch started before the release's one revision leaves: its own
+    `make revision` (a revision after the release's, generated files only), revisions.lock with
+    its lines, lines of revisions folded away since and conflict markers, frozen.json in
+    conflict. One fold gives exactly what folding the same db/ on a clean tree gives."""
+    change_body(db_copy)
+    (db_copy / NEW).write_text(NEW_FUNCTION)
+    clean = tmp_path / "clean"
+    shutil.copytree(db_copy, clean)
+    freeze.freeze(db_dir=clean)
+
+    first = freeze.unreleased_revision(db_copy)
+    versions = db_copy / "migrations" / "versions"
+    theirs = "0013_lock_exam_comment"
+    (versions / f"{theirs}.py").write_text(
+        freeze.render_revision(db_copy / "migrations", theirs, first, "lock exam comment"))
+    for direction, header in (("upgrade", "Frozen copy of"), ("downgrade", "Undo")):
+        (versions / theirs / direction).mkdir(parents=True)
+        (versions / theirs / direction / "00_preamble.sql").write_text(freeze.PREAMBLE)
+        (versions / theirs / direction / f"01_{CHANGED.replace('/', '_')}").write_text(
+            f"-- {header} db/{CHANGED} (changed).\n" + (db_copy / CHANGED).read_text())
+    lock = db_copy / "migrations" / "revisions.lock"
+    pinned = lock.read_text().splitlines()
+    lock.write_text("\n".join(["<<<<<<< HEAD", *pinned, "=======", *pinned[:3],
+                               f"{'0' * 64}  versions/0003_rules_read_by_plpgsql.py",
+                               f"{'1' * 64}  versions/{theirs}.py", ">>>>>>> theirs"]) + "\n")
+    manifest = db_copy / "migrations" / "frozen.json"
+    manifest.write_text("<<<<<<< HEAD\n" + manifest.read_text() + "=======\n{}\n>>>>>>> x\n")
+
+    assert freeze.freeze(db_dir=db_copy) == first
+    assert freeze.revision_ids(db_copy) == freeze.revision_ids(clean)
+    assert migrations_state(db_copy) == migrations_state(clean)
+    assert freeze.check_lock(db_copy) == [] and freeze.check_releases(db_copy) == []
+
+
+def test_a_later_revision_with_hand_written_sql_is_not_folded_away(db_copy: Path) -> None:
+    first = freeze.unreleased_revision(db_copy)
+    versions = db_copy / "migrations" / "versions"
+    theirs = "0013_note_column"
+    (versions / f"{theirs}.py").write_text(
+        freeze.render_revision(db_copy / "migrations", theirs, first, "note column"))
+    (versions / theirs / "upgrade").mkdir(parents=True)
+    (versions / theirs / "upgrade" / "00_schema_changes.sql").write_text(
+        "ALTER TABLE hubspot_sync.sync_metadata ADD COLUMN note text;\n")
+    change_body(db_copy)
+    with pytest.raises(ValueError, match=f"{theirs} follows the unreleased {first} and holds "
+                                         r"hand-written SQL \(upgrade/00_schema_changes.sql\)"):
+        freeze.freeze(db_dir=db_copy)
+    assert (versions / f"{theirs}.py").exists()
