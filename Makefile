@@ -114,11 +114,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP) ## Benchmarks of the benchmark method (ratios against pgbench references measured in the same run)
 	$(PY) bench/run.py
 
-revision: venv ## New migration revision freezing the changed db/ SQL: make revision m="why"
-	@test -n "$(m)" || { echo 'usage: make revision m="what changed"' >&2; exit 2; }
-	$(VENV)/bin/mockbook db revision -m "$(m)"
+revision: venv ## Fold the changed db/ SQL into the unreleased release's one revision (m="name": a new release's)
+	$(VENV)/bin/mockbook db revision $(if $(m),-m "$(m)")
 
-revision-lock: venv ## After hand-writing SQL into the new (not yet merged) revision: pin its files again
+revision-lock: venv ## After hand-writing SQL into the unreleased release's revision: pin its files again
 	$(VENV)/bin/mockbook db lock
 
 clean: ## Stop the embedded database and remove .venv

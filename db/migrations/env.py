@@ -108,9 +108,10 @@ def run_online() -> None:
 # live call (40P01) the whole transaction is rolled back and tried again, at most
 # MOCKBOOK_ADOPTION_ATTEMPTS times (default 5), 1 s apart, doubling. The frozen revisions run a
 # *.nontx.sql file outside their transaction (CREATE INDEX CONCURRENTLY): in this one-transaction
-# run those statements run inside it, without CONCURRENTLY (the tables are locked anyway), the
-# revisions' SQL otherwise unchanged. An already adopted database is upgraded as before, one
-# transaction per revision, CONCURRENTLY kept.
+# run those statements run inside it, their index statements without CONCURRENTLY (the tables
+# are locked anyway); every other statement, and every function body, runs as frozen. An
+# already adopted database is upgraded as before, one transaction per revision, CONCURRENTLY
+# kept.
 ADOPTION_LOCKS = (
     "hubspot_sync.hubspot_contact_credits", "hubspot_sync.hubspot_bookings",
     "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
@@ -122,10 +123,28 @@ def _adopting(heads: tuple[str, ...]) -> bool:
     return heads == ("0001_baseline",) and _upgrades_through_adoption()
 
 
+# CONCURRENTLY of an index statement, the only form a *.nontx.sql file may take it in
+_CONCURRENT_INDEX = re.compile(r"\b((?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+|RE)INDEX)\s+CONCURRENTLY\b",
+                               re.IGNORECASE)
+
+
 @contextlib.contextmanager
 def _in_one_transaction():
-    """The frozen runners' non-transactional steps, run inside the adoption's transaction."""
+    """The frozen runners' non-transactional steps, run inside the adoption's transaction: only
+    the statements of a *.nontx.sql file (inside the runner's autocommit_block) lose the
+    CONCURRENTLY of their index statement; every other SQL, function bodies included, runs
+    exactly as frozen."""
     ctx = context.get_context()
+    nontx = [False]
+
+    @contextlib.contextmanager
+    def in_transaction():
+        nontx[0] = True
+        try:
+            yield
+        finally:
+            nontx[0] = False
+
     patched = []
     for rev in context.script.walk_revisions():
         module = rev.module
@@ -134,11 +153,11 @@ def _in_one_transaction():
             continue
 
         def execute(sql: str, _original=original) -> None:
-            _original(re.sub(r"\bCONCURRENTLY\b", "", sql))
+            _original(_CONCURRENT_INDEX.sub(r"\1", sql) if nontx[0] else sql)
 
         module._execute = execute
         patched.append((module, original))
-    ctx.autocommit_block = contextlib.nullcontext
+    ctx.autocommit_block = in_transaction
     try:
         yield
     finally:

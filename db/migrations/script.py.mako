@@ -2,15 +2,10 @@
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
-% if context.get("frozen_from"):
 
-Frozen by `mockbook db revision` from these db/ changes:
-${frozen_from}
-% else:
-Create Date: ${create_date}
-
-The SQL this revision runs is frozen beside it in ${up_revision}/upgrade and ${up_revision}/downgrade.
-% endif
+The SQL this revision runs is frozen beside it in ${up_revision}/upgrade and ${up_revision}/downgrade:
+the one revision of its release (db/migrations/releases.json), into which `mockbook db revision`
+folds db/ until the release is cut.
 """
 
 import hashlib

@@ -63,7 +63,7 @@ out of the order, so a pull merging a contact never deadlocks with the claim
 of the contact committed.
 Errors: BUSY (the contact held by another transaction: not locked by the claim first).
 Locks: the contact row (already held), then its contact_credit_sync row.';
-REVOKE ALL ON FUNCTION mockbook_internal.credit_push_claimed() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_push_claimed() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER credit_push_claimed
     AFTER UPDATE OF lease_owner ON hubspot_sync.sync_queue

@@ -37,7 +37,7 @@ Lock order (docs/rpc.md): it writes the contact_credit_sync row under its contac
 which the UPDATE that fires it holds (complete_sync_batch locks its contacts first, ascending
 id), as every writer of that table does.
 Locks: the contact row (held by the firing UPDATE), then its contact_credit_sync row.';
-REVOKE ALL ON FUNCTION mockbook_internal.credit_push_done() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.credit_push_done() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER credit_push_done
     AFTER UPDATE OF hubspot_last_sync_at ON hubspot_sync.hubspot_contact_credits

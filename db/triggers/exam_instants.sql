@@ -29,7 +29,7 @@ exam_starts_at, exam_ends_at and time_problem in step with the stored text, read
 exam_ends_at is the end time, else the end of the exam day in the business time zone (a
 whole-day exam has taken place when its day is over). Every rule and job reads these columns.
 The seat-taking UPDATE (total_bookings only) does not fire it.';
-REVOKE ALL ON FUNCTION mockbook_internal.derive_exam_instants() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.derive_exam_instants() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER derive_exam_instants
     BEFORE INSERT OR UPDATE OF exam_date, start_time, end_time ON hubspot_sync.hubspot_mock_exams

@@ -30,7 +30,7 @@ marked, synced) — which a CHECK constraint, even NOT VALID, would forbid.
 The trigger carries WHEN (NEW.booking_id IS NULL): a row with a code (every booking the
 functions write) never calls the function (one PL/pgSQL trigger call fewer per
 booking); the function decides the NULL cases.';
-REVOKE ALL ON FUNCTION mockbook_internal.require_booking_code() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.require_booking_code() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER require_booking_code
     BEFORE INSERT OR UPDATE OF booking_id ON hubspot_sync.hubspot_bookings

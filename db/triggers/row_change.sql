@@ -323,7 +323,7 @@ more than one column changed). A column added to one of these tables must be add
 lists of its table: tests/sql/test_row_change_columns.sql compares them with pg_attribute
 and fails until it is. A table given this trigger without lists makes every write fail
 (XX000), never a silent partial audit.';
-REVOKE ALL ON FUNCTION mockbook_internal.record_row_change() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.record_row_change() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER record_row_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.hubspot_contact_credits

@@ -43,7 +43,7 @@ updated_at = now() (every booking function''s) ends with updated_at = now() what
 changed, so the function is not called at all (two PL/pgSQL trigger calls fewer per
 booking). PostgreSQL evaluates a BEFORE trigger''s WHEN just before the function would run, so
 this is the function''s own first test, made without the call.';
-REVOKE ALL ON FUNCTION mockbook_internal.touch_updated_at() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.touch_updated_at() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER touch_updated_at
     BEFORE UPDATE ON hubspot_sync.hubspot_contact_credits

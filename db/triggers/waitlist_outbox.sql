@@ -42,7 +42,7 @@ resolved_at, booking_id), and the booking accept_offer makes is audited as every
 (Not record_row_change itself: a place''s id is a bigint and it has no HubSpot id of its own
 before its first push, while that function keys both of its rows by a uuid id.)
 Runs as the writing role (SECURITY INVOKER): service_role may insert into sync_queue.';
-REVOKE ALL ON FUNCTION mockbook_internal.queue_waitlist_change() FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION mockbook_internal.queue_waitlist_change() FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE OR REPLACE TRIGGER queue_waitlist_change
     AFTER INSERT OR UPDATE OR DELETE ON hubspot_sync.waitlist_entries

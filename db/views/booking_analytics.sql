@@ -60,5 +60,5 @@ A row per (week, mock_type) that has at least one exam; weeks without exams have
 Computed per exam first (a CTE), then averaged over exams.
 Refreshed by mockbook_internal.refresh_analytics() (unique index on week, mock_type).
 Read by service_role only.';
-REVOKE ALL ON TABLE hubspot_sync.booking_analytics FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.booking_analytics FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.booking_analytics TO service_role;

@@ -49,5 +49,5 @@ A row per (week, credit_field) with at least one credit_ledger entry, from the l
 Every column is always present (0 when there is nothing of that reason).
 Refreshed by mockbook_internal.refresh_analytics() (unique index on week, credit_field).
 Read by service_role only.';
-REVOKE ALL ON TABLE hubspot_sync.credit_usage FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.credit_usage FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.credit_usage TO service_role;

@@ -66,5 +66,5 @@ A row per (day, mock_type, location) with at least one booking made that day.
 Bookings without created_at are left out.
 Refreshed by mockbook_internal.refresh_analytics() (unique index on day, mock_type, location).
 Read by service_role only.';
-REVOKE ALL ON TABLE hubspot_sync.daily_booking_trends FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.daily_booking_trends FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.daily_booking_trends TO service_role;

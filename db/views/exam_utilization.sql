@@ -51,5 +51,5 @@ Exams without any booking are listed with zeros (LEFT JOIN). Bookings are matche
 associated_mock_exam = hubspot_id; bookings of unknown exams appear in no exam view.
 Refreshed by mockbook_internal.refresh_analytics() (CONCURRENTLY: unique index on hubspot_id).
 Read by service_role only.';
-REVOKE ALL ON TABLE hubspot_sync.exam_utilization FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.exam_utilization FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.exam_utilization TO service_role;

@@ -47,5 +47,5 @@ pending                 outbox rows still to push (sync_queue: done_at and dead_
 "Now" is the reading transaction''s now(). security_invoker: the reader needs SELECT on
 sync_queue, sync_errors and sync_metadata (service_role has it); anon and authenticated have
 nothing.';
-REVOKE ALL ON TABLE hubspot_sync.sync_health FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON TABLE hubspot_sync.sync_health FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.sync_health TO service_role, mockbook_glue;

@@ -123,21 +123,40 @@ def db() -> None:
 
 
 @db.command("revision")
-@click.option("-m", "--message", required=True, help="What the revision changes.")
-@click.argument("paths", nargs=-1)
-def revision(message: str, paths: tuple[str, ...]) -> None:
-    """Create a revision carrying a frozen copy of the db/ files changed since the last one
-    (only PATHS, relative to db/, when given: e.g. functions/api/create_booking.sql triggers/)."""
+@click.option("-m", "--message", default=None,
+              help="The name of a new release's revision (needed only after a release is cut).")
+def revision(message: str | None) -> None:
+    """Fold the db/ changes into the one revision of the release not cut yet (re-frozen in
+    place; run it again and nothing changes). After a release is cut, start the next
+    release's revision, named by MESSAGE."""
     from glue.db.revision import freeze
 
-    rev = freeze(message, only=list(paths) or None)
-    click.echo(rev or "db/ has no changes since the newest revision: nothing to freeze")
+    try:
+        rev = freeze(message)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(rev or "nothing to fold: the revision already holds db/ as it is")
+
+
+@db.command("release")
+@click.argument("version")
+@click.option("--date", "day", required=True, help="The release's date, YYYY-MM-DD.")
+def release(version: str, day: str) -> None:
+    """Cut the release: record the unreleased revision as VERSION in
+    db/migrations/releases.json. It never changes again; the next `db revision` starts the
+    next release's revision. (Retitle its CHANGELOG section with the same date and tag it.)"""
+    from glue.db.revision import cut_release
+
+    try:
+        click.echo(f"release {version}: revision {cut_release(version, day)}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @db.command("lock")
 def lock() -> None:
     """Pin the newest revision's files in db/migrations/revisions.lock again, after writing its
-    hand-written SQL (00_schema_changes.sql, ...). Only for a revision not yet on main: older
+    hand-written SQL (0000_schema_changes.sql, ...). Only for the release not cut yet: older
     revisions are never re-pinned (it stops if one of them changed)."""
     from glue.db.revision import lock_newest
 

@@ -1,10 +1,13 @@
-"""`mockbook db revision`: a new Alembic revision carrying a frozen copy of the changed db/ SQL.
+"""`mockbook db revision`: the pending db/ changes frozen into the release's one revision.
 
-db/ is what people edit; a revision never reads it when it runs. This module compares db/ with
-the manifest `db/migrations/frozen.json` (the sha256 of every db/ file as of the newest revision
-and where its frozen copy lives) and writes `versions/<NNNN>_<slug>.py` plus
-`versions/<NNNN>_<slug>/upgrade|downgrade/*.sql` (detailed after the imports), then pins it
-in `db/migrations/revisions.lock`.
+db/ is what people edit; a revision never reads it when it runs. Each release has exactly one
+revision (db/migrations/releases.json lists them, oldest first, with their date; `"date": null`
+is a release not cut yet). While the newest release is not cut, `mockbook db revision` FOLDS
+db/ into its revision: it rewrites that revision's frozen copies of the function, trigger and
+view files from db/ as they are now, so running it twice changes nothing and it works from any
+db/ state. Once the release is cut, the next run starts the next release's revision. The
+manifest `db/migrations/frozen.json` records the sha256 of every db/ file and where its frozen
+copy lives, as of the newest revision (`files`), and as of the last cut release (`base`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,23 +24,30 @@ from glue.db.source import DB_DIR, REPLACEABLE_FOLDERS, digest, relpath, source_
 
 # How it works (the detail of the module docstring):
 #
-# - a new or changed function, trigger or view file is copied verbatim into upgrade/ (it is
+# - A release's revision holds hand-written files (a table change, the adoption's steps) and
+#   one generated block: every db/ file that differs from the last cut release (`base`), in
+#   db/'s apply order (tables, functions, triggers, views: the order applying db/ proves), each
+#   `<slot>_<NNN>_<path>.sql`. `upgrade/<slot>_...` sorts where the block runs among the
+#   hand-written files, `downgrade/<slot>_...` runs the block in reverse order.
+# - a new or changed function, trigger or view file is copied verbatim into the block (it is
 #   re-applicable: CREATE OR REPLACE, DROP ... IF EXISTS then CREATE); its downgrade refers to
-#   the previous frozen copy by path and sha256 (`-- frozen: <path> sha256:<hex>`, which the
-#   revision's runner replaces with that file), or, for a new file, is DROP statements generated
-#   from its CREATE statements;
+#   the release's earlier frozen copy by path and sha256 (`-- frozen: <path> sha256:<hex>`, which
+#   the revision's runner replaces with that file), or, for a new file, is DROP statements
+#   generated from its CREATE statements;
 # - a deleted file gets the DROP statements in upgrade/ and a reference to its last frozen copy
 #   in downgrade/;
 # - a new db/schema/ file (a new table) is copied as it is, its downgrade drops the table;
 # - a changed db/schema/ file (tables) cannot be turned into ALTER statements mechanically: the
-#   revision gets `upgrade/00_schema_changes.sql` that names the changed files and refuses to run
-#   until a person writes the ALTERs there (the schema-equivalence test then proves them right).
+#   revision gets `upgrade/0000_schema_changes.sql` that names the changed files and refuses to
+#   run until a person writes the ALTERs there (the schema-equivalence test then proves them
+#   right), then `make revision-lock`.
 #
-# The new revision's files are then pinned in `db/migrations/revisions.lock` (sha256sum format:
+# The revision's files are then pinned in `db/migrations/revisions.lock` (sha256sum format:
 # `cd db/migrations && sha256sum -c revisions.lock` checks it too): the sha256 of every file of
-# every revision, its .py and each file of its folder. A committed revision never changes; a test
-# recomputes the lock (`check_lock`) and names the revision and file that did. After hand-writing
-# SQL into a new revision, `lock_newest` (`mockbook db lock`) re-pins that revision, and only it.
+# every revision, its .py and each file of its folder. A revision of a cut release never
+# changes; a test recomputes the lock (`check_lock`) and names the revision and file that did.
+# After hand-writing SQL into the unreleased revision, `lock_newest` (`mockbook db lock`)
+# re-pins that revision, and only it.
 
 
 def versions_dir(db_dir: Path = DB_DIR) -> Path:
@@ -176,44 +188,218 @@ def next_revision_id(message: str, db_dir: Path = DB_DIR) -> str:
     return f"{max(numbers, default=0) + 1:04d}_{slug or 'revision'}"
 
 
-def _frozen_name(index: int, path: str) -> str:
-    return f"{index:02d}_{path.replace('/', '_')}"
+_BLOCK = re.compile(r"^(\d{4})_(\d{3})_.+\.sql$")
+# where the generated block of a release's new revision goes: after its preamble (and a guard)
+NEW_REVISION_SLOT = "0001"
 
 
-def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None) -> str | None:
-    """Write a new revision for the pending db/ changes (or those of `only`: paths relative to
-    db/, or folder prefixes like "triggers/"); return its id (None: nothing changed)."""
-    manifest = load_manifest(db_dir)
-    changes = pending_changes(manifest, db_dir)
-    if only:
-        changes = [c for c in changes if any(c.path.startswith(prefix) for prefix in only)]
-    if not changes:
-        return None
+def releases_path(db_dir: Path = DB_DIR) -> Path:
+    return db_dir / "migrations" / "releases.json"
+
+
+def load_releases(db_dir: Path = DB_DIR) -> list[dict]:
+    """[{version, revision, date}], oldest first; date None: not cut yet."""
+    return json.loads(releases_path(db_dir).read_text())["releases"]
+
+
+def save_releases(releases: list[dict], db_dir: Path = DB_DIR) -> None:
+    releases_path(db_dir).write_text(
+        json.dumps({"releases": releases}, indent=2, sort_keys=True) + "\n")
+
+
+def unreleased_revision(db_dir: Path = DB_DIR) -> str | None:
+    """The revision of the release not cut yet, if the newest release is one."""
+    releases = load_releases(db_dir)
+    return releases[-1]["revision"] if releases and releases[-1]["date"] is None else None
+
+
+def check_releases(db_dir: Path = DB_DIR) -> list[str]:
+    """Every break of "one revision per release", one line each: after the baseline, the
+    revisions on disk are exactly the releases' revisions in order, and only the newest release
+    may be uncut."""
+    releases = load_releases(db_dir)
+    revisions = revision_ids(db_dir)[1:]  # 0001_baseline: production's schema, not a release
+    listed = [r["revision"] for r in releases]
+    problems = [f"release {r['version']} is not cut (date null) but a later release is"
+                for r in releases[:-1] if r["date"] is None]
+    problems += [f"revision {rev} is not the revision of a release: fold it into its "
+                 "release's one revision" for rev in revisions if rev not in listed]
+    problems += [f"release {r['version']}: revision {r['revision']} does not exist"
+                 for r in releases if r["revision"] not in revisions]
+    if not problems and revisions != listed:
+        problems.append(f"revisions {revisions} are not in the releases' order {listed}")
+    return problems
+
+
+def cut_release(version: str, date: str, db_dir: Path = DB_DIR) -> str:
+    """Record the unreleased revision as released `version` on `date` (YYYY-MM-DD): from then
+    on it never changes, and the next `mockbook db revision` starts the next release's."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise ValueError(f"date {date!r} is not YYYY-MM-DD")
+    if pending_changes(db_dir=db_dir):
+        raise ValueError("db/ has changes not folded into the release's revision: "
+                         "run `mockbook db revision` first")
+    releases = load_releases(db_dir)
+    if not releases or releases[-1]["date"] is not None:
+        raise ValueError("no unreleased revision to cut (run `mockbook db revision` first)")
+    releases[-1].update(version=version, date=date)
+    save_releases(releases, db_dir)
+    return releases[-1]["revision"]
+
+
+def _frozen_name(slot: str, index: int, path: str) -> str:
+    return f"{slot}_{index:03d}_{path.replace('/', '_')}"
+
+
+def _start_revision(message: str, manifest: dict, db_dir: Path) -> str:
+    """A new (empty) revision for the next release, after the last cut one."""
     rev = next_revision_id(message, db_dir)
     versions = versions_dir(db_dir)
-    up_dir, down_dir = versions / rev / "upgrade", versions / rev / "downgrade"
-    up_dir.mkdir(parents=True)
-    down_dir.mkdir(parents=True)
-    (up_dir / "00_preamble.sql").write_text(PREAMBLE)
-    (down_dir / "00_preamble.sql").write_text(PREAMBLE)
+    for direction in ("upgrade", "downgrade"):
+        (versions / rev / direction).mkdir(parents=True)
+        (versions / rev / direction / "0000_preamble.sql").write_text(PREAMBLE)
+    _write_revision_file(versions / f"{rev}.py", rev, manifest["head"], message)
+    manifest["base"] = {path: dict(entry) for path, entry in manifest["files"].items()}
+    manifest["head"] = rev
+    releases = load_releases(db_dir)
+    releases.append({"version": None, "revision": rev, "date": None})
+    save_releases(releases, db_dir)
+    return rev
 
-    # A new db/schema/ file (a new table) applies as it is; a changed or deleted one needs ALTERs.
-    schema_changes = [
-        c for c in changes if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"
-    ]
-    if schema_changes:
-        (up_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))
-        (down_dir / "00_schema_changes.sql").write_text(_schema_guard(rev, schema_changes))
 
-    replaceable = [c for c in changes if c.path.startswith(REPLACEABLE_FOLDERS) or c.kind == "new"]
-    for index, change in enumerate(replaceable, start=1):
-        old_entry = manifest["files"].get(change.moved_from or change.path, {})
+def _block(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.sql")) if _BLOCK.match(p.name)}
+
+
+def _slot(folder: Path) -> str:
+    slots = {_BLOCK.match(name)[1] for name in _block(folder)}
+    if len(slots) > 1:
+        raise ValueError(f"{folder}: generated files in more than one slot: {sorted(slots)}")
+    return slots.pop() if slots else NEW_REVISION_SLOT
+
+
+def freeze(message: str | None = None, *, db_dir: Path = DB_DIR) -> str | None:
+    """Fold db/ into the unreleased release's revision (starting one, named by `message`, when
+    the newest release is cut); return its id, or None when nothing had to change."""
+    rev = unreleased_revision(db_dir)
+    try:
+        manifest = load_manifest(db_dir)
+    except json.JSONDecodeError:  # a merge's conflict markers: rebuilt below (first release)
+        manifest = {"files": {relpath(p, db_dir): {"sha256": digest(p.read_text()), "frozen": None}
+                              for p in source_files(db_dir)
+                              if not relpath(p, db_dir).startswith(REPLACEABLE_FOLDERS)}}
+    if rev is None:
+        if not pending_changes(manifest, db_dir):
+            return None
+        if not message:
+            raise ValueError("the newest release is cut: the next release's revision needs a "
+                             "name (-m \"what it changes\")")
+        rev = _start_revision(message, manifest, db_dir)
+    before = _state(rev, db_dir)
+    _drop_strays(rev, db_dir)
+    _repair_manifest(manifest, rev, db_dir)
+    folder = versions_dir(db_dir) / rev
+    up_dir, down_dir = folder / "upgrade", folder / "downgrade"
+    up_slot, down_slot = _slot(up_dir), _slot(down_dir)
+
+    base = manifest["base"]
+    changes = pending_changes({"files": base}, db_dir)
+    # A changed table file needs hand-written ALTERs: a guard until they are written.
+    tables = [c for c in changes if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"]
+    unseen = [c for c in tables
+              if manifest["files"].get(c.path, {}).get("sha256") != _sha(db_dir, c.path)]
+    if unseen:
+        for direction in (up_dir, down_dir):
+            (direction / "0000_schema_changes.sql").write_text(_schema_guard(rev, unseen))
+    block = [c for c in changes if c not in tables]
+
+    with tempfile.TemporaryDirectory() as scratch:
+        new_up, new_down = Path(scratch) / "up", Path(scratch) / "down"
+        new_up.mkdir()
+        new_down.mkdir()
+        files = _write_block(block, base, up_slot, down_slot, new_up, new_down, rev, db_dir)
+        for target, fresh in ((up_dir, new_up), (down_dir, new_down)):
+            for name in _block(target):
+                (target / name).unlink()
+            for path in fresh.iterdir():
+                shutil.copyfile(path, target / path.name)
+
+    for change in tables:
+        if change.kind != "deleted":
+            files[change.path] = {"sha256": _sha(db_dir, change.path), "frozen": None}
+    manifest["files"] = dict(sorted(files.items()))
+    save_manifest(manifest, db_dir)
+    lock_newest(db_dir)
+    return rev if _state(rev, db_dir) != before else None
+
+
+def _state(rev: str, db_dir: Path) -> dict[str, bytes]:
+    """What a fold may change: the revisions, the manifest and the lock."""
+    base = db_dir / "migrations"
+    paths = [manifest_path(db_dir), lock_path(db_dir), *versions_dir(db_dir).rglob("*")]
+    return {str(p): p.read_bytes() for p in paths
+            if p.is_file() and "__pycache__" not in p.relative_to(base).parts}
+
+
+def _drop_strays(rev: str, db_dir: Path) -> None:
+    """Revisions after the unreleased one (a merged branch's own `make revision` from before
+    the release's one revision): db/ holds what they froze, so the fold replaces them. One
+    holding a hand-written file is refused (its SQL belongs in the release's revision)."""
+    revisions = revision_ids(db_dir)
+    strays = revisions[revisions.index(rev) + 1:]
+    generated = re.compile(r"^-- (Frozen copy of|Undo) db/\S+ \(\w+\)\.\n")
+    for stray in strays:
+        folder = versions_dir(db_dir) / stray
+        hand = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*.sql"))
+                if p.read_text() != PREAMBLE and not generated.match(p.read_text())]
+        if hand:
+            raise ValueError(f"revision {stray} follows the unreleased {rev} and holds "
+                             f"hand-written SQL ({', '.join(hand)}): move it into {rev}, then "
+                             f"delete {stray}")
+    for stray in strays:
+        shutil.rmtree(versions_dir(db_dir) / stray, ignore_errors=True)
+        (versions_dir(db_dir) / f"{stray}.py").unlink()
+    # the lock's lines of revisions after it (those, or ones folded away on another branch),
+    # and a merge's conflict markers, go; its own lines are pinned again below
+    path = lock_path(db_dir)
+    lines = [line for line in path.read_text().splitlines()
+             if not line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||"))]
+    path.write_text("".join(line + "\n" for line in lines))
+    lock = read_lock(db_dir)
+    write_lock({r: pins for r, pins in lock.items() if r[:4] <= rev[:4]}, db_dir)
+
+
+def _repair_manifest(manifest: dict, rev: str, db_dir: Path) -> None:
+    """A manifest that is not the unreleased revision's (a merge took another branch's
+    frozen.json): for the first release, whose base is the hand-written tables only, it is
+    rebuilt; a later release's base is refused."""
+    if manifest.get("head") == rev and "base" in manifest:
+        return
+    if len(load_releases(db_dir)) > 1:
+        raise ValueError(f"db/migrations/frozen.json is not revision {rev}'s (head "
+                         f"{manifest.get('head')}): take it from the branch that made {rev}")
+    tables = {path: entry for path, entry in manifest["files"].items() if entry["frozen"] is None}
+    manifest.update(head=rev, base=tables)
+
+
+def _sha(db_dir: Path, path: str) -> str | None:
+    file = db_dir / path
+    return digest(file.read_text()) if file.exists() else None
+
+
+def _write_block(changes: list[Change], base: dict, up_slot: str, down_slot: str,
+                 up_dir: Path, down_dir: Path, rev: str, db_dir: Path) -> dict:
+    """The generated files of `rev` for `changes` (relative to `base`) into up_dir/down_dir;
+    returns the manifest's `files` they give."""
+    files = {path: dict(entry) for path, entry in base.items()}
+    for index, change in enumerate(changes, start=1):
+        old_entry = base.get(change.moved_from or change.path, {})
         old_sql = (
             (db_dir / "migrations" / old_entry["frozen"]).read_text()
             if old_entry.get("frozen")
             else None
         )
-        name = _frozen_name(index, change.path)
+        name = _frozen_name(up_slot, index, change.path)
         if change.kind == "deleted":
             up_sql = drop_statements(old_sql or "")
         else:
@@ -231,31 +417,15 @@ def freeze(message: str, *, db_dir: Path = DB_DIR, only: list[str] | None = None
             down_sql += _reference(old_entry["frozen"], db_dir)
         else:
             down_sql = drop_statements(new_sql)
-        down_name = f"{len(replaceable) - index + 1:02d}_{change.path.replace('/', '_')}"
+        down_name = _frozen_name(down_slot, len(changes) - index + 1, change.path)
         (down_dir / down_name).write_text(f"-- Undo db/{change.path} ({change.kind}).\n" + down_sql)
-        if change.kind == "deleted":
-            manifest["files"].pop(change.path)
-        else:
-            if change.moved_from:
-                manifest["files"].pop(change.moved_from)
-            manifest["files"][change.path] = {
+        files.pop(change.moved_from or change.path, None)
+        if change.kind != "deleted":
+            files[change.path] = {
                 "sha256": digest((db_dir / change.path).read_text()),
-                "frozen": (up_dir / name).relative_to(db_dir / "migrations").as_posix(),
+                "frozen": f"versions/{rev}/upgrade/{name}",
             }
-    for change in schema_changes:
-        if change.kind == "deleted":
-            manifest["files"].pop(change.path)
-        else:
-            manifest["files"][change.path] = {
-                "sha256": digest((db_dir / change.path).read_text()),
-                "frozen": None,
-            }
-
-    _write_revision_file(versions / f"{rev}.py", rev, manifest["head"], message, changes)
-    manifest["head"] = rev
-    save_manifest(manifest, db_dir)
-    lock_newest(db_dir)
-    return rev
+    return files
 
 
 def _schema_guard(rev: str, changes: list[Change]) -> str:
@@ -273,15 +443,10 @@ def _schema_guard(rev: str, changes: list[Change]) -> str:
     )
 
 
-def _write_revision_file(
-    path: Path, rev: str, down: str, message: str, changes: list[Change]
-) -> None:
+def _write_revision_file(path: Path, rev: str, down: str, message: str) -> None:
     """The revision file, rendered from db/migrations/script.py.mako: self-contained (its own
     small runner, no import of this package), so it runs as committed forever."""
-    listing = "\n".join(f"  {c.kind:8} db/{c.path}"
-                        + (f"\n  {'':8} (from db/{c.moved_from})" if c.moved_from else "")
-                        for c in changes)
-    path.write_text(render_revision(path.parent.parent, rev, down, message, listing))
+    path.write_text(render_revision(path.parent.parent, rev, down, message))
 
 
 def render_revision(migrations_dir: Path, rev: str, down: str | None, message: str,
@@ -379,15 +544,14 @@ def check_lock(db_dir: Path = DB_DIR) -> list[str]:
     return problems
 
 
-def main() -> None:  # python -m glue.db.revision -m "message"
+def main() -> None:  # python -m glue.db.revision [-m "message"]
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-m", "--message", required=True)
-    parser.add_argument("paths", nargs="*", help="only these db/ paths (relative to db/)")
+    parser.add_argument("-m", "--message")
     args = parser.parse_args()
-    rev = freeze(args.message, only=args.paths or None)
-    print(rev or "db/ has no changes since the newest revision: nothing to freeze")
+    rev = freeze(args.message)
+    print(rev or "nothing to fold: the revision already holds db/ as it is")
 
 
 if __name__ == "__main__":

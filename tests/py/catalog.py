@@ -49,7 +49,8 @@ QUERIES: dict[str, str] = {
             'options', c.reloptions,
             'persistence', c.relpersistence,
             'acl', {_acl("c.relacl", "r", "c.relowner")},
-            'comment', obj_description(c.oid, 'pg_class'))
+            'comment', obj_description(c.oid, 'pg_class'),
+            'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')""",
     "columns": """

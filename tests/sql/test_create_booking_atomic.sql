@@ -2,7 +2,7 @@
 -- with the true balance - 1 under the contact lock, never written: the credit is spent
 -- relatively and a difference is noted on the ledger row.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 SELECT volatility_is('hubspot_sync', 'create_booking_atomic',
                      ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
@@ -78,6 +78,10 @@ SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking_atomic(p_stude
           (SELECT r || '{"idempotent_replay": true}' FROM r_at), 'a retry with the same key replays (the stale value is not checked again)');
 SELECT is(tests.rpc('service_role', $$hubspot_sync.create_booking(p_student_id := 'ATA', p_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_idempotency_key := 'at1', p_attending_location := 'calgary')$$) ->> 'booking_id',
           'BK-APP-1', 'create_booking with the same key and request replays it too');
+-- the original app recomputes its value (balance - 1) for a retry: after the first call spent
+-- the last credit that is -1, and the arguments are checked before the key is looked up
+SELECT matches(tests.rpc_error('service_role', $$hubspot_sync.create_booking_atomic(p_student_name := NULL, p_token_used := NULL, p_dominant_hand := NULL, p_mock_set := NULL, p_booking_id := 'BK-APP-1', p_student_id := 'ATA', p_student_email := 'ata@example.com', p_mock_exam_id := 'AT_SJ', p_attending_location := 'calgary', p_idempotency_key := 'at1', p_credit_field := 'sj_credits', p_new_credit_value := -1)$$),
+               '^PT400 INVALID_ARGUMENT: p_new_credit_value', 'a retry whose recomputed value is negative is refused, not replayed');
 SELECT ok(tests.unchanged_since('replay'), 'replays change nothing');
 
 -- Every other rule -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ rollback (`alembic downgrade 0001_baseline`) gives back the production schema.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -671,6 +672,55 @@ def test_every_production_function_keeps_its_exact_signature(adopted: dict) -> N
     # the one production function extended since
     assert head["hubspot_sync.update_exam_prerequisites"][0].endswith(
         "p_idempotency_key text DEFAULT NULL::text)")
+
+
+MOCKBOOK_DEFINITIONS = """
+    SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('hubspot_sync', 'mockbook_internal') AND p.prokind <> 'a'
+    UNION ALL
+    SELECT 'view ' || c.oid::regclass::text, pg_get_viewdef(c.oid)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('hubspot_sync', 'mockbook_internal') AND c.relkind IN ('v', 'm')"""
+
+
+def definitions(url: str) -> dict[str, str]:
+    """Every function's pg_get_functiondef and every view's definition, by name."""
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute(MOCKBOOK_DEFINITIONS).fetchall())
+
+
+def test_one_body_per_function_whatever_the_path(adopted: dict,
+                                                 make_database: MakeDatabase) -> None:
+    """A fresh install, the adopted production database and a fresh install whose adoption
+    revision was stepped down and up again (an upgrade from 0001_baseline takes the adoption's
+    one-transaction path) define every mockbook function and view identically: nothing on the
+    adoption's path rewrites the SQL inside a body (refresh_analytics keeps its REFRESH ...
+    CONCURRENTLY). Functions only the adopted database has are production's own, kept."""
+    url = make_database("adopt_fresh_bodies")
+    migrations.upgrade(url, "head")
+    fresh = definitions(url)
+    refresh = fresh["function mockbook_internal.refresh_analytics(boolean)"]
+    assert refresh.count("REFRESH MATERIALIZED VIEW CONCURRENTLY") == 4
+    assert sum(k.startswith("view ") for k in fresh) == 5
+
+    def differences(other: dict[str, str]) -> list[str]:
+        return [f"{key}: " + ("missing" if key not in other else "\n" + "\n".join(
+                    difflib.unified_diff(fresh[key].splitlines(), other[key].splitlines(),
+                                         "fresh", "other", lineterm="", n=0)))
+                for key in sorted(fresh) if other.get(key) != fresh[key]]
+
+    on_adopted = definitions(adopted["url"])
+    assert not differences(on_adopted), "\n".join(differences(on_adopted))
+    production = {key.split("(")[0] for key in adopted["production"]["functions"]}
+    extra = {key.split(" ", 1)[1].split("(")[0] for key in set(on_adopted) - set(fresh)}
+    assert extra <= production, extra - production
+
+    migrations.downgrade(url, BASELINE)
+    migrations.upgrade(url, "head")
+    stepped = definitions(url)
+    assert not differences(stepped), "\n".join(differences(stepped))
+    assert set(stepped) == set(fresh)
 
 
 def test_rollback_returns_the_production_schema(adopted: dict) -> None:

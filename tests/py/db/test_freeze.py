@@ -1,5 +1,7 @@
 """`mockbook db revision` (glue.db.revision): a revision freezes the changed db/ SQL and applies it
-without ever reading db/ again."""
+without ever reading db/ again. Each test here starts from a copy whose release is cut, so each
+`freeze` after a `cut` starts the next release's one revision (folding into an unreleased one:
+tests/py/db/test_fold.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +28,19 @@ FUNCTION_V3 = FUNCTION_V3.replace("SELECT 1", "SELECT 'three'")
 
 @pytest.fixture
 def db_copy(tmp_path: Path) -> Path:
-    """A private copy of db/ whose pending changes are all frozen first."""
+    """A private copy of db/ whose pending changes are all folded and whose release is cut."""
     copy = tmp_path / "db"
     shutil.copytree(freeze.DB_DIR, copy)
-    freeze.freeze("catch up", db_dir=copy)
+    freeze.freeze(db_dir=copy)
+    cut(copy)
     assert freeze.pending_changes(db_dir=copy) == []
     return copy
+
+
+def cut(db_dir: Path) -> None:
+    """Cut the unreleased release (the next `freeze` starts another release's revision)."""
+    number = len(freeze.load_releases(db_dir))
+    freeze.cut_release(f"1.{number}.0", "2026-01-01", db_dir)
 
 
 def probe(url: str):
@@ -58,8 +67,10 @@ def test_new_changed_and_retyped_function_round_trip(db_copy: Path, make_databas
     source = db_copy / "functions" / "freeze_probe.sql"
     source.write_text(FUNCTION_V1)
     rev1 = freeze.freeze("add probe", db_dir=db_copy)
+    cut(db_copy)
     source.write_text(FUNCTION_V2)
     rev2 = freeze.freeze("probe returns 2", db_dir=db_copy)
+    cut(db_copy)
     source.write_text(FUNCTION_V3)
     rev3 = freeze.freeze("probe returns text", db_dir=db_copy)
     assert rev1 and rev2 and rev3 and len({rev1, rev2, rev3}) == 3
@@ -91,6 +102,7 @@ def test_a_downgrade_refers_to_the_earlier_copy_and_checks_its_hash(db_copy: Pat
     source = db_copy / "functions" / "freeze_probe.sql"
     source.write_text(FUNCTION_V1)
     rev1 = freeze.freeze("add probe", db_dir=db_copy)
+    cut(db_copy)
     source.write_text(FUNCTION_V2)
     rev2 = freeze.freeze("probe returns 2", db_dir=db_copy)
     versions = db_copy / "migrations" / "versions"
@@ -118,6 +130,7 @@ def test_deleted_function_is_dropped_and_restored_on_downgrade(db_copy: Path, ma
     source = db_copy / "functions" / "freeze_probe.sql"
     source.write_text(FUNCTION_V1)
     added = freeze.freeze("add probe", db_dir=db_copy)
+    cut(db_copy)
     source.unlink()
     removed = freeze.freeze("remove probe", db_dir=db_copy)
     url = make_database("freeze_del")
@@ -137,6 +150,7 @@ def test_a_moved_function_file_keeps_its_function(db_copy: Path, make_database) 
     source = db_copy / "functions" / "freeze_probe.sql"
     source.write_text(FUNCTION_V1)
     added = freeze.freeze("add probe", db_dir=db_copy)
+    cut(db_copy)
     (db_copy / "functions" / "api").mkdir(exist_ok=True)
     source.rename(db_copy / "functions" / "api" / "freeze_probe.sql")
     assert freeze.pending_changes(db_dir=db_copy) == [freeze.Change(
@@ -158,7 +172,7 @@ def test_changed_table_file_gets_a_guard_that_refuses_to_run(db_copy: Path, make
     table.write_text(table.read_text().replace("error_message text,", "error_message text,\n"
                                                "    note text,"))
     rev = freeze.freeze("add a note column", db_dir=db_copy)
-    guard = db_copy / "migrations" / "versions" / rev / "upgrade" / "00_schema_changes.sql"
+    guard = db_copy / "migrations" / "versions" / rev / "upgrade" / "0000_schema_changes.sql"
     assert "db/schema/13_sync_metadata.sql" in guard.read_text()
     url = make_database("freeze_guard")
     cfg = alembic_at(db_copy, url)
@@ -172,7 +186,7 @@ def test_new_table_file_is_frozen_as_is(db_copy: Path, make_database) -> None:
         "ALTER TABLE hubspot_sync.freeze_probe_t ENABLE ROW LEVEL SECURITY;\n")
     rev = freeze.freeze("probe table", db_dir=db_copy)
     folder = db_copy / "migrations" / "versions" / rev
-    assert not (folder / "upgrade" / "00_schema_changes.sql").exists()
+    assert not (folder / "upgrade" / "0000_schema_changes.sql").exists()
     assert "DROP TABLE IF EXISTS hubspot_sync.freeze_probe_t;" in "".join(
         p.read_text() for p in (folder / "downgrade").glob("*.sql"))
     url = make_database("freeze_table")

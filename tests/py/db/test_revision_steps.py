@@ -103,7 +103,8 @@ def test_a_dependent_object_stops_the_view_change_instead_of_being_dropped(
     the previous frozen copy it refers to."""
     db_copy = tmp_path / "db"
     shutil.copytree(freeze.DB_DIR, db_copy)
-    freeze.freeze("catch up", db_dir=db_copy)
+    freeze.freeze(db_dir=db_copy)
+    freeze.cut_release("1.0.0", "2026-01-01", db_copy)
     before = freeze.load_manifest(db_copy)["head"]
     view = db_copy / "views" / "exam_utilization.sql"
     view.write_text(view.read_text() + "\n-- changed\n")

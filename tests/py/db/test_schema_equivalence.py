@@ -35,8 +35,8 @@ def test_migrations_build_the_db_source_schema(
     migrated, source = snapshots
     differences = catalog.diff(migrated, source, ("alembic", "db/"), (category,))
     assert not differences, (
-        "alembic upgrade head and db/ differ (freeze the db/ change into a new revision with "
-        "`mockbook db revision -m ...`, or fix the revision):\n" + "\n".join(differences)
+        "alembic upgrade head and db/ differ (fold the db/ change into the release's revision "
+        "with `make revision`, or fix its hand-written SQL):\n" + "\n".join(differences)
     )
 
 

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/push_state.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.push_state;

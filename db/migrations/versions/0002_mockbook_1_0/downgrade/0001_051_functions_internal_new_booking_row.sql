@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/new_booking_row.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.new_booking_row;

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/find_contact.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.find_contact;

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/check_prerequisite_exams.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_exams;

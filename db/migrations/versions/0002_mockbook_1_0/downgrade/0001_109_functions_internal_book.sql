@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/book.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.book;

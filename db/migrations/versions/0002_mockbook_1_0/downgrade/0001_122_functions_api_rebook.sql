@@ -1,0 +1,2 @@
+-- Undo db/functions/api/rebook.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.rebook;

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/mark_attendance.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.mark_attendance;

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/create_booking.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.create_booking;

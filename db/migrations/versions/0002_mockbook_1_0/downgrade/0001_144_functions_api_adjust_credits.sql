@@ -1,0 +1,2 @@
+-- Undo db/functions/api/adjust_credits.sql (new).
+DROP FUNCTION IF EXISTS hubspot_sync.adjust_credits;

@@ -1,3 +1,0 @@
--- Undo db/views/credit_usage.sql (new).
-DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.credit_usage;
-DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.credit_usage;

@@ -1,5 +1,0 @@
--- Undo db/triggers/waitlist_outbox.sql (new).
-DROP TRIGGER IF EXISTS queue_waitlist_change ON hubspot_sync.waitlist_entries;
-DROP FUNCTION IF EXISTS mockbook_internal.queue_waitlist_change;
-DROP TRIGGER IF EXISTS queue_waitlist_change ON hubspot_sync.waitlist_entries;
-DROP FUNCTION IF EXISTS hubspot_sync.queue_waitlist_change;

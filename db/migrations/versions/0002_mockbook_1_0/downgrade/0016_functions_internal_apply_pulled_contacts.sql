@@ -1,3 +1,0 @@
--- Undo db/functions/internal/apply_pulled_contacts.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.apply_pulled_contacts;
-DROP FUNCTION IF EXISTS hubspot_sync.apply_pulled_contacts;

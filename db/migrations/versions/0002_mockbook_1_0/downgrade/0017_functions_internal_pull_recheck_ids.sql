@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pull_recheck_ids.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pull_recheck_ids;
-DROP FUNCTION IF EXISTS hubspot_sync.pull_recheck_ids;

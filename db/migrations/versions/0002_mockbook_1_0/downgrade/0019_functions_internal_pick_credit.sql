@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pick_credit.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pick_credit;
-DROP FUNCTION IF EXISTS hubspot_sync.pick_credit;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/new_booking_row.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.new_booking_row;
-DROP FUNCTION IF EXISTS hubspot_sync.new_booking_row;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/mark_audit_notes.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.mark_audit_notes;
-DROP FUNCTION IF EXISTS hubspot_sync.mark_audit_notes;

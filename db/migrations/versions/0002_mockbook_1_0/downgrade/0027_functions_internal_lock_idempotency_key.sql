@@ -1,3 +1,0 @@
--- Undo db/functions/internal/lock_idempotency_key.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_idempotency_key;
-DROP FUNCTION IF EXISTS hubspot_sync.lock_idempotency_key;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/lock_exam.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_exam;
-DROP FUNCTION IF EXISTS hubspot_sync.lock_exam;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/lock_contacts.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_contacts;
-DROP FUNCTION IF EXISTS mockbook_internal.lock_contacts;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/lock_contact.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_contact;
-DROP FUNCTION IF EXISTS hubspot_sync.lock_contact;

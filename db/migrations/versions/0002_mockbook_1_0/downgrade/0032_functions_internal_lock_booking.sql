@@ -1,3 +1,0 @@
--- Undo db/functions/internal/lock_booking.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.lock_booking;
-DROP FUNCTION IF EXISTS hubspot_sync.lock_booking;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/local_change_pending.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.local_change_pending;
-DROP FUNCTION IF EXISTS hubspot_sync.local_change_pending;

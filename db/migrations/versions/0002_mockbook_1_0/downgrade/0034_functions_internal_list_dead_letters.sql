@@ -1,3 +1,0 @@
--- Undo db/functions/internal/list_dead_letters.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.list_dead_letters;
-DROP FUNCTION IF EXISTS hubspot_sync.list_dead_letters;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/legacy_attending_location.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.legacy_attending_location;
-DROP FUNCTION IF EXISTS hubspot_sync.legacy_attending_location;

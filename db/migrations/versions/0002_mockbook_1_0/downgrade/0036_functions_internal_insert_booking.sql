@@ -1,3 +1,0 @@
--- Undo db/functions/internal/insert_booking.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.insert_booking;
-DROP FUNCTION IF EXISTS hubspot_sync.insert_booking;

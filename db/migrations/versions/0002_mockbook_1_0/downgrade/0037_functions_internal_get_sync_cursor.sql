@@ -1,3 +1,0 @@
--- Undo db/functions/internal/get_sync_cursor.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.get_sync_cursor;
-DROP FUNCTION IF EXISTS hubspot_sync.get_sync_cursor;

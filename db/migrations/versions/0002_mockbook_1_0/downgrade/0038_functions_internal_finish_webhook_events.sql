@@ -1,3 +1,0 @@
--- Undo db/functions/internal/finish_webhook_events.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.finish_webhook_events;
-DROP FUNCTION IF EXISTS hubspot_sync.finish_webhook_events;

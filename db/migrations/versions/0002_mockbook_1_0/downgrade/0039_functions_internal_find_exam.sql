@@ -1,3 +1,0 @@
--- Undo db/functions/internal/find_exam.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.find_exam;
-DROP FUNCTION IF EXISTS hubspot_sync.find_exam;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/find_contact.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.find_contact;
-DROP FUNCTION IF EXISTS hubspot_sync.find_contact;

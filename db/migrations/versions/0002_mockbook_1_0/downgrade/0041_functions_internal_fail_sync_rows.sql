@@ -1,3 +1,0 @@
--- Undo db/functions/internal/fail_sync_rows.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.fail_sync_rows;
-DROP FUNCTION IF EXISTS hubspot_sync.fail_sync_rows;

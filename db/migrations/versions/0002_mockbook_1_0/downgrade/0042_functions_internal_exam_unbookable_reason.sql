@@ -1,3 +1,0 @@
--- Undo db/functions/internal/exam_unbookable_reason.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.exam_unbookable_reason;
-DROP FUNCTION IF EXISTS hubspot_sync.exam_unbookable_reason;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/exam_starts_at.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.exam_starts_at;
-DROP FUNCTION IF EXISTS hubspot_sync.exam_starts_at;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/exam_refusal.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.exam_refusal;
-DROP FUNCTION IF EXISTS mockbook_internal.exam_refusal;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/credit_balances.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.credit_balances;
-DROP FUNCTION IF EXISTS hubspot_sync.credit_balances;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/credit_balance.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.credit_balance;
-DROP FUNCTION IF EXISTS hubspot_sync.credit_balance;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/contact_id_of_booking.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.contact_id_of_booking;
-DROP FUNCTION IF EXISTS hubspot_sync.contact_id_of_booking;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/close_day_places.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.close_day_places;
-DROP FUNCTION IF EXISTS mockbook_internal.close_day_places;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/claim_webhook_events.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.claim_webhook_events;
-DROP FUNCTION IF EXISTS hubspot_sync.claim_webhook_events;

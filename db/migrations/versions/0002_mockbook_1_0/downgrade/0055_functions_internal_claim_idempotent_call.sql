@@ -1,3 +1,0 @@
--- Undo db/functions/internal/claim_idempotent_call.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.claim_idempotent_call;
-DROP FUNCTION IF EXISTS hubspot_sync.claim_idempotent_call;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/claim_idempotency_key.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.claim_idempotency_key;
-DROP FUNCTION IF EXISTS hubspot_sync.claim_idempotency_key;

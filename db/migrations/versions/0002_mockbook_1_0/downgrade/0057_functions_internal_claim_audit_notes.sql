@@ -1,3 +1,0 @@
--- Undo db/functions/internal/claim_audit_notes.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.claim_audit_notes;
-DROP FUNCTION IF EXISTS hubspot_sync.claim_audit_notes;

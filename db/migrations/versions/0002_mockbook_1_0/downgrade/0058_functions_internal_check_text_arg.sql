@@ -1,3 +1,0 @@
--- Undo db/functions/internal/check_text_arg.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_text_arg;
-DROP FUNCTION IF EXISTS hubspot_sync.check_text_arg;

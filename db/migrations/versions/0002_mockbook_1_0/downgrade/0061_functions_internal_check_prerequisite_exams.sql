@@ -1,3 +1,0 @@
--- Undo db/functions/internal/check_prerequisite_exams.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_exams;
-DROP FUNCTION IF EXISTS mockbook_internal.check_prerequisite_exams;

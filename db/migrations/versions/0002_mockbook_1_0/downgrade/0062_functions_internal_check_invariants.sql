@@ -1,3 +1,0 @@
--- Undo db/functions/internal/check_invariants.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_invariants;
-DROP FUNCTION IF EXISTS hubspot_sync.check_invariants;

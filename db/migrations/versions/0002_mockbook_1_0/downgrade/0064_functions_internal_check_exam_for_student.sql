@@ -1,3 +1,0 @@
--- Undo db/functions/internal/check_exam_for_student.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.check_exam_for_student;
-DROP FUNCTION IF EXISTS hubspot_sync.check_exam_for_student;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/cancel_locked_booking.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.cancel_locked_booking;
-DROP FUNCTION IF EXISTS hubspot_sync.cancel_locked_booking;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/business_timezone.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.business_timezone;
-DROP FUNCTION IF EXISTS mockbook_internal.business_timezone;

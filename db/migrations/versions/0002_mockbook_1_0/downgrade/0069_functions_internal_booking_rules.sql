@@ -1,3 +1,0 @@
--- Undo db/functions/internal/booking_rules.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_rules;
-DROP FUNCTION IF EXISTS mockbook_internal.booking_rules;

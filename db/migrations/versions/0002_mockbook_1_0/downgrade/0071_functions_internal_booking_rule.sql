@@ -1,3 +1,0 @@
--- Undo db/functions/internal/booking_rule.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_rule;
-DROP FUNCTION IF EXISTS hubspot_sync.booking_rule;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/booking_result.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_result;
-DROP FUNCTION IF EXISTS hubspot_sync.booking_result;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/booking_json.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_json;
-DROP FUNCTION IF EXISTS hubspot_sync.booking_json;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/booking_by_ref.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_by_ref;
-DROP FUNCTION IF EXISTS hubspot_sync.booking_by_ref;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/book.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.book;
-DROP FUNCTION IF EXISTS hubspot_sync.book;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/apply_pulled_bookings.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.apply_pulled_bookings;
-DROP FUNCTION IF EXISTS hubspot_sync.apply_pulled_bookings;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/apply_exam_change.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.apply_exam_change;
-DROP FUNCTION IF EXISTS mockbook_internal.apply_exam_change;

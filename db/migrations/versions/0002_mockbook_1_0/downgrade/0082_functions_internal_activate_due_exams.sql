@@ -1,3 +1,0 @@
--- Undo db/functions/internal/activate_due_exams.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.activate_due_exams;
-DROP FUNCTION IF EXISTS hubspot_sync.activate_due_exams;

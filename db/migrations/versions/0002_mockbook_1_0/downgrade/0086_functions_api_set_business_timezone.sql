@@ -1,3 +1,0 @@
--- Undo db/functions/api/set_business_timezone.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.set_business_timezone;
-DROP FUNCTION IF EXISTS hubspot_sync.set_business_timezone;

@@ -1,3 +1,0 @@
--- Undo db/functions/api/rebook.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.rebook;
-DROP FUNCTION IF EXISTS hubspot_sync.rebook;

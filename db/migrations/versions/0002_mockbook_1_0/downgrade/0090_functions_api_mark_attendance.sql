@@ -1,3 +1,0 @@
--- Undo db/functions/api/mark_attendance.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.mark_attendance;
-DROP FUNCTION IF EXISTS hubspot_sync.mark_attendance;

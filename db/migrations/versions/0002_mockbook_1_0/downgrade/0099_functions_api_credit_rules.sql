@@ -1,3 +1,0 @@
--- Undo db/functions/api/credit_rules.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.credit_rules;
-DROP FUNCTION IF EXISTS hubspot_sync.credit_rules;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/write_exam_prerequisites.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.write_exam_prerequisites;
-DROP FUNCTION IF EXISTS hubspot_sync.write_exam_prerequisites;

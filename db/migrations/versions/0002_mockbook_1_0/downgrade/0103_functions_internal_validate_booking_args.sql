@@ -1,3 +1,0 @@
--- Undo db/functions/internal/validate_booking_args.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.validate_booking_args;
-DROP FUNCTION IF EXISTS hubspot_sync.validate_booking_args;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/trend_location.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.trend_location;
-DROP FUNCTION IF EXISTS mockbook_internal.trend_location;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/take_seat.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.take_seat;
-DROP FUNCTION IF EXISTS hubspot_sync.take_seat;

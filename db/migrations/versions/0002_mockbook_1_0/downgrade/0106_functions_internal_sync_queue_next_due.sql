@@ -1,3 +1,0 @@
--- Undo db/functions/internal/sync_queue_next_due.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.sync_queue_next_due;
-DROP FUNCTION IF EXISTS hubspot_sync.sync_queue_next_due;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/store_webhook_events.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.store_webhook_events;
-DROP FUNCTION IF EXISTS hubspot_sync.store_webhook_events;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/store_idempotent_result.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.store_idempotent_result;
-DROP FUNCTION IF EXISTS hubspot_sync.store_idempotent_result;

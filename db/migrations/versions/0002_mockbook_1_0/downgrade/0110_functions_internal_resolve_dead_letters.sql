@@ -1,3 +1,0 @@
--- Undo db/functions/internal/resolve_dead_letters.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.resolve_dead_letters;
-DROP FUNCTION IF EXISTS hubspot_sync.resolve_dead_letters;

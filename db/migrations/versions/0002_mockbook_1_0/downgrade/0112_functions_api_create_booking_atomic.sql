@@ -1,3 +1,0 @@
--- Undo db/functions/api/create_booking_atomic.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.create_booking_atomic;
-DROP FUNCTION IF EXISTS hubspot_sync.create_booking_atomic;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/requeue_records.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.requeue_records;
-DROP FUNCTION IF EXISTS hubspot_sync.requeue_records;

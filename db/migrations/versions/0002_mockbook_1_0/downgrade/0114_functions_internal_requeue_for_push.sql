@@ -1,3 +1,0 @@
--- Undo db/functions/internal/requeue_for_push.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.requeue_for_push;
-DROP FUNCTION IF EXISTS hubspot_sync.requeue_for_push;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/request_actor.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.request_actor;
-DROP FUNCTION IF EXISTS hubspot_sync.request_actor;

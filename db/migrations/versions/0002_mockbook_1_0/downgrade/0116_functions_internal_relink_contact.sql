@@ -1,3 +1,0 @@
--- Undo db/functions/internal/relink_contact.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.relink_contact;
-DROP FUNCTION IF EXISTS hubspot_sync.relink_contact;

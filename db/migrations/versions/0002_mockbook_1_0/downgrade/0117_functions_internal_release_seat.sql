@@ -1,3 +1,0 @@
--- Undo db/functions/internal/release_seat.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.release_seat;
-DROP FUNCTION IF EXISTS hubspot_sync.release_seat;

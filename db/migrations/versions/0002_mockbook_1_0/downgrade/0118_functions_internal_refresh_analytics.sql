@@ -1,3 +1,0 @@
--- Undo db/functions/internal/refresh_analytics.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.refresh_analytics;
-DROP FUNCTION IF EXISTS hubspot_sync.refresh_analytics;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/record_credit_push.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.record_credit_push;
-DROP FUNCTION IF EXISTS hubspot_sync.record_credit_push;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/reconcile_state.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.reconcile_state;
-DROP FUNCTION IF EXISTS hubspot_sync.reconcile_state;

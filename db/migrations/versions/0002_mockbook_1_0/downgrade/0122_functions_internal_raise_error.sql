@@ -1,3 +1,0 @@
--- Undo db/functions/internal/raise_error.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.raise_error;
-DROP FUNCTION IF EXISTS hubspot_sync.raise_error;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/purge_idempotency_results.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.purge_idempotency_results;
-DROP FUNCTION IF EXISTS hubspot_sync.purge_idempotency_results;

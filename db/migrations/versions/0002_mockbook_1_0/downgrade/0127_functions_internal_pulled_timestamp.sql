@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pulled_timestamp.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_timestamp;
-DROP FUNCTION IF EXISTS hubspot_sync.pulled_timestamp;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pulled_text.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_text;
-DROP FUNCTION IF EXISTS hubspot_sync.pulled_text;

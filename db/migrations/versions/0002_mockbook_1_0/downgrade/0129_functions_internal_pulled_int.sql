@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pulled_int.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_int;
-DROP FUNCTION IF EXISTS hubspot_sync.pulled_int;

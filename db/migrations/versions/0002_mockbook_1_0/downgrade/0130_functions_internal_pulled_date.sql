@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pulled_date.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_date;
-DROP FUNCTION IF EXISTS hubspot_sync.pulled_date;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pulled_created_at.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_created_at;
-DROP FUNCTION IF EXISTS mockbook_internal.pulled_created_at;

@@ -1,3 +1,0 @@
--- Undo db/functions/internal/pull_record_failed.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.pull_record_failed;
-DROP FUNCTION IF EXISTS hubspot_sync.pull_record_failed;

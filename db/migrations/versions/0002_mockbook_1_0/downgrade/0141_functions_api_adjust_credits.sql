@@ -1,3 +1,0 @@
--- Undo db/functions/api/adjust_credits.sql (new).
-DROP FUNCTION IF EXISTS hubspot_sync.adjust_credits;
-DROP FUNCTION IF EXISTS hubspot_sync.adjust_credits;

@@ -1,0 +1,25 @@
+-- Frozen copy of db/functions/api/business_today.sql (new).
+/**
+ * Why: "past" means before today in the business time zone, not the server's; every function
+ * that asks whether an exam's day is over asks this one, so they all agree.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.business_today()
+RETURNS date
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    RETURN (mockbook_internal.clock_now() AT TIME ZONE mockbook_internal.business_timezone())::date;
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.business_today() IS
+'Today in the business time zone (`mockbook.business_timezone`, default `America/Toronto`); exams before it are in the past.';
+REVOKE ALL ON FUNCTION hubspot_sync.business_today() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.business_today() TO service_role;

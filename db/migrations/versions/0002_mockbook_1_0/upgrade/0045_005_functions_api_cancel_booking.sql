@@ -1,0 +1,89 @@
+-- Frozen copy of db/functions/api/cancel_booking.sql (new).
+/**
+ * Why: the one cancellation path for apps. The booking is found without a lock to learn its
+ * contact, then contact and booking are locked in the lock order and the booking read again;
+ * mockbook_internal.cancel_locked_booking does the cancellation the batch shares, and the seat is
+ * given back by the last statement (release_seat), so the exam's row is held only briefly.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking(
+    p_booking_id text,
+    p_student_id text DEFAULT NULL,
+    p_refund boolean DEFAULT true,
+    p_reason text DEFAULT NULL,
+    p_actor text DEFAULT NULL,
+    p_idempotency_key text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_booking hubspot_sync.hubspot_bookings;
+    v_actor text;
+    v_fingerprint text;
+    v_result jsonb;
+BEGIN
+    PERFORM mockbook_internal.check_text_arg('p_booking_id', p_booking_id, true, 255);
+    IF p_student_id IS NOT NULL THEN  -- given but blank is an error, never an admin call
+        PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64,
+                                            '^[A-Z0-9]+$', 'upper-case letters and digits only');
+    END IF;
+    IF p_refund IS NULL THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_refund must be true or false.');
+    END IF;
+    PERFORM mockbook_internal.check_text_arg('p_reason', p_reason, false, 1000);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    v_actor := mockbook_internal.request_actor(p_actor);
+    -- a student's JWT: only their own booking, never the admin path (no p_student_id)
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'cancel_booking');
+
+    v_fingerprint := mockbook_internal.booking_fingerprint('cancel_booking', p_booking_id,
+                                                      p_student_id, p_refund::text, p_reason,
+                                                      v_actor);
+    v_result := mockbook_internal.claim_idempotent_call('cancel_booking', p_idempotency_key,
+                                                   v_fingerprint);
+    IF v_result IS NOT NULL THEN
+        RETURN v_result;
+    END IF;
+
+    IF v_actor IS NOT NULL THEN
+        PERFORM set_config('mockbook.actor', v_actor, true);
+    END IF;
+    v_booking := mockbook_internal.booking_by_ref(p_booking_id);
+    IF v_booking.id IS NULL THEN
+        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+            format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
+    END IF;
+    v_result := mockbook_internal.cancel_locked_booking(v_booking.id, p_student_id, p_refund,
+                                                   p_reason, v_actor);
+    RETURN mockbook_internal.store_idempotent_result('cancel_booking', p_idempotency_key,
+                                                v_fingerprint, v_result);
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text) IS
+'Cancels one booking and refunds its credit. `p_booking_id`: uuid, code or HubSpot id. With
+`p_student_id` (a student cancelling their own booking) it must be theirs, else `FORBIDDEN`;
+leave it NULL for admin calls. `p_refund false` cancels without refund. `p_reason` (≤ 1000
+characters) becomes the refund''s ledger note; `p_actor` (≤ 255) the ledger actor,
+`token_refund_admin` and the audit rows'' `performed_by` (the JWT user instead, when the request
+names one: [Who acted](#who-acted-the-actor)). `p_idempotency_key` (optional, 1–255): a retry with
+the same key and arguments returns the first result, even though the booking is now cancelled
+(never `ALREADY_CANCELLED` for your own retry); other arguments → `IDEMPOTENCY_KEY_REUSED`.
+The refund goes to the field `token_used` names (`Shared Token` → `shared_mock_credits`;
+`Admin Override` → nothing), one ledger row (`cancellation`), `total_bookings - 1`.
+
+Returns `{success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
+total_bookings}`.
+Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `FORBIDDEN`,
+`ALREADY_CANCELLED`, `NOT_CANCELLABLE` (Completed or Failed), `CANCELLATION_CLOSED`, `BUSY`.
+Locks: the key (when given), the booking''s contact, the booking, then the exam by the last
+statement (`total_bookings - 1`).';
+REVOKE ALL ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text)
+    TO service_role;

@@ -1,0 +1,46 @@
+-- Frozen copy of db/functions/api/check_idempotency_key.sql (new).
+/**
+ * Why: existing callers look a booking up by its key before booking. A plain read: the booking
+ * functions make their own decision under the key's lock.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.check_idempotency_key(p_idempotency_key text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_booking hubspot_sync.hubspot_bookings;
+BEGIN
+    IF p_idempotency_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+
+    SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.idempotency_key = p_idempotency_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'found', true,
+        'booking_id', v_booking.booking_id,
+        'id', v_booking.id,
+        'hubspot_id', v_booking.hubspot_id,
+        'is_active', v_booking.is_active,
+        'student_id', v_booking.student_id,
+        'mock_exam_id', v_booking.associated_mock_exam,
+        'created_at', v_booking.created_at);
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.check_idempotency_key(text) IS
+'Compatibility: production''s lookup of a booking by its idempotency key.
+`{found: true, booking_id, id, hubspot_id, is_active, student_id, mock_exam_id, created_at}` or
+NULL. `mock_exam_id` is the booking''s `associated_mock_exam`. Only a fast pre-check: `create_booking` does its own idempotency check under a
+lock. No errors.';
+REVOKE ALL ON FUNCTION hubspot_sync.check_idempotency_key(text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.check_idempotency_key(text) TO service_role;

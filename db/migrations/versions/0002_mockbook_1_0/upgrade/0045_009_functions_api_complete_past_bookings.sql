@@ -1,0 +1,79 @@
+-- Frozen copy of db/functions/api/complete_past_bookings.sql (new).
+/**
+ * Why: bookings of exams that took place should not stay Active forever. A job (mockbook run,
+ * or pg_cron) completes them in batches; rows another transaction holds are skipped rather than
+ * waited for, so the job never stalls a booking, and the exams' counts are recounted after.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.complete_past_bookings(
+    p_actor text DEFAULT 'mockbook:auto-complete')
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_completed integer;
+    v_exams text[];
+    v_exam_id text;
+BEGIN
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('complete_past_bookings');
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:auto-complete'), true);
+
+    WITH due AS (
+        SELECT b.id FROM hubspot_sync.hubspot_bookings AS b
+        LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
+        WHERE b.is_active = 'Active'
+          AND nullif(btrim(b.attendance), '') IS NULL
+          AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
+                   ELSE e.exam_ends_at <= mockbook_internal.clock_now()
+                        AND lower(coalesce(e.is_active, '')) IN ('true', 'active', 'scheduled')
+              END
+        ORDER BY b.id
+        FOR UPDATE OF b SKIP LOCKED
+    ), done AS (
+        UPDATE hubspot_sync.hubspot_bookings AS b
+        SET is_active = 'Completed', updated_at = now()
+        FROM due WHERE b.id = due.id AND b.is_active = 'Active'
+        RETURNING b.associated_mock_exam
+    )
+    SELECT count(*)::integer, array_agg(DISTINCT d.associated_mock_exam ORDER BY d.associated_mock_exam)
+    INTO v_completed, v_exams FROM done AS d;
+
+    FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP
+        PERFORM mockbook_internal.lock_exam(v_exam_id);
+    END LOOP;
+    -- a statement after the locks: its snapshot sees every committed booking of these exams
+    UPDATE hubspot_sync.hubspot_mock_exams AS e
+    SET total_bookings = c.active, updated_at = now()
+    FROM (SELECT x.hubspot_id,
+                 (SELECT count(*)::integer FROM hubspot_sync.hubspot_bookings AS b
+                  WHERE b.associated_mock_exam = x.hubspot_id AND b.is_active = 'Active') AS active
+          FROM hubspot_sync.hubspot_mock_exams AS x
+          WHERE x.hubspot_id = ANY (coalesce(v_exams, '{}'::text[]))) AS c
+    WHERE e.hubspot_id = c.hubspot_id AND e.total_bookings IS DISTINCT FROM c.active;
+
+    RETURN jsonb_build_object('success', true, 'completed', v_completed,
+                              'exams', to_jsonb(coalesce(v_exams, '{}'::text[])));
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
+'Past bookings complete themselves: every Active booking without attendance whose exam took
+place becomes `Completed` — its exam''s end (`exam_ends_at`, the end of its day without an end
+time) has passed and the exam is still open (a deactivated or archived exam did not take place:
+its bookings are left as they are); a booking whose exam row is unknown completes once its own
+`exam_date` is before today (business time zone) (`mockbook run` step `complete`; pg_cron-ready: `SELECT
+cron.schedule(''mockbook-complete'', ''15 0 * * *'', $$SELECT
+hubspot_sync.complete_past_bookings()$$)`). Ledger-neutral: no credit moves and no ledger row;
+the audit trail is the bookings'' audit rows with `performed_by` = `p_actor` (default
+`mockbook:auto-complete`), and the outbox pushes the status to HubSpot. The exams''
+`total_bookings` are recounted. A booking in use is skipped and completed by the next
+run. Returns `{success, completed, exams}`. Errors: `INVALID_ARGUMENT`, `BUSY`.
+Locks: the bookings (ascending id), then their exams (ascending HubSpot id).';
+REVOKE ALL ON FUNCTION hubspot_sync.complete_past_bookings(text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.complete_past_bookings(text) TO service_role, mockbook_glue;

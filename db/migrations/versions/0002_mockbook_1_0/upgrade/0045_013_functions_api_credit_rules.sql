@@ -1,0 +1,31 @@
+-- Frozen copy of db/functions/api/credit_rules.sql (new).
+/**
+ * Why: which credit pays for which mock type is decided in one place. Booking, refund, the
+ * credit summary and the listing all read this table, so they cannot disagree.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.credit_rules()
+RETURNS TABLE (mock_type text, credit_field text, token_used text, priority integer)
+LANGUAGE plpgsql
+IMMUTABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
+    -- parsed and planned again at every call; PL/pgSQL keeps this query's plan for the session
+    RETURN QUERY VALUES
+        ('Situational Judgment', 'sj_credits', 'Situational Judgment Token', 1),
+        ('Situational Judgment', 'shared_mock_credits', 'Shared Token', 2),
+        ('Clinical Skills', 'cs_credits', 'Clinical Skills Token', 1),
+        ('Clinical Skills', 'shared_mock_credits', 'Shared Token', 2),
+        ('Mini-mock', 'sjmini_credits', 'Mini-mock Token', 1),
+        ('Mock Discussion', 'mock_discussion_token', 'Mock Discussion Token', 1);
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.credit_rules() IS
+'The one table of which credit pays for which mock type, lowest priority first: rows `(mock_type, credit_field, token_used, priority)`.';
+REVOKE ALL ON FUNCTION hubspot_sync.credit_rules() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.credit_rules() TO service_role;

@@ -1,0 +1,49 @@
+-- Frozen copy of db/functions/api/get_contact_credits.sql (new).
+/**
+ * Why: production's read of one contact row, kept with its name, parameters and return type
+ * for existing callers.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.get_contact_credits(
+    p_student_id text DEFAULT NULL,
+    p_email text DEFAULT NULL,
+    p_id uuid DEFAULT NULL,
+    p_hubspot_id text DEFAULT NULL
+)
+RETURNS hubspot_sync.hubspot_contact_credits
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_contact hubspot_sync.hubspot_contact_credits;
+BEGIN
+    IF p_id IS NOT NULL THEN
+        SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.id = p_id;
+    ELSIF p_hubspot_id IS NOT NULL THEN
+        SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.hubspot_id = p_hubspot_id;
+    ELSIF p_student_id IS NOT NULL AND p_email IS NOT NULL THEN
+        SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email);
+    ELSE
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            'Provide p_id, p_hubspot_id, or p_student_id together with p_email.');
+    END IF;
+    IF v_contact.id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN v_contact;
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) IS
+'Compatibility: production''s read of one contact row.
+One contact row, looked up by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email`
+(email matched case-insensitively); NULL when nothing matches. No usable key → `INVALID_ARGUMENT`. Prefer `get_credit_summary`.';
+REVOKE ALL ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) TO service_role;

@@ -1,0 +1,40 @@
+-- Frozen copy of db/functions/api/increment_exam_bookings.sql (new).
+/**
+ * Why: old callers still call it after a booking. The booking functions keep total_bookings
+ * right themselves, so this one changes nothing and answers the counted Active bookings.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.increment_exam_bookings(p_exam_id text, p_delta integer)
+RETURNS integer
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+-- p_delta is unused on purpose (kept for the production signature), so plpgsql_check's extra
+-- warnings (unused parameter) are off for this function:
+-- @plpgsql_check_options: extra_warnings = off
+DECLARE
+    v_count integer;
+BEGIN
+    PERFORM FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = p_exam_id;
+    IF NOT FOUND THEN
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_FOUND', format('No exam %L.', p_exam_id));
+    END IF;
+
+    SELECT count(*)::integer INTO v_count
+    FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.associated_mock_exam = p_exam_id AND b.is_active = 'Active';
+    RETURN v_count;
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer) IS
+'Compatibility: production''s counter, kept for its callers.
+Changes nothing — the booking functions keep `total_bookings` right in the same
+transaction, so an app-side increment would double count. `p_delta` is ignored; returns the
+exam''s Active bookings, counted. Errors: `EXAM_NOT_FOUND`.';
+REVOKE ALL ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer) TO service_role;

@@ -1,0 +1,110 @@
+-- Frozen copy of db/functions/api/list_available_exams.sql (new).
+/**
+ * Why: a listed exam should be one create_booking accepts. The listing asks the same functions
+ * the booking does (exam_unbookable_reason, exam_refusal) instead of repeating their rules; it is
+ * a snapshot: the booking decides under the exam's lock.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.list_available_exams(
+    p_mock_type text DEFAULT NULL,
+    p_location text DEFAULT NULL,
+    p_from date DEFAULT NULL,
+    p_to date DEFAULT NULL,
+    p_student_id text DEFAULT NULL,
+    p_include_unbookable boolean DEFAULT false
+)
+RETURNS TABLE (
+    id uuid,
+    mock_exam_id text,
+    mock_exam_name text,
+    mock_type text,
+    exam_date date,
+    start_time text,
+    end_time text,
+    location text,
+    mock_set hubspot_sync.mock_set_letter,
+    prerequisite_exam_ids text[],
+    capacity integer,
+    total_bookings integer,
+    remaining_seats integer,
+    is_full boolean,
+    held_seats integer,
+    waiting integer,
+    starts_at timestamptz,
+    ends_at timestamptz,
+    time_zone text,
+    reason text
+)
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_contact hubspot_sync.hubspot_contact_credits;
+    v_zone text := mockbook_internal.business_timezone();
+BEGIN
+    IF p_from > p_to THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('p_from (%s) is after p_to (%s).', p_from, p_to));
+    END IF;
+    IF p_student_id IS NOT NULL THEN
+        SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.student_id = p_student_id;
+        IF v_contact.id IS NULL THEN
+            PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
+                format('No contact with student_id %L.', p_student_id));
+        END IF;
+    END IF;
+
+    RETURN QUERY
+    SELECT e.id, e.hubspot_id, e.mock_exam_name, e.mock_type, e.exam_date, e.start_time,
+           e.end_time, e.location, e.mock_set, coalesce(e.prerequisite_exam_ids, '{}'),
+           coalesce(e.capacity, 0), coalesce(e.total_bookings, 0),
+           greatest(coalesce(e.capacity, 0) - coalesce(e.total_bookings, 0) - w.held, 0),
+           coalesce(e.total_bookings, 0) + w.held >= coalesce(e.capacity, 0),
+           w.held, w.waiting, e.exam_starts_at, e.exam_ends_at, v_zone, r.reason
+    FROM hubspot_sync.hubspot_mock_exams AS e
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN v_contact.id IS NULL THEN mockbook_internal.exam_unbookable_reason(e)
+                    ELSE mockbook_internal.exam_refusal(e, v_contact) END AS reason) AS r
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE x.status = 'offered'
+                                  AND x.offer_expires_at > mockbook_internal.clock_now())::integer AS held,
+               count(*) FILTER (WHERE x.status = 'waiting')::integer AS waiting
+        FROM hubspot_sync.waitlist_entries AS x
+        WHERE x.mock_exam_id = e.hubspot_id AND x.status IN ('waiting', 'offered')) AS w
+    WHERE (p_include_unbookable OR r.reason IS NULL)
+      AND (p_mock_type IS NULL OR lower(e.mock_type) = lower(p_mock_type))
+      AND (p_location IS NULL OR lower(e.location) = lower(p_location))
+      AND (p_from IS NULL OR e.exam_date >= p_from)
+      AND (p_to IS NULL OR e.exam_date <= p_to)
+    ORDER BY e.exam_date, e.exam_starts_at NULLS LAST, e.start_time, e.hubspot_id;
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean) IS
+'Exams `create_booking` would accept now, by date, start, HubSpot id: open (active, or scheduled
+and activated), their day not over and not started (unless `allow_booking_after_start`). With
+`p_student_id`, also that student''s own checks, run by the same code `create_booking` runs
+(`mockbook_internal.exam_refusal`): prerequisites, one seat per type and day, the scheduling
+rules, a usable credit — so a listed exam is one the student can book (capacity aside).
+Full ones are included (`remaining_seats 0`, `is_full true`) so an app can offer their
+waitlist; filter with `remaining_seats=gt.0` if you want only free ones. With
+`p_include_unbookable = true` the refused exams are returned too, each with `reason` = the
+error code `create_booking` would answer (e.g. `DUPLICATE_BOOKING`, `EXAM_IN_PAST`,
+`INSUFFICIENT_CREDITS`); listed exams have `reason` null. Filters combine with AND (type and
+location case-insensitive, dates inclusive).
+Rows: `id, mock_exam_id, mock_exam_name, mock_type, exam_date, start_time, end_time, location,
+mock_set, prerequisite_exam_ids, capacity, total_bookings, remaining_seats, is_full, held_seats,
+waiting, starts_at, ends_at, time_zone, reason`: `remaining_seats` = capacity − total_bookings −
+`held_seats` (seats held by waitlist offers not yet expired), never below 0; `waiting` =
+students waiting for an offer; `starts_at` / `ends_at` the absolute instants (`timestamptz`;
+`starts_at` null for an exam without a start time, `ends_at` then the end of its day) beside the
+stored text `start_time` / `end_time`, and `time_zone` the business time zone local times are
+read in. The counts are a snapshot: `create_booking` decides under the exam lock.
+Errors: `INVALID_ARGUMENT` (`p_from` after `p_to`), `CONTACT_NOT_FOUND` (`p_student_id`).';
+REVOKE ALL ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean) TO service_role, mockbook_glue;

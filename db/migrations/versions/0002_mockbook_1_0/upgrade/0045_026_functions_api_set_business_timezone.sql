@@ -1,0 +1,95 @@
+-- Frozen copy of db/functions/api/set_business_timezone.sql (new).
+/**
+ * Why: local exam times mean nothing without the zone they are read in. Setting it is checked
+ * here only (named zones, which know daylight saving time), stored as a database setting and
+ * applied to every exam's instants in the same transaction, so the trigger and this call agree.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.set_business_timezone(p_zone text,
+                                                             p_actor text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: ALTER DATABASE needs the database's owner, who owns the migrations
+SECURITY DEFINER
+SET search_path = ''
+-- the statements after the exams' bounded wait are not bounded, whatever the caller set
+SET lock_timeout = 0
+AS $$
+DECLARE
+    v_zone text;
+    v_previous text := coalesce(
+        nullif(btrim(pg_catalog.current_setting('mockbook.business_timezone', true)), ''),
+        'America/Toronto');
+    v_actor text;
+    v_updated integer;
+BEGIN
+    PERFORM mockbook_internal.check_text_arg('p_zone', p_zone, true, 64);
+    PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
+    -- the canonical spelling of a named zone; case-insensitive like PostgreSQL's own lookup
+    SELECT z.name INTO v_zone FROM pg_catalog.pg_timezone_names AS z
+    WHERE lower(z.name) = lower(btrim(p_zone))
+      AND z.name !~ '^(posix|right)/'
+      AND z.name ~ '/|^UTC$'
+    ORDER BY z.name = btrim(p_zone) DESC, z.name
+    LIMIT 1;
+    IF v_zone IS NULL THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('p_zone %L is not a time zone name PostgreSQL knows.', p_zone),
+            'Use an IANA zone name such as America/Toronto or Europe/London (see pg_timezone_names); abbreviations like EST know no daylight saving time.');
+    END IF;
+    PERFORM mockbook_internal.require_admin('Changing the business time zone');
+    v_actor := mockbook_internal.request_actor(p_actor);
+
+    BEGIN
+        EXECUTE format('ALTER DATABASE %I SET mockbook.business_timezone = %L',
+                       pg_catalog.current_database(), v_zone);
+    EXCEPTION WHEN insufficient_privilege THEN
+        PERFORM mockbook_internal.raise_error('FORBIDDEN',
+            format('The setting cannot be stored: the functions'' owner %s does not own database %s.',
+                   current_user, pg_catalog.current_database()),
+            format('As the database''s owner: ALTER DATABASE %I SET mockbook.business_timezone = %L; then call set_business_timezone again to move the exams.',
+                   pg_catalog.current_database(), v_zone));
+    END;
+    PERFORM pg_catalog.set_config('mockbook.business_timezone', v_zone, true);
+    -- the exams' instants again, in the new zone (the trigger derives them on the next write of
+    -- their times too; the same functions, so both agree)
+    PERFORM mockbook_internal.wait_for_lock('all_exams', NULL);
+    UPDATE hubspot_sync.hubspot_mock_exams AS e
+    SET exam_starts_at = d.starts_at, exam_ends_at = d.ends_at, time_problem = d.problem
+    FROM (SELECT x.id,
+                 mockbook_internal.exam_starts_at(x.exam_date, x.start_time) AS starts_at,
+                 coalesce(mockbook_internal.exam_starts_at(x.exam_date, x.end_time),
+                          (x.exam_date + 1)::timestamp AT TIME ZONE v_zone) AS ends_at,
+                 mockbook_internal.exam_time_problem(x.exam_date, x.start_time,
+                                                     x.end_time) AS problem
+          FROM hubspot_sync.hubspot_mock_exams AS x) AS d
+    WHERE e.id = d.id
+      AND (e.exam_starts_at, e.exam_ends_at, e.time_problem)
+          IS DISTINCT FROM (d.starts_at, d.ends_at, d.problem);
+    GET DIAGNOSTICS v_updated = ROW_COUNT;
+    INSERT INTO hubspot_sync.booking_rule_changes (rule, old_value, new_value, changed_by)
+    VALUES ('business_timezone', to_jsonb(v_previous), to_jsonb(v_zone), v_actor);
+    RETURN jsonb_build_object('success', true, 'time_zone', v_zone,
+                              'previous_time_zone', v_previous, 'exams_updated', v_updated);
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.set_business_timezone(text, text) IS
+'Admin: sets the business time zone, checked here and nowhere later. `p_zone` must be a zone
+name PostgreSQL knows (`pg_timezone_names`: `America/Vancouver`, `Europe/London`, `UTC`;
+matched case-insensitively and returned in its canonical spelling). Abbreviations (`EST`),
+offsets (`+05:00`) and POSIX strings are refused: they know no daylight saving time, so a local
+`09:00` would move by an hour twice a year. The zone is stored as the database''s setting
+`mockbook.business_timezone` (every new session reads it) and applies to the calling
+transaction at once; every exam''s instants are derived again in it, so an exam stored as
+`09:00` starts at 09:00 in the new zone, while one stored as an ISO-8601 instant does not move.
+The change is one `booking_rule_changes` row (rule `business_timezone`, old and new zone, the
+actor as for `set_booking_rule`). Returns `{success, time_zone, previous_time_zone,
+exams_updated}`. Errors: `INVALID_ARGUMENT` (no such zone; nothing changes), `FORBIDDEN` (a
+student''s JWT; or the role that owns mockbook''s functions does not own the database, which
+`ALTER DATABASE` needs — the message gives the statement to run as the owner),
+`BUSY` (an exam row held longer than `mockbook.lock_timeout`; nothing changes). Locks: every
+exam, one pass in ascending HubSpot id.';
+REVOKE ALL ON FUNCTION hubspot_sync.set_business_timezone(text, text) FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.set_business_timezone(text, text) TO service_role;

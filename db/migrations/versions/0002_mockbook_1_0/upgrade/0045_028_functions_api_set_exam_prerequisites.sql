@@ -1,0 +1,56 @@
+-- Frozen copy of db/functions/api/set_exam_prerequisites.sql (new).
+/**
+ * Why: production's "replace all" of an exam's prerequisites, kept for the admin app's
+ * backfill; the push writes the list to HubSpot as associations.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_prerequisites(
+    p_exam_id text,
+    p_prerequisite_ids text[],
+    p_idempotency_key text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_fingerprint text;
+    v_replay jsonb;
+BEGIN
+    -- production's signature: a not-found error keeps the words the original apps match on
+    PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
+    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
+    PERFORM mockbook_internal.require_admin('set_exam_prerequisites');
+    PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
+    -- the list is an argument: checked before the key (write_exam_prerequisites checks it again)
+    PERFORM mockbook_internal.check_prerequisite_ids(p_exam_id, p_prerequisite_ids);
+    v_fingerprint := mockbook_internal.booking_fingerprint('set_exam_prerequisites', p_exam_id,
+                                                      p_prerequisite_ids::text,
+                                                      mockbook_internal.request_actor());
+    v_replay := mockbook_internal.claim_idempotent_call('set_exam_prerequisites', p_idempotency_key,
+                                                   v_fingerprint);
+    IF v_replay IS NOT NULL THEN
+        RETURN v_replay;
+    END IF;
+    RETURN mockbook_internal.store_idempotent_result(
+        'set_exam_prerequisites', p_idempotency_key, v_fingerprint,
+        mockbook_internal.write_exam_prerequisites(p_exam_id, p_prerequisite_ids));
+END
+$$;
+
+COMMENT ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text) IS
+'Production name and parameters (the admin app''s backfill / "replace all"), then the optional
+`p_idempotency_key` (as for `update_exam_prerequisites`): the exam''s
+prerequisites become exactly `p_prerequisite_ids` (duplicates once; `NULL` or `{}` clears them);
+pushed to HubSpot as for `update_exam_prerequisites`. Prefer `update_exam_prerequisites` for an
+admin''s edit: it keeps what another admin changed meanwhile. Returns `{success, exam_id,
+prerequisite_exam_ids, previous_prerequisite_exam_ids, previous_count, current_count, added_count,
+removed_count}`. Errors, in order: `INVALID_ARGUMENT` (as above; the exam itself listed),
+`IDEMPOTENCY_KEY_REUSED`, `EXAM_NOT_FOUND`, `BUSY`. Locks: the key (when given), then the exam
+row.';
+REVOKE ALL ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text)
+    FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text) TO service_role;

@@ -1,0 +1,159 @@
+-- Frozen copy of db/functions/internal/apply_exam_change.sql (new).
+/**
+ * Why: an exam that moves, closes or reopens in HubSpot must carry its bookings and waitlist with
+ * it in the pull's transaction, under the exam's lock the pull already holds, as docs/rpc.md
+ * "When an exam moves, closes or is cancelled" says. The contract is the COMMENT ON FUNCTION
+ * below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_exam_change(p_old hubspot_sync.hubspot_mock_exams,
+                                                            p_new hubspot_sync.hubspot_mock_exams)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_closed boolean := lower(p_new.is_active) = 'false'
+                        AND lower(coalesce(p_old.is_active, '')) IS DISTINCT FROM 'false';
+    v_reopened boolean := lower(coalesce(p_old.is_active, '')) = 'false'
+                          AND lower(p_new.is_active) IS DISTINCT FROM 'false';
+    v_moved boolean := (p_new.exam_date, p_new.start_time, p_new.end_time, p_new.mock_type)
+                       IS DISTINCT FROM
+                       (p_old.exam_date, p_old.start_time, p_old.end_time, p_old.mock_type);
+    v_origin text := pg_catalog.current_setting('mockbook.origin', true);
+    v_booking hubspot_sync.hubspot_bookings;
+    v_result jsonb;
+    v_cancelled integer := 0;
+    v_refunded integer := 0;
+    v_closed_places integer := 0;
+    v_reopened_places integer := 0;
+    v_offered integer := 0;
+    v_moved_count integer := 0;
+    v_conflicts integer := 0;
+    v_other text;
+BEGIN
+    IF NOT (v_closed OR v_reopened OR v_moved) THEN
+        RETURN NULL;
+    END IF;
+    -- the bookings' and places' changes are mockbook's to push (not an echo of HubSpot)
+    PERFORM set_config('mockbook.origin', '', true);
+
+    IF v_closed THEN
+        IF coalesce(mockbook_internal.booking_rule('exam_closed_policy') #>> '{}', 'refund')
+           = 'refund' THEN
+            FOR v_booking IN
+                SELECT b.* FROM hubspot_sync.hubspot_bookings AS b
+                WHERE b.associated_mock_exam = p_new.hubspot_id AND b.is_active = 'Active'
+                ORDER BY b.id
+            LOOP
+                v_result := mockbook_internal.cancel_locked_booking(
+                    v_booking.id, NULL, true, 'exam_cancelled', 'hubspot:exam-cancelled');
+                v_cancelled := v_cancelled + 1;
+                v_refunded := v_refunded + coalesce((v_result ->> 'credits_restored')::integer, 0);
+            END LOOP;
+        END IF;
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'closed', resolved_at = now(), closed_reason = 'exam_closed'
+        WHERE w.mock_exam_id = p_new.hubspot_id AND w.status IN ('waiting', 'offered');
+        GET DIAGNOSTICS v_closed_places = ROW_COUNT;
+    ELSIF v_reopened THEN
+        UPDATE hubspot_sync.waitlist_entries AS w
+        SET status = 'waiting', offered_at = NULL, offer_expires_at = NULL, resolved_at = NULL,
+            closed_reason = NULL
+        WHERE w.mock_exam_id = p_new.hubspot_id AND w.status = 'closed'
+          AND w.closed_reason = 'exam_closed'
+          AND NOT EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS o
+                          WHERE o.mock_exam_id = w.mock_exam_id AND o.student_id = w.student_id
+                            AND o.status IN ('waiting', 'offered'));
+        GET DIAGNOSTICS v_reopened_places = ROW_COUNT;
+        IF v_reopened_places > 0 AND p_new.exam_date >= hubspot_sync.business_today() THEN
+            v_offered := mockbook_internal.offer_free_seats(p_new.hubspot_id);
+        END IF;
+    END IF;
+
+    IF v_moved AND NOT v_closed THEN
+        FOR v_booking IN
+            SELECT b.* FROM hubspot_sync.hubspot_bookings AS b
+            WHERE b.associated_mock_exam = p_new.hubspot_id AND b.is_active = 'Active'
+            ORDER BY b.id
+        LOOP
+            v_booking := mockbook_internal.lock_booking(v_booking.id);
+            CONTINUE WHEN v_booking.is_active IS DISTINCT FROM 'Active';
+            SELECT o.booking_id INTO v_other FROM hubspot_sync.hubspot_bookings AS o
+            WHERE o.student_id = v_booking.student_id AND o.id <> v_booking.id
+              AND o.mock_type = p_new.mock_type AND o.exam_date = p_new.exam_date
+              AND o.is_active IN ('Active', 'Completed')
+            LIMIT 1;
+            IF FOUND THEN
+                INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
+                VALUES (v_booking.id, p_new.hubspot_id, 'one_per_type_and_day',
+                        format('exam %s moved to %s; %s already holds booking %s of type %s that '
+                               'day: booking %s keeps its old copy (%s) until an admin decides',
+                               p_new.hubspot_id, p_new.exam_date, v_booking.student_id, v_other,
+                               p_new.mock_type, v_booking.booking_id, v_booking.exam_date));
+                v_conflicts := v_conflicts + 1;
+                CONTINUE;
+            END IF;
+            UPDATE hubspot_sync.hubspot_bookings AS b
+            SET exam_date = p_new.exam_date, start_time = p_new.start_time,
+                end_time = p_new.end_time, mock_type = p_new.mock_type, updated_at = now()
+            WHERE b.id = v_booking.id;
+            v_moved_count := v_moved_count + 1;
+            IF mockbook_internal.booking_rule('time_conflict') = 'true'::jsonb
+               AND p_new.exam_starts_at IS NOT NULL THEN
+                SELECT o.booking_id INTO v_other
+                FROM hubspot_sync.hubspot_bookings AS o
+                JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = o.associated_mock_exam
+                WHERE o.student_id = v_booking.student_id AND o.id <> v_booking.id
+                  AND o.is_active = 'Active'
+                  AND e.exam_starts_at < p_new.exam_ends_at AND e.exam_ends_at > p_new.exam_starts_at
+                LIMIT 1;
+                IF FOUND THEN
+                    INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
+                    VALUES (v_booking.id, p_new.hubspot_id, 'time_conflict',
+                            format('exam %s moved to %s; booking %s of %s now overlaps their '
+                                   'booking %s', p_new.hubspot_id, p_new.exam_starts_at,
+                                   v_booking.booking_id, v_booking.student_id, v_other));
+                    v_conflicts := v_conflicts + 1;
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
+
+    PERFORM set_config('mockbook.origin', coalesce(v_origin, ''), true);
+    RETURN jsonb_build_object('cancelled', v_cancelled, 'refunded', v_refunded,
+                              'places_closed', v_closed_places,
+                              'places_reopened', v_reopened_places, 'offered', v_offered,
+                              'moved', v_moved_count, 'conflicts', v_conflicts);
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.apply_exam_change(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_mock_exams) IS
+'Internal: what an exam changed in HubSpot does to its bookings and waitlist (closed: bookings cancelled and refunded with reason exam_cancelled unless exam_closed_policy is keep, places closed; reopened: places wait again and free seats are offered; moved: bookings'' copies follow, conflicts listed in booking_conflicts).
+
+What an exam changed in HubSpot does to its bookings and waitlist, in the pull''s transaction,
+under the exam''s lock (apply_pulled_exams holds it): docs/rpc.md, "When an exam moves, closes
+or is cancelled".
+  - closed (archived, or is_active turned ''false''): with the booking rule exam_closed_policy
+    "refund" (the default) every Active booking is cancelled and its credit refunded through
+    the ledger (reason exam_cancelled; mockbook_internal.cancel_locked_booking); "keep" leaves
+    them Active for an admin to decide. Open waitlist places are closed (closed_reason
+    exam_closed), held offers included: no seat is held on a closed exam.
+  - reopened (is_active back from ''false''): the places it closed wait again, in their old
+    order, and its free seats are offered (mockbook_internal.offer_free_seats); cancelled
+    bookings stay cancelled and refunded (the students book again).
+  - moved (exam_date, start_time, end_time or mock_type): every Active booking''s copies follow
+    (one audit row each: the HubSpot note "Booking … changed by hubspot:pull: exam_date …").
+    A booking that would now be the student''s second Active/Completed booking of its type on
+    the new day keeps its old copy and is listed in hubspot_sync.booking_conflicts (rule
+    one_per_type_and_day), as is one that now overlaps another of the student''s bookings while
+    the time_conflict rule is on (rule time_conflict): admins decide, nothing is cancelled.
+The changes are the glue''s own writes (mockbook.origin cleared while they run), so the outbox
+pushes them to HubSpot. Locks: the exam is held; the bookings (lock_booking) and their
+contacts (cancel_locked_booking) were taken before it by apply_pulled_exams
+(prelock_exam_changes, the lock order), so those are granted at once; a row that pass left
+(held elsewhere past the timeout) is waited for here at most mockbook.lock_timeout (BUSY: the
+record is retried by the next pull).
+Returns {cancelled, refunded, places_closed, places_reopened, offered, moved, conflicts}.';
+REVOKE ALL ON FUNCTION mockbook_internal.apply_exam_change(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_mock_exams)
+    FROM PUBLIC, anon, authenticated, service_role;

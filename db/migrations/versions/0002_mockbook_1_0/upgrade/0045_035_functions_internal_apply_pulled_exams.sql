@@ -1,0 +1,381 @@
+-- Frozen copy of db/functions/internal/apply_pulled_exams.sql (new).
+/**
+ * Why: HubSpot owns exams; the pull brings their changes here, record by record, without undoing
+ * local work: a capacity below the Active bookings or a local change still in the outbox is not
+ * overwritten, an older read never overwrites a newer one, and an exam that moves or closes
+ * carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
+ * HubSpot id. What it does, record by record, is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_item jsonb;
+    v_id text;
+    v_props jsonb;
+    v_new hubspot_sync.hubspot_mock_exams;
+    v_old hubspot_sync.hubspot_mock_exams;
+    v_modified timestamptz;
+    v_applied timestamptz;
+    v_exam uuid;
+    v_text text;
+    v_problem text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_active integer;
+    v_inserted integer := 0;
+    v_updated integer := 0;
+    v_unchanged integer := 0;
+    v_deactivated integer := 0;
+    v_errors jsonb := '[]'::jsonb;
+    v_retry jsonb := '[]'::jsonb;
+    v_failed jsonb;
+    v_refused jsonb := '[]'::jsonb;
+    v_change jsonb;
+    v_cancelled integer := 0;
+    v_moved integer := 0;
+    v_conflicts integer := 0;
+    v_time_problems jsonb := '[]'::jsonb;
+BEGIN
+    IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            'p_exams must be a JSON array of HubSpot records.');
+    END IF;
+    PERFORM set_config('mockbook.origin', 'hubspot', true);
+    PERFORM set_config('mockbook.actor', coalesce(nullif(p_actor, ''), 'hubspot:pull'), true);
+    -- the contacts and bookings an exam's change will write, before any exam: the lock order
+    PERFORM mockbook_internal.prelock_exam_changes(p_exams);
+
+    -- in ascending HubSpot id order: the lock order of exam rows (a caller's other order could
+    -- deadlock with the booking functions taking two exams, rebook or cancel_bookings)
+    FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_exams) WITH ORDINALITY AS e
+                  ORDER BY CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'id' END,
+                           e.ordinality LOOP
+        v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
+        v_problem := NULL;
+        v_new := NULL;
+        v_old := NULL;
+        v_modified := NULL;
+        v_exam := NULL;
+        BEGIN
+            IF v_id IS NULL THEN
+                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
+            END IF;
+            IF v_item ->> 'archived' = 'true' THEN
+                -- archivedAt: when HubSpot archived it (the header, "archived"); missing or
+                -- malformed: deactivated as before, no time stored
+                IF nullif(v_item ->> 'archivedAt', '') IS NOT NULL THEN
+                    BEGIN
+                        v_modified := mockbook_internal.pulled_timestamp(v_item, 'archivedAt');
+                    EXCEPTION WHEN OTHERS THEN
+                        v_modified := NULL;
+                    END;
+                END IF;
+                -- unknown, or already inactive with its archival time stored (every pass
+                -- re-applies the archived records): nothing to do, and no lock; else the row
+                -- is taken with lock_exam like a known record's (a held row: BUSY after
+                -- mockbook.lock_timeout -> retry) and looked at again under the lock
+                SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
+                WHERE e.hubspot_id = v_id;
+                v_applied := NULL;
+                IF v_old.id IS NOT NULL THEN
+                    SELECT s.hubspot_modified_at INTO v_applied
+                    FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
+                END IF;
+                IF v_old.id IS NOT NULL AND (lower(v_old.is_active) IS DISTINCT FROM 'false'
+                                             OR v_modified > coalesce(v_applied, '-infinity')) THEN
+                    v_old := mockbook_internal.lock_exam(v_id);
+                    SELECT s.hubspot_modified_at INTO v_applied
+                    FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
+                    -- a read newer than the archival was applied (a restore in HubSpot): this
+                    -- archived read is the older one, left alone like any older read
+                    IF v_modified < v_applied THEN
+                        v_unchanged := v_unchanged + 1;
+                        CONTINUE;
+                    END IF;
+                    IF lower(v_old.is_active) IS DISTINCT FROM 'false' THEN
+                        UPDATE hubspot_sync.hubspot_mock_exams AS e
+                        SET is_active = 'false', hubspot_last_sync_at = now()
+                        WHERE e.id = v_old.id
+                        RETURNING e.* INTO v_new;
+                        v_deactivated := v_deactivated + 1;
+                        -- cancelled in HubSpot: its bookings and waitlist follow
+                        v_change := mockbook_internal.apply_exam_change(v_old, v_new);
+                        v_cancelled := v_cancelled + coalesce((v_change ->> 'cancelled')::integer, 0);
+                    ELSE
+                        v_unchanged := v_unchanged + 1;
+                    END IF;
+                    -- the archival time, so a live read made before the deletion is older
+                    IF v_modified IS NOT NULL THEN
+                        INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
+                        VALUES (v_old.id, v_modified)
+                        ON CONFLICT (exam_id) DO UPDATE
+                        SET hubspot_modified_at = EXCLUDED.hubspot_modified_at, updated_at = now()
+                        WHERE s.hubspot_modified_at < EXCLUDED.hubspot_modified_at;
+                    END IF;
+                ELSE
+                    v_unchanged := v_unchanged + 1;
+                END IF;
+            ELSE
+                v_props := v_item -> 'properties';
+                IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
+                END IF;
+                v_modified := mockbook_internal.pulled_timestamp(v_props, 'hs_lastmodifieddate');
+                v_new.mock_exam_name := mockbook_internal.pulled_text(v_props, 'mock_exam_name');
+                v_new.mock_type := mockbook_internal.pulled_text(v_props, 'mock_type', true);
+                IF NOT EXISTS (SELECT FROM hubspot_sync.credit_rules() AS r
+                               WHERE r.mock_type = v_new.mock_type) THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                        format('unknown mock type %L', v_new.mock_type));
+                END IF;
+                v_new.exam_date := mockbook_internal.pulled_date(v_props, 'exam_date', true);
+                v_new.start_time := mockbook_internal.pulled_text(v_props, 'start_time');
+                v_new.end_time := mockbook_internal.pulled_text(v_props, 'end_time');
+                v_new.location := mockbook_internal.pulled_text(v_props, 'location');
+                v_new.capacity := mockbook_internal.pulled_int(v_props, 'capacity', true);
+                v_new.scheduled_activation_datetime :=
+                    mockbook_internal.pulled_timestamp(v_props, 'scheduled_activation_datetime');
+                v_new.is_active := lower(mockbook_internal.pulled_text(v_props, 'is_active', true));
+                IF v_new.is_active NOT IN ('true', 'false', 'scheduled', 'active') THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                        format('property is_active is not true, false, scheduled or active: %s',
+                               left(v_new.is_active, 80)));
+                END IF;
+                IF v_new.is_active = 'scheduled' AND v_new.scheduled_activation_datetime <= now() THEN
+                    v_new.is_active := 'true';
+                END IF;
+                v_text := upper(mockbook_internal.pulled_text(v_props, 'mock_set'));
+                IF v_text IS NOT NULL
+                   AND NOT v_text = ANY (enum_range(NULL::hubspot_sync.mock_set_letter)::text[]) THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                        format('property mock_set is not one of A-H: %s', left(v_text, 80)));
+                END IF;
+                v_new.mock_set := v_text::hubspot_sync.mock_set_letter;
+                v_text := mockbook_internal.pulled_text(v_props, 'prerequisite_exam_ids');
+                IF NOT v_props ? 'prerequisite_exam_ids' THEN
+                    v_new.prerequisite_exam_ids := NULL;  -- not given: the list is kept
+                ELSIF v_text IS NULL THEN
+                    v_new.prerequisite_exam_ids := '{}'::text[];
+                ELSIF left(v_text, 1) = '[' THEN  -- a JSON list
+                    v_new.prerequisite_exam_ids := ARRAY(
+                        SELECT btrim(x.value) FROM jsonb_array_elements_text(v_text::jsonb) AS x
+                        WHERE btrim(x.value) <> '');
+                ELSE  -- HubSpot's multiple-value format: "id1;id2" (commas accepted too)
+                    v_new.prerequisite_exam_ids := ARRAY(
+                        SELECT btrim(x.value) FROM regexp_split_to_table(v_text, '[;,]') AS x(value)
+                        WHERE btrim(x.value) <> '');
+                END IF;
+
+                SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
+                WHERE e.hubspot_id = v_id;
+                IF v_old.id IS NULL THEN
+                    BEGIN
+                        INSERT INTO hubspot_sync.hubspot_mock_exams (
+                            hubspot_id, mock_exam_name, mock_type, exam_date, start_time,
+                            end_time, location, capacity, total_bookings, is_active,
+                            scheduled_activation_datetime, mock_set, prerequisite_exam_ids,
+                            hubspot_last_sync_at, created_at)
+                        VALUES (v_id, v_new.mock_exam_name, v_new.mock_type, v_new.exam_date,
+                                v_new.start_time, v_new.end_time, v_new.location,
+                                v_new.capacity, 0, v_new.is_active,
+                                v_new.scheduled_activation_datetime, v_new.mock_set,
+                                coalesce(v_new.prerequisite_exam_ids, '{}'), now(),
+                                mockbook_internal.pulled_created_at(v_item))
+                        RETURNING id INTO v_exam;
+                    EXCEPTION WHEN unique_violation THEN
+                        -- the same new exam inserted meanwhile by another transaction (the
+                        -- webhook processor and a pull at once): applied again, as an update,
+                        -- by the caller's retry
+                        IF EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
+                                   WHERE e.hubspot_id = v_id) THEN
+                            PERFORM mockbook_internal.raise_error('BUSY',
+                                format('Exam %s was created meanwhile by another transaction; '
+                                       'it is applied again.', v_id));
+                        END IF;
+                        RAISE;
+                    END;
+                    v_inserted := v_inserted + 1;
+                ELSE
+                    v_old := mockbook_internal.lock_exam(v_id);
+                    v_exam := v_old.id;
+                    -- A read older than the one applied last (the header, "older reads"):
+                    -- HubSpot has left that state. Nothing of it is applied, and an open dead
+                    -- letter (perhaps of the newer read) stays open.
+                    IF v_modified IS NOT NULL AND EXISTS (
+                           SELECT FROM hubspot_sync.exam_hubspot_sync AS s
+                           WHERE s.exam_id = v_exam AND s.hubspot_modified_at > v_modified)
+                    THEN
+                        v_unchanged := v_unchanged + 1;
+                        CONTINUE;
+                    END IF;
+                    -- Two-way fields: a local change not pushed yet wins (the push writes it).
+                    IF v_new.capacity IS DISTINCT FROM v_old.capacity
+                       AND mockbook_internal.local_change_pending('hubspot_mock_exams', v_old.id,
+                                                             'capacity') THEN
+                        v_new.capacity := v_old.capacity;
+                    END IF;
+                    IF v_new.prerequisite_exam_ids IS NULL
+                       OR mockbook_internal.local_change_pending('hubspot_mock_exams', v_old.id,
+                                                            'prerequisite_exam_ids') THEN
+                        v_new.prerequisite_exam_ids := v_old.prerequisite_exam_ids;
+                    END IF;
+                    IF v_new.capacity IS DISTINCT FROM v_old.capacity THEN
+                        BEGIN
+                            PERFORM hubspot_sync.set_exam_capacity(v_id, v_new.capacity);
+                        EXCEPTION WHEN SQLSTATE 'PT422' THEN  -- CAPACITY_BELOW_BOOKED
+                            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
+                            SELECT count(*)::integer INTO v_active
+                            FROM hubspot_sync.hubspot_bookings AS b
+                            WHERE b.associated_mock_exam = v_id AND b.is_active = 'Active';
+                            v_problem := format('CAPACITY_BELOW_BOOKED: HubSpot capacity %s was '
+                                                'not applied: %s', v_new.capacity, v_detail);
+                            v_refused := v_refused || jsonb_build_object(
+                                'id', v_id, 'capacity', v_new.capacity,
+                                'current_capacity', v_old.capacity, 'active_bookings', v_active);
+                            v_new.capacity := v_old.capacity;
+                        END;
+                    END IF;
+                    IF (v_new.mock_exam_name, v_new.mock_type, v_new.exam_date, v_new.start_time,
+                        v_new.end_time, v_new.location, v_new.capacity, v_new.is_active,
+                        v_new.scheduled_activation_datetime, v_new.mock_set,
+                        v_new.prerequisite_exam_ids)
+                       IS DISTINCT FROM
+                       (v_old.mock_exam_name, v_old.mock_type, v_old.exam_date, v_old.start_time,
+                        v_old.end_time, v_old.location, v_old.capacity, v_old.is_active,
+                        v_old.scheduled_activation_datetime, v_old.mock_set,
+                        v_old.prerequisite_exam_ids) THEN
+                        v_updated := v_updated + 1;
+                    ELSE
+                        v_unchanged := v_unchanged + 1;
+                    END IF;
+                    UPDATE hubspot_sync.hubspot_mock_exams AS e SET
+                        mock_exam_name = v_new.mock_exam_name,
+                        mock_type = v_new.mock_type,
+                        exam_date = v_new.exam_date,
+                        start_time = v_new.start_time,
+                        end_time = v_new.end_time,
+                        location = v_new.location,
+                        is_active = v_new.is_active,
+                        scheduled_activation_datetime = v_new.scheduled_activation_datetime,
+                        mock_set = v_new.mock_set,
+                        prerequisite_exam_ids = v_new.prerequisite_exam_ids,
+                        hubspot_last_sync_at = now()
+                    WHERE e.id = v_old.id
+                    RETURNING e.* INTO v_new;
+                    -- moved, closed or reopened in HubSpot: its bookings and waitlist follow
+                    v_change := mockbook_internal.apply_exam_change(v_old, v_new);
+                    v_cancelled := v_cancelled + coalesce((v_change ->> 'cancelled')::integer, 0);
+                    v_moved := v_moved + coalesce((v_change ->> 'moved')::integer, 0);
+                    v_conflicts := v_conflicts + coalesce((v_change ->> 'conflicts')::integer, 0);
+                END IF;
+                -- times the exam trigger could not read: applied as stored, and reported
+                SELECT e.time_problem INTO v_text FROM hubspot_sync.hubspot_mock_exams AS e
+                WHERE e.id = v_exam;
+                IF v_text IS NOT NULL THEN
+                    v_time_problems := v_time_problems
+                        || jsonb_build_object('id', v_id, 'problem', v_text);
+                END IF;
+                -- the newest HubSpot time applied (under the exam's lock, or its insert)
+                IF v_modified IS NOT NULL THEN
+                    INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
+                    VALUES (v_exam, v_modified)
+                    ON CONFLICT (exam_id) DO UPDATE
+                    SET hubspot_modified_at = EXCLUDED.hubspot_modified_at, updated_at = now()
+                    WHERE s.hubspot_modified_at < EXCLUDED.hubspot_modified_at;
+                END IF;
+            END IF;
+            PERFORM mockbook_internal.note_pull_outcome('hubspot_mock_exams', v_id, v_problem,
+                                                   CASE WHEN v_problem IS NOT NULL THEN v_item END);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                                    v_detail = PG_EXCEPTION_DETAIL;
+            v_failed := mockbook_internal.pull_record_failed('hubspot_mock_exams', v_id, v_item, v_state,
+                                                        v_message, v_detail);
+            v_retry := v_retry || coalesce(v_failed -> 'retry', '[]');
+            v_errors := v_errors || coalesce(v_failed -> 'error', '[]');
+        END;
+    END LOOP;
+
+    RETURN jsonb_build_object(
+        'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
+        'deactivated', v_deactivated, 'errors', v_errors, 'retry', v_retry,
+        'capacity_refused', v_refused, 'bookings_cancelled', v_cancelled,
+        'bookings_moved', v_moved, 'conflicts', v_conflicts,
+        'time_problems', v_time_problems);
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.
+
+The pull and the import apply exams read from HubSpot (HubSpot owns exams; the sync design, Pull).
+p_exams is a JSON array of HubSpot records as the API returns them:
+[{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
+  "start_time", "end_time", "location", "capacity", "is_active",
+  "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool,
+  "archivedAt"}].
+Each record is applied in its own subtransaction, so one bad record never stops the others:
+  - archived: the local exam is deactivated (is_active ''false''); its bookings stay. HubSpot
+    returns an archived object with "archived": true and "archivedAt", when it was archived
+    (SimplePublicObject in HubSpot''s CRM objects v3 OpenAPI spec;
+    https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide): it is stored as
+    the exam''s last applied HubSpot time (below, "an older read"), so a live read made
+    before the deletion and applied after it is left alone instead of reopening the exam
+    (tests/py/sync/test_webhook_ordering.py); an archived record older than the read applied last
+    (a restore in HubSpot applied first) is left alone too. Without archivedAt (missing,
+    malformed; the exam no HubSpot read returns, archived or not: merged away) the exam is
+    deactivated and no time stored;
+  - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count),
+    created_at when HubSpot created the exam (the record''s top-level "createdAt",
+    pulled_created_at; now() when missing, malformed or in the future); a known exam keeps its
+    created_at;
+  - known: every HubSpot-owned column is updated — except capacity and prerequisite_exam_ids
+    while a local change of them waits in the outbox (local_change_pending: the push writes
+    it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
+    has no such property: the pull reads exam->exam associations and applies them with
+    apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
+    the exam''s Active bookings is not applied (set_exam_capacity''s rule) — the other columns
+    are, and the record is reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
+  - an older read: a record whose hs_lastmodifieddate is older than that of the read applied
+    last to the exam (hubspot_sync.exam_hubspot_sync) is a state HubSpot has already left,
+    read before a newer read that was applied first (webhook deliveries come in no guaranteed
+    order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
+    retries; a second processor; the pull''s search page applied beside the processor).
+    Nothing of it is applied (counted unchanged, no audit or outbox row, an open dead letter
+    kept): applied, it put back an admin''s old capacity, date or is_active until the next pull
+    (tests/py/sync/test_webhook_ordering.py). hs_lastmodifieddate is a default property of custom
+    objects'' reads and searches (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm)
+    and the pull asks for it (glue/sync/pull.py, EXAM_PROPERTIES). A record without it is
+    applied, and an applied record''s time is stored when it has one; a record as
+    new as the stored one is applied again (a recheck, a refused capacity tried again);
+  - is_active ''scheduled'' whose scheduled_activation_datetime has passed is stored ''true'';
+  - a malformed record (a missing mock_type / exam_date / capacity / is_active, a non-numeric
+    capacity, an unknown mock type, a bad date, mock set or is_active) changes nothing, is
+    reported in errors and dead-lettered; a record that applies cleanly closes its dead letter.
+total_bookings coming from HubSpot is ignored (Postgres owns it). Changes are made with
+mockbook.origin = ''hubspot'' (not queued back to HubSpot) and audited as performed by p_actor
+(default ''hubspot:pull'').
+Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
+         retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
+         [{id, capacity, current_capacity, active_bookings}], bookings_cancelled,
+         bookings_moved, conflicts, time_problems: [{id, problem}]: exams applied whose
+         start_time / end_time cannot be read (the exam''s time_problem; applied as stored, so
+         HubSpot stays the owner, and listed until fixed there)}.
+Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
+(lock_exam: a known record''s, and an archived record''s exam still active or without its
+archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
+record in retry), the records taken in ascending HubSpot id order (the lock order of exams);
+before any exam, the contacts and bookings the records'' exam changes will write
+(prelock_exam_changes: contacts, then bookings, then exams, the one lock order),
+so errors and retry list them in that order; an exam''s exam_hubspot_sync row is written only
+under that lock (or by the exam''s insert) and read under it (an archived record''s also looked
+at before, by a plain read, to skip the lock), so it is never waited for.';
+REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

@@ -1,0 +1,48 @@
+-- Frozen copy of db/functions/internal/booking_by_ref.sql (new).
+/**
+ * mockbook_internal.booking_by_ref(p_ref) -> hubspot_bookings, NULL when none matches
+ *
+ * Resolves the booking reference apps pass as p_booking_id: the booking's uuid (id), its booking
+ * code (booking_id) or its HubSpot id (hubspot_id). Every booking the reference could mean is
+ * looked up; when two different bookings match (one's code equals another's HubSpot id, as a
+ * legacy code may), the reference is refused with AMBIGUOUS_REFERENCE: never resolved to the
+ * wrong booking. Read without a lock: callers lock, then read the booking again FOR UPDATE.
+ * Errors: AMBIGUOUS_REFERENCE. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_by_ref(p_ref text)
+RETURNS hubspot_sync.hubspot_bookings
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_booking hubspot_sync.hubspot_bookings;
+    v_count integer;
+    v_codes text;
+BEGIN
+    SELECT count(*)::integer, string_agg(coalesce(b.booking_id, b.id::text), ', ' ORDER BY b.id)
+    INTO v_count, v_codes
+    FROM hubspot_sync.hubspot_bookings AS b
+    WHERE (p_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           AND b.id = CASE WHEN p_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                           THEN p_ref::uuid END)
+       OR b.booking_id = p_ref
+       OR b.hubspot_id = p_ref;
+    IF v_count > 1 THEN
+        PERFORM mockbook_internal.raise_error('AMBIGUOUS_REFERENCE',
+            format('%L names %s bookings (%s): as an id, a booking code or a HubSpot id.', p_ref,
+                   v_count, v_codes));
+    END IF;
+    SELECT b.* INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
+    WHERE (p_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           AND b.id = CASE WHEN p_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                           THEN p_ref::uuid END)
+       OR b.booking_id = p_ref
+       OR b.hubspot_id = p_ref;
+    RETURN v_booking;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.booking_by_ref(text) IS
+'Internal: the booking a reference names (its uuid, booking code or HubSpot id), or NULL; AMBIGUOUS_REFERENCE when it names two bookings.';
+REVOKE ALL ON FUNCTION mockbook_internal.booking_by_ref(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,75 @@
+-- Frozen copy of db/functions/internal/booking_json.sql (new).
+/**
+ * Why: the booking functions' result has one shape, written here once, whether built from the rows
+ * just written or from a replay. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.booking_json(p_booking hubspot_sync.hubspot_bookings,
+                                                     p_replay boolean,
+                                                     p_credit_field text,
+                                                     p_credits_remaining integer,
+                                                     p_total_bookings integer,
+                                                     p_capacity integer,
+                                                     p_exam hubspot_sync.hubspot_mock_exams
+                                                         DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_zone text := mockbook_internal.business_timezone();
+    v_same boolean := p_exam.hubspot_id IS NOT NULL
+        AND (p_exam.hubspot_id, p_exam.exam_date, p_exam.start_time, p_exam.end_time)
+            IS NOT DISTINCT FROM
+            (p_booking.associated_mock_exam, p_booking.exam_date, p_booking.start_time,
+             p_booking.end_time);
+BEGIN
+    -- PL/pgSQL, not SQL: its plan is kept for the session (a SQL function with a SET clause is
+    -- planned again on every call); the booking path calls this once per booking
+    RETURN jsonb_build_object(
+        'success', true,
+        'idempotent_replay', p_replay,
+        'id', p_booking.id,
+        'booking_id', p_booking.booking_id,
+        'status', p_booking.is_active,
+        'mock_exam_id', p_booking.associated_mock_exam,
+        'mock_type', p_booking.mock_type,
+        'exam_date', p_booking.exam_date,
+        -- the exam's own instants when the caller has its row and the booking copies its
+        -- date and times (they are derived from the same values in the same zone)
+        'starts_at', CASE WHEN v_same THEN p_exam.exam_starts_at
+                          ELSE mockbook_internal.exam_starts_at(p_booking.exam_date,
+                                                                p_booking.start_time) END,
+        'ends_at', CASE WHEN v_same THEN p_exam.exam_ends_at
+                        ELSE coalesce(
+                            mockbook_internal.exam_starts_at(p_booking.exam_date,
+                                                             p_booking.end_time),
+                            ((p_booking.exam_date + 1)::timestamp AT TIME ZONE v_zone)) END,
+        'time_zone', v_zone,
+        'student_id', p_booking.student_id,
+        'token_used', p_booking.token_used,
+        'credit_field', p_credit_field,
+        'credits_remaining', p_credits_remaining,
+        'total_bookings', p_total_bookings,
+        'capacity', p_capacity);
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams) IS
+'Internal: the one shape of the booking functions'' jsonb result, from values in hand.
+
+The one shape of the booking functions'' result, from values the caller has in hand (the
+booking pipeline, mockbook_internal.book: the rows it just wrote, no re-read) or has read
+(mockbook_internal.booking_result, a replay):
+  {success: true, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type,
+   exam_date, starts_at, ends_at, time_zone, student_id, token_used, credit_field,
+   credits_remaining, total_bookings, capacity}
+starts_at/ends_at are the exam''s instants read from the booking''s copy of the exam''s date and
+times (the copy follows the exam when it is rescheduled): starts_at NULL when the exam has no
+start time, ends_at the end of the exam day when it has no end time; time_zone the business
+time zone the local times were read in. A caller with the exam''s row in hand (p_exam) gets the
+exam''s stored instants (exam_starts_at, exam_ends_at) when the booking''s copy matches it: the
+same values, derived once.
+Errors: INVALID_ARGUMENT when mockbook.business_timezone names no zone. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,29 @@
+-- Frozen copy of db/functions/internal/check_credit_field.sql (new).
+/**
+ * mockbook_internal.check_credit_field(p_name, p_credit_field) -> void
+ *
+ * Refuses a credit field that is not one of mockbook_internal.credit_fields(): INVALID_ARGUMENT,
+ * "<p_name> <value> is not one of sj_credits, cs_credits, ..." (the list read from
+ * credit_fields() through credit_field_names(), folded into this function's cached plan, so the
+ * check costs no query; no caller spells the list). NULL is refused too.
+ * Errors: INVALID_ARGUMENT. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.check_credit_field(p_name text, p_credit_field text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_credit_field IS NULL OR NOT p_credit_field = ANY (mockbook_internal.credit_field_names()) THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('%s %s is not one of %s.', p_name, coalesce(quote_literal(p_credit_field), 'NULL'),
+                   array_to_string(mockbook_internal.credit_field_names(), ', ')));
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.check_credit_field(text, text) IS
+'Internal: INVALID_ARGUMENT unless the value is one of credit_fields() (the message lists them).';
+REVOKE ALL ON FUNCTION mockbook_internal.check_credit_field(text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

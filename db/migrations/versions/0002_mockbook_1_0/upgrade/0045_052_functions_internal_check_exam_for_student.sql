@@ -1,0 +1,133 @@
+-- Frozen copy of db/functions/internal/check_exam_for_student.sql (new).
+/**
+ * Why: steps 4 to 8 of a booking are one function, so every path that gives a student a seat (the
+ * booking functions, accept_offer, the listing's refusal reasons) checks the same things in the
+ * same order. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.check_exam_for_student(
+    p_exam hubspot_sync.hubspot_mock_exams,
+    p_student_id text,
+    p_attending_location text,
+    p_dominant_hand text,
+    p_check_fields boolean DEFAULT true,
+    p_check_capacity boolean DEFAULT true,
+    p_ignore_booking_id uuid DEFAULT NULL
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_reason text;
+    v_missing text[];
+    v_duplicate text;
+BEGIN
+    -- 4. open for booking
+    v_reason := mockbook_internal.exam_unbookable_reason(p_exam);
+    IF v_reason = 'EXAM_NOT_ACTIVE' THEN
+        PERFORM mockbook_internal.raise_error('EXAM_NOT_ACTIVE',
+            format('Exam %s is not open for booking (is_active %L%s).', p_exam.hubspot_id,
+                   p_exam.is_active,
+                   CASE WHEN p_exam.scheduled_activation_datetime IS NOT NULL
+                        THEN format(', opens %s', p_exam.scheduled_activation_datetime)
+                        ELSE '' END));
+    ELSIF v_reason = 'EXAM_IN_PAST' AND p_exam.exam_date >= hubspot_sync.business_today() THEN
+        PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
+            format('Exam %s started at %s.', p_exam.hubspot_id, p_exam.exam_starts_at),
+            'Students cannot book an exam that has started (an admin may allow it with the booking rule allow_booking_after_start).');
+    ELSIF v_reason = 'EXAM_IN_PAST' THEN
+        PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
+            format('Exam %s took place on %s.', p_exam.hubspot_id, p_exam.exam_date));
+    END IF;
+
+    -- 5. fields each mock type requires
+    IF p_check_fields THEN
+        IF p_exam.mock_type IN ('Situational Judgment', 'Mini-mock')
+           AND p_attending_location IS NULL THEN
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                format('p_attending_location is required for a %s exam.', p_exam.mock_type));
+        ELSIF p_exam.mock_type = 'Clinical Skills'
+              AND nullif(btrim(p_dominant_hand), '') IS NULL THEN
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                'p_dominant_hand is required for a Clinical Skills exam.');
+        END IF;
+    END IF;
+
+    -- 6. prerequisites (no query when the exam has none: nothing can be missing)
+    IF cardinality(p_exam.prerequisite_exam_ids) > 0 THEN
+        SELECT array_agg(p.exam_id ORDER BY p.first_pos) INTO v_missing
+        FROM (
+            SELECT t.exam_id, min(t.pos) AS first_pos
+            FROM unnest(coalesce(p_exam.prerequisite_exam_ids, '{}'::text[]))
+                 WITH ORDINALITY AS t(exam_id, pos)
+            GROUP BY t.exam_id
+        ) AS p
+        WHERE NOT EXISTS (
+            SELECT FROM hubspot_sync.hubspot_bookings AS b
+            WHERE b.student_id = p_student_id
+              AND b.associated_mock_exam = p.exam_id
+              AND b.is_active IN ('Active', 'Completed'));
+        IF v_missing IS NOT NULL THEN
+            PERFORM mockbook_internal.raise_error('PREREQUISITE_NOT_MET',
+                format('Exam %s requires an Active or Completed booking of exam(s) %s first; '
+                       'missing: %s.', p_exam.hubspot_id,
+                       array_to_string(p_exam.prerequisite_exam_ids, ', '),
+                       array_to_string(v_missing, ', ')));
+        END IF;
+    END IF;
+
+    -- 7. one seat per student, mock type and exam day
+    SELECT b.booking_id INTO v_duplicate
+    FROM hubspot_sync.hubspot_bookings AS b
+    WHERE b.student_id = p_student_id
+      AND b.mock_type = p_exam.mock_type
+      AND b.exam_date = p_exam.exam_date
+      AND b.is_active IN ('Active', 'Completed')
+      AND b.id IS DISTINCT FROM p_ignore_booking_id
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
+            format('%s already has booking %s of type %s on %s.', p_student_id,
+                   coalesce(v_duplicate, '(no code)'), p_exam.mock_type, p_exam.exam_date));
+    END IF;
+
+    -- 8. capacity
+    IF p_check_capacity
+       AND coalesce(p_exam.total_bookings, 0)
+           + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+              WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered'
+                -- the student's own held offer holds its seat for them: the booking takes it
+                -- (mockbook_internal.close_day_places); an expired one holds it for nobody
+                AND w.offer_expires_at > mockbook_internal.clock_now()
+                AND NOT (w.student_id = p_student_id))
+           >= coalesce(p_exam.capacity, 0) THEN
+        PERFORM mockbook_internal.raise_error('EXAM_FULL',
+            format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,
+                   coalesce(p_exam.total_bookings, 0), coalesce(p_exam.capacity, 0)));
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
+'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate, capacity: seats held by other students'' waitlist offers count, the student''s own held offer does not) for one student and exam row.
+
+Steps 4-8 of create_booking''s contract, in that order, for a student about to get a seat in p_exam (a row
+the caller read, locked or not: the booking functions run this once without locks, to answer
+fast and in the documented order, and again on the locked exam and contact rows):
+  4. the exam is open: is_active true/active, or scheduled with its activation time reached
+     -> else EXAM_NOT_ACTIVE; exam day not before today (business time zone) -> EXAM_IN_PAST
+  5. (when p_check_fields) Situational Judgment and Mini-mock need p_attending_location,
+     Clinical Skills needs p_dominant_hand -> INVALID_ARGUMENT
+  6. every exam in prerequisite_exam_ids has an Active or Completed booking of the student
+     -> PREREQUISITE_NOT_MET, DETAIL listing the missing exam ids
+  7. no Active or Completed booking of the student with the same mock type on the same exam
+     day (p_ignore_booking_id, the booking being rebooked, does not count)
+     -> DUPLICATE_BOOKING
+  8. (when p_check_capacity) total_bookings + seats held by waitlist offers < capacity (a NULL
+     capacity means no seats; p_student_id''s own offer, while it is held, does not count:
+     that seat is theirs, and the booking takes it, mockbook_internal.close_day_places;
+     an offer past offer_expires_at counts, as for anyone)                  -> EXAM_FULL
+Errors: as listed. Locks: none (reads only).';
+REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
+    FROM PUBLIC, anon, authenticated, service_role;

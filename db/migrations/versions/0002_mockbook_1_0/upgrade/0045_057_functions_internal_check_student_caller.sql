@@ -1,0 +1,44 @@
+-- Frozen copy of db/functions/internal/check_student_caller.sql (new).
+/**
+ * mockbook_internal.check_student_caller(p_student_id text, p_what text) -> void
+ *
+ * A call whose JWT names a user who is not an admin (mockbook_internal.request_actor:
+ * 'user:<email>') acts for one student, and only for the student the JWT names: p_student_id
+ * (the student the call claims to be; the booking's own student for rebook) is required, and the
+ * JWT's email must be that student's email (case-insensitive) — a JWT without an email (a bare
+ * sub) cannot be matched and is refused. An admin's JWT and the service-role key (no user) pass:
+ * they may act for anyone. Errors: FORBIDDEN. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.check_student_caller(p_student_id text, p_what text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_actor text := mockbook_internal.request_actor();
+    v_email text;
+BEGIN
+    IF v_actor IS NULL OR v_actor NOT LIKE 'user:%' THEN
+        RETURN;
+    END IF;
+    IF p_student_id IS NULL THEN
+        PERFORM mockbook_internal.raise_error('FORBIDDEN',
+            format('%s: the request''s JWT names %s, who is not an admin, and the call names no '
+                   'student (p_student_id).', p_what, substr(v_actor, 6)),
+            'A student''s call passes p_student_id (the booking must be theirs); admin powers need an admin''s JWT or the service-role key.');
+    END IF;
+    v_email := lower(nullif(btrim(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'email'), ''));
+    IF v_email IS NULL OR NOT EXISTS (
+            SELECT FROM hubspot_sync.hubspot_contact_credits AS c
+            WHERE c.student_id = p_student_id AND lower(c.email) = v_email) THEN
+        PERFORM mockbook_internal.raise_error('FORBIDDEN',
+            format('%s: the request''s JWT names %s, not student %s.', p_what, substr(v_actor, 6),
+                   p_student_id));
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.check_student_caller(text, text) IS
+'Internal: FORBIDDEN when a non-admin JWT user calls without p_student_id or for a student whose email is not the JWT''s; admins and the service-role key pass.';
+REVOKE ALL ON FUNCTION mockbook_internal.check_student_caller(text, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,237 @@
+-- Frozen copy of db/functions/internal/claim_audit_notes.sql (new).
+/**
+ * Why: the audit trail is written to HubSpot as notes, and a note needs the HubSpot ids of what
+ * it is attached to. This read hands the glue the rows that can be noted now, with what the note
+ * says, looking at a bounded window of the oldest pending rows so its cost follows the batch,
+ * not the backlog. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
+RETURNS TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
+               booking_hubspot_id text, contact_hubspot_id text)
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_fields constant text[] := ARRAY(SELECT DISTINCT r.credit_field
+                                      FROM hubspot_sync.credit_rules() AS r);
+    v_window bigint[];
+    v_marked bigint;
+    v_returned bigint;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
+    END IF;
+
+    -- A window that held only rows never to be noted is marked, and the next one looked at.
+    LOOP
+        -- The window: the oldest pending rows, passing over those still waiting for a HubSpot id
+        -- (each looked at through the pending index and a few primary-key or index reads).
+        v_window := ARRAY(
+            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
+            WHERE p.synced_to_hubspot_at IS NULL
+              AND NOT (p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
+                       AND p.performed_by NOT LIKE 'hubspot:%'
+                       AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                   WHERE b.id = p.record_id AND b.hubspot_id IS NULL))
+              AND NOT (p.table_name = 'hubspot_contact_credits'
+                       AND (EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
+                                    WHERE k.id = p.record_id AND k.hubspot_id IS NULL)
+                            -- spent or refunded by a booking not in HubSpot yet: a member of its note
+                            OR EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
+                                       JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.booking_id
+                                       WHERE l.contact_id = p.record_id
+                                         AND l.created_at = p.performed_at
+                                         AND l.balance_after::text
+                                             = p.new_values ->> l.credit_field
+                                         AND b.hubspot_id IS NULL)))
+            ORDER BY p.id
+            LIMIT 5 * p_limit);
+        EXIT WHEN cardinality(v_window) = 0;
+
+        -- Rows of the window that never get a note.
+        UPDATE hubspot_sync.supabase_audit_log AS a
+        SET synced_to_hubspot_at = now()
+        WHERE a.id IN (
+            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
+            WHERE p.id = ANY (v_window)
+              AND (p.table_name = 'hubspot_mock_exams'
+                   OR (p.table_name = 'hubspot_contact_credits'
+                       AND (p.operation <> 'UPDATE'
+                            OR NOT coalesce(p.changed_fields ?| v_fields, false)
+                            -- applied from HubSpot, other than a credit merge
+                            OR (p.performed_by LIKE 'hubspot:%' AND NOT EXISTS (
+                                    SELECT FROM hubspot_sync.credit_ledger AS l
+                                    WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
+                                      AND l.balance_after::text = p.new_values ->> l.credit_field
+                                      AND l.reason = 'hubspot_adjustment'))
+                            -- caused by a booking whose own row is not waiting for a note
+                            OR EXISTS (
+                                    SELECT FROM hubspot_sync.credit_ledger AS l
+                                    WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
+                                      AND l.balance_after::text = p.new_values ->> l.credit_field
+                                      AND l.booking_id IS NOT NULL
+                                      AND NOT EXISTS (
+                                          SELECT FROM hubspot_sync.supabase_audit_log AS b
+                                          WHERE b.table_name = 'hubspot_bookings'
+                                            AND b.record_id = l.booking_id
+                                            AND b.performed_at = p.performed_at
+                                            AND b.synced_to_hubspot_at IS NULL
+                                            AND b.performed_by NOT LIKE 'hubspot:%'))))
+                   OR (p.table_name = 'hubspot_bookings'
+                       AND (p.performed_by LIKE 'hubspot:%'
+                            OR (p.operation = 'UPDATE'
+                                AND p.changed_fields <@ '["hubspot_id"]'::jsonb)
+                            -- deleted, never in HubSpot, and no contact to note it on
+                            OR (NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                            WHERE b.id = p.record_id)
+                                AND NOT EXISTS (SELECT FROM hubspot_sync.supabase_audit_log AS o
+                                                WHERE o.table_name = 'hubspot_bookings'
+                                                  AND o.record_id = p.record_id
+                                                  AND o.record_hubspot_id IS NOT NULL)
+                                AND coalesce(p.new_values ->> 'associated_contact_id',
+                                             p.old_values ->> 'associated_contact_id') IS NULL
+                                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
+                                                WHERE k.student_id = coalesce(
+                                                    p.new_values ->> 'student_id',
+                                                    p.old_values ->> 'student_id')))))));
+        GET DIAGNOSTICS v_marked = ROW_COUNT;
+
+        RETURN QUERY
+        WITH pending AS (
+            SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+            WHERE a.id = ANY (v_window) AND a.synced_to_hubspot_at IS NULL
+              AND a.table_name IN ('hubspot_bookings', 'hubspot_contact_credits')
+        ), credit_rows AS (  -- a balance change and the ledger rows that explain it
+            SELECT a.*, l.id AS ledger_id, l.booking_id AS ledger_booking, l.credit_field,
+                   l.delta, l.reason, l.balance_after, l.note
+            FROM pending AS a
+            LEFT JOIN hubspot_sync.credit_ledger AS l
+                   ON l.contact_id = a.record_id AND l.created_at = a.performed_at
+                  AND l.balance_after::text = a.new_values ->> l.credit_field
+            WHERE a.table_name = 'hubspot_contact_credits'
+        ), bookings AS (
+            SELECT a.id, a.performed_at, a.operation, a.changed_fields, a.old_values, a.new_values,
+                   a.performed_by, a.record_id,
+                   coalesce(b.booking_id, a.new_values ->> 'booking_id',
+                            a.old_values ->> 'booking_id') AS code,
+                   coalesce(b.student_id, a.new_values ->> 'student_id',
+                            a.old_values ->> 'student_id') AS student_id,
+                   coalesce(b.hubspot_id, a.record_hubspot_id,
+                            -- a deleted booking: the id one of its audit rows recorded, if any
+                            CASE WHEN b.id IS NULL THEN (
+                                SELECT o.record_hubspot_id FROM hubspot_sync.supabase_audit_log AS o
+                                WHERE o.table_name = 'hubspot_bookings'
+                                  AND o.record_id = a.record_id AND o.record_hubspot_id IS NOT NULL
+                                ORDER BY o.id DESC LIMIT 1) END) AS booking_hs,
+                   b.id IS NULL AS gone,
+                   b.mock_type, b.exam_date, b.token_used, b.associated_mock_exam,
+                   coalesce(b.associated_contact_id, a.new_values ->> 'associated_contact_id',
+                            a.old_values ->> 'associated_contact_id') AS contact_link
+            FROM pending AS a
+            LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = a.record_id
+            WHERE a.table_name = 'hubspot_bookings'
+        ), booking_notes AS (
+            SELECT bk.id AS audit_id,
+                   ARRAY[bk.id] || coalesce(ARRAY(
+                       SELECT DISTINCT c.id FROM credit_rows AS c
+                       WHERE c.ledger_booking = bk.record_id AND c.performed_at = bk.performed_at
+                       ORDER BY c.id), '{}') AS member_ids,
+                   'booking'::text AS kind,
+                   jsonb_build_object(
+                       'operation', bk.operation, 'changed_fields', bk.changed_fields,
+                       'old_values', bk.old_values, 'new_values', bk.new_values,
+                       'performed_by', bk.performed_by, 'performed_at', bk.performed_at,
+                       'booking_code', bk.code, 'student_id', bk.student_id,
+                       'mock_type', bk.mock_type, 'exam_date', bk.exam_date,
+                       'token_used', bk.token_used, 'exam_hubspot_id', bk.associated_mock_exam,
+                       'ledger', coalesce((
+                           SELECT jsonb_agg(jsonb_build_object(
+                                      'credit_field', l.credit_field, 'delta', l.delta,
+                                      'reason', l.reason, 'balance_after', l.balance_after,
+                                      'note', l.note) ORDER BY l.id)
+                           FROM hubspot_sync.credit_ledger AS l
+                           WHERE l.booking_id = bk.record_id AND l.created_at = bk.performed_at
+                             -- a creation spends; later changes refund or move
+                             AND (l.reason = 'booking') = (bk.operation = 'INSERT')),
+                           '[]')) AS detail,
+                   bk.booking_hs,
+                   -- the booking's contact as contact_id_of_booking finds it: by student_id, else
+                   -- (a row from before mockbook) the HubSpot contact the booking names
+                   coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
+            FROM bookings AS bk
+            LEFT JOIN hubspot_sync.hubspot_contact_credits AS k ON k.student_id = bk.student_id
+            -- a booking gone without ever reaching HubSpot: on its contact alone
+            WHERE bk.booking_hs IS NOT NULL
+               OR (bk.gone AND coalesce(k.hubspot_id, bk.contact_link) IS NOT NULL)
+        ), credit_notes AS (
+            SELECT c.id AS audit_id, ARRAY[c.id] AS member_ids, 'credit'::text AS kind,
+                   jsonb_build_object(
+                       'operation', min(c.operation), 'changed_fields', min(c.changed_fields::text)::jsonb,
+                       'old_values', min(c.old_values::text)::jsonb,
+                       'new_values', min(c.new_values::text)::jsonb,
+                       'performed_by', min(c.performed_by), 'performed_at', min(c.performed_at),
+                       'student_id', min(k.student_id),
+                       'ledger', coalesce(jsonb_agg(jsonb_build_object(
+                                      'credit_field', c.credit_field, 'delta', c.delta,
+                                      'reason', c.reason, 'balance_after', c.balance_after,
+                                      'note', c.note) ORDER BY c.ledger_id)
+                                  FILTER (WHERE c.ledger_id IS NOT NULL), '[]')) AS detail,
+                   NULL::text AS booking_hs,
+                   min(k.hubspot_id) AS contact_hs
+            FROM credit_rows AS c
+            JOIN hubspot_sync.hubspot_contact_credits AS k ON k.id = c.record_id
+            WHERE k.hubspot_id IS NOT NULL
+            GROUP BY c.id
+            HAVING bool_and(c.ledger_booking IS NULL)
+        )
+        SELECT n.audit_id, n.member_ids, n.kind, n.detail, n.booking_hs, n.contact_hs
+        FROM (SELECT * FROM booking_notes UNION ALL SELECT * FROM credit_notes) AS n
+        ORDER BY n.audit_id
+        LIMIT p_limit;
+        GET DIAGNOSTICS v_returned = ROW_COUNT;
+        EXIT WHEN v_returned > 0 OR v_marked = 0;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.claim_audit_notes(integer) IS
+'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become HubSpot notes (oldest first, only those whose HubSpot ids are known; a booking deleted before it reached HubSpot is noted on its contact alone), with their details and ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT.
+
+The audit trail in HubSpot: which supabase_audit_log rows not yet synced
+(synced_to_hubspot_at NULL) become HubSpot notes, with what they need to be written.
+  kind ''booking''  a booking created, changed, cancelled, moved, marked or deleted; detail has
+                  the audit row (operation, changed_fields, old_values, new_values,
+                  performed_by, performed_at), the booking''s code, student, mock type, exam
+                  date and token, and its credit_ledger rows of that transaction (ledger).
+                  member_ids also holds the audit rows of the same transaction that changed
+                  that student''s balances (the note tells the credit story already).
+  kind ''credit''   a contact''s balances changed outside a booking (adjust_credits, a credit
+                  merge from HubSpot); detail has the audit row, the student and the ledger
+                  rows of that change.
+The contact is found as contact_id_of_booking finds it: by student_id, else by the booking''s
+associated_contact_id (a row from before mockbook without a student_id), so its contact
+gets the note too.
+Only rows whose HubSpot ids are known are returned (a booking not pushed yet waits for the
+push), at most p_limit, oldest first. A deleted booking (its row gone: the DBA, the demo
+removing its rows) takes its HubSpot id from any of its audit rows (the push''s write-back, the
+deletion); one that never reached HubSpot (deleted before its first push) is returned with
+booking_hubspot_id NULL, to be noted on its contact alone, once the contact has a HubSpot id
+(it never gets a booking id to wait for).
+Each call looks at a window of the oldest pending rows only (5 x p_limit), read in id order
+from the pending index, so its cost follows the batch, not the backlog: rows still waiting for
+a HubSpot id (a booking or contact the push has not created yet) are passed over without
+entering the window. Rows of the window that never get a note are marked synced (and, when
+a window held nothing else, the next window looked at): exam rows (HubSpot owns
+exams), contact rows that changed no balance, booking rows that only received their HubSpot
+id from the push, changes the glue applied from HubSpot (performed_by ''hubspot:...''), except
+credit merges (hubspot_adjustment ledger rows), which are noted, and the rows of a deleted
+booking that has no HubSpot id and no contact to note them on (no contact of its student,
+no associated_contact_id): no HubSpot record can carry them.
+The caller creates the notes and then calls mark_audit_notes(member ids). One caller at a time
+(the glue holds an advisory lock): this function leases nothing.
+Errors: INVALID_ARGUMENT (p_limit not 1..1000). Locks: none beyond the rows it marks.';
+REVOKE ALL ON FUNCTION mockbook_internal.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.claim_audit_notes(integer) TO mockbook_glue;

@@ -1,0 +1,105 @@
+-- Frozen copy of db/functions/internal/claim_sync_batch.sql (new).
+/**
+ * Why: several glue workers push the outbox at once; SKIP LOCKED and leases give each row to one
+ * worker, and all due rows of a record go together so a record is pushed once, as its current
+ * state. The claimed contacts are locked in ascending id, as every writer locks them. The
+ * contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
+                                                        p_lease_seconds integer DEFAULT 60)
+RETURNS SETOF hubspot_sync.sync_queue
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_ids bigint[];
+    v_left uuid[];
+BEGIN
+    IF coalesce(p_worker, '') = '' OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000
+       OR p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 3600 THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            'claim_sync_batch needs a worker name, a limit of 1..1000 and a lease of 1..3600 s.');
+    END IF;
+    -- the due rows and the other pending rows of their records (SKIP LOCKED: never waited for)
+    WITH due AS (
+        SELECT q.id, q.table_name, q.record_id
+        FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
+          AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+          -- NOT IN over the (few) leased records: a hashed subplan, linear even before the
+          -- table has statistics (a NOT EXISTS became a nested loop, quadratic, on a fresh queue)
+          AND (q.table_name, q.record_id) NOT IN (
+                SELECT o.table_name, o.record_id
+                FROM hubspot_sync.sync_queue AS o
+                WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
+        ORDER BY q.next_attempt_at, q.id
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ), siblings AS (
+        SELECT q.id
+        FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at IS NULL AND q.dead_at IS NULL
+          AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+          -- "NOT ... NOT IN" is IN (no column here is ever NULL) planned as a hashed subplan:
+          -- the join it replaces became a quadratic nested loop on a queue without statistics
+          AND NOT ((q.table_name, q.record_id) NOT IN (
+                SELECT d.table_name, d.record_id FROM due AS d))
+        FOR UPDATE OF q SKIP LOCKED
+    )
+    SELECT array_agg(t.id) INTO v_ids
+    FROM (SELECT due.id FROM due UNION SELECT siblings.id FROM siblings) AS t;
+    -- the lock order: the contacts being claimed, ascending id, before their leases fire
+    -- credit_push_claimed (their contact_credit_sync rows are written under these locks)
+    v_left := mockbook_internal.lock_contacts(
+        ARRAY(SELECT q.record_id FROM hubspot_sync.sync_queue AS q
+              WHERE q.id = ANY (v_ids) AND q.table_name = 'hubspot_contact_credits'),
+        p_leave_busy => true);
+    RETURN QUERY
+    UPDATE hubspot_sync.sync_queue AS q
+    SET lease_owner = p_worker,
+        lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+        attempts = q.attempts + 1
+    WHERE q.id = ANY (v_ids)
+      -- a contact still busy is left for a later claim; one another claim leased while this
+      -- one waited for it (this statement sees that claim's commit) is that claim's
+      AND NOT (q.table_name = 'hubspot_contact_credits'
+               AND (q.record_id = ANY (v_left)
+                    OR EXISTS (SELECT FROM hubspot_sync.sync_queue AS o
+                               WHERE o.table_name = q.table_name
+                                 AND o.record_id = q.record_id
+                                 AND o.done_at IS NULL AND o.dead_at IS NULL
+                                 AND o.lease_expires_at >= now()
+                                 AND o.id <> ALL (v_ids))))
+    RETURNING q.*;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) IS
+'Glue: lease up to p_limit due outbox rows (SKIP LOCKED; all pending rows of the same records). The claimed contacts are locked first, ascending id, each waited for at most mockbook.lock_timeout; one still busy is left for a later claim.
+
+A glue worker takes up to p_limit due outbox rows (done_at and dead_at NULL, next_attempt_at
+reached, no live lease) with FOR UPDATE SKIP LOCKED, so several workers never take the same
+row, and leases them for p_lease_seconds: if the worker dies, the rows come back when the lease
+expires. Every other due, unleased row of the same records is taken too, so one record''s
+changes are pushed once, as its current state, by one worker; and a record another worker
+holds a live lease on is not taken at all (a change queued while it is being pushed waits for
+that push, so two workers never send two states of one record in the wrong order).
+Each claim counts one attempt.
+The lease of a contact''s rows fires credit_push_claimed, which writes the contact''s credit
+merge bookkeeping (contact_credit_sync); that row is written only under its contact''s row
+lock (docs/rpc.md, "Lock order"), so the claim first locks the contacts it is claiming, in
+ascending id, each waited for at most mockbook.lock_timeout (lock_contacts): a contact a pull,
+a booking or a write-back holds is waited for, and one still held when the wait ends is left
+out of this claim (its rows stay due, for a later claim; after one wait ran out, the busy
+ones left are not waited for). A contact another claim leased while this one waited is left
+to it. So a claim and a pull, which locks each contact before its rows, never deadlock
+(tests/py/rpc/test_lock_order.py).
+Errors: INVALID_ARGUMENT (empty worker, limit outside 1..1000, lease outside 1..3600).
+Locks: the outbox rows (FOR UPDATE SKIP LOCKED: never waited for), then the claimed contacts''
+rows (ascending id, bounded waits), then (the trigger) their contact_credit_sync rows.';
+REVOKE ALL ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) TO mockbook_glue;

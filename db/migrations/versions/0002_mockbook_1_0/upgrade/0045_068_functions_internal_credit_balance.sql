@@ -1,0 +1,35 @@
+-- Frozen copy of db/functions/internal/credit_balance.sql (new).
+/**
+ * mockbook_internal.credit_balance(p_contact, p_credit_field) -> integer
+ *
+ * The one accessor of a credit balance: the balance of one credit field (credit_fields()) of a
+ * contact row, NULL counting as 0; the one place besides the writer apply_credit_delta that
+ * maps a field name to its column (a CASE: no SQL built from the name, no to_jsonb of the row).
+ * NULL when p_credit_field is NULL (nothing to read, e.g. an 'Admin Override' booking); 0 for a
+ * name that is not a credit field (callers check names with check_credit_field).
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_balance(p_contact hubspot_sync.hubspot_contact_credits,
+                                                       p_credit_field text)
+RETURNS integer
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = ''
+AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and its statement is
+    -- planned again on every call; PL/pgSQL keeps this expression's plan for the session
+    RETURN CASE WHEN p_credit_field IS NOT NULL THEN coalesce(CASE p_credit_field
+               WHEN 'sj_credits' THEN p_contact.sj_credits
+               WHEN 'cs_credits' THEN p_contact.cs_credits
+               WHEN 'sjmini_credits' THEN p_contact.sjmini_credits
+               WHEN 'mock_discussion_token' THEN p_contact.mock_discussion_token
+               WHEN 'shared_mock_credits' THEN p_contact.shared_mock_credits
+           END, 0) END;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits, text) IS
+'Internal: the one accessor of a contact row''s balance of one credit field (NULL counts as 0).';
+REVOKE ALL ON FUNCTION mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits, text)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,32 @@
+-- Frozen copy of db/functions/internal/credit_balances.sql (new).
+/**
+ * mockbook_internal.credit_balances(p_contact) -> jsonb
+ *
+ * Every credit balance of a contact row as {credit_field: balance} (NULL counts as 0), the
+ * fields from credit_fields(), each read by the accessor credit_balance. The shape
+ * contact_credit_sync.credits stores and the push sends.
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.credit_balances(
+    p_contact hubspot_sync.hubspot_contact_credits)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_balances jsonb := '{}'::jsonb;
+    v_field text;
+BEGIN
+    FOREACH v_field IN ARRAY mockbook_internal.credit_field_names() LOOP
+        v_balances := v_balances
+                      || jsonb_build_object(v_field, mockbook_internal.credit_balance(p_contact, v_field));
+    END LOOP;
+    RETURN v_balances;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.credit_balances(hubspot_sync.hubspot_contact_credits) IS
+'Internal: a contact row''s balances as {credit_field: balance}, every field of credit_fields().';
+REVOKE ALL ON FUNCTION mockbook_internal.credit_balances(hubspot_sync.hubspot_contact_credits)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,39 @@
+-- Frozen copy of db/functions/internal/exam_time_problem.sql (new).
+/**
+ * mockbook_internal.exam_time_problem(p_exam_date, p_start_time, p_end_time) -> text
+ *
+ * What is wrong with an exam's stored times, NULL when nothing: a start_time or end_time that
+ * mockbook_internal.exam_starts_at cannot read, an end not after the start, or an instant whose
+ * day in the business time zone is not exam_date (the instant is used; the row is reported).
+ * A missing time is not a problem (the exam is then a whole-day exam).
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.exam_time_problem(p_exam_date date, p_start_time text,
+                                                            p_end_time text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_start timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_start_time);
+    v_end timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_end_time);
+    v_zone text := mockbook_internal.business_timezone();
+BEGIN
+    IF nullif(btrim(p_start_time), '') IS NOT NULL AND v_start IS NULL THEN
+        RETURN format('start_time %L is not a time mockbook can read', p_start_time);
+    ELSIF nullif(btrim(p_end_time), '') IS NOT NULL AND v_end IS NULL THEN
+        RETURN format('end_time %L is not a time mockbook can read', p_end_time);
+    ELSIF v_start IS NOT NULL AND v_end IS NOT NULL AND v_end <= v_start THEN
+        RETURN format('end_time %L is not after start_time %L', p_end_time, p_start_time);
+    ELSIF v_start IS NOT NULL AND p_exam_date IS NOT NULL
+          AND (v_start AT TIME ZONE v_zone)::date <> p_exam_date THEN
+        RETURN format('start_time %L falls on %s in %s, not on exam_date %s', p_start_time,
+                      (v_start AT TIME ZONE v_zone)::date, v_zone, p_exam_date);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) IS
+'Internal: what is wrong with an exam''s stored times (unreadable, end not after start, an instant on another day than exam_date), NULL when nothing.';
+REVOKE ALL ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,43 @@
+-- Frozen copy of db/functions/internal/exam_unbookable_reason.sql (new).
+/**
+ * mockbook_internal.exam_unbookable_reason(p_exam) -> text
+ *
+ * NULL when the exam can be booked now, else the error code saying why: EXAM_NOT_ACTIVE (is_active
+ * is not true/active, case-insensitive, nor 'scheduled' with its activation time reached) or
+ * EXAM_IN_PAST (exam day before today in the business time zone, or the exam has started:
+ * exam_starts_at reached, unless the booking rule allow_booking_after_start is on; an exam
+ * without a start time is bookable until its day is over). Capacity is not considered.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.exam_unbookable_reason(p_exam hubspot_sync.hubspot_mock_exams)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    -- the clock read once, and today as hubspot_sync.business_today computes it, without
+    -- its call: a booking asks twice, and each call of a function costs its set-up
+    v_now constant timestamptz := mockbook_internal.clock_now();
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is parsed and
+    -- planned again at every call; PL/pgSQL keeps this expression's plan
+    RETURN CASE
+        WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
+                  OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
+                      AND coalesce(p_exam.scheduled_activation_datetime <= v_now, false)))
+            THEN 'EXAM_NOT_ACTIVE'
+        WHEN p_exam.exam_date < (v_now AT TIME ZONE mockbook_internal.business_timezone())::date
+            THEN 'EXAM_IN_PAST'
+        -- started: the rule is read only then (a started exam is rare on the booking path)
+        WHEN p_exam.exam_starts_at <= v_now
+             AND mockbook_internal.booking_rule('allow_booking_after_start')
+                 IS DISTINCT FROM 'true'::jsonb
+            THEN 'EXAM_IN_PAST'
+    END;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS
+'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST (its day is over, or it has started and the rule allow_booking_after_start is off).';
+REVOKE ALL ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,39 @@
+-- Frozen copy of db/functions/internal/list_dead_letters.sql (new).
+/**
+ * mockbook_internal.list_dead_letters(p_include_resolved boolean DEFAULT false,
+ *                                p_limit integer DEFAULT 1000) -> SETOF sync_errors
+ *
+ * What `mockbook dlq list` shows: the sync_errors rows (failures the glue gave up on), oldest
+ * first; only the unresolved ones unless p_include_resolved. The ids are what
+ * `mockbook dlq retry|discard` (mockbook_internal.resolve_dead_letters) take.
+ * Errors: INVALID_ARGUMENT (limit outside 1..100000).
+ * Locks: none (STABLE).
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.list_dead_letters(p_include_resolved boolean DEFAULT false,
+                                                         p_limit integer DEFAULT 1000)
+RETURNS SETOF hubspot_sync.sync_errors
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 100000 THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('p_limit %s is outside 1..100000.', p_limit));
+    END IF;
+    RETURN QUERY
+    SELECT e.*
+    FROM hubspot_sync.sync_errors AS e
+    WHERE coalesce(p_include_resolved, false) OR NOT e.resolved
+    ORDER BY e.id
+    LIMIT p_limit;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer) IS
+'Glue (mockbook dlq list): dead letters (sync_errors), oldest first; unresolved ones only unless p_include_resolved. Errors: INVALID_ARGUMENT.';
+REVOKE ALL ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer) TO mockbook_glue;

@@ -1,0 +1,31 @@
+-- Frozen copy of db/functions/internal/mark_audit_notes.sql (new).
+/**
+ * mockbook_internal.mark_audit_notes(p_ids bigint[]) -> integer (rows marked)
+ *
+ * After their HubSpot note exists: sets synced_to_hubspot_at = now() on the given
+ * supabase_audit_log rows that are not marked yet (claim_audit_notes' member_ids), so no note is
+ * written twice for one row. Errors: none. Locks: those rows.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.mark_audit_notes(p_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    UPDATE hubspot_sync.supabase_audit_log AS a
+    SET synced_to_hubspot_at = now()
+    WHERE a.id = ANY (p_ids) AND a.synced_to_hubspot_at IS NULL;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) IS
+'Glue (audit notes): mark audit rows whose HubSpot note exists (synced_to_hubspot_at); returns how many were marked.';
+REVOKE ALL ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) TO mockbook_glue;

@@ -1,0 +1,34 @@
+-- Frozen copy of db/functions/internal/new_booking_code.sql (new).
+/**
+ * mockbook_internal.new_booking_code() -> text
+ *
+ * A fresh human-readable booking code BK-YYYYMMDD-XXXXXX: today's date in the business time
+ * zone and 6 random upper-case letters or digits (36^6 = 2.2 billion per day). Uniqueness is
+ * enforced by the unique index on hubspot_bookings.booking_id; mockbook_internal.insert_booking
+ * draws again on the rare collision.
+ * Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code()
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+BEGIN
+    -- PL/pgSQL and one expression, no query: a SQL function with a SET clause is
+    -- never inlined and is parsed and planned again at each call, a query is an executor run
+    RETURN 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1)
+           || substr(c, 1 + floor(random() * 36)::integer, 1);
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.new_booking_code() IS
+'Internal: a new booking code BK-YYYYMMDD-XXXXXX (business date, 6 random upper-case alphanumerics).';
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_code() FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,66 @@
+-- Frozen copy of db/functions/internal/new_booking_row.sql (new).
+/**
+ * Why: every booking path builds a new booking's row from the contact and the exam the same way
+ * (which columns are copied, which defaults apply); this is that one builder. The contract is the
+ * COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_row(
+    p_contact hubspot_sync.hubspot_contact_credits,
+    p_exam hubspot_sync.hubspot_mock_exams,
+    p_attending_location text,
+    p_dominant_hand text,
+    p_student_name text,
+    p_mock_set hubspot_sync.mock_set_letter,
+    p_token_used text,
+    p_booking_code text,
+    p_idempotency_key text,
+    p_fingerprint text
+)
+RETURNS hubspot_sync.hubspot_bookings
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_row hubspot_sync.hubspot_bookings;
+BEGIN
+    v_row.id := mockbook_internal.new_booking_uuid();
+    v_row.hubspot_id := NULL;
+    v_row.booking_id := p_booking_code;
+    v_row.associated_mock_exam := p_exam.hubspot_id;
+    v_row.associated_contact_id := p_contact.hubspot_id;
+    v_row.student_id := p_contact.student_id;
+    v_row.student_email := p_contact.email;
+    v_row.name := coalesce(nullif(btrim(p_student_name), ''),
+                           nullif(concat_ws(' ', p_contact.firstname, p_contact.lastname), ''));
+    v_row.is_active := 'Active';
+    v_row.attendance := NULL;
+    v_row.attending_location := p_attending_location;
+    v_row.dominant_hand := nullif(btrim(p_dominant_hand), '');
+    v_row.token_used := p_token_used;
+    v_row.token_refunded := false;
+    v_row.start_time := p_exam.start_time;
+    v_row.end_time := p_exam.end_time;
+    v_row.exam_date := p_exam.exam_date;
+    v_row.mock_type := p_exam.mock_type;
+    v_row.mock_set := coalesce(p_mock_set, p_exam.mock_set);
+    v_row.ndecc_exam_date := p_contact.ndecc_exam_date;
+    v_row.idempotency_key := p_idempotency_key;
+    v_row.idempotency_fingerprint := p_fingerprint;
+    RETURN v_row;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text) IS
+'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details copied.
+
+The row a new booking of p_contact in p_exam gets (insert it with mockbook_internal.insert_booking):
+a new time-ordered id (mockbook_internal.new_booking_uuid), hubspot_id NULL (the glue fills it
+after pushing), booking code p_booking_code (NULL: insert_booking generates one), is_active ''Active'', associated_mock_exam = the exam''s
+HubSpot id, associated_contact_id = the contact''s HubSpot id (may be NULL), student id and
+email of the contact, name p_student_name or the contact''s first and last name, exam date,
+mock type and times copied from the exam, mock_set p_mock_set or the exam''s, ndecc_exam_date
+from the contact, a blank dominant hand stored as NULL.
+Errors: none. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,75 @@
+-- Frozen copy of db/functions/internal/offer_free_seats.sql (new).
+/**
+ * Why: a free seat goes to the next waiting student in the same transaction that freed it, and
+ * only under the exam's lock, which is what lets take_seat count held offers exactly. The
+ * contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.offer_free_seats(p_exam_hubspot_id text)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_exam hubspot_sync.hubspot_mock_exams;
+    v_free integer;
+    v_hold integer := coalesce((mockbook_internal.booking_rule('offer_hold_minutes') #>> '{}')::integer, 60);
+    v_made integer;
+BEGIN
+    SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e
+    WHERE e.hubspot_id = p_exam_hubspot_id;
+    IF v_exam.id IS NULL OR mockbook_internal.exam_unbookable_reason(v_exam) IS NOT NULL THEN
+        RETURN 0;
+    END IF;
+    v_free := coalesce(v_exam.capacity, 0) - coalesce(v_exam.total_bookings, 0)
+              - (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                 WHERE w.mock_exam_id = p_exam_hubspot_id AND w.status = 'offered'
+                   AND w.offer_expires_at > mockbook_internal.clock_now());
+    IF v_free <= 0 THEN
+        RETURN 0;
+    END IF;
+    -- the next places, picked once (MATERIALIZED): as an IN (subquery) the planner may make
+    -- it the inner side of a nested-loop semi join, rescanned for each outer row; a rescan of
+    -- LIMIT ... FOR UPDATE SKIP LOCKED skips the rows this statement already updated and
+    -- returns the next ones, so one free seat was offered to every waiting student
+    WITH next AS MATERIALIZED (
+        SELECT n.id FROM hubspot_sync.waitlist_entries AS n
+        WHERE n.mock_exam_id = p_exam_hubspot_id AND n.status = 'waiting'
+          -- a student booked that type and day outside the booking functions (pulled,
+          -- adopted): never offered; process_waitlist closes the place
+          AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                          WHERE b.student_id = n.student_id
+                            AND b.mock_type = v_exam.mock_type
+                            AND b.exam_date = v_exam.exam_date
+                            AND b.is_active IN ('Active', 'Completed'))
+        ORDER BY n.id
+        LIMIT v_free
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE hubspot_sync.waitlist_entries AS w
+    SET status = 'offered', offered_at = now(),
+        offer_expires_at = mockbook_internal.clock_now() + make_interval(mins => v_hold)
+    FROM next
+    WHERE w.id = next.id AND w.status = 'waiting';
+    GET DIAGNOSTICS v_made = ROW_COUNT;
+    RETURN v_made;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.offer_free_seats(text) IS
+'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting students, held for offer_hold_minutes (never to a student already holding an Active or Completed booking of the exam''s type and day: passed over, process_waitlist closes the place); the caller holds the exam''s lock.
+
+Turns an exam''s free seats into waitlist offers. The caller holds the exam''s row
+lock (release_seat''s UPDATE, set_exam_capacity''s and process_waitlist''s lock_exam): offers are
+only ever made under it, which is what lets take_seat count them exactly. Free seats =
+capacity - total_bookings - seats already held by offers; for each, the first ''waiting'' place
+(lowest id) becomes ''offered'', held until now() + offer_hold_minutes (hubspot_sync.booking_rules,
+default 60). A waiting place whose student already holds an Active or Completed booking of
+the exam''s mock type on its day (a booking pulled from HubSpot or adopted, which closes no
+place) is passed over, never offered (the offer could only be refused: DUPLICATE_BOOKING);
+hubspot_sync.process_waitlist closes it (''left''). A place whose row another transaction
+holds (its student leaving right now, or booking: the booking closes it) is
+skipped (SKIP LOCKED), never waited for: after the exam''s lock nothing is waited for, so the
+lock order contact -> booking/place -> exam stays acyclic. A closed or past exam offers nothing.
+Errors: none. Locks: the places it offers (SKIP LOCKED), under the caller''s exam lock.';
+REVOKE ALL ON FUNCTION mockbook_internal.offer_free_seats(text) FROM PUBLIC, anon, authenticated, service_role;

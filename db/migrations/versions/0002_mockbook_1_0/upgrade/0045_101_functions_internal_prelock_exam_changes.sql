@@ -1,0 +1,70 @@
+-- Frozen copy of db/functions/internal/prelock_exam_changes.sql (new).
+/**
+ * Why: an exam change from HubSpot may cancel or move bookings, which are locked before exams in
+ * the lock order; the pull takes those contacts and bookings here, before any exam row, so it
+ * never locks against the order. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.prelock_exam_changes(p_exams jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_bookings uuid[];
+    v_contacts uuid[];
+    v_locked integer;
+BEGIN
+    IF jsonb_typeof(p_exams) IS DISTINCT FROM 'array' THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(DISTINCT b.id), array_agg(DISTINCT mockbook_internal.contact_id_of_booking(b))
+    INTO v_bookings, v_contacts
+    FROM jsonb_array_elements(p_exams) AS r(value)
+    JOIN hubspot_sync.hubspot_mock_exams AS e
+      ON jsonb_typeof(r.value) = 'object' AND e.hubspot_id = r.value ->> 'id'
+    JOIN hubspot_sync.hubspot_bookings AS b
+      ON b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active'
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN jsonb_typeof(r.value -> 'properties') = 'object'
+                    THEN r.value -> 'properties' ELSE '{}'::jsonb END AS p) AS x
+    WHERE CASE WHEN r.value ->> 'archived' = 'true'
+               -- an archival closes an open exam (every pass re-reads archived records)
+               THEN lower(e.is_active) IS DISTINCT FROM 'false'
+               ELSE (lower(btrim(x.p ->> 'is_active')) = 'false'
+                     AND lower(e.is_active) IS DISTINCT FROM 'false')
+                    OR left(btrim(x.p ->> 'exam_date'), 10) IS DISTINCT FROM e.exam_date::text
+                    OR nullif(btrim(x.p ->> 'start_time'), '') IS DISTINCT FROM e.start_time
+                    OR nullif(btrim(x.p ->> 'end_time'), '') IS DISTINCT FROM e.end_time
+                    OR nullif(btrim(x.p ->> 'mock_type'), '') IS DISTINCT FROM e.mock_type
+          END;
+    IF v_bookings IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM mockbook_internal.lock_contacts(v_contacts, true);
+    SELECT count(*)::integer INTO v_locked FROM (
+        SELECT b.id FROM hubspot_sync.hubspot_bookings AS b
+        WHERE b.id = ANY (v_bookings)
+        ORDER BY b.id
+        FOR NO KEY UPDATE SKIP LOCKED) AS l;
+    RETURN v_locked;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.prelock_exam_changes(jsonb) IS
+'Internal: before apply_pulled_exams locks exams, the contacts and then the Active bookings of the exams its records may close or move, in the lock order (a row still held after mockbook.lock_timeout is left for apply_exam_change). Returns the bookings locked.
+
+Before apply_pulled_exams takes any exam row: the rows its exam changes will write, taken in
+the lock order (contacts, then bookings, then exams; docs/rpc.md "Lock order"). For every
+record (HubSpot records, as apply_pulled_exams takes them) that may close or move a known
+exam holding Active bookings — archived or is_active ''false'' while the exam is open, or
+exam_date, start_time, end_time or mock_type differing from the stored text — it locks the contacts of those
+bookings (ascending id, mockbook_internal.lock_contacts leaving a row still held after
+mockbook.lock_timeout), then the bookings (ascending id, a held one skipped). The test is
+generous (an exam_date written another way than ''YYYY-MM-DD'' counts as a change): a row
+locked for nothing is released at the end of the pull''s transaction. A row left here (busy)
+is taken later by apply_exam_change under the exam''s lock, with the same bounded wait (BUSY:
+the record is retried by the next pull) — the one place the order is not kept, and only for a
+row another transaction held past the timeout.
+Returns the number of bookings locked. Errors: none. Locks: as above, FOR NO KEY UPDATE.';
+REVOKE ALL ON FUNCTION mockbook_internal.prelock_exam_changes(jsonb) FROM PUBLIC, anon, authenticated, service_role;

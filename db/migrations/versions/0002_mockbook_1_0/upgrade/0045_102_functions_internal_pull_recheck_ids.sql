@@ -1,0 +1,36 @@
+-- Frozen copy of db/functions/internal/pull_recheck_ids.sql (new).
+/**
+ * Why: a record with an open dead letter may become applicable without HubSpot changing it (a
+ * capacity that fits once bookings are cancelled), so the pull reads such records again by id.
+ * The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.pull_recheck_ids(p_entity_type text,
+                                                        p_since timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE sql
+STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    SELECT DISTINCT e.entity_id
+    FROM hubspot_sync.sync_errors AS e
+    WHERE e.direction = 'pull' AND e.entity_type = p_entity_type AND e.entity_id IS NOT NULL
+      AND (NOT e.resolved
+           OR (e.resolution = 'retried' AND e.resolved_by IS DISTINCT FROM 'mockbook pull'
+               AND e.resolved_at >= coalesce(p_since, '-infinity')))
+    ORDER BY 1
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) IS
+'Glue (pull): HubSpot ids to read again on this pass: open pull dead letters, and those retried by a person since p_since.
+
+Records the pull reads again by id on every pass, whatever their modification date: those
+with an open pull dead letter (a capacity HubSpot wants below the booked seats may fit once
+bookings are cancelled; a malformed record may have been fixed), and those whose dead letter a
+person resolved with `mockbook dlq retry` since p_since (the previous pass).
+p_entity_type: hubspot_mock_exams | hubspot_contact_credits | hubspot_bookings.
+Errors: none. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) TO mockbook_glue;

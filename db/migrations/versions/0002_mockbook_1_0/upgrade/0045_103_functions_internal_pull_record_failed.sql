@@ -1,0 +1,46 @@
+-- Frozen copy of db/functions/internal/pull_record_failed.sql (new).
+/**
+ * Why: what the pull does with a record it could not apply (retry it, or report and dead-letter
+ * it) is one rule, written once for every apply function. The contract is the COMMENT ON FUNCTION
+ * below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.pull_record_failed(p_entity_type text, p_entity_id text,
+                                                          p_item jsonb, p_sqlstate text,
+                                                          p_message text, p_detail text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_error text;
+BEGIN
+    IF p_sqlstate IN ('PT503', '40P01', '55P03') AND p_entity_id IS NOT NULL THEN
+        RETURN jsonb_build_object('retry', jsonb_build_array(p_entity_id));
+    END IF;
+    v_error := CASE WHEN p_sqlstate LIKE 'PT%'
+                    THEN p_message || ': ' || coalesce(p_detail, '')
+                    ELSE format('%s (SQLSTATE %s)', p_message, p_sqlstate) END;
+    IF p_entity_id IS NOT NULL THEN
+        PERFORM mockbook_internal.note_pull_outcome(p_entity_type, p_entity_id, v_error, p_item);
+    END IF;
+    RETURN jsonb_build_object('error',
+                              jsonb_build_array(jsonb_build_object('id', p_entity_id,
+                                                                   'error', v_error)));
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text) IS
+'Internal: a pulled record whose application failed: {retry: [id]} for a transient error (BUSY, deadlock, lock not available), else {error: [{id, error}]} and its pull dead letter noted.
+
+What the pull''s apply functions (apply_pulled_exams, apply_pulled_contacts,
+apply_pulled_bookings) do with a HubSpot record whose application raised an error: the one
+rule, written once.
+  - a transient error (BUSY PT503, a deadlock 40P01, a lock not available 55P03) of a record
+    with an id: {"retry": [id]}, the caller''s retry list (the glue applies it again);
+  - anything else: {"error": [{id, error}]} with the error as one line ("CODE: detail" for a
+    mockbook error, "message (SQLSTATE xxxxx)" for any other), and the record''s pull dead
+    letter opened or updated (mockbook_internal.note_pull_outcome) when it has an id.
+Errors: none of its own. Locks: the record''s open sync_errors row (note_pull_outcome).';
+REVOKE ALL ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text)
+    FROM PUBLIC, anon, authenticated, service_role;

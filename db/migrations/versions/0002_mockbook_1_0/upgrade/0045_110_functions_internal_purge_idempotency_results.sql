@@ -1,0 +1,32 @@
+-- Frozen copy of db/functions/internal/purge_idempotency_results.sql (new).
+/**
+ * mockbook_internal.purge_idempotency_results(p_retention interval DEFAULT '24 hours') -> bigint
+ *
+ * Deletes the stored results of keyed writes (hubspot_sync.idempotency_results) older than
+ * p_retention (`mockbook run`'s purge step, MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS, default 24):
+ * a call repeated after that is a new call. Booking keys live on their bookings and are never
+ * purged. Returns the number of rows deleted.
+ * Errors: none. Locks: none beyond the deleted rows.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.purge_idempotency_results(
+    p_retention interval DEFAULT '24 hours')
+RETURNS bigint
+LANGUAGE sql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    WITH gone AS (
+        DELETE FROM hubspot_sync.idempotency_results AS r
+        WHERE r.created_at < now() - coalesce(p_retention, '24 hours')
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.purge_idempotency_results(interval) IS
+'Glue: delete the stored results of keyed writes older than the retention (default 24 hours).';
+REVOKE ALL ON FUNCTION mockbook_internal.purge_idempotency_results(interval)
+    FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.purge_idempotency_results(interval) TO mockbook_glue;

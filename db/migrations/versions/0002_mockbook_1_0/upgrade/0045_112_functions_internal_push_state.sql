@@ -1,0 +1,94 @@
+-- Frozen copy of db/functions/internal/push_state.sql (new).
+/**
+ * Why: the push sends a record's current state, read at push time, so many queued changes of one
+ * record are sent once; this read shapes each record (a waitlist place as a booking object) as the
+ * glue sends it. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.push_state(p_table text, p_record_ids uuid[])
+RETURNS TABLE (record_id uuid, state jsonb)
+LANGUAGE plpgsql
+STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_table IS NULL OR p_table NOT IN (
+        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
+        'waitlist_entries') THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('table %L is not hubspot_contact_credits, hubspot_mock_exams, '
+                   'hubspot_bookings or waitlist_entries.', p_table));
+    END IF;
+    IF p_table = 'hubspot_bookings' THEN
+        RETURN QUERY
+        SELECT b.id,
+               to_jsonb(b) || jsonb_build_object('contact_record_id', c.id,
+                                                 'contact_hubspot_id', c.hubspot_id,
+                                                 'contact_email', c.email)
+        FROM hubspot_sync.hubspot_bookings AS b
+        LEFT JOIN hubspot_sync.hubspot_contact_credits AS c ON c.student_id = b.student_id
+        WHERE b.id = ANY (p_record_ids);
+    ELSIF p_table = 'waitlist_entries' THEN
+        RETURN QUERY
+        SELECT w.sync_id,
+               jsonb_build_object(
+                   'id', w.sync_id, 'waitlist_id', w.id, 'booking_id', w.booking_code,
+                   'hubspot_id', w.hubspot_id,
+                   'is_active', CASE w.status WHEN 'waiting' THEN 'Waitlisted'
+                                              WHEN 'offered' THEN 'Offered'
+                                              WHEN 'accepted' THEN 'Accepted'
+                                              WHEN 'expired' THEN 'Expired'
+                                              WHEN 'left' THEN 'Left'
+                                              ELSE 'Closed' END,
+                   'associated_mock_exam', w.mock_exam_id,
+                   'associated_contact_id', c.hubspot_id,
+                   'student_id', w.student_id,
+                   'name', nullif(trim(concat_ws(' ', c.firstname, c.lastname)), ''),
+                   'student_email', c.email,
+                   'attending_location', w.attending_location,
+                   'dominant_hand', w.dominant_hand,
+                   'mock_type', e.mock_type, 'exam_date', e.exam_date,
+                   'start_time', e.start_time, 'end_time', e.end_time,
+                   'offer_expires_at', w.offer_expires_at,
+                   'contact_record_id', c.id, 'contact_hubspot_id', c.hubspot_id,
+                   'contact_email', c.email)
+        FROM hubspot_sync.waitlist_entries AS w
+        LEFT JOIN hubspot_sync.hubspot_contact_credits AS c ON c.id = w.contact_id
+        LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = w.mock_exam_id
+        WHERE w.sync_id = ANY (p_record_ids);
+    ELSIF p_table = 'hubspot_contact_credits' THEN
+        RETURN QUERY
+        SELECT c.id, to_jsonb(c)
+        FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.id = ANY (p_record_ids);
+    ELSE
+        RETURN QUERY
+        SELECT e.id, to_jsonb(e)
+        FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE e.id = ANY (p_record_ids);
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.push_state(text, uuid[]) IS
+'Glue (mockbook push): the current rows of the given records of one synced table as jsonb (bookings with their contact''s id, HubSpot id and email; waitlist places shaped as bookings). Errors: INVALID_ARGUMENT.
+
+What `mockbook push` sends: the current row of each record, read at push time, so that many
+queued changes of one record are pushed once, as its current state. state is the
+row as jsonb; a booking also carries the contact it belongs to (matched by student_id):
+contact_record_id, contact_hubspot_id, contact_email (NULL when there is no such contact).
+A waitlist place (p_table ''waitlist_entries'', record ids = sync_id) is shaped as a booking
+(the glue pushes it as a HubSpot booking object): booking_id = its booking_code
+(''WL-<id>''), is_active = Waitlisted | Offered | Accepted | Expired | Left | Closed (its status),
+associated_mock_exam, student_id, name, student_email, attending_location, dominant_hand, the
+exam''s mock_type, exam_date, start_time and end_time, its hubspot_id, offer_expires_at, the
+contact''s fields as for a booking; associated_contact_id the contact''s HubSpot id.
+Records that no longer exist are absent from the result.
+Args: p_table       hubspot_bookings | hubspot_contact_credits | hubspot_mock_exams |
+                    waitlist_entries
+      p_record_ids  the records'' uuids (sync_queue.record_id)
+Errors: INVALID_ARGUMENT (unknown table).
+Locks: none (STABLE).';
+REVOKE ALL ON FUNCTION mockbook_internal.push_state(text, uuid[]) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.push_state(text, uuid[]) TO mockbook_glue;

@@ -1,0 +1,107 @@
+-- Frozen copy of db/functions/internal/refresh_analytics.sql (new).
+/**
+ * Why: the analytics views are refreshed by the glue, one refresh at a time across all sessions,
+ * without blocking their readers, and the run is recorded for sync_health. The contract is the
+ * COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.refresh_analytics(p_concurrently boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_start constant timestamptz := clock_timestamp();
+    v_views constant text[] := ARRAY['booking_analytics', 'exam_utilization',
+                                     'daily_booking_trends', 'credit_usage'];
+    v_populated text[];
+    v_concurrent text[] := '{}'::text[];
+BEGIN
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(
+            pg_catalog.hashtextextended('mockbook:refresh_analytics', 0)) THEN
+        RETURN jsonb_build_object('refreshed', false, 'reason', 'another refresh is running');
+    END IF;
+
+    SELECT coalesce(array_agg(c.relname::text), '{}'::text[]) INTO v_populated
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'hubspot_sync' AND c.relkind = 'm' AND c.relispopulated
+      AND c.relname::text = ANY (v_views);
+    IF p_concurrently THEN
+        v_concurrent := v_populated;
+    END IF;
+
+    IF 'booking_analytics' = ANY (v_concurrent) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY hubspot_sync.booking_analytics;
+    ELSE
+        REFRESH MATERIALIZED VIEW hubspot_sync.booking_analytics;
+    END IF;
+    IF 'exam_utilization' = ANY (v_concurrent) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY hubspot_sync.exam_utilization;
+    ELSE
+        REFRESH MATERIALIZED VIEW hubspot_sync.exam_utilization;
+    END IF;
+    IF 'daily_booking_trends' = ANY (v_concurrent) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY hubspot_sync.daily_booking_trends;
+    ELSE
+        REFRESH MATERIALIZED VIEW hubspot_sync.daily_booking_trends;
+    END IF;
+    IF 'credit_usage' = ANY (v_concurrent) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY hubspot_sync.credit_usage;
+    ELSE
+        REFRESH MATERIALIZED VIEW hubspot_sync.credit_usage;
+    END IF;
+
+    INSERT INTO hubspot_sync.sync_metadata AS m (
+        sync_type, last_sync_timestamp, last_sync_status, records_synced, error_message)
+    VALUES ('refresh_analytics', now(), 'success', pg_catalog.cardinality(v_views), NULL)
+    ON CONFLICT (sync_type) DO UPDATE
+        SET last_sync_timestamp = excluded.last_sync_timestamp,
+            last_sync_status = excluded.last_sync_status,
+            records_synced = excluded.records_synced,
+            error_message = NULL,
+            updated_at = now();
+
+    RETURN jsonb_build_object(
+        'refreshed', true,
+        'views', to_jsonb(v_views),
+        'concurrently', to_jsonb(ARRAY(SELECT v FROM unnest(v_views) AS v WHERE v = ANY (v_concurrent))),
+        'seconds', round(extract(epoch FROM clock_timestamp() - v_start), 3));
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.refresh_analytics(boolean) IS
+'Refreshes booking_analytics, exam_utilization, daily_booking_trends and credit_usage (CONCURRENTLY by default), one refresh at a time (advisory lock), and records it in sync_metadata as refresh_analytics. Returns {refreshed, views, concurrently, seconds} or {refreshed: false, reason}. Must be run by the views'' owner.
+
+Refreshes the four analytics materialized views (booking_analytics, exam_utilization,
+daily_booking_trends, credit_usage), one refresh at a time across all sessions, and records
+the run in sync_metadata (sync_type ''refresh_analytics'', last_sync_status ''success'',
+last_sync_timestamp now(), records_synced = number of views), which sync_health reports as
+last_refresh_at.
+
+Args:
+  p_concurrently  true (default): REFRESH ... CONCURRENTLY, so readers are never blocked
+                  (a view that is not populated yet is refreshed plainly: CONCURRENTLY
+                  refuses it); false: plain REFRESH (faster, blocks readers of each view
+                  until the transaction commits).
+Returns:
+  {"refreshed": true, "views": [names], "concurrently": [names refreshed concurrently],
+   "seconds": duration}
+  {"refreshed": false, "reason": "another refresh is running"} when another session holds
+  the lock (nothing is refreshed or recorded).
+Errors: none of its own. REFRESH requires ownership of the views (PostgreSQL 15), so the
+  caller must be their owner (the glue connects as the database owner); service_role is
+  granted EXECUTE but is refused by REFRESH itself (42501) unless it owns the views.
+Locks: pg_try_advisory_xact_lock(hashtextextended(''mockbook:refresh_analytics'', 0)),
+  transaction-level on purpose: it is held until the refreshed data is committed, and it is
+  released even when a REFRESH fails (a session-level advisory lock would survive the
+  rollback and block every later refresh of that connection). A session-level lock taken on
+  the same key by the glue in the same session does not block it (advisory locks are
+  re-entrant per session) but does block other sessions. Each REFRESH CONCURRENTLY takes an
+  EXCLUSIVE lock on its view (reads go on); a plain REFRESH an ACCESS EXCLUSIVE lock.
+REFRESH ... CONCURRENTLY may run inside a function and a transaction block (unlike CREATE
+INDEX CONCURRENTLY); it only needs the view populated and a unique index on plain columns.';
+REVOKE ALL ON FUNCTION mockbook_internal.refresh_analytics(boolean) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.refresh_analytics(boolean) TO mockbook_glue;

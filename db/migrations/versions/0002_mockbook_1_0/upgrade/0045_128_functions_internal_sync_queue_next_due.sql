@@ -1,0 +1,31 @@
+-- Frozen copy of db/functions/internal/sync_queue_next_due.sql (new).
+/**
+ * mockbook_internal.sync_queue_next_due() -> numeric (seconds), or NULL
+ *
+ * When `mockbook push` could claim its next outbox row: 0 when a pending row is claimable now,
+ * else the seconds until the earliest one becomes claimable (its next_attempt_at, or the end of
+ * the lease another worker holds on it), or NULL when nothing is pending (done and dead rows do
+ * not count). A one-shot push waits for rows that come due within its linger time (a rate-limit
+ * wait, a short backoff) and leaves the later ones to the next run.
+ * Errors: none. Locks: none (STABLE).
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.sync_queue_next_due()
+RETURNS numeric
+LANGUAGE sql
+STABLE
+-- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    SELECT round(greatest(0, extract(epoch FROM n.next_claimable - now())), 3)
+    FROM (SELECT min(greatest(q.next_attempt_at,
+                              coalesce(q.lease_expires_at, q.next_attempt_at))) AS next_claimable
+          FROM hubspot_sync.sync_queue AS q
+          WHERE q.done_at IS NULL AND q.dead_at IS NULL) AS n
+    WHERE n.next_claimable IS NOT NULL
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.sync_queue_next_due() IS
+'Glue (mockbook push): seconds until the next pending outbox row can be claimed (0: now; NULL: nothing pending).';
+REVOKE ALL ON FUNCTION mockbook_internal.sync_queue_next_due() FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.sync_queue_next_due() TO mockbook_glue;

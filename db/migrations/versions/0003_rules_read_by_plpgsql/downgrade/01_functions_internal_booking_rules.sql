@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_rules.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0118_functions_internal_booking_rules.sql sha256:a8df3cd9cee9114d361bdfc0c6205dc1e11c5b1b962196c4c7fededcaf20b3e9

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_rule_kinds.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0117_functions_internal_booking_rule_kinds.sql sha256:c7211d7a6db8954ddf4896c3cc911de37a3c0ef5e0c9a82c216f9e49ee80c470

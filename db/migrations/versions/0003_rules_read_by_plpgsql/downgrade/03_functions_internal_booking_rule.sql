@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_rule.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0116_functions_internal_booking_rule.sql sha256:d4568e76c5803bc2c3091c1c2af5140c4d08f254fa2a0b3aecd1f6c1dfab1acd

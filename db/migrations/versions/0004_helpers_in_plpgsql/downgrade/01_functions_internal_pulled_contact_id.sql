@@ -1,2 +1,0 @@
--- Undo db/functions/internal/pulled_contact_id.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0055_functions_internal_pulled_contact_id.sql sha256:85683eb20421c52c830df1f643e4fde3f1103527b6c993ad7a1dfdafc330e1e0

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/local_change_pending.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0154_functions_internal_local_change_pending.sql sha256:b3e37f4938d395d24d9e701a44d6031fbcf130d6c033e111075536808104f984

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/credit_field_of_token.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0141_functions_internal_credit_field_of_token.sql sha256:cdc85fdb35a7be2cc6307d53967a078e52ca1d9516a6c7a77fc0819995d634b8

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/contact_id_of_booking.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0137_functions_internal_contact_id_of_booking.sql sha256:8095bb83693478ff167f057de4137ea0ff10a43a3127e439f9069a03c9605b23

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_result.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0115_functions_internal_booking_result.sql sha256:8a4d89a7143c62229543e8648789a646dcafc7e051e3293eab489cfd108b5258

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/wait_for_lock.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0085_functions_internal_wait_for_lock.sql sha256:5e9dc561141b7e9ad749e0b640323f2946070b32e2c45292f896b57999cf0c08

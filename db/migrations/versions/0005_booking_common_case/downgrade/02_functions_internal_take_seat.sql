@@ -1,2 +1,0 @@
--- Undo db/functions/internal/take_seat.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0082_functions_internal_take_seat.sql sha256:7f175ffc8df9cac7f17d18ef23e1ef4249896cf5324a3c975eed773e4917cfff

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/lock_contact.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0156_functions_internal_lock_contact.sql sha256:f020f5986cea8bd6c347ff7ce3ed7910a6a5e0898af797567174a94739eab550

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/business_timezone.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0119_functions_internal_business_timezone.sql sha256:54e7bbcc2459141ca349ca2b8ed015f88f0a45e48503db01f74ebf6b26c2a043

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0110_functions_internal_book.sql sha256:12887c213167ca7b2ee2e492b9db65c80c27ae624e83a86ea63121363bc9fd1e

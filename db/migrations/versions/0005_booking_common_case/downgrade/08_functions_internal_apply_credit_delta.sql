@@ -1,2 +1,0 @@
--- Undo db/functions/internal/apply_credit_delta.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0106_functions_internal_apply_credit_delta.sql sha256:a2b0fb06c639fd309368b8b3ce2cc78a956e4474ee52483377462df3fddbc770

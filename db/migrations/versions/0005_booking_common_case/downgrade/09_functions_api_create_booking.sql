@@ -1,2 +1,0 @@
--- Undo db/functions/api/create_booking.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0064_functions_api_create_booking.sql sha256:f9fe523650c5db8c5b26d173e3c05b756491723d85281280e713cab069484cf7

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/take_seat.sql (changed).
--- frozen: versions/0005_booking_common_case/upgrade/08_functions_internal_take_seat.sql sha256:43e02e06e6700da416fa370d2ae030804b987e05283e7bc0f7f1a69683205243

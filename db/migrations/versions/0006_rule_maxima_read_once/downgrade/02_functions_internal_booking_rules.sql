@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_rules.sql (changed).
--- frozen: versions/0003_rules_read_by_plpgsql/upgrade/03_functions_internal_booking_rules.sql sha256:d8fa5e30addc819408e59bd95b3504ee67ec07e1e999c8ceb3e9179111126e01

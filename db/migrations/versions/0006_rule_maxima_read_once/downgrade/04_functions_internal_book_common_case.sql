@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book_common_case.sql (changed).
--- frozen: versions/0005_booking_common_case/upgrade/04_functions_internal_book_common_case.sql sha256:e55941646ff66c8f6b8037b1776944af26bd63c9773a265704906e54877c45b5

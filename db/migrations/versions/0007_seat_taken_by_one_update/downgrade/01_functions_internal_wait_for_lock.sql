@@ -1,2 +1,0 @@
--- Undo db/functions/internal/wait_for_lock.sql (changed).
--- frozen: versions/0005_booking_common_case/upgrade/09_functions_internal_wait_for_lock.sql sha256:7d77287c83fe1e9bedeee4efbaaabcdc393165d447e9a6fa26a5c6c7966628bc

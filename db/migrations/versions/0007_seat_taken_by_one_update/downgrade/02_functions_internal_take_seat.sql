@@ -1,2 +1,0 @@
--- Undo db/functions/internal/take_seat.sql (changed).
--- frozen: versions/0006_rule_maxima_read_once/upgrade/04_functions_internal_take_seat.sql sha256:14df6d6ec5774bfab5c2f7b522c98784e20c391a3274b671ff02610518230025

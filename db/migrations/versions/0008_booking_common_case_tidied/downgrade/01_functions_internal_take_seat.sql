@@ -1,2 +1,0 @@
--- Undo db/functions/internal/take_seat.sql (changed).
--- frozen: versions/0007_seat_taken_by_one_update/upgrade/01_functions_internal_take_seat.sql sha256:48dd47f92827885c721705dde2203949345042774253c26eb39edc16bcbc26e6

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book_common_case.sql (changed).
--- frozen: versions/0006_rule_maxima_read_once/upgrade/01_functions_internal_book_common_case.sql sha256:0eaea7e193c4b22f9b8ff7f9fdc2eef76a07597211bb8dea5b1089830f0dd3a4

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book_common_case.sql (changed).
--- frozen: versions/0008_booking_common_case_tidied/upgrade/01_functions_internal_book_common_case.sql sha256:b927d265aad5521a60363918a67c500565453209b1580986c16de7b50d431611

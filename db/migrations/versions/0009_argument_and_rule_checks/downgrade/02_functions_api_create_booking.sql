@@ -1,2 +1,0 @@
--- Undo db/functions/api/create_booking.sql (changed).
--- frozen: versions/0005_booking_common_case/upgrade/01_functions_api_create_booking.sql sha256:6ea135bba9f9dcefbe1639c625ead047fe9b789b0ff4b7d1dd72b44f448c422c

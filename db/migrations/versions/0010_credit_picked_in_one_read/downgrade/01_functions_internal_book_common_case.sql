@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book_common_case.sql (changed).
--- frozen: versions/0009_argument_and_rule_checks/upgrade/02_functions_internal_book_common_case.sql sha256:aabdb37de1e751b82c766597c3090af9d416a68ac9cf3b5414a2b6ed73a193ce

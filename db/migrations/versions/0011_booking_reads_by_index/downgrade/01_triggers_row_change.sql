@@ -1,2 +1,0 @@
--- Undo db/triggers/row_change.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0177_triggers_row_change.sql sha256:2d3210cad963b2a382c287da71c14b7a8e55e8827c7f45267d93f35a6d725f97

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/exam_unbookable_reason.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0145_functions_internal_exam_unbookable_reason.sql sha256:c81f7ac22e34bcecfd4bc56f0df39071276e0be07cc48e9a1d8b2aacf43c81c6

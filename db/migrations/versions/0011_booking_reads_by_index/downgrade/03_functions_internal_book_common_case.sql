@@ -1,2 +1,0 @@
--- Undo db/functions/internal/book_common_case.sql (changed).
--- frozen: versions/0010_credit_picked_in_one_read/upgrade/01_functions_internal_book_common_case.sql sha256:6ed8c9b582447dbc84fe20d51803b04c0eecaabcd19f2692da36b9ae080a5c9b

@@ -1,1 +1,0 @@
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_bookings_legacy_student;

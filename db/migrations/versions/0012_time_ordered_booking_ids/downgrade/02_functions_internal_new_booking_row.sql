@@ -1,2 +1,0 @@
--- Undo db/functions/internal/new_booking_row.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0164_functions_internal_new_booking_row.sql sha256:9b55c9c45fdf05690a168d258c06524a390e720b125ccb0597fa20cd0a068a9d

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/insert_booking.sql (changed).
--- frozen: versions/0002_mockbook_1_0/upgrade/0151_functions_internal_insert_booking.sql sha256:7bb417ecb28cd851d1b59bb11b4236e6bf2f802d2ffc8bf0ae50f9f9e2dcde10

@@ -1,2 +1,0 @@
--- Undo db/functions/api/create_booking.sql (changed).
--- frozen: versions/0009_argument_and_rule_checks/upgrade/01_functions_api_create_booking.sql sha256:f1d6049186d65f687106a7574a4727fa57d3db9d1d4b198a7ec3462e2beea4c0
