@@ -44,6 +44,7 @@ BEGIN
         PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
             format('No booking %s.', p_booking_id));
     END IF;
+    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'cancel_booking_atomic');
     v_contact_id := mockbook_internal.contact_id_of_booking(v_booking);
     IF v_contact_id IS NOT NULL THEN
         PERFORM mockbook_internal.lock_contact(v_contact_id);  -- first in the lock order

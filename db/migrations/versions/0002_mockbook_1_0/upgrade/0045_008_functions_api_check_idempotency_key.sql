@@ -24,6 +24,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
+    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'check_idempotency_key');
 
     RETURN jsonb_build_object(
         'found', true,

@@ -63,6 +63,9 @@ BEGIN
     END IF;
 
     -- 2.-10. the booking pipeline (mode 'credit'), its common case in few statements
+    -- who acts: a student's JWT books only for that student
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'create_booking');
+
     RETURN mockbook_internal.book_common_case(
         p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
         mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_email),

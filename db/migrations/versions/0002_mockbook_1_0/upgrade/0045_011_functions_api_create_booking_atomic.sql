@@ -35,6 +35,7 @@ DECLARE
 BEGIN
     -- production's signature: a not-found error keeps the words the original apps match on
     PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'create_booking_atomic');
     -- 1. arguments (the original app's location spellings mapped to codes first)
     v_location := mockbook_internal.legacy_attending_location(p_attending_location);
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_student_email, p_mock_exam_id,

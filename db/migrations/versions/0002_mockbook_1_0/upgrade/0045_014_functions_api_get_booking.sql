@@ -31,6 +31,8 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id or p_booking_id.');
     END IF;
+    -- a student's JWT reads only that student's own booking
+    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'get_booking');
     IF v_booking.id IS NULL THEN
         RETURN NULL;
     END IF;

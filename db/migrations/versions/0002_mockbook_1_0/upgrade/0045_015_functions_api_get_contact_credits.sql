@@ -33,6 +33,9 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id, or p_student_id together with p_email.');
     END IF;
+    -- a student's JWT reads only that student's own contact (not found: refused as well)
+    PERFORM mockbook_internal.check_student_caller(coalesce(v_contact.student_id, p_student_id),
+                                              'get_contact_credits');
     IF v_contact.id IS NULL THEN
         RETURN NULL;
     END IF;

@@ -32,6 +32,7 @@ DECLARE
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
     PERFORM mockbook_internal.check_text_arg('p_email', p_email, true, 254);
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'get_credit_summary');
     v_contact := mockbook_internal.find_contact(p_student_id, p_email);
     v_balances := to_jsonb(v_contact);
 

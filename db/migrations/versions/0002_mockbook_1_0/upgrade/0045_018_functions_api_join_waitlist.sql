@@ -37,6 +37,7 @@ BEGIN
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                'waitlist', p_attending_location,
                                                p_dominant_hand);
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'join_waitlist');
     v_contact := mockbook_internal.find_contact(p_student_id, p_email);
     v_exam := mockbook_internal.find_exam(p_mock_exam_id);
     v_contact := mockbook_internal.lock_contact(v_contact.id);

@@ -19,6 +19,7 @@ BEGIN
     PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64,
                                         '^[A-Z0-9]+$', 'upper-case letters and digits only');
     PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'leave_waitlist');
     SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w
     WHERE w.mock_exam_id = p_mock_exam_id AND w.student_id = p_student_id
       AND w.status IN ('waiting', 'offered');

@@ -50,6 +50,8 @@ BEGIN
             format('p_from (%s) is after p_to (%s).', p_from, p_to));
     END IF;
     IF p_student_id IS NOT NULL THEN
+        -- an anonymous listing is open to all; one judged for a student, to that student
+        PERFORM mockbook_internal.check_student_caller(p_student_id, 'list_available_exams');
         SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
         WHERE c.student_id = p_student_id;
         IF v_contact.id IS NULL THEN

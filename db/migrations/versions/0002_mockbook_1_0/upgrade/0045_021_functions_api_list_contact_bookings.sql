@@ -48,6 +48,7 @@ DECLARE
     v_zone text := mockbook_internal.business_timezone();
 BEGIN
     PERFORM mockbook_internal.check_text_arg('p_student_id', p_student_id, true, 64);
+    PERFORM mockbook_internal.check_student_caller(p_student_id, 'list_contact_bookings');
     IF p_status IS NOT NULL THEN
         SELECT s.status INTO v_status
         FROM unnest(ARRAY['Active', 'Cancelled', 'Completed', 'Failed', 'Waitlisted',

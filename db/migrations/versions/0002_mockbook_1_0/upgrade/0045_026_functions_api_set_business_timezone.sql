@@ -18,9 +18,7 @@ SET lock_timeout = 0
 AS $$
 DECLARE
     v_zone text;
-    v_previous text := coalesce(
-        nullif(btrim(pg_catalog.current_setting('mockbook.business_timezone', true)), ''),
-        'America/Toronto');
+    v_previous text;
     v_actor text;
     v_updated integer;
 BEGIN
@@ -39,6 +37,12 @@ BEGIN
             'Use an IANA zone name such as America/Toronto or Europe/London (see pg_timezone_names); abbreviations like EST know no daylight saving time.');
     END IF;
     PERFORM mockbook_internal.require_admin('Changing the business time zone');
+    -- the zone as stored now (a bad stored value does not block setting a good one)
+    BEGIN
+        v_previous := mockbook_internal.business_timezone();
+    EXCEPTION WHEN SQLSTATE 'PT400' THEN
+        v_previous := pg_catalog.current_setting('mockbook.business_timezone_in_transaction', true);
+    END;
     v_actor := mockbook_internal.request_actor(p_actor);
 
     BEGIN
@@ -51,7 +55,8 @@ BEGIN
             format('As the database''s owner: ALTER DATABASE %I SET mockbook.business_timezone = %L; then call set_business_timezone again to move the exams.',
                    pg_catalog.current_database(), v_zone));
     END;
-    PERFORM pg_catalog.set_config('mockbook.business_timezone', v_zone, true);
+    -- the rest of this transaction reads the new zone (every other one reads the catalog)
+    PERFORM pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
     -- the exams' instants again, in the new zone (the trigger derives them on the next write of
     -- their times too; the same functions, so both agree)
     PERFORM mockbook_internal.wait_for_lock('all_exams', NULL);
@@ -81,7 +86,8 @@ name PostgreSQL knows (`pg_timezone_names`: `America/Vancouver`, `Europe/London`
 matched case-insensitively and returned in its canonical spelling). Abbreviations (`EST`),
 offsets (`+05:00`) and POSIX strings are refused: they know no daylight saving time, so a local
 `09:00` would move by an hour twice a year. The zone is stored as the database''s setting
-`mockbook.business_timezone` (every new session reads it) and applies to the calling
+`mockbook.business_timezone` and read from there by every transaction that follows, in every
+session (pooled connections opened before the change included), and by the calling
 transaction at once; every exam''s instants are derived again in it, so an exam stored as
 `09:00` starts at 09:00 in the new zone, while one stored as an ISO-8601 instant does not move.
 The change is one `booking_rule_changes` row (rule `business_timezone`, old and new zone, the

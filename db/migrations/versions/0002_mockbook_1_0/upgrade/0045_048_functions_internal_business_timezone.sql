@@ -2,11 +2,15 @@
 /**
  * mockbook_internal.business_timezone() -> text
  *
- * The business time zone every day and local time of day is read in: the setting
- * mockbook.business_timezone (ALTER DATABASE ... SET mockbook.business_timezone =
- * 'America/Vancouver'), America/Toronto when unset. A value PostgreSQL does not know is refused
- * with INVALID_ARGUMENT naming the setting (never a raw 22023 from deep inside a booking).
- * A zone is probed once per session (remembered in mockbook.business_timezone_checked).
+ * The business time zone every day and local time of day is read in, as stored now: the
+ * database's setting mockbook.business_timezone (set_business_timezone writes it with ALTER
+ * DATABASE), read from the catalog once per transaction, America/Toronto when unset. Not the
+ * session's copy of the setting: a session takes a database's settings when it opens, so a pooled
+ * connection opened before a change (PostgREST keeps its pool for hours) would keep the old zone.
+ * The transaction's reading is kept in mockbook.business_timezone_in_transaction (transaction-
+ * local, so the next transaction reads again). A value PostgreSQL does not know is refused with
+ * INVALID_ARGUMENT naming the setting (never a raw 22023 from deep inside a booking); a zone is
+ * probed once per session (mockbook.business_timezone_checked).
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()
 RETURNS text
@@ -15,29 +19,40 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_zone text := coalesce(nullif(btrim(pg_catalog.current_setting('mockbook.business_timezone', true)), ''),
-                            'America/Toronto');
+    v_zone text := nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
+                                                     true), '');
     v_probe timestamp;
 BEGIN
-    -- a zone already found good in this session is not probed again: the probe's EXCEPTION
-    -- block is a subtransaction, and a booking asks for the zone several times. The memo is the
-    -- session's setting mockbook.business_timezone_checked; a changed zone is probed anew.
-    IF v_zone = pg_catalog.current_setting('mockbook.business_timezone_checked', true) THEN
+    IF v_zone IS NOT NULL THEN
         RETURN v_zone;
     END IF;
-    BEGIN
-        v_probe := pg_catalog.now() AT TIME ZONE v_zone;
-    EXCEPTION WHEN invalid_parameter_value THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            format('The setting mockbook.business_timezone (%L) is not a time zone PostgreSQL knows.',
-                   v_zone),
-            'Set it to an IANA zone name, e.g. ALTER DATABASE postgres SET mockbook.business_timezone = ''America/Toronto''.');
-    END;
-    PERFORM pg_catalog.set_config('mockbook.business_timezone_checked', v_zone, false);
+    SELECT btrim(substr(c.setting, length('mockbook.business_timezone=') + 1)) INTO v_zone
+    FROM pg_catalog.pg_db_role_setting AS s
+    CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
+    WHERE s.setrole = 0
+      AND s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
+                           WHERE d.datname = pg_catalog.current_database())
+      AND c.setting LIKE 'mockbook.business\_timezone=%';
+    v_zone := coalesce(nullif(v_zone, ''), 'America/Toronto');
+    -- the probe's EXCEPTION block is a subtransaction: a zone found good in this session is not
+    -- probed again; a changed zone is probed anew
+    IF v_zone IS DISTINCT FROM pg_catalog.current_setting('mockbook.business_timezone_checked',
+                                                          true) THEN
+        BEGIN
+            v_probe := pg_catalog.now() AT TIME ZONE v_zone;
+        EXCEPTION WHEN invalid_parameter_value THEN
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                format('The setting mockbook.business_timezone (%L) is not a time zone PostgreSQL knows.',
+                       v_zone),
+                'Set it with hubspot_sync.set_business_timezone, which takes IANA zone names such as America/Toronto.');
+        END;
+        PERFORM pg_catalog.set_config('mockbook.business_timezone_checked', v_zone, false);
+    END IF;
+    PERFORM pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
     RETURN v_zone;
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.business_timezone() IS
-'Internal: the business time zone (setting mockbook.business_timezone, default America/Toronto). Errors: INVALID_ARGUMENT when the setting names no known zone.';
+'Internal: the business time zone as the database stores it now (its setting mockbook.business_timezone, read from the catalog once per transaction, default America/Toronto). Errors: INVALID_ARGUMENT when the setting names no known zone.';
 REVOKE ALL ON FUNCTION mockbook_internal.business_timezone() FROM PUBLIC, anon, authenticated, service_role;

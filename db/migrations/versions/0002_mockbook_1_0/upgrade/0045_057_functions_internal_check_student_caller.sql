@@ -2,12 +2,14 @@
 /**
  * mockbook_internal.check_student_caller(p_student_id text, p_what text) -> void
  *
- * A call whose JWT names a user who is not an admin (mockbook_internal.request_actor:
- * 'user:<email>') acts for one student, and only for the student the JWT names: p_student_id
- * (the student the call claims to be; the booking's own student for rebook) is required, and the
- * JWT's email must be that student's email (case-insensitive) — a JWT without an email (a bare
- * sub) cannot be matched and is refused. An admin's JWT and the service-role key (no user) pass:
- * they may act for anyone. Errors: FORBIDDEN. Locks: none.
+ * Who acts, decided in one place: every API function that names a student, an email, a
+ * booking or an offer calls this first, with the student the call is for (a booking's or a
+ * contact's own student where the call names a row). A call whose JWT names a user who is not
+ * an admin (mockbook_internal.request_actor: 'user:<email>') acts only for the student whose
+ * email is the JWT's (case-insensitive); no student (NULL: none named, or the row does not
+ * exist) or another student is FORBIDDEN. A JWT without an email (a bare sub) cannot be matched
+ * and is refused. An admin's JWT and the service-role key (no user) pass: they act for anyone.
+ * Locks: none.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.check_student_caller(p_student_id text, p_what text)
 RETURNS void
@@ -25,7 +27,8 @@ BEGIN
     IF p_student_id IS NULL THEN
         PERFORM mockbook_internal.raise_error('FORBIDDEN',
             format('%s: the request''s JWT names %s, who is not an admin, and the call names no '
-                   'student (p_student_id).', p_what, substr(v_actor, 6)),
+                   'student of theirs (p_student_id, or a booking or contact that exists).', p_what,
+                   substr(v_actor, 6)),
             'A student''s call passes p_student_id (the booking must be theirs); admin powers need an admin''s JWT or the service-role key.');
     END IF;
     v_email := lower(nullif(btrim(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'email'), ''));

@@ -28,21 +28,21 @@ BEGIN
     IF p_exam_date IS NULL THEN
         RETURN NULL;
     END IF;
-    -- a time of day: HH:MM[:SS] or H:MM[:SS] AM/PM (no date, no zone, nothing else)
-    IF v_text !~* '^\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?(\s*[ap]\.?m\.?)?$' THEN
+    v_time := mockbook_internal.time_of_day(v_text);
+    IF v_time IS NULL THEN
+        RETURN NULL;  -- '25:00', '13:00 PM', 'TBD'
+    END IF;
+    -- a time the clocks skip or repeat that day is not guessed: NULL, reported by the trigger
+    IF mockbook_internal.local_time_problem(p_exam_date + v_time,
+                                            mockbook_internal.business_timezone()) IS NOT NULL THEN
         RETURN NULL;
     END IF;
-    BEGIN
-        v_time := replace(v_text, '.', '')::time;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        RETURN NULL;  -- '25:00', '13:00 PM'
-    END;
     RETURN (p_exam_date + v_time) AT TIME ZONE mockbook_internal.business_timezone();
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_starts_at(date, text) IS
-'Internal: an exam''s stored start_time/end_time as an instant: an ISO-8601 instant as it is, a time of day (HH:MM[:SS], H:MM AM/PM) on the exam day in the business time zone; NULL when missing or unreadable.
+'Internal: an exam''s stored start_time/end_time as an instant: an ISO-8601 instant as it is, a time of day (HH:MM[:SS], H:MM AM/PM) on the exam day in the business time zone; NULL when missing or unreadable, or when that local time does not exist or exists twice that day (a daylight-saving transition).
 
 The one reader of an exam''s stored start_time / end_time, as the platform and HubSpot store
 them: an ISO-8601 instant (''2025-12-25T19:00:00.000Z'', ''2025-12-25T14:00:00-05:00'', with or

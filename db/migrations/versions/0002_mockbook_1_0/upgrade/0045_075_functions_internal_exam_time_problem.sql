@@ -18,7 +18,19 @@ DECLARE
     v_start timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_start_time);
     v_end timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_end_time);
     v_zone text := mockbook_internal.business_timezone();
+    v_text text;
+    v_local timestamp;
 BEGIN
+    -- a time of day the clocks skip or repeat on the exam day, named as such
+    FOREACH v_text IN ARRAY ARRAY[p_start_time, p_end_time] LOOP
+        v_local := p_exam_date + mockbook_internal.time_of_day(v_text);
+        IF v_local IS NOT NULL
+           AND mockbook_internal.local_time_problem(v_local, v_zone) IS NOT NULL THEN
+            RETURN format('%s %L: %s', CASE WHEN v_text = p_start_time THEN 'start_time'
+                                            ELSE 'end_time' END,
+                          v_text, mockbook_internal.local_time_problem(v_local, v_zone));
+        END IF;
+    END LOOP;
     IF nullif(btrim(p_start_time), '') IS NOT NULL AND v_start IS NULL THEN
         RETURN format('start_time %L is not a time mockbook can read', p_start_time);
     ELSIF nullif(btrim(p_end_time), '') IS NOT NULL AND v_end IS NULL THEN
@@ -35,5 +47,5 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) IS
-'Internal: what is wrong with an exam''s stored times (unreadable, end not after start, an instant on another day than exam_date), NULL when nothing.';
+'Internal: what is wrong with an exam''s stored times (unreadable, a local time the clocks skip or repeat that day, end not after start, an instant on another day than exam_date), NULL when nothing.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -15,8 +15,7 @@ CREATE MATERIALIZED VIEW hubspot_sync.daily_booking_trends AS
 -- function call per booking would cost seconds at a million bookings) and the spellings of
 -- one campus are added up
 WITH made AS (
-    SELECT (b.created_at AT TIME ZONE coalesce(nullif(current_setting('mockbook.business_timezone', true), ''),
-                                                'America/Toronto'))::date AS day,
+    SELECT (b.created_at AT TIME ZONE (SELECT mockbook_internal.business_timezone()))::date AS day,
            coalesce(b.mock_type, '(none)') AS mock_type,
            b.attending_location AS stored_location,
            count(*) AS bookings,
