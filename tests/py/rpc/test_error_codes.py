@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from invariants import table_digests, table_versions
 from postgrest import RpcError, http_status, rpc, rpc_rows, signature
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 # the error contract, verbatim.
@@ -46,6 +47,8 @@ DOCUMENTED_CODES |= {
 }
 # A booking reference that names two bookings (a legacy code equal to another's HubSpot id).
 DOCUMENTED_CODES |= {"AMBIGUOUS_REFERENCE": "PT409"}
+# A server that cannot take the call (disk full, read-only, out of resources).
+DOCUMENTED_CODES |= {"UNAVAILABLE": "PT503"}
 
 Call = Callable[[psycopg.Connection], Any]
 
@@ -224,6 +227,19 @@ def busy(c: Ctx) -> Call:
     return lambda _conn: call(caller)
 
 
+def unavailable(c: Ctx) -> Call:
+    """A database whose writes are switched off (as Supabase does when its disk fills)."""
+    exam, student = c.exam(), c.student(sj=1)
+    database = sql.Identifier(c.db.info.dbname)
+    c.db.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on")
+                 .format(database))
+    c.after.append(lambda: c.db.execute(
+        sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(database)))
+    caller = c.stack.enter_context(psycopg.connect(c.url, autocommit=True))
+    call = booking_call(student, exam)
+    return lambda _conn: call(caller)
+
+
 def accept_call(student: str, exam: str) -> Call:
     return lambda conn: rpc(conn, "accept_offer", p_student_id=student, p_email=email(student),
                             p_mock_exam_id=exam)
@@ -326,6 +342,7 @@ SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "OFFER_NOT_FOUND": offer_not_found,
     "OFFER_EXPIRED": offer_expired,
     "AMBIGUOUS_REFERENCE": ambiguous_reference,
+    "UNAVAILABLE": unavailable,
 }
 
 
