@@ -40,7 +40,7 @@ def read_only(db: psycopg.Connection, database_url: str) -> Iterator[psycopg.Con
 
 
 def test_the_functions_that_write_nothing_are_api_functions(db: psycopg.Connection) -> None:
-    assert WRITE_NOTHING <= set(catalog_cache(db))
+    assert set(catalog_cache(db)) >= WRITE_NOTHING
 
 
 @pytest.mark.parametrize("fn", sorted(CASES))
