@@ -174,6 +174,13 @@ BEGIN
     RETURN mockbook_internal.booking_json(v_booking, false, v_credit.credit_field, v_balance,
                                           v_exam.total_bookings, v_exam.capacity)
            || jsonb_build_object('waitlist_id', v_place.id);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

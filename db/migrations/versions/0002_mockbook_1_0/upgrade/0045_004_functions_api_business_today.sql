@@ -16,6 +16,13 @@ BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
     -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
     RETURN (mockbook_internal.clock_now() AT TIME ZONE mockbook_internal.business_timezone())::date;
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

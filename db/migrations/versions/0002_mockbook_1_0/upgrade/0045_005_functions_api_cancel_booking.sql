@@ -62,6 +62,13 @@ BEGIN
                                                    p_reason, v_actor);
     RETURN mockbook_internal.store_idempotent_result('cancel_booking', p_idempotency_key,
                                                 v_fingerprint, v_result);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -77,6 +77,13 @@ BEGIN
                               'booking_hubspot_id', v_booking.hubspot_id,
                               'student_id', v_booking.student_id,
                               'mock_exam_id', v_booking.associated_mock_exam);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -111,6 +111,13 @@ BEGIN
         'cancel_bookings', p_idempotency_key, v_fingerprint,
         jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
                            'not_found', v_not_found));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

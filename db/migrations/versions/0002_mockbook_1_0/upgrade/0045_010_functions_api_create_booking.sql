@@ -71,6 +71,13 @@ BEGIN
         mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_email),
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -27,6 +27,13 @@ BEGIN
     FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.associated_mock_exam = p_exam_id AND b.is_active = 'Active';
     RETURN v_count;
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

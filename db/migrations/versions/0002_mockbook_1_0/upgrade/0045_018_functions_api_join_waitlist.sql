@@ -96,6 +96,13 @@ BEGIN
              WHERE w.mock_exam_id = v_place.mock_exam_id AND w.status = 'waiting'
                AND w.id <= v_place.id) END,
         'offer_expires_at', v_place.offer_expires_at);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -83,6 +83,13 @@ BEGIN
       AND (p_from IS NULL OR e.exam_date >= p_from)
       AND (p_to IS NULL OR e.exam_date <= p_to)
     ORDER BY e.exam_date, e.exam_starts_at NULLS LAST, e.start_time, e.hubspot_id;
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -96,6 +96,13 @@ BEGIN
                OR v_status = CASE w.status WHEN 'offered' THEN 'Offered' ELSE 'Waitlisted' END)
     ) AS r
     ORDER BY r.exam_date DESC NULLS LAST, r.starts_at DESC NULLS LAST, r.created_at DESC, r.id;
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -165,6 +165,13 @@ BEGIN
         'mark_attendance', p_idempotency_key, v_fingerprint,
         jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
                            'not_found', v_not_found, 'exams', v_exams));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

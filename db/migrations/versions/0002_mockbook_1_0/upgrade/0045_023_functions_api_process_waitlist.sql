@@ -104,6 +104,13 @@ BEGIN
                               'expired', v_expired,
                               'offered', v_offered,
                               'exams_busy', v_busy);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

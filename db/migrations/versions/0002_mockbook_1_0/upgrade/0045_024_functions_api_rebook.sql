@@ -42,6 +42,13 @@ BEGIN
         'rebook', NULL, NULL, p_new_mock_exam_id, p_idempotency_key,
         mockbook_internal.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id),
         p_old_booking := p_booking_id, p_actor := v_actor);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

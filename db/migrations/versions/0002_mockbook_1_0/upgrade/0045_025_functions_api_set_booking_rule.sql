@@ -78,6 +78,13 @@ BEGIN
     VALUES (p_rule, v_previous, p_value, v_actor);
     RETURN jsonb_build_object('success', true, 'rule', p_rule, 'value', p_value,
                               'previous_value', coalesce(v_previous, 'null'::jsonb));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

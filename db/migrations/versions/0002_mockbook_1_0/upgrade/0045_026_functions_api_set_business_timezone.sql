@@ -77,6 +77,13 @@ BEGIN
     VALUES ('business_timezone', to_jsonb(v_previous), to_jsonb(v_zone), v_actor);
     RETURN jsonb_build_object('success', true, 'time_zone', v_zone,
                               'previous_time_zone', v_previous, 'exams_updated', v_updated);
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -73,6 +73,13 @@ BEGIN
         'total_bookings', v_active,
         'remaining_seats', greatest(p_capacity - v_active - v_held, 0),
         'offers_made', v_offers));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

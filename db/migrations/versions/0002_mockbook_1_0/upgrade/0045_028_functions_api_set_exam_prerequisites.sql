@@ -38,6 +38,13 @@ BEGIN
     RETURN mockbook_internal.store_idempotent_result(
         'set_exam_prerequisites', p_idempotency_key, v_fingerprint,
         mockbook_internal.write_exam_prerequisites(p_exam_id, p_prerequisite_ids));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

@@ -69,6 +69,13 @@ BEGIN
                      SELECT btrim(a.id) FROM unnest(v_add) AS a(id)))
            || jsonb_build_object('requested_add', to_jsonb(v_add),
                                  'requested_remove', to_jsonb(v_remove)));
+EXCEPTION
+    -- the server cannot take the call (disk full, read-only, out of resources): one documented
+    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
+    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
+         OR io_error OR read_only_sql_transaction THEN
+        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
+        RAISE;
 END
 $$;
 

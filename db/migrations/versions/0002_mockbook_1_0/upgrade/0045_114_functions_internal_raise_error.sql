@@ -45,7 +45,8 @@ BEGIN
         ('CAPACITY_BELOW_BOOKED', 'PT422', 'Cancel bookings first or choose a capacity of at least the booked count.'),
         ('REBOOK_NOT_ALLOWED', 'PT422', 'Only Active bookings move, to a bookable exam of the same mock type.'),
         ('BOOKING_LIMIT_REACHED', 'PT422', 'The student holds as many Active bookings as the rules allow; cancel or attend one first.'),
-        ('BUSY', 'PT503', 'The exam is busy; retry the same call (same idempotency key) shortly.')
+        ('BUSY', 'PT503', 'The exam is busy; retry the same call (same idempotency key) shortly.'),
+        ('UNAVAILABLE', 'PT503', 'Nothing was changed; retry the same call (same idempotency key) once the database takes writes again.')
     ) AS e(code, sqlstate, hint)
     WHERE e.code = p_code;
 
@@ -80,7 +81,7 @@ HINT = p_hint or the code''s default remedy. PostgREST turns PTnnn into HTTP sta
   OFFER_EXPIRED, AMBIGUOUS_REFERENCE                                         PT409
   IDEMPOTENCY_KEY_REUSED, PREREQUISITE_NOT_MET, CAPACITY_BELOW_BOOKED,
   REBOOK_NOT_ALLOWED, BOOKING_LIMIT_REACHED                                  PT422
-  BUSY                                                                       PT503
+  BUSY, UNAVAILABLE                                                          PT503
 
 An unknown code is a bug in mockbook and raises internal_error (XX000).
 In a transaction where a compatibility function (production''s signatures: the original apps''
