@@ -38,8 +38,7 @@ BEGIN
            AND length(p_idempotency_key) BETWEEN 1 AND 255
            AND NOT starts_with(lower(p_idempotency_key), 'waitlist-offer-')
            AND (p_attending_location IS NULL
-                OR p_attending_location IN ('mississauga', 'calgary', 'vancouver', 'montreal',
-                                            'richmond_hill'))
+                OR p_attending_location = ANY (mockbook_internal.locations()))
            AND (p_dominant_hand IS NULL OR length(p_dominant_hand) <= 32)
            AND (p_student_name IS NULL OR length(p_student_name) <= 255)
            AND (p_booking_id IS NULL

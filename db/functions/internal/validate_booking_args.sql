@@ -25,11 +25,11 @@ BEGIN
                                         'an email address');
     PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, true);
-    IF p_attending_location IS NOT NULL AND p_attending_location NOT IN (
-        'mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill') THEN
+    IF p_attending_location IS NOT NULL
+       AND NOT p_attending_location = ANY (mockbook_internal.locations()) THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'p_attending_location must be one of mississauga, calgary, vancouver, montreal, '
-            'richmond_hill.');
+            format('p_attending_location must be one of %s.',
+                   array_to_string(mockbook_internal.locations(), ', ')));
     END IF;
     PERFORM mockbook_internal.check_text_arg('p_dominant_hand', p_dominant_hand, false, 32);
 END

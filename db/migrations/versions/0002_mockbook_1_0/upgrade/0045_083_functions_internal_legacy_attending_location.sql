@@ -17,13 +17,13 @@ DECLARE
 BEGIN
     IF v_key IS NULL OR v_key IN ('', 'tbd', 'online', 'virtual', 'hybrid', 'in_person') THEN
         RETURN NULL;
-    ELSIF v_key IN ('mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill') THEN
+    ELSIF v_key = ANY (mockbook_internal.locations()) THEN
         RETURN v_key;
     END IF;
     PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-        'p_attending_location must be a location (mississauga, calgary, vancouver, montreal, '
-        'richmond_hill, or their names: Mississauga, Mississauga - <room>, Calgary, Vancouver, '
-        'Montreal, Richmond Hill) or one of TBD, Online, Virtual, Hybrid, In-Person.');
+        format('p_attending_location must be a location (%s, or their names, e.g. '
+               'Mississauga, Mississauga - <room>, Richmond Hill) or one of TBD, Online, '
+               'Virtual, Hybrid, In-Person.', array_to_string(mockbook_internal.locations(), ', ')));
     RETURN NULL;
 END
 $$;

@@ -1,0 +1,19 @@
+-- Frozen copy of db/functions/internal/locations.sql (new).
+/**
+ * Why: the school's locations, listed once; every function that checks or maps a location
+ * (validate_booking_args, create_booking's common case, legacy_attending_location) reads them
+ * here, so a new campus is one line.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.locations()
+RETURNS text[]
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = ''
+AS $$
+    SELECT ARRAY['mississauga', 'calgary', 'vancouver', 'montreal', 'richmond_hill']
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.locations() IS
+'Internal: the location codes a booking may name (p_attending_location), lower case, in one list. Errors: none. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.locations() FROM PUBLIC, anon, authenticated, service_role;
