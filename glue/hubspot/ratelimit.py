@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
 
+class Stopped(Exception):
+    """A stop was asked (SIGTERM/SIGINT) while a HubSpot call waited for the rate limit or
+    for a retry: that attempt was not sent (an earlier attempt of it may have reached HubSpot)."""
+
+
 class DailyBudgetExhausted(Exception):
     """The daily request budget is used up: stop pushing until tomorrow (UTC)."""
 
@@ -249,10 +254,13 @@ class RateLimiter:
     sleep: Callable[[float], None] = time.sleep
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _grant(self, member: str) -> float:
+    def _grant(self, member: str, stop: threading.Event | None = None) -> float:
         waited = 0.0
         while (delay := self.window.try_acquire(member)) > 0:
-            self.sleep(delay)
+            if stop is None:
+                self.sleep(delay)
+            elif stop.is_set() or stop.wait(delay):
+                raise Stopped("stopped while waiting for the rate limit")
             waited += delay
         if waited:
             with self._lock:
@@ -261,11 +269,12 @@ class RateLimiter:
         return waited
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[float]:
+    def hold(self, stop: threading.Event | None = None) -> Iterator[float]:
         """Wait for a token, keep it while the block sends the call, count it from the end of
-        the block (the answer). Yields the seconds waited."""
+        the block (the answer). Yields the seconds waited. ``stop`` set while waiting: Stopped,
+        nothing taken."""
         member = uuid.uuid4().hex
-        waited = self._grant(member)
+        waited = self._grant(member, stop)
         try:
             self.daily.spend()  # DailyBudgetExhausted propagates: stop for today
             yield waited
@@ -291,8 +300,8 @@ class ShareLimiter:
         return self.share.waits + self.general.waits
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[float]:
-        with self.share.hold() as first, self.general.hold() as second:
+    def hold(self, stop: threading.Event | None = None) -> Iterator[float]:
+        with self.share.hold(stop) as first, self.general.hold(stop) as second:
             yield first + second
 
     def acquire(self) -> float:

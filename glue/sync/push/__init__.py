@@ -12,6 +12,7 @@ from glue.sync.push.pusher import (
     BATCH_RECORDS,
     CLAIM_LIMIT,
     PUSH_CONNECTIONS,
+    RAMP_RECORDS,
     Pusher,
     push,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "BATCH_RECORDS",
     "CLAIM_LIMIT",
     "PUSH_CONNECTIONS",
+    "RAMP_RECORDS",
     "PushStats",
     "Pusher",
     "Work",

@@ -62,6 +62,7 @@ class PushStats:
     # dead-lettered rows per error kind, a few examples each: logged once at the end of run()
     dead_by_kind: ErrorSummary = field(default_factory=ErrorSummary)
     stopped: str | None = None  # why the run ended early (daily budget)
+    interrupted: bool = False  # a stop (SIGTERM/SIGINT) ended it: the rest is left queued
     worker: str = ""
     seconds: float = 0.0
 
