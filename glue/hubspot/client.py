@@ -321,11 +321,17 @@ class HubSpotClient:
                 raise Stopped("stopped before sending")
             with self.limiter.hold(self.stop):
                 self.stats.calls += 1
-                response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                try:
+                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                except _SDK_EXCEPTIONS as exc:  # a 429 says how the budget stands too
+                    self.limiter.observe(getattr(exc, "headers", None))
+                    raise
                 try:
                     raw = response.data
                 finally:
                     response.release_conn()
+                # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
+                self.limiter.observe(getattr(response, "headers", None))
             return _parse_body(raw) if raw else None, response.status
         except _SDK_EXCEPTIONS as exc:
             raise self._from_api_exception(exc, operation) from exc
