@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,11 +212,15 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
     db, hubspot, _ = cycle.seams()
     try:
-        Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
         # the portal this database is synced with (glue.hubspot.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
-        # sandbox`'s) stops with a message naming both instead of mixing their records
-        check_portal(db, hubspot, cycle.settings)
+        # sandbox`'s) stops with a message naming both instead of mixing their records. Read
+        # beside the preflight's reads (one round trip less before the first push); its
+        # verdict comes after the preflight's.
+        with ThreadPoolExecutor(1, thread_name_prefix="mockbook-portal") as pool:
+            portal = pool.submit(check_portal, db, hubspot, cycle.settings)
+            Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
+            portal.result()
     except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
         problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {exc}")
         cycle.hubspot_problem = problem

@@ -78,12 +78,6 @@ log = logging.getLogger(__name__)
 # spread over many records.
 CLAIM_LIMIT = 1000
 BATCH_RECORDS = 8000
-# The push of `mockbook run` and of a worker that starts begins with a batch of RAMP_RECORDS
-# records and doubles it batch after batch up to ``batch_size``: on a backlog its first rows are
-# done after a few calls instead of after a whole batch's (up to 8,000 records, ~80 calls), and
-# one killed or stopped early has made progress; the full batches that keep the calls full come
-# within a few batches.
-RAMP_RECORDS = 200
 # Contact chunks read and merged at once (the prep lane's threads; each merge is one database
 # transaction on its own connection, on disjoint contacts). The merge is the costliest database
 # call of the push (~150-350 ms per 100 contacts on the shared 2-core box: docs/performance.md,
@@ -125,9 +119,7 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         self.settings = settings
         self.worker = worker or default_worker_name()
         self.batch_size = batch_size
-        # the size of the next batch: from ``ramp`` records, doubling up to ``batch_size`` (see
-        # RAMP_RECORDS); the caller may carry it from one Pusher to the next (the worker's steps)
-        self.next_size = min(batch_size, ramp) if ramp else batch_size
+        self.next_size = min(batch_size, ramp) if ramp else batch_size  # doubled (RAMP_RECORDS)
         self.lease_seconds = lease_seconds
         self.stop = stop
         self.bookings_type = settings.bookings_object_type
@@ -158,9 +150,6 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         require_portal(self.hubspot, self.settings, uses)
 
     # ---- the loop ----------------------------------------------------------------------------
-    def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
-
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
         """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
         rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``. A stop
@@ -184,10 +173,7 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                     if due is None or now + due > idle_deadline or now >= idle_deadline:
                         break
                     pause = min(max(due, 0.2), idle_deadline - now)
-                    if self.stop is not None:
-                        self.stop.wait(pause)
-                    else:
-                        self._sleep(pause)
+                    (self.stop.wait if self.stop is not None else self._sleep)(pause)
         except Stopped:
             self.stats.interrupted = True
         except DailyBudgetExhausted as exc:
@@ -325,10 +311,8 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         per_call = MAX_ASSOCIATION_BATCH
         max_bookings = per_call * max(1, size // (2 * per_call))
         while True:
-            if self.stopping():
-                return rows, False
             left = min(size - len(records), max_bookings - bookings)
-            if left < (floor if rows else 1):
+            if left < (floor if rows else 1) or self.stopping():
                 return rows, True
             room = min(CLAIM_LIMIT, left)
             got = self.db.claim_sync_batch(self.worker, room, self.lease_seconds)
@@ -414,8 +398,7 @@ def push(
     stop: threading.Event | None = None,
 ) -> PushStats:
     """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
-    and record the run in sync_metadata ('push'). ``stop`` set (SIGTERM/SIGINT): ends after the
-    HubSpot call in hand, what it had not settled given back."""
+    and record the run in sync_metadata ('push'); ``stop`` set: as Pusher.run."""
     pusher = Pusher(
         db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds,
         stop=stop,

@@ -64,6 +64,9 @@ class Settler:
     _settle: Lane | None
     stop: threading.Event | None  # SIGTERM/SIGINT: no call is started once it is set
 
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
     # ---- the lanes ---------------------------------------------------------------------------
     def _on_settle(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a settling database call on the settle lane (now, outside push_batch/run)."""
@@ -211,7 +214,7 @@ class Settler:
         them back uncounted, transient errors back off, a 4xx refusing the whole batch is
         bisected until the record it is about is alone. Once ``stop`` is set, nothing more is
         sent: the batch stops (Abort) and gives back what is not settled."""
-        if self.stop is not None and self.stop.is_set():
+        if self.stopping():
             raise Abort(Stopped("a stop was asked"), retry_after=0)
         try:
             op(works)
