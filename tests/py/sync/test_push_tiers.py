@@ -80,3 +80,10 @@ def test_calls_of_other_integrations_slow_the_push(push_db: str) -> None:
     assert pending(push_db) == 0
     assert stats["calls"] > LIMIT
     assert stats["429"] == 0
+
+
+def test_an_unknown_tier_stops_a_command_with_exit_2(monkeypatch, capsys) -> None:
+    code, _, err = push_helpers.run_main(["push"], {"MOCKBOOK_HUBSPOT_TIER": "gold"},
+                                         monkeypatch, capsys)
+    assert code == 2
+    assert "MOCKBOOK_HUBSPOT_TIER must be one of free, starter, professional" in err
