@@ -35,6 +35,7 @@ import pgbench  # noqa: E402
 import psycopg  # noqa: E402
 import report  # noqa: E402
 import webhooks_bench  # noqa: E402
+import worker_backlog  # noqa: E402
 import workloads  # noqa: E402
 from common import (  # noqa: E402
     BENCH_DB,
@@ -49,7 +50,7 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10")
+ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B12")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B1r": "booking against its own rows as plain SQL",
@@ -64,6 +65,7 @@ TITLES = {
     "B8": "scaling of B1 with clients",
     "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
     "B10": "adoption: one-transaction upgrade at 100k and 400k bookings",
+    "B12": "the worker on a backlog under faults: first rows, lag, killed lives",
 }
 
 
@@ -242,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B9", lambda: webhooks_bench.b9(args.quick, args.schema_source))
         if "B10" in args.only:
             attempt("B10", lambda: adoption.b10(args.quick))
+        if "B12" in args.only:
+            attempt("B12", lambda: worker_backlog.b12(args.quick, args.schema_source))
     finally:
         if not args.keep:
             with psycopg.connect(url_for("postgres"), autocommit=True) as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -79,17 +80,27 @@ class Settings:
         "admin app's USER_DEFINED label, from the exam to each prerequisite; printed by "
         "`mockbook hubspot setup`)",
     )
+    hubspot_tier: str = setting(
+        "starter",
+        "MOCKBOOK_HUBSPOT_TIER",
+        "the portal's HubSpot subscription, which sets the rate limits of private apps: "
+        "`free`, `starter`, `professional` or `enterprise`, `+increase` with the API Limit "
+        "Increase pack (`+increase2`: two packs)",
+    )
     # (at least 1: with 0 the limiter never grants a call, and a run waited for one for ever)
-    rate_limit_requests: int = setting(
-        100, "HUBSPOT_RATE_LIMIT", "requests per window (shared through Redis when set)", minimum=1
+    rate_limit_requests: int | None = setting(
+        None,
+        "HUBSPOT_RATE_LIMIT",
+        "requests per window (shared through Redis when set; unset: the tier's)",
+        minimum=1,
     )
     rate_limit_window_seconds: float = setting(
         10.0, "HUBSPOT_RATE_WINDOW_SECONDS", "the rate limit's window"
     )
-    rate_limit_daily: int = setting(
-        250_000,
+    rate_limit_daily: int | None = setting(
+        None,
         "HUBSPOT_DAILY_LIMIT",
-        "daily request budget (the push stops for the day when spent)",
+        "daily request budget (the push stops for the day when spent; unset: the tier's)",
     )
     search_rate_per_second: int = setting(4, "HUBSPOT_SEARCH_RATE", "search requests per second")
     max_attempts: int = setting(
@@ -178,6 +189,13 @@ class Settings:
         minimum=1,
     )
 
+    def __post_init__(self) -> None:
+        requests, daily = tier_limits(self.hubspot_tier)  # ConfigError: an unknown tier
+        if self.rate_limit_requests is None:
+            object.__setattr__(self, "rate_limit_requests", requests)
+        if self.rate_limit_daily is None:
+            object.__setattr__(self, "rate_limit_daily", daily)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Every field from its variable (unset or empty: the default), parsed by its type:
@@ -198,7 +216,43 @@ class Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
+# HubSpot's limits for private apps by subscription (the highest tier of any hub of the
+# account), per 10 s and per day: Free and Starter 100 and 250,000; Professional 190 and 650,000;
+# Enterprise 190 and 1,000,000; the API Limit Increase pack raises the 10 s limit to 250 (two
+# packs do not stack) and adds 1,000,000 a day per pack (at most two). Sources: "API usage
+# guidelines and limits", https://developers.hubspot.com/docs/api/usage-details, and "Increasing
+# our API limits", https://developers.hubspot.com/changelog/increasing-our-api-limits. What
+# HubSpot answers in its X-HubSpot-RateLimit-* headers is followed over these
+# (glue.hubspot.ratelimit.HeaderBudget).
+HUBSPOT_TIERS = {
+    "free": (100, 250_000),
+    "starter": (100, 250_000),
+    "professional": (190, 650_000),
+    "enterprise": (190, 1_000_000),
+}
+LIMIT_INCREASE = (250, 1_000_000)  # the pack: requests per 10 s, and requests a day added
+LIMIT_INCREASE_SUFFIXES = {"": 0, "+increase": 1, "+increase2": 2}
+
+
+def tier_limits(tier: str) -> tuple[int, int]:
+    """(requests per 10 s, requests a day) of a MOCKBOOK_HUBSPOT_TIER value."""
+    value = tier.strip().lower()
+    for suffix, packs in sorted(LIMIT_INCREASE_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        base = value.removesuffix(suffix) if suffix else value
+        if (not suffix or value.endswith(suffix)) and base in HUBSPOT_TIERS:
+            requests, daily = HUBSPOT_TIERS[base]
+            if packs:
+                requests, daily = LIMIT_INCREASE[0], daily + packs * LIMIT_INCREASE[1]
+            return requests, daily
+    raise ConfigError(
+        f"MOCKBOOK_HUBSPOT_TIER must be one of {', '.join(HUBSPOT_TIERS)}, optionally followed "
+        f"by +increase or +increase2 (the API Limit Increase pack), got {tier!r}"
+    )
+
+
 def _parse(name: str, raw: str, kind: Any, minimum: int = 0) -> Any:
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):  # X | None: parsed as X
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
     if kind is int:
         try:
             value = int(raw)

@@ -43,13 +43,17 @@ pass_app = click.make_pass_decorator(AppContext)
 def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_flag: bool) -> None:
     """Write the audit trail of bookings and credits to HubSpot as notes (never twice).
 
-    `mockbook run` does this after each push; this command is for operators."""
+    `mockbook run` does this after each push; this command is for operators. SIGTERM/SIGINT:
+    stops after the batch in hand (one HubSpot call), the rest left for the next run."""
+    from glue.cli.runner import stop_on_signals
+
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("notes",))
-    with Database(app.database_url()) as db:
+    with stop_on_signals() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # notes on another portal's records: never
         stats = push_audit_notes(
-            db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size
+            db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size,
+            stop=stop,
         )
     if _as_json(app, json_flag):
         click.echo(json.dumps(stats.as_dict(), default=str))

@@ -42,15 +42,16 @@ log = logging.getLogger("glue.runner")
 
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by the first SIGTERM/SIGINT (finish the current batch, then stop); a second
-    one interrupts at once (KeyboardInterrupt: leased rows come back after their lease)."""
+    """An event set by the first SIGTERM/SIGINT (finish the HubSpot call in hand, give back the
+    rest, then stop); a second one interrupts at once (KeyboardInterrupt: leased rows come back
+    after their lease)."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         log.info(
-            "%s received: finishing the current batch, then stopping",
+            "%s received: finishing the HubSpot call in hand, then stopping",
             signal.Signals(signum).name,
             extra=logs.fields(event="signal", signal=signal.Signals(signum).name),
         )

@@ -40,6 +40,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
         "by_table": dict(stats.by_table),
         "seconds": stats.seconds,
         "stopped": stats.stopped,
+        "interrupted": stats.interrupted,
         "errors": stats.errors,
         "dead_lettered_by_kind": stats.dead_by_kind.as_json(),
         "worker": stats.worker,
@@ -89,11 +90,15 @@ def push(
     """Push queued changes to HubSpot: bookings (upsert by booking code, with their
     associations), contacts' credits, exams' total_bookings.
 
-    Exit 0, or 1 when something was dead-lettered in this run (see `mockbook dlq list`),
-    2 on misconfiguration (nothing is marked done)."""
-    hubspot = HubSpotClient.from_settings(app.settings)
+    SIGTERM/SIGINT: stops after the HubSpot call in hand (its rows written back), the rest of
+    the batch given back to the queue at once (a second one: at once, the rest coming back
+    after its lease). Exit 0, or 1 when something was dead-lettered in this run (see `mockbook
+    dlq list`), 2 on misconfiguration (nothing is marked done)."""
+    from glue.cli.runner import stop_on_signals
+
     url = app.database_url()
-    with Database(url) as db:
+    with stop_on_signals() as stop, Database(url) as db:
+        hubspot = HubSpotClient.from_settings(app.settings, stop=stop)
         check_portal(db, hubspot, app.settings)
         try:
             stats = run_push(
@@ -106,6 +111,7 @@ def push(
                 batch_size=batch_size,
                 lease_seconds=lease_seconds,
                 linger=linger,
+                stop=stop,
             )
         except psycopg.Error as exc:
             if exc.diag.message_primary == "EXAM_NOT_FOUND":
@@ -128,6 +134,9 @@ def push(
         )
         if stats.stopped:
             click.echo(f"push stopped early: {stats.stopped}", err=True)
+        if stats.interrupted:
+            click.echo("push stopped by a signal: the rest stays queued for the next push",
+                       err=True)
         if stats.dead_lettered:
             click.echo("see `mockbook dlq list`", err=True)
     if stats.dead_lettered:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
-from glue.hubspot.ratelimit import RateLimiter, build_limiter
+from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
 
 # How it works (the detail of the module docstring):
 #
@@ -202,6 +203,7 @@ class HubSpotClient:
         window_seconds: float = 10.0,
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ) -> None:
         if not access_token:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
@@ -213,6 +215,9 @@ class HubSpotClient:
         self.window_seconds = window_seconds
         self.backoff_base = backoff_base
         self._sleep = sleep
+        # set by SIGTERM/SIGINT: a wait for the rate limit or before a retry ends at once with
+        # Stopped instead of sending (the push gives back what it had not settled)
+        self.stop = stop
         self.stats = CallStats()
         # The one SDK client of the glue. Each API property access builds a new ApiClient (and
         # connection pool): every API the glue uses is taken once, here.
@@ -293,10 +298,17 @@ class HubSpotClient:
             retry=worth_retrying,
             wait=delay,
             stop=tenacity.stop_never,
-            sleep=lambda seconds: self._sleep(seconds),
+            sleep=self._pause,
             reraise=True,
         )
         return retrying(self._send, operation, fn, *args)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry, or raise Stopped when a stop is asked meanwhile."""
+        if self.stop is None:
+            self._sleep(seconds)
+        elif self.stop.is_set() or self.stop.wait(seconds):
+            raise Stopped("stopped before retrying")
 
     def _send(self, operation: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
         """One request: a token held until the answer, the answer read as JSON, every failure
@@ -305,13 +317,21 @@ class HubSpotClient:
             # Held until the answer: HubSpot counts the call when it arrives, which may be long
             # after the grant on a loaded machine (glue.hubspot.ratelimit). DailyBudgetExhausted
             # propagates: stop for today.
-            with self.limiter.hold():
+            if self.stop is not None and self.stop.is_set():
+                raise Stopped("stopped before sending")
+            with self.limiter.hold(self.stop):
                 self.stats.calls += 1
-                response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                try:
+                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                except _SDK_EXCEPTIONS as exc:  # a 429 says how the budget stands too
+                    self.limiter.observe(getattr(exc, "headers", None))
+                    raise
                 try:
                     raw = response.data
                 finally:
                     response.release_conn()
+                # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
+                self.limiter.observe(getattr(response, "headers", None))
             return _parse_body(raw) if raw else None, response.status
         except _SDK_EXCEPTIONS as exc:
             raise self._from_api_exception(exc, operation) from exc

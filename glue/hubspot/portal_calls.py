@@ -5,6 +5,7 @@ What each call does in HubSpot, with the sources: glue/hubspot/setup.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from glue.config import Settings
@@ -12,10 +13,11 @@ from glue.hubspot.catalogue import (
     GROUP,
     PREREQUISITE_INVERSE,
     PREREQUISITE_LABEL,
+    STANDARD_PROPS,
     CustomObject,
     Prop,
 )
-from glue.hubspot.client import HubSpotClient
+from glue.hubspot.client import CONTACTS, HubSpotClient
 
 
 class Portal:
@@ -28,6 +30,32 @@ class Portal:
         self._properties = client.properties_api
         self._groups = client.property_groups_api
         self._labels = client.labels_api
+        self._ahead: dict[tuple[str, ...], Future] = {}
+
+    def read_ahead(self) -> None:
+        """Send the reads a check makes (the schemas, the properties of the object types, the
+        association labels of the three pairs, as the settings name them) at once, in threads,
+        instead of one after the other: the start-up check of every command costs one round
+        trip or two instead of eight. A read is taken once; one not asked for is dropped."""
+        s = self.settings
+        reads: list[tuple[str, ...]] = [("schemas",)]
+        reads += [("properties", t) for t in (*STANDARD_PROPS, s.bookings_object_type,
+                                               s.exams_object_type)]
+        reads += [("labels", s.bookings_object_type, CONTACTS),
+                  ("labels", s.bookings_object_type, s.exams_object_type),
+                  ("labels", s.exams_object_type, s.exams_object_type)]
+        with ThreadPoolExecutor(max_workers=len(reads),
+                                thread_name_prefix="mockbook-portal") as pool:
+            for key in reads:
+                self._ahead[key] = pool.submit(self._read, *key)
+        # (the pool is shut down here: every read is answered before the check goes on)
+
+    def _read(self, kind: str, *args: str) -> Any:
+        return {"schemas": self._schemas_now, "properties": self._properties_now,
+                "labels": self._labels_now}[kind](*args)
+
+    def _taken(self, key: tuple[str, ...]) -> Future | None:
+        return self._ahead.pop(key, None)
 
     # ---- reads ----------------------------------------------------------------------------
     def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
@@ -35,11 +63,21 @@ class Portal:
         return data if isinstance(data, dict) else {}
 
     def schemas(self) -> list[dict[str, Any]]:
+        if (ahead := self._taken(("schemas",))) is not None:
+            return ahead.result()
+        return self._schemas_now()
+
+    def _schemas_now(self) -> list[dict[str, Any]]:
         return list(
             self._get("list schemas", self._schemas.get_all_with_http_info).get("results") or []
         )
 
     def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
+        if (ahead := self._taken(("properties", object_type))) is not None:
+            return ahead.result()
+        return self._properties_now(object_type)
+
+    def _properties_now(self, object_type: str) -> dict[str, dict[str, Any]]:
         data = self._get(
             f"properties {object_type}", self._properties.get_all_with_http_info, object_type
         )
@@ -50,6 +88,11 @@ class Portal:
         return {g.get("name") for g in data.get("results") or [] if isinstance(g, dict)}
 
     def labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
+        if (ahead := self._taken(("labels", from_type, to_type))) is not None:
+            return ahead.result()
+        return self._labels_now(from_type, to_type)
+
+    def _labels_now(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
         data = self._get(
             f"labels {from_type}->{to_type}",
             self._labels.get_all_with_http_info,

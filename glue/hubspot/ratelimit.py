@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -44,14 +44,26 @@ log = logging.getLogger(__name__)
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
 
+class Stopped(Exception):
+    """A stop was asked (SIGTERM/SIGINT) while a HubSpot call waited for the rate limit or
+    for a retry: that attempt was not sent (an earlier attempt of it may have reached HubSpot)."""
+
+
 class DailyBudgetExhausted(Exception):
     """The daily request budget is used up: stop pushing until tomorrow (UTC)."""
 
 
 class Window(Protocol):
-    def try_acquire(self, member: str) -> float:
+    limit: int
+
+    def try_acquire(self, member: str, limit: int | None = None) -> float:
         """Take a token now for call `member` (in flight until released) and return 0, or return
-        the seconds to wait before one may be free."""
+        the seconds to wait before one may be free. ``limit``: this grant's limit, when the
+        headers say less is left than the window's own (HeaderBudget)."""
+
+    def answered(self) -> int:
+        """Our calls answered less than `window` ago (those in flight may not have reached
+        HubSpot yet: not counted)."""
 
     def release(self, member: str) -> None:
         """Call `member` was answered: it counts until `window` from now."""
@@ -72,17 +84,22 @@ class LocalWindow:
     _in_flight: set = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def try_acquire(self, member: str) -> float:
+    def try_acquire(self, member: str, limit: int | None = None) -> float:
         with self._lock:
             now = self.clock()
             while self._done and self._done[0] <= now - self.window:
                 self._done.popleft()
-            if len(self._done) + len(self._in_flight) < self.limit:
+            if len(self._done) + len(self._in_flight) < (self.limit if limit is None else limit):
                 self._in_flight.add(member)
                 return 0.0
             if not self._done:
                 return _poll(self.window)
             return max(self._done[0] + self.window - now, 0.001)
+
+    def answered(self) -> int:
+        with self._lock:
+            now = self.clock()
+            return sum(1 for t in self._done if t > now - self.window)
 
     def release(self, member: str) -> bool:
         """Count `member` from now; False when this window did not grant it."""
@@ -145,11 +162,11 @@ class RedisWindow:
             self._registered_on = self.client
         return self._scripts[which]
 
-    def try_acquire(self, member: str) -> float:
+    def try_acquire(self, member: str, limit: int | None = None) -> float:
         wait_us = self._script("acquire")(
             keys=[self.key],
             args=[
-                self.limit,
+                self.limit if limit is None else limit,
                 int(self.window * 1_000_000),
                 member,
                 int(self.lease * 1_000_000),
@@ -157,6 +174,14 @@ class RedisWindow:
             ],
         )
         return int(wait_us) / 1_000_000
+
+    def answered(self) -> int:
+        """(Redis' clock: an answered call is scored by its answer time, one in flight by a
+        time to come.)"""
+        now_s, now_us = self.client.time()  # type: ignore[attr-defined]
+        now = now_s * 1_000_000 + now_us
+        floor = now - int(self.window * 1_000_000)
+        return int(self.client.zcount(self.key, f"({floor}", now))  # type: ignore[attr-defined]
 
     def release(self, member: str) -> None:
         window_us, lease_us = int(self.window * 1_000_000), int(self.lease * 1_000_000)
@@ -195,9 +220,18 @@ class FallbackWindow:
 
     def __init__(self, shared: RedisWindow, probe_interval: float = 5.0) -> None:
         self.shared = shared
+        self.limit = shared.limit
         self.local = LocalWindow(shared.limit, shared.window)
         self.probe_interval = probe_interval
         self._retry_at = 0.0
+
+    def answered(self) -> int:
+        if self._retry_at:
+            return self.local.answered()
+        try:
+            return self.shared.answered() + self.local.answered()
+        except _REDIS_ERRORS:
+            return self.local.answered()
 
     def release(self, member: str) -> None:
         if self.local.release(member):  # granted while Redis was away
@@ -205,10 +239,10 @@ class FallbackWindow:
         with contextlib.suppress(*_REDIS_ERRORS):  # Redis gone: the call's lease frees its token
             self.shared.release(member)
 
-    def try_acquire(self, member: str) -> float:
+    def try_acquire(self, member: str, limit: int | None = None) -> float:
         if time.monotonic() >= self._retry_at:
             try:
-                wait = self.shared.try_acquire(member)
+                wait = self.shared.try_acquire(member, limit)
                 if self._retry_at:
                     log.info("Redis answers again: the HubSpot rate limit is shared again")
                     self._retry_at = 0.0
@@ -218,7 +252,7 @@ class FallbackWindow:
                     log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
                                 str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 self._retry_at = time.monotonic() + self.probe_interval
-        return self.local.try_acquire(member)
+        return self.local.try_acquire(member, limit)
 
 
 class FallbackBudget:
@@ -235,6 +269,74 @@ class FallbackBudget:
             self.local.spend()
 
 
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class HeaderBudget:
+    """What HubSpot's ``X-HubSpot-RateLimit-*`` headers said of the budget in its last answer
+    (https://developers.hubspot.com/docs/api/usage-details, "Rate limits": ``-Max`` and
+    ``-Remaining`` of the window of ``-Interval-Milliseconds``, ``-Daily`` and
+    ``-Daily-Remaining``, ``-Secondly`` and ``-Secondly-Remaining`` where a per-second limit
+    applies). The limit is per account: other integrations of the portal spend it too, and a
+    tier setting may be above the portal's. So a grant's limit is the window's own, at most
+    HubSpot's ``-Max``, less the calls HubSpot counted that were not ours (``-Max`` -
+    ``-Remaining`` - our calls in the window) for one interval after that answer; a
+    ``-Secondly-Remaining`` of 0 holds the next call for a second; a ``-Daily-Remaining`` of 0
+    stops for the day (DailyBudgetExhausted)."""
+
+    clock: Callable[[], float] = time.monotonic
+    max: int | None = None
+    others: int = 0
+    others_until: float = 0.0
+    secondly_until: float = 0.0
+    daily_left: int | None = None
+    daily: int | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, headers: Mapping[str, str], ours: int) -> None:
+        """An answer's headers; ``ours``: our calls HubSpot surely counted (those answered in
+        the window, this one too; not those in flight, which may not have arrived: so the
+        others' calls are never under-counted)."""
+        top = _int_header(headers, "X-HubSpot-RateLimit-Max")
+        left = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
+        interval = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        secondly_left = _int_header(headers, "X-HubSpot-RateLimit-Secondly-Remaining")
+        daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
+        daily_left = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        now = self.clock()
+        with self._lock:
+            if top:  # (0 or absent: no window limit said)
+                self.max = top
+                if left is not None:
+                    self.others = max(0, top - left - ours)
+                    self.others_until = now + (interval or 10_000) / 1000
+            if secondly_left is not None and secondly_left <= 0:
+                self.secondly_until = now + 1.0
+            if daily:
+                self.daily, self.daily_left = daily, daily_left
+
+    def limit(self, own: int) -> tuple[int, float]:
+        """(this grant's limit, seconds to wait first) for a window whose own limit is ``own``."""
+        now = self.clock()
+        with self._lock:
+            limit = min(own, self.max) if self.max else own
+            if now < self.others_until:
+                limit -= self.others
+            if self.daily_left is not None and self.daily_left <= 0:
+                raise DailyBudgetExhausted(
+                    f"HubSpot says the daily budget of {self.daily} requests is used"
+                )
+            return max(limit, 1), max(self.secondly_until - now, 0.0)
+
+
 @dataclass
 class RateLimiter:
     """Blocks until a request may be sent; counts the waits for `mockbook push` to report.
@@ -244,15 +346,37 @@ class RateLimiter:
 
     window: Window
     daily: DailyBudget | FallbackBudget
+    headers: HeaderBudget = field(default_factory=HeaderBudget)
     waits: int = 0
     waited_seconds: float = 0.0
     sleep: Callable[[float], None] = time.sleep
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _grant(self, member: str) -> float:
-        waited = 0.0
-        while (delay := self.window.try_acquire(member)) > 0:
+    def _wait(self, delay: float, stop: threading.Event | None) -> None:
+        if stop is None:
             self.sleep(delay)
+        elif stop.is_set() or stop.wait(delay):
+            raise Stopped("stopped while waiting for the rate limit")
+
+    def _try(self, member: str) -> float:
+        limit, hold = self.headers.limit(self.window.limit)
+        if hold > 0:
+            return hold
+        return self.window.try_acquire(member, None if limit >= self.window.limit else limit)
+
+    def observe(self, headers: Mapping[str, str] | None) -> None:
+        """The rate-limit headers of an answer to a call still held (HeaderBudget)."""
+        if headers:
+            try:
+                ours = self.window.answered() + 1  # and this one, which HubSpot counted
+            except _REDIS_ERRORS:
+                return
+            self.headers.observe(headers, ours)
+
+    def _grant(self, member: str, stop: threading.Event | None = None) -> float:
+        waited = 0.0
+        while (delay := self._try(member)) > 0:
+            self._wait(delay, stop)
             waited += delay
         if waited:
             with self._lock:
@@ -261,11 +385,12 @@ class RateLimiter:
         return waited
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[float]:
+    def hold(self, stop: threading.Event | None = None) -> Iterator[float]:
         """Wait for a token, keep it while the block sends the call, count it from the end of
-        the block (the answer). Yields the seconds waited."""
+        the block (the answer). Yields the seconds waited. ``stop`` set while waiting: Stopped,
+        nothing taken."""
         member = uuid.uuid4().hex
-        waited = self._grant(member)
+        waited = self._grant(member, stop)
         try:
             self.daily.spend()  # DailyBudgetExhausted propagates: stop for today
             yield waited
@@ -290,9 +415,12 @@ class ShareLimiter:
     def waits(self) -> int:
         return self.share.waits + self.general.waits
 
+    def observe(self, headers: Mapping[str, str] | None) -> None:
+        self.general.observe(headers)
+
     @contextlib.contextmanager
-    def hold(self) -> Iterator[float]:
-        with self.share.hold() as first, self.general.hold() as second:
+    def hold(self, stop: threading.Event | None = None) -> Iterator[float]:
+        with self.share.hold(stop) as first, self.general.hold(stop) as second:
             yield first + second
 
     def acquire(self) -> float:

@@ -388,7 +388,9 @@ def config_message(exc: HubSpotError, client: HubSpotClient, settings: Settings)
 # ---- the entry points ---------------------------------------------------------------------------
 def check(client: HubSpotClient, settings: Settings) -> PortalReport:
     """What is missing or different (nothing is changed)."""
-    return inspect(Portal(client, settings))
+    portal = Portal(client, settings)
+    portal.read_ahead()
+    return inspect(portal)
 
 
 def setup(client: HubSpotClient, settings: Settings) -> PortalReport:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +32,12 @@ from glue.db.database import Database
 from glue.hubspot.catalogue import CYCLE
 from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
 from glue.hubspot.portal import check_portal
-from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, build_limiter
+from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, Stopped, build_limiter
 from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
 from glue.sync.pull import pull
-from glue.sync.push import BATCH_RECORDS, Pusher, default_worker_name
+from glue.sync.push import BATCH_RECORDS, RAMP_RECORDS, Pusher, default_worker_name
 
 # How it works (the detail of the module docstring):
 #
@@ -142,12 +143,13 @@ class CycleReport:
 
 # ---- the HubSpot seams ----------------------------------------------------------------------
 def hubspot_seams(
-    settings: Settings, *, share: float | None = None
+    settings: Settings, *, share: float | None = None, stop: threading.Event | None = None
 ) -> tuple[HubSpotClient, HubSpotReader]:
     """The HubSpot client (ConfigError without a token) and the reader of the pull and notes.
     ``share``: the client may use only that fraction of the rate budget (the worker's sync
-    lane: glue.hubspot.ratelimit.ShareLimiter), counted in the budget as every call is."""
-    client = HubSpotClient.from_settings(settings)
+    lane: glue.hubspot.ratelimit.ShareLimiter), counted in the budget as every call is.
+    ``stop``: once set, the client sends nothing more (glue.hubspot.ratelimit.Stopped)."""
+    client = HubSpotClient.from_settings(settings, stop=stop)
     if share is not None:
         token = settings.hubspot_access_token or ""
         client.limiter = ShareLimiter(build_limiter(
@@ -191,6 +193,8 @@ class Cycle:
     hubspot_problem: StepResult | None = None
     record_idle_push_every: float = 0.0  # worker: record an idle push at most this often
     _push_recorded_at: float = 0.0
+    # the next push batch's size, carried from step to step: from RAMP_RECORDS up to batch_size
+    push_ramp: int | None = RAMP_RECORDS
 
     def seams(self) -> tuple[Database, HubSpotClient, HubSpotReader]:
         """The pool and the HubSpot client and reader the HubSpot steps need."""
@@ -208,11 +212,15 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
     db, hubspot, _ = cycle.seams()
     try:
-        Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
         # the portal this database is synced with (glue.hubspot.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
-        # sandbox`'s) stops with a message naming both instead of mixing their records
-        check_portal(db, hubspot, cycle.settings)
+        # sandbox`'s) stops with a message naming both instead of mixing their records. Read
+        # beside the preflight's reads (one round trip less before the first push); its
+        # verdict comes after the preflight's.
+        with ThreadPoolExecutor(1, thread_name_prefix="mockbook-portal") as pool:
+            portal = pool.submit(check_portal, db, hubspot, cycle.settings)
+            Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
+            portal.result()
     except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
         problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {exc}")
         cycle.hubspot_problem = problem
@@ -307,6 +315,8 @@ def _push(cycle: Cycle) -> StepResult:
         worker=cycle.worker,
         batch_size=cycle.batch_size,
         lease_seconds=cycle.lease_seconds,
+        stop=cycle.stop,
+        ramp=cycle.push_ramp,
     )
     calls_before = hubspot.stats.calls
     started = time.monotonic()
@@ -325,11 +335,14 @@ def _push(cycle: Cycle) -> StepResult:
             if due is None or due > cycle.push_linger or time.monotonic() + due > deadline:
                 break
             cycle.stop.wait(max(due, 0.05))
+    except Stopped:  # after the call in hand: the batch's other rows were given back
+        pusher.stats.interrupted = True
     except DailyBudgetExhausted as exc:
         pusher.stats.stopped = str(exc)
     except HubSpotError as exc:
         pusher.stats.stopped = str(exc)
         cycle.hubspot_ready = False
+    cycle.push_ramp = pusher.next_size
     stats = pusher.stats
     stats.seconds = round(time.monotonic() - started, 3)
     detail = {
@@ -450,6 +463,8 @@ def _guarded(name: str, cycle: Cycle, report: CycleReport) -> StepResult:
         result = _STEP_FUNCTIONS[name](cycle)
     except ConfigError as exc:
         result = StepResult(name, CONFIG, error=str(exc))
+    except Stopped:  # a stop came while the step waited to call HubSpot
+        result = StepResult(name, SKIPPED, error="stop requested")
     except HubSpotError as exc:
         cycle.hubspot_ready = False
         result = StepResult(name, FAILED, error=str(exc))

@@ -24,6 +24,7 @@ from glue.config import ConfigError, Settings
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
+from glue.hubspot.ratelimit import Stopped
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.run.cycle import (
@@ -74,8 +75,9 @@ from glue.sync.push import BATCH_RECORDS, PUSH_CONNECTIONS, default_worker_name
 # restarts are the CacheKeeper's business (it rebuilds the keys once Redis answers); the rate
 # limiter falls back to a per-process budget meanwhile (glue.hubspot.ratelimit.FallbackWindow).
 #
-# Stopping: SIGTERM/SIGINT set ``stop``; the current batch is finished (completed or given back),
-# no new one is claimed, nothing stays leased, exit 0. All connections carry application_name
+# Stopping: SIGTERM/SIGINT set ``stop``; the HubSpot call in hand is answered and written back,
+# no other call is sent, the rest of the batch is given back (due now, no attempt counted), no new
+# one is claimed, nothing stays leased, exit 0. All connections carry application_name
 # 'mockbook-worker' (or 'mockbook-run'), so an operator can find them in pg_stat_activity.
 
 log = logging.getLogger(__name__)
@@ -449,7 +451,7 @@ class SyncLane(_Reconnecting):
 
 class Worker:
     """``Worker(settings, url, stop=event).run()`` -> exit code; returns once ``stop`` is set
-    (SIGTERM/SIGINT), after the current batch. The push loop runs here; the cache in a
+    (SIGTERM/SIGINT), after the HubSpot call in hand. The push loop runs here; the cache in a
     :class:`CacheFollower` thread."""
 
     def __init__(
@@ -469,7 +471,8 @@ class Worker:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.keeper = CacheKeeper(settings.redis_url)
-        self.hubspot, self.reader = hubspot_seams(settings)
+        # the push's client: once ``stop`` is set it sends nothing more (the call in hand ends)
+        self.hubspot, self.reader = hubspot_seams(settings, stop=stop)
         self.notified = threading.Event()
         self.follower = CacheFollower(settings, url, self.keeper, stop, self.notified.set)
         self.hubspot_checked = threading.Event()
@@ -698,8 +701,11 @@ class Worker:
                 if not database_lost(exc):
                     raise
                 self._reconnect(first_line(exc))
-            if self.cycle is not None:
-                problem = check_hubspot(self.cycle)
+            if self.cycle is not None and not self.stop.is_set():
+                try:
+                    problem = check_hubspot(self.cycle)
+                except Stopped:  # stopped during the start-up check
+                    problem = None
                 if problem is None:
                     self.hubspot_checked.set()
                 if problem is not None and problem.status == CONFIG:
@@ -722,7 +728,7 @@ class Worker:
                     self._reconnect(str(lost))
             if self.cycle is not None:
                 try:
-                    self.release_leases("the worker stopped")  # none expected: batches finish
+                    self.release_leases("the worker stopped")  # none expected: given back
                 except Exception as exc:
                     log.warning("could not check the leases at stop: %s", first_line(exc))
             log.info("worker %s stopped", self.name, extra=fields(event="stop", worker=self.name))

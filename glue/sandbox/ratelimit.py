@@ -91,6 +91,7 @@ class RateLimiter:
         rate_window: float = 10.0,
         daily_limit: int | None = 250_000,
         search_rate: int | None = 5,
+        secondly_limit: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         timezone: str = "UTC",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -102,6 +103,9 @@ class RateLimiter:
         self.daily_limit = daily_limit
         self.window = RollingWindow(rate_limit, rate_window)
         self.search = RollingWindow(search_rate, 1.0)
+        # a per-second limit on every call (HubSpot's -Secondly headers; None: none, as for
+        # private apps)
+        self.secondly = RollingWindow(secondly_limit, 1.0)
         self._daily_used = 0
         self._day = self._now().astimezone(self.timezone).date()
 
@@ -112,6 +116,7 @@ class RateLimiter:
         rate_window: Any = _UNSET,
         daily_limit: Any = _UNSET,
         search_rate: Any = _UNSET,
+        secondly_limit: Any = _UNSET,
         timezone: Any = _UNSET,
     ) -> None:
         """Change limits at run time (only the arguments given; ``None`` disables a limit)."""
@@ -124,6 +129,8 @@ class RateLimiter:
                 self.daily_limit = daily_limit
             if search_rate is not _UNSET:
                 self.search.limit = search_rate
+            if secondly_limit is not _UNSET:
+                self.secondly.limit = secondly_limit
             if timezone is not _UNSET:
                 self.timezone = ZoneInfo(timezone)
                 self._day = self._now().astimezone(self.timezone).date()
@@ -145,7 +152,10 @@ class RateLimiter:
                 return Decision(False, SECONDLY, self.search.retry_after(now))
             if not self.window.available(now):
                 return Decision(False, TEN_SECONDLY, self.window.retry_after(now))
+            if not self.secondly.available(now):
+                return Decision(False, SECONDLY, self.secondly.retry_after(now))
             self.window.add(now)
+            self.secondly.add(now)
             if search:
                 self.search.add(now)
             self._daily_used += 1
@@ -163,10 +173,23 @@ class RateLimiter:
                 "X-HubSpot-RateLimit-Max": str(self.window.limit or 0),
                 "X-HubSpot-RateLimit-Remaining": str(self.window.remaining(now)),
             }
+            if self.secondly.limit is not None:
+                out["X-HubSpot-RateLimit-Secondly"] = str(self.secondly.limit)
+                out["X-HubSpot-RateLimit-Secondly-Remaining"] = str(self.secondly.remaining(now))
             return out
+
+    def spend_elsewhere(self, calls: int) -> None:
+        """``calls`` made now by another integration of the portal: they count in the window
+        and the day as HubSpot counts every app of an account together."""
+        with self._lock:
+            now = self._clock()
+            for _ in range(calls):
+                self.window.add(now)
+            self._daily_used += calls
 
     def reset(self) -> None:
         with self._lock:
             self.window.clear()
             self.search.clear()
+            self.secondly.clear()
             self._daily_used = 0

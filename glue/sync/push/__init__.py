@@ -15,12 +15,13 @@ from glue.sync.push.pusher import (
     Pusher,
     push,
 )
-from glue.sync.push.records import PushStats, Work, default_worker_name
+from glue.sync.push.records import RAMP_RECORDS, PushStats, Work, default_worker_name
 
 __all__ = [
     "BATCH_RECORDS",
     "CLAIM_LIMIT",
     "PUSH_CONNECTIONS",
+    "RAMP_RECORDS",
     "PushStats",
     "Pusher",
     "Work",

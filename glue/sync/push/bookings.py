@@ -118,8 +118,10 @@ class BookingPush(Settler):
         """Upsert the batch's bookings (100 per call; those upserted early are not sent again
         unless their contact's HubSpot id changed since: a re-linked contact), then associate
         the ones that need it (up to 2,000 pairs per call, so a batch of new bookings costs two
-        association calls, not two per 100), completing each chunk once it is associated.
-        Nothing is completed before its associations."""
+        association calls, not two per 100). A booking is completed as soon as its last call
+        is answered: after its upsert when it needs no association, else after the association
+        call carrying it (made once 2,000 are upserted, or at the end). Nothing is completed
+        before its associations."""
         sending = sending or Sending()
         gone = [w for w in works if w.state is None]
         if gone:
@@ -151,12 +153,6 @@ class BookingPush(Settler):
         to_associate = [w for w in sending.to_associate if w.trace not in again]
         sending.contact_of.update(contact_of)
         fresh = [w for w in ready if w.trace not in sending.tried or w.trace in again]
-        for chunk in chunks(fresh, MAX_BATCH):
-            self._run_chunk(
-                chunk, lambda c: self._upsert_bookings(c, contact_of, upserted, to_associate)
-            )
-        with self._settle_lock:  # an early upsert's associations: only if still to complete
-            to_associate = [w for w in to_associate if (w.table, w.record_id) in self._unsettled]
 
         def associate(chunk: list[Work]) -> None:
             self._fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
@@ -177,11 +173,29 @@ class BookingPush(Settler):
             if done:
                 self._complete(done, dict(written))
 
-        for chunk in chunks(to_associate, MAX_ASSOCIATION_BATCH):
-            self._run_chunk(chunk, associate)
-            # associated: written back on the settle lane while the next chunk's calls go out
-            complete(chunk)
-        complete(ready)  # those that needed no association
+        def settle(final: bool) -> None:
+            """Complete what the calls so far finished: the upserted bookings that need no
+            association at once, the others by association call (a full one, or on ``final``
+            what is left), written back on the settle lane while the next calls go out."""
+            with self._settle_lock:  # not those failed meanwhile
+                to_associate[:] = [
+                    w for w in to_associate if (w.table, w.record_id) in self._unsettled
+                ]
+                waiting = {w.trace for w in to_associate}
+                done = [w for w in ready if w.trace in upserted and w.trace not in waiting]
+            complete(done)
+            while len(to_associate) >= MAX_ASSOCIATION_BATCH or (final and to_associate):
+                chunk = to_associate[:MAX_ASSOCIATION_BATCH]
+                del to_associate[:MAX_ASSOCIATION_BATCH]
+                self._run_chunk(chunk, associate)
+                complete(chunk)
+
+        for chunk in chunks(fresh, MAX_BATCH):
+            self._run_chunk(
+                chunk, lambda c: self._upsert_bookings(c, contact_of, upserted, to_associate)
+            )
+            settle(final=False)
+        settle(final=True)
 
     def _archive_bookings(self, chunk: list[Work]) -> None:
         ids = sorted(

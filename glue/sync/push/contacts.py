@@ -23,6 +23,7 @@ from glue.hubspot.client import (
     BatchResult,
     HubSpotError,
 )
+from glue.hubspot.ratelimit import Stopped
 from glue.hubspot.reads import HubSpotReader
 from glue.sync.push.records import (
     BUSY_SQLSTATE,
@@ -191,8 +192,8 @@ class ContactPush(Settler):
             for w in ok:
                 resolved[w.trace] = ids[w.trace]
             ok = [w for w in ok if w.rows]  # a lookup's id is not written back
-            self._give_profile(ok, ids, result)
             self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
+            self._give_profile(ok, ids, result)
 
         # Read and merge on the prep lane, chunk after chunk, while the chunks already merged
         # are written here (an update waits only for its own chunk's merge).
@@ -241,7 +242,7 @@ class ContactPush(Settler):
             return
         try:
             answer = self.hubspot.update(CONTACTS, inputs)
-        except HubSpotError as exc:
+        except (HubSpotError, Stopped) as exc:
             log.warning("the profile of %d new HubSpot contact(s) was not written: %s",
                         len(inputs), exc)
             return

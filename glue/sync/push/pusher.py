@@ -25,7 +25,7 @@ from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import MAX_ASSOCIATION_BATCH, HubSpotClient
-from glue.hubspot.ratelimit import DailyBudgetExhausted
+from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
 from glue.hubspot.reads import HubSpotReader
 from glue.hubspot.setup import require as require_portal
 from glue.sync.push.bookings import BookingPush, Sending
@@ -111,13 +111,17 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         batch_size: int = BATCH_RECORDS,
         lease_seconds: int = 120,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
+        ramp: int | None = None,
     ) -> None:
         self.db = db
         self.hubspot = hubspot
         self.settings = settings
         self.worker = worker or default_worker_name()
         self.batch_size = batch_size
+        self.next_size = min(batch_size, ramp) if ramp else batch_size  # doubled (RAMP_RECORDS)
         self.lease_seconds = lease_seconds
+        self.stop = stop
         self.bookings_type = settings.bookings_object_type
         self.exams_type = settings.exams_object_type
         self.max_attempts = settings.max_attempts
@@ -148,12 +152,15 @@ class Pusher(ContactPush, BookingPush, ExamPush):
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
         """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
-        rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``."""
+        rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``. A stop
+        (``stop`` set) ends it after the HubSpot call in hand, its batch settled."""
         started = time.monotonic()
         idle_deadline: float | None = None
         try:
             with self._lanes():
-                while max_batches is None or self.stats.batches < max_batches:
+                while not self.stopping() and (
+                    max_batches is None or self.stats.batches < max_batches
+                ):
                     last = max_batches is not None and self.stats.batches + 1 >= max_batches
                     if self._push_batch(ahead=not last):
                         idle_deadline = None
@@ -165,11 +172,15 @@ class Pusher(ContactPush, BookingPush, ExamPush):
                         idle_deadline = now + linger
                     if due is None or now + due > idle_deadline or now >= idle_deadline:
                         break
-                    self._sleep(min(max(due, 0.2), idle_deadline - now))
+                    pause = min(max(due, 0.2), idle_deadline - now)
+                    (self.stop.wait if self.stop is not None else self._sleep)(pause)
+        except Stopped:
+            self.stats.interrupted = True
         except DailyBudgetExhausted as exc:
             self.stats.stopped = str(exc)
             log.warning("push stopped: %s", exc)
         finally:
+            self.stats.interrupted = self.stats.interrupted or self.stopping()
             self.stats.seconds = round(time.monotonic() - started, 3)
             self._log_error_summary()
         return self.stats
@@ -294,12 +305,14 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         rows: list[dict] = []
         records: set[tuple[str, uuid.UUID]] = set()
         bookings = 0
-        floor = max(1, self.batch_size // 50)  # not worth another claim below this room
+        size = self.next_size
+        self.next_size = min(self.batch_size, 2 * size)
+        floor = max(1, size // 50)  # not worth another claim below this room
         per_call = MAX_ASSOCIATION_BATCH
-        max_bookings = per_call * max(1, self.batch_size // (2 * per_call))
+        max_bookings = per_call * max(1, size // (2 * per_call))
         while True:
-            left = min(self.batch_size - len(records), max_bookings - bookings)
-            if left < (floor if rows else 1):
+            left = min(size - len(records), max_bookings - bookings)
+            if left < (floor if rows else 1) or self.stopping():
                 return rows, True
             room = min(CLAIM_LIMIT, left)
             got = self.db.claim_sync_batch(self.worker, room, self.lease_seconds)
@@ -382,11 +395,13 @@ def push(
     lease_seconds: int = 120,
     linger: float = 10.0,
     worker: str | None = None,
+    stop: threading.Event | None = None,
 ) -> PushStats:
     """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
-    and record the run in sync_metadata ('push')."""
+    and record the run in sync_metadata ('push'); ``stop`` set: as Pusher.run."""
     pusher = Pusher(
-        db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds
+        db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds,
+        stop=stop,
     )
     pusher.preflight()
     if requeue or exam:

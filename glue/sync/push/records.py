@@ -23,6 +23,12 @@ CONTACTS_TABLE = SYNCED["contacts"].table
 EXAMS_TABLE = SYNCED["exams"].table
 PUSHED_TABLES = (CONTACTS_TABLE, BOOKINGS_TABLE, WAITLIST_TABLE, EXAMS_TABLE)
 
+# The push of `mockbook run` and of a worker that starts begins with a batch of RAMP_RECORDS
+# records and doubles it batch after batch up to its batch size: on a backlog its first rows are
+# done after a few calls instead of after a whole batch's (up to 8,000 records, ~80 calls), and
+# one killed or stopped early has made progress; full batches come within a few batches.
+RAMP_RECORDS = 200
+
 # mockbook's BUSY (docs/rpc.md "Errors"): a row stayed locked past mockbook.lock_timeout
 BUSY_SQLSTATE = "PT503"
 PUSH_ACTOR = "hubspot:push"
@@ -62,6 +68,7 @@ class PushStats:
     # dead-lettered rows per error kind, a few examples each: logged once at the end of run()
     dead_by_kind: ErrorSummary = field(default_factory=ErrorSummary)
     stopped: str | None = None  # why the run ended early (daily budget)
+    interrupted: bool = False  # a stop (SIGTERM/SIGINT) ended it: the rest is left queued
     worker: str = ""
     seconds: float = 0.0
 

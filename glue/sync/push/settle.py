@@ -20,7 +20,7 @@ import psycopg
 from glue.config import ConfigError, Settings
 from glue.db.database import Database
 from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError
-from glue.hubspot.ratelimit import DailyBudgetExhausted
+from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
 from glue.sync.push.lanes import Lane
 from glue.sync.push.records import (
     BUSY_SQLSTATE,
@@ -62,6 +62,10 @@ class Settler:
     _settle_lock: threading.Lock  # _unsettled is emptied from two threads
     _prep: Lane | None
     _settle: Lane | None
+    stop: threading.Event | None  # SIGTERM/SIGINT: no call is started once it is set
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     # ---- the lanes ---------------------------------------------------------------------------
     def _on_settle(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -208,9 +212,14 @@ class Settler:
     def _run_chunk(self, works: list[Work], op: Callable[[list[Work]], None]) -> None:
         """Run ``op`` on a chunk; map a call-level failure to the chunk's records: a 429 gives
         them back uncounted, transient errors back off, a 4xx refusing the whole batch is
-        bisected until the record it is about is alone."""
+        bisected until the record it is about is alone. Once ``stop`` is set, nothing more is
+        sent: the batch stops (Abort) and gives back what is not settled."""
+        if self.stopping():
+            raise Abort(Stopped("a stop was asked"), retry_after=0)
         try:
             op(works)
+        except Stopped as exc:  # between two calls of ``op``, or before a wait's end
+            raise Abort(exc, retry_after=0) from None
         except HubSpotError as exc:
             if exc.unauthorized:
                 raise Abort(

@@ -162,3 +162,30 @@ def test_sigterm_during_webhook_processing(push_db: str, sandbox: Sandbox) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_sigterm_during_a_push_backlog(push_db: str, sandbox: Sandbox,
+                                       private_redis: dict[str, Any], tmp_path: Path) -> None:
+    """A worker started on a backlog (1,500 bookings, their contacts: one full batch, were it
+    not for the ramp) has rows done within its first batches, and a SIGTERM ends it after the
+    HubSpot call in hand: the rest given back, due now, uncounted; nothing leased."""
+    fast(sandbox)
+    world = push_helpers.make_world(push_db, sandbox, students=1500, exams=2)
+    push_helpers.book(push_db, [(s, world.exams[i % 2]) for i, s in enumerate(world.students)])
+    sandbox.faults.latency = 0.1
+    sandbox.faults.spare_portal_reads = True
+    worker = RunningWorker(env_for(push_db, sandbox, REDIS_URL=private_redis["url"],
+                                   MOCKBOOK_WORKER_PULL_SECONDS="3600"),
+                           tmp_path / "push.log", "stop-push")
+    done = "SELECT count(*) AS n FROM hubspot_sync.sync_queue WHERE done_at IS NOT NULL"
+    try:
+        wait_for("rows done", lambda: _count(push_db, done) >= 100)
+        _stop_promptly(worker)
+    finally:
+        worker.kill()
+        sandbox.faults.latency = 0
+    assert leased_by(push_db, "stop-push") == 0
+    left = query(push_db, "SELECT attempts, next_attempt_at <= now() AS due "
+                          "FROM hubspot_sync.sync_queue WHERE done_at IS NULL")
+    assert left, "the backlog was pushed to its end: the stop came too late to tell"
+    assert all(r["due"] and r["attempts"] == 0 for r in left)

@@ -14,6 +14,7 @@ from push_helpers import (
     hubspot_bookings,
     make_world,
     pending,
+    query,
     settings_for,
 )
 
@@ -114,3 +115,58 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
         ("associate", 2), ("complete", 2),
     ]
     assert pending(push_db) == 0 and len(hubspot_bookings(sandbox)) == 10
+
+
+def test_bookings_are_written_back_as_their_association_call_lands(
+    push_db, sandbox, monkeypatch
+) -> None:
+    """In one batch, a chunk of bookings is associated as soon as it is full and written back
+    then, not after the batch's last upsert: a stop or a kill later in the batch keeps it."""
+    ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
+    monkeypatch.setattr(glue.sync.push.bookings, "MAX_BATCH", 2)  # five upserts of two
+    # all five after the contacts (none upserted while their merge is read): a fixed order
+    monkeypatch.setattr(Pusher, "_upsert_early", lambda self, sending: False)
+    settings = settings_for(push_db, sandbox)
+    done_at_last_upsert: list[int] = []
+    with Database(push_db) as db:
+        client = client_for(settings)
+        pusher = Pusher(db, client, settings, batch_size=40)  # the ten bookings: one batch
+        real_upsert = client.upsert
+
+        def upsert(object_type, id_property, inputs):
+            if id_property == "booking_id" and len(calls(sandbox, "/batch/upsert")) == 4:
+                pusher._drain_settle()  # what was queued for the settle lane, written
+                done_at_last_upsert.append(query(push_db, DONE_BOOKINGS)[0]["n"])
+            return real_upsert(object_type, id_property, inputs)
+
+        monkeypatch.setattr(client, "upsert", upsert)
+        assert pusher.push_batch() > 0
+        assert pusher.stats.batches == 1
+    # two association calls of four went out and were written back before the fifth upsert
+    assert done_at_last_upsert == [8]
+    assert pending(push_db) == 0 and len(hubspot_bookings(sandbox)) == 10
+
+
+DONE_BOOKINGS = (
+    "SELECT count(*) AS n FROM hubspot_sync.sync_queue "
+    "WHERE table_name = 'hubspot_bookings' AND done_at IS NOT NULL"
+)
+
+
+def test_a_ramp_starts_with_a_small_batch_and_doubles_it(push_db, sandbox) -> None:
+    """``ramp``: the first batch holds that many records, the next ones twice as many up to
+    ``batch_size`` (the worker's first rows are done after a few calls, not a full batch's)."""
+    world = make_world(push_db, sandbox, students=60)
+    book(push_db, [(s, world.exams[0]) for s in world.students])  # 121 records
+    settings = settings_for(push_db, sandbox)
+    sizes: list[int] = []
+    with Database(push_db) as db:
+        pusher = Pusher(db, client_for(settings), settings, batch_size=100, ramp=20)
+        while True:
+            before = pusher.stats.sent
+            if not pusher.push_batch():
+                break
+            sizes.append(pusher.stats.sent - before)
+        assert pusher.next_size == 100
+    assert sizes[:3] == [20, 40, 61]  # 20, then 40, then the 61 left (under 80)
+    assert pending(push_db) == 0 and len(hubspot_bookings(sandbox)) == 60
