@@ -74,11 +74,9 @@ def table(run: dict[str, Any]) -> str:
             ref = ratio = "–"
         lines.append(f"| {fig['id']} {fig['title']} | {measured} | {ref} | {ratio} | "
                      f"{_target(fig)} | {_result(fig)} |")
-    lines += ["", "How each figure was measured:", ""]
-    for fig in run["figures"]:
-        how = fig["how"] or fig["note"]
-        extra = f" Note: {fig['note']}." if fig["note"] and fig["how"] else ""
-        lines.append(f"- **{fig['id']}** ({fig['ratio_meaning'] or fig['title']}): {how}{extra}")
+    lines += ["", "How each figure was measured, in its own words (clients run, legs, fixture): "
+              "its `how` and `note` in the JSON; the method is under "
+              "[How it measures](#how-it-measures)."]
     if run.get("invariants") is not None:
         inv = run["invariants"]
         lines += ["", "the invariants on the bench database after B1–B5: "

@@ -34,7 +34,6 @@ import cpu_profile
 import fixtures
 import pgbench
 import psycopg
-import trigger_ab
 from common import (
     Figure,
     admin_url,
@@ -564,9 +563,9 @@ def b4(ctx: Context) -> list[Figure]:
 
 
 def b4r(ctx: Context, n: int, capped: str | None) -> Figure:
-    """The trigger against the least its rows can cost: bench/trigger_ab.py's "bare" design
-    (the same two rows per change without jsonb, into copies of the two tables that keep only
-    their primary keys) installed for the legs, then dropped. No target: it says how far
+    """The trigger against the least its rows can cost: fixtures.BARE (the same two rows per
+    change without jsonb, into copies of the two tables that keep only their primary keys)
+    installed for the legs, then dropped. No target: it says how far
     record_row_change is from the floor of any design writing both rows in the booking's
     transaction, which B4's 0.85 lies beyond (docs/performance.md)."""
     fig = Figure(
@@ -584,19 +583,19 @@ def b4r(ctx: Context, n: int, capped: str | None) -> Figure:
                "B4 ÷ B4r is the best B4 such rows allow.")
     fig.note = capped
     with psycopg.connect(ctx.url, autocommit=True) as conn:
-        conn.execute(trigger_ab.BARE_DROP)
-        conn.execute(trigger_ab.BARE)
+        conn.execute(fixtures.BARE_DROP)
+        conn.execute(fixtures.BARE)
     try:
         return _ratio_pair(ctx, fig, n, lambda: _b4r_leg(ctx, n, True),
                            lambda: _b4r_leg(ctx, n, False), reference_books=True)
     finally:
         with psycopg.connect(ctx.url, autocommit=True) as conn:
-            conn.execute(trigger_ab.BARE_DROP)
+            conn.execute(fixtures.BARE_DROP)
         fixtures.set_outbox_triggers(ctx.url, True)
 
 
 def _b4r_leg(ctx: Context, n: int, bare: bool) -> PgbenchResult:
-    trigger_ab.set_bare(ctx.url, bare)
+    fixtures.set_bare(ctx.url, bare)
     return pgbench.run(ctx.pgbench_bin, ctx.url, clients=n, seconds=ctx.leg,
                        script=fixtures.SPREAD_SCRIPT)
 

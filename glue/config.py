@@ -4,7 +4,8 @@
 its default (written once, here) and its meaning; :meth:`Settings.from_env` reads them all by
 type. :func:`variables` is the whole table: those, and the few variables read by CLI options or
 where they are used (``OTHER_VARIABLES``); docs/settings.md is generated from it
-(``python -m glue.settings_doc``) and tests/py/test_settings_doc.py checks both against the code.
+(``python -m glue.settings_doc``) and tests/py/project/test_settings_doc.py checks both against
+the code.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """docs/settings.md's table of environment variables, generated from the settings table in code
 (:func:`glue.config.variables`): ``python -m glue.settings_doc`` writes it between the file's
 markers, ``--check`` exits 1 when the file is not what the code generates (as
-tests/py/test_settings_doc.py does). The text around the markers is written by hand.
+tests/py/project/test_settings_doc.py does). The text around the markers is written by hand.
 """
 
 from __future__ import annotations

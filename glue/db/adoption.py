@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
-from glue.db.migrations import ROOT
+from glue.db.source import DB_DIR
 
 OWNED = ("hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_metadata")
 ADOPTION = "0002_mockbook_1_0"
@@ -275,7 +275,7 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
 def _load_dependents() -> Any:
     """db/migrations/dependents.py, which the adoption runs too (env.py loads it the same way)."""
     spec = importlib.util.spec_from_file_location(
-        "mockbook_adoption_dependents", ROOT / "db" / "migrations" / "dependents.py")
+        "mockbook_adoption_dependents", DB_DIR / "migrations" / "dependents.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_INI = ROOT / "alembic.ini"
+from glue.db.source import ALEMBIC_INI
 
 
 def alembic_config(url: str | None = None, *, quiet: bool = True) -> Config:

@@ -13,8 +13,13 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parents[1]
+# Where db/ and alembic.ini are: inside the package when it was installed from a wheel (setup.py
+# copies them to glue/_data/), else beside glue/ (a checkout, or an editable install of one).
+BUNDLED = PACKAGE / "_data"
+ROOT = BUNDLED if (BUNDLED / "alembic.ini").is_file() else PACKAGE.parent
 DB_DIR = ROOT / "db"
+ALEMBIC_INI = ROOT / "alembic.ini"
 SOURCE_FOLDERS = ("schema", "functions", "triggers", "views")
 # Folders whose objects are replaceable (CREATE OR REPLACE): a revision can carry their new text.
 REPLACEABLE_FOLDERS = ("functions", "triggers", "views")

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from glue.clock import Clock, now_ms
+
 T = TypeVar("T")
 
 
@@ -28,3 +30,11 @@ def wait_until(
         time.sleep(interval)
 
 
+
+
+def next_millisecond(clock: Clock) -> int:
+    """Wait until ``clock`` is past the millisecond it reads now (HubSpot's property history is
+    in milliseconds: two writes a test needs told apart must not share one); the new one."""
+    start = now_ms(clock)
+    return wait_until("the next millisecond", lambda: now_ms(clock) > start and now_ms(clock),
+                      timeout=5.0, interval=0.001)

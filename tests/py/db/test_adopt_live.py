@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 from invariants import check_invariants, snapshot
 from test_adopt_production import load_dump
+from waiting import wait_until
 
 from glue.db import migrations
 
@@ -40,15 +40,16 @@ FROM generate_series(1, 4) AS g;
 
 
 def call_as_the_app(url: str, students: itertools.count, stop: threading.Event,
-                    paused: threading.Event, outcomes: Counter, lock: threading.Lock) -> None:
+                    going: threading.Event, outcomes: Counter, lock: threading.Lock) -> None:
     """One app thread: the contact's balance read first (as the app's credit check does), then
-    the production RPC with the app's absolute balance, in one PostgREST-style transaction."""
+    the production RPC with the app's absolute balance, in one PostgREST-style transaction.
+    It calls while `going` is set (a call counts as in flight from that check on)."""
     with psycopg.connect(url, autocommit=True) as conn:
         while not stop.is_set():
-            if paused.is_set():
-                time.sleep(0.01)
-                continue
+            going.wait()
             with lock:
+                if not going.is_set() or stop.is_set():
+                    continue
                 outcomes["in flight"] += 1
             n = next(students)
             sid, email = f"LIVE{n % 400 + 1}", f"live{n % 400 + 1}@example.com"
@@ -93,36 +94,43 @@ def test_the_upgrade_completes_while_the_old_app_books(fresh_database: MakeDatab
         conn.execute(SEED)
     migrations.stamp(url, "0001_baseline")
 
-    stop, paused, lock, outcomes = (threading.Event(), threading.Event(), threading.Lock(),
-                                    Counter())
+    stop, going, lock, outcomes = (threading.Event(), threading.Event(), threading.Lock(),
+                                   Counter())
+    going.set()
     students = itertools.count()
     threads = [threading.Thread(target=call_as_the_app,
-                                args=(url, students, stop, paused, outcomes, lock))
+                                args=(url, students, stop, going, outcomes, lock))
                for _ in range(4)]
+
+    def booked() -> int:
+        with lock:
+            return outcomes["ok"]
+
+    def in_flight() -> int:
+        with lock:
+            return outcomes["in flight"]
+
     for t in threads:
         t.start()
     try:
-        time.sleep(0.5)
-        with lock:
-            before = outcomes["ok"]
+        wait_until("the old app booking before the upgrade", lambda: booked() >= 20)
+        before = booked()
         migrations.upgrade(url, "head")
         with lock:
             during = outcomes["ok"]
         # the snapshot the invariants start from is read with no call in flight (a call's
         # ledger row, numbered before the snapshot but committed after it, would be missed)
-        paused.set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with lock:
-                if outcomes["in flight"] == 0:
-                    break
-            time.sleep(0.02)
+        going.clear()
+        wait_until("no call in flight", lambda: not in_flight())
         with psycopg.connect(url, autocommit=True) as conn:
             snap = snapshot(conn)
-        paused.clear()
-        time.sleep(1.0)
+        after_snapshot = booked()
+        going.set()
+        wait_until("calls booked through mockbook after the snapshot",
+                   lambda: booked() >= after_snapshot + 20)
     finally:
         stop.set()
+        going.set()  # a thread waiting to call sees the stop
         for t in threads:
             t.join(timeout=60)
     assert migrations.current(url) == migrations.head()

@@ -1,16 +1,22 @@
 """The benchmark tools' own logic, and the code they borrow from the tests. B10
 (bench/adoption.py) loads the production dump and fills it with the adoption tests' own
 helpers, and once lost them when the tests moved into packages (the full `make bench` then
-reported B10 as an error); B1-scaling is derived from B1's figures. Run in a child process: the
-bench puts its own directory first on sys.path, whose module names (common, fixtures, report)
-would shadow the tests'."""
+reported B10 as an error); B1-scaling is derived from B1's figures; B4r's reference trigger
+comes and goes without a trace. Code that imports the bench's modules by their own names runs
+in a child process: the bench puts its own directory first on sys.path, whose module names
+(common, fixtures, report) would shadow the tests'."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import psycopg
+
+from bench import fixtures as bench_fixtures
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -55,3 +61,72 @@ print(json.dumps(out))
         ["B1-scaling", "not measured", None, None, None],
         ["B1-scaling", "not measured", None, None, None],
     ]
+
+
+def test_b4r_bare_rows_come_and_go(make_database) -> None:
+    """What `make bench` does for B4r on its database: the bare design installed, switched on in
+    place of record_row_change (its rows go to its own tables, the outbox's sequence, which the
+    worker reads, is not drawn from), switched back, and dropped without a trace."""
+    url = make_database("b4r", migrated=True)
+
+    def book(conn: psycopg.Connection, exam: str) -> None:
+        with conn.transaction():
+            conn.execute(bench_fixtures.POSTGREST_PREAMBLE)
+            result = conn.execute(
+                "SELECT hubspot_sync.create_booking(p_student_id := 'TD1', "
+                "p_email := 'td1@example.com', p_mock_exam_id := %s, "
+                "p_idempotency_key := %s, p_attending_location := 'mississauga')",
+                (exam, f"b4r-{exam}")).fetchone()[0]
+        assert result["success"] is True, result
+
+    def state(conn: psycopg.Connection) -> tuple[int, int, int]:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM hubspot_sync.sync_queue),"
+            " (SELECT count(*) FROM hubspot_sync.bare_sq),"
+            " pg_sequence_last_value('hubspot_sync.sync_queue_id_seq')").fetchone()
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO hubspot_sync.hubspot_contact_credits
+                   (hubspot_id, student_id, email, firstname, lastname, sj_credits)
+               VALUES ('TD1', 'TD1', 'td1@example.com', 'Trigger', 'Designs', 100)""")
+        bench_fixtures.add_exam(conn, "B4R1", 10, 10)
+        bench_fixtures.add_exam(conn, "B4R2", 11, 10)
+        conn.execute(bench_fixtures.BARE_DROP)
+        conn.execute(bench_fixtures.BARE)
+        bench_fixtures.set_bare(url, True)
+        queued, bare, last = state(conn)
+        book(conn, "B4R1")
+        assert state(conn) == (queued, bare + 3, last)
+        bench_fixtures.set_bare(url, False)
+        book(conn, "B4R2")
+        after = state(conn)
+        assert after[:2] == (queued + 3, bare + 3) and after[2] > last
+        conn.execute(bench_fixtures.BARE_DROP)
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relname IN ('bare_sq', 'bare_audit')),"
+            " (SELECT count(*) FROM pg_proc WHERE proname = 'bench_bare'),"
+            " (SELECT count(*) FROM pg_trigger WHERE tgname = 'bench_bare')").fetchone()
+    assert left == (0, 0, 0)
+
+
+STAMP = re.compile(r"\b\d{8}T\d{6}Z\b")
+
+
+def test_committed_results_are_the_runs_the_documentation_cites() -> None:
+    """bench/results holds the latest full run (the Results block of bench/README.md names it)
+    and the runs a page cites, nothing else: the history of the others is in git."""
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md",
+             *sorted((ROOT / "docs").glob("*.md"))]
+    cited = {stamp for page in pages for stamp in STAMP.findall(page.read_text())}
+    committed = {STAMP.search(p.name)[0] for p in (ROOT / "bench" / "results").iterdir()
+                 if STAMP.search(p.name)}
+    assert committed - cited == set(), "results no page cites: delete them (git keeps them)"
+    assert cited - committed == set(), "runs cited whose results are not committed"
+
+
+def test_the_benchmark_pages_stay_short() -> None:
+    """The method and the answer, not the history: bench/README.md within 300 lines,
+    docs/performance.md within 400."""
+    assert len((ROOT / "bench" / "README.md").read_text().splitlines()) <= 300
+    assert len((ROOT / "docs" / "performance.md").read_text().splitlines()) <= 400

@@ -17,9 +17,8 @@ import psycopg
 import pytest
 
 from glue.db import migrations
-from glue.db.source import apply_source
+from glue.db.source import ROOT, apply_source
 
-ROOT = migrations.ROOT
 SQUAWK_CONFIG = ROOT / ".squawk.toml"
 
 

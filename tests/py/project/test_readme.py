@@ -1,7 +1,9 @@
 """The README's first commands work as written (`mockbook` and `alembic` are console scripts of
 .venv, so the README activates it before it first uses them bare, and the activation line it
 shows, followed by its first `mockbook` command, runs), and the guide holds together: the README
-links every page of docs/, and every link to a section finds it."""
+links every page of docs/, every link to a section finds it, every file it names by its path
+exists, and the figures it gives of the code (the demo's data, the test run's workers and
+connections) are the code's."""
 
 from __future__ import annotations
 
@@ -91,3 +93,59 @@ def test_links_to_a_section_find_it() -> None:
             if linked.suffix == ".md" and linked.exists() and anchor not in anchors(linked):
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert not broken, broken
+
+
+# a file of the repository named in prose: tests/py/rpc/test_lock_order.py, db/schema/x.sql, ...
+NAMED_FILE = re.compile(r"(?<![\w./<-])((?:tests|glue|db|bench|docs|clients)/[\w./-]*"
+                        r"\.(?:py|sql|md|json|lock|ini|mako|toml|ts|png))\b")
+
+
+def test_the_files_the_guide_names_exist() -> None:
+    """A test, a module or a SQL file named by its path is still at that path (files move
+    between packages; a placeholder such as versions/NNNN_name.py is no file)."""
+    missing = sorted({f"{page.relative_to(ROOT)}: {name}"
+                      for page in PAGES for name in NAMED_FILE.findall(page.read_text())
+                      if "NNNN" not in name
+                      and not (ROOT / name).exists() and not (page.parent / name).exists()})
+    assert not missing, missing
+
+
+def _prose(page: Path) -> str:
+    return " ".join(page.read_text().replace("**", "").split())
+
+
+def test_the_demo_the_guide_describes_is_the_demos_data() -> None:
+    """The demo's figures in the README, docs/development.md and docs/performance.md are those of
+    its sample data (glue/demo/data.py), so a change of the data fails here until they follow."""
+    from glue.demo.data import SCALES
+
+    full = SCALES["full"]
+    exams = len(full.rush_exams) + len(full.large_exams)
+    seats = sum(capacity for _, capacity in full.rush_exams)
+    smallest, largest = min(c for _, c in full.rush_exams), max(c for _, c in full.rush_exams)
+    rush = f"{full.rush_requests} students on"
+    pool = f"{full.connections}-connection pool"
+    expected = {
+        "README.md": [f"loads {exams} exams", f"{full.students:,} students", rush,
+                      f"({seats} seats)", pool],
+        "docs/development.md": [f"loads {exams} sample exams", f"{smallest}–{largest} seats",
+                                f"{full.students:,} students",
+                                f"{full.regular_bookings:,} ordinary booking requests", rush,
+                                f"({seats} seats)", pool],
+        "docs/performance.md": [f"{rush} the {seats} seats", pool],
+    }
+    missing = [f"{page}: {phrase!r}" for page, phrases in expected.items()
+               for phrase in phrases if phrase not in _prose(ROOT / page)]
+    assert not missing, missing
+
+
+def test_the_test_runs_figures_are_the_codes() -> None:
+    """docs/development.md's worker count and the races' connection cap are the Makefile's and
+    test_concurrency.py's."""
+    workers = re.search(r"^WORKERS \?= (\d+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    cap = re.search(r"^MAX_CONNECTIONS = (\d+)$",
+                    (ROOT / "tests/py/rpc/test_concurrency.py").read_text(), re.M)[1]
+    prose = _prose(ROOT / "docs" / "development.md")
+    assert f"runs pytest on {workers} workers" in prose
+    assert f"at most {cap} connections (`MAX_CONNECTIONS` in tests/py/rpc/test_concurrency.py)" \
+        in prose

@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc
+from waiting import wait_until
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 
@@ -136,13 +137,11 @@ def run_concurrently(url: str, tasks: Sequence[Callable[[psycopg.Connection], An
 def wait_for_backends_to_exit(url: str, pids: Sequence[int]) -> None:
     """Wait until the closed connections' backends are gone from pg_stat_activity (a backend
     leaves it on its way out, as it gives its connection slot back)."""
-    deadline = time.monotonic() + BACKEND_EXIT_WAIT_S
     with psycopg.connect(url, autocommit=True) as conn:
-        while (left := scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                              (list(pids),))) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert not left, (f"{left} backends of closed connections still running after"
-                      f" {BACKEND_EXIT_WAIT_S:.0f} s")
+        wait_until("the closed connections' backends to exit",
+                   lambda: not scalar(conn, "SELECT count(*) FROM pg_stat_activity"
+                                            " WHERE pid = ANY(%s)", (list(pids),)),
+                   timeout=BACKEND_EXIT_WAIT_S, interval=0.05)
 
 
 def undocumented(outcomes: Sequence[Outcome]) -> list[str]:
@@ -228,6 +227,8 @@ def retrying_busy(task: Callable[[psycopg.Connection], Any], retries: BusyRetrie
                 if err.code != "BUSY" or time.monotonic() >= retries.until:
                     raise
             retries.note()
+            # the app's jittered backoff before the same call again (docs/rpc.md): part of the
+            # scenario (how far apart the retries come), not a wait for a condition
             time.sleep(random.uniform(pause / 2, pause))
             pause = min(2 * pause, 1.0)
     return run

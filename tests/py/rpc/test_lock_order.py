@@ -23,6 +23,7 @@ from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc
 from psycopg.types.json import Jsonb
 from test_concurrency import book, email, make_students, scalar
+from waiting import wait_until
 
 # a guard against a hang: a call that waits past it fails with 57014 (QueryCanceled)
 GUARD = "4s"
@@ -35,13 +36,10 @@ def connect(url: str, *, autocommit: bool = True, guard: str = GUARD) -> psycopg
 
 def waiting_on_lock(db: psycopg.Connection, pid: int, timeout: float = 10.0) -> None:
     """Wait until backend `pid` is blocked on a lock (heavyweight: row, tuple, transaction)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if scalar(db, "SELECT count(*) FROM pg_stat_activity"
-                      " WHERE pid = %s AND wait_event_type = 'Lock'", (pid,)):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"backend {pid} never waited on a lock")
+    wait_until(f"backend {pid} to wait on a lock",
+               lambda: scalar(db, "SELECT count(*) FROM pg_stat_activity"
+                                  " WHERE pid = %s AND wait_event_type = 'Lock'", (pid,)),
+               timeout=timeout)
 
 
 class Call:
@@ -509,7 +507,9 @@ def test_an_offer_accepted_across_its_instant_never_takes_a_seat_twice(
             c, "accept_offer", p_student_id=w1, p_email=email(w1),
             p_mock_exam_id=hs), guard="10s").start()   # its transaction begins now
         waiting_on_lock(db, accepting.pid)
-        time.sleep(1.2)                                 # the instant passes
+        wait_until("the offer's instant to pass", lambda: scalar(   # the instant passes
+            db, "SELECT clock_timestamp() > offer_expires_at FROM hubspot_sync.waitlist_entries"
+                " WHERE mock_exam_id = %s AND student_id = %s", (hs, w1)), timeout=10)
         book(other, hs)(db)                             # w1's seat, free since the instant
         holder.rollback()
     accepting.join()

@@ -146,6 +146,8 @@ class Stall:
                 self.waiting_at_start = scalar(
                     conn, "SELECT count(*) FROM hubspot_sync.waitlist_entries"
                           " WHERE mock_exam_id = %s AND status = 'waiting'", (self.exam,))
+                # the stall is the scenario: the exam's lock held past mockbook.lock_timeout, so
+                # the calls behind it answer BUSY (not a wait for a condition)
                 conn.execute("SELECT pg_sleep(extract(epoch FROM coalesce(nullif(current_setting("
                              "'mockbook.lock_timeout', true), ''), '2s')::interval) + 1)")
 

@@ -97,7 +97,9 @@ def test_a_worker_restarted_every_few_seconds_still_pushes(
         worker = RunningWorker(env, tmp_path / f"restart{round_}.log", None)
         try:
             # each life lasts 5 s from the worker's start line: the interpreter's own start-up
-            # (seconds on a loaded machine) is not the worker's life
+            # (seconds on a loaded machine) is not the worker's life. The sleep is the scenario
+            # (a worker killed while its first pull still runs), not a wait for a condition:
+            # waiting for the booking instead would let a push queued behind the pull pass
             wait_for("the worker's start", lambda w=worker: w.logged("start"))
             time.sleep(5)
         finally:

@@ -236,7 +236,7 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
         real_complete = db.complete_sync_batch
 
         def slow_complete(*args, **kwargs):
-            time.sleep(0.4)
+            time.sleep(0.4)  # a slow write-back is the scenario (a loaded database), not a wait
             return real_complete(*args, **kwargs)
 
         db.complete_sync_batch = slow_complete

@@ -27,8 +27,6 @@ was sent is read again with its history (``recheck``).
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import push_helpers
 import pytest
@@ -47,6 +45,7 @@ from pull_helpers import (
     seed_exams,
 )
 from push_helpers import pending
+from waiting import next_millisecond
 
 from glue.hubspot.client import CONTACTS as CONTACTS_TYPE
 from glue.hubspot.client import HubSpotClient
@@ -136,9 +135,9 @@ def test_a_retried_push_after_a_lost_answer_counts_each_change_once(
 
         book(push_db, student, exam_b)  # between the attempts: 4 -> 3 locally
         if admin:  # an admin adds 3 in HubSpot, to the 4 that A's write left there
-            time.sleep(0.01)  # (HubSpot's history is in milliseconds: a distinct moment)
+            next_millisecond(sandbox.clock)  # a distinct moment in HubSpot's history
             sandbox.touch(CONTACTS, contact_id, cs_credits=str(hubspot_cs(sandbox, contact_id) + 3))
-            time.sleep(0.01)
+            next_millisecond(sandbox.clock)
         if via == "pull":
             pull(db, client, settings, reader=reader, only=("contacts",), sleep=lambda s: None)
         # the retry, due now rather than after its backoff

@@ -62,6 +62,7 @@ from pull_helpers import (
     seed_exams,
 )
 from push_helpers import pending
+from waiting import next_millisecond
 
 from glue.hubspot.client import CONTACTS as CONTACTS_TYPE
 from glue.hubspot.client import HubSpotClient
@@ -173,11 +174,11 @@ def test_a_pull_during_a_push_loses_no_credit_change(
                 (student,),
             )
             if admin:  # an admin adds 3 in HubSpot (to whatever HubSpot holds now)
-                time.sleep(0.01)  # (HubSpot's history is in milliseconds: a distinct moment)
+                next_millisecond(sandbox.clock)  # a distinct moment in HubSpot's history
                 sandbox.touch(
                     CONTACTS, contact_id, cs_credits=str(hubspot_cs(sandbox, contact_id) + 3)
                 )
-                time.sleep(0.01)
+                next_millisecond(sandbox.clock)
             if via == "pull":
                 pull(
                     db_p, client, settings, reader=reader, only=("contacts",), sleep=lambda s: None

@@ -24,7 +24,6 @@ prints its steps and the seed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -38,6 +37,7 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 from invariants import snapshot
 from pull_helpers import contact_props, fast, hubspot
 from test_term_model import EXAMPLES, TYPES, Exam, Term
+from waiting import wait_until
 
 from glue.db.database import Database
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -75,19 +75,13 @@ class HubSpotTerm(Term):
     # --- the glue ---------------------------------------------------------------------------
 
     def settle(self) -> None:
-        """Every webhook the sandbox sent is delivered and every stored event processed."""
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.sender.idle() and not self.one(
-                    "SELECT count(*) FROM hubspot_sync.webhook_events"
-                    " WHERE processed_at IS NULL"):
-                time.sleep(0.05)   # a delivery started between the two reads
-                if self.sender.idle() and not self.one(
-                        "SELECT count(*) FROM hubspot_sync.webhook_events"
-                        " WHERE processed_at IS NULL"):
-                    return
-            time.sleep(0.02)
-        raise AssertionError("webhooks not applied within 20 s")
+        """Every webhook the sandbox sent is delivered and every stored event processed (the
+        sender idle on both sides of the read: no delivery started in between)."""
+        wait_until("every webhook delivered and applied", lambda: (
+            self.sender.idle()
+            and not self.one("SELECT count(*) FROM hubspot_sync.webhook_events"
+                             " WHERE processed_at IS NULL")
+            and self.sender.idle()), timeout=20)
 
     def glue_pull(self) -> None:
         settings_, client, reader = self.hs

@@ -121,7 +121,7 @@ def trickled_until_closed(sock: socket.socket, data: bytes, pause: float) -> boo
             sock.send(data[i : i + 1])
         except OSError:
             return True
-        time.sleep(pause)
+        time.sleep(pause)  # the slow client is the scenario, not a wait for a condition
     return False
 
 
