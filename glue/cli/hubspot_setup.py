@@ -43,6 +43,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
     Exit 0 when the portal is ready, 1 when something is missing or different (--check,
     --dry-run) or could not be fixed, 2 on a configuration error."""
     client = HubSpotClient.from_settings(app.settings)
+    _same_portal(app, client)
     try:
         if check_only or dry_run:
             report = inspect(Portal(client, app.settings))
@@ -106,6 +107,30 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             sys.exit(exitcodes.PARTIAL_FAILURE)
     elif problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+def _same_portal(app: AppContext, client: HubSpotClient) -> None:
+    """The portal gate (glue.hubspot.portal) when a database is configured: setting up another
+    portal than the one it is synced with is refused (exit 2); nothing is recorded here. A
+    database not reachable or not migrated yet holds no portal to compare with."""
+    if not app.settings.database_url:
+        return
+    import psycopg
+
+    from glue.db.database import Database
+    from glue.hubspot.portal import check_portal, recorded_portal
+
+    try:
+        url = app.database_url()
+    except ConfigError:
+        return  # not reachable: setting up a new portal needs no database
+    with Database(url, max_size=1, application_name="mockbook-setup") as db:
+        try:
+            recorded = recorded_portal(db)
+        except psycopg.Error:
+            return  # not migrated yet
+        if recorded is not None:
+            check_portal(db, client, app.settings, record=False)
 
 
 def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:
