@@ -147,6 +147,9 @@ class TargetStats:
     errors: list[dict[str, Any]] = field(default_factory=list)
     capacity_refused: list[dict[str, Any]] = field(default_factory=list)
     clamped: list[dict[str, Any]] = field(default_factory=list)
+    # ({id, field}) an empty name or credit value in HubSpot: unknown, the local value kept
+    # (reconcile reports the drift)
+    blank: list[dict[str, Any]] = field(default_factory=list)
     # exams applied whose start/end time cannot be read ({id, problem}): HubSpot's to fix
     time_problems: list[dict[str, Any]] = field(default_factory=list)
     # bookings whose exam or contact property disagreed with their association ({id, property,
@@ -174,6 +177,7 @@ class TargetStats:
         self.errors.extend(result.get("errors") or [])
         self.capacity_refused.extend(result.get("capacity_refused") or [])
         self.clamped.extend(result.get("clamped") or [])
+        self.blank.extend(result.get("blank") or [])
         seen = {p.get("id") for p in result.get("time_problems") or []}
         self.time_problems = [p for p in self.time_problems if p.get("id") not in seen]
         self.time_problems.extend(result.get("time_problems") or [])
