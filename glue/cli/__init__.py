@@ -2,12 +2,14 @@
 each in glue/cli/, the demo's in glue/demo/story.py) are imported only when run: `mockbook
 --help` imports no Alembic, SDK or demo (click's "Lazily Loading Subcommands" pattern).
 
-Exit codes (glue.exitcodes): 0 success, 1 partial failure, 2 configuration error, 75 busy.
+Exit codes (glue.exitcodes): 0 success, 1 partial failure, 2 configuration error, 75 try again
+later (busy, or HubSpot or the database not answering).
 A configuration problem is one line on stderr and exit 2, never a traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import sys
@@ -148,7 +150,10 @@ class AppContext:
     def database_url(self, *, start_embedded: bool = True) -> str:
         """The configured database (checked reachable), else the embedded one (started)."""
         if self.settings.database_url:
-            return check_database_url(self.settings.database_url)
+            url = check_database_url(self.settings.database_url)
+            if url != self.settings.database_url:
+                self.settings = dataclasses.replace(self.settings, database_url=url)
+            return url
         if not start_embedded:
             raise ConfigError("DATABASE_URL is not set and the embedded database is not running")
         from glue.db import embedded
@@ -171,23 +176,50 @@ def _print_version(ctx: click.Context) -> None:
     ctx.exit(exitcodes.OK)
 
 
+class DatabaseUnavailable(ConfigError):
+    """The server did not answer (refused, timed out, starting up, out of connections): worth
+    trying again, exit 75 (EX_TEMPFAIL) rather than 2."""
+
+    exit_code = exitcodes.TEMPFAIL
+
+
+# libpq's words for a connection refused for what the URL says (exit 2); anything else (refused,
+# timed out, starting up, too many clients) is the server not answering now (exit 75)
+_CONFIG_CONNECT = (
+    "authentication failed", "does not exist", "could not translate host name",
+    "no pg_hba.conf entry", "SSL", "invalid", "unsupported", "not permitted",
+)
+
+
 def check_database_url(url: str) -> str:
-    """Raise ConfigError (one line) unless `url` parses and the server answers."""
+    """The URL as libpq reads it (a password holding ``@ / : # ?`` or spaces percent-encoded:
+    glue.redaction.normalize_url), checked: ConfigError (one line, no secret in it) unless it
+    parses and the server answers; DatabaseUnavailable when the server does not answer now."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    from glue.redaction import normalize_url, scrub
+
+    url, password = normalize_url(url)
+    if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL or a key=value string")
     try:
         params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"DATABASE_URL is malformed: {str(exc).splitlines()[0]}") from None
-    if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
-        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    except psycopg.ProgrammingError:
+        # libpq's message quotes the string it could not read: the password may be in it
+        raise ConfigError(
+            "DATABASE_URL is malformed: write it as a postgresql:// URL (its password "
+            "percent-encoded) or as key=value pairs (a value holding spaces in single quotes)"
+        ) from None
     try:
         psycopg.connect(url, connect_timeout=5).close()
     except psycopg.OperationalError as exc:
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
-        raise ConfigError(f"cannot connect to DATABASE_URL ({where}): {first}") from None
+        line = scrub(f"cannot connect to DATABASE_URL ({where}): {first}", password)
+        if any(hint in first for hint in _CONFIG_CONNECT):
+            raise ConfigError(line) from None
+        raise DatabaseUnavailable(line) from None
     return url
 
 
@@ -268,13 +300,21 @@ def main(argv: list[str] | None = None) -> None:
         # commands that use them, so look for them only when they were loaded.
         alembic_exc = sys.modules.get("alembic.util.exc")
         hubspot = sys.modules.get("glue.hubspot.client")
+        psycopg = sys.modules.get("psycopg")
         if hubspot is not None and isinstance(exc, hubspot.HubSpotError):
+            # no proper answer (down, a 5xx, a timeout, a page that is not HubSpot's JSON):
+            # try again later (75); a refusal: the configuration (2)
             click.echo(f"mockbook: HubSpot: {redact_text(str(exc))}", err=True)
-            sys.exit(exitcodes.CONFIG_ERROR)
+            sys.exit(exitcodes.TEMPFAIL if exc.transient else exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+            # the database went away or is out of connections in the middle of the command
+            first = (str(exc).strip().splitlines() or ["no answer"])[0]
+            click.echo(f"mockbook: database unavailable: {redact_text(first)}", err=True)
+            sys.exit(exitcodes.TEMPFAIL)
         if not isinstance(exc, ConfigError) and not (
             alembic_exc and isinstance(exc, alembic_exc.CommandError)
         ):
             raise
         click.echo(f"mockbook: {redact_text(str(exc))}", err=True)
-        sys.exit(exitcodes.CONFIG_ERROR)
+        sys.exit(getattr(exc, "exit_code", exitcodes.CONFIG_ERROR))
     sys.exit(code if isinstance(code, int) else exitcodes.OK)

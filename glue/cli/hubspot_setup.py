@@ -12,7 +12,7 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
 from glue.hubspot.client import HubSpotClient, HubSpotError
-from glue.hubspot.setup import Portal, config_message, inspect, setup
+from glue.hubspot.setup import HubSpotUnavailable, Portal, config_message, inspect, setup
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -49,8 +49,9 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             report = inspect(Portal(client, app.settings))
         else:
             report = setup(client, app.settings)
-    except HubSpotError as exc:
-        raise ConfigError(config_message(exc, client, app.settings)) from None
+    except HubSpotError as exc:  # no proper answer: try again later (75); a refusal: 2
+        error = HubSpotUnavailable if exc.transient else ConfigError
+        raise error(config_message(exc, client, app.settings)) from None
     env = [f.env for f in report.findings if f.env]
     problems = [f for f in report.findings if not f.env]
     if dry_run:

@@ -90,7 +90,8 @@ def push(
     associations), contacts' credits, exams' total_bookings.
 
     Exit 0, or 1 when something was dead-lettered in this run (see `mockbook dlq list`),
-    2 on misconfiguration (nothing is marked done)."""
+    2 on misconfiguration (nothing is marked done), 75 when HubSpot or the database did not
+    answer (nothing could be sent: the rows are retried)."""
     hubspot = HubSpotClient.from_settings(app.settings)
     url = app.database_url()
     with Database(url) as db:
@@ -132,6 +133,8 @@ def push(
             click.echo("see `mockbook dlq list`", err=True)
     if stats.dead_lettered:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+    if stats.retried and not stats.sent:  # HubSpot did not answer properly: try again later
+        sys.exit(exitcodes.TEMPFAIL)
 
 
 # ---- dead letters --------------------------------------------------------------------------------

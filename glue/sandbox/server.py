@@ -55,7 +55,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        # bytes: sent as they are (a rewrite standing for a proxy's page or a truncated body)
+        if isinstance(body, bytes):
+            data = body
+        else:
+            data = b"" if body is None else json.dumps(body).encode("utf-8")
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
