@@ -8,3 +8,4 @@ CONFIG_ERROR = 2  # bad or missing configuration, unreachable database
 # the database did not answer (down, a 5xx, a timeout, out of connections)
 TEMPFAIL = 75
 BUSY = TEMPFAIL
+CLOSED_PIPE = 141  # stdout closed before the end (`| head`): 128 + SIGPIPE, as a shell reports

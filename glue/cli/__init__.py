@@ -168,11 +168,24 @@ def redact(url: str) -> str:
     return redact_url(url)
 
 
+def migrations_head() -> str:
+    """The newest revision without importing Alembic: db/migrations/frozen.json's ``head``
+    (`make revision` writes it with each revision; tests/py/cli/test_cli_lazy.py checks it
+    against Alembic's), else Alembic's own answer."""
+    import json
+
+    frozen = Path(__file__).resolve().parents[2] / "db" / "migrations" / "frozen.json"
+    try:
+        return str(json.loads(frozen.read_text())["head"])
+    except (OSError, ValueError, KeyError):
+        from glue.db import migrations
+
+        return migrations.head()
+
+
 def _print_version(ctx: click.Context) -> None:
     """`mockbook --version`: the package version and the schema revision it migrates to."""
-    from glue.db import migrations
-
-    click.echo(f"mockbook {__version__} (migrations head {migrations.head()})")
+    click.echo(f"mockbook {__version__} (migrations head {migrations_head()})")
     ctx.exit(exitcodes.OK)
 
 
@@ -278,7 +291,35 @@ def _from_environment(exc: click.ClickException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the CLI, turning configuration errors into exit code 2."""
+    """Console-script entry: run the CLI, turning configuration errors into exit code 2, and a
+    stdout closed early (`mockbook ... | head -1`) into a quiet exit 141 (128 + SIGPIPE, as a
+    Unix filter ends): nothing more is written to the closed pipe (Python's advice:
+    https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    try:
+        _main(argv)
+    except SystemExit:
+        # click answers a closed stdout with exit 1, indistinguishable from a failure, and
+        # wraps the streams so that nothing more is written: that wrapper tells it apart
+        if type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper":
+            _closed_pipe()
+        try:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe is a stray message
+        except BrokenPipeError:
+            _closed_pipe()
+        raise
+    except BrokenPipeError:
+        _closed_pipe()
+
+
+def _closed_pipe() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    sys.exit(exitcodes.CLOSED_PIPE)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         # With standalone_mode=False click returns a command's exit code instead of raising.
         code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
@@ -293,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exitcodes.CONFIG_ERROR)
     except click.exceptions.Abort:
         sys.exit(130)
+
     except Exception as exc:
         # Alembic's CommandError (a bad revision) is a configuration error too, and so is a
         # HubSpot that does not answer, refuses the token or has no such object type past the
@@ -306,6 +348,16 @@ def main(argv: list[str] | None = None) -> None:
             # try again later (75); a refusal: the configuration (2)
             click.echo(f"mockbook: HubSpot: {redact_text(str(exc))}", err=True)
             sys.exit(exitcodes.TEMPFAIL if exc.transient else exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.Error) and exc.sqlstate in (
+            "42883", "42P01", "3F000"  # no such function, table or schema
+        ):
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(
+                "mockbook: the database is not migrated to this mockbook "
+                f"({redact_text(first)}): run `mockbook migrate`",
+                err=True,
+            )
+            sys.exit(exitcodes.CONFIG_ERROR)
         if psycopg is not None and isinstance(exc, psycopg.OperationalError):
             # the database went away or is out of connections in the middle of the command
             first = (str(exc).strip().splitlines() or ["no answer"])[0]

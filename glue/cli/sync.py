@@ -14,7 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.config import PUSH_BATCH_MAX, default_of
+from glue.config import PUSH_BATCH_MAX, ConfigError, default_of
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -323,18 +323,24 @@ def sandbox(
         raise click.BadParameter(
             f"unknown time zone {portal_timezone!r}", param_hint="--portal-timezone"
         ) from None
-    serve(
-        port,
-        host=host,
-        access_token=access_token,
-        rate_limit=rate_limit,
-        rate_window=rate_window,
-        webhook_url=webhook_url,
-        webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
-        setup=ready,
-        search_lag=search_lag,
-        portal_timezone=portal_timezone,
-    )
+    try:
+        serve(
+            port,
+            host=host,
+            access_token=access_token,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
+            webhook_url=webhook_url,
+            webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
+            setup=ready,
+            search_lag=search_lag,
+            portal_timezone=portal_timezone,
+        )
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another sandbox? pick "
+            "another --port)"
+        ) from None
 
 
 COMMANDS = [push, dlq, sandbox]

@@ -89,7 +89,6 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
         signal.signal(signal.SIGTERM, lambda *_: done.set())
     sandbox.start()
     sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None
-    log.info("HubSpot sandbox listening on %s", sandbox.base_url)
     print(f"HubSpot sandbox listening on {sandbox.base_url}", flush=True)
     try:
         while not done.wait(0.5):
