@@ -478,6 +478,10 @@ class Puller:
         found = {r["id"] for r in records}
         if target.name == "exams":  # an exam gone from HubSpot is archived there
             records += self.gone_exams(target, [i for i in ids if i not in found])
+        else:
+            # a contact or booking gone from HubSpot (deleted, merged away) has nothing left to
+            # apply: a BUSY letter of it would stay open for ever
+            self.store.close_busy_letters(target.table, [i for i in ids if i not in found])
         if records:
             self.apply(target, records, stats)
 
