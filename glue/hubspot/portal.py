@@ -1,15 +1,12 @@
-"""Which HubSpot portal a database is synced with: the one portal gate. It is checked at the start
-of every command that reads or writes HubSpot (push, pull, import, notes, reconcile, `hubspot
-setup` when a database is configured), by the HubSpot steps of `run` and of each worker lane
-(glue.run.cycle.check_hubspot), and by the webhook intake at start and on each event
-(:class:`PortalGate`: an event of another portal is refused and never applied).
+"""Which HubSpot portal a database is synced with: the one portal gate, checked by every command
+that reads or writes HubSpot, the HubSpot steps of `run` and of each worker lane
+(glue.run.cycle.check_hubspot), and the webhook intake at start and on each event
+(:class:`PortalGate`: an event of another portal is refused, never applied).
 
-HubSpot ids are per portal: the same id names another record, or none, in another portal (or in
-a sandbox). A database whose rows carry the ids of one portal, pulled from or pushed to another,
-would overwrite its rows with strangers and update the wrong HubSpot records. So the first of
-them records the portal in sync_metadata (sync type 'hubspot_portal', cursor
-``{"portal_id", "base_url", "since"}``), and each later one compares: another portal stops it
-with exit 2 and a message naming both.
+HubSpot ids are per portal: the same id names another record, or none, in another portal. The
+first sync records the portal in sync_metadata (sync type 'hubspot_portal', cursor
+``{"portal_id", "base_url", "since"}``); each later check compares: another portal stops the
+command with exit 2 and a message naming both.
 """
 
 from __future__ import annotations
