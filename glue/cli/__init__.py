@@ -358,6 +358,15 @@ def _main(argv: list[str] | None) -> None:
                 err=True,
             )
             sys.exit(exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.Error) and exc.sqlstate == "42501":
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(
+                f"mockbook: {redact_text(first)}: DATABASE_URL's role may not do this (the glue "
+                "runs as a login role granted mockbook_glue; migrate, demo and adoption as the "
+                "schema owner)",
+                err=True,
+            )
+            sys.exit(exitcodes.CONFIG_ERROR)
         if psycopg is not None and isinstance(exc, psycopg.OperationalError):
             # the database went away or is out of connections in the middle of the command
             first = (str(exc).strip().splitlines() or ["no answer"])[0]

@@ -51,3 +51,18 @@ def test_a_closed_stdout_ends_quietly_with_141(sandbox: Sandbox) -> None:
     proc = mockbook(["hubspot", "setup", "--check"], env)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "the portal has everything" in out, (out, err)
+
+
+def test_a_command_the_role_may_not_run_is_one_line_and_exit_2(database_url: str) -> None:
+    """A role without a grant the command needs (here the glue's role, its read of
+    sync_metadata revoked in this module's database) is one line naming the roles to use, not
+    a traceback."""
+    import psycopg
+    from glue_role import glue_url
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("REVOKE SELECT ON hubspot_sync.sync_metadata FROM mockbook_glue")
+    proc = mockbook(["status"], {"DATABASE_URL": glue_url(database_url)})
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    assert err.count("\n") == 1 and "permission denied" in err and "schema owner" in err, err
