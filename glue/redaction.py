@@ -65,3 +65,44 @@ def redact_text(text: str) -> str:
     if "://" not in text and "=" not in text:
         return text
     return _redact_pairs(_URL.sub(lambda m: redact_url(m.group(0)), text))
+
+
+_RAW_IN_USERINFO = re.compile(r"[@/:#?\s\[\]]|%(?![0-9A-Fa-f]{2})")
+
+
+def normalize_url(url: str) -> tuple[str, str | None]:
+    """(``url`` as libpq can read it, its password or None): a user or password holding
+    characters a URL needs encoded (``@ / : # ? [ ]``, spaces, a ``%`` that starts no
+    percent-encoding) is percent-encoded, split as :func:`redact_url` splits it (at the last
+    ``@``). A key=value string, or a URL without them, is returned as it is."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        found = _PAIR.search(url)
+        password = None
+        for m in _PAIR.finditer(url):
+            if m["key"].lower() == "password":
+                password = m["value"].strip("'")
+        return url, password if found else None
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return url, None
+    user, colon, password = userinfo.partition(":")
+    if _RAW_IN_USERINFO.search(user):
+        user = quote(user, safe="")
+    if colon and _RAW_IN_USERINFO.search(password):
+        password = quote(password, safe="")
+    from urllib.parse import unquote
+
+    plain = unquote(password) if colon else None
+    return f"{scheme}://{user}{colon}{password}@{hostpart}", plain
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """``text`` redacted (:func:`redact_text`) and every given secret (longer than 2
+    characters) in it, as it is or percent-encoded, replaced by ``***``."""
+    text = redact_text(text)
+    for secret in secrets:
+        if secret and len(secret) > 2:
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, MASK)
+    return text

@@ -2,12 +2,14 @@
 each in glue/cli/, the demo's in glue/demo/story.py) are imported only when run: `mockbook
 --help` imports no Alembic, SDK or demo (click's "Lazily Loading Subcommands" pattern).
 
-Exit codes (glue.exitcodes): 0 success, 1 partial failure, 2 configuration error, 75 busy.
+Exit codes (glue.exitcodes): 0 success, 1 partial failure, 2 configuration error, 75 try again
+later (busy, or HubSpot or the database not answering).
 A configuration problem is one line on stderr and exit 2, never a traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import sys
@@ -148,7 +150,10 @@ class AppContext:
     def database_url(self, *, start_embedded: bool = True) -> str:
         """The configured database (checked reachable), else the embedded one (started)."""
         if self.settings.database_url:
-            return check_database_url(self.settings.database_url)
+            url = check_database_url(self.settings.database_url)
+            if url != self.settings.database_url:
+                self.settings = dataclasses.replace(self.settings, database_url=url)
+            return url
         if not start_embedded:
             raise ConfigError("DATABASE_URL is not set and the embedded database is not running")
         from glue.db import embedded
@@ -163,31 +168,71 @@ def redact(url: str) -> str:
     return redact_url(url)
 
 
+def migrations_head() -> str:
+    """The newest revision without importing Alembic: db/migrations/frozen.json's ``head``
+    (`make revision` writes it with each revision; tests/py/cli/test_cli_lazy.py checks it
+    against Alembic's), else Alembic's own answer."""
+    import json
+
+    frozen = Path(__file__).resolve().parents[2] / "db" / "migrations" / "frozen.json"
+    try:
+        return str(json.loads(frozen.read_text())["head"])
+    except (OSError, ValueError, KeyError):
+        from glue.db import migrations
+
+        return migrations.head()
+
+
 def _print_version(ctx: click.Context) -> None:
     """`mockbook --version`: the package version and the schema revision it migrates to."""
-    from glue.db import migrations
-
-    click.echo(f"mockbook {__version__} (migrations head {migrations.head()})")
+    click.echo(f"mockbook {__version__} (migrations head {migrations_head()})")
     ctx.exit(exitcodes.OK)
 
 
+class DatabaseUnavailable(ConfigError):
+    """The server did not answer (refused, timed out, starting up, out of connections): worth
+    trying again, exit 75 (EX_TEMPFAIL) rather than 2."""
+
+    exit_code = exitcodes.TEMPFAIL
+
+
+# libpq's words for a connection refused for what the URL says (exit 2); anything else (refused,
+# timed out, starting up, too many clients) is the server not answering now (exit 75)
+_CONFIG_CONNECT = (
+    "authentication failed", "does not exist", "could not translate host name",
+    "no pg_hba.conf entry", "SSL", "invalid", "unsupported", "not permitted",
+)
+
+
 def check_database_url(url: str) -> str:
-    """Raise ConfigError (one line) unless `url` parses and the server answers."""
+    """The URL as libpq reads it (a password holding ``@ / : # ?`` or spaces percent-encoded:
+    glue.redaction.normalize_url), checked: ConfigError (one line, no secret in it) unless it
+    parses and the server answers; DatabaseUnavailable when the server does not answer now."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    from glue.redaction import normalize_url, scrub
+
+    url, password = normalize_url(url)
+    if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL or a key=value string")
     try:
         params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"DATABASE_URL is malformed: {str(exc).splitlines()[0]}") from None
-    if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
-        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    except psycopg.ProgrammingError:
+        # libpq's message quotes the string it could not read: the password may be in it
+        raise ConfigError(
+            "DATABASE_URL is malformed: write it as a postgresql:// URL (its password "
+            "percent-encoded) or as key=value pairs (a value holding spaces in single quotes)"
+        ) from None
     try:
         psycopg.connect(url, connect_timeout=5).close()
     except psycopg.OperationalError as exc:
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
-        raise ConfigError(f"cannot connect to DATABASE_URL ({where}): {first}") from None
+        line = scrub(f"cannot connect to DATABASE_URL ({where}): {first}", password)
+        if any(hint in first for hint in _CONFIG_CONNECT):
+            raise ConfigError(line) from None
+        raise DatabaseUnavailable(line) from None
     return url
 
 
@@ -246,7 +291,35 @@ def _from_environment(exc: click.ClickException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the CLI, turning configuration errors into exit code 2."""
+    """Console-script entry: run the CLI, turning configuration errors into exit code 2, and a
+    stdout closed early (`mockbook ... | head -1`) into a quiet exit 141 (128 + SIGPIPE, as a
+    Unix filter ends): nothing more is written to the closed pipe (Python's advice:
+    https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    try:
+        _main(argv)
+    except SystemExit:
+        # click answers a closed stdout with exit 1, indistinguishable from a failure, and
+        # wraps the streams so that nothing more is written: that wrapper tells it apart
+        if type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper":
+            _closed_pipe()
+        try:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe is a stray message
+        except BrokenPipeError:
+            _closed_pipe()
+        raise
+    except BrokenPipeError:
+        _closed_pipe()
+
+
+def _closed_pipe() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    sys.exit(exitcodes.CLOSED_PIPE)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         # With standalone_mode=False click returns a command's exit code instead of raising.
         code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
@@ -261,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exitcodes.CONFIG_ERROR)
     except click.exceptions.Abort:
         sys.exit(130)
+
     except Exception as exc:
         # Alembic's CommandError (a bad revision) is a configuration error too, and so is a
         # HubSpot that does not answer, refuses the token or has no such object type past the
@@ -268,13 +342,40 @@ def main(argv: list[str] | None = None) -> None:
         # commands that use them, so look for them only when they were loaded.
         alembic_exc = sys.modules.get("alembic.util.exc")
         hubspot = sys.modules.get("glue.hubspot.client")
+        psycopg = sys.modules.get("psycopg")
         if hubspot is not None and isinstance(exc, hubspot.HubSpotError):
+            # no proper answer (down, a 5xx, a timeout, a page that is not HubSpot's JSON):
+            # try again later (75); a refusal: the configuration (2)
             click.echo(f"mockbook: HubSpot: {redact_text(str(exc))}", err=True)
+            sys.exit(exitcodes.TEMPFAIL if exc.transient else exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.Error) and exc.sqlstate in (
+            "42883", "42P01", "3F000"  # no such function, table or schema
+        ):
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(
+                "mockbook: the database is not migrated to this mockbook "
+                f"({redact_text(first)}): run `mockbook migrate`",
+                err=True,
+            )
             sys.exit(exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.Error) and exc.sqlstate == "42501":
+            first = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(
+                f"mockbook: {redact_text(first)}: DATABASE_URL's role may not do this (the glue "
+                "runs as a login role granted mockbook_glue; migrate, demo and adoption as the "
+                "schema owner)",
+                err=True,
+            )
+            sys.exit(exitcodes.CONFIG_ERROR)
+        if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+            # the database went away or is out of connections in the middle of the command
+            first = (str(exc).strip().splitlines() or ["no answer"])[0]
+            click.echo(f"mockbook: database unavailable: {redact_text(first)}", err=True)
+            sys.exit(exitcodes.TEMPFAIL)
         if not isinstance(exc, ConfigError) and not (
             alembic_exc and isinstance(exc, alembic_exc.CommandError)
         ):
             raise
         click.echo(f"mockbook: {redact_text(str(exc))}", err=True)
-        sys.exit(exitcodes.CONFIG_ERROR)
+        sys.exit(getattr(exc, "exit_code", exitcodes.CONFIG_ERROR))
     sys.exit(code if isinstance(code, int) else exitcodes.OK)

@@ -12,7 +12,7 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
 from glue.hubspot.client import HubSpotClient, HubSpotError
-from glue.hubspot.setup import Portal, config_message, inspect, setup
+from glue.hubspot.setup import HubSpotUnavailable, Portal, config_message, inspect, setup
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -43,13 +43,15 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
     Exit 0 when the portal is ready, 1 when something is missing or different (--check,
     --dry-run) or could not be fixed, 2 on a configuration error."""
     client = HubSpotClient.from_settings(app.settings)
+    _same_portal(app, client)
     try:
         if check_only or dry_run:
             report = inspect(Portal(client, app.settings))
         else:
             report = setup(client, app.settings)
-    except HubSpotError as exc:
-        raise ConfigError(config_message(exc, client, app.settings)) from None
+    except HubSpotError as exc:  # no proper answer: try again later (75); a refusal: 2
+        error = HubSpotUnavailable if exc.transient else ConfigError
+        raise error(config_message(exc, client, app.settings)) from None
     env = [f.env for f in report.findings if f.env]
     problems = [f for f in report.findings if not f.env]
     if dry_run:
@@ -106,6 +108,30 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             sys.exit(exitcodes.PARTIAL_FAILURE)
     elif problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+def _same_portal(app: AppContext, client: HubSpotClient) -> None:
+    """The portal gate (glue.hubspot.portal) when a database is configured: setting up another
+    portal than the one it is synced with is refused (exit 2); nothing is recorded here. A
+    database not reachable or not migrated yet holds no portal to compare with."""
+    if not app.settings.database_url:
+        return
+    import psycopg
+
+    from glue.db.database import Database
+    from glue.hubspot.portal import check_portal, recorded_portal
+
+    try:
+        url = app.database_url()
+    except ConfigError:
+        return  # not reachable: setting up a new portal needs no database
+    with Database(url, max_size=1, application_name="mockbook-setup") as db:
+        try:
+            recorded = recorded_portal(db)
+        except psycopg.Error:
+            return  # not migrated yet
+        if recorded is not None:
+            check_portal(db, client, app.settings, record=False)
 
 
 def _webhook_subscriptions(app: AppContext, ids: dict[str, str]) -> list[dict[str, str]]:

@@ -74,6 +74,8 @@ def _pull_lines(stats: PullStats) -> list[str]:
                 parts.append(f"unreadable times {len(t.time_problems)}")
         if name == "contacts":
             parts += [f"credits merged {t.merged}", f"queued for push {t.queued}"]
+            if t.blank:
+                parts.append(f"empty in HubSpot, kept {len(t.blank)}")
         if t.errors:
             parts.append(f"not applied {len(t.errors)}")
         line = f"pull {name}: " + ", ".join(parts)

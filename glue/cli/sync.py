@@ -14,7 +14,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.config import PUSH_BATCH_MAX, default_of
+from glue.config import PUSH_BATCH_MAX, ConfigError, default_of
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -93,7 +93,8 @@ def push(
     SIGTERM/SIGINT: stops after the HubSpot call in hand (its rows written back), the rest of
     the batch given back to the queue at once (a second one: at once, the rest coming back
     after its lease). Exit 0, or 1 when something was dead-lettered in this run (see `mockbook
-    dlq list`), 2 on misconfiguration (nothing is marked done)."""
+    dlq list`), 2 on misconfiguration (nothing is marked done), 75 when HubSpot or the database
+    did not answer (nothing could be sent: the rows are retried)."""
     from glue.cli.runner import stop_on_signals
 
     url = app.database_url()
@@ -141,6 +142,8 @@ def push(
             click.echo("see `mockbook dlq list`", err=True)
     if stats.dead_lettered:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+    if stats.retried and not stats.sent:  # HubSpot did not answer properly: try again later
+        sys.exit(exitcodes.TEMPFAIL)
 
 
 # ---- dead letters --------------------------------------------------------------------------------
@@ -329,18 +332,24 @@ def sandbox(
         raise click.BadParameter(
             f"unknown time zone {portal_timezone!r}", param_hint="--portal-timezone"
         ) from None
-    serve(
-        port,
-        host=host,
-        access_token=access_token,
-        rate_limit=rate_limit,
-        rate_window=rate_window,
-        webhook_url=webhook_url,
-        webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
-        setup=ready,
-        search_lag=search_lag,
-        portal_timezone=portal_timezone,
-    )
+    try:
+        serve(
+            port,
+            host=host,
+            access_token=access_token,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
+            webhook_url=webhook_url,
+            webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
+            setup=ready,
+            search_lag=search_lag,
+            portal_timezone=portal_timezone,
+        )
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another sandbox? pick "
+            "another --port)"
+        ) from None
 
 
 COMMANDS = [push, dlq, sandbox]

@@ -144,6 +144,20 @@ class PullDatabase:
                 {"t": table, "i": hubspot_id, "e": error, "p": Jsonb(payload)},
             )
 
+    def close_busy_letters(self, table: str, hubspot_ids: Sequence[str]) -> int:
+        """Close the open BUSY pull dead letters of these records (gone from HubSpot: nothing
+        is left to apply); the number closed."""
+        if not hubspot_ids:
+            return 0
+        rows = self._rows(
+            "SELECT mockbook_internal.note_pull_outcome(p_entity_type => e.entity_type, "
+            "p_entity_id => e.entity_id, p_error => NULL) "
+            "FROM hubspot_sync.sync_errors AS e WHERE e.direction = 'pull' AND NOT e.resolved "
+            "AND e.entity_type = %(t)s AND e.entity_id = ANY(%(i)s) AND e.error LIKE 'BUSY:%%'",
+            {"t": table, "i": list(hubspot_ids)},
+        )
+        return len(rows)
+
     def record_credit_push(self, credits: dict[str, dict[str, int]], *, sent: bool) -> int:
         """For the push: {contact uuid: {credit field: value}} being sent (sent=False) or
         accepted by HubSpot (sent=True)."""

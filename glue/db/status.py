@@ -18,10 +18,7 @@ SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
             THEN (r.cursor ->> 'drift')::numeric END AS drift,
        now() AS checked_at,
        (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total,
-       (SELECT extract(epoch FROM now() - a.performed_at)
-        FROM hubspot_sync.supabase_audit_log AS a
-        WHERE a.synced_to_hubspot_at IS NULL
-        ORDER BY a.id LIMIT 1) AS oldest_unsent_audit_seconds
+       mockbook_internal.oldest_unsent_audit_seconds() AS oldest_unsent_audit_seconds
 FROM hubspot_sync.sync_health AS h
 LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 """

@@ -100,8 +100,14 @@ class HubSpotError(Exception):
 
     @property
     def transient(self) -> bool:
-        """Worth retrying later: no answer, a 5xx, or a 429."""
-        return self.status is None or self.status >= 500 or self.status == 429
+        """Worth retrying later: no answer, a 5xx, a 429, or an answer that is not HubSpot's
+        JSON (a proxy's page, a truncated body)."""
+        return (
+            self.status is None
+            or self.status >= 500
+            or self.status == 429
+            or self.category == UNREADABLE
+        )
 
     @property
     def unauthorized(self) -> bool:
@@ -166,6 +172,29 @@ def limiter_name(access_token: str) -> str:
     """The rate-limit budget is HubSpot's per account (per token): processes using the same
     token share one budget in Redis, others do not."""
     return "hubspot:" + hashlib.sha256(access_token.encode()).hexdigest()[:16]
+
+
+# the category of a HubSpotError for a 2xx answer that is not a JSON object: what proxies and
+# firewalls hand back (an HTML page, a truncated body); retried like a 5xx, then a dead letter
+UNREADABLE = "UNREADABLE_ANSWER"
+
+
+def unreadable(status: int, raw: bytes, body: Any, operation: str) -> HubSpotError:
+    """The error of a 2xx answer whose body is not a JSON object: its kind and a short,
+    printable preview (never the whole body: it may be megabytes)."""
+    try:
+        json.loads(raw)
+        kind = f"JSON {type(body).__name__}, not an object"
+    except ValueError:
+        kind = "not JSON"
+    text = body if isinstance(body, str) else json.dumps(body)
+    preview = "".join(ch if ch.isprintable() else " " for ch in text[:60]).strip()
+    return HubSpotError(
+        f"the answer is not HubSpot's JSON ({kind}, {len(raw):,} bytes: {preview!r})",
+        status=status,
+        category=UNREADABLE,
+        operation=operation,
+    )
 
 
 def _parse_body(raw: Any) -> Any:
@@ -332,7 +361,10 @@ class HubSpotClient:
                     response.release_conn()
                 # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
                 self.limiter.observe(getattr(response, "headers", None))
-            return _parse_body(raw) if raw else None, response.status
+            body = _parse_body(raw) if raw else None
+            if body is not None and not isinstance(body, dict) and 200 <= response.status < 300:
+                raise unreadable(response.status, raw, body, operation)
+            return body, response.status
         except _SDK_EXCEPTIONS as exc:
             raise self._from_api_exception(exc, operation) from exc
         except urllib3.exceptions.HTTPError as exc:

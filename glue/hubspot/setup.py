@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glue import exitcodes
 from glue.config import ConfigError, Settings
 from glue.hubspot.catalogue import (
     BOOKINGS,
@@ -405,6 +406,8 @@ class HubSpotUnavailable(ConfigError):
     """The start-up check got no proper answer (no connection, a timeout, a 5xx, a 429 after
     the client's own retries): worth trying again, unlike a refusal. A one-shot command reports
     it in one line as any ConfigError; the worker waits and checks again (glue.run.cycle)."""
+
+    exit_code = exitcodes.TEMPFAIL  # a one-shot command: try again later (EX_TEMPFAIL)
 
 
 def require(client: HubSpotClient, settings: Settings, uses: Iterable[str]) -> None:

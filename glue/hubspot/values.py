@@ -1,14 +1,19 @@
 """The screen every record read from HubSpot passes before it reaches the database (pull,
 webhooks, import, reconcile, the push's credit merge): a value PostgreSQL cannot store (a NUL
-character, an unpaired surrogate) or longer than mockbook takes refuses its record, with the
-property and the reason; the other records of the same read are applied. Whole numbers are
-checked by the database functions themselves (mockbook_internal.pulled_int).
+character, an unpaired surrogate), longer than mockbook takes, not a string (HubSpot sends every
+property value as a string or null: an object, an array, a boolean or a number is not
+HubSpot's), or a date that does not exist (``2026-02-30``) in a date property refuses its record,
+with the property and the reason; the other records of the same read are applied. Whole numbers
+are checked by the database functions themselves (mockbook_internal.pulled_int); an empty name
+or credit value is unknown, never a new value (mockbook_internal.apply_pulled_contacts).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 # HubSpot's limit on a text value added through the CRM: 65,536 characters; a value submitted
@@ -40,6 +45,10 @@ MAX_LENGTH = {
     "name": 255,
 }
 PREVIEW = 80  # characters of a refused value kept in its dead letter
+# Date properties: HubSpot's date and datetime ones and mockbook's text ones named as dates.
+DATE_PROPERTIES = frozenset({"exam_date", "ndecc_exam_date", "scheduled_activation_datetime"})
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+_JSON_KIND = {dict: "a JSON object", list: "a JSON array", bool: "a boolean"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,24 @@ def _check(path: str, value: Any, limit: int) -> tuple[str, str] | None:
     return None
 
 
+def _not_hubspots(name: str, value: Any) -> str | None:
+    """Why a property value is not one HubSpot sends: not a string, or a date that does not
+    exist in a date property (None when it may be one)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        kind = _JSON_KIND.get(type(value), f"a {type(value).__name__}")
+        return f"is {kind}, not a string (HubSpot sends every property value as a string)"
+    if name in DATE_PROPERTIES or name.endswith(("_date", "_datetime")):
+        day = _ISO_DAY.match(value)
+        if day is not None:
+            try:
+                date(int(day[1]), int(day[2]), int(day[3]))
+            except ValueError:
+                return f"is not a date that exists: {_printable(value.strip()[:PREVIEW])}"
+    return None
+
+
 def refusal(record: Any) -> Refusal | None:
     """Why ``record`` (one HubSpot object as the API returns it) must not be applied, or None."""
     if not isinstance(record, dict):
@@ -97,6 +124,9 @@ def refusal(record: Any) -> Refusal | None:
     for name, value in (record.get("properties") or {}).items():
         limit = MAX_LENGTH.get(name, HUBSPOT_MAX_LENGTH)
         found = _check(name, value, limit)
+        if found is None and isinstance(name, str):
+            why = _not_hubspots(name, value)
+            found = (name, why) if why else None
         if found is None and isinstance(name, str) and _unstorable(name):
             found = (_printable(name), "name " + (_unstorable(name) or ""))
         if found:

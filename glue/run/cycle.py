@@ -109,6 +109,7 @@ class StepResult:
     seconds: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    transient: bool = False  # failed because HubSpot did not answer properly: try again later
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "seconds": round(self.seconds, 3)}
@@ -128,6 +129,9 @@ class CycleReport:
         statuses = {s.status for s in self.steps.values()}
         if CONFIG in statuses:
             return exitcodes.CONFIG_ERROR
+        failed = [s for s in self.steps.values() if s.status in (FAILED, PARTIAL)]
+        if failed and all(s.transient for s in failed):  # HubSpot down: cron tries again
+            return exitcodes.TEMPFAIL
         if statuses & {FAILED, PARTIAL}:
             return exitcodes.PARTIAL_FAILURE
         return exitcodes.OK
@@ -222,7 +226,9 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
             Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
             portal.result()
     except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
-        problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {exc}")
+        problem = StepResult(
+            "hubspot", FAILED, error=f"HubSpot unreachable: {exc}", transient=True
+        )
         cycle.hubspot_problem = problem
         cycle.hubspot_retry_seconds = min(cycle.hubspot_retry_seconds * 2, HUBSPOT_RETRY_MAX)
         return problem
@@ -233,7 +239,9 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
         except HubSpotError as probe:
             down = str(probe) if probe.transient else None
         if down is not None:
-            problem = StepResult("hubspot", FAILED, error=f"HubSpot unreachable: {down}")
+            problem = StepResult(
+                "hubspot", FAILED, error=f"HubSpot unreachable: {down}", transient=True
+            )
         else:
             problem = StepResult("hubspot", CONFIG, error=str(exc))
         cycle.hubspot_problem = problem
@@ -506,7 +514,9 @@ def step(cycle: Cycle, wanted: Collection[str] = STEPS) -> CycleReport:
             if problem is not None:
                 first = next((n for n in report.steps if n in HUBSPOT_STEPS), None)
                 error = problem.error if first is None else f"not run (see {first})"
-                report.steps[name] = StepResult(name, problem.status, error=error)
+                report.steps[name] = StepResult(
+                    name, problem.status, error=error, transient=problem.transient
+                )
                 continue
         report.steps[name] = _guarded(name, cycle, report)
     report.seconds = time.monotonic() - started

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from glue.clock import SYSTEM, Clock
 
@@ -34,6 +36,9 @@ class Faults:
       connection is dropped with no response.
     - ``omit_results(n)``: the next n batch updates applied answer 207 without the first
       input's result, and without an error for it (what HubSpot's multi-status answers may do).
+    - ``rewrite``: a callable ``(method, path, status, body) -> body`` applied to every answer
+      once it is made (after the conformance check): what a proxy or a HubSpot bug could hand
+      back instead, e.g. a property value that is not a string.
     - ``seed``: re-seeds the generator (reproducible fault sequences).
     - ``spare_portal_reads``: when True, the reads of the start-up portal check (schemas,
       properties, association labels: ``GET`` only) get no fault, storm or latency, so a test
@@ -63,6 +68,7 @@ class Faults:
         self.timeout_seconds = 5.0
         self.lost_response_rate = 0.0
         self.spare_portal_reads = False
+        self.rewrite: Callable[[str, str, int, Any], Any] | None = None
         self.error_statuses: tuple[int, ...] = (500, 502, 503)
         self._storm_until = 0.0
         self._omitted = 0

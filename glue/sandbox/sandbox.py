@@ -194,6 +194,9 @@ class Sandbox:
         out_headers = {**self.limiter.headers(), **extra}
         if self.conformance is not None:
             self._check(method, handler.path, headers, raw, status, out_headers, body)
+        rewrite = self.faults.rewrite
+        if rewrite is not None and status is not None:
+            body = rewrite(method, parts.path, status, body)
         with self._lock:
             entry["duration"] = self.clock.time() - started
             if status is not None:

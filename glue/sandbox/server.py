@@ -55,7 +55,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        # bytes: sent as they are (a rewrite standing for a proxy's page or a truncated body)
+        if isinstance(body, bytes):
+            data = body
+        else:
+            data = b"" if body is None else json.dumps(body).encode("utf-8")
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -85,7 +89,6 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
         signal.signal(signal.SIGTERM, lambda *_: done.set())
     sandbox.start()
     sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None
-    log.info("HubSpot sandbox listening on %s", sandbox.base_url)
     print(f"HubSpot sandbox listening on {sandbox.base_url}", flush=True)
     try:
         while not done.wait(0.5):

@@ -147,6 +147,9 @@ class TargetStats:
     errors: list[dict[str, Any]] = field(default_factory=list)
     capacity_refused: list[dict[str, Any]] = field(default_factory=list)
     clamped: list[dict[str, Any]] = field(default_factory=list)
+    # ({id, field}) an empty name or credit value in HubSpot: unknown, the local value kept
+    # (reconcile reports the drift)
+    blank: list[dict[str, Any]] = field(default_factory=list)
     # exams applied whose start/end time cannot be read ({id, problem}): HubSpot's to fix
     time_problems: list[dict[str, Any]] = field(default_factory=list)
     # bookings whose exam or contact property disagreed with their association ({id, property,
@@ -174,6 +177,7 @@ class TargetStats:
         self.errors.extend(result.get("errors") or [])
         self.capacity_refused.extend(result.get("capacity_refused") or [])
         self.clamped.extend(result.get("clamped") or [])
+        self.blank.extend(result.get("blank") or [])
         seen = {p.get("id") for p in result.get("time_problems") or []}
         self.time_problems = [p for p in self.time_problems if p.get("id") not in seen]
         self.time_problems.extend(result.get("time_problems") or [])
@@ -474,6 +478,10 @@ class Puller:
         found = {r["id"] for r in records}
         if target.name == "exams":  # an exam gone from HubSpot is archived there
             records += self.gone_exams(target, [i for i in ids if i not in found])
+        else:
+            # a contact or booking gone from HubSpot (deleted, merged away) has nothing left to
+            # apply: a BUSY letter of it would stay open for ever
+            self.store.close_busy_letters(target.table, [i for i in ids if i not in found])
         if records:
             self.apply(target, records, stats)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db.database import Database
+from glue.hubspot import values
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED, SYNCED_PROPS, WAITLIST_CODE_PREFIX
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
@@ -278,6 +279,41 @@ class Reconciler:
         known = {r["id"] for r in listed}
         return listed + [r for i, r in fresh.items() if r is not None and i not in known]
 
+    def refuse_hostile(self, name: str, fixes: dict[str, Any]) -> int:
+        """Before a repair: the records of ``name`` HubSpot holds that the value screen refuses
+        (glue.hubspot.values, as the pull) are dead-lettered like the pull's, and no fix touches
+        them (neither applied here, nor pushed over: their HubSpot value could not be read).
+        Returns how many."""
+        target = self.targets[name]
+        listed = self._hubspot(target)
+        _, refused = values.screen(listed)
+        bad = {r.record_id for r in refused if r.record_id is not None}
+        if not bad:
+            return 0
+        by_id = {str(r.get("id")): r for r in listed}
+        for why in refused:
+            if why.record_id is not None:
+                self.store.note_pull_error(
+                    target.table, why.record_id, why.error, values.storable(by_id[why.record_id])
+                )
+        linked = {
+            str(row["record_id"])
+            for row in self.store.local_state(target.table)
+            if row["hubspot_id"] in bad
+        }
+
+        def touched(item: Any) -> bool:
+            if isinstance(item, dict):
+                return str(item.get("id")) in bad or str(item.get("hubspot_id")) in bad
+            return str(item) in bad or str(item) in linked
+
+        for key, items in fixes.items():
+            if isinstance(items, list):
+                fixes[key] = [i for i in items if not touched(i)]
+            elif isinstance(items, dict):
+                fixes[key] = {k: v for k, v in items.items() if k not in bad}
+        return len(bad)
+
     def reread(self, name: str, ids: set[str]) -> None:
         """Read ``ids`` again by id (a batch read shows every write at once; search lags behind
         it: https://developers.hubspot.com/docs/api/crm/search, "there may be a slight delay
@@ -387,7 +423,7 @@ class Reconciler:
         target = self.targets["contacts"]
         remote = {r["id"]: r for r in self._hubspot(target)}
         by_email = {
-            (r["properties"].get("email") or "").strip().lower(): r["id"] for r in remote.values()
+            (_text(r["properties"].get("email")) or "").lower(): r["id"] for r in remote.values()
         }
         for rec in remote.values():
             for old in _ids(rec["properties"].get(MERGED_IDS)):
@@ -628,6 +664,7 @@ def reconcile(
             entity, fixes = compare()
         report.entities[name] = entity
         if repair and entity.drift:
+            rec.refuse_hostile(name, fixes)
             fix(entity, fixes)
     report.data_problems = db.data_problems()
     report.seconds = round(time.monotonic() - started, 3)

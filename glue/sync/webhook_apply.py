@@ -18,6 +18,7 @@ from glue.cache import CacheKeeper, Change
 from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
+from glue.hubspot.portal import PortalGate, event_portal
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.sync.pull import Puller, TargetStats, targets
@@ -51,6 +52,7 @@ CLAIM_LIMIT = 500
 LEASE_SECONDS = 60
 MAX_ATTEMPTS = 10
 BUSY_ERROR = "BUSY: the record was in use (a booking, a push); tried again after a backoff"
+PORTAL_UNKNOWN = "PORTAL: the HubSpot portal is not known yet (HubSpot did not answer)"
 
 
 # ---- the processor ------------------------------------------------------------------------------
@@ -109,8 +111,10 @@ class WebhookProcessor:
         poll_seconds: float = 5.0,
         lease_seconds: int = LEASE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        gate: PortalGate | None = None,
     ) -> None:
         self.db = db
+        self.gate = gate
         self.reader = reader
         self.settings = settings
         self.keeper = keeper
@@ -142,6 +146,10 @@ class WebhookProcessor:
         stats.events = len(events)
         if not events:
             return stats
+        if self.gate is not None:
+            events = self._screen_portal(events, stats)
+            if not events:
+                return stats
         exams_type = self.settings.exams_object_type
         by_type: dict[str, list[dict[str, Any]]] = {exams_type: [], CONTACTS: []}
         ignored = []
@@ -150,7 +158,7 @@ class WebhookProcessor:
                 by_type[event["object_type_id"]].append(event)
             else:
                 ignored.append(event["id"])
-        stats.ignored = len(ignored)
+        stats.ignored += len(ignored)
         stats.requeued = self._recreate_deleted_bookings(events)
         self._finish(ignored)
         changes: list[Change] = []
@@ -182,6 +190,30 @@ class WebhookProcessor:
         if changes:
             self._refresh_cache(changes)
         return stats
+
+    def _screen_portal(
+        self, events: list[dict[str, Any]], stats: ProcessStats
+    ) -> list[dict[str, Any]]:
+        """The events of the database's portal: none is applied before the portal is known,
+        and one of another portal (stored before the intake checked it) is given up."""
+        assert self.gate is not None
+        portal = self.gate.known()
+        if portal is None:
+            stats.failed += len(events)
+            self._finish([e["id"] for e in events], PORTAL_UNKNOWN)
+            return []
+        kept, refused = self.gate.admit(e["payload"] for e in events)
+        kept_ids = {id(p) for p in kept}
+        foreign = [e for e in events if id(e["payload"]) not in kept_ids]
+        if foreign:
+            stats.ignored += refused
+            self.db.finish_webhook_events(
+                [e["id"] for e in foreign],
+                f"PORTAL: an event of HubSpot portal {event_portal(foreign[0]['payload'])}; "
+                f"this database is synced with portal {portal}: never applied",
+                1,
+            )
+        return [e for e in events if id(e["payload"]) in kept_ids]
 
     def _recreate_deleted_bookings(self, events: list[dict[str, Any]]) -> int:
         """Queue for the push the local bookings whose HubSpot record was deleted: the push's

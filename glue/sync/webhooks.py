@@ -30,6 +30,7 @@ from glue.cache import CacheKeeper
 from glue.config import ConfigError, Settings, default_of
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
+from glue.hubspot.portal import PortalGate
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
@@ -259,9 +260,12 @@ def build_app(
     *,
     on_stored: Callable[[], None] | None = None,
     health: Callable[[], str | None] | None = None,
+    admit: Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], int]] | None = None,
 ) -> Starlette:
     """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``
-    (``health``: None when the database answers, else why not; without it, always 200)."""
+    (``health``: None when the database answers, else why not; without it, always 200).
+    ``admit`` is the portal gate (glue.hubspot.portal.PortalGate.admit): the events of another
+    portal than the database's are answered 200 (HubSpot would only retry them) and dropped."""
 
     async def receive(request: Request) -> JSONResponse:
         try:
@@ -306,6 +310,11 @@ def build_app(
         problem = _malformed(events)
         if problem is not None:
             return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
+        refused = 0
+        if admit is not None:
+            events, refused = admit(events)
+            if not events:
+                return JSONResponse({"stored": 0, "refused_portal": refused}, status_code=200)
         try:
             result = await run_in_threadpool(store, events)
         except DatabaseDown as exc:  # logged once when it went down, not per delivery
@@ -321,6 +330,8 @@ def build_app(
             return _unavailable(first_line(exc))
         if on_stored is not None:
             on_stored()
+        if refused:
+            result = {**result, "refused_portal": refused}
         return JSONResponse(result, status_code=200)
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -373,11 +384,14 @@ class WebhookService:
                 client.limiter = limiter
             reader = HubSpotReader(client)
         self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
+        # the one portal gate (glue.hubspot.portal): checked at start, then on every event
+        self.gate = PortalGate(self.db, reader.client, settings)
         keeper = CacheKeeper(settings.redis_url) if settings.redis_url else None
         self.processor = WebhookProcessor(
             self.db,
             reader,
             settings,
+            gate=self.gate,
             keeper=keeper,
             cache_conn=lambda: psycopg.connect(
                 url, autocommit=True, application_name="mockbook-webhooks"
@@ -394,7 +408,11 @@ class WebhookService:
         )
         self.store = EventStore(self.intake_db)
         app = build_app(
-            config, self.store.store, on_stored=self.processor.wake, health=self.store.health
+            config,
+            self.store.store,
+            on_stored=self.processor.wake,
+            health=self.store.health,
+            admit=self.gate.admit,
         )
         self.http = HttpServer(
             app,
@@ -407,6 +425,13 @@ class WebhookService:
         self._thread: threading.Thread | None = None
 
     def start(self) -> int:
+        """Check the portal (ConfigError when HubSpot answers for another portal than the
+        database's: nothing is listened on), then serve; the bound port."""
+        try:
+            self.gate.check()
+        except BaseException:
+            self.stop()
+            raise
         self.store.check_in_background()  # a database down at start answers 503 at once too
         port = self.http.start()
         self._thread = threading.Thread(
@@ -426,6 +451,7 @@ class WebhookService:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.processor.close()
+        self.gate.close()
         if self.keeper is not None:
             self.keeper.close()
         self.store.close()

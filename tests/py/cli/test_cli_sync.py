@@ -88,7 +88,8 @@ def test_misconfiguration_exits_2_with_one_line_and_marks_nothing_done(
         out, err = proc.communicate(timeout=60)
         results[expect] = (proc.returncode, out, err)
     for expect, (code, out, err) in results.items():
-        assert code == 2, (expect, out, err)
+        # HubSpot not answering: try again later (EX_TEMPFAIL); the others: configuration
+        assert code == (75 if expect == "cannot reach HubSpot" else 2), (expect, out, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and expect in lines[0], (expect, err)
         assert "Traceback" not in err and out == ""
@@ -259,9 +260,9 @@ def test_a_hubspot_that_does_not_answer_or_refuses_is_one_line_and_exit_2(
     push_db: str, sandbox: Sandbox, monkeypatch, capsys
 ) -> None:
     """Unreachable, a refused token, object types the portal does not have: one line naming
-    the problem, exit 2, no traceback, for each command (reconcile once printed 130-181 lines
-    and exited 1). `run` reports the HubSpot steps failed or refused and goes on with the
-    others (exit 1 or 2)."""
+    the problem, exit 75 when HubSpot does not answer (try again later) and 2 when it refuses,
+    no traceback, for each command (reconcile once printed 130-181 lines and exited 1). `run`
+    reports the HubSpot steps failed or refused and goes on with the others."""
     make_world(push_db, sandbox, students=1)
     cases = {
         "unreachable": {"HUBSPOT_BASE_URL": f"http://127.0.0.1:{_closed_port()}"},
@@ -278,7 +279,8 @@ def test_a_hubspot_that_does_not_answer_or_refuses_is_one_line_and_exit_2(
                 assert code == 1 and "2-999999" in out and "Traceback" not in err, (out, err)
                 continue
             if command == ["run"]:
-                assert code in (1, 2) and "Traceback" not in err, (case, err)
+                assert code == (75 if case == "unreachable" else 2), (case, code, err)
+                assert "Traceback" not in err, (case, err)
                 continue
-            assert code == 2, (case, command, err)
+            assert code == (75 if case == "unreachable" else 2), (case, command, err)
             assert len(lines) == 1 and "Traceback" not in err, (case, command, err)

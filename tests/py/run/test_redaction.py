@@ -99,3 +99,54 @@ def test_log_lines_and_tracebacks_are_redacted() -> None:
         out = stream.getvalue()
         assert "reconnecting to postgresql://leaky:***@db:5432/app" in out
         assert "Sup3r" not in out and "lost postgresql://leaky:***@" in out
+
+
+# raw, unencoded: what an operator pastes (not a valid URL, exactly the mistake to survive)
+RAW = ["inAtXyzzy9@x", "pa/ss xyzzy", "S@/:#%?x xyzzy", "p%zzxyzzy", "xyzzy word"]
+
+
+def _main(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple[int, str]:
+    from glue.cli import main
+
+    capsys.readouterr()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@pytest.mark.parametrize("password", RAW)
+def test_a_raw_password_in_a_url_works_and_is_never_printed(
+    database_url: str, password: str, monkeypatch, capsys
+) -> None:
+    """Parsed (split at the last @, percent-encoded) before libpq or any message sees it: the
+    command works against a live server, and a server that does not answer is one line (exit
+    75) naming host and port, never any part of the password."""
+    params = conninfo_to_dict(database_url)
+    live = f"postgresql://{params['user']}:{password}@{params['host']}:{params['port']}/" \
+           f"{params['dbname']}"
+    code, said = _main(["--json", "migrate"], {"DATABASE_URL": live}, monkeypatch, capsys)
+    assert code == 0 and not _leaks(said, password), said
+    assert "xyzzy" not in said.lower()
+    down = f"postgresql://{params['user']}:{password}@127.0.0.1:1/{params['dbname']}"
+    code, said = _main(["status"], {"DATABASE_URL": down}, monkeypatch, capsys)
+    assert code == 75 and said.count("\n") == 1 and "127.0.0.1:1" in said, said
+    assert not _leaks(said, password) and "xyzzy" not in said.lower(), said
+
+
+@pytest.mark.parametrize("conninfo", [
+    "host=127.0.0.1 port=1 user=x password='xyz zy plugh'",
+    "host=127.0.0.1 port=1 user=x password=xyzzyplugh",
+    "host=127.0.0.1 port=1 user=x password=xyzzy plugh",  # unquoted: malformed
+])
+def test_key_value_strings_are_one_line_without_the_password(
+    conninfo: str, monkeypatch, capsys
+) -> None:
+    code, said = _main(["status"], {"DATABASE_URL": conninfo}, monkeypatch, capsys)
+    assert code in (2, 75) and said.count("\n") == 1, said
+    assert "xyz" not in said.lower() and "plugh" not in said, said

@@ -173,7 +173,7 @@ def test_hubspot_down_fails_its_steps_and_the_others_run(
     sandbox.stop()  # HubSpot stops answering
 
     code, report, err = run([], env | {"HUBSPOT_TIMEOUT_SECONDS": "1"}, monkeypatch, capsys)
-    assert code == 1
+    assert code == 75  # EX_TEMPFAIL: HubSpot down, cron tries again
     assert statuses(report) == {
         "pull": "failed",
         "waitlist": "ok",
