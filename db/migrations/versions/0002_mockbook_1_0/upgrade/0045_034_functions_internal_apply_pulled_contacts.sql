@@ -29,6 +29,8 @@ DECLARE
     v_ndecc text;
     v_modified timestamptz;
     v_hub jsonb;
+    v_known jsonb;
+    v_blank jsonb := '[]'::jsonb;
     v_contact hubspot_sync.hubspot_contact_credits;
     v_sync hubspot_sync.contact_credit_sync;
     v_field text;
@@ -104,9 +106,13 @@ BEGIN
             v_ndecc := mockbook_internal.pulled_text(v_props, 'ndecc_exam_date');
             v_modified := mockbook_internal.pulled_timestamp(v_props, 'lastmodifieddate');
             v_hub := '{}'::jsonb;
+            v_known := '{}'::jsonb;
             FOR v_field IN SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r LOOP
-                v_hub := v_hub || jsonb_build_object(
-                    v_field, coalesce(mockbook_internal.pulled_int(v_props, v_field), 0));
+                v_hval := mockbook_internal.pulled_int(v_props, v_field);
+                v_hub := v_hub || jsonb_build_object(v_field, coalesce(v_hval, 0));
+                IF v_hval IS NOT NULL THEN
+                    v_known := v_known || jsonb_build_object(v_field, v_hval);
+                END IF;
             END LOOP;
 
             v_contact.id := mockbook_internal.pulled_contact_id(v_id, v_email, v_student);
@@ -201,17 +207,28 @@ BEGIN
                     v_recheck := v_recheck || to_jsonb(v_id);
                     CONTINUE;
                 END IF;
+                -- An empty name or credit value in HubSpot is unknown, not a new value: the
+                -- local one is kept (reported in "blank"; reconcile shows the drift).
+                v_blank := v_blank || coalesce((
+                    SELECT jsonb_agg(jsonb_build_object('id', v_id, 'field', b.field))
+                    FROM (VALUES ('firstname', v_first IS NULL AND v_contact.firstname IS NOT NULL),
+                                 ('lastname', v_last IS NULL AND v_contact.lastname IS NOT NULL))
+                         AS b(field, blank)
+                    WHERE b.blank), '[]'::jsonb) || coalesce((
+                    SELECT jsonb_agg(jsonb_build_object('id', v_id, 'field', h.key) ORDER BY h.key)
+                    FROM jsonb_each(v_hub) AS h WHERE NOT v_known ? h.key), '[]'::jsonb);
                 v_changed := (v_contact.hubspot_id, v_contact.email, v_contact.student_id,
                               v_contact.firstname, v_contact.lastname, v_contact.ndecc_exam_date)
                              IS DISTINCT FROM
-                             (v_id, v_email, coalesce(v_student, v_contact.student_id), v_first,
-                              v_last, v_ndecc);
+                             (v_id, v_email, coalesce(v_student, v_contact.student_id),
+                              coalesce(v_first, v_contact.firstname),
+                              coalesce(v_last, v_contact.lastname), v_ndecc);
                 UPDATE hubspot_sync.hubspot_contact_credits AS c SET
                     hubspot_id = v_id,
                     email = v_email,
                     student_id = coalesce(v_student, c.student_id),
-                    firstname = v_first,
-                    lastname = v_last,
+                    firstname = coalesce(v_first, c.firstname),
+                    lastname = coalesce(v_last, c.lastname),
                     ndecc_exam_date = v_ndecc,
                     hubspot_last_sync_at = now()
                 WHERE c.id = v_contact.id;
@@ -227,7 +244,7 @@ BEGIN
                     FOR UPDATE NOWAIT;
                     v_settled := false;
                     FOR v_field, v_hval IN
-                        SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h
+                        SELECT h.key, h.value::integer FROM jsonb_each_text(v_known) AS h
                         ORDER BY h.key
                     LOOP
                         v_lval := coalesce((to_jsonb(v_contact) ->> v_field)::integer, 0);
@@ -314,11 +331,12 @@ BEGIN
                     INSERT INTO hubspot_sync.contact_credit_sync AS s (
                         contact_id, credits, source, hubspot_modified_at)
                     VALUES (v_contact.id,
-                            v_hub || coalesce((SELECT jsonb_object_agg(h.key, h.value -> 'synced')
-                                               FROM jsonb_each(v_held) AS h), '{}'::jsonb),
+                            v_known || coalesce((SELECT jsonb_object_agg(h.key, h.value -> 'synced')
+                                                 FROM jsonb_each(v_held) AS h), '{}'::jsonb),
                             'pull', v_modified)
                     ON CONFLICT (contact_id) DO UPDATE SET
-                        credits = excluded.credits,
+                        -- a field empty in HubSpot keeps its last synced value as the base
+                        credits = s.credits || excluded.credits,
                         source = excluded.source,
                         hubspot_modified_at = excluded.hubspot_modified_at,
                         pushing = CASE WHEN s.pushing <@ excluded.credits OR v_settled
@@ -391,12 +409,12 @@ BEGIN
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'baselined', v_baselined, 'merged', v_merged_count, 'queued', v_queued,
         'errors', v_errors, 'retry', v_retry, 'clamped', v_clamped, 'recheck', v_recheck,
-        'held', v_held_ids);
+        'held', v_held_ids, 'blank', v_blank);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot, credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). A credit change in HubSpot larger than mockbook.credit_jump_limit (default 20) held for an admin (dead letter with both values; dlq retry confirms it). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck, held}. Errors: INVALID_ARGUMENT.
+'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot (an empty firstname, lastname or credit value is unknown: the local one is kept and listed in blank), credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). A credit change in HubSpot larger than mockbook.credit_jump_limit (default 20) held for an admin (dead letter with both values; dlq retry confirms it). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck, held, blank}. Errors: INVALID_ARGUMENT.
 
 The pull and the import apply contacts read from HubSpot. p_contacts is a JSON
 array of HubSpot records: [{"id": "<hubspot id>", "createdAt", "properties": {"email",
@@ -471,7 +489,8 @@ Changes run with mockbook.origin = ''hubspot'' (not echoed to HubSpot), audited 
 p_actor (default ''hubspot:pull'').
 Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
          retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}],
-         recheck: [ids to read again with their property history], held: [ids]}.
+         recheck: [ids to read again with their property history], held: [ids],
+         blank: [{id, field}: an empty name or credit value in HubSpot, the local one kept]}.
 Errors: INVALID_ARGUMENT (p_contacts not an array).
 Locks (docs/rpc.md, "Lock order"): the records are applied in ascending local contact id
 (pulled_contact_id; those of no contact yet, new ones, last in HubSpot''s order), each existing

@@ -20,6 +20,11 @@ BEGIN
     END IF;
     v_error := CASE WHEN p_sqlstate LIKE 'PT%'
                     THEN p_message || ': ' || coalesce(p_detail, '')
+                    -- a unique key another row holds: the property and its value, by name
+                    WHEN p_sqlstate = '23505' AND p_detail ~ '^Key \((.*)\)=\((.*)\) already exists'
+                    THEN format('DUPLICATE_KEY: property %s %s is already another record''s',
+                                substring(p_detail FROM '^Key \(([^)]*)\)='),
+                                substring(p_detail FROM '\)=\((.*)\) already exists'))
                     ELSE format('%s (SQLSTATE %s)', p_message, p_sqlstate) END;
     IF p_entity_id IS NOT NULL THEN
         PERFORM mockbook_internal.note_pull_outcome(p_entity_type, p_entity_id, v_error, p_item);
@@ -39,7 +44,8 @@ rule, written once.
   - a transient error (BUSY PT503, a deadlock 40P01, a lock not available 55P03) of a record
     with an id: {"retry": [id]}, the caller''s retry list (the glue applies it again);
   - anything else: {"error": [{id, error}]} with the error as one line ("CODE: detail" for a
-    mockbook error, "message (SQLSTATE xxxxx)" for any other), and the record''s pull dead
+    mockbook error, "DUPLICATE_KEY: property <name> <value> is already another record''s" for a
+    unique key another row holds, "message (SQLSTATE xxxxx)" for any other), and the record''s pull dead
     letter opened or updated (mockbook_internal.note_pull_outcome) when it has an id.
 Errors: none of its own. Locks: the record''s open sync_errors row (note_pull_outcome).';
 REVOKE ALL ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text)

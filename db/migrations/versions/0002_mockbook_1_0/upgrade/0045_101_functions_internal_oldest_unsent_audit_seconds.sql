@@ -1,0 +1,26 @@
+-- Frozen copy of db/functions/internal/oldest_unsent_audit_seconds.sql (new).
+/**
+ * mockbook_internal.oldest_unsent_audit_seconds() -> double precision
+ *
+ * For `mockbook status`: the age of the oldest audit row not yet written to HubSpot as a note,
+ * without granting the glue's role the audit table itself (it holds every change's old and new
+ * values). Errors: none. Locks: none.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.oldest_unsent_audit_seconds()
+RETURNS double precision
+LANGUAGE sql
+STABLE
+-- SECURITY DEFINER: mockbook_glue may not read the audit table (README, Roles); this is its one figure
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+    SELECT extract(epoch FROM now() - a.performed_at)::double precision
+    FROM hubspot_sync.supabase_audit_log AS a
+    WHERE a.synced_to_hubspot_at IS NULL
+    ORDER BY a.id LIMIT 1
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.oldest_unsent_audit_seconds() IS
+'Glue (status): seconds since the oldest audit row not yet written to HubSpot as a note was made; NULL when none is waiting.';
+REVOKE ALL ON FUNCTION mockbook_internal.oldest_unsent_audit_seconds() FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION mockbook_internal.oldest_unsent_audit_seconds() TO mockbook_glue;
