@@ -280,6 +280,7 @@ export type MockbookErrorCode =
   | 'REBOOK_NOT_ALLOWED'
   | 'BOOKING_LIMIT_REACHED'
   | 'BUSY'
+  | 'UNAVAILABLE'
 
 /** Their SQLSTATEs (`error.code`): PTnnn → HTTP nnn. */
 export type MockbookSqlstate = 'PT400' | 'PT402' | 'PT403' | 'PT404' | 'PT409' | 'PT422' | 'PT503'
@@ -314,6 +315,7 @@ export const MOCKBOOK_ERRORS: { readonly [C in MockbookErrorCode]: MockbookSqlst
   REBOOK_NOT_ALLOWED: 'PT422',
   BOOKING_LIMIT_REACHED: 'PT422',
   BUSY: 'PT503',
+  UNAVAILABLE: 'PT503',
 }
 
 /** The generated `Database` with each function's `Returns` replaced by its documented shape:

@@ -22,13 +22,6 @@ BEGIN
         ('Clinical Skills', 'shared_mock_credits', 'Shared Token', 2),
         ('Mini-mock', 'sjmini_credits', 'Mini-mock Token', 1),
         ('Mock Discussion', 'mock_discussion_token', 'Mock Discussion Token', 1);
-EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
-    WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
-         OR io_error OR read_only_sql_transaction THEN
-        PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
-        RAISE;
 END
 $$;
 
