@@ -175,3 +175,28 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
         rpc(conn, "create_booking", p_student_id="OLD5", p_email="old5@example.com",
             p_mock_exam_id="51000000002", p_idempotency_key=f"rt-{uuid.uuid4()}",
             p_dominant_hand="right")
+
+
+def test_a_value_production_cannot_read_stops_the_downgrade_before_it_changes_anything(
+        fresh_database: MakeDatabase) -> None:
+    """Production's hubspot_bookings.ndecc_exam_date is a date; mockbook's is text. A value that
+    is not a date stops the downgrade in its first statement, naming the booking."""
+    url = fresh_database("downgrade_ndecc")
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO hubspot_sync.hubspot_bookings (booking_id, student_id,"
+                     " is_active, ndecc_exam_date) VALUES ('SJ-NDECC-1', 'S1', 'Cancelled',"
+                     " 'next spring')")
+    catalog = schema_dump(url)
+    with pytest.raises(psycopg.Error) as refused:
+        migrations.downgrade(url, BASELINE)
+    assert "SJ-NDECC-1" in str(refused.value) and "next spring" in str(refused.value)
+    assert schema_dump(url) == catalog
+    assert migrations.current(url) == migrations.head()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE hubspot_sync.hubspot_bookings SET ndecc_exam_date = '2027-04-01'"
+                     " WHERE booking_id = 'SJ-NDECC-1'")
+    migrations.downgrade(url, BASELINE)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT ndecc_exam_date::text FROM hubspot_sync.hubspot_bookings"
+                            " WHERE booking_id = 'SJ-NDECC-1'").fetchone() == ("2027-04-01",)
