@@ -2,9 +2,10 @@
 
 check_invariants() lists it (legacy_* rows) while it is still so: `list` prints it; `resolve`
 cancels, with its refund through the ledger, the later booking of each duplicate pair whose
-exam day has not passed (cancel_booking as an admin, key legacy-duplicate-<id>: a second run
-refunds nothing) and lists the rest with what to do (docs/dba.md, "Legacy data"). `resolve` is a
-dry run unless --apply is given.
+exam day has not passed (with --past: of every pair, as a downgrade to production needs;
+cancel_booking as an admin, key legacy-duplicate-<id>: a second run refunds nothing) and lists
+the rest with what to do (docs/dba.md, "Legacy data"). `resolve` is a dry run unless --apply is
+given.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ def list_command(app: AppContext) -> None:
 @adoption_group.command("resolve")
 @click.option("--apply", "apply_changes", is_flag=True,
               help="Make the changes (without it: a dry run that says what it would do).")
+@click.option("--past", "include_past", is_flag=True,
+              help="Also the pairs whose exam day has passed (before `alembic downgrade"
+                   " 0001_baseline`: production's one-booking-a-day index takes no pair).")
 @pass_app
-def resolve_command(app: AppContext, apply_changes: bool) -> None:
+def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) -> None:
     """Cancel (and refund) the later booking of each legacy duplicate pair; list the rest.
 
-    A dry run unless --apply. Exit 1 when a cancellation was refused (e.g. BUSY: run again)."""
+    Pairs whose exam day has passed are left unless --past. A dry run unless --apply. Exit 1
+    when a cancellation was refused (e.g. BUSY: run again)."""
     url = app.database_url()
     actions: list[dict[str, Any]] = []
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
@@ -59,8 +64,9 @@ def resolve_command(app: AppContext, apply_changes: bool) -> None:
             action = {"booking": dup["booking_id"], "id": dup["id"],
                       "student_id": dup["student_id"], "mock_type": dup["mock_type"],
                       "exam_date": str(dup["exam_date"]), "issue": dup["legacy_issue"]}
-            if not dup["upcoming"]:
-                action["outcome"] = "left: its exam day has passed (mark attendance instead)"
+            if not dup["upcoming"] and not include_past:
+                action["outcome"] = ("left: its exam day has passed (mark attendance instead,"
+                                     " or --past to cancel it)")
             elif apply_changes:
                 action.update(adoption.cancel_duplicate(conn, dup))
             else:

