@@ -1,10 +1,5 @@
-/**
- * Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline
- * with four modes, so the steps, their order and the lock order are written once. Everything is
- * checked once under the contact's lock (the exam read without one) and the seat is taken by the
- * last statements, so a hot exam's row is locked only for them and the commit. The modes and
- * steps are the COMMENT ON FUNCTION below.
- */
+-- Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline with
+-- four modes, so the steps, their order and the lock order are written once.
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
     p_student_id text,
@@ -322,58 +317,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert (closing the student''s open waitlist places on the exam and on the other exams of its mock type and day; a held offer on the exam is used: the booking takes its seat), spend, the seat taken by the last statements; the result built once. Locks: key, contact, (rebook) booking, the waitlist places (ascending id), then the exam(s) last, ascending HubSpot id (the booked one, the old one, those whose closed offer is passed on).
-
-The one booking pipeline: the steps of create_booking''s contract after the argument checks, shared by the four
-entry points, each of which checks its own arguments and names its mode:
-  ''credit''  create_booking: the credit is chosen by mockbook_internal.pick_credit and spent; the
-            scheduling rules apply (mockbook_internal.check_booking_rules)
-  ''admin''   admin_create_booking: no credit (token_used ''Admin Override''); p_override_capacity
-            skips the capacity check and takes the seat without it
-  ''legacy''  create_booking_atomic: the caller''s p_credit_field must pay for the mock type
-            (else INVALID_ARGUMENT; p_token_used, when given, must be its label) and its
-            absolute p_new_credit_value is compared with the balance - 1, never written (a
-            difference is noted on the ledger row: two bookings of one student at once); a
-            repeated p_booking_code is stored as <code>-R<n> with legacy_booking_id = the code
-  ''rebook''  rebook: the Active booking p_old_booking (uuid, code or HubSpot id) moves to the
-            exam: it is cancelled, the new booking keeps its student, location, hand, name
-            and token_used, and the credit moves with it (a +1/-1 pair of ''rebook'' ledger rows)
-The steps, in this order (the first failing check is the error; a failed call changes nothing):
-  2. the idempotency key (mockbook_internal.claim_idempotency_key with p_fingerprint): a stored
-     booking is answered as a replay (idempotent_replay true), nothing changes
-  3. the contact (mockbook_internal.find_contact; rebook: the old booking''s student, and the booking
-     itself -> BOOKING_NOT_FOUND, REBOOK_NOT_ALLOWED when it is not Active)
-  4.-8. the exam (mockbook_internal.find_exam; rebook: another exam of the booking''s mock type,
-     open -> REBOOK_NOT_ALLOWED) and mockbook_internal.check_exam_for_student (open, not past,
-     location/hand, prerequisites, one booking per type and day, capacity), then the
-     scheduling rules (''credit'')
-  9. the credit (see the modes)
-all once, under the locks: the contact (first in the lock order; rebook: then the old booking),
-so the student''s bookings and balances cannot change under us; the exam is read without a lock.
-Then: the old booking is cancelled (rebook), the
-booking inserted (mockbook_internal.new_booking_row + insert_booking), the student''s open
-waitlist places (when they have any: one EXISTS probe first, the common case being none)
-closed by mockbook_internal.close_day_places (ascending id, lock_waitlist_entry):
-the one on the exam, its held offer used (''accepted'' with the booking: the student''s own held
-offer never counts against them, check_exam_for_student, so the booking takes the seat it
-holds) or ''left'', and those on the other exams of the mock type and day, ''left'' (the booking
-makes them unusable: DUPLICATE_BOOKING), the credit spent relatively
-(mockbook_internal.apply_credit_delta, reason ''booking'', actor the student; rebook: the pair, actor
-p_actor), and last every exam the call changes, in ascending HubSpot id: the seat taken
-(mockbook_internal.take_seat), (rebook) the old one''s seat given back (release_seat), and each
-exam whose offer was closed or used, locked (lock_exam) and its free seats offered to the next
-students (offer_free_seats), so an exam''s row is locked by those last statements and the
-commit only. The result is built from the rows in hand by
-mockbook_internal.booking_json (a replay: mockbook_internal.booking_result), plus per mode:
-over_capacity (''admin''), booking_id = the uuid, booking_code, contact_hubspot_id,
-mock_exam_hubspot_id (''legacy''), rebooked_from and previous_exam_total_bookings (''rebook'':
-stored under the key by mockbook_internal.store_idempotent_result, and a replay returns the stored
-result, as rebook does; rebuilt from the rows when none is stored).
-Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
-rebook), BUSY. Locks: the idempotency key''s advisory lock, the contact row, (rebook) the old
-booking row, the student''s open waitlist places on the exam and on the other exams of its
-mock type and day (ascending id, lock_waitlist_entry), then the exam row(s) by the last
-statement(s), ascending HubSpot id: the booked one, (rebook) the old one, and each exam
-whose closed or used offer''s seat is offered onward (BUSY after mockbook.lock_timeout).';
+'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin),
+create_booking_atomic (legacy) and rebook (rebook): key, contact (locked), exam checks, rules and
+credit checked once under the contact''s lock, then insert, spend and the seat taken last; the result
+built once. Locks: key, contact, (rebook) booking, waitlist places (ascending id), then the exam(s)
+last, ascending HubSpot id.';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;
