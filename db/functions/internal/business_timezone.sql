@@ -1,3 +1,5 @@
+-- Why from the catalog, not the session's copy of the setting: a pooled connection opened before
+-- set_business_timezone (PostgREST keeps its pool for hours) would keep the old zone.
 CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()
 RETURNS text
 LANGUAGE plpgsql

@@ -1,3 +1,4 @@
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
 RETURNS text
 LANGUAGE plpgsql

@@ -1,3 +1,5 @@
+-- Why: time-ordered, so a new booking's entries in the indexes keyed by its id land on the same few
+-- right-hand pages instead of a random page of each (docs/performance.md).
 CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_uuid()
 RETURNS uuid
 LANGUAGE plpgsql

@@ -1,3 +1,4 @@
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_contact_id(p_hubspot_id text, p_email text,
                                                           p_student_id text)
 RETURNS uuid

@@ -1,3 +1,5 @@
+-- Why: every lock a call may wait for is taken here, so the bound (mockbook.lock_timeout) and the
+-- answer past it (BUSY, also for a deadlock) are written once.
 CREATE OR REPLACE FUNCTION mockbook_internal.wait_for_lock(p_target text, p_key text)
 RETURNS void
 LANGUAGE plpgsql

@@ -1,6 +1,6 @@
 -- Frozen copy of db/functions/internal/booking_rule_maxima.sql (new).
--- Why: the readers of the rules clamp a number stored above its rule's maximum, and the maxima are
--- booking_rule_kinds'.
+-- Why: IMMUTABLE and without arguments, so a reader's plan gets the maxima as a constant instead
+-- of joining booking_rule_kinds on every read.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule_maxima()
 RETURNS jsonb
 LANGUAGE plpgsql

@@ -1,4 +1,6 @@
 -- Frozen copy of db/functions/internal/check_credit_field.sql (new).
+-- Why: the list is folded into this function's cached plan (credit_field_names), so the check
+-- costs no query.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_credit_field(p_name text, p_credit_field text)
 RETURNS void
 LANGUAGE plpgsql

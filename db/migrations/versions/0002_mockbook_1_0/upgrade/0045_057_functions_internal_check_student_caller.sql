@@ -1,4 +1,6 @@
 -- Frozen copy of db/functions/internal/check_student_caller.sql (new).
+-- Why: who acts is decided in one place: every API function that names a student, an email, a
+-- booking or an offer calls this first.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_student_caller(p_student_id text, p_what text)
 RETURNS void
 LANGUAGE plpgsql

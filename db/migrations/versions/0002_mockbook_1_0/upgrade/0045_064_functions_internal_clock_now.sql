@@ -1,4 +1,6 @@
 -- Frozen copy of db/functions/internal/clock_now.sql (new).
+-- Why: a test of a whole term moves time with the setting mockbook.clock_offset, and every
+-- time-based rule and job reads the instant here.
 CREATE OR REPLACE FUNCTION mockbook_internal.clock_now()
 RETURNS timestamptz
 LANGUAGE plpgsql

@@ -1,4 +1,5 @@
 -- Frozen copy of db/functions/internal/contact_id_of_booking.sql (new).
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
 RETURNS uuid
 LANGUAGE plpgsql

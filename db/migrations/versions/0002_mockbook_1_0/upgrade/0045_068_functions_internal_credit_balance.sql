@@ -1,4 +1,6 @@
 -- Frozen copy of db/functions/internal/credit_balance.sql (new).
+-- Why: the one place besides apply_credit_delta that maps a field name to its column (a CASE: no
+-- SQL built from the name).
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_balance(p_contact hubspot_sync.hubspot_contact_credits,
                                                        p_credit_field text)
 RETURNS integer

@@ -1,4 +1,6 @@
 -- Frozen copy of db/functions/internal/credit_field_names.sql (new).
+-- Why: IMMUTABLE and without arguments, so a caller's plan folds the array in and the hot paths
+-- (apply_credit_delta on every booking) check a field name without a call.
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_names()
 RETURNS text[]
 LANGUAGE sql

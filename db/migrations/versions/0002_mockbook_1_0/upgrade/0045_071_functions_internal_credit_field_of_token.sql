@@ -1,4 +1,5 @@
 -- Frozen copy of db/functions/internal/credit_field_of_token.sql (new).
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
 RETURNS text
 LANGUAGE plpgsql

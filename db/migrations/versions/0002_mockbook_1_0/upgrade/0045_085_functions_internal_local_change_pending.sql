@@ -1,4 +1,5 @@
 -- Frozen copy of db/functions/internal/local_change_pending.sql (new).
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.local_change_pending(p_table text, p_record_id uuid,
                                                             p_column text)
 RETURNS boolean

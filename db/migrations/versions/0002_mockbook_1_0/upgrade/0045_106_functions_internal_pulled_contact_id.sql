@@ -1,4 +1,5 @@
 -- Frozen copy of db/functions/internal/pulled_contact_id.sql (new).
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_contact_id(p_hubspot_id text, p_email text,
                                                           p_student_id text)
 RETURNS uuid

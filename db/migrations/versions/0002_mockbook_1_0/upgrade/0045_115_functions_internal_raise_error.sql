@@ -63,5 +63,6 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.raise_error(text, text, text) IS
 'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT; under a
-compatibility function a PT404''s MESSAGE adds "<thing> not found").';
+compatibility function a PT404''s MESSAGE adds "<thing> not found"). STABLE, so STABLE callers may
+raise through it; not IMMUTABLE, which the planner would evaluate (and raise) while planning.';
 REVOKE ALL ON FUNCTION mockbook_internal.raise_error(text, text, text) FROM PUBLIC, anon, authenticated, service_role;
