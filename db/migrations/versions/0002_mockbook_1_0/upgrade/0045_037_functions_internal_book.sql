@@ -57,12 +57,9 @@ BEGIN
     END IF;
 
     IF NOT v_replay THEN
-        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the
-        -- student's bookings and balances cannot change between a check and the writes; the
-        -- exam is not locked: its seat is taken by the last statement (take_seat, which checks
-        -- the exam again). Checking once (not first without locks and again under them) is
-        -- cheaper booking: the contact's lock is only ever contended by calls of the
-        -- same student.
+        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the student's
+        -- bookings and balances cannot change between a check and the writes; the exam is not
+        -- locked: take_seat takes its seat last and checks it again.
         IF p_mode = 'rebook' THEN
             SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
             WHERE c.student_id = v_old.student_id;
@@ -191,24 +188,15 @@ BEGIN
         v_booking := mockbook_internal.insert_booking(v_booking);
 
         IF v_booking.id IS NOT NULL
-           -- gate: most students booking have no open place at all; for them one index probe
-           -- (idx_waitlist_student) replaces close_day_places' two calls and join query. Safe
-           -- because the contact's lock is held (taken above, before this statement, whose
-           -- snapshot therefore sees every place committed before it): join_waitlist inserts a
-           -- place only under that lock, so no open place of the student can appear until the
-           -- commit, and an open place never reopens once closed (a place turning from open to
-           -- closed meanwhile is one close_day_places would skip anyway). A student without a
-           -- contact row (rebook only) has no join_waitlist running either (it needs the row).
+           -- gate: most students have no open place, and one index probe (idx_waitlist_student)
+           -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
+           -- place only under it, and a closed place never reopens.
            AND EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                        WHERE w.student_id = v_booking.student_id
                          AND w.status IN ('waiting', 'offered')) THEN
-            -- the student's open waitlist places the booking leaves them no use for: on this
-            -- exam (a held offer there is used: the booking takes its seat) and on the other
-            -- exams of its mock type and day (DUPLICATE_BOOKING: an offer there could never be
-            -- accepted and held its seat for nobody while the next student waited). Locked
-            -- after the contact (and the old booking), ascending id, before any exam, as
-            -- places rank; v_offer_exams: the exams whose offer was closed or used, offered
-            -- onward once locked below.
+            -- the open places the booking leaves no use for (this exam's held offer is used, the
+            -- others' could never be accepted); v_offer_exams: the exams whose offer was closed or
+            -- used, offered onward once locked below.
             v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
         END IF;
 
@@ -246,14 +234,9 @@ BEGIN
         END IF;
 
         IF NOT v_replay THEN
-            -- last, every exam the call changes, ascending hubspot_id (the lock order; each
-            -- after every contact, booking and place): the new seat (take_seat: EXAM_FULL
-            -- when it was taken meanwhile, and everything above rolls back), the old one's
-            -- seat given back (rebook; release_seat offers it), and each exam whose offer
-            -- close_day_places closed or used, its free seats offered to the next students
-            -- (another exam's: locked by lock_exam, BUSY after mockbook.lock_timeout). Once
-            -- an exam is locked the call waits only for later exams of this order: the offers
-            -- pick their places SKIP LOCKED.
+            -- last, every exam the call changes, ascending hubspot_id (the lock order): the new
+            -- seat (take_seat; EXAM_FULL rolls everything back), the old one given back (rebook),
+            -- and each exam whose offer was closed or used, its free seats offered onward.
             FOR v_exam_id IN
                 SELECT DISTINCT x.id
                 FROM unnest(v_offer_exams || ARRAY[v_exam.hubspot_id,
