@@ -7,8 +7,8 @@ measured over db/functions/internal/ only: the API's comments (db/functions/api/
 published contract (docs/rpc.md and the TypeScript client are generated from them) and alone
 keep db/functions as a whole above MAX_PROSE_SHARE. Each `COMMENT ON FUNCTION
 mockbook_internal...` text is at most MAX_COMMENT_LINES lines and MAX_COMMENT_CHARS characters.
-NOT_YET_TRIMMED lists the files still over these limits; a listed file that meets them fails
-its test until it leaves the list, so the list only shrinks.
+NOT_YET_TRIMMED lists the files still over these limits (left out of the share too); a listed
+file that meets them fails its test until it leaves the list, so the list only shrinks.
 """
 
 from __future__ import annotations
