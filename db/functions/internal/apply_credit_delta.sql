@@ -1,8 +1,5 @@
-/**
- * Why: the only code that changes a credit balance, always relatively and always with its ledger
- * row, so the ledger explains every balance and concurrent changes add up. The contract is the
- * COMMENT ON FUNCTION below.
- */
+-- Why: the only code that changes a credit balance, always by a delta with its ledger row, so the
+-- ledger explains every balance and concurrent changes add up.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_credit_delta(
     p_contact_id uuid,
     p_credit_field text,
@@ -88,16 +85,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_credit_delta(uuid, text, integer, text, uuid, text, text) IS
-'Internal: changes one credit balance relatively and writes its credit_ledger row.
-
-The only code that changes a credit balance: a relative update (balance + delta, never an
-absolute write) of one credit field (checked against credit_fields(); the balance read by the
-accessor credit_balance; this UPDATE is the one writer that names the columns, so no SQL is
-built from the argument), plus the credit_ledger row that explains it, both in one statement. A NULL balance counts as 0.
-The ledger''s actor is mockbook_internal.request_actor(p_actor): the JWT user of the request when
-there is one, else p_actor.
-Errors: INVALID_ARGUMENT (unknown field, zero delta), CONTACT_NOT_FOUND,
-INSUFFICIENT_CREDITS (the balance would go below zero; nothing changes).
-Locks: the contact row (first in the lock order, docs/rpc.md).';
+'Internal: changes one credit balance relatively and writes its credit_ledger row. Locks: the contact
+row (first in the lock order, docs/rpc.md).';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_credit_delta(uuid, text, integer, text, uuid, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

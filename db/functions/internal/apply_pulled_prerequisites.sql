@@ -1,8 +1,4 @@
-/**
- * Why: prerequisites live in HubSpot as exam->exam associations, not as a property; the pull
- * applies the complete lists it read, never wiping a list it did not read and never overwriting a
- * local change still in the outbox. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: prerequisites live in HubSpot as exam->exam associations, not as a property.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_prerequisites(p_prerequisites jsonb,
                                                                   p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -66,19 +62,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text) IS
-'Glue (pull, reconcile): set the prerequisite lists of the given exams to what HubSpot''s exam->exam associations say, keeping a local change not pushed yet. Returns {updated, unchanged, kept_local, unknown, busy}. Errors: INVALID_ARGUMENT.
-
-The pull and the reconcile apply exam prerequisites read from HubSpot, where they are exam->exam
-associations (there is no prerequisite property). p_prerequisites:
-{"<exam hubspot id>": ["<prerequisite exam hubspot id>", ...], ...} — the COMPLETE list of
-each exam given (an empty list: it has none). Exams not given are left alone, so a pull that
-read no associations never wipes a list. An exam whose prerequisites were changed locally and
-not pushed yet (local_change_pending) keeps the local list: the push writes it to HubSpot.
-Unknown exams are skipped. Changes run with mockbook.origin = ''hubspot'' (not echoed back),
-audited as p_actor (default ''hubspot:pull'').
-Returns {updated, unchanged, kept_local, unknown, busy}.
-Errors: INVALID_ARGUMENT (not an object of arrays of ids). Locks: each changed exam row
-(lock_exam; BUSY exams are left for the next pull and counted in busy).';
+'Glue (pull, reconcile): set the prerequisite lists of the given exams to what HubSpot''s exam->exam
+associations say, keeping a local change not pushed yet. Returns {updated, unchanged, kept_local,
+unknown, busy}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_prerequisites(jsonb, text) TO mockbook_glue;

@@ -1,12 +1,5 @@
-/**
- * Why: a student's booking is the call a booking rush is made of, and almost every one of them
- * is the common case: a new key, a known student, an open exam with a free seat, no duplicate,
- * no prerequisite, no waitlist place, no booking code of the caller's. This function books that
- * case in a few statements (the student's rows read by one statement after the contact's lock,
- * no subtransaction) and hands every other case, before it has written anything, to the one
- * booking pipeline, mockbook_internal.book, which decides it with every check and error. The
- * contract is the COMMENT ON FUNCTION below.
- */
+-- Why: almost every booking of a rush is the common case (a new key, a known student, an open exam
+-- with a free seat, nothing else to check), so it is answered in few statements.
 CREATE OR REPLACE FUNCTION mockbook_internal.book_common_case(
     p_student_id text,
     p_email text,
@@ -157,24 +150,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book_common_case(text, text, text, text, text, text, text, text, text, text) IS
-'Internal: create_booking''s common case in few statements; every other case goes to mockbook_internal.book (mode credit).
-
-The common case: no caller''s booking code, the idempotency key and the contact''s row both
-free to lock at once, the student found by id and email, the exam found with no prerequisite,
-the key never used (no booking, no stored result), no Active or Completed booking of the
-student of the exam''s mock type on its day, no open waitlist place of the student, a free
-seat (total_bookings plus the seats held by others'' offers below capacity), the exam open
-(mockbook_internal.exam_unbookable_reason) and the location or hand the mock type needs given.
-Everything it reads is read after the key''s and the contact''s locks, as the pipeline reads it.
-Then, as the pipeline: mockbook_internal.check_booking_rules (only when a scheduling rule is
-on: with every rule off it has nothing to check) and the credit, picked by the same statement
-as mockbook_internal.pick_credit picks it (pick_credit itself is called for its error when the
-student has none; the errors are theirs), the booking inserted (mockbook_internal.new_booking_row, insert_booking), the
-credit spent (apply_credit_delta) and the seat taken last (take_seat). Any other case, before
-anything is written, is decided by mockbook_internal.book(''credit'', ...) with the same
-arguments: the same checks, errors, locks and result, so a call''s outcome never depends on
-which of the two booked it.
-Errors: those of create_booking. Locks: the idempotency key''s advisory lock, the contact row,
-then the exam row (take_seat), as mockbook_internal.book.';
+'Internal: create_booking''s common case in few statements; every other case goes to
+mockbook_internal.book (mode credit).';
 REVOKE ALL ON FUNCTION mockbook_internal.book_common_case(text, text, text, text, text, text, text, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.booking_by_ref(p_ref) -> hubspot_bookings, NULL when none matches
- *
- * Resolves the booking reference apps pass as p_booking_id: the booking's uuid (id), its booking
- * code (booking_id) or its HubSpot id (hubspot_id). Every booking the reference could mean is
- * looked up; when two different bookings match (one's code equals another's HubSpot id, as a
- * legacy code may), the reference is refused with AMBIGUOUS_REFERENCE: never resolved to the
- * wrong booking. Read without a lock: callers lock, then read the booking again FOR UPDATE.
- * Errors: AMBIGUOUS_REFERENCE. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_by_ref(p_ref text)
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
@@ -43,5 +33,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_by_ref(text) IS
-'Internal: the booking a reference names (its uuid, booking code or HubSpot id), or NULL; AMBIGUOUS_REFERENCE when it names two bookings.';
+'Internal: the booking a reference names (its uuid, booking code or HubSpot id), or NULL;
+AMBIGUOUS_REFERENCE when it names two bookings.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_by_ref(text) FROM PUBLIC, anon, authenticated, service_role;

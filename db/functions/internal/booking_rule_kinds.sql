@@ -1,8 +1,5 @@
-/**
- * Why: the scheduling rules' kinds and maxima are spelled once, so set_booking_rule's checks and
- * the readers' clamping cannot disagree. PL/pgSQL, not SQL: every booking reads it, and a SQL
- * function's body is planned again on every call. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the scheduling rules' kinds and maxima are spelled once, so set_booking_rule's checks and
+-- the readers' clamping cannot disagree.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule_kinds()
 RETURNS TABLE (rule text, kind text, max numeric)
 LANGUAGE plpgsql
@@ -26,15 +23,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rule_kinds() IS
-'Internal: the one list of the scheduling rules with their kind (boolean, hours, action, limit, positive) and maximum (NULL: none).
-
-Returns (rule, kind, max), one row per rule of hubspot_sync.booking_rules: kind is ''boolean'',
-''hours'' (a number 0..max), ''action'' ("refuse" / "no_refund"), ''limit'' (a whole number 1..max, or
-null: no limit) or ''positive'' (a whole number 1..max); max is NULL for the kinds without one.
-The maxima (counts 10,000; hours 17,520, two years; minutes 525,600, a year) keep every value
-one the booking functions can apply (an integer, an interval added to a timestamp).
-hubspot_sync.set_booking_rule refuses a value above its maximum; the readers
-(mockbook_internal.booking_rules) read a value stored above it (written to the table
-directly) as the maximum.
-Errors: none. Locks: none.';
+'Internal: the one list of the scheduling rules with their kind (boolean, hours, action, limit,
+positive) and maximum (NULL: none). Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_rule_kinds() FROM PUBLIC, anon, authenticated, service_role;

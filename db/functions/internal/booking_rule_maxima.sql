@@ -1,9 +1,5 @@
-/**
- * Why: the readers of the rules clamp a number stored above its rule's maximum, and the maxima
- * are booking_rule_kinds'. As one IMMUTABLE jsonb value without arguments, the planner computes
- * it once per plan (a reader's plan, kept by PL/pgSQL for the session) instead of joining the
- * list on every read. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: IMMUTABLE and without arguments, so a reader's plan gets the maxima as a constant instead
+-- of joining booking_rule_kinds on every read.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule_maxima()
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -18,9 +14,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rule_maxima() IS
-'Internal: {rule: maximum} of the scheduling rules that have one, from mockbook_internal.booking_rule_kinds.
-
-IMMUTABLE and without arguments: a query that calls it is given the value when it is planned,
-so mockbook_internal.booking_rules clamps with a constant. The list is booking_rule_kinds''
-(the one place the maxima are spelled). Errors: none. Locks: none.';
+'Internal: {rule: maximum} of the scheduling rules that have one, from
+mockbook_internal.booking_rule_kinds.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_rule_maxima() FROM PUBLIC, anon, authenticated, service_role;

@@ -1,16 +1,5 @@
-/**
- * mockbook_internal.business_timezone() -> text
- *
- * The business time zone every day and local time of day is read in, as stored now: the
- * database's setting mockbook.business_timezone (set_business_timezone writes it with ALTER
- * DATABASE), read from the catalog once per transaction, America/Toronto when unset. Not the
- * session's copy of the setting: a session takes a database's settings when it opens, so a pooled
- * connection opened before a change (PostgREST keeps its pool for hours) would keep the old zone.
- * The transaction's reading is kept in mockbook.business_timezone_in_transaction (transaction-
- * local, so the next transaction reads again). A value PostgreSQL does not know is refused with
- * INVALID_ARGUMENT naming the setting (never a raw 22023 from deep inside a booking); a zone is
- * probed once per session (mockbook.business_timezone_checked).
- */
+-- Why from the catalog, not the session's copy of the setting: a pooled connection opened before
+-- set_business_timezone (PostgREST keeps its pool for hours) would keep the old zone.
 CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()
 RETURNS text
 LANGUAGE plpgsql
@@ -53,5 +42,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.business_timezone() IS
-'Internal: the business time zone as the database stores it now (its setting mockbook.business_timezone, read from the catalog once per transaction, default America/Toronto). Errors: INVALID_ARGUMENT when the setting names no known zone.';
+'Internal: the business time zone as the database stores it now (its setting
+mockbook.business_timezone, read from the catalog once per transaction, default America/Toronto).
+Errors: INVALID_ARGUMENT when the setting names no known zone.';
 REVOKE ALL ON FUNCTION mockbook_internal.business_timezone() FROM PUBLIC, anon, authenticated, service_role;

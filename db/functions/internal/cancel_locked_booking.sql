@@ -1,8 +1,5 @@
-/**
- * Why: cancel_booking, cancel_bookings, cancel_booking_atomic and the pull's exam changes cancel
- * a booking the same way; this is that one way, in the lock order contact, booking, exam, with
- * the seat given back last. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: cancel_booking, cancel_bookings, cancel_booking_atomic and the pull's exam changes cancel a
+-- booking the same way.
 CREATE OR REPLACE FUNCTION mockbook_internal.cancel_locked_booking(
     p_booking_id uuid,
     p_student_id text,
@@ -108,32 +105,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.cancel_locked_booking(uuid, text, boolean, text, text) IS
-'Internal: cancels one booking, locking contact, booking, then exam (FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CANCELLATION_CLOSED for a student past the cancellation deadline), refunds to the field token_used names, total_bookings - 1.
-
-The core of cancel_booking, cancel_bookings and cancel_booking_atomic, in the lock order
-contact, booking, exam: this locks the booking''s contact (mockbook_internal.lock_contact), then
-the booking (mockbook_internal.lock_booking, read again), and then:
-  - p_student_id given and not the booking''s student                   -> FORBIDDEN
-  - Cancelled                                                   -> ALREADY_CANCELLED
-  - Completed (or Failed, or any status but Active)                 -> NOT_CANCELLABLE
-  - cancellation deadline (rules cancel_deadline_hours / cancel_deadline_action):
-    a student''s call (p_student_id given) less than cancel_deadline_hours before the start
-    (booking''s exam day + start_time, business time zone) -> CANCELLATION_CLOSED when the
-    action is ''refuse'', or cancelled without refund when it is ''no_refund''. An admin call
-    (p_student_id NULL) is not bound: the admin override;
-  - refund (when p_refund): one credit back to the field token_used names
-    (mockbook_internal.credit_field_of_token; ''Shared Token'' -> shared_mock_credits; nothing for
-    ''Admin Override''), through mockbook_internal.apply_credit_delta with reason ''cancellation'',
-    actor p_actor (else p_student_id), note p_reason;
-  - the booking becomes Cancelled; token_refunded, token_refunded_at and token_refund_admin
-    (p_actor) are set when a credit was refunded;
-  - last, the exam''s total_bookings - 1 (mockbook_internal.release_seat: the exam''s row is locked
-    by that one statement and the commit).
-Returns {success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
-total_bookings}: credit_field is the field token_used names (NULL for Admin Override) and
-credits_remaining its balance now, also when nothing was refunded (p_refund false).
-Errors: BOOKING_NOT_FOUND, FORBIDDEN, ALREADY_CANCELLED, NOT_CANCELLABLE, CANCELLATION_CLOSED, CONTACT_NOT_FOUND
-(a refund for a student without contact), BUSY.
-Locks: the contact row, the booking row, then the exam row (last statement).';
+'Internal: cancels one booking, locking contact, booking, then exam (FORBIDDEN, ALREADY_CANCELLED,
+NOT_CANCELLABLE, CANCELLATION_CLOSED for a student past the cancellation deadline), refunds to the
+field token_used names, total_bookings - 1. Locks: the contact row, the booking row, then the exam
+row (last statement).';
 REVOKE ALL ON FUNCTION mockbook_internal.cancel_locked_booking(uuid, text, boolean, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,7 +1,5 @@
-/**
- * Why: every keyed RPC checks its key the same way, including the prefix reserved for
- * accept_offer's bookings. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: every keyed RPC checks its key the same way, including the prefix reserved for
+-- accept_offer's bookings.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_idempotency_key_arg(p_idempotency_key text,
                                                                   p_required boolean)
 RETURNS void
@@ -27,17 +25,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_idempotency_key_arg(text, boolean) IS
-'Internal: the one check of a caller''s idempotency key (required or optional, 1-255 characters, not starting with the waitlist-offer- prefix reserved for accept_offer); INVALID_ARGUMENT.
-
-The one check of a caller''s idempotency key, shared by every keyed RPC: the booking functions
-(mockbook_internal.validate_booking_args, rebook; p_required true) and every other keyed write
-(mockbook_internal.claim_idempotent_call; p_required false, where NULL means "not keyed").
-  - NULL                         -> INVALID_ARGUMENT when p_required, else fine;
-  - 0 or more than 255 characters -> INVALID_ARGUMENT;
-  - starting with ''waitlist-offer-'' (any case) -> INVALID_ARGUMENT: the prefix is reserved for
-    the bookings accept_offer makes (key ''waitlist-offer-<place id>''). Keys of bookings and of
-    the other writes share one key space, so a caller''s booking holding that key would take
-    it from the student''s offer.
-Errors: INVALID_ARGUMENT naming p_idempotency_key. Locks: none.';
+'Internal: the one check of a caller''s idempotency key (required or optional, 1-255 characters, not
+starting with the waitlist-offer- prefix reserved for accept_offer); INVALID_ARGUMENT. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_idempotency_key_arg(text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,7 +1,5 @@
-/**
- * Why: whether an exam and its named prerequisites exist is checked one way, without a lock
- * before the key and again under the exam's lock. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: whether an exam and its named prerequisites exist is checked one way, without a lock before
+-- the key and again under the exam's lock.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_prerequisite_exams(p_exam_id text,
                                                                  p_ids text[])
 RETURNS void
@@ -27,15 +25,6 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_prerequisite_exams(text, text[]) IS
 'Internal: EXAM_NOT_FOUND unless the exam and every listed prerequisite id are known exams (no lock).
-
-Whether an exam and the prerequisites named for it are known exams, shared by
-write_exam_prerequisites (under the exam''s lock) and update_exam_prerequisites (before its
-idempotency key, without a lock: docs/rpc.md lists EXAM_NOT_FOUND before
-IDEMPOTENCY_KEY_REUSED; the writer checks again under the lock). In order:
-  - no exam p_exam_id                                                   -> EXAM_NOT_FOUND
-  - ids (blanks trimmed) that are no known exam; DETAIL lists them      -> EXAM_NOT_FOUND
-p_ids NULL is an empty list; the ids are checked as arguments first
-(mockbook_internal.check_prerequisite_ids).
 Errors: EXAM_NOT_FOUND. Locks: none (reads only).';
 REVOKE ALL ON FUNCTION mockbook_internal.check_prerequisite_exams(text, text[])
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,15 +1,5 @@
-/**
- * mockbook_internal.check_student_caller(p_student_id text, p_what text) -> void
- *
- * Who acts, decided in one place: every API function that names a student, an email, a
- * booking or an offer calls this first, with the student the call is for (a booking's or a
- * contact's own student where the call names a row). A call whose JWT names a user who is not
- * an admin (mockbook_internal.request_actor: 'user:<email>') acts only for the student whose
- * email is the JWT's (case-insensitive); no student (NULL: none named, or the row does not
- * exist) or another student is FORBIDDEN. A JWT without an email (a bare sub) cannot be matched
- * and is refused. An admin's JWT and the service-role key (no user) pass: they act for anyone.
- * Locks: none.
- */
+-- Why: who acts is decided in one place: every API function that names a student, an email, a
+-- booking or an offer calls this first.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_student_caller(p_student_id text, p_what text)
 RETURNS void
 LANGUAGE plpgsql
@@ -42,5 +32,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_student_caller(text, text) IS
-'Internal: FORBIDDEN when a non-admin JWT user calls without p_student_id or for a student whose email is not the JWT''s; admins and the service-role key pass.';
+'Internal: FORBIDDEN when a non-admin JWT user calls without p_student_id or for a student whose
+email is not the JWT''s; admins and the service-role key pass.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_student_caller(text, text) FROM PUBLIC, anon, authenticated, service_role;

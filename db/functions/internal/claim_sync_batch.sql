@@ -1,9 +1,4 @@
-/**
- * Why: several glue workers push the outbox at once; SKIP LOCKED and leases give each row to one
- * worker, and all due rows of a record go together so a record is pushed once, as its current
- * state. The claimed contacts are locked in ascending id, as every writer locks them. The
- * contract is the COMMENT ON FUNCTION below.
- */
+-- Why: several glue workers push the outbox at once.
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
                                                         p_lease_seconds integer DEFAULT 60)
 RETURNS SETOF hubspot_sync.sync_queue
@@ -77,28 +72,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) IS
-'Glue: lease up to p_limit due outbox rows (SKIP LOCKED; all pending rows of the same records). The claimed contacts are locked first, ascending id, each waited for at most mockbook.lock_timeout; one still busy is left for a later claim.
-
-A glue worker takes up to p_limit due outbox rows (done_at and dead_at NULL, next_attempt_at
-reached, no live lease) with FOR UPDATE SKIP LOCKED, so several workers never take the same
-row, and leases them for p_lease_seconds: if the worker dies, the rows come back when the lease
-expires. Every other due, unleased row of the same records is taken too, so one record''s
-changes are pushed once, as its current state, by one worker; and a record another worker
-holds a live lease on is not taken at all (a change queued while it is being pushed waits for
-that push, so two workers never send two states of one record in the wrong order).
-Each claim counts one attempt.
-The lease of a contact''s rows fires credit_push_claimed, which writes the contact''s credit
-merge bookkeeping (contact_credit_sync); that row is written only under its contact''s row
-lock (docs/rpc.md, "Lock order"), so the claim first locks the contacts it is claiming, in
-ascending id, each waited for at most mockbook.lock_timeout (lock_contacts): a contact a pull,
-a booking or a write-back holds is waited for, and one still held when the wait ends is left
-out of this claim (its rows stay due, for a later claim; after one wait ran out, the busy
-ones left are not waited for). A contact another claim leased while this one waited is left
-to it. So a claim and a pull, which locks each contact before its rows, never deadlock
-(tests/py/rpc/test_lock_order.py).
-Errors: INVALID_ARGUMENT (empty worker, limit outside 1..1000, lease outside 1..3600).
-Locks: the outbox rows (FOR UPDATE SKIP LOCKED: never waited for), then the claimed contacts''
-rows (ascending id, bounded waits), then (the trigger) their contact_credit_sync rows.';
+'Glue: lease up to p_limit due outbox rows (SKIP LOCKED; all pending rows of the same records). The
+claimed contacts are locked first, ascending id, each waited for at most mockbook.lock_timeout; one
+still busy is left for a later claim.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) TO mockbook_glue;

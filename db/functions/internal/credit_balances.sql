@@ -1,11 +1,3 @@
-/**
- * mockbook_internal.credit_balances(p_contact) -> jsonb
- *
- * Every credit balance of a contact row as {credit_field: balance} (NULL counts as 0), the
- * fields from credit_fields(), each read by the accessor credit_balance. The shape
- * contact_credit_sync.credits stores and the push sends.
- * Errors: none. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_balances(
     p_contact hubspot_sync.hubspot_contact_credits)
 RETURNS jsonb

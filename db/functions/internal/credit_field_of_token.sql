@@ -1,12 +1,4 @@
-/**
- * mockbook_internal.credit_field_of_token(p_token_used) -> text
- *
- * The credit field a booking's token_used names, from hubspot_sync.credit_rules() (e.g.
- * 'Shared Token' -> shared_mock_credits): where a cancellation refunds to. NULL for
- * 'Admin Override' and any label without a rule (nothing was spent, nothing is refunded).
- * Errors: none. Locks: none.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_of_token(p_token_used text)
 RETURNS text
 LANGUAGE plpgsql

@@ -1,12 +1,3 @@
-/**
- * mockbook_internal.exam_unbookable_reason(p_exam) -> text
- *
- * NULL when the exam can be booked now, else the error code saying why: EXAM_NOT_ACTIVE (is_active
- * is not true/active, case-insensitive, nor 'scheduled' with its activation time reached) or
- * EXAM_IN_PAST (exam day before today in the business time zone, or the exam has started:
- * exam_starts_at reached, unless the booking rule allow_booking_after_start is on; an exam
- * without a start time is bookable until its day is over). Capacity is not considered.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.exam_unbookable_reason(p_exam hubspot_sync.hubspot_mock_exams)
 RETURNS text
 LANGUAGE plpgsql
@@ -37,6 +28,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS
-'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST (its day is over, or it has started and the rule allow_booking_after_start is off).';
+'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST (its day is over,
+or it has started and the rule allow_booking_after_start is off).';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
     FROM PUBLIC, anon, authenticated, service_role;

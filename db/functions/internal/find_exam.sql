@@ -1,10 +1,3 @@
-/**
- * mockbook_internal.find_exam(p_mock_exam_id) -> hubspot_mock_exams
- *
- * The exam with this HubSpot id, read without a lock (lock it with mockbook_internal.lock_exam before
- * changing anything that depends on it).
- * Errors: EXAM_NOT_FOUND. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.find_exam(p_mock_exam_id text)
 RETURNS hubspot_sync.hubspot_mock_exams
 LANGUAGE plpgsql

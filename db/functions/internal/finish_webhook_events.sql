@@ -1,7 +1,5 @@
-/**
- * Why: a webhook event that failed is retried with a backoff and given up after a bound, so one
- * bad event never blocks the others. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a webhook event that failed is retried with a backoff and given up after a bound, so one bad
+-- event never blocks the others.
 CREATE OR REPLACE FUNCTION mockbook_internal.finish_webhook_events(p_ids bigint[],
                                                               p_error text DEFAULT NULL,
                                                               p_max_attempts integer DEFAULT 10)
@@ -40,17 +38,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer) IS
-'Glue (webhook processor): mark claimed webhook events processed, or failed (due again after a backoff; given up after p_max_attempts); deletes processed events older than 7 days. Returns the number updated. Errors: INVALID_ARGUMENT.
-
-The webhook processor reports claimed events. Without p_error they are processed
-(processed_at now, lease and last error cleared). With p_error they stay pending and come due
-again after a backoff of 2^attempts seconds (at most 5 minutes), keeping the error in
-last_error; an event that failed p_max_attempts times is given up (processed_at set, the
-error kept): the pull, which reads every changed record anyway, is the safety net.
-Processed events older than 7 days are deleted (up to 1,000 per call), so the table stays small.
-Returns the number of events updated.
-Errors: INVALID_ARGUMENT (p_ids NULL, p_max_attempts not 1..100).
-Locks: the given webhook_events rows.';
+'Glue (webhook processor): mark claimed webhook events processed, or failed (due again after a
+backoff; given up after p_max_attempts); deletes processed events older than 7 days. Returns the
+number updated. Errors: INVALID_ARGUMENT. Locks: the given webhook_events rows.';
 REVOKE ALL ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.finish_webhook_events(bigint[], text, integer)

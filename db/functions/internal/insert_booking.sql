@@ -1,8 +1,5 @@
-/**
- * Why: the insert of a booking, shared by every booking path, turns each unique violation into
- * the documented answer (DUPLICATE_BOOKING, INVALID_ARGUMENT, or a replay) instead of a raw error.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the insert of a booking, shared by every booking path, turns each unique violation into the
+-- documented answer (DUPLICATE_BOOKING, INVALID_ARGUMENT, or a replay) instead of a raw error.
 CREATE OR REPLACE FUNCTION mockbook_internal.insert_booking(p_booking hubspot_sync.hubspot_bookings)
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
@@ -69,18 +66,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings) IS
-'Internal: inserts a booking row (generating its BK- code), mapping unique violations to DUPLICATE_BOOKING / INVALID_ARGUMENT, or NULL for an idempotency-key race.
-
-Step 10 of create_booking, the insert itself, shared by the booking functions: inserts p_booking
-(id, codes, exam and contact columns as the caller filled them; created_at/updated_at now;
-hubspot_id stays NULL until the glue pushes it). When p_booking.booking_id is NULL a code is
-generated (mockbook_internal.new_booking_code), drawn again on a collision (10 collisions in a row would be a bug: XX000).
-A unique violation never reaches the caller raw:
-  uq_bookings_one_per_student_type_day  -> DUPLICATE_BOOKING (a concurrent insert won)
-  booking code, supplied by the caller  -> INVALID_ARGUMENT (p_booking_id already in use, or
-                                           not a valid code: booking_code_problem)
-  idempotency key                       -> returns NULL: the caller answers as a replay
-                                           (mockbook_internal.claim_idempotency_key)
-Errors: as listed. Locks: the new row (the caller holds the exam and contact locks).';
+'Internal: inserts a booking row (generating its BK- code), mapping unique violations to
+DUPLICATE_BOOKING / INVALID_ARGUMENT, or NULL for an idempotency-key race. Errors: as listed. Locks:
+the new row (the caller holds the exam and contact locks).';
 REVOKE ALL ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,10 +1,5 @@
-/**
- * Why: a local time of day is read as an instant only when the business time zone has exactly
- * one such instant. On the spring-forward day the clocks skip an hour (02:30 in Toronto does not
- * exist) and on the fall-back day they repeat one (01:15 happens twice); PostgreSQL's AT TIME
- * ZONE would silently pick one. Every reader of an exam's local times asks this function, and
- * such a time is flagged (the exam's time_problem), never guessed.
- */
+-- Why: a local time of day is read as an instant only when the business time zone has exactly one
+-- such instant.
 CREATE OR REPLACE FUNCTION mockbook_internal.local_time_problem(p_local timestamp, p_zone text)
 RETURNS text
 LANGUAGE plpgsql
@@ -42,5 +37,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.local_time_problem(timestamp, text) IS
-'Internal: NULL when the local date and time exists exactly once in the zone, else why not (skipped by a spring-forward, or repeated by a fall-back transition). Errors: none. Locks: none.';
+'Internal: NULL when the local date and time exists exactly once in the zone, else why not (skipped
+by a spring-forward, or repeated by a fall-back transition). Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.local_time_problem(timestamp, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,8 +1,4 @@
-/**
- * Why: the school's locations, listed once; every function that checks or maps a location
- * (validate_booking_args, create_booking's common case, legacy_attending_location) reads them
- * here, so a new campus is one line.
- */
+-- Why: the school's locations, listed once.
 CREATE OR REPLACE FUNCTION mockbook_internal.locations()
 RETURNS text[]
 LANGUAGE sql
@@ -14,5 +10,6 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.locations() IS
-'Internal: the location codes a booking may name (p_attending_location), lower case, in one list. Errors: none. Locks: none.';
+'Internal: the location codes a booking may name (p_attending_location), lower case, in one list.
+Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.locations() FROM PUBLIC, anon, authenticated, service_role;

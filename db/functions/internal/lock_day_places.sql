@@ -1,8 +1,5 @@
-/**
- * Why: the waitlist places a booking may close are locked in one ascending-id pass, after the
- * contact and before any exam, so bookings, offers and the push never lock them against the lock
- * order. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the waitlist places a booking may close are locked in one ascending-id pass, after the
+-- contact and before any exam (the lock order).
 CREATE OR REPLACE FUNCTION mockbook_internal.lock_day_places(
     p_student_id text,
     p_exam hubspot_sync.hubspot_mock_exams,
@@ -38,19 +35,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.lock_day_places(text, hubspot_sync.hubspot_mock_exams, bigint) IS
-'Internal: locks, in one ascending-id pass (lock_waitlist_entry, BUSY), the student''s open waitlist places on the exam and on the other exams of its mock type and day, plus p_place_id when given (accept_offer''s own place); returns their ids. Locks: the places, ascending id.
-
-The one pass that locks the student''s waitlist places a booking of p_exam may close: their
-open places (waiting or offered) on p_exam and on every other exam of p_exam''s mock type on
-its day, plus p_place_id when given (accept_offer: the student''s latest place on p_exam,
-whatever its status, which it decides on the locked row). One pass, ascending id, through
-mockbook_internal.lock_waitlist_entry (BUSY after mockbook.lock_timeout): a place ranks with
-the bookings, after the contact, before any exam. The caller holds the student''s contact
-lock, so no new place of the student appears meanwhile (join_waitlist inserts under it);
-offer_free_seats and process_waitlist change places only SKIP LOCKED, so a locked place''s
-status is stable until the commit. Used by close_day_places (the booking pipeline) and by
-accept_offer, which takes its own place in this pass and then hands the set to
-close_day_places (p_places), so its places are locked once, in one ascending pass.
-Errors: BUSY. Locks: the places, ascending id.';
+'Internal: locks, in one ascending-id pass (lock_waitlist_entry), the student''s open waitlist places
+on the exam and on the other exams of its mock type and day, plus p_place_id when given
+(accept_offer''s own place); returns their ids. Errors: BUSY. Locks: the places, ascending id.';
 REVOKE ALL ON FUNCTION mockbook_internal.lock_day_places(text, hubspot_sync.hubspot_mock_exams, bigint)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,10 +1,3 @@
-/**
- * mockbook_internal.mark_audit_notes(p_ids bigint[]) -> integer (rows marked)
- *
- * After their HubSpot note exists: sets synced_to_hubspot_at = now() on the given
- * supabase_audit_log rows that are not marked yet (claim_audit_notes' member_ids), so no note is
- * written twice for one row. Errors: none. Locks: those rows.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.mark_audit_notes(p_ids bigint[])
 RETURNS integer
 LANGUAGE plpgsql
@@ -25,6 +18,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) IS
-'Glue (audit notes): mark audit rows whose HubSpot note exists (synced_to_hubspot_at); returns how many were marked.';
+'Glue (audit notes): mark audit rows whose HubSpot note exists (synced_to_hubspot_at); returns how
+many were marked.';
 REVOKE ALL ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.mark_audit_notes(bigint[]) TO mockbook_glue;

@@ -1,8 +1,5 @@
-/**
- * Why: a record the pull cannot apply needs one open dead letter for a person to decide on, read
- * again on every pass until it applies; one function opens, updates and closes those rows. The
- * contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a record the pull cannot apply needs one open dead letter for a person to decide on, read
+-- again on every pass until it applies.
 CREATE OR REPLACE FUNCTION mockbook_internal.note_pull_outcome(p_entity_type text, p_entity_id text,
                                                          p_error text,
                                                          p_payload jsonb DEFAULT NULL)
@@ -49,17 +46,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb) IS
-'Internal (pull): open or update the record''s pull dead letter (sync_errors, direction pull) when p_error is given, close it when NULL.
-
-The pull''s dead letters: sync_errors rows with direction ''pull'', at most one open row per
-record (entity type = the local table, entity id = the HubSpot id), for a person to decide
-(`mockbook dlq list`). The pull reads a record again on every pass while its row is open.
-  p_error given  a record HubSpot sent could not be applied (a malformed value, a capacity below
-                 the booked seats): the record''s open row is updated (error, payload,
-                 attempts + 1, last_failed_at), or one is opened;
-  p_error NULL   the record was applied cleanly: its open row, if any, is closed
-                 (resolution ''retried'', resolved_by ''mockbook pull'').
-Errors: INVALID_ARGUMENT (no entity type or id). Locks: the record''s open sync_errors row.';
+'Internal (pull): open or update the record''s pull dead letter (sync_errors, direction pull) when
+p_error is given, close it when NULL. Errors: INVALID_ARGUMENT (no entity type or id). Locks: the
+record''s open sync_errors row.';
 REVOKE ALL ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.note_pull_outcome(text, text, text, jsonb) TO mockbook_glue;

@@ -1,8 +1,5 @@
-/**
- * Why: a free seat goes to the next waiting student in the same transaction that freed it, and
- * only under the exam's lock, which is what lets take_seat count held offers exactly. The
- * contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a free seat goes to the next waiting student in the same transaction that freed it, and only
+-- under the exam's lock, which is what lets take_seat count held offers exactly.
 CREATE OR REPLACE FUNCTION mockbook_internal.offer_free_seats(p_exam_hubspot_id text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -56,19 +53,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.offer_free_seats(text) IS
-'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting students, held for offer_hold_minutes (never to a student already holding an Active or Completed booking of the exam''s type and day: passed over, process_waitlist closes the place); the caller holds the exam''s lock.
-
-Turns an exam''s free seats into waitlist offers. The caller holds the exam''s row
-lock (release_seat''s UPDATE, set_exam_capacity''s and process_waitlist''s lock_exam): offers are
-only ever made under it, which is what lets take_seat count them exactly. Free seats =
-capacity - total_bookings - seats already held by offers; for each, the first ''waiting'' place
-(lowest id) becomes ''offered'', held until now() + offer_hold_minutes (hubspot_sync.booking_rules,
-default 60). A waiting place whose student already holds an Active or Completed booking of
-the exam''s mock type on its day (a booking pulled from HubSpot or adopted, which closes no
-place) is passed over, never offered (the offer could only be refused: DUPLICATE_BOOKING);
-hubspot_sync.process_waitlist closes it (''left''). A place whose row another transaction
-holds (its student leaving right now, or booking: the booking closes it) is
-skipped (SKIP LOCKED), never waited for: after the exam''s lock nothing is waited for, so the
-lock order contact -> booking/place -> exam stays acyclic. A closed or past exam offers nothing.
-Errors: none. Locks: the places it offers (SKIP LOCKED), under the caller''s exam lock.';
+'Internal: offers an exam''s free seats (capacity - total_bookings - held offers) to the first waiting
+students, held for offer_hold_minutes (never to a student already holding an Active or Completed
+booking of the exam''s type and day: passed over, process_waitlist closes the place); the caller
+holds the exam''s lock. Errors: none. Locks: the places it offers (SKIP LOCKED), under the caller''s
+exam lock.';
 REVOKE ALL ON FUNCTION mockbook_internal.offer_free_seats(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,8 +1,4 @@
-/**
- * Why: the push writes a contact's credits over whatever HubSpot holds; an admin's change made
- * between the push's read and its write would be lost unless the merge finds it in HubSpot's
- * property history. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the push writes a contact's credits over whatever HubSpot holds.
 CREATE OR REPLACE FUNCTION mockbook_internal.overwritten_credit_change(p_history jsonb,
                                                                  p_written integer,
                                                                  p_read_at timestamptz)
@@ -30,15 +26,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.overwritten_credit_change(jsonb, integer, timestamptz) IS
-'Internal: the admin change a push''s credit write replaced, read from HubSpot''s property history (0 if none).
-
-Internal (the credit merge, apply_pulled_contacts): the change an admin made in HubSpot
-between the push''s read of a contact (p_read_at: the contact''s lastmodifieddate then) and the
-push''s write of p_written over it — a change that write replaced, so HubSpot''s current value
-no longer shows it. p_history is one credit property''s propertiesWithHistory as HubSpot returns
-it (newest first: [{"value", "timestamp", ...}]). The push''s write is the newest version after
-p_read_at whose value is p_written; the change is the value just before that write minus the
-value current at p_read_at. 0 when there is no such write, no version in between, or a value
-that is not a whole number. Locks: none.';
+'Internal: the admin change a push''s credit write replaced, read from HubSpot''s property history (0
+if none).';
 REVOKE ALL ON FUNCTION mockbook_internal.overwritten_credit_change(jsonb, integer, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.pick_credit(p_contact, p_mock_type) -> (credit_field, token_used, balance)
- *
- * Step 9 of create_booking's contract: which credit a booking of p_mock_type spends, from
- * hubspot_sync.credit_rules(): the lowest-priority field with a balance above zero in p_contact
- * (Situational Judgment and Clinical Skills fall back to shared_mock_credits; Mini-mock and
- * Mock Discussion never do). balance is that field's balance before spending.
- * Errors: INVALID_EXAM_TYPE (no rule for the mock type), INSUFFICIENT_CREDITS (no field of the
- * type has a credit). Locks: none (pass the locked contact row to decide for real).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.pick_credit(
     p_contact hubspot_sync.hubspot_contact_credits,
     p_mock_type text,
@@ -56,6 +46,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits, text) IS
-'Internal: the credit field and token_used a booking of this mock type spends (credit_rules order); INVALID_EXAM_TYPE or INSUFFICIENT_CREDITS.';
+'Internal: the credit field and token_used a booking of this mock type spends (credit_rules order);
+INVALID_EXAM_TYPE or INSUFFICIENT_CREDITS.';
 REVOKE ALL ON FUNCTION mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,8 +1,5 @@
-/**
- * Why: a record with an open dead letter may become applicable without HubSpot changing it (a
- * capacity that fits once bookings are cancelled), so the pull reads such records again by id.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a record with an open dead letter may become applicable without HubSpot changing it (a
+-- capacity that fits once bookings are cancelled), so the pull reads such records again by id.
 CREATE OR REPLACE FUNCTION mockbook_internal.pull_recheck_ids(p_entity_type text,
                                                         p_since timestamptz DEFAULT NULL)
 RETURNS SETOF text
@@ -22,14 +19,8 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) IS
-'Glue (pull): HubSpot ids to read again on this pass: open pull dead letters, and those retried by a person since p_since.
-
-Records the pull reads again by id on every pass, whatever their modification date: those
-with an open pull dead letter (a capacity HubSpot wants below the booked seats may fit once
-bookings are cancelled; a malformed record may have been fixed), and those whose dead letter a
-person resolved with `mockbook dlq retry` since p_since (the previous pass).
-p_entity_type: hubspot_mock_exams | hubspot_contact_credits | hubspot_bookings.
-Errors: none. Locks: none.';
+'Glue (pull): HubSpot ids to read again on this pass: open pull dead letters, and those retried by a
+person since p_since. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.pull_recheck_ids(text, timestamptz) TO mockbook_glue;

@@ -1,14 +1,4 @@
-/**
- * mockbook_internal.pulled_contact_id(p_hubspot_id text, p_email text, p_student_id text) -> uuid
- *
- * The local contact a HubSpot contact record is applied to (apply_pulled_contacts): the one with
- * this HubSpot id, else one without a HubSpot id with this email (case-insensitive; the oldest),
- * else one without a HubSpot id with this student_id; NULL when none (a new contact). NULL
- * arguments match nothing. The pull uses it twice: to apply its records in ascending contact id
- * (the lock order) and, record by record, to find the contact to apply.
- * Errors: none. Locks: none.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_contact_id(p_hubspot_id text, p_email text,
                                                           p_student_id text)
 RETURNS uuid
@@ -30,5 +20,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_contact_id(text, text, text) IS
-'Internal (pull): the local contact a HubSpot contact record applies to -- by HubSpot id, else (one without a HubSpot id) by email, else by student_id; NULL for a new contact.';
+'Internal (pull): the local contact a HubSpot contact record applies to -- by HubSpot id, else (one
+without a HubSpot id) by email, else by student_id; NULL for a new contact.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_contact_id(text, text, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,12 +1,3 @@
-/**
- * mockbook_internal.pulled_int(p_properties jsonb, p_name text, p_required boolean DEFAULT false)
- *   -> integer
- *
- * A whole, non-negative number property of a record read from HubSpot ("12", also "12.0" as
- * HubSpot number properties may come back); NULL when blank and not required.
- * Errors: INVALID_ARGUMENT naming the property: missing (when required), not a whole number,
- * negative, or too large. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_int(p_properties jsonb, p_name text,
                                                   p_required boolean DEFAULT false)
 RETURNS integer
@@ -29,5 +20,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_int(jsonb, text, boolean) IS
-'Internal (pull): a HubSpot whole-number property (>= 0), NULL when blank; INVALID_ARGUMENT when missing (if required) or malformed.';
+'Internal (pull): a HubSpot whole-number property (>= 0), NULL when blank; INVALID_ARGUMENT when
+missing (if required) or malformed.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_int(jsonb, text, boolean) FROM PUBLIC, anon, authenticated, service_role;

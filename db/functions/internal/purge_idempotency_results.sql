@@ -1,12 +1,3 @@
-/**
- * mockbook_internal.purge_idempotency_results(p_retention interval DEFAULT '24 hours') -> bigint
- *
- * Deletes the stored results of keyed writes (hubspot_sync.idempotency_results) older than
- * p_retention (`mockbook run`'s purge step, MOCKBOOK_IDEMPOTENCY_RETENTION_HOURS, default 24):
- * a call repeated after that is a new call. Booking keys live on their bookings and are never
- * purged. Returns the number of rows deleted.
- * Errors: none. Locks: none beyond the deleted rows.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.purge_idempotency_results(
     p_retention interval DEFAULT '24 hours')
 RETURNS bigint

@@ -1,9 +1,3 @@
-/**
- * mockbook_internal.purge_sync_queue(p_retention) -> bigint (rows deleted)
- *
- * Deletes outbox rows that were done more than p_retention ago (default 7 days). Pending and dead
- * rows are never purged: dead rows stay until someone retries or discards them.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.purge_sync_queue(p_retention interval DEFAULT '7 days')
 RETURNS bigint
 LANGUAGE sql

@@ -1,11 +1,5 @@
-/**
- * Why: a server that cannot take a call — its disk full, read-only (a standby, or writes
- * switched off as Supabase does when a disk fills), out of memory or locks — raised raw
- * SQLSTATEs whose messages name files (53100 'could not extend file "pg_tblspc/…"'). Every API
- * function's handler asks this one function, which answers one documented code, UNAVAILABLE
- * (PT503), naming the condition and no path. PostgREST's read-only GET (a write function called
- * with GET) keeps its own answer, 405: this function returns and the handler re-raises.
- */
+-- Why: a server that cannot take a call (disk full, read-only, out of memory or locks) answers one
+-- documented code, UNAVAILABLE (PT503), naming the condition and no file path.
 CREATE OR REPLACE FUNCTION mockbook_internal.raise_unavailable(p_sqlstate text)
 RETURNS void
 LANGUAGE plpgsql
@@ -30,5 +24,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.raise_unavailable(text) IS
-'Internal: raises UNAVAILABLE (PT503) for a server condition (53xxx, 58030, 25006 outside a GET) caught by an API function''s handler; returns for PostgREST''s read-only GET, whose 405 the handler keeps. Errors: UNAVAILABLE. Locks: none.';
+'Internal: raises UNAVAILABLE (PT503) for a server condition (53xxx, 58030, 25006 outside a GET)
+caught by an API function''s handler; returns for PostgREST''s read-only GET, whose 405 the handler
+keeps. Errors: UNAVAILABLE. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.raise_unavailable(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,7 +1,4 @@
-/**
- * Why: sync_health reports when each glue job last ran; the glue records its runs here, in one
- * shape. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: sync_health reports when each glue job last ran.
 CREATE OR REPLACE FUNCTION mockbook_internal.record_sync_run(p_sync_type text, p_status text,
                                                        p_records integer DEFAULT 0,
                                                        p_error text DEFAULT NULL)
@@ -33,16 +30,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text) IS
-'Glue: record a run of one of its jobs (push, pull:exams, ...) in sync_metadata: time, status success|failed, records, error. Errors: INVALID_ARGUMENT.
-
-The glue records each run of one of its jobs in sync_metadata (one row per sync_type, e.g.
-''push'', ''pull:exams''): last_sync_timestamp now(), last_sync_status, records_synced,
-error_message. sync_health reports the newest ''success'' of push[:x] and pull[:x] types as
-last_push_at / last_pull_at. Cursors (sync_metadata.cursor) are left untouched.
-Args: p_status  success | failed (a run that completed, even if it dead-lettered some records,
-                is a success: dead letters are counted separately)
-Errors: INVALID_ARGUMENT (empty sync type, unknown status, negative count).
-Locks: the sync_metadata row.';
+'Glue: record a run of one of its jobs (push, pull:exams, ...) in sync_metadata: time, status
+success|failed, records, error. Errors: INVALID_ARGUMENT. Locks: the sync_metadata row.';
 REVOKE ALL ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.record_sync_run(text, text, integer, text) TO mockbook_glue;

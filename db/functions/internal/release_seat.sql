@@ -1,9 +1,5 @@
-/**
- * Why: a cancellation or a move gives its seat back by one UPDATE at the end of its transaction
- * (the exam is last in the lock order), and the freed seat goes to the waitlist under the same
- * lock. Only the wait for the exam's row is bounded (wait_for_lock); the offer's own waits are not.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a cancellation or a move gives its seat back by one UPDATE at its end (exams are last in the
+-- lock order), and the freed seat goes to the waitlist under the same lock.
 CREATE OR REPLACE FUNCTION mockbook_internal.release_seat(p_exam_hubspot_id text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -28,15 +24,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.release_seat(text) IS
-'Internal: total_bookings - 1 of an exam, at the end of a cancellation or a move (last in the lock order; BUSY after mockbook.lock_timeout, which bounds that wait only); the freed seat is offered to the waitlist.
-
-total_bookings - 1 (never below 0) on the exam a cancelled or moved booking held, by one
-UPDATE at the end of the caller''s transaction (the exam is last in the lock order contact,
-booking, exam). NULL when there is no such exam (a booking whose exam was deleted). A row held
-by another transaction is waited for at most mockbook.lock_timeout (default 2s), then BUSY.
-The freed seat then goes to the exam''s waitlist, under the same lock
-(mockbook_internal.offer_free_seats: the first waiting student gets an offer); the
-timeout bounds the exam''s wait only, so the offer''s own waits (a table lock on the
-waitlist, its outbox rows) are waited out, never a raw 55P03.
-Errors: BUSY. Locks: the exam row.';
+'Internal: total_bookings - 1 of an exam, at the end of a cancellation or a move (last in the lock
+order; BUSY after mockbook.lock_timeout, which bounds that wait only); the freed seat is offered to
+the waitlist. Errors: BUSY. Locks: the exam row.';
 REVOKE ALL ON FUNCTION mockbook_internal.release_seat(text) FROM PUBLIC, anon, authenticated, service_role;

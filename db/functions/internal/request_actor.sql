@@ -1,8 +1,5 @@
-/**
- * Why: who acted must come from the request when it names a user, so a caller cannot write
- * someone else's name into the ledger or the audit; every write asks this one function. The rule
- * and the admin roles it recognises are the COMMENT ON FUNCTION below.
- */
+-- Why: who acted must come from the request when it names a user, so a caller cannot write someone
+-- else's name into the ledger or the audit.
 CREATE OR REPLACE FUNCTION mockbook_internal.request_actor(p_actor text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
@@ -32,37 +29,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.request_actor(text) IS
-'Internal: the actor of the current request: the JWT user PostgREST''s request.jwt.claims names (''admin:<email or sub>'' when app_metadata.role or user_role is an admin role: admin or super_admin, else ''user:<email or sub>''), else p_actor (server jobs).
-
-Who acts: the one rule every write, the credit ledger
-(mockbook_internal.apply_credit_delta), the audit trigger (mockbook_internal.record_row_change, hence
-the HubSpot audit notes) and the keyed-write fingerprints use.
-
-PostgREST puts the request''s verified JWT claims, as one JSON object, in the
-transaction-scoped setting request.jwt.claims (PostgREST docs, "Transactions" -> "Request
-Headers, Cookies and JWT claims", https://docs.postgrest.org/en/v12/references/transactions.html
-: current_setting(''request.jwt.claims'', true)::json ->> ''email''); Supabase''s auth.jwt() reads
-the same setting. When those claims name a user —
-an `email` or a `sub` (Supabase Auth''s user id) — the actor is that user, whatever p_actor
-says (a caller cannot write someone else''s name into the ledger):
-    ''admin:<email>''  when the claims carry an administrator''s role claim: app_metadata.role or
-                     a top-level user_role naming one of the original platform''s admin roles,
-                     ''admin'' or ''super_admin'' (Supabase''s app_metadata is writable with the
-                     service key only, and user_role is a custom access token hook''s claim:
-                     the hook, not the user, sets it; a user cannot give either to
-                     themselves — user_metadata is never read);
-    ''user:<email>''   otherwise;
-    <sub> instead of <email> when the claims have no email.
-Otherwise (no claims, or claims without a user, e.g. the service-role key''s
-{"role": "service_role"}: server jobs, the glue) the actor is p_actor (NULL when NULL).
-At most 255 characters.
-
-The admin roles, from the original apps (harmon-tuazon/PD_Mocks_Booking_ExpressVersion): the
-admin API reads the custom claim user_role from the JWT, ''viewer'' when absent
-(admin_root/api/_shared/supabase.js, verifyToken), and checks it against ''super_admin'' /
-''admin'' (admin_root/api/admin/middleware/requireRole.js); the custom access token hook and the
-app_role enum (''super_admin'', ''admin'') that put user_role there are in
-PRDs/supabase/rbac-step-by-step-setup-guide.md (removed from the repository in f657668; last at
-42ecd94). ''viewer'', the hook''s default for a user with no role, is not an admin.
-Errors: none. Locks: none (STABLE: reads one setting).';
+'Internal: the actor of the current request: the JWT user PostgREST''s request.jwt.claims names
+(''admin:<email or sub>'' when app_metadata.role or user_role is an admin role: admin or super_admin,
+else ''user:<email or sub>''), else p_actor (server jobs). Errors: none. Locks: none (STABLE: reads
+one setting).';
 REVOKE ALL ON FUNCTION mockbook_internal.request_actor(text) FROM PUBLIC, anon, authenticated, service_role;

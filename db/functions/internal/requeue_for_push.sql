@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.requeue_for_push(p_table, p_exam_hubspot_id) -> bigint (rows queued)
- *
- * `mockbook push --all`: the periodic full batch sync and the admins' force-sync of the original
- * design. Queues an UPDATE outbox row carrying the current state of every record of p_table
- * (NULL: all three tables and the waitlist places, pushed as booking objects), or,
- * with p_exam_hubspot_id, of that exam, its bookings and its waitlist places (and their
- * contacts). Records that already have a pending row are skipped (their push sends the current
- * state anyway). Errors: INVALID_ARGUMENT (unknown table), EXAM_NOT_FOUND.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.requeue_for_push(p_table text DEFAULT NULL,
                                                         p_exam_hubspot_id text DEFAULT NULL)
 RETURNS bigint
@@ -72,6 +62,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.requeue_for_push(text, text) IS
-'Glue (mockbook push --all): queue the current state of every record (waitlist places included), or of one exam''s bookings and places.';
+'Glue (mockbook push --all): queue the current state of every record (waitlist places included), or
+of one exam''s bookings and places.';
 REVOKE ALL ON FUNCTION mockbook_internal.requeue_for_push(text, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.requeue_for_push(text, text) TO mockbook_glue;

@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.require_admin(p_what text) -> void
- *
- * Admin powers (no ownership check, no cancellation deadline, rule changes, capacity overrides,
- * credit adjustments, the jobs) need an admin caller: the request's JWT claims name an admin
- * (mockbook_internal.request_actor: 'admin:<user>'), or name no user at all (the service-role
- * key: a server job, the glue, a server-side app acting for its own admins, who then names the
- * actor in p_actor). A JWT naming a user who is not an admin ('user:<user>') is refused with
- * FORBIDDEN, p_what saying what needed the power.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.require_admin(p_what text)
 RETURNS void
 LANGUAGE plpgsql
@@ -25,5 +15,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.require_admin(text) IS
-'Internal: FORBIDDEN unless the caller may use admin powers: a JWT naming an admin, or no user (the service-role key).';
+'Internal: FORBIDDEN unless the caller may use admin powers: a JWT naming an admin, or no user (the
+service-role key).';
 REVOKE ALL ON FUNCTION mockbook_internal.require_admin(text) FROM PUBLIC, anon, authenticated, service_role;

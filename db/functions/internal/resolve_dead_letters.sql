@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.resolve_dead_letters(p_action, p_error_ids, p_actor) -> jsonb {action, resolved}
- *
- * What `mockbook dlq retry|discard` calls. For the unresolved sync_errors rows p_error_ids (NULL:
- * all unresolved ones):
- *   'retry'   — their dead outbox rows become due again now with a fresh attempt count;
- *   'discard' — their dead outbox rows are closed (done_at set, nothing is sent);
- * and the sync_errors rows are marked resolved (resolution, resolved_at, resolved_by).
- * Errors: INVALID_ARGUMENT (action not 'retry' or 'discard').
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.resolve_dead_letters(p_action text,
                                                             p_error_ids bigint[] DEFAULT NULL,
                                                             p_actor text DEFAULT NULL)

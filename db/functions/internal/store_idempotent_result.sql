@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.store_idempotent_result(p_function text, p_idempotency_key text,
- *                                      p_fingerprint text, p_result jsonb) -> jsonb
- *
- * The last statement of a keyed write (see mockbook_internal.claim_idempotent_call): stores the
- * result it is about to return under its key, in the same transaction, and returns p_result
- * unchanged. A NULL key stores nothing. The key's advisory lock is held since the claim, so no
- * other call can have stored the key meanwhile.
- * Errors: none. Locks: none (the key's advisory lock is already held).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.store_idempotent_result(p_function text,
                                                                 p_idempotency_key text,
                                                                 p_fingerprint text,
@@ -28,6 +18,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.store_idempotent_result(text, text, text, jsonb) IS
-'Internal: stores a keyed write''s result under its idempotency key (nothing for a NULL key) and returns it.';
+'Internal: stores a keyed write''s result under its idempotency key (nothing for a NULL key) and
+returns it.';
 REVOKE ALL ON FUNCTION mockbook_internal.store_idempotent_result(text, text, text, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,3 @@
-/**
- * mockbook_internal.sync_queue_next_due() -> numeric (seconds), or NULL
- *
- * When `mockbook push` could claim its next outbox row: 0 when a pending row is claimable now,
- * else the seconds until the earliest one becomes claimable (its next_attempt_at, or the end of
- * the lease another worker holds on it), or NULL when nothing is pending (done and dead rows do
- * not count). A one-shot push waits for rows that come due within its linger time (a rate-limit
- * wait, a short backoff) and leaves the later ones to the next run.
- * Errors: none. Locks: none (STABLE).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.sync_queue_next_due()
 RETURNS numeric
 LANGUAGE sql
@@ -25,6 +15,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.sync_queue_next_due() IS
-'Glue (mockbook push): seconds until the next pending outbox row can be claimed (0: now; NULL: nothing pending).';
+'Glue (mockbook push): seconds until the next pending outbox row can be claimed (0: now; NULL:
+nothing pending).';
 REVOKE ALL ON FUNCTION mockbook_internal.sync_queue_next_due() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.sync_queue_next_due() TO mockbook_glue;

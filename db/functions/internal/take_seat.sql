@@ -1,11 +1,5 @@
-/**
- * Why: the seat is taken by the booking's last statement, a conditional UPDATE, so a hot exam's
- * row is locked only for that statement and the commit and the capacity can never be exceeded;
- * what the caller decided without the lock is checked again on the row it updated. The wait for
- * the row is bounded as wait_for_lock bounds its waits (mockbook.lock_timeout, BUSY), but by the
- * UPDATE itself in a subtransaction: a separate tuple lock first costs a hot exam more (measured
- * in docs/performance.md). The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the seat is taken by the booking's last statement, a conditional UPDATE, so a hot exam's row
+-- is locked only for that statement and the commit and the capacity can never be exceeded.
 CREATE OR REPLACE FUNCTION mockbook_internal.take_seat(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_check_capacity boolean DEFAULT true
@@ -87,28 +81,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean) IS
-'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free, waitlist offers'' held seats counted (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout.
-
-The booking functions'' last statement before the commit: total_bookings + 1 by one
-conditional UPDATE of p_exam''s row (read earlier without a lock),
-  ... SET total_bookings = total_bookings + 1 WHERE id = p_exam.id AND total_bookings < capacity
-(without the capacity condition when p_check_capacity is false: an admin''s override).
-Zero rows -> EXAM_FULL (or EXAM_NOT_FOUND: the exam was deleted); the caller''s earlier writes
-(booking, credit, ledger, outbox and audit rows) roll back with the error. Seats held by
-waitlist offers (hubspot_sync.waitlist_entries, status ''offered'') count against the capacity
-too: once the row is locked, the offers are counted by a statement of their own (its
-snapshot, taken after the lock was granted, sees every offer made under this exam''s lock, and
-offers are only ever made under it: mockbook_internal.offer_free_seats), and total_bookings + held
-offers above the capacity -> EXAM_FULL. accept_offer marks its offer accepted before calling
-this, so the seat it held is the one taken. The row it updated
-is then checked as it is now: still open (EXAM_NOT_ACTIVE, EXAM_IN_PAST), and with the same
-mock type, date, times, mock set and prerequisites as the row the caller decided on and copied
-into the booking (else BUSY: the exam was edited meanwhile; the same call again decides on the
-new values). The row is locked by the UPDATE itself, inside a subtransaction that bounds its
-wait by mockbook.lock_timeout (default 2s; BUSY past it, or on a deadlock): no separate tuple
-lock, and the row gets a plain xmax (no MultiXact). The timeout bounds that wait only: the
-checks after it run without it.
-Errors: EXAM_FULL, EXAM_NOT_FOUND, EXAM_NOT_ACTIVE, EXAM_IN_PAST, BUSY.
-Locks: the exam row (last in the lock order contact, booking, exam).';
+'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free, waitlist offers''
+held seats counted (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and
+unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout. Locks: the
+exam row (last in the lock order contact, booking, exam).';
 REVOKE ALL ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,11 +1,5 @@
-/**
- * The one bounded lock wait. Every lock a call may wait for (docs/rpc.md "Lock order": the
- * idempotency key, contacts, bookings and waitlist places, exams; only the seat's UPDATE in
- * take_seat waits for its exam row itself, with the same bound and answer) is taken here, so the
- * bound (mockbook.lock_timeout, default 2s) and the answer past it (BUSY, also for a deadlock
- * with a transaction outside the lock order) are written once. The timeout is set for the
- * wait only: the caller gets its own value back on return.
- */
+-- Why: every lock a call may wait for is taken here, so the bound (mockbook.lock_timeout) and the
+-- answer past it (BUSY, also for a deadlock) are written once.
 CREATE OR REPLACE FUNCTION mockbook_internal.wait_for_lock(p_target text, p_key text)
 RETURNS void
 LANGUAGE plpgsql
@@ -98,6 +92,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.wait_for_lock(text, text) IS
-'Internal: locks one row (p_target ''contact'', ''booking'', ''waitlist_entry'': id; ''exam'': HubSpot id), an idempotency key''s advisory lock (''idempotency_key'') or every exam in ascending HubSpot id (''all_exams'', p_key NULL) until the transaction ends. A free row is locked at once; otherwise the wait lasts at most mockbook.lock_timeout (default 2s). Errors: BUSY (the wait ran out, or a deadlock). A row that does not exist is no error: nothing is locked.';
+'Internal: locks one row (p_target ''contact'', ''booking'', ''waitlist_entry'': id; ''exam'': HubSpot id),
+an idempotency key''s advisory lock (''idempotency_key'') or every exam in ascending HubSpot id
+(''all_exams'', p_key NULL) until the transaction ends. A free row is locked at once; otherwise the
+wait lasts at most mockbook.lock_timeout (default 2s). Errors: BUSY (the wait ran out, or a
+deadlock). A row that does not exist is no error: nothing is locked.';
 REVOKE ALL ON FUNCTION mockbook_internal.wait_for_lock(text, text)
     FROM PUBLIC, anon, authenticated, service_role;

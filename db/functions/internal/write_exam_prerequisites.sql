@@ -1,8 +1,5 @@
-/**
- * Why: update_exam_prerequisites and set_exam_prerequisites store a list the same way (checked,
- * sorted, without duplicates, under the exam's lock); this is that one writer, and an ordinary
- * UPDATE so the outbox pushes the list to HubSpot. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: update_exam_prerequisites and set_exam_prerequisites store a list the same way (checked,
+-- sorted, without duplicates, under the exam's lock).
 CREATE OR REPLACE FUNCTION mockbook_internal.write_exam_prerequisites(p_exam_id text,
                                                                 p_prerequisite_ids text[])
 RETURNS jsonb
@@ -45,22 +42,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.write_exam_prerequisites(text, text[]) IS
-'Internal: store an exam''s checked prerequisite list (shared by update_exam_prerequisites and set_exam_prerequisites). Errors: INVALID_ARGUMENT, EXAM_NOT_FOUND, BUSY. Locks the exam row.
-
-Internal: the one writer behind update_exam_prerequisites and set_exam_prerequisites. Locks
-the exam (lock_exam: BUSY after mockbook.lock_timeout), checks the new list, and stores it
-sorted and without duplicates. The change is an ordinary UPDATE, so the outbox queues the exam
-and the push writes the list to HubSpot as exam->exam associations (type
-HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID, default 1340). An unchanged list writes nothing.
-Checks, in order (its callers make the argument checks before their idempotency key too):
-  - an id NULL, blank or longer than 255 characters          -> INVALID_ARGUMENT
-  - the exam itself among its prerequisites                   -> INVALID_ARGUMENT
-    (both mockbook_internal.check_prerequisite_ids)
-  - the exam p_exam_id unknown (lock_exam)                    -> EXAM_NOT_FOUND
-  - an id that is no known exam (DETAIL lists them; mockbook_internal.check_prerequisite_exams,
-    under the exam''s lock)                                     -> EXAM_NOT_FOUND
-Returns {success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids,
-         previous_count, current_count, added_count, removed_count}.
-Locks: the exam row (lock_exam).';
+'Internal: store an exam''s checked prerequisite list (shared by update_exam_prerequisites and
+set_exam_prerequisites). Errors: INVALID_ARGUMENT, EXAM_NOT_FOUND, BUSY. Locks: the exam row
+(lock_exam).';
 REVOKE ALL ON FUNCTION mockbook_internal.write_exam_prerequisites(text, text[])
     FROM PUBLIC, anon, authenticated, service_role;

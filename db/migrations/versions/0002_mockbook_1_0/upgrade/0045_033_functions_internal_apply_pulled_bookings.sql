@@ -1,10 +1,6 @@
 -- Frozen copy of db/functions/internal/apply_pulled_bookings.sql (new).
-/**
- * Why: `mockbook import` and reconcile --repair bring bookings that exist only in HubSpot into
- * Postgres without ever inserting one twice (matched by HubSpot id, code, then key) and without
- * moving credits (HubSpot's balances already paid for them). The contract is the COMMENT ON
- * FUNCTION below.
- */
+-- Why: import and reconcile --repair bring HubSpot-only bookings into Postgres without inserting
+-- one twice and without moving credits (HubSpot's balances already paid for them).
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_bookings(p_bookings jsonb,
                                                              p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -186,39 +182,12 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) IS
-'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without moving credits and with HubSpot''s createdAt as created_at (now() when missing or malformed), malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted. Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors: INVALID_ARGUMENT.
-
-`mockbook import` (and reconcile --repair) bring bookings that exist in HubSpot into Postgres.
-p_bookings is a JSON array of HubSpot booking records: [{"id": "<hubspot id>", "createdAt",
-"properties": {"booking_id", "idempotency_key", "associated_mock_exam", "associated_contact_id",
-"student_id", "name", "email", "is_active", "attendance", "token_used", "attending_location",
-"dominant_hand", "mock_type", "exam_date", "start_time", "end_time"}}]. Each record is applied
-in its own subtransaction:
-  - matched by hubspot_id, else by booking code (booking_id), else by idempotency_key: never
-    inserted twice. A match without a HubSpot id gets it (Postgres owns bookings: nothing else
-    changes); a match already linked to another HubSpot booking is an error (a duplicate in
-    HubSpot).
-  - otherwise inserted, on its exam (which must be known locally: pull exams first), with the
-    student''s student_id and email (from the record, else from its associated contact), the
-    exam''s type, date, times and mock set where the record has none. No credit moves: HubSpot''s
-    balances already account for these bookings. Its created_at is when HubSpot created the
-    booking (the record''s top-level "createdAt", mockbook_internal.pulled_created_at), so an
-    imported history keeps its days (daily_booking_trends); a missing, malformed or future
-    createdAt gives now(), never an error. A matched or linked row keeps its created_at.
-  - a waitlist place (booking code ''WL-<place id>'': the push shows each place as a booking
-    object) is skipped: Postgres owns the waitlist, it is never imported as a booking.
-  - malformed (no booking code, unknown exam, a status other than Active, Cancelled, Completed,
-    Failed, an attendance other than Yes/No, a second Active booking of the student that day):
-    nothing changes, reported in errors and dead-lettered (sync_errors, direction pull).
-Then total_bookings of every exam that got a booking is recounted, under
-the exam locks taken in hubspot_id order. Runs with mockbook.origin = ''hubspot'', audited as
-p_actor (default ''hubspot:import'').
-Returns {inserted, inserted_ids: [uuids of the new rows], linked, matched,
-         errors: [{id, error}], retry: [ids busy now], exams_recounted}.
-Errors: INVALID_ARGUMENT (p_bookings not an array).
-Locks (the order contact, booking, exam): a booking row it links, never waited for (in use ->
-listed in retry, applied again by the next pull); then, last, the exams of the new Active
-bookings in hubspot_id order (mockbook_internal.lock_exam, BUSY after mockbook.lock_timeout).';
+'Glue (import, reconcile): bring HubSpot bookings into Postgres, matched by HubSpot id, booking code
+or idempotency key (never duplicated; a match only gets its HubSpot id), new ones inserted without
+moving credits and with HubSpot''s createdAt as created_at (now() when missing or malformed),
+malformed ones reported and dead-lettered; then the touched exams'' total_bookings are recounted.
+Returns {inserted, inserted_ids, linked, matched, errors, retry, exams_recounted}. Errors:
+INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_bookings(jsonb, text) TO mockbook_glue;

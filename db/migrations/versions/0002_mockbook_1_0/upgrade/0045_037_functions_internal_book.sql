@@ -1,11 +1,6 @@
 -- Frozen copy of db/functions/internal/book.sql (new).
-/**
- * Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline
- * with four modes, so the steps, their order and the lock order are written once. Everything is
- * checked once under the contact's lock (the exam read without one) and the seat is taken by the
- * last statements, so a hot exam's row is locked only for them and the commit. The modes and
- * steps are the COMMENT ON FUNCTION below.
- */
+-- Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline with
+-- four modes, so the steps, their order and the lock order are written once.
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
     p_student_id text,
@@ -62,12 +57,9 @@ BEGIN
     END IF;
 
     IF NOT v_replay THEN
-        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the
-        -- student's bookings and balances cannot change between a check and the writes; the
-        -- exam is not locked: its seat is taken by the last statement (take_seat, which checks
-        -- the exam again). Checking once (not first without locks and again under them) is
-        -- cheaper booking: the contact's lock is only ever contended by calls of the
-        -- same student.
+        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the student's
+        -- bookings and balances cannot change between a check and the writes; the exam is not
+        -- locked: take_seat takes its seat last and checks it again.
         IF p_mode = 'rebook' THEN
             SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
             WHERE c.student_id = v_old.student_id;
@@ -196,24 +188,15 @@ BEGIN
         v_booking := mockbook_internal.insert_booking(v_booking);
 
         IF v_booking.id IS NOT NULL
-           -- gate: most students booking have no open place at all; for them one index probe
-           -- (idx_waitlist_student) replaces close_day_places' two calls and join query. Safe
-           -- because the contact's lock is held (taken above, before this statement, whose
-           -- snapshot therefore sees every place committed before it): join_waitlist inserts a
-           -- place only under that lock, so no open place of the student can appear until the
-           -- commit, and an open place never reopens once closed (a place turning from open to
-           -- closed meanwhile is one close_day_places would skip anyway). A student without a
-           -- contact row (rebook only) has no join_waitlist running either (it needs the row).
+           -- gate: most students have no open place, and one index probe (idx_waitlist_student)
+           -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
+           -- place only under it, and a closed place never reopens.
            AND EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                        WHERE w.student_id = v_booking.student_id
                          AND w.status IN ('waiting', 'offered')) THEN
-            -- the student's open waitlist places the booking leaves them no use for: on this
-            -- exam (a held offer there is used: the booking takes its seat) and on the other
-            -- exams of its mock type and day (DUPLICATE_BOOKING: an offer there could never be
-            -- accepted and held its seat for nobody while the next student waited). Locked
-            -- after the contact (and the old booking), ascending id, before any exam, as
-            -- places rank; v_offer_exams: the exams whose offer was closed or used, offered
-            -- onward once locked below.
+            -- the open places the booking leaves no use for (this exam's held offer is used, the
+            -- others' could never be accepted); v_offer_exams: the exams whose offer was closed or
+            -- used, offered onward once locked below.
             v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
         END IF;
 
@@ -251,14 +234,9 @@ BEGIN
         END IF;
 
         IF NOT v_replay THEN
-            -- last, every exam the call changes, ascending hubspot_id (the lock order; each
-            -- after every contact, booking and place): the new seat (take_seat: EXAM_FULL
-            -- when it was taken meanwhile, and everything above rolls back), the old one's
-            -- seat given back (rebook; release_seat offers it), and each exam whose offer
-            -- close_day_places closed or used, its free seats offered to the next students
-            -- (another exam's: locked by lock_exam, BUSY after mockbook.lock_timeout). Once
-            -- an exam is locked the call waits only for later exams of this order: the offers
-            -- pick their places SKIP LOCKED.
+            -- last, every exam the call changes, ascending hubspot_id (the lock order): the new
+            -- seat (take_seat; EXAM_FULL rolls everything back), the old one given back (rebook),
+            -- and each exam whose offer was closed or used, its free seats offered onward.
             FOR v_exam_id IN
                 SELECT DISTINCT x.id
                 FROM unnest(v_offer_exams || ARRAY[v_exam.hubspot_id,
@@ -323,58 +301,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin), create_booking_atomic (legacy) and rebook (rebook): idempotency key, contact (locked), exam and its checks, rules, credit, checked once under the contact''s lock, insert (closing the student''s open waitlist places on the exam and on the other exams of its mock type and day; a held offer on the exam is used: the booking takes its seat), spend, the seat taken by the last statements; the result built once. Locks: key, contact, (rebook) booking, the waitlist places (ascending id), then the exam(s) last, ascending HubSpot id (the booked one, the old one, those whose closed offer is passed on).
-
-The one booking pipeline: the steps of create_booking''s contract after the argument checks, shared by the four
-entry points, each of which checks its own arguments and names its mode:
-  ''credit''  create_booking: the credit is chosen by mockbook_internal.pick_credit and spent; the
-            scheduling rules apply (mockbook_internal.check_booking_rules)
-  ''admin''   admin_create_booking: no credit (token_used ''Admin Override''); p_override_capacity
-            skips the capacity check and takes the seat without it
-  ''legacy''  create_booking_atomic: the caller''s p_credit_field must pay for the mock type
-            (else INVALID_ARGUMENT; p_token_used, when given, must be its label) and its
-            absolute p_new_credit_value is compared with the balance - 1, never written (a
-            difference is noted on the ledger row: two bookings of one student at once); a
-            repeated p_booking_code is stored as <code>-R<n> with legacy_booking_id = the code
-  ''rebook''  rebook: the Active booking p_old_booking (uuid, code or HubSpot id) moves to the
-            exam: it is cancelled, the new booking keeps its student, location, hand, name
-            and token_used, and the credit moves with it (a +1/-1 pair of ''rebook'' ledger rows)
-The steps, in this order (the first failing check is the error; a failed call changes nothing):
-  2. the idempotency key (mockbook_internal.claim_idempotency_key with p_fingerprint): a stored
-     booking is answered as a replay (idempotent_replay true), nothing changes
-  3. the contact (mockbook_internal.find_contact; rebook: the old booking''s student, and the booking
-     itself -> BOOKING_NOT_FOUND, REBOOK_NOT_ALLOWED when it is not Active)
-  4.-8. the exam (mockbook_internal.find_exam; rebook: another exam of the booking''s mock type,
-     open -> REBOOK_NOT_ALLOWED) and mockbook_internal.check_exam_for_student (open, not past,
-     location/hand, prerequisites, one booking per type and day, capacity), then the
-     scheduling rules (''credit'')
-  9. the credit (see the modes)
-all once, under the locks: the contact (first in the lock order; rebook: then the old booking),
-so the student''s bookings and balances cannot change under us; the exam is read without a lock.
-Then: the old booking is cancelled (rebook), the
-booking inserted (mockbook_internal.new_booking_row + insert_booking), the student''s open
-waitlist places (when they have any: one EXISTS probe first, the common case being none)
-closed by mockbook_internal.close_day_places (ascending id, lock_waitlist_entry):
-the one on the exam, its held offer used (''accepted'' with the booking: the student''s own held
-offer never counts against them, check_exam_for_student, so the booking takes the seat it
-holds) or ''left'', and those on the other exams of the mock type and day, ''left'' (the booking
-makes them unusable: DUPLICATE_BOOKING), the credit spent relatively
-(mockbook_internal.apply_credit_delta, reason ''booking'', actor the student; rebook: the pair, actor
-p_actor), and last every exam the call changes, in ascending HubSpot id: the seat taken
-(mockbook_internal.take_seat), (rebook) the old one''s seat given back (release_seat), and each
-exam whose offer was closed or used, locked (lock_exam) and its free seats offered to the next
-students (offer_free_seats), so an exam''s row is locked by those last statements and the
-commit only. The result is built from the rows in hand by
-mockbook_internal.booking_json (a replay: mockbook_internal.booking_result), plus per mode:
-over_capacity (''admin''), booking_id = the uuid, booking_code, contact_hubspot_id,
-mock_exam_hubspot_id (''legacy''), rebooked_from and previous_exam_total_bookings (''rebook'':
-stored under the key by mockbook_internal.store_idempotent_result, and a replay returns the stored
-result, as rebook does; rebuilt from the rows when none is stored).
-Errors: those of the steps (see create_booking, admin_create_booking, create_booking_atomic,
-rebook), BUSY. Locks: the idempotency key''s advisory lock, the contact row, (rebook) the old
-booking row, the student''s open waitlist places on the exam and on the other exams of its
-mock type and day (ascending id, lock_waitlist_entry), then the exam row(s) by the last
-statement(s), ascending HubSpot id: the booked one, (rebook) the old one, and each exam
-whose closed or used offer''s seat is offered onward (BUSY after mockbook.lock_timeout).';
+'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin),
+create_booking_atomic (legacy) and rebook (rebook): key, contact (locked), exam checks, rules and
+credit checked once under the contact''s lock, then insert, spend and the seat taken last; the result
+built once. Locks: key, contact, (rebook) booking, waitlist places (ascending id), then the exam(s)
+last, ascending HubSpot id.';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

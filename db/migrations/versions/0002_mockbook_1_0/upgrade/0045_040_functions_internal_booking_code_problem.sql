@@ -1,8 +1,6 @@
 -- Frozen copy of db/functions/internal/booking_code_problem.sql (new).
-/**
- * Why: booking references are resolved as uuid, code or HubSpot id, so a code must never look
- * like the others; the rule is written once. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: booking references are resolved as uuid, code or HubSpot id, so a code must never look like
+-- the others.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_code_problem(p_code text)
 RETURNS text
 LANGUAGE plpgsql
@@ -28,13 +26,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_code_problem(text) IS
-'Internal: NULL when the text is a valid booking code (3-100 of A-Z a-z 0-9 space . , _ -; letter or digit at both ends, not uuid-shaped, not all digits, not WL-), else why not.
-
-The one rule for booking codes (hubspot_bookings.booking_id), NULL when p_code follows it,
-else why not. A code is 3 to 100 characters of letters A-Z a-z, digits, space, ''.'', '','', ''_''
-and ''-'', beginning and ending with a letter or digit; it is never shaped like a uuid (booking
-references are resolved as uuid, code or HubSpot id: mockbook_internal.booking_by_ref), never
-all digits (HubSpot ids are), and never starts with WL- (waitlist places'' codes). The
-original app''s codes (<mock type>-<student id>-<exam date>, e.g. ''Situational
-Judgment-A123-March 1, 2027''; generated ones ''BK-20251225-A1B2C3'') follow it.';
+'Internal: NULL when the text is a valid booking code (3-100 of A-Z a-z 0-9 space . , _ -; letter or
+digit at both ends, not uuid-shaped, not all digits, not WL-), else why not.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_code_problem(text) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,8 +1,6 @@
 -- Frozen copy of db/functions/internal/booking_json.sql (new).
-/**
- * Why: the booking functions' result has one shape, written here once, whether built from the rows
- * just written or from a replay. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the booking functions' result has one shape, written here once, whether built from the rows
+-- just written or from a replay.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_json(p_booking hubspot_sync.hubspot_bookings,
                                                      p_replay boolean,
                                                      p_credit_field text,
@@ -56,20 +54,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams) IS
-'Internal: the one shape of the booking functions'' jsonb result, from values in hand.
-
-The one shape of the booking functions'' result, from values the caller has in hand (the
-booking pipeline, mockbook_internal.book: the rows it just wrote, no re-read) or has read
-(mockbook_internal.booking_result, a replay):
-  {success: true, idempotent_replay, id, booking_id, status, mock_exam_id, mock_type,
-   exam_date, starts_at, ends_at, time_zone, student_id, token_used, credit_field,
-   credits_remaining, total_bookings, capacity}
-starts_at/ends_at are the exam''s instants read from the booking''s copy of the exam''s date and
-times (the copy follows the exam when it is rescheduled): starts_at NULL when the exam has no
-start time, ends_at the end of the exam day when it has no end time; time_zone the business
-time zone the local times were read in. A caller with the exam''s row in hand (p_exam) gets the
-exam''s stored instants (exam_starts_at, exam_ends_at) when the booking''s copy matches it: the
-same values, derived once.
-Errors: INVALID_ARGUMENT when mockbook.business_timezone names no zone. Locks: none.';
+'Internal: the one shape of the booking functions'' jsonb result, from values in hand. Errors:
+INVALID_ARGUMENT when mockbook.business_timezone names no zone. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams)
     FROM PUBLIC, anon, authenticated, service_role;

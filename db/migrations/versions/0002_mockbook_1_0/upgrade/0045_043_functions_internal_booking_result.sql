@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/booking_result.sql (new).
-/**
- * Why: a replay answers the booking as it is now, read from the rows and shaped by booking_json,
- * so a retry gets the same keys as the first call. The contract is the COMMENT ON FUNCTION below.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why: a replay answers the booking as it is now, read from the rows and shaped by booking_json, so
+-- a retry gets the same keys as the first call.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_result(p_booking hubspot_sync.hubspot_bookings,
                                                        p_replay boolean)
 RETURNS jsonb
@@ -26,18 +23,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_result(hubspot_sync.hubspot_bookings, boolean) IS
-'Internal: the jsonb result of the booking functions for one booking as it is now (a replay), read and shaped by booking_json.
-
-The result of the booking functions (create_booking, admin_create_booking, rebook,
-create_booking_atomic) for a booking as it is now, e.g. an idempotent replay: the values read
-from the database and shaped by mockbook_internal.booking_json (the one place the result''s keys are
-written):
-  {success: true, idempotent_replay: p_replay, id, booking_id, status, mock_exam_id,
-   mock_type, exam_date, student_id, token_used, credit_field, credits_remaining,
-   total_bookings, capacity}
-credit_field is the field token_used names (NULL for ''Admin Override''); credits_remaining is
-the contact''s balance of it now, and total_bookings/capacity are the exam''s now (as this
-transaction sees them, i.e. after its own changes).
-Errors: none. Locks: none.';
+'Internal: the jsonb result of the booking functions for one booking as it is now (a replay), read
+and shaped by booking_json. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_result(hubspot_sync.hubspot_bookings, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

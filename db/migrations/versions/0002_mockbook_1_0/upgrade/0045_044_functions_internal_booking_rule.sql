@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/booking_rule.sql (new).
-/**
- * Why: one rule's value for the callers that need only one (a rule without a row reads as JSON
- * null: off), read through booking_rules so the clamping to the rule's maximum is written once.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why: one rule's value (no row: JSON null, off), read through booking_rules so the clamping to the
+-- rule's maximum is written once.
 CREATE OR REPLACE FUNCTION mockbook_internal.booking_rule(p_rule text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -16,5 +13,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.booking_rule(text) IS
-'Internal: the jsonb value of one scheduling rule (hubspot_sync.booking_rules); JSON null when absent; a number stored above the rule''s maximum reads as the maximum.';
+'Internal: the jsonb value of one scheduling rule (hubspot_sync.booking_rules); JSON null when
+absent; a number stored above the rule''s maximum reads as the maximum.';
 REVOKE ALL ON FUNCTION mockbook_internal.booking_rule(text) FROM PUBLIC, anon, authenticated, service_role;

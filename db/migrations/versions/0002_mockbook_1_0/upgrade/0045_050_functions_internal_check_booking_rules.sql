@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/check_booking_rules.sql (new).
-/**
- * Why: the scheduling rules are checked in one place, after the booking's own checks, by every
- * path that binds students (create_booking, accept_offer, a student's rebook). The rules and their
- * order are the COMMENT ON FUNCTION below.
- */
+-- Why: the scheduling rules are checked in one place, after the booking's own checks, by every path
+-- that binds students (create_booking, accept_offer, a student's rebook).
 CREATE OR REPLACE FUNCTION mockbook_internal.check_booking_rules(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_student_id text,
@@ -91,22 +88,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_booking_rules(hubspot_sync.hubspot_mock_exams, text, uuid) IS
-'Internal: the scheduling rules for a student and exam: BOOKING_CLOSED (cut-off, minimum notice), TIME_CONFLICT (names the overlapping booking), BOOKING_LIMIT_REACHED (per mock type, per week).
-
-The scheduling rules of hubspot_sync.booking_rules for a student about to get a
-seat in p_exam, after create_booking''s contract step 7 (create_booking, accept_offer; admin paths are not
-bound). In this order:
-  booking_cutoff true and the exam''s start (exam day + start_time, business time zone,
-  mockbook_internal.exam_starts_at) reached, or min_notice_hours > 0 and less than that left
-                                                                 -> BOOKING_CLOSED
-  time_conflict true and another Active booking of the student whose session (its exam day,
-  start and end times) overlaps this exam''s                       -> TIME_CONFLICT, naming it
-  max_active_per_type K: the student already holds K Active bookings of this mock type,
-  max_active_per_week K: K Active bookings in the ISO week of this exam day
-                                                           -> BOOKING_LIMIT_REACHED
-An exam or booking whose times cannot be read (NULL, not a time of day) is not subject to the
-time rules. p_ignore_booking_id does not count (a booking being moved). The rules are read
-through mockbook_internal.booking_rules: a value stored above its maximum reads as the maximum.
+'Internal: the scheduling rules for a student and exam: BOOKING_CLOSED (cut-off, minimum notice),
+TIME_CONFLICT (names the overlapping booking), BOOKING_LIMIT_REACHED (per mock type, per week).
 Errors: as listed. Locks: none (reads only; the callers run it under the contact''s lock).';
 REVOKE ALL ON FUNCTION mockbook_internal.check_booking_rules(hubspot_sync.hubspot_mock_exams, text, uuid)
     FROM PUBLIC, anon, authenticated, service_role;

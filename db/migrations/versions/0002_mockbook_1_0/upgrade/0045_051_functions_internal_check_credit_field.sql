@@ -1,13 +1,6 @@
 -- Frozen copy of db/functions/internal/check_credit_field.sql (new).
-/**
- * mockbook_internal.check_credit_field(p_name, p_credit_field) -> void
- *
- * Refuses a credit field that is not one of mockbook_internal.credit_fields(): INVALID_ARGUMENT,
- * "<p_name> <value> is not one of sj_credits, cs_credits, ..." (the list read from
- * credit_fields() through credit_field_names(), folded into this function's cached plan, so the
- * check costs no query; no caller spells the list). NULL is refused too.
- * Errors: INVALID_ARGUMENT. Locks: none.
- */
+-- Why: the list is folded into this function's cached plan (credit_field_names), so the check
+-- costs no query.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_credit_field(p_name text, p_credit_field text)
 RETURNS void
 LANGUAGE plpgsql

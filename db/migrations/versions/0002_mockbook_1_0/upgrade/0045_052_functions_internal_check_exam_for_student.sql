@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/check_exam_for_student.sql (new).
-/**
- * Why: steps 4 to 8 of a booking are one function, so every path that gives a student a seat (the
- * booking functions, accept_offer, the listing's refusal reasons) checks the same things in the
- * same order. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: every path that gives a student a seat (the booking functions, accept_offer, the listing's
+-- refusal reasons) checks the same things in the same order.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_exam_for_student(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_student_id text,
@@ -110,24 +107,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
-'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate, capacity: seats held by other students'' waitlist offers count, the student''s own held offer does not) for one student and exam row.
-
-Steps 4-8 of create_booking''s contract, in that order, for a student about to get a seat in p_exam (a row
-the caller read, locked or not: the booking functions run this once without locks, to answer
-fast and in the documented order, and again on the locked exam and contact rows):
-  4. the exam is open: is_active true/active, or scheduled with its activation time reached
-     -> else EXAM_NOT_ACTIVE; exam day not before today (business time zone) -> EXAM_IN_PAST
-  5. (when p_check_fields) Situational Judgment and Mini-mock need p_attending_location,
-     Clinical Skills needs p_dominant_hand -> INVALID_ARGUMENT
-  6. every exam in prerequisite_exam_ids has an Active or Completed booking of the student
-     -> PREREQUISITE_NOT_MET, DETAIL listing the missing exam ids
-  7. no Active or Completed booking of the student with the same mock type on the same exam
-     day (p_ignore_booking_id, the booking being rebooked, does not count)
-     -> DUPLICATE_BOOKING
-  8. (when p_check_capacity) total_bookings + seats held by waitlist offers < capacity (a NULL
-     capacity means no seats; p_student_id''s own offer, while it is held, does not count:
-     that seat is theirs, and the booking takes it, mockbook_internal.close_day_places;
-     an offer past offer_expires_at counts, as for anyone)                  -> EXAM_FULL
-Errors: as listed. Locks: none (reads only).';
+'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate,
+capacity: seats held by other students'' waitlist offers count, the student''s own held offer does
+not) for one student and exam row. Errors: as listed. Locks: none (reads only).';
 REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
     FROM PUBLIC, anon, authenticated, service_role;

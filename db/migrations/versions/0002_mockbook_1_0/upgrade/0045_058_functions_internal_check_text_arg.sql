@@ -1,14 +1,4 @@
 -- Frozen copy of db/functions/internal/check_text_arg.sql (new).
-/**
- * mockbook_internal.check_text_arg(p_field, p_value, p_required, p_max_length, p_pattern, p_expected)
- *   -> void
- *
- * Argument validation shared by the RPCs: p_value (the argument named p_field) must be present
- * when p_required (NULL or blank counts as absent), at most p_max_length characters, and, when
- * p_pattern is given, match it (a constant regular expression of the calling function, never
- * caller input; p_expected describes it in words for the error).
- * Errors: INVALID_ARGUMENT with DETAIL naming p_field. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.check_text_arg(
     p_field text,
     p_value text,
@@ -42,6 +32,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_text_arg(text, text, boolean, integer, text, text) IS
-'Internal: INVALID_ARGUMENT naming the field unless a text argument is present (if required), short enough and well-formed.';
+'Internal: INVALID_ARGUMENT naming the field unless a text argument is present (if required), short
+enough and well-formed.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_text_arg(text, text, boolean, integer, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/claim_idempotent_call.sql (new).
-/**
- * Why: every keyed write that is not a booking gets its retry safety from this one step: the key's
- * lock, then the stored result of the first call, or a refusal when the arguments differ. The
- * contract is the COMMENT ON FUNCTION below.
- */
+-- Why: every keyed write that is not a booking gets its retry safety from this one step: the key's
+-- lock, then the stored result of the first call, or a refusal when the arguments differ.
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_idempotent_call(p_function text,
                                                               p_idempotency_key text,
                                                               p_fingerprint text)
@@ -46,29 +43,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_idempotent_call(text, text, text) IS
-'Internal: for a keyed write, takes the key''s advisory lock and returns the stored result of an earlier call with the same function and fingerprint (a replay), NULL when the key is unused or NULL; IDEMPOTENCY_KEY_REUSED when another call or a booking used it.
-
-Step "idempotency" of every keyed write that is not a booking (cancel_booking,
-cancel_bookings, rebook''s result, mark_attendance, set_exam_capacity, adjust_credits,
-update_exam_prerequisites, set_exam_prerequisites). Called after the
-arguments are checked and before anything is read or locked:
-  - p_idempotency_key NULL  -> returns NULL at once: the call is not keyed (nothing stored);
-  - a key of 0 or more than 255 characters, or one starting with the waitlist-offer- prefix
-    reserved for accept_offer (mockbook_internal.check_idempotency_key_arg) -> INVALID_ARGUMENT;
-  then takes the key''s advisory lock (mockbook_internal.lock_idempotency_key: concurrent calls
-  with one key run one after the other), and looks the key up:
-  - in hubspot_sync.idempotency_results, same function and fingerprint -> returns the stored
-    result: the caller returns it unchanged and changes nothing (a replay);
-  - there with another function or fingerprint                    -> IDEMPOTENCY_KEY_REUSED;
-  - the idempotency key of a booking (hubspot_bookings)           -> IDEMPOTENCY_KEY_REUSED;
-  - unused                  -> returns NULL: the caller does the work and ends with
-                               mockbook_internal.store_idempotent_result (same transaction: a
-                               call that failed stored nothing, so its retry tries again).
-p_fingerprint: mockbook_internal.booking_fingerprint(function name, every argument but the key,
-the actor mockbook_internal.request_actor names).
-Errors: INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, BUSY (the key''s lock not granted within
-mockbook.lock_timeout).
-Locks: the key''s advisory lock until the transaction ends — first in the lock order, before
-any row.';
+'Internal: for a keyed write, takes the key''s advisory lock and returns the stored result of an
+earlier call with the same function and fingerprint (a replay), NULL when the key is unused or NULL;
+IDEMPOTENCY_KEY_REUSED when another call or a booking used it.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_idempotent_call(text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

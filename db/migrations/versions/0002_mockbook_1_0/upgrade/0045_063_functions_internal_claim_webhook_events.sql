@@ -1,8 +1,5 @@
 -- Frozen copy of db/functions/internal/claim_webhook_events.sql (new).
-/**
- * Why: several webhook processors may run; SKIP LOCKED and leases give each stored event to one of
- * them, and a killed processor's events come back. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: several webhook processors may run.
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_webhook_events(p_limit integer DEFAULT 500,
                                                              p_lease_seconds integer DEFAULT 60)
 RETURNS SETOF hubspot_sync.webhook_events
@@ -33,15 +30,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer) IS
-'Glue (webhook processor): lease up to p_limit unprocessed webhook events for p_lease_seconds (SKIP LOCKED) and count the attempt. Errors: INVALID_ARGUMENT.
-
-The webhook processor takes up to p_limit stored events that are not processed and not leased
-(a lease left by a killed processor runs out after p_lease_seconds), oldest occurrence first,
-leases them for p_lease_seconds and counts the attempt. Two processors never get the same row
-(SKIP LOCKED). The events are then applied by re-reading their objects from HubSpot and
-finished with finish_webhook_events.
-Errors: INVALID_ARGUMENT (p_limit not 1..1000, p_lease_seconds not 1..3600).
-Locks: the claimed webhook_events rows (no exam or contact row).';
+'Glue (webhook processor): lease up to p_limit unprocessed webhook events for p_lease_seconds (SKIP
+LOCKED) and count the attempt. Errors: INVALID_ARGUMENT. Locks: the claimed webhook_events rows (no
+exam or contact row).';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_webhook_events(integer, integer) TO mockbook_glue;

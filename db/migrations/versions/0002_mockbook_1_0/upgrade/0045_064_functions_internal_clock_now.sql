@@ -1,14 +1,6 @@
 -- Frozen copy of db/functions/internal/clock_now.sql (new).
-/**
- * mockbook_internal.clock_now() -> timestamptz
- *
- * The instant every time-based rule and job decides with (booking cut-offs, an exam that has
- * started or ended, offer expiry, scheduled activation, the business day). It is now() moved by
- * the setting mockbook.clock_offset (an interval, unset in production): a test of a whole term
- * sets it per session or per transaction (set_config('mockbook.clock_offset', '3 days', true))
- * to let days pass without waiting. Timestamps written as records of when something happened
- * (created_at, ledger and audit times) keep now().
- */
+-- Why: a test of a whole term moves time with the setting mockbook.clock_offset, and every
+-- time-based rule and job reads the instant here.
 CREATE OR REPLACE FUNCTION mockbook_internal.clock_now()
 RETURNS timestamptz
 LANGUAGE plpgsql
@@ -26,5 +18,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.clock_now() IS
-'Internal: the instant time-based rules and jobs decide with: now() plus the setting mockbook.clock_offset (an interval; unset in production, set by tests to move time).';
+'Internal: the instant time-based rules and jobs decide with: now() plus the setting
+mockbook.clock_offset (an interval; unset in production, set by tests to move time).';
 REVOKE ALL ON FUNCTION mockbook_internal.clock_now() FROM PUBLIC, anon, authenticated, service_role;

@@ -1,10 +1,6 @@
 -- Frozen copy of db/functions/internal/complete_sync_batch.sql (new).
-/**
- * Why: marking rows pushed and writing HubSpot's ids back must be one transaction, and only for
- * rows the worker still leases. The rows it writes are locked in the lock order with the bounded
- * wait, so a student's or an admin's long transaction never holds the push. The contract is the
- * COMMENT ON FUNCTION below.
- */
+-- Why: marking rows pushed and writing HubSpot's ids back must be one transaction, and only for
+-- rows the worker still leases.
 CREATE OR REPLACE FUNCTION mockbook_internal.complete_sync_batch(p_worker text, p_ids bigint[],
                                                            p_hubspot_ids jsonb DEFAULT '{}')
 RETURNS integer
@@ -104,26 +100,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) IS
-'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction. Locks the contacts, bookings, waitlist places (ascending id) and exams (ascending HubSpot id) it writes, each waited for at most mockbook.lock_timeout. Errors: BUSY (nothing done; the rows stay leased).
-
-After a successful push: marks the outbox rows p_ids done — only those still leased by
-p_worker (a row whose lease expired and was taken by another worker is left to that worker) —
-and, in the same transaction, writes back what HubSpot returned: p_hubspot_ids is
-{"<table name>": {"<record uuid>": "<hubspot id>", ...}, ...}; every pushed record gets
-hubspot_last_sync_at = now(), and hubspot_id where it was NULL — a booking always takes the id
-HubSpot answered (the upsert by booking code re-creates a booking archived in HubSpot under a
-new id, which replaces the stale one, so cancel_booking(<new id>) finds it); a waitlist place
-("waitlist_entries", keyed by its sync_id) takes the id of the HubSpot booking object showing
-it. These write-backs run with
-mockbook.origin = ''sync'', so they queue nothing.
-Locks: its outbox rows, then (the lock order of docs/rpc.md) the contacts, then the bookings,
-then the waitlist places, each in ascending id order, then the exams in ascending hubspot_id
-order, each through the lock helpers (lock_contacts, lock_booking, lock_waitlist_entry,
-lock_exam): a row held by another transaction is waited for at most mockbook.lock_timeout
-(default 2s), then BUSY and nothing is done (the rows stay leased to p_worker; the push gives
-them back uncounted), so a student''s or an admin''s long transaction never holds the push.
-Rows deleted meanwhile are passed over.
-Errors: BUSY.';
+'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction. Locks the
+contacts, bookings, waitlist places (ascending id) and exams (ascending HubSpot id) it writes, each
+waited for at most mockbook.lock_timeout. Errors: BUSY (nothing done; the rows stay leased).';
 REVOKE ALL ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) TO mockbook_glue;

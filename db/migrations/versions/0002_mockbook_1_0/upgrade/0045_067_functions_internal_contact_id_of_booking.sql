@@ -1,12 +1,5 @@
 -- Frozen copy of db/functions/internal/contact_id_of_booking.sql (new).
-/**
- * mockbook_internal.contact_id_of_booking(p_booking) -> uuid, NULL when the student has no contact
- *
- * The contact a booking belongs to: by student_id, else (rows from before mockbook without a
- * student_id) by associated_contact_id = the contact's HubSpot id.
- * Errors: none. Locks: none.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.contact_id_of_booking(p_booking hubspot_sync.hubspot_bookings)
 RETURNS uuid
 LANGUAGE plpgsql
@@ -23,6 +16,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings) IS
-'Internal: the id of the contact a booking belongs to (by student_id, else by HubSpot contact id), or NULL.';
+'Internal: the id of the contact a booking belongs to (by student_id, else by HubSpot contact id), or
+NULL.';
 REVOKE ALL ON FUNCTION mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,14 +1,6 @@
 -- Frozen copy of db/functions/internal/credit_balance.sql (new).
-/**
- * mockbook_internal.credit_balance(p_contact, p_credit_field) -> integer
- *
- * The one accessor of a credit balance: the balance of one credit field (credit_fields()) of a
- * contact row, NULL counting as 0; the one place besides the writer apply_credit_delta that
- * maps a field name to its column (a CASE: no SQL built from the name, no to_jsonb of the row).
- * NULL when p_credit_field is NULL (nothing to read, e.g. an 'Admin Override' booking); 0 for a
- * name that is not a credit field (callers check names with check_credit_field).
- * Errors: none. Locks: none.
- */
+-- Why: the one place besides apply_credit_delta that maps a field name to its column (a CASE: no
+-- SQL built from the name).
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_balance(p_contact hubspot_sync.hubspot_contact_credits,
                                                        p_credit_field text)
 RETURNS integer

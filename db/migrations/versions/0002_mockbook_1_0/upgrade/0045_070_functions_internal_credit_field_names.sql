@@ -1,13 +1,6 @@
 -- Frozen copy of db/functions/internal/credit_field_names.sql (new).
-/**
- * mockbook_internal.credit_field_names() -> text[]
- *
- * The names of mockbook_internal.credit_fields(), in their order, as one array. IMMUTABLE and without
- * arguments, so a PL/pgSQL expression using it (`p_field = ANY (mockbook_internal.credit_field_names())`)
- * gets the array folded in when the expression is planned, once per session: the hot paths
- * (apply_credit_delta on every booking) check a field name without calling anything.
- * Errors: none. Locks: none.
- */
+-- Why: IMMUTABLE and without arguments, so a caller's plan folds the array in and the hot paths
+-- (apply_credit_delta on every booking) check a field name without a call.
 CREATE OR REPLACE FUNCTION mockbook_internal.credit_field_names()
 RETURNS text[]
 LANGUAGE sql

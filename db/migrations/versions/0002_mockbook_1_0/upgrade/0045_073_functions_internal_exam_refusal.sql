@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/exam_refusal.sql (new).
-/**
- * Why: the listing must say what create_booking would answer, so it runs the very checks the
- * booking runs, in its order, instead of repeating them. The contract is the COMMENT ON FUNCTION
- * below.
- */
+-- Why: the listing must say what create_booking would answer, so it runs the very checks the
+-- booking runs, in its order, instead of repeating them.
 CREATE OR REPLACE FUNCTION mockbook_internal.exam_refusal(p_exam hubspot_sync.hubspot_mock_exams,
                                                        p_contact hubspot_sync.hubspot_contact_credits)
 RETURNS text
@@ -34,14 +31,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_refusal(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_contact_credits) IS
-'Internal: the error code create_booking would answer for this student and exam now (capacity aside), NULL when it would book it.
-
-The error code create_booking would answer if this student booked this exam now, NULL when it
-would book it (capacity aside: a full exam stays listed, is_full, for its waitlist). It runs
-the very checks create_booking runs, in its order (mockbook_internal.check_exam_for_student
-without the per-type fields and the capacity, mockbook_internal.check_booking_rules,
-mockbook_internal.pick_credit), so list_available_exams and create_booking never disagree.
-A check''s documented error (SQLSTATE PTnnn) is caught and its code returned; anything else
-propagates.';
+'Internal: the error code create_booking would answer for this student and exam now (capacity aside),
+NULL when it would book it.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_refusal(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_contact_credits)
     FROM PUBLIC, anon, authenticated, service_role;

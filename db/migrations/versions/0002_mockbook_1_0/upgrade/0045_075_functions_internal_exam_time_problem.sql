@@ -1,12 +1,4 @@
 -- Frozen copy of db/functions/internal/exam_time_problem.sql (new).
-/**
- * mockbook_internal.exam_time_problem(p_exam_date, p_start_time, p_end_time) -> text
- *
- * What is wrong with an exam's stored times, NULL when nothing: a start_time or end_time that
- * mockbook_internal.exam_starts_at cannot read, an end not after the start, or an instant whose
- * day in the business time zone is not exam_date (the instant is used; the row is reported).
- * A missing time is not a problem (the exam is then a whole-day exam).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.exam_time_problem(p_exam_date date, p_start_time text,
                                                             p_end_time text)
 RETURNS text
@@ -47,5 +39,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) IS
-'Internal: what is wrong with an exam''s stored times (unreadable, a local time the clocks skip or repeat that day, end not after start, an instant on another day than exam_date), NULL when nothing.';
+'Internal: what is wrong with an exam''s stored times (unreadable, a local time the clocks skip or
+repeat that day, end not after start, an instant on another day than exam_date), NULL when nothing.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_time_problem(date, text, text) FROM PUBLIC, anon, authenticated, service_role;

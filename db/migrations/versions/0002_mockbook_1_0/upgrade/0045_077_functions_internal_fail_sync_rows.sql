@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/fail_sync_rows.sql (new).
-/**
- * Why: a failed push gives its rows back with a backoff, and dead-letters a row after a bound, so
- * HubSpot's hiccups and rate limits never lose or loop a change. The contract is the COMMENT ON
- * FUNCTION below.
- */
+-- Why: a failed push gives its rows back with a backoff, and dead-letters a row after a bound, so
+-- HubSpot's hiccups and rate limits never lose or loop a change.
 CREATE OR REPLACE FUNCTION mockbook_internal.fail_sync_rows(p_worker text, p_ids bigint[], p_error text,
                                                       p_max_attempts integer DEFAULT 8,
                                                       p_retry_after_seconds numeric DEFAULT NULL,
@@ -55,15 +52,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean) IS
-'Glue: release failed outbox rows with backoff and jitter; dead-letter them after N attempts.
-
-After a failed push of the rows p_ids (only those still leased by p_worker): the lease is
-released and the row is due again after an exponential backoff with jitter —
-min(600, 2 * 2^(attempts-1)) s × a random factor in [0.5, 1) — or after p_retry_after_seconds
-when HubSpot said so (429 Retry-After). With p_count_attempt = false (a rate-limit wait, not a
-failure) the claim''s attempt is given back. A row that has used p_max_attempts attempts is
-dead-lettered instead: dead_at is set and a sync_errors row (direction ''push'') records the
-entity, the error and the payload; the rest of the queue keeps flowing.';
+'Glue: release failed outbox rows with backoff and jitter; dead-letter them after N attempts.';
 REVOKE ALL ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.fail_sync_rows(text, bigint[], text, integer, numeric, boolean)

@@ -1,11 +1,4 @@
 -- Frozen copy of db/functions/internal/get_sync_cursor.sql (new).
-/**
- * mockbook_internal.get_sync_cursor(p_sync_type text) -> jsonb
- *
- * The glue's saved position of one of its jobs (sync_metadata.cursor of the sync_type row, e.g.
- * 'pull:contacts' {"since_ms": ..., "tie_id": ...}, 'reconcile' {"drift": n}); '{}' when the job
- * never saved one. Errors: none. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.get_sync_cursor(p_sync_type text)
 RETURNS jsonb
 LANGUAGE sql

@@ -1,14 +1,4 @@
 -- Frozen copy of db/functions/internal/list_dead_letters.sql (new).
-/**
- * mockbook_internal.list_dead_letters(p_include_resolved boolean DEFAULT false,
- *                                p_limit integer DEFAULT 1000) -> SETOF sync_errors
- *
- * What `mockbook dlq list` shows: the sync_errors rows (failures the glue gave up on), oldest
- * first; only the unresolved ones unless p_include_resolved. The ids are what
- * `mockbook dlq retry|discard` (mockbook_internal.resolve_dead_letters) take.
- * Errors: INVALID_ARGUMENT (limit outside 1..100000).
- * Locks: none (STABLE).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.list_dead_letters(p_include_resolved boolean DEFAULT false,
                                                          p_limit integer DEFAULT 1000)
 RETURNS SETOF hubspot_sync.sync_errors
@@ -33,7 +23,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer) IS
-'Glue (mockbook dlq list): dead letters (sync_errors), oldest first; unresolved ones only unless p_include_resolved. Errors: INVALID_ARGUMENT.';
+'Glue (mockbook dlq list): dead letters (sync_errors), oldest first; unresolved ones only unless
+p_include_resolved. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.list_dead_letters(boolean, integer) TO mockbook_glue;

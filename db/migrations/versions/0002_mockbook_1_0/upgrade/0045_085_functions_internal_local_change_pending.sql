@@ -1,15 +1,5 @@
 -- Frozen copy of db/functions/internal/local_change_pending.sql (new).
-/**
- * mockbook_internal.local_change_pending(p_table text, p_record_id uuid, p_column text) -> boolean
- *
- * Internal (the pull's two-way fields): true while a local change of column p_column of record
- * p_record_id is in the outbox and not yet pushed (a pending or leased sync_queue row whose old
- * and new row differ in that column). A value read from
- * HubSpot must not overwrite such a change: the push is about to write it there. Dead-lettered
- * rows do not count (the change did not reach HubSpot; HubSpot's value applies again).
- * Locks: none.
- * PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
- */
+-- Why PL/pgSQL, not SQL: a SQL function's body is planned again on every call.
 CREATE OR REPLACE FUNCTION mockbook_internal.local_change_pending(p_table text, p_record_id uuid,
                                                             p_column text)
 RETURNS boolean
@@ -29,6 +19,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.local_change_pending(text, uuid, text) IS
-'Internal: whether a local change of one column of a record waits in the outbox (not pushed yet, not dead-lettered).';
+'Internal: whether a local change of one column of a record waits in the outbox (not pushed yet, not
+dead-lettered).';
 REVOKE ALL ON FUNCTION mockbook_internal.local_change_pending(text, uuid, text)
     FROM PUBLIC, anon, authenticated, service_role;

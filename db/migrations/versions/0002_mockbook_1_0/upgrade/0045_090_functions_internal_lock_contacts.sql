@@ -1,10 +1,6 @@
 -- Frozen copy of db/functions/internal/lock_contacts.sql (new).
-/**
- * Why: the functions that lock several contacts (batches, the push's claim and write-back) lock
- * them in ascending id, the lock order, each with lock_contact's bounded wait; a claim may leave
- * busy ones for later instead of failing.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the functions that lock several contacts (batches, the push's claim and write-back) lock
+-- them in ascending id, the lock order, each with lock_contact's bounded wait.
 CREATE OR REPLACE FUNCTION mockbook_internal.lock_contacts(p_ids uuid[],
                                                        p_leave_busy boolean DEFAULT false)
 RETURNS uuid[]
@@ -46,18 +42,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.lock_contacts(uuid[], boolean) IS
-'Internal: locks several contact rows in ascending id (the lock order), each waited for at most mockbook.lock_timeout; a row still busy -> BUSY, or with p_leave_busy left unlocked and returned (later busy rows then too, without a wait). Unknown ids are passed over.
-
-Locks the contact rows among p_ids in the one lock order (docs/rpc.md "Lock order":
-ascending id), each as mockbook_internal.lock_contact locks one: a free row at once (SKIP
-LOCKED, no subtransaction), a row held by another transaction waited for at most
-mockbook.lock_timeout (default 2s). Ids without a contact (none, or deleted meanwhile) are
-passed over. A row still held when its wait ends:
-  p_leave_busy false  BUSY (the caller''s call fails; retried as a whole);
-  p_leave_busy true   left unlocked and returned; every later row held by another
-                      transaction is then left too, without a wait, so the call waits out
-                      one timeout at most (claim_sync_batch: those records are claimed by a
-                      later claim).
-Returns the ids left unlocked (always empty without p_leave_busy).
-Errors: BUSY (p_leave_busy false). Locks: the contact rows, FOR NO KEY UPDATE, ascending id.';
+'Internal: locks several contact rows in ascending id (the lock order), each waited for at most
+mockbook.lock_timeout; a row still busy -> BUSY, or with p_leave_busy left unlocked and returned
+(later busy rows then too, without a wait). Unknown ids are passed over. Errors: BUSY (p_leave_busy
+false). Locks: the contact rows, FOR NO KEY UPDATE, ascending id.';
 REVOKE ALL ON FUNCTION mockbook_internal.lock_contacts(uuid[], boolean) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,4 @@
 -- Frozen copy of db/functions/internal/new_booking_code.sql (new).
-/**
- * mockbook_internal.new_booking_code() -> text
- *
- * A fresh human-readable booking code BK-YYYYMMDD-XXXXXX: today's date in the business time
- * zone and 6 random upper-case letters or digits (36^6 = 2.2 billion per day). Uniqueness is
- * enforced by the unique index on hubspot_bookings.booking_id; mockbook_internal.insert_booking
- * draws again on the rare collision.
- * Errors: none. Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code()
 RETURNS text
 LANGUAGE plpgsql

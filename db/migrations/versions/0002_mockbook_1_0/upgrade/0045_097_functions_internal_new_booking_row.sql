@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/new_booking_row.sql (new).
-/**
- * Why: every booking path builds a new booking's row from the contact and the exam the same way
- * (which columns are copied, which defaults apply); this is that one builder. The contract is the
- * COMMENT ON FUNCTION below.
- */
+-- Why: every booking path builds a new booking's row from the contact and the exam the same way
+-- (which columns are copied, which defaults apply).
 CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_row(
     p_contact hubspot_sync.hubspot_contact_credits,
     p_exam hubspot_sync.hubspot_mock_exams,
@@ -52,15 +49,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text) IS
-'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details copied.
-
-The row a new booking of p_contact in p_exam gets (insert it with mockbook_internal.insert_booking):
-a new time-ordered id (mockbook_internal.new_booking_uuid), hubspot_id NULL (the glue fills it
-after pushing), booking code p_booking_code (NULL: insert_booking generates one), is_active ''Active'', associated_mock_exam = the exam''s
-HubSpot id, associated_contact_id = the contact''s HubSpot id (may be NULL), student id and
-email of the contact, name p_student_name or the contact''s first and last name, exam date,
-mock type and times copied from the exam, mock_set p_mock_set or the exam''s, ndecc_exam_date
-from the contact, a blank dominant hand stored as NULL.
-Errors: none. Locks: none.';
+'Internal: builds (does not insert) the Active booking row of a contact in an exam, exam details
+copied. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_mock_exams, text, text, text, hubspot_sync.mock_set_letter, text, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,18 +1,6 @@
 -- Frozen copy of db/functions/internal/new_booking_uuid.sql (new).
-/**
- * mockbook_internal.new_booking_uuid() -> uuid
- *
- * The id of a booking mockbook writes: a time-ordered UUID, version 7 of RFC 9562 (section
- * 5.7): the first 48 bits the Unix time in milliseconds (clock_timestamp(), the real clock, not
- * mockbook.clock_offset), then the version (7), the variant and 74 random bits. Ids made later
- * sort after earlier ones (within a millisecond, in random order), so a new booking's entries
- * in the indexes keyed by its id (hubspot_bookings_pkey, idx_bookings_no_hubspot_id, the
- * ledger's booking index, the audit log's and the outbox's record indexes) land on the same
- * few right-hand pages instead of a random page of each: about a fifth less CPU per booking on
- * a table of a million bookings (docs/performance.md). The id shows when the booking was made,
- * which its created_at shows as well.
- * Errors: none. Locks: none.
- */
+-- Why: time-ordered, so a new booking's entries in the indexes keyed by its id land on the same few
+-- right-hand pages instead of a random page of each (docs/performance.md).
 CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_uuid()
 RETURNS uuid
 LANGUAGE plpgsql
@@ -32,5 +20,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.new_booking_uuid() IS
-'Internal: a new booking id, a time-ordered UUID (version 7, RFC 9562): later ids sort after earlier ones.';
+'Internal: a new booking id, a time-ordered UUID (version 7, RFC 9562): later ids sort after earlier
+ones.';
 REVOKE ALL ON FUNCTION mockbook_internal.new_booking_uuid() FROM PUBLIC, anon, authenticated, service_role;

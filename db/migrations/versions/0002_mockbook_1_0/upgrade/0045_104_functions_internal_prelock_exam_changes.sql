@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/prelock_exam_changes.sql (new).
-/**
- * Why: an exam change from HubSpot may cancel or move bookings, which are locked before exams in
- * the lock order; the pull takes those contacts and bookings here, before any exam row, so it
- * never locks against the order. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: an exam change from HubSpot may cancel or move bookings, which are locked before exams in
+-- the lock order.
 CREATE OR REPLACE FUNCTION mockbook_internal.prelock_exam_changes(p_exams jsonb)
 RETURNS integer
 LANGUAGE plpgsql
@@ -52,19 +49,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.prelock_exam_changes(jsonb) IS
-'Internal: before apply_pulled_exams locks exams, the contacts and then the Active bookings of the exams its records may close or move, in the lock order (a row still held after mockbook.lock_timeout is left for apply_exam_change). Returns the bookings locked.
-
-Before apply_pulled_exams takes any exam row: the rows its exam changes will write, taken in
-the lock order (contacts, then bookings, then exams; docs/rpc.md "Lock order"). For every
-record (HubSpot records, as apply_pulled_exams takes them) that may close or move a known
-exam holding Active bookings — archived or is_active ''false'' while the exam is open, or
-exam_date, start_time, end_time or mock_type differing from the stored text — it locks the contacts of those
-bookings (ascending id, mockbook_internal.lock_contacts leaving a row still held after
-mockbook.lock_timeout), then the bookings (ascending id, a held one skipped). The test is
-generous (an exam_date written another way than ''YYYY-MM-DD'' counts as a change): a row
-locked for nothing is released at the end of the pull''s transaction. A row left here (busy)
-is taken later by apply_exam_change under the exam''s lock, with the same bounded wait (BUSY:
-the record is retried by the next pull) — the one place the order is not kept, and only for a
-row another transaction held past the timeout.
-Returns the number of bookings locked. Errors: none. Locks: as above, FOR NO KEY UPDATE.';
+'Internal: before apply_pulled_exams locks exams, the contacts and then the Active bookings of the
+exams its records may close or move, in the lock order (a row still held after mockbook.lock_timeout
+is left for apply_exam_change). Returns the bookings locked.';
 REVOKE ALL ON FUNCTION mockbook_internal.prelock_exam_changes(jsonb) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,4 @@
 -- Frozen copy of db/functions/internal/pulled_text.sql (new).
-/**
- * mockbook_internal.pulled_text(p_properties jsonb, p_name text, p_required boolean DEFAULT false)
- *   -> text
- *
- * One property of a record read from HubSpot (its `properties` object), trimmed; NULL when it
- * is absent, null or blank. HubSpot sends every property value as a string.
- * Errors: INVALID_ARGUMENT "missing property <name>" when p_required and there is no value, or
- * when the value is not a string or number (a malformed record). Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_text(p_properties jsonb, p_name text,
                                                    p_required boolean DEFAULT false)
 RETURNS text
@@ -32,5 +23,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_text(jsonb, text, boolean) IS
-'Internal (pull): a HubSpot property value, trimmed, NULL when blank; INVALID_ARGUMENT "missing property" when required.';
+'Internal (pull): a HubSpot property value, trimmed, NULL when blank; INVALID_ARGUMENT "missing
+property" when required.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_text(jsonb, text, boolean) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,14 +1,4 @@
 -- Frozen copy of db/functions/internal/pulled_timestamp.sql (new).
-/**
- * mockbook_internal.pulled_timestamp(p_properties jsonb, p_name text,
- *                               p_required boolean DEFAULT false) -> timestamptz
- *
- * A date-time property of a record read from HubSpot: epoch milliseconds ("1767225600000", as
- * HubSpot stores datetime properties) or ISO 8601 ("2026-01-01T09:00:00.000Z"; a bare date is
- * midnight UTC). NULL when blank and not required.
- * Errors: INVALID_ARGUMENT naming the property: missing (when required) or not a date-time.
- * Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_timestamp(p_properties jsonb, p_name text,
                                                         p_required boolean DEFAULT false)
 RETURNS timestamptz
@@ -42,6 +32,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_timestamp(jsonb, text, boolean) IS
-'Internal (pull): a HubSpot date-time property (epoch ms or ISO 8601), NULL when blank; INVALID_ARGUMENT when missing (if required) or malformed.';
+'Internal (pull): a HubSpot date-time property (epoch ms or ISO 8601), NULL when blank;
+INVALID_ARGUMENT when missing (if required) or malformed.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_timestamp(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/push_state.sql (new).
-/**
- * Why: the push sends a record's current state, read at push time, so many queued changes of one
- * record are sent once; this read shapes each record (a waitlist place as a booking object) as the
- * glue sends it. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the push sends a record's current state, read at push time, so many queued changes of one
+-- record are sent once.
 CREATE OR REPLACE FUNCTION mockbook_internal.push_state(p_table text, p_record_ids uuid[])
 RETURNS TABLE (record_id uuid, state jsonb)
 LANGUAGE plpgsql
@@ -72,23 +69,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.push_state(text, uuid[]) IS
-'Glue (mockbook push): the current rows of the given records of one synced table as jsonb (bookings with their contact''s id, HubSpot id and email; waitlist places shaped as bookings). Errors: INVALID_ARGUMENT.
-
-What `mockbook push` sends: the current row of each record, read at push time, so that many
-queued changes of one record are pushed once, as its current state. state is the
-row as jsonb; a booking also carries the contact it belongs to (matched by student_id):
-contact_record_id, contact_hubspot_id, contact_email (NULL when there is no such contact).
-A waitlist place (p_table ''waitlist_entries'', record ids = sync_id) is shaped as a booking
-(the glue pushes it as a HubSpot booking object): booking_id = its booking_code
-(''WL-<id>''), is_active = Waitlisted | Offered | Accepted | Expired | Left | Closed (its status),
-associated_mock_exam, student_id, name, student_email, attending_location, dominant_hand, the
-exam''s mock_type, exam_date, start_time and end_time, its hubspot_id, offer_expires_at, the
-contact''s fields as for a booking; associated_contact_id the contact''s HubSpot id.
-Records that no longer exist are absent from the result.
-Args: p_table       hubspot_bookings | hubspot_contact_credits | hubspot_mock_exams |
-                    waitlist_entries
-      p_record_ids  the records'' uuids (sync_queue.record_id)
-Errors: INVALID_ARGUMENT (unknown table).
-Locks: none (STABLE).';
+'Glue (mockbook push): the current rows of the given records of one synced table as jsonb (bookings
+with their contact''s id, HubSpot id and email; waitlist places shaped as bookings). Errors:
+INVALID_ARGUMENT. Locks: none (STABLE).';
 REVOKE ALL ON FUNCTION mockbook_internal.push_state(text, uuid[]) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.push_state(text, uuid[]) TO mockbook_glue;

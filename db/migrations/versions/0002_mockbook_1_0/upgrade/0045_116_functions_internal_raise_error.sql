@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/raise_error.sql (new).
-/**
- * Why: error codes, their SQLSTATEs and default remedies live in one place, so every function
- * raises its documented errors the same way and PostgREST turns them into HTTP statuses. The
- * table of codes is the COMMENT ON FUNCTION below.
- */
+-- Why: error codes, their SQLSTATEs and default remedies live in one place, so every function
+-- raises its documented errors the same way and PostgREST turns them into HTTP statuses.
 CREATE OR REPLACE FUNCTION mockbook_internal.raise_error(p_code text, p_detail text,
                                                    p_hint text DEFAULT NULL)
 RETURNS void
@@ -65,34 +62,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.raise_error(text, text, text) IS
-'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT; under a compatibility function a PT404''s MESSAGE adds "<thing> not found").
-
-Raises SQLSTATE ''PTnnn'' with MESSAGE = p_code, DETAIL = p_detail (a sentence for people) and
-HINT = p_hint or the code''s default remedy. PostgREST turns PTnnn into HTTP status nnn with
-{code, message, details, hint}. Every function raises its documented errors through this.
-
-  INVALID_ARGUMENT, INVALID_EXAM_TYPE                                        PT400
-  INSUFFICIENT_CREDITS                                                       PT402
-  FORBIDDEN                                                                  PT403
-  CONTACT_NOT_FOUND, EXAM_NOT_FOUND, BOOKING_NOT_FOUND, OFFER_NOT_FOUND      PT404
-  EXAM_FULL, DUPLICATE_BOOKING, ALREADY_CANCELLED, NOT_CANCELLABLE,
-  EXAM_NOT_ACTIVE, EXAM_IN_PAST, CREDIT_CONFLICT, TIME_CONFLICT,
-  BOOKING_CLOSED, CANCELLATION_CLOSED, EXAM_NOT_FULL, WAITLIST_FULL,
-  OFFER_EXPIRED, AMBIGUOUS_REFERENCE                                         PT409
-  IDEMPOTENCY_KEY_REUSED, PREREQUISITE_NOT_MET, CAPACITY_BELOW_BOOKED,
-  REBOOK_NOT_ALLOWED, BOOKING_LIMIT_REACHED                                  PT422
-  BUSY, UNAVAILABLE                                                          PT503
-
-An unknown code is a bug in mockbook and raises internal_error (XX000).
-In a transaction where a compatibility function (production''s signatures: the original apps''
-calls) set mockbook.compat_messages = ''on'', a PT404''s MESSAGE adds the words the original
-apps match on: ''EXAM_NOT_FOUND: exam not found'' (production raised ''Exam % not found in
-Supabase''; the admin app answers 404 only when the message includes ''not found'').
-
-STABLE, not VOLATILE: it reads nothing but its own VALUES list and writes nothing, and the
-STABLE functions that raise through it (list/read functions, the argument checks) would
-otherwise call a VOLATILE function, which plpgsql_check 2.10+ reports ("routine is marked as
-STABLE, but expression is VOLATILE"). Not IMMUTABLE: the planner pre-evaluates an IMMUTABLE
-call with constant arguments, which would raise while planning a statement whose branch
-never calls it. Every call is `PERFORM mockbook_internal.raise_error(...)`: run where it stands.';
+'Internal: raises a documented mockbook error (SQLSTATE PTnnn, MESSAGE = code, DETAIL, HINT; under a
+compatibility function a PT404''s MESSAGE adds "<thing> not found"). STABLE, so STABLE callers may
+raise through it; not IMMUTABLE, which the planner would evaluate (and raise) while planning.';
 REVOKE ALL ON FUNCTION mockbook_internal.raise_error(text, text, text) FROM PUBLIC, anon, authenticated, service_role;

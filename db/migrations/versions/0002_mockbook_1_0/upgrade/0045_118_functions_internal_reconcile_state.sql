@@ -1,13 +1,4 @@
 -- Frozen copy of db/functions/internal/reconcile_state.sql (new).
-/**
- * mockbook_internal.reconcile_state(p_table text) -> TABLE (record_id uuid, hubspot_id text, state jsonb)
- *
- * What `mockbook reconcile` compares with HubSpot: every row of one synced table as jsonb
- * (bookings also carry their contact's HubSpot id as contact_hubspot_id, which the push sends as
- * associated_contact_id when the booking has none).
- * p_table: hubspot_bookings | hubspot_contact_credits | hubspot_mock_exams.
- * Errors: INVALID_ARGUMENT (unknown table). Locks: none (STABLE).
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.reconcile_state(p_table text)
 RETURNS TABLE (record_id uuid, hubspot_id text, state jsonb)
 LANGUAGE plpgsql
@@ -40,6 +31,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.reconcile_state(text) IS
-'Glue (reconcile): every row of one synced table as jsonb with its id and HubSpot id (bookings with their contact''s HubSpot id). Errors: INVALID_ARGUMENT.';
+'Glue (reconcile): every row of one synced table as jsonb with its id and HubSpot id (bookings with
+their contact''s HubSpot id). Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.reconcile_state(text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.reconcile_state(text) TO mockbook_glue;

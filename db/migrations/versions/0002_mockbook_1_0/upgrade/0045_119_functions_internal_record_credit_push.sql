@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/record_credit_push.sql (new).
-/**
- * Why: the credit merge compares a pulled value with what HubSpot last held, including the push's
- * own writes; the push records here what it sends and what HubSpot accepted, so a lost answer is
- * never read as an admin's change. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the credit merge compares a pulled value with what HubSpot last held, including the push's
+-- own writes.
 CREATE OR REPLACE FUNCTION mockbook_internal.record_credit_push(p_credits jsonb,
                                                           p_sent boolean DEFAULT true)
 RETURNS integer
@@ -57,23 +54,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) IS
-'Glue (push): record the credit values sent to HubSpot per contact -- p_sent false before the call (pushing), true once HubSpot accepted them (the last synced values the credit merge compares with). Locks the contacts first (ascending id, each waited for at most mockbook.lock_timeout), then their bookkeeping rows. Returns the contacts recorded. Errors: INVALID_ARGUMENT, BUSY.
-
-The push tells the credit merge (apply_pulled_contacts) what it writes into HubSpot, so that a
-pulled value is compared with what HubSpot last held — including the push''s own writes:
-  p_sent false  before the HubSpot call: the values being sent (contact_credit_sync.pushing);
-                if the answer is lost, a later pull that reads exactly these values knows they
-                are the push''s, not an admin''s change;
-  p_sent true   after HubSpot accepted them: they become the last synced values
-                (contact_credit_sync.credits) and pushing is cleared.
-p_credits: {"<contact uuid>": {"sj_credits": 4, "cs_credits": 0, ...}, ...} — the credit
-properties as sent (whole numbers >= 0; the five credit fields only). Unknown contacts are
-ignored. Returns the number of contacts recorded.
-Errors: INVALID_ARGUMENT (not an object of objects, an unknown field, a value that is not a
-whole number >= 0), BUSY (a contact held by another transaction past mockbook.lock_timeout:
-nothing recorded; the push must not send those values unrecorded).
-Locks (docs/rpc.md, "Lock order": a contact_credit_sync row is written only under its
-contact''s row lock): the contacts, ascending id, each waited for at most
-mockbook.lock_timeout (lock_contacts), then their contact_credit_sync rows.';
+'Glue (push): record the credit values sent to HubSpot per contact -- p_sent false before the call
+(pushing), true once HubSpot accepted them (the last synced values the credit merge compares with).
+Locks the contacts first (ascending id, each waited for at most mockbook.lock_timeout), then their
+bookkeeping rows. Returns the contacts recorded. Errors: INVALID_ARGUMENT, BUSY.';
 REVOKE ALL ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.record_credit_push(jsonb, boolean) TO mockbook_glue;

@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/refresh_analytics.sql (new).
-/**
- * Why: the analytics views are refreshed by the glue, one refresh at a time across all sessions,
- * without blocking their readers, and the run is recorded for sync_health. The contract is the
- * COMMENT ON FUNCTION below.
- */
+-- Why: the analytics views are refreshed by the glue, one refresh at a time across all sessions,
+-- without blocking their readers, and the run is recorded for sync_health.
 CREATE OR REPLACE FUNCTION mockbook_internal.refresh_analytics(p_concurrently boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -73,35 +70,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.refresh_analytics(boolean) IS
-'Refreshes booking_analytics, exam_utilization, daily_booking_trends and credit_usage (CONCURRENTLY by default), one refresh at a time (advisory lock), and records it in sync_metadata as refresh_analytics. Returns {refreshed, views, concurrently, seconds} or {refreshed: false, reason}. Must be run by the views'' owner.
-
-Refreshes the four analytics materialized views (booking_analytics, exam_utilization,
-daily_booking_trends, credit_usage), one refresh at a time across all sessions, and records
-the run in sync_metadata (sync_type ''refresh_analytics'', last_sync_status ''success'',
-last_sync_timestamp now(), records_synced = number of views), which sync_health reports as
-last_refresh_at.
-
-Args:
-  p_concurrently  true (default): REFRESH ... CONCURRENTLY, so readers are never blocked
-                  (a view that is not populated yet is refreshed plainly: CONCURRENTLY
-                  refuses it); false: plain REFRESH (faster, blocks readers of each view
-                  until the transaction commits).
-Returns:
-  {"refreshed": true, "views": [names], "concurrently": [names refreshed concurrently],
-   "seconds": duration}
-  {"refreshed": false, "reason": "another refresh is running"} when another session holds
-  the lock (nothing is refreshed or recorded).
-Errors: none of its own. REFRESH requires ownership of the views (PostgreSQL 15), so the
-  caller must be their owner (the glue connects as the database owner); service_role is
-  granted EXECUTE but is refused by REFRESH itself (42501) unless it owns the views.
-Locks: pg_try_advisory_xact_lock(hashtextextended(''mockbook:refresh_analytics'', 0)),
-  transaction-level on purpose: it is held until the refreshed data is committed, and it is
-  released even when a REFRESH fails (a session-level advisory lock would survive the
-  rollback and block every later refresh of that connection). A session-level lock taken on
-  the same key by the glue in the same session does not block it (advisory locks are
-  re-entrant per session) but does block other sessions. Each REFRESH CONCURRENTLY takes an
-  EXCLUSIVE lock on its view (reads go on); a plain REFRESH an ACCESS EXCLUSIVE lock.
-REFRESH ... CONCURRENTLY may run inside a function and a transaction block (unlike CREATE
-INDEX CONCURRENTLY); it only needs the view populated and a unique index on plain columns.';
+'Refreshes booking_analytics, exam_utilization, daily_booking_trends and credit_usage (CONCURRENTLY
+by default), one refresh at a time (advisory lock), and records it in sync_metadata as
+refresh_analytics. Returns {refreshed, views, concurrently, seconds} or {refreshed: false, reason}.
+Must be run by the views'' owner.';
 REVOKE ALL ON FUNCTION mockbook_internal.refresh_analytics(boolean) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.refresh_analytics(boolean) TO mockbook_glue;

@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/relink_contact.sql (new).
-/**
- * Why: a contact merged or deleted in HubSpot would otherwise dead-letter every push of its
- * credits; re-linking it lets the push find or create its HubSpot record again. The contract is
- * the COMMENT ON FUNCTION below.
- */
+-- Why: a contact merged or deleted in HubSpot would otherwise dead-letter every push of its
+-- credits.
 CREATE OR REPLACE FUNCTION mockbook_internal.relink_contact(p_contact_id uuid, p_hubspot_id text,
                                                       p_reason text DEFAULT NULL)
 RETURNS jsonb
@@ -59,25 +56,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.relink_contact(uuid, text, text) IS
-'Glue (push): re-link a contact whose HubSpot record was merged (to the merged-into id) or deleted (NULL: matched again by email); drops its credit merge base and re-associates its bookings. Returns {contact_id, previous_hubspot_id, hubspot_id, bookings}. Errors: INVALID_ARGUMENT, CONTACT_NOT_FOUND.
-
-Glue (push): the contact''s HubSpot record is gone — merged into another contact (HubSpot
-lists the old id in the survivor''s hs_merged_object_ids) or deleted. The local contact is
-re-linked instead of its credit rows being dead-lettered:
-  - p_hubspot_id given (the merged-into contact): hubspot_id becomes it;
-  - p_hubspot_id NULL (deleted): hubspot_id becomes NULL, so the push finds (or creates) the
-    HubSpot contact by email, as for a contact never pushed.
-Its credit merge base (contact_credit_sync) is dropped: the linked HubSpot record has never
-agreed with this contact, so its first read is a baseline and Postgres'' balances are written
-. The contact''s bookings that named the old id in
-associated_contact_id take the new one (NULL when deleted); those changes go through the outbox
-so the push associates the bookings with the contact again. The re-link itself is written with
-mockbook.origin = ''sync'' (not queued) and audited with p_reason.
-Returns {contact_id, previous_hubspot_id, hubspot_id, bookings}.
-Errors: INVALID_ARGUMENT (p_contact_id NULL, p_hubspot_id blank), CONTACT_NOT_FOUND, BUSY.
-A p_hubspot_id already linked to another local contact raises unique_violation (23505: two
-local students merged into one HubSpot contact; the push dead-letters it for a person).
-Locks: the contact row (lock_contact), then its bookings in ascending id order.';
+'Glue (push): re-link a contact whose HubSpot record was merged (to the merged-into id) or deleted
+(NULL: matched again by email); drops its credit merge base and re-associates its bookings. Returns
+{contact_id, previous_hubspot_id, hubspot_id, bookings}. Errors: INVALID_ARGUMENT,
+CONTACT_NOT_FOUND. Locks: the contact row (lock_contact), then its bookings in ascending id order.';
 REVOKE ALL ON FUNCTION mockbook_internal.relink_contact(uuid, text, text)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.relink_contact(uuid, text, text) TO mockbook_glue;

@@ -1,13 +1,4 @@
 -- Frozen copy of db/functions/internal/requeue_records.sql (new).
-/**
- * mockbook_internal.requeue_records(p_table text, p_record_ids uuid[]) -> bigint (rows queued)
- *
- * `mockbook reconcile --repair` where Postgres wins (bookings, credits, total_bookings): queues an
- * UPDATE outbox row carrying the current state of each given record, so the next push writes it
- * to HubSpot — the per-record form of requeue_for_push. Records that already have a pending row
- * nobody is pushing right now are skipped (that push sends the current state anyway); unknown
- * ids are ignored. Errors: INVALID_ARGUMENT (unknown table). Locks: none.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.requeue_records(p_table text, p_record_ids uuid[])
 RETURNS bigint
 LANGUAGE plpgsql
@@ -50,6 +41,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) IS
-'Glue (reconcile --repair): queue the current state of the given records of one table for the next push. Returns rows queued. Errors: INVALID_ARGUMENT.';
+'Glue (reconcile --repair): queue the current state of the given records of one table for the next
+push. Returns rows queued. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.requeue_records(text, uuid[]) TO mockbook_glue;

@@ -1,13 +1,4 @@
 -- Frozen copy of db/functions/internal/save_sync_cursor.sql (new).
-/**
- * mockbook_internal.save_sync_cursor(p_sync_type text, p_cursor jsonb) -> void
- *
- * Saves the glue's position of one of its jobs in sync_metadata.cursor (the row is created when
- * missing; last_sync_* are left to record_sync_run). A pull saves its cursor after every page it
- * applied, so an interrupted pull resumes there.
- * Errors: INVALID_ARGUMENT (empty or over-long sync type, a cursor that is not a JSON object).
- * Locks: the sync_metadata row.
- */
 CREATE OR REPLACE FUNCTION mockbook_internal.save_sync_cursor(p_sync_type text, p_cursor jsonb)
 RETURNS void
 LANGUAGE plpgsql

@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/store_webhook_events.sql (new).
-/**
- * Why: a HubSpot delivery is stored before the intake answers 2xx, so a crash after the answer
- * loses nothing, and a redelivered event is stored once. The contract is the COMMENT ON FUNCTION
- * below.
- */
+-- Why: a HubSpot delivery is stored before the intake answers 2xx, so a crash after the answer
+-- loses nothing, and a redelivered event is stored once.
 CREATE OR REPLACE FUNCTION mockbook_internal.store_webhook_events(p_events jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -67,22 +64,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.store_webhook_events(jsonb) IS
-'Glue (webhook intake): store the events of one HubSpot webhook delivery (1..100), dropping events already stored (same eventId, subscriptionId, objectId). Returns {stored, duplicates}. Errors: INVALID_ARGUMENT.
-
-The webhook intake (`mockbook webhooks serve`) stores one signed HubSpot delivery before it
-answers 2xx, so a crash after the answer loses nothing. p_events is the delivery''s body as
-HubSpot sends it: a JSON array of 1..100 events
-  [{"eventId", "subscriptionId", "subscriptionType" ("contact.propertyChange",
-    "object.creation", ...), "objectId", "objectTypeId" (generic "object.*" events),
-    "occurredAt" (epoch ms), "propertyName", "propertyValue", "mergedObjectIds", ...}]
-(https://developers.hubspot.com/docs/api/webhooks). Each event becomes one row of
-webhook_events, the whole event kept in payload; the object type is objectTypeId, or for the
-named subscription types contact.* ''0-1'', company.* ''0-2'', deal.* ''0-3'', ticket.* ''0-5''.
-An event already stored (same eventId, subscriptionId and objectId: HubSpot redelivers a
-delivery it got no 2xx for) is counted as a duplicate and not stored again.
-Returns {stored, duplicates}.
-Errors: INVALID_ARGUMENT (not an array of 1..100 objects, or an event without a numeric
-eventId, an objectId, a subscriptionType or a numeric occurredAt): nothing is stored.
-Locks: none (inserted rows only).';
+'Glue (webhook intake): store the events of one HubSpot webhook delivery (1..100), dropping events
+already stored (same eventId, subscriptionId, objectId). Returns {stored, duplicates}. Errors:
+INVALID_ARGUMENT. Locks: none (inserted rows only).';
 REVOKE ALL ON FUNCTION mockbook_internal.store_webhook_events(jsonb) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.store_webhook_events(jsonb) TO mockbook_glue;

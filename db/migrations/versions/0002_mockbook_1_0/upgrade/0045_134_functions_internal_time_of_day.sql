@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/time_of_day.sql (new).
-/**
- * Why: the one reading of a stored time of day (legacy exam times: HH:MM[:SS], H:MM AM/PM), so
- * the instant (mockbook_internal.exam_starts_at) and the report of what is wrong with it
- * (mockbook_internal.exam_time_problem) read the same text the same way.
- */
+-- Why: the one reading of a stored time of day (HH:MM[:SS], H:MM AM/PM), so exam_starts_at and
+-- exam_time_problem read the same text the same way.
 CREATE OR REPLACE FUNCTION mockbook_internal.time_of_day(p_text text)
 RETURNS time
 LANGUAGE plpgsql
@@ -24,5 +21,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.time_of_day(text) IS
-'Internal: a stored time of day (HH:MM[:SS], H:MM[:SS] AM/PM) as a time; NULL when the text is not one. Errors: none. Locks: none.';
+'Internal: a stored time of day (HH:MM[:SS], H:MM[:SS] AM/PM) as a time; NULL when the text is not
+one. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.time_of_day(text) FROM PUBLIC, anon, authenticated, service_role;
