@@ -413,98 +413,12 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) IS
-'Glue (pull, import, reconcile): apply contacts read from HubSpot, each record on its own: new ones inserted (balances as import ledger rows, created_at from HubSpot''s createdAt, now() when missing or malformed), profile fields from HubSpot (an empty firstname, lastname or credit value is unknown: the local one is kept and listed in blank), credit changes made in HubSpot merged as hubspot_adjustment deltas against the last synced values (never overwriting a local deduction); a record older (lastmodifieddate) than the read the merge base came from left alone; a contact a push is sending (its outbox row under a live lease) left BUSY until the push wrote back; malformed records reported and dead-lettered. Records applied in ascending contact id; contacts and their bookkeeping rows never waited for (busy -> retry). A credit change in HubSpot larger than mockbook.credit_jump_limit (default 20) held for an admin (dead letter with both values; dlq retry confirms it). Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped, recheck, held, blank}. Errors: INVALID_ARGUMENT.
-
-The pull and the import apply contacts read from HubSpot. p_contacts is a JSON
-array of HubSpot records: [{"id": "<hubspot id>", "createdAt", "properties": {"email",
-"student_id", "firstname", "lastname", "ndecc_exam_date", "lastmodifieddate", "sj_credits", "cs_credits",
-"sjmini_credits", "mock_discussion_token", "shared_mock_credits"}}]. Each record is applied in
-its own subtransaction. The local contact is found by hubspot_id, else (one without a HubSpot
-id) by email (case-insensitive), else by student_id.
-  - new contact (needs email and student_id): inserted with zero balances, then each HubSpot
-    balance is brought in by apply_credit_delta with reason ''import'' (so balance = 0 + sum of
-    ledger rows); contact_credit_sync remembers the HubSpot values. Its created_at is when
-    HubSpot created the contact (the record''s "createdAt", pulled_created_at; now() when
-    missing, malformed or in the future); a known contact keeps its created_at.
-  - known contact: profile fields (email, student_id when given, firstname, lastname,
-    ndecc_exam_date, hubspot_id) take HubSpot''s values (the email lower-cased, as the
-    original apps store it). With p_merge_credits, each balance is MERGED, never
-    overwritten: HubSpot''s value minus the value last synced
-    (contact_credit_sync.credits) is applied to the local balance with reason
-    ''hubspot_adjustment'' — so a local deduction not pushed yet survives an admin''s change in
-    HubSpot. A HubSpot value equal to what the push is sending (contact_credit_sync.pushing) is
-    the push''s own write, not a change. A change that would take the balance below zero
-    (the student spent the credits meanwhile) is applied down to zero and reported in clamped.
-    A contact seen for the first time (no contact_credit_sync row) is a baseline: nothing
-    merged (Postgres wins for credits). Afterwards contact_credit_sync holds HubSpot''s values;
-    when the local balance then differs from HubSpot''s, the contact is queued for the push.
-    The push runs the same merge just before writing a contact''s credits (HubSpot''s current
-    values read by batch read, with mockbook.credit_merge = ''push'' set in the transaction:
-    then nothing is queued, the push sends the merged balances itself).
-    A record may carry HubSpot''s "propertiesWithHistory" (batch read): an admin''s change that
-    landed between the push''s read and its write — replaced by that write — is found there
-    (overwritten_credit_change) and merged too.
-    A push whose answer was lost (its outbox row given back, contact_credit_sync.pushing
-    still recorded): when the value it sent is in a field''s history after the base was read
-    (hubspot_modified_at), HubSpot took that write, and what it sent is that field''s base,
-    as the push''s write-back would have made it (with the admin change it replaced); the
-    write''s outcome is then known and pushing is cleared. Merged against the older base
-    instead, a local deduction made between the push''s attempts came back as a phantom
-    hubspot_adjustment, and an admin''s edit after the write was merged by the wrong amount
-    (tests/py/sync/test_push_lost_answer.py).
-    A contact the push wrote since its last read, or with a push of unknown outcome (pushing
-    recorded) whose values HubSpot does not all hold, that comes without history (a search
-    result) is left unchanged and listed in recheck: the caller reads it again with history
-    and applies that.
-    Without p_merge_credits (reconcile repairing profile fields) balances are left alone.
-    Older reads: a record whose lastmodifieddate is older than the read the merge base came
-    from (contact_credit_sync.hubspot_modified_at) is a state HubSpot has already left, read
-    before a newer read that was applied first (webhook deliveries come in no guaranteed
-    order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
-    retries; the pull''s search page applied beside the webhook processor). Nothing of it is
-    applied (counted unchanged): merged, it took an admin''s newer edit back as a
-    delta (5 -> 8 -> 6 read as 6 then 8: +2 credits HubSpot no longer gives) until a later
-    pull (tests/py/sync/test_webhook_ordering.py).
-    A push in flight: a contact whose outbox row a push holds under a live lease
-    (sync_queue lease_owner set, lease_expires_at not past) is not merged here — BUSY, so
-    in retry, and nothing of the record is applied — except by that push''s own merge
-    (mockbook.credit_merge = ''push''). The push may be writing the credits to HubSpot at
-    this very moment, and no bookkeeping tells whether HubSpot''s value is from before or
-    after that write: merged then, a local deduction made meanwhile came back as a phantom
-    hubspot_adjustment (this merge cleared pushing, so the push''s write-back took the
-    current balances for what HubSpot held) and an admin''s edit after the write was
-    counted against the wrong base (tests/py/sync/test_push_pull_race.py). After the write-back
-    the base is what the push sent, and the next pull merges against it. A lease that
-    expired (the push died) holds nothing back.
-  - malformed (missing email, a new contact without student_id, a credit value that is not a
-    whole number >= 0, a student_id used by another contact): nothing changes, reported in
-    errors and dead-lettered (sync_errors, direction pull); a clean apply closes it.
-  - a credit change larger than mockbook.credit_jump_limit (a database setting, default 20; 0:
-    no limit) is held: not applied, its base kept, the contact not queued (a push would write
-    the local balance over it), reported in errors and held, dead-lettered with both values
-    (CREDIT_JUMP); `mockbook dlq retry` of that letter confirms that value, applied by the next
-    pull. The rest of the record is applied.
-Changes run with mockbook.origin = ''hubspot'' (not echoed to HubSpot), audited and ledgered as
-p_actor (default ''hubspot:pull'').
-Returns {inserted, updated, unchanged, baselined, merged, queued, errors: [{id, error}],
-         retry: [ids busy now], clamped: [{id, field, hubspot_change, applied}],
-         recheck: [ids to read again with their property history], held: [ids],
-         blank: [{id, field}: an empty name or credit value in HubSpot, the local one kept]}.
-Errors: INVALID_ARGUMENT (p_contacts not an array).
-Locks (docs/rpc.md, "Lock order"): the records are applied in ascending local contact id
-(pulled_contact_id; those of no contact yet, new ones, last in HubSpot''s order), each existing
-contact row locked and never waited for (in use -> listed in retry, applied again by the next
-pull; so is a new contact another transaction created meanwhile, e.g. the webhook processor
-applying the same creation: its insert clashes, and the retry applies it as an update), then,
-under it, its contact_credit_sync row, never waited for either: every writer of
-that row holds the contact''s row lock while it writes (this pull, claim_sync_batch''s trigger
-credit_push_claimed, record_credit_push, complete_sync_batch''s credit_push_done,
-relink_contact), so under the contact''s lock it is free. The ascending order makes a claim
-(which locks its contacts ascending, with a bounded wait) that meets this pull wait for it
-rather than take one of its later records: the record is applied, not retried. The contact''s
-outbox rows are only read (a push in flight), never locked; a claim locks the contact before
-it leases, so a lease not seen here is not committed before this pull ends
-(tests/py/rpc/test_lock_order.py).';
+'Glue (pull, import, reconcile): applies HubSpot contacts, each record on its own. New ones are
+inserted with their balances as import ledger rows; known ones take HubSpot''s profile fields (an
+empty value is unknown: kept, listed in blank); credits merge as hubspot_adjustment deltas against
+the last synced values, never overwritten; a jump over mockbook.credit_jump_limit is held for an
+admin. Returns {inserted, updated, unchanged, baselined, merged, queued, errors, retry, clamped,
+recheck, held, blank}. Errors: INVALID_ARGUMENT. Locks: contacts by ascending id, never waited.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_contacts(jsonb, text, boolean) TO mockbook_glue;

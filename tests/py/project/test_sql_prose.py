@@ -25,8 +25,8 @@ MAX_PROSE_SHARE = 0.15
 MAX_COMMENT_LINES = 6
 MAX_COMMENT_CHARS = 600
 NOT_YET_TRIMMED = frozenset({
-    "apply_exam_change.sql", "apply_pulled_contacts.sql", "apply_pulled_exams.sql",
-    "check_invariants.sql", "claim_audit_notes.sql", "pull_record_failed.sql",
+    "apply_exam_change.sql", "apply_pulled_exams.sql",
+    "check_invariants.sql",
 })
 COMMENT_ON = re.compile(r"^COMMENT ON (?P<kind>\w+) (?P<name>[\w.]+)[^']*?\bIS\s*'", re.I | re.M)
 

@@ -198,40 +198,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_audit_notes(integer) IS
-'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become HubSpot notes (oldest first, only those whose HubSpot ids are known; a booking deleted before it reached HubSpot is noted on its contact alone), with their details and ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT.
-
-The audit trail in HubSpot: which supabase_audit_log rows not yet synced
-(synced_to_hubspot_at NULL) become HubSpot notes, with what they need to be written.
-  kind ''booking''  a booking created, changed, cancelled, moved, marked or deleted; detail has
-                  the audit row (operation, changed_fields, old_values, new_values,
-                  performed_by, performed_at), the booking''s code, student, mock type, exam
-                  date and token, and its credit_ledger rows of that transaction (ledger).
-                  member_ids also holds the audit rows of the same transaction that changed
-                  that student''s balances (the note tells the credit story already).
-  kind ''credit''   a contact''s balances changed outside a booking (adjust_credits, a credit
-                  merge from HubSpot); detail has the audit row, the student and the ledger
-                  rows of that change.
-The contact is found as contact_id_of_booking finds it: by student_id, else by the booking''s
-associated_contact_id (a row from before mockbook without a student_id), so its contact
-gets the note too.
-Only rows whose HubSpot ids are known are returned (a booking not pushed yet waits for the
-push), at most p_limit, oldest first. A deleted booking (its row gone: the DBA, the demo
-removing its rows) takes its HubSpot id from any of its audit rows (the push''s write-back, the
-deletion); one that never reached HubSpot (deleted before its first push) is returned with
-booking_hubspot_id NULL, to be noted on its contact alone, once the contact has a HubSpot id
-(it never gets a booking id to wait for).
-Each call looks at a window of the oldest pending rows only (5 x p_limit), read in id order
-from the pending index, so its cost follows the batch, not the backlog: rows still waiting for
-a HubSpot id (a booking or contact the push has not created yet) are passed over without
-entering the window. Rows of the window that never get a note are marked synced (and, when
-a window held nothing else, the next window looked at): exam rows (HubSpot owns
-exams), contact rows that changed no balance, booking rows that only received their HubSpot
-id from the push, changes the glue applied from HubSpot (performed_by ''hubspot:...''), except
-credit merges (hubspot_adjustment ledger rows), which are noted, and the rows of a deleted
-booking that has no HubSpot id and no contact to note them on (no contact of its student,
-no associated_contact_id): no HubSpot record can carry them.
-The caller creates the notes and then calls mark_audit_notes(member ids). One caller at a time
-(the glue holds an advisory lock): this function leases nothing.
-Errors: INVALID_ARGUMENT (p_limit not 1..1000). Locks: none beyond the rows it marks.';
+'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become
+HubSpot notes, oldest first, only those whose HubSpot ids are known, with their details and
+ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT. Locks: the rows it
+marks.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_audit_notes(integer) TO mockbook_glue;

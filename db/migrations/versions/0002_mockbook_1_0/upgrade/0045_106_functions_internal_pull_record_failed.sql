@@ -36,17 +36,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text) IS
-'Internal: a pulled record whose application failed: {retry: [id]} for a transient error (BUSY, deadlock, lock not available), else {error: [{id, error}]} and its pull dead letter noted.
-
-What the pull''s apply functions (apply_pulled_exams, apply_pulled_contacts,
-apply_pulled_bookings) do with a HubSpot record whose application raised an error: the one
-rule, written once.
-  - a transient error (BUSY PT503, a deadlock 40P01, a lock not available 55P03) of a record
-    with an id: {"retry": [id]}, the caller''s retry list (the glue applies it again);
-  - anything else: {"error": [{id, error}]} with the error as one line ("CODE: detail" for a
-    mockbook error, "DUPLICATE_KEY: property <name> <value> is already another record''s" for a
-    unique key another row holds, "message (SQLSTATE xxxxx)" for any other), and the record''s pull dead
-    letter opened or updated (mockbook_internal.note_pull_outcome) when it has an id.
-Errors: none of its own. Locks: the record''s open sync_errors row (note_pull_outcome).';
+'Internal: what the pull''s apply functions do with a record that raised: a transient error
+(BUSY, deadlock, lock not available) is {retry: [id]}; anything else is {error: [{id, error}]}
+as one line (DUPLICATE_KEY naming the property for a unique key) and its pull dead letter
+opened. Errors: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;
