@@ -101,7 +101,7 @@ SELECT is((SELECT jsonb_array_length(result -> 'errors') FROM r WHERE n = 3), 6,
 SELECT matches((SELECT string_agg(e ->> 'error', ' | ' ORDER BY e ->> 'id')
                 FROM r, jsonb_array_elements(result -> 'errors') e WHERE n = 3),
                'already HubSpot booking HB1.*missing property booking_id.*EXAM_NOT_FOUND.*'
-               'is_active is not Active.*attendance is not Yes or No.*uq_bookings_one_per_student',
+               'is_active is not Active.*attendance is not Yes or No.*DUPLICATE_KEY: property student_id, mock_type, exam_date',
                'each says why (a duplicate in HubSpot, a missing code, an unknown exam, a bad '
                'status or attendance, a second Active booking that day)');
 SELECT is((SELECT format('%s %s', student_id, student_email) FROM hubspot_sync.hubspot_bookings

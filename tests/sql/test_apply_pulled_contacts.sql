@@ -16,7 +16,7 @@ LANGUAGE sql AS $$
         'p_merge_credits := %L)', p_records, 'hubspot:pull', p_merge))
 $$;
 CREATE FUNCTION pg_temp.counts(p_n int) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT result - 'errors' - 'retry' - 'clamped' - 'recheck' - 'held' FROM r WHERE n = p_n
+    SELECT result - 'errors' - 'retry' - 'clamped' - 'recheck' - 'held' - 'blank' FROM r WHERE n = p_n
 $$;
 
 -- A new contact: zero balances, then 'import' ledger rows up to HubSpot's values.
@@ -152,7 +152,7 @@ SELECT is((SELECT jsonb_array_length(result -> 'errors') FROM r WHERE n = 8), 4,
 SELECT matches((SELECT string_agg(e ->> 'error', ' | ' ORDER BY e ->> 'id')
                 FROM r, jsonb_array_elements(result -> 'errors') e WHERE n = 8),
                'cs_credits is not a whole number.*missing property email.*'
-               'hubspot_contact_credits_student_id_key.*missing property student_id',
+               'DUPLICATE_KEY: property student_id PCS2 is already.*missing property student_id',
                'each error says what is wrong');
 SELECT is(tests.balance('PCS1', 'cs_credits'), 0, 'a malformed record changes nothing');
 SELECT is((SELECT count(*) FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS7'),
