@@ -57,6 +57,7 @@ BEGIN
         UPDATE hubspot_sync.hubspot_mock_exams SET capacity = p_capacity
         WHERE id = v_exam.id;
     END IF;
+    PERFORM mockbook_internal.withdraw_excess_offers(v_exam.hubspot_id);
     v_offers := mockbook_internal.offer_free_seats(v_exam.hubspot_id);
     -- seats held by offers (those just made included) are not free: remaining_seats is
     -- list_available_exams' capacity - total_bookings - held_seats, never below 0
