@@ -65,8 +65,9 @@ REVOKE ALL ON TABLE hubspot_sync.booking_rule_changes FROM PUBLIC, anon, authent
 GRANT SELECT ON TABLE hubspot_sync.booking_rule_changes TO service_role;
 REVOKE ALL ON SEQUENCE hubspot_sync.booking_rule_changes_id_seq FROM PUBLIC, anon, authenticated, service_role;
 
--- Bookings an exam's move in HubSpot left in breach of a rule (the per-day rule, a time
--- conflict), listed for admins by mockbook status until resolved (resolved_at set by an admin).
+-- Bookings an exam's change in HubSpot left for an admin (the per-day rule, a time conflict, an
+-- exam moved into the past, a capacity cut below its Active bookings), listed for admins by
+-- mockbook status until resolved (resolved_at set by an admin).
 CREATE TABLE hubspot_sync.booking_conflicts (
     id bigserial PRIMARY KEY,
     booking_id uuid NOT NULL,
@@ -75,7 +76,8 @@ CREATE TABLE hubspot_sync.booking_conflicts (
     detail text NOT NULL,
     detected_at timestamptz NOT NULL DEFAULT now(),
     resolved_at timestamptz,
-    CONSTRAINT booking_conflicts_rule_check CHECK (rule IN ('one_per_type_and_day', 'time_conflict'))
+    CONSTRAINT booking_conflicts_rule_check CHECK (rule IN ('one_per_type_and_day', 'time_conflict',
+                                                           'moved_into_past', 'capacity_cut'))
 );
 
 -- security

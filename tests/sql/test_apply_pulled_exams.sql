@@ -1,5 +1,5 @@
 -- apply_pulled_exams: HubSpot's exams applied record by record (insert, update, archived ->
--- deactivated, scheduled and due -> active), capacity never below the Active bookings, malformed
+-- deactivated, scheduled and due -> active), a capacity below the Active bookings stored and listed, malformed
 -- records reported and dead-lettered without changing anything.
 BEGIN;
 SELECT plan(32);
@@ -21,7 +21,7 @@ INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
                            "prerequisite_exam_ids": "PX1; PX9"}'),
     tests.hs_exam('PX3', '{"is_active": "Scheduled",
                            "scheduled_activation_datetime": "4102444800000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 1),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'capacity_cut' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 1),
           '{"inserted": 3, "updated": 0, "unchanged": 0, "deactivated": 0}'::jsonb,
           'three new exams are inserted');
 SELECT results_eq(
@@ -54,21 +54,20 @@ INSERT INTO r VALUES (2, pg_temp.apply(jsonb_build_array(
     tests.hs_exam('PX2', '{"capacity": "30", "location": "calgary", "is_active": "true"}'),
     tests.hs_exam('PX3', '{"is_active": "Scheduled",
                            "scheduled_activation_datetime": "4102444800000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 2),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'capacity_cut' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 2),
           '{"inserted": 0, "updated": 2, "unchanged": 1, "deactivated": 0}'::jsonb,
           'two exams changed, one did not');
-SELECT is((SELECT result -> 'capacity_refused' FROM r WHERE n = 2),
-          '[{"id": "PX1", "capacity": 2, "current_capacity": 10, "active_bookings": 3}]'::jsonb,
-          'a capacity below the 3 Active bookings is refused and reported');
+SELECT is((SELECT result -> 'capacity_cut' FROM r WHERE n = 2),
+          '[{"id": "PX1", "capacity": 2, "previous_capacity": 10, "active_bookings": 3}]'::jsonb,
+          'a capacity below the 3 Active bookings is stored and reported');
 SELECT is((SELECT format('%s %s %s', capacity, mock_exam_name, total_bookings)
-           FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PX1'), '10 renamed 3',
-          '... the old capacity stays, the other fields are applied');
+           FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PX1'), '2 renamed 3',
+          '... as HubSpot says, the bookings kept, the other fields applied');
 SELECT is((SELECT format('%s %s', capacity, location) FROM hubspot_sync.hubspot_mock_exams
            WHERE hubspot_id = 'PX2'), '30 calgary', 'a capacity above the bookings is applied');
-SELECT is((SELECT format('%s %s %s', direction, entity_type, resolved)
-           FROM hubspot_sync.sync_errors WHERE entity_id = 'PX1'),
-          'pull hubspot_mock_exams f', 'the refused capacity is dead-lettered for a person');
-
+SELECT is((SELECT count(*) FROM hubspot_sync.booking_conflicts
+           WHERE mock_exam_id = 'PX1' AND rule = 'capacity_cut' AND resolved_at IS NULL),
+          3::bigint, 'each kept booking is listed for admins, and nothing is dead-lettered');
 -- Malformed records: each reported alone; nothing of theirs changes.
 INSERT INTO r VALUES (3, pg_temp.apply(jsonb_build_array(
     tests.hs_exam('PX2', '{"capacity": "thirty", "location": "vancouver"}'),
@@ -97,7 +96,7 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_errors
 INSERT INTO r VALUES (4, pg_temp.apply(jsonb_build_array(
     tests.hs_record('PX1', '{}'::jsonb, true),
     tests.hs_exam('PX2', '{"capacity": "30", "location": "calgary"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 4),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'capacity_cut' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 4),
           '{"inserted": 0, "updated": 0, "unchanged": 1, "deactivated": 1}'::jsonb,
           'an archived exam is deactivated');
 SELECT is((SELECT format('%s %s', is_active, total_bookings) FROM hubspot_sync.hubspot_mock_exams
@@ -113,7 +112,7 @@ INSERT INTO r VALUES (5, pg_temp.apply(jsonb_build_array(
 INSERT INTO r VALUES (6, pg_temp.apply(jsonb_build_array(
     tests.hs_exam('PX6', '{"capacity": "8", "exam_date": "2031-02-01", "is_active": "false",
                            "hs_lastmodifieddate": "1795514401000"}'))));
-SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 6),
+SELECT is((SELECT result - 'errors' - 'retry' - 'capacity_refused' - 'capacity_cut' - 'bookings_cancelled' - 'bookings_moved' - 'conflicts' - 'time_problems' FROM r WHERE n = 6),
           '{"inserted": 0, "updated": 0, "unchanged": 1, "deactivated": 0}'::jsonb,
           'a read older than the one applied last is counted unchanged');
 SELECT is((SELECT format('%s %s %s', capacity, exam_date, is_active)

@@ -245,7 +245,7 @@ SELECT throws_ok(
     $$INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
       VALUES (gen_random_uuid(), 'EXC1', 'whatever', 'x')$$,
     '23514', pg_temp.violates('booking_conflicts', 'booking_conflicts_rule_check'),
-    'a booking conflict names one of the two rules');
+    'a booking conflict names one of the documented rules');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id, status, offered_at)
       VALUES ('EXC1', 'C1', gen_random_uuid(), 'maybe', now())$$,

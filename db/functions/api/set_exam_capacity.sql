@@ -56,6 +56,7 @@ BEGIN
         UPDATE hubspot_sync.hubspot_mock_exams SET capacity = p_capacity
         WHERE id = v_exam.id;
     END IF;
+    PERFORM mockbook_internal.withdraw_excess_offers(v_exam.hubspot_id);
     v_offers := mockbook_internal.offer_free_seats(v_exam.hubspot_id);
     -- seats held by offers (those just made included) are not free: remaining_seats is
     -- list_available_exams' capacity - total_bookings - held_seats, never below 0
@@ -88,8 +89,9 @@ raised capacity frees are offered to the exam''s waitlist at once (see *Waitlist
 `{success, mock_exam_id, capacity, previous_capacity, total_bookings, remaining_seats,
 offers_made}`; `remaining_seats` is counted as `list_available_exams` counts it, `capacity −
 total_bookings − held_seats` (seats held by waitlist offers, this call''s included), never below 0. A capacity below Active bookings + held offers is allowed (down to the Active
-count): the offers beyond it — the latest ones, offers being made in waitlist order — can no
-longer be accepted (`EXAM_FULL`) and expire; the earlier ones can.
+count): the offers beyond it — the latest ones, offers being made in waitlist order — go back
+to waiting at once (their places keep their order; no seat is held past the capacity); the
+earlier ones can still be accepted.
 `p_idempotency_key` (optional, 1–255): same key and arguments → the first result; other
 arguments → `IDEMPOTENCY_KEY_REUSED`.
 Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `EXAM_NOT_FOUND`, `CAPACITY_BELOW_BOOKED`,

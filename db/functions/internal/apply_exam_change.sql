@@ -30,6 +30,9 @@ DECLARE
     v_moved_count integer := 0;
     v_conflicts integer := 0;
     v_other text;
+    v_duplicate boolean;
+    v_past boolean := false;
+    v_freed integer := 0;
 BEGIN
     IF NOT (v_closed OR v_reopened OR v_moved) THEN
         RETURN NULL;
@@ -71,6 +74,15 @@ BEGIN
     END IF;
 
     IF v_moved AND NOT v_closed THEN
+        -- moved into the past: no job can judge whether the session took place
+        v_past := coalesce(p_new.exam_ends_at <= mockbook_internal.clock_now(),
+                           p_new.exam_date < hubspot_sync.business_today(), false);
+        IF NOT v_past THEN
+            -- moved back to a time still ahead: the job completes its bookings after it again
+            UPDATE hubspot_sync.booking_conflicts AS c SET resolved_at = now()
+            WHERE c.mock_exam_id = p_new.hubspot_id AND c.rule = 'moved_into_past'
+              AND c.resolved_at IS NULL;
+        END IF;
         FOR v_booking IN
             SELECT b.* FROM hubspot_sync.hubspot_bookings AS b
             WHERE b.associated_mock_exam = p_new.hubspot_id AND b.is_active = 'Active'
@@ -83,21 +95,40 @@ BEGIN
               AND o.mock_type = p_new.mock_type AND o.exam_date = p_new.exam_date
               AND o.is_active IN ('Active', 'Completed')
             LIMIT 1;
-            IF FOUND THEN
+            v_duplicate := FOUND;
+            IF v_duplicate THEN
                 INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
                 VALUES (v_booking.id, p_new.hubspot_id, 'one_per_type_and_day',
                         format('exam %s moved to %s; %s already holds booking %s of type %s that '
-                               'day: booking %s keeps its old copy (%s) until an admin decides',
-                               p_new.hubspot_id, p_new.exam_date, v_booking.student_id, v_other,
-                               p_new.mock_type, v_booking.booking_id, v_booking.exam_date));
+                               'day: booking %s follows the exam and is kept beside it until an '
+                               'admin decides', p_new.hubspot_id, p_new.exam_date,
+                               v_booking.student_id, v_other, p_new.mock_type,
+                               v_booking.booking_id));
                 v_conflicts := v_conflicts + 1;
-                CONTINUE;
             END IF;
+            -- the copies always follow the exam (the student sees its real day and hour, and
+            -- the old day holds nothing); a second booking of the type on the new day is kept
+            -- out of the one-per-type-and-day index as a flagged duplicate, listed above
             UPDATE hubspot_sync.hubspot_bookings AS b
             SET exam_date = p_new.exam_date, start_time = p_new.start_time,
-                end_time = p_new.end_time, mock_type = p_new.mock_type, updated_at = now()
+                end_time = p_new.end_time, mock_type = p_new.mock_type,
+                legacy_issue = CASE WHEN v_duplicate THEN coalesce(b.legacy_issue,
+                                   format('exam moved in HubSpot onto a day that holds booking '
+                                          '%s of the same type', v_other))
+                                    ELSE b.legacy_issue END,
+                updated_at = now()
             WHERE b.id = v_booking.id;
             v_moved_count := v_moved_count + 1;
+            IF v_past THEN
+                INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
+                VALUES (v_booking.id, p_new.hubspot_id, 'moved_into_past',
+                        format('exam %s moved into the past (%s); booking %s of %s stays Active '
+                               'and is not completed by the job until an admin marks its '
+                               'attendance, cancels it or resolves this', p_new.hubspot_id,
+                               coalesce(p_new.exam_starts_at::text, p_new.exam_date::text),
+                               v_booking.booking_id, v_booking.student_id));
+                v_conflicts := v_conflicts + 1;
+            END IF;
             IF mockbook_internal.booking_rule('time_conflict') = 'true'::jsonb
                AND p_new.exam_starts_at IS NOT NULL THEN
                 SELECT o.booking_id INTO v_other
@@ -117,6 +148,33 @@ BEGIN
                 END IF;
             END IF;
         END LOOP;
+
+        -- places whose student can no longer take the seat give it up at once: all of them
+        -- when the exam moved into the past, else those whose student holds a booking of the
+        -- type on the new day (accepting would be DUPLICATE_BOOKING)
+        IF v_past THEN
+            UPDATE hubspot_sync.waitlist_entries AS w
+            SET status = 'closed', resolved_at = now(), closed_reason = 'exam_moved_past'
+            WHERE w.mock_exam_id = p_new.hubspot_id AND w.status IN ('waiting', 'offered');
+            GET DIAGNOSTICS v_closed_places = ROW_COUNT;
+        ELSE
+            WITH gone AS (
+                UPDATE hubspot_sync.waitlist_entries AS w
+                SET status = 'left', resolved_at = now()
+                WHERE w.mock_exam_id = p_new.hubspot_id AND w.status IN ('waiting', 'offered')
+                  AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                              WHERE b.student_id = w.student_id
+                                AND b.mock_type = p_new.mock_type
+                                AND b.exam_date = p_new.exam_date
+                                AND b.is_active IN ('Active', 'Completed'))
+                RETURNING w.offered_at
+            )
+            SELECT count(*)::integer, count(g.offered_at)::integer
+            INTO v_closed_places, v_freed FROM gone AS g;
+            IF v_freed > 0 THEN
+                v_offered := mockbook_internal.offer_free_seats(p_new.hubspot_id);
+            END IF;
+        END IF;
     END IF;
 
     PERFORM set_config('mockbook.origin', coalesce(v_origin, ''), true);
@@ -128,7 +186,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_exam_change(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_mock_exams) IS
-'Internal: what an exam changed in HubSpot does to its bookings and waitlist (closed: bookings cancelled and refunded with reason exam_cancelled unless exam_closed_policy is keep, places closed; reopened: places wait again and free seats are offered; moved: bookings'' copies follow, conflicts listed in booking_conflicts).
+'Internal: what an exam changed in HubSpot does to its bookings and waitlist (closed: bookings cancelled and refunded with reason exam_cancelled unless exam_closed_policy is keep, places closed; reopened: places wait again and free seats are offered; moved: bookings'' copies follow, conflicts and a move into the past listed in booking_conflicts, places that can no longer accept left).
 
 What an exam changed in HubSpot does to its bookings and waitlist, in the pull''s transaction,
 under the exam''s lock (apply_pulled_exams holds it): docs/rpc.md, "When an exam moves, closes
@@ -142,11 +200,19 @@ or is cancelled".
     order, and its free seats are offered (mockbook_internal.offer_free_seats); cancelled
     bookings stay cancelled and refunded (the students book again).
   - moved (exam_date, start_time, end_time or mock_type): every Active booking''s copies follow
-    (one audit row each: the HubSpot note "Booking … changed by hubspot:pull: exam_date …").
-    A booking that would now be the student''s second Active/Completed booking of its type on
-    the new day keeps its old copy and is listed in hubspot_sync.booking_conflicts (rule
-    one_per_type_and_day), as is one that now overlaps another of the student''s bookings while
-    the time_conflict rule is on (rule time_conflict): admins decide, nothing is cancelled.
+    (one audit row each: the HubSpot note "Booking … changed by hubspot:pull: exam_date …"),
+    always, so the student sees the exam''s real day and hour and the old day holds nothing.
+    A booking that is now the student''s second Active/Completed booking of its type on the
+    new day is kept beside the other (flagged in legacy_issue, out of the one-per-type-and-day
+    index) and listed in hubspot_sync.booking_conflicts (rule one_per_type_and_day), as is one
+    that now overlaps another of the student''s bookings while the time_conflict rule is on
+    (rule time_conflict): admins decide, nothing is cancelled. Moved into the past (its end
+    passed, or its day before today): each Active booking is listed (rule moved_into_past) and
+    complete_past_bookings leaves it until an admin marks its attendance, cancels it or
+    resolves the row; its open places are closed (closed_reason exam_moved_past). Moved back
+    ahead: those rows are resolved. A waiting or offered place whose student holds a booking
+    of the exam''s type on the new day is left at once (''left'') and a seat it held is offered
+    to the next place.
 The changes are the glue''s own writes (mockbook.origin cleared while they run), so the outbox
 pushes them to HubSpot. Locks: the exam is held; the bookings (lock_booking) and their
 contacts (cancel_locked_booking) were taken before it by apply_pulled_exams

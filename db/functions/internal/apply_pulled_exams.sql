@@ -1,7 +1,7 @@
 /**
  * Why: HubSpot owns exams; the pull brings their changes here, record by record, without undoing
- * local work: a capacity below the Active bookings or a local change still in the outbox is not
- * overwritten, an older read never overwrites a newer one, and an exam that moves or closes
+ * local work: a local change still in the outbox is not overwritten (a capacity below the
+ * Active bookings is stored, its bookings kept and listed), an older read never overwrites a newer one, and an exam that moves or closes
  * carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
  * HubSpot id. What it does, record by record, is the COMMENT ON FUNCTION below.
  */
@@ -36,6 +36,7 @@ DECLARE
     v_retry jsonb := '[]'::jsonb;
     v_failed jsonb;
     v_refused jsonb := '[]'::jsonb;
+    v_cut jsonb := '[]'::jsonb;
     v_change jsonb;
     v_cancelled integer := 0;
     v_moved integer := 0;
@@ -228,17 +229,40 @@ BEGIN
                     IF v_new.capacity IS DISTINCT FROM v_old.capacity THEN
                         BEGIN
                             PERFORM hubspot_sync.set_exam_capacity(v_id, v_new.capacity);
+                            -- seats again for every Active booking: a cut's listing is over
+                            UPDATE hubspot_sync.booking_conflicts AS c SET resolved_at = now()
+                            WHERE c.mock_exam_id = v_id AND c.rule = 'capacity_cut'
+                              AND c.resolved_at IS NULL;
                         EXCEPTION WHEN SQLSTATE 'PT422' THEN  -- CAPACITY_BELOW_BOOKED
-                            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
+                            -- HubSpot owns the capacity: stored as it says (pretix's quota
+                            -- rule). The Active bookings are kept and listed for admins; no
+                            -- seat is sold (take_seat) or offered (offer_free_seats, held
+                            -- offers withdrawn) until they are below it again.
+                            UPDATE hubspot_sync.hubspot_mock_exams AS e
+                            SET capacity = v_new.capacity
+                            WHERE e.id = v_old.id;
+                            PERFORM mockbook_internal.withdraw_excess_offers(v_id);
                             SELECT count(*)::integer INTO v_active
                             FROM hubspot_sync.hubspot_bookings AS b
                             WHERE b.associated_mock_exam = v_id AND b.is_active = 'Active';
-                            v_problem := format('CAPACITY_BELOW_BOOKED: HubSpot capacity %s was '
-                                                'not applied: %s', v_new.capacity, v_detail);
-                            v_refused := v_refused || jsonb_build_object(
+                            INSERT INTO hubspot_sync.booking_conflicts
+                                (booking_id, mock_exam_id, rule, detail)
+                            SELECT b.id, v_id, 'capacity_cut',
+                                   format('exam %s cut to %s seats in HubSpot with %s Active '
+                                          'bookings: booking %s is kept; no seat is sold or '
+                                          'offered until fewer than %s are Active',
+                                          v_id, v_new.capacity, v_active, b.booking_id,
+                                          v_new.capacity)
+                            FROM hubspot_sync.hubspot_bookings AS b
+                            WHERE b.associated_mock_exam = v_id AND b.is_active = 'Active'
+                              AND NOT EXISTS (SELECT FROM hubspot_sync.booking_conflicts AS c
+                                              WHERE c.booking_id = b.id
+                                                AND c.rule = 'capacity_cut'
+                                                AND c.resolved_at IS NULL)
+                            ORDER BY b.id;
+                            v_cut := v_cut || jsonb_build_object(
                                 'id', v_id, 'capacity', v_new.capacity,
-                                'current_capacity', v_old.capacity, 'active_bookings', v_active);
-                            v_new.capacity := v_old.capacity;
+                                'previous_capacity', v_old.capacity, 'active_bookings', v_active);
                         END;
                     END IF;
                     IF (v_new.mock_exam_name, v_new.mock_type, v_new.exam_date, v_new.start_time,
@@ -305,14 +329,14 @@ BEGIN
     RETURN jsonb_build_object(
         'inserted', v_inserted, 'updated', v_updated, 'unchanged', v_unchanged,
         'deactivated', v_deactivated, 'errors', v_errors, 'retry', v_retry,
-        'capacity_refused', v_refused, 'bookings_cancelled', v_cancelled,
+        'capacity_refused', v_refused, 'capacity_cut', v_cut, 'bookings_cancelled', v_cancelled,
         'bookings_moved', v_moved, 'conflicts', v_conflicts,
         'time_problems', v_time_problems);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is not applied but dead-lettered; malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.
+'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is stored as HubSpot says, its Active bookings kept and listed in booking_conflicts (capacity_cut); malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, capacity_cut, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.
 
 The pull and the import apply exams read from HubSpot (HubSpot owns exams; the sync design, Pull).
 p_exams is a JSON array of HubSpot records as the API returns them:
@@ -340,8 +364,11 @@ Each record is applied in its own subtransaction, so one bad record never stops 
     it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
     has no such property: the pull reads exam->exam associations and applies them with
     apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
-    the exam''s Active bookings is not applied (set_exam_capacity''s rule) — the other columns
-    are, and the record is reported in capacity_refused and dead-lettered for a person (sync_errors, direction pull);
+    the exam''s Active bookings is stored as HubSpot says (pretix''s quota rule): the Active
+    bookings are kept, each listed in hubspot_sync.booking_conflicts (rule capacity_cut, open
+    until an admin resolves it or a later capacity covers them again), its held offers beyond
+    the seats go back to waiting (withdraw_excess_offers), and nothing is sold or offered
+    until fewer bookings than seats are Active; the record is reported in capacity_cut;
   - an older read: a record whose hs_lastmodifieddate is older than that of the read applied
     last to the exam (hubspot_sync.exam_hubspot_sync) is a state HubSpot has already left,
     read before a newer read that was applied first (webhook deliveries come in no guaranteed
@@ -362,8 +389,9 @@ total_bookings coming from HubSpot is ignored (Postgres owns it). Changes are ma
 mockbook.origin = ''hubspot'' (not queued back to HubSpot) and audited as performed by p_actor
 (default ''hubspot:pull'').
 Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
-         retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused:
-         [{id, capacity, current_capacity, active_bookings}], bookings_cancelled,
+         retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused: []
+         (kept for callers: no capacity is refused), capacity_cut: [{id, capacity,
+         previous_capacity, active_bookings}], bookings_cancelled,
          bookings_moved, conflicts, time_problems: [{id, problem}]: exams applied whose
          start_time / end_time cannot be read (the exam''s time_problem; applied as stored, so
          HubSpot stays the owner, and listed until fixed there)}.

@@ -168,12 +168,10 @@ def test_a_waitlist_size_stored_above_the_maximum_reads_as_the_maximum(
 def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_accepted(
         db: psycopg.Connection) -> None:
     """docs/rpc.md, set_exam_capacity: "A capacity below Active bookings + held offers is
-    allowed (down to the Active count): the offers beyond it can no longer be accepted
-    (EXAM_FULL) and expire" -- the offers beyond it, not every offer. Three seats, one booked,
-    two offers held; the capacity lowered to 2 leaves one free seat: the first student offered
-    takes it, the second (beyond the capacity) gets EXAM_FULL. Before, take_seat counted the
-    other offer against the accepting one: 1 booked + the seat taken + 1 other offer > 2, so
-    both acceptances were EXAM_FULL and the free seat stayed empty until an offer expired."""
+    allowed (down to the Active count): the offers beyond it ... go back to waiting at once" --
+    the offers beyond it, not every offer. Three seats, one booked, two offers held; the
+    capacity lowered to 2 leaves one free seat: the first student offered takes it, the second
+    (beyond the capacity) waits again in its place, holding no seat."""
     exam = make_exam(db, capacity=3)
     students = [make_student(db) for _ in range(5)]
     bookings = [book(db, s, exam) for s in students[:3]]
@@ -183,17 +181,17 @@ def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_acce
     cancel(db, bookings[0])
     cancel(db, bookings[1])
     assert places(db, exam) == {first: "offered", second: "offered"}
-    rpc(db, "set_exam_capacity", p_mock_exam_id=exam, p_capacity=2)
     snap = snapshot(db)
+    rpc(db, "set_exam_capacity", p_mock_exam_id=exam, p_capacity=2)
+    assert places(db, exam) == {first: "offered", second: "waiting"}
+    check_invariants(db, snap)   # no seat held past the capacity
 
     with pytest.raises(RpcError) as err:
-        accept(db, second, exam)  # beyond the capacity: the later offer
-    assert err.value.code == "EXAM_FULL"
+        accept(db, second, exam)  # beyond the capacity: the later offer, withdrawn
+    assert err.value.code == "OFFER_NOT_FOUND"
     result = accept(db, first, exam)
     assert result["success"] is True and result["total_bookings"] == 2
-    with pytest.raises(RpcError) as err:
-        accept(db, second, exam)
-    assert err.value.code == "EXAM_FULL"
+    assert places(db, exam)[second] == "waiting"
     assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
                    " WHERE hubspot_id = %s", (exam,)) == 2
     check_invariants(db, snap)

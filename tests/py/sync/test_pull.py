@@ -17,6 +17,7 @@ from pull_helpers import (
     exam,
     fast,
     hubspot,
+    invariant_violations,
     ledger,
     ledger_mismatches,
     no_gc,
@@ -104,36 +105,36 @@ def test_exams_inserted_updated_archived_and_scheduled_activated(
     assert bodies[0]["filterGroups"][0]["filters"][0]["propertyName"] == "hs_lastmodifieddate"
 
 
-def test_capacity_below_the_booked_seats_is_refused_and_dead_lettered(
+def test_capacity_below_the_booked_seats_is_stored_and_its_bookings_listed(
     push_db: str, sandbox: Sandbox
 ) -> None:
+    """HubSpot owns the capacity: a cut below the Active bookings is stored as it says (the
+    exam sells nothing until seats free), the bookings are kept and listed for admins, nothing
+    is dead-lettered; a later capacity that seats them all ends the listing."""
     fast(sandbox)
     settings, client, reader = hubspot(push_db, sandbox)
     [exam_id] = seed_exams(sandbox, [{"capacity": "5"}])
     seed_contacts(sandbox, [{"student_id": f"CAP{i}", "cs_credits": "1"} for i in range(3)])
     with open_db(push_db) as db:
         pull(db, client, settings, reader=reader)
-        bookings = [book(push_db, f"CAP{i}", exam_id) for i in range(3)]
+        for i in range(3):
+            book(push_db, f"CAP{i}", exam_id)
         sandbox.touch(EXAMS, exam_id, capacity="2", mock_exam_name="renamed")
         stats = pull(db, client, settings, reader=reader).targets["exams"]
-        assert stats.capacity_refused == [
-            {"id": exam_id, "capacity": 2, "current_capacity": 5, "active_bookings": 3}
-        ]
+        assert stats.capacity_refused == []
         row = exam(push_db, exam_id)
-        assert (row["capacity"], row["mock_exam_name"], row["total_bookings"]) == (5, "renamed", 3)
-        [dead] = q(push_db, "SELECT * FROM hubspot_sync.sync_errors")
-        assert (dead["direction"], dead["entity_id"], dead["resolved"]) == ("pull", exam_id, False)
-        assert "CAPACITY_BELOW_BOOKED" in dead["error"]
+        assert (row["capacity"], row["mock_exam_name"], row["total_bookings"]) == (2, "renamed", 3)
+        assert q(push_db, "SELECT * FROM hubspot_sync.sync_errors") == []
+        listed = "SELECT count(*) FROM hubspot_sync.booking_conflicts" \
+                 " WHERE rule = 'capacity_cut' AND resolved_at IS NULL"
+        assert one(push_db, listed) == 3
+        assert invariant_violations(push_db) == []
 
-        # A person cancels one booking: the next pass reads the exam again and the capacity fits.
-        one(
-            push_db,
-            "SELECT hubspot_sync.cancel_booking(p_booking_id := %s)",
-            (bookings[0]["booking_id"],),
-        )
+        # HubSpot seats them all again: applied, and the listing is over
+        sandbox.touch(EXAMS, exam_id, capacity="4")
         pull(db, client, settings, reader=reader)
-    assert exam(push_db, exam_id)["capacity"] == 2
-    assert one(push_db, "SELECT resolved FROM hubspot_sync.sync_errors") is True
+    assert exam(push_db, exam_id)["capacity"] == 4
+    assert one(push_db, listed) == 0
 
 
 def test_malformed_records_are_reported_alone_and_change_nothing(

@@ -48,7 +48,8 @@ CREATE TABLE hubspot_sync.booking_conflicts (
     detail text NOT NULL,
     detected_at timestamptz NOT NULL DEFAULT now(),
     resolved_at timestamptz,
-    CONSTRAINT booking_conflicts_rule_check CHECK (rule IN ('one_per_type_and_day', 'time_conflict'))
+    CONSTRAINT booking_conflicts_rule_check CHECK (rule IN ('one_per_type_and_day', 'time_conflict',
+                                                           'moved_into_past', 'capacity_cut'))
 );
 ALTER TABLE hubspot_sync.booking_conflicts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.booking_conflicts

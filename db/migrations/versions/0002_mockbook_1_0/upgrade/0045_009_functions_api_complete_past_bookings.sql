@@ -29,6 +29,10 @@ BEGIN
         LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
         WHERE b.is_active = 'Active'
           AND nullif(btrim(b.attendance), '') IS NULL
+          -- an exam moved into the past by HubSpot: an admin decides, never the job
+          AND NOT EXISTS (SELECT FROM hubspot_sync.booking_conflicts AS c
+                          WHERE c.booking_id = b.id AND c.rule = 'moved_into_past'
+                            AND c.resolved_at IS NULL)
           AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
                    ELSE e.exam_ends_at <= mockbook_internal.clock_now()
                         AND lower(coalesce(e.is_active, '')) IN ('true', 'active', 'scheduled')
@@ -73,7 +77,9 @@ COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
 'Past bookings complete themselves: every Active booking without attendance whose exam took
 place becomes `Completed` — its exam''s end (`exam_ends_at`, the end of its day without an end
 time) has passed and the exam is still open (a deactivated or archived exam did not take place:
-its bookings are left as they are); a booking whose exam row is unknown completes once its own
+its bookings are left as they are; so is a booking of an exam moved into the past by HubSpot,
+listed in `booking_conflicts` (rule `moved_into_past`) until an admin decides: marks its
+attendance (`mark_attendance`), cancels it, or resolves the row); a booking whose exam row is unknown completes once its own
 `exam_date` is before today (business time zone) (`mockbook run` step `complete`; pg_cron-ready: `SELECT
 cron.schedule(''mockbook-complete'', ''15 0 * * *'', $$SELECT
 hubspot_sync.complete_past_bookings()$$)`). Ledger-neutral: no credit moves and no ledger row;

@@ -1,0 +1,53 @@
+-- Frozen copy of db/functions/internal/withdraw_excess_offers.sql (new).
+/**
+ * Why: a capacity cut (HubSpot's, or an admin's) must not leave seats held by offers beyond the
+ * capacity: an offer is a seat, and pretix's quota rule sells nothing, held offers included,
+ * past the quota. The contract is the COMMENT ON FUNCTION below.
+ */
+CREATE OR REPLACE FUNCTION mockbook_internal.withdraw_excess_offers(p_exam_hubspot_id text)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $$
+DECLARE
+    v_exam hubspot_sync.hubspot_mock_exams;
+    v_withdrawn integer;
+BEGIN
+    SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e
+    WHERE e.hubspot_id = p_exam_hubspot_id;
+    IF v_exam.id IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- the offers made last go back first: the oldest ones keep the seats that remain
+    WITH held AS MATERIALIZED (
+        SELECT w.id FROM hubspot_sync.waitlist_entries AS w
+        WHERE w.mock_exam_id = p_exam_hubspot_id AND w.status = 'offered'
+          AND w.offer_expires_at > mockbook_internal.clock_now()
+        ORDER BY w.offered_at DESC, w.id DESC
+        LIMIT greatest((SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS o
+                        WHERE o.mock_exam_id = p_exam_hubspot_id AND o.status = 'offered'
+                          AND o.offer_expires_at > mockbook_internal.clock_now())
+                       - greatest(coalesce(v_exam.capacity, 0)
+                                  - coalesce(v_exam.total_bookings, 0), 0), 0)
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE hubspot_sync.waitlist_entries AS w
+    SET status = 'waiting', offered_at = NULL, offer_expires_at = NULL
+    FROM held
+    WHERE w.id = held.id AND w.status = 'offered';
+    GET DIAGNOSTICS v_withdrawn = ROW_COUNT;
+    RETURN v_withdrawn;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.withdraw_excess_offers(text) IS
+'Internal: puts an exam''s held offers beyond its free seats (capacity - total_bookings) back to waiting, the newest first, so a capacity cut never leaves a seat held past the capacity; the caller holds the exam''s lock. Returns how many.
+
+A place whose offer is withdrawn waits again in its old place (its id keeps its order) and is
+offered again when a seat frees (offer_free_seats). Called after a capacity cut: HubSpot''s
+(apply_pulled_exams) and an admin''s (set_exam_capacity). A place whose row another transaction
+holds (its student accepting or leaving right now) is skipped (SKIP LOCKED), never waited for:
+after the exam''s lock nothing is waited for (the lock order contact -> booking/place -> exam).
+Errors: none. Locks: the places it withdraws (SKIP LOCKED), under the caller''s exam lock.';
+REVOKE ALL ON FUNCTION mockbook_internal.withdraw_excess_offers(text) FROM PUBLIC, anon, authenticated, service_role;
