@@ -42,12 +42,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.withdraw_excess_offers(text) IS
-'Internal: puts an exam''s held offers beyond its free seats (capacity - total_bookings) back to waiting, the newest first, so a capacity cut never leaves a seat held past the capacity; the caller holds the exam''s lock. Returns how many.
-
-A place whose offer is withdrawn waits again in its old place (its id keeps its order) and is
-offered again when a seat frees (offer_free_seats). Called after a capacity cut: HubSpot''s
-(apply_pulled_exams) and an admin''s (set_exam_capacity). A place whose row another transaction
-holds (its student accepting or leaving right now) is skipped (SKIP LOCKED), never waited for:
-after the exam''s lock nothing is waited for (the lock order contact -> booking/place -> exam).
-Errors: none. Locks: the places it withdraws (SKIP LOCKED), under the caller''s exam lock.';
+'Internal: after a capacity cut (HubSpot''s or an admin''s), puts the exam''s held offers beyond
+its free seats back to waiting, newest first, so no seat is held past the capacity; a withdrawn
+place keeps its order. Returns how many. Errors: none. Locks: the places it withdraws (SKIP
+LOCKED: after the exam''s lock nothing is waited for), under the caller''s exam lock.';
 REVOKE ALL ON FUNCTION mockbook_internal.withdraw_excess_offers(text) FROM PUBLIC, anon, authenticated, service_role;
