@@ -67,6 +67,7 @@ AS_OWNER = {("adoption", "list"), ("adoption", "resolve"), ("migrate",)}
 # Commands that never read HUBSPOT_BASE_URL at all, and are not run here: what they do instead.
 LOCAL: dict[tuple[str, ...], str] = {
     ("db", "lock"): "pins the checkout's db/migrations files",
+    ("db", "release"): "records a release in the checkout's db/migrations/releases.json",
     ("db", "revision"): "writes a revision into the checkout's db/",
     ("demo",): "pushes only to its own in-process sandbox (tests/py/cli/test_demo.py)",
     ("down",): "stops the embedded PostgreSQL",

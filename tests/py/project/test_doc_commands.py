@@ -52,7 +52,8 @@ def command_lines(text: str) -> list[str]:
                 if command and command[0].rsplit("/", 1)[-1] == "mockbook":
                     found.append(shlex.join(["mockbook", *command[1:]]))
     prose = _FENCE.sub("", text)
-    found += [span for span in _INLINE.findall(prose)]
+    # a span may pipe the command into another (`mockbook … \| head -1` in a table cell)
+    found += [re.split(r"\s\\?\|\s", span)[0] for span in _INLINE.findall(prose)]
     return found
 
 

@@ -29,7 +29,6 @@ from push_helpers import (
 from test_notes_backlog import BACKLOG
 from waiting import wait_until
 
-import glue.sync.push.pusher
 from glue.db.database import Database
 from glue.sandbox import BOOKINGS, NOTES, Sandbox
 from glue.sync.push import Pusher
@@ -125,9 +124,12 @@ def test_a_stop_sends_no_call_after_the_one_in_hand(push_db: str, sandbox: Sandb
         after = sandbox.requests[sent_before:]
     assert stats.interrupted
     assert len(calls(sandbox, "/batch/upsert", BOOKINGS)) == 2  # the one in hand was the last
-    last = max(i for i, r in enumerate(after) if r["path"].endswith("/batch/upsert"))
-    # after it, at most the calls the contacts' merges (the prep lane) had on their way
-    assert len(after) - last - 1 <= glue.sync.push.pusher.PREP_THREADS, after[last:]
+    last = max(i for i, r in enumerate(after) if r["path"].endswith("/batch/upsert")
+               and f"/{BOOKINGS}/" in r["path"])
+    # after it, only what the contacts' merges (the prep lane's reads) had on their way: no
+    # booking and no association call (how many reads were in flight depends on the machine)
+    later = [r["method"] + " " + r["path"] for r in after[last + 1:]]
+    assert [c for c in later if f"/{BOOKINGS}/" in c or "/associations/" in c] == [], later
     _assert_given_back(push_db)
     assert pending(push_db) > 0
 
