@@ -251,6 +251,43 @@ def _readable(cur: psycopg.Cursor, day: Any, value: str | None) -> bool:
         cur, text.replace(".", ""), "time")
 
 
+# A local time of day the clocks skip or repeat on its day in the business zone (as the database
+# stores it, America/Toronto when unset): what mockbook_internal.exam_time_problem will say of
+# it at head, with local_time_problem's reading (each offset three hours either side tried).
+_SKIPPED_OR_REPEATED = """
+WITH z AS (
+    SELECT coalesce((
+        SELECT nullif(btrim(substr(c.setting, length('mockbook.business_timezone=') + 1)), '')
+        FROM pg_catalog.pg_db_role_setting AS s
+        CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
+        WHERE s.setrole = 0
+          AND s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
+                               WHERE d.datname = current_database())
+          AND c.setting LIKE 'mockbook.business\\_timezone=%%'), 'America/Toronto') AS zone
+), l AS (
+    SELECT %(day)s::date + %(time)s::time AS local, z.zone,
+           (%(day)s::date + %(time)s::time) AT TIME ZONE z.zone AS at
+    FROM z
+), c AS (
+    SELECT DISTINCT (l.local - o.off) AT TIME ZONE 'UTC' AS candidate, l.local, l.zone
+    FROM l, LATERAL (VALUES
+        (((l.at - interval '3 hours') AT TIME ZONE l.zone)
+         - ((l.at - interval '3 hours') AT TIME ZONE 'UTC')),
+        (((l.at + interval '3 hours') AT TIME ZONE l.zone)
+         - ((l.at + interval '3 hours') AT TIME ZONE 'UTC'))
+    ) AS o(off)
+)
+SELECT CASE count(*) FILTER (WHERE (c.candidate AT TIME ZONE c.zone) = c.local)
+           WHEN 1 THEN NULL
+           WHEN 0 THEN format('%%s %%L: %%s does not exist in %%s: the clocks move forward over it',
+                              %(name)s::text, %(value)s::text, min(c.local), min(c.zone))
+           ELSE format('%%s %%L: %%s happens twice in %%s: the clocks move back over it',
+                       %(name)s::text, %(value)s::text, min(c.local), min(c.zone))
+       END
+FROM c
+"""
+
+
 def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     """Exams whose start or end time the exam trigger will not read at head (the time_problem
     of db/functions/internal/exam_time_problem.sql, its first two cases): adopted as they are,
@@ -259,16 +296,23 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     exams = cur.execute("SELECT id::text, exam_date::date, start_time, end_time"
                         " FROM hubspot_sync.hubspot_mock_exams ORDER BY id").fetchall()
     for exam_id, day, start, end in exams:
-        for name, value in (("start_time", start), ("end_time", end)):
-            if not _readable(cur, day, value):
-                problem = cur.execute(  # quoted as the trigger's format('%L') quotes it
-                    "SELECT format(%s, %s::text)",
-                    (f"{name} %L is not a time mockbook can read", value)).fetchone()[0]
-                found.append(("change", ADOPTION,
-                              "legacy exam time adopted (unreadable)",
-                              "hubspot_mock_exams.time_problem", exam_id,
-                              " / ".join(v for v in (start, end) if v is not None), problem))
-                break
+        pairs = (("start_time", start), ("end_time", end))
+        # as exam_time_problem judges: a time the clocks skip or repeat first, then unreadable
+        problems = [cur.execute(_SKIPPED_OR_REPEATED, {
+                        "name": name, "value": value, "day": day,
+                        "time": value.strip().replace(".", "")}).fetchone()[0]
+                    for name, value in pairs
+                    if day is not None and _readable(cur, day, value)
+                    and TIME_OF_DAY.match((value or "").strip())]
+        problems += [cur.execute(  # quoted as the trigger's format('%L') quotes it
+                         "SELECT format(%s, %s::text)",
+                         (f"{name} %L is not a time mockbook can read", value)).fetchone()[0]
+                     for name, value in pairs if not _readable(cur, day, value)]
+        problem = next((p for p in problems if p), None)
+        if problem:
+            found.append(("change", ADOPTION, "legacy exam time adopted (unreadable)",
+                          "hubspot_mock_exams.time_problem", exam_id,
+                          " / ".join(v for v in (start, end) if v is not None), problem))
     return found
 
 

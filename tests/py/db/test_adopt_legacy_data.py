@@ -44,7 +44,10 @@ VALUES ('51000000001', 'Tiny', 'Clinical Skills', (current_date + 20)::timestamp
        ('51000000002', 'Other', 'Clinical Skills', (current_date + 20)::timestamp,
         '09:00', '12:00', 'Mississauga', 20, 1, 'true', 'A'),
        ('51000000003', 'Someday', 'Situational Judgment', (current_date + 25)::timestamp,
-        'TBD', '25:00', 'Mississauga', 20, 2, 'true', 'A');
+        'TBD', '25:00', 'Mississauga', 20, 2, 'true', 'A'),
+       -- the fall-back Sunday in Toronto: 01:15 happens twice that night
+       ('51000000004', 'Twice', 'Situational Judgment', '2026-11-01'::timestamp,
+        '01:15', '03:00', 'Mississauga', 20, 0, 'true', 'A');
 -- the old app's race: three Active on two seats, and OLD1 twice on one type and day
 INSERT INTO hubspot_sync.hubspot_bookings (hubspot_id, booking_id, student_id, student_email,
     associated_contact_id, associated_mock_exam, is_active, token_used, exam_date, mock_type,
@@ -87,7 +90,7 @@ def test_duplicates_and_over_capacity_are_adopted_flagged_and_listed(
     kinds = sorted(f["action"].split(" adopted")[0] for f in findings
                    if f["action"].startswith("legacy"))
     assert kinds == ["legacy booking code", "legacy booking code", "legacy duplicate",
-                     "legacy exam time", "legacy over-capacity exam"], findings
+                     "legacy exam time", "legacy exam time", "legacy over-capacity exam"], findings
 
     migrations.upgrade(url, "head")
     assert migrations.current(url) == migrations.head()
@@ -99,7 +102,7 @@ def test_duplicates_and_over_capacity_are_adopted_flagged_and_listed(
         # check_invariants lists them as legacy, apart from the violations
         assert sorted(kind for kind, _, _ in legacy(conn)) == [
             "legacy_booking_code", "legacy_booking_code", "legacy_duplicate",
-            "legacy_exam_time", "legacy_over_capacity"]
+            "legacy_exam_time", "legacy_exam_time", "legacy_over_capacity"]
         # a legacy code still names its booking
         [found] = rpc_rows(conn, "get_booking", p_booking_id="<b>SJ-OLD6</b>")
         assert found["student_id"] == "OLD6"
@@ -126,6 +129,7 @@ def test_duplicates_and_over_capacity_are_adopted_flagged_and_listed(
     assert any("51000000001" in p and "over capacity" in p for p in problems), problems
     assert any("legacy booking code" in p and "4400123" in p for p in problems), problems
     assert any("legacy exam time" in p and "TBD" in p for p in problems), problems
+    assert any("legacy exam time" in p and "happens twice" in p for p in problems), problems
     assert any("legacy duplicate" in p and "adoption resolve" in p for p in problems), problems
 
 

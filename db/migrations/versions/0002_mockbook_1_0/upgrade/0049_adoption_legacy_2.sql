@@ -4,3 +4,4 @@ SELECT '0002_mockbook_1_0', 'legacy exam time adopted (unreadable)', 'hubspot_mo
        concat_ws(' / ', e.start_time, e.end_time), e.time_problem
 FROM hubspot_sync.hubspot_mock_exams AS e
 WHERE strpos(e.time_problem, ' is not a time mockbook can read') > 0
+   OR strpos(e.time_problem, ': the clocks move ') > 0
