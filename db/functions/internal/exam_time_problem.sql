@@ -9,17 +9,16 @@ DECLARE
     v_start timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_start_time);
     v_end timestamptz := mockbook_internal.exam_starts_at(p_exam_date, p_end_time);
     v_zone text := mockbook_internal.business_timezone();
-    v_text text;
-    v_local timestamp;
+    v_field record;
+    v_problem text;
 BEGIN
     -- a time of day the clocks skip or repeat on the exam day, named as such
-    FOREACH v_text IN ARRAY ARRAY[p_start_time, p_end_time] LOOP
-        v_local := p_exam_date + mockbook_internal.time_of_day(v_text);
-        IF v_local IS NOT NULL
-           AND mockbook_internal.local_time_problem(v_local, v_zone) IS NOT NULL THEN
-            RETURN format('%s %L: %s', CASE WHEN v_text = p_start_time THEN 'start_time'
-                                            ELSE 'end_time' END,
-                          v_text, mockbook_internal.local_time_problem(v_local, v_zone));
+    FOR v_field IN SELECT * FROM (VALUES ('start_time', p_start_time), ('end_time', p_end_time))
+                   AS f(name, value) LOOP
+        v_problem := mockbook_internal.local_time_problem(
+            p_exam_date + mockbook_internal.time_of_day(v_field.value), v_zone);
+        IF v_problem IS NOT NULL THEN
+            RETURN format('%s %L: %s', v_field.name, v_field.value, v_problem);
         END IF;
     END LOOP;
     IF nullif(btrim(p_start_time), '') IS NOT NULL AND v_start IS NULL THEN

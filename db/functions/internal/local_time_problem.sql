@@ -4,6 +4,7 @@ CREATE OR REPLACE FUNCTION mockbook_internal.local_time_problem(p_local timestam
 RETURNS text
 LANGUAGE plpgsql
 STABLE
+STRICT  -- no local time (not a time of day), no problem of this kind
 SET search_path = ''
 AS $$
 DECLARE

@@ -9,6 +9,7 @@ AS $$
 DECLARE
     v_text text := btrim(p_time);
     v_time time;
+    v_zone text;
 BEGIN
     IF nullif(v_text, '') IS NULL THEN
         RETURN NULL;
@@ -28,12 +29,12 @@ BEGIN
     IF v_time IS NULL THEN
         RETURN NULL;  -- '25:00', '13:00 PM', 'TBD'
     END IF;
+    v_zone := mockbook_internal.business_timezone();
     -- a time the clocks skip or repeat that day is not guessed: NULL, reported by the trigger
-    IF mockbook_internal.local_time_problem(p_exam_date + v_time,
-                                            mockbook_internal.business_timezone()) IS NOT NULL THEN
+    IF mockbook_internal.local_time_problem(p_exam_date + v_time, v_zone) IS NOT NULL THEN
         RETURN NULL;
     END IF;
-    RETURN (p_exam_date + v_time) AT TIME ZONE mockbook_internal.business_timezone();
+    RETURN (p_exam_date + v_time) AT TIME ZONE v_zone;
 END
 $$;
 
