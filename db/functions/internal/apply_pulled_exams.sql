@@ -1,9 +1,9 @@
 /**
  * Why: HubSpot owns exams; the pull brings their changes here, record by record, without undoing
  * local work: a local change still in the outbox is not overwritten (a capacity below the
- * Active bookings is stored, its bookings kept and listed), an older read never overwrites a newer one, and an exam that moves or closes
- * carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
- * HubSpot id. What it does, record by record, is the COMMENT ON FUNCTION below.
+ * Active bookings is stored, its bookings kept and listed), an older read never overwrites a
+ * newer one, and an exam that moves or closes carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
+ * HubSpot id. Who owns which field: docs/hubspot.md "Who owns what".
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -336,73 +336,11 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is stored as HubSpot says, its Active bookings kept and listed in booking_conflicts (capacity_cut); malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, capacity_cut, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.
-
-The pull and the import apply exams read from HubSpot (HubSpot owns exams; the sync design, Pull).
-p_exams is a JSON array of HubSpot records as the API returns them:
-[{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
-  "start_time", "end_time", "location", "capacity", "is_active",
-  "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool,
-  "archivedAt"}].
-Each record is applied in its own subtransaction, so one bad record never stops the others:
-  - archived: the local exam is deactivated (is_active ''false''); its bookings stay. HubSpot
-    returns an archived object with "archived": true and "archivedAt", when it was archived
-    (SimplePublicObject in HubSpot''s CRM objects v3 OpenAPI spec;
-    https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide): it is stored as
-    the exam''s last applied HubSpot time (below, "an older read"), so a live read made
-    before the deletion and applied after it is left alone instead of reopening the exam
-    (tests/py/sync/test_webhook_ordering.py); an archived record older than the read applied last
-    (a restore in HubSpot applied first) is left alone too. Without archivedAt (missing,
-    malformed; the exam no HubSpot read returns, archived or not: merged away) the exam is
-    deactivated and no time stored;
-  - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count),
-    created_at when HubSpot created the exam (the record''s top-level "createdAt",
-    pulled_created_at; now() when missing, malformed or in the future); a known exam keeps its
-    created_at;
-  - known: every HubSpot-owned column is updated — except capacity and prerequisite_exam_ids
-    while a local change of them waits in the outbox (local_change_pending: the push writes
-    it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
-    has no such property: the pull reads exam->exam associations and applies them with
-    apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
-    the exam''s Active bookings is stored as HubSpot says (pretix''s quota rule): the Active
-    bookings are kept, each listed in hubspot_sync.booking_conflicts (rule capacity_cut, open
-    until an admin resolves it or a later capacity covers them again), its held offers beyond
-    the seats go back to waiting (withdraw_excess_offers), and nothing is sold or offered
-    until fewer bookings than seats are Active; the record is reported in capacity_cut;
-  - an older read: a record whose hs_lastmodifieddate is older than that of the read applied
-    last to the exam (hubspot_sync.exam_hubspot_sync) is a state HubSpot has already left,
-    read before a newer read that was applied first (webhook deliveries come in no guaranteed
-    order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
-    retries; a second processor; the pull''s search page applied beside the processor).
-    Nothing of it is applied (counted unchanged, no audit or outbox row, an open dead letter
-    kept): applied, it put back an admin''s old capacity, date or is_active until the next pull
-    (tests/py/sync/test_webhook_ordering.py). hs_lastmodifieddate is a default property of custom
-    objects'' reads and searches (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm)
-    and the pull asks for it (glue/sync/pull.py, EXAM_PROPERTIES). A record without it is
-    applied, and an applied record''s time is stored when it has one; a record as
-    new as the stored one is applied again (a recheck, a refused capacity tried again);
-  - is_active ''scheduled'' whose scheduled_activation_datetime has passed is stored ''true'';
-  - a malformed record (a missing mock_type / exam_date / capacity / is_active, a non-numeric
-    capacity, an unknown mock type, a bad date, mock set or is_active) changes nothing, is
-    reported in errors and dead-lettered; a record that applies cleanly closes its dead letter.
-total_bookings coming from HubSpot is ignored (Postgres owns it). Changes are made with
-mockbook.origin = ''hubspot'' (not queued back to HubSpot) and audited as performed by p_actor
-(default ''hubspot:pull'').
-Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
-         retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused: []
-         (kept for callers: no capacity is refused), capacity_cut: [{id, capacity,
-         previous_capacity, active_bookings}], bookings_cancelled,
-         bookings_moved, conflicts, time_problems: [{id, problem}]: exams applied whose
-         start_time / end_time cannot be read (the exam''s time_problem; applied as stored, so
-         HubSpot stays the owner, and listed until fixed there)}.
-Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
-(lock_exam: a known record''s, and an archived record''s exam still active or without its
-archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
-record in retry), the records taken in ascending HubSpot id order (the lock order of exams);
-before any exam, the contacts and bookings the records'' exam changes will write
-(prelock_exam_changes: contacts, then bookings, then exams, the one lock order),
-so errors and retry list them in that order; an exam''s exam_hubspot_sync row is written only
-under that lock (or by the exam''s insert) and read under it (an archived record''s also looked
-at before, by a plain read, to skip the lock), so it is never waited for.';
+'Glue (pull, import): apply exams read from HubSpot (p_exams: CRM v3 records), each in its own
+subtransaction: insert, update, archived -> deactivated; a read older (hs_lastmodifieddate) than
+the one applied last is left alone; a capacity cut is stored and listed (capacity_cut). Exams
+locked in ascending HubSpot id after prelock_exam_changes; busy ones listed in retry. Rules:
+docs/hubspot.md "Who owns what". Returns {inserted, updated, unchanged, deactivated, errors,
+retry, capacity_refused, capacity_cut, bookings_cancelled, bookings_moved, conflicts, time_problems}.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;
