@@ -1,23 +1,16 @@
-/**
- * Why: "past" means before today in the business time zone, not the server's; every function
- * that asks whether an exam's day is over asks this one, so they all agree.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: "past" means before today in the business time zone, not the server's; every function
+-- that asks whether an exam's day is over asks this one, so they all agree.
 CREATE OR REPLACE FUNCTION hubspot_sync.business_today()
 RETURNS date
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
-    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN (mockbook_internal.clock_now() AT TIME ZONE mockbook_internal.business_timezone())::date;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

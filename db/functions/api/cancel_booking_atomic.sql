@@ -1,9 +1,5 @@
-/**
- * Why: the original booking API calls this name with the app's own refund arithmetic. It runs
- * cancel_booking's logic and checks the app's numbers against the rows instead of writing them,
- * so a stale balance cannot overwrite a concurrent change.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the original API's name with the app's refund arithmetic, checked against the rows, never
+-- written, so a stale balance cannot overwrite a concurrent change.
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking_atomic(
     p_booking_id uuid,
     p_credit_field text,
@@ -12,7 +8,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking_atomic(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -49,8 +44,7 @@ BEGIN
         PERFORM mockbook_internal.lock_contact(v_contact_id);  -- first in the lock order
     END IF;
 
-    -- verify the caller's numbers under the contact lock, unless the booking cannot be
-    -- cancelled at all (cancel_locked_booking then says why)
+    -- the caller's numbers checked under the contact lock
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = v_booking.id;
     IF p_credit_field IS NOT NULL AND v_booking.is_active = 'Active' THEN
         v_field := mockbook_internal.credit_field_of_token(v_booking.token_used);
@@ -77,8 +71,6 @@ BEGIN
                               'student_id', v_booking.student_id,
                               'mock_exam_id', v_booking.associated_mock_exam);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

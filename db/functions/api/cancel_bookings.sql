@@ -1,9 +1,4 @@
-/**
- * Why: an admin's batch must be one transaction, so every row it touches is locked up front in
- * the lock order (contacts, bookings, exams) before the first cancellation; each cancellation is
- * then cancel_booking's own (mockbook_internal.cancel_locked_booking).
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: an admin's batch is one transaction, every row locked up front in the lock order.
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_bookings(
     p_booking_ids text[],
     p_refund boolean DEFAULT true,
@@ -13,7 +8,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_bookings(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -30,7 +24,6 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('cancel_bookings');
     IF p_booking_ids IS NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_booking_ids is required.');
@@ -62,8 +55,7 @@ BEGIN
     FROM unnest(p_booking_ids) WITH ORDINALITY AS t(ref, pos)
     LEFT JOIN LATERAL mockbook_internal.booking_by_ref(t.ref) AS b ON true;
 
-    -- lock order: contacts (ascending id), then bookings (ascending id), then exams
-    -- (ascending hubspot_id); each cancellation below then finds its rows already locked
+    -- lock order: contacts, bookings (ascending id), exams (ascending hubspot_id)
     FOR v_contact_id IN
         SELECT DISTINCT mockbook_internal.contact_id_of_booking(b) AS contact_id
         FROM hubspot_sync.hubspot_bookings AS b
@@ -111,8 +103,6 @@ BEGIN
         jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
                            'not_found', v_not_found));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -122,18 +112,15 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text) IS
 'Admin batch: at most 100 references, one transaction, each cancelled as `cancel_booking` does.
-Not errors, reported per item: already cancelled (or named twice) → `skipped` with reason
+Reported per item, not errors: already cancelled (or named twice) → `skipped` with reason
 `ALREADY_CANCELLED`; Completed/Failed → `skipped`, `NOT_CANCELLABLE`; unknown → `not_found`.
-
 Returns `{cancelled: [cancel_booking results], skipped: [{booking_id, reason}],
-not_found: [ref, …]}`, items in the order given.
-`p_idempotency_key` (optional, 1–255): a retry with the same key and arguments returns the first
-result (the same `cancelled` list, not everything `skipped`); other arguments →
-`IDEMPOTENCY_KEY_REUSED`.
+not_found: [ref, …]}`, items in the order given. `p_idempotency_key` (optional, 1–255): a retry
+returns the first result (the same `cancelled` list).
 Errors: `INVALID_ARGUMENT` (NULL list, more than 100, `p_refund` NULL, actor too long),
-`IDEMPOTENCY_KEY_REUSED`, `BUSY`.
-Locks: the key (when given), every involved contact (ascending id), every named booking (ascending id), then the exams
-of the Active ones (ascending HubSpot id), all before the first cancellation.';
+`IDEMPOTENCY_KEY_REUSED`, `BUSY`. Locks: the key (when given), every involved contact, every
+named booking (ascending id), then the exams of the Active ones (ascending HubSpot id), all
+before the first cancellation.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_bookings(text[], boolean, text, text) TO service_role;

@@ -1,13 +1,9 @@
-/**
- * Why: existing callers look a booking up by its key before booking. A plain read: the booking
- * functions make their own decision under the key's lock.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: existing callers look a booking up by its key before booking. A plain read: the booking
+-- functions make their own decision under the key's lock.
 CREATE OR REPLACE FUNCTION hubspot_sync.check_idempotency_key(p_idempotency_key text)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -35,8 +31,6 @@ BEGIN
         'mock_exam_id', v_booking.associated_mock_exam,
         'created_at', v_booking.created_at);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -47,7 +41,7 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.check_idempotency_key(text) IS
 'Compatibility: production''s lookup of a booking by its idempotency key.
 `{found: true, booking_id, id, hubspot_id, is_active, student_id, mock_exam_id, created_at}` or
-NULL. `mock_exam_id` is the booking''s `associated_mock_exam`. Only a fast pre-check: `create_booking` does its own idempotency check under a
-lock. No errors.';
+NULL (`mock_exam_id`: the booking''s `associated_mock_exam`). A pre-check only: `create_booking`
+decides under a lock. No errors.';
 REVOKE ALL ON FUNCTION hubspot_sync.check_idempotency_key(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.check_idempotency_key(text) TO service_role;

@@ -1,7 +1,4 @@
-/**
- * Why: production still has callers of the version without p_mock_set; it is the same call.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: production still has callers of the version without p_mock_set; it is the same call.
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
     p_booking_id text,
     p_student_id text,
@@ -18,7 +15,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
 RETURNS jsonb
 LANGUAGE sql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -1,9 +1,4 @@
-/**
- * Why: an app needs the balances and what each mock type can use without knowing the credit
- * rules; this read derives the second from credit_rules() and finds the student exactly as
- * create_booking does.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: an app needs what each mock type can use without knowing the credit rules (credit_rules()).
 CREATE OR REPLACE FUNCTION hubspot_sync.get_credit_summary(p_student_id text, p_email text)
 RETURNS TABLE (
     contact_id uuid,
@@ -21,7 +16,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -48,8 +42,6 @@ BEGIN
                   FROM hubspot_sync.credit_rules() AS r
                   GROUP BY r.mock_type) AS t);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -1,9 +1,5 @@
-/**
- * Why: a listed exam should be one create_booking accepts. The listing asks the same functions
- * the booking does (exam_unbookable_reason, exam_refusal) instead of repeating their rules; it is
- * a snapshot: the booking decides under the exam's lock.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a listed exam should be one create_booking accepts, so the listing asks the booking's own
+-- functions (exam_unbookable_reason, exam_refusal).
 CREATE OR REPLACE FUNCTION hubspot_sync.list_available_exams(
     p_mock_type text DEFAULT NULL,
     p_location text DEFAULT NULL,
@@ -36,7 +32,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -83,8 +78,6 @@ BEGIN
       AND (p_to IS NULL OR e.exam_date <= p_to)
     ORDER BY e.exam_date, e.exam_starts_at NULLS LAST, e.start_time, e.hubspot_id;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -93,25 +86,19 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean) IS
-'Exams `create_booking` would accept now, by date, start, HubSpot id: open (active, or scheduled
-and activated), their day not over and not started (unless `allow_booking_after_start`). With
-`p_student_id`, also that student''s own checks, run by the same code `create_booking` runs
-(`mockbook_internal.exam_refusal`): prerequisites, one seat per type and day, the scheduling
-rules, a usable credit — so a listed exam is one the student can book (capacity aside).
-Full ones are included (`remaining_seats 0`, `is_full true`) so an app can offer their
-waitlist; filter with `remaining_seats=gt.0` if you want only free ones. With
-`p_include_unbookable = true` the refused exams are returned too, each with `reason` = the
-error code `create_booking` would answer (e.g. `DUPLICATE_BOOKING`, `EXAM_IN_PAST`,
-`INSUFFICIENT_CREDITS`); listed exams have `reason` null. Filters combine with AND (type and
-location case-insensitive, dates inclusive).
+'Exams `create_booking` would accept now, by date, start, HubSpot id: open, their day not over and
+not started (unless `allow_booking_after_start`). With `p_student_id`, also that student''s checks,
+by `create_booking`''s own code (prerequisites, one seat per type and day, the rules, a credit).
+Full ones are included (`remaining_seats 0`, `is_full true`) for their waitlist. With
+`p_include_unbookable = true` the refused exams too, `reason` = the error code `create_booking`
+would answer (null when listed). Filters combine with AND (type and location case-insensitive,
+dates inclusive).
 Rows: `id, mock_exam_id, mock_exam_name, mock_type, exam_date, start_time, end_time, location,
 mock_set, prerequisite_exam_ids, capacity, total_bookings, remaining_seats, is_full, held_seats,
 waiting, starts_at, ends_at, time_zone, reason`: `remaining_seats` = capacity − total_bookings −
-`held_seats` (seats held by waitlist offers not yet expired), never below 0; `waiting` =
-students waiting for an offer; `starts_at` / `ends_at` the absolute instants (`timestamptz`;
-`starts_at` null for an exam without a start time, `ends_at` then the end of its day) beside the
-stored text `start_time` / `end_time`, and `time_zone` the business time zone local times are
-read in. The counts are a snapshot: `create_booking` decides under the exam lock.
+`held_seats` (held by unexpired offers), never below 0; `waiting` = students waiting;
+`starts_at` / `ends_at` the instants (`starts_at` null without a start time), in `time_zone`.
+A snapshot: `create_booking` decides under the exam lock.
 Errors: `INVALID_ARGUMENT` (`p_from` after `p_to`), `CONTACT_NOT_FOUND` (`p_student_id`).';
 REVOKE ALL ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean)
     FROM PUBLIC, anon, authenticated;

@@ -1,8 +1,4 @@
-/**
- * Why: an app shows a student's bookings and waitlist places in one list, without the
- * idempotency key and with the exam's instants, from one read.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: an app shows a student's bookings and waitlist places in one list, from one read.
 CREATE OR REPLACE FUNCTION hubspot_sync.list_contact_bookings(p_student_id text,
                                                               p_status text DEFAULT NULL)
 RETURNS TABLE (
@@ -38,7 +34,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -96,8 +91,6 @@ BEGIN
     ) AS r
     ORDER BY r.exam_date DESC NULLS LAST, r.starts_at DESC NULLS LAST, r.created_at DESC, r.id;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -111,10 +104,9 @@ COMMENT ON FUNCTION hubspot_sync.list_contact_bookings(text, text) IS
 mock_exam_id, mock_exam_name, student_id, name, student_email, is_active, attendance, mock_type,
 mock_set, exam_date, start_time, end_time, location, attending_location, dominant_hand,
 token_used, token_refunded, token_refunded_at, created_at, updated_at, waitlist_id,
-waitlist_position, offer_expires_at, starts_at, ends_at, time_zone` (the exam''s instants and
-the business time zone; the idempotency key is not exposed). The student''s open
-waitlist places are rows too: `is_active` `Waitlisted` (with `waitlist_position`, 1 = next) or
-`Offered` (a seat held until `offer_expires_at`), with no booking (`id`, `booking_id` null).
+waitlist_position, offer_expires_at, starts_at, ends_at, time_zone` (no idempotency key). Open
+waitlist places are rows too, without a booking (`id`, `booking_id` null): `is_active`
+`Waitlisted` (`waitlist_position` 1 = next) or `Offered` (held until `offer_expires_at`).
 Errors: `INVALID_ARGUMENT`.';
 REVOKE ALL ON FUNCTION hubspot_sync.list_contact_bookings(text, text)
     FROM PUBLIC, anon, authenticated;

@@ -1,15 +1,10 @@
-/**
- * Why: the scheduling rules are data, not code. Each value is checked against its kind and
- * maximum (mockbook_internal.booking_rule_kinds, the one place they are spelled), so every stored
- * value is one the booking functions can apply, and every change is audited.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the scheduling rules are data; each value is checked against its kind and maximum
+-- (booking_rule_kinds), so every stored value is one the booking functions can apply.
 CREATE OR REPLACE FUNCTION hubspot_sync.set_booking_rule(p_rule text, p_value jsonb,
                                                         p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -78,8 +73,6 @@ BEGIN
     RETURN jsonb_build_object('success', true, 'rule', p_rule, 'value', p_value,
                               'previous_value', coalesce(v_previous, 'null'::jsonb));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -88,15 +81,12 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) IS
-'Admin: sets one rule to a JSON value of its kind (the *Scheduling rules* table; for the rules that take `null`,
-an SQL NULL means `null` too). `p_actor` (≤ 255, optional) is stored as `updated_by` and is the
-audit actor. Returns `{success, rule, value, previous_value}`. Each value has a maximum (the
-table: counts 10,000; hours 17,520, two years; minutes 525,600, a year), so every stored value
-stays one the booking functions can apply; a value above it is refused and nothing is stored.
-A stored value above its maximum (written to the table directly) is read by the booking
-functions as the maximum, never an error (`mockbook_internal.booking_rules`). Also `FORBIDDEN`
-(a JWT naming a user who is not an admin).
+'Admin: sets one rule to a JSON value of its kind (the *Scheduling rules* table; where a rule takes
+`null`, an SQL NULL means `null` too). `p_actor` (≤ 255, optional) is stored as `updated_by` and
+is the audit actor. Returns `{success, rule, value, previous_value}`. A value above its kind''s
+maximum (counts 10,000; hours 17,520; minutes 525,600) is refused, so every stored value is one the
+booking functions can apply (one written to the table directly is read as the maximum).
 Errors: `INVALID_ARGUMENT` (unknown rule, listing the rules; a value of the wrong kind or out of
-its range, naming the range).';
+its range, naming the range), `FORBIDDEN` (a JWT naming a user who is not an admin).';
 REVOKE ALL ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_booking_rule(text, jsonb, text) TO service_role;

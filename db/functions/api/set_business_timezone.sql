@@ -1,9 +1,5 @@
-/**
- * Why: local exam times mean nothing without the zone they are read in. Setting it is checked
- * here only (named zones, which know daylight saving time), stored as a database setting and
- * applied to every exam's instants in the same transaction, so the trigger and this call agree.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: local exam times mean nothing without their zone: checked here only, stored as a database
+-- setting and applied to every exam's instants in the same transaction.
 CREATE OR REPLACE FUNCTION hubspot_sync.set_business_timezone(p_zone text,
                                                              p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -56,8 +52,7 @@ BEGIN
     END;
     -- the rest of this transaction reads the new zone (every other one reads the catalog)
     PERFORM pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
-    -- the exams' instants again, in the new zone (the trigger derives them on the next write of
-    -- their times too; the same functions, so both agree)
+    -- the exams' instants again, in the new zone (with the trigger's functions)
     PERFORM mockbook_internal.wait_for_lock('all_exams', NULL);
     UPDATE hubspot_sync.hubspot_mock_exams AS e
     SET exam_starts_at = d.starts_at, exam_ends_at = d.ends_at, time_problem = d.problem
@@ -77,8 +72,6 @@ BEGIN
     RETURN jsonb_build_object('success', true, 'time_zone', v_zone,
                               'previous_time_zone', v_previous, 'exams_updated', v_updated);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -87,21 +80,15 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_business_timezone(text, text) IS
-'Admin: sets the business time zone, checked here and nowhere later. `p_zone` must be a zone
-name PostgreSQL knows (`pg_timezone_names`: `America/Vancouver`, `Europe/London`, `UTC`;
-matched case-insensitively and returned in its canonical spelling). Abbreviations (`EST`),
-offsets (`+05:00`) and POSIX strings are refused: they know no daylight saving time, so a local
-`09:00` would move by an hour twice a year. The zone is stored as the database''s setting
-`mockbook.business_timezone` and read from there by every transaction that follows, in every
-session (pooled connections opened before the change included), and by the calling
-transaction at once; every exam''s instants are derived again in it, so an exam stored as
-`09:00` starts at 09:00 in the new zone, while one stored as an ISO-8601 instant does not move.
-The change is one `booking_rule_changes` row (rule `business_timezone`, old and new zone, the
-actor as for `set_booking_rule`). Returns `{success, time_zone, previous_time_zone,
-exams_updated}`. Errors: `INVALID_ARGUMENT` (no such zone; nothing changes), `FORBIDDEN` (a
-student''s JWT; or the role that owns mockbook''s functions does not own the database, which
-`ALTER DATABASE` needs — the message gives the statement to run as the owner),
-`BUSY` (an exam row held longer than `mockbook.lock_timeout`; nothing changes). Locks: every
-exam, one pass in ascending HubSpot id.';
+'Admin: sets the business time zone. `p_zone` must be a zone name PostgreSQL knows
+(`pg_timezone_names`, case-insensitive, returned canonical); abbreviations (`EST`), offsets and
+POSIX strings are refused: they know no daylight saving time. Stored as the database setting
+`mockbook.business_timezone`, read by every later transaction and by this one at once; every
+exam''s instants are derived again (`09:00` stays 09:00 local; an ISO-8601 instant does not move).
+One `booking_rule_changes` row (rule `business_timezone`). Returns `{success, time_zone,
+previous_time_zone, exams_updated}`. Errors: `INVALID_ARGUMENT` (no such zone), `FORBIDDEN` (a
+student''s JWT; or the functions'' owner does not own the database — the message gives the
+statement to run as the owner), `BUSY`; each changes nothing. Locks: every exam, one pass in
+ascending HubSpot id.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_business_timezone(text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_business_timezone(text, text) TO service_role;

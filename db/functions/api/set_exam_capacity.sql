@@ -1,16 +1,10 @@
-/**
- * Why: an admin's capacity change must not drop below the Active bookings; they are counted
- * under the exam's lock, so no booking slips in between the check and the change, and seats a
- * raised capacity frees go to the waitlist in the same transaction.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a capacity change must not drop below the Active bookings, counted under the exam's lock.
 CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_capacity(p_mock_exam_id text,
                                                           p_capacity integer,
                                                           p_idempotency_key text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -22,7 +16,6 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('set_exam_capacity');
     PERFORM mockbook_internal.check_text_arg('p_mock_exam_id', p_mock_exam_id, true, 255);
     IF p_capacity IS NULL OR p_capacity < 0 THEN
@@ -58,8 +51,7 @@ BEGIN
     END IF;
     PERFORM mockbook_internal.withdraw_excess_offers(v_exam.hubspot_id);
     v_offers := mockbook_internal.offer_free_seats(v_exam.hubspot_id);
-    -- seats held by offers (those just made included) are not free: remaining_seats is
-    -- list_available_exams' capacity - total_bookings - held_seats, never below 0
+    -- seats held by offers are not free (as list_available_exams' remaining_seats)
     SELECT count(*)::integer INTO v_held FROM hubspot_sync.waitlist_entries AS w
     WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
       AND w.offer_expires_at > mockbook_internal.clock_now();
@@ -74,8 +66,6 @@ BEGIN
         'remaining_seats', greatest(p_capacity - v_active - v_held, 0),
         'offers_made', v_offers));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -85,15 +75,11 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_exam_capacity(text, integer, text) IS
 'Sets an exam''s capacity, never below its Active bookings (counted under the exam lock). Seats a
-raised capacity frees are offered to the exam''s waitlist at once (see *Waitlist*). Returns
-`{success, mock_exam_id, capacity, previous_capacity, total_bookings, remaining_seats,
-offers_made}`; `remaining_seats` is counted as `list_available_exams` counts it, `capacity −
-total_bookings − held_seats` (seats held by waitlist offers, this call''s included), never below 0. A capacity below Active bookings + held offers is allowed (down to the Active
-count): the offers beyond it — the latest ones, offers being made in waitlist order — go back
-to waiting at once (their places keep their order; no seat is held past the capacity); the
-earlier ones can still be accepted.
-`p_idempotency_key` (optional, 1–255): same key and arguments → the first result; other
-arguments → `IDEMPOTENCY_KEY_REUSED`.
+raised capacity frees are offered to the waitlist at once. Returns `{success, mock_exam_id,
+capacity, previous_capacity, total_bookings, remaining_seats, offers_made}` (`remaining_seats` as
+`list_available_exams` counts it). Below Active bookings + held offers, the latest offers go back
+to waiting (their places keep their order); the earlier ones can still be accepted.
+`p_idempotency_key` (optional, 1–255): same key and arguments → the first result.
 Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `EXAM_NOT_FOUND`, `CAPACITY_BELOW_BOOKED`,
 `BUSY`. Locks: the key (when given), then the exam.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_exam_capacity(text, integer, text) FROM PUBLIC, anon, authenticated;

@@ -1,12 +1,5 @@
-/**
- * Why: production's relative prerequisite change (the admin app's checkboxes). The list is read
- * under the exam's lock, so two admins changing different boxes at once both win.
- * The contract is the COMMENT ON FUNCTION below.
- */
--- Production's three-parameter version (0001_baseline; db/schema/19_production_not_owned.sql)
--- is replaced by this one, which adds the trailing optional p_idempotency_key: dropped first, so
--- no second overload makes the admin app's named-argument call ambiguous (PostgREST PGRST203).
--- Re-created right below, in the same transaction.
+-- Why: production's relative prerequisite change (the admin app's checkboxes). Its three-parameter
+-- version is dropped first: an overload would make named-argument calls ambiguous (PGRST203).
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS hubspot_sync.update_exam_prerequisites(text, text[], text[]);
 CREATE OR REPLACE FUNCTION hubspot_sync.update_exam_prerequisites(
@@ -18,7 +11,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.update_exam_prerequisites(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -31,11 +23,9 @@ DECLARE
 BEGIN
     -- production's signature: a not-found error keeps the words the original apps match on
     PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('update_exam_prerequisites');
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
-    -- the key's own argument check, here so that it comes before EXAM_NOT_FOUND below
-    -- (claim_idempotent_call makes it again)
+    -- before EXAM_NOT_FOUND (claim_idempotent_call checks again)
     PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, false);
     PERFORM mockbook_internal.check_prerequisite_ids(p_exam_id, v_add);
     PERFORM mockbook_internal.check_prerequisite_ids(NULL, v_remove);
@@ -44,9 +34,7 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'an exam id cannot be both in p_add_ids and in p_remove_ids.');
     END IF;
-    -- EXAM_NOT_FOUND before IDEMPOTENCY_KEY_REUSED (docs/rpc.md, Errors in order): read
-    -- without a lock, so the key's lock stays first in the lock order; write_exam_prerequisites
-    -- checks again under the exam's lock
+    -- EXAM_NOT_FOUND before IDEMPOTENCY_KEY_REUSED, without a lock (the key's lock comes first)
     PERFORM mockbook_internal.check_prerequisite_exams(p_exam_id, v_add);
     v_fingerprint := mockbook_internal.booking_fingerprint('update_exam_prerequisites', p_exam_id,
                                                       v_add::text, v_remove::text,
@@ -56,7 +44,7 @@ BEGIN
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
     END IF;
-    -- Read under the exam lock, so a concurrent change of other checkboxes is kept.
+    -- under the exam lock, so a concurrent change of other checkboxes is kept
     v_current := coalesce((mockbook_internal.lock_exam(p_exam_id)).prerequisite_exam_ids, '{}');
     RETURN mockbook_internal.store_idempotent_result(
         'update_exam_prerequisites', p_idempotency_key, v_fingerprint,
@@ -69,8 +57,6 @@ BEGIN
            || jsonb_build_object('requested_add', to_jsonb(v_add),
                                  'requested_remove', to_jsonb(v_remove)));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -81,21 +67,16 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text) IS
 'Production name and parameters (the admin app''s prerequisite checkboxes), then the optional
 `p_idempotency_key` (1–255; same key and arguments → the first result, other arguments →
-`IDEMPOTENCY_KEY_REUSED`). Production''s three parameters come first, unchanged, and the
-three-parameter version is dropped (no overload), so the admin app''s named-argument calls resolve to it. A **relative** change
-of an exam''s prerequisites (`prerequisite_exam_ids`, HubSpot ids of exams the student must have
-booked, Active or Completed, before booking this one — `PREREQUISITE_NOT_MET` otherwise):
-`p_add_ids` are added, `p_remove_ids` removed, every other prerequisite is kept — the list is read
-under the exam lock, so two admins ticking different boxes at once both win. The push writes the
-list to HubSpot as exam→exam associations (from the exam to each prerequisite, association type
-`HUBSPOT_PREREQUISITE_ASSOCIATION_TYPE_ID`, default 1340), creating and removing them. Returns
+`IDEMPOTENCY_KEY_REUSED`). A **relative** change of `prerequisite_exam_ids` (exams the student
+must have booked, Active or Completed, first): `p_add_ids` are added, `p_remove_ids` removed,
+the rest kept, read under the exam lock, so two admins ticking different boxes both win. The
+push writes the list to HubSpot as exam→exam associations. Returns
 `{success, exam_id, prerequisite_exam_ids, previous_prerequisite_exam_ids, previous_count,
 current_count, added_count, removed_count, requested_add, requested_remove}`.
-Errors, in order: `INVALID_ARGUMENT` (`p_exam_id` missing; key length; an id NULL, blank or longer than 255
-characters; an id both added and removed; the exam itself added), `EXAM_NOT_FOUND` (the exam, or
-an added id that is no known exam — DETAIL lists them; read without a lock before the key is
-looked up, and again under the exam''s lock), `IDEMPOTENCY_KEY_REUSED`, `BUSY`.
-Removing an id that is not there is not an error. Locks: the key (when given), then the exam row.';
+Errors, in order: `INVALID_ARGUMENT` (`p_exam_id` missing; key length; an id NULL, blank or over
+255 characters; an id both added and removed; the exam itself added), `EXAM_NOT_FOUND` (the exam,
+or an added id — DETAIL lists them), `IDEMPOTENCY_KEY_REUSED`, `BUSY`. Removing an id that is not
+there is not an error. Locks: the key (when given), then the exam row.';
 REVOKE ALL ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.update_exam_prerequisites(text, text[], text[], text)

@@ -1,8 +1,5 @@
-/**
- * Why: an exam that moves, closes or reopens in HubSpot must carry its bookings and waitlist with
- * it in the pull's transaction, under the exam's lock the pull already holds, as docs/rpc.md
- * "When an exam moves, closes or is cancelled" says.
- */
+-- Why: an exam that moves, closes or reopens in HubSpot carries its bookings and waitlist with it,
+-- in the pull's transaction, under the exam's lock the pull holds.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_exam_change(p_old hubspot_sync.hubspot_mock_exams,
                                                             p_new hubspot_sync.hubspot_mock_exams)
 RETURNS jsonb
@@ -105,9 +102,8 @@ BEGIN
                                v_booking.booking_id));
                 v_conflicts := v_conflicts + 1;
             END IF;
-            -- the copies always follow the exam (the student sees its real day and hour, and
-            -- the old day holds nothing); a second booking of the type on the new day is kept
-            -- out of the one-per-type-and-day index as a flagged duplicate, listed above
+            -- the copies follow the exam; a second booking of the type on the new day becomes
+            -- a flagged duplicate, listed above
             UPDATE hubspot_sync.hubspot_bookings AS b
             SET exam_date = p_new.exam_date, start_time = p_new.start_time,
                 end_time = p_new.end_time, mock_type = p_new.mock_type,
@@ -148,9 +144,7 @@ BEGIN
             END IF;
         END LOOP;
 
-        -- places whose student can no longer take the seat give it up at once: all of them
-        -- when the exam moved into the past, else those whose student holds a booking of the
-        -- type on the new day (accepting would be DUPLICATE_BOOKING)
+        -- places that can no longer take the seat (past, or already booked that day) give it up
         IF v_past THEN
             UPDATE hubspot_sync.waitlist_entries AS w
             SET status = 'closed', resolved_at = now(), closed_reason = 'exam_moved_past'

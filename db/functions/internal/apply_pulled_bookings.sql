@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_bookings(p_bookings js
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -75,9 +74,8 @@ BEGIN
 
             IF v_booking.id IS NOT NULL THEN
                 IF v_booking.hubspot_id IS NULL THEN
-                    -- never wait for a booking row here: the records come in HubSpot's order,
-                    -- not the lock order, so a row in use (a cancellation in flight) is retried
-                    -- by the next pull instead (BUSY -> retry)
+                    -- records come in HubSpot's order, not the lock order: a row in use is
+                    -- retried by the next pull (BUSY)
                     PERFORM FROM hubspot_sync.hubspot_bookings AS b
                     WHERE b.id = v_booking.id
                     FOR UPDATE SKIP LOCKED;

@@ -1,15 +1,10 @@
-/**
- * Why: HubSpot owns exams; the pull brings their changes here, record by record, without undoing
- * local work: a local change still in the outbox is not overwritten (a capacity below the
- * Active bookings is stored, its bookings kept and listed), an older read never overwrites a
- * newer one, and an exam that moves or closes carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
- * HubSpot id. Who owns which field: docs/hubspot.md "Who owns what".
- */
+-- Why: HubSpot owns exams; the pull applies their changes record by record without undoing local
+-- work: an unpushed local change wins, an older read never overwrites a newer one, and a moved or
+-- closed exam carries its bookings and waitlist along. Field owners: docs/hubspot.md.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -52,8 +47,7 @@ BEGIN
     -- the contacts and bookings an exam's change will write, before any exam: the lock order
     PERFORM mockbook_internal.prelock_exam_changes(p_exams);
 
-    -- in ascending HubSpot id order: the lock order of exam rows (a caller's other order could
-    -- deadlock with the booking functions taking two exams, rebook or cancel_bookings)
+    -- ascending HubSpot id: the lock order of exam rows
     FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_exams) WITH ORDINALITY AS e
                   ORDER BY CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'id' END,
                            e.ordinality LOOP
@@ -68,8 +62,7 @@ BEGIN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             IF v_item ->> 'archived' = 'true' THEN
-                -- archivedAt: when HubSpot archived it (the header, "archived"); missing or
-                -- malformed: deactivated as before, no time stored
+                -- archivedAt missing or malformed: deactivated, no time stored
                 IF nullif(v_item ->> 'archivedAt', '') IS NOT NULL THEN
                     BEGIN
                         v_modified := mockbook_internal.pulled_timestamp(v_item, 'archivedAt');
@@ -77,10 +70,7 @@ BEGIN
                         v_modified := NULL;
                     END;
                 END IF;
-                -- unknown, or already inactive with its archival time stored (every pass
-                -- re-applies the archived records): nothing to do, and no lock; else the row
-                -- is taken with lock_exam like a known record's (a held row: BUSY after
-                -- mockbook.lock_timeout -> retry) and looked at again under the lock
+                -- unknown, or already archived with its time: nothing to do, no lock
                 SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
                 WHERE e.hubspot_id = v_id;
                 v_applied := NULL;
@@ -93,8 +83,7 @@ BEGIN
                     v_old := mockbook_internal.lock_exam(v_id);
                     SELECT s.hubspot_modified_at INTO v_applied
                     FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
-                    -- a read newer than the archival was applied (a restore in HubSpot): this
-                    -- archived read is the older one, left alone like any older read
+                    -- a newer read (a restore in HubSpot) was applied: this one is older
                     IF v_modified < v_applied THEN
                         v_unchanged := v_unchanged + 1;
                         CONTINUE;
@@ -190,9 +179,7 @@ BEGIN
                                 mockbook_internal.pulled_created_at(v_item))
                         RETURNING id INTO v_exam;
                     EXCEPTION WHEN unique_violation THEN
-                        -- the same new exam inserted meanwhile by another transaction (the
-                        -- webhook processor and a pull at once): applied again, as an update,
-                        -- by the caller's retry
+                        -- inserted meanwhile by another transaction: the retry updates it
                         IF EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
                                    WHERE e.hubspot_id = v_id) THEN
                             PERFORM mockbook_internal.raise_error('BUSY',
@@ -205,9 +192,7 @@ BEGIN
                 ELSE
                     v_old := mockbook_internal.lock_exam(v_id);
                     v_exam := v_old.id;
-                    -- A read older than the one applied last (the header, "older reads"):
-                    -- HubSpot has left that state. Nothing of it is applied, and an open dead
-                    -- letter (perhaps of the newer read) stays open.
+                    -- older than the read applied last: nothing applied, a dead letter stays
                     IF v_modified IS NOT NULL AND EXISTS (
                            SELECT FROM hubspot_sync.exam_hubspot_sync AS s
                            WHERE s.exam_id = v_exam AND s.hubspot_modified_at > v_modified)
@@ -234,10 +219,8 @@ BEGIN
                             WHERE c.mock_exam_id = v_id AND c.rule = 'capacity_cut'
                               AND c.resolved_at IS NULL;
                         EXCEPTION WHEN SQLSTATE 'PT422' THEN  -- CAPACITY_BELOW_BOOKED
-                            -- HubSpot owns the capacity: stored as it says (pretix's quota
-                            -- rule). The Active bookings are kept and listed for admins; no
-                            -- seat is sold (take_seat) or offered (offer_free_seats, held
-                            -- offers withdrawn) until they are below it again.
+                            -- HubSpot owns the capacity: stored as it says; the Active
+                            -- bookings are kept and listed, no seat sold or offered below it
                             UPDATE hubspot_sync.hubspot_mock_exams AS e
                             SET capacity = v_new.capacity
                             WHERE e.id = v_old.id;

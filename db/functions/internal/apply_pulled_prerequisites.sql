@@ -4,7 +4,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_prerequisites(p_prereq
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

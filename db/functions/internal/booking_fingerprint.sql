@@ -6,8 +6,7 @@ IMMUTABLE
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
-    -- parsed and planned again at every call; PL/pgSQL keeps this expression's plan
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN md5(pg_catalog.to_jsonb(p_parts)::text);
 END
 $$;

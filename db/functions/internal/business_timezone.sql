@@ -22,8 +22,7 @@ BEGIN
                            WHERE d.datname = pg_catalog.current_database())
       AND c.setting LIKE 'mockbook.business\_timezone=%';
     v_zone := coalesce(nullif(v_zone, ''), 'America/Toronto');
-    -- the probe's EXCEPTION block is a subtransaction: a zone found good in this session is not
-    -- probed again; a changed zone is probed anew
+    -- the probe is a subtransaction: done once per session and zone
     IF v_zone IS DISTINCT FROM pg_catalog.current_setting('mockbook.business_timezone_checked',
                                                           true) THEN
         BEGIN

@@ -1,15 +1,10 @@
-/**
- * Why: the invariants (counts, balances, the ledger chain) are checked by one implementation in
- * the database, which the status command, the demo, the benchmarks and the tests all call, so
- * they cannot disagree about what "healthy" means. Each invariant: docs/operations.md
- * "Invariants".
- */
+-- Why: one implementation of the invariants (docs/operations.md), called by status, the demo, the
+-- benchmarks and the tests, so they agree on what "healthy" means.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_invariants(p_start_balances jsonb DEFAULT NULL,
                                                         p_after_ledger_id bigint DEFAULT NULL)
 RETURNS TABLE (invariant text, subject text, detail text)
 LANGUAGE sql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -74,10 +69,8 @@ AS $$
                ELSE l.id IS NOT NULL AND v.balance IS DISTINCT FROM l.balance_after
           END
     UNION ALL
-    -- seats: Active bookings and held offers within the capacity; admins' bookings (they may
-    -- override the capacity) do not count against it, and an exam HubSpot cut below its
-    -- Active bookings (listed in booking_conflicts, capacity_cut) or adopted over it (legacy)
-    -- is listed elsewhere, not a violation
+    -- seats: Active bookings and held offers within the capacity; admins' bookings, a HubSpot
+    -- cut (capacity_cut) and an adopted excess (legacy) are listed elsewhere, not violations
     SELECT 'over_capacity', 'exam ' || e.hubspot_id,
            format('%s Active bookings (%s by an admin) and %s held offers on %s seats',
                   s.active, s.admin, s.held, e.capacity)
@@ -100,8 +93,7 @@ AS $$
       AND NOT EXISTS (SELECT FROM hubspot_sync.adoption_report AS r
                       WHERE r.object = 'hubspot_mock_exams' AND r.record_id = e.id::text
                         AND r.action LIKE 'legacy over-capacity%')
-    -- legacy: what the adoption took over as the old apps left it (adoption_report), listed
-    -- while it is still so; not violations (invariant names start with legacy_)
+    -- legacy_: what the adoption took over as the old apps left it; listed, not violations
     UNION ALL
     SELECT 'legacy_duplicate', format('booking %s (%s)', b.booking_id, b.id),
            format('Active %s of %s on %s: %s', b.mock_type, b.student_id, b.exam_date,

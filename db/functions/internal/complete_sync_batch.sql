@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.complete_sync_batch(p_worker text, 
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -25,10 +24,8 @@ BEGIN
     SELECT count(*) INTO v_done FROM done;
 
     PERFORM set_config('mockbook.origin', 'sync', true);
-    -- the lock order: contacts, then bookings (waitlist places rank with them), then exams, each
-    -- in ascending order, one row at a time through the lock helpers, so that a row held by
-    -- another transaction is waited for at most mockbook.lock_timeout, then BUSY (an UPDATE
-    -- alone would lock its rows in whatever order its plan finds them, and wait without a bound)
+    -- the lock order, one row at a time through the lock helpers (bounded waits); an UPDATE
+    -- alone would lock in its plan's order and wait without a bound
     PERFORM mockbook_internal.lock_contacts(ARRAY(
         SELECT m.key::uuid
         FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_contact_credits', '{}')) AS m));
@@ -41,8 +38,7 @@ BEGIN
         FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_bookings', '{}')) AS m
         ORDER BY 1
     LOOP
-        -- a free row at once, inline (a batch completes up to thousands of bookings); only a
-        -- held one goes through lock_booking's bounded wait (NULL, passed over, when deleted)
+        -- a free row inline; only a held one goes through lock_booking (NULL when deleted)
         PERFORM FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.id = v_uuid
         FOR NO KEY UPDATE SKIP LOCKED;

@@ -8,8 +8,7 @@ IMMUTABLE
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and its statement is
-    -- planned again on every call; PL/pgSQL keeps this expression's plan for the session
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN CASE WHEN p_credit_field IS NOT NULL THEN coalesce(CASE p_credit_field
                WHEN 'sj_credits' THEN p_contact.sj_credits
                WHEN 'cs_credits' THEN p_contact.cs_credits

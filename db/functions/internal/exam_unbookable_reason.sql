@@ -5,12 +5,10 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    -- the clock read once, and today as hubspot_sync.business_today computes it, without
-    -- its call: a booking asks twice, and each call of a function costs its set-up
+    -- business_today inlined: a booking asks twice
     v_now constant timestamptz := mockbook_internal.clock_now();
 BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is parsed and
-    -- planned again at every call; PL/pgSQL keeps this expression's plan
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN CASE
         WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
                   OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'

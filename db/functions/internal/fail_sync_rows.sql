@@ -7,7 +7,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.fail_sync_rows(p_worker text, p_ids
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -7,9 +7,7 @@ VOLATILE
 SET search_path = ''
 AS $$
 BEGIN
-    -- a random (version 4) UUID's 16 bytes, its first 6 replaced by the time in milliseconds
-    -- (big-endian: the last 6 bytes of the 8-byte integer), then its version bits 0100 made
-    -- 0111 (bits 52 and 53); the variant bits stay 10
+    -- UUIDv7: a v4's first 6 bytes replaced by the time in milliseconds, version bits 0111
     RETURN encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
                                           PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp())
                                                                            * 1000)::bigint) FROM 3)

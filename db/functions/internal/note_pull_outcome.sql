@@ -6,7 +6,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.note_pull_outcome(p_entity_type tex
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

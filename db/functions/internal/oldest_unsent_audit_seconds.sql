@@ -1,10 +1,5 @@
-/**
- * mockbook_internal.oldest_unsent_audit_seconds() -> double precision
- *
- * For `mockbook status`: the age of the oldest audit row not yet written to HubSpot as a note,
- * without granting the glue's role the audit table itself (it holds every change's old and new
- * values). Errors: none. Locks: none.
- */
+-- Why: `mockbook status` reads the age of the oldest unsent audit row without the glue's role
+-- being granted the audit table (it holds every change's old and new values).
 CREATE OR REPLACE FUNCTION mockbook_internal.oldest_unsent_audit_seconds()
 RETURNS double precision
 LANGUAGE sql

@@ -14,8 +14,7 @@ DECLARE
     v_rule record;
     v_balance integer;
 BEGIN
-    -- one pass over the rules of the type, in priority order: the first field with a credit
-    -- wins; v_fields names them all (for the errors)
+    -- the type's rules in priority order: the first field with a credit wins
     FOR v_rule IN
         SELECT r.credit_field, r.token_used
         FROM hubspot_sync.credit_rules() AS r

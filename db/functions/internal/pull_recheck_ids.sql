@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.pull_recheck_ids(p_entity_type text
 RETURNS SETOF text
 LANGUAGE sql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

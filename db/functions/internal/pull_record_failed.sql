@@ -1,8 +1,5 @@
-/**
- * Why: what the pull does with a record it could not apply (retry it, or report and dead-letter
- * it) is one rule, written once for every apply function. The contract is the COMMENT ON FUNCTION
- * below.
- */
+-- Why: what the pull does with a record it could not apply (retry, or report and dead-letter) is one
+-- rule, written once for every apply function.
 CREATE OR REPLACE FUNCTION mockbook_internal.pull_record_failed(p_entity_type text, p_entity_id text,
                                                           p_item jsonb, p_sqlstate text,
                                                           p_message text, p_detail text)

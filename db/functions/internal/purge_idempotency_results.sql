@@ -3,7 +3,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.purge_idempotency_results(
 RETURNS bigint
 LANGUAGE sql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

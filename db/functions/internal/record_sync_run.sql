@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.record_sync_run(p_sync_type text, p
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

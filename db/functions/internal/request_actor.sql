@@ -7,8 +7,7 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SET search_path) is parsed and
-    -- planned again at every call from a trigger's statement; PL/pgSQL keeps its plans
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
     -- the original platform's administrator roles (see the header); exact, case-sensitive values
     c_admin_roles CONSTANT text[] := ARRAY['admin', 'super_admin'];

@@ -3,7 +3,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.requeue_for_push(p_table text DEFAU
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -2,7 +2,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.save_sync_cursor(p_sync_type text, 
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

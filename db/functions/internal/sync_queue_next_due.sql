@@ -2,7 +2,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.sync_queue_next_due()
 RETURNS numeric
 LANGUAGE sql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

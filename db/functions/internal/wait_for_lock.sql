@@ -9,8 +9,7 @@ AS $$
 DECLARE
     v_caller_timeout text;
 BEGIN
-    -- a free row (or key) is locked at once, outside a subtransaction: the caller's later
-    -- UPDATE of the row then needs no MultiXact
+    -- a free row is locked outside a subtransaction: the caller's UPDATE needs no MultiXact
     CASE p_target
         WHEN 'contact' THEN
             PERFORM FROM hubspot_sync.hubspot_contact_credits AS c
@@ -36,9 +35,8 @@ BEGIN
         RETURN;
     END IF;
 
-    -- the bounded wait: the timeout set for it only, the caller's own value given back after
-    -- (on BUSY the caller's transaction or subtransaction ends, which gives it back too); no
-    -- SET clause on the function, which would cost every call a setting saved and restored
+    -- the bounded wait, the caller's timeout given back after (no SET clause: it would cost
+    -- every call a setting saved and restored)
     v_caller_timeout := pg_catalog.current_setting('lock_timeout');
     PERFORM pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),

@@ -1,17 +1,12 @@
 -- Frozen copy of db/functions/api/accept_offer.sql (new).
-/**
- * Why a separate entry point: an offer is a seat already held for one student, so accepting it
- * is a booking that must not compete for capacity with everyone else. It runs the booking
- * pipeline's parts (new_booking_row, insert_booking, apply_credit_delta, take_seat) with the
- * place's own location and hand, and a key derived from the place, so a retry is a replay.
- * The contract (checks, errors, locks) is the COMMENT ON FUNCTION below.
- */
+-- Why a separate entry point: an offer is a seat already held for one student, so accepting it
+-- must not compete for capacity; it runs the booking pipeline's parts with the place's location,
+-- hand and a key derived from the place, so a retry is a replay.
 CREATE OR REPLACE FUNCTION hubspot_sync.accept_offer(p_student_id text, p_email text,
                                                     p_mock_exam_id text)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -38,12 +33,8 @@ BEGIN
     v_exam := mockbook_internal.find_exam(p_mock_exam_id);
     v_contact := mockbook_internal.lock_contact(v_contact.id);
 
-    -- the student's latest place on the exam (a new one is only made under the contact's lock,
-    -- held now), locked in one ascending-id pass with the student's open places on the other
-    -- exams of the exam's type and day, which the acceptance closes below (lock_day_places,
-    -- lock_waitlist_entry each: BUSY, not an unbounded wait, while another transaction holds
-    -- one). One pass: the own place may have a higher id than another one, and no place is
-    -- waited for after a higher one (docs/rpc.md, Lock order).
+    -- the student's latest place, locked in one ascending-id pass with their open places of the
+    -- same type and day (closed below): no place is waited for after a higher one
     SELECT w.id INTO v_place_id FROM hubspot_sync.waitlist_entries AS w
     WHERE w.mock_exam_id = v_exam.hubspot_id AND w.student_id = v_contact.student_id
     ORDER BY w.id DESC LIMIT 1;
@@ -52,9 +43,7 @@ BEGIN
         SELECT w.* INTO v_place FROM hubspot_sync.waitlist_entries AS w
         WHERE w.id = v_place_id AND w.id = ANY (v_places);
     END IF;
-    -- 'closed': process_waitlist closed it with its exam's day; the exam moved to a later day
-    -- since does not reopen it (before, such a place went on to book: a raw 23514 for one
-    -- never offered, a seat taken without an offer for one offered)
+    -- 'closed' (with its exam's day) stays closed when the exam moves to a later day
     IF v_place.id IS NULL OR v_place.status IN ('waiting', 'left', 'closed') THEN
         PERFORM mockbook_internal.raise_error('OFFER_NOT_FOUND',
             format('%s holds no offer for exam %s (%s).', v_contact.student_id,
@@ -65,8 +54,6 @@ BEGIN
         RETURN mockbook_internal.booking_result(v_booking, true)
                || jsonb_build_object('waitlist_id', v_place.id);
     ELSIF v_place.status = 'expired' OR v_place.offer_expires_at <= mockbook_internal.clock_now() THEN
-        -- from offer_expires_at the seat is held for nobody (every seat count skips the offer);
-        -- the waitlist job offers it to the next student in line when it runs
         PERFORM mockbook_internal.raise_error('OFFER_EXPIRED',
             format('The offer of exam %s to %s expired at %s; since then its seat is no longer '
                    'held for them%s.', v_exam.hubspot_id, v_contact.student_id,
@@ -95,9 +82,7 @@ BEGIN
         v_credit.token_used, NULL, v_key, v_fingerprint);
     v_booking := mockbook_internal.insert_booking(v_row);
     IF v_booking.id IS NULL THEN
-        -- the key is held by another booking (insert_booking answers NULL: one adopted with a
-        -- key of this prefix). The offer must stay acceptable, so this booking's key carries
-        -- its own uuid too.
+        -- an adopted booking holds the key: the offer stays acceptable with the uuid appended
         v_row.idempotency_key := v_key || '-' || v_row.id;
         v_booking := mockbook_internal.insert_booking(v_row);
         IF v_booking.id IS NULL THEN
@@ -110,36 +95,19 @@ BEGIN
     UPDATE hubspot_sync.waitlist_entries AS w
     SET status = 'accepted', resolved_at = now(), booking_id = v_booking.id
     WHERE w.id = v_place.id;
-    -- the student's other open places of the day are of no use to them any more (one booking
-    -- per student, type and day: an offer there could only be refused DUPLICATE_BOOKING and
-    -- held its seat for nobody): closed ('left') by close_day_places, the booking pipeline's
-    -- own helper, on the places locked above (none is locked again); the exams whose offer it
-    -- closed are offered onward below
+    -- the student's other open places of the day could only be refused DUPLICATE_BOOKING now
     v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking, v_places);
-    -- last, every exam the call changes, ascending hubspot_id (the lock order; each after
-    -- every contact, booking and place): this exam's seat, and each exam whose offer was
-    -- closed, locked (lock_exam, BUSY after mockbook.lock_timeout) and its free seats offered
-    -- to the next students. Once an exam is locked the call waits only for later exams of this
-    -- order: the offers pick their places SKIP LOCKED.
-    -- This exam's seat: take_seat without its own count (it counts every other held offer
-    -- against this one), then, under the exam's lock it now holds, this place's rank among
-    -- the held offers: the seat is free for it when the Active bookings (this one included)
-    -- and the offers made before it fit the capacity. Offers are made in place order (lowest
-    -- id first), so a capacity lowered under held offers refuses the latest ones, "the offers
-    -- beyond it", and the first ones can still be accepted (before, every held offer counted,
-    -- and with one seat left for two offers neither could be accepted until one expired).
+    -- last, the exams, ascending hubspot_id (the lock order). This exam's seat: take_seat
+    -- without its count, then this place's rank among the held offers: offers are made lowest
+    -- id first, so a capacity lowered under held offers refuses the latest ones only
     FOR v_exam_id IN
         SELECT DISTINCT x.id FROM unnest(v_offer_exams || v_exam.hubspot_id) AS x(id)
         ORDER BY x.id
     LOOP
         IF v_exam_id = v_exam.hubspot_id THEN
             v_exam := mockbook_internal.take_seat(v_exam, p_check_capacity := false);
-            -- the offer's instant once more, against the time now, under the exam's lock: a
-            -- call whose transaction began after the instant counts this seat as free, and one
-            -- that took it (a booking) or offered it again committed before this lock was
-            -- granted, so now is past the instant too. Checked by the transaction's start
-            -- alone, an acceptance begun a moment before the instant took the seat a second
-            -- time (one more than the capacity, with the offers after it).
+            -- expiry again by the clock, under the exam's lock: one who took the seat after the
+            -- instant committed before this lock was granted
             IF v_place.offer_expires_at <= pg_catalog.clock_timestamp()
                                            + (mockbook_internal.clock_now() - pg_catalog.now())
             THEN
@@ -170,13 +138,10 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- the result's shape is booking_json's (the one place it is written), plus waitlist_id
     RETURN mockbook_internal.booking_json(v_booking, false, v_credit.credit_field, v_balance,
                                           v_exam.total_bookings, v_exam.capacity)
            || jsonb_build_object('waitlist_id', v_place.id);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -185,25 +150,18 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.accept_offer(text, text, text) IS
-'The student books the seat their offer holds: the booking is made and one credit spent now,
-exactly as `create_booking` (ledger reason `booking`, idempotency key
-`waitlist-offer-<waitlist_id>`, a prefix reserved for it: see *Idempotency*), the held seat taken
-by `take_seat`. Accepting again returns
-the booking with `idempotent_replay: true`. A refused acceptance (no credit, a rule) leaves the
-offer held until it expires. Like any booking, the acceptance closes (`left`) the student''s other
-open places on exams of the same mock type and day (`close_day_places`: an offer there could only
-be refused `DUPLICATE_BOOKING` now), and the seat such an offer held goes to that exam''s next
-student in the same transaction.
+'The student books the seat their offer holds, as `create_booking` (ledger reason `booking`,
+idempotency key `waitlist-offer-<waitlist_id>`, a prefix reserved for it); accepting again returns
+the booking with `idempotent_replay: true`. A refused acceptance leaves the offer held until it
+expires. Like any booking, it closes (`left`) the student''s other open places of the same mock
+type and day, and their held seats go to the next students in the same transaction.
 Returns `create_booking`''s object plus `waitlist_id`.
 Errors: `INVALID_ARGUMENT`, `CONTACT_NOT_FOUND`, `EXAM_NOT_FOUND`, `OFFER_NOT_FOUND` (not on the
-waitlist, still waiting, left, or closed with its exam''s day — also when the exam is moved to a
-later day since), `OFFER_EXPIRED`, `EXAM_NOT_ACTIVE`, `EXAM_IN_PAST`,
-`PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING`, `BOOKING_CLOSED`, `TIME_CONFLICT`,
-`BOOKING_LIMIT_REACHED`, `INVALID_EXAM_TYPE`, `INSUFFICIENT_CREDITS`, `EXAM_FULL` (the capacity
-was lowered under held offers and this one is beyond it: the Active bookings and the offers made
-before this one fill the seats; the earlier offers stay acceptable), `BUSY`. Locks: the contact;
-the place and the student''s open places on the other exams of its type and day, one
-ascending-id pass (`lock_day_places`); the exams last, ascending HubSpot id: its own seat and each
-exam whose offer was closed (`lock_exam`, then its seats offered).';
+waitlist, still waiting, left, or closed with its exam''s day), `OFFER_EXPIRED`, `EXAM_NOT_ACTIVE`,
+`EXAM_IN_PAST`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING`, `BOOKING_CLOSED`, `TIME_CONFLICT`,
+`BOOKING_LIMIT_REACHED`, `INVALID_EXAM_TYPE`, `INSUFFICIENT_CREDITS`, `EXAM_FULL` (a capacity
+lowered under held offers: the offers made earlier stay acceptable), `BUSY`. Locks: the contact;
+the place and the student''s open places of its type and day, one ascending-id pass; the exams
+last, ascending HubSpot id: its own seat and each exam whose offer was closed.';
 REVOKE ALL ON FUNCTION hubspot_sync.accept_offer(text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.accept_offer(text, text, text) TO service_role;

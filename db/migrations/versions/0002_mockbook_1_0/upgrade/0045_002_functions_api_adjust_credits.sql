@@ -1,10 +1,6 @@
 -- Frozen copy of db/functions/api/adjust_credits.sql (new).
-/**
- * Why: the only way an admin changes a balance. It goes through apply_credit_delta, as every
- * credit change does, so the balance moves relatively and the ledger row and the push's outbox
- * row are written with it; a retry with the same key adds nothing.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the only way an admin changes a balance, through apply_credit_delta like every credit
+-- change: relative, with its ledger and outbox rows.
 CREATE OR REPLACE FUNCTION hubspot_sync.adjust_credits(
     p_student_id text,
     p_credit_field text,
@@ -16,7 +12,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.adjust_credits(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -27,7 +22,6 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('adjust_credits');
     PERFORM mockbook_internal.check_credit_field('p_credit_field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 OR p_delta NOT BETWEEN -1000 AND 1000 THEN
@@ -71,8 +65,6 @@ BEGIN
         'previous_balance', v_balance - p_delta,
         'balance', v_balance));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -84,11 +76,9 @@ COMMENT ON FUNCTION hubspot_sync.adjust_credits(text, text, integer, text, text,
 'An admin adds or removes credits of one field: `p_credit_field` one of `sj_credits`,
 `cs_credits`, `sjmini_credits`, `mock_discussion_token`, `shared_mock_credits`; `p_delta`
 non-zero, −1000…1000; `p_reason` (required, ≤ 1000) and `p_actor` (≤ 255; required unless the
-request''s JWT names the user, who is then the ledger''s and the audit''s actor whatever `p_actor`
-says). A relative change with an `admin_adjustment` ledger row; never below zero.
-`p_idempotency_key` (optional, 1–255): **send one** — a retry after a timeout with the same key
-and arguments returns the first result and adds nothing (without a key it adds the credits
-twice); other arguments → `IDEMPOTENCY_KEY_REUSED`.
+request''s JWT names the user, who is then the actor). A relative change with an
+`admin_adjustment` ledger row; never below zero. `p_idempotency_key` (optional, 1–255): **send
+one** — without it a retry after a timeout adds the credits twice.
 Returns `{success, student_id, credit_field, delta, previous_balance, balance}`.
 Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `CONTACT_NOT_FOUND`, `INSUFFICIENT_CREDITS`,
 `BUSY`. Locks: the key (when given), then the contact.';

@@ -1,11 +1,6 @@
 -- Frozen copy of db/functions/api/cancel_booking.sql (new).
-/**
- * Why: the one cancellation path for apps. The booking is found without a lock to learn its
- * contact, then contact and booking are locked in the lock order and the booking read again;
- * mockbook_internal.cancel_locked_booking does the cancellation the batch shares, and the seat is
- * given back by the last statement (release_seat), so the exam's row is held only briefly.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: the one cancellation path for apps. The booking is read unlocked to learn its contact, then
+-- contact and booking are locked in the lock order; the seat is given back last (release_seat).
 CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking(
     p_booking_id text,
     p_student_id text DEFAULT NULL,
@@ -17,7 +12,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.cancel_booking(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -63,8 +57,6 @@ BEGIN
     RETURN mockbook_internal.store_idempotent_result('cancel_booking', p_idempotency_key,
                                                 v_fingerprint, v_result);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -75,21 +67,16 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text) IS
 'Cancels one booking and refunds its credit. `p_booking_id`: uuid, code or HubSpot id. With
 `p_student_id` (a student cancelling their own booking) it must be theirs, else `FORBIDDEN`;
-leave it NULL for admin calls. `p_refund false` cancels without refund. `p_reason` (≤ 1000
-characters) becomes the refund''s ledger note; `p_actor` (≤ 255) the ledger actor,
-`token_refund_admin` and the audit rows'' `performed_by` (the JWT user instead, when the request
-names one: [Who acted](#who-acted-the-actor)). `p_idempotency_key` (optional, 1–255): a retry with
-the same key and arguments returns the first result, even though the booking is now cancelled
-(never `ALREADY_CANCELLED` for your own retry); other arguments → `IDEMPOTENCY_KEY_REUSED`.
-The refund goes to the field `token_used` names (`Shared Token` → `shared_mock_credits`;
-`Admin Override` → nothing), one ledger row (`cancellation`), `total_bookings - 1`.
-
+NULL for admin calls. `p_refund false` cancels without refund. `p_reason` (≤ 1000) is the refund''s
+ledger note; `p_actor` (≤ 255) the actor, unless the JWT names a user ([Who
+acted](#who-acted-the-actor)). `p_idempotency_key` (optional, 1–255): a retry returns the first
+result (never `ALREADY_CANCELLED` for your own retry). The refund goes to the field `token_used`
+names (`Admin Override` → nothing), one ledger row (`cancellation`), `total_bookings - 1`.
 Returns `{success, id, booking_id, status, credit_field, credits_restored, credits_remaining,
 total_bookings}`.
 Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `FORBIDDEN`,
 `ALREADY_CANCELLED`, `NOT_CANCELLABLE` (Completed or Failed), `CANCELLATION_CLOSED`, `BUSY`.
-Locks: the key (when given), the booking''s contact, the booking, then the exam by the last
-statement (`total_bookings - 1`).';
+Locks: the key (when given), the booking''s contact, the booking, then the exam, last.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text)

@@ -1,16 +1,11 @@
 -- Frozen copy of db/functions/api/complete_past_bookings.sql (new).
-/**
- * Why: bookings of exams that took place should not stay Active forever. A job (mockbook run,
- * or pg_cron) completes them in batches; rows another transaction holds are skipped rather than
- * waited for, so the job never stalls a booking, and the exams' counts are recounted after.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: bookings of exams that took place should not stay Active; rows in use are skipped, so the
+-- job never stalls a booking.
 CREATE OR REPLACE FUNCTION hubspot_sync.complete_past_bookings(
     p_actor text DEFAULT 'mockbook:auto-complete')
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -19,7 +14,6 @@ DECLARE
     v_exams text[];
     v_exam_id text;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('complete_past_bookings');
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:auto-complete'), true);
@@ -64,8 +58,6 @@ BEGIN
     RETURN jsonb_build_object('success', true, 'completed', v_completed,
                               'exams', to_jsonb(coalesce(v_exams, '{}'::text[])));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -74,19 +66,14 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
-'Past bookings complete themselves: every Active booking without attendance whose exam took
-place becomes `Completed` — its exam''s end (`exam_ends_at`, the end of its day without an end
-time) has passed and the exam is still open (a deactivated or archived exam did not take place:
-its bookings are left as they are; so is a booking of an exam moved into the past by HubSpot,
-listed in `booking_conflicts` (rule `moved_into_past`) until an admin decides: marks its
-attendance (`mark_attendance`), cancels it, or resolves the row); a booking whose exam row is unknown completes once its own
-`exam_date` is before today (business time zone) (`mockbook run` step `complete`; pg_cron-ready: `SELECT
-cron.schedule(''mockbook-complete'', ''15 0 * * *'', $$SELECT
-hubspot_sync.complete_past_bookings()$$)`). Ledger-neutral: no credit moves and no ledger row;
-the audit trail is the bookings'' audit rows with `performed_by` = `p_actor` (default
-`mockbook:auto-complete`), and the outbox pushes the status to HubSpot. The exams''
-`total_bookings` are recounted. A booking in use is skipped and completed by the next
-run. Returns `{success, completed, exams}`. Errors: `INVALID_ARGUMENT`, `BUSY`.
+'Every Active booking without attendance whose exam took place becomes `Completed`: its exam''s
+end has passed and the exam is still open (a deactivated or archived exam did not take place; an
+exam moved into the past by HubSpot waits in `booking_conflicts` for an admin); a booking of an
+unknown exam completes once its `exam_date` is before today (`mockbook run` step `complete`, or
+pg_cron). No credit moves, no ledger row; the audit rows carry `p_actor` (default
+`mockbook:auto-complete`) and the outbox pushes the status. The exams'' `total_bookings` are
+recounted. A booking in use is skipped for the next run. Returns `{success, completed, exams}`.
+Errors: `INVALID_ARGUMENT`, `BUSY`.
 Locks: the bookings (ascending id), then their exams (ascending HubSpot id).';
 REVOKE ALL ON FUNCTION hubspot_sync.complete_past_bookings(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.complete_past_bookings(text) TO service_role, mockbook_glue;

@@ -1,8 +1,5 @@
 -- Frozen copy of db/functions/api/create_booking_atomic_v1.sql (new).
-/**
- * Why: production still has callers of the version without p_mock_set; it is the same call.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: production still has callers of the version without p_mock_set; it is the same call.
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
     p_booking_id text,
     p_student_id text,
@@ -19,7 +16,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.create_booking_atomic_v1(
 RETURNS jsonb
 LANGUAGE sql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

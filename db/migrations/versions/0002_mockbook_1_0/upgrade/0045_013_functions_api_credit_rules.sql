@@ -1,20 +1,14 @@
 -- Frozen copy of db/functions/api/credit_rules.sql (new).
-/**
- * Why: which credit pays for which mock type is decided in one place. Booking, refund, the
- * credit summary and the listing all read this table, so they cannot disagree.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: which credit pays for which mock type is decided here only, read by every function.
 CREATE OR REPLACE FUNCTION hubspot_sync.credit_rules()
 RETURNS TABLE (mock_type text, credit_field text, token_used text, priority integer)
 LANGUAGE plpgsql
 IMMUTABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined and is
-    -- parsed and planned again at every call; PL/pgSQL keeps this query's plan for the session
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN QUERY VALUES
         ('Situational Judgment', 'sj_credits', 'Situational Judgment Token', 1),
         ('Situational Judgment', 'shared_mock_credits', 'Shared Token', 2),

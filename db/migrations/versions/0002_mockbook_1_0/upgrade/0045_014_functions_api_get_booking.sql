@@ -1,9 +1,5 @@
 -- Frozen copy of db/functions/api/get_booking.sql (new).
-/**
- * Why: production's read of one booking row, kept with its name, parameters and return type
- * for existing callers.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: production's read of one booking row, kept as it was for existing callers.
 CREATE OR REPLACE FUNCTION hubspot_sync.get_booking(
     p_id uuid DEFAULT NULL,
     p_hubspot_id text DEFAULT NULL,
@@ -12,7 +8,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.get_booking(
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -38,8 +33,6 @@ BEGIN
     END IF;
     RETURN v_booking;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

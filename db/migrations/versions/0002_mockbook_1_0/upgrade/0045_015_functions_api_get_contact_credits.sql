@@ -1,9 +1,5 @@
 -- Frozen copy of db/functions/api/get_contact_credits.sql (new).
-/**
- * Why: production's read of one contact row, kept with its name, parameters and return type
- * for existing callers.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: production's read of one contact row, kept as it was for existing callers.
 CREATE OR REPLACE FUNCTION hubspot_sync.get_contact_credits(
     p_student_id text DEFAULT NULL,
     p_email text DEFAULT NULL,
@@ -13,7 +9,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.get_contact_credits(
 RETURNS hubspot_sync.hubspot_contact_credits
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -41,8 +36,6 @@ BEGIN
     END IF;
     RETURN v_contact;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -52,8 +45,8 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) IS
 'Compatibility: production''s read of one contact row.
-One contact row, looked up by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email`
-(email matched case-insensitively); NULL when nothing matches. No usable key → `INVALID_ARGUMENT`. Prefer `get_credit_summary`.';
+One contact row by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email` (any case); NULL
+when nothing matches; no usable key → `INVALID_ARGUMENT`. Prefer `get_credit_summary`.';
 REVOKE ALL ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) TO service_role;

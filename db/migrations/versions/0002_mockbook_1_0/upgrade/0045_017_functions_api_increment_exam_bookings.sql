@@ -1,19 +1,13 @@
 -- Frozen copy of db/functions/api/increment_exam_bookings.sql (new).
-/**
- * Why: old callers still call it after a booking. The booking functions keep total_bookings
- * right themselves, so this one changes nothing and answers the counted Active bookings.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: old callers still call it after a booking; it changes nothing (see its comment).
 CREATE OR REPLACE FUNCTION hubspot_sync.increment_exam_bookings(p_exam_id text, p_delta integer)
 RETURNS integer
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
--- p_delta is unused on purpose (kept for the production signature), so plpgsql_check's extra
--- warnings (unused parameter) are off for this function:
+-- p_delta is unused on purpose (the production signature):
 -- @plpgsql_check_options: extra_warnings = off
 DECLARE
     v_count integer;
@@ -28,8 +22,6 @@ BEGIN
     WHERE b.associated_mock_exam = p_exam_id AND b.is_active = 'Active';
     RETURN v_count;
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -39,9 +31,8 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer) IS
 'Compatibility: production''s counter, kept for its callers.
-Changes nothing — the booking functions keep `total_bookings` right in the same
-transaction, so an app-side increment would double count. `p_delta` is ignored; returns the
-exam''s Active bookings, counted. Errors: `EXAM_NOT_FOUND`.';
+Changes nothing (the booking functions keep `total_bookings` right; an increment would double
+count); `p_delta` is ignored; returns the exam''s Active bookings, counted. Errors: `EXAM_NOT_FOUND`.';
 REVOKE ALL ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.increment_exam_bookings(text, integer) TO service_role;

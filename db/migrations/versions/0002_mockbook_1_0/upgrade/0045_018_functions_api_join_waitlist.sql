@@ -1,11 +1,7 @@
 -- Frozen copy of db/functions/api/join_waitlist.sql (new).
-/**
- * Why: a full exam's students wait in order for a seat. Fullness and size are first checked
- * without the exam's lock, in one statement, so the many refusals of a rush never queue on a hot
- * exam's row; a join that may succeed then takes the exam's lock and checks again, so joins and
- * freed seats are serialized and a freed seat is either seen or offered to the new place.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: a full exam's students wait in order for a seat. Checked first without the exam's lock, so
+-- a rush's refusals never queue on a hot row, then again under it, so a freed seat is either seen
+-- or offered to the new place.
 CREATE OR REPLACE FUNCTION hubspot_sync.join_waitlist(
     p_student_id text,
     p_email text,
@@ -16,7 +12,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.join_waitlist(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -32,8 +27,7 @@ DECLARE
     v_size integer;
     v_waiting integer;
 BEGIN
-    -- create_booking's argument checks; the waitlist has no idempotency key (it is idempotent
-    -- by student and exam), so a constant stands in for it
+    -- create_booking's argument checks; a constant stands in for the key (none: idempotent)
     PERFORM mockbook_internal.validate_booking_args(p_student_id, p_email, p_mock_exam_id,
                                                'waitlist', p_attending_location,
                                                p_dominant_hand);
@@ -51,8 +45,7 @@ BEGIN
                                                     p_attending_location, p_dominant_hand,
                                                     p_check_capacity := false);
         v_size := (mockbook_internal.booking_rule('waitlist_size') #>> '{}')::integer;
-        -- first pass unlocked (a refusal is decided on one snapshot), second under the exam's
-        -- lock (the statement after the lock sees every committed booking, offer and place)
+        -- first pass unlocked, second under the exam's lock
         FOREACH v_locked IN ARRAY ARRAY[false, true] LOOP
             IF v_locked THEN
                 v_exam := mockbook_internal.lock_exam(v_exam.hubspot_id);
@@ -97,8 +90,6 @@ BEGIN
                AND w.id <= v_place.id) END,
         'offer_expires_at', v_place.offer_expires_at);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -114,11 +105,8 @@ location / hand (as `create_booking` requires them) are kept for the booking. Re
 offer_expires_at}` (`position` 1 = next to be offered; null once offered).
 Errors: `INVALID_ARGUMENT`, `CONTACT_NOT_FOUND`, `EXAM_NOT_FOUND`, `EXAM_NOT_ACTIVE`,
 `EXAM_IN_PAST`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (already booked on it),
-`EXAM_NOT_FULL` (book it instead), `WAITLIST_FULL`, `BUSY`. Locks: the student''s contact,
-then the exam (last; the fullness and size checks run under it, so the waitlist never exceeds
-`waitlist_size`). A refusal needs no lock: the two checks are made first on one snapshot
-without it, so in a rush only the joins that may succeed take turns on the exam''s row (each
-for its last statements and the commit) and the refused ones never wait behind them.';
+`EXAM_NOT_FULL` (book it instead), `WAITLIST_FULL`, `BUSY`. Locks: the student''s contact, then
+the exam, last (fullness and size checked under it); a refusal is decided without the lock.';
 REVOKE ALL ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.join_waitlist(text, text, text, text, text) TO service_role;

@@ -1,14 +1,9 @@
 -- Frozen copy of db/functions/api/leave_waitlist.sql (new).
-/**
- * Why: a student gives up a place. A held offer is declined by leaving, and its seat goes to
- * the next student under the exam's lock in the same transaction, so no seat is held for nobody.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: leaving declines a held offer; its seat goes to the next student in the same transaction.
 CREATE OR REPLACE FUNCTION hubspot_sync.leave_waitlist(p_student_id text, p_mock_exam_id text)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -40,8 +35,6 @@ BEGIN
     RETURN jsonb_build_object('success', true, 'left', true, 'waitlist_id', v_place.id,
                               'previous_status', v_place.status, 'offers_made', v_offers);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -1,17 +1,11 @@
 -- Frozen copy of db/functions/api/mark_attendance.sql (new).
-/**
- * Why: admins record attendance in batches. Malformed input refuses the whole batch, the
- * bookings' states are answered item by item; bookings are locked in ascending id, then the exams
- * whose Active count changed, so total_bookings stays the Active count.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: admins record attendance in batches; total_bookings stays the Active count.
 CREATE OR REPLACE FUNCTION hubspot_sync.mark_attendance(p_updates jsonb,
                                                         p_actor text DEFAULT NULL,
                                                         p_idempotency_key text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -35,7 +29,6 @@ DECLARE
     v_fingerprint text;
     v_replay jsonb;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('mark_attendance');
     -- 1. The whole batch must be well-formed before anything is read or locked.
     IF p_updates IS NULL OR jsonb_typeof(p_updates) <> 'array' THEN
@@ -81,8 +74,7 @@ BEGIN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
 
-    -- 2. Lock the named bookings, in ascending id order (lock order: contact, booking, exam;
-    --    no contact is involved, the exams come last), before changing any.
+    -- 2. Lock the named bookings in ascending id order before changing any.
     FOR v_booking_id IN
         SELECT DISTINCT b.id
         FROM jsonb_array_elements(v_items) AS i,
@@ -132,10 +124,8 @@ BEGIN
             'previous_attendance', v_booking.attendance, 'attendance', v_attendance));
     END LOOP;
 
-    -- 4. total_bookings of the exams whose Active count changed, last: locked in ascending
-    --    HubSpot id order, then recounted (a statement after the locks: its snapshot sees
-    --    every committed change of those exams' bookings), so it equals the Active bookings
-    --    whatever the batch did (several items on one exam, one booking named twice).
+    -- 4. The exams whose Active count changed, last, ascending HubSpot id, recounted by a
+    --    statement after the locks (its snapshot sees every committed booking change).
     FOR v_exam_id IN
         SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
         WHERE e.hubspot_id = ANY (v_touched)
@@ -166,8 +156,6 @@ BEGIN
         jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
                            'not_found', v_not_found, 'exams', v_exams));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -180,18 +168,13 @@ COMMENT ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) IS
 `Yes`/`No` (any case) → status Completed with that attendance; `""`/`null` → back to Active,
 attendance cleared (the key must be present). Per item: unknown → `not_found`; Cancelled/Failed →
 `rejected` (`BOOKING_CANCELLED` / `BOOKING_FAILED`); already so → `skipped` (`UNCHANGED`); else
-`updated`. No credit effect. Active → Completed frees the seat (`total_bookings - 1`); Completed →
-Active takes it back even if the exam filled up since (then `over_capacity` in `exams`).
-
+`updated`. No credit effect. Active → Completed frees the seat; Completed → Active takes it back
+even if the exam filled up since (then `over_capacity` in `exams`).
 Returns `{updated: [{booking_id, id, mock_exam_id, previous_status, status, previous_attendance,
 attendance}], skipped: [...], rejected: [...], not_found: [...], exams: [{mock_exam_id, capacity,
-total_bookings, over_capacity}]}`.
-`p_idempotency_key` (optional, 1–255): a retry with the same key and arguments returns the first
-result (its `updated` list, not `skipped: UNCHANGED`); other arguments → `IDEMPOTENCY_KEY_REUSED`.
-Errors: `INVALID_ARGUMENT` (malformed input, > 100 items, actor too long),
-`IDEMPOTENCY_KEY_REUSED`, `BUSY` (a booking or an exam held by another call longer than
-`mockbook.lock_timeout`).
-Locks: the key (when given), the named bookings in ascending id order, then the exams whose Active count changed, in
-ascending HubSpot id order.';
+total_bookings, over_capacity}]}`. `p_idempotency_key` (optional, 1–255): a retry returns the
+first result. Errors: `INVALID_ARGUMENT` (malformed input, > 100 items, actor too long),
+`IDEMPOTENCY_KEY_REUSED`, `BUSY`. Locks: the key (when given), the named bookings (ascending id),
+then the exams whose Active count changed (ascending HubSpot id).';
 REVOKE ALL ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.mark_attendance(jsonb, text, text) TO service_role;

@@ -1,15 +1,10 @@
 -- Frozen copy of db/functions/api/process_waitlist.sql (new).
-/**
- * Why: offers expire and exams close without any call to react to them. This job closes the
- * places of past exams and of students who booked otherwise, expires offers and offers the free
- * seats, skipping rows held by others (SKIP LOCKED) so it never stalls a booking.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: offers expire and exams close without a call to react to them; SKIP LOCKED, so the job
+-- never stalls a booking.
 CREATE OR REPLACE FUNCTION hubspot_sync.process_waitlist(p_actor text DEFAULT 'mockbook:waitlist')
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -23,7 +18,6 @@ DECLARE
     v_exams text[];
     v_exam_id text;
 BEGIN
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('process_waitlist');
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     PERFORM set_config('mockbook.actor', coalesce(p_actor, 'mockbook:waitlist'), true);
@@ -105,8 +99,6 @@ BEGIN
                               'offered', v_offered,
                               'exams_busy', v_busy);
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -115,23 +107,14 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.process_waitlist(text) IS
-'The waitlist''s job (`mockbook run` step `waitlist`; pg_cron-ready: `SELECT
-cron.schedule(''mockbook-waitlist'', ''* * * * *'', $$SELECT hubspot_sync.process_waitlist()$$)`).
-First closes every open place (waiting or offered) of an exam whose day has passed (`exam_date`
-before `business_today()`): status `closed`, `resolved_at` set, each once (a place in use right
-now is skipped and closed by the next run). Then closes (`left`, counted in `left`) every open
-place whose student already holds an Active or Completed booking of the place exam''s mock type
-on its day: a booking made outside the booking functions — pulled from HubSpot (the pull holds
-no contact lock and never waits, so it closes no place) or adopted from production — leaves
-such places open, though their offers could only be refused (`DUPLICATE_BOOKING`); until the
-job closes them, no freed seat is offered to them (`offer_free_seats` passes them over). Then
-expires every offer past `offer_expires_at`
-(each exactly once: the place is locked; one being
-accepted right now is skipped and seen by the next run) and offers the free seats of those exams
-(the closed offers'' exams too) and of any exam with waiting students and a free seat (a
-capacity raised in HubSpot). `p_actor`
-defaults to `mockbook:waitlist`. Returns `{success, closed, left, expired, offered, exams_busy}` (exams
-whose lock was not granted within `mockbook.lock_timeout`, left for the next run).
+'The waitlist''s job (`mockbook run` step `waitlist`, or pg_cron). Closes (`closed`) every open
+place of an exam whose day has passed; closes (`left`) every open place whose student already
+holds an Active or Completed booking of that type and day (pulled or adopted: its offer could
+only be refused); expires every offer past `offer_expires_at`; then offers the free seats of
+those exams and of any exam with waiting students and a free seat. A place in use is skipped
+for the next run. `p_actor` defaults to `mockbook:waitlist`.
+Returns `{success, closed, left, expired, offered, exams_busy}` (exams whose lock was not granted
+within `mockbook.lock_timeout`, left for the next run).
 Errors: `INVALID_ARGUMENT`. Locks: the closed, the left and the expired places (ascending id, SKIP
 LOCKED; bookings only read), then the exams, ascending HubSpot id.';
 REVOKE ALL ON FUNCTION hubspot_sync.process_waitlist(text) FROM PUBLIC, anon, authenticated;

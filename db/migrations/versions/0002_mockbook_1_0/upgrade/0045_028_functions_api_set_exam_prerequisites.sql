@@ -1,9 +1,5 @@
 -- Frozen copy of db/functions/api/set_exam_prerequisites.sql (new).
-/**
- * Why: production's "replace all" of an exam's prerequisites, kept for the admin app's
- * backfill; the push writes the list to HubSpot as associations.
- * The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: production's "replace all" of an exam's prerequisites, kept for the admin app's backfill.
 CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_prerequisites(
     p_exam_id text,
     p_prerequisite_ids text[],
@@ -12,7 +8,6 @@ CREATE OR REPLACE FUNCTION hubspot_sync.set_exam_prerequisites(
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: apps may not write the tables (README, Roles); the contract is the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -22,7 +17,6 @@ DECLARE
 BEGIN
     -- production's signature: a not-found error keeps the words the original apps match on
     PERFORM pg_catalog.set_config('mockbook.compat_messages', 'on', true);
-    -- admin powers: an admin's JWT or the service-role key, never a student's JWT
     PERFORM mockbook_internal.require_admin('set_exam_prerequisites');
     PERFORM mockbook_internal.check_text_arg('p_exam_id', p_exam_id, true, 255);
     -- the list is an argument: checked before the key (write_exam_prerequisites checks it again)
@@ -39,8 +33,6 @@ BEGIN
         'set_exam_prerequisites', p_idempotency_key, v_fingerprint,
         mockbook_internal.write_exam_prerequisites(p_exam_id, p_prerequisite_ids));
 EXCEPTION
-    -- the server cannot take the call (disk full, read-only, out of resources): one documented
-    -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);
@@ -50,14 +42,12 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text) IS
 'Production name and parameters (the admin app''s backfill / "replace all"), then the optional
-`p_idempotency_key` (as for `update_exam_prerequisites`): the exam''s
-prerequisites become exactly `p_prerequisite_ids` (duplicates once; `NULL` or `{}` clears them);
-pushed to HubSpot as for `update_exam_prerequisites`. Prefer `update_exam_prerequisites` for an
-admin''s edit: it keeps what another admin changed meanwhile. Returns `{success, exam_id,
+`p_idempotency_key`: the exam''s prerequisites become exactly `p_prerequisite_ids` (duplicates
+once; `NULL` or `{}` clears them), pushed as for `update_exam_prerequisites`, which an admin''s
+edit should prefer (it keeps another admin''s changes). Returns `{success, exam_id,
 prerequisite_exam_ids, previous_prerequisite_exam_ids, previous_count, current_count, added_count,
-removed_count}`. Errors, in order: `INVALID_ARGUMENT` (as above; the exam itself listed),
-`IDEMPOTENCY_KEY_REUSED`, `EXAM_NOT_FOUND`, `BUSY`. Locks: the key (when given), then the exam
-row.';
+removed_count}`. Errors, in order: `INVALID_ARGUMENT` (the exam itself listed),
+`IDEMPOTENCY_KEY_REUSED`, `EXAM_NOT_FOUND`, `BUSY`. Locks: the key (when given), then the exam.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_exam_prerequisites(text, text[], text) TO service_role;

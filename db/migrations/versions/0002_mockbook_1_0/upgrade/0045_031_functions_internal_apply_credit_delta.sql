@@ -25,8 +25,7 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'delta must be a non-zero integer.');
     END IF;
 
-    -- one statement: the relative update, guarded so the balance cannot go below zero, and
-    -- the ledger row from what it returned (a NULL balance counts as 0)
+    -- one statement: the guarded relative update and the ledger row from what it returned
     WITH changed AS (
         UPDATE hubspot_sync.hubspot_contact_credits AS c SET
             sj_credits = CASE WHEN p_credit_field = 'sj_credits'

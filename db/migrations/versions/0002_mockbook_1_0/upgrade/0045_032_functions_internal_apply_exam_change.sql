@@ -1,10 +1,6 @@
 -- Frozen copy of db/functions/internal/apply_exam_change.sql (new).
-/**
- * Why: an exam that moves, closes or reopens in HubSpot must carry its bookings and waitlist with
- * it in the pull's transaction, under the exam's lock the pull already holds, as docs/rpc.md
- * "When an exam moves, closes or is cancelled" says. The contract is the COMMENT ON FUNCTION
- * below.
- */
+-- Why: an exam that moves, closes or reopens in HubSpot carries its bookings and waitlist with it,
+-- in the pull's transaction, under the exam's lock the pull holds.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_exam_change(p_old hubspot_sync.hubspot_mock_exams,
                                                             p_new hubspot_sync.hubspot_mock_exams)
 RETURNS jsonb
@@ -107,9 +103,8 @@ BEGIN
                                v_booking.booking_id));
                 v_conflicts := v_conflicts + 1;
             END IF;
-            -- the copies always follow the exam (the student sees its real day and hour, and
-            -- the old day holds nothing); a second booking of the type on the new day is kept
-            -- out of the one-per-type-and-day index as a flagged duplicate, listed above
+            -- the copies follow the exam; a second booking of the type on the new day becomes
+            -- a flagged duplicate, listed above
             UPDATE hubspot_sync.hubspot_bookings AS b
             SET exam_date = p_new.exam_date, start_time = p_new.start_time,
                 end_time = p_new.end_time, mock_type = p_new.mock_type,
@@ -150,9 +145,7 @@ BEGIN
             END IF;
         END LOOP;
 
-        -- places whose student can no longer take the seat give it up at once: all of them
-        -- when the exam moved into the past, else those whose student holds a booking of the
-        -- type on the new day (accepting would be DUPLICATE_BOOKING)
+        -- places that can no longer take the seat (past, or already booked that day) give it up
         IF v_past THEN
             UPDATE hubspot_sync.waitlist_entries AS w
             SET status = 'closed', resolved_at = now(), closed_reason = 'exam_moved_past'
@@ -187,39 +180,11 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_exam_change(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_mock_exams) IS
-'Internal: what an exam changed in HubSpot does to its bookings and waitlist (closed: bookings cancelled and refunded with reason exam_cancelled unless exam_closed_policy is keep, places closed; reopened: places wait again and free seats are offered; moved: bookings'' copies follow, conflicts and a move into the past listed in booking_conflicts, places that can no longer accept left).
-
-What an exam changed in HubSpot does to its bookings and waitlist, in the pull''s transaction,
-under the exam''s lock (apply_pulled_exams holds it): docs/rpc.md, "When an exam moves, closes
-or is cancelled".
-  - closed (archived, or is_active turned ''false''): with the booking rule exam_closed_policy
-    "refund" (the default) every Active booking is cancelled and its credit refunded through
-    the ledger (reason exam_cancelled; mockbook_internal.cancel_locked_booking); "keep" leaves
-    them Active for an admin to decide. Open waitlist places are closed (closed_reason
-    exam_closed), held offers included: no seat is held on a closed exam.
-  - reopened (is_active back from ''false''): the places it closed wait again, in their old
-    order, and its free seats are offered (mockbook_internal.offer_free_seats); cancelled
-    bookings stay cancelled and refunded (the students book again).
-  - moved (exam_date, start_time, end_time or mock_type): every Active booking''s copies follow
-    (one audit row each: the HubSpot note "Booking … changed by hubspot:pull: exam_date …"),
-    always, so the student sees the exam''s real day and hour and the old day holds nothing.
-    A booking that is now the student''s second Active/Completed booking of its type on the
-    new day is kept beside the other (flagged in legacy_issue, out of the one-per-type-and-day
-    index) and listed in hubspot_sync.booking_conflicts (rule one_per_type_and_day), as is one
-    that now overlaps another of the student''s bookings while the time_conflict rule is on
-    (rule time_conflict): admins decide, nothing is cancelled. Moved into the past (its end
-    passed, or its day before today): each Active booking is listed (rule moved_into_past) and
-    complete_past_bookings leaves it until an admin marks its attendance, cancels it or
-    resolves the row; its open places are closed (closed_reason exam_moved_past). Moved back
-    ahead: those rows are resolved. A waiting or offered place whose student holds a booking
-    of the exam''s type on the new day is left at once (''left'') and a seat it held is offered
-    to the next place.
-The changes are the glue''s own writes (mockbook.origin cleared while they run), so the outbox
-pushes them to HubSpot. Locks: the exam is held; the bookings (lock_booking) and their
-contacts (cancel_locked_booking) were taken before it by apply_pulled_exams
-(prelock_exam_changes, the lock order), so those are granted at once; a row that pass left
-(held elsewhere past the timeout) is waited for here at most mockbook.lock_timeout (BUSY: the
-record is retried by the next pull).
+'Internal: what an exam changed in HubSpot does to its bookings and waitlist, in the pull''s
+transaction under the exam''s lock: closed (refund or keep by exam_closed_policy; places closed),
+reopened (places wait again, free seats offered), moved (copies follow; conflicts and a move into
+the past listed in booking_conflicts). The policy table is docs/rpc.md "When an exam moves, closes
+or is cancelled". Locks taken earlier by apply_pulled_exams (prelock_exam_changes).
 Returns {cancelled, refunded, places_closed, places_reopened, offered, moved, conflicts}.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_exam_change(hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_mock_exams)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,16 +1,11 @@
 -- Frozen copy of db/functions/internal/apply_pulled_exams.sql (new).
-/**
- * Why: HubSpot owns exams; the pull brings their changes here, record by record, without undoing
- * local work: a local change still in the outbox is not overwritten (a capacity below the
- * Active bookings is stored, its bookings kept and listed), an older read never overwrites a newer one, and an exam that moves or closes
- * carries its bookings and waitlist along (apply_exam_change). Exam rows are locked in ascending
- * HubSpot id. What it does, record by record, is the COMMENT ON FUNCTION below.
- */
+-- Why: HubSpot owns exams; the pull applies their changes record by record without undoing local
+-- work: an unpushed local change wins, an older read never overwrites a newer one, and a moved or
+-- closed exam carries its bookings and waitlist along. Field owners: docs/hubspot.md.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -53,8 +48,7 @@ BEGIN
     -- the contacts and bookings an exam's change will write, before any exam: the lock order
     PERFORM mockbook_internal.prelock_exam_changes(p_exams);
 
-    -- in ascending HubSpot id order: the lock order of exam rows (a caller's other order could
-    -- deadlock with the booking functions taking two exams, rebook or cancel_bookings)
+    -- ascending HubSpot id: the lock order of exam rows
     FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_exams) WITH ORDINALITY AS e
                   ORDER BY CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'id' END,
                            e.ordinality LOOP
@@ -69,8 +63,7 @@ BEGIN
                 PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
             END IF;
             IF v_item ->> 'archived' = 'true' THEN
-                -- archivedAt: when HubSpot archived it (the header, "archived"); missing or
-                -- malformed: deactivated as before, no time stored
+                -- archivedAt missing or malformed: deactivated, no time stored
                 IF nullif(v_item ->> 'archivedAt', '') IS NOT NULL THEN
                     BEGIN
                         v_modified := mockbook_internal.pulled_timestamp(v_item, 'archivedAt');
@@ -78,10 +71,7 @@ BEGIN
                         v_modified := NULL;
                     END;
                 END IF;
-                -- unknown, or already inactive with its archival time stored (every pass
-                -- re-applies the archived records): nothing to do, and no lock; else the row
-                -- is taken with lock_exam like a known record's (a held row: BUSY after
-                -- mockbook.lock_timeout -> retry) and looked at again under the lock
+                -- unknown, or already archived with its time: nothing to do, no lock
                 SELECT e.* INTO v_old FROM hubspot_sync.hubspot_mock_exams AS e
                 WHERE e.hubspot_id = v_id;
                 v_applied := NULL;
@@ -94,8 +84,7 @@ BEGIN
                     v_old := mockbook_internal.lock_exam(v_id);
                     SELECT s.hubspot_modified_at INTO v_applied
                     FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
-                    -- a read newer than the archival was applied (a restore in HubSpot): this
-                    -- archived read is the older one, left alone like any older read
+                    -- a newer read (a restore in HubSpot) was applied: this one is older
                     IF v_modified < v_applied THEN
                         v_unchanged := v_unchanged + 1;
                         CONTINUE;
@@ -191,9 +180,7 @@ BEGIN
                                 mockbook_internal.pulled_created_at(v_item))
                         RETURNING id INTO v_exam;
                     EXCEPTION WHEN unique_violation THEN
-                        -- the same new exam inserted meanwhile by another transaction (the
-                        -- webhook processor and a pull at once): applied again, as an update,
-                        -- by the caller's retry
+                        -- inserted meanwhile by another transaction: the retry updates it
                         IF EXISTS (SELECT FROM hubspot_sync.hubspot_mock_exams AS e
                                    WHERE e.hubspot_id = v_id) THEN
                             PERFORM mockbook_internal.raise_error('BUSY',
@@ -206,9 +193,7 @@ BEGIN
                 ELSE
                     v_old := mockbook_internal.lock_exam(v_id);
                     v_exam := v_old.id;
-                    -- A read older than the one applied last (the header, "older reads"):
-                    -- HubSpot has left that state. Nothing of it is applied, and an open dead
-                    -- letter (perhaps of the newer read) stays open.
+                    -- older than the read applied last: nothing applied, a dead letter stays
                     IF v_modified IS NOT NULL AND EXISTS (
                            SELECT FROM hubspot_sync.exam_hubspot_sync AS s
                            WHERE s.exam_id = v_exam AND s.hubspot_modified_at > v_modified)
@@ -235,10 +220,8 @@ BEGIN
                             WHERE c.mock_exam_id = v_id AND c.rule = 'capacity_cut'
                               AND c.resolved_at IS NULL;
                         EXCEPTION WHEN SQLSTATE 'PT422' THEN  -- CAPACITY_BELOW_BOOKED
-                            -- HubSpot owns the capacity: stored as it says (pretix's quota
-                            -- rule). The Active bookings are kept and listed for admins; no
-                            -- seat is sold (take_seat) or offered (offer_free_seats, held
-                            -- offers withdrawn) until they are below it again.
+                            -- HubSpot owns the capacity: stored as it says; the Active
+                            -- bookings are kept and listed, no seat sold or offered below it
                             UPDATE hubspot_sync.hubspot_mock_exams AS e
                             SET capacity = v_new.capacity
                             WHERE e.id = v_old.id;
@@ -337,73 +320,11 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) IS
-'Glue (pull, import): apply exams read from HubSpot, each record on its own (insert with HubSpot''s createdAt as created_at, update, archived -> deactivated with archivedAt stored as its last applied HubSpot time; a record older (hs_lastmodifieddate) than the read applied last left alone; a capacity below the Active bookings is stored as HubSpot says, its Active bookings kept and listed in booking_conflicts (capacity_cut); malformed records reported and dead-lettered). Exam rows locked with lock_exam in ascending HubSpot id; one busy past mockbook.lock_timeout is listed in retry. An exam moved, closed or reopened carries its bookings and waitlist (apply_exam_change). Returns {inserted, updated, unchanged, deactivated, errors, retry, capacity_refused, capacity_cut, bookings_cancelled, bookings_moved, conflicts, time_problems}. Errors: INVALID_ARGUMENT.
-
-The pull and the import apply exams read from HubSpot (HubSpot owns exams; the sync design, Pull).
-p_exams is a JSON array of HubSpot records as the API returns them:
-[{"id": "<hubspot id>", "createdAt", "properties": {"mock_exam_name", "mock_type", "exam_date",
-  "start_time", "end_time", "location", "capacity", "is_active",
-  "scheduled_activation_datetime", "mock_set", "prerequisite_exam_ids"}, "archived": bool,
-  "archivedAt"}].
-Each record is applied in its own subtransaction, so one bad record never stops the others:
-  - archived: the local exam is deactivated (is_active ''false''); its bookings stay. HubSpot
-    returns an archived object with "archived": true and "archivedAt", when it was archived
-    (SimplePublicObject in HubSpot''s CRM objects v3 OpenAPI spec;
-    https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide): it is stored as
-    the exam''s last applied HubSpot time (below, "an older read"), so a live read made
-    before the deletion and applied after it is left alone instead of reopening the exam
-    (tests/py/sync/test_webhook_ordering.py); an archived record older than the read applied last
-    (a restore in HubSpot applied first) is left alone too. Without archivedAt (missing,
-    malformed; the exam no HubSpot read returns, archived or not: merged away) the exam is
-    deactivated and no time stored;
-  - unknown hubspot id: inserted (total_bookings 0: the bookings functions own that count),
-    created_at when HubSpot created the exam (the record''s top-level "createdAt",
-    pulled_created_at; now() when missing, malformed or in the future); a known exam keeps its
-    created_at;
-  - known: every HubSpot-owned column is updated — except capacity and prerequisite_exam_ids
-    while a local change of them waits in the outbox (local_change_pending: the push writes
-    it to HubSpot), and prerequisite_exam_ids when the record does not carry that key (HubSpot
-    has no such property: the pull reads exam->exam associations and applies them with
-    apply_pulled_prerequisites, so an exam record never wipes the list); a capacity below
-    the exam''s Active bookings is stored as HubSpot says (pretix''s quota rule): the Active
-    bookings are kept, each listed in hubspot_sync.booking_conflicts (rule capacity_cut, open
-    until an admin resolves it or a later capacity covers them again), its held offers beyond
-    the seats go back to waiting (withdraw_excess_offers), and nothing is sold or offered
-    until fewer bookings than seats are Active; the record is reported in capacity_cut;
-  - an older read: a record whose hs_lastmodifieddate is older than that of the read applied
-    last to the exam (hubspot_sync.exam_hubspot_sync) is a state HubSpot has already left,
-    read before a newer read that was applied first (webhook deliveries come in no guaranteed
-    order, https://developers.hubspot.com/docs/api/webhooks; a read held through the BUSY
-    retries; a second processor; the pull''s search page applied beside the processor).
-    Nothing of it is applied (counted unchanged, no audit or outbox row, an open dead letter
-    kept): applied, it put back an admin''s old capacity, date or is_active until the next pull
-    (tests/py/sync/test_webhook_ordering.py). hs_lastmodifieddate is a default property of custom
-    objects'' reads and searches (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm)
-    and the pull asks for it (glue/sync/pull.py, EXAM_PROPERTIES). A record without it is
-    applied, and an applied record''s time is stored when it has one; a record as
-    new as the stored one is applied again (a recheck, a refused capacity tried again);
-  - is_active ''scheduled'' whose scheduled_activation_datetime has passed is stored ''true'';
-  - a malformed record (a missing mock_type / exam_date / capacity / is_active, a non-numeric
-    capacity, an unknown mock type, a bad date, mock set or is_active) changes nothing, is
-    reported in errors and dead-lettered; a record that applies cleanly closes its dead letter.
-total_bookings coming from HubSpot is ignored (Postgres owns it). Changes are made with
-mockbook.origin = ''hubspot'' (not queued back to HubSpot) and audited as performed by p_actor
-(default ''hubspot:pull'').
-Returns {inserted, updated, unchanged, deactivated, errors: [{id, error}],
-         retry: [ids busy now: lock wait exceeded, to apply again], capacity_refused: []
-         (kept for callers: no capacity is refused), capacity_cut: [{id, capacity,
-         previous_capacity, active_bookings}], bookings_cancelled,
-         bookings_moved, conflicts, time_problems: [{id, problem}]: exams applied whose
-         start_time / end_time cannot be read (the exam''s time_problem; applied as stored, so
-         HubSpot stays the owner, and listed until fixed there)}.
-Errors: INVALID_ARGUMENT (p_exams not an array). Locks: each existing exam row it may change
-(lock_exam: a known record''s, and an archived record''s exam still active or without its
-archival time stored; a row held by another transaction past mockbook.lock_timeout puts the
-record in retry), the records taken in ascending HubSpot id order (the lock order of exams);
-before any exam, the contacts and bookings the records'' exam changes will write
-(prelock_exam_changes: contacts, then bookings, then exams, the one lock order),
-so errors and retry list them in that order; an exam''s exam_hubspot_sync row is written only
-under that lock (or by the exam''s insert) and read under it (an archived record''s also looked
-at before, by a plain read, to skip the lock), so it is never waited for.';
+'Glue (pull, import): apply exams read from HubSpot (p_exams: CRM v3 records), each in its own
+subtransaction: insert, update, archived -> deactivated; a read older (hs_lastmodifieddate) than
+the one applied last is left alone; a capacity cut is stored and listed (capacity_cut). Exams
+locked in ascending HubSpot id after prelock_exam_changes; busy ones listed in retry. Rules:
+docs/hubspot.md "Who owns what". Returns {inserted, updated, unchanged, deactivated, errors,
+retry, capacity_refused, capacity_cut, bookings_cancelled, bookings_moved, conflicts, time_problems}.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.apply_pulled_exams(jsonb, text) TO mockbook_glue;

@@ -22,8 +22,7 @@ DECLARE
             (p_booking.associated_mock_exam, p_booking.exam_date, p_booking.start_time,
              p_booking.end_time);
 BEGIN
-    -- PL/pgSQL, not SQL: its plan is kept for the session (a SQL function with a SET clause is
-    -- planned again on every call); the booking path calls this once per booking
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN jsonb_build_object(
         'success', true,
         'idempotent_replay', p_replay,
@@ -33,8 +32,7 @@ BEGIN
         'mock_exam_id', p_booking.associated_mock_exam,
         'mock_type', p_booking.mock_type,
         'exam_date', p_booking.exam_date,
-        -- the exam's own instants when the caller has its row and the booking copies its
-        -- date and times (they are derived from the same values in the same zone)
+        -- the exam's own instants when the booking copies its date and times
         'starts_at', CASE WHEN v_same THEN p_exam.exam_starts_at
                           ELSE mockbook_internal.exam_starts_at(p_booking.exam_date,
                                                                 p_booking.start_time) END,

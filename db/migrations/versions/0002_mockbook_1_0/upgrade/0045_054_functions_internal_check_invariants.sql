@@ -1,16 +1,11 @@
 -- Frozen copy of db/functions/internal/check_invariants.sql (new).
-/**
- * Why: the invariants (counts, balances, the ledger chain) are checked by one implementation in
- * the database, which the status command, the demo, the benchmarks and the tests all call, so
- * they cannot disagree about what "healthy" means. The invariants are the COMMENT ON FUNCTION
- * below.
- */
+-- Why: one implementation of the invariants (docs/operations.md), called by status, the demo, the
+-- benchmarks and the tests, so they agree on what "healthy" means.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_invariants(p_start_balances jsonb DEFAULT NULL,
                                                         p_after_ledger_id bigint DEFAULT NULL)
 RETURNS TABLE (invariant text, subject text, detail text)
 LANGUAGE sql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -75,10 +70,8 @@ AS $$
                ELSE l.id IS NOT NULL AND v.balance IS DISTINCT FROM l.balance_after
           END
     UNION ALL
-    -- seats: Active bookings and held offers within the capacity; admins' bookings (they may
-    -- override the capacity) do not count against it, and an exam HubSpot cut below its
-    -- Active bookings (listed in booking_conflicts, capacity_cut) or adopted over it (legacy)
-    -- is listed elsewhere, not a violation
+    -- seats: Active bookings and held offers within the capacity; admins' bookings, a HubSpot
+    -- cut (capacity_cut) and an adopted excess (legacy) are listed elsewhere, not violations
     SELECT 'over_capacity', 'exam ' || e.hubspot_id,
            format('%s Active bookings (%s by an admin) and %s held offers on %s seats',
                   s.active, s.admin, s.held, e.capacity)
@@ -101,8 +94,7 @@ AS $$
       AND NOT EXISTS (SELECT FROM hubspot_sync.adoption_report AS r
                       WHERE r.object = 'hubspot_mock_exams' AND r.record_id = e.id::text
                         AND r.action LIKE 'legacy over-capacity%')
-    -- legacy: what the adoption took over as the old apps left it (adoption_report), listed
-    -- while it is still so; not violations (invariant names start with legacy_)
+    -- legacy_: what the adoption took over as the old apps left it; listed, not violations
     UNION ALL
     SELECT 'legacy_duplicate', format('booking %s (%s)', b.booking_id, b.id),
            format('Active %s of %s on %s: %s', b.mock_type, b.student_id, b.exam_date,
@@ -138,45 +130,12 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) IS
-'Internal: the invariants (exam_total, negative_balance, unpaid_booking, ledger_chain, ledger_balance, over_capacity), one row per violation, none when all hold; and, named legacy_*, what the adoption took over as the old apps left it (legacy_duplicate, legacy_over_capacity, legacy_booking_code, legacy_exam_time) while it is still so: not violations. Optional snapshot: p_start_balances {contact id: {credit field: balance}} and p_after_ledger_id. Used by mockbook status --check, the demo, the benchmarks and the tests.
-
-The invariants, checked in the database: one row per violation, no row when all hold.
-The one implementation, used by `mockbook status --check`, the demo, the benchmarks, the
-Python tests (tests/py/invariants.py) and the pgTAP helper tests.invariant_violations().
-  exam_total       every exam''s total_bookings = the number of its Active bookings;
-  negative_balance no credit balance (credit_fields(), via credit_balance) below zero;
-  unpaid_booking   every Active booking made by a mockbook RPC (it carries an
-                   idempotency_fingerprint; the original app''s adopted bookings do not and
-                   were paid without a ledger row, README "Known") other than ''Admin Override''
-                   has its credit_ledger ''booking'' or ''rebook'' row;
-  ledger_chain     the ledger rows after p_after_ledger_id, per contact and field in id order,
-                   chain up: each balance_after = the previous one + delta; the first one
-                   starts from p_start_balances where it gives the contact''s field;
-  ledger_balance   balance = start + the ledger deltas: for a contact and field given in
-                   p_start_balances, balance now = that start + the deltas after
-                   p_after_ledger_id; for any other contact and field with ledger rows after
-                   it, balance now = the last row''s balance_after;
-  over_capacity    no exam holds more Active bookings plus unexpired held offers than its
-                   capacity, not counting admins'' bookings (''Admin Override'': an admin may
-                   book over the capacity); an exam HubSpot cut below its Active bookings
-                   (an open booking_conflicts row, rule capacity_cut: listed there for admins,
-                   and it takes no booking or offer until under capacity) and an adopted
-                   legacy_over_capacity exam are not violations.
-And, named legacy_* and not violations, what the adoption took over as the old apps left it
-(hubspot_sync.adoption_report), while it is still so:
-  legacy_duplicate      an Active booking flagged as the later of a student''s two of one
-                        type and day (legacy_issue); resolve: `mockbook adoption resolve`
-                        (one an exam''s move made is listed in booking_conflicts instead
-                        while that row is open);
-  legacy_over_capacity  an adopted exam still holding more Active bookings than seats (it
-                        takes no booking until under capacity);
-  legacy_booking_code   an adopted code that breaks the code rule (still resolvable);
-  legacy_exam_time      an adopted exam whose time still cannot be read (fix it in HubSpot).
-Callers that judge health (`mockbook status --check`, the tests) count only the others.
-p_start_balances is {"<contact id>": {"<credit field>": balance, ...}, ...} taken with
-p_after_ledger_id (the highest ledger id then) in one snapshot (tests/py/invariants.py); without
-them the whole ledger is checked and the starting balances are what its first rows imply.
-Errors: none. Locks: none (reads; call it in a REPEATABLE READ transaction for one snapshot).';
+'Internal: the invariants (exam_total, negative_balance, unpaid_booking, ledger_chain,
+ledger_balance, over_capacity), one row per violation, none when all hold; and, named legacy_*
+and not violations, what the adoption took over while it is still so. Optional snapshot:
+p_start_balances {contact id: {field: balance}} with p_after_ledger_id. Each is defined in
+docs/operations.md "Invariants". Used by status --check, the demo, the benchmarks and the tests.
+Locks: none (call it in REPEATABLE READ for one snapshot).';
 REVOKE ALL ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.check_invariants(jsonb, bigint) TO mockbook_glue;

@@ -7,7 +7,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.finish_webhook_events(p_ids bigint[
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

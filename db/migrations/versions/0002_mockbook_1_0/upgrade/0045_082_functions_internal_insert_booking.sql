@@ -13,10 +13,7 @@ DECLARE
     v_constraint text;
 BEGIN
     v_row.id := coalesce(v_row.id, mockbook_internal.new_booking_uuid());
-    -- a caller's code follows the one rule (mockbook_internal.booking_code_problem): never
-    -- uuid-shaped or all digits (references resolve as uuid, code or HubSpot id), never in the
-    -- WL- range of waitlist places (a booking carrying one would be upserted onto that place's
-    -- HubSpot object), no control, bidirectional or markup characters
+    -- a caller's code follows booking_code_problem's rule
     IF NOT v_generated AND mockbook_internal.booking_code_problem(v_row.booking_id) IS NOT NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             format('p_booking_id %L is not a valid booking code: %s.', v_row.booking_id,

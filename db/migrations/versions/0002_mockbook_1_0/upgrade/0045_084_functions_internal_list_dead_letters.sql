@@ -4,7 +4,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.list_dead_letters(p_include_resolve
 RETURNS SETOF hubspot_sync.sync_errors
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -3,7 +3,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.mark_audit_notes(p_ids bigint[])
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -8,8 +8,7 @@ AS $$
 DECLARE
     c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 BEGIN
-    -- PL/pgSQL and one expression, no query: a SQL function with a SET clause is
-    -- never inlined and is parsed and planned again at each call, a query is an executor run
+    -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
            || substr(c, 1 + floor(random() * 36)::integer, 1)
            || substr(c, 1 + floor(random() * 36)::integer, 1)

@@ -25,15 +25,12 @@ BEGIN
     IF v_free <= 0 THEN
         RETURN 0;
     END IF;
-    -- the next places, picked once (MATERIALIZED): as an IN (subquery) the planner may make
-    -- it the inner side of a nested-loop semi join, rescanned for each outer row; a rescan of
-    -- LIMIT ... FOR UPDATE SKIP LOCKED skips the rows this statement already updated and
-    -- returns the next ones, so one free seat was offered to every waiting student
+    -- MATERIALIZED: a rescanned LIMIT ... SKIP LOCKED subquery returns the next rows each
+    -- time, offering one free seat to every waiting student
     WITH next AS MATERIALIZED (
         SELECT n.id FROM hubspot_sync.waitlist_entries AS n
         WHERE n.mock_exam_id = p_exam_hubspot_id AND n.status = 'waiting'
-          -- a student booked that type and day outside the booking functions (pulled,
-          -- adopted): never offered; process_waitlist closes the place
+          -- booked that type and day (pulled, adopted): process_waitlist closes the place
           AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                           WHERE b.student_id = n.student_id
                             AND b.mock_type = v_exam.mock_type

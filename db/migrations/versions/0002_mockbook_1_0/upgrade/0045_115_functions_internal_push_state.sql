@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.push_state(p_table text, p_record_i
 RETURNS TABLE (record_id uuid, state jsonb)
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

@@ -50,8 +50,7 @@ BEGIN
     IF v_state IS NULL THEN
         RAISE EXCEPTION 'mockbook bug: unknown error code %', p_code USING ERRCODE = 'XX000';
     END IF;
-    -- the compatibility functions keep the words the original apps match in the message
-    -- (rpcError.message.includes('not found')): 'EXAM_NOT_FOUND: exam not found'
+    -- the compatibility functions keep the words the original apps match ('not found')
     IF v_state = 'PT404' AND pg_catalog.current_setting('mockbook.compat_messages', true) = 'on' THEN
         v_message := p_code || ': '
                      || lower(replace(left(p_code, -length('_NOT_FOUND')), '_', ' ')) || ' not found';

@@ -3,7 +3,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.reconcile_state(p_table text)
 RETURNS TABLE (record_id uuid, hubspot_id text, state jsonb)
 LANGUAGE plpgsql
 STABLE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

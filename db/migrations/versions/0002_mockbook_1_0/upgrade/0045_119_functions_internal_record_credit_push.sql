@@ -6,7 +6,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.record_credit_push(p_credits jsonb,
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

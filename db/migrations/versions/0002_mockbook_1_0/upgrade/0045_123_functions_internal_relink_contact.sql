@@ -6,7 +6,6 @@ CREATE OR REPLACE FUNCTION mockbook_internal.relink_contact(p_contact_id uuid, p
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

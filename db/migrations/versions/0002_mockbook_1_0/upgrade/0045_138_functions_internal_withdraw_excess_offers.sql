@@ -1,9 +1,6 @@
 -- Frozen copy of db/functions/internal/withdraw_excess_offers.sql (new).
-/**
- * Why: a capacity cut (HubSpot's, or an admin's) must not leave seats held by offers beyond the
- * capacity: an offer is a seat, and pretix's quota rule sells nothing, held offers included,
- * past the quota. The contract is the COMMENT ON FUNCTION below.
- */
+-- Why: an offer is a seat, so a capacity cut (HubSpot's or an admin's) must not leave offers held
+-- beyond the capacity.
 CREATE OR REPLACE FUNCTION mockbook_internal.withdraw_excess_offers(p_exam_hubspot_id text)
 RETURNS integer
 LANGUAGE plpgsql
