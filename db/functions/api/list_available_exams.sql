@@ -87,18 +87,15 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean) IS
 'Exams `create_booking` would accept now, by date, start, HubSpot id: open, their day not over and
-not started (unless `allow_booking_after_start`). With `p_student_id`, also that student''s checks,
-by `create_booking`''s own code (prerequisites, one seat per type and day, the rules, a credit).
-Full ones are included (`remaining_seats 0`, `is_full true`) for their waitlist. With
-`p_include_unbookable = true` the refused exams too, `reason` = the error code `create_booking`
-would answer (null when listed). Filters combine with AND (type and location case-insensitive,
-dates inclusive).
+not started (unless `allow_booking_after_start`); with `p_student_id`, also that student''s checks
+(`create_booking`''s own code). Full ones are included (`is_full true`) for their waitlist. With
+`p_include_unbookable = true` the refused exams too, `reason` the error code `create_booking`
+would answer. Filters combine with AND (type and location any case, dates inclusive).
 Rows: `id, mock_exam_id, mock_exam_name, mock_type, exam_date, start_time, end_time, location,
 mock_set, prerequisite_exam_ids, capacity, total_bookings, remaining_seats, is_full, held_seats,
 waiting, starts_at, ends_at, time_zone, reason`: `remaining_seats` = capacity − total_bookings −
-`held_seats` (held by unexpired offers), never below 0; `waiting` = students waiting;
-`starts_at` / `ends_at` the instants (`starts_at` null without a start time), in `time_zone`.
-A snapshot: `create_booking` decides under the exam lock.
+`held_seats` (unexpired offers), never below 0; `starts_at` null without a start time. A
+snapshot: `create_booking` decides under the exam lock.
 Errors: `INVALID_ARGUMENT` (`p_from` after `p_to`), `CONTACT_NOT_FOUND` (`p_student_id`).';
 REVOKE ALL ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean)
     FROM PUBLIC, anon, authenticated;

@@ -47,17 +47,15 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
 'Moves an Active booking to another open exam of the same mock type, atomically: the old booking
 is cancelled and a new one (new booking code; same student, name, location, hand, `token_used`)
-is created on the new exam, because the booking code is HubSpot''s upsert key and associations are
-only ever added. No balance change: two `rebook` ledger rows (+1 old, −1 new).
-Checks: arguments; idempotency key (a replay answers the first result, `idempotent_replay` true);
-the booking exists (`BOOKING_NOT_FOUND`) and is Active (`REBOOK_NOT_ALLOWED`); the new exam exists
-(`EXAM_NOT_FOUND`), is another open, not past exam of the same type (`REBOOK_NOT_ALLOWED`);
-`PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (the moved booking aside), `EXAM_FULL`. Also
-`INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BUSY`.
+created, as the booking code is HubSpot''s upsert key and associations are only ever added. No
+balance change: two `rebook` ledger rows (+1 old, −1 new). A replay of the key answers the first
+result (`idempotent_replay` true).
 Returns the `create_booking` result of the new booking plus `rebooked_from: {id, booking_id,
 mock_exam_id, status}` and `previous_exam_total_bookings`.
-Locks: the key, the contact, the old booking, the student''s open places of the new exam''s type
-and day (closed, as by `create_booking`), then both exams (and those whose closed offer is passed
-on), ascending HubSpot id, last.';
+Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `REBOOK_NOT_ALLOWED`
+(not Active; the new exam the same, of another type, closed or past: the reason given),
+`EXAM_NOT_FOUND`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (the moved booking aside),
+`EXAM_FULL`, `BUSY`. Locks: the key, the contact, the old booking, the student''s open places of
+the new exam''s type and day (closed, as by `create_booking`), then the exams, ascending HubSpot id.';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;
