@@ -48,13 +48,13 @@ COMMENT ON FUNCTION hubspot_sync.rebook(text, text, text, text) IS
 is cancelled and a new one (new booking code; same student, name, location, hand, `token_used`)
 created, as the booking code is HubSpot''s upsert key and associations are only ever added. No
 balance change: two `rebook` ledger rows (+1 old, −1 new). A replay of the key answers the first
-result (`idempotent_replay` true).
+result (`idempotent_replay` true; past the retention, rebuilt from the rows).
 Returns the `create_booking` result of the new booking plus `rebooked_from: {id, booking_id,
 mock_exam_id, status}` and `previous_exam_total_bookings`.
 Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `REBOOK_NOT_ALLOWED`
 (not Active; the new exam the same, of another type, closed or past: the reason given),
 `EXAM_NOT_FOUND`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (the moved booking aside),
 `EXAM_FULL`, `BUSY`. Locks: the key, the contact, the old booking, the student''s open places of
-the new exam''s type and day (closed, as by `create_booking`), then the exams, ascending HubSpot id.';
+the new exam''s type and day (closed, as by `create_booking`), then the exams (HubSpot id order).';
 REVOKE ALL ON FUNCTION hubspot_sync.rebook(text, text, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.rebook(text, text, text, text) TO service_role;
