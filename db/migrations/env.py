@@ -102,11 +102,13 @@ def run_online() -> None:
 # revision): all or nothing, in ONE transaction, so the old apps calling production's functions
 # meanwhile never see an intermediate state (the upgrade renames the enum production's
 # create_booking_atomic uses) and a failure leaves production exactly as it was.
-# The tables the revisions rewrite are locked up front, in the lock order of docs/rpc.md
-# (contacts, bookings, exams), then the other tables they change, each wait bounded by
-# MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 5s); on a lock timeout (55P03) or a deadlock with a
-# live call (40P01) the whole transaction is rolled back and tried again, at most
-# MOCKBOOK_ADOPTION_ATTEMPTS times (default 5), 1 s apart, doubling. The frozen revisions run a
+# The tables the revisions rewrite are locked up front by ONE statement, in the lock order of
+# docs/rpc.md (contacts, bookings, exams, then sync_metadata), its wait bounded by
+# MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 1s): a waiting ACCESS EXCLUSIVE request queues every
+# later caller of those tables behind it, so the upgrade never waits long. On a lock timeout
+# (55P03) or a deadlock with a live call (40P01) the whole transaction is rolled back (it holds
+# nothing then) and tried again, at most MOCKBOOK_ADOPTION_ATTEMPTS times (default 10), after
+# 0.5 s, 1 s, 2 s ... (at most 10 s) in which the callers go on. The frozen revisions run a
 # *.nontx.sql file outside their transaction (CREATE INDEX CONCURRENTLY): in this one-transaction
 # run those statements run inside it, their index statements without CONCURRENTLY (the tables
 # are locked anyway); every other statement, and every function body, runs as frozen. An
@@ -167,16 +169,17 @@ def _in_one_transaction():
 
 
 def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
-    timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "5s")
-    attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "5")))
+    timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "1s")
+    attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "10")))
     context.configure(connection=connection, transaction_per_migration=False,
                       version_table_schema=VERSION_SCHEMA)
     for attempt in range(1, attempts + 1):
         try:
             with _in_one_transaction():
-                connection.exec_driver_sql(f"SET lock_timeout = {_literal(timeout)}")
-                for table in ADOPTION_LOCKS:
-                    connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_literal(timeout)}")
+                # one statement: the tables locked in the order listed, one bounded wait
+                connection.exec_driver_sql(
+                    f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
                 # objects outside mockbook that the DDL below would fail on: named, nothing done
                 blocking = list(connection.exec_driver_sql(dependents.DEPENDENTS_SQL))
                 if blocking:
@@ -197,7 +200,7 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
             if state in RETRIED and attempt < attempts:
                 print(f"mockbook: adoption attempt {attempt} of {attempts} rolled back "
                       f"({state}: a lock held by a live call); trying again", file=sys.stderr)
-                time.sleep(2 ** (attempt - 1))
+                time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
                 continue
             print(f"mockbook: the adoption was rolled back as a whole: nothing was changed, the "
                   f"database is still at {heads[0]} ({attempt} attempt(s))", file=sys.stderr)
