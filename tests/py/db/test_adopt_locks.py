@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from test_adopt_live import SEED
 from test_adopt_production import load_dump
 from waiting import wait_until
@@ -112,3 +113,105 @@ def test_the_upgrade_retries_its_locks_instead_of_queueing(
         # the bookings made while the upgrade waited were adopted with the rest
         assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key LIKE 'locks-%'").fetchone()[0] == 3
+
+
+# production's functions as the original apps call them, each blocked inside on the upgrade's
+# locks: a booking, and the two reads
+OLD_CALLS = {
+    "create_booking_atomic": (
+        "SELECT hubspot_sync.create_booking_atomic(p_booking_id := 'Clinical Skills-LIVE7-x',"
+        " p_student_id := 'LIVE7', p_student_email := 'live7@example.com',"
+        " p_mock_exam_id := '41000000001', p_student_name := 'Live',"
+        " p_token_used := 'Clinical Skills Token', p_attending_location := 'mississauga',"
+        " p_dominant_hand := 'right', p_idempotency_key := 'inflight-7',"
+        " p_credit_field := 'cs_credits', p_new_credit_value := 2)"),
+    "get_contact_credits": (
+        "SELECT hubspot_sync.get_contact_credits(p_student_id := 'LIVE8',"
+        " p_email := 'live8@example.com')"),
+    "get_booking": "SELECT hubspot_sync.get_booking(p_booking_id := 'no such code')",
+}
+
+
+def call_in_flight(url: str, name: str, outcomes: dict[str, str]) -> None:
+    """One PostgREST-style call of production's function `name`: its outcome, a result, a
+    documented error (PTnnn) or a raw one."""
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("SELECT set_config('role', 'service_role', true),"
+                         " set_config('search_path', 'hubspot_sync, public', true),"
+                         " set_config('application_name', %s, true)", (f"inflight {name}",))
+            conn.execute(OLD_CALLS[name]).fetchone()
+        outcomes[name] = "result"
+    except psycopg.Error as exc:
+        state = exc.sqlstate or ""
+        outcomes[name] = (f"documented {state} {exc}" if state.startswith("PT")
+                          else f"raw {state} {exc}")
+
+
+@pytest.mark.slow
+def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
+        fresh_database: MakeDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upgrade holds its locks and is about to commit; calls of production's functions
+    made meanwhile are inside their old bodies, waiting on those locks. When it commits, each
+    gets its result or UNAVAILABLE (PT503: nothing of the call kept, retry it), never the raw
+    error of an old body meeting the new schema (42704 type "mock_set_enum" does not exist,
+    42501 permission denied)."""
+    url = fresh_database("adopt_inflight")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+    migrations.stamp(url, "0001_baseline")
+
+    # the upgrade stops just before its commit until the calls are waiting inside
+    at_commit, go = threading.Event(), threading.Event()
+    commit = sa.Connection.commit
+
+    def held_commit(connection: sa.Connection) -> None:
+        if connection.exec_driver_sql(
+                "SELECT to_regclass('hubspot_sync.credit_ledger') IS NOT NULL").scalar():
+            at_commit.set()
+            go.wait(timeout=300)
+        commit(connection)
+
+    monkeypatch.setattr(sa.Connection, "commit", held_commit)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrations.upgrade(url, "head")
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    upgrading = threading.Thread(target=upgrade)
+    outcomes: dict[str, str] = {}
+    callers = [threading.Thread(target=call_in_flight, args=(url, name, outcomes))
+               for name in OLD_CALLS]
+    upgrading.start()
+    try:
+        wait_until("the upgrade about to commit", lambda: at_commit.is_set() or failures)
+        assert not failures, failures
+        for caller in callers:
+            caller.start()
+        with psycopg.connect(url, autocommit=True) as conn:
+            wait_until("each call waiting inside its old function on the upgrade's locks",
+                       lambda: conn.execute(
+                           "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND application_name LIKE 'inflight %'").fetchone()[0]
+                       == len(OLD_CALLS))
+    finally:
+        go.set()
+        upgrading.join(timeout=600)
+        for caller in callers:
+            caller.join(timeout=120)
+    assert failures == [], failures
+    assert migrations.current(url) == migrations.head()
+    assert set(outcomes) == set(OLD_CALLS), outcomes
+    raw = {name: outcome for name, outcome in outcomes.items() if outcome.startswith("raw")}
+    assert raw == {}, raw
+    assert all(o == "result" or o.startswith("documented PT503") for o in outcomes.values()), (
+        outcomes)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # an answered UNAVAILABLE kept nothing of the call; a result booked through mockbook
+        kept = conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE idempotency_key = 'inflight-7'").fetchone()[0]
+        assert kept == (1 if outcomes["create_booking_atomic"] == "result" else 0)
