@@ -339,10 +339,8 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
         try:
             with _in_one_transaction():
                 connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_literal(timeout)}")
-                # one statement: the tables locked in the order listed, one bounded wait
-                connection.exec_driver_sql(
-                    f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
                 # objects outside mockbook that the DDL below would fail on: named, nothing done
+                # (read from the catalogs before any lock: a refusal never blocks a caller)
                 blocking = list(connection.exec_driver_sql(dependents.DEPENDENTS_SQL))
                 if blocking:
                     connection.rollback()
@@ -352,6 +350,9 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                         "change these first (re-create them after, on the new types):\n"
                         + "\n".join(f"  {dependent} uses {target}, which revision {rev} "
                                      f"{change}" for rev, dependent, target, change in blocking))
+                # one statement: the tables locked in the order listed, one bounded wait
+                connection.exec_driver_sql(
+                    f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
                 context.run_migrations()
                 _unwrap(connection)
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
