@@ -1,0 +1,217 @@
+"""The adoption waits for its locks a bounded time and tries again; it never queues behind a long
+transaction.
+
+A waiting ACCESS EXCLUSIVE request queues every later caller of the table behind it: an upgrade
+that waited on a long report for its locks would stop every call of the old app for as long as
+the report ran. db/migrations/env.py takes the tables' locks in one statement whose wait is
+bounded by MOCKBOOK_ADOPTION_LOCK_TIMEOUT, rolls back and tries again. Here a long reader holds
+the bookings table: meanwhile the old app's readers and bookings go on, the upgrade keeps
+trying, and it completes once the reader is done.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from test_adopt_live import SEED
+from test_adopt_production import load_dump
+from waiting import wait_until
+
+from glue.db import migrations
+
+MakeDatabase = Callable[[str], str]
+
+
+class Lines:
+    """A stderr that keeps what is written to it (the upgrade reports each attempt there)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def count(self, what: str) -> int:
+        with self.lock:
+            return self.text.count(what)
+
+
+def book_as_the_app(url: str, n: int) -> dict:
+    """One booking through production's create_booking_atomic, as PostgREST calls it; the
+    caller's own wait for a lock is bounded far above the upgrade's."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute("SELECT set_config('role', 'service_role', true),"
+                     " set_config('search_path', 'hubspot_sync, public', true)")
+        return conn.execute(
+            "SELECT hubspot_sync.create_booking_atomic(%s, %s, %s, '41000000001', 'Live',"
+            " 'Clinical Skills Token', 'mississauga', 'right', %s, 'cs_credits', 2)",
+            (f"Clinical Skills-LIVE{n}-x", f"LIVE{n}", f"live{n}@example.com", f"locks-{n}"),
+        ).fetchone()[0]
+
+
+@pytest.mark.slow
+def test_the_upgrade_retries_its_locks_instead_of_queueing(
+        fresh_database: MakeDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = fresh_database("adopt_locks")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+    migrations.stamp(url, "0001_baseline")
+    monkeypatch.setenv("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "100ms")
+    monkeypatch.setenv("MOCKBOOK_ADOPTION_ATTEMPTS", "1000")
+    lines = Lines()
+    monkeypatch.setattr(sys, "stderr", lines)
+
+    # a long report: its open transaction holds the bookings table (ACCESS SHARE)
+    holder = psycopg.connect(url)
+    holder.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone()
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrations.upgrade(url, "head")
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    upgrading = threading.Thread(target=upgrade)
+    upgrading.start()
+    try:
+        wait_until("the upgrade giving up its lock wait twice",
+                   lambda: lines.count("rolled back") >= 2 or not upgrading.is_alive())
+        assert upgrading.is_alive(), (failures, lines.text)
+        # while the report still holds the table and the upgrade keeps trying: the old app
+        # reads and books, each call waiting at most one of the upgrade's bounded attempts
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '30s'")
+            assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_contact_credits"
+                                " WHERE student_id LIKE 'LIVE%'").fetchone()[0] == 400
+            assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                                ).fetchone()[0] == 0
+        booked = [book_as_the_app(url, n) for n in (1, 2, 3)]
+        assert all(result["success"] is True for result in booked), booked
+        assert migrations.current(url) == "0001_baseline"
+        assert upgrading.is_alive()
+    finally:
+        holder.close()  # the report ends
+        upgrading.join(timeout=600)
+    assert not upgrading.is_alive() and failures == [], (failures, lines.text)
+    assert lines.count("rolled back") >= 2
+    assert migrations.current(url) == migrations.head()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # the bookings made while the upgrade waited were adopted with the rest
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE idempotency_key LIKE 'locks-%'").fetchone()[0] == 3
+
+
+# production's functions as the original apps call them, each blocked inside on the upgrade's
+# locks: a booking, and the two reads
+OLD_CALLS = {
+    "create_booking_atomic": (
+        "SELECT hubspot_sync.create_booking_atomic(p_booking_id := 'Clinical Skills-LIVE7-x',"
+        " p_student_id := 'LIVE7', p_student_email := 'live7@example.com',"
+        " p_mock_exam_id := '41000000001', p_student_name := 'Live',"
+        " p_token_used := 'Clinical Skills Token', p_attending_location := 'mississauga',"
+        " p_dominant_hand := 'right', p_idempotency_key := 'inflight-7',"
+        " p_credit_field := 'cs_credits', p_new_credit_value := 2)"),
+    "get_contact_credits": (
+        "SELECT hubspot_sync.get_contact_credits(p_student_id := 'LIVE8',"
+        " p_email := 'live8@example.com')"),
+    "get_booking": "SELECT hubspot_sync.get_booking(p_booking_id := 'no such code')",
+}
+
+
+def call_in_flight(url: str, name: str, outcomes: dict[str, str]) -> None:
+    """One PostgREST-style call of production's function `name`: its outcome, a result, a
+    documented error (PTnnn) or a raw one."""
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("SELECT set_config('role', 'service_role', true),"
+                         " set_config('search_path', 'hubspot_sync, public', true),"
+                         " set_config('application_name', %s, true)", (f"inflight {name}",))
+            conn.execute(OLD_CALLS[name]).fetchone()
+        outcomes[name] = "result"
+    except psycopg.Error as exc:
+        state = exc.sqlstate or ""
+        outcomes[name] = (f"documented {state} {exc}" if state.startswith("PT")
+                          else f"raw {state} {exc}")
+
+
+@pytest.mark.slow
+def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
+        fresh_database: MakeDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upgrade holds its locks and is about to commit; calls of production's functions
+    made meanwhile are inside their old bodies, waiting on those locks. When it commits, each
+    gets its result or UNAVAILABLE (PT503: nothing of the call kept, retry it), never the raw
+    error of an old body meeting the new schema (42704 type "mock_set_enum" does not exist,
+    42501 permission denied)."""
+    url = fresh_database("adopt_inflight")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+    migrations.stamp(url, "0001_baseline")
+
+    # the upgrade stops just before its commit until the calls are waiting inside
+    at_commit, go = threading.Event(), threading.Event()
+    commit = sa.Connection.commit
+
+    def held_commit(connection: sa.Connection) -> None:
+        if connection.exec_driver_sql(
+                "SELECT to_regclass('hubspot_sync.credit_ledger') IS NOT NULL").scalar():
+            at_commit.set()
+            go.wait(timeout=300)
+        commit(connection)
+
+    monkeypatch.setattr(sa.Connection, "commit", held_commit)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrations.upgrade(url, "head")
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    upgrading = threading.Thread(target=upgrade)
+    outcomes: dict[str, str] = {}
+    callers = [threading.Thread(target=call_in_flight, args=(url, name, outcomes))
+               for name in OLD_CALLS]
+    upgrading.start()
+    try:
+        wait_until("the upgrade about to commit", lambda: at_commit.is_set() or failures)
+        assert not failures, failures
+        for caller in callers:
+            caller.start()
+        with psycopg.connect(url, autocommit=True) as conn:
+            wait_until("each call waiting inside its old function on the upgrade's locks",
+                       lambda: conn.execute(
+                           "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND application_name LIKE 'inflight %'").fetchone()[0]
+                       == len(OLD_CALLS))
+    finally:
+        go.set()
+        upgrading.join(timeout=600)
+        for caller in callers:
+            caller.join(timeout=120)
+    assert failures == [], failures
+    assert migrations.current(url) == migrations.head()
+    assert set(outcomes) == set(OLD_CALLS), outcomes
+    raw = {name: outcome for name, outcome in outcomes.items() if outcome.startswith("raw")}
+    assert raw == {}, raw
+    assert all(o == "result" or o.startswith("documented PT503") for o in outcomes.values()), (
+        outcomes)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # an answered UNAVAILABLE kept nothing of the call; a result booked through mockbook
+        kept = conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE idempotency_key = 'inflight-7'").fetchone()[0]
+        assert kept == (1 if outcomes["create_booking_atomic"] == "result" else 0)
