@@ -111,7 +111,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
 
 
 def _same_portal(app: AppContext, client: HubSpotClient) -> None:
-    """The portal gate (glue.hubspot.portal) when a database is configured: setting up another
+    """The portal gate (glue.sync.portal) when a database is configured: setting up another
     portal than the one it is synced with is refused (exit 2); nothing is recorded here. A
     database not reachable or not migrated yet holds no portal to compare with."""
     if not app.settings.database_url:
@@ -119,7 +119,7 @@ def _same_portal(app: AppContext, client: HubSpotClient) -> None:
     import psycopg
 
     from glue.db.database import Database
-    from glue.hubspot.portal import check_portal, recorded_portal
+    from glue.sync.portal import check_portal, recorded_portal
 
     try:
         url = app.database_url()

@@ -15,9 +15,9 @@ from glue.cli import AppContext
 from glue.cli.pull import as_json as _as_json
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
 from glue.sync.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
+from glue.sync.portal import check_portal
 
 pass_app = click.make_pass_decorator(AppContext)
 

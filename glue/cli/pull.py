@@ -22,8 +22,8 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
+from glue.sync.portal import check_portal
 from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
 from glue.sync.pull import Progress as ProgressCallback
 

@@ -18,7 +18,7 @@ from glue.config import PUSH_BATCH_MAX, ConfigError, default_of
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
+from glue.sync.portal import check_portal
 from glue.sync.push import PushStats
 from glue.sync.push import push as run_push
 

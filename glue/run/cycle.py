@@ -31,11 +31,11 @@ from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.catalogue import CYCLE
 from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
-from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, Stopped, build_limiter
 from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
+from glue.sync.portal import check_portal
 from glue.sync.pull import pull
 from glue.sync.push import BATCH_RECORDS, RAMP_RECORDS, Pusher, default_worker_name
 
@@ -66,7 +66,7 @@ from glue.sync.push import BATCH_RECORDS, RAMP_RECORDS, Pusher, default_worker_n
 # analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
 # push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
 # outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
-# another portal than the one the database is synced with: glue.hubspot.portal) they are
+# another portal than the one the database is synced with: glue.sync.portal) they are
 # configuration errors. A step that loses the database connection ends the call
 # (``report.database_lost``): the worker reconnects. Statuses: ok, partial (done, but something was
 # dead-lettered or not applied), failed, skipped (nothing to do or not possible now: Redis away,
@@ -216,7 +216,7 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
     db, hubspot, _ = cycle.seams()
     try:
-        # the portal this database is synced with (glue.hubspot.portal), as push and pull check
+        # the portal this database is synced with (glue.sync.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
         # sandbox`'s) stops with a message naming both instead of mixing their records. Read
         # beside the preflight's reads (one round trip less before the first push); its

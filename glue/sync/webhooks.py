@@ -30,10 +30,10 @@ from glue.cache import CacheKeeper
 from glue.config import ConfigError, Settings, default_of
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
-from glue.hubspot.portal import PortalGate
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
+from glue.sync.portal import PortalGate
 from glue.sync.webhook_apply import WebhookProcessor
 from glue.sync.webhook_server import HttpServer
 from glue.sync.webhook_store import (
@@ -264,7 +264,7 @@ def build_app(
 ) -> Starlette:
     """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``
     (``health``: None when the database answers, else why not; without it, always 200).
-    ``admit`` is the portal gate (glue.hubspot.portal.PortalGate.admit): the events of another
+    ``admit`` is the portal gate (glue.sync.portal.PortalGate.admit): the events of another
     portal than the database's are answered 200 (HubSpot would only retry them) and dropped."""
 
     async def receive(request: Request) -> JSONResponse:
@@ -384,7 +384,7 @@ class WebhookService:
                 client.limiter = limiter
             reader = HubSpotReader(client)
         self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
-        # the one portal gate (glue.hubspot.portal): checked at start, then on every event
+        # the one portal gate (glue.sync.portal): checked at start, then on every event
         self.gate = PortalGate(self.db, reader.client, settings)
         keeper = CacheKeeper(settings.redis_url) if settings.redis_url else None
         self.processor = WebhookProcessor(
