@@ -24,10 +24,22 @@ class ConfigError(Exception):
     """Bad or missing configuration: the CLI prints one line and exits 2."""
 
 
-def setting(default: Any, env: str, doc: str, *, minimum: int = 0) -> Any:
+def setting(
+    default: Any,
+    env: str,
+    doc: str,
+    *,
+    minimum: int = 0,
+    flag: str | None = None,
+    maximum: float | None = None,
+) -> Any:
     """One row of the table: a dataclass field with its variable and meaning as metadata
-    (``minimum``: the smallest integer that works, for an integer setting)."""
-    return field(default=default, metadata={"env": env, "doc": doc, "minimum": minimum})
+    (``minimum``: the smallest integer that works, for an integer setting; ``flag``: the CLI
+    option that overrides it, built by glue.cli.options from this row, ``maximum`` its bound)."""
+    return field(
+        default=default,
+        metadata={"env": env, "doc": doc, "minimum": minimum, "flag": flag, "maximum": maximum},
+    )
 
 
 @dataclass(frozen=True)
@@ -35,18 +47,21 @@ class Settings:
     database_url: str | None = setting(
         None,
         "DATABASE_URL",
-        "PostgreSQL URL (`--database-url`; unset: the embedded database): a login role granted "
+        "PostgreSQL URL (unset: the embedded database): a login role granted "
         "`mockbook_glue` for the glue, the schema owner for `migrate` and `demo`",
+        flag="--database-url",
     )
     redis_url: str | None = setting(
         None,
         "REDIS_URL",
-        "Redis for the apps' cache keys and the shared rate limiter (`--redis-url`; optional)",
+        "Redis for the apps' cache keys and the shared rate limiter (optional)",
+        flag="--redis-url",
     )
     data_dir: Path = setting(  # noqa: RUF009 (a Path is immutable: one default for all)
         Path(".mockbook"),
         "MOCKBOOK_DATA_DIR",
-        "where the embedded PostgreSQL keeps its data (`--data-dir`)",
+        "where the embedded PostgreSQL keeps its data",
+        flag="--data-dir",
     )
     hubspot_access_token: str | None = setting(
         None,
@@ -113,22 +128,26 @@ class Settings:
     status_max_lag_seconds: float = setting(
         30.0,
         "MOCKBOOK_STATUS_MAX_LAG",
-        "`status --check`: sync lag threshold, seconds (`--max-lag`)",
+        "`status --check`: sync lag threshold, seconds",
+        flag="--max-lag",
     )
     status_max_pending: int = setting(
         100,
         "MOCKBOOK_STATUS_MAX_PENDING",
-        "`status --check`: pending outbox rows (`--max-pending`)",
+        "`status --check`: pending outbox rows",
+        flag="--max-pending",
     )
     status_max_error_rate: float = setting(
         0.05,
         "MOCKBOOK_STATUS_MAX_ERROR_RATE",
-        "`status --check`: error rate, a fraction (`--max-error-rate`)",
+        "`status --check`: error rate, a fraction",
+        flag="--max-error-rate", maximum=1,
     )
     status_max_drift: int = setting(
         10,
         "MOCKBOOK_STATUS_MAX_DRIFT",
-        "`status --check`: records drifting at the last reconcile (`--max-drift`)",
+        "`status --check`: records drifting at the last reconcile",
+        flag="--max-drift",
     )
     status_max_dead_letters: int = setting(
         0, "MOCKBOOK_STATUS_MAX_DEAD_LETTERS", "`status --check`: unresolved dead letters"
@@ -140,7 +159,8 @@ class Settings:
     run_push_budget_seconds: float = setting(
         60.0,
         "MOCKBOOK_RUN_PUSH_BUDGET",
-        "seconds `mockbook run` spends pushing; the next run goes on (`--push-budget`)",
+        "seconds `mockbook run` spends pushing; the next run goes on",
+        flag="--push-budget",
     )
     analytics_interval_seconds: float = setting(
         900.0,
@@ -284,66 +304,93 @@ def _parse(name: str, raw: str, kind: Any, minimum: int = 0) -> Any:
 # ---- the whole table ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Variable:
-    """One environment variable the glue reads: its name, its default (None: unset) and what it
-    means."""
+    """One environment variable the glue reads: its name, its default (None: unset), what it
+    means, and the CLI option that sets it (``flag``, with its bounds; glue.cli.options builds
+    the click option from this row). ``kind``: the type of its values (None: the default's)."""
 
     name: str
     default: Any
     meaning: str
+    flag: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    kind: Any = None
+    in_settings: bool = False  # read by Settings.from_env (the option, when given, overrides)
+
+    @property
+    def value_type(self) -> Any:
+        if self.kind is not None:
+            return self.kind
+        return str if self.default is None else type(self.default)
 
 
 # The most records a push batch may hold (`--batch-size`): at 10 calls per second a full batch
 # of 20,000 records is sent in about 45 s, well within the default lease of 120 s.
 PUSH_BATCH_MAX = 20_000
 
-# The variables not in Settings: read by a CLI option (``envvar=``, the flag overriding it; the
-# option's default is the one here) or, for the webhook secret and the sandbox's specs, where
-# they are used.
+# The variables not in Settings: read by their CLI option (built from the row: ``envvar=``, the
+# flag overriding it, the row's default) or, for the webhook secret and the sandbox's specs,
+# where they are used.
+PUSH_BATCH_SIZE = Variable(
+    "MOCKBOOK_PUSH_BATCH_SIZE", 8000,
+    "records per push batch, gathered from claims of up to 1,000 outbox rows, at most "
+    f"{PUSH_BATCH_MAX:,} (`push`, `run`, `worker`)",
+    flag="--batch-size", minimum=1, maximum=PUSH_BATCH_MAX,
+)
+PUSH_LEASE_SECONDS = Variable(
+    "MOCKBOOK_PUSH_LEASE_SECONDS", 120,
+    "lease of a claimed batch: a killed process's rows come back after it",
+    flag="--lease-seconds", minimum=1, maximum=3600,
+)
+PUSH_LINGER_SECONDS = Variable(
+    "MOCKBOOK_PUSH_LINGER_SECONDS", 10.0,
+    "`mockbook push` waits this long for rows coming due (rate-limit waits, short backoffs)",
+    flag="--linger", minimum=0,
+)
+PULL_OVERLAP_SECONDS = Variable(
+    "MOCKBOOK_PULL_OVERLAP_SECONDS", 120.0,
+    "`mockbook pull` re-reads this much before its cursor (search is eventually consistent)",
+    flag="--overlap", minimum=0,
+)
+NOTES_SETTLE_SECONDS = Variable(
+    "MOCKBOOK_NOTES_SETTLE_SECONDS", 10.0,
+    "`mockbook notes` waits for HubSpot search after an interrupted batch",
+    flag="--settle-seconds", minimum=0,
+)
+WORKER_WEBHOOKS = Variable(
+    "MOCKBOOK_WORKER_WEBHOOKS", None,
+    "`worker`: also receive HubSpot webhooks on this HOST:PORT",
+    flag="--webhooks",
+)
+WEBHOOKS_PUBLIC_URL = Variable(
+    "MOCKBOOK_WEBHOOKS_PUBLIC_URL", None,
+    "the webhook target URL as registered in HubSpot, behind a reverse proxy: the URI HubSpot "
+    "signs (`webhooks serve`; `webhooks check --url`)",
+    flag="--public-url",
+)
+WEBHOOKS_PATH = Variable(
+    "MOCKBOOK_WEBHOOKS_PATH", "/webhooks/hubspot", "the path the webhook intake serves",
+    flag="--path",
+)
+DEMO_SCALE = Variable(
+    "MOCKBOOK_DEMO_SCALE", "full", "`mockbook demo` at `small` scale (the tests use it)",
+    flag="--scale",
+)
 OTHER_VARIABLES = (
-    Variable(
-        # glue.sync.push.BATCH_RECORDS (tests/py/cli/test_push_batch_size.py keeps them equal)
-        "MOCKBOOK_PUSH_BATCH_SIZE", 8000,
-        "records per push batch, gathered from claims of up to 1,000 outbox rows, at most "
-        f"{PUSH_BATCH_MAX:,} (`push`, `run`, `worker`: `--batch-size`)",
-    ),
-    Variable(
-        "MOCKBOOK_PUSH_LEASE_SECONDS", 120,
-        "lease of a claimed batch: a killed process's rows come back after it (`--lease-seconds`)",
-    ),
-    Variable(
-        "MOCKBOOK_PUSH_LINGER_SECONDS", 10.0,
-        "`mockbook push` waits this long for rows coming due (`--linger`)",
-    ),
-    Variable(
-        "MOCKBOOK_PULL_OVERLAP_SECONDS", 120.0,
-        "`mockbook pull` re-reads this much before its cursor (`--overlap`)",
-    ),
-    Variable(
-        "MOCKBOOK_NOTES_SETTLE_SECONDS", 10.0,
-        "`mockbook notes` waits for HubSpot search after an interrupted batch "
-        "(`--settle-seconds`)",
-    ),
-    Variable(
-        "MOCKBOOK_WORKER_WEBHOOKS", None,
-        "`worker --webhooks HOST:PORT`: also receive HubSpot webhooks there",
-    ),
+    PUSH_BATCH_SIZE,
+    PUSH_LEASE_SECONDS,
+    PUSH_LINGER_SECONDS,
+    PULL_OVERLAP_SECONDS,
+    NOTES_SETTLE_SECONDS,
+    WORKER_WEBHOOKS,
     Variable(
         "HUBSPOT_CLIENT_SECRET", None,
         "the app's client secret, to check webhook signatures (needed by the webhook intake)",
     ),
     Variable("HUBSPOT_APP_SECRET", None, "read when HUBSPOT_CLIENT_SECRET is not set"),
-    Variable(
-        "MOCKBOOK_WEBHOOKS_PUBLIC_URL", None,
-        "the webhook target URL as registered in HubSpot, behind a reverse proxy "
-        "(`webhooks serve --public-url`, `webhooks check --url`)",
-    ),
-    Variable(
-        "MOCKBOOK_WEBHOOKS_PATH", "/webhooks/hubspot",
-        "the path the webhook intake serves (`--path`)",
-    ),
-    Variable(
-        "MOCKBOOK_DEMO_SCALE", "full", "`mockbook demo` at `small` scale (the tests use it)"
-    ),
+    WEBHOOKS_PUBLIC_URL,
+    WEBHOOKS_PATH,
+    DEMO_SCALE,
     Variable(
         "HUBSPOT_OPENAPI_DIR", None,
         "HubSpot's OpenAPI specs for the sandbox's conformance checks (unset: the copy shipped "
@@ -352,15 +399,30 @@ OTHER_VARIABLES = (
 )
 
 
-def default_of(name: str) -> Any:
-    """The table's default of a variable read outside Settings (a CLI option's ``default=``)."""
-    return next(v.default for v in OTHER_VARIABLES if v.name == name)
-
-
 def variables() -> tuple[Variable, ...]:
     """Every environment variable the glue reads: Settings' fields in order, then the others."""
+    hints = typing.get_type_hints(Settings)
     own = tuple(
-        Variable(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Settings)
+        Variable(
+            f.metadata["env"], f.default, f.metadata["doc"], flag=f.metadata["flag"],
+            minimum=f.metadata["minimum"], maximum=f.metadata["maximum"],
+            kind=_value_kind(hints[f.name]), in_settings=True,
+        )
+        for f in fields(Settings)
     )
     return own + OTHER_VARIABLES
 
+
+def declared(name: str) -> Variable:
+    """The row of a variable (by its name): KeyError when the table has none."""
+    for row in variables():
+        if row.name == name:
+            return row
+    raise KeyError(f"{name} is not in glue.config's table")
+
+
+def _value_kind(kind: Any) -> Any:
+    """``X | None`` -> X."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return next(k for k in typing.get_args(kind) if k is not type(None))
+    return kind

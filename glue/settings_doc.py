@@ -1,8 +1,8 @@
 """docs/settings.md's table of environment variables, generated from the settings table in code
-(:func:`glue.config.variables`): ``python -m glue.settings_doc`` writes it between the file's
-markers, ``--check`` exits 1 when the file is not what the code generates (as
-tests/py/project/test_settings_doc.py does). The text around the markers is written by hand.
-"""
+(:func:`glue.config.variables`: variable, CLI option, default, meaning): ``python -m
+glue.settings_doc`` writes it between the file's markers, ``--check`` exits 1 when the file is
+not what the code generates (as tests/py/project/test_settings_doc.py does). The text around the
+markers is written by hand."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ def default_cell(default: Any) -> str:
 
 
 def table(rows: tuple[Variable, ...] | None = None) -> str:
-    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines = ["| variable | option | default | meaning |", "|---|---|---|---|"]
     for row in variables() if rows is None else rows:
         meaning = row.meaning.replace("|", "\\|")
-        lines.append(f"| `{row.name}` | {default_cell(row.default)} | {meaning} |")
+        flag = f"`{row.flag}`" if row.flag else ""
+        lines.append(f"| `{row.name}` | {flag} | {default_cell(row.default)} | {meaning} |")
     return "\n".join(lines)
 
 

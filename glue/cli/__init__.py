@@ -21,6 +21,7 @@ import click
 from click.core import ParameterSource
 
 from glue import __version__, exitcodes
+from glue.cli.options import setting_option
 from glue.config import ConfigError, Settings
 from glue.redaction import redact_text
 
@@ -239,14 +240,9 @@ def check_database_url(url: str) -> str:
 @click.group(
     cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: embedded).")
-@click.option("--redis-url", envvar="REDIS_URL", help="Redis URL (optional).")
-@click.option(
-    "--data-dir",
-    envvar="MOCKBOOK_DATA_DIR",
-    type=click.Path(path_type=Path),
-    help="Where the embedded database lives (default .mockbook).",
-)
+@setting_option("DATABASE_URL")
+@setting_option("REDIS_URL")
+@setting_option("MOCKBOOK_DATA_DIR")
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable output and logs.")
 @click.option(
     "--version",

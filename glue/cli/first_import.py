@@ -19,9 +19,9 @@ from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
 from glue.sync.importer import run_import
+from glue.sync.portal import check_portal
 from glue.sync.reconcile import SHOWN
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -12,7 +12,14 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
 from glue.hubspot.client import HubSpotClient, HubSpotError
-from glue.hubspot.setup import HubSpotUnavailable, Portal, config_message, inspect, setup
+from glue.hubspot.setup import (
+    HubSpotUnavailable,
+    Portal,
+    PortalReport,
+    config_message,
+    inspect,
+    setup,
+)
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -75,34 +82,7 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
             )
         )
     else:
-        from glue.sync.webhooks import subscription_lines
-
-        for line in calls:
-            click.echo(("would call: " if dry_run else "called: ") + line)
-        for f in report.findings:
-            if f.env:
-                click.echo(f"environment: {f}")
-            elif check_only or dry_run:
-                click.echo(f"missing/different: {f}")
-            else:
-                click.echo(f"not fixed: {f}")
-        if report.ok:
-            click.echo("the portal has everything mockbook needs")
-        elif not (check_only or dry_run) and not problems:
-            click.echo("the portal has everything mockbook needs once the environment is set")
-        click.echo("environment:")
-        ids = {**report.ids, **dict(env)}
-        for name in sorted(ids):
-            click.echo(f"  {name}={ids[name]}")
-        # Subscriptions belong to the app, made in its settings (Webhooks) or by the webhooks API
-        # with the developer account's key, not the portal's token
-        # (https://developers.hubspot.com/docs/api/webhooks): printed, not created.
-        click.echo(
-            "webhook subscriptions to create (HubSpot app settings -> Webhooks; the API cannot "
-            "create them with the portal's token):"
-        )
-        for line in subscription_lines(subs):
-            click.echo(f"  {line}")
+        _print_report(report, calls, env, subs, check_only=check_only, dry_run=dry_run)
     if check_only or dry_run:
         if not report.ok:
             sys.exit(exitcodes.PARTIAL_FAILURE)
@@ -110,8 +90,49 @@ def setup_command(app: AppContext, check_only: bool, dry_run: bool, json_flag: b
         sys.exit(exitcodes.PARTIAL_FAILURE)
 
 
+
+def _print_report(
+    report: PortalReport,
+    calls: list[str],
+    env: list[tuple[str, str]],
+    subs: list[dict[str, str]],
+    *,
+    check_only: bool,
+    dry_run: bool,
+) -> None:
+    """The report for people: the calls, the findings, the environment to set and the webhook
+    subscriptions to create."""
+    from glue.sync.webhooks import subscription_lines
+
+    for line in calls:
+        click.echo(("would call: " if dry_run else "called: ") + line)
+    for f in report.findings:
+        if f.env:
+            click.echo(f"environment: {f}")
+        elif check_only or dry_run:
+            click.echo(f"missing/different: {f}")
+        else:
+            click.echo(f"not fixed: {f}")
+    if report.ok:
+        click.echo("the portal has everything mockbook needs")
+    elif not (check_only or dry_run) and all(f.env for f in report.findings):
+        click.echo("the portal has everything mockbook needs once the environment is set")
+    click.echo("environment:")
+    ids = {**report.ids, **dict(env)}
+    for name in sorted(ids):
+        click.echo(f"  {name}={ids[name]}")
+    # Subscriptions belong to the app, made in its settings (Webhooks) or by the webhooks API
+    # with the developer account's key, not the portal's token
+    # (https://developers.hubspot.com/docs/api/webhooks): printed, not created.
+    click.echo(
+        "webhook subscriptions to create (HubSpot app settings -> Webhooks; the API cannot "
+        "create them with the portal's token):"
+    )
+    for line in subscription_lines(subs):
+        click.echo(f"  {line}")
+
 def _same_portal(app: AppContext, client: HubSpotClient) -> None:
-    """The portal gate (glue.hubspot.portal) when a database is configured: setting up another
+    """The portal gate (glue.sync.portal) when a database is configured: setting up another
     portal than the one it is synced with is refused (exit 2); nothing is recorded here. A
     database not reachable or not migrated yet holds no portal to compare with."""
     if not app.settings.database_url:
@@ -119,7 +140,7 @@ def _same_portal(app: AppContext, client: HubSpotClient) -> None:
     import psycopg
 
     from glue.db.database import Database
-    from glue.hubspot.portal import check_portal, recorded_portal
+    from glue.sync.portal import check_portal, recorded_portal
 
     try:
         url = app.database_url()

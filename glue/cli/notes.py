@@ -12,25 +12,20 @@ import click
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.cli.options import setting_option
 from glue.cli.pull import as_json as _as_json
+from glue.config import NOTES_SETTLE_SECONDS
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
-from glue.sync.notes import DEFAULT_SETTLE_SECONDS, push_audit_notes
+from glue.sync.notes import push_audit_notes
+from glue.sync.portal import check_portal
 
 pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command("notes")
-@click.option(
-    "--settle-seconds",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_SETTLE_SECONDS,
-    show_default=True,
-    envvar="MOCKBOOK_NOTES_SETTLE_SECONDS",
-    help="After an interrupted batch, wait this long for HubSpot search before checking it.",
-)
+@setting_option(NOTES_SETTLE_SECONDS)
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100),

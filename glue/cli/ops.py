@@ -16,6 +16,7 @@ from rich.console import Console
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.cli.options import setting_option
 from glue.config import ConfigError
 from glue.db import runs
 from glue.db.status import data_problem_rows
@@ -61,30 +62,10 @@ def _not_migrated(exc: psycopg.Error) -> ConfigError:
     help="Exit 1, naming them, when thresholds are exceeded or an invariant is broken "
     "(mockbook_internal.check_invariants).",
 )
-@click.option(
-    "--max-lag",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="Sync lag threshold (MOCKBOOK_STATUS_MAX_LAG, default 30).",
-)
-@click.option(
-    "--max-pending",
-    type=click.IntRange(min=0),
-    metavar="ROWS",
-    help="Pending outbox rows threshold (MOCKBOOK_STATUS_MAX_PENDING, default 100).",
-)
-@click.option(
-    "--max-error-rate",
-    type=click.FloatRange(min=0, max=1),
-    metavar="FRACTION",
-    help="Error rate threshold, 0.05 = 5% (MOCKBOOK_STATUS_MAX_ERROR_RATE).",
-)
-@click.option(
-    "--max-drift",
-    type=click.IntRange(min=0),
-    metavar="RECORDS",
-    help="Reconcile drift threshold (MOCKBOOK_STATUS_MAX_DRIFT, default 10).",
-)
+@setting_option("MOCKBOOK_STATUS_MAX_LAG", metavar="SECONDS")
+@setting_option("MOCKBOOK_STATUS_MAX_PENDING", metavar="ROWS")
+@setting_option("MOCKBOOK_STATUS_MAX_ERROR_RATE", metavar="FRACTION")
+@setting_option("MOCKBOOK_STATUS_MAX_DRIFT", metavar="RECORDS")
 @pass_app
 def status(
     app: AppContext,

@@ -20,12 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.cli.options import setting_option
+from glue.config import PULL_OVERLAP_SECONDS
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
 from glue.hubspot.setup import require as require_portal
-from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, PullStats, pull
+from glue.sync.portal import check_portal
 from glue.sync.pull import Progress as ProgressCallback
+from glue.sync.pull import PullStats, pull
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -96,14 +98,7 @@ def _pull_lines(stats: PullStats) -> list[str]:
     multiple=True,
     help="Pull only this (repeatable; default both).",
 )
-@click.option(
-    "--overlap",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_OVERLAP_SECONDS,
-    show_default=True,
-    envvar="MOCKBOOK_PULL_OVERLAP_SECONDS",
-    help="Seconds re-read before the saved cursor (search is eventually consistent).",
-)
+@setting_option(PULL_OVERLAP_SECONDS)
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
 @pass_app
 def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_flag: bool) -> None:

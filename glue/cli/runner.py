@@ -24,7 +24,8 @@ from rich.table import Table
 
 from glue import exitcodes, logs
 from glue.cli import AppContext
-from glue.config import PUSH_BATCH_MAX, default_of
+from glue.cli.options import setting_option
+from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, WORKER_WEBHOOKS
 from glue.run.cycle import OK, SKIPPED, CycleReport, describe
 from glue.run.worker import (
     RUN_APPLICATION,
@@ -65,24 +66,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-_push_options = [
-    click.option(
-        "--batch-size",
-        type=click.IntRange(1, PUSH_BATCH_MAX),
-        default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
-        show_default=True,
-        envvar="MOCKBOOK_PUSH_BATCH_SIZE",
-        help="Records per push batch (gathered from claims of up to 1,000 outbox rows).",
-    ),
-    click.option(
-        "--lease-seconds",
-        type=click.IntRange(1, 3600),
-        default=default_of("MOCKBOOK_PUSH_LEASE_SECONDS"),
-        show_default=True,
-        envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
-        help="How long a claimed batch is ours (a killed process's rows come back after it).",
-    ),
-]
+_push_options = [setting_option(PUSH_BATCH_SIZE), setting_option(PUSH_LEASE_SECONDS)]
 
 
 def push_options(command: click.Command) -> click.Command:
@@ -113,12 +97,7 @@ def _table(report: CycleReport, waited: float) -> Table:
 @click.command("run")
 @click.option("--wait", is_flag=True, help="If another run holds the lock, wait (else exit 75).")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object; JSON log lines.")
-@click.option(
-    "--push-budget",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="Stop pushing after this long; the next run goes on (MOCKBOOK_RUN_PUSH_BUDGET, 60).",
-)
+@setting_option("MOCKBOOK_RUN_PUSH_BUDGET", metavar="SECONDS")
 @push_options
 @pass_app
 def run(
@@ -198,13 +177,7 @@ def _run(
 @click.command("worker")
 @click.option("--json", "json_flag", is_flag=True, help="JSON log lines even on a terminal.")
 @click.option("--name", help="Worker name in the outbox leases (default host:pid:random).")
-@click.option(
-    "--webhooks",
-    "webhooks_at",
-    metavar="HOST:PORT",
-    envvar="MOCKBOOK_WORKER_WEBHOOKS",
-    help="Also receive HubSpot webhooks on this address (see `mockbook webhooks serve`).",
-)
+@setting_option(WORKER_WEBHOOKS, "--webhooks", "webhooks_at", metavar="HOST:PORT")
 @push_options
 @pass_app
 def worker(

@@ -14,11 +14,17 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
-from glue.config import PUSH_BATCH_MAX, ConfigError, default_of
+from glue.cli.options import setting_option
+from glue.config import (
+    PUSH_BATCH_SIZE,
+    PUSH_LEASE_SECONDS,
+    PUSH_LINGER_SECONDS,
+    ConfigError,
+)
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.portal import check_portal
+from glue.sync.portal import check_portal
 from glue.sync.push import PushStats
 from glue.sync.push import push as run_push
 
@@ -52,30 +58,9 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option("--exam", metavar="HUBSPOT_ID", help="Re-queue one exam, its bookings and contacts.")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
 @click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N batches.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, PUSH_BATCH_MAX),
-    default=default_of("MOCKBOOK_PUSH_BATCH_SIZE"),
-    show_default=True,
-    envvar="MOCKBOOK_PUSH_BATCH_SIZE",
-    help="Records per batch (gathered from claims of up to 1,000 outbox rows).",
-)
-@click.option(
-    "--lease-seconds",
-    type=click.IntRange(1, 3600),
-    default=default_of("MOCKBOOK_PUSH_LEASE_SECONDS"),
-    show_default=True,
-    envvar="MOCKBOOK_PUSH_LEASE_SECONDS",
-    help="How long a claimed batch is ours (a killed push's rows come back after it).",
-)
-@click.option(
-    "--linger",
-    type=click.FloatRange(min=0),
-    default=default_of("MOCKBOOK_PUSH_LINGER_SECONDS"),
-    show_default=True,
-    envvar="MOCKBOOK_PUSH_LINGER_SECONDS",
-    help="Wait this long for rows coming due (rate-limit waits, short backoffs) before exiting.",
-)
+@setting_option(PUSH_BATCH_SIZE)
+@setting_option(PUSH_LEASE_SECONDS)
+@setting_option(PUSH_LINGER_SECONDS)
 @pass_app
 def push(
     app: AppContext,

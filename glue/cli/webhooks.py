@@ -16,7 +16,8 @@ import click
 
 from glue import logs
 from glue.cli import AppContext
-from glue.config import ConfigError, default_of
+from glue.cli.options import setting_option
+from glue.config import WEBHOOKS_PATH, WEBHOOKS_PUBLIC_URL, ConfigError
 from glue.exitcodes import CHECK_FAILED, OK
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -31,19 +32,8 @@ def webhooks() -> None:
 @webhooks.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option(
-    "--path",
-    envvar="MOCKBOOK_WEBHOOKS_PATH",
-    default=default_of("MOCKBOOK_WEBHOOKS_PATH"),
-    show_default=True,
-    help="The path HubSpot posts to.",
-)
-@click.option(
-    "--public-url",
-    envvar="MOCKBOOK_WEBHOOKS_PUBLIC_URL",
-    help="The target URL registered in HubSpot, as HubSpot calls it (behind a reverse proxy): "
-    "the URI HubSpot signs.",
-)
+@setting_option(WEBHOOKS_PATH)
+@setting_option(WEBHOOKS_PUBLIC_URL)
 @click.option("--json", "json_flag", is_flag=True, help="JSON log lines even on a terminal.")
 @pass_app
 def serve(
@@ -86,11 +76,7 @@ def subscriptions_command(app: AppContext, json_flag: bool) -> None:
 
 
 @webhooks.command("check")
-@click.option(
-    "--url",
-    envvar="MOCKBOOK_WEBHOOKS_PUBLIC_URL",
-    help="The target URL registered in HubSpot (default: MOCKBOOK_WEBHOOKS_PUBLIC_URL).",
-)
+@setting_option(WEBHOOKS_PUBLIC_URL, "--url")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),

@@ -79,67 +79,79 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 def _literal(text: str, names: set[str]) -> Shape:
     """`{a, b: {c}, d: [{e}], f: [g results], h: [...]}` → Obj."""
-    text = text.strip()
-    pos = 0
+    return _LiteralReader(text.strip(), names).read()
 
-    def skip() -> None:
-        nonlocal pos
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
 
-    def value() -> Shape:
-        nonlocal pos
-        skip()
-        if text.startswith("{", pos):
-            return obj()
-        if text.startswith("[", pos):
-            end = _closing(text, pos)
-            inner = text[pos + 1:end].strip()
-            pos = end + 1
-            if inner.startswith("{"):
-                return Arr(_literal(inner, names))
-            ref = re.fullmatch(r"([a-z_][a-z0-9_]*) results?", inner)
-            if ref and ref.group(1) in names:
-                return Arr(Ref(ref.group(1)))
-            return Arr(Leaf())
-        m = re.compile(r"true|false|null").match(text, pos)
+class _LiteralReader:
+    """A reader of one object literal of a comment, left to right."""
+
+    def __init__(self, text: str, names: set[str]) -> None:
+        self.text, self.names, self.pos = text, names, 0
+
+    def read(self) -> Shape:
+        self.skip()
+        if not self.text.startswith("{"):
+            raise ShapeError(f"not an object: {self.text!r}")
+        shape = self.obj()
+        self.skip()
+        if self.pos != len(self.text):
+            raise ShapeError(f"text after the object: {self.text[self.pos:]!r}")
+        return shape
+
+    def skip(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def at(self, prefix: str) -> bool:
+        return self.text.startswith(prefix, self.pos)
+
+    def value(self) -> Shape:
+        self.skip()
+        if self.at("{"):
+            return self.obj()
+        if self.at("["):
+            return self.array()
+        m = re.compile(r"true|false|null").match(self.text, self.pos)
         if m:
-            pos = m.end()
+            self.pos = m.end()
             return Leaf(m.group(0))
-        raise ShapeError(f"cannot read a value at {text[pos:pos + 20]!r}")
+        raise ShapeError(f"cannot read a value at {self.text[self.pos:self.pos + 20]!r}")
 
-    def obj() -> Obj:
-        nonlocal pos
-        pos += 1  # {
+    def array(self) -> Shape:
+        end = _closing(self.text, self.pos)
+        inner = self.text[self.pos + 1:end].strip()
+        self.pos = end + 1
+        if inner.startswith("{"):
+            return Arr(_literal(inner, self.names))
+        ref = re.fullmatch(r"([a-z_][a-z0-9_]*) results?", inner)
+        if ref and ref.group(1) in self.names:
+            return Arr(Ref(ref.group(1)))
+        return Arr(Leaf())
+
+    def obj(self) -> Obj:
+        self.pos += 1  # {
         fields: dict[str, Shape] = {}
         while True:
-            skip()
-            if text.startswith("}", pos):
-                pos += 1
+            self.skip()
+            if self.at("}"):
+                self.pos += 1
                 return Obj(fields)
-            m = _NAME.match(text, pos)
+            m = _NAME.match(self.text, self.pos)
             if not m:
-                raise ShapeError(f"expected a key at {text[pos:pos + 20]!r} in {text!r}")
-            pos = m.end()
-            skip()
+                raise ShapeError(
+                    f"expected a key at {self.text[self.pos:self.pos + 20]!r} in {self.text!r}")
+            self.pos = m.end()
+            self.skip()
             fields[m.group(0)] = Leaf()
-            if text.startswith(":", pos):
-                pos += 1
-                fields[m.group(0)] = value()
-            skip()
-            if text.startswith(",", pos):
-                pos += 1
-            elif not text.startswith("}", pos):
-                raise ShapeError(f"expected , or }} at {text[pos:pos + 20]!r} in {text!r}")
-
-    skip()
-    if not text.startswith("{"):
-        raise ShapeError(f"not an object: {text!r}")
-    shape = obj()
-    skip()
-    if pos != len(text):
-        raise ShapeError(f"text after the object: {text[pos:]!r}")
-    return shape
+            if self.at(":"):
+                self.pos += 1
+                fields[m.group(0)] = self.value()
+            self.skip()
+            if self.at(","):
+                self.pos += 1
+            elif not self.at("}"):
+                raise ShapeError(
+                    f"expected , or }} at {self.text[self.pos:self.pos + 20]!r} in {self.text!r}")
 
 
 def _closing(text: str, start: int) -> int:

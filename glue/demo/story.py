@@ -24,7 +24,8 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
-from glue.config import default_of
+from glue.cli.options import setting_option
+from glue.config import DEMO_SCALE
 from glue.db import demo as demo_db
 from glue.db import migrations
 from glue.demo import data as d
@@ -381,14 +382,7 @@ def dashboard(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
 
 
 @click.command()
-@click.option(
-    "--scale",
-    type=click.Choice(sorted(d.SCALES)),
-    default=default_of("MOCKBOOK_DEMO_SCALE"),
-    hidden=True,
-    envvar="MOCKBOOK_DEMO_SCALE",
-    help="full (the demo) or small (the tests).",
-)
+@setting_option(DEMO_SCALE, hidden=True, type=click.Choice(sorted(d.SCALES)))
 @click.option("--seed", type=int, default=8, hidden=True, help="Random seed of the sample data.")
 @click.option("--clean", is_flag=True,
               help="Only remove the demo's rows (before syncing this database with a portal).")

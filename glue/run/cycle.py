@@ -26,18 +26,24 @@ from glue.cache import (
     changes_since,
     start_position,
 )
-from glue.config import ConfigError, Settings
+from glue.config import ConfigError, Settings, declared
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.catalogue import CYCLE
 from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
-from glue.hubspot.portal import check_portal
 from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, Stopped, build_limiter
 from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
+from glue.sync.portal import check_portal
 from glue.sync.pull import pull
-from glue.sync.push import BATCH_RECORDS, RAMP_RECORDS, Pusher, default_worker_name
+from glue.sync.push import (
+    BATCH_RECORDS,
+    LEASE_SECONDS,
+    RAMP_RECORDS,
+    Pusher,
+    default_worker_name,
+)
 
 # How it works (the detail of the module docstring):
 #
@@ -66,7 +72,7 @@ from glue.sync.push import BATCH_RECORDS, RAMP_RECORDS, Pusher, default_worker_n
 # analytics and the purge need no HubSpot. Before the first HubSpot step HubSpot is checked (the
 # push's preflight): when it does not answer, the HubSpot steps are reported failed without burning
 # outbox attempts; when it refuses the configuration (token, object types, a portal not set up,
-# another portal than the one the database is synced with: glue.hubspot.portal) they are
+# another portal than the one the database is synced with: glue.sync.portal) they are
 # configuration errors. A step that loses the database connection ends the call
 # (``report.database_lost``): the worker reconnects. Statuses: ok, partial (done, but something was
 # dead-lettered or not applied), failed, skipped (nothing to do or not possible now: Redis away,
@@ -181,8 +187,8 @@ class Cycle:
     reader: HubSpotReader | None = None
     worker: str = field(default_factory=default_worker_name)
     batch_size: int = BATCH_RECORDS
-    lease_seconds: int = 120
-    push_budget: float = 60.0  # seconds of pushing per step
+    lease_seconds: int = LEASE_SECONDS
+    push_budget: float = declared("MOCKBOOK_RUN_PUSH_BUDGET").default  # pushing per step
     # run: push batch after batch until nothing is due; worker: after a batch that did not fill
     # up, end the step (what came in meanwhile is pushed by the worker's paced next push, not
     # at once as a tiny batch costing as many calls as a full one)
@@ -216,7 +222,7 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
     cycle.hubspot_retry_at = time.monotonic() + cycle.hubspot_retry_seconds
     db, hubspot, _ = cycle.seams()
     try:
-        # the portal this database is synced with (glue.hubspot.portal), as push and pull check
+        # the portal this database is synced with (glue.sync.portal), as push and pull check
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
         # sandbox`'s) stops with a message naming both instead of mixing their records. Read
         # beside the preflight's reads (one round trip less before the first push); its
@@ -542,68 +548,95 @@ def level_of(result: StepResult) -> int:
     return logging.INFO if busy.get(result.name) else logging.DEBUG
 
 
+def _describe_push(d: dict[str, Any]) -> str:
+    tables = ", ".join(f"{k} {v}" for k, v in d.get("by_table", {}).items())
+    text = (
+        f"push: sent {d.get('sent', 0)} record(s)"
+        + (f" ({tables})" if tables else "")
+        + f", {d.get('calls', 0)} HubSpot call(s)"
+    )
+    if d.get("retried"):
+        text += f", {d['retried']} row(s) to retry"
+    if d.get("dead_lettered"):
+        text += f", {d['dead_lettered']} dead-lettered"
+    if d.get("more"):
+        text += "; more to push (time budget spent)"
+    return text
+
+
+def _describe_pull(d: dict[str, Any]) -> str:
+    parts = []
+    for name, t in d.items():
+        bits = [f"read {t.get('read', 0)}"]
+        for key in ("inserted", "updated", "deactivated", "activated", "merged", "not_applied"):
+            if t.get(key):
+                bits.append(f"{key.replace('_', ' ')} {t[key]}")
+        parts.append(f"{name} " + ", ".join(bits))
+    return "pull: " + "; ".join(parts)
+
+
+def _describe_cache(d: dict[str, Any]) -> str:
+    if d.get("rebuilt") and "changes" not in d:
+        return (
+            f"cache: rebuilt ({d.get('written', 0)} key(s) written, {d.get('deleted', 0)} "
+            "deleted)"
+        )
+    return (
+        f"cache: {d.get('changes', 0)} change(s), {d.get('written', 0)} key(s) "
+        f"written, {d.get('deleted', 0)} deleted"
+        + (", rebuilt" if d.get("rebuilt") else "")
+    )
+
+
+def _describe_notes(d: dict[str, Any]) -> str:
+    text = f"notes: created {d.get('created', 0)}, audit rows marked {d.get('rows_marked', 0)}"
+    if d.get("recovered"):
+        text += f", recovered {d['recovered']}"
+    return text
+
+
+def _describe_waitlist(d: dict[str, Any]) -> str:
+    return (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
+            + (f", {d['closed']} place(s) of past exams closed" if d.get("closed") else "")
+            + (f", {d['left']} place(s) of students booked that day closed"
+               if d.get("left") else "")
+            + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
+
+
+def _describe_purge(d: dict[str, Any]) -> str:
+    return (f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')}"
+            f" days, {d.get('idempotency_keys_purged', 0)} idempotency key(s) older than"
+            f" {d.get('idempotency_retention_hours')} hours")
+
+
+def _describe_analytics(result: StepResult) -> str:
+    d = result.detail
+    if result.status == SKIPPED and "due_in" in d:
+        return f"analytics: not due (refreshed {d['refreshed_ago']} s ago, due in {d['due_in']} s)"
+    return f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
+
+
+# One line of each step's detail, for people (describe)
+_DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "push": _describe_push,
+    "pull": _describe_pull,
+    "cache": _describe_cache,
+    "notes": _describe_notes,
+    "waitlist": _describe_waitlist,
+    "complete": lambda d: f"complete: {d.get('completed', 0)} past booking(s) completed",
+    "purge": _describe_purge,
+}
+
+
 def describe(result: StepResult) -> str:
     """One line about a step's result, for people."""
     d = result.detail
     if result.status in (SKIPPED, FAILED, CONFIG) and not d:
         return f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
-    if result.name == "push":
-        tables = ", ".join(f"{k} {v}" for k, v in d.get("by_table", {}).items())
-        text = (
-            f"push: sent {d.get('sent', 0)} record(s)"
-            + (f" ({tables})" if tables else "")
-            + f", {d.get('calls', 0)} HubSpot call(s)"
-        )
-        if d.get("retried"):
-            text += f", {d['retried']} row(s) to retry"
-        if d.get("dead_lettered"):
-            text += f", {d['dead_lettered']} dead-lettered"
-        if d.get("more"):
-            text += "; more to push (time budget spent)"
-    elif result.name == "pull":
-        parts = []
-        for name, t in d.items():
-            bits = [f"read {t.get('read', 0)}"]
-            for key in ("inserted", "updated", "deactivated", "activated", "merged", "not_applied"):
-                if t.get(key):
-                    bits.append(f"{key.replace('_', ' ')} {t[key]}")
-            parts.append(f"{name} " + ", ".join(bits))
-        text = "pull: " + "; ".join(parts)
-    elif result.name == "cache":
-        if d.get("rebuilt") and "changes" not in d:
-            text = (
-                f"cache: rebuilt ({d.get('written', 0)} key(s) written, {d.get('deleted', 0)} "
-                "deleted)"
-            )
-        else:
-            text = (
-                f"cache: {d.get('changes', 0)} change(s), {d.get('written', 0)} key(s) "
-                f"written, {d.get('deleted', 0)} deleted"
-                + (", rebuilt" if d.get("rebuilt") else "")
-            )
-    elif result.name == "notes":
-        text = f"notes: created {d.get('created', 0)}, audit rows marked {d.get('rows_marked', 0)}"
-        if d.get("recovered"):
-            text += f", recovered {d['recovered']}"
-    elif result.name == "analytics":
-        if result.status == SKIPPED and "due_in" in d:
-            text = (
-                f"analytics: not due (refreshed {d['refreshed_ago']} s ago, due in {d['due_in']} s)"
-            )
-        else:
-            text = f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
-    elif result.name == "waitlist":
-        text = (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
-                + (f", {d['closed']} place(s) of past exams closed" if d.get("closed") else "")
-                + (f", {d['left']} place(s) of students booked that day closed"
-                   if d.get("left") else "")
-                + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
-    elif result.name == "complete":
-        text = f"complete: {d.get('completed', 0)} past booking(s) completed"
-    elif result.name == "purge":
-        text = (f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')}"
-                f" days, {d.get('idempotency_keys_purged', 0)} idempotency key(s) older than"
-                f" {d.get('idempotency_retention_hours')} hours")
+    if result.name == "analytics":
+        text = _describe_analytics(result)
+    elif result.name in _DESCRIBE:
+        text = _DESCRIBE[result.name](d)
     else:
         text = f"{result.name}: {result.status}"
     if result.error and result.error != "not due":

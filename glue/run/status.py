@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from rich.table import Table
 
+from glue.config import declared
 from glue.db import status as status_sql
 
 # How it works (the detail of the module docstring):
@@ -42,12 +43,12 @@ from glue.db import status as status_sql
 class Thresholds:
     """--check fails when a value is above its threshold."""
 
-    max_lag_seconds: float = 30.0
-    max_pending: int = 100
-    max_error_rate: float = 0.05
-    max_drift: int = 10
-    max_dead_letters: int = 0
-    max_unsent_audit_seconds: float = 3600.0
+    max_lag_seconds: float = declared("MOCKBOOK_STATUS_MAX_LAG").default
+    max_pending: int = declared("MOCKBOOK_STATUS_MAX_PENDING").default
+    max_error_rate: float = declared("MOCKBOOK_STATUS_MAX_ERROR_RATE").default
+    max_drift: int = declared("MOCKBOOK_STATUS_MAX_DRIFT").default
+    max_dead_letters: int = declared("MOCKBOOK_STATUS_MAX_DEAD_LETTERS").default
+    max_unsent_audit_seconds: float = declared("MOCKBOOK_STATUS_MAX_UNSENT_AUDIT").default
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from glue.run.cycle import (
     level_of,
     step,
 )
-from glue.sync.push import BATCH_RECORDS, PUSH_CONNECTIONS, default_worker_name
+from glue.sync.push import BATCH_RECORDS, LEASE_SECONDS, PUSH_CONNECTIONS, default_worker_name
 
 # How it works (the detail of the module docstring):
 #
@@ -133,7 +133,7 @@ def run_once(
     *,
     stop: threading.Event,
     batch_size: int = BATCH_RECORDS,
-    lease_seconds: int = 120,
+    lease_seconds: int = LEASE_SECONDS,
     push_budget: float | None = None,
     push_linger: float = 5.0,
 ) -> CycleReport:
@@ -461,7 +461,7 @@ class Worker:
         *,
         stop: threading.Event,
         batch_size: int = BATCH_RECORDS,
-        lease_seconds: int = 120,
+        lease_seconds: int = LEASE_SECONDS,
         name: str | None = None,
     ) -> None:
         self.settings = settings

@@ -63,6 +63,13 @@ def validate(body: Any, raw_chars: int) -> tuple[list[dict], int, int]:
         raise SearchError(
             f"Too many filter groups: {len(groups)}; the maximum is {MAX_FILTER_GROUPS}."
         )
+    _validate_filters(groups)
+    limit, offset = _paging(body)
+    return groups, limit, offset
+
+
+def _validate_filters(groups: list[Any]) -> None:
+    """Each group a list of valid filters, within HubSpot's counts."""
     total = 0
     for group in groups:
         filters = group.get("filters") if isinstance(group, dict) else None
@@ -80,6 +87,10 @@ def validate(body: Any, raw_chars: int) -> tuple[list[dict], int, int]:
                 raise SearchError(f"Invalid filter: {flt!r}")
     if total > MAX_FILTERS:
         raise SearchError(f"Too many filters: {total}; the maximum is {MAX_FILTERS}.")
+
+
+def _paging(body: dict[str, Any]) -> tuple[int, int]:
+    """(limit, offset) of a search body, within HubSpot's bounds."""
     limit = body.get("limit", DEFAULT_LIMIT)
     if limit is None:
         limit = DEFAULT_LIMIT
@@ -97,7 +108,7 @@ def validate(body: Any, raw_chars: int) -> tuple[list[dict], int, int]:
             f"Paging past {MAX_RESULTS} results is not supported "
             f"(after={offset}); narrow the filters instead."
         )
-    return groups, limit, offset
+    return limit, offset
 
 
 def _match(props: dict[str, str], flt: dict) -> bool:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glue.clock import SYSTEM, Clock, utcnow
-from glue.config import Settings, default_of
+from glue.config import NOTES_SETTLE_SECONDS, Settings
 from glue.credit_fields import CREDIT_FIELDS
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
@@ -52,7 +52,7 @@ CURSOR = "notes"
 # {note id: {"to": [[object type, id], ...], "attempts": n}}, tried again on every run
 ASSOCIATIONS = "notes:associations"
 MAX_ASSOCIATION_ATTEMPTS = 10
-DEFAULT_SETTLE_SECONDS = default_of("MOCKBOOK_NOTES_SETTLE_SECONDS")
+DEFAULT_SETTLE_SECONDS = NOTES_SETTLE_SECONDS.default
 MAX_BODY = 1000
 
 CREDIT_LABELS = {f.name: f.pays_for for f in CREDIT_FIELDS}

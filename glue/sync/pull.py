@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import tenacity
 
-from glue.config import Settings, default_of
+from glue.config import PULL_OVERLAP_SECONDS, Settings
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED
@@ -68,7 +68,7 @@ EXAM_PROPERTIES = SYNCED["exams"].read
 CONTACT_PROPERTIES = SYNCED["contacts"].read
 BOOKING_PROPERTIES = SYNCED["bookings"].read
 PULL_ACTOR = "hubspot:pull"
-DEFAULT_OVERLAP_SECONDS = default_of("MOCKBOOK_PULL_OVERLAP_SECONDS")
+DEFAULT_OVERLAP_SECONDS = PULL_OVERLAP_SECONDS.default
 
 
 @dataclass(frozen=True)

@@ -537,24 +537,9 @@ class Reconciler:
                 ("contact", with_contact.get(rec["id"], set())),
                 ("exam", with_exam.get(rec["id"], set())),
             ):
-                want = _booking_link(state, kind)
-                extra = sorted(found - {want, self.merged_into.get(want)}) if want else []
-                if want and want not in found:
-                    requeue = True
-                elif not extra:
-                    continue
-                fields[f"association:{kind}"] = {"postgres": want, "hubspot": sorted(found)}
-                if extra:
-                    item = {
-                        "key": code,
-                        "record_id": str(row["record_id"]),
-                        "hubspot_id": rec["id"],
-                        "association": kind,
-                        "postgres": want,
-                        "extra": extra,
-                    }
-                    report.extra_associations.append(item)
-                    fixes["dissociate"].append(item)
+                item = {"key": code, "record_id": str(row["record_id"]), "hubspot_id": rec["id"],
+                        "association": kind}
+                requeue |= self._compare_association(item, state, found, fields, report, fixes)
             if fields:
                 report.different.append(
                     {"key": code, "record_id": str(row["record_id"]), "fields": fields}
@@ -567,6 +552,32 @@ class Reconciler:
                 fixes["import"].append(rec)
         report.compared = len(rows) + len(report.missing_in_postgres)
         return report, fixes
+
+    def _compare_association(
+        self,
+        item: dict[str, Any],
+        state: dict[str, Any],
+        found: set[str],
+        fields: dict[str, Any],
+        report: EntityReport,
+        fixes: dict[str, Any],
+    ) -> bool:
+        """A booking's association of one kind (``item``: the booking and the kind) against the
+        ones HubSpot has (``found``): a difference goes in ``fields``, an extra association in
+        the report and the fixes (removed, not pushed). True: the booking must be pushed again
+        (its association is missing)."""
+        kind = item["association"]
+        want = _booking_link(state, kind)
+        extra = sorted(found - {want, self.merged_into.get(want)}) if want else []
+        missing = bool(want) and want not in found
+        if not missing and not extra:
+            return False
+        fields[f"association:{kind}"] = {"postgres": want, "hubspot": sorted(found)}
+        if extra:
+            item = {**item, "postgres": want, "extra": extra}
+            report.extra_associations.append(item)
+            fixes["dissociate"].append(item)
+        return missing
 
     def repair_bookings(self, report: EntityReport, fixes: dict[str, Any]) -> None:
         imported: list[str] = []

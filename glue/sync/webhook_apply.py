@@ -18,9 +18,10 @@ from glue.cache import CacheKeeper, Change
 from glue.config import Settings
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, MAX_BATCH, HubSpotError
-from glue.hubspot.portal import PortalGate, event_portal
+from glue.hubspot.portal import event_portal
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
+from glue.sync.portal import PortalGate
 from glue.sync.pull import Puller, TargetStats, targets
 
 # How it works (the detail of the module docstring):

@@ -27,13 +27,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from glue.cache import CacheKeeper
-from glue.config import ConfigError, Settings, default_of
+from glue.config import WEBHOOKS_PATH, ConfigError, Settings
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS, HubSpotClient
-from glue.hubspot.portal import PortalGate
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
+from glue.sync.portal import PortalGate
 from glue.sync.webhook_apply import WebhookProcessor
 from glue.sync.webhook_server import HttpServer
 from glue.sync.webhook_store import (
@@ -85,7 +85,7 @@ MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: reject a request whose timestamp is older
 MAX_EVENTS = 100  # HubSpot sends at most 100 events in one request
 # 100 events are a few tens of kB; a larger body is not HubSpot's, refused (413) unread
 MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_PATH = default_of("MOCKBOOK_WEBHOOKS_PATH")
+DEFAULT_PATH = WEBHOOKS_PATH.default
 CHECK_TYPE = "mockbook.check"  # the subscriptionType of `mockbook webhooks check`'s delivery
 # HubSpot's v3 validation decodes these URL-encoded characters of the URI before signing.
 _URI_DECODE = {
@@ -254,6 +254,68 @@ def _unavailable(message: str, **extra: str) -> JSONResponse:
     return JSONResponse({"error": "unavailable", "message": message, **extra}, status_code=503)
 
 
+def _signature_problem(config: WebhookConfig, request: Request, body: bytes) -> str | None:
+    """Why a delivery's signature does not hold (logged), or None. The URI checked is the one
+    HubSpot signed: the public URL (with the request's query) behind a reverse proxy."""
+    uri = config.public_url or str(request.url)
+    if config.public_url and request.url.query and "?" not in config.public_url:
+        uri = f"{config.public_url}?{request.url.query}"
+    problem = check_signature(
+        config.secret,
+        request.method,
+        uri,
+        body,
+        request.headers.get(TIMESTAMP_HEADER),
+        request.headers.get(SIGNATURE_HEADER),
+        max_age_ms=config.max_age_ms,
+    )
+    if problem is not None:
+        # the URI checked is in the log (not the answer): a scheme, host or path other than
+        # the one HubSpot signed is the usual cause (MOCKBOOK_WEBHOOKS_PUBLIC_URL)
+        log.warning(
+            "webhook refused: %s (URI checked: %s)",
+            problem,
+            uri,
+            extra=fields(event="webhook_refused", why=problem, uri=uri),
+        )
+    return problem
+
+
+async def _store(
+    store: Callable[[list[dict[str, Any]]], dict[str, int]], events: list[dict[str, Any]]
+) -> dict[str, int] | JSONResponse:
+    """The store's counts, or the answer when the events could not be stored (503: HubSpot
+    retries; 400: retrying would not help)."""
+    try:
+        return await run_in_threadpool(store, events)
+    except DatabaseDown as exc:  # logged once when it went down, not per delivery
+        return _unavailable(str(exc), database="down")
+    except psycopg.Error as exc:
+        if exc.sqlstate == "PT400":  # INVALID_ARGUMENT: retrying would not help
+            detail = exc.diag.message_detail or str(exc)
+            return JSONResponse({"error": "bad_request", "message": detail}, status_code=400)
+        log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
+        return _unavailable(first_line(exc))
+    except OSError as exc:
+        log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
+        return _unavailable(first_line(exc))
+
+
+def _events(body: bytes) -> list[dict[str, Any]] | JSONResponse:
+    """A signed delivery's events, or the answer to give: a check's (`mockbook webhooks
+    check`: signature and URL match; nothing is stored or applied) or a malformed body's."""
+    try:
+        events = json.loads(body)
+    except ValueError:
+        events = None
+    if _is_check(events):
+        return JSONResponse({"check": "ok", "checkId": events[0].get("checkId")})
+    problem = _malformed(events)
+    if problem is not None:
+        return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
+    return events
+
+
 def build_app(
     config: WebhookConfig,
     store: Callable[[list[dict[str, Any]]], dict[str, int]],
@@ -264,7 +326,7 @@ def build_app(
 ) -> Starlette:
     """The intake: ``POST {config.path}`` (see the module docstring) and ``GET /healthz``
     (``health``: None when the database answers, else why not; without it, always 200).
-    ``admit`` is the portal gate (glue.hubspot.portal.PortalGate.admit): the events of another
+    ``admit`` is the portal gate (glue.sync.portal.PortalGate.admit): the events of another
     portal than the database's are answered 200 (HubSpot would only retry them) and dropped."""
 
     async def receive(request: Request) -> JSONResponse:
@@ -278,56 +340,20 @@ def build_app(
                 "webhook refused: %s", problem, extra=fields(event="webhook_refused", why=problem)
             )
             return JSONResponse({"error": "too_large", "message": problem}, status_code=413)
-        uri = config.public_url or str(request.url)
-        if config.public_url and request.url.query and "?" not in config.public_url:
-            uri = f"{config.public_url}?{request.url.query}"
-        problem = check_signature(
-            config.secret,
-            request.method,
-            uri,
-            body,
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
-            max_age_ms=config.max_age_ms,
-        )
+        problem = _signature_problem(config, request, body)
         if problem is not None:
-            # the URI checked is in the log (not the answer): a scheme, host or path other than
-            # the one HubSpot signed is the usual cause (MOCKBOOK_WEBHOOKS_PUBLIC_URL)
-            log.warning(
-                "webhook refused: %s (URI checked: %s)",
-                problem,
-                uri,
-                extra=fields(event="webhook_refused", why=problem, uri=uri),
-            )
             return JSONResponse({"error": "unauthorized", "message": problem}, status_code=401)
-        try:
-            events = json.loads(body)
-        except ValueError:
-            events = None
-        if _is_check(events):
-            # `mockbook webhooks check`: signature and URL match; nothing is stored or applied
-            return JSONResponse({"check": "ok", "checkId": events[0].get("checkId")})
-        problem = _malformed(events)
-        if problem is not None:
-            return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
+        events = _events(body)
+        if isinstance(events, JSONResponse):
+            return events
         refused = 0
         if admit is not None:
             events, refused = admit(events)
             if not events:
                 return JSONResponse({"stored": 0, "refused_portal": refused}, status_code=200)
-        try:
-            result = await run_in_threadpool(store, events)
-        except DatabaseDown as exc:  # logged once when it went down, not per delivery
-            return _unavailable(str(exc), database="down")
-        except psycopg.Error as exc:
-            if exc.sqlstate == "PT400":  # INVALID_ARGUMENT: retrying would not help
-                detail = exc.diag.message_detail or str(exc)
-                return JSONResponse({"error": "bad_request", "message": detail}, status_code=400)
-            log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
-            return _unavailable(first_line(exc))
-        except OSError as exc:
-            log.warning("webhook not stored (HubSpot will retry): %s", first_line(exc))
-            return _unavailable(first_line(exc))
+        result = await _store(store, events)
+        if isinstance(result, JSONResponse):
+            return result
         if on_stored is not None:
             on_stored()
         if refused:
@@ -384,7 +410,7 @@ class WebhookService:
                 client.limiter = limiter
             reader = HubSpotReader(client)
         self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
-        # the one portal gate (glue.hubspot.portal): checked at start, then on every event
+        # the one portal gate (glue.sync.portal): checked at start, then on every event
         self.gate = PortalGate(self.db, reader.client, settings)
         keeper = CacheKeeper(settings.redis_url) if settings.redis_url else None
         self.processor = WebhookProcessor(

@@ -11,6 +11,7 @@ and ``lanes`` (the background threads of the database work).
 from glue.sync.push.pusher import (
     BATCH_RECORDS,
     CLAIM_LIMIT,
+    LEASE_SECONDS,
     PUSH_CONNECTIONS,
     Pusher,
     push,
@@ -20,6 +21,7 @@ from glue.sync.push.records import RAMP_RECORDS, PushStats, Work, default_worker
 __all__ = [
     "BATCH_RECORDS",
     "CLAIM_LIMIT",
+    "LEASE_SECONDS",
     "PUSH_CONNECTIONS",
     "RAMP_RECORDS",
     "PushStats",

@@ -86,6 +86,20 @@ def contact_properties(state: dict[str, Any]) -> dict[str, str]:
     return {p: str(v) for p, v in contact_credits(state).items()}
 
 
+def _lookups(bookings: list[Work], claimed: set[uuid.UUID]) -> list[uuid.UUID]:
+    """The contacts the bookings need a HubSpot id of whose outbox rows the batch did not claim
+    (looked up, never pushed: the module comment's "Lookups"), in the bookings' order."""
+    lookups: list[uuid.UUID] = []
+    for b in bookings:
+        s = b.state or {}
+        rid = s.get("contact_record_id")
+        if rid and not s.get("contact_hubspot_id") and not s.get("associated_contact_id"):
+            rid = uuid.UUID(str(rid))
+            if rid not in claimed and rid not in lookups:
+                lookups.append(rid)
+    return lookups
+
+
 class ContactPush(Settler):
     """Step 1 of a batch (:class:`glue.sync.push.pusher.Pusher`): its contacts."""
 
@@ -112,14 +126,7 @@ class ContactPush(Settler):
         left)."""
         resolved: dict[str, str | None] = {}
         claimed = {w.record_id for w in works}
-        lookups: list[uuid.UUID] = []
-        for b in bookings:
-            s = b.state or {}
-            rid = s.get("contact_record_id")
-            if rid and not s.get("contact_hubspot_id") and not s.get("associated_contact_id"):
-                rid = uuid.UUID(str(rid))
-                if rid not in claimed and rid not in lookups:
-                    lookups.append(rid)
+        lookups = _lookups(bookings, claimed)
         if lookups:  # an earlier batch's write-back may have given them their HubSpot id
             self._drain_settle()
         # A lookup only resolves the HubSpot id (see "Lookups" in the module comment): one with
@@ -139,68 +146,25 @@ class ContactPush(Settler):
         by_email = [w for w in live if not w.state.get("hubspot_id")] + unknown
         for work in with_id:
             resolved[work.trace] = work.state["hubspot_id"]
+        by_email += self._update_merged(with_id, resolved, idle)
+        for chunk in chunks(by_email, MAX_BATCH):
+            self._run_chunk(chunk, lambda part: self._upsert_contacts(part, resolved))
+        return resolved
 
-        def update(chunk: list[Work]) -> None:
-            # (record_credit_push was called by _prepare_contacts, after the merge)
-            result = self.hubspot.update(
-                CONTACTS,
-                [
-                    {
-                        "id": w.state["hubspot_id"],
-                        "properties": contact_properties(w.state),
-                        "trace": w.trace,
-                    }
-                    for w in chunk
-                ],
-            )
-            failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
-            self._fail_per_record(failed)
-            ok = self._confirmed(result, chunk, failed)
-            self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
-
-        def upsert(chunk: list[Work]) -> None:
-            owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
-            if len(self._record_sending(owned)) < len(owned):  # BUSY: given back, not sent
-                chunk = [w for w in chunk if not w.rows]
-                if not chunk:
-                    return
-            result = self.hubspot.upsert(
-                CONTACTS,
-                "email",
-                [
-                    {
-                        "id": w.state["email"].strip().lower(),
-                        "properties": contact_properties(w.state) if w.rows else {},
-                        "trace": w.trace,
-                    }
-                    for w in chunk
-                ],
-            )
-            failed = self._errors_by_work(
-                result, chunk, lambda w: [w.state["email"].strip().lower()]
-            )
-            self._fail_per_record(failed)
-            ids = self._result_ids(
-                result, chunk, lambda w: w.state["email"].strip().lower(), "email"
-            )
-            ok = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace in ids]
-            missing = [
-                w for w in chunk if (w.table, w.record_id) not in failed and w.trace not in ids
-            ]
-            if missing:
-                self._fail(missing, "HubSpot answered the contact upsert without this contact")
-            for w in ok:
-                resolved[w.trace] = ids[w.trace]
-            ok = [w for w in ok if w.rows]  # a lookup's id is not written back
-            self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
-            self._give_profile(ok, ids, result)
-
-        # Read and merge on the prep lane, chunk after chunk, while the chunks already merged
-        # are written here (an update waits only for its own chunk's merge).
+    def _update_merged(
+        self,
+        with_id: list[Work],
+        resolved: dict[str, str | None],
+        idle: Callable[[], bool] | None,
+    ) -> list[Work]:
+        """Read and merge on the prep lane, chunk after chunk, while the chunks already merged
+        are written here (an update waits only for its own chunk's merge). Returns the contacts
+        HubSpot deleted meanwhile (matched again by email)."""
         prepared = [
             self._on_prep(self._prepare_contacts, chunk) for chunk in chunks(with_id, MAX_BATCH)
         ]
         ready: list[Work] = []
+        lost: list[Work] = []
         try:
             for future in prepared:
                 while not future.done() and idle is not None and idle():
@@ -210,20 +174,70 @@ class ContactPush(Settler):
                     resolved[work.trace] = work.state["hubspot_id"]
                 for work in gone:
                     resolved.pop(work.trace, None)
-                by_email.extend(gone)
+                lost.extend(gone)
                 ready.extend(merged)
                 while len(ready) >= MAX_BATCH:  # full calls only, until the last
                     chunk, ready = ready[:MAX_BATCH], ready[MAX_BATCH:]
-                    self._run_chunk(chunk, update)
+                    self._run_chunk(chunk, self._update_contacts)
         finally:  # an error: stop the reads not started, wait for the one running
             for future in prepared:
                 future.cancel()
             wait_futures(prepared)
         for chunk in chunks(ready, MAX_BATCH):
-            self._run_chunk(chunk, update)
-        for chunk in chunks(by_email, MAX_BATCH):
-            self._run_chunk(chunk, upsert)
-        return resolved
+            self._run_chunk(chunk, self._update_contacts)
+        return lost
+
+    def _update_contacts(self, chunk: list[Work]) -> None:
+        """The credits of contacts with a HubSpot id, written by id (record_credit_push was
+        called by _prepare_contacts, after the merge)."""
+        result = self.hubspot.update(
+            CONTACTS,
+            [
+                {
+                    "id": w.state["hubspot_id"],
+                    "properties": contact_properties(w.state),
+                    "trace": w.trace,
+                }
+                for w in chunk
+            ],
+        )
+        failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
+        self._fail_per_record(failed)
+        ok = self._confirmed(result, chunk, failed)
+        self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+
+    def _upsert_contacts(self, chunk: list[Work], resolved: dict[str, str | None]) -> None:
+        """Contacts without a HubSpot id, matched by email (found or created); a lookup (no
+        outbox rows of its own) sends no property and its id is not written back."""
+        owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
+        if len(self._record_sending(owned)) < len(owned):  # BUSY: given back, not sent
+            chunk = [w for w in chunk if not w.rows]
+            if not chunk:
+                return
+        result = self.hubspot.upsert(
+            CONTACTS,
+            "email",
+            [
+                {
+                    "id": w.state["email"].strip().lower(),
+                    "properties": contact_properties(w.state) if w.rows else {},
+                    "trace": w.trace,
+                }
+                for w in chunk
+            ],
+        )
+        failed = self._errors_by_work(result, chunk, lambda w: [w.state["email"].strip().lower()])
+        self._fail_per_record(failed)
+        ids = self._result_ids(result, chunk, lambda w: w.state["email"].strip().lower(), "email")
+        ok = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace in ids]
+        missing = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace not in ids]
+        if missing:
+            self._fail(missing, "HubSpot answered the contact upsert without this contact")
+        for w in ok:
+            resolved[w.trace] = ids[w.trace]
+        ok = [w for w in ok if w.rows]  # a lookup's id is not written back
+        self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
+        self._give_profile(ok, ids, result)
 
     def _give_profile(self, works: list[Work], ids: dict[str, str], result: BatchResult) -> None:
         """The contacts the upsert created (``new`` in its answer: a student new to HubSpot, or

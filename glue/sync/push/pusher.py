@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from glue.config import Settings
+from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PUSH_LINGER_SECONDS, Settings
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import WAITLIST_TABLE
@@ -70,14 +70,13 @@ from glue.sync.push.records import (
 log = logging.getLogger(__name__)
 
 # One claim takes at most CLAIM_LIMIT due rows (claim_sync_batch's bound); a batch is gathered
-# from several claims, up to ``batch_size`` records (BATCH_RECORDS by default) and as many
-# bookings as fill whole association calls (MAX_ASSOCIATION_BATCH pairs each, one call per
-# target type), so that the objects calls go out full (100 inputs), the association calls carry
-# up to 2,000 bookings each (at 1,000 rows a claim, a fifth of the calls were association calls
-# carrying ~470 bookings), and the fixed costs of a batch (claims, the final completion) are
-# spread over many records.
+# from several claims, up to ``batch_size`` records (BATCH_RECORDS by default) and as many bookings
+# as fill whole association calls (MAX_ASSOCIATION_BATCH pairs each, one call per target type):
+# the objects calls go out full (100 inputs), the association calls carry up to 2,000 bookings each
+# (at 1,000 rows a claim, a fifth of the calls were association calls carrying ~470 bookings), and
+# a batch's fixed costs (claims, the final completion) are spread over many records.
 CLAIM_LIMIT = 1000
-BATCH_RECORDS = 8000
+BATCH_RECORDS, LEASE_SECONDS = PUSH_BATCH_SIZE.default, PUSH_LEASE_SECONDS.default
 # Contact chunks read and merged at once (the prep lane's threads; each merge is one database
 # transaction on its own connection, on disjoint contacts). The merge is the costliest database
 # call of the push (~150-350 ms per 100 contacts on the shared 2-core box: docs/performance.md,
@@ -97,7 +96,6 @@ class Batch:
     claimed_at: float  # time.monotonic() before the claim
 
 
-
 class Pusher(ContactPush, BookingPush, ExamPush):
     """Drains the outbox to HubSpot. ``Pusher(db, hubspot, settings)``; ``run()`` -> PushStats."""
 
@@ -109,7 +107,7 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         *,
         worker: str | None = None,
         batch_size: int = BATCH_RECORDS,
-        lease_seconds: int = 120,
+        lease_seconds: int = LEASE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         stop: threading.Event | None = None,
         ramp: int | None = None,
@@ -139,7 +137,6 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         self._settle: Lane | None = None
         self._next: Future | None = None
 
-
     # ---- start-up check ----------------------------------------------------------------------
     def preflight(self, uses: Iterable[str] = ("push",)) -> None:
         """Check once that HubSpot answers, accepts the token and has everything the push (or
@@ -150,7 +147,9 @@ class Pusher(ContactPush, BookingPush, ExamPush):
         require_portal(self.hubspot, self.settings, uses)
 
     # ---- the loop ----------------------------------------------------------------------------
-    def run(self, *, max_batches: int | None = None, linger: float = 10.0) -> PushStats:
+    def run(
+        self, *, max_batches: int | None = None, linger: float = PUSH_LINGER_SECONDS.default
+    ) -> PushStats:
         """Push batches until the queue has nothing due, waiting up to ``linger`` seconds for
         rows coming due (a rate-limit wait, a short backoff); at most ``max_batches``. A stop
         (``stop`` set) ends it after the HubSpot call in hand, its batch settled."""
@@ -392,8 +391,8 @@ def push(
     exam: str | None = None,
     max_batches: int | None = None,
     batch_size: int = BATCH_RECORDS,
-    lease_seconds: int = 120,
-    linger: float = 10.0,
+    lease_seconds: int = LEASE_SECONDS,
+    linger: float = PUSH_LINGER_SECONDS.default,
     worker: str | None = None,
     stop: threading.Event | None = None,
 ) -> PushStats:

@@ -52,7 +52,7 @@ def test_push_json_is_one_object(push_db: str, sandbox: Sandbox, monkeypatch, ca
     )
     assert code == 0, err
     # nothing to push: the 8 reads of the start-up portal check (glue/hubspot/setup.py) and the
-    # portal identity check's schema read (glue/hubspot/portal.py)
+    # portal identity check's schema read (glue/sync/portal.py)
     assert out.startswith("push: sent 0 record(s)") and "HubSpot calls 9" in out
 
 

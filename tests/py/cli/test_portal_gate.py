@@ -1,4 +1,4 @@
-"""The one portal gate (glue/hubspot/portal.py), on every path in: every `mockbook` command, taken
+"""The one portal gate (glue/sync/portal.py), on every path in: every `mockbook` command, taken
 from the click command tree so that a new command cannot be left out, run against a second
 portal once the database is synced with a first one; and the webhook intake, at start and on
 each event (an event of another portal is refused, logged once with its count, never applied)."""
@@ -201,7 +201,7 @@ def test_the_intake_refuses_every_event_of_another_portal(
     port = service.start()
     assert service.gate.portal == sandbox.store.portal_id
     url = f"http://127.0.0.1:{port}/webhooks/hubspot"
-    caplog.set_level(logging.WARNING, logger="glue.hubspot.portal")
+    caplog.set_level(logging.WARNING, logger="glue.sync.portal")
     try:
         foreign = [
             _event(i, exam_id, portal)

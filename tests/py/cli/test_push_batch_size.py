@@ -1,8 +1,9 @@
-"""`--batch-size` of `mockbook push`, `run` and `worker` (MOCKBOOK_PUSH_BATCH_SIZE) is the
-pusher's batch: records per batch, gathered from claims of up to 1,000 outbox rows. Its default
-is the pusher's own (glue.sync.push.BATCH_RECORDS), so the commands push as the push benchmark
-measures: a default of 1,000 records, left from when a batch was one claim, split every 4,000
-bookings into eight batches, each with its own association calls and partial calls."""
+"""`--batch-size` of `mockbook push`, `run` and `worker` (MOCKBOOK_PUSH_BATCH_SIZE) is the pusher's
+batch: records per batch, gathered from claims of up to 1,000 outbox rows. Its default is the
+pusher's own (glue.sync.push.BATCH_RECORDS, from the setting's one row in glue.config), so the
+commands push as the push benchmark measures: a default of 1,000 records, left from when a batch
+was one claim, split every 4,000 bookings into eight batches, each with its own association
+calls and partial calls."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import click
 import pytest
 
 from glue.cli import LAZY_COMMANDS
-from glue.config import PUSH_BATCH_MAX, default_of
+from glue.config import PUSH_BATCH_MAX, PUSH_BATCH_SIZE
 from glue.sync.push import BATCH_RECORDS
 
 COMMANDS = ("push", "run", "worker")
@@ -32,7 +33,7 @@ def batch_size_option(name: str) -> click.Option:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_the_default_batch_is_the_pushers(name: str) -> None:
     option = batch_size_option(name)
-    assert option.default == default_of("MOCKBOOK_PUSH_BATCH_SIZE") == BATCH_RECORDS
+    assert option.default == PUSH_BATCH_SIZE.default == BATCH_RECORDS
     assert option.envvar == "MOCKBOOK_PUSH_BATCH_SIZE"
 
 

@@ -1,16 +1,18 @@
 """One revision per release: while a release is not cut, `mockbook db revision` folds db/ into
 its one revision instead of adding another (glue.db.revision.freeze), whatever state db/ and the
 manifest are in; once it is cut, the next run starts the next release's revision. And the
-repository itself: between two releases lies exactly one revision, and the CHANGELOG has one
-section per release."""
+repository itself: between two releases lies exactly one revision (releases.json, and the git
+tags v<version>), and the CHANGELOG has one section per release."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import db_copies
 import psycopg
 import pytest
 from alembic import command
@@ -30,10 +32,9 @@ MARKER = "-- folded body change"
 
 @pytest.fixture
 def db_copy(tmp_path: Path) -> Path:
-    """A private copy of db/ (its release not cut, as in the repository)."""
-    copy = tmp_path / "db"
-    shutil.copytree(freeze.DB_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+    """A private copy of db/ whose newest release is not cut (whether or not it is cut in the
+    checkout: db_copies.uncut)."""
+    return db_copies.uncut(tmp_path)
 
 
 def change_body(db_dir: Path) -> None:
@@ -142,7 +143,8 @@ def test_a_fold_from_a_stale_manifest_gives_the_same_revision(db_copy: Path,
 
 def test_a_cut_release_makes_the_next_change_the_next_releases_revision(db_copy: Path) -> None:
     first = freeze.unreleased_revision(db_copy)
-    freeze.cut_release("1.0.0", "2026-01-02", db_copy)
+    freeze.cut_release(freeze.load_releases(db_copy)[-1]["version"] or "1.0.0", "2026-01-02",
+                       db_copy)
     assert freeze.unreleased_revision(db_copy) is None
     change_body(db_copy)
     with pytest.raises(ValueError, match="needs a name"):
@@ -177,7 +179,8 @@ def test_a_second_revision_between_two_releases_is_named(db_copy: Path) -> None:
         "release 1.0.0 is not cut (date null) but a later release is"]
 
 
-CHANGELOG = freeze.DB_DIR.parent / "CHANGELOG.md"
+REPO = freeze.DB_DIR.parent
+CHANGELOG = REPO / "CHANGELOG.md"
 _HEADING = re.compile(r"^## (\S+) — (unreleased|\d{4}-\d{2}-\d{2})$", re.MULTILINE)
 
 
@@ -208,6 +211,45 @@ def test_the_changelog_check_sees_a_missing_or_wrong_section() -> None:
     text = CHANGELOG.read_text()
     assert changelog_sections(text)
     assert changelog_sections(text.replace("## 1.0.0 — ", "## 1.0.0 - ")) == []
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def revisions_at(ref: str) -> set[str]:
+    """The revisions (after the production baseline) in the tree of a git ref."""
+    names = git("ls-tree", "--name-only", f"{ref}:db/migrations/versions").split()
+    return {n.removesuffix(".py") for n in names if n.endswith(".py")} - {"0001_baseline"}
+
+
+def crowded_releases(steps: list[tuple[str, set[str]]]) -> list[str]:
+    """The steps (a release tag, or HEAD after the last tag, with the revisions in its tree)
+    that add more than one revision to the step before: one revision per release."""
+    found, before = [], set()
+    for name, revisions in steps:
+        if len(revisions - before) > 1:
+            found.append(f"{name} adds {sorted(revisions - before)}")
+        before = revisions
+    return found
+
+
+def test_at_most_one_revision_lies_between_two_release_tags() -> None:
+    tags = git("tag", "--list", "v[0-9]*", "--sort=v:refname").split()
+    steps = [(tag, revisions_at(tag)) for tag in tags] + [("HEAD", revisions_at("HEAD"))]
+    assert crowded_releases(steps) == []
+    releases = freeze.load_releases()
+    for release in releases:  # a tagged release holds its revision
+        if f"v{release['version']}" in tags:
+            assert release["revision"] in revisions_at(f"v{release['version']}")
+
+
+def test_the_tag_check_sees_two_revisions_in_one_release() -> None:
+    assert crowded_releases([("v1.0.0", {"0002_a"}), ("HEAD", {"0002_a", "0003_b"})]) == []
+    assert crowded_releases([("v1.0.0", {"0002_a"}), ("v1.1.0", {"0002_a", "0003_b", "0004_c"})]
+                            ) == ["v1.1.0 adds ['0003_b', '0004_c']"]
+    assert crowded_releases([("HEAD", {"0002_a", "0003_b"})]) == ["HEAD adds ['0002_a', '0003_b']"]
 
 
 def test_a_merge_is_folded_whatever_it_left_in_db_migrations(db_copy: Path, tmp_path: Path):

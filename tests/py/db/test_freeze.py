@@ -6,9 +6,9 @@ tests/py/db/test_fold.py)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
+import db_copies
 import psycopg
 import pytest
 from alembic import command
@@ -28,19 +28,12 @@ FUNCTION_V3 = FUNCTION_V3.replace("SELECT 1", "SELECT 'three'")
 
 @pytest.fixture
 def db_copy(tmp_path: Path) -> Path:
-    """A private copy of db/ whose pending changes are all folded and whose release is cut."""
-    copy = tmp_path / "db"
-    shutil.copytree(freeze.DB_DIR, copy)
-    freeze.freeze(db_dir=copy)
-    cut(copy)
-    assert freeze.pending_changes(db_dir=copy) == []
-    return copy
+    """A private copy of db/ whose pending changes are all folded and whose release is cut
+    (whether or not it is cut in the checkout: db_copies.released)."""
+    return db_copies.released(tmp_path)
 
 
-def cut(db_dir: Path) -> None:
-    """Cut the unreleased release (the next `freeze` starts another release's revision)."""
-    number = len(freeze.load_releases(db_dir))
-    freeze.cut_release(f"1.{number}.0", "2026-01-01", db_dir)
+cut = db_copies.cut
 
 
 def probe(url: str):

@@ -15,11 +15,11 @@ on it makes the upgrade fail, naming that object, and nothing is dropped.
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import catalog  # tests/py/catalog.py (pytest puts tests/py on sys.path)
+import db_copies
 import psycopg
 import pytest
 from alembic import command
@@ -101,10 +101,7 @@ def test_a_dependent_object_stops_the_view_change_instead_of_being_dropped(
 ) -> None:
     """A revision changing the view (frozen from a copy of db/), both ways: its downgrade runs
     the previous frozen copy it refers to."""
-    db_copy = tmp_path / "db"
-    shutil.copytree(freeze.DB_DIR, db_copy)
-    freeze.freeze(db_dir=db_copy)
-    freeze.cut_release("1.0.0", "2026-01-01", db_copy)
+    db_copy = db_copies.released(tmp_path)
     before = freeze.load_manifest(db_copy)["head"]
     view = db_copy / "views" / "exam_utilization.sql"
     view.write_text(view.read_text() + "\n-- changed\n")

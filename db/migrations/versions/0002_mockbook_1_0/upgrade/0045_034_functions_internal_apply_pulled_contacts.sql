@@ -4,8 +4,10 @@
  * so a pulled balance is merged as a difference from the last synced value, never copied over a
  * local deduction the push has not sent yet. Each record is applied on its own, under its
  * contact's lock taken in ascending id, so one bad record or a busy contact never stops the pull
- * and a pull never deadlocks with a push's claim. What it does, record by record, is the COMMENT
- * ON FUNCTION below.
+ * and a pull never deadlocks with a push's claim. Its parts, each its own function: the values
+ * screened (screen_pulled_contact), a new contact inserted (insert_pulled_contact), the credits
+ * merged (merge_pulled_credits, each field decided by credit_merge); here, the locks, the profile
+ * and the report.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
@@ -21,33 +23,21 @@ DECLARE
     v_actor constant text := coalesce(nullif(p_actor, ''), 'hubspot:pull');
     v_item jsonb;
     v_id text;
-    v_props jsonb;
+    v_rec jsonb;  -- the record's values, screened (screen_pulled_contact)
     v_email text;
     v_student text;
     v_first text;
     v_last text;
     v_ndecc text;
     v_modified timestamptz;
-    v_hub jsonb;
+    v_hub jsonb;  -- every credit field, 0 when empty
     v_known jsonb;
     v_blank jsonb := '[]'::jsonb;
     v_contact hubspot_sync.hubspot_contact_credits;
-    v_sync hubspot_sync.contact_credit_sync;
-    v_field text;
-    v_hval integer;
-    v_sval integer;
-    v_lval integer;
-    v_delta integer;
-    v_lost integer;
-    v_sent integer;
-    v_history jsonb;
-    v_landed boolean;
-    v_settled boolean;
+    v_merge jsonb;
     v_recheck jsonb := '[]'::jsonb;
-    v_apply integer;
     v_changed boolean;
     v_merged boolean;
-    v_queue boolean;
     v_state text;
     v_message text;
     v_detail text;
@@ -61,9 +51,6 @@ DECLARE
     v_retry jsonb := '[]'::jsonb;
     v_failed jsonb;
     v_clamped jsonb := '[]'::jsonb;
-    -- a HubSpot credit change larger than this is held for an admin (0: no limit)
-    v_jump_limit constant integer := coalesce(
-        nullif(current_setting('mockbook.credit_jump_limit', true), '')::integer, 20);
     v_held jsonb;
     v_held_ids jsonb := '[]'::jsonb;
 BEGIN
@@ -87,75 +74,22 @@ BEGIN
     LOOP
         v_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN nullif(v_item ->> 'id', '') END;
         v_contact := NULL;
-        v_sync := NULL;
         v_held := '{}'::jsonb;
         BEGIN
-            IF v_id IS NULL THEN
-                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
-            END IF;
-            v_props := v_item -> 'properties';
-            IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
-                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
-            END IF;
-            -- lower-cased: HubSpot matches emails case-insensitively, and the original apps
-            -- store and look a contact up by its lower-cased email (create.js, supabase-data.js)
-            v_email := lower(mockbook_internal.pulled_text(v_props, 'email', true));
-            v_student := mockbook_internal.pulled_text(v_props, 'student_id');
-            v_first := mockbook_internal.pulled_text(v_props, 'firstname');
-            v_last := mockbook_internal.pulled_text(v_props, 'lastname');
-            v_ndecc := mockbook_internal.pulled_text(v_props, 'ndecc_exam_date');
-            v_modified := mockbook_internal.pulled_timestamp(v_props, 'lastmodifieddate');
-            v_hub := '{}'::jsonb;
-            v_known := '{}'::jsonb;
-            FOR v_field IN SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r LOOP
-                v_hval := mockbook_internal.pulled_int(v_props, v_field);
-                v_hub := v_hub || jsonb_build_object(v_field, coalesce(v_hval, 0));
-                IF v_hval IS NOT NULL THEN
-                    v_known := v_known || jsonb_build_object(v_field, v_hval);
-                END IF;
-            END LOOP;
+            v_rec := mockbook_internal.screen_pulled_contact(v_item);
+            v_email := v_rec ->> 'email';
+            v_student := v_rec ->> 'student_id';
+            v_first := v_rec ->> 'firstname';
+            v_last := v_rec ->> 'lastname';
+            v_ndecc := v_rec ->> 'ndecc_exam_date';
+            v_modified := (v_rec ->> 'modified')::timestamptz;
+            v_hub := v_rec -> 'hub';
+            v_known := v_rec -> 'known';
 
             v_contact.id := mockbook_internal.pulled_contact_id(v_id, v_email, v_student);
 
             IF v_contact.id IS NULL THEN
-                IF v_student IS NULL THEN
-                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                        'missing property student_id (needed for a new contact)');
-                END IF;
-                -- balances: their default 0, then the ledger rows; created when HubSpot
-                -- created the contact, not when it was first pulled
-                BEGIN
-                    INSERT INTO hubspot_sync.hubspot_contact_credits (
-                        hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
-                        hubspot_last_sync_at, created_at)
-                    VALUES (v_id, v_student, v_email, v_first, v_last, v_ndecc, now(),
-                            mockbook_internal.pulled_created_at(v_item))
-                    RETURNING * INTO v_contact;
-                EXCEPTION WHEN unique_violation THEN
-                    -- the same new contact inserted meanwhile by another transaction (the
-                    -- webhook processor and a pull applying its creation at once): applied
-                    -- again, as an update, by the caller's retry (BUSY -> retry); any other
-                    -- clash (another contact holds the id, student id or email) is an error
-                    IF mockbook_internal.pulled_contact_id(v_id, v_email, v_student) IS NOT NULL
-                    THEN
-                        PERFORM mockbook_internal.raise_error('BUSY',
-                            format('Contact %s was created meanwhile by another transaction; '
-                                   'it is applied again.', v_id));
-                    END IF;
-                    RAISE;
-                END;
-                FOR v_field, v_hval IN
-                    SELECT h.key, h.value::integer FROM jsonb_each_text(v_hub) AS h ORDER BY h.key
-                LOOP
-                    IF v_hval > 0 THEN
-                        PERFORM mockbook_internal.apply_credit_delta(
-                            v_contact.id, v_field, v_hval, 'import', NULL, v_actor,
-                            'balance read from HubSpot (first sync of this contact)');
-                    END IF;
-                END LOOP;
-                INSERT INTO hubspot_sync.contact_credit_sync (contact_id, credits, source,
-                                                              hubspot_modified_at)
-                VALUES (v_contact.id, v_hub, 'pull', v_modified);
+                PERFORM mockbook_internal.insert_pulled_contact(v_item, v_rec, v_actor);
                 v_inserted := v_inserted + 1;
             ELSE
                 -- never wait for a contact row here: a contact in use (a booking in flight, a
@@ -234,120 +168,20 @@ BEGIN
                 WHERE c.id = v_contact.id;
 
                 v_merged := false;
-                v_queue := false;
                 IF p_merge_credits THEN
-                    -- under the contact's row lock, which every writer of this row holds while
-                    -- it writes (the header, "Locks"): free, never waited for (NOWAIT: a writer
-                    -- that broke that rule makes this record 55P03 -> retry, never a wait)
-                    SELECT s.* INTO v_sync FROM hubspot_sync.contact_credit_sync AS s
-                    WHERE s.contact_id = v_contact.id
-                    FOR UPDATE NOWAIT;
-                    v_settled := false;
-                    FOR v_field, v_hval IN
-                        SELECT h.key, h.value::integer FROM jsonb_each_text(v_known) AS h
-                        ORDER BY h.key
-                    LOOP
-                        v_lval := coalesce((to_jsonb(v_contact) ->> v_field)::integer, 0);
-                        v_sval := (v_sync.credits ->> v_field)::integer;
-                        v_sent := (v_sync.pushing ->> v_field)::integer;
-                        v_history := v_item -> 'propertiesWithHistory' -> v_field;
-                        -- A push of unknown outcome (its answer lost) whose value HubSpot's
-                        -- history shows written after the base was read: HubSpot took that
-                        -- write, so it is the base (the header).
-                        v_landed := v_sent IS NOT NULL AND EXISTS (
-                                        SELECT FROM jsonb_array_elements(
-                                            CASE WHEN jsonb_typeof(v_history) = 'array'
-                                                 THEN v_history ELSE '[]'::jsonb END) AS h(e)
-                                        WHERE h.e ->> 'value' = v_sent::text
-                                          AND (h.e ->> 'timestamp')::timestamptz
-                                              > v_sync.hubspot_modified_at);
-                        IF v_landed THEN
-                            v_sval := v_sent;
-                            v_settled := true;
-                        END IF;
-                        -- An admin's change the push's last write replaced (read back from
-                        -- the property history; the base is then the value that push wrote).
-                        v_lost := CASE WHEN v_sync.source = 'push' OR v_landed
-                                       THEN mockbook_internal.overwritten_credit_change(
-                                                v_history, v_sval, v_sync.hubspot_modified_at)
-                                       ELSE 0 END;
-                        IF NOT v_landed AND v_sent = v_hval THEN
-                            NULL;  -- the push's own write coming back: not an admin change
-                        ELSIF v_sval IS NOT NULL AND (v_sval <> v_hval OR v_lost <> 0) THEN
-                            v_delta := v_hval - v_sval + v_lost;
-                            -- A change larger than mockbook.credit_jump_limit is held for an
-                            -- admin (a corrupted value must not become credits): not applied,
-                            -- its base kept, the contact not pushed over it, a dead letter with
-                            -- both values; `mockbook dlq retry` of that letter confirms it.
-                            IF v_jump_limit > 0 AND abs(v_delta) > v_jump_limit AND NOT EXISTS (
-                                   SELECT FROM hubspot_sync.sync_errors AS e
-                                   WHERE e.direction = 'pull'
-                                     AND e.entity_type = 'hubspot_contact_credits'
-                                     AND e.entity_id = v_id AND e.resolved
-                                     AND e.resolution = 'retried'
-                                     AND e.resolved_by IS DISTINCT FROM 'mockbook pull'
-                                     AND e.error LIKE 'CREDIT_JUMP:%'
-                                     AND e.payload -> 'held' -> v_field ->> 'hubspot'
-                                         = v_hval::text) THEN
-                                v_held := v_held || jsonb_build_object(v_field, jsonb_build_object(
-                                    'hubspot', v_hval, 'synced', v_sval, 'change', v_delta));
-                                CONTINUE;
-                            END IF;
-                            v_apply := greatest(v_delta, -v_lval);
-                            IF v_apply <> 0 THEN
-                                v_lval := mockbook_internal.apply_credit_delta(
-                                    v_contact.id, v_field, v_apply, 'hubspot_adjustment', NULL,
-                                    v_actor,
-                                    format('changed in HubSpot from %s to %s (%s%s)%s%s', v_sval,
-                                           v_hval, CASE WHEN v_delta > 0 THEN '+' END, v_delta,
-                                           CASE WHEN v_lost <> 0
-                                                THEN format('; %s%s of it made in HubSpot just '
-                                                            'before the push wrote %s over it',
-                                                            CASE WHEN v_lost > 0 THEN '+' END,
-                                                            v_lost, v_sval)
-                                           END,
-                                           CASE WHEN v_apply <> v_delta
-                                                THEN format('; only %s applied: the balance '
-                                                            'cannot go below zero', v_apply)
-                                           END));
-                                v_merged := true;
-                            END IF;
-                            IF v_apply <> v_delta THEN
-                                v_clamped := v_clamped || jsonb_build_object(
-                                    'id', v_id, 'field', v_field, 'hubspot_change', v_delta,
-                                    'applied', v_apply);
-                            END IF;
-                        END IF;
-                        IF v_lval <> v_hval THEN
-                            v_queue := true;
-                        END IF;
-                    END LOOP;
-                    IF v_sync.contact_id IS NULL THEN
+                    v_merge := mockbook_internal.merge_pulled_credits(v_contact, v_item, v_known,
+                                                                      v_modified, v_actor);
+                    v_merged := (v_merge ->> 'merged')::boolean;
+                    v_held := v_merge -> 'held';
+                    v_clamped := v_clamped || (v_merge -> 'clamped');
+                    IF (v_merge ->> 'baselined')::boolean THEN
                         v_baselined := v_baselined + 1;
                     END IF;
-                    IF v_held <> '{}'::jsonb THEN
-                        v_queue := false;  -- a push would write the local balance over it
-                    END IF;
-                    INSERT INTO hubspot_sync.contact_credit_sync AS s (
-                        contact_id, credits, source, hubspot_modified_at)
-                    VALUES (v_contact.id,
-                            v_known || coalesce((SELECT jsonb_object_agg(h.key, h.value -> 'synced')
-                                                 FROM jsonb_each(v_held) AS h), '{}'::jsonb),
-                            'pull', v_modified)
-                    ON CONFLICT (contact_id) DO UPDATE SET
-                        -- a field empty in HubSpot keeps its last synced value as the base
-                        credits = s.credits || excluded.credits,
-                        source = excluded.source,
-                        hubspot_modified_at = excluded.hubspot_modified_at,
-                        pushing = CASE WHEN s.pushing <@ excluded.credits OR v_settled
-                                       THEN NULL ELSE s.pushing END,
-                        pushing_at = CASE WHEN s.pushing <@ excluded.credits OR v_settled
-                                          THEN NULL ELSE s.pushing_at END,
-                        updated_at = now();
                     -- The push merging just before its write (mockbook.credit_merge 'push')
                     -- sends the merged balances itself: queueing them again would push twice.
-                    IF v_queue AND coalesce(current_setting('mockbook.credit_merge', true), '')
-                                   <> 'push' THEN
+                    IF (v_merge ->> 'queue')::boolean
+                       AND coalesce(current_setting('mockbook.credit_merge', true), '') <> 'push'
+                    THEN
                         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation,
                                                              old_data, new_data)
                         SELECT 'hubspot_contact_credits', c.id, 'UPDATE', NULL, to_jsonb(c)
@@ -376,18 +210,7 @@ BEGIN
             IF v_held = '{}'::jsonb THEN
                 PERFORM mockbook_internal.note_pull_outcome('hubspot_contact_credits', v_id, NULL);
             ELSE
-                v_message := format('CREDIT_JUMP: %s held for an admin (more than '
-                                    'mockbook.credit_jump_limit, %s): confirm with `mockbook dlq '
-                                    'retry`, or correct the value in HubSpot',
-                                    (SELECT string_agg(format('%s %s in HubSpot against %s synced '
-                                                              '(%s%s)', h.key,
-                                                              h.value ->> 'hubspot',
-                                                              h.value ->> 'synced',
-                                                              CASE WHEN (h.value ->> 'change')::int > 0
-                                                                   THEN '+' END,
-                                                              h.value ->> 'change'), ', '
-                                                       ORDER BY h.key)
-                                     FROM jsonb_each(v_held) AS h), v_jump_limit);
+                v_message := v_merge ->> 'message';
                 PERFORM mockbook_internal.note_pull_outcome(
                     'hubspot_contact_credits', v_id, v_message,
                     jsonb_build_object('held', v_held, 'record', v_item));
