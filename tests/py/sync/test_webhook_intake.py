@@ -1,8 +1,11 @@
 """The webhook intake under what a public endpoint meets: slow clients (closed after the header or
-read timeout, while valid deliveries still land), more connections than its limit (closed at
-once, logged once per interval with a count), a process out of file descriptors (accept pauses,
-no log flood), a database gone (503 at once, /healthz says so, back when the database is), and
-`mockbook webhooks check` proving the public URL and the signature match, one test per outcome.
+read timeout, while valid deliveries still land), thousands of idle and slow connections (every
+delivery accepted and applied), more connections than its limit (the one idle longest makes room;
+refused only when all have a request in progress; logged once per interval with a count), a
+process out of file descriptors (accept pauses, no log flood), a database gone (503 at once,
+/healthz says so, back when the database is), `mockbook webhooks check` proving the public URL
+and the signature match, one test per outcome, and a delivery through the documented reverse
+proxy.
 
 The timeouts are short here so that the slow clients are closed soon; nothing is asserted about
 how long anything took (socket timeouts and ``wait_until`` only stop a test that would hang).
@@ -10,6 +13,7 @@ how long anything took (socket timeouts and ``wait_until`` only stop a test that
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import select
@@ -17,6 +21,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,14 +31,15 @@ import push_helpers
 import pytest
 import sandbox_fixtures
 import urllib3
-from pull_helpers import hubspot, q
+from pull_helpers import exam, fast, hubspot, open_db, q, seed_exams
 from waiting import wait_until
 
 from glue.db.database import Database
 from glue.logs import FIELDS
 from glue.sandbox import EXAMS, Sandbox
+from glue.sync.pull import pull
 from glue.sync.webhook_check import check_intake
-from glue.sync.webhook_server import HttpServer, Occasional
+from glue.sync.webhook_server import HttpServer, Occasional, raise_open_files_limit
 from glue.sync.webhook_store import CONNECT_TIMEOUT_SECONDS, STORE_WAIT_SECONDS
 from glue.sync.webhooks import (
     SIGNATURE_HEADER,
@@ -176,7 +182,18 @@ def test_slow_clients_are_closed_after_the_timeouts_and_valid_deliveries_still_l
         db.close()
 
 
-def test_connections_over_the_limit_are_closed_at_once_and_logged_once_per_interval(
+def still_open(sock: socket.socket) -> bool:
+    """Nothing to read and no end of stream: the intake has not closed it (yet)."""
+    try:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:  # reset
+        return False
+    return False  # an end of stream (or an answer, which none of these clients is owed)
+
+
+def test_at_the_limit_the_connection_idle_longest_makes_room_for_a_new_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stored: list[dict[str, Any]] = []
@@ -192,27 +209,127 @@ def test_connections_over_the_limit_are_closed_at_once_and_logged_once_per_inter
     held: list[socket.socket] = []
     try:
         with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
-            held = [client(port) for _ in range(5)]
+            held = [client(port) for _ in range(5)]  # idle: nothing sent
             wait_until("the five held", lambda: server.open_connections == 5)
-            over = [client(port) for _ in range(15)]
-            held += over
-            assert all(closed_by_the_intake(sock) for sock in over)
-            assert server.open_connections == 5
-            # 15 refusals within the interval (a minute): one warning, for the first
-            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_refused")] == [1]
-            # a slot freed, a delivery is accepted
-            held[0].close()
-            wait_until("a slot freed", lambda: server.open_connections == 4)
+            guard = server.guard
+            assert guard is not None
+            for i in range(15):  # one at a time: each closes the oldest of those before it
+                held.append(client(port, HEAD[:10]))  # a head begun, never finished
+                wait_until("room made", lambda i=i: guard.shed.total == i + 1)
+            assert all(closed_by_the_intake(sock) for sock in held[:15])
+            assert all(still_open(sock) for sock in held[15:])
+            assert server.open_connections == 5 and guard.refused.total == 0
+            # a delivery among them is accepted (the oldest stalled one makes room)
             assert post(url, [event(1, 501)]).status == 200
             assert [e["eventId"] for e in stored] == [1]
-            server.stop()  # the refusals not logged yet are logged with their count at stop
-        refused = warnings_of(caplog, "webhook_connection_refused")
-        assert [w["count"] for w in refused] == [1, 14]
+            assert closed_by_the_intake(held[15]) and all(still_open(s) for s in held[16:])
+            # 16 within the interval (a minute): one warning, for the first
+            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_shed")] == [1]
+            server.stop()  # what is not logged yet is logged with its count at stop
+        assert [w["count"] for w in warnings_of(caplog, "webhook_connection_shed")] == [1, 15]
         assert "MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS" in caplog.text
     finally:
         for sock in held:
             sock.close()
         server.stop()
+
+
+def test_a_new_connection_is_refused_only_when_every_open_one_has_a_request_in_progress(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = build_app(WebhookConfig(secret=SECRET), lambda events: {"stored": len(events)})
+    server = HttpServer(app, header_timeout=600, read_timeout=600, max_connections=5)
+    port = server.start()
+    held: list[socket.socket] = []
+    try:
+        with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
+            # five requests whose body is still coming: each has a request in progress
+            held = [client(port, HEAD + b"Content-Length: 400\r\n\r\n[{") for _ in range(5)]
+            wait_until(
+                "five requests in progress",
+                lambda: server.open_connections == 5 and server.waiting_connections == 0,
+            )
+            over = [client(port) for _ in range(3)]
+            held += over
+            assert all(closed_by_the_intake(sock) for sock in over)
+            assert all(still_open(sock) for sock in held[:5])
+            guard = server.guard
+            assert guard is not None
+            wait_until("three refusals counted", lambda: guard.refused.total == 3)
+            assert guard.shed.total == 0
+            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_refused")] == [1]
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()
+
+
+IDLE_CLIENTS = SLOW_CLIENTS = 1000
+SLOW_HEAD = b"POST /webhooks/hubspot HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # never ends
+
+
+@pytest.mark.parametrize("limit", [None, 500], ids=["default-limit", "over-the-limit"])
+def test_deliveries_are_accepted_and_applied_among_1000_idle_and_1000_slow_connections(
+    push_db: str, sandbox: Sandbox, limit: int | None
+) -> None:
+    """1,000 connections that send nothing and 1,000 that send their head a byte at a time,
+    all open while HubSpot delivers: every delivery is answered 200 and applied. Under the
+    default limit (4,096) they all stay open; over a limit of 500 the stalled ones oldest
+    first make room, never a delivery. The timeouts are long so that the stalled clients stay."""
+    raise_open_files_limit(8192)  # this process holds both ends: 4,000 descriptors and more
+    fast(sandbox)
+    settings, hs_client, reader = hubspot(push_db, sandbox)
+    exam_ids = seed_exams(sandbox, [{"capacity": "10"} for _ in range(5)])
+    with open_db(push_db) as db:
+        pull(db, hs_client, settings, reader=reader)
+    config = WebhookConfig(secret=SECRET, header_timeout=600, read_timeout=600)
+    if limit is not None:
+        config = dataclasses.replace(config, max_connections=limit)
+    limit = config.max_connections
+    service = WebhookService(settings, push_db, config, reader=reader)
+    stop = threading.Event()
+    idle: list[socket.socket] = []
+    slow: list[socket.socket] = []
+
+    def trickle() -> None:
+        """One more byte of each slow client's head every 0.2 s (the scenario's pace)."""
+        while not stop.wait(0.2):
+            for sock in list(slow):
+                try:
+                    sock.send(b"a")
+                except OSError:  # closed by the intake to make room
+                    slow.remove(sock)
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    try:
+        port = service.start()
+        url = f"http://127.0.0.1:{port}{PATH}"
+        guard = service.http.guard
+        assert guard is not None
+        idle += [client(port) for _ in range(IDLE_CLIENTS)]
+        slow += [client(port, SLOW_HEAD) for _ in range(SLOW_CLIENTS)]
+        trickler.start()
+        stalled = IDLE_CLIENTS + SLOW_CLIENTS
+        if limit >= stalled:
+            wait_until("all held", lambda: service.http.open_connections == stalled)
+        else:
+            wait_until("all accepted", lambda: guard.shed.total == stalled - limit)
+            assert service.http.open_connections == limit
+        for i, exam_id in enumerate(exam_ids):
+            sandbox.touch(EXAMS, exam_id, capacity=str(20 + i))
+            assert post(url, [event(i + 1, exam_id)]).status == 200
+        for i, exam_id in enumerate(exam_ids):
+            wait_until("applied", lambda i=i, e=exam_id: exam(push_db, e)["capacity"] == 20 + i)
+        assert guard.refused.total == 0 and guard.late.total == 0
+        if limit >= stalled:  # none of the stalled clients was closed meanwhile
+            assert all(still_open(sock) for sock in idle + slow)
+    finally:
+        stop.set()
+        if trickler.is_alive():
+            trickler.join()
+        for sock in idle + slow:
+            sock.close()
+        service.stop()
 
 
 def test_an_occasional_warning_is_logged_once_per_interval_with_its_count(
