@@ -14,8 +14,10 @@ how long anything took (socket timeouts and ``wait_until`` only stop a test that
 from __future__ import annotations
 
 import dataclasses
+import http.server
 import json
 import logging
+import re
 import select
 import socket
 import subprocess
@@ -416,6 +418,141 @@ def test_out_of_file_descriptors_the_intake_pauses_accept_and_logs_it_once_per_i
     # hour): not one per accept()
     assert 1 <= len(lines) <= 2, err[-3000:]
     assert "socket.accept() out of system resource" not in err
+
+
+# ---- behind the documented reverse proxy --------------------------------------------------------
+class DocumentedProxy:
+    """The nginx block of docs/operations.md ("Behind a reverse proxy"), read from the doc and
+    forwarded as nginx forwards with it: a request under the ``location`` prefix goes to the
+    ``proxy_pass`` URL with the prefix replaced by its URI, every request header passed on but
+    Host and Connection, then the ``proxy_set_header`` lines ($host: the Host header without its
+    port; $scheme: https, the block listens with ssl; $proxy_add_x_forwarded_for: the client's
+    X-Forwarded-For plus its address); a body over ``client_max_body_size`` is answered 413.
+    Only the intake's port replaces the doc's (8080 may be taken here)."""
+
+    def __init__(self, intake_port: int) -> None:
+        text = (push_helpers.ROOT / "docs" / "operations.md").read_text()
+        section = text[text.index("**Behind a reverse proxy.**"):]
+        start = section.index("```nginx\n") + len("```nginx\n")
+        block = section[start : section.index("\n```", start)]
+        self.public_url = re.search(r"MOCKBOOK_WEBHOOKS_PUBLIC_URL=(\S+)", block)[1]
+        self.server_name = re.search(r"^\s*server_name (\S+);", block, re.M)[1]
+        self.scheme = "https" if re.search(r"^\s*listen \d+ ssl;", block, re.M) else "http"
+        self.prefix = re.search(r"^\s*location (\S+) \{", block, re.M)[1]
+        upstream = urlsplit(re.search(r"^\s*proxy_pass (\S+);", block, re.M)[1])
+        self.upstream = upstream._replace(netloc=f"{upstream.hostname}:{intake_port}")
+        self.set_headers = re.findall(r"^\s*proxy_set_header (\S+) (\S+);", block, re.M)
+        size = re.search(r"^\s*client_max_body_size (\d+)m;", block, re.M)[1]
+        self.max_body = int(size) * 1024 * 1024
+        self.pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=10))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, method: str, target: str, headers: Any, body: bytes, client: str) -> Any:
+        path, _, query = target.partition("?")
+        if not path.startswith(self.prefix):
+            return 404, b"not found"
+        if len(body) > self.max_body:
+            return 413, b"request entity too large"
+        upstream_path = self.upstream.path + path[len(self.prefix) :]
+        url = urlunsplit(self.upstream._replace(path=upstream_path, query=query))
+        variables = {
+            "$host": headers["Host"].rsplit(":", 1)[0].lower(),
+            "$scheme": self.scheme,
+            "$proxy_add_x_forwarded_for": ", ".join(
+                [*([headers["X-Forwarded-For"]] if headers["X-Forwarded-For"] else []), client]
+            ),
+        }
+        sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
+        for name, value in self.set_headers:
+            sent[name] = variables[value]
+        answer = self.pool.request(method, url, body=body, headers=sent, redirect=False)
+        return answer.status, answer.data
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, data = proxy.forward(
+                    "POST", self.path, self.headers, body, self.client_address[0]
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def deliver(self, events: list[dict[str, Any]], query: str = "") -> urllib3.BaseHTTPResponse:
+        """A delivery as HubSpot sends it to the public URL: signed for it, its Host the public
+        host, reaching this proxy."""
+        signed_for = self.public_url + (f"?{query}" if query else "")
+        body = json.dumps(events).encode()
+        ts = str(int(time.time() * 1000))
+        headers = {
+            "Host": self.server_name,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign_v3(SECRET, "POST", signed_for, body, ts),
+            TIMESTAMP_HEADER: ts,
+        }
+        target = urlsplit(self.public_url).path + (f"?{query}" if query else "")
+        return HTTP.request(
+            "POST", f"http://127.0.0.1:{self.port}{target}", body=body, headers=headers
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.pool.clear()
+
+
+def test_a_delivery_through_the_documented_nginx_block_is_accepted_with_the_public_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stored: list[dict[str, Any]] = []
+
+    def store(events: list[dict[str, Any]]) -> dict[str, int]:
+        stored.extend(events)
+        return {"stored": len(events), "duplicates": 0}
+
+    servers: list[HttpServer] = []
+    proxies: list[DocumentedProxy] = []
+
+    def behind_proxy(public_url: str | None) -> DocumentedProxy:
+        server = HttpServer(build_app(WebhookConfig(secret=SECRET, public_url=public_url), store))
+        servers.append(server)
+        proxies.append(DocumentedProxy(server.start()))
+        return proxies[-1]
+
+    try:
+        documented = DocumentedProxy(0)  # the doc's public URL, for the intake's setting
+        documented.close()
+        assert urlsplit(documented.public_url).path != documented.upstream.path  # rewritten
+        proxy = behind_proxy(documented.public_url)
+        assert proxy.deliver([event(1, 501)]).status == 200
+        assert proxy.deliver([event(2, 502)], query="portal=4242424").status == 200
+        assert [e["eventId"] for e in stored] == [1, 2]
+        # Without the public URL the intake checks the URL it is reached at, which the forwarded
+        # headers make the public scheme and host (not http://127.0.0.1:port) with the proxied
+        # path: refused, and its log names that URI beside the one HubSpot signed.
+        bare = behind_proxy(None)
+        with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
+            assert bare.deliver([event(3, 503)]).status == 401
+        checked = [w["uri"] for w in warnings_of(caplog, "webhook_refused")]
+        host = urlsplit(documented.public_url).hostname
+        assert checked == [f"https://{host}{documented.upstream.path}"]
+        assert [e["eventId"] for e in stored] == [1, 2]
+    finally:
+        for proxy in proxies:
+            proxy.close()
+        for server in servers:
+            server.stop()
 
 
 # ---- the database down --------------------------------------------------------------------------
