@@ -74,7 +74,7 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
         read = ", ".join(f"{name} {row['read']}" for name, row in summary.items())
         errors = sum(row["errors"] for row in summary.values())
         state = "stopped" if any(t.failed for t in stats.targets.values()) else "done"
-        click.echo(f"mockbook import: {state} in {clock}: read {read or 'nothing'}; "
+        click.echo(f"import {state} in {clock}: read {read or 'nothing'}; "
                    f"{errors} not imported")
     if not stats.ok or stats.problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)

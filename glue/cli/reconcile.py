@@ -116,7 +116,7 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     else:
         _render(report)
         compared = ", ".join(f"{name} {e.compared}" for name, e in report.entities.items())
-        click.echo(f"mockbook reconcile: done in {clock}: compared {compared or 'nothing'}; "
+        click.echo(f"reconcile done in {clock}: compared {compared or 'nothing'}; "
                    f"drift {report.drift}")
     if report.drift > max_drift:
         sys.exit(exitcodes.PARTIAL_FAILURE)

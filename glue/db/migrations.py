@@ -10,6 +10,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 from glue.db.source import ALEMBIC_INI
 
@@ -28,7 +30,10 @@ def steps(current: str | None, target: str = "head") -> list[str]:
     to their ``_execute`` one call at a time (a frozen file whole, a ``*.nontx.sql`` file one
     statement at a time), for a progress display. Empty when there is nothing to run."""
     script = ScriptDirectory.from_config(alembic_config())
-    pending = [r for r in script.iterate_revisions(target, current or "base") if r is not None]
+    try:
+        pending = [r for r in script.iterate_revisions(target, current or "base") if r]
+    except (RevisionError, CommandError):  # not an upgrade: Alembic's own message says why
+        return []
     names: list[str] = []
     for rev in reversed(pending):
         folder = Path(rev.path).with_suffix("") / "upgrade"

@@ -121,9 +121,9 @@ def test_import_and_reconcile_show_each_object_type_on_a_terminal_and_end_with_a
     make_world(push_db, sandbox, students=3)
     env = env_for(push_db, sandbox)
     summaries = {
-        "import": re.compile(r"^mockbook import: done in \d+\.\d s: read exams \d+, contacts "
+        "import": re.compile(r"^import done in \d+\.\d s: read exams \d+, contacts "
                              r"\d+, bookings \d+; \d+ not imported$", re.M),
-        "reconcile": re.compile(r"^mockbook reconcile: done in \d+\.\d s: compared .*bookings "
+        "reconcile": re.compile(r"^reconcile done in \d+\.\d s: compared .*bookings "
                                 r"\d+.*; drift \d+$", re.M),
     }
     for command, summary in summaries.items():
