@@ -20,6 +20,7 @@ import resource
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,9 @@ class Guard:
     refused: Occasional = field(init=False)
     shed: Occasional = field(init=False)
     exhausted: Occasional = field(init=False)
+    # the open connections, the one without a request in progress for longest first (each
+    # moved to the end when it starts to wait again): what the limit closes first
+    waiting: OrderedDict[GuardedH11, None] = field(init=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         every = {"interval": self.log_interval}
@@ -148,19 +152,18 @@ class GuardedH11(H11Protocol):
     one), its body within ``read_timeout`` of the head. The deadline is set when the client starts
     to owe a part and not moved by the bytes that trickle in, so sending one byte a second does
     not keep a connection. A late client is disconnected. An idle kept-alive connection is
-    uvicorn's (``timeout_keep_alive``). ``waiting_since``: when the connection last had no
-    request in progress (its start, or its last response), for :meth:`_Server.shed_one`."""
+    uvicorn's (``timeout_keep_alive``). It is in :attr:`Guard.waiting` while open, moved to its
+    end when it starts to wait for a request (its start, each response sent)."""
 
     def __init__(self, guard: Guard, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._guard = guard
         self._owed: str | None = None  # "head" | "body" | None
         self._deadline: asyncio.TimerHandle | None = None
-        self.waiting_since = time.monotonic()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.waiting_since = time.monotonic()
+        self._guard.waiting[self] = None
         self._owe("head")
 
     @property
@@ -184,10 +187,12 @@ class GuardedH11(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self.waiting_since = time.monotonic()
+        if self in self._guard.waiting:
+            self._guard.waiting.move_to_end(self)
         self._track()  # a pipelined request may have begun
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._guard.waiting.pop(self, None)
         self._owe(None)
         super().connection_lost(exc)
 
@@ -247,17 +252,14 @@ class _Server(uvicorn.Server):
         """Close the connection that has waited longest without a request in progress (idle,
         or trickling its head in): False when every open one has a request in progress. A
         delivery's head arrives at once, so a slow or idle client is closed first; the
-        connection's descriptor is freed as the loop goes on (one over the limit meanwhile)."""
-        oldest: GuardedH11 | None = None
-        for protocol in self.server_state.connections:
-            if not isinstance(protocol, GuardedH11) or not protocol.between_requests:
-                continue
-            if oldest is None or protocol.waiting_since < oldest.waiting_since:
-                oldest = protocol
-        if oldest is None:
-            return False
-        oldest.shed()
-        return True
+        connection's descriptor is freed as the loop goes on (one over the limit meanwhile).
+        The connections are kept in the order they began to wait (:attr:`Guard.waiting`): the
+        first one between requests is the one, found without a scan of them all."""
+        for protocol in self._guard.waiting:
+            if protocol.between_requests:
+                protocol.shed()
+                return True
+        return False
 
     def _protocol(self) -> GuardedH11:
         return GuardedH11(
