@@ -19,13 +19,18 @@ help: ## List the targets
 # machine with PYTHONDONTWRITEBYTECODE set, without them every process of the suite would compile
 # the HubSpot SDK again. Only the test extras: bench's matplotlib (numpy, pillow, ...) is
 # installed by `make bench`.
+# It says what it does before it starts (the first run installs ~80 packages: about a minute) and
+# when it is done, with the time it took: the first `make demo` is not a silent minute.
 $(STAMP): pyproject.toml
+	@echo "installing mockbook's dependencies into $(VENV) (first run or pyproject.toml changed: about a minute)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@uv=$$(command -v uv || { $(PY) -m pip install -q uv >/dev/null 2>&1 && echo $(VENV)/bin/uv; }); \
+	@start=$$(date +%s); \
+	uv=$$(command -v uv || { $(PY) -m pip install -q uv >/dev/null 2>&1 && echo $(VENV)/bin/uv; }); \
 	if [ -n "$$uv" ] && "$$uv" pip install -q --compile-bytecode --python $(PY) -e '.[test]'; \
-	then echo "installed with $$uv"; \
-	else echo "installing with pip (uv unavailable)"; $(PY) -m pip install -q --upgrade pip && \
-	  $(PY) -m pip install -q -e '.[test]' || exit 1; fi
+	then how="with $$uv"; \
+	else echo "installing with pip (uv unavailable)"; how="with pip"; \
+	  $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test]' || exit 1; fi; \
+	echo "mockbook's dependencies installed in $$(( $$(date +%s) - start )) s ($$how)"
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install mockbook with its test extras

@@ -204,9 +204,9 @@ class Settings:
         "webhook intake: a request's body must arrive within this of its headers",
     )
     webhooks_max_connections: int = setting(
-        512,
+        4096,
         "MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS",
-        "webhook intake: open connections at most; one more is closed at once",
+        "webhook intake: open connections at most; beyond, the one idle longest is closed",
         minimum=1,
     )
 

@@ -375,6 +375,35 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@contextlib.contextmanager
+def _reporting():
+    """``config.attributes["progress"]`` (glue.db.migrations.upgrade's), called after each
+    statement group a revision's runner passes to its ``_execute``."""
+    progress = config.attributes.get("progress")
+    if progress is None:
+        yield
+        return
+    patched = []
+    for rev in context.script.walk_revisions():
+        module = rev.module
+        original = getattr(module, "_execute", None)
+        if original is None:
+            continue
+
+        def execute(sql: str, _original=original) -> None:
+            _original(sql)
+            if not context.get_context().as_sql:
+                progress()
+
+        module._execute = execute
+        patched.append((module, original))
+    try:
+        yield
+    finally:
+        for module, original in patched:
+            module._execute = original
+
+
 def _run_with(connection: sa.Connection) -> None:
     connection.exec_driver_sql(LOCK_TIMEOUT)
     connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA}")
@@ -382,10 +411,11 @@ def _run_with(connection: sa.Connection) -> None:
     connection.commit()
     _configure(connection=connection)
     heads = context.get_context().get_current_heads()
-    if _adopting(heads):
-        _adopt(connection, heads)
-        return
-    context.run_migrations()
+    with _reporting():
+        if _adopting(heads):
+            _adopt(connection, heads)
+            return
+        context.run_migrations()
     connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
     connection.commit()
 

@@ -11,6 +11,7 @@ import sqlalchemy.exc
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
+from glue.cli.progress import Stopwatch, on_terminal, step_bar
 from glue.config import ConfigError
 from glue.db import embedded, migrations
 
@@ -56,9 +57,12 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
         sys.stdout.write(migrations.upgrade(url, target, sql=True))
         return
     url = app.database_url()
+    clock = Stopwatch()
     before = migrations.current(url)
+    steps = migrations.steps(before, target) if on_terminal() else []
     try:
-        migrations.upgrade(url, target)
+        with step_bar("migrate", steps, enabled=not app.json_output) as advance:
+            migrations.upgrade(url, target, progress=advance)
     except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
         exc = getattr(error, "orig", None) or error
         diag = exc.diag
@@ -78,7 +82,9 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
         where = "head" if after == migrations.head() else f"{target}"
         click.echo(f"{redact(url)}: already at {where} ({after}), nothing to do")
     else:
-        click.echo(f"{redact(url)}: {before or 'empty'} -> {after}")
+        ran = len(migrations.steps(before, after))
+        click.echo(f"{redact(url)}: {before or 'empty'} -> {after} in {clock} "
+                   f"({ran} statement groups)")
 
 
 def check_adoption(app: AppContext) -> None:
@@ -87,6 +93,7 @@ def check_adoption(app: AppContext) -> None:
     from glue.db import adoption
 
     url = app.database_url()
+    clock = Stopwatch()
     current = migrations.current(url)
     head = migrations.head()
     with psycopg.connect(url) as conn:
@@ -96,7 +103,9 @@ def check_adoption(app: AppContext) -> None:
                        + ": nothing to check")
             return
         # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
-        findings = adoption.check(conn, after=current or "0001_baseline")
+        checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
+        with step_bar("migrate --check:", checks, enabled=not app.json_output) as advance:
+            findings = adoption.check(conn, after=current or "0001_baseline", progress=advance)
         if not app.json_output:
             click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
                        f" to {head}")
@@ -112,7 +121,8 @@ def check_adoption(app: AppContext) -> None:
             click.echo(f"{f['kind']:6} {f['revision']:28} {f['object']}{record}: "
                        f"{f['action']}{old}{change}")
         click.echo(f"{len(findings) - len(refused)} changes, {len(refused)} rows refused"
-                   + (" (the upgrade would stop: fix these rows first)" if refused else ""))
+                   + (" (the upgrade would stop: fix these rows first)" if refused else "")
+                   + f"; {adoption.CHECKS} checks in {clock}")
     if refused:
         sys.exit(exitcodes.PARTIAL_FAILURE)
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.cli.progress import Stopwatch
 from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
 from glue.db.database import Database
@@ -40,6 +41,7 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("import",))
     as_json = _as_json(app, json_flag)
+    clock = Stopwatch()
     with Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # another portal's ids name other records
         with _progress(not as_json) as progress:
@@ -68,6 +70,12 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
                               "several associations, the property kept"), err=True)
             if t.failed:
                 click.echo(f"{name}: stopped: {t.failed} (run again to resume)", err=True)
+        summary = stats.summary()
+        read = ", ".join(f"{name} {row['read']}" for name, row in summary.items())
+        errors = sum(row["errors"] for row in summary.values())
+        state = "stopped" if any(t.failed for t in stats.targets.values()) else "done"
+        click.echo(f"import {state} in {clock}: read {read or 'nothing'}; "
+                   f"{errors} not imported")
     if not stats.ok or stats.problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)
 

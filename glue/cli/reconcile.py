@@ -15,6 +15,7 @@ from rich.table import Table
 
 from glue import exitcodes
 from glue.cli import AppContext
+from glue.cli.progress import Stopwatch
 from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
 from glue.db.database import Database
@@ -103,6 +104,7 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("reconcile",))
     as_json = _as_json(app, json_flag)
+    clock = Stopwatch()
     with Database(app.database_url()) as db:
         # another portal's ids name other records: comparing (let alone repairing) with them
         # would copy that portal's exams over these
@@ -113,6 +115,9 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
         _render(report)
+        compared = ", ".join(f"{name} {e.compared}" for name, e in report.entities.items())
+        click.echo(f"reconcile done in {clock}: compared {compared or 'nothing'}; "
+                   f"drift {report.drift}")
     if report.drift > max_drift:
         sys.exit(exitcodes.PARTIAL_FAILURE)
 

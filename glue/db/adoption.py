@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -335,23 +336,36 @@ def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
             for rev, dependent, target, change in rows]
 
 
-def check(conn: psycopg.Connection, after: str = "0001_baseline") -> list[dict[str, Any]]:
+CHECKS = len(QUERIES) + 2  # the dependents, the queries, the unreadable times
+
+
+def check(
+    conn: psycopg.Connection,
+    after: str = "0001_baseline",
+    *,
+    progress: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
     """Every finding of the upgrade of a database at `after`, in a READ ONLY transaction
-    (nothing can be written); none at 0002_mockbook_1_0 or later."""
+    (nothing can be written); none at 0002_mockbook_1_0 or later. ``progress``: called after
+    each of the :data:`CHECKS` checks."""
     findings: list[dict[str, Any]] = []
     if after[:4] >= ADOPTION[:4]:
         return findings
+    done = progress or (lambda: None)
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor() as cur:
             for row in dependents(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
+            done()
             for query in QUERIES:
                 cur.execute(query, {"owned": list(OWNED)})
                 for row in cur.fetchall():
                     findings.append(dict(zip(FIELDS, row, strict=True)))
+                done()
             for row in unreadable_times(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
+            done()
     return findings
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from contextlib import redirect_stdout
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 from glue.db.source import ALEMBIC_INI
 
@@ -20,10 +24,43 @@ def alembic_config(url: str | None = None, *, quiet: bool = True) -> Config:
     return cfg
 
 
-def upgrade(url: str, target: str = "head", *, sql: bool = False) -> str:
-    """Upgrade the database at `url`; with sql=True return the SQL instead of running it."""
+def steps(current: str | None, target: str = "head") -> list[str]:
+    """The statement groups an upgrade from ``current`` (None: an empty database) to ``target``
+    runs, in order, each named ``<revision>: <frozen file>``: what the revisions' runners pass
+    to their ``_execute`` one call at a time (a frozen file whole, a ``*.nontx.sql`` file one
+    statement at a time), for a progress display. Empty when there is nothing to run."""
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        pending = [r for r in script.iterate_revisions(target, current or "base") if r]
+    except (RevisionError, CommandError):  # not an upgrade: Alembic's own message says why
+        return []
+    names: list[str] = []
+    for rev in reversed(pending):
+        folder = Path(rev.path).with_suffix("") / "upgrade"
+        for path in sorted(folder.glob("*.sql")):
+            name = f"{rev.revision}: {path.name.removesuffix('.sql')}"
+            if not path.name.endswith(".nontx.sql"):
+                names.append(name)
+                continue
+            lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("--")]
+            names += [name for statement in "\n".join(lines).split(";") if statement.strip()]
+    return names
+
+
+def upgrade(
+    url: str,
+    target: str = "head",
+    *,
+    sql: bool = False,
+    progress: Callable[[], None] | None = None,
+) -> str:
+    """Upgrade the database at `url`; with sql=True return the SQL instead of running it.
+    ``progress``: called after each statement group (:func:`steps`) has run."""
     cfg = alembic_config(url)
     if not sql:
+        if progress is not None:
+            cfg.attributes["progress"] = progress
         command.upgrade(cfg, target)
         return ""
     buffer = io.StringIO()

@@ -145,8 +145,8 @@ class PullDatabase:
             )
 
     def close_busy_letters(self, table: str, hubspot_ids: Sequence[str]) -> int:
-        """Close the open BUSY pull dead letters of these records (gone from HubSpot: nothing
-        is left to apply); the number closed."""
+        """Close the open BUSY pull dead letters of these records (read again and not busy,
+        or gone from HubSpot: nothing is left to read again); the number closed."""
         if not hubspot_ids:
             return 0
         rows = self._rows(

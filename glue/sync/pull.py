@@ -352,6 +352,7 @@ class Puller:
                 result = self.store.apply_bookings(pending, self.actor)
             stats.add(result)
             recheck = result.get("recheck") or []
+            busy_again: list[str] = []
             if recheck:  # contacts the push wrote: read again with their credits' history
                 again = self._fetch(
                     lambda ids=recheck: self.reader.read(
@@ -362,8 +363,10 @@ class Puller:
                     )
                 )
                 if again:
-                    stats.add(self.store.apply_contacts(again, self.actor))
-            busy = set(result.get("retry") or [])
+                    again_result = self.store.apply_contacts(again, self.actor)
+                    stats.add(again_result)
+                    busy_again = again_result.get("retry") or []
+            busy = {*(result.get("retry") or []), *busy_again}
             pending = [r for r in pending if r["id"] in busy]
             return pending
 
@@ -376,6 +379,14 @@ class Puller:
             sleep=lambda seconds: self._sleep(seconds),
             retry_error_callback=lambda state: state.outcome.result(),
         )(apply_pending)
+        # A BUSY letter asks for one thing: read the record again. Read again and not busy
+        # now, it is settled whatever the apply made of it (applied, unchanged, older than what
+        # was applied since, or another letter's error in place of BUSY): closed here, for
+        # every path that applies pulled records (pass, recheck, webhooks).
+        busy_now = {rec["id"] for rec in pending}
+        self.store.close_busy_letters(
+            target.table, [rec["id"] for rec in records if rec["id"] not in busy_now]
+        )
         for rec in pending:
             error = "BUSY: the record stayed locked; it is read again on the next pass"
             stats.errors.append({"id": rec["id"], "error": error})

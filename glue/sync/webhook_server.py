@@ -1,9 +1,13 @@
 """The webhook intake's HTTP server: uvicorn's HTTP/1.1 protocol behind an accept loop of its own,
-so that slow or too many clients cannot take the intake down. A client must send a request's
-head within the header timeout and its body within the read timeout, else it is disconnected;
-beyond the connection limit a new connection is closed at once; out of file descriptors, the
-loop pauses instead of retrying accept() in a spin. Each such condition is logged at most once
-per interval, with how often it happened (:class:`Occasional`).
+so that slow or too many clients cannot take the intake down. One event loop serves every
+connection (no thread or slot per connection). A client must send a request's head within the
+header timeout and its body within the read timeout, else it is disconnected; at the connection
+limit the connection that has waited longest without a request in progress (idle, or still
+sending its head) is closed to make room for the new one, and a new one is refused only when
+every open connection has a request in progress; out of file descriptors, the loop pauses
+instead of retrying accept() in a spin. Each such condition is logged at most once per
+interval, with how often it happened (:class:`Occasional`). At start the process's open-files
+limit is raised (up to its hard limit) to what the connection limit needs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import resource
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +105,11 @@ class Guard:
     log_interval: float = LOG_INTERVAL_SECONDS
     late: Occasional = field(init=False)
     refused: Occasional = field(init=False)
+    shed: Occasional = field(init=False)
     exhausted: Occasional = field(init=False)
+    # the open connections, the one without a request in progress for longest first (each
+    # moved to the end when it starts to wait again): what the limit closes first
+    waiting: OrderedDict[GuardedH11, None] = field(init=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         every = {"interval": self.log_interval}
@@ -112,8 +121,16 @@ class Guard:
         )
         self.refused = Occasional(
             f"webhook intake: refused a connection over the limit of {self.max_connections} "
-            "open (MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS)",
+            "open, every one of them with a request in progress "
+            "(MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS)",
             "webhook_connection_refused",
+            **every,
+        )
+        self.shed = Occasional(
+            f"webhook intake: {self.max_connections} connections open "
+            "(MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS): closed the one idle or sending its request's "
+            "head for longest, to accept a new one",
+            "webhook_connection_shed",
             **every,
         )
         self.exhausted = Occasional(
@@ -125,7 +142,7 @@ class Guard:
         )
 
     def flush(self) -> None:
-        for warning in (self.late, self.refused, self.exhausted):
+        for warning in (self.late, self.refused, self.shed, self.exhausted):
             warning.flush()
 
 
@@ -135,7 +152,8 @@ class GuardedH11(H11Protocol):
     one), its body within ``read_timeout`` of the head. The deadline is set when the client starts
     to owe a part and not moved by the bytes that trickle in, so sending one byte a second does
     not keep a connection. A late client is disconnected. An idle kept-alive connection is
-    uvicorn's (``timeout_keep_alive``)."""
+    uvicorn's (``timeout_keep_alive``). It is in :attr:`Guard.waiting` while open, moved to its
+    end when it starts to wait for a request (its start, each response sent)."""
 
     def __init__(self, guard: Guard, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -145,7 +163,23 @@ class GuardedH11(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._guard.waiting[self] = None
         self._owe("head")
+
+    @property
+    def between_requests(self) -> bool:
+        """No request in progress: nothing of one received yet, or only part of its head (a
+        request whose head is in is being read or answered)."""
+        return (
+            self.conn.our_state is h11.IDLE
+            and self.conn.their_state is h11.IDLE
+            and not self.transport.is_closing()
+        )
+
+    def shed(self) -> None:
+        """Closed to make room for a new connection."""
+        self._owe(None)
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -153,9 +187,12 @@ class GuardedH11(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self in self._guard.waiting:
+            self._guard.waiting.move_to_end(self)
         self._track()  # a pipelined request may have begun
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._guard.waiting.pop(self, None)
         self._owe(None)
         super().connection_lost(exc)
 
@@ -211,6 +248,19 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets=None)
         self._guard.flush()
 
+    def shed_one(self) -> bool:
+        """Close the connection that has waited longest without a request in progress (idle,
+        or trickling its head in): False when every open one has a request in progress. A
+        delivery's head arrives at once, so a slow or idle client is closed first; the
+        connection's descriptor is freed as the loop goes on (one over the limit meanwhile).
+        The connections are kept in the order they began to wait (:attr:`Guard.waiting`): the
+        first one between requests is the one, found without a scan of them all."""
+        for protocol in self._guard.waiting:
+            if protocol.between_requests:
+                protocol.shed()
+                return True
+        return False
+
     def _protocol(self) -> GuardedH11:
         return GuardedH11(
             self._guard,
@@ -233,19 +283,38 @@ class _Server(uvicorn.Server):
                 await asyncio.sleep(ACCEPT_PAUSE_SECONDS)
                 continue
             if len(self.server_state.connections) >= self._guard.max_connections:
-                conn.close()
-                self._guard.refused.note()
-                continue
+                if not self.shed_one():
+                    conn.close()
+                    self._guard.refused.note()
+                    continue
+                self._guard.shed.note()
             try:
                 await loop.connect_accepted_socket(self._protocol, conn)
             except OSError:
                 conn.close()
 
 
+def raise_open_files_limit(needed: int) -> int:
+    """Raise the process's soft open-files limit to ``needed`` where it is lower, up to the hard
+    limit (which only root may raise); the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return soft
+    target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+    if target <= soft:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # a hard limit above the kernel's nr_open
+        return soft
+    return target
+
+
 def usable_connections(limit: int, reserve: int = FD_RESERVE) -> int:
-    """``limit``, lowered (with a warning) to what the process's open-files limit leaves after
-    ``reserve`` descriptors: accepting more than that would fail with EMFILE."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    """``limit``, with the open-files limit raised to hold it (:func:`raise_open_files_limit`),
+    else lowered (with a warning) to what that limit leaves after ``reserve`` descriptors:
+    accepting more than that would fail with EMFILE."""
+    soft = raise_open_files_limit(limit + reserve)
     if soft == resource.RLIM_INFINITY or limit <= soft - reserve:
         return limit
     usable = max(1, soft - reserve)
@@ -325,6 +394,17 @@ class HttpServer:
     def open_connections(self) -> int:
         """The connections open now (each holds a file descriptor)."""
         return len(self._server.server_state.connections) if self._server is not None else 0
+
+    @property
+    def waiting_connections(self) -> int:
+        """The open connections without a request in progress (idle, or sending a head)."""
+        if self._server is None:
+            return 0
+        return sum(
+            1
+            for protocol in list(self._server.server_state.connections)
+            if isinstance(protocol, GuardedH11) and protocol.between_requests
+        )
 
     def stop(self) -> None:
         if self._server is not None:

@@ -5,12 +5,13 @@ that none is left open once the outbox has drained."""
 
 from __future__ import annotations
 
+import psycopg
 import push_helpers
 import pytest
 import sandbox_fixtures
 from pull_helpers import book, fast, hubspot, one, open_db, q, seed_contacts, seed_exams
 
-from glue.sandbox import CONTACTS, Sandbox
+from glue.sandbox import CONTACTS, EXAMS, Sandbox
 from glue.sync.pull import pull
 
 sandbox = sandbox_fixtures.sandbox
@@ -58,3 +59,42 @@ def test_a_busy_letter_is_closed_by_the_next_pass(
     if not gone:  # applied: the admin's +2 merged over the booking's deduction
         assert one(push_db, "SELECT cs_credits FROM hubspot_sync.hubspot_contact_credits "
                             "WHERE student_id = 'BUSY1'") == 3 - 1 + 2
+
+
+@pytest.mark.parametrize("later", ["applied", "older-than-applied"])
+def test_a_record_locked_through_a_pass_is_busy_and_settled_by_a_later_pass(
+    push_db: str, sandbox: Sandbox, later: str
+) -> None:
+    """Another transaction holds the exam's row through a whole pass (a real second connection):
+    the pass answers BUSY and files the letter. Once the row is free, a later pass reads the
+    exam again and closes the letter, whether it applies the read or finds it older than what
+    was applied meanwhile (a read served behind a newer one: nothing of it is applied)."""
+    fast(sandbox)
+    settings, client, reader = hubspot(push_db, sandbox)
+    [exam_id] = seed_exams(sandbox, [{"capacity": "10"}])
+    with psycopg.connect(push_db, autocommit=True) as conn:  # a lock wait ends soon
+        conn.execute(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET mockbook.lock_timeout = %L',"
+            " current_database(), '100ms'); END $$"
+        )
+    with open_db(push_db) as db:
+        pull(db, client, settings, reader=reader)
+        sandbox.touch(EXAMS, exam_id, capacity="12")
+        with psycopg.connect(push_db) as holder:  # the row held until the block ends
+            holder.execute(
+                "SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s FOR UPDATE",
+                (exam_id,),
+            )
+            stats = pull(db, client, settings, reader=reader)
+        assert [e["id"] for e in stats.targets["exams"].errors] == [exam_id]
+        assert _open_busy(push_db) == [exam_id]
+        if later == "older-than-applied":
+            one(push_db, "UPDATE hubspot_sync.exam_hubspot_sync AS s "
+                         "SET hubspot_modified_at = now() + interval '1 day' "
+                         "FROM hubspot_sync.hubspot_mock_exams AS e "
+                         "WHERE s.exam_id = e.id AND e.hubspot_id = %s RETURNING 1", (exam_id,))
+        stats = pull(db, client, settings, reader=reader)
+    assert _open_busy(push_db) == [], stats.as_dict()
+    capacity = one(push_db, "SELECT capacity FROM hubspot_sync.hubspot_mock_exams "
+                            "WHERE hubspot_id = %s", (exam_id,))
+    assert capacity == (12 if later == "applied" else 10)

@@ -391,6 +391,7 @@ class BusyStore:
         self.busy_passes = dict(busy_passes)
         self.applied: list[list[str]] = []
         self.noted: list[str] = []
+        self.settled: list[str] = []
 
     def apply_exams(self, records: list[dict], actor: str) -> dict:
         ids = [r["id"] for r in records]
@@ -400,6 +401,10 @@ class BusyStore:
 
     def note_pull_error(self, table: str, record_id: str, error: str, record: dict) -> None:
         self.noted.append(record_id)
+
+    def close_busy_letters(self, table: str, record_ids: list[str]) -> int:
+        self.settled.extend(record_ids)
+        return 0
 
 
 def test_busy_records_are_applied_again_then_dead_lettered() -> None:
@@ -420,6 +425,7 @@ def test_busy_records_are_applied_again_then_dead_lettered() -> None:
     assert stats.updated == 2
     assert [e["id"] for e in stats.errors] == ["3"] and "BUSY" in stats.errors[0]["error"]
     assert store.noted == ["3"]
+    assert store.settled == ["1", "2"]  # their BUSY letters (if any) closed, 3's kept
 
     slept.clear()
     store = BusyStore({})  # nothing busy: one pass, no sleep, nothing reported

@@ -1,8 +1,11 @@
 """The webhook intake under what a public endpoint meets: slow clients (closed after the header or
-read timeout, while valid deliveries still land), more connections than its limit (closed at
-once, logged once per interval with a count), a process out of file descriptors (accept pauses,
-no log flood), a database gone (503 at once, /healthz says so, back when the database is), and
-`mockbook webhooks check` proving the public URL and the signature match, one test per outcome.
+read timeout, while valid deliveries still land), thousands of idle and slow connections (every
+delivery accepted and applied), more connections than its limit (the one idle longest makes room;
+refused only when all have a request in progress; logged once per interval with a count), a
+process out of file descriptors (accept pauses, no log flood), a database gone (503 at once,
+/healthz says so, back when the database is), `mockbook webhooks check` proving the public URL
+and the signature match, one test per outcome, and a delivery through the documented reverse
+proxy.
 
 The timeouts are short here so that the slow clients are closed soon; nothing is asserted about
 how long anything took (socket timeouts and ``wait_until`` only stop a test that would hang).
@@ -10,13 +13,17 @@ how long anything took (socket timeouts and ``wait_until`` only stop a test that
 
 from __future__ import annotations
 
+import dataclasses
+import http.server
 import json
 import logging
+import re
 import select
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,14 +33,15 @@ import push_helpers
 import pytest
 import sandbox_fixtures
 import urllib3
-from pull_helpers import hubspot, q
+from pull_helpers import exam, fast, hubspot, open_db, q, seed_exams
 from waiting import wait_until
 
 from glue.db.database import Database
 from glue.logs import FIELDS
 from glue.sandbox import EXAMS, Sandbox
+from glue.sync.pull import pull
 from glue.sync.webhook_check import check_intake
-from glue.sync.webhook_server import HttpServer, Occasional
+from glue.sync.webhook_server import HttpServer, Occasional, raise_open_files_limit
 from glue.sync.webhook_store import CONNECT_TIMEOUT_SECONDS, STORE_WAIT_SECONDS
 from glue.sync.webhooks import (
     SIGNATURE_HEADER,
@@ -176,7 +184,18 @@ def test_slow_clients_are_closed_after_the_timeouts_and_valid_deliveries_still_l
         db.close()
 
 
-def test_connections_over_the_limit_are_closed_at_once_and_logged_once_per_interval(
+def still_open(sock: socket.socket) -> bool:
+    """Nothing to read and no end of stream: the intake has not closed it (yet)."""
+    try:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:  # reset
+        return False
+    return False  # an end of stream (or an answer, which none of these clients is owed)
+
+
+def test_at_the_limit_the_connection_idle_longest_makes_room_for_a_new_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stored: list[dict[str, Any]] = []
@@ -192,27 +211,127 @@ def test_connections_over_the_limit_are_closed_at_once_and_logged_once_per_inter
     held: list[socket.socket] = []
     try:
         with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
-            held = [client(port) for _ in range(5)]
+            held = [client(port) for _ in range(5)]  # idle: nothing sent
             wait_until("the five held", lambda: server.open_connections == 5)
-            over = [client(port) for _ in range(15)]
-            held += over
-            assert all(closed_by_the_intake(sock) for sock in over)
-            assert server.open_connections == 5
-            # 15 refusals within the interval (a minute): one warning, for the first
-            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_refused")] == [1]
-            # a slot freed, a delivery is accepted
-            held[0].close()
-            wait_until("a slot freed", lambda: server.open_connections == 4)
+            guard = server.guard
+            assert guard is not None
+            for i in range(15):  # one at a time: each closes the oldest of those before it
+                held.append(client(port, HEAD[:10]))  # a head begun, never finished
+                wait_until("room made", lambda i=i: guard.shed.total == i + 1)
+            assert all(closed_by_the_intake(sock) for sock in held[:15])
+            assert all(still_open(sock) for sock in held[15:])
+            assert server.open_connections == 5 and guard.refused.total == 0
+            # a delivery among them is accepted (the oldest stalled one makes room)
             assert post(url, [event(1, 501)]).status == 200
             assert [e["eventId"] for e in stored] == [1]
-            server.stop()  # the refusals not logged yet are logged with their count at stop
-        refused = warnings_of(caplog, "webhook_connection_refused")
-        assert [w["count"] for w in refused] == [1, 14]
+            assert closed_by_the_intake(held[15]) and all(still_open(s) for s in held[16:])
+            # 16 within the interval (a minute): one warning, for the first
+            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_shed")] == [1]
+            server.stop()  # what is not logged yet is logged with its count at stop
+        assert [w["count"] for w in warnings_of(caplog, "webhook_connection_shed")] == [1, 15]
         assert "MOCKBOOK_WEBHOOKS_MAX_CONNECTIONS" in caplog.text
     finally:
         for sock in held:
             sock.close()
         server.stop()
+
+
+def test_a_new_connection_is_refused_only_when_every_open_one_has_a_request_in_progress(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = build_app(WebhookConfig(secret=SECRET), lambda events: {"stored": len(events)})
+    server = HttpServer(app, header_timeout=600, read_timeout=600, max_connections=5)
+    port = server.start()
+    held: list[socket.socket] = []
+    try:
+        with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
+            # five requests whose body is still coming: each has a request in progress
+            held = [client(port, HEAD + b"Content-Length: 400\r\n\r\n[{") for _ in range(5)]
+            wait_until(
+                "five requests in progress",
+                lambda: server.open_connections == 5 and server.waiting_connections == 0,
+            )
+            over = [client(port) for _ in range(3)]
+            held += over
+            assert all(closed_by_the_intake(sock) for sock in over)
+            assert all(still_open(sock) for sock in held[:5])
+            guard = server.guard
+            assert guard is not None
+            wait_until("three refusals counted", lambda: guard.refused.total == 3)
+            assert guard.shed.total == 0
+            assert [w["count"] for w in warnings_of(caplog, "webhook_connection_refused")] == [1]
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()
+
+
+IDLE_CLIENTS = SLOW_CLIENTS = 1000
+SLOW_HEAD = b"POST /webhooks/hubspot HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # never ends
+
+
+@pytest.mark.parametrize("limit", [None, 500], ids=["default-limit", "over-the-limit"])
+def test_deliveries_are_accepted_and_applied_among_1000_idle_and_1000_slow_connections(
+    push_db: str, sandbox: Sandbox, limit: int | None
+) -> None:
+    """1,000 connections that send nothing and 1,000 that send their head a byte at a time,
+    all open while HubSpot delivers: every delivery is answered 200 and applied. Under the
+    default limit (4,096) they all stay open; over a limit of 500 the stalled ones oldest
+    first make room, never a delivery. The timeouts are long so that the stalled clients stay."""
+    raise_open_files_limit(8192)  # this process holds both ends: 4,000 descriptors and more
+    fast(sandbox)
+    settings, hs_client, reader = hubspot(push_db, sandbox)
+    exam_ids = seed_exams(sandbox, [{"capacity": "10"} for _ in range(5)])
+    with open_db(push_db) as db:
+        pull(db, hs_client, settings, reader=reader)
+    config = WebhookConfig(secret=SECRET, header_timeout=600, read_timeout=600)
+    if limit is not None:
+        config = dataclasses.replace(config, max_connections=limit)
+    limit = config.max_connections
+    service = WebhookService(settings, push_db, config, reader=reader)
+    stop = threading.Event()
+    idle: list[socket.socket] = []
+    slow: list[socket.socket] = []
+
+    def trickle() -> None:
+        """One more byte of each slow client's head every 0.2 s (the scenario's pace)."""
+        while not stop.wait(0.2):
+            for sock in list(slow):
+                try:
+                    sock.send(b"a")
+                except OSError:  # closed by the intake to make room
+                    slow.remove(sock)
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    try:
+        port = service.start()
+        url = f"http://127.0.0.1:{port}{PATH}"
+        guard = service.http.guard
+        assert guard is not None
+        idle += [client(port) for _ in range(IDLE_CLIENTS)]
+        slow += [client(port, SLOW_HEAD) for _ in range(SLOW_CLIENTS)]
+        trickler.start()
+        stalled = IDLE_CLIENTS + SLOW_CLIENTS
+        if limit >= stalled:
+            wait_until("all held", lambda: service.http.open_connections == stalled)
+        else:
+            wait_until("all accepted", lambda: guard.shed.total == stalled - limit)
+            assert service.http.open_connections == limit
+        for i, exam_id in enumerate(exam_ids):
+            sandbox.touch(EXAMS, exam_id, capacity=str(20 + i))
+            assert post(url, [event(i + 1, exam_id)]).status == 200
+        for i, exam_id in enumerate(exam_ids):
+            wait_until("applied", lambda i=i, e=exam_id: exam(push_db, e)["capacity"] == 20 + i)
+        assert guard.refused.total == 0 and guard.late.total == 0
+        if limit >= stalled:  # none of the stalled clients was closed meanwhile
+            assert all(still_open(sock) for sock in idle + slow)
+    finally:
+        stop.set()
+        if trickler.is_alive():
+            trickler.join()
+        for sock in idle + slow:
+            sock.close()
+        service.stop()
 
 
 def test_an_occasional_warning_is_logged_once_per_interval_with_its_count(
@@ -299,6 +418,141 @@ def test_out_of_file_descriptors_the_intake_pauses_accept_and_logs_it_once_per_i
     # hour): not one per accept()
     assert 1 <= len(lines) <= 2, err[-3000:]
     assert "socket.accept() out of system resource" not in err
+
+
+# ---- behind the documented reverse proxy --------------------------------------------------------
+class DocumentedProxy:
+    """The nginx block of docs/operations.md ("Behind a reverse proxy"), read from the doc and
+    forwarded as nginx forwards with it: a request under the ``location`` prefix goes to the
+    ``proxy_pass`` URL with the prefix replaced by its URI, every request header passed on but
+    Host and Connection, then the ``proxy_set_header`` lines ($host: the Host header without its
+    port; $scheme: https, the block listens with ssl; $proxy_add_x_forwarded_for: the client's
+    X-Forwarded-For plus its address); a body over ``client_max_body_size`` is answered 413.
+    Only the intake's port replaces the doc's (8080 may be taken here)."""
+
+    def __init__(self, intake_port: int) -> None:
+        text = (push_helpers.ROOT / "docs" / "operations.md").read_text()
+        section = text[text.index("**Behind a reverse proxy.**"):]
+        start = section.index("```nginx\n") + len("```nginx\n")
+        block = section[start : section.index("\n```", start)]
+        self.public_url = re.search(r"MOCKBOOK_WEBHOOKS_PUBLIC_URL=(\S+)", block)[1]
+        self.server_name = re.search(r"^\s*server_name (\S+);", block, re.M)[1]
+        self.scheme = "https" if re.search(r"^\s*listen \d+ ssl;", block, re.M) else "http"
+        self.prefix = re.search(r"^\s*location (\S+) \{", block, re.M)[1]
+        upstream = urlsplit(re.search(r"^\s*proxy_pass (\S+);", block, re.M)[1])
+        self.upstream = upstream._replace(netloc=f"{upstream.hostname}:{intake_port}")
+        self.set_headers = re.findall(r"^\s*proxy_set_header (\S+) (\S+);", block, re.M)
+        size = re.search(r"^\s*client_max_body_size (\d+)m;", block, re.M)[1]
+        self.max_body = int(size) * 1024 * 1024
+        self.pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=10))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, method: str, target: str, headers: Any, body: bytes, client: str) -> Any:
+        path, _, query = target.partition("?")
+        if not path.startswith(self.prefix):
+            return 404, b"not found"
+        if len(body) > self.max_body:
+            return 413, b"request entity too large"
+        upstream_path = self.upstream.path + path[len(self.prefix) :]
+        url = urlunsplit(self.upstream._replace(path=upstream_path, query=query))
+        variables = {
+            "$host": headers["Host"].rsplit(":", 1)[0].lower(),
+            "$scheme": self.scheme,
+            "$proxy_add_x_forwarded_for": ", ".join(
+                [*([headers["X-Forwarded-For"]] if headers["X-Forwarded-For"] else []), client]
+            ),
+        }
+        sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
+        for name, value in self.set_headers:
+            sent[name] = variables[value]
+        answer = self.pool.request(method, url, body=body, headers=sent, redirect=False)
+        return answer.status, answer.data
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, data = proxy.forward(
+                    "POST", self.path, self.headers, body, self.client_address[0]
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def deliver(self, events: list[dict[str, Any]], query: str = "") -> urllib3.BaseHTTPResponse:
+        """A delivery as HubSpot sends it to the public URL: signed for it, its Host the public
+        host, reaching this proxy."""
+        signed_for = self.public_url + (f"?{query}" if query else "")
+        body = json.dumps(events).encode()
+        ts = str(int(time.time() * 1000))
+        headers = {
+            "Host": self.server_name,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign_v3(SECRET, "POST", signed_for, body, ts),
+            TIMESTAMP_HEADER: ts,
+        }
+        target = urlsplit(self.public_url).path + (f"?{query}" if query else "")
+        return HTTP.request(
+            "POST", f"http://127.0.0.1:{self.port}{target}", body=body, headers=headers
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.pool.clear()
+
+
+def test_a_delivery_through_the_documented_nginx_block_is_accepted_with_the_public_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stored: list[dict[str, Any]] = []
+
+    def store(events: list[dict[str, Any]]) -> dict[str, int]:
+        stored.extend(events)
+        return {"stored": len(events), "duplicates": 0}
+
+    servers: list[HttpServer] = []
+    proxies: list[DocumentedProxy] = []
+
+    def behind_proxy(public_url: str | None) -> DocumentedProxy:
+        server = HttpServer(build_app(WebhookConfig(secret=SECRET, public_url=public_url), store))
+        servers.append(server)
+        proxies.append(DocumentedProxy(server.start()))
+        return proxies[-1]
+
+    try:
+        documented = DocumentedProxy(0)  # the doc's public URL, for the intake's setting
+        documented.close()
+        assert urlsplit(documented.public_url).path != documented.upstream.path  # rewritten
+        proxy = behind_proxy(documented.public_url)
+        assert proxy.deliver([event(1, 501)]).status == 200
+        assert proxy.deliver([event(2, 502)], query="portal=4242424").status == 200
+        assert [e["eventId"] for e in stored] == [1, 2]
+        # Without the public URL the intake checks the URL it is reached at, which the forwarded
+        # headers make the public scheme and host (not http://127.0.0.1:port) with the proxied
+        # path: refused, and its log names that URI beside the one HubSpot signed.
+        bare = behind_proxy(None)
+        with caplog.at_level(logging.WARNING, logger="glue.sync.webhooks"):
+            assert bare.deliver([event(3, 503)]).status == 401
+        checked = [w["uri"] for w in warnings_of(caplog, "webhook_refused")]
+        host = urlsplit(documented.public_url).hostname
+        assert checked == [f"https://{host}{documented.upstream.path}"]
+        assert [e["eventId"] for e in stored] == [1, 2]
+    finally:
+        for proxy in proxies:
+            proxy.close()
+        for server in servers:
+            server.stop()
 
 
 # ---- the database down --------------------------------------------------------------------------
