@@ -29,6 +29,9 @@ DECLARE
     -- windows looked at per call: a backlog never set aside (rows written while no claim ran)
     -- is set aside over several calls, each bounded
     v_windows integer := 0;
+    -- where the next window starts: past the rows this call looked at (the index entries of
+    -- the rows it set aside stay until a vacuum, and would be read again by each window)
+    v_after bigint := 0::bigint;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
@@ -41,10 +44,11 @@ BEGIN
         -- The oldest pending rows not set aside: the head of the pending index's ready part.
         v_scan := ARRAY(
             SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
-            WHERE p.synced_to_hubspot_at IS NULL AND NOT p.note_waits
+            WHERE p.synced_to_hubspot_at IS NULL AND NOT p.note_waits AND p.id > v_after
             ORDER BY p.id
             LIMIT 5 * p_limit);
         EXIT WHEN cardinality(v_scan) = 0;
+        v_after := v_scan[cardinality(v_scan)];
 
         -- The bookings and contacts with no HubSpot id that rows of the scan wait for, share-locked
         -- (SKIP LOCKED: never waited for; a locked one's rows are only passed over, as below): the
@@ -252,7 +256,7 @@ BEGIN
         ORDER BY n.audit_id
         LIMIT p_limit;
         GET DIAGNOSTICS v_returned = ROW_COUNT;
-        EXIT WHEN v_returned > 0 OR (v_marked = 0 AND v_parked = 0) OR v_windows >= 20;
+        EXIT WHEN v_returned > 0 OR (v_marked = 0 AND v_parked = 0) OR v_windows >= 10;
     END LOOP;
 END
 $$;
