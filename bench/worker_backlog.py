@@ -244,6 +244,7 @@ def b12(quick: bool, schema_source: str) -> list[Figure]:
                 "of the worker's `starting` log line.")
         fig.details.update(backlog_rows=rows, backlog_bookings=made,
                            drained_after_start_s=round(drained_in, 1) if drained_in else None,
+                           worker_log_head=worker_log[:2500],
                            worker_log_tail=worker_log[-1200:])
         if first is None:
             fig.status, fig.note = "error", "no row done within 120 s"
