@@ -20,17 +20,18 @@ BEGIN
             'claim_sync_batch needs a worker name, a limit of 1..1000 and a lease of 1..3600 s.');
     END IF;
     -- the due rows and the other pending rows of their records (SKIP LOCKED: never waited for)
-    WITH due_old AS (
+    WITH leased AS MATERIALIZED (  -- the records under a live lease, read once for both ends
+        SELECT o.table_name, o.record_id
+        FROM hubspot_sync.sync_queue AS o
+        WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now()
+    ), due_old AS (
         SELECT q.id, q.table_name, q.record_id
         FROM hubspot_sync.sync_queue AS q
         WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
           -- NOT IN over the (few) leased records: a hashed subplan, linear even before the
           -- table has statistics (a NOT EXISTS became a nested loop, quadratic, on a fresh queue)
-          AND (q.table_name, q.record_id) NOT IN (
-                SELECT o.table_name, o.record_id
-                FROM hubspot_sync.sync_queue AS o
-                WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
+          AND (q.table_name, q.record_id) NOT IN (SELECT l.table_name, l.record_id FROM leased AS l)
         ORDER BY q.next_attempt_at, q.id
         LIMIT p_limit - p_limit / 2
         FOR UPDATE SKIP LOCKED
@@ -39,10 +40,7 @@ BEGIN
         FROM hubspot_sync.sync_queue AS q
         WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
-          AND (q.table_name, q.record_id) NOT IN (
-                SELECT o.table_name, o.record_id
-                FROM hubspot_sync.sync_queue AS o
-                WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
+          AND (q.table_name, q.record_id) NOT IN (SELECT l.table_name, l.record_id FROM leased AS l)
           AND q.id NOT IN (SELECT d.id FROM due_old AS d)
         ORDER BY q.next_attempt_at DESC, q.id DESC
         LIMIT p_limit / 2
