@@ -50,7 +50,8 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B12")
+ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B12",
+       "B12n")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B1r": "booking against its own rows as plain SQL",
@@ -66,6 +67,7 @@ TITLES = {
     "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
     "B10": "adoption: one-transaction upgrade at 100k and 400k bookings",
     "B12": "the worker on a backlog under faults: first rows, lag, killed lives",
+    "B12n": "the notes claim behind 500k rows waiting for HubSpot ids",
 }
 
 
@@ -246,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B10", lambda: adoption.b10(args.quick))
         if "B12" in args.only:
             attempt("B12", lambda: worker_backlog.b12(args.quick, args.schema_source))
+        if "B12n" in args.only:
+            attempt("B12n", lambda: [worker_backlog.b12n(args.quick, args.schema_source)])
     finally:
         if not args.keep:
             with psycopg.connect(url_for("postgres"), autocommit=True) as conn:

@@ -9,6 +9,11 @@ answers), HubSpot's rate limit (100 per 10 s) and the worker's default settings.
   next one gives back the leases of the dead one: glue.run.worker); a life made progress when an
   outbox row was done during it. The figure is the lives that made progress (target 10 of 10).
 
+- **B12n**: the notes claim (claim_audit_notes(100), rolled back) with NOTES_WAITING pending audit
+  rows whose bookings are not in HubSpot (after an outage) ahead of 100 ready ones, against the
+  same claim with no such rows (the reference): the ratio of the medians (target <= 2). The rows
+  are set aside by the claims first (each call bounded); their total time is reported.
+
 `mockbook worker` runs as a subprocess on a database of its own (BACKLOG_DB, built like the
 bench's) against an in-process Sandbox(conformance=False, rate_limit=100, rate_window=10). The
 students and exams are created in the sandbox and imported by `mockbook pull`; the backlog is
@@ -36,6 +41,9 @@ import psycopg
 from common import Figure, admin_url, log, not_measured, percentile, recreate_database
 
 BACKLOG_DB = "mockbook_bench_backlog"
+NOTES_DB = "mockbook_bench_notes"
+NOTES_WAITING = 500_000
+NOTES_BOOKINGS = 500  # the bookings not in HubSpot the waiting rows are of
 BACKLOG_ROWS = 10_000
 EXAMS = 5
 LAG_RATE = 20.0  # bookings per second
@@ -236,6 +244,7 @@ def b12(quick: bool, schema_source: str) -> list[Figure]:
                 "of the worker's `starting` log line.")
         fig.details.update(backlog_rows=rows, backlog_bookings=made,
                            drained_after_start_s=round(drained_in, 1) if drained_in else None,
+                           worker_log_head=worker_log[:2500],
                            worker_log_tail=worker_log[-1200:])
         if first is None:
             fig.status, fig.note = "error", "no row done within 120 s"
@@ -292,12 +301,96 @@ def b12(quick: bool, schema_source: str) -> list[Figure]:
     return figures
 
 
+def _claim_ms(conn: psycopg.Connection, runs: int = 7) -> tuple[float, int]:
+    """Median ms of claim_audit_notes(100), each rolled back, and the notes one returned."""
+    times, notes = [], 0
+    for _ in range(runs):
+        with conn.transaction(force_rollback=True):
+            t = time.perf_counter()
+            notes = len(conn.execute(
+                "SELECT * FROM mockbook_internal.claim_audit_notes(100)").fetchall())
+            times.append((time.perf_counter() - t) * 1000)
+    return sorted(times)[len(times) // 2], notes
+
+
+def b12n(quick: bool, schema_source: str) -> Figure:
+    """B12n (module docstring): the notes claim behind a backlog waiting for HubSpot ids."""
+    waiting = NOTES_WAITING // 10 if quick else NOTES_WAITING
+    url = recreate_database(NOTES_DB)
+    fixtures.build(url, schema_source)
+    fixtures.load(url)
+    ready_sql = """INSERT INTO hubspot_sync.supabase_audit_log
+        (table_name, record_id, operation, changed_fields, old_values, new_values, performed_by)
+        SELECT 'hubspot_bookings', b.id, 'UPDATE', '["attendance"]', '{"attendance": null}',
+               '{"attendance": "Yes"}', 'admin@school.ca'
+        FROM hubspot_sync.hubspot_bookings AS b, generate_series(1, %s)
+        WHERE b.student_id = ANY (%s)"""
+    with psycopg.connect(url, autocommit=True) as conn:
+        students = [f"B{n}" for n in range(NOTES_BOOKINGS + 1)]
+        for k, student in enumerate(students):
+            _book(conn, student, f"BX{k % 7}")
+        # the first booking is in HubSpot (its notes are ready); the others are not
+        conn.execute("BEGIN")
+        conn.execute("SELECT set_config('mockbook.origin', 'sync', true)")
+        conn.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'BN0' "
+                     "WHERE student_id = 'B0'")
+        conn.execute("COMMIT")
+        conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now()")
+        conn.execute(ready_sql, (100, ["B0"]))
+        conn.execute("VACUUM (ANALYZE) hubspot_sync.supabase_audit_log")
+        reference, ref_notes = _claim_ms(conn)
+        conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now()")
+        log(f"B12n: {waiting:,} audit rows of {NOTES_BOOKINGS} bookings not in HubSpot, then "
+            "100 ready ones")
+        conn.execute(ready_sql, (waiting // NOTES_BOOKINGS, students[1:]))
+        conn.execute(ready_sql, (100, ["B0"]))
+        conn.execute("VACUUM (ANALYZE) hubspot_sync.supabase_audit_log")
+        calls, aside_s, longest = 0, 0.0, 0.0
+        while True:  # the claims set the waiting rows aside, each call bounded
+            t = time.perf_counter()
+            got = conn.execute("SELECT count(*) FROM mockbook_internal.claim_audit_notes(100)"
+                               ).fetchone()[0]
+            took = time.perf_counter() - t
+            calls, aside_s, longest = calls + 1, aside_s + took, max(longest, took)
+            if got:  # the ready rows came out: nothing left ahead of them
+                break
+        (aside,) = conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+                                "WHERE note_waits").fetchone()
+        conn.execute("VACUUM (ANALYZE) hubspot_sync.supabase_audit_log")
+        measured, notes = _claim_ms(conn)
+        (load1,) = os.getloadavg()[:1]
+    fig = Figure(
+        id="B12n", bench="B12", title=f"notes claim behind {waiting:,} rows waiting for "
+                                      "HubSpot ids / with none",
+        value=round(measured / reference, 2), unit="x the reference", reference=None,
+        ratio=measured / reference, ratio_meaning="claim time with the waiting rows / without",
+        target=2.0, target_op="<=",
+        how=f"claim_audit_notes(100) on {NOTES_DB} (the bench fixture), each call rolled back, "
+            f"median of 7: with {waiting:,} pending audit rows of {NOTES_BOOKINGS} bookings "
+            "that have no HubSpot id ahead of 100 ready rows (after the claims set them aside), "
+            "against 100 ready rows alone (reference).")
+    fig.details.update(claim_ms=round(measured, 2), reference_ms=round(reference, 2),
+                       notes_returned=notes, reference_notes=ref_notes, set_aside=aside,
+                       set_aside_calls=calls, set_aside_total_s=round(aside_s, 2),
+                       set_aside_longest_call_s=round(longest, 2), load_average_1m=load1)
+    if notes != 100 or ref_notes != 100:
+        fig.status, fig.note = "error", f"{notes}/{ref_notes} notes returned, not 100"
+    log(f"  B12n: {measured:.1f} ms vs {reference:.1f} ms ({measured / reference:.2f}x); "
+        f"set aside {aside:,} rows in {calls} calls, {aside_s:.1f} s (longest {longest:.2f} s)")
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{NOTES_DB}" WITH (FORCE)')
+    return fig.judge() if fig.status == "measured" else fig
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--schema-source", choices=("alembic", "db"), default="alembic")
+    parser.add_argument("--only", choices=("B12", "B12n"), help="one part (default: both)")
     args = parser.parse_args(argv)
-    figures = b12(args.quick, args.schema_source)
+    figures = [] if args.only == "B12n" else b12(args.quick, args.schema_source)
+    if args.only != "B12":
+        figures.append(b12n(args.quick, args.schema_source))
     print(json.dumps([f.as_dict() for f in figures], indent=2, default=str))
     return 0
 

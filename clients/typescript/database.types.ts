@@ -695,6 +695,7 @@ export type Database = {
           changed_fields: Json | null
           id: number
           new_values: Json | null
+          note_waits: boolean
           old_values: Json | null
           operation: string
           performed_at: string | null
@@ -708,6 +709,7 @@ export type Database = {
           changed_fields?: Json | null
           id?: number
           new_values?: Json | null
+          note_waits?: boolean
           old_values?: Json | null
           operation: string
           performed_at?: string | null
@@ -721,6 +723,7 @@ export type Database = {
           changed_fields?: Json | null
           id?: number
           new_values?: Json | null
+          note_waits?: boolean
           old_values?: Json | null
           operation?: string
           performed_at?: string | null

@@ -11,13 +11,17 @@ CREATE TABLE hubspot_sync.supabase_audit_log (
     new_values jsonb,
     performed_by text,
     performed_at timestamptz DEFAULT now(),
-    synced_to_hubspot_at timestamptz
+    synced_to_hubspot_at timestamptz,
+    -- set by claim_audit_notes on a pending row waiting for a HubSpot id (its booking's, its
+    -- contact's), cleared when that id arrives (audit_notes_ready): the claim passes over it
+    note_waits boolean NOT NULL DEFAULT false
 );
 
 -- indexes
 CREATE INDEX idx_audit_log_table_record ON hubspot_sync.supabase_audit_log (table_name, record_id);
+-- the pending rows, ready ones apart (note_waits = false, by id): the notes claim reads only those
 CREATE INDEX idx_audit_log_pending_sync
-    ON hubspot_sync.supabase_audit_log (id) WHERE synced_to_hubspot_at IS NULL;
+    ON hubspot_sync.supabase_audit_log (note_waits, id) WHERE synced_to_hubspot_at IS NULL;
 
 -- security
 ALTER TABLE hubspot_sync.supabase_audit_log ENABLE ROW LEVEL SECURITY;

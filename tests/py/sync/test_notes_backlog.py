@@ -7,6 +7,8 @@ the backlog do not hold back the ready ones behind them."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import psycopg
 import pytest
@@ -77,5 +79,93 @@ def test_a_claim_costs_the_same_at_5k_and_50k_pending_rows(
         # claim's own pages grow a little with the backlog (1.1-1.4x at ten times the rows on a
         # quiet server), and a loaded one has read 1.9x
         assert large <= small * 2 + 50, (small, large)
+        conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+                     "WHERE synced_to_hubspot_at IS NULL")
+
+
+def _set_aside(conn: psycopg.Connection) -> int:
+    """Claims until none returns a note (only waiting rows are pending): each sets aside the
+    waiting rows of the windows it looks at. Returns how many rows are set aside."""
+    while conn.execute("SELECT count(*) FROM mockbook_internal.claim_audit_notes(1000)"
+                       ).fetchone()[0]:
+        pass
+    return conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+                        "WHERE synced_to_hubspot_at IS NULL AND note_waits").fetchone()[0]
+
+
+def test_a_backlog_waiting_for_hubspot_ids_costs_the_claims_nothing(database_url: str) -> None:
+    """After an outage every pending row may wait for its booking's HubSpot id: once set aside,
+    1,000 or 50,000 of them cost a claim the same, and they come back when the id arrives."""
+    ready = BACKLOG.replace("generate_series(1, %(n)s)", "generate_series(1, 100)")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SETUP.replace("{s}", "O"))
+        measured = []
+        for n in (1000, 49000):
+            conn.execute(BACKLOG, {"n": n, "student": "NBS2O"})
+            waiting = _set_aside(conn)
+            conn.execute(ready, {"student": "NBS1O"})
+            conn.execute("VACUUM (ANALYZE) hubspot_sync.supabase_audit_log")
+            cost, notes = _buffers(conn)
+            assert notes == 100
+            measured.append((waiting, cost))
+            conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+                         "WHERE synced_to_hubspot_at IS NULL AND NOT note_waits")
+        (small_n, small), (large_n, large) = measured
+        assert (small_n, large_n) == (1000, 50000)
+        # a claim reading the waiting rows touched ~30x the buffers at 50,000
+        assert large <= small * 2 + 50, measured
+        # the push writes the booking's HubSpot id back: its rows are pending notes again
+        conn.execute("BEGIN")
+        conn.execute("SELECT set_config('mockbook.origin', 'sync', true)")
+        conn.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'BNB2O' "
+                     "WHERE student_id = 'NBS2O'")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+                            "WHERE note_waits").fetchone()[0] == 0
+        got = conn.execute("SELECT booking_hubspot_id FROM "
+                           "mockbook_internal.claim_audit_notes(100)").fetchall()
+        assert got == [("BNB2O",)] * 100
+        conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+                     "WHERE synced_to_hubspot_at IS NULL")
+
+
+def test_an_id_written_back_while_a_claim_sets_its_rows_aside_brings_them_back(
+    database_url: str,
+) -> None:
+    """The claim share-locks the booking whose rows it sets aside: the push's write-back of the
+    booking's HubSpot id waits for the claim to commit, then finds the rows set aside and makes
+    them pending again (were it not to wait, the rows would stay aside for good)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SETUP.replace("{s}", "C"))
+        conn.execute(BACKLOG, {"n": 10, "student": "NBS2C"})
+        with psycopg.connect(database_url) as claim, psycopg.connect(database_url) as push:
+            assert claim.execute("SELECT count(*) FROM mockbook_internal.claim_audit_notes(100)"
+                                 ).fetchone() == (0,)
+            pid = push.info.backend_pid
+            done = threading.Event()
+
+            def write_back() -> None:
+                push.execute("SELECT set_config('mockbook.origin', 'sync', true)")
+                push.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'BNB2C' "
+                             "WHERE student_id = 'NBS2C'")
+                push.commit()
+                done.set()
+
+            t = threading.Thread(target=write_back)
+            t.start()
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                               (pid,)).fetchone() != ("Lock",):
+                assert not done.is_set(), "the write-back did not wait for the claim"
+                assert time.monotonic() < deadline, "the write-back never waited for the claim"
+                time.sleep(0.05)
+            claim.commit()
+            t.join(60)
+            assert done.is_set()
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
+                            "WHERE note_waits").fetchone() == (0,)
+        got = conn.execute("SELECT booking_hubspot_id FROM "
+                           "mockbook_internal.claim_audit_notes(100)").fetchall()
+        assert got == [("BNB2C",)] * 10
         conn.execute("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
                      "WHERE synced_to_hubspot_at IS NULL")

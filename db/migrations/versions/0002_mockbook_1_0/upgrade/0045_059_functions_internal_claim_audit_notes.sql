@@ -3,7 +3,10 @@
  * Why: the audit trail is written to HubSpot as notes, and a note needs the HubSpot ids of what
  * it is attached to. This read hands the glue the rows that can be noted now, with what the note
  * says, looking at a bounded window of the oldest pending rows so its cost follows the batch,
- * not the backlog. The contract is the COMMENT ON FUNCTION below.
+ * not the backlog. A row waiting for a HubSpot id (a booking not pushed yet, after an outage
+ * hundreds of thousands) is set aside once (note_waits) and looked at again when the id arrives
+ * (audit_notes_ready), so the rows behind it cost no scan of it. The contract is the COMMENT ON
+ * FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
 RETURNS TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
@@ -17,21 +20,85 @@ AS $$
 DECLARE
     v_fields constant text[] := ARRAY(SELECT DISTINCT r.credit_field
                                       FROM hubspot_sync.credit_rules() AS r);
+    v_scan bigint[];
     v_window bigint[];
+    v_no_id_bookings uuid[];
+    v_no_id_contacts uuid[];
     v_marked bigint;
+    v_parked bigint;
     v_returned bigint;
+    -- windows looked at per call: a backlog never set aside (rows written while no claim ran)
+    -- is set aside over several calls, each bounded
+    v_windows integer := 0;
+    -- where the next window starts: past the rows this call looked at (the index entries of
+    -- the rows it set aside stay until a vacuum, and would be read again by each window)
+    v_after bigint := 0::bigint;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
     END IF;
 
-    -- A window that held only rows never to be noted is marked, and the next one looked at.
+    -- A window that held only rows never to be noted, or waiting ones, is marked or set aside,
+    -- and the next one looked at.
     LOOP
-        -- The window: the oldest pending rows, passing over those still waiting for a HubSpot id
-        -- (each looked at through the pending index and a few primary-key or index reads).
+        v_windows := v_windows + 1;
+        -- The oldest pending rows not set aside: the head of the pending index's ready part.
+        v_scan := ARRAY(
+            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
+            WHERE p.synced_to_hubspot_at IS NULL AND NOT p.note_waits AND p.id > v_after
+            ORDER BY p.id
+            LIMIT 5 * p_limit);
+        EXIT WHEN cardinality(v_scan) = 0;
+        v_after := v_scan[cardinality(v_scan)];
+
+        -- The bookings and contacts with no HubSpot id that rows of the scan wait for, share-locked
+        -- (SKIP LOCKED: never waited for; a locked one's rows are only passed over, as below): the
+        -- write-back giving one its id waits for this claim, then finds its rows set aside.
+        v_no_id_bookings := ARRAY(
+            SELECT b.id FROM hubspot_sync.hubspot_bookings AS b
+            WHERE b.hubspot_id IS NULL
+              AND b.id IN (SELECT p.record_id FROM hubspot_sync.supabase_audit_log AS p
+                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_bookings'
+                             AND p.record_hubspot_id IS NULL
+                             AND p.performed_by NOT LIKE 'hubspot:%'
+                           UNION ALL
+                           SELECT l.booking_id FROM hubspot_sync.supabase_audit_log AS p
+                           JOIN hubspot_sync.credit_ledger AS l
+                             ON l.contact_id = p.record_id AND l.created_at = p.performed_at
+                            AND l.balance_after::text = p.new_values ->> l.credit_field
+                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_contact_credits')
+            FOR SHARE OF b SKIP LOCKED);
+        v_no_id_contacts := ARRAY(
+            SELECT k.id FROM hubspot_sync.hubspot_contact_credits AS k
+            WHERE k.hubspot_id IS NULL
+              AND k.id IN (SELECT p.record_id FROM hubspot_sync.supabase_audit_log AS p
+                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_contact_credits')
+            FOR SHARE OF k SKIP LOCKED);
+        -- Set aside: the rows waiting for those ids (the same test as the window's below).
+        UPDATE hubspot_sync.supabase_audit_log AS a
+        SET note_waits = true
+        WHERE a.id IN (
+            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
+            WHERE p.id = ANY (v_scan) AND p.synced_to_hubspot_at IS NULL
+              AND ((p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
+                    AND p.performed_by NOT LIKE 'hubspot:%'
+                    AND p.record_id = ANY (v_no_id_bookings))
+                   OR (p.table_name = 'hubspot_contact_credits'
+                       AND (p.record_id = ANY (v_no_id_contacts)
+                            OR EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
+                                       WHERE l.contact_id = p.record_id
+                                         AND l.created_at = p.performed_at
+                                         AND l.balance_after::text
+                                             = p.new_values ->> l.credit_field
+                                         AND l.booking_id = ANY (v_no_id_bookings)))))
+            FOR UPDATE OF p SKIP LOCKED);
+        GET DIAGNOSTICS v_parked = ROW_COUNT;
+
+        -- The window: the rest of the scan, passing over rows still waiting for a HubSpot id
+        -- (those whose booking or contact another transaction held, not set aside above).
         v_window := ARRAY(
             SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
-            WHERE p.synced_to_hubspot_at IS NULL
+            WHERE p.id = ANY (v_scan) AND p.synced_to_hubspot_at IS NULL AND NOT p.note_waits
               AND NOT (p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
                        AND p.performed_by NOT LIKE 'hubspot:%'
                        AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
@@ -47,9 +114,7 @@ BEGIN
                                          AND l.balance_after::text
                                              = p.new_values ->> l.credit_field
                                          AND b.hubspot_id IS NULL)))
-            ORDER BY p.id
-            LIMIT 5 * p_limit);
-        EXIT WHEN cardinality(v_window) = 0;
+            ORDER BY p.id);
 
         -- Rows of the window that never get a note.
         UPDATE hubspot_sync.supabase_audit_log AS a
@@ -192,7 +257,7 @@ BEGIN
         ORDER BY n.audit_id
         LIMIT p_limit;
         GET DIAGNOSTICS v_returned = ROW_COUNT;
-        EXIT WHEN v_returned > 0 OR v_marked = 0;
+        EXIT WHEN v_returned > 0 OR (v_marked = 0 AND v_parked = 0) OR v_windows >= 10;
     END LOOP;
 END
 $$;
@@ -200,7 +265,8 @@ $$;
 COMMENT ON FUNCTION mockbook_internal.claim_audit_notes(integer) IS
 'Glue (audit notes): the pending supabase_audit_log rows of bookings and credits that become
 HubSpot notes, oldest first, only those whose HubSpot ids are known, with their details and
-ledger rows; marks the rows that never get a note. Errors: INVALID_ARGUMENT. Locks: the rows it
-marks.';
+ledger rows; marks the rows that never get a note, sets aside (note_waits) those waiting for a
+HubSpot id. Errors: INVALID_ARGUMENT. Locks: the rows it marks or sets aside; a share lock
+(SKIP LOCKED) on each booking and contact they wait for.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_audit_notes(integer) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_audit_notes(integer) TO mockbook_glue;

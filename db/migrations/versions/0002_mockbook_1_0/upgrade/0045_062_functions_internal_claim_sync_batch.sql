@@ -1,5 +1,7 @@
 -- Frozen copy of db/functions/internal/claim_sync_batch.sql (new).
--- Why: several glue workers push the outbox at once.
+-- Why: several glue workers push the outbox at once. Half of each claim is the oldest due rows,
+-- half the newest: a backlog drains while fresh changes (live bookings) wait one claim, not
+-- the whole backlog.
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_sync_batch(p_worker text, p_limit integer DEFAULT 100,
                                                         p_lease_seconds integer DEFAULT 60)
 RETURNS SETOF hubspot_sync.sync_queue
@@ -19,20 +21,33 @@ BEGIN
             'claim_sync_batch needs a worker name, a limit of 1..1000 and a lease of 1..3600 s.');
     END IF;
     -- the due rows and the other pending rows of their records (SKIP LOCKED: never waited for)
-    WITH due AS (
+    WITH leased AS MATERIALIZED (  -- the records under a live lease, read once for both ends
+        SELECT o.table_name, o.record_id
+        FROM hubspot_sync.sync_queue AS o
+        WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now()
+    ), due_old AS (
         SELECT q.id, q.table_name, q.record_id
         FROM hubspot_sync.sync_queue AS q
         WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
           -- NOT IN over the (few) leased records: a hashed subplan, linear even before the
           -- table has statistics (a NOT EXISTS became a nested loop, quadratic, on a fresh queue)
-          AND (q.table_name, q.record_id) NOT IN (
-                SELECT o.table_name, o.record_id
-                FROM hubspot_sync.sync_queue AS o
-                WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.lease_expires_at >= now())
+          AND (q.table_name, q.record_id) NOT IN (SELECT l.table_name, l.record_id FROM leased AS l)
         ORDER BY q.next_attempt_at, q.id
-        LIMIT p_limit
+        LIMIT p_limit - p_limit / 2
         FOR UPDATE SKIP LOCKED
+    ), due_new AS (  -- the newest due rows, from the other end of the same index
+        SELECT q.id, q.table_name, q.record_id
+        FROM hubspot_sync.sync_queue AS q
+        WHERE q.done_at IS NULL AND q.dead_at IS NULL AND q.next_attempt_at <= now()
+          AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+          AND (q.table_name, q.record_id) NOT IN (SELECT l.table_name, l.record_id FROM leased AS l)
+          AND q.id NOT IN (SELECT d.id FROM due_old AS d)
+        ORDER BY q.next_attempt_at DESC, q.id DESC
+        LIMIT p_limit / 2
+        FOR UPDATE SKIP LOCKED
+    ), due AS (
+        SELECT * FROM due_old UNION ALL SELECT * FROM due_new
     ), siblings AS (
         SELECT q.id
         FROM hubspot_sync.sync_queue AS q
@@ -73,9 +88,9 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) IS
-'Glue: lease up to p_limit due outbox rows (SKIP LOCKED; all pending rows of the same records). The
-claimed contacts are locked first, ascending id, each waited for at most mockbook.lock_timeout; one
-still busy is left for a later claim.';
+'Glue: lease up to p_limit due outbox rows, half the oldest, half the newest (SKIP LOCKED; all
+pending rows of the same records). The claimed contacts are locked first, ascending id, each
+waited for at most mockbook.lock_timeout; one still busy is left for a later claim.';
 REVOKE ALL ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.claim_sync_batch(text, integer, integer) TO mockbook_glue;

@@ -9,10 +9,15 @@ STABLE
 SECURITY DEFINER
 SET search_path = ''
 AS $$
-    SELECT extract(epoch FROM now() - a.performed_at)::double precision
-    FROM hubspot_sync.supabase_audit_log AS a
-    WHERE a.synced_to_hubspot_at IS NULL
-    ORDER BY a.id LIMIT 1
+    -- the oldest ready row and the oldest waiting one, each the head of its part of the
+    -- pending index (note_waits, id)
+    SELECT extract(epoch FROM now() - o.performed_at)::double precision
+    FROM ((SELECT a.id, a.performed_at FROM hubspot_sync.supabase_audit_log AS a
+           WHERE a.synced_to_hubspot_at IS NULL AND NOT a.note_waits ORDER BY a.id LIMIT 1)
+          UNION ALL
+          (SELECT a.id, a.performed_at FROM hubspot_sync.supabase_audit_log AS a
+           WHERE a.synced_to_hubspot_at IS NULL AND a.note_waits ORDER BY a.id LIMIT 1)) AS o
+    ORDER BY o.id LIMIT 1
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.oldest_unsent_audit_seconds() IS
