@@ -1,7 +1,8 @@
 -- Frozen copy of db/functions/internal/check_booking_rules.sql (new).
 -- Why: the scheduling rules are checked in one place, after the booking's own checks, by every path
--- that binds students (create_booking, accept_offer, a student's rebook); each rule that is on is
--- checked by its own function, in the declared order.
+-- that binds students (create_booking, accept_offer, a student's rebook); each declared rule that
+-- is on is checked by its own function, in the declared order, and a declared rule without its
+-- call here fails every booking that would check it, never skipped.
 CREATE OR REPLACE FUNCTION mockbook_internal.check_booking_rules(
     p_exam hubspot_sync.hubspot_mock_exams,
     p_student_id text,
@@ -24,10 +25,28 @@ BEGIN
         WHERE d.checked ORDER BY d.ordinality
     LOOP
         v_value := coalesce(v_rules -> v_rule, 'null'::jsonb);
-        IF NOT (mockbook_internal.booking_rule_offs() -> v_rule) @> jsonb_build_array(v_value) THEN
-            EXECUTE format('SELECT mockbook_internal.%I($1, $2, $3, $4)', 'rule_' || v_rule)
-            USING p_exam, p_student_id, p_ignore_booking_id, v_value;
-        END IF;
+        CONTINUE WHEN (mockbook_internal.booking_rule_offs() -> v_rule) @> jsonb_build_array(v_value);
+        -- each checked rule's check, called by name (no SQL is built at run time)
+        CASE v_rule
+            WHEN 'min_notice_hours' THEN
+                PERFORM mockbook_internal.rule_min_notice_hours(p_exam, p_student_id,
+                                                                p_ignore_booking_id, v_value);
+            WHEN 'booking_cutoff' THEN
+                PERFORM mockbook_internal.rule_booking_cutoff(p_exam, p_student_id,
+                                                              p_ignore_booking_id, v_value);
+            WHEN 'time_conflict' THEN
+                PERFORM mockbook_internal.rule_time_conflict(p_exam, p_student_id,
+                                                             p_ignore_booking_id, v_value);
+            WHEN 'max_active_per_type' THEN
+                PERFORM mockbook_internal.rule_max_active_per_type(p_exam, p_student_id,
+                                                                   p_ignore_booking_id, v_value);
+            WHEN 'max_active_per_week' THEN
+                PERFORM mockbook_internal.rule_max_active_per_week(p_exam, p_student_id,
+                                                                   p_ignore_booking_id, v_value);
+            ELSE
+                RAISE EXCEPTION 'scheduling rule % is declared checked but has no call in '
+                                'mockbook_internal.check_booking_rules', v_rule;
+        END CASE;
     END LOOP;
 END
 $$;
