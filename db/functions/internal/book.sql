@@ -120,6 +120,9 @@ BEGIN
     IF v_common THEN
         v_replay := false;
     ELSE
+        -- every other case: the full path, which reads the rules and the credit itself
+        v_rules_on := true;
+        v_credit := NULL;
         -- 2. idempotency
         v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
         v_replay := v_booking.id IS NOT NULL;
