@@ -274,17 +274,19 @@ BEGIN
         END IF;
         v_booking := mockbook_internal.insert_booking(v_booking);
 
-        IF v_booking.id IS NOT NULL AND NOT v_common  -- the common case: none, read above
-           -- gate: most students have no open place, and one index probe (idx_waitlist_student)
-           -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
-           -- place only under it, and a closed place never reopens.
-           AND EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+        -- the common case read that the student has no open place
+        IF v_booking.id IS NOT NULL AND NOT v_common THEN
+            -- gate: most students have no open place, and one index probe (idx_waitlist_student)
+            -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
+            -- place only under it, and a closed place never reopens.
+            IF EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                        WHERE w.student_id = v_booking.student_id
                          AND w.status IN ('waiting', 'offered')) THEN
-            -- the open places the booking leaves no use for (this exam's held offer is used, the
-            -- others' could never be accepted); v_offer_exams: the exams whose offer was closed or
-            -- used, offered onward once locked below.
-            v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+                -- the open places the booking leaves no use for (this exam's held offer is
+                -- used, the others' could never be accepted); v_offer_exams: the exams whose
+                -- offer was closed or used, offered onward once locked below.
+                v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+            END IF;
         END IF;
 
         IF v_booking.id IS NULL THEN
@@ -369,20 +371,21 @@ BEGIN
         v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
                                               v_exam.total_bookings, v_exam.capacity, v_exam);
     END IF;
-    v_result := v_result || CASE p_mode
-        WHEN 'admin' THEN jsonb_build_object('over_capacity',
-            (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0))
-        WHEN 'legacy' THEN jsonb_build_object(
-            'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-            'contact_hubspot_id', v_booking.associated_contact_id,
-            'mock_exam_hubspot_id', v_booking.associated_mock_exam)
-        WHEN 'rebook' THEN jsonb_build_object(
-            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                                'mock_exam_id', v_old.associated_mock_exam,
-                                                'status', v_old.is_active),
-            'previous_exam_total_bookings', v_old_total)
-        ELSE '{}'::jsonb
-    END;
+    IF p_mode <> 'credit' THEN
+        v_result := v_result || CASE p_mode
+            WHEN 'admin' THEN jsonb_build_object('over_capacity',
+                (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0))
+            WHEN 'legacy' THEN jsonb_build_object(
+                'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+                'contact_hubspot_id', v_booking.associated_contact_id,
+                'mock_exam_hubspot_id', v_booking.associated_mock_exam)
+            WHEN 'rebook' THEN jsonb_build_object(
+                'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
+                                                    'mock_exam_id', v_old.associated_mock_exam,
+                                                    'status', v_old.is_active),
+                'previous_exam_total_bookings', v_old_total)
+        END;
+    END IF;
     IF p_mode = 'rebook' AND NOT v_replay THEN
         -- a rebook's result is stored under its key (replayed as it was)
         RETURN mockbook_internal.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,
