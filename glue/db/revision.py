@@ -306,8 +306,10 @@ def freeze(message: str | None = None, *, db_dir: Path = DB_DIR) -> str | None:
     changes = pending_changes({"files": base}, db_dir)
     # A changed table file needs hand-written ALTERs: a guard until they are written.
     tables = [c for c in changes if not c.path.startswith(REPLACEABLE_FOLDERS) and c.kind != "new"]
+    named = _named_by_hand(folder)
     unseen = [c for c in tables
-              if manifest["files"].get(c.path, {}).get("sha256") != _sha(db_dir, c.path)]
+              if manifest["files"].get(c.path, {}).get("sha256") != _sha(db_dir, c.path)
+              and Path(c.path).name not in named]
     if unseen:
         for direction in (up_dir, down_dir):
             (direction / "0000_schema_changes.sql").write_text(_schema_guard(rev, unseen))
@@ -328,9 +330,26 @@ def freeze(message: str | None = None, *, db_dir: Path = DB_DIR) -> str | None:
         if change.kind != "deleted":
             files[change.path] = {"sha256": _sha(db_dir, change.path), "frozen": None}
     manifest["files"] = dict(sorted(files.items()))
+    if len(load_releases(db_dir)) == 1:
+        # the first release's base is its own hand-written tables: as they are now, so a
+        # fold after a merge (whichever frozen.json it kept) writes the same manifest
+        manifest["base"] = {path: dict(files.get(path, entry))
+                            for path, entry in manifest["base"].items()}
     save_manifest(manifest, db_dir)
     lock_newest(db_dir)
     return rev if _state(rev, db_dir) != before else None
+
+
+GENERATED = re.compile(r"^-- (Frozen copy of|Undo) db/\S+ \(\w+\)\.\n")
+
+
+def _named_by_hand(folder: Path) -> str:
+    """The text of the revision's hand-written files: a changed table file they name has its
+    ALTERs written (a merge may bring a frozen.json that never saw them; the schema-equivalence
+    test proves the ALTERs right)."""
+    return "\n".join(text for p in sorted(folder.rglob("*.sql"))
+                     if p.name != "0000_schema_changes.sql"
+                     and not GENERATED.match(text := p.read_text()))
 
 
 def _state(rev: str, db_dir: Path) -> dict[str, bytes]:
@@ -347,7 +366,7 @@ def _drop_strays(rev: str, db_dir: Path) -> None:
     holding a hand-written file is refused (its SQL belongs in the release's revision)."""
     revisions = revision_ids(db_dir)
     strays = revisions[revisions.index(rev) + 1:]
-    generated = re.compile(r"^-- (Frozen copy of|Undo) db/\S+ \(\w+\)\.\n")
+    generated = GENERATED
     for stray in strays:
         folder = versions_dir(db_dir) / stray
         hand = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*.sql"))

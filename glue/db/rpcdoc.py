@@ -3,9 +3,10 @@
 An RPC's contract is written once, in its `COMMENT ON FUNCTION` (db/functions/api/), which
 PostgREST also publishes. Each `<!-- rpcdoc: name ... -->` ... `<!-- /rpcdoc -->` block of
 docs/rpc.md holds, per function named, a `### name` heading, the signature and the comment,
-verbatim; the rest of the page is written by hand. `python -m glue.db.rpcdoc` rewrites the
-blocks from a database built from db/ (`--check`: exit 1 when they differ);
-tests/py/project/test_rpc_docs.py fails when they do.
+verbatim; the `<!-- rpcdoc-rules -->` block holds the scheduling rules' table, generated from
+their declaration (mockbook_internal.declared_booking_rules); the rest of the page is written by
+hand. `python -m glue.db.rpcdoc` rewrites the blocks from a database built from db/ (`--check`:
+exit 1 when they differ); tests/py/project/test_rpc_docs.py fails when they do.
 """
 
 from __future__ import annotations
@@ -24,7 +25,22 @@ from glue.db.source import ROOT, apply_source
 RPC_DOC = ROOT / "docs" / "rpc.md"
 BLOCK = re.compile(r"(<!-- rpcdoc: (?P<names>[a-z0-9_ ]+) -->\n)(?P<body>.*?)(<!-- /rpcdoc -->)",
                    re.S)
+RULES_BLOCK = re.compile(r"(<!-- rpcdoc-rules -->\n)(?P<body>.*?)(<!-- /rpcdoc-rules -->)", re.S)
 WIDTH = 100
+
+_RULES = """
+SELECT d.rule, d.kind, d.max, d.default_value::text, d.error, d.effect
+FROM mockbook_internal.declared_booking_rules() AS d
+"""
+# the values set_booking_rule accepts, by kind (`{max}`: the rule's maximum)
+_KIND_VALUES = {
+    "boolean": "`true`/`false`",
+    "hours": "number 0–{max}",
+    "limit": "integer 1–{max} or `null`",
+    "positive": "integer 1–{max}",
+    "action": '`"refuse"` / `"no_refund"`',
+    "policy": '`"refund"` / `"keep"`',
+}
 
 _FUNCTION = """
 SELECT pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid),
@@ -74,13 +90,26 @@ def section(conn: psycopg.Connection, name: str) -> str:
     return f"### {name}\n\n```\n{signature(name, arguments, result)}\n```\n\n{comment.strip()}\n"
 
 
+def rules_table(conn: psycopg.Connection) -> str:
+    """The scheduling rules' table, one row per declared rule, in the declared order."""
+    lines = ["| rule | value (default) | effect | error |", "|---|---|---|---|"]
+    for rule, kind, most, default, error, effect in conn.execute(_RULES).fetchall():
+        values = _KIND_VALUES[kind].format(max=f"{most:,.0f}" if most is not None else "")
+        lines.append(f"| `{rule}` | {values} (`{default}`) | {effect} | "
+                     f"{f'`{error}`' if error else '—'} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(doc: str, conn: psycopg.Connection) -> str:
     """docs/rpc.md with every block's body generated from the catalog."""
     def body(m: re.Match[str]) -> str:
         sections = "\n".join(section(conn, name) for name in m["names"].split())
         return f"{m.group(1)}\n{sections}\n{m.group(4)}"
 
-    return BLOCK.sub(body, doc)
+    def rules(m: re.Match[str]) -> str:
+        return f"{m.group(1)}\n{rules_table(conn)}\n{m.group(3)}"
+
+    return RULES_BLOCK.sub(rules, BLOCK.sub(body, doc))
 
 
 def _scratch_database(server_url: str) -> str:

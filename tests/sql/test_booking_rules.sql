@@ -49,7 +49,7 @@ SELECT is(tests.rpc('service_role', 'hubspot_sync.set_booking_rule(''max_active_
 SELECT is((SELECT format('%s %s', value, updated_by) FROM hubspot_sync.booking_rules WHERE rule = 'max_active_per_type'),
           '3 admin@x', 'the value and the actor are stored');
 SELECT is(tests.rpc_error('service_role', $$hubspot_sync.set_booking_rule('no_such_rule', 'true')$$),
-          'PT400 INVALID_ARGUMENT: p_rule ''no_such_rule'' is not a scheduling rule (time_conflict, booking_cutoff, min_notice_hours, cancel_deadline_hours, cancel_deadline_action, max_active_per_type, max_active_per_week, offer_hold_minutes, waitlist_size, allow_booking_after_start, exam_closed_policy).',
+          'PT400 INVALID_ARGUMENT: p_rule ''no_such_rule'' is not a scheduling rule (min_notice_hours, booking_cutoff, time_conflict, max_active_per_type, max_active_per_week, allow_booking_after_start, cancel_deadline_hours, cancel_deadline_action, exam_closed_policy, offer_hold_minutes, waitlist_size).',
           'an unknown rule is INVALID_ARGUMENT, listing the rules');
 SELECT is(ARRAY(SELECT coalesce(split_part(tests.rpc_error('service_role',
                     format('hubspot_sync.set_booking_rule(%L, %L)', r, v)), ':', 1), 'ok')

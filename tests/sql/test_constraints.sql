@@ -237,10 +237,10 @@ SELECT throws_ok(
     'webhook delivery attempts cannot be negative');
 
 -- scheduling rules and the waitlist --------------------------------------------------------
-SELECT throws_ok(
-    $$INSERT INTO hubspot_sync.booking_rules (rule, value, description) VALUES ('no_such_rule', 'true', 'x')$$,
-    '23514', pg_temp.violates('booking_rules', 'booking_rules_rule_check'),
-    'only the documented scheduling rules can be stored');
+SELECT set_eq(
+    $$SELECT rule, value FROM hubspot_sync.booking_rules$$,
+    $$SELECT rule, default_value FROM mockbook_internal.declared_booking_rules()$$,
+    'the settings table holds one row per declared scheduling rule, at its default');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)
       VALUES (gen_random_uuid(), 'EXC1', 'whatever', 'x')$$,

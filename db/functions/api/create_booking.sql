@@ -1,9 +1,8 @@
 /**
  * Why: the student-facing booking. It only checks its own arguments and hands the rest to the
  * booking pipeline, mockbook_internal.book (mode 'credit'), which admin_create_booking, rebook
- * and the compatibility functions share, so the steps and their order are written once; the
- * common case is booked by mockbook_internal.book_common_case in fewer statements, and every
- * other case goes on to the pipeline.
+ * and the compatibility functions share, so the steps and their order are written once (the
+ * common case is a path inside it).
  * The contract is the COMMENT ON FUNCTION below.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
@@ -64,8 +63,8 @@ BEGIN
     -- who acts: a student's JWT books only for that student
     PERFORM mockbook_internal.check_student_caller(p_student_id, 'create_booking');
 
-    RETURN mockbook_internal.book_common_case(
-        p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
+    RETURN mockbook_internal.book(
+        'credit', p_student_id, p_email, p_mock_exam_id, p_idempotency_key,
         mockbook_internal.booking_fingerprint('booking', p_student_id, lower(p_email),
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id);

@@ -1,5 +1,5 @@
--- Why: the scheduling rules are data; each value is checked against its kind and maximum
--- (booking_rule_kinds), so every stored value is one the booking functions can apply.
+-- Why: the scheduling rules are data; each value is checked against its declaration
+-- (declared_booking_rules), so every stored value is one the booking functions can apply.
 CREATE OR REPLACE FUNCTION hubspot_sync.set_booking_rule(p_rule text, p_value jsonb,
                                                         p_actor text DEFAULT NULL)
 RETURNS jsonb
@@ -19,17 +19,16 @@ BEGIN
     PERFORM mockbook_internal.check_text_arg('p_rule', p_rule, true, 64);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     SELECT r.kind, r.max INTO v_kind, v_max
-    FROM mockbook_internal.booking_rule_kinds() AS r
+    FROM mockbook_internal.declared_booking_rules() AS r
     WHERE r.rule = p_rule;
     IF v_kind = 'limit' AND p_value IS NULL THEN
         p_value := 'null'::jsonb;  -- {"p_value": null} through PostgREST arrives as SQL NULL
     END IF;
     IF v_kind IS NULL THEN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            format('p_rule %L is not a scheduling rule (time_conflict, booking_cutoff, '
-                   'min_notice_hours, cancel_deadline_hours, cancel_deadline_action, '
-                   'max_active_per_type, max_active_per_week, offer_hold_minutes, '
-                   'waitlist_size, allow_booking_after_start, exam_closed_policy).', p_rule));
+            format('p_rule %L is not a scheduling rule (%s).', p_rule,
+                   (SELECT string_agg(d.rule, ', ')
+                    FROM mockbook_internal.declared_booking_rules() AS d)));
     END IF;
     IF jsonb_typeof(p_value) = 'number' THEN
         v_number := (p_value #>> '{}')::numeric;

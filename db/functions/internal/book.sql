@@ -1,5 +1,6 @@
 -- Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline with
--- four modes, so the steps, their order and the lock order are written once.
+-- four modes, so the steps, their order and the lock order are written once. Its common case
+-- (most of a rush) reads what steps 2-8 check in one statement, then joins the same steps.
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
     p_student_id text,
@@ -43,10 +44,89 @@ DECLARE
     v_result jsonb;
     v_offer_exams text[] := '{}';
     v_exam_id text;
+    v_found record;
+    v_common boolean := false;
+    v_rules_on boolean := true;
+    v_credit text[];
 BEGIN
-    -- 2. idempotency
-    v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
-    v_replay := v_booking.id IS NOT NULL;
+    -- the common case (mode credit, no code of the caller's): under the key's and the contact's
+    -- locks, taken in the pipeline's order but never waited for here (a lock held elsewhere
+    -- leaves the call to the steps below and their bounded wait, BUSY), one statement reads
+    -- what steps 2-8 check. The exam is read without a lock: its seat is taken last.
+    IF p_mode = 'credit' AND p_booking_code IS NULL
+       AND pg_catalog.pg_try_advisory_xact_lock(
+               pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0)) THEN
+        SELECT c AS contact, e AS exam INTO v_found
+        FROM hubspot_sync.hubspot_contact_credits AS c
+        LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = p_mock_exam_id
+        WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email)
+        FOR NO KEY UPDATE OF c SKIP LOCKED;
+        IF FOUND THEN
+            v_contact := v_found.contact;
+            v_exam := v_found.exam;
+            -- under the contact's lock: the key never used, none of the student's bookings and
+            -- places that make another case, the exam's checks (check_exam_for_student's, in
+            -- few terms), whether a checked rule is on (the declared skip condition:
+            -- booking_rule_offs), and the credit pick_credit picks (the first of the type's
+            -- rules, by priority, with a balance)
+            SELECT v_exam.id IS NOT NULL
+                AND coalesce(cardinality(v_exam.prerequisite_exam_ids), 0) = 0
+                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                WHERE b.idempotency_key = p_idempotency_key)
+                AND NOT EXISTS (SELECT FROM hubspot_sync.idempotency_results AS r
+                                WHERE r.idempotency_key = p_idempotency_key)
+                -- no booking of the type and day: two probes, one index each
+                -- (uq_bookings_one_per_student_type_day; idx_bookings_legacy_student holds the
+                -- legacy duplicates the adoption flagged)
+                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                WHERE b.student_id = p_student_id
+                                  AND b.mock_type = v_exam.mock_type
+                                  AND b.exam_date = v_exam.exam_date
+                                  AND b.is_active IN ('Active', 'Completed')
+                                  AND b.legacy_issue IS NULL)
+                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                WHERE b.student_id = p_student_id
+                                  AND b.mock_type = v_exam.mock_type
+                                  AND b.exam_date = v_exam.exam_date
+                                  AND b.is_active IN ('Active', 'Completed')
+                                  AND b.legacy_issue IS NOT NULL)
+                AND NOT EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+                                WHERE w.student_id = p_student_id
+                                  AND w.status IN ('waiting', 'offered'))
+                AND coalesce(v_exam.total_bookings, 0)
+                    + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                       WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
+                         AND w.offer_expires_at > mockbook_internal.clock_now())
+                    < coalesce(v_exam.capacity, 0)
+                AND mockbook_internal.exam_unbookable_reason(v_exam) IS NULL
+                AND NOT (v_exam.mock_type IN ('Situational Judgment', 'Mini-mock')
+                         AND p_attending_location IS NULL)
+                AND NOT (v_exam.mock_type = 'Clinical Skills'
+                         AND nullif(btrim(p_dominant_hand), '') IS NULL),
+                EXISTS (SELECT FROM hubspot_sync.booking_rules AS r
+                        WHERE NOT coalesce((mockbook_internal.booking_rule_offs() -> r.rule)
+                                           @> jsonb_build_array(r.value), true)),
+                (SELECT ARRAY[r.credit_field, r.token_used]
+                 FROM hubspot_sync.credit_rules() AS r
+                 WHERE r.mock_type = v_exam.mock_type
+                   AND mockbook_internal.credit_balance(v_contact, r.credit_field) > 0
+                 ORDER BY r.priority
+                 LIMIT 1)
+            INTO v_common, v_rules_on, v_credit;
+        END IF;
+    END IF;
+
+    v_common := coalesce(v_common, false);
+    IF v_common THEN
+        v_replay := false;
+    ELSE
+        -- every other case: the full path, which reads the rules and the credit itself
+        v_rules_on := true;
+        v_credit := NULL;
+        -- 2. idempotency
+        v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
+        v_replay := v_booking.id IS NOT NULL;
+    END IF;
     IF p_mode = 'rebook' THEN
         v_old := mockbook_internal.booking_by_ref(p_old_booking);
         IF NOT v_replay AND v_old.id IS NULL THEN
@@ -59,57 +139,60 @@ BEGIN
         -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the student's
         -- bookings and balances cannot change between a check and the writes; the exam is not
         -- locked: take_seat takes its seat last and checks it again.
-        IF p_mode = 'rebook' THEN
-            SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-            WHERE c.student_id = v_old.student_id;
-        ELSE
-            v_contact := mockbook_internal.find_contact(p_student_id, p_email);
-            v_exam := mockbook_internal.find_exam(p_mock_exam_id);
-        END IF;
-        IF v_contact.id IS NOT NULL THEN
-            v_contact := mockbook_internal.lock_contact(v_contact.id);
-        END IF;
+        -- (the common case: read by its statement above)
+        IF NOT v_common THEN
+            IF p_mode = 'rebook' THEN
+                SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
+                WHERE c.student_id = v_old.student_id;
+            ELSE
+                v_contact := mockbook_internal.find_contact(p_student_id, p_email);
+                v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+            END IF;
+            IF v_contact.id IS NOT NULL THEN
+                v_contact := mockbook_internal.lock_contact(v_contact.id);
+            END IF;
 
-        IF p_mode = 'rebook' THEN
-            v_old := mockbook_internal.lock_booking(v_old.id);
-            IF v_old.id IS NULL THEN
-                PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
-                    format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
+            IF p_mode = 'rebook' THEN
+                v_old := mockbook_internal.lock_booking(v_old.id);
+                IF v_old.id IS NULL THEN
+                    PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+                        format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
+                END IF;
+                v_location := v_old.attending_location;
+                v_hand := v_old.dominant_hand;
+                v_token := v_old.token_used;
+                v_field := mockbook_internal.credit_field_of_token(v_old.token_used);
+                IF v_old.is_active IS DISTINCT FROM 'Active' THEN
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                        format('Booking %s is %s; only Active bookings can be rebooked.',
+                               v_old.booking_id, coalesce(v_old.is_active, 'without status')));
+                END IF;
+                v_exam := mockbook_internal.find_exam(p_mock_exam_id);
+                IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                        format('Booking %s is already on exam %s.', v_old.booking_id,
+                               v_exam.hubspot_id));
+                ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                        format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
+                               v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
+                END IF;
+                v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
+                IF v_reason IS NOT NULL THEN
+                    PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
+                        format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
+                END IF;
             END IF;
-            v_location := v_old.attending_location;
-            v_hand := v_old.dominant_hand;
-            v_token := v_old.token_used;
-            v_field := mockbook_internal.credit_field_of_token(v_old.token_used);
-            IF v_old.is_active IS DISTINCT FROM 'Active' THEN
-                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                    format('Booking %s is %s; only Active bookings can be rebooked.',
-                           v_old.booking_id, coalesce(v_old.is_active, 'without status')));
-            END IF;
-            v_exam := mockbook_internal.find_exam(p_mock_exam_id);
-            IF v_exam.hubspot_id = v_old.associated_mock_exam THEN
-                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                    format('Booking %s is already on exam %s.', v_old.booking_id,
-                           v_exam.hubspot_id));
-            ELSIF v_exam.mock_type IS DISTINCT FROM v_old.mock_type THEN
-                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                    format('Booking %s is a %s booking; exam %s is %s.', v_old.booking_id,
-                           v_old.mock_type, v_exam.hubspot_id, v_exam.mock_type));
-            END IF;
-            v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
-            IF v_reason IS NOT NULL THEN
-                PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
-                    format('Exam %s cannot be booked (%s).', v_exam.hubspot_id, v_reason));
-            END IF;
-        END IF;
 
-        PERFORM mockbook_internal.check_exam_for_student(
-            v_exam, coalesce(v_contact.student_id, v_old.student_id), v_location, v_hand,
-            p_check_fields := p_mode <> 'rebook',
-            p_check_capacity := NOT p_override_capacity,
-            p_ignore_booking_id := v_old.id);
+            PERFORM mockbook_internal.check_exam_for_student(
+                v_exam, coalesce(v_contact.student_id, v_old.student_id), v_location, v_hand,
+                p_check_fields := p_mode <> 'rebook',
+                p_check_capacity := NOT p_override_capacity,
+                p_ignore_booking_id := v_old.id);
+        END IF;
         -- the scheduling rules bind a student's own booking and a student's own rebook (a
         -- rebook by an admin's JWT or the service-role key is an admin move)
-        IF p_mode = 'credit' THEN
+        IF p_mode = 'credit' AND v_rules_on THEN
             PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
         ELSIF p_mode = 'rebook' AND mockbook_internal.request_actor() LIKE 'user:%' THEN
             PERFORM mockbook_internal.check_booking_rules(
@@ -118,8 +201,12 @@ BEGIN
 
         -- 9. the credit
         IF p_mode = 'credit' THEN
-            SELECT pc.credit_field, pc.token_used INTO v_field, v_token
-            FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+            IF v_credit IS NULL THEN
+                SELECT ARRAY[pc.credit_field, pc.token_used] INTO v_credit
+                FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+            END IF;
+            v_field := v_credit[1];
+            v_token := v_credit[2];
         ELSIF p_mode IN ('admin', 'legacy') AND NOT EXISTS (
                 SELECT FROM hubspot_sync.credit_rules() AS r
                 WHERE r.mock_type = v_exam.mock_type) THEN
@@ -186,17 +273,19 @@ BEGIN
         END IF;
         v_booking := mockbook_internal.insert_booking(v_booking);
 
-        IF v_booking.id IS NOT NULL
-           -- gate: most students have no open place, and one index probe (idx_waitlist_student)
-           -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
-           -- place only under it, and a closed place never reopens.
-           AND EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+        -- the common case read that the student has no open place
+        IF v_booking.id IS NOT NULL AND NOT v_common THEN
+            -- gate: most students have no open place, and one index probe (idx_waitlist_student)
+            -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
+            -- place only under it, and a closed place never reopens.
+            IF EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                        WHERE w.student_id = v_booking.student_id
                          AND w.status IN ('waiting', 'offered')) THEN
-            -- the open places the booking leaves no use for (this exam's held offer is used, the
-            -- others' could never be accepted); v_offer_exams: the exams whose offer was closed or
-            -- used, offered onward once locked below.
-            v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+                -- the open places the booking leaves no use for (this exam's held offer is
+                -- used, the others' could never be accepted); v_offer_exams: the exams whose
+                -- offer was closed or used, offered onward once locked below.
+                v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+            END IF;
         END IF;
 
         IF v_booking.id IS NULL THEN
@@ -236,25 +325,30 @@ BEGIN
             -- last, every exam the call changes, ascending hubspot_id (the lock order): the new
             -- seat (take_seat; EXAM_FULL rolls everything back), the old one given back (rebook),
             -- and each exam whose offer was closed or used, its free seats offered onward.
-            FOR v_exam_id IN
-                SELECT DISTINCT x.id
-                FROM unnest(v_offer_exams || ARRAY[v_exam.hubspot_id,
-                                                   v_old.associated_mock_exam]) AS x(id)
-                WHERE x.id IS NOT NULL
-                ORDER BY x.id
-            LOOP
-                IF v_exam_id = v_exam.hubspot_id THEN
-                    v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
-                ELSIF v_exam_id = v_old.associated_mock_exam THEN
-                    v_old_total := mockbook_internal.release_seat(v_exam_id);
-                ELSE
-                    PERFORM mockbook_internal.lock_exam(v_exam_id);
-                END IF;
-                IF v_exam_id = ANY (v_offer_exams)
-                   AND v_exam_id IS DISTINCT FROM v_old.associated_mock_exam THEN
-                    PERFORM mockbook_internal.offer_free_seats(v_exam_id);
-                END IF;
-            END LOOP;
+            IF v_offer_exams = '{}' AND v_old.id IS NULL THEN
+                -- one exam: no order to keep
+                v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
+            ELSE
+                FOR v_exam_id IN
+                    SELECT DISTINCT x.id
+                    FROM unnest(v_offer_exams || ARRAY[v_exam.hubspot_id,
+                                                       v_old.associated_mock_exam]) AS x(id)
+                    WHERE x.id IS NOT NULL
+                    ORDER BY x.id
+                LOOP
+                    IF v_exam_id = v_exam.hubspot_id THEN
+                        v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
+                    ELSIF v_exam_id = v_old.associated_mock_exam THEN
+                        v_old_total := mockbook_internal.release_seat(v_exam_id);
+                    ELSE
+                        PERFORM mockbook_internal.lock_exam(v_exam_id);
+                    END IF;
+                    IF v_exam_id = ANY (v_offer_exams)
+                       AND v_exam_id IS DISTINCT FROM v_old.associated_mock_exam THEN
+                        PERFORM mockbook_internal.offer_free_seats(v_exam_id);
+                    END IF;
+                END LOOP;
+            END IF;
         END IF;
     END IF;
 
@@ -276,20 +370,21 @@ BEGIN
         v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
                                               v_exam.total_bookings, v_exam.capacity, v_exam);
     END IF;
-    v_result := v_result || CASE p_mode
-        WHEN 'admin' THEN jsonb_build_object('over_capacity',
-            (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0))
-        WHEN 'legacy' THEN jsonb_build_object(
-            'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-            'contact_hubspot_id', v_booking.associated_contact_id,
-            'mock_exam_hubspot_id', v_booking.associated_mock_exam)
-        WHEN 'rebook' THEN jsonb_build_object(
-            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                                'mock_exam_id', v_old.associated_mock_exam,
-                                                'status', v_old.is_active),
-            'previous_exam_total_bookings', v_old_total)
-        ELSE '{}'::jsonb
-    END;
+    IF p_mode <> 'credit' THEN
+        v_result := v_result || CASE p_mode
+            WHEN 'admin' THEN jsonb_build_object('over_capacity',
+                (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0))
+            WHEN 'legacy' THEN jsonb_build_object(
+                'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+                'contact_hubspot_id', v_booking.associated_contact_id,
+                'mock_exam_hubspot_id', v_booking.associated_mock_exam)
+            WHEN 'rebook' THEN jsonb_build_object(
+                'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
+                                                    'mock_exam_id', v_old.associated_mock_exam,
+                                                    'status', v_old.is_active),
+                'previous_exam_total_bookings', v_old_total)
+        END;
+    END IF;
     IF p_mode = 'rebook' AND NOT v_replay THEN
         -- a rebook's result is stored under its key (replayed as it was)
         RETURN mockbook_internal.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,
@@ -300,10 +395,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text) IS
-'Internal: the one booking pipeline of create_booking (mode credit), admin_create_booking (admin),
-create_booking_atomic (legacy) and rebook (rebook): key, contact (locked), exam checks, rules and
-credit checked once under the contact''s lock, then insert, spend and the seat taken last; the result
-built once. Locks: key, contact, (rebook) booking, waitlist places (ascending id), then the exam(s)
-last, ascending HubSpot id.';
+'Internal: the one booking pipeline of create_booking (mode credit; its common case read in one
+statement, the declared rules skipped when all off), admin_create_booking (admin),
+create_booking_atomic (legacy) and rebook: key, contact (locked), checks and rules once under the
+contact''s lock, then insert, spend, the seat last. Locks: key, contact, (rebook) booking,
+waitlist places (ascending id), then the exam(s) last, ascending HubSpot id.';
 REVOKE ALL ON FUNCTION mockbook_internal.book(text, text, text, text, text, text, text, text, text, text, text, boolean, text, integer, text, text, text)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -30,6 +30,7 @@ def test_the_generated_reference_is_the_catalogs(db: psycopg.Connection) -> None
     (after editing a COMMENT ON FUNCTION: python -m glue.db.rpcdoc)."""
     doc = RPC_DOC.read_text()
     assert rpcdoc.block_names(doc), "docs/rpc.md has no <!-- rpcdoc: ... --> block"
+    assert rpcdoc.RULES_BLOCK.search(doc), "docs/rpc.md has no <!-- rpcdoc-rules --> block"
     assert rpcdoc.render(doc, db) == doc, (
         "docs/rpc.md differs from the catalog's comments: run python -m glue.db.rpcdoc")
 

@@ -1,7 +1,7 @@
-"""create_booking's common case (mockbook_internal.book_common_case) against the booking
-pipeline (mockbook_internal.book): the plain call is booked without the pipeline, every other
-case goes to it before anything is written, both write the same rows and answer the same
-result, and racing calls of one student and one key keep the invariants.
+"""create_booking's common case, a path inside the booking pipeline (mockbook_internal.book),
+against the pipeline's full path: the plain call is booked by one read and the shared writes,
+every other case takes the full path before anything is written, both write the same rows and
+answer the same result, and racing calls of one student and one key keep the invariants.
 
 Which of the two booked a call is read from the transaction's own function counters
 (pg_stat_get_xact_function_calls with track_functions on for the transaction), so the tests
@@ -30,7 +30,7 @@ from test_concurrency import (
     scalar,
 )
 
-# the pipeline takes the key through this helper first, and it returns before any error of the
+# the full path takes the key through this helper first, and it returns before any error of the
 # call (a function raising an error is not counted): the common case never calls it
 PIPELINE = "mockbook_internal.lock_idempotency_key(text)"
 
@@ -43,6 +43,10 @@ def call_counting(db: psycopg.Connection, student: str, exam: str, key: str,
     named = ", ".join(f"{k} := %({k})s" for k in args)
     with db.transaction(force_rollback=True):
         db.execute("SET LOCAL track_functions = 'all'")
+        # the counter may still hold an earlier transaction's calls (flushed at most once a
+        # second): the difference is this call's
+        before = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls("
+                            "%s::regprocedure), 0)", (counted,))
         db.execute("SAVEPOINT call")
         result, code = None, None
         try:
@@ -54,7 +58,7 @@ def call_counting(db: psycopg.Connection, student: str, exam: str, key: str,
             code = exc.diag.message_primary
             db.execute("ROLLBACK TO SAVEPOINT call")
         calls = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls(%s::regprocedure), 0)",
-                       (counted,))
+                       (counted,)) - before
     return result, code, calls
 
 
@@ -346,32 +350,92 @@ def _rows_written(db: psycopg.Connection, student: str) -> dict[str, Any]:
     return {"booking": booking, "ledger": ledger, "audit": audit, "outbox": outbox}
 
 
-def test_the_common_case_writes_and_answers_as_the_pipeline(db: psycopg.Connection) -> None:
-    """The same booking made by the common case and by the pipeline (each in a transaction
-    rolled back after): the same booking row, ledger row, audit and outbox rows and result."""
+def _book_counting(db: psycopg.Connection, student: str, exam: str, key: str,
+                   **extra: Any) -> tuple[dict[str, Any], int]:
+    """create_booking in the current transaction: (result, calls of the full path's key helper)."""
+    db.execute("SET LOCAL track_functions = 'all'")
+    # the counter may still hold an earlier transaction's calls (flushed at most once a second)
+    before = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls(%s::regprocedure), 0)",
+                    (PIPELINE,))
+    named = "".join(f", {k} := %({k})s" for k in extra)
+    result = scalar(db, "SELECT hubspot_sync.create_booking(p_student_id := %(s)s, p_email :="
+                        " %(e)s, p_mock_exam_id := %(x)s, p_idempotency_key := %(k)s,"
+                        f" p_attending_location := 'mississauga'{named})",
+                    {"s": student, "e": email(student), "x": exam, "k": key, **extra})
+    calls = scalar(db, "SELECT coalesce(pg_stat_get_xact_function_calls(%s::regprocedure), 0)",
+                   (PIPELINE,))
+    return result, calls - before
+
+
+def test_the_common_case_writes_and_answers_as_the_full_path(db: psycopg.Connection) -> None:
+    """The same booking made by the common case and by the full path (the caller's booking code
+    sends it there; each in a transaction rolled back after): the same booking row but its
+    code, ledger row, audit and outbox rows and result."""
     (exam,) = make_exams(db, 1)
     (student,) = make_students(db, 1, p_sj=2)
     key = str(uuid.uuid4())
-    runs = {}
-    for path in ("common case", "pipeline"):
+    runs, paths = {}, {}
+    for path, extra in (("common case", {}),
+                        ("full path", {"p_booking_id": f"FULL-{uuid.uuid4().hex[:8]}"})):
         with db.transaction(force_rollback=True):
-            if path == "common case":
-                result = scalar(
-                    db, "SELECT hubspot_sync.create_booking(%s, %s, %s, %s, 'mississauga')",
-                    (student, email(student), exam, key))
-            else:
-                result = scalar(
-                    db, "SELECT mockbook_internal.book('credit', %s, %s, %s, %s,"
-                        " mockbook_internal.booking_fingerprint('booking', %s, lower(%s), %s,"
-                        " 'mississauga', NULL), 'mississauga')",
-                    (student, email(student), exam, key, student, email(student), exam))
+            result, paths[path] = _book_counting(db, student, exam, key, **extra)
             for volatile in ("id", "booking_id"):
                 result.pop(volatile)
             runs[path] = {"result": result, **_rows_written(db, student)}
-    for part in runs["pipeline"]:
-        assert runs["common case"][part] == runs["pipeline"][part], part
-    assert runs["pipeline"]["ledger"] and len(runs["pipeline"]["audit"]) == 3
-    assert len(runs["pipeline"]["outbox"]) == 3
+    assert paths == {"common case": 0, "full path": 1}
+    for part in runs["full path"]:
+        assert runs["common case"][part] == runs["full path"][part], part
+    assert runs["full path"]["ledger"] and len(runs["full path"]["audit"]) == 3
+    assert len(runs["full path"]["outbox"]) == 3
+
+
+@pytest.mark.parametrize("setting", list(RULE_SETTINGS), ids=lambda s: f"{s[0]}={s[1]}")
+def test_a_rule_answers_the_same_on_both_paths(db: psycopg.Connection,
+                                               setting: tuple[str, str]) -> None:
+    """With a rule on, the common case and the full path give the same answer: the same error,
+    or the same booking."""
+    rule, value = setting
+    (exam,) = make_exams(db, 1, first_day=DAY)
+    (student,) = make_students(db, 1, p_sj=2)
+    answers, paths = {}, {}
+    for path, extra in (("common case", {}), ("full path", {"p_booking_id": "FULL-1"})):
+        with db.transaction(force_rollback=True):
+            db.execute("UPDATE hubspot_sync.booking_rules SET value = %s::jsonb WHERE rule = %s",
+                       (value, rule))
+            try:
+                with db.transaction():
+                    result, paths[path] = _book_counting(db, student, exam, str(uuid.uuid4()),
+                                                         **extra)
+                answers[path] = (result["credit_field"], result["credits_remaining"])
+            except psycopg.Error as exc:
+                answers[path] = exc.diag.message_primary
+    assert answers["common case"] == answers["full path"], (setting, answers)
+    assert answers["common case"] == (RULE_SETTINGS[setting] or ("sj_credits", 1)), answers
+    if RULE_SETTINGS[setting] is None:
+        assert paths == {"common case": 0, "full path": 1}
+
+
+def test_every_checked_rule_turned_on_is_checked_by_the_common_case(
+        db: psycopg.Connection) -> None:
+    """Each rule the declaration marks checked, set to a value that is not off, makes the common
+    case call its rule function (mockbook_internal.rule_<rule>): the skip condition is derived
+    from the declaration, so a rule cannot be left out of it."""
+    checked = db.execute("SELECT d.rule, d.kind FROM mockbook_internal.declared_booking_rules()"
+                         " AS d WHERE d.checked").fetchall()
+    assert len(checked) >= 5
+    on = {"boolean": "true", "hours": "1", "limit": "10000"}
+    (student,) = make_students(db, 1, p_sj=len(checked) + 1)
+    for rule, kind in checked:
+        (exam,) = make_exams(db, 1, first_day=DAY)
+        function = (f"mockbook_internal.rule_{rule}(hubspot_sync.hubspot_mock_exams,text,uuid,"
+                    "jsonb)")
+        with db.transaction(force_rollback=True):
+            db.execute("UPDATE hubspot_sync.booking_rules SET value = %s::jsonb WHERE rule = %s",
+                       (on[kind], rule))
+            result, code, calls = call_counting(db, student, exam, str(uuid.uuid4()),
+                                                counted=function)
+            _, _, full = call_counting(db, student, exam, str(uuid.uuid4()))
+        assert (code, calls, full) == (None, 1, 0), (rule, code, result)
 
 
 def test_racing_calls_of_one_student_keep_the_invariants(db: psycopg.Connection,

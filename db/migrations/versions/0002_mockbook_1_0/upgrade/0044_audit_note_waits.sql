@@ -1,4 +1,4 @@
--- Hand-written: the audit rows waiting for a HubSpot id are set aside (note_waits), and the
+-- Hand-written (db/schema/14_supabase_audit_log.sql): the audit rows waiting for a HubSpot id are set aside (note_waits), and the
 -- pending index keeps them apart from the ready ones, so the notes claim reads only those.
 -- supabase_audit_log is created by this revision (01_dual_id.sql) and only the triggers on the
 -- three synced tables write it, whose locks the upgrade's one transaction already holds: the

@@ -9,7 +9,7 @@ SET search_path = ''
 AS $$
 BEGIN
     -- the maxima as one constant (booking_rule_maxima is IMMUTABLE: computed when this
-    -- statement is planned), not a join with booking_rule_kinds on every read
+    -- statement is planned), not a read of declared_booking_rules on every read
     RETURN (
         SELECT coalesce(jsonb_object_agg(r.rule,
                    CASE WHEN jsonb_typeof(r.value) = 'number'

@@ -1,0 +1,47 @@
+-- Why: the scheduling rule time_conflict (declared in declared_booking_rules).
+CREATE OR REPLACE FUNCTION mockbook_internal.rule_time_conflict(
+    p_exam hubspot_sync.hubspot_mock_exams,
+    p_student_id text,
+    p_ignore_booking_id uuid,
+    p_value jsonb
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_other record;
+BEGIN
+    IF p_value IS DISTINCT FROM 'true'::jsonb OR p_exam.exam_starts_at IS NULL THEN
+        RETURN;
+    END IF;
+    -- the other exams' own instants (never the bookings' copies, which a reschedule in
+    -- HubSpot may have left behind); an exam without a start time has no window
+    SELECT b.booking_id, b.associated_mock_exam, b.mock_type, e.exam_date, e.start_time,
+           e.end_time
+    INTO v_other
+    FROM hubspot_sync.hubspot_bookings AS b
+    JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
+    WHERE b.student_id = p_student_id
+      AND b.is_active = 'Active'
+      AND b.id IS DISTINCT FROM p_ignore_booking_id
+      AND e.exam_starts_at < p_exam.exam_ends_at
+      AND e.exam_ends_at > p_exam.exam_starts_at
+    ORDER BY b.booking_id
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM mockbook_internal.raise_error('TIME_CONFLICT',
+            format('%s already holds booking %s (%s, exam %s, %s %s-%s), which overlaps '
+                   'exam %s (%s-%s).', p_student_id, v_other.booking_id, v_other.mock_type,
+                   v_other.associated_mock_exam, v_other.exam_date, v_other.start_time,
+                   v_other.end_time, p_exam.hubspot_id, p_exam.start_time, p_exam.end_time));
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.rule_time_conflict(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb) IS
+'Internal: TIME_CONFLICT, naming the booking, when the student holds an Active booking whose exam
+overlaps this one (none without a start time), when p_value is true. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.rule_time_conflict(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb)
+    FROM PUBLIC, anon, authenticated, service_role;

@@ -1,2 +1,0 @@
--- Undo db/functions/internal/booking_rule_kinds.sql (new).
-DROP FUNCTION IF EXISTS mockbook_internal.booking_rule_kinds;

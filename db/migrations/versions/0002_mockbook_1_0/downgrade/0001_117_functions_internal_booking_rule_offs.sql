@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/booking_rule_offs.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.booking_rule_offs;
