@@ -1,4 +1,4 @@
-"""`make bench`: the documented benchmarks B1-B10 on the configured server.
+"""`make bench`: the documented benchmarks B1-B12 on the configured server.
 
     bench/run.py [--only B1,B3] [--quick] [--schema-source alembic|db] [--scale small|full]
                  [--leg SECONDS] [--keep]
