@@ -1,4 +1,4 @@
-"""`make bench`: the documented benchmarks B1-B10 on the configured server.
+"""`make bench`: the documented benchmarks B1-B12 on the configured server.
 
     bench/run.py [--only B1,B3] [--quick] [--schema-source alembic|db] [--scale small|full]
                  [--leg SECONDS] [--keep]
@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 import adoption  # noqa: E402
+import first_import  # noqa: E402
 import fixtures  # noqa: E402
 import pgbench  # noqa: E402
 import psycopg  # noqa: E402
@@ -50,8 +51,8 @@ from common import (  # noqa: E402
     url_for,
 )
 
-ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B12",
-       "B12n")
+ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B11",
+       "B12", "B12n")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B1r": "booking against its own rows as plain SQL",
@@ -66,6 +67,7 @@ TITLES = {
     "B8": "scaling of B1 with clients",
     "B9": "webhooks: exam change in HubSpot -> Postgres and Redis",
     "B10": "adoption: one-transaction upgrade at 100k and 400k bookings",
+    "B11": "first import of 20,000 contacts, 200 exams, 40,000 bookings: calls, time, a kill",
     "B12": "the worker on a backlog under faults: first rows, lag, killed lives",
     "B12n": "the notes claim behind 500k rows waiting for HubSpot ids",
 }
@@ -246,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B9", lambda: webhooks_bench.b9(args.quick, args.schema_source))
         if "B10" in args.only:
             attempt("B10", lambda: adoption.b10(args.quick))
+        if "B11" in args.only:
+            attempt("B11", lambda: first_import.b11(args.quick, args.schema_source))
         if "B12" in args.only:
             attempt("B12", lambda: worker_backlog.b12(args.quick, args.schema_source))
         if "B12n" in args.only:

@@ -1,7 +1,8 @@
 """`mockbook import`: the first full import of a HubSpot account, resumable.
 
 Exit codes: 0 success; 1 records not imported (dead-lettered) or HubSpot stopped answering;
-2 configuration error (as `mockbook pull`).
+2 configuration error (as `mockbook pull`); 75 stopped by SIGTERM/SIGINT (run it again to
+resume).
 """
 
 from __future__ import annotations
@@ -37,15 +38,20 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
 
     Resumable: an interrupted import run again continues where it stopped. Bookings already in
     Postgres (same booking code or idempotency key) are linked, never duplicated. Exit 1 when
-    some records could not be imported (see `mockbook dlq list`) or HubSpot stopped answering."""
+    some records could not be imported (see `mockbook dlq list`) or HubSpot stopped answering.
+    SIGTERM/SIGINT: fetches no further page, applies the pages fetched, saves the cursors and
+    exits 75 (a second one: at once; the next run reads the unsaved pages again)."""
+    from glue.cli.runner import stop_on_signals
+
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("import",))
     as_json = _as_json(app, json_flag)
     clock = Stopwatch()
-    with Database(app.database_url()) as db:
+    with stop_on_signals() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # another portal's ids name other records
         with _progress(not as_json) as progress:
-            stats = run_import(db, client, app.settings, restart=restart, progress=progress)
+            stats = run_import(db, client, app.settings, restart=restart, progress=progress,
+                               stop=stop)
     if as_json:
         click.echo(json.dumps(stats.as_dict(), default=str))
     else:
@@ -78,6 +84,10 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
                    f"{errors} not imported")
     if not stats.ok or stats.problems:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+    if stats.stopped:
+        if not as_json:
+            click.echo("import stopped: run it again to resume", err=True)
+        sys.exit(exitcodes.TEMPFAIL)
 
 
 COMMANDS = [import_command]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -39,7 +40,12 @@ class SearchError(ValueError):
 
 def _key(value: Any) -> tuple[int, Any]:
     """Comparable form of a value: numbers and dates (ISO or epoch ms) as numbers, text folded."""
-    text = "" if value is None else str(value)
+    return _text_key("" if value is None else str(value))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _text_key(text: str) -> tuple[int, Any]:
+    # cached: a portal's searches compare the same stored values again and again
     if _NUMBER.match(text.strip()):
         return (0, float(text))
     ms = parse_time_ms(text)
@@ -149,6 +155,33 @@ def _match(props: dict[str, str], flt: dict) -> bool:
     }[op]
 
 
+_COMPARE = {
+    "EQ": lambda a, b: a == b,
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+}
+
+
+def _compiled(flt: dict) -> Any:
+    """``_match`` for one filter as a function of the properties: the comparisons' target
+    computed once, not per record (an import pages through tens of thousands of records)."""
+    op, name = flt["operator"], flt["propertyName"]
+    if op not in _COMPARE:
+        return lambda props: _match(props, flt)
+    target, compare = _key(flt.get("value")), _COMPARE[op]
+
+    def match(props: dict[str, str]) -> bool:
+        raw = props.get(name)
+        if raw is None or raw == "":
+            return False
+        value = _text_key(raw if isinstance(raw, str) else str(raw))
+        return value[0] == target[0] and compare(value, target)
+
+    return match
+
+
 def _matches(props: dict[str, str], groups: list[dict], query: str | None) -> bool:
     if query:
         q = query.lower()
@@ -177,7 +210,19 @@ def run(
 ) -> tuple[int, list[tuple[str, dict[str, str]]], str | None]:
     """Filter, sort and page a search view; returns (total, page, next ``after`` or None)."""
     groups, limit, offset = validate(body, raw_chars)
-    hits = [(rid, props) for rid, props in view if _matches(props, groups, body.get("query"))]
+    query = body.get("query")
+    if query:
+        hits = [(rid, props) for rid, props in view if _matches(props, groups, query)]
+    elif groups:
+        compiled = [[_compiled(f) for f in g["filters"]] for g in groups]
+        if len(compiled) == 1 and len(compiled[0]) == 1:  # the pull's and import's query
+            only = compiled[0][0]
+            hits = [h for h in view if only(h[1])]
+        else:
+            hits = [(rid, props) for rid, props in view
+                    if any(all(f(props) for f in g) for g in compiled)]
+    else:
+        hits = list(view)
     hits.sort(key=lambda h: int(h[0]))
     for prop, desc in reversed(_sorts(body)):
         present = [h for h in hits if h[1].get(prop) not in (None, "")]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from glue.clock import SYSTEM, Clock
 
@@ -103,6 +104,36 @@ class ObjectType:
                 "lastmodifieddate",
             )
         return ("createdate", "hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+
+class _Associations(dict):
+    """{(from type, from id, to type, to id): type ids}, with the keys of each (from type,
+    from id) indexed, so a record's associations are found without a scan (an associations
+    batch read asks for 1,000 records of a portal holding tens of thousands)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_from: dict[tuple[str, str], dict[tuple[str, str, str, str], None]] = {}
+
+    def __setitem__(self, key: tuple[str, str, str, str], value: set[int]) -> None:
+        super().__setitem__(key, value)
+        self.by_from.setdefault((key[0], key[1]), {})[key] = None
+
+    def setdefault(self, key: tuple[str, str, str, str], default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: tuple[str, str, str, str], *default: Any) -> Any:
+        keys = self.by_from.get((key[0], key[1]))
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                del self.by_from[(key[0], key[1])]
+        return super().pop(key, *default)
+
+    def of(self, from_type: str, from_id: str) -> list[tuple[str, str, str, str]]:
+        return list(self.by_from.get((from_type, from_id), ()))
 
 
 @dataclass
@@ -234,7 +265,7 @@ class Store:
         with self.lock:
             self._records: dict[str, dict[str, Record]] = {}
             self._unique: dict[tuple[str, str, str], str] = {}
-            self._assoc: dict[tuple[str, str, str, str], set[int]] = {}
+            self._assoc = _Associations()
             self._merged: dict[tuple[str, str], str] = {}  # (type, merged-away id) -> survivor
             self._next_id = self.first_id
 
@@ -379,8 +410,10 @@ class Store:
             cutoff = self.clock.time() - lag
             for rec in self._table(ot.type_id).values():
                 if lag <= 0:
+                    # not copied: the search only reads them (a portal of 40,000 records is
+                    # searched several times a second by an import)
                     if not rec.archived:
-                        out.append((rec.id, dict(rec.properties)))
+                        out.append((rec.id, rec.properties))
                     continue
                 seen = [v for v in rec.versions if v[0] <= cutoff]
                 if seen and not seen[-1][2]:
@@ -619,8 +652,10 @@ class Store:
         """(to_type, to_id, sorted type ids) for every association of one record."""
         with self.lock:
             out = []
-            for (ft, fid, tt, tid), types in self._assoc.items():
-                if ft == from_type and fid == from_id and types and to_type in (None, tt):
+            for key in self._assoc.of(from_type, from_id):
+                _, _, tt, tid = key
+                types = self._assoc[key]
+                if types and to_type in (None, tt):
                     out.append((tt, tid, sorted(types)))
             out.sort(key=lambda x: (x[0], int(x[1]) if x[1].isdigit() else 0, x[1]))
             return out

@@ -8,6 +8,7 @@ saved after every page:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db.database import Database
-from glue.hubspot.client import HubSpotClient
-from glue.hubspot.reads import HubSpotReader
+from glue.hubspot.client import MAX_ASSOCIATION_READ, HubSpotClient
+from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, PullStats, targets
 
 # How it works (the detail of the module docstring):
@@ -27,13 +28,20 @@ from glue.sync.pull import DEFAULT_OVERLAP_SECONDS, Progress, Puller, PullStats,
 #   them).
 #
 # An interrupted import started again resumes each pass from its cursor (``--restart`` starts over;
-# applying a record twice changes nothing). Contacts' balances come in as 'import' ledger rows
-# (balance = 0 + ledger), bookings are matched to existing rows by HubSpot id, booking code or
-# idempotency key (never inserted twice) and move no credit, and every exam's total_bookings is
-# recounted from its Active bookings, so the invariants of the data model hold afterwards.
+# applying a record twice changes nothing). A stop (SIGTERM/SIGINT) fetches no further page,
+# applies what was fetched, saves the cursor and ends. Contacts' balances come in as 'import'
+# ledger rows (balance = 0 + ledger), bookings are matched to existing rows by HubSpot id, booking
+# code or idempotency key (never inserted twice) and move no credit, and every exam's
+# total_bookings is recounted from its Active bookings, so the invariants of the data model hold
+# afterwards.
 
 IMPORT_ACTOR = "hubspot:import"
 ORDER = ("exams", "contacts", "bookings")
+# Pages fetched ahead of the one applied: a group of bookings (1,000, one associations read per
+# kind) is read while the one before is applied, so searches follow each other at HubSpot's
+# search limit. What a killed import had fetched and not applied is read again: at most this
+# many pages, the group in hand and the search in flight (bench/README.md, B11).
+IMPORT_AHEAD = MAX_ASSOCIATION_READ // SEARCH_PAGE
 
 
 @dataclass
@@ -64,8 +72,15 @@ class ImportStats(PullStats):
                 out[name]["failed"] = t.failed
         return out
 
+    @property
+    def stopped(self) -> bool:
+        """A stop ended the import before its last pass was done."""
+        return any(t.stopped for t in self.targets.values()) or (
+            bool(self.targets) and len(self.targets) < len(ORDER) and self.ok)
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "stopped": self.stopped,
             "summary": self.summary(),
             "errors": {k: t.errors for k, t in self.targets.items() if t.errors},
             "reassociated": [r for t in self.targets.values() for r in t.reassociated],
@@ -85,9 +100,10 @@ def run_import(
     progress: Progress | None = None,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> ImportStats:
     """Import exams, contacts and bookings; stops after a pass that could not finish (HubSpot
-    unreachable: run it again to resume)."""
+    unreachable: run it again to resume) or was stopped (``stop``)."""
     started = time.monotonic()
     reader = reader or HubSpotReader.from_settings(client, settings)
     puller = Puller(
@@ -99,6 +115,8 @@ def run_import(
         sleep=sleep,
         prerequisite_type=settings.prerequisite_association_type_id,
         exam_type=settings.exams_object_type,
+        stop=stop,
+        ahead=IMPORT_AHEAD,
     )
     stats = ImportStats()
     for name in ORDER:
@@ -107,7 +125,7 @@ def run_import(
             stats.resumed.append(name)
         result = puller.run(target, full=restart)
         stats.targets[name] = result
-        if result.failed:
+        if result.failed or result.stopped or (stop is not None and stop.is_set()):
             break
     stats.seconds = round(time.monotonic() - started, 3)
     return stats

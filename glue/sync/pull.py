@@ -8,11 +8,12 @@ key, not by offset: every request asks for ``lastmodified >= T`` from the first 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from glue.config import PULL_OVERLAP_SECONDS, Settings
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED
-from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.client import CONTACTS, MAX_ASSOCIATION_READ, HubSpotClient, HubSpotError
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 
 # How it works (the detail of the module docstring):
@@ -40,8 +41,12 @@ from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 # pass resumes there. Each pass starts ``overlap`` seconds before the saved position because
 # search is eventually consistent (a record changed just before T may become searchable after
 # the pass went by); reading a record twice is harmless (applying it again changes nothing; the
-# credit merge is a delta against the last synced value). The next page is fetched while the
-# current one is applied.
+# credit merge is a delta against the last synced value). A page whose search ``total`` says
+# nothing is left is the last one (no empty page is asked for). The next pages (``ahead``) are
+# fetched by a thread while the current one is applied, so searches follow each other at the
+# search limit's pace whatever the database's. Bookings are applied 1,000 at a time (five
+# pages), the size of one associations batch read per kind, and their cursor saved after them.
+# A stop fetches no further page; what was fetched is applied and its cursor saved.
 #
 # Pulled records go to the database functions ``apply_pulled_exams`` / ``apply_pulled_contacts``
 # (mockbook.origin 'hubspot': nothing is echoed back by the push). A record the database could not
@@ -231,7 +236,9 @@ class Puller:
         prerequisite_type: int | None = None,
         stop: threading.Event | None = None,
         exam_type: str | None = None,
+        ahead: int = 1,
     ) -> None:
+        self.ahead = max(1, ahead)  # pages fetched ahead of the one being applied
         self.prerequisite_type = prerequisite_type
         self.stop = stop
         self.exam_type = exam_type  # bookings: read their exam associations (None: do not)
@@ -295,31 +302,72 @@ class Puller:
         self, target: Target, since_ms: int, tie_id: str | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any], int]]:
         """(records, cursor after them, search total) for every page of records modified at or
-        after ``since_ms``; the next page is fetched while the caller handles the current one."""
-        state: tuple[int, str | None] | None = (since_ms, tie_id)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-fetch") as pool:
-            future = pool.submit(self._query, target, since_ms, tie_id)
-            while state is not None:
-                records, total = future.result()
-                queried = state[0]
-                state = self._advance(target, state, records)
-                if state is not None:
-                    future = pool.submit(self._query, target, state[0], state[1])
-                    cursor = {"since_ms": state[0], "tie_id": state[1]}
-                else:
-                    cursor = {"since_ms": self._high_water(target, records, queried)}
-                yield records, cursor, total
+        after ``since_ms``; up to ``ahead`` pages are fetched while the caller handles the
+        current one. A stop (``self.stop``) fetches no further page: the pages already fetched
+        come, then the iteration ends (its last cursor still has a ``tie_id`` key)."""
+        done = object()
+        out: queue.Queue[Any] = queue.Queue(maxsize=self.ahead)
+        closed = threading.Event()
+
+        def put(item: Any) -> bool:
+            while not closed.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
+            state: tuple[int, str | None] | None = (since_ms, tie_id)
+            try:
+                while state is not None:
+                    if closed.is_set() or (self.stop is not None and self.stop.is_set()):
+                        break
+                    records, total = self._query(target, state[0], state[1])
+                    queried = state[0]
+                    state = self._advance(target, state, records, total)
+                    if state is not None:
+                        cursor: dict[str, Any] = {"since_ms": state[0], "tie_id": state[1]}
+                    else:
+                        cursor = {"since_ms": self._high_water(target, records, queried)}
+                    if not put((records, cursor, total)):
+                        return
+                put(done)
+            except BaseException as exc:  # handed to the caller, in order
+                stopped = self.stop is not None and self.stop.is_set()
+                put(done if stopped else exc)
+
+        thread = threading.Thread(target=fetch, name="pull-fetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = out.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            closed.set()
+            thread.join()
 
     def _advance(
-        self, target: Target, state: tuple[int, str | None], records: list[dict[str, Any]]
+        self,
+        target: Target,
+        state: tuple[int, str | None],
+        records: list[dict[str, Any]],
+        total: int | None = None,
     ) -> tuple[int, str | None] | None:
-        """The keyset position after a page (None: nothing more to read)."""
+        """The keyset position after a page (None: nothing more to read). ``total``: what the
+        search said matches its query; a page holding all of it is the last of its query."""
         since, tie = state
+        whole = total is not None and len(records) >= total
         if tie is not None:  # reading one millisecond by id
-            if len(records) < self.page_size:
+            if len(records) < self.page_size or whole:
                 return (since + 1, None)
             return (since, records[-1]["id"])
-        if len(records) < self.page_size:
+        if len(records) < self.page_size or whole:
             return None
         last = to_ms(records[-1]["properties"].get(target.lastmod))
         if last is None or last <= since:
@@ -499,7 +547,7 @@ class Puller:
     # ---- one pass ---------------------------------------------------------------------------
     def run(self, target: Target, *, full: bool = False) -> TargetStats:
         """One pass over ``target``: records modified since its cursor (minus the overlap), or
-        every record with ``full``. A stop (``self.stop``) ends it after the page in hand, its
+        every record with ``full``. A stop (``self.stop``) ends it after the pages fetched, its
         cursor saved: the next pass resumes there."""
         stats = TargetStats()
         saved = self.store.get_cursor(target.sync_type) or {}
@@ -509,27 +557,50 @@ class Puller:
             since, tie = 0, None
         else:
             since, tie = max(0, int(saved["since_ms"]) - self.overlap_ms), None
+        # bookings: one associations batch read per kind for several pages
+        group = (MAX_ASSOCIATION_READ // self.page_size
+                 if target.name == "bookings" and self.exam_type is not None else 1)
+        held: list[dict[str, Any]] = []
+        last: dict[str, Any] | None = None  # the cursor after the pages held
+
+        def flush() -> None:
+            """Apply the pages held, then save the cursor after them."""
+            nonlocal held, last
+            if held:
+                self.apply(target, held, stats)
+            if last is not None:
+                last["pass_started_at"] = started.isoformat()
+                self.store.save_cursor(target.sync_type, last)
+            held, last = [], None
+            if self.progress is not None:
+                self.progress(target.name, stats.read, stats.total)
+
         try:
             if not full:
                 self.recheck(target, previous_start, stats)
+            pages_held = 0
             for records, cursor, total in self.pages(target, since, tie):
                 if stats.total is None:
                     stats.total = total
                 stats.pages += 1
                 stats.read += len(records)
-                if records:
-                    self.apply(target, records, stats)
-                cursor["pass_started_at"] = started.isoformat()
-                self.store.save_cursor(target.sync_type, cursor)
-                if self.progress is not None:
-                    self.progress(target.name, stats.read, stats.total)
-                if self.stop is not None and self.stop.is_set():
-                    stats.stopped = True
-                    break
+                held.extend(records)
+                last, pages_held = cursor, pages_held + 1
+                stopping = self.stop is not None and self.stop.is_set()
+                if pages_held >= group or "tie_id" not in cursor or stopping:
+                    stats.stopped = stopping and "tie_id" in cursor  # ended before the last page
+                    flush()
+                    pages_held = 0
+            if last is not None:  # a stop ended the pages before the group was whole
+                stats.stopped = True
+                flush()
             if target.name == "exams" and not stats.stopped:
                 self._exam_housekeeping(target, stats)
         except HubSpotError as exc:
             stats.failed = str(exc)
+            if held:  # the pages read before the failure are kept
+                with contextlib.suppress(HubSpotError):
+                    flush()
             log.warning("pull of %s stopped: %s (it resumes from its cursor)", target.name, exc)
         error = stats.failed or (
             f"{len(stats.errors)} record(s) not applied (see mockbook dlq list)"
