@@ -221,7 +221,7 @@ def test_notes_are_never_written_twice_when_the_writer_is_killed(
     assert kills >= 10 and mid_batch >= 3, (kills, mid_batch)
     sandbox.faults.reset()
     final = mockbook(["notes", "--json"], env)
-    out, err = final.communicate(timeout=120)
+    out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     json.loads(out)
 

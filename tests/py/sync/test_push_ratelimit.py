@@ -53,7 +53,7 @@ def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
         procs = [mockbook(["push", "--json", "--linger", "1"], env) for _ in range(2)]
         outs = []
         for proc in procs:
-            out, err = proc.communicate(timeout=120)
+            out, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, err
             outs.append(json.loads(out))
 
