@@ -20,6 +20,7 @@ the databases of runs whose process is gone (a run that was killed) by the next 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -249,13 +250,41 @@ def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
             pid, start = int(found[2]), int(found[3])
             alive = _start_time(pid) == start
             if (str(pid) == me) if mine else not alive:
-                if name.startswith("mb_tmpl_"):
+                try:
+                    if name.startswith("mb_tmpl_"):
+                        admin.execute(
+                            sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(
+                                sql.Identifier(name)
+                            )
+                        )
                     admin.execute(
-                        sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
                     )
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+                except psycopg.Error:
+                    # another run on this host is dropping the same dead run's database at
+                    # this moment (a database being dropped is "invalid" until it is gone):
+                    # that run finishes it; an interrupted drop is finished by the next run
+                    if not _dropping(admin, name):
+                        raise
+
+
+def _dropping(admin: psycopg.Connection, name: str) -> bool:
+    """Whether a failed drop of ``name`` met it gone or half-dropped by someone else; a
+    half-dropped one left behind (its dropper was killed) is dropped here."""
+    row = admin.execute(
+        "SELECT datconnlimit FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    if row is None:
+        return True  # dropped meanwhile
+    if row[0] != -2:  # PostgreSQL's mark of an invalid database
+        return False  # valid, and failing for another reason
+    with contextlib.suppress(psycopg.Error):  # still being dropped by the other run
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+    return True
 
 
 def create_database(params: dict[str, str], name: str, template: str | None = None) -> str:

@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def wait_until(
-    what: str, check: Callable[[], T], *, timeout: float = 60.0, interval: float = 0.02
+    what: str, check: Callable[[], T], *, timeout: float = 120.0, interval: float = 0.02
 ) -> T:
     """``check()``'s first truthy value; AssertionError naming ``what`` if none came."""
     until = time.monotonic() + timeout

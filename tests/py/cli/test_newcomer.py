@@ -23,7 +23,7 @@ def test_sandbox_on_a_port_in_use_is_one_line_and_exit_2() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         proc = mockbook(["sandbox", "--port", str(port)], {})
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, (out, err)
     assert out == "" and "listening" not in err, (out, err)
     assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err, err
@@ -34,7 +34,7 @@ def test_sandbox_on_a_port_in_use_is_one_line_and_exit_2() -> None:
 def test_a_database_not_migrated_is_one_line_and_exit_2(make_database, command) -> None:
     url = make_database("not_migrated_" + command[-1].strip("-"))
     proc = mockbook(command, {"DATABASE_URL": url})
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, (out, err)
     assert err.count("\n") == 1 and "run `mockbook migrate`" in err, err
 
@@ -49,7 +49,7 @@ def test_a_closed_stdout_ends_quietly_with_141(sandbox: Sandbox) -> None:
     assert proc.returncode == 141 and err == "", (proc.returncode, err)
     # with a reader, the same command exits as it always did
     proc = mockbook(["hubspot", "setup", "--check"], env)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "the portal has everything" in out, (out, err)
 
 
@@ -63,6 +63,6 @@ def test_a_command_the_role_may_not_run_is_one_line_and_exit_2(database_url: str
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("REVOKE SELECT ON hubspot_sync.sync_metadata FROM mockbook_glue")
     proc = mockbook(["status"], {"DATABASE_URL": glue_url(database_url)})
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, (out, err)
     assert err.count("\n") == 1 and "permission denied" in err and "schema owner" in err, err

@@ -129,7 +129,7 @@ def test_every_command_refuses_another_portal_or_never_calls_hubspot(
             # each as a real process: a long-running command that missed the gate would serve
             proc = mockbook(argv, env)
             try:
-                out, err = proc.communicate(timeout=120)
+                out, err = proc.communicate(timeout=300)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()

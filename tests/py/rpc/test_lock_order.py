@@ -25,8 +25,9 @@ from psycopg.types.json import Jsonb
 from test_concurrency import book, email, make_students, scalar
 from waiting import wait_until
 
-# a guard against a hang: a call that waits past it fails with 57014 (QueryCanceled)
-GUARD = "4s"
+# a guard against a hang: a call that waits past it fails with 57014 (QueryCanceled); far
+# above what any statement takes on a loaded machine
+GUARD = "60s"
 
 
 def connect(url: str, *, autocommit: bool = True, guard: str = GUARD) -> psycopg.Connection:
@@ -69,7 +70,7 @@ class Call:
         return self
 
     def join(self) -> Call:
-        self.thread.join(timeout=60)
+        self.thread.join(timeout=180)
         self.conn.close()
         return self
 
@@ -200,7 +201,7 @@ def test_a_held_waitlist_place_is_busy_within_the_lock_timeout(
             args["p_email"] = email(waiter)
         student = Call(database_url, lambda c: rpc(c, function, **args),
                        setup="SET mockbook.lock_timeout = '200ms'").start()
-        student.thread.join(timeout=10)
+        student.thread.join(timeout=120)
         holder.rollback()
     student.join()
     write_back.join()
@@ -272,7 +273,7 @@ def test_the_pull_never_waits_for_an_archived_exam(db: psycopg.Connection,
             "SELECT mockbook_internal.apply_pulled_exams(%s, 'test:lock-review')",
             (Jsonb([{"id": hs, "archived": True}]),)).fetchone()[0],
             setup="SET mockbook.lock_timeout = '200ms'").start()
-        pull.thread.join(timeout=10)
+        pull.thread.join(timeout=120)
         holder.rollback()
     pull.join()
 
@@ -400,7 +401,7 @@ def test_the_push_write_back_is_busy_within_the_lock_timeout(
                        " FOR NO KEY UPDATE", (ids[held],))
         write_back = Call(glue_database_url, complete, guard="30s",
                           setup="SET mockbook.lock_timeout = '200ms'").start()
-        write_back.thread.join(timeout=5)
+        write_back.thread.join(timeout=120)
         holder.rollback()
     write_back.join()
 
@@ -505,11 +506,11 @@ def test_an_offer_accepted_across_its_instant_never_takes_a_seat_twice(
                        " FOR NO KEY UPDATE", (w1,))
         accepting = Call(db.info.dsn, lambda c: rpc(
             c, "accept_offer", p_student_id=w1, p_email=email(w1),
-            p_mock_exam_id=hs), guard="10s").start()   # its transaction begins now
+            p_mock_exam_id=hs), guard="60s").start()   # its transaction begins now
         waiting_on_lock(db, accepting.pid)
         wait_until("the offer's instant to pass", lambda: scalar(   # the instant passes
             db, "SELECT clock_timestamp() > offer_expires_at FROM hubspot_sync.waitlist_entries"
-                " WHERE mock_exam_id = %s AND student_id = %s", (hs, w1)), timeout=10)
+                " WHERE mock_exam_id = %s AND student_id = %s", (hs, w1)), timeout=120)
         book(other, hs)(db)                             # w1's seat, free since the instant
         holder.rollback()
     accepting.join()

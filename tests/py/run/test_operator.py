@@ -99,7 +99,7 @@ def test_sigterm_during_a_run_leaves_the_queue_consistent(push_db: str, sandbox:
     try:
         wait_until("a first batch done", lambda: done_rows(push_db) > 0, timeout=60)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=300)
     finally:
         sandbox.faults.latency = 0
         if proc.poll() is None:

@@ -229,7 +229,7 @@ def test_a_second_run_exits_75_at_once_or_waits_for_the_lock(
         assert said and '"event": "lock_wait"' in said[-1], "".join(said)
         assert waiting.poll() is None  # still waiting for it
         holder.execute(UNLOCK_SQL)
-        out, err = waiting.communicate(timeout=60)
+        out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, "".join(said) + err
     report = json.loads(out)
     assert report["ok"] and report["lock_waited_seconds"] > 0

@@ -37,7 +37,7 @@ from glue.sandbox import BOOKINGS, Sandbox
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
 
-DEADLINE = 60.0  # seconds: only stops a hung test (the measured figures are printed, not asserted)
+DEADLINE = 120.0  # seconds: only stops a hung test (the measured figures are printed, not asserted)
 
 
 def wait_for(what: str, check: Callable[[], Any], deadline: float = DEADLINE) -> Any:

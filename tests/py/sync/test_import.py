@@ -219,7 +219,7 @@ def test_a_progress_bar_on_a_terminal(push_db: str, sandbox: Sandbox) -> None:
         if not chunk:
             break
         shown += chunk
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=300)
     os.close(main_fd)
     assert proc.returncode == 0, shown.decode(errors="replace")
     screen = shown.decode(errors="replace")

@@ -117,7 +117,7 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=300)
         assert proc.returncode in (0, -signal.SIGKILL), f"push failed (seed {seed})"
         # The killed run's lease ends now (instead of in 2 s): the next run claims its rows.
         query(
@@ -129,7 +129,7 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
     # One clean run.
     sandbox.faults.lost_response_rate = 0.0
     final = mockbook(["push", "--linger", "5"], env)
-    out, err = final.communicate(timeout=120)
+    out, err = final.communicate(timeout=300)
     for key in redis_client.scan_iter(f"mockbook:ratelimit:{limiter_name(token)}*"):
         redis_client.delete(key)  # this test's budget
     assert final.returncode == 0, f"seed {seed}: {out}{err}"

@@ -9,6 +9,7 @@ import json
 import os
 import uuid
 
+import psycopg
 import push_helpers
 import redis
 from push_helpers import (
@@ -21,6 +22,7 @@ from push_helpers import (
     mockbook,
     pending,
 )
+from waiting import wait_until
 
 from glue.hubspot.client import limiter_name
 from glue.sandbox import BOOKINGS, Sandbox
@@ -50,10 +52,28 @@ def test_two_pushers_share_the_budget_and_never_see_a_429(push_db: str) -> None:
             HUBSPOT_RATE_WINDOW_SECONDS=str(WINDOW),
             MOCKBOOK_PUSH_BATCH_SIZE="30",
         )
-        procs = [mockbook(["push", "--json", "--linger", "1"], env) for _ in range(2)]
+        # Both start before either claims a row: the outbox is locked until both wait for it
+        # (a process that starts seconds late on a loaded machine would otherwise find the
+        # other one done). Only a gate: what follows is the processes' own.
+        gate = psycopg.connect(push_db)
+        gate.execute("LOCK TABLE hubspot_sync.sync_queue IN ACCESS EXCLUSIVE MODE")
+        try:
+            procs = [mockbook(["push", "--json", "--linger", "1"], env) for _ in range(2)]
+
+            def both_waiting() -> bool:
+                if any(p.poll() is not None for p in procs):
+                    return True  # one ended: its output tells why (asserted below)
+                return push_helpers.query(
+                    push_db, "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type "
+                    "= 'Lock' AND query LIKE %s", ("%claim_sync_batch%",))[0]["n"] >= 2
+
+            wait_until("both pushers waiting for the outbox", both_waiting)
+        finally:
+            gate.close()
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
         outs = []
         for proc in procs:
-            out, err = proc.communicate(timeout=120)
+            out, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, err
             outs.append(json.loads(out))
 

@@ -404,7 +404,7 @@ def test_out_of_file_descriptors_the_intake_pauses_accept_and_logs_it_once_per_i
         wait_until("a delivery accepted", lambda: delivered(url, [event(1, 501)]), timeout=120)
         proc.stdin.write("stop\n")
         proc.stdin.flush()
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)
     finally:
         for sock in slow:
             sock.close()

@@ -80,7 +80,7 @@ def r() -> Iterator[redis.Redis]:
     client.close()
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 120.0) -> Any:
     return wait_until("the webhook's effect", check, timeout=timeout)
 
 
@@ -591,7 +591,7 @@ def test_cli_serve_refuses_without_a_secret_and_serves_with_one(
         assert len(stored(push_db)) == 1
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.wait(timeout=120)
     assert proc.returncode == 0
 
 
