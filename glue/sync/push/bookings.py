@@ -11,9 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from glue.config import Settings
 from glue.hubspot.catalogue import SYNCED, WAITLIST_TABLE
 from glue.hubspot.client import CONTACTS, MAX_ASSOCIATION_BATCH, MAX_BATCH, HubSpotError
 from glue.sync.push.records import Work, chunks
+from glue.sync.push.send import Sender
 from glue.sync.push.settle import Settler
 
 # How it works (the detail of the module docstring):
@@ -42,10 +44,10 @@ def booking_properties(state: dict[str, Any], contact_id: str | None) -> dict[st
 
 @dataclass
 class Sending:
-    """A batch's bookings on their way (``_push_bookings``): the contact each is associated
+    """A batch's bookings on their way (``BookingPush.push``): the contact each is associated
     with, the HubSpot ids of those upserted, those to associate. ``early``: bookings whose
     contact's HubSpot id their own state already gives, upserted while the contacts are still
-    being read and merged (``_upsert_early``); ``tried``: the traces upserted so far."""
+    being read and merged (``upsert_early``); ``tried``: the traces upserted so far."""
 
     early: list[Work] = field(default_factory=list)
     contact_of: dict[str, str | None] = field(default_factory=dict)
@@ -55,13 +57,19 @@ class Sending:
 
 
 
-class BookingPush(Settler):
+class BookingPush:
     """Step 2 of a batch (:class:`glue.sync.push.pusher.Pusher`): its bookings and places."""
 
-    bookings_type: str
-    exams_type: str
+    def __init__(self, settings: Settings, sender: Sender, settler: Settler) -> None:
+        self.settings = settings
+        self.bookings_type = settings.bookings_object_type
+        self.exams_type = settings.exams_object_type
+        self.hubspot = sender.hubspot
+        self.sender = sender
+        self.settler = settler
 
-    def _contact_id(self, state: dict[str, Any], resolved: dict[str, str | None]) -> str | None:
+    @staticmethod
+    def contact_id(state: dict[str, Any], resolved: dict[str, str | None]) -> str | None:
         return (
             state.get("associated_contact_id")
             or state.get("contact_hubspot_id")
@@ -87,21 +95,20 @@ class BookingPush(Settler):
                 return True
         return False
 
-    def _upsert_early(self, sending: Sending) -> bool:
+    def upsert_early(self, sending: Sending) -> bool:
         """Upsert the next chunk of the bookings whose contact's HubSpot id is known from
         their own state (the contacts are still being merged: the main thread would wait);
-        False when none is left. Their associations and completion wait for _push_bookings."""
+        False when none is left. Their associations and completion wait for ``push``."""
         if not sending.early:
             return False
         chunk, sending.early = sending.early[:MAX_BATCH], sending.early[MAX_BATCH:]
-        with self._settle_lock:
-            chunk = [w for w in chunk if (w.table, w.record_id) in self._unsettled]
+        chunk = self.settler.unsettled_of(chunk)
         if not chunk:
             return True
         for work in chunk:
-            sending.contact_of[work.trace] = self._contact_id(work.state, {})
+            sending.contact_of[work.trace] = self.contact_id(work.state, {})
             sending.tried.add(work.trace)
-        self._run_chunk(
+        self.sender.run_chunk(
             chunk,
             lambda c: self._upsert_bookings(
                 c, sending.contact_of, sending.upserted, sending.to_associate
@@ -109,7 +116,7 @@ class BookingPush(Settler):
         )
         return True
 
-    def _push_bookings(
+    def push(
         self,
         works: list[Work],
         resolved: dict[str, str | None],
@@ -125,23 +132,19 @@ class BookingPush(Settler):
         sending = sending or Sending()
         gone = [w for w in works if w.state is None]
         if gone:
-            self._run_chunk(gone, self._archive_bookings)
-        with self._settle_lock:  # not those an early upsert already failed
-            live = [
-                w
-                for w in works
-                if w.state is not None and (w.table, w.record_id) in self._unsettled
-            ]
+            self.sender.run_chunk(gone, self._archive_bookings)
+        # not those an early upsert already failed
+        live = self.settler.unsettled_of([w for w in works if w.state is not None])
         waiting, ready = [], []
         for work in live:
             has_contact = work.state.get("contact_record_id") is not None
-            if has_contact and not self._contact_id(work.state, resolved):
+            if has_contact and not self.contact_id(work.state, resolved):
                 waiting.append(work)
             else:
                 ready.append(work)
         if waiting:
-            self._fail(waiting, "the booking's contact has no HubSpot id yet (not synced)")
-        contact_of = {w.trace: self._contact_id(w.state, resolved) for w in ready}
+            self.settler.fail(waiting, "the booking's contact has no HubSpot id yet (not synced)")
+        contact_of = {w.trace: self.contact_id(w.state, resolved) for w in ready}
         again = {
             w.trace
             for w in ready
@@ -155,7 +158,7 @@ class BookingPush(Settler):
         fresh = [w for w in ready if w.trace not in sending.tried or w.trace in again]
 
         def associate(chunk: list[Work]) -> None:
-            self._fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
+            self.settler.fail_per_record(self._associate_bookings(chunk, upserted, contact_of))
 
         ready_traces = {w.trace for w in ready}
 
@@ -165,21 +168,21 @@ class BookingPush(Settler):
                 for w in works
                 if w.trace in ready_traces
                 and w.trace in upserted
-                and (w.table, w.record_id) in self._unsettled
+                and (w.table, w.record_id) in self.settler.unsettled
             ]
             written: dict[str, dict[str, str]] = defaultdict(dict)
             for w in done:
                 written[w.table][w.trace] = upserted[w.trace]
             if done:
-                self._complete(done, dict(written))
+                self.settler.complete(done, dict(written))
 
         def settle(final: bool) -> None:
             """Complete what the calls so far finished: the upserted bookings that need no
             association at once, the others by association call (a full one, or on ``final``
             what is left), written back on the settle lane while the next calls go out."""
-            with self._settle_lock:  # not those failed meanwhile
+            with self.settler.lock:  # not those failed meanwhile
                 to_associate[:] = [
-                    w for w in to_associate if (w.table, w.record_id) in self._unsettled
+                    w for w in to_associate if (w.table, w.record_id) in self.settler.unsettled
                 ]
                 waiting = {w.trace for w in to_associate}
                 done = [w for w in ready if w.trace in upserted and w.trace not in waiting]
@@ -187,11 +190,11 @@ class BookingPush(Settler):
             while len(to_associate) >= MAX_ASSOCIATION_BATCH or (final and to_associate):
                 chunk = to_associate[:MAX_ASSOCIATION_BATCH]
                 del to_associate[:MAX_ASSOCIATION_BATCH]
-                self._run_chunk(chunk, associate)
+                self.sender.run_chunk(chunk, associate)
                 complete(chunk)
 
         for chunk in chunks(fresh, MAX_BATCH):
-            self._run_chunk(
+            self.sender.run_chunk(
                 chunk, lambda c: self._upsert_bookings(c, contact_of, upserted, to_associate)
             )
             settle(final=False)
@@ -208,7 +211,7 @@ class BookingPush(Settler):
         )
         if ids:
             self.hubspot.archive(self.bookings_type, ids)
-        self._complete(chunk, {})
+        self.settler.complete(chunk, {})
 
     def _upsert_bookings(
         self,
@@ -232,8 +235,8 @@ class BookingPush(Settler):
                 for w in chunk
             ],
         )
-        failed = self._errors_by_work(result, chunk, lambda w: [w.state["booking_id"]])
-        ids = self._result_ids(result, chunk, lambda w: w.state["booking_id"], "booking_id")
+        failed = self.sender.errors_by_work(result, chunk, lambda w: [w.state["booking_id"]])
+        ids = self.sender.result_ids(result, chunk, lambda w: w.state["booking_id"], "booking_id")
         new = {r.get("objectWriteTraceId") for r in result.results if r.get("new")}
         for work in chunk:
             if (work.table, work.record_id) in failed:
@@ -247,7 +250,7 @@ class BookingPush(Settler):
             upserted[work.trace] = ids[work.trace]
             if work.trace in new or self._needs_associations(work):
                 to_associate.append(work)
-        self._fail_per_record(failed)
+        self.settler.fail_per_record(failed)
 
     def _rename_legacy_bookings(self, chunk: list[Work]) -> None:
         """A booking whose repeated production code the adoption renamed (``legacy_booking_id``
@@ -275,7 +278,7 @@ class BookingPush(Settler):
             )
         except HubSpotError as exc:
             if exc.transient or exc.unauthorized:
-                raise  # _run_chunk: retried later / the run aborts
+                raise  # Sender.run_chunk: retried later / the run aborts
             log.warning("renaming legacy bookings in HubSpot refused (%s); upserting", exc)
 
     def _associate_bookings(
@@ -302,7 +305,7 @@ class BookingPush(Settler):
             pairs = [(ids[w.trace], str(target(w))) for w in chunk]
             result = self.hubspot.associate(self.bookings_type, to_type, pairs, type_id)
             failed.update(
-                self._errors_by_work(
+                self.sender.errors_by_work(
                     result, chunk, lambda w, target=target: [ids[w.trace], str(target(w))]
                 )
             )

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED
 from glue.hubspot.client import (
@@ -32,6 +33,7 @@ from glue.sync.push.records import (
     Work,
     chunks,
 )
+from glue.sync.push.send import Sender
 from glue.sync.push.settle import Settler
 
 # How it works (the detail of the module docstring):
@@ -100,12 +102,17 @@ def _lookups(bookings: list[Work], claimed: set[uuid.UUID]) -> list[uuid.UUID]:
     return lookups
 
 
-class ContactPush(Settler):
+class ContactPush:
     """Step 1 of a batch (:class:`glue.sync.push.pusher.Pusher`): its contacts."""
 
-    store: PullDatabase
-    _reader: HubSpotReader | None
-    _relinked: bool  # a contact was re-linked: the batch's bookings are read again
+    def __init__(self, db: Database, sender: Sender, settler: Settler) -> None:
+        self.db = db
+        self.store = PullDatabase(db)
+        self.hubspot = sender.hubspot
+        self.sender = sender
+        self.settler = settler
+        self._reader: HubSpotReader | None = None
+        self.relinked = False  # a contact was re-linked: the batch's bookings are read again
 
     @property
     def reader(self) -> HubSpotReader:
@@ -113,7 +120,7 @@ class ContactPush(Settler):
             self._reader = HubSpotReader(self.hubspot)
         return self._reader
 
-    def _push_contacts(
+    def push(
         self,
         works: list[Work],
         bookings: list[Work],
@@ -128,7 +135,7 @@ class ContactPush(Settler):
         claimed = {w.record_id for w in works}
         lookups = _lookups(bookings, claimed)
         if lookups:  # an earlier batch's write-back may have given them their HubSpot id
-            self._drain_settle()
+            self.settler.drain()
         # A lookup only resolves the HubSpot id (see "Lookups" in the module comment): one with
         # an id is not sent at all; one without is upserted by email with no property, and
         # neither its credits nor the credit merge's bookkeeping nor its id are written.
@@ -140,7 +147,7 @@ class ContactPush(Settler):
                 unknown.append(Work(CONTACTS_TABLE, rid, [], state))
         gone = [w for w in works if w.state is None]
         if gone:  # deleted locally: HubSpot keeps its contact
-            self._complete(gone, {})
+            self.settler.complete(gone, {})
         live = [w for w in works if w.state is not None]
         with_id = [w for w in live if w.state.get("hubspot_id")]
         by_email = [w for w in live if not w.state.get("hubspot_id")] + unknown
@@ -148,7 +155,7 @@ class ContactPush(Settler):
             resolved[work.trace] = work.state["hubspot_id"]
         by_email += self._update_merged(with_id, resolved, idle)
         for chunk in chunks(by_email, MAX_BATCH):
-            self._run_chunk(chunk, lambda part: self._upsert_contacts(part, resolved))
+            self.sender.run_chunk(chunk, lambda part: self._upsert_contacts(part, resolved))
         return resolved
 
     def _update_merged(
@@ -161,7 +168,8 @@ class ContactPush(Settler):
         are written here (an update waits only for its own chunk's merge). Returns the contacts
         HubSpot deleted meanwhile (matched again by email)."""
         prepared = [
-            self._on_prep(self._prepare_contacts, chunk) for chunk in chunks(with_id, MAX_BATCH)
+            self.settler.on_prep(self._prepare_contacts, chunk)
+            for chunk in chunks(with_id, MAX_BATCH)
         ]
         ready: list[Work] = []
         lost: list[Work] = []
@@ -178,13 +186,13 @@ class ContactPush(Settler):
                 ready.extend(merged)
                 while len(ready) >= MAX_BATCH:  # full calls only, until the last
                     chunk, ready = ready[:MAX_BATCH], ready[MAX_BATCH:]
-                    self._run_chunk(chunk, self._update_contacts)
+                    self.sender.run_chunk(chunk, self._update_contacts)
         finally:  # an error: stop the reads not started, wait for the one running
             for future in prepared:
                 future.cancel()
             wait_futures(prepared)
         for chunk in chunks(ready, MAX_BATCH):
-            self._run_chunk(chunk, self._update_contacts)
+            self.sender.run_chunk(chunk, self._update_contacts)
         return lost
 
     def _update_contacts(self, chunk: list[Work]) -> None:
@@ -201,10 +209,10 @@ class ContactPush(Settler):
                 for w in chunk
             ],
         )
-        failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
-        self._fail_per_record(failed)
-        ok = self._confirmed(result, chunk, failed)
-        self._complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+        failed = self.sender.errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
+        self.settler.fail_per_record(failed)
+        ok = self.sender.confirmed(result, chunk, failed)
+        self.settler.complete(ok, {CONTACTS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
 
     def _upsert_contacts(self, chunk: list[Work], resolved: dict[str, str | None]) -> None:
         """Contacts without a HubSpot id, matched by email (found or created); a lookup (no
@@ -226,17 +234,20 @@ class ContactPush(Settler):
                 for w in chunk
             ],
         )
-        failed = self._errors_by_work(result, chunk, lambda w: [w.state["email"].strip().lower()])
-        self._fail_per_record(failed)
-        ids = self._result_ids(result, chunk, lambda w: w.state["email"].strip().lower(), "email")
+        def email(w: Work) -> str:
+            return w.state["email"].strip().lower()
+
+        failed = self.sender.errors_by_work(result, chunk, lambda w: [email(w)])
+        self.settler.fail_per_record(failed)
+        ids = self.sender.result_ids(result, chunk, email, "email")
         ok = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace in ids]
         missing = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace not in ids]
         if missing:
-            self._fail(missing, "HubSpot answered the contact upsert without this contact")
+            self.settler.fail(missing, "HubSpot answered the contact upsert without this contact")
         for w in ok:
             resolved[w.trace] = ids[w.trace]
         ok = [w for w in ok if w.rows]  # a lookup's id is not written back
-        self._complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
+        self.settler.complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
         self._give_profile(ok, ids, result)
 
     def _give_profile(self, works: list[Work], ids: dict[str, str], result: BatchResult) -> None:
@@ -278,9 +289,9 @@ class ContactPush(Settler):
             gone.extend(lost)
 
         # One read with history per MAX_HISTORY_BATCH contacts: HubSpot refuses more (a 400 the
-        # bisection in _run_chunk would only find after a wasted call); the update stays 100.
+        # bisection in Sender.run_chunk would only find after a wasted call); the update stays 100.
         for part in chunks(chunk, MAX_HISTORY_BATCH):
-            self._run_chunk(part, merge)
+            self.sender.run_chunk(part, merge)
         return self._record_sending(merged), gone
 
     def _record_sending(self, works: list[Work]) -> list[Work]:
@@ -299,7 +310,7 @@ class ContactPush(Settler):
         except psycopg.Error as exc:
             if exc.sqlstate != BUSY_SQLSTATE:
                 raise
-            self._fail(
+            self.settler.fail(
                 works,
                 "BUSY: a contact stayed locked while its credits were recorded",
                 count_attempt=False,
@@ -344,14 +355,14 @@ class ContactPush(Settler):
                 try:
                     self.store.relink_contact(work.record_id, target, f"{PUSH_ACTOR}: {why}")
                 except psycopg.errors.UniqueViolation:
-                    self._fail(
+                    self.settler.fail(
                         [work],
                         f"{why}, which is linked to another local contact: "
                         "merge the two students by hand",
                     )
                     continue
                 log.info("%s (contact %s re-linked)", why, work.state.get("student_id"))
-                self._relinked = True
+                self.relinked = True
                 work.state["hubspot_id"] = target
                 if target is None:
                     gone.append(work)
@@ -367,12 +378,12 @@ class ContactPush(Settler):
             refused = {e["id"]: e["error"] for e in result.get("errors") or []
                        if e.get("id") in stopped}
             for work in [w for w in ready if w.state["hubspot_id"] in refused]:
-                self._fail([work], f"HubSpot contact {work.state['hubspot_id']} cannot be "
+                self.settler.fail([work], f"HubSpot contact {work.state['hubspot_id']} cannot be "
                                    f"merged: {refused[work.state['hubspot_id']]}")
             ready = [w for w in ready if w.state["hubspot_id"] not in refused]
             busy = set(result.get("retry") or [])
             if busy:
-                self._fail(
+                self.settler.fail(
                     [w for w in ready if w.state["hubspot_id"] in busy],
                     "BUSY: the contact stayed locked during the credit merge",
                     count_attempt=False,

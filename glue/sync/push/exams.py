@@ -7,19 +7,26 @@ from __future__ import annotations
 
 import uuid
 
+from glue.config import Settings
 from glue.hubspot.catalogue import SYNCED, hubspot_value
 from glue.hubspot.client import MAX_ASSOCIATION_BATCH, MAX_BATCH
 from glue.sync.push.records import EXAMS_TABLE, Work, chunks
+from glue.sync.push.send import Sender
 from glue.sync.push.settle import Settler
 
 # The exam properties the push writes (the catalogue): total_bookings, capacity.
 EXAM_PROPERTIES = SYNCED["exams"].select(writes="push")
 
 
-class ExamPush(Settler):
+class ExamPush:
     """Step 3 of a batch (:class:`glue.sync.push.pusher.Pusher`): its exams."""
 
-    exams_type: str
+    def __init__(self, settings: Settings, sender: Sender, settler: Settler) -> None:
+        self.settings = settings
+        self.exams_type = settings.exams_object_type
+        self.hubspot = sender.hubspot
+        self.sender = sender
+        self.settler = settler
 
     @staticmethod
     def changed(work: Work, column: str) -> bool:
@@ -31,10 +38,10 @@ class ExamPush(Settler):
             for r in work.rows
         )
 
-    def _push_exams(self, works: list[Work]) -> None:
+    def push(self, works: list[Work]) -> None:
         gone = [w for w in works if w.state is None]
         if gone:  # HubSpot owns exams: a local delete is not pushed
-            self._complete(gone, {})
+            self.settler.complete(gone, {})
         live = [w for w in works if w.state is not None]
 
         prerequisites: list[Work] = []
@@ -51,18 +58,18 @@ class ExamPush(Settler):
                     for w in chunk
                 ],
             )
-            failed = self._errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
-            self._fail_per_record(failed)
-            ok = self._confirmed(result, chunk, failed)
+            failed = self.sender.errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
+            self.settler.fail_per_record(failed)
+            ok = self.sender.confirmed(result, chunk, failed)
             later = [w for w in ok if self.changed(w, "prerequisite_exam_ids")]
             prerequisites.extend(later)
             now = [w for w in ok if w not in later]
-            self._complete(now, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in now}})
+            self.settler.complete(now, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in now}})
 
         for chunk in chunks(live, MAX_BATCH):
-            self._run_chunk(chunk, update)
+            self.sender.run_chunk(chunk, update)
         for chunk in chunks(prerequisites, MAX_ASSOCIATION_BATCH // 2):
-            self._run_chunk(chunk, self._push_prerequisites)
+            self.sender.run_chunk(chunk, self._push_prerequisites)
 
     def _exam_properties(self, work: Work) -> dict[str, str]:
         """What Postgres owns always (total_bookings); what HubSpot owns only when it was
@@ -96,7 +103,7 @@ class ExamPush(Settler):
         failed: dict[tuple[str, uuid.UUID], tuple[Work, str]] = {}
         if create:
             result = self.hubspot.associate(self.exams_type, self.exams_type, create, type_id)
-            failed = self._errors_by_work(
+            failed = self.sender.errors_by_work(
                 result,
                 chunk,
                 lambda w: [
@@ -106,6 +113,6 @@ class ExamPush(Settler):
             )
         if remove:
             self.hubspot.dissociate_labels(self.exams_type, self.exams_type, remove, type_id)
-        self._fail_per_record(failed)
+        self.settler.fail_per_record(failed)
         ok = [w for w in chunk if (w.table, w.record_id) not in failed]
-        self._complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+        self.settler.complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})

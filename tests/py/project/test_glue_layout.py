@@ -4,8 +4,10 @@
 - SQL lives in the database seam, glue/db/: no other module holds an SQL statement in a
   string (the demo's too: glue/db/demo.py);
 - no import runs back up the layers (LAYERS: hubspot, db, sync, run, cli, ...);
-- the push package's modules import only the layers below them (records and lanes, settling,
-  the three steps, the loop), and none grows past ~400 lines.
+- the push package's modules import only the layers below them (records and lanes, settling
+  and claiming, sending, the three steps, the loop), and none grows past ~400 lines;
+- no class has more than one base besides the marker bases of ONE_BASE_EXCEPTIONS: objects are
+  composed of parts they hold, not assembled from mixins.
 """
 
 from __future__ import annotations
@@ -146,17 +148,19 @@ def test_the_layer_check_sees_the_imports() -> None:
 
 
 # The push package (glue/sync/push/), in layers: each module imports only the layers below it,
-# so a step (contacts, bookings, exams) can be read with the settling it builds on and nothing
-# else, and the loop (pusher) is the one place the steps meet.
+# so a step (contacts, bookings, exams) can be read with the sending and settling it builds on
+# and nothing else, and the loop (pusher) is the one place the parts meet.
 PUSH_LAYERS = {
     "records": 0,
     "lanes": 0,
     "settle": 1,
-    "contacts": 2,
-    "bookings": 2,
-    "exams": 2,
-    "pusher": 3,
-    "__init__": 4,
+    "claim": 1,
+    "send": 2,
+    "contacts": 3,
+    "bookings": 3,
+    "exams": 3,
+    "pusher": 4,
+    "__init__": 5,
 }
 
 
@@ -188,3 +192,60 @@ def test_a_push_module_imports_only_the_layers_below_it(module: str) -> None:
     ]
     assert [m for m in below if PUSH_LAYERS[m] >= PUSH_LAYERS[module]] == []
     assert len(path.read_text().splitlines()) <= 420, f"glue/sync/push/{module}.py grew past ~400"
+
+
+# Bases a class may have besides its one base: typing's markers and exception classes (an error
+# that is also a ValueError), none of which brings state or behaviour of its own to share.
+ONE_BASE_EXCEPTIONS = frozenset(
+    {
+        "Protocol",
+        "typing.Protocol",
+        "Generic",
+        "typing.Generic",
+        "NamedTuple",
+        "typing.NamedTuple",
+        "ABC",
+        "abc.ABC",
+        "Exception",
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "LookupError",
+        "RuntimeError",
+    }
+)
+
+
+def base_name(base: ast.expr) -> str:
+    """``Generic[T]`` -> ``Generic``; ``abc.ABC`` -> ``abc.ABC``."""
+    return ast.unparse(base.value if isinstance(base, ast.Subscript) else base)
+
+
+def classes_with_several_bases(source: str, where: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            bases = [base_name(b) for b in node.bases]
+            if len([b for b in bases if b not in ONE_BASE_EXCEPTIONS]) > 1:
+                found.append(f"{where}: class {node.name}({', '.join(bases)})")
+    return found
+
+
+def test_no_class_has_more_than_one_base() -> None:
+    found = [c for p in MODULES for c in classes_with_several_bases(p.read_text(), rel(p))]
+    assert found == []
+
+
+def test_the_base_check_finds_mixins() -> None:
+    source = (
+        "class Pusher(ContactPush, BookingPush, ExamPush): pass\n"
+        "class Worker(threading.Thread, Reconnecting): pass\n"
+        "class Fine(Base): pass\n"
+        "class Markers(Protocol, Generic[T]): pass\n"
+        "class Refused(ConfigError, ValueError): pass\n"
+        "class Task(threading.Thread, abc.ABC): pass\n"
+    )
+    assert classes_with_several_bases(source, "m.py") == [
+        "m.py: class Pusher(ContactPush, BookingPush, ExamPush)",
+        "m.py: class Worker(threading.Thread, Reconnecting)",
+    ]

@@ -1,4 +1,4 @@
-"""A push batch is gathered from several claims (glue.sync.push.pusher.Pusher._claim): up to
+"""A push batch is gathered from several claims (glue.sync.push.claim.Claimer.claim): up to
 ``batch_size`` records and whole association calls' worth of bookings, each claim asking for no
 more than the room left, so the calls go out full and no bound is overshot; the batch still
 settles every record once; its bookings are written back chunk by chunk of associations."""
@@ -19,11 +19,12 @@ from push_helpers import (
 )
 
 import glue.sync.push.bookings
-import glue.sync.push.pusher
+import glue.sync.push.claim
 import glue.sync.push.records
 from glue.db.database import Database
 from glue.sandbox import CONTACTS
 from glue.sync.push import Pusher
+from glue.sync.push.bookings import BookingPush
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
@@ -33,7 +34,7 @@ def test_one_batch_gathers_several_claims(push_db, sandbox, monkeypatch) -> None
     world = make_world(push_db, sandbox, students=12)
     book(push_db, [(s, world.exams[0]) for s in world.students])
     queued = pending(push_db)
-    monkeypatch.setattr(glue.sync.push.pusher, "CLAIM_LIMIT", 5)  # 36+ outbox rows: several claims
+    monkeypatch.setattr(glue.sync.push.claim, "CLAIM_LIMIT", 5)  # 36+ outbox rows: several claims
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         claims: list[int] = []
@@ -59,7 +60,7 @@ def ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch) -> Non
     its bookings by it, the bookings step chunks its associations by it)."""
     world = make_world(push_db, sandbox, students=10)
     book(push_db, [(s, world.exams[0]) for s in world.students])
-    monkeypatch.setattr(glue.sync.push.pusher, "MAX_ASSOCIATION_BATCH", 4)
+    monkeypatch.setattr(glue.sync.push.claim, "MAX_ASSOCIATION_BATCH", 4)
     monkeypatch.setattr(glue.sync.push.bookings, "MAX_ASSOCIATION_BATCH", 4)
 
 
@@ -97,7 +98,7 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
                 events.append(("associate", len(pairs)))
             return real_associate(from_type, to_type, pairs, *args, **kwargs)
 
-        real_complete = pusher._complete
+        real_complete = pusher.settler.complete
 
         def complete(works, hubspot_ids):
             bookings = [w for w in works if w.table == glue.sync.push.records.BOOKINGS_TABLE]
@@ -106,7 +107,7 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
             return real_complete(works, hubspot_ids)
 
         monkeypatch.setattr(pusher.hubspot, "associate", associate)
-        monkeypatch.setattr(pusher, "_complete", complete)
+        monkeypatch.setattr(pusher.settler, "complete", complete)
         assert pusher.push_batch() > 0
     # 10 bookings in chunks of 4: each chunk completed right after its associations
     assert events == [
@@ -125,7 +126,7 @@ def test_bookings_are_written_back_as_their_association_call_lands(
     ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
     monkeypatch.setattr(glue.sync.push.bookings, "MAX_BATCH", 2)  # five upserts of two
     # all five after the contacts (none upserted while their merge is read): a fixed order
-    monkeypatch.setattr(Pusher, "_upsert_early", lambda self, sending: False)
+    monkeypatch.setattr(BookingPush, "upsert_early", lambda self, sending: False)
     settings = settings_for(push_db, sandbox)
     done_at_last_upsert: list[int] = []
     with Database(push_db) as db:
@@ -135,7 +136,7 @@ def test_bookings_are_written_back_as_their_association_call_lands(
 
         def upsert(object_type, id_property, inputs):
             if id_property == "booking_id" and len(calls(sandbox, "/batch/upsert")) == 4:
-                pusher._drain_settle()  # what was queued for the settle lane, written
+                pusher.settler.drain()  # what was queued for the settle lane, written
                 done_at_last_upsert.append(query(push_db, DONE_BOOKINGS)[0]["n"])
             return real_upsert(object_type, id_property, inputs)
 

@@ -34,6 +34,7 @@ from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError, Record
 from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
 from glue.sync.push import Pusher, Work, push
+from glue.sync.push.send import Sender
 
 sandbox = sandbox_fixtures.sandbox
 clock = sandbox_fixtures.clock
@@ -259,14 +260,14 @@ def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> 
         client = _StrictContacts("HB5")
         settings = Settings(database_url=push_db, hubspot_access_token="unused")
         pusher = Pusher(db, client, settings)  # type: ignore[arg-type]
-        pusher._reader = _EchoReader(push_db)  # type: ignore[assignment]
+        pusher.contacts._reader = _EchoReader(push_db)  # type: ignore[assignment]
         rows = db.claim_sync_batch(pusher.worker, 100, 60)
         works = [
             Work(r["table_name"], r["record_id"], [r], s)
             for r in rows
             for s in [db.push_state(r["table_name"], [r["record_id"]])[r["record_id"]]]
         ]
-        pusher._push_contacts(works, [])
+        pusher.contacts.push(works, [])
     assert pusher.stats.sent == 7 and pusher.stats.retried == 1
     assert client.batches[0] == [f"HB{i}" for i in range(8)]
     assert client.batches[-1] == ["HB5"] or ["HB5"] in client.batches
@@ -280,7 +281,7 @@ def test_record_errors_without_trace_ids_are_matched_by_id() -> None:
     result = BatchResult(
         207, [], [RecordError("Object not found", "OBJECT_NOT_FOUND", context={"ids": ["E1"]})]
     )
-    failed = Pusher._errors_by_work(result, works, lambda w: [w.state["hubspot_id"]])
+    failed = Sender.errors_by_work(result, works, lambda w: [w.state["hubspot_id"]])
     assert [w.record_id for w, _ in failed.values()] == [1]
 
 

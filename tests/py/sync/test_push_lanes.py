@@ -54,13 +54,13 @@ def test_run_claims_ahead_and_settles_everything(push_db, sandbox) -> None:
     with Database(push_db) as db:
         gathered: list[str] = []
         pusher = Pusher(db, client_for(settings), settings, batch_size=10)
-        real = pusher._gather
+        real = pusher.claimer.gather
 
         def gather():
             gathered.append(threading.current_thread().name)
             return real()
 
-        pusher._gather = gather
+        pusher.claimer.gather = gather
         stats = pusher.run(linger=0)
     assert stats.batches >= 6
     assert any(name.startswith("mockbook-push-settle") for name in gathered)  # claimed ahead
@@ -117,14 +117,14 @@ def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
     with Database(push_db) as db:
         pusher = Pusher(db, client, settings, batch_size=20, lease_seconds=600)
         pushers.append(pusher)
-        real = pusher._gather
+        real = pusher.claimer.gather
 
         def gather():
             batch = real()
             gathered.append(len(batch.rows))
             return batch
 
-        pusher._gather = gather
+        pusher.claimer.gather = gather
         with pytest.raises(type(exc)):
             pusher.run(linger=0)
         assert lane_threads() == []
@@ -223,7 +223,7 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
     with Database(push_db) as db:
         pusher = Pusher(db, client_for(settings), settings, batch_size=batch_size)
         gathers: list[int] = []
-        real_gather = pusher._gather
+        real_gather = pusher.claimer.gather
 
         def gather():
             batch = real_gather()
@@ -232,7 +232,7 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
                 book(push_db, [(student, second_exam)])
             return batch
 
-        pusher._gather = gather
+        pusher.claimer.gather = gather
         real_complete = db.complete_sync_batch
 
         def slow_complete(*args, **kwargs):

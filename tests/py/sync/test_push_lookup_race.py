@@ -197,7 +197,7 @@ def test_a_lookup_given_its_id_meanwhile_is_not_written(push_db: str, sandbox: S
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         pusher = Pusher(db, client_for(settings), settings, worker="worker-A")
-        real_gather = pusher._gather
+        real_gather = pusher.claimer.gather
 
         def gather():
             batch = real_gather()
@@ -210,7 +210,7 @@ def test_a_lookup_given_its_id_meanwhile_is_not_written(push_db: str, sandbox: S
             )
             return batch
 
-        pusher._gather = gather
+        pusher.claimer.gather = gather
         first_request = len(sandbox.requests)
         pusher.push_batch()
     contact_calls = [

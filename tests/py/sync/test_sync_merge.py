@@ -27,7 +27,8 @@ from test_worker import RunningWorker, wait_for
 
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
 from glue.sync.pull import pull
-from glue.sync.push import Pusher, push
+from glue.sync.push import push
+from glue.sync.push.contacts import ContactPush
 from glue.sync.reconcile import reconcile
 
 sandbox = sandbox_fixtures.sandbox
@@ -251,7 +252,7 @@ def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
     history and merges it: nothing is lost."""
     settings, client, reader, exam_id, contact_id = start(push_db, sandbox, "RACE1")
     book(push_db, "RACE1", exam_id)  # 5 -> 4 locally
-    merge = Pusher._merge_credits
+    merge = ContactPush._merge_credits
 
     def merge_then_admin_edits(self, chunk):
         out = merge(self, chunk)
@@ -261,7 +262,7 @@ def test_an_admin_edit_between_the_push_read_and_its_write_is_caught_next_cycle(
         return out
 
     with monkeypatch.context() as patch:
-        patch.setattr(Pusher, "_merge_credits", merge_then_admin_edits)
+        patch.setattr(ContactPush, "_merge_credits", merge_then_admin_edits)
         with open_db(push_db) as db:
             push(db, client, settings, linger=0)
     assert hubspot_credits(sandbox, contact_id) == 4  # the write replaced the admin's 8
@@ -287,7 +288,7 @@ def test_a_race_caught_by_the_next_push_read(
     """The same race, found by the next push's own read (no pull in between)."""
     settings, client, reader, exam_id, contact_id = start(push_db, sandbox, "RACE2")
     [second_exam] = seed_exams(sandbox, [{"capacity": "20", "exam_date": "2031-03-02"}])
-    merge = Pusher._merge_credits
+    merge = ContactPush._merge_credits
     edits = iter(["8"])
 
     def merge_then_admin_edits(self, chunk):
@@ -302,7 +303,7 @@ def test_a_race_caught_by_the_next_push_read(
         pull(db, client, settings, reader=reader)
         book(push_db, "RACE2", exam_id)  # 5 -> 4
         with monkeypatch.context() as patch:
-            patch.setattr(Pusher, "_merge_credits", merge_then_admin_edits)
+            patch.setattr(ContactPush, "_merge_credits", merge_then_admin_edits)
             push(db, client, settings, linger=0)  # writes 4 over the admin's 8
             book(push_db, "RACE2", second_exam)  # 4 -> 3
             push(db, client, settings, linger=0)  # reads 4 and the history: +3
