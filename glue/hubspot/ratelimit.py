@@ -316,8 +316,13 @@ class HeaderBudget:
             if top:  # (0 or absent: no window limit said)
                 self.max = top
                 if left is not None:
-                    self.others = max(0, top - left - ours)
-                    self.others_until = now + (interval or 10_000) / 1000
+                    # answers of calls in flight together are observed in any order: a smaller
+                    # count read while a larger one holds is an older answer (or others' calls
+                    # leaving the window), so it waits for the larger one's interval to end
+                    others = max(0, top - left - ours)
+                    if others >= self.others or now >= self.others_until:
+                        self.others = others
+                        self.others_until = now + (interval or 10_000) / 1000
             if secondly_left is not None and secondly_left <= 0:
                 self.secondly_until = now + 1.0
             if daily:
@@ -351,6 +356,9 @@ class RateLimiter:
     waited_seconds: float = 0.0
     sleep: Callable[[float], None] = time.sleep
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _answered: threading.Event = field(default_factory=threading.Event)
+    _probe: threading.Lock = field(default_factory=threading.Lock)
+    _probe_owner: int | None = None
 
     def _wait(self, delay: float, stop: threading.Event | None) -> None:
         if stop is None:
@@ -384,18 +392,37 @@ class RateLimiter:
                 self.waited_seconds += waited
         return waited
 
+    def _first_answer_wait(self, stop: threading.Event | None) -> bool:
+        """Until HubSpot has answered once, one call at a time: its first answer's headers say
+        what other integrations of the portal have spent (HeaderBudget), which calls sent
+        together before it could overrun. True: this call is that first one."""
+        if self._answered.is_set() or self._probe_owner == threading.get_ident():
+            return False  # (a call nested in the first one's block does not wait for it)
+        if self._probe.acquire(blocking=False):
+            self._probe_owner = threading.get_ident()
+            return True
+        while not self._answered.wait(0.05):
+            if stop is not None and stop.is_set():
+                raise Stopped("stopped while waiting for the rate limit")
+        return False
+
     @contextlib.contextmanager
     def hold(self, stop: threading.Event | None = None) -> Iterator[float]:
         """Wait for a token, keep it while the block sends the call, count it from the end of
         the block (the answer). Yields the seconds waited. ``stop`` set while waiting: Stopped,
         nothing taken."""
-        member = uuid.uuid4().hex
-        waited = self._grant(member, stop)
+        first = self._first_answer_wait(stop)
         try:
-            self.daily.spend()  # DailyBudgetExhausted propagates: stop for today
-            yield waited
+            member = uuid.uuid4().hex
+            waited = self._grant(member, stop)
+            try:
+                self.daily.spend()  # DailyBudgetExhausted propagates: stop for today
+                yield waited
+            finally:
+                self.window.release(member)
         finally:
-            self.window.release(member)
+            if first:  # answered, failed or stopped: the others go on
+                self._answered.set()
 
     def acquire(self) -> float:
         with self.hold() as waited:

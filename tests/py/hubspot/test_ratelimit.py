@@ -209,3 +209,42 @@ def test_a_share_leaves_the_rest_of_the_budget_to_the_others() -> None:
     assert waits == []
     assert lane.acquire() > 0 and lane.waits == 1  # the lane's 4th waits for its share
     assert now[0] >= 1.0
+
+
+def test_until_hubspot_answers_once_one_call_goes_at_a_time() -> None:
+    """Calls sent together before any answer could overrun a budget other integrations of the
+    portal have spent (only the first answer's headers say so): the first call goes alone, the
+    others follow its answer, and then go together."""
+    limiter = RateLimiter(LocalWindow(100, 10.0), DailyBudget(10_000))
+    inside, most, lock = 0, [], threading.Lock()
+    first_in = threading.Event()
+    release_first = threading.Event()
+
+    def call(n: int) -> None:
+        nonlocal inside
+        with limiter.hold():
+            with lock:
+                inside += 1
+                most.append(inside)
+            if n == 0:
+                first_in.set()
+                release_first.wait(30)
+            with lock:
+                inside -= 1
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    assert first_in.wait(30)
+    others = [threading.Thread(target=call, args=(n,)) for n in range(1, 9)]
+    for t in others:
+        t.start()
+    # the others wait for the first answer: none of them enters while the first is inside
+    # (a bounded look: without the wait they enter at once)
+    others[-1].join(0.5)
+    assert all(t.is_alive() for t in others)
+    assert most == [1]
+    release_first.set()
+    for t in [first, *others]:
+        t.join(30)
+        assert not t.is_alive()
+    assert len(most) == 9

@@ -24,6 +24,19 @@ def test_the_calls_of_others_lower_the_limit_for_one_interval() -> None:
     assert budget.limit(190) == (100, 0.0)  # all ours: no one else's to leave room for
 
 
+def test_an_older_answer_observed_last_does_not_lower_the_others_count() -> None:
+    """Two calls in flight together: the answer HubSpot sent first (more remaining) may be read
+    last. Its smaller count of others' calls waits for the larger one's interval to end."""
+    now = [0.0]
+    budget = HeaderBudget(clock=lambda: now[0])
+    budget.observe({**WINDOW, "X-HubSpot-RateLimit-Remaining": "0"}, ours=87)  # others: 13
+    budget.observe({**WINDOW, "X-HubSpot-RateLimit-Remaining": "1"}, ours=88)  # older: 11
+    assert budget.limit(100) == (87, 0.0)
+    now[0] = 10.5
+    budget.observe({**WINDOW, "X-HubSpot-RateLimit-Remaining": "90"}, ours=5)  # others left
+    assert budget.limit(100) == (95, 0.0)
+
+
 def test_secondly_and_daily_budgets() -> None:
     now = [0.0]
     budget = HeaderBudget(clock=lambda: now[0])
