@@ -775,3 +775,58 @@ def test_the_aggregate_functions_stay_where_their_view_exists(
     migrations.upgrade(url, "head")
     with psycopg.connect(url, autocommit=True) as conn:
         assert postgrest.rpc(conn, "get_booking_aggregates_count") == 0
+
+
+# attendance as the old app's admin screens left it, beside the populated rows
+ODD_ATTENDANCE = """
+UPDATE hubspot_sync.hubspot_bookings SET attendance = CASE (abs(hashtext(id::text)) % 4)
+    WHEN 0 THEN 'yes' WHEN 1 THEN ' No ' WHEN 2 THEN '' ELSE attendance END
+WHERE abs(hashtext(id::text)) % 10 = 0
+"""
+REPAIRED = ("SELECT id::text, booking_id, legacy_booking_id, is_active, attendance"
+            " FROM hubspot_sync.hubspot_bookings ORDER BY id")
+REPORTED = ("SELECT action, object, record_id, old_value, new_value"
+            " FROM hubspot_sync.adoption_report WHERE record_id IS NOT NULL"
+            " ORDER BY action, object, record_id")
+
+
+def test_a_view_on_the_repaired_columns_gets_the_same_repairs(
+    fresh_database: MakeDatabase,
+) -> None:
+    """The upgrade repairs statuses, attendance and repeated codes inside the bookings table's
+    one rewrite; where a view outside mockbook names those columns (PostgreSQL then refuses to
+    rewrite them) it repairs them by an UPDATE instead: on a copy of the same data, the same
+    rows and the same report, and the view kept."""
+    plain = fresh_database("adopt_repair_plain")
+    load_dump(plain)
+    with psycopg.connect(plain) as conn:
+        conn.execute(populate_sql(300, 12, 20))
+        conn.execute(ODD_ATTENDANCE)
+        conn.commit()
+    viewed = fresh_database("adopt_repair_viewed")
+    name = psycopg.conninfo.conninfo_to_dict(viewed)["dbname"]
+    template = psycopg.conninfo.conninfo_to_dict(plain)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(viewed, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)))
+    with psycopg.connect(viewed) as conn:
+        conn.execute("CREATE VIEW public.booking_states AS SELECT id, booking_id, is_active,"
+                     " attendance FROM hubspot_sync.hubspot_bookings")
+        conn.commit()
+    results = {}
+    for url in (plain, viewed):
+        migrations.stamp(url, BASELINE)
+        migrations.upgrade(url, "head")
+        with psycopg.connect(url) as conn:
+            results[url] = (conn.execute(REPAIRED).fetchall(),
+                            conn.execute(REPORTED).fetchall())
+    with psycopg.connect(viewed) as conn:
+        (in_view,) = conn.execute("SELECT count(*) FROM public.booking_states").fetchone()
+    actions = {row[0] for row in results[plain][1]}
+    assert {"normalised spelling", "unmarked attendance (empty) set to NULL",
+            "gave a repeated legacy booking code a unique one"} <= actions
+    assert in_view == len(results[viewed][0]) > 0
+    assert results[viewed][0] == results[plain][0]
+    assert results[viewed][1] == results[plain][1]

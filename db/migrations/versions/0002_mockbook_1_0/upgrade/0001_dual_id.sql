@@ -142,6 +142,73 @@ ALTER TABLE hubspot_sync.hubspot_mock_exams
     ALTER COLUMN updated_at TYPE timestamptz USING updated_at AT TIME ZONE 'UTC',
     ALTER COLUMN updated_at SET DEFAULT now(),
     ALTER COLUMN synced_at TYPE timestamptz USING synced_at AT TIME ZONE 'UTC';
+-- The bookings table is rewritten once, and the row repairs ride on that rewrite instead of
+-- an UPDATE each (an UPDATE costs every index a new entry per row, all while the tables are
+-- locked): statuses and attendance spelled in another case become 'Active', 'Yes', ...; an
+-- empty attendance becomes NULL (unmarked); a legacy booking code that repeats because a student
+-- cancelled and rebooked stays with the oldest row, each later one gets <code>-R<n> (n = 2, 3,
+-- ... in creation order) and keeps the old code in legacy_booking_id. Each change is one report
+-- row, written before the rewrite from the same expressions.
+ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN legacy_booking_id text;
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
+SELECT '0002_mockbook_1_0', 'normalised spelling', 'hubspot_bookings.is_active', b.id::text,
+       b.is_active, initcap(btrim(b.is_active))
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.is_active NOT IN ('Active', 'Cancelled', 'Completed', 'Failed')
+  AND lower(btrim(b.is_active)) IN ('active', 'cancelled', 'completed', 'failed');
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
+SELECT '0002_mockbook_1_0', 'normalised spelling', 'hubspot_bookings.attendance', b.id::text,
+       b.attendance, initcap(btrim(b.attendance))
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.attendance NOT IN ('Yes', 'No') AND lower(btrim(b.attendance)) IN ('yes', 'no');
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
+SELECT '0002_mockbook_1_0', 'unmarked attendance (empty) set to NULL',
+       'hubspot_bookings.attendance', b.id::text, b.attendance, NULL
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE btrim(b.attendance) = '';
+-- The repeats as one constant of the rewrite (a transform expression may not hold a subquery):
+-- booking id -> [its code, its new code], looked up per row. Where an object outside mockbook
+-- (a view, a rule, a trigger, a policy) names is_active, attendance or booking_id, PostgreSQL
+-- refuses to rewrite the column: the repairs are then one UPDATE after the rewrite instead.
+DO $$
+DECLARE
+    v_repeats jsonb;
+    v_repairs text[] := ARRAY[
+        $r$CASE WHEN is_active NOT IN ('Active', 'Cancelled', 'Completed', 'Failed')
+                 AND lower(btrim(is_active)) IN ('active', 'cancelled', 'completed', 'failed')
+            THEN initcap(btrim(is_active)) ELSE is_active END$r$,
+        $r$CASE WHEN btrim(attendance) = '' THEN NULL
+            WHEN attendance NOT IN ('Yes', 'No') AND lower(btrim(attendance)) IN ('yes', 'no')
+            THEN initcap(btrim(attendance)) ELSE attendance END$r$,
+        $r$coalesce(%1$L::jsonb -> id::text ->> 1, booking_id)$r$,
+        $r$%1$L::jsonb -> id::text ->> 0$r$];
+    v_in_rewrite boolean;
+BEGIN
+    SELECT coalesce(jsonb_object_agg(r.id::text,
+                                     jsonb_build_array(r.booking_id, r.booking_id || '-R' || r.n)),
+                    '{}')
+    INTO v_repeats
+    FROM (SELECT id, booking_id, count(*) OVER (PARTITION BY booking_id) AS copies,
+                 row_number() OVER (PARTITION BY booking_id
+                                    ORDER BY created_at NULLS FIRST, id) AS n
+          FROM hubspot_sync.hubspot_bookings WHERE booking_id IS NOT NULL) AS r
+    WHERE r.copies > 1 AND r.n > 1;
+    INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                              new_value)
+    SELECT '0002_mockbook_1_0', 'gave a repeated legacy booking code a unique one',
+           'hubspot_bookings.booking_id', r.key, r.value ->> 0, r.value ->> 1
+    FROM jsonb_each(v_repeats) AS r;
+    SELECT NOT EXISTS (
+        SELECT FROM pg_catalog.pg_depend AS d
+        JOIN pg_catalog.pg_attribute AS a
+          ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_catalog.pg_class'::regclass
+          AND d.refobjid = 'hubspot_sync.hubspot_bookings'::regclass
+          AND a.attname IN ('is_active', 'attendance', 'booking_id') AND d.deptype = 'n'
+          AND d.classid IN ('pg_catalog.pg_rewrite'::regclass, 'pg_catalog.pg_trigger'::regclass,
+                            'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_proc'::regclass))
+    INTO v_in_rewrite;
+    EXECUTE format($sql$
 ALTER TABLE hubspot_sync.hubspot_bookings
     ALTER COLUMN exam_date TYPE date USING (exam_date AT TIME ZONE 'UTC')::date,
     ALTER COLUMN token_refunded TYPE boolean USING token_refunded::boolean,
@@ -151,7 +218,23 @@ ALTER TABLE hubspot_sync.hubspot_bookings
     ALTER COLUMN created_at SET DEFAULT now(),
     ALTER COLUMN updated_at TYPE timestamptz USING updated_at AT TIME ZONE 'UTC',
     ALTER COLUMN updated_at SET DEFAULT now(),
-    ALTER COLUMN synced_at TYPE timestamptz USING synced_at AT TIME ZONE 'UTC';
+    ALTER COLUMN synced_at TYPE timestamptz USING synced_at AT TIME ZONE 'UTC'
+$sql$ || CASE WHEN v_in_rewrite THEN format($sql$,
+    ALTER COLUMN is_active TYPE text USING %s,
+    ALTER COLUMN attendance TYPE text USING %s,
+    ALTER COLUMN booking_id TYPE text USING %s,
+    ALTER COLUMN legacy_booking_id TYPE text USING %s
+$sql$, VARIADIC v_repairs) ELSE '' END, v_repeats);
+    IF NOT v_in_rewrite THEN
+        EXECUTE format(format($sql$
+UPDATE hubspot_sync.hubspot_bookings
+SET is_active = %s, attendance = %s, booking_id = %s, legacy_booking_id = %s
+WHERE is_active NOT IN ('Active', 'Cancelled', 'Completed', 'Failed')
+   OR attendance NOT IN ('Yes', 'No') OR %%1$L::jsonb ? id::text
+$sql$, VARIADIC v_repairs), v_repeats);
+    END IF;
+END
+$$;
 ALTER TABLE hubspot_sync.sync_metadata
     ALTER COLUMN last_sync_timestamp DROP NOT NULL,
     ALTER COLUMN last_sync_timestamp TYPE timestamptz
@@ -189,8 +272,6 @@ ALTER TABLE hubspot_sync.hubspot_bookings ALTER COLUMN hubspot_id DROP NOT NULL;
 ALTER TABLE hubspot_sync.hubspot_contact_credits ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
 ALTER TABLE hubspot_sync.hubspot_mock_exams ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
 ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN IF NOT EXISTS hubspot_last_sync_at timestamptz;
--- legacy booking codes: the code a repeat had before the upgrade gave it a unique one
-ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN legacy_booking_id text;
 
 CREATE TABLE IF NOT EXISTS hubspot_sync.supabase_audit_log (
     id bigserial PRIMARY KEY,

@@ -3,7 +3,7 @@ INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, o
 SELECT '0002_mockbook_1_0', 'legacy over-capacity exam adopted (no booking until under capacity)', 'hubspot_mock_exams', e.id::text,
        format('capacity %s', e.capacity), format('%s Active bookings', c.n)
 FROM hubspot_sync.hubspot_mock_exams AS e
-CROSS JOIN LATERAL (SELECT count(*) AS n FROM hubspot_sync.hubspot_bookings AS b
-                    WHERE b.associated_mock_exam = e.hubspot_id
-                      AND initcap(btrim(b.is_active)) = 'Active') AS c
+JOIN (SELECT b.associated_mock_exam, count(*) AS n FROM hubspot_sync.hubspot_bookings AS b
+      WHERE b.is_active = 'Active' GROUP BY b.associated_mock_exam) AS c
+  ON c.associated_mock_exam = e.hubspot_id
 WHERE c.n > e.capacity

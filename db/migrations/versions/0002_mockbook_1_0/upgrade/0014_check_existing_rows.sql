@@ -1,69 +1,18 @@
--- Frozen (hand-written): before adding constraints, bring the production rows to what they must
--- hold, reporting every changed row in hubspot_sync.adoption_report, then name every remaining
--- row that would violate a constraint (nothing is then changed: the migration stops with the
--- list and a hint). What is normalised (each change one report row, old and new value):
---   - bookings.is_active / attendance spelled in another case ('cancelled', 'completed',
---     'yes', ...) -> 'Cancelled', 'Completed', 'Yes', ...;
---   - legacy booking codes (<mock type>-<student id>-<exam date>) that repeat because a
---     student cancelled and rebooked: the oldest row keeps the code, each later one gets
---     <code>-R<n> (n = 2, 3, ... in creation order) and keeps the old code in
---     legacy_booking_id (README: legacy booking codes);
---   - total_bookings that drifted from the exam's Active bookings are recounted.
+-- Frozen (hand-written): before adding constraints, recount the total_bookings that drifted
+-- from the exam's Active bookings (each change one report row, old and new value), then name
+-- every remaining row that would violate a constraint (nothing is then changed: the migration
+-- stops with the list and a hint). The spellings, empty attendance and repeated legacy booking
+-- codes were repaired in the bookings table's rewrite (01_dual_id.sql).
 SET lock_timeout = '5s';
 
 LOCK TABLE hubspot_sync.hubspot_bookings, hubspot_sync.hubspot_mock_exams IN SHARE ROW EXCLUSIVE MODE;
 
-WITH changed AS (
-    UPDATE hubspot_sync.hubspot_bookings AS b
-    SET is_active = initcap(btrim(b.is_active))
-    FROM (SELECT id, is_active AS old FROM hubspot_sync.hubspot_bookings
-          WHERE is_active NOT IN ('Active', 'Cancelled', 'Completed', 'Failed')
-            AND lower(btrim(is_active)) IN ('active', 'cancelled', 'completed', 'failed')) AS o
-    WHERE b.id = o.id
-    RETURNING b.id, o.old, b.is_active
-)
-INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
-SELECT '0002_mockbook_1_0', 'normalised spelling', 'hubspot_bookings.is_active', id::text, old,
-       is_active
-FROM changed;
-
-WITH changed AS (
-    UPDATE hubspot_sync.hubspot_bookings AS b
-    SET attendance = initcap(btrim(b.attendance))
-    FROM (SELECT id, attendance AS old FROM hubspot_sync.hubspot_bookings
-          WHERE attendance NOT IN ('Yes', 'No')
-            AND lower(btrim(attendance)) IN ('yes', 'no')) AS o
-    WHERE b.id = o.id
-    RETURNING b.id, o.old, b.attendance
-)
-INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
-SELECT '0002_mockbook_1_0', 'normalised spelling', 'hubspot_bookings.attendance', id::text, old,
-       attendance
-FROM changed;
-
-WITH repeats AS (
-    SELECT id, booking_id,
-           row_number() OVER (PARTITION BY booking_id ORDER BY created_at NULLS FIRST, id) AS n
-    FROM hubspot_sync.hubspot_bookings
-    WHERE booking_id IN (SELECT booking_id FROM hubspot_sync.hubspot_bookings
-                         WHERE booking_id IS NOT NULL GROUP BY booking_id HAVING count(*) > 1)
-), changed AS (
-    UPDATE hubspot_sync.hubspot_bookings AS b
-    SET booking_id = r.booking_id || '-R' || r.n, legacy_booking_id = r.booking_id
-    FROM repeats AS r
-    WHERE b.id = r.id AND r.n > 1
-    RETURNING b.id, b.legacy_booking_id, b.booking_id
-)
-INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value, new_value)
-SELECT '0002_mockbook_1_0', 'gave a repeated legacy booking code a unique one',
-       'hubspot_bookings.booking_id', id::text, legacy_booking_id, booking_id
-FROM changed;
-
 WITH counted AS (
-    SELECT e.id, e.total_bookings AS old,
-           (SELECT count(*) FROM hubspot_sync.hubspot_bookings AS b
-            WHERE b.associated_mock_exam = e.hubspot_id AND b.is_active = 'Active')::integer AS n
+    SELECT e.id, e.total_bookings AS old, coalesce(c.n, 0)::integer AS n
     FROM hubspot_sync.hubspot_mock_exams AS e
+    LEFT JOIN (SELECT associated_mock_exam, count(*) AS n FROM hubspot_sync.hubspot_bookings
+               WHERE is_active = 'Active' GROUP BY associated_mock_exam) AS c
+           ON c.associated_mock_exam = e.hubspot_id
 ), changed AS (
     UPDATE hubspot_sync.hubspot_mock_exams AS e SET total_bookings = c.n
     FROM counted AS c
