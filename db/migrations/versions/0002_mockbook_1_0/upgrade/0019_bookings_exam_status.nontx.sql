@@ -1,1 +1,0 @@
-CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_bookings_exam_status ON hubspot_sync.hubspot_bookings (associated_mock_exam, is_active);
