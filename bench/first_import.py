@@ -20,7 +20,9 @@ bookings (each associated with its exam and its contact), against HubSpot's rate
 `mockbook import --json` runs as a subprocess on databases of its own (copies of one built from
 the schema) against an in-process Sandbox(conformance=False, rate_limit=100, rate_window=10,
 search_rate=4) seeded directly (no API call): records created a few minutes apart over the past
-months, so their last-modified dates differ as a real portal's do. Standalone:
+months, so their last-modified dates differ as a real portal's do; then frozen out of the
+collector's sweeps (``gc.freeze``: a sweep of the seeded portal pauses the sandbox's answers,
+which HubSpot's do not). Standalone:
 ``bench/first_import.py [--quick] [--out FILE]`` prints the figures as JSON (``--quick``: a
 tenth of the records); ``bench/run.py --only B11`` records them.
 """
