@@ -54,7 +54,10 @@ class SearchPage:
 
 def search_limiter(settings: Settings) -> RateLimiter:
     """The account's search budget (HUBSPOT_SEARCH_RATE per second), shared through Redis like
-    the general one when REDIS_URL is set."""
+    the general one when REDIS_URL is set. No margin: a search counts from its grant until one
+    second after its answer, and HubSpot counted it before it answered, so a search granted
+    then arrives more than a second after it. A margin would add its length to every token's
+    turn (4 searches take the second, their latency and the margin)."""
     token = settings.hubspot_access_token or ""
     return build_limiter(
         limit=max(1, settings.search_rate_per_second),
@@ -62,7 +65,7 @@ def search_limiter(settings: Settings) -> RateLimiter:
         daily=10**9,  # the daily budget is counted once, by the general limiter
         redis_url=settings.redis_url,
         name=limiter_name(token) + ":search",
-        margin=0.05,
+        margin=0.0,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import heapq
+import operator
 import re
 from typing import Any
 
@@ -156,11 +158,11 @@ def _match(props: dict[str, str], flt: dict) -> bool:
 
 
 _COMPARE = {
-    "EQ": lambda a, b: a == b,
-    "LT": lambda a, b: a < b,
-    "LTE": lambda a, b: a <= b,
-    "GT": lambda a, b: a > b,
-    "GTE": lambda a, b: a >= b,
+    "EQ": operator.eq,
+    "LT": operator.lt,
+    "LTE": operator.le,
+    "GT": operator.gt,
+    "GTE": operator.ge,
 }
 
 
@@ -180,6 +182,22 @@ def _compiled(flt: dict) -> Any:
         return value[0] == target[0] and compare(value, target)
 
     return match
+
+
+def _selected(
+    view: list[tuple[str, dict[str, str]]], flt: dict, match: Any
+) -> list[tuple[str, dict[str, str]]]:
+    """The entries one filter keeps (``match``: ``_compiled(flt)``); a comparison (the pull's
+    and the import's query) in one comprehension, without a call per record."""
+    op, name = flt["operator"], flt["propertyName"]
+    if op not in _COMPARE:
+        return [h for h in view if match(h[1])]
+    target, compare, key = _key(flt.get("value")), _COMPARE[op], _text_key
+    kind = target[0]
+    return [h for h in view
+            if (raw := h[1].get(name)) is not None and raw != ""
+            and (value := key(raw if isinstance(raw, str) else str(raw)))[0] == kind
+            and compare(value, target)]
 
 
 def _matches(props: dict[str, str], groups: list[dict], query: str | None) -> bool:
@@ -216,20 +234,44 @@ def run(
     elif groups:
         compiled = [[_compiled(f) for f in g["filters"]] for g in groups]
         if len(compiled) == 1 and len(compiled[0]) == 1:  # the pull's and import's query
-            only = compiled[0][0]
-            hits = [h for h in view if only(h[1])]
+            hits = _selected(view, groups[0]["filters"][0], compiled[0][0])
         else:
             hits = [(rid, props) for rid, props in view
                     if any(all(f(props) for f in g) for g in compiled)]
     else:
         hits = list(view)
-    hits.sort(key=lambda h: int(h[0]))
-    for prop, desc in reversed(_sorts(body)):
-        present = [h for h in hits if h[1].get(prop) not in (None, "")]
-        missing = [h for h in hits if h[1].get(prop) in (None, "")]
-        present.sort(key=lambda h, p=prop: _key(h[1][p]), reverse=desc)
-        hits = present + missing
     total = len(hits)
-    page = hits[offset : offset + limit]
     nxt = offset + limit
-    return total, page, (str(nxt) if nxt < total and limit > 0 else None)
+    return total, _first(hits, _sorts(body), nxt)[offset:], (
+        str(nxt) if nxt < total and limit > 0 else None)
+
+
+def _first(
+    hits: list[tuple[str, dict[str, str]]], sorts: list[tuple[str, bool]], n: int
+) -> list[tuple[str, dict[str, str]]]:
+    """The first ``n`` hits in the search's order: by each sort property in turn (the records
+    without it after those with it), then by id. With one sort property (the pull's and the
+    import's) only the first ``n`` are put in order: a page of a portal of tens of thousands of
+    records is answered without sorting them all."""
+    if len(sorts) > 1:
+        ordered = sorted(hits, key=lambda h: int(h[0]))
+        for prop, desc in reversed(sorts):
+            present = [h for h in ordered if h[1].get(prop) not in (None, "")]
+            missing = [h for h in ordered if h[1].get(prop) in (None, "")]
+            present.sort(key=lambda h, p=prop: _key(h[1][p]), reverse=desc)
+            ordered = present + missing
+        return ordered[:n]
+    if not sorts:
+        return heapq.nsmallest(n, hits, key=lambda h: int(h[0]))
+    prop, desc = sorts[0]
+    # (no list of keys: the hits are the store's own entries, and what a search keeps alive
+    # while it runs is what the collector sweeps)
+    present = [h for h in hits if h[1].get(prop) not in (None, "")]
+    if desc:  # ids are unique: never a tie, so the order is the full sort's
+        out = heapq.nlargest(n, present, key=lambda h: (_key(h[1][prop]), -int(h[0])))
+    else:
+        out = heapq.nsmallest(n, present, key=lambda h: (_key(h[1][prop]), int(h[0])))
+    if len(out) < n:
+        missing = [h for h in hits if h[1].get(prop) in (None, "")]
+        out += heapq.nsmallest(n - len(out), missing, key=lambda h: int(h[0]))
+    return out

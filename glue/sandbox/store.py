@@ -149,6 +149,17 @@ class Record:
     versions: list[tuple[float, dict[str, str], bool]] = field(default_factory=list)
     # Every value each property had, oldest first: (epoch ms, value) — propertiesWithHistory.
     history: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    _entry: tuple[str, dict[str, str]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def entry(self) -> tuple[str, dict[str, str]]:
+        """(id, properties) as a search reads it, made once: a search of a portal of tens of
+        thousands of records allocates nothing per record (allocations kept alive through a
+        search make the collector sweep the whole store, a pause of its answer)."""
+        if self._entry is None or self._entry[1] is not self.properties or (
+                self._entry[0] != self.id):
+            self._entry = (self.id, self.properties)
+        return self._entry
 
     def remember(self, props: dict[str, str], ms: int) -> None:
         for name, value in props.items():
@@ -406,15 +417,13 @@ class Store:
         glue/sync/pull.py, exists for it). ``mockbook sandbox --search-lag`` sets ``lag``."""
         lag = min(lag, MAX_SEARCH_LAG)
         with self.lock:
+            if lag <= 0:
+                # not copied: the search only reads them (a portal of 40,000 records is
+                # searched several times a second by an import)
+                return [rec.entry for rec in self._table(ot.type_id).values() if not rec.archived]
             out = []
             cutoff = self.clock.time() - lag
             for rec in self._table(ot.type_id).values():
-                if lag <= 0:
-                    # not copied: the search only reads them (a portal of 40,000 records is
-                    # searched several times a second by an import)
-                    if not rec.archived:
-                        out.append((rec.id, rec.properties))
-                    continue
                 seen = [v for v in rec.versions if v[0] <= cutoff]
                 if seen and not seen[-1][2]:
                     out.append((rec.id, dict(seen[-1][1])))

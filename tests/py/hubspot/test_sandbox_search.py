@@ -72,6 +72,35 @@ def test_search_operators(flt: dict, expected: str) -> None:
     assert total == len(expected)
 
 
+# (id, credits) in the order the store holds them: ties, a text value, an empty one and one missing
+ORDERED = [("8", "10"), ("3", ""), ("1", "3"), ("6", "1"), ("2", "10"), ("7", "abc"), ("5", None),
+           ("4", "3")]
+
+
+@pytest.mark.parametrize(
+    ("sorts", "expected"),
+    [
+        # numbers before text, ties by id, the records without the property last (by id)
+        (["credits"], "61428735"),
+        ([{"propertyName": "credits", "direction": "DESCENDING"}], "72814635"),
+        (["-credits"], "72814635"),
+        ([], "12345678"),
+        (["credits", "-hs_object_id"], "61428735"),
+    ],
+)
+def test_search_pages_follow_one_order(sorts: list, expected: str) -> None:
+    """Every page is its slice of one order, whatever the page size and the store's order."""
+    view = [(rid, {} if v is None else {"credits": v}) for rid, v in ORDERED]
+    for limit in (1, 3, 8, 10):
+        ids, after = "", "0"
+        while after is not None:
+            body = {"sorts": sorts, "limit": limit, "after": after}
+            total, page, after = search.run(list(view), body, 10)
+            assert total == 8
+            ids += "".join(rid for rid, _ in page)
+        assert ids == expected, (limit, ids)
+
+
 def test_search_over_http_groups_sorts_properties(sandbox: Sandbox, hubspot_client) -> None:
     sandbox.seed(BOOKINGS, ROWS)
     either = [
