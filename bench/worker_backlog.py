@@ -18,7 +18,9 @@ answers), HubSpot's rate limit (100 per 10 s) and the worker's default settings.
 bench's) against an in-process Sandbox(conformance=False, rate_limit=100, rate_window=10). The
 students and exams are created in the sandbox and imported by `mockbook pull`; the backlog is
 made of create_booking calls while no worker runs. Standalone: ``bench/worker_backlog.py
-[--quick]`` prints the figures as JSON; ``bench/run.py --only B12`` records them.
+[--quick]`` prints the figures as JSON; ``bench/run.py --only B12`` records them. With
+``MOCKBOOK_BENCH_WORKER_LOGS=DIR`` each worker's log (its JSON lines) is kept there: ``worker.log``
+(B12f/B12l), ``life1.log`` ... ``life10.log`` (B12k).
 """
 
 from __future__ import annotations
