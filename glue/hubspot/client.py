@@ -27,7 +27,8 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
-from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter, host_window_path
+from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
+from glue.hubspot.ratelimit_host import host_window_path
 
 # How it works (the detail of the module docstring):
 #
@@ -177,7 +178,7 @@ def limiter_name(access_token: str) -> str:
 
 def host_limiter_path(name: str, base_url: str) -> Path:
     """The file through which the processes of this host share limiter ``name`` when Redis is
-    not configured (glue.hubspot.ratelimit.HostWindow): one per token and HubSpot address."""
+    not configured (glue.hubspot.ratelimit_host.HostWindow): one per token and HubSpot address."""
     where = hashlib.sha256(base_url.encode()).hexdigest()[:8]
     return host_window_path(f"{name}-{where}")
 
@@ -276,7 +277,7 @@ class HubSpotClient:
         cls, settings: Settings, *, host_shared: bool = False, **options: Any
     ) -> HubSpotClient:
         """``host_shared``: without Redis, the rate budget is shared with this host's other
-        processes through a file (the worker's: glue.hubspot.ratelimit.HostWindow)."""
+        processes through a file (the worker's: glue.hubspot.ratelimit_host.HostWindow)."""
         token = settings.hubspot_access_token
         if not token:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import fcntl
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -26,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 import redis
+
+from glue.hubspot.ratelimit_host import HostWindow
 
 # How it works (the detail of the module docstring):
 #
@@ -40,19 +38,11 @@ import redis
 #
 # Backends: `LocalWindow` (one process, thread-safe), `RedisWindow` (a sorted set per limit,
 # updated atomically by a Lua script on the Redis server's clock, so all processes share one
-# budget) and `HostWindow` (a file under a lock, shared by the processes of one host: the worker's
-# when Redis is not configured). `build_limiter` picks Redis when configured and reachable, else
-# the host's file when asked for (``host_path``), else local with a warning; a Redis-shared limiter
-# falls back to per-process limits while Redis stops answering (a Redis restart must not stop the
-# sync) and shares the budget again once it answers.
-#
-# Why the host's file: a worker that starts after another one stopped or was killed (a restart, a
-# deploy, a crash loop) finds HubSpot's window full of the calls of the one before (a worker on a
-# backlog spends the whole budget). Counted in a window of its own they are "other
-# integrations'" calls (HeaderBudget), which the first answer says are there but not when they
-# leave, so the new worker waited a whole window after its start-up check before its first push
-# call (bench B12k: 3 lives in 10 made no progress). Recorded in a window the processes share,
-# each call leaves it a window after its answer, and the new worker sends as soon as one has.
+# budget) and `HostWindow` (glue/hubspot/ratelimit_host.py: a file under a lock, shared by the
+# processes of one host; the worker's when Redis is not configured). `build_limiter` picks Redis
+# when configured and reachable, else the host's file when asked for (``host_path``), else local
+# with a warning; a Redis-shared limiter falls back to per-process limits while Redis stops
+# answering (a Redis restart must not stop the sync) and shares the budget again once it answers.
 
 log = logging.getLogger(__name__)
 
@@ -201,110 +191,6 @@ class RedisWindow:
     def release(self, member: str) -> None:
         window_us, lease_us = int(self.window * 1_000_000), int(self.lease * 1_000_000)
         self._script("release")(keys=[self.key], args=[window_us, member, lease_us])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
-class HostWindow:
-    """A window shared by the processes of one host through a JSON file under an exclusive lock
-    (``fcntl.flock``), on the wall clock: {member: [time, pid]}, the grant time and the process
-    while in flight (pid > 0), the answer time once answered (pid 0). An in-flight call of a
-    process that is gone (killed) counts as answered when that is found, so it holds its token
-    for a window from then, not for a lease. Falls back to a process-local window (one warning)
-    when the file cannot be used."""
-
-    def __init__(
-        self,
-        path: Path,
-        limit: int,
-        window: float,
-        clock: Callable[[], float] = time.time,
-        alive: Callable[[int], bool] = _pid_alive,
-    ) -> None:
-        self.path = Path(path)
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.alive = alive
-        self.local = LocalWindow(limit, window)
-        self._lock = threading.Lock()
-        self._failed = False
-
-    @contextlib.contextmanager
-    def _state(self) -> Iterator[dict[str, list]]:
-        """The calls counted now (expired ones dropped, those of processes gone answered now),
-        under the lock; written back when the block ends."""
-        with self._lock, open(self.path, "a+", encoding="utf-8") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            f.seek(0)
-            try:
-                calls = json.loads(f.read() or "{}")
-            except ValueError:  # a torn write (a process killed mid-write): start afresh
-                calls = {}
-            now, me = self.clock(), os.getpid()
-            for member, (at, pid) in list(calls.items()):
-                if pid and pid != me and not self.alive(pid):
-                    calls[member] = [now, 0]
-                elif not pid and at <= now - self.window:
-                    del calls[member]
-            yield calls
-            f.seek(0)
-            f.truncate()
-            f.write(json.dumps(calls))
-
-    def _shared(self, fn: Callable[[dict[str, list]], object], fallback: Callable[[], object]):
-        if not self._failed:
-            try:
-                with self._state() as calls:
-                    return fn(calls)
-            except OSError as exc:
-                self._failed = True
-                log.warning("the rate limiter's file %s is not usable (%s): limiting per process",
-                            self.path, exc)
-        return fallback()
-
-    def try_acquire(self, member: str, limit: int | None = None) -> float:
-        def take(calls: dict[str, list]) -> float:
-            now = self.clock()
-            if len(calls) < (self.limit if limit is None else limit):
-                calls[member] = [now, os.getpid()]
-                return 0.0
-            answered = [at for at, pid in calls.values() if not pid]
-            if not answered:
-                return _poll(self.window)
-            return max(min(answered) + self.window - now, 0.001)
-
-        return self._shared(take, lambda: self.local.try_acquire(member, limit))  # type: ignore[return-value]
-
-    def answered(self) -> int:
-        def count(calls: dict[str, list]) -> int:
-            return sum(1 for _, pid in calls.values() if not pid)
-
-        return self._shared(count, self.local.answered)  # type: ignore[return-value]
-
-    def release(self, member: str) -> None:
-        if self.local.release(member):  # granted while the file was not usable
-            return
-
-        def answer(calls: dict[str, list]) -> None:
-            if member in calls:
-                calls[member] = [self.clock(), 0]
-
-        self._shared(answer, lambda: None)
-
-
-def host_window_path(name: str) -> Path:
-    """The file of the host-shared window of limiter ``name`` (in the temporary directory)."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    return Path(tempfile.gettempdir()) / f"mockbook-ratelimit-{safe}.json"
 
 
 @dataclass
@@ -603,5 +489,8 @@ def build_limiter(
                 "host" if host_path is not None else "process",
             )
     if host_path is not None:
-        return RateLimiter(HostWindow(host_path, limit, effective), DailyBudget(daily))
+        return RateLimiter(
+            HostWindow(host_path, limit, effective, fallback=LocalWindow(limit, effective)),
+            DailyBudget(daily),
+        )
     return RateLimiter(LocalWindow(limit, effective), DailyBudget(daily))

@@ -165,7 +165,7 @@ def hubspot_seams(
     ``stop``: once set, the client sends nothing more (glue.hubspot.ratelimit.Stopped).
     ``host_shared``: without Redis, the budget is shared by this host's processes through a
     file (the worker's: a worker started after another one knows when its calls leave the
-    window, glue.hubspot.ratelimit.HostWindow)."""
+    window, glue.hubspot.ratelimit_host.HostWindow)."""
     client = HubSpotClient.from_settings(settings, stop=stop, host_shared=host_shared)
     if share is not None:
         name = limiter_name(settings.hubspot_access_token or "") + ":share"

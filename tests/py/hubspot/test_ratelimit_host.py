@@ -10,7 +10,8 @@ import os
 import time
 
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.ratelimit import DailyBudget, HostWindow, RateLimiter, build_limiter
+from glue.hubspot.ratelimit import DailyBudget, LocalWindow, RateLimiter, build_limiter
+from glue.hubspot.ratelimit_host import HostWindow
 from glue.sandbox import BOOKINGS, Sandbox
 
 
@@ -51,13 +52,13 @@ def test_the_calls_of_a_process_that_stopped_count_until_a_window_after_their_an
 ) -> None:
     now = [100.0]
     path = tmp_path / "window.json"
-    before = HostWindow(path, 3, 10.0, clock=lambda: now[0])
+    before = HostWindow(path, 3, 10.0, fallback=LocalWindow(3, 10.0), clock=lambda: now[0])
     for n in range(3):
         assert before.try_acquire(f"call{n}") == 0
         before.release(f"call{n}")
         now[0] += 1.0
     # the next process (the same file): the budget is spent until the first call's answer + 10
-    after = HostWindow(path, 3, 10.0, clock=lambda: now[0])
+    after = HostWindow(path, 3, 10.0, fallback=LocalWindow(3, 10.0), clock=lambda: now[0])
     assert after.answered() == 3
     assert after.try_acquire("next") == 7.0
     now[0] = 110.0
@@ -71,7 +72,7 @@ def test_a_call_in_flight_of_a_killed_process_counts_from_when_it_is_found(tmp_p
     path = tmp_path / "window.json"
     gone = 2**22 + 12345  # above any pid_max: no such process
     path.write_text(json.dumps({"killed": [49.0, gone]}))
-    window = HostWindow(path, 1, 10.0, clock=lambda: now[0],
+    window = HostWindow(path, 1, 10.0, fallback=LocalWindow(1, 10.0), clock=lambda: now[0],
                         alive=lambda pid: pid == os.getpid())
     assert window.try_acquire("mine") == 10.0
     assert json.loads(path.read_text()) == {"killed": [50.0, 0]}
@@ -89,7 +90,8 @@ def test_a_worker_after_a_killed_one_sends_without_a_429(tmp_path) -> None:
     with Sandbox(access_token=token, rate_limit=4, rate_window=1.0, setup=True) as sb:
 
         def client() -> HubSpotClient:
-            limiter = RateLimiter(HostWindow(path, 4, 1.05), DailyBudget(1_000))
+            limiter = RateLimiter(HostWindow(path, 4, 1.05, fallback=LocalWindow(4, 1.05)),
+                                  DailyBudget(1_000))
             return HubSpotClient(access_token=token, base_url=sb.base_url, limiter=limiter,
                                  window_seconds=1.0)
 
