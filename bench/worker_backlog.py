@@ -18,7 +18,9 @@ answers), HubSpot's rate limit (100 per 10 s) and the worker's default settings.
 bench's) against an in-process Sandbox(conformance=False, rate_limit=100, rate_window=10). The
 students and exams are created in the sandbox and imported by `mockbook pull`; the backlog is
 made of create_booking calls while no worker runs. Standalone: ``bench/worker_backlog.py
-[--quick]`` prints the figures as JSON; ``bench/run.py --only B12`` records them.
+[--quick]`` prints the figures as JSON; ``bench/run.py --only B12`` records them. With
+``MOCKBOOK_BENCH_WORKER_LOGS=DIR`` each worker's log (its JSON lines) is kept there: ``worker.log``
+(B12f/B12l), ``life1.log`` ... ``life10.log`` (B12k).
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ def _visible_at(requests: list[dict], bookings_type: str) -> dict[str, float]:
 class Worker:
     """A `mockbook worker` subprocess (its default name: host:pid:random) logging JSON lines."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], label: str = "worker") -> None:
+        self.label = label
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in stop/kill)
             "w+", prefix="mockbook-bench-backlog-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
@@ -133,6 +136,9 @@ class Worker:
                 self.proc.wait(10)
         self.log.close()
         text = Path(self.log.name).read_text()
+        if keep := os.environ.get("MOCKBOOK_BENCH_WORKER_LOGS"):  # a folder to keep the logs in
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            Path(keep, f"{self.label}.log").write_text(text)
         os.unlink(self.log.name)
         return text
 
@@ -272,8 +278,8 @@ def b12(quick: bool, schema_source: str) -> list[Figure]:
         log(f"B12k: a new backlog, {made} bookings, {rows} rows; {LIVES} lives killed "
             f"{KILL_AFTER:g} s after `starting`")
         lives: list[dict[str, Any]] = []
-        for _ in range(LIVES):
-            worker = Worker(env)
+        for n in range(LIVES):
+            worker = Worker(env, f"life{n + 1}")
             try:
                 started = worker.started_at()
                 time.sleep(max(0.0, started + KILL_AFTER - time.time()))

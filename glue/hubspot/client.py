@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
 from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
+from glue.hubspot.ratelimit_host import host_window_path
 
 # How it works (the detail of the module docstring):
 #
@@ -174,6 +176,13 @@ def limiter_name(access_token: str) -> str:
     return "hubspot:" + hashlib.sha256(access_token.encode()).hexdigest()[:16]
 
 
+def host_limiter_path(name: str, base_url: str) -> Path:
+    """The file through which the processes of this host share limiter ``name`` when Redis is
+    not configured (glue.hubspot.ratelimit_host.HostWindow): one per token and HubSpot address."""
+    where = hashlib.sha256(base_url.encode()).hexdigest()[:8]
+    return host_window_path(f"{name}-{where}")
+
+
 # the category of a HubSpotError for a 2xx answer that is not a JSON object: what proxies and
 # firewalls hand back (an HTML page, a truncated body); retried like a 5xx, then a dead letter
 UNREADABLE = "UNREADABLE_ANSWER"
@@ -264,17 +273,23 @@ class HubSpotClient:
         self.associations_config = self.associations_api.api_client.configuration
 
     @classmethod
-    def from_settings(cls, settings: Settings, **options: Any) -> HubSpotClient:
+    def from_settings(
+        cls, settings: Settings, *, host_shared: bool = False, **options: Any
+    ) -> HubSpotClient:
+        """``host_shared``: without Redis, the rate budget is shared with this host's other
+        processes through a file (the worker's: glue.hubspot.ratelimit_host.HostWindow)."""
         token = settings.hubspot_access_token
         if not token:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
-        check_base_url(settings.hubspot_base_url)
+        base_url = check_base_url(settings.hubspot_base_url)
+        name = limiter_name(token)
         limiter = build_limiter(
             limit=settings.rate_limit_requests,
             window=settings.rate_limit_window_seconds,
             daily=settings.rate_limit_daily,
             redis_url=settings.redis_url,
-            name=limiter_name(token),
+            name=name,
+            host_path=host_limiter_path(name, base_url) if host_shared else None,
         )
         return cls(
             access_token=token,

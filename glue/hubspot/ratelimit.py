@@ -18,9 +18,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import redis
+
+from glue.hubspot.ratelimit_host import HostWindow
 
 # How it works (the detail of the module docstring):
 #
@@ -33,11 +36,13 @@ import redis
 # answered less than `window` ago). An in-flight call of a process that dies is released after
 # `lease` seconds (Redis), so a crash cannot leak the budget for good.
 #
-# Backends: `LocalWindow` (one process, thread-safe) and `RedisWindow` (a sorted set per limit,
+# Backends: `LocalWindow` (one process, thread-safe), `RedisWindow` (a sorted set per limit,
 # updated atomically by a Lua script on the Redis server's clock, so all processes share one
-# budget). `build_limiter` picks Redis when configured and reachable, else local with a warning;
-# a Redis-shared limiter falls back to per-process limits while Redis stops answering (a Redis
-# restart must not stop the sync) and shares the budget again once it answers.
+# budget) and `HostWindow` (glue/hubspot/ratelimit_host.py: a file under a lock, shared by the
+# processes of one host; the worker's when Redis is not configured). `build_limiter` picks Redis
+# when configured and reachable, else the host's file when asked for (``host_path``), else local
+# with a warning; a Redis-shared limiter falls back to per-process limits while Redis stops
+# answering (a Redis restart must not stop the sync) and shares the budget again once it answers.
 
 log = logging.getLogger(__name__)
 
@@ -464,8 +469,10 @@ def build_limiter(
     name: str = "hubspot",
     margin: float = 0.25,
     lease: float = 60.0,
+    host_path: Path | None = None,
 ) -> RateLimiter:
-    """Redis-shared limiter when `redis_url` is set and answers, else a process-local one."""
+    """Redis-shared limiter when `redis_url` is set and answers, else one shared by the host's
+    processes through ``host_path`` when given (HostWindow), else a process-local one."""
     effective = window + margin
     if redis_url:
         try:
@@ -478,6 +485,12 @@ def build_limiter(
             )
         except Exception as exc:  # redis.RedisError, OSError: fall back, never stop the sync
             log.warning(
-                "Redis unavailable for the shared rate limiter (%s); limiting per process", exc
+                "Redis unavailable for the shared rate limiter (%s); limiting per %s", exc,
+                "host" if host_path is not None else "process",
             )
+    if host_path is not None:
+        return RateLimiter(
+            HostWindow(host_path, limit, effective, fallback=LocalWindow(limit, effective)),
+            DailyBudget(daily),
+        )
     return RateLimiter(LocalWindow(limit, effective), DailyBudget(daily))

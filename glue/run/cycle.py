@@ -30,7 +30,7 @@ from glue.config import ConfigError, Settings, declared
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.catalogue import CYCLE
-from glue.hubspot.client import HubSpotClient, HubSpotError, limiter_name
+from glue.hubspot.client import HubSpotClient, HubSpotError, host_limiter_path, limiter_name
 from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, Stopped, build_limiter
 from glue.hubspot.reads import HubSpotReader, search_limiter
 from glue.hubspot.setup import HubSpotUnavailable
@@ -153,21 +153,29 @@ class CycleReport:
 
 # ---- the HubSpot seams ----------------------------------------------------------------------
 def hubspot_seams(
-    settings: Settings, *, share: float | None = None, stop: threading.Event | None = None
+    settings: Settings,
+    *,
+    share: float | None = None,
+    stop: threading.Event | None = None,
+    host_shared: bool = False,
 ) -> tuple[HubSpotClient, HubSpotReader]:
     """The HubSpot client (ConfigError without a token) and the reader of the pull and notes.
     ``share``: the client may use only that fraction of the rate budget (the worker's sync
     lane: glue.hubspot.ratelimit.ShareLimiter), counted in the budget as every call is.
-    ``stop``: once set, the client sends nothing more (glue.hubspot.ratelimit.Stopped)."""
-    client = HubSpotClient.from_settings(settings, stop=stop)
+    ``stop``: once set, the client sends nothing more (glue.hubspot.ratelimit.Stopped).
+    ``host_shared``: without Redis, the budget is shared by this host's processes through a
+    file (the worker's: a worker started after another one knows when its calls leave the
+    window, glue.hubspot.ratelimit_host.HostWindow)."""
+    client = HubSpotClient.from_settings(settings, stop=stop, host_shared=host_shared)
     if share is not None:
-        token = settings.hubspot_access_token or ""
+        name = limiter_name(settings.hubspot_access_token or "") + ":share"
         client.limiter = ShareLimiter(build_limiter(
             limit=max(1, int(settings.rate_limit_requests * share)),
             window=settings.rate_limit_window_seconds,
             daily=10**9,  # the daily budget is counted once, by the general limiter
             redis_url=settings.redis_url,
-            name=limiter_name(token) + ":share",
+            name=name,
+            host_path=host_limiter_path(name, client.base_url) if host_shared else None,
         ), client.limiter)
     return client, HubSpotReader(client, search_limiter(settings))
 

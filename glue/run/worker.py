@@ -472,11 +472,12 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.keeper = CacheKeeper(settings.redis_url)
         # the push's client: once ``stop`` is set it sends nothing more (the call in hand ends)
-        self.hubspot, self.reader = hubspot_seams(settings, stop=stop)
+        self.hubspot, self.reader = hubspot_seams(settings, stop=stop, host_shared=True)
         self.notified = threading.Event()
         self.follower = CacheFollower(settings, url, self.keeper, stop, self.notified.set)
         self.hubspot_checked = threading.Event()
-        lane_hubspot, lane_reader = hubspot_seams(settings, share=SYNC_LANE_SHARE)
+        lane_hubspot, lane_reader = hubspot_seams(settings, share=SYNC_LANE_SHARE,
+                                                  host_shared=True)
         self.lane = SyncLane(settings, url, stop, hubspot=lane_hubspot, reader=lane_reader,
                              worker=self.name, on_changed=self.follower.request_rebuild,
                              checked=self.hubspot_checked)
@@ -654,7 +655,11 @@ class Worker:
             self.push_at = now  # the budget ran out with rows still due
             return
         if result.status in (FAILED, CONFIG) and not self.cycle.hubspot_ready:
-            return  # the poll tries again; HubSpot is checked first
+            if result.status == FAILED and self.cycle.hubspot_problem is not None:
+                # HubSpot did not answer properly (a 5xx in the start-up check): checked again
+                # as soon as its backoff allows, not at the next poll (seconds later)
+                self.push_at = max(now, self.cycle.hubspot_retry_at)
+            return  # else the poll tries again; HubSpot is checked first
         due = self.cycle.db.sync_queue_next_due()
         if due is not None and due < self.settings.worker_poll_seconds:
             self.push_at = self._paced(now, now + max(due, 0.25))

@@ -165,11 +165,14 @@ class ContactPush:
         idle: Callable[[], bool] | None,
     ) -> list[Work]:
         """Read and merge on the prep lane, chunk after chunk, while the chunks already merged
-        are written here (an update waits only for its own chunk's merge). Returns the contacts
-        HubSpot deleted meanwhile (matched again by email)."""
+        are written here (an update waits only for its own contacts' merges). A chunk is one
+        read with history (MAX_HISTORY_BATCH), so the prep lane's threads read the two halves of
+        an update at once: it waits for the slower read (one retried after a 5xx), not for
+        both one after the other (the first rows of a worker started on a backlog). Returns
+        the contacts HubSpot deleted meanwhile (matched again by email)."""
         prepared = [
             self.settler.on_prep(self._prepare_contacts, chunk)
-            for chunk in chunks(with_id, MAX_BATCH)
+            for chunk in chunks(with_id, MAX_HISTORY_BATCH)
         ]
         ready: list[Work] = []
         lost: list[Work] = []

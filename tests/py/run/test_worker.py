@@ -280,6 +280,32 @@ def test_database_and_redis_restarts_during_work(
         r.close()
 
 
+def test_a_backlog_is_pushed_once_the_start_up_check_passes_again_not_at_the_next_poll(
+    push_db: str, sandbox: Sandbox, world: dict[str, Any], private_redis: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    # A worker started on a backlog while HubSpot answers 5xx: once HubSpot answers again, the
+    # check is made again when its backoff allows and the backlog pushed, with no commit to wake
+    # it (before, only the next poll did: here an hour away)
+    first = start(push_db, sandbox, private_redis["url"], tmp_path, "wrk-pull")
+    assert first.stop() == 0
+    booking = pull_helpers.book(push_db, world["students"][0], world["exams"][0])
+    sandbox.faults.error_rate = 1.0
+    env = env_for(push_db, sandbox, REDIS_URL=private_redis["url"],
+                  HUBSPOT_SEARCH_RATE="50", MOCKBOOK_PUSH_LEASE_SECONDS="30",
+                  MOCKBOOK_WORKER_POLL_SECONDS="3600", MOCKBOOK_WORKER_PULL_SECONDS="3600")
+    worker = RunningWorker(env, tmp_path / "backlog.log", "wrk-backlog")
+    try:
+        wait_for("the worker saying it waits", lambda: worker.logged("hubspot_down")
+                 or worker.proc.poll() is not None)
+        assert worker.proc.poll() is None, worker.log_path.read_text()
+        sandbox.faults.error_rate = 0.0
+        wait_for("the backlog in HubSpot", lambda: in_hubspot(sandbox, booking["booking_id"]))
+        assert worker.stop() == 0
+    finally:
+        worker.kill()
+
+
 def test_hubspot_answering_5xx_at_start_up_is_waited_out_not_a_configuration_error(
     push_db: str, sandbox: Sandbox, world: dict[str, Any], private_redis: dict[str, Any],
     tmp_path: Path,
