@@ -148,13 +148,7 @@ def _match(props: dict[str, str], flt: dict) -> bool:
         return target <= value <= _key(flt.get("highValue"))
     if value[0] != target[0]:
         return False
-    return {
-        "EQ": value == target,
-        "LT": value < target,
-        "LTE": value <= target,
-        "GT": value > target,
-        "GTE": value >= target,
-    }[op]
+    return _COMPARE[op](value, target)
 
 
 _COMPARE = {
