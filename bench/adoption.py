@@ -10,7 +10,8 @@ codes, drifted counters; one student in ten per exam), then `VACUUM ANALYZE`. Me
 - value: `alembic stamp 0001_baseline` + `alembic upgrade head` (glue.db.migrations, the same
   calls `mockbook migrate` makes), wall seconds. The upgrade is one transaction that takes its
   tables' locks up front (db/migrations/env.py), so this is also how long the booking tables are
-  closed to writers;
+  closed to writers; its details' `locked_steps`: the seconds each frozen file of it took, the
+  longest ten and the rest together (what the lock's length is made of);
 - reference, in the same run on the same data: one rewrite of the bookings table
   (`CREATE TABLE ... AS SELECT * FROM hubspot_bookings`, rolled back), the cheapest thing an
   upgrade that touches every booking row could do; ratio = upgrade / rewrite.
@@ -130,9 +131,10 @@ def measure(bookings: int) -> dict[str, Any]:
                      " SELECT * FROM hubspot_sync.hubspot_bookings")
         rewrite_s = time.perf_counter() - start
         conn.rollback()
-    start = time.perf_counter()
     migrations.stamp(url, BASELINE)
-    migrations.upgrade(url, "head")
+    names, ticks = migrations.steps(BASELINE), []
+    start = time.perf_counter()
+    migrations.upgrade(url, "head", progress=lambda: ticks.append(time.perf_counter()))
     upgrade_s = time.perf_counter() - start
     with psycopg.connect(url, autocommit=True) as conn:
         after = conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone()[0]
@@ -140,7 +142,23 @@ def measure(bookings: int) -> dict[str, Any]:
     assert after == rows, f"{rows} bookings before the upgrade, {after} after"
     return {"bookings": rows, "contacts": contacts, "exams": exams, "bookings_size": size,
             "load_s": round(load_s, 1), "rewrite_s": round(rewrite_s, 3),
-            "upgrade_s": round(upgrade_s, 2), "adoption_report_rows": report}
+            "upgrade_s": round(upgrade_s, 2), "adoption_report_rows": report,
+            "locked_steps": where_the_time_goes(names, start, ticks)}
+
+
+def where_the_time_goes(names: list[str], start: float, ticks: list[float],
+                        top: int = 10) -> dict[str, float]:
+    """Seconds per frozen file of the upgrade (all of it inside the locks), the `top` longest
+    and the rest together: each statement group ends at its progress tick (glue.db.migrations
+    .steps names them in the same order); the first one also holds the lock taken before it."""
+    assert len(names) == len(ticks), f"{len(names)} statement groups, {len(ticks)} ran"
+    spent: Counter[str] = Counter()
+    for name, begin, end in zip(names, [start, *ticks[:-1]], ticks, strict=True):
+        spent[name.split(": ", 1)[1].removesuffix(".nontx")] += end - begin
+    longest = dict(spent.most_common(top))
+    rest = sum(spent.values()) - sum(longest.values())
+    return {**{k: round(v, 3) for k, v in longest.items()},
+            f"the other {len(spent) - len(longest)} files": round(rest, 3)}
 
 
 def call_as_the_app(url: str, kind: str, numbers: itertools.count, stop: threading.Event,

@@ -31,6 +31,36 @@ def test_b10_finds_the_adoption_helpers() -> None:
     assert done.stdout.split() == ["0001_baseline", "True", "True"]
 
 
+def test_b10_splits_the_upgrade_per_frozen_file() -> None:
+    """B10's `locked_steps`: a file's statement groups add up (a *.nontx.sql file is one group
+    per statement), the first group starts with the upgrade, the longest come first."""
+    code = """
+import json, sys
+sys.path.insert(0, 'bench')
+import adoption
+from glue.db import migrations
+names = migrations.steps('0001_baseline')
+ticks = [30.0 + i for i in range(len(names))]  # from 10: the first group 20 s, others 1 s
+print(json.dumps(adoption.where_the_time_goes(names, 10.0, ticks, top=2)))
+print(len(names), len({n.split(': ')[1].removesuffix('.nontx') for n in names}))
+try:
+    adoption.where_the_time_goes(names, 10.0, ticks[:-1])
+except AssertionError as e:
+    print('refused:', e)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    spent_line, counts_line, refused = done.stdout.splitlines()
+    groups, files = map(int, counts_line.split())
+    first, second, rest = json.loads(spent_line).items()
+    assert first == ("0000_preamble", 20.0)
+    assert second[1] > 1.0  # a *.nontx.sql file of several statements: one group each, summed
+    assert rest[0] == f"the other {files - 2} files"
+    assert round(first[1] + second[1] + rest[1], 3) == 20.0 + groups - 1
+    assert refused.startswith("refused:")
+
+
 def test_b1_scaling_divides_b1_at_the_most_clients_by_b1_at_8() -> None:
     code = """
 import json, sys
