@@ -353,10 +353,12 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 # one statement: the tables locked in the order listed, one bounded wait
                 connection.exec_driver_sql(
                     f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
+                locked = time.monotonic()
                 context.run_migrations()
                 _unwrap(connection)
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
+            _report_window(attempt, attempts, time.monotonic() - locked)
             return
         except sa.exc.DBAPIError as error:
             connection.rollback()
@@ -369,6 +371,17 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
             print(f"mockbook: the adoption was rolled back as a whole: nothing was changed, the "
                   f"database is still at {heads[0]} ({attempt} attempt(s))", file=sys.stderr)
             raise
+
+
+def _report_window(attempt: int, attempts: int, locked_s: float) -> None:
+    """How long the production tables were locked: what every caller of the old apps waited at
+    most. Printed (stderr, as the retries are) and, for a caller embedding Alembic, written
+    into ``config.attributes["adoption"]`` when it passes a dict there."""
+    print(f"mockbook: adopted at attempt {attempt} of {attempts}: the production tables were "
+          f"locked for {locked_s:.2f} s", file=sys.stderr)
+    outcome = config.attributes.get("adoption")
+    if isinstance(outcome, dict):
+        outcome.update(attempts=attempt, locked_s=round(locked_s, 3))
 
 
 def _literal(value: str) -> str:

@@ -60,9 +60,10 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
     clock = Stopwatch()
     before = migrations.current(url)
     steps = migrations.steps(before, target) if on_terminal() else []
+    adoption: dict = {}
     try:
         with step_bar("migrate", steps, enabled=not app.json_output) as advance:
-            migrations.upgrade(url, target, progress=advance)
+            migrations.upgrade(url, target, progress=advance, adoption=adoption)
     except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
         exc = getattr(error, "orig", None) or error
         diag = exc.diag
@@ -76,6 +77,7 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
         click.echo(
             json.dumps(
                 {"database": redact(url), "from": before, "to": after, "changed": before != after}
+                | ({"adoption": adoption} if adoption else {})
             )
         )
     elif before == after:
@@ -85,6 +87,10 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
         ran = len(migrations.steps(before, after))
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after} in {clock} "
                    f"({ran} statement groups)")
+        if adoption:
+            click.echo(f"the production tables were locked for {adoption['locked_s']:.2f} s "
+                       f"(attempt {adoption['attempts']}): the old apps' calls waited at most "
+                       "that long")
 
 
 def check_adoption(app: AppContext) -> None:

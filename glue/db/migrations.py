@@ -54,13 +54,18 @@ def upgrade(
     *,
     sql: bool = False,
     progress: Callable[[], None] | None = None,
+    adoption: dict | None = None,
 ) -> str:
     """Upgrade the database at `url`; with sql=True return the SQL instead of running it.
-    ``progress``: called after each statement group (:func:`steps`) has run."""
+    ``progress``: called after each statement group (:func:`steps`) has run. ``adoption``: when
+    the upgrade adopts a production database, filled with ``attempts`` (the one that committed)
+    and ``locked_s`` (how long its tables were locked: the old apps' longest wait)."""
     cfg = alembic_config(url)
     if not sql:
         if progress is not None:
             cfg.attributes["progress"] = progress
+        if adoption is not None:
+            cfg.attributes["adoption"] = adoption
         command.upgrade(cfg, target)
         return ""
     buffer = io.StringIO()

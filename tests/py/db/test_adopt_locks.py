@@ -11,17 +11,22 @@ trying, and it completes once the reader is done.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from test_adopt_live import SEED
 from test_adopt_production import load_dump
 from waiting import wait_until
 
+from glue.cli import cli
 from glue.db import migrations
 
 MakeDatabase = Callable[[str], str]
@@ -79,9 +84,11 @@ def test_the_upgrade_retries_its_locks_instead_of_queueing(
     holder.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone()
     failures: list[BaseException] = []
 
+    adoption: dict = {}
+
     def upgrade() -> None:
         try:
-            migrations.upgrade(url, "head")
+            migrations.upgrade(url, "head", adoption=adoption)
         except BaseException as exc:  # reported by the assertion below
             failures.append(exc)
 
@@ -109,10 +116,42 @@ def test_the_upgrade_retries_its_locks_instead_of_queueing(
     assert not upgrading.is_alive() and failures == [], (failures, lines.text)
     assert lines.count("rolled back") >= 2
     assert migrations.current(url) == migrations.head()
+    # the window reported is the committed attempt's alone, not the waits before it
+    assert adoption["attempts"] == lines.count("rolled back") + 1, (adoption, lines.text)
+    assert 0 < adoption["locked_s"] < 60
+    assert f"locked for {adoption['locked_s']:.2f} s" in lines.text
     with psycopg.connect(url, autocommit=True) as conn:
         # the bookings made while the upgrade waited were adopted with the rest
         assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key LIKE 'locks-%'").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "text"])
+def test_migrate_says_how_long_the_adoption_locked_the_tables(
+        fresh_database: MakeDatabase, json_output: bool) -> None:
+    """`mockbook migrate` of a production database prints the adoption's lock window (what a
+    rehearsal on a restored copy is for: docs/dba.md); a later migrate has none to print."""
+    url = fresh_database("adopt_window")
+    load_dump(url)
+    migrations.stamp(url, "0001_baseline")
+    args = ["--json", "migrate"] if json_output else ["migrate"]
+    started = time.monotonic()
+    done = CliRunner().invoke(cli, args, env={"DATABASE_URL": url}, catch_exceptions=False)
+    wall = time.monotonic() - started
+    assert done.exit_code == 0, done.output
+    assert migrations.current(url) == migrations.head()
+    if json_output:
+        adoption = json.loads(done.stdout.strip().splitlines()[-1])["adoption"]
+        assert adoption["attempts"] == 1
+        locked = adoption["locked_s"]
+    else:
+        found = re.search(r"^the production tables were locked for ([0-9.]+) s \(attempt 1\)",
+                          done.stdout, re.MULTILINE)
+        assert found, done.stdout
+        locked = float(found[1])
+    assert 0 < locked < wall
+    again = CliRunner().invoke(cli, args, env={"DATABASE_URL": url}, catch_exceptions=False)
+    assert again.exit_code == 0 and "locked" not in again.stdout, again.output
 
 
 # production's functions as the original apps call them, each blocked inside on the upgrade's
@@ -176,9 +215,11 @@ def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
     monkeypatch.setattr(sa.Connection, "commit", held_commit)
     failures: list[BaseException] = []
 
+    adoption: dict = {}
+
     def upgrade() -> None:
         try:
-            migrations.upgrade(url, "head")
+            migrations.upgrade(url, "head", adoption=adoption)
         except BaseException as exc:  # reported by the assertion below
             failures.append(exc)
 
