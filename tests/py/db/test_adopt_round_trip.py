@@ -55,6 +55,29 @@ VALUES ('71', 'Clinical Skills-OLD2-past-1', 'OLD2', 'old2@example.com', '900000
 """
 
 
+# Supabase Realtime on the three big tables, as its dashboard switch does: the tables in the
+# project's publication (created here where the test server has none)
+REALTIME = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = 'supabase_realtime') THEN
+        CREATE PUBLICATION supabase_realtime;
+    END IF;
+END
+$$;
+ALTER PUBLICATION supabase_realtime ADD TABLE hubspot_sync.hubspot_bookings,
+    hubspot_sync.hubspot_mock_exams, hubspot_sync.hubspot_contact_credits;
+"""
+PUBLISHED = [("hubspot_sync", "hubspot_bookings"), ("hubspot_sync", "hubspot_contact_credits"),
+             ("hubspot_sync", "hubspot_mock_exams")]
+
+
+def published(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT schemaname::text, tablename::text FROM pg_publication_tables"
+                            " WHERE pubname = 'supabase_realtime' ORDER BY 1, 2").fetchall()
+
+
 def owner_url(url: str) -> str:
     """`url` as OWNER, made (once per cluster) like Supabase's postgres: CREATEROLE, BYPASSRLS,
     a member of the API roles, no superuser; the database and everything in it are its."""
@@ -140,9 +163,11 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SEED)
         conn.execute(PAST_DUPLICATE)
+        conn.execute(REALTIME)
     migrations.stamp(url, BASELINE)   # the adoption's first step: alembic's own table only
     before = schema_dump(admin)
     migrations.upgrade(url, "head")
+    assert published(url) == PUBLISHED   # Realtime keeps sending the adopted tables' changes
     mockbook_writes(url)
     resolve(url, "--apply")      # today's and later pairs: cancelled with their refund
 
@@ -164,6 +189,7 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     differences = list(difflib.unified_diff(before, after, "before adoption",
                                             "after downgrade", lineterm="", n=1))
     assert not differences, "\n".join(differences)
+    assert published(url) == PUBLISHED
     with psycopg.connect(url) as conn:   # what docs/dba.md says stays: the bookings made
         made = conn.execute("SELECT student_id, is_active FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key LIKE 'rt-%' ORDER BY 1").fetchall()
