@@ -5,7 +5,9 @@ beside the revisions, not in the package, because env.py loads it without import
 # What the adoption's DDL would meet outside mockbook: objects a DBA or another app built on the
 # production columns whose type the upgrade changes, or on the production functions the
 # upgrade drops. PostgreSQL refuses ALTER COLUMN ... TYPE under a view, a rule, a policy, a
-# trigger naming the column (WHEN or UPDATE OF) or a SQL-standard function body, and DROP
+# trigger naming the column (WHEN or UPDATE OF), a SQL-standard function body or a
+# publication's row filter or column list naming it (a publication of the whole table is no
+# dependent: the table stays in it), and DROP
 # FUNCTION under anything that uses the function; indexes, CHECK constraints and statistics on a
 # column are rebuilt by ALTER TYPE itself and need nothing. One row per such dependent:
 # (revision, object, what it uses, what the upgrade does to that). env.py stops the adoption
@@ -73,7 +75,9 @@ WITH changed (tab, col, new_type) AS (
       ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = c.attrelid
      AND d.refobjsubid = c.attnum AND d.deptype = 'n'
     WHERE d.classid IN ('pg_catalog.pg_rewrite'::regclass, 'pg_catalog.pg_trigger'::regclass,
-                        'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_proc'::regclass)
+                        'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_proc'::regclass,
+                        -- a publication's row filter or column list naming the column
+                        'pg_catalog.pg_publication_rel'::regclass)
       -- the production audit triggers, which the upgrade drops before it changes the types
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS t WHERE t.oid = d.objid
                         AND d.classid = 'pg_catalog.pg_trigger'::regclass

@@ -374,14 +374,19 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
 
 
 def _report_window(attempt: int, attempts: int, locked_s: float) -> None:
-    """How long the production tables were locked: what every caller of the old apps waited at
-    most. Printed (stderr, as the retries are) and, for a caller embedding Alembic, written
-    into ``config.attributes["adoption"]`` when it passes a dict there."""
-    print(f"mockbook: adopted at attempt {attempt} of {attempts}: the production tables were "
-          f"locked for {locked_s:.2f} s", file=sys.stderr)
+    """How long the committed attempt held the production tables locked (a call of the old apps
+    waited that long at most, plus the lock wait that came before it, at most the lock
+    timeout). A caller embedding Alembic gets it in the dict it passed as
+    ``config.attributes["adoption"]`` and says it itself (`mockbook migrate`); otherwise
+    (`alembic upgrade head`) it is printed on stderr, as the retries are. The adoption has
+    committed: a stderr that cannot be written to does not turn it into a failure."""
     outcome = config.attributes.get("adoption")
     if isinstance(outcome, dict):
         outcome.update(attempts=attempt, locked_s=round(locked_s, 3))
+        return
+    with contextlib.suppress(OSError, ValueError):
+        print(f"mockbook: adopted at attempt {attempt} of {attempts}: the production tables "
+              f"were locked for {locked_s:.3f} s", file=sys.stderr)
 
 
 def _literal(value: str) -> str:

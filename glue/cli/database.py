@@ -88,9 +88,10 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after} in {clock} "
                    f"({ran} statement groups)")
         if adoption:
-            click.echo(f"the production tables were locked for {adoption['locked_s']:.2f} s "
-                       f"(attempt {adoption['attempts']}): the old apps' calls waited at most "
-                       "that long")
+            click.echo(f"the production tables were locked for {adoption['locked_s']:.3f} s "
+                       f"(attempt {adoption['attempts']}): how long the old apps' calls waited "
+                       "on the upgrade, besides its wait for the lock (at most "
+                       "MOCKBOOK_ADOPTION_LOCK_TIMEOUT)")
 
 
 def check_adoption(app: AppContext) -> None:

@@ -55,14 +55,26 @@ PLANTED = {
         " SELECT max(last_sync_timestamp) FROM hubspot_sync.sync_metadata; END",
         "ALTER TABLE hubspot_sync.sync_metadata ALTER COLUMN last_sync_timestamp TYPE"
         " timestamptz USING to_timestamp(last_sync_timestamp / 1000.0)"),
+    "publication relation hubspot_sync.hubspot_bookings in publication refunds_only": (
+        "CREATE PUBLICATION refunds_only FOR TABLE hubspot_sync.hubspot_bookings"
+        " WHERE (token_refunded = 'true') WITH (publish = 'insert')",
+        "ALTER TABLE hubspot_sync.hubspot_bookings ALTER COLUMN token_refunded TYPE boolean"
+        " USING token_refunded::boolean"),
+    "publication relation hubspot_sync.hubspot_mock_exams in publication exam_days": (
+        "CREATE PUBLICATION exam_days FOR TABLE hubspot_sync.hubspot_mock_exams"
+        " (hubspot_id, exam_date) WITH (publish = 'insert')",
+        "ALTER TABLE hubspot_sync.hubspot_mock_exams ALTER COLUMN exam_date TYPE date"
+        " USING exam_date::date"),
     "view public.cancel_probe": (
         "CREATE VIEW public.cancel_probe AS SELECT 'hubspot_sync.cancel_booking_atomic"
         "(uuid, text, integer)'::regprocedure AS fn, hubspot_sync.cancel_booking_atomic("
         "NULL::uuid, NULL::text, NULL::integer) AS result WHERE false",
         "DROP FUNCTION hubspot_sync.cancel_booking_atomic(uuid, text, integer)"),
 }
-# rebuilt by ALTER TYPE: no refusal, the upgrade goes through
-HARMLESS = ("CREATE INDEX bookings_by_exam_day ON hubspot_sync.hubspot_bookings (exam_date);"
+# rebuilt by ALTER TYPE, or (a publication of the whole table) not in its way: no refusal,
+# the upgrade goes through
+HARMLESS = ("CREATE PUBLICATION all_bookings FOR TABLE hubspot_sync.hubspot_bookings;"
+            " CREATE INDEX bookings_by_exam_day ON hubspot_sync.hubspot_bookings (exam_date);"
             " ALTER TABLE hubspot_sync.hubspot_mock_exams ADD CONSTRAINT exam_after_2000"
             " CHECK (exam_date > '2000-01-01');"
             " CREATE STATISTICS exam_stats ON exam_date, capacity"
