@@ -35,7 +35,8 @@ class _Fallback(Protocol):
     def release(self, member: str) -> bool: ...
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """The process `pid` runs on this host (signal 0: nothing is sent)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,7 +60,7 @@ class HostWindow:
         *,
         fallback: _Fallback,
         clock: Callable[[], float] = time.time,
-        alive: Callable[[int], bool] = _pid_alive,
+        alive: Callable[[int], bool] = pid_alive,
     ) -> None:
         self.path = Path(path)
         self.limit = limit

@@ -25,6 +25,7 @@ from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import Stopped
+from glue.hubspot.ratelimit_host import pid_alive
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.run.cycle import (
@@ -203,16 +204,6 @@ def _close_quietly(*closers: Callable[[], object] | None) -> None:
             closer()
         except Exception as exc:  # closing a broken connection may complain
             log.debug("closing: %s", exc)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def _next_delay(delay: float) -> float:
@@ -558,7 +549,7 @@ class Worker:
         released = 0
         for owner in runs.lease_owners(self.cycle.conn, f"{socket.gethostname()}:"):
             pid = owner.split(":")[1] if owner.count(":") == 2 else ""
-            if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            if not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
                 continue
             ids = runs.leased_row_ids(self.cycle.conn, owner)
             if ids:

@@ -62,24 +62,31 @@ def test_local_limiter_never_exceeds_limit_in_any_window() -> None:
     assert limiter.waits > 0 and clock.sleeps  # 60 requests at 20/s had to wait
 
 
-def _redis_worker(key: str, n: int, out) -> None:
-    limiter = build_limiter(limit=15, window=1.0, daily=10_000, redis_url=REDIS_URL, name=key,
-                            margin=0.05)
+def _grants(limiter_args: dict, n: int, out) -> None:
+    limiter = build_limiter(limit=15, window=1.0, daily=10_000, margin=0.05, **limiter_args)
     for _ in range(n):
         limiter.acquire()
         out.put(time.time())
 
 
-def test_redis_limiter_is_shared_by_processes() -> None:
-    key = f"test-{os.getpid()}-{time.time_ns()}"
-    out: mp.Queue = mp.get_context("fork").Queue()
-    procs = [mp.get_context("fork").Process(target=_redis_worker, args=(key, 15, out))
-             for _ in range(3)]
+def grant_times(limiter_args: dict, processes: int = 3, each: int = 15) -> list[float]:
+    """When the calls were granted: `processes` forked processes, each acquiring `each` calls
+    from its own build_limiter(limit=15 a second, **limiter_args)."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()
+    procs = [ctx.Process(target=_grants, args=(limiter_args, each, out))
+             for _ in range(processes)]
     for p in procs:
         p.start()
-    stamps = [out.get(timeout=30) for _ in range(45)]
+    stamps = [out.get(timeout=30) for _ in range(processes * each)]
     for p in procs:
         p.join(timeout=30)
+    return stamps
+
+
+def test_redis_limiter_is_shared_by_processes() -> None:
+    key = f"test-{os.getpid()}-{time.time_ns()}"
+    stamps = grant_times({"redis_url": REDIS_URL, "name": key})
     # Three processes, one shared budget of 15 per second (on the Redis server's clock): no
     # second of the 45 grants holds more than 15 of them (so they spread over 3 seconds).
     assert max_in_window(stamps, 1.0) <= 15

@@ -5,44 +5,18 @@ that one's calls until a window after their answers, and no longer."""
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
-import time
+
+from test_ratelimit import grant_times, max_in_window
 
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.ratelimit import DailyBudget, LocalWindow, RateLimiter, build_limiter
+from glue.hubspot.ratelimit import DailyBudget, LocalWindow, RateLimiter
 from glue.hubspot.ratelimit_host import HostWindow
 from glue.sandbox import BOOKINGS, Sandbox
 
 
-def max_in_window(stamps: list[float], window: float) -> int:
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, t in enumerate(stamps):
-        while t - stamps[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
-def _host_worker(path: str, n: int, out) -> None:
-    limiter = build_limiter(limit=15, window=1.0, daily=10_000, redis_url=None, margin=0.05,
-                            host_path=path)
-    for _ in range(n):
-        limiter.acquire()
-        out.put(time.time())
-
-
 def test_host_limiter_is_shared_by_processes(tmp_path) -> None:
-    path = str(tmp_path / "window.json")
-    ctx = mp.get_context("fork")
-    out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_host_worker, args=(path, 15, out)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    stamps = [out.get(timeout=30) for _ in range(45)]
-    for p in procs:
-        p.join(timeout=30)
+    stamps = grant_times({"redis_url": None, "host_path": str(tmp_path / "window.json")})
     # three processes, one budget of 15 per second: no second holds more than 15 grants
     assert max_in_window(stamps, 1.0) <= 15
 
