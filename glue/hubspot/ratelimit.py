@@ -23,8 +23,6 @@ from typing import Protocol
 
 import redis
 
-from glue.hubspot.ratelimit_host import HostWindow
-
 # How it works (the detail of the module docstring):
 #
 # HubSpot counts a request when it *arrives*, which is some time after we granted it (a loaded
@@ -489,6 +487,8 @@ def build_limiter(
                 "host" if host_path is not None else "process",
             )
     if host_path is not None:
+        from glue.hubspot.ratelimit_host import HostWindow  # it builds on this module's windows
+
         return RateLimiter(
             HostWindow(host_path, limit, effective, fallback=LocalWindow(limit, effective)),
             DailyBudget(daily),

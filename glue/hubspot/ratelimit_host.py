@@ -22,17 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from glue.hubspot.ratelimit import LocalWindow, _poll
 
 log = logging.getLogger(__name__)
-
-
-class _Fallback(Protocol):
-    def try_acquire(self, member: str, limit: int | None = None) -> float: ...
-
-    def answered(self) -> int: ...
-
-    def release(self, member: str) -> bool: ...
 
 
 def pid_alive(pid: int) -> bool:
@@ -58,7 +52,7 @@ class HostWindow:
         limit: int,
         window: float,
         *,
-        fallback: _Fallback,
+        fallback: LocalWindow,
         clock: Callable[[], float] = time.time,
         alive: Callable[[int], bool] = pid_alive,
     ) -> None:
@@ -78,20 +72,23 @@ class HostWindow:
         with self._lock, open(self.path, "a+", encoding="utf-8") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             f.seek(0)
+            text = f.read()
             try:
-                calls = json.loads(f.read() or "{}")
+                calls = json.loads(text or "{}")
             except ValueError:  # a torn write (a process killed mid-write): start afresh
                 calls = {}
-            now, me = self.clock(), os.getpid()
+            now, me, alive = self.clock(), os.getpid(), {}
             for member, (at, pid) in list(calls.items()):
-                if pid and pid != me and not self.alive(pid):
+                if pid and pid != me and not alive.setdefault(pid, self.alive(pid)):
                     calls[member] = [now, 0]
                 elif not pid and at <= now - self.window:
                     del calls[member]
             yield calls
-            f.seek(0)
-            f.truncate()
-            f.write(json.dumps(calls))
+            new = json.dumps(calls)
+            if new != text:  # a read that changed nothing writes nothing
+                f.seek(0)
+                f.truncate()
+                f.write(new)
 
     def _shared(self, fn: Callable[[dict[str, list]], Any], fallback: Callable[[], Any]) -> Any:
         if not self._failed:
@@ -112,7 +109,7 @@ class HostWindow:
                 return 0.0
             answered = [at for at, pid in calls.values() if not pid]
             if not answered:  # every token held by a call in flight: look again soon
-                return min(0.05, self.window)
+                return _poll(self.window)
             return max(min(answered) + self.window - now, 0.001)
 
         return self._shared(take, lambda: self.local.try_acquire(member, limit))

@@ -170,6 +170,8 @@ class ContactPush:
         an update at once: it waits for the slower read (one retried after a 5xx), not for
         both one after the other (the first rows of a worker started on a backlog). Returns
         the contacts HubSpot deleted meanwhile (matched again by email)."""
+        # one read with history per MAX_HISTORY_BATCH contacts: HubSpot refuses more (a 400 the
+        # bisection in Sender.run_chunk would only find after a wasted call); the update stays 100
         prepared = [
             self.settler.on_prep(self._prepare_contacts, chunk)
             for chunk in chunks(with_id, MAX_HISTORY_BATCH)
@@ -291,10 +293,7 @@ class ContactPush:
             merged.extend(ready)
             gone.extend(lost)
 
-        # One read with history per MAX_HISTORY_BATCH contacts: HubSpot refuses more (a 400 the
-        # bisection in Sender.run_chunk would only find after a wasted call); the update stays 100.
-        for part in chunks(chunk, MAX_HISTORY_BATCH):
-            self.sender.run_chunk(part, merge)
+        self.sender.run_chunk(chunk, merge)
         return self._record_sending(merged), gone
 
     def _record_sending(self, works: list[Work]) -> list[Work]:
