@@ -2,6 +2,8 @@
 before changing anything) and by `mockbook migrate --check` (glue/db/adoption.py). It lives
 beside the revisions, not in the package, because env.py loads it without importing mockbook."""
 
+import re
+
 # What the adoption's DDL would meet outside mockbook: objects a DBA or another app built on the
 # production columns whose type the upgrade changes, or on the production functions the
 # upgrade drops. PostgreSQL refuses ALTER COLUMN ... TYPE under a view, a rule, a policy, a
@@ -113,3 +115,66 @@ SELECT u.rev,
 FROM uses AS u
 ORDER BY 2, 3
 """
+
+
+# The API's statement timeouts. PostgREST runs a call as the role of the caller's key (anon,
+# authenticated, service_role) on the connection it opened as `authenticator`: the role's own
+# statement_timeout applies (set by ALTER ROLE, this database's before all databases'), else the
+# one the connection got at login (authenticator's, else the database's). Supabase sets anon 3 s,
+# authenticated 8 s and authenticator 8 s, which service_role inherits
+# (https://supabase.com/docs/guides/database/postgres/timeouts; PostgREST's impersonated role
+# settings: https://docs.postgrest.org/en/v12/references/transactions.html). A call of the old
+# apps that waits on the adoption's locks longer than that is cancelled by PostgreSQL (57014),
+# nothing of it kept. Read by env.py (said after the adoption when its window was longer) and by
+# `mockbook migrate --check`. One row per API role that exists: (role, value as set, set on).
+API_TIMEOUTS_SQL = """
+WITH api (role) AS (VALUES ('anon'), ('authenticated'), ('service_role')),
+set_here AS (  -- role (0: every role) -> its statement_timeout, this database's first
+    SELECT DISTINCT ON (s.setrole) s.setrole,
+           substr(c.item, length('statement_timeout=') + 1) AS value
+    FROM pg_catalog.pg_db_role_setting AS s, unnest(s.setconfig) AS c(item)
+    WHERE starts_with(c.item, 'statement_timeout=')
+      AND s.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database AS d
+                                WHERE d.datname = current_database()))
+    ORDER BY s.setrole, s.setdatabase DESC
+)
+SELECT a.role, coalesce(own.value, login.value, every.value),
+       CASE WHEN own.value IS NOT NULL THEN a.role
+            WHEN login.value IS NOT NULL THEN 'authenticator'
+            WHEN every.value IS NOT NULL THEN 'the database' END
+FROM api AS a
+JOIN pg_catalog.pg_roles AS r ON r.rolname = a.role
+LEFT JOIN set_here AS own ON own.setrole = r.oid
+LEFT JOIN set_here AS login
+       ON login.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'authenticator')
+LEFT JOIN set_here AS every ON every.setrole = 0
+ORDER BY a.role
+"""
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def api_timeouts(rows) -> dict:
+    """API_TIMEOUTS_SQL's rows as {role: {"seconds": s or None (no limit), "set_on": who}}; a
+    value without a unit is milliseconds, PostgreSQL's own unit for statement_timeout."""
+    found = {}
+    for role, value, set_on in rows:
+        seconds = None
+        if value is not None:
+            number, unit = re.fullmatch(r"\s*'?([0-9.]+)\s*([a-z]*)'?\s*", value).groups()
+            seconds = float(number) * _UNITS[unit or "ms"] or None  # 0: no limit
+        found[role] = {"seconds": seconds, "set_on": set_on if seconds else None}
+    return found
+
+
+def exceeded(timeouts: dict, window_s: float) -> dict:
+    """The roles whose statement timeout is shorter than a lock window: {role: seconds}."""
+    return {role: t["seconds"] for role, t in timeouts.items()
+            if t["seconds"] is not None and t["seconds"] < window_s}
+
+
+def cancelled(cut: dict) -> str:
+    """What exceeded() found, said for the DBA: who was cut off, and what that did."""
+    roles = ", ".join(f"{role} ({seconds:g} s)" for role, seconds in sorted(cut.items()))
+    return (f"the window was longer than the statement timeout of {roles}: a call of theirs "
+            "that waited through it was cancelled (57014), nothing of it kept; the same call "
+            "sent again reaches mockbook (docs/dba.md: the API's statement timeouts)")

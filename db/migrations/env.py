@@ -350,6 +350,8 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                         "change these first (re-create them after, on the new types):\n"
                         + "\n".join(f"  {dependent} uses {target}, which revision {rev} "
                                      f"{change}" for rev, dependent, target, change in blocking))
+                timeouts = dependents.api_timeouts(
+                    connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
                 # one statement: the tables locked in the order listed, one bounded wait
                 connection.exec_driver_sql(
                     f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
@@ -358,7 +360,7 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 _unwrap(connection)
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
-            _report_window(attempt, attempts, time.monotonic() - locked)
+            _report_window(attempt, attempts, time.monotonic() - locked, timeouts)
             return
         except sa.exc.DBAPIError as error:
             connection.rollback()
@@ -373,20 +375,26 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
             raise
 
 
-def _report_window(attempt: int, attempts: int, locked_s: float) -> None:
+def _report_window(attempt: int, attempts: int, locked_s: float, timeouts: dict) -> None:
     """How long the committed attempt held the production tables locked (a call of the old apps
     waited that long at most, plus the lock wait that came before it, at most the lock
-    timeout). A caller embedding Alembic gets it in the dict it passed as
-    ``config.attributes["adoption"]`` and says it itself (`mockbook migrate`); otherwise
-    (`alembic upgrade head`) it is printed on stderr, as the retries are. The adoption has
-    committed: a stderr that cannot be written to does not turn it into a failure."""
+    timeout), and the API roles whose statement timeout is shorter (dependents.API_TIMEOUTS_SQL:
+    their calls that waited through it were cancelled, 57014, nothing of them kept). A caller
+    embedding Alembic gets it in the dict it passed as ``config.attributes["adoption"]`` and
+    says it itself (`mockbook migrate`); otherwise (`alembic upgrade head`) it is printed on
+    stderr, as the retries are. The adoption has committed: a stderr that cannot be written to
+    does not turn it into a failure."""
+    locked_s = round(locked_s, 3)
+    cut = dependents.exceeded(timeouts, locked_s)
     outcome = config.attributes.get("adoption")
     if isinstance(outcome, dict):
-        outcome.update(attempts=attempt, locked_s=round(locked_s, 3))
+        outcome.update(attempts=attempt, locked_s=locked_s, timeouts_exceeded=cut)
         return
     with contextlib.suppress(OSError, ValueError):
         print(f"mockbook: adopted at attempt {attempt} of {attempts}: the production tables "
               f"were locked for {locked_s:.3f} s", file=sys.stderr)
+        if cut:
+            print(f"mockbook: {dependents.cancelled(cut)}", file=sys.stderr)
 
 
 def _literal(value: str) -> str:

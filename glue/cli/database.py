@@ -92,6 +92,10 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
                        f"(attempt {adoption['attempts']}): how long the old apps' calls waited "
                        "on the upgrade, besides its wait for the lock (at most "
                        "MOCKBOOK_ADOPTION_LOCK_TIMEOUT)")
+            if adoption.get("timeouts_exceeded"):
+                from glue.db.adoption import timeouts_cut
+
+                click.echo(timeouts_cut(adoption["timeouts_exceeded"]))
 
 
 def check_adoption(app: AppContext) -> None:
@@ -113,13 +117,15 @@ def check_adoption(app: AppContext) -> None:
         checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
         with step_bar("migrate --check:", checks, enabled=not app.json_output) as advance:
             findings = adoption.check(conn, after=current or "0001_baseline", progress=advance)
+        timeouts = adoption.api_timeouts(conn.cursor())
         if not app.json_output:
             click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
                        f" to {head}")
     refused = [f for f in findings if f["kind"] == "refuse"]
     if app.json_output:
         click.echo(json.dumps({"database": redact(url), "findings": findings,
-                               "changes": len(findings) - len(refused), "refused": len(refused)}))
+                               "changes": len(findings) - len(refused), "refused": len(refused),
+                               "statement_timeouts": timeouts}))
     else:
         for f in findings:
             change = "" if f["new_value"] is None else f" -> {f['new_value']}"
@@ -127,6 +133,14 @@ def check_adoption(app: AppContext) -> None:
             record = "" if f["record_id"] is None else f" {f['record_id']}"
             click.echo(f"{f['kind']:6} {f['revision']:28} {f['object']}{record}: "
                        f"{f['action']}{old}{change}")
+        if timeouts:
+            click.echo("the API's statement timeouts: " + ", ".join(
+                f"{role} " + (f"{t['seconds']:g} s (set on {t['set_on']})" if t["seconds"]
+                              else "none")
+                for role, t in timeouts.items())
+                + ": a call of the old apps waiting on the upgrade's locks longer is cancelled"
+                " (57014); rehearse the upgrade on a restored copy to know its window"
+                " (docs/dba.md)")
         click.echo(f"{len(findings) - len(refused)} changes, {len(refused)} rows refused"
                    + (" (the upgrade would stop: fix these rows first)" if refused else "")
                    + f"; {adoption.CHECKS} checks in {clock}")

@@ -336,6 +336,19 @@ def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
             for rev, dependent, target, change in rows]
 
 
+def api_timeouts(cur: psycopg.Cursor) -> dict[str, dict[str, Any]]:
+    """The statement timeout each API role's calls run under ({role: {"seconds", "set_on"}},
+    seconds None: no limit): a call of the old apps that waits on the adoption's locks longer
+    is cancelled (57014)."""
+    found = _load_dependents()
+    return found.api_timeouts(cur.execute(found.API_TIMEOUTS_SQL).fetchall())
+
+
+def timeouts_cut(cut: dict[str, float]) -> str:
+    """The adoption's window was longer than these roles' statement timeouts: said for the DBA."""
+    return _load_dependents().cancelled(cut)
+
+
 CHECKS = len(QUERIES) + 2  # the dependents, the queries, the unreadable times
 
 

@@ -131,6 +131,21 @@ WINDOW = {
     "alembic": r"^mockbook: adopted at attempt 1 of \d+: the production tables were locked for"
                r" ([0-9.]+) s$",
 }
+# the API's statement timeouts, set for this database only: anon's and authenticated's own,
+# service_role's none (it inherits the login role authenticator's, shorter than any window)
+API_TIMEOUTS = """
+DO $$ BEGIN CREATE ROLE authenticator NOLOGIN NOINHERIT;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN
+    EXECUTE format('ALTER ROLE anon IN DATABASE %I SET statement_timeout = %L',
+                   current_database(), '1h');
+    EXECUTE format('ALTER ROLE authenticated IN DATABASE %I SET statement_timeout = 600000',
+                   current_database());
+    EXECUTE format('ALTER ROLE authenticator IN DATABASE %I SET statement_timeout = %L',
+                   current_database(), '1ms');
+END $$;
+"""
+CUT = r"the window was longer than the statement timeout of service_role \(0.001 s\): "
 
 
 @pytest.mark.parametrize("how", ["json", "text", "alembic"])
@@ -138,10 +153,20 @@ def test_the_adoption_says_how_long_it_locked_the_tables(
         fresh_database: MakeDatabase, how: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The adoption of a production database says its lock window (what a rehearsal on a
     restored copy is for: docs/dba.md), once: `mockbook migrate` in its summary (`--json`: the
-    `adoption` object), Alembic's own command on stderr; a later migrate has none to say."""
+    `adoption` object), Alembic's own command on stderr; a later migrate has none to say. It
+    names the API roles whose statement timeout was shorter, whose calls that waited were
+    cancelled, as `migrate --check` listed the timeouts before."""
     url = fresh_database("adopt_window")
     load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(API_TIMEOUTS)
     migrations.stamp(url, "0001_baseline")
+    checked = CliRunner().invoke(cli, ["--json", "migrate", "--check"],
+                                 env={"DATABASE_URL": url}, catch_exceptions=False)
+    assert json.loads(checked.stdout.strip().splitlines()[-1])["statement_timeouts"] == {
+        "anon": {"seconds": 3600.0, "set_on": "anon"},
+        "authenticated": {"seconds": 600.0, "set_on": "authenticated"},
+        "service_role": {"seconds": 0.001, "set_on": "authenticator"}}, checked.output
     args = ["--json", "migrate"] if how == "json" else ["migrate"]
     started = time.monotonic()
     if how == "alembic":
@@ -156,10 +181,13 @@ def test_the_adoption_says_how_long_it_locked_the_tables(
     if how == "json":
         adoption = json.loads(out.strip().splitlines()[-1])["adoption"]
         assert adoption["attempts"] == 1
+        assert adoption["timeouts_exceeded"] == {"service_role": 0.001}
         locked = adoption["locked_s"]
     else:
-        found = re.findall(WINDOW[how], out if how == "text" else err, re.MULTILINE)
+        said = out if how == "text" else err
+        found = re.findall(WINDOW[how], said, re.MULTILINE)
         assert len(found) == 1, (out, err)
+        assert len(re.findall(CUT, said)) == 1, said
         locked = float(found[0])
     assert "were locked for" not in (err if how != "alembic" else out)   # said once
     assert 0 < locked < wall
@@ -182,17 +210,24 @@ OLD_CALLS = {
         " p_email := 'live8@example.com')"),
     "get_booking": "SELECT hubspot_sync.get_booking(p_booking_id := 'no such code')",
 }
+# the same booking by a caller whose statement timeout ends while it waits (PostgREST applies the
+# API role's, on Supabase 8 s for service_role: docs/dba.md)
+CUT_CALL = OLD_CALLS["create_booking_atomic"].replace("inflight-7", "inflight-cut").replace(
+    "LIVE7-x", "LIVE7-cut")
 
 
-def call_in_flight(url: str, name: str, outcomes: dict[str, str]) -> None:
+def call_in_flight(url: str, name: str, outcomes: dict[str, str],
+                   statement_timeout: str = "0") -> None:
     """One PostgREST-style call of production's function `name`: its outcome, a result, a
     documented error (PTnnn) or a raw one."""
     try:
         with psycopg.connect(url) as conn:
             conn.execute("SELECT set_config('role', 'service_role', true),"
                          " set_config('search_path', 'hubspot_sync, public', true),"
-                         " set_config('application_name', %s, true)", (f"inflight {name}",))
-            conn.execute(OLD_CALLS[name]).fetchone()
+                         " set_config('statement_timeout', %s, true),"
+                         " set_config('application_name', %s, true)",
+                         (statement_timeout, f"inflight {name}"))
+            conn.execute(OLD_CALLS.get(name, CUT_CALL)).fetchone()
         outcomes[name] = "result"
     except psycopg.Error as exc:
         state = exc.sqlstate or ""
@@ -207,7 +242,8 @@ def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
     made meanwhile are inside their old bodies, waiting on those locks. When it commits, each
     gets its result or UNAVAILABLE (PT503: nothing of the call kept, retry it), never the raw
     error of an old body meeting the new schema (42704 type "mock_set_enum" does not exist,
-    42501 permission denied)."""
+    42501 permission denied). A call whose statement timeout ends first is cancelled (57014),
+    nothing of it kept."""
     url = fresh_database("adopt_inflight")
     load_dump(url)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -246,6 +282,8 @@ def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
         assert not failures, failures
         for caller in callers:
             caller.start()
+        cut: dict[str, str] = {}
+        call_in_flight(url, "create_booking_atomic, cut off", cut, statement_timeout="1s")
         with psycopg.connect(url, autocommit=True) as conn:
             wait_until("each call waiting inside its old function on the upgrade's locks",
                        lambda: conn.execute(
@@ -269,3 +307,8 @@ def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
         kept = conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key = 'inflight-7'").fetchone()[0]
         assert kept == (1 if outcomes["create_booking_atomic"] == "result" else 0)
+        # cancelled by its statement timeout while it waited: nothing of it anywhere
+        assert cut["create_booking_atomic, cut off"].startswith("raw 57014"), cut
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE"
+                            " idempotency_key = 'inflight-cut' OR booking_id LIKE '%LIVE7-cut'"
+                            ).fetchone()[0] == 0
