@@ -117,51 +117,74 @@ ORDER BY 2, 3
 """
 
 
-# The API's statement timeouts. PostgREST runs a call as the role of the caller's key (anon,
-# authenticated, service_role) on the connection it opened as `authenticator`: the role's own
-# statement_timeout applies (set by ALTER ROLE, this database's before all databases'), else the
-# one the connection got at login (authenticator's, else the database's). Supabase sets anon 3 s,
-# authenticated 8 s and authenticator 8 s, which service_role inherits
-# (https://supabase.com/docs/guides/database/postgres/timeouts; PostgREST's impersonated role
-# settings: https://docs.postgrest.org/en/v12/references/transactions.html). A call of the old
-# apps that waits on the adoption's locks longer than that is cancelled by PostgreSQL (57014),
+# The API's statement timeouts. PostgREST opens its connections as `authenticator` and runs a call
+# as the role of the caller's key (anon, authenticated, service_role), with that role's own
+# settings: those set for all databases (`ALTER ROLE ... SET`, pg_roles.rolconfig; one set `IN
+# DATABASE` is not applied) of the roles its login is a member of. A role without its own keeps
+# what the connection got at login, in PostgreSQL's order: authenticator's for this database,
+# authenticator's, the database's (`ALTER DATABASE ... SET`), every role's (`ALTER ROLE ALL`).
+# (https://docs.postgrest.org/en/v12/references/transactions.html#impersonated-role-settings;
+# PostgREST's queryRoleSettings reads pg_roles.rolconfig through pg_auth_members.) Supabase sets
+# anon 3 s, authenticated 8 s and authenticator 8 s, which service_role inherits
+# (https://supabase.com/docs/guides/database/postgres/timeouts). A call of the old apps that
+# waits on the adoption's locks longer than its timeout is cancelled by PostgreSQL (57014),
 # nothing of it kept. Read by env.py (said after the adoption when its window was longer) and by
 # `mockbook migrate --check`. One row per API role that exists: (role, value as set, set on).
 API_TIMEOUTS_SQL = """
 WITH api (role) AS (VALUES ('anon'), ('authenticated'), ('service_role')),
-set_here AS (  -- role (0: every role) -> its statement_timeout, this database's first
-    SELECT DISTINCT ON (s.setrole) s.setrole,
-           substr(c.item, length('statement_timeout=') + 1) AS value
+login AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'authenticator'),
+timeouts AS (
+    SELECT s.setrole, s.setdatabase, substr(c.item, length('statement_timeout=') + 1) AS value
     FROM pg_catalog.pg_db_role_setting AS s, unnest(s.setconfig) AS c(item)
     WHERE starts_with(c.item, 'statement_timeout=')
       AND s.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database AS d
                                 WHERE d.datname = current_database()))
-    ORDER BY s.setrole, s.setdatabase DESC
+),
+at_login AS (
+    SELECT t.value,
+           CASE WHEN t.setrole <> 0 THEN 'authenticator'
+                WHEN t.setdatabase <> 0 THEN 'the database' ELSE 'every role' END AS set_on
+    FROM timeouts AS t
+    WHERE t.setrole = 0 OR t.setrole = (SELECT oid FROM login)
+    ORDER BY t.setrole = 0, t.setdatabase = 0
+    LIMIT 1
 )
-SELECT a.role, coalesce(own.value, login.value, every.value),
-       CASE WHEN own.value IS NOT NULL THEN a.role
-            WHEN login.value IS NOT NULL THEN 'authenticator'
-            WHEN every.value IS NOT NULL THEN 'the database' END
+SELECT a.role, coalesce(own.value, l.value),
+       CASE WHEN own.value IS NOT NULL THEN a.role ELSE l.set_on END
 FROM api AS a
 JOIN pg_catalog.pg_roles AS r ON r.rolname = a.role
-LEFT JOIN set_here AS own ON own.setrole = r.oid
-LEFT JOIN set_here AS login
-       ON login.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'authenticator')
-LEFT JOIN set_here AS every ON every.setrole = 0
+LEFT JOIN timeouts AS own ON own.setrole = r.oid AND own.setdatabase = 0
+LEFT JOIN at_login AS l ON true
 ORDER BY a.role
 """
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "min": 6e4, "h": 3.6e6, "d": 8.64e7}
+_NUMBER = re.compile(r"([+-]?(?:0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?))"
+                     r"\s*([a-z]*)")
+
+
+def timeout_seconds(value: str) -> float | None:
+    """A statement_timeout as PostgreSQL reads it (an integer in hex or octal too, or a number;
+    no unit: milliseconds; rounded to whole milliseconds), in seconds; None: no limit (0) or a
+    value this cannot read."""
+    match = _NUMBER.fullmatch(value.strip().strip("'\"").strip())
+    if match is None or match[2] not in ("", *_UNITS_MS):
+        return None
+    number = match[1].lstrip("+")
+    if re.fullmatch(r"-?0[xX][0-9a-fA-F]+", number):
+        amount = float(int(number, 16))
+    elif re.fullmatch(r"-?0[0-7]+", number):
+        amount = float(int(number, 8))
+    else:
+        amount = float(number)
+    ms = round(amount * _UNITS_MS[match[2] or "ms"])
+    return ms / 1000 if ms > 0 else None
 
 
 def api_timeouts(rows) -> dict:
-    """API_TIMEOUTS_SQL's rows as {role: {"seconds": s or None (no limit), "set_on": who}}; a
-    value without a unit is milliseconds, PostgreSQL's own unit for statement_timeout."""
+    """API_TIMEOUTS_SQL's rows as {role: {"seconds": s or None (no limit), "set_on": who}}."""
     found = {}
     for role, value, set_on in rows:
-        seconds = None
-        if value is not None:
-            number, unit = re.fullmatch(r"\s*'?([0-9.]+)\s*([a-z]*)'?\s*", value).groups()
-            seconds = float(number) * _UNITS[unit or "ms"] or None  # 0: no limit
+        seconds = None if value is None else timeout_seconds(value)
         found[role] = {"seconds": seconds, "set_on": set_on if seconds else None}
     return found
 
@@ -173,8 +196,9 @@ def exceeded(timeouts: dict, window_s: float) -> dict:
 
 
 def cancelled(cut: dict) -> str:
-    """What exceeded() found, said for the DBA: who was cut off, and what that did."""
+    """What exceeded() found, said for the DBA: whose calls were cut off, and what that did."""
     roles = ", ".join(f"{role} ({seconds:g} s)" for role, seconds in sorted(cut.items()))
-    return (f"the window was longer than the statement timeout of {roles}: a call of theirs "
-            "that waited through it was cancelled (57014), nothing of it kept; the same call "
-            "sent again reaches mockbook (docs/dba.md: the API's statement timeouts)")
+    return (f"the upgrade's wait and window were longer than the statement timeout of {roles}: "
+            "any call of theirs that waited longer was cancelled (57014), nothing of it kept; "
+            "the same call sent again reaches mockbook (docs/dba.md: the API's statement "
+            "timeouts)")

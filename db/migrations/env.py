@@ -353,6 +353,7 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 timeouts = dependents.api_timeouts(
                     connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
                 # one statement: the tables locked in the order listed, one bounded wait
+                requested = time.monotonic()
                 connection.exec_driver_sql(
                     f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
                 locked = time.monotonic()
@@ -360,7 +361,9 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 _unwrap(connection)
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
-            _report_window(attempt, attempts, time.monotonic() - locked, timeouts)
+            done = time.monotonic()
+            _report_window(attempt, attempts, done - locked, dependents.exceeded(
+                timeouts, done - requested))
             return
         except sa.exc.DBAPIError as error:
             connection.rollback()
@@ -375,17 +378,16 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
             raise
 
 
-def _report_window(attempt: int, attempts: int, locked_s: float, timeouts: dict) -> None:
+def _report_window(attempt: int, attempts: int, locked_s: float, cut: dict) -> None:
     """How long the committed attempt held the production tables locked (a call of the old apps
     waited that long at most, plus the lock wait that came before it, at most the lock
-    timeout), and the API roles whose statement timeout is shorter (dependents.API_TIMEOUTS_SQL:
-    their calls that waited through it were cancelled, 57014, nothing of them kept). A caller
-    embedding Alembic gets it in the dict it passed as ``config.attributes["adoption"]`` and
-    says it itself (`mockbook migrate`); otherwise (`alembic upgrade head`) it is printed on
-    stderr, as the retries are. The adoption has committed: a stderr that cannot be written to
-    does not turn it into a failure."""
+    timeout), and the API roles whose statement timeout was shorter than that wait and window
+    together (``cut``, dependents.exceeded: their calls that waited longer were cancelled,
+    57014, nothing of them kept). A caller embedding Alembic gets it in the dict it passed as
+    ``config.attributes["adoption"]`` and says it itself (`mockbook migrate`); otherwise
+    (`alembic upgrade head`) it is printed on stderr, as the retries are. The adoption has
+    committed: a stderr that cannot be written to does not turn it into a failure."""
     locked_s = round(locked_s, 3)
-    cut = dependents.exceeded(timeouts, locked_s)
     outcome = config.attributes.get("adoption")
     if isinstance(outcome, dict):
         outcome.update(attempts=attempt, locked_s=locked_s, timeouts_exceeded=cut)

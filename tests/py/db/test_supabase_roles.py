@@ -277,3 +277,52 @@ def test_on_the_shared_server_an_existing_auth_uid_is_untouched(
     assert role_attributes(url) == roles_before
     assert auth_definitions(url)["uid"] == auth_before["uid"]
     assert claims_as_seen_by_auth(url, {"sub": SUB})[0] == uuid.UUID(FIXED_UID)
+
+
+# --- the API's statement timeouts, as `migrate --check` and the adoption read them --------------
+
+def _seen(conn: psycopg.Connection) -> dict[str, tuple[float | None, str | None]]:
+    from glue.db.adoption import api_timeouts
+
+    with conn.cursor() as cur:
+        return {role: (t["seconds"], t["set_on"]) for role, t in api_timeouts(cur).items()}
+
+
+def test_the_api_timeouts_are_the_ones_postgrest_applies(
+        start_cluster: Callable[[], str]) -> None:
+    """An API role's own statement timeout set for all databases (what PostgREST applies; one
+    set for this database only is not), else what the `authenticator` connection got at login,
+    in PostgreSQL's order: its own for this database, its own, the database's, every role's."""
+    server = start_cluster()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(SUPABASE_LIKE)
+        assert _seen(conn) == {"anon": (3.0, "anon"), "authenticated": (8.0, "authenticated"),
+                               "service_role": (None, None)}
+        conn.execute("ALTER ROLE authenticator SET statement_timeout = '8s'")  # Supabase's
+        assert _seen(conn)["service_role"] == (8.0, "authenticator")
+        conn.execute("ALTER ROLE service_role IN DATABASE postgres SET statement_timeout = '1s'")
+        conn.execute("ALTER ROLE authenticator IN DATABASE postgres SET statement_timeout = 20000")
+        assert _seen(conn)["service_role"] == (20.0, "authenticator")
+        conn.execute("ALTER ROLE authenticator IN DATABASE postgres RESET statement_timeout")
+        conn.execute("ALTER ROLE authenticator RESET statement_timeout")
+        conn.execute("ALTER ROLE ALL SET statement_timeout = '40s'")
+        assert _seen(conn)["service_role"] == (40.0, "every role")
+        conn.execute("ALTER DATABASE postgres SET statement_timeout = '1min'")
+        assert _seen(conn)["service_role"] == (60.0, "the database")
+        assert _seen(conn)["anon"] == (3.0, "anon")
+        conn.execute("ALTER ROLE service_role SET statement_timeout = 0")  # its own: no limit
+        assert _seen(conn)["service_role"] == (None, None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("3s", 3.0), ("8000", 8.0), ("1min", 60.0), ("1.5h", 5400.0), ("'8s'", 8.0), ("2 s", 2.0),
+    ("0x10", 0.016), ("010", 0.008), ("+5s", 5.0), ("1e3", 1.0), ("1500us", 0.002),
+    ("0", None), ("100us", None), ("abc", None), ("5 parsecs", None),
+])
+def test_a_timeout_is_read_as_postgresql_reads_it(value: str, seconds: float | None) -> None:
+    """Hex, octal, exponents and units as PostgreSQL takes them, rounded to whole
+    milliseconds; 0 (or what rounds to it) is no limit; a value it cannot read raises
+    nothing (`migrate --check` and the adoption go on)."""
+    from glue.db.adoption import _load_dependents
+
+    assert _load_dependents().timeout_seconds(value) == seconds
