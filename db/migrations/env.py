@@ -275,6 +275,19 @@ def _adopting(heads: tuple[str, ...]) -> bool:
     return heads == ("0001_baseline",) and _upgrades_through_adoption()
 
 
+def _rolling_back(heads: tuple[str, ...]) -> bool:
+    """The command steps a database at the adoption's revision or later down below it."""
+    if context.get_context().as_sql or len(heads) != 1 or heads[0] == "0001_baseline":
+        return False
+    try:
+        target = context.get_revision_argument()
+        return isinstance(target, str) and any(
+            r is not None and r.revision == ADOPTION
+            for r in context.script.iterate_revisions(heads[0], target))
+    except Exception:  # no target (a caller's own run), or an upgrade: not a rollback
+        return False
+
+
 # CONCURRENTLY of an index statement, the only form a *.nontx.sql file may take it in
 _CONCURRENT_INDEX = re.compile(r"\b((?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+|RE)INDEX)\s+CONCURRENTLY\b",
                                re.IGNORECASE)
@@ -443,7 +456,15 @@ def _run_with(connection: sa.Connection) -> None:
         if _adopting(heads):
             _adopt(connection, heads)
             return
-        context.run_migrations()
+        if _rolling_back(heads):
+            # the way back to the production schema is all or nothing, as the adoption was: one
+            # transaction, the frozen index steps (*.nontx.sql) run inside it
+            context.configure(connection=connection, transaction_per_migration=False,
+                              version_table_schema=VERSION_SCHEMA)
+            with _in_one_transaction():
+                context.run_migrations()
+        else:
+            context.run_migrations()
     connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
     connection.commit()
 

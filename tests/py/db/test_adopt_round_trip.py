@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from postgrest import rpc
 from psycopg import sql
 from test_adopt_legacy_data import SEED
-from test_adopt_production import BASELINE, load_dump, supabase_api_roles
+from test_adopt_production import BASELINE, definitions, load_dump, supabase_api_roles
 from test_exact_privileges import SUPABASE_DEFAULTS
 
 from glue.cli import cli
@@ -142,14 +142,71 @@ def mockbook_writes(url: str) -> None:
             p_attending_location="mississauga")
         rpc(conn, "cancel_booking", p_booking_id=made["booking_id"], p_refund=True,
             p_reason="round trip", p_actor="dba", p_idempotency_key=f"rt-{uuid.uuid4()}")
-        for table in ("credit_ledger", "sync_queue"):
+        rpc(conn, "join_waitlist", p_student_id="OLD4", p_email="old4@example.com",
+            p_mock_exam_id="51000000001", p_dominant_hand="right")   # a full exam
+        rpc(conn, "set_booking_rule", p_rule="waitlist_size", p_value=50, p_actor="dba")
+        for table in ("credit_ledger", "sync_queue", "waitlist_entries", "booking_rules"):
             (rows,) = conn.execute(f"SELECT count(*) FROM hubspot_sync.{table}").fetchone()
             assert rows > 0, table
+
+
+PRODUCTION_TABLES = ("hubspot_contact_credits", "hubspot_bookings", "hubspot_mock_exams",
+                     "sync_metadata")
+
+
+def production_rows(url: str) -> dict[str, dict[str, dict]]:
+    """Every row of the production tables, by table and id, as JSON."""
+    with psycopg.connect(url) as conn:
+        return {table: dict(conn.execute(
+                    sql.SQL("SELECT id::text, to_jsonb(t) FROM hubspot_sync.{} AS t").format(
+                        sql.Identifier(table))).fetchall())
+                for table in PRODUCTION_TABLES}
+
+
+def data_changes(before: dict[str, dict[str, dict]], after: dict[str, dict[str, dict]]
+                 ) -> set[tuple[str, str]]:
+    """What differs, as (table, column) pairs; a row added: (table, "+"), removed: (table,
+    "-")."""
+    changes = set()
+    for table in PRODUCTION_TABLES:
+        old, new = before[table], after[table]
+        changes |= {(table, "-") for key in old.keys() - new.keys()}
+        changes |= {(table, "+") for key in new.keys() - old.keys()}
+        for key in old.keys() & new.keys():
+            changes |= {(table, column) for column in old[key].keys() | new[key].keys()
+                        if old[key].get(column) != new[key].get(column)}
+    return changes
+
+
+# what docs/dba.md ("Rolling back": what data differ) says the downgrade keeps of the adoption
+# and of mockbook's writes since: the bookings it made, cancelled and refunded, the balances the
+# ledger left, the exams' recounted totals, the sync cursors, the adoption's repairs of the old
+# app's rows (spellings, empty attendance, a legacy booking's type and day)
+KEPT = {("hubspot_bookings", "+"), ("hubspot_bookings", "updated_at"),
+        *(("hubspot_bookings", c) for c in ("is_active", "attendance", "mock_type", "exam_date",
+                                            "token_refunded", "token_refunded_at",
+                                            "token_refund_admin")),
+        *(("hubspot_contact_credits", c) for c in ("sj_credits", "cs_credits", "sjmini_credits",
+                                                   "mock_discussion_token",
+                                                   "shared_mock_credits", "updated_at")),
+        ("hubspot_mock_exams", "total_bookings"), ("hubspot_mock_exams", "updated_at"),
+        ("sync_metadata", "+"), ("sync_metadata", "last_sync_timestamp"),
+        ("sync_metadata", "updated_at")}
+
+
+def differing_bodies(url: str, fresh: dict[str, str]) -> list[str]:
+    """The mockbook functions and views (test_adopt_production.definitions) whose definition
+    on `url` is not the fresh install's."""
+    there = definitions(url)
+    return sorted(key for key in fresh if there.get(key) != fresh[key])
 
 
 @pytest.mark.parametrize("as_owner", [False, True], ids=["superuser", "non_superuser_owner"])
 def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase,
                                                     as_owner: bool) -> None:
+    installed = fresh_database("adopt_round_trip_fresh")
+    migrations.upgrade(installed, "head")
+    fresh = definitions(installed)
     admin = fresh_database("adopt_round_trip")
     url = owner_url(admin) if as_owner else admin
     owner = OWNER if as_owner else "postgres"
@@ -166,7 +223,9 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
         conn.execute(REALTIME)
     migrations.stamp(url, BASELINE)   # the adoption's first step: alembic's own table only
     before = schema_dump(admin)
+    data_before = production_rows(url)
     migrations.upgrade(url, "head")
+    assert differing_bodies(url, fresh) == []   # one body per function, whatever the path
     assert published(url) == PUBLISHED   # Realtime keeps sending the adopted tables' changes
     mockbook_writes(url)
     resolve(url, "--apply")      # today's and later pairs: cancelled with their refund
@@ -194,9 +253,22 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
         made = conn.execute("SELECT student_id, is_active FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key LIKE 'rt-%' ORDER BY 1").fetchall()
     assert made == [("OLD3", "Active"), ("OLD4", "Cancelled")]
+    data_after = production_rows(url)
+    changes = data_changes(data_before, data_after)
+    assert changes <= KEPT, changes - KEPT
+    assert {("hubspot_bookings", "+"), ("hubspot_bookings", "is_active"),
+            ("hubspot_contact_credits", "cs_credits")} <= changes   # mockbook's writes kept
+    bookings = data_before["hubspot_bookings"]
+    statuses = {(bookings[key]["is_active"], row["is_active"])
+                for key, row in data_after["hubspot_bookings"].items()
+                if key in bookings and row["is_active"] != bookings[key]["is_active"]}
+    # a status changed only by a cancellation or the adoption's spelling repair
+    assert all(new == "Cancelled" or new.lower() == old.strip().lower()
+               for old, new in statuses), statuses
 
     migrations.upgrade(url, "head")
     assert migrations.current(url) == migrations.head()
+    assert differing_bodies(url, fresh) == []
     with psycopg.connect(url, autocommit=True) as conn:
         rpc(conn, "create_booking", p_student_id="OLD5", p_email="old5@example.com",
             p_mock_exam_id="51000000002", p_idempotency_key=f"rt-{uuid.uuid4()}",
@@ -226,3 +298,24 @@ def test_a_value_production_cannot_read_stops_the_downgrade_before_it_changes_an
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT ndecc_exam_date::text FROM hubspot_sync.hubspot_bookings"
                             " WHERE booking_id = 'SJ-NDECC-1'").fetchone() == ("2027-04-01",)
+
+
+def test_a_downgrade_that_fails_late_changes_nothing(fresh_database: MakeDatabase) -> None:
+    """The downgrade to the production schema is one transaction, its index steps included: a
+    statement that fails near its end (here PostgreSQL refuses to give a timestamp back its old
+    type under a view someone built on it) leaves the database as it was, at its revision."""
+    url = fresh_database("downgrade_late_failure")
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW public.credits_seen AS"
+                     " SELECT created_at FROM hubspot_sync.hubspot_contact_credits")
+    catalog = schema_dump(url)
+    with pytest.raises(psycopg.Error) as refused:
+        migrations.downgrade(url, BASELINE)
+    assert "credits_seen" in str(refused.value), refused.value
+    assert schema_dump(url) == catalog
+    assert migrations.current(url) == migrations.head()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP VIEW public.credits_seen")
+    migrations.downgrade(url, BASELINE)
+    assert migrations.current(url) == BASELINE
