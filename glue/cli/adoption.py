@@ -33,16 +33,24 @@ def adoption_group() -> None:
 @adoption_group.command("list")
 @pass_app
 def list_command(app: AppContext) -> None:
-    """List the legacy data still present (check_invariants' legacy_* rows)."""
+    """List the legacy data still present (check_invariants' legacy_* rows), and what the
+    rollback to the production schema would stop on now (its own first check, run read-only)."""
     url = app.database_url()
     with psycopg.connect(url, row_factory=dict_row) as conn:
         rows = adoption.legacy(conn)
+        refusal = adoption.rollback_refusal(conn)
     if app.json_output:
-        click.echo(json.dumps({"database": redact(url), "legacy": rows}, default=str))
+        click.echo(json.dumps({"database": redact(url), "legacy": rows, "rollback": refusal},
+                              default=str))
         return
     for row in rows:
         click.echo(f"{row['kind']:22} {row['subject']}: {row['detail']}")
     click.echo(f"{len(rows)} legacy item(s)")
+    if refusal is None:
+        click.echo("the rollback (alembic downgrade 0001_baseline) has nothing to refuse")
+    else:
+        click.echo("the rollback (alembic downgrade 0001_baseline) would stop, changing nothing: "
+                   + "\n".join(part for part in refusal.values() if part))
 
 
 @adoption_group.command("resolve")
@@ -50,7 +58,7 @@ def list_command(app: AppContext) -> None:
               help="Make the changes (without it: a dry run that says what it would do).")
 @click.option("--past", "include_past", is_flag=True,
               help="Also the pairs whose exam day has passed (before `alembic downgrade"
-                   " 0001_baseline`: production's one-booking-a-day index takes no pair).")
+                   " 0001_baseline`: the way down takes no pair, `adoption list` says).")
 @pass_app
 def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) -> None:
     """Cancel (and refund) the later booking of each legacy duplicate pair; list the rest.

@@ -406,6 +406,25 @@ def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
             " ORDER BY b.exam_date, b.id").fetchall()
 
 
+# The rollback's own first step (`alembic downgrade 0001_baseline`): it checks what the way down
+# would refuse and raises, naming the rows and the way out, before it changes anything.
+ROLLBACK_CHECK = (DB_DIR / "migrations" / "versions" / ADOPTION / "downgrade"
+                  / "0000_preamble.sql")
+
+
+def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
+    """What the rollback to the production schema would stop on now ({message, detail,
+    hint}), or None: its first step run as it is, in a READ ONLY transaction rolled back."""
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET TRANSACTION READ ONLY")
+            conn.execute(ROLLBACK_CHECK.read_text(encoding="utf-8"))
+    except psycopg.errors.ObjectNotInPrerequisiteState as exc:
+        return {"message": exc.diag.message_primary, "detail": exc.diag.message_detail,
+                "hint": exc.diag.message_hint}
+    return None
+
+
 def cancel_duplicate(conn: psycopg.Connection, dup: dict[str, Any]) -> dict[str, Any]:
     """A flagged duplicate cancelled and refunded as an admin would (cancel_booking, one
     transaction; keyed, so running it again replays). A documented refusal (cancelled meanwhile,

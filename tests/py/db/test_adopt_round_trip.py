@@ -130,6 +130,14 @@ def resolve(url: str, *args: str) -> dict:
     return json.loads(done.output.strip().splitlines()[-1])
 
 
+def rollback_listed(url: str) -> dict | None:
+    """`mockbook --json adoption list`'s `rollback`: what the rollback would stop on now."""
+    done = CliRunner().invoke(cli, ["--json", "adoption", "list"], env={"DATABASE_URL": url},
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.output.strip().splitlines()[-1])["rollback"]
+
+
 def mockbook_writes(url: str) -> None:
     """What mockbook writes after the adoption: bookings (ledger and outbox rows with them), a
     cancellation with its refund, a waitlist place, a booking rule."""
@@ -230,7 +238,11 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     mockbook_writes(url)
     resolve(url, "--apply")      # today's and later pairs: cancelled with their refund
 
-    # a pair whose day has passed is still there: the downgrade names it and changes nothing
+    # a pair whose day has passed is still there: the downgrade names it and changes nothing,
+    # and `adoption list` says so beforehand, with the way out
+    listed = rollback_listed(url)
+    assert "Clinical Skills-OLD2-past-2" in listed["detail"], listed
+    assert "mockbook adoption resolve --past --apply" in listed["hint"], listed
     adopted = schema_dump(admin)
     with pytest.raises(Exception) as refused:
         migrations.downgrade(url, BASELINE)
@@ -243,6 +255,7 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     done = resolve(url, "--past", "--apply")
     assert [d["booking"] for d in done["duplicates"] if d["outcome"] == "cancelled"] == [
         "Clinical Skills-OLD2-past-2"], done
+    assert rollback_listed(url) is None
     migrations.downgrade(url, BASELINE)
     after = schema_dump(admin)
     differences = list(difflib.unified_diff(before, after, "before adoption",
@@ -286,6 +299,8 @@ def test_a_value_production_cannot_read_stops_the_downgrade_before_it_changes_an
                      " is_active, ndecc_exam_date) VALUES ('SJ-NDECC-1', 'S1', 'Cancelled',"
                      " 'next spring')")
     catalog = schema_dump(url)
+    listed = rollback_listed(url)
+    assert "SJ-NDECC-1" in listed["detail"] and "YYYY-MM-DD" in listed["hint"], listed
     with pytest.raises(psycopg.Error) as refused:
         migrations.downgrade(url, BASELINE)
     assert "SJ-NDECC-1" in str(refused.value) and "next spring" in str(refused.value)
