@@ -283,7 +283,8 @@ def _rolling_back(heads: tuple[str, ...]) -> bool:
         target = context.get_revision_argument()
         return isinstance(target, str) and any(
             r is not None and r.revision == ADOPTION
-            for r in context.script.iterate_revisions(heads[0], target))
+            for r in context.script.iterate_revisions(heads[0], target,
+                                                      select_for_downgrade=True))
     except Exception:  # no target (a caller's own run), or an upgrade: not a rollback
         return False
 

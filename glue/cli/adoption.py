@@ -47,7 +47,9 @@ def list_command(app: AppContext) -> None:
         click.echo(f"{row['kind']:22} {row['subject']}: {row['detail']}")
     click.echo(f"{len(rows)} legacy item(s)")
     if refusal is None:
-        click.echo("the rollback (alembic downgrade 0001_baseline) has nothing to refuse")
+        click.echo("the rollback's first check (alembic downgrade 0001_baseline) finds nothing "
+                   "to refuse; a later step can still stop it, changing nothing (docs/dba.md, "
+                   "Rolling back)")
     else:
         click.echo("the rollback (alembic downgrade 0001_baseline) would stop, changing nothing: "
                    + "\n".join(part for part in refusal.values() if part))

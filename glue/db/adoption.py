@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db.source import DB_DIR
@@ -414,7 +414,13 @@ ROLLBACK_CHECK = (DB_DIR / "migrations" / "versions" / ADOPTION / "downgrade"
 
 def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
     """What the rollback to the production schema would stop on now ({message, detail,
-    hint}), or None: its first step run as it is, in a READ ONLY transaction rolled back."""
+    hint}), or None: its first step run as it is, in a READ ONLY transaction rolled back. The
+    step is the adoption revision's: a database at a later revision steps down to it first."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        (current,) = cur.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
+    if current != ADOPTION:
+        return {"message": f"not checked: the database is at {current}, the rollback's first "
+                           f"check runs at {ADOPTION}", "detail": None, "hint": None}
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET TRANSACTION READ ONLY")
