@@ -69,9 +69,11 @@ def _upgrades_through_adoption() -> bool:
         return False
 
 
-def _configure(**kwargs: object) -> None:
+def _configure(per_migration: bool = True, **kwargs: object) -> None:
+    """One transaction per revision, or (``per_migration=False``: the adoption and its
+    rollback) one the runner commits itself."""
     context.configure(
-        transaction_per_migration=True,
+        transaction_per_migration=per_migration,
         version_table_schema=VERSION_SCHEMA,
         **kwargs,
     )
@@ -335,8 +337,7 @@ def _in_one_transaction():
 def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
     timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "1s")
     attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "10")))
-    context.configure(connection=connection, transaction_per_migration=False,
-                      version_table_schema=VERSION_SCHEMA)
+    _configure(per_migration=False, connection=connection)
     _wrap(connection, timeout)
     try:
         _attempts(connection, heads, timeout, attempts)
@@ -460,8 +461,7 @@ def _run_with(connection: sa.Connection) -> None:
         if _rolling_back(heads):
             # the way back to the production schema is all or nothing, as the adoption was: one
             # transaction, the frozen index steps (*.nontx.sql) run inside it
-            context.configure(connection=connection, transaction_per_migration=False,
-                              version_table_schema=VERSION_SCHEMA)
+            _configure(per_migration=False, connection=connection)
             with _in_one_transaction():
                 context.run_migrations()
         else:

@@ -11,6 +11,7 @@ are what the upgrade names when it stops.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from collections.abc import Callable
@@ -317,6 +318,7 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     return found
 
 
+@functools.cache
 def _load_dependents() -> Any:
     """db/migrations/dependents.py, which the adoption runs too (env.py loads it the same way)."""
     spec = importlib.util.spec_from_file_location(

@@ -58,8 +58,9 @@ def upgrade(
 ) -> str:
     """Upgrade the database at `url`; with sql=True return the SQL instead of running it.
     ``progress``: called after each statement group (:func:`steps`) has run. ``adoption``: when
-    the upgrade adopts a production database, filled with ``attempts`` (the one that committed)
-    and ``locked_s`` (how long its tables were locked: the old apps' longest wait)."""
+    the upgrade adopts a production database, filled with ``attempts`` (the one that committed),
+    ``locked_s`` (how long its tables were locked: the old apps' longest wait) and
+    ``timeouts_exceeded`` (the API roles whose statement timeout that wait outlasted)."""
     cfg = alembic_config(url)
     if not sql:
         if progress is not None:

@@ -123,19 +123,21 @@ def schema_dump(url: str) -> list[str]:
                              line)]
 
 
-def resolve(url: str, *args: str) -> dict:
-    done = CliRunner().invoke(cli, ["--json", "adoption", "resolve", *args],
+def adoption_cli(url: str, *args: str) -> dict:
+    """`mockbook --json adoption <args>`'s JSON."""
+    done = CliRunner().invoke(cli, ["--json", "adoption", *args],
                               env={"DATABASE_URL": url}, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     return json.loads(done.output.strip().splitlines()[-1])
 
 
+def resolve(url: str, *args: str) -> dict:
+    return adoption_cli(url, "resolve", *args)
+
+
 def rollback_listed(url: str) -> dict | None:
     """`mockbook --json adoption list`'s `rollback`: what the rollback would stop on now."""
-    done = CliRunner().invoke(cli, ["--json", "adoption", "list"], env={"DATABASE_URL": url},
-                              catch_exceptions=False)
-    assert done.exit_code == 0, done.output
-    return json.loads(done.output.strip().splitlines()[-1])["rollback"]
+    return adoption_cli(url, "list")["rollback"]
 
 
 def mockbook_writes(url: str) -> None:
