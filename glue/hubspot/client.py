@@ -194,9 +194,8 @@ def unreadable(status: int, raw: bytes, why: wire.Malformed, operation: str) -> 
     the body (never the whole body: it may be megabytes)."""
     text = raw[:60].decode("utf-8", "replace")
     preview = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    where = f"{why.where} " if why.where else ""
     return HubSpotError(
-        f"the answer is not HubSpot's JSON: {where}{why.why} ({len(raw):,} bytes: {preview!r})",
+        f"the answer is not HubSpot's JSON: {why} ({len(raw):,} bytes: {preview!r})",
         status=status,
         category=UNREADABLE,
         operation=operation,
