@@ -46,6 +46,8 @@ SHAPES = (
             "out of range"),
     Hostile("1e20", "value", b"1e20", "is a number, not a string", "not a whole number"),
     Hostile("negative", "value", b"-1", "is a number, not a string", "out of range"),
+    # HubSpot's own: what it means is the catalogue's (Prop.empty), never a dead letter
+    Hostile("empty string", "value", b'""'),
     # ---- the whole answer -----------------------------------------------------------------------
     Hostile("results a string", "answer", body=lambda _: b'{"results": "x"}',
             says="results: is a string, not an array"),

@@ -109,8 +109,9 @@ def _check_refused(url: str, cases: list[tuple[str, str, Hostile]], ids: list[st
 
 
 def _touch_all(sb: Sandbox, cases: list[tuple[str, str, Hostile]], ids: list[str]) -> None:
+    """An admin's edit of each record (a property the webhooks are subscribed to)."""
     for (kind, _, _), hid in zip(cases, ids, strict=True):
-        sb.touch(kind, hid)
+        sb.touch(kind, hid, **({"location": "edited"} if kind == EXAMS else {"lastname": "E"}))
 
 
 @pytest.mark.parametrize("path", ["pull", "import", "reconcile", "repair", "webhooks"])
@@ -170,6 +171,42 @@ def _through_webhooks(url: str, sb: Sandbox, proxy: WireProxy,
     finally:
         sender.stop()
         service.stop()
+
+
+# ---- an empty value: what the catalogue declares ------------------------------------------------
+@pytest.mark.parametrize("path", ["pull", "import", "repair", "webhooks"])
+def test_an_empty_value_declared_unknown_keeps_the_stored_one_on_every_path(
+    push_db: str, sandbox: Sandbox, proxy: WireProxy, monkeypatch, capsys, path: str
+) -> None:
+    empty = next(s for s in VALUES if s.name == "empty string")
+    command = {"repair": "reconcile", "webhooks": "pull"}.get(path, path)
+    cases = [(kind, prop.name, empty) for kind, name in KINDS.items()
+             for prop in SYNCED[name].select(reads=command) if prop.empty == "unknown"]
+    assert any(prop == "mock_exam_name" for _, prop, _ in cases)
+    ids = _seed(sandbox, cases)
+    env = env_for(push_db, sandbox, HUBSPOT_BASE_URL=proxy.url)
+    assert run_main(["pull"], env, monkeypatch, capsys)[0] == 0
+    before = _state(push_db)
+    proxy.rewrite = _hostile(cases, ids)
+    if path == "webhooks":
+        _through_webhooks(push_db, sandbox, proxy, cases, ids)
+    else:
+        _touch_all(sandbox, cases, ids)
+        args = {"repair": ["reconcile", "--repair"]}.get(path, [path])
+        code, out, err = run_main(args, env, monkeypatch, capsys)
+        assert "Traceback" not in err and code in (0, 1), (code, out, err[-2000:])
+    assert proxy.rewritten
+    after = _state(push_db)
+    changed = [f"{KINDS[kind]} {prop}: {before['rows'][hid][_column(prop)]!r} -> "
+               f"{after['rows'][hid][_column(prop)]!r}"
+               for (kind, prop, _), hid in zip(cases, ids, strict=True)
+               if after["rows"][hid][_column(prop)] != before["rows"][hid][_column(prop)]]
+    assert changed == [] and not _letters(push_db), changed
+    assert after["ledger"] == before["ledger"]
+
+
+def _column(prop: str) -> str:
+    return next(p.local for s in SYNCED.values() for p in s.props if p.name == prop)
 
 
 # ---- the push's answers -----------------------------------------------------------------------
