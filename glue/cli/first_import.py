@@ -82,8 +82,10 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
         state = "stopped" if any(t.failed for t in stats.targets.values()) else "done"
         click.echo(f"import {state} in {clock}: read {read or 'nothing'}; "
                    f"{errors} not imported")
-    if not stats.ok or stats.problems:
+    if stats.problems or (not stats.ok and not stats.hubspot_down):
         sys.exit(exitcodes.PARTIAL_FAILURE)
+    if not stats.ok:  # HubSpot did not answer properly: run it again later
+        sys.exit(exitcodes.TEMPFAIL)
     if stats.stopped:
         if not as_json:
             click.echo("import stopped: run it again to resume", err=True)

@@ -65,8 +65,10 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
             click.echo(f"{stats.unassociated} note(s) not associated with their booking or "
                        "contact yet (tried again on the next run): "
                        + "; ".join(stats.errors[:3]), err=True)
-    if stats.failed or stats.unassociated:
+    if stats.unassociated or (stats.failed and not stats.transient):
         sys.exit(exitcodes.PARTIAL_FAILURE)
+    if stats.failed:  # HubSpot did not answer properly: the next run carries on
+        sys.exit(exitcodes.TEMPFAIL)
 
 
 COMMANDS = [notes_command]

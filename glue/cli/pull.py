@@ -2,7 +2,9 @@
 output helpers the other HubSpot → Postgres commands share (``as_json``, ``progress``).
 
 Exit codes: 0 success; 1 records not applied (dead-lettered) or a pass that could not finish;
-2 configuration error (no HUBSPOT_ACCESS_TOKEN, bad HUBSPOT_BASE_URL, no database, a portal
+75 a pass stopped because HubSpot did not answer properly (no answer, a 5xx, an answer that is
+not HubSpot's JSON: run it again, it resumes); 2 configuration error (no HUBSPOT_ACCESS_TOKEN,
+bad HUBSPOT_BASE_URL, no database, a portal
 missing what mockbook needs: the portal check of glue.hubspot.setup at start-up).
 """
 
@@ -121,8 +123,16 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
             click.echo(line)
         if stats.problems:
             click.echo("see `mockbook dlq list` for the records not applied", err=True)
-    if not stats.ok or stats.problems:
-        sys.exit(exitcodes.PARTIAL_FAILURE)
+    if code := exit_code(stats):
+        sys.exit(code)
+
+
+def exit_code(stats: Any) -> int:
+    """1 when records were not applied or a pass stopped for a reason of its own; 75 when the
+    only trouble is HubSpot not answering properly (try again later); else 0."""
+    if stats.problems or (not stats.ok and not stats.hubspot_down):
+        return exitcodes.PARTIAL_FAILURE
+    return exitcodes.TEMPFAIL if not stats.ok else exitcodes.OK
 
 
 COMMANDS = [pull_command]

@@ -47,6 +47,8 @@ class PullDatabase:
         self, table: str, records: Sequence[dict], apply: Any
     ) -> dict[str, Any]:
         keep, refused = values.screen(records)
+        synced = next(s for s in SYNCED.values() if s.table == table)
+        keep = [{**r, "unknown": synced.unknown(r.get("properties") or {})} for r in keep]
         result: dict[str, Any] = apply(keep) if keep else {}
         if refused:
             for why in refused:

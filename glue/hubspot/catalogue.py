@@ -54,6 +54,11 @@ class Prop:
     # Postgres' value is pushed (the credits: merged, then pushed)
     owner: str = "hubspot"
     standard: bool = False  # one of HubSpot's own properties: setup neither creates nor checks it
+    # what an empty value (none, "" or blanks) read from HubSpot means: "none" (the value is
+    # cleared, or refused where the property is required) or "unknown" (the stored value is
+    # kept: the glue names the property in the record's ``unknown`` list, which the apply
+    # functions honour; glue.db.pull)
+    empty: str = "none"
 
     @property
     def local(self) -> str:
@@ -88,6 +93,7 @@ class Prop:
 
 
 OWNERS = ("hubspot", "postgres")
+EMPTY = ("none", "unknown")  # Prop.empty
 
 
 # ---- HubSpot property values -----------------------------------------------------------------
@@ -166,7 +172,7 @@ BOOKING_PROPS = (
 # the push writes these, the pull, import and reconcile read them.
 BOOKING_COLUMNS = {p.name: p.column or p.name for p in BOOKING_PROPS}
 EXAM_PROPS = (
-    _exam("mock_exam_name", "Mock exam name"),
+    _exam("mock_exam_name", "Mock exam name", empty="unknown"),
     _exam("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
     _exam("exam_date", "Exam date", type="date"),
     _exam("start_time", "Start time"),
@@ -184,12 +190,13 @@ EXAM_PROPS = (
 # properties HubSpot owns that the push writes); CONTACT_PROPS: those setup creates.
 CONTACT_FIELDS = (
     _contact("email", "Email", standard=True),
-    _contact("student_id", "Student ID", writes=("push",)),
-    _contact("firstname", "First name", writes=("push",), standard=True),
-    _contact("lastname", "Last name", writes=("push",), standard=True),
+    _contact("student_id", "Student ID", writes=("push",), empty="unknown"),
+    _contact("firstname", "First name", writes=("push",), standard=True, empty="unknown"),
+    _contact("lastname", "Last name", writes=("push",), standard=True, empty="unknown"),
     _contact("ndecc_exam_date", "NDECC exam date"),
     *(
-        _contact(f.name, f.label, type="number", writes=("push",), owner="postgres")
+        _contact(f.name, f.label, type="number", writes=("push",), owner="postgres",
+                 empty="unknown")
         for f in CREDIT_FIELDS
     ),
 )
@@ -291,6 +298,12 @@ class Synced:
 
     def names(self, **kw: str | None) -> tuple[str, ...]:
         return tuple(p.name for p in self.select(**kw))
+
+    def unknown(self, properties: dict[str, Any]) -> list[str]:
+        """The properties of a record read from HubSpot whose value is empty (absent, null or
+        blank) and declared unknown when empty (``Prop.empty``): their stored values are kept."""
+        return [p.name for p in self.props if p.empty == "unknown"
+                and not str(properties.get(p.name) or "").strip()]
 
 
 SYNCED = {

@@ -5,7 +5,6 @@ that owns rate limiting, retries, timeouts and error mapping.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import threading
@@ -27,6 +26,7 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from glue.config import ConfigError, Settings
+from glue.hubspot import wire
 from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
 from glue.hubspot.ratelimit_host import host_window_path
 
@@ -183,38 +183,44 @@ def host_limiter_path(name: str, base_url: str) -> Path:
     return host_window_path(f"{name}-{where}")
 
 
-# the category of a HubSpotError for a 2xx answer that is not a JSON object: what proxies and
-# firewalls hand back (an HTML page, a truncated body); retried like a 5xx, then a dead letter
+# the category of a HubSpotError for a 2xx answer that is not HubSpot's: not JSON (a proxy's
+# page, a truncated body), too large or too deep, a repeated key, or JSON of the wrong shape
+# (glue.hubspot.wire); retried like a 5xx, then the command stops with exit 75 (try again later)
 UNREADABLE = "UNREADABLE_ANSWER"
 
 
-def unreadable(status: int, raw: bytes, body: Any, operation: str) -> HubSpotError:
-    """The error of a 2xx answer whose body is not a JSON object: its kind and a short,
-    printable preview (never the whole body: it may be megabytes)."""
-    try:
-        json.loads(raw)
-        kind = f"JSON {type(body).__name__}, not an object"
-    except ValueError:
-        kind = "not JSON"
-    text = body if isinstance(body, str) else json.dumps(body)
-    preview = "".join(ch if ch.isprintable() else " " for ch in text[:60]).strip()
+def unreadable(status: int, raw: bytes, why: wire.Malformed, operation: str) -> HubSpotError:
+    """The error of a 2xx answer the decoder refused: why, and a short, printable preview of
+    the body (never the whole body: it may be megabytes)."""
+    text = raw[:60].decode("utf-8", "replace")
+    preview = "".join(ch if ch.isprintable() else " " for ch in text).strip()
     return HubSpotError(
-        f"the answer is not HubSpot's JSON ({kind}, {len(raw):,} bytes: {preview!r})",
+        f"the answer is not HubSpot's JSON: {why} ({len(raw):,} bytes: {preview!r})",
         status=status,
         category=UNREADABLE,
         operation=operation,
     )
 
 
-def _parse_body(raw: Any) -> Any:
+def _error_body(raw: Any) -> Any:
+    """An error answer's body: HubSpot's JSON when the decoder takes it, else its text (an
+    error answer is only read for its message and category)."""
     if raw is None:
         return None
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
+    data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "replace")
     try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        return raw
+        return wire.loads(data)
+    except wire.Malformed:
+        return data.decode("utf-8", "replace")
+
+
+def _read(response: Any, limit: int) -> bytes:
+    """The answer's bytes, at most ``limit + 1`` of them (a longer answer is refused by the
+    decoder without being held whole)."""
+    read = getattr(response, "read", None)
+    if read is None:
+        return response.data or b""
+    return read(limit + 1, decode_content=True) or b""
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -306,12 +312,18 @@ class HubSpotClient:
 
     # ---- the one place a request is sent ---------------------------------------------------
     def call(
-        self, operation: str, fn: Callable[..., Any], *args: Any, retry: bool = True
+        self,
+        operation: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        retry: bool = True,
+        shape: wire.Shape = wire.ANSWER,
     ) -> tuple[Any, int]:
         """Send one SDK call (``*_with_http_info``) under the limiter, with retries (tenacity):
         a 429 waits Retry-After (or the window) up to ``max_rate_limit_waits`` times; with
         ``retry``, 5xx / timeouts / connection errors are retried ``max_retries`` times with
-        exponential backoff and jitter (``retry=False``: a write that is not idempotent)."""
+        exponential backoff and jitter (``retry=False``: a write that is not idempotent). A 2xx
+        answer is decoded and typed by ``shape`` (glue.hubspot.wire): the JSON is returned."""
         counts = {"waits": 0, "failures": 0}
 
         def worth_retrying(state: tenacity.RetryCallState) -> bool:
@@ -345,7 +357,7 @@ class HubSpotClient:
             sleep=self._pause,
             reraise=True,
         )
-        return retrying(self._send, operation, fn, *args)
+        return retrying(self._send, operation, fn, shape, *args)
 
     def _pause(self, seconds: float) -> None:
         """Wait before a retry, or raise Stopped when a stop is asked meanwhile."""
@@ -354,9 +366,12 @@ class HubSpotClient:
         elif self.stop.is_set() or self.stop.wait(seconds):
             raise Stopped("stopped before retrying")
 
-    def _send(self, operation: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
-        """One request: a token held until the answer, the answer read as JSON, every failure
-        mapped to one HubSpotError (status 0: an answer the SDK could not read)."""
+    def _send(
+        self, operation: str, fn: Callable[..., Any], shape: wire.Shape, *args: Any
+    ) -> tuple[Any, int]:
+        """One request: a token held until the answer, the answer's bytes decoded and typed
+        (glue.hubspot.wire), every failure mapped to one HubSpotError (status 0: an answer the
+        SDK could not read)."""
         try:
             # Held until the answer: HubSpot counts the call when it arrives, which may be long
             # after the grant on a loaded machine (glue.hubspot.ratelimit). DailyBudgetExhausted
@@ -371,15 +386,12 @@ class HubSpotClient:
                     self.limiter.observe(getattr(exc, "headers", None))
                     raise
                 try:
-                    raw = response.data
+                    raw = _read(response, wire.MAX_ANSWER_BYTES)
                 finally:
                     response.release_conn()
                 # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
                 self.limiter.observe(getattr(response, "headers", None))
-            body = _parse_body(raw) if raw else None
-            if body is not None and not isinstance(body, dict) and 200 <= response.status < 300:
-                raise unreadable(response.status, raw, body, operation)
-            return body, response.status
+            return self._decode(raw, response.status, shape, operation), response.status
         except _SDK_EXCEPTIONS as exc:
             raise self._from_api_exception(exc, operation) from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -392,12 +404,28 @@ class HubSpotClient:
                 f"unreadable answer: {exc}", status=0, operation=operation
             ) from exc
 
+    @staticmethod
+    def _decode(raw: bytes, status: int, shape: wire.Shape, operation: str) -> Any:
+        """A 2xx answer as typed JSON (None when empty: a 204), or the HubSpotError saying why
+        it is not HubSpot's."""
+        try:
+            if not raw:
+                if status == 204 or shape is wire.ANSWER:
+                    return None
+                raise wire.Malformed("", "is empty")
+            body = wire.loads(raw)
+            return shape.check(body, "")
+        except wire.Malformed as why:
+            raise unreadable(status, raw, why, operation) from None
+
     def _from_api_exception(self, exc: Exception, operation: str) -> HubSpotError:
         status = getattr(exc, "status", None) or None
-        body = _parse_body(getattr(exc, "body", None))
+        body = _error_body(getattr(exc, "body", None))
         headers = getattr(exc, "headers", None)
         message = body.get("message") if isinstance(body, dict) else None
         category = body.get("category") if isinstance(body, dict) else None
+        message = message if isinstance(message, str) else None
+        category = category if isinstance(category, str) else None
         retry_after = None
         if status == 429:
             raw = _header(headers, "Retry-After")
@@ -421,18 +449,36 @@ class HubSpotClient:
 
     @staticmethod
     def _batch_result(data: Any, status: int) -> BatchResult:
+        """A batch answer typed by glue.hubspot.wire (BATCH or ASSOCIATION_BATCH): its results
+        and errors. A result the decoder refused (a property value that is not a string, a
+        repeated property) is one more error about its record (by trace id and id), so the
+        push fails that record and names the property, never taking it as written."""
         data = data if isinstance(data, dict) else {}
         errors = [
             RecordError(
-                message=str(e.get("message") or ""),
+                message=e.get("message") or "",
                 category=e.get("category"),
                 status=e.get("status"),
                 context={k: [str(x) for x in v or []] for k, v in (e.get("context") or {}).items()},
             )
             for e in data.get("errors") or []
-            if isinstance(e, dict)
         ]
-        return BatchResult(status=status, results=list(data.get("results") or []), errors=errors)
+        results = []
+        for r in data.get("results") or []:
+            refused = r.get("refused") if isinstance(r, dict) else None
+            if refused is None:
+                results.append(r)
+                continue
+            context = {"ids": [str(r["id"])]}
+            if r.get("objectWriteTraceId"):
+                context["objectWriteTraceId"] = [r["objectWriteTraceId"]]
+            errors.append(RecordError(
+                message=f"HubSpot's answer about this record is malformed: property "
+                        f"{refused['property']} {refused['why']}",
+                category="INVALID_ARGUMENT",
+                context=context,
+            ))
+        return BatchResult(status=status, results=results, errors=errors)
 
     # ---- objects -----------------------------------------------------------------------------
     def upsert(
@@ -455,7 +501,8 @@ class HubSpotClient:
             local_vars_configuration=cfg,
         )
         data, status = self.call(
-            f"upsert {object_type}", self.batch_api.upsert_with_http_info, object_type, body
+            f"upsert {object_type}", self.batch_api.upsert_with_http_info, object_type, body,
+            shape=wire.BATCH,
         )
         return self._batch_result(data, status)
 
@@ -475,7 +522,8 @@ class HubSpotClient:
             local_vars_configuration=cfg,
         )
         data, status = self.call(
-            f"update {object_type}", self.batch_api.update_with_http_info, object_type, body
+            f"update {object_type}", self.batch_api.update_with_http_info, object_type, body,
+            shape=wire.BATCH,
         )
         return self._batch_result(data, status)
 
@@ -532,7 +580,8 @@ class HubSpotClient:
             )
             call = self.associations_api.create_with_http_info
         data, status = self.call(
-            f"associate {from_type}->{to_type}", call, from_type, to_type, body
+            f"associate {from_type}->{to_type}", call, from_type, to_type, body,
+            shape=wire.ASSOCIATION_BATCH,
         )
         return self._batch_result(data, status)
 
@@ -559,6 +608,7 @@ class HubSpotClient:
                 from_type,
                 to_type,
                 body,
+                shape=wire.ASSOCIATIONS,
             )
             for item in (data or {}).get("results") or []:
                 fid = str((item.get("from") or {}).get("id"))
@@ -644,6 +694,7 @@ class HubSpotClient:
     # ---- schemas -----------------------------------------------------------------------------
     def schema(self, object_type: str) -> dict[str, Any]:
         data, _ = self.call(
-            f"schema {object_type}", self.schemas_api.get_by_id_with_http_info, object_type
+            f"schema {object_type}", self.schemas_api.get_by_id_with_http_info, object_type,
+            shape=wire.SCHEMA,
         )
         return data if isinstance(data, dict) else {}

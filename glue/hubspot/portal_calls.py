@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from glue.config import Settings
+from glue.hubspot import wire
 from glue.hubspot.catalogue import (
     GROUP,
     PREREQUISITE_INVERSE,
@@ -58,8 +59,10 @@ class Portal:
         return self._ahead.pop(key, None)
 
     # ---- reads ----------------------------------------------------------------------------
-    def _get(self, operation: str, fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        data, _ = self.client.call(operation, fn, *args)
+    def _get(
+        self, operation: str, fn: Callable[..., Any], *args: Any, shape: wire.Shape = wire.ANSWER
+    ) -> dict[str, Any]:
+        data, _ = self.client.call(operation, fn, *args, shape=shape)
         return data if isinstance(data, dict) else {}
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -69,7 +72,8 @@ class Portal:
 
     def _schemas_now(self) -> list[dict[str, Any]]:
         return list(
-            self._get("list schemas", self._schemas.get_all_with_http_info).get("results") or []
+            self._get("list schemas", self._schemas.get_all_with_http_info,
+                      shape=wire.SCHEMAS).get("results") or []
         )
 
     def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
@@ -79,12 +83,14 @@ class Portal:
 
     def _properties_now(self, object_type: str) -> dict[str, dict[str, Any]]:
         data = self._get(
-            f"properties {object_type}", self._properties.get_all_with_http_info, object_type
+            f"properties {object_type}", self._properties.get_all_with_http_info, object_type,
+            shape=wire.PROPERTIES,
         )
         return {p["name"]: p for p in data.get("results") or [] if isinstance(p, dict)}
 
     def groups(self, object_type: str) -> set[str]:
-        data = self._get(f"groups {object_type}", self._groups.get_all_with_http_info, object_type)
+        data = self._get(f"groups {object_type}", self._groups.get_all_with_http_info, object_type,
+                         shape=wire.GROUPS)
         return {g.get("name") for g in data.get("results") or [] if isinstance(g, dict)}
 
     def labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
@@ -98,13 +104,15 @@ class Portal:
             self._labels.get_all_with_http_info,
             from_type,
             to_type,
+            shape=wire.LABELS,
         )
         return [x for x in data.get("results") or [] if isinstance(x, dict)]
 
     # ---- writes ---------------------------------------------------------------------------
     def create_schema(self, obj: CustomObject) -> dict[str, Any]:
         return self._get(
-            f"create schema {obj.name}", self._schemas.create_with_http_info, obj.schema_body()
+            f"create schema {obj.name}", self._schemas.create_with_http_info, obj.schema_body(),
+            shape=wire.SCHEMA,
         )
 
     def create_association(self, from_type: str, to_type: str, name: str) -> dict[str, Any]:
@@ -128,6 +136,7 @@ class Portal:
             self._properties.create_with_http_info,
             object_type,
             prop.definition(),
+            shape=wire.PROPERTY,
         )
 
     def change_type(self, object_type: str, prop: Prop) -> dict[str, Any]:
@@ -140,6 +149,7 @@ class Portal:
             object_type,
             prop.name,
             body,
+            shape=wire.PROPERTY,
         )
 
     def update_property(self, object_type: str, prop: Prop) -> dict[str, Any]:
@@ -151,6 +161,7 @@ class Portal:
             object_type,
             prop.name,
             body,
+            shape=wire.PROPERTY,
         )
 
     def create_label(self, from_type: str, to_type: str) -> dict[str, Any]:
@@ -165,4 +176,5 @@ class Portal:
             from_type,
             to_type,
             body,
+            shape=wire.LABELS,
         )

@@ -15,6 +15,7 @@ from typing import Any
 import hubspot.crm.objects as objects
 
 from glue.config import Settings
+from glue.hubspot import wire
 from glue.hubspot.client import (
     MAX_BATCH,
     MAX_HISTORY_BATCH,
@@ -100,7 +101,7 @@ def record(data: Any) -> dict[str, Any]:
     data = as_json(data)
     created = data.get("createdAt")
     archived_at = data.get("archivedAt")
-    return {
+    out = {
         "id": str(data.get("id")),
         "properties": dict(data.get("properties") or {}),
         "archived": bool(data.get("archived")),
@@ -109,6 +110,9 @@ def record(data: Any) -> dict[str, Any]:
         "createdAt": None if created is None else str(created),
         "updatedAt": data.get("updatedAt"),
     }
+    if data.get("refused"):  # the decoder refused a value of it (glue.hubspot.wire.Record)
+        out["refused"] = data["refused"]
+    return out
 
 
 class HubSpotReader:
@@ -171,7 +175,8 @@ class HubSpotReader:
         with self.search_limiter.hold() if self.search_limiter else contextlib.nullcontext():
             self.searches += 1
             data, _ = self.client.call(
-                f"search {object_type}", self._search.do_search_with_http_info, object_type, body
+                f"search {object_type}", self._search.do_search_with_http_info, object_type, body,
+                shape=wire.SEARCH,
             )
         data = as_json(data)
         nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
@@ -217,7 +222,7 @@ class HubSpotReader:
                     object_type, _body, **_extra, **options
                 )
 
-            data, _ = self.client.call(f"read {object_type}", batch)
+            data, _ = self.client.call(f"read {object_type}", batch, shape=wire.BATCH)
             for r in as_json(data).get("results") or []:
                 item = record(r)
                 if history:
@@ -241,7 +246,7 @@ class HubSpotReader:
             def page(_args: dict[str, Any] = args, **options: Any) -> Any:
                 return self._basic.get_page_with_http_info(object_type, **_args, **options)
 
-            data, _ = self.client.call(f"list archived {object_type}", page)
+            data, _ = self.client.call(f"list archived {object_type}", page, shape=wire.PAGE)
             data = as_json(data)
             for r in data.get("results") or []:
                 item = record(r)
@@ -268,6 +273,7 @@ class HubSpotReader:
             local_vars_configuration=self._cfg,
         )
         data, status = self.client.call(
-            "create notes", self._objects_batch.create_with_http_info, NOTES, body, retry=False
+            "create notes", self._objects_batch.create_with_http_info, NOTES, body, retry=False,
+            shape=wire.BATCH,
         )
         return HubSpotClient._batch_result(data, status)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from glue.hubspot import wire
+
 # HubSpot's limit on a text value added through the CRM: 65,536 characters; a value submitted
 # through a form has no limit (https://knowledge.hubspot.com/properties/property-field-types-in-hubspot,
 # "Single-line text"), so longer values do reach the API's answers.
@@ -48,7 +50,6 @@ PREVIEW = 80  # characters of a refused value kept in its dead letter
 # Date properties: HubSpot's date and datetime ones and mockbook's text ones named as dates.
 DATE_PROPERTIES = frozenset({"exam_date", "ndecc_exam_date", "scheduled_activation_datetime"})
 _ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
-_JSON_KIND = {dict: "a JSON object", list: "a JSON array", bool: "a boolean"}
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,9 @@ def _check(path: str, value: Any, limit: int) -> tuple[str, str] | None:
 def _not_hubspots(name: str, value: Any) -> str | None:
     """Why a property value is not one HubSpot sends: not a string, or a date that does not
     exist in a date property (None when it may be one)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        kind = _JSON_KIND.get(type(value), f"a {type(value).__name__}")
-        return f"is {kind}, not a string (HubSpot sends every property value as a string)"
+    why = wire.property_fault(value)
+    if value is None or why is not None:
+        return why
     if name in DATE_PROPERTIES or name.endswith(("_date", "_datetime")):
         day = _ISO_DAY.match(value)
         if day is not None:
@@ -121,6 +120,9 @@ def refusal(record: Any) -> Refusal | None:
         return None
     rid = record.get("id")
     record_id = str(rid) if rid is not None and not _check("id", rid, 64) else None
+    refused = record.get("refused")  # what the decoder refused (glue.hubspot.wire.Record)
+    if isinstance(refused, dict):
+        return Refusal(record_id, str(refused.get("property")), str(refused.get("why")))
     for name, value in (record.get("properties") or {}).items():
         limit = MAX_LENGTH.get(name, HUBSPOT_MAX_LENGTH)
         found = _check(name, value, limit)

@@ -175,6 +175,7 @@ class NotesStats:
     # notes whose association to their booking or contact has not landed: failed, tried again
     unassociated: int = 0
     failed: str | None = None
+    transient: bool = False  # failed because HubSpot did not answer properly (exit 75)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -222,6 +223,7 @@ class NoteWriter:
                         break
             except HubSpotError as exc:
                 self.stats.failed = str(exc)
+                self.stats.transient = exc.transient
                 log.warning("audit notes stopped: %s (the next run carries on)", exc)
         return self.stats
 

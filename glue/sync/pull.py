@@ -161,6 +161,9 @@ class TargetStats:
     # value, associations, applied}): the association was applied where there was one
     reassociated: list[dict[str, Any]] = field(default_factory=list)
     failed: str | None = None  # why the pass stopped early (HubSpot unreachable...)
+    # it stopped because HubSpot did not answer properly (no answer, a 5xx, a 429, an answer
+    # that is not HubSpot's JSON): try again later (exit 75)
+    transient: bool = False
     stopped: bool = False  # a stop was asked: the pass ended early, its cursor saved
     total: int | None = None  # what the first search said it would find
 
@@ -202,6 +205,12 @@ class PullStats:
     @property
     def ok(self) -> bool:
         return all(t.failed is None for t in self.targets.values())
+
+    @property
+    def hubspot_down(self) -> bool:
+        """Every pass that stopped did so because HubSpot did not answer properly."""
+        failed = [t for t in self.targets.values() if t.failed is not None]
+        return bool(failed) and all(t.transient for t in failed)
 
     @property
     def problems(self) -> int:
@@ -598,6 +607,7 @@ class Puller:
                 self._exam_housekeeping(target, stats)
         except HubSpotError as exc:
             stats.failed = str(exc)
+            stats.transient = exc.transient
             if held:  # the pages read before the failure are kept
                 with contextlib.suppress(HubSpotError):
                     flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import os
 import threading
@@ -29,6 +28,7 @@ from starlette.routing import Route
 from glue.cache import CacheKeeper
 from glue.config import WEBHOOKS_PATH, ConfigError, Settings
 from glue.db.database import Database
+from glue.hubspot import wire
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.ratelimit import RateLimiter
 from glue.hubspot.reads import HubSpotReader
@@ -210,19 +210,8 @@ def check_signature(
 
 
 # ---- the intake ---------------------------------------------------------------------------------
-def _malformed(events: Any) -> str | None:
-    if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
-        return f"the body must be a JSON array of 1 to {MAX_EVENTS} events"
-    for event in events:
-        if not isinstance(event, dict):
-            return "every event must be a JSON object"
-        if not isinstance(event.get("eventId"), int) or not isinstance(
-            event.get("occurredAt"), int
-        ):
-            return "every event needs a numeric eventId and occurredAt"
-        if event.get("objectId") in (None, "") or not event.get("subscriptionType"):
-            return "every event needs an objectId and a subscriptionType"
-    return None
+def _bad_request(message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": "bad_request", "message": message, **extra}, status_code=400)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -301,19 +290,63 @@ async def _store(
         return _unavailable(first_line(exc))
 
 
-def _events(body: bytes) -> list[dict[str, Any]] | JSONResponse:
-    """A signed delivery's events, or the answer to give: a check's (`mockbook webhooks
-    check`: signature and URL match; nothing is stored or applied) or a malformed body's."""
+def _events(body: bytes) -> tuple[list[dict[str, Any]], list[wire.RefusedEvent]] | JSONResponse:
+    """A signed delivery's events, HubSpot's and refused (glue.hubspot.wire: typed and
+    range-checked one by one), or the answer to give: a check's (`mockbook webhooks check`:
+    signature and URL match; nothing is stored or applied) or a malformed body's (not JSON,
+    too deep, not an array of 1 to 100 events: 400, nothing stored)."""
     try:
-        events = json.loads(body)
-    except ValueError:
-        events = None
+        events = wire.loads(body, max_bytes=MAX_BODY_BYTES, max_depth=wire.WEBHOOK_MAX_DEPTH)
+    except wire.Malformed as exc:
+        return _refused_body(f"the body {exc}")
     if _is_check(events):
         return JSONResponse({"check": "ok", "checkId": events[0].get("checkId")})
-    problem = _malformed(events)
-    if problem is not None:
-        return JSONResponse({"error": "bad_request", "message": problem}, status_code=400)
-    return events
+    if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
+        return _refused_body(f"the body must be a JSON array of 1 to {MAX_EVENTS} events")
+    return wire.webhook_events(events)
+
+
+def _refused_body(problem: str) -> JSONResponse:
+    log.warning("webhook refused: %s", problem,
+                extra=fields(event="webhook_refused", why=problem))
+    return _bad_request(problem)
+
+
+def _refused_events(
+    refused: list[wire.RefusedEvent], total: int, result: dict[str, Any]
+) -> JSONResponse:
+    """The answer to a delivery some of whose events are malformed: 400 (HubSpot does not
+    retry it, and sending the same bytes again would not help), the events that are HubSpot's
+    stored all the same (``result``: the store's counts), each refused one named (logged)."""
+    message = (f"{len(refused)} of {total} event(s) refused, the others stored: "
+               + "; ".join(r.why for r in refused[:3]))
+    log.warning("webhook: %s", message,
+                extra=fields(event="webhook_refused", why=message, refused=len(refused)))
+    return _bad_request(message, **result, refused=[r.as_dict() for r in refused])
+
+
+async def _keep(
+    events: list[dict[str, Any]],
+    store: Callable[[list[dict[str, Any]]], dict[str, int]],
+    admit: Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], int]] | None,
+    on_stored: Callable[[], None] | None,
+) -> dict[str, Any] | JSONResponse:
+    """Store the events of the database's portal (``admit``: the others are dropped and
+    counted); the store's counts, or its answer when they could not be stored."""
+    refused = 0
+    if admit is not None and events:
+        events, refused = admit(events)
+    result: dict[str, Any] = {"stored": 0}
+    if events:
+        stored = await _store(store, events)
+        if isinstance(stored, JSONResponse):
+            return stored
+        result = dict(stored)
+        if on_stored is not None:
+            on_stored()
+    if refused:
+        result["refused_portal"] = refused
+    return result
 
 
 def build_app(
@@ -343,21 +376,15 @@ def build_app(
         problem = _signature_problem(config, request, body)
         if problem is not None:
             return JSONResponse({"error": "unauthorized", "message": problem}, status_code=401)
-        events = _events(body)
-        if isinstance(events, JSONResponse):
-            return events
-        refused = 0
-        if admit is not None:
-            events, refused = admit(events)
-            if not events:
-                return JSONResponse({"stored": 0, "refused_portal": refused}, status_code=200)
-        result = await _store(store, events)
+        typed = _events(body)
+        if isinstance(typed, JSONResponse):
+            return typed
+        events, malformed = typed
+        result = await _keep(events, store, admit, on_stored)
         if isinstance(result, JSONResponse):
             return result
-        if on_stored is not None:
-            on_stored()
-        if refused:
-            result = {**result, "refused_portal": refused}
+        if malformed:
+            return _refused_events(malformed, len(events) + len(malformed), result)
         return JSONResponse(result, status_code=200)
 
     async def healthz(_request: Request) -> JSONResponse:

@@ -192,6 +192,9 @@ BEGIN
                 ELSE
                     v_old := mockbook_internal.lock_exam(v_id);
                     v_exam := v_old.id;
+                    -- an empty value the catalogue declares unknown (the record's "unknown"
+                    -- list, glue.hubspot.catalogue Prop.empty): the stored value is kept
+                    v_new := mockbook_internal.pulled_keep_unknown(v_new, v_old, v_item);
                     -- older than the read applied last: nothing applied, a dead letter stays
                     IF v_modified IS NOT NULL AND EXISTS (
                            SELECT FROM hubspot_sync.exam_hubspot_sync AS s

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_pulled_exams.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_035_functions_internal_apply_pulled_exams.sql sha256:f5a32da4c86b371fc93c97a181cfd325994715ff8603a4d633761535ea6e1deb
