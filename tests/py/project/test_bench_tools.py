@@ -141,18 +141,65 @@ def test_b4r_bare_rows_come_and_go(make_database) -> None:
 
 
 STAMP = re.compile(r"\b\d{8}T\d{6}Z\b")
+PAGES = ("README.md", "CHANGELOG.md", "bench/README.md", ":(glob)docs/*.md")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+def results_against_citations(root: Path) -> tuple[set[str], set[str]]:
+    """(runs git tracks in bench/results that no page cites, runs a page cites whose results
+    git does not track), both read from what git tracks (its index): the pages as staged and
+    `git ls-files bench/results`. A measurement writes results and rewrites bench/README.md's
+    generated blocks in the working tree; until they are added, the check sees the runs the
+    checkout had, so measuring never breaks the suite."""
+    pages = git(root, "ls-files", "-z", "--", *PAGES).split("\0")
+    cited = {stamp for page in pages if page
+             for stamp in STAMP.findall(git(root, "show", f":{page}"))}
+    results = git(root, "ls-files", "-z", "--", "bench/results").split("\0")
+    committed = {m[0] for path in results if (m := STAMP.search(Path(path).name))}
+    return committed - cited, cited - committed
 
 
 def test_committed_results_are_the_runs_the_documentation_cites() -> None:
     """bench/results holds the latest full run (the Results block of bench/README.md names it)
     and the runs a page cites, nothing else: the history of the others is in git."""
-    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md",
-             *sorted((ROOT / "docs").glob("*.md"))]
-    cited = {stamp for page in pages for stamp in STAMP.findall(page.read_text())}
-    committed = {STAMP.search(p.name)[0] for p in (ROOT / "bench" / "results").iterdir()
-                 if STAMP.search(p.name)}
-    assert committed - cited == set(), "results no page cites: delete them (git keeps them)"
-    assert cited - committed == set(), "runs cited whose results are not committed"
+    uncited, missing = results_against_citations(ROOT)
+    assert uncited == set(), "results no page cites: delete them (git keeps them)"
+    assert missing == set(), "runs cited whose results are not committed"
+    assert git(ROOT, "ls-files", "bench/results"), "no results tracked: not a git checkout?"
+
+
+def test_a_run_left_in_the_working_tree_does_not_count(tmp_path: Path) -> None:
+    """What bench/run.py leaves (a results file, bench/README.md's blocks naming its run) is
+    not what git tracks: the check passes until the results are added without a page citing
+    them, or a page citing a run is added without its results."""
+    old, new = "20260101T000000Z", "20260102T000000Z"
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("mockbook\n")
+    (tmp_path / "docs" / "performance.md").write_text(f"run `{old}`\n")
+    (tmp_path / "bench" / "README.md").write_text(f"Run `{old}`\n")
+    (tmp_path / "bench" / "results" / f"{old}.json").write_text("{}\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    assert results_against_citations(tmp_path) == (set(), set())
+
+    # a run: its results and the README's block naming it, in the working tree only
+    (tmp_path / "bench" / "results" / f"{new}.json").write_text("{}\n")
+    (tmp_path / "bench" / "results" / f"{new}.png").write_bytes(b"png")
+    (tmp_path / "bench" / "README.md").write_text(f"Run `{new}`\n")
+    assert results_against_citations(tmp_path) == (set(), set())
+
+    git(tmp_path, "add", f"bench/results/{new}.json")  # tracked, cited by no staged page
+    assert results_against_citations(tmp_path) == ({new}, set())
+    git(tmp_path, "add", "bench/README.md")  # cited now (and the old run by docs/)
+    assert results_against_citations(tmp_path) == (set(), set())
+    (tmp_path / "docs" / "performance.md").write_text("run `20260103T000000Z`\n")
+    git(tmp_path, "add", "docs/performance.md")  # the old run uncited, a run not tracked cited
+    assert results_against_citations(tmp_path) == ({old}, {"20260103T000000Z"})
 
 
 def test_the_benchmark_pages_stay_short() -> None:
