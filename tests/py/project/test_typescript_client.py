@@ -410,3 +410,15 @@ def test_a_student_token_makes_the_functions_act_for_that_student(
     actor = one(db, "SELECT actor FROM hubspot_sync.credit_ledger WHERE booking_id = %s",
                 booked["id"])
     assert actor.lower() == f"user:{email(ann)}"
+
+
+def test_the_calls_the_apps_page_shows_are_the_compiled_ones() -> None:
+    """Each TypeScript block of docs/apps.md that defines something (`export`) is a piece of
+    app.ts as it stands, so the documented calls (the booking with mockbookCall, the student's
+    token) are the ones tsc compiles above."""
+    doc = (tstypes.ROOT / "docs" / "apps.md").read_text()
+    blocks = [b for b in re.findall(r"^```ts\n(.*?)^```$", doc, re.S | re.M) if "export " in b]
+    assert len(blocks) >= 2
+    app = (CLIENT / "app.ts").read_text()
+    assert [b.splitlines()[0] for b in blocks if b not in app] == []
+    assert any("mockbookCall(" in b for b in blocks) and any("studentToken" in b for b in blocks)
