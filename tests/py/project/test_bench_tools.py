@@ -209,3 +209,89 @@ def test_the_benchmark_pages_stay_short() -> None:
     docs/performance.md within 400."""
     assert len((ROOT / "bench" / "README.md").read_text().splitlines()) <= 300
     assert len((ROOT / "docs" / "performance.md").read_text().splitlines()) <= 400
+
+
+# --- bench/abba.py: two revisions of db/ on one fixture ---------------------------------------
+
+def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
+    """The whole script with tiny legs: the base from git (HEAD), the subject the working tree,
+    one round at one client count. Both sides hold the same fixture (one copied database when
+    db/schema/ is the same), every leg booked, and the ratio is the subject's mean legs ÷ the
+    base's, each round's own ratio beside it."""
+    done = subprocess.run([sys.executable, "bench/abba.py", "--base", "HEAD", "--clients", "2",
+                           "--rounds", "1", "--leg", "1", "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = tmp_path.glob("*-abba.json")
+    run = json.loads(path.read_text())
+    assert run["base"]["commit"] == git(ROOT, "rev-parse", "HEAD").strip()
+    assert run["subject"]["rev"] == "worktree" and len(run["fixture_digest"]) == 32
+    schema_same = not git(ROOT, "diff", "--name-only", "HEAD", "--", "db/schema")
+    assert run["fixture"].startswith("template" if schema_same else "built per side")
+    (fig,) = run["figures"]
+    base, subject = fig["base_legs_tps"], fig["subject_legs_tps"]
+    assert len(base) == len(subject) == 2 and min(base + subject) > 0
+    assert fig["ratio"] == round((sum(subject) / 2) / (sum(base) / 2), 3)
+    assert fig["round_ratios"] == [fig["ratio"]]
+    assert run["invariants"] == {"base": [], "subject": []}
+    assert "subject ÷ base" in done.stderr + done.stdout
+
+
+REPLACE = """
+import json, shutil, sys
+from pathlib import Path
+sys.path.insert(0, 'bench')
+import abba
+from glue.db.source import apply_source
+old, new, url = Path(sys.argv[1]) / 'old', Path(sys.argv[1]) / 'new', sys.argv[2]
+shutil.copytree('db', old)
+shutil.copytree('db', new)
+probe = "CREATE FUNCTION mockbook_internal.abba_probe({args}) RETURNS int LANGUAGE sql " \\
+        "SET search_path = '' AS $$ SELECT {value} $$;\\n"
+(old / 'functions/internal/abba_probe.sql').write_text(probe.format(args='', value=1))
+(old / 'functions/internal/abba_gone.sql').write_text(
+    probe.format(args='', value=2).replace('abba_probe', 'abba_gone'))
+(new / 'functions/internal/abba_probe.sql').write_text(probe.format(args='p int', value=3))
+print(json.dumps([abba.texts(old, ('schema',)) == abba.texts(new, ('schema',))]))
+apply_source(url, old)
+import psycopg
+with psycopg.connect(url) as conn:
+    conn.execute(abba.replacement_sql(old, new))
+    print(json.dumps(conn.execute(
+        "SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc AS p"
+        " WHERE p.proname LIKE 'abba%'").fetchone()[0]))
+    print(conn.execute("SELECT mockbook_internal.abba_probe(0)").fetchone()[0])
+"""
+
+
+def test_abba_gives_the_subject_its_revisions_functions(tmp_path: Path, make_database) -> None:
+    """On the copy of the base's database, the subject's functions replace the base's as its
+    revision would: a function whose arguments changed is dropped and made again, one the
+    subject does not have is gone."""
+    url = make_database("abba_replace")
+    done = subprocess.run([sys.executable, "-c", REPLACE, str(tmp_path), url], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    same_schema, functions, value = done.stdout.splitlines()
+    assert json.loads(same_schema) == [True]
+    assert json.loads(functions) == ["mockbook_internal.abba_probe(integer)"]
+    assert value == "3"
+
+
+def test_abba_finds_the_commit_that_cut_the_last_release() -> None:
+    code = "import sys; sys.path.insert(0, 'bench'); import abba; print(abba.last_release_commit())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    commit = done.stdout.strip()
+    releases = json.loads((ROOT / "db" / "migrations" / "releases.json").read_text())["releases"]
+    newest = [r for r in releases if r["date"]][-1]
+
+    def dated(ref: str) -> bool:
+        shown = subprocess.run(["git", "show", f"{ref}:db/migrations/releases.json"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+        return shown.returncode == 0 and any(
+            (r["revision"], r["date"]) == (newest["revision"], newest["date"])
+            for r in json.loads(shown.stdout)["releases"])
+
+    assert dated(commit) and not dated(f"{commit}^")
