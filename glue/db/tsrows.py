@@ -1,17 +1,11 @@
 """Which columns of the API's table-returning functions can be null, for the apps' types.
 
-Supabase's generator types every column of a `RETURNS TABLE` function as never null (the catalog
-does not say more), so `row.hubspot_id.toUpperCase()` would compile and throw. The one source is
-each function's COMMENT ON FUNCTION (the text docs/rpc.md prints), in one sentence:
-
-- ``Null: `a`, `b` (why), `c`, no other column.`` — exactly those columns;
-- ``Null: any column but `a` and `b` (why).`` — every column but those;
-- ``Null: none.`` — no column.
-
-A name in parentheses is an explanation, not a column. glue.db.tstypes writes each function's row
-type from it (`GetCreditSummaryRow`, ...: the generated row with `| null` on those columns);
-tests/py/project/test_typescript_nulls.py checks it against real rows of a fresh and an adopted
-database, both ways.
+Supabase's generator types every column of a `RETURNS TABLE` function as never null. The one
+source is each function's COMMENT ON FUNCTION (the text docs/rpc.md prints), in one sentence:
+``Null: `a`, `b` (why), no other column.``, ``Null: any column but `a` and `b`.`` or ``Null:
+none.`` (a name in parentheses explains, it is not a column). glue.db.tstypes writes each row
+type from it (the generated row with `| null` on those columns);
+tests/py/project/test_typescript_nulls.py checks it against real rows, both ways.
 """
 
 from __future__ import annotations
