@@ -1,8 +1,14 @@
 // The calls docs/apps.md shows, written against the generated types: `tsc --noEmit` in this
 // folder compiles them (tests/py/project/test_typescript_client.py runs it in make test).
 import { createClient } from '@supabase/supabase-js'
+import { SignJWT } from 'jose'
 
-import { type Database, mockbookError, type MockbookErrorCode } from './mockbook.types'
+import {
+  type Database,
+  mockbookCall,
+  mockbookError,
+  type MockbookErrorCode,
+} from './mockbook.types'
 
 export function connect(url: string, serviceRoleKey: string) {
   return createClient<Database>(url, serviceRoleKey, {
@@ -12,6 +18,38 @@ export function connect(url: string, serviceRoleKey: string) {
 }
 
 type Client = ReturnType<typeof connect>
+
+// Acting for a student: the server signs a short-lived JWT per request carrying what the
+// functions read from request.jwt.claims: `role` service_role (the only role that may call),
+// the student's `email` (their contact's, any case), the user's id as `sub`, and no admin role.
+// Signed with a key the project's API verifies (the JWT secret, or an imported signing key).
+export function studentToken(jwtSecret: string, student: { userId: string; email: string }) {
+  return new SignJWT({ role: 'service_role', email: student.email })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(student.userId)
+    .setIssuedAt()
+    .setExpirationTime('60s')
+    .sign(new TextEncoder().encode(jwtSecret))
+}
+
+export function asStudent(url: string, apiKey: string, token: string) {
+  return createClient<Database>(url, apiKey, {
+    db: { schema: 'hubspot_sync' },
+    auth: { persistSession: false },
+    global: { headers: { Authorization: `Bearer ${token}` } },
+  })
+}
+
+// A student's own bookings, as that student: another student's id is FORBIDDEN.
+export async function myBookings(url: string, apiKey: string, jwtSecret: string,
+                                 student: { userId: string; email: string; studentId: string }) {
+  const supabase = asStudent(url, apiKey, await studentToken(jwtSecret, student))
+  const { data, error } = await mockbookCall(
+    supabase.rpc('list_contact_bookings', { p_student_id: student.studentId }),
+  )
+  if (error) return { httpStatus: error.status, code: error.message }
+  return { httpStatus: 200, bookings: data }
+}
 
 export type BookingRequest = {
   studentId: string
@@ -24,23 +62,25 @@ export type BookingRequest = {
 // One key per user action, reused when the same request is sent again: the booking is then
 // replayed (`idempotent_replay: true`), never made or charged twice.
 export async function createBooking(supabase: Client, req: BookingRequest, attempt = 1) {
-  const { data, error } = await supabase.rpc('create_booking', {
-    p_student_id: req.studentId,
-    p_email: req.email,
-    p_mock_exam_id: req.examId,
-    p_idempotency_key: req.idempotencyKey,
-    p_attending_location: req.location,
-  })
+  // error: null, or a mockbook error (code 'PT409', message 'EXAM_FULL'); anything else
+  // (PGRST..., 42501, network: a bug or a setup problem) is thrown
+  const { data, error } = await mockbookCall(
+    supabase.rpc('create_booking', {
+      p_student_id: req.studentId,
+      p_email: req.email,
+      p_mock_exam_id: req.examId,
+      p_idempotency_key: req.idempotencyKey,
+      p_attending_location: req.location,
+    }),
+  )
   if (!error) {
     return { httpStatus: 201, bookingCode: data.booking_id, replay: data.idempotent_replay }
   }
-  const failure = mockbookError(error)
-  if (!failure) throw error // not a mockbook answer (PGRST..., 42501, network)
-  if (failure.code === 'BUSY' && attempt < 3) {
+  if (error.message === 'BUSY' && attempt < 3) {
     await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
     return createBooking(supabase, req, attempt + 1) // same key: safe
   }
-  return { httpStatus: failure.status, code: failure.code, message: failure.details }
+  return { httpStatus: error.status, code: error.message, message: error.details }
 }
 
 export async function cancel(supabase: Client, bookingId: string, studentId: string, key: string) {
@@ -87,7 +127,8 @@ export async function waitlist(supabase: Client, studentId: string, email: strin
   return { position, left: left.data.left }
 }
 
-// Reads return rows: PostgREST filters and .single() work on them.
+// Reads return rows: PostgREST filters and .single() work on them. A column that can be null
+// is typed `| null` (rpc.md says which, per function).
 export async function reads(supabase: Client, studentId: string, email: string) {
   const { data: summary, error } = await supabase
     .rpc('get_credit_summary', { p_student_id: studentId, p_email: email })
@@ -101,9 +142,10 @@ export async function reads(supabase: Client, studentId: string, email: string) 
     p_status: 'Active',
   })
   const credits: number = summary.sj_credits + summary.shared_mock_credits
+  const name = `${summary.firstname ?? ''} ${summary.lastname ?? ''}`.trim() || summary.email
   const seats: number[] = (exams ?? []).map((exam) => exam.remaining_seats)
-  const codes: (string | null)[] = (bookings ?? []).map((booking) => booking.booking_id)
-  return { credits, seats, codes }
+  const codes: string[] = (bookings ?? []).flatMap((booking) => booking.booking_id ?? [])
+  return { credits, name, seats, codes }
 }
 
 // Switch on the code; the union is every code mockbook raises.

@@ -250,6 +250,33 @@ export type RpcResults = {
   update_exam_prerequisites: UpdateExamPrerequisitesResult
 }
 
+/** The row Supabase's generator gives a function returning rows (every column non-null). */
+type GeneratedRow<F extends keyof GeneratedFunctions> =
+  GeneratedFunctions[F]['Returns'] extends (infer R)[] ? R : never
+
+/** That row with `| null` on the columns `N`. */
+type NullableIn<R, N extends keyof R> = { [C in keyof R]: C extends N ? R[C] | null : R[C] }
+
+/** A row of `credit_rules` (docs/rpc.md#credit_rules): null in no column. */
+export type CreditRulesRow = NullableIn<GeneratedRow<'credit_rules'>, never>
+
+/** A row of `get_credit_summary` (docs/rpc.md#get_credit_summary): null in `hubspot_id`, `firstname`, `lastname`. */
+export type GetCreditSummaryRow = NullableIn<GeneratedRow<'get_credit_summary'>, 'hubspot_id' | 'firstname' | 'lastname'>
+
+/** A row of `list_available_exams` (docs/rpc.md#list_available_exams): null in every column but `id`, `mock_exam_id`, `prerequisite_exam_ids`, `capacity`, `total_bookings`, `remaining_seats`, `is_full`, `held_seats`, `waiting`, `time_zone`. */
+export type ListAvailableExamsRow = NullableIn<GeneratedRow<'list_available_exams'>, 'mock_exam_name' | 'mock_type' | 'exam_date' | 'start_time' | 'end_time' | 'location' | 'mock_set' | 'starts_at' | 'ends_at' | 'reason'>
+
+/** A row of `list_contact_bookings` (docs/rpc.md#list_contact_bookings): null in every column but `student_id`, `time_zone`. */
+export type ListContactBookingsRow = NullableIn<GeneratedRow<'list_contact_bookings'>, 'id' | 'booking_id' | 'hubspot_id' | 'mock_exam_id' | 'mock_exam_name' | 'name' | 'student_email' | 'is_active' | 'attendance' | 'mock_type' | 'mock_set' | 'exam_date' | 'start_time' | 'end_time' | 'location' | 'attending_location' | 'dominant_hand' | 'token_used' | 'token_refunded' | 'token_refunded_at' | 'created_at' | 'updated_at' | 'waitlist_id' | 'waitlist_position' | 'offer_expires_at' | 'starts_at' | 'ends_at'>
+
+/** Each function returning rows → its row. */
+export type RpcRows = {
+  credit_rules: CreditRulesRow
+  get_credit_summary: GetCreditSummaryRow
+  list_available_exams: ListAvailableExamsRow
+  list_contact_bookings: ListContactBookingsRow
+}
+
 /** The error codes (`error.message` of a PTnnn error). */
 export type MockbookErrorCode =
   | 'INVALID_ARGUMENT'
@@ -318,19 +345,64 @@ export const MOCKBOOK_ERRORS: { readonly [C in MockbookErrorCode]: MockbookSqlst
   UNAVAILABLE: 'PT503',
 }
 
-/** The generated `Database` with each function's `Returns` replaced by its documented shape:
+/** The generated `Database` with each function's `Returns` replaced by its documented shape
+ * (a jsonb result's keys, a row's columns that can be null):
  * `createClient<Database>(url, key, { db: { schema: 'hubspot_sync' } })`. */
 export type Database = Omit<Generated, 'hubspot_sync'> & {
   hubspot_sync: Omit<Generated['hubspot_sync'], 'Functions'> & {
     Functions: {
       [F in keyof GeneratedFunctions]: F extends keyof RpcResults
         ? Omit<GeneratedFunctions[F], 'Returns'> & { Returns: RpcResults[F] }
-        : GeneratedFunctions[F]
+        : F extends keyof RpcRows
+          ? Omit<GeneratedFunctions[F], 'Returns'> & { Returns: RpcRows[F][] }
+          : GeneratedFunctions[F]
     }
   }
 }
 
-/** A documented mockbook error as supabase-js returns it (`error` of an rpc call). */
+/** An error as supabase-js hands it over (`error` of a call). */
+type SupabaseError = {
+  code?: string
+  message: string
+  details?: string | null
+  hint?: string | null
+}
+
+/** A mockbook error as PostgREST answers it, typed: `code` the SQLSTATE (`'PT409'`: HTTP 409),
+ * `message` the error code (`'EXAM_FULL'`): switch on `message`. `error.code === 'EXAM_FULL'`
+ * does not compile. */
+export type MockbookRpcError = {
+  code: MockbookSqlstate
+  /** the error code, without the words compatibility functions add */
+  message: MockbookErrorCode
+  /** a sentence for people */
+  details: string
+  /** what to do */
+  hint: string
+  /** the HTTP status PostgREST answers: nnn of PTnnn */
+  status: number
+}
+
+/** A call's answer: its data, or a mockbook error. */
+export type MockbookAnswer<T> = { data: T; error: null } | { data: null; error: MockbookRpcError }
+
+/** Awaits a supabase-js call (`supabase.rpc(...)`, with filters or `.single()`) and types its
+ * error: `const { data, error } = await mockbookCall(supabase.rpc('create_booking', {...}))`.
+ * A failure that is not a mockbook error (PGRST…, 42501, a network failure: a bug or a setup
+ * problem) is thrown as supabase-js reported it. */
+export async function mockbookCall<T>(
+  request: PromiseLike<{ data: T; error: null } | { data: null; error: SupabaseError }>,
+): Promise<MockbookAnswer<T>> {
+  const answer = await request
+  if (answer.error === null) return { data: answer.data, error: null }
+  const failure = mockbookError(answer.error)
+  if (!failure) throw answer.error
+  const { code, sqlstate, details, hint, status } = failure
+  return { data: null, error: { code: sqlstate, message: code, details, hint, status } }
+}
+
+/** A documented mockbook error read from a supabase-js `error`, the code in `code` (1.0's
+ * reader; `mockbookCall` gives the error in PostgREST's own fields). */
 export type MockbookError = {
   /** the error code, `message` without the words compatibility functions add */
   code: MockbookErrorCode
@@ -345,9 +417,7 @@ export type MockbookError = {
 
 /** The mockbook error in a supabase-js `error`, or null when it is something else (PGRST…,
  * 42501, a network failure): switch on `.code`. */
-export function mockbookError(
-  error: { code?: string; message: string; details?: string | null; hint?: string | null } | null,
-): MockbookError | null {
+export function mockbookError(error: SupabaseError | null): MockbookError | null {
   if (!error || !/^PT\d{3}$/.test(error.code ?? '')) return null
   const code = error.message.split(':', 1)[0]
   if (!(code in MOCKBOOK_ERRORS)) return null

@@ -3,7 +3,12 @@
 // tests/py/project/test_typescript_client.py compiles a copy without the directives and checks
 // that each marked line, and no other, is reported with error TSnnnn.
 import type { connect } from './app'
-import type { CreateBookingResult, MockbookErrorCode } from './mockbook.types'
+import {
+  type CreateBookingResult,
+  mockbookCall,
+  type MockbookErrorCode,
+  type GetCreditSummaryRow,
+} from './mockbook.types'
 
 export async function wrongCalls(supabase: ReturnType<typeof connect>) {
   // @ts-expect-error TS2345: an unknown function
@@ -44,5 +49,31 @@ export async function wrongCalls(supabase: ReturnType<typeof connect>) {
 
   // @ts-expect-error TS2322: an error code mockbook does not raise
   const answer: MockbookErrorCode = 'SOLD_OUT'
+
+  const { error } = await mockbookCall(
+    supabase.rpc('create_booking', {
+      p_student_id: 'A1',
+      p_email: 'a@example.com',
+      p_mock_exam_id: '123',
+      p_idempotency_key: 'k',
+    }),
+  )
+  // @ts-expect-error TS2367: an error code compared with the SQLSTATE (it is in `message`)
+  if (error?.code === 'EXAM_FULL') return answer
+  // @ts-expect-error TS2367: a SQLSTATE compared with the error code (it is in `code`)
+  if (error?.message === 'PT409') return answer
+
+  const { data: summary } = await supabase
+    .rpc('get_credit_summary', { p_student_id: 'A1', p_email: 'a@example.com' })
+    .single()
+  // @ts-expect-error TS18047: a column that can be null (a contact without a HubSpot id)
+  console.log(summary!.hubspot_id.toUpperCase())
+  const { data: bookings } = await supabase.rpc('list_contact_bookings', { p_student_id: 'A1' })
+  // @ts-expect-error TS2322: a column that can be null (a waitlist place, a legacy booking)
+  const codes: string[] = (bookings ?? []).map((booking) => booking.booking_id)
+  const row = (summary: GetCreditSummaryRow) =>
+    // @ts-expect-error TS18047: a row type's column that can be null
+    summary.lastname.length
+  console.log(codes, row)
   return answer
 }

@@ -19,6 +19,6 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.credit_rules() IS
-'The one table of which credit pays for which mock type, lowest priority first: rows `(mock_type, credit_field, token_used, priority)`.';
+'The one table of which credit pays for which mock type, lowest priority first: rows `(mock_type, credit_field, token_used, priority)`. Null: none.';
 REVOKE ALL ON FUNCTION hubspot_sync.credit_rules() FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.credit_rules() TO service_role;

@@ -55,7 +55,8 @@ student_id, email, firstname, lastname, sj_credits, cs_credits, sjmini_credits,
 mock_discussion_token, shared_mock_credits, available` where `available` is
 `{"Situational Judgment": sj + shared, "Clinical Skills": cs + shared, "Mini-mock": sjmini,
 "Mock Discussion": mock_discussion_token}` (shared credits count for SJ and CS: alternatives, not a
-total). Use `.single()`.
+total). Use `.single()`. Null: `hubspot_id`, `firstname`, `lastname` (as HubSpot or the adopted
+data left them), no other column.
 Errors: `INVALID_ARGUMENT`, `CONTACT_NOT_FOUND`.';
 REVOKE ALL ON FUNCTION hubspot_sync.get_credit_summary(text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.get_credit_summary(text, text) TO service_role;

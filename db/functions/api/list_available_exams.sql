@@ -94,8 +94,10 @@ would answer. Filters combine with AND (type and location any case, dates inclus
 Rows: `id, mock_exam_id, mock_exam_name, mock_type, exam_date, start_time, end_time, location,
 mock_set, prerequisite_exam_ids, capacity, total_bookings, remaining_seats, is_full, held_seats,
 waiting, starts_at, ends_at, time_zone, reason`: `remaining_seats` = capacity − total_bookings −
-`held_seats` (unexpired offers), never below 0; `starts_at` null without a start time. A
-snapshot: `create_booking` decides under the exam lock.
+`held_seats` (unexpired offers), never below 0; `starts_at` null without a start time. Null:
+`mock_exam_name`, `mock_type`, `exam_date`, `start_time`, `end_time`, `location`, `mock_set`
+(as HubSpot left them), `starts_at`, `ends_at` (no instant), `reason` (bookable), no other
+column. A snapshot: `create_booking` decides under the exam lock.
 Errors: `INVALID_ARGUMENT` (`p_from` after `p_to`), `CONTACT_NOT_FOUND` (`p_student_id`).';
 REVOKE ALL ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean)
     FROM PUBLIC, anon, authenticated;

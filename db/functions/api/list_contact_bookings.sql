@@ -107,6 +107,8 @@ token_used, token_refunded, token_refunded_at, created_at, updated_at, waitlist_
 waitlist_position, offer_expires_at, starts_at, ends_at, time_zone` (no idempotency key). Open
 waitlist places are rows too, without a booking (`id`, `booking_id` null): `is_active`
 `Waitlisted` (`waitlist_position` 1 = next) or `Offered` (held until `offer_expires_at`).
+Null: any column but `student_id` and `time_zone` (a place has no booking columns, a booking no
+place columns, and a booking or its exam may lack what HubSpot or the adopted data left empty).
 Errors: `INVALID_ARGUMENT`.';
 REVOKE ALL ON FUNCTION hubspot_sync.list_contact_bookings(text, text)
     FROM PUBLIC, anon, authenticated;

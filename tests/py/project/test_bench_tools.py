@@ -42,7 +42,8 @@ from glue.db import migrations
 names = migrations.steps('0001_baseline')
 ticks = [30.0 + i for i in range(len(names))]  # from 10: the first group 20 s, others 1 s
 print(json.dumps(adoption.where_the_time_goes(names, 10.0, ticks, top=2)))
-print(len(names), len({n.split(': ')[1].removesuffix('.nontx') for n in names}))
+print(len(names), len({n.split(': ')[1].removesuffix('.nontx') for n in names}),
+      sum(n.endswith(': 0000_preamble') for n in names))
 try:
     adoption.where_the_time_goes(names, 10.0, ticks[:-1])
 except AssertionError as e:
@@ -52,9 +53,10 @@ except AssertionError as e:
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     spent_line, counts_line, refused = done.stdout.splitlines()
-    groups, files = map(int, counts_line.split())
+    groups, files, preambles = map(int, counts_line.split())
     first, second, rest = json.loads(spent_line).items()
-    assert first == ("0000_preamble", 20.0)
+    # every revision's preamble is one file name: the first group's 20 s and 1 s for each other
+    assert first == ("0000_preamble", 20.0 + preambles - 1)
     assert second[1] > 1.0  # a *.nontx.sql file of several statements: one group each, summed
     assert rest[0] == f"the other {files - 2} files"
     assert round(first[1] + second[1] + rest[1], 3) == 20.0 + groups - 1
@@ -141,18 +143,65 @@ def test_b4r_bare_rows_come_and_go(make_database) -> None:
 
 
 STAMP = re.compile(r"\b\d{8}T\d{6}Z\b")
+PAGES = ("README.md", "CHANGELOG.md", "bench/README.md", ":(glob)docs/*.md")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+def results_against_citations(root: Path) -> tuple[set[str], set[str]]:
+    """(runs git tracks in bench/results that no page cites, runs a page cites whose results
+    git does not track), both read from what git tracks (its index): the pages as staged and
+    `git ls-files bench/results`. A measurement writes results and rewrites bench/README.md's
+    generated blocks in the working tree; until they are added, the check sees the runs the
+    checkout had, so measuring never breaks the suite."""
+    pages = git(root, "ls-files", "-z", "--", *PAGES).split("\0")
+    cited = {stamp for page in pages if page
+             for stamp in STAMP.findall(git(root, "show", f":{page}"))}
+    results = git(root, "ls-files", "-z", "--", "bench/results").split("\0")
+    committed = {m[0] for path in results if (m := STAMP.search(Path(path).name))}
+    return committed - cited, cited - committed
 
 
 def test_committed_results_are_the_runs_the_documentation_cites() -> None:
     """bench/results holds the latest full run (the Results block of bench/README.md names it)
     and the runs a page cites, nothing else: the history of the others is in git."""
-    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md",
-             *sorted((ROOT / "docs").glob("*.md"))]
-    cited = {stamp for page in pages for stamp in STAMP.findall(page.read_text())}
-    committed = {STAMP.search(p.name)[0] for p in (ROOT / "bench" / "results").iterdir()
-                 if STAMP.search(p.name)}
-    assert committed - cited == set(), "results no page cites: delete them (git keeps them)"
-    assert cited - committed == set(), "runs cited whose results are not committed"
+    uncited, missing = results_against_citations(ROOT)
+    assert uncited == set(), "results no page cites: delete them (git keeps them)"
+    assert missing == set(), "runs cited whose results are not committed"
+    assert git(ROOT, "ls-files", "bench/results"), "no results tracked: not a git checkout?"
+
+
+def test_a_run_left_in_the_working_tree_does_not_count(tmp_path: Path) -> None:
+    """What bench/run.py leaves (a results file, bench/README.md's blocks naming its run) is
+    not what git tracks: the check passes until the results are added without a page citing
+    them, or a page citing a run is added without its results."""
+    old, new = "20260101T000000Z", "20260102T000000Z"
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("mockbook\n")
+    (tmp_path / "docs" / "performance.md").write_text(f"run `{old}`\n")
+    (tmp_path / "bench" / "README.md").write_text(f"Run `{old}`\n")
+    (tmp_path / "bench" / "results" / f"{old}.json").write_text("{}\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    assert results_against_citations(tmp_path) == (set(), set())
+
+    # a run: its results and the README's block naming it, in the working tree only
+    (tmp_path / "bench" / "results" / f"{new}.json").write_text("{}\n")
+    (tmp_path / "bench" / "results" / f"{new}.png").write_bytes(b"png")
+    (tmp_path / "bench" / "README.md").write_text(f"Run `{new}`\n")
+    assert results_against_citations(tmp_path) == (set(), set())
+
+    git(tmp_path, "add", f"bench/results/{new}.json")  # tracked, cited by no staged page
+    assert results_against_citations(tmp_path) == ({new}, set())
+    git(tmp_path, "add", "bench/README.md")  # cited now (and the old run by docs/)
+    assert results_against_citations(tmp_path) == (set(), set())
+    (tmp_path / "docs" / "performance.md").write_text("run `20260103T000000Z`\n")
+    git(tmp_path, "add", "docs/performance.md")  # the old run uncited, a run not tracked cited
+    assert results_against_citations(tmp_path) == ({old}, {"20260103T000000Z"})
 
 
 def test_the_benchmark_pages_stay_short() -> None:
@@ -160,3 +209,89 @@ def test_the_benchmark_pages_stay_short() -> None:
     docs/performance.md within 400."""
     assert len((ROOT / "bench" / "README.md").read_text().splitlines()) <= 300
     assert len((ROOT / "docs" / "performance.md").read_text().splitlines()) <= 400
+
+
+# --- bench/abba.py: two revisions of db/ on one fixture ---------------------------------------
+
+def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
+    """The whole script with tiny legs: the base from git (HEAD), the subject the working tree,
+    one round at one client count. Both sides hold the same fixture (one copied database when
+    db/schema/ is the same), every leg booked, and the ratio is the subject's mean legs ÷ the
+    base's, each round's own ratio beside it."""
+    done = subprocess.run([sys.executable, "bench/abba.py", "--base", "HEAD", "--clients", "2",
+                           "--rounds", "1", "--leg", "1", "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = tmp_path.glob("*-abba.json")
+    run = json.loads(path.read_text())
+    assert run["base"]["commit"] == git(ROOT, "rev-parse", "HEAD").strip()
+    assert run["subject"]["rev"] == "worktree" and len(run["fixture_digest"]) == 32
+    schema_same = not git(ROOT, "diff", "--name-only", "HEAD", "--", "db/schema")
+    assert run["fixture"].startswith("template" if schema_same else "built per side")
+    (fig,) = run["figures"]
+    base, subject = fig["base_legs_tps"], fig["subject_legs_tps"]
+    assert len(base) == len(subject) == 2 and min(base + subject) > 0
+    assert fig["ratio"] == round((sum(subject) / 2) / (sum(base) / 2), 3)
+    assert fig["round_ratios"] == [fig["ratio"]]
+    assert run["invariants"] == {"base": [], "subject": []}
+    assert "subject ÷ base" in done.stderr + done.stdout
+
+
+REPLACE = """
+import json, shutil, sys
+from pathlib import Path
+sys.path.insert(0, 'bench')
+import abba
+from glue.db.source import apply_source
+old, new, url = Path(sys.argv[1]) / 'old', Path(sys.argv[1]) / 'new', sys.argv[2]
+shutil.copytree('db', old)
+shutil.copytree('db', new)
+probe = "CREATE FUNCTION mockbook_internal.abba_probe({args}) RETURNS int LANGUAGE sql " \\
+        "SET search_path = '' AS $$ SELECT {value} $$;\\n"
+(old / 'functions/internal/abba_probe.sql').write_text(probe.format(args='', value=1))
+(old / 'functions/internal/abba_gone.sql').write_text(
+    probe.format(args='', value=2).replace('abba_probe', 'abba_gone'))
+(new / 'functions/internal/abba_probe.sql').write_text(probe.format(args='p int', value=3))
+print(json.dumps([abba.texts(old, ('schema',)) == abba.texts(new, ('schema',))]))
+apply_source(url, old)
+import psycopg
+with psycopg.connect(url) as conn:
+    conn.execute(abba.replacement_sql(old, new))
+    print(json.dumps(conn.execute(
+        "SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc AS p"
+        " WHERE p.proname LIKE 'abba%'").fetchone()[0]))
+    print(conn.execute("SELECT mockbook_internal.abba_probe(0)").fetchone()[0])
+"""
+
+
+def test_abba_gives_the_subject_its_revisions_functions(tmp_path: Path, make_database) -> None:
+    """On the copy of the base's database, the subject's functions replace the base's as its
+    revision would: a function whose arguments changed is dropped and made again, one the
+    subject does not have is gone."""
+    url = make_database("abba_replace")
+    done = subprocess.run([sys.executable, "-c", REPLACE, str(tmp_path), url], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    same_schema, functions, value = done.stdout.splitlines()
+    assert json.loads(same_schema) == [True]
+    assert json.loads(functions) == ["mockbook_internal.abba_probe(integer)"]
+    assert value == "3"
+
+
+def test_abba_finds_the_commit_that_cut_the_last_release() -> None:
+    code = "import sys; sys.path.insert(0, 'bench'); import abba; print(abba.last_release_commit())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    commit = done.stdout.strip()
+    releases = json.loads((ROOT / "db" / "migrations" / "releases.json").read_text())["releases"]
+    newest = [r for r in releases if r["date"]][-1]
+
+    def dated(ref: str) -> bool:
+        shown = subprocess.run(["git", "show", f"{ref}:db/migrations/releases.json"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+        return shown.returncode == 0 and any(
+            (r["revision"], r["date"]) == (newest["revision"], newest["date"])
+            for r in json.loads(shown.stdout)["releases"])
+
+    assert dated(commit) and not dated(f"{commit}^")

@@ -1,7 +1,8 @@
 """The RPC reference (docs/rpc.md) cannot drift from the functions: its per-function sections are
 generated from the catalog (each function's COMMENT ON FUNCTION and signature, glue.db.rpcdoc)
 and must equal what the schema gives now; every function of the API is in them exactly once;
-every error code raise_error knows is in the reference's error table."""
+every error code raise_error knows is in the reference's error table, and in docs/apps.md's with
+its SQLSTATE; the pages say which tables the service key writes, as the catalog has it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from test_adopt_production import NOT_OWNED
 
-from glue.db import rpcdoc
+from glue.db import rpcdoc, tstypes
 
 RPC_DOC = Path(__file__).resolve().parents[3] / "docs" / "rpc.md"
 PUBLIC = [
@@ -209,3 +211,46 @@ def test_every_write_takes_a_key_or_is_documented_as_idempotent_by_nature(
     # accept_offer is a booking with a key of its own (made from the place), not a parameter
     assert sorted(with_key ^ (keyed_doc - {"accept_offer"})) == [], "keyed writes vs the docs"
     assert sorted(without_key ^ unkeyed_doc) == [], "writes without a key vs the docs"
+
+
+# --- the apps' page and the README -------------------------------------------------------------
+
+ROOT = RPC_DOC.parents[1]
+APPS_DOC = ROOT / "docs" / "apps.md"
+WRITABLE = """
+SELECT c.relname FROM pg_catalog.pg_class AS c
+WHERE c.relnamespace = 'hubspot_sync'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+  AND (has_table_privilege('service_role', c.oid, 'INSERT')
+       OR has_table_privilege('service_role', c.oid, 'UPDATE')
+       OR has_table_privilege('service_role', c.oid, 'DELETE')
+       OR has_table_privilege('service_role', c.oid, 'TRUNCATE'))
+ORDER BY 1
+"""
+
+
+def test_the_apps_error_table_is_raise_errors_table(db: psycopg.Connection) -> None:
+    """docs/apps.md's error table names every code raise_error knows, each with its SQLSTATE,
+    and no other."""
+    table = APPS_DOC.read_text().split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    documented: dict[str, str] = {}
+    for codes, state in re.findall(r"^\| (.+) \| (PT\d{3}) \|$", table, re.M):
+        for code in re.findall(r"\b[A-Z][A-Z_]*[A-Z]\b", re.sub(r"\(.*?\)", "", codes)):
+            assert code not in documented, f"{code} twice in docs/apps.md's error table"
+            documented[code] = state
+    assert documented == tstypes.error_codes(db)
+    assert documented["UNAVAILABLE"] == "PT503"
+
+
+def test_the_docs_name_the_tables_the_service_key_writes(db: psycopg.Connection) -> None:
+    """The README, docs/apps.md and docs/rpc.md say which tables the service key writes, and
+    they are exactly the ones service_role may write: the production tables mockbook does not
+    own."""
+    writable = [name for (name,) in db.execute(WRITABLE).fetchall()]
+    assert writable == sorted(NOT_OWNED)
+    for page in (ROOT / "README.md", APPS_DOC, RPC_DOC):
+        text = " ".join(page.read_text().split())
+        said = re.findall(r"The service key writes only the seven production tables mockbook "
+                          r"does not own: ([^.(]+)", text)
+        assert len(said) == 1, f"{page.name} does not say which tables the service key writes"
+        assert sorted(re.findall(r"`(\w+)`", said[0])) == writable, page.name
+        assert "but not write them" not in text, page.name

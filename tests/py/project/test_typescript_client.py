@@ -7,13 +7,19 @@
 - app.ts (the calls docs/apps.md shows) compiles against them, and each wrong call of
   wrong-calls.ts is refused by the compiler on its line, with its error;
 - real results of every function returning jsonb have exactly the keys of their documented shape;
-- mockbookError reads real PTnnn errors as supabase-js hands them over, and nothing else.
+- mockbookError and mockbookCall read real PTnnn errors as supabase-js hands them over, and
+  nothing else (mockbookCall throws the rest).
+
+The row types' nullable columns are checked against real rows in test_typescript_nulls.py.
 
 The npm packages are installed here when missing (`npm ci`, pinned by package-lock.json).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import shutil
@@ -25,10 +31,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgrest import RpcError, rpc
+from postgrest import RpcError, rpc, rpc_rows
 
-from glue.db import tstypes
-from glue.db.tstypes import Arr, Leaf, Ref, Result, Shape
+from glue.db import tsshapes, tstypes
+from glue.db.tsshapes import Arr, Leaf, Ref, Result, Shape
 
 CLIENT = tstypes.CLIENT_DIR
 EXPECT = re.compile(r"//\s*@ts-expect-error\s+(TS\d{4}):")
@@ -129,9 +135,9 @@ NAMES = {"create_booking", "cancel_booking", "cancel_bookings", "check_idempoten
      "CheckIdempotencyKeyResult"),
 ])
 def test_a_result_sentence_becomes_its_type(comment: str, shape: str) -> None:
-    result = tstypes.parse_result(comment, NAMES)
-    bases = {"create_booking": tstypes.Result(tstypes.Obj({"credit_field": Leaf()})),
-             "cancel_booking": tstypes.Result(tstypes.Obj({"success": Leaf(),
+    result = tsshapes.parse_result(comment, NAMES)
+    bases = {"create_booking": tsshapes.Result(tsshapes.Obj({"credit_field": Leaf()})),
+             "cancel_booking": tsshapes.Result(tsshapes.Obj({"success": Leaf(),
                                                            "booking_id": Leaf()}))}
     ts = tstypes._ts(result.shape, "", bases) + (" | null" if result.nullable else "")
     assert " ".join(ts.split()).replace(" }", "}").replace("{ ", "{") == " ".join(
@@ -148,8 +154,8 @@ def test_a_result_sentence_becomes_its_type(comment: str, shape: str) -> None:
 def test_a_result_sentence_that_cannot_be_read_is_refused(comment: str) -> None:
     """make types stops, naming the function, instead of typing a result as something the
     comment does not say."""
-    with pytest.raises(tstypes.ShapeError):
-        tstypes.parse_result(comment, NAMES)
+    with pytest.raises(tsshapes.ShapeError):
+        tsshapes.parse_result(comment, NAMES)
 
 
 # --- real results against the documented shapes ----------------------------------------------
@@ -169,7 +175,7 @@ def mismatches(value: Any, shape: Shape, shapes: dict[str, Result], where: str) 
             return [f"{where}: {value!r} is not an array"]
         return [p for i, item in enumerate(value)
                 for p in mismatches(item, shape.item, shapes, f"{where}[{i}]")]
-    keys = tstypes.keys_of(shape, shapes) or {}
+    keys = tsshapes.keys_of(shape, shapes) or {}
     if not isinstance(value, dict):
         return [f"{where}: {value!r} is not an object"]
     problems = []
@@ -193,7 +199,7 @@ def test_real_results_have_the_documented_shapes(db: psycopg.Connection) -> None
     """Every function returning jsonb is called (as PostgREST calls it) on a scenario that
     reaches its result, its nested lists filled; each result must have exactly the keys its
     comment documents, which are the keys of its TypeScript type."""
-    shapes = tstypes.result_shapes(db)
+    shapes = tsshapes.result_shapes(db)
     results: dict[str, list[Any]] = {}
 
     def call(fn: str, **args: Any) -> Any:
@@ -284,15 +290,26 @@ const js = ts.transpileModule(source, { compilerOptions: {
   module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
 const types = await import('data:text/javascript,' + encodeURIComponent(js))
 const errors = JSON.parse(process.argv.at(-1))
-console.log(JSON.stringify(errors.map((error) => types.mockbookError(error))))
+const called = []
+for (const error of errors) {
+  const answer = error ? { data: null, error } : { data: { booking_id: 'BK-1' }, error: null }
+  try {
+    called.push(await types.mockbookCall(Promise.resolve(answer)))
+  } catch (thrown) {
+    called.push({ thrown: thrown === error })
+  }
+}
+console.log(JSON.stringify({ read: errors.map((error) => types.mockbookError(error)), called }))
 """
 
 
 def test_mockbook_error_reads_the_errors_the_functions_raise(
         node_modules: Path, db: psycopg.Connection) -> None:
     """Real errors, as supabase-js hands them over ({code: SQLSTATE, message, details, hint}):
-    a PTnnn error gives its code and HTTP status, also with the words a compatibility function
-    adds to a not-found ('EXAM_NOT_FOUND: exam not found'); anything else gives null."""
+    mockbookError gives a PTnnn error's code and HTTP status, also with the words a
+    compatibility function adds to a not-found ('EXAM_NOT_FOUND: exam not found'), and null for
+    anything else; mockbookCall answers the same error in PostgREST's fields (`code` the
+    SQLSTATE, `message` the code), throws anything else unchanged and passes data through."""
     refused = []
     for fn, args in [
         ("create_booking", {"p_student_id": "NOSUCH1", "p_email": "nosuch1@example.com",
@@ -314,9 +331,94 @@ def test_mockbook_error_reads_the_errors_the_functions_raise(
     done = subprocess.run(["node", "--input-type=module", "-e", READ_ERRORS, json.dumps(errors)],
                           cwd=CLIENT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    read = json.loads(done.stdout)
+    out = json.loads(done.stdout)
+    read, called = out["read"], out["called"]
     assert read[:3] == [{"code": e.code, "sqlstate": e.sqlstate, "status": e.status,
                          "details": e.detail or "", "hint": e.hint or ""} for e in refused]
     assert [r["code"] for r in read[:3]] == ["CONTACT_NOT_FOUND", "INVALID_ARGUMENT",
                                             "EXAM_NOT_FOUND"]
     assert read[3:] == [None, None, None, None]
+    assert called[:3] == [{"data": None, "error": {
+        "code": e.sqlstate, "message": e.code, "details": e.detail or "", "hint": e.hint or "",
+        "status": e.status}} for e in refused]
+    assert [c["error"]["code"] for c in called[:3]] == ["PT404", "PT400", "PT404"]
+    assert called[3:] == [{"thrown": True}] * 3 + [{"data": {"booking_id": "BK-1"},
+                                                     "error": None}]
+
+
+# --- acting for a student: the token app.ts signs ------------------------------------------
+
+MINT = """
+import fs from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import ts from 'typescript'
+const [dir, student] = [process.argv.at(-2), JSON.parse(process.argv.at(-1))]
+for (const name of ['app', 'mockbook.types']) {
+  const js = ts.transpileModule(fs.readFileSync(name + '.ts', 'utf8'), { compilerOptions: {
+    module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
+  fs.writeFileSync(path.join(dir, name + '.mjs'), js.replace("'./mockbook.types'",
+                                                             "'./mockbook.types.mjs'"))
+}
+const app = await import(pathToFileURL(path.join(dir, 'app.mjs')).href)
+console.log(await app.studentToken('a-test-secret', student))
+"""
+
+
+def verified_claims(token: str, secret: str) -> dict[str, Any]:
+    """The payload of an HS256 JWT whose signature `secret` verifies (as PostgREST checks it)."""
+    def unpad(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    header, payload, signature = token.split(".")
+    assert json.loads(unpad(header)) == {"alg": "HS256", "typ": "JWT"}
+    expected = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    assert hmac.compare_digest(unpad(signature), expected), "signature not made with the secret"
+    return json.loads(unpad(payload))
+
+
+def test_a_student_token_makes_the_functions_act_for_that_student(
+        node_modules: Path, db: psycopg.Connection) -> None:
+    """app.ts's studentToken (what docs/apps.md shows) signs the claims the functions read: as
+    PostgREST would run its request, the student reads their own bookings and is refused
+    another's (FORBIDDEN), and the ledger names `user:<email>`."""
+    ann = one(db, "SELECT tests.make_student(p_sj := 2)")
+    bob = one(db, "SELECT tests.make_student(p_sj := 2)")
+    exam = one(db, "SELECT tests.make_exam(p_exam_date := hubspot_sync.business_today() + 11)")
+    build = Path(tempfile.mkdtemp(prefix="mint-", dir=CLIENT))
+    try:
+        student = {"userId": str(uuid.uuid4()), "email": email(ann).upper()}
+        done = subprocess.run(["node", "--input-type=module", "-e", MINT, str(build),
+                               json.dumps(student)], cwd=CLIENT, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        shutil.rmtree(build)
+    assert done.returncode == 0, done.stderr
+    claims = verified_claims(done.stdout.strip(), "a-test-secret")
+    assert claims.pop("exp") - claims.pop("iat") == 60
+    assert claims == {"role": "service_role", "email": student["email"], "sub": student["userId"]}
+
+    request = {k: v for k, v in claims.items() if k != "role"}
+    booked = rpc(db, "create_booking", claims=request, p_student_id=ann, p_email=email(ann),
+                 p_mock_exam_id=exam, p_idempotency_key=f"student-{uuid.uuid4()}",
+                 p_attending_location="mississauga")
+    rows = rpc_rows(db, "list_contact_bookings", claims=request, p_student_id=ann)
+    assert [r["booking_id"] for r in rows] == [booked["booking_id"]]
+    with pytest.raises(RpcError) as refused:
+        rpc_rows(db, "list_contact_bookings", claims=request, p_student_id=bob)
+    assert (refused.value.code, refused.value.sqlstate) == ("FORBIDDEN", "PT403")
+    actor = one(db, "SELECT actor FROM hubspot_sync.credit_ledger WHERE booking_id = %s",
+                booked["id"])
+    assert actor.lower() == f"user:{email(ann)}"
+
+
+def test_the_calls_the_apps_page_shows_are_the_compiled_ones() -> None:
+    """Each TypeScript block of docs/apps.md that defines something (`export`) is a piece of
+    app.ts as it stands, so the documented calls (the booking with mockbookCall, the student's
+    token) are the ones tsc compiles above."""
+    doc = (tstypes.ROOT / "docs" / "apps.md").read_text()
+    blocks = [b for b in re.findall(r"^```ts\n(.*?)^```$", doc, re.S | re.M) if "export " in b]
+    assert len(blocks) >= 2
+    app = (CLIENT / "app.ts").read_text()
+    assert [b.splitlines()[0] for b in blocks if b not in app] == []
+    assert any("mockbookCall(" in b for b in blocks) and any("studentToken" in b for b in blocks)

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/list_contact_bookings.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_021_functions_api_list_contact_bookings.sql sha256:8627e10603a6355571ff7a95f6f660d5576b3e5dcfeebbec0eb1164197313e49

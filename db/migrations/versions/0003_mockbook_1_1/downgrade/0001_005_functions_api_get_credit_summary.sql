@@ -1,0 +1,2 @@
+-- Undo db/functions/api/get_credit_summary.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_016_functions_api_get_credit_summary.sql sha256:60df31f63d2854f765339b37b1009d546001b3978b5796b34c1ab08883a03c4e

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/credit_rules.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_013_functions_api_credit_rules.sql sha256:763ad1b2784f11bf1ce1de04770294bf78e81e9096d9b42f8860e95f2dce2d19
