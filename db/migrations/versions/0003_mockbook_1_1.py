@@ -3,7 +3,8 @@
 Revision ID: 0003_mockbook_1_1
 Revises: 0002_mockbook_1_0
 
-The SQL this revision runs is frozen beside it in 0003_mockbook_1_1/upgrade and 0003_mockbook_1_1/downgrade:
+The SQL this revision runs is frozen beside it in 0003_mockbook_1_1/upgrade and
+0003_mockbook_1_1/downgrade:
 the one revision of its release (db/migrations/releases.json), into which `mockbook db revision`
 folds db/ until the release is cut.
 """
