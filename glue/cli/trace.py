@@ -19,7 +19,8 @@ from glue import exitcodes
 from glue.cli import AppContext
 from glue.config import ConfigError
 from glue.db.database import Database
-from glue.sync.trace import TABLES, Story, TraceError, answer, credits, read_story, short, when
+from glue.sync.trace import TABLES, Story, TraceError, credits, read_story, short, when
+from glue.sync.trace_answer import answer
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -106,7 +107,8 @@ def header(story: Story) -> list[str]:
             lines.append(f"exam {e['hubspot_id']} {e.get('mock_exam_name') or ''}: "
                          f"{e.get('mock_type')} {e.get('exam_date')} {e.get('location') or ''}"
                          f" (active: {e.get('is_active')})")
-        lines.append(f"token {row.get('token_used')}; attendance {row.get('attendance')}")
+        lines.append(f"token {row.get('token_used')}; attendance "
+                     f"{row.get('attendance') or 'not marked'}")
     elif story.kind == "student":
         lines = [f"student {story.key} {row.get('firstname') or ''} {row.get('lastname') or ''} "
                  f"<{row['email']}>, id {row['id']}, {hid}".replace("  ", " "),
@@ -155,10 +157,13 @@ def _plain(story: Story) -> None:
 def _hubspot_title(story: Story) -> str:
     view = story.hubspot
     assert view is not None
-    where = f"HubSpot ({view.object_type or 'not read'}, id {view.hubspot_id or 'none'}): "
+    noun = {"booking": "booking", "student": "contact", "exam": "exam"}[story.kind]
+    where = (f"HubSpot's {noun} {view.hubspot_id or '(none)'}"
+             + (f" (object {view.object_type})" if view.object_type else "") + ": ")
     if view.state in ("same", "differs"):
-        return where + (f"{view.compared} properties compared, {len(view.differences)} differ"
-                        + (" (none)" if not view.differences else ":"))
+        n = len(view.differences)
+        return where + (f"{view.compared} properties compared, "
+                        + ("none differs" if not n else f"{n} differ{'s' if n == 1 else ''}:"))
     if view.state == "deleted":
         return where + f"deleted at {when(view.at)}"
     if view.state == "merged":

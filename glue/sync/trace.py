@@ -1,8 +1,9 @@
 """`mockbook trace`: one booking's, student's or exam's story in time order, from one read-only
 snapshot (glue.db.trace): its row and each change with who made it, the ledger rows, the outbox
 rows with their attempts, leases and dead letters, HubSpot's webhook deliveries and the pulls,
-the adoption's notes and the exam-change conflicts; then one line that answers "is it in HubSpot,
-and if not, why": ``answer``. HubSpot's side, when configured, is glue.sync.trace_hubspot's.
+the adoption's notes and the exam-change conflicts. The line that answers "is it in HubSpot,
+and if not, why" is glue.sync.trace_answer's; HubSpot's side, when configured,
+glue.sync.trace_hubspot's.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class TraceError(Exception):
 @dataclass
 class Event:
     at: datetime | None
-    source: str  # record, audit, pull, ledger, outbox, dead letter, webhook, adoption, conflict
+    # record, audit, pull (a change HubSpot's pull, webhook or reconcile made), ledger,
+    # outbox, dead letter, webhook, adoption, conflict, sync
+    source: str
     text: str
     actor: str | None = None
 
@@ -153,25 +156,33 @@ def read_story(db: Database, key: str, *, kind: str | None = None, limit: int = 
 
 # ---- the story -----------------------------------------------------------------------------------
 def events_of(story: Story) -> list[Event]:
+    """Every event of the story (sorted by the caller: by time, ties in this order, each list
+    oldest first as its rows were written)."""
     data, row = story.data, story.record
+
+    def rows(name: str) -> list[dict[str, Any]]:  # trace_record's lists are newest first
+        return list(reversed(data.get(name, [])[: data["limit"]]))
+
     out: list[Event] = []
-    audit = data["audit"][: data["limit"]]
-    if not any(a["operation"] == "INSERT" for a in audit) and len(data["audit"]) <= data["limit"]:
+    if not any(a["operation"] == "INSERT" for a in data["audit"]) \
+            and len(data["audit"]) <= data["limit"]:
         out.append(Event(ts(row.get("created_at")), "record",
                          "row created (no audit row: written before mockbook or by the import)"))
-    out += [audit_event(story.kind, a) for a in audit]
-    out += [ledger_event(story.kind, entry) for entry in data.get("ledger", [])[: data["limit"]]]
-    for q in data["outbox"][: data["limit"]]:
+    out += [audit_event(story.kind, a) for a in rows("audit")]
+    codes = {b["id"]: b["booking_id"] for b in data.get("bookings", [])}
+    out += [ledger_event(entry, codes) if story.kind == "student" else ledger_event(entry, {})
+            for entry in rows("ledger")]
+    for q in rows("outbox"):
         out += outbox_events(q, ts(data.get("read_at")))
-    for e in data["errors"][: data["limit"]]:
+    for e in rows("errors"):
         out += letter_events(e)
-    out += [webhook_event(w) for w in data["webhook_events"][: data["limit"]]]
-    for r in data["adoption"][: data["limit"]]:
+    out += [webhook_event(w) for w in rows("webhook_events")]
+    for r in rows("adoption"):
         change = " → ".join(short(v) for v in (r["old_value"], r["new_value"]) if v is not None)
         out.append(Event(ts(r["created_at"]), "adoption",
                          f"{r['action']} ({r['object']}{': ' + change if change else ''})",
                          r["revision"]))
-    for c in data.get("conflicts", [])[: data["limit"]]:
+    for c in rows("conflicts"):
         code = f"booking {c['booking_code']}: " if c.get("booking_code") else ""
         out.append(Event(ts(c["detected_at"]), "conflict", f"{code}{c['rule']}: {c['detail']}"))
         if c["resolved_at"]:
@@ -179,11 +190,13 @@ def events_of(story: Story) -> list[Event]:
     return out + sync_events(data)
 
 
-def ledger_event(kind: str, entry: dict[str, Any]) -> Event:
+def ledger_event(entry: dict[str, Any], codes: dict[str, str]) -> Event:
+    """A ledger row; ``codes``: {booking id: its code} of a student's story (which names the
+    booking a row was for)."""
     text = (f"{entry['credit_field']} {entry['delta']:+d} → {entry['balance_after']} "
             f"({entry['reason']})")
-    if kind == "student" and entry.get("booking_id"):
-        text += f" for booking {entry['booking_id']}"
+    if codes and entry.get("booking_id"):
+        text += f" for booking {codes.get(entry['booking_id'], entry['booking_id'])}"
     if entry.get("note"):
         text += f": {short(entry['note'], 120)}"
     return Event(ts(entry["created_at"]), "ledger", text, entry.get("actor"))
@@ -207,9 +220,9 @@ def sync_events(data: dict[str, Any]) -> list[Event]:
         text = f"credits agreed with HubSpot by the {sync['source']}: {credits(sync['credits'])}"
         if sync.get("pushing"):
             text += f"; being pushed: {credits(sync['pushing'])}"
-        out.append(Event(ts(sync["updated_at"]), "pull", text))
+        out.append(Event(ts(sync["updated_at"]), "sync", text))
     if sync := data.get("exam_sync"):
-        out.append(Event(ts(sync["updated_at"]), "pull",
+        out.append(Event(ts(sync["updated_at"]), "sync",
                          "HubSpot's exam applied as modified there at "
                          f"{when(ts(sync['hubspot_modified_at']))}"))
     if data["record"].get("hubspot_last_sync_at"):
@@ -230,10 +243,15 @@ def audit_event(kind: str, a: dict[str, Any]) -> Event:
         text = "deleted"
     else:
         old, new = a.get("old_values") or {}, a.get("new_values") or {}
-        text = ", ".join(f"{f} {short(old.get(f))} → {short(new.get(f))}"
-                         for f in a.get("changed_fields") or sorted(new))
+        fields = a.get("changed_fields") or sorted(new)
+        if fields == ["hubspot_id"] and not old.get("hubspot_id"):
+            text = f"HubSpot id {new.get('hubspot_id')} written back (it reached HubSpot)"
+        else:
+            text = ", ".join(f"{f} {short(old.get(f))} → {short(new.get(f))}" for f in fields)
     if a["operation"] != "DELETE" and kind != "exam":
-        text += ("; note in HubSpot" if a.get("note_written_at") else "; note not written yet")
+        # the notes step writes a booking's and a credit's changes as HubSpot notes (the others
+        # it marks done without one)
+        text += " (notes step: done)" if a.get("note_written_at") else " (notes step: pending)"
     return Event(ts(a["performed_at"]), source, text, actor)
 
 
@@ -305,67 +323,6 @@ def notes_of(story: Story) -> list[str]:
     return notes
 
 
-# ---- the answer ----------------------------------------------------------------------------------
-def answer(story: Story) -> tuple[str, str]:
-    """(kind, the one line): held, dead letter, conflict, waiting, deleted, merged, missing,
-    not in HubSpot, pull pending, drift, in HubSpot."""
-    if held := story.held():
-        letter = held[0]
-        jumps = ", ".join(
-            f"{name} {value['change']:+d} ({value['synced']} synced, {value['hubspot']} in HubSpot)"
-            for name, value in sorted(((letter.get("payload") or {}).get("held") or {}).items()))
-        return "held", (f"held: credit jump of {jumps or letter['error']} since "
-                        f"{when(ts(letter['created_at']))}; confirm it with `mockbook dlq retry "
-                        f"{letter['id']}` or correct the value in HubSpot")
-    if letters := story.letters():
-        letter = letters[0]
-        if letter["direction"] == "push":
-            advice = f"retry with `mockbook dlq retry {letter['id']}`"
-        else:
-            advice = (f"fix it in HubSpot (the next pull closes it) or `mockbook dlq discard "
-                      f"{letter['id']}`")
-        return "dead letter", (f"dead letter: {short(letter['error'], 200)} (letter "
-                               f"{letter['id']}, since {when(ts(letter['created_at']))}); {advice}")
-    if conflicts := story.conflicts():
-        first = conflicts[0]
-        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
-        return "conflict", (f"conflict: {first['rule']}: {first['detail']}{more}; an admin "
-                            "decides (mockbook status lists it)")
-    if pending := story.pending():
-        return "waiting", (f"waiting: outbox row {pending[0]['id']}, "
-                           f"{pending_text(pending[0], ts(story.data.get('read_at')))}")
-    hubspot, hid = story.hubspot, story.record.get("hubspot_id")
-    if hubspot is not None and hubspot.state == "deleted":
-        return "deleted", f"deleted in HubSpot at {when(hubspot.at)}: {hubspot.detail}"
-    if hubspot is not None and hubspot.state == "merged":
-        return "merged", (f"merged in HubSpot into {hubspot.merged_into}: the next pull links "
-                          "this student to it")
-    if hubspot is not None and hubspot.state == "missing":
-        return "missing", f"missing in HubSpot: {hubspot.detail}"
-    if not hid:
-        return "not in HubSpot", ("not in HubSpot, and no push is queued: `mockbook reconcile "
-                                  "--repair` queues it")
-    if hubspot is not None and hubspot.differences:
-        pulls = [d.field for d in hubspot.differences if d.why.startswith("changed in HubSpot")]
-        if len(pulls) == len(hubspot.differences):
-            return "pull pending", (f"pull pending: HubSpot changed {', '.join(pulls)} after the "
-                                    "last pull; the next pull applies it")
-        fields = ", ".join(d.field for d in hubspot.differences)
-        return "drift", (f"drift: {fields} differ from HubSpot (id {hid}) with nothing queued; "
-                         "`mockbook reconcile --repair` queues the fix")
-    return "in HubSpot", f"in HubSpot since {when(in_hubspot_since(story))} (id {hid})"
-
-
-def in_hubspot_since(story: Story) -> datetime | None:
-    """When the record got its HubSpot id: the audit row that wrote it, else its first outbox
-    row done, else its creation (it came with one: imported, adopted)."""
-    for a in sorted(story.data["audit"], key=lambda a: a["id"]):
-        if (a.get("new_values") or {}).get("hubspot_id"):
-            return ts(a["performed_at"])
-    done = sorted(ts(q["done_at"]) for q in story.data["outbox"] if q["done_at"])
-    return done[0] if done else ts(story.record.get("created_at"))
-
-
 # ---- values --------------------------------------------------------------------------------------
 def ts(value: Any) -> datetime | None:
     if value in (None, ""):
@@ -387,7 +344,9 @@ def when(value: datetime | None) -> str:
 
 
 def short(value: Any, limit: int = SHORT) -> str:
-    text = "null" if value is None else str(value)
+    """A value in a line, as JSON writes its null and booleans, at most ``limit`` characters."""
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else \
+        str(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
