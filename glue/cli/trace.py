@@ -157,6 +157,8 @@ def _plain(story: Story) -> None:
 def _hubspot_title(story: Story) -> str:
     view = story.hubspot
     assert view is not None
+    if view.state == "error":
+        return view.detail
     noun = {"booking": "booking", "student": "contact", "exam": "exam"}[story.kind]
     where = (f"HubSpot's {noun} {view.hubspot_id or '(none)'}"
              + (f" (object {view.object_type})" if view.object_type else "") + ": ")

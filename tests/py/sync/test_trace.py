@@ -266,6 +266,11 @@ def test_json_the_global_flag_plain_in_a_pipe_and_tables_on_a_terminal(
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     rc, out, err = world.run(code, "--json", env=no_token)
     assert rc == 0 and json.loads(out)["hubspot"] is None, err
+    # HubSpot refusing the token: the story is told all the same, and says so
+    rc, out, err = world.run(code, env={**env, "HUBSPOT_ACCESS_TOKEN": "pat-na1-not-the-token"})
+    assert rc == 0, err
+    assert "\nHubSpot not read: " in out and "HTTP 401" in out
+    assert out.rstrip("\n").splitlines()[-1].startswith("waiting: outbox row ")
     with monkeypatch.context() as patch:
         patch.setattr("sys.stdout.isatty", lambda: True, raising=False)
         rc, table, _ = world.run(code)
