@@ -23,6 +23,7 @@ from glue.sync.trace import TABLES, Story, TraceError, credits, read_story, shor
 from glue.sync.trace_answer import answer
 
 pass_app = click.make_pass_decorator(AppContext)
+CELL = 28  # characters of a value in the plain comparison's columns
 
 
 @click.command("trace")
@@ -147,9 +148,13 @@ def _plain(story: Story) -> None:
     view = story.hubspot
     if view is not None:
         click.echo(f"\n{_hubspot_title(story)}")
-        for d in view.differences:
-            click.echo(f"  {d.field}: Postgres {short(d.postgres)}, HubSpot {short(d.hubspot)}: "
-                       f"{d.why}")
+        if view.values:
+            width = max(len(v.field) for v in view.values)
+            click.echo(f"  {'property':<{width}}  {'Postgres':<{CELL}}  HubSpot")
+        for v in view.values:  # HubSpot's values beside ours, a difference marked and explained
+            line = f"  {v.field:<{width}}  {short(v.postgres, CELL):<{CELL}}  "
+            line += f"{short(v.hubspot, CELL):<{CELL}}  ≠ {v.why}" if v.why else short(v.hubspot)
+            click.echo(line.rstrip())
     click.echo("")
     click.echo(story.answer)
 
@@ -165,7 +170,7 @@ def _hubspot_title(story: Story) -> str:
     if view.state in ("same", "differs"):
         n = len(view.differences)
         return where + (f"{view.compared} properties compared, "
-                        + ("none differs" if not n else f"{n} differ{'s' if n == 1 else ''}:"))
+                        + ("none differs" if not n else f"{n} differ{'s' if n == 1 else ''}"))
     if view.state == "deleted":
         return where + f"deleted at {when(view.at)}"
     if view.state == "merged":
@@ -186,12 +191,13 @@ def _rich(story: Story) -> None:
         table.add_row(_when(e.at), e.source, e.text, e.actor or "")
     console.print(table)
     if story.hubspot is not None:
-        if story.hubspot.differences:
+        if story.hubspot.values:
             diff = Table(title=_hubspot_title(story), title_justify="left")
-            for column in ("property", "Postgres", "HubSpot", "why"):
+            for column in ("property", "Postgres", "HubSpot", "why it differs"):
                 diff.add_column(column, overflow="fold")
-            for d in story.hubspot.differences:
-                diff.add_row(d.field, short(d.postgres), short(d.hubspot), d.why)
+            for v in story.hubspot.values:
+                diff.add_row(v.field, short(v.postgres), short(v.hubspot), v.why,
+                             style="yellow" if v.why else None)
             console.print(diff)
         else:
             console.print(_hubspot_title(story), markup=False, highlight=False)

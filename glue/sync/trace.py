@@ -66,7 +66,8 @@ class HubSpotView:
     object_type: str = ""
     hubspot_id: str | None = None
     compared: int = 0
-    differences: list[Difference] = field(default_factory=list)
+    values: list[Difference] = field(default_factory=list)  # every property compared (why: "")
+    differences: list[Difference] = field(default_factory=list)  # those that differ
     detail: str = ""
     at: datetime | None = None  # when HubSpot archived it (deleted)
     merged_into: str | None = None
@@ -346,7 +347,7 @@ def when(value: datetime | None) -> str:
 def short(value: Any, limit: int = SHORT) -> str:
     """A value in a line, as JSON writes its null and booleans, at most ``limit`` characters."""
     text = "null" if value is None else str(value).lower() if isinstance(value, bool) else \
-        str(value)
+        str(value) or "(empty)"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

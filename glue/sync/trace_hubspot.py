@@ -79,9 +79,11 @@ def compare(reader: HubSpotReader, settings: Settings, story: Story) -> HubSpotV
                 _exam_active(remote, rec["properties"].get("scheduled_activation_datetime"))
         else:
             same = name != "hubspot_id" and norm(name, local) == norm(name, remote)
+        value = Difference(name, local, remote,
+                           "" if same else explain(story, name, remote, modified))
+        view.values.append(value)
         if not same:
-            view.differences.append(
-                Difference(name, local, remote, explain(story, name, remote, modified)))
+            view.differences.append(value)
     view.state = "differs" if view.differences else "same"
     return view
 
