@@ -259,3 +259,90 @@ def invariant_violations(url: str) -> list[str]:
                WHERE i.invariant NOT LIKE 'legacy\\_%'
                LIMIT 20""").fetchall()
     return [line for (line,) in rows]
+
+
+# ---- a booking history (mockbook trace's bench and its plan test) --------------------------------
+# What a busy installation's tables hold after `bookings` bookings, loaded set-based with the
+# triggers off: booking n is student n mod STUDENTS on exam n mod SPREAD_EXAMS (as SPREAD_SCRIPT
+# books), its id md5('trace-n'), code TR-n; nine in ten pushed (HubSpot id 9000000n, an audit row
+# writing it, the outbox row done), the tenth still queued; each with its INSERT audit row and its
+# ledger row. Beside them: a dead letter per hundred bookings, a flagged legacy duplicate and an
+# adoption note per twenty, a repeated legacy code per five hundred, a conflict per two hundred,
+# two webhook events per student. load() must have run first.
+HISTORY = """
+INSERT INTO hubspot_sync.hubspot_bookings
+    (id, hubspot_id, booking_id, associated_mock_exam, associated_contact_id, student_id, name,
+     student_email, is_active, attending_location, token_used, exam_date, mock_type, mock_set,
+     idempotency_key, created_at, legacy_booking_id)
+SELECT md5('trace-' || g)::uuid, CASE WHEN g % 10 <> 9 THEN (9000000000 + g)::text END,
+       'TR-' || g, e.hubspot_id, c.hubspot_id, c.student_id, c.firstname, c.email, 'Active',
+       'mississauga', 'Situational Judgment Token', e.exam_date, e.mock_type, e.mock_set,
+       'trace-' || g, now() - make_interval(secs => {n} - g),
+       CASE WHEN g % 500 = 7 THEN 'OLD-' || (g / 1000) END
+FROM generate_series(0, {n} - 1) AS g
+JOIN hubspot_sync.hubspot_contact_credits AS c ON c.student_id = 'B' || (g % {students})
+JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = 'BX' || (g % {exams});
+INSERT INTO hubspot_sync.credit_ledger (contact_id, student_id, credit_field, delta,
+                                        balance_after, reason, booking_id, actor, created_at)
+SELECT c.id, c.student_id, 'sj_credits', -1, 999, 'booking', b.id, c.student_id, b.created_at
+FROM hubspot_sync.hubspot_bookings AS b
+JOIN hubspot_sync.hubspot_contact_credits AS c ON c.student_id = b.student_id
+WHERE b.booking_id LIKE 'TR-%';
+INSERT INTO hubspot_sync.supabase_audit_log (table_name, record_id, record_hubspot_id, operation,
+    changed_fields, new_values, performed_by, performed_at, synced_to_hubspot_at)
+SELECT 'hubspot_bookings', b.id, NULL, 'INSERT', NULL::jsonb,
+       jsonb_build_object('booking_id', b.booking_id, 'is_active', 'Active'), b.student_id,
+       b.created_at, b.created_at + interval '2 seconds'
+FROM hubspot_sync.hubspot_bookings AS b WHERE b.booking_id LIKE 'TR-%'
+UNION ALL
+SELECT 'hubspot_bookings', b.id, b.hubspot_id, 'UPDATE', '["hubspot_id"]'::jsonb,
+       jsonb_build_object('hubspot_id', b.hubspot_id), 'mockbook_glue',
+       b.created_at + interval '1 second', NULL::timestamptz
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.booking_id LIKE 'TR-%' AND b.hubspot_id IS NOT NULL;
+INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, new_data, created_at,
+                                     attempts, next_attempt_at, done_at)
+SELECT 'hubspot_bookings', b.id, 'INSERT', NULL::jsonb, b.created_at,
+       CASE WHEN b.hubspot_id IS NULL THEN 0 ELSE 1 END, b.created_at,
+       CASE WHEN b.hubspot_id IS NOT NULL THEN b.created_at + interval '1 second' END
+FROM hubspot_sync.hubspot_bookings AS b WHERE b.booking_id LIKE 'TR-%';
+INSERT INTO hubspot_sync.sync_errors (entity_type, entity_id, direction, operation, error,
+                                      attempts, resolved)
+SELECT 'hubspot_bookings', b.id::text, 'push', 'INSERT', 'PROPERTY_DOESNT_EXIST: bench', 8,
+       b.created_at < now() - interval '1 hour'
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.booking_id LIKE 'TR-%' AND substr(b.booking_id, 4)::bigint % 100 = 0;
+UPDATE hubspot_sync.hubspot_bookings AS b SET legacy_issue = 'duplicate of TR-0'
+WHERE b.booking_id LIKE 'TR-%' AND substr(b.booking_id, 4)::bigint % 20 = 13;
+INSERT INTO hubspot_sync.adoption_report (revision, action, object, record_id, old_value,
+                                          new_value)
+SELECT '0002_mockbook_1_0', 'normalised spelling', 'hubspot_bookings.is_active', b.id::text,
+       'active', 'Active'
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.booking_id LIKE 'TR-%' AND substr(b.booking_id, 4)::bigint % 20 = 13;
+INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail, detected_at)
+SELECT b.id, b.associated_mock_exam, 'time_conflict', 'bench', b.created_at
+FROM hubspot_sync.hubspot_bookings AS b
+WHERE b.booking_id LIKE 'TR-%' AND substr(b.booking_id, 4)::bigint % 200 = 199;
+INSERT INTO hubspot_sync.webhook_events (event_id, subscription_id, subscription_type,
+    object_type_id, object_id, occurred_at, payload, processed_at)
+SELECT g * 2 + k, 1, 'contact.propertyChange', '0-1', c.hubspot_id, now(), '{{}}'::jsonb, now()
+FROM hubspot_sync.hubspot_contact_credits AS c
+CROSS JOIN generate_series(0, 1) AS k
+JOIN LATERAL (SELECT substr(c.student_id, 2)::bigint AS g) AS s ON true
+WHERE c.student_id LIKE 'B%';
+"""
+
+
+def load_history(url: str, bookings: int) -> dict[str, int]:
+    """HISTORY's rows for ``bookings`` bookings, then VACUUM ANALYZE; the tables' row counts."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute(HISTORY.format(n=int(bookings), students=STUDENTS,
+                                        exams=SPREAD_EXAMS))
+        conn.execute("VACUUM ANALYZE")
+        tables = ("hubspot_bookings", "credit_ledger", "supabase_audit_log", "sync_queue",
+                  "sync_errors", "adoption_report", "booking_conflicts", "webhook_events")
+        return {t: conn.execute(f"SELECT count(*) FROM hubspot_sync.{t}").fetchone()[0]
+                for t in tables}

@@ -61,6 +61,10 @@ CREATE UNIQUE INDEX uq_bookings_one_per_student_type_day
 -- writes has no legacy_issue, so it adds no entry here)
 CREATE INDEX idx_bookings_legacy_student
     ON hubspot_sync.hubspot_bookings (student_id) WHERE legacy_issue IS NOT NULL;
+-- a repeated production booking code the adoption replaced, as a school still quotes it
+-- (`mockbook trace`); only the adopted rows that had one have an entry
+CREATE INDEX idx_bookings_legacy_booking_id
+    ON hubspot_sync.hubspot_bookings (legacy_booking_id) WHERE legacy_booking_id IS NOT NULL;
 -- (no index on (associated_mock_exam, is_active): the production index idx_bookings_exam_id
 -- has the same leading column, so a recount of an exam's
 -- Active bookings reads the exam's few hundred entries either way, and a booking writes one index

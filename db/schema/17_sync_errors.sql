@@ -22,6 +22,8 @@ CREATE TABLE hubspot_sync.sync_errors (
 -- indexes
 CREATE INDEX idx_sync_errors_open ON hubspot_sync.sync_errors (created_at) WHERE NOT resolved;
 CREATE INDEX idx_sync_errors_queue ON hubspot_sync.sync_errors (queue_id);
+-- a record's letters, resolved ones included (`mockbook trace`; the pull's open letter of a record)
+CREATE INDEX idx_sync_errors_entity ON hubspot_sync.sync_errors (entity_type, entity_id);
 
 -- security
 ALTER TABLE hubspot_sync.sync_errors ENABLE ROW LEVEL SECURITY;

@@ -25,6 +25,8 @@ CREATE INDEX idx_webhook_events_pending ON hubspot_sync.webhook_events (id)
     WHERE processed_at IS NULL;
 CREATE INDEX idx_webhook_events_processed ON hubspot_sync.webhook_events (processed_at)
     WHERE processed_at IS NOT NULL;
+-- the deliveries about one HubSpot record (`mockbook trace`)
+CREATE INDEX idx_webhook_events_object ON hubspot_sync.webhook_events (object_id);
 
 -- security
 ALTER TABLE hubspot_sync.webhook_events ENABLE ROW LEVEL SECURITY;

@@ -14,6 +14,11 @@ CREATE TABLE hubspot_sync.adoption_report (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- indexes
+-- what the adoption did to one row (`mockbook trace`): one entry per row it changed or flagged
+CREATE INDEX idx_adoption_report_record ON hubspot_sync.adoption_report (record_id)
+    WHERE record_id IS NOT NULL;
+
 -- security
 ALTER TABLE hubspot_sync.adoption_report ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.adoption_report

@@ -51,6 +51,11 @@ CREATE TABLE hubspot_sync.booking_conflicts (
                                                            'moved_into_past', 'capacity_cut'))
 );
 
+-- indexes
+-- a booking's conflicts and an exam's (`mockbook trace`, an exam's change resolving its own)
+CREATE INDEX idx_booking_conflicts_booking ON hubspot_sync.booking_conflicts (booking_id);
+CREATE INDEX idx_booking_conflicts_exam ON hubspot_sync.booking_conflicts (mock_exam_id);
+
 -- security
 ALTER TABLE hubspot_sync.booking_conflicts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_role_all ON hubspot_sync.booking_conflicts

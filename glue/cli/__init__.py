@@ -87,6 +87,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "glue.cli.ops:status",
         "Queue depth, sync lag, errors, dead letters and the last push, pull and refresh.",
     ),
+    "trace": (
+        "glue.cli.trace:trace",
+        "One record's story: a booking (code, id or HubSpot id), a student (student id, email, "
+        "id or HubSpot id) or an exam (HubSpot id or id).",
+    ),
     "up": (
         "glue.cli.database:up",
         "Start the embedded PostgreSQL (when DATABASE_URL is unset) and print its URL.",

@@ -29,7 +29,7 @@ SELECT indexes_are('hubspot_sync', 'hubspot_bookings', ARRAY[
     'idx_bookings_exam_id', 'idx_bookings_student_id', 'idx_bookings_student_email',
     'idx_bookings_no_hubspot_id', 'hubspot_bookings_booking_id_key',
     'uq_bookings_one_per_student_type_day', 'idx_hubspot_bookings_mock_set',
-    'idx_bookings_legacy_student']);
+    'idx_bookings_legacy_student', 'idx_bookings_legacy_booking_id']);
 SELECT enum_has_labels('hubspot_sync', 'mock_set_letter',
                        ARRAY['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
 SELECT has_column('hubspot_sync', 'sync_queue', 'lease_expires_at', 'outbox rows carry a lease');

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/trace_record.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.trace_record;
