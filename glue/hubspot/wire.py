@@ -1,22 +1,8 @@
 """The one decoder at the wire: every HubSpot answer (glue.hubspot.client reads it as bytes) and
-every webhook body (glue.sync.webhooks) is parsed and typed here, before any other code sees it.
-
-- **Bytes to JSON** (:func:`loads`): at most ``max_bytes``, nested at most ``max_depth`` levels
-  (checked on the bytes before parsing, so no depth can reach Python's recursion limit), UTF-8,
-  no ``NaN``/``Infinity``; a key repeated in one object is kept as a :class:`Duplicated` object
-  that names it (the parser would otherwise keep the last value silently).
-- **The answer's shape** (:class:`Shape` and the shapes below): what the glue reads of each kind of
-  answer, with its type and range: a list where a list is read, an object where an object is
-  read, a whole number within what its database column holds. Fields the glue does not read are
-  not looked at. A wrong shape, or a repeated key outside a record's properties, is
-  :class:`Malformed`: the client turns it into a HubSpot error (exit 75, retried later).
-- **Each record** (:data:`RECORD`): a property value is a string or null (HubSpot's CRM objects
-  v3 OpenAPI, ``SimplePublicObject.properties``: ``additionalProperties: {type: string}``;
-  https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide). A record whose value
-  is anything else, or whose property is repeated, is *refused*, not the answer: the record gets
-  ``"refused": {"property", "why"}``, the offending values become null (nothing downstream can
-  trip on them), and the apply dead-letters it (glue.hubspot.values.refusal) naming the record,
-  the property and the fault.
+every webhook body (glue.sync.webhooks) is parsed and typed here, before any other code sees it:
+bounded bytes to JSON without repeated keys (:func:`loads`), the answer's shape (:class:`Shape`:
+a wrong one is :class:`Malformed`, a HubSpot error, exit 75), and each record's property values
+(:data:`RECORD`: a string or null, else the record is refused and dead-lettered).
 """
 
 from __future__ import annotations
@@ -27,6 +13,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+# - Bytes to JSON (`loads`): at most `max_bytes`, nested at most `max_depth` levels (checked on
+#   the bytes before parsing, so no depth can reach Python's recursion limit), UTF-8, no
+#   NaN/Infinity; a key repeated in one object is kept as a `Duplicated` object that names it
+#   (the parser would otherwise keep the last value silently).
+# - The answer's shape (`Shape` and the shapes below): what the glue reads of each kind of
+#   answer, with its type and range: a list where a list is read, an object where an object is
+#   read, a whole number within what its database column holds. Fields the glue does not read
+#   are not looked at. A wrong shape, or a repeated key outside a record's properties, is
+#   `Malformed`: the client turns it into a HubSpot error (exit 75, retried later).
+# - Each record (`RECORD`): a property value is a string or null (HubSpot's CRM objects v3
+#   OpenAPI, `SimplePublicObject.properties`: `additionalProperties: {type: string}`;
+#   https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide). A record whose value
+#   is anything else, or whose property is repeated, is refused, not the answer: the record gets
+#   `"refused": {"property", "why"}`, the offending values become null (nothing downstream can
+#   trip on them), and the apply dead-letters it (glue.hubspot.values.refusal) naming the record,
+#   the property and the fault.
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # far above a page of 200 records; never held beyond it
 MAX_DEPTH = 32  # HubSpot's answers nest 6 levels at most, a webhook body 3

@@ -175,13 +175,11 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.trace_record(text, uuid, integer) IS
-'Glue (mockbook trace): one record''s story as one jsonb, read in one snapshot: {table, read_at
-(now()), record (the row), audit, outbox, errors (its dead letters, push and pull), webhook_events (about its
-HubSpot id), adoption, limit} and, for a booking, {contact, exam, ledger, conflicts}; for a
-contact, {ledger, bookings, credit_sync, last_pull}; for an exam, {bookings_by_status,
-conflicts, exam_sync, last_pull}. Each list newest first, at most p_limit + 1 rows (one more
-than p_limit: older ones were left out). NULL when p_table has no row p_record_id. Reads
-only: no row lock. Errors: INVALID_ARGUMENT (another table, no id, p_limit outside 1..10000).';
+'Glue (mockbook trace): one record''s story as one jsonb from one snapshot: {table, read_at,
+record, audit, outbox, errors, webhook_events, adoption, limit}, plus {contact, exam, ledger,
+conflicts} for a booking, {ledger, bookings, credit_sync, last_pull} for a contact,
+{bookings_by_status, conflicts, exam_sync, last_pull} for an exam. Lists newest first, at most
+p_limit + 1 rows. NULL when there is no such row. Reads only. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.trace_record(text, uuid, integer)
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION mockbook_internal.trace_record(text, uuid, integer) TO mockbook_glue;

@@ -5,10 +5,29 @@ newest release is not cut yet (its date set back to null in the copy, as between
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from glue.db import revision as freeze
+
+REPO = freeze.DB_DIR.parent
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def dating_commit(release: dict) -> str:
+    """The first commit whose releases.json gives the release its date (where it was cut)."""
+    path = "db/migrations/releases.json"
+    for commit in git("log", "--reverse", "--format=%H", "--", path).split():
+        if any((r["revision"], r["date"]) == (release["revision"], release["date"])
+               for r in json.loads(git("show", f"{commit}:{path}"))["releases"]):
+            return commit
+    raise AssertionError(f"no commit dates release {release['version']}")
 
 
 def copy_db(tmp_path: Path) -> Path:
@@ -49,6 +68,15 @@ def _take_back(copy: Path, releases: list[dict]) -> None:
     base = freeze.load_manifest(copy)["base"]
     freeze.save_manifest({"head": previous, "files": base,
                           "base": {p: e for p, e in base.items() if e["frozen"] is None}}, copy)
+    # the tables as the previous release cut them: the newest release's table changes were
+    # its hand-written ALTERs, gone with its revision
+    at = dating_commit(releases[-2])
+    for table in (copy / "schema").glob("*.sql"):
+        path = freeze.relpath(table, copy)
+        if path not in base:
+            table.unlink()
+        elif freeze.digest(table.read_text()) != base[path]["sha256"]:
+            table.write_text(git("show", f"{at}:db/{path}"))
 
 
 def cut(db_dir: Path) -> None:
