@@ -319,13 +319,18 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
 
 
 @functools.cache
-def _load_dependents() -> Any:
-    """db/migrations/dependents.py, which the adoption runs too (env.py loads it the same way)."""
+def _load(name: str) -> Any:
+    """A module beside the revisions (db/migrations/<name>.py: dependents, customer, replaced),
+    which the adoption runs too (env.py loads them the same way)."""
     spec = importlib.util.spec_from_file_location(
-        "mockbook_adoption_dependents", DB_DIR / "migrations" / "dependents.py")
+        f"mockbook_migrations_{name}", DB_DIR / "migrations" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_dependents() -> Any:
+    return _load("dependents")
 
 
 def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
@@ -336,6 +341,21 @@ def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     return [("refuse", rev, f"uses {target}, which the upgrade {change}: drop or change it "
              "first, re-create it after", dependent, None, None, None)
             for rev, dependent, target, change in rows]
+
+
+def changed_objects(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
+    """Objects outside mockbook on the adopted tables whose behaviour the upgrade changes
+    (db/migrations/customer.py): each a refusal naming what breaks and the fix, or, with
+    mockbook.accept_changed_objects = on, a change (the report row the upgrade writes)."""
+    customer = _load("customer")
+    found = customer.findings(lambda sql, params: cur.execute(sql, params).fetchall())
+    if not found:
+        return []
+    if cur.execute(customer.ACCEPTED_SQL).fetchone()[0]:
+        return [("change", ADOPTION, customer.ACCEPTED_ACTION, obj, None, what, fix)
+                for obj, what, fix in found]
+    return [("refuse", ADOPTION, f"{what}. Fix: {fix}", obj, None, None, None)
+            for obj, what, fix in found]
 
 
 def api_timeouts(cur: psycopg.Cursor) -> dict[str, dict[str, Any]]:
@@ -370,7 +390,7 @@ def check(
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor() as cur:
-            for row in dependents(cur):
+            for row in dependents(cur) + changed_objects(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
             done()
             for query in QUERIES:
@@ -409,15 +429,16 @@ def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 # The rollback's own first step (`alembic downgrade 0001_baseline`): it checks what the way down
-# would refuse and raises, naming the rows and the way out, before it changes anything.
-ROLLBACK_CHECK = (DB_DIR / "migrations" / "versions" / ADOPTION / "downgrade"
-                  / "0000_preamble.sql")
+# would refuse and raises, naming the rows and the way out, before it changes anything. The
+# runner runs the file pinned in its place (db/migrations/replaced.py).
+ROLLBACK_CHECK = f"versions/{ADOPTION}/downgrade/0000_preamble.sql"
 
 
 def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
     """What the rollback to the production schema would stop on now ({message, detail,
-    hint}), or None: its first step run as it is, in a READ ONLY transaction rolled back. The
-    step is the adoption revision's: a database at a later revision steps down to it first."""
+    hint}), or None: its first step run as the runner runs it, in a READ ONLY transaction
+    rolled back. The step is the adoption revision's: a database at a later revision steps down
+    to it first."""
     with conn.cursor(row_factory=tuple_row) as cur:
         (current,) = cur.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
     if current != ADOPTION:
@@ -426,7 +447,7 @@ def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(ROLLBACK_CHECK.read_text(encoding="utf-8"))
+            conn.execute(_load("replaced").running(ROLLBACK_CHECK))
     except psycopg.errors.ObjectNotInPrerequisiteState as exc:
         return {"message": exc.diag.message_primary, "detail": exc.diag.message_detail,
                 "hint": exc.diag.message_hint}
