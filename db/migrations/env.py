@@ -15,6 +15,7 @@ import time
 from logging.config import fileConfig
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from alembic import context
 
@@ -141,6 +142,9 @@ ADOPTION_LOCKS = (
     "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
 )
 RETRIED = ("55P03", "40P01")
+# what a statement fails with: SQLAlchemy's error, or (a frozen file the revision's runner runs
+# on the driver's own connection) the driver's
+FAILED = (sa.exc.DBAPIError, psycopg.Error)
 # Two migrations of one database never run at once: the second waits for the first (a session
 # advisory lock, this key), then goes on from where the first left the database.
 MIGRATE_LOCK = 0x6D6F636B626F6F6B  # "mockbook"
@@ -325,9 +329,9 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
             _report_window(attempt, attempts, done - locked, dependents.exceeded(
                 timeouts, done - requested))
             return
-        except sa.exc.DBAPIError as error:
+        except FAILED as error:
             connection.rollback()
-            state = getattr(getattr(error, "orig", None), "sqlstate", None)
+            state = _sqlstate(error)
             held = _holders(connection, error, ADOPTION_LOCKS)
             if state in RETRIED and attempt < attempts:
                 print(f"mockbook: adoption attempt {attempt} of {attempts} rolled back "
@@ -341,10 +345,14 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 f"nothing was changed, the database is still at {heads[0]}", held) from error
 
 
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(getattr(error, "orig", None) or error, "sqlstate", None)
+
+
 def _holders(connection: sa.Connection, error: BaseException,
              tables: tuple[str, ...] | None = None) -> list:
     """For a lock timeout or a deadlock: the locks other sessions hold on the tables now."""
-    if getattr(getattr(error, "orig", None), "sqlstate", None) not in refusals.LOCKS:
+    if _sqlstate(error) not in refusals.LOCKS:
         return []
     names = list(tables) if tables else None
     held = _rows(connection, refusals.LOCK_HOLDERS_SQL, (names, names))
@@ -443,7 +451,7 @@ def _run_with(connection: sa.Connection) -> None:
                 context.run_migrations()
             connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
             connection.commit()
-        except sa.exc.DBAPIError as error:
+        except FAILED as error:
             connection.rollback()
             held = _holders(connection, error)
             raise refusals.from_error(error, (

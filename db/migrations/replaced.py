@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 REPLACED = {
     "versions/0002_mockbook_1_0/downgrade/0000_preamble.sql": (
         "33749c01a7f629355f63ceea6c5edb7380f525ce4e1110f1d9cfb28dc0118216",
-        "e754fa200a1be8a2e3dc3cce3284926595a4f3ff7e718ec7bd234b37e37a44bd"),
+        "b8eb5a15cb75c10aa89e67e1353eb5e30bbbce392129357b8b69634df1f58489"),
     "versions/0002_mockbook_1_0/downgrade/0004_schema_changes.sql": (
         "55582da2bf63f7bbd920f89e5476f7cf5d8ab0454c387bb33bb1449756008ec0",
         "2b1a2fd37227278d3e03afbbc342c91bac55224906be30adc6f11395822ae962"),

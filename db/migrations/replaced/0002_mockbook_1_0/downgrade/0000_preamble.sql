@@ -19,7 +19,7 @@ BEGIN
       AND btrim(b.ndecc_exam_date) !~ '^\d{4}-\d{2}-\d{2}$';
     IF v_dates IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = 'downgrade to 0001_baseline refused, nothing changed: production''s '
+            MESSAGE = 'downgrade to 0001_baseline refused: production''s '
                       'hubspot_bookings.ndecc_exam_date is a date and these values are not',
             DETAIL = v_dates,
             HINT = 'Set each to its date as YYYY-MM-DD (or NULL), then run the downgrade again.';
