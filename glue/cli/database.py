@@ -153,9 +153,15 @@ def check_adoption(app: AppContext) -> None:
     head = migrations.head()
     with psycopg.connect(url) as conn:
         if not adoption.has_production_tables(conn) or current == head:
-            click.echo(f"{redact(url)}: revision {current or 'none'}"
-                       + (" (head)" if current == head else ", no production tables")
-                       + ": nothing to check")
+            why = "head" if current == head else "no production tables"
+            if app.json_output:
+                click.echo(json.dumps({"database": redact(url), "revision": current,
+                                       "nothing_to_check": why, "findings": [], "changes": 0,
+                                       "refused": 0}))
+            else:
+                click.echo(f"{redact(url)}: revision {current or 'none'}"
+                           + (" (head)" if current == head else ", no production tables")
+                           + ": nothing to check")
             return
         # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
         checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]

@@ -198,6 +198,8 @@ def test_each_kind_is_named_refused_fixed_as_documented_and_works_after(
         assert "Fix: ALTER FUNCTION public." in refused[obj], refused[obj]
     assert "42501" in refused["view public.cust_booking_counts"]
     assert "cust_reporter" in refused["policy cust_reporter_read on hubspot_sync.hubspot_bookings"]
+    text = CliRunner().invoke(cli, ["migrate", "--check"], env={"DATABASE_URL": url}).output
+    assert f"0 rows and {len(OBJECTS)} objects refused (the upgrade would stop" in text, text
 
     # the upgrade refuses the same objects, hint first, and changes nothing
     with pytest.raises(SystemExit) as stopped:
