@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import re
 import sys
 import time
 from logging.config import fileConfig
@@ -58,22 +57,13 @@ def _load(name: str):
     return module
 
 
-dependents, calls, customer, refusals, replaced = (
-    _load(name) for name in ("dependents", "calls", "customer", "refusals", "replaced"))
-
-
-def _target() -> object:
-    """The command's destination revision; None for a command that moves none (current,
-    check: Alembic gives no destination then)."""
-    try:
-        return context.get_revision_argument()
-    except KeyError:
-        return None
+dependents, calls, customer, refusals, runner = (
+    _load(name) for name in ("dependents", "calls", "customer", "refusals", "runner"))
 
 
 def _upgrades_through_adoption() -> bool:
     """The command upgrades to the adoption's revision or past it."""
-    target = _target()
+    target = runner.target()
     if not isinstance(target, str) or target.startswith("-"):
         return False
     try:
@@ -101,7 +91,7 @@ def run_offline() -> None:
     _configure(url=database_url(), literal_binds=True, dialect_name="postgresql")
     context.execute(LOCK_TIMEOUT)
     context.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA}")
-    with _runner():
+    with runner.running():
         context.run_migrations()
     context.execute("NOTIFY pgrst, 'reload schema'")
 
@@ -145,9 +135,6 @@ RETRIED = ("55P03", "40P01")
 # what a statement fails with: SQLAlchemy's error, or (a frozen file the revision's runner runs
 # on the driver's own connection) the driver's
 FAILED = (sa.exc.DBAPIError, psycopg.Error)
-# Two migrations of one database never run at once: the second waits for the first (a session
-# advisory lock, this key), then goes on from where the first left the database.
-MIGRATE_LOCK = 0x6D6F636B626F6F6B  # "mockbook"
 
 
 def _wrap(connection: sa.Connection, timeout: str) -> None:
@@ -189,64 +176,13 @@ def _rolling_back(heads: tuple[str, ...]) -> bool:
     if context.get_context().as_sql or len(heads) != 1 or heads[0] == BASELINE:
         return False
     try:
-        target = _target()
+        target = runner.target()
         return isinstance(target, str) and any(
             r is not None and r.revision == ADOPTION
             for r in context.script.iterate_revisions(heads[0], target,
                                                       select_for_downgrade=True))
     except Exception:  # an upgrade: not a rollback
         return False
-
-
-# CONCURRENTLY of an index statement, the only form a *.nontx.sql file may take it in
-_CONCURRENT_INDEX = re.compile(r"\b((?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+|RE)INDEX)\s+CONCURRENTLY\b",
-                               re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def _runner(one_transaction: bool = False):
-    """How the revisions' runners run their frozen files here: each statement group they pass
-    to their ``_execute`` as frozen, or as replaced.py pins its replacement; with
-    ``one_transaction`` (the adoption and its rollback) the statements of a *.nontx.sql file
-    (inside the runner's autocommit_block) run inside the transaction, their index statement
-    without CONCURRENTLY; after each group, ``config.attributes["progress"]`` (glue.db.
-    migrations.upgrade's) is called."""
-    ctx = context.get_context()
-    progress = config.attributes.get("progress")
-    nontx = [False]
-
-    @contextlib.contextmanager
-    def in_transaction():
-        nontx[0] = True
-        try:
-            yield
-        finally:
-            nontx[0] = False
-
-    patched = []
-    for rev in context.script.walk_revisions():
-        module = rev.module
-        original = getattr(module, "_execute", None)
-        if original is None:
-            continue
-
-        def execute(sql: str, _original=original) -> None:
-            sql = replaced.substitute(sql)
-            _original(_CONCURRENT_INDEX.sub(r"\1", sql) if nontx[0] else sql)
-            if progress is not None and not context.get_context().as_sql:
-                progress()
-
-        module._execute = execute
-        patched.append((module, original))
-    if one_transaction:
-        ctx.autocommit_block = in_transaction
-    try:
-        yield
-    finally:
-        if one_transaction:
-            del ctx.autocommit_block
-        for module, original in patched:
-            module._execute = original
 
 
 def _refuse_early(connection: sa.Connection, heads: tuple[str, ...]) -> list:
@@ -311,7 +247,7 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
               attempts: int, accepted: list) -> None:
     for attempt in range(1, attempts + 1):
         try:
-            with _runner(one_transaction=True):
+            with runner.running(one_transaction=True):
                 connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_literal(timeout)}")
                 timeouts = dependents.api_timeouts(
                     connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
@@ -385,45 +321,6 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-@contextlib.contextmanager
-def _one_migrate(connection: sa.Connection):
-    """Wait for another migration of this database to end (a session advisory lock), for a
-    command that moves revisions; yields the database's heads after the wait. A migration that
-    waited and found the database moved says so: ``config.attributes["waited"]`` (a dict a
-    caller embedding Alembic passed: filled with ``from`` and ``to``), else stderr."""
-    if _target() is None:
-        yield context.get_context().get_current_heads()
-        return
-    before = context.get_context().get_current_heads()
-    connection.rollback()
-    waited = not connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({MIGRATE_LOCK})").scalar()
-    if waited:
-        with contextlib.suppress(OSError, ValueError):
-            print("mockbook: another migration of this database is running; waiting for it",
-                  file=sys.stderr)
-        connection.exec_driver_sql("SET lock_timeout = 0")
-        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATE_LOCK})")
-        connection.exec_driver_sql(LOCK_TIMEOUT)
-    connection.commit()
-    try:
-        heads = context.get_context().get_current_heads()
-        if waited and heads != before:
-            moved = {"from": list(before), "to": list(heads)}
-            outcome = config.attributes.get("waited")
-            if isinstance(outcome, dict):
-                outcome.update(moved)
-            else:
-                with contextlib.suppress(OSError, ValueError):
-                    print(f"mockbook: the other migration moved the database from "
-                          f"{', '.join(before) or 'nothing'} to {', '.join(heads)} while this "
-                          "one waited; going on from there", file=sys.stderr)
-        yield heads
-    finally:
-        connection.rollback()
-        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATE_LOCK})")
-        connection.commit()
-
-
 def _where(connection: sa.Connection) -> str:
     connection.rollback()
     heads = context.get_context().get_current_heads()
@@ -436,7 +333,7 @@ def _run_with(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC")
     connection.commit()
     _configure(connection=connection)
-    with _one_migrate(connection) as heads:
+    with runner.one_migrate(connection, LOCK_TIMEOUT) as heads:
         adopting = _adopting(heads)
         # the way back to the production schema is all or nothing, as the adoption was: one
         # transaction, the frozen index steps (*.nontx.sql) run inside it
@@ -447,7 +344,7 @@ def _run_with(connection: sa.Connection) -> None:
                 return
             if rolling_back:
                 _configure(per_migration=False, connection=connection)
-            with _runner(one_transaction=rolling_back):
+            with runner.running(one_transaction=rolling_back):
                 context.run_migrations()
             connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
             connection.commit()

@@ -233,7 +233,8 @@ def revision(message: str | None) -> None:
 def release(version: str, day: str) -> None:
     """Cut the release: record the unreleased revision as VERSION in
     db/migrations/releases.json. It never changes again; the next `db revision` starts the
-    next release's revision. (Retitle its CHANGELOG section with the same date and tag it.)"""
+    next release's revision. (Retitle its CHANGELOG section with the same date: releases.json
+    is the record of releases a clone carries.)"""
     from glue.db.revision import cut_release
 
     try:
