@@ -277,8 +277,8 @@ def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
                 time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
                 continue
             raise refusals.from_error(
-                error, f"the adoption was rolled back as a whole after {attempt} attempt(s): "
-                f"nothing was changed, the database is still at {heads[0]}", held) from error
+                error, f"the adoption was rolled back as a whole ({attempt} attempt(s)); nothing "
+                f"was changed: the database is still at {heads[0]}", held) from error
 
 
 def _sqlstate(error: BaseException) -> str | None:

@@ -42,6 +42,7 @@ _HINTS = {
              "it again.",
 }
 LOCKS = ("55P03", "40P01")
+_OURS = ("2BP01",)
 
 
 class Refused(SystemExit):
@@ -73,7 +74,10 @@ def from_error(error: BaseException, state: str, holders: list[tuple[str, str]])
     sqlstate = getattr(orig, "sqlstate", None)
     message = (getattr(diag, "message_primary", None) or str(orig)).strip()
     detail = getattr(diag, "message_detail", None)
-    hint = getattr(diag, "message_hint", None) or _HINTS.get(
+    # PostgreSQL's own hint, but where it would say DROP ... CASCADE (which drops what others
+    # built) or where it has none
+    hint = (_HINTS.get(sqlstate or "") if sqlstate in _OURS else None) or getattr(
+        diag, "message_hint", None) or _HINTS.get(
         sqlstate or "", "Fix what PostgreSQL names below, then run it again.")
     if sqlstate in LOCKS:
         tables = sorted({table for table, _ in holders})
