@@ -151,8 +151,8 @@ WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass
   AND (coalesce(v.reloptions && ARRAY['security_invoker=true', 'security_invoker=on',
                                       'security_invoker=1'], false)
        OR NOT (o.rolsuper OR pg_catalog.pg_has_role(v.relowner, t.relowner, 'USAGE')
-               OR (to_regrole('service_role') IS NOT NULL
-                   AND pg_catalog.pg_has_role(v.relowner, 'service_role', 'USAGE'))))
+               OR coalesce(pg_catalog.pg_has_role(v.relowner, to_regrole('service_role'),
+                                                  'USAGE'), false)))
 ORDER BY 1, 2
 """
 
