@@ -7,9 +7,9 @@ import re
 # What the adoption's DDL would meet outside mockbook: objects a DBA or another app built on the
 # production columns whose type the upgrade changes, or on the production functions the
 # upgrade drops. PostgreSQL refuses ALTER COLUMN ... TYPE under a view, a rule, a policy, a
-# trigger naming the column (WHEN or UPDATE OF), a SQL-standard function body or a
-# publication's row filter or column list naming it (a publication of the whole table is no
-# dependent: the table stays in it), and DROP
+# trigger naming the column (WHEN or UPDATE OF), a SQL-standard function body, a generated
+# column computed from it or a publication's row filter or column list naming it (a
+# publication of the whole table is no dependent: the table stays in it), and DROP
 # FUNCTION under anything that uses the function; indexes, CHECK constraints and statistics on a
 # column are rebuilt by ALTER TYPE itself and need nothing. One row per such dependent:
 # (revision, object, what it uses, what the upgrade does to that). env.py stops the adoption
@@ -69,7 +69,7 @@ WITH changed (tab, col, new_type) AS (
            OR (p.proname IN ('get_booking_aggregates', 'get_booking_aggregates_count')
                AND to_regclass('hubspot_sync.booking_details_view') IS NULL))
 ), uses AS (
-    SELECT DISTINCT '0002_mockbook_1_0' AS rev, d.classid, d.objid,
+    SELECT DISTINCT '0002_mockbook_1_0' AS rev, d.classid, d.objid, 0 AS objsubid,
            format('column %%s.%%s', c.tab, c.col) AS target,
            format('changes its type to %%s', c.new_type) AS change
     FROM columns AS c
@@ -86,7 +86,20 @@ WITH changed (tab, col, new_type) AS (
                         AND t.tgname IN ('bookings_audit_trigger',
                                          'contact_credits_audit_trigger', 'exams_audit_trigger'))
     UNION
-    SELECT f.rev, d.classid, d.objid, format('function %%s', f.oid::regprocedure),
+    -- a generated column computed from the column (PostgreSQL refuses to change its type)
+    -- (its generation expression, a pg_attrdef row, depends on the column)
+    SELECT '0002_mockbook_1_0', 'pg_catalog.pg_class'::regclass, f.adrelid, f.adnum,
+           format('column %%s.%%s', c.tab, c.col), format('changes its type to %%s', c.new_type)
+    FROM columns AS c
+    JOIN pg_catalog.pg_depend AS d
+      ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = c.attrelid
+     AND d.refobjsubid = c.attnum AND d.classid = 'pg_catalog.pg_attrdef'::regclass
+     AND d.deptype = 'n'
+    JOIN pg_catalog.pg_attrdef AS f ON f.oid = d.objid
+    JOIN pg_catalog.pg_attribute AS g
+      ON g.attrelid = f.adrelid AND g.attnum = f.adnum AND g.attgenerated <> ''
+    UNION
+    SELECT f.rev, d.classid, d.objid, 0, format('function %%s', f.oid::regprocedure),
            'drops it'
     FROM dropped AS f
     JOIN pg_catalog.pg_depend AS d
@@ -108,6 +121,9 @@ SELECT u.rev,
                 JOIN pg_catalog.pg_class AS k ON k.oid = r.ev_class
                 JOIN pg_catalog.pg_namespace AS n ON n.oid = k.relnamespace
                 WHERE r.oid = u.objid)
+            WHEN u.objsubid <> 0 THEN (
+                SELECT 'generated column ' || i.identity
+                FROM pg_catalog.pg_identify_object(u.classid, u.objid, u.objsubid) AS i)
             ELSE (SELECT i.type || ' ' || i.identity
                   FROM pg_catalog.pg_identify_object(u.classid, u.objid, 0) AS i)
        END AS dependent,

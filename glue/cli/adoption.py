@@ -2,8 +2,8 @@
 
 check_invariants() lists it (legacy_* rows) while it is still so: `list` prints it; `resolve`
 cancels, with its refund through the ledger, the later booking of each duplicate pair whose
-exam day has not passed (with --past: of every pair, as a downgrade to production needs;
-cancel_booking as an admin, key legacy-duplicate-<id>: a second run refunds nothing) and lists
+exam day has not passed (with --past: of every pair; cancel_booking as an admin, key
+legacy-duplicate-<id>: a second run refunds nothing) and lists
 the rest with what to do (docs/dba.md, "Legacy data"). `resolve` is a dry run unless --apply is
 given.
 """
@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
-from glue.db import adoption
+from glue.db import legacy
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -37,8 +37,8 @@ def list_command(app: AppContext) -> None:
     rollback to the production schema would stop on now (its own first check, run read-only)."""
     url = app.database_url()
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = adoption.legacy(conn)
-        refusal = adoption.rollback_refusal(conn)
+        rows = legacy.legacy_items(conn)
+        refusal = legacy.rollback_refusal(conn)
     if app.json_output:
         click.echo(json.dumps({"database": redact(url), "legacy": rows, "rollback": refusal},
                               default=str))
@@ -59,8 +59,8 @@ def list_command(app: AppContext) -> None:
 @click.option("--apply", "apply_changes", is_flag=True,
               help="Make the changes (without it: a dry run that says what it would do).")
 @click.option("--past", "include_past", is_flag=True,
-              help="Also the pairs whose exam day has passed (before `alembic downgrade"
-                   " 0001_baseline`: the way down takes no pair, `adoption list` says).")
+              help="Also the pairs whose exam day has passed (a school that wants every pair"
+                   " cleaned; the rollback does not need it).")
 @pass_app
 def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) -> None:
     """Cancel (and refund) the later booking of each legacy duplicate pair; list the rest.
@@ -70,7 +70,7 @@ def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) ->
     url = app.database_url()
     actions: list[dict[str, Any]] = []
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        for dup in adoption.legacy_duplicates(conn):
+        for dup in legacy.legacy_duplicates(conn):
             action = {"booking": dup["booking_id"], "id": dup["id"],
                       "student_id": dup["student_id"], "mock_type": dup["mock_type"],
                       "exam_date": str(dup["exam_date"]), "issue": dup["legacy_issue"]}
@@ -78,11 +78,11 @@ def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) ->
                 action["outcome"] = ("left: its exam day has passed (mark attendance instead,"
                                      " or --past to cancel it)")
             elif apply_changes:
-                action.update(adoption.cancel_duplicate(conn, dup))
+                action.update(legacy.cancel_duplicate(conn, dup))
             else:
                 action["outcome"] = "would cancel and refund"
             actions.append(action)
-        others = [r for r in adoption.legacy(conn) if r["kind"] != "legacy_duplicate"]
+        others = [r for r in legacy.legacy_items(conn) if r["kind"] != "legacy_duplicate"]
     failed = [a for a in actions if a["outcome"] not in (
         "cancelled", "would cancel and refund", "ALREADY_CANCELLED")
         and not a["outcome"].startswith("left:")]

@@ -9,7 +9,7 @@ import click
 import psycopg
 import sqlalchemy.exc
 
-from glue import exitcodes
+from glue import __version__, exitcodes
 from glue.cli import AppContext, redact
 from glue.cli.progress import Stopwatch, on_terminal, step_bar
 from glue.config import ConfigError
@@ -46,9 +46,13 @@ def down(app: AppContext) -> None:
 @click.option("--check", "dry_run", is_flag=True,
               help="Adoption dry run: list every row and object the upgrade of a production "
                    "database would change or refuse, without changing anything.")
+@click.option("--json", "json_flag", is_flag=True,
+              help="Print one JSON object (as `mockbook --json migrate`).")
 @pass_app
-def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
+def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool, json_flag: bool) -> None:
     """Upgrade the configured database (default: embedded) to the newest revision."""
+    if json_flag:
+        app.json_output = True
     if dry_run:
         check_adoption(app)
         return
@@ -59,28 +63,40 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
     url = app.database_url()
     clock = Stopwatch()
     before = migrations.current(url)
+    unknown_revision(url, before)
     steps = migrations.steps(before, target) if on_terminal() else []
     adoption: dict = {}
+    waited: dict = {}
     try:
         with step_bar("migrate", steps, enabled=not app.json_output) as advance:
-            migrations.upgrade(url, target, progress=advance, adoption=adoption)
+            migrations.upgrade(url, target, progress=advance, adoption=adoption, waited=waited)
+    except SystemExit as stopped:  # the runner's refusal (db/migrations/refusals.py)
+        refused(app, url, stopped)
     except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
         exc = getattr(error, "orig", None) or error
         diag = exc.diag
-        click.echo(f"mockbook migrate: {diag.message_primary or exc}", err=True)
-        for extra in (diag.message_detail, diag.message_hint):
-            if extra:
-                click.echo(extra, err=True)
+        for line in (diag.message_hint, f"mockbook migrate: {diag.message_primary or exc}",
+                     diag.message_detail):
+            if line:
+                click.echo(line, err=True)
         sys.exit(exitcodes.PARTIAL_FAILURE)
     after = migrations.current(url)
+    if waited:  # another migrate did the work while this one waited for it
+        before = waited["to"][0] if waited.get("to") else before
     if app.json_output:
         click.echo(
             json.dumps(
                 {"database": redact(url), "from": before, "to": after, "changed": before != after}
+                | ({"done_by_another_migrate": waited} if waited else {})
                 | ({"adoption": adoption} if adoption else {})
             )
         )
-    elif before == after:
+        return
+    if waited:
+        click.echo(f"{redact(url)}: another migrate moved the database from "
+                   f"{', '.join(waited['from']) or 'empty'} to {', '.join(waited['to'])} while "
+                   "this one waited for it: found that work done")
+    if before == after:
         where = "head" if after == migrations.head() else f"{target}"
         click.echo(f"{redact(url)}: already at {where} ({after}), nothing to do")
     else:
@@ -98,20 +114,54 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool) -> None:
                 click.echo(timeouts_cut(adoption["timeouts_exceeded"]))
 
 
+def unknown_revision(url: str, current: str | None) -> None:
+    """A database at a revision this mockbook does not have (a newer release migrated it):
+    said, exit 2, before anything runs."""
+    if current is None or current in migrations.revisions():
+        return
+    known = migrations.revisions()
+    click.echo(f"mockbook: {redact(url)} is at revision {current}, which this mockbook "
+               f"{__version__} does not know (its revisions: {known[0]} ... {known[-1]}): a "
+               "newer mockbook migrated it. Run that release's `mockbook migrate` "
+               "(db/migrations/releases.json lists each release's revision); nothing was "
+               "checked or changed.", err=True)
+    sys.exit(exitcodes.CONFIG_ERROR)
+
+
+def refused(app: AppContext, url: str, stopped: SystemExit) -> None:
+    """The runner stopped and changed nothing of what it refused: its block on stderr (hint
+    first), with --json one object on stdout too; exit 1 (fix the rows or objects it names) or
+    75 (a lock held: try again later)."""
+    if not hasattr(stopped, "exit_code"):
+        raise stopped
+    if app.json_output:
+        click.echo(json.dumps({"database": redact(url), "refused": stopped.as_dict()}))
+    click.echo(str(stopped.code), err=True)
+    sys.exit(stopped.exit_code)
+
+
 def check_adoption(app: AppContext) -> None:
-    """`migrate --check`: one line (or JSON object) per finding; exit 1 when a row would stop
-    the upgrade (docs/dba.md: an existing production database)."""
+    """`migrate --check`: one line (or JSON object) per finding; exit 1 when a row or object
+    would stop the upgrade (docs/dba.md: an existing production database), 2 at a revision this
+    mockbook does not know."""
     from glue.db import adoption
 
     url = app.database_url()
     clock = Stopwatch()
     current = migrations.current(url)
+    unknown_revision(url, current)
     head = migrations.head()
     with psycopg.connect(url) as conn:
         if not adoption.has_production_tables(conn) or current == head:
-            click.echo(f"{redact(url)}: revision {current or 'none'}"
-                       + (" (head)" if current == head else ", no production tables")
-                       + ": nothing to check")
+            why = "head" if current == head else "no production tables"
+            if app.json_output:
+                click.echo(json.dumps({"database": redact(url), "revision": current,
+                                       "nothing_to_check": why, "findings": [], "changes": 0,
+                                       "refused": 0}))
+            else:
+                click.echo(f"{redact(url)}: revision {current or 'none'}"
+                           + (" (head)" if current == head else ", no production tables")
+                           + ": nothing to check")
             return
         # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
         checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
@@ -122,9 +172,12 @@ def check_adoption(app: AppContext) -> None:
             click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
                        f" to {head}")
     refused = [f for f in findings if f["kind"] == "refuse"]
+    rows = sum(1 for f in refused if f["record_id"] is not None)
+    objects = len(refused) - rows
     if app.json_output:
         click.echo(json.dumps({"database": redact(url), "findings": findings,
                                "changes": len(findings) - len(refused), "refused": len(refused),
+                               "refused_rows": rows, "refused_objects": objects,
                                "statement_timeouts": timeouts}))
     else:
         for f in findings:
@@ -141,11 +194,16 @@ def check_adoption(app: AppContext) -> None:
                 + ": a call of the old apps waiting on the upgrade's locks longer is cancelled"
                 " (57014); rehearse the upgrade on a restored copy to know its window"
                 " (docs/dba.md)")
-        click.echo(f"{len(findings) - len(refused)} changes, {len(refused)} rows refused"
-                   + (" (the upgrade would stop: fix these rows first)" if refused else "")
+        click.echo(f"{len(findings) - len(refused)} changes, {counted(rows, 'row')} and "
+                   f"{counted(objects, 'object')} refused"
+                   + (" (the upgrade would stop: fix these first)" if refused else "")
                    + f"; {adoption.CHECKS} checks in {clock}")
     if refused:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @click.group()
@@ -175,7 +233,8 @@ def revision(message: str | None) -> None:
 def release(version: str, day: str) -> None:
     """Cut the release: record the unreleased revision as VERSION in
     db/migrations/releases.json. It never changes again; the next `db revision` starts the
-    next release's revision. (Retitle its CHANGELOG section with the same date and tag it.)"""
+    next release's revision. (Retitle its CHANGELOG section with the same date: releases.json
+    is the record of releases a clone carries.)"""
     from glue.db.revision import cut_release
 
     try:

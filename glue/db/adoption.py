@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
 
 from glue.credit_fields import CREDIT_FIELD_NAMES
 from glue.db.source import DB_DIR
@@ -319,10 +318,11 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
 
 
 @functools.cache
-def _load_dependents() -> Any:
-    """db/migrations/dependents.py, which the adoption runs too (env.py loads it the same way)."""
+def migrations_module(name: str) -> Any:
+    """A module beside the revisions (db/migrations/<name>.py: dependents, customer, replaced),
+    which the adoption runs too (env.py loads them the same way)."""
     spec = importlib.util.spec_from_file_location(
-        "mockbook_adoption_dependents", DB_DIR / "migrations" / "dependents.py")
+        f"mockbook_migrations_{name}", DB_DIR / "migrations" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -332,23 +332,38 @@ def dependents(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
     """Objects outside mockbook built on what the upgrade changes (a column's type) or drops (a
     production function): the upgrade would fail on each, so each is a refusal naming the
     object, what it uses and what the upgrade does to that."""
-    rows = cur.execute(_load_dependents().DEPENDENTS_SQL, {}).fetchall()  # {}: %% is %
+    rows = cur.execute(migrations_module("dependents").DEPENDENTS_SQL, {}).fetchall()  # {}: %% is %
     return [("refuse", rev, f"uses {target}, which the upgrade {change}: drop or change it "
              "first, re-create it after", dependent, None, None, None)
             for rev, dependent, target, change in rows]
+
+
+def changed_objects(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
+    """Objects outside mockbook on the adopted tables whose behaviour the upgrade changes
+    (db/migrations/customer.py): each a refusal naming what breaks and the fix, or, with
+    mockbook.accept_changed_objects = on, a change (the report row the upgrade writes)."""
+    customer = migrations_module("customer")
+    found = customer.findings(lambda sql, params: cur.execute(sql, params).fetchall())
+    if not found:
+        return []
+    if cur.execute(customer.ACCEPTED_SQL).fetchone()[0]:
+        return [("change", ADOPTION, customer.ACCEPTED_ACTION, obj, None, what, fix)
+                for obj, what, fix in found]
+    return [("refuse", ADOPTION, f"{what}. Fix: {fix}", obj, None, None, None)
+            for obj, what, fix in found]
 
 
 def api_timeouts(cur: psycopg.Cursor) -> dict[str, dict[str, Any]]:
     """The statement timeout each API role's calls run under ({role: {"seconds", "set_on"}},
     seconds None: no limit): a call of the old apps that waits on the adoption's locks longer
     is cancelled (57014)."""
-    found = _load_dependents()
+    found = migrations_module("dependents")
     return found.api_timeouts(cur.execute(found.API_TIMEOUTS_SQL).fetchall())
 
 
 def timeouts_cut(cut: dict[str, float]) -> str:
     """The adoption's window was longer than these roles' statement timeouts: said for the DBA."""
-    return _load_dependents().cancelled(cut)
+    return migrations_module("dependents").cancelled(cut)
 
 
 CHECKS = len(QUERIES) + 2  # the dependents, the queries, the unreadable times
@@ -370,7 +385,7 @@ def check(
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor() as cur:
-            for row in dependents(cur):
+            for row in dependents(cur) + changed_objects(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
             done()
             for query in QUERIES:
@@ -382,71 +397,3 @@ def check(
                 findings.append(dict(zip(FIELDS, row, strict=True)))
             done()
     return findings
-
-
-# ---- after the adoption: the legacy data (`mockbook adoption list | resolve`) ----------------
-RESOLVE_ACTOR = "mockbook adoption resolve"
-
-
-def legacy(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """check_invariants' legacy_* rows: {kind, subject, detail}."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT invariant AS kind, subject, detail FROM mockbook_internal.check_invariants()"
-            " WHERE invariant LIKE 'legacy\\_%' ORDER BY 1, 2").fetchall()
-
-
-def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """The flagged duplicates still Active, the earliest exam first; upcoming: its day has not
-    passed (business time zone)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT b.id::text AS id, b.booking_id, b.student_id, b.mock_type, b.exam_date,"
-            "       b.legacy_issue, b.exam_date >= hubspot_sync.business_today() AS upcoming"
-            " FROM hubspot_sync.hubspot_bookings AS b"
-            " WHERE b.legacy_issue IS NOT NULL AND b.is_active = 'Active'"
-            " ORDER BY b.exam_date, b.id").fetchall()
-
-
-# The rollback's own first step (`alembic downgrade 0001_baseline`): it checks what the way down
-# would refuse and raises, naming the rows and the way out, before it changes anything.
-ROLLBACK_CHECK = (DB_DIR / "migrations" / "versions" / ADOPTION / "downgrade"
-                  / "0000_preamble.sql")
-
-
-def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
-    """What the rollback to the production schema would stop on now ({message, detail,
-    hint}), or None: its first step run as it is, in a READ ONLY transaction rolled back. The
-    step is the adoption revision's: a database at a later revision steps down to it first."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        (current,) = cur.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
-    if current != ADOPTION:
-        return {"message": f"not checked: the database is at {current}, the rollback's first "
-                           f"check runs at {ADOPTION}", "detail": None, "hint": None}
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(ROLLBACK_CHECK.read_text(encoding="utf-8"))
-    except psycopg.errors.ObjectNotInPrerequisiteState as exc:
-        return {"message": exc.diag.message_primary, "detail": exc.diag.message_detail,
-                "hint": exc.diag.message_hint}
-    return None
-
-
-def cancel_duplicate(conn: psycopg.Connection, dup: dict[str, Any]) -> dict[str, Any]:
-    """A flagged duplicate cancelled and refunded as an admin would (cancel_booking, one
-    transaction; keyed, so running it again replays). A documented refusal (cancelled meanwhile,
-    BUSY) is returned as the outcome."""
-    kept = dup["legacy_issue"].removeprefix("duplicate of ")
-    try:
-        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            result = cur.execute(
-                "SELECT hubspot_sync.cancel_booking(p_booking_id := %s, p_refund := true,"
-                " p_reason := %s, p_actor := %s, p_idempotency_key := %s) AS result",
-                (dup["id"], f"legacy duplicate of {kept}", RESOLVE_ACTOR,
-                 f"legacy-duplicate-{dup['id']}")).fetchone()["result"]
-        return {"outcome": "cancelled", "credits_restored": result.get("credits_restored"),
-                "credit_field": result.get("credit_field")}
-    except psycopg.Error as exc:
-        return {"outcome": exc.diag.message_primary or exc.sqlstate,
-                "detail": exc.diag.message_detail}

@@ -55,18 +55,25 @@ def upgrade(
     sql: bool = False,
     progress: Callable[[], None] | None = None,
     adoption: dict | None = None,
+    waited: dict | None = None,
 ) -> str:
     """Upgrade the database at `url`; with sql=True return the SQL instead of running it.
     ``progress``: called after each statement group (:func:`steps`) has run. ``adoption``: when
     the upgrade adopts a production database, filled with ``attempts`` (the one that committed),
     ``locked_s`` (how long its tables were locked: the old apps' longest wait) and
-    ``timeouts_exceeded`` (the API roles whose statement timeout that wait outlasted)."""
+    ``timeouts_exceeded`` (the API roles whose statement timeout that wait outlasted).
+    ``waited``: filled with ``from`` and ``to`` (the revisions) when another migration of the
+    database ran while this one waited for it and moved the database meanwhile. A refusal of
+    the runner (nothing of what it refused changed) is raised as SystemExit whose ``exit_code``,
+    ``hint``, ``message``, ``detail`` and ``state`` say it (db/migrations/refusals.py)."""
     cfg = alembic_config(url)
     if not sql:
         if progress is not None:
             cfg.attributes["progress"] = progress
         if adoption is not None:
             cfg.attributes["adoption"] = adoption
+        if waited is not None:
+            cfg.attributes["waited"] = waited
         command.upgrade(cfg, target)
         return ""
     buffer = io.StringIO()

@@ -106,7 +106,8 @@ def test_migrate_check_shows_each_check_on_a_terminal_and_ends_with_a_summary(
     code, out = on_a_terminal(["migrate", "--check"], {"DATABASE_URL": url})
     assert code in (0, 1), out  # 1: rows the upgrade would refuse
     assert _bar(out, adoption.CHECKS), out[-3000:]
-    summary = re.compile(rf"\d+ changes, \d+ rows refused.*; {adoption.CHECKS} checks in \d+\.\d s")
+    summary = re.compile(rf"\d+ changes, \d+ rows? and \d+ objects? refused.*; {adoption.CHECKS}"
+                         r" checks in \d+\.\d s")
     assert summary.search(plain(out)), out[-2000:]
 
     code, stdout, stderr = piped(["migrate", "--check"], {"DATABASE_URL": url})

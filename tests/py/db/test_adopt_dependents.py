@@ -65,6 +65,11 @@ PLANTED = {
         " (hubspot_id, exam_date) WITH (publish = 'insert')",
         "ALTER TABLE hubspot_sync.hubspot_mock_exams ALTER COLUMN exam_date TYPE date"
         " USING exam_date::date"),
+    "generated column hubspot_sync.hubspot_mock_exams.exam_year": (
+        "ALTER TABLE hubspot_sync.hubspot_mock_exams ADD COLUMN exam_year integer"
+        " GENERATED ALWAYS AS (extract(year FROM exam_date)::integer) STORED",
+        "ALTER TABLE hubspot_sync.hubspot_mock_exams ALTER COLUMN exam_date TYPE date"
+        " USING exam_date::date"),
     "view public.cancel_probe": (
         "CREATE VIEW public.cancel_probe AS SELECT 'hubspot_sync.cancel_booking_atomic"
         "(uuid, text, integer)'::regprocedure AS fn, hubspot_sync.cancel_booking_atomic("

@@ -12,7 +12,10 @@ trying, and it completes once the reader is done.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -311,3 +314,79 @@ def test_a_call_inside_an_old_function_at_the_commit_gets_a_documented_answer(
         assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE"
                             " idempotency_key = 'inflight-cut' OR booking_id LIKE '%LIVE7-cut'"
                             ).fetchone()[0] == 0
+
+
+def test_a_lock_it_could_not_get_is_named_with_its_holder(
+        fresh_database: MakeDatabase) -> None:
+    """The adoption that ran out of attempts says which table another session held and who that
+    session is, what to do first, and that nothing changed; exit 75 (try again later)."""
+    url = fresh_database("adopt_lock_named")
+    load_dump(url)
+    migrations.stamp(url, "0001_baseline")
+    holder = psycopg.connect(url, application_name="long report")
+    holder.execute("SELECT count(*) FROM hubspot_sync.hubspot_mock_exams").fetchone()
+    try:
+        done = CliRunner().invoke(cli, ["migrate"], env={
+            "DATABASE_URL": url, "MOCKBOOK_ADOPTION_LOCK_TIMEOUT": "100ms",
+            "MOCKBOOK_ADOPTION_ATTEMPTS": "2"})
+    finally:
+        holder.close()
+    assert done.exit_code == 75, done.output
+    lines = done.output.splitlines()
+    retry = next(line for line in lines if "rolled back (55P03" in line)
+    assert retry.endswith("on hubspot_sync.hubspot_mock_exams); trying again"), retry
+    block = lines[lines.index(retry) + 1:]
+    assert block[0].startswith("mockbook: Another session held a lock on the tables named"), block
+    assert "(a lock on hubspot_sync.hubspot_mock_exams)" in block[1], block
+    assert re.fullmatch(r"  hubspot_sync\.hubspot_mock_exams: held by pid \d+ \(long report\), "
+                        r"idle in transaction since .*", block[2]), block
+    assert block[-1] == ("the adoption was rolled back as a whole (2 attempt(s)); nothing was "
+                         "changed: the database is still at 0001_baseline"), block
+    assert "Traceback" not in done.output
+    assert migrations.current(url) == "0001_baseline"
+
+
+def test_a_second_migrate_that_waited_finds_the_work_done(fresh_database: MakeDatabase) -> None:
+    """Two `mockbook migrate` at once: the second waits for the first, then says the first did
+    the work (not that it adopted too: no lock window of its own)."""
+    url = fresh_database("adopt_two_migrates")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+    migrations.stamp(url, "0001_baseline")
+    env = {k: v for k, v in os.environ.items() if k != "PGOPTIONS"} | {
+        "DATABASE_URL": url, "MOCKBOOK_ADOPTION_LOCK_TIMEOUT": "100ms",
+        "MOCKBOOK_ADOPTION_ATTEMPTS": "1000"}
+    mockbook = [shutil.which("mockbook", path=os.path.dirname(sys.executable)) or "mockbook"]
+    # a report holds the bookings: the first migrate keeps retrying, holding its turn
+    holder = psycopg.connect(url)
+    holder.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings").fetchone()
+    watch = psycopg.connect(url, autocommit=True)
+    advisory = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = %s"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    first = subprocess.Popen([*mockbook, "migrate"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until("the first migrate holding its turn",
+                   lambda: watch.execute(advisory, (True,)).fetchone()[0] == 1
+                   or first.poll() is not None)
+        second = subprocess.Popen([*mockbook, "migrate", "--json"], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_until("the second migrate waiting for the first",
+                   lambda: watch.execute(advisory, (False,)).fetchone()[0] == 1
+                   or second.poll() is not None)
+        assert first.poll() is None and second.poll() is None
+    finally:
+        holder.close()
+    out1, err1 = first.communicate(timeout=600)
+    out2, err2 = second.communicate(timeout=600)
+    watch.close()
+    assert first.returncode == 0, err1
+    assert "0001_baseline -> 0002_mockbook_1_0" in out1 and "were locked for" in out1, out1
+    assert second.returncode == 0, err2
+    assert "another migration of this database is running; waiting for it" in err2
+    said = json.loads(out2.strip().splitlines()[-1])
+    assert said["done_by_another_migrate"] == {"from": ["0001_baseline"],
+                                               "to": [migrations.head()]}, said
+    assert said["changed"] is False and "adoption" not in said, said
+    assert migrations.current(url) == migrations.head()

@@ -1,12 +1,13 @@
 """An adoption a DBA can undo, on the real data: the production dump under Supabase's default
-privileges, with the old app's legacy rows (duplicate Active bookings, over-capacity exams, odd
-codes, unreadable times) and with rows mockbook wrote after the adoption (bookings, a
-cancellation, ledger and outbox rows), as the superuser and as a non-superuser owner like
-Supabase's `postgres`. `alembic downgrade 0001_baseline` first refuses, before changing
-anything, while adopted duplicates would break production's one-booking-per-day index, naming
-them and `mockbook adoption resolve --past --apply`; after that the downgrade gives back the
-schema and privileges of before the adoption (0 lines of `pg_dump -s` differ), and the upgrade
-runs again. The compatibility job (tests/compat/pg_compat.py) runs it on PostgreSQL 16-18."""
+privileges, with the old app's legacy rows (15 pairs of duplicate Active or Completed bookings,
+past and upcoming, some with one repeated code, odd spellings, over-capacity exams, unreadable
+times) and with rows mockbook wrote after the adoption (bookings, a cancellation, ledger and
+outbox rows), as the superuser and as a non-superuser owner like Supabase's `postgres`.
+`alembic downgrade 0001_baseline` runs with no `mockbook adoption resolve` first: it gives back
+the schema and privileges of before the adoption (0 lines of `pg_dump -s` differ) and every
+production row as it was, but for the repairs docs/dba.md lists and mockbook's own writes (the
+15 pairs come back as production held them); then the upgrade runs again. The compatibility job
+(tests/compat/pg_compat.py) runs it on PostgreSQL 16-18."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +54,47 @@ VALUES ('71', 'Clinical Skills-OLD2-past-1', 'OLD2', 'old2@example.com', '900000
        ('72', 'Clinical Skills-OLD2-past-2', 'OLD2', 'old2@example.com', '90000002',
         '51000000009', 'Active', 'Clinical Skills Token', (current_date - 30)::timestamp,
         'Clinical Skills', timestamp '2025-01-01 10:01');
+"""
+
+
+# 13 more pairs of the old app's duplicates (with SEED's and PAST_DUPLICATE's: 15): two Active
+# (or, on a past exam, Completed) bookings of one student, type and day, some spelled as the
+# old app wrote them, every other pair under one repeated code (a rebooking)
+FIFTEEN_PAIRS = """
+INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, email, firstname,
+    lastname, sj_credits, cs_credits, sjmini_credits, mock_discussion_token, shared_mock_credits)
+SELECT (91000000 + g)::text, 'DUP' || lpad(g::text, 2, '0'), 'dup' || g || '@example.com', 'F',
+       'L', 2, 2, 0, 0, 0
+FROM generate_series(1, 13) AS g;
+INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, mock_type, exam_date,
+    start_time, end_time, location, capacity, total_bookings, is_active, mock_set)
+VALUES ('51000000010', 'Pairs ahead', 'Situational Judgment', (current_date + 40)::timestamp,
+        '09:00', '12:00', 'Mississauga', 40, 14, 'true', 'C'),
+       ('51000000011', 'Pairs past', 'Clinical Skills', (current_date - 60)::timestamp,
+        '09:00', '12:00', 'Vancouver', 40, 12, 'true', 'D');
+INSERT INTO hubspot_sync.hubspot_bookings (hubspot_id, booking_id, student_id, student_email,
+    associated_contact_id, associated_mock_exam, is_active, token_used, exam_date, mock_type,
+    created_at)
+SELECT (7100 + g * 2 + n)::text,
+       x.mock_type || '-DUP' || lpad(g::text, 2, '0') || '-'
+           || to_char(x.exam_date, 'FMMonth FMDD, YYYY')
+           || CASE WHEN g % 2 = 0 THEN '' ELSE '-' || n END,
+       'DUP' || lpad(g::text, 2, '0'), 'dup' || g || '@example.com', (91000000 + g)::text,
+       x.hubspot_id,
+       CASE WHEN x.exam_date < now() THEN (ARRAY['Completed', 'completed'])[1 + (g + n) % 2]
+            ELSE (ARRAY['Active', ' active', 'Active'])[1 + (g * n) % 3] END,
+       x.mock_type || ' Token', x.exam_date, x.mock_type,
+       timestamp '2025-03-01 10:00' + g * interval '1 hour' + n * interval '1 minute'
+FROM generate_series(1, 13) AS g, generate_series(1, 2) AS n,
+     LATERAL (SELECT * FROM hubspot_sync.hubspot_mock_exams
+              WHERE hubspot_id = CASE WHEN g % 3 = 0 THEN '51000000011'
+                                      ELSE '51000000010' END) AS x;
+"""
+DUPLICATE_PAIRS = """
+SELECT count(*) FROM (
+    SELECT FROM hubspot_sync.hubspot_bookings
+    WHERE initcap(btrim(is_active)) IN ('Active', 'Completed')
+    GROUP BY student_id, mock_type, exam_date HAVING count(*) = 2) AS pairs
 """
 
 
@@ -129,10 +172,6 @@ def adoption_cli(url: str, *args: str) -> dict:
                               env={"DATABASE_URL": url}, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     return json.loads(done.output.strip().splitlines()[-1])
-
-
-def resolve(url: str, *args: str) -> dict:
-    return adoption_cli(url, "resolve", *args)
 
 
 def rollback_listed(url: str) -> dict | None:
@@ -230,6 +269,8 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SEED)
         conn.execute(PAST_DUPLICATE)
+        conn.execute(FIFTEEN_PAIRS)
+        assert conn.execute(DUPLICATE_PAIRS).fetchone() == (15,)
         conn.execute(REALTIME)
     migrations.stamp(url, BASELINE)   # the adoption's first step: alembic's own table only
     before = schema_dump(admin)
@@ -238,26 +279,12 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     assert differing_bodies(url, fresh) == []   # one body per function, whatever the path
     assert published(url) == PUBLISHED   # Realtime keeps sending the adopted tables' changes
     mockbook_writes(url)
-    resolve(url, "--apply")      # today's and later pairs: cancelled with their refund
 
-    # a pair whose day has passed is still there: the downgrade names it and changes nothing,
-    # and `adoption list` says so beforehand, with the way out
-    listed = rollback_listed(url)
-    assert "Clinical Skills-OLD2-past-2" in listed["detail"], listed
-    assert "mockbook adoption resolve --past --apply" in listed["hint"], listed
-    adopted = schema_dump(admin)
-    with pytest.raises(Exception) as refused:
-        migrations.downgrade(url, BASELINE)
-    message = str(refused.value)
-    assert "Clinical Skills-OLD2-past-2" in message, message
-    assert "mockbook adoption resolve --past --apply" in message, message
-    assert schema_dump(admin) == adopted
-    assert migrations.current(url) == migrations.head()
-
-    done = resolve(url, "--past", "--apply")
-    assert [d["booking"] for d in done["duplicates"] if d["outcome"] == "cancelled"] == [
-        "Clinical Skills-OLD2-past-2"], done
+    # nothing to resolve first: the way down takes the 15 pairs as production held them
     assert rollback_listed(url) is None
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_bookings"
+                            " WHERE legacy_issue IS NOT NULL").fetchone() == (15,)
     migrations.downgrade(url, BASELINE)
     after = schema_dump(admin)
     differences = list(difflib.unified_diff(before, after, "before adoption",
@@ -267,12 +294,17 @@ def test_upgrade_downgrade_upgrade_on_the_real_data(fresh_database: MakeDatabase
     with psycopg.connect(url) as conn:   # what docs/dba.md says stays: the bookings made
         made = conn.execute("SELECT student_id, is_active FROM hubspot_sync.hubspot_bookings"
                             " WHERE idempotency_key LIKE 'rt-%' ORDER BY 1").fetchall()
-    assert made == [("OLD3", "Active"), ("OLD4", "Cancelled")]
+        assert made == [("OLD3", "Active"), ("OLD4", "Cancelled")]
+        assert conn.execute(DUPLICATE_PAIRS).fetchone() == (15,)
     data_after = production_rows(url)
     changes = data_changes(data_before, data_after)
     assert changes <= KEPT, changes - KEPT
     assert {("hubspot_bookings", "+"), ("hubspot_bookings", "is_active"),
-            ("hubspot_contact_credits", "cs_credits")} <= changes   # mockbook's writes kept
+            ("hubspot_contact_credits", "sj_credits")} <= changes   # mockbook's writes kept
+    # the repeated codes of the pairs are back as production held them
+    assert {key: row["booking_id"] for key, row in data_after["hubspot_bookings"].items()
+            if key in data_before["hubspot_bookings"]} == {
+        key: row["booking_id"] for key, row in data_before["hubspot_bookings"].items()}
     # row by row, each booking change has its documented reason
     bookings = data_before["hubspot_bookings"]
     for key, row in data_after["hubspot_bookings"].items():
@@ -318,9 +350,16 @@ def test_a_value_production_cannot_read_stops_the_downgrade_before_it_changes_an
     catalog = schema_dump(url)
     listed = rollback_listed(url)
     assert "SJ-NDECC-1" in listed["detail"] and "YYYY-MM-DD" in listed["hint"], listed
-    with pytest.raises(psycopg.Error) as refused:
-        migrations.downgrade(url, BASELINE)
-    assert "SJ-NDECC-1" in str(refused.value) and "next spring" in str(refused.value)
+    # as a DBA runs it: one block on stderr, what to do first, no traceback
+    done = subprocess.run([sys.executable, "-m", "alembic", "-c", str(migrations.ALEMBIC_INI),
+                           "-x", f"url={url}", "downgrade", BASELINE],
+                          capture_output=True, text=True, check=False)
+    block = [line for line in done.stderr.splitlines() if not line.startswith("INFO ")]
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert block[0] == ("mockbook: Set each to its date as YYYY-MM-DD (or NULL), then run the"
+                        " downgrade again."), done.stderr
+    assert "SJ-NDECC-1" in done.stderr and "next spring" in done.stderr
+    assert block[-1] == "nothing was changed: the database is still at 0002_mockbook_1_0"
     assert schema_dump(url) == catalog
     assert migrations.current(url) == migrations.head()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -345,9 +384,12 @@ def test_a_downgrade_that_fails_late_changes_nothing(fresh_database: MakeDatabas
         conn.execute("CREATE VIEW public.credits_seen AS"
                      " SELECT created_at FROM hubspot_sync.hubspot_contact_credits")
     catalog = schema_dump(url)
-    with pytest.raises(psycopg.Error) as refused:
+    with pytest.raises(SystemExit) as refused:
         migrations.downgrade(url, target)
     assert "credits_seen" in str(refused.value), refused.value
+    assert str(refused.value).startswith("mockbook: Drop or change the object"), refused.value
+    cause = refused.value.__cause__
+    assert isinstance(getattr(cause, "orig", cause), psycopg.Error)
     assert schema_dump(url) == catalog
     assert migrations.current(url) == migrations.head()
     with psycopg.connect(url, autocommit=True) as conn:

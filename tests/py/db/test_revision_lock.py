@@ -9,11 +9,16 @@
   upgrading a database in a process where `glue` cannot be imported at all.
 - No revision drops a view with CASCADE (which would drop what a DBA built on it), except the
   frozen history of 0007 that the lock pins as it was.
+- The runner runs a frozen file in another's place only as db/migrations/replaced.py pins it:
+  the frozen file's hash is the lock's, the replacement's its own, and a replacement that is
+  not its pin is refused.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -222,3 +227,38 @@ def test_no_drop_cascade_in_db_or_in_revisions() -> None:
             found[name] = hits
     assert not found, f"DROP ... CASCADE would drop objects others built on ours: {found}"
     assert _drop_cascades("SELECT 1;\nDROP MATERIALIZED VIEW x\n  CASCADE;")
+
+
+def _replaced():
+    spec = importlib.util.spec_from_file_location("replaced", MIGRATIONS / "replaced.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_replacement_is_pinned_to_a_locked_frozen_file() -> None:
+    replaced = _replaced()
+    lock = {path: sha for pins in freeze.read_lock().values() for path, sha in pins.items()}
+    assert replaced.REPLACED
+    for frozen, (frozen_sha, replacement_sha) in replaced.REPLACED.items():
+        assert lock[frozen] == frozen_sha, frozen
+        text = (MIGRATIONS / frozen).read_text(encoding="utf-8")
+        assert hashlib.sha256((MIGRATIONS / frozen).read_bytes()).hexdigest() == frozen_sha
+        assert hashlib.sha256(replaced.replacement(frozen).read_bytes()).hexdigest() == (
+            replacement_sha), f"{replaced.replacement(frozen)} is not its pin"
+        # what the revision's runner passes to its _execute is the file's text: replaced
+        assert replaced.substitute(text) == replaced.running(frozen) != text
+    assert replaced.substitute("SELECT 1;") == "SELECT 1;"
+    # the index step's replacement is the frozen file less its first statements
+    frozen = "versions/0002_mockbook_1_0/downgrade/0004_schema_changes.sql"
+    old, new = (MIGRATIONS / frozen).read_text(), replaced.running(frozen)
+    tail = old[old.index("ALTER TABLE hubspot_sync.hubspot_bookings DROP COLUMN legacy_issue"):]
+    assert new.endswith(tail) and "CREATE UNIQUE INDEX" not in new
+
+
+def test_a_replacement_that_is_not_its_pin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced = _replaced()
+    frozen = next(iter(replaced.REPLACED))
+    monkeypatch.setitem(replaced.REPLACED, frozen, (replaced.REPLACED[frozen][0], "0" * 64))
+    with pytest.raises(RuntimeError, match="is not the file pinned"):
+        replaced.substitute((MIGRATIONS / frozen).read_text(encoding="utf-8"))

@@ -323,6 +323,6 @@ def test_a_timeout_is_read_as_postgresql_reads_it(value: str, seconds: float | N
     """Hex, octal, exponents and units as PostgreSQL takes them, rounded to whole
     milliseconds; 0 (or what rounds to it) is no limit; a value it cannot read raises
     nothing (`migrate --check` and the adoption go on)."""
-    from glue.db.adoption import _load_dependents
+    from glue.db.adoption import migrations_module
 
-    assert _load_dependents().timeout_seconds(value) == seconds
+    assert migrations_module("dependents").timeout_seconds(value) == seconds
