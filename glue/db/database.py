@@ -19,6 +19,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from glue import lifecycle
+from glue.db import runs
 from glue.db.status import data_problem_rows
 from glue.hubspot import values
 
@@ -58,6 +60,7 @@ class Database:
             timeout=wait_seconds,
             open=True,
             name="mockbook",
+            configure=lifecycle.track,  # a stop cancels the statement in hand (glue.lifecycle)
         )
 
     def close(self) -> None:
@@ -152,6 +155,16 @@ class Database:
                 "c": count_attempt,
             },
         )
+
+    def give_back_leases(self, worker: str, reason: str, *, max_attempts: int) -> int:
+        """Every open outbox row ``worker`` still leases, given back at once (due now, no
+        attempt counted); how many. For a push that was stopped, or whose process is gone."""
+        with self.pool.connection() as conn:
+            ids = runs.leased_row_ids(conn, worker)
+        if ids:
+            self.fail_sync_rows(worker, ids, reason, max_attempts=max_attempts, retry_after=0,
+                                count_attempt=False)
+        return len(ids)
 
     def sync_queue_next_due(self) -> float | None:
         """Seconds until a pending row can be claimed (0: now), or None when nothing is pending."""

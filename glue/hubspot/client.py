@@ -26,6 +26,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from glue import lifecycle
 from glue.config import ConfigError, Settings
 from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
 from glue.hubspot.ratelimit_host import host_window_path
@@ -366,14 +367,12 @@ class HubSpotClient:
             with self.limiter.hold(self.stop):
                 self.stats.calls += 1
                 try:
-                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                    response, raw = lifecycle.bounded(self._request, fn, *args)
                 except _SDK_EXCEPTIONS as exc:  # a 429 says how the budget stands too
                     self.limiter.observe(getattr(exc, "headers", None))
                     raise
-                try:
-                    raw = response.data
-                finally:
-                    response.release_conn()
+                except lifecycle.Abandoned as exc:  # a stop: it may still reach HubSpot
+                    raise Stopped(f"{operation}: {exc}") from None
                 # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
                 self.limiter.observe(getattr(response, "headers", None))
             body = _parse_body(raw) if raw else None
@@ -391,6 +390,15 @@ class HubSpotClient:
             raise HubSpotError(
                 f"unreadable answer: {exc}", status=0, operation=operation
             ) from exc
+
+    def _request(self, fn: Callable[..., Any], *args: Any) -> tuple[Any, bytes]:
+        """The request and its whole answer: what a stop's grace ends, unanswered
+        (glue.lifecycle.bounded)."""
+        response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+        try:
+            return response, response.data
+        finally:
+            response.release_conn()
 
     def _from_api_exception(self, exc: Exception, operation: str) -> HubSpotError:
         status = getattr(exc, "status", None) or None

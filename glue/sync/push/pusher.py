@@ -18,12 +18,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 
+import psycopg
+
 from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PUSH_LINGER_SECONDS, Settings
 from glue.db.database import Database
 from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
 from glue.hubspot.setup import require as require_portal
+from glue.logs import fields
 from glue.sync.push.bookings import BookingPush, Sending
 from glue.sync.push.claim import CLAIM_LIMIT, Batch, Claimer
 from glue.sync.push.contacts import ContactPush
@@ -179,8 +182,30 @@ class Pusher:
         finally:
             self.stats.interrupted = self.stats.interrupted or self.stopping()
             self.stats.seconds = round(time.monotonic() - started, 3)
+            self.give_back_on_stop()
             self._log_error_summary()
         return self.stats
+
+    def give_back_on_stop(self) -> None:
+        """After a stop, every row this push still leases, given back at once (due now, no
+        attempt counted): what a statement cancelled at the end of the stop's grace (one claim
+        of several, a write-back) or a HubSpot call left unanswered left leased
+        (glue.lifecycle). HubSpot's writes are idempotent: a record sent whose write-back was
+        lost is sent again. Tried twice: the grace's end cancels once, and may meet this."""
+        if not self.stopping():
+            return
+        for last in (False, True):
+            try:
+                given = self.db.give_back_leases(self.worker, "the push was stopped",
+                                                 max_attempts=self.settings.max_attempts)
+            except psycopg.errors.QueryCanceled:
+                if last:
+                    raise
+                continue
+            if given:
+                log.info("gave back %d leased outbox row(s) at the stop", given,
+                         extra=fields(event="release", rows=given))
+            return
 
     def _log_error_summary(self) -> None:
         """Failures by kind with a few examples, one line each (not one per record)."""
