@@ -73,7 +73,8 @@ class Scenario:
     path ``hang`` matches, or, a service, is ready once ``ready`` is in its output. ``owner``:
     runs as the schema owner (else as the glue's login role); ``outbox``: bookings are queued
     first, and it leases them before it waits; ``prepare``: SQL run first, as the owner
-    (``empty``: on a database never migrated)."""
+    (``empty``: on a database never migrated); ``says`` and ``never``: what its output holds
+    and never holds."""
 
     command: str
     args: tuple[str, ...]
@@ -85,6 +86,8 @@ class Scenario:
     empty: bool = False
     prepare: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    says: str | None = None  # in its output besides the last line
+    never: str | None = None
 
 
 SCENARIOS = {
@@ -94,7 +97,8 @@ SCENARIOS = {
                                  lock=locking("hubspot_sync.hubspot_bookings"), owner=True),
     "demo": Scenario("demo", ("demo",), lock=locking("hubspot_sync.hubspot_bookings"), owner=True),
     "hubspot setup": Scenario("hubspot setup", ("hubspot", "setup"), hang=EVERY),
-    "import": Scenario("import", ("import",), hang=READS),
+    "import": Scenario("import", ("import",), hang=READS, says="import stopped",
+                       never="import done"),
     "migrate": Scenario(
         "migrate", ("migrate",), lock=locking("mockbook.alembic_version"), owner=True, empty=True,
         prepare="CREATE SCHEMA mockbook; CREATE TABLE mockbook.alembic_version "
@@ -259,5 +263,7 @@ def test_a_signal_stops_the_command(name: str, signum: signal.Signals, fresh_dat
     assert code == expected, command.output()
     assert f"mockbook {scenario.command}: stopped by {signum.name}" in err, command.output()
     assert "Traceback" not in err, err
+    assert scenario.says is None or scenario.says in command.output(), command.output()
+    assert scenario.never is None or scenario.never not in command.output(), command.output()
     if not scenario.empty:  # no lease left, no attempt counted
         assert outbox(url) == {"leased": 0, "attempts": 0}, command.output()
