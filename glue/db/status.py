@@ -71,6 +71,8 @@ def data_problem_rows(
     None (`mockbook reconcile`'s; plain `mockbook status` passes none: it reads no table
     through).
     """
+    if checked is None:  # first: its snapshot is a transaction of its own
+        checked = checked_rows(conn)
     cur = conn.cursor(row_factory=tuple_row)  # whatever rows the connection makes
     rows = cur.execute(
         "SELECT format('exam %s (%s): %s', hubspot_id, coalesce(exam_date::text, 'no date'),"
@@ -88,8 +90,7 @@ def data_problem_rows(
         " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
     lines = [row[0] for row in rows]
     # (check_invariants' legacy_* rows: duplicates, over-capacity exams, codes, unreadable times)
-    legacy = [row for row in (checked_rows(conn) if checked is None else checked)
-              if _legacy(row[0])]
+    legacy = [row for row in checked if _legacy(row[0])]
     for invariant, subject, detail in legacy[:LEGACY_SHOWN]:
         hint = "; resolve it: mockbook adoption resolve" if invariant == "legacy_duplicate" else ""
         lines.append(f"{invariant.replace('_', ' ')} {subject}: {detail}{hint}")

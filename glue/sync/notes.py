@@ -398,6 +398,7 @@ class NoteWriter:
         self.stats.recovered += len(found)
         self._complete(inflight, found)
         self.store.save_cursor(CURSOR, {})
+        return True
 
 
 def push_audit_notes(
