@@ -1,28 +1,9 @@
 """One lifecycle for every `mockbook` process: what SIGTERM, SIGINT and SIGHUP do, the same in
-every command (glue.cli.main installs it before the command runs; docs/operations.md, Signals).
-
-- The first signal asks the command to stop. A command that stops at checkpoints of its own
-  (:func:`graceful`: push, notes, import, pull, run, worker, webhooks serve, sandbox) sees its
-  ``stop`` event set and ends the work in hand: the HubSpot call and its write-back, the page,
-  the batch; what it leased is given back, no attempt counted. Every other command is interrupted
-  where it stands (:class:`Interrupted`, a KeyboardInterrupt: psycopg cancels the statement in
-  hand, the transactions roll back).
-- ``GRACE_SECONDS`` after the signal (at once on a second one) what is still in hand is ended:
-  every statement still running on the process's connections (those :func:`track` was given:
-  the glue's pools and the run's and worker's connections) is cancelled, and a HubSpot call still
-  waiting for its answer (every call goes through :func:`bounded`) is left unanswered
-  (:class:`Abandoned`). So a command ends within a few seconds of the signal, whatever it was
-  doing.
-- SIGHUP is SIGTERM for every command: none reloads its configuration (it is read once, at start).
-- The exit code (:meth:`Lifecycle.exit_code`): 128 + the signal's number (130 SIGINT, 143 SIGTERM,
-  129 SIGHUP), as a shell reports a process a signal ended; 0 for a service (`worker`, `webhooks
-  serve`, `sandbox`), whose normal end a signal is. The last line on stderr says so:
-  ``mockbook push: stopped by SIGTERM``.
-
-The signal handler only records the signal and writes its number to a pipe (no lock is taken in
-it: a handler runs between two bytecodes of the main thread, which may hold any lock); a watcher
-thread sets ``stop``, logs, and ends the grace.
-"""
+every command (glue.cli.main installs it before the command runs; docs/operations.md, Signals):
+the first signal stops the command, within GRACE_SECONDS the work in hand ends (its statement
+cancelled, its HubSpot call left unanswered), and the process exits 128 + the signal's number
+(0 for a service: `worker`, `webhooks serve`, `sandbox`), its last line saying so. The detail
+follows the imports."""
 
 from __future__ import annotations
 
@@ -41,6 +22,30 @@ from typing import Any, NoReturn, TypeVar
 
 from glue import exitcodes
 from glue.logs import fields
+
+# How it works (the detail of the module docstring):
+#
+# - The first signal asks the command to stop. A command that stops at checkpoints of its own
+#   (:func:`graceful`: push, notes, import, pull, run, worker, webhooks serve, sandbox) sees its
+#   ``stop`` event set and ends the work in hand: the HubSpot call and its write-back, the page,
+#   the batch; what it leased is given back, no attempt counted. Every other command is
+#   interrupted where it stands (:class:`Interrupted`, a KeyboardInterrupt: psycopg cancels the
+#   statement in hand, the transactions roll back).
+# - ``GRACE_SECONDS`` after the signal (at once on a second one) what is still in hand is ended:
+#   every statement still running on the process's connections (those :func:`track` was given:
+#   the glue's pools and the run's and worker's connections) is cancelled, and a HubSpot call
+#   still waiting for its answer (every call goes through :func:`bounded`) is left unanswered
+#   (:class:`Abandoned`). So a command ends within a few seconds of the signal, whatever it was
+#   doing.
+# - SIGHUP is SIGTERM for every command: none reloads its configuration (read once, at start).
+# - The exit code (:meth:`Lifecycle.exit_code`): 128 + the signal's number (130 SIGINT, 143
+#   SIGTERM, 129 SIGHUP), as a shell reports a process a signal ended; 0 for a service, whose
+#   normal end a signal is. The last line on stderr says so: ``mockbook push: stopped by
+#   SIGTERM``; then the process exits at once, not waiting for threads still blocked on the
+#   network (the command's own cleanup gave its leases back and ended its transactions).
+# - The signal handler only records the signal and writes its number to a pipe (no lock is
+#   taken in it: a handler runs between two bytecodes of the main thread, which may hold any
+#   lock); a watcher thread sets ``stop``, logs, and ends the grace.
 
 T = TypeVar("T")
 log = logging.getLogger("glue.lifecycle")
