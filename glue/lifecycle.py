@@ -33,10 +33,12 @@ from glue.logs import fields
 #   statement in hand, the transactions roll back).
 # - ``GRACE_SECONDS`` after the signal (at once on a second one) what is still in hand is ended:
 #   every statement still running on the process's connections (those :func:`track` was given:
-#   the glue's pools and the run's and worker's connections) is cancelled, and a HubSpot call
-#   still waiting for its answer (every call goes through :func:`bounded`) is left unanswered
-#   (:class:`Abandoned`). So a command ends within a few seconds of the signal, whatever it was
-#   doing.
+#   the glue's pools and the run's and worker's connections) is cancelled, and so is any that
+#   runs on them from then on; a HubSpot call still waiting for its answer (every call goes
+#   through :func:`bounded`) is left unanswered (:class:`Abandoned`), and none is sent any more.
+#   So a command ends within a few seconds of the signal, whatever it was doing. What must still
+#   be written then, the leases given back, is written on a connection of its own
+#   (glue.db.database.Database.give_back_leases).
 # - SIGHUP is SIGTERM for every command: none reloads its configuration (read once, at start).
 # - The exit code (:meth:`Lifecycle.exit_code`): 128 + the signal's number (130 SIGINT, 143
 #   SIGTERM, 129 SIGHUP), as a shell reports a process a signal ended; 0 for a service, whose
@@ -54,6 +56,7 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # seconds the work in hand has after a signal (a HubSpot call, its write-back), before it is
 # cancelled: a HubSpot call answers in well under a second, a write-back in milliseconds
 GRACE_SECONDS = 2.0
+CANCEL_EVERY = 0.25  # seconds: after the grace, how often a statement still running is cancelled
 _QUIT = 0  # the byte that ends the watcher (no signal has number 0)
 
 
@@ -153,11 +156,11 @@ class Lifecycle:
 
     def _watch(self) -> None:
         assert self._pipe is not None
-        readable, deadline = self._pipe[0], None
+        readable, deadline = self._pipe[0], float("inf")
         while True:
-            wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if not select.select([readable], [], [], wait)[0]:
-                deadline = None
+            wait = CANCEL_EVERY if self.cut.is_set() else deadline - time.monotonic()
+            if not select.select([readable], [], [], None if wait == float("inf") else
+                                 max(wait, 0.0))[0]:
                 self._end_grace()
                 continue
             byte = os.read(readable, 1)
@@ -171,14 +174,17 @@ class Lifecycle:
                          f"finishing the work in hand (at most {GRACE_SECONDS:g} s), then stopping"
                          if self.graceful else "stopping", extra=fields(event="signal",
                                                                         signal=name))
-            elif not self.cut.is_set():  # a second signal: no more grace
-                deadline = None
+            else:  # a second signal: no more grace
                 self._end_grace()
 
     def _end_grace(self) -> None:
-        """Wake every caller of :meth:`bounded` and cancel every statement still running."""
+        """Wake every caller of :meth:`bounded`, and cancel every statement running on the
+        connections of the command (then again every CANCEL_EVERY seconds, until the process
+        ends: a statement started after the grace, a write-back queued behind the cancelled
+        one, would wait as long)."""
         from psycopg.pq import TransactionStatus
 
+        first = not self.cut.is_set()
         self.cut.set()
         with self._lock:
             calls, connections = list(self._calls), list(self._connections)
@@ -188,8 +194,9 @@ class Lifecycle:
             try:
                 if not conn.closed and conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
                     conn.cancel_safe(timeout=2.0)
-                    log.info("cancelled a statement still running at the end of the grace",
-                             extra=fields(event="cancel"))
+                    log.log(logging.INFO if first else logging.DEBUG,
+                            "cancelled a statement still running at the end of the grace",
+                            extra=fields(event="cancel"))
             except Exception as exc:  # closed meanwhile, or the server away: nothing to cancel
                 log.debug("cancelling a statement at stop: %s", exc)
 

@@ -158,12 +158,16 @@ class Database:
 
     def give_back_leases(self, worker: str, reason: str, *, max_attempts: int) -> int:
         """Every open outbox row ``worker`` still leases, given back at once (due now, no
-        attempt counted); how many. For a push that was stopped, or whose process is gone."""
-        with self.pool.connection() as conn:
+        attempt counted); how many. For a push that was stopped, or whose process is gone. On
+        a connection of its own, outside the pool: the one statement a stop does not cancel
+        (glue.lifecycle)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
             ids = runs.leased_row_ids(conn, worker)
-        if ids:
-            self.fail_sync_rows(worker, ids, reason, max_attempts=max_attempts, retry_after=0,
-                                count_attempt=False)
+            if ids:
+                conn.execute(
+                    "SELECT mockbook_internal.fail_sync_rows(p_worker => %s, p_ids => %s::bigint[],"
+                    " p_error => %s, p_max_attempts => %s, p_retry_after_seconds => 0,"
+                    " p_count_attempt => false)", (worker, ids, reason[:2000], max_attempts))
         return len(ids)
 
     def sync_queue_next_due(self) -> float | None:

@@ -106,6 +106,11 @@ SCENARIOS = {
     "notes": Scenario("notes", ("notes",), lock=locking("hubspot_sync.supabase_audit_log")),
     "pull": Scenario("pull", ("pull",), hang=READS),
     "push": Scenario("push", ("push",), hang=WRITES, outbox=True),
+    # HubSpot answers, but the bookings' write-backs wait (reads pass an EXCLUSIVE lock): the
+    # rows stay leased until the stop gives them back
+    "push, its write-back waiting": Scenario(
+        "push", ("push",), outbox=True,
+        lock="LOCK TABLE hubspot_sync.hubspot_bookings IN EXCLUSIVE MODE"),
     "reconcile": Scenario("reconcile", ("reconcile",), hang=READS),
     "reconcile --repair": Scenario("reconcile", ("reconcile", "--repair"),
                                    lock=locking("hubspot_sync.hubspot_bookings")),
