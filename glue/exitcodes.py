@@ -1,7 +1,5 @@
 """Exit codes of `mockbook`, named once."""
 
-import signal
-
 OK = 0
 PARTIAL_FAILURE = 1  # something dead-lettered, or drift found
 CHECK_FAILED = 1  # `webhooks check`: the intake did not accept the signed test delivery
@@ -13,13 +11,10 @@ OUTPUT_ERROR = 74
 TEMPFAIL = 75
 BUSY = TEMPFAIL
 CLOSED_PIPE = 141  # stdout closed before the end (`| head`): 128 + SIGPIPE, as a shell reports
-# stopped by SIGTERM, SIGINT or SIGHUP (glue.lifecycle): 128 + the signal's number, as a shell
-# reports a process a signal ended; a service (worker, webhooks serve, sandbox) exits OK
-STOPPED_BY_SIGINT = 128 + signal.SIGINT  # 130
-STOPPED_BY_SIGTERM = 128 + signal.SIGTERM  # 143
-STOPPED_BY_SIGHUP = 128 + signal.SIGHUP  # 129
 
 
 def stopped_by(signum: int) -> int:
-    """The exit code of a command a signal stopped."""
+    """The exit code of a command SIGTERM, SIGINT or SIGHUP stopped (glue.lifecycle): 128 + the
+    signal's number (143, 130, 129), as a shell reports a process a signal ended. A service
+    (worker, webhooks serve, sandbox) exits OK instead: a signal is its normal end."""
     return 128 + signum

@@ -87,7 +87,10 @@ def run(
 
     One run at a time per database (an advisory lock): a second one exits 75 at once, or with
     --wait waits for the first. A step that fails is reported and the others still run. Exit 0,
-    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy."""
+    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy, 128 +
+    the signal's number when SIGTERM, SIGINT or SIGHUP stopped it (the HubSpot call in hand
+    finished, the rest of the push batch given back, the remaining steps left to the next
+    run)."""
     as_json = json_flag or app.json_output
     with logs.configured(json_lines=logs.wants_json(as_json)):
         _run(app, wait, as_json, push_budget, batch_size, lease_seconds)
