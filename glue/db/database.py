@@ -161,7 +161,7 @@ class Database:
         attempt counted); how many. For a push that was stopped, or whose process is gone. On
         a connection of its own, outside the pool: the one statement a stop does not cancel
         (glue.lifecycle)."""
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             ids = runs.leased_row_ids(conn, worker)
             if ids:
                 conn.execute(
