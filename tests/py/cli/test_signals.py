@@ -247,7 +247,9 @@ def signalled(name: str, signum: signal.Signals, fresh_database: Any, sandbox: S
     if scenario.outbox:
         world = push_helpers.make_world(url, sandbox, students=20)
         push_helpers.book(url, [(s, world.exams[0]) for s in world.students])
-    env = push_helpers.env_for(url, sandbox, **scenario.env)
+    # the HubSpot client's own timeout beyond the bound: an unanswered call ends by the stop only
+    env = push_helpers.env_for(url, sandbox, **scenario.env,
+                               HUBSPOT_TIMEOUT_SECONDS=str(10 * BOUND))
     if scenario.owner:
         env["DATABASE_URL"] = url
     if scenario.lock:
