@@ -20,7 +20,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from glue import __version__, exitcodes
+from glue import __version__, exitcodes, lifecycle
+from glue.cli import streams
 from glue.cli.options import setting_option
 from glue.config import ConfigError, Settings
 from glue.redaction import redact_text
@@ -300,8 +301,6 @@ def main(argv: list[str] | None = None) -> None:
     line and exit 74, and a stdout closed early (`mockbook ... | head -1`) into a quiet exit 141
     (128 + SIGPIPE, as a Unix filter ends): nothing more is written to the closed pipe (Python's
     advice: https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
-    from glue import lifecycle
-
     with lifecycle.installed() as process:
         try:
             _entry(argv)
@@ -312,8 +311,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _entry(argv: list[str] | None) -> None:
-    from glue.cli import streams
-
     try:
         _main(argv)
     except SystemExit:
@@ -323,24 +320,16 @@ def _entry(argv: list[str] | None) -> None:
             streams.closed_pipe()
         try:
             sys.stdout.flush()  # here, not at exit, where a closed pipe is a stray message
-        except BrokenPipeError:
-            streams.closed_pipe()
         except OSError as exc:
-            if not streams.unwritable(exc):
-                raise
-            streams.lost_output(exc)
-        raise
-    except BrokenPipeError:
-        streams.closed_pipe()
-    except OSError as exc:
-        if not streams.unwritable(exc):
+            streams.write_failed(exc)
             raise
-        streams.lost_output(exc)
+        raise
+    except OSError as exc:
+        streams.write_failed(exc)
+        raise
 
 
 def _main(argv: list[str] | None) -> None:
-    from glue import lifecycle
-
     try:
         # With standalone_mode=False click returns a command's exit code instead of raising.
         code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)

@@ -16,9 +16,12 @@ from glue import exitcodes
 _LOST = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
-def unwritable(exc: OSError) -> bool:
-    """The error of a write that cannot be done (not of the command's configuration)."""
-    return exc.errno in _LOST
+def write_failed(exc: OSError) -> None:
+    """End the command when ``exc`` is a write that could not be done; return otherwise."""
+    if isinstance(exc, BrokenPipeError):
+        closed_pipe()
+    if exc.errno in _LOST:
+        lost_output(exc)
 
 
 def closed_pipe() -> NoReturn:
