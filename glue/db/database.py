@@ -25,6 +25,12 @@ from glue.db.status import data_problem_rows
 from glue.hubspot import values
 
 SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
+_FAIL_SYNC_ROWS = (
+    "SELECT mockbook_internal.fail_sync_rows("
+    "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
+    "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
+    "p_count_attempt => %(c)s)"
+)
 
 
 class Database:
@@ -142,10 +148,7 @@ class Database:
     ) -> dict[str, int]:
         """Release failed rows with backoff (or after ``retry_after``); dead-letter after N."""
         return self._one(
-            "SELECT mockbook_internal.fail_sync_rows("
-            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
-            "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
-            "p_count_attempt => %(c)s)",
+            _FAIL_SYNC_ROWS,
             {
                 "w": worker,
                 "ids": list(row_ids),
@@ -164,10 +167,8 @@ class Database:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             ids = runs.leased_row_ids(conn, worker)
             if ids:
-                conn.execute(
-                    "SELECT mockbook_internal.fail_sync_rows(p_worker => %s, p_ids => %s::bigint[],"
-                    " p_error => %s, p_max_attempts => %s, p_retry_after_seconds => 0,"
-                    " p_count_attempt => false)", (worker, ids, reason[:2000], max_attempts))
+                conn.execute(_FAIL_SYNC_ROWS, {"w": worker, "ids": ids, "e": reason[:2000],
+                                               "m": max_attempts, "r": 0, "c": False})
         return len(ids)
 
     def sync_queue_next_due(self) -> float | None:
