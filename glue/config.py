@@ -211,6 +211,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.redis_url:
+            check_redis_url(self.redis_url)
         requests, daily = tier_limits(self.hubspot_tier)  # ConfigError: an unknown tier
         if self.rate_limit_requests is None:
             object.__setattr__(self, "rate_limit_requests", requests)
@@ -269,6 +271,19 @@ def tier_limits(tier: str) -> tuple[int, int]:
         f"MOCKBOOK_HUBSPOT_TIER must be one of {', '.join(HUBSPOT_TIERS)}, optionally followed "
         f"by +increase or +increase2 (the API Limit Increase pack), got {tier!r}"
     )
+
+
+def check_redis_url(url: str) -> None:
+    """ConfigError unless Redis' client can read REDIS_URL (its scheme, port and database
+    number): every command refuses it alike (exit 2), whether it uses Redis or not, as it
+    refuses any other setting that cannot work. A Redis that does not answer is another
+    matter: the glue goes on without it."""
+    from redis.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is malformed: {exc}") from None
 
 
 def _parse(name: str, raw: str, kind: Any, minimum: int = 0) -> Any:

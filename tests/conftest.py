@@ -125,8 +125,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 # The longest units, longest first: their summed lengths over the unit tables (printed at the end
 # of a parallel run) of three fresh-clone `bash .ci/run` runs on this 2-core machine while three
 # other test runs ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
-# subprocess-heavy files (push crash, notes) most; the order is what counts here.
-LONGEST_FIRST = ("connections", "test_adopt_production.py", "test_term_model.py",
+# subprocess-heavy files (push crash, notes) most; the order is what counts here. The signal
+# files (each command's process started and signalled three times, 2 s of grace each) were
+# measured after them, at about the first ones' length on the same loaded machine.
+LONGEST_FIRST = ("connections", "test_signals.py", "test_signals_sync.py",
+                 "test_adopt_production.py", "test_term_model.py",
                  "test_properties.py", "test_legacy_grants.py", "test_adopt_live.py",
                  "test_push_crash.py", "test_cli_sync.py", "test_webhooks.py", "test_notes.py",
                  "test_supabase_roles.py", "test_pull.py", "test_status.py", "test_cli.py",

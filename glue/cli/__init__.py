@@ -20,7 +20,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from glue import __version__, exitcodes
+from glue import __version__, exitcodes, lifecycle
+from glue.cli import streams
 from glue.cli.options import setting_option
 from glue.config import ConfigError, Settings
 from glue.redaction import redact_text
@@ -154,17 +155,24 @@ class AppContext:
     json_output: bool
 
     def database_url(self, *, start_embedded: bool = True) -> str:
-        """The configured database (checked reachable), else the embedded one (started)."""
+        """The configured database (checked reachable), else the embedded one (started; with
+        ``start_embedded`` false, only if it is running already)."""
         if self.settings.database_url:
             url = check_database_url(self.settings.database_url)
             if url != self.settings.database_url:
                 self.settings = dataclasses.replace(self.settings, database_url=url)
             return url
-        if not start_embedded:
-            raise ConfigError("DATABASE_URL is not set and the embedded database is not running")
         from glue.db import embedded
 
-        return embedded.start(self.settings.data_dir)
+        if start_embedded:
+            return embedded.start(self.settings.data_dir)
+        running = embedded.running_url(self.settings.data_dir)
+        if running is None:
+            raise ConfigError(
+                f"DATABASE_URL is not set and the embedded database ({self.settings.data_dir}) "
+                "is not running: set DATABASE_URL, or start it with `mockbook up`"
+            )
+        return running
 
 
 def redact(url: str) -> str:
@@ -292,32 +300,38 @@ def _from_environment(exc: click.ClickException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the CLI, turning configuration errors into exit code 2, and a
-    stdout closed early (`mockbook ... | head -1`) into a quiet exit 141 (128 + SIGPIPE, as a
-    Unix filter ends): nothing more is written to the closed pipe (Python's advice:
-    https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    """Console-script entry: run the CLI under the process's lifecycle (glue.lifecycle: SIGTERM,
+    SIGINT and SIGHUP stop every command the same way, with its exit code), turning
+    configuration errors into exit code 2, output that cannot be written (a full disk) into one
+    line and exit 74, and a stdout closed early (`mockbook ... | head -1`) into a quiet exit 141
+    (128 + SIGPIPE, as a Unix filter ends): nothing more is written to the closed pipe (Python's
+    advice: https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    with lifecycle.installed() as process:
+        try:
+            _entry(argv)
+        except BaseException as exc:
+            if process.signum is None:
+                raise
+            process.leave(exc)
+
+
+def _entry(argv: list[str] | None) -> None:
     try:
         _main(argv)
     except SystemExit:
         # click answers a closed stdout with exit 1, indistinguishable from a failure, and
         # wraps the streams so that nothing more is written: that wrapper tells it apart
         if type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper":
-            _closed_pipe()
+            streams.closed_pipe()
         try:
             sys.stdout.flush()  # here, not at exit, where a closed pipe is a stray message
-        except BrokenPipeError:
-            _closed_pipe()
+        except OSError as exc:
+            streams.write_failed(exc)
+            raise
         raise
-    except BrokenPipeError:
-        _closed_pipe()
-
-
-def _closed_pipe() -> None:
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
-    sys.exit(exitcodes.CLOSED_PIPE)
+    except OSError as exc:
+        streams.write_failed(exc)
+        raise
 
 
 def _main(argv: list[str] | None) -> None:
@@ -337,6 +351,8 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(130)
 
     except Exception as exc:
+        if lifecycle.stopping():  # what a stop left (a cancelled statement): glue.cli.main says
+            raise
         # Alembic's CommandError (a bad revision) is a configuration error too, and so is a
         # HubSpot that does not answer, refuses the token or has no such object type past the
         # start-up check (one line, never a traceback); their modules are only imported by the

@@ -1,8 +1,8 @@
 """`mockbook import`: the first full import of a HubSpot account, resumable.
 
-Exit codes: 0 success; 1 records not imported (dead-lettered) or HubSpot stopped answering;
-2 configuration error (as `mockbook pull`); 75 stopped by SIGTERM/SIGINT (run it again to
-resume).
+Exit codes: 0 success; 1 records not imported (dead-lettered); 75 HubSpot stopped answering
+properly (run it again to resume); 2 configuration error (as `mockbook pull`); 128 + the
+signal's number when SIGTERM, SIGINT or SIGHUP stopped it (run it again to resume).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cli import AppContext
 from glue.cli.progress import Stopwatch
 from glue.cli.pull import as_json as _as_json
@@ -39,15 +39,13 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     Resumable: an interrupted import run again continues where it stopped. Bookings already in
     Postgres (same booking code or idempotency key) are linked, never duplicated. Exit 1 when
     some records could not be imported (see `mockbook dlq list`) or HubSpot stopped answering.
-    SIGTERM/SIGINT: fetches no further page, applies the pages fetched, saves the cursors and
-    exits 75 (a second one: at once; the next run reads the unsaved pages again)."""
-    from glue.cli.runner import stop_on_signals
-
+    SIGTERM, SIGINT or SIGHUP: fetches no further page, applies the pages fetched, saves the
+    cursors and exits 128 + the signal's number (run it again to resume)."""
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("import",))
     as_json = _as_json(app, json_flag)
     clock = Stopwatch()
-    with stop_on_signals() as stop, Database(app.database_url()) as db:
+    with lifecycle.graceful() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # another portal's ids name other records
         with _progress(not as_json) as progress:
             stats = run_import(db, client, app.settings, restart=restart, progress=progress,
@@ -79,16 +77,17 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
         summary = stats.summary()
         read = ", ".join(f"{name} {row['read']}" for name, row in summary.items())
         errors = sum(row["errors"] for row in summary.values())
-        state = "stopped" if any(t.failed for t in stats.targets.values()) else "done"
+        stopped = stats.stopped or any(t.failed for t in stats.targets.values())
+        state = "stopped" if stopped else "done"
         click.echo(f"import {state} in {clock}: read {read or 'nothing'}; "
                    f"{errors} not imported")
     if stats.problems or (not stats.ok and not stats.hubspot_down):
         sys.exit(exitcodes.PARTIAL_FAILURE)
-    if not stats.ok:  # HubSpot did not answer properly: run it again later
-        sys.exit(exitcodes.TEMPFAIL)
-    if stats.stopped:
+    if stats.stopped:  # by a signal: glue.lifecycle gives the exit code
         if not as_json:
             click.echo("import stopped: run it again to resume", err=True)
+        return
+    if not stats.ok:  # HubSpot did not answer properly: run it again later
         sys.exit(exitcodes.TEMPFAIL)
 
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cli import AppContext
 from glue.cli.options import setting_option
 from glue.cli.pull import as_json as _as_json
@@ -38,13 +38,13 @@ pass_app = click.make_pass_decorator(AppContext)
 def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_flag: bool) -> None:
     """Write the audit trail of bookings and credits to HubSpot as notes (never twice).
 
-    `mockbook run` does this after each push; this command is for operators. SIGTERM/SIGINT:
-    stops after the batch in hand (one HubSpot call), the rest left for the next run."""
-    from glue.cli.runner import stop_on_signals
-
+    `mockbook run` does this after each push; this command is for operators. SIGTERM, SIGINT
+    or SIGHUP: stops after the batch in hand (one HubSpot call; a claim still running 2 s after
+    the signal is cancelled), the rest left for the next run; exit 128 + the signal's
+    number."""
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("notes",))
-    with stop_on_signals() as stop, Database(app.database_url()) as db:
+    with lifecycle.graceful() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # notes on another portal's records: never
         stats = push_audit_notes(
             db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size,

@@ -14,12 +14,12 @@ import psycopg
 import tenacity
 from rich.console import Console
 
-from glue import exitcodes
-from glue.cli import AppContext
+from glue import exitcodes, lifecycle
+from glue.cli import AppContext, redact
 from glue.cli.options import setting_option
 from glue.config import ConfigError
 from glue.db import runs
-from glue.db.status import data_problem_rows
+from glue.db.status import checked_rows, data_problem_rows
 from glue.run.status import (
     Thresholds,
     check,
@@ -37,13 +37,14 @@ pass_app = click.make_pass_decorator(AppContext)
 CHECK_FAILED = exitcodes.PARTIAL_FAILURE  # exit 1: cron and monitors alert on it
 
 
-def _connect(app: AppContext) -> psycopg.Connection:
-    return psycopg.connect(app.database_url(), autocommit=True)
+def _connect(url: str) -> psycopg.Connection:
+    return lifecycle.track(psycopg.connect(url, autocommit=True))
 
 
-def _not_migrated(exc: psycopg.Error) -> ConfigError:
+def _not_migrated(exc: psycopg.Error, url: str) -> ConfigError:
     first = str(exc).strip().splitlines()[0]
-    return ConfigError(f"the database has no mockbook schema ({first}); run `mockbook migrate`")
+    return ConfigError(f"the database has no mockbook schema ({first}): run `mockbook migrate` "
+                       f"on {redact(url)}")
 
 
 @click.command()
@@ -96,11 +97,13 @@ def status(
         max_unsent_audit_seconds=settings.status_max_unsent_audit_seconds,
     )
     try:
-        with _connect(app) as conn:
+        # the embedded database only if it runs: a status starts no server (nor leaves one)
+        url = app.database_url(start_embedded=False)
+        with _connect(url) as conn:
             try:
                 current = read_status(conn)
             except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
-                raise _not_migrated(exc) from None
+                raise _not_migrated(exc, url) from None
     except (ConfigError, psycopg.OperationalError):
         if prometheus_file is not None:  # the scrape still says so: mockbook_up 0
             with contextlib.suppress(OSError):
@@ -111,11 +114,12 @@ def status(
             write_metrics(prometheus_file, prometheus_registry(current))
         except OSError as exc:
             raise ConfigError(f"cannot write {prometheus_file}: {exc.strerror or exc}") from None
-    invariants: list[str] = []
-    with _connect(app) as conn:
-        if check_flag:
-            invariants = invariant_violations(conn)
-        problems = data_problem_rows(conn)
+    with _connect(url) as conn:
+        # only --check reads every row (check_invariants: the violations, and the legacy data
+        # it lists); plain status reads the counters and the few data problems of the exams
+        checked = checked_rows(conn) if check_flag else []
+        invariants = invariant_violations(checked)
+        problems = data_problem_rows(conn, checked)
     as_json = json_flag or app.json_output
     if as_json:
         click.echo(json.dumps(to_json(current, limits, invariants, problems)))
@@ -150,7 +154,8 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
         if state.attempt_number == 1:
             click.echo("mockbook: another analytics refresh is running; waiting for it", err=True)
 
-    with _connect(app) as conn:
+    url = app.database_url()
+    with _connect(url) as conn:
 
         def refresh() -> dict[str, Any]:
             try:
@@ -161,7 +166,7 @@ def refresh_analytics(app: AppContext, json_flag: bool, wait: bool) -> None:
                     f"as the database owner ({str(exc).splitlines()[0]})"
                 ) from None
             except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
-                raise _not_migrated(exc) from None
+                raise _not_migrated(exc, url) from None
 
         # With --wait, tried again while another refresh holds the lock (an answer, not an
         # exception: retry_if_result), 0.2 s doubling to at most 2 s apart, without end;

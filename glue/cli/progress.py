@@ -1,5 +1,5 @@
-"""Progress of the long commands (`migrate`, `migrate --check`; `import`, `reconcile` and `pull`
-use :func:`glue.cli.pull.progress`): a rich bar on stderr while it is a terminal, nothing
+"""Progress of the long commands (`migrate`, `migrate --check`, `run`; `import`, `reconcile` and
+`pull` use :func:`glue.cli.pull.progress`): a rich bar on stderr while it is a terminal, nothing
 otherwise (a pipe, a log file, cron: no escape codes), and one summary line at the end either
 way, with the time the command took."""
 

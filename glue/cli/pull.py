@@ -4,8 +4,8 @@ output helpers the other HubSpot → Postgres commands share (``as_json``, ``pro
 Exit codes: 0 success; 1 records not applied (dead-lettered) or a pass that could not finish;
 75 a pass stopped because HubSpot did not answer properly (no answer, a 5xx, an answer that is
 not HubSpot's JSON: run it again, it resumes); 2 configuration error (no HUBSPOT_ACCESS_TOKEN,
-bad HUBSPOT_BASE_URL, no database, a portal
-missing what mockbook needs: the portal check of glue.hubspot.setup at start-up).
+bad HUBSPOT_BASE_URL, no database, a portal missing what mockbook needs: the portal check of
+glue.hubspot.setup at start-up); 128 + the signal's number when a signal stopped it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cli import AppContext
 from glue.cli.options import setting_option
 from glue.config import PULL_OVERLAP_SECONDS
@@ -108,14 +108,15 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
 
     Incremental (from the saved cursor), credits merged as deltas. Exit 1 when some records
     could not be applied (see `mockbook dlq list`) or a pass could not finish (run again: it
-    resumes)."""
-    client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings, ("pull",))
-    with Database(app.database_url()) as db:
-        check_portal(db, client, app.settings)
-        stats = pull(
-            db, client, app.settings, only=only or ("exams", "contacts"), overlap_seconds=overlap
-        )
+    resumes). SIGTERM, SIGINT or SIGHUP: the pages already read are applied, their cursor
+    saved, then it stops (exit 128 + the signal's number; the next pull resumes)."""
+    with lifecycle.graceful() as stop:
+        client = HubSpotClient.from_settings(app.settings, stop=stop)
+        require_portal(client, app.settings, ("pull",))
+        with Database(app.database_url()) as db:
+            check_portal(db, client, app.settings)
+            stats = pull(db, client, app.settings, only=only or ("exams", "contacts"),
+                         overlap_seconds=overlap, stop=stop)
     if as_json(app, json_flag):
         click.echo(json.dumps(stats.as_dict(), default=str))
     else:

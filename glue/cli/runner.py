@@ -3,30 +3,29 @@ Both run the steps of glue.run.cycle; glue.run.worker has the lock, the loop and
 
 Exit codes: 0 success; 1 a step failed or something was dead-lettered / not applied; 2
 configuration error (no DATABASE_URL reachable, no HUBSPOT_ACCESS_TOKEN, HubSpot refusing the
-token or the object types, a malformed REDIS_URL); 75 another `run` holds the lock (`run` only).
+token or the object types, a malformed REDIS_URL); 75 another `run` holds the lock (`run` only);
+128 + the signal's number when a signal stopped `run` (the worker: 0, its normal end).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from glue import exitcodes, logs
+from glue import exitcodes, lifecycle, logs
 from glue.cli import AppContext
 from glue.cli.options import setting_option
+from glue.cli.progress import step_bar
 from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, WORKER_WEBHOOKS
-from glue.run.cycle import OK, SKIPPED, CycleReport, describe
+from glue.run.cycle import OK, SKIPPED, STEPS, CycleReport, describe
 from glue.run.worker import (
     RUN_APPLICATION,
     WORKER_APPLICATION,
@@ -39,31 +38,6 @@ from glue.run.worker import (
 
 pass_app = click.make_pass_decorator(AppContext)
 log = logging.getLogger("glue.runner")
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by the first SIGTERM/SIGINT (finish the HubSpot call in hand, give back the
-    rest, then stop); a second one interrupts at once (KeyboardInterrupt: leased rows come back
-    after their lease)."""
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        log.info(
-            "%s received: finishing the HubSpot call in hand, then stopping",
-            signal.Signals(signum).name,
-            extra=logs.fields(event="signal", signal=signal.Signals(signum).name),
-        )
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 _push_options = [setting_option(PUSH_BATCH_SIZE), setting_option(PUSH_LEASE_SECONDS)]
@@ -113,7 +87,10 @@ def run(
 
     One run at a time per database (an advisory lock): a second one exits 75 at once, or with
     --wait waits for the first. A step that fails is reported and the others still run. Exit 0,
-    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy."""
+    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy, 128 +
+    the signal's number when SIGTERM, SIGINT or SIGHUP stopped it (the HubSpot call in hand
+    finished, the rest of the push batch given back, the remaining steps left to the next
+    run)."""
     as_json = json_flag or app.json_output
     with logs.configured(json_lines=logs.wants_json(as_json)):
         _run(app, wait, as_json, push_budget, batch_size, lease_seconds)
@@ -129,7 +106,7 @@ def _run(
 ) -> None:
     settings = app.settings
     url = app.database_url()
-    with stop_on_signals() as stop, connect(url, RUN_APPLICATION) as conn:
+    with lifecycle.graceful() as stop, connect(url, RUN_APPLICATION) as conn:
         check_migrated(conn)
         started = time.monotonic()
         got = acquire_run_lock(
@@ -149,17 +126,26 @@ def _run(
                 click.echo(f"mockbook: {message} or use --wait", err=True)
             sys.exit(exitcodes.BUSY)
         waited = time.monotonic() - started if wait else 0.0
-        report = run_once(
-            settings,
-            url,
-            conn,
-            stop=stop,
-            batch_size=batch_size,
-            lease_seconds=lease_seconds,
-            push_budget=push_budget,
-        )
+        # on a terminal, a bar of the steps on stderr (nothing in cron's mail, or with --json)
+        with step_bar("mockbook run:", STEPS, enabled=not as_json) as advance:
+            report = run_once(
+                settings,
+                url,
+                conn,
+                stop=stop,
+                batch_size=batch_size,
+                lease_seconds=lease_seconds,
+                push_budget=push_budget,
+                progress=advance,
+            )
+    code, process = report.exit_code, lifecycle.current()
+    stopped_by = process.signal_name if process is not None else None
+    if process is not None and stopped_by:
+        code = process.exit_code(code)
     if as_json:
-        click.echo(json.dumps(report.as_dict() | {"lock_waited_seconds": round(waited, 3)}))
+        extra = {"lock_waited_seconds": round(waited, 3), "ok": code == exitcodes.OK,
+                 "exit_code": code} | ({"stopped_by": stopped_by} if stopped_by else {})
+        click.echo(json.dumps(report.as_dict() | extra))
     else:
         Console().print(_table(report, waited))
         for result in report.steps.values():
@@ -171,7 +157,7 @@ def _run(
                 and not result.error.startswith("not run (see ")
             ):
                 click.echo(f"mockbook: {result.name}: {result.error}", err=True)
-    sys.exit(report.exit_code)
+    sys.exit(code)
 
 
 @click.command("worker")
@@ -193,13 +179,14 @@ def worker(
     daily; reconnects after a database or Redis restart.
 
     With --webhooks HOST:PORT it also runs the webhook intake and its processor (threads of
-    their own). SIGTERM/SIGINT: finishes the current batch and exits 0. Logs: JSON lines with
-    --json or when stderr is not a terminal."""
+    their own). SIGTERM, SIGINT or SIGHUP: finishes the HubSpot call in hand, gives back the
+    rest of its batch and exits 0. Logs: JSON lines with --json or when stderr is not a
+    terminal."""
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
         url = app.database_url()
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)
-        with stop_on_signals() as stop:
+        with lifecycle.graceful(service=True) as stop:
             loop = Worker(
                 app.settings,
                 url,

@@ -12,7 +12,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cli import AppContext
 from glue.cli.options import setting_option
 from glue.config import (
@@ -75,15 +75,14 @@ def push(
     """Push queued changes to HubSpot: bookings (upsert by booking code, with their
     associations), contacts' credits, exams' total_bookings.
 
-    SIGTERM/SIGINT: stops after the HubSpot call in hand (its rows written back), the rest of
-    the batch given back to the queue at once (a second one: at once, the rest coming back
-    after its lease). Exit 0, or 1 when something was dead-lettered in this run (see `mockbook
-    dlq list`), 2 on misconfiguration (nothing is marked done), 75 when HubSpot or the database
-    did not answer (nothing could be sent: the rows are retried)."""
-    from glue.cli.runner import stop_on_signals
-
+    SIGTERM, SIGINT or SIGHUP: stops after the HubSpot call in hand (its rows written back;
+    one still unanswered 2 s after the signal is left), the rest of the batch given back to the
+    queue at once, no attempt counted. Exit 0, or 1 when something was dead-lettered in this
+    run (see `mockbook dlq list`), 2 on misconfiguration (nothing is marked done), 75 when
+    HubSpot or the database did not answer (nothing could be sent: the rows are retried), 128 +
+    the signal's number when a signal stopped it."""
     url = app.database_url()
-    with stop_on_signals() as stop, Database(url) as db:
+    with lifecycle.graceful() as stop, Database(url) as db:
         hubspot = HubSpotClient.from_settings(app.settings, stop=stop)
         check_portal(db, hubspot, app.settings)
         try:
@@ -304,6 +303,8 @@ def sandbox(
 ) -> None:
     """Run the local HubSpot sandbox until interrupted; point HUBSPOT_BASE_URL at it.
 
+    SIGTERM, SIGINT or SIGHUP stop it (exit 0).
+
     It starts as an empty portal (HubSpot's own objects and properties only): run
     `mockbook hubspot setup` against it, or start it with --setup."""
     import os
@@ -318,18 +319,20 @@ def sandbox(
             f"unknown time zone {portal_timezone!r}", param_hint="--portal-timezone"
         ) from None
     try:
-        serve(
-            port,
-            host=host,
-            access_token=access_token,
-            rate_limit=rate_limit,
-            rate_window=rate_window,
-            webhook_url=webhook_url,
-            webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
-            setup=ready,
-            search_lag=search_lag,
-            portal_timezone=portal_timezone,
-        )
+        with lifecycle.graceful(service=True) as stop:
+            serve(
+                port,
+                host=host,
+                stop=stop,
+                access_token=access_token,
+                rate_limit=rate_limit,
+                rate_window=rate_window,
+                webhook_url=webhook_url,
+                webhook_secret=os.environ.get("HUBSPOT_CLIENT_SECRET"),
+                setup=ready,
+                search_lag=search_lag,
+                portal_timezone=portal_timezone,
+            )
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc} (another sandbox? pick "

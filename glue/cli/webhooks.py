@@ -1,9 +1,9 @@
 """`mockbook webhooks serve | subscriptions | check`: the HubSpot webhook intake
 (glue.sync.webhooks).
 
-Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), or `check` passed; 1 `check` failed (the line says
-why); 2 configuration error (no client secret, no database, a malformed URL, an address that
-cannot be listened on, no HUBSPOT_ACCESS_TOKEN, `check` without a URL).
+Exit codes: 0 stopped cleanly (SIGTERM, SIGINT or SIGHUP), or `check` passed; 1 `check` failed
+(the line says why); 2 configuration error (no client secret, no database, a malformed URL, an
+address that cannot be listened on, no HUBSPOT_ACCESS_TOKEN, `check` without a URL).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from glue import logs
+from glue import lifecycle, logs
 from glue.cli import AppContext
 from glue.cli.options import setting_option
 from glue.config import WEBHOOKS_PATH, WEBHOOKS_PUBLIC_URL, ConfigError
@@ -41,14 +41,14 @@ def serve(
 ) -> None:
     """Receive HubSpot's webhook deliveries: check the v3 signature (401 when forged or older
     than 5 minutes), store the events (200), then apply them as the pull does, re-reading the
-    objects from HubSpot. The secret is HUBSPOT_CLIENT_SECRET. Runs until SIGTERM/SIGINT."""
-    from glue.cli.runner import stop_on_signals
+    objects from HubSpot. The secret is HUBSPOT_CLIENT_SECRET. Runs until SIGTERM, SIGINT or
+    SIGHUP (the batch in hand finished, exit 0)."""
     from glue.sync.webhooks import WebhookConfig, WebhookService
 
     config = WebhookConfig.from_env(public_url=public_url, path=path, settings=app.settings)
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
         url = app.database_url()
-        with stop_on_signals() as stop:
+        with lifecycle.graceful(service=True) as stop:
             service = WebhookService(app.settings, url, config, host=host, port=port, stop=stop)
             bound = service.start()
             log.info("webhook intake listening on http://%s:%d%s", host, bound, config.path)

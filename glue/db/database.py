@@ -19,10 +19,18 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from glue import lifecycle
+from glue.db import runs
 from glue.db.status import data_problem_rows
 from glue.hubspot import values
 
 SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
+_FAIL_SYNC_ROWS = (
+    "SELECT mockbook_internal.fail_sync_rows("
+    "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
+    "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
+    "p_count_attempt => %(c)s)"
+)
 
 
 class Database:
@@ -58,6 +66,7 @@ class Database:
             timeout=wait_seconds,
             open=True,
             name="mockbook",
+            configure=lifecycle.track,  # a stop cancels the statement in hand (glue.lifecycle)
         )
 
     def close(self) -> None:
@@ -139,10 +148,7 @@ class Database:
     ) -> dict[str, int]:
         """Release failed rows with backoff (or after ``retry_after``); dead-letter after N."""
         return self._one(
-            "SELECT mockbook_internal.fail_sync_rows("
-            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_error => %(e)s, "
-            "p_max_attempts => %(m)s, p_retry_after_seconds => %(r)s, "
-            "p_count_attempt => %(c)s)",
+            _FAIL_SYNC_ROWS,
             {
                 "w": worker,
                 "ids": list(row_ids),
@@ -152,6 +158,18 @@ class Database:
                 "c": count_attempt,
             },
         )
+
+    def give_back_leases(self, worker: str, reason: str, *, max_attempts: int) -> int:
+        """Every open outbox row ``worker`` still leases, given back at once (due now, no
+        attempt counted); how many. For a push that was stopped, or whose process is gone. On
+        a connection of its own, outside the pool: the one statement a stop does not cancel
+        (glue.lifecycle)."""
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            ids = runs.leased_row_ids(conn, worker)
+            if ids:
+                conn.execute(_FAIL_SYNC_ROWS, {"w": worker, "ids": ids, "e": reason[:2000],
+                                               "m": max_attempts, "r": 0, "c": False})
+        return len(ids)
 
     def sync_queue_next_due(self) -> float | None:
         """Seconds until a pending row can be claimed (0: now), or None when nothing is pending."""

@@ -64,11 +64,12 @@ def is_migrated(conn: psycopg.Connection) -> bool:
 
 def leased_row_ids(conn: psycopg.Connection, worker: str) -> list[int]:
     """The open outbox rows leased by ``worker``."""
-    return conn.execute(
-        "SELECT coalesce(array_agg(id), '{}') FROM hubspot_sync.sync_queue "
-        "WHERE lease_owner = %s AND done_at IS NULL AND dead_at IS NULL",
-        (worker,),
-    ).fetchone()[0]
+    with conn.cursor(row_factory=tuple_row) as cur:  # whatever rows the connection makes
+        return cur.execute(
+            "SELECT coalesce(array_agg(id), '{}') FROM hubspot_sync.sync_queue "
+            "WHERE lease_owner = %s AND done_at IS NULL AND dead_at IS NULL",
+            (worker,),
+        ).fetchone()[0]
 
 
 def lease_owners(conn: psycopg.Connection, prefix: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -34,26 +35,44 @@ def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def invariant_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
-    """(invariant, subject, detail) of every violation check_invariants() finds,
-    read in one REPEATABLE READ snapshot (exam counts and ledger seen at the same instant).
-    Its legacy_* rows (what the adoption took over) are not violations: data_problem_rows
-    lists them."""
+def checked_rows(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """(invariant, subject, detail) of every row check_invariants() returns, read in one
+    REPEATABLE READ snapshot (exam counts and ledger seen at the same instant): the violations,
+    and the legacy_* rows (what the adoption took over), which are not violations. It reads
+    every contact, booking and ledger row: `mockbook status --check`, never plain `status`."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        rows = conn.execute(
+        rows = conn.cursor(row_factory=tuple_row).execute(
             "SELECT invariant, subject, detail FROM mockbook_internal.check_invariants()"
-            " WHERE invariant NOT LIKE 'legacy\\_%'"
         ).fetchall()
     return [tuple(row) for row in rows]
 
 
-def data_problem_rows(conn: psycopg.Connection) -> list[str]:
+def _legacy(invariant: str) -> bool:
+    return invariant.startswith("legacy_")
+
+
+def invariant_rows(checked: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The violations among ``checked`` (checked_rows)."""
+    return [row for row in checked if not _legacy(row[0])]
+
+
+LEGACY_SHOWN = 200
+
+
+def data_problem_rows(
+    conn: psycopg.Connection, checked: Sequence[tuple[str, str, str]] | None = None
+) -> list[str]:
     """What admins must look at, reported and never a failure of the check: each upcoming
     exam's time_problem (docs/rpc.md, Exam times) and each unresolved booking conflict an
-    exam's move in HubSpot left (docs/rpc.md, When an exam moves, closes or is cancelled).
-    Also `mockbook reconcile`'s.
+    exam's move in HubSpot left (docs/rpc.md, When an exam moves, closes or is cancelled);
+    and the legacy data the adoption took over as the old apps left it, while it still is:
+    check_invariants' legacy_* rows among ``checked`` (its rows, already read), read here when
+    None (`mockbook reconcile`'s; plain `mockbook status` passes none: it reads no table
+    through).
     """
+    if checked is None:  # first: its snapshot is a transaction of its own
+        checked = checked_rows(conn)
     cur = conn.cursor(row_factory=tuple_row)  # whatever rows the connection makes
     rows = cur.execute(
         "SELECT format('exam %s (%s): %s', hubspot_id, coalesce(exam_date::text, 'no date'),"
@@ -69,12 +88,10 @@ def data_problem_rows(conn: psycopg.Connection) -> list[str]:
         " FROM hubspot_sync.booking_conflicts AS c"
         " LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = c.booking_id"
         " WHERE c.resolved_at IS NULL ORDER BY c.id LIMIT 100").fetchall()
-    # legacy data the adoption took over as the old apps left it, while it still is
+    lines = [row[0] for row in rows]
     # (check_invariants' legacy_* rows: duplicates, over-capacity exams, codes, unreadable times)
-    rows += cur.execute(
-        "SELECT format('%s %s: %s%s', replace(invariant, '_', ' '), subject, detail,"
-        "              CASE invariant WHEN 'legacy_duplicate'"
-        "                   THEN '; resolve it: mockbook adoption resolve' ELSE '' END)"
-        " FROM mockbook_internal.check_invariants() WHERE invariant LIKE 'legacy\\_%'"
-        " LIMIT 200").fetchall()
-    return [row[0] for row in rows]
+    legacy = [row for row in checked if _legacy(row[0])]
+    for invariant, subject, detail in legacy[:LEGACY_SHOWN]:
+        hint = "; resolve it: mockbook adoption resolve" if invariant == "legacy_duplicate" else ""
+        lines.append(f"{invariant.replace('_', ' ')} {subject}: {detail}{hint}")
+    return lines

@@ -22,6 +22,7 @@ import psycopg
 import tenacity
 from psycopg_pool import ConnectionPool
 
+from glue import lifecycle
 from glue.db import demo as db
 from glue.db.postgrest import request_sql
 from glue.demo.data import ACTOR, CS, KEY_PREFIX, Exam, Plan, Student
@@ -65,6 +66,7 @@ class Runner:
             kwargs={"autocommit": True, "application_name": "mockbook demo"},
             name="mockbook-demo",
             timeout=60,
+            configure=lifecycle.track,  # a stop cancels the statements in hand
         )
         self.as_service_role = True
         self.sleep: Callable[[float], None] = time.sleep  # between BUSY retries
@@ -80,12 +82,15 @@ class Runner:
 
     def run(self, calls: Sequence[Call], on_done: Callable[[], None] | None = None) -> list[Answer]:
         gate = threading.Event()
-        with ThreadPoolExecutor(self.connections, thread_name_prefix="demo") as pool:
+        pool = ThreadPoolExecutor(self.connections, thread_name_prefix="demo")
+        try:
             futures = [pool.submit(self._one, call, gate) for call in calls]
             gate.set()
             for _ in as_completed(futures):
                 if on_done:
                     on_done()
+        finally:  # interrupted (a signal): the calls not started yet are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
         return [f.result() for f in futures]
 
     def _one(self, call: Call, gate: threading.Event) -> Answer:

@@ -25,6 +25,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from glue import lifecycle
 from glue.config import ConfigError, Settings
 from glue.hubspot import wire
 from glue.hubspot.ratelimit import RateLimiter, Stopped, build_limiter
@@ -381,14 +382,12 @@ class HubSpotClient:
             with self.limiter.hold(self.stop):
                 self.stats.calls += 1
                 try:
-                    response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+                    response, raw = lifecycle.bounded(self._request, fn, *args)
                 except _SDK_EXCEPTIONS as exc:  # a 429 says how the budget stands too
                     self.limiter.observe(getattr(exc, "headers", None))
                     raise
-                try:
-                    raw = _read(response, wire.MAX_ANSWER_BYTES)
-                finally:
-                    response.release_conn()
+                except lifecycle.Abandoned as exc:  # a stop: it may still reach HubSpot
+                    raise Stopped(f"{operation}: {exc}") from None
                 # the rate-limit headers: the budget as HubSpot counts it (HeaderBudget)
                 self.limiter.observe(getattr(response, "headers", None))
             return self._decode(raw, response.status, shape, operation), response.status
@@ -417,6 +416,15 @@ class HubSpotClient:
             return shape.check(body, "")
         except wire.Malformed as why:
             raise unreadable(status, raw, why, operation) from None
+
+    def _request(self, fn: Callable[..., Any], *args: Any) -> tuple[Any, bytes]:
+        """The request and its whole answer: what a stop's grace ends, unanswered
+        (glue.lifecycle.bounded)."""
+        response = fn(*args, _request_timeout=self.timeout, _preload_content=False)
+        try:
+            return response, _read(response, wire.MAX_ANSWER_BYTES)
+        finally:
+            response.release_conn()
 
     def _from_api_exception(self, exc: Exception, operation: str) -> HubSpotError:
         status = getattr(exc, "status", None) or None

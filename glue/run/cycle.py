@@ -364,6 +364,8 @@ def _push(cycle: Cycle) -> StepResult:
     except HubSpotError as exc:
         pusher.stats.stopped = str(exc)
         cycle.hubspot_ready = False
+    finally:
+        pusher.give_back_on_stop()
     cycle.push_ramp = pusher.next_size
     stats = pusher.stats
     stats.seconds = round(time.monotonic() - started, 3)
@@ -504,37 +506,45 @@ def _guarded(name: str, cycle: Cycle, report: CycleReport) -> StepResult:
     return result
 
 
-def step(cycle: Cycle, wanted: Collection[str] = STEPS) -> CycleReport:
+def step(
+    cycle: Cycle, wanted: Collection[str] = STEPS, *, done: Callable[[], None] = lambda: None
+) -> CycleReport:
     """Do the wanted steps, in STEPS order; each one's failure is reported, the next ones run.
-    After a lost database connection the remaining steps are skipped (report.database_lost)."""
+    After a lost database connection, or once a stop is asked, the remaining steps are
+    skipped (report.database_lost). ``done()`` after each wanted step (a progress bar)."""
     started = time.monotonic()
     report = CycleReport()
     for name in STEPS:
         if name not in wanted:
             continue
-        if report.database_lost:
-            report.steps[name] = StepResult(name, SKIPPED, error="database connection lost")
-            continue
-        if name in HUBSPOT_STEPS:
-            if cycle.stop.is_set():
-                report.steps[name] = StepResult(name, SKIPPED, error="stop requested")
-                continue
-            try:
-                problem = check_hubspot(cycle)
-            except Exception as exc:  # the database (Pusher's seam) or a bug
-                problem = StepResult(name, FAILED, error=first_line(exc))
-                if database_lost(exc):
-                    report.database_lost = first_line(exc)
-            if problem is not None:
-                first = next((n for n in report.steps if n in HUBSPOT_STEPS), None)
-                error = problem.error if first is None else f"not run (see {first})"
-                report.steps[name] = StepResult(
-                    name, problem.status, error=error, transient=problem.transient
-                )
-                continue
-        report.steps[name] = _guarded(name, cycle, report)
+        _one_step(name, cycle, report)
+        done()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _one_step(name: str, cycle: Cycle, report: CycleReport) -> None:
+    if report.database_lost:
+        report.steps[name] = StepResult(name, SKIPPED, error="database connection lost")
+        return
+    if cycle.stop.is_set():  # the next run (or the worker's next turn) does them
+        report.steps[name] = StepResult(name, SKIPPED, error="stop requested")
+        return
+    if name in HUBSPOT_STEPS:
+        try:
+            problem = check_hubspot(cycle)
+        except Exception as exc:  # the database (Pusher's seam) or a bug
+            problem = StepResult(name, FAILED, error=first_line(exc))
+            if database_lost(exc):
+                report.database_lost = first_line(exc)
+        if problem is not None:
+            first = next((n for n in report.steps if n in HUBSPOT_STEPS), None)
+            error = problem.error if first is None else f"not run (see {first})"
+            report.steps[name] = StepResult(
+                name, problem.status, error=error, transient=problem.transient
+            )
+            return
+    report.steps[name] = _guarded(name, cycle, report)
 
 
 def level_of(result: StepResult) -> int:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -123,11 +123,11 @@ def check(status: SyncStatus, limits: Thresholds) -> list[str]:
     return failures
 
 
-def invariant_violations(conn: psycopg.Connection) -> list[str]:
+def invariant_violations(checked: Sequence[tuple[str, str, str]]) -> list[str]:
     """the invariants as the database checks them (mockbook_internal.check_invariants, the one
-    implementation): one line per violation, empty when all hold. Read in one REPEATABLE READ
-    snapshot so the exam counts and the ledger are seen at the same instant."""
-    rows = status_sql.invariant_rows(conn)
+    implementation, its rows read by glue.db.status.checked_rows in one REPEATABLE READ
+    snapshot): one line per violation, empty when all hold."""
+    rows = status_sql.invariant_rows(checked)
     return [f"invariant {name}: {subject}: {detail}" for name, subject, detail in rows]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import ConfigError, Settings
 from glue.db import runs
@@ -90,9 +90,11 @@ WORKER_APPLICATION = "mockbook-worker"
 
 # ---- one-shot: `mockbook run` --------------------------------------------------------------------
 def connect(url: str, application_name: str) -> psycopg.Connection:
-    return psycopg.connect(
+    """A connection of the run or the worker; a stop cancels its statement in hand
+    (glue.lifecycle)."""
+    return lifecycle.track(psycopg.connect(
         url, autocommit=True, application_name=application_name, connect_timeout=10
-    )
+    ))
 
 
 def try_run_lock(conn: psycopg.Connection) -> bool:
@@ -124,7 +126,8 @@ def acquire_run_lock(
 
 def check_migrated(conn: psycopg.Connection) -> None:
     if not runs.is_migrated(conn):
-        raise ConfigError("the database has no mockbook schema; run `mockbook migrate`")
+        raise ConfigError(f"the database {conn.info.dbname} ({conn.info.host}) has no mockbook "
+                          "schema: run `mockbook migrate` on it")
 
 
 def run_once(
@@ -137,8 +140,10 @@ def run_once(
     lease_seconds: int = LEASE_SECONDS,
     push_budget: float | None = None,
     push_linger: float = 5.0,
+    progress: Callable[[], None] = lambda: None,
 ) -> CycleReport:
-    """One cron cycle on ``conn`` (which holds the run lock): every step once."""
+    """One cron cycle on ``conn`` (which holds the run lock): every step once; ``progress()``
+    after each."""
     hubspot, reader = hubspot_seams(settings)
     keeper = CacheKeeper(settings.redis_url)
     # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
@@ -157,7 +162,7 @@ def run_once(
             push_linger=push_linger,
         )
         try:
-            return step(cycle, STEPS)
+            return step(cycle, STEPS, done=progress)
         finally:
             keeper.close()
 
@@ -522,24 +527,12 @@ class Worker:
         """Give back (due now, no attempt counted) the outbox rows this worker still leases.
         Only called when no batch of ours is in flight: at connect time and at the end."""
         assert self.cycle is not None and self.cycle.db is not None
-        ids = runs.leased_row_ids(self.cycle.conn, self.name)
-        if not ids:
-            return 0
-        self.cycle.db.fail_sync_rows(
-            self.name,
-            ids,
-            reason,
-            max_attempts=self.settings.max_attempts,
-            retry_after=0,
-            count_attempt=False,
-        )
-        log.info(
-            "gave back %d leased outbox row(s): %s",
-            len(ids),
-            reason,
-            extra=fields(event="release", rows=len(ids)),
-        )
-        return len(ids)
+        given = self.cycle.db.give_back_leases(self.name, reason,
+                                               max_attempts=self.settings.max_attempts)
+        if given:
+            log.info("gave back %d leased outbox row(s): %s", given, reason,
+                     extra=fields(event="release", rows=given))
+        return given
 
     def release_orphaned_leases(self) -> int:
         """Give back the leases of workers of this host whose process is gone (killed: SIGKILL,
@@ -551,15 +544,12 @@ class Worker:
             pid = owner.split(":")[1] if owner.count(":") == 2 else ""
             if not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
                 continue
-            ids = runs.leased_row_ids(self.cycle.conn, owner)
-            if ids:
-                self.cycle.db.fail_sync_rows(
-                    owner, ids, f"worker {owner} is gone", max_attempts=self.settings.max_attempts,
-                    retry_after=0, count_attempt=False,
-                )
-                released += len(ids)
+            given = self.cycle.db.give_back_leases(owner, f"worker {owner} is gone",
+                                                   max_attempts=self.settings.max_attempts)
+            if given:
+                released += given
                 log.info("gave back %d outbox row(s) leased by %s, whose process is gone",
-                         len(ids), owner, extra=fields(event="release", rows=len(ids)))
+                         given, owner, extra=fields(event="release", rows=given))
         return released
 
     def _reconnect(self, why: str) -> None:

@@ -71,8 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
-    """Run a sandbox in the foreground until SIGINT/SIGTERM (for ``mockbook sandbox``).
+def serve(
+    port: int, host: str = "127.0.0.1", *, stop: threading.Event | None = None, **options: Any
+) -> None:
+    """Run a sandbox in the foreground until ``stop`` is set (``mockbook sandbox``: SIGTERM,
+    SIGINT or SIGHUP, glue.lifecycle), else until SIGINT/SIGTERM.
 
     ``options`` are :class:`Sandbox` keyword arguments; ``conformance`` defaults to False here.
     ``webhook_url`` and ``webhook_secret``: also send webhooks there (glue/sandbox/webhooks.py).
@@ -84,8 +87,8 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
     from .webhooks import attach
 
     sandbox = Sandbox(port, host=host, **options)
-    done = threading.Event()
-    if threading.current_thread() is threading.main_thread():
+    done = stop or threading.Event()
+    if stop is None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
     sandbox.start()
     sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None

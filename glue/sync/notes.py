@@ -202,18 +202,22 @@ class NoteWriter:
         self.settle_seconds = settle_seconds
         self.clock = clock  # when a batch was sent, and the wait before searching for it
         self.stats = NotesStats()
+        self.stop: threading.Event | None = None  # set by run(): a stop ends a recovery's wait
 
     def run(
         self, *, max_batches: int | None = None, stop: threading.Event | None = None
     ) -> NotesStats:
         """Write notes batch after batch until none is left, ``max_batches`` are written or
         ``stop`` is set (checked before each batch: a stop waits for one HubSpot call)."""
+        self.stop = stop
         with self.store.notes_lock() as mine:
             if not mine:
                 self.stats.locked_out = True
                 return self.stats
             try:
-                self._recover()
+                if not self._recover():
+                    self.stats.stopped = True
+                    return self.stats
                 self._associate_again()
                 while max_batches is None or self.stats.batches < max_batches:
                     if stop is not None and stop.is_set():
@@ -349,14 +353,15 @@ class NoteWriter:
         """How long after sending a create HubSpot may still be handling it: the HTTP timeout."""
         return float(getattr(self.reader.client, "timeout", 0) or 0)
 
-    def _recover(self, *, call_ended: datetime | None = None) -> None:
+    def _recover(self, *, call_ended: datetime | None = None) -> bool:
         """Finish a batch whose outcome is unknown: find its notes, complete them. Searches
         only once the create can no longer land (answer_by, or the end of the failed call)
-        and search has caught up (settle_seconds)."""
+        and search has caught up (settle_seconds). False when a stop came during that wait (the
+        batch stays written down for the next run)."""
         cursor = self.store.get_cursor(CURSOR) or {}
         inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
         if not inflight:
-            return
+            return True
         landed_by = [
             datetime.fromisoformat(cursor[k]) for k in ("at", "answer_by") if cursor.get(k)
         ]
@@ -366,8 +371,8 @@ class NoteWriter:
             wait = (
                 max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
             ).total_seconds()
-            if wait > 0:
-                self.clock.sleep(wait)
+            if wait > 0 and self.clock.wait(self.stop or threading.Event(), wait):
+                return False
         found: dict[str, str] = {}
         ids = sorted(inflight, key=int)
         for start in range(0, len(ids), 100):
@@ -395,6 +400,7 @@ class NoteWriter:
         self.stats.recovered += len(found)
         self._complete(inflight, found)
         self.store.save_cursor(CURSOR, {})
+        return True
 
 
 def push_audit_notes(

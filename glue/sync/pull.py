@@ -26,6 +26,7 @@ from glue.db.database import Database
 from glue.db.pull import PullDatabase
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED
 from glue.hubspot.client import CONTACTS, MAX_ASSOCIATION_READ, HubSpotClient, HubSpotError
+from glue.hubspot.ratelimit import Stopped
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
 
 # How it works (the detail of the module docstring):
@@ -601,10 +602,13 @@ class Puller:
                     flush()
                     pages_held = 0
             if last is not None:  # a stop ended the pages before the group was whole
-                stats.stopped = True
                 flush()
+            # the pages may have ended for a stop: the next pass resumes, no housekeeping now
+            stats.stopped = stats.stopped or (self.stop is not None and self.stop.is_set())
             if target.name == "exams" and not stats.stopped:
                 self._exam_housekeeping(target, stats)
+        except Stopped:  # a stop ended a call of the pass: it resumes from its cursor
+            stats.stopped = True
         except HubSpotError as exc:
             stats.failed = str(exc)
             stats.transient = exc.transient

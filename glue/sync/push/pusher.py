@@ -24,6 +24,7 @@ from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
 from glue.hubspot.setup import require as require_portal
+from glue.logs import fields
 from glue.sync.push.bookings import BookingPush, Sending
 from glue.sync.push.claim import CLAIM_LIMIT, Batch, Claimer
 from glue.sync.push.contacts import ContactPush
@@ -179,8 +180,23 @@ class Pusher:
         finally:
             self.stats.interrupted = self.stats.interrupted or self.stopping()
             self.stats.seconds = round(time.monotonic() - started, 3)
+            self.give_back_on_stop()
             self._log_error_summary()
         return self.stats
+
+    def give_back_on_stop(self) -> None:
+        """After a stop, every row this push still leases, given back at once (due now, no
+        attempt counted): what a statement cancelled at the end of the stop's grace (one claim
+        of several, a write-back) or a HubSpot call left unanswered left leased
+        (glue.lifecycle). HubSpot's writes are idempotent: a record sent whose write-back was
+        lost is sent again."""
+        if not self.stopping():
+            return
+        given = self.db.give_back_leases(self.worker, "the push was stopped",
+                                         max_attempts=self.settings.max_attempts)
+        if given:
+            log.info("gave back %d leased outbox row(s) at the stop", given,
+                     extra=fields(event="release", rows=given))
 
     def _log_error_summary(self) -> None:
         """Failures by kind with a few examples, one line each (not one per record)."""
@@ -193,8 +209,9 @@ class Pusher:
         """The prep and settle lanes for one push_batch() or run(). On the way out, also on an
         error or Ctrl-C: the prep lane's queued work is dropped (it only served the batch that
         stopped); the settle lane's queued outcomes are written, since HubSpot has them (a
-        second Ctrl-C or a database error drops the rest: those rows come back when their lease
-        expires); a batch claimed ahead is given back; both threads are joined."""
+        database error drops the rest: those rows come back when their lease expires; a stop's
+        grace ending drops them too, and give_back_on_stop gives their rows back at once); a
+        batch claimed ahead is given back; both threads are joined."""
         settler = self.settler
         if settler.settle_lane is not None:  # already inside (push_batch from run)
             yield
@@ -220,9 +237,14 @@ class Pusher:
                         settle.close(finish=finish)
                 finally:
                     self._give_back_next()
-        except Exception:
+        except Exception as exc:
             if raising:
                 raise
+            if self.stopping():  # cancelled at the end of the stop's grace
+                log.info("the push's last outcomes were not written at the stop (%s): their "
+                         "rows are given back", str(exc).strip().splitlines()[0] if str(exc)
+                         else type(exc).__name__)
+                return
             log.exception(
                 "writing the push's outcomes after an error failed (the rows come "
                 "back when their lease expires)"

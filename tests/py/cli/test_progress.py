@@ -1,4 +1,4 @@
-"""The long commands (`migrate`, `migrate --check`, `import`, `reconcile`) on a terminal show
+"""The long commands (`migrate`, `migrate --check`, `import`, `reconcile`, `run`) on a terminal show
 their progress while they run (a bar on stderr, read here through a pseudo-terminal), and end
 with one summary line; without a terminal (a pipe, cron) the same summary line and no escape
 code at all. The `make venv` install says what it is doing before it starts and when it is done."""
@@ -20,6 +20,7 @@ from push_helpers import ROOT, env_for, make_world
 from test_adopt_production import load_dump
 
 from glue.db import adoption, migrations
+from glue.run.cycle import STEPS
 from glue.sandbox import Sandbox
 
 sandbox = sandbox_fixtures.sandbox
@@ -140,6 +141,26 @@ def test_import_and_reconcile_show_each_object_type_on_a_terminal_and_end_with_a
         assert code in (0, 1), stderr
         assert summary.search(stdout), (command, stdout[-2000:])
         assert no_bar(stdout + stderr), (command, stdout, stderr)
+
+
+def test_run_shows_its_steps_on_a_terminal_and_nothing_more_elsewhere(
+    push_db: str, sandbox: Sandbox
+) -> None:
+    """`mockbook run` by hand: a bar of its steps on the terminal while they run, then its
+    table; from cron (no terminal): the table alone, nothing in the mail but what it did."""
+    world = make_world(push_db, sandbox, students=3)
+    push_helpers.book(push_db, [(s, world.exams[0]) for s in world.students])
+    env = env_for(push_db, sandbox)
+    code, out = on_a_terminal(["run"], env)
+    assert code in (0, 1), out  # 1: a record of the sandbox's world the pull does not apply
+    assert _bar(out, len(STEPS)), out[-3000:]
+    assert "mockbook run: push" in plain(out), out[-3000:]  # the step running, named
+
+    code, stdout, stderr = piped(["run"], env)
+    assert code in (0, 1), stderr
+    assert "mockbook run:" in stdout  # the table's title
+    assert no_bar(stdout + stderr) and "mockbook run: push" not in stdout + stderr, (
+        stdout, stderr)
 
 
 def test_the_first_install_says_what_it_does_and_when_it_is_done() -> None:

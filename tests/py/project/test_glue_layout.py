@@ -96,6 +96,7 @@ LAYERS = {
     "exitcodes": 0,
     "redaction": 0,
     "logs": 1,
+    "lifecycle": 1.5,  # signals: writes the logs; every layer that calls, connects or stops uses it
     "settings_doc": 1,
     "hubspot": 2,
     "db": 3,

@@ -108,7 +108,7 @@ def run(sb: Sandbox, url: str, kill: int | None = None) -> tuple[int, list[dict]
 
 @pytest.mark.parametrize(("sig", "code", "bound"), [
     (signal.SIGKILL, -signal.SIGKILL, SIGKILL_BOUND),
-    (signal.SIGTERM, 75, SIGTERM_BOUND),
+    (signal.SIGTERM, 128 + signal.SIGTERM, SIGTERM_BOUND),
 ])
 def test_a_killed_import_resumes_without_doing_it_again(
     sandbox: Sandbox, fresh_database, sig: int, code: int, bound: int
