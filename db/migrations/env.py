@@ -110,9 +110,10 @@ def run_online() -> None:
 
 
 # Adoption (a production database stamped 0001_baseline, upgraded through the adoption's
-# revision): all or nothing, in ONE transaction, so the old apps calling production's functions
-# meanwhile never see an intermediate state (the upgrade renames the enum production's
-# create_booking_atomic uses) and a failure leaves production exactly as it was.
+# revision): all or nothing, in ONE transaction with every later revision up to the target
+# (1.1's too), so the old apps calling production's functions meanwhile never see an
+# intermediate state (the upgrade renames the enum production's create_booking_atomic uses) and
+# a failure or a crash anywhere on the way leaves production exactly as it was.
 # The tables the revisions rewrite are locked up front by ONE statement, in the lock order of
 # docs/rpc.md (contacts, bookings, exams, then sync_metadata), its wait bounded by
 # MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 1s): a waiting ACCESS EXCLUSIVE request queues every
@@ -121,12 +122,13 @@ def run_online() -> None:
 # nothing then) and tried again, at most MOCKBOOK_ADOPTION_ATTEMPTS times (default 10), after
 # 0.5 s, 1 s, 2 s ... (at most 10 s) in which the callers go on. The frozen revisions run a
 # *.nontx.sql file outside their transaction (CREATE INDEX CONCURRENTLY): in this one-transaction
-# run those statements run inside it, their index statements without CONCURRENTLY (the tables
-# are locked anyway); every other statement, and every function body, runs as frozen (or as
-# replaced.py pins it). An already adopted database is upgraded as before, one transaction per
-# revision, CONCURRENTLY kept. Before any lock, what would stop it is named and nothing is
-# done: objects the DDL would fail on (dependents.py), and objects outside mockbook whose
-# behaviour it changes (customer.py) unless mockbook.accept_changed_objects = on.
+# run those statements run inside it, a later revision's too, their index statements without
+# CONCURRENTLY (the tables are locked, or created in it, anyway); every other statement, and
+# every function body, runs as frozen (or as replaced.py pins it). An already adopted database
+# is upgraded as before, one transaction per revision, CONCURRENTLY kept. Before any lock,
+# what would stop it is named and nothing is done: objects the DDL would fail on
+# (dependents.py), and objects outside mockbook whose behaviour it changes (customer.py) unless
+# mockbook.accept_changed_objects = on.
 ADOPTION_LOCKS = (
     "hubspot_sync.hubspot_contact_credits", "hubspot_sync.hubspot_bookings",
     "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
@@ -207,6 +209,14 @@ def _refuse_early(connection: sa.Connection, heads: tuple[str, ...]) -> list:
             "\n".join(f"{obj}: {what}. Fix: {fix}" for obj, what, fix in changed), still)
     connection.rollback()
     return changed
+
+
+def _refuse_rollback_early(connection: sa.Connection) -> None:
+    """The way down's first check (replaced.ROLLBACK_CHECK: rows production's schema would
+    refuse), run before any later revision's way down takes a lock: it stops the rollback from
+    any revision as it stops it from the adoption's, nothing locked or changed."""
+    _driver(connection, runner.replaced.running(runner.replaced.ROLLBACK_CHECK))
+    connection.rollback()
 
 
 def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
@@ -336,13 +346,15 @@ def _run_with(connection: sa.Connection) -> None:
     with runner.one_migrate(connection, LOCK_TIMEOUT) as heads:
         adopting = _adopting(heads)
         # the way back to the production schema is all or nothing, as the adoption was: one
-        # transaction, the frozen index steps (*.nontx.sql) run inside it
+        # transaction from whatever revision (a later release's way down, then 1.0's), the
+        # frozen index steps (*.nontx.sql) run inside it
         rolling_back = not adopting and _rolling_back(heads)
         try:
             if adopting:
                 _adopt(connection, heads)
                 return
             if rolling_back:
+                _refuse_rollback_early(connection)
                 _configure(per_migration=False, connection=connection)
             with runner.running(one_transaction=rolling_back):
                 context.run_migrations()

@@ -31,6 +31,12 @@ REPLACED = {
 }
 _BY_HASH = {frozen_sha: frozen for frozen, (frozen_sha, _) in REPLACED.items()}
 
+# The way down to the production schema checks first what production's schema would refuse
+# (1.0's downgrade preamble, as replaced): env.py runs it before any lock, from whatever
+# revision the database steps down (a later release's way down changes no row it reads), and
+# `mockbook adoption list` runs it read-only.
+ROLLBACK_CHECK = "versions/0002_mockbook_1_0/downgrade/0000_preamble.sql"
+
 
 def replacement(frozen: str) -> Path:
     """The file run in place of `frozen` (a path relative to db/migrations)."""

@@ -46,7 +46,9 @@ def list_command(app: AppContext) -> None:
     for row in rows:
         click.echo(f"{row['kind']:22} {row['subject']}: {row['detail']}")
     click.echo(f"{len(rows)} legacy item(s)")
-    if refusal is None:
+    if refusal is not None and refusal["message"].startswith("not checked"):
+        click.echo(f"the rollback's first check: {refusal['message']}")
+    elif refusal is None:
         click.echo("the rollback's first check (alembic downgrade 0001_baseline) finds nothing "
                    "to refuse; a later step can still stop it, changing nothing (docs/dba.md, "
                    "Rolling back)")

@@ -151,17 +151,26 @@ def check_adoption(app: AppContext) -> None:
     current = migrations.current(url)
     unknown_revision(url, current)
     head = migrations.head()
+    known = migrations.revisions()
+    # the revisions `migrate` runs from here: from the baseline (known[0], stamped or not), the
+    # adoption's and every later one, in its one transaction
+    pending = known[known.index(current or known[0]) + 1:]
+    adopted = adoption.ADOPTION not in pending
     with psycopg.connect(url) as conn:
-        if not adoption.has_production_tables(conn) or current == head:
-            why = "head" if current == head else "no production tables"
+        if not adoption.has_production_tables(conn) or adopted:
+            why = ("head" if current == head else "adopted" if adopted
+                   else "no production tables")
             if app.json_output:
                 click.echo(json.dumps({"database": redact(url), "revision": current,
                                        "nothing_to_check": why, "findings": [], "changes": 0,
                                        "refused": 0}))
             else:
-                click.echo(f"{redact(url)}: revision {current or 'none'}"
-                           + (" (head)" if current == head else ", no production tables")
-                           + ": nothing to check")
+                click.echo(f"{redact(url)}: revision {current or 'none'}" + {
+                    "head": " (head)",
+                    "adopted": f" (adopted: the dry run is the adoption's; `mockbook "
+                               f"migrate` runs {', '.join(pending)}, one transaction each)",
+                    "no production tables": ", no production tables"}[why]
+                    + ": nothing to check")
             return
         # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
         checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
@@ -170,7 +179,7 @@ def check_adoption(app: AppContext) -> None:
         timeouts = adoption.api_timeouts(conn.cursor())
         if not app.json_output:
             click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
-                       f" to {head}")
+                       f" to {head} ({', '.join(pending)}: one transaction)")
     refused = [f for f in findings if f["kind"] == "refuse"]
     rows = sum(1 for f in refused if f["record_id"] is not None)
     objects = len(refused) - rows

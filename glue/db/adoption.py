@@ -1,7 +1,8 @@
 """The adoption dry run (`mockbook migrate --check`): every row and object the upgrade of a
 production database (at revision 0001_baseline, stamped or not) would change, and every row
-that would stop it, read in one READ ONLY transaction: nothing is written. The upgrade is one
-revision (0002_mockbook_1_0); a database at it or past it has nothing to check.
+that would stop it, read in one READ ONLY transaction: nothing is written. It is revision
+0002_mockbook_1_0's (later ones, run in the same transaction, change no production row); a
+database at it or past it has nothing to check.
 
 Each finding is a dict: kind ('change' or 'refuse'), revision, action, object, record_id,
 old_value, new_value. The 'change' findings are the rows hubspot_sync.adoption_report gets

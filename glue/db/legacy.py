@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
+from glue.db import migrations
 from glue.db.adoption import ADOPTION, migrations_module
 
 RESOLVE_ACTOR = "mockbook adoption resolve"
@@ -33,26 +34,25 @@ def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
             " ORDER BY b.exam_date, b.id").fetchall()
 
 
-# The rollback's own first step (`alembic downgrade 0001_baseline`): it checks what the way down
-# would refuse and raises, naming the rows and the way out, before it changes anything. The
-# runner runs the file pinned in its place (db/migrations/replaced.py).
-ROLLBACK_CHECK = f"versions/{ADOPTION}/downgrade/0000_preamble.sql"
-
-
 def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
     """What the rollback to the production schema would stop on now ({message, detail,
-    hint}), or None: its first step run as the runner runs it, in a READ ONLY transaction
-    rolled back. The step is the adoption revision's: a database at a later revision steps down
-    to it first."""
+    hint}), or None: its first check (replaced.ROLLBACK_CHECK, which the runner runs before any
+    lock, from the adoption's revision or any later one) run as the runner runs it, in a READ
+    ONLY transaction rolled back. Below the adoption's revision, or at one this mockbook does
+    not know, there is nothing it can check: said as the message."""
     with conn.cursor(row_factory=tuple_row) as cur:
         (current,) = cur.execute("SELECT version_num FROM mockbook.alembic_version").fetchone()
-    if current != ADOPTION:
-        return {"message": f"not checked: the database is at {current}, the rollback's first "
-                           f"check runs at {ADOPTION}", "detail": None, "hint": None}
+    known = migrations.revisions()
+    if current not in known or known.index(current) < known.index(ADOPTION):
+        why = ("nothing to roll back" if current in known
+               else "a revision this mockbook does not know")
+        return {"message": f"not checked: the database is at {current} ({why})",
+                "detail": None, "hint": None}
+    replaced = migrations_module("replaced")
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(migrations_module("replaced").running(ROLLBACK_CHECK))
+            conn.execute(replaced.running(replaced.ROLLBACK_CHECK))
     except psycopg.errors.ObjectNotInPrerequisiteState as exc:
         return {"message": exc.diag.message_primary, "detail": exc.diag.message_detail,
                 "hint": exc.diag.message_hint}

@@ -1,8 +1,9 @@
 """Alembic's own commands, as a DBA runs them from the repository root, in every state a
-production database goes through: stamped at the baseline, adopted, rolled back, and at a
-revision this mockbook does not know (a newer release migrated it). None crashes: each says
-what Alembic says of that state, one message and no traceback; `mockbook migrate --check` and
-`mockbook migrate` at an unknown revision say so and exit 2, changing nothing."""
+production database goes through: stamped at the baseline, adopted by 1.0 with a later release
+to come, adopted at head, rolled back, and at a revision this mockbook does not know (a newer
+release migrated it). None crashes: each says what Alembic says of that state, one message and
+no traceback; `mockbook migrate --check` and `mockbook migrate` at an unknown revision say so
+and exit 2, changing nothing."""
 
 from __future__ import annotations
 
@@ -37,7 +38,11 @@ def commands(url: str) -> dict[str, subprocess.CompletedProcess]:
     # never moved by any of them
     for name in ("history", "heads", "upgrade --sql"):
         assert found[name].returncode == 0, (name, found[name].stderr)
-    assert f"0001_baseline -> {migrations.head()} (head)" in found["history"].stdout
+    chain = migrations.revisions()   # every revision's step, newest first, the head marked
+    steps = reversed(list(zip(["<base>", *chain[:-1]], chain, strict=True)))
+    lines = [line.split(",")[0] for line in found["history"].stdout.splitlines()]
+    assert lines == [f"{down} -> {up}" + (" (head)" if up == migrations.head() else "")
+                     for down, up in steps], lines
     assert found["heads"].stdout.strip() == f"{migrations.head()} (head)"
     assert "CREATE TABLE" in found["upgrade --sql"].stdout
     assert found["upgrade --sql"].stdout.rstrip().endswith("NOTIFY pgrst, 'reload schema';")
@@ -60,7 +65,12 @@ def test_every_command_in_every_state(fresh_database: MakeDatabase) -> None:
     assert said(found["current"]) == BASELINE and found["current"].returncode == 0
     assert said(found["check"]) == "FAILED: Target database is not up to date."
 
-    migrations.upgrade(url, "head")   # adopted
+    migrations.upgrade(url, "0002_mockbook_1_0")   # adopted by 1.0, a later release to come
+    found = commands(url)
+    assert said(found["current"]) == "0002_mockbook_1_0" and found["current"].returncode == 0
+    assert said(found["check"]) == "FAILED: Target database is not up to date."
+
+    migrations.upgrade(url, "head")   # adopted, at head
     found = commands(url)
     assert said(found["current"]) == f"{migrations.head()} (head)"
     assert said(found["check"]) == "No new upgrade operations detected."

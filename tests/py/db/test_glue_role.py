@@ -31,7 +31,7 @@ GLUE_FUNCTIONS = {
     "reconcile_state", "requeue_records", "claim_audit_notes", "mark_audit_notes",
     "store_webhook_events", "claim_webhook_events", "finish_webhook_events", "refresh_analytics",
     "purge_sync_queue", "purge_idempotency_results", "check_invariants",
-    "oldest_unsent_audit_seconds",
+    "oldest_unsent_audit_seconds", "trace_record",
     # the API's jobs and the cache's read
     "process_waitlist", "complete_past_bookings", "list_available_exams",
 }
