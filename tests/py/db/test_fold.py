@@ -69,10 +69,13 @@ def test_a_change_is_folded_into_the_unreleased_revision(db_copy: Path, make_dat
     assert frozen.parent == db_copy / "migrations" / "versions" / rev / "upgrade"
     assert MARKER in frozen.read_text()
     # the block runs in db/'s apply order, the new file among its neighbours
-    block = [files[p]["frozen"].rsplit("/", 1)[1] for p in files if files[p]["frozen"]]
+    def in_block(path: str) -> bool:
+        return (files[path]["frozen"] or "").startswith(f"versions/{rev}/")
+
+    block = [files[p]["frozen"].rsplit("/", 1)[1] for p in files if in_block(p)]
     order = [freeze.relpath(p, db_copy) for p in freeze.source_files(db_copy)]
     assert sorted(block) == [files[p]["frozen"].rsplit("/", 1)[1] for p in order
-                             if files[p]["frozen"]]
+                             if in_block(p)]
     downgrade = "".join(p.read_text() for p in
                         (db_copy / "migrations" / "versions" / rev / "downgrade").glob("*.sql"))
     assert "DROP FUNCTION IF EXISTS mockbook_internal.fold_probe;" in downgrade
@@ -143,7 +146,11 @@ def test_a_fold_from_a_stale_manifest_gives_the_same_revision(db_copy: Path,
 
 def test_a_cut_release_makes_the_next_change_the_next_releases_revision(db_copy: Path) -> None:
     first = freeze.unreleased_revision(db_copy)
-    freeze.cut_release(freeze.load_releases(db_copy)[-1]["version"] or "1.0.0", "2026-01-02",
+    before = len(freeze.revision_ids(db_copy))
+    # the revision lock_exam.sql was last frozen in: its copy is what the downgrade refers to
+    frozen_in = freeze.load_manifest(db_copy)["files"][CHANGED]["frozen"].split("/")[1]
+    releases = freeze.load_releases(db_copy)
+    freeze.cut_release(releases[-1]["version"] or f"1.{len(releases) - 1}.0", "2026-01-02",
                        db_copy)
     assert freeze.unreleased_revision(db_copy) is None
     change_body(db_copy)
@@ -154,10 +161,10 @@ def test_a_cut_release_makes_the_next_change_the_next_releases_revision(db_copy:
     assert freeze.unreleased_revision(db_copy) == rev
     (db_copy / NEW).write_text(NEW_FUNCTION)
     assert freeze.freeze(db_dir=db_copy) == rev  # folded, not a third revision
-    assert len(freeze.revision_ids(db_copy)) == 3
+    assert len(freeze.revision_ids(db_copy)) == before + 1
     down = "".join(p.read_text() for p in
                    (db_copy / "migrations" / "versions" / rev / "downgrade").glob("*.sql"))
-    assert f"-- frozen: versions/{first}/upgrade/" in down  # the cut release's copy, by reference
+    assert f"-- frozen: versions/{frozen_in}/upgrade/" in down  # the cut copy, by reference
     assert freeze.check_releases(db_copy) == [] and freeze.check_lock(db_copy) == []
     # the cut revision was not touched
     assert all(not p.startswith(f"revision {first}") for p in freeze.check_lock(db_copy))
@@ -173,10 +180,11 @@ def test_a_second_revision_between_two_releases_is_named(db_copy: Path) -> None:
         f"revision {extra} is not the revision of a release: fold it into its release's one "
         "revision"]
     releases = freeze.load_releases(db_copy)
-    releases.append({"version": "1.1.0", "revision": extra, "date": None})
+    uncut = releases[-1]["version"]
+    releases.append({"version": "9.9.0", "revision": extra, "date": None})
     freeze.save_releases(releases, db_copy)
     assert freeze.check_releases(db_copy) == [
-        "release 1.0.0 is not cut (date null) but a later release is"]
+        f"release {uncut} is not cut (date null) but a later release is"]
 
 
 REPO = freeze.DB_DIR.parent
@@ -210,7 +218,7 @@ def test_the_repository_has_one_revision_per_release_and_one_changelog_section_e
 def test_the_changelog_check_sees_a_missing_or_wrong_section() -> None:
     text = CHANGELOG.read_text()
     assert changelog_sections(text)
-    assert changelog_sections(text.replace("## 1.0.0 — ", "## 1.0.0 - ")) == []
+    assert changelog_sections(re.sub(r"^(## \S+) — ", r"\1 - ", text, flags=re.MULTILINE)) == []
 
 
 def git(*args: str) -> str:
@@ -279,7 +287,14 @@ def test_a_merge_is_folded_whatever_it_left_in_db_migrations(db_copy: Path, tmp_
                                f"{'0' * 64}  versions/0003_rules_read_by_plpgsql.py",
                                f"{'1' * 64}  versions/{theirs}.py", ">>>>>>> theirs"]) + "\n")
     manifest = db_copy / "migrations" / "frozen.json"
-    manifest.write_text("<<<<<<< HEAD\n" + manifest.read_text() + "=======\n{}\n>>>>>>> x\n")
+    ours = manifest.read_text()
+    manifest.write_text("<<<<<<< HEAD\n" + ours + "=======\n{}\n>>>>>>> x\n")
+    if len(freeze.load_releases(db_copy)) > 1:
+        # a later release's base (the files as the last cut release froze them) is not
+        # rebuilt from a manifest in conflict: the fold says to take the release's own
+        with pytest.raises(ValueError, match=f"not revision {first}'s"):
+            freeze.freeze(db_dir=db_copy)
+        manifest.write_text(ours)
 
     assert freeze.freeze(db_dir=db_copy) == first
     assert freeze.revision_ids(db_copy) == freeze.revision_ids(clean)
