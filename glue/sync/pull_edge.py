@@ -1,20 +1,6 @@
-"""The records at the pull cursor's edge: what a pass applied within the overlap before its
-newest modification, so that the next pass reads what changed instead of that window again.
-
-HubSpot's search reads an index that trails writes (https://developers.hubspot.com/docs/api/crm/search:
-search results are eventually consistent with the records), so a record modified just before the
-newest one a pass saw may show in search only after the pass went by. The pull reads again the
-``overlap`` (MOCKBOOK_PULL_OVERLAP_SECONDS) before its cursor for it. Re-reading that window
-costs what the window holds: after a first import whose records all changed within a minute, the
-whole import, on every run of an unchanged portal.
-
-A pass that ends normally remembers the (id, modification time) of every record it read within
-the overlap before its newest modification: the edge. The next pass asks HubSpot first how many
-records the window holds now (one search, ``total``), then reads only the records modified after
-the newest one. A record that moved out of the window (modified again) is among those; if the
-window holds exactly the records remembered less those, no record appeared in it late, and it is
-not read again; otherwise the pass reads it again, as before. Every time compared is HubSpot's
-(the records' modification times), never a glue host's clock.
+"""The records at the pull cursor's edge: what a pass read within the overlap before its newest
+modification, so that the next pass reads what changed instead of that window again (how it
+works: below; docs/operations.md "How the pull's cursor advances").
 """
 
 from __future__ import annotations
@@ -22,6 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+# How it works (the detail of the module docstring):
+#
+# HubSpot's search reads an index that trails writes (https://developers.hubspot.com/docs/api/crm/search),
+# so a record modified just before the newest one a pass saw may show in search only after the
+# pass went by; the pull looks again ``overlap`` (MOCKBOOK_PULL_OVERLAP_SECONDS) before its
+# cursor for it. Reading that window again costs what it holds: after a first import whose
+# records all changed within a minute, the whole import, on every run of an unchanged portal.
+#
+# A pass that ends normally remembers the (id, modification time) of every record it read within
+# the overlap before its newest modification: the edge. The next pass asks HubSpot first how
+# many records the window holds now (one search, ``total``), then reads only the records
+# modified after the newest one. A record that moved out of the window (modified again) is among
+# those; if the window holds exactly the records remembered less those, no record appeared in it
+# late, and it is not read again; otherwise the pass reads it again, as before. Every time
+# compared is HubSpot's (the records' modification times), never a glue host's clock.
 
 KEY = "edge"
 

@@ -39,7 +39,7 @@ import json, sys
 sys.path.insert(0, 'bench')
 import adoption
 from glue.db import migrations
-names = migrations.steps('0001_baseline')
+names = migrations.steps('0001_baseline', '0002_mockbook_1_0')
 ticks = [30.0 + i for i in range(len(names))]  # from 10: the first group 20 s, others 1 s
 print(json.dumps(adoption.where_the_time_goes(names, 10.0, ticks, top=2)))
 print(len(names), len({n.split(': ')[1].removesuffix('.nontx') for n in names}))
