@@ -1,5 +1,5 @@
 """Every claim reads what it claims, whatever the data's shape and whatever the planner's
-statistics say.
+statistics say (the keyed claims of an idempotency key too: one key's rows).
 
 The data has the shapes that once made claims read the backlog: 10,000 bookings made in one
 transaction (their audit rows, ledger rows and outbox rows share one timestamp), most of them not
@@ -50,6 +50,13 @@ CLAIMS: dict[str, tuple[str, Callable[[int], int]]] = {
                          lambda n: 10 * n + 500),
     "claim_webhook_events": ("SELECT count(*) FROM mockbook_internal.claim_webhook_events(100)",
                              lambda n: 10 * n + 500),
+    # the keyed claims: one key's rows, by a unique index, whatever else the tables hold
+    "claim_idempotency_key": ("SELECT count(*) FROM mockbook_internal.claim_idempotency_key("
+                              "'cp-5', (SELECT b.idempotency_fingerprint "
+                              "FROM hubspot_sync.hubspot_bookings AS b "
+                              "WHERE b.idempotency_key = 'cp-5'))", lambda n: 10),
+    "claim_idempotent_call": ("SELECT count(*) FROM mockbook_internal.claim_idempotent_call("
+                              "'adjust_credits', 'cp-unused', 'x')", lambda n: 10),
 }
 
 SETUP = f"""
