@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -183,3 +186,21 @@ def not_measured(fig_id: str, bench: str, title: str, reason: str, *,
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def script_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of a standalone script: --quick, --schema-source, --keep, --out."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--schema-source", choices=("alembic", "db"), default="alembic")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--out", help="also write the figures (JSON) to this file")
+    return parser
+
+
+def emit(figures: list[Figure], out: str | None) -> None:
+    """A standalone script's figures: printed as JSON, and written to ``out`` when given."""
+    text = json.dumps([f.as_dict() for f in figures], indent=2, default=str)
+    if out:
+        Path(out).write_text(text + "\n")
+    print(text)

@@ -16,6 +16,14 @@ bookings (each associated with its exam and its contact), against HubSpot's rate
   (target: IMPORT_BOUND, what a killed run holds fetched and not applied plus the finished
   passes caught up); each resumed database must equal the uninterrupted one (digests of the
   imported tables).
+- **B11s**: the steady state. A portal whose 20,000 contacts all changed within the minute before
+  the import (a bulk update in HubSpot: the worst case for the pull's overlap window, which then
+  holds every contact), imported, then `mockbook run --json` ten times in a row on the unchanged
+  portal (subprocesses, one after the other, each started once the calls of the one before have
+  left HubSpot's 10 s window, as cron's runs minutes apart do). The figure: the longest run
+  (target ≤ 10 s), with each run's seconds, calls and the records its pull read (details); the
+  reference: one more run with the cursors' edge taken away (glue/sync/pull_edge.py), which
+  reads the whole window again, as every run did before the pull remembered its edge.
 
 `mockbook import --json` runs as a subprocess on databases of its own (copies of one built from
 the schema) against an in-process Sandbox(conformance=False, rate_limit=100, rate_window=10,
@@ -24,12 +32,12 @@ months, so their last-modified dates differ as a real portal's do; then frozen o
 collector's sweeps (``gc.freeze``: a sweep of the seeded portal pauses the sandbox's answers,
 which HubSpot's do not). Standalone:
 ``bench/first_import.py [--quick] [--out FILE]`` prints the figures as JSON (``--quick``: a
-tenth of the records); ``bench/run.py --only B11`` records them.
+tenth of the records); ``bench/run.py --only B11`` records them. ``--steady-only`` measures B11s
+alone.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import math
@@ -44,7 +52,16 @@ from typing import Any
 
 import fixtures
 import psycopg
-from common import Figure, admin_url, log, not_measured, recreate_database, url_for
+from common import (
+    Figure,
+    admin_url,
+    emit,
+    log,
+    not_measured,
+    recreate_database,
+    script_arguments,
+    url_for,
+)
 
 EXAMS, CONTACTS, BOOKINGS = 200, 20_000, 40_000
 SEARCH_PAGE = 200  # CRM search's largest page (glue.hubspot.reads.SEARCH_PAGE)
@@ -75,9 +92,11 @@ DIGESTED: dict[str, tuple[str, set[str]] | str] = {
 }
 
 
-def seed(sb: Any, exams: int, contacts: int, bookings: int) -> dict[str, int]:
+def seed(sb: Any, exams: int, contacts: int, bookings: int, *, burst: bool = False
+         ) -> dict[str, int]:
     """The portal, created directly in the sandbox's store: one record per `seed` call so each
-    has its own creation and last-modified time, a few minutes apart over the past months."""
+    has its own creation and last-modified time, a few minutes apart over the past months
+    (``burst``: the contacts all within the last minute instead)."""
     from glue.sandbox import BOOKINGS as BOOKING_TYPE
     from glue.sandbox import CONTACTS as CONTACT_TYPE
     from glue.sandbox import EXAMS as EXAM_TYPE
@@ -85,7 +104,12 @@ def seed(sb: Any, exams: int, contacts: int, bookings: int) -> dict[str, int]:
     total = exams + contacts + bookings
     start = datetime.now(UTC) - timedelta(days=240)
     step = timedelta(days=230) / total
-    at = iter(start + k * step for k in range(total))
+    times = [start + k * step for k in range(total)]
+    if burst:  # the contacts' last change: the minute before now, a few ms apart
+        recent = datetime.now(UTC) - timedelta(seconds=60)
+        times[exams:exams + contacts] = [recent + timedelta(milliseconds=2 * k)
+                                         for k in range(contacts)]
+    at = iter(times)
     exam_ids = []
     for k in range(exams):
         day = datetime(2031, 1, 5, tzinfo=UTC) + timedelta(days=k)
@@ -345,23 +369,98 @@ def b11(quick: bool, schema_source: str, keep: bool = False) -> list[Figure]:
 IMPORT_BOUND = 5 + 5 + 1 + 2 + 4
 
 
+RUNS = 10  # B11s: `mockbook run` after the import, one after the other
+STEADY_TARGET = 10.0  # seconds, each
+
+
+def steady(sb: Any, env: dict[str, str], url: str, runs: int = RUNS) -> list[dict[str, Any]]:
+    """``runs`` of `mockbook run --json` in a row on the imported database: per run its
+    seconds, exit, calls by kind, and what its pull read."""
+    out = []
+    for _ in range(runs):
+        # the calls of the run before out of HubSpot's window (cron's runs are minutes apart)
+        if sb.requests and (wait := sb.requests[-1]["time"] + WINDOW - time.time()) > 0:
+            time.sleep(wait)
+        first = len(sb.requests)
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-c", "from glue.cli import main; main()", "run", "--json"],
+            env={**env, "DATABASE_URL": url}, cwd=str(ROOT), capture_output=True, text=True,
+            timeout=900)
+        seconds = time.monotonic() - started
+        report = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+        pulled = (report.get("steps") or {}).get("pull") or {}
+        read = {k: pulled[k].get("read") for k in ("exams", "contacts")
+                if isinstance(pulled.get(k), dict)}
+        steps = {k: round(v.get("seconds") or 0, 2)
+                 for k, v in (report.get("steps") or {}).items()}
+        out.append({"seconds": round(seconds, 2), "exit": done.returncode,
+                    "calls": kinds(sb.requests[first:]), "pull_read": read, "steps_s": steps})
+        log(f"  B11s run: {seconds:.1f} s, exit {done.returncode}, read {read}, steps {steps}")
+    return out
+
+
+def b11s(quick: bool, schema_source: str, keep: bool = False) -> list[Figure]:
+    """B11s alone: a burst portal imported, then RUNS runs."""
+    from glue.sandbox import Sandbox
+
+    scale = 10 if quick else 1
+    n = {"exams": EXAMS // scale, "contacts": CONTACTS // scale, "bookings": BOOKINGS // scale}
+    fixtures.build(recreate_database(TEMPLATE_DB), schema_source)
+    db = "mockbook_bench_import_steady"
+    with Sandbox(conformance=False, setup=True, rate_limit=RATE, rate_window=WINDOW,
+                 search_rate=SEARCH_RATE, access_token=TOKEN, request_log_limit=None) as sb:
+        seed(sb, **n, burst=True)
+        gc.freeze()
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",
+                                                                 "MOCKBOOK_SCHEMA_SOURCE")}
+        env.update(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_BASE_URL=sb.base_url,
+                   HUBSPOT_RATE_LIMIT=str(RATE), HUBSPOT_RATE_WINDOW_SECONDS=str(int(WINDOW)),
+                   HUBSPOT_SEARCH_RATE=str(SEARCH_RATE), HUBSPOT_TIMEOUT_SECONDS="30")
+        url = copy_db(db)
+        imported = Import(sb, {**env, "DATABASE_URL": url})
+        if imported.end() != 0:
+            raise RuntimeError(f"import failed: {imported.out[-1500:]} {imported.err[-800:]}")
+        log(f"B11s: burst portal {n} imported in {imported.seconds:.1f} s")
+        runs = steady(sb, env, url)
+        with psycopg.connect(url, autocommit=True) as conn:  # the cursors as before the edge
+            conn.execute("UPDATE hubspot_sync.sync_metadata SET cursor = cursor - 'edge' "
+                         "WHERE sync_type LIKE 'pull:%'")
+        [without] = steady(sb, env, url, runs=1)
+    longest = max(r["seconds"] for r in runs)
+    fig = Figure(
+        id="B11s", bench="B11", title=f"the steady state: the longest of {RUNS} `mockbook run` "
+        "after a first import, unchanged portal", value=longest, unit="s",
+        reference=without["seconds"], reference_unit="s",
+        reference_name="one more run with the cursors' edge taken away (the window read again)",
+        ratio=round(without["seconds"] / longest, 3),
+        ratio_meaning="a run reading the window again / the longest steady run",
+        target=STEADY_TARGET, target_op="<=",
+        how=f"A portal of {n['contacts']:,} contacts changed within the minute before the "
+        f"import ({n['exams']:,} exams, {n['bookings']:,} bookings), imported, then {RUNS} "
+        "`mockbook run --json` in a row (subprocesses) on the unchanged portal; value: the "
+        "longest run's wall time.")
+    fig.details.update(runs=runs, without_edge=without, import_seconds=round(imported.seconds, 1),
+                       records=n)
+    if not keep:
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            for name in (db, TEMPLATE_DB):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return [fig.judge()]
+
+
 def reads(requests: list[dict]) -> int:
     """Calls that read records: all but the start-up checks (``kinds``' "other")."""
     return sum(n for kind, n in kinds(requests).items() if kind != "other")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--schema-source", choices=("alembic", "db"), default="alembic")
-    parser.add_argument("--keep", action="store_true", help="keep the databases")
-    parser.add_argument("--out", help="also write the figures (JSON) to this file")
+    parser = script_arguments(__doc__)
+    parser.add_argument("--steady-only", action="store_true", help="B11s alone")
     args = parser.parse_args(argv)
-    figures = b11(args.quick, args.schema_source, args.keep)
-    text = json.dumps([f.as_dict() for f in figures], indent=2, default=str)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    figures = ([] if args.steady_only else b11(args.quick, args.schema_source, args.keep))
+    figures += b11s(args.quick, args.schema_source, args.keep)
+    emit(figures, args.out)
     return 0
 
 

@@ -364,7 +364,8 @@ PUSH_LINGER_SECONDS = Variable(
 )
 PULL_OVERLAP_SECONDS = Variable(
     "MOCKBOOK_PULL_OVERLAP_SECONDS", 120.0,
-    "`mockbook pull` re-reads this much before its cursor (search is eventually consistent)",
+    "how far before its newest record the pull looks for records search showed late "
+    "(search is eventually consistent): counted each pass, read again when one appeared",
     flag="--overlap", minimum=0,
 )
 NOTES_SETTLE_SECONDS = Variable(

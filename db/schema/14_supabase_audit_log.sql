@@ -12,8 +12,9 @@ CREATE TABLE hubspot_sync.supabase_audit_log (
     performed_by text,
     performed_at timestamptz DEFAULT now(),
     synced_to_hubspot_at timestamptz,
-    -- set by claim_audit_notes on a pending row waiting for a HubSpot id (its booking's, its
-    -- contact's), cleared when that id arrives (audit_notes_ready): the claim passes over it
+    -- a pending row waiting for a HubSpot id (its booking's, its contact's): set as the row is
+    -- written (record_row_change) or by claim_audit_notes, cleared when that id arrives
+    -- (audit_notes_ready): the claim passes over it
     note_waits boolean NOT NULL DEFAULT false
 );
 

@@ -26,7 +26,10 @@ CREATE TABLE hubspot_sync.credit_ledger (
 CREATE INDEX idx_credit_ledger_contact ON hubspot_sync.credit_ledger (contact_id, credit_field);
 CREATE INDEX idx_credit_ledger_booking ON hubspot_sync.credit_ledger (booking_id)
     WHERE booking_id IS NOT NULL;
-CREATE INDEX idx_credit_ledger_created_at ON hubspot_sync.credit_ledger (created_at);
+-- the ledger rows of one change of a contact (the audit row's record and time): the notes
+-- claim's lookup, bounded by one contact's rows whatever else shares the timestamp
+CREATE INDEX idx_credit_ledger_contact_created
+    ON hubspot_sync.credit_ledger (contact_id, created_at);
 
 -- security
 ALTER TABLE hubspot_sync.credit_ledger ENABLE ROW LEVEL SECURITY;

@@ -24,10 +24,19 @@ CREATE TABLE hubspot_sync.sync_queue (
 );
 
 -- indexes
-CREATE INDEX idx_sync_queue_pending ON hubspot_sync.sync_queue (next_attempt_at, id)
+-- the pending rows in the order each can next be claimed (its next attempt, or its lease's
+-- end): claim_sync_batch reads the due ones from either end, never a leased one
+CREATE INDEX idx_sync_queue_due ON hubspot_sync.sync_queue
+    ((greatest(next_attempt_at, coalesce(lease_expires_at, next_attempt_at))), id)
     WHERE done_at IS NULL AND dead_at IS NULL;
 CREATE INDEX idx_sync_queue_record ON hubspot_sync.sync_queue (table_name, record_id)
     WHERE done_at IS NULL;
+-- the rows under a lease, by record: the claim's test of a record under a live lease
+-- (lease_expires_at >= now()) reads only those (a lease is cleared when its row is done, failed
+-- or dead-lettered)
+CREATE INDEX idx_sync_queue_leased
+    ON hubspot_sync.sync_queue (table_name, record_id, lease_expires_at)
+    WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX idx_sync_queue_done ON hubspot_sync.sync_queue (done_at) WHERE done_at IS NOT NULL;
 -- the done rows of a record, until purged (`mockbook trace`: when it reached HubSpot); the open
 -- ones are idx_sync_queue_record's, so a new row writes no entry here

@@ -21,7 +21,10 @@ CREATE TABLE hubspot_sync.webhook_events (
 );
 
 -- indexes
-CREATE INDEX idx_webhook_events_pending ON hubspot_sync.webhook_events (id)
+-- the unprocessed events in the order they fall due (received, or their lease or backoff over):
+-- the claim reads the due ones in this order and never the leased or backing-off ones
+CREATE INDEX idx_webhook_events_due
+    ON hubspot_sync.webhook_events ((coalesce(leased_until, received_at)), id)
     WHERE processed_at IS NULL;
 CREATE INDEX idx_webhook_events_processed ON hubspot_sync.webhook_events (processed_at)
     WHERE processed_at IS NOT NULL;

@@ -17,8 +17,14 @@ DECLARE
     -- UPDATE: the changed columns; INSERT: the non-NULL ones (NULL elements are dropped)
     v_fields text[];
     v_key text;
-    v_old_values jsonb := '{}'::jsonb;
-    v_new_values jsonb := '{}'::jsonb;
+    v_old_values jsonb;
+    v_new_values jsonb;
+    v_record_id uuid;
+    v_record_hubspot_id text;
+    v_changed jsonb;
+    -- set aside as written (note_waits): the note of a booking's or contact's change waits for
+    -- its HubSpot id (the notes claim then never reads the row until the id arrives)
+    v_waits boolean := false;
     -- who (performed_by): mockbook_internal.request_actor decides when the request's claims
     -- name a user (a non-blank email or sub claim, in an object); the test here, the same as
     -- its own, only spares that call where it would return its argument: the rows of the glue,
@@ -140,22 +146,13 @@ BEGIN
         END IF;
         v_new := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
+        v_old_values := '{}'::jsonb;
+        v_new_values := '{}'::jsonb;
         FOREACH v_key IN ARRAY v_fields LOOP
             v_old_values := v_old_values || jsonb_build_object(v_key, v_old -> v_key);
             v_new_values := v_new_values || jsonb_build_object(v_key, v_new -> v_key);
         END LOOP;
-        -- one statement: the audit row and, unless the glue made the change, the outbox row
-        WITH queued AS (
-            INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data,
-                                                 new_data)
-            SELECT TG_TABLE_NAME, NEW.id, TG_OP, v_old, v_new
-            WHERE v_queue
-        )
-        INSERT INTO hubspot_sync.supabase_audit_log (
-            table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
-            new_values, performed_by, performed_at)
-        VALUES (TG_TABLE_NAME, NEW.id, NEW.hubspot_id, TG_OP, to_jsonb(v_fields), v_old_values,
-                v_new_values, v_who, now());
+        v_changed := to_jsonb(v_fields);
     ELSIF TG_OP = 'INSERT' THEN
         -- the columns given a non-NULL value, bookkeeping columns not listed, in alphabetical
         -- order as written
@@ -236,36 +233,54 @@ BEGIN
             END IF;
         END;
         v_new := to_jsonb(NEW);
-        WITH queued AS (
-            INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data,
-                                                 new_data)
-            SELECT TG_TABLE_NAME, NEW.id, TG_OP, NULL, v_new
-            WHERE v_queue
-        )
-        INSERT INTO hubspot_sync.supabase_audit_log (
-            table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
-            new_values, performed_by, performed_at)
-        VALUES (TG_TABLE_NAME, NEW.id, NEW.hubspot_id, TG_OP,
-                to_jsonb(array_remove(v_fields, NULL)), NULL, v_new, v_who, now());
+        v_new_values := v_new;
+        v_changed := to_jsonb(array_remove(v_fields, NULL));
     ELSE
         -- DELETE (rare: no list of its own): the non-NULL columns of the jsonb row;
         -- jsonb_strip_nulls drops exactly the top-level keys holding a JSON null
         v_old := to_jsonb(OLD);
-        WITH queued AS (
-            INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data,
-                                                 new_data)
-            SELECT TG_TABLE_NAME, OLD.id, TG_OP, v_old, NULL
-            WHERE v_queue
-        )
-        INSERT INTO hubspot_sync.supabase_audit_log (
-            table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
-            new_values, performed_by, performed_at)
-        SELECT TG_TABLE_NAME, OLD.id, OLD.hubspot_id, TG_OP,
-               coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb), v_old, NULL, v_who, now()
-        FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
-                               - ARRAY['synced_at', 'hubspot_last_sync_at', 'updated_at'])
-             AS k(key);
+        v_old_values := v_old;
+        v_changed := (SELECT coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb)
+                      FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
+                                             - ARRAY['synced_at', 'hubspot_last_sync_at',
+                                                     'updated_at']) AS k(key));
     END IF;
+    IF TG_OP = 'DELETE' THEN
+        v_record_id := OLD.id;
+        v_record_hubspot_id := OLD.hubspot_id;
+    ELSE
+        v_record_id := NEW.id;
+        v_record_hubspot_id := NEW.hubspot_id;
+        -- claim_audit_notes's test of a waiting row, where its answer is at hand: this
+        -- transaction holds the row changed and the booking a credit change names (every
+        -- caller of apply_credit_delta with a booking writes or locks it), so the write-back
+        -- of an id waits for it and then finds the row set aside (audit_notes_ready)
+        IF TG_TABLE_NAME = 'hubspot_bookings' THEN
+            v_waits := NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%';
+        ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
+            v_waits := NEW.hubspot_id IS NULL
+                       OR (TG_OP = 'UPDATE' AND EXISTS (
+                               -- spent or refunded by a booking not in HubSpot yet
+                               SELECT FROM hubspot_sync.credit_ledger AS l
+                               JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.booking_id
+                               WHERE l.contact_id = NEW.id AND l.created_at = now()
+                                 AND l.balance_after::text = v_new_values ->> l.credit_field
+                                 AND b.hubspot_id IS NULL));
+        END IF;
+    END IF;
+    -- one statement: the audit row and, unless the glue made the change, the outbox row; an
+    -- exam's change never becomes a HubSpot note (HubSpot owns exams): written as handled
+    WITH queued AS (
+        INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
+        SELECT TG_TABLE_NAME, v_record_id, TG_OP, v_old, v_new
+        WHERE v_queue
+    )
+    INSERT INTO hubspot_sync.supabase_audit_log (
+        table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
+        new_values, performed_by, performed_at, synced_to_hubspot_at, note_waits)
+    VALUES (TG_TABLE_NAME, v_record_id, v_record_hubspot_id, TG_OP, v_changed, v_old_values,
+            v_new_values, v_who, now(),
+            CASE WHEN TG_TABLE_NAME = 'hubspot_mock_exams' THEN now() END, v_waits);
     RETURN NULL;
 END
 $$;
@@ -294,6 +309,9 @@ Audit (supabase_audit_log, one row per audited row change):
                      the role claim of the request (request.jwt.claims ->> ''role'', as
                      auth.role() reads it), else current_user
   performed_at       now() (the transaction''s time)
+  synced_to_hubspot_at  now() for an exam''s row (never a HubSpot note), else NULL
+  note_waits         true when its note waits for a booking''s or contact''s HubSpot id (the
+                     test of claim_audit_notes), cleared when the id arrives (audit_notes_ready)
 The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
 as changed, nor an exam''s instants derived from its times (exam_starts_at, exam_ends_at,
 time_problem: they change with start_time/end_time/exam_date, which are listed), and an

@@ -127,13 +127,20 @@ class Database:
         return {r["record_id"]: r["state"] for r in rows}
 
     def complete_sync_batch(
-        self, worker: str, row_ids: Iterable[int], hubspot_ids: dict[str, dict[str, str]]
+        self,
+        worker: str,
+        row_ids: Iterable[int],
+        hubspot_ids: dict[str, dict[str, str]],
+        hubspot_modified: dict[str, int] | None = None,
     ) -> int:
-        """Mark rows done and write HubSpot ids back ({table: {record uuid: hubspot id}})."""
+        """Mark rows done and write HubSpot ids back ({table: {record uuid: hubspot id}}), and
+        the HubSpot modification time of each exam written ({exam uuid: epoch ms})."""
         return self._one(
             "SELECT mockbook_internal.complete_sync_batch("
-            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_hubspot_ids => %(h)s)",
-            {"w": worker, "ids": list(row_ids), "h": Jsonb(hubspot_ids)},
+            "p_worker => %(w)s, p_ids => %(ids)s::bigint[], p_hubspot_ids => %(h)s, "
+            "p_hubspot_modified => %(m)s)",
+            {"w": worker, "ids": list(row_ids), "h": Jsonb(hubspot_ids),
+             "m": Jsonb(hubspot_modified or {})},
         )
 
     def fail_sync_rows(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -171,6 +172,11 @@ class PullDatabase:
         )
 
     # ---- cursors and runs ---------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The database's time: what the pull compares with the database's own times (a pass's
+        start, the dead letters resolved since), so no glue host's clock enters."""
+        return self._one("SELECT pg_catalog.now() AS now", {})
+
     def get_cursor(self, sync_type: str) -> dict[str, Any]:
         return self._one(
             "SELECT mockbook_internal.get_sync_cursor(p_sync_type => %(t)s)", {"t": sync_type}

@@ -385,7 +385,7 @@ def _drop_strays(rev: str, db_dir: Path) -> None:
              if not line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||"))]
     path.write_text("".join(line + "\n" for line in lines))
     lock = read_lock(db_dir)
-    write_lock({r: pins for r, pins in lock.items() if r[:4] <= rev[:4]}, db_dir)
+    write_lock({r: pins for r, pins in lock.items() if r[:4] < rev[:4] or r == rev}, db_dir)
 
 
 def _repair_manifest(manifest: dict, rev: str, db_dir: Path) -> None:

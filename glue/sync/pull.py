@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import tenacity
 
+from glue.clock import SYSTEM, Clock
 from glue.config import PULL_OVERLAP_SECONDS, Settings
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
@@ -28,6 +29,8 @@ from glue.hubspot.catalogue import MERGED_IDS, SYNCED
 from glue.hubspot.client import CONTACTS, MAX_ASSOCIATION_READ, HubSpotClient, HubSpotError
 from glue.hubspot.ratelimit import Stopped
 from glue.hubspot.reads import SEARCH_PAGE, HubSpotReader
+from glue.sync.pull_edge import KEY as EDGE
+from glue.sync.pull_edge import Edge
 
 # How it works (the detail of the module docstring):
 #
@@ -241,7 +244,8 @@ class Puller:
         page_size: int = SEARCH_PAGE,
         fetch_attempts: int = 5,
         backoff: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        clock: Clock = SYSTEM,
         progress: Progress | None = None,
         prerequisite_type: int | None = None,
         stop: threading.Event | None = None,
@@ -260,7 +264,8 @@ class Puller:
         self.page_size = page_size
         self.fetch_attempts = fetch_attempts
         self.backoff = backoff
-        self._sleep = sleep
+        # waits (backoffs, BUSY retries) on the clock; no time of this host orders anything
+        self._sleep = sleep or clock.sleep
         self.progress = progress
 
     # ---- reading ----------------------------------------------------------------------------
@@ -556,17 +561,80 @@ class Puller:
 
     # ---- one pass ---------------------------------------------------------------------------
     def run(self, target: Target, *, full: bool = False) -> TargetStats:
-        """One pass over ``target``: records modified since its cursor (minus the overlap), or
-        every record with ``full``. A stop (``self.stop``) ends it after the pages fetched, its
-        cursor saved: the next pass resumes there."""
+        """One pass over ``target``: records modified since its cursor (minus the overlap, or
+        after its edge: glue/sync/pull_edge.py), or every record with ``full``. A stop
+        (``self.stop``) ends it after the pages fetched, its cursor saved: the next pass resumes
+        there."""
         stats = TargetStats()
         saved = self.store.get_cursor(target.sync_type) or {}
-        started = datetime.now(UTC)
+        # the database's time, which pull_recheck_ids compares with its own (never this host's)
+        started = self.store.now()
         previous_start = saved.get("pass_started_at")
+        edge = (None if full or "since_ms" not in saved or "tie_id" in saved
+                else Edge.from_cursor(saved, self.overlap_ms))
         if full or "since_ms" not in saved:
-            since, tie = 0, None
+            since = 0
+        elif edge is not None:
+            since = edge.until_ms + 1  # what changed after the newest record applied
         else:
-            since, tie = max(0, int(saved["since_ms"]) - self.overlap_ms), None
+            since = max(0, int(saved["since_ms"]) - self.overlap_ms)
+        read: dict[str, int] = {}  # {id: modification ms} of the records this pass read
+        try:
+            if not full:
+                self.recheck(target, previous_start, stats)
+            # how many records the edge's window holds now (asked before what is newer is read)
+            window = self._count(target, edge) if edge is not None else None
+            self._read(target, since, stats, started, read)
+            if (edge is not None and window is not None and not self._stopped(stats)
+                    and not edge.unchanged(window, read)):
+                # a record appeared in the window late (search is eventually consistent): read
+                # the window again, as a pass without an edge does
+                self._read(target, edge.since_ms, stats, started, read)
+            # the pages may have ended for a stop: the next pass resumes, no housekeeping now
+            if not self._stopped(stats):  # ended normally: its edge for the next pass
+                base = edge or Edge(0 if full else int(saved.get("since_ms") or 0),
+                                    self.overlap_ms)
+                after = base.advanced(read)
+                self.store.save_cursor(target.sync_type, {
+                    "since_ms": after.until_ms, "pass_started_at": started.isoformat(),
+                    EDGE: after.as_cursor()})
+            if target.name == "exams" and not stats.stopped:
+                self._exam_housekeeping(target, stats)
+        except Stopped:  # a stop ended a call of the pass: it resumes from its cursor
+            stats.stopped = True
+        except HubSpotError as exc:
+            stats.failed = str(exc)
+            stats.transient = exc.transient
+            log.warning("pull of %s stopped: %s (it resumes from its cursor)", target.name, exc)
+        error = stats.failed or (
+            f"{len(stats.errors)} record(s) not applied (see mockbook dlq list)"
+            if stats.errors
+            else None
+        )
+        self.store.record_run(
+            target.sync_type, "failed" if stats.failed else "success", stats.read, error
+        )
+        return stats
+
+    def _stopped(self, stats: TargetStats) -> bool:
+        """Whether a stop ended the pass's pages (``stats.stopped`` set, from then on)."""
+        stats.stopped = stats.stopped or (self.stop is not None and self.stop.is_set())
+        return stats.stopped
+
+    def _count(self, target: Target, edge: Edge) -> int:
+        """How many records HubSpot's search finds modified within the edge's window now."""
+        groups = [[{"propertyName": target.lastmod, "operator": "GTE", "value": str(edge.since_ms)},
+                   {"propertyName": target.lastmod, "operator": "LTE",
+                    "value": str(edge.until_ms)}]]
+        page = self._fetch(lambda: self.reader.search(
+            target.object_type, groups, properties=("hs_object_id",), limit=1))
+        return page.total
+
+    def _read(self, target: Target, since: int, stats: TargetStats, started: datetime,
+              read: dict[str, int]) -> None:
+        """Read and apply every page of records modified at or after ``since``, saving the
+        cursor after each group of pages; ``read`` gets each record's modification time. A
+        HubSpotError keeps the pages read before it (applied, their cursor saved)."""
         # bookings: one associations batch read per kind for several pages
         group = (MAX_ASSOCIATION_READ // self.page_size
                  if target.name == "bookings" and self.exam_type is not None else 1)
@@ -586,14 +654,16 @@ class Puller:
                 self.progress(target.name, stats.read, stats.total)
 
         try:
-            if not full:
-                self.recheck(target, previous_start, stats)
             pages_held = 0
-            for records, cursor, total in self.pages(target, since, tie):
+            for records, cursor, total in self.pages(target, since, None):
                 if stats.total is None:
                     stats.total = total
                 stats.pages += 1
                 stats.read += len(records)
+                for rec in records:
+                    ms = to_ms((rec.get("properties") or {}).get(target.lastmod))
+                    if ms is not None:
+                        read[str(rec["id"])] = ms
                 held.extend(records)
                 last, pages_held = cursor, pages_held + 1
                 stopping = self.stop is not None and self.stop.is_set()
@@ -603,28 +673,11 @@ class Puller:
                     pages_held = 0
             if last is not None:  # a stop ended the pages before the group was whole
                 flush()
-            # the pages may have ended for a stop: the next pass resumes, no housekeeping now
-            stats.stopped = stats.stopped or (self.stop is not None and self.stop.is_set())
-            if target.name == "exams" and not stats.stopped:
-                self._exam_housekeeping(target, stats)
-        except Stopped:  # a stop ended a call of the pass: it resumes from its cursor
-            stats.stopped = True
-        except HubSpotError as exc:
-            stats.failed = str(exc)
-            stats.transient = exc.transient
+        except HubSpotError:
             if held:  # the pages read before the failure are kept
                 with contextlib.suppress(HubSpotError):
                     flush()
-            log.warning("pull of %s stopped: %s (it resumes from its cursor)", target.name, exc)
-        error = stats.failed or (
-            f"{len(stats.errors)} record(s) not applied (see mockbook dlq list)"
-            if stats.errors
-            else None
-        )
-        self.store.record_run(
-            target.sync_type, "failed" if stats.failed else "success", stats.read, error
-        )
-        return stats
+            raise
 
     def _exam_housekeeping(self, target: Target, stats: TargetStats) -> None:
         archived = list(self._fetch(lambda: list(self.reader.archived(target.object_type))))
@@ -671,8 +724,9 @@ def pull(
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     reader: HubSpotReader | None = None,
     progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     stop: threading.Event | None = None,
+    clock: Clock = SYSTEM,
 ) -> PullStats:
     """One ``mockbook pull`` (and the pull step of ``run``): exams first (contacts' bookings
     need them), then contacts. Each target records its run in sync_metadata. A stop ends it
@@ -685,6 +739,7 @@ def pull(
         overlap_seconds=overlap_seconds,
         progress=progress,
         sleep=sleep,
+        clock=clock,
         prerequisite_type=settings.prerequisite_association_type_id,
         stop=stop,
     )

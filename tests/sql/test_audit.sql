@@ -225,8 +225,8 @@ SELECT results_eq(
              ('EXAUD2', 'UPDATE', '["location"]'::jsonb)$$,
     'exam insert and a two-row update are audited row by row');
 SELECT is((SELECT count(*)::int FROM hubspot_sync.supabase_audit_log
-           WHERE performed_at = now() AND synced_to_hubspot_at IS NULL), 3,
-          'audit rows are stamped now() and wait to be pushed to HubSpot');
+           WHERE performed_at = now() AND synced_to_hubspot_at = now()), 3,
+          'audit rows are stamped now(); an exam''s are written as handled (never a HubSpot note)');
 SELECT is((SELECT max(updated_at) FROM hubspot_sync.hubspot_mock_exams
            WHERE hubspot_id IN ('EXAUD1', 'EXAUD2')), now(), 'exam updates stamp updated_at');
 

@@ -3,9 +3,17 @@
  * it is attached to. This read hands the glue the rows that can be noted now, with what the note
  * says, looking at a bounded window of the oldest pending rows so its cost follows the batch,
  * not the backlog. A row waiting for a HubSpot id (a booking not pushed yet, after an outage
- * hundreds of thousands) is set aside once (note_waits) and looked at again when the id arrives
+ * hundreds of thousands) is set aside (note_waits) as it is written (record_row_change), or
+ * here once when it was written before, and looked at again when the id arrives
  * (audit_notes_ready), so the rows behind it cost no scan of it. The contract is the COMMENT ON
  * FUNCTION below.
+ *
+ * The plan's shape is fixed, whatever the statistics say (a table loaded since its last
+ * ANALYZE, indexes made on empty tables, thousands of rows sharing one timestamp): the window
+ * is read in the pending index's order (note_waits first: no other index gives it), then its
+ * rows by `id = ANY (ids)` only; every other table is read per window row by key, in a
+ * LATERAL ( ... OFFSET 0) or EXISTS ( ... OFFSET 0) that cannot be turned into a join or hashed
+ * over the table; only the window's own rows are joined among themselves.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
 RETURNS TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
@@ -15,19 +23,25 @@ VOLATILE
 -- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+-- (the disabled paths' cost would otherwise make a few-row query worth compiling: no JIT)
+SET jit = off
+SET enable_sort = off
 AS $$
 DECLARE
     v_fields constant text[] := ARRAY(SELECT DISTINCT r.credit_field
                                       FROM hubspot_sync.credit_rules() AS r);
-    v_scan bigint[];
-    v_window bigint[];
+    v_scan bigint[];  -- the oldest ready pending rows
+    v_window bigint[];  -- those of them that can be noted or marked now
+    v_ids bigint[];
+    v_marked integer;
     v_no_id_bookings uuid[];
     v_no_id_contacts uuid[];
-    v_marked bigint;
-    v_parked bigint;
+    v_parked integer;
     v_returned bigint;
-    -- windows looked at per call: a backlog never set aside (rows written while no claim ran)
-    -- is set aside over several calls, each bounded
+    -- windows looked at per call: a backlog never set aside (rows written before they were set
+    -- aside as written) is set aside over several calls, each bounded
     v_windows integer := 0;
     -- where the next window starts: past the rows this call looked at (the index entries of
     -- the rows it set aside stay until a vacuum, and would be read again by each window)
@@ -45,7 +59,7 @@ BEGIN
         v_scan := ARRAY(
             SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
             WHERE p.synced_to_hubspot_at IS NULL AND NOT p.note_waits AND p.id > v_after
-            ORDER BY p.id
+            ORDER BY p.note_waits, p.id
             LIMIT 5 * p_limit);
         EXIT WHEN cardinality(v_scan) = 0;
         v_after := v_scan[cardinality(v_scan)];
@@ -54,128 +68,166 @@ BEGIN
         -- (SKIP LOCKED: never waited for; a locked one's rows are only passed over, as below): the
         -- write-back giving one its id waits for this claim, then finds its rows set aside.
         v_no_id_bookings := ARRAY(
+            WITH p AS MATERIALIZED (SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+                                    WHERE a.id = ANY (v_scan))
             SELECT b.id FROM hubspot_sync.hubspot_bookings AS b
-            WHERE b.hubspot_id IS NULL
-              AND b.id IN (SELECT p.record_id FROM hubspot_sync.supabase_audit_log AS p
-                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_bookings'
-                             AND p.record_hubspot_id IS NULL
-                             AND p.performed_by NOT LIKE 'hubspot:%'
-                           UNION ALL
-                           SELECT l.booking_id FROM hubspot_sync.supabase_audit_log AS p
-                           JOIN hubspot_sync.credit_ledger AS l
-                             ON l.contact_id = p.record_id AND l.created_at = p.performed_at
+            WHERE b.id = ANY (ARRAY(
+                      SELECT p.record_id FROM p
+                      WHERE p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
+                        AND p.performed_by NOT LIKE 'hubspot:%'
+                      UNION
+                      -- spent or refunded by a booking: the ledger rows of the same change
+                      SELECT l.booking_id FROM p
+                      CROSS JOIN LATERAL (
+                          SELECT l.booking_id FROM hubspot_sync.credit_ledger AS l
+                          WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
                             AND l.balance_after::text = p.new_values ->> l.credit_field
-                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_contact_credits')
+                          OFFSET 0) AS l
+                      WHERE p.table_name = 'hubspot_contact_credits'
+                        AND l.booking_id IS NOT NULL))
+              AND b.hubspot_id IS NULL
             FOR SHARE OF b SKIP LOCKED);
         v_no_id_contacts := ARRAY(
+            WITH p AS MATERIALIZED (SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+                                    WHERE a.id = ANY (v_scan))
             SELECT k.id FROM hubspot_sync.hubspot_contact_credits AS k
-            WHERE k.hubspot_id IS NULL
-              AND k.id IN (SELECT p.record_id FROM hubspot_sync.supabase_audit_log AS p
-                           WHERE p.id = ANY (v_scan) AND p.table_name = 'hubspot_contact_credits')
+            WHERE k.id = ANY (ARRAY(SELECT p.record_id FROM p
+                                    WHERE p.table_name = 'hubspot_contact_credits'))
+              AND k.hubspot_id IS NULL
             FOR SHARE OF k SKIP LOCKED);
         -- Set aside: the rows waiting for those ids (the same test as the window's below).
+        v_ids := ARRAY(
+            WITH p AS MATERIALIZED (SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+                                    WHERE a.id = ANY (v_scan))
+            SELECT p.id FROM p
+            WHERE (p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
+                   AND p.performed_by NOT LIKE 'hubspot:%'
+                   AND p.record_id IN (SELECT unnest(v_no_id_bookings)))
+               OR (p.table_name = 'hubspot_contact_credits'
+                   AND (p.record_id IN (SELECT unnest(v_no_id_contacts))
+                        OR EXISTS (SELECT FROM (SELECT l.booking_id
+                                                FROM hubspot_sync.credit_ledger AS l
+                                                WHERE l.contact_id = p.record_id
+                                                  AND l.created_at = p.performed_at
+                                                  AND l.balance_after::text
+                                                      = p.new_values ->> l.credit_field
+                                                OFFSET 0) AS l
+                                   WHERE l.booking_id IN (SELECT unnest(v_no_id_bookings))))));
+        v_ids := ARRAY(
+            SELECT q.id FROM hubspot_sync.supabase_audit_log AS q
+            WHERE q.id = ANY (v_ids) AND q.synced_to_hubspot_at IS NULL
+            FOR UPDATE OF q SKIP LOCKED);
         UPDATE hubspot_sync.supabase_audit_log AS a
         SET note_waits = true
-        WHERE a.id IN (
-            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
-            WHERE p.id = ANY (v_scan) AND p.synced_to_hubspot_at IS NULL
-              AND ((p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
-                    AND p.performed_by NOT LIKE 'hubspot:%'
-                    AND p.record_id = ANY (v_no_id_bookings))
-                   OR (p.table_name = 'hubspot_contact_credits'
-                       AND (p.record_id = ANY (v_no_id_contacts)
-                            OR EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
-                                       WHERE l.contact_id = p.record_id
-                                         AND l.created_at = p.performed_at
-                                         AND l.balance_after::text
-                                             = p.new_values ->> l.credit_field
-                                         AND l.booking_id = ANY (v_no_id_bookings)))))
-            FOR UPDATE OF p SKIP LOCKED);
+        WHERE a.id = ANY (v_ids);
         GET DIAGNOSTICS v_parked = ROW_COUNT;
 
         -- The window: the rest of the scan, passing over rows still waiting for a HubSpot id
         -- (those whose booking or contact another transaction held, not set aside above).
         v_window := ARRAY(
-            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
-            WHERE p.id = ANY (v_scan) AND p.synced_to_hubspot_at IS NULL AND NOT p.note_waits
+            WITH p AS MATERIALIZED (SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+                                    WHERE a.id = ANY (v_scan))
+            SELECT p.id FROM p
+            WHERE p.synced_to_hubspot_at IS NULL AND NOT p.note_waits
               AND NOT (p.table_name = 'hubspot_bookings' AND p.record_hubspot_id IS NULL
                        AND p.performed_by NOT LIKE 'hubspot:%'
                        AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                                   WHERE b.id = p.record_id AND b.hubspot_id IS NULL))
+                                   WHERE b.id = p.record_id AND b.hubspot_id IS NULL OFFSET 0))
               AND NOT (p.table_name = 'hubspot_contact_credits'
                        AND (EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
-                                    WHERE k.id = p.record_id AND k.hubspot_id IS NULL)
+                                    WHERE k.id = p.record_id AND k.hubspot_id IS NULL OFFSET 0)
                             -- spent or refunded by a booking not in HubSpot yet: a member of its note
                             OR EXISTS (SELECT FROM hubspot_sync.credit_ledger AS l
-                                       JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.booking_id
+                                       CROSS JOIN LATERAL (
+                                           SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                           WHERE b.id = l.booking_id AND b.hubspot_id IS NULL
+                                           OFFSET 0) AS b
                                        WHERE l.contact_id = p.record_id
                                          AND l.created_at = p.performed_at
                                          AND l.balance_after::text
                                              = p.new_values ->> l.credit_field
-                                         AND b.hubspot_id IS NULL)))
-            ORDER BY p.id);
+                                       OFFSET 0))));
 
         -- Rows of the window that never get a note.
+        v_ids := ARRAY(
+            WITH p AS MATERIALIZED (SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
+                                    WHERE a.id = ANY (v_window))
+            SELECT p.id FROM p
+            WHERE p.table_name = 'hubspot_mock_exams'
+               OR (p.table_name = 'hubspot_contact_credits'
+                   AND (p.operation <> 'UPDATE'
+                        OR NOT coalesce(p.changed_fields ?| v_fields, false)
+                        -- applied from HubSpot, other than a credit merge
+                        OR (p.performed_by LIKE 'hubspot:%' AND NOT EXISTS (
+                                SELECT FROM hubspot_sync.credit_ledger AS l
+                                WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
+                                  AND l.balance_after::text = p.new_values ->> l.credit_field
+                                  AND l.reason = 'hubspot_adjustment'
+                                OFFSET 0))
+                        -- caused by a booking whose own row is not waiting for a note
+                        OR EXISTS (
+                                SELECT FROM (SELECT l.booking_id
+                                             FROM hubspot_sync.credit_ledger AS l
+                                             WHERE l.contact_id = p.record_id
+                                               AND l.created_at = p.performed_at
+                                               AND l.balance_after::text
+                                                   = p.new_values ->> l.credit_field
+                                             OFFSET 0) AS l
+                                WHERE l.booking_id IS NOT NULL
+                                  AND NOT EXISTS (
+                                      SELECT FROM (SELECT b.synced_to_hubspot_at, b.performed_by
+                                                   FROM hubspot_sync.supabase_audit_log AS b
+                                                   WHERE b.table_name = 'hubspot_bookings'
+                                                     AND b.record_id = l.booking_id
+                                                     AND b.performed_at = p.performed_at
+                                                   OFFSET 0) AS b
+                                      WHERE b.synced_to_hubspot_at IS NULL
+                                        AND b.performed_by NOT LIKE 'hubspot:%'))))
+               OR (p.table_name = 'hubspot_bookings'
+                   AND (p.performed_by LIKE 'hubspot:%'
+                        OR (p.operation = 'UPDATE' AND p.changed_fields <@ '["hubspot_id"]'::jsonb)
+                        -- deleted, never in HubSpot, and no contact to note it on
+                        OR (NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
+                                        WHERE b.id = p.record_id OFFSET 0)
+                            AND NOT EXISTS (SELECT FROM hubspot_sync.supabase_audit_log AS o
+                                            WHERE o.table_name = 'hubspot_bookings'
+                                              AND o.record_id = p.record_id
+                                              AND o.record_hubspot_id IS NOT NULL
+                                            OFFSET 0)
+                            AND coalesce(p.new_values ->> 'associated_contact_id',
+                                         p.old_values ->> 'associated_contact_id') IS NULL
+                            AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
+                                            WHERE k.student_id = coalesce(
+                                                p.new_values ->> 'student_id',
+                                                p.old_values ->> 'student_id')
+                                            OFFSET 0)))));
         UPDATE hubspot_sync.supabase_audit_log AS a
         SET synced_to_hubspot_at = now()
-        WHERE a.id IN (
-            SELECT p.id FROM hubspot_sync.supabase_audit_log AS p
-            WHERE p.id = ANY (v_window)
-              AND (p.table_name = 'hubspot_mock_exams'
-                   OR (p.table_name = 'hubspot_contact_credits'
-                       AND (p.operation <> 'UPDATE'
-                            OR NOT coalesce(p.changed_fields ?| v_fields, false)
-                            -- applied from HubSpot, other than a credit merge
-                            OR (p.performed_by LIKE 'hubspot:%' AND NOT EXISTS (
-                                    SELECT FROM hubspot_sync.credit_ledger AS l
-                                    WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
-                                      AND l.balance_after::text = p.new_values ->> l.credit_field
-                                      AND l.reason = 'hubspot_adjustment'))
-                            -- caused by a booking whose own row is not waiting for a note
-                            OR EXISTS (
-                                    SELECT FROM hubspot_sync.credit_ledger AS l
-                                    WHERE l.contact_id = p.record_id AND l.created_at = p.performed_at
-                                      AND l.balance_after::text = p.new_values ->> l.credit_field
-                                      AND l.booking_id IS NOT NULL
-                                      AND NOT EXISTS (
-                                          SELECT FROM hubspot_sync.supabase_audit_log AS b
-                                          WHERE b.table_name = 'hubspot_bookings'
-                                            AND b.record_id = l.booking_id
-                                            AND b.performed_at = p.performed_at
-                                            AND b.synced_to_hubspot_at IS NULL
-                                            AND b.performed_by NOT LIKE 'hubspot:%'))))
-                   OR (p.table_name = 'hubspot_bookings'
-                       AND (p.performed_by LIKE 'hubspot:%'
-                            OR (p.operation = 'UPDATE'
-                                AND p.changed_fields <@ '["hubspot_id"]'::jsonb)
-                            -- deleted, never in HubSpot, and no contact to note it on
-                            OR (NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                                            WHERE b.id = p.record_id)
-                                AND NOT EXISTS (SELECT FROM hubspot_sync.supabase_audit_log AS o
-                                                WHERE o.table_name = 'hubspot_bookings'
-                                                  AND o.record_id = p.record_id
-                                                  AND o.record_hubspot_id IS NOT NULL)
-                                AND coalesce(p.new_values ->> 'associated_contact_id',
-                                             p.old_values ->> 'associated_contact_id') IS NULL
-                                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_contact_credits AS k
-                                                WHERE k.student_id = coalesce(
-                                                    p.new_values ->> 'student_id',
-                                                    p.old_values ->> 'student_id')))))));
+        WHERE a.id = ANY (v_ids) AND a.synced_to_hubspot_at IS NULL;
         GET DIAGNOSTICS v_marked = ROW_COUNT;
 
         RETURN QUERY
-        WITH pending AS (
-            SELECT a.* FROM hubspot_sync.supabase_audit_log AS a
-            WHERE a.id = ANY (v_window) AND a.synced_to_hubspot_at IS NULL
+        WITH window_rows AS MATERIALIZED (  -- (marked above: no longer pending)
+            SELECT a.* FROM hubspot_sync.supabase_audit_log AS a WHERE a.id = ANY (v_window)
+        ), pending AS (
+            SELECT a.* FROM window_rows AS a
+            WHERE a.synced_to_hubspot_at IS NULL
               AND a.table_name IN ('hubspot_bookings', 'hubspot_contact_credits')
         ), credit_rows AS (  -- a balance change and the ledger rows that explain it
             SELECT a.*, l.id AS ledger_id, l.booking_id AS ledger_booking, l.credit_field,
                    l.delta, l.reason, l.balance_after, l.note
             FROM pending AS a
-            LEFT JOIN hubspot_sync.credit_ledger AS l
-                   ON l.contact_id = a.record_id AND l.created_at = a.performed_at
+            LEFT JOIN LATERAL (
+                SELECT l.* FROM hubspot_sync.credit_ledger AS l
+                WHERE l.contact_id = a.record_id AND l.created_at = a.performed_at
                   AND l.balance_after::text = a.new_values ->> l.credit_field
+                OFFSET 0) AS l ON true
             WHERE a.table_name = 'hubspot_contact_credits'
+        ), members AS (  -- the balance changes a booking's change caused: members of its note
+            SELECT c.ledger_booking, c.performed_at, array_agg(DISTINCT c.id) AS ids
+            FROM credit_rows AS c
+            WHERE c.ledger_booking IS NOT NULL
+            GROUP BY c.ledger_booking, c.performed_at
         ), bookings AS (
             SELECT a.id, a.performed_at, a.operation, a.changed_fields, a.old_values, a.new_values,
                    a.performed_by, a.record_id,
@@ -185,24 +237,26 @@ BEGIN
                             a.old_values ->> 'student_id') AS student_id,
                    coalesce(b.hubspot_id, a.record_hubspot_id,
                             -- a deleted booking: the id one of its audit rows recorded, if any
+                            -- (aggregated, not ORDER BY id LIMIT 1: read by the record's key)
                             CASE WHEN b.id IS NULL THEN (
-                                SELECT o.record_hubspot_id FROM hubspot_sync.supabase_audit_log AS o
+                                SELECT (array_agg(o.record_hubspot_id ORDER BY o.id DESC))[1]
+                                FROM hubspot_sync.supabase_audit_log AS o
                                 WHERE o.table_name = 'hubspot_bookings'
-                                  AND o.record_id = a.record_id AND o.record_hubspot_id IS NOT NULL
-                                ORDER BY o.id DESC LIMIT 1) END) AS booking_hs,
+                                  AND o.record_id = a.record_id
+                                  AND o.record_hubspot_id IS NOT NULL) END) AS booking_hs,
                    b.id IS NULL AS gone,
                    b.mock_type, b.exam_date, b.token_used, b.associated_mock_exam,
                    coalesce(b.associated_contact_id, a.new_values ->> 'associated_contact_id',
                             a.old_values ->> 'associated_contact_id') AS contact_link
             FROM pending AS a
-            LEFT JOIN hubspot_sync.hubspot_bookings AS b ON b.id = a.record_id
+            LEFT JOIN LATERAL (
+                SELECT b.* FROM hubspot_sync.hubspot_bookings AS b
+                WHERE b.id = a.record_id OFFSET 0) AS b ON true
             WHERE a.table_name = 'hubspot_bookings'
         ), booking_notes AS (
             SELECT bk.id AS audit_id,
-                   ARRAY[bk.id] || coalesce(ARRAY(
-                       SELECT DISTINCT c.id FROM credit_rows AS c
-                       WHERE c.ledger_booking = bk.record_id AND c.performed_at = bk.performed_at
-                       ORDER BY c.id), '{}') AS member_ids,
+                   ARRAY[bk.id] || coalesce(ARRAY(SELECT unnest(m.ids) ORDER BY 1), '{}')
+                       AS member_ids,
                    'booking'::text AS kind,
                    jsonb_build_object(
                        'operation', bk.operation, 'changed_fields', bk.changed_fields,
@@ -226,7 +280,11 @@ BEGIN
                    -- (a row from before mockbook) the HubSpot contact the booking names
                    coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
             FROM bookings AS bk
-            LEFT JOIN hubspot_sync.hubspot_contact_credits AS k ON k.student_id = bk.student_id
+            LEFT JOIN members AS m
+                   ON m.ledger_booking = bk.record_id AND m.performed_at = bk.performed_at
+            LEFT JOIN LATERAL (
+                SELECT k.hubspot_id FROM hubspot_sync.hubspot_contact_credits AS k
+                WHERE k.student_id = bk.student_id OFFSET 0) AS k ON true
             -- a booking gone without ever reaching HubSpot: on its contact alone
             WHERE bk.booking_hs IS NOT NULL
                OR (bk.gone AND coalesce(k.hubspot_id, bk.contact_link) IS NOT NULL)
@@ -246,8 +304,9 @@ BEGIN
                    NULL::text AS booking_hs,
                    min(k.hubspot_id) AS contact_hs
             FROM credit_rows AS c
-            JOIN hubspot_sync.hubspot_contact_credits AS k ON k.id = c.record_id
-            WHERE k.hubspot_id IS NOT NULL
+            CROSS JOIN LATERAL (
+                SELECT k.student_id, k.hubspot_id FROM hubspot_sync.hubspot_contact_credits AS k
+                WHERE k.id = c.record_id AND k.hubspot_id IS NOT NULL OFFSET 0) AS k
             GROUP BY c.id
             HAVING bool_and(c.ledger_booking IS NULL)
         )
@@ -256,7 +315,8 @@ BEGIN
         ORDER BY n.audit_id
         LIMIT p_limit;
         GET DIAGNOSTICS v_returned = ROW_COUNT;
-        EXIT WHEN v_returned > 0 OR (v_marked = 0 AND v_parked = 0) OR v_windows >= 10;
+        EXIT WHEN v_returned > 0 OR (v_marked = 0 AND v_parked = 0)
+                  OR v_windows >= 10;
     END LOOP;
 END
 $$;

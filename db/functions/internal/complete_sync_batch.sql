@@ -1,7 +1,10 @@
 -- Why: marking rows pushed and writing HubSpot's ids back must be one transaction, and only for
--- rows the worker still leases.
+-- rows the worker still leases. An exam's write carries HubSpot's time of it, recorded in the
+-- same transaction: from then on no read HubSpot made before the write is applied (the order is
+-- HubSpot's clock, whatever the glue hosts' clocks say).
 CREATE OR REPLACE FUNCTION mockbook_internal.complete_sync_batch(p_worker text, p_ids bigint[],
-                                                           p_hubspot_ids jsonb DEFAULT '{}')
+                                                           p_hubspot_ids jsonb DEFAULT '{}',
+                                                           p_hubspot_modified jsonb DEFAULT '{}')
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
@@ -89,15 +92,32 @@ BEGIN
     SET hubspot_last_sync_at = now()
     FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams', '{}')) AS m
     WHERE e.id = m.key::uuid;
+    -- HubSpot's time of each exam's write (epoch ms from its answer), under the exam's lock
+    -- taken above: apply_pulled_exams leaves alone a read older than it
+    INSERT INTO hubspot_sync.exam_hubspot_sync AS s (exam_id, hubspot_modified_at)
+    SELECT e.id, to_timestamp((m.value #>> '{}')::numeric / 1000)
+    FROM jsonb_each(CASE WHEN jsonb_typeof(p_hubspot_modified) = 'object'
+                         THEN p_hubspot_modified ELSE '{}' END) AS m
+    JOIN hubspot_sync.hubspot_mock_exams AS e
+      ON e.id = m.key::uuid
+     AND e.id IN (SELECT x.key::uuid
+                  FROM jsonb_each_text(coalesce(p_hubspot_ids -> 'hubspot_mock_exams', '{}'))
+                       AS x)
+    WHERE jsonb_typeof(m.value) = 'number'
+    ON CONFLICT (exam_id) DO UPDATE
+    SET hubspot_modified_at = EXCLUDED.hubspot_modified_at, updated_at = now()
+    WHERE s.hubspot_modified_at < EXCLUDED.hubspot_modified_at;
     PERFORM set_config('mockbook.origin', coalesce(v_origin, ''), true);
     RETURN v_done;
 END
 $$;
 
-COMMENT ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) IS
-'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction. Locks the
+COMMENT ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb, jsonb) IS
+'Glue: mark pushed outbox rows done and write back HubSpot ids, in one transaction;
+p_hubspot_modified ({exam uuid: epoch ms}) records HubSpot''s time of each exam''s write
+(exam_hubspot_sync), so a pulled read older than it is not applied. Locks the
 contacts, bookings, waitlist places (ascending id) and exams (ascending HubSpot id) it writes, each
 waited for at most mockbook.lock_timeout. Errors: BUSY (nothing done; the rows stay leased).';
-REVOKE ALL ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb)
+REVOKE ALL ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;
-GRANT EXECUTE ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb) TO mockbook_glue;
+GRANT EXECUTE ON FUNCTION mockbook_internal.complete_sync_batch(text, bigint[], jsonb, jsonb) TO mockbook_glue;

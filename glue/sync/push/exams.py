@@ -6,10 +6,12 @@ associations (created and removed). HubSpot owns exams: one deleted here is not 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from glue.config import Settings
 from glue.hubspot.catalogue import SYNCED, hubspot_value
 from glue.hubspot.client import MAX_ASSOCIATION_BATCH, MAX_BATCH
+from glue.sync.pull import to_ms
 from glue.sync.push.records import EXAMS_TABLE, Work, chunks
 from glue.sync.push.send import Sender
 from glue.sync.push.settle import Settler
@@ -27,6 +29,10 @@ class ExamPush:
         self.hubspot = sender.hubspot
         self.sender = sender
         self.settler = settler
+        # {trace: HubSpot's modification time of the exam's write (epoch ms, from its answer)}:
+        # written back with the rows, so that a pull never applies a read HubSpot made before
+        # this write (the ordering is HubSpot's own clock, never a glue host's)
+        self.modified: dict[str, int] = {}
 
     @staticmethod
     def changed(work: Work, column: str) -> bool:
@@ -61,15 +67,38 @@ class ExamPush:
             failed = self.sender.errors_by_work(result, chunk, lambda w: [w.state["hubspot_id"]])
             self.settler.fail_per_record(failed)
             ok = self.sender.confirmed(result, chunk, failed)
+            self.modified.update(self.modified_at(result.results, ok))
             later = [w for w in ok if self.changed(w, "prerequisite_exam_ids")]
             prerequisites.extend(later)
             now = [w for w in ok if w not in later]
-            self.settler.complete(now, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in now}})
+            self.complete(now)
 
         for chunk in chunks(live, MAX_BATCH):
             self.sender.run_chunk(chunk, update)
         for chunk in chunks(prerequisites, MAX_ASSOCIATION_BATCH // 2):
             self.sender.run_chunk(chunk, self._push_prerequisites)
+
+    @staticmethod
+    def modified_at(results: list[dict[str, Any]], works: list[Work]) -> dict[str, int]:
+        """{trace: epoch ms} of the works HubSpot's answer gives a modification time for
+        (``updatedAt``, else ``hs_lastmodifieddate``)."""
+        by_id = {str(w.state["hubspot_id"]): w.trace for w in works}
+        found = {}
+        for rec in results:
+            if not isinstance(rec, dict) or str(rec.get("id")) not in by_id:
+                continue
+            props = rec.get("properties") if isinstance(rec.get("properties"), dict) else {}
+            at = to_ms(rec.get("updatedAt")) or to_ms(props.get("hs_lastmodifieddate"))
+            if at is not None:
+                found[by_id[str(rec["id"])]] = at
+        return found
+
+    def complete(self, works: list[Work]) -> None:
+        self.settler.complete(
+            works,
+            {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in works}},
+            {w.trace: self.modified.pop(w.trace) for w in works if w.trace in self.modified},
+        )
 
     def _exam_properties(self, work: Work) -> dict[str, str]:
         """What Postgres owns always (total_bookings); what HubSpot owns only when it was
@@ -115,4 +144,4 @@ class ExamPush:
             self.hubspot.dissociate_labels(self.exams_type, self.exams_type, remove, type_id)
         self.settler.fail_per_record(failed)
         ok = [w for w in chunk if (w.table, w.record_id) not in failed]
-        self.settler.complete(ok, {EXAMS_TABLE: {w.trace: w.state["hubspot_id"] for w in ok}})
+        self.complete(ok)

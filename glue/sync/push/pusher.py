@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 
+from glue.clock import SYSTEM, Clock
 from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PUSH_LINGER_SECONDS, Settings
 from glue.db.database import Database
 from glue.hubspot.catalogue import WAITLIST_TABLE
@@ -99,16 +100,17 @@ class Pusher:
         worker: str | None = None,
         batch_size: int = BATCH_RECORDS,
         lease_seconds: int = LEASE_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         stop: threading.Event | None = None,
         ramp: int | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.db = db
         self.hubspot = hubspot
         self.settings = settings
         self.worker = worker or default_worker_name()
         self.stop = stop
-        self._sleep = sleep
+        self._sleep = sleep or clock.sleep
         self.stats = PushStats(worker=self.worker)
         self.settler = Settler(db, self.worker, settings.max_attempts, self.stats, stop)
         self.claimer = Claimer(
@@ -120,7 +122,7 @@ class Pusher:
             max_attempts=settings.max_attempts,
             stopping=self.stopping,
         )
-        self.sender = Sender(hubspot, self.settler)
+        self.sender = Sender(hubspot, self.settler, clock)
         self.contacts = ContactPush(db, self.sender, self.settler)
         self.bookings = BookingPush(settings, self.sender, self.settler)
         self.exams = ExamPush(settings, self.sender, self.settler)
@@ -362,12 +364,13 @@ def push(
     linger: float = PUSH_LINGER_SECONDS.default,
     worker: str | None = None,
     stop: threading.Event | None = None,
+    clock: Clock = SYSTEM,
 ) -> PushStats:
     """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
     and record the run in sync_metadata ('push'); ``stop`` set: as Pusher.run."""
     pusher = Pusher(
         db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds,
-        stop=stop,
+        stop=stop, clock=clock,
     )
     pusher.preflight()
     if requeue or exam:

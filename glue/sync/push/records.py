@@ -11,9 +11,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from glue.clock import SYSTEM, Clock, utcnow
 from glue.errsummary import ErrorSummary
 from glue.hubspot.catalogue import SYNCED, WAITLIST_TABLE
 
@@ -90,8 +91,8 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def seconds_to_utc_midnight() -> float:
-    now = datetime.now(UTC)
+def seconds_to_utc_midnight(clock: Clock = SYSTEM) -> float:
+    now = utcnow(clock)
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (tomorrow - now).total_seconds()
 

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 
+from glue.clock import SYSTEM, Clock
 from glue.config import ConfigError
 from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError
 from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
@@ -23,9 +24,10 @@ class Sender:
     """The HubSpot client of a push and how a call on a chunk of records is run (the client
     itself rate-limits and retries transient errors a few times: glue.hubspot.client)."""
 
-    def __init__(self, hubspot: HubSpotClient, settler: Settler) -> None:
+    def __init__(self, hubspot: HubSpotClient, settler: Settler, clock: Clock = SYSTEM) -> None:
         self.hubspot = hubspot
         self.settler = settler
+        self.clock = clock  # the daily budget's reset (UTC midnight)
 
     def run_chunk(self, works: list[Work], op: Callable[[list[Work]], None]) -> None:
         """Run ``op`` on a chunk; map a call-level failure to the chunk's records: a 429 gives
@@ -52,7 +54,7 @@ class Sender:
                 self.run_chunk(works[:half], op)
                 self.run_chunk(works[half:], op)
         except DailyBudgetExhausted as exc:
-            raise Abort(exc, retry_after=seconds_to_utc_midnight()) from None
+            raise Abort(exc, retry_after=seconds_to_utc_midnight(self.clock)) from None
 
     @staticmethod
     def errors_by_work(

@@ -97,23 +97,32 @@ class Settler:
             for work in works:
                 self.unsettled.pop((work.table, work.record_id), None)
 
-    def complete(self, works: Sequence[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+    def complete(
+        self,
+        works: Sequence[Work],
+        hubspot_ids: dict[str, dict[str, str]],
+        modified: dict[str, int] | None = None,
+    ) -> None:
         """HubSpot took these records: mark their rows done and write the ids back (one
-        complete_sync_batch transaction), on the settle lane."""
+        complete_sync_batch transaction), on the settle lane. ``modified``: {trace: HubSpot's
+        modification time of the write (epoch ms, from its answer)} of exams, so that no read
+        HubSpot made before it is applied later."""
         works = list(works)
         self.settled(works)
-        self.on_settle(self._complete_now, works, hubspot_ids)
+        self.on_settle(self._complete_now, works, hubspot_ids, modified or {})
 
-    def _complete_now(self, works: list[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+    def _complete_now(
+        self, works: list[Work], hubspot_ids: dict[str, dict[str, str]], modified: dict[str, int]
+    ) -> None:
         mine = [w for w in works if w.rows]
         row_ids = [i for w in mine for i in w.row_ids]
         try:
-            done = self.db.complete_sync_batch(self.worker, row_ids, hubspot_ids)
+            done = self.db.complete_sync_batch(self.worker, row_ids, hubspot_ids, modified)
         except psycopg.errors.UniqueViolation as exc:
             # Two local records answered by one HubSpot id (e.g. two contacts sharing an email):
             # complete them one by one; the clashing ones fail alone.
             log.warning("write-back clash, completing one record at a time: %s", exc)
-            self._complete_each(works, hubspot_ids)
+            self._complete_each(works, hubspot_ids, modified)
             return
         except psycopg.Error as exc:
             if exc.sqlstate != BUSY_SQLSTATE:
@@ -125,7 +134,7 @@ class Settler:
                 log.info(
                     "write-back busy, completing one record at a time: %s", str(exc).splitlines()[0]
                 )
-                self._complete_each(works, hubspot_ids)
+                self._complete_each(works, hubspot_ids, modified)
             else:
                 self._busy_write_back(works)
             return
@@ -134,12 +143,15 @@ class Settler:
         for work in mine:
             self.stats.by_table[work.table] += 1
 
-    def _complete_each(self, works: list[Work], hubspot_ids: dict[str, dict[str, str]]) -> None:
+    def _complete_each(
+        self, works: list[Work], hubspot_ids: dict[str, dict[str, str]], modified: dict[str, int]
+    ) -> None:
         for work in works:
             known = hubspot_ids.get(work.table, {})
             one = {work.table: {work.trace: known[work.trace]}} if work.trace in known else {}
+            at = {work.trace: modified[work.trace]} if work.trace in modified else {}
             try:
-                self._complete_one(work, one)
+                self._complete_one(work, one, at)
             except psycopg.errors.UniqueViolation as clash:
                 if work.rows:
                     msg = str(clash).splitlines()[0]
@@ -167,8 +179,10 @@ class Settler:
                 False,
             )
 
-    def _complete_one(self, work: Work, hubspot_ids: dict[str, dict[str, str]]) -> None:
-        done = self.db.complete_sync_batch(self.worker, work.row_ids, hubspot_ids)
+    def _complete_one(
+        self, work: Work, hubspot_ids: dict[str, dict[str, str]], modified: dict[str, int]
+    ) -> None:
+        done = self.db.complete_sync_batch(self.worker, work.row_ids, hubspot_ids, modified)
         if work.rows:
             self.stats.rows_done += done
             self.stats.sent += 1

@@ -121,7 +121,7 @@ def test_a_backlog_waiting_for_hubspot_ids_costs_the_claims_nothing(database_url
                      "WHERE student_id = 'NBS2O'")
         conn.execute("COMMIT")
         assert conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
-                            "WHERE note_waits").fetchone()[0] == 0
+                            "WHERE note_waits AND synced_to_hubspot_at IS NULL").fetchone()[0] == 0
         got = conn.execute("SELECT booking_hubspot_id FROM "
                            "mockbook_internal.claim_audit_notes(100)").fetchall()
         assert got == [("BNB2O",)] * 100
@@ -163,7 +163,7 @@ def test_an_id_written_back_while_a_claim_sets_its_rows_aside_brings_them_back(
             t.join(60)
             assert done.is_set()
         assert conn.execute("SELECT count(*) FROM hubspot_sync.supabase_audit_log "
-                            "WHERE note_waits").fetchone() == (0,)
+                            "WHERE note_waits AND synced_to_hubspot_at IS NULL").fetchone() == (0,)
         got = conn.execute("SELECT booking_hubspot_id FROM "
                            "mockbook_internal.claim_audit_notes(100)").fetchall()
         assert got == [("BNB2C",)] * 10

@@ -90,7 +90,7 @@ def test_a_held_row_at_the_write_back_is_given_back_not_waited_for(
         with open_db(push_db) as db:
             real_complete = db.complete_sync_batch
 
-            def complete(worker, row_ids, hubspot_ids):  # type: ignore[no-untyped-def]
+            def complete(worker, row_ids, hubspot_ids, modified=None):  # type: ignore[no-untyped-def]
                 if not locked.is_set() and target in hubspot_ids.get(TABLES[held], {}):
                     holder.execute(
                         f"SELECT 1 FROM hubspot_sync.{TABLES[held]} WHERE id = %s"
@@ -98,7 +98,7 @@ def test_a_held_row_at_the_write_back_is_given_back_not_waited_for(
                         (target,),
                     )
                     locked.set()
-                return real_complete(worker, row_ids, hubspot_ids)
+                return real_complete(worker, row_ids, hubspot_ids, modified)
 
             db.complete_sync_batch = complete  # type: ignore[method-assign]
             pusher = Pusher(db, client, settings, worker="worker-A")

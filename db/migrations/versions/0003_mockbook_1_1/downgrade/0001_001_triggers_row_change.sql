@@ -1,0 +1,2 @@
+-- Undo db/triggers/row_change.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_154_triggers_row_change.sql sha256:56653aaff2318594a945cabff957ffbdfc84bd098d91f179d7674665c11bd30d

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/claim_webhook_events.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_062_functions_internal_claim_webhook_events.sql sha256:b77208953ed9e87480860f3fc7c0e19eb68d131f091e74e9c3e05371f0334038

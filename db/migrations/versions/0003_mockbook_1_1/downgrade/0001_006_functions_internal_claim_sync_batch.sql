@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/claim_sync_batch.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_061_functions_internal_claim_sync_batch.sql sha256:39aac4311db1f83cc6e360a09b945f43a047e5f8d00906201d846c53d6dacf39

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/claim_audit_notes.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_058_functions_internal_claim_audit_notes.sql sha256:5e9e16606b5cee6a3e01497d1389365b4325fba31effa4336f16f90f309bb47c
