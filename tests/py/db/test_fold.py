@@ -143,11 +143,9 @@ def test_a_fold_from_a_stale_manifest_gives_the_same_revision(db_copy: Path,
 
 def test_a_cut_release_makes_the_next_change_the_next_releases_revision(db_copy: Path) -> None:
     first = freeze.unreleased_revision(db_copy)
-    before = len(freeze.revision_ids(db_copy))
-    # the revision lock_exam.sql was last frozen in: its copy is what the downgrade refers to
-    frozen_in = freeze.load_manifest(db_copy)["files"][CHANGED]["frozen"].split("/")[1]
-    releases = freeze.load_releases(db_copy)
-    freeze.cut_release(releases[-1]["version"] or f"1.{len(releases) - 1}.0", "2026-01-02",
+    before = freeze.revision_ids(db_copy)
+    previous = freeze.load_manifest(db_copy)["files"][CHANGED]["frozen"]  # its last frozen copy
+    freeze.cut_release(freeze.load_releases(db_copy)[-1]["version"] or "1.0.0", "2026-01-02",
                        db_copy)
     assert freeze.unreleased_revision(db_copy) is None
     change_body(db_copy)
@@ -158,10 +156,10 @@ def test_a_cut_release_makes_the_next_change_the_next_releases_revision(db_copy:
     assert freeze.unreleased_revision(db_copy) == rev
     (db_copy / NEW).write_text(NEW_FUNCTION)
     assert freeze.freeze(db_dir=db_copy) == rev  # folded, not a third revision
-    assert len(freeze.revision_ids(db_copy)) == before + 1
+    assert freeze.revision_ids(db_copy) == [*before, rev]
     down = "".join(p.read_text() for p in
                    (db_copy / "migrations" / "versions" / rev / "downgrade").glob("*.sql"))
-    assert f"-- frozen: versions/{frozen_in}/upgrade/" in down  # the cut copy, by reference
+    assert f"-- frozen: {previous} " in down  # the cut releases' copy, by reference
     assert freeze.check_releases(db_copy) == [] and freeze.check_lock(db_copy) == []
     # the cut revision was not touched
     assert all(not p.startswith(f"revision {first}") for p in freeze.check_lock(db_copy))
@@ -285,13 +283,13 @@ def test_a_merge_is_folded_whatever_it_left_in_db_migrations(db_copy: Path, tmp_
             f"-- {header} db/{CHANGED} (changed).\n" + (db_copy / CHANGED).read_text())
     lock = db_copy / "migrations" / "revisions.lock"
     pinned = lock.read_text().splitlines()
-    lock.write_text("\n".join(["                               f"{'0' * 64}  versions/{folded_away}.py",
+    lock.write_text("\n".join(["<<<<<<< HEAD", *pinned, "=======", *pinned[:3],
+                               f"{'0' * 64}  versions/{folded_away}.py",
                                f"{'1' * 64}  versions/{theirs}.py", ">>>>>>> theirs"]) + "\n")
     manifest = db_copy / "migrations" / "frozen.json"
     ours = manifest.read_text()
     manifest.write_text("<<<<<<< HEAD\n" + ours + "=======\n{}\n>>>>>>> x\n")
     if len(freeze.load_releases(db_copy)) > 1:
-<<<<<<< HEAD
         # a later release's base is the cut release's, which conflict markers do not give back:
         # the fold says to take one side's frozen.json (either: both hold the same base)
         with pytest.raises(ValueError, match=f"take it from the branch that made {first}"):
