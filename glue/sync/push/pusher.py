@@ -18,7 +18,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 
-from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PUSH_LINGER_SECONDS, Settings
+from glue.config import (
+    PUSH_BATCH_SIZE,
+    PUSH_LEASE_SECONDS,
+    PUSH_LINGER_SECONDS,
+    PushSettings,
+    Settings,
+)
 from glue.db.database import Database
 from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import HubSpotClient
@@ -97,8 +103,7 @@ class Pusher:
         settings: Settings,
         *,
         worker: str | None = None,
-        batch_size: int = BATCH_RECORDS,
-        lease_seconds: int = LEASE_SECONDS,
+        push_settings: PushSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stop: threading.Event | None = None,
         ramp: int | None = None,
@@ -114,9 +119,8 @@ class Pusher:
         self.claimer = Claimer(
             db,
             self.worker,
-            batch_size=batch_size,
-            next_size=min(batch_size, ramp) if ramp else batch_size,
-            lease_seconds=lease_seconds,
+            push_settings or PushSettings(),
+            ramp=ramp,
             max_attempts=settings.max_attempts,
             stopping=self.stopping,
         )
@@ -357,18 +361,14 @@ def push(
     requeue: bool = False,
     exam: str | None = None,
     max_batches: int | None = None,
-    batch_size: int = BATCH_RECORDS,
-    lease_seconds: int = LEASE_SECONDS,
+    push_settings: PushSettings | None = None,
     linger: float = PUSH_LINGER_SECONDS.default,
     worker: str | None = None,
     stop: threading.Event | None = None,
 ) -> PushStats:
     """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
     and record the run in sync_metadata ('push'); ``stop`` set: as Pusher.run."""
-    pusher = Pusher(
-        db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds,
-        stop=stop,
-    )
+    pusher = Pusher(db, hubspot, settings, worker=worker, push_settings=push_settings, stop=stop)
     pusher.preflight()
     if requeue or exam:
         pusher.stats.requeued = db.requeue_for_push(None, exam)

@@ -9,6 +9,7 @@ import psycopg
 from postgrest import rpc
 
 from glue.run import cycle as steps
+from glue.run.describe import describe
 
 
 def one(db: psycopg.Connection, query: str, params: tuple = ()) -> object:
@@ -42,8 +43,8 @@ def test_waitlist_and_complete_steps_do_their_jobs(db: psycopg.Connection) -> No
                (third,)) == "offered"
     assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings"
                    " WHERE associated_mock_exam = %s", (past,)) == "Completed"
-    assert steps.describe(waitlist).startswith("waitlist: ")
-    assert "past booking(s) completed" in steps.describe(complete)
+    assert describe(waitlist).startswith("waitlist: ")
+    assert "past booking(s) completed" in describe(complete)
 
 
 def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that_day(
@@ -67,4 +68,4 @@ def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that
     assert waitlist.detail["left"] >= 1
     assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
                (student,)) == "left"
-    assert "place(s) of students booked that day closed" in steps.describe(waitlist)
+    assert "place(s) of students booked that day closed" in describe(waitlist)
