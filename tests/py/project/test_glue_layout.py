@@ -158,6 +158,7 @@ PUSH_LAYERS = {
     "settle": 1,
     "claim": 1,
     "send": 2,
+    "merge": 2,
     "contacts": 3,
     "bookings": 3,
     "exams": 3,
