@@ -39,7 +39,13 @@ from glue.hubspot.setup import HubSpotUnavailable
 from glue.sync.notes import push_audit_notes
 from glue.sync.portal import check_portal
 from glue.sync.pull import pull
-from glue.sync.push import PUSH_CONNECTIONS, RAMP_RECORDS, Pusher, default_worker_name
+from glue.sync.push import (
+    PUSH_CONNECTIONS,
+    RAMP_RECORDS,
+    Pusher,
+    PushStats,
+    default_worker_name,
+)
 
 # How it works (the detail of the module docstring):
 #
@@ -341,13 +347,34 @@ def _push(cycle: Cycle) -> StepResult:
     )
     calls_before = hubspot.stats.calls
     started = time.monotonic()
-    deadline = started + cycle.push_budget
-    more = False
+    more = _push_batches(cycle, pusher, db, started + cycle.push_budget)
+    cycle.push_ramp = pusher.next_size
+    stats = pusher.stats
+    stats.seconds = round(time.monotonic() - started, 3)
+    if stats.sent == 0 and stats.retried:
+        cycle.hubspot_ready = False  # nothing went through: check HubSpot before the next try
+    _record_push(cycle, db, stats)
+    detail = _push_detail(stats, hubspot.stats.calls - calls_before, more)
+    if stats.stopped:
+        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
+    if stats.dead_lettered:
+        return StepResult(
+            "push",
+            PARTIAL,
+            detail=detail,
+            error=f"{stats.dead_lettered} row(s) dead-lettered (mockbook dlq list)",
+        )
+    return StepResult("push", detail=detail)
+
+
+def _push_batches(cycle: Cycle, pusher: Pusher, db: Database, deadline: float) -> bool:
+    """Batch after batch until nothing is due (within ``push_linger``), the worker's batch did
+    not fill up, a stop, or ``deadline``; True when the deadline ended it (more to push). A batch
+    is always finished (its rows completed or given back)."""
     try:
         while not cycle.stop.is_set():
             if time.monotonic() >= deadline:
-                more = True
-                break
+                return True
             if pusher.push_batch():
                 if cycle.push_until_drained or pusher.last_batch_full:
                     continue
@@ -365,41 +392,37 @@ def _push(cycle: Cycle) -> StepResult:
         cycle.hubspot_ready = False
     finally:
         pusher.give_back_on_stop()
-    cycle.push_ramp = pusher.next_size
-    stats = pusher.stats
-    stats.seconds = round(time.monotonic() - started, 3)
+    return False
+
+
+def _push_detail(stats: PushStats, calls: int, more: bool) -> dict[str, Any]:
     detail = {
         "sent": stats.sent,
         "rows_done": stats.rows_done,
         "retried": stats.retried,
         "dead_lettered": stats.dead_lettered,
         "batches": stats.batches,
-        "calls": hubspot.stats.calls - calls_before,
+        "calls": calls,
         "by_table": {k.removeprefix("hubspot_"): v for k, v in stats.by_table.items()},
         "more": more,
     }
     if stats.errors:
         detail["errors"] = stats.errors[:5]
-    if stats.sent == 0 and stats.retried:
-        cycle.hubspot_ready = False  # nothing went through: check HubSpot before the next try
+    return detail
+
+
+def _record_push(cycle: Cycle, db: Database, stats: PushStats) -> None:
+    """The push in sync_metadata ('push') for `mockbook status`: each one that did something;
+    an idle one at most every ``record_idle_push_every`` seconds (the worker's)."""
     now = time.monotonic()
     idle_due = now - cycle._push_recorded_at >= cycle.record_idle_push_every
-    if stats.batches or stats.stopped or idle_due:
-        dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
-        db.record_sync_run(
-            "push", "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
-        )
-        cycle._push_recorded_at = now
-    if stats.stopped:
-        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
-    if stats.dead_lettered:
-        return StepResult(
-            "push",
-            PARTIAL,
-            detail=detail,
-            error=f"{stats.dead_lettered} row(s) dead-lettered (mockbook dlq list)",
-        )
-    return StepResult("push", detail=detail)
+    if not (stats.batches or stats.stopped or idle_due):
+        return
+    dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
+    db.record_sync_run(
+        "push", "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
+    )
+    cycle._push_recorded_at = now
 
 
 def _notes(cycle: Cycle) -> StepResult:

@@ -318,44 +318,56 @@ class SyncLane(_Reconnecting):
         _close_quietly(opened.db.close if opened.db else None, opened.conn.close)
 
     def _serve(self, cycle: Cycle) -> None:
-        settings = self.settings
         if self.checked is not None and self.connections == 1:
-            deadline = time.monotonic() + CHECK_WAIT
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                if self.checked.wait(MAX_WAIT):
-                    cycle.hubspot_ready = True
-                    break
+            self._wait_for_check(cycle)
         now = time.monotonic()
-        next_pull = next_analytics = next_daily = now
+        due = {"pull": now, "analytics": now, "daily": now}  # when each kind of step is due
         while not self.stop.is_set():
-            now = time.monotonic()
-            wanted: set[str] = set()
-            if now >= next_pull:
-                wanted |= {"pull", "notes"}
-                next_pull = now + settings.worker_pull_seconds
-            if now >= next_analytics:
-                wanted.add("analytics")
-                next_analytics = now + min(
-                    ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
-                )
-            if now >= next_daily:
-                wanted |= {"purge", "complete"}
-                next_daily = now + DAY
+            wanted = self._wanted(due, time.monotonic())
             if wanted:
-                report = step(cycle, wanted)
-                log_report(report)
-                if cycle.cache_stale:  # pulled changes are not in the outbox the cache follows
-                    cycle.cache_stale = False
-                    self.on_changed()
-                if report.database_lost:
-                    raise _DatabaseLost(report.database_lost)
-                pulled = report.steps.get("pull")
-                if pulled is not None and pulled.status in (FAILED, CONFIG) and not (
-                    cycle.hubspot_ready
-                ):  # HubSpot did not answer: pull again as soon as it may answer
-                    next_pull = min(next_pull, time.monotonic() + cycle.hubspot_retry_seconds)
-            wait = min(next_pull, next_analytics, next_daily) - time.monotonic()
+                self._run_steps(cycle, wanted, due)
+            wait = min(due.values()) - time.monotonic()
             self.stop.wait(min(max(wait, 0.0), MAX_WAIT))
+
+    def _wait_for_check(self, cycle: Cycle) -> None:
+        """Up to CHECK_WAIT for the push loop's start-up check of HubSpot."""
+        assert self.checked is not None
+        deadline = time.monotonic() + CHECK_WAIT
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            if self.checked.wait(MAX_WAIT):
+                cycle.hubspot_ready = True
+                return
+
+    def _wanted(self, due: dict[str, float], now: float) -> set[str]:
+        """The steps due at ``now``; their next times set in ``due``."""
+        settings = self.settings
+        wanted: set[str] = set()
+        if now >= due["pull"]:
+            wanted |= {"pull", "notes"}
+            due["pull"] = now + settings.worker_pull_seconds
+        if now >= due["analytics"]:
+            wanted.add("analytics")
+            due["analytics"] = now + min(
+                ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
+            )
+        if now >= due["daily"]:
+            wanted |= {"purge", "complete"}
+            due["daily"] = now + DAY
+        return wanted
+
+    def _run_steps(self, cycle: Cycle, wanted: set[str], due: dict[str, float]) -> None:
+        report = step(cycle, wanted)
+        log_report(report)
+        if cycle.cache_stale:  # pulled changes are not in the outbox the cache follows
+            cycle.cache_stale = False
+            self.on_changed()
+        if report.database_lost:
+            raise _DatabaseLost(report.database_lost)
+        pulled = report.steps.get("pull")
+        if pulled is not None and pulled.status in (FAILED, CONFIG) and not (
+            cycle.hubspot_ready
+        ):  # HubSpot did not answer: pull again as soon as it may answer
+            due["pull"] = min(due["pull"], time.monotonic() + cycle.hubspot_retry_seconds)
 
 
 class Worker:
