@@ -373,17 +373,32 @@ class NoteWriter:
         inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
         if not inflight:
             return True
+        if not self._settled(cursor, call_ended):
+            return False
+        found = self._find_notes(inflight)
+        self.stats.recovered += len(found)
+        self._complete(inflight, found)
+        self.store.save_cursor(CURSOR, {})
+        return True
+
+    def _settled(self, cursor: dict[str, Any], call_ended: datetime | None) -> bool:
+        """Wait until the batch's create can no longer land and search has caught up; False
+        when a stop came meanwhile."""
         landed_by = [
             datetime.fromisoformat(cursor[k]) for k in ("at", "answer_by") if cursor.get(k)
         ]
         if call_ended is not None:
             landed_by.append(call_ended)
-        if landed_by:
-            wait = (
-                max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
-            ).total_seconds()
-            if wait > 0 and self.clock.wait(self.stop or threading.Event(), wait):
-                return False
+        if not landed_by:
+            return True
+        wait = (
+            max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
+        ).total_seconds()
+        return not (wait > 0 and self.clock.wait(self.stop or threading.Event(), wait))
+
+    def _find_notes(self, inflight: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """{audit row id: its note's HubSpot id} of the rows in flight that have a note (a
+        search by the note property, 100 rows a search)."""
         found: dict[str, str] = {}
         ids = sorted(inflight, key=int)
         for start in range(0, len(ids), 100):
@@ -408,10 +423,7 @@ class NoteWriter:
                 if not page.after:
                     break
                 after = page.after
-        self.stats.recovered += len(found)
-        self._complete(inflight, found)
-        self.store.save_cursor(CURSOR, {})
-        return True
+        return found
 
 
 def push_audit_notes(

@@ -54,22 +54,12 @@ ALLOWED: dict[str, tuple[int, str]] = {
         "cut) in one pass"),
     "demo/data.py:push": (
         19, "the demo's one push with its own settings and report, outcome by outcome"),
-    "hubspot/setup.py:differences": (
-        16, "a portal property against mockbook's: one finding per kind of difference"),
-    "hubspot/setup.py:require": (
-        16, "the start-up check's verdict: the findings held back, warned about, or fine"),
-    "hubspot/values.py:refusal": (
-        18, "the value screen of one HubSpot record: each property's faults in turn"),
-    "sync/notes.py:NoteWriter._recover": (
-        18, "the recovery of a notes batch whose outcome is unknown: wait, search, complete"),
     "sync/pull.py:TargetStats.add": (
         16, "one pull page's result added into the counts, a counter per outcome"),
     "sync/pull.py:Puller.run": (
         25, "the pull's pass: pages, cursor, stop and counts in one loop"),
     "sync/push/bookings.py:BookingPush.push": (
         23, "the bookings step: early upserts, the rest, associations and settling in one body"),
-    "sync/webhook_apply.py:WebhookProcessor._apply": (
-        16, "a webhook batch read again and applied, each kind of outcome settled in turn"),
 }
 
 

@@ -3,6 +3,7 @@ each calls its database job and reports what it did."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import psycopg
@@ -32,7 +33,7 @@ def test_waitlist_and_complete_steps_do_their_jobs(db: psycopg.Connection) -> No
     past = one(db, "SELECT tests.make_exam(p_exam_date := hubspot_sync.business_today() - 2)")
     db.execute("SELECT tests.seed_booking(tests.make_student(), %s)", (past,))
 
-    report = steps.step(SimpleNamespace(conn=db), {"waitlist", "complete"})
+    report = steps.step(SimpleNamespace(conn=db, stop=threading.Event()), {"waitlist", "complete"})
 
     assert list(report.steps) == ["waitlist", "complete"]
     waitlist, complete = report.steps["waitlist"], report.steps["complete"]
@@ -61,7 +62,7 @@ def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that
         p_mock_exam_id=full, p_attending_location="mississauga")
     db.execute("SELECT tests.seed_booking(%s, %s)", (student, other))  # as the pull writes it
 
-    report = steps.step(SimpleNamespace(conn=db), {"waitlist"})
+    report = steps.step(SimpleNamespace(conn=db, stop=threading.Event()), {"waitlist"})
 
     waitlist = report.steps["waitlist"]
     assert waitlist.status == steps.OK
