@@ -262,7 +262,7 @@ def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> 
         client = _StrictContacts("HB5")
         settings = Settings(database_url=push_db, hubspot_access_token="unused")
         pusher = Pusher(db, client, settings)  # type: ignore[arg-type]
-        pusher.contacts._reader = _EchoReader(push_db)  # type: ignore[assignment]
+        pusher.contacts.merge._reader = _EchoReader(push_db)  # type: ignore[assignment]
         rows = db.claim_sync_batch(pusher.worker, 100, 60)
         works = [
             Work(r["table_name"], r["record_id"], [r], s)
