@@ -728,7 +728,7 @@ def profile(ctx: Context) -> dict[str, Any]:
 def b5(ctx: Context) -> list[Figure]:
     title = "push throughput to the sandbox (100 requests / 10 s)"
     try:
-        from glue.config import PUSH_BATCH_SIZE, Settings
+        from glue.config import PushSettings, Settings
         from glue.db.database import Database
         from glue.hubspot.client import HubSpotClient
         from glue.sandbox import CONTACTS, EXAMS, Sandbox
@@ -816,7 +816,7 @@ def b5(ctx: Context) -> list[Figure]:
         with Database(ctx.url) as db:
             # the batch `mockbook push` makes by default (its --batch-size)
             stats = push(db, client, settings, linger=2.0,
-                         batch_size=PUSH_BATCH_SIZE.default)
+                         push_settings=PushSettings())
         requests = sb.requests
         sandbox_stats = sb.stats
     with psycopg.connect(ctx.url, autocommit=True) as conn:

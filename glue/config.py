@@ -415,6 +415,17 @@ OTHER_VARIABLES = (
 )
 
 
+
+@dataclass(frozen=True)
+class PushSettings:
+    """How a push claims its batches: records per batch and the lease of a claimed batch
+    (``--batch-size`` and ``--lease-seconds``, or their variables), one value handed from the
+    command (`push`, `run`, `worker`) through the cycle to the Pusher and its claimer."""
+
+    batch_size: int = PUSH_BATCH_SIZE.default
+    lease_seconds: int = PUSH_LEASE_SECONDS.default
+
+
 def variables() -> tuple[Variable, ...]:
     """Every environment variable the glue reads: Settings' fields in order, then the others."""
     hints = typing.get_type_hints(Settings)

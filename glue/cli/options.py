@@ -6,13 +6,14 @@ variable as ``envvar`` and the row's default. No command writes a setting's defa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from glue.config import Variable, declared
+from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PushSettings, Variable, declared
 
 
 def click_type(row: Variable) -> Any:
@@ -50,3 +51,17 @@ def setting_option(row: Variable | str, *decls: str, **extra: Any) -> Callable[[
     if not row.in_settings:
         params.update(envvar=row.name, default=row.default, show_default=row.default is not None)
     return click.option(*(decls or (row.flag,)), **params)
+
+
+def push_settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--batch-size`` and ``--lease-seconds`` of a command that pushes (`push`, `run`,
+    `worker`), handed to it as one :class:`~glue.config.PushSettings`: its ``push_settings``
+    parameter."""
+
+    @functools.wraps(command)
+    def with_push_settings(*args: Any, batch_size: int, lease_seconds: int, **kwargs: Any) -> Any:
+        push_settings = PushSettings(batch_size=batch_size, lease_seconds=lease_seconds)
+        return command(*args, push_settings=push_settings, **kwargs)
+
+    # applied innermost first: --batch-size is listed before --lease-seconds
+    return setting_option(PUSH_BATCH_SIZE)(setting_option(PUSH_LEASE_SECONDS)(with_push_settings))

@@ -1,5 +1,6 @@
 """The sync job's commands: `mockbook run` (one cron cycle) and `mockbook worker` (long-running).
-Both run the steps of glue.run.cycle; glue.run.worker has the lock, the loop and the schedule.
+Both run the steps of glue.run.cycle (`run`'s cycle and lock are there too); glue.run.worker has
+the worker's loop and schedule.
 
 Exit codes: 0 success; 1 a step failed or something was dead-lettered / not applied; 2
 configuration error (no DATABASE_URL reachable, no HUBSPOT_ACCESS_TOKEN, HubSpot refusing the
@@ -22,31 +23,25 @@ from rich.table import Table
 
 from glue import exitcodes, lifecycle, logs
 from glue.cli import AppContext
-from glue.cli.options import setting_option
+from glue.cli.options import push_settings_options, setting_option
 from glue.cli.progress import step_bar
-from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, WORKER_WEBHOOKS
-from glue.run.cycle import OK, SKIPPED, STEPS, CycleReport, describe
-from glue.run.worker import (
+from glue.config import WORKER_WEBHOOKS, PushSettings
+from glue.run.cycle import (
+    OK,
     RUN_APPLICATION,
-    WORKER_APPLICATION,
-    Worker,
+    SKIPPED,
+    STEPS,
+    CycleReport,
     acquire_run_lock,
     check_migrated,
     connect,
     run_once,
 )
+from glue.run.describe import describe
+from glue.run.worker import WORKER_APPLICATION, Worker
 
 pass_app = click.make_pass_decorator(AppContext)
 log = logging.getLogger("glue.runner")
-
-
-_push_options = [setting_option(PUSH_BATCH_SIZE), setting_option(PUSH_LEASE_SECONDS)]
-
-
-def push_options(command: click.Command) -> click.Command:
-    for option in reversed(_push_options):
-        command = option(command)
-    return command
 
 
 def _table(report: CycleReport, waited: float) -> Table:
@@ -72,15 +67,14 @@ def _table(report: CycleReport, waited: float) -> Table:
 @click.option("--wait", is_flag=True, help="If another run holds the lock, wait (else exit 75).")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object; JSON log lines.")
 @setting_option("MOCKBOOK_RUN_PUSH_BUDGET", metavar="SECONDS")
-@push_options
+@push_settings_options
 @pass_app
 def run(
     app: AppContext,
     wait: bool,
     json_flag: bool,
     push_budget: float | None,
-    batch_size: int,
-    lease_seconds: int,
+    push_settings: PushSettings,
 ) -> None:
     """One cron cycle: pull, waitlist offers, past bookings completed, cache rebuild, push,
     audit notes, analytics (when due), purge.
@@ -93,7 +87,7 @@ def run(
     run)."""
     as_json = json_flag or app.json_output
     with logs.configured(json_lines=logs.wants_json(as_json)):
-        _run(app, wait, as_json, push_budget, batch_size, lease_seconds)
+        _run(app, wait, as_json, push_budget, push_settings)
 
 
 def _run(
@@ -101,8 +95,7 @@ def _run(
     wait: bool,
     as_json: bool,
     push_budget: float | None,
-    batch_size: int,
-    lease_seconds: int,
+    push_settings: PushSettings,
 ) -> None:
     settings = app.settings
     url = app.database_url()
@@ -133,8 +126,7 @@ def _run(
                 url,
                 conn,
                 stop=stop,
-                batch_size=batch_size,
-                lease_seconds=lease_seconds,
+                push_settings=push_settings,
                 push_budget=push_budget,
                 progress=advance,
             )
@@ -164,15 +156,14 @@ def _run(
 @click.option("--json", "json_flag", is_flag=True, help="JSON log lines even on a terminal.")
 @click.option("--name", help="Worker name in the outbox leases (default host:pid:random).")
 @setting_option(WORKER_WEBHOOKS, "--webhooks", "webhooks_at", metavar="HOST:PORT")
-@push_options
+@push_settings_options
 @pass_app
 def worker(
     app: AppContext,
     json_flag: bool,
     name: str | None,
     webhooks_at: str | None,
-    batch_size: int,
-    lease_seconds: int,
+    push_settings: PushSettings,
 ) -> None:
     """Long-running sync: wakes within 50 ms of an outbox commit, keeps Redis coherent, pushes
     within seconds, pulls every MOCKBOOK_WORKER_PULL_SECONDS, refreshes analytics when due, purges
@@ -187,14 +178,7 @@ def worker(
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)
         with lifecycle.graceful(service=True) as stop:
-            loop = Worker(
-                app.settings,
-                url,
-                stop=stop,
-                batch_size=batch_size,
-                lease_seconds=lease_seconds,
-                name=name,
-            )
+            loop = Worker(app.settings, url, stop=stop, push_settings=push_settings, name=name)
             with _webhooks(app, url, webhooks_at, loop):
                 code = loop.run()
     sys.exit(code)

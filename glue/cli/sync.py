@@ -14,13 +14,8 @@ from rich.table import Table
 
 from glue import exitcodes, lifecycle
 from glue.cli import AppContext
-from glue.cli.options import setting_option
-from glue.config import (
-    PUSH_BATCH_SIZE,
-    PUSH_LEASE_SECONDS,
-    PUSH_LINGER_SECONDS,
-    ConfigError,
-)
+from glue.cli.options import push_settings_options, setting_option
+from glue.config import PUSH_LINGER_SECONDS, ConfigError, PushSettings
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -58,8 +53,7 @@ def _summary(stats: PushStats, hubspot: HubSpotClient) -> dict[str, Any]:
 @click.option("--exam", metavar="HUBSPOT_ID", help="Re-queue one exam, its bookings and contacts.")
 @click.option("--json", "json_flag", is_flag=True, help="Print one JSON object.")
 @click.option("--max-batches", type=click.IntRange(min=1), help="Stop after N batches.")
-@setting_option(PUSH_BATCH_SIZE)
-@setting_option(PUSH_LEASE_SECONDS)
+@push_settings_options
 @setting_option(PUSH_LINGER_SECONDS)
 @pass_app
 def push(
@@ -68,8 +62,7 @@ def push(
     exam: str | None,
     json_flag: bool,
     max_batches: int | None,
-    batch_size: int,
-    lease_seconds: int,
+    push_settings: PushSettings,
     linger: float,
 ) -> None:
     """Push queued changes to HubSpot: bookings (upsert by booking code, with their
@@ -93,8 +86,7 @@ def push(
                 requeue=push_all,
                 exam=exam,
                 max_batches=max_batches,
-                batch_size=batch_size,
-                lease_seconds=lease_seconds,
+                push_settings=push_settings,
                 linger=linger,
                 stop=stop,
             )

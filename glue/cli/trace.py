@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -96,42 +97,63 @@ def _hubspot(db: Database, app: AppContext, story: Story) -> Any:
 # ---- output --------------------------------------------------------------------------------------
 def header(story: Story) -> list[str]:
     """The record in a few lines: what it is, what it belongs to, its notes."""
+    return HEADERS[story.kind](story) + story.notes
+
+
+def _booking_header(story: Story) -> list[str]:
+    """A booking, its student and its exam, its token and attendance."""
     row, data = story.record, story.data
-    hid = f"HubSpot id {row.get('hubspot_id') or '(none)'}"
-    if story.kind == "booking":
-        lines = [f"booking {story.key} ({row.get('is_active')}), id {row['id']}, {hid}"]
-        if c := data.get("contact"):
-            lines.append(f"student {c['student_id']} {c.get('firstname') or ''} "
-                         f"{c.get('lastname') or ''} <{c['email']}> (HubSpot id "
-                         f"{c.get('hubspot_id') or 'none'})".replace("  ", " "))
-        if e := data.get("exam"):
-            lines.append(f"exam {e['hubspot_id']} {e.get('mock_exam_name') or ''}: "
-                         f"{e.get('mock_type')} {e.get('exam_date')} {e.get('location') or ''}"
-                         f" (active: {e.get('is_active')})")
-        lines.append(f"token {row.get('token_used')}; attendance "
-                     f"{row.get('attendance') or 'not marked'}")
-    elif story.kind == "student":
-        lines = [f"student {story.key} {row.get('firstname') or ''} {row.get('lastname') or ''} "
-                 f"<{row['email']}>, id {row['id']}, {hid}".replace("  ", " "),
-                 "credits: " + credits({f: row.get(f) for f in
-                                        ("sj_credits", "cs_credits", "sjmini_credits",
-                                         "mock_discussion_token", "shared_mock_credits")})]
-        bookings = data.get("bookings", [])[: data["limit"]]
-        for b in bookings[:10]:
-            lines.append(f"  booking {b['booking_id']} {b['mock_type']} {b['exam_date']} "
-                         f"{b['is_active']} (exam {b['associated_mock_exam']}, HubSpot id "
-                         f"{b.get('hubspot_id') or 'none'})")
-        if len(bookings) > 10:
-            lines.append(f"  … {len(bookings) - 10} more bookings (--json lists them)")
-    else:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(data["bookings_by_status"].items()))
-        lines = [f"exam {story.key} {row.get('mock_exam_name') or ''}, id {row['id']}",
-                 f"{row.get('mock_type')} {row.get('exam_date')} {row.get('start_time')}–"
-                 f"{row.get('end_time')} {row.get('location') or ''}; active: "
-                 f"{row.get('is_active')}",
-                 f"capacity {row.get('capacity')}, total_bookings {row.get('total_bookings')}; "
-                 f"bookings: {counts or 'none'}"]
-    return lines + story.notes
+    lines = [f"booking {story.key} ({row.get('is_active')}), id {row['id']}, {_hubspot_id(row)}"]
+    if c := data.get("contact"):
+        lines.append(f"student {c['student_id']} {c.get('firstname') or ''} "
+                     f"{c.get('lastname') or ''} <{c['email']}> (HubSpot id "
+                     f"{c.get('hubspot_id') or 'none'})".replace("  ", " "))
+    if e := data.get("exam"):
+        lines.append(f"exam {e['hubspot_id']} {e.get('mock_exam_name') or ''}: "
+                     f"{e.get('mock_type')} {e.get('exam_date')} {e.get('location') or ''}"
+                     f" (active: {e.get('is_active')})")
+    lines.append(f"token {row.get('token_used')}; attendance "
+                 f"{row.get('attendance') or 'not marked'}")
+    return lines
+
+
+def _student_header(story: Story) -> list[str]:
+    """A student, its credits and its first ten bookings."""
+    row, data = story.record, story.data
+    lines = [f"student {story.key} {row.get('firstname') or ''} {row.get('lastname') or ''} "
+             f"<{row['email']}>, id {row['id']}, {_hubspot_id(row)}".replace("  ", " "),
+             "credits: " + credits({f: row.get(f) for f in
+                                    ("sj_credits", "cs_credits", "sjmini_credits",
+                                     "mock_discussion_token", "shared_mock_credits")})]
+    bookings = data.get("bookings", [])[: data["limit"]]
+    for b in bookings[:10]:
+        lines.append(f"  booking {b['booking_id']} {b['mock_type']} {b['exam_date']} "
+                     f"{b['is_active']} (exam {b['associated_mock_exam']}, HubSpot id "
+                     f"{b.get('hubspot_id') or 'none'})")
+    if len(bookings) > 10:
+        lines.append(f"  … {len(bookings) - 10} more bookings (--json lists them)")
+    return lines
+
+
+def _exam_header(story: Story) -> list[str]:
+    """An exam, its time and place, its seats and its bookings by status."""
+    row, data = story.record, story.data
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(data["bookings_by_status"].items()))
+    return [f"exam {story.key} {row.get('mock_exam_name') or ''}, id {row['id']}",
+            f"{row.get('mock_type')} {row.get('exam_date')} {row.get('start_time')}–"
+            f"{row.get('end_time')} {row.get('location') or ''}; active: "
+            f"{row.get('is_active')}",
+            f"capacity {row.get('capacity')}, total_bookings {row.get('total_bookings')}; "
+            f"bookings: {counts or 'none'}"]
+
+
+def _hubspot_id(row: dict[str, Any]) -> str:
+    return f"HubSpot id {row.get('hubspot_id') or '(none)'}"
+
+
+HEADERS: dict[str, Callable[[Story], list[str]]] = {
+    "booking": _booking_header, "student": _student_header, "exam": _exam_header,
+}
 
 
 def _when(at: Any) -> str:

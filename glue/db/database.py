@@ -194,7 +194,8 @@ class Database:
     def record_credit_push(self, credits: dict[str, dict[str, int]], *, sent: bool) -> int:
         """Tell the credit merge what the push writes into HubSpot ({contact uuid: {field:
         value}}): before the call (``sent=False``: contact_credit_sync.pushing, which the
-        write-back of complete_sync_batch turns into the last synced values)."""
+        write-back of complete_sync_batch turns into the last synced values), or once HubSpot
+        accepted it (``sent=True``)."""
         if not credits:
             return 0
         return self._one(

@@ -161,16 +161,6 @@ class PullDatabase:
         )
         return len(rows)
 
-    def record_credit_push(self, credits: dict[str, dict[str, int]], *, sent: bool) -> int:
-        """For the push: {contact uuid: {credit field: value}} being sent (sent=False) or
-        accepted by HubSpot (sent=True)."""
-        if not credits:
-            return 0
-        return self._one(
-            "SELECT mockbook_internal.record_credit_push(p_credits => %(c)s, p_sent => %(s)s)",
-            {"c": Jsonb(credits), "s": sent},
-        )
-
     # ---- cursors and runs ---------------------------------------------------------------------
     def now(self) -> datetime:
         """The database's time: what the pull compares with the database's own times (a pass's

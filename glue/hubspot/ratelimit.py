@@ -10,7 +10,6 @@ push two bursts into one of HubSpot's windows.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import threading
@@ -19,9 +18,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import redis
+
+from glue.hubspot.ratelimit_host import HostWindow
+from glue.hubspot.ratewindow import LocalWindow, Window, poll_wait
 
 # How it works (the detail of the module docstring):
 #
@@ -34,10 +35,11 @@ import redis
 # answered less than `window` ago). An in-flight call of a process that dies is released after
 # `lease` seconds (Redis), so a crash cannot leak the budget for good.
 #
-# Backends: `LocalWindow` (one process, thread-safe), `RedisWindow` (a sorted set per limit,
-# updated atomically by a Lua script on the Redis server's clock, so all processes share one
-# budget) and `HostWindow` (glue/hubspot/ratelimit_host.py: a file under a lock, shared by the
-# processes of one host; the worker's when Redis is not configured). `build_limiter` picks Redis
+# Backends: `LocalWindow` (glue/hubspot/ratewindow.py: one process, thread-safe), `RedisWindow`
+# (a sorted set per limit, updated atomically by a Lua script on the Redis server's clock, so all
+# processes share one budget) and `HostWindow` (glue/hubspot/ratelimit_host.py: a file under a
+# lock, shared by the processes of one host; the worker's when Redis is not configured). The
+# windows' module is below both others: the arrows run one way. `build_limiter` picks Redis
 # when configured and reachable, else the host's file when asked for (``host_path``), else local
 # with a warning; a Redis-shared limiter falls back to per-process limits while Redis stops
 # answering (a Redis restart must not stop the sync) and shares the budget again once it answers.
@@ -54,64 +56,6 @@ class Stopped(Exception):
 
 class DailyBudgetExhausted(Exception):
     """The daily request budget is used up: stop pushing until tomorrow (UTC)."""
-
-
-class Window(Protocol):
-    limit: int
-
-    def try_acquire(self, member: str, limit: int | None = None) -> float:
-        """Take a token now for call `member` (in flight until released) and return 0, or return
-        the seconds to wait before one may be free. ``limit``: this grant's limit, when the
-        headers say less is left than the window's own (HeaderBudget)."""
-
-    def answered(self) -> int:
-        """Our calls answered less than `window` ago (those in flight may not have reached
-        HubSpot yet: not counted)."""
-
-    def release(self, member: str) -> None:
-        """Call `member` was answered: it counts until `window` from now."""
-
-
-def _poll(window: float) -> float:
-    """How long to wait when every token is held by a call in flight (its answer frees none
-    sooner than `window` after it, but we cannot know when it comes)."""
-    return min(0.05, window)
-
-
-@dataclass
-class LocalWindow:
-    limit: int
-    window: float
-    clock: Callable[[], float] = time.monotonic
-    _done: collections.deque = field(default_factory=collections.deque)  # answer times
-    _in_flight: set = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def try_acquire(self, member: str, limit: int | None = None) -> float:
-        with self._lock:
-            now = self.clock()
-            while self._done and self._done[0] <= now - self.window:
-                self._done.popleft()
-            if len(self._done) + len(self._in_flight) < (self.limit if limit is None else limit):
-                self._in_flight.add(member)
-                return 0.0
-            if not self._done:
-                return _poll(self.window)
-            return max(self._done[0] + self.window - now, 0.001)
-
-    def answered(self) -> int:
-        with self._lock:
-            now = self.clock()
-            return sum(1 for t in self._done if t > now - self.window)
-
-    def release(self, member: str) -> bool:
-        """Count `member` from now; False when this window did not grant it."""
-        with self._lock:
-            if member not in self._in_flight:
-                return False
-            self._in_flight.discard(member)
-            self._done.append(self.clock())
-            return True
 
 
 # A sorted set of calls scored by the time they stop counting minus `window`: the answer time
@@ -173,7 +117,7 @@ class RedisWindow:
                 int(self.window * 1_000_000),
                 member,
                 int(self.lease * 1_000_000),
-                int(_poll(self.window) * 1_000_000),
+                int(poll_wait(self.window) * 1_000_000),
             ],
         )
         return int(wait_us) / 1_000_000
@@ -487,8 +431,6 @@ def build_limiter(
                 "host" if host_path is not None else "process",
             )
     if host_path is not None:
-        from glue.hubspot.ratelimit_host import HostWindow  # it builds on this module's windows
-
         return RateLimiter(
             HostWindow(host_path, limit, effective, fallback=LocalWindow(limit, effective)),
             DailyBudget(daily),

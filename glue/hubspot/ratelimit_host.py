@@ -1,5 +1,5 @@
 """A HubSpot rate-limit window shared by the processes of one host through a file, for workers
-without Redis (glue.hubspot.ratelimit picks it).
+without Redis (glue.hubspot.ratelimit picks it; this builds on glue.hubspot.ratewindow).
 
 Why: a worker started after another one stopped or was killed (a restart, a deploy, a crash loop)
 finds HubSpot's window full of that one's calls, since a worker on a backlog spends the whole
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from glue.hubspot.ratelimit import LocalWindow, _poll
+from glue.hubspot.ratewindow import LocalWindow, poll_wait
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class HostWindow:
                 return 0.0
             answered = [at for at, pid in calls.values() if not pid]
             if not answered:  # every token held by a call in flight: look again soon
-                return _poll(self.window)
+                return poll_wait(self.window)
             return max(min(answered) + self.window - now, 0.001)
 
         return self._shared(take, lambda: self.local.try_acquire(member, limit))

@@ -123,14 +123,18 @@ def differences(prop: Prop, found: dict[str, Any]) -> list[tuple[str, str]]:
         # (a property mockbook only reads as text may have any type: every type reads back as a
         # string the database keeps as it comes, a date's YYYY-MM-DD, a number's digits)
         out.append(("type", f"type {found.get('type')!r}, needs {prop.type!r}"))
-    elif prop.options:  # (another type's options do not count: the type change sends them)
-        have = {o.get("value") for o in found.get("options") or [] if isinstance(o, dict)}
-        missing = [o for o in prop.options if o not in have]
-        if missing:
-            out.append(("options", f"options missing: {', '.join(missing)}"))
+    elif missing := _missing_options(prop, found):
+        # (another type's options do not count: the type change sends them)
+        out.append(("options", f"options missing: {', '.join(missing)}"))
     if prop.unique and not found.get("hasUniqueValue"):
         out.append(("unique", "not a unique property (needs hasUniqueValue)"))
     return out
+
+
+def _missing_options(prop: Prop, found: dict[str, Any]) -> list[str]:
+    """The options mockbook needs that the portal's property lacks."""
+    have = {o.get("value") for o in found.get("options") or [] if isinstance(o, dict)}
+    return [o for o in prop.options if o not in have]
 
 
 def held_back(prop: Prop, kind: str) -> frozenset[str]:
@@ -410,6 +414,21 @@ class HubSpotUnavailable(ConfigError):
     exit_code = exitcodes.TEMPFAIL  # a one-shot command: try again later (EX_TEMPFAIL)
 
 
+def _not_set_up(who: str, held: list[Finding]) -> str:
+    """The one line of a portal the commands ``who`` cannot work with: the first finding that
+    holds them back, how many more, and what to run."""
+    first = held[0]
+    more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
+    if first.fix is None and first.by_hand:
+        then = "`mockbook hubspot setup --check` lists everything"
+    else:
+        then = (
+            "run `mockbook hubspot setup` (or `mockbook hubspot setup --check` to list "
+            "everything)"
+        )
+    return f"the HubSpot portal is not set up for {who}: {first}{more}; {then}"
+
+
 def require(client: HubSpotClient, settings: Settings, uses: Iterable[str]) -> None:
     """The start-up check of every HubSpot command, given the commands it runs (``uses``:
     catalogue COMMANDS): ConfigError (one line, exit 2) naming what it cannot work with, before
@@ -427,16 +446,7 @@ def require(client: HubSpotClient, settings: Settings, uses: Iterable[str]) -> N
     other = [f for f in report.findings if not f.holds_back(used) and f.users != frozenset()]
     who = ", ".join(c for c in COMMANDS if c in used)
     if held:
-        first = held[0]
-        more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
-        if first.fix is None and first.by_hand:
-            then = "`mockbook hubspot setup --check` lists everything"
-        else:
-            then = (
-                "run `mockbook hubspot setup` (or `mockbook hubspot setup --check` to list "
-                "everything)"
-            )
-        raise ConfigError(f"the HubSpot portal is not set up for {who}: {first}{more}; {then}")
+        raise ConfigError(_not_set_up(who, held))
     if other:
         more = f" (and {len(other) - 1} more)" if len(other) > 1 else ""
         log.warning(

@@ -114,6 +114,20 @@ def _not_hubspots(name: str, value: Any) -> str | None:
     return None
 
 
+def _property_refusal(name: Any, value: Any) -> tuple[str, str] | None:
+    """(property, why) when one property of a record must not be applied: its value cannot
+    be stored or is longer than mockbook takes, is not one HubSpot sends, or its name cannot
+    be stored."""
+    found = _check(name, value, MAX_LENGTH.get(name, HUBSPOT_MAX_LENGTH))
+    if found is not None or not isinstance(name, str):
+        return found
+    if why := _not_hubspots(name, value):
+        return name, why
+    if _unstorable(name):
+        return _printable(name), "name " + (_unstorable(name) or "")
+    return None
+
+
 def refusal(record: Any) -> Refusal | None:
     """Why ``record`` (one HubSpot object as the API returns it) must not be applied, or None."""
     if not isinstance(record, dict):
@@ -124,14 +138,7 @@ def refusal(record: Any) -> Refusal | None:
     if isinstance(refused, dict):
         return Refusal(record_id, str(refused.get("property")), str(refused.get("why")))
     for name, value in (record.get("properties") or {}).items():
-        limit = MAX_LENGTH.get(name, HUBSPOT_MAX_LENGTH)
-        found = _check(name, value, limit)
-        if found is None and isinstance(name, str):
-            why = _not_hubspots(name, value)
-            found = (name, why) if why else None
-        if found is None and isinstance(name, str) and _unstorable(name):
-            found = (_printable(name), "name " + (_unstorable(name) or ""))
-        if found:
+        if found := _property_refusal(name, value):
             return Refusal(record_id, *found)
     rest = {k: v for k, v in record.items() if k != "properties"}
     found = _check("", rest, HUBSPOT_MAX_LENGTH)

@@ -1,9 +1,11 @@
-"""One sync cycle, shared by `mockbook run` and `mockbook worker` (glue.run.worker).
+"""One sync cycle, shared by `mockbook run` (:func:`run_once`) and `mockbook worker`
+(glue.run.worker).
 
 A :class:`Cycle` holds what a cycle needs (settings, connection, the two seams, the cache
 keeper); :func:`step` runs the steps asked for, always in the order of ``STEPS`` (pull,
 waitlist, complete, cache, push, notes, analytics, purge), each reported as a
-:class:`StepResult`, and returns a :class:`CycleReport`. Each step is detailed below.
+:class:`StepResult`, and returns a :class:`CycleReport`; :func:`run_once` is every step once,
+under the run lock. Each step is detailed below; glue.run.describe puts a result in words.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from typing import Any
 import psycopg
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from glue import exitcodes
+from glue import exitcodes, lifecycle
 from glue.cache import (
     CacheKeeper,
     FeedPosition,
     changes_since,
     start_position,
 )
-from glue.config import ConfigError, Settings, declared
+from glue.config import ConfigError, PushSettings, Settings, declared
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.catalogue import CYCLE
@@ -38,10 +40,10 @@ from glue.sync.notes import push_audit_notes
 from glue.sync.portal import check_portal
 from glue.sync.pull import pull
 from glue.sync.push import (
-    BATCH_RECORDS,
-    LEASE_SECONDS,
+    PUSH_CONNECTIONS,
     RAMP_RECORDS,
     Pusher,
+    PushStats,
     default_worker_name,
 )
 
@@ -80,6 +82,11 @@ from glue.sync.push import (
 #
 # The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
 # instead of failing the push (glue.hubspot.ratelimit's Redis window raises while Redis is away).
+#
+# `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
+# (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
+# connection the cycle uses, so it is released when the run ends or dies). A second run finds
+# it taken: it exits 75 at once, or waits with --wait.
 #
 # (One module: the steps are short and read best next to the one dispatcher that orders them.)
 
@@ -194,8 +201,7 @@ class Cycle:
     hubspot: HubSpotClient | None = None
     reader: HubSpotReader | None = None
     worker: str = field(default_factory=default_worker_name)
-    batch_size: int = BATCH_RECORDS
-    lease_seconds: int = LEASE_SECONDS
+    push_settings: PushSettings = field(default_factory=PushSettings)
     push_budget: float = declared("MOCKBOOK_RUN_PUSH_BUDGET").default  # pushing per step
     # run: push batch after batch until nothing is due; worker: after a batch that did not fill
     # up, end the step (what came in meanwhile is pushed by the worker's paced next push, not
@@ -335,20 +341,40 @@ def _push(cycle: Cycle) -> StepResult:
         hubspot,
         cycle.settings,
         worker=cycle.worker,
-        batch_size=cycle.batch_size,
-        lease_seconds=cycle.lease_seconds,
+        push_settings=cycle.push_settings,
         stop=cycle.stop,
         ramp=cycle.push_ramp,
     )
     calls_before = hubspot.stats.calls
     started = time.monotonic()
-    deadline = started + cycle.push_budget
-    more = False
+    more = _push_batches(cycle, pusher, db, started + cycle.push_budget)
+    cycle.push_ramp = pusher.next_size
+    stats = pusher.stats
+    stats.seconds = round(time.monotonic() - started, 3)
+    if stats.sent == 0 and stats.retried:
+        cycle.hubspot_ready = False  # nothing went through: check HubSpot before the next try
+    _record_push(cycle, db, stats)
+    detail = _push_detail(stats, hubspot.stats.calls - calls_before, more)
+    if stats.stopped:
+        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
+    if stats.dead_lettered:
+        return StepResult(
+            "push",
+            PARTIAL,
+            detail=detail,
+            error=f"{stats.dead_lettered} row(s) dead-lettered (mockbook dlq list)",
+        )
+    return StepResult("push", detail=detail)
+
+
+def _push_batches(cycle: Cycle, pusher: Pusher, db: Database, deadline: float) -> bool:
+    """Batch after batch until nothing is due (within ``push_linger``), the worker's batch did
+    not fill up, a stop, or ``deadline``; True when the deadline ended it (more to push). A batch
+    is always finished (its rows completed or given back)."""
     try:
         while not cycle.stop.is_set():
             if time.monotonic() >= deadline:
-                more = True
-                break
+                return True
             if pusher.push_batch():
                 if cycle.push_until_drained or pusher.last_batch_full:
                     continue
@@ -366,41 +392,37 @@ def _push(cycle: Cycle) -> StepResult:
         cycle.hubspot_ready = False
     finally:
         pusher.give_back_on_stop()
-    cycle.push_ramp = pusher.next_size
-    stats = pusher.stats
-    stats.seconds = round(time.monotonic() - started, 3)
+    return False
+
+
+def _push_detail(stats: PushStats, calls: int, more: bool) -> dict[str, Any]:
     detail = {
         "sent": stats.sent,
         "rows_done": stats.rows_done,
         "retried": stats.retried,
         "dead_lettered": stats.dead_lettered,
         "batches": stats.batches,
-        "calls": hubspot.stats.calls - calls_before,
+        "calls": calls,
         "by_table": {k.removeprefix("hubspot_"): v for k, v in stats.by_table.items()},
         "more": more,
     }
     if stats.errors:
         detail["errors"] = stats.errors[:5]
-    if stats.sent == 0 and stats.retried:
-        cycle.hubspot_ready = False  # nothing went through: check HubSpot before the next try
+    return detail
+
+
+def _record_push(cycle: Cycle, db: Database, stats: PushStats) -> None:
+    """The push in sync_metadata ('push') for `mockbook status`: each one that did something;
+    an idle one at most every ``record_idle_push_every`` seconds (the worker's)."""
     now = time.monotonic()
     idle_due = now - cycle._push_recorded_at >= cycle.record_idle_push_every
-    if stats.batches or stats.stopped or idle_due:
-        dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
-        db.record_sync_run(
-            "push", "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
-        )
-        cycle._push_recorded_at = now
-    if stats.stopped:
-        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
-    if stats.dead_lettered:
-        return StepResult(
-            "push",
-            PARTIAL,
-            detail=detail,
-            error=f"{stats.dead_lettered} row(s) dead-lettered (mockbook dlq list)",
-        )
-    return StepResult("push", detail=detail)
+    if not (stats.batches or stats.stopped or idle_due):
+        return
+    dead = f"{stats.dead_lettered} outbox row(s) dead-lettered" if stats.dead_lettered else None
+    db.record_sync_run(
+        "push", "failed" if stats.stopped else "success", stats.sent, stats.stopped or dead
+    )
+    cycle._push_recorded_at = now
 
 
 def _notes(cycle: Cycle) -> StepResult:
@@ -547,116 +569,82 @@ def _one_step(name: str, cycle: Cycle, report: CycleReport) -> None:
     report.steps[name] = _guarded(name, cycle, report)
 
 
-def level_of(result: StepResult) -> int:
-    """Failures are warnings; work done is info; idle steps are debug."""
-    d = result.detail
-    if result.status in (FAILED, PARTIAL, CONFIG):
-        return logging.WARNING
-    busy = {
-        "push": bool(d.get("sent") or d.get("retried")),
-        "pull": any(t.get("read") for t in d.values() if isinstance(t, dict)),
-        "cache": bool(d.get("rebuilt")),
-        "notes": bool(d.get("created") or d.get("recovered")),
-        "analytics": result.status == OK,
-        "purge": bool(d.get("purged") or d.get("idempotency_keys_purged")),
-        "waitlist": bool(d.get("expired") or d.get("offered") or d.get("closed")
-                         or d.get("left")),
-        "complete": bool(d.get("completed")),
-    }
-    return logging.INFO if busy.get(result.name) else logging.DEBUG
+# ---- one cycle of every step: `mockbook run` ---------------------------------------------------
+RUN_LOCK = "mockbook:run"
+RUN_APPLICATION = "mockbook-run"
 
 
-def _describe_push(d: dict[str, Any]) -> str:
-    tables = ", ".join(f"{k} {v}" for k, v in d.get("by_table", {}).items())
-    text = (
-        f"push: sent {d.get('sent', 0)} record(s)"
-        + (f" ({tables})" if tables else "")
-        + f", {d.get('calls', 0)} HubSpot call(s)"
-    )
-    if d.get("retried"):
-        text += f", {d['retried']} row(s) to retry"
-    if d.get("dead_lettered"):
-        text += f", {d['dead_lettered']} dead-lettered"
-    if d.get("more"):
-        text += "; more to push (time budget spent)"
-    return text
+def connect(url: str, application_name: str) -> psycopg.Connection:
+    """A connection of the run or the worker; a stop cancels its statement in hand
+    (glue.lifecycle)."""
+    return lifecycle.track(psycopg.connect(
+        url, autocommit=True, application_name=application_name, connect_timeout=10
+    ))
 
 
-def _describe_pull(d: dict[str, Any]) -> str:
-    parts = []
-    for name, t in d.items():
-        bits = [f"read {t.get('read', 0)}"]
-        for key in ("inserted", "updated", "deactivated", "activated", "merged", "not_applied"):
-            if t.get(key):
-                bits.append(f"{key.replace('_', ' ')} {t[key]}")
-        parts.append(f"{name} " + ", ".join(bits))
-    return "pull: " + "; ".join(parts)
+def try_run_lock(conn: psycopg.Connection) -> bool:
+    """The per-database run lock, session-level: held until released or the session ends."""
+    return runs.try_advisory_lock(conn, RUN_LOCK)
 
 
-def _describe_cache(d: dict[str, Any]) -> str:
-    if d.get("rebuilt") and "changes" not in d:
-        return (
-            f"cache: rebuilt ({d.get('written', 0)} key(s) written, {d.get('deleted', 0)} "
-            "deleted)"
+def acquire_run_lock(
+    conn: psycopg.Connection,
+    *,
+    wait: bool,
+    stop: threading.Event,
+    on_wait: Callable[[], None] = lambda: None,
+) -> bool:
+    """True once ``conn`` holds the run lock; False when another run holds it and ``wait`` is
+    off (or a stop was asked while waiting). ``on_wait`` is called once, when waiting starts."""
+    delay, announced = 0.2, False
+    while not try_run_lock(conn):
+        if not wait or stop.is_set():
+            return False
+        if not announced:
+            on_wait()
+            announced = True
+        if stop.wait(delay):
+            return False
+        delay = min(delay * 2, 2.0)
+    return True
+
+
+def check_migrated(conn: psycopg.Connection) -> None:
+    if not runs.is_migrated(conn):
+        raise ConfigError(f"the database {conn.info.dbname} ({conn.info.host}) has no mockbook "
+                          "schema: run `mockbook migrate` on it")
+
+
+def run_once(
+    settings: Settings,
+    url: str,
+    conn: psycopg.Connection,
+    *,
+    stop: threading.Event,
+    push_settings: PushSettings | None = None,
+    push_budget: float | None = None,
+    push_linger: float = 5.0,
+    progress: Callable[[], None] = lambda: None,
+) -> CycleReport:
+    """One cron cycle on ``conn`` (which holds the run lock): every step once; ``progress()``
+    after each."""
+    hubspot, reader = hubspot_seams(settings)
+    keeper = CacheKeeper(settings.redis_url)
+    # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
+    with Database(url, max_size=PUSH_CONNECTIONS + 1, application_name=RUN_APPLICATION) as db:
+        cycle = Cycle(
+            settings=settings,
+            conn=conn,
+            db=db,
+            keeper=keeper,
+            hubspot=hubspot,
+            reader=reader,
+            stop=stop,
+            push_settings=push_settings or PushSettings(),
+            push_budget=settings.run_push_budget_seconds if push_budget is None else push_budget,
+            push_linger=push_linger,
         )
-    return (
-        f"cache: {d.get('changes', 0)} change(s), {d.get('written', 0)} key(s) "
-        f"written, {d.get('deleted', 0)} deleted"
-        + (", rebuilt" if d.get("rebuilt") else "")
-    )
-
-
-def _describe_notes(d: dict[str, Any]) -> str:
-    text = f"notes: created {d.get('created', 0)}, audit rows marked {d.get('rows_marked', 0)}"
-    if d.get("recovered"):
-        text += f", recovered {d['recovered']}"
-    return text
-
-
-def _describe_waitlist(d: dict[str, Any]) -> str:
-    return (f"waitlist: {d.get('expired', 0)} offer(s) expired, {d.get('offered', 0)} made"
-            + (f", {d['closed']} place(s) of past exams closed" if d.get("closed") else "")
-            + (f", {d['left']} place(s) of students booked that day closed"
-               if d.get("left") else "")
-            + (f", {d['exams_busy']} exam(s) busy" if d.get("exams_busy") else ""))
-
-
-def _describe_purge(d: dict[str, Any]) -> str:
-    return (f"purge: {d.get('purged', 0)} done row(s) older than {d.get('retention_days')}"
-            f" days, {d.get('idempotency_keys_purged', 0)} idempotency key(s) older than"
-            f" {d.get('idempotency_retention_hours')} hours")
-
-
-def _describe_analytics(result: StepResult) -> str:
-    d = result.detail
-    if result.status == SKIPPED and "due_in" in d:
-        return f"analytics: not due (refreshed {d['refreshed_ago']} s ago, due in {d['due_in']} s)"
-    return f"analytics: refreshed {d.get('views', 0)} views in {d.get('refresh_seconds')} s"
-
-
-# One line of each step's detail, for people (describe)
-_DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
-    "push": _describe_push,
-    "pull": _describe_pull,
-    "cache": _describe_cache,
-    "notes": _describe_notes,
-    "waitlist": _describe_waitlist,
-    "complete": lambda d: f"complete: {d.get('completed', 0)} past booking(s) completed",
-    "purge": _describe_purge,
-}
-
-
-def describe(result: StepResult) -> str:
-    """One line about a step's result, for people."""
-    d = result.detail
-    if result.status in (SKIPPED, FAILED, CONFIG) and not d:
-        return f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
-    if result.name == "analytics":
-        text = _describe_analytics(result)
-    elif result.name in _DESCRIBE:
-        text = _DESCRIBE[result.name](d)
-    else:
-        text = f"{result.name}: {result.status}"
-    if result.error and result.error != "not due":
-        text += f" [{result.status}: {result.error}]"
-    return text
+        try:
+            return step(cycle, STEPS, done=progress)
+        finally:
+            keeper.close()

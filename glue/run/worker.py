@@ -1,7 +1,6 @@
-"""The sync job in its two modes, sharing one step function, glue.run.cycle.step:
-`mockbook run` (:func:`run_once`, every step once under a per-database advisory lock) and
-`mockbook worker` (:class:`Worker`, long-running: outbox wake-ups, Redis kept coherent, periodic
-pulls, graceful stop, reconnects). The detail of each mode follows the imports.
+"""`mockbook worker` (:class:`Worker`): the sync job long-running, on the step function
+`mockbook run` shares (glue.run.cycle.step): outbox wake-ups, Redis kept coherent, periodic
+pulls, graceful stop, reconnects. The detail follows the imports.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from typing import Any
 
 import psycopg
 
-from glue import exitcodes, lifecycle
+from glue import exitcodes
 from glue.cache import CacheKeeper, OutboxWatch
-from glue.config import ConfigError, Settings
+from glue.config import PushSettings, Settings
 from glue.db import runs
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
@@ -32,41 +31,36 @@ from glue.run.cycle import (
     CONFIG,
     FAILED,
     HUBSPOT_RETRY_MAX,
-    STEPS,
     Cycle,
     CycleReport,
     StepResult,
     check_hubspot,
+    connect,
     database_lost,
-    describe,
     first_line,
     hubspot_seams,
-    level_of,
     step,
 )
-from glue.sync.push import BATCH_RECORDS, LEASE_SECONDS, PUSH_CONNECTIONS, default_worker_name
+from glue.run.describe import describe, level_of
+from glue.sync.push import PUSH_CONNECTIONS, default_worker_name
 
 # How it works (the detail of the module docstring):
 #
-# - `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
-#   (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
-#   connection the cycle uses, so it is released when the run ends or dies). A second run finds
-#   it taken: it exits 75 at once, or waits with --wait.
-# - `mockbook worker` (:class:`Worker`): the same steps when they are due, in three threads, so
-#   that no step waits for another. The cache thread (:class:`CacheFollower`, its own
-#   connection) looks at the outbox's high-water mark every ``worker_wake_seconds`` (50 ms;
-#   :class:`glue.cache.OutboxWatch`: one read of the sequence, no lock; the outbox itself only
-#   when it moved), applies newly committed changes to Redis at once (so a push waiting for
-#   HubSpot never holds the keys back) and hands the wake-up to the push loop, which pushes after
-#   ``worker_debounce_seconds``, counted from the first wake-up so a rush is batched but never
-#   postponed. No LISTEN/NOTIFY: a notifying transaction commits under PostgreSQL's one
-#   cluster-wide notification lock, which serialised the bookings' commits. The push loop (this
-#   thread) reads the outbox every ``worker_poll_seconds`` anyway (the check that Redis kept its
-#   keys; rows coming due after a backoff: the next due time is asked after each push), pushes
-#   for at most 10 s a step, then looks at its timers again; it pushes at once on start. The sync
-#   lane (:class:`SyncLane`, its own connections) pulls and writes the audit notes every
-#   ``worker_pull_seconds`` (a pull that changed something asks the cache thread for a rebuild:
-#   pulled changes are not in the outbox), refreshes the analytics when due (checked every
+# - `mockbook worker` (:class:`Worker`): the steps of `mockbook run` (glue.run.cycle.run_once) when
+#   they are due, in three threads, so that no step waits for another. The cache thread
+#   (:class:`CacheFollower`, its own connection) looks at the outbox's high-water mark every
+#   ``worker_wake_seconds`` (50 ms; :class:`glue.cache.OutboxWatch`: one read of the sequence, no
+#   lock; the outbox itself only when it moved), applies newly committed changes to Redis at once
+#   (so a push waiting for HubSpot never holds the keys back) and hands the wake-up to the push
+#   loop, which pushes after ``worker_debounce_seconds``, counted from the first wake-up so a rush
+#   is batched but never postponed. No LISTEN/NOTIFY: a notifying transaction commits under
+#   PostgreSQL's one cluster-wide notification lock, which serialised the bookings' commits. The
+#   push loop (this thread) reads the outbox every ``worker_poll_seconds`` anyway (the check that
+#   Redis kept its keys; rows coming due after a backoff: the next due time is asked after each
+#   push), pushes for at most 10 s a step, then looks at its timers again; it pushes at once on
+#   start. The sync lane (:class:`SyncLane`, its own connections) pulls and writes the audit notes
+#   every ``worker_pull_seconds`` (a pull that changed something asks the cache thread for a
+#   rebuild: pulled changes are not in the outbox), refreshes the analytics when due (checked every
 #   minute) and purges daily: a long pull or a notes backlog never holds the push back.
 #
 # Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
@@ -83,88 +77,7 @@ from glue.sync.push import BATCH_RECORDS, LEASE_SECONDS, PUSH_CONNECTIONS, defau
 
 log = logging.getLogger(__name__)
 
-RUN_LOCK = "mockbook:run"
-RUN_APPLICATION = "mockbook-run"
 WORKER_APPLICATION = "mockbook-worker"
-
-
-# ---- one-shot: `mockbook run` --------------------------------------------------------------------
-def connect(url: str, application_name: str) -> psycopg.Connection:
-    """A connection of the run or the worker; a stop cancels its statement in hand
-    (glue.lifecycle)."""
-    return lifecycle.track(psycopg.connect(
-        url, autocommit=True, application_name=application_name, connect_timeout=10
-    ))
-
-
-def try_run_lock(conn: psycopg.Connection) -> bool:
-    """The per-database run lock, session-level: held until released or the session ends."""
-    return runs.try_advisory_lock(conn, RUN_LOCK)
-
-
-def acquire_run_lock(
-    conn: psycopg.Connection,
-    *,
-    wait: bool,
-    stop: threading.Event,
-    on_wait: Callable[[], None] = lambda: None,
-) -> bool:
-    """True once ``conn`` holds the run lock; False when another run holds it and ``wait`` is
-    off (or a stop was asked while waiting). ``on_wait`` is called once, when waiting starts."""
-    delay, announced = 0.2, False
-    while not try_run_lock(conn):
-        if not wait or stop.is_set():
-            return False
-        if not announced:
-            on_wait()
-            announced = True
-        if stop.wait(delay):
-            return False
-        delay = min(delay * 2, 2.0)
-    return True
-
-
-def check_migrated(conn: psycopg.Connection) -> None:
-    if not runs.is_migrated(conn):
-        raise ConfigError(f"the database {conn.info.dbname} ({conn.info.host}) has no mockbook "
-                          "schema: run `mockbook migrate` on it")
-
-
-def run_once(
-    settings: Settings,
-    url: str,
-    conn: psycopg.Connection,
-    *,
-    stop: threading.Event,
-    batch_size: int = BATCH_RECORDS,
-    lease_seconds: int = LEASE_SECONDS,
-    push_budget: float | None = None,
-    push_linger: float = 5.0,
-    progress: Callable[[], None] = lambda: None,
-) -> CycleReport:
-    """One cron cycle on ``conn`` (which holds the run lock): every step once; ``progress()``
-    after each."""
-    hubspot, reader = hubspot_seams(settings)
-    keeper = CacheKeeper(settings.redis_url)
-    # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
-    with Database(url, max_size=PUSH_CONNECTIONS + 1, application_name=RUN_APPLICATION) as db:
-        cycle = Cycle(
-            settings=settings,
-            conn=conn,
-            db=db,
-            keeper=keeper,
-            hubspot=hubspot,
-            reader=reader,
-            stop=stop,
-            batch_size=batch_size,
-            lease_seconds=lease_seconds,
-            push_budget=settings.run_push_budget_seconds if push_budget is None else push_budget,
-            push_linger=push_linger,
-        )
-        try:
-            return step(cycle, STEPS, done=progress)
-        finally:
-            keeper.close()
 
 
 # ---- long-running: `mockbook worker` -------------------------------------------------------------
@@ -405,44 +318,56 @@ class SyncLane(_Reconnecting):
         _close_quietly(opened.db.close if opened.db else None, opened.conn.close)
 
     def _serve(self, cycle: Cycle) -> None:
-        settings = self.settings
         if self.checked is not None and self.connections == 1:
-            deadline = time.monotonic() + CHECK_WAIT
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                if self.checked.wait(MAX_WAIT):
-                    cycle.hubspot_ready = True
-                    break
+            self._wait_for_check(cycle)
         now = time.monotonic()
-        next_pull = next_analytics = next_daily = now
+        due = {"pull": now, "analytics": now, "daily": now}  # when each kind of step is due
         while not self.stop.is_set():
-            now = time.monotonic()
-            wanted: set[str] = set()
-            if now >= next_pull:
-                wanted |= {"pull", "notes"}
-                next_pull = now + settings.worker_pull_seconds
-            if now >= next_analytics:
-                wanted.add("analytics")
-                next_analytics = now + min(
-                    ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
-                )
-            if now >= next_daily:
-                wanted |= {"purge", "complete"}
-                next_daily = now + DAY
+            wanted = self._wanted(due, time.monotonic())
             if wanted:
-                report = step(cycle, wanted)
-                log_report(report)
-                if cycle.cache_stale:  # pulled changes are not in the outbox the cache follows
-                    cycle.cache_stale = False
-                    self.on_changed()
-                if report.database_lost:
-                    raise _DatabaseLost(report.database_lost)
-                pulled = report.steps.get("pull")
-                if pulled is not None and pulled.status in (FAILED, CONFIG) and not (
-                    cycle.hubspot_ready
-                ):  # HubSpot did not answer: pull again as soon as it may answer
-                    next_pull = min(next_pull, time.monotonic() + cycle.hubspot_retry_seconds)
-            wait = min(next_pull, next_analytics, next_daily) - time.monotonic()
+                self._run_steps(cycle, wanted, due)
+            wait = min(due.values()) - time.monotonic()
             self.stop.wait(min(max(wait, 0.0), MAX_WAIT))
+
+    def _wait_for_check(self, cycle: Cycle) -> None:
+        """Up to CHECK_WAIT for the push loop's start-up check of HubSpot."""
+        assert self.checked is not None
+        deadline = time.monotonic() + CHECK_WAIT
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            if self.checked.wait(MAX_WAIT):
+                cycle.hubspot_ready = True
+                return
+
+    def _wanted(self, due: dict[str, float], now: float) -> set[str]:
+        """The steps due at ``now``; their next times set in ``due``."""
+        settings = self.settings
+        wanted: set[str] = set()
+        if now >= due["pull"]:
+            wanted |= {"pull", "notes"}
+            due["pull"] = now + settings.worker_pull_seconds
+        if now >= due["analytics"]:
+            wanted.add("analytics")
+            due["analytics"] = now + min(
+                ANALYTICS_CHECK_SECONDS, settings.analytics_interval_seconds
+            )
+        if now >= due["daily"]:
+            wanted |= {"purge", "complete"}
+            due["daily"] = now + DAY
+        return wanted
+
+    def _run_steps(self, cycle: Cycle, wanted: set[str], due: dict[str, float]) -> None:
+        report = step(cycle, wanted)
+        log_report(report)
+        if cycle.cache_stale:  # pulled changes are not in the outbox the cache follows
+            cycle.cache_stale = False
+            self.on_changed()
+        if report.database_lost:
+            raise _DatabaseLost(report.database_lost)
+        pulled = report.steps.get("pull")
+        if pulled is not None and pulled.status in (FAILED, CONFIG) and not (
+            cycle.hubspot_ready
+        ):  # HubSpot did not answer: pull again as soon as it may answer
+            due["pull"] = min(due["pull"], time.monotonic() + cycle.hubspot_retry_seconds)
 
 
 class Worker:
@@ -456,16 +381,14 @@ class Worker:
         url: str,
         *,
         stop: threading.Event,
-        batch_size: int = BATCH_RECORDS,
-        lease_seconds: int = LEASE_SECONDS,
+        push_settings: PushSettings | None = None,
         name: str | None = None,
     ) -> None:
         self.settings = settings
         self.url = url
         self.stop = stop
         self.name = name or default_worker_name()
-        self.batch_size = batch_size
-        self.lease_seconds = lease_seconds
+        self.push_settings = push_settings or PushSettings()
         self.keeper = CacheKeeper(settings.redis_url)
         # the push's client: once ``stop`` is set it sends nothing more (the call in hand ends)
         self.hubspot, self.reader = hubspot_seams(settings, stop=stop, host_shared=True)
@@ -505,8 +428,7 @@ class Worker:
             hubspot=self.hubspot,
             reader=self.reader,
             worker=self.name,
-            batch_size=self.batch_size,
-            lease_seconds=self.lease_seconds,
+            push_settings=self.push_settings,
             push_budget=WORKER_PUSH_BUDGET,
             push_until_drained=False,
             cache_stale=False,

@@ -8,8 +8,8 @@
 
 from .conformance import Conformance
 from .faults import Faults
+from .foreground import serve
 from .sandbox import Sandbox
-from .server import serve
 from .store import BOOKINGS, CONTACTS, EXAMS, NOTES
 
 # How it works (the detail of the module docstring):

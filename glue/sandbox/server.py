@@ -1,5 +1,6 @@
 """The sandbox's HTTP layer: a stdlib ``ThreadingHTTPServer`` whose handler hands each request
-to its :class:`~glue.sandbox.sandbox.Sandbox`, and :func:`serve` for ``mockbook sandbox``.
+to its :class:`~glue.sandbox.sandbox.Sandbox` (``mockbook sandbox`` runs one in the foreground:
+glue/sandbox/foreground.py).
 """
 
 from __future__ import annotations
@@ -7,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
 import socket
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -70,35 +69,3 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 204:
             self.wfile.write(data)
 
-
-def serve(
-    port: int, host: str = "127.0.0.1", *, stop: threading.Event | None = None, **options: Any
-) -> None:
-    """Run a sandbox in the foreground until ``stop`` is set (``mockbook sandbox``: SIGTERM,
-    SIGINT or SIGHUP, glue.lifecycle), else until SIGINT/SIGTERM.
-
-    ``options`` are :class:`Sandbox` keyword arguments; ``conformance`` defaults to False here.
-    ``webhook_url`` and ``webhook_secret``: also send webhooks there (glue/sandbox/webhooks.py).
-    """
-    options.setdefault("conformance", False)
-    webhook_url = options.pop("webhook_url", None)
-    webhook_secret = options.pop("webhook_secret", None)
-    from .sandbox import Sandbox
-    from .webhooks import attach
-
-    sandbox = Sandbox(port, host=host, **options)
-    done = stop or threading.Event()
-    if stop is None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-    sandbox.start()
-    sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None
-    print(f"HubSpot sandbox listening on {sandbox.base_url}", flush=True)
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if sender is not None:
-            sender.stop()
-        sandbox.stop()

@@ -74,76 +74,87 @@ def _value(v: Any) -> str:
 
 
 def booking_summary(d: dict[str, Any]) -> str:
+    """A booking's audit row in a sentence: created, deleted, or what changed."""
     code = d.get("booking_code") or "(no code)"
     who = d.get("performed_by") or "unknown"
-    old = d.get("old_values") or {}
-    new = d.get("new_values") or {}
-    changed = [f for f in d.get("changed_fields") or [] if f not in ("hubspot_id",)]
-    ledger = d.get("ledger") or []
-    op = d.get("operation")
-    if op == "INSERT":
-        what = " ".join(
-            str(x)
-            for x in (new.get("mock_type") or d.get("mock_type"), "on", new.get("exam_date"))
-            if x
-        )
-        text = f"Booking {code} created by {who}" + (f" for {what}" if what else "")
-        if ledger:
-            text += "; " + _credits(ledger, "used", "added")
-        elif (new.get("token_used") or d.get("token_used")) == "Admin Override":
-            text += "; no credit used (Admin Override)"
-        return text
-    if op == "DELETE":
+    if d.get("operation") == "INSERT":
+        return _booking_created(d, code, who)
+    if d.get("operation") == "DELETE":
         return f"Booking {code} deleted by {who}"
-    status_old, status_new = old.get("is_active"), new.get("is_active")
-    if "associated_mock_exam" in changed:
-        text = (
-            f"Booking {code} moved from exam {_value(old.get('associated_mock_exam'))} to exam "
-            f"{_value(new.get('associated_mock_exam'))} by {who}"
-        )
-    elif status_new == "Cancelled":
-        text = f"Booking {code} cancelled by {who}"
-        text += "; " + (_credits(ledger, "taken", "refunded") if ledger else "no credit refunded")
-        return text
-    elif "attendance" in changed or status_new in ("Completed", "Active"):
-        if new.get("attendance"):
-            text = f"Booking {code} marked attended: {new['attendance']} by {who}"
-        elif "attendance" in changed:
-            text = f"Booking {code} attendance cleared (back to {_value(status_new)}) by {who}"
-        else:
-            text = (
-                f"Booking {code} is {_value(status_new)} again (was {_value(status_old)}), by {who}"
-            )
-    else:
-        fields = ", ".join(f"{f} {_value(old.get(f))} → {_value(new.get(f))}" for f in changed[:6])
-        text = f"Booking {code} changed by {who}: {fields}"
+    return _booking_changed(d, code, who)
+
+
+def _booking_created(d: dict[str, Any], code: str, who: str) -> str:
+    """A new booking: its exam, and the credits it used (or none, by an admin's override)."""
+    new = d.get("new_values") or {}
+    ledger = d.get("ledger") or []
+    exam = (new.get("mock_type") or d.get("mock_type"), "on", new.get("exam_date"))
+    what = " ".join(str(x) for x in exam if x)
+    text = f"Booking {code} created by {who}" + (f" for {what}" if what else "")
     if ledger:
-        text += "; " + _credits(ledger, "used", "refunded")
+        return text + "; " + _credits(ledger, "used", "added")
+    if (new.get("token_used") or d.get("token_used")) == "Admin Override":
+        return text + "; no credit used (Admin Override)"
     return text
 
 
+def _booking_changed(d: dict[str, Any], code: str, who: str) -> str:
+    """A booking changed: moved, cancelled (with the credits refunded), its attendance or
+    status, or its fields; and the credits the change moved."""
+    old, new = d.get("old_values") or {}, d.get("new_values") or {}
+    changed = [f for f in d.get("changed_fields") or [] if f != "hubspot_id"]
+    ledger = d.get("ledger") or []
+    if "associated_mock_exam" not in changed and new.get("is_active") == "Cancelled":
+        refund = _credits(ledger, "taken", "refunded") if ledger else "no credit refunded"
+        return f"Booking {code} cancelled by {who}; {refund}"
+    text = _booking_change(code, who, old, new, changed)
+    return text + ("; " + _credits(ledger, "used", "refunded") if ledger else "")
+
+
+def _booking_change(
+    code: str, who: str, old: dict[str, Any], new: dict[str, Any], changed: list[str]
+) -> str:
+    if "associated_mock_exam" in changed:
+        return (f"Booking {code} moved from exam {_value(old.get('associated_mock_exam'))} to "
+                f"exam {_value(new.get('associated_mock_exam'))} by {who}")
+    status_old, status_new = old.get("is_active"), new.get("is_active")
+    if new.get("attendance") and ("attendance" in changed or status_new in ("Completed", "Active")):
+        return f"Booking {code} marked attended: {new['attendance']} by {who}"
+    if "attendance" in changed:
+        return f"Booking {code} attendance cleared (back to {_value(status_new)}) by {who}"
+    if status_new in ("Completed", "Active"):
+        return (f"Booking {code} is {_value(status_new)} again (was {_value(status_old)}), "
+                f"by {who}")
+    fields = ", ".join(f"{f} {_value(old.get(f))} → {_value(new.get(f))}" for f in changed[:6])
+    return f"Booking {code} changed by {who}: {fields}"
+
+
 def credit_summary(d: dict[str, Any]) -> str:
+    """A contact's credit change in a sentence: each credit before and after, with its ledger
+    row's delta and reason."""
     who = d.get("performed_by") or "unknown"
     old = d.get("old_values") or {}
     new = d.get("new_values") or {}
     ledger = {e["credit_field"]: e for e in d.get("ledger") or []}
-    parts = []
-    for f in d.get("changed_fields") or []:
-        if f not in CREDIT_LABELS:
-            continue
-        before, after = old.get(f), new.get(f)
-        line = f"{CREDIT_LABELS[f]} {_value(before)} → {_value(after)}"
-        entry = ledger.get(f)
-        if entry:
-            delta = int(entry["delta"])
-            why = entry.get("reason") or ""
-            if entry.get("note"):
-                why += f": {entry['note']}"
-            line += f" ({'+' if delta > 0 else ''}{delta}, {why})"
-        parts.append(line)
+    parts = [
+        _credit_line(f, old.get(f), new.get(f), ledger.get(f))
+        for f in d.get("changed_fields") or []
+        if f in CREDIT_LABELS
+    ]
     merged = any(e.get("reason") == "hubspot_adjustment" for e in ledger.values())
     head = "Credits merged from a HubSpot change" if merged else "Credits changed"
     return f"{head} by {who} for {d.get('student_id') or 'student'}: " + "; ".join(parts)
+
+
+def _credit_line(field: str, before: Any, after: Any, entry: dict[str, Any] | None) -> str:
+    line = f"{CREDIT_LABELS[field]} {_value(before)} → {_value(after)}"
+    if not entry:
+        return line
+    delta = int(entry["delta"])
+    why = entry.get("reason") or ""
+    if entry.get("note"):
+        why += f": {entry['note']}"
+    return line + f" ({'+' if delta > 0 else ''}{delta}, {why})"
 
 
 def note_body(group: dict[str, Any]) -> str:
@@ -362,17 +373,32 @@ class NoteWriter:
         inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
         if not inflight:
             return True
+        if not self._settled(cursor, call_ended):
+            return False
+        found = self._find_notes(inflight)
+        self.stats.recovered += len(found)
+        self._complete(inflight, found)
+        self.store.save_cursor(CURSOR, {})
+        return True
+
+    def _settled(self, cursor: dict[str, Any], call_ended: datetime | None) -> bool:
+        """Wait until the batch's create can no longer land and search has caught up; False
+        when a stop came meanwhile."""
         landed_by = [
             datetime.fromisoformat(cursor[k]) for k in ("at", "answer_by") if cursor.get(k)
         ]
         if call_ended is not None:
             landed_by.append(call_ended)
-        if landed_by:
-            wait = (
-                max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
-            ).total_seconds()
-            if wait > 0 and self.clock.wait(self.stop or threading.Event(), wait):
-                return False
+        if not landed_by:
+            return True
+        wait = (
+            max(landed_by) + timedelta(seconds=self.settle_seconds) - utcnow(self.clock)
+        ).total_seconds()
+        return not (wait > 0 and self.clock.wait(self.stop or threading.Event(), wait))
+
+    def _find_notes(self, inflight: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """{audit row id: its note's HubSpot id} of the rows in flight that have a note (a
+        search by the note property, 100 rows a search)."""
         found: dict[str, str] = {}
         ids = sorted(inflight, key=int)
         for start in range(0, len(ids), 100):
@@ -397,10 +423,7 @@ class NoteWriter:
                 if not page.after:
                     break
                 after = page.after
-        self.stats.recovered += len(found)
-        self._complete(inflight, found)
-        self.store.save_cursor(CURSOR, {})
-        return True
+        return found
 
 
 def push_audit_notes(

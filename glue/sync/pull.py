@@ -231,6 +231,16 @@ class PullStats:
 Progress = Callable[[str, int, int | None], None]  # (target name, records read, total or None)
 
 
+def modified_ms(records: list[dict[str, Any]], lastmod: str) -> dict[str, int]:
+    """{record id: its modification time in epoch ms} of the records that carry one."""
+    found = {}
+    for rec in records:
+        ms = to_ms((rec.get("properties") or {}).get(lastmod))
+        if ms is not None:
+            found[str(rec["id"])] = ms
+    return found
+
+
 class Puller:
     """Reads one target's changed records from HubSpot and applies them, page by page."""
 
@@ -660,10 +670,7 @@ class Puller:
                     stats.total = total
                 stats.pages += 1
                 stats.read += len(records)
-                for rec in records:
-                    ms = to_ms((rec.get("properties") or {}).get(target.lastmod))
-                    if ms is not None:
-                        read[str(rec["id"])] = ms
+                read.update(modified_ms(records, target.lastmod))
                 held.extend(records)
                 last, pages_held = cursor, pages_held + 1
                 stopping = self.stop is not None and self.stop.is_set()

@@ -13,7 +13,7 @@ does not (``extra_associations``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -224,6 +224,147 @@ def _diff(pairs: Iterable[tuple[str, Any, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# ---- an exam on both sides ----------------------------------------------------------------------
+def _compare_exam(
+    row: dict[str, Any],
+    rec: dict[str, Any],
+    prerequisites: list[str],
+    report: EntityReport,
+    fixes: dict[str, Any],
+) -> None:
+    """An exam both sides have: the fields HubSpot owns (applied from HubSpot), its
+    prerequisites (HubSpot's associations, applied), and total_bookings (Postgres', pushed
+    again) compared; a difference is reported with its fix."""
+    hid, state, props = rec["id"], row["state"], rec["properties"]
+    fields = _diff((f, state.get(f), props.get(f)) for f in EXAM_FIELDS if f != "is_active")
+    fields.update(_activity_diff(state, props))
+    owned = bool(fields)
+    mine = sorted(str(x) for x in state.get("prerequisite_exam_ids") or [])
+    theirs = sorted(prerequisites)
+    if mine != theirs:
+        fields["prerequisite_exam_ids"] = {"postgres": mine, "hubspot": theirs}
+        fixes["prerequisites"][hid] = theirs
+    total = _diff(
+        [("total_bookings", state.get("total_bookings") or 0, props.get("total_bookings") or 0)]
+    )
+    fields.update(total)
+    if not fields:
+        return
+    report.different.append({"key": hid, "record_id": str(row["record_id"]), "fields": fields})
+    if owned:
+        fixes["apply"].append(rec)
+    if total:
+        fixes["requeue"].append(row["record_id"])
+
+
+def _activity_diff(state: dict[str, Any], props: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``is_active`` when the two sides differ on whether the exam is active now (a scheduled
+    activation past its time counts as active)."""
+    here = _exam_active(state.get("is_active"), state.get("scheduled_activation_datetime"))
+    there = _exam_active(props.get("is_active"), props.get("scheduled_activation_datetime"))
+    if here == there:
+        return {}
+    return {"is_active": {"postgres": state.get("is_active"), "hubspot": props.get("is_active")}}
+
+
+# ---- a booking on both sides ---------------------------------------------------------------------
+def _by_booking_code(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """HubSpot's booking records by booking code, less the waitlist places (the push shows
+    them as booking objects; they are not bookings)."""
+    remote: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        code = _text(rec["properties"].get("booking_id")) or f"hubspot:{rec['id']}"
+        if not code.startswith(WAITLIST_CODE_PREFIX):
+            remote[code] = rec
+    return remote
+
+
+def _booking_pairs(
+    state: dict[str, Any], props: dict[str, Any]
+) -> Iterator[tuple[str, Any, Any]]:
+    """(property, Postgres' value, HubSpot's) of each booking property compared; the contact's
+    HubSpot id is the booking's own, else its contact's."""
+    for prop, column in BOOKING_FIELDS.items():
+        local = state.get(column)
+        if prop == "associated_contact_id":
+            local = local or state.get("contact_hubspot_id")
+        yield prop, local, props.get(prop)
+
+
+def _drop_fixes(fixes: dict[str, Any], bad: set[str], linked: set[str]) -> None:
+    """Take out of ``fixes`` every one that touches a record of ``bad`` (HubSpot ids) or of
+    ``linked`` (the local ids of those records)."""
+    for key, items in fixes.items():
+        if isinstance(items, list):
+            fixes[key] = [i for i in items if not _touches(i, bad, linked)]
+        elif isinstance(items, dict):
+            fixes[key] = {k: v for k, v in items.items() if k not in bad}
+
+
+def _touches(item: Any, bad: set[str], linked: set[str]) -> bool:
+    if isinstance(item, dict):
+        return str(item.get("id")) in bad or str(item.get("hubspot_id")) in bad
+    return str(item) in bad or str(item) in linked
+
+
+# ---- a contact on both sides -------------------------------------------------------------------
+def _contact_key(row: dict[str, Any]) -> str:
+    return row["state"].get("student_id") or str(row["record_id"])
+
+
+def _hubspot_contact_key(rec: dict[str, Any]) -> str:
+    return rec["properties"].get("student_id") or rec["properties"].get("email") or rec["id"]
+
+
+def _compare_contact(
+    row: dict[str, Any], rec: dict[str, Any], report: EntityReport, fixes: dict[str, Any]
+) -> None:
+    """A contact both sides have: its profile (HubSpot's) and its credits (Postgres') compared;
+    a difference is reported, and fixed by applying HubSpot's profile (:func:`_profile_fix`) or
+    pushing the credits again."""
+    state, props = row["state"], rec["properties"]
+    profile = _profile_diff(row, rec)
+    credits = _diff((f, state.get(f) or 0, props.get(f) or 0) for f in CREDIT_FIELDS)
+    if not profile and not credits:
+        return
+    report.different.append({"key": _contact_key(row), "record_id": str(row["record_id"]),
+                             "hubspot_id": rec["id"], "fields": {**profile, **credits}})
+    if profile and (fix := _profile_fix(state, rec, profile)) is not None:
+        fixes["profile"].append(fix)
+    if credits:
+        fixes["requeue"].append(row["record_id"])
+
+
+def _profile_diff(row: dict[str, Any], rec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The profile fields that differ (a student_id HubSpot does not hold is not compared), and
+    the HubSpot id when Postgres matched the contact by email only."""
+    state, props = row["state"], rec["properties"]
+    profile = _diff(
+        (f, state.get(f), props.get(f))
+        for f in CONTACT_PROFILE
+        if f != "student_id" or _text(props.get(f))
+    )
+    if not row["hubspot_id"]:
+        profile["hubspot_id"] = {"postgres": None, "hubspot": rec["id"]}
+    return profile
+
+
+def _profile_fix(
+    state: dict[str, Any], rec: dict[str, Any], profile: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """HubSpot's record to apply for a differing profile, or None when nothing is to apply.
+    Empty in HubSpot means unknown there (a contact re-created by email, an import without
+    names): reported (``repair``), never copied over Postgres' value."""
+    props = rec["properties"]
+    kept = {f: state.get(f) for f in CONTACT_PROFILE
+            if f in profile and not _text(props.get(f)) and _text(state.get(f))}
+    for f in kept:
+        profile[f]["repair"] = "kept: HubSpot's value is empty"
+    if set(profile) - set(kept):
+        return {**rec, "properties": {**props, **kept}}
+    return None
+
+
 class Reconciler:
     def __init__(
         self,
@@ -301,17 +442,7 @@ class Reconciler:
             for row in self.store.local_state(target.table)
             if row["hubspot_id"] in bad
         }
-
-        def touched(item: Any) -> bool:
-            if isinstance(item, dict):
-                return str(item.get("id")) in bad or str(item.get("hubspot_id")) in bad
-            return str(item) in bad or str(item) in linked
-
-        for key, items in fixes.items():
-            if isinstance(items, list):
-                fixes[key] = [i for i in items if not touched(i)]
-            elif isinstance(items, dict):
-                fixes[key] = {k: v for k, v in items.items() if k not in bad}
+        _drop_fixes(fixes, bad, linked)
         return len(bad)
 
     def reread(self, name: str, ids: set[str]) -> None:
@@ -351,51 +482,12 @@ class Reconciler:
             target.object_type, sorted(h for h in remote if h in local)
         )
         for hid, row in sorted(local.items()):
-            state = row["state"]
-            if hid not in remote:
-                if (state.get("is_active") or "").lower() == "false":
-                    continue  # archived (or deleted) in HubSpot and inactive here: agreed
+            if hid in remote:
+                _compare_exam(row, remote[hid], prerequisites.get(hid, []), report, fixes)
+            elif (row["state"].get("is_active") or "").lower() != "false":
+                # (archived or deleted in HubSpot and inactive here: agreed)
                 report.missing_in_hubspot.append({"key": hid, "record_id": str(row["record_id"])})
                 fixes["archive"].append(hid)
-                continue
-            props = remote[hid]["properties"]
-            pairs = [(f, state.get(f), props.get(f)) for f in EXAM_FIELDS if f != "is_active"]
-            fields = _diff(pairs)
-            local_active = _exam_active(
-                state.get("is_active"), state.get("scheduled_activation_datetime")
-            )
-            remote_active = _exam_active(
-                props.get("is_active"), props.get("scheduled_activation_datetime")
-            )
-            if local_active != remote_active:
-                fields["is_active"] = {
-                    "postgres": state.get("is_active"),
-                    "hubspot": props.get("is_active"),
-                }
-            owned = bool(fields)
-            mine = sorted(str(x) for x in state.get("prerequisite_exam_ids") or [])
-            theirs = sorted(prerequisites.get(hid, []))
-            if mine != theirs:
-                fields["prerequisite_exam_ids"] = {"postgres": mine, "hubspot": theirs}
-                fixes["prerequisites"][hid] = theirs
-            total = _diff(
-                [
-                    (
-                        "total_bookings",
-                        state.get("total_bookings") or 0,
-                        props.get("total_bookings") or 0,
-                    )
-                ]
-            )
-            fields.update(total)
-            if fields:
-                report.different.append(
-                    {"key": hid, "record_id": str(row["record_id"]), "fields": fields}
-                )
-                if owned:
-                    fixes["apply"].append(remote[hid])
-                if total:
-                    fixes["requeue"].append(row["record_id"])
         for hid, rec in sorted(remote.items()):
             if hid not in local:
                 report.missing_in_postgres.append({"key": hid, "hubspot_id": hid})
@@ -425,57 +517,28 @@ class Reconciler:
         by_email = {
             (_text(r["properties"].get("email")) or "").lower(): r["id"] for r in remote.values()
         }
-        for rec in remote.values():
-            for old in _ids(rec["properties"].get(MERGED_IDS)):
-                self.merged_into[old] = rec["id"]
+        self.merged_into.update(
+            {old: rec["id"] for rec in remote.values()
+             for old in _ids(rec["properties"].get(MERGED_IDS))}
+        )
         rows = self.store.local_state(target.table)
         report = EntityReport()
         fixes: dict[str, Any] = {"profile": [], "requeue": [], "insert": []}
         matched: set[str] = set()
         for row in sorted(rows, key=lambda r: r["state"].get("student_id") or ""):
-            state = row["state"]
-            hid = row["hubspot_id"] or by_email.get((state.get("email") or "").strip().lower())
-            key = state.get("student_id") or str(row["record_id"])
-            if not hid or hid not in remote:
-                report.missing_in_hubspot.append(
-                    {"key": key, "record_id": str(row["record_id"]), "hubspot_id": hid}
-                )
-                fixes["requeue"].append(row["record_id"])
+            email = (row["state"].get("email") or "").strip().lower()
+            hid = row["hubspot_id"] or by_email.get(email)
+            if hid and hid in remote:
+                matched.add(hid)
+                _compare_contact(row, remote[hid], report, fixes)
                 continue
-            matched.add(hid)
-            props = remote[hid]["properties"]
-            profile = _diff(
-                (f, state.get(f), props.get(f))
-                for f in CONTACT_PROFILE
-                if not (f == "student_id" and not _text(props.get(f)))
+            report.missing_in_hubspot.append(
+                {"key": _contact_key(row), "record_id": str(row["record_id"]), "hubspot_id": hid}
             )
-            if not row["hubspot_id"]:
-                profile["hubspot_id"] = {"postgres": None, "hubspot": hid}
-            credits = _diff((f, state.get(f) or 0, props.get(f) or 0) for f in CREDIT_FIELDS)
-            if profile or credits:
-                report.different.append(
-                    {
-                        "key": key,
-                        "record_id": str(row["record_id"]),
-                        "hubspot_id": hid,
-                        "fields": {**profile, **credits},
-                    }
-                )
-                if profile:
-                    # empty in HubSpot means unknown there (a contact re-created by email, an
-                    # import without names): reported, never copied over Postgres' value
-                    rec = remote[hid]
-                    kept = {f: state.get(f) for f in CONTACT_PROFILE
-                            if f in profile and not _text(props.get(f)) and _text(state.get(f))}
-                    for f in kept:
-                        profile[f]["repair"] = "kept: HubSpot's value is empty"
-                    if set(profile) - set(kept):
-                        fixes["profile"].append({**rec, "properties": {**props, **kept}})
-                if credits:
-                    fixes["requeue"].append(row["record_id"])
+            fixes["requeue"].append(row["record_id"])
         for hid, rec in sorted(remote.items()):
-            if hid not in matched:
-                key = rec["properties"].get("student_id") or rec["properties"].get("email") or hid
+            if hid not in matched:  # imported
+                key = _hubspot_contact_key(rec)
                 report.missing_in_postgres.append({"key": key, "hubspot_id": hid})
                 fixes["insert"].append(rec)
         report.compared = len(rows) + len(report.missing_in_postgres)
@@ -491,67 +554,65 @@ class Reconciler:
     # ---- bookings -------------------------------------------------------------------------
     def bookings(self) -> tuple[EntityReport, dict[str, Any]]:
         target = self.targets["bookings"]
-        remote: dict[str, dict[str, Any]] = {}
-        for rec in self._hubspot(target):
-            code = _text(rec["properties"].get("booking_id")) or f"hubspot:{rec['id']}"
-            if code.startswith(WAITLIST_CODE_PREFIX):
-                continue  # a waitlist place the push shows as a booking object, not a booking
-            remote[code] = rec
+        remote = _by_booking_code(self._hubspot(target))
         rows = self.store.local_state(target.table)
         report = EntityReport()
         fixes: dict[str, Any] = {"requeue": [], "import": [], "dissociate": []}
         local_codes: set[str] = set()
         # Associations: each booking with its contact and its exam (the push makes them).
         booking_ids = sorted({rec["id"] for rec in remote.values()})
-        with_contact = self._associated(target.object_type, CONTACTS, booking_ids)
-        with_exam = self._associated(
-            target.object_type, self.settings.exams_object_type, booking_ids
-        )
+        links = {
+            "contact": self._associated(target.object_type, CONTACTS, booking_ids),
+            "exam": self._associated(
+                target.object_type, self.settings.exams_object_type, booking_ids
+            ),
+        }
         for row in sorted(rows, key=lambda r: r["state"].get("booking_id") or ""):
-            state = row["state"]
-            code = state.get("booking_id") or f"id:{row['record_id']}"
+            code = row["state"].get("booking_id") or f"id:{row['record_id']}"
             local_codes.add(code)
-            rec = remote.get(code)
-            if rec is None:
-                report.missing_in_hubspot.append(
-                    {
-                        "key": code,
-                        "record_id": str(row["record_id"]),
-                        "hubspot_id": row["hubspot_id"],
-                    }
-                )
-                fixes["requeue"].append(row["record_id"])
+            if code in remote:
+                self._compare_booking(row, code, remote[code], links, report, fixes)
                 continue
-            props = rec["properties"]
-            pairs = []
-            for prop, column in BOOKING_FIELDS.items():
-                local = state.get(column)
-                if prop == "associated_contact_id":
-                    local = local or state.get("contact_hubspot_id")
-                pairs.append((prop, local, props.get(prop)))
-            fields = _diff(pairs)
-            if row["hubspot_id"] and row["hubspot_id"] != rec["id"]:
-                fields["hubspot_id"] = {"postgres": row["hubspot_id"], "hubspot": rec["id"]}
-            requeue = bool(fields)  # an extra association alone is removed, not pushed
-            for kind, found in (
-                ("contact", with_contact.get(rec["id"], set())),
-                ("exam", with_exam.get(rec["id"], set())),
-            ):
-                item = {"key": code, "record_id": str(row["record_id"]), "hubspot_id": rec["id"],
-                        "association": kind}
-                requeue |= self._compare_association(item, state, found, fields, report, fixes)
-            if fields:
-                report.different.append(
-                    {"key": code, "record_id": str(row["record_id"]), "fields": fields}
-                )
-            if requeue:
-                fixes["requeue"].append(row["record_id"])
+            report.missing_in_hubspot.append(
+                {"key": code, "record_id": str(row["record_id"]), "hubspot_id": row["hubspot_id"]}
+            )
+            fixes["requeue"].append(row["record_id"])
         for code, rec in sorted(remote.items()):
             if code not in local_codes:
                 report.missing_in_postgres.append({"key": code, "hubspot_id": rec["id"]})
                 fixes["import"].append(rec)
         report.compared = len(rows) + len(report.missing_in_postgres)
         return report, fixes
+
+    def _compare_booking(
+        self,
+        row: dict[str, Any],
+        code: str,
+        rec: dict[str, Any],
+        links: dict[str, dict[str, set[str]]],
+        report: EntityReport,
+        fixes: dict[str, Any],
+    ) -> None:
+        """A booking both sides have: its fields, its HubSpot id and its associations of each
+        kind (``links``: {kind: {booking id: the ids HubSpot associates it with}}) compared. A
+        difference is reported and pushed again; an extra association alone is removed, not
+        pushed (:meth:`_compare_association`)."""
+        state = row["state"]
+        fields = _diff(_booking_pairs(state, rec["properties"]))
+        if row["hubspot_id"] and row["hubspot_id"] != rec["id"]:
+            fields["hubspot_id"] = {"postgres": row["hubspot_id"], "hubspot": rec["id"]}
+        requeue = bool(fields)
+        for kind, found in links.items():
+            item = {"key": code, "record_id": str(row["record_id"]), "hubspot_id": rec["id"],
+                    "association": kind}
+            found_here = found.get(rec["id"], set())
+            requeue |= self._compare_association(item, state, found_here, fields, report, fixes)
+        if fields:
+            report.different.append(
+                {"key": code, "record_id": str(row["record_id"]), "fields": fields}
+            )
+        if requeue:
+            fixes["requeue"].append(row["record_id"])
 
     def _compare_association(
         self,

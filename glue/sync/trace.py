@@ -159,36 +159,51 @@ def read_story(db: Database, key: str, *, kind: str | None = None, limit: int = 
 def events_of(story: Story) -> list[Event]:
     """Every event of the story (sorted by the caller: by time, ties in this order, each list
     oldest first as its rows were written)."""
-    data, row = story.data, story.record
-
-    def rows(name: str) -> list[dict[str, Any]]:  # trace_record's lists are newest first
-        return list(reversed(data.get(name, [])[: data["limit"]]))
-
-    out: list[Event] = []
-    if not any(a["operation"] == "INSERT" for a in data["audit"]) \
-            and len(data["audit"]) <= data["limit"]:
-        out.append(Event(ts(row.get("created_at")), "record",
-                         "row created (no audit row: written before mockbook or by the import)"))
-    out += [audit_event(story.kind, a) for a in rows("audit")]
+    data = story.data
+    out = created_event(story)
+    out += [audit_event(story.kind, a) for a in _rows(data, "audit")]
+    # a student's story names the booking a ledger row was for
     codes = {b["id"]: b["booking_id"] for b in data.get("bookings", [])}
-    out += [ledger_event(entry, codes) if story.kind == "student" else ledger_event(entry, {})
-            for entry in rows("ledger")]
-    for q in rows("outbox"):
+    out += [ledger_event(entry, codes if story.kind == "student" else {})
+            for entry in _rows(data, "ledger")]
+    for q in _rows(data, "outbox"):
         out += outbox_events(q, ts(data.get("read_at")))
-    for e in rows("errors"):
+    for e in _rows(data, "errors"):
         out += letter_events(e)
-    out += [webhook_event(w) for w in rows("webhook_events")]
-    for r in rows("adoption"):
-        change = " → ".join(short(v) for v in (r["old_value"], r["new_value"]) if v is not None)
-        out.append(Event(ts(r["created_at"]), "adoption",
-                         f"{r['action']} ({r['object']}{': ' + change if change else ''})",
-                         r["revision"]))
-    for c in rows("conflicts"):
-        code = f"booking {c['booking_code']}: " if c.get("booking_code") else ""
-        out.append(Event(ts(c["detected_at"]), "conflict", f"{code}{c['rule']}: {c['detail']}"))
-        if c["resolved_at"]:
-            out.append(Event(ts(c["resolved_at"]), "conflict", f"{code}{c['rule']} resolved"))
+    out += [webhook_event(w) for w in _rows(data, "webhook_events")]
+    out += [adoption_event(r) for r in _rows(data, "adoption")]
+    for c in _rows(data, "conflicts"):
+        out += conflict_events(c)
     return out + sync_events(data)
+
+
+def _rows(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """One of trace_record's lists, oldest first (it lists them newest first), to the limit."""
+    return list(reversed(data.get(name, [])[: data["limit"]]))
+
+
+def created_event(story: Story) -> list[Event]:
+    """The row's creation when no audit row tells it (written before mockbook, or by the
+    import), and the audit rows are all there."""
+    audit, limit = story.data["audit"], story.data["limit"]
+    if any(a["operation"] == "INSERT" for a in audit) or len(audit) > limit:
+        return []
+    return [Event(ts(story.record.get("created_at")), "record",
+                  "row created (no audit row: written before mockbook or by the import)")]
+
+
+def adoption_event(r: dict[str, Any]) -> Event:
+    change = " → ".join(short(v) for v in (r["old_value"], r["new_value"]) if v is not None)
+    return Event(ts(r["created_at"]), "adoption",
+                 f"{r['action']} ({r['object']}{': ' + change if change else ''})", r["revision"])
+
+
+def conflict_events(c: dict[str, Any]) -> list[Event]:
+    code = f"booking {c['booking_code']}: " if c.get("booking_code") else ""
+    out = [Event(ts(c["detected_at"]), "conflict", f"{code}{c['rule']}: {c['detail']}")]
+    if c["resolved_at"]:
+        out.append(Event(ts(c["resolved_at"]), "conflict", f"{code}{c['rule']} resolved"))
+    return out
 
 
 def ledger_event(entry: dict[str, Any], codes: dict[str, str]) -> Event:
@@ -234,26 +249,30 @@ def sync_events(data: dict[str, Any]) -> list[Event]:
 
 def audit_event(kind: str, a: dict[str, Any]) -> Event:
     actor = a.get("performed_by")
-    source = "pull" if str(actor or "").startswith("hubspot:") and actor != "hubspot:push" \
-        else "audit"
-    if a["operation"] == "INSERT":
-        new = a.get("new_values") or {}
-        shown = [f"{f} {short(new[f])}" for f in CREATED_FIELDS[kind] if new.get(f) is not None]
-        text = "created" + (f": {', '.join(shown)}" if shown else "")
-    elif a["operation"] == "DELETE":
-        text = "deleted"
-    else:
-        old, new = a.get("old_values") or {}, a.get("new_values") or {}
-        fields = a.get("changed_fields") or sorted(new)
-        if fields == ["hubspot_id"] and not old.get("hubspot_id"):
-            text = f"HubSpot id {new.get('hubspot_id')} written back (it reached HubSpot)"
-        else:
-            text = ", ".join(f"{f} {short(old.get(f))} → {short(new.get(f))}" for f in fields)
+    # a change HubSpot's pull, webhook or reconcile made (the push's own write-back is ours)
+    pulled = str(actor or "").startswith("hubspot:") and actor != "hubspot:push"
+    text = audit_text(kind, a)
     if a["operation"] != "DELETE" and kind != "exam":
         # the notes step writes a booking's and a credit's changes as HubSpot notes (the others
         # it marks done without one)
         text += " (notes step: done)" if a.get("note_written_at") else " (notes step: pending)"
-    return Event(ts(a["performed_at"]), source, text, actor)
+    return Event(ts(a["performed_at"]), "pull" if pulled else "audit", text, actor)
+
+
+def audit_text(kind: str, a: dict[str, Any]) -> str:
+    """What an audit row changed: the fields a creation is summed up by, a deletion, each
+    field's old and new value (a HubSpot id written back in words of its own)."""
+    if a["operation"] == "INSERT":
+        new = a.get("new_values") or {}
+        shown = [f"{f} {short(new[f])}" for f in CREATED_FIELDS[kind] if new.get(f) is not None]
+        return "created" + (f": {', '.join(shown)}" if shown else "")
+    if a["operation"] == "DELETE":
+        return "deleted"
+    old, new = a.get("old_values") or {}, a.get("new_values") or {}
+    fields = a.get("changed_fields") or sorted(new)
+    if fields == ["hubspot_id"] and not old.get("hubspot_id"):
+        return f"HubSpot id {new.get('hubspot_id')} written back (it reached HubSpot)"
+    return ", ".join(f"{f} {short(old.get(f))} → {short(new.get(f))}" for f in fields)
 
 
 def outbox_events(q: dict[str, Any], now: datetime | None) -> list[Event]:

@@ -5,6 +5,7 @@ HubSpot, pull pending, drift, in HubSpot."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from glue.sync.trace import Story, pending_text, short, ts, when
@@ -13,51 +14,94 @@ from glue.sync.trace import Story, pending_text, short, ts, when
 def answer(story: Story) -> tuple[str, str]:
     """(kind, the one line): held, dead letter, conflict, waiting, deleted, merged, missing,
     not in HubSpot, pull pending, drift, in HubSpot."""
-    if held := story.held():
-        letter = held[0]
-        jumps = ", ".join(
-            f"{name} {value['change']:+d} ({value['synced']} synced, {value['hubspot']} in HubSpot)"
-            for name, value in sorted(((letter.get("payload") or {}).get("held") or {}).items()))
-        return "held", (f"held: credit jump of {jumps or letter['error']} since "
-                        f"{when(ts(letter['created_at']))}; confirm it with `mockbook dlq retry "
-                        f"{letter['id']}` or correct the value in HubSpot")
-    if letters := story.letters():
-        letter = letters[0]
-        if letter["direction"] == "push":
-            advice = f"retry with `mockbook dlq retry {letter['id']}`"
-        else:
-            advice = (f"fix it in HubSpot (the next pull closes it) or `mockbook dlq discard "
-                      f"{letter['id']}`")
-        return "dead letter", (f"dead letter: {short(letter['error'], 200)} (letter "
-                               f"{letter['id']}, since {when(ts(letter['created_at']))}); {advice}")
-    if conflicts := story.conflicts():
-        first = conflicts[0]
-        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
-        return "conflict", (f"conflict: {first['rule']}: {first['detail']}{more}; an admin "
-                            "decides (mockbook status lists it)")
-    if pending := story.pending():
-        return "waiting", (f"waiting: outbox row {pending[0]['id']}, "
-                           f"{pending_text(pending[0], ts(story.data.get('read_at')))}")
-    hubspot, hid = story.hubspot, story.record.get("hubspot_id")
-    if hubspot is not None and hubspot.state == "deleted":
+    for step in ANSWERS:
+        if (found := step(story)) is not None:
+            return found
+    hid = story.record.get("hubspot_id")
+    return "in HubSpot", f"in HubSpot since {when(in_hubspot_since(story))} (id {hid})"
+
+
+def _held(story: Story) -> tuple[str, str] | None:
+    if not (held := story.held()):
+        return None
+    letter = held[0]
+    jumps = ", ".join(
+        f"{name} {value['change']:+d} ({value['synced']} synced, {value['hubspot']} in HubSpot)"
+        for name, value in sorted(((letter.get("payload") or {}).get("held") or {}).items()))
+    return "held", (f"held: credit jump of {jumps or letter['error']} since "
+                    f"{when(ts(letter['created_at']))}; confirm it with `mockbook dlq retry "
+                    f"{letter['id']}` or correct the value in HubSpot")
+
+
+def _dead_letter(story: Story) -> tuple[str, str] | None:
+    if not (letters := story.letters()):
+        return None
+    letter = letters[0]
+    if letter["direction"] == "push":
+        advice = f"retry with `mockbook dlq retry {letter['id']}`"
+    else:
+        advice = (f"fix it in HubSpot (the next pull closes it) or `mockbook dlq discard "
+                  f"{letter['id']}`")
+    return "dead letter", (f"dead letter: {short(letter['error'], 200)} (letter "
+                           f"{letter['id']}, since {when(ts(letter['created_at']))}); {advice}")
+
+
+def _conflict(story: Story) -> tuple[str, str] | None:
+    if not (conflicts := story.conflicts()):
+        return None
+    first = conflicts[0]
+    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+    return "conflict", (f"conflict: {first['rule']}: {first['detail']}{more}; an admin "
+                        "decides (mockbook status lists it)")
+
+
+def _waiting(story: Story) -> tuple[str, str] | None:
+    if not (pending := story.pending()):
+        return None
+    return "waiting", (f"waiting: outbox row {pending[0]['id']}, "
+                       f"{pending_text(pending[0], ts(story.data.get('read_at')))}")
+
+
+def _not_there(story: Story) -> tuple[str, str] | None:
+    """HubSpot's side read, and the record not there as ours: deleted, merged, missing."""
+    hubspot = story.hubspot
+    if hubspot is None:
+        return None
+    if hubspot.state == "deleted":
         return "deleted", f"deleted in HubSpot at {when(hubspot.at)}: {hubspot.detail}"
-    if hubspot is not None and hubspot.state == "merged":
+    if hubspot.state == "merged":
         return "merged", (f"merged in HubSpot into {hubspot.merged_into}: the next pull links "
                           "this student to it")
-    if hubspot is not None and hubspot.state == "missing":
+    if hubspot.state == "missing":
         return "missing", f"missing in HubSpot: {hubspot.detail}"
-    if not hid:
-        return "not in HubSpot", ("not in HubSpot, and no push is queued: `mockbook reconcile "
-                                  "--repair` queues it")
-    if hubspot is not None and hubspot.differences:
-        pulls = [d.field for d in hubspot.differences if d.why.startswith("changed in HubSpot")]
-        if len(pulls) == len(hubspot.differences):
-            return "pull pending", (f"pull pending: HubSpot changed {', '.join(pulls)} after the "
-                                    "last pull; the next pull applies it")
-        fields = ", ".join(d.field for d in hubspot.differences)
-        return "drift", (f"drift: {fields} differ from HubSpot (id {hid}) with nothing queued; "
-                         "`mockbook reconcile --repair` queues the fix")
-    return "in HubSpot", f"in HubSpot since {when(in_hubspot_since(story))} (id {hid})"
+    return None
+
+
+def _never_pushed(story: Story) -> tuple[str, str] | None:
+    if story.record.get("hubspot_id"):
+        return None
+    return "not in HubSpot", ("not in HubSpot, and no push is queued: `mockbook reconcile "
+                              "--repair` queues it")
+
+
+def _differs(story: Story) -> tuple[str, str] | None:
+    """HubSpot's values differ: all changed there since the last pull, or drift."""
+    if story.hubspot is None or not story.hubspot.differences:
+        return None
+    differences = story.hubspot.differences
+    pulls = [d.field for d in differences if d.why.startswith("changed in HubSpot")]
+    if len(pulls) == len(differences):
+        return "pull pending", (f"pull pending: HubSpot changed {', '.join(pulls)} after the "
+                                "last pull; the next pull applies it")
+    fields = ", ".join(d.field for d in differences)
+    return "drift", (f"drift: {fields} differ from HubSpot (id {story.record.get('hubspot_id')}) "
+                     "with nothing queued; `mockbook reconcile --repair` queues the fix")
+
+
+# the answers in the order they are tried: the first that applies is the line
+ANSWERS: tuple[Callable[[Story], tuple[str, str] | None], ...] = (
+    _held, _dead_letter, _conflict, _waiting, _not_there, _never_pushed, _differs,
+)
 
 
 def in_hubspot_since(story: Story) -> datetime | None:

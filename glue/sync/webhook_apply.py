@@ -22,7 +22,7 @@ from glue.hubspot.portal import event_portal
 from glue.hubspot.reads import HubSpotReader
 from glue.logs import fields
 from glue.sync.portal import PortalGate
-from glue.sync.pull import Puller, TargetStats, targets
+from glue.sync.pull import Puller, Target, TargetStats, targets
 
 # How it works (the detail of the module docstring):
 #
@@ -94,6 +94,25 @@ def _ids_of(event: dict[str, Any]) -> list[str]:
             ids.append(str(payload[key]))
     ids.extend(str(i) for i in payload.get("mergedObjectIds") or [])
     return ids
+
+
+def _cache_changes(
+    name: str, batch: list[dict[str, Any]], ids: list[str], gone: list[str]
+) -> list[Change]:
+    """The cache changes a webhook batch makes: each exam's keys; a contact's booking list
+    key only when the contact appears or disappears."""
+    if name == "exams":
+        return [Change(0, "hubspot_mock_exams", "UPDATE", None, {"hubspot_id": i}) for i in ids]
+    lifecycle = {
+        str(e["object_id"])
+        for e in batch
+        if not str(e["subscription_type"]).endswith(".propertyChange")
+    }
+    return [
+        Change(0, "hubspot_contact_credits", "DELETE", {"hubspot_id": i}, None)
+        for i in ids
+        if i in lifecycle or i in gone
+    ]
 
 
 class WebhookProcessor:
@@ -238,14 +257,7 @@ class WebhookProcessor:
         objects still busy after the apply's retries)."""
         target = self.targets[name]
         ids = list(dict.fromkeys(i for event in batch for i in _ids_of(event)))
-        records = []
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = ids[start : start + MAX_BATCH]
-            records += self.puller._fetch(
-                lambda c=chunk: self.reader.read(
-                    target.object_type, c, properties=target.properties
-                )
-            )
+        records = self._read(target, ids)
         found = {r["id"] for r in records}
         gone = [i for i in ids if i not in found]
         if name == "exams":
@@ -260,23 +272,20 @@ class WebhookProcessor:
         busy: set[str] = set()
         if records:
             busy = set(self.puller.apply(target, records, target_stats))
-        if name == "exams":
-            changes = [
-                Change(0, "hubspot_mock_exams", "UPDATE", None, {"hubspot_id": i}) for i in ids
-            ]
-            return changes, busy
-        # A contact's booking list key only goes stale when the contact appears or disappears.
-        lifecycle = {
-            str(e["object_id"])
-            for e in batch
-            if not str(e["subscription_type"]).endswith(".propertyChange")
-        }
-        changes = [
-            Change(0, "hubspot_contact_credits", "DELETE", {"hubspot_id": i}, None)
-            for i in ids
-            if i in lifecycle or i in gone
-        ]
-        return changes, busy
+        return _cache_changes(name, batch, ids, gone), busy
+
+    def _read(self, target: Target, ids: list[str]) -> list[dict[str, Any]]:
+        """HubSpot's records of ``ids`` (a batch read per MAX_BATCH ids, retried as the
+        pull's)."""
+        records = []
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = ids[start : start + MAX_BATCH]
+            records += self.puller._fetch(
+                lambda c=chunk: self.reader.read(
+                    target.object_type, c, properties=target.properties
+                )
+            )
+        return records
 
     def _refresh_cache(self, changes: list[Change]) -> None:
         if self.keeper is None or self._cache_conn_factory is None:

@@ -1,11 +1,12 @@
 """Push (Postgres -> HubSpot): drain the sync_queue outbox. ``push()`` is `mockbook push`;
 :class:`Pusher` is what `run` and the worker drive, batch after batch.
 
-The parts the Pusher holds, a module each: ``claim`` (claiming a batch), ``contacts`` (credits
-with the credit merge, lookups), ``bookings`` (upserts by code, associations), ``exams``
-(totals, capacity, prerequisites), ``send`` (a call on a chunk, bisecting a refused one),
-``settle`` (completing and failing records); ``pusher`` (the loop: the lanes, the parts in
-order, ``push()``), ``records`` (what a batch works on), ``lanes`` (the database threads).
+The parts the Pusher holds, a module each: ``claim`` (claiming a batch), ``contacts`` (credits,
+lookups; the credit merge before a write in ``merge``), ``bookings`` (upserts by code,
+associations), ``exams`` (totals, capacity, prerequisites), ``send`` (a call on a chunk,
+bisecting a refused one), ``settle`` (completing and failing records); ``pusher`` (the loop:
+the lanes, the parts in order, ``push()``), ``records`` (what a batch works on), ``lanes``
+(the database threads).
 """
 
 from glue.sync.push.pusher import (

@@ -11,13 +11,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from glue.config import PushSettings
 from glue.db.database import Database
 from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import MAX_ASSOCIATION_BATCH
 from glue.sync.push.records import BOOKINGS_TABLE, PUSHED_TABLES, Work
 
 # One claim takes at most CLAIM_LIMIT due rows (claim_sync_batch's bound); a batch is gathered
-# from several claims, up to ``batch_size`` records (BATCH_RECORDS by default) and as many bookings
+# from several claims, up to ``batch_size`` records (PushSettings) and as many bookings
 # as fill whole association calls (MAX_ASSOCIATION_BATCH pairs each, one call per target type):
 # the objects calls go out full (100 inputs), the association calls carry up to 2,000 bookings each
 # (at 1,000 rows a claim, a fifth of the calls were association calls carrying ~470 bookings), and
@@ -42,18 +43,18 @@ class Claimer:
         self,
         db: Database,
         worker: str,
+        push_settings: PushSettings,
         *,
-        batch_size: int,
-        next_size: int,
-        lease_seconds: int,
+        ramp: int | None,
         max_attempts: int,
         stopping: Callable[[], bool],
     ) -> None:
         self.db = db
         self.worker = worker
-        self.batch_size = batch_size
-        self.next_size = next_size  # doubled after each claim, up to batch_size (RAMP_RECORDS)
-        self.lease_seconds = lease_seconds
+        self.batch_size = push_settings.batch_size
+        # the first claim's size (``ramp``: RAMP_RECORDS), doubled after each, up to batch_size
+        self.next_size = min(self.batch_size, ramp) if ramp else self.batch_size
+        self.lease_seconds = push_settings.lease_seconds
         self.max_attempts = max_attempts
         self.stopping = stopping
 

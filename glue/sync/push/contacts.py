@@ -16,7 +16,7 @@ import psycopg
 
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
-from glue.hubspot.catalogue import MERGED_IDS, SYNCED
+from glue.hubspot.catalogue import SYNCED
 from glue.hubspot.client import (
     CONTACTS,
     MAX_BATCH,
@@ -25,11 +25,10 @@ from glue.hubspot.client import (
     HubSpotError,
 )
 from glue.hubspot.ratelimit import Stopped
-from glue.hubspot.reads import HubSpotReader
+from glue.sync.push.merge import CREDIT_PROPERTIES, CreditMerge
 from glue.sync.push.records import (
     BUSY_SQLSTATE,
     CONTACTS_TABLE,
-    PUSH_ACTOR,
     Work,
     chunks,
 )
@@ -41,11 +40,11 @@ from glue.sync.push.settle import Settler
 # Credits: the five credit properties, ``batch/update`` by HubSpot id, after a batch read of
 # HubSpot's current values (with their history, so 50 contacts a read: ``MAX_HISTORY_BATCH``)
 # merged against the last synced values, so an admin's change is kept, never written over
-# (``_merge_credits``; a contact merged or deleted in HubSpot is re-linked there). A contact
-# without a HubSpot id is matched by email (``batch/upsert`` with ``idProperty=email``: found and
-# updated, or created) and its id written back. The values are given to the pull's credit merge
-# before each call (``record_credit_push``), so HubSpot's copy of the push's own write is never
-# taken for an admin's change.
+# (``_merge_credits``: glue/sync/push/merge.py; a contact merged or deleted in HubSpot is
+# re-linked there). A contact without a HubSpot id is matched by email (``batch/upsert`` with
+# ``idProperty=email``: found and updated, or created) and its id written back. The values are
+# given to the pull's credit merge before each call (``record_credit_push``), so HubSpot's copy
+# of the push's own write is never taken for an admin's change.
 #
 # Lookups: a contact the batch's bookings need for their associations but whose outbox rows the
 # batch did not claim is only looked up, never pushed: by the HubSpot id it has by now (no
@@ -69,15 +68,9 @@ from glue.sync.push.settle import Settler
 
 log = logging.getLogger(__name__)
 
-CONTACTS_SYNCED = SYNCED["contacts"]
-# The contact's credits: Postgres' values, pushed (glue/credit_fields.py's list).
-CREDIT_PROPERTIES = CONTACTS_SYNCED.names(owner="postgres")
-# What the credit merge before a contact write reads (apply_pulled_contacts' properties, and
-# the ids of contacts merged into this one).
-CONTACT_READ_PROPERTIES = (*CONTACTS_SYNCED.read, MERGED_IDS)
 # What a contact the push creates in HubSpot is given besides its email and credits: the
 # profile HubSpot owns (student_id, names).
-PROFILE_PROPERTIES = CONTACTS_SYNCED.names(owner="hubspot", writes="push")
+PROFILE_PROPERTIES = SYNCED["contacts"].names(owner="hubspot", writes="push")
 
 
 def contact_credits(state: dict[str, Any]) -> dict[str, int]:
@@ -86,6 +79,11 @@ def contact_credits(state: dict[str, Any]) -> dict[str, int]:
 
 def contact_properties(state: dict[str, Any]) -> dict[str, str]:
     return {p: str(v) for p, v in contact_credits(state).items()}
+
+
+def _email(work: Work) -> str:
+    """The email a contact is matched by in HubSpot (trimmed, in lower case)."""
+    return work.state["email"].strip().lower()
 
 
 def _lookups(bookings: list[Work], claimed: set[uuid.UUID]) -> list[uuid.UUID]:
@@ -111,14 +109,17 @@ class ContactPush:
         self.hubspot = sender.hubspot
         self.sender = sender
         self.settler = settler
-        self._reader: HubSpotReader | None = None
-        self.relinked = False  # a contact was re-linked: the batch's bookings are read again
+        self.merge = CreditMerge(db, sender.hubspot, settler)
 
     @property
-    def reader(self) -> HubSpotReader:
-        if self._reader is None:
-            self._reader = HubSpotReader(self.hubspot)
-        return self._reader
+    def relinked(self) -> bool:
+        """A contact was re-linked (merged or deleted in HubSpot): the batch's bookings are read
+        again."""
+        return self.merge.relinked
+
+    @relinked.setter
+    def relinked(self, value: bool) -> None:
+        self.merge.relinked = value
 
     def push(
         self,
@@ -132,31 +133,35 @@ class ContactPush:
         ``idle()``: one other call to make while a chunk's merge is not ready (False: none
         left)."""
         resolved: dict[str, str | None] = {}
-        claimed = {w.record_id for w in works}
-        lookups = _lookups(bookings, claimed)
-        if lookups:  # an earlier batch's write-back may have given them their HubSpot id
-            self.settler.drain()
-        # A lookup only resolves the HubSpot id (see "Lookups" in the module comment): one with
-        # an id is not sent at all; one without is upserted by email with no property, and
-        # neither its credits nor the credit merge's bookkeeping nor its id are written.
+        unknown = self._look_up(_lookups(bookings, {w.record_id for w in works}), resolved)
+        gone = [w for w in works if w.state is None]
+        if gone:  # deleted locally: HubSpot keeps its contact
+            self.settler.complete(gone, {})
+        live = [w for w in works if w.state is not None]
+        with_id = [w for w in live if w.state.get("hubspot_id")]
+        for work in with_id:
+            resolved[work.trace] = work.state["hubspot_id"]
+        by_email = [w for w in live if not w.state.get("hubspot_id")] + unknown
+        by_email += self._update_merged(with_id, resolved, idle)
+        for chunk in chunks(by_email, MAX_BATCH):
+            self.sender.run_chunk(chunk, lambda part: self._upsert_contacts(part, resolved))
+        return resolved
+
+    def _look_up(self, lookups: list[uuid.UUID], resolved: dict[str, str | None]) -> list[Work]:
+        """The lookups' HubSpot ids (see "Lookups" in the module comment): one with an id by now
+        is resolved here and not sent at all; the others are returned, to be upserted by email
+        with no property (neither their credits nor the credit merge's bookkeeping nor their
+        id written)."""
+        if not lookups:
+            return []
+        self.settler.drain()  # an earlier batch's write-back may have given them their HubSpot id
         unknown: list[Work] = []
         for rid, state in self.db.push_state(CONTACTS_TABLE, lookups).items():
             if state.get("hubspot_id"):
                 resolved[str(rid)] = str(state["hubspot_id"])
             else:
                 unknown.append(Work(CONTACTS_TABLE, rid, [], state))
-        gone = [w for w in works if w.state is None]
-        if gone:  # deleted locally: HubSpot keeps its contact
-            self.settler.complete(gone, {})
-        live = [w for w in works if w.state is not None]
-        with_id = [w for w in live if w.state.get("hubspot_id")]
-        by_email = [w for w in live if not w.state.get("hubspot_id")] + unknown
-        for work in with_id:
-            resolved[work.trace] = work.state["hubspot_id"]
-        by_email += self._update_merged(with_id, resolved, idle)
-        for chunk in chunks(by_email, MAX_BATCH):
-            self.sender.run_chunk(chunk, lambda part: self._upsert_contacts(part, resolved))
-        return resolved
+        return unknown
 
     def _update_merged(
         self,
@@ -222,38 +227,46 @@ class ContactPush:
     def _upsert_contacts(self, chunk: list[Work], resolved: dict[str, str | None]) -> None:
         """Contacts without a HubSpot id, matched by email (found or created); a lookup (no
         outbox rows of its own) sends no property and its id is not written back."""
-        owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
-        if len(self._record_sending(owned)) < len(owned):  # BUSY: given back, not sent
-            chunk = [w for w in chunk if not w.rows]
-            if not chunk:
-                return
+        chunk = self._recorded(chunk)
+        if not chunk:
+            return
         result = self.hubspot.upsert(
             CONTACTS,
             "email",
             [
                 {
-                    "id": w.state["email"].strip().lower(),
+                    "id": _email(w),
                     "properties": contact_properties(w.state) if w.rows else {},
                     "trace": w.trace,
                 }
                 for w in chunk
             ],
         )
-        def email(w: Work) -> str:
-            return w.state["email"].strip().lower()
-
-        failed = self.sender.errors_by_work(result, chunk, lambda w: [email(w)])
-        self.settler.fail_per_record(failed)
-        ids = self.sender.result_ids(result, chunk, email, "email")
-        ok = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace in ids]
-        missing = [w for w in chunk if (w.table, w.record_id) not in failed and w.trace not in ids]
-        if missing:
-            self.settler.fail(missing, "HubSpot answered the contact upsert without this contact")
-        for w in ok:
-            resolved[w.trace] = ids[w.trace]
-        ok = [w for w in ok if w.rows]  # a lookup's id is not written back
+        ids = self._upserted_ids(chunk, result)
+        resolved.update(ids)
+        ok = [w for w in chunk if w.rows and w.trace in ids]  # a lookup's id is not written back
         self.settler.complete(ok, {CONTACTS_TABLE: {w.trace: ids[w.trace] for w in ok}})
         self._give_profile(ok, ids, result)
+
+    def _recorded(self, chunk: list[Work]) -> list[Work]:
+        """What of ``chunk`` to upsert: all, once its contacts' credits are recorded
+        (:meth:`_record_sending`); its lookups alone when that was BUSY (the others given
+        back)."""
+        owned = [w for w in chunk if w.rows]  # the rest are lookups: no credits, no base
+        if len(self._record_sending(owned)) < len(owned):  # BUSY: given back, not sent
+            return [w for w in chunk if not w.rows]
+        return chunk
+
+    def _upserted_ids(self, chunk: list[Work], result: BatchResult) -> dict[str, str]:
+        """{contact uuid (str): HubSpot id} of the contacts the upsert answered for; those it
+        refused, or answered without, are failed."""
+        failed = self.sender.errors_by_work(result, chunk, lambda w: [_email(w)])
+        self.settler.fail_per_record(failed)
+        ids = self.sender.result_ids(result, chunk, _email, "email")
+        answered = [w for w in chunk if (w.table, w.record_id) not in failed]
+        if missing := [w for w in answered if w.trace not in ids]:
+            self.settler.fail(missing, "HubSpot answered the contact upsert without this contact")
+        return {w.trace: ids[w.trace] for w in answered if w.trace in ids}
 
     def _give_profile(self, works: list[Work], ids: dict[str, str], result: BatchResult) -> None:
         """The contacts the upsert created (``new`` in its answer: a student new to HubSpot, or
@@ -321,78 +334,6 @@ class ContactPush:
         return works
 
     def _merge_credits(self, chunk: list[Work]) -> tuple[list[Work], list[Work]]:
-        """Before writing credits, read HubSpot's current values (batch read) and merge them
-        against the last synced values (``contact_credit_sync``), as the pull does: an admin's
-        change made since is applied locally as a ``hubspot_adjustment`` ledger row, so what is
-        written is base + local deltas + HubSpot deltas, never a blind overwrite.
-
-        A contact HubSpot merged into another (its id in the survivor's
-        ``hs_merged_object_ids``; a read of a merged-away id answers with the survivor —
-        https://knowledge.hubspot.com/records/merge-records) is re-linked to the survivor; one
-        HubSpot deleted is re-linked by email (returned second: the caller upserts by email).
-        Returns (works to update by id, with their merged state; works to upsert by email)."""
-        ids = [str(w.state["hubspot_id"]) for w in chunk]
-        records = self.reader.read(
-            CONTACTS, ids, properties=CONTACT_READ_PROPERTIES, history=CREDIT_PROPERTIES
-        )
-        by_id = {r["id"]: r for r in records}
-        survivor: dict[str, dict] = {}
-        for rec in records:
-            for old in (rec["properties"].get(MERGED_IDS) or "").split(";"):
-                if old.strip():
-                    survivor[old.strip()] = rec
-        ready: list[Work] = []
-        gone: list[Work] = []
-        found: dict[str, dict] = {}
-        for work in chunk:
-            hid = str(work.state["hubspot_id"])
-            rec = by_id.get(hid) or survivor.get(hid)
-            target = rec["id"] if rec is not None else None
-            if target != hid:
-                why = (
-                    f"HubSpot contact {hid} was merged into {target}"
-                    if target
-                    else f"HubSpot contact {hid} was deleted; matched again by email"
-                )
-                try:
-                    self.store.relink_contact(work.record_id, target, f"{PUSH_ACTOR}: {why}")
-                except psycopg.errors.UniqueViolation:
-                    self.settler.fail(
-                        [work],
-                        f"{why}, which is linked to another local contact: "
-                        "merge the two students by hand",
-                    )
-                    continue
-                log.info("%s (contact %s re-linked)", why, work.state.get("student_id"))
-                self.relinked = True
-                work.state["hubspot_id"] = target
-                if target is None:
-                    gone.append(work)
-                    continue
-            found[target] = rec
-            ready.append(work)
-        if found:
-            result = self.store.merge_credits_for_push(list(found.values()), PUSH_ACTOR)
-            # HubSpot's record holds a value the database cannot take (glue.hubspot.values):
-            # its credits cannot be merged, so nothing is written over them until it is fixed
-            # or a credit change too large to take unconfirmed (CREDIT_JUMP, held for an admin)
-            stopped = set(result.get("refused") or []) | set(result.get("held") or [])
-            refused = {e["id"]: e["error"] for e in result.get("errors") or []
-                       if e.get("id") in stopped}
-            for work in [w for w in ready if w.state["hubspot_id"] in refused]:
-                self.settler.fail([work], f"HubSpot contact {work.state['hubspot_id']} cannot be "
-                                   f"merged: {refused[work.state['hubspot_id']]}")
-            ready = [w for w in ready if w.state["hubspot_id"] not in refused]
-            busy = set(result.get("retry") or [])
-            if busy:
-                self.settler.fail(
-                    [w for w in ready if w.state["hubspot_id"] in busy],
-                    "BUSY: the contact stayed locked during the credit merge",
-                    count_attempt=False,
-                )
-                ready = [w for w in ready if w.state["hubspot_id"] not in busy]
-        fresh = self.db.push_state(CONTACTS_TABLE, [w.record_id for w in ready + gone])
-        for work in ready + gone:
-            if work.record_id in fresh:
-                work.state = fresh[work.record_id]
-        return [w for w in ready if w.state.get("hubspot_id")], gone
+        """The credit merge of one chunk before its credits are written (glue/sync/push/merge.py):
+        (works to update by id, with their merged state; works to upsert by email)."""
+        return self.merge.run(chunk)

@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 
 from glue.clock import SYSTEM, Clock
-from glue.config import PUSH_BATCH_SIZE, PUSH_LEASE_SECONDS, PUSH_LINGER_SECONDS, Settings
+from glue.config import (
+    PUSH_BATCH_SIZE,
+    PUSH_LEASE_SECONDS,
+    PUSH_LINGER_SECONDS,
+    PushSettings,
+    Settings,
+)
 from glue.db.database import Database
 from glue.hubspot.catalogue import WAITLIST_TABLE
 from glue.hubspot.client import HubSpotClient
@@ -37,6 +43,7 @@ from glue.sync.push.records import (
     EXAMS_TABLE,
     Abort,
     PushStats,
+    Work,
     default_worker_name,
 )
 from glue.sync.push.send import Sender
@@ -98,8 +105,7 @@ class Pusher:
         settings: Settings,
         *,
         worker: str | None = None,
-        batch_size: int = BATCH_RECORDS,
-        lease_seconds: int = LEASE_SECONDS,
+        push_settings: PushSettings | None = None,
         sleep: Callable[[float], None] | None = None,
         stop: threading.Event | None = None,
         ramp: int | None = None,
@@ -116,9 +122,8 @@ class Pusher:
         self.claimer = Claimer(
             db,
             self.worker,
-            batch_size=batch_size,
-            next_size=min(batch_size, ramp) if ramp else batch_size,
-            lease_seconds=lease_seconds,
+            push_settings or PushSettings(),
+            ramp=ramp,
             max_attempts=settings.max_attempts,
             stopping=self.stopping,
         )
@@ -302,53 +307,59 @@ class Pusher:
         self.last_batch_full = batch.full
         if not batch.rows:
             return 0
-        rows, works = batch.rows, batch.works
         self.stats.batches += 1
         with self.settler.lock:
-            self.settler.unsettled = dict(works)
+            self.settler.unsettled = dict(batch.works)
         try:
-            by_table = defaultdict(list)
-            for work in works.values():
-                by_table[work.table].append(work)
-            self.contacts.relinked = False
-            # a waitlist place goes as a booking object: with the bookings, after its contact
-            bookings = by_table[BOOKINGS_TABLE] + by_table[WAITLIST_TABLE]
-            sending = Sending(
-                early=[
-                    w
-                    for w in bookings
-                    if w.state is not None
-                    and (
-                        w.state.get("contact_record_id") is None
-                        or self.bookings.contact_id(w.state, {})
-                    )
-                ]
-            )
-            contacts = self.contacts.push(
-                by_table[CONTACTS_TABLE], bookings, idle=lambda: self.bookings.upsert_early(sending)
-            )
-            if ahead and batch.full:  # (not before: see _claim_ahead)
-                self._claim_ahead()
-            # bookings took their contact's new HubSpot id: read them again
-            if self.contacts.relinked:
-                for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
-                    fresh = self.db.push_state(table, [w.record_id for w in by_table[table]])
-                    for work in by_table[table]:
-                        work.state = fresh.get(work.record_id)
-            self.bookings.push(bookings, contacts, sending)
-            self.exams.push(by_table[EXAMS_TABLE])
+            self._push_steps(batch, ahead=ahead)
         except Abort as abort:
-            with self.settler.lock:
-                leftover = [w for w in self.settler.unsettled.values() if w.rows]
-            if leftover:
-                self.settler.fail(
-                    leftover,
-                    f"push aborted: {abort.cause}",
-                    retry_after=abort.retry_after,
-                    count_attempt=False,
-                )
+            self._give_back_unsettled(abort)
             raise abort.cause from None
-        return len(rows)
+        return len(batch.rows)
+
+    def _push_steps(self, batch: Batch, *, ahead: bool) -> None:
+        """The batch's three steps: contacts (meanwhile the bookings whose contact is known),
+        bookings with their associations, exams."""
+        by_table = defaultdict(list)
+        for work in batch.works.values():
+            by_table[work.table].append(work)
+        self.contacts.relinked = False
+        # a waitlist place goes as a booking object: with the bookings, after its contact
+        bookings = by_table[BOOKINGS_TABLE] + by_table[WAITLIST_TABLE]
+        sending = Sending(early=[w for w in bookings if self._contact_known(w)])
+        contacts = self.contacts.push(
+            by_table[CONTACTS_TABLE], bookings, idle=lambda: self.bookings.upsert_early(sending)
+        )
+        if ahead and batch.full:  # (not before: see _claim_ahead)
+            self._claim_ahead()
+        if self.contacts.relinked:  # bookings took their contact's new HubSpot id: read again
+            for table in (BOOKINGS_TABLE, WAITLIST_TABLE):
+                fresh = self.db.push_state(table, [w.record_id for w in by_table[table]])
+                for work in by_table[table]:
+                    work.state = fresh.get(work.record_id)
+        self.bookings.push(bookings, contacts, sending)
+        self.exams.push(by_table[EXAMS_TABLE])
+
+    def _contact_known(self, work: Work) -> bool:
+        """A booking that can be upserted before the batch's contacts are pushed: one with no
+        contact, or whose contact's HubSpot id it knows."""
+        if work.state is None:
+            return False
+        return work.state.get("contact_record_id") is None or bool(
+            self.bookings.contact_id(work.state, {})
+        )
+
+    def _give_back_unsettled(self, abort: Abort) -> None:
+        """An aborted batch: its records not settled yet given back, no attempt counted."""
+        with self.settler.lock:
+            leftover = [w for w in self.settler.unsettled.values() if w.rows]
+        if leftover:
+            self.settler.fail(
+                leftover,
+                f"push aborted: {abort.cause}",
+                retry_after=abort.retry_after,
+                count_attempt=False,
+            )
 
 
 def push(
@@ -359,8 +370,7 @@ def push(
     requeue: bool = False,
     exam: str | None = None,
     max_batches: int | None = None,
-    batch_size: int = BATCH_RECORDS,
-    lease_seconds: int = LEASE_SECONDS,
+    push_settings: PushSettings | None = None,
     linger: float = PUSH_LINGER_SECONDS.default,
     worker: str | None = None,
     stop: threading.Event | None = None,
@@ -368,10 +378,8 @@ def push(
 ) -> PushStats:
     """One ``mockbook push``: preflight, optionally re-queue everything (or one exam), drain,
     and record the run in sync_metadata ('push'); ``stop`` set: as Pusher.run."""
-    pusher = Pusher(
-        db, hubspot, settings, worker=worker, batch_size=batch_size, lease_seconds=lease_seconds,
-        stop=stop, clock=clock,
-    )
+    pusher = Pusher(db, hubspot, settings, worker=worker, push_settings=push_settings, stop=stop,
+                    clock=clock)
     pusher.preflight()
     if requeue or exam:
         pusher.stats.requeued = db.requeue_for_push(None, exam)

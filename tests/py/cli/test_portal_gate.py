@@ -64,6 +64,12 @@ NO_HUBSPOT: dict[tuple[str, ...], list[str]] = {
 }
 # the schema owner's commands (README: `migrate`, and the adoption that comes with it)
 AS_OWNER = {("adoption", "list"), ("adoption", "resolve"), ("migrate",)}
+# Commands that tell a record's story from the database and compare it with HubSpot's copy:
+# against another portal they read its identity only (no record), tell the story and say why
+# HubSpot was not read. The key is filled in with a booking of the synced database.
+STORY_ONLY: dict[tuple[str, ...], list[str]] = {
+    ("trace",): ["trace", "{booking}"],
+}
 # Commands that never read HUBSPOT_BASE_URL at all, and are not run here: what they do instead.
 LOCAL: dict[tuple[str, ...], str] = {
     ("db", "lock"): "pins the checkout's db/migrations files",
@@ -91,7 +97,7 @@ def leaves(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -
 def test_every_command_is_classified() -> None:
     """A new command must be put in one of the tables above, which the next test runs."""
     commands = leaves(cli, click.Context(cli))
-    classified = [*GATED, *NO_HUBSPOT, *LOCAL]
+    classified = [*GATED, *NO_HUBSPOT, *STORY_ONLY, *LOCAL]
     assert len(classified) == len(set(classified))
     assert commands == set(classified), commands ^ set(classified)
 
@@ -149,6 +155,15 @@ def test_every_command_refuses_another_portal_or_never_calls_hubspot(
             code, _, err = run_main(argv, as_role, monkeypatch, capsys)
             assert code in (0, 1, 2) and "Traceback" not in err, (path, code, err)
             assert len(other.requests) == seen, (path, other.requests[seen:])
+        booking = query(push_db, "SELECT booking_id FROM hubspot_sync.hubspot_bookings LIMIT 1")
+        for path, argv in STORY_ONLY.items():
+            seen = len(other.requests)
+            argv = [a.format(booking=booking[0]["booking_id"]) for a in argv]
+            code, out, err = run_main(argv, env, monkeypatch, capsys)
+            assert code == 0 and "Traceback" not in err, (path, code, out, err)
+            assert "HubSpot not read" in out and f"{OTHER_PORTAL}" in out, (path, out)
+            assert not [r for r in other.requests[seen:]
+                        if "/objects/" in r["path"] or "/search" in r["path"]], path
         assert _rows(push_db) == before
 
 

@@ -15,6 +15,7 @@ from glue.sync import notes, pull, reconcile
 from glue.sync.push import bookings as push_bookings
 from glue.sync.push import contacts as push_contacts
 from glue.sync.push import exams as push_exams
+from glue.sync.push import merge as push_merge
 from glue.sync.push import records as push_records
 
 
@@ -94,7 +95,7 @@ def test_the_sync_reads_its_property_lists_from_the_catalogue() -> None:
     found = {
         "pull contacts": pull.CONTACT_PROPERTIES,
         "pull exams": pull.EXAM_PROPERTIES,
-        "push merge read": push_contacts.CONTACT_READ_PROPERTIES,
+        "push merge read": push_merge.CONTACT_READ_PROPERTIES,
         "push profile": push_contacts.PROFILE_PROPERTIES,
         "push exams": tuple(p.name for p in push_exams.EXAM_PROPERTIES),
         "reconcile profile": reconcile.CONTACT_PROFILE,

@@ -17,11 +17,11 @@ from glue.hubspot.client import HubSpotClient, limiter_name
 from glue.hubspot.ratelimit import (
     DailyBudget,
     DailyBudgetExhausted,
-    LocalWindow,
     RateLimiter,
     ShareLimiter,
     build_limiter,
 )
+from glue.hubspot.ratewindow import LocalWindow
 from glue.sandbox import BOOKINGS, Sandbox
 from glue.sandbox.ratelimit import RateLimiter as PortalLimiter
 

@@ -10,8 +10,9 @@ import os
 from test_ratelimit import grant_times, max_in_window
 
 from glue.hubspot.client import HubSpotClient
-from glue.hubspot.ratelimit import DailyBudget, LocalWindow, RateLimiter
+from glue.hubspot.ratelimit import DailyBudget, RateLimiter
 from glue.hubspot.ratelimit_host import HostWindow
+from glue.hubspot.ratewindow import LocalWindow
 from glue.sandbox import BOOKINGS, Sandbox
 
 

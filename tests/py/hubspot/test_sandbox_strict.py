@@ -535,6 +535,7 @@ def test_mockbook_sandbox_sets_the_search_lag_and_the_portal_time_zone(monkeypat
     def serve(port: int, host: str = "127.0.0.1", **options: object) -> None:
         options.pop("webhook_url", None)
         options.pop("webhook_secret", None)
+        options.pop("stop", None)  # (the command's stop event: this stand-in does not serve)
         served.append(Sandbox(port, host=host, conformance=False, **options))  # type: ignore[arg-type]
 
     monkeypatch.setattr(glue.sandbox, "serve", serve)

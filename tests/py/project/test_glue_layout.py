@@ -3,7 +3,8 @@
 - each module opens with a docstring of at most 10 lines (a reader sees what it is at once);
 - SQL lives in the database seam, glue/db/: no other module holds an SQL statement in a
   string (the demo's too: glue/db/demo.py);
-- no import runs back up the layers (LAYERS: hubspot, db, sync, run, cli, ...);
+- no import runs back up the layers (LAYERS: hubspot, db, sync, run, cli, ...), and no two
+  modules import each other, directly or round a circle (deferred imports included);
 - the push package's modules import only the layers below them (records and lanes, settling
   and claiming, sending, the three steps, the loop), and none grows past ~400 lines;
 - no class has more than one base besides the marker bases of ONE_BASE_EXCEPTIONS: objects are
@@ -157,6 +158,7 @@ PUSH_LAYERS = {
     "settle": 1,
     "claim": 1,
     "send": 2,
+    "merge": 2,
     "contacts": 3,
     "bookings": 3,
     "exams": 3,
@@ -250,3 +252,113 @@ def test_the_base_check_finds_mixins() -> None:
         "m.py: class Pusher(ContactPush, BookingPush, ExamPush)",
         "m.py: class Worker(threading.Thread, Reconnecting)",
     ]
+
+
+# ---- no import circle --------------------------------------------------------------------------
+# Every import a module runs counts, a deferred one inside a function too (a circle hidden in a
+# function is still a circle: the two modules can only be read together); an import under
+# ``if TYPE_CHECKING:`` does not (it never runs: a part naming the type of the object holding it).
+# Importing ``a.b.c`` counts as an arrow to ``a.b.c`` alone: a package's __init__ that gathers its
+# modules is not a circle with them.
+def module_name(path: Path) -> str:
+    """``glue/sync/push/contacts.py`` -> ``glue.sync.push.contacts``; a package's __init__: the
+    package's name."""
+    parts = path.relative_to(GLUE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if path.stem == "__init__" else parts)
+
+
+MODULE_NAMES = {module_name(p): p for p in MODULES}
+
+
+def type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the import nodes under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            "TYPE_CHECKING", "typing.TYPE_CHECKING"
+        ):
+            skipped |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return skipped
+
+
+def imports_of(name: str, source: str) -> set[str]:
+    """The glue modules module ``name`` imports at run time (``from p import m``: the module
+    ``p.m`` when there is one, else ``p``), relative imports resolved."""
+    tree = ast.parse(source)
+    skipped = type_checking_only(tree)
+    package = name if MODULE_NAMES[name].stem == "__init__" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in MODULE_NAMES}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in MODULE_NAMES:
+                    found.add(full)
+                elif base in MODULE_NAMES:
+                    found.add(base)
+    return found - {name}
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The circles of an import graph: each strongly connected set of two modules or more, or
+    a module importing itself (Tarjan's algorithm), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            members = []
+            while True:
+                member = stack.pop()
+                members.append(member)
+                if member == node:
+                    break
+            if len(members) > 1 or node in graph.get(node, ()):
+                circles.append(sorted(members))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(circles)
+
+
+def test_no_import_circle_in_the_glue() -> None:
+    graph = {name: imports_of(name, path.read_text()) for name, path in MODULE_NAMES.items()}
+    assert import_circles(graph) == []
+
+
+def test_the_circle_check_finds_circles() -> None:
+    # The check above can fail: it reads deferred and relative imports, and leaves out only what
+    # never runs.
+    deferred = "def build():\n    from glue.hubspot.ratelimit_host import HostWindow\n"
+    assert imports_of("glue.hubspot.ratelimit", deferred) == {"glue.hubspot.ratelimit_host"}
+    relative = "from .sandbox import Sandbox\nfrom . import faults\n"
+    assert imports_of("glue.sandbox.server", relative) == {
+        "glue.sandbox.sandbox", "glue.sandbox.faults"
+    }
+    typed = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .api import Api\n"
+    assert imports_of("glue.sandbox.batch", typed) == set()
+    assert imports_of("glue.sync.push", "from glue.sync.push.pusher import Pusher\n") == {
+        "glue.sync.push.pusher"
+    }
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert import_circles(graph) == [["a", "b", "c"], ["e"]]
+    assert import_circles({"a": {"b"}, "b": set()}) == []

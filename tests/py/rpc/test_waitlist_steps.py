@@ -3,12 +3,14 @@ each calls its database job and reports what it did."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import psycopg
 from postgrest import rpc
 
 from glue.run import cycle as steps
+from glue.run.describe import describe
 
 
 def one(db: psycopg.Connection, query: str, params: tuple = ()) -> object:
@@ -31,7 +33,7 @@ def test_waitlist_and_complete_steps_do_their_jobs(db: psycopg.Connection) -> No
     past = one(db, "SELECT tests.make_exam(p_exam_date := hubspot_sync.business_today() - 2)")
     db.execute("SELECT tests.seed_booking(tests.make_student(), %s)", (past,))
 
-    report = steps.step(SimpleNamespace(conn=db), {"waitlist", "complete"})
+    report = steps.step(SimpleNamespace(conn=db, stop=threading.Event()), {"waitlist", "complete"})
 
     assert list(report.steps) == ["waitlist", "complete"]
     waitlist, complete = report.steps["waitlist"], report.steps["complete"]
@@ -42,8 +44,8 @@ def test_waitlist_and_complete_steps_do_their_jobs(db: psycopg.Connection) -> No
                (third,)) == "offered"
     assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings"
                    " WHERE associated_mock_exam = %s", (past,)) == "Completed"
-    assert steps.describe(waitlist).startswith("waitlist: ")
-    assert "past booking(s) completed" in steps.describe(complete)
+    assert describe(waitlist).startswith("waitlist: ")
+    assert "past booking(s) completed" in describe(complete)
 
 
 def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that_day(
@@ -60,11 +62,11 @@ def test_the_waitlist_step_reports_the_places_it_closed_for_students_booked_that
         p_mock_exam_id=full, p_attending_location="mississauga")
     db.execute("SELECT tests.seed_booking(%s, %s)", (student, other))  # as the pull writes it
 
-    report = steps.step(SimpleNamespace(conn=db), {"waitlist"})
+    report = steps.step(SimpleNamespace(conn=db, stop=threading.Event()), {"waitlist"})
 
     waitlist = report.steps["waitlist"]
     assert waitlist.status == steps.OK
     assert waitlist.detail["left"] >= 1
     assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
                (student,)) == "left"
-    assert "place(s) of students booked that day closed" in steps.describe(waitlist)
+    assert "place(s) of students booked that day closed" in describe(waitlist)

@@ -22,6 +22,7 @@ from push_helpers import (
     settings_for,
 )
 
+from glue.config import PushSettings
 from glue.db.database import Database
 from glue.hubspot.catalogue import hubspot_date
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
@@ -245,7 +246,9 @@ def test_pusher_batches_are_bounded_by_max_batches(push_db: str, sandbox: Sandbo
     book(push_db, [(s, world.exams[0]) for s in world.students])
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings, batch_size=4)
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=4)
+        )
         stats = pusher.run(max_batches=2, linger=0)
         assert stats.batches == 2
         assert pending(push_db) > 0

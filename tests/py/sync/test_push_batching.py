@@ -21,6 +21,7 @@ from push_helpers import (
 import glue.sync.push.bookings
 import glue.sync.push.claim
 import glue.sync.push.records
+from glue.config import PushSettings
 from glue.db.database import Database
 from glue.sandbox import CONTACTS
 from glue.sync.push import Pusher
@@ -68,7 +69,10 @@ def test_batch_bookings_bounded_by_association_calls(push_db, sandbox, monkeypat
     ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings, batch_size=8)  # 4 bookings at most
+        # 4 bookings at most
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=8)
+        )
         assert pusher.push_batch() > 0
         assert pusher.stats.by_table[glue.sync.push.records.BOOKINGS_TABLE] <= 4
         assert pusher.last_batch_full
@@ -89,7 +93,9 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
     ten_bookings_four_per_association_call(push_db, sandbox, monkeypatch)
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings, batch_size=100)
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=100)
+        )
         events: list[tuple[str, int]] = []  # ("associate", pairs) / ("complete", bookings)
         real_associate = pusher.hubspot.associate
 
@@ -131,7 +137,8 @@ def test_bookings_are_written_back_as_their_association_call_lands(
     done_at_last_upsert: list[int] = []
     with Database(push_db) as db:
         client = client_for(settings)
-        pusher = Pusher(db, client, settings, batch_size=40)  # the ten bookings: one batch
+        # the ten bookings: one batch
+        pusher = Pusher(db, client, settings, push_settings=PushSettings(batch_size=40))
         real_upsert = client.upsert
 
         def upsert(object_type, id_property, inputs):
@@ -162,7 +169,9 @@ def test_a_ramp_starts_with_a_small_batch_and_doubles_it(push_db, sandbox) -> No
     settings = settings_for(push_db, sandbox)
     sizes: list[int] = []
     with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings, batch_size=100, ramp=20)
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=100), ramp=20
+        )
         while True:
             before = pusher.stats.sent
             if not pusher.push_batch():

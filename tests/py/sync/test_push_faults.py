@@ -27,7 +27,7 @@ from push_helpers import (
 )
 
 import glue.hubspot.client
-from glue.config import Settings
+from glue.config import PushSettings, Settings
 from glue.credit_fields import CREDIT_FIELD_NAMES as CREDIT_PROPERTIES
 from glue.db.database import Database
 from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError, RecordError
@@ -47,6 +47,8 @@ CREDITS = (
     "mock_discussion_token",
     "shared_mock_credits",
 )
+# batches of 150 records under a short lease: several batches, rows of a lost one back soon
+SMALL_BATCHES = PushSettings(batch_size=150, lease_seconds=30)
 
 
 def drain(url: str, sb: Sandbox, *, max_runs: int = 20, **settings_overrides) -> list:
@@ -57,7 +59,7 @@ def drain(url: str, sb: Sandbox, *, max_runs: int = 20, **settings_overrides) ->
     runs = []
     with Database(url) as db:
         while pending(url) and len(runs) < max_runs:
-            pusher = Pusher(db, client, settings, batch_size=150, lease_seconds=30)
+            pusher = Pusher(db, client, settings, push_settings=SMALL_BATCHES)
             runs.append(pusher.run(linger=5.0))
     return runs, client
 
@@ -260,7 +262,7 @@ def test_a_whole_batch_refusal_is_bisected_down_to_the_culprit(push_db: str) -> 
         client = _StrictContacts("HB5")
         settings = Settings(database_url=push_db, hubspot_access_token="unused")
         pusher = Pusher(db, client, settings)  # type: ignore[arg-type]
-        pusher.contacts._reader = _EchoReader(push_db)  # type: ignore[assignment]
+        pusher.contacts.merge._reader = _EchoReader(push_db)  # type: ignore[assignment]
         rows = db.claim_sync_batch(pusher.worker, 100, 60)
         works = [
             Work(r["table_name"], r["record_id"], [r], s)
@@ -297,7 +299,7 @@ def test_a_batch_answer_missing_an_input_is_not_counted_as_written(
     settings = settings_for(push_db, sandbox)
     client = client_for(settings)
     with Database(push_db) as db:
-        first = Pusher(db, client, settings, batch_size=150, lease_seconds=30).run(linger=0)
+        first = Pusher(db, client, settings, push_settings=SMALL_BATCHES).run(linger=0)
     assert sandbox.stats["faults"]["omitted_result"] == 2
     assert first.retried > 0 and first.dead_lettered == 0
     assert pending(push_db) > 0  # the unconfirmed contact's and exam's rows, due again

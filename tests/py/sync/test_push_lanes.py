@@ -24,6 +24,7 @@ from push_helpers import (
     settings_for,
 )
 
+from glue.config import PushSettings
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import CONTACTS, EXAMS
@@ -53,7 +54,9 @@ def test_run_claims_ahead_and_settles_everything(push_db, sandbox) -> None:
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
         gathered: list[str] = []
-        pusher = Pusher(db, client_for(settings), settings, batch_size=10)
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=10)
+        )
         real = pusher.claimer.gather
 
         def gather():
@@ -115,7 +118,9 @@ def test_an_interrupted_run_leaves_no_thread_and_gives_the_next_batch_back(
     pushers: list[Pusher] = []
     client.exc = exc
     with Database(push_db) as db:
-        pusher = Pusher(db, client, settings, batch_size=20, lease_seconds=600)
+        pusher = Pusher(
+            db, client, settings, push_settings=PushSettings(batch_size=20, lease_seconds=600)
+        )
         pushers.append(pusher)
         real = pusher.claimer.gather
 
@@ -166,9 +171,8 @@ def test_pushers_at_once_send_each_booking_once(push_db, sandbox) -> None:
         try:
             with Database(push_db) as db:
                 start.wait()
-                Pusher(db, client_for(settings), settings, batch_size=12, worker=f"w{k}").run(
-                    linger=1.0
-                )
+                Pusher(db, client_for(settings), settings, worker=f"w{k}",
+                       push_settings=PushSettings(batch_size=12)).run(linger=1.0)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -221,7 +225,9 @@ def test_a_contact_pushed_by_two_batches_keeps_its_credit_base(
     book(push_db, [(student, world.exams[0])])  # 5 -> 4
     settings = settings_for(push_db, sandbox)
     with Database(push_db) as db:
-        pusher = Pusher(db, client_for(settings), settings, batch_size=batch_size)
+        pusher = Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=batch_size)
+        )
         gathers: list[int] = []
         real_gather = pusher.claimer.gather
 

@@ -26,6 +26,7 @@ import sandbox_fixtures
 from invariants import check_invariants, snapshot
 from push_helpers import book, client_for, make_world, pending, query, settings_for
 
+from glue.config import PushSettings
 from glue.credit_fields import CREDIT_FIELD_NAMES as CREDIT_PROPERTIES
 from glue.db.database import Database
 from glue.hubspot.client import CONTACTS as CONTACTS_TYPE
@@ -95,7 +96,8 @@ def test_a_lookup_beside_another_workers_lease_loses_no_credit_change(
         "WHERE table_name <> 'hubspot_contact_credits' AND done_at IS NULL",
     )
     with Database(push_db) as db_a, Database(push_db) as db_b:
-        pusher_b = Pusher(db_b, paused, settings, worker="worker-B", lease_seconds=600)
+        pusher_b = Pusher(db_b, paused, settings, worker="worker-B",
+                          push_settings=PushSettings(lease_seconds=600))
         failed: list[BaseException] = []
 
         def run_b() -> None:

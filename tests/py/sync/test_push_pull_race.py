@@ -64,6 +64,7 @@ from pull_helpers import (
 from push_helpers import pending
 from waiting import next_millisecond
 
+from glue.config import PushSettings
 from glue.hubspot.client import CONTACTS as CONTACTS_TYPE
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import CONTACTS, Sandbox
@@ -157,7 +158,8 @@ def test_a_pull_during_a_push_loses_no_credit_change(
 
         def run_b() -> None:
             try:
-                Pusher(db_b, gated, settings, worker="worker-B", lease_seconds=600).push_batch()
+                Pusher(db_b, gated, settings, worker="worker-B",
+                       push_settings=PushSettings(lease_seconds=600)).push_batch()
             except BaseException as exc:  # re-raised below
                 failed.append(exc)
 

@@ -11,7 +11,7 @@ import push_helpers
 import pytest
 from push_helpers import book, client_for, hubspot_bookings, make_world, pending, settings_for
 
-from glue.config import ConfigError, Settings
+from glue.config import ConfigError, PushSettings, Settings
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.sandbox import Sandbox
@@ -50,7 +50,9 @@ def _push_all(url: str, sb: Sandbox, **overrides) -> None:
     settings = settings_for(url, sb, rate_limit_window_seconds=WINDOW, **overrides)
     with Database(url) as db:
         # small batches: many calls, several windows' worth
-        Pusher(db, client_for(settings), settings, batch_size=30).run(linger=1)
+        Pusher(
+            db, client_for(settings), settings, push_settings=PushSettings(batch_size=30)
+        ).run(linger=1)
 
 
 def test_a_portal_allowing_less_than_the_setting_slows_the_push(push_db: str) -> None:
