@@ -1,5 +1,5 @@
--- Why: an exam archived (deleted) in HubSpot is cancelled here with its bookings and waitlist,
--- and its archival time kept so that a live read made before the deletion counts as older.
+-- Why: an exam deleted in HubSpot is closed here with its bookings, and a read made before the
+-- deletion counts as older.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_archived_exam(p_item jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -14,7 +14,6 @@ DECLARE
     v_applied timestamptz;
     v_out jsonb := '{"unchanged": 1}'::jsonb;
 BEGIN
-    -- archivedAt missing or malformed: deactivated, no time stored
     IF nullif(p_item ->> 'archivedAt', '') IS NOT NULL THEN
         BEGIN
             v_modified := mockbook_internal.pulled_timestamp(p_item, 'archivedAt');
@@ -36,7 +35,7 @@ BEGIN
     v_old := mockbook_internal.lock_exam(v_id);
     SELECT s.hubspot_modified_at INTO v_applied
     FROM hubspot_sync.exam_hubspot_sync AS s WHERE s.exam_id = v_old.id;
-    -- a newer read (a restore in HubSpot) was applied: this one is older, a dead letter stays
+    -- a newer read (a restore in HubSpot) was applied
     IF v_modified < v_applied THEN
         RETURN v_out || '{"applied": false}'::jsonb;
     END IF;
@@ -55,8 +54,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_archived_exam(jsonb) IS
-'Internal (apply_pulled_exam): an exam record archived in HubSpot: a known active exam is
-deactivated (apply_exam_change cancels its bookings), its archivedAt stored as its last applied
-HubSpot time. Returns {deactivated, bookings_cancelled} or {unchanged}. Locks: the exam.';
+'Internal (apply_pulled_exam): a HubSpot exam record archived: the exam deactivated with its
+bookings, its archivedAt stored. Returns its counts. Locks: the exam.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_archived_exam(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
--- Why: HubSpot owns an exam's capacity: one below the Active bookings is stored as HubSpot says,
--- the bookings kept and listed for an admin, and no seat sold or offered below it.
+-- Why: HubSpot owns an exam's capacity: a cut below the Active bookings is stored all the same,
+-- the bookings kept and listed for an admin.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_capacity(
     p_old hubspot_sync.hubspot_mock_exams, p_capacity integer)
 RETURNS jsonb
@@ -43,9 +43,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_capacity(hubspot_sync.hubspot_mock_exams, integer) IS
-'Internal (apply_pulled_exam, under the exam''s lock): sets the exam''s capacity to HubSpot''s
-(set_exam_capacity); below its Active bookings, stores it all the same, withdraws the excess
-offers and lists each Active booking in booking_conflicts (capacity_cut). Returns the pull''s
-capacity_cut entries: [] or [{id, capacity, previous_capacity, active_bookings}].';
+'Internal (apply_pulled_exam, under the exam''s lock): HubSpot''s capacity set; a cut below the
+Active bookings stored and listed (booking_conflicts). Returns the pull''s capacity_cut entries.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_capacity(hubspot_sync.hubspot_mock_exams, integer)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,12 +1,5 @@
-/**
- * Why: HubSpot and Postgres both change a contact's credits (admins in HubSpot, bookings here),
- * so a pulled balance is merged as a difference from the last synced value, never copied over a
- * local deduction the push has not sent yet. A contact is applied under its row lock, never
- * waited for: a contact in use is retried by the next pull. Its parts, each its own function:
- * the values screened (screen_pulled_contact), a new contact inserted (insert_pulled_contact),
- * the credits merged (merge_pulled_credits, each field decided by credit_merge); here, the lock,
- * the profile and what the record adds to the report.
- */
+-- Why: a pulled contact's credits are merged (merge_pulled_credits), never copied over a local
+-- deduction the push has not sent yet; here, the contact's lock and its profile.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contact(p_item jsonb, p_actor text,
                                                                   p_merge_credits boolean)
 RETURNS jsonb
@@ -18,7 +11,7 @@ DECLARE
     v_id constant text := p_item ->> 'id';
     v_push_merge constant boolean :=
         coalesce(current_setting('mockbook.credit_merge', true), '') = 'push';
-    v_rec jsonb;  -- the record's values, screened (screen_pulled_contact)
+    v_rec jsonb;
     v_modified timestamptz;
     v_contact hubspot_sync.hubspot_contact_credits;
     v_new hubspot_sync.hubspot_contact_credits;
@@ -34,8 +27,7 @@ BEGIN
         PERFORM mockbook_internal.insert_pulled_contact(p_item, v_rec, p_actor);
         RETURN '{"inserted": 1}'::jsonb;
     END IF;
-    -- never wait for a contact row here: a contact in use (a booking in flight, a push claiming
-    -- it) is retried by the next pull instead (BUSY -> retry)
+    -- a contact in use (a booking in flight, a push's claim) is never waited for: BUSY -> retry
     SELECT c.* INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
     WHERE c.id = v_contact.id
     FOR NO KEY UPDATE SKIP LOCKED;
@@ -43,17 +35,14 @@ BEGIN
         PERFORM mockbook_internal.raise_error('BUSY',
             format('contact %s is in use; applied again by the next pull', v_id));
     END IF;
-    -- A read older than the one the merge base came from: HubSpot's state has moved on since,
-    -- and a newer read was applied. Nothing of it is applied; an open dead letter stays open.
+    -- older than the read the merge base came from: nothing applied, a dead letter stays open
     IF v_modified IS NOT NULL AND EXISTS (
            SELECT FROM hubspot_sync.contact_credit_sync AS s
            WHERE s.contact_id = v_contact.id AND s.hubspot_modified_at > v_modified) THEN
         RETURN '{"unchanged": 1, "applied": false}'::jsonb;
     END IF;
-    -- A push holding the contact's outbox row (a live lease) may be writing its credits to
-    -- HubSpot right now: whether HubSpot's value is from before or after that write cannot be
-    -- told, so the merge waits for the push's write-back. The push's own merge runs under its
-    -- lease.
+    -- a push holding its outbox row (a live lease) may be writing its credits to HubSpot now:
+    -- the merge waits for its write-back (the push's own merge runs under its lease)
     IF p_merge_credits AND NOT v_push_merge AND EXISTS (
            SELECT FROM hubspot_sync.sync_queue AS q
            WHERE q.table_name = 'hubspot_contact_credits' AND q.record_id = v_contact.id
@@ -67,15 +56,12 @@ BEGIN
            WHERE s.contact_id = v_contact.id
              AND (s.source = 'push' OR (s.pushing IS NOT NULL AND NOT s.pushing <@ (v_rec -> 'hub')))
              AND s.hubspot_modified_at IS NOT NULL) THEN
-        -- Written by the push since its last read, or perhaps written (a push of unknown
-        -- outcome, and HubSpot's values are not all it sent): an admin's change may hide in the
-        -- history, and only the history tells whether the push's write landed; a search result
-        -- lacks it. Read it again with it.
+        -- written by a push since its last read, or perhaps: only HubSpot's history tells
+        -- whether that write landed and what an admin changed; read again with it
         RETURN jsonb_build_object('recheck', jsonb_build_array(v_id), 'applied', false);
     END IF;
 
-    -- the profile: HubSpot's, but an empty value the record names unknown (the glue's catalogue)
-    -- keeps the local one, reported in "blank" (reconcile shows the drift), as an unknown credit
+    -- HubSpot's profile; a value the record names unknown keeps the local one, listed in blank
     v_new := v_contact;
     v_new.hubspot_id := v_id;
     v_new.email := v_rec ->> 'email';
@@ -106,8 +92,7 @@ BEGIN
             'merged', CASE WHEN v_merged THEN 1 ELSE 0 END,
             'baselined', CASE WHEN (v_merge ->> 'baselined')::boolean THEN 1 ELSE 0 END,
             'clamped', v_merge -> 'clamped');
-        -- The push merging just before its write sends the merged balances itself: queueing
-        -- them again would push twice.
+        -- the push's own merge sends the merged balances itself: not queued twice
         IF (v_merge ->> 'queue')::boolean AND NOT v_push_merge THEN
             INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data,
                                                  new_data)
@@ -120,7 +105,7 @@ BEGIN
                     AND q.done_at IS NULL AND q.dead_at IS NULL AND q.lease_owner IS NULL);
             v_out := v_out || jsonb_build_object('queued', CASE WHEN FOUND THEN 1 ELSE 0 END);
         END IF;
-        -- a change past the jump limit: held for an admin, its dead letter opened
+        -- held for an admin (past the jump limit): its dead letter opened
         IF v_merge -> 'held' <> '{}'::jsonb THEN
             v_out := v_out || jsonb_build_object(
                 'held', jsonb_build_array(v_id),
@@ -139,9 +124,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_contact(jsonb, text, boolean) IS
-'Internal (apply_pulled_records): applies one contact record read from HubSpot: a new one
-inserted; a known one, under its lock (never waited for: BUSY), takes HubSpot''s profile (an
-unknown empty value kept, listed in blank) and, with p_merge_credits, its credits merged. Returns
-its counts and lists; {"applied": false} for an older read or one to read again (recheck).';
+'Internal (apply_pulled_records): one HubSpot contact record, inserted or, under its lock
+(BUSY), its profile and credits (p_merge_credits) applied. Returns its counts and lists.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_contact(jsonb, text, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,14 +1,10 @@
--- Why: HubSpot and Postgres both change a contact's credits, so the pull applies each contact on
--- its own, merging its credits (apply_pulled_contact), in the way every kind of record is applied
--- (apply_pulled_records): one bad record or a busy contact never stops the pull, and locking the
--- contacts in ascending id, a pull never deadlocks with a push's claim.
+-- Why: the glue's door to apply HubSpot's contacts (apply_pulled_contact, apply_pulled_records).
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_contacts(p_contacts jsonb,
                                                              p_actor text DEFAULT NULL,
                                                              p_merge_credits boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

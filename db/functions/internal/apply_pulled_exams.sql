@@ -1,10 +1,8 @@
--- Why: HubSpot owns exams; the pull applies their changes record by record without undoing local
--- work (apply_pulled_exam), in the way every kind of record is applied (apply_pulled_records).
+-- Why: the glue's door to apply HubSpot's exams (apply_pulled_exam, apply_pulled_records).
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exams(p_exams jsonb, p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$

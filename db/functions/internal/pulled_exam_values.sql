@@ -1,5 +1,4 @@
--- Why: an exam's values are read from its HubSpot properties and checked before anything is
--- locked or written, so a malformed record changes nothing.
+-- Why: an exam's values are read and checked before anything is locked or written.
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_exam_values(p_props jsonb)
 RETURNS hubspot_sync.hubspot_mock_exams
 LANGUAGE plpgsql
@@ -59,7 +58,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_exam_values(jsonb) IS
-'Internal (apply_pulled_exam): the exam columns HubSpot''s properties give (a due scheduled exam
-active; prerequisite_exam_ids NULL when not given). Errors: INVALID_ARGUMENT naming the property.';
+'Internal (apply_pulled_exam): the exam HubSpot''s properties give. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_exam_values(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -13,7 +13,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_properties(jsonb) IS
-'Internal (pull): a HubSpot record''s properties object; INVALID_ARGUMENT "a record without
-properties" when it has none.';
+'Internal (pull): a HubSpot record''s properties. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_properties(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,5 +1,4 @@
--- Why: a pulled contact record is read once, its values screened, before anything is written;
--- an empty credit value means what the glue's catalogue declares (the record's "unknown" list).
+-- Why: a pulled contact's values are read and screened once, before anything is written.
 CREATE OR REPLACE FUNCTION mockbook_internal.screen_pulled_contact(p_item jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -28,7 +27,7 @@ BEGIN
     FOR v_field IN SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r LOOP
         v_hval := mockbook_internal.pulled_int(v_props, v_field);
         v_hub := v_hub || jsonb_build_object(v_field, coalesce(v_hval, 0));
-        -- unknown: left out of the merge (the local balance kept); else empty is 0
+        -- an unknown empty credit is left out of the merge (the local balance kept)
         IF NOT v_unknown ? v_field THEN
             v_known := v_known || jsonb_build_object(v_field, coalesce(v_hval, 0));
         END IF;
@@ -38,9 +37,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.screen_pulled_contact(jsonb) IS
-'Internal (apply_pulled_contact): one pulled contact''s values, screened: {id, email
-(lower-cased), student_id, firstname, lastname, ndecc_exam_date, modified, hub (every credit
-field, 0 when empty), known (the credit fields to merge: those the record''s unknown list does not
-name)}. Errors: INVALID_ARGUMENT.';
+'Internal (apply_pulled_contact): one pulled contact''s values, screened: {id, email, student_id,
+firstname, lastname, ndecc_exam_date, modified, hub (every credit field, 0 when empty), known (the
+credit fields its unknown list does not name)}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.screen_pulled_contact(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

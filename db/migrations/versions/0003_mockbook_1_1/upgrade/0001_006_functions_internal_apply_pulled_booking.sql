@@ -13,7 +13,7 @@ DECLARE
     v_code text;
     v_key text;
     v_booking hubspot_sync.hubspot_bookings;
-    v_held hubspot_sync.hubspot_bookings;  -- what Postgres holds for a new one: its copies
+    v_held hubspot_sync.hubspot_bookings;
     v_exam hubspot_sync.hubspot_mock_exams;
 BEGIN
     v_code := mockbook_internal.pulled_text(v_props, 'booking_id', true);
@@ -39,8 +39,7 @@ BEGIN
             format('booking %s is already HubSpot booking %s: HubSpot holds a duplicate',
                    coalesce(v_booking.booking_id, v_code), v_booking.hubspot_id));
     ELSIF v_booking.id IS NOT NULL THEN
-        -- records come in HubSpot's order, not the lock order: a row in use is retried by the
-        -- next pull (BUSY)
+        -- not in the lock order: a row in use is never waited for (BUSY)
         PERFORM FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = v_booking.id
         FOR UPDATE SKIP LOCKED;
         IF NOT FOUND THEN
@@ -75,8 +74,7 @@ BEGIN
     v_booking.end_time := mockbook_internal.pulled_text(v_props, 'end_time');
     v_booking.exam_date := mockbook_internal.pulled_date(v_props, 'exam_date');
     v_booking.mock_type := mockbook_internal.pulled_text(v_props, 'mock_type');
-    -- an empty value the record names unknown (the glue's catalogue): the copy Postgres holds,
-    -- its exam's or its associated contact's
+    -- an unknown empty value: the copy Postgres holds, its exam's or contact's
     v_held.start_time := v_exam.start_time;
     v_held.end_time := v_exam.end_time;
     v_held.exam_date := v_exam.exam_date;
@@ -109,16 +107,13 @@ BEGIN
         mockbook_internal.pulled_created_at(p_item))
     RETURNING id INTO v_booking.id;
     RETURN jsonb_build_object('inserted', 1, 'inserted_ids', jsonb_build_array(v_booking.id),
-        -- an Active one: its exam is recounted
         'recount', CASE WHEN v_booking.is_active = 'Active'
                         THEN jsonb_build_array(v_exam.hubspot_id) ELSE '[]'::jsonb END);
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_booking(jsonb) IS
-'Internal (apply_pulled_records): applies one booking record read from HubSpot: matched (by
-HubSpot id), linked (by booking code or idempotency key: its HubSpot id stored, the row never
-waited for: BUSY) or inserted without moving credits. Returns its counts, inserted_ids and the
-exam to recount (recount); {"applied": false} for a waitlist place (WL-).';
+'Internal (apply_pulled_records): one HubSpot booking record, matched, linked (BUSY) or inserted
+without moving credits. Returns its counts, inserted_ids and the exam to recount.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_booking(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,13 +1,11 @@
 -- Frozen copy of db/functions/internal/apply_pulled_bookings.sql (changed).
--- Why: import and reconcile --repair bring HubSpot-only bookings into Postgres without inserting
--- one twice and without moving credits (apply_pulled_booking), in the way every kind of record is
--- applied (apply_pulled_records); the exams of new Active bookings are recounted last.
+-- Why: the glue's door to import HubSpot's bookings (apply_pulled_booking, apply_pulled_records);
+-- their exams are recounted last, in the lock order.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_bookings(p_bookings jsonb,
                                                              p_actor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
--- SECURITY DEFINER: mockbook_glue may not write the tables (README, Roles); its functions are the way in
 SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -19,7 +17,6 @@ BEGIN
     v_result := mockbook_internal.apply_pulled_records('bookings', p_bookings, p_actor, '{
         "inserted": 0, "inserted_ids": [], "linked": 0, "matched": 0, "errors": [], "retry": [],
         "recount": []}');
-    -- the exams last (the lock order), ascending HubSpot id
     FOR v_exam_id IN SELECT DISTINCT x.id
                      FROM jsonb_array_elements_text(v_result -> 'recount') AS x(id)
                      ORDER BY x.id LOOP

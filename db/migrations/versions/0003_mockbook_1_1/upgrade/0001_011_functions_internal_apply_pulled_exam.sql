@@ -1,7 +1,6 @@
 -- Frozen copy of db/functions/internal/apply_pulled_exam.sql (new).
--- Why: HubSpot owns exams; one exam read from it is applied without undoing local work: an
--- unpushed local change wins, an older read never overwrites a newer one, and a moved or closed
--- exam carries its bookings and waitlist along. Field owners: docs/hubspot.md.
+-- Why: HubSpot owns exams, but a pulled one never undoes local work: an unpushed local change
+-- wins, an older read is not applied, a moved or closed exam takes its bookings along.
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_exam(p_item jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -38,9 +37,8 @@ BEGIN
                WHERE s.exam_id = v_exam AND s.hubspot_modified_at > v_modified) THEN
             RETURN '{"unchanged": 1, "applied": false}'::jsonb;
         END IF;
-        -- an empty value the record names unknown (the glue's catalogue): the stored one is kept
         v_new := mockbook_internal.pulled_keep_unknown(v_new, v_old, p_item);
-        -- Two-way fields: a local change not pushed yet wins (the push writes it).
+        -- an unknown empty value, or a local change not pushed yet, is kept
         IF v_new.capacity IS DISTINCT FROM v_old.capacity
            AND mockbook_internal.local_change_pending('hubspot_mock_exams', v_exam, 'capacity') THEN
             v_new.capacity := v_old.capacity;
@@ -93,16 +91,13 @@ BEGIN
         v_out := v_out || jsonb_build_object('time_problems', jsonb_build_array(
             jsonb_build_object('id', v_id, 'problem', v_problem)));
     END IF;
-    -- the newest HubSpot time applied (under the exam's lock, or its insert)
     PERFORM mockbook_internal.note_exam_read(v_exam, v_modified);
     RETURN v_out;
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_exam(jsonb) IS
-'Internal (apply_pulled_records): applies one exam record read from HubSpot: inserted, updated
-(unknown empty values, a local change not pushed yet and a capacity cut kept as docs/hubspot.md
-says; apply_exam_change for its bookings) or, archived, deactivated. Returns its counts and
-lists; {"applied": false} for a read older than the one applied last. Locks: the exam.';
+'Internal (apply_pulled_records): one HubSpot exam record, inserted, updated (docs/hubspot.md) or
+archived. Returns its counts and lists. Locks: the exam.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_exam(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,9 +1,7 @@
 -- Frozen copy of db/functions/internal/apply_pulled_records.sql (new).
--- Why: the pull, the import, the reconcile and the webhooks apply HubSpot's records of every kind
--- the same way, so the way is written once: the batch in its kind's lock order, each record in a
--- subtransaction of its own (one bad or busy record never stops the others), a record that raises
--- retried or dead-lettered (pull_record_failed), one applied closing its dead letter. What one
--- record does is its kind's: apply_pulled_exam, apply_pulled_contact, apply_pulled_booking.
+-- Why: every kind of HubSpot record is applied the same way, written once here: one record at a
+-- time in the lock order, so one bad or busy record never stops the others; what one record does
+-- is its kind's (apply_pulled_exam, apply_pulled_contact, apply_pulled_booking).
 CREATE OR REPLACE FUNCTION mockbook_internal.apply_pulled_records(p_kind text, p_records jsonb,
                                                                   p_actor text, p_result jsonb,
                                                                   p_merge_credits boolean
@@ -38,9 +36,7 @@ BEGIN
         PERFORM mockbook_internal.prelock_exam_changes(p_records);
     END IF;
 
-    -- the lock order (docs/rpc.md): exams by ascending HubSpot id; contacts by ascending local
-    -- id, those of no contact yet (new ones) last in HubSpot's order; bookings in HubSpot's
-    -- order (their rows are never waited for)
+    -- the lock order: exams by HubSpot id, contacts by local id (new ones last), bookings as read
     FOR v_item IN
         SELECT e.value
         FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e(value, pos)
@@ -68,8 +64,7 @@ BEGIN
                 WHEN 'contacts' THEN mockbook_internal.apply_pulled_contact(v_item, v_actor,
                                                                            p_merge_credits)
                 ELSE mockbook_internal.apply_pulled_booking(v_item) END;
-            -- "applied": false (an older read, one to read again): its dead letter stays as it
-            -- is; else it is closed, or opened with the record's "letter" (held for an admin)
+            -- applied: its dead letter closed, or opened with its "letter"; else left as it is
             IF (v_out ->> 'applied') IS DISTINCT FROM 'false' THEN
                 PERFORM mockbook_internal.note_pull_outcome(v_table, v_id,
                     v_out -> 'letter' ->> 'error', v_out -> 'letter' -> 'payload');
@@ -85,7 +80,6 @@ BEGIN
             v_out := mockbook_internal.pull_record_failed(v_table, v_id, v_item, v_state,
                                                           v_message, v_detail);
         END;
-        -- the record's counts added, its lists appended
         v_result := v_result || coalesce((
             SELECT jsonb_object_agg(o.key, CASE WHEN jsonb_typeof(o.value) = 'array'
                 THEN coalesce(v_result -> o.key, '[]'::jsonb) || o.value
@@ -98,10 +92,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.apply_pulled_records(text, jsonb, text, jsonb, boolean) IS
-'Internal (apply_pulled_exams, _contacts, _bookings): applies p_records (HubSpot records of
-p_kind: exams, contacts or bookings) as the pull''s origin and p_actor, each in its own
-subtransaction in the lock order; returns p_result with what each record returned added (counts
-summed, lists appended; errors and retry from pull_record_failed). Errors: INVALID_ARGUMENT (not
-an array).';
+'Internal (apply_pulled_exams, _contacts, _bookings): applies p_records of p_kind one by one;
+returns p_result with their counts summed and lists appended. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.apply_pulled_records(text, jsonb, text, jsonb, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,6 +1,5 @@
 -- Frozen copy of db/functions/internal/insert_pulled_exam.sql (new).
--- Why: an exam HubSpot has and Postgres not yet comes in as HubSpot holds it, created when
--- HubSpot created it.
+-- Why: an exam new to Postgres comes in as HubSpot holds it.
 CREATE OR REPLACE FUNCTION mockbook_internal.insert_pulled_exam(p_item jsonb,
                                                                 p_new hubspot_sync.hubspot_mock_exams)
 RETURNS uuid
@@ -35,8 +34,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.insert_pulled_exam(jsonb, hubspot_sync.hubspot_mock_exams) IS
-'Internal (apply_pulled_exam): inserts an exam new to Postgres with p_new''s values (no booking
-yet, HubSpot''s createdAt as created_at). Returns its id. Errors: BUSY (inserted meanwhile by
-another transaction).';
+'Internal (apply_pulled_exam): inserts p_new as a new exam. Returns its id. Errors: BUSY
+(inserted meanwhile by another transaction).';
 REVOKE ALL ON FUNCTION mockbook_internal.insert_pulled_exam(jsonb, hubspot_sync.hubspot_mock_exams)
     FROM PUBLIC, anon, authenticated, service_role;

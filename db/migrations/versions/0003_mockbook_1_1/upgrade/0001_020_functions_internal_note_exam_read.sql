@@ -1,6 +1,5 @@
 -- Frozen copy of db/functions/internal/note_exam_read.sql (new).
--- Why: the newest HubSpot time applied to an exam is the pull's guard against older reads; it
--- only moves forward.
+-- Why: an exam's newest applied HubSpot time guards the pull against older reads.
 CREATE OR REPLACE FUNCTION mockbook_internal.note_exam_read(p_exam_id uuid, p_modified timestamptz)
 RETURNS void
 LANGUAGE plpgsql
@@ -19,8 +18,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.note_exam_read(uuid, timestamptz) IS
-'Internal (apply_pulled_exam, under the exam''s lock or its insert): stores p_modified as the
-exam''s last applied HubSpot time (exam_hubspot_sync) unless a later one is stored; NULL: nothing.
-Errors: none.';
+'Internal (apply_pulled_exam, under the exam''s lock): p_modified stored as the exam''s last
+applied HubSpot time unless a later one is. Errors: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.note_exam_read(uuid, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;
