@@ -43,7 +43,9 @@ class PullDatabase:
     # ---- applying what HubSpot holds ----------------------------------------------------------
     # Every record passes glue.hubspot.values' screen first: one PostgreSQL cannot store (a NUL)
     # or longer than mockbook takes is refused on its own, dead-lettered with the property and
-    # why, and listed in the result's errors and ``refused``; the others are applied.
+    # why, and listed in the result's errors and ``refused``; the others are applied, each with
+    # its ``unknown`` list: the columns whose empty value the catalogue declares unknown
+    # (Prop.empty), kept by the database's apply functions.
     def _screened(
         self, table: str, records: Sequence[dict], apply: Any
     ) -> dict[str, Any]:

@@ -55,9 +55,10 @@ class Prop:
     owner: str = "hubspot"
     standard: bool = False  # one of HubSpot's own properties: setup neither creates nor checks it
     # what an empty value (none, "" or blanks) read from HubSpot means: "none" (the value is
-    # cleared, or refused where the property is required) or "unknown" (the stored value is
-    # kept: the glue names the property in the record's ``unknown`` list, which the apply
-    # functions honour; glue.db.pull)
+    # cleared, or refused where the property is required) or "unknown" (the value Postgres holds
+    # is kept: the stored one, or a new booking's copy of its exam's or contact's). Declared here
+    # only: the glue names the column in the record's ``unknown`` list (Synced.unknown,
+    # glue.db.pull), which the database's apply functions follow
     empty: str = "none"
 
     @property
@@ -156,15 +157,16 @@ BOOKING_PROPS = (
     _booking("token_used", "Token used"),
     _booking("attendance", "Attendance", type="enumeration", options=("Yes", "No")),
     _booking("idempotency_key", "Idempotency key"),
-    _booking("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES),
-    _booking("exam_date", "Exam date", type="date"),
-    _booking("start_time", "Start time"),
-    _booking("end_time", "End time"),
+    # a booking's copies of its exam's and its contact's values: empty, the copy Postgres holds
+    _booking("mock_type", "Mock type", type="enumeration", options=MOCK_TYPES, empty="unknown"),
+    _booking("exam_date", "Exam date", type="date", empty="unknown"),
+    _booking("start_time", "Start time", empty="unknown"),
+    _booking("end_time", "End time", empty="unknown"),
     _booking("associated_mock_exam", "Mock exam (HubSpot id)"),
     _booking("associated_contact_id", "Contact (HubSpot id)"),
-    _booking("student_id", "Student ID"),
+    _booking("student_id", "Student ID", empty="unknown"),
     _booking("name", "Name"),
-    _booking("email", "Email", column="student_email"),
+    _booking("email", "Email", column="student_email", empty="unknown"),
     _booking("attending_location", "Attending location"),
     _booking("dominant_hand", "Dominant hand"),
 )
@@ -300,9 +302,10 @@ class Synced:
         return tuple(p.name for p in self.select(**kw))
 
     def unknown(self, properties: dict[str, Any]) -> list[str]:
-        """The properties of a record read from HubSpot whose value is empty (absent, null or
-        blank) and declared unknown when empty (``Prop.empty``): their stored values are kept."""
-        return [p.name for p in self.props if p.empty == "unknown"
+        """The columns of the properties of a record read from HubSpot whose value is empty
+        (absent, null or blank) and declared unknown when empty (``Prop.empty``): the record's
+        ``unknown`` list, whose values the apply functions keep."""
+        return [p.local for p in self.props if p.empty == "unknown"
                 and not str(properties.get(p.name) or "").strip()]
 
 

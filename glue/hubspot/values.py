@@ -4,8 +4,8 @@ character, an unpaired surrogate), longer than mockbook takes, not a string (Hub
 property value as a string or null: an object, an array, a boolean or a number is not
 HubSpot's), or a date that does not exist (``2026-02-30``) in a date property refuses its record,
 with the property and the reason; the other records of the same read are applied. Whole numbers
-are checked by the database functions themselves (mockbook_internal.pulled_int); an empty name
-or credit value is unknown, never a new value (mockbook_internal.apply_pulled_contacts).
+are checked by the database functions themselves (mockbook_internal.pulled_int); what an empty
+value means is the property catalogue's (glue.hubspot.catalogue, ``Prop.empty``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 -- recounted, malformed records reported alone; a new row takes HubSpot's createdAt as its
 -- created_at, a row already here keeps its own.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_bookings', ARRAY['jsonb', 'text'], 'volatile');
 SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_bookings(''[]'')');
@@ -19,15 +19,19 @@ CREATE FUNCTION pg_temp.apply(p_records jsonb) RETURNS jsonb LANGUAGE sql AS $$
         'mockbook_internal.apply_pulled_bookings(p_bookings := %L, p_actor := %L)', p_records,
         'hubspot:import'))
 $$;
+-- A booking record as the glue sends it: with its "unknown" list (the booking properties the
+-- catalogue declares unknown when empty: the copies of its exam and contact)
 CREATE FUNCTION pg_temp.hs(p_id text, p_code text, p_student text, p_overrides jsonb DEFAULT '{}')
 RETURNS jsonb LANGUAGE sql AS $$
-    SELECT tests.hs_record(p_id, jsonb_build_object(
+    SELECT tests.with_unknown(tests.hs_record(p_id, jsonb_build_object(
         'booking_id', p_code, 'idempotency_key', 'key-' || p_code,
         'associated_mock_exam', 'PBX1', 'associated_contact_id', 'C' || p_student,
         'student_id', p_student, 'email', lower(p_student) || '@example.com',
         'name', 'Student ' || p_student, 'is_active', 'Active', 'dominant_hand', 'left',
         'token_used', 'Clinical Skills Token', 'mock_type', 'Clinical Skills',
-        'exam_date', '1930089600000') || p_overrides)
+        'exam_date', '1930089600000') || p_overrides),
+        '{"exam_date": "exam_date", "start_time": "start_time", "end_time": "end_time",
+          "mock_type": "mock_type", "student_id": "student_id", "email": "student_email"}')
 $$;
 
 INSERT INTO r VALUES (1, pg_temp.apply(jsonb_build_array(
@@ -113,6 +117,14 @@ SELECT is((SELECT count(*) FROM hubspot_sync.sync_errors
           'the refused ones are dead-lettered');
 SELECT is(tests.total('PBX1'), 3, 'total_bookings still equals the Active bookings');
 SELECT is((SELECT count(*) FROM tests.invariant_violations()), 0::bigint, 'no invariant broken');
+
+-- An empty copy not named unknown is stored empty: the exam's is taken only where the record's
+-- "unknown" list (the glue's catalogue) says so.
+INSERT INTO r VALUES (4, pg_temp.apply(jsonb_build_array(
+    pg_temp.hs('HB11', 'BK-HS-11', 'PBS3', '{"is_active": "Cancelled"}') - 'unknown')));
+SELECT is((SELECT format('%s %s', coalesce(start_time, 'none'), exam_date)
+           FROM hubspot_sync.hubspot_bookings WHERE booking_id = 'BK-HS-11'), 'none 2031-03-01',
+          'an empty start time not named unknown is stored empty');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- synced values (a local deduction not pushed yet survives an admin's change), the push's own
 -- write recognised, never below zero, profile fields from HubSpot, malformed records reported.
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_contacts', ARRAY['jsonb', 'text', 'boolean'],
                                      'volatile');
@@ -192,6 +192,30 @@ SELECT is(tests.balance_minus_ledger('PCS1'),
           ARRAY['cs_credits 0', 'mock_discussion_token 0', 'shared_mock_credits 0',
                 'sj_credits 0', 'sjmini_credits 0'],
           'PCS1''s balances equal the sum of its ledger rows');
+
+
+-- An empty value means what the record's "unknown" list says (the glue's catalogue): a name or
+-- credit it names keeps the local value (listed in blank), one it does not name is cleared, a
+-- credit merged as 0.
+DO $$ BEGIN PERFORM tests.make_student(p_sj := 4, p_student_id := 'PCS9', p_hubspot_id := 'PC9'); END $$;
+INSERT INTO r VALUES (14, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC9', 'PCS9', '{"sj_credits": "4", "firstname": "Nine"}'))));
+INSERT INTO r VALUES (15, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC9', 'PCS9', '{"sj_credits": "", "firstname": "", "lastname": ""}')
+    || '{"unknown": ["firstname", "sj_credits"]}')));
+SELECT is((SELECT format('%s %s %s', firstname, coalesce(lastname, 'none'), sj_credits)
+           FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS9'), 'Nine none 4',
+          'an empty name or credit named unknown is kept; a name not named is cleared');
+SELECT is((SELECT result -> 'blank' FROM r WHERE n = 15),
+          '[{"id": "PC9", "field": "firstname"}, {"id": "PC9", "field": "sj_credits"}]'::jsonb,
+          '... and the kept ones are listed in blank');
+INSERT INTO r VALUES (16, pg_temp.apply(jsonb_build_array(
+    tests.hs_contact('PC9', 'PCS9', '{"sj_credits": "", "firstname": ""}'))));
+SELECT is((SELECT format('%s %s', coalesce(firstname, 'none'), sj_credits)
+           FROM hubspot_sync.hubspot_contact_credits WHERE student_id = 'PCS9'), 'none 0',
+          'not named unknown, an empty name is cleared and an empty credit merged as 0');
+SELECT is((tests.ledger_of('PCS9'))[array_upper(tests.ledger_of('PCS9'), 1)],
+          'sj_credits -4 0 hubspot_adjustment', '... as a ledger row');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- deactivated, scheduled and due -> active), a capacity below the Active bookings stored and listed, malformed
 -- records reported and dead-lettered without changing anything.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 
 SELECT * FROM tests.glue_function_ok('apply_pulled_exams', ARRAY['jsonb', 'text'], 'volatile');
 SELECT * FROM tests.request_roles_refused('mockbook_internal.apply_pulled_exams(''[]'')');
@@ -131,6 +131,24 @@ INSERT INTO r VALUES (8, pg_temp.apply(jsonb_build_array(
 SELECT is((SELECT format('%s %s', result ->> 'updated', e.capacity) FROM r,
            hubspot_sync.hubspot_mock_exams AS e WHERE n = 8 AND e.hubspot_id = 'PX6'),
           '1 12', 'a read as new as the one applied last is applied again');
+
+-- An empty value means what the record's "unknown" list says (the glue's catalogue): a column it
+-- names keeps its stored value, one it does not name is cleared.
+INSERT INTO r VALUES (9, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX8', '{"mock_exam_name": "", "location": " "}')
+    || '{"unknown": ["mock_exam_name"]}')));
+SELECT is((SELECT format('%s %s', mock_exam_name, coalesce(location, 'none'))
+           FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = 'PX8'), 'CS PX8 none',
+          'an empty value named unknown keeps the stored one; one not named is cleared');
+INSERT INTO r VALUES (10, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX8', '{"mock_exam_name": ""}'))));
+SELECT is((SELECT coalesce(mock_exam_name, 'none') FROM hubspot_sync.hubspot_mock_exams
+           WHERE hubspot_id = 'PX8'), 'none', '... the same empty name not named unknown is cleared');
+INSERT INTO r VALUES (11, pg_temp.apply(jsonb_build_array(
+    tests.hs_exam('PX8', '{"location": "oslo"}') || '{"unknown": "mock_exam_name"}')));
+SELECT is((SELECT result -> 'errors' FROM r WHERE n = 11),
+          '[{"id": "PX8", "error": "INVALID_ARGUMENT: the record''s unknown list is not a list of column names"}]'::jsonb,
+          'an unknown list that is not a list of names is a malformed record');
 
 SELECT throws_ok($$SELECT mockbook_internal.apply_pulled_exams('{}')$$, 'PT400', 'INVALID_ARGUMENT',
                  'a non-array is refused');

@@ -20,8 +20,7 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'missing property student_id (needed for a new contact)');
     END IF;
-    -- balances: their default 0, then the ledger rows; created when HubSpot created the contact,
-    -- not when it was first pulled
+    -- balances: their default 0, then the ledger rows
     BEGIN
         INSERT INTO hubspot_sync.hubspot_contact_credits (
             hubspot_id, student_id, email, firstname, lastname, ndecc_exam_date,
@@ -30,10 +29,8 @@ BEGIN
                 p_rec ->> 'ndecc_exam_date', now(), mockbook_internal.pulled_created_at(p_item))
         RETURNING * INTO v_contact;
     EXCEPTION WHEN unique_violation THEN
-        -- the same new contact inserted meanwhile by another transaction (the webhook processor
-        -- and a pull applying its creation at once): applied again, as an update, by the
-        -- caller's retry (BUSY -> retry); any other clash (another contact holds the id,
-        -- student id or email) is an error
+        -- the same new contact inserted meanwhile (a webhook and a pull at once): applied again
+        -- as an update (BUSY -> retry); another contact holding its keys is an error
         IF mockbook_internal.pulled_contact_id(v_id, v_email, v_student) IS NOT NULL THEN
             PERFORM mockbook_internal.raise_error('BUSY',
                 format('Contact %s was created meanwhile by another transaction; '

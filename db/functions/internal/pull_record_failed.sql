@@ -1,5 +1,5 @@
 -- Why: what the pull does with a record it could not apply (retry, or report and dead-letter) is one
--- rule, written once for every apply function.
+-- rule, written once for every kind of record (apply_pulled_records).
 CREATE OR REPLACE FUNCTION mockbook_internal.pull_record_failed(p_entity_type text, p_entity_id text,
                                                           p_item jsonb, p_sqlstate text,
                                                           p_message text, p_detail text)
@@ -25,15 +25,15 @@ BEGIN
     IF p_entity_id IS NOT NULL THEN
         PERFORM mockbook_internal.note_pull_outcome(p_entity_type, p_entity_id, v_error, p_item);
     END IF;
-    RETURN jsonb_build_object('error',
+    RETURN jsonb_build_object('errors',
                               jsonb_build_array(jsonb_build_object('id', p_entity_id,
                                                                    'error', v_error)));
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text) IS
-'Internal: what the pull''s apply functions do with a record that raised: a transient error
-(BUSY, deadlock, lock not available) is {retry: [id]}; anything else is {error: [{id, error}]}
+'Internal (apply_pulled_records): what the pull does with a record that raised: a transient error
+(BUSY, deadlock, lock not available) is {retry: [id]}; anything else is {errors: [{id, error}]}
 as one line (DUPLICATE_KEY naming the property for a unique key) and its pull dead letter
 opened. Errors: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.pull_record_failed(text, text, jsonb, text, text, text)

@@ -1,5 +1,4 @@
--- Why: a pulled contact record is read once, its values screened (glue.hubspot.values' rules:
--- an empty value is unknown), before anything is written.
+-- Why: a pulled contact's values are read and screened once, before anything is written.
 CREATE OR REPLACE FUNCTION mockbook_internal.screen_pulled_contact(p_item jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -7,20 +6,14 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_props jsonb;
+    v_props constant jsonb := mockbook_internal.pulled_properties(p_item);
+    v_unknown constant jsonb := coalesce(p_item -> 'unknown', '[]'::jsonb);
     v_field text;
     v_hval integer;
     v_hub jsonb := '{}'::jsonb;
     v_known jsonb := '{}'::jsonb;
     v_values jsonb;
 BEGIN
-    IF jsonb_typeof(p_item) IS DISTINCT FROM 'object' OR nullif(p_item ->> 'id', '') IS NULL THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without an id');
-    END IF;
-    v_props := p_item -> 'properties';
-    IF jsonb_typeof(v_props) IS DISTINCT FROM 'object' THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'a record without properties');
-    END IF;
     -- the email lower-cased: HubSpot matches emails case-insensitively, and the original apps
     -- store and look a contact up by its lower-cased email (create.js, supabase-data.js)
     v_values := jsonb_build_object(
@@ -34,8 +27,9 @@ BEGIN
     FOR v_field IN SELECT DISTINCT r.credit_field FROM hubspot_sync.credit_rules() AS r LOOP
         v_hval := mockbook_internal.pulled_int(v_props, v_field);
         v_hub := v_hub || jsonb_build_object(v_field, coalesce(v_hval, 0));
-        IF v_hval IS NOT NULL THEN
-            v_known := v_known || jsonb_build_object(v_field, v_hval);
+        -- an unknown empty credit is left out of the merge (the local balance kept)
+        IF NOT v_unknown ? v_field THEN
+            v_known := v_known || jsonb_build_object(v_field, coalesce(v_hval, 0));
         END IF;
     END LOOP;
     RETURN v_values || jsonb_build_object('hub', v_hub, 'known', v_known);
@@ -43,8 +37,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.screen_pulled_contact(jsonb) IS
-'Internal (apply_pulled_contacts): one pulled contact''s values, screened: {id, email (lower-cased),
-student_id, firstname, lastname, ndecc_exam_date, modified, hub (every credit field, 0 when
-empty), known (the credit fields HubSpot holds a value for)}. Errors: INVALID_ARGUMENT.';
+'Internal (apply_pulled_contact): one pulled contact''s values, screened: {id, email, student_id,
+firstname, lastname, ndecc_exam_date, modified, hub (every credit field, 0 when empty), known (the
+credit fields its unknown list does not name)}. Errors: INVALID_ARGUMENT.';
 REVOKE ALL ON FUNCTION mockbook_internal.screen_pulled_contact(jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -6,6 +6,8 @@ push, the pull, the reconcile and setup."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 
 from glue.credit_fields import CREDIT_FIELD_NAMES, CREDIT_FIELDS
@@ -71,6 +73,27 @@ def test_the_booking_result_is_shaped_in_one_place() -> None:
     assert shaping == ["internal/booking_json.sql"]
     for caller in ("internal/book.sql", "internal/booking_result.sql", "api/accept_offer.sql"):
         assert "mockbook_internal.booking_json(" in (functions / caller).read_text(), caller
+
+
+def test_the_pulls_opening_is_written_once() -> None:
+    """How a batch of HubSpot records is applied -- each record in a subtransaction of its own, a
+    failed one retried or dead-lettered, an applied one's dead letter closed or opened -- is
+    written in mockbook_internal.apply_pulled_records only, which the glue's function of each
+    kind calls with its one-record function."""
+    functions = freeze.DB_DIR / "functions"
+
+    def calling(name: str) -> list[str]:
+        call = re.compile(rf"(?<!FUNCTION )mockbook_internal\.{name}\(")
+        return sorted(path.relative_to(functions).as_posix() for path in functions.rglob("*.sql")
+                      if call.search(path.read_text()))
+
+    assert calling("pull_record_failed") == ["internal/apply_pulled_records.sql"]
+    assert calling("note_pull_outcome") == ["internal/apply_pulled_records.sql",
+                                            "internal/pull_record_failed.sql"]
+    assert calling("apply_pulled_records") == [f"internal/apply_pulled_{kind}.sql"
+                                               for kind in ("bookings", "contacts", "exams")]
+    for kind in ("booking", "contact", "exam"):
+        assert calling(f"apply_pulled_{kind}") == ["internal/apply_pulled_records.sql"], kind
 
 
 def test_every_catalogue_property_has_its_column(db: psycopg.Connection) -> None:

@@ -21,6 +21,8 @@ from postgrest import RpcError, rpc
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, connect, waiting_on_lock
 
+from glue.hubspot.catalogue import SYNCED
+
 
 def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
     return db.execute(query, params).fetchone()[0]
@@ -731,6 +733,7 @@ def pull_booking(db: psycopg.Connection, student: str, exam: str,
         "booking_id": f"PULL-{uuid.uuid4().hex[:10]}", "associated_mock_exam": exam,
         "is_active": status, "student_id": student, "email": email(student),
         "token_used": "Admin Override"}}
+    record["unknown"] = SYNCED["bookings"].unknown(record["properties"])  # as the glue sends it
     outcome = one(db, "SELECT mockbook_internal.apply_pulled_bookings(%s)", (Jsonb([record]),))
     assert outcome["inserted"] == 1 and outcome["errors"] == [], outcome
 

@@ -56,6 +56,16 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object('id', p_id, 'properties', p_properties, 'archived', p_archived)
 $$;
 
+-- p_record with the "unknown" list the glue adds (glue.hubspot.catalogue, Synced.unknown): the
+-- columns of p_declared ({property: column}, the properties declared unknown when empty) whose
+-- property is empty in the record (absent, null or blank).
+CREATE OR REPLACE FUNCTION tests.with_unknown(p_record jsonb, p_declared jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_record || jsonb_build_object('unknown', coalesce(
+        (SELECT jsonb_agg(d.value) FROM jsonb_each_text(p_declared) AS d
+         WHERE coalesce(btrim(p_record -> 'properties' ->> d.key), '') = ''), '[]'::jsonb))
+$$;
+
 -- A bookable Clinical Skills exam's HubSpot properties, with p_overrides on top.
 CREATE OR REPLACE FUNCTION tests.hs_exam(p_id text, p_overrides jsonb DEFAULT '{}')
 RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$

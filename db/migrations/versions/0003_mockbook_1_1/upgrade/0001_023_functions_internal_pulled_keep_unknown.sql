@@ -1,7 +1,6 @@
 -- Frozen copy of db/functions/internal/pulled_keep_unknown.sql (new).
--- Why: what an empty HubSpot value means is declared once, per property, in the glue's property
--- catalogue (glue.hubspot.catalogue, Prop.empty); the glue names a record's empty "unknown"
--- properties in its "unknown" list, and the apply functions keep the stored value of each.
+-- Why: what an empty HubSpot value means is declared once, in the glue's catalogue (Prop.empty),
+-- which names a record's empty unknown columns in its "unknown" list; the database follows it.
 CREATE OR REPLACE FUNCTION mockbook_internal.pulled_keep_unknown(p_new anyelement,
                                                                 p_old anyelement,
                                                                 p_item jsonb)
@@ -20,8 +19,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.pulled_keep_unknown(anyelement, anyelement, jsonb) IS
-'Internal (pull): p_new with the stored value (p_old''s) of every column p_item names in its
-"unknown" list (empty in HubSpot and declared unknown when empty by the glue''s catalogue).
-Errors: none.';
+'Internal (pull): p_new with p_old''s value (what Postgres holds) of every column p_item names in
+its "unknown" list. Errors: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.pulled_keep_unknown(anyelement, anyelement, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/screen_pulled_contact.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_138_functions_internal_screen_pulled_contact.sql sha256:da3baf70b3dae646f2cd7fadfd17ca6daf3d323ae36961987ddb6e0699825156

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/pull_record_failed.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_109_functions_internal_pull_record_failed.sql sha256:4b9c79cd7329c58403cf67c5b83f57cdbaf84aade3ed051a5515f3d3354f0639

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/insert_pulled_contact.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_084_functions_internal_insert_pulled_contact.sql sha256:6ae6bfe3e67e94e1387b173e7e6b6c3ab9c8f9f71662f5f210842b8c2c4c93ef

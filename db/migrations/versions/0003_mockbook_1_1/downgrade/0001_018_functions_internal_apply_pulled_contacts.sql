@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_pulled_contacts.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_034_functions_internal_apply_pulled_contacts.sql sha256:a7084e4fb1c2cee9c3ea6de8046bf8e3f853cd537e692ba98669db0740836691

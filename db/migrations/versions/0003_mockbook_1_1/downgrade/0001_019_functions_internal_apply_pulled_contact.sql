@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_pulled_contact.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.apply_pulled_contact;

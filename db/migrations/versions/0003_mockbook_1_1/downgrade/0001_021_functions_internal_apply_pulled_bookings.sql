@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_pulled_bookings.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_033_functions_internal_apply_pulled_bookings.sql sha256:ed7083246d94c0b8abcdfadd62e0183d018dc765b1f1de9ff3ec87832c2f6c66
