@@ -106,11 +106,11 @@ def test_bookings_are_completed_chunk_by_chunk_of_associations(
 
         real_complete = pusher.settler.complete
 
-        def complete(works, hubspot_ids):
+        def complete(works, hubspot_ids, *args, **kwargs):
             bookings = [w for w in works if w.table == glue.sync.push.records.BOOKINGS_TABLE]
             if bookings:
                 events.append(("complete", len(bookings)))
-            return real_complete(works, hubspot_ids)
+            return real_complete(works, hubspot_ids, *args, **kwargs)
 
         monkeypatch.setattr(pusher.hubspot, "associate", associate)
         monkeypatch.setattr(pusher.settler, "complete", complete)
