@@ -118,6 +118,7 @@ class Lifecycle:
         self._calls: set[threading.Event] = set()
         self._previous: dict[int, Any] = {}
         self._pipe: tuple[int, int] | None = None
+        self._previous_wakeup = -1
         self._watcher: threading.Thread | None = None
 
     # ---- signals -----------------------------------------------------------------------------
@@ -126,13 +127,21 @@ class Lifecycle:
         if threading.current_thread() is not threading.main_thread():
             return
         self._pipe = os.pipe()
+        os.set_blocking(self._pipe[1], False)
         self._watcher = threading.Thread(target=self._watch, name="mockbook-signals",
                                          daemon=True)
         self._watcher.start()
         for sig in SIGNALS:
             self._previous[sig] = signal.signal(sig, self._handle)
+        # The signal's number reaches the watcher from C, whichever thread the kernel delivered
+        # it to: the Python handler runs only when the main thread runs Python code, and a main
+        # thread blocked in a wait (a HubSpot call, bounded below) is not woken by a signal
+        # delivered to another thread, so the grace would never start.
+        self._previous_wakeup = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
 
     def uninstall(self) -> None:
+        if self._pipe is not None:
+            signal.set_wakeup_fd(self._previous_wakeup)
         for sig, old in self._previous.items():
             signal.signal(sig, old)
         self._previous.clear()
@@ -149,7 +158,12 @@ class Lifecycle:
             self.signum = signum
             self.command = _command_path()
         if self._pipe is not None:
-            os.write(self._pipe[1], bytes([signum]))
+            # the watcher got the number through the wakeup fd, unless other code (an event loop
+            # in the main thread) has taken the wakeup fd since: then it is written here
+            current = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
+            if current != self._pipe[1]:
+                signal.set_wakeup_fd(current)
+                os.write(self._pipe[1], bytes([signum]))
         if not self.graceful and not self._raised:
             self._raised = True
             raise Interrupted(signum)
@@ -166,6 +180,8 @@ class Lifecycle:
             byte = os.read(readable, 1)
             if not byte or byte[0] == _QUIT:
                 return
+            if byte[0] not in SIGNALS:  # another handled signal's wakeup byte: not a stop
+                continue
             if not self.stop.is_set():
                 self.stop.set()
                 deadline = time.monotonic() + GRACE_SECONDS

@@ -288,3 +288,49 @@ def signalled(name: str, signum: signal.Signals, fresh_database: Any, sandbox: S
     assert scenario.never is None or scenario.never not in command.output(), command.output()
     if not scenario.empty:  # no lease left, no attempt counted
         assert outbox(url) == {"leased": 0, "attempts": 0}, command.output()
+
+
+
+# A process whose main thread waits for a call (glue.lifecycle.bounded) that never answers; the
+# signal is then delivered to the call's thread, as the kernel may deliver a signal sent to a
+# process to any of its threads.
+ANOTHER_THREAD = """
+import sys, threading
+from glue import lifecycle
+
+with lifecycle.installed(), lifecycle.graceful():
+    def call():
+        print("waiting", threading.get_native_id(), flush=True)
+        threading.Event().wait()
+    try:
+        lifecycle.bounded(call)
+    except lifecycle.Abandoned:
+        print("abandoned", flush=True)
+        sys.exit(0)
+"""
+TGKILL = {"x86_64": 234, "aarch64": 131}  # the syscall that signals one thread of a process
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=[s.name for s in SIGNALS])
+def test_a_signal_delivered_to_another_thread_ends_the_grace(signum: signal.Signals) -> None:
+    """The Python handler runs only when the main thread runs Python code, and a main thread
+    waiting for a HubSpot call is not woken by a signal the kernel delivered to another thread.
+    The watcher hears of it all the same (the wakeup fd), so the call is abandoned when the
+    grace ends; without it such a worker waited for its HubSpot call for ever."""
+    import ctypes
+    import platform
+
+    proc = subprocess.Popen([sys.executable, "-c", ANOTHER_THREAD], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        word, thread = proc.stdout.readline().split()
+        assert word == "waiting" and int(thread) != proc.pid
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.syscall(TGKILL[platform.machine()], proc.pid, int(thread), int(signum)) == 0
+        out, _ = proc.communicate(timeout=BOUND)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert "abandoned" in out and proc.returncode == 0, out
