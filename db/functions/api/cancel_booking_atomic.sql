@@ -34,11 +34,11 @@ BEGIN
     END IF;
 
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = p_booking_id;
-    IF v_booking.id IS NULL THEN
+    -- not yours = not there: a student's JWT naming another's booking is told it does not exist
+    IF v_booking.id IS NULL OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
         PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
             format('No booking %s.', p_booking_id));
     END IF;
-    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'cancel_booking_atomic');
     v_contact_id := mockbook_internal.contact_id_of_booking(v_booking);
     IF v_contact_id IS NOT NULL THEN
         PERFORM mockbook_internal.lock_contact(v_contact_id);  -- first in the lock order

@@ -27,7 +27,12 @@ BEGIN
                           WHERE c.booking_id = b.id AND c.rule = 'moved_into_past'
                             AND c.resolved_at IS NULL)
           AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
-                   ELSE e.exam_ends_at <= mockbook_internal.clock_now()
+                   -- over as every rule reads it (exam_span: an unknown end is the end of its
+                   -- day); a known end still ahead needs no call
+                   ELSE coalesce(e.exam_ends_at <= mockbook_internal.clock_now(), true)
+                        AND upper(mockbook_internal.exam_span(e.exam_date, e.exam_starts_at,
+                                                              e.exam_ends_at))
+                            <= mockbook_internal.clock_now()
                         AND lower(coalesce(e.is_active, '')) IN ('true', 'active', 'scheduled')
               END
         ORDER BY b.id

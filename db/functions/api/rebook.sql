@@ -24,10 +24,11 @@ BEGIN
     IF v_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
-    -- a student's JWT moves only the student's own booking; an admin's any
-    IF v_actor LIKE 'user:%' THEN
-        PERFORM mockbook_internal.check_student_caller(
-            (mockbook_internal.booking_by_ref(p_booking_id)).student_id, 'rebook');
+    -- a student's JWT moves only the student's own booking (another's is not there), decided
+    -- before the key can replay anything; an admin's any
+    IF v_actor LIKE 'user:%' AND (mockbook_internal.booking_by_ref(p_booking_id)).id IS NULL THEN
+        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+            format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
     END IF;
 
     -- 2.-7. and the move: the booking pipeline (mode 'rebook'; its result stored under the key)
