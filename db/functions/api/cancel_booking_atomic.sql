@@ -86,7 +86,7 @@ negative value → `INVALID_ARGUMENT`. The field must be the one the booking''s 
 and the value its true balance + 1, else `CREDIT_CONFLICT`; the refund is then relative. Returns
 the `cancel_booking` result with production''s keys: `success`, `booking_id` (uuid),
 `booking_hubspot_id`, `student_id`, `mock_exam_id`. Errors: `INVALID_ARGUMENT`,
-`BOOKING_NOT_FOUND`, `ALREADY_CANCELLED`, `NOT_CANCELLABLE`, `CREDIT_CONFLICT`, `BUSY`.';
+`BOOKING_NOT_FOUND` (also another student''s booking, to a student''s JWT), `ALREADY_CANCELLED`, `NOT_CANCELLABLE`, `CREDIT_CONFLICT`, `BUSY`.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_booking_atomic(uuid, text, integer)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_booking_atomic(uuid, text, integer)

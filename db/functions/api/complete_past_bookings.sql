@@ -71,7 +71,7 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
 'Every Active booking without attendance whose exam took place becomes `Completed`: its exam''s
-end has passed and the exam is still open (a deactivated or archived exam did not take place; an
+end has passed (an end that cannot be read: the end of its day) and the exam is still open (a deactivated or archived exam did not take place; an
 exam moved into the past by HubSpot waits in `booking_conflicts` for an admin); a booking of an
 unknown exam completes once its `exam_date` is before today (`mockbook run` step `complete`, or
 pg_cron). No credit moves, no ledger row; the audit rows carry `p_actor` (default

@@ -46,8 +46,11 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) IS
 'Compatibility: production''s read of one contact row.
-One contact row by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email` (any case); NULL
-when nothing matches; no usable key → `INVALID_ARGUMENT`. Prefer `get_credit_summary`.';
+One contact row by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email` (any case, spaces
+at the ends ignored); NULL when nothing matches (with a student''s JWT, also another student''s
+contact named by `p_id` or `p_hubspot_id`: not yours = not there); no usable key →
+`INVALID_ARGUMENT`; a student''s JWT naming another `p_student_id` → `FORBIDDEN`. Prefer
+`get_credit_summary`.';
 REVOKE ALL ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) TO service_role;

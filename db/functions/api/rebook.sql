@@ -52,7 +52,8 @@ balance change: two `rebook` ledger rows (+1 old, −1 new). A replay of the key
 result (`idempotent_replay` true; past the retention, rebuilt from the rows).
 Returns the `create_booking` result of the new booking plus `rebooked_from: {id, booking_id,
 mock_exam_id, status}` and `previous_exam_total_bookings`.
-Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `REBOOK_NOT_ALLOWED`
+Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND` (also another
+student''s booking, to a student''s JWT: not yours = not there), `REBOOK_NOT_ALLOWED`
 (not Active; the new exam the same, of another type, closed or past: the reason given),
 `EXAM_NOT_FOUND`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (the moved booking aside),
 `EXAM_FULL`, `BUSY`. Locks: the key, the contact, the old booking, the student''s open places of
