@@ -3,9 +3,10 @@
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 
-The SQL this revision runs is frozen beside it in ${up_revision}/upgrade and ${up_revision}/downgrade:
-the one revision of its release (db/migrations/releases.json), into which `mockbook db revision`
-folds db/ until the release is cut.
+The SQL this revision runs is frozen beside it in ${up_revision}/upgrade and
+${up_revision}/downgrade: the one revision of its release
+(db/migrations/releases.json), into which `mockbook db revision` folds db/ until the release
+is cut.
 """
 
 import hashlib

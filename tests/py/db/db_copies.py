@@ -18,14 +18,37 @@ def copy_db(tmp_path: Path) -> Path:
 
 
 def uncut(tmp_path: Path) -> Path:
-    """A copy of db/ whose newest release is not cut (a cut one is taken back, in the copy)."""
+    """A copy of db/ whose newest release is the first one after the baseline, not cut, with
+    every change of db/ folded into it: a later release not cut yet is taken back (its changes
+    folded into the first), a cut first release taken back to uncut, in the copy."""
     copy = copy_db(tmp_path)
     releases = freeze.load_releases(copy)
+    if len(releases) > 1 and releases[-1]["date"] is None:
+        _take_back(copy, releases)
+        releases = freeze.load_releases(copy)
+    assert len(releases) == 1, "a copy with a second cut release: extend db_copies.uncut"
     if releases[-1]["date"] is not None:
         releases[-1]["date"] = None
         freeze.save_releases(releases, copy)
+    freeze.freeze(db_dir=copy)
     assert freeze.unreleased_revision(copy) == releases[-1]["revision"]
     return copy
+
+
+def _take_back(copy: Path, releases: list[dict]) -> None:
+    """Remove the newest release (not cut) and its revision from the copy, as before its first
+    fold: db/ then holds its changes as pending ones. Only after the first release, whose own
+    base (the tables, nothing frozen) the manifest can be given again."""
+    newest, previous = releases[-1]["revision"], releases[-2]["revision"]
+    assert len(releases) == 2, "a third release: extend db_copies._take_back"
+    versions = freeze.versions_dir(copy)
+    shutil.rmtree(versions / newest)
+    (versions / f"{newest}.py").unlink()
+    freeze.save_releases(releases[:-1], copy)
+    freeze.write_lock({r: pins for r, pins in freeze.read_lock(copy).items() if r != newest}, copy)
+    base = freeze.load_manifest(copy)["base"]
+    freeze.save_manifest({"head": previous, "files": base,
+                          "base": {p: e for p, e in base.items() if e["frozen"] is None}}, copy)
 
 
 def cut(db_dir: Path) -> None:

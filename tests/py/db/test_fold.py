@@ -210,7 +210,9 @@ def test_the_repository_has_one_revision_per_release_and_one_changelog_section_e
 def test_the_changelog_check_sees_a_missing_or_wrong_section() -> None:
     text = CHANGELOG.read_text()
     assert changelog_sections(text)
-    assert changelog_sections(text.replace("## 1.0.0 — ", "## 1.0.0 - ")) == []
+    assert changelog_sections(re.sub(r"^(## \S+) — ", r"\1 - ", text, flags=re.M)) == []
+    assert len(changelog_sections(text.replace("## 1.0.0 — ", "## 1.0.0 - "))) == len(
+        changelog_sections(text)) - 1
 
 
 def git(*args: str) -> str:

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/list_available_exams.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_020_functions_api_list_available_exams.sql sha256:c8540d4573e1f8c25a91fb29344c99a6fbb1f692ce2344ae1683cec3cc1304f8

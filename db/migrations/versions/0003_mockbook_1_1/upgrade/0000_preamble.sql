@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+SET check_function_bodies = off;
