@@ -1,0 +1,97 @@
+"""The rules at their edges: the largest value an argument takes and the one past it, a balance
+stored as NULL, a lock held by another transaction. Each test here kills mechanical mutants
+(`make mutants`) that the rest of the booking tests let through: a limit moved by one, a NULL
+read as something else, a row lock taken on the wrong row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from postgrest import RpcError, rpc_rows
+from test_who_acts import CASES, call, catalog_cache, scenario
+
+
+def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
+    return db.execute(query, params).fetchone()[0]
+
+
+def actor_functions(db: psycopg.Connection) -> list[str]:
+    return sorted(fn for fn, (_, args) in catalog_cache(db).items() if "p_actor" in args)
+
+
+def test_every_function_with_an_actor_is_checked_here(db: psycopg.Connection) -> None:
+    assert actor_functions(db) == sorted(ACTOR_FUNCTIONS)
+
+
+ACTOR_FUNCTIONS = ("adjust_credits", "admin_create_booking", "cancel_booking", "cancel_bookings",
+                   "complete_past_bookings", "mark_attendance", "process_waitlist", "rebook",
+                   "set_booking_rule", "set_business_timezone")
+
+
+@pytest.mark.parametrize("fn", ACTOR_FUNCTIONS)
+def test_p_actor_takes_255_characters_and_refuses_256(db: psycopg.Connection, fn: str) -> None:
+    """docs/rpc.md: `p_actor` (≤ 255) in every function that takes one."""
+    s = scenario(db)
+    args = CASES[fn].args(db, s)
+    with pytest.raises(RpcError) as refused:
+        call(db, fn, None, {**args, "p_actor": "a" * 256})
+    assert refused.value.code == "INVALID_ARGUMENT" and "p_actor" in refused.value.detail
+    assert call(db, fn, None, {**CASES[fn].args(db, s), "p_actor": "a" * 255}) is not None
+
+
+def test_a_balance_stored_as_null_is_zero(db: psycopg.Connection) -> None:
+    """Production's credit columns may hold NULL: the summary shows 0 for each, and nothing
+    usable."""
+    student = one(db, "SELECT tests.make_student()")
+    db.execute("UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = NULL,"
+               " cs_credits = NULL, sjmini_credits = NULL, mock_discussion_token = NULL,"
+               " shared_mock_credits = NULL WHERE student_id = %s", (student,))
+    [row] = rpc_rows(db, "get_credit_summary", p_student_id=student,
+                     p_email=one(db, "SELECT tests.email_of(%s)", (student,)))
+    assert [row[k] for k in ("sj_credits", "cs_credits", "sjmini_credits",
+                             "mock_discussion_token", "shared_mock_credits")] == [0] * 5
+    assert set(row["available"].values()) == {0}
+
+
+# the lock helpers of the lock order: (function, key type, the table and key column it locks)
+LOCKS = {
+    "contact": ("lock_contact", "uuid", "hubspot_contact_credits", "id"),
+    "booking": ("lock_booking", "uuid", "hubspot_bookings", "id"),
+    "exam": ("lock_exam", "text", "hubspot_mock_exams", "hubspot_id"),
+    "waitlist place": ("lock_waitlist_entry", "bigint", "waitlist_entries", "id"),
+}
+
+
+@pytest.mark.parametrize("target", list(LOCKS))
+def test_a_lock_helper_locks_its_row_and_only_it(db: psycopg.Connection, database_url: str,
+                                                 target: str) -> None:
+    """Free, the row is locked at once (another transaction's NOWAIT on it fails, on another
+    row succeeds); held by another transaction, the helper waits for that row, not another:
+    BUSY past mockbook.lock_timeout, while a free row next to it is locked at once."""
+    fn, kind, table, column = LOCKS[target]
+    scenario(db)
+    mine, other = (str(k) for (k,) in db.execute(
+        f"SELECT {column} FROM hubspot_sync.{table} ORDER BY {column} LIMIT 2").fetchall())
+    helper = f"SELECT mockbook_internal.{fn}(%s::{kind})"
+    nowait = f"SELECT FROM hubspot_sync.{table} WHERE {column} = %s::{kind} FOR UPDATE NOWAIT"
+    with psycopg.connect(database_url) as caller, psycopg.connect(database_url) as rival:
+        caller.execute(helper, (mine,))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            rival.execute(nowait, (mine,))
+        rival.rollback()
+        rival.execute(nowait, (other,))
+        caller.rollback()
+        rival.rollback()
+        # the row held elsewhere: a bounded wait for it
+        rival.execute(nowait, (mine,))
+        caller.execute("SET mockbook.lock_timeout = '200ms'")
+        with pytest.raises(psycopg.Error) as busy:
+            caller.execute(helper, (mine,))
+        assert busy.value.diag.message_primary == "BUSY"
+        caller.rollback()
+        caller.execute(helper, (other,))
+        caller.rollback()
+        rival.rollback()
