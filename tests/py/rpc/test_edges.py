@@ -95,3 +95,24 @@ def test_a_lock_helper_locks_its_row_and_only_it(db: psycopg.Connection, databas
         caller.execute(helper, (other,))
         caller.rollback()
         rival.rollback()
+
+
+def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:
+    """A booking adopted from before mockbook may have no code: the DUPLICATE_BOOKING it
+    causes says "(no code)", not an empty name."""
+    student = one(db, "SELECT tests.make_student(p_sj := 3)")
+    first, second = (one(db, "SELECT tests.make_exam(p_exam_date := hubspot_sync.business_today()"
+                             " + 9)") for _ in "ab")
+    with db.transaction():  # as the adoption stored it, past the code trigger
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("INSERT INTO hubspot_sync.hubspot_bookings (student_id, associated_mock_exam,"
+                   " is_active, mock_type, exam_date) SELECT %s, e.hubspot_id, 'Active',"
+                   " e.mock_type, e.exam_date FROM hubspot_sync.hubspot_mock_exams AS e"
+                   " WHERE e.hubspot_id = %s", (student, first))
+    with pytest.raises(RpcError) as refused:
+        call(db, "create_booking", None, {
+            "p_student_id": student, "p_email": one(db, "SELECT tests.email_of(%s)", (student,)),
+            "p_mock_exam_id": second, "p_idempotency_key": f"edge-{student}",
+            "p_attending_location": "mississauga"})
+    assert refused.value.code == "DUPLICATE_BOOKING"
+    assert "(no code)" in refused.value.detail
