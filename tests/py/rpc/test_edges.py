@@ -116,3 +116,18 @@ def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> 
             "p_attending_location": "mississauga"})
     assert refused.value.code == "DUPLICATE_BOOKING"
     assert "(no code)" in refused.value.detail
+
+
+def test_a_rebook_replayed_after_its_stored_result_is_purged_is_rebuilt(
+        db: psycopg.Connection) -> None:
+    """rebook's contract: a replay answers the first result, past the retention rebuilt from
+    the rows (never NULL)."""
+    s = scenario(db)
+    key = f"edge-rebook-{s.s0}"
+    args = {"p_booking_id": s.booking, "p_new_mock_exam_id": s.e2, "p_idempotency_key": key}
+    first = call(db, "rebook", None, args)
+    db.execute("DELETE FROM hubspot_sync.idempotency_results WHERE idempotency_key = %s", (key,))
+    again = call(db, "rebook", None, args)
+    assert again is not None and again["idempotent_replay"] is True
+    assert (again["id"], again["rebooked_from"]["id"]) == (first["id"],
+                                                          first["rebooked_from"]["id"])
