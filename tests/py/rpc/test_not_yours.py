@@ -283,3 +283,24 @@ def test_a_reference_to_ones_own_thing_is_answered(db: psycopg.Connection) -> No
                                                 claims=admin))
         assert rpc(db, "check_idempotency_key", p_idempotency_key=s.theirs.booking.key,
                    claims=admin)["id"] == s.theirs.booking.uuid
+
+
+def test_a_reference_that_also_names_another_students_booking_is_the_students_own(
+        db: psycopg.Connection) -> None:
+    """A legacy code equal to another booking's HubSpot id names two bookings: an admin is
+    refused (AMBIGUOUS_REFERENCE, listing both); the student whose booking it is gets theirs,
+    and learns nothing of the other."""
+    s = scenario(db)
+    shared = f"LEGACY-{uuid.uuid4().hex[:8]}"
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET booking_id = %s WHERE id = %s",
+               (shared, s.mine.booking.uuid))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = %s WHERE id = %s",
+               (shared, s.theirs.booking.uuid))
+    with pytest.raises(RpcError) as ambiguous:
+        rpc(db, "cancel_booking", p_booking_id=shared, p_student_id=s.s1)
+    assert ambiguous.value.code == "AMBIGUOUS_REFERENCE"
+    cancelled = rpc(db, "cancel_booking", p_booking_id=shared, p_student_id=s.s1,
+                    claims=claims_of(s.s1))
+    assert cancelled["id"] == s.mine.booking.uuid
+    assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (s.theirs.booking.uuid,)) == "Active"
