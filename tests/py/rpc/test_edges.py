@@ -6,6 +6,7 @@ read as something else, a row lock taken on the wrong row.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
@@ -131,3 +132,50 @@ def test_a_rebook_replayed_after_its_stored_result_is_purged_is_rebuilt(
     assert again is not None and again["idempotent_replay"] is True
     assert (again["id"], again["rebooked_from"]["id"]) == (first["id"],
                                                           first["rebooked_from"]["id"])
+
+
+def test_the_waitlist_job_counts_only_the_offers_it_made(db: psycopg.Connection) -> None:
+    """An offer expired and its seat was booked meanwhile: the job expires the offer and, with
+    no free seat left, makes no offer there; what it reports is what it changed (the module's
+    other tests left places of their own for it too)."""
+    exam = one(db, "SELECT tests.make_exam(p_capacity := 1,"
+                   " p_exam_date := hubspot_sync.business_today() + 9)")
+    first, waiting, late = (one(db, "SELECT tests.make_student(p_sj := 2)") for _ in "abc")
+
+    def booking(student: str) -> dict:
+        return call(db, "create_booking", None, {
+            "p_student_id": student, "p_email": one(db, "SELECT tests.email_of(%s)", (student,)),
+            "p_mock_exam_id": exam, "p_idempotency_key": f"edge-{uuid.uuid4()}",
+            "p_attending_location": "mississauga"})
+
+    seat = booking(first)
+    call(db, "join_waitlist", None, {
+        "p_student_id": waiting, "p_email": one(db, "SELECT tests.email_of(%s)", (waiting,)),
+        "p_mock_exam_id": exam, "p_attending_location": "mississauga"})
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # offered to waiting
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now()"
+               " + interval '1 minute')::text, false)", (expires,))
+    try:
+        booking(late)                   # the seat the expired offer held, taken
+        began = one(db, "SELECT clock_timestamp()")
+        done = call(db, "process_waitlist", None, {"p_actor": "test"})
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    expired, offered = db.execute(
+        "SELECT count(*) FILTER (WHERE status = 'expired' AND resolved_at >= %(t)s),"
+        " count(*) FILTER (WHERE status = 'offered' AND offered_at >= %(t)s)"
+        " FROM hubspot_sync.waitlist_entries", {"t": began}).fetchone()
+    assert (done["expired"], done["offered"]) == (expired, offered), done
+    assert one(db, "SELECT array_agg(status) FROM hubspot_sync.waitlist_entries"
+                   " WHERE mock_exam_id = %s", (exam,)) == ["expired"]
+
+
+def test_a_missing_credit_field_is_named_null(db: psycopg.Connection) -> None:
+    student = one(db, "SELECT tests.make_student()")
+    with pytest.raises(RpcError) as refused:
+        call(db, "adjust_credits", None, {"p_student_id": student, "p_credit_field": None,
+                                          "p_delta": 1, "p_reason": "r", "p_actor": "ops"})
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert refused.value.detail.startswith("p_credit_field NULL is not one of ")
