@@ -11,7 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgrest import RpcError, rpc_rows
+from postgrest import RpcError, rpc, rpc_rows
+from psycopg.types.json import Jsonb
+from test_lock_order import Call, waiting_on_lock
 from test_who_acts import CASES, call, catalog_cache, scenario
 
 
@@ -179,3 +181,153 @@ def test_a_missing_credit_field_is_named_null(db: psycopg.Connection) -> None:
                                           "p_delta": 1, "p_reason": "r", "p_actor": "ops"})
     assert refused.value.code == "INVALID_ARGUMENT"
     assert refused.value.detail.startswith("p_credit_field NULL is not one of ")
+
+
+def email_of(db: psycopg.Connection, student: str) -> str:
+    return one(db, "SELECT tests.email_of(%s)", (student,))
+
+
+def new_exam(db: psycopg.Connection, capacity: int = 10, day: int = 9) -> str:
+    return one(db, "SELECT tests.make_exam(p_capacity := %s,"
+                   " p_exam_date := hubspot_sync.business_today() + %s)", (capacity, day))
+
+
+def book(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return call(db, "create_booking", None, {
+        "p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+        "p_idempotency_key": f"edge-{uuid.uuid4()}", "p_attending_location": "mississauga"})
+
+
+def join(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return call(db, "join_waitlist", None, {
+        "p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+        "p_attending_location": "mississauga"})
+
+
+def students(db: psycopg.Connection, n: int) -> list[str]:
+    return [one(db, "SELECT tests.make_student(p_sj := 3)") for _ in range(n)]
+
+
+def clock_at(db: psycopg.Connection, moment: Any) -> None:
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now())::text,"
+               " false)", (moment,))
+
+
+def test_join_waitlist_counts_only_its_exams_held_offers(db: psycopg.Connection) -> None:
+    """A seat held by an offer on another exam does not fill this one: EXAM_NOT_FULL."""
+    elsewhere, here = new_exam(db, capacity=1), new_exam(db, capacity=2)
+    first, waiting, booked, joining = students(db, 4)
+    seat = book(db, first, elsewhere)
+    join(db, waiting, elsewhere)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for waiting
+    book(db, booked, here)                                     # one of two seats taken
+    with pytest.raises(RpcError) as refused:
+        join(db, joining, here)
+    assert refused.value.code == "EXAM_NOT_FULL"
+
+
+def test_an_expired_offer_says_whether_the_job_has_passed_it_on(db: psycopg.Connection) -> None:
+    exam = new_exam(db, capacity=1)
+    first, waiting = students(db, 2)
+    seat = book(db, first, exam)
+    join(db, waiting, exam)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    accept = {"p_student_id": waiting, "p_email": email_of(db, waiting), "p_mock_exam_id": exam}
+    clock_at(db, expires)
+    try:
+        details = []
+        for job in (False, True):
+            if job:
+                call(db, "process_waitlist", None, {"p_actor": "test"})
+            with pytest.raises(RpcError) as expired:
+                call(db, "accept_offer", None, accept)
+            assert expired.value.code == "OFFER_EXPIRED"
+            details.append(expired.value.detail)
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert "free for anyone to book until the waitlist job" in details[0]
+    assert "the waitlist job has offered free seats" in details[1]
+
+
+def legacy_booking(db: psycopg.Connection, student: str, exam: str, key: str) -> dict:
+    return call(db, "create_booking_atomic", None, {
+        "p_booking_id": f"Situational Judgment-{student}-{uuid.uuid4().hex[:6]}",
+        "p_student_id": student, "p_student_email": email_of(db, student),
+        "p_mock_exam_id": exam, "p_student_name": "Ann Example", "p_token_used": None,
+        "p_attending_location": "Mississauga", "p_dominant_hand": "Right",
+        "p_idempotency_key": key, "p_credit_field": "sj_credits", "p_new_credit_value": 2})
+
+
+@pytest.mark.parametrize("length", [240, 241])
+def test_a_legacy_key_books_again_after_a_cancellation_up_to_240_characters(
+        db: psycopg.Connection, length: int) -> None:
+    """create_booking_atomic: a key whose booking was cancelled books again under
+    <key>~rebook-N; a key over 240 characters (no room for the suffix) is refused."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    key = ("k" * length)[:length]
+    first = legacy_booking(db, student, exam, key)
+    call(db, "cancel_booking", None, {"p_booking_id": first["booking_code"]})
+    if length > 240:
+        with pytest.raises(RpcError) as refused:
+            legacy_booking(db, student, exam, key)
+        assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+        return
+    again = legacy_booking(db, student, exam, key)
+    assert again["booking_id"] != first["booking_id"]
+    assert one(db, "SELECT idempotency_key FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (again["booking_id"],)) == f"{key}~rebook-1"
+
+
+def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
+        db: psycopg.Connection) -> None:
+    """The offers beyond a lowered capacity go back to waiting, newest first, among those still
+    held: an offer past its instant holds nothing and is no reason to keep a live one."""
+    exam = new_exam(db, capacity=2)
+    a, b, older, newer = students(db, 4)
+    seats = [book(db, s, exam) for s in (a, b)]
+    join(db, older, exam)
+    join(db, newer, exam)
+    saved = one(db, "SELECT value FROM hubspot_sync.booking_rules"
+                    " WHERE rule = 'offer_hold_minutes'")
+    try:
+        for hold, seat in ((600, seats[0]), (1, seats[1])):   # older long, newer short
+            call(db, "set_booking_rule", None, {"p_rule": "offer_hold_minutes", "p_value": hold,
+                                                "p_actor": "test"})
+            call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+        clock_at(db, one(db, "SELECT now() + interval '5 minutes'"))   # newer's has expired
+        call(db, "set_exam_capacity", None, {"p_mock_exam_id": exam, "p_capacity": 0})
+        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
+                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = %s"
+                   " WHERE rule = 'offer_hold_minutes'", (Jsonb(saved),))
+    assert statuses[older] == "waiting", statuses
+
+
+def test_cancel_bookings_holds_no_exam_while_it_waits_for_a_booking(
+        db: psycopg.Connection, database_url: str) -> None:
+    """docs/rpc.md, Lock order: a batch locks its contacts, then its bookings, then the exams
+    last. Staged: another transaction holds the batch's second booking; while the batch waits
+    for it, the first booking's exam is free (the batch has cancelled nothing yet)."""
+    first_exam, second_exam = new_exam(db), new_exam(db, day=10)
+    (student,) = students(db, 1)
+    first, second = book(db, student, first_exam), book(db, student, second_exam)
+    assert first["id"] < second["id"]   # locked and cancelled in ascending id
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as probe:
+        holder.execute("SELECT FROM hubspot_sync.hubspot_bookings WHERE id = %s FOR UPDATE",
+                       (second["id"],))
+        batch = Call(database_url, lambda conn: rpc(
+            conn, "cancel_bookings", p_booking_ids=[first["booking_id"], second["booking_id"]],
+            p_actor="test"), setup="SET mockbook.lock_timeout = '30s'").start()
+        waiting_on_lock(db, batch.pid)
+        probe.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                      " FOR UPDATE NOWAIT", (first_exam,))
+        probe.rollback()
+        holder.rollback()
+        batch.join()
+    assert batch.error is None, batch.error
+    assert len(batch.value["cancelled"]) == 2
