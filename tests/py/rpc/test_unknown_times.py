@@ -241,3 +241,37 @@ def test_an_exam_without_a_known_start_is_a_time_conflict_with_its_day_up_to_its
     rpc(db, "create_booking", p_student_id=later, p_email=email(later), p_mock_exam_id=after,
         p_idempotency_key=f"ut-{uuid.uuid4()}", p_attending_location="mississauga")
     assert book(db, later, flagged)["status"] == "Active"   # only touching at 03:30
+
+
+@pytest.mark.parametrize(("zone", "kind"), [("America/Toronto", "gap"),
+                                            ("Australia/Sydney", "repeat")],
+                         ids=["America/Toronto-gap", "Australia/Sydney-repeat"])
+def test_a_waitlist_offer_follows_the_same_answer(db: psycopg.Connection, restored: None,
+                                                  zone: str, kind: str) -> None:
+    """Offers are made and accepted only while the exam is bookable: an offer made the evening
+    before cannot be accepted once its day has begun (its start unknown), and a seat freed then
+    is offered to nobody."""
+    rpc(db, "set_business_timezone", p_zone=zone, p_actor="test")
+    day, start, end = DST_DAYS[zone][kind]
+    exam = exam_on(db, day, start, end)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 1 WHERE hubspot_id = %s",
+               (exam,))
+    set_rule(db, "offer_hold_minutes", 600)               # held until 07:00 on its day
+    at(db, local(zone, day, "21:00", days=-1))
+    seated, offered, waiting = student(db), student(db), student(db)
+    seat = book(db, seated, exam)
+    for who in (offered, waiting):
+        rpc(db, "join_waitlist", p_student_id=who, p_email=email(who), p_mock_exam_id=exam,
+            p_attending_location="mississauga")
+    rpc(db, "cancel_booking", p_booking_id=seat["booking_id"])     # offered to the first
+    at(db, local(zone, day, "00:30"))
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "accept_offer", p_student_id=offered, p_email=email(offered),
+            p_mock_exam_id=exam)
+    assert refused.value.code == "EXAM_IN_PAST"
+    at(db, one(db, "SELECT offer_expires_at + interval '1 minute'"   # the offer has expired
+                   " FROM hubspot_sync.waitlist_entries WHERE student_id = %s", (offered,)))
+    done = rpc(db, "process_waitlist", p_actor="test")
+    assert (done["expired"], done["offered"]) == (1, 0)
+    assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
+               (waiting,)) == "waiting"
