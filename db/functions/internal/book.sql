@@ -65,11 +65,9 @@ BEGIN
         IF FOUND THEN
             v_contact := v_found.contact;
             v_exam := v_found.exam;
-            -- under the contact's lock: the key never used, none of the student's places that
-            -- make another case, whether a checked rule is on (the declared skip condition:
-            -- booking_rule_offs), and the credit pick_credit picks (the first of the type's
-            -- rules, by priority, with a balance); the exam's checks are check_exam_for_student's,
-            -- called below
+            -- under the contact's lock: the key never used, no open place of the student,
+            -- whether a checked rule is on (booking_rule_offs), and the credit pick_credit
+            -- picks (the type's first rule, by priority, with a balance)
             SELECT v_exam.id IS NOT NULL
                 AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                                 WHERE b.idempotency_key = p_idempotency_key)
@@ -94,8 +92,7 @@ BEGIN
     v_common := coalesce(v_common, false);
     IF v_common THEN
         v_replay := false;
-        -- 4.-8. as the full path checks them (the first that fails is the error: the key is
-        -- unused and the contact found, so steps 2-3 pass on either path)
+        -- 4.-8. as the full path checks them (2-3 passed: the key unused, the contact found)
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
                                                          p_dominant_hand);
     ELSE

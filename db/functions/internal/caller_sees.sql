@@ -1,6 +1,5 @@
--- Why: "not yours = not there": a student's JWT must learn nothing of another student's bookings,
--- keys or contact, not even that they exist, so every lookup a student can make filters by this
--- one answer and then answers as it does for nothing found.
+-- Why: not yours = not there: every lookup a student's JWT can make filters by this one answer,
+-- then answers as for nothing found, so no student learns that another's things exist.
 CREATE OR REPLACE FUNCTION mockbook_internal.caller_sees(p_student_id text)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -23,8 +22,7 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.caller_sees(text) IS
-'Internal: whether the request may see the things of student p_student_id: always for an admin''s
-JWT, the service-role key or no claims; for any other JWT user only their own (the student whose
-contact email is the JWT''s email, same_email), never for a NULL student or a JWT without email.
-Errors: none. Locks: none.';
+'Internal: whether the request may see student p_student_id''s things: an admin''s JWT, the
+service-role key or no claims always; another JWT user only their own (contact email = the JWT''s
+email, same_email), never a NULL student. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.caller_sees(text) FROM PUBLIC, anon, authenticated, service_role;

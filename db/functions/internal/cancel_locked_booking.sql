@@ -50,8 +50,7 @@ BEGIN
     IF p_student_id IS NOT NULL THEN
         v_deadline := coalesce(
             (mockbook_internal.booking_rule('cancel_deadline_hours') #>> '{}')::numeric, 0);
-        -- the exam's own start (a reschedule moves it), else the booking's copy read the same
-        -- way; an unknown start counts from the start of its day (exam_span)
+        -- the exam's own start (a reschedule moves it), else the booking's copy (exam_span)
         SELECT lower(mockbook_internal.exam_span(e.exam_date, e.exam_starts_at, e.exam_ends_at))
         INTO v_start
         FROM hubspot_sync.hubspot_mock_exams AS e

@@ -82,9 +82,8 @@ BEGIN
         END IF;
     END IF;
 
-    -- 7. one seat per student, mock type and exam day: two probes, one index each
-    -- (uq_bookings_one_per_student_type_day; idx_bookings_legacy_student holds the legacy
-    -- duplicates the adoption flagged)
+    -- 7. one seat per student, mock type and exam day: one index each (the unique one; the
+    -- flagged legacy duplicates')
     SELECT b.booking_id INTO v_duplicate
     FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.student_id = p_student_id

@@ -12,9 +12,7 @@ SET search_path = ''
 AS $$
 DECLARE
     v_other record;
-    -- each session as every rule reads it (exam_span): an unknown start from the start of its
-    -- day, an unknown end at the end of its day
-    v_span tstzrange;
+    v_span tstzrange;  -- each session as every rule reads it (exam_span)
 BEGIN
     IF p_value IS DISTINCT FROM 'true'::jsonb THEN
         RETURN;

@@ -28,8 +28,7 @@ BEGIN
                           WHERE c.booking_id = b.id AND c.rule = 'moved_into_past'
                             AND c.resolved_at IS NULL)
           AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
-                   -- over as every rule reads it (exam_span: an unknown end is the end of its
-                   -- day); a known end still ahead needs no call
+                   -- over as every rule reads it (exam_span; a known end ahead needs no call)
                    ELSE coalesce(e.exam_ends_at <= mockbook_internal.clock_now(), true)
                         AND upper(mockbook_internal.exam_span(e.exam_date, e.exam_starts_at,
                                                               e.exam_ends_at))

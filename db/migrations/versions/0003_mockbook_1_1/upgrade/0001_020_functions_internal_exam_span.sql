@@ -1,7 +1,6 @@
 -- Frozen copy of db/functions/internal/exam_span.sql (new).
--- Why: an exam whose start or end cannot be read (a local time the clocks skip or repeat, 'TBD', no
--- time at all) still needs one answer to "has it started?" and "is it over?"; every rule and job
--- asks here, so an unknown time is never read as "not yet" by one of them.
+-- Why: an unknown start or end (a local time the clocks skip or repeat, 'TBD', none) needs one
+-- answer to "started?" and "over?" in every rule and job, never "not yet".
 CREATE OR REPLACE FUNCTION mockbook_internal.exam_span(p_exam_date date, p_starts_at timestamptz,
                                                        p_ends_at timestamptz)
 RETURNS tstzrange
@@ -28,9 +27,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz) IS
-'Internal: [started, over] of an exam for every rule and job (docs/rpc.md, Exam times): its start
-instant, else the start of its day (business time zone); its end instant, else the end of its day;
-never started after its end; with no date and no instant, started and over (-infinity). Pass the
-exam''s exam_date, exam_starts_at, exam_ends_at. Errors: none. Locks: none.';
+'Internal: an exam''s [started, over] for every rule and job (docs/rpc.md, Unknown times): its
+start, else the start of its day; its end, else the end of its day; never started after its end;
+nothing known: -infinity. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;
