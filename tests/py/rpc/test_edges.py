@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from postgrest import RpcError, rpc, rpc_rows
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
 from test_who_acts import CASES, call, catalog_cache, scenario
@@ -331,3 +332,73 @@ def test_cancel_bookings_holds_no_exam_while_it_waits_for_a_booking(
         batch.join()
     assert batch.error is None, batch.error
     assert len(batch.value["cancelled"]) == 2
+
+
+def test_a_zone_change_gives_an_exam_without_an_end_time_the_end_of_its_day(
+        db: psycopg.Connection) -> None:
+    """set_business_timezone derives every exam's instants again: an exam without an end time
+    ends at the end of its day in the new zone, as the exam trigger writes it."""
+    exam = new_exam(db, day=12)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET end_time = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    try:
+        call(db, "set_business_timezone", None, {"p_zone": "Asia/Tokyo", "p_actor": "test"})
+        ends_at, day = db.execute("SELECT exam_ends_at, exam_date FROM"
+                                  " hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
+                                  (exam,)).fetchone()
+        assert ends_at == one(db, "SELECT (%s::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo'",
+                              (day,))
+    finally:
+        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
+            sql.Identifier(db.info.dbname)))
+        db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+
+
+def test_a_keyed_write_sent_again_replays_its_first_answer(db: psycopg.Connection) -> None:
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    args = {"p_booking_id": seat["booking_id"], "p_idempotency_key": f"edge-{uuid.uuid4()}"}
+    first = call(db, "cancel_booking", None, args)
+    assert call(db, "cancel_booking", None, args) == first
+
+
+def test_an_exam_without_a_capacity_is_over_capacity_with_one_booking(
+        db: psycopg.Connection) -> None:
+    """mark_attendance reports each exam it touched; a capacity never set counts as none."""
+    exam = new_exam(db)
+    attended, booked = (book(db, s, exam) for s in students(db, 2))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    done = call(db, "mark_attendance", None, {
+        "p_updates": [{"booking_id": attended["booking_id"], "attendance": "Yes"}],
+        "p_actor": "test"})
+    assert booked["status"] == "Active"   # still Active: one seat taken of none
+    [touched] = [e for e in done["exams"] if e["mock_exam_id"] == exam]
+    assert touched["over_capacity"] is True
+
+
+def test_prerequisites_set_on_an_exam_whose_list_is_null(db: psycopg.Connection) -> None:
+    """An adopted exam may hold NULL for its prerequisites: the change reads it as none."""
+    exam, first = new_exam(db), new_exam(db, day=5)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET prerequisite_exam_ids = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    done = call(db, "set_exam_prerequisites", None, {"p_exam_id": exam,
+                                                     "p_prerequisite_ids": [first]})
+    assert (done["previous_prerequisite_exam_ids"], done["previous_count"],
+            done["added_count"], done["removed_count"]) == ([], 0, 1, 0)
+
+
+def test_a_booking_closes_the_students_places_that_day_when_no_one_else_waits(
+        db: psycopg.Connection) -> None:
+    """The booking's gate to close_day_places asks whether this student has an open place,
+    whoever else waits: with no other place open anywhere, the student's place on another exam
+    of the type and day is left all the same."""
+    full, other = new_exam(db, capacity=1, day=14), new_exam(db, day=14)
+    holder, student = students(db, 2)
+    book(db, holder, full)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET status = 'left', resolved_at = now()"
+               " WHERE status IN ('waiting', 'offered')")   # the module's other tests' places
+    join(db, student, full)
+    book(db, student, other)
+    assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
+               (student,)) == "left"
