@@ -402,3 +402,129 @@ def test_a_booking_closes_the_students_places_that_day_when_no_one_else_waits(
     book(db, student, other)
     assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
                (student,)) == "left"
+
+
+def student_functions(db: psycopg.Connection) -> list[str]:
+    return sorted(fn for fn, (_, args) in catalog_cache(db).items() if "p_student_id" in args)
+
+
+# the functions that take a student id (at most 64 characters); the two lookups take any and
+# find nobody
+STUDENT_ID_LIMITED = ("accept_offer", "adjust_credits", "admin_create_booking", "cancel_booking",
+                      "create_booking", "create_booking_atomic", "create_booking_atomic_v1",
+                      "get_credit_summary", "join_waitlist", "leave_waitlist",
+                      "list_contact_bookings")
+STUDENT_ID_LOOKUPS = ("get_contact_credits", "list_available_exams")
+
+
+@pytest.mark.parametrize("fn", STUDENT_ID_LIMITED)
+def test_a_student_id_takes_64_characters_and_refuses_65(db: psycopg.Connection,
+                                                         fn: str) -> None:
+    s = scenario(db)
+    for length, refused in ((64, False), (65, True)):
+        try:
+            call(db, fn, None, {**CASES[fn].args(db, s), "p_student_id": "A" * length})
+            answer = None
+        except RpcError as exc:
+            answer = exc
+        named = answer is not None and answer.code == "INVALID_ARGUMENT" \
+            and "p_student_id" in (answer.detail or "") and "64" in answer.detail
+        assert named == refused, (fn, length, answer)
+
+
+def test_every_function_with_a_student_id_is_checked_at_its_length(db: psycopg.Connection,
+                                                                   ) -> None:
+    assert student_functions(db) == sorted(STUDENT_ID_LIMITED + STUDENT_ID_LOOKUPS)
+
+
+def test_a_rule_name_of_64_characters_is_an_unknown_rule_65_too_long(
+        db: psycopg.Connection) -> None:
+    for length, words in ((64, "is not a scheduling rule"), (65, "64")):
+        with pytest.raises(RpcError) as refused:
+            call(db, "set_booking_rule", None, {"p_rule": "r" * length, "p_value": True,
+                                                "p_actor": "test"})
+        assert refused.value.code == "INVALID_ARGUMENT" and words in refused.value.detail, (
+            length, refused.value.detail)
+
+
+def test_an_exam_without_a_date_took_place_on_no_date(db: psycopg.Connection) -> None:
+    exam = new_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = NULL, start_time = NULL,"
+               " end_time = NULL WHERE hubspot_id = %s", (exam,))
+    with pytest.raises(RpcError) as refused:
+        book(db, students(db, 1)[0], exam)
+    assert refused.value.code == "EXAM_IN_PAST" and "on no date" in refused.value.detail
+
+
+def test_a_booking_without_a_student_id_refunds_its_hubspot_contact(
+        db: psycopg.Connection) -> None:
+    """An adopted booking may carry only its HubSpot contact id: the refund goes there."""
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    contact = one(db, "SELECT hubspot_id FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", (student,))
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")   # as adopted
+        db.execute("UPDATE hubspot_sync.hubspot_bookings SET student_id = NULL,"
+                   " associated_contact_id = %s WHERE id = %s", (contact, seat["id"]))
+    before = one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                     " WHERE student_id = %s", (student,))
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+    assert one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                   " WHERE student_id = %s", (student,)) == before + 1
+
+
+def test_a_replay_of_a_booking_whose_copy_differs_shows_the_copys_times(
+        db: psycopg.Connection) -> None:
+    """A booking's result carries the exam's instants while the booking copies its times; a
+    copy that differs (an adopted row without an end time) is read on its own: it ends at the
+    end of its day."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    args = {"p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+            "p_idempotency_key": f"edge-{uuid.uuid4()}", "p_attending_location": "mississauga"}
+    first = call(db, "create_booking", None, args)
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET end_time = NULL WHERE id = %s",
+               (first["id"],))
+    again = call(db, "create_booking", None, args)
+    day_end = one(db, "SELECT ((%s::date + 1)::timestamp AT TIME ZONE 'America/Toronto')::text",
+                  (first["exam_date"],))
+    assert again["idempotent_replay"] and again["starts_at"] == first["starts_at"]
+    assert one(db, "SELECT %s::timestamptz = %s::timestamptz", (again["ends_at"], day_end))
+
+
+def test_the_credit_fields_have_one_order(db: psycopg.Connection) -> None:
+    assert db.execute("SELECT credit_field, position FROM mockbook_internal.credit_fields()"
+                      " ORDER BY position").fetchall() == [
+        ("sj_credits", 1), ("cs_credits", 2), ("sjmini_credits", 3),
+        ("mock_discussion_token", 4), ("shared_mock_credits", 5)]
+
+
+def test_a_rebook_keeps_the_old_bookings_ndecc_date_when_the_contact_has_none(
+        db: psycopg.Connection) -> None:
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET ndecc_exam_date = '2027-06-01'"
+               " WHERE id = %s", (seat["id"],))
+    moved = call(db, "rebook", None, {"p_booking_id": seat["booking_id"],
+                                      "p_new_mock_exam_id": new_exam(db, day=11),
+                                      "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    assert one(db, "SELECT ndecc_exam_date FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (moved["id"],)) == "2027-06-01"
+
+
+def test_the_waitlist_job_offers_a_seat_of_an_exam_whose_count_is_null(
+        db: psycopg.Connection) -> None:
+    """An adopted exam may hold NULL for total_bookings (none booked): its free seat is
+    offered to its waiting student."""
+    exam = new_exam(db, capacity=1)
+    (waiting,) = students(db, 1)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET status = 'left', resolved_at = now()"
+               " WHERE status IN ('waiting', 'offered')")   # the module's other tests' places
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    db.execute("INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,"
+               " attending_location) SELECT %s, c.student_id, c.id, 'mississauga'"
+               " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
+               (exam, waiting))
+    assert call(db, "process_waitlist", None, {"p_actor": "test"})["offered"] == 1
