@@ -7,6 +7,7 @@ tags v<version>), and the CHANGELOG has one section per release."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -237,11 +238,25 @@ def crowded_releases(steps: list[tuple[str, set[str]]]) -> list[str]:
     return found
 
 
+def dating_commit(release: dict) -> str:
+    """The first commit whose releases.json gives the release its date (where it was cut)."""
+    path = "db/migrations/releases.json"
+    for commit in git("log", "--reverse", "--format=%H", "--", path).split():
+        if any((r["revision"], r["date"]) == (release["revision"], release["date"])
+               for r in json.loads(git("show", f"{commit}:{path}"))["releases"]):
+            return commit
+    raise AssertionError(f"no commit dates release {release['version']}")
+
+
 def test_at_most_one_revision_lies_between_two_release_tags() -> None:
+    """Each cut release is a step (its tag v<version>, or the commit that dated it while it has
+    no tag yet), HEAD the last: each adds at most one revision to the step before."""
     tags = git("tag", "--list", "v[0-9]*", "--sort=v:refname").split()
-    steps = [(tag, revisions_at(tag)) for tag in tags] + [("HEAD", revisions_at("HEAD"))]
-    assert crowded_releases(steps) == []
     releases = freeze.load_releases()
+    cut = [(f"v{r['version']}", f"v{r['version']}" if f"v{r['version']}" in tags
+            else dating_commit(r)) for r in releases if r["date"]]
+    steps = [(name, revisions_at(ref)) for name, ref in cut] + [("HEAD", revisions_at("HEAD"))]
+    assert crowded_releases(steps) == []
     for release in releases:  # a tagged release holds its revision
         if f"v{release['version']}" in tags:
             assert release["revision"] in revisions_at(f"v{release['version']}")
