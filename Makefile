@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc types revision revision-lock bench clean
+.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc types revision revision-lock bench mutants clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -118,6 +118,14 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP) ## Benchmarks of the benchmark method (ratios against pgbench references measured in the same run)
 	$(PY) bench/run.py
+
+# N seeded mechanical mutants of db/functions (tests/mutate.py), each against the booking tests,
+# two at a time: the kill rate and the survivors; equivalent mutants in tests/mutants_equivalent.toml
+N ?= 40
+SEED ?= 1
+MUTANT_JOBS ?= 2
+mutants: venv ## N seeded mutants of db/functions against the booking tests (make mutants N=40 SEED=1)
+	$(PY) tests/mutate.py --n $(N) --seed $(SEED) --jobs $(MUTANT_JOBS)
 
 revision: venv ## Fold the changed db/ SQL into the unreleased release's one revision (m="name": a new release's)
 	$(VENV)/bin/mockbook db revision $(if $(m),-m "$(m)")

@@ -65,8 +65,9 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.cancel_booking(text, text, boolean, text, text, text) IS
 'Cancels one booking and refunds its credit. `p_booking_id`: uuid, code or HubSpot id. With
-`p_student_id` (a student cancelling their own booking) it must be theirs, else `FORBIDDEN`;
-NULL for admin calls. `p_refund false` cancels without refund. `p_reason` (≤ 1000) is the refund''s
+`p_student_id` (a student cancelling their own booking) it must be theirs, else `FORBIDDEN` (with
+a student''s JWT another student''s booking is not there: `BOOKING_NOT_FOUND`); NULL for admin
+calls. `p_refund false` cancels without refund. `p_reason` (≤ 1000) is the refund''s
 ledger note; `p_actor` (≤ 255) the actor, unless the JWT names a user ([Who
 acted](#who-acted-the-actor)). `p_idempotency_key` (optional, 1–255): a retry returns the first
 result (never `ALREADY_CANCELLED` for your own retry). The refund goes to the field `token_used`

@@ -34,11 +34,11 @@ BEGIN
     END IF;
 
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = p_booking_id;
-    IF v_booking.id IS NULL THEN
+    -- not yours = not there: a student's JWT naming another's booking is told it does not exist
+    IF v_booking.id IS NULL OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
         PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
             format('No booking %s.', p_booking_id));
     END IF;
-    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'cancel_booking_atomic');
     v_contact_id := mockbook_internal.contact_id_of_booking(v_booking);
     IF v_contact_id IS NOT NULL THEN
         PERFORM mockbook_internal.lock_contact(v_contact_id);  -- first in the lock order
@@ -86,7 +86,7 @@ negative value → `INVALID_ARGUMENT`. The field must be the one the booking''s 
 and the value its true balance + 1, else `CREDIT_CONFLICT`; the refund is then relative. Returns
 the `cancel_booking` result with production''s keys: `success`, `booking_id` (uuid),
 `booking_hubspot_id`, `student_id`, `mock_exam_id`. Errors: `INVALID_ARGUMENT`,
-`BOOKING_NOT_FOUND`, `ALREADY_CANCELLED`, `NOT_CANCELLABLE`, `CREDIT_CONFLICT`, `BUSY`.';
+`BOOKING_NOT_FOUND` (also another student''s booking, to a student''s JWT), `ALREADY_CANCELLED`, `NOT_CANCELLABLE`, `CREDIT_CONFLICT`, `BUSY`.';
 REVOKE ALL ON FUNCTION hubspot_sync.cancel_booking_atomic(uuid, text, integer)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.cancel_booking_atomic(uuid, text, integer)

@@ -16,10 +16,10 @@ BEGIN
 
     SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.idempotency_key = p_idempotency_key;
-    IF NOT FOUND THEN
+    -- not yours = not there: another student's key answers as a key nobody used
+    IF NOT FOUND OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
         RETURN NULL;
     END IF;
-    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'check_idempotency_key');
 
     RETURN jsonb_build_object(
         'found', true,
@@ -41,7 +41,8 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.check_idempotency_key(text) IS
 'Compatibility: production''s lookup of a booking by its idempotency key.
 `{found: true, booking_id, id, hubspot_id, is_active, student_id, mock_exam_id, created_at}` or
-NULL (`mock_exam_id`: the booking''s `associated_mock_exam`). A pre-check only: `create_booking`
-decides under a lock. No errors.';
+NULL (`mock_exam_id`: the booking''s `associated_mock_exam`); with a student''s JWT, NULL too for
+another student''s key (not yours = not there). A pre-check only: `create_booking` decides under a
+lock. No errors.';
 REVOKE ALL ON FUNCTION hubspot_sync.check_idempotency_key(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.check_idempotency_key(text) TO service_role;

@@ -27,7 +27,11 @@ BEGIN
                           WHERE c.booking_id = b.id AND c.rule = 'moved_into_past'
                             AND c.resolved_at IS NULL)
           AND CASE WHEN e.id IS NULL THEN b.exam_date < hubspot_sync.business_today()
-                   ELSE e.exam_ends_at <= mockbook_internal.clock_now()
+                   -- over as every rule reads it (exam_span; a known end ahead needs no call)
+                   ELSE coalesce(e.exam_ends_at <= mockbook_internal.clock_now(), true)
+                        AND upper(mockbook_internal.exam_span(e.exam_date, e.exam_starts_at,
+                                                              e.exam_ends_at))
+                            <= mockbook_internal.clock_now()
                         AND lower(coalesce(e.is_active, '')) IN ('true', 'active', 'scheduled')
               END
         ORDER BY b.id
@@ -66,7 +70,7 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.complete_past_bookings(text) IS
 'Every Active booking without attendance whose exam took place becomes `Completed`: its exam''s
-end has passed and the exam is still open (a deactivated or archived exam did not take place; an
+end has passed (an end that cannot be read: the end of its day) and the exam is still open (a deactivated or archived exam did not take place; an
 exam moved into the past by HubSpot waits in `booking_conflicts` for an admin); a booking of an
 unknown exam completes once its `exam_date` is before today (`mockbook run` step `complete`, or
 pg_cron). No credit moves, no ledger row; the audit rows carry `p_actor` (default

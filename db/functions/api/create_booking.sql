@@ -87,7 +87,7 @@ error):
 | 1 | arguments: student id `^[A-Z0-9]+$`, an email, key 1–255 characters and not starting with `waitlist-offer-` (reserved for `accept_offer`''s bookings, see *Idempotency*), text lengths (name and booking code ≤ 255, mock set A–H) | `INVALID_ARGUMENT` (names the field) |
 | 2 | idempotency key: already used with the same request (student, lower(email), exam, location, hand) → the first call''s booking is returned with `"idempotent_replay": true` and nothing changes; used with a different request → | `IDEMPOTENCY_KEY_REUSED` |
 | 3 | the student exists with that email | `CONTACT_NOT_FOUND` |
-| 4 | the exam exists, is open (`is_active` true/active, or scheduled and its activation time reached), not before today in the business time zone | `EXAM_NOT_FOUND`, `EXAM_NOT_ACTIVE`, `EXAM_IN_PAST` |
+| 4 | the exam exists, is open (`is_active` true/active, or scheduled and its activation time reached), not over (its end passed, or its day before today in the business time zone) and not started unless `allow_booking_after_start` is on (a start that cannot be read counts from the start of its day: see *Exam times*) | `EXAM_NOT_FOUND`, `EXAM_NOT_ACTIVE`, `EXAM_IN_PAST` |
 | 5 | Situational Judgment and Mini-mock need `p_attending_location` (`mississauga`, `calgary`, `vancouver`, `montreal`, `richmond_hill`); Clinical Skills needs `p_dominant_hand` | `INVALID_ARGUMENT` |
 | 6 | every exam in the exam''s `prerequisite_exam_ids` has an Active or Completed booking of the student | `PREREQUISITE_NOT_MET` (lists them) |
 | 7 | no other Active/Completed booking of the same mock type on the same day | `DUPLICATE_BOOKING` |

@@ -25,9 +25,8 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id or p_booking_id.');
     END IF;
-    -- a student's JWT reads only that student's own booking
-    PERFORM mockbook_internal.check_student_caller(v_booking.student_id, 'get_booking');
-    IF v_booking.id IS NULL THEN
+    -- a student's JWT reads only that student's own booking: another's is not there
+    IF v_booking.id IS NULL OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
         RETURN NULL;
     END IF;
     RETURN v_booking;
@@ -42,6 +41,7 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.get_booking(uuid, text, text) IS
 'Compatibility: production''s read of one booking row.
 One booking row by `p_id`, else `p_hubspot_id`, else `p_booking_id` (the code); NULL when nothing
-matches; no key → `INVALID_ARGUMENT`. Prefer `list_contact_bookings`.';
+matches (with a student''s JWT, also for another student''s booking: not yours = not there); no
+key → `INVALID_ARGUMENT`. Prefer `list_contact_bookings`.';
 REVOKE ALL ON FUNCTION hubspot_sync.get_booking(uuid, text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.get_booking(uuid, text, text) TO service_role;

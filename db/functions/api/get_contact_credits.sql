@@ -22,15 +22,17 @@ BEGIN
         WHERE c.hubspot_id = p_hubspot_id;
     ELSIF p_student_id IS NOT NULL AND p_email IS NOT NULL THEN
         SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-        WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email);
+        WHERE c.student_id = p_student_id AND mockbook_internal.same_email(c.email, p_email);
     ELSE
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
             'Provide p_id, p_hubspot_id, or p_student_id together with p_email.');
     END IF;
-    -- a student's JWT reads only that student's own contact (not found: refused as well)
-    PERFORM mockbook_internal.check_student_caller(coalesce(v_contact.student_id, p_student_id),
-                                              'get_contact_credits');
-    IF v_contact.id IS NULL THEN
+    -- a student's JWT naming a student: theirs only; naming a contact by id: another's is not
+    -- there (NULL, as for an id nobody has)
+    IF p_id IS NULL AND p_hubspot_id IS NULL THEN
+        PERFORM mockbook_internal.check_student_caller(p_student_id, 'get_contact_credits');
+    END IF;
+    IF v_contact.id IS NULL OR NOT mockbook_internal.caller_sees(v_contact.student_id) THEN
         RETURN NULL;
     END IF;
     RETURN v_contact;
@@ -44,8 +46,11 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) IS
 'Compatibility: production''s read of one contact row.
-One contact row by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email` (any case); NULL
-when nothing matches; no usable key → `INVALID_ARGUMENT`. Prefer `get_credit_summary`.';
+One contact row by `p_id`, else `p_hubspot_id`, else `p_student_id` + `p_email` (any case, spaces
+at the ends ignored); NULL when nothing matches (with a student''s JWT, also another student''s
+contact named by `p_id` or `p_hubspot_id`: not yours = not there); no usable key →
+`INVALID_ARGUMENT`; a student''s JWT naming another `p_student_id` → `FORBIDDEN`. Prefer
+`get_credit_summary`.';
 REVOKE ALL ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.get_contact_credits(text, text, uuid, text) TO service_role;

@@ -24,10 +24,11 @@ BEGIN
     IF v_actor IS NOT NULL THEN
         PERFORM set_config('mockbook.actor', v_actor, true);
     END IF;
-    -- a student's JWT moves only the student's own booking; an admin's any
-    IF v_actor LIKE 'user:%' THEN
-        PERFORM mockbook_internal.check_student_caller(
-            (mockbook_internal.booking_by_ref(p_booking_id)).student_id, 'rebook');
+    -- a student's JWT moves only the student's own booking (another's is not there), decided
+    -- before the key can replay anything; an admin's any
+    IF v_actor LIKE 'user:%' AND (mockbook_internal.booking_by_ref(p_booking_id)).id IS NULL THEN
+        PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+            format('No booking %L (uuid, booking code or HubSpot id).', p_booking_id));
     END IF;
 
     -- 2.-7. and the move: the booking pipeline (mode 'rebook'; its result stored under the key)
@@ -51,7 +52,8 @@ balance change: two `rebook` ledger rows (+1 old, −1 new). A replay of the key
 result (`idempotent_replay` true; past the retention, rebuilt from the rows).
 Returns the `create_booking` result of the new booking plus `rebooked_from: {id, booking_id,
 mock_exam_id, status}` and `previous_exam_total_bookings`.
-Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND`, `REBOOK_NOT_ALLOWED`
+Errors: `INVALID_ARGUMENT`, `IDEMPOTENCY_KEY_REUSED`, `BOOKING_NOT_FOUND` (also another
+student''s booking, to a student''s JWT: not yours = not there), `REBOOK_NOT_ALLOWED`
 (not Active; the new exam the same, of another type, closed or past: the reason given),
 `EXAM_NOT_FOUND`, `PREREQUISITE_NOT_MET`, `DUPLICATE_BOOKING` (the moved booking aside),
 `EXAM_FULL`, `BUSY`. Locks: the key, the contact, the old booking, the student''s open places of

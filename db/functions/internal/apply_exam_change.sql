@@ -28,6 +28,7 @@ DECLARE
     v_other text;
     v_duplicate boolean;
     v_past boolean := false;
+    v_span tstzrange;
     v_freed integer := 0;
 BEGIN
     IF NOT (v_closed OR v_reopened OR v_moved) THEN
@@ -71,8 +72,11 @@ BEGIN
 
     IF v_moved AND NOT v_closed THEN
         -- moved into the past: no job can judge whether the session took place
-        v_past := coalesce(p_new.exam_ends_at <= mockbook_internal.clock_now(),
-                           p_new.exam_date < hubspot_sync.business_today(), false);
+        -- (over as every rule reads it: exam_span)
+        v_span := mockbook_internal.exam_span(p_new.exam_date, p_new.exam_starts_at,
+                                              p_new.exam_ends_at);
+        v_past := upper(v_span) <= mockbook_internal.clock_now()
+                  OR coalesce(p_new.exam_date < hubspot_sync.business_today(), false);
         IF NOT v_past THEN
             -- moved back to a time still ahead: the job completes its bookings after it again
             UPDATE hubspot_sync.booking_conflicts AS c SET resolved_at = now()
@@ -124,14 +128,16 @@ BEGIN
                                v_booking.booking_id, v_booking.student_id));
                 v_conflicts := v_conflicts + 1;
             END IF;
-            IF mockbook_internal.booking_rule('time_conflict') = 'true'::jsonb
-               AND p_new.exam_starts_at IS NOT NULL THEN
+            IF mockbook_internal.booking_rule('time_conflict') = 'true'::jsonb THEN
+                -- the sessions as the rule reads them (rule_time_conflict)
                 SELECT o.booking_id INTO v_other
                 FROM hubspot_sync.hubspot_bookings AS o
                 JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = o.associated_mock_exam
+                CROSS JOIN LATERAL mockbook_internal.exam_span(e.exam_date, e.exam_starts_at,
+                                                               e.exam_ends_at) AS x(span)
                 WHERE o.student_id = v_booking.student_id AND o.id <> v_booking.id
                   AND o.is_active = 'Active'
-                  AND e.exam_starts_at < p_new.exam_ends_at AND e.exam_ends_at > p_new.exam_starts_at
+                  AND lower(x.span) < upper(v_span) AND upper(x.span) > lower(v_span)
                 LIMIT 1;
                 IF FOUND THEN
                     INSERT INTO hubspot_sync.booking_conflicts (booking_id, mock_exam_id, rule, detail)

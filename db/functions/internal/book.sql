@@ -1,6 +1,6 @@
 -- Why: create_booking, admin_create_booking, create_booking_atomic and rebook are one pipeline with
 -- four modes, so the steps, their order and the lock order are written once. Its common case
--- (most of a rush) reads what steps 2-8 check in one statement, then joins the same steps.
+-- (most of a rush) reads what steps 2-3 check in one statement, then joins the same steps.
 CREATE OR REPLACE FUNCTION mockbook_internal.book(
     p_mode text,
     p_student_id text,
@@ -52,57 +52,30 @@ BEGIN
     -- the common case (mode credit, no code of the caller's): under the key's and the contact's
     -- locks, taken in the pipeline's order but never waited for here (a lock held elsewhere
     -- leaves the call to the steps below and their bounded wait, BUSY), one statement reads
-    -- what steps 2-8 check. The exam is read without a lock: its seat is taken last.
+    -- what steps 2-3 check; steps 4-8 are check_exam_for_student's, as on the full path. The
+    -- exam is read without a lock: its seat is taken last.
     IF p_mode = 'credit' AND p_booking_code IS NULL
        AND pg_catalog.pg_try_advisory_xact_lock(
                pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0)) THEN
         SELECT c AS contact, e AS exam INTO v_found
         FROM hubspot_sync.hubspot_contact_credits AS c
         LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = p_mock_exam_id
-        WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email)
+        WHERE c.student_id = p_student_id AND mockbook_internal.same_email(c.email, p_email)
         FOR NO KEY UPDATE OF c SKIP LOCKED;
         IF FOUND THEN
             v_contact := v_found.contact;
             v_exam := v_found.exam;
-            -- under the contact's lock: the key never used, none of the student's bookings and
-            -- places that make another case, the exam's checks (check_exam_for_student's, in
-            -- few terms), whether a checked rule is on (the declared skip condition:
-            -- booking_rule_offs), and the credit pick_credit picks (the first of the type's
-            -- rules, by priority, with a balance)
+            -- under the contact's lock: the key never used, no open place of the student,
+            -- whether a checked rule is on (booking_rule_offs), and the credit pick_credit
+            -- picks (the type's first rule, by priority, with a balance)
             SELECT v_exam.id IS NOT NULL
-                AND coalesce(cardinality(v_exam.prerequisite_exam_ids), 0) = 0
                 AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                                 WHERE b.idempotency_key = p_idempotency_key)
                 AND NOT EXISTS (SELECT FROM hubspot_sync.idempotency_results AS r
                                 WHERE r.idempotency_key = p_idempotency_key)
-                -- no booking of the type and day: two probes, one index each
-                -- (uq_bookings_one_per_student_type_day; idx_bookings_legacy_student holds the
-                -- legacy duplicates the adoption flagged)
-                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                                WHERE b.student_id = p_student_id
-                                  AND b.mock_type = v_exam.mock_type
-                                  AND b.exam_date = v_exam.exam_date
-                                  AND b.is_active IN ('Active', 'Completed')
-                                  AND b.legacy_issue IS NULL)
-                AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
-                                WHERE b.student_id = p_student_id
-                                  AND b.mock_type = v_exam.mock_type
-                                  AND b.exam_date = v_exam.exam_date
-                                  AND b.is_active IN ('Active', 'Completed')
-                                  AND b.legacy_issue IS NOT NULL)
                 AND NOT EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                                 WHERE w.student_id = p_student_id
-                                  AND w.status IN ('waiting', 'offered'))
-                AND coalesce(v_exam.total_bookings, 0)
-                    + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
-                       WHERE w.mock_exam_id = v_exam.hubspot_id AND w.status = 'offered'
-                         AND w.offer_expires_at > mockbook_internal.clock_now())
-                    < coalesce(v_exam.capacity, 0)
-                AND mockbook_internal.exam_unbookable_reason(v_exam) IS NULL
-                AND NOT (v_exam.mock_type IN ('Situational Judgment', 'Mini-mock')
-                         AND p_attending_location IS NULL)
-                AND NOT (v_exam.mock_type = 'Clinical Skills'
-                         AND nullif(btrim(p_dominant_hand), '') IS NULL),
+                                  AND w.status IN ('waiting', 'offered')),
                 EXISTS (SELECT FROM hubspot_sync.booking_rules AS r
                         WHERE NOT coalesce((mockbook_internal.booking_rule_offs() -> r.rule)
                                            @> jsonb_build_array(r.value), true)),
@@ -119,6 +92,9 @@ BEGIN
     v_common := coalesce(v_common, false);
     IF v_common THEN
         v_replay := false;
+        -- 4.-8. as the full path checks them (2-3 passed: the key unused, the contact found)
+        PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
+                                                         p_dominant_hand);
     ELSE
         -- every other case: the full path, which reads the rules and the credit itself
         v_rules_on := true;

@@ -50,12 +50,18 @@ BEGIN
     IF p_student_id IS NOT NULL THEN
         v_deadline := coalesce(
             (mockbook_internal.booking_rule('cancel_deadline_hours') #>> '{}')::numeric, 0);
-        -- the exam's own start (a reschedule moves it), else the booking's copy read the same way
-        v_start := coalesce(
-            (SELECT e.exam_starts_at FROM hubspot_sync.hubspot_mock_exams AS e
-             WHERE e.hubspot_id = v_booking.associated_mock_exam),
-            mockbook_internal.exam_starts_at(v_booking.exam_date, v_booking.start_time));
-        IF v_deadline > 0 AND v_start IS NOT NULL
+        -- the exam's own start (a reschedule moves it), else the booking's copy (exam_span)
+        SELECT lower(mockbook_internal.exam_span(e.exam_date, e.exam_starts_at, e.exam_ends_at))
+        INTO v_start
+        FROM hubspot_sync.hubspot_mock_exams AS e
+        WHERE e.hubspot_id = v_booking.associated_mock_exam;
+        IF NOT FOUND THEN
+            v_start := lower(mockbook_internal.exam_span(
+                v_booking.exam_date,
+                mockbook_internal.exam_starts_at(v_booking.exam_date, v_booking.start_time),
+                mockbook_internal.exam_starts_at(v_booking.exam_date, v_booking.end_time)));
+        END IF;
+        IF v_deadline > 0
            AND mockbook_internal.clock_now() > v_start - make_interval(secs => v_deadline * 3600) THEN
             IF mockbook_internal.booking_rule('cancel_deadline_action') = '"no_refund"'::jsonb THEN
                 v_refund := false;

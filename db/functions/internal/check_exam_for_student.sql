@@ -18,6 +18,7 @@ DECLARE
     v_reason text;
     v_missing text[];
     v_duplicate text;
+    v_span tstzrange;
 BEGIN
     -- 4. open for booking
     v_reason := mockbook_internal.exam_unbookable_reason(p_exam);
@@ -28,13 +29,21 @@ BEGIN
                    CASE WHEN p_exam.scheduled_activation_datetime IS NOT NULL
                         THEN format(', opens %s', p_exam.scheduled_activation_datetime)
                         ELSE '' END));
-    ELSIF v_reason = 'EXAM_IN_PAST' AND p_exam.exam_date >= hubspot_sync.business_today() THEN
-        PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
-            format('Exam %s started at %s.', p_exam.hubspot_id, p_exam.exam_starts_at),
-            'Students cannot book an exam that has started (an admin may allow it with the booking rule allow_booking_after_start).');
     ELSIF v_reason = 'EXAM_IN_PAST' THEN
+        v_span := mockbook_internal.exam_span(p_exam.exam_date, p_exam.exam_starts_at,
+                                              p_exam.exam_ends_at);
+        IF upper(v_span) > mockbook_internal.clock_now()
+           AND p_exam.exam_date >= hubspot_sync.business_today() THEN
+            PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
+                format('Exam %s started at %s%s.', p_exam.hubspot_id, lower(v_span),
+                       CASE WHEN p_exam.exam_starts_at IS NULL
+                            THEN ' (its start time is not known: it counts from the start of its day)'
+                            ELSE '' END),
+                'Students cannot book an exam that has started (an admin may allow it with the booking rule allow_booking_after_start).');
+        END IF;
         PERFORM mockbook_internal.raise_error('EXAM_IN_PAST',
-            format('Exam %s took place on %s.', p_exam.hubspot_id, p_exam.exam_date));
+            format('Exam %s took place on %s (it ended at %s).', p_exam.hubspot_id,
+                   coalesce(p_exam.exam_date::text, 'no date'), upper(v_span)));
     END IF;
 
     -- 5. fields each mock type requires
@@ -73,15 +82,27 @@ BEGIN
         END IF;
     END IF;
 
-    -- 7. one seat per student, mock type and exam day
+    -- 7. one seat per student, mock type and exam day: one index each (the unique one; the
+    -- flagged legacy duplicates')
     SELECT b.booking_id INTO v_duplicate
     FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.student_id = p_student_id
       AND b.mock_type = p_exam.mock_type
       AND b.exam_date = p_exam.exam_date
       AND b.is_active IN ('Active', 'Completed')
-      AND b.id IS DISTINCT FROM p_ignore_booking_id
-    LIMIT 1;
+      AND b.legacy_issue IS NULL
+      AND b.id IS DISTINCT FROM p_ignore_booking_id;
+    IF NOT FOUND THEN
+        SELECT b.booking_id INTO v_duplicate
+        FROM hubspot_sync.hubspot_bookings AS b
+        WHERE b.student_id = p_student_id
+          AND b.mock_type = p_exam.mock_type
+          AND b.exam_date = p_exam.exam_date
+          AND b.is_active IN ('Active', 'Completed')
+          AND b.legacy_issue IS NOT NULL
+          AND b.id IS DISTINCT FROM p_ignore_booking_id
+        LIMIT 1;
+    END IF;
     IF FOUND THEN
         PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
             format('%s already has booking %s of type %s on %s.', p_student_id,

@@ -7,12 +7,12 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_actor text := mockbook_internal.request_actor();
-    v_email text;
+    v_actor text;
 BEGIN
-    IF v_actor IS NULL OR v_actor NOT LIKE 'user:%' THEN
+    IF mockbook_internal.caller_sees(p_student_id) THEN
         RETURN;
     END IF;
+    v_actor := mockbook_internal.request_actor();
     IF p_student_id IS NULL THEN
         PERFORM mockbook_internal.raise_error('FORBIDDEN',
             format('%s: the request''s JWT names %s, who is not an admin, and the call names no '
@@ -20,18 +20,13 @@ BEGIN
                    substr(v_actor, 6)),
             'A student''s call passes p_student_id (the booking must be theirs); admin powers need an admin''s JWT or the service-role key.');
     END IF;
-    v_email := lower(nullif(btrim(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'email'), ''));
-    IF v_email IS NULL OR NOT EXISTS (
-            SELECT FROM hubspot_sync.hubspot_contact_credits AS c
-            WHERE c.student_id = p_student_id AND lower(c.email) = v_email) THEN
-        PERFORM mockbook_internal.raise_error('FORBIDDEN',
-            format('%s: the request''s JWT names %s, not student %s.', p_what, substr(v_actor, 6),
-                   p_student_id));
-    END IF;
+    PERFORM mockbook_internal.raise_error('FORBIDDEN',
+        format('%s: the request''s JWT names %s, not student %s.', p_what, substr(v_actor, 6),
+               p_student_id));
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.check_student_caller(text, text) IS
 'Internal: FORBIDDEN when a non-admin JWT user calls without p_student_id or for a student whose
-email is not the JWT''s; admins and the service-role key pass.';
+email is not the JWT''s (caller_sees); admins and the service-role key pass.';
 REVOKE ALL ON FUNCTION mockbook_internal.check_student_caller(text, text) FROM PUBLIC, anon, authenticated, service_role;

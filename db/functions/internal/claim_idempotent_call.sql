@@ -10,7 +10,7 @@ SET search_path = ''
 AS $$
 DECLARE
     v_stored hubspot_sync.idempotency_results;
-    v_booking_code text;
+    v_booking record;
 BEGIN
     IF p_idempotency_key IS NULL THEN
         RETURN NULL;
@@ -24,18 +24,21 @@ BEGIN
     IF FOUND THEN
         IF v_stored.function_name IS DISTINCT FROM p_function
            OR v_stored.fingerprint IS DISTINCT FROM p_fingerprint THEN
+            -- (naming neither the call nor its time: it may be another user's)
             PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
-                format('The idempotency key was already used by a %s call with other arguments '
-                       '(at %s).', v_stored.function_name, v_stored.created_at));
+                'The idempotency key was already used, by another function or with other arguments.');
         END IF;
         RETURN v_stored.result;
     END IF;
 
-    SELECT b.booking_id INTO v_booking_code FROM hubspot_sync.hubspot_bookings AS b
+    SELECT b.booking_id, b.student_id INTO v_booking
+    FROM hubspot_sync.hubspot_bookings AS b
     WHERE b.idempotency_key = p_idempotency_key;
     IF FOUND THEN
         PERFORM mockbook_internal.raise_error('IDEMPOTENCY_KEY_REUSED',
-            format('The idempotency key was already used by booking %s.', v_booking_code));
+            format('The idempotency key was already used by a booking%s.',
+                   CASE WHEN mockbook_internal.caller_sees(v_booking.student_id)
+                        THEN ' (' || v_booking.booking_id || ')' ELSE '' END));
     END IF;
     RETURN NULL;
 END

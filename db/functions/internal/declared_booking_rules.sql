@@ -16,12 +16,14 @@ BEGIN
         ('min_notice_hours', 'hours', 17520::numeric, '0'::jsonb, true, 'BOOKING_CLOSED',
          'booking closes this many hours before the start'),
         ('booking_cutoff', 'boolean', NULL, 'false', true, 'BOOKING_CLOSED',
-         'no booking once the exam has started (`exam_starts_at`, see [Exam times](#exam-times)), '
-         'even when `allow_booking_after_start` is on'),
+         'no booking once the exam has started (its start, or the start of its day when the start '
+         'is not known: see [Exam times](#exam-times)), even when `allow_booking_after_start` is '
+         'on'),
         ('time_conflict', 'boolean', NULL, 'false', true, 'TIME_CONFLICT',
          'a student cannot hold two Active bookings whose sessions (exam day + start/end time, '
-         'any mock type) overlap; sessions that only touch (one ends when the other starts) do '
-         'not; the error names the other booking'),
+         'any mock type; one without a known start spans its day up to its end) overlap; '
+         'sessions that only touch (one ends when the other starts) do not; the error names the '
+         'other booking'),
         ('max_active_per_type', 'limit', 10000, 'null', true, 'BOOKING_LIMIT_REACHED',
          'at most this many Active bookings per student and mock type'),
         ('max_active_per_week', 'limit', 10000, 'null', true, 'BOOKING_LIMIT_REACHED',
@@ -29,8 +31,8 @@ BEGIN
          'exam day'),
         ('allow_booking_after_start', 'boolean', NULL, 'false', false, 'EXAM_IN_PAST',
          'off (the default): an exam that has started is not bookable (`EXAM_IN_PAST`, "started '
-         'at …"); on: students may book it until its day is over (the cut-off and notice rules '
-         'still apply)'),
+         'at …"); on: students may book it until it is over (its end, else the end of its day; '
+         'the cut-off and notice rules still apply)'),
         ('cancel_deadline_hours', 'hours', 17520, '0', false, NULL,
          'a **student''s** cancellation (a call with `p_student_id`) less than this many hours '
          'before the start is handled by `cancel_deadline_action`'),

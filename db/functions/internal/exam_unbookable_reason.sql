@@ -7,17 +7,23 @@ AS $$
 DECLARE
     -- business_today inlined: a booking asks twice
     v_now constant timestamptz := mockbook_internal.clock_now();
+    v_span tstzrange;
 BEGIN
+    IF NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
+            OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
+                AND coalesce(p_exam.scheduled_activation_datetime <= v_now, false))) THEN
+        RETURN 'EXAM_NOT_ACTIVE';
+    END IF;
+    -- started and over as every rule reads them, an unknown time included
+    v_span := mockbook_internal.exam_span(p_exam.exam_date, p_exam.exam_starts_at,
+                                          p_exam.exam_ends_at);
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN CASE
-        WHEN NOT (lower(coalesce(p_exam.is_active, '')) IN ('true', 'active')
-                  OR (lower(coalesce(p_exam.is_active, '')) = 'scheduled'
-                      AND coalesce(p_exam.scheduled_activation_datetime <= v_now, false)))
-            THEN 'EXAM_NOT_ACTIVE'
-        WHEN p_exam.exam_date < (v_now AT TIME ZONE mockbook_internal.business_timezone())::date
+        WHEN upper(v_span) <= v_now
+             OR p_exam.exam_date < (v_now AT TIME ZONE mockbook_internal.business_timezone())::date
             THEN 'EXAM_IN_PAST'
         -- started: the rule is read only then (a started exam is rare on the booking path)
-        WHEN p_exam.exam_starts_at <= v_now
+        WHEN lower(v_span) <= v_now
              AND mockbook_internal.booking_rule('allow_booking_after_start')
                  IS DISTINCT FROM 'true'::jsonb
             THEN 'EXAM_IN_PAST'
@@ -26,7 +32,8 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams) IS
-'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST (its day is over,
-or it has started and the rule allow_booking_after_start is off).';
+'NULL when the exam is open for booking now, else EXAM_NOT_ACTIVE or EXAM_IN_PAST (it is over: its
+end has passed or its day is over; or it has started and the rule allow_booking_after_start is
+off), started and over read by exam_span, so an unknown start counts from the start of its day.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_unbookable_reason(hubspot_sync.hubspot_mock_exams)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -8,7 +8,7 @@ DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
 BEGIN
     SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
-    WHERE c.student_id = p_student_id AND lower(c.email) = lower(p_email);
+    WHERE c.student_id = p_student_id AND mockbook_internal.same_email(c.email, p_email);
     IF NOT FOUND THEN
         PERFORM mockbook_internal.raise_error('CONTACT_NOT_FOUND',
             format('No student %s with email %s.', p_student_id, p_email));
@@ -18,6 +18,6 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.find_contact(text, text) IS
-'Internal: the contact with this student_id and (case-insensitively) this email; CONTACT_NOT_FOUND
-otherwise.';
+'Internal: the contact with this student_id and this email (same_email: any case, spaces at the ends
+ignored); CONTACT_NOT_FOUND otherwise.';
 REVOKE ALL ON FUNCTION mockbook_internal.find_contact(text, text) FROM PUBLIC, anon, authenticated, service_role;

@@ -10,17 +10,21 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
+DECLARE
+    -- an unknown start counts from the start of the exam day (exam_span)
+    v_start timestamptz := lower(mockbook_internal.exam_span(p_exam.exam_date, p_exam.exam_starts_at,
+                                                            p_exam.exam_ends_at));
 BEGIN
-    IF p_value = 'true'::jsonb AND mockbook_internal.clock_now() >= p_exam.exam_starts_at THEN
+    IF p_value = 'true'::jsonb AND mockbook_internal.clock_now() >= v_start THEN
         PERFORM mockbook_internal.raise_error('BOOKING_CLOSED',
             format('Exam %s starts at %s; booking closed at the start.', p_exam.hubspot_id,
-                   p_exam.exam_starts_at));
+                   v_start));
     END IF;
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.rule_booking_cutoff(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb) IS
-'Internal: BOOKING_CLOSED once the exam has started (none without a start time), when p_value is
-true. Called by check_booking_rules when the rule is on. Locks: none.';
+'Internal: BOOKING_CLOSED once the exam has started (exam_span: an unknown start counts from the
+start of its day), when p_value is true. Called by check_booking_rules when the rule is on. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.rule_booking_cutoff(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -12,22 +12,27 @@ SET search_path = ''
 AS $$
 DECLARE
     v_other record;
+    v_span tstzrange;  -- each session as every rule reads it (exam_span)
 BEGIN
-    IF p_value IS DISTINCT FROM 'true'::jsonb OR p_exam.exam_starts_at IS NULL THEN
+    IF p_value IS DISTINCT FROM 'true'::jsonb THEN
         RETURN;
     END IF;
+    v_span := mockbook_internal.exam_span(p_exam.exam_date, p_exam.exam_starts_at,
+                                          p_exam.exam_ends_at);
     -- the other exams' own instants (never the bookings' copies, which a reschedule in
-    -- HubSpot may have left behind); an exam without a start time has no window
+    -- HubSpot may have left behind); sessions that only touch do not overlap
     SELECT b.booking_id, b.associated_mock_exam, b.mock_type, e.exam_date, e.start_time,
            e.end_time
     INTO v_other
     FROM hubspot_sync.hubspot_bookings AS b
     JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam
+    CROSS JOIN LATERAL mockbook_internal.exam_span(e.exam_date, e.exam_starts_at,
+                                                   e.exam_ends_at) AS o(span)
     WHERE b.student_id = p_student_id
       AND b.is_active = 'Active'
       AND b.id IS DISTINCT FROM p_ignore_booking_id
-      AND e.exam_starts_at < p_exam.exam_ends_at
-      AND e.exam_ends_at > p_exam.exam_starts_at
+      AND lower(o.span) < upper(v_span)
+      AND upper(o.span) > lower(v_span)
     ORDER BY b.booking_id
     LIMIT 1;
     IF FOUND THEN
@@ -42,6 +47,7 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.rule_time_conflict(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb) IS
 'Internal: TIME_CONFLICT, naming the booking, when the student holds an Active booking whose exam
-overlaps this one (none without a start time), when p_value is true. Locks: none.';
+overlaps this one (each read by exam_span: a session without a known start spans its day up to its
+end), when p_value is true. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.rule_time_conflict(hubspot_sync.hubspot_mock_exams, text, uuid, jsonb)
     FROM PUBLIC, anon, authenticated, service_role;

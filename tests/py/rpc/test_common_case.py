@@ -98,6 +98,14 @@ def _same_type_that_day(db: psycopg.Connection, student: str, exam: str) -> dict
     return {}
 
 
+def _completed_that_day(db: psycopg.Connection, student: str, exam: str) -> dict[str, Any]:
+    (other,) = make_exams(db, 1, first_day=DAY)
+    book(student, other)(db)
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET is_active = 'Completed'"
+               " WHERE student_id = %s AND associated_mock_exam = %s", (student, other))
+    return {}
+
+
 def _legacy_duplicate_that_day(db: psycopg.Connection, student: str,
                                exam: str) -> dict[str, Any]:
     # a booking the adoption flagged as the old app's duplicate (its pair cancelled since): out
@@ -126,12 +134,6 @@ OTHER_CASES: dict[str, tuple[Callable[[psycopg.Connection, str, str], dict[str, 
         lambda db, s, x: {"p_booking_id": f"CODE-{uuid.uuid4().hex[:8]}"}, None),
     "an unknown student": (lambda db, s, x: {"student": "NOSUCH1"}, "CONTACT_NOT_FOUND"),
     "an unknown exam": (lambda db, s, x: {"exam": "no-such-exam"}, "EXAM_NOT_FOUND"),
-    "an exam with a prerequisite": (_exam_with_prerequisite, "PREREQUISITE_NOT_MET"),
-    "a full exam": (_full, "EXAM_FULL"),
-    "a closed exam": (_closed, "EXAM_NOT_ACTIVE"),
-    "no location": (lambda db, s, x: {"p_attending_location": None}, "INVALID_ARGUMENT"),
-    "the same type booked that day": (_same_type_that_day, "DUPLICATE_BOOKING"),
-    "a flagged legacy duplicate that day": (_legacy_duplicate_that_day, "DUPLICATE_BOOKING"),
     "an open waitlist place elsewhere": (_open_place, None),
     "a key used for another request": (lambda db, s, x: {"key": f"used-{s}"},
                                        "IDEMPOTENCY_KEY_REUSED"),
@@ -139,19 +141,71 @@ OTHER_CASES: dict[str, tuple[Callable[[psycopg.Connection, str, str], dict[str, 
                  None),
 }
 
+# steps 4-8, the exam's checks: the common case takes them from check_exam_for_student, the one
+# place the pipeline takes them from, so each refusal is that function's, without the pipeline
+EXAM_CHECK_CASES: dict[str, tuple[Callable[[psycopg.Connection, str, str], dict[str, Any]],
+                                  str]] = {
+    "an exam with a prerequisite": (_exam_with_prerequisite, "PREREQUISITE_NOT_MET"),
+    "a full exam": (_full, "EXAM_FULL"),
+    "a closed exam": (_closed, "EXAM_NOT_ACTIVE"),
+    "no location": (lambda db, s, x: {"p_attending_location": None}, "INVALID_ARGUMENT"),
+    "the same type booked that day": (_same_type_that_day, "DUPLICATE_BOOKING"),
+    "a completed booking of the type that day": (_completed_that_day, "DUPLICATE_BOOKING"),
+    "a flagged legacy duplicate that day": (_legacy_duplicate_that_day, "DUPLICATE_BOOKING"),
+}
 
-@pytest.mark.parametrize("case", list(OTHER_CASES))
-def test_every_other_case_goes_to_the_pipeline(db: psycopg.Connection, case: str) -> None:
-    setup, expected = OTHER_CASES[case]
+
+def _setup_case(db: psycopg.Connection, setup: Callable[[psycopg.Connection, str, str],
+                                                         dict[str, Any]],
+                ) -> tuple[str, str, str, dict[str, Any]]:
     (exam,) = make_exams(db, 1, first_day=DAY)
     (student,) = make_students(db, 1, p_sj=3)
     book(student, make_exams(db, 1, first_day=DAY + 10)[0], key=f"used-{student}")(db)
     args = setup(db, student, exam)
     exam, student = args.pop("exam", exam), args.pop("student", student)
-    key = args.pop("key", str(uuid.uuid4()))
+    return student, exam, args.pop("key", str(uuid.uuid4())), args
+
+
+@pytest.mark.parametrize("case", list(OTHER_CASES))
+def test_every_other_case_goes_to_the_pipeline(db: psycopg.Connection, case: str) -> None:
+    setup, expected = OTHER_CASES[case]
+    student, exam, key, args = _setup_case(db, setup)
     result, code, calls = call_counting(db, student, exam, key, **args)
     assert calls == 1, f"{case}: the pipeline was not called ({calls})"
     assert code == expected, (case, code, result)
+
+
+EXAM_CHECK = ("mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,"
+              "text,text,boolean,boolean,uuid)")
+
+
+@pytest.mark.parametrize("case", list(EXAM_CHECK_CASES))
+def test_the_common_case_refuses_with_the_exams_one_check(db: psycopg.Connection,
+                                                          case: str) -> None:
+    """An exam check that fails is refused by the common case itself, with the error
+    check_exam_for_student raises (the one the pipeline raises), before anything is written."""
+    setup, expected = EXAM_CHECK_CASES[case]
+    student, exam, key, args = _setup_case(db, setup)
+    result, code, calls = call_counting(db, student, exam, key, **args)
+    assert (code, calls) == (expected, 0), (case, code, result)
+    direct = _first_error(db, [(
+        "SELECT mockbook_internal.check_exam_for_student(e, %(s)s, %(l)s, 'left')"
+        " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %(x)s",
+        {"s": student, "x": exam,
+         "l": args.get("p_attending_location", "mississauga")})])
+    assert direct is not None and direct[0] == code, (case, direct)
+
+
+def test_a_plain_booking_takes_the_exams_checks_from_the_one_place(
+        db: psycopg.Connection) -> None:
+    """A check added to check_exam_for_student binds plain bookings too: the common case calls
+    it once, as the pipeline does."""
+    (exam,) = make_exams(db, 1, first_day=DAY)
+    (student,) = make_students(db, 1, p_sj=2)
+    result, code, checks = call_counting(db, student, exam, str(uuid.uuid4()), counted=EXAM_CHECK)
+    _, _, pipeline = call_counting(db, student, exam, str(uuid.uuid4()))
+    assert code is None and result["success"]
+    assert (checks, pipeline) == (1, 0)
 
 
 def test_no_credit_is_refused_by_the_common_case_with_the_pipelines_error(

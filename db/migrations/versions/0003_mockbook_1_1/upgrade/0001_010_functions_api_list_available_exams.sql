@@ -87,8 +87,9 @@ END
 $$;
 
 COMMENT ON FUNCTION hubspot_sync.list_available_exams(text, text, date, date, text, boolean) IS
-'Exams `create_booking` would accept now, by date, start, HubSpot id: open, their day not over and
-not started (unless `allow_booking_after_start`); with `p_student_id`, also that student''s checks
+'Exams `create_booking` would accept now, by date, start, HubSpot id: open, not over and not
+started (unless `allow_booking_after_start`), a time that cannot be read as every rule reads it
+([Exam times](#exam-times)); with `p_student_id`, also that student''s checks
 (`create_booking`''s own code). Full ones are included (`is_full true`) for their waitlist. With
 `p_include_unbookable = true` the refused exams too, `reason` the error code `create_booking`
 would answer. Filters combine with AND (type and location any case, dates inclusive).

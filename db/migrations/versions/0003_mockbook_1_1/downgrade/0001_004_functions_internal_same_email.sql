@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/same_email.sql (new).
+DROP FUNCTION IF EXISTS mockbook_internal.same_email;

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/rule_time_conflict.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_136_functions_internal_rule_time_conflict.sql sha256:cb795e7fd31c971cdf7c0c8b2871b1e5ff1b0f0d003c8b4ba72526abd7c2b4e4

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/rule_min_notice_hours.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_135_functions_internal_rule_min_notice_hours.sql sha256:34cf8d87c2432f460a85da682f8cf1980c55ab2b596fc413482f353d1987913c

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/rule_booking_cutoff.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_132_functions_internal_rule_booking_cutoff.sql sha256:b6738d296a977700a86099ae152f3e198a971da01273149159e3f66c09320d61

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/find_contact.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_079_functions_internal_find_contact.sql sha256:eea1ce10265dc38e2635e06749d91a8645b51c3b0dd51f7af2a3411d1b94edf6

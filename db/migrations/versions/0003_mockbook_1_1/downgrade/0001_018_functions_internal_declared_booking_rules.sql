@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/declared_booking_rules.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_073_functions_internal_declared_booking_rules.sql sha256:9da0c82819a3075a14a5bef8a24152c1701599e7e6af1a29b137495488f28248

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/claim_idempotent_call.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_060_functions_internal_claim_idempotent_call.sql sha256:334357051f3fff129bc85b679664ea1c3b4d682f18175ba8d61878645f5cd3cb

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/claim_idempotency_key.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_059_functions_internal_claim_idempotency_key.sql sha256:2440966c789db4fa8b3ff21c04c23812f85b826c9b9ab9c46a07b23773055cc9

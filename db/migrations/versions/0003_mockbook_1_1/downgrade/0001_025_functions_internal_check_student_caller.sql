@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/check_student_caller.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_056_functions_internal_check_student_caller.sql sha256:8817f612a3e414e7117ed0732f15b661358f1e26657c9c1ef9b3d921c7884e62

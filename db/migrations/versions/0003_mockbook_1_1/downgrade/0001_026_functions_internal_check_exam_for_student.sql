@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/check_exam_for_student.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_051_functions_internal_check_exam_for_student.sql sha256:7f8df94e73a46034b573f84ab92838ddf374107314dfe915c73a05bee0f7815e

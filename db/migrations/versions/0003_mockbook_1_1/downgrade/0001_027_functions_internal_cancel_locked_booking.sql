@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/cancel_locked_booking.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_048_functions_internal_cancel_locked_booking.sql sha256:d36cbb9d4bd3b09f6341df41258246f37e3b709556e8ba5aed1069640b1e52af

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/booking_by_ref.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_038_functions_internal_booking_by_ref.sql sha256:0eded2a089a2d40de6b30a0733f0e22d3de66ce44164dcbf35d4f1750379c76e

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/book.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_037_functions_internal_book.sql sha256:2d095cc42ffc57b1d7b6b008858d8b5b0e78c97b452d1e459c4d7e0535302c73

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_exam_change.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_032_functions_internal_apply_exam_change.sql sha256:ebcf802c927a7286298b9a8e7d298c14f219fe74571c0ea64af22d1868c62dac

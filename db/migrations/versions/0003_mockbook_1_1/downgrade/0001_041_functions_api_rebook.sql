@@ -1,0 +1,2 @@
+-- Undo db/functions/api/rebook.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_024_functions_api_rebook.sql sha256:bb4197727d1764c214ff9ea80fde0701fa6a195fb3de59e247dd3541ddbd3dcf

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/get_contact_credits.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_015_functions_api_get_contact_credits.sql sha256:87620c30e52ddfbbb7fc052599e0d98a6ae0be635999a725d8076a87e9250ea8

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/get_booking.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_014_functions_api_get_booking.sql sha256:73a9a8c9640e8af499450e1a6864a10e909383243dc0706d8ae415e5f82150d2

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/create_booking.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_010_functions_api_create_booking.sql sha256:36c66f9465ec0eb280bb892eb8df33c84db18b9e71a69418189339f7326ca19c

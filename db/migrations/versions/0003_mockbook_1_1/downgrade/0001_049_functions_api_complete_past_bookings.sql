@@ -1,0 +1,2 @@
+-- Undo db/functions/api/complete_past_bookings.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_009_functions_api_complete_past_bookings.sql sha256:016d1deed32a8b5f98720669af0372f21a6a90bc7e8d3c03c37d9f04870b09a7

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/check_idempotency_key.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_008_functions_api_check_idempotency_key.sql sha256:7384bf42b30133679fcf9c848fdce6620bd9e439afe831533cbedd92d7e55f2a

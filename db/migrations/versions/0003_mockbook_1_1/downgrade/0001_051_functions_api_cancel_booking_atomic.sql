@@ -1,0 +1,2 @@
+-- Undo db/functions/api/cancel_booking_atomic.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_006_functions_api_cancel_booking_atomic.sql sha256:8e0aa4409ab442de2e0544c91ac2ffaafb09c2231e4a4ab33b4aec553242f806

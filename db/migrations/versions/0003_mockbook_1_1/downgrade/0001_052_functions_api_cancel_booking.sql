@@ -1,0 +1,2 @@
+-- Undo db/functions/api/cancel_booking.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_005_functions_api_cancel_booking.sql sha256:faa28bf8ff979d49704e5b90acbca004c175dc8f03ab4401780848a8305d809c

@@ -1,0 +1,530 @@
+"""The rules at their edges: the largest value an argument takes and the one past it, a balance
+stored as NULL, a lock held by another transaction. Each test here kills mechanical mutants
+(`make mutants`) that the rest of the booking tests let through: a limit moved by one, a NULL
+read as something else, a row lock taken on the wrong row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from postgrest import RpcError, rpc, rpc_rows
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from test_lock_order import Call, waiting_on_lock
+from test_who_acts import CASES, call, catalog_cache, scenario
+
+
+def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
+    return db.execute(query, params).fetchone()[0]
+
+
+def actor_functions(db: psycopg.Connection) -> list[str]:
+    return sorted(fn for fn, (_, args) in catalog_cache(db).items() if "p_actor" in args)
+
+
+def test_every_function_with_an_actor_is_checked_here(db: psycopg.Connection) -> None:
+    assert actor_functions(db) == sorted(ACTOR_FUNCTIONS)
+
+
+ACTOR_FUNCTIONS = ("adjust_credits", "admin_create_booking", "cancel_booking", "cancel_bookings",
+                   "complete_past_bookings", "mark_attendance", "process_waitlist", "rebook",
+                   "set_booking_rule", "set_business_timezone")
+
+
+@pytest.mark.parametrize("fn", ACTOR_FUNCTIONS)
+def test_p_actor_takes_255_characters_and_refuses_256(db: psycopg.Connection, fn: str) -> None:
+    """docs/rpc.md: `p_actor` (≤ 255) in every function that takes one."""
+    s = scenario(db)
+    args = CASES[fn].args(db, s)
+    with pytest.raises(RpcError) as refused:
+        call(db, fn, None, {**args, "p_actor": "a" * 256})
+    assert refused.value.code == "INVALID_ARGUMENT" and "p_actor" in refused.value.detail
+    assert call(db, fn, None, {**CASES[fn].args(db, s), "p_actor": "a" * 255}) is not None
+
+
+def test_a_balance_stored_as_null_is_zero(db: psycopg.Connection) -> None:
+    """Production's credit columns may hold NULL: the summary shows 0 for each, and nothing
+    usable."""
+    student = one(db, "SELECT tests.make_student()")
+    db.execute("UPDATE hubspot_sync.hubspot_contact_credits SET sj_credits = NULL,"
+               " cs_credits = NULL, sjmini_credits = NULL, mock_discussion_token = NULL,"
+               " shared_mock_credits = NULL WHERE student_id = %s", (student,))
+    [row] = rpc_rows(db, "get_credit_summary", p_student_id=student,
+                     p_email=one(db, "SELECT tests.email_of(%s)", (student,)))
+    assert [row[k] for k in ("sj_credits", "cs_credits", "sjmini_credits",
+                             "mock_discussion_token", "shared_mock_credits")] == [0] * 5
+    assert set(row["available"].values()) == {0}
+
+
+# the lock helpers of the lock order: (function, key type, the table and key column it locks)
+LOCKS = {
+    "contact": ("lock_contact", "uuid", "hubspot_contact_credits", "id"),
+    "booking": ("lock_booking", "uuid", "hubspot_bookings", "id"),
+    "exam": ("lock_exam", "text", "hubspot_mock_exams", "hubspot_id"),
+    "waitlist place": ("lock_waitlist_entry", "bigint", "waitlist_entries", "id"),
+}
+
+
+@pytest.mark.parametrize("target", list(LOCKS))
+def test_a_lock_helper_locks_its_row_and_only_it(db: psycopg.Connection, database_url: str,
+                                                 target: str) -> None:
+    """Free, the row is locked at once (another transaction's NOWAIT on it fails, on another
+    row succeeds); held by another transaction, the helper waits for that row, not another:
+    BUSY past mockbook.lock_timeout, while a free row next to it is locked at once."""
+    fn, kind, table, column = LOCKS[target]
+    scenario(db)
+    mine, other = (str(k) for (k,) in db.execute(
+        f"SELECT {column} FROM hubspot_sync.{table} ORDER BY {column} LIMIT 2").fetchall())
+    helper = f"SELECT mockbook_internal.{fn}(%s::{kind})"
+    nowait = f"SELECT FROM hubspot_sync.{table} WHERE {column} = %s::{kind} FOR UPDATE NOWAIT"
+    with psycopg.connect(database_url) as caller, psycopg.connect(database_url) as rival:
+        caller.execute(helper, (mine,))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            rival.execute(nowait, (mine,))
+        rival.rollback()
+        rival.execute(nowait, (other,))
+        caller.rollback()
+        rival.rollback()
+        # the row held elsewhere: a bounded wait for it
+        rival.execute(nowait, (mine,))
+        caller.execute("SET mockbook.lock_timeout = '200ms'")
+        with pytest.raises(psycopg.Error) as busy:
+            caller.execute(helper, (mine,))
+        assert busy.value.diag.message_primary == "BUSY"
+        caller.rollback()
+        caller.execute(helper, (other,))
+        caller.rollback()
+        rival.rollback()
+
+
+def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:
+    """A booking adopted from before mockbook may have no code: the DUPLICATE_BOOKING it
+    causes says "(no code)", not an empty name."""
+    student = one(db, "SELECT tests.make_student(p_sj := 3)")
+    first, second = (one(db, "SELECT tests.make_exam(p_exam_date := hubspot_sync.business_today()"
+                             " + 9)") for _ in "ab")
+    with db.transaction():  # as the adoption stored it, past the code trigger
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("INSERT INTO hubspot_sync.hubspot_bookings (student_id, associated_mock_exam,"
+                   " is_active, mock_type, exam_date) SELECT %s, e.hubspot_id, 'Active',"
+                   " e.mock_type, e.exam_date FROM hubspot_sync.hubspot_mock_exams AS e"
+                   " WHERE e.hubspot_id = %s", (student, first))
+    with pytest.raises(RpcError) as refused:
+        call(db, "create_booking", None, {
+            "p_student_id": student, "p_email": one(db, "SELECT tests.email_of(%s)", (student,)),
+            "p_mock_exam_id": second, "p_idempotency_key": f"edge-{student}",
+            "p_attending_location": "mississauga"})
+    assert refused.value.code == "DUPLICATE_BOOKING"
+    assert "(no code)" in refused.value.detail
+
+
+def test_a_rebook_replayed_after_its_stored_result_is_purged_is_rebuilt(
+        db: psycopg.Connection) -> None:
+    """rebook's contract: a replay answers the first result, past the retention rebuilt from
+    the rows (never NULL)."""
+    s = scenario(db)
+    key = f"edge-rebook-{s.s0}"
+    args = {"p_booking_id": s.booking, "p_new_mock_exam_id": s.e2, "p_idempotency_key": key}
+    first = call(db, "rebook", None, args)
+    db.execute("DELETE FROM hubspot_sync.idempotency_results WHERE idempotency_key = %s", (key,))
+    again = call(db, "rebook", None, args)
+    assert again is not None and again["idempotent_replay"] is True
+    assert (again["id"], again["rebooked_from"]["id"]) == (first["id"],
+                                                          first["rebooked_from"]["id"])
+
+
+def test_the_waitlist_job_counts_only_the_offers_it_made(db: psycopg.Connection) -> None:
+    """An offer expired and its seat was booked meanwhile: the job expires the offer and, with
+    no free seat left, makes no offer there; what it reports is what it changed (the module's
+    other tests left places of their own for it too)."""
+    exam = one(db, "SELECT tests.make_exam(p_capacity := 1,"
+                   " p_exam_date := hubspot_sync.business_today() + 9)")
+    first, waiting, late = (one(db, "SELECT tests.make_student(p_sj := 2)") for _ in "abc")
+
+    def booking(student: str) -> dict:
+        return call(db, "create_booking", None, {
+            "p_student_id": student, "p_email": one(db, "SELECT tests.email_of(%s)", (student,)),
+            "p_mock_exam_id": exam, "p_idempotency_key": f"edge-{uuid.uuid4()}",
+            "p_attending_location": "mississauga"})
+
+    seat = booking(first)
+    call(db, "join_waitlist", None, {
+        "p_student_id": waiting, "p_email": one(db, "SELECT tests.email_of(%s)", (waiting,)),
+        "p_mock_exam_id": exam, "p_attending_location": "mississauga"})
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # offered to waiting
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now()"
+               " + interval '1 minute')::text, false)", (expires,))
+    try:
+        booking(late)                   # the seat the expired offer held, taken
+        began = one(db, "SELECT clock_timestamp()")
+        done = call(db, "process_waitlist", None, {"p_actor": "test"})
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    expired, offered = db.execute(
+        "SELECT count(*) FILTER (WHERE status = 'expired' AND resolved_at >= %(t)s),"
+        " count(*) FILTER (WHERE status = 'offered' AND offered_at >= %(t)s)"
+        " FROM hubspot_sync.waitlist_entries", {"t": began}).fetchone()
+    assert (done["expired"], done["offered"]) == (expired, offered), done
+    assert one(db, "SELECT array_agg(status) FROM hubspot_sync.waitlist_entries"
+                   " WHERE mock_exam_id = %s", (exam,)) == ["expired"]
+
+
+def test_a_missing_credit_field_is_named_null(db: psycopg.Connection) -> None:
+    student = one(db, "SELECT tests.make_student()")
+    with pytest.raises(RpcError) as refused:
+        call(db, "adjust_credits", None, {"p_student_id": student, "p_credit_field": None,
+                                          "p_delta": 1, "p_reason": "r", "p_actor": "ops"})
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert refused.value.detail.startswith("p_credit_field NULL is not one of ")
+
+
+def email_of(db: psycopg.Connection, student: str) -> str:
+    return one(db, "SELECT tests.email_of(%s)", (student,))
+
+
+def new_exam(db: psycopg.Connection, capacity: int = 10, day: int = 9) -> str:
+    return one(db, "SELECT tests.make_exam(p_capacity := %s,"
+                   " p_exam_date := hubspot_sync.business_today() + %s)", (capacity, day))
+
+
+def book(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return call(db, "create_booking", None, {
+        "p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+        "p_idempotency_key": f"edge-{uuid.uuid4()}", "p_attending_location": "mississauga"})
+
+
+def join(db: psycopg.Connection, student: str, exam: str) -> dict:
+    return call(db, "join_waitlist", None, {
+        "p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+        "p_attending_location": "mississauga"})
+
+
+def students(db: psycopg.Connection, n: int) -> list[str]:
+    return [one(db, "SELECT tests.make_student(p_sj := 3)") for _ in range(n)]
+
+
+def clock_at(db: psycopg.Connection, moment: Any) -> None:
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now())::text,"
+               " false)", (moment,))
+
+
+def test_join_waitlist_counts_only_its_exams_held_offers(db: psycopg.Connection) -> None:
+    """A seat held by an offer on another exam does not fill this one: EXAM_NOT_FULL."""
+    elsewhere, here = new_exam(db, capacity=1), new_exam(db, capacity=2)
+    first, waiting, booked, joining = students(db, 4)
+    seat = book(db, first, elsewhere)
+    join(db, waiting, elsewhere)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for waiting
+    book(db, booked, here)                                     # one of two seats taken
+    with pytest.raises(RpcError) as refused:
+        join(db, joining, here)
+    assert refused.value.code == "EXAM_NOT_FULL"
+
+
+def test_an_expired_offer_says_whether_the_job_has_passed_it_on(db: psycopg.Connection) -> None:
+    exam = new_exam(db, capacity=1)
+    first, waiting = students(db, 2)
+    seat = book(db, first, exam)
+    join(db, waiting, exam)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    accept = {"p_student_id": waiting, "p_email": email_of(db, waiting), "p_mock_exam_id": exam}
+    clock_at(db, expires)
+    try:
+        details = []
+        for job in (False, True):
+            if job:
+                call(db, "process_waitlist", None, {"p_actor": "test"})
+            with pytest.raises(RpcError) as expired:
+                call(db, "accept_offer", None, accept)
+            assert expired.value.code == "OFFER_EXPIRED"
+            details.append(expired.value.detail)
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert "free for anyone to book until the waitlist job" in details[0]
+    assert "the waitlist job has offered free seats" in details[1]
+
+
+def legacy_booking(db: psycopg.Connection, student: str, exam: str, key: str) -> dict:
+    return call(db, "create_booking_atomic", None, {
+        "p_booking_id": f"Situational Judgment-{student}-{uuid.uuid4().hex[:6]}",
+        "p_student_id": student, "p_student_email": email_of(db, student),
+        "p_mock_exam_id": exam, "p_student_name": "Ann Example", "p_token_used": None,
+        "p_attending_location": "Mississauga", "p_dominant_hand": "Right",
+        "p_idempotency_key": key, "p_credit_field": "sj_credits", "p_new_credit_value": 2})
+
+
+@pytest.mark.parametrize("length", [240, 241])
+def test_a_legacy_key_books_again_after_a_cancellation_up_to_240_characters(
+        db: psycopg.Connection, length: int) -> None:
+    """create_booking_atomic: a key whose booking was cancelled books again under
+    <key>~rebook-N; a key over 240 characters (no room for the suffix) is refused."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    key = ("k" * length)[:length]
+    first = legacy_booking(db, student, exam, key)
+    call(db, "cancel_booking", None, {"p_booking_id": first["booking_code"]})
+    if length > 240:
+        with pytest.raises(RpcError) as refused:
+            legacy_booking(db, student, exam, key)
+        assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+        return
+    again = legacy_booking(db, student, exam, key)
+    assert again["booking_id"] != first["booking_id"]
+    assert one(db, "SELECT idempotency_key FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (again["booking_id"],)) == f"{key}~rebook-1"
+
+
+def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
+        db: psycopg.Connection) -> None:
+    """The offers beyond a lowered capacity go back to waiting, newest first, among those still
+    held: an offer past its instant holds nothing and is no reason to keep a live one."""
+    exam = new_exam(db, capacity=2)
+    a, b, older, newer = students(db, 4)
+    seats = [book(db, s, exam) for s in (a, b)]
+    join(db, older, exam)
+    join(db, newer, exam)
+    saved = one(db, "SELECT value FROM hubspot_sync.booking_rules"
+                    " WHERE rule = 'offer_hold_minutes'")
+    try:
+        for hold, seat in ((600, seats[0]), (1, seats[1])):   # older long, newer short
+            call(db, "set_booking_rule", None, {"p_rule": "offer_hold_minutes", "p_value": hold,
+                                                "p_actor": "test"})
+            call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+        clock_at(db, one(db, "SELECT now() + interval '5 minutes'"))   # newer's has expired
+        call(db, "set_exam_capacity", None, {"p_mock_exam_id": exam, "p_capacity": 0})
+        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
+                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+        db.execute("UPDATE hubspot_sync.booking_rules SET value = %s"
+                   " WHERE rule = 'offer_hold_minutes'", (Jsonb(saved),))
+    assert statuses[older] == "waiting", statuses
+
+
+def test_cancel_bookings_holds_no_exam_while_it_waits_for_a_booking(
+        db: psycopg.Connection, database_url: str) -> None:
+    """docs/rpc.md, Lock order: a batch locks its contacts, then its bookings, then the exams
+    last. Staged: another transaction holds the batch's second booking; while the batch waits
+    for it, the first booking's exam is free (the batch has cancelled nothing yet)."""
+    first_exam, second_exam = new_exam(db), new_exam(db, day=10)
+    (student,) = students(db, 1)
+    first, second = book(db, student, first_exam), book(db, student, second_exam)
+    assert first["id"] < second["id"]   # locked and cancelled in ascending id
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as probe:
+        holder.execute("SELECT FROM hubspot_sync.hubspot_bookings WHERE id = %s FOR UPDATE",
+                       (second["id"],))
+        batch = Call(database_url, lambda conn: rpc(
+            conn, "cancel_bookings", p_booking_ids=[first["booking_id"], second["booking_id"]],
+            p_actor="test"), setup="SET mockbook.lock_timeout = '30s'").start()
+        waiting_on_lock(db, batch.pid)
+        probe.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                      " FOR UPDATE NOWAIT", (first_exam,))
+        probe.rollback()
+        holder.rollback()
+        batch.join()
+    assert batch.error is None, batch.error
+    assert len(batch.value["cancelled"]) == 2
+
+
+def test_a_zone_change_gives_an_exam_without_an_end_time_the_end_of_its_day(
+        db: psycopg.Connection) -> None:
+    """set_business_timezone derives every exam's instants again: an exam without an end time
+    ends at the end of its day in the new zone, as the exam trigger writes it."""
+    exam = new_exam(db, day=12)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET end_time = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    try:
+        call(db, "set_business_timezone", None, {"p_zone": "Asia/Tokyo", "p_actor": "test"})
+        ends_at, day = db.execute("SELECT exam_ends_at, exam_date FROM"
+                                  " hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
+                                  (exam,)).fetchone()
+        assert ends_at == one(db, "SELECT (%s::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo'",
+                              (day,))
+    finally:
+        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
+            sql.Identifier(db.info.dbname)))
+        db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+
+
+def test_a_keyed_write_sent_again_replays_its_first_answer(db: psycopg.Connection) -> None:
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    args = {"p_booking_id": seat["booking_id"], "p_idempotency_key": f"edge-{uuid.uuid4()}"}
+    first = call(db, "cancel_booking", None, args)
+    assert call(db, "cancel_booking", None, args) == first
+
+
+def test_an_exam_without_a_capacity_is_over_capacity_with_one_booking(
+        db: psycopg.Connection) -> None:
+    """mark_attendance reports each exam it touched; a capacity never set counts as none."""
+    exam = new_exam(db)
+    attended, booked = (book(db, s, exam) for s in students(db, 2))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    done = call(db, "mark_attendance", None, {
+        "p_updates": [{"booking_id": attended["booking_id"], "attendance": "Yes"}],
+        "p_actor": "test"})
+    assert booked["status"] == "Active"   # still Active: one seat taken of none
+    [touched] = [e for e in done["exams"] if e["mock_exam_id"] == exam]
+    assert touched["over_capacity"] is True
+
+
+def test_prerequisites_set_on_an_exam_whose_list_is_null(db: psycopg.Connection) -> None:
+    """An adopted exam may hold NULL for its prerequisites: the change reads it as none."""
+    exam, first = new_exam(db), new_exam(db, day=5)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET prerequisite_exam_ids = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    done = call(db, "set_exam_prerequisites", None, {"p_exam_id": exam,
+                                                     "p_prerequisite_ids": [first]})
+    assert (done["previous_prerequisite_exam_ids"], done["previous_count"],
+            done["added_count"], done["removed_count"]) == ([], 0, 1, 0)
+
+
+def test_a_booking_closes_the_students_places_that_day_when_no_one_else_waits(
+        db: psycopg.Connection) -> None:
+    """The booking's gate to close_day_places asks whether this student has an open place,
+    whoever else waits: with no other place open anywhere, the student's place on another exam
+    of the type and day is left all the same."""
+    full, other = new_exam(db, capacity=1, day=14), new_exam(db, day=14)
+    holder, student = students(db, 2)
+    book(db, holder, full)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET status = 'left', resolved_at = now()"
+               " WHERE status IN ('waiting', 'offered')")   # the module's other tests' places
+    join(db, student, full)
+    book(db, student, other)
+    assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries WHERE student_id = %s",
+               (student,)) == "left"
+
+
+def student_functions(db: psycopg.Connection) -> list[str]:
+    return sorted(fn for fn, (_, args) in catalog_cache(db).items() if "p_student_id" in args)
+
+
+# the functions that take a student id (at most 64 characters); the two lookups take any and
+# find nobody
+STUDENT_ID_LIMITED = ("accept_offer", "adjust_credits", "admin_create_booking", "cancel_booking",
+                      "create_booking", "create_booking_atomic", "create_booking_atomic_v1",
+                      "get_credit_summary", "join_waitlist", "leave_waitlist",
+                      "list_contact_bookings")
+STUDENT_ID_LOOKUPS = ("get_contact_credits", "list_available_exams")
+
+
+@pytest.mark.parametrize("fn", STUDENT_ID_LIMITED)
+def test_a_student_id_takes_64_characters_and_refuses_65(db: psycopg.Connection,
+                                                         fn: str) -> None:
+    s = scenario(db)
+    for length, refused in ((64, False), (65, True)):
+        try:
+            call(db, fn, None, {**CASES[fn].args(db, s), "p_student_id": "A" * length})
+            answer = None
+        except RpcError as exc:
+            answer = exc
+        named = answer is not None and answer.code == "INVALID_ARGUMENT" \
+            and "p_student_id" in (answer.detail or "") and "64" in answer.detail
+        assert named == refused, (fn, length, answer)
+
+
+def test_every_function_with_a_student_id_is_checked_at_its_length(db: psycopg.Connection,
+                                                                   ) -> None:
+    assert student_functions(db) == sorted(STUDENT_ID_LIMITED + STUDENT_ID_LOOKUPS)
+
+
+def test_a_rule_name_of_64_characters_is_an_unknown_rule_65_too_long(
+        db: psycopg.Connection) -> None:
+    for length, words in ((64, "is not a scheduling rule"), (65, "64")):
+        with pytest.raises(RpcError) as refused:
+            call(db, "set_booking_rule", None, {"p_rule": "r" * length, "p_value": True,
+                                                "p_actor": "test"})
+        assert refused.value.code == "INVALID_ARGUMENT" and words in refused.value.detail, (
+            length, refused.value.detail)
+
+
+def test_an_exam_without_a_date_took_place_on_no_date(db: psycopg.Connection) -> None:
+    exam = new_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET exam_date = NULL, start_time = NULL,"
+               " end_time = NULL WHERE hubspot_id = %s", (exam,))
+    with pytest.raises(RpcError) as refused:
+        book(db, students(db, 1)[0], exam)
+    assert refused.value.code == "EXAM_IN_PAST" and "on no date" in refused.value.detail
+
+
+def test_a_booking_without_a_student_id_refunds_its_hubspot_contact(
+        db: psycopg.Connection) -> None:
+    """An adopted booking may carry only its HubSpot contact id: the refund goes there."""
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    contact = one(db, "SELECT hubspot_id FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", (student,))
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")   # as adopted
+        db.execute("UPDATE hubspot_sync.hubspot_bookings SET student_id = NULL,"
+                   " associated_contact_id = %s WHERE id = %s", (contact, seat["id"]))
+    before = one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                     " WHERE student_id = %s", (student,))
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
+    assert one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                   " WHERE student_id = %s", (student,)) == before + 1
+
+
+def test_a_replay_of_a_booking_whose_copy_differs_shows_the_copys_times(
+        db: psycopg.Connection) -> None:
+    """A booking's result carries the exam's instants while the booking copies its times; a
+    copy that differs (an adopted row without an end time) is read on its own: it ends at the
+    end of its day."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    args = {"p_student_id": student, "p_email": email_of(db, student), "p_mock_exam_id": exam,
+            "p_idempotency_key": f"edge-{uuid.uuid4()}", "p_attending_location": "mississauga"}
+    first = call(db, "create_booking", None, args)
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET end_time = NULL WHERE id = %s",
+               (first["id"],))
+    again = call(db, "create_booking", None, args)
+    day_end = one(db, "SELECT ((%s::date + 1)::timestamp AT TIME ZONE 'America/Toronto')::text",
+                  (first["exam_date"],))
+    assert again["idempotent_replay"] and again["starts_at"] == first["starts_at"]
+    assert one(db, "SELECT %s::timestamptz = %s::timestamptz", (again["ends_at"], day_end))
+
+
+def test_the_credit_fields_have_one_order(db: psycopg.Connection) -> None:
+    assert db.execute("SELECT credit_field, position FROM mockbook_internal.credit_fields()"
+                      " ORDER BY position").fetchall() == [
+        ("sj_credits", 1), ("cs_credits", 2), ("sjmini_credits", 3),
+        ("mock_discussion_token", 4), ("shared_mock_credits", 5)]
+
+
+def test_a_rebook_keeps_the_old_bookings_ndecc_date_when_the_contact_has_none(
+        db: psycopg.Connection) -> None:
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET ndecc_exam_date = '2027-06-01'"
+               " WHERE id = %s", (seat["id"],))
+    moved = call(db, "rebook", None, {"p_booking_id": seat["booking_id"],
+                                      "p_new_mock_exam_id": new_exam(db, day=11),
+                                      "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    assert one(db, "SELECT ndecc_exam_date FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (moved["id"],)) == "2027-06-01"
+
+
+def test_the_waitlist_job_offers_a_seat_of_an_exam_whose_count_is_null(
+        db: psycopg.Connection) -> None:
+    """An adopted exam may hold NULL for total_bookings (none booked): its free seat is
+    offered to its waiting student."""
+    exam = new_exam(db, capacity=1)
+    (waiting,) = students(db, 1)
+    db.execute("UPDATE hubspot_sync.waitlist_entries SET status = 'left', resolved_at = now()"
+               " WHERE status IN ('waiting', 'offered')")   # the module's other tests' places
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    db.execute("INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,"
+               " attending_location) SELECT %s, c.student_id, c.id, 'mississauga'"
+               " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
+               (exam, waiting))
+    assert call(db, "process_waitlist", None, {"p_actor": "test"})["offered"] == 1
