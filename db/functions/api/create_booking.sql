@@ -1,9 +1,6 @@
 /**
- * Why: the student-facing booking. It only checks its own arguments and hands the rest to the
- * booking pipeline, mockbook_internal.book (mode 'credit'), which admin_create_booking, rebook
- * and the compatibility functions share, so the steps and their order are written once (the
- * common case is a path inside it).
- * The contract is the COMMENT ON FUNCTION below.
+ * Why: the student-facing booking. It checks its own arguments and hands the rest to the shared
+ * booking pipeline, mockbook_internal.book (mode 'credit'). The contract is the COMMENT below.
  */
 CREATE OR REPLACE FUNCTION hubspot_sync.create_booking(
     p_student_id text,
@@ -24,11 +21,8 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- 1. arguments. A well-formed call passes the one expression below, which accepts only
-    -- what the checks inside it accept (each of its terms is one of theirs, or stricter); any
-    -- other call goes through the checks themselves, which name the field at fault. One
-    -- expression instead of eight checking calls: each call's expressions are set up again in
-    -- every transaction, a measurable part of a booking
+    -- 1. arguments: a well-formed call passes one expression (each term one of the checks', or
+    -- stricter; cheaper than eight calls); any other goes through the checks, which name the field
     IF NOT coalesce(
            p_student_id ~ '^[A-Z0-9]+$' AND length(p_student_id) <= 64
            AND p_email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'

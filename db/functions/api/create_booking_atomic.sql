@@ -57,13 +57,10 @@ BEGIN
     END IF;
 
     -- 2.-10. the booking pipeline (mode 'legacy'; create_booking's fingerprint)
-    -- 11. the original app derives its key from (contact, exam, date, type, 5-minute bucket):
-    -- a student who cancels and books the exam again within those minutes repeats it. The key's
-    -- booking no longer Active/Completed means a new request, not a retry: it is booked under
-    -- the key's next rebook key (<key>~rebook-1, -2, ...), so the student gets the booking the
-    -- original gave (and a retry of that rebook replays it), never an error or a replay telling
-    -- the student a cancelled booking was booked. Only the key's advisory locks are held between
-    -- the attempts (a replay locks no row), each call's chain its own: no cycle.
+    -- 11. the original app's key repeats within a 5-minute bucket: a key whose booking is no
+    -- longer Active/Completed is a new request, booked under <key>~rebook-1, -2, ... (a retry of
+    -- that replays it), never an error or a stale replay. Only the key's advisory locks are held
+    -- between the attempts (a replay locks no row): no cycle.
     v_key := p_idempotency_key;
     LOOP
         v_result := mockbook_internal.book(

@@ -50,11 +50,9 @@ DECLARE
     v_rules_on boolean := true;
     v_credit text[];
 BEGIN
-    -- the common case (mode credit, no code of the caller's): under the key's and the contact's
-    -- locks, taken in the pipeline's order but never waited for here (a lock held elsewhere
-    -- leaves the call to the steps below and their bounded wait, BUSY), one statement reads
-    -- what steps 2-3 check; steps 4-8 are check_exam_for_student's, as on the full path. The
-    -- exam is read without a lock: its seat is taken last.
+    -- the common case (mode credit, no code of the caller's): under the key's and contact's locks
+    -- (pipeline order, never waited for: a held lock leaves the call to the full path), one
+    -- statement reads what steps 2-3 check; the exam is read unlocked, its seat taken last.
     IF p_mode = 'credit' AND p_booking_code IS NULL
        AND pg_catalog.pg_try_advisory_xact_lock(
                pg_catalog.hashtextextended('mockbook:idem:' || p_idempotency_key, 0)) THEN
@@ -252,9 +250,8 @@ BEGIN
 
         -- the common case read that the student has no open place
         IF v_booking.id IS NOT NULL AND NOT v_common THEN
-            -- gate: most students have no open place, and one index probe (idx_waitlist_student)
-            -- replaces close_day_places. Safe under the contact's lock: join_waitlist inserts a
-            -- place only under it, and a closed place never reopens.
+            -- gate: one index probe replaces close_day_places (places open only under the
+            -- contact's lock, and a closed place never reopens)
             IF EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
                        WHERE w.student_id = v_booking.student_id
                          AND w.status IN ('waiting', 'offered')) THEN

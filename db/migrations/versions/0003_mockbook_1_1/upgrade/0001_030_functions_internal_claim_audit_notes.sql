@@ -1,20 +1,10 @@
 -- Frozen copy of db/functions/internal/claim_audit_notes.sql (changed).
 /**
- * Why: the audit trail is written to HubSpot as notes, and a note needs the HubSpot ids of what
- * it is attached to. This read hands the glue the rows that can be noted now, with what the note
- * says, looking at a bounded window of the oldest pending rows so its cost follows the batch,
- * not the backlog. A row waiting for a HubSpot id (a booking not pushed yet, after an outage
- * hundreds of thousands) is set aside (note_waits) as it is written (record_row_change), or
- * here once when it was written before, and looked at again when the id arrives
- * (audit_notes_ready), so the rows behind it cost no scan of it. The contract is the COMMENT ON
- * FUNCTION below.
- *
- * The plan's shape is fixed, whatever the statistics say (a table loaded since its last
- * ANALYZE, indexes made on empty tables, thousands of rows sharing one timestamp): the window
- * is read in the pending index's order (note_waits first: no other index gives it), then its
- * rows by `id = ANY (ids)` only; every other table is read per window row by key, in a
- * LATERAL ( ... OFFSET 0) or EXISTS ( ... OFFSET 0) that cannot be turned into a join or hashed
- * over the table; only the window's own rows are joined among themselves.
+ * Why: a note needs the HubSpot ids of what it is attached to. This read hands the glue the rows
+ * that can be noted now from a bounded window of the oldest pending rows, so its cost follows the
+ * batch, not the backlog; a row waiting for an id is set aside (note_waits) until the id arrives.
+ * The plan's shape is fixed whatever the statistics say: the window in the pending index's order,
+ * every other table read per window row by key (LATERAL/EXISTS ... OFFSET 0), never hashed.
  */
 CREATE OR REPLACE FUNCTION mockbook_internal.claim_audit_notes(p_limit integer DEFAULT 100)
 RETURNS TABLE (audit_id bigint, member_ids bigint[], kind text, detail jsonb,
@@ -41,11 +31,9 @@ DECLARE
     v_no_id_contacts uuid[];
     v_parked integer;
     v_returned bigint;
-    -- windows looked at per call: a backlog never set aside (rows written before they were set
-    -- aside as written) is set aside over several calls, each bounded
+    -- windows per call: an old backlog is set aside over several bounded calls
     v_windows integer := 0;
-    -- where the next window starts: past the rows this call looked at (the index entries of
-    -- the rows it set aside stay until a vacuum, and would be read again by each window)
+    -- the next window starts past the rows looked at (set-aside entries stay until a vacuum)
     v_after bigint := 0::bigint;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/create_booking_atomic.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_011_functions_api_create_booking_atomic.sql sha256:1cd0e172274f75a116956e6f8626434774881df654984aef51751a6c26b4bbd7
