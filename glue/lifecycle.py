@@ -204,8 +204,13 @@ class Lifecycle:
         self.cut.set()
         with self._lock:
             calls, connections = list(self._calls), list(self._connections)
+        unanswered = sum(1 for done in calls if not done.is_set())
         for done in calls:
             done.set()
+        if first and unanswered:
+            # what they would have brought is read again by the next run
+            log.info("the grace ended with %d HubSpot call(s) unanswered: left unapplied",
+                     unanswered, extra=fields(event="abandon", calls=unanswered))
         for conn in connections:
             try:
                 if not conn.closed and conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
