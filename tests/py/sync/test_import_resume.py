@@ -31,7 +31,8 @@ SIGKILL_BOUND = IMPORT_AHEAD + 5 + 1 + 2 + CAUGHT_UP
 # associations twice. Unless its grace ran out first (a loaded machine): it says so, and what it
 # left is bounded as a killed run's.
 SIGTERM_BOUND = 2 + CAUGHT_UP
-GRACE_RAN_OUT = ("the grace ended with", "cancelled a statement still running at the end of the grace")
+GRACE_RAN_OUT = ("the grace ended with",
+                 "cancelled a statement still running at the end of the grace")
 
 
 def reads(requests: list[dict]) -> int:
