@@ -94,6 +94,10 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
         REDIS_URL=REDIS_URL,
         MOCKBOOK_PUSH_BATCH_SIZE="20",
         MOCKBOOK_PUSH_LEASE_SECONDS="2",
+        # Each SIGKILL counts an attempt on the rows its run had claimed (a kill cannot give them
+        # back); on a loaded machine the oldest batch can be claimed by eight killed runs in a
+        # row and be dead-lettered, as documented. What is tested here is duplicates and losses.
+        MOCKBOOK_MAX_ATTEMPTS=str(4 * KILLS + 2),
     )
 
     kills = runs = 0
@@ -145,7 +149,8 @@ def test_killed_pushes_never_duplicate_or_lose_anything(push_db: str, sandbox: S
     ), f"seed {seed}"
 
     assert pending(push_db) == 0, f"seed {seed}"
-    assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_errors")[0]["n"] == 0
+    errors = query(push_db, "SELECT * FROM hubspot_sync.sync_errors ORDER BY id LIMIT 3")
+    assert errors == [], f"seed {seed}: {errors}"
     remote = hubspot_bookings(sandbox)  # asserts exactly one HubSpot booking per booking code
     local = bookings(push_db)
     assert len(local) == len(booked) and len(remote) == len(local), f"seed {seed}"
