@@ -29,19 +29,13 @@ CREATE TABLE hubspot_sync.sync_queue (
 CREATE INDEX idx_sync_queue_due ON hubspot_sync.sync_queue
     ((greatest(next_attempt_at, coalesce(lease_expires_at, next_attempt_at))), id)
     WHERE done_at IS NULL AND dead_at IS NULL;
-CREATE INDEX idx_sync_queue_record ON hubspot_sync.sync_queue (table_name, record_id)
-    WHERE done_at IS NULL;
--- the rows under a lease, by record: the claim's test of a record under a live lease
--- (lease_expires_at >= now()) reads only those (a lease is cleared when its row is done, failed
--- or dead-lettered)
-CREATE INDEX idx_sync_queue_leased
-    ON hubspot_sync.sync_queue (table_name, record_id, lease_expires_at)
-    WHERE lease_expires_at IS NOT NULL;
+-- a record's rows by state: its pending ones (done_at IS NULL: the claim's and the pull's
+-- lookups), those under a live lease among them (the claim's test, done_at IS NULL AND
+-- lease_expires_at >= now()) and its done ones (`mockbook trace`), each one range of one
+-- index, so a new row writes one entry for all three
+CREATE INDEX idx_sync_queue_by_record
+    ON hubspot_sync.sync_queue (table_name, record_id, done_at, lease_expires_at);
 CREATE INDEX idx_sync_queue_done ON hubspot_sync.sync_queue (done_at) WHERE done_at IS NOT NULL;
--- the done rows of a record, until purged (`mockbook trace`: when it reached HubSpot); the open
--- ones are idx_sync_queue_record's, so a new row writes no entry here
-CREATE INDEX idx_sync_queue_record_done ON hubspot_sync.sync_queue (table_name, record_id)
-    WHERE done_at IS NOT NULL;
 
 -- security
 ALTER TABLE hubspot_sync.sync_queue ENABLE ROW LEVEL SECURITY;

@@ -4,7 +4,9 @@
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_credit_ledger_created_at
     ON hubspot_sync.credit_ledger (created_at);
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_credit_ledger_contact_created;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_queue_leased;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_record
+    ON hubspot_sync.sync_queue (table_name, record_id) WHERE done_at IS NULL;
+DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_queue_by_record;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_pending
     ON hubspot_sync.sync_queue (next_attempt_at, id) WHERE done_at IS NULL AND dead_at IS NULL;
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_queue_due;

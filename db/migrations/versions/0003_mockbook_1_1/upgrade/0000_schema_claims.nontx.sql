@@ -6,14 +6,14 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_credit_ledger_contact_created
     ON hubspot_sync.credit_ledger (contact_id, created_at);
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_credit_ledger_created_at;
 -- the outbox's pending rows in the order each can next be claimed, in place of the order of
--- their next attempt alone; and its rows under a lease, by record
+-- their next attempt alone; and a record's rows by state (pending, leased, done) in one index
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_due ON hubspot_sync.sync_queue
     ((greatest(next_attempt_at, coalesce(lease_expires_at, next_attempt_at))), id)
     WHERE done_at IS NULL AND dead_at IS NULL;
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_queue_pending;
-CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_leased
-    ON hubspot_sync.sync_queue (table_name, record_id, lease_expires_at)
-    WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_by_record
+    ON hubspot_sync.sync_queue (table_name, record_id, done_at, lease_expires_at);
+DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_queue_record;
 -- the unprocessed webhook events in the order they fall due
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_webhook_events_due
     ON hubspot_sync.webhook_events ((coalesce(leased_until, received_at)), id)

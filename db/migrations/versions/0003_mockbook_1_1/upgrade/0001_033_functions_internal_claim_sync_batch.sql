@@ -15,10 +15,9 @@ SECURITY DEFINER
 SET search_path = ''
 -- The plan's shape is fixed, whatever the statistics say (a table loaded since its last
 -- ANALYZE, indexes made on an empty one): the due rows in idx_sync_queue_due's order, then
--- lookups by record, each able to use one index only (a lease is set only while a row is
--- pending, so the lease test names no other column: the pending index's predicate is not
--- implied, and only idx_sync_queue_leased answers it); EXISTS ( ... OFFSET 0) is probed row
--- by row, never hashed over the table.
+-- lookups by record in idx_sync_queue_by_record (the lease test names done_at IS NULL: a lease
+-- is set only while a row is pending, and the test is then one range of that index); EXISTS
+-- ( ... OFFSET 0) is probed row by row, never hashed over the table.
 SET enable_seqscan = off
 SET enable_bitmapscan = off
 -- (the disabled paths' cost would otherwise make a few-row query worth compiling: no JIT)
@@ -47,7 +46,7 @@ BEGIN
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
           AND NOT EXISTS (SELECT FROM hubspot_sync.sync_queue AS o
                           WHERE o.table_name = q.table_name AND o.record_id = q.record_id
-                            AND o.lease_expires_at >= now()
+                            AND o.done_at IS NULL AND o.lease_expires_at >= now()
                           OFFSET 0)
         ORDER BY greatest(q.next_attempt_at, coalesce(q.lease_expires_at, q.next_attempt_at)),
                  q.id
@@ -62,7 +61,7 @@ BEGIN
           AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
           AND NOT EXISTS (SELECT FROM hubspot_sync.sync_queue AS o
                           WHERE o.table_name = q.table_name AND o.record_id = q.record_id
-                            AND o.lease_expires_at >= now()
+                            AND o.done_at IS NULL AND o.lease_expires_at >= now()
                           OFFSET 0)
           AND q.id NOT IN (SELECT d.id FROM due_old AS d)
         ORDER BY greatest(q.next_attempt_at, coalesce(q.lease_expires_at, q.next_attempt_at)) DESC,
@@ -103,7 +102,7 @@ BEGIN
                     OR EXISTS (SELECT FROM hubspot_sync.sync_queue AS o
                                WHERE o.table_name = q.table_name
                                  AND o.record_id = q.record_id
-                                 AND o.lease_expires_at >= now()
+                                 AND o.done_at IS NULL AND o.lease_expires_at >= now()
                                  AND o.id <> ALL (v_ids)
                                OFFSET 0)))
     RETURNING q.*;
