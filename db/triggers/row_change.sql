@@ -251,21 +251,21 @@ BEGIN
     ELSE
         v_record_id := NEW.id;
         v_record_hubspot_id := NEW.hubspot_id;
-        -- claim_audit_notes's test of a waiting row, where its answer is at hand: this
-        -- transaction holds the row changed and the booking a credit change names (every
-        -- caller of apply_credit_delta with a booking writes or locks it), so the write-back
-        -- of an id waits for it and then finds the row set aside (audit_notes_ready)
+        -- set aside as written when the transaction tells: a booking not in HubSpot yet, and
+        -- the credit it spends or refunds (apply_credit_delta names the booking in
+        -- mockbook.credit_booking while it changes the balance); claim_audit_notes sets aside
+        -- any other row it finds waiting, and audit_notes_ready brings both back
         IF TG_TABLE_NAME = 'hubspot_bookings' THEN
             v_waits := NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%';
+            PERFORM set_config('mockbook.waiting_booking',
+                               CASE WHEN v_waits THEN NEW.id::text ELSE '' END, true);
         ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
             v_waits := NEW.hubspot_id IS NULL
-                       OR (TG_OP = 'UPDATE' AND EXISTS (
-                               -- spent or refunded by a booking not in HubSpot yet
-                               SELECT FROM hubspot_sync.credit_ledger AS l
-                               JOIN hubspot_sync.hubspot_bookings AS b ON b.id = l.booking_id
-                               WHERE l.contact_id = NEW.id AND l.created_at = now()
-                                 AND l.balance_after::text = v_new_values ->> l.credit_field
-                                 AND b.hubspot_id IS NULL));
+                       OR coalesce(TG_OP = 'UPDATE'
+                                   AND current_setting('mockbook.credit_booking', true) <> ''
+                                   AND current_setting('mockbook.credit_booking', true)
+                                       = current_setting('mockbook.waiting_booking', true),
+                                   false);
         END IF;
     END IF;
     -- one statement: the audit row and, unless the glue made the change, the outbox row; an
@@ -310,8 +310,11 @@ Audit (supabase_audit_log, one row per audited row change):
                      auth.role() reads it), else current_user
   performed_at       now() (the transaction''s time)
   synced_to_hubspot_at  now() for an exam''s row (never a HubSpot note), else NULL
-  note_waits         true when its note waits for a booking''s or contact''s HubSpot id (the
-                     test of claim_audit_notes), cleared when the id arrives (audit_notes_ready)
+  note_waits         true when its note waits for a HubSpot id the transaction shows missing:
+                     a booking''s or contact''s own, or (a balance change) that of the booking
+                     apply_credit_delta names, written by this transaction without one;
+                     claim_audit_notes sets aside any other waiting row; cleared when the id
+                     arrives (audit_notes_ready)
 The sync bookkeeping columns synced_at, hubspot_last_sync_at and updated_at are never listed
 as changed, nor an exam''s instants derived from its times (exam_starts_at, exam_ends_at,
 time_problem: they change with start_time/end_time/exam_date, which are listed), and an

@@ -18,6 +18,7 @@ DECLARE
     v_before integer;
     v_after integer;
     v_student_id text;
+    v_changed boolean;
 BEGIN
     PERFORM mockbook_internal.check_credit_field('credit field', p_credit_field);
     IF p_delta IS NULL OR p_delta = 0 THEN
@@ -25,6 +26,8 @@ BEGIN
     END IF;
 
     -- one statement: the guarded relative update and the ledger row from what it returned
+    -- the booking the change belongs to, for the audit row's note_waits (record_row_change)
+    PERFORM pg_catalog.set_config('mockbook.credit_booking', coalesce(p_booking_id::text, ''), true);
     WITH changed AS (
         UPDATE hubspot_sync.hubspot_contact_credits AS c SET
             sj_credits = CASE WHEN p_credit_field = 'sj_credits'
@@ -63,7 +66,9 @@ BEGIN
            p_reason, p_booking_id, mockbook_internal.request_actor(p_actor), p_note
     FROM changed
     RETURNING balance_after INTO v_after;
-    IF FOUND THEN
+    v_changed := FOUND;
+    PERFORM pg_catalog.set_config('mockbook.credit_booking', '', true);
+    IF v_changed THEN
         RETURN v_after;
     END IF;
 

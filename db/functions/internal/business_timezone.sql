@@ -10,16 +10,22 @@ DECLARE
     v_zone text := nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
                                                      true), '');
     v_probe timestamp;
+    v_database oid;
 BEGIN
     IF v_zone IS NOT NULL THEN
         RETURN v_zone;
     END IF;
+    -- the database's oid, looked up once per session (it never changes)
+    v_database := nullif(pg_catalog.current_setting('mockbook.database_oid', true), '')::oid;
+    IF v_database IS NULL THEN
+        SELECT d.oid INTO v_database FROM pg_catalog.pg_database AS d
+        WHERE d.datname = pg_catalog.current_database();
+        PERFORM pg_catalog.set_config('mockbook.database_oid', v_database::text, false);
+    END IF;
     SELECT btrim(substr(c.setting, length('mockbook.business_timezone=') + 1)) INTO v_zone
     FROM pg_catalog.pg_db_role_setting AS s
     CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
-    WHERE s.setrole = 0
-      AND s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
-                           WHERE d.datname = pg_catalog.current_database())
+    WHERE s.setrole = 0 AND s.setdatabase = v_database
       AND c.setting LIKE 'mockbook.business\_timezone=%';
     v_zone := coalesce(nullif(v_zone, ''), 'America/Toronto');
     -- the probe is a subtransaction: done once per session and zone

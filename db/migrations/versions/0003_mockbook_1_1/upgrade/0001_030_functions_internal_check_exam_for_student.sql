@@ -19,6 +19,7 @@ DECLARE
     v_reason text;
     v_missing text[];
     v_duplicate text;
+    v_held integer;
     v_span tstzrange;
 BEGIN
     -- 4. open for booking
@@ -83,43 +84,41 @@ BEGIN
         END IF;
     END IF;
 
-    -- 7. one seat per student, mock type and exam day: one index each (the unique one; the
-    -- flagged legacy duplicates')
-    SELECT b.booking_id INTO v_duplicate
-    FROM hubspot_sync.hubspot_bookings AS b
-    WHERE b.student_id = p_student_id
-      AND b.mock_type = p_exam.mock_type
-      AND b.exam_date = p_exam.exam_date
-      AND b.is_active IN ('Active', 'Completed')
-      AND b.legacy_issue IS NULL
-      AND b.id IS DISTINCT FROM p_ignore_booking_id;
-    IF NOT FOUND THEN
-        SELECT b.booking_id INTO v_duplicate
-        FROM hubspot_sync.hubspot_bookings AS b
-        WHERE b.student_id = p_student_id
-          AND b.mock_type = p_exam.mock_type
-          AND b.exam_date = p_exam.exam_date
-          AND b.is_active IN ('Active', 'Completed')
-          AND b.legacy_issue IS NOT NULL
-          AND b.id IS DISTINCT FROM p_ignore_booking_id
-        LIMIT 1;
-    END IF;
-    IF FOUND THEN
+    -- 7. and 8. read by one statement, raised in order: the student's booking of the type and
+    -- day (one index each: the unique one; the flagged legacy duplicates'), and the seats
+    -- held by other students' waitlist offers (the student's own held offer holds its seat
+    -- for them: the booking takes it, mockbook_internal.close_day_places; an expired one
+    -- holds it for nobody)
+    SELECT coalesce(
+               (SELECT coalesce(b.booking_id, '(no code)') FROM hubspot_sync.hubspot_bookings AS b
+                WHERE b.student_id = p_student_id
+                  AND b.mock_type = p_exam.mock_type
+                  AND b.exam_date = p_exam.exam_date
+                  AND b.is_active IN ('Active', 'Completed')
+                  AND b.legacy_issue IS NULL
+                  AND b.id IS DISTINCT FROM p_ignore_booking_id
+                LIMIT 1),
+               (SELECT coalesce(b.booking_id, '(no code)') FROM hubspot_sync.hubspot_bookings AS b
+                WHERE b.student_id = p_student_id
+                  AND b.mock_type = p_exam.mock_type
+                  AND b.exam_date = p_exam.exam_date
+                  AND b.is_active IN ('Active', 'Completed')
+                  AND b.legacy_issue IS NOT NULL
+                  AND b.id IS DISTINCT FROM p_ignore_booking_id
+                LIMIT 1)),
+           CASE WHEN p_check_capacity THEN
+               (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
+                WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered'
+                  AND w.offer_expires_at > mockbook_internal.clock_now()
+                  AND NOT (w.student_id = p_student_id)) END
+    INTO v_duplicate, v_held;
+    IF v_duplicate IS NOT NULL THEN
         PERFORM mockbook_internal.raise_error('DUPLICATE_BOOKING',
             format('%s already has booking %s of type %s on %s.', p_student_id,
-                   coalesce(v_duplicate, '(no code)'), p_exam.mock_type, p_exam.exam_date));
+                   v_duplicate, p_exam.mock_type, p_exam.exam_date));
     END IF;
-
-    -- 8. capacity
     IF p_check_capacity
-       AND coalesce(p_exam.total_bookings, 0)
-           + (SELECT count(*)::integer FROM hubspot_sync.waitlist_entries AS w
-              WHERE w.mock_exam_id = p_exam.hubspot_id AND w.status = 'offered'
-                -- the student's own held offer holds its seat for them: the booking takes it
-                -- (mockbook_internal.close_day_places); an expired one holds it for nobody
-                AND w.offer_expires_at > mockbook_internal.clock_now()
-                AND NOT (w.student_id = p_student_id))
-           >= coalesce(p_exam.capacity, 0) THEN
+       AND coalesce(p_exam.total_bookings, 0) + v_held >= coalesce(p_exam.capacity, 0) THEN
         PERFORM mockbook_internal.raise_error('EXAM_FULL',
             format('Exam %s is full (%s of %s seats booked).', p_exam.hubspot_id,
                    coalesce(p_exam.total_bookings, 0), coalesce(p_exam.capacity, 0)));

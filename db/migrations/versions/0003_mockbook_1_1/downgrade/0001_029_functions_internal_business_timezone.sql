@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/business_timezone.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_047_functions_internal_business_timezone.sql sha256:d897ab10a78e63b838d97976bc5358343215074aeaba9db32516149cb5bef438

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/apply_credit_delta.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_031_functions_internal_apply_credit_delta.sql sha256:1a9f6011d9f102bf43dcdf1b1cfd8a2092c87492972278e96a6e87b0304a1fa1
