@@ -26,9 +26,9 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'delta must be a non-zero integer.');
     END IF;
 
-    -- one statement: the guarded relative update and the ledger row from what it returned
     -- the booking the change belongs to, for the audit row's note_waits (record_row_change)
     PERFORM pg_catalog.set_config('mockbook.credit_booking', coalesce(p_booking_id::text, ''), true);
+    -- one statement: the guarded relative update and the ledger row from what it returned
     WITH changed AS (
         UPDATE hubspot_sync.hubspot_contact_credits AS c SET
             sj_credits = CASE WHEN p_credit_field = 'sj_credits'

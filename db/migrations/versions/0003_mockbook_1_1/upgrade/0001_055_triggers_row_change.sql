@@ -263,8 +263,7 @@ BEGIN
         ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
             v_waits := NEW.hubspot_id IS NULL
                        OR coalesce(TG_OP = 'UPDATE'
-                                   AND current_setting('mockbook.credit_booking', true) <> ''
-                                   AND current_setting('mockbook.credit_booking', true)
+                                   AND nullif(current_setting('mockbook.credit_booking', true), '')
                                        = current_setting('mockbook.waiting_booking', true),
                                    false);
         END IF;
