@@ -61,7 +61,15 @@ BEGIN
         END IF;
     END IF;
 
-    v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
+    -- open as the caller found it (check_exam_for_student, in this transaction: the same
+    -- clock_now() and zone), unless what that reads changed meanwhile: then checked again
+    IF (v_exam.is_active, v_exam.scheduled_activation_datetime, v_exam.exam_date,
+        v_exam.exam_starts_at, v_exam.exam_ends_at)
+       IS DISTINCT FROM
+       (p_exam.is_active, p_exam.scheduled_activation_datetime, p_exam.exam_date,
+        p_exam.exam_starts_at, p_exam.exam_ends_at) THEN
+        v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
+    END IF;
     IF v_reason IS NOT NULL THEN
         PERFORM mockbook_internal.raise_error(v_reason,
             format('Exam %s is no longer open for booking (is_active %L, exam day %s).',

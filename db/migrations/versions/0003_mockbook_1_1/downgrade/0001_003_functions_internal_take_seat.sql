@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/take_seat.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_142_functions_internal_take_seat.sql sha256:a40b22c716c9e0354bef1234237e76e16f83106967574b218fb1e3d13d39a7c1
