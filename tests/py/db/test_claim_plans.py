@@ -5,7 +5,8 @@ The data has the shapes that once made claims read the backlog: 10,000 bookings 
 transaction (their audit rows, ledger rows and outbox rows share one timestamp), most of them not
 in HubSpot yet (their audit rows cannot become notes), a record with thousands of outbox rows
 leased by another worker, outbox rows backing off, and 10,000 webhook events stored at once, half
-of them leased or backing off. Each claim runs under five states of the statistics: none at all
+of them leased or backing off. Each claim (and the write-back of a booking's HubSpot id, which
+brings back the audit rows set aside for it) runs under five states of the statistics: none at all
 with every index made on an empty table (a fresh install, which is what the test database is),
 a fresh ANALYZE, statistics of an empty database kept while the rows were loaded, statistics
 skewed on purpose (every key column said to hold one value), and plans cached in a session that
@@ -15,7 +16,8 @@ What is counted is rows read (heap rows fetched through an index, and rows a seq
 read), from the transaction's own statistics (pg_stat_get_xact_*), never time: the bound is a
 small multiple of what the claim returns. Without the fixed plans a claim read every audit row
 sharing the timestamp per note (the ledger by created_at), every pending outbox row per claim
-(the siblings' scan), every leased event, or set aside 5,000 waiting rows per call.
+(the siblings' scan), every leased event, or set aside 5,000 waiting rows per call; a booking's
+HubSpot id read every waiting audit row of every contact.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ CLAIMS: dict[str, tuple[str, Callable[[int], int]]] = {
                               "WHERE b.idempotency_key = 'cp-5'))", lambda n: 10),
     "claim_idempotent_call": ("SELECT count(*) FROM mockbook_internal.claim_idempotent_call("
                               "'adjust_credits', 'cp-unused', 'x')", lambda n: 10),
+    # a booking's HubSpot id written back (audit_notes_ready): its own audit rows and its
+    # contact's come back, read by record, never the thousands of rows waiting for other ids
+    "a booking's HubSpot id arrives": ("WITH b AS (UPDATE hubspot_sync.hubspot_bookings "
+                                       "SET hubspot_id = 'BCP-late' "
+                                       "WHERE idempotency_key = 'cp-9000' RETURNING 1) "
+                                       "SELECT count(*) FROM b", lambda n: 50),
 }
 
 SETUP = f"""

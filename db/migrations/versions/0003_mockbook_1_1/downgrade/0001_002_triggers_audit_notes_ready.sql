@@ -1,0 +1,2 @@
+-- Undo db/triggers/audit_notes_ready.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_149_triggers_audit_notes_ready.sql sha256:21c019d7e9aedfd7e5a5cf686f30184d9fae72c2dfdb772e319e92f1338904e0
