@@ -20,8 +20,7 @@ DECLARE
     v_student_id text;
     v_changed boolean;
 BEGIN
-    -- a known field passes here (the list is folded into the cached plan); any other value
-    -- goes to the check that names it
+    -- a known field passes here (the list folded into the plan), any other goes to the check
     IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names()), false) THEN
         PERFORM mockbook_internal.check_credit_field('credit field', p_credit_field);
     END IF;

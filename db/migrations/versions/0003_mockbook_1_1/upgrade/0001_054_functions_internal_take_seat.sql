@@ -62,8 +62,7 @@ BEGIN
         END IF;
     END IF;
 
-    -- open as the caller found it (check_exam_for_student, in this transaction: the same
-    -- clock_now() and zone), unless what that reads changed meanwhile: then checked again
+    -- the caller's check stands (same transaction: same clock and zone) unless its inputs changed
     IF (v_exam.is_active, v_exam.scheduled_activation_datetime, v_exam.exam_date,
         v_exam.exam_starts_at, v_exam.exam_ends_at)
        IS DISTINCT FROM
