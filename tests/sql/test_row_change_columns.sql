@@ -11,12 +11,14 @@
 BEGIN;
 SELECT plan(21);
 
--- the n-th list of p_table in the function's source: 1 = UPDATE's, 2 = INSERT's
+-- the n-th list of p_table in the function's source: 1 = UPDATE's, 2 = INSERT's (either one
+-- written as is or inside array_remove(..., NULL))
 CREATE FUNCTION pg_temp.list_text(p_table text, p_n int) RETURNS text LANGUAGE sql AS $$
     SELECT r.m[1]
     FROM pg_proc AS p,
          regexp_matches(p.prosrc, 'TG_TABLE_NAME = ''' || p_table
-                                  || ''' THEN\s+v_fields := ARRAY\[([^]]*)\];', 'g')
+                                  || ''' THEN\s+v_fields := (?:array_remove\()?ARRAY\[([^]]*)\]'
+                                  || '(?:, NULL\))?;', 'g')
              WITH ORDINALITY AS r(m, n)
     WHERE p.oid = 'mockbook_internal.record_row_change()'::regprocedure AND r.n = p_n
 $$;

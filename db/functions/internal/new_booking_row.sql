@@ -20,29 +20,21 @@ AS $$
 DECLARE
     v_row hubspot_sync.hubspot_bookings;
 BEGIN
-    v_row.id := mockbook_internal.new_booking_uuid();
-    v_row.hubspot_id := NULL;
-    v_row.booking_id := p_booking_code;
-    v_row.associated_mock_exam := p_exam.hubspot_id;
-    v_row.associated_contact_id := p_contact.hubspot_id;
-    v_row.student_id := p_contact.student_id;
-    v_row.student_email := p_contact.email;
-    v_row.name := coalesce(nullif(btrim(p_student_name), ''),
-                           nullif(concat_ws(' ', p_contact.firstname, p_contact.lastname), ''));
-    v_row.is_active := 'Active';
-    v_row.attendance := NULL;
-    v_row.attending_location := p_attending_location;
-    v_row.dominant_hand := nullif(btrim(p_dominant_hand), '');
-    v_row.token_used := p_token_used;
-    v_row.token_refunded := false;
-    v_row.start_time := p_exam.start_time;
-    v_row.end_time := p_exam.end_time;
-    v_row.exam_date := p_exam.exam_date;
-    v_row.mock_type := p_exam.mock_type;
-    v_row.mock_set := coalesce(p_mock_set, p_exam.mock_set);
-    v_row.ndecc_exam_date := p_contact.ndecc_exam_date;
-    v_row.idempotency_key := p_idempotency_key;
-    v_row.idempotency_fingerprint := p_fingerprint;
+    -- one statement (a booking runs it once: an assignment a column would be 22 statements);
+    -- the columns not named stay NULL (hubspot_id, attendance, the times the insert sets)
+    SELECT mockbook_internal.new_booking_uuid(), p_booking_code, p_exam.hubspot_id,
+           p_contact.hubspot_id, p_contact.student_id, p_contact.email,
+           coalesce(nullif(btrim(p_student_name), ''),
+                    nullif(concat_ws(' ', p_contact.firstname, p_contact.lastname), '')),
+           'Active', p_attending_location, nullif(btrim(p_dominant_hand), ''), p_token_used, false,
+           p_exam.start_time, p_exam.end_time, p_exam.exam_date, p_exam.mock_type,
+           coalesce(p_mock_set, p_exam.mock_set), p_contact.ndecc_exam_date, p_idempotency_key,
+           p_fingerprint
+    INTO v_row.id, v_row.booking_id, v_row.associated_mock_exam, v_row.associated_contact_id,
+         v_row.student_id, v_row.student_email, v_row.name, v_row.is_active,
+         v_row.attending_location, v_row.dominant_hand, v_row.token_used, v_row.token_refunded,
+         v_row.start_time, v_row.end_time, v_row.exam_date, v_row.mock_type, v_row.mock_set,
+         v_row.ndecc_exam_date, v_row.idempotency_key, v_row.idempotency_fingerprint;
     RETURN v_row;
 END
 $$;

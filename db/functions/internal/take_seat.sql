@@ -61,27 +61,36 @@ BEGIN
         END IF;
     END IF;
 
-    -- the caller's check stands (same transaction: same clock and zone) unless its inputs changed
+    -- the caller's checks stand (same transaction: same clock and zone) unless what they read
+    -- changed meanwhile: one test for the common case, then which check
     IF (v_exam.is_active, v_exam.scheduled_activation_datetime, v_exam.exam_date,
-        v_exam.exam_starts_at, v_exam.exam_ends_at)
+        v_exam.exam_starts_at, v_exam.exam_ends_at, v_exam.mock_type, v_exam.start_time,
+        v_exam.end_time, v_exam.mock_set, v_exam.prerequisite_exam_ids)
        IS DISTINCT FROM
        (p_exam.is_active, p_exam.scheduled_activation_datetime, p_exam.exam_date,
-        p_exam.exam_starts_at, p_exam.exam_ends_at) THEN
-        v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
-    END IF;
-    IF v_reason IS NOT NULL THEN
-        PERFORM mockbook_internal.raise_error(v_reason,
-            format('Exam %s is no longer open for booking (is_active %L, exam day %s).',
-                   v_exam.hubspot_id, v_exam.is_active, v_exam.exam_date));
-    END IF;
-    IF (v_exam.mock_type, v_exam.exam_date, v_exam.start_time, v_exam.end_time, v_exam.mock_set,
-        v_exam.prerequisite_exam_ids)
-       IS DISTINCT FROM
-       (p_exam.mock_type, p_exam.exam_date, p_exam.start_time, p_exam.end_time, p_exam.mock_set,
-        p_exam.prerequisite_exam_ids) THEN
-        PERFORM mockbook_internal.raise_error('BUSY',
-            format('Exam %s was changed while this booking was made; call again.',
-                   v_exam.hubspot_id));
+        p_exam.exam_starts_at, p_exam.exam_ends_at, p_exam.mock_type, p_exam.start_time,
+        p_exam.end_time, p_exam.mock_set, p_exam.prerequisite_exam_ids) THEN
+        IF (v_exam.is_active, v_exam.scheduled_activation_datetime, v_exam.exam_date,
+            v_exam.exam_starts_at, v_exam.exam_ends_at)
+           IS DISTINCT FROM
+           (p_exam.is_active, p_exam.scheduled_activation_datetime, p_exam.exam_date,
+            p_exam.exam_starts_at, p_exam.exam_ends_at) THEN
+            v_reason := mockbook_internal.exam_unbookable_reason(v_exam);
+            IF v_reason IS NOT NULL THEN
+                PERFORM mockbook_internal.raise_error(v_reason,
+                    format('Exam %s is no longer open for booking (is_active %L, exam day %s).',
+                           v_exam.hubspot_id, v_exam.is_active, v_exam.exam_date));
+            END IF;
+        END IF;
+        IF (v_exam.mock_type, v_exam.exam_date, v_exam.start_time, v_exam.end_time,
+            v_exam.mock_set, v_exam.prerequisite_exam_ids)
+           IS DISTINCT FROM
+           (p_exam.mock_type, p_exam.exam_date, p_exam.start_time, p_exam.end_time,
+            p_exam.mock_set, p_exam.prerequisite_exam_ids) THEN
+            PERFORM mockbook_internal.raise_error('BUSY',
+                format('Exam %s was changed while this booking was made; call again.',
+                       v_exam.hubspot_id));
+        END IF;
     END IF;
     RETURN v_exam;
 END

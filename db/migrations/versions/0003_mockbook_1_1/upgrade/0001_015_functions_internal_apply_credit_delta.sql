@@ -19,18 +19,21 @@ DECLARE
     v_before integer;
     v_after integer;
     v_student_id text;
-    v_changed boolean;
 BEGIN
-    -- a known field passes here (the list folded into the plan), any other goes to the check
-    IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names()), false) THEN
+    -- a known field and a non-zero delta pass here (the list folded into the plan); anything
+    -- else goes to the checks, in their order
+    IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names())
+                    AND p_delta <> 0, false) THEN
         PERFORM mockbook_internal.check_credit_field('credit field', p_credit_field);
-    END IF;
-    IF p_delta IS NULL OR p_delta = 0 THEN
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'delta must be a non-zero integer.');
+        IF p_delta IS NULL OR p_delta = 0 THEN
+            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                'delta must be a non-zero integer.');
+        END IF;
     END IF;
 
     -- the booking the change belongs to, for the audit row's note_waits (record_row_change)
-    PERFORM pg_catalog.set_config('mockbook.credit_booking', coalesce(p_booking_id::text, ''), true);
+    PERFORM pg_catalog.set_config('mockbook.credit_booking', coalesce(p_booking_id::text, ''),
+                                       true);
     -- one statement: the guarded relative update and the ledger row from what it returned
     WITH changed AS (
         UPDATE hubspot_sync.hubspot_contact_credits AS c SET
@@ -70,9 +73,8 @@ BEGIN
            p_reason, p_booking_id, mockbook_internal.request_actor(p_actor), p_note
     FROM changed
     RETURNING balance_after INTO v_after;
-    v_changed := FOUND;
-    PERFORM pg_catalog.set_config('mockbook.credit_booking', '', true);
-    IF v_changed THEN
+    IF FOUND THEN
+        PERFORM pg_catalog.set_config('mockbook.credit_booking', '', true);
         RETURN v_after;
     END IF;
 

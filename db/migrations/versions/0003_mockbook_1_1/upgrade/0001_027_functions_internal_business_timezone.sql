@@ -42,8 +42,8 @@ BEGIN
         END;
         PERFORM pg_catalog.set_config('mockbook.business_timezone_checked', v_zone, false);
     END IF;
-    PERFORM pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
-    RETURN v_zone;
+    -- (set_config returns the value it set)
+    RETURN pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
 END
 $$;
 

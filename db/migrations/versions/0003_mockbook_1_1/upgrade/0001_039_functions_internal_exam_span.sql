@@ -9,10 +9,16 @@ STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_start timestamptz := p_starts_at;
-    v_end timestamptz := p_ends_at;
+    v_start timestamptz;
+    v_end timestamptz;
     v_zone text;
 BEGIN
+    IF p_starts_at IS NOT NULL AND p_ends_at IS NOT NULL THEN
+        -- both known (the common case): never started after its end
+        RETURN tstzrange(least(p_starts_at, p_ends_at), p_ends_at, '[]');
+    END IF;
+    v_start := p_starts_at;
+    v_end := p_ends_at;
     IF v_start IS NULL OR v_end IS NULL THEN
         -- an unknown start counts from the start of the exam day, an unknown end at its end
         v_zone := mockbook_internal.business_timezone();

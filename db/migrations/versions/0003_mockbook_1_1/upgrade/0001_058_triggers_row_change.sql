@@ -20,12 +20,7 @@ DECLARE
     v_key text;
     v_old_values jsonb;
     v_new_values jsonb;
-    v_record_id uuid;
-    v_record_hubspot_id text;
     v_changed jsonb;
-    -- set aside as written (note_waits): the note of a booking's or contact's change waits for
-    -- its HubSpot id (the notes claim then never reads the row until the id arrives)
-    v_waits boolean := false;
     -- who (performed_by): mockbook_internal.request_actor decides when the request's claims
     -- name a user (a non-blank email or sub claim, in an object); the test here, the same as
     -- its own, only spares that call where it would return its argument: the rows of the glue,
@@ -48,7 +43,7 @@ BEGIN
             -- the catalog by tests/sql/test_row_change_columns.sql)
             PERFORM 'PRAGMA:DISABLE:CHECK';
             IF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at' END,
                     CASE WHEN NEW.cs_credits IS DISTINCT FROM OLD.cs_credits THEN 'cs_credits' END,
                     CASE WHEN NEW.email IS DISTINCT FROM OLD.email THEN 'email' END,
@@ -65,9 +60,9 @@ BEGIN
                     CASE WHEN NEW.sj_credits IS DISTINCT FROM OLD.sj_credits THEN 'sj_credits' END,
                     CASE WHEN NEW.sjmini_credits IS DISTINCT FROM OLD.sjmini_credits
                          THEN 'sjmini_credits' END,
-                    CASE WHEN NEW.student_id IS DISTINCT FROM OLD.student_id THEN 'student_id' END];
+                    CASE WHEN NEW.student_id IS DISTINCT FROM OLD.student_id THEN 'student_id' END], NULL);
             ELSIF TG_TABLE_NAME = 'hubspot_mock_exams' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.capacity IS DISTINCT FROM OLD.capacity THEN 'capacity' END,
                     CASE WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at' END,
                     CASE WHEN NEW.end_time IS DISTINCT FROM OLD.end_time THEN 'end_time' END,
@@ -87,9 +82,9 @@ BEGIN
                          THEN 'scheduled_activation_datetime' END,
                     CASE WHEN NEW.start_time IS DISTINCT FROM OLD.start_time THEN 'start_time' END,
                     CASE WHEN NEW.total_bookings IS DISTINCT FROM OLD.total_bookings
-                         THEN 'total_bookings' END];
+                         THEN 'total_bookings' END], NULL);
             ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.associated_contact_id IS DISTINCT FROM OLD.associated_contact_id
                          THEN 'associated_contact_id' END,
                     CASE WHEN NEW.associated_mock_exam IS DISTINCT FROM OLD.associated_mock_exam
@@ -130,30 +125,32 @@ BEGIN
                          THEN 'token_refunded' END,
                     CASE WHEN NEW.token_refunded_at IS DISTINCT FROM OLD.token_refunded_at
                          THEN 'token_refunded_at' END,
-                    CASE WHEN NEW.token_used IS DISTINCT FROM OLD.token_used THEN 'token_used' END];
+                    CASE WHEN NEW.token_used IS DISTINCT FROM OLD.token_used THEN 'token_used' END], NULL);
             ELSE
                 RAISE EXCEPTION 'record_row_change has no column list for table %', TG_TABLE_NAME
                     USING ERRCODE = 'XX000';
             END IF;
         END;
-        v_fields := array_remove(v_fields, NULL);
         IF cardinality(v_fields) = 0 THEN
             -- only bookkeeping columns (or nothing) changed: neither row
             RETURN NULL;
         END IF;
-        IF cardinality(v_fields) > 1 THEN
-            -- in ORDER BY's order (the database's collation), as changed_fields always was
-            v_fields := ARRAY(SELECT k.key FROM unnest(v_fields) AS k(key) ORDER BY k.key);
-        END IF;
         v_new := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
-        v_old_values := '{}'::jsonb;
-        v_new_values := '{}'::jsonb;
-        FOREACH v_key IN ARRAY v_fields LOOP
-            v_old_values := v_old_values || jsonb_build_object(v_key, v_old -> v_key);
-            v_new_values := v_new_values || jsonb_build_object(v_key, v_new -> v_key);
-        END LOOP;
-        v_changed := to_jsonb(v_fields);
+        IF cardinality(v_fields) = 1 THEN
+            -- the common case (a balance, a seat count): one column, no loop
+            v_old_values := jsonb_build_object(v_fields[1], v_old -> v_fields[1]);
+            v_new_values := jsonb_build_object(v_fields[1], v_new -> v_fields[1]);
+        ELSE
+            -- in ORDER BY's order (the database's collation), as changed_fields always was
+            v_fields := ARRAY(SELECT k.key FROM unnest(v_fields) AS k(key) ORDER BY k.key);
+            v_old_values := '{}'::jsonb;
+            v_new_values := '{}'::jsonb;
+            FOREACH v_key IN ARRAY v_fields LOOP
+                v_old_values := v_old_values || jsonb_build_object(v_key, v_old -> v_key);
+                v_new_values := v_new_values || jsonb_build_object(v_key, v_new -> v_key);
+            END LOOP;
+        END IF;
     ELSIF TG_OP = 'INSERT' THEN
         -- the columns given a non-NULL value, bookkeeping columns not listed, in alphabetical
         -- order as written
@@ -234,53 +231,54 @@ BEGIN
             END IF;
         END;
         v_new := to_jsonb(NEW);
-        v_new_values := v_new;
-        v_changed := to_jsonb(array_remove(v_fields, NULL));
     ELSE
         -- DELETE (rare: no list of its own): the non-NULL columns of the jsonb row;
         -- jsonb_strip_nulls drops exactly the top-level keys holding a JSON null
         v_old := to_jsonb(OLD);
-        v_old_values := v_old;
         v_changed := (SELECT coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb)
                       FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
                                              - ARRAY['synced_at', 'hubspot_last_sync_at',
                                                      'updated_at']) AS k(key));
     END IF;
-    IF TG_OP = 'DELETE' THEN
-        v_record_id := OLD.id;
-        v_record_hubspot_id := OLD.hubspot_id;
-    ELSE
-        v_record_id := NEW.id;
-        v_record_hubspot_id := NEW.hubspot_id;
-        -- set aside as written when the transaction tells: a booking not in HubSpot yet, and
-        -- the credit it spends or refunds (apply_credit_delta names the booking in
-        -- mockbook.credit_booking while it changes the balance); claim_audit_notes sets aside
-        -- any other row it finds waiting, and audit_notes_ready brings both back
-        IF TG_TABLE_NAME = 'hubspot_bookings' THEN
-            v_waits := NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%';
-            PERFORM set_config('mockbook.waiting_booking',
-                               CASE WHEN v_waits THEN NEW.id::text ELSE '' END, true);
-        ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
-            v_waits := NEW.hubspot_id IS NULL
-                       OR coalesce(TG_OP = 'UPDATE'
-                                   AND nullif(current_setting('mockbook.credit_booking', true), '')
-                                       = current_setting('mockbook.waiting_booking', true),
-                                   false);
-        END IF;
+    -- a booking written without its HubSpot id: named in mockbook.waiting_booking for the rest of
+    -- the transaction (the audit row of the credit it spends waits with it, below)
+    IF TG_TABLE_NAME = 'hubspot_bookings' AND TG_OP <> 'DELETE' THEN
+        PERFORM set_config('mockbook.waiting_booking',
+                                CASE WHEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
+                                     THEN NEW.id::text ELSE '' END, true);
     END IF;
     -- one statement: the audit row and, unless the glue made the change, the outbox row; an
     -- exam's change never becomes a HubSpot note (HubSpot owns exams): written as handled
     WITH queued AS (
         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
-        SELECT TG_TABLE_NAME, v_record_id, TG_OP, v_old, v_new
+        SELECT TG_TABLE_NAME, coalesce(NEW.id, OLD.id), TG_OP, v_old, v_new
         WHERE v_queue
     )
     INSERT INTO hubspot_sync.supabase_audit_log (
         table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
         new_values, performed_by, performed_at, synced_to_hubspot_at, note_waits)
-    VALUES (TG_TABLE_NAME, v_record_id, v_record_hubspot_id, TG_OP, v_changed, v_old_values,
-            v_new_values, v_who, now(),
-            CASE WHEN TG_TABLE_NAME = 'hubspot_mock_exams' THEN now() END, v_waits);
+    VALUES (TG_TABLE_NAME, coalesce(NEW.id, OLD.id),
+            CASE WHEN TG_OP = 'DELETE' THEN OLD.hubspot_id ELSE NEW.hubspot_id END, TG_OP,
+            CASE TG_OP WHEN 'UPDATE' THEN to_jsonb(v_fields)
+                       WHEN 'INSERT' THEN to_jsonb(array_remove(v_fields, NULL))
+                       ELSE v_changed END,
+            CASE WHEN TG_OP = 'UPDATE' THEN v_old_values ELSE v_old END,
+            CASE WHEN TG_OP = 'UPDATE' THEN v_new_values ELSE v_new END,
+            v_who, now(), CASE WHEN TG_TABLE_NAME = 'hubspot_mock_exams' THEN now() END,
+            -- note_waits: set aside as written when the transaction tells: a booking not in
+            -- HubSpot yet, and the credit it spends or refunds (apply_credit_delta names the
+            -- booking in mockbook.credit_booking while it changes the balance);
+            -- claim_audit_notes sets aside any other row it finds waiting, and
+            -- audit_notes_ready brings both back
+            TG_OP <> 'DELETE' AND CASE TG_TABLE_NAME
+                WHEN 'hubspot_bookings' THEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
+                WHEN 'hubspot_contact_credits' THEN
+                    NEW.hubspot_id IS NULL
+                    OR coalesce(TG_OP = 'UPDATE'
+                                AND nullif(current_setting('mockbook.credit_booking', true), '')
+                                    = current_setting('mockbook.waiting_booking', true),
+                                false)
+                ELSE false END);
     RETURN NULL;
 END
 $$;

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/new_booking_row.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_100_functions_internal_new_booking_row.sql sha256:eb16e6cd65ae840f96f194a91972c6af34d6597855d7185548967d33d3438b31
