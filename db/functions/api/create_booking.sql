@@ -57,9 +57,7 @@ BEGIN
 
     -- 2.-10. the booking pipeline (mode 'credit'), its common case in few statements
     -- who acts: a student's JWT books only for that student
-    -- a student books only for themselves (check_student_caller), called when the request's
-    -- claims name a user (a non-blank email or sub claim, in an object): request_actor's own
-    -- test, sparing the call where it would return at once (the service key, the glue)
+    -- claims naming a user (request_actor's own test) go to the one helper; others pass it
     v_claims := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
     IF jsonb_typeof(v_claims) = 'object'
        AND coalesce(nullif(btrim(v_claims ->> 'email'), ''),

@@ -89,8 +89,7 @@ BEGIN
 
     v_common := coalesce(v_common, false);
     IF v_common AND v_credit IS NOT NULL THEN
-        -- the common case, its steps in the pipeline's order below: 4.-8. (check_exam_for_student),
-        -- the rules, 10. insert, spend, the seat last; fewer statements than the general path
+        -- the common case, in the pipeline's order: checks 4.-8., rules, insert, spend, seat
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
                                                          p_dominant_hand);
         IF v_rules_on THEN

@@ -61,8 +61,7 @@ BEGIN
         END IF;
     END IF;
 
-    -- the caller's checks stand (same transaction: same clock and zone) unless what they read
-    -- changed meanwhile: one test for the common case, then which check
+    -- the caller's checks stand (same transaction, clock and zone) unless what they read changed
     IF (v_exam.is_active, v_exam.scheduled_activation_datetime, v_exam.exam_date,
         v_exam.exam_starts_at, v_exam.exam_ends_at, v_exam.mock_type, v_exam.start_time,
         v_exam.end_time, v_exam.mock_set, v_exam.prerequisite_exam_ids)

@@ -20,8 +20,7 @@ DECLARE
     v_after integer;
     v_student_id text;
 BEGIN
-    -- a known field and a non-zero delta pass here (the list folded into the plan); anything
-    -- else goes to the checks, in their order
+    -- a known field and a non-zero delta pass (the list folded into the plan); else the checks
     IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names())
                     AND p_delta <> 0, false) THEN
         PERFORM mockbook_internal.check_credit_field('credit field', p_credit_field);

@@ -42,7 +42,6 @@ BEGIN
         END;
         PERFORM pg_catalog.set_config('mockbook.business_timezone_checked', v_zone, false);
     END IF;
-    -- (set_config returns the value it set)
     RETURN pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
 END
 $$;

@@ -21,8 +21,7 @@ AS $$
 DECLARE
     v_row hubspot_sync.hubspot_bookings;
 BEGIN
-    -- one statement (a booking runs it once: an assignment a column would be 22 statements);
-    -- the columns not named stay NULL (hubspot_id, attendance, the times the insert sets)
+    -- one statement, not 22 assignments; the columns not named stay NULL
     SELECT mockbook_internal.new_booking_uuid(), p_booking_code, p_exam.hubspot_id,
            p_contact.hubspot_id, p_contact.student_id, p_contact.email,
            coalesce(nullif(btrim(p_student_name), ''),
