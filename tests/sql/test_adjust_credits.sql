@@ -1,6 +1,6 @@
 -- adjust_credits: admin credit changes are relative, ledgered, audited, never below zero.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 -- Catalog and privileges ---------------------------------------------------------------------------
 SELECT volatility_is('hubspot_sync', 'adjust_credits', ARRAY['text', 'text', 'integer', 'text', 'text', 'text'],
@@ -98,6 +98,11 @@ SELECT is((SELECT count(*) FROM hubspot_sync.credit_ledger), (SELECT ledger FROM
 SELECT is((SELECT to_jsonb(c) - 'updated_at' FROM hubspot_sync.hubspot_contact_credits AS c
            WHERE student_id = 'ADJ1'), (SELECT contact FROM before),
           'refused calls changed no balance');
+-- the limits are inclusive: a reason of exactly 1000 characters is taken
+SELECT is(tests.rpc('service_role',
+              format('hubspot_sync.adjust_credits(p_student_id := ''ADJ2'', p_credit_field := ''sj_credits'', p_delta := 1, p_reason := %L, p_actor := ''a'')',
+                     repeat('r', 1000))) ->> 'success',
+          'true', 'a reason of exactly 1000 characters is taken');
 
 SELECT * FROM finish();
 ROLLBACK;
