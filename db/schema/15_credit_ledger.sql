@@ -1,25 +1,32 @@
 -- One row per credit change. For every contact and credit field:
 --   balance now = starting balance + sum(delta) of its ledger rows.
+-- The column rules as domains, not table CHECKs (as the outbox's, 16_sync_queue.sql: a
+-- booking writes a ledger row). The constraint names are the rules' names.
+CREATE DOMAIN hubspot_sync.ledger_credit_field AS text
+    CONSTRAINT credit_ledger_credit_field_check CHECK (VALUE IN (
+        'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
+        'shared_mock_credits'));
+CREATE DOMAIN hubspot_sync.ledger_reason AS text
+    CONSTRAINT credit_ledger_reason_check CHECK (VALUE IN (
+        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import',
+        'exam_cancelled'));
+CREATE DOMAIN hubspot_sync.ledger_delta AS integer
+    CONSTRAINT credit_ledger_delta_check CHECK (VALUE <> 0);
+CREATE DOMAIN hubspot_sync.ledger_balance AS integer
+    CONSTRAINT credit_ledger_balance_after_check CHECK (VALUE >= 0);
+
 CREATE TABLE hubspot_sync.credit_ledger (
     id bigserial PRIMARY KEY,
     contact_id uuid NOT NULL REFERENCES hubspot_sync.hubspot_contact_credits (id),
     student_id text NOT NULL,
-    credit_field text NOT NULL,
-    delta integer NOT NULL,
-    balance_after integer NOT NULL,
-    reason text NOT NULL,
+    credit_field hubspot_sync.ledger_credit_field NOT NULL,
+    delta hubspot_sync.ledger_delta NOT NULL,
+    balance_after hubspot_sync.ledger_balance NOT NULL,
+    reason hubspot_sync.ledger_reason NOT NULL,
     booking_id uuid,
     actor text,
     note text,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT credit_ledger_credit_field_check CHECK (credit_field IN (
-        'sj_credits', 'cs_credits', 'sjmini_credits', 'mock_discussion_token',
-        'shared_mock_credits')),
-    CONSTRAINT credit_ledger_reason_check CHECK (reason IN (
-        'booking', 'cancellation', 'rebook', 'admin_adjustment', 'hubspot_adjustment', 'import',
-        'exam_cancelled')),
-    CONSTRAINT credit_ledger_delta_check CHECK (delta <> 0),
-    CONSTRAINT credit_ledger_balance_after_check CHECK (balance_after >= 0)
+    created_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- indexes

@@ -1,26 +1,34 @@
 -- The outbox: one row per relevant change of the three synced tables and of the waitlist places, written by triggers, drained
 -- by the glue (claim with FOR UPDATE SKIP LOCKED and a lease; done rows purged after the
 -- retention period; dead rows kept until retried or discarded).
+-- The column rules as domains, not table CHECKs: each change of a synced row writes an outbox
+-- row, and a table CHECK is read from the catalog's text and planned again by every statement
+-- that writes the table, a domain's once per session (bench/README.md, "Where a booking's
+-- time goes"). The constraint names are the rules' names.
+CREATE DOMAIN hubspot_sync.outbox_table_name AS text
+    CONSTRAINT sync_queue_table_name_check CHECK (VALUE IN (
+        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
+        'waitlist_entries'));
+CREATE DOMAIN hubspot_sync.outbox_operation AS text
+    CONSTRAINT sync_queue_operation_check CHECK (VALUE IN ('INSERT', 'UPDATE', 'DELETE'));
+CREATE DOMAIN hubspot_sync.outbox_attempts AS integer
+    CONSTRAINT sync_queue_attempts_check CHECK (VALUE >= 0);
+
 CREATE TABLE hubspot_sync.sync_queue (
     id bigserial PRIMARY KEY,
-    table_name text NOT NULL,
+    table_name hubspot_sync.outbox_table_name NOT NULL,
     record_id uuid NOT NULL,
-    operation text NOT NULL,
+    operation hubspot_sync.outbox_operation NOT NULL,
     old_data jsonb,
     new_data jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
-    attempts integer NOT NULL DEFAULT 0,
+    attempts hubspot_sync.outbox_attempts NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error text,
     lease_owner text,
     lease_expires_at timestamptz,
     done_at timestamptz,
-    dead_at timestamptz,
-    CONSTRAINT sync_queue_table_name_check CHECK (table_name IN (
-        'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
-        'waitlist_entries')),
-    CONSTRAINT sync_queue_operation_check CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
-    CONSTRAINT sync_queue_attempts_check CHECK (attempts >= 0)
+    dead_at timestamptz
 );
 
 -- indexes

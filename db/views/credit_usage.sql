@@ -12,7 +12,7 @@ DROP MATERIALIZED VIEW IF EXISTS hubspot_sync.credit_usage;
 CREATE MATERIALIZED VIEW hubspot_sync.credit_usage AS
 SELECT date_trunc('week', l.created_at AT TIME ZONE
                   (SELECT mockbook_internal.business_timezone()))::date AS week,
-       l.credit_field,
+       l.credit_field::text AS credit_field,
        coalesce(-sum(l.delta) FILTER (WHERE l.reason = 'booking'), 0)::integer AS spent,
        coalesce(sum(l.delta) FILTER (WHERE l.reason IN ('cancellation', 'exam_cancelled')), 0)::integer
            AS refunded,

@@ -36,7 +36,7 @@ SELECT is(tests.rpc('service_role', 'hubspot_sync.adjust_credits(p_student_id :=
             "previous_balance": 1, "balance": 4}'::jsonb,
           'service_role adds credits; the result has the new balance');
 SELECT results_eq(
-    $$SELECT credit_field, delta, balance_after, reason, actor, note, booking_id
+    $$SELECT credit_field::text, delta::integer, balance_after::integer, reason::text, actor, note, booking_id
       FROM hubspot_sync.credit_ledger WHERE student_id = 'ADJ1'$$,
     $$VALUES ('sj_credits', 3, 4, 'admin_adjustment', 'admin@example.com', 'goodwill', NULL::uuid)$$,
     'one ledger row: admin_adjustment, the actor, the reason as note');

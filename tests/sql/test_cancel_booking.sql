@@ -68,7 +68,7 @@ SELECT results_eq(
       FROM hubspot_sync.hubspot_bookings WHERE idempotency_key = 'cx-sj'$$,
     $$VALUES ('Cancelled', true, true, 'desk@example.com')$$, 'the booking is Cancelled and marked refunded by the actor');
 SELECT results_eq(
-    $$SELECT credit_field, delta, balance_after, reason, actor, note, booking_id
+    $$SELECT credit_field::text, delta::integer, balance_after::integer, reason::text, actor, note, booking_id
       FROM hubspot_sync.credit_ledger WHERE student_id = 'CXA' AND reason = 'cancellation'$$,
     $$SELECT 'sj_credits'::text, 1, 1, 'cancellation'::text, 'desk@example.com'::text, 'ill'::text, id FROM bk WHERE k = 'cx-sj'$$,
     'one ledger row: +1 sj_credits, reason cancellation, actor, reason as note');

@@ -15,6 +15,15 @@ BEGIN
     RETURN format('new row for relation "%s" violates check constraint "%s"', p_table, p_constraint);
 END
 $$;
+-- The same for a rule of a domain (a column typed with it): the message names the domain.
+CREATE FUNCTION pg_temp.violates_domain(p_domain text, p_constraint text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO exercised VALUES (p_constraint) ON CONFLICT DO NOTHING;
+    RETURN format('value for domain hubspot_sync.%s violates check constraint "%s"', p_domain,
+                  p_constraint);
+END
+$$;
 CREATE FUNCTION pg_temp.duplicate(p_constraint text) RETURNS text LANGUAGE sql AS $$
     SELECT format('duplicate key value violates unique constraint "%s"', p_constraint)
 $$;
@@ -168,16 +177,16 @@ $$;
 
 SELECT lives_ok($$SELECT pg_temp.ledger()$$, 'a well-formed ledger row is accepted');
 SELECT throws_ok($$SELECT pg_temp.ledger(p_field := 'gold_stars')$$,
-                 '23514', pg_temp.violates('credit_ledger', 'credit_ledger_credit_field_check'),
+                 '23514', pg_temp.violates_domain('ledger_credit_field', 'credit_ledger_credit_field_check'),
                  'a ledger row names one of the five credit fields');
 SELECT throws_ok($$SELECT pg_temp.ledger(p_reason := 'because')$$,
-                 '23514', pg_temp.violates('credit_ledger', 'credit_ledger_reason_check'),
+                 '23514', pg_temp.violates_domain('ledger_reason', 'credit_ledger_reason_check'),
                  'a ledger row has one of the documented reasons');
 SELECT throws_ok($$SELECT pg_temp.ledger(p_delta := 0)$$,
-                 '23514', pg_temp.violates('credit_ledger', 'credit_ledger_delta_check'),
+                 '23514', pg_temp.violates_domain('ledger_delta', 'credit_ledger_delta_check'),
                  'a ledger row changes something (delta <> 0)');
 SELECT throws_ok($$SELECT pg_temp.ledger(p_balance := -1)$$,
-                 '23514', pg_temp.violates('credit_ledger', 'credit_ledger_balance_after_check'),
+                 '23514', pg_temp.violates_domain('ledger_balance', 'credit_ledger_balance_after_check'),
                  'a ledger balance is never negative');
 SELECT throws_ok($$SELECT pg_temp.ledger(p_contact := '00000000-0000-4000-8000-000000000000')$$,
                  '23503', NULL, 'a ledger row belongs to an existing contact');
@@ -187,17 +196,17 @@ SELECT throws_ok($$SELECT pg_temp.ledger(p_contact := '00000000-0000-4000-8000-0
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation)
       VALUES ('credit_ledger', gen_random_uuid(), 'INSERT')$$,
-    '23514', pg_temp.violates('sync_queue', 'sync_queue_table_name_check'),
+    '23514', pg_temp.violates_domain('outbox_table_name', 'sync_queue_table_name_check'),
     'the outbox carries only the three synced tables');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation)
       VALUES ('hubspot_bookings', gen_random_uuid(), 'MERGE')$$,
-    '23514', pg_temp.violates('sync_queue', 'sync_queue_operation_check'),
+    '23514', pg_temp.violates_domain('outbox_operation', 'sync_queue_operation_check'),
     'an outbox operation is INSERT, UPDATE or DELETE');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, attempts)
       VALUES ('hubspot_bookings', gen_random_uuid(), 'UPDATE', -1)$$,
-    '23514', pg_temp.violates('sync_queue', 'sync_queue_attempts_check'),
+    '23514', pg_temp.violates_domain('outbox_attempts', 'sync_queue_attempts_check'),
     'outbox attempts cannot be negative');
 SELECT throws_ok(
     $$INSERT INTO hubspot_sync.sync_errors (entity_type, direction, error)

@@ -117,7 +117,7 @@ SELECT results_eq(
 SELECT is(tests.balance('CBA', 'sj_credits'), 1, 'one sj credit spent');
 SELECT is(tests.balance('CBA', 'shared_mock_credits'), 1, 'shared credits untouched while sj credits last');
 SELECT results_eq(
-    $$SELECT l.credit_field, l.delta, l.balance_after, l.reason, l.booking_id
+    $$SELECT l.credit_field::text, l.delta::integer, l.balance_after::integer, l.reason::text, l.booking_id
       FROM hubspot_sync.credit_ledger l WHERE l.student_id = 'CBA'$$,
     $$SELECT 'sj_credits'::text, -1, 1, 'booking'::text, (r ->> 'id')::uuid FROM r_ok$$,
     'one ledger row: sj_credits -1, reason booking, pointing at the booking');

@@ -147,7 +147,7 @@ SELECT is((SELECT entity_id || ' ' || direction || ' ' || error || ' ' || attemp
 
 UPDATE hubspot_sync.sync_queue SET next_attempt_at = now(), attempts = 3
 WHERE record_id = '00000000-0000-0000-0000-0000000000a1';
-SELECT is((SELECT attempts FROM mockbook_internal.claim_sync_batch('w1', 10, 60)), 4, 'claimed (4th)');
+SELECT is((SELECT attempts::integer FROM mockbook_internal.claim_sync_batch('w1', 10, 60)), 4, 'claimed (4th)');
 SELECT is(mockbook_internal.fail_sync_rows('w1', ARRAY(SELECT id FROM hubspot_sync.sync_queue
                                                    WHERE dead_at IS NULL), '429', 8, 10, false),
           '{"dead": 0, "retried": 1}'::jsonb, 'a rate-limit wait');

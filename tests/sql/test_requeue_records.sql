@@ -20,7 +20,7 @@ SELECT is(tests.rpc('mockbook_glue', format(
                   || gen_random_uuid())), '2'::jsonb,
           'two contacts queued (an unknown id is ignored)');
 SELECT results_eq(
-    $$SELECT q.operation, q.new_data ->> 'student_id', q.attempts FROM hubspot_sync.sync_queue q
+    $$SELECT q.operation::text, q.new_data ->> 'student_id', q.attempts::integer FROM hubspot_sync.sync_queue q
       WHERE q.done_at IS NULL ORDER BY 2$$,
     $$VALUES ('UPDATE', 'RQS1', 0), ('UPDATE', 'RQS2', 0)$$,
     'each carries the record''s current state');

@@ -1,0 +1,2 @@
+-- Undo db/views/credit_usage.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_158_views_credit_usage.sql sha256:46857ec8a39c19cd74ba2f676fc51318038bbbf85026831b2cb6eef96a558c59
