@@ -295,3 +295,30 @@ def test_abba_finds_the_commit_that_cut_the_last_release() -> None:
             for r in json.loads(shown.stdout)["releases"])
 
     assert dated(commit) and not dated(f"{commit}^")
+
+
+# --- bench/instructions.py: instructions per booking of two revisions -------------------------
+
+def test_instructions_per_booking_is_the_difference_of_two_runs() -> None:
+    """Start-up, compilation and the warm-up cancel out: only the extra bookings are divided."""
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import instructions as i\n"
+        "calls = []\n"
+        "def count(binaries, data, db, first, bookings):\n"
+        "    calls.append((first, bookings)); return 7_000_000 + 1_000 * bookings\n"
+        "i.count = count\n"
+        "print(i.per_booking(None, None, 'db', 100, 250), calls)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    value, calls = done.stdout.split(" ", 1)
+    assert float(value) == 1_000.0
+    # the second run's keys never meet the first's
+    assert calls.strip() == "[(100, 250), (2600, 50)]"
+
+
+def test_instructions_refuses_a_count_no_longer_than_the_warm_up() -> None:
+    done = subprocess.run([sys.executable, "bench/instructions.py", "--bookings", "50"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--bookings must be more than 50" in done.stderr
