@@ -3,8 +3,8 @@
 -- retention period; dead rows kept until retried or discarded).
 -- The column rules as domains, not table CHECKs: each change of a synced row writes an outbox
 -- row, and a table CHECK is read from the catalog's text and planned again by every statement
--- that writes the table, a domain's once per session (bench/README.md, "Where a booking's
--- time goes"). The constraint names are the rules' names.
+-- that writes the table, a domain's once per session (docs/performance.md, "Where a
+-- booking's time goes"). The constraint names are the rules' names.
 CREATE DOMAIN hubspot_sync.outbox_table_name AS text
     CONSTRAINT sync_queue_table_name_check CHECK (VALUE IN (
         'hubspot_contact_credits', 'hubspot_mock_exams', 'hubspot_bookings',
