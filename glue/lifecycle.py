@@ -36,6 +36,8 @@ from glue.logs import fields
 #   the glue's pools and the run's and worker's connections) is cancelled, and so is any that
 #   runs on them from then on; a HubSpot call still waiting for its answer (every call goes
 #   through :func:`bounded`) is left unanswered (:class:`Abandoned`), and none is sent any more.
+#   The log says what the grace cut, also when it was work that went on past it (the first
+#   statement cancelled later, the first call not sent), so a run that left work says so.
 #   So a command ends within a few seconds of the signal, whatever it was doing. What must still
 #   be written then, the leases given back, is written on a connection of its own
 #   (glue.db.database.Database.give_back_leases).
@@ -113,6 +115,9 @@ class Lifecycle:
         self.graceful = False  # the command stops at its own checkpoints (:func:`graceful`)
         self.service = False  # a signal is its normal end: exit 0
         self._raised = False
+        # the log has said that the grace cut a statement, a call not sent (each said once)
+        self._said_cancel = False
+        self._said_unsent = False
         self._lock = threading.Lock()
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._calls: set[threading.Event] = set()
@@ -215,9 +220,12 @@ class Lifecycle:
             try:
                 if not conn.closed and conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
                     conn.cancel_safe(timeout=2.0)
-                    log.log(logging.INFO if first else logging.DEBUG,
+                    # said at the grace's end, or at the first statement cut after it (one
+                    # started when none ran at the end): work in hand was cut all the same
+                    log.log(logging.INFO if first or not self._said_cancel else logging.DEBUG,
                             "cancelled a statement still running at the end of the grace",
                             extra=fields(event="cancel"))
+                    self._said_cancel = True
             except Exception as exc:  # closed meanwhile, or the server away: nothing to cancel
                 log.debug("cancelling a statement at stop: %s", exc)
 
@@ -229,9 +237,15 @@ class Lifecycle:
     def bounded(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         call = _Call(fn, args, kwargs)
         with self._lock:
-            if self.cut.is_set():
-                raise Abandoned("the stop's grace is over: not sent")
-            self._calls.add(call.done)
+            refused = self.cut.is_set()
+            if not refused:
+                self._calls.add(call.done)
+            said, self._said_unsent = self._said_unsent, self._said_unsent or refused
+        if refused:
+            if not said:  # what the call was for is left undone: the log says so, once
+                log.info("the grace ended with work in hand: a HubSpot call not sent, what it "
+                         "was for left to the next run", extra=fields(event="unsent"))
+            raise Abandoned("the stop's grace is over: not sent")
         try:
             threading.Thread(target=call.run, name="mockbook-call", daemon=True).start()
             call.done.wait()

@@ -50,7 +50,8 @@ from glue.sync.pull_edge import Edge
 # fetched by a thread while the current one is applied, so searches follow each other at the
 # search limit's pace whatever the database's. Bookings are applied 1,000 at a time (five
 # pages), the size of one associations batch read per kind, and their cursor saved after them.
-# A stop fetches no further page; what was fetched is applied and its cursor saved.
+# A stop fetches no further page; what was fetched is applied, in the same groups (only the group
+# the stop ends is smaller: its pages' associations are read once), and its cursor saved.
 #
 # Pulled records go to the database functions ``apply_pulled_exams`` / ``apply_pulled_contacts``
 # (mockbook.origin 'hubspot': nothing is echoed back by the push). A record the database could not
@@ -644,7 +645,9 @@ class Puller:
               read: dict[str, int]) -> None:
         """Read and apply every page of records modified at or after ``since``, saving the
         cursor after each group of pages; ``read`` gets each record's modification time. A
-        HubSpotError keeps the pages read before it (applied, their cursor saved)."""
+        stop ends the pages after those fetched, applied in the same groups, the last one
+        however many pages it has. A HubSpotError keeps the pages read before it (applied,
+        their cursor saved)."""
         # bookings: one associations batch read per kind for several pages
         group = (MAX_ASSOCIATION_READ // self.page_size
                  if target.name == "bookings" and self.exam_type is not None else 1)
@@ -673,12 +676,13 @@ class Puller:
                 read.update(modified_ms(records, target.lastmod))
                 held.extend(records)
                 last, pages_held = cursor, pages_held + 1
-                stopping = self.stop is not None and self.stop.is_set()
-                if pages_held >= group or "tie_id" not in cursor or stopping:
-                    stats.stopped = stopping and "tie_id" in cursor  # ended before the last page
+                # a stop changes nothing here: the pages it lets come (those fetched) are
+                # grouped as without it, each group reading its associations once
+                if pages_held >= group or "tie_id" not in cursor:
                     flush()
                     pages_held = 0
-            if last is not None:  # a stop ended the pages before the group was whole
+            if last is not None:  # a stop ended the pages before the last one
+                self._stopped(stats)
                 flush()
         except HubSpotError:
             if held:  # the pages read before the failure are kept
