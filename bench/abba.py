@@ -20,6 +20,11 @@ How a change to db/ shows its cost before it lands (bench/README.md, "Comparing 
   (fixtures.SPREAD_SCRIPT), `--leg` seconds each, after one short warm-up leg per side and a
   CHECKPOINT; every transaction of a leg must have booked. The figure is the subject's mean
   bookings a second ÷ the base's, with each round's own ratio (their spread is the noise).
+- **CPU a booking.** Where the server runs on this machine, each leg also reads its pgbench
+  backends' time on a core (/proc/<pid>/schedstat) from when all clients are connected to 85 %
+  of the leg, ÷ the bookings begun meanwhile; `cpu_ratio` is base ÷ subject (above 1: the subject
+  takes less). Steadier than bookings a second, and it counts what an instruction count misses
+  (cache misses, what backends contend for).
 
 Writes bench/results/<UTC timestamp>-abba.json (commit it only when a page cites it) and prints
 the ratios. Server: as bench/run.py (DATABASE_URL, the PG* variables, 127.0.0.1:5432); its
@@ -36,6 +41,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,9 +150,60 @@ def digest(url: str) -> str:
         return conn.execute(FIXTURE_DIGEST).fetchone()[0]
 
 
-def leg(binary: str, url: str, clients: int, seconds: int) -> pgbench.PgbenchResult:
-    return pgbench.run(binary, url, clients=clients, seconds=seconds,
-                       script=fixtures.SPREAD_SCRIPT)
+def backend_cpu(url: str) -> tuple[dict[int, int], int] | None:
+    """The pgbench backends' CPU time so far (ns on a core, not waiting for one: the first field
+    of /proc/<pid>/schedstat) and the bookings begun so far (the fixture's sequence), or None
+    where the server's processes cannot be read (a server on another machine)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'pgbench'")]
+        begun = conn.execute("SELECT last_value FROM bench.n").fetchone()[0]
+    cpu = {}
+    for pid in pids:
+        try:
+            cpu[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+    return (cpu, begun) if cpu else None
+
+
+def cpu_per_booking(first: tuple[dict[int, int], int] | None,
+                    last: tuple[dict[int, int], int] | None) -> float | None:
+    """Microseconds of backend CPU a booking between two readings of the same backends; None
+    when either reading is missing, the backends differ or no booking was begun between."""
+    if first is None or last is None:
+        return None
+    (before, begun_before), (after, begun_after) = first, last
+    if before.keys() != after.keys() or begun_after <= begun_before:
+        return None
+    spent_ns = sum(after[pid] - before[pid] for pid in before)
+    return round(spent_ns / 1000 / (begun_after - begun_before), 1)
+
+
+def leg(binary: str, url: str, clients: int, seconds: int,
+        cpu: list[float | None] | None = None) -> pgbench.PgbenchResult:
+    """One pgbench leg of B1's spread booking; with `cpu`, the backends' CPU a booking from
+    once all clients are connected to 85 % of the leg is appended to it."""
+    if cpu is None:
+        return pgbench.run(binary, url, clients=clients, seconds=seconds,
+                           script=fixtures.SPREAD_SCRIPT)
+    done: dict[str, pgbench.PgbenchResult] = {}
+    runner = threading.Thread(target=lambda: done.update(result=pgbench.run(
+        binary, url, clients=clients, seconds=seconds, script=fixtures.SPREAD_SCRIPT)))
+    started = time.monotonic()
+    runner.start()
+    first = None
+    while time.monotonic() - started < seconds / 2 and runner.is_alive():
+        first = backend_cpu(url)
+        if first is not None and len(first[0]) == clients:
+            break
+        time.sleep(0.05)
+    time.sleep(max(0.0, started + seconds * 0.85 - time.monotonic()))
+    last = backend_cpu(url) if runner.is_alive() else None
+    runner.join()
+    cpu.append(cpu_per_booking(first, last))
+    return done["result"]
 
 
 def compare(binary: str, urls: dict[str, str], clients: int, rounds: int,
@@ -154,28 +211,41 @@ def compare(binary: str, urls: dict[str, str], clients: int, rounds: int,
     """`rounds` ABBA rounds at `clients` clients: the ratio, each round's, the legs."""
     before = {role: workloads._bookings(url) for role, url in urls.items()}
     workloads._checkpoint(urls["base"])
-    pair = workloads.abba(lambda: leg(binary, urls["base"], clients, seconds),
-                          lambda: leg(binary, urls["subject"], clients, seconds), rounds)
+    cpu: dict[str, list[float | None]] = {"base": [], "subject": []}
+    pair = workloads.abba(lambda: leg(binary, urls["base"], clients, seconds, cpu["base"]),
+                          lambda: leg(binary, urls["subject"], clients, seconds, cpu["subject"]),
+                          rounds)
     if pair.failed:
         bad = pair.failed[0]
         return {"clients": clients, "error": bad.describe(), "output_tail": bad.output[-2000:]}
     made = {role: workloads._bookings(url) - before[role] for role, url in urls.items()}
     counted = {"base": sum(r.transactions or 0 for r in pair.reference),
                "subject": sum(r.transactions or 0 for r in pair.subject)}
-    result = summary(clients, pair)
+    result = summary(clients, pair, cpu)
     if made != counted:
         result["error"] = f"transactions {counted} but bookings {made}: some calls did not book"
     return result
 
 
-def summary(clients: int, pair: workloads.Pair) -> dict[str, Any]:
-    """One client count's figures from its ABBA legs (reference = base)."""
+def summary(clients: int, pair: workloads.Pair,
+            cpu: dict[str, list[float | None]] | None = None) -> dict[str, Any]:
+    """One client count's figures from its ABBA legs (reference = base): bookings a second and,
+    where the server's processes could be read, backend CPU a booking (base ÷ subject: above 1,
+    the subject takes less)."""
+    cpu = cpu or {"base": [], "subject": []}
+    means = {role: round(sum(v) / len(v), 1) if (v := [x for x in legs if x is not None])
+             else None for role, legs in cpu.items()}
     return {"clients": clients, "base_tps": round(pair.reference_tps, 1),
             "subject_tps": round(pair.subject_tps, 1),
             "ratio": round(pair.subject_tps / pair.reference_tps, 3),
             "round_ratios": pair.round_ratios(),
             "base_legs_tps": [r.tps for r in pair.reference],
-            "subject_legs_tps": [r.tps for r in pair.subject]}
+            "subject_legs_tps": [r.tps for r in pair.subject],
+            "base_cpu_us_per_booking": means["base"],
+            "subject_cpu_us_per_booking": means["subject"],
+            "cpu_ratio": (round(means["base"] / means["subject"], 3)
+                          if means["base"] and means["subject"] else None),
+            "base_legs_cpu_us": cpu["base"], "subject_legs_cpu_us": cpu["subject"]}
 
 
 def invariants(url: str) -> list[str]:
@@ -260,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         log(f"  {fig['clients']:>3} clients: subject ÷ base = {fig['ratio']} (rounds "
             f"{', '.join(map(str, fig['round_ratios']))}; base {fig['base_tps']:,} tps, "
-            f"subject {fig['subject_tps']:,} tps)")
+            f"subject {fig['subject_tps']:,} tps; backend CPU a booking base "
+            f"{fig['base_cpu_us_per_booking']} µs, subject {fig['subject_cpu_us_per_booking']} µs, "
+            f"base ÷ subject {fig['cpu_ratio']})")
     log(f"wrote {path}")
     broken = [f for f in run["figures"] if "error" in f] or [
         v for found in run["invariants"].values() for v in found if not v.startswith("not ")]

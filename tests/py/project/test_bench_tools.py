@@ -233,8 +233,36 @@ def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
     assert len(base) == len(subject) == 2 and min(base + subject) > 0
     assert fig["ratio"] == round((sum(subject) / 2) / (sum(base) / 2), 3)
     assert fig["round_ratios"] == [fig["ratio"]]
+    # the suite's server runs here: every leg's backends are read, each ran some CPU a booking
+    legs_cpu = fig["base_legs_cpu_us"] + fig["subject_legs_cpu_us"]
+    assert len(legs_cpu) == 4 and all(us is not None and us > 0 for us in legs_cpu), fig
+    assert fig["base_cpu_us_per_booking"] == round(sum(fig["base_legs_cpu_us"]) / 2, 1)
+    assert fig["cpu_ratio"] == round(fig["base_cpu_us_per_booking"]
+                                     / fig["subject_cpu_us_per_booking"], 3)
     assert run["invariants"] == {"base": [], "subject": []}
     assert "subject ÷ base" in done.stderr + done.stdout
+
+
+CPU_PER_BOOKING = """
+import json, sys
+sys.path.insert(0, 'bench')
+import abba
+first = ({11: 1_000_000, 12: 2_000_000}, 100)
+print(json.dumps([abba.cpu_per_booking(first, ({11: 4_000_000, 12: 3_000_000}, 104)),
+                  abba.cpu_per_booking(None, first),
+                  abba.cpu_per_booking(first, ({11: 4_000_000}, 104)),
+                  abba.cpu_per_booking(first, ({11: 4_000_000, 12: 3_000_000}, 100))]))
+"""
+
+
+def test_abba_cpu_a_booking_is_the_same_backends_between_two_readings() -> None:
+    """Backend CPU a booking: the CPU the same backends spent between two readings ÷ the
+    bookings begun meanwhile, in microseconds (4 ms over 4 bookings: 1,000); nothing when a
+    reading is missing, the backends changed or nothing was begun."""
+    done = subprocess.run([sys.executable, "-c", CPU_PER_BOOKING], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [1000.0, None, None, None]
 
 
 REPLACE = """
