@@ -185,12 +185,14 @@ def leg(binary: str, url: str, clients: int, seconds: int,
         cpu: list[float | None] | None = None) -> pgbench.PgbenchResult:
     """One pgbench leg of B1's spread booking; with `cpu`, the backends' CPU a booking from
     once all clients are connected to 85 % of the leg is appended to it."""
-    if cpu is None:
+    def run() -> pgbench.PgbenchResult:
         return pgbench.run(binary, url, clients=clients, seconds=seconds,
                            script=fixtures.SPREAD_SCRIPT)
+
+    if cpu is None:
+        return run()
     done: dict[str, pgbench.PgbenchResult] = {}
-    runner = threading.Thread(target=lambda: done.update(result=pgbench.run(
-        binary, url, clients=clients, seconds=seconds, script=fixtures.SPREAD_SCRIPT)))
+    runner = threading.Thread(target=lambda: done.update(result=run()))
     started = time.monotonic()
     runner.start()
     first = None

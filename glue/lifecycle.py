@@ -238,11 +238,13 @@ class Lifecycle:
         call = _Call(fn, args, kwargs)
         with self._lock:
             refused = self.cut.is_set()
-            if not refused:
+            first_refused = refused and not self._said_unsent
+            if refused:
+                self._said_unsent = True
+            else:
                 self._calls.add(call.done)
-            said, self._said_unsent = self._said_unsent, self._said_unsent or refused
         if refused:
-            if not said:  # what the call was for is left undone: the log says so, once
+            if first_refused:  # what the call was for is left undone: the log says so, once
                 log.info("the grace ended with work in hand: a HubSpot call not sent, what it "
                          "was for left to the next run", extra=fields(event="unsent"))
             raise Abandoned("the stop's grace is over: not sent")

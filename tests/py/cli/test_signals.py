@@ -337,3 +337,20 @@ def test_a_signal_delivered_to_another_thread_ends_the_grace(signum: signal.Sign
             proc.kill()
             proc.communicate()
     assert "abandoned" in out and proc.returncode == 0, out
+
+
+def test_a_call_after_the_grace_is_not_sent_and_the_log_says_so_once(caplog) -> None:
+    """Work that goes on past the grace: each HubSpot call it tries is refused unsent
+    (Abandoned), and the log says once that work in hand was left to the next run."""
+    from glue.lifecycle import Abandoned, Lifecycle
+
+    life, sent = Lifecycle(), []
+    life.cut.set()
+    with caplog.at_level("INFO", logger="glue.lifecycle"):
+        for _ in range(3):
+            with pytest.raises(Abandoned):
+                life.bounded(sent.append, 1)
+    said = [r.getMessage() for r in caplog.records if r.name == "glue.lifecycle"]
+    assert sent == []
+    assert said == ["the grace ended with work in hand: a HubSpot call not sent, what it was "
+                    "for left to the next run"]
