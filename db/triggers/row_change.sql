@@ -17,9 +17,17 @@ DECLARE
     -- UPDATE: the changed columns; INSERT: the non-NULL ones (NULL elements are dropped)
     v_fields text[];
     v_key text;
+    -- the audit row's changed_fields, old_values and new_values, record id, HubSpot id, and
+    -- synced_to_hubspot_at and note_waits: set by the branch that applies, so the one INSERT
+    -- below reads variables only (its expressions are set up at every execution, all branches
+    -- of a CASE included)
     v_old_values jsonb;
     v_new_values jsonb;
     v_changed jsonb;
+    v_id uuid;
+    v_hubspot_id text;
+    v_synced timestamptz;
+    v_waits boolean := false;
     -- who (performed_by): mockbook_internal.request_actor decides when the request's claims
     -- name a user (a non-blank email or sub claim, in an object); the test here, the same as
     -- its own, only spares that call where it would return its argument: the rows of the glue,
@@ -136,6 +144,8 @@ BEGIN
         END IF;
         v_new := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
+        v_id := NEW.id;
+        v_hubspot_id := NEW.hubspot_id;
         IF cardinality(v_fields) = 1 THEN
             -- the common case (a balance, a seat count): one column, no loop
             v_old_values := jsonb_build_object(v_fields[1], v_old -> v_fields[1]);
@@ -150,6 +160,7 @@ BEGIN
                 v_new_values := v_new_values || jsonb_build_object(v_key, v_new -> v_key);
             END LOOP;
         END IF;
+        v_changed := to_jsonb(v_fields);
     ELSIF TG_OP = 'INSERT' THEN
         -- the columns given a non-NULL value, bookkeeping columns not listed, in alphabetical
         -- order as written
@@ -230,6 +241,10 @@ BEGIN
             END IF;
         END;
         v_new := to_jsonb(NEW);
+        v_new_values := v_new;
+        v_changed := to_jsonb(array_remove(v_fields, NULL));
+        v_id := NEW.id;
+        v_hubspot_id := NEW.hubspot_id;
     ELSE
         -- DELETE (rare: no list of its own): the non-NULL columns of the jsonb row;
         -- jsonb_strip_nulls drops exactly the top-level keys holding a JSON null
@@ -238,46 +253,44 @@ BEGIN
                       FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
                                              - ARRAY['synced_at', 'hubspot_last_sync_at',
                                                      'updated_at']) AS k(key));
+        v_old_values := v_old;
+        v_id := OLD.id;
+        v_hubspot_id := OLD.hubspot_id;
     END IF;
-    -- a booking written without its HubSpot id: named in mockbook.waiting_booking for the rest of
-    -- the transaction (the audit row of the credit it spends waits with it, below)
-    IF TG_TABLE_NAME = 'hubspot_bookings' AND TG_OP <> 'DELETE' THEN
+    -- note_waits: set aside as written when the transaction tells: a booking not in HubSpot
+    -- yet, and the credit it spends or refunds (apply_credit_delta names the booking in
+    -- mockbook.credit_booking while it changes the balance); claim_audit_notes sets aside any
+    -- other row it finds waiting, and audit_notes_ready brings both back. A booking written
+    -- without its HubSpot id is named in mockbook.waiting_booking for the rest of the
+    -- transaction (the audit row of the credit it spends waits with it). An exam's change never
+    -- becomes a HubSpot note (HubSpot owns exams): written as handled.
+    IF TG_OP = 'DELETE' THEN
+        NULL;
+    ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
+        v_waits := NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%';
         PERFORM set_config('mockbook.waiting_booking',
-                                CASE WHEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
-                                     THEN NEW.id::text ELSE '' END, true);
+                           CASE WHEN v_waits THEN NEW.id::text ELSE '' END, true);
+    ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
+        v_waits := NEW.hubspot_id IS NULL
+                   OR (TG_OP = 'UPDATE'
+                       AND coalesce(nullif(current_setting('mockbook.credit_booking', true), '')
+                                    = current_setting('mockbook.waiting_booking', true),
+                                    false));
     END IF;
-    -- one statement: the audit row and, unless the glue made the change, the outbox row; an
-    -- exam's change never becomes a HubSpot note (HubSpot owns exams): written as handled
+    IF TG_TABLE_NAME = 'hubspot_mock_exams' THEN
+        v_synced := now();
+    END IF;
+    -- one statement: the audit row and, unless the glue made the change, the outbox row
     WITH queued AS (
         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
-        SELECT TG_TABLE_NAME, coalesce(NEW.id, OLD.id), TG_OP, v_old, v_new
+        SELECT TG_TABLE_NAME, v_id, TG_OP, v_old, v_new
         WHERE v_queue
     )
     INSERT INTO hubspot_sync.supabase_audit_log (
         table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
         new_values, performed_by, performed_at, synced_to_hubspot_at, note_waits)
-    VALUES (TG_TABLE_NAME, coalesce(NEW.id, OLD.id),
-            CASE WHEN TG_OP = 'DELETE' THEN OLD.hubspot_id ELSE NEW.hubspot_id END, TG_OP,
-            CASE TG_OP WHEN 'UPDATE' THEN to_jsonb(v_fields)
-                       WHEN 'INSERT' THEN to_jsonb(array_remove(v_fields, NULL))
-                       ELSE v_changed END,
-            CASE WHEN TG_OP = 'UPDATE' THEN v_old_values ELSE v_old END,
-            CASE WHEN TG_OP = 'UPDATE' THEN v_new_values ELSE v_new END,
-            v_who, now(), CASE WHEN TG_TABLE_NAME = 'hubspot_mock_exams' THEN now() END,
-            -- note_waits: set aside as written when the transaction tells: a booking not in
-            -- HubSpot yet, and the credit it spends or refunds (apply_credit_delta names the
-            -- booking in mockbook.credit_booking while it changes the balance);
-            -- claim_audit_notes sets aside any other row it finds waiting, and
-            -- audit_notes_ready brings both back
-            TG_OP <> 'DELETE' AND CASE TG_TABLE_NAME
-                WHEN 'hubspot_bookings' THEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
-                WHEN 'hubspot_contact_credits' THEN
-                    NEW.hubspot_id IS NULL
-                    OR coalesce(TG_OP = 'UPDATE'
-                                AND nullif(current_setting('mockbook.credit_booking', true), '')
-                                    = current_setting('mockbook.waiting_booking', true),
-                                false)
-                ELSE false END);
+    VALUES (TG_TABLE_NAME, v_id, v_hubspot_id, TG_OP, v_changed, v_old_values, v_new_values,
+            v_who, now(), v_synced, v_waits);
     RETURN NULL;
 END
 $$;
