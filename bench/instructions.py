@@ -1,6 +1,6 @@
 """Two revisions of db/ compared by the machine instructions one booking takes.
 
-    bench/instructions.py [--base REV] [--subject REV] [--bookings 200]
+    bench/instructions.py [--base REV] [--subject REV] [--bookings 200] [--callgrind DIR]
 
 ABBA (bench/abba.py) measures bookings a second, which on a shared 2-core machine swing by a few
 per cent between rounds; the instructions the server executes for one booking do not (repeated
@@ -94,12 +94,14 @@ def stop(binaries: Path, data: Path) -> None:
                    check=True, capture_output=True, timeout=120)
 
 
-def count(binaries: Path, data: Path, dbname: str, first: int, bookings: int) -> int:
-    """Instructions of one single-user run: WARM_UP bookings, then `bookings`."""
+def count(binaries: Path, data: Path, dbname: str, first: int, bookings: int,
+          out: Path | None = None) -> int:
+    """Instructions of one single-user run: WARM_UP bookings, then `bookings` (`out`: where
+    callgrind writes its profile, else nowhere)."""
     script = (f"CALL public.bench_book({first}, {WARM_UP})\n"
               f"CALL public.bench_book({first + WARM_UP}, {bookings})\n")
     done = subprocess.run(
-        as_postgres(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        as_postgres(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out or '/dev/null'}",
                      str(binaries / "postgres"), "--single", "-D", str(data),
                      "-c", "autovacuum=off", dbname]),
         input=script, capture_output=True, text=True, timeout=3600)
@@ -109,8 +111,16 @@ def count(binaries: Path, data: Path, dbname: str, first: int, bookings: int) ->
     return int(found.group(1))
 
 
-def per_booking(binaries: Path, data: Path, dbname: str, first: int, bookings: int) -> float:
-    longer = count(binaries, data, dbname, first, bookings)
+def per_booking(binaries: Path, data: Path, dbname: str, first: int, bookings: int,
+                profile: Path | None = None) -> float:
+    """Instructions a booking; `profile`: where the longer run's callgrind profile goes."""
+    if profile is None:
+        longer = count(binaries, data, dbname, first, bookings)
+    else:
+        # the server writes it as its own OS user: into the run's folder, then copied
+        written = data.parent / profile.name
+        longer = count(binaries, data, dbname, first, bookings, written)
+        shutil.copyfile(written, profile)
     shorter = count(binaries, data, dbname, first + 10 * bookings, WARM_UP)
     return (longer - shorter) / (bookings - WARM_UP)
 
@@ -125,6 +135,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"bookings counted after the warm-up (default 250; > {WARM_UP})")
     parser.add_argument("--results", type=Path, default=abba.RESULTS,
                         help="folder of the JSON (default bench/results)")
+    parser.add_argument("--callgrind", type=Path,
+                        help="also write each side's callgrind profile of its counted run "
+                             "here (<side>.callgrind, for callgrind_annotate --inclusive=yes)")
     args = parser.parse_args(argv)
     if args.bookings <= WARM_UP:
         parser.error(f"--bookings must be more than {WARM_UP}")
@@ -164,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop(binaries, data)
         for role in ("base", "subject"):
+            profile = None
+            if args.callgrind is not None:
+                args.callgrind.mkdir(parents=True, exist_ok=True)
+                profile = args.callgrind.resolve() / f"{role}.callgrind"
             run[role]["instructions_per_booking"] = round(
-                per_booking(binaries, data, names[role], 1_000_000, args.bookings))
+                per_booking(binaries, data, names[role], 1_000_000, args.bookings, profile))
             log(f"{role}: {run[role]['instructions_per_booking']:,} instructions a booking")
     run["ratio"] = round(run["base"]["instructions_per_booking"]
                          / run["subject"]["instructions_per_booking"], 3)

@@ -18,6 +18,9 @@ DECLARE
     v_before integer;
     v_after integer;
     v_student_id text;
+    -- what set_config returns, not read: a setting changed by an assignment, evaluated as an
+    -- expression, where a PERFORM would start the executor for a one-row SELECT
+    v_setting text;
 BEGIN
     -- a known field and a non-zero delta pass (the list folded into the plan); else the checks
     IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names())
@@ -30,8 +33,8 @@ BEGIN
     END IF;
 
     -- the booking the change belongs to, for the audit row's note_waits (record_row_change)
-    PERFORM pg_catalog.set_config('mockbook.credit_booking', coalesce(p_booking_id::text, ''),
-                                       true);
+    v_setting := pg_catalog.set_config('mockbook.credit_booking',
+                                       coalesce(p_booking_id::text, ''), true);
     -- one statement: the guarded relative update and the ledger row from what it returned
     WITH changed AS (
         UPDATE hubspot_sync.hubspot_contact_credits AS c SET
@@ -72,7 +75,7 @@ BEGIN
     FROM changed
     RETURNING balance_after INTO v_after;
     IF FOUND THEN
-        PERFORM pg_catalog.set_config('mockbook.credit_booking', '', true);
+        v_setting := pg_catalog.set_config('mockbook.credit_booking', '', true);
         RETURN v_after;
     END IF;
 

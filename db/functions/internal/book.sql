@@ -42,7 +42,7 @@ DECLARE
     v_code text := p_booking_code;
     v_repeat integer := 1;
     v_result jsonb;
-    v_offer_exams text[] := '{}';
+    v_offer_exams text[] := '{}'::text[];
     v_exam_id text;
     v_found record;
     v_common boolean := false;

@@ -9,7 +9,6 @@ AS $$
 DECLARE
     v_zone text := nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
                                                      true), '');
-    v_probe timestamp;
     v_database oid;
 BEGIN
     IF v_zone IS NOT NULL THEN
@@ -32,7 +31,7 @@ BEGIN
     IF v_zone IS DISTINCT FROM pg_catalog.current_setting('mockbook.business_timezone_checked',
                                                           true) THEN
         BEGIN
-            v_probe := pg_catalog.now() AT TIME ZONE v_zone;
+            PERFORM pg_catalog.now() AT TIME ZONE v_zone;
         EXCEPTION WHEN invalid_parameter_value THEN
             PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
                 format('The setting mockbook.business_timezone (%L) is not a time zone PostgreSQL knows.',

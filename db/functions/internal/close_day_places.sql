@@ -13,7 +13,7 @@ AS $$
 DECLARE
     v_id bigint;
     v_place hubspot_sync.waitlist_entries;
-    v_exams text[] := '{}';
+    v_exams text[] := '{}'::text[];
 BEGIN
     FOR v_id IN
         SELECT x.id

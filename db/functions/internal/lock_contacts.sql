@@ -9,7 +9,7 @@ SET search_path = ''
 AS $$
 DECLARE
     v_id uuid;
-    v_left uuid[] := '{}';
+    v_left uuid[] := '{}'::uuid[];
 BEGIN
     FOR v_id IN
         SELECT DISTINCT t.id FROM unnest(p_ids) AS t(id) WHERE t.id IS NOT NULL ORDER BY t.id

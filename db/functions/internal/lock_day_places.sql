@@ -13,7 +13,7 @@ AS $$
 DECLARE
     v_id bigint;
     v_place hubspot_sync.waitlist_entries;
-    v_locked bigint[] := '{}';
+    v_locked bigint[] := '{}'::bigint[];
 BEGIN
     FOR v_id IN
         SELECT w.id FROM hubspot_sync.waitlist_entries AS w

@@ -268,9 +268,11 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         NULL;
     ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
-        v_waits := NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%';
-        PERFORM set_config('mockbook.waiting_booking',
-                           CASE WHEN v_waits THEN NEW.id::text ELSE '' END, true);
+        -- (an assignment: no executor start, as a PERFORM has; set_config returns the value it
+        -- set, '' when the booking does not wait)
+        v_waits := set_config('mockbook.waiting_booking',
+                              CASE WHEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
+                                   THEN NEW.id::text ELSE '' END, true) <> '';
     ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
         v_waits := NEW.hubspot_id IS NULL
                    OR (TG_OP = 'UPDATE'

@@ -16,12 +16,15 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_reason text;
     v_held integer;
+    -- what set_config returns, not read: a setting changed by an assignment, evaluated as an
+    -- expression, where a PERFORM would start the executor for a one-row SELECT
+    v_setting text;
 BEGIN
     -- the wait for the row and the update in one subtransaction, bounded by
     -- mockbook.lock_timeout (BUSY past it, or on a deadlock): the row gets a plain xmax (never a
     -- MultiXact, which a lock taken first and updated after in another (sub)transaction makes)
     -- and no tuple lock of its own, one buffer write fewer on the exam's page
-    PERFORM pg_catalog.set_config('lock_timeout',
+    v_setting := pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
         true);
     BEGIN
@@ -36,7 +39,7 @@ BEGIN
             format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
     END;
     -- back to the function's own 0 (its SET clause) for the checks below
-    PERFORM pg_catalog.set_config('lock_timeout', '0', true);
+    v_setting := pg_catalog.set_config('lock_timeout', '0', true);
     IF v_exam.id IS NULL THEN
         SELECT e.* INTO v_exam FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.id = p_exam.id;
         IF v_exam.id IS NULL THEN

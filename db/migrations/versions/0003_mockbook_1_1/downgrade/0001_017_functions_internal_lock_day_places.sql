@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/lock_day_places.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_093_functions_internal_lock_day_places.sql sha256:f737d2b53c325ce16a238e3b2ff5ac5d1dee808b2db9d003be8b49ab0af70fcd

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/lock_contacts.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_092_functions_internal_lock_contacts.sql sha256:d9df5327aacb33beb4cba214bd07cb33c49164273bcce0c94f05b5f4e8d6e881

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/close_day_places.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_064_functions_internal_close_day_places.sql sha256:7435c87d00a920db95a0e303fc5a0677a92ee162fcb9d41c8aaae3324b64b975
