@@ -18,9 +18,7 @@ DECLARE
     v_before integer;
     v_after integer;
     v_student_id text;
-    -- what set_config returns, not read: a setting changed by an assignment, evaluated as an
-    -- expression, where a PERFORM would start the executor for a one-row SELECT
-    v_setting text;
+    v_setting text;  -- set_config's result, unread: an assignment starts no executor (PERFORM does)
 BEGIN
     -- a known field and a non-zero delta pass (the list folded into the plan); else the checks
     IF NOT coalesce(p_credit_field = ANY (mockbook_internal.credit_field_names())

@@ -16,9 +16,7 @@ DECLARE
     v_exam hubspot_sync.hubspot_mock_exams;
     v_reason text;
     v_held integer;
-    -- what set_config returns, not read: a setting changed by an assignment, evaluated as an
-    -- expression, where a PERFORM would start the executor for a one-row SELECT
-    v_setting text;
+    v_setting text;  -- set_config's result, unread: an assignment starts no executor (PERFORM does)
 BEGIN
     -- the wait for the row and the update in one subtransaction, bounded by
     -- mockbook.lock_timeout (BUSY past it, or on a deadlock): the row gets a plain xmax (never a
