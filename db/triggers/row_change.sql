@@ -144,8 +144,6 @@ BEGIN
         END IF;
         v_new := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
-        v_id := NEW.id;
-        v_hubspot_id := NEW.hubspot_id;
         IF cardinality(v_fields) = 1 THEN
             -- the common case (a balance, a seat count): one column, no loop
             v_old_values := jsonb_build_object(v_fields[1], v_old -> v_fields[1]);
@@ -243,8 +241,6 @@ BEGIN
         v_new := to_jsonb(NEW);
         v_new_values := v_new;
         v_changed := to_jsonb(array_remove(v_fields, NULL));
-        v_id := NEW.id;
-        v_hubspot_id := NEW.hubspot_id;
     ELSE
         -- DELETE (rare: no list of its own): the non-NULL columns of the jsonb row;
         -- jsonb_strip_nulls drops exactly the top-level keys holding a JSON null
@@ -254,8 +250,6 @@ BEGIN
                                              - ARRAY['synced_at', 'hubspot_last_sync_at',
                                                      'updated_at']) AS k(key));
         v_old_values := v_old;
-        v_id := OLD.id;
-        v_hubspot_id := OLD.hubspot_id;
     END IF;
     -- note_waits: set aside as written when the transaction tells: a booking not in HubSpot
     -- yet, and the credit it spends or refunds (apply_credit_delta names the booking in
@@ -265,19 +259,25 @@ BEGIN
     -- transaction (the audit row of the credit it spends waits with it). An exam's change never
     -- becomes a HubSpot note (HubSpot owns exams): written as handled.
     IF TG_OP = 'DELETE' THEN
-        NULL;
-    ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
-        -- (an assignment: no executor start, as a PERFORM has; set_config returns the value it
-        -- set, '' when the booking does not wait)
-        v_waits := set_config('mockbook.waiting_booking',
-                              CASE WHEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
-                                   THEN NEW.id::text ELSE '' END, true) <> '';
-    ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
-        v_waits := NEW.hubspot_id IS NULL
-                   OR (TG_OP = 'UPDATE'
-                       AND coalesce(nullif(current_setting('mockbook.credit_booking', true), '')
-                                    = current_setting('mockbook.waiting_booking', true),
-                                    false));
+        v_id := OLD.id;
+        v_hubspot_id := OLD.hubspot_id;
+    ELSE
+        v_id := NEW.id;
+        v_hubspot_id := NEW.hubspot_id;
+        IF TG_TABLE_NAME = 'hubspot_bookings' THEN
+            -- (an assignment: no executor start, as a PERFORM has; set_config returns the value
+            -- it set, '' when the booking does not wait)
+            v_waits := set_config('mockbook.waiting_booking',
+                                  CASE WHEN NEW.hubspot_id IS NULL AND v_who NOT LIKE 'hubspot:%'
+                                       THEN NEW.id::text ELSE '' END, true) <> '';
+        ELSIF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
+            v_waits := NEW.hubspot_id IS NULL
+                       OR (TG_OP = 'UPDATE'
+                           AND coalesce(nullif(current_setting('mockbook.credit_booking', true),
+                                               '')
+                                        = current_setting('mockbook.waiting_booking', true),
+                                        false));
+        END IF;
     END IF;
     IF TG_TABLE_NAME = 'hubspot_mock_exams' THEN
         v_synced := now();
