@@ -43,9 +43,12 @@ BEGIN
         RETURNING b.associated_mock_exam
     )
     SELECT count(*)::integer, array_agg(DISTINCT d.associated_mock_exam ORDER BY d.associated_mock_exam)
+                                  FILTER (WHERE d.associated_mock_exam IS NOT NULL)
     INTO v_completed, v_exams FROM done AS d;
 
-    FOREACH v_exam_id IN ARRAY coalesce(v_exams, '{}'::text[]) LOOP
+    -- the exams there are: a booking of an unknown exam has no row to lock or recount
+    FOR v_exam_id IN SELECT e.hubspot_id FROM hubspot_sync.hubspot_mock_exams AS e
+                     WHERE e.hubspot_id = ANY (v_exams) ORDER BY e.hubspot_id LOOP
         PERFORM mockbook_internal.lock_exam(v_exam_id);
     END LOOP;
     -- a statement after the locks: its snapshot sees every committed booking of these exams

@@ -291,6 +291,28 @@ def test_the_job_completes_by_the_exams_own_end_never_a_stale_copy_nor_a_closed_
     check_invariants(db, before)
 
 
+def test_a_booking_of_an_unknown_exam_completes_once_its_day_is_over(
+        db: psycopg.Connection) -> None:
+    """docs/rpc.md, complete_past_bookings: "a booking of an unknown exam completes once its
+    exam_date is before today". Two bookings whose exams are gone from the table (a legacy row,
+    an exam never pulled), dated yesterday and today: the job completes yesterday's only."""
+    student = make_student(db)
+    exams = [make_exam(db, day=5), make_exam(db, day=6)]
+    ids = [book(db, student, exam)["id"] for exam in exams]
+    db.execute("DELETE FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = ANY (%s)",
+               (exams,))
+    for booking, days_ago in zip(ids, (1, 0), strict=True):
+        db.execute("UPDATE hubspot_sync.hubspot_bookings"
+                   " SET exam_date = hubspot_sync.business_today() - %s WHERE id = %s",
+                   (days_ago, booking))
+    ledger = one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger")
+    rpc(db, "complete_past_bookings", p_actor="test")
+    statuses = dict(db.execute("SELECT id::text, is_active FROM hubspot_sync.hubspot_bookings"
+                               " WHERE id = ANY (%s)", (ids,)).fetchall())
+    assert statuses == {ids[0]: "Completed", ids[1]: "Active"}
+    assert one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger") == ledger
+
+
 # --- offers stop holding their seat at their instant -----------------------------------------
 
 def test_an_expired_offer_stops_holding_its_seat_before_the_job_runs(

@@ -199,6 +199,68 @@ def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_acce
     check_invariants(db, snap)
 
 
+def test_a_capacity_cut_withdraws_only_its_own_exams_offers_and_leaves_the_kept_ones_alone(
+        db: psycopg.Connection) -> None:
+    """A cut withdraws the offers beyond its exam's free seats and touches nothing else: the
+    other exam's held offer and the cut exam's first offer keep their places and their hold
+    instants (an offer withdrawn and made again would hold the seat for a fresh hold time)."""
+    cut, other = make_exam(db, capacity=3), make_exam(db, capacity=1, day=8)
+    students = [make_student(db) for _ in range(6)]
+    bookings = [book(db, s, cut) for s in students[:3]]
+    other_booking = book(db, students[3], other)
+    first, second, elsewhere = students[4], students[5], make_student(db)
+    join(db, first, cut)
+    join(db, second, cut)
+    join(db, elsewhere, other)
+    cancel(db, bookings[0])
+    cancel(db, bookings[1])
+    cancel(db, other_booking)
+    held = "SELECT student_id, offer_expires_at FROM hubspot_sync.waitlist_entries" \
+           " WHERE status = 'offered' AND student_id = ANY(%s)"
+    before = dict(db.execute(held, ([first, second, elsewhere],)).fetchall())
+    assert set(before) == {first, second, elsewhere}
+    snap = snapshot(db)
+    rpc(db, "set_exam_capacity", p_mock_exam_id=cut, p_capacity=2)
+    after = dict(db.execute(held, ([first, second, elsewhere],)).fetchall())
+    assert after == {first: before[first], elsewhere: before[elsewhere]}
+    check_invariants(db, snap)
+
+
+def test_an_exam_without_a_capacity_sells_no_seat_and_says_so(db: psycopg.Connection) -> None:
+    """An exam row without a capacity (an adopted legacy row: HubSpot's pull always carries one)
+    has no seats: a booking is refused EXAM_FULL with the counts it read, "0 of 0"."""
+    exam = make_exam(db, capacity=1)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL WHERE hubspot_id = %s",
+               (exam,))
+    student = make_student(db)
+    before = one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger")
+    with pytest.raises(RpcError) as err:
+        book(db, student, exam)
+    assert err.value.code == "EXAM_FULL"
+    assert "(0 of 0 seats booked)" in err.value.detail, err.value.detail
+    assert one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger") == before
+
+
+def test_an_offer_on_an_exam_whose_capacity_was_emptied_cannot_be_accepted(
+        db: psycopg.Connection) -> None:
+    """An offer made while the exam had a seat, its capacity emptied since (an admin app's
+    write to the row): the exam has no seats, so accepting it is refused EXAM_FULL and the
+    seat count stays where it was."""
+    exam = make_exam(db, capacity=1)
+    booked, waiting = make_student(db), make_student(db)
+    booking = book(db, booked, exam)
+    join(db, waiting, exam)
+    cancel(db, booking)
+    assert places(db, exam) == {waiting: "offered"}
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL WHERE hubspot_id = %s",
+               (exam,))
+    with pytest.raises(RpcError) as err:
+        accept(db, waiting, exam)
+    assert err.value.code == "EXAM_FULL"
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 0
+
+
 # --- a student who books an exam whose waitlist they are on -----------------------------------
 
 def test_a_student_who_books_directly_leaves_the_waitlist(db: psycopg.Connection) -> None:
