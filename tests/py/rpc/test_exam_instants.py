@@ -183,6 +183,20 @@ def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
                (student,)) == 0
 
 
+def test_the_zone_is_this_databases_own_never_another_databases_or_a_roles(
+        db: psycopg.Connection) -> None:
+    """The zone is read from the catalog row of this database for every role: a zone set for
+    another database, or for one role in this database, is not the business time zone. Set in
+    a transaction rolled back at the end, so no other session sees them."""
+    database = sql.Identifier(db.info.dbname)
+    with db.transaction(force_rollback=True):
+        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(database))
+        db.execute("ALTER DATABASE postgres SET mockbook.business_timezone = 'Asia/Tokyo'")
+        db.execute(sql.SQL("ALTER ROLE anon IN DATABASE {} SET mockbook.business_timezone ="
+                           " 'Australia/Sydney'").format(database))
+        assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
+
+
 # --- the rules on ISO-timed exams ------------------------------------------------------------
 
 def test_an_iso_timed_exam_that_started_an_hour_ago_is_refused_by_default(

@@ -228,10 +228,11 @@ def test_a_capacity_cut_withdraws_only_its_own_exams_offers_and_leaves_the_kept_
 
 def test_an_exam_without_a_capacity_sells_no_seat_and_says_so(db: psycopg.Connection) -> None:
     """An exam row without a capacity (an adopted legacy row: HubSpot's pull always carries one)
-    has no seats: a booking is refused EXAM_FULL with the counts it read, "0 of 0"."""
+    has no seats: a booking is refused EXAM_FULL with the counts it read, "0 of 0" (a row
+    without a count either counts none)."""
     exam = make_exam(db, capacity=1)
-    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL WHERE hubspot_id = %s",
-               (exam,))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL, total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
     student = make_student(db)
     before = one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger")
     with pytest.raises(RpcError) as err:
@@ -239,6 +240,30 @@ def test_an_exam_without_a_capacity_sells_no_seat_and_says_so(db: psycopg.Connec
     assert err.value.code == "EXAM_FULL"
     assert "(0 of 0 seats booked)" in err.value.detail, err.value.detail
     assert one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger") == before
+
+
+def test_a_seat_lost_while_waiting_for_the_exam_is_refused_with_the_counts_read_after_the_wait(
+        db: psycopg.Connection, database_url: str) -> None:
+    """A booking checks the exam (one seat, no count: a legacy row), then waits for its row
+    while an admin cuts the capacity to 0 in the same moment: past the wait the seat is gone,
+    and EXAM_FULL reports the row as it is then, "0 of 0", never a count nobody stored. Staged
+    with pg_stat_activity, the same interleaving every run."""
+    exam = make_exam(db, capacity=1)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    student = make_student(db)
+    with connect(database_url, autocommit=False) as admin:
+        admin.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 0"
+                      " WHERE hubspot_id = %s", (exam,))
+        booking = Call(database_url, lambda c: book(c, student, exam), guard="20s",
+                       setup="SET mockbook.lock_timeout = '15s'").start()
+        waiting_on_lock(db, booking.pid)
+        admin.commit()
+    booking.join()
+    assert isinstance(booking.error, RpcError) and booking.error.code == "EXAM_FULL", booking.error
+    assert "(0 of 0 seats booked)" in booking.error.detail, booking.error.detail
+    assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+               (student,)) == 0
 
 
 def test_an_offer_on_an_exam_whose_capacity_was_emptied_cannot_be_accepted(
