@@ -60,6 +60,22 @@ def test_a_balance_stored_as_null_is_zero(db: psycopg.Connection) -> None:
     assert set(row["available"].values()) == {0}
 
 
+@pytest.mark.parametrize("delta", [0, None, 1001, -1001])
+def test_a_delta_adjust_credits_cannot_take_is_refused_naming_its_bounds(
+        db: psycopg.Connection, delta: int | None) -> None:
+    """A zero, missing or out-of-range delta is refused by adjust_credits' own argument check,
+    which names the argument and its bounds, before anything reads or writes a balance."""
+    student = one(db, "SELECT tests.make_student()")
+    ledger = one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger")
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "adjust_credits", p_student_id=student, p_credit_field="sj_credits",
+            p_delta=delta, p_reason="goodwill", p_actor="test")
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert refused.value.detail == ("p_delta must be a non-zero integer between -1000 and 1000,"
+                                    f" not {'NULL' if delta is None else delta}.")
+    assert one(db, "SELECT count(*) FROM hubspot_sync.credit_ledger") == ledger
+
+
 # the lock helpers of the lock order: (function, key type, the table and key column it locks)
 LOCKS = {
     "contact": ("lock_contact", "uuid", "hubspot_contact_credits", "id"),

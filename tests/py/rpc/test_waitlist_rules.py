@@ -266,6 +266,52 @@ def test_a_seat_lost_while_waiting_for_the_exam_is_refused_with_the_counts_read_
                (student,)) == 0
 
 
+@pytest.mark.parametrize(("change", "answer"), [
+    ("is_active = 'false'", "EXAM_NOT_ACTIVE"),
+    ("scheduled_activation_datetime = now() - interval '1 day'", None),
+])
+def test_an_exam_changed_while_a_booking_waits_for_it_is_judged_again_as_it_is_then(
+        db: psycopg.Connection, database_url: str, change: str, answer: str | None) -> None:
+    """A booking checks the exam, then waits for its row while an admin changes it. Past the
+    wait the exam is judged again: closed, the booking is refused (nothing written); changed
+    in a way that keeps it open (an activation time in the past), the booking goes through.
+    Staged with pg_stat_activity, the same interleaving every run."""
+    exam = make_exam(db, capacity=3)
+    student = make_student(db)
+    with connect(database_url, autocommit=False) as admin:
+        admin.execute(f"UPDATE hubspot_sync.hubspot_mock_exams SET {change}"
+                      " WHERE hubspot_id = %s", (exam,))
+        booking = Call(database_url, lambda c: book(c, student, exam), guard="20s",
+                       setup="SET mockbook.lock_timeout = '15s'").start()
+        waiting_on_lock(db, booking.pid)
+        admin.commit()
+    booking.join()
+    booked = one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+                 (student,))
+    if answer is None:
+        assert booking.error is None, booking.error
+        assert booked == 1
+    else:
+        assert isinstance(booking.error, RpcError) and booking.error.code == answer, booking.error
+        assert booked == 0
+
+
+def test_an_exam_without_a_capacity_is_full_so_its_waitlist_takes_students(
+        db: psycopg.Connection) -> None:
+    """No capacity, no seats: the exam is full ("0 of 0"), so a student may join its waitlist
+    and waits there (no offer) until a capacity frees seats; an exam with seats free is
+    refused EXAM_NOT_FULL."""
+    exam, open_exam = make_exam(db, capacity=1), make_exam(db, capacity=1, day=8)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL WHERE hubspot_id = %s",
+               (exam,))
+    student = make_student(db)
+    assert join(db, student, exam)["status"] == "waiting"
+    assert places(db, exam) == {student: "waiting"}
+    with pytest.raises(RpcError) as refused:
+        join(db, make_student(db), open_exam)
+    assert refused.value.code == "EXAM_NOT_FULL"
+
+
 def test_an_offer_on_an_exam_whose_capacity_was_emptied_cannot_be_accepted(
         db: psycopg.Connection) -> None:
     """An offer made while the exam had a seat, its capacity emptied since (an admin app's
