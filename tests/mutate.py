@@ -56,6 +56,9 @@ BOOKING_TESTS = ["tests/sql", *(f"tests/py/rpc/{name}.py" for name in (
     "test_locations", "test_waitlist_steps", "test_error_codes", "test_unknown_times",
     "test_waitlist_rules", "test_who_acts", "test_unavailable", "test_term_model",
     "test_exam_changes"))]
+# far longer than a statement of the booking tests takes; past it, a mutant's statement is
+# cancelled
+STATEMENT_TIMEOUT = "120s"
 # the variables that tie a pytest process to the run that started it (tests/conftest.py)
 OWN_RUN = ("MOCKBOOK_TEST_RUN", "MOCKBOOK_QUEUE_DRAINED", "PYTEST_XDIST_WORKER",
            "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS")
@@ -293,6 +296,11 @@ def run(mutant: Mutant, files: list[str], source: Path) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in OWN_RUN}
         env.update(MOCKBOOK_SCHEMA_SOURCE="db", MOCKBOOK_DB_DIR=str(db_dir),
                    MOCKBOOK_TEST_ORDER="given")
+        # a mutant that never answers (an endless loop) is cancelled by the server and fails
+        # its test: a call that never returns is a failure the suite found (a connection that
+        # sets its own statement_timeout keeps it)
+        env["PGOPTIONS"] = (env.get("PGOPTIONS", "")
+                            + f" -c statement_timeout={STATEMENT_TIMEOUT}").strip()
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "pytest", *files, "-x", "-q", "-p", "no:randomly",

@@ -2,7 +2,7 @@
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
-SELECT plan(110);
+SELECT plan(112);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
@@ -83,6 +83,17 @@ SELECT is((SELECT array_agg(n ORDER BY k) FROM (
               GROUP BY k) AS places),
           ARRAY[36, 36, 36, 36, 36, 36]::bigint[],
           'new_booking_code: every place of the 6 draws from all 36 characters');
+
+-- apply_credit_delta refuses a zero delta and an unknown field by itself, whatever its callers
+-- checked before
+CREATE TEMP TABLE delta_contact AS
+SELECT id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = tests.make_student();
+SELECT throws_ok($$SELECT mockbook_internal.apply_credit_delta((SELECT id FROM delta_contact),
+                                                              'sj_credits', 0, 'test')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'apply_credit_delta: a zero delta is refused');
+SELECT throws_ok($$SELECT mockbook_internal.apply_credit_delta((SELECT id FROM delta_contact),
+                                                              'not_a_credit', 1, 'test')$$,
+                 'PT400', 'INVALID_ARGUMENT', 'apply_credit_delta: an unknown field is refused');
 
 -- new_booking_uuid: RFC 9562 version 7, its first 48 bits the time in milliseconds
 CREATE TEMP TABLE uuids AS

@@ -117,6 +117,25 @@ def test_a_lock_helper_locks_its_row_and_only_it(db: psycopg.Connection, databas
         rival.rollback()
 
 
+def test_with_no_lock_timeout_set_a_wait_ends_busy_at_the_documented_default(
+        db: psycopg.Connection, database_url: str) -> None:
+    """docs/dba.md: mockbook.lock_timeout defaults to 2s. With none set, a helper waiting for a
+    row held elsewhere answers BUSY by itself; it never waits on until something else stops it
+    (the 10 s statement_timeout here stands in for the API's)."""
+    fn, kind, table, column = LOCKS["exam"]
+    scenario(db)
+    key = str(one(db, f"SELECT {column} FROM hubspot_sync.{table} ORDER BY {column} LIMIT 1"))
+    with psycopg.connect(database_url) as caller, psycopg.connect(database_url) as rival:
+        rival.execute(f"SELECT FROM hubspot_sync.{table} WHERE {column} = %s::{kind} FOR UPDATE",
+                      (key,))
+        caller.execute("SET mockbook.lock_timeout = ''")
+        caller.execute("SET statement_timeout = '10s'")
+        with pytest.raises(psycopg.Error) as busy:
+            caller.execute(f"SELECT mockbook_internal.{fn}(%s::{kind})", (key,))
+        assert busy.value.diag.message_primary == "BUSY", busy.value
+        rival.rollback()
+
+
 def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:
     """A booking adopted from before mockbook may have no code: the DUPLICATE_BOOKING it
     causes says "(no code)", not an empty name."""
@@ -391,6 +410,22 @@ def test_an_exam_without_a_capacity_is_over_capacity_with_one_booking(
     assert booked["status"] == "Active"   # still Active: one seat taken of none
     [touched] = [e for e in done["exams"] if e["mock_exam_id"] == exam]
     assert touched["over_capacity"] is True
+
+
+def test_an_admin_booking_on_an_exam_without_a_capacity_says_it_is_over_capacity(
+        db: psycopg.Connection) -> None:
+    """admin_create_booking with p_override_capacity books an exam without a capacity (no
+    seats) and says the booking is over it, as mark_attendance's report does."""
+    exam = new_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    (student,) = students(db, 1)
+    result = call(db, "admin_create_booking", None, {
+        "p_student_id": student, "p_email": one(db, "SELECT tests.email_of(%s)", (student,)),
+        "p_mock_exam_id": exam, "p_idempotency_key": f"edge-{uuid.uuid4()}",
+        "p_attending_location": "mississauga", "p_actor": "test", "p_override_capacity": True})
+    assert result["total_bookings"] == 1
+    assert result["over_capacity"] is True
 
 
 def test_prerequisites_set_on_an_exam_whose_list_is_null(db: psycopg.Connection) -> None:

@@ -197,6 +197,20 @@ def test_the_zone_is_this_databases_own_never_another_databases_or_a_roles(
         assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
 
 
+@pytest.mark.parametrize(("start", "says_unknown"), [("TBD", True), ("11:00", False)])
+def test_a_started_exam_is_refused_saying_whether_its_start_was_known(
+        db: psycopg.Connection, midday: None, start: str, says_unknown: bool) -> None:
+    """Today at 12:00, an exam ending at 17:00 has started: at 11:00, or at the start of its day
+    when its start cannot be read. EXAM_IN_PAST says which: "its start time is not known"
+    exactly when it is not."""
+    exam = make_exam(db, start=start, end="17:00", day=0)
+    with pytest.raises(RpcError) as refused:
+        book(db, make_student(db), exam)
+    assert refused.value.code == "EXAM_IN_PAST"
+    assert "started at" in refused.value.detail, refused.value.detail
+    assert ("its start time is not known" in refused.value.detail) is says_unknown
+
+
 # --- the rules on ISO-timed exams ------------------------------------------------------------
 
 def test_an_iso_timed_exam_that_started_an_hour_ago_is_refused_by_default(
