@@ -428,6 +428,85 @@ def test_an_admin_booking_on_an_exam_without_a_capacity_says_it_is_over_capacity
     assert result["over_capacity"] is True
 
 
+def test_a_booking_reference_takes_255_characters_and_refuses_256(
+        db: psycopg.Connection) -> None:
+    """cancel_booking's p_booking_id is a code, a HubSpot id or a uuid: up to 255 characters
+    it is looked up (nothing there: BOOKING_NOT_FOUND), one more is refused as an argument."""
+    with pytest.raises(RpcError) as unknown:
+        call(db, "cancel_booking", None, {"p_booking_id": "b" * 255})
+    assert unknown.value.code == "BOOKING_NOT_FOUND"
+    with pytest.raises(RpcError) as refused:
+        call(db, "cancel_booking", None, {"p_booking_id": "b" * 256})
+    assert refused.value.code == "INVALID_ARGUMENT" and "p_booking_id" in refused.value.detail
+
+
+def test_a_capacity_of_null_is_refused_naming_it(db: psycopg.Connection) -> None:
+    exam = new_exam(db)
+    with pytest.raises(RpcError) as refused:
+        call(db, "set_exam_capacity", None, {"p_mock_exam_id": exam, "p_capacity": None})
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert refused.value.detail == "p_capacity must be a non-negative integer, not NULL."
+
+
+def test_a_booking_on_an_exam_without_a_count_counts_from_none(db: psycopg.Connection) -> None:
+    """An adopted exam row may have no total_bookings: its first booking makes it 1."""
+    exam = new_exam(db, capacity=3)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    (student,) = students(db, 1)
+    assert book(db, student, exam)["total_bookings"] == 1
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 1
+
+
+def test_a_batch_cancellation_locks_its_own_bookings_contacts_only(
+        db: psycopg.Connection, database_url: str) -> None:
+    """docs/rpc.md, Lock order: cancel_bookings locks the contacts of the bookings it names.
+    Another student's contact row, held by another transaction, does not hold it up."""
+    exam = new_exam(db)
+    mine, theirs = students(db, 2)
+    seat, other_seat = book(db, mine, exam), book(db, theirs, exam)
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+                       " FOR UPDATE", (theirs,))
+        db.execute("SET mockbook.lock_timeout = '300ms'")
+        try:
+            done = call(db, "cancel_bookings", None, {"p_booking_ids": [seat["booking_id"]],
+                                                      "p_actor": "test"})
+        finally:
+            db.execute("RESET mockbook.lock_timeout")
+        holder.rollback()
+    assert len(done["cancelled"]) == 1
+    statuses = dict(db.execute("SELECT booking_id, is_active FROM hubspot_sync.hubspot_bookings"
+                               " WHERE booking_id = ANY (%s)",
+                               ([seat["booking_id"], other_seat["booking_id"]],)).fetchall())
+    assert statuses == {seat["booking_id"]: "Cancelled", other_seat["booking_id"]: "Active"}
+
+
+def test_an_exam_without_a_capacity_or_a_count_is_listed_with_none_and_full(
+        db: psycopg.Connection) -> None:
+    """The listing reads a missing capacity and count as 0 (no seats, none booked): full."""
+    exam = new_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL, total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    (row,) = [r for r in rpc_rows(db, "list_available_exams", p_include_unbookable=True)
+              if r["mock_exam_id"] == exam]
+    assert (row["capacity"], row["total_bookings"], row["remaining_seats"], row["is_full"]) \
+        == (0, 0, 0, True)
+
+
+def test_prerequisites_are_set_on_an_exam_whose_id_has_255_characters(
+        db: psycopg.Connection) -> None:
+    """An exam id takes up to 255 characters in every function that writes prerequisites."""
+    exam, first = new_exam(db), new_exam(db, day=5)
+    long_id = "x" * 255
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET hubspot_id = %s WHERE hubspot_id = %s",
+               (long_id, exam))
+    done = call(db, "set_exam_prerequisites", None, {"p_exam_id": long_id,
+                                                     "p_prerequisite_ids": [first]})
+    assert done["prerequisite_exam_ids"] == [first]
+
+
 def test_prerequisites_set_on_an_exam_whose_list_is_null(db: psycopg.Connection) -> None:
     """An adopted exam may hold NULL for its prerequisites: the change reads it as none."""
     exam, first = new_exam(db), new_exam(db, day=5)
