@@ -10,7 +10,7 @@ before the fix broke it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -66,6 +66,28 @@ def places(db: psycopg.Connection, exam: str) -> dict[str, str]:
     return dict(db.execute(
         "SELECT DISTINCT ON (student_id) student_id, status FROM hubspot_sync.waitlist_entries"
         " WHERE mock_exam_id = %s ORDER BY student_id, id DESC", (exam,)).fetchall())
+
+
+def queued(db: psycopg.Connection, database_url: str,
+           fn: Callable[[psycopg.Connection], Any]) -> Call:
+    """A call on its own connection, returned once it waits on a lock (a hot row's bound: 15 s,
+    its statements': 20 s), so a staged interleaving is the same in every run."""
+    call = Call(database_url, fn, guard="20s", setup="SET mockbook.lock_timeout = '15s'").start()
+    waiting_on_lock(db, call.pid)
+    return call
+
+
+def book_past_a_change(db: psycopg.Connection, database_url: str, student: str, exam: str,
+                       change: str) -> Call:
+    """A booking that checks the exam, then waits for its row while another transaction
+    changes it (`change`: a SET list) and commits; returned joined."""
+    with connect(database_url, autocommit=False) as admin:
+        admin.execute(f"UPDATE hubspot_sync.hubspot_mock_exams SET {change}"
+                      " WHERE hubspot_id = %s", (exam,))
+        booking = queued(db, database_url, lambda c: book(c, student, exam))
+        admin.commit()
+    booking.join()
+    return booking
 
 
 @pytest.fixture
@@ -252,14 +274,7 @@ def test_a_seat_lost_while_waiting_for_the_exam_is_refused_with_the_counts_read_
     db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
                " WHERE hubspot_id = %s", (exam,))
     student = make_student(db)
-    with connect(database_url, autocommit=False) as admin:
-        admin.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 0"
-                      " WHERE hubspot_id = %s", (exam,))
-        booking = Call(database_url, lambda c: book(c, student, exam), guard="20s",
-                       setup="SET mockbook.lock_timeout = '15s'").start()
-        waiting_on_lock(db, booking.pid)
-        admin.commit()
-    booking.join()
+    booking = book_past_a_change(db, database_url, student, exam, "capacity = 0")
     assert isinstance(booking.error, RpcError) and booking.error.code == "EXAM_FULL", booking.error
     assert "(0 of 0 seats booked)" in booking.error.detail, booking.error.detail
     assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
@@ -278,14 +293,7 @@ def test_an_exam_changed_while_a_booking_waits_for_it_is_judged_again_as_it_is_t
     Staged with pg_stat_activity, the same interleaving every run."""
     exam = make_exam(db, capacity=3)
     student = make_student(db)
-    with connect(database_url, autocommit=False) as admin:
-        admin.execute(f"UPDATE hubspot_sync.hubspot_mock_exams SET {change}"
-                      " WHERE hubspot_id = %s", (exam,))
-        booking = Call(database_url, lambda c: book(c, student, exam), guard="20s",
-                       setup="SET mockbook.lock_timeout = '15s'").start()
-        waiting_on_lock(db, booking.pid)
-        admin.commit()
-    booking.join()
+    booking = book_past_a_change(db, database_url, student, exam, change)
     booked = one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
                  (student,))
     if answer is None:
@@ -440,12 +448,8 @@ def test_a_direct_booking_and_a_cancellation_racing_on_a_waitlisted_exam(
     with connect(database_url, autocommit=False) as holder:
         holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
                        " FOR NO KEY UPDATE", (exam,))
-        direct = Call(database_url, lambda c: book(c, first, exam), guard="20s",
-                      setup="SET mockbook.lock_timeout = '15s'").start()
-        waiting_on_lock(db, direct.pid)
-        cancelled = Call(database_url, lambda c: cancel(c, booking), guard="20s",
-                         setup="SET mockbook.lock_timeout = '15s'").start()
-        waiting_on_lock(db, cancelled.pid)
+        direct = queued(db, database_url, lambda c: book(c, first, exam))
+        cancelled = queued(db, database_url, lambda c: cancel(c, booking))
         holder.rollback()
     direct.join()
     cancelled.join()
@@ -656,7 +660,6 @@ def test_a_booking_passing_on_another_exams_offer_races_cancellation_acceptance_
     assert places(db, y) == {student: "offered", n: "waiting", m: "waiting"}
     assert places(db, x) == {t: "offered", t2: "offered", t3: "waiting"}
     snap = snapshot(db)
-    setup = "SET mockbook.lock_timeout = '15s'"
     with connect(database_url, autocommit=False) as holder:
         holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
                        " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
@@ -665,8 +668,7 @@ def test_a_booking_passing_on_another_exams_offer_races_cancellation_acceptance_
                    lambda conn: cancel(conn, {"booking_id": booking_a}),
                    lambda conn: accept(conn, t, x),
                    lambda conn: rpc(conn, "process_waitlist", p_actor="test")):
-            call = Call(database_url, fn, guard="20s", setup=setup).start()
-            waiting_on_lock(db, call.pid)
+            call = queued(db, database_url, fn)
             calls.append(call)
         holder.rollback()
     for call in calls:
@@ -701,16 +703,11 @@ def test_a_booking_of_the_seat_its_own_offer_holds_races_a_cancellation_and_othe
     cancel(db, leaving)
     assert places(db, exam) == {student: "offered", nxt: "waiting"}
     snap = snapshot(db)
-    setup = "SET mockbook.lock_timeout = '15s'"
     with connect(database_url, autocommit=False) as holder:
         holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
                        " FOR NO KEY UPDATE", (exam,))
-        direct = Call(database_url, lambda c: book(c, student, exam), guard="20s",
-                      setup=setup).start()
-        waiting_on_lock(db, direct.pid)
-        cancelled = Call(database_url, lambda c: cancel(c, stays), guard="20s",
-                         setup=setup).start()
-        waiting_on_lock(db, cancelled.pid)
+        direct = queued(db, database_url, lambda c: book(c, student, exam))
+        cancelled = queued(db, database_url, lambda c: cancel(c, stays))
         with pytest.raises(RpcError) as err:
             book(db, other, exam)
         assert err.value.code == "EXAM_FULL"
@@ -828,7 +825,6 @@ def test_an_acceptance_passing_on_another_exams_offer_races_cancellation_accepta
                              m: "waiting", k: "waiting"}
     assert places(db, x) == {student: "offered"}
     snap = snapshot(db)
-    setup = "SET mockbook.lock_timeout = '15s'"
     with connect(database_url, autocommit=False) as holder:
         holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
                        " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
@@ -837,8 +833,7 @@ def test_an_acceptance_passing_on_another_exams_offer_races_cancellation_accepta
                    lambda conn: cancel(conn, booking_a),
                    lambda conn: accept(conn, t, y),
                    lambda conn: rpc(conn, "process_waitlist", p_actor="test")):
-            call = Call(database_url, fn, guard="20s", setup=setup).start()
-            waiting_on_lock(db, call.pid)
+            call = queued(db, database_url, fn)
             calls.append(call)
         holder.rollback()
     for call in calls:
@@ -957,7 +952,6 @@ def test_the_job_closing_a_booked_students_offer_races_booking_cancellation_and_
     assert places(db, y) == {student: "offered", t: "offered", t2: "offered", u: "offered",
                              n: "waiting", m: "waiting", k: "waiting", j: "waiting"}
     snap = snapshot(db)
-    setup = "SET mockbook.lock_timeout = '15s'"
     with connect(database_url, autocommit=False) as holder:
         holder.execute("SELECT 1 FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id"
                        " IN (%s, %s) ORDER BY hubspot_id FOR NO KEY UPDATE", (y, x))
@@ -966,8 +960,7 @@ def test_the_job_closing_a_booked_students_offer_races_booking_cancellation_and_
                    lambda conn: cancel(conn, booking_a),
                    lambda conn: accept(conn, t, y),
                    lambda conn: book(conn, u, x)):
-            call = Call(database_url, fn, guard="20s", setup=setup).start()
-            waiting_on_lock(db, call.pid)
+            call = queued(db, database_url, fn)
             calls.append(call)
         holder.rollback()
     for call in calls:
