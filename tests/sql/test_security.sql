@@ -5,7 +5,7 @@
 -- mockbook_internal executable by a request role, overloaded, or building SQL at run time,
 -- fails here by name.
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 
 -- Tables ------------------------------------------------------------------------------------------
 
@@ -120,9 +120,28 @@ SELECT is_empty(
         -- the one exception: ALTER DATABASE takes no parameters, so set_business_timezone
         -- names current_database() (%I) and a zone name read from pg_timezone_names (%L)
         AND p.oid <> 'hubspot_sync.set_business_timezone(text, text)'::regprocedure
+        -- and the zone's function rewritten: fixed text, the zone quoted (%L), a boolean (%s)
+        AND p.oid <> 'mockbook_internal.stamp_business_timezone()'::regprocedure
       ORDER BY 1$$,
     'no function in hubspot_sync or mockbook_internal builds and EXECUTEs SQL at run time '
-    '(but set_business_timezone''s ALTER DATABASE)');
+    '(but set_business_timezone''s ALTER DATABASE and the zone''s function rewritten)');
+SELECT is((SELECT array_agg(m[1] ORDER BY m[1])
+           FROM pg_catalog.pg_proc p,
+                regexp_matches(p.prosrc, '\mEXECUTE\M\s+(\S+)', 'g') AS m
+           WHERE p.oid = 'mockbook_internal.stamp_business_timezone()'::regprocedure),
+          ARRAY['format($f$CREATE'],
+          'stamp_business_timezone EXECUTEs one statement, built by format from fixed text');
+SELECT is((SELECT array_agg(m[1])
+           FROM pg_catalog.pg_proc p,
+                regexp_matches(substring(p.prosrc FROM '\$f\$(.*)\$f\$'),
+                               '(?<!%)%([A-Za-z])', 'g') AS m
+           WHERE p.oid = 'mockbook_internal.stamp_business_timezone()'::regprocedure),
+          ARRAY['s', 'L', 'L'],
+          'the zone''s function is fixed text but a boolean (%s) and the zone, quoted twice (%L)');
+SELECT alike((SELECT substring(p.prosrc FROM '\$f\$(.*)\$f\$') FROM pg_catalog.pg_proc p
+             WHERE p.oid = 'mockbook_internal.stamp_business_timezone()'::regprocedure),
+            'CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()%',
+            'the statement rewrites mockbook_internal.business_timezone() and nothing else');
 SELECT is((SELECT array_agg(m[1]) FROM pg_catalog.pg_proc p,
                 regexp_matches(p.prosrc, '\mEXECUTE\M\s+format\(''([^'']*)''', 'g') AS m
            WHERE p.oid = 'hubspot_sync.set_business_timezone(text, text)'::regprocedure),

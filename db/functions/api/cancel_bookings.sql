@@ -46,9 +46,7 @@ BEGIN
         RETURN v_replay;
     END IF;
 
-    IF v_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', v_actor, true);
-    END IF;
+    PERFORM set_config('mockbook.actor', v_actor, true);
 
     -- the booking each reference names (NULL where none), position by position
     SELECT array_agg(b.id ORDER BY t.pos) INTO v_ids

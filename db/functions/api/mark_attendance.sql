@@ -69,9 +69,7 @@ BEGIN
     IF v_replay IS NOT NULL THEN
         RETURN v_replay;
     END IF;
-    IF v_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', v_actor, true);
-    END IF;
+    PERFORM set_config('mockbook.actor', v_actor, true);
 
     -- 2. Lock the named bookings in ascending id order before changing any.
     FOR v_booking_id IN

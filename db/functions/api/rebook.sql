@@ -21,9 +21,7 @@ BEGIN
     PERFORM mockbook_internal.check_idempotency_key_arg(p_idempotency_key, true);
     PERFORM mockbook_internal.check_text_arg('p_actor', p_actor, false, 255);
     v_actor := mockbook_internal.request_actor(p_actor);
-    IF v_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', v_actor, true);
-    END IF;
+    PERFORM set_config('mockbook.actor', v_actor, true);
     -- a student's JWT moves only the student's own booking (another's is not there), decided
     -- before the key can replay anything; an admin's any
     IF v_actor LIKE 'user:%' AND (mockbook_internal.booking_by_ref(p_booking_id)).id IS NULL THEN

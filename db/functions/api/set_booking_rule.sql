@@ -58,9 +58,7 @@ BEGIN
     PERFORM mockbook_internal.require_admin('Changing a scheduling rule');
     -- who: the JWT's user, else p_actor (a server job), never p_actor over the JWT
     v_actor := mockbook_internal.request_actor(p_actor);
-    IF v_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', v_actor, true);
-    END IF;
+    PERFORM set_config('mockbook.actor', v_actor, true);
     SELECT r.value INTO v_previous FROM hubspot_sync.booking_rules AS r
     WHERE r.rule = p_rule FOR UPDATE;
     INSERT INTO hubspot_sync.booking_rules AS r (rule, value, description, updated_by)

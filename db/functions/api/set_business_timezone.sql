@@ -32,17 +32,25 @@ BEGIN
             'Use an IANA zone name such as America/Toronto or Europe/London (see pg_timezone_names); abbreviations like EST know no daylight saving time.');
     END IF;
     PERFORM mockbook_internal.require_admin('Changing the business time zone');
-    -- the zone as stored now (a bad stored value does not block setting a good one)
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(
+               pg_catalog.hashtextextended('mockbook:business_timezone', 0)) THEN
+        PERFORM mockbook_internal.raise_error('BUSY',
+            'Another change of the business time zone is in progress.');
+    END IF;
+    -- the zone in force now (a bad stored value does not block setting a good one)
     BEGIN
         v_previous := mockbook_internal.business_timezone();
     EXCEPTION WHEN SQLSTATE 'PT400' THEN
-        v_previous := pg_catalog.current_setting('mockbook.business_timezone_in_transaction', true);
+        v_previous := mockbook_internal.stored_business_timezone();
     END;
     v_actor := mockbook_internal.request_actor(p_actor);
 
     BEGIN
-        EXECUTE format('ALTER DATABASE %I SET mockbook.business_timezone = %L',
-                       pg_catalog.current_database(), v_zone);
+        -- stored already (by hand, as the owner, when the functions' owner may not)
+        IF mockbook_internal.stored_business_timezone() IS DISTINCT FROM v_zone THEN
+            EXECUTE format('ALTER DATABASE %I SET mockbook.business_timezone = %L',
+                           pg_catalog.current_database(), v_zone);
+        END IF;
     EXCEPTION WHEN insufficient_privilege THEN
         PERFORM mockbook_internal.raise_error('FORBIDDEN',
             format('The setting cannot be stored: the functions'' owner %s does not own database %s.',
@@ -50,8 +58,7 @@ BEGIN
             format('As the database''s owner: ALTER DATABASE %I SET mockbook.business_timezone = %L; then call set_business_timezone again to move the exams.',
                    pg_catalog.current_database(), v_zone));
     END;
-    -- the rest of this transaction reads the new zone (every other one reads the catalog)
-    PERFORM pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
+    PERFORM mockbook_internal.stamp_business_timezone();
     -- the exams' instants again, in the new zone (with the trigger's functions)
     PERFORM mockbook_internal.wait_for_lock('all_exams', NULL);
     UPDATE hubspot_sync.hubspot_mock_exams AS e
@@ -83,12 +90,14 @@ COMMENT ON FUNCTION hubspot_sync.set_business_timezone(text, text) IS
 'Admin: sets the business time zone. `p_zone` must be a zone name PostgreSQL knows
 (`pg_timezone_names`, case-insensitive, returned canonical); abbreviations (`EST`), offsets and
 POSIX strings are refused: they know no daylight saving time. Stored as the database setting
-`mockbook.business_timezone`, read by every later transaction and by this one at once; every
-exam''s instants are derived again (`09:00` stays 09:00 local; an ISO-8601 instant does not move).
+`mockbook.business_timezone` and compiled in: read by every later transaction (pooled
+connections too) and this one at once; every exam''s instants are derived again (`09:00` stays
+09:00 local; an ISO-8601 instant does not move).
 One `booking_rule_changes` row (rule `business_timezone`). Returns `{success, time_zone,
 previous_time_zone, exams_updated}`. Errors: `INVALID_ARGUMENT` (no such zone), `FORBIDDEN` (a
 student''s JWT; or the functions'' owner does not own the database — the message gives the
-statement to run as the owner), `BUSY`; each changes nothing. Locks: every exam, one pass in
-ascending HubSpot id.';
+statement to run as the owner; then the same call compiles it in), `BUSY` (also a zone change
+at once); each changes nothing. Locks: the zone change''s own (advisory, never waited for),
+then every exam, one pass in ascending HubSpot id.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_business_timezone(text, text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_business_timezone(text, text) TO service_role;

@@ -1,51 +1,83 @@
--- Why from the catalog, not the session's copy of the setting: a pooled connection opened before
--- set_business_timezone (PostgREST keeps its pool for hours) would keep the old zone.
+-- Why compiled in: a catalog read per transaction took a lock every session shares; a new body
+-- reaches every session's next transaction, pooled connections included.
+CREATE OR REPLACE FUNCTION mockbook_internal.stored_business_timezone()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = ''
+AS $$
+    SELECT btrim(substr(c.setting, length('mockbook.business_timezone=') + 1))
+    FROM pg_catalog.pg_db_role_setting AS s
+    JOIN pg_catalog.pg_database AS d ON d.oid = s.setdatabase
+    CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
+    WHERE s.setrole = 0 AND d.datname = pg_catalog.current_database()
+      AND c.setting LIKE 'mockbook.business\_timezone=%'
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.stored_business_timezone() IS
+'Internal: the database''s setting mockbook.business_timezone as stored now. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.stored_business_timezone() FROM PUBLIC, anon, authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION mockbook_internal.stamp_business_timezone()
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = ''
+AS $stamp$
+DECLARE
+    v_zone text := coalesce(nullif(mockbook_internal.stored_business_timezone(), ''),
+                            'America/Toronto');
+    v_known boolean := true;
+BEGIN
+    BEGIN
+        PERFORM pg_catalog.now() AT TIME ZONE v_zone;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        v_known := false;
+    END;
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $body$
+DECLARE
+    v_zone text := nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
+                                                     true), '');
+BEGIN
+    IF v_zone IS NULL AND NOT %s THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            format('The setting mockbook.business_timezone (%%L) is not a time zone PostgreSQL knows.',
+                   %L),
+            'Set it with hubspot_sync.set_business_timezone, which takes IANA zone names such as America/Toronto.');
+    END IF;
+    RETURN coalesce(v_zone, %L);
+END
+$body$
+$f$, CASE WHEN v_known THEN 'true' ELSE 'false' END, v_zone, v_zone);
+    RETURN v_zone;
+END
+$stamp$;
+
+COMMENT ON FUNCTION mockbook_internal.stamp_business_timezone() IS
+'Internal: compiles the stored zone (default America/Toronto; unknown: a body that refuses) into
+business_timezone(), and returns it. Locks: none.';
+REVOKE ALL ON FUNCTION mockbook_internal.stamp_business_timezone() FROM PUBLIC, anon, authenticated, service_role;
+
 CREATE OR REPLACE FUNCTION mockbook_internal.business_timezone()
 RETURNS text
 LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
-DECLARE
-    v_zone text := nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
-                                                     true), '');
-    v_database oid;
 BEGIN
-    IF v_zone IS NOT NULL THEN
-        RETURN v_zone;
-    END IF;
-    -- the database's oid, looked up once per session (it never changes)
-    v_database := nullif(pg_catalog.current_setting('mockbook.database_oid', true), '')::oid;
-    IF v_database IS NULL THEN
-        SELECT d.oid INTO v_database FROM pg_catalog.pg_database AS d
-        WHERE d.datname = pg_catalog.current_database();
-        PERFORM pg_catalog.set_config('mockbook.database_oid', v_database::text, false);
-    END IF;
-    SELECT btrim(substr(c.setting, length('mockbook.business_timezone=') + 1)) INTO v_zone
-    FROM pg_catalog.pg_db_role_setting AS s
-    CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
-    WHERE s.setrole = 0 AND s.setdatabase = v_database
-      AND c.setting LIKE 'mockbook.business\_timezone=%';
-    v_zone := coalesce(nullif(v_zone, ''), 'America/Toronto');
-    -- the probe is a subtransaction: done once per session and zone
-    IF v_zone IS DISTINCT FROM pg_catalog.current_setting('mockbook.business_timezone_checked',
-                                                          true) THEN
-        BEGIN
-            PERFORM pg_catalog.now() AT TIME ZONE v_zone;
-        EXCEPTION WHEN invalid_parameter_value THEN
-            PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                format('The setting mockbook.business_timezone (%L) is not a time zone PostgreSQL knows.',
-                       v_zone),
-                'Set it with hubspot_sync.set_business_timezone, which takes IANA zone names such as America/Toronto.');
-        END;
-        PERFORM pg_catalog.set_config('mockbook.business_timezone_checked', v_zone, false);
-    END IF;
-    RETURN pg_catalog.set_config('mockbook.business_timezone_in_transaction', v_zone, true);
+    RETURN coalesce(nullif(pg_catalog.current_setting('mockbook.business_timezone_in_transaction',
+                                                      true), ''), 'America/Toronto');
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.business_timezone() IS
-'Internal: the business time zone as the database stores it now (its setting
-mockbook.business_timezone, read from the catalog once per transaction, default America/Toronto).
-Errors: INVALID_ARGUMENT when the setting names no known zone.';
+'Internal: the business time zone (mockbook.business_timezone, default America/Toronto) as
+stamp_business_timezone compiled it in. Errors: INVALID_ARGUMENT when it names no known zone.';
 REVOKE ALL ON FUNCTION mockbook_internal.business_timezone() FROM PUBLIC, anon, authenticated, service_role;
+
+SELECT mockbook_internal.stamp_business_timezone();

@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 from postgrest import RpcError, rpc, rpc_rows
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
 from test_who_acts import CASES, call, catalog_cache, scenario
+from zone import reset_business_timezone
 
 
 def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
@@ -384,9 +384,7 @@ def test_a_zone_change_gives_an_exam_without_an_end_time_the_end_of_its_day(
         assert ends_at == one(db, "SELECT (%s::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo'",
                               (day,))
     finally:
-        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
-            sql.Identifier(db.info.dbname)))
-        db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+        reset_business_timezone(db)
 
 
 def test_a_keyed_write_sent_again_replays_its_first_answer(db: psycopg.Connection) -> None:

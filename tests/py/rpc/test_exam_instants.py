@@ -25,6 +25,7 @@ from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from zone import reset_business_timezone
 
 
 def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
@@ -173,10 +174,12 @@ def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
     db.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'Mars/Olympus_Mons'")
                .format(database))
     try:
+        # compiled in as an install or upgrade of the functions does
+        assert one(db, "SELECT mockbook_internal.stamp_business_timezone()") == "Mars/Olympus_Mons"
         with pytest.raises(RpcError) as refused:
             book(db, student, exam)
     finally:
-        db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(database))
+        reset_business_timezone(db)
     assert refused.value.code == "INVALID_ARGUMENT"
     assert "mockbook.business_timezone" in refused.value.detail
     assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
@@ -194,6 +197,8 @@ def test_the_zone_is_this_databases_own_never_another_databases_or_a_roles(
         db.execute("ALTER DATABASE postgres SET mockbook.business_timezone = 'Asia/Tokyo'")
         db.execute(sql.SQL("ALTER ROLE anon IN DATABASE {} SET mockbook.business_timezone ="
                            " 'Australia/Sydney'").format(database))
+        assert one(db, "SELECT mockbook_internal.stored_business_timezone()") is None
+        assert one(db, "SELECT mockbook_internal.stamp_business_timezone()") == "America/Toronto"
         assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
 
 
@@ -439,10 +444,7 @@ def zone_restored(db: psycopg.Connection) -> Iterator[None]:
     """Puts the module database's zone setting back (set_business_timezone stores it with
     ALTER DATABASE, which outlives the test)."""
     yield
-    db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
-        sql.Identifier(db.info.dbname)))
-    db.execute("RESET mockbook.business_timezone")
-    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+    reset_business_timezone(db)
 
 
 @pytest.mark.parametrize("zone", [
@@ -546,6 +548,48 @@ def test_a_zone_the_owner_cannot_store_is_a_clear_error(db: psycopg.Connection,
     assert refused.value.code == "FORBIDDEN"
     assert "ALTER DATABASE" in refused.value.hint and "does not own" in refused.value.detail
     assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
+
+
+def test_a_zone_stored_by_hand_is_read_once_set_business_timezone_names_it(
+        db: psycopg.Connection, zone_restored: None) -> None:
+    """The documented way round a functions' owner that does not own the database: the owner
+    stores the zone with ALTER DATABASE, then set_business_timezone with the same zone compiles
+    it in and moves the exams, storing nothing again (the setting's row is not rewritten)."""
+    exam = make_exam(db, start="09:00", end="12:00", day=25)
+    read = ("SELECT exam_starts_at FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s")
+    before = one(db, read, (exam,))
+    db.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'Europe/London'")
+               .format(sql.Identifier(db.info.dbname)))
+    setting_row = ("SELECT s.xmin::text FROM pg_db_role_setting AS s JOIN pg_database AS d"
+                   " ON d.oid = s.setdatabase WHERE d.datname = current_database()"
+                   " AND s.setrole = 0")
+    stored = one(db, setting_row)
+    # not read until compiled in: the rules keep one zone, and the exams' instants agree with it
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "America/Toronto"
+    result = rpc(db, "set_business_timezone", p_zone="Europe/London", p_actor="ops")
+    assert (result["time_zone"], result["previous_time_zone"]) == ("Europe/London",
+                                                                   "America/Toronto")
+    assert one(db, setting_row) == stored
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "Europe/London"
+    assert one(db, read, (exam,)) - before == timedelta(hours=-5)
+
+
+def test_a_second_zone_change_at_once_is_busy_and_changes_nothing(
+        db: psycopg.Connection, database_url: str, zone_restored: None) -> None:
+    """Each change rewrites the setting and the zone's function: the second of two at once is
+    refused with BUSY (never a raw 'tuple concurrently updated'), and the first one stands."""
+    with psycopg.connect(database_url) as first:
+        # the first change, its transaction still open
+        first.execute("SELECT set_config('role', 'service_role', true),"
+                      " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
+        first.execute("SELECT hubspot_sync.set_business_timezone('Asia/Tokyo', 'first')")
+        with pytest.raises(RpcError) as refused:
+            rpc(db, "set_business_timezone", p_zone="Europe/London", p_actor="second")
+        first.commit()
+    assert refused.value.code == "BUSY"
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "Asia/Tokyo"
+    assert one(db, "SELECT new_value FROM hubspot_sync.booking_rule_changes"
+                   " WHERE rule = 'business_timezone' ORDER BY id DESC LIMIT 1") == "Asia/Tokyo"
 
 
 # --- the zone is one fact for every session ---------------------------------------------------

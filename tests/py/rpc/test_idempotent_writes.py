@@ -433,3 +433,25 @@ def test_another_user_cannot_replay_a_users_key(db: psycopg.Connection) -> None:
         "SELECT performed_by FROM hubspot_sync.supabase_audit_log WHERE record_hubspot_id = %s"
         " AND table_name = 'hubspot_mock_exams' ORDER BY id DESC LIMIT 1", (exam,))]
     assert audit == ["admin:boss@school.ca"]
+
+
+@pytest.mark.parametrize("fn", ["rebook", "cancel_booking"])
+def test_a_call_without_an_actor_is_not_credited_to_an_earlier_calls(
+        db: psycopg.Connection, fn: str) -> None:
+    """A server job's transaction may make several calls: one that names no actor (the service
+    key, no p_actor) writes its audit rows as the role's, never as the actor an earlier call of
+    the same transaction set."""
+    exam, other = make_exams(db, 2)
+    (student,) = make_students(db, 1, p_sj=2)
+    code = booked(db, student, exam)["booking_id"]
+    first_audit = len(actors(db, student)[1])
+    with db.transaction():
+        db.execute("SELECT set_config('mockbook.actor', 'earlier-job', true)")
+        if fn == "rebook":
+            db.execute("SELECT hubspot_sync.rebook(%s, %s, %s)",
+                       (code, other, f"actor-{uuid.uuid4()}"))
+        else:
+            db.execute("SELECT hubspot_sync.cancel_booking(p_booking_id := %s)", (code,))
+    written = actors(db, student)[1][first_audit:]
+    assert written, "the call wrote audit rows"
+    assert "earlier-job" not in written

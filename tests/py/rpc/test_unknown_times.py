@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc, rpc_rows
-from psycopg import sql
 from psycopg.types.json import Jsonb
+from zone import reset_business_timezone
 
 # zone -> {kind: (the exam's day, its start in the hour the clocks skip or repeat, an end that
 # exists once)}. Toronto: forward 2027-03-14, back 2027-11-07 (02:00); London: forward
@@ -112,9 +112,7 @@ def restored(db: psycopg.Connection) -> Iterator[None]:
     for rule, value in saved:
         db.execute("UPDATE hubspot_sync.booking_rules SET value = %s WHERE rule = %s",
                    (Jsonb(value), rule))
-    db.execute(sql.SQL("ALTER DATABASE {} RESET mockbook.business_timezone").format(
-        sql.Identifier(db.info.dbname)))
-    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = start_time")
+    reset_business_timezone(db)
 
 
 def exam_on(db: psycopg.Connection, day: str, start: str | None, end: str | None) -> str:

@@ -3,6 +3,8 @@
 -- 14_supabase_audit_log.sql: a comment only).
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_credit_ledger_created_at
     ON hubspot_sync.credit_ledger (created_at);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_credit_ledger_contact
+    ON hubspot_sync.credit_ledger (contact_id, credit_field);
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_credit_ledger_contact_created;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_record
     ON hubspot_sync.sync_queue (table_name, record_id) WHERE done_at IS NULL;

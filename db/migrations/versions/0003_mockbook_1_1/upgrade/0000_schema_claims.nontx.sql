@@ -5,6 +5,9 @@
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_credit_ledger_contact_created
     ON hubspot_sync.credit_ledger (contact_id, created_at);
 DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_credit_ledger_created_at;
+-- a contact's rows by field: the index above finds a contact's rows (a booking writes one entry
+-- fewer)
+DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_credit_ledger_contact;
 -- the outbox's pending rows in the order each can next be claimed, in place of the order of
 -- their next attempt alone; and a record's rows by state (pending, leased, done) in one index
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sync_queue_due ON hubspot_sync.sync_queue

@@ -44,9 +44,7 @@ BEGIN
         RETURN v_result;
     END IF;
 
-    IF v_actor IS NOT NULL THEN
-        PERFORM set_config('mockbook.actor', v_actor, true);
-    END IF;
+    PERFORM set_config('mockbook.actor', v_actor, true);
     v_booking := mockbook_internal.booking_by_ref(p_booking_id);
     IF v_booking.id IS NULL THEN
         PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/set_business_timezone.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_026_functions_api_set_business_timezone.sql sha256:dd70ea3359df95c66caf43cbf4fb1a20bb6e669f7d135a510e069103012ba7ad

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/set_booking_rule.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_025_functions_api_set_booking_rule.sql sha256:8a99b35242610356040132d7e60371a557d281f5bc674cf1fabce8936e9946d7

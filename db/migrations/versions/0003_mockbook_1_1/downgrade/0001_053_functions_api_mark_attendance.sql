@@ -1,0 +1,2 @@
+-- Undo db/functions/api/mark_attendance.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_022_functions_api_mark_attendance.sql sha256:468f7830ba6d0f0fd73f934db5051aff1705313baeed96fc66c2a76177afdcfe

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/cancel_bookings.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_007_functions_api_cancel_bookings.sql sha256:e3f617d25a90d0e455a85451714167d7e27fe2b2eebfb5f7d6f013a8e1596dea
