@@ -23,6 +23,7 @@ import db_copies
 import psycopg
 import pytest
 from alembic import command
+from psycopg import sql
 
 from glue.db import migrations
 from glue.db import revision as freeze
@@ -139,3 +140,28 @@ def test_a_dependent_object_stops_the_view_change_instead_of_being_dropped(
     with pytest.raises(SystemExit, match="view dba_exam_report depends on"):
         command.downgrade(cfg, before)
     assert migrations.current(url) == rev
+
+
+def test_the_upgrade_compiles_in_the_zone_a_1_0_database_stored(
+    make_database: Callable[[str], str],
+) -> None:
+    """1.0 read the zone from the database setting; 1.1 reads what is compiled into
+    business_timezone(): the upgrade compiles in the zone 1.0 stored, and the downgrade leaves
+    the setting, which 1.0 reads again."""
+    url = make_database("zone_upgrade")
+    migrations.upgrade(url, "0002_mockbook_1_0")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'Europe/London'")
+                     .format(sql.Identifier(conn.info.dbname)))
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT mockbook_internal.business_timezone()").fetchone()[0] == (
+            "Europe/London")
+        # no other session's copy of the setting is read: the body holds the zone
+        conn.execute("SET mockbook.business_timezone = 'Asia/Tokyo'")
+        assert conn.execute("SELECT mockbook_internal.business_timezone()").fetchone()[0] == (
+            "Europe/London")
+    migrations.downgrade(url, "0002_mockbook_1_0")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT mockbook_internal.business_timezone()").fetchone()[0] == (
+            "Europe/London")
