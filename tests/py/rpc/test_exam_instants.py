@@ -14,6 +14,8 @@ moves it with a session setting, so nothing here depends on the hour the suite r
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -590,6 +592,51 @@ def test_a_second_zone_change_at_once_is_busy_and_changes_nothing(
     assert one(db, "SELECT mockbook_internal.business_timezone()") == "Asia/Tokyo"
     assert one(db, "SELECT new_value FROM hubspot_sync.booking_rule_changes"
                    " WHERE rule = 'business_timezone' ORDER BY id DESC LIMIT 1") == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize("first", ["zone change", "booking"])
+def test_a_zone_change_and_a_booking_in_flight_wait_for_each_other(
+        db: psycopg.Connection, database_url: str, zone_restored: None, first: str) -> None:
+    """The zone change locks every exam after its own lock, a booking takes its exam's seat last:
+    whichever holds the exam first, the other waits for its commit and then succeeds, and the
+    data model's invariants hold."""
+    exam = make_exam(db, day=12)
+    student = make_student(db)
+    before = snapshot(db)
+    service = ("SELECT set_config('role', 'service_role', true),"
+               " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
+    done: dict[str, Any] = {}
+
+    def on_its_own_connection(call: Any) -> threading.Thread:
+        def run() -> None:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                done["result"] = call(conn)
+        return threading.Thread(target=run)
+
+    with psycopg.connect(database_url) as holder:
+        holder.execute(service)
+        if first == "zone change":
+            holder.execute("SELECT hubspot_sync.set_business_timezone('Asia/Tokyo', 'ops')")
+            second = on_its_own_connection(lambda conn: book(conn, student, exam))
+        else:
+            holder.execute(
+                "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
+                " p_mock_exam_id := %s, p_idempotency_key := %s,"
+                " p_attending_location := 'mississauga')",
+                (student, email(student), exam, f"inflight-{uuid.uuid4()}"))
+            second = on_its_own_connection(lambda conn: rpc(
+                conn, "set_business_timezone", p_zone="Asia/Tokyo", p_actor="ops"))
+        second.start()
+        time.sleep(0.5)
+        assert second.is_alive(), "the second call did not wait for the first one's locks"
+        holder.commit()
+    second.join(timeout=15)
+    assert not second.is_alive()
+    assert done["result"]["success"] is True
+    assert one(db, "SELECT mockbook_internal.business_timezone()") == "Asia/Tokyo"
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 1
+    check_invariants(db, before)
 
 
 # --- the zone is one fact for every session ---------------------------------------------------
