@@ -383,17 +383,27 @@ def test_an_expired_offer_stops_holding_its_seat_before_the_job_runs(
 
 # --- list_available_exams agrees with create_booking -----------------------------------------
 
+# a request's settings with the service key, for a transaction the test keeps open
+SERVICE_KEY = ("SELECT set_config('role', 'service_role', true),"
+               " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
+
+
+def book_in_transaction(db: psycopg.Connection, student: str, exam: str) -> None:
+    """create_booking as the service key, in the transaction the caller has open (`book` is a
+    request of its own): the caller decides when it ends, and the locks it took last that long."""
+    db.execute(SERVICE_KEY)
+    db.execute("SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
+               " p_mock_exam_id := %s, p_idempotency_key := %s,"
+               " p_attending_location := 'mississauga', p_dominant_hand := 'right')",
+               (student, email(student), exam, f"probe-{uuid.uuid4()}"))
+
+
 def would_book(db: psycopg.Connection, student: str, exam: str) -> str | None:
     """The code create_booking answers for this student and exam now, in a transaction that is
     rolled back (nothing is booked)."""
     try:
         with db.transaction(force_rollback=True):
-            db.execute("SELECT set_config('role', 'service_role', true),"
-                       " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
-            db.execute("SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
-                       " p_mock_exam_id := %s, p_idempotency_key := %s,"
-                       " p_attending_location := 'mississauga', p_dominant_hand := 'right')",
-                       (student, email(student), exam, f"probe-{uuid.uuid4()}"))
+            book_in_transaction(db, student, exam)
     except psycopg.Error as exc:
         if exc.sqlstate and exc.sqlstate.startswith("PT"):
             return exc.diag.message_primary
@@ -603,8 +613,6 @@ def test_a_zone_change_and_a_booking_in_flight_wait_for_each_other(
     exam = make_exam(db, day=12)
     student = make_student(db)
     before = snapshot(db)
-    service = ("SELECT set_config('role', 'service_role', true),"
-               " set_config('request.jwt.claims', '{\"role\": \"service_role\"}', true)")
     done: dict[str, Any] = {}
 
     def on_its_own_connection(call: Any) -> threading.Thread:
@@ -614,16 +622,12 @@ def test_a_zone_change_and_a_booking_in_flight_wait_for_each_other(
         return threading.Thread(target=run)
 
     with psycopg.connect(database_url) as holder:
-        holder.execute(service)
         if first == "zone change":
+            holder.execute(SERVICE_KEY)
             holder.execute("SELECT hubspot_sync.set_business_timezone('Asia/Tokyo', 'ops')")
             second = on_its_own_connection(lambda conn: book(conn, student, exam))
         else:
-            holder.execute(
-                "SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
-                " p_mock_exam_id := %s, p_idempotency_key := %s,"
-                " p_attending_location := 'mississauga')",
-                (student, email(student), exam, f"inflight-{uuid.uuid4()}"))
+            book_in_transaction(holder, student, exam)
             second = on_its_own_connection(lambda conn: rpc(
                 conn, "set_business_timezone", p_zone="Asia/Tokyo", p_actor="ops"))
         second.start()
