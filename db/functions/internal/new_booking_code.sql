@@ -8,7 +8,9 @@ DECLARE
     c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
-    RETURN 'BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-'
+    -- business_today's date, without its call (a subtransaction and a role switch a booking)
+    RETURN 'BK-' || to_char(mockbook_internal.clock_now()
+                            AT TIME ZONE mockbook_internal.business_timezone(), 'YYYYMMDD') || '-'
            || substr(c, 1 + floor(random() * 36)::integer, 1)
            || substr(c, 1 + floor(random() * 36)::integer, 1)
            || substr(c, 1 + floor(random() * 36)::integer, 1)

@@ -1,5 +1,5 @@
 -- Frozen copy of db/functions/api/credit_rules.sql (changed).
--- Why: which credit pays for which mock type is decided here only, read by every function.
+-- Why: which credit pays for which mock type (credit_rule_set's rows), read by every function.
 CREATE OR REPLACE FUNCTION hubspot_sync.credit_rules()
 RETURNS TABLE (mock_type text, credit_field text, token_used text, priority integer)
 LANGUAGE plpgsql
@@ -9,13 +9,10 @@ SET search_path = ''
 AS $$
 BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
-    RETURN QUERY VALUES
-        ('Situational Judgment', 'sj_credits', 'Situational Judgment Token', 1),
-        ('Situational Judgment', 'shared_mock_credits', 'Shared Token', 2),
-        ('Clinical Skills', 'cs_credits', 'Clinical Skills Token', 1),
-        ('Clinical Skills', 'shared_mock_credits', 'Shared Token', 2),
-        ('Mini-mock', 'sjmini_credits', 'Mini-mock Token', 1),
-        ('Mock Discussion', 'mock_discussion_token', 'Mock Discussion Token', 1);
+    RETURN QUERY
+    SELECT r.mock_type, r.credit_field, r.token_used, r.priority
+    FROM jsonb_to_recordset(mockbook_internal.credit_rule_set())
+         AS r(mock_type text, credit_field text, token_used text, priority integer);
 END
 $$;
 

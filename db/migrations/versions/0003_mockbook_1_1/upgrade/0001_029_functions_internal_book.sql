@@ -79,7 +79,9 @@ BEGIN
                         WHERE NOT coalesce((mockbook_internal.booking_rule_offs() -> r.rule)
                                            @> jsonb_build_array(r.value), true)),
                 (SELECT ARRAY[r.credit_field, r.token_used]
-                 FROM hubspot_sync.credit_rules() AS r
+                 -- the rows of credit_rules(), folded into this statement's plan (no call)
+                 FROM jsonb_to_recordset(mockbook_internal.credit_rule_set())
+                      AS r(mock_type text, credit_field text, token_used text, priority integer)
                  WHERE r.mock_type = v_exam.mock_type
                    AND mockbook_internal.credit_balance(v_contact, r.credit_field) > 0
                  ORDER BY r.priority

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/new_booking_code.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_099_functions_internal_new_booking_code.sql sha256:def4daf71576494a6282810e20cb0ceb78b3821f65c1927af960823c97d27f87
