@@ -2,7 +2,7 @@
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
-SELECT plan(112);
+SELECT plan(113);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
@@ -72,6 +72,14 @@ SELECT isnt(mockbook_internal.booking_fingerprint('booking', 'a|b', 'c'), mockbo
             'booking_fingerprint: no separator ambiguity');
 SELECT matches(mockbook_internal.new_booking_code(), '^BK-' || to_char(hubspot_sync.business_today(), 'YYYYMMDD') || '-[A-Z0-9]{6}$',
                'new_booking_code: BK-<business date>-6 upper-case alphanumerics');
+-- the business zone's date, not the server's: 03:30 UTC on 14 March is 22:30 on the 13th in Toronto
+SELECT set_config('mockbook.business_timezone_in_transaction', 'America/Toronto', true),
+       set_config('mockbook.clock_offset',
+                  (timestamptz '2027-03-14 03:30:00+00' - now())::text, true);
+SELECT matches(mockbook_internal.new_booking_code(), '^BK-20270313-[A-Z0-9]{6}$',
+               'new_booking_code: the business zone''s date where the UTC date is the next day');
+SELECT set_config('mockbook.business_timezone_in_transaction', '', true),
+       set_config('mockbook.clock_offset', '', true);
 SELECT is((SELECT count(DISTINCT mockbook_internal.new_booking_code()) FROM generate_series(1, 500)), 500::bigint,
           'new_booking_code: 500 draws, no repeat');
 -- each of the 6 places draws from all 36 characters (a place short of one: 36^6 codes no more);
