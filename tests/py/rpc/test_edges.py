@@ -656,3 +656,80 @@ def test_the_waitlist_job_offers_a_seat_of_an_exam_whose_count_is_null(
                " FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %s",
                (exam, waiting))
     assert call(db, "process_waitlist", None, {"p_actor": "test"})["offered"] == 1
+
+
+def email_functions(db: psycopg.Connection) -> list[str]:
+    return sorted(fn for fn, (_, args) in catalog_cache(db).items()
+                  if {"p_email", "p_student_email"} & set(args))
+
+
+# the functions that check an email's form (at most 254 characters, RFC 5321's path limit);
+# get_contact_credits only looks one up and finds nobody
+EMAIL_LIMITED = ("accept_offer", "admin_create_booking", "create_booking",
+                 "create_booking_atomic", "create_booking_atomic_v1", "get_credit_summary",
+                 "join_waitlist")
+EMAIL_LOOKUPS = ("get_contact_credits",)
+
+
+def test_every_function_with_an_email_is_checked_at_its_length(db: psycopg.Connection) -> None:
+    assert email_functions(db) == sorted(EMAIL_LIMITED + EMAIL_LOOKUPS)
+
+
+@pytest.mark.parametrize("fn", EMAIL_LIMITED)
+def test_an_email_takes_254_characters_and_refuses_255(db: psycopg.Connection, fn: str) -> None:
+    """A 254-character address passes the argument check (it names no student here, so another
+    error answers); one of 255 is refused naming the argument and the limit."""
+    s = scenario(db)
+    args = CASES[fn].args(db, s)
+    field = "p_email" if "p_email" in args else "p_student_email"
+    for length, refused in ((254, False), (255, True)):
+        try:
+            call(db, fn, None, {**CASES[fn].args(db, s),
+                                field: "a" * (length - len("@example.com")) + "@example.com"})
+            answer = None
+        except RpcError as exc:
+            answer = exc
+        named = answer is not None and answer.code == "INVALID_ARGUMENT" \
+            and field in (answer.detail or "") and "254" in answer.detail
+        assert named == refused, (fn, length, answer)
+
+
+def test_a_refund_value_of_zero_is_a_conflict_not_a_bad_argument(db: psycopg.Connection) -> None:
+    """cancel_booking_atomic refuses a negative p_restored_credit_value as an argument; 0 is a
+    value, checked against the balance (never below 0, so the refund makes it at least 1)."""
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    balance = one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                      " WHERE student_id = %s", (student,))
+    for value, code in ((-1, "INVALID_ARGUMENT"), (0, "CREDIT_CONFLICT")):
+        with pytest.raises(RpcError) as refused:
+            call(db, "cancel_booking_atomic", None, {
+                "p_booking_id": seat["id"], "p_credit_field": "sj_credits",
+                "p_restored_credit_value": value})
+        assert refused.value.code == code, (value, refused.value.detail)
+    assert f"after the refund {balance + 1}, not 0" in refused.value.detail
+    assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (seat["id"],)) == "Active"
+
+
+def test_an_expired_offer_the_job_has_not_passed_on_holds_no_seat_a_cancellation_frees(
+        db: psycopg.Connection) -> None:
+    """An offer past its instant still reads 'offered' until the waitlist job runs; a seat freed
+    meanwhile goes to the next waiting student all the same (the expired offer holds nothing)."""
+    exam = new_exam(db, capacity=1)
+    first, expired, nxt, late = students(db, 4)
+    seat = book(db, first, exam)
+    join(db, expired, exam)
+    join(db, nxt, exam)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for expired
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    clock_at(db, one(db, "SELECT %s::timestamptz + interval '1 minute'", (expires,)))
+    try:
+        again = book(db, late, exam)               # the seat the expired offer held, taken
+        call(db, "cancel_booking", None, {"p_booking_id": again["booking_id"]})
+        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
+                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert (statuses[expired], statuses[nxt]) == ("offered", "offered"), statuses
