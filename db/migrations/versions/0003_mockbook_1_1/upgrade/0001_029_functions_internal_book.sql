@@ -64,9 +64,8 @@ BEGIN
         IF FOUND THEN
             v_contact := v_found.contact;
             v_exam := v_found.exam;
-            -- under the contact's lock: the key never used, no open place of the student,
-            -- whether a checked rule is on (booking_rule_offs), and the credit pick_credit
-            -- picks (the type's first rule, by priority, with a balance)
+            -- under the contact's lock: key unused, no open place, a checked rule on, and the
+            -- credit pick_credit picks (the type's first rule by priority with a balance)
             SELECT v_exam.id IS NOT NULL
                 AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                                 WHERE b.idempotency_key = p_idempotency_key)
@@ -78,13 +77,12 @@ BEGIN
                 EXISTS (SELECT FROM hubspot_sync.booking_rules AS r
                         WHERE NOT coalesce((mockbook_internal.booking_rule_offs() -> r.rule)
                                            @> jsonb_build_array(r.value), true)),
-                (SELECT ARRAY[r.credit_field, r.token_used]
-                 -- the rows of credit_rules(), folded into this statement's plan (no call)
-                 FROM jsonb_to_recordset(mockbook_internal.credit_rule_set())
-                      AS r(mock_type text, credit_field text, token_used text, priority integer)
-                 WHERE r.mock_type = v_exam.mock_type
-                   AND mockbook_internal.credit_balance(v_contact, r.credit_field) > 0
-                 ORDER BY r.priority
+                (SELECT ARRAY[r ->> 'credit_field', r ->> 'token_used']
+                 -- credit_rules()'s rows, folded into this statement's plan (no call)
+                 FROM jsonb_array_elements(mockbook_internal.credit_rule_set()) AS r
+                 WHERE r ->> 'mock_type' = v_exam.mock_type
+                   AND mockbook_internal.credit_balance(v_contact, r ->> 'credit_field') > 0
+                 ORDER BY (r -> 'priority')::integer
                  LIMIT 1)
             INTO v_common, v_rules_on, v_credit;
         END IF;
