@@ -545,19 +545,24 @@ STUDENT_ID_LIMITED = ("accept_offer", "adjust_credits", "admin_create_booking", 
 STUDENT_ID_LOOKUPS = ("get_contact_credits", "list_available_exams")
 
 
+def refused_naming(db: psycopg.Connection, fn: str, s: Any, field: str, value: str,
+                   limit: int) -> bool:
+    """Whether ``fn``, called with the scenario's arguments and ``field`` set to ``value``, is
+    refused as INVALID_ARGUMENT naming the field and its limit (any other answer: False)."""
+    try:
+        call(db, fn, None, {**CASES[fn].args(db, s), field: value})
+    except RpcError as exc:
+        return exc.code == "INVALID_ARGUMENT" and field in (exc.detail or "") \
+            and str(limit) in exc.detail
+    return False
+
+
 @pytest.mark.parametrize("fn", STUDENT_ID_LIMITED)
 def test_a_student_id_takes_64_characters_and_refuses_65(db: psycopg.Connection,
                                                          fn: str) -> None:
     s = scenario(db)
     for length, refused in ((64, False), (65, True)):
-        try:
-            call(db, fn, None, {**CASES[fn].args(db, s), "p_student_id": "A" * length})
-            answer = None
-        except RpcError as exc:
-            answer = exc
-        named = answer is not None and answer.code == "INVALID_ARGUMENT" \
-            and "p_student_id" in (answer.detail or "") and "64" in answer.detail
-        assert named == refused, (fn, length, answer)
+        assert refused_naming(db, fn, s, "p_student_id", "A" * length, 64) == refused, (fn, length)
 
 
 def test_every_function_with_a_student_id_is_checked_at_its_length(db: psycopg.Connection,
@@ -683,15 +688,8 @@ def test_an_email_takes_254_characters_and_refuses_255(db: psycopg.Connection, f
     args = CASES[fn].args(db, s)
     field = "p_email" if "p_email" in args else "p_student_email"
     for length, refused in ((254, False), (255, True)):
-        try:
-            call(db, fn, None, {**CASES[fn].args(db, s),
-                                field: "a" * (length - len("@example.com")) + "@example.com"})
-            answer = None
-        except RpcError as exc:
-            answer = exc
-        named = answer is not None and answer.code == "INVALID_ARGUMENT" \
-            and field in (answer.detail or "") and "254" in answer.detail
-        assert named == refused, (fn, length, answer)
+        email = "a" * (length - len("@example.com")) + "@example.com"
+        assert refused_naming(db, fn, s, field, email, 254) == refused, (fn, length)
 
 
 def test_a_refund_value_of_zero_is_a_conflict_not_a_bad_argument(db: psycopg.Connection) -> None:
