@@ -36,6 +36,9 @@ BEGIN
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_override_capacity := p_override_capacity);
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -11,6 +11,9 @@ BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
     RETURN (mockbook_internal.clock_now() AT TIME ZONE mockbook_internal.business_timezone())::date;
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -101,6 +101,9 @@ BEGIN
         jsonb_build_object('cancelled', v_cancelled, 'skipped', v_skipped,
                            'not_found', v_not_found));
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -42,6 +42,9 @@ BEGIN
                   FROM hubspot_sync.credit_rules() AS r
                   GROUP BY r.mock_type) AS t);
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -34,6 +34,9 @@ BEGIN
     RETURN jsonb_build_object('success', true, 'left', true, 'waitlist_id', v_place.id,
                               'previous_status', v_place.status, 'offers_made', v_offers);
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

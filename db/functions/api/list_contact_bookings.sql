@@ -91,6 +91,9 @@ BEGIN
     ) AS r
     ORDER BY r.exam_date DESC NULLS LAST, r.starts_at DESC NULLS LAST, r.created_at DESC, r.id;
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

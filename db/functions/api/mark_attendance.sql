@@ -153,6 +153,9 @@ BEGIN
         jsonb_build_object('updated', v_updated, 'skipped', v_skipped, 'rejected', v_rejected,
                            'not_found', v_not_found, 'exams', v_exams));
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from invariants import table_digests
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
@@ -134,6 +135,48 @@ def test_with_no_lock_timeout_set_a_wait_ends_busy_at_the_documented_default(
             caller.execute(f"SELECT mockbook_internal.{fn}(%s::{kind})", (key,))
         assert busy.value.diag.message_primary == "BUSY", busy.value
         rival.rollback()
+
+
+# the API functions that take a seat (mockbook_internal.take_seat), and the exam of
+# test_who_acts' scenario whose seat each takes
+SEAT_TAKERS = {"accept_offer": "o", "admin_create_booking": "e2", "create_booking": "e2",
+               "create_booking_atomic": "e2", "create_booking_atomic_v1": "e2", "rebook": "e2"}
+
+
+def test_every_function_that_takes_a_seat_is_checked_here(db: psycopg.Connection) -> None:
+    """The API functions whose call reaches take_seat, read from the function bodies: through
+    the booking pipeline (mockbook_internal.book) or take_seat itself."""
+    rows = db.execute(
+        "SELECT p.proname, p.prosrc FROM pg_catalog.pg_proc AS p"
+        " WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND p.prokind = 'f'").fetchall()
+    direct = {name for name, src in rows
+              if "mockbook_internal.book(" in src or "mockbook_internal.take_seat(" in src}
+    wrappers = {name for name, src in rows
+                if any(f"hubspot_sync.{inner}(" in src for inner in direct)}
+    assert direct | wrappers == set(SEAT_TAKERS)
+
+
+@pytest.mark.parametrize("fn", sorted(SEAT_TAKERS))
+def test_the_seats_wait_ends_busy_and_keeps_nothing(db: psycopg.Connection, database_url: str,
+                                                    fn: str) -> None:
+    """take_seat's UPDATE waits for the exam row itself (no subtransaction of its own): held
+    past mockbook.lock_timeout by another transaction, the call answers BUSY from its handler,
+    never a raw 55P03, and nothing of it remains."""
+    s = scenario(db)
+    args = CASES[fn].args(db, s)
+    exam = getattr(s, SEAT_TAKERS[fn])
+    before = table_digests(db)
+    with psycopg.connect(database_url) as rival, \
+            psycopg.connect(database_url, autocommit=True) as caller:
+        rival.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                      " FOR UPDATE", (exam,))
+        caller.execute("SET mockbook.lock_timeout = '200ms'")
+        with pytest.raises(RpcError) as busy:
+            call(caller, fn, None, args)
+        rival.rollback()
+    assert (busy.value.code, busy.value.sqlstate) == ("BUSY", "PT503")
+    assert "mockbook.lock_timeout" in busy.value.detail
+    assert table_digests(db) == before
 
 
 def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:

@@ -586,21 +586,34 @@ def test_a_new_exam_applied_twice_at_once_is_retried_not_an_error(
 
 
 def test_the_bounded_wait_is_written_once() -> None:
-    """Setting lock_timeout and turning a lock wait that ran out (55P03, or a deadlock 40P01)
-    into BUSY is mockbook_internal.wait_for_lock's, and take_seat's for the seat's UPDATE alone
-    (the UPDATE waits for the exam row itself: a separate tuple lock first made a hot exam's
-    booking slower, docs/performance.md); every other function locks through wait_for_lock, so
-    the bound and the answer cannot differ between functions. Both read the bound from
-    mockbook.lock_timeout with the same default and answer BUSY."""
+    """Setting lock_timeout is mockbook_internal.wait_for_lock's, and take_seat's for the seat's
+    UPDATE alone (the UPDATE waits for the exam row itself: a separate tuple lock first made a
+    hot exam's booking slower, docs/performance.md); every other function locks through
+    wait_for_lock. Both read the bound from mockbook.lock_timeout with the same default. A wait
+    that ran out (55P03) or a deadlock (40P01) is answered BUSY by wait_for_lock for its own
+    waits and, for every other, by the one arm every API function's handler has, calling
+    raise_busy; no other function names those conditions, so neither the bound nor the answer
+    can differ between functions."""
     from glue.db.source import DB_DIR, source_files
 
-    pattern = re.compile(r"set_config\(\s*'lock_timeout'|lock_not_available|deadlock_detected",
-                         re.I)
-    writers = sorted(path.relative_to(DB_DIR).as_posix() for path in source_files()
-                     if pattern.search(path.read_text()))
-    assert writers == ["functions/internal/take_seat.sql", "functions/internal/wait_for_lock.sql"]
+    def named(pattern: str) -> list[str]:
+        return sorted(path.relative_to(DB_DIR).as_posix() for path in source_files()
+                      if re.search(pattern, path.read_text(), re.I))
+
+    setters = named(r"set_config\(\s*'lock_timeout'")
+    assert setters == ["functions/internal/take_seat.sql", "functions/internal/wait_for_lock.sql"]
     bound = "coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s')"
-    for path in writers:
+    for path in setters:
         text = " ".join((DB_DIR / path).read_text().split())
         assert bound in text, f"{path} bounds its wait otherwise"
-        assert "raise_error('BUSY'" in text, f"{path} answers a wait that ran out otherwise"
+    api = named(r"(?m)^EXCEPTION$")
+    api = [path for path in api if path.startswith("functions/api/")]
+    assert len(api) >= 20, api
+    assert named(r"lock_not_available|deadlock_detected") == sorted(
+        [*api, "functions/internal/wait_for_lock.sql"])
+    arm = ("EXCEPTION WHEN lock_not_available OR deadlock_detected THEN"
+           " PERFORM mockbook_internal.raise_busy(SQLSTATE);")
+    for path in api:
+        assert arm in " ".join((DB_DIR / path).read_text().split()), f"{path} answers otherwise"
+    for path in ("functions/internal/raise_busy.sql", "functions/internal/wait_for_lock.sql"):
+        assert "raise_error('BUSY'" in (DB_DIR / path).read_text(), f"{path} answers otherwise"

@@ -36,6 +36,9 @@ BEGIN
         mockbook_internal.booking_fingerprint('rebook', p_booking_id, p_new_mock_exam_id),
         p_old_booking := p_booking_id, p_actor := v_actor);
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

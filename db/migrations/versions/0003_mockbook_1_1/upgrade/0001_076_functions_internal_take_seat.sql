@@ -18,24 +18,19 @@ DECLARE
     v_held integer;
     v_setting text;  -- set_config's result, unread: an assignment starts no executor (PERFORM does)
 BEGIN
-    -- the wait for the row and the update in one subtransaction, bounded by
-    -- mockbook.lock_timeout (BUSY past it, or on a deadlock): the row gets a plain xmax (never a
-    -- MultiXact, which a lock taken first and updated after in another (sub)transaction makes)
-    -- and no tuple lock of its own, one buffer write fewer on the exam's page
+    -- the UPDATE waits for the row itself, bounded by mockbook.lock_timeout, in the calling API
+    -- function's subtransaction (no block of its own: a subtransaction here gave every booking a
+    -- second XID); a wait that ran out, or a deadlock, is answered BUSY by that function's
+    -- handler (raise_busy). The row gets a plain xmax, never a MultiXact
     v_setting := pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),
         true);
-    BEGIN
-        UPDATE hubspot_sync.hubspot_mock_exams AS e
-        SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
-        WHERE e.id = p_exam.id
-          AND (NOT p_check_capacity
-               OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
-        RETURNING e.* INTO v_exam;
-    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-        PERFORM mockbook_internal.raise_error('BUSY',
-            format('Exam %s is busy (lock wait exceeded).', p_exam.hubspot_id));
-    END;
+    UPDATE hubspot_sync.hubspot_mock_exams AS e
+    SET total_bookings = coalesce(e.total_bookings, 0) + 1, updated_at = now()
+    WHERE e.id = p_exam.id
+      AND (NOT p_check_capacity
+           OR coalesce(e.total_bookings, 0) < coalesce(e.capacity, 0))
+    RETURNING e.* INTO v_exam;
     -- back to the function's own 0 (its SET clause) for the checks below
     v_setting := pg_catalog.set_config('lock_timeout', '0', true);
     IF v_exam.id IS NULL THEN
@@ -100,7 +95,9 @@ $$;
 COMMENT ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean) IS
 'Internal: the booking path''s last statement: total_bookings + 1 if a seat is free, waitlist offers''
 held seats counted (EXAM_FULL otherwise, rolling the booking back); the exam must still be open and
-unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY); BUSY after mockbook.lock_timeout. Locks: the
-exam row (last in the lock order contact, booking, exam).';
+unchanged (else EXAM_NOT_ACTIVE/EXAM_IN_PAST/BUSY). Its wait for the exam row is bounded by
+mockbook.lock_timeout and raises 55P03 past it (40P01 in a deadlock), which every API function''s
+handler answers BUSY (raise_busy): call it from API functions only. Locks: the exam row (last in
+the lock order contact, booking, exam).';
 REVOKE ALL ON FUNCTION mockbook_internal.take_seat(hubspot_sync.hubspot_mock_exams, boolean)
     FROM PUBLIC, anon, authenticated, service_role;

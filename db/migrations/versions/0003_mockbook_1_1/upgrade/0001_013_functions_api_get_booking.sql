@@ -32,6 +32,9 @@ BEGIN
     END IF;
     RETURN v_booking;
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -79,6 +79,9 @@ BEGIN
       AND (p_to IS NULL OR e.exam_date <= p_to)
     ORDER BY e.exam_date, e.exam_starts_at NULLS LAST, e.start_time, e.hubspot_id;
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded
          OR io_error OR read_only_sql_transaction THEN
         PERFORM mockbook_internal.raise_unavailable(SQLSTATE);

@@ -72,6 +72,9 @@ BEGIN
                                          p_mock_exam_id, p_attending_location, p_dominant_hand),
         p_attending_location, p_dominant_hand, p_student_name, p_mock_set, p_booking_id);
 EXCEPTION
+    WHEN lock_not_available OR deadlock_detected THEN
+        PERFORM mockbook_internal.raise_busy(SQLSTATE);
+        RAISE;
     -- the server cannot take the call (disk full, read-only, out of resources): one documented
     -- code, never a raw SQLSTATE naming a file; nothing of the call remains
     WHEN disk_full OR insufficient_resources OR out_of_memory OR configuration_limit_exceeded

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/update_exam_prerequisites.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_029_functions_api_update_exam_prerequisites.sql sha256:4fe7ec51355abb966a1c86c3dfd375bdfe51ef54e6d6fd08c23c9df2c4abfe27

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/set_exam_prerequisites.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_028_functions_api_set_exam_prerequisites.sql sha256:9f52531903641fb8abf379b0b1a23e841b70e44d6b0a4227de875ffabc7293e5

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/set_exam_capacity.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_027_functions_api_set_exam_capacity.sql sha256:668afb7c360b7dfa572f7c054763e17e4db1dd82b9cd5c6ee44a8eac68814470

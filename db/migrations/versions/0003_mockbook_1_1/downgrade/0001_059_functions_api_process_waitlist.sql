@@ -1,0 +1,2 @@
+-- Undo db/functions/api/process_waitlist.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_023_functions_api_process_waitlist.sql sha256:9dc02d816f6eba1a60d999762bbf5af5b52ccbbe01755fc0e57bd41b745c712e

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/leave_waitlist.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_019_functions_api_leave_waitlist.sql sha256:3631b2a8684208a929e942ef0c0593345d8105e39b4da4f324f106156a098c47

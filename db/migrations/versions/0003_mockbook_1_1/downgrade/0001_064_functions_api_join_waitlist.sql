@@ -1,0 +1,2 @@
+-- Undo db/functions/api/join_waitlist.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_018_functions_api_join_waitlist.sql sha256:7c551f670ef85a01b69e2931d3ffbf21461668cad54d618dc5549916abf7c60d

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/increment_exam_bookings.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_017_functions_api_increment_exam_bookings.sql sha256:9331b16cf2883f832aa6b609f90482696d081f6fc608e859344080a21713ad60

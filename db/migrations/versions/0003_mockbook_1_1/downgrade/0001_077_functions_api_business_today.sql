@@ -1,0 +1,2 @@
+-- Undo db/functions/api/business_today.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_004_functions_api_business_today.sql sha256:067e3feaaac9c2e636b5f2da84776b7418f2940f1fa10b3dc6d671a145ed4eb3

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/admin_create_booking.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_003_functions_api_admin_create_booking.sql sha256:59438873638aa1f0571918412a99b3a7359301a1bc7200dbfbf680d1f7092648

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/adjust_credits.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_002_functions_api_adjust_credits.sql sha256:b82a345e74a5929739c769cdae9962c9df218da05d3aa6ccd84f0db25f71567a

@@ -1,0 +1,2 @@
+-- Undo db/functions/api/accept_offer.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_001_functions_api_accept_offer.sql sha256:50a06e6e9746f3b945cca419128e6d832b72e633c47eee865ff01647b7ad5674
