@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import test_who_acts
 from invariants import table_digests
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg.types.json import Jsonb
@@ -59,6 +60,35 @@ def test_a_balance_stored_as_null_is_zero(db: psycopg.Connection) -> None:
     assert [row[k] for k in ("sj_credits", "cs_credits", "sjmini_credits",
                              "mock_discussion_token", "shared_mock_credits")] == [0] * 5
     assert set(row["available"].values()) == {0}
+
+
+@pytest.mark.parametrize("field", ["sj_credits", "cs_credits", "sjmini_credits",
+                                   "mock_discussion_token", "shared_mock_credits"])
+def test_a_change_to_a_balance_stored_as_null_counts_from_zero(db: psycopg.Connection,
+                                                               field: str) -> None:
+    """apply_credit_delta reads a NULL balance as 0, for every field: +2 makes it 2, and the
+    ledger row says 2."""
+    student = one(db, "SELECT tests.make_student()")
+    db.execute(f"UPDATE hubspot_sync.hubspot_contact_credits SET {field} = NULL"
+               " WHERE student_id = %s", (student,))
+    rpc(db, "adjust_credits", p_student_id=student, p_credit_field=field, p_delta=2,
+        p_reason="goodwill", p_actor="test")
+    assert one(db, f"SELECT {field} FROM hubspot_sync.hubspot_contact_credits"
+                   " WHERE student_id = %s", (student,)) == 2
+    assert one(db, "SELECT balance_after FROM hubspot_sync.credit_ledger WHERE student_id = %s"
+                   " AND credit_field = %s ORDER BY created_at DESC LIMIT 1",
+               (student, field)) == 2
+
+
+def test_a_repeated_legacy_code_marks_the_new_booking_only(db: psycopg.Connection) -> None:
+    """create_booking_atomic given a code already in use books <code>-R2 and notes the code it
+    was given in that booking's legacy_booking_id; no other booking's is written."""
+    s = scenario(db)
+    args = test_who_acts.legacy_booking(db, s) | {"p_booking_id": s.booking}
+    rpc(db, "create_booking_atomic", **args)
+    assert db.execute("SELECT booking_id, legacy_booking_id FROM hubspot_sync.hubspot_bookings"
+                      " WHERE legacy_booking_id IS NOT NULL").fetchall() == [
+        (f"{s.booking}-R2", s.booking)]
 
 
 @pytest.mark.parametrize("delta", [0, None, 1001, -1001])
@@ -451,6 +481,37 @@ def test_an_exam_without_a_capacity_is_over_capacity_with_one_booking(
     assert booked["status"] == "Active"   # still Active: one seat taken of none
     [touched] = [e for e in done["exams"] if e["mock_exam_id"] == exam]
     assert touched["over_capacity"] is True
+
+
+def test_the_waitlist_job_offers_a_seat_freed_without_an_offer(db: psycopg.Connection) -> None:
+    """A seat that came free where nothing offered it (capacity raised in a write that fired no
+    trigger, as a restore or a DBA's fix does) is offered by process_waitlist to the first
+    waiting student: the job's candidates are the exams with more free seats than held offers."""
+    exam = new_exam(db, capacity=1)
+    booked, waiting = students(db, 2)
+    book(db, booked, exam)
+    join(db, waiting, exam)
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2"
+                   " WHERE hubspot_id = %s", (exam,))
+    done = call(db, "process_waitlist", None, {"p_actor": "test"})
+    assert done["offered"] == 1, done
+    assert one(db, "SELECT status FROM hubspot_sync.waitlist_entries"
+                   " WHERE student_id = %s AND mock_exam_id = %s", (waiting, exam)) == "offered"
+
+
+def test_attendance_on_two_exams_recounts_and_reports_both(db: psycopg.Connection) -> None:
+    """One mark_attendance call taking a booking on each of two exams out of Active recounts
+    both exams' seats and reports both, not only the first it met."""
+    exams = [new_exam(db), new_exam(db)]
+    made = [book(db, s, e) for s, e in zip(students(db, 2), exams, strict=True)]
+    done = call(db, "mark_attendance", None, {
+        "p_updates": [{"booking_id": m["booking_id"], "attendance": "Yes"} for m in made],
+        "p_actor": "test"})
+    assert sorted(e["mock_exam_id"] for e in done["exams"]) == sorted(exams)
+    assert [one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                    " WHERE hubspot_id = %s", (e,)) for e in exams] == [0, 0]
 
 
 def test_an_admin_booking_on_an_exam_without_a_capacity_says_it_is_over_capacity(
