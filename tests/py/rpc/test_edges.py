@@ -11,12 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
-import test_who_acts
 from invariants import table_digests
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
 from test_who_acts import CASES, call, catalog_cache, scenario
+from test_who_acts import legacy_booking as legacy_booking_args
 from zone import reset_business_timezone
 
 
@@ -84,7 +84,7 @@ def test_a_repeated_legacy_code_marks_the_new_booking_only(db: psycopg.Connectio
     """create_booking_atomic given a code already in use books <code>-R2 and notes the code it
     was given in that booking's legacy_booking_id; no other booking's is written."""
     s = scenario(db)
-    args = test_who_acts.legacy_booking(db, s) | {"p_booking_id": s.booking}
+    args = legacy_booking_args(db, s) | {"p_booking_id": s.booking}
     rpc(db, "create_booking_atomic", **args)
     assert db.execute("SELECT booking_id, legacy_booking_id FROM hubspot_sync.hubspot_bookings"
                       " WHERE legacy_booking_id IS NOT NULL").fetchall() == [
