@@ -13,9 +13,10 @@ import psycopg
 import pytest
 from invariants import table_digests
 from postgrest import RpcError, rpc, rpc_rows
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
-from test_who_acts import CASES, call, catalog_cache, scenario
+from test_who_acts import CASES, balance, call, catalog_cache, scenario
 from test_who_acts import legacy_booking as legacy_booking_args
 from zone import reset_business_timezone
 
@@ -207,6 +208,47 @@ def test_the_seats_wait_ends_busy_and_keeps_nothing(db: psycopg.Connection, data
     assert (busy.value.code, busy.value.sqlstate) == ("BUSY", "PT503")
     assert "mockbook.lock_timeout" in busy.value.detail
     assert table_digests(db) == before
+
+
+# the keyed booking functions and the student each books for: S1 (no open waitlist place) takes
+# the pipeline's common case, S0 (two) and an admin's booking or a legacy code its full path
+KEYED_BOOKINGS = {"admin_create_booking": "s0", "create_booking": "s1",
+                  "create_booking_atomic": "s0"}
+
+
+@pytest.mark.parametrize("fn", KEYED_BOOKINGS)
+def test_a_key_stored_past_the_key_lock_is_replayed_and_takes_no_seat(
+        db: psycopg.Connection, database_url: str, fn: str) -> None:
+    """A writer that bypasses the key lock (a direct insert) stores the call's key, with the
+    call's fingerprint, while the call is past its idempotency check: the call's insert waits
+    for that row, then answers as its replay. A replay takes no seat and spends no credit."""
+    s = scenario(db)
+    student = getattr(s, KEYED_BOOKINGS[fn])
+    args = CASES[fn].args(db, s) | {"p_student_id": student}
+    args[next(a for a in args if a.endswith("email"))] = email_of(db, student)
+    key = args["p_idempotency_key"]
+    with psycopg.connect(database_url) as dry:  # the row the call would write, then undone
+        dry.execute(sql.SQL("SELECT hubspot_sync.{}({})").format(
+            sql.Identifier(fn), sql.SQL(", ").join(
+                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name))
+                for name in args)), args)
+        # another code; the key's unique index, older than the one-per-day index, finds it first
+        stored = one(dry, "SELECT to_jsonb(b) || jsonb_build_object('booking_id',"
+                          " b.booking_id || '-X') FROM hubspot_sync.hubspot_bookings AS b"
+                          " WHERE idempotency_key = %s", (key,))
+        dry.rollback()
+    seats = "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+    before_seats, before_credit = one(db, seats, (s.e2,)), balance(db, student)
+    with psycopg.connect(database_url) as rival:
+        rival.execute("INSERT INTO hubspot_sync.hubspot_bookings SELECT (jsonb_populate_record("
+                      "NULL::hubspot_sync.hubspot_bookings, %s)).*", (Jsonb(stored),))
+        caller = Call(database_url, lambda conn: call(conn, fn, None, args)).start()
+        waiting_on_lock(db, caller.pid)  # its insert, on the rival's uncommitted key
+        rival.commit()
+    caller.join()
+    assert caller.error is None, caller.error
+    assert (caller.value["id"], caller.value["idempotent_replay"]) == (stored["id"], True)
+    assert (one(db, seats, (s.e2,)), balance(db, student)) == (before_seats, before_credit)
 
 
 def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:
