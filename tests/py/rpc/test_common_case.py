@@ -70,6 +70,20 @@ def test_a_plain_booking_is_the_common_case(db: psycopg.Connection) -> None:
     assert calls == 0, "a plain booking went through the pipeline"
 
 
+
+def test_a_key_stored_by_another_keyed_call_leaves_a_plain_booking_the_common_case(
+        db: psycopg.Connection) -> None:
+    """The common case reads whether its own key served another keyed call, not whether any
+    did: with another call's result stored, a plain booking is still the common case."""
+    (exam,) = make_exams(db, 1)
+    student, other = make_students(db, 2, p_sj=2)
+    rpc(db, "adjust_credits", p_student_id=other, p_credit_field="sj_credits", p_delta=1,
+        p_reason="goodwill", p_actor="ops", p_idempotency_key=str(uuid.uuid4()))
+    assert scalar(db, "SELECT count(*) FROM hubspot_sync.idempotency_results") > 0
+    result, code, calls = call_counting(db, student, exam, str(uuid.uuid4()))
+    assert code is None and result["success"]
+    assert calls == 0, "a plain booking went through the pipeline"
+
 DAY = 40  # the day (from today) of the exam each case books
 
 

@@ -16,7 +16,7 @@ from postgrest import RpcError, rpc, rpc_rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from test_lock_order import Call, waiting_on_lock
-from test_who_acts import CASES, balance, call, catalog_cache, scenario
+from test_who_acts import CASES, balance, call, catalog_cache, claims_of, scenario
 from test_who_acts import legacy_booking as legacy_booking_args
 from zone import reset_business_timezone
 
@@ -877,3 +877,72 @@ def test_an_expired_offer_the_job_has_not_passed_on_holds_no_seat_a_cancellation
     finally:
         db.execute("RESET mockbook.clock_offset")
     assert (statuses[expired], statuses[nxt]) == ("offered", "offered"), statuses
+
+
+def test_attendance_past_a_booking_without_an_exam_recounts_the_exams_after_it(
+        db: psycopg.Connection) -> None:
+    """A booking whose exam is unknown (an adopted row without one) changes status and touches
+    no exam; the bookings after it in the same call still have their exams recounted and
+    reported."""
+    orphan_exam, exam = new_exam(db), new_exam(db)
+    orphan, made = (book(db, s, e) for s, e in zip(students(db, 2), (orphan_exam, exam),
+                                                  strict=True))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET associated_mock_exam = NULL"
+               " WHERE booking_id = %s", (orphan["booking_id"],))
+    done = call(db, "mark_attendance", None, {
+        "p_updates": [{"booking_id": m["booking_id"], "attendance": "Yes"}
+                      for m in (orphan, made)], "p_actor": "test"})
+    assert len(done["updated"]) == 2
+    assert [e["mock_exam_id"] for e in done["exams"]] == [exam]
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 0
+
+
+def test_a_capacity_change_counts_only_its_exams_held_offers(db: psycopg.Connection) -> None:
+    """set_exam_capacity's remaining_seats leaves out the seats offers hold on this exam, not
+    those held on another."""
+    elsewhere, here = new_exam(db, capacity=1), new_exam(db, capacity=2)
+    first, waiting, booked = students(db, 3)
+    seat = book(db, first, elsewhere)
+    join(db, waiting, elsewhere)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for waiting
+    book(db, booked, here)
+    done = call(db, "set_exam_capacity", None, {"p_mock_exam_id": here, "p_capacity": 3})
+    assert (done["total_bookings"], done["remaining_seats"]) == (1, 2)
+
+
+def test_a_cancellation_reason_takes_1000_characters_and_refuses_1001(
+        db: psycopg.Connection) -> None:
+    exam = new_exam(db)
+    made = [book(db, s, exam) for s in students(db, 2)]
+    with pytest.raises(RpcError) as refused:
+        call(db, "cancel_booking", None, {"p_booking_id": made[0]["booking_id"],
+                                          "p_reason": "r" * 1001})
+    assert refused.value.code == "INVALID_ARGUMENT" and "p_reason" in refused.value.detail
+    done = call(db, "cancel_booking", None, {"p_booking_id": made[1]["booking_id"],
+                                             "p_reason": "r" * 1000})
+    assert done["status"] == "Cancelled"
+
+
+def test_a_students_call_naming_no_student_names_the_jwts_user(db: psycopg.Connection) -> None:
+    """A student's JWT on cancel_booking without p_student_id (the admin form) is FORBIDDEN,
+    the detail naming the user as the JWT does (its email, without the actor's prefix)."""
+    exam = new_exam(db)
+    student, = students(db, 1)
+    made = book(db, student, exam)
+    with pytest.raises(RpcError) as refused:
+        call(db, "cancel_booking", claims_of(student), {"p_booking_id": made["booking_id"]})
+    assert refused.value.code == "FORBIDDEN"
+    assert f"the request's JWT names {email_of(db, student)}, who is not an admin" \
+        in refused.value.detail
+
+
+def test_a_pattern_without_its_words_is_named_well_formed(db: psycopg.Connection) -> None:
+    """check_text_arg's documented default: a value off a pattern given without the words for
+    it is refused as not well-formed (every API caller gives its words; this is the helper's
+    own contract)."""
+    with pytest.raises(psycopg.Error) as refused:
+        db.execute("SELECT mockbook_internal.check_text_arg('p_x', 'a b', true, 10, '^[a-z]+$')")
+    db.rollback()
+    assert (refused.value.diag.message_primary, refused.value.diag.message_detail) == \
+        ("INVALID_ARGUMENT", "p_x must be well-formed.")
