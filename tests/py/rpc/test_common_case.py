@@ -70,7 +70,6 @@ def test_a_plain_booking_is_the_common_case(db: psycopg.Connection) -> None:
     assert calls == 0, "a plain booking went through the pipeline"
 
 
-
 def test_a_key_stored_by_another_keyed_call_leaves_a_plain_booking_the_common_case(
         db: psycopg.Connection) -> None:
     """The common case reads whether its own key served another keyed call, not whether any
@@ -83,6 +82,7 @@ def test_a_key_stored_by_another_keyed_call_leaves_a_plain_booking_the_common_ca
     result, code, calls = call_counting(db, student, exam, str(uuid.uuid4()))
     assert code is None and result["success"]
     assert calls == 0, "a plain booking went through the pipeline"
+
 
 DAY = 40  # the day (from today) of the exam each case books
 

@@ -885,8 +885,8 @@ def test_attendance_past_a_booking_without_an_exam_recounts_the_exams_after_it(
     no exam; the bookings after it in the same call still have their exams recounted and
     reported."""
     orphan_exam, exam = new_exam(db), new_exam(db)
-    orphan, made = (book(db, s, e) for s, e in zip(students(db, 2), (orphan_exam, exam),
-                                                  strict=True))
+    orphan, made = [book(db, s, e) for s, e in zip(students(db, 2), (orphan_exam, exam),
+                                                  strict=True)]
     db.execute("UPDATE hubspot_sync.hubspot_bookings SET associated_mock_exam = NULL"
                " WHERE booking_id = %s", (orphan["booking_id"],))
     done = call(db, "mark_attendance", None, {
@@ -913,6 +913,8 @@ def test_a_capacity_change_counts_only_its_exams_held_offers(db: psycopg.Connect
 
 def test_a_cancellation_reason_takes_1000_characters_and_refuses_1001(
         db: psycopg.Connection) -> None:
+    """cancel_booking's p_reason (stored with the cancellation) up to 1,000 characters; one more
+    is refused as an argument, naming it."""
     exam = new_exam(db)
     made = [book(db, s, exam) for s in students(db, 2)]
     with pytest.raises(RpcError) as refused:
