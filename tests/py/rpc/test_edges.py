@@ -237,8 +237,7 @@ def test_a_key_stored_past_the_key_lock_is_replayed_and_takes_no_seat(
                           " b.booking_id || '-X') FROM hubspot_sync.hubspot_bookings AS b"
                           " WHERE idempotency_key = %s", (key,))
         dry.rollback()
-    seats = "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
-    before_seats, before_credit = one(db, seats, (s.e2,)), balance(db, student)
+    before_seats, before_credit = one(db, "SELECT tests.total(%s)", (s.e2,)), balance(db, student)
     with psycopg.connect(database_url) as rival:
         rival.execute("INSERT INTO hubspot_sync.hubspot_bookings SELECT (jsonb_populate_record("
                       "NULL::hubspot_sync.hubspot_bookings, %s)).*", (Jsonb(stored),))
@@ -248,7 +247,8 @@ def test_a_key_stored_past_the_key_lock_is_replayed_and_takes_no_seat(
     caller.join()
     assert caller.error is None, caller.error
     assert (caller.value["id"], caller.value["idempotent_replay"]) == (stored["id"], True)
-    assert (one(db, seats, (s.e2,)), balance(db, student)) == (before_seats, before_credit)
+    assert (one(db, "SELECT tests.total(%s)", (s.e2,)), balance(db, student)) == \
+        (before_seats, before_credit)
 
 
 def test_a_duplicate_without_a_code_is_named_as_such(db: psycopg.Connection) -> None:
@@ -552,8 +552,7 @@ def test_attendance_on_two_exams_recounts_and_reports_both(db: psycopg.Connectio
         "p_updates": [{"booking_id": m["booking_id"], "attendance": "Yes"} for m in made],
         "p_actor": "test"})
     assert sorted(e["mock_exam_id"] for e in done["exams"]) == sorted(exams)
-    assert [one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
-                    " WHERE hubspot_id = %s", (e,)) for e in exams] == [0, 0]
+    assert [one(db, "SELECT tests.total(%s)", (e,)) for e in exams] == [0, 0]
 
 
 def test_an_admin_booking_on_an_exam_without_a_capacity_says_it_is_over_capacity(
@@ -894,8 +893,7 @@ def test_attendance_past_a_booking_without_an_exam_recounts_the_exams_after_it(
                       for m in (orphan, made)], "p_actor": "test"})
     assert len(done["updated"]) == 2
     assert [e["mock_exam_id"] for e in done["exams"]] == [exam]
-    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
-                   " WHERE hubspot_id = %s", (exam,)) == 0
+    assert one(db, "SELECT tests.total(%s)", (exam,)) == 0
 
 
 def test_a_capacity_change_counts_only_its_exams_held_offers(db: psycopg.Connection) -> None:
