@@ -26,13 +26,16 @@ def serve(
     webhook_secret = options.pop("webhook_secret", None)
     sandbox = Sandbox(port, host=host, **options)
     done = stop or threading.Event()
+    # SIGTERM leaves a mark and takes no lock: Event.set would take the lock the main thread
+    # holds inside done.wait when the signal lands there, and wait on itself for ever
+    terminated: list[int] = []
     if stop is None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        signal.signal(signal.SIGTERM, lambda signum, _frame: terminated.append(signum))
     sandbox.start()
     sender = attach(sandbox, webhook_url, webhook_secret or "") if webhook_url else None
     print(f"HubSpot sandbox listening on {sandbox.base_url}", flush=True)
     try:
-        while not done.wait(0.5):
+        while not terminated and not done.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass

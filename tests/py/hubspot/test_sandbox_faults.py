@@ -210,3 +210,45 @@ def test_serve_runs_until_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
         proc.stdout.close()
+
+
+# Sent while the main thread holds the lock inside the stop event's wait: a handler that took
+# that lock (Event.set) would wait on itself for ever.
+_SIGTERM_INSIDE_THE_WAIT = """
+import os, signal, threading
+from glue.sandbox import foreground
+
+class Event(threading.Event):
+    def wait(self, timeout=None):
+        # serve's own wait: the main thread's, with its half-second beat
+        with self._cond:
+            if threading.current_thread() is threading.main_thread() and timeout == 0.5 \
+                    and not getattr(self, "sent", False):
+                self.sent = True
+                print("signalling", flush=True)
+                os.kill(os.getpid(), signal.SIGTERM)
+        return super().wait(timeout)
+
+foreground.threading.Event = Event
+foreground.serve({port})
+"""
+
+
+def test_serve_stops_on_a_sigterm_that_lands_inside_its_wait() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGTERM_INSIDE_THE_WAIT.format(port=port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert "listening on" in proc.stdout.readline()
+        assert proc.stdout.readline() == "signalling\n"
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
