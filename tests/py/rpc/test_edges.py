@@ -946,3 +946,93 @@ def test_a_pattern_without_its_words_is_named_well_formed(db: psycopg.Connection
     db.rollback()
     assert (refused.value.diag.message_primary, refused.value.diag.message_detail) == \
         ("INVALID_ARGUMENT", "p_x must be well-formed.")
+
+
+def test_an_expired_offer_the_job_finds_locked_holds_no_seat_the_job_offers_on(
+        db: psycopg.Connection, database_url: str) -> None:
+    """process_waitlist passes over an expired offer another transaction holds (SKIP LOCKED: it
+    stays 'offered' until a later run); the seat it held is free all the same, and the same run
+    offers it to the next waiting student."""
+    exam = new_exam(db, capacity=1)
+    first, expired, nxt = students(db, 3)
+    seat = book(db, first, exam)
+    join(db, expired, exam)
+    join(db, nxt, exam)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for expired
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    clock_at(db, one(db, "SELECT %s::timestamptz + interval '1 minute'", (expires,)))
+    try:
+        with psycopg.connect(database_url) as rival:
+            rival.execute("SELECT FROM hubspot_sync.waitlist_entries WHERE mock_exam_id = %s"
+                          " AND student_id = %s FOR UPDATE", (exam, expired))
+            done = call(db, "process_waitlist", None, {"p_actor": "test"})
+            rival.rollback()
+        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
+                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert (done["expired"], done["offered"]) == (0, 1), done
+    assert (statuses[expired], statuses[nxt]) == ("offered", "offered"), statuses
+
+
+@pytest.mark.parametrize("delta", [1000, -1000])
+def test_adjust_credits_takes_a_delta_at_either_bound(db: psycopg.Connection,
+                                                      delta: int) -> None:
+    """docs/rpc.md: p_delta between -1000 and 1000, both included."""
+    student = one(db, "SELECT tests.make_student(p_sj := 1000)")
+    rpc(db, "adjust_credits", p_student_id=student, p_credit_field="sj_credits", p_delta=delta,
+        p_reason="goodwill", p_actor="test")
+    assert balance(db, student) == 1000 + delta
+    assert one(db, "SELECT delta FROM hubspot_sync.credit_ledger WHERE student_id = %s",
+               (student,)) == delta
+
+
+def test_the_seats_left_and_is_full_read_null_columns_as_zero(
+        db: psycopg.Connection) -> None:
+    """list_available_exams' remaining_seats (capacity - total_bookings - held, 0 at the least)
+    and is_full: a NULL capacity or total (production's columns allow both) counts as 0, so an
+    exam without a capacity is full and one without a total has its capacity free."""
+    full, no_capacity, no_total = new_exam(db, capacity=1), new_exam(db), new_exam(db, capacity=1)
+    book(db, students(db, 1)[0], full)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL WHERE hubspot_id = %s",
+               (no_capacity,))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (no_total,))
+    rows = {r["mock_exam_id"]: (r["capacity"], r["total_bookings"], r["remaining_seats"],
+                                r["is_full"])
+            for r in rpc_rows(db, "list_available_exams", p_include_unbookable=True)}
+    assert rows[full] == (1, 1, 0, True)
+    assert rows[no_capacity] == (0, 0, 0, True)
+    assert rows[no_total] == (1, 0, 1, False)
+
+
+# what 255 characters of each get: the next check's answer (a code is at most 100 characters, a
+# token must be its field's label), or the booking
+AT_THE_LIMIT = {
+    "p_student_name": None,
+    "p_booking_id": "is not a valid booking code: it has 255 characters (3 to 100).",
+    "p_token_used": "p_token_used must be 'Situational Judgment Token' for sj_credits.",
+}
+
+
+@pytest.mark.parametrize("field", list(AT_THE_LIMIT))
+def test_create_booking_atomic_text_limits(db: psycopg.Connection, field: str) -> None:
+    """docs/rpc.md: create_booking_atomic's p_student_name, p_booking_id and p_token_used are at
+    most 255 characters: 256 is refused naming the argument and its limit, with nothing written;
+    255 passes that check, on to the next one."""
+    s = scenario(db)
+    before = table_digests(db)
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "create_booking_atomic", **{**legacy_booking_args(db, s), field: "n" * 256})
+    assert (refused.value.code, refused.value.detail) == (
+        "INVALID_ARGUMENT", f"{field} is longer than 255 characters.")
+    assert table_digests(db) == before
+    args = {**legacy_booking_args(db, s), field: "n" * 255}
+    if AT_THE_LIMIT[field] is None:
+        assert rpc(db, "create_booking_atomic", **args)["success"] is True
+        return
+    with pytest.raises(RpcError) as refused:
+        rpc(db, "create_booking_atomic", **args)
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert refused.value.detail.endswith(AT_THE_LIMIT[field]), refused.value.detail
