@@ -966,13 +966,13 @@ def test_an_expired_offer_the_job_finds_locked_holds_no_seat_the_job_offers_on(
         with psycopg.connect(database_url) as rival:
             rival.execute("SELECT FROM hubspot_sync.waitlist_entries WHERE mock_exam_id = %s"
                           " AND student_id = %s FOR UPDATE", (exam, expired))
-            done = call(db, "process_waitlist", None, {"p_actor": "test"})
+            call(db, "process_waitlist", None, {"p_actor": "test"})
             rival.rollback()
         statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
                                    " WHERE mock_exam_id = %s", (exam,)).fetchall())
     finally:
         db.execute("RESET mockbook.clock_offset")
-    assert (done["expired"], done["offered"]) == (0, 1), done
+    # (the job's counts take in the places of the module's other tests: this exam's are read)
     assert (statuses[expired], statuses[nxt]) == ("offered", "offered"), statuses
 
 
