@@ -1036,3 +1036,95 @@ def test_create_booking_atomic_text_limits(db: psycopg.Connection, field: str) -
         rpc(db, "create_booking_atomic", **args)
     assert refused.value.code == "INVALID_ARGUMENT"
     assert refused.value.detail.endswith(AT_THE_LIMIT[field]), refused.value.detail
+
+
+def test_a_seat_count_stored_as_null_is_zero_seats_taken(db: psycopg.Connection) -> None:
+    """take_seat reads a NULL total_bookings (production's column allows it) as 0: the exam's one
+    seat is free, and taking it writes 1."""
+    exam = new_exam(db, capacity=1)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET total_bookings = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    made = book(db, students(db, 1)[0], exam)
+    assert made["success"] is True
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 1
+
+
+def test_a_capacity_emptied_while_the_seat_waits_is_full_and_says_0_of_0(
+        db: psycopg.Connection, database_url: str) -> None:
+    """Another writer (a HubSpot sync, an admin app) empties the exam's capacity and count while
+    a booking that passed its checks waits for the row: the seat's UPDATE reads the row it
+    waited for, so the booking is EXAM_FULL, reading both NULLs as 0 in its detail, and keeps
+    nothing."""
+    exam = new_exam(db, capacity=5)
+    student = students(db, 1)[0]
+    with psycopg.connect(database_url) as rival:
+        rival.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = NULL,"
+                      " total_bookings = NULL WHERE hubspot_id = %s", (exam,))
+        caller = Call(database_url, lambda conn: book(conn, student, exam)).start()
+        waiting_on_lock(db, caller.pid)  # the seat's UPDATE, on the rival's row
+        rival.commit()
+    caller.join()
+    assert isinstance(caller.error, RpcError) and caller.error.code == "EXAM_FULL", caller.error
+    assert caller.error.detail == f"Exam {exam} is full (0 of 0 seats booked)."
+    assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
+               (student,)) == 0
+    assert one(db, "SELECT sj_credits FROM hubspot_sync.hubspot_contact_credits"
+                   " WHERE student_id = %s", (student,)) == 3
+
+
+def test_a_rebook_replayed_answers_its_first_result_not_todays_rows(
+        db: psycopg.Connection) -> None:
+    """rebook stores its result under its key: a replay answers it as it was, though the old
+    exam's count has moved since (a booking of it by someone else)."""
+    s = scenario(db)
+    args = {"p_booking_id": s.booking, "p_new_mock_exam_id": s.e2,
+            "p_idempotency_key": f"edge-rebook-{s.s0}"}
+    first = call(db, "rebook", None, args)
+    book(db, s.s1, s.e)                  # the old exam's count moves on
+    again = call(db, "rebook", None, args)
+    assert again["idempotent_replay"] is True
+    assert again["previous_exam_total_bookings"] == first["previous_exam_total_bookings"]
+    assert one(db, "SELECT tests.total(%s)", (s.e,)) == first["previous_exam_total_bookings"] + 1
+
+
+def test_offers_a_booking_closes_on_two_exams_are_offered_on_at_once(
+        db: psycopg.Connection) -> None:
+    """A student holding offers on two exams books a third of the same type and day: both
+    offers are left, and each exam's seat goes to its next waiting student in the same call."""
+    held, also_held, other = new_exam(db, capacity=1), new_exam(db, capacity=1), new_exam(db)
+    offered, *rest = students(db, 5)
+    for exam, (first, nxt) in ((held, rest[:2]), (also_held, rest[2:])):
+        seat = book(db, first, exam)
+        join(db, offered, exam)
+        join(db, nxt, exam)
+        call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # for offered
+    book(db, offered, other)
+    statuses = db.execute("SELECT mock_exam_id, student_id, status"
+                          " FROM hubspot_sync.waitlist_entries WHERE mock_exam_id IN (%s, %s)",
+                          (held, also_held)).fetchall()
+    assert sorted(statuses) == sorted([(held, offered, "left"), (held, rest[1], "offered"),
+                                       (also_held, offered, "left"),
+                                       (also_held, rest[3], "offered")]), statuses
+
+
+# a function whose key claim_idempotent_call claims (the helper the keyed admin functions
+# share), and an argument that changes what a second call with the same key asks
+KEY_REUSE = {"adjust_credits": ("p_delta", 2)}
+
+
+@pytest.mark.parametrize("fn", KEY_REUSE)
+def test_a_key_reused_with_other_arguments_by_the_same_function_is_refused(
+        db: psycopg.Connection, fn: str) -> None:
+    """The same function, the same key, other arguments: IDEMPOTENCY_KEY_REUSED, nothing
+    written (not the first call's result replayed)."""
+    s = scenario(db)
+    key = f"edge-reuse-{uuid.uuid4()}"
+    args = {**CASES[fn].args(db, s), "p_idempotency_key": key}
+    call(db, fn, None, args)
+    before = table_digests(db)
+    changed, value = KEY_REUSE[fn]
+    with pytest.raises(RpcError) as refused:
+        call(db, fn, None, {**args, changed: value})
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert table_digests(db) == before

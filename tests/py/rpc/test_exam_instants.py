@@ -284,6 +284,21 @@ def test_the_cancellation_deadline_applies_to_an_iso_timed_exam(db: psycopg.Conn
     assert refused.value.code == "CANCELLATION_CLOSED"
 
 
+def test_with_no_cancellation_deadline_a_student_cancels_up_to_the_start(
+        db: psycopg.Connection, rules: None) -> None:
+    """cancel_deadline_hours read as JSON null (its row's value, or no row: off): a student's own
+    cancellation half an hour before the start is taken; no deadline of any length stands in for
+    the rule left off."""
+    db.execute("UPDATE hubspot_sync.booking_rules SET value = 'null'::jsonb"
+               " WHERE rule = 'cancel_deadline_hours'")
+    now = db_now(db)
+    exam = make_exam_at(db, now + timedelta(minutes=30), now + timedelta(hours=3))
+    student = make_student(db)
+    booking = book(db, student, exam)
+    done = rpc(db, "cancel_booking", p_booking_id=booking["booking_id"], p_student_id=student)
+    assert done["status"] == "Cancelled"
+
+
 def test_an_exam_that_ended_earlier_today_is_not_bookable_with_the_default_rules(
         db: psycopg.Connection) -> None:
     set_local_time(db, "20:00")
