@@ -1108,9 +1108,25 @@ def test_offers_a_booking_closes_on_two_exams_are_offered_on_at_once(
                                        (also_held, rest[3], "offered")]), statuses
 
 
-# a function whose key claim_idempotent_call claims (the helper the keyed admin functions
-# share), and an argument that changes what a second call with the same key asks
-KEY_REUSE = {"adjust_credits": ("p_delta", 2)}
+# the functions whose key claim_idempotent_call claims, and an argument that changes what a
+# second call with the same key asks (each in the key's fingerprint)
+KEY_REUSE: dict[str, tuple[str, Any]] = {
+    "adjust_credits": ("p_delta", 2),
+    "cancel_booking": ("p_reason", "another reason"),
+    "cancel_bookings": ("p_refund", False),
+    "mark_attendance": ("p_updates", None),  # the same booking, marked No
+    "set_exam_capacity": ("p_capacity", 13),
+    "set_exam_prerequisites": ("p_prerequisite_ids", None),  # the scenario's exam E
+    "update_exam_prerequisites": ("p_remove_ids", None),  # the scenario's exam E
+}
+
+
+def test_every_function_that_claims_a_key_is_checked_here(db: psycopg.Connection) -> None:
+    claimers = {name for (name,) in db.execute(
+        "SELECT p.proname FROM pg_catalog.pg_proc AS p"
+        " WHERE p.pronamespace = 'hubspot_sync'::regnamespace"
+        " AND p.prosrc LIKE '%%mockbook_internal.claim_idempotent_call(%%'").fetchall()}
+    assert claimers == set(KEY_REUSE)
 
 
 @pytest.mark.parametrize("fn", KEY_REUSE)
@@ -1119,12 +1135,14 @@ def test_a_key_reused_with_other_arguments_by_the_same_function_is_refused(
     """The same function, the same key, other arguments: IDEMPOTENCY_KEY_REUSED, nothing
     written (not the first call's result replayed)."""
     s = scenario(db)
-    key = f"edge-reuse-{uuid.uuid4()}"
-    args = {**CASES[fn].args(db, s), "p_idempotency_key": key}
+    args = {**CASES[fn].args(db, s), "p_idempotency_key": f"edge-reuse-{uuid.uuid4()}"}
     call(db, fn, None, args)
     before = table_digests(db)
     changed, value = KEY_REUSE[fn]
+    if value is None:
+        value = {"p_updates": [{"booking_id": s.booking, "attendance": "No"}],
+                 "p_prerequisite_ids": [s.e], "p_remove_ids": [s.e]}[changed]
     with pytest.raises(RpcError) as refused:
         call(db, fn, None, {**args, changed: value})
-    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED", refused.value
     assert table_digests(db) == before
