@@ -1146,3 +1146,56 @@ def test_a_key_reused_with_other_arguments_by_the_same_function_is_refused(
         call(db, fn, None, {**args, changed: value})
     assert refused.value.code == "IDEMPOTENCY_KEY_REUSED", refused.value
     assert table_digests(db) == before
+
+
+def test_cancel_booking_atomic_cancels_a_booking_whose_student_has_no_contact(
+        db: psycopg.Connection) -> None:
+    """An adopted booking may name a student no contact row has: cancel_booking_atomic (no
+    credit to restore) locks no contact and cancels it."""
+    made = book(db, students(db, 1)[0], new_exam(db))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET student_id = %s,"
+               " associated_contact_id = NULL WHERE id = %s", (f"GONE{uuid.uuid4().hex[:8]}",
+                                                               made["id"]))
+    done = call(db, "cancel_booking_atomic", None, {
+        "p_booking_id": made["id"], "p_credit_field": None, "p_restored_credit_value": None})
+    assert done["success"] is True
+    assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (made["id"],)) == "Cancelled"
+
+
+def test_with_no_lock_timeout_set_the_seats_wait_ends_busy_at_the_documented_default(
+        db: psycopg.Connection, database_url: str) -> None:
+    """docs/dba.md: mockbook.lock_timeout defaults to 2s, for the seat's own wait too: a booking
+    whose exam row is held elsewhere answers BUSY by itself (the 10 s statement_timeout stands in
+    for the API's)."""
+    exam, student = new_exam(db), students(db, 1)[0]
+    with psycopg.connect(database_url, autocommit=True) as caller, \
+            psycopg.connect(database_url) as rival:
+        rival.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                      " FOR UPDATE", (exam,))
+        caller.execute("SET mockbook.lock_timeout = ''")
+        caller.execute("SET statement_timeout = '10s'")
+        with pytest.raises(RpcError) as busy:
+            book(caller, student, exam)
+        assert busy.value.code == "BUSY", busy.value
+        rival.rollback()
+
+
+def test_a_students_rebook_is_no_time_conflict_with_the_booking_it_replaces(
+        db: psycopg.Connection) -> None:
+    """time_conflict on: a student moving a booking to an exam that overlaps the one it leaves
+    is not refused for overlapping itself."""
+    saved = one(db, "SELECT value FROM hubspot_sync.booking_rules WHERE rule = 'time_conflict'")
+    first, moved = new_exam(db), new_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = '10:00',"
+               " end_time = '13:00' WHERE hubspot_id = %s", (moved,))  # 09:00-12:00 left
+    student = students(db, 1)[0]
+    made = book(db, student, first)
+    rpc(db, "set_booking_rule", p_rule="time_conflict", p_value=True, p_actor="test")
+    try:
+        done = call(db, "rebook", claims_of(student), {
+            "p_booking_id": made["booking_id"], "p_new_mock_exam_id": moved,
+            "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    finally:
+        rpc(db, "set_booking_rule", p_rule="time_conflict", p_value=saved, p_actor="test")
+    assert done["success"] is True and done["rebooked_from"]["id"] == made["id"]

@@ -299,6 +299,25 @@ def test_with_no_cancellation_deadline_a_student_cancels_up_to_the_start(
     assert done["status"] == "Cancelled"
 
 
+def test_the_cancellation_deadline_closes_at_its_hour_to_the_second(db: psycopg.Connection,
+                                                                     rules: None) -> None:
+    """cancel_deadline_hours 1: a student's cancellation 0.3 s past one hour before the start is
+    CANCELLATION_CLOSED (hours are 3,600 seconds each)."""
+    start = (db_now(db) + timedelta(days=1)).replace(microsecond=0)
+    exam = make_exam_at(db, start, start + timedelta(hours=3))
+    student = make_student(db)
+    booking = book(db, student, exam)
+    set_rule(db, "cancel_deadline_hours", 1)
+    db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now())::text,"
+               " false)", (start - timedelta(hours=1) + timedelta(seconds=0.3),))
+    try:
+        with pytest.raises(RpcError) as refused:
+            rpc(db, "cancel_booking", p_booking_id=booking["booking_id"], p_student_id=student)
+    finally:
+        db.execute("RESET mockbook.clock_offset")
+    assert refused.value.code == "CANCELLATION_CLOSED"
+
+
 def test_an_exam_that_ended_earlier_today_is_not_bookable_with_the_default_rules(
         db: psycopg.Connection) -> None:
     set_local_time(db, "20:00")
