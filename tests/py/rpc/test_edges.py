@@ -364,6 +364,28 @@ def clock_at(db: psycopg.Connection, moment: Any) -> None:
                " false)", (moment,))
 
 
+def expired_offer(db: psycopg.Connection) -> tuple[str, str, str]:
+    """An exam of one seat, offered to one student with another waiting behind, and this
+    session's clock a minute past the offer's end (the caller resets mockbook.clock_offset):
+    (exam, the offered student, the next)."""
+    exam = new_exam(db, capacity=1)
+    first, expired, nxt = students(db, 3)
+    seat = book(db, first, exam)
+    join(db, expired, exam)
+    join(db, nxt, exam)
+    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for expired
+    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
+                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
+    clock_at(db, one(db, "SELECT %s::timestamptz + interval '1 minute'", (expires,)))
+    return exam, expired, nxt
+
+
+def places(db: psycopg.Connection, exam: str) -> dict[str, str]:
+    """Each student's waitlist status on the exam."""
+    return dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
+                           " WHERE mock_exam_id = %s", (exam,)).fetchall())
+
+
 def test_join_waitlist_counts_only_its_exams_held_offers(db: psycopg.Connection) -> None:
     """A seat held by an offer on another exam does not fill this one: EXAM_NOT_FULL."""
     elsewhere, here = new_exam(db, capacity=1), new_exam(db, capacity=2)
@@ -450,8 +472,7 @@ def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
             call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})
         clock_at(db, one(db, "SELECT now() + interval '5 minutes'"))   # newer's has expired
         call(db, "set_exam_capacity", None, {"p_mock_exam_id": exam, "p_capacity": 0})
-        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
-                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+        statuses = places(db, exam)
     finally:
         db.execute("RESET mockbook.clock_offset")
         db.execute("UPDATE hubspot_sync.booking_rules SET value = %s"
@@ -859,20 +880,12 @@ def test_an_expired_offer_the_job_has_not_passed_on_holds_no_seat_a_cancellation
         db: psycopg.Connection) -> None:
     """An offer past its instant still reads 'offered' until the waitlist job runs; a seat freed
     meanwhile goes to the next waiting student all the same (the expired offer holds nothing)."""
-    exam = new_exam(db, capacity=1)
-    first, expired, nxt, late = students(db, 4)
-    seat = book(db, first, exam)
-    join(db, expired, exam)
-    join(db, nxt, exam)
-    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for expired
-    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
-                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
-    clock_at(db, one(db, "SELECT %s::timestamptz + interval '1 minute'", (expires,)))
+    exam, expired, nxt = expired_offer(db)
+    late = students(db, 1)[0]
     try:
         again = book(db, late, exam)               # the seat the expired offer held, taken
         call(db, "cancel_booking", None, {"p_booking_id": again["booking_id"]})
-        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
-                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+        statuses = places(db, exam)
     finally:
         db.execute("RESET mockbook.clock_offset")
     assert (statuses[expired], statuses[nxt]) == ("offered", "offered"), statuses
@@ -953,23 +966,14 @@ def test_an_expired_offer_the_job_finds_locked_holds_no_seat_the_job_offers_on(
     """process_waitlist passes over an expired offer another transaction holds (SKIP LOCKED: it
     stays 'offered' until a later run); the seat it held is free all the same, and the same run
     offers it to the next waiting student."""
-    exam = new_exam(db, capacity=1)
-    first, expired, nxt = students(db, 3)
-    seat = book(db, first, exam)
-    join(db, expired, exam)
-    join(db, nxt, exam)
-    call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # held for expired
-    expires = one(db, "SELECT offer_expires_at FROM hubspot_sync.waitlist_entries"
-                      " WHERE mock_exam_id = %s AND status = 'offered'", (exam,))
-    clock_at(db, one(db, "SELECT %s::timestamptz + interval '1 minute'", (expires,)))
+    exam, expired, nxt = expired_offer(db)
     try:
         with psycopg.connect(database_url) as rival:
             rival.execute("SELECT FROM hubspot_sync.waitlist_entries WHERE mock_exam_id = %s"
                           " AND student_id = %s FOR UPDATE", (exam, expired))
             call(db, "process_waitlist", None, {"p_actor": "test"})
             rival.rollback()
-        statuses = dict(db.execute("SELECT student_id, status FROM hubspot_sync.waitlist_entries"
-                                   " WHERE mock_exam_id = %s", (exam,)).fetchall())
+        statuses = places(db, exam)
     finally:
         db.execute("RESET mockbook.clock_offset")
     # (the job's counts take in the places of the module's other tests: this exam's are read)
