@@ -318,6 +318,28 @@ def test_the_cancellation_deadline_closes_at_its_hour_to_the_second(db: psycopg.
     assert refused.value.code == "CANCELLATION_CLOSED"
 
 
+def test_the_minimum_notice_opens_and_closes_to_the_second(db: psycopg.Connection,
+                                                            rules: None) -> None:
+    """min_notice_hours 24 (hours are 3,600 seconds each): a booking 10 s before the notice
+    window begins is taken, one 0.3 s inside it is BOOKING_CLOSED."""
+    start = (db_now(db) + timedelta(days=3)).replace(microsecond=0)
+    exam = make_exam_at(db, start, start + timedelta(hours=3))
+    set_rule(db, "min_notice_hours", 24)
+    window = start - timedelta(hours=24)
+    outcome = {}
+    for label, moment in (("before", window - timedelta(seconds=10)),
+                          ("inside", window + timedelta(seconds=0.3))):
+        db.execute("SELECT set_config('mockbook.clock_offset', (%s::timestamptz - now())::text,"
+                   " false)", (moment,))
+        try:
+            outcome[label] = book(db, make_student(db), exam)["status"]
+        except RpcError as refused:
+            outcome[label] = refused.code
+        finally:
+            db.execute("RESET mockbook.clock_offset")
+    assert outcome == {"before": "Active", "inside": "BOOKING_CLOSED"}
+
+
 def test_an_exam_that_ended_earlier_today_is_not_bookable_with_the_default_rules(
         db: psycopg.Connection) -> None:
     set_local_time(db, "20:00")

@@ -221,6 +221,34 @@ def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_acce
     check_invariants(db, snap)
 
 
+def test_a_capacity_written_down_under_held_offers_refuses_only_the_later_offer(
+        db: psycopg.Connection) -> None:
+    """The capacity lowered by a direct write (an admin tool's UPDATE: no offer withdrawn) under
+    two held offers: each offer's place among the held ones decides. The first offer accepted
+    takes the one seat left (a later offer still held does not count against it); the second is
+    then EXAM_FULL and keeps nothing."""
+    exam = make_exam(db, capacity=3)
+    students = [make_student(db) for _ in range(5)]
+    bookings = [book(db, s, exam) for s in students[:3]]
+    first, second = students[3], students[4]
+    join(db, first, exam)
+    join(db, second, exam)
+    cancel(db, bookings[0])
+    cancel(db, bookings[1])
+    assert places(db, exam) == {first: "offered", second: "offered"}
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2 WHERE hubspot_id = %s",
+               (exam,))
+    assert places(db, exam) == {first: "offered", second: "offered"}   # nothing withdrawn
+    assert accept(db, first, exam)["total_bookings"] == 2
+    snap = snapshot(db)
+    with pytest.raises(RpcError) as err:
+        accept(db, second, exam)
+    assert err.value.code == "EXAM_FULL"
+    check_invariants(db, snap)
+    assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
+                   " WHERE hubspot_id = %s", (exam,)) == 2
+
+
 def test_a_capacity_cut_withdraws_only_its_own_exams_offers_and_leaves_the_kept_ones_alone(
         db: psycopg.Connection) -> None:
     """A cut withdraws the offers beyond its exam's free seats and touches nothing else: the

@@ -15,19 +15,21 @@ DECLARE
         coalesce(current_setting('mockbook.origin', true), '') NOT IN ('hubspot', 'sync');
     v_old jsonb;
     v_new jsonb;
-    -- UPDATE: the changed columns; INSERT: the non-NULL ones (NULL elements are dropped)
+    -- the audit row's changed_fields: UPDATE the changed columns, INSERT the non-NULL ones,
+    -- DELETE those that held a value
     v_fields text[];
     v_key text;
-    -- the audit row's changed_fields, old_values and new_values, record id, HubSpot id, and
-    -- synced_to_hubspot_at and note_waits: set by the branch that applies, so the one INSERT
-    -- below reads variables only (its expressions are set up at every execution, all branches
-    -- of a CASE included)
+    -- the audit row's old_values and new_values, record id, HubSpot id and note_waits (and
+    -- v_fields, its changed_fields): set by the branch that applies, so the one INSERT below
+    -- reads variables (its expressions are set up at every execution, all branches of a CASE
+    -- included). An expression that calls a function which is not immutable (to_jsonb,
+    -- jsonb_build_object, now(), current_setting) takes a snapshot of its own in a VOLATILE
+    -- function, new whenever another transaction committed since the last: changed_fields'
+    -- jsonb and the exam's sync stamp are made by the INSERT, under its snapshot
     v_old_values jsonb;
     v_new_values jsonb;
-    v_changed jsonb;
     v_id uuid;
     v_hubspot_id text;
-    v_synced timestamptz;
     v_waits boolean := false;
     -- who (performed_by): mockbook_internal.request_actor decides when the request's claims
     -- name a user (a non-blank email or sub claim, in an object); the test here, the same as
@@ -146,20 +148,20 @@ BEGIN
         v_new := to_jsonb(NEW);
         v_old := to_jsonb(OLD);
         IF cardinality(v_fields) = 1 THEN
-            -- the common case (a balance, a seat count): one column, no loop
-            v_old_values := jsonb_build_object(v_fields[1], v_old -> v_fields[1]);
-            v_new_values := jsonb_build_object(v_fields[1], v_new -> v_fields[1]);
+            -- the common case (a balance, a seat count): one column, no loop; jsonb_set (adds
+            -- the key) is immutable, where jsonb_build_object is not: no snapshot of its own
+            v_old_values := jsonb_set('{}', v_fields, v_old -> v_fields[1]);
+            v_new_values := jsonb_set('{}', v_fields, v_new -> v_fields[1]);
         ELSE
             -- in ORDER BY's order (the database's collation), as changed_fields always was
             v_fields := ARRAY(SELECT k.key FROM unnest(v_fields) AS k(key) ORDER BY k.key);
             v_old_values := '{}'::jsonb;
             v_new_values := '{}'::jsonb;
             FOREACH v_key IN ARRAY v_fields LOOP
-                v_old_values := v_old_values || jsonb_build_object(v_key, v_old -> v_key);
-                v_new_values := v_new_values || jsonb_build_object(v_key, v_new -> v_key);
+                v_old_values := jsonb_set(v_old_values, ARRAY[v_key], v_old -> v_key);
+                v_new_values := jsonb_set(v_new_values, ARRAY[v_key], v_new -> v_key);
             END LOOP;
         END IF;
-        v_changed := to_jsonb(v_fields);
     ELSIF TG_OP = 'INSERT' THEN
         -- the columns given a non-NULL value, bookkeeping columns not listed, in alphabetical
         -- order as written
@@ -169,7 +171,7 @@ BEGIN
             -- the catalog by tests/sql/test_row_change_columns.sql)
             PERFORM 'PRAGMA:DISABLE:CHECK';
             IF TG_TABLE_NAME = 'hubspot_contact_credits' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.created_at IS NOT NULL THEN 'created_at' END,
                     CASE WHEN NEW.cs_credits IS NOT NULL THEN 'cs_credits' END,
                     CASE WHEN NEW.email IS NOT NULL THEN 'email' END,
@@ -183,9 +185,9 @@ BEGIN
                     CASE WHEN NEW.shared_mock_credits IS NOT NULL THEN 'shared_mock_credits' END,
                     CASE WHEN NEW.sj_credits IS NOT NULL THEN 'sj_credits' END,
                     CASE WHEN NEW.sjmini_credits IS NOT NULL THEN 'sjmini_credits' END,
-                    CASE WHEN NEW.student_id IS NOT NULL THEN 'student_id' END];
+                    CASE WHEN NEW.student_id IS NOT NULL THEN 'student_id' END], NULL);
             ELSIF TG_TABLE_NAME = 'hubspot_mock_exams' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.capacity IS NOT NULL THEN 'capacity' END,
                     CASE WHEN NEW.created_at IS NOT NULL THEN 'created_at' END,
                     CASE WHEN NEW.end_time IS NOT NULL THEN 'end_time' END,
@@ -202,9 +204,9 @@ BEGIN
                     CASE WHEN NEW.scheduled_activation_datetime IS NOT NULL
                          THEN 'scheduled_activation_datetime' END,
                     CASE WHEN NEW.start_time IS NOT NULL THEN 'start_time' END,
-                    CASE WHEN NEW.total_bookings IS NOT NULL THEN 'total_bookings' END];
+                    CASE WHEN NEW.total_bookings IS NOT NULL THEN 'total_bookings' END], NULL);
             ELSIF TG_TABLE_NAME = 'hubspot_bookings' THEN
-                v_fields := ARRAY[
+                v_fields := array_remove(ARRAY[
                     CASE WHEN NEW.associated_contact_id IS NOT NULL
                          THEN 'associated_contact_id' END,
                     CASE WHEN NEW.associated_mock_exam IS NOT NULL THEN 'associated_mock_exam' END,
@@ -233,7 +235,7 @@ BEGIN
                     CASE WHEN NEW.token_refund_admin IS NOT NULL THEN 'token_refund_admin' END,
                     CASE WHEN NEW.token_refunded IS NOT NULL THEN 'token_refunded' END,
                     CASE WHEN NEW.token_refunded_at IS NOT NULL THEN 'token_refunded_at' END,
-                    CASE WHEN NEW.token_used IS NOT NULL THEN 'token_used' END];
+                    CASE WHEN NEW.token_used IS NOT NULL THEN 'token_used' END], NULL);
             ELSE
                 RAISE EXCEPTION 'record_row_change has no column list for table %', TG_TABLE_NAME
                     USING ERRCODE = 'XX000';
@@ -241,15 +243,15 @@ BEGIN
         END;
         v_new := to_jsonb(NEW);
         v_new_values := v_new;
-        v_changed := to_jsonb(array_remove(v_fields, NULL));
     ELSE
         -- DELETE (rare: no list of its own): the non-NULL columns of the jsonb row;
         -- jsonb_strip_nulls drops exactly the top-level keys holding a JSON null
         v_old := to_jsonb(OLD);
-        v_changed := (SELECT coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb)
-                      FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
-                                             - ARRAY['synced_at', 'hubspot_last_sync_at',
-                                                     'updated_at']) AS k(key));
+        v_fields := ARRAY(SELECT k.key
+                          FROM jsonb_object_keys(jsonb_strip_nulls(v_old)
+                                                 - ARRAY['synced_at', 'hubspot_last_sync_at',
+                                                         'updated_at']) AS k(key)
+                          ORDER BY k.key);
         v_old_values := v_old;
     END IF;
     -- note_waits: set aside as written when the transaction tells: a booking not in HubSpot
@@ -280,10 +282,8 @@ BEGIN
                                         false));
         END IF;
     END IF;
-    IF TG_TABLE_NAME = 'hubspot_mock_exams' THEN
-        v_synced := now();
-    END IF;
-    -- one statement: the audit row and, unless the glue made the change, the outbox row
+    -- one statement: the audit row and, unless the glue made the change, the outbox row (the
+    -- statement's own snapshot serves the changed_fields' jsonb and the exam's sync stamp)
     WITH queued AS (
         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
         SELECT TG_TABLE_NAME, v_id, TG_OP, v_old, v_new
@@ -292,8 +292,9 @@ BEGIN
     INSERT INTO hubspot_sync.supabase_audit_log (
         table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
         new_values, performed_by, performed_at, synced_to_hubspot_at, note_waits)
-    VALUES (TG_TABLE_NAME, v_id, v_hubspot_id, TG_OP, v_changed, v_old_values, v_new_values,
-            v_who, now(), v_synced, v_waits);
+    VALUES (TG_TABLE_NAME, v_id, v_hubspot_id, TG_OP, to_jsonb(v_fields), v_old_values,
+            v_new_values, v_who, now(),
+            CASE WHEN TG_TABLE_NAME = 'hubspot_mock_exams' THEN now() END, v_waits);
     RETURN NULL;
 END
 $$;
