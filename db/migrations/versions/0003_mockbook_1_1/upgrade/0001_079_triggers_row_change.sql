@@ -24,8 +24,9 @@ DECLARE
     -- reads variables (its expressions are set up at every execution, all branches of a CASE
     -- included). An expression that calls a function which is not immutable (to_jsonb,
     -- jsonb_build_object, now(), current_setting) takes a snapshot of its own in a VOLATILE
-    -- function, new whenever another transaction committed since the last: changed_fields'
-    -- jsonb and the exam's sync stamp are made by the INSERT, under its snapshot
+    -- function, computed again whenever another transaction committed since the last: the
+    -- values are built with jsonb_set (immutable), and changed_fields' jsonb and an exam's
+    -- sync stamp are made by the INSERT, under its snapshot
     v_old_values jsonb;
     v_new_values jsonb;
     v_id uuid;
