@@ -11,8 +11,6 @@ VOLATILE
 SET search_path = ''
 AS $$
 DECLARE
-    v_queue constant boolean :=
-        coalesce(current_setting('mockbook.origin', true), '') NOT IN ('hubspot', 'sync');
     v_old jsonb;
     v_new jsonb;
     -- the audit row's changed_fields: UPDATE the changed columns, INSERT the non-NULL ones,
@@ -25,8 +23,8 @@ DECLARE
     -- included). An expression that calls a function which is not immutable (to_jsonb,
     -- jsonb_build_object, now(), current_setting) takes a snapshot of its own in a VOLATILE
     -- function, computed again whenever another transaction committed since the last: the
-    -- values are built with jsonb_set (immutable), and changed_fields' jsonb and an exam's
-    -- sync stamp are made by the INSERT, under its snapshot
+    -- values are built with jsonb_set (immutable), and the origin's test, changed_fields' jsonb
+    -- and an exam's sync stamp are made by the INSERT, under its snapshot
     v_old_values jsonb;
     v_new_values jsonb;
     v_id uuid;
@@ -283,12 +281,13 @@ BEGIN
                                         false));
         END IF;
     END IF;
-    -- one statement: the audit row and, unless the glue made the change, the outbox row (the
-    -- statement's own snapshot serves the changed_fields' jsonb and the exam's sync stamp)
+    -- one statement: the audit row and, unless the glue made the change (mockbook.origin), the
+    -- outbox row (the statement's own snapshot serves the origin's test, changed_fields' jsonb
+    -- and the exam's sync stamp)
     WITH queued AS (
         INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation, old_data, new_data)
         SELECT TG_TABLE_NAME, v_id, TG_OP, v_old, v_new
-        WHERE v_queue
+        WHERE coalesce(current_setting('mockbook.origin', true), '') NOT IN ('hubspot', 'sync')
     )
     INSERT INTO hubspot_sync.supabase_audit_log (
         table_name, record_id, record_hubspot_id, operation, changed_fields, old_values,
