@@ -189,13 +189,9 @@ def test_a_waitlist_size_stored_above_the_maximum_reads_as_the_maximum(
 
 # --- offers held when the capacity is lowered -------------------------------------------------
 
-def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_accepted(
-        db: psycopg.Connection) -> None:
-    """docs/rpc.md, set_exam_capacity: "A capacity below Active bookings + held offers is
-    allowed (down to the Active count): the offers beyond it ... go back to waiting at once" --
-    the offers beyond it, not every offer. Three seats, one booked, two offers held; the
-    capacity lowered to 2 leaves one free seat: the first student offered takes it, the second
-    (beyond the capacity) waits again in its place, holding no seat."""
+def two_held_offers(db: psycopg.Connection) -> tuple[str, str, str]:
+    """An exam of three seats, one booked, its two others offered to two waiting students:
+    (exam, the first offered, the second)."""
     exam = make_exam(db, capacity=3)
     students = [make_student(db) for _ in range(5)]
     bookings = [book(db, s, exam) for s in students[:3]]
@@ -205,6 +201,16 @@ def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_acce
     cancel(db, bookings[0])
     cancel(db, bookings[1])
     assert places(db, exam) == {first: "offered", second: "offered"}
+    return exam, first, second
+
+def test_a_capacity_lowered_under_held_offers_still_lets_the_first_offer_be_accepted(
+        db: psycopg.Connection) -> None:
+    """docs/rpc.md, set_exam_capacity: "A capacity below Active bookings + held offers is
+    allowed (down to the Active count): the offers beyond it ... go back to waiting at once" --
+    the offers beyond it, not every offer. Three seats, one booked, two offers held; the
+    capacity lowered to 2 leaves one free seat: the first student offered takes it, the second
+    (beyond the capacity) waits again in its place, holding no seat."""
+    exam, first, second = two_held_offers(db)
     snap = snapshot(db)
     rpc(db, "set_exam_capacity", p_mock_exam_id=exam, p_capacity=2)
     assert places(db, exam) == {first: "offered", second: "waiting"}
@@ -227,15 +233,7 @@ def test_a_capacity_written_down_under_held_offers_refuses_only_the_later_offer(
     two held offers: each offer's place among the held ones decides. The first offer accepted
     takes the one seat left (a later offer still held does not count against it); the second is
     then EXAM_FULL and keeps nothing."""
-    exam = make_exam(db, capacity=3)
-    students = [make_student(db) for _ in range(5)]
-    bookings = [book(db, s, exam) for s in students[:3]]
-    first, second = students[3], students[4]
-    join(db, first, exam)
-    join(db, second, exam)
-    cancel(db, bookings[0])
-    cancel(db, bookings[1])
-    assert places(db, exam) == {first: "offered", second: "offered"}
+    exam, first, second = two_held_offers(db)
     db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 2 WHERE hubspot_id = %s",
                (exam,))
     assert places(db, exam) == {first: "offered", second: "offered"}   # nothing withdrawn
