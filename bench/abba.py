@@ -1,6 +1,7 @@
 """Two revisions of db/ compared ABBA on one fixture: create_booking's bookings a second.
 
     bench/abba.py [--base REV] [--subject REV] [--clients 8,32] [--rounds 4] [--leg 10] [--keep]
+                  [--quiet-wait 300]
 
 How a change to db/ shows its cost before it lands (bench/README.md, "Comparing two revisions"):
 
@@ -20,6 +21,9 @@ How a change to db/ shows its cost before it lands (bench/README.md, "Comparing 
   (fixtures.SPREAD_SCRIPT), `--leg` seconds each, after one short warm-up leg per side and a
   CHECKPOINT; every transaction of a leg must have booked. The figure is the subject's mean
   bookings a second ÷ the base's, with each round's own ratio (their spread is the noise).
+- **A quiet start.** The run first waits, at most `--quiet-wait` seconds, for the one-minute
+  load average to fall to half the cores: a run begun while another job still loads the box
+  measures that job too. The JSON records `quiet_at_start` and the wait.
 - **CPU a booking.** Where the server runs on this machine, each leg also reads its pgbench
   backends' time on a core (/proc/<pid>/schedstat) from when all clients are connected to 85 %
   of the leg, ÷ the bookings begun meanwhile; `cpu_ratio` is base ÷ subject (above 1: the subject
@@ -263,6 +267,20 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def wait_for_quiet(limit_s: float, cores: int, read: Any = os.getloadavg,
+                   sleep: Any = time.sleep, step_s: float = 5.0) -> tuple[bool, float]:
+    """Wait at most `limit_s` seconds for the one-minute load average to fall to half the cores
+    (a run begun while another job still loads the box measures that job too); (quiet, seconds
+    waited)."""
+    waited = 0.0
+    while read()[0] > cores / 2:
+        if waited >= limit_s:
+            return False, waited
+        sleep(step_s)
+        waited += step_s
+    return True, waited
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="git revision of the reference (default: the commit "
@@ -275,6 +293,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="folder of the JSON (default bench/results)")
     parser.add_argument("--keep", action="store_true", help="keep the two databases")
+    parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS",
+                        help="wait at most this long for the load average to fall to half the "
+                             "cores before starting (default 300; 0: start at once)")
     args = parser.parse_args(argv)
     args.clients = [int(n) for n in args.clients.split(",")]
     if not 1 <= args.rounds <= workloads.MAX_ROUNDS or args.leg < 1 or min(args.clients) < 1:
@@ -287,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     started, stamp = time.monotonic(), datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     server = server_info()
     binary = pgbench.find_pgbench(server["version_num"] // 10000)
+    quiet, waited = wait_for_quiet(args.quiet_wait, os.cpu_count() or 1)
+    if not quiet:
+        log(f"the box is still busy after {waited:.0f} s (load average {load_average()}): "
+            "this run's figures include that load")
     prefix = f"mockbook_abba_{os.getpid()}"
     names = {role: f"{prefix}_{role}" for role in ("base", "subject", "template")}
     urls = {role: url_for(names[role]) for role in ("base", "subject")}
@@ -294,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                            "leg_seconds": args.leg, "rounds": args.rounds,
                            "script": "fixtures.SPREAD_SCRIPT (B1's spread booking)",
                            "server": server, "cores": os.cpu_count(),
-                           "load_average_before": load_average()}
+                           "load_average_before": load_average(), "quiet_at_start": quiet,
+                           "waited_for_quiet_s": waited}
     with tempfile.TemporaryDirectory(prefix="mockbook-abba-") as tmp:
         sides = {"base": side(args.base or last_release_commit(), Path(tmp) / "base"),
                  "subject": side(args.subject, Path(tmp) / "subject")}

@@ -219,7 +219,8 @@ def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
     db/schema/ is the same), every leg booked, and the ratio is the subject's mean legs ÷ the
     base's, each round's own ratio beside it."""
     done = subprocess.run([sys.executable, "bench/abba.py", "--base", "HEAD", "--clients", "2",
-                           "--rounds", "1", "--leg", "1", "--results", str(tmp_path)],
+                           "--rounds", "1", "--leg", "1", "--quiet-wait", "0",
+                           "--results", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     (path,) = tmp_path.glob("*-abba.json")
@@ -241,6 +242,33 @@ def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
                                      / fig["subject_cpu_us_per_booking"], 3)
     assert run["invariants"] == {"base": [], "subject": []}
     assert "subject ÷ base" in done.stderr + done.stdout
+    # told not to wait, it started at once and recorded whether the box was quiet
+    assert run["waited_for_quiet_s"] == 0 and isinstance(run["quiet_at_start"], bool)
+
+
+QUIET = """
+import json, sys
+sys.path.insert(0, 'bench')
+import abba
+def run(loads, limit):
+    readings, slept = iter(loads), []
+    got = abba.wait_for_quiet(limit, 2, read=lambda: (next(readings), 0.0, 0.0),
+                              sleep=slept.append)
+    return [got, slept]
+print(json.dumps([run([0.4], 300), run([3.0, 1.5, 0.9], 300), run([5.0, 4.0, 3.0], 10)]))
+"""
+
+
+def test_abba_waits_for_a_quiet_box_and_says_when_it_did_not_get_one() -> None:
+    """Before its legs, the one-minute load average must fall to half the cores (1.0 on 2): a
+    quiet box starts at once, a busy one is polled every 5 s, and past the limit the run starts
+    anyway, saying it was not quiet."""
+    done = subprocess.run([sys.executable, "-c", QUIET], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[[True, 0.0], []],
+                                       [[True, 10.0], [5.0, 5.0]],
+                                       [[False, 10.0], [5.0, 5.0]]]
 
 
 CPU_PER_BOOKING = """
