@@ -35,12 +35,13 @@ CREATE INDEX idx_hubspot_mock_exams_prerequisite_ids ON hubspot_sync.hubspot_moc
     USING gin (prerequisite_exam_ids)
     WHERE prerequisite_exam_ids IS NOT NULL AND array_length(prerequisite_exam_ids, 1) > 0;
 
--- constraints
+-- constraints: capacity and total_bookings not below 0, is_active one of four words in any case
+-- (NULL passes each). One CHECK, its list one array constant: read again for each statement that
+-- writes an exam (a booking's seat among them), as every CHECK is
 ALTER TABLE hubspot_sync.hubspot_mock_exams
-    ADD CONSTRAINT hubspot_mock_exams_capacity_check CHECK (capacity >= 0),
-    ADD CONSTRAINT hubspot_mock_exams_total_bookings_check CHECK (total_bookings >= 0),
-    ADD CONSTRAINT hubspot_mock_exams_is_active_check
-        CHECK (lower(is_active) IN ('true', 'false', 'scheduled', 'active'));
+    ADD CONSTRAINT hubspot_mock_exams_values_check
+        CHECK (least(capacity, total_bookings) >= 0
+               AND lower(is_active) = ANY ('{true,false,scheduled,active}'::text[]));
 
 -- security
 ALTER TABLE hubspot_sync.hubspot_mock_exams ENABLE ROW LEVEL SECURITY;

@@ -70,11 +70,12 @@ CREATE INDEX idx_bookings_legacy_booking_id
 -- Active bookings reads the exam's few hundred entries either way, and a booking writes one index
 -- entry and takes one relation lock fewer.)
 
--- constraints
+-- constraints: is_active and attendance from their lists (NULL passes each). One CHECK, each
+-- list one array constant: read again for each statement that writes a booking, as every CHECK is
 ALTER TABLE hubspot_sync.hubspot_bookings
-    ADD CONSTRAINT hubspot_bookings_is_active_check
-        CHECK (is_active IN ('Active', 'Cancelled', 'Completed', 'Failed')),
-    ADD CONSTRAINT hubspot_bookings_attendance_check CHECK (attendance IN ('Yes', 'No'));
+    ADD CONSTRAINT hubspot_bookings_values_check
+        CHECK (is_active = ANY ('{Active,Cancelled,Completed,Failed}'::text[])
+               AND attendance = ANY ('{Yes,No}'::text[]));
 
 -- security
 ALTER TABLE hubspot_sync.hubspot_bookings ENABLE ROW LEVEL SECURITY;

@@ -52,7 +52,7 @@ def test_the_snapshot_sees_the_objects_it_compares(
     assert "auth.uid()" in migrated["functions"]
     assert migrated["tables"]["hubspot_sync.hubspot_bookings"]["rls"] is True
     bookings = "hubspot_sync.hubspot_bookings."
-    assert migrated["constraints"][bookings + "hubspot_bookings_is_active_check"]["validated"]
+    assert migrated["constraints"][bookings + "hubspot_bookings_values_check"]["validated"]
     assert set(migrated["roles"]) == {"anon", "authenticated", "service_role", "mockbook_glue"}
     assert any(k.startswith("mockbook_internal.raise_error(") for k in migrated["functions"])
     assert not any(key.startswith("mockbook.") for c in migrated.values() for key in c)
