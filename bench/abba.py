@@ -3,7 +3,7 @@
     bench/abba.py [--base REV] [--subject REV] [--clients 8,32] [--rounds 4] [--leg 10] [--keep]
                   [--quiet-wait 300]
 
-How a change to db/ shows its cost before it lands (bench/README.md, "Comparing two revisions"):
+How a change to db/ shows its cost before it lands (bench/README.md, "Running them"):
 
 - **The revisions.** Each side's db/ is `git archive <rev> db` unpacked into a temporary folder;
   `--subject` left out is the working tree's db/, uncommitted changes included; `--base` left out
