@@ -454,6 +454,69 @@ def test_a_legacy_key_books_again_after_a_cancellation_up_to_240_characters(
                (again["booking_id"],)) == f"{key}~rebook-1"
 
 
+def test_a_legacy_key_books_again_twenty_times_after_cancellations_and_no_more(
+        db: psycopg.Connection) -> None:
+    """docs/rpc.md: a cancelled key books again under `<key>~rebook-N`, N = 1…20; the
+    twenty-first rebook of one key is refused and books nothing."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    key = f"edge-{uuid.uuid4()}"
+    for n in range(21):
+        seat = legacy_booking(db, student, exam, key)
+        stored = one(db, "SELECT idempotency_key FROM hubspot_sync.hubspot_bookings"
+                         " WHERE id = %s", (seat["booking_id"],))
+        assert stored == (f"{key}~rebook-{n}" if n else key)
+        call(db, "cancel_booking", None, {"p_booking_id": seat["booking_code"]})
+    before = table_digests(db)
+    with pytest.raises(RpcError) as refused:
+        legacy_booking(db, student, exam, key)
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert table_digests(db) == before
+
+
+@pytest.mark.parametrize("length", [100, 101])
+def test_a_booking_code_takes_100_characters_and_refuses_101(db: psycopg.Connection,
+                                                             length: int) -> None:
+    """create_booking's p_booking_id: a code is 3 to 100 characters (docs/rpc.md)."""
+    (student,) = students(db, 1)
+    code = "C" * length
+    args = {"p_student_id": student, "p_email": email_of(db, student),
+            "p_mock_exam_id": new_exam(db), "p_idempotency_key": f"edge-{uuid.uuid4()}",
+            "p_attending_location": "mississauga", "p_booking_id": code}
+    if length > 100:
+        before = table_digests(db)
+        with pytest.raises(RpcError) as refused:
+            call(db, "create_booking", None, args)
+        assert refused.value.code == "INVALID_ARGUMENT"
+        assert "101 characters" in refused.value.detail
+        assert table_digests(db) == before
+        return
+    assert call(db, "create_booking", None, args)["booking_id"] == code
+
+
+def test_a_zone_change_is_busy_while_its_documented_lock_is_held(db: psycopg.Connection,
+                                                                 database_url: str) -> None:
+    """docs/rpc.md, lock order: set_business_timezone takes the advisory lock
+    hashtextextended('mockbook:business_timezone', 0) without waiting: held by another
+    session, the change answers BUSY and changes nothing."""
+    new_exam(db)
+    before = table_digests(db)
+    zone = one(db, "SELECT mockbook_internal.business_timezone()")
+    try:
+        with psycopg.connect(database_url) as rival:
+            rival.execute("SELECT pg_advisory_xact_lock("
+                          "hashtextextended('mockbook:business_timezone', 0))")
+            with pytest.raises(RpcError) as busy:
+                call(db, "set_business_timezone", None,
+                     {"p_zone": "Asia/Tokyo", "p_actor": "test"})
+            assert busy.value.code == "BUSY"
+            rival.rollback()
+        assert one(db, "SELECT mockbook_internal.business_timezone()") == zone
+        assert table_digests(db) == before
+    finally:
+        reset_business_timezone(db)
+
+
 def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
         db: psycopg.Connection) -> None:
     """The offers beyond a lowered capacity go back to waiting, newest first, among those still
