@@ -517,6 +517,36 @@ def test_a_zone_change_is_busy_while_its_documented_lock_is_held(db: psycopg.Con
         reset_business_timezone(db)
 
 
+def test_a_waiting_place_counts_the_places_before_it_on_its_own_exam(
+        db: psycopg.Connection) -> None:
+    """list_contact_bookings' waitlist_position (1 = next) counts the places waiting on the same
+    exam up to this one: not a place waiting on another exam before it, not one after it."""
+    first, second = new_exam(db, capacity=1, day=9), new_exam(db, capacity=1, day=10)
+    a, b, elsewhere, me, later = students(db, 5)
+    book(db, a, first)
+    book(db, b, second)
+    join(db, elsewhere, second)
+    join(db, me, first)
+    join(db, later, first)
+    for student, position in ((me, 1), (later, 2), (elsewhere, 1)):
+        [row] = rpc_rows(db, "list_contact_bookings", p_student_id=student)
+        assert (row["is_active"], row["waitlist_position"]) == ("Waitlisted", position)
+
+
+@pytest.mark.parametrize("length", [255, 256])
+def test_set_exam_capacity_takes_an_exam_id_of_255_characters_and_refuses_256(
+        db: psycopg.Connection, length: int) -> None:
+    """docs/rpc.md: text arguments are at most 255 characters; one past it is INVALID_ARGUMENT
+    naming the argument, never looked up."""
+    with pytest.raises(RpcError) as refused:
+        call(db, "set_exam_capacity", None, {"p_mock_exam_id": "X" * length, "p_capacity": 5})
+    if length > 255:
+        assert refused.value.code == "INVALID_ARGUMENT"
+        assert "p_mock_exam_id" in refused.value.detail
+    else:
+        assert refused.value.code == "EXAM_NOT_FOUND"
+
+
 def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
         db: psycopg.Connection) -> None:
     """The offers beyond a lowered capacity go back to waiting, newest first, among those still
