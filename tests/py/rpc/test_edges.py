@@ -547,6 +547,50 @@ def test_set_exam_capacity_takes_an_exam_id_of_255_characters_and_refuses_256(
         assert refused.value.code == "EXAM_NOT_FOUND"
 
 
+@pytest.mark.parametrize("length", [255, 256])
+def test_rebook_takes_a_new_exam_id_of_255_characters_and_refuses_256(
+        db: psycopg.Connection, length: int) -> None:
+    """docs/rpc.md: text arguments are at most 255 characters; one past it is INVALID_ARGUMENT
+    naming the argument, never looked up."""
+    s = scenario(db)
+    with pytest.raises(RpcError) as refused:
+        call(db, "rebook", None, {"p_booking_id": s.booking, "p_new_mock_exam_id": "X" * length,
+                                  "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    if length > 255:
+        assert refused.value.code == "INVALID_ARGUMENT"
+        assert "p_new_mock_exam_id" in refused.value.detail
+    else:
+        assert refused.value.code == "EXAM_NOT_FOUND"
+
+
+def test_a_booking_without_a_status_is_named_so_when_it_cannot_be_rebooked(
+        db: psycopg.Connection) -> None:
+    """An adopted booking may have no status (is_active NULL): rebook refuses it, and the
+    message says so instead of leaving a blank."""
+    s = scenario(db)
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET is_active = NULL"
+               " WHERE booking_id = %s", (s.booking,))
+    with pytest.raises(RpcError) as refused:
+        call(db, "rebook", None, {"p_booking_id": s.booking, "p_new_mock_exam_id": s.e2,
+                                  "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    assert refused.value.code == "REBOOK_NOT_ALLOWED"
+    assert "is without status; only Active bookings" in refused.value.detail
+
+
+def test_a_listed_booking_without_an_end_time_ends_at_the_end_of_its_day(
+        db: psycopg.Connection) -> None:
+    """list_contact_bookings' ends_at for a booking whose copied end time is missing (adopted
+    rows): the end of its day in the business time zone, as an exam's is."""
+    (student,) = students(db, 1)
+    seat = book(db, student, new_exam(db))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET end_time = NULL WHERE id = %s",
+               (seat["id"],))
+    [row] = rpc_rows(db, "list_contact_bookings", p_student_id=student)
+    assert row["ends_at"] == one(
+        db, "SELECT (%s::date + 1)::timestamp AT TIME ZONE mockbook_internal.business_timezone()",
+        (row["exam_date"],))
+
+
 def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
         db: psycopg.Connection) -> None:
     """The offers beyond a lowered capacity go back to waiting, newest first, among those still
