@@ -591,6 +591,53 @@ def test_a_listed_booking_without_an_end_time_ends_at_the_end_of_its_day(
         (row["exam_date"],))
 
 
+@pytest.mark.parametrize("length", [255, 256])
+def test_set_exam_prerequisites_checks_a_256_character_exam_id_before_the_key(
+        db: psycopg.Connection, length: int) -> None:
+    """docs/rpc.md: text arguments are at most 255 characters and are checked before the
+    idempotency key: one past it is INVALID_ARGUMENT naming the argument, even under a key used
+    for another call; within the limit that key's own answer."""
+    key = f"edge-{uuid.uuid4()}"
+    call(db, "set_exam_prerequisites", None,
+         {"p_exam_id": new_exam(db), "p_prerequisite_ids": [], "p_idempotency_key": key})
+    with pytest.raises(RpcError) as refused:
+        call(db, "set_exam_prerequisites", None,
+             {"p_exam_id": "X" * length, "p_prerequisite_ids": [], "p_idempotency_key": key})
+    if length > 255:
+        assert refused.value.code == "INVALID_ARGUMENT"
+        assert "p_exam_id" in refused.value.detail
+    else:
+        assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_a_legacy_booking_notes_the_callers_credit_value_only_when_it_is_stale(
+        db: psycopg.Connection) -> None:
+    """create_booking_atomic spends one credit relatively; the ledger row notes the app's
+    absolute p_new_credit_value only when it differs from the balance after the booking."""
+    (student,) = students(db, 1)   # 3 SJ credits; legacy_booking sends p_new_credit_value 2
+    right = legacy_booking(db, student, new_exam(db, day=9), f"edge-{uuid.uuid4()}")
+    stale = legacy_booking(db, student, new_exam(db, day=10), f"edge-{uuid.uuid4()}")
+    notes = [one(db, "SELECT note FROM hubspot_sync.credit_ledger WHERE booking_id = %s",
+                 (seat["booking_id"],)) for seat in (right, stale)]
+    assert notes[0] is None
+    assert notes[1] is not None and "expected 2 sj_credits" in notes[1] and "it is 1" in notes[1]
+
+
+def test_the_completion_job_sent_no_actor_writes_its_own_name(db: psycopg.Connection) -> None:
+    """docs/rpc.md, complete_past_bookings: the audit rows carry p_actor, by default
+    mockbook:auto-complete, a NULL sent for it as well."""
+    (student,) = students(db, 1)
+    exam = new_exam(db)
+    seat = book(db, student, exam)
+    db.execute("DELETE FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET exam_date = hubspot_sync.business_today()"
+               " - 1 WHERE id = %s", (seat["id"],))
+    call(db, "complete_past_bookings", None, {"p_actor": None})
+    assert one(db, "SELECT performed_by FROM hubspot_sync.supabase_audit_log"
+                   " WHERE record_id = %s AND changed_fields ? 'is_active'"
+                   " ORDER BY id DESC LIMIT 1", (seat["id"],)) == "mockbook:auto-complete"
+
+
 def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
         db: psycopg.Connection) -> None:
     """The offers beyond a lowered capacity go back to waiting, newest first, among those still
