@@ -1387,3 +1387,51 @@ def test_a_students_rebook_is_no_time_conflict_with_the_booking_it_replaces(
     finally:
         rpc(db, "set_booking_rule", p_rule="time_conflict", p_value=saved, p_actor="test")
     assert done["success"] is True and done["rebooked_from"]["id"] == made["id"]
+
+
+# a text argument's largest accepted length, where it is not 255 (docs/rpc.md)
+TEXT_LIMITS = {"p_reason": 1000, "p_student_id": 64, "p_email": 254, "p_student_email": 254,
+               "p_dominant_hand": 32}
+
+
+# functions that write nothing: a name past its limit is one nobody holds (not found, an empty
+# list), and the call changes nothing either way. increment_exam_bookings is production's
+# counter, kept for its callers, and changes nothing (docs/rpc.md).
+NO_WRITES = ("increment_exam_bookings",)
+
+
+def text_arguments(db: psycopg.Connection) -> list[tuple[str, str]]:
+    """(function, argument) of every text argument of the API functions that write (VOLATILE),
+    from the catalog."""
+    rows = db.execute(
+        "SELECT p.proname, a.name FROM pg_catalog.pg_proc AS p"
+        " CROSS JOIN LATERAL unnest(p.proargnames, p.proargtypes::oid[]) WITH ORDINALITY"
+        "     AS a(name, type, n)"
+        " WHERE p.pronamespace = 'hubspot_sync'::regnamespace AND p.prokind = 'f'"
+        "   AND p.provolatile = 'v' AND a.type = 'text'::regtype AND a.n <= p.pronargs"
+        " ORDER BY 1, 2").fetchall()
+    return [(fn, arg) for fn, arg in rows if fn not in NO_WRITES]
+
+
+def test_every_text_argument_one_past_its_limit_is_refused_by_name(
+        db: psycopg.Connection) -> None:
+    """Enumerated from the catalog: every text argument of every API function that writes, one
+    character past its limit (255 unless docs/rpc.md says otherwise), is INVALID_ARGUMENT naming
+    it, and the call changes nothing."""
+    failures = []
+    arguments = text_arguments(db)
+    assert {fn for fn, _ in arguments} >= {"create_booking", "rebook", "set_exam_capacity",
+                                          "set_exam_prerequisites", "adjust_credits"}
+    for fn, arg in arguments:
+        s = scenario(db)
+        args = {**CASES[fn].args(db, s), arg: "X" * (TEXT_LIMITS.get(arg, 255) + 1)}
+        before = table_digests(db)
+        try:
+            call(db, fn, None, args)
+            failures.append(f"{fn}({arg}): accepted")
+        except RpcError as refused:
+            if refused.code != "INVALID_ARGUMENT" or arg not in (refused.detail or ""):
+                failures.append(f"{fn}({arg}): {refused.code} {refused.detail}")
+        if table_digests(db) != before:
+            failures.append(f"{fn}({arg}): changed the tables")
+    assert failures == [], "\n".join(failures)
