@@ -1389,7 +1389,7 @@ def test_a_students_rebook_is_no_time_conflict_with_the_booking_it_replaces(
     assert done["success"] is True and done["rebooked_from"]["id"] == made["id"]
 
 
-# a text argument's largest accepted length, where it is not 255 (docs/rpc.md)
+# a text argument's largest accepted length, where it is not 255 (docs/rpc.md, "Errors")
 TEXT_LIMITS = {"p_reason": 1000, "p_student_id": 64, "p_email": 254, "p_student_email": 254,
                "p_dominant_hand": 32}
 
