@@ -627,6 +627,102 @@ def test_the_completion_job_sent_no_actor_writes_its_own_name(db: psycopg.Connec
                    " ORDER BY id DESC LIMIT 1", (seat["id"],)) == "mockbook:auto-complete"
 
 
+def test_a_rebook_keeps_the_contacts_hubspot_id_its_contact_does_not_have_yet(
+        db: psycopg.Connection) -> None:
+    """A rebook copies the contact's HubSpot id to the new booking, and where the contact has
+    none (not pushed yet, an adopted row) the one the old booking carried, never NULL."""
+    s = scenario(db)
+    carried = one(db, "SELECT associated_contact_id FROM hubspot_sync.hubspot_bookings"
+                      " WHERE booking_id = %s", (s.booking,))
+    assert carried is not None
+    db.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL"
+               " WHERE student_id = %s", (s.s0,))
+    moved = call(db, "rebook", None, {"p_booking_id": s.booking, "p_new_mock_exam_id": s.e2,
+                                      "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    assert one(db, "SELECT associated_contact_id FROM hubspot_sync.hubspot_bookings"
+                   " WHERE id = %s", (moved["id"],)) == carried
+
+
+def test_an_offer_holds_its_seat_60_minutes_where_the_rule_is_not_stored(
+        db: psycopg.Connection) -> None:
+    """docs/rpc.md, Scheduling rules: offer_hold_minutes defaults to 60, on a database whose
+    booking_rules lacks the row as well."""
+    exam = new_exam(db, capacity=1)
+    holder, waiting = students(db, 2)
+    seat = book(db, holder, exam)
+    join(db, waiting, exam)
+    saved = one(db, "DELETE FROM hubspot_sync.booking_rules WHERE rule = 'offer_hold_minutes'"
+                    " RETURNING value")
+    try:
+        call(db, "cancel_booking", None, {"p_booking_id": seat["booking_id"]})  # offered on
+        held = one(db, "SELECT extract(epoch FROM offer_expires_at - offered_at)"
+                       " FROM hubspot_sync.waitlist_entries"
+                       " WHERE student_id = %s AND status = 'offered'", (waiting,))
+        assert abs(float(held) - 3600) < 5
+    finally:
+        call(db, "set_booking_rule", None, {"p_rule": "offer_hold_minutes", "p_value": saved,
+                                            "p_actor": "test"})
+
+
+def test_a_duplicate_names_the_students_own_booking_before_a_flagged_legacy_one(
+        db: psycopg.Connection) -> None:
+    """DUPLICATE_BOOKING names the other booking of the type and day: the student's own one
+    (legacy_issue NULL) before an adopted duplicate flagged at adoption, whichever came first."""
+    (student,) = students(db, 1)
+    flagged = book(db, student, new_exam(db, day=9))
+    db.execute("UPDATE hubspot_sync.hubspot_bookings SET legacy_issue = 'duplicate'"
+               " WHERE id = %s", (flagged["id"],))
+    own = f"OWN-{uuid.uuid4().hex[:8]}"
+    db.execute("INSERT INTO hubspot_sync.hubspot_bookings (id, booking_id, student_id,"
+               " student_email, mock_type, exam_date, is_active, associated_mock_exam)"
+               " SELECT gen_random_uuid(), %s, student_id, student_email, mock_type, exam_date,"
+               " 'Active', associated_mock_exam FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+               (own, flagged["id"]))
+    with pytest.raises(RpcError) as refused:
+        book(db, student, new_exam(db, day=9))
+    assert refused.value.code == "DUPLICATE_BOOKING"
+    assert f"booking {own} of type" in refused.value.detail
+
+
+def test_a_booking_code_with_a_wrong_mock_set_is_refused_for_the_mock_set(
+        db: psycopg.Connection) -> None:
+    """create_booking names the argument at fault: a call with a good booking code and a mock
+    set outside A-H is refused for p_mock_set, not for its code."""
+    (student,) = students(db, 1)
+    with pytest.raises(RpcError) as refused:
+        call(db, "create_booking", None, {
+            "p_student_id": student, "p_email": email_of(db, student),
+            "p_mock_exam_id": new_exam(db), "p_idempotency_key": f"edge-{uuid.uuid4()}",
+            "p_attending_location": "mississauga", "p_booking_id": "CODE-123",
+            "p_mock_set": "Z"})
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert "p_mock_set" in refused.value.detail
+
+
+def test_a_rebook_of_a_booking_whose_contact_is_gone_checks_its_students_bookings(
+        db: psycopg.Connection) -> None:
+    """Adopted bookings of a student with no contact row can still be moved by an admin; the
+    new exam's checks read the booking's own student: a prerequisite that student holds is
+    met."""
+    ghost = f"GONE{uuid.uuid4().hex[:8].upper()}"
+    first, origin, target = (new_exam(db, day=day) for day in (8, 9, 10))
+    for exam in (first, origin):
+        db.execute(
+            "INSERT INTO hubspot_sync.hubspot_bookings (id, booking_id, student_id,"
+            " student_email, mock_type, exam_date, start_time, end_time, is_active,"
+            " associated_mock_exam, attending_location)"
+            " SELECT gen_random_uuid(), %s, %s, lower(%s) || '@example.com', e.mock_type,"
+            " e.exam_date, e.start_time, e.end_time, 'Active', e.hubspot_id, 'mississauga'"
+            " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s",
+            (f"{exam}-{ghost}", ghost, ghost, exam))
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET prerequisite_exam_ids = ARRAY[%s]"
+               " WHERE hubspot_id = %s", (first, target))
+    moved = call(db, "rebook", None, {"p_booking_id": f"{origin}-{ghost}",
+                                      "p_new_mock_exam_id": target,
+                                      "p_idempotency_key": f"edge-{uuid.uuid4()}"})
+    assert moved["mock_exam_id"] == target
+
+
 def test_a_capacity_cut_withdraws_live_offers_never_an_expired_one(
         db: psycopg.Connection) -> None:
     """The offers beyond a lowered capacity go back to waiting, newest first, among those still
