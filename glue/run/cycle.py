@@ -257,7 +257,9 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
             hubspot.schema(cycle.settings.bookings_object_type)
             down = None
         except HubSpotError as probe:
-            down = str(probe) if probe.transient else None
+            # a 429 is an answer: HubSpot is up, and the refusal stands (a busy portal, or a
+            # loaded machine's slow calls bunched in one window, is not an outage)
+            down = str(probe) if probe.transient and not probe.rate_limited else None
         if down is not None:
             problem = StepResult(
                 "hubspot", FAILED, error=f"HubSpot unreachable: {down}", transient=True

@@ -193,7 +193,7 @@ def test_hubspot_down_fails_its_steps_and_the_others_run(
     # Misconfiguration (an object type HubSpot does not know) is exit 2, the rest still runs.
     sandbox.start()
     code, report, _ = run([], env | {"HUBSPOT_BOOKINGS_OBJECT_TYPE": "2-404"}, monkeypatch, capsys)
-    assert code == 2
+    assert code == 2, report  # the steps' errors say why, should a transient answer come
     assert report["steps"]["push"]["status"] == "config_error"
     assert report["steps"]["cache"]["status"] == "ok"
     # No token at all: exit 2 before anything, one line.
