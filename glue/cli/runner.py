@@ -26,6 +26,7 @@ from glue.cli import AppContext
 from glue.cli.options import push_settings_options, setting_option
 from glue.cli.progress import step_bar
 from glue.config import WORKER_WEBHOOKS, PushSettings
+from glue.hubspot.client import check_settings
 from glue.run.cycle import (
     OK,
     RUN_APPLICATION,
@@ -98,6 +99,7 @@ def _run(
     push_settings: PushSettings,
 ) -> None:
     settings = app.settings
+    check_settings(settings)  # no token: exit 2 before the database is asked anything
     url = app.database_url()
     with lifecycle.graceful() as stop, connect(url, RUN_APPLICATION) as conn:
         check_migrated(conn)
@@ -174,6 +176,7 @@ def worker(
     rest of its batch and exits 0. Logs: JSON lines with --json or when stderr is not a
     terminal."""
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
+        check_settings(app.settings)  # no token: exit 2 before the database is asked anything
         url = app.database_url()
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)

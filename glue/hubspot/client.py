@@ -233,6 +233,15 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def check_settings(settings: Settings) -> tuple[str, str]:
+    """The token and base URL a client is made with, checked without a request: ConfigError
+    (one line) when the token is missing or the URL is not one. A command checks them before it
+    touches the database, so a missing token is exit 2 whatever state the database is in."""
+    if not settings.hubspot_access_token:
+        raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
+    return settings.hubspot_access_token, check_base_url(settings.hubspot_base_url)
+
+
 class HubSpotClient:
     """``HubSpotClient(access_token=..., base_url=..., limiter=...)``, or ``from_settings``."""
 
@@ -285,10 +294,7 @@ class HubSpotClient:
     ) -> HubSpotClient:
         """``host_shared``: without Redis, the rate budget is shared with this host's other
         processes through a file (the worker's: glue.hubspot.ratelimit_host.HostWindow)."""
-        token = settings.hubspot_access_token
-        if not token:
-            raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set")
-        base_url = check_base_url(settings.hubspot_base_url)
+        token, base_url = check_settings(settings)
         name = limiter_name(token)
         limiter = build_limiter(
             limit=settings.rate_limit_requests,

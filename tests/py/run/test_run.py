@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -199,6 +200,31 @@ def test_hubspot_down_fails_its_steps_and_the_others_run(
     # No token at all: exit 2 before anything, one line.
     code, _, err = run_main(["run"], env | {"HUBSPOT_ACCESS_TOKEN": ""}, monkeypatch, capsys)
     assert code == 2 and "HUBSPOT_ACCESS_TOKEN" in err
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_no_token_is_exit_2_before_the_database_is_asked(command, monkeypatch, capsys) -> None:
+    """A missing token is a setting to fix whatever state the database is in: exit 2 and one
+    line naming it, never 75 (try again) because the server is down, busy or out of
+    connections at that moment; with the token set, the same database is 75."""
+    env = {
+        "DATABASE_URL": f"postgresql://mockbook_glue@127.0.0.1:{closed_port()}/mockbook",
+        "HUBSPOT_BASE_URL": "http://127.0.0.1:9",
+        "HUBSPOT_ACCESS_TOKEN": "",
+    }
+    code, _, err = run_main([command], env, monkeypatch, capsys)
+    assert (code, err.count("\n")) == (2, 1), err
+    assert "HUBSPOT_ACCESS_TOKEN" in err
+    code, _, err = run_main([command], env | {"HUBSPOT_ACCESS_TOKEN": "pat-x"}, monkeypatch, capsys)
+    assert code == 75, err
+    assert "HUBSPOT_ACCESS_TOKEN" not in err
 
 
 def test_a_second_run_exits_75_at_once_or_waits_for_the_lock(
