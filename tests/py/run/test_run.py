@@ -199,7 +199,7 @@ def test_hubspot_down_fails_its_steps_and_the_others_run(
     assert report["steps"]["cache"]["status"] == "ok"
     # No token at all: exit 2 before anything, one line.
     code, _, err = run_main(["run"], env | {"HUBSPOT_ACCESS_TOKEN": ""}, monkeypatch, capsys)
-    assert code == 2 and "HUBSPOT_ACCESS_TOKEN" in err
+    assert code == 2 and "HUBSPOT_ACCESS_TOKEN" in err, err
 
 
 def closed_port() -> int:
