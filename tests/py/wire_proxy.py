@@ -7,6 +7,10 @@ glue's own HTTP client and decoder, not Python objects put in its place.
     with WireProxy(sandbox.base_url) as proxy:
         proxy.rewrite = lambda method, path, status, body: body.replace(b'"a"', b'"b"')
         ... HUBSPOT_BASE_URL=proxy.url ...
+
+``restatus(method, path, status) -> (status, headers) | None`` answers with another status line
+(and extra headers, such as ``Retry-After``) around the same body: a 429 where the sandbox
+answered, as a busy portal would.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 Rewrite = Callable[[str, str, int, bytes], bytes | None]
+Restatus = Callable[[str, str, int], tuple[int, dict[str, str]] | None]
 # headers of one hop, not forwarded (RFC 9110 7.6.1), and the length, set anew
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
         "upgrade", "content-length"}
@@ -55,10 +60,18 @@ class _Handler(BaseHTTPRequestHandler):
             if changed is not None:
                 proxy.rewritten += changed != body
                 body = changed
+        extra: dict[str, str] = {}
+        restatus = proxy.restatus
+        if restatus is not None:
+            changed_status = restatus(self.command, self.path.split("?")[0], status)
+            if changed_status is not None:
+                status, extra = changed_status
         self.send_response(status)
         for key, value in answer_headers:
-            if key.lower() not in _HOP:
+            if key.lower() not in _HOP and key not in extra:
                 self.send_header(key, value)
+        for key, value in extra.items():
+            self.send_header(key, value)
         if status != 204:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -76,6 +89,7 @@ class WireProxy:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.rewrite: Rewrite | None = None
         self.rewritten = 0  # answers whose bytes a rewrite changed
+        self.restatus: Restatus | None = None
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="wire-proxy",

@@ -1,18 +1,27 @@
 """How a run tells HubSpot's refusal (a setting to fix: exit 2) from HubSpot not answering (try
 again later: exit 75) when the start-up check fails: the probe that decides, given each answer
-the client can raise."""
+the client can raise, and a whole `mockbook run` whose probe meets 429s on the wire."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
+import push_helpers
 import pytest
+import sandbox_fixtures
+from push_helpers import env_for, run_main
+from wire_proxy import WireProxy
 
 from glue.config import ConfigError, Settings
 from glue.hubspot.client import UNREADABLE, HubSpotError
 from glue.run import cycle as cycle_module
 from glue.run.cycle import CONFIG, FAILED, Cycle, check_hubspot
+from glue.sandbox import Sandbox
+
+sandbox = sandbox_fixtures.sandbox
+push_db = push_helpers.push_db
 
 
 class RefusingPusher:
@@ -79,3 +88,29 @@ def test_a_refused_check_is_config_unless_hubspot_did_not_answer_the_probe(
         assert "not set up" in (problem.error or "")
     else:
         assert (problem.error or "").startswith("HubSpot unreachable")
+
+
+def test_a_run_whose_probe_meets_429s_reports_the_refusal(
+    push_db: str, sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """An object type the portal lacks, and the probe's schema read answered 429 on the wire
+    (Retry-After 0) every time, past the client's waits: HubSpot answered, so the run is exit 2
+    with push config_error, not 75 with HubSpot unreachable."""
+    with WireProxy(sandbox.base_url) as proxy:
+        probes: list[str] = []
+
+        def busy(method: str, path: str, status: int) -> tuple[int, dict[str, str]] | None:
+            if method == "GET" and path.endswith("/schemas/2-404"):
+                probes.append(path)
+                return 429, {"Retry-After": "0"}
+            return None
+
+        proxy.restatus = busy
+        env = env_for(push_db, sandbox, HUBSPOT_BASE_URL=proxy.url,
+                      HUBSPOT_BOOKINGS_OBJECT_TYPE="2-404")
+        code, out, _ = run_main(["run", "--json"], env, monkeypatch, capsys)
+    report = json.loads(out)
+    assert probes, "the probe was not sent"
+    assert code == 2, report
+    assert report["steps"]["push"]["status"] == "config_error"
+    assert "unreachable" not in json.dumps(report)
