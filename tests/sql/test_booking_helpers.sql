@@ -2,7 +2,7 @@
 -- pins search_path and is plpgsql_check-clean, and the ones whose behaviour the RPC tests cannot
 -- reach (races, collisions) are exercised directly.
 BEGIN;
-SELECT plan(113);
+SELECT plan(115);
 
 CREATE TEMP TABLE helpers (sig regprocedure, vol text);
 INSERT INTO helpers VALUES
@@ -12,14 +12,14 @@ INSERT INTO helpers VALUES
     ('mockbook_internal.claim_idempotency_key(text,text)', 'v'),
     ('mockbook_internal.find_contact(text,text)', 's'),
     ('mockbook_internal.find_exam(text)', 's'),
-    ('mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,text,text,boolean,boolean,uuid)', 's'),
+    ('mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,text,text,boolean,boolean,uuid,timestamptz,text)', 's'),
     ('mockbook_internal.credit_balance(hubspot_sync.hubspot_contact_credits,text)', 'i'),
     ('mockbook_internal.pick_credit(hubspot_sync.hubspot_contact_credits,text)', 's'),
     ('mockbook_internal.credit_field_of_token(text)', 'i'),
-    ('mockbook_internal.new_booking_code()', 'v'),
+    ('mockbook_internal.new_booking_code(date)', 'v'),
     ('mockbook_internal.new_booking_uuid()', 'v'),
     ('mockbook_internal.new_booking_row(hubspot_sync.hubspot_contact_credits,hubspot_sync.hubspot_mock_exams,text,text,text,hubspot_sync.mock_set_letter,text,text,text,text)', 'v'),
-    ('mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)', 'v'),
+    ('mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings,date)', 'v'),
     ('mockbook_internal.booking_result(hubspot_sync.hubspot_bookings,boolean)', 's'),
     ('mockbook_internal.booking_by_ref(text)', 's'),
     ('mockbook_internal.contact_id_of_booking(hubspot_sync.hubspot_bookings)', 's'),
@@ -78,6 +78,13 @@ SELECT set_config('mockbook.business_timezone_in_transaction', 'America/Toronto'
                   (timestamptz '2027-03-14 03:30:00+00' - now())::text, true);
 SELECT matches(mockbook_internal.new_booking_code(), '^BK-20270313-[A-Z0-9]{6}$',
                'new_booking_code: the business zone''s date where the UTC date is the next day');
+-- a plain booking's code carries the date its common case read once (no call of its own)
+SELECT tests.make_exam(p_hubspot_id := 'NBC_1', p_exam_date := date '2027-03-20');
+SELECT matches(tests.book(tests.make_student(p_sj := 1), 'NBC_1', 'nbc-1') ->> 'booking_id',
+               '^BK-20270313-[A-Z0-9]{6}$',
+               'create_booking: the code''s date is the business zone''s where the UTC date is the next day');
+SELECT matches(mockbook_internal.new_booking_code(date '2027-01-02'), '^BK-20270102-[A-Z0-9]{6}$',
+               'new_booking_code: the caller''s business date when given');
 SELECT set_config('mockbook.business_timezone_in_transaction', '', true),
        set_config('mockbook.clock_offset', '', true);
 SELECT is((SELECT count(DISTINCT mockbook_internal.new_booking_code()) FROM generate_series(1, 500)), 500::bigint,

@@ -48,6 +48,8 @@ DECLARE
     v_common boolean := false;
     v_rules_on boolean := true;
     v_credit text[];
+    v_now timestamptz;
+    v_zone text;
 BEGIN
     -- the common case (mode credit, no code of the caller's): under the key's and contact's locks
     -- (pipeline order, never waited for: a held lock leaves the call to the full path), one
@@ -63,8 +65,8 @@ BEGIN
         IF FOUND THEN
             v_contact := v_found.contact;
             v_exam := v_found.exam;
-            -- under the contact's lock: key unused, no open place, a checked rule on, and the
-            -- credit pick_credit picks (the type's first rule by priority with a balance)
+            -- under the contact's lock: key unused, no open place, a checked rule on, the credit
+            -- pick_credit picks (the type's first rule by priority with a balance), now, the zone
             SELECT v_exam.id IS NOT NULL
                 AND NOT EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                                 WHERE b.idempotency_key = p_idempotency_key)
@@ -76,14 +78,18 @@ BEGIN
                 EXISTS (SELECT FROM hubspot_sync.booking_rules AS r
                         WHERE NOT coalesce((mockbook_internal.booking_rule_offs() -> r.rule)
                                            @> jsonb_build_array(r.value), true)),
-                (SELECT ARRAY[r ->> 'credit_field', r ->> 'token_used']
-                 -- credit_rules()'s rows, folded into this statement's plan (no call)
-                 FROM jsonb_array_elements(mockbook_internal.credit_rule_set()) AS r
-                 WHERE r ->> 'mock_type' = v_exam.mock_type
-                   AND mockbook_internal.credit_balance(v_contact, r ->> 'credit_field') > 0
-                 ORDER BY (r -> 'priority')::integer
-                 LIMIT 1)
-            INTO v_common, v_rules_on, v_credit;
+                (SELECT ARRAY[t.r ->> 'credit_field', t.r ->> 'token_used']
+                 -- credit_rules()'s rows folded into the plan; balances read in priority order
+                 FROM (SELECT r
+                       FROM jsonb_array_elements(mockbook_internal.credit_rule_set()) AS r
+                       WHERE r ->> 'mock_type' = v_exam.mock_type
+                       ORDER BY (r -> 'priority')::integer
+                       OFFSET 0) AS t
+                 WHERE mockbook_internal.credit_balance(v_contact, t.r ->> 'credit_field') > 0
+                 LIMIT 1),
+                mockbook_internal.clock_now(),
+                mockbook_internal.business_timezone()
+            INTO v_common, v_rules_on, v_credit, v_now, v_zone;
         END IF;
     END IF;
 
@@ -91,21 +97,23 @@ BEGIN
     IF v_common AND v_credit IS NOT NULL THEN
         -- the common case, in the pipeline's order: checks 4.-8., rules, insert, spend, seat
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
-                                                         p_dominant_hand);
+                                                         p_dominant_hand, p_now := v_now,
+                                                         p_zone := v_zone);
         IF v_rules_on THEN
             PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
         END IF;
         v_booking := mockbook_internal.insert_booking(mockbook_internal.new_booking_row(
             v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
             p_mock_set::hubspot_sync.mock_set_letter, v_credit[2], NULL, p_idempotency_key,
-            p_fingerprint));
+            p_fingerprint), (v_now AT TIME ZONE v_zone)::date);
         IF v_booking.id IS NOT NULL THEN
             v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_credit[1], -1,
                                                               'booking', v_booking.id,
                                                               v_contact.student_id);
             v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
             RETURN mockbook_internal.booking_json(v_booking, false, v_credit[1], v_balance,
-                                                  v_exam.total_bookings, v_exam.capacity, v_exam);
+                                                  v_exam.total_bookings, v_exam.capacity, v_exam,
+                                                  v_zone);
         END IF;
         -- the key was stored by a writer that bypassed the key lock: answer as its replay
         RETURN mockbook_internal.booking_result(
@@ -114,7 +122,8 @@ BEGIN
         v_replay := false;
         -- 4.-8. as the full path checks them (2-3 passed: the key unused, the contact found)
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
-                                                         p_dominant_hand);
+                                                         p_dominant_hand, p_now := v_now,
+                                                         p_zone := v_zone);
     ELSE
         -- every other case: the full path, which reads the rules and the credit itself
         v_rules_on := true;

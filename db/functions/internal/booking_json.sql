@@ -7,14 +7,15 @@ CREATE OR REPLACE FUNCTION mockbook_internal.booking_json(p_booking hubspot_sync
                                                      p_total_bookings integer,
                                                      p_capacity integer,
                                                      p_exam hubspot_sync.hubspot_mock_exams
-                                                         DEFAULT NULL)
+                                                         DEFAULT NULL,
+                                                     p_zone text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $$
 DECLARE
-    v_zone text := mockbook_internal.business_timezone();
+    v_zone text := coalesce(p_zone, mockbook_internal.business_timezone());
     v_same boolean := p_exam.hubspot_id IS NOT NULL
         AND (p_exam.hubspot_id, p_exam.exam_date, p_exam.start_time, p_exam.end_time)
             IS NOT DISTINCT FROM
@@ -50,8 +51,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams) IS
+COMMENT ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams, text) IS
 'Internal: the one shape of the booking functions'' jsonb result, from values in hand. Errors:
 INVALID_ARGUMENT when mockbook.business_timezone names no zone. Locks: none.';
-REVOKE ALL ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams)
+REVOKE ALL ON FUNCTION mockbook_internal.booking_json(hubspot_sync.hubspot_bookings, boolean, text, integer, integer, integer, hubspot_sync.hubspot_mock_exams, text)
     FROM PUBLIC, anon, authenticated, service_role;

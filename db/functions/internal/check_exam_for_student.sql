@@ -7,7 +7,9 @@ CREATE OR REPLACE FUNCTION mockbook_internal.check_exam_for_student(
     p_dominant_hand text,
     p_check_fields boolean DEFAULT true,
     p_check_capacity boolean DEFAULT true,
-    p_ignore_booking_id uuid DEFAULT NULL
+    p_ignore_booking_id uuid DEFAULT NULL,
+    p_now timestamptz DEFAULT NULL,
+    p_zone text DEFAULT NULL
 )
 RETURNS void
 LANGUAGE plpgsql
@@ -22,7 +24,7 @@ DECLARE
     v_span tstzrange;
 BEGIN
     -- 4. open for booking
-    v_reason := mockbook_internal.exam_unbookable_reason(p_exam);
+    v_reason := mockbook_internal.exam_unbookable_reason(p_exam, p_now, p_zone);
     IF v_reason = 'EXAM_NOT_ACTIVE' THEN
         PERFORM mockbook_internal.raise_error('EXAM_NOT_ACTIVE',
             format('Exam %s is not open for booking (is_active %L%s).', p_exam.hubspot_id,
@@ -125,9 +127,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid) IS
+COMMENT ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid, timestamptz, text) IS
 'Internal: steps 4-8 of create_booking (exam open, per-type fields, prerequisites, duplicate,
 capacity: seats held by other students'' waitlist offers count, the student''s own held offer does
-not) for one student and exam row. Errors: as listed. Locks: none (reads only).';
-REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid)
+not) for one student and exam row; p_now and p_zone as exam_unbookable_reason takes them.
+Errors: as listed. Locks: none (reads only).';
+REVOKE ALL ON FUNCTION mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams, text, text, text, boolean, boolean, uuid, timestamptz, text)
     FROM PUBLIC, anon, authenticated, service_role;

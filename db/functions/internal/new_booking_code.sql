@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code()
+CREATE OR REPLACE FUNCTION mockbook_internal.new_booking_code(p_day date DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
@@ -8,9 +8,11 @@ DECLARE
     c CONSTANT text := 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 BEGIN
     -- PL/pgSQL, not SQL: a SQL function with a SET clause is planned again on every call
-    -- business_today's date, without its call (a subtransaction and a role switch a booking)
-    RETURN 'BK-' || to_char(mockbook_internal.clock_now()
-                            AT TIME ZONE mockbook_internal.business_timezone(), 'YYYYMMDD') || '-'
+    -- the caller's date, or business_today's without its call (a subtransaction, a role switch)
+    RETURN 'BK-' || to_char(coalesce(p_day::timestamp,
+                                     mockbook_internal.clock_now()
+                                     AT TIME ZONE mockbook_internal.business_timezone()),
+                            'YYYYMMDD') || '-'
            || substr(c, 1 + floor(random() * 36)::integer, 1)
            || substr(c, 1 + floor(random() * 36)::integer, 1)
            || substr(c, 1 + floor(random() * 36)::integer, 1)
@@ -20,6 +22,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION mockbook_internal.new_booking_code() IS
-'Internal: a new booking code BK-YYYYMMDD-XXXXXX (business date, 6 random upper-case alphanumerics).';
-REVOKE ALL ON FUNCTION mockbook_internal.new_booking_code() FROM PUBLIC, anon, authenticated, service_role;
+COMMENT ON FUNCTION mockbook_internal.new_booking_code(date) IS
+'Internal: a new booking code BK-YYYYMMDD-XXXXXX (business date, 6 random upper-case
+alphanumerics); p_day: the caller''s business date (NULL: read here).';
+REVOKE ALL ON FUNCTION mockbook_internal.new_booking_code(date) FROM PUBLIC, anon, authenticated, service_role;

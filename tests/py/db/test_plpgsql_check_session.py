@@ -32,7 +32,7 @@ INSERT = """
     SELECT (mockbook_internal.insert_booking(jsonb_populate_record(b, %s::jsonb))).id
     FROM hubspot_sync.hubspot_bookings b WHERE b.idempotency_key = 'ib-1'
 """
-SIGNATURE = "mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)"
+SIGNATURE = "mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings, date)"
 
 
 def setup_booking(conn: psycopg.Connection) -> None:

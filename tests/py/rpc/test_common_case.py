@@ -190,7 +190,7 @@ def test_every_other_case_goes_to_the_pipeline(db: psycopg.Connection, case: str
 
 
 EXAM_CHECK = ("mockbook_internal.check_exam_for_student(hubspot_sync.hubspot_mock_exams,text,"
-              "text,text,boolean,boolean,uuid)")
+              "text,text,boolean,boolean,uuid,timestamptz,text)")
 
 
 @pytest.mark.parametrize("case", list(EXAM_CHECK_CASES))

@@ -1,7 +1,11 @@
 -- Frozen copy of db/functions/internal/insert_booking.sql (changed).
+-- re-created below, in the same transaction
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS mockbook_internal.insert_booking;
 -- Why: the insert of a booking, shared by every booking path, turns each unique violation into the
 -- documented answer (DUPLICATE_BOOKING, INVALID_ARGUMENT, or a replay) instead of a raw error.
-CREATE OR REPLACE FUNCTION mockbook_internal.insert_booking(p_booking hubspot_sync.hubspot_bookings)
+CREATE OR REPLACE FUNCTION mockbook_internal.insert_booking(p_booking hubspot_sync.hubspot_bookings,
+                                                     p_day date DEFAULT NULL)
 RETURNS hubspot_sync.hubspot_bookings
 LANGUAGE plpgsql
 VOLATILE
@@ -28,7 +32,7 @@ BEGIN
     END IF;
     FOR v_attempt IN 1..10 LOOP
         IF v_generated THEN
-            v_row.booking_id := mockbook_internal.new_booking_code();
+            v_row.booking_id := mockbook_internal.new_booking_code(p_day);
         END IF;
         BEGIN
             INSERT INTO hubspot_sync.hubspot_bookings AS b (
@@ -69,9 +73,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings) IS
-'Internal: inserts a booking row (generating its BK- code), mapping unique violations to
-DUPLICATE_BOOKING / INVALID_ARGUMENT, or NULL for an idempotency-key race. Errors: as listed. Locks:
-the new row (the caller holds the exam and contact locks).';
-REVOKE ALL ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings)
+COMMENT ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings, date) IS
+'Internal: inserts a booking row (generating its BK- code of business day p_day, NULL: today),
+mapping unique violations to DUPLICATE_BOOKING / INVALID_ARGUMENT, or NULL for an idempotency-key
+race. Errors: as listed. Locks: the new row (the caller holds the exam and contact locks).';
+REVOKE ALL ON FUNCTION mockbook_internal.insert_booking(hubspot_sync.hubspot_bookings, date)
     FROM PUBLIC, anon, authenticated, service_role;
