@@ -88,7 +88,8 @@ BEGIN
                  WHERE mockbook_internal.credit_balance(v_contact, t.r ->> 'credit_field') > 0
                  LIMIT 1),
                 mockbook_internal.clock_now(),
-                mockbook_internal.business_timezone()
+                -- (no exam: the full path answers EXAM_NOT_FOUND, whatever the zone)
+                CASE WHEN v_exam.id IS NOT NULL THEN mockbook_internal.business_timezone() END
             INTO v_common, v_rules_on, v_credit, v_now, v_zone;
         END IF;
     END IF;

@@ -180,8 +180,12 @@ def test_an_unknown_business_time_zone_is_a_clear_error_not_a_raw_22023(
         assert one(db, "SELECT mockbook_internal.stamp_business_timezone()") == "Mars/Olympus_Mons"
         with pytest.raises(RpcError) as refused:
             book(db, student, exam)
+        # a call that needs no zone answers as it would with one: no such exam
+        with pytest.raises(RpcError) as no_exam:
+            book(db, student, "NO_SUCH_EXAM")
     finally:
         reset_business_timezone(db)
+    assert no_exam.value.code == "EXAM_NOT_FOUND", no_exam.value
     assert refused.value.code == "INVALID_ARGUMENT"
     assert "mockbook.business_timezone" in refused.value.detail
     assert one(db, "SELECT count(*) FROM hubspot_sync.hubspot_bookings WHERE student_id = %s",
