@@ -780,3 +780,34 @@ def test_a_booking_is_completed_when_its_exam_ends_not_when_it_starts(
             assert one(db, status, (booking["id"],)) == expected, hours
     finally:
         db.execute("RESET mockbook.clock_offset")
+
+
+def test_an_exam_whose_day_is_over_is_past_even_when_its_stored_instants_are_later(
+        db: psycopg.Connection) -> None:
+    """Times whose instants fall on another day than exam_date (flagged in time_problem): the
+    day being over decides, for the booking's common case (the zone handed down) and for every
+    other reader of exam_unbookable_reason (the zone read there)."""
+    exam = make_exam(db, day=-1)
+    start = datetime.now(UTC) + timedelta(hours=3)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET start_time = %s, end_time = %s"
+               " WHERE hubspot_id = %s", (iso(start), iso(start + timedelta(hours=2)), exam))
+    assert one(db, "SELECT exam_ends_at > now() AND time_problem IS NOT NULL"
+                   " FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s", (exam,))
+    assert one(db, "SELECT mockbook_internal.exam_unbookable_reason(e)"
+                   " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s",
+               (exam,)) == "EXAM_IN_PAST"
+    with pytest.raises(RpcError) as refused:
+        book(db, make_student(db), exam)
+    assert refused.value.code == "EXAM_IN_PAST"
+
+
+def test_an_exam_without_a_status_is_not_open(db: psycopg.Connection) -> None:
+    """is_active NULL (production's column allows it) is neither true, active nor scheduled,
+    whatever its activation time says."""
+    exam = make_exam(db)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET is_active = NULL,"
+               " scheduled_activation_datetime = now() - interval '1 hour' WHERE hubspot_id = %s",
+               (exam,))
+    with pytest.raises(RpcError) as refused:
+        book(db, make_student(db), exam)
+    assert refused.value.code == "EXAM_NOT_ACTIVE"
