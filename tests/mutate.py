@@ -51,7 +51,13 @@ EQUIVALENT = ROOT / "tests" / "mutants_equivalent.toml"
 # (about 6 min on the shared box, 2 at once). The 40-connection races stay out: two runs at once
 # beside other suites would take the server's connections.
 BOOKING_TESTS = ["tests/sql", *(f"tests/py/rpc/{name}.py" for name in (
-    "test_common_case", "test_edges", "test_original_callers", "test_not_yours", "test_contract",
+    "test_common_case", "test_argument_checks", "test_take_seat", "test_lock_helpers",
+    "test_claim_idempotent_call", "test_create_booking", "test_create_booking_atomic",
+    "test_rebook", "test_cancel_booking", "test_cancel_bookings", "test_process_waitlist",
+    "test_join_waitlist", "test_accept_offer", "test_set_exam_capacity", "test_mark_attendance",
+    "test_set_exam_prerequisites", "test_list_contact_bookings", "test_list_available_exams",
+    "test_complete_past_bookings", "test_adjust_credits", "test_get_credit_summary",
+    "test_original_callers", "test_not_yours", "test_contract",
     "test_student_match", "test_exam_instants", "test_references_and_callers",
     "test_locations", "test_waitlist_steps", "test_error_codes", "test_unknown_times",
     "test_waitlist_rules", "test_who_acts", "test_unavailable", "test_term_model",

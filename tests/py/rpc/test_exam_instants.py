@@ -23,10 +23,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from invariants import check_invariants, snapshot
+from booking_calls import new_exam
+from invariants import check_invariants, snapshot, table_digests
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from test_who_acts import call
 from zone import reset_business_timezone
 
 
@@ -811,3 +813,44 @@ def test_an_exam_without_a_status_is_not_open(db: psycopg.Connection) -> None:
     with pytest.raises(RpcError) as refused:
         book(db, make_student(db), exam)
     assert refused.value.code == "EXAM_NOT_ACTIVE"
+
+
+def test_a_zone_change_is_busy_while_its_documented_lock_is_held(db: psycopg.Connection,
+                                                                 database_url: str) -> None:
+    """docs/rpc.md, lock order: set_business_timezone takes the advisory lock
+    hashtextextended('mockbook:business_timezone', 0) without waiting: held by another
+    session, the change answers BUSY and changes nothing."""
+    new_exam(db)
+    before = table_digests(db)
+    zone = one(db, "SELECT mockbook_internal.business_timezone()")
+    try:
+        with psycopg.connect(database_url) as rival:
+            rival.execute("SELECT pg_advisory_xact_lock("
+                          "hashtextextended('mockbook:business_timezone', 0))")
+            with pytest.raises(RpcError) as busy:
+                call(db, "set_business_timezone", None,
+                     {"p_zone": "Asia/Tokyo", "p_actor": "test"})
+            assert busy.value.code == "BUSY"
+            rival.rollback()
+        assert one(db, "SELECT mockbook_internal.business_timezone()") == zone
+        assert table_digests(db) == before
+    finally:
+        reset_business_timezone(db)
+
+
+def test_a_zone_change_gives_an_exam_without_an_end_time_the_end_of_its_day(
+        db: psycopg.Connection) -> None:
+    """set_business_timezone derives every exam's instants again: an exam without an end time
+    ends at the end of its day in the new zone, as the exam trigger writes it."""
+    exam = new_exam(db, day=12)
+    db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET end_time = NULL"
+               " WHERE hubspot_id = %s", (exam,))
+    try:
+        call(db, "set_business_timezone", None, {"p_zone": "Asia/Tokyo", "p_actor": "test"})
+        ends_at, day = db.execute("SELECT exam_ends_at, exam_date FROM"
+                                  " hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
+                                  (exam,)).fetchone()
+        assert ends_at == one(db, "SELECT (%s::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo'",
+                              (day,))
+    finally:
+        reset_business_timezone(db)
