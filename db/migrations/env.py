@@ -88,9 +88,13 @@ def _configure(per_migration: bool = True, **kwargs: object) -> None:
 
 
 def run_offline() -> None:
-    _configure(url=database_url(), literal_binds=True, dialect_name="postgresql")
+    # paramstyle "named": the printed SQL keeps each % as written (a "pyformat" dialect would
+    # print it doubled, as a driver wants it), so psql runs exactly what the online upgrade runs
+    _configure(url=database_url(), literal_binds=True, dialect_name="postgresql",
+               dialect_opts={"paramstyle": "named"})
     context.execute(LOCK_TIMEOUT)
     context.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA}")
+    context.execute(f"REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC")
     with runner.running():
         context.run_migrations()
     context.execute("NOTIFY pgrst, 'reload schema'")

@@ -41,7 +41,12 @@ def down(app: AppContext) -> None:
 
 
 @click.command()
-@click.option("--sql", "as_sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option("--sql", "as_sql", is_flag=True,
+              help="Print the SQL instead of running it: from the revision the configured "
+                   "database is at (DATABASE_URL), else from an empty database.")
+@click.option("--from", "start", default=None, metavar="REVISION",
+              help="With --sql: print from this revision (`base`: an empty database) instead "
+                   "of reading the database's.")
 @click.option("--to", "target", default="head", show_default=True, help="Target revision.")
 @click.option("--check", "dry_run", is_flag=True,
               help="Adoption dry run: list every row and object the upgrade of a production "
@@ -49,7 +54,8 @@ def down(app: AppContext) -> None:
 @click.option("--json", "json_flag", is_flag=True,
               help="Print one JSON object (as `mockbook --json migrate`).")
 @pass_app
-def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool, json_flag: bool) -> None:
+def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_run: bool,
+            json_flag: bool) -> None:
     """Upgrade the configured database (default: embedded) to the newest revision."""
     if json_flag:
         app.json_output = True
@@ -57,8 +63,7 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool, json_flag
         check_adoption(app)
         return
     if as_sql:
-        url = app.settings.database_url or "postgresql://offline/mockbook"
-        sys.stdout.write(migrations.upgrade(url, target, sql=True))
+        print_sql(app, start, target)
         return
     url = app.database_url()
     clock = Stopwatch()
@@ -112,6 +117,25 @@ def migrate(app: AppContext, as_sql: bool, target: str, dry_run: bool, json_flag
                 from glue.db.adoption import timeouts_cut
 
                 click.echo(timeouts_cut(adoption["timeouts_exceeded"]))
+
+
+def print_sql(app: AppContext, start: str | None, target: str) -> None:
+    """`migrate --sql`: the SQL `mockbook migrate` runs from the revision the configured database
+    is at (read from it: Alembic's offline mode reads no database, so `alembic upgrade head
+    --sql` prints the SQL from an empty one), or from ``start`` (`base`: empty)."""
+    url = app.settings.database_url
+    if start is None and url:
+        start = migrations.current(url) or "base"
+        unknown_revision(url, None if start == "base" else start)
+    if start in (None, "base"):
+        sys.stdout.write(migrations.upgrade(url or "postgresql://offline/mockbook", target,
+                                            sql=True))
+        return
+    if start == target or (target == "head" and start == migrations.head()):
+        click.echo(f"-- already at {start}: nothing to run")
+        return
+    sys.stdout.write(migrations.upgrade(url or "postgresql://offline/mockbook",
+                                        f"{start}:{target}", sql=True))
 
 
 def unknown_revision(url: str, current: str | None) -> None:
