@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 from glue import lifecycle
 from glue.db import runs
 from glue.db.status import data_problem_rows
-from glue.hubspot import values
+from glue.hubspot import wire
 
 SYNCED_TABLES = ("hubspot_bookings", "hubspot_contact_credits", "hubspot_mock_exams")
 _FAIL_SYNC_ROWS = (
@@ -235,11 +235,11 @@ class Database:
     def store_webhook_events(self, events: list[dict[str, Any]]) -> dict[str, int]:
         """Store one delivery of HubSpot webhook events (the intake's one call). A value the
         database cannot store (a NUL in a ``propertyValue``) is stored with a visible mark: the
-        processor reads the record itself again, and its screen refuses it (glue.hubspot.values)."""
+        processor reads the record itself again, and its screen refuses it (glue.hubspot.wire)."""
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT mockbook_internal.store_webhook_events(p_events => %(e)s) AS r",
-                {"e": Jsonb(values.storable(events, preview=None))},
+                {"e": Jsonb(wire.storable(events, preview=None))},
             ).fetchone()
         return dict(row["r"])
 

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from glue.db.database import Database
-from glue.hubspot import values
+from glue.hubspot import wire
 from glue.hubspot.catalogue import SYNCED
 
 # The tables of what is applied (where its dead letters are filed): the catalogue's.
@@ -41,7 +41,7 @@ class PullDatabase:
             return conn.execute(query, params).fetchall()
 
     # ---- applying what HubSpot holds ----------------------------------------------------------
-    # Every record passes glue.hubspot.values' screen first: one PostgreSQL cannot store (a NUL)
+    # Every record passes glue.hubspot.wire's screen first: one PostgreSQL cannot store (a NUL)
     # or longer than mockbook takes is refused on its own, dead-lettered with the property and
     # why, and listed in the result's errors and ``refused``; the others are applied, each with
     # its ``unknown`` list: the columns whose empty value the catalogue declares unknown
@@ -49,14 +49,14 @@ class PullDatabase:
     def _screened(
         self, table: str, records: Sequence[dict], apply: Any
     ) -> dict[str, Any]:
-        keep, refused = values.screen(records)
+        keep, refused = wire.screen(records)
         synced = next(s for s in SYNCED.values() if s.table == table)
         keep = [{**r, "unknown": synced.unknown(r.get("properties") or {})} for r in keep]
         result: dict[str, Any] = apply(keep) if keep else {}
         if refused:
             for why in refused:
                 if why.record_id is not None:
-                    self.note_pull_error(table, why.record_id, why.error, values.storable(
+                    self.note_pull_error(table, why.record_id, why.error, wire.storable(
                         next(r for r in records if str(r.get("id")) == why.record_id)))
             result = dict(result)
             result["errors"] = [*(result.get("errors") or []),

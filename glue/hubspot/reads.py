@@ -110,7 +110,7 @@ def record(data: Any) -> dict[str, Any]:
         "createdAt": None if created is None else str(created),
         "updatedAt": data.get("updatedAt"),
     }
-    if data.get("refused"):  # the decoder refused a value of it (glue.hubspot.wire.Record)
+    if data.get("refused"):  # the screen refused it as it was decoded (glue.hubspot.wire.Record)
         out["refused"] = data["refused"]
     return out
 

@@ -1,8 +1,10 @@
 """The one decoder at the wire: every HubSpot answer (glue.hubspot.client reads it as bytes) and
 every webhook body (glue.sync.webhooks) is parsed and typed here, before any other code sees it:
 bounded bytes to JSON without repeated keys (:func:`loads`), the answer's shape (:class:`Shape`:
-a wrong one is :class:`Malformed`, a HubSpot error, exit 75), and each record's property values
-(:data:`RECORD`: a string or null, else the record is refused and dead-lettered).
+a wrong one is :class:`Malformed`, a HubSpot error, exit 75), and each record's screen
+(:data:`RECORD`, :func:`refusal`, :func:`screen`): a record whose property value is not a
+string, is repeated, cannot be stored, is longer than mockbook takes or is a date that does not
+exist is refused on its own and dead-lettered (:func:`storable`), naming the property and why.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 # - Bytes to JSON (`loads`): at most `max_bytes`, nested at most `max_depth` levels (checked on
@@ -23,13 +26,14 @@ from typing import Any
 #   read, a whole number within what its database column holds. Fields the glue does not read
 #   are not looked at. A wrong shape, or a repeated key outside a record's properties, is
 #   `Malformed`: the client turns it into a HubSpot error (exit 75, retried later).
-# - Each record (`RECORD`): a property value is a string or null (HubSpot's CRM objects v3
-#   OpenAPI, `SimplePublicObject.properties`: `additionalProperties: {type: string}`;
-#   https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide). A record whose value
-#   is anything else, or whose property is repeated, is refused, not the answer: the record gets
-#   `"refused": {"property", "why"}`, the offending values become null (nothing downstream can
-#   trip on them), and the apply dead-letters it (glue.hubspot.values.refusal) naming the record,
-#   the property and the fault.
+# - Each record (`RECORD`, the records section below): screened as it is decoded. A record whose
+#   property value is not a string or null (HubSpot's CRM objects v3 OpenAPI,
+#   `SimplePublicObject.properties`: `additionalProperties: {type: string}`;
+#   https://developers.hubspot.com/docs/api-reference/crm-objects-v3/guide), whose property is
+#   repeated, or whose value the database cannot take is refused, not the answer: the record gets
+#   `"refused": {"property", "why"}`, the values that are not strings become null (nothing
+#   downstream can trip on them), and the apply dead-letters it (`screen`) naming the record, the
+#   property and the fault.
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # far above a page of 200 records; never held beyond it
 MAX_DEPTH = 32  # HubSpot's answers nest 6 levels at most, a webhook body 3
@@ -268,7 +272,68 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text):,} characters)"
 
 
-# ---- records ------------------------------------------------------------------------------------
+# ---- records: the screen -----------------------------------------------------------------------
+# Every record of every answer (pull, webhooks, import, reconcile, the push's credit merge and its
+# write answers) is screened here, once, as it is decoded: a property value that is not a string
+# (HubSpot's CRM objects v3 OpenAPI, `SimplePublicObject.properties`: `additionalProperties:
+# {type: string}`), a property repeated in the record, a value PostgreSQL cannot store (a NUL
+# character, an unpaired surrogate), one longer than mockbook takes, or a date that does not exist
+# (`2026-02-30`) in a date property refuses the record (:func:`refusal`), with the property and
+# the reason; the other records of the same answer are applied (:func:`screen`). Whole numbers
+# are checked by the database functions themselves (mockbook_internal.pulled_int); what an empty
+# value means is the property catalogue's (glue.hubspot.catalogue, ``Prop.empty``).
+
+# HubSpot's limit on a text value added through the CRM: 65,536 characters; a value submitted
+# through a form has no limit (https://knowledge.hubspot.com/properties/property-field-types-in-hubspot,
+# "Single-line text"), so longer values do reach the API's answers.
+HUBSPOT_MAX_LENGTH = 65_536
+# Tighter where the apps use the value: the same bounds as the RPCs' arguments (a student id of
+# 64, an email of 254 as RFC 5321 allows, a name of 255) and the exam's listed fields, which go
+# into the apps' Redis keys and pages.
+MAX_LENGTH = {
+    "student_id": 64,
+    "email": 254,
+    "firstname": 255,
+    "lastname": 255,
+    "ndecc_exam_date": 64,
+    "mock_exam_name": 255,
+    "mock_type": 64,
+    "location": 255,
+    "exam_date": 64,
+    "start_time": 64,
+    "end_time": 64,
+    "is_active": 16,
+    "scheduled_activation_datetime": 64,
+    "mock_set": 16,
+    "booking_id": 255,
+    "booking_status": 64,
+    "token_used": 255,
+    "dominant_hand": 32,
+    "name": 255,
+}
+PREVIEW = 80  # characters of a refused value kept in its dead letter
+# Date properties: HubSpot's date and datetime ones and mockbook's text ones named as dates.
+DATE_PROPERTIES = frozenset({"exam_date", "ndecc_exam_date", "scheduled_activation_datetime"})
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+# Where a decoded record carries its refusal ({"property", "why"}): the faulty values themselves
+# are made null as the record is decoded, so nothing downstream can trip on them.
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One record refused: its id, the property (a dotted path outside ``properties``) and
+    why."""
+
+    record_id: str | None
+    field: str
+    why: str
+
+    @property
+    def error(self) -> str:
+        return f"INVALID_ARGUMENT: property {self.field} {self.why}"
+
+
 def property_fault(value: Any) -> str | None:
     """Why a property value is not one HubSpot sends (None when it is a string or null)."""
     if value is None or isinstance(value, str):
@@ -278,7 +343,8 @@ def property_fault(value: Any) -> str | None:
 
 
 def _faults(properties: dict[str, Any]) -> dict[str, str]:
-    """{property: why} of a record's properties that are not HubSpot's."""
+    """{property: why} of a record's properties that are not HubSpot's: repeated, or not a
+    string."""
     faults = {}
     if isinstance(properties, Duplicated):
         for name in properties.names:
@@ -290,12 +356,156 @@ def _faults(properties: dict[str, Any]) -> dict[str, str]:
     return faults
 
 
+def _history_faults(history: Any, where: str, known: dict[str, str]) -> dict[str, str]:
+    """{property: why} of the history entries (``propertiesWithHistory``) that are not HubSpot's;
+    an entry that is not an object is the answer's fault (:class:`Malformed`)."""
+    _object(history, where)
+    faults = {}
+    for name, entries in history.items():
+        ListOf(_HISTORY_ENTRY).check(entries, _at(where, name))
+        for entry in entries:
+            why = property_fault(entry.get("value"))
+            if isinstance(entry, Duplicated):
+                why = "repeats a key (a repeated JSON key)"
+            if why is not None and name not in known:
+                faults[name] = f"has a history entry (propertiesWithHistory) whose value {why}"
+    return faults
+
+
+def _unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot store ``text`` (None when it can)."""
+    if "\x00" in text:
+        return "contains a NUL character (U+0000), which PostgreSQL cannot store"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "contains an unpaired surrogate (invalid Unicode), which PostgreSQL cannot store"
+    return None
+
+
+def _check(path: str, value: Any, limit: int) -> tuple[str, str] | None:
+    """(field, why) of the first value under ``path`` that cannot go to the database."""
+    if isinstance(value, str):
+        why = _unstorable(value)
+        if why is None and len(value) > limit:
+            why = f"is {len(value):,} characters long; mockbook takes at most {limit:,}"
+        return (path, why) if why else None
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = value.items()
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        bad = _unstorable(key)
+        if bad:
+            return (f"{path}.{_printable(key)}" if path else _printable(key), f"name {bad}")
+        found = _check(f"{path}.{key}" if path else key, item, limit)
+        if found:
+            return found
+    return None
+
+
+def _not_a_date(name: str, value: Any) -> str | None:
+    """Why a date property's value is a date that does not exist (None otherwise)."""
+    if not isinstance(value, str) or not (
+            name in DATE_PROPERTIES or name.endswith(("_date", "_datetime"))):
+        return None
+    day = _ISO_DAY.match(value)
+    if day is not None:
+        try:
+            date(int(day[1]), int(day[2]), int(day[3]))
+        except ValueError:
+            return f"is not a date that exists: {_printable(value.strip()[:PREVIEW])}"
+    return None
+
+
+def _property_refusal(name: Any, value: Any) -> tuple[str, str] | None:
+    """(property, why) when one property of a record must not be applied: its value cannot
+    be stored or is longer than mockbook takes, is not one HubSpot sends, or its name cannot
+    be stored."""
+    found = _check(name, value, MAX_LENGTH.get(name, HUBSPOT_MAX_LENGTH))
+    if found is not None or not isinstance(name, str):
+        return found
+    if why := property_fault(value) or _not_a_date(name, value):
+        return name, why
+    if _unstorable(name):
+        return _printable(name), "name " + (_unstorable(name) or "")
+    return None
+
+
+def _record_id(record: dict[str, Any]) -> str | None:
+    rid = record.get("id")
+    return str(rid) if rid is not None and not _check("id", rid, 64) else None
+
+
+def _storage_refusal(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(property, why) of the first value of a record (typed: its properties strings or null)
+    the database cannot take."""
+    for name, value in (record.get("properties") or {}).items():
+        if found := _property_refusal(name, value):
+            return found
+    rest = {k: v for k, v in record.items() if k not in ("properties", REFUSED)}
+    return _check("", rest, HUBSPOT_MAX_LENGTH)
+
+
+def refusal(record: Any) -> Refusal | None:
+    """Why ``record`` (one HubSpot object) must not be applied, or None: the refusal its decoding
+    found (:class:`Record`), else the screen's answer for a record made elsewhere."""
+    if not isinstance(record, dict):
+        return None
+    refused = record.get(REFUSED)
+    if isinstance(refused, dict):
+        return Refusal(_record_id(record), str(refused.get("property")), str(refused.get("why")))
+    found = _faults(record.get("properties") or {})
+    if found:
+        name = next(iter(found))
+        return Refusal(_record_id(record), name, found[name])
+    found_value = _storage_refusal(record)
+    return Refusal(_record_id(record), *found_value) if found_value else None
+
+
+def screen(records: Iterable[Any]) -> tuple[list[Any], list[Refusal]]:
+    """(the records that may be applied, the refusals of the others), in order."""
+    keep: list[Any] = []
+    refused: list[Refusal] = []
+    for record in records:
+        why = refusal(record)
+        if why is None:
+            keep.append(record)
+        else:
+            refused.append(why)
+    return keep, refused
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        "\N{SYMBOL FOR NULL}" if ch == "\x00" else "\ufffd" if "\ud800" <= ch <= "\udfff" else ch
+        for ch in text
+    )
+
+
+def storable(value: Any, preview: int | None = PREVIEW) -> Any:
+    """A copy of a refused record that the dead letter can hold: NULs and surrogates shown as
+    visible characters, strings longer than ``preview`` (None: any length) cut to a preview
+    with their length."""
+    if isinstance(value, str):
+        text = _printable(value)
+        if preview is not None and len(text) > preview:
+            return f"{text[:preview]}... ({len(value):,} characters)"
+        return text
+    if isinstance(value, dict):
+        return {_printable(str(k)): storable(v, preview) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v, preview) for v in value]
+    return value
+
+
 _HISTORY_ENTRY = Obj({"timestamp": Str()})
 
 
 class Record(Shape):
     """One CRM object (``SimplePublicObject``): its id, timestamps and flags typed as the answer's
-    shape; its property values typed per record (see the module docstring)."""
+    shape; its properties screened (see above): a refused record carries its refusal under
+    ``"refused"`` ({"property", "why"}), with the values that are not strings made null."""
 
     head = Obj({"id": Id(), "archived": Bool(), "new": Bool(), "objectWriteTraceId": Str(),
                 "createdAt": Str(), "updatedAt": Str(), "archivedAt": Str()}, required=("id",))
@@ -310,7 +520,7 @@ class Record(Shape):
         faults = _faults(properties)
         history = value.get("propertiesWithHistory")
         if history is not None:
-            faults.update(self._history(history, _at(where, "propertiesWithHistory"), faults))
+            faults.update(_history_faults(history, _at(where, "propertiesWithHistory"), faults))
         if faults:
             clean = dict(properties)
             for name in faults:
@@ -321,22 +531,10 @@ class Record(Shape):
                 value["propertiesWithHistory"] = {
                     k: v for k, v in history.items() if k not in faults}
             name = next(iter(faults))
-            value["refused"] = {"property": name, "why": faults[name]}
+            value[REFUSED] = {"property": name, "why": faults[name]}
+        elif found := _storage_refusal(value):
+            value[REFUSED] = {"property": found[0], "why": found[1]}
         return value
-
-    @staticmethod
-    def _history(history: Any, where: str, known: dict[str, str]) -> dict[str, str]:
-        _object(history, where)
-        faults = {}
-        for name, entries in history.items():
-            ListOf(_HISTORY_ENTRY).check(entries, _at(where, name))
-            for entry in entries:
-                why = property_fault(entry.get("value"))
-                if isinstance(entry, Duplicated):
-                    why = "repeats a key (a repeated JSON key)"
-                if why is not None and name not in known:
-                    faults[name] = f"has a history entry (propertiesWithHistory) whose value {why}"
-        return faults
 
 
 RECORD = Record()

@@ -20,7 +20,7 @@ from typing import Any
 
 from glue.config import Settings
 from glue.db.database import Database
-from glue.hubspot import values
+from glue.hubspot import wire
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED, SYNCED_PROPS, WAITLIST_CODE_PREFIX
 from glue.hubspot.client import CONTACTS, HubSpotClient
 from glue.hubspot.reads import HubSpotReader
@@ -422,12 +422,12 @@ class Reconciler:
 
     def refuse_hostile(self, name: str, fixes: dict[str, Any]) -> int:
         """Before a repair: the records of ``name`` HubSpot holds that the value screen refuses
-        (glue.hubspot.values, as the pull) are dead-lettered like the pull's, and no fix touches
+        (glue.hubspot.wire, as the pull) are dead-lettered like the pull's, and no fix touches
         them (neither applied here, nor pushed over: their HubSpot value could not be read).
         Returns how many."""
         target = self.targets[name]
         listed = self._hubspot(target)
-        _, refused = values.screen(listed)
+        _, refused = wire.screen(listed)
         bad = {r.record_id for r in refused if r.record_id is not None}
         if not bad:
             return 0
@@ -435,7 +435,7 @@ class Reconciler:
         for why in refused:
             if why.record_id is not None:
                 self.store.note_pull_error(
-                    target.table, why.record_id, why.error, values.storable(by_id[why.record_id])
+                    target.table, why.record_id, why.error, wire.storable(by_id[why.record_id])
                 )
         linked = {
             str(row["record_id"])

@@ -131,7 +131,7 @@ class CreditMerge:
 
     def _refused(self, works: list[Work], result: dict[str, Any]) -> list[Work]:
         """Fails the contacts whose HubSpot record holds a value the database cannot take
-        (glue.hubspot.values) or a credit change too large to take unconfirmed (CREDIT_JUMP,
+        (glue.hubspot.wire) or a credit change too large to take unconfirmed (CREDIT_JUMP,
         held for an admin): nothing is written over their credits until that is fixed. Returns
         the others."""
         stopped = set(result.get("refused") or []) | set(result.get("held") or [])

@@ -2,9 +2,12 @@
 PostgreSQL cannot store (a NUL, an unpaired surrogate), longer than mockbook takes, or a number
 out of range is refused on its own, with a dead letter naming the record, the property and why,
 while the legitimate edits of the same pull land. The webhook path, the import and the push's
-credit merge go through the same screen (glue.hubspot.values, called by glue.db.pull)."""
+credit merge go through the same screen (glue.hubspot.wire, as it decodes each answer; the
+dead letters are glue.db.pull's)."""
 
 from __future__ import annotations
+
+import json
 
 import push_helpers
 import pytest
@@ -21,7 +24,7 @@ from pull_helpers import (
     seed_exams,
 )
 
-from glue.hubspot import values
+from glue.hubspot import wire
 from glue.sandbox import CONTACTS, EXAMS, Sandbox
 from glue.sync.importer import run_import
 from glue.sync.pull import pull
@@ -169,7 +172,7 @@ def test_the_push_does_not_write_over_a_contact_it_cannot_merge(
 
 def test_the_screen_names_the_property_and_keeps_clean_records() -> None:
     clean = {"id": "1", "properties": {"location": "toronto", "capacity": "10"}}
-    keep, refused = values.screen([
+    keep, refused = wire.screen([
         clean,
         {"id": "2", "properties": {"location": "a\x00b"}},
         {"id": "3", "properties": {"notes": "n" * 65_537}},
@@ -179,8 +182,26 @@ def test_the_screen_names_the_property_and_keeps_clean_records() -> None:
     assert [(r.record_id, r.field) for r in refused] == [
         ("2", "location"), ("3", "notes"), ("4", "associations.c.0.id")]
     assert "65,536" in refused[1].error
-    shown = values.storable({"id": "2", "properties": {"location": "a\x00b" + "q" * 200}})
+    shown = wire.storable({"id": "2", "properties": {"location": "a\x00b" + "q" * 200}})
     assert "\x00" not in str(shown) and "characters)" in shown["properties"]["location"]
+
+
+def test_a_record_is_screened_once_as_it_is_decoded() -> None:
+    """The decoder's screen is the apply's: every fault a decoded record has (a value that is
+    not a string, a value the database cannot take) is found as the answer is decoded, and the
+    apply's screen refuses it with the same words as a record made elsewhere."""
+    for properties, field, words in (({"location": "a\x00b"}, "location", "NUL"),
+                                     ({"capacity": 7}, "capacity", "not a string"),
+                                     ({"exam_date": "2026-02-30"}, "exam_date", "exists")):
+        made = {"id": "5", "properties": dict(properties)}
+        decoded = wire.RECORD.check(json.loads(json.dumps(made)), "results[0]")
+        assert decoded["refused"]["property"] == field and words in decoded["refused"]["why"]
+        assert decoded["properties"][field] is None or isinstance(decoded["properties"][field],
+                                                                  str)
+        assert wire.screen([decoded])[1] == wire.screen([made])[1] == [
+            wire.Refusal("5", field, decoded["refused"]["why"])]
+    clean = wire.RECORD.check({"id": "6", "properties": {"location": "toronto"}}, "")
+    assert "refused" not in clean and wire.screen([clean]) == ([clean], [])
 
 
 def test_the_webhook_path_quarantines_the_same_way(push_db: str, sandbox: Sandbox) -> None:
