@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ import uuid
 import pytest
 import redis
 from fakeclock import FakeClock
+from waiting import wait_until
 
 from glue.hubspot.client import HubSpotClient, limiter_name
 from glue.hubspot.ratelimit import (
@@ -221,6 +223,16 @@ def test_a_share_leaves_the_rest_of_the_budget_to_the_others() -> None:
     assert now[0] >= 1.0
 
 
+def waiting_in(thread: threading.Thread, function: str) -> bool:
+    """Whether ``thread`` is inside ``function`` now (its current stack)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_until_hubspot_answers_once_one_call_goes_at_a_time() -> None:
     """Calls sent together before any answer could overrun a budget other integrations of the
     portal have spent (only the first answer's headers say so): the first call goes alone, the
@@ -248,10 +260,10 @@ def test_until_hubspot_answers_once_one_call_goes_at_a_time() -> None:
     others = [threading.Thread(target=call, args=(n,)) for n in range(1, 9)]
     for t in others:
         t.start()
-    # the others wait for the first answer: none of them enters while the first is inside
-    # (a bounded look: without the wait they enter at once)
-    others[-1].join(0.5)
-    assert all(t.is_alive() for t in others)
+    # the others wait for the first answer: each is seen waiting for it (its stack is in the
+    # limiter's wait for the first answer), and none has entered while the first is inside
+    wait_until("the others to wait for the first answer",
+               lambda: all(waiting_in(t, "_first_answer_wait") for t in others), timeout=30)
     assert most == [1]
     release_first.set()
     for t in [first, *others]:

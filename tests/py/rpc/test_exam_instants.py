@@ -14,8 +14,6 @@ moves it with a session setting, so nothing here depends on the hour the suite r
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +26,9 @@ from invariants import check_invariants, snapshot, table_digests
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from test_lock_order import Call
 from test_who_acts import call
+from waiting import wait_until
 from zone import reset_business_timezone
 
 
@@ -670,35 +670,31 @@ def test_a_second_zone_change_at_once_is_busy_and_changes_nothing(
 def test_a_zone_change_and_a_booking_in_flight_wait_for_each_other(
         db: psycopg.Connection, database_url: str, zone_restored: None, first: str) -> None:
     """The zone change locks every exam after its own lock, a booking takes its exam's seat last:
-    whichever holds the exam first, the other waits for its commit and then succeeds, and the
-    data model's invariants hold."""
+    whichever holds the exam first, the other waits for its commit (its backend is seen blocked
+    by the first one's, pg_blocking_pids) and then succeeds, and the data model's invariants
+    hold."""
     exam = make_exam(db, day=12)
     student = make_student(db)
     before = snapshot(db)
-    done: dict[str, Any] = {}
-
-    def on_its_own_connection(call: Any) -> threading.Thread:
-        def run() -> None:
-            with psycopg.connect(database_url, autocommit=True) as conn:
-                done["result"] = call(conn)
-        return threading.Thread(target=run)
-
     with psycopg.connect(database_url) as holder:
         if first == "zone change":
             holder.execute(SERVICE_KEY)
             holder.execute("SELECT hubspot_sync.set_business_timezone('Asia/Tokyo', 'ops')")
-            second = on_its_own_connection(lambda conn: book(conn, student, exam))
+            second = Call(database_url, lambda conn: book(conn, student, exam),
+                          setup="SET mockbook.lock_timeout = '60s'")
         else:
             book_in_transaction(holder, student, exam)
-            second = on_its_own_connection(lambda conn: rpc(
-                conn, "set_business_timezone", p_zone="Asia/Tokyo", p_actor="ops"))
+            second = Call(database_url, lambda conn: rpc(
+                conn, "set_business_timezone", p_zone="Asia/Tokyo", p_actor="ops"),
+                setup="SET mockbook.lock_timeout = '60s'")
         second.start()
-        time.sleep(0.5)
-        assert second.is_alive(), "the second call did not wait for the first one's locks"
+        wait_until("the second call to wait for the first one's locks",
+                   lambda: one(db, "SELECT %s = ANY (pg_blocking_pids(%s))",
+                               (holder.info.backend_pid, second.pid)), timeout=30)
         holder.commit()
-    second.join(timeout=15)
-    assert not second.is_alive()
-    assert done["result"]["success"] is True
+    second.join()
+    assert second.error is None, second.error
+    assert second.value["success"] is True
     assert one(db, "SELECT mockbook_internal.business_timezone()") == "Asia/Tokyo"
     assert one(db, "SELECT total_bookings FROM hubspot_sync.hubspot_mock_exams"
                    " WHERE hubspot_id = %s", (exam,)) == 1
