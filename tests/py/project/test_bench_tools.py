@@ -9,7 +9,6 @@ in a child process: the bench puts its own directory first on sys.path, whose mo
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 from bench import fixtures as bench_fixtures
+from bench import retire
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -142,36 +142,78 @@ def test_b4r_bare_rows_come_and_go(make_database) -> None:
     assert left == (0, 0, 0)
 
 
-STAMP = re.compile(r"\b\d{8}T\d{6}Z\b")
-PAGES = ("README.md", "CHANGELOG.md", "bench/README.md", ":(glob)docs/*.md")
+STAMP = retire.STAMP
 
 
 def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
-                          timeout=60).stdout
+    return retire.git(root, *args)
 
 
-def results_against_citations(root: Path) -> tuple[set[str], set[str]]:
-    """(runs git tracks in bench/results that no page cites, runs a page cites whose results
-    git does not track), both read from what git tracks (its index): the pages as staged and
-    `git ls-files bench/results`. A measurement writes results and rewrites bench/README.md's
-    generated blocks in the working tree; until they are added, the check sees the runs the
-    checkout had, so measuring never breaks the suite."""
-    pages = git(root, "ls-files", "-z", "--", *PAGES).split("\0")
-    cited = {stamp for page in pages if page
-             for stamp in STAMP.findall(git(root, "show", f":{page}"))}
-    results = git(root, "ls-files", "-z", "--", "bench/results").split("\0")
-    committed = {m[0] for path in results if (m := STAMP.search(Path(path).name))}
-    return committed - cited, cited - committed
+def citations(root: Path) -> tuple[set[str], set[str], list[str]]:
+    """(runs git tracks in bench/results that no page cites, runs a page cites as committed whose
+    results git does not track, citations by commit whose commit lacks the file), read from what
+    git tracks (its index): the pages as staged and `git ls-files bench/results`. A measurement
+    writes results and rewrites bench/README.md's generated blocks in the working tree; until
+    they are added, the check sees the runs the checkout had, so measuring never breaks the
+    suite. A citation by commit (bench/retire.py) names a commit of the repository's history:
+    the check reads it there (a clone without that history fails it)."""
+    committed = {m[0] for name in retire.tracked_results(root) if (m := STAMP.search(name))}
+    listed: dict[str, set[str]] = {}
+
+    def names_at(sha: str) -> set[str]:
+        if sha not in listed:
+            try:
+                out = git(root, "ls-tree", "-z", "--name-only", sha, "bench/results/")
+            except subprocess.CalledProcessError:
+                out = ""
+            listed[sha] = {Path(p).name for p in out.split("\0") if p}
+        return listed[sha]
+
+    cited: set[str] = set()
+    missing: set[str] = set()
+    wrong: list[str] = []
+    for page in retire.pages(root):
+        text = git(root, "show", f":{page}")
+        by_commit = [m for form in (retire.BY_FILE, retire.BY_STAMP) for m in form.finditer(text)]
+        for m in by_commit:
+            held = names_at(m["sha"])
+            if ("file" in m.groupdict() and m["file"] not in held) or \
+                    ("stamp" in m.groupdict() and not any(n.startswith(m["stamp"]) for n in held)):
+                wrong.append(f"{page}: {m[0]}")
+        for found in STAMP.finditer(text):
+            if any(m.start() <= found.start() < m.end() for m in by_commit):
+                continue
+            cited.add(found[0])
+            if found[0] not in committed:
+                missing.add(found[0])
+    return committed - cited, missing, wrong
 
 
 def test_committed_results_are_the_runs_the_documentation_cites() -> None:
     """bench/results holds the latest full run (the Results block of bench/README.md names it)
-    and the runs a page cites, nothing else: the history of the others is in git."""
-    uncited, missing = results_against_citations(ROOT)
+    and the runs a page cites of the current code, at most RESULTS_CAP files, nothing else; an
+    older run is cited by a commit that has its file (git keeps it)."""
+    uncited, missing, wrong = citations(ROOT)
     assert uncited == set(), "results no page cites: delete them (git keeps them)"
-    assert missing == set(), "runs cited whose results are not committed"
-    assert git(ROOT, "ls-files", "bench/results"), "no results tracked: not a git checkout?"
+    assert missing == set(), ("runs cited whose results are not committed: cite them by commit"
+                              " (bench/retire.py)")
+    assert wrong == [], "citations by commit whose commit lacks the file"
+    tracked = retire.tracked_results(ROOT)
+    assert tracked, "no results tracked: not a git checkout?"
+    assert len(tracked) <= retire.RESULTS_CAP, (
+        f"{len(tracked)} files in bench/results: retire the runs of older code"
+        " (bench/retire.py <run>...)")
+
+
+def _repository(root: Path, old: str) -> None:
+    (root / "bench" / "results").mkdir(parents=True)
+    (root / "docs").mkdir()
+    (root / "README.md").write_text("mockbook\n")
+    (root / "docs" / "performance.md").write_text(f"run `{old}`\n")
+    (root / "bench" / "README.md").write_text(f"Run `{old}`\n")
+    (root / "bench" / "results" / f"{old}.json").write_text("{}\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
 
 
 def test_a_run_left_in_the_working_tree_does_not_count(tmp_path: Path) -> None:
@@ -179,29 +221,59 @@ def test_a_run_left_in_the_working_tree_does_not_count(tmp_path: Path) -> None:
     not what git tracks: the check passes until the results are added without a page citing
     them, or a page citing a run is added without its results."""
     old, new = "20260101T000000Z", "20260102T000000Z"
-    (tmp_path / "bench" / "results").mkdir(parents=True)
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "README.md").write_text("mockbook\n")
-    (tmp_path / "docs" / "performance.md").write_text(f"run `{old}`\n")
-    (tmp_path / "bench" / "README.md").write_text(f"Run `{old}`\n")
-    (tmp_path / "bench" / "results" / f"{old}.json").write_text("{}\n")
-    git(tmp_path, "init", "-q")
-    git(tmp_path, "add", "-A")
-    assert results_against_citations(tmp_path) == (set(), set())
+    _repository(tmp_path, old)
+    assert citations(tmp_path) == (set(), set(), [])
 
     # a run: its results and the README's block naming it, in the working tree only
     (tmp_path / "bench" / "results" / f"{new}.json").write_text("{}\n")
     (tmp_path / "bench" / "results" / f"{new}.png").write_bytes(b"png")
     (tmp_path / "bench" / "README.md").write_text(f"Run `{new}`\n")
-    assert results_against_citations(tmp_path) == (set(), set())
+    assert citations(tmp_path) == (set(), set(), [])
 
     git(tmp_path, "add", f"bench/results/{new}.json")  # tracked, cited by no staged page
-    assert results_against_citations(tmp_path) == ({new}, set())
+    assert citations(tmp_path) == ({new}, set(), [])
     git(tmp_path, "add", "bench/README.md")  # cited now (and the old run by docs/)
-    assert results_against_citations(tmp_path) == (set(), set())
+    assert citations(tmp_path) == (set(), set(), [])
     (tmp_path / "docs" / "performance.md").write_text("run `20260103T000000Z`\n")
     git(tmp_path, "add", "docs/performance.md")  # the old run uncited, a run not tracked cited
-    assert results_against_citations(tmp_path) == ({old}, {"20260103T000000Z"})
+    assert citations(tmp_path) == ({old}, {"20260103T000000Z"}, [])
+
+
+def test_a_retired_run_is_cited_by_the_commit_that_has_it(tmp_path: Path) -> None:
+    """bench/retire.py: every citation of the run (a link to one of its files, its stamp alone)
+    becomes a citation by the commit that added the file, the figures beside it untouched, and
+    its files leave the tree; the check then reads the file at that commit. A citation naming a
+    commit without the file, or a run neither committed nor cited by commit, fails it."""
+    old, new = "20260101T000000Z", "20260102T000000Z"
+    _repository(tmp_path, old)
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "old run")
+    (tmp_path / "bench" / "results" / f"{new}-abba.json").write_text("{}\n")
+    (tmp_path / "docs" / "performance.md").write_text(
+        f"**1.01×** ([`{new}`](../bench/results/{new}-abba.json)); "
+        f"[HEAD ÷ HEAD](../bench/results/{new}-abba.json) 0.94; in `{old}`: 5,203 tps; "
+        f"{old} again\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "new run")
+    added = {run: git(tmp_path, "log", "--format=%H", "-1", "--", f"bench/results/{name}")[:12]
+             for run, name in ((old, f"{old}.json"), (new, f"{new}-abba.json"))}
+
+    assert retire.retire(tmp_path, [old, new]) == ["bench/README.md", "docs/performance.md"]
+    assert (tmp_path / "docs" / "performance.md").read_text() == (
+        f"**1.01×** (`bench/results/{new}-abba.json` at commit `{added[new]}`); "
+        f"HEAD ÷ HEAD (`bench/results/{new}-abba.json` at commit `{added[new]}`) 0.94; "
+        f"in `{old}` (commit `{added[old]}`): 5,203 tps; {old} (commit `{added[old]}`) again\n")
+    assert retire.tracked_results(tmp_path) == []
+    assert not (tmp_path / "bench" / "results" / f"{old}.json").exists()
+    git(tmp_path, "add", "-A")
+    assert citations(tmp_path) == (set(), set(), [])
+    assert retire.retire(tmp_path, []) == []  # nothing left to do: the pages stay as they are
+
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "retired")
+    after = git(tmp_path, "rev-parse", "HEAD")[:12]
+    page = tmp_path / "bench" / "README.md"
+    page.write_text(page.read_text().replace(added[old], after))  # a commit without the file
+    git(tmp_path, "add", "-A")
+    assert citations(tmp_path) == (set(), set(), [f"bench/README.md: {old}` (commit `{after}`)"])
 
 
 def test_the_benchmark_pages_stay_short() -> None:
