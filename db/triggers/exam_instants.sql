@@ -12,7 +12,7 @@ BEGIN
     NEW.exam_starts_at := mockbook_internal.exam_starts_at(NEW.exam_date, NEW.start_time);
     NEW.exam_ends_at := coalesce(
         mockbook_internal.exam_starts_at(NEW.exam_date, NEW.end_time),
-        ((NEW.exam_date + 1)::timestamp AT TIME ZONE mockbook_internal.business_timezone()));
+        mockbook_internal.day_start(NEW.exam_date + 1));
     NEW.time_problem := mockbook_internal.exam_time_problem(NEW.exam_date, NEW.start_time,
                                                             NEW.end_time);
     RETURN NEW;

@@ -20,9 +20,10 @@ BEGIN
     v_end := p_ends_at;
     IF v_start IS NULL OR v_end IS NULL THEN
         -- an unknown start counts from the start of the exam day, an unknown end at its end
+        -- (a day's first instant: day_start)
         v_zone := mockbook_internal.business_timezone();
-        v_start := coalesce(v_start, p_exam_date::timestamp AT TIME ZONE v_zone);
-        v_end := coalesce(v_end, (p_exam_date + 1)::timestamp AT TIME ZONE v_zone);
+        v_start := coalesce(v_start, mockbook_internal.day_start(p_exam_date, v_zone));
+        v_end := coalesce(v_end, mockbook_internal.day_start(p_exam_date + 1, v_zone));
     END IF;
     -- nothing known (no date, no readable instant): started and over
     v_end := coalesce(v_end, v_start, '-infinity'::timestamptz);
