@@ -20,7 +20,6 @@ BEGIN
     v_end := p_ends_at;
     IF v_start IS NULL OR v_end IS NULL THEN
         -- an unknown start counts from the start of the exam day, an unknown end at its end
-        -- (a day's first instant: day_start)
         v_zone := mockbook_internal.business_timezone();
         v_start := coalesce(v_start, mockbook_internal.day_start(p_exam_date, v_zone));
         v_end := coalesce(v_end, mockbook_internal.day_start(p_exam_date + 1, v_zone));
@@ -34,7 +33,7 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz) IS
 'Internal: an exam''s [started, over] for every rule and job (docs/rpc.md, Unknown times): its
-start, else the start of its day; its end, else the end of its day; never started after its end;
-nothing known: -infinity. Errors: none. Locks: none.';
+start, else the start of its day (day_start); its end, else the end of its day; never started
+after its end; nothing known: -infinity. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;

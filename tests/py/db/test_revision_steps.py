@@ -165,3 +165,31 @@ def test_the_upgrade_compiles_in_the_zone_a_1_0_database_stored(
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT mockbook_internal.business_timezone()").fetchone()[0] == (
             "Europe/London")
+
+
+def test_the_upgrade_derives_again_the_end_of_a_day_whose_next_midnight_repeats(
+    make_database: Callable[[str], str],
+) -> None:
+    """1.0 stored an exam without an end time as ending at the next day's midnight read by
+    PostgreSQL, the second 00:00 where the clocks go back over it (America/Havana 2027-11-07:
+    05:00Z); 1.1 ends the day at the next day's first instant (04:00Z), and the upgrade derives
+    the stored ends again (an exam with a known end keeps its own)."""
+    url = make_database("day_ends_upgrade")
+    migrations.upgrade(url, "0002_mockbook_1_0")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'America/Havana'")
+                     .format(sql.Identifier(conn.info.dbname)))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, exam_date,"
+                     " start_time, end_time) VALUES ('DAY1', '2027-11-06', '18:00', NULL),"
+                     " ('DAY2', '2027-11-06', '18:00', '20:00')")
+        ends = dict(conn.execute("SELECT hubspot_id, exam_ends_at::text FROM"
+                                 " hubspot_sync.hubspot_mock_exams").fetchall())
+        assert ends == {"DAY1": "2027-11-07 05:00:00+00", "DAY2": "2027-11-07 00:00:00+00"}
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        ends = dict(conn.execute("SELECT hubspot_id, exam_ends_at::text FROM"
+                                 " hubspot_sync.hubspot_mock_exams").fetchall())
+        assert ends == {"DAY1": "2027-11-07 04:00:00+00", "DAY2": "2027-11-07 00:00:00+00"}

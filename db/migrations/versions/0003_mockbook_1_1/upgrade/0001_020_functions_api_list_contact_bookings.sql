@@ -66,7 +66,7 @@ BEGIN
                NULL::integer AS waitlist_position, NULL::timestamptz AS offer_expires_at,
                mockbook_internal.exam_starts_at(b.exam_date, b.start_time) AS starts_at,
                coalesce(mockbook_internal.exam_starts_at(b.exam_date, b.end_time),
-                        (b.exam_date + 1)::timestamp AT TIME ZONE v_zone) AS ends_at,
+                        mockbook_internal.day_start(b.exam_date + 1, v_zone)) AS ends_at,
                v_zone AS time_zone
         FROM hubspot_sync.hubspot_bookings AS b
         LEFT JOIN hubspot_sync.hubspot_mock_exams AS e ON e.hubspot_id = b.associated_mock_exam

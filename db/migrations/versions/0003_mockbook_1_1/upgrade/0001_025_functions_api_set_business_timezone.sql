@@ -67,7 +67,7 @@ BEGIN
     FROM (SELECT x.id,
                  mockbook_internal.exam_starts_at(x.exam_date, x.start_time) AS starts_at,
                  coalesce(mockbook_internal.exam_starts_at(x.exam_date, x.end_time),
-                          (x.exam_date + 1)::timestamp AT TIME ZONE v_zone) AS ends_at,
+                          mockbook_internal.day_start(x.exam_date + 1, v_zone)) AS ends_at,
                  mockbook_internal.exam_time_problem(x.exam_date, x.start_time,
                                                      x.end_time) AS problem
           FROM hubspot_sync.hubspot_mock_exams AS x) AS d

@@ -44,7 +44,7 @@ BEGIN
                         ELSE coalesce(
                             mockbook_internal.exam_starts_at(p_booking.exam_date,
                                                              p_booking.end_time),
-                            ((p_booking.exam_date + 1)::timestamp AT TIME ZONE v_zone)) END,
+                            mockbook_internal.day_start(p_booking.exam_date + 1, v_zone)) END,
         'time_zone', v_zone,
         'student_id', p_booking.student_id,
         'token_used', p_booking.token_used,

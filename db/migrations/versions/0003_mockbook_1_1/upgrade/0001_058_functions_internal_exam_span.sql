@@ -22,8 +22,8 @@ BEGIN
     IF v_start IS NULL OR v_end IS NULL THEN
         -- an unknown start counts from the start of the exam day, an unknown end at its end
         v_zone := mockbook_internal.business_timezone();
-        v_start := coalesce(v_start, p_exam_date::timestamp AT TIME ZONE v_zone);
-        v_end := coalesce(v_end, (p_exam_date + 1)::timestamp AT TIME ZONE v_zone);
+        v_start := coalesce(v_start, mockbook_internal.day_start(p_exam_date, v_zone));
+        v_end := coalesce(v_end, mockbook_internal.day_start(p_exam_date + 1, v_zone));
     END IF;
     -- nothing known (no date, no readable instant): started and over
     v_end := coalesce(v_end, v_start, '-infinity'::timestamptz);
@@ -34,7 +34,7 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz) IS
 'Internal: an exam''s [started, over] for every rule and job (docs/rpc.md, Unknown times): its
-start, else the start of its day; its end, else the end of its day; never started after its end;
-nothing known: -infinity. Errors: none. Locks: none.';
+start, else the start of its day (day_start); its end, else the end of its day; never started
+after its end; nothing known: -infinity. Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.exam_span(date, timestamptz, timestamptz)
     FROM PUBLIC, anon, authenticated, service_role;

@@ -1,0 +1,2 @@
+-- Undo db/triggers/exam_instants.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_152_triggers_exam_instants.sql sha256:6d1140191033efad64e5352ed4b745c4ca6ff5e5b8285c689fb533ac0cfd57af
