@@ -29,6 +29,9 @@ CREATE TABLE hubspot_sync.hubspot_contact_credits (
 CREATE INDEX idx_hubspot_id ON hubspot_sync.hubspot_contact_credits (hubspot_id);
 CREATE INDEX idx_student_id ON hubspot_sync.hubspot_contact_credits (student_id);
 CREATE INDEX idx_email ON hubspot_sync.hubspot_contact_credits (email);
+-- a JWT's email to its students (mockbook_internal.caller_students: same_email's comparison)
+CREATE INDEX idx_contact_credits_email_key
+    ON hubspot_sync.hubspot_contact_credits (lower(btrim(email, E' \t\r\n')));
 CREATE INDEX idx_synced_at ON hubspot_sync.hubspot_contact_credits (synced_at);
 CREATE INDEX idx_contact_credits_no_hubspot_id
     ON hubspot_sync.hubspot_contact_credits (id) WHERE hubspot_id IS NULL;

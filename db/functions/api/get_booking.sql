@@ -12,21 +12,29 @@ SET search_path = ''
 AS $$
 DECLARE
     v_booking hubspot_sync.hubspot_bookings;
+    v_students constant text[] := mockbook_internal.caller_students();
 BEGIN
-    IF p_id IS NOT NULL THEN
+    IF p_id IS NULL AND p_hubspot_id IS NULL AND p_booking_id IS NULL THEN
+        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+            'Provide p_id, p_hubspot_id or p_booking_id.');
+    ELSIF v_students IS NOT NULL THEN
+        -- not yours = not there: only the student's own rows, read by student (OFFSET 0)
+        SELECT * INTO v_booking
+        FROM (SELECT * FROM hubspot_sync.hubspot_bookings AS o
+              WHERE o.student_id = ANY (v_students) OFFSET 0) AS b
+        WHERE CASE WHEN p_id IS NOT NULL THEN b.id = p_id
+                   WHEN p_hubspot_id IS NOT NULL THEN b.hubspot_id = p_hubspot_id
+                   ELSE b.booking_id = p_booking_id END;
+    ELSIF p_id IS NOT NULL THEN
         SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b WHERE b.id = p_id;
     ELSIF p_hubspot_id IS NOT NULL THEN
         SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.hubspot_id = p_hubspot_id;
-    ELSIF p_booking_id IS NOT NULL THEN
+    ELSE
         SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
         WHERE b.booking_id = p_booking_id;
-    ELSE
-        PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-            'Provide p_id, p_hubspot_id or p_booking_id.');
     END IF;
-    -- a student's JWT reads only that student's own booking: another's is not there
-    IF v_booking.id IS NULL OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
+    IF v_booking.id IS NULL THEN
         RETURN NULL;
     END IF;
     RETURN v_booking;

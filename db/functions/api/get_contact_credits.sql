@@ -13,8 +13,15 @@ SET search_path = ''
 AS $$
 DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
+    v_students constant text[] := mockbook_internal.caller_students();
 BEGIN
-    IF p_id IS NOT NULL THEN
+    IF v_students IS NOT NULL AND (p_id IS NOT NULL OR p_hubspot_id IS NOT NULL) THEN
+        -- not yours = not there: only the student's own rows, read by student (OFFSET 0)
+        SELECT * INTO v_contact
+        FROM (SELECT * FROM hubspot_sync.hubspot_contact_credits AS o
+              WHERE o.student_id = ANY (v_students) OFFSET 0) AS c
+        WHERE CASE WHEN p_id IS NOT NULL THEN c.id = p_id ELSE c.hubspot_id = p_hubspot_id END;
+    ELSIF p_id IS NOT NULL THEN
         SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
         WHERE c.id = p_id;
     ELSIF p_hubspot_id IS NOT NULL THEN
@@ -32,7 +39,7 @@ BEGIN
     IF p_id IS NULL AND p_hubspot_id IS NULL THEN
         PERFORM mockbook_internal.check_student_caller(p_student_id, 'get_contact_credits');
     END IF;
-    IF v_contact.id IS NULL OR NOT mockbook_internal.caller_sees(v_contact.student_id) THEN
+    IF v_contact.id IS NULL THEN
         RETURN NULL;
     END IF;
     RETURN v_contact;

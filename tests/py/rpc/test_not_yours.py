@@ -12,12 +12,17 @@ called; a new one fails test_every_naming_argument_is_listed until it is. Three 
   shared, so a name in use cannot be "nothing"): S1 naming S0's gets the answer S1 naming one of
   their own in use gets, and the answer names nothing of S0's (no booking, student or email);
 - an admin's argument: a student's JWT is refused the same way whatever it names.
+
+Not there in time either: for a reference and an admin's argument, the call naming S0's thing
+does the same work as the call naming nothing (test_another_students_thing_costs_what_nobodys_does),
+compared by the server's own counts of the call's work, never by the clock.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -26,7 +31,9 @@ from typing import Any
 import psycopg
 import pytest
 from invariants import table_digests
-from postgrest import RpcError, rpc, rpc_rows
+from postgrest import RpcError, _typed_query, rpc, rpc_rows
+
+from glue.db.postgrest import REQUEST_SETTINGS, request_params
 
 # an argument that names a thing: a booking, a key, a code, an offer, or a row by its id
 NAMING = re.compile(r"key|booking|offer|code|^p_id$|^p_hubspot_id$")
@@ -304,3 +311,72 @@ def test_a_reference_that_also_names_another_students_booking_is_the_students_ow
     assert cancelled["id"] == s.mine.booking.uuid
     assert one(db, "SELECT is_active FROM hubspot_sync.hubspot_bookings WHERE id = %s",
                (s.theirs.booking.uuid,)) == "Active"
+
+
+# ---- not there in time: the same work ------------------------------------------------------
+# A booking reference is a uuid, a code or a HubSpot id: each form is compared.
+FORMS: dict[tuple[str, str], list[Callable[[SimpleNamespace], str]]] = {
+    (fn, "p_booking_id"): [lambda x: booking_of(x).code, lambda x: booking_of(x).uuid,
+                           lambda x: booking_of(x).hubspot_id]
+    for fn in ("cancel_booking", "rebook")}
+# What a call did, read from the server's statistics of the call's own transaction
+# (pg_stat_xact_user_functions with track_functions = all, pg_stat_xact_user_tables): every
+# function it called and how often, and per table the scans and the rows they read and wrote.
+WORK = """
+    SELECT 'calls of ' || f.funcid::regprocedure::text, f.calls FROM pg_stat_xact_user_functions AS f
+    UNION ALL
+    SELECT t.relname || ' ' || c.counter, c.value FROM pg_stat_xact_user_tables AS t
+    CROSS JOIN LATERAL (VALUES ('seq_scan', t.seq_scan), ('seq_tup_read', t.seq_tup_read),
+                               ('idx_scan', t.idx_scan), ('idx_tup_fetch', t.idx_tup_fetch),
+                               ('n_tup_ins', t.n_tup_ins), ('n_tup_upd', t.n_tup_upd),
+                               ('n_tup_del', t.n_tup_del)) AS c(counter, value)
+"""
+
+
+def work(db: psycopg.Connection, fn: str, retset: bool, args: dict[str, Any],
+         claims: dict[str, Any]) -> tuple[str, Counter]:
+    """The call's answer (a SQLSTATE, or 'value') and its work: what the counters of WORK grew
+    by during the call, in a transaction rolled back."""
+    query, _, values = _typed_query(db, fn, args, rows=retset)
+    with db.transaction(force_rollback=True):
+        db.execute("SET LOCAL track_functions = 'all'")
+        before = Counter(dict(db.execute(WORK).fetchall()))
+        try:
+            with db.transaction():
+                db.execute(REQUEST_SETTINGS, request_params(claims=claims))
+                db.execute(query, values).fetchall()
+                db.execute("SET LOCAL ROLE NONE")
+            answer = "value"
+        except psycopg.Error as refused:
+            answer = refused.sqlstate or ""
+        after = Counter(dict(db.execute(WORK).fetchall()))
+    after.subtract(before)
+    return answer, +after
+
+
+@pytest.mark.parametrize(("fn", "arg"), sorted(k for k, a in ARGUMENTS.items()
+                                               if a.kind != NEW_NAME), ids=lambda v: v)
+def test_another_students_thing_costs_what_nobodys_does(db: psycopg.Connection, fn: str,
+                                                       arg: str) -> None:
+    """S1 naming S0's thing and S1 naming nothing: the same answer from the same work, to the
+    call: the same functions called as often, the same scans of every table reading and writing
+    the same number of rows (docs/rpc.md, Who may call what). A new name (a key or code the
+    caller chooses) is left out: whether one is in use is the answer itself."""
+    s = scenario(db)
+    spec = ARGUMENTS[(fn, arg)]
+    retset = catalog(db)[fn][0]
+    claims = claims_of(s.s1)
+    s.target = exam(db, 40)
+    for form in FORMS.get((fn, arg), [spec.value]):
+        nobody = nothing()
+        calls = {who: spec.args(s, form(x)) for who, x in (("theirs", s.theirs),
+                                                           ("nobody's", nobody))}
+        # plans settled alike: PL/pgSQL plans a statement for its first 5 runs with the values
+        # in hand, then may keep one plan for any values (PostgreSQL's plan_cache_mode), so
+        # either call made at the switch would be measured with another plan
+        for _ in range(4):
+            for args in calls.values():
+                work(db, fn, retset, dict(args), claims)
+        told = {who: work(db, fn, retset, dict(args), claims) for who, args in calls.items()}
+        assert told["theirs"][0] == told["nobody's"][0] != "value" or spec.kind == REFERENCE
+        assert told["theirs"] == told["nobody's"], (fn, arg, form(s.theirs), told)

@@ -10,15 +10,23 @@ SET search_path = ''
 AS $$
 DECLARE
     v_booking hubspot_sync.hubspot_bookings;
+    v_students constant text[] := mockbook_internal.caller_students();
 BEGIN
     IF p_idempotency_key IS NULL THEN
         RETURN NULL;
     END IF;
 
-    SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
-    WHERE b.idempotency_key = p_idempotency_key;
-    -- not yours = not there: another student's key answers as a key nobody used
-    IF NOT FOUND OR NOT mockbook_internal.caller_sees(v_booking.student_id) THEN
+    IF v_students IS NULL THEN
+        SELECT * INTO v_booking FROM hubspot_sync.hubspot_bookings AS b
+        WHERE b.idempotency_key = p_idempotency_key;
+    ELSE
+        -- not yours = not there: only the student's own rows, read by student (OFFSET 0)
+        SELECT * INTO v_booking
+        FROM (SELECT * FROM hubspot_sync.hubspot_bookings AS o
+              WHERE o.student_id = ANY (v_students) OFFSET 0) AS b
+        WHERE b.idempotency_key = p_idempotency_key;
+    END IF;
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
 
