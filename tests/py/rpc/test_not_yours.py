@@ -14,8 +14,8 @@ called; a new one fails test_every_naming_argument_is_listed until it is. Three 
 - an admin's argument: a student's JWT is refused the same way whatever it names.
 
 Not there in time either: for a reference and an admin's argument, the call naming S0's thing
-does the same work as the call naming nothing (test_another_students_thing_costs_what_nobodys_does),
-compared by the server's own counts of the call's work, never by the clock.
+does the same work as the call naming nothing, compared by the server's own counts of the call's
+work, never by the clock.
 """
 
 from __future__ import annotations
@@ -323,7 +323,8 @@ FORMS: dict[tuple[str, str], list[Callable[[SimpleNamespace], str]]] = {
 # (pg_stat_xact_user_functions with track_functions = all, pg_stat_xact_user_tables): every
 # function it called and how often, and per table the scans and the rows they read and wrote.
 WORK = """
-    SELECT 'calls of ' || f.funcid::regprocedure::text, f.calls FROM pg_stat_xact_user_functions AS f
+    SELECT 'calls of ' || f.funcid::regprocedure::text, f.calls
+    FROM pg_stat_xact_user_functions AS f
     UNION ALL
     SELECT t.relname || ' ' || c.counter, c.value FROM pg_stat_xact_user_tables AS t
     CROSS JOIN LATERAL (VALUES ('seq_scan', t.seq_scan), ('seq_tup_read', t.seq_tup_read),
