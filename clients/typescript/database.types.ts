@@ -1507,6 +1507,10 @@ export type Database = {
         }
         Returns: Json
       }
+      set_realtime_broadcasts: {
+        Args: { p_actor?: string; p_enabled: boolean }
+        Returns: Json
+      }
       update_exam_prerequisites: {
         Args: {
           p_add_ids?: string[]

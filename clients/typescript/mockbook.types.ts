@@ -211,6 +211,15 @@ export type SetExamPrerequisitesResult = {
   removed_count: Json
 }
 
+/** `set_realtime_broadcasts`'s result (docs/rpc.md#set_realtime_broadcasts). */
+export type SetRealtimeBroadcastsResult = {
+  success: Json
+  broadcasts: Json
+  previous_broadcasts: Json
+  realtime: Json
+  policies: Json
+}
+
 /** `update_exam_prerequisites`'s result (docs/rpc.md#update_exam_prerequisites). */
 export type UpdateExamPrerequisitesResult = {
   success: Json
@@ -247,6 +256,7 @@ export type RpcResults = {
   set_business_timezone: SetBusinessTimezoneResult
   set_exam_capacity: SetExamCapacityResult
   set_exam_prerequisites: SetExamPrerequisitesResult
+  set_realtime_broadcasts: SetRealtimeBroadcastsResult
   update_exam_prerequisites: UpdateExamPrerequisitesResult
 }
 

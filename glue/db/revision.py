@@ -63,7 +63,8 @@ def lock_path(db_dir: Path = DB_DIR) -> Path:
 
 
 _CREATE = re.compile(
-    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>FUNCTION|MATERIALIZED\s+VIEW|VIEW|TRIGGER|TABLE)\s+"
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?"
+    r"(?P<kind>FUNCTION|MATERIALIZED\s+VIEW|VIEW|TRIGGER|TABLE)\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[\w.\"]+)",
     re.IGNORECASE,
 )

@@ -19,7 +19,8 @@ SELECT h.pending, h.oldest_pending_seconds, h.errors_last_hour, h.dead_letters,
             THEN (r.cursor ->> 'drift')::numeric END AS drift,
        now() AS checked_at,
        (SELECT count(*) FROM hubspot_sync.sync_errors) AS errors_total,
-       mockbook_internal.oldest_unsent_audit_seconds() AS oldest_unsent_audit_seconds
+       mockbook_internal.oldest_unsent_audit_seconds() AS oldest_unsent_audit_seconds,
+       mockbook_internal.realtime_state() AS realtime
 FROM hubspot_sync.sync_health AS h
 LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 """
@@ -28,7 +29,8 @@ LEFT JOIN hubspot_sync.sync_metadata AS r ON r.sync_type = 'reconcile'
 def status_row(conn: psycopg.Connection) -> tuple[Any, ...]:
     """(pending, oldest pending seconds, errors last hour, dead letters, last push, last pull,
     last refresh, processed last hour, last reconcile, drift, checked at, errors total, seconds
-    since the oldest audit row not yet written as a HubSpot note)."""
+    since the oldest audit row not yet written as a HubSpot note, the Realtime broadcasts'
+    state: mockbook_internal.realtime_state())."""
     with conn.transaction():
         row = conn.execute(_STATUS_SQL).fetchone()
     assert row is not None

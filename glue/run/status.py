@@ -37,6 +37,8 @@ from glue.db import status as status_sql
 #   last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
 #   drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
 #                       cursor {"drift": n} (None until a reconcile has recorded one; not checked)
+#   realtime            whether changes are broadcast to live pages (mockbook_internal.
+#                       realtime_state: Supabase Realtime's schema, the switch, the policies)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,22 @@ class SyncStatus:
     checked_at: datetime
     errors_total: int = 0
     oldest_unsent_audit_seconds: float | None = None  # the audit trail's notes not yet written
+    realtime: dict[str, Any] | None = None  # mockbook_internal.realtime_state()
+
+    @property
+    def broadcasts(self) -> str:
+        """In words: whether this database sends Realtime messages, and why not."""
+        state = self.realtime or {}
+        if not state.get("realtime"):
+            return "none: no Supabase Realtime schema here, nothing is sent"
+        if state.get("broadcasts") == "off":
+            return "off: turned off (hubspot_sync.set_realtime_broadcasts)"
+        if state.get("broadcasts") == "partial":
+            return (f"partial: {state.get('triggers_on')} of {state.get('triggers')} triggers "
+                    "on (hubspot_sync.set_realtime_broadcasts)")
+        if len(state.get("policies") or []) < 2:
+            return "on, but mockbook's policies on realtime.messages are missing: nobody can join"
+        return "on: Supabase Realtime"
 
     @property
     def sync_lag_seconds(self) -> float:
@@ -80,7 +98,7 @@ class SyncStatus:
 def read_status(conn: psycopg.Connection) -> SyncStatus:
     row = status_sql.status_row(conn)
     (pending, oldest, errors, dead, push, pull, refresh, processed, reconcile, drift, checked,
-     errors_total, unsent) = row
+     errors_total, unsent, realtime) = row
     return SyncStatus(
         pending=pending,
         oldest_pending_seconds=float(oldest) if oldest is not None else None,
@@ -95,6 +113,7 @@ def read_status(conn: psycopg.Connection) -> SyncStatus:
         checked_at=checked,
         errors_total=errors_total,
         oldest_unsent_audit_seconds=float(unsent) if unsent is not None else None,
+        realtime=realtime,
     )
 
 
@@ -157,6 +176,7 @@ def to_json(status: SyncStatus, limits: Thresholds,
         "last_reconcile_at": _iso(status.last_reconcile_at),
         "drift": status.drift,
         "checked_at": _iso(status.checked_at),
+        "realtime": (status.realtime or {}) | {"summary": status.broadcasts},
         "thresholds": asdict(limits),
         "ok": not failures,
         "failures": failures,
@@ -356,4 +376,5 @@ def render_table(status: SyncStatus, limits: Thresholds) -> Table:
     row("last pull", _ago(status.last_pull_at, now))
     row("last analytics refresh", _ago(status.last_refresh_at, now))
     row("last reconcile", _ago(status.last_reconcile_at, now))
+    row("realtime broadcasts", status.broadcasts)
     return table

@@ -5,7 +5,7 @@
 -- mockbook_internal executable by a request role, overloaded, or building SQL at run time,
 -- fails here by name.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 -- Tables ------------------------------------------------------------------------------------------
 
@@ -64,11 +64,21 @@ SELECT is_empty(
         -- production's functions mockbook keeps as they are (SECURITY INVOKER, README)
         AND p.oid NOT IN (
             'hubspot_sync.get_changed_fields(jsonb, jsonb)'::regprocedure)
+        -- a deferred trigger fires at the commit, as the request's role (PostgREST's SET LOCAL
+        -- ROLE still holds): its function runs as the owner (checked below)
+        AND p.oid NOT IN (SELECT t.tgfoid FROM pg_catalog.pg_trigger AS t WHERE t.tginitdeferred)
         AND p.prosecdef IS DISTINCT FROM (
             pg_catalog.has_function_privilege('service_role', p.oid, 'EXECUTE')
             OR pg_catalog.has_function_privilege('mockbook_glue', p.oid, 'EXECUTE'))
       ORDER BY 1$$,
     'SECURITY DEFINER exactly on the functions service_role or mockbook_glue may execute');
+
+SELECT is_empty(
+    $$SELECT DISTINCT t.tgfoid::regprocedure::text FROM pg_catalog.pg_trigger AS t
+      JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+      WHERE t.tginitdeferred AND NOT p.prosecdef
+      ORDER BY 1$$,
+    'the functions of deferred triggers are SECURITY DEFINER (they fire as the request''s role)');
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text || ' by ' || r.rolname FROM pg_catalog.pg_proc p

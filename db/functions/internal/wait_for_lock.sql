@@ -8,7 +8,31 @@ SET search_path = ''
 AS $$
 DECLARE
     v_caller_timeout text;
+    v_until timestamptz;
 BEGIN
+    IF p_target = 'broadcast_tables' THEN
+        -- tables in the lock order, in one statement; each try waits 100 ms at most and is given
+        -- up whole, so it never holds one table while a booking waits on it for long
+        v_caller_timeout := pg_catalog.current_setting('lock_timeout');
+        v_until := pg_catalog.clock_timestamp() + coalesce(nullif(pg_catalog.current_setting(
+            'mockbook.lock_timeout', true), ''), '2s')::interval;
+        LOOP
+            BEGIN
+                PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+                LOCK TABLE hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_bookings,
+                           hubspot_sync.waitlist_entries, hubspot_sync.hubspot_mock_exams
+                    IN SHARE ROW EXCLUSIVE MODE;
+                PERFORM pg_catalog.set_config('lock_timeout', v_caller_timeout, true);
+                RETURN;
+            EXCEPTION WHEN lock_not_available THEN
+                IF pg_catalog.clock_timestamp() >= v_until THEN
+                    PERFORM mockbook_internal.raise_error('BUSY',
+                        'The bookings'' tables stayed in use past mockbook.lock_timeout.',
+                        'Call again, ideally outside a booking rush.');
+                END IF;
+            END;
+        END LOOP;
+    END IF;
     -- a free row is locked outside a subtransaction: the caller's UPDATE needs no MultiXact
     CASE p_target
         WHEN 'contact' THEN
@@ -92,7 +116,8 @@ $$;
 COMMENT ON FUNCTION mockbook_internal.wait_for_lock(text, text) IS
 'Internal: locks one row (p_target ''contact'', ''booking'', ''waitlist_entry'': id; ''exam'': HubSpot id),
 an idempotency key''s advisory lock (''idempotency_key'') or every exam in ascending HubSpot id
-(''all_exams'', p_key NULL) until the transaction ends. A free row is locked at once; otherwise the
+(''all_exams'', p_key NULL), or the contacts, bookings, waitlist and exams tables in SHARE ROW
+EXCLUSIVE mode (''broadcast_tables'': tries of 100 ms) until the transaction ends. A free row is locked at once; otherwise the
 wait lasts at most mockbook.lock_timeout (default 2s). Errors: BUSY (the wait ran out, or a
 deadlock). A row that does not exist is no error: nothing is locked.';
 REVOKE ALL ON FUNCTION mockbook_internal.wait_for_lock(text, text)

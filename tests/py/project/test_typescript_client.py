@@ -254,6 +254,7 @@ def test_real_results_have_the_documented_shapes(db: psycopg.Connection) -> None
     call("set_booking_rule", p_rule="offer_hold_minutes", p_value=hold)
     zone = one(db, "SELECT mockbook_internal.business_timezone()")
     call("set_business_timezone", p_zone=zone)
+    call("set_realtime_broadcasts", p_enabled=False)  # a database without Supabase Realtime
     call("process_waitlist")
     call("complete_past_bookings")
     dan = student()

@@ -118,6 +118,8 @@ def test_read_status_numbers(conn) -> None:
     age = (current.checked_at - current.last_pull_at).total_seconds()
     assert age == 120  # the failed pull does not count
     assert current.last_refresh_at is None
+    # no Supabase Realtime here (one with it: tests/py/rpc/test_realtime_broadcasts.py)
+    assert current.broadcasts == "none: no Supabase Realtime schema here, nothing is sent"
     assert check(current, Thresholds()) == ["dead letters 1 > 0 (mockbook dlq list)"]
     assert check(current, Thresholds(max_dead_letters=1)) == []
 

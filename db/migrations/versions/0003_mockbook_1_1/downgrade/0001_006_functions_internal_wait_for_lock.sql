@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/wait_for_lock.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_146_functions_internal_wait_for_lock.sql sha256:6911622c5ed9caec67a8c8f40fcb85b585f28ab6092c2c77b1f37ca7e759e12d
