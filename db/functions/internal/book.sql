@@ -95,33 +95,9 @@ BEGIN
     END IF;
 
     v_common := coalesce(v_common, false);
-    IF v_common AND v_credit IS NOT NULL THEN
-        -- the common case, in the pipeline's order: checks 4.-8., rules, insert, spend, seat
-        PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
-                                                         p_dominant_hand, p_now := v_now,
-                                                         p_zone := v_zone);
-        IF v_rules_on THEN
-            PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
-        END IF;
-        v_booking := mockbook_internal.insert_booking(mockbook_internal.new_booking_row(
-            v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
-            p_mock_set::hubspot_sync.mock_set_letter, v_credit[2], NULL, p_idempotency_key,
-            p_fingerprint), (v_now AT TIME ZONE v_zone)::date);
-        IF v_booking.id IS NOT NULL THEN
-            v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_credit[1], -1,
-                                                              'booking', v_booking.id,
-                                                              v_contact.student_id);
-            v_exam := mockbook_internal.take_seat(v_exam, NOT p_override_capacity);
-            RETURN mockbook_internal.booking_json(v_booking, false, v_credit[1], v_balance,
-                                                  v_exam.total_bookings, v_exam.capacity, v_exam,
-                                                  v_zone);
-        END IF;
-        -- the key was stored by a writer that bypassed the key lock: answer as its replay
-        RETURN mockbook_internal.booking_result(
-            mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint), true);
-    ELSIF v_common THEN
+    IF v_common THEN
         v_replay := false;
-        -- 4.-8. as the full path checks them (2-3 passed: the key unused, the contact found)
+        -- 4.-8. (2-3 passed), then the steps below, which skip what the statement above read
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
                                                          p_dominant_hand, p_now := v_now,
                                                          p_zone := v_zone);
@@ -277,7 +253,7 @@ BEGIN
                 p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
                 p_fingerprint);
         END IF;
-        v_booking := mockbook_internal.insert_booking(v_booking);
+        v_booking := mockbook_internal.insert_booking(v_booking, (v_now AT TIME ZONE v_zone)::date);
 
         -- the common case read that the student has no open place
         IF v_booking.id IS NOT NULL AND NOT v_common THEN
@@ -373,7 +349,8 @@ BEGIN
         END IF;
     ELSE
         v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
-                                              v_exam.total_bookings, v_exam.capacity, v_exam);
+                                              v_exam.total_bookings, v_exam.capacity, v_exam,
+                                              v_zone);
     END IF;
     IF p_mode <> 'credit' THEN
         v_result := v_result || CASE p_mode
