@@ -32,21 +32,20 @@ DECLARE
     v_contact hubspot_sync.hubspot_contact_credits;
     v_exam hubspot_sync.hubspot_mock_exams;
     v_replay boolean;
-    v_location text := p_attending_location;
-    v_hand text := p_dominant_hand;
-    v_field text;
-    v_token text;
+    v_location text;
+    v_hand text;
     v_balance integer;
     v_old_total integer;
     v_reason text;
-    v_code text := p_booking_code;
-    v_repeat integer := 1;
+    v_code text;
+    v_repeat integer;
     v_result jsonb;
     v_offer_exams text[] := '{}'::text[];
     v_exam_id text;
     v_found record;
     v_common boolean := false;
-    v_rules_on boolean := true;
+    v_rules_on boolean;
+    -- the credit that pays and its token_used label: {credit_field, token_used}
     v_credit text[];
     v_now timestamptz;
     v_zone text;
@@ -94,35 +93,40 @@ BEGIN
         END IF;
     END IF;
 
-    v_common := coalesce(v_common, false);
     IF v_common THEN
-        v_replay := false;
-        -- 4.-8. (2-3 passed), then the steps below, which skip what the statement above read
+        -- the common case: 4.-8. and the rules on; 2.-3. and 9. read by the statement above
         PERFORM mockbook_internal.check_exam_for_student(v_exam, p_student_id, p_attending_location,
                                                          p_dominant_hand, p_now := v_now,
                                                          p_zone := v_zone);
+        IF v_rules_on THEN
+            PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+        END IF;
+        IF v_credit IS NULL THEN  -- nothing pays: pick_credit's error
+            SELECT ARRAY[pc.credit_field, pc.token_used] INTO v_credit
+            FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+        END IF;
+        v_booking := mockbook_internal.new_booking_row(
+            v_contact, v_exam, p_attending_location, p_dominant_hand, p_student_name,
+            p_mock_set::hubspot_sync.mock_set_letter, v_credit[2], NULL, p_idempotency_key,
+            p_fingerprint);
     ELSE
         -- every other case: the full path, which reads the rules and the credit itself
-        v_rules_on := true;
-        v_credit := NULL;
+        v_location := p_attending_location;
+        v_hand := p_dominant_hand;
+        v_code := p_booking_code;
         -- 2. idempotency
         v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
         v_replay := v_booking.id IS NOT NULL;
-    END IF;
-    IF p_mode = 'rebook' THEN
-        v_old := mockbook_internal.booking_by_ref(p_old_booking);
-        IF NOT v_replay AND v_old.id IS NULL THEN
-            PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
-                format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
+        IF p_mode = 'rebook' THEN
+            v_old := mockbook_internal.booking_by_ref(p_old_booking);
+            IF NOT v_replay AND v_old.id IS NULL THEN
+                PERFORM mockbook_internal.raise_error('BOOKING_NOT_FOUND',
+                    format('No booking %L (uuid, booking code or HubSpot id).', p_old_booking));
+            END IF;
         END IF;
-    END IF;
-
-    IF NOT v_replay THEN
-        -- 3.-9. once, under the contact's (and, rebook, the old booking's) lock, so the student's
-        -- bookings and balances cannot change between a check and the writes; the exam is not
-        -- locked: take_seat takes its seat last and checks it again.
-        -- (the common case: read by its statement above)
-        IF NOT v_common THEN
+        IF NOT v_replay THEN
+            -- 3.-9. once, under the contact's (rebook: and the old booking's) lock; the exam is
+            -- not locked: take_seat takes its seat last and checks it again
             IF p_mode = 'rebook' THEN
                 SELECT * INTO v_contact FROM hubspot_sync.hubspot_contact_credits AS c
                 WHERE c.student_id = v_old.student_id;
@@ -142,8 +146,8 @@ BEGIN
                 END IF;
                 v_location := v_old.attending_location;
                 v_hand := v_old.dominant_hand;
-                v_token := v_old.token_used;
-                v_field := mockbook_internal.credit_field_of_token(v_old.token_used);
+                v_credit := ARRAY[mockbook_internal.credit_field_of_token(v_old.token_used),
+                                  v_old.token_used];
                 IF v_old.is_active IS DISTINCT FROM 'Active' THEN
                     PERFORM mockbook_internal.raise_error('REBOOK_NOT_ALLOWED',
                         format('Booking %s is %s; only Active bookings can be rebooked.',
@@ -171,104 +175,89 @@ BEGIN
                 p_check_fields := p_mode <> 'rebook',
                 p_check_capacity := NOT p_override_capacity,
                 p_ignore_booking_id := v_old.id);
-        END IF;
-        -- the scheduling rules bind a student's own booking and a student's own rebook (a
-        -- rebook by an admin's JWT or the service-role key is an admin move)
-        IF p_mode = 'credit' AND v_rules_on THEN
-            PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
-        ELSIF p_mode = 'rebook' AND mockbook_internal.request_actor() LIKE 'user:%' THEN
-            PERFORM mockbook_internal.check_booking_rules(
-                v_exam, coalesce(v_contact.student_id, v_old.student_id), v_old.id);
-        END IF;
+            -- the scheduling rules bind a student's own booking and a student's own rebook (a
+            -- rebook by an admin's JWT or the service-role key is an admin move)
+            IF p_mode = 'credit' THEN
+                PERFORM mockbook_internal.check_booking_rules(v_exam, v_contact.student_id);
+            ELSIF p_mode = 'rebook' AND mockbook_internal.request_actor() LIKE 'user:%' THEN
+                PERFORM mockbook_internal.check_booking_rules(
+                    v_exam, coalesce(v_contact.student_id, v_old.student_id), v_old.id);
+            END IF;
 
-        -- 9. the credit
-        IF p_mode = 'credit' THEN
-            IF v_credit IS NULL THEN
+            -- 9. the credit
+            IF p_mode = 'credit' THEN
                 SELECT ARRAY[pc.credit_field, pc.token_used] INTO v_credit
                 FROM mockbook_internal.pick_credit(v_contact, v_exam.mock_type) AS pc;
+            ELSIF p_mode IN ('admin', 'legacy') AND NOT EXISTS (
+                    SELECT FROM hubspot_sync.credit_rules() AS r
+                    WHERE r.mock_type = v_exam.mock_type) THEN
+                PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
+                    format('Mock type %L has no credit rule.', v_exam.mock_type));
+            ELSIF p_mode = 'admin' THEN
+                v_credit := ARRAY[NULL, 'Admin Override'];
             END IF;
-            v_field := v_credit[1];
-            v_token := v_credit[2];
-        ELSIF p_mode IN ('admin', 'legacy') AND NOT EXISTS (
-                SELECT FROM hubspot_sync.credit_rules() AS r
-                WHERE r.mock_type = v_exam.mock_type) THEN
-            PERFORM mockbook_internal.raise_error('INVALID_EXAM_TYPE',
-                format('Mock type %L has no credit rule.', v_exam.mock_type));
-        END IF;
-        IF p_mode = 'legacy' THEN
-            v_field := p_credit_field;
-            SELECT r.token_used INTO v_token FROM hubspot_sync.credit_rules() AS r
-            WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
-            IF NOT FOUND THEN
-                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                    format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
-                           v_exam.mock_type));
-            ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_token THEN
-                PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
-                    format('p_token_used must be %L for %s.', v_token, p_credit_field));
-            END IF;
-            v_balance := mockbook_internal.credit_balance(v_contact, p_credit_field);
-            IF v_balance < 1 THEN
-                PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
-                    format('%s has no %s left.', v_contact.student_id, p_credit_field));
-            ELSIF p_new_credit_value <> v_balance - 1 THEN
-                -- the app computed its absolute value from a balance another call changed
-                -- meanwhile (two bookings of one student at once): the booking still spends one
-                -- credit relatively, and the ledger row notes what the app expected
-                v_note := format('the caller expected %s %s after this booking; it is %s '
-                                 '(a concurrent change the caller did not see)',
-                                 p_new_credit_value, p_credit_field, v_balance - 1);
-            END IF;
-        END IF;
-        IF p_mode = 'admin' THEN
-            v_token := 'Admin Override';
-        END IF;
-
-        -- 10. (rebook: cancel the old booking first) insert, spend, and last the seat(s)
-        IF p_mode = 'rebook' THEN
-            UPDATE hubspot_sync.hubspot_bookings AS b
-            SET is_active = 'Cancelled', updated_at = now()
-            WHERE b.id = v_old.id
-            RETURNING * INTO v_old;
-            v_booking := mockbook_internal.new_booking_row(v_contact, v_exam, v_location, v_hand,
-                                                      v_old.name, NULL, v_token, NULL,
-                                                      p_idempotency_key, p_fingerprint);
-            v_booking.student_id := v_old.student_id;
-            v_booking.student_email := v_old.student_email;
-            v_booking.associated_contact_id := coalesce(v_contact.hubspot_id,
-                                                        v_old.associated_contact_id);
-            v_booking.ndecc_exam_date := coalesce(v_contact.ndecc_exam_date,
-                                                  v_old.ndecc_exam_date);
-        ELSE
             IF p_mode = 'legacy' THEN
-                -- a repeated legacy code gets <code>-R<n>
+                SELECT ARRAY[p_credit_field, r.token_used] INTO v_credit
+                FROM hubspot_sync.credit_rules() AS r
+                WHERE r.mock_type = v_exam.mock_type AND r.credit_field = p_credit_field;
+                IF NOT FOUND THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                        format('p_credit_field %s cannot pay for a %s exam.', p_credit_field,
+                               v_exam.mock_type));
+                ELSIF p_token_used IS NOT NULL AND p_token_used IS DISTINCT FROM v_credit[2] THEN
+                    PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT',
+                        format('p_token_used must be %L for %s.', v_credit[2], p_credit_field));
+                END IF;
+                v_balance := mockbook_internal.credit_balance(v_contact, p_credit_field);
+                IF v_balance < 1 THEN
+                    PERFORM mockbook_internal.raise_error('INSUFFICIENT_CREDITS',
+                        format('%s has no %s left.', v_contact.student_id, p_credit_field));
+                ELSIF p_new_credit_value <> v_balance - 1 THEN
+                    -- the app's value is from a balance another call changed meanwhile: one
+                    -- credit is still spent relatively, the ledger row notes what it expected
+                    v_note := format('the caller expected %s %s after this booking; it is %s '
+                                     '(a concurrent change the caller did not see)',
+                                     p_new_credit_value, p_credit_field, v_balance - 1);
+                END IF;
+                -- a repeated legacy code gets <code>-R<n>, the code kept in legacy_booking_id
+                v_repeat := 1;
                 WHILE v_code IS NOT NULL AND EXISTS (SELECT FROM hubspot_sync.hubspot_bookings AS b
                                                      WHERE b.booking_id = v_code) LOOP
                     v_repeat := v_repeat + 1;
                     v_code := p_booking_code || '-R' || v_repeat;
                 END LOOP;
             END IF;
-            v_booking := mockbook_internal.new_booking_row(
-                v_contact, v_exam, v_location, v_hand, p_student_name,
-                p_mock_set::hubspot_sync.mock_set_letter, v_token, v_code, p_idempotency_key,
-                p_fingerprint);
-        END IF;
-        v_booking := mockbook_internal.insert_booking(v_booking, (v_now AT TIME ZONE v_zone)::date);
 
-        -- the common case read that the student has no open place
-        IF v_booking.id IS NOT NULL AND NOT v_common THEN
-            -- gate: one index probe replaces close_day_places (places open only under the
-            -- contact's lock, and a closed place never reopens)
-            IF EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
-                       WHERE w.student_id = v_booking.student_id
-                         AND w.status IN ('waiting', 'offered')) THEN
-                -- the open places the booking leaves no use for (this exam's held offer is
-                -- used, the others' could never be accepted); v_offer_exams: the exams whose
-                -- offer was closed or used, offered onward once locked below.
-                v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+            -- the row (rebook: the old booking cancelled first)
+            IF p_mode = 'rebook' THEN
+                UPDATE hubspot_sync.hubspot_bookings AS b
+                SET is_active = 'Cancelled', updated_at = now()
+                WHERE b.id = v_old.id
+                RETURNING * INTO v_old;
+                v_booking := mockbook_internal.new_booking_row(
+                    v_contact, v_exam, v_location, v_hand, v_old.name, NULL, v_credit[2], NULL,
+                    p_idempotency_key, p_fingerprint);
+                v_booking.student_id := v_old.student_id;
+                v_booking.student_email := v_old.student_email;
+                v_booking.associated_contact_id := coalesce(v_contact.hubspot_id,
+                                                            v_old.associated_contact_id);
+                v_booking.ndecc_exam_date := coalesce(v_contact.ndecc_exam_date,
+                                                      v_old.ndecc_exam_date);
+            ELSE
+                v_booking := mockbook_internal.new_booking_row(
+                    v_contact, v_exam, v_location, v_hand, p_student_name,
+                    p_mock_set::hubspot_sync.mock_set_letter, v_credit[2], v_code,
+                    p_idempotency_key, p_fingerprint);
+                IF v_code IS DISTINCT FROM p_booking_code THEN
+                    v_booking.legacy_booking_id := p_booking_code;
+                END IF;
             END IF;
         END IF;
+    END IF;
 
+    IF v_replay IS NOT TRUE THEN
+        -- 10. every mode writes a booking one way: insert, spend, and last the seat(s)
+        v_booking := mockbook_internal.insert_booking(v_booking, (v_now AT TIME ZONE v_zone)::date);
         IF v_booking.id IS NULL THEN
             -- the key was stored by a writer that bypassed the key lock
             IF p_mode = 'rebook' THEN
@@ -279,30 +268,35 @@ BEGIN
             -- answer as its replay
             v_booking := mockbook_internal.claim_idempotency_key(p_idempotency_key, p_fingerprint);
             v_replay := true;
-        ELSIF p_mode = 'rebook' THEN
-            -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net
-            -- zero); the exams below
-            IF v_field IS NOT NULL AND v_contact.id IS NOT NULL THEN
-                PERFORM mockbook_internal.apply_credit_delta(v_contact.id, v_field, 1, 'rebook',
-                                                        v_old.id, p_actor,
-                                                        format('moved to %s', v_booking.booking_id));
+        ELSE
+            -- the common case read that it has no open place (the query's IF set up apart)
+            IF NOT v_common THEN
+                -- gate: one index probe replaces close_day_places (places open only under the
+                -- contact's lock, and a closed place never reopens)
+                IF EXISTS (SELECT FROM hubspot_sync.waitlist_entries AS w
+                           WHERE w.student_id = v_booking.student_id
+                             AND w.status IN ('waiting', 'offered')) THEN
+                    -- the open places the booking leaves no use for (this exam's held offer is
+                    -- used, the others' could never be accepted); v_offer_exams: the exams
+                    -- whose offer was closed or used, offered onward once locked below.
+                    v_offer_exams := mockbook_internal.close_day_places(v_exam, v_booking);
+                END IF;
+            END IF;
+            IF p_mode IN ('credit', 'legacy') THEN
+                v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_credit[1], -1,
+                                                                  'booking', v_booking.id,
+                                                                  v_contact.student_id, v_note);
+            ELSIF p_mode = 'rebook' AND v_credit[1] IS NOT NULL AND v_contact.id IS NOT NULL THEN
+                -- the credit moves with the booking: a +1/-1 pair of 'rebook' ledger rows (net
+                -- zero); the exams below
+                PERFORM mockbook_internal.apply_credit_delta(v_contact.id, v_credit[1], 1, 'rebook',
+                                                             v_old.id, p_actor,
+                                                             format('moved to %s',
+                                                                    v_booking.booking_id));
                 v_balance := mockbook_internal.apply_credit_delta(
-                    v_contact.id, v_field, -1, 'rebook', v_booking.id, p_actor,
+                    v_contact.id, v_credit[1], -1, 'rebook', v_booking.id, p_actor,
                     format('moved from %s', v_old.booking_id));
             END IF;
-        ELSE
-            IF v_code IS DISTINCT FROM p_booking_code THEN
-                UPDATE hubspot_sync.hubspot_bookings AS b SET legacy_booking_id = p_booking_code
-                WHERE b.id = v_booking.id;
-            END IF;
-            IF p_mode <> 'admin' THEN
-                v_balance := mockbook_internal.apply_credit_delta(v_contact.id, v_field, -1,
-                                                             'booking', v_booking.id,
-                                                             v_contact.student_id, v_note);
-            END IF;
-        END IF;
-
-        IF NOT v_replay THEN
             -- last, every exam the call changes, ascending hubspot_id (the lock order): the new
             -- seat (take_seat; EXAM_FULL rolls everything back), the old one given back (rebook),
             -- and each exam whose offer was closed or used, its free seats offered onward.
@@ -333,40 +327,45 @@ BEGIN
         END IF;
     END IF;
 
-    IF v_replay AND p_mode = 'rebook' THEN
-        -- the first call's result, as stored under its key
-        SELECT r.result INTO v_result FROM hubspot_sync.idempotency_results AS r
-        WHERE r.idempotency_key = p_idempotency_key AND r.function_name = 'rebook';
-        IF v_result IS NOT NULL THEN
-            RETURN v_result || jsonb_build_object('idempotent_replay', true);
-        END IF;
-    END IF;
-    IF v_replay THEN
-        v_result := mockbook_internal.booking_result(v_booking, true);
+    IF p_mode = 'credit' AND v_replay IS NOT TRUE THEN
+        -- a plain booking's result
+        RETURN mockbook_internal.booking_json(v_booking, false, v_credit[1], v_balance,
+                                              v_exam.total_bookings, v_exam.capacity, v_exam,
+                                              v_zone);
+    ELSIF v_replay THEN
         IF p_mode = 'rebook' THEN
+            -- the first call's result, as stored under its key
+            SELECT r.result INTO v_result FROM hubspot_sync.idempotency_results AS r
+            WHERE r.idempotency_key = p_idempotency_key AND r.function_name = 'rebook';
+            IF v_result IS NOT NULL THEN
+                RETURN v_result || jsonb_build_object('idempotent_replay', true);
+            END IF;
             v_old_total := (SELECT e.total_bookings FROM hubspot_sync.hubspot_mock_exams AS e
                             WHERE e.hubspot_id = v_old.associated_mock_exam);
         END IF;
+        v_result := mockbook_internal.booking_result(v_booking, true);
     ELSE
-        v_result := mockbook_internal.booking_json(v_booking, false, v_field, v_balance,
-                                              v_exam.total_bookings, v_exam.capacity, v_exam,
-                                              v_zone);
+        v_result := mockbook_internal.booking_json(v_booking, false, v_credit[1], v_balance,
+                                                   v_exam.total_bookings, v_exam.capacity, v_exam,
+                                                   v_zone);
     END IF;
-    IF p_mode <> 'credit' THEN
-        v_result := v_result || CASE p_mode
-            WHEN 'admin' THEN jsonb_build_object('over_capacity',
-                (v_result ->> 'total_bookings')::integer > coalesce((v_result ->> 'capacity')::integer, 0))
-            WHEN 'legacy' THEN jsonb_build_object(
-                'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
-                'contact_hubspot_id', v_booking.associated_contact_id,
-                'mock_exam_hubspot_id', v_booking.associated_mock_exam)
-            WHEN 'rebook' THEN jsonb_build_object(
-                'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
-                                                    'mock_exam_id', v_old.associated_mock_exam,
-                                                    'status', v_old.is_active),
-                'previous_exam_total_bookings', v_old_total)
-        END;
+    IF p_mode = 'credit' THEN
+        RETURN v_result;  -- a replay
     END IF;
+    v_result := v_result || CASE p_mode
+        WHEN 'admin' THEN jsonb_build_object('over_capacity',
+            (v_result ->> 'total_bookings')::integer
+                > coalesce((v_result ->> 'capacity')::integer, 0))
+        WHEN 'legacy' THEN jsonb_build_object(
+            'booking_id', v_booking.id, 'booking_code', v_booking.booking_id,
+            'contact_hubspot_id', v_booking.associated_contact_id,
+            'mock_exam_hubspot_id', v_booking.associated_mock_exam)
+        WHEN 'rebook' THEN jsonb_build_object(
+            'rebooked_from', jsonb_build_object('id', v_old.id, 'booking_id', v_old.booking_id,
+                                                'mock_exam_id', v_old.associated_mock_exam,
+                                                'status', v_old.is_active),
+            'previous_exam_total_bookings', v_old_total)
+    END;
     IF p_mode = 'rebook' AND NOT v_replay THEN
         -- a rebook's result is stored under its key (replayed as it was)
         RETURN mockbook_internal.store_idempotent_result('rebook', p_idempotency_key, p_fingerprint,

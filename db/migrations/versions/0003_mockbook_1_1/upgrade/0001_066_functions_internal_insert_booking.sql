@@ -40,14 +40,14 @@ BEGIN
                 student_id, name, student_email, is_active, attendance, dominant_hand,
                 attending_location, token_used, token_refunded, start_time, end_time, exam_date,
                 mock_type, mock_set, ndecc_exam_date, idempotency_key, idempotency_fingerprint,
-                created_at, updated_at)
+                legacy_booking_id, created_at, updated_at)
             VALUES (
                 v_row.id, NULL, v_row.booking_id, v_row.associated_mock_exam,
                 v_row.associated_contact_id, v_row.student_id, v_row.name, v_row.student_email,
                 v_row.is_active, v_row.attendance, v_row.dominant_hand, v_row.attending_location,
                 v_row.token_used, false, v_row.start_time, v_row.end_time, v_row.exam_date,
                 v_row.mock_type, v_row.mock_set, v_row.ndecc_exam_date, v_row.idempotency_key,
-                v_row.idempotency_fingerprint, now(), now())
+                v_row.idempotency_fingerprint, v_row.legacy_booking_id, now(), now())
             RETURNING b.* INTO v_row;
             RETURN v_row;
         EXCEPTION WHEN unique_violation THEN
