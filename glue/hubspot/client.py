@@ -63,6 +63,8 @@ MAX_BATCH = 100  # HubSpot's cap on inputs per objects batch call
 MAX_HISTORY_BATCH = 50
 MAX_ASSOCIATION_BATCH = 2000  # ...and per associations v4 batch call
 MAX_ASSOCIATION_READ = 1000  # ...and per associations v4 batch read
+# seconds before a failed call's first retry (doubling for each next one, with jitter)
+BACKOFF_BASE = 0.5
 
 # Every SDK module generates its own exception classes (no common base): these are all the modules
 # of the APIs taken in HubSpotClient.__init__, so that every call's failure becomes a HubSpotError
@@ -255,7 +257,7 @@ class HubSpotClient:
         max_retries: int = 2,
         max_rate_limit_waits: int = 6,
         window_seconds: float = 10.0,
-        backoff_base: float = 0.5,
+        backoff_base: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stop: threading.Event | None = None,
     ) -> None:
@@ -267,7 +269,7 @@ class HubSpotClient:
         self.max_retries = max_retries
         self.max_rate_limit_waits = max_rate_limit_waits
         self.window_seconds = window_seconds
-        self.backoff_base = backoff_base
+        self.backoff_base = BACKOFF_BASE if backoff_base is None else backoff_base
         self._sleep = sleep
         # set by SIGTERM/SIGINT: a wait for the rate limit or before a retry ends at once with
         # Stopped instead of sending (the push gives back what it had not settled)

@@ -99,7 +99,7 @@ def run_import(
     reader: HubSpotReader | None = None,
     progress: Progress | None = None,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ImportStats:
     """Import exams, contacts and bookings; stops after a pass that could not finish (HubSpot

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +26,10 @@ from glue_role import glue_url
 from psycopg.rows import dict_row
 from sandbox_fixtures import TOKEN
 
+from glue.clock import SystemClock
 from glue.config import Settings
 from glue.db.database import Database
+from glue.hubspot import client as client_module
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import build_limiter
 from glue.sandbox import BOOKINGS, CONTACTS, EXAMS, Sandbox
@@ -205,16 +209,38 @@ def mockbook(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.
     )
 
 
-def run_main(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple[int, str, str]:
+# the most a wait lasts with run_main(waits=False): the thread yields, no loop spins
+INSTANT = 0.01
+
+
+def _no_sleep(self: SystemClock, seconds: float) -> None:
+    time.sleep(min(seconds, INSTANT))
+
+
+def _no_wait(self: SystemClock, event: threading.Event, seconds: float) -> bool:
+    return event.wait(min(seconds, INSTANT))
+
+
+def run_main(args: list[str], env: dict[str, str], monkeypatch, capsys, *,
+             waits: bool = True) -> tuple[int, str, str]:
     """`mockbook ARGS` in this process, through the console-script entry (exit-code mapping
     included), with ``env`` set for this call only: (exit code, stdout, stderr). Quicker than a
-    subprocess (no interpreter start-up)."""
+    subprocess (no interpreter start-up).
+
+    ``waits=False``: the command's own waits pass at once (the backoff before a failed HubSpot
+    call is tried again, the client's and the pull's; the notes' wait for a create that could
+    still land), for a test about what the command does once its tries are spent: each try is
+    still made, in order, a stop still ends a wait, and a 429's wait is HubSpot's (kept)."""
     from glue.cli import main
 
     capsys.readouterr()
     with monkeypatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
+        if not waits:
+            patch.setattr(SystemClock, "sleep", _no_sleep)
+            patch.setattr(SystemClock, "wait", _no_wait)
+            patch.setattr(client_module, "BACKOFF_BASE", 0.0)
         try:
             main(args)
             code = 0

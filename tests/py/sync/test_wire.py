@@ -304,7 +304,7 @@ def test_every_command_exits_75_on_a_wrong_shaped_answer(
         return body
 
     proxy.rewrite = rewrite
-    code, out, err = run_main(command, env, monkeypatch, capsys)
+    code, out, err = run_main(command, env, monkeypatch, capsys, waits=False)
     assert code == 75 and "Traceback" not in err, (code, out, err[-2000:])
     assert wrong.says in out + err + json.dumps(q(
         push_db, "SELECT last_error FROM hubspot_sync.sync_queue"), default=str), (out, err)
