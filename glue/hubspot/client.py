@@ -4,8 +4,10 @@ that owns rate limiting, retries, timeouts and error mapping.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
+import math
 import random
 import threading
 import time
@@ -65,6 +67,13 @@ MAX_ASSOCIATION_BATCH = 2000  # ...and per associations v4 batch call
 MAX_ASSOCIATION_READ = 1000  # ...and per associations v4 batch read
 # seconds before a failed call's first retry (doubling for each next one, with jitter)
 BACKOFF_BASE = 0.5
+# The longest a 429 is waited out: HubSpot counts requests per 10 s (the burst window of every
+# app) and per second (-Secondly, the search endpoints), and answers 429 until the window the
+# call exceeded ends ("Rate limits", https://developers.hubspot.com/docs/api/usage-details:
+# "The message and policyName will indicate which limit you hit (either daily or secondly)").
+# A Retry-After (or interval header) beyond it is not HubSpot's: read as garbage. The daily limit
+# is not waited out here: its headers stop the push for the day (glue.hubspot.ratelimit).
+MAX_RETRY_AFTER = 10.0
 
 # Every SDK module generates its own exception classes (no common base): these are all the modules
 # of the APIs taken in HubSpotClient.__init__, so that every call's failure becomes a HubSpotError
@@ -235,6 +244,52 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def _seconds(text: str | None, scale: float = 1.0) -> float | None:
+    """A header's number of seconds (``scale``: its unit in seconds), or None when it is not one
+    a HubSpot window can ask for: not a number, not finite (``inf``, ``NaN``, ``1e400``),
+    negative, or longer than MAX_RETRY_AFTER (``99999999``): garbage, never waited out."""
+    if text is None:
+        return None
+    try:
+        value = float(text.strip()) * scale
+    except (ValueError, OverflowError):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= MAX_RETRY_AFTER:
+        return None
+    return value
+
+
+def _date_wait(text: str) -> float | None:
+    """The seconds until an HTTP-date (None: not a date, or one too far ahead)."""
+    try:
+        at = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if at.tzinfo is None:
+        return None
+    return _seconds(str(max(0.0, at.timestamp() - time.time())))
+
+
+def rate_limit_wait(headers: Any, window: float) -> float:
+    """How long to wait after a 429: its ``Retry-After`` in seconds (RFC 9110 10.2.3; an
+    HTTP-date is read as the seconds until it), else its
+    ``X-HubSpot-RateLimit-Interval-Milliseconds``, else ``window``; a value that is not one
+    HubSpot's windows can ask for is garbage (:func:`_seconds`), and the wait is never longer
+    than MAX_RETRY_AFTER."""
+    raw = _header(headers, "Retry-After")
+    wait = None
+    if raw is not None:
+        try:
+            float(raw.strip())
+        except ValueError:  # not a number: an HTTP-date, or garbage
+            wait = _date_wait(raw)
+        else:
+            wait = _seconds(raw)
+    if wait is None:
+        wait = _seconds(_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"), 0.001)
+    return min(window if wait is None else wait, MAX_RETRY_AFTER)
+
+
 def check_settings(settings: Settings) -> tuple[str, str]:
     """The token and base URL a client is made with, checked without a request: ConfigError
     (one line) when the token is missing or the URL is not one. A command checks them before it
@@ -351,6 +406,7 @@ class HubSpotClient:
                 counts["waits"] += 1
                 self.stats.rate_limit_waits += 1
                 wait = err.retry_after if err.retry_after is not None else self.window_seconds
+                wait = min(wait, MAX_RETRY_AFTER)
                 log.debug("HubSpot rate limit (%s): waiting %.1f s", operation, wait)
                 return wait
             counts["failures"] += 1
@@ -444,16 +500,7 @@ class HubSpotClient:
         category = category if isinstance(category, str) else None
         retry_after = None
         if status == 429:
-            raw = _header(headers, "Retry-After")
-            try:
-                retry_after = float(raw) if raw is not None else None
-            except ValueError:
-                retry_after = None
-            if retry_after is None:
-                interval = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-                retry_after = int(interval) / 1000 if interval and interval.isdigit() else None
-            if retry_after is None:
-                retry_after = self.window_seconds
+            retry_after = rate_limit_wait(headers, self.window_seconds)
         return HubSpotError(
             str(message or getattr(exc, "reason", None) or "HubSpot error"),
             status=status,

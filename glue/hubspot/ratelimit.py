@@ -226,6 +226,10 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return None
 
 
+# HubSpot's longest rate-limit window (the 10 s burst window; glue.hubspot.client.MAX_RETRY_AFTER)
+MAX_INTERVAL_MS = 10_000
+
+
 @dataclass
 class HeaderBudget:
     """What HubSpot's ``X-HubSpot-RateLimit-*`` headers said of the budget in its last answer
@@ -255,6 +259,8 @@ class HeaderBudget:
         top = _int_header(headers, "X-HubSpot-RateLimit-Max")
         left = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         interval = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        if interval is not None and not 0 < interval <= MAX_INTERVAL_MS:
+            interval = None  # not one of HubSpot's windows (1 s, 10 s): garbage, never waited
         secondly_left = _int_header(headers, "X-HubSpot-RateLimit-Secondly-Remaining")
         daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
         daily_left = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")

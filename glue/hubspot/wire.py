@@ -249,13 +249,13 @@ class Obj(Shape):
 
     def check(self, value: Any, where: str) -> Any:
         _object(value, where)
-        for name in self.required:
-            if value.get(name) is None:
-                raise Malformed(_at(where, name), "is missing")
         for name, shape in self.fields.items():
             item = value.get(name)
             if item is not None:
                 shape.check(item, _at(where, name))
+        for name in self.required:
+            if value.get(name) is None:
+                raise Malformed(_at(where, name), "is missing")
         return value
 
 
@@ -550,13 +550,20 @@ class _ContextValue(Shape):
 
 ERROR = Obj({"message": Str(), "category": Str(), "status": Str(),
              "context": MapOf(ListOf(_ContextValue()))})
+# A list answer always holds its ``results`` (``total`` too for a search): every collection and
+# batch answer of HubSpot's OpenAPI specs requires them (BatchResponseSimplePublicObject,
+# CollectionResponseWithTotalSimplePublicObject, BatchResponsePublicDefaultAssociation, ...).
+# Without them (``{}``) the answer says nothing of the records asked about: HubSpot may have
+# written them, so it is the answer's fault (retried, exit 75), never the records'.
 # objects batch answers (read, upsert, update, create): records; per-input errors of a 207
-BATCH = Obj({"results": ListOf(RECORD), "errors": ListOf(ERROR)})
+BATCH = Obj({"results": ListOf(RECORD), "errors": ListOf(ERROR)}, required=("results",))
 # associations batch answers (create, labels): objects the glue only counts; errors as above
-ASSOCIATION_BATCH = Obj({"results": ListOf(AnyObject()), "errors": ListOf(ERROR)})
+ASSOCIATION_BATCH = Obj({"results": ListOf(AnyObject()), "errors": ListOf(ERROR)},
+                        required=("results",))
 PAGING = Obj({"next": Obj({"after": Str(max_length=1024)})})
-SEARCH = Obj({"total": Int(), "results": ListOf(RECORD), "paging": PAGING})
-PAGE = Obj({"results": ListOf(RECORD), "paging": PAGING})
+SEARCH = Obj({"total": Int(), "results": ListOf(RECORD), "paging": PAGING},
+             required=("total", "results"))
+PAGE = Obj({"results": ListOf(RECORD), "paging": PAGING}, required=("results",))
 ASSOCIATION_TYPE = Obj({"typeId": Int(high=INT32_MAX), "category": Str(), "label": Str()},
                        required=("typeId",))
 ASSOCIATIONS = Obj({
@@ -566,7 +573,7 @@ ASSOCIATIONS = Obj({
                          required=("toObjectId",))),
     }, required=("from",))),
     "errors": ListOf(ERROR),
-})
+}, required=("results",))
 # the portal's definitions (setup and the start-up check)
 PROPERTY = Obj({"name": Str(non_empty=True), "type": Str(), "fieldType": Str(),
                 "groupName": Str(), "hasUniqueValue": Bool(),
@@ -574,10 +581,10 @@ PROPERTY = Obj({"name": Str(non_empty=True), "type": Str(), "fieldType": Str(),
                 "modificationMetadata": Obj({"readOnlyValue": Bool()})}, required=("name",))
 SCHEMA = Obj({"id": Str(), "objectTypeId": Str(), "name": Str(), "fullyQualifiedName": Str(),
               "properties": ListOf(PROPERTY), "associations": ListOf(AnyObject())})
-SCHEMAS = Obj({"results": ListOf(SCHEMA)})
-PROPERTIES = Obj({"results": ListOf(PROPERTY)})
-GROUPS = Obj({"results": ListOf(Obj({"name": Str()}))})
-LABELS = Obj({"results": ListOf(ASSOCIATION_TYPE)})
+SCHEMAS = Obj({"results": ListOf(SCHEMA)}, required=("results",))
+PROPERTIES = Obj({"results": ListOf(PROPERTY)}, required=("results",))
+GROUPS = Obj({"results": ListOf(Obj({"name": Str()}))}, required=("results",))
+LABELS = Obj({"results": ListOf(ASSOCIATION_TYPE)}, required=("results",))
 
 
 # ---- webhook events ------------------------------------------------------------------------------

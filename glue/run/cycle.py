@@ -291,7 +291,8 @@ def _pull(cycle: Cycle) -> StepResult:
     failures = [f"{n}: {t.failed}" for n, t in stats.targets.items() if t.failed]
     if failures:
         cycle.hubspot_ready = False
-        return StepResult("pull", FAILED, detail=detail, error="; ".join(failures))
+        return StepResult("pull", FAILED, detail=detail, error="; ".join(failures),
+                          transient=stats.hubspot_down)
     if stats.problems:
         return StepResult(
             "pull",
@@ -358,7 +359,8 @@ def _push(cycle: Cycle) -> StepResult:
     _record_push(cycle, db, stats)
     detail = _push_detail(stats, hubspot.stats.calls - calls_before, more)
     if stats.stopped:
-        return StepResult("push", FAILED, detail=detail, error=stats.stopped)
+        return StepResult("push", FAILED, detail=detail, error=stats.stopped,
+                          transient=stats.stopped_transient)
     if stats.dead_lettered:
         return StepResult(
             "push",
@@ -391,6 +393,7 @@ def _push_batches(cycle: Cycle, pusher: Pusher, db: Database, deadline: float) -
         pusher.stats.stopped = str(exc)
     except HubSpotError as exc:
         pusher.stats.stopped = str(exc)
+        pusher.stats.stopped_transient = exc.transient  # no proper answer: the next run (75)
         cycle.hubspot_ready = False
     finally:
         pusher.give_back_on_stop()
@@ -440,7 +443,8 @@ def _notes(cycle: Cycle) -> StepResult:
             "notes", SKIPPED, detail=detail, error="another process is writing audit notes"
         )
     if stats.failed:
-        return StepResult("notes", FAILED, detail=detail, error=stats.failed)
+        return StepResult("notes", FAILED, detail=detail, error=stats.failed,
+                          transient=stats.transient)
     if stats.unassociated:
         return StepResult("notes", PARTIAL, detail=detail | {"unassociated": stats.unassociated},
                           error=f"{stats.unassociated} note(s) not associated with their booking "
@@ -515,7 +519,7 @@ def _guarded(name: str, cycle: Cycle, report: CycleReport) -> StepResult:
         result = StepResult(name, SKIPPED, error="stop requested")
     except HubSpotError as exc:
         cycle.hubspot_ready = False
-        result = StepResult(name, FAILED, error=str(exc))
+        result = StepResult(name, FAILED, error=str(exc), transient=exc.transient)
     except psycopg.Error as exc:
         if database_lost(exc):
             report.database_lost = first_line(exc)

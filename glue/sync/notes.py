@@ -23,7 +23,7 @@ from glue.config import NOTES_SETTLE_SECONDS, Settings
 from glue.credit_fields import CREDIT_FIELDS
 from glue.db.database import Database
 from glue.db.pull import PullDatabase
-from glue.hubspot.client import CONTACTS, HubSpotClient, HubSpotError
+from glue.hubspot.client import CONTACTS, BatchResult, HubSpotClient, HubSpotError
 from glue.hubspot.reads import NOTES, HubSpotReader
 
 # How it works (the detail of the module docstring):
@@ -273,14 +273,8 @@ class NoteWriter:
             }
             for g in groups
         ]
-        try:
-            result = self.reader.create_notes(inputs)
-        except HubSpotError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and not exc.rate_limited:
-                self.store.save_cursor(CURSOR, {})  # refused whole: nothing was created
-                raise
-            log.info("note creation got no clear answer (%s): checking what exists", exc)
-            self._recover(call_ended=utcnow(self.clock))
+        result = self._create(inputs)
+        if result is None:  # no clear answer: what exists was found and completed
             return True
         created: dict[str, str] = {}
         for r in result.results:
@@ -295,6 +289,22 @@ class NoteWriter:
         if not created and result.errors:  # HubSpot refuses these rows: stop, say why
             raise HubSpotError(f"HubSpot refused every note of the batch: {result.errors[0]}")
         return True
+
+    def _create(self, inputs: list[dict[str, Any]]) -> BatchResult | None:
+        """The batch create's answer; None when it got no clear one (then the notes that exist
+        are found and completed: :meth:`_recover`). A refusal of the whole batch is raised."""
+        try:
+            return self.reader.create_notes(inputs)
+        except HubSpotError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and not exc.rate_limited:
+                self.store.save_cursor(CURSOR, {})  # refused whole: nothing was created
+                raise
+            log.info("note creation got no clear answer (%s): checking what exists", exc)
+            # a 2xx that is not HubSpot's JSON: HubSpot has handled the create by now (it
+            # answered), so its notes are searched for without waiting out the timeout
+            answered = exc.status is not None and 200 <= exc.status < 300
+            self._recover(call_ended=utcnow(self.clock), answered=answered)
+            return None
 
     def _complete(self, inflight: dict[str, dict[str, Any]], notes: dict[str, str]) -> None:
         """Associate existing notes with their booking and contact, then mark their rows."""
@@ -364,16 +374,17 @@ class NoteWriter:
         """How long after sending a create HubSpot may still be handling it: the HTTP timeout."""
         return float(getattr(self.reader.client, "timeout", 0) or 0)
 
-    def _recover(self, *, call_ended: datetime | None = None) -> bool:
+    def _recover(self, *, call_ended: datetime | None = None, answered: bool = False) -> bool:
         """Finish a batch whose outcome is unknown: find its notes, complete them. Searches
-        only once the create can no longer land (answer_by, or the end of the failed call)
+        only once the create can no longer land (answer_by, or the end of the failed call;
+        ``answered``: the call ended with HubSpot's 2xx, so it cannot land later than that)
         and search has caught up (settle_seconds). False when a stop came during that wait (the
         batch stays written down for the next run)."""
         cursor = self.store.get_cursor(CURSOR) or {}
         inflight: dict[str, dict[str, Any]] = cursor.get("inflight") or {}
         if not inflight:
             return True
-        if not self._settled(cursor, call_ended):
+        if not self._settled(cursor, call_ended, answered):
             return False
         found = self._find_notes(inflight)
         self.stats.recovered += len(found)
@@ -381,14 +392,15 @@ class NoteWriter:
         self.store.save_cursor(CURSOR, {})
         return True
 
-    def _settled(self, cursor: dict[str, Any], call_ended: datetime | None) -> bool:
+    def _settled(self, cursor: dict[str, Any], call_ended: datetime | None,
+                 answered: bool = False) -> bool:
         """Wait until the batch's create can no longer land and search has caught up; False
         when a stop came meanwhile."""
         landed_by = [
             datetime.fromisoformat(cursor[k]) for k in ("at", "answer_by") if cursor.get(k)
         ]
         if call_ended is not None:
-            landed_by.append(call_ended)
+            landed_by = [call_ended] if answered else [*landed_by, call_ended]
         if not landed_by:
             return True
         wait = (

@@ -31,6 +31,10 @@ def _first_properties_as_list(body: bytes) -> bytes:
     return re.sub(rb'"properties": \{[^{}]*\}', b'"properties": ["HOSTILE"]', body, count=1)
 
 
+def _first_id_null(body: bytes) -> bytes:
+    return re.sub(rb'"id": "\d+"', b'"id": null', body, count=1)
+
+
 SHAPES = (
     # ---- one value ------------------------------------------------------------------------------
     Hostile("repeated key", "value", None, "appears more than once", "repeats the key"),
@@ -63,6 +67,16 @@ SHAPES = (
             body=lambda _: b'{"status": "COMPLETE", "results": [], "errors": '
                            b'[{"message": "x", "category": "X", "context": ["x"]}]}',
             says="errors[0].context: is a JSON array, not an object"),
+    Hostile("errors context ids an int", "answer",
+            body=lambda _: b'{"status": "COMPLETE", "results": [], "errors": '
+                           b'[{"message": "x", "category": "X", "context": {"ids": 5}}]}',
+            says="errors[0].context.ids: is a number, not an array"),
+    Hostile("errors a string", "answer",
+            body=lambda _: b'{"status": "COMPLETE", "results": [], "errors": "boom"}',
+            says="errors: is a string, not an array"),
+    Hostile("id null", "answer", body=_first_id_null, says="id: is missing"),
+    Hostile("empty object", "answer", body=lambda _: b"{}", says="is missing"),
+    Hostile("an array", "answer", body=lambda _: b"[]", says="is a JSON array, not an object"),
     Hostile("repeated results key", "answer", body=lambda b: b'{"results": [], ' + b[1:],
             says="repeats the key 'results'"),
     Hostile("deep nesting", "answer", body=lambda _: b"[" * 100_000 + b"]" * 100_000,
@@ -78,6 +92,11 @@ VALUES = tuple(s for s in SHAPES if s.level == "value")
 # what a record's property may hold: a value shape the record is refused for (null is HubSpot's)
 PROPERTY_VALUES = tuple(s for s in VALUES if s.says_property)
 ANSWERS = tuple(s for s in SHAPES if s.level == "answer")
+# the answer shapes wrong for every list or batch answer of records whatever it holds (the
+# others are about a part some answers lack: a record's id, a batch's errors)
+LIST_ANSWERS = tuple(s for s in ANSWERS if s.name in (
+    "results a string", "results of numbers", "repeated results key", "deep nesting",
+    "not JSON", "truncated", "empty object", "an array"))
 # a JSON string the sandbox serialises, or null
 _VALUE = rb'(?:"(?:[^"\\]|\\.)*"|null|-?\d[\d.eE+-]*|true|false)'
 

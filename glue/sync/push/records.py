@@ -68,7 +68,8 @@ class PushStats:
     errors: list[str] = field(default_factory=list)  # a sample of the failures
     # dead-lettered rows per error kind, a few examples each: logged once at the end of run()
     dead_by_kind: ErrorSummary = field(default_factory=ErrorSummary)
-    stopped: str | None = None  # why the run ended early (daily budget)
+    stopped: str | None = None  # why the run ended early (daily budget, HubSpot's answer)
+    stopped_transient: bool = False  # ...because HubSpot did not answer properly: try later
     interrupted: bool = False  # a stop (SIGTERM/SIGINT) ended it: the rest is left queued
     worker: str = ""
     seconds: float = 0.0

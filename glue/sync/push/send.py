@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from glue.clock import SYSTEM, Clock
 from glue.config import ConfigError
-from glue.hubspot.client import BatchResult, HubSpotClient, HubSpotError
+from glue.hubspot.client import UNREADABLE, BatchResult, HubSpotClient, HubSpotError
 from glue.hubspot.ratelimit import DailyBudgetExhausted, Stopped
 from glue.sync.push.records import Abort, Work, seconds_to_utc_midnight
 from glue.sync.push.settle import Settler
@@ -33,7 +33,8 @@ class Sender:
         """Run ``op`` on a chunk; map a call-level failure to the chunk's records: a 429 gives
         them back uncounted, transient errors back off, a 4xx refusing the whole batch is
         bisected until the record it is about is alone. Once ``stop`` is set, nothing more is
-        sent: the batch stops (Abort) and gives back what is not settled."""
+        sent: the batch stops (Abort) and gives back what is not settled; so does an answer
+        that is not HubSpot's (UNREADABLE: HubSpot may have written the records)."""
         if self.settler.stopping():
             raise Abort(Stopped("a stop was asked"), retry_after=0)
         try:
@@ -45,6 +46,12 @@ class Sender:
                 raise Abort(
                     ConfigError(f"HubSpot refused the token during the push ({exc})")
                 ) from None
+            if exc.category == UNREADABLE:
+                # a 2xx answer that is not HubSpot's (a wrong shape in any part of it): HubSpot
+                # may have written every record of the call, so none is failed for it; the
+                # batch stops, its records are given back without an attempt counted, and the
+                # push ends as HubSpot not answering properly (exit 75)
+                raise Abort(exc) from None
             if exc.rate_limited:
                 self.settler.fail(works, str(exc), retry_after=exc.retry_after, count_attempt=False)
             elif exc.transient or len(works) <= 1:

@@ -19,7 +19,15 @@ import push_helpers
 import pytest
 import sandbox_fixtures
 import urllib3
-from hostile import ANSWERS, PROPERTY_VALUES, VALUES, Hostile, rewrite_record, rewrite_value
+from hostile import (
+    ANSWERS,
+    LIST_ANSWERS,
+    PROPERTY_VALUES,
+    VALUES,
+    Hostile,
+    rewrite_record,
+    rewrite_value,
+)
 from pull_helpers import contact_props, exam_props, fast, one, q
 from push_helpers import env_for, run_main
 from wire_proxy import WireProxy
@@ -257,57 +265,137 @@ def test_a_hostile_value_in_the_push_answer_is_never_taken_as_written(
 def test_every_wrong_shape_is_one_hubspot_error(
     sandbox: Sandbox, proxy: WireProxy, shape: Hostile
 ) -> None:
-    """Every answer shape, on the answers it is about (a search for records, a batch update for
-    per-input errors): a transient HubSpot error (retried, then exit 75) in one short line."""
+    """Every answer shape, on every kind of answer the glue reads records or per-input errors
+    from (a search, a batch read, update and upsert, an associations create and read, the
+    schemas): a transient HubSpot error (retried, then exit 75) in one short line, whatever part
+    of the answer is wrong."""
     from pull_helpers import hubspot, seed_exams
 
+    from glue.hubspot import wire
+    from glue.hubspot.client import CONTACTS
+
     hid = seed_exams(sandbox, [{}])[0]
+    cid = sandbox.seed(CONTACTS, [{"email": "wire@example.com"}])[0]
     _, client, reader = hubspot("postgresql://unused", sandbox,
                                        hubspot_base_url=proxy.url)
     client.backoff_base = 0.0
     proxy.rewrite = lambda _m, _p, status, body: shape.body(body) if status < 300 else body
+    calls = {
+        "search": lambda: reader.search(EXAMS, [], properties=["mock_exam_name"]),
+        "batch read": lambda: reader.read(EXAMS, [hid], properties=["mock_exam_name"]),
+        "batch update": lambda: client.update(EXAMS, [{"id": hid,
+                                                       "properties": {"location": "x"}}]),
+        "batch upsert": lambda: client.upsert(CONTACTS, "email", [
+            {"id": "wire@example.com", "properties": {"firstname": "W"}}]),
+        "associations create": lambda: client.associate(CONTACTS, EXAMS, [(cid, hid)]),
+        "associations read": lambda: client.associations(CONTACTS, EXAMS, [cid]),
+        "schemas": lambda: client.call("list schemas",
+                                       client.schemas_api.get_all_with_http_info,
+                                       shape=wire.SCHEMAS),
+    }
     errors = []
-    for call in (lambda: reader.search(EXAMS, [], properties=["mock_exam_name"]),
-                 lambda: client.update(EXAMS, [{"id": hid, "properties": {"location": "x"}}])):
-        try:  # (a shape about another kind of answer leaves this one as it is)
+    for name, call in calls.items():
+        requests = len(sandbox.requests)
+        try:  # (a shape about a part this answer lacks leaves it as it is)
             call()
         except HubSpotError as exc:
             errors.append(exc)
+            assert len(sandbox.requests) - requests == 1 + client.max_retries, name  # retried
     said = [str(e) for e in errors]
     assert errors and all(e.category == UNREADABLE and e.transient for e in errors), said
     assert any(shape.says in s for s in said), said
     assert all(len(s) < 400 and "\n" not in s for s in said), said
+    if shape in LIST_ANSWERS:  # wrong for every answer of a list: every call refused it
+        assert len(errors) == len(calls), said
 
 
 @pytest.mark.parametrize("command", [
     ["pull"], ["import"], ["reconcile"], ["reconcile", "--repair"], ["push", "--linger", "0"],
-    ["notes", "--settle-seconds", "0"], ["hubspot", "setup", "--check"],
+    ["notes", "--settle-seconds", "0"], ["hubspot", "setup", "--check"], ["run"],
 ], ids=lambda c: " ".join(c[:2]))
 def test_every_command_exits_75_on_a_wrong_shaped_answer(
-    push_db: str, sandbox: Sandbox, proxy: WireProxy, monkeypatch, capsys, command: list[str]
+    push_db: str, sandbox: Sandbox, proxy: WireProxy, monkeypatch, capsys,
+    command: list[str]
 ) -> None:
+    """Each command that calls HubSpot, its answers wrong-shaped one after the other (each
+    shape of LIST_ANSWERS in turn, on every answer of records it reads or writes): one line,
+    exit 75, the calls retried; nothing dead-lettered, and no outbox attempt spent (HubSpot may
+    have written what it answered for: the rows are given back)."""
     from push_helpers import book, make_world
 
-    world = make_world(push_db, sandbox, students=1, exams=1)
-    book(push_db, [(world.students[0], world.exams[0])])
+    world = make_world(push_db, sandbox, students=2, exams=1)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
     env = env_for(push_db, sandbox, HUBSPOT_BASE_URL=proxy.url)
-    if command[0] == "notes":  # the booking in HubSpot first: its note needs its id
+    if command[0] == "notes":  # the bookings in HubSpot first: their notes need their ids
         assert run_main(["push", "--linger", "0"], env, monkeypatch, capsys)[0] == 0
-    wrong = next(s for s in ANSWERS if s.name == "results of numbers")
-    # setup: the portal's definitions; the others: their record reads and writes (their
-    # start-up check of the portal reads the definitions as they are)
-    calls = (("/schemas",) if command[0] == "hubspot" else ("/search", "/batch/"))
+    before = q(push_db, "SELECT id, attempts FROM hubspot_sync.sync_queue ORDER BY id")
+    served = iter(LIST_ANSWERS * 1000)
+
+    def wrong(path: str) -> bool:
+        """setup: the lists of the portal's definitions (schemas, properties, labels); the
+        others: their record reads and writes (their start-up check of the portal reads the
+        definitions as they are)"""
+        return command[0] == "hubspot" or "/search" in path or "/batch/" in path
 
     def rewrite(_method: str, path: str, status: int, body: bytes) -> bytes:
-        if status < 300 and any(c in path for c in calls):
-            return wrong.body(body)
-        return body
+        return next(served).body(body) if status < 300 and wrong(path) else body
 
     proxy.rewrite = rewrite
     code, out, err = run_main(command, env, monkeypatch, capsys, waits=False)
     assert code == 75 and "Traceback" not in err, (code, out, err[-2000:])
-    assert wrong.says in out + err + json.dumps(q(
-        push_db, "SELECT last_error FROM hubspot_sync.sync_queue"), default=str), (out, err)
+    said = out + err + json.dumps(q(push_db, "SELECT last_error FROM hubspot_sync.sync_queue"),
+                                  default=str)
+    assert "not HubSpot's JSON" in said, (out, err)
+    assert proxy.rewritten >= 3  # the call, and the client's retries of it
+    letters = q(push_db, "SELECT entity_id, error FROM hubspot_sync.sync_errors")
+    assert letters == [], letters
+    after = q(push_db, "SELECT id, attempts FROM hubspot_sync.sync_queue ORDER BY id")
+    assert after == before, (before, after)
+
+
+# ---- a 429's Retry-After: HubSpot's windows bound every wait -------------------------------------
+# what a proxy or a broken gateway may put in a 429's Retry-After: none is waited out as it says
+RETRY_AFTERS = ("99999999", "inf", "1e400", "NaN", "-5", "soon",
+                "Fri, 31 Dec 9999 23:59:59 GMT")
+
+
+@pytest.mark.parametrize("command", [
+    ["pull"], ["import"], ["reconcile"], ["push", "--linger", "0"],
+    ["notes", "--settle-seconds", "0"], ["hubspot", "setup", "--check"], ["run"],
+], ids=lambda c: " ".join(c[:2]))
+def test_every_command_waits_a_429_out_within_hubspots_window(
+    push_db: str, sandbox: Sandbox, proxy: WireProxy, monkeypatch, capsys, command: list[str]
+) -> None:
+    """Every other answer a 429 whose Retry-After (and rate-limit interval) is garbage or
+    beyond HubSpot's longest window (10 s): each wait the client makes is at most 10 s (the
+    waits are recorded, not slept), and the command ends as it would without the 429s (this
+    world's exams lack HubSpot's type: the pull leaves them, reconcile reports them, exit 1)."""
+    from push_helpers import book, make_world
+
+    from glue.hubspot.client import MAX_RETRY_AFTER, HubSpotClient
+
+    world = make_world(push_db, sandbox, students=2, exams=1)
+    book(push_db, [(s, world.exams[0]) for s in world.students])
+    env = env_for(push_db, sandbox, HUBSPOT_BASE_URL=proxy.url)
+    if command[0] != "push":  # the bookings in HubSpot first: the others then find no drift
+        assert run_main(["push", "--linger", "0"], env, monkeypatch, capsys)[0] == 0
+    waits: list[float] = []
+    monkeypatch.setattr(HubSpotClient, "_pause", lambda _self, seconds: waits.append(seconds))
+    answers = iter(range(10**6))
+
+    def restatus(_method: str, _path: str, status: int) -> tuple[int, dict[str, str]] | None:
+        n = next(answers)
+        if status >= 300 or n % 2 or n >= 2 * len(RETRY_AFTERS):
+            return None
+        return 429, {"Retry-After": RETRY_AFTERS[n // 2],
+                     "X-HubSpot-RateLimit-Interval-Milliseconds": "99999999"}
+
+    proxy.restatus = restatus
+    code, out, err = run_main(command, env, monkeypatch, capsys)
+    assert code in (0, 1) and "Traceback" not in err, (code, out, err[-2000:])
+    assert "429" not in out + err, (out, err)  # every call went through in the end
+    assert len(waits) == len(RETRY_AFTERS), waits
+    assert all(0 <= w <= MAX_RETRY_AFTER for w in waits), waits
 
 
 # ---- the webhook intake: the signed body is the hostile bytes -----------------------------
