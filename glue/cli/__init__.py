@@ -299,6 +299,26 @@ def _from_environment(exc: click.ClickException) -> str | None:
     return f"{variable} is invalid: {exc.message}"
 
 
+# The services: a signal is their normal end (exit 0), whenever it comes (glue.lifecycle).
+SERVICES = {("worker",), ("sandbox",), ("webhooks", "serve")}
+
+
+def runs_a_service(argv: list[str]) -> bool:
+    """Whether ``argv`` names a service, read from its words before click parses them, so that
+    a signal before the service is up (while it reads its settings or connects) ends it as
+    one: exit 0."""
+    takes_value = {opt for param in cli.params if isinstance(param, click.Option)
+                   and not param.is_flag for opt in param.opts}
+    words: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip or arg.startswith("-"):
+            skip = not skip and arg in takes_value  # "--database-url URL": its value is next
+            continue
+        words.append(arg)
+    return tuple(words[:1]) in SERVICES or tuple(words[:2]) in SERVICES
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI under the process's lifecycle (glue.lifecycle: SIGTERM,
     SIGINT and SIGHUP stop every command the same way, with its exit code), turning
@@ -307,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     (128 + SIGPIPE, as a Unix filter ends): nothing more is written to the closed pipe (Python's
     advice: https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
     with lifecycle.installed() as process:
+        process.service = runs_a_service(sys.argv[1:] if argv is None else argv)
         try:
             _entry(argv)
         except BaseException as exc:
@@ -334,6 +355,12 @@ def _entry(argv: list[str] | None) -> None:
         raise
 
 
+def _aborted() -> int:
+    """The code of click's answer to an interrupt (Abort): 130; but one a signal made is the
+    signal's to end (main: 128 + its number, or a service's 0), not a code of the command's."""
+    return exitcodes.OK if lifecycle.stopping() else 130
+
+
 def _main(argv: list[str] | None) -> None:
     try:
         # With standalone_mode=False click returns a command's exit code instead of raising.
@@ -348,7 +375,7 @@ def _main(argv: list[str] | None) -> None:
             click.echo(f"mockbook: {redact_text(line)}", err=True)
         sys.exit(exitcodes.CONFIG_ERROR)
     except click.exceptions.Abort:
-        sys.exit(130)
+        sys.exit(_aborted())
 
     except Exception as exc:
         if lifecycle.stopping():  # what a stop left (a cancelled statement): glue.cli.main says

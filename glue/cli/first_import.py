@@ -11,11 +11,10 @@ import json
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from glue import exitcodes, lifecycle
-from glue.cli import AppContext
+from glue.cli import AppContext, streams
 from glue.cli.progress import Stopwatch
 from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
@@ -60,7 +59,7 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
             table.add_column(column, justify="right")
         for name, row in stats.summary().items():
             table.add_row(name, *(str(row.get(c, "")) for c in columns))
-        Console().print(table)
+        streams.console().print(table)
         if stats.resumed:
             click.echo(f"resumed: {', '.join(stats.resumed)}")
         for name, t in stats.targets.items():

@@ -12,10 +12,9 @@ from typing import Any
 import click
 import psycopg
 import tenacity
-from rich.console import Console
 
 from glue import exitcodes, lifecycle
-from glue.cli import AppContext, redact
+from glue.cli import AppContext, redact, streams
 from glue.cli.options import setting_option
 from glue.config import ConfigError
 from glue.db import runs
@@ -124,7 +123,7 @@ def status(
     if as_json:
         click.echo(json.dumps(to_json(current, limits, invariants, problems)))
     elif prometheus_file is None or sys.stdout.isatty():
-        Console().print(render_table(current, limits))
+        streams.console().print(render_table(current, limits))
         for problem in problems:
             click.echo(f"data problem: {problem}")
     failures = check(current, limits) + invariants

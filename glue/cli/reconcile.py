@@ -10,11 +10,10 @@ import json
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from glue import exitcodes
-from glue.cli import AppContext
+from glue.cli import AppContext, streams
 from glue.cli.progress import Stopwatch
 from glue.cli.pull import as_json as _as_json
 from glue.cli.pull import progress as _progress
@@ -28,7 +27,7 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def _render(report: ReconcileReport) -> None:
-    console = Console()
+    console = streams.console()
     summary = Table(title=f"mockbook reconcile: drift {report.drift}")
     columns = ("entity", "compared", "missing in HubSpot", "missing in Postgres", "differ",
                "extra associations")  # fmt: skip

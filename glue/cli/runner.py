@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from glue import exitcodes, lifecycle, logs
-from glue.cli import AppContext
+from glue.cli import AppContext, streams
 from glue.cli.options import push_settings_options, setting_option
 from glue.cli.progress import step_bar
 from glue.config import WORKER_WEBHOOKS, PushSettings
@@ -141,7 +140,7 @@ def _run(
                  "exit_code": code} | ({"stopped_by": stopped_by} if stopped_by else {})
         click.echo(json.dumps(report.as_dict() | extra))
     else:
-        Console().print(_table(report, waited))
+        streams.console().print(_table(report, waited))
         for result in report.steps.values():
             # one line per cause: the HubSpot steps after a refused check say "not run (see
             # pull)" in the table, and only the first names what is wrong

@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 import psycopg
-from rich.console import Console
 from rich.table import Table
 
 from glue import exitcodes, lifecycle
-from glue.cli import AppContext
+from glue.cli import AppContext, streams
 from glue.cli.options import push_settings_options, setting_option
 from glue.config import PUSH_LINGER_SECONDS, ConfigError, PushSettings
 from glue.db import runs
@@ -181,7 +180,7 @@ def dlq_list(app: AppContext, include_resolved: bool, json_flag: bool) -> None:
             item["created_at"][:19],
             item["error"] + (f" [{item['resolution']}]" if item["resolution"] else ""),
         )
-    Console(width=160).print(table)
+    streams.console(width=160).print(table)
 
 
 def _resolve(app: AppContext, action: str, ids: tuple[int, ...], everything: bool) -> None:
@@ -326,6 +325,7 @@ def sandbox(
                 portal_timezone=portal_timezone,
             )
     except OSError as exc:  # the port is taken, or the address is not this machine's
+        streams.write_failed(exc)  # (its "listening" line could not be written: 141 or 74)
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc} (another sandbox? pick "
             "another --port)"

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from glue import exitcodes
-from glue.cli import AppContext
+from glue.cli import AppContext, streams
 from glue.config import ConfigError
 from glue.db.database import Database
 from glue.sync.trace import TABLES, Story, TraceError, credits, read_story, short, when
@@ -201,7 +200,7 @@ def _hubspot_title(story: Story) -> str:
 
 
 def _rich(story: Story) -> None:
-    console = Console()
+    console = streams.console()
     lines = header(story)
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:

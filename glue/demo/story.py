@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from glue import exitcodes
-from glue.cli import AppContext, redact
+from glue.cli import AppContext, redact, streams
 from glue.cli.options import setting_option
 from glue.config import DEMO_SCALE
 from glue.db import demo as demo_db
@@ -396,9 +396,9 @@ def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
     if clean:
         _clean(app)
         return
-    console = Console(highlight=False)
+    console = streams.console(highlight=False)
     if not console.is_terminal:  # a log file or a pipe: wide enough for the tables
-        console = Console(highlight=False, width=120)
+        console = streams.console(highlight=False, width=120)
     story = Story(console)
     begun = time.monotonic()
     url = app.database_url()

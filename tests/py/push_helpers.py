@@ -198,14 +198,12 @@ def mockbook(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.
     """Start ``mockbook ARGS`` as a subprocess with the given environment (added to ours)."""
     full = {**os.environ, **env}
     full.pop("MOCKBOOK_SCHEMA_SOURCE", None)
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **kwargs}
     return subprocess.Popen(
         [sys.executable, "-c", "from glue.cli import main; main()", *args],
         env=full,
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
+        **options,
     )
 
 

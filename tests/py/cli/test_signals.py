@@ -14,6 +14,7 @@ reason it ends by itself in a moment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -292,6 +293,57 @@ def signalled(name: str, signum: signal.Signals, fresh_database: Any, sandbox: S
     if not scenario.empty:  # no lease left, no attempt counted
         assert outbox(url) == {"leased": 0, "attempts": 0}, command.output()
 
+
+
+@contextmanager
+def silent_server() -> Iterator[tuple[int, threading.Event]]:
+    """A TCP port that takes connections and never says a word (a database server that hangs
+    before its greeting); yields the port and an event set once a connection came."""
+    import socket
+
+    came, held = threading.Event(), []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    held.append(server.accept()[0])
+                    came.set()
+
+        threading.Thread(target=accept, daemon=True).start()
+        try:
+            yield server.getsockname()[1], came
+        finally:
+            for conn in held:
+                conn.close()
+
+
+@pytest.mark.parametrize("args", [("worker",), ("webhooks", "serve", "--port", "0")],
+                         ids=lambda a: " ".join(a[:2]))
+def test_a_service_stopped_before_it_is_up_ends_as_a_service(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    """SIGTERM while the service still connects to its database (a server that never answers
+    its greeting): a service's normal end, exit 0, as once it is up (systemd records a clean
+    stop)."""
+    with silent_server() as (port, came):
+        env = {"DATABASE_URL": f"postgresql://mockbook@127.0.0.1:{port}/mockbook",
+               "HUBSPOT_ACCESS_TOKEN": "t", "HUBSPOT_CLIENT_SECRET": "s3cret"}
+        command = start(args, env, tmp_path)
+        try:
+            wait_until("the service connecting", lambda: came.is_set() or not command.alive(),
+                       timeout=BOUND)
+            assert command.alive(), command.output()
+            command.proc.send_signal(signal.SIGTERM)
+            code = command.proc.wait(BOUND)
+        finally:
+            if command.alive():
+                command.proc.kill()
+                command.proc.wait(10)
+    assert code == 0, command.output()
+    assert "stopped by SIGTERM" in command.output() and "Traceback" not in command.output()
 
 
 # A process whose main thread waits for a call (glue.lifecycle.bounded) that never answers; the
