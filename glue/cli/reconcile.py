@@ -1,7 +1,9 @@
 """`mockbook reconcile [--repair]`: compare every booking, contact and exam between Postgres
-and HubSpot, and queue the fixes by the ownership rules.
+and HubSpot, and queue the fixes by the ownership rules. Records still waiting in the outbox
+(the next push writes their difference) are reported apart: lag, not drift.
 
-Exit codes: 0 drift within --max-drift; 1 above it; 2 configuration error (as `mockbook pull`).
+Exit codes: 0 drift within --max-drift; 1 above it; 2 configuration error (as `mockbook pull`);
+75 HubSpot did not answer properly.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _render(report: ReconcileReport) -> None:
     console = streams.console()
     summary = Table(title=f"mockbook reconcile: drift {report.drift}")
     columns = ("entity", "compared", "missing in HubSpot", "missing in Postgres", "differ",
-               "extra associations")  # fmt: skip
+               "extra associations", "waiting for the push")  # fmt: skip
     for column in columns:
         summary.add_column(column, justify="right" if column != "entity" else "left")
     for name, e in report.entities.items():
@@ -41,6 +43,7 @@ def _render(report: ReconcileReport) -> None:
             str(len(e.missing_in_postgres)),
             str(len(e.different)),
             str(sum(len(item["extra"]) for item in e.extra_associations)),
+            str(len(e.waiting)),
         )
     console.print(summary)
     if report.data_problems:
@@ -98,8 +101,9 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     Reports records missing on each side, fields that differ, and bookings associated in
     HubSpot with a contact or exam that is not theirs (extra associations). With --repair:
     Postgres wins for bookings and credit balances (re-queued for the push; extra associations
-    removed in HubSpot here), HubSpot for exams and contact profile fields (applied here). Run
-    `mockbook pull` first."""
+    removed in HubSpot here), HubSpot for exams and contact profile fields (applied here).
+    Records whose difference waits in the outbox (not pushed yet) are listed apart, not counted
+    as drift. Run `mockbook pull` first."""
     client = HubSpotClient.from_settings(app.settings)
     require_portal(client, app.settings, ("reconcile",))
     as_json = _as_json(app, json_flag)
@@ -115,8 +119,10 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     else:
         _render(report)
         compared = ", ".join(f"{name} {e.compared}" for name, e in report.entities.items())
+        waiting = f"; waiting for the push {report.waiting} (not drift)" if report.waiting else ""
+        left = f"; left after the repair {report.left}" if repair and report.drift else ""
         click.echo(f"reconcile done in {clock}: compared {compared or 'nothing'}; "
-                   f"drift {report.drift}")
+                   f"drift {report.drift}{waiting}{left}")
     if report.drift > max_drift:
         sys.exit(exitcodes.PARTIAL_FAILURE)
 

@@ -193,6 +193,31 @@ class PullDatabase:
             {"t": table},
         )
 
+    def waiting_records(
+        self, table: str, record_ids: Iterable[uuid.UUID | str]
+    ) -> dict[str, set[str]]:
+        """{record id: the columns its outbox rows still to push change (every column for a
+        new record's)} of those of ``record_ids`` that have such rows (not done, not
+        dead-lettered): what the next push writes. One index range per record
+        (idx_sync_queue_by_record)."""
+        ids = [str(i) for i in record_ids]
+        if not ids:
+            return {}
+        rows = self._rows(
+            "SELECT q.record_id::text AS id, q.operation, q.old_data, q.new_data "
+            "FROM hubspot_sync.sync_queue AS q WHERE q.table_name = %(t)s "
+            "AND q.record_id = ANY (%(ids)s::uuid[]) AND q.done_at IS NULL AND q.dead_at IS NULL",
+            {"t": table, "ids": ids},
+        )
+        out: dict[str, set[str]] = {}
+        for row in rows:
+            old, new = row["old_data"] or {}, row["new_data"] or {}
+            changed = {k for k in {*old, *new} if old.get(k) != new.get(k)}
+            if row["operation"] != "UPDATE" or row["old_data"] is None:
+                changed.add("*")  # a new or deleted record: the push writes all of it
+            out.setdefault(row["id"], set()).update(changed)
+        return out
+
     def requeue_records(self, table: str, record_ids: Iterable[uuid.UUID | str]) -> int:
         ids = [str(i) for i in record_ids]
         if not ids:

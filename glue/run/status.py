@@ -35,8 +35,10 @@ from glue.db import status as status_sql
 #   errors_total        sync_errors rows ever recorded (they are resolved, never deleted): the
 #                       Prometheus counter mockbook_sync_errors_total
 #   last push/pull/refresh  from sync_health (sync_metadata rows with status 'success')
-#   drift               records that differed at the last reconcile: sync_metadata row 'reconcile',
-#                       cursor {"drift": n} (None until a reconcile has recorded one; not checked)
+#   drift               records that differed at the last reconcile and that a push will not fix
+#                       (records waiting in the outbox are lag; after --repair, what it left):
+#                       sync_metadata row 'reconcile', cursor {"drift": n} (None until a reconcile
+#                       has recorded one; not checked)
 #   realtime            whether changes are broadcast to live pages (mockbook_internal.
 #                       realtime_state: Supabase Realtime's schema, the switch, the policies)
 
@@ -261,7 +263,7 @@ def prometheus_registry(status: SyncStatus) -> CollectorRegistry:
         (
             "mockbook_reconcile_drift_records",
             "gauge",
-            "Records that differed at the last reconcile.",
+            "Records that differed at the last reconcile, less those waiting for the push.",
             status.drift,
         ),
         (

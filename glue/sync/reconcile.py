@@ -174,22 +174,29 @@ class EntityReport:
     # bookings only: {key, record_id, hubspot_id, association, postgres, extra: [ids]}; each
     # booking listed here is in `different` too (that is what the drift counts)
     extra_associations: list[dict[str, Any]] = field(default_factory=list)
+    # records whose difference is only what their outbox rows still to push write: lag, not
+    # drift (each item as listed above, with "kind": missing_in_hubspot | different)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
     repaired: dict[str, int] = field(default_factory=dict)
+    left: int | None = None  # after a repair: the drifting records no fix covers
 
     @property
     def drift(self) -> int:
         return len(self.missing_in_hubspot) + len(self.missing_in_postgres) + len(self.different)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "compared": self.compared,
             "drift": self.drift,
+            "waiting": len(self.waiting),
             "missing_in_hubspot": self.missing_in_hubspot,
             "missing_in_postgres": self.missing_in_postgres,
             "different": self.different,
             "extra_associations": self.extra_associations,
+            "waiting_for_push": self.waiting,
             "repaired": self.repaired,
         }
+        return out | ({"left": self.left} if self.left is not None else {})
 
 
 @dataclass
@@ -205,10 +212,21 @@ class ReconcileReport:
     def drift(self) -> int:
         return sum(e.drift for e in self.entities.values())
 
+    @property
+    def waiting(self) -> int:
+        return sum(len(e.waiting) for e in self.entities.values())
+
+    @property
+    def left(self) -> int:
+        """What a push will not fix: the drift, or after a repair what no fix covers."""
+        return sum(e.drift if e.left is None else e.left for e in self.entities.values())
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "drift": self.drift,
+            "waiting": self.waiting,
             "repair": self.repair,
+            **({"left": self.left} if self.repair else {}),
             "entities": {k: v.as_dict() for k, v in self.entities.items()},
             "data_problems": self.data_problems,
             "seconds": self.seconds,
@@ -305,6 +323,46 @@ def _touches(item: Any, bad: set[str], linked: set[str]) -> bool:
     if isinstance(item, dict):
         return str(item.get("id")) in bad or str(item.get("hubspot_id")) in bad
     return str(item) in bad or str(item) in linked
+
+
+# ---- lag and what a repair fixes ---------------------------------------------------------------
+# What the push writes of each kind of record, as the difference it fixes (the catalogue's
+# writes="push", as reconcile names the fields): a booking whole, with its missing associations;
+# a contact's credits and its HubSpot id (matched by email); an exam's total_bookings, and its
+# capacity and prerequisites when a local change of them waits (the push writes nothing else).
+PUSHED = {"bookings": None, "contacts": {*CREDIT_FIELDS, "hubspot_id"},
+          "exams": {"total_bookings"}}
+PUSHED_WHEN_CHANGED = {"exams": {"capacity": "capacity",
+                                 "prerequisite_exam_ids": "prerequisite_exam_ids"}}
+
+
+def _pushed(name: str, kind: str, fields: dict[str, Any], changed: set[str]) -> bool:
+    """Whether the push of a record whose outbox rows change ``changed`` (columns; "*": all)
+    fixes its difference (``kind``, ``fields``)."""
+    if kind == "missing_in_hubspot":
+        return name != "exams"  # (an exam HubSpot no longer has: the push never creates one)
+    allowed = PUSHED[name]
+    if allowed is None:
+        return True
+    allowed = allowed | {f for f, column in PUSHED_WHEN_CHANGED.get(name, {}).items()
+                         if "*" in changed or column in changed}
+    return set(fields) <= allowed
+
+
+def _not_covered(entity: EntityReport, fixes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The drifting records of ``entity`` that none of a repair's ``fixes`` touches (queued for
+    the push, applied from HubSpot, imported, an association removed): what is left after it."""
+    covered: set[str] = set()
+    for items in fixes.values():
+        for fix in items if isinstance(items, list) else list(items):
+            if isinstance(fix, dict):
+                covered.update(str(fix.get(k)) for k in ("id", "record_id") if fix.get(k))
+            else:
+                covered.add(str(fix))
+    drifting = [*entity.missing_in_hubspot, *entity.missing_in_postgres, *entity.different]
+    return [item for item in drifting
+            if not {str(item.get(k)) for k in ("record_id", "key", "hubspot_id")
+                    if item.get(k)} & covered]
 
 
 # ---- a contact on both sides -------------------------------------------------------------------
@@ -457,6 +515,23 @@ class Reconciler:
         found = {str(r["id"]): r for r in self.puller._fetch(lambda: self.puller.reader.read(
             target.object_type, sorted(ids), properties=target.properties))}
         self._fresh.setdefault(name, {}).update({i: found.get(i) for i in ids})
+
+    def set_apart_waiting(self, name: str, entity: EntityReport) -> None:
+        """Move out of the drift the records whose difference their outbox rows still to push
+        write (a booking, a contact's credits, an exam's totals queued and not pushed yet): the
+        next push fixes them, so they are lag, reported apart (``entity.waiting``)."""
+        items = [(kind, item) for kind in ("missing_in_hubspot", "different")
+                 for item in getattr(entity, kind) if item.get("record_id")]
+        pending = self.store.waiting_records(
+            self.targets[name].table, sorted({item["record_id"] for _, item in items}))
+        extra = {item["record_id"] for item in entity.extra_associations}
+        for kind, item in items:
+            changed = pending.get(item["record_id"])
+            if changed is None or item["record_id"] in extra:
+                continue
+            if _pushed(name, kind, item.get("fields") or {}, changed):
+                getattr(entity, kind).remove(item)
+                entity.waiting.append({**item, "kind": kind})
 
     def drift_ids(self, name: str, entity: EntityReport) -> set[str]:
         """The HubSpot ids of the records ``entity`` reports as drifting."""
@@ -734,18 +809,25 @@ def reconcile(
         if entity.drift:  # what the search showed may be behind: read the drift again by id
             rec.reread(name, rec.drift_ids(name, entity))
             entity, fixes = compare()
+        rec.set_apart_waiting(name, entity)
         report.entities[name] = entity
         if repair and entity.drift:
             rec.refuse_hostile(name, fixes)
             fix(entity, fixes)
+            entity.left = len(_not_covered(entity, fixes))
     report.data_problems = db.data_problems()
     report.seconds = round(time.monotonic() - started, 3)
     compared = sum(e.compared for e in report.entities.values())
+    # what `mockbook status` checks: the drift a push will not fix (records waiting in the
+    # outbox are lag, not drift; after a repair, what it queued or applied is fixed)
     rec.store.save_cursor(
         "reconcile",
         {
-            "drift": report.drift,
-            "by_entity": {k: v.drift for k, v in report.entities.items()},
+            "drift": report.left,
+            "found": report.drift,
+            "waiting": report.waiting,
+            "by_entity": {k: v.drift if v.left is None else v.left
+                          for k, v in report.entities.items()},
             "repair": repair,
         },
     )

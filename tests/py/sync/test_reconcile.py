@@ -88,31 +88,42 @@ def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbo
         found = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
         assert found.exit_code == 1
         report = json.loads(found.output)
-        assert keys(report, "exams", "different") == {e1, e2}
+        assert keys(report, "exams", "different") == {e2}
         assert keys(report, "exams", "missing_in_postgres") == {new_exam}
         assert keys(report, "exams", "missing_in_hubspot") == {local_exam}
         assert keys(report, "contacts", "different") == {"IMP1", "IMP2"}
         assert keys(report, "contacts", "missing_in_postgres") == {"NEWHS1"}
-        assert keys(report, "contacts", "missing_in_hubspot") == {"LOCAL1"}
+        assert keys(report, "contacts", "missing_in_hubspot") == set()
         assert keys(report, "bookings", "different") == {"BK-20310309-AAAAAA"}
         assert keys(report, "bookings", "missing_in_postgres") == {"BK-20310309-HHHHHH"}
-        assert keys(report, "bookings", "missing_in_hubspot") == {admin["booking_id"]}
-        assert report["drift"] == 11
+        assert keys(report, "bookings", "missing_in_hubspot") == set()
+        # Lag, not drift: what waits in the outbox (the admin's booking, its exam's count moved
+        # by it, a student not pushed yet) is what the next push writes, reported apart.
+        assert keys(report, "exams", "waiting_for_push") == {e1}
+        assert keys(report, "contacts", "waiting_for_push") == {"LOCAL1"}
+        assert keys(report, "bookings", "waiting_for_push") == {admin["booking_id"]}
+        assert report["drift"] == 8 and report["waiting"] == 3
         exams = {d["key"]: d["fields"] for d in report["entities"]["exams"]["different"]}
         assert exams[e2] == {"location": {"postgres": "mississauga", "hubspot": "calgary"}}
-        assert exams[e1] == {"total_bookings": {"postgres": 3, "hubspot": "2"}}
+        waiting = {d["key"]: d for d in report["entities"]["exams"]["waiting_for_push"]}
+        assert waiting[e1]["fields"] == {"total_bookings": {"postgres": 3, "hubspot": "2"}}
+        assert waiting[e1]["kind"] == "different"
         contacts = {d["key"]: d["fields"] for d in report["entities"]["contacts"]["different"]}
         assert contacts["IMP1"] == {"cs_credits": {"postgres": 3, "hubspot": "9"}}
         assert contacts["IMP2"] == {"firstname": {"postgres": "FirstIMP2", "hubspot": "Renamed"}}
         # Within the threshold: exit 0; the count is kept for `mockbook status`.
-        tolerated = runner.invoke(cli, ["reconcile", "--max-drift", "11"], env=env)
-        assert tolerated.exit_code == 0 and "drift 11" in tolerated.output
+        tolerated = runner.invoke(cli, ["reconcile", "--max-drift", "8"], env=env)
+        assert tolerated.exit_code == 0 and "drift 8; waiting for the push 3" in tolerated.output
         with psycopg.connect(push_db, autocommit=True) as conn:
-            assert read_status(conn).drift == 11
+            assert read_status(conn).drift == 8
 
         repaired = reconcile(db, client, settings, repair=True, reader=reader)
         # AAAAAA re-queued; the admin's booking already waits in the outbox; HHHHHH imported.
         assert repaired.entities["bookings"].repaired == {"requeued": 1, "imported": 1}
+        # every drifting record fixed (applied, imported) or queued: none left for status
+        assert repaired.left == 0 and repaired.drift == 8
+        with psycopg.connect(push_db, autocommit=True) as conn:
+            assert read_status(conn).drift == 0
         # HubSpot's side applied at once, Postgres' side queued for the push.
         assert exam(push_db, e2)["location"] == "calgary"
         assert exam(push_db, local_exam)["is_active"] == "false"
@@ -144,6 +155,40 @@ def test_drift_of_every_kind_is_found_and_repaired(push_db: str, sandbox: Sandbo
     assert invariant_violations(push_db) == []
     with psycopg.connect(push_db, autocommit=True) as conn:
         assert read_status(conn).drift == 0
+
+
+def test_a_booking_not_pushed_yet_is_lag_not_drift(push_db: str, sandbox: Sandbox) -> None:
+    """Between two cron runs: a booking made since the last push, with its exam's count moved,
+    waits in the outbox. reconcile reports it apart (waiting for the push), finds no drift
+    (exit 0), and `status --check` does not alert on drift; once pushed, nothing waits."""
+    fast(sandbox)
+    account = seed_account(sandbox, malformed=False)
+    settings, client, reader = hubspot(push_db, sandbox)
+    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    runner = CliRunner()
+    with open_db(push_db) as db:
+        run_import(db, client, settings, reader=reader)
+        push(db, client, settings, requeue=True, linger=0)
+        booked = one(push_db, """
+            SELECT hubspot_sync.admin_create_booking(p_student_id := 'IMP3',
+                p_email := 'imp3@example.com', p_mock_exam_id := %s,
+                p_idempotency_key := 'lag-key', p_actor := 'admin@example.com',
+                p_dominant_hand := 'left')""",
+                     (account["exams"][0],))
+        found = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+        assert found.exit_code == 0, found.output
+        report = json.loads(found.output)
+        assert report["drift"] == 0, report
+        assert keys(report, "bookings", "waiting_for_push") == {booked["booking_id"]}
+        assert keys(report, "exams", "waiting_for_push") == {account["exams"][0]}
+        checked = runner.invoke(cli, ["status", "--check", "--max-drift", "0"], env=env,
+                                catch_exceptions=False)
+        assert "check failed: drift" not in checked.output, checked.output
+        with psycopg.connect(push_db, autocommit=True) as conn:
+            assert read_status(conn).drift == 0
+        push(db, client, settings, linger=0)
+    after = runner.invoke(cli, ["reconcile", "--json"], env=env, catch_exceptions=False)
+    assert after.exit_code == 0 and json.loads(after.output)["waiting"] == 0, after.output
 
 
 # ---- extra associations ------------------------------------------------------------------------
