@@ -55,7 +55,8 @@ COMMENT_RE = re.compile(r"^mockbook test run host=(\S+) pid=(\d+) start=(\d+)$")
 # races once ran beside the 60-connection rushes of the others).
 CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test_demo.py",
                     "test_idempotent_writes.py", "test_exam_changes.py",
-                    "test_common_case.py", "test_realtime_broadcasts.py")
+                    "test_common_case.py", "test_realtime_broadcasts.py",
+                    "test_request_refresh.py")
 # A file the scheduler creates once every unit is handed out (the workers are on their last
 # units, and the cores come free one by one): `make test` starts the compatibility job then.
 DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"

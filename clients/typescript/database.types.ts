@@ -690,6 +690,51 @@ export type Database = {
         }
         Relationships: []
       }
+      refresh_requests: {
+        Row: {
+          attempts: number
+          detail: string | null
+          finished_at: string | null
+          hubspot_id: string | null
+          id: number
+          lease_owner: string | null
+          leased_until: string | null
+          outcome: string | null
+          record_key: string
+          record_type: string
+          requested_at: string
+          requested_by: string
+        }
+        Insert: {
+          attempts?: number
+          detail?: string | null
+          finished_at?: string | null
+          hubspot_id?: string | null
+          id?: number
+          lease_owner?: string | null
+          leased_until?: string | null
+          outcome?: string | null
+          record_key: string
+          record_type: string
+          requested_at?: string
+          requested_by: string
+        }
+        Update: {
+          attempts?: number
+          detail?: string | null
+          finished_at?: string | null
+          hubspot_id?: string | null
+          id?: number
+          lease_owner?: string | null
+          leased_until?: string | null
+          outcome?: string | null
+          record_key?: string
+          record_type?: string
+          requested_at?: string
+          requested_by?: string
+        }
+        Relationships: []
+      }
       supabase_audit_log: {
         Row: {
           changed_fields: Json | null
@@ -1480,6 +1525,14 @@ export type Database = {
           p_booking_id: string
           p_idempotency_key: string
           p_new_mock_exam_id: string
+        }
+        Returns: Json
+      }
+      request_refresh: {
+        Args: {
+          p_booking_id?: string
+          p_mock_exam_id?: string
+          p_student_id?: string
         }
         Returns: Json
       }

@@ -172,6 +172,19 @@ export type RebookResult = CreateBookingResult & {
   previous_exam_total_bookings: Json
 }
 
+/** `request_refresh`'s result (docs/rpc.md#request_refresh). */
+export type RequestRefreshResult = {
+  success: Json
+  request_id: Json
+  record_type: Json
+  record_key: Json
+  hubspot_id: Json
+  status: Json
+  outcome: Json
+  already_waiting: Json
+  topic: Json
+}
+
 /** `set_booking_rule`'s result (docs/rpc.md#set_booking_rule). */
 export type SetBookingRuleResult = {
   success: Json
@@ -252,6 +265,7 @@ export type RpcResults = {
   mark_attendance: MarkAttendanceResult
   process_waitlist: ProcessWaitlistResult
   rebook: RebookResult
+  request_refresh: RequestRefreshResult
   set_booking_rule: SetBookingRuleResult
   set_business_timezone: SetBusinessTimezoneResult
   set_exam_capacity: SetExamCapacityResult
@@ -316,11 +330,12 @@ export type MockbookErrorCode =
   | 'CAPACITY_BELOW_BOOKED'
   | 'REBOOK_NOT_ALLOWED'
   | 'BOOKING_LIMIT_REACHED'
+  | 'REFRESH_LIMIT_REACHED'
   | 'BUSY'
   | 'UNAVAILABLE'
 
 /** Their SQLSTATEs (`error.code`): PTnnn → HTTP nnn. */
-export type MockbookSqlstate = 'PT400' | 'PT402' | 'PT403' | 'PT404' | 'PT409' | 'PT422' | 'PT503'
+export type MockbookSqlstate = 'PT400' | 'PT402' | 'PT403' | 'PT404' | 'PT409' | 'PT422' | 'PT429' | 'PT503'
 
 /** Each error code's SQLSTATE. */
 export const MOCKBOOK_ERRORS: { readonly [C in MockbookErrorCode]: MockbookSqlstate } = {
@@ -351,6 +366,7 @@ export const MOCKBOOK_ERRORS: { readonly [C in MockbookErrorCode]: MockbookSqlst
   CAPACITY_BELOW_BOOKED: 'PT422',
   REBOOK_NOT_ALLOWED: 'PT422',
   BOOKING_LIMIT_REACHED: 'PT422',
+  REFRESH_LIMIT_REACHED: 'PT429',
   BUSY: 'PT503',
   UNAVAILABLE: 'PT503',
 }

@@ -261,6 +261,27 @@ class Database:
                 {"ids": list(ids), "e": error, "m": max_attempts},
             )
 
+    # ---- refresh requests (glue.sync.refresh) ------------------------------------------------
+    def refresh_high_water(self) -> int:
+        """The last refresh request's id handed out (no lock: a sequence's last value); the
+        refresh lane claims when it moved."""
+        return int(self._one(
+            "SELECT coalesce(pg_catalog.pg_sequence_last_value("
+            "'hubspot_sync.refresh_requests_id_seq'), 0) AS n", {}))
+
+    def claim_refresh_requests(self, worker: str, limit: int,
+                               lease_seconds: int) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT * FROM mockbook_internal.claim_refresh_requests("
+            "p_worker => %(w)s, p_limit => %(n)s, p_lease_seconds => %(l)s)",
+            {"w": worker, "n": limit, "l": lease_seconds})
+
+    def finish_refresh_requests(self, worker: str, results: list[dict[str, Any]]) -> int:
+        """Write each request's outcome ({id, outcome, detail})."""
+        return int(self._one(
+            "SELECT mockbook_internal.finish_refresh_requests(p_worker => %(w)s,"
+            " p_results => %(r)s) AS n", {"w": worker, "r": Jsonb(results)}))
+
     def booking_ids_by_hubspot_id(self, hubspot_ids: list[str]) -> list[uuid.UUID]:
         """The local ids of the bookings with these HubSpot ids."""
         with self.pool.connection() as conn:

@@ -43,6 +43,7 @@ from glue.run.cycle import (
 )
 from glue.run.describe import describe, level_of
 from glue.sync.push import PUSH_CONNECTIONS, default_worker_name
+from glue.sync.refresh import RefreshProcessor
 
 # How it works (the detail of the module docstring):
 #
@@ -61,7 +62,9 @@ from glue.sync.push import PUSH_CONNECTIONS, default_worker_name
 #   start. The sync lane (:class:`SyncLane`, its own connections) pulls and writes the audit notes
 #   every ``worker_pull_seconds`` (a pull that changed something asks the cache thread for a
 #   rebuild: pulled changes are not in the outbox), refreshes the analytics when due (checked every
-#   minute) and purges daily: a long pull or a notes backlog never holds the push back.
+#   minute) and purges daily: a long pull or a notes backlog never holds the push back. The
+#   refresh lane (:class:`RefreshLane`) reads the records apps asked for with
+#   hubspot_sync.request_refresh within a second (glue.sync.refresh).
 #
 # Reconnection: each thread that loses the database (a restart, pg_terminate_backend) closes its
 # connections and reconnects, at once then after 1 s, doubling up to 30 s. The push loop then gives
@@ -88,6 +91,8 @@ MAX_WAIT = 0.5  # the longest a loop sleeps without looking at the stop flag
 MAX_BACKOFF = 30.0
 # the pull and the notes take at most this share of the HubSpot rate budget: the push has the rest
 SYNC_LANE_SHARE = 0.3
+# and the on-demand refreshes this share (apps' requests are limited per caller too)
+REFRESH_LANE_SHARE = 0.1
 CHECK_WAIT = 10.0  # the sync lane waits this long for the push loop's start-up check of HubSpot
 CALLS_PER_PUSH = 5.0  # a first guess of a push's calls: contacts, bookings, 2 associations, exams
 
@@ -370,6 +375,34 @@ class SyncLane(_Reconnecting):
             due["pull"] = min(due["pull"], time.monotonic() + cycle.hubspot_retry_seconds)
 
 
+class RefreshLane(threading.Thread):
+    """The on-demand refreshes (glue.sync.refresh.RefreshProcessor) in a thread of their own,
+    with their own connections and REFRESH_LANE_SHARE of the HubSpot budget, so that a request
+    is read within a second whatever the push and the pull are doing. A pulled record changed
+    the Redis keys' sources: ``on_changed`` asks the cache thread for a rebuild."""
+
+    def __init__(self, settings: Settings, url: str, stop: threading.Event, *,
+                 reader: HubSpotReader, worker: str, on_changed: Callable[[], None]) -> None:
+        super().__init__(name="mockbook-refresh", daemon=True)
+        self.settings = settings
+        self.url = url
+        self.stop = stop
+        self.reader = reader
+        self.worker = worker
+        self.on_changed = on_changed
+
+    def run(self) -> None:
+        db = Database(self.url, max_size=2, application_name=WORKER_APPLICATION)
+        db.pool.timeout = 10.0
+        try:
+            RefreshProcessor(db, self.reader, self.settings, worker=self.worker,
+                             on_changed=self.on_changed).run(self.stop)
+        except Exception:
+            log.exception("refresh lane: unexpected error; on-demand refreshes stop")
+        finally:
+            _close_quietly(db.close)
+
+
 class Worker:
     """``Worker(settings, url, stop=event).run()`` -> exit code; returns once ``stop`` is set
     (SIGTERM/SIGINT), after the HubSpot call in hand. The push loop runs here; the cache in a
@@ -400,6 +433,10 @@ class Worker:
         self.lane = SyncLane(settings, url, stop, hubspot=lane_hubspot, reader=lane_reader,
                              worker=self.name, on_changed=self.follower.request_rebuild,
                              checked=self.hubspot_checked)
+        _, refresh_reader = hubspot_seams(settings, share=REFRESH_LANE_SHARE, stop=stop,
+                                          host_shared=True)
+        self.refresh = RefreshLane(settings, url, stop, reader=refresh_reader, worker=self.name,
+                                   on_changed=self.follower.request_rebuild)
         self.cycle: Cycle | None = None
         self.hubspot_ready = False
         self.reconnects = 0
@@ -602,6 +639,7 @@ class Worker:
         log.info("worker %s starting", self.name, extra=fields(event="start", worker=self.name))
         self.follower.start()
         self.lane.start()
+        self.refresh.start()
         try:
             try:
                 self._open()
@@ -648,5 +686,6 @@ class Worker:
                 self.lane.cancel()
                 self.lane.join(10)
             self.follower.join(10)
+            self.refresh.join(10)
             self._close()
             self.keeper.close()

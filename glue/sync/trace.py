@@ -40,7 +40,7 @@ class TraceError(Exception):
 class Event:
     at: datetime | None
     # record, audit, pull (a change HubSpot's pull, webhook or reconcile made), ledger,
-    # outbox, dead letter, webhook, adoption, conflict, sync
+    # outbox, dead letter, webhook, refresh, adoption, conflict, sync
     source: str
     text: str
     actor: str | None = None
@@ -171,6 +171,7 @@ def events_of(story: Story) -> list[Event]:
     for e in _rows(data, "errors"):
         out += letter_events(e)
     out += [webhook_event(w) for w in _rows(data, "webhook_events")]
+    out += [refresh_event(r) for r in _rows(data, "refreshes")]
     out += [adoption_event(r) for r in _rows(data, "adoption")]
     for c in _rows(data, "conflicts"):
         out += conflict_events(c)
@@ -190,6 +191,18 @@ def created_event(story: Story) -> list[Event]:
         return []
     return [Event(ts(story.record.get("created_at")), "record",
                   "row created (no audit row: written before mockbook or by the import)")]
+
+
+def refresh_event(r: dict[str, Any]) -> Event:
+    """A read from HubSpot an app asked for (request_refresh) and its outcome."""
+    if r["outcome"] is None:
+        state = f"waiting for the worker ({r['attempts']} attempts)"
+    else:
+        state = f"{r['outcome']} {when(ts(r['finished_at']))}"
+        if r.get("detail"):
+            state += f": {short(r['detail'], 160)}"
+    return Event(ts(r["requested_at"]), "refresh",
+                 f"refresh from HubSpot asked (request {r['id']}): {state}", r["requested_by"])
 
 
 def adoption_event(r: dict[str, Any]) -> Event:
@@ -336,7 +349,7 @@ def notes_of(story: Story) -> list[str]:
     if data.get("last_pull"):
         notes.append(f"last pull of {'contacts' if story.kind == 'student' else 'exams'}: "
                      f"{when(ts(data['last_pull']))}")
-    for name in ("audit", "ledger", "outbox", "errors", "webhook_events", "adoption",
+    for name in ("audit", "ledger", "outbox", "errors", "webhook_events", "refreshes", "adoption",
                  "conflicts", "bookings"):
         if len(data.get(name, [])) > data["limit"]:
             notes.append(f"{name}: only the newest {data['limit']} shown (--limit)")

@@ -32,11 +32,13 @@ BEGIN
         ALTER TABLE hubspot_sync.hubspot_bookings ENABLE TRIGGER broadcast_booking_change;
         ALTER TABLE hubspot_sync.waitlist_entries ENABLE TRIGGER broadcast_waitlist_change;
         ALTER TABLE hubspot_sync.hubspot_mock_exams ENABLE TRIGGER broadcast_exam_seats;
+        ALTER TABLE hubspot_sync.refresh_requests ENABLE TRIGGER broadcast_refresh_outcome;
     ELSE
         ALTER TABLE hubspot_sync.hubspot_contact_credits DISABLE TRIGGER broadcast_credit_change;
         ALTER TABLE hubspot_sync.hubspot_bookings DISABLE TRIGGER broadcast_booking_change;
         ALTER TABLE hubspot_sync.waitlist_entries DISABLE TRIGGER broadcast_waitlist_change;
         ALTER TABLE hubspot_sync.hubspot_mock_exams DISABLE TRIGGER broadcast_exam_seats;
+        ALTER TABLE hubspot_sync.refresh_requests DISABLE TRIGGER broadcast_refresh_outcome;
     END IF;
     IF p_enabled THEN
         PERFORM mockbook_internal.apply_realtime_policies();
@@ -62,14 +64,15 @@ $$;
 
 COMMENT ON FUNCTION hubspot_sync.set_realtime_broadcasts(boolean, text) IS
 'Admin: turns this database''s Realtime broadcasts on or off ([Live pages](#live-pages-supabase-realtime)):
-on, every change of seats, bookings, waitlist places and balances is sent in its transaction
-and mockbook''s policies on realtime.messages are put in place; off, a booking runs none of it.
-Kept across upgrades; a new database starts on where it has Supabase Realtime. One
+on, every change of seats, bookings, waitlist places, balances and refresh requests is sent in
+its transaction
+and mockbook''s policies on realtime.messages are put in place; off, a booking runs none of
+it. Kept across upgrades; a new database starts on where it has Supabase Realtime. One
 `booking_rule_changes` row (rule `realtime_broadcasts`). Returns `{success, broadcasts,
 previous_broadcasts, realtime, policies}` (`on` / `off`). Errors: `INVALID_ARGUMENT` (`p_enabled`
 NULL; on without Supabase Realtime), `FORBIDDEN` (a student''s JWT), `BUSY` (the tables stayed in
-use past `mockbook.lock_timeout`). Locks: the contacts, bookings, waitlist and exams tables
-(SHARE ROW EXCLUSIVE, each try waiting at most 100 ms), no row.';
+use past `mockbook.lock_timeout`). Locks: the contacts, bookings, waitlist, exams and refresh
+requests tables (SHARE ROW EXCLUSIVE, each try waiting at most 100 ms), no row.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_realtime_broadcasts(boolean, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.set_realtime_broadcasts(boolean, text) TO service_role;

@@ -10,12 +10,13 @@ BEGIN
         ('hubspot_contact_credits', 'broadcast_credit_change'),
         ('hubspot_bookings', 'broadcast_booking_change'),
         ('waitlist_entries', 'broadcast_waitlist_change'),
-        ('hubspot_mock_exams', 'broadcast_exam_seats');
+        ('hubspot_mock_exams', 'broadcast_exam_seats'),
+        ('refresh_requests', 'broadcast_refresh_outcome');
 END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.broadcast_triggers() IS
-'Internal: the broadcast triggers (db/triggers/broadcast.sql), by table, in the lock order.
+'Internal: the broadcast triggers (db/triggers/broadcast.sql), by table, in the lock order (refresh requests, a kind of their own, last).
 Errors: none. Locks: none.';
 REVOKE ALL ON FUNCTION mockbook_internal.broadcast_triggers()
     FROM PUBLIC, anon, authenticated, service_role;

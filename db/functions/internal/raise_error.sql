@@ -41,6 +41,7 @@ BEGIN
         ('CAPACITY_BELOW_BOOKED', 'PT422', 'Cancel bookings first or choose a capacity of at least the booked count.'),
         ('REBOOK_NOT_ALLOWED', 'PT422', 'Only Active bookings move, to a bookable exam of the same mock type.'),
         ('BOOKING_LIMIT_REACHED', 'PT422', 'The student holds as many Active bookings as the rules allow; cancel or attend one first.'),
+        ('REFRESH_LIMIT_REACHED', 'PT429', 'Wait a minute before asking again; a live page learns of changes from its Realtime messages without asking.'),
         ('BUSY', 'PT503', 'The exam is busy; retry the same call (same idempotency key) shortly.'),
         ('UNAVAILABLE', 'PT503', 'Nothing was changed; retry the same call (same idempotency key) once the database takes writes again.')
     ) AS e(code, sqlstate, hint)

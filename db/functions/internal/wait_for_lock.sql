@@ -20,7 +20,8 @@ BEGIN
             BEGIN
                 PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
                 LOCK TABLE hubspot_sync.hubspot_contact_credits, hubspot_sync.hubspot_bookings,
-                           hubspot_sync.waitlist_entries, hubspot_sync.hubspot_mock_exams
+                           hubspot_sync.waitlist_entries, hubspot_sync.hubspot_mock_exams,
+                           hubspot_sync.refresh_requests
                     IN SHARE ROW EXCLUSIVE MODE;
                 PERFORM pg_catalog.set_config('lock_timeout', v_caller_timeout, true);
                 RETURN;
@@ -50,6 +51,11 @@ BEGIN
         WHEN 'idempotency_key' THEN
             IF pg_catalog.pg_try_advisory_xact_lock(
                    pg_catalog.hashtextextended('mockbook:idem:' || p_key, 0)) THEN
+                RETURN;
+            END IF;
+        WHEN 'refresh_caller' THEN
+            IF pg_catalog.pg_try_advisory_xact_lock(
+                   pg_catalog.hashtextextended('mockbook:refresh:' || p_key, 0)) THEN
                 RETURN;
             END IF;
         ELSE
@@ -82,6 +88,9 @@ BEGIN
             WHEN 'idempotency_key' THEN
                 PERFORM pg_catalog.pg_advisory_xact_lock(
                     pg_catalog.hashtextextended('mockbook:idem:' || p_key, 0));
+            WHEN 'refresh_caller' THEN
+                PERFORM pg_catalog.pg_advisory_xact_lock(
+                    pg_catalog.hashtextextended('mockbook:refresh:' || p_key, 0));
             WHEN 'all_exams' THEN  -- one pass in ascending HubSpot id, as every multi-exam lock
                 PERFORM FROM hubspot_sync.hubspot_mock_exams AS e
                 ORDER BY e.hubspot_id FOR NO KEY UPDATE;
@@ -104,6 +113,9 @@ BEGIN
             WHEN 'idempotency_key' THEN
                 PERFORM mockbook_internal.raise_error('BUSY',
                     'Another call with the same idempotency key is still running (lock wait exceeded).');
+            WHEN 'refresh_caller' THEN
+                PERFORM mockbook_internal.raise_error('BUSY',
+                    'Another refresh request of the same caller is still running (lock wait exceeded).');
             ELSE
                 PERFORM mockbook_internal.raise_error('BUSY',
                     'An exam row was held too long to move the exams to the new time zone; nothing changed.',
@@ -114,11 +126,10 @@ END
 $$;
 
 COMMENT ON FUNCTION mockbook_internal.wait_for_lock(text, text) IS
-'Internal: locks one row (p_target ''contact'', ''booking'', ''waitlist_entry'': id; ''exam'': HubSpot id),
-an idempotency key''s advisory lock (''idempotency_key'') or every exam in ascending HubSpot id
-(''all_exams'', p_key NULL), or the contacts, bookings, waitlist and exams tables in SHARE ROW
-EXCLUSIVE mode (''broadcast_tables'': tries of 100 ms) until the transaction ends. A free row is locked at once; otherwise the
-wait lasts at most mockbook.lock_timeout (default 2s). Errors: BUSY (the wait ran out, or a
-deadlock). A row that does not exist is no error: nothing is locked.';
+'Internal: locks one row (p_target contact, booking, waitlist_entry: id; exam: HubSpot id), an
+advisory lock (idempotency_key, refresh_caller), every exam (all_exams) or the broadcast
+triggers'' tables (broadcast_tables: tries of 100 ms) to the transaction''s end. A free one at
+once, else a wait of at most mockbook.lock_timeout (default 2s). Errors: BUSY (the wait ran out,
+or a deadlock). A row that does not exist is no error: nothing is locked.';
 REVOKE ALL ON FUNCTION mockbook_internal.wait_for_lock(text, text)
     FROM PUBLIC, anon, authenticated, service_role;

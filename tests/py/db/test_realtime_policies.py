@@ -50,7 +50,7 @@ def supabase_db(make_database: Any) -> Iterator[psycopg.Connection]:
 def test_the_migration_turns_broadcasts_on_where_realtime_exists(
         supabase_db: psycopg.Connection) -> None:
     state = supabase_db.execute("SELECT mockbook_internal.realtime_state()").fetchone()[0]
-    assert state == {"realtime": True, "broadcasts": "on", "triggers_on": 4, "triggers": 4,
+    assert state == {"realtime": True, "broadcasts": "on", "triggers_on": 5, "triggers": 5,
                      "policies": ["mockbook_listen", "mockbook_send"]}
 
 
@@ -58,7 +58,7 @@ def test_and_off_where_it_does_not(db: psycopg.Connection) -> None:
     """The plain database of the suite: nothing to send through, no policy, and the switch says
     so; a booking there works as ever (every other test of the suite books on one)."""
     state = db.execute("SELECT mockbook_internal.realtime_state()").fetchone()[0]
-    assert state == {"realtime": False, "broadcasts": "off", "triggers_on": 0, "triggers": 4,
+    assert state == {"realtime": False, "broadcasts": "off", "triggers_on": 0, "triggers": 5,
                      "policies": []}
     with pytest.raises(RpcError) as refused:
         rpc(db, "set_realtime_broadcasts", p_enabled=True)

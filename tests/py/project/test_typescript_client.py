@@ -255,6 +255,7 @@ def test_real_results_have_the_documented_shapes(db: psycopg.Connection) -> None
     zone = one(db, "SELECT mockbook_internal.business_timezone()")
     call("set_business_timezone", p_zone=zone)
     call("set_realtime_broadcasts", p_enabled=False)  # a database without Supabase Realtime
+    call("request_refresh", p_mock_exam_id=other)
     call("process_waitlist")
     call("complete_past_bookings")
     dan = student()

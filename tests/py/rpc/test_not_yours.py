@@ -144,6 +144,8 @@ ARGUMENTS: dict[tuple[str, str], Arg] = {
                                          lambda s, v: {"p_id": v}),
     ("get_contact_credits", "p_hubspot_id"): Arg(REFERENCE, lambda x: x.contact_hubspot_id,
                                                  lambda s, v: {"p_hubspot_id": v}),
+    ("request_refresh", "p_booking_id"): Arg(
+        REFERENCE, lambda x: booking_of(x).code, lambda s, v: {"p_booking_id": v}),
     ("rebook", "p_booking_id"): Arg(
         REFERENCE, lambda x: booking_of(x).code,
         lambda s, v: {"p_booking_id": v, "p_new_mock_exam_id": s.target,

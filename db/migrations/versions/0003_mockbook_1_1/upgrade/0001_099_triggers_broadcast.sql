@@ -193,6 +193,57 @@ Deferred constraint trigger broadcast_credit_change on hubspot_contact_credits; 
 REVOKE ALL ON FUNCTION mockbook_internal.broadcast_credit_change()
     FROM PUBLIC, anon, authenticated, service_role;
 
+-- ---- a refresh request's outcome: its record's topic and the admins' ----------------------------
+CREATE OR REPLACE FUNCTION mockbook_internal.broadcast_refresh_outcome()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_message jsonb;
+    v_email text;
+BEGIN
+    IF NEW.outcome IS NULL OR (TG_OP = 'UPDATE' AND OLD.outcome IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
+    v_message := jsonb_build_object(
+        'request_id', NEW.id,
+        'record_type', NEW.record_type,
+        'record_key', NEW.record_key,
+        'hubspot_id', NEW.hubspot_id,
+        'outcome', NEW.outcome,
+        'detail', NEW.detail,
+        'requested_at', NEW.requested_at,
+        'finished_at', NEW.finished_at);
+    IF NEW.record_type = 'exam' THEN
+        PERFORM mockbook_internal.send_message(
+            mockbook_internal.realtime_topic('exam', NEW.record_key), 'refresh', v_message);
+    ELSE
+        SELECT c.email INTO v_email
+        FROM hubspot_sync.hubspot_contact_credits AS c
+        WHERE c.student_id = CASE NEW.record_type WHEN 'student' THEN NEW.record_key
+                                 ELSE (SELECT b.student_id FROM hubspot_sync.hubspot_bookings AS b
+                                       WHERE b.id = NEW.record_key::uuid) END;
+        PERFORM mockbook_internal.send_message(
+            mockbook_internal.realtime_topic('student', v_email), 'refresh', v_message);
+    END IF;
+    PERFORM mockbook_internal.send_message(mockbook_internal.realtime_topic('admin'), 'refresh',
+                                           v_message);
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION mockbook_internal.broadcast_refresh_outcome() IS
+'Trigger: at the commit that writes a refresh request''s outcome, sends it (event ''refresh'':
+{request_id, record_type, record_key, hubspot_id, outcome, detail, requested_at, finished_at}) on
+the exam''s topic or the student''s (the booking''s student''s), and on the admins''. Deferred
+constraint trigger broadcast_refresh_outcome on refresh_requests; SECURITY DEFINER (it fires at the
+commit, as the request''s role).';
+REVOKE ALL ON FUNCTION mockbook_internal.broadcast_refresh_outcome()
+    FROM PUBLIC, anon, authenticated, service_role;
+
 -- ---- the triggers ------------------------------------------------------------------------------
 -- Constraint triggers cannot be replaced (CREATE OR REPLACE does not take CONSTRAINT): each is
 -- created when missing, so an upgrade keeps whether a school turned broadcasts on or off (a
@@ -268,6 +319,18 @@ BEGIN
             EXECUTE FUNCTION mockbook_internal.broadcast_credit_change();
         IF NOT mockbook_internal.realtime_available() THEN
             ALTER TABLE hubspot_sync.hubspot_contact_credits DISABLE TRIGGER broadcast_credit_change;
+        END IF;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'hubspot_sync.refresh_requests'::regclass
+                     AND tgname = 'broadcast_refresh_outcome') THEN
+        CREATE CONSTRAINT TRIGGER broadcast_refresh_outcome
+            AFTER INSERT OR UPDATE OF outcome ON hubspot_sync.refresh_requests
+            DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW
+            EXECUTE FUNCTION mockbook_internal.broadcast_refresh_outcome();
+        IF NOT mockbook_internal.realtime_available() THEN
+            ALTER TABLE hubspot_sync.refresh_requests DISABLE TRIGGER broadcast_refresh_outcome;
         END IF;
     END IF;
 END

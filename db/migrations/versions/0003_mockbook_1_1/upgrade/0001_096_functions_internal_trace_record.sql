@@ -166,6 +166,22 @@ BEGIN
                        'property_value', w.payload ->> 'propertyValue') ORDER BY w.id DESC)
             FROM (SELECT * FROM hubspot_sync.webhook_events AS w
                   WHERE w.object_id = v_hubspot_id ORDER BY w.id DESC LIMIT v_n) AS w), '[]'),
+        -- the reads of it from HubSpot that apps asked for (request_refresh), and their outcome
+        'refreshes', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'id', r.id, 'requested_by', r.requested_by,
+                       'requested_at', r.requested_at, 'attempts', r.attempts,
+                       'outcome', r.outcome, 'detail', r.detail, 'finished_at', r.finished_at)
+                   ORDER BY r.id DESC)
+            FROM (SELECT * FROM hubspot_sync.refresh_requests AS r
+                  WHERE (r.record_type, r.record_key) = (
+                      CASE p_table WHEN 'hubspot_mock_exams' THEN 'exam'
+                                   WHEN 'hubspot_contact_credits' THEN 'student'
+                                   ELSE 'booking' END,
+                      CASE p_table WHEN 'hubspot_mock_exams' THEN v_hubspot_id
+                                   WHEN 'hubspot_contact_credits' THEN v_row ->> 'student_id'
+                                   ELSE p_record_id::text END)
+                  ORDER BY r.id DESC LIMIT v_n) AS r), '[]'),
         -- what the adoption changed or flagged on this row
         'adoption', coalesce((
             SELECT jsonb_agg(to_jsonb(r) ORDER BY r.id DESC)
@@ -177,7 +193,7 @@ $$;
 
 COMMENT ON FUNCTION mockbook_internal.trace_record(text, uuid, integer) IS
 'Glue (mockbook trace): one record''s story as one jsonb from one snapshot: {table, read_at,
-record, audit, outbox, errors, webhook_events, adoption, limit}, plus {contact, exam, ledger,
+record, audit, outbox, errors, webhook_events, refreshes, adoption, limit}, plus {contact, exam, ledger,
 conflicts} for a booking, {ledger, bookings, credit_sync, last_pull} for a contact,
 {bookings_by_status, conflicts, exam_sync, last_pull} for an exam. Lists newest first, at most
 p_limit + 1 rows. NULL when there is no such row. Reads only. Errors: INVALID_ARGUMENT.';

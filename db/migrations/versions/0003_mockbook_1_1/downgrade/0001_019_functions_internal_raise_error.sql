@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/raise_error.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_119_functions_internal_raise_error.sql sha256:9964c69bf860442b8932d8f27a9c1e571fbf8281682c98db1a8af606d9294085
