@@ -66,17 +66,23 @@ def _take_back(copy: Path, releases: list[dict]) -> None:
     freeze.save_releases(releases[:-1], copy)
     freeze.write_lock({r: pins for r, pins in freeze.read_lock(copy).items() if r != newest}, copy)
     base = freeze.load_manifest(copy)["base"]
-    freeze.save_manifest({"head": previous, "files": base,
-                          "base": {p: e for p, e in base.items() if e["frozen"] is None}}, copy)
     # the tables as the previous release cut them: the newest release's table changes were
-    # its hand-written ALTERs, gone with its revision
+    # its hand-written ALTERs, gone with its revision; its new tables become tables the first
+    # release writes by hand, before its generated block (as every table of a first release)
     at = dating_commit(releases[-2])
-    for table in (copy / "schema").glob("*.sql"):
+    folder = versions / previous
+    slot = int(freeze._slot(folder / "upgrade"))
+    for table in sorted((copy / "schema").glob("*.sql")):
         path = freeze.relpath(table, copy)
         if path not in base:
-            table.unlink()
+            sql, name = table.read_text(), f"{slot - 1:04d}_{path.replace('/', '_')}"
+            (folder / "upgrade" / name).write_text(sql)
+            (folder / "downgrade" / name).write_text(freeze.drop_statements(sql))
+            base[path] = {"sha256": freeze.digest(sql), "frozen": None}
         elif freeze.digest(table.read_text()) != base[path]["sha256"]:
             table.write_text(git("show", f"{at}:db/{path}"))
+    freeze.save_manifest({"head": previous, "files": base,
+                          "base": {p: e for p, e in base.items() if e["frozen"] is None}}, copy)
 
 
 def cut(db_dir: Path) -> None:
