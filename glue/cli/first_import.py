@@ -41,11 +41,11 @@ def import_command(app: AppContext, restart: bool, json_flag: bool) -> None:
     SIGTERM, SIGINT or SIGHUP: fetches no further page, applies the pages fetched, saves the
     cursors and exits 128 + the signal's number (run it again to resume)."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings, ("import",))
     as_json = _as_json(app, json_flag)
     clock = Stopwatch()
     with lifecycle.graceful() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # another portal's ids name other records
+        require_portal(client, app.settings, ("import",))
         with _progress(not as_json) as progress:
             stats = run_import(db, client, app.settings, restart=restart, progress=progress,
                                stop=stop)

@@ -43,9 +43,9 @@ def notes_command(app: AppContext, settle_seconds: float, batch_size: int, json_
     the signal is cancelled), the rest left for the next run; exit 128 + the signal's
     number."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings, ("notes",))
     with lifecycle.graceful() as stop, Database(app.database_url()) as db:
         check_portal(db, client, app.settings)  # notes on another portal's records: never
+        require_portal(client, app.settings, ("notes",))
         stats = push_audit_notes(
             db, client, app.settings, settle_seconds=settle_seconds, batch_size=batch_size,
             stop=stop,

@@ -112,9 +112,10 @@ def pull_command(app: AppContext, only: tuple[str, ...], overlap: float, json_fl
     saved, then it stops (exit 128 + the signal's number; the next pull resumes)."""
     with lifecycle.graceful() as stop:
         client = HubSpotClient.from_settings(app.settings, stop=stop)
-        require_portal(client, app.settings, ("pull",))
         with Database(app.database_url()) as db:
+            # another portal is named first: its object types are not this one's either
             check_portal(db, client, app.settings)
+            require_portal(client, app.settings, ("pull",))
             stats = pull(db, client, app.settings, only=only or ("exams", "contacts"),
                          overlap_seconds=overlap, stop=stop)
     if as_json(app, json_flag):

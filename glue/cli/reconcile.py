@@ -105,13 +105,13 @@ def reconcile_command(app: AppContext, repair: bool, max_drift: int, json_flag: 
     Records whose difference waits in the outbox (not pushed yet) are listed apart, not counted
     as drift. Run `mockbook pull` first."""
     client = HubSpotClient.from_settings(app.settings)
-    require_portal(client, app.settings, ("reconcile",))
     as_json = _as_json(app, json_flag)
     clock = Stopwatch()
     with Database(app.database_url()) as db:
         # another portal's ids name other records: comparing (let alone repairing) with them
-        # would copy that portal's exams over these
+        # would copy that portal's exams over these (named first: its object types differ too)
         check_portal(db, client, app.settings)
+        require_portal(client, app.settings, ("reconcile",))
         with _progress(not as_json) as progress:
             report = reconcile(db, client, app.settings, repair=repair, progress=progress)
     if as_json:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from glue.config import Settings
+from glue.hubspot import wire
 from glue.hubspot.client import HubSpotClient, HubSpotError
 
 # How it works (the detail of the module docstring):
@@ -30,13 +31,32 @@ DEMO_ID_RANGE = (DEMO_FIRST_ID + 1, DEMO_FIRST_ID + 1_000_000_000)
 
 
 def portal_of(client: HubSpotClient, settings: Settings) -> int | None:
-    """The portal id HubSpot (or the sandbox) at the client's base URL belongs to, or None."""
+    """The portal id HubSpot (or the sandbox) at the client's base URL belongs to, or None: the
+    bookings object's, else (no such object type there: another portal's types have other ids)
+    that of any custom object the portal lists, so that another portal is named as such before
+    its object types are found missing."""
     try:
         schema = client.schema(settings.bookings_object_type)
+    except HubSpotError as exc:
+        if exc.transient or exc.unauthorized:
+            return None
+        schema = {}
+    found = _QUALIFIED.match(str(schema.get("fullyQualifiedName") or ""))
+    return int(found[1]) if found else _listed_portal(client)
+
+
+def _listed_portal(client: HubSpotClient) -> int | None:
+    """The portal named by the first custom object the portal lists (None: none, or no
+    answer)."""
+    try:
+        data, _ = client.call("list schemas", client.schemas_api.get_all_with_http_info,
+                              shape=wire.SCHEMAS)
     except HubSpotError:
         return None
-    found = _QUALIFIED.match(str(schema.get("fullyQualifiedName") or ""))
-    return int(found[1]) if found else None
+    for schema in (data or {}).get("results") or []:
+        if found := _QUALIFIED.match(str(schema.get("fullyQualifiedName") or "")):
+            return int(found[1])
+    return None
 
 
 def event_portal(event: dict[str, Any]) -> int | None:

@@ -240,11 +240,13 @@ def check_hubspot(cycle: Cycle) -> StepResult | None:
         # it: a run or worker pointed at another portal (the demo's ids against `mockbook
         # sandbox`'s) stops with a message naming both instead of mixing their records. Read
         # beside the preflight's reads (one round trip less before the first push); its
-        # verdict comes after the preflight's.
+        # verdict comes first (another portal's object types are not this one's either).
         with ThreadPoolExecutor(1, thread_name_prefix="mockbook-portal") as pool:
             portal = pool.submit(check_portal, db, hubspot, cycle.settings)
-            Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
-            portal.result()
+            try:
+                Pusher(db, hubspot, cycle.settings, worker=cycle.worker).preflight(CYCLE)
+            finally:
+                portal.result()
     except HubSpotUnavailable as exc:  # no proper answer: wait, check again, backing off
         problem = StepResult(
             "hubspot", FAILED, error=f"HubSpot unreachable: {exc}", transient=True
