@@ -123,12 +123,17 @@ def push(
 
 # ---- dead letters --------------------------------------------------------------------------------
 def _key(row: dict[str, Any]) -> str:
-    """A human key of the record a dead letter is about (booking code, student, exam id)."""
-    payload = row.get("payload") or {}
+    """A human key of the record a dead letter is about (booking code, student, exam id): from
+    the push's row, or the pull's HubSpot record (its properties; else its HubSpot id, the
+    letter's entity id: an exam's id)."""
+    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+    properties = payload.get("properties")
+    sources = [payload, properties if isinstance(properties, dict) else {}]
     for name in ("booking_id", "student_id", "hubspot_id", "email"):
-        if payload.get(name):
-            return str(payload[name])
-    return ""
+        for source in sources:
+            if source.get(name):
+                return str(source[name])
+    return str(row.get("entity_id") or "") if row.get("direction") == "pull" else ""
 
 
 @click.group()

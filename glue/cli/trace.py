@@ -56,6 +56,8 @@ def trace(app: AppContext, key: str, kind: str | None, limit: int, no_hubspot: b
             _refuse(exc, as_json)
         if app.settings.hubspot_access_token and not no_hubspot:
             story.hubspot = _hubspot(db, app, story)
+        else:
+            story.unread = "--no-hubspot" if no_hubspot else "HUBSPOT_ACCESS_TOKEN is not set"
     story.answer_kind, story.answer = answer(story)
     if as_json:
         click.echo(json.dumps(story.as_dict(), default=str))

@@ -107,9 +107,10 @@ class PullDatabase:
         )
 
     def contacts_linked_to(self, hubspot_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The local contacts (id, hubspot_id) linked to any of these HubSpot ids."""
+        """The local contacts (id, hubspot_id, student_id) linked to any of these HubSpot
+        ids."""
         return self._rows(
-            "SELECT id, hubspot_id FROM hubspot_sync.hubspot_contact_credits "
+            "SELECT id, hubspot_id, student_id FROM hubspot_sync.hubspot_contact_credits "
             "WHERE hubspot_id = ANY(%(h)s)",
             {"h": list(hubspot_ids)},
         )

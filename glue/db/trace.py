@@ -31,7 +31,10 @@ SELECT 'student', c.id, 'student id', c.student_id || ' <' || c.email || '>'
 FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.student_id = %(key)s
 UNION ALL
 SELECT 'student', c.id, 'email', c.student_id || ' <' || c.email || '>'
-FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.email IN (%(key)s, %(lower)s)
+FROM hubspot_sync.hubspot_contact_credits AS c
+-- any spelling the API takes: mockbook_internal.same_email's comparison, by its index
+-- (idx_contact_credits_email_key)
+WHERE lower(btrim(c.email, E' \t\r\n')) = lower(btrim(%(key)s, E' \t\r\n'))
 UNION ALL
 SELECT 'student', c.id, 'contact id', c.student_id || ' <' || c.email || '>'
 FROM hubspot_sync.hubspot_contact_credits AS c WHERE c.id = %(id)s
@@ -75,7 +78,7 @@ def lookup(conn: psycopg.Connection, key: str) -> list[dict[str, Any]]:
     """The records ``key`` names, as {kind (booking | student | exam), id, matched, label}."""
     cur = conn.cursor(row_factory=dict_row)
     return cur.execute(
-        LOOKUP_SQL, {"key": key, "lower": key.lower(), "id": as_uuid(key)}
+        LOOKUP_SQL, {"key": key, "id": as_uuid(key)}
     ).fetchall()
 
 

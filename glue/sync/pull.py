@@ -24,7 +24,7 @@ import tenacity
 from glue.clock import SYSTEM, Clock
 from glue.config import PULL_OVERLAP_SECONDS, Settings
 from glue.db.database import Database
-from glue.db.pull import PullDatabase
+from glue.db.pull import CONTACTS_TABLE, PullDatabase
 from glue.hubspot.catalogue import MERGED_IDS, SYNCED
 from glue.hubspot.client import CONTACTS, MAX_ASSOCIATION_READ, HubSpotClient, HubSpotError
 from glue.hubspot.ratelimit import Stopped
@@ -523,15 +523,22 @@ class Puller:
             try:
                 self.store.relink_contact(row["id"], new, f"{self.actor}: {why}")
             except psycopg.errors.UniqueViolation:
-                stats.errors.append(
-                    {
-                        "id": new,
-                        "error": f"{why}, which is linked to another local contact: "
-                        "merge the two students by hand",
-                    }
-                )
+                self._merge_refused(row, new, why, stats)
                 continue
             log.info("%s (contact re-linked)", why)
+
+    def _merge_refused(self, row: dict[str, Any], new: str, why: str, stats: TargetStats) -> None:
+        """A merged-away contact whose survivor is another local student's: a pull dead letter
+        of the merged-away contact (its HubSpot id, as its trace finds it), kept open on every
+        pass until the students are merged by hand and the letter discarded."""
+        other = [r["student_id"] for r in self.store.contacts_linked_to([new])]
+        error = (f"MERGED: {why}, which is linked to another local student "
+                 f"({', '.join(str(o) for o in other) or 'unknown'}): merge the two students by "
+                 "hand")
+        stats.errors.append({"id": row["hubspot_id"], "error": error})
+        self.store.note_pull_error(
+            CONTACTS_TABLE, row["hubspot_id"], error,
+            {"student_id": row["student_id"], "hubspot_id": row["hubspot_id"], "merged_into": new})
 
     def gone_exams(self, target: Target, ids: list[str]) -> list[dict[str, Any]]:
         """The exams a read by id no longer returns, as archived records: read again archived,

@@ -86,8 +86,17 @@ class Story:
     events: list[Event] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hubspot: HubSpotView | None = None
+    # why HubSpot's side was not read when it was not (--no-hubspot, no token); a read that
+    # failed says why in ``hubspot`` (state "error")
+    unread: str | None = None
     answer: str = ""
     answer_kind: str = ""
+
+    def not_read(self) -> str | None:
+        """Why HubSpot's side is not known (None: it was read)."""
+        if self.hubspot is not None and self.hubspot.state == "error":
+            return self.hubspot.detail.removeprefix("HubSpot not read: ")
+        return self.unread if self.hubspot is None else None
 
     @property
     def record(self) -> dict[str, Any]:
@@ -123,6 +132,7 @@ class Story:
                                                   "exam_sync", "last_pull") if k in self.data},
             "events": [e.as_dict() for e in self.events], "notes": self.notes,
             "hubspot": None if self.hubspot is None else self.hubspot.as_dict(),
+            "hubspot_not_read": self.not_read(),
             "answer": {"kind": self.answer_kind, "line": self.answer},
         }
 
@@ -135,12 +145,14 @@ def read_story(db: Database, key: str, *, kind: str | None = None, limit: int = 
     if not key:
         raise TraceError("give a booking code, booking id, student id, email, exam id or "
                          "HubSpot id", [])
+    what = f"{kind} " if kind else "booking, student or exam "
+    if not _utf8(key):  # (bytes that are not text: no key holds them, nothing matches)
+        raise TraceError(f"no {what}matches {key!r}", [])
     with db.pool.connection() as conn, trace_db.snapshot(conn):
         found = [m for m in trace_db.lookup(conn, key) if kind in (None, m["kind"])]
         records = {(m["kind"], m["id"]): m for m in reversed(found)}  # first match kept
         matches = [{**m, "id": str(m["id"])} for m in found if records[(m["kind"], m["id"])] is m]
         if len(matches) != 1:
-            what = f"{kind} " if kind else "booking, student or exam "
             raise TraceError(
                 f"no {what}matches {key!r}" if not matches else
                 f"{key!r} matches {len(matches)} records: pick one with --kind or name it by "
@@ -153,6 +165,15 @@ def read_story(db: Database, key: str, *, kind: str | None = None, limit: int = 
     story.events = sorted(events_of(story), key=lambda e: (e.at is None, e.at or datetime.min))
     story.notes = notes_of(story)
     return story
+
+
+def _utf8(key: str) -> bool:
+    """Whether the key is text (an argument that is not UTF-8 reaches Python as surrogates)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---- the story -----------------------------------------------------------------------------------

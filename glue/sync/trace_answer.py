@@ -18,7 +18,11 @@ def answer(story: Story) -> tuple[str, str]:
         if (found := step(story)) is not None:
             return found
     hid = story.record.get("hubspot_id")
-    return "in HubSpot", f"in HubSpot since {when(in_hubspot_since(story))} (id {hid})"
+    since = when(in_hubspot_since(story))
+    if (why := story.not_read()) is not None:  # Postgres' side only: say so
+        return "not read", (f"pushed to HubSpot at {since} (id {hid}); HubSpot was not read "
+                            f"({why}): whether it still holds it as Postgres does is not known")
+    return "in HubSpot", f"in HubSpot since {since} (id {hid})"
 
 
 def _held(story: Story) -> tuple[str, str] | None:
@@ -39,6 +43,8 @@ def _dead_letter(story: Story) -> tuple[str, str] | None:
     letter = letters[0]
     if letter["direction"] == "push":
         advice = f"retry with `mockbook dlq retry {letter['id']}`"
+    elif letter["error"].startswith("MERGED:"):  # no pull can link it: a person merges them
+        advice = f"then `mockbook dlq discard {letter['id']}`"
     else:
         advice = (f"fix it in HubSpot (the next pull closes it) or `mockbook dlq discard "
                   f"{letter['id']}`")
@@ -80,6 +86,10 @@ def _not_there(story: Story) -> tuple[str, str] | None:
 def _never_pushed(story: Story) -> tuple[str, str] | None:
     if story.record.get("hubspot_id"):
         return None
+    if (why := story.not_read()) is not None:
+        return "not in HubSpot", ("never pushed (no HubSpot id), and no push is queued; HubSpot "
+                                  f"was not read ({why}): `mockbook reconcile --repair` queues "
+                                  "it")
     return "not in HubSpot", ("not in HubSpot, and no push is queued: `mockbook reconcile "
                               "--repair` queues it")
 

@@ -200,6 +200,49 @@ def test_a_held_credit_jump_a_webhook_and_a_merge_in_hubspot(world: World) -> No
                                    "this student to it")
 
 
+def test_the_last_line_is_true_at_the_edges(world: World) -> None:
+    """Any spelling of an email the API takes finds the student; a key that is not UTF-8 is one
+    line; without HubSpot's side the line says HubSpot was not read; a merge in HubSpot that no
+    pull can link (the survivor is another local student) is a dead letter the pull points at,
+    keyed by the student, and the line says what to do."""
+    code = world.book()
+    world.push()
+    # production's spelling of the address, as the adoption took it over
+    one(world.url, "UPDATE hubspot_sync.hubspot_contact_credits SET email = %s "
+                   "WHERE student_id = 'TR1' RETURNING id", (" Tr1@Example.COM\t",))
+    for spelling in ("tr1@example.com", "TR1@EXAMPLE.COM ", "Tr1@Example.COM"):
+        assert world.story(spelling)["record"]["student_id"] == "TR1", spelling
+    # argv bytes that are not UTF-8 reach Python as surrogates: one line, exit 2
+    rc, out, err = world.run("caf\udce9@example.com")
+    assert (rc, out) == (2, "") and err.count("\n") == 1 and "matches" in err, err
+    rc, out, _ = world.run("caf\udce9@example.com", "--json")
+    assert rc == 2 and json.loads(out)["matches"] == []
+    # Postgres' side only: the line says HubSpot was not read, never "in HubSpot since"
+    line = world.answer(code, "--no-hubspot")
+    assert line.startswith("pushed to HubSpot at ") and "HubSpot was not read (--no-hubspot)" in line
+    world.sb.archive(BOOKINGS, world.story(code)["record"]["hubspot_id"])  # (not seen: not read)
+    assert "HubSpot was not read" in world.answer(code, "--no-hubspot")
+
+    # TR1 merged into TR2, a student of this database too: no pull can link TR1 to it
+    [other] = seed_contacts(world.sb, [{"student_id": "TR2"}])
+    world.pull()
+    status, merged = merge_contacts(world.sb, other, world.contact)
+    assert status == 200, merged
+    code_, out, err = run_main(["pull"], world.env(), world.monkeypatch, world.capsys)
+    assert code_ == 1 and "see `mockbook dlq list`" in err, (out, err)
+    rc, listed, _ = run_main(["dlq", "list", "--json"], world.env(), world.monkeypatch,
+                             world.capsys)
+    [letter] = [x for x in json.loads(listed) if x["direction"] == "pull"]
+    assert letter["key"] == "TR1" and letter["error"].startswith("MERGED: "), letter
+    line = world.answer("TR1")
+    assert line.startswith("dead letter: MERGED: HubSpot contact ") and "(TR2)" in line, line
+    assert line.endswith(f"then `mockbook dlq discard {letter['id']}`"), line
+    world.pull()  # a second pull says the same, in the same one letter
+    assert world.answer("TR1") == line
+    assert one(world.url, "SELECT count(*) FROM hubspot_sync.sync_errors WHERE direction = "
+                          "'pull' AND NOT resolved") == 1
+
+
 def test_a_booking_an_exam_move_left_in_conflict(world: World) -> None:
     code = world.book()
     world.push()
@@ -326,9 +369,11 @@ def test_adopted_legacy_bookings_carry_the_adoptions_notes(fresh_database, monke
         "Clinical Skills-OLD1-first)"]
     assert [e["actor"] for e in duplicate["events"] if e["source"] == "adoption"] == [
         "0002_mockbook_1_0"]
-    # no audit row: the old app wrote it; in HubSpot since it came (its HubSpot id with it)
+    # no audit row: the old app wrote it; in HubSpot since it came (its HubSpot id with it), as
+    # far as Postgres knows: no token here, HubSpot was not read
     assert duplicate["events"][0]["text"].startswith("row created (no audit row")
-    assert duplicate["answer"]["line"].startswith("in HubSpot since 2026-01-01 ")
+    assert duplicate["answer"]["line"].startswith("pushed to HubSpot at 2026-01-01 ")
+    assert "HubSpot was not read (HUBSPOT_ACCESS_TOKEN is not set)" in duplicate["answer"]["line"]
     # the repeated code names both its bookings: the one that kept it, the one given another
     rc, matches, _ = story("SJ-REPEATED")
     assert rc == 2 and [m["matched"] for m in matches["matches"]] == [
