@@ -80,14 +80,23 @@ COMPAT_MAJORS := 16 17 18
 
 test: export PYTHONDONTWRITEBYTECODE :=
 test: ## The whole suite on the server (in parallel), and migrate/smoke/pgTAP on PostgreSQL 16, 17, 18 from its tail on
-	@$(MAKE) --no-print-directory -j3 pg-extensions bytecode pg-compat
-	@tmp=$$(mktemp -d -t mockbook-test.XXXXXX); export MOCKBOOK_QUEUE_DRAINED=$$tmp/drained; \
-	{ until [ -e $$tmp/drained ] || [ -e $$tmp/main-done ]; do sleep 1; done; \
-	  $(PY) tests/compat/pg_compat.py $(COMPAT_MAJORS); } >$$tmp/compat.log 2>&1 & compat=$$!; \
-	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS); main=$$?; touch $$tmp/main-done; \
+	@began=$$(date +%s); \
+	$(MAKE) --no-print-directory -j3 pg-extensions bytecode pg-compat || exit $$?; \
+	tmp=$$(mktemp -d -t mockbook-test.XXXXXX); export MOCKBOOK_QUEUE_DRAINED=$$tmp/drained; \
+	{ until [ -e $$tmp/drained ] || [ -e $$tmp/main-done ]; do sleep 1; done; date +%s >$$tmp/compat-began; \
+	  $(PY) tests/compat/pg_compat.py $(COMPAT_MAJORS); s=$$?; date +%s >$$tmp/compat-ended; exit $$s; \
+	} >$$tmp/compat.log 2>&1 & compat=$$!; \
+	main_began=$$(date +%s); $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS); main=$$?; \
+	main_ended=$$(date +%s); touch $$tmp/main-done; \
 	echo "---- compatibility job (PostgreSQL $(COMPAT_MAJORS)), started at the main run's tail:"; \
-	wait $$compat; status=$$?; cat $$tmp/compat.log; rm -rf $$tmp; \
-	[ $$main -eq 0 ] && [ $$status -eq 0 ]
+	wait $$compat; status=$$?; cat $$tmp/compat.log; ended=$$(date +%s); \
+	span() { printf '%d min %02d s' $$(($$1 / 60)) $$(($$1 % 60)); }; \
+	compat_began=$$(cat $$tmp/compat-began 2>/dev/null || echo $$main_ended); \
+	compat_ended=$$(cat $$tmp/compat-ended 2>/dev/null || echo $$ended); \
+	echo "make test: $$(span $$((ended - began))) in all: installs and checks $$(span $$((main_began - began)))," \
+	  "main run $$(span $$((main_ended - main_began))) (pytest -n $(WORKERS))," \
+	  "compatibility job $$(span $$((compat_ended - compat_began))) from +$$(span $$((compat_began - began)))"; \
+	rm -rf $$tmp; [ $$main -eq 0 ] && [ $$status -eq 0 ]
 
 bytecode: venv
 	@$(PY) -m compileall -q glue tests >/dev/null; \

