@@ -9,6 +9,15 @@ import {
   mockbookError,
   type MockbookErrorCode,
 } from './mockbook.types'
+import {
+  type BookingMessage,
+  type CreditsMessage,
+  examTopic,
+  type RefreshMessage,
+  type SeatsMessage,
+  studentTopic,
+  type WaitlistMessage,
+} from './realtime.types'
 
 export function connect(url: string, serviceRoleKey: string) {
   return createClient<Database>(url, serviceRoleKey, {
@@ -161,4 +170,58 @@ export function answer(code: MockbookErrorCode): number {
     default:
       return 400
   }
+}
+
+// ---- Live pages (docs/apps.md, Live pages): Supabase Realtime ---------------------------------
+
+// A live booking page, in the browser: the project's anon key and the signed-in student's own
+// session (never the service key), a private channel on the exam's topic. mockbook's policies on
+// realtime.messages let any signed-in user listen to an exam's seats; setAuth hands the user's
+// JWT to Realtime, which checks it when the channel joins.
+export async function watchSeats(url: string, anonKey: string, accessToken: string,
+                                 examId: string, show: (seats: SeatsMessage) => void) {
+  const browser = createClient(url, anonKey)
+  await browser.realtime.setAuth(accessToken)
+  return browser
+    .channel(examTopic(examId), { config: { private: true } })
+    .on<SeatsMessage>('broadcast', { event: 'seats' }, ({ payload }) => {
+      show(payload) // payload.remaining_seats, payload.is_full, payload.reason (null: open)
+    })
+    .on<RefreshMessage>('broadcast', { event: 'refresh' }, ({ payload }) => {
+      if (payload.outcome !== 'applied') console.warn(payload.outcome, payload.detail)
+    })
+    .subscribe()
+}
+
+// The student's own page: their bookings, balances and waitlist offers, on their own topic.
+export async function watchMyThings(url: string, anonKey: string, accessToken: string,
+                                    email: string) {
+  const browser = createClient(url, anonKey)
+  await browser.realtime.setAuth(accessToken)
+  const seen: { credits?: number; offers: string[] } = { offers: [] }
+  const channel = browser
+    .channel(studentTopic(email), { config: { private: true } })
+    .on<BookingMessage>('broadcast', { event: 'booking' }, ({ payload }) => {
+      seen.credits = payload.credits.sj_credits + payload.credits.shared_mock_credits
+    })
+    .on<CreditsMessage>('broadcast', { event: 'credits' }, ({ payload }) => {
+      seen.credits = payload.credits.sj_credits + payload.credits.shared_mock_credits
+    })
+    .on<WaitlistMessage>('broadcast', { event: 'waitlist' }, ({ payload }) => {
+      if (payload.waitlist.status === 'offered') seen.offers.push(payload.waitlist.mock_exam_id)
+    })
+    .subscribe()
+  return { channel, seen }
+}
+
+// The Refresh button: the app's server asks for the exam to be read from HubSpot now (as the
+// admin, whose JWT it forwards, or with the service key); the outcome comes on the exam's topic
+// (event 'refresh', this request_id) to every page watching it. A second click while it waits
+// answers the same request; more than 10 a minute from one caller is REFRESH_LIMIT_REACHED (429).
+export async function refreshExam(supabase: Client, examId: string) {
+  const { data, error } = await mockbookCall(
+    supabase.rpc('request_refresh', { p_mock_exam_id: examId }),
+  )
+  if (error) return { httpStatus: error.status, code: error.message }
+  return { httpStatus: 202, requestId: data.request_id, topic: data.topic }
 }

@@ -356,11 +356,12 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import ts from 'typescript'
 const [dir, student] = [process.argv.at(-2), JSON.parse(process.argv.at(-1))]
-for (const name of ['app', 'mockbook.types']) {
+for (const name of ['app', 'mockbook.types', 'realtime.types']) {
   const js = ts.transpileModule(fs.readFileSync(name + '.ts', 'utf8'), { compilerOptions: {
     module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
-  fs.writeFileSync(path.join(dir, name + '.mjs'), js.replace("'./mockbook.types'",
-                                                             "'./mockbook.types.mjs'"))
+  fs.writeFileSync(path.join(dir, name + '.mjs'),
+                   js.replace("'./mockbook.types'", "'./mockbook.types.mjs'")
+                     .replace("'./realtime.types'", "'./realtime.types.mjs'"))
 }
 const app = await import(pathToFileURL(path.join(dir, 'app.mjs')).href)
 console.log(await app.studentToken('a-test-secret', student))

@@ -9,9 +9,11 @@ realtime.messages, which is what Realtime delivers (it reads them from the WAL, 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -279,3 +281,54 @@ def test_switching_during_bookings_answers_only_documented_errors(
     assert all(o.error is None for o in outcomes), [str(o.error) for o in outcomes if o.error]
     assert rpc(db, "set_realtime_broadcasts", p_enabled=True)["broadcasts"] == "on"
     check_invariants(db, snap)
+
+
+TYPES = Path(__file__).resolve().parents[3] / "clients" / "typescript" / "realtime.types.ts"
+
+
+def declared_keys(type_name: str) -> dict[str, set[str]]:
+    """The keys clients/typescript/realtime.types.ts gives a message type: {"": its own keys
+    (with the message id realtime.send adds), nested object: its keys}."""
+    text = TYPES.read_text()
+    body = text.split(f"export type {type_name} = Sent & {{", 1)[1].split("\n}\n", 1)[0]
+    keys: dict[str, set[str]] = {"": {"id"}}
+    nested = ""
+    for line in body.splitlines():
+        own = re.match(r"^  (\w+): (.*)$", line)
+        if own:
+            keys[""].add(own[1])
+            nested = own[1] if own[2].endswith("{") else ""
+            if nested:
+                keys[nested] = set()
+        elif nested and (inner := re.match(r"^    (\w+)[?]?:", line)):
+            keys[nested].add(inner[1])
+    return keys
+
+
+def actual_keys(payload: dict[str, Any]) -> dict[str, set[str]]:
+    return {"": set(payload)} | {k: set(v) for k, v in payload.items()
+                                 if isinstance(v, dict) and k != "credits"}
+
+
+def test_the_typescript_types_are_the_messages(db: psycopg.Connection, sent: None) -> None:
+    """Each message type of clients/typescript/realtime.types.ts has exactly the keys of a
+    real message of its event (the apps compile against them)."""
+    (exam,) = make_exams(db, 1, capacity=1)
+    holder, waiter = make_students(db, 2, p_sj=2)
+    made = book(holder, exam)(db)
+    rpc(db, "join_waitlist", p_student_id=waiter, p_email=email(waiter), p_mock_exam_id=exam,
+        p_attending_location="mississauga")
+    rpc(db, "cancel_booking", p_booking_id=made["booking_id"], p_student_id=holder)
+    rpc(db, "adjust_credits", p_student_id=holder, p_credit_field="sj_credits", p_delta=1,
+        p_reason="types", p_actor="tests")
+    db.execute("UPDATE hubspot_sync.hubspot_contact_credits SET hubspot_id = NULL"
+               " WHERE student_id = %s", (holder,))
+    rpc(db, "request_refresh", p_student_id=holder)  # not in HubSpot: its outcome at once
+    by_event = {m["event"]: m["payload"] for m in realtime.messages(db)}
+    types = {"seats": "SeatsMessage", "booking": "BookingMessage", "credits": "CreditsMessage",
+             "waitlist": "WaitlistMessage", "refresh": "RefreshMessage"}
+    assert set(by_event) == set(types)
+    for event, type_name in types.items():
+        assert declared_keys(type_name) == actual_keys(by_event[event]), event
+    credits = TYPES.read_text().split("export type CreditBalances = {", 1)[1].split("}", 1)[0]
+    assert set(re.findall(r"(\w+): number", credits)) == set(by_event["credits"]["credits"])
