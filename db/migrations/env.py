@@ -57,8 +57,26 @@ def _load(name: str):
     return module
 
 
-dependents, calls, customer, refusals, runner = (
-    _load(name) for name in ("dependents", "calls", "customer", "refusals", "runner"))
+dependents, calls, customer, refusals, runner, steps = (
+    _load(name) for name in ("dependents", "calls", "customer", "refusals", "runner", "steps"))
+# a later release's revision file runs its steps through this module (db/migrations/steps.py)
+config.attributes["mockbook.steps"] = steps
+
+
+def _setting(name: str, default: str) -> str:
+    """MOCKBOOK_MIGRATE_<name>, else its older name MOCKBOOK_ADOPTION_<name>, else default."""
+    return (os.environ.get(f"MOCKBOOK_MIGRATE_{name}")
+            or os.environ.get(f"MOCKBOOK_ADOPTION_{name}") or default)
+
+
+def _lock_timeout() -> str:
+    """The bound of the lock step's whole wait: under the server's deadlock_timeout (1 s by
+    default), so that a booking never becomes the victim of a deadlock with the migration."""
+    return _setting("LOCK_TIMEOUT", "500ms")
+
+
+def _attempt_count() -> int:
+    return max(1, int(_setting("ATTEMPTS", "10")))
 
 
 def _upgrades_through_adoption() -> bool:
@@ -95,7 +113,7 @@ def run_offline() -> None:
     context.execute(LOCK_TIMEOUT)
     context.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA}")
     context.execute(f"REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC")
-    with runner.running():
+    with steps.running(context.script, steps.Run(_lock_timeout())):
         context.run_migrations()
     context.execute("NOTIFY pgrst, 'reload schema'")
 
@@ -113,33 +131,33 @@ def run_online() -> None:
         engine.dispose()
 
 
-# Adoption (a production database stamped 0001_baseline, upgraded through the adoption's
-# revision): all or nothing, in ONE transaction with every later revision up to the target
-# (1.1's too), so the old apps calling production's functions meanwhile never see an
-# intermediate state (the upgrade renames the enum production's create_booking_atomic uses) and
-# a failure or a crash anywhere on the way leaves production exactly as it was.
-# The tables the revisions rewrite are locked up front by ONE statement, in the lock order of
-# docs/rpc.md (contacts, bookings, exams, then sync_metadata), its wait bounded by
-# MOCKBOOK_ADOPTION_LOCK_TIMEOUT (default 1s): a waiting ACCESS EXCLUSIVE request queues every
-# later caller of those tables behind it, so the upgrade never waits long. On a lock timeout
-# (55P03) or a deadlock with a live call (40P01) the whole transaction is rolled back (it holds
-# nothing then) and tried again, at most MOCKBOOK_ADOPTION_ATTEMPTS times (default 10), after
-# 0.5 s, 1 s, 2 s ... (at most 10 s) in which the callers go on. The frozen revisions run a
-# *.nontx.sql file outside their transaction (CREATE INDEX CONCURRENTLY): in this one-transaction
-# run those statements run inside it, a later revision's too, their index statements without
-# CONCURRENTLY (the tables are locked, or created in it, anyway); every other statement, and
-# every function body, runs as frozen (or as replaced.py pins it). An already adopted database
-# is upgraded as before, one transaction per revision, CONCURRENTLY kept. Before any lock,
-# what would stop it is named and nothing is done: objects the DDL would fail on
-# (dependents.py), and objects outside mockbook whose behaviour it changes (customer.py) unless
-# mockbook.accept_changed_objects = on.
-ADOPTION_LOCKS = (
-    "hubspot_sync.hubspot_contact_credits", "hubspot_sync.hubspot_bookings",
-    "hubspot_sync.hubspot_mock_exams", "hubspot_sync.sync_metadata",
-)
+# How every migration of a database runs (db/migrations/steps.py decides what runs for each
+# step; this decides the transactions, the tries and what is said when it stops):
+#
+# - **An upgrade or downgrade of an adopted (or new) database**: one transaction per revision,
+#   its version stamp included. Its first statement is the lock step: the tables its statements
+#   lock in a mode a booking conflicts with, in the lock order, the whole wait bounded by
+#   MOCKBOOK_MIGRATE_LOCK_TIMEOUT (default 500ms, under PostgreSQL's deadlock_timeout). On a
+#   lock not granted in time (55P03, or 57014 for the lock step's bound), or a deadlock (40P01),
+#   the revision's transaction is rolled back (it holds nothing then) and the run goes on from
+#   where the database is, at most MOCKBOOK_MIGRATE_ATTEMPTS times (default 10), after 0.5 s,
+#   1 s, 2 s ... (at most 10 s) in which the callers go on; each retry is printed. When it stops,
+#   it says which revision was rolled back and where the database is: a revision is either
+#   there whole or not at all, so the next `mockbook migrate` finishes the run.
+# - **The adoption** (a production database stamped 0001_baseline, upgraded through the
+#   adoption's revision): all or nothing, in ONE transaction with every later revision up to the
+#   target (1.1's too), so the old apps calling production's functions meanwhile never see an
+#   intermediate state (the upgrade renames the enum production's create_booking_atomic uses)
+#   and a failure or a crash anywhere on the way leaves production exactly as it was. Its lock
+#   step covers every revision it runs and is taken before the first; tried again the same way.
+#   Before any lock, what would stop it is named and nothing is done: objects the DDL would fail
+#   on (dependents.py), and objects outside mockbook whose behaviour it changes (customer.py)
+#   unless mockbook.accept_changed_objects = on.
+# - **The rollback** to the production schema (from any revision down below the adoption's):
+#   one transaction too, after the first check of the way down (steps.ROLLBACK_CHECK).
 RETRIED = ("55P03", "40P01")
-# what a statement fails with: SQLAlchemy's error, or (a frozen file the revision's runner runs
-# on the driver's own connection) the driver's
+# what a statement fails with: SQLAlchemy's error, or (SQL run on the driver's own connection)
+# the driver's
 FAILED = (sa.exc.DBAPIError, psycopg.Error)
 
 
@@ -191,6 +209,18 @@ def _rolling_back(heads: tuple[str, ...]) -> bool:
         return False
 
 
+def _chain(heads: tuple[str, ...], downgrade: bool) -> list[tuple[str, str]]:
+    """The (revision, direction) the one-transaction command runs, in order."""
+    target = runner.target()
+    if downgrade:
+        revs = context.script.iterate_revisions(heads[0], target, select_for_downgrade=True)
+        return [(r.revision, "downgrade") for r in revs
+                if r is not None and r.revision != target]
+    revs = context.script.iterate_revisions(target, heads[0])
+    return [(r.revision, "upgrade") for r in reversed(list(revs))
+            if r is not None and r.revision != heads[0]]
+
+
 def _refuse_early(connection: sa.Connection, heads: tuple[str, ...]) -> list:
     """What stops the adoption before it changes anything (read from the catalogs, before any
     lock: a refusal never blocks a caller); returns the objects outside mockbook it accepts."""
@@ -216,26 +246,11 @@ def _refuse_early(connection: sa.Connection, heads: tuple[str, ...]) -> list:
 
 
 def _refuse_rollback_early(connection: sa.Connection) -> None:
-    """The way down's first check (replaced.ROLLBACK_CHECK: rows production's schema would
+    """The way down's first check (steps.ROLLBACK_CHECK: rows production's schema would
     refuse), run before any later revision's way down takes a lock: it stops the rollback from
     any revision as it stops it from the adoption's, nothing locked or changed."""
-    _driver(connection, runner.replaced.running(runner.replaced.ROLLBACK_CHECK))
+    _driver(connection, steps.text_of(steps.ROLLBACK_CHECK))
     connection.rollback()
-
-
-def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
-    timeout = os.environ.get("MOCKBOOK_ADOPTION_LOCK_TIMEOUT", "1s")
-    attempts = max(1, int(os.environ.get("MOCKBOOK_ADOPTION_ATTEMPTS", "10")))
-    _configure(per_migration=False, connection=connection)
-    accepted = _refuse_early(connection, heads)
-    _wrap(connection, timeout)
-    try:
-        _attempts(connection, heads, timeout, attempts, accepted)
-    except BaseException:
-        connection.rollback()
-        _unwrap(connection)
-        connection.commit()
-        raise
 
 
 def _after_adoption(connection: sa.Connection, accepted: list) -> None:
@@ -257,60 +272,107 @@ def _after_adoption(connection: sa.Connection, accepted: list) -> None:
             (ADOPTION, customer.ACCEPTED_ACTION, obj, what, fix))
 
 
-def _attempts(connection: sa.Connection, heads: tuple[str, ...], timeout: str,
-              attempts: int, accepted: list) -> None:
+class _Mode:
+    """What one command does around the revisions: ``one_transaction`` (the adoption and the
+    rollback), what runs first and last in it, what the database is said to be at when it
+    stops."""
+
+    def __init__(self, name: str, heads: tuple[str, ...], *, one_transaction: bool,
+                 before=None, after=None) -> None:
+        self.name, self.heads, self.one_transaction = name, heads, one_transaction
+        self.before, self.after = before, after
+
+
+def _attempts(connection: sa.Connection, mode: _Mode) -> dict:
+    """Run the command's revisions, tried again after a lock not granted in time or a deadlock
+    (section above); returns what the committed attempt took: attempts, locked_s (the longest
+    its tables were held, from the lock step to the commit of a revision: how long a booking
+    waited at most, besides the lock step's own bounded wait), requested_s (that and the lock
+    step's wait)."""
+    timeout, attempts = _lock_timeout(), _attempt_count()
     for attempt in range(1, attempts + 1):
+        state = steps.Run(timeout, config.attributes.get("progress"),
+                          locked=mode.one_transaction)
         try:
-            with runner.running(one_transaction=True):
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_literal(timeout)}")
-                timeouts = dependents.api_timeouts(
-                    connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
-                # one statement: the tables locked in the order listed, one bounded wait
-                requested = time.monotonic()
-                connection.exec_driver_sql(
-                    f"LOCK TABLE {', '.join(ADOPTION_LOCKS)} IN ACCESS EXCLUSIVE MODE")
-                locked = time.monotonic()
-                context.run_migrations()
-                _after_adoption(connection, accepted)
-                _unwrap(connection)
+            with steps.running(context.script, state):
+                if mode.one_transaction:
+                    _configure(per_migration=False, connection=connection)
+                    measured = mode.before() if mode.before else None
+                    wanted = set().union(*(step.locks for rev, direction in
+                                           _chain(mode.heads, mode.name == "rollback")
+                                           for step in steps.plan(rev, direction)))
+                    state.lock_step(lambda sql: _driver(connection, sql), wanted,
+                                    f"the tables the {mode.name} locks, every revision of it")
+                    context.run_migrations()
+                    if mode.after:
+                        mode.after(measured)
+                else:
+                    _configure(connection=connection)
+                    context.run_migrations()
                 connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
                 connection.commit()
-            done = time.monotonic()
-            _report_window(attempt, attempts, done - locked, dependents.exceeded(
-                timeouts, done - requested))
-            return
+                state.committed()
+            return {"attempts": attempt, **state.window()}
         except FAILED as error:
-            connection.rollback()
-            state = _sqlstate(error)
-            held = _holders(connection, error, ADOPTION_LOCKS)
-            if state in RETRIED and attempt < attempts:
-                print(f"mockbook: adoption attempt {attempt} of {attempts} rolled back "
-                      f"({state}: a lock held by a live call on "
-                      f"{', '.join(sorted({t for t, _ in held})) or 'its tables'}); trying again",
-                      file=sys.stderr)
+            where = _after_failure(connection, mode, state)
+            sqlstate = _sqlstate(error)
+            held = _holders(connection, error) if where is not None else []
+            retried = sqlstate in RETRIED or (sqlstate == "57014" and state.locking)
+            if retried and attempt < attempts and where is not None:
+                tables = ", ".join(sorted({t for t, _ in held})) or "its tables"
+                why = "the lock step ran out of time" if state.locking else "a lock"
+                print(f"mockbook: {mode.name} attempt {attempt} of {attempts} rolled back "
+                      f"({sqlstate}: {why} on {tables}); trying again", file=sys.stderr)
                 time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
+                mode.heads = tuple(context.get_context().get_current_heads())
                 continue
-            raise refusals.from_error(
-                error, f"the adoption was rolled back as a whole ({attempt} attempt(s)); nothing "
-                f"was changed: the database is still at {heads[0]}", held) from error
+            raise refusals.from_error(error, _stopped(mode, state, attempt, where),
+                                      held) from error
+    raise AssertionError("unreachable")
+
+
+def _after_failure(connection: sa.Connection, mode: _Mode, state) -> tuple[str, ...] | None:
+    """The failed attempt rolled back; the heads the database is at now (None: the connection is
+    gone, a server restart or a lost network)."""
+    try:
+        connection.rollback()
+        return tuple(context.get_context().get_current_heads())
+    except FAILED:
+        return None
+
+
+def _stopped(mode: _Mode, state, attempt: int, where: tuple[str, ...] | None) -> str:
+    """Where the database is, said precisely: each revision is there whole or not at all."""
+    tries = f" ({attempt} attempt{'s' if attempt > 1 else ''})"
+    if mode.one_transaction:
+        return (f"the {mode.name} was rolled back as a whole{tries}; nothing was changed: the "
+                f"database is still at {mode.heads[0]}")
+    failed = (f"{state.revision} was rolled back as a whole (one transaction): nothing of it "
+              "was kept" if state.revision else "nothing was changed")
+    if where is None:
+        return (f"the connection was lost: {failed} (PostgreSQL keeps no part of a transaction "
+                f"that did not commit); the revisions this run committed before it stay: "
+                f"{', '.join(state.done) or 'none'}. Run it again to finish")
+    return f"{failed}{tries}; the database is at {', '.join(where) or 'no revision'}"
 
 
 def _sqlstate(error: BaseException) -> str | None:
     return getattr(getattr(error, "orig", None) or error, "sqlstate", None)
 
 
-def _holders(connection: sa.Connection, error: BaseException,
-             tables: tuple[str, ...] | None = None) -> list:
+def _holders(connection: sa.Connection, error: BaseException) -> list:
     """For a lock timeout or a deadlock: the locks other sessions hold on the tables now."""
-    if _sqlstate(error) not in refusals.LOCKS:
+    if _sqlstate(error) not in (*refusals.LOCKS, "57014"):
         return []
-    names = list(tables) if tables else None
-    held = _rows(connection, refusals.LOCK_HOLDERS_SQL, (names, names))
-    connection.rollback()
+    try:
+        held = _rows(connection, refusals.LOCK_HOLDERS_SQL, (None, None))
+        connection.rollback()
+    except FAILED:
+        return []
     return held
 
 
-def _report_window(attempt: int, attempts: int, locked_s: float, cut: dict) -> None:
+def _report_window(took: dict, attempts: int, cut: dict) -> None:
     """How long the committed attempt held the production tables locked (a call of the old apps
     waited that long at most, plus the lock wait that came before it, at most the lock
     timeout), and the API roles whose statement timeout was shorter than that wait and window
@@ -319,14 +381,14 @@ def _report_window(attempt: int, attempts: int, locked_s: float, cut: dict) -> N
     ``config.attributes["adoption"]`` and says it itself (`mockbook migrate`); otherwise
     (`alembic upgrade head`) it is printed on stderr, as the retries are. The adoption has
     committed: a stderr that cannot be written to does not turn it into a failure."""
-    locked_s = round(locked_s, 3)
     outcome = config.attributes.get("adoption")
     if isinstance(outcome, dict):
-        outcome.update(attempts=attempt, locked_s=locked_s, timeouts_exceeded=cut)
+        outcome.update(attempts=took["attempts"], locked_s=took["locked_s"],
+                       timeouts_exceeded=cut)
         return
     with contextlib.suppress(OSError, ValueError):
-        print(f"mockbook: adopted at attempt {attempt} of {attempts}: the production tables "
-              f"were locked for {locked_s:.3f} s", file=sys.stderr)
+        print(f"mockbook: adopted at attempt {took['attempts']} of {attempts}: the production "
+              f"tables were locked for {took['locked_s']:.3f} s", file=sys.stderr)
         if cut:
             print(f"mockbook: {dependents.cancelled(cut)}", file=sys.stderr)
 
@@ -335,10 +397,28 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _where(connection: sa.Connection) -> str:
-    connection.rollback()
-    heads = context.get_context().get_current_heads()
-    return f"the database is at {', '.join(heads) or 'no revision'}"
+def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
+    accepted = _refuse_early(connection, heads)
+    _wrap(connection, _lock_timeout())
+
+    def before() -> dict:
+        return dependents.api_timeouts(connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
+
+    def after(timeouts: dict) -> None:
+        _after_adoption(connection, accepted)
+        _unwrap(connection)
+        after.timeouts = timeouts
+
+    try:
+        took = _attempts(connection, _Mode("adoption", heads, one_transaction=True,
+                                           before=before, after=after))
+    except BaseException:
+        connection.rollback()
+        _unwrap(connection)
+        connection.commit()
+        raise
+    _report_window(took, _attempt_count(),
+                   dependents.exceeded(after.timeouts, took["requested_s"]))
 
 
 def _run_with(connection: sa.Connection) -> None:
@@ -348,30 +428,23 @@ def _run_with(connection: sa.Connection) -> None:
     connection.commit()
     _configure(connection=connection)
     with runner.one_migrate(connection, LOCK_TIMEOUT) as heads:
-        adopting = _adopting(heads)
-        # the way back to the production schema is all or nothing, as the adoption was: one
-        # transaction from whatever revision (a later release's way down, then 1.0's), the
-        # frozen index steps (*.nontx.sql) run inside it
-        rolling_back = not adopting and _rolling_back(heads)
-        try:
-            if adopting:
-                _adopt(connection, heads)
-                return
-            if rolling_back:
-                _refuse_rollback_early(connection)
-                _configure(per_migration=False, connection=connection)
-            with runner.running(one_transaction=rolling_back):
+        if runner.target() is None:  # current, check: no revision moves
+            with steps.running(context.script, steps.Run(_lock_timeout())):
                 context.run_migrations()
-            connection.exec_driver_sql("NOTIFY pgrst, 'reload schema'")
-            connection.commit()
-        except FAILED as error:
-            connection.rollback()
-            held = _holders(connection, error)
-            raise refusals.from_error(error, (
-                f"nothing was changed: the database is still at {heads[0]}"
-                if adopting or rolling_back
-                else "each revision is its own transaction: the one that failed changed "
-                     f"nothing, {_where(connection)}"), held) from error
+            return
+        if _adopting(heads):
+            _adopt(connection, heads)
+            return
+        # the way back to the production schema is all or nothing, as the adoption was: one
+        # transaction from whatever revision (a later release's way down, then 1.0's)
+        rolling_back = _rolling_back(heads)
+        if rolling_back:
+            _refuse_rollback_early(connection)
+        took = _attempts(connection, _Mode("rollback" if rolling_back else "migration", heads,
+                                           one_transaction=rolling_back))
+        outcome = config.attributes.get("migration")
+        if isinstance(outcome, dict):
+            outcome.update(took)
 
 
 if context.is_offline_mode():

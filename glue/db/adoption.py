@@ -320,7 +320,7 @@ def unreadable_times(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
 
 @functools.cache
 def migrations_module(name: str) -> Any:
-    """A module beside the revisions (db/migrations/<name>.py: dependents, customer, replaced),
+    """A module beside the revisions (db/migrations/<name>.py: dependents, customer, steps),
     which the adoption runs too (env.py loads them the same way)."""
     spec = importlib.util.spec_from_file_location(
         f"mockbook_migrations_{name}", DB_DIR / "migrations" / f"{name}.py")

@@ -36,7 +36,7 @@ def legacy_duplicates(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
     """What the rollback to the production schema would stop on now ({message, detail,
-    hint}), or None: its first check (replaced.ROLLBACK_CHECK, which the runner runs before any
+    hint}), or None: its first check (steps.ROLLBACK_CHECK, which the runner runs before any
     lock, from the adoption's revision or any later one) run as the runner runs it, in a READ
     ONLY transaction rolled back. Below the adoption's revision, or at one this mockbook does
     not know, there is nothing it can check: said as the message."""
@@ -48,11 +48,11 @@ def rollback_refusal(conn: psycopg.Connection) -> dict[str, str | None] | None:
                else "a revision this mockbook does not know")
         return {"message": f"not checked: the database is at {current} ({why})",
                 "detail": None, "hint": None}
-    replaced = migrations_module("replaced")
+    steps = migrations_module("steps")
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(replaced.running(replaced.ROLLBACK_CHECK))
+            conn.execute(steps.text_of(steps.ROLLBACK_CHECK))
     except psycopg.errors.ObjectNotInPrerequisiteState as exc:
         return {"message": exc.diag.message_primary, "detail": exc.diag.message_detail,
                 "hint": exc.diag.message_hint}

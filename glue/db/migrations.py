@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from contextlib import redirect_stdout
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -25,27 +24,19 @@ def alembic_config(url: str | None = None, *, quiet: bool = True) -> Config:
 
 
 def steps(current: str | None, target: str = "head") -> list[str]:
-    """The statement groups an upgrade from ``current`` (None: an empty database) to ``target``
-    runs, in order, each named ``<revision>: <frozen file>``: what the revisions' runners pass
-    to their ``_execute`` one call at a time (a frozen file whole, a ``*.nontx.sql`` file one
-    statement at a time), for a progress display. Empty when there is nothing to run."""
+    """The steps an upgrade from ``current`` (None: an empty database) to ``target`` runs, in
+    order, each named ``<revision>: <frozen file>`` (db/migrations/steps.py: a frozen file, or
+    one statement of a released revision's ``*.nontx.sql`` file), for a progress display.
+    Empty when there is nothing to run."""
+    from glue.db.adoption import migrations_module
+
     script = ScriptDirectory.from_config(alembic_config())
     try:
         pending = [r for r in script.iterate_revisions(target, current or "base") if r]
     except (RevisionError, CommandError):  # not an upgrade: Alembic's own message says why
         return []
-    names: list[str] = []
-    for rev in reversed(pending):
-        folder = Path(rev.path).with_suffix("") / "upgrade"
-        for path in sorted(folder.glob("*.sql")):
-            name = f"{rev.revision}: {path.name.removesuffix('.sql')}"
-            if not path.name.endswith(".nontx.sql"):
-                names.append(name)
-                continue
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-                     if not line.lstrip().startswith("--")]
-            names += [name for statement in "\n".join(lines).split(";") if statement.strip()]
-    return names
+    plan = migrations_module("steps").plan
+    return [step.name for rev in reversed(pending) for step in plan(rev.revision, "upgrade")]
 
 
 def upgrade(
@@ -56,6 +47,7 @@ def upgrade(
     progress: Callable[[], None] | None = None,
     adoption: dict | None = None,
     waited: dict | None = None,
+    migration: dict | None = None,
 ) -> str:
     """Upgrade the database at `url`; with sql=True return the SQL instead of running it.
     ``progress``: called after each statement group (:func:`steps`) has run. ``adoption``: when
@@ -63,7 +55,10 @@ def upgrade(
     ``locked_s`` (how long its tables were locked: the old apps' longest wait) and
     ``timeouts_exceeded`` (the API roles whose statement timeout that wait outlasted).
     ``waited``: filled with ``from`` and ``to`` (the revisions) when another migration of the
-    database ran while this one waited for it and moved the database meanwhile. A refusal of
+    database ran while this one waited for it and moved the database meanwhile. ``migration``:
+    for an upgrade or downgrade that is not the adoption, filled with ``attempts`` (the one that
+    went through), ``locked_s`` (the longest a revision held its tables, from its lock step to
+    its commit) and ``requested_s`` (that and the lock step's wait). A refusal of
     the runner (nothing of what it refused changed) is raised as SystemExit whose ``exit_code``,
     ``hint``, ``message``, ``detail`` and ``state`` say it (db/migrations/refusals.py)."""
     cfg = alembic_config(url)
@@ -74,6 +69,8 @@ def upgrade(
             cfg.attributes["adoption"] = adoption
         if waited is not None:
             cfg.attributes["waited"] = waited
+        if migration is not None:
+            cfg.attributes["migration"] = migration
         command.upgrade(cfg, target)
         return ""
     buffer = io.StringIO()

@@ -464,8 +464,8 @@ def _schema_guard(rev: str, changes: list[Change]) -> str:
 
 
 def _write_revision_file(path: Path, rev: str, down: str, message: str) -> None:
-    """The revision file, rendered from db/migrations/script.py.mako: self-contained (its own
-    small runner, no import of this package), so it runs as committed forever."""
+    """The revision file, rendered from db/migrations/script.py.mako: no import of this
+    package; its files run through db/migrations/steps.py, as every revision's do."""
     path.write_text(render_revision(path.parent.parent, rev, down, message))
 
 

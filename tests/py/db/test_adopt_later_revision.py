@@ -1,9 +1,9 @@
 """A production database adopted straight to a release after 1.0: the adoption's revision
-(0002_mockbook_1_0) and every later one (1.1's 0003_mockbook_1_1, its indexes built
-CONCURRENTLY on an adopted database) in ONE transaction, the window the DBA is told covering
-both; a crash anywhere on the way leaves production as it was and the next `mockbook migrate`
-adopts. `-1` from the later revision steps back one revision, not to the production schema.
-An index build a crash cut short is built again when the revision runs again. (The rollback
+(0002_mockbook_1_0) and every later one (1.1's 0003_mockbook_1_1 and its indexes) in ONE
+transaction, the window the DBA is told covering both; a crash anywhere on the way leaves
+production as it was and the next `mockbook migrate` adopts. `-1` from the later revision steps
+back one revision, not to the production schema. An index a build outside mockbook left invalid
+is built again by the revision. (The rollback
 from head, its first check before any lock: tests/py/db/test_adopt_round_trip.py.)"""
 
 from __future__ import annotations
@@ -30,12 +30,19 @@ from glue.db.source import DB_DIR
 MakeDatabase = Callable[[str], str]
 ADOPTION = "0002_mockbook_1_0"
 VERSIONS = DB_DIR / "migrations" / "versions"
-# the revisions after the adoption's, and the indexes their *.nontx.sql files build
+# the revisions after the adoption's, the indexes they build, and their steps that build them
 LATER = migrations.revisions()[migrations.revisions().index(ADOPTION) + 1:]
+_BUILDS = r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?IF\s+NOT\s+EXISTS\s+(\w+)"
 LATER_INDEXES = sorted(
-    name for rev in LATER for path in (VERSIONS / rev / "upgrade").glob("*.nontx.sql")
-    for name in re.findall(r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+"
-                           r"(\w+)", path.read_text(encoding="utf-8")))
+    name for rev in LATER for path in (VERSIONS / rev / "upgrade").glob("*.sql")
+    for name in re.findall(_BUILDS, path.read_text(encoding="utf-8")))
+
+
+def index_step(name: str) -> bool:
+    """A step (``<revision>: <file>``) of a later revision that builds one of LATER_INDEXES."""
+    rev, file = name.split(": ")
+    return rev in LATER and bool(re.search(_BUILDS, next(
+        (VERSIONS / rev / "upgrade").glob(f"{file}.sql")).read_text(encoding="utf-8")))
 INDEXES = """
 SELECT c.relname::text, pg_get_indexdef(i.indexrelid), i.indisvalid
 FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
@@ -91,7 +98,7 @@ def test_the_adoption_runs_the_later_revisions_in_its_one_transaction(
     with psycopg.connect(url, autocommit=True) as watch:
         def progress() -> None:
             name = names[len(seen)]
-            if name.split(":")[0] in LATER and ".nontx" in name:
+            if index_step(name):
                 seen.append(watch.execute(
                     "SELECT (SELECT version_num FROM mockbook.alembic_version),"
                     " (SELECT count(*) FROM pg_locks WHERE relation ="
@@ -119,10 +126,9 @@ def test_a_crash_in_the_later_revision_leaves_production_and_the_rerun_adopts(
     url = production(fresh_database, "later_killed")
     names = migrations.steps(BASELINE, "head")
     first_later = next(i for i, name in enumerate(names) if name.startswith(f"{LATER[0]}: "))
-    last_index_but_one = len(names) - 1
-    assert ".nontx" in names[last_index_but_one - 1], names[last_index_but_one - 1]
+    last_index = max(i for i, name in enumerate(names) if index_step(name))
     env = {k: v for k, v in os.environ.items() if k != "PGOPTIONS"}
-    for at, student in ((first_later + 1, "OLD4"), (last_index_but_one, "OLD6")):
+    for at, student in ((first_later + 1, "OLD4"), (last_index + 1, "OLD6")):
         done = subprocess.run([sys.executable, "-c", KILLED, url, str(at)], env=env,
                               capture_output=True, text=True, check=False, timeout=300)
         assert done.returncode == -signal.SIGKILL, done.stderr
@@ -197,9 +203,10 @@ def test_minus_one_from_a_later_revision_steps_back_one_revision(
 
 
 def test_an_index_build_cut_short_is_built_again(fresh_database: MakeDatabase) -> None:
-    """A later revision's CREATE INDEX CONCURRENTLY that failed part-way leaves an INVALID
-    index of its name; running the revision again builds it (IF NOT EXISTS alone would keep the
-    invalid one): every index as a fresh install has it."""
+    """A CREATE INDEX CONCURRENTLY of a later revision's index that failed part-way (a DBA
+    building it ahead of the upgrade to keep the window short) leaves an INVALID index of its
+    name; the revision builds it (IF NOT EXISTS alone would keep the invalid one): every index as
+    a fresh install has it."""
     name = "idx_adoption_report_record"
     assert name in LATER_INDEXES
     fresh = fresh_indexes(fresh_database)

@@ -9,7 +9,7 @@
   upgrading a database in a process where `glue` cannot be imported at all.
 - No revision drops a view with CASCADE (which would drop what a DBA built on it), except the
   frozen history of 0007 that the lock pins as it was.
-- The runner runs a frozen file in another's place only as db/migrations/replaced.py pins it:
+- The runner runs a frozen file in another's place only as db/migrations/steps.py pins it:
   the frozen file's hash is the lock's, the replacement's its own, and a replacement that is
   not its pin is refused.
 """
@@ -230,7 +230,7 @@ def test_no_drop_cascade_in_db_or_in_revisions() -> None:
 
 
 def _replaced():
-    spec = importlib.util.spec_from_file_location("replaced", MIGRATIONS / "replaced.py")
+    spec = importlib.util.spec_from_file_location("steps", MIGRATIONS / "steps.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -246,12 +246,16 @@ def test_each_replacement_is_pinned_to_a_locked_frozen_file() -> None:
         assert hashlib.sha256((MIGRATIONS / frozen).read_bytes()).hexdigest() == frozen_sha
         assert hashlib.sha256(replaced.replacement(frozen).read_bytes()).hexdigest() == (
             replacement_sha), f"{replaced.replacement(frozen)} is not its pin"
-        # what the revision's runner passes to its _execute is the file's text: replaced
-        assert replaced.substitute(text) == replaced.running(frozen) != text
-    assert replaced.substitute("SELECT 1;") == "SELECT 1;"
+        # what runs for the frozen file is its replacement, and its step says so
+        assert replaced.text_of(frozen) == replacement_text(replaced, frozen) != text
+        rev, direction, name = frozen.split("/")[1:]
+        (step,) = [s for s in replaced.plan(rev, direction) if s.file == frozen]
+        assert step.sql.endswith(replaced.text_of(frozen))
+        assert step.changed == (
+            f"runs as db/migrations/replaced/{rev}/{direction}/{name}",), step.changed
     # the index step's replacement is the frozen file less its first statements
     frozen = "versions/0002_mockbook_1_0/downgrade/0004_schema_changes.sql"
-    old, new = (MIGRATIONS / frozen).read_text(), replaced.running(frozen)
+    old, new = (MIGRATIONS / frozen).read_text(), replaced.text_of(frozen)
     tail = old[old.index("ALTER TABLE hubspot_sync.hubspot_bookings DROP COLUMN legacy_issue"):]
     assert new.endswith(tail) and "CREATE UNIQUE INDEX" not in new
 
@@ -261,4 +265,8 @@ def test_a_replacement_that_is_not_its_pin_is_refused(monkeypatch: pytest.Monkey
     frozen = next(iter(replaced.REPLACED))
     monkeypatch.setitem(replaced.REPLACED, frozen, (replaced.REPLACED[frozen][0], "0" * 64))
     with pytest.raises(RuntimeError, match="is not the file pinned"):
-        replaced.substitute((MIGRATIONS / frozen).read_text(encoding="utf-8"))
+        replaced.text_of(frozen)
+
+
+def replacement_text(steps, frozen: str) -> str:
+    return steps.replacement(frozen).read_text(encoding="utf-8")

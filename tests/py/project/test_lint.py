@@ -62,13 +62,13 @@ def test_squawk_passes_on_upgrade_head_sql(tmp_path: Path) -> None:
 def test_squawk_catches_an_unsafe_migration(tmp_path: Path) -> None:
     unsafe = (
         "SET lock_timeout = '5s';\n"
-        "CREATE INDEX idx_blocking ON hubspot_sync.hubspot_bookings (name);\n"
-        "ALTER TABLE hubspot_sync.hubspot_mock_exams ADD CONSTRAINT c CHECK (capacity < 1000);\n"
+        "ALTER TABLE hubspot_sync.hubspot_bookings ADD COLUMN note text NOT NULL;\n"
+        "ALTER TABLE hubspot_sync.hubspot_mock_exams DROP COLUMN location;\n"
     )
     result = squawk(unsafe, tmp_path)
     assert result.returncode != 0
-    assert "require-concurrent-index-creation" in result.stdout
-    assert "constraint-missing-not-valid" in result.stdout
+    assert "adding-required-field" in result.stdout
+    assert "ban-drop-column" in result.stdout
 
 
 # --- plpgsql_check -------------------------------------------------------------------------------

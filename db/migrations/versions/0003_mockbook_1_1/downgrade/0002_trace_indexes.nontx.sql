@@ -1,9 +1,0 @@
--- Hand-written: the reverse of upgrade/0002_trace_indexes.nontx.sql (db/schema/12_hubspot_bookings.sql,
--- 17_sync_errors.sql, 19_webhook_events.sql, 20_adoption_report.sql,
--- 20_booking_rules.sql).
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_booking_conflicts_exam;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_booking_conflicts_booking;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_adoption_report_record;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_webhook_events_object;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_sync_errors_entity;
-DROP INDEX CONCURRENTLY IF EXISTS hubspot_sync.idx_bookings_legacy_booking_id;
