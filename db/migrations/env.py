@@ -428,7 +428,7 @@ def _run_with(connection: sa.Connection) -> None:
     connection.commit()
     _configure(connection=connection)
     with runner.one_migrate(connection, LOCK_TIMEOUT) as heads:
-        if runner.target() is None:  # current, check: no revision moves
+        if not runner.moves():  # current, check
             with steps.running(context.script, steps.Run(_lock_timeout())):
                 context.run_migrations()
             return

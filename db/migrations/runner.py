@@ -13,12 +13,21 @@ config = context.config
 
 
 def target() -> object:
-    """The command's destination revision; None for a command that moves none (current,
-    check: Alembic gives no destination then)."""
+    """The command's destination revision (None: base, or a command that moves none)."""
     try:
         return context.get_revision_argument()
     except KeyError:
         return None
+
+
+def moves() -> bool:
+    """The command moves revisions (upgrade, downgrade, base included); current and check give
+    Alembic no destination."""
+    try:
+        context.get_revision_argument()
+    except KeyError:
+        return False
+    return True
 
 
 # Two migrations of one database never run at once: the second waits for the first (a session
@@ -32,7 +41,7 @@ def one_migrate(connection: sa.Connection, lock_timeout: str):
     command that moves revisions; yields the database's heads after the wait. A migration that
     waited and found the database moved says so: ``config.attributes["waited"]`` (a dict a
     caller embedding Alembic passed: filled with ``from`` and ``to``), else stderr."""
-    if target() is None:
+    if not moves():
         yield context.get_context().get_current_heads()
         return
     before = context.get_context().get_current_heads()

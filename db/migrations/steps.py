@@ -211,8 +211,8 @@ LOCK_ORDER = (
 
 @dataclass(frozen=True, order=True)
 class Lock:
-    """A lock a statement takes: ``kind`` 'relation' (a table or an index: an
-    index's table is locked) or 'domain' (the tables with a column of it), its name as
+    """A lock a statement takes: ``kind`` 'relation' (a table or an index: an index's table is
+    locked), 'domain' (the tables with a column of it) or 'schema' (its tables), its name as
     written, and the mode."""
 
     kind: str
@@ -253,6 +253,7 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = tuple(
          EXCLUSIVE),
         (rf"^CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?"
          rf"({_QUALIFIED})", ACCESS_EXCLUSIVE),
+        (rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_QUALIFIED})", ACCESS_EXCLUSIVE),
     ))
 _VALIDATE_ONLY = re.compile(
     rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QUALIFIED}\s+"
@@ -297,15 +298,11 @@ def locks(sql: str) -> set[Lock]:
     return found
 
 
-_LOCK_SQL = r"""-- the lock step: {what}
-SET LOCAL lock_timeout = '{timeout}';
-SET LOCAL statement_timeout = '{timeout}';
-DO $lock$
-DECLARE
-    v record;
-BEGIN
-    FOR v IN
-        WITH wanted (kind, name, strength) AS (VALUES
+# The tables of the wanted locks that exist now, each with the strongest mode wanted of it
+# (1 SHARE ... 4 ACCESS EXCLUSIVE), in the lock order: an index stands for its table, a domain
+# for the tables with a column of it, a schema for its tables; PostgreSQL's own schemas, views and materialized views
+# (which LOCK TABLE does not take alone) left out.
+_RESOLVE_SQL = r"""WITH wanted (kind, name, strength) AS (VALUES
             {wanted}),
         found (rel, strength) AS (
             SELECT coalesce(i.indrelid, c.oid), w.strength
@@ -317,7 +314,12 @@ BEGIN
             SELECT a.attrelid, w.strength
             FROM wanted AS w
             JOIN pg_catalog.pg_attribute AS a ON a.atttypid = pg_catalog.to_regtype(w.name)
-            WHERE w.kind = 'domain' AND a.attnum > 0 AND NOT a.attisdropped)
+            WHERE w.kind = 'domain' AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT c.oid, w.strength
+            FROM wanted AS w
+            JOIN pg_catalog.pg_class AS c ON c.relnamespace = pg_catalog.to_regnamespace(w.name)
+            WHERE w.kind = 'schema')
         SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS rel,
                max(f.strength) AS strength
         FROM found AS f
@@ -329,7 +331,17 @@ BEGIN
         -- the lock order of docs/rpc.md, then the other tables by name
         ORDER BY coalesce(pg_catalog.array_position(ARRAY[
                      {order}]::text[],
-                     pg_catalog.format('%I.%I', n.nspname, c.relname)), {last}), 1
+                     pg_catalog.format('%I.%I', n.nspname, c.relname)), {last}), 1"""
+
+_LOCK_SQL = """-- the lock step: {what}
+SET LOCAL lock_timeout = '{timeout}';
+SET LOCAL statement_timeout = '{timeout}';
+DO $lock$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN
+        {resolve}
     LOOP
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', v.rel,
             (ARRAY['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'])[v.strength]);
@@ -345,22 +357,39 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def lock_sql(wanted: set[Lock], timeout: str, what: str) -> str:
-    """The lock step: the tables of ``wanted`` that exist now, locked in the lock order, each in
-    the strongest mode wanted of it, by one statement whose whole wait is bounded by
-    ``timeout`` (statement_timeout as well as lock_timeout: its wait never outlasts the server's
-    deadlock_timeout, so a booking waiting on a table it holds is never the one PostgreSQL
-    cancels to break a deadlock: this statement gives up first)."""
+def resolve_sql(wanted: set[Lock]) -> str:
+    """The query listing (table, strength) the lock step locks, in its order (section 6)."""
     strongest: dict[tuple[str, str], int] = {}
     for lock in wanted:
         key = (lock.kind, lock.name)
         strongest[key] = max(strongest.get(key, 0), MODES.index(lock.mode) + 1)
     rows = ",\n            ".join(f"({_literal(kind)}, {_literal(name)}, {strength})"
                                   for (kind, name), strength in sorted(strongest.items()))
-    return _LOCK_SQL.format(
-        what=what, timeout=timeout.replace("'", "''"), wanted=rows,
-        order=",\n                     ".join(_literal(name) for name in LOCK_ORDER),
+    return _RESOLVE_SQL.format(
+        wanted=rows, order=",\n                     ".join(_literal(n) for n in LOCK_ORDER),
         last=len(LOCK_ORDER) + 1)
+
+
+def lock_sql(wanted: set[Lock], timeout: str, what: str) -> str:
+    """The lock step: the tables of ``wanted`` that exist now, locked in the lock order, each in
+    the strongest mode wanted of it, by one statement whose whole wait is bounded by
+    ``timeout`` (statement_timeout as well as lock_timeout: its wait never outlasts the server's
+    deadlock_timeout, so a booking waiting on a table it holds is never the one PostgreSQL
+    cancels to break a deadlock: this statement gives up first)."""
+    return _LOCK_SQL.format(what=what, timeout=timeout.replace("'", "''"),
+                            resolve=resolve_sql(wanted))
+
+
+# What a released revision's file locks through dynamic SQL (EXECUTE), which reading its text
+# cannot see: ALTER POLICY on the tables whose policies it narrows (those of the production
+# schema that mockbook does not own included). A later revision's file that needs this takes
+# those tables with a LOCK TABLE statement of its own, which the reading reads.
+UNSEEN = {
+    "versions/0002_mockbook_1_0/upgrade/0041_close_legacy_grants.sql":
+        frozenset({Lock("schema", "hubspot_sync", ACCESS_EXCLUSIVE)}),
+    "versions/0002_mockbook_1_0/downgrade/0005_close_legacy_grants.sql":
+        frozenset({Lock("schema", "hubspot_sync", ACCESS_EXCLUSIVE)}),
+}
 
 
 # --- 1. the steps of a revision --------------------------------------------------------------
@@ -391,6 +420,7 @@ def _step(revision: str, direction: str, frozen: str, sql: str, changed: list[st
         changed = [*changed, "an invalid index of the name it builds is dropped first"]
         # DROP INDEX locks the index's table
         taken |= {Lock("relation", index, ACCESS_EXCLUSIVE) for index in indexes}
+    taken |= UNSEEN.get(frozen, frozenset())
     header = f"-- {frozen}" + "".join(f"\n--   ({why})" for why in changed)
     return Step(revision, direction, frozen, f"{header}\n{sql}", tuple(changed),
                 frozenset(taken))
