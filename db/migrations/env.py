@@ -316,8 +316,10 @@ def _attempts(connection: sa.Connection, mode: _Mode) -> dict:
         except FAILED as error:
             where = _after_failure(connection, mode, state)
             sqlstate = _sqlstate(error)
-            held = _holders(connection, error) if where is not None else []
-            retried = sqlstate in RETRIED or (sqlstate == "57014" and state.locking)
+            if sqlstate == "57014" and state.locking:
+                sqlstate = "55P03"  # the lock step's own bound: its locks not granted in time
+            held = _holders(connection, sqlstate, state) if where is not None else []
+            retried = sqlstate in RETRIED
             if retried and attempt < attempts and where is not None:
                 tables = ", ".join(sorted({t for t, _ in held})) or "its tables"
                 why = "the lock step ran out of time" if state.locking else "a lock"
@@ -326,8 +328,8 @@ def _attempts(connection: sa.Connection, mode: _Mode) -> dict:
                 time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
                 mode.heads = tuple(context.get_context().get_current_heads())
                 continue
-            raise refusals.from_error(error, _stopped(mode, state, attempt, where),
-                                      held) from error
+            raise refusals.from_error(error, _stopped(mode, state, attempt, where), held,
+                                      sqlstate=sqlstate) from error
     raise AssertionError("unreachable")
 
 
@@ -360,12 +362,18 @@ def _sqlstate(error: BaseException) -> str | None:
     return getattr(getattr(error, "orig", None) or error, "sqlstate", None)
 
 
-def _holders(connection: sa.Connection, error: BaseException) -> list:
-    """For a lock timeout or a deadlock: the locks other sessions hold on the tables now."""
-    if _sqlstate(error) not in (*refusals.LOCKS, "57014"):
+def _holders(connection: sa.Connection, sqlstate: str | None, state) -> list:
+    """For a lock not granted in time or a deadlock: the locks other sessions hold now on the
+    tables the lock step wanted (all of mockbook's when it had passed it)."""
+    if sqlstate not in refusals.LOCKS:
         return []
     try:
-        held = _rows(connection, refusals.LOCK_HOLDERS_SQL, (None, None))
+        tables = None
+        if state.locking and state.wanted:
+            connection.exec_driver_sql("SELECT 1")
+            tables = [table for table, _ in connection.connection.driver_connection.execute(
+                steps.resolve_sql(state.wanted)).fetchall()]
+        held = _rows(connection, refusals.LOCK_HOLDERS_SQL, (tables, tables))
         connection.rollback()
     except FAILED:
         return []
@@ -439,7 +447,12 @@ def _run_with(connection: sa.Connection) -> None:
         # transaction from whatever revision (a later release's way down, then 1.0's)
         rolling_back = _rolling_back(heads)
         if rolling_back:
-            _refuse_rollback_early(connection)
+            try:
+                _refuse_rollback_early(connection)
+            except FAILED as error:
+                connection.rollback()
+                raise refusals.from_error(error, "nothing was changed: the database is still at "
+                                          f"{heads[0]}", []) from error
         took = _attempts(connection, _Mode("rollback" if rolling_back else "migration", heads,
                                            one_transaction=rolling_back))
         outcome = config.attributes.get("migration")

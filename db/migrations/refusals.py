@@ -66,13 +66,19 @@ class Refused(SystemExit):
                 "state": self.state, "sqlstate": self.sqlstate}
 
 
-def from_error(error: BaseException, state: str, holders: list[tuple[str, str]]) -> Refused:
+def from_error(error: BaseException, state: str, holders: list[tuple[str, str]], *,
+               sqlstate: str | None = None) -> Refused:
     """A database error (SQLAlchemy's, or the driver's) said as a refusal; ``holders``: the
-    locks others held when it was a lock timeout or a deadlock (LOCK_HOLDERS_SQL's rows)."""
+    locks others held when it was a lock timeout or a deadlock (LOCK_HOLDERS_SQL's rows);
+    ``sqlstate``: what it stands for, when not its own (the lock step's statement_timeout is
+    a lock not granted in time)."""
     orig = getattr(error, "orig", None) or error
     diag = getattr(orig, "diag", None)
-    sqlstate = getattr(orig, "sqlstate", None)
+    own = getattr(orig, "sqlstate", None)
+    sqlstate = sqlstate or own
     message = (getattr(diag, "message_primary", None) or str(orig)).strip()
+    if sqlstate != own:
+        message = "the lock step did not get its tables' locks in the time it may wait"
     detail = getattr(diag, "message_detail", None)
     # PostgreSQL's own hint, but where it would say DROP ... CASCADE (which drops what others
     # built) or where it has none

@@ -300,8 +300,8 @@ def locks(sql: str) -> set[Lock]:
 
 # The tables of the wanted locks that exist now, each with the strongest mode wanted of it
 # (1 SHARE ... 4 ACCESS EXCLUSIVE), in the lock order: an index stands for its table, a domain
-# for the tables with a column of it, a schema for its tables; PostgreSQL's own schemas, views and materialized views
-# (which LOCK TABLE does not take alone) left out.
+# for the tables with a column of it, a schema for its tables; PostgreSQL's own schemas, views
+# and materialized views (which LOCK TABLE does not take alone) left out.
 _RESOLVE_SQL = r"""WITH wanted (kind, name, strength) AS (VALUES
             {wanted}),
         found (rel, strength) AS (
@@ -468,6 +468,7 @@ class Run:
         self.revision: str | None = None
         self.current: Step | None = None
         self.locking = False
+        self.wanted: set[Lock] = set()
         self.done: list[str] = []
         self._open: tuple[float, float] | None = None
         self._windows: list[tuple[float, float]] = []
@@ -476,7 +477,7 @@ class Run:
         """Run the lock step (with ``execute``) for ``wanted``; the transaction's window opens."""
         requested = time.monotonic()
         if wanted:
-            self.locking = True
+            self.locking, self.wanted = True, wanted
             execute(lock_sql(wanted, self.timeout, what))
             self.locking = False
         self._open = (requested, time.monotonic())

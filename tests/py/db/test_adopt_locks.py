@@ -340,7 +340,7 @@ def test_a_lock_it_could_not_get_is_named_with_its_holder(
     assert "(a lock on hubspot_sync.hubspot_mock_exams)" in block[1], block
     assert re.fullmatch(r"  hubspot_sync\.hubspot_mock_exams: held by pid \d+ \(long report\), "
                         r"idle in transaction since .*", block[2]), block
-    assert block[-1] == ("the adoption was rolled back as a whole (2 attempt(s)); nothing was "
+    assert block[-1] == ("the adoption was rolled back as a whole (2 attempts); nothing was "
                          "changed: the database is still at 0001_baseline"), block
     assert "Traceback" not in done.output
     assert migrations.current(url) == "0001_baseline"
