@@ -79,6 +79,12 @@ def _attempt_count() -> int:
     return max(1, int(_setting("ATTEMPTS", "10")))
 
 
+def _retry_wait(attempt: int) -> float:
+    """Seconds before the next attempt: MOCKBOOK_MIGRATE_RETRY_WAIT (default 0.5), doubled
+    after each, at most 10: the callers go on meanwhile."""
+    return min(10.0, float(_setting("RETRY_WAIT", "0.5")) * 2 ** (attempt - 1))
+
+
 def _upgrades_through_adoption() -> bool:
     """The command upgrades to the adoption's revision or past it."""
     target = runner.target()
@@ -316,7 +322,9 @@ def _attempts(connection: sa.Connection, mode: _Mode) -> dict:
         except FAILED as error:
             where = _after_failure(connection, mode, state)
             sqlstate = _sqlstate(error)
-            if sqlstate == "57014" and state.locking:
+            if where is None or getattr(error, "connection_invalidated", False):
+                sqlstate = "08006"  # the connection was lost: a server restart, a network cut
+            elif sqlstate == "57014" and state.locking:
                 sqlstate = "55P03"  # the lock step's own bound: its locks not granted in time
             held = _holders(connection, sqlstate, state) if where is not None else []
             retried = sqlstate in RETRIED
@@ -325,11 +333,11 @@ def _attempts(connection: sa.Connection, mode: _Mode) -> dict:
                 why = "the lock step ran out of time" if state.locking else "a lock"
                 print(f"mockbook: {mode.name} attempt {attempt} of {attempts} rolled back "
                       f"({sqlstate}: {why} on {tables}); trying again", file=sys.stderr)
-                time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
+                time.sleep(_retry_wait(attempt))
                 mode.heads = tuple(context.get_context().get_current_heads())
                 continue
-            raise refusals.from_error(error, _stopped(mode, state, attempt, where), held,
-                                      sqlstate=sqlstate) from error
+            raise refusals.from_error(error, _stopped(mode, state, attempt, where, sqlstate),
+                                      held, sqlstate=sqlstate) from error
     raise AssertionError("unreachable")
 
 
@@ -343,19 +351,21 @@ def _after_failure(connection: sa.Connection, mode: _Mode, state) -> tuple[str, 
         return None
 
 
-def _stopped(mode: _Mode, state, attempt: int, where: tuple[str, ...] | None) -> str:
+def _stopped(mode: _Mode, state, attempt: int, where: tuple[str, ...] | None,
+             sqlstate: str | None) -> str:
     """Where the database is, said precisely: each revision is there whole or not at all."""
     tries = f" ({attempt} attempt{'s' if attempt > 1 else ''})"
+    lost = "the connection was lost: " if sqlstate == "08006" else ""
     if mode.one_transaction:
-        return (f"the {mode.name} was rolled back as a whole{tries}; nothing was changed: the "
-                f"database is still at {mode.heads[0]}")
+        return (f"{lost}the {mode.name} was rolled back as a whole{tries}; nothing was changed: "
+                f"the database is still at {mode.heads[0]}")
     failed = (f"{state.revision} was rolled back as a whole (one transaction): nothing of it "
               "was kept" if state.revision else "nothing was changed")
     if where is None:
-        return (f"the connection was lost: {failed} (PostgreSQL keeps no part of a transaction "
-                f"that did not commit); the revisions this run committed before it stay: "
+        return (f"{lost}{failed} (PostgreSQL keeps no part of a transaction that did not "
+                f"commit); the revisions this run committed before it stay: "
                 f"{', '.join(state.done) or 'none'}. Run it again to finish")
-    return f"{failed}{tries}; the database is at {', '.join(where) or 'no revision'}"
+    return f"{lost}{failed}{tries}; the database is at {', '.join(where) or 'no revision'}"
 
 
 def _sqlstate(error: BaseException) -> str | None:

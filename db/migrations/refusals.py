@@ -36,6 +36,8 @@ _HINTS = {
              "traffic is low.",
     "57014": "The statement timeout of the role running the migration cut it off: run it as the "
              "schema owner with a longer statement_timeout.",
+    "08006": "The connection to the server was lost while it ran (a restart, a network cut): "
+             "the server kept nothing of the transaction that was open; run it again.",
     "0A000": "Drop or change the object PostgreSQL names below (re-create it after), then run "
              "it again.",
     "2BP01": "Drop or change the object PostgreSQL names below (re-create it after), then run "
@@ -48,7 +50,7 @@ _OURS = ("2BP01",)
 class Refused(SystemExit):
     """Stopped, said as one block: the hint first, then what stopped it and its detail (the rows
     or objects it names), then where the database is. ``exit_code``: 1 (fix the rows or
-    objects), 75 (a lock: try again later)."""
+    objects), 75 (a lock, a lost connection: try again later)."""
 
     def __init__(self, hint: str, message: str, detail: str | None = None,
                  state: str | None = None, *, exit_code: int = 1, sqlstate: str | None = None
@@ -77,7 +79,7 @@ def from_error(error: BaseException, state: str, holders: list[tuple[str, str]],
     own = getattr(orig, "sqlstate", None)
     sqlstate = sqlstate or own
     message = (getattr(diag, "message_primary", None) or str(orig)).strip()
-    if sqlstate != own:
+    if sqlstate != own and sqlstate == "55P03":
         message = "the lock step did not get its tables' locks in the time it may wait"
     detail = getattr(diag, "message_detail", None)
     # PostgreSQL's own hint, but where it would say DROP ... CASCADE (which drops what others
@@ -90,5 +92,5 @@ def from_error(error: BaseException, state: str, holders: list[tuple[str, str]],
         message = f"{message} (a lock on {', '.join(tables) if tables else 'its tables'})"
         detail = "\n".join(f"{table}: held by {who}" for table, who in holders) or (
             "no other session holds a lock on them now: run it again")
-    return Refused(hint, message, detail, state, exit_code=75 if sqlstate in LOCKS else 1,
-                   sqlstate=sqlstate)
+    return Refused(hint, message, detail, state,
+                   exit_code=75 if sqlstate in (*LOCKS, "08006") else 1, sqlstate=sqlstate)

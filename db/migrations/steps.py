@@ -41,6 +41,7 @@ by path, without importing mockbook.
 """
 
 import contextlib
+import functools
 import hashlib
 import re
 import time
@@ -122,18 +123,16 @@ _SKIP = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 
+_TOKENS = re.compile(_SKIP.pattern + r"| (?P<semi>;)", re.VERBOSE | re.DOTALL)
+
+
 def _spans(sql: str) -> list[tuple[int, int]]:
     """Where each statement of a script is (its `;` excluded), comments before it included."""
-    found, start, pos = [], 0, 0
-    while pos < len(sql):
-        skipped = _SKIP.match(sql, pos)
-        if skipped:
-            pos = skipped.end()
-        elif sql[pos] == ";":
-            found.append((start, pos))
-            start = pos = pos + 1
-        else:
-            pos += 1
+    found, start = [], 0
+    for token in _TOKENS.finditer(sql):
+        if token["semi"]:
+            found.append((start, token.start()))
+            start = token.end()
     found.append((start, len(sql)))
     return [(a, b) for a, b in found if _code(sql[a:b]).strip()]
 
@@ -426,8 +425,10 @@ def _step(revision: str, direction: str, frozen: str, sql: str, changed: list[st
                 frozenset(taken))
 
 
-def plan(revision: str, direction: str) -> list[Step]:
-    """The steps of ``revision``'s ``direction`` (upgrade, downgrade), in order."""
+@functools.cache
+def plan(revision: str, direction: str) -> tuple[Step, ...]:
+    """The steps of ``revision``'s ``direction`` (upgrade, downgrade), in order (frozen files:
+    read once)."""
     folder = VERSIONS / revision / direction
     files = sorted(folder.glob("*.sql"))
     if not files:
@@ -452,7 +453,7 @@ def plan(revision: str, direction: str) -> list[Step]:
             else:
                 why.append("inside the revision's transaction")
             found.append(_step(revision, direction, frozen, statement + ";", why))
-    return found
+    return tuple(found)
 
 
 # --- running them ----------------------------------------------------------------------------
