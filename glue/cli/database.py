@@ -72,9 +72,11 @@ def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_r
     steps = migrations.steps(before, target) if on_terminal() else []
     adoption: dict = {}
     waited: dict = {}
+    took: dict = {}
     try:
         with step_bar("migrate", steps, enabled=not app.json_output) as advance:
-            migrations.upgrade(url, target, progress=advance, adoption=adoption, waited=waited)
+            migrations.upgrade(url, target, progress=advance, adoption=adoption, waited=waited,
+                               migration=took)
     except SystemExit as stopped:  # the runner's refusal (db/migrations/refusals.py)
         refused(app, url, stopped)
     except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
@@ -94,6 +96,7 @@ def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_r
                 {"database": redact(url), "from": before, "to": after, "changed": before != after}
                 | ({"done_by_another_migrate": waited} if waited else {})
                 | ({"adoption": adoption} if adoption else {})
+                | ({"migration": took} if took.get("locked_s") else {})
             )
         )
         return
@@ -108,15 +111,24 @@ def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_r
         ran = len(migrations.steps(before, after))
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after} in {clock} "
                    f"({ran} statement groups)")
-        if adoption:
-            click.echo(f"the production tables were locked for {adoption['locked_s']:.3f} s "
-                       f"(attempt {adoption['attempts']}): how long the old apps' calls waited "
-                       "on the upgrade, besides its wait for the lock (at most "
-                       "MOCKBOOK_ADOPTION_LOCK_TIMEOUT)")
-            if adoption.get("timeouts_exceeded"):
-                from glue.db.adoption import timeouts_cut
+        said_windows(took, adoption)
 
-                click.echo(timeouts_cut(adoption["timeouts_exceeded"]))
+
+def said_windows(took: dict, adoption: dict) -> None:
+    """How long the upgrade held its tables (what a call waited on it at most)."""
+    if took.get("locked_s"):
+        click.echo(f"its tables were locked for {took['locked_s']:.3f} s at most (attempt "
+                   f"{took['attempts']}): how long a call waited on the upgrade, besides "
+                   "the lock step's own wait (at most MOCKBOOK_MIGRATE_LOCK_TIMEOUT)")
+    if adoption:
+        click.echo(f"the production tables were locked for {adoption['locked_s']:.3f} s "
+                   f"(attempt {adoption['attempts']}): how long the old apps' calls waited "
+                   "on the upgrade, besides its wait for the lock (at most "
+                   "MOCKBOOK_MIGRATE_LOCK_TIMEOUT)")
+        if adoption.get("timeouts_exceeded"):
+            from glue.db.adoption import timeouts_cut
+
+            click.echo(timeouts_cut(adoption["timeouts_exceeded"]))
 
 
 def print_sql(app: AppContext, start: str | None, target: str) -> None:

@@ -4,9 +4,9 @@
   frozen folder: a committed revision whose file changes, appears or disappears fails here,
   named (revision and file). A cut release's revision is never pinned again; the one of the
   release not cut yet is, each time `make revision` folds db/ into it.
-- A revision does not import the project's package: it carries its own runner (rendered from
-  db/migrations/script.py.mako), so today's glue never runs yesterday's migration; proved by
-  upgrading a database in a process where `glue` cannot be imported at all.
+- A revision does not import the project's package (its files run through
+  db/migrations/steps.py, beside it); proved by upgrading a database in a process where `glue`
+  cannot be imported at all.
 - No revision drops a view with CASCADE (which would drop what a DBA built on it), except the
   frozen history of 0007 that the lock pins as it was.
 - The runner runs a frozen file in another's place only as db/migrations/steps.py pins it:

@@ -147,3 +147,22 @@ def test_the_reading_sees_what_a_statement_locks() -> None:
                 " SELECT s.g(); SELECT * FROM s.w;") == {
         ("s.x", "ACCESS EXCLUSIVE"), ("s.w", "ACCESS EXCLUSIVE")}
     assert read("LOCK TABLE s.x, s.y IN SHARE MODE;") == {("s.x", "SHARE"), ("s.y", "SHARE")}
+
+
+def test_a_later_revision_runs_as_its_files_say() -> None:
+    """The revisions after the last cut release run what their files say: no file written to
+    run outside the transaction, no CONCURRENTLY, nothing run in a file's place (a `-- frozen:`
+    line, which the revision file documents, and the drop of an invalid index aside)."""
+    from glue.db import revision
+
+    cut = [r["revision"] for r in revision.load_releases() if r["date"]]
+    later = migrations.revisions()[migrations.revisions().index(cut[-1]) + 1:]
+    said = {"its `-- frozen:` lines replaced by the files they name",
+            "an invalid index of the name it builds is dropped first"}
+    found = [f"{step.file}: {why}" for rev in later for direction in ("upgrade", "downgrade")
+             for step in steps.plan(rev, direction) for why in step.changed if why not in said]
+    found += [f"{step.file}: CONCURRENTLY" for rev in later
+              for direction in ("upgrade", "downgrade") for step in steps.plan(rev, direction)
+              if steps._CONCURRENTLY.search(steps._code(step.sql))]
+    assert found == [], found
+

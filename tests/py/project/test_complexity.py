@@ -34,7 +34,7 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "cli/__init__.py:_main": (
         25, "the CLI's one error boundary: each kind of failure to its one line and exit code"),
     "cli/database.py:migrate": (
-        23, "the migrate command's modes (--sql, --check, a target) and their outcomes in one "
+        22, "the migrate command's modes (--sql, --check, a target) and their outcomes in one "
         "command body"),
     "cli/database.py:check_adoption": (
         26, "migrate --check's findings printed kind by kind, table or JSON, in one body"),
