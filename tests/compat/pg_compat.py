@@ -33,14 +33,17 @@ NPM_DIR = ROOT / ".pgcompat"
 PGTAP_SQL = sorted(p for p in Path("/usr/share/postgresql").glob("*/extension/pgtap--*.sql")
                    if re.fullmatch(r"pgtap--\d+(\.\d+)*\.sql", p.name))
 # what runs on each major: migrations (alembic head == db/), the booking core through the
-# production and mockbook RPCs, the adoption's round trip on the production dump, a push to the
-# sandbox, the security/privilege/schema pgTAP files
+# production and mockbook RPCs, the adoption's round trip on the production dump, the exact
+# privileges, a push to the sandbox, the security/privilege/schema pgTAP files
 SELECTION = [
     "tests/py/db/test_schema_equivalence.py",
     "tests/py/db/test_migrations_alembic.py",
     "tests/py/db/test_revision_steps.py::test_a_dependent_object_stops_the_view_change_instead_of_being_dropped",
     "tests/py/db/test_production_rpcs.py",
     "tests/py/db/test_adopt_round_trip.py",
+    # privileges exactly the documented list under Supabase's default privileges: on 17 and
+    # later GRANT ALL gives MAINTAIN too (LOCK TABLE for the service key)
+    "tests/py/db/test_exact_privileges.py",
     "tests/py/rpc/test_error_codes.py",
     "tests/py/sync/test_push.py::test_bookings_reach_hubspot_once_with_properties_and_associations",
     "tests/sql/test_security.sql",
