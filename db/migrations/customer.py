@@ -21,8 +21,26 @@ audit triggers and policies, whose changes docs/dba.md lists). On the four adopt
   adoption revokes every table privilege but the owner's and service_role's), or as its caller
   (`security_invoker`).
 
+- an INSTEAD OF trigger on a view reading one of them, whose function writes as the view's
+  caller: after the adoption only mockbook's functions write mockbook's tables (42501).
+
+And in the database, whatever the table:
+
+- an event trigger whose function has no `search_path` of its own and finds a name only
+  through the session's search path: mockbook runs DDL inside functions that pin
+  `search_path = ''` (the upgrade's, `set_business_timezone`, `refresh_analytics`), and the
+  event trigger fires there, where its names are not found: that DDL fails. It stops every
+  migration, not only the adoption, so env.py also checks it before any upgrade or downgrade
+  (`MIGRATION_FINDINGS`).
+
 Each finding: (object, what breaks, the fix). The fix keeps the object working; otherwise the
 DBA accepts the change with `mockbook.accept_changed_objects = on` (docs/dba.md).
+
+Column-level privileges on mockbook's relations are the adoption's to revoke and the rollback's
+to give back (`COLUMN_GRANTS_SQL`): every one on the four adopted tables but their owner's, and
+those of PUBLIC, anon and authenticated on the other relations of mockbook's schemas (as the
+adoption revokes those roles' table privileges there), unless mockbook.keep_legacy_grants = on.
+Each is one adoption_report row ('revoked column privilege', the GRANT that gives it back).
 """
 
 from __future__ import annotations
@@ -293,28 +311,111 @@ def _pin(functions: dict[str, list[tuple[str, str]]], searched: list[str]) -> st
         " (or schema-qualify those names in its body)")
 
 
+# event triggers: (object, function oid)
+_EVENT_TRIGGERS_SQL = """
+SELECT format('event trigger %%I', e.evtname), e.evtfoid
+FROM pg_catalog.pg_event_trigger AS e
+WHERE e.evtenabled <> 'D'
+ORDER BY 1
+"""
+
+# INSTEAD OF triggers on views reading an adopted table, their function run as the caller:
+# (object, the table, the function, the trigger's name, the view)
+_INSTEAD_OF_SQL = """
+SELECT DISTINCT format('trigger %%I on view %%s', g.tgname, v.oid::regclass),
+       format('hubspot_sync.%%I', t.relname), g.tgfoid::regprocedure::text, g.tgname,
+       v.oid::regclass::text
+FROM pg_catalog.pg_trigger AS g
+JOIN pg_catalog.pg_class AS v ON v.oid = g.tgrelid AND v.relkind = 'v'
+JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = v.oid
+JOIN pg_catalog.pg_depend AS d
+  ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+ AND d.refclassid = 'pg_catalog.pg_class'::regclass
+JOIN pg_catalog.pg_class AS t ON t.oid = d.refobjid
+JOIN pg_catalog.pg_proc AS f ON f.oid = g.tgfoid
+WHERE (g.tgtype & 64) <> 0 AND NOT f.prosecdef
+  AND t.relnamespace = to_regnamespace('hubspot_sync') AND t.relname = ANY (%s)
+ORDER BY 1, 2
+"""
+
+# Column-level privileges the adoption revokes (module docstring): (object, the GRANT giving it
+# back, the REVOKE). Parameters: the adopted tables, keep_legacy_grants.
+COLUMN_GRANTS_SQL = """
+SELECT format('%%s.%%s %%s from %%s', c.relname, a.attname, x.privilege_type, w.who),
+       format('GRANT %%s (%%I) ON %%s TO %%s%%s', x.privilege_type, a.attname,
+              c.oid::regclass, w.who,
+              CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END),
+       format('REVOKE %%s (%%I) ON %%s FROM %%s', x.privilege_type, a.attname,
+              c.oid::regclass, w.who)
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_attribute AS a
+  ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS x
+CROSS JOIN LATERAL (SELECT CASE WHEN x.grantee = 0 THEN 'PUBLIC'
+                                ELSE quote_ident(pg_catalog.pg_get_userbyid(x.grantee))
+                           END AS who) AS w
+WHERE c.relnamespace IN (SELECT oid FROM pg_catalog.pg_namespace
+                         WHERE nspname IN ('hubspot_sync', 'mockbook_internal'))
+  AND ((c.relnamespace = to_regnamespace('hubspot_sync') AND c.relname = ANY (%s)
+        AND x.grantee <> c.relowner)
+       OR (NOT %s AND w.who IN ('PUBLIC', 'anon', 'authenticated')))
+ORDER BY 1
+"""
+COLUMN_GRANT_ACTION = "revoked column privilege"
+
+
+def _unpinned(query: Query, sql: str, params: tuple, searched: list[str]
+              ) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """For each object (SQL's rows: object, function oid) whose functions find names only
+    through the session's search path: {object: {function: [(name, found as)]}}."""
+    callers: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for obj, fn in query(sql, params):
+        for function, word, where in unresolved(query, fn, searched):
+            names = callers.setdefault(obj, {}).setdefault(function, [])
+            if (word, where) not in names:
+                names.append((word, where))
+    return callers
+
+
+def _finds(functions: dict[str, list[tuple[str, str]]]) -> str:
+    return "; ".join(f"{fn} has no search_path of its own and finds "
+                     + ", ".join(f"{word} ({where})" for word, where in names)
+                     + " only through the session's search path"
+                     for fn, names in functions.items())
+
+
+def migration_findings(query: Query) -> list[tuple[str, str, str]]:
+    """(object, what breaks, the fix) for each object outside mockbook that stops any
+    migration (not only the adoption): event triggers reading names through the search path."""
+    searched = _searched(query)
+    return [(obj, _finds(functions) + ": it fires for the DDL mockbook runs inside functions "
+             "that pin search_path = '' (the upgrade's, set_business_timezone, "
+             "refresh_analytics), where these are not found (42P01/42883/42704), so that DDL "
+             "fails", _pin(functions, searched))
+            for obj, functions in _unpinned(query, _EVENT_TRIGGERS_SQL, (), searched).items()]
+
+
 def findings(query: Query) -> list[tuple[str, str, str]]:
     """(object, what will break after the adoption, the fix) for each object outside mockbook
     on the adopted tables whose behaviour the adoption changes; [] where there is none."""
     if not query("SELECT to_regclass('hubspot_sync.hubspot_bookings') IS NOT NULL", ())[0][0]:
         return []
     searched = _searched(query)
-    found: list[tuple[str, str, str]] = []
-    callers: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for obj, fn in query(_CALLERS_SQL, (list(ADOPTED), list(PRODUCTION_TRIGGERS),
-                                           list(PRODUCTION_FUNCTIONS))):
-        for function, word, where in unresolved(query, fn, searched):
-            names = callers.setdefault(obj, {}).setdefault(function, [])
-            if (word, where) not in names:
-                names.append((word, where))
+    found = migration_findings(query)
+    callers = _unpinned(query, _CALLERS_SQL, (list(ADOPTED), list(PRODUCTION_TRIGGERS),
+                                              list(PRODUCTION_FUNCTIONS)), searched)
     for obj, functions in callers.items():
-        what = "; ".join(f"{fn} has no search_path of its own and finds "
-                         + ", ".join(f"{word} ({where})" for word, where in names)
-                         + " only through the session's search path"
-                         for fn, names in functions.items())
-        found.append((obj, what + ": under mockbook's functions (search_path = '') these are "
-                      "not found (42P01/42883/42704), so every write that runs it fails",
-                      _pin(functions, searched)))
+        found.append((obj, _finds(functions) + ": under mockbook's functions (search_path = "
+                      "'') these are not found (42P01/42883/42704), so every write that runs "
+                      "it fails", _pin(functions, searched)))
+    for obj, table, function, trigger, view in query(_INSTEAD_OF_SQL, (list(ADOPTED),)):
+        found.append((obj, f"an INSTEAD OF trigger on a view reading {table}: {function} "
+                      "writes as the view's caller, and after the adoption only mockbook's "
+                      "functions write mockbook's tables (no INSERT, UPDATE or DELETE for "
+                      "service_role or any other role): every write through the view fails "
+                      "with 42501", f"let the app call mockbook's functions (docs/rpc.md: "
+                      f"create_booking, cancel_booking, ...) instead of writing through the "
+                      f"view, then DROP TRIGGER {trigger} ON {view}"))
     for obj, event in query(_RULES_SQL, (list(UPSERTED),)):
         found.append((obj, f"mockbook writes this table with INSERT ... ON CONFLICT, which "
                       f"PostgreSQL refuses on a table with an ON {event} rule (0A000)",

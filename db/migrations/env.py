@@ -259,6 +259,30 @@ def _refuse_rollback_early(connection: sa.Connection) -> None:
     connection.rollback()
 
 
+def _refuse_blockers(connection: sa.Connection, heads: tuple[str, ...]) -> None:
+    """What stops any migration (customer.py's migration_findings: an event trigger that finds
+    its names through the search path), named before anything is locked or changed, unless
+    the DBA accepts it (mockbook.accept_changed_objects = on)."""
+    found = customer.migration_findings(lambda sql, params: _rows(connection, sql, params))
+    accepted = _setting_on(connection, customer.ACCEPT)
+    connection.rollback()
+    if found and not accepted:
+        raise refusals.Refused(
+            "Fix each object as its line says (or, to migrate with them as they are, set "
+            f"{customer.ACCEPT} = on), then run it again (docs/dba.md: objects outside "
+            "mockbook).",
+            "these objects outside mockbook would make the migration fail",
+            "\n".join(f"{obj}: {what}. Fix: {fix}" for obj, what, fix in found),
+            f"nothing was changed: the database is at {', '.join(heads) or 'no revision'}")
+
+
+def _column_grants(connection: sa.Connection) -> list:
+    """The column-level privileges the adoption revokes (customer.COLUMN_GRANTS_SQL), read
+    before its revisions run: (object, the GRANT giving it back, the REVOKE)."""
+    return _rows(connection, customer.COLUMN_GRANTS_SQL,
+                 (list(customer.ADOPTED), _setting_on(connection, "mockbook.keep_legacy_grants")))
+
+
 def _after_adoption(connection: sa.Connection, accepted: list) -> None:
     """In the adoption's transaction, after the revisions: what the DBA's settings ask. With
     mockbook.keep_legacy_grants = on, the schema privileges the frozen revision revoked are
@@ -276,6 +300,33 @@ def _after_adoption(connection: sa.Connection, accepted: list) -> None:
             "INSERT INTO hubspot_sync.adoption_report (revision, action, object, old_value,"
             " new_value) VALUES (%s, %s, %s, %s, %s)",
             (ADOPTION, customer.ACCEPTED_ACTION, obj, what, fix))
+
+
+def _revoke_column_grants(connection: sa.Connection, grants: list) -> None:
+    """In the adoption's transaction, after the revisions: the column-level privileges read
+    before (``grants``) that the revisions' own REVOKEs left are revoked too, and each is one
+    report row with the GRANT that gives it back (the rollback runs it): mockbook's tables then
+    hold exactly the documented privileges (docs/dba.md, "Privileges, exactly")."""
+    for obj, grant, revoke in grants:
+        connection.exec_driver_sql(revoke.replace("%", "%%"))
+        connection.exec_driver_sql(
+            "INSERT INTO hubspot_sync.adoption_report (revision, action, object, old_value)"
+            " VALUES (%s, %s, %s, %s)", (ADOPTION, customer.COLUMN_GRANT_ACTION, obj, grant))
+
+
+_GIVEN_BACK_SQL = """
+SELECT CASE WHEN to_regclass('hubspot_sync.adoption_report') IS NOT NULL THEN
+    (SELECT coalesce(array_agg(old_value ORDER BY id), '{}')
+     FROM hubspot_sync.adoption_report WHERE revision = %s AND action = %s)
+END
+"""
+
+
+def _column_grants_back(connection: sa.Connection) -> list[str]:
+    """Before the rollback's revisions (which drop the report): the GRANTs of the column-level
+    privileges the adoption revoked."""
+    (grants,) = _rows(connection, _GIVEN_BACK_SQL, (ADOPTION, customer.COLUMN_GRANT_ACTION))[0]
+    return list(grants or [])
 
 
 class _Mode:
@@ -419,11 +470,14 @@ def _adopt(connection: sa.Connection, heads: tuple[str, ...]) -> None:
     accepted = _refuse_early(connection, heads)
     _wrap(connection, _lock_timeout())
 
-    def before() -> dict:
-        return dependents.api_timeouts(connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL))
+    def before() -> tuple[dict, list]:
+        return (dependents.api_timeouts(connection.exec_driver_sql(dependents.API_TIMEOUTS_SQL)),
+                _column_grants(connection))
 
-    def after(timeouts: dict) -> None:
+    def after(measured: tuple[dict, list]) -> None:
+        timeouts, grants = measured
         _after_adoption(connection, accepted)
+        _revoke_column_grants(connection, grants)
         _unwrap(connection)
         after.timeouts = timeouts
 
@@ -456,6 +510,8 @@ def _run_with(connection: sa.Connection) -> None:
         # the way back to the production schema is all or nothing, as the adoption was: one
         # transaction from whatever revision (a later release's way down, then 1.0's)
         rolling_back = _rolling_back(heads)
+        if not runner.stamps():
+            _refuse_blockers(connection, heads)
         if rolling_back:
             try:
                 _refuse_rollback_early(connection)
@@ -463,8 +519,12 @@ def _run_with(connection: sa.Connection) -> None:
                 connection.rollback()
                 raise refusals.from_error(error, "nothing was changed: the database is still at "
                                           f"{heads[0]}", []) from error
-        took = _attempts(connection, _Mode("rollback" if rolling_back else "migration", heads,
-                                           one_transaction=rolling_back))
+        took = _attempts(connection, _Mode(
+            "rollback" if rolling_back else "migration", heads, one_transaction=rolling_back,
+            # the column-level privileges the adoption revoked, given back after the revisions
+            before=(lambda: _column_grants_back(connection)) if rolling_back else None,
+            after=(lambda grants: [connection.exec_driver_sql(grant.replace("%", "%%"))
+                                   for grant in grants]) if rolling_back else None))
         outcome = config.attributes.get("migration")
         if isinstance(outcome, dict):
             outcome.update(took)

@@ -20,6 +20,12 @@ def target() -> object:
         return None
 
 
+def stamps() -> bool:
+    """The command is `alembic stamp`: it writes the version table only, runs no revision."""
+    fn = context.get_context().opts.get("fn")
+    return getattr(fn, "__name__", "") == "do_stamp"
+
+
 def moves() -> bool:
     """The command moves revisions (upgrade, downgrade, base included); current and check give
     Alembic no destination."""

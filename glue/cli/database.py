@@ -194,28 +194,26 @@ def check_adoption(app: AppContext) -> None:
     adopted = adoption.ADOPTION not in pending
     with psycopg.connect(url) as conn:
         if not adoption.has_production_tables(conn) or adopted:
-            why = ("head" if current == head else "adopted" if adopted
-                   else "no production tables")
-            if app.json_output:
-                click.echo(json.dumps({"database": redact(url), "revision": current,
-                                       "nothing_to_check": why, "findings": [], "changes": 0,
-                                       "refused": 0}))
-            else:
-                click.echo(f"{redact(url)}: revision {current or 'none'}" + {
-                    "head": " (head)",
-                    "adopted": f" (adopted: the dry run is the adoption's; `mockbook "
-                               f"migrate` runs {', '.join(pending)}, one transaction each)",
-                    "no production tables": ", no production tables"}[why]
-                    + ": nothing to check")
-            return
-        # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
-        checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
-        with step_bar("migrate --check:", checks, enabled=not app.json_output) as advance:
-            findings = adoption.check(conn, after=current or "0001_baseline", progress=advance)
-        timeouts = adoption.api_timeouts(conn.cursor())
-        if not app.json_output:
-            click.echo(f"{redact(url)}: from revision {current or '0001_baseline (unstamped)'}"
-                       f" to {head} ({', '.join(pending)}: one transaction)")
+            # no adoption to check: what stops any migration (an event trigger), if anything
+            findings = adoption.migration_blockers(conn, pending[0]) if pending else []
+            if not findings:
+                nothing_to_check(app, url, current, pending, adopted)
+                return
+            timeouts: dict = {}
+            if not app.json_output:
+                click.echo(f"{redact(url)}: from revision {current or 'none'} to {head} "
+                           f"({', '.join(pending)}, one transaction each)")
+        else:
+            # at the baseline (stamped or not), or at a revision an earlier upgrade stopped at
+            checks = [f"check {i + 1}" for i in range(adoption.CHECKS)]
+            with step_bar("migrate --check:", checks, enabled=not app.json_output) as advance:
+                findings = adoption.check(conn, after=current or "0001_baseline",
+                                          progress=advance)
+            timeouts = adoption.api_timeouts(conn.cursor())
+            if not app.json_output:
+                click.echo(f"{redact(url)}: from revision "
+                           f"{current or '0001_baseline (unstamped)'} to {head} "
+                           f"({', '.join(pending)}: one transaction)")
     refused = [f for f in findings if f["kind"] == "refuse"]
     rows = sum(1 for f in refused if f["record_id"] is not None)
     objects = len(refused) - rows
@@ -245,6 +243,23 @@ def check_adoption(app: AppContext) -> None:
                    + f"; {adoption.CHECKS} checks in {clock}")
     if refused:
         sys.exit(exitcodes.PARTIAL_FAILURE)
+
+
+def nothing_to_check(app: AppContext, url: str, current: str | None, pending: list[str],
+                     adopted: bool) -> None:
+    """`migrate --check` where there is no adoption to check and nothing stops a migration."""
+    why = ("head" if not pending else "adopted" if adopted else "no production tables")
+    if app.json_output:
+        click.echo(json.dumps({"database": redact(url), "revision": current,
+                               "nothing_to_check": why, "findings": [], "changes": 0,
+                               "refused": 0}))
+        return
+    click.echo(f"{redact(url)}: revision {current or 'none'}" + {
+        "head": " (head)",
+        "adopted": f" (adopted: the dry run is the adoption's; `mockbook "
+                   f"migrate` runs {', '.join(pending)}, one transaction each)",
+        "no production tables": ", no production tables"}[why]
+        + ": nothing to check")
 
 
 def counted(n: int, noun: str) -> str:

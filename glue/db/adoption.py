@@ -354,6 +354,34 @@ def changed_objects(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
             for obj, what, fix in found]
 
 
+def column_grants(cur: psycopg.Cursor) -> list[tuple[Any, ...]]:
+    """The column-level privileges the upgrade revokes (db/migrations/customer.py,
+    COLUMN_GRANTS_SQL), each a change with the GRANT that gives it back (the rollback runs it),
+    as the upgrade reports them."""
+    customer = migrations_module("customer")
+    keep = cur.execute("SELECT coalesce(current_setting('mockbook.keep_legacy_grants', true),"
+                       " '') IN ('on', 'true', '1')").fetchone()[0]
+    return [("change", ADOPTION, customer.COLUMN_GRANT_ACTION, obj, None, grant, None)
+            for obj, grant, _ in cur.execute(customer.COLUMN_GRANTS_SQL,
+                                             (list(OWNED), keep)).fetchall()]
+
+
+def migration_blockers(conn: psycopg.Connection, revision: str) -> list[dict[str, Any]]:
+    """What stops any migration of the database, adopted or not (customer.py's
+    migration_findings: event triggers), each a finding of ``revision``, the next to run: a
+    refusal, or with mockbook.accept_changed_objects = on a change. Read only."""
+    customer = migrations_module("customer")
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET TRANSACTION READ ONLY")
+        found = customer.migration_findings(lambda sql, params: cur.execute(sql, params)
+                                            .fetchall())
+        accepted = cur.execute(customer.ACCEPTED_SQL).fetchone()[0]
+    rows = [("change", revision, customer.ACCEPTED_ACTION, obj, None, what, fix) if accepted
+            else ("refuse", revision, f"{what}. Fix: {fix}", obj, None, None, None)
+            for obj, what, fix in found]
+    return [dict(zip(FIELDS, row, strict=True)) for row in rows]
+
+
 def api_timeouts(cur: psycopg.Cursor) -> dict[str, dict[str, Any]]:
     """The statement timeout each API role's calls run under ({role: {"seconds", "set_on"}},
     seconds None: no limit): a call of the old apps that waits on the adoption's locks longer
@@ -367,7 +395,7 @@ def timeouts_cut(cut: dict[str, float]) -> str:
     return migrations_module("dependents").cancelled(cut)
 
 
-CHECKS = len(QUERIES) + 2  # the dependents, the queries, the unreadable times
+CHECKS = len(QUERIES) + 3  # the dependents, the queries, the column grants, the unreadable times
 
 
 def check(
@@ -394,6 +422,9 @@ def check(
                 for row in cur.fetchall():
                     findings.append(dict(zip(FIELDS, row, strict=True)))
                 done()
+            for row in column_grants(cur):
+                findings.append(dict(zip(FIELDS, row, strict=True)))
+            done()
             for row in unreadable_times(cur):
                 findings.append(dict(zip(FIELDS, row, strict=True)))
             done()

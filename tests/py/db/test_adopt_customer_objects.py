@@ -102,6 +102,30 @@ CREATE RULE cust_rule AS ON INSERT TO hubspot_sync.hubspot_bookings DO ALSO
 CREATE POLICY cust_reporter_read ON hubspot_sync.hubspot_bookings FOR SELECT
     TO cust_reporter USING (true);
 """,
+    "event trigger cust_ddl_audit": """
+CREATE TABLE public.cust_ddl_log (tag text, object text);
+CREATE FUNCTION public.cust_log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $f$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+        INSERT INTO cust_ddl_log VALUES (r.command_tag, r.object_identity);
+    END LOOP;
+END $f$;
+CREATE EVENT TRIGGER cust_ddl_audit ON ddl_command_end EXECUTE FUNCTION public.cust_log_ddl();
+""",
+    "trigger cust_cancel_through_view on view cust_active_bookings": """
+CREATE VIEW public.cust_active_bookings AS
+    SELECT id, booking_id, is_active FROM hubspot_sync.hubspot_bookings WHERE is_active = 'Active';
+CREATE FUNCTION public.cust_cancel() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE hubspot_sync.hubspot_bookings SET is_active = NEW.is_active WHERE id = OLD.id;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER cust_cancel_through_view INSTEAD OF UPDATE ON public.cust_active_bookings
+    FOR EACH ROW EXECUTE FUNCTION public.cust_cancel();
+GRANT SELECT, UPDATE ON public.cust_active_bookings TO service_role;
+""",
     "view public.cust_booking_counts": """
 CREATE VIEW public.cust_booking_counts AS
     SELECT mock_type, count(*) AS bookings FROM hubspot_sync.hubspot_bookings GROUP BY 1;
@@ -120,6 +144,7 @@ FOUND_THROUGH_PUBLIC = {
         "function cust_prefix (public.cust_prefix)",
     "rule cust_rule on hubspot_sync.hubspot_bookings":
         "relation cust_settings (public.cust_settings)",
+    "event trigger cust_ddl_audit": "relation cust_ddl_log (public.cust_ddl_log)",
 }
 
 
@@ -197,6 +222,9 @@ def test_each_kind_is_named_refused_fixed_as_documented_and_works_after(
         assert found in refused[obj] and "search_path = ''" in refused[obj], refused[obj]
         assert "Fix: ALTER FUNCTION public." in refused[obj], refused[obj]
     assert "42501" in refused["view public.cust_booking_counts"]
+    through_view = "trigger cust_cancel_through_view on view cust_active_bookings"
+    assert "every write through the view fails with 42501" in refused[through_view]
+    assert "for the DDL mockbook runs" in refused["event trigger cust_ddl_audit"]
     assert "cust_reporter" in refused["policy cust_reporter_read on hubspot_sync.hubspot_bookings"]
     text = CliRunner().invoke(cli, ["migrate", "--check"], env={"DATABASE_URL": url}).output
     assert f"0 rows and {len(OBJECTS)} objects refused (the upgrade would stop" in text, text
@@ -220,6 +248,9 @@ def test_each_kind_is_named_refused_fixed_as_documented_and_works_after(
             if obj.startswith("policy "):
                 conn.execute("DROP POLICY cust_reporter_read ON hubspot_sync.hubspot_bookings")
                 continue
+            if obj == through_view:   # the app calls mockbook's functions instead
+                conn.execute(fix.split("then ", 1)[1])
+                continue
             for statement in fix.split(" (", 1)[0].split("; "):  # the SQL, less the note
                 conn.execute(statement)
         conn.execute("GRANT SELECT ON public.cust_booking_counts TO cust_reporter")
@@ -229,6 +260,9 @@ def test_each_kind_is_named_refused_fixed_as_documented_and_works_after(
     migrations.upgrade(url, "head")
     assert migrations.current(url) == migrations.head()
     everything_ran(url, book_through_mockbook(url, "OLD4", "51000000002"))
+    with psycopg.connect(url) as conn:   # the DDL audit logged the adoption's DDL
+        assert conn.execute("SELECT count(*) FROM public.cust_ddl_log"
+                            " WHERE object LIKE 'mockbook_internal.%'").fetchone()[0] > 0
 
 
 def test_an_accepted_object_is_adopted_reported_and_breaks_as_predicted(
@@ -292,3 +326,82 @@ def test_production_triggers_and_policies_are_the_dumps() -> None:
     assert triggers == set(customer.PRODUCTION_TRIGGERS)
     assert policies == set(customer.PRODUCTION_POLICIES)
     assert functions == set(customer.PRODUCTION_FUNCTIONS)
+
+
+def test_an_event_trigger_stops_the_upgrade_from_a_release_until_it_is_fixed(
+        fresh_database: MakeDatabase) -> None:
+    """A DDL audit trigger written with a bare table name, on a database at 1.0: the upgrade
+    runs DDL inside mockbook's functions (search_path = ''), where the trigger's name is not
+    found. `migrate --check` names it with its fix, the upgrade refuses before it locks
+    anything, and with the fix as printed the upgrade runs and the trigger logs it."""
+    url = fresh_database("upgrade_event_trigger")
+    migrations.upgrade(url, migrations.revisions()[-2])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(OBJECTS["event trigger cust_ddl_audit"])
+    code, report = check(url)
+    assert code == 1, report
+    (finding,) = report["findings"]
+    assert finding["object"] == "event trigger cust_ddl_audit" and finding["kind"] == "refuse"
+    with pytest.raises(SystemExit) as stopped:
+        migrations.upgrade(url, "head")
+    assert "event trigger cust_ddl_audit" in str(stopped.value)
+    assert stopped.value.state == (f"nothing was changed: the database is at "
+                                   f"{migrations.revisions()[-2]}"), stopped.value.state
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(finding["action"].split("Fix: ", 1)[1].split(" (", 1)[0])
+    assert check(url)[0] == 0
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM public.cust_ddl_log").fetchone()[0] > 0
+
+
+COLUMN_GRANTS = """
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cust_reporter') THEN
+        CREATE ROLE cust_reporter NOLOGIN;
+    END IF;
+END $$;
+GRANT SELECT (email), UPDATE (firstname) ON hubspot_sync.hubspot_contact_credits TO anon;
+GRANT SELECT (student_id) ON hubspot_sync.hubspot_bookings TO authenticated WITH GRANT OPTION;
+GRANT SELECT (booking_id) ON hubspot_sync.hubspot_bookings TO cust_reporter;
+GRANT SELECT (group_name) ON hubspot_sync.groups TO anon;
+"""
+COLUMN_ACLS = """
+SELECT a.attrelid::regclass::text, a.attname, a.attacl::text FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'hubspot_sync'::regnamespace AND a.attacl IS NOT NULL ORDER BY 1, 2
+"""
+
+
+def test_column_grants_are_reported_revoked_and_given_back(fresh_database: MakeDatabase) -> None:
+    """Column-level privileges on the production tables: the API roles' and another role's on
+    the adopted tables, anon's on a table mockbook does not own. `--check` lists each, the
+    upgrade revokes each with one report row, mockbook's tables then hold no column privilege,
+    and the rollback gives every one back."""
+    url = fresh_database("adopt_column_grants")
+    load_dump(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED)
+        conn.execute(COLUMN_GRANTS)
+        before = conn.execute(COLUMN_ACLS).fetchall()
+    assert len(before) == 5
+    migrations.stamp(url, BASELINE)
+    code, report = check(url)
+    listed = sorted((f["object"], f["old_value"]) for f in report["findings"]
+                    if f["action"] == "revoked column privilege")
+    assert code == 0 and [o for o, _ in listed] == [
+        "groups.group_name SELECT from anon", "hubspot_bookings.booking_id SELECT from "
+        "cust_reporter", "hubspot_bookings.student_id SELECT from authenticated",
+        "hubspot_contact_credits.email SELECT from anon",
+        "hubspot_contact_credits.firstname UPDATE from anon"], listed
+    migrations.upgrade(url, "head")
+    with psycopg.connect(url) as conn:
+        reported = sorted(conn.execute(
+            "SELECT object, old_value FROM hubspot_sync.adoption_report"
+            " WHERE action = 'revoked column privilege'").fetchall())
+        assert conn.execute(COLUMN_ACLS).fetchall() == []
+    assert reported == listed
+    migrations.downgrade(url, BASELINE)
+    with psycopg.connect(url) as conn:
+        assert conn.execute(COLUMN_ACLS).fetchall() == before
+
