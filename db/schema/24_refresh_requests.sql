@@ -2,7 +2,7 @@
 -- Refresh, a dashboard opening), taken by the worker's refresh lane, which applies the record
 -- as the pull does and writes the outcome; each request's outcome is broadcast to live pages.
 -- A request waits while outcome is NULL; finished ones are purged after 7 days.
-CREATE TABLE hubspot_sync.refresh_requests (
+CREATE TABLE IF NOT EXISTS hubspot_sync.refresh_requests (
     id bigserial PRIMARY KEY,
     record_type text NOT NULL,
     -- the exam's HubSpot id, the student's student_id, the booking's uuid
@@ -27,27 +27,29 @@ CREATE TABLE hubspot_sync.refresh_requests (
 
 -- indexes
 -- the requests waiting, in the order they fall due (the worker's claim)
-CREATE INDEX idx_refresh_requests_waiting ON hubspot_sync.refresh_requests
+CREATE INDEX IF NOT EXISTS idx_refresh_requests_waiting ON hubspot_sync.refresh_requests
     (coalesce(leased_until, requested_at), id) WHERE outcome IS NULL;
 -- a caller's recent requests (the limit per caller)
-CREATE INDEX idx_refresh_requests_caller ON hubspot_sync.refresh_requests
+CREATE INDEX IF NOT EXISTS idx_refresh_requests_caller ON hubspot_sync.refresh_requests
     (requested_by, requested_at);
 -- one waiting request per record
-CREATE UNIQUE INDEX idx_refresh_requests_waiting_record ON hubspot_sync.refresh_requests
+CREATE UNIQUE INDEX IF NOT EXISTS idx_refresh_requests_waiting_record ON hubspot_sync.refresh_requests
     (record_type, record_key) WHERE outcome IS NULL;
 -- a record's requests (mockbook trace)
-CREATE INDEX idx_refresh_requests_record ON hubspot_sync.refresh_requests
+CREATE INDEX IF NOT EXISTS idx_refresh_requests_record ON hubspot_sync.refresh_requests
     (record_type, record_key, id);
 -- the finished ones, oldest first (the purge)
-CREATE INDEX idx_refresh_requests_finished ON hubspot_sync.refresh_requests (finished_at)
+CREATE INDEX IF NOT EXISTS idx_refresh_requests_finished ON hubspot_sync.refresh_requests (finished_at)
     WHERE outcome IS NOT NULL;
 
 -- security
 ALTER TABLE hubspot_sync.refresh_requests ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS service_role_all ON hubspot_sync.refresh_requests;
 CREATE POLICY service_role_all ON hubspot_sync.refresh_requests
     FOR ALL TO service_role USING (true) WITH CHECK (true);
 REVOKE ALL ON TABLE hubspot_sync.refresh_requests FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE hubspot_sync.refresh_requests TO service_role, mockbook_glue;
+DROP POLICY IF EXISTS mockbook_glue_read ON hubspot_sync.refresh_requests;
 CREATE POLICY mockbook_glue_read ON hubspot_sync.refresh_requests
     FOR SELECT TO mockbook_glue USING (true);
 REVOKE ALL ON SEQUENCE hubspot_sync.refresh_requests_id_seq

@@ -167,16 +167,17 @@ def nothing_lost(url: str, load: Load) -> None:
 
 
 # A digest of the schema a migration changes (mockbook's schemas, the version stamp): what
-# `pg_dump -s` compares, read in one query, cheap enough to read after every step.
+# `pg_dump -s` compares, read in one query, cheap enough to read after every step. A
+# privilege list is compared as a set (its order is the order of its grants).
 FINGERPRINT = r"""
 WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace
             WHERE nspname IN ('hubspot_sync', 'mockbook_internal', 'mockbook', 'auth', 'public')),
 rel AS (SELECT c.* FROM pg_catalog.pg_class AS c WHERE c.relnamespace IN (SELECT oid FROM ns))
 SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
-    SELECT format('class %s %s %s %s', oid::regclass, relkind, relacl, reloptions) FROM rel
+    SELECT format('class %s %s %s %s', oid::regclass, relkind, acl(relacl), reloptions) FROM rel
     UNION ALL
     SELECT format('column %s %s %s %s %s', a.attrelid::regclass, a.attname,
-                  format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attacl)
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull, acl(a.attacl))
     FROM pg_catalog.pg_attribute AS a JOIN rel ON rel.oid = a.attrelid
     WHERE a.attnum > 0 AND NOT a.attisdropped
     UNION ALL
@@ -187,7 +188,7 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
     SELECT format('index %s %s', pg_get_indexdef(i.indexrelid), i.indisvalid)
     FROM pg_catalog.pg_index AS i JOIN rel ON rel.oid = i.indexrelid
     UNION ALL
-    SELECT format('function %s %s %s %s', oid::regprocedure, md5(prosrc), proconfig, proacl)
+    SELECT format('function %s %s %s %s', oid::regprocedure, md5(prosrc), proconfig, acl(proacl))
     FROM pg_catalog.pg_proc WHERE pronamespace IN (SELECT oid FROM ns)
     UNION ALL
     SELECT format('trigger %s', pg_get_triggerdef(t.oid))
@@ -204,6 +205,13 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
 """
 
 
+ACL = """
+CREATE FUNCTION pg_temp.acl(aclitem[]) RETURNS text LANGUAGE sql IMMUTABLE AS
+$$ SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest($1) AS x $$
+"""
+
+
 def fingerprint(url: str) -> str:
     with psycopg.connect(url) as conn:
-        return conn.execute(FINGERPRINT).fetchone()[0]
+        conn.execute(ACL)
+        return conn.execute(FINGERPRINT.replace("acl(", "pg_temp.acl(")).fetchone()[0]
