@@ -1,0 +1,195 @@
+"""B17: what Supabase Realtime broadcasts cost a booking, and the rush's messages.
+
+    bench/broadcasts.py [--clients 8,32] [--rounds 3] [--leg 8] [--quiet-wait 300] [--keep]
+
+- **One fixture, one database.** Supabase Realtime's schema (the suite's copy of it,
+  tests/fixtures/realtime/supabase_realtime.sql: realtime.send, the partitioned
+  realtime.messages) is installed first, then mockbook's db/ (which turns broadcasts on, as on a
+  Supabase project), then B1's fixture (bench/fixtures.py).
+- **The legs.** Per client count, `--rounds` rounds of off, on, on, off: before each leg
+  hubspot_sync.set_realtime_broadcasts switches the triggers, then pgbench runs B1's spread
+  booking as PostgREST makes it (fixtures.SPREAD_SCRIPT) for `--leg` seconds, with the
+  backends' CPU a booking read as bench/abba.py reads it. B17 = on ÷ off bookings a second
+  (target ≥ 0.95); each round's own ratio is kept (their spread is the noise). Every booking of
+  an "on" leg must have sent its two messages (the exam's seats, the student's booking), and none
+  of an "off" leg one.
+- **The rush** (B17r): B3's rush, broadcasts on: 2,000 students for 20 seats on 64 connections;
+  the exam's topic must carry exactly 20 seats messages, saying total_bookings 1..20 once each
+  (the k-th booking to commit wrote the k-th: each held the exam's row from its seat to its
+  commit), and each winner's topic one booking message, no loser's any.
+- **A quiet start**, as bench/abba.py: the load average must first fall to half the cores.
+
+Writes bench/results/<UTC timestamp>-broadcasts.json (commit it only when a page cites it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+import abba  # noqa: E402
+import fixtures  # noqa: E402
+import pgbench  # noqa: E402
+import psycopg  # noqa: E402
+import workloads  # noqa: E402
+from common import admin_url, log, recreate_database, server_info, url_for  # noqa: E402
+
+from glue.db.source import apply_source  # noqa: E402
+
+REALTIME = HERE.parent / "tests" / "fixtures" / "realtime" / "supabase_realtime.sql"
+SWITCH = "SELECT hubspot_sync.set_realtime_broadcasts(p_enabled := %s, p_actor := 'bench')"
+MESSAGES = "SELECT count(*) FROM realtime.messages WHERE topic LIKE 'mockbook:%%'"
+
+
+def build(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(REALTIME.read_text())
+    apply_source(url)
+    fixtures.load(url)
+
+
+def switch(url: str, on: bool) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        state = conn.execute(SWITCH, (on,)).fetchone()[0]
+    assert state["broadcasts"] == ("on" if on else "off"), state
+
+
+def scalar(url: str, query: str, params: tuple = ()) -> Any:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+def compare(binary: str, url: str, clients: int, rounds: int, seconds: int) -> dict[str, Any]:
+    """`rounds` ABBA rounds, off (reference) and on (subject), at `clients` clients."""
+    cpu: dict[str, list[float | None]] = {"base": [], "subject": []}
+    counted: dict[str, list[tuple[int, int]]] = {"off": [], "on": []}
+
+    def run(on: bool) -> pgbench.PgbenchResult:
+        switch(url, on)
+        before = (workloads._bookings(url), scalar(url, MESSAGES))
+        result = abba.leg(binary, url, clients, seconds, cpu["subject" if on else "base"])
+        counted["on" if on else "off"].append(
+            (workloads._bookings(url) - before[0], scalar(url, MESSAGES) - before[1]))
+        return result
+
+    workloads._checkpoint(url)
+    pair = workloads.abba(lambda: run(False), lambda: run(True), rounds)
+    if pair.failed:
+        bad = pair.failed[0]
+        return {"clients": clients, "error": bad.describe(), "output_tail": bad.output[-2000:]}
+    result = abba.summary(clients, pair, cpu)
+    result["ratio_meaning"] = "bookings a second, broadcasts on ÷ off"
+    result["bookings_and_messages"] = counted
+    wrong = [f"{state} leg: {made} bookings, {sent} messages" for state, legs in counted.items()
+             for made, sent in legs if sent != (2 * made if state == "on" else 0)]
+    if wrong:
+        result["error"] = "; ".join(wrong)
+    return result
+
+
+def rush(url: str, binary: str) -> dict[str, Any]:
+    """B3's rush with broadcasts on; the messages it sent."""
+    switch(url, True)
+    ctx = workloads.Context(url=url, pgbench_url="", pgbench_bin=binary, leg=3, quick=True)
+    [fig] = workloads.b3(ctx)
+    with psycopg.connect(url, autocommit=True) as conn:
+        seats = [row[0] for row in conn.execute(
+            "SELECT (payload ->> 'total_bookings')::int FROM realtime.messages"
+            " WHERE topic = 'mockbook:exam:BRUSH' AND event = 'seats'")]
+        students = conn.execute(
+            "SELECT count(*), count(DISTINCT topic) FROM realtime.messages"
+            " WHERE topic LIKE 'mockbook:student:r%%' AND event = 'booking'").fetchone()
+    once = sorted(seats) == list(range(1, workloads.RUSH_SEATS + 1))
+    return {"students": workloads.RUSH_STUDENTS, "seats": workloads.RUSH_SEATS,
+            "bookings": fig.details.get("bookings"), "booking_correct": fig.passed,
+            "seats_messages": len(seats), "total_bookings_said": Counter(seats),
+            "each_seat_change_once_in_commit_order": once,
+            "winners_booking_messages": students[0], "winners_topics": students[1],
+            "latency_ms": fig.details.get("latency_ms"),
+            "passed": bool(fig.passed and once and students[0] == students[1]
+                           == workloads.RUSH_SEATS)}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="8,32", help="client counts (default 8,32)")
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds (default 3)")
+    parser.add_argument("--leg", type=int, default=8, help="seconds of one leg (default 8)")
+    parser.add_argument("--results", type=Path, default=abba.RESULTS)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--no-rush", action="store_true", help="leave out the rush")
+    parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    args.clients = [int(n) for n in args.clients.split(",")]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started, stamp = time.monotonic(), datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    server = server_info()
+    binary = pgbench.find_pgbench(server["version_num"] // 10000)
+    quiet, waited = abba.wait_for_quiet(args.quiet_wait, os.cpu_count() or 1)
+    name = f"mockbook_b17_{os.getpid()}"
+    url = url_for(name)
+    run: dict[str, Any] = {"stamp": stamp, "what": "B17: create_booking, broadcasts on ÷ off, ABBA",
+                           "leg_seconds": args.leg, "rounds": args.rounds,
+                           "script": "fixtures.SPREAD_SCRIPT (B1's spread booking)",
+                           "server": server, "cores": os.cpu_count(),
+                           "commit": abba.git("rev-parse", "HEAD"),
+                           "uncommitted_db": bool(abba.git("status", "--porcelain", "--", "db")),
+                           "load_average_before": abba.load_average(), "quiet_at_start": quiet,
+                           "waited_for_quiet_s": waited, "target": 0.95}
+    try:
+        recreate_database(name)
+        build(url)
+        for on in (False, True):  # warm both states' plans and functions
+            switch(url, on)
+            abba.leg(binary, url, min(args.clients), abba.WARM_UP_SECONDS)
+        run["figures"] = [compare(binary, url, n, args.rounds, args.leg) for n in args.clients]
+        if not args.no_rush:
+            run["rush"] = rush(url, binary)
+        run["invariants"] = abba.invariants(url)
+    finally:
+        if not args.keep:
+            with psycopg.connect(admin_url(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run["load_average_after"] = abba.load_average()
+    run["duration_s"] = round(time.monotonic() - started, 1)
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / f"{stamp}-broadcasts.json"
+    path.write_text(json.dumps(run, indent=2, default=str) + "\n")
+    for fig in run["figures"]:
+        if "error" in fig and "ratio" not in fig:
+            log(f"  {fig['clients']:>3} clients: ERROR {fig['error']}")
+            continue
+        log(f"  {fig['clients']:>3} clients: B17 on ÷ off = {fig['ratio']} (rounds "
+            f"{', '.join(map(str, fig['round_ratios']))}; off {fig['base_tps']:,} tps, on "
+            f"{fig['subject_tps']:,} tps; CPU a booking off {fig['base_cpu_us_per_booking']} µs, "
+            f"on {fig['subject_cpu_us_per_booking']} µs)"
+            + (f" ERROR {fig['error']}" if "error" in fig else ""))
+    if "rush" in run:
+        r = run["rush"]
+        log(f"  rush: {r['bookings']} bookings, {r['seats_messages']} seats messages, each seat "
+            f"change once in commit order: {r['each_seat_change_once_in_commit_order']}, "
+            f"{r['winners_booking_messages']} booking messages to {r['winners_topics']} topics")
+    log(f"wrote {path}")
+    broken = [f for f in run["figures"] if "error" in f] or [
+        v for v in run["invariants"] if not v.startswith("not ")] or (
+        "rush" in run and not run["rush"]["passed"])
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
