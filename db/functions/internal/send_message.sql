@@ -11,7 +11,8 @@ DECLARE
 BEGIN
     IF v_here IS NULL OR v_here = '' THEN
         v_here := pg_catalog.set_config('mockbook.realtime_here',
-            CASE WHEN mockbook_internal.realtime_available() THEN 'yes' ELSE 'no' END, true);
+            CASE WHEN pg_catalog.to_regnamespace('realtime') IS NULL THEN 'no' ELSE 'yes' END,
+            true);
     END IF;
     IF v_here = 'yes' AND p_topic IS NOT NULL AND p_event IS NOT NULL
        AND p_payload IS NOT NULL THEN

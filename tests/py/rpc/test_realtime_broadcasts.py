@@ -332,3 +332,6 @@ def test_the_typescript_types_are_the_messages(db: psycopg.Connection, sent: Non
         assert declared_keys(type_name) == actual_keys(by_event[event]), event
     credits = TYPES.read_text().split("export type CreditBalances = {", 1)[1].split("}", 1)[0]
     assert set(re.findall(r"(\w+): number", credits)) == set(by_event["credits"]["credits"])
+    # the booking's message writes the balances out; the one list of credit fields decides
+    fields = db.execute("SELECT mockbook_internal.credit_field_names()").fetchone()[0]
+    assert set(by_event["booking"]["credits"]) == set(by_event["credits"]["credits"]) == set(fields)

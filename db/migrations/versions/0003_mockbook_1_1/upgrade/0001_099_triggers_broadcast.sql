@@ -22,7 +22,13 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    PERFORM mockbook_internal.send_exam_seats(NEW.hubspot_id);
+    IF (OLD.capacity, OLD.total_bookings, OLD.is_active, OLD.scheduled_activation_datetime,
+        OLD.exam_date, OLD.exam_starts_at, OLD.exam_ends_at)
+       IS DISTINCT FROM (NEW.capacity, NEW.total_bookings, NEW.is_active,
+                         NEW.scheduled_activation_datetime, NEW.exam_date, NEW.exam_starts_at,
+                         NEW.exam_ends_at) THEN
+        PERFORM mockbook_internal.send_exam_seats(NEW.hubspot_id);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -48,6 +54,10 @@ DECLARE
     v_email text;
     v_message jsonb;
 BEGIN
+    IF (OLD.status, OLD.offer_expires_at, OLD.mock_exam_id)
+       IS NOT DISTINCT FROM (NEW.status, NEW.offer_expires_at, NEW.mock_exam_id) THEN
+        RETURN NULL;
+    END IF;
     IF OLD.status = 'offered' OR NEW.status = 'offered' THEN
         PERFORM mockbook_internal.send_exam_seats(NEW.mock_exam_id);
         IF OLD.mock_exam_id IS DISTINCT FROM NEW.mock_exam_id THEN
@@ -127,7 +137,13 @@ BEGIN
                    'exam_date', b.exam_date,
                    'start_time', b.start_time,
                    'end_time', b.end_time),
-               'credits', mockbook_internal.credit_balances(c))
+               -- credit_balances(c)'s object, its fields written out: the booking's hot path
+               -- (tests/py/rpc/test_realtime_broadcasts.py checks them against credit_fields)
+               'credits', jsonb_build_object(
+                   'sj_credits', c.sj_credits, 'cs_credits', c.cs_credits,
+                   'sjmini_credits', c.sjmini_credits,
+                   'mock_discussion_token', c.mock_discussion_token,
+                   'shared_mock_credits', c.shared_mock_credits))
     INTO v_later, v_email, v_message
     FROM hubspot_sync.hubspot_bookings AS b
     JOIN hubspot_sync.hubspot_contact_credits AS c ON c.student_id = b.student_id
@@ -165,6 +181,9 @@ DECLARE
     v_email text;
     v_message jsonb;
 BEGIN
+    IF mockbook_internal.credit_balances(OLD) = mockbook_internal.credit_balances(NEW) THEN
+        RETURN NULL;
+    END IF;
     -- the last change of the balances in this transaction sends them
     SELECT mockbook_internal.credit_balances(c) IS DISTINCT FROM mockbook_internal.credit_balances(NEW),
            c.email,
@@ -259,15 +278,6 @@ BEGIN
                 exam_date, start_time, end_time ON hubspot_sync.hubspot_mock_exams
             DEFERRABLE INITIALLY DEFERRED
             FOR EACH ROW
-            -- one flat OR: a row comparison becomes nested ORs, which a dump prints otherwise
-            WHEN (OLD.capacity IS DISTINCT FROM NEW.capacity OR
-                  OLD.total_bookings IS DISTINCT FROM NEW.total_bookings OR
-                  OLD.is_active IS DISTINCT FROM NEW.is_active OR
-                  OLD.scheduled_activation_datetime
-                      IS DISTINCT FROM NEW.scheduled_activation_datetime OR
-                  OLD.exam_date IS DISTINCT FROM NEW.exam_date OR
-                  OLD.exam_starts_at IS DISTINCT FROM NEW.exam_starts_at OR
-                  OLD.exam_ends_at IS DISTINCT FROM NEW.exam_ends_at)
             EXECUTE FUNCTION mockbook_internal.broadcast_exam_seats();
         IF NOT mockbook_internal.realtime_available() THEN
             ALTER TABLE hubspot_sync.hubspot_mock_exams DISABLE TRIGGER broadcast_exam_seats;
@@ -280,9 +290,6 @@ BEGIN
             AFTER UPDATE OF status, offer_expires_at, mock_exam_id ON hubspot_sync.waitlist_entries
             DEFERRABLE INITIALLY DEFERRED
             FOR EACH ROW
-            WHEN (OLD.status IS DISTINCT FROM NEW.status OR
-                  OLD.offer_expires_at IS DISTINCT FROM NEW.offer_expires_at OR
-                  OLD.mock_exam_id IS DISTINCT FROM NEW.mock_exam_id)
             EXECUTE FUNCTION mockbook_internal.broadcast_waitlist_change();
         IF NOT mockbook_internal.realtime_available() THEN
             ALTER TABLE hubspot_sync.waitlist_entries DISABLE TRIGGER broadcast_waitlist_change;
@@ -309,13 +316,8 @@ BEGIN
                 shared_mock_credits ON hubspot_sync.hubspot_contact_credits
             DEFERRABLE INITIALLY DEFERRED
             FOR EACH ROW
-            WHEN ((
-                  OLD.sj_credits IS DISTINCT FROM NEW.sj_credits OR
-                  OLD.cs_credits IS DISTINCT FROM NEW.cs_credits OR
-                  OLD.sjmini_credits IS DISTINCT FROM NEW.sjmini_credits OR
-                  OLD.mock_discussion_token IS DISTINCT FROM NEW.mock_discussion_token OR
-                  OLD.shared_mock_credits IS DISTINCT FROM NEW.shared_mock_credits)
-                  AND coalesce(current_setting('mockbook.credit_booking', true), '') = '')
+            -- (a WHEN is parsed again for every statement that writes the table: kept short)
+            WHEN (coalesce(current_setting('mockbook.credit_booking', true), '') = '')
             EXECUTE FUNCTION mockbook_internal.broadcast_credit_change();
         IF NOT mockbook_internal.realtime_available() THEN
             ALTER TABLE hubspot_sync.hubspot_contact_credits DISABLE TRIGGER broadcast_credit_change;
