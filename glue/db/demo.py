@@ -422,3 +422,67 @@ def rpc(conn: psycopg.Connection, fn: str, args: dict[str, Any], request: Any = 
         if request is not None:
             conn.execute(request)
         return conn.execute(query, args).fetchone()[0]
+
+
+# ---- live pages: the messages a database with Supabase Realtime would send -------------------
+# The embedded database has no Supabase Realtime. The demo stands in for its one piece that
+# Broadcast from the Database writes to (realtime.send storing a row in realtime.messages, with
+# realtime.topic() the policies read), turns broadcasts on for its run, reads what was sent,
+# then turns them off and removes the stand-in: the messages are the ones mockbook's triggers
+# make, through the same functions, as on a Supabase database.
+STAND_IN = "mockbook demo: a stand-in for Supabase Realtime's schema, removed at the demo's end"
+_STAND_IN_SQL = """
+CREATE SCHEMA realtime;
+CREATE TABLE realtime.messages (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(), topic text NOT NULL, extension text NOT NULL,
+    payload jsonb, event text, private boolean, inserted_at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION realtime.topic() RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT nullif(current_setting('realtime.topic', true), '') $$;
+CREATE FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean DEFAULT true)
+    RETURNS void LANGUAGE sql
+    AS $$ INSERT INTO realtime.messages (payload, event, topic, private, extension)
+          VALUES (payload, event, topic, private, 'broadcast') $$;
+"""
+_DROP_STAND_IN = """
+DROP TABLE realtime.messages;
+DROP FUNCTION realtime.send(jsonb, text, text, boolean);
+DROP FUNCTION realtime.topic();
+DROP SCHEMA realtime;
+"""
+
+
+def _stand_in_here(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT obj_description(to_regnamespace('realtime'), 'pg_namespace')"
+                        " = %s", (STAND_IN,)).fetchone()[0] is True
+
+
+def begin_broadcasts(conn: psycopg.Connection) -> bool:
+    """Broadcasts on for the demo; a stand-in for Realtime's schema where there is none (True:
+    it is the demo's, removed by end_broadcasts)."""
+    if _stand_in_here(conn):  # a demo killed before its end
+        end_broadcasts(conn, True)
+    stand_in = conn.execute("SELECT to_regnamespace('realtime') IS NULL").fetchone()[0]
+    if stand_in:
+        conn.execute(_STAND_IN_SQL)
+        conn.execute(sql.SQL("COMMENT ON SCHEMA realtime IS {}").format(sql.Literal(STAND_IN)))
+    conn.execute("SELECT hubspot_sync.set_realtime_broadcasts(p_enabled := true,"
+                 " p_actor := 'mockbook demo')")
+    return bool(stand_in)
+
+
+def end_broadcasts(conn: psycopg.Connection, stand_in: bool) -> None:
+    if stand_in:
+        conn.execute("SELECT hubspot_sync.set_realtime_broadcasts(p_enabled := false,"
+                     " p_actor := 'mockbook demo')")
+        conn.execute(_DROP_STAND_IN)
+
+
+def sent_messages(conn: psycopg.Connection, exam_ids: list[str]) -> list[dict[str, Any]]:
+    """The seats messages of these exams' topics, in the order they were written (each under
+    its exam's lock, at its commit: the exam's commit order), and the count of the students'."""
+    rows = conn.execute(
+        "SELECT topic, event, payload FROM realtime.messages"
+        " WHERE topic = ANY(%s) OR topic LIKE 'mockbook:student:%%'"
+        " ORDER BY inserted_at, id",
+        ([f"mockbook:exam:{e}" for e in exam_ids],)).fetchall()
+    return [{"topic": t, "event": e, "payload": p} for t, e, p in rows]

@@ -173,6 +173,34 @@ def book(story: Story, runner: r.Runner, plan: d.Plan, rng: random.Random) -> No
     )
 
 
+def live(story: Story, conn: psycopg.Connection, plan: d.Plan, stand_in: bool) -> None:
+    """What live pages were sent (docs/apps.md, Live pages): each small exam's seats messages in
+    commit order, and the students' own; the last message of an exam says its seats now."""
+    rush_exams = [e.hubspot_id for e in plan.exams if e.rush]
+    messages = demo_db.sent_messages(conn, rush_exams)
+    where = ("on this database, which has no Supabase Realtime, through a stand-in for "
+             "realtime.send (removed after the demo)" if stand_in else "through Supabase Realtime")
+    students = sum(1 for m in messages if m["topic"].startswith("mockbook:student:"))
+    story.say(f"[bold]Live pages[/bold]: the messages the booking calls sent {where}: "
+              f"{_n(students)} to the students' own topics (their bookings, balances, offers)")
+    table = Table(title="seats messages of the rush's exams, in commit order", title_justify="left")
+    for column in ("exam topic", "messages", "remaining seats each message said", "now"):
+        table.add_column(column)
+    consistent = True
+    for exam in rush_exams:
+        said = [m["payload"] for m in messages if m["topic"] == f"mockbook:exam:{exam}"]
+        seats = [str(p["remaining_seats"]) + ("F" if p["is_full"] else "") for p in said]
+        shown = " ".join(seats) if len(seats) <= 16 else \
+            " ".join(seats[:8]) + " … " + " ".join(seats[-6:])
+        capacity, total, _active, held = demo_db.exam_seats(conn, exam)
+        now = max(capacity - total - held, 0)
+        consistent = consistent and bool(said) and said[-1]["remaining_seats"] == now
+        table.add_row(f"mockbook:exam:{exam}", str(len(said)), shown, str(now))
+    story.console.print(table)
+    story.check("live pages check", consistent,
+                "each exam's last seats message says the seats it has (F: full)")
+
+
 def waitlist(story: Story, conn: psycopg.Connection, plan: d.Plan) -> None:
     """The waitlist moving: join a full exam, a cancellation, the offer, accepted."""
     started = time.monotonic()
@@ -431,8 +459,13 @@ def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
                 "contacts exist in the sandbox, as after an import",
                 started,
             )
-            with r.Runner(url, connection_budget(conn, plan.scale.connections)) as runner:
-                book(story, runner, plan, rng)
+            stand_in = demo_db.begin_broadcasts(conn)
+            try:
+                with r.Runner(url, connection_budget(conn, plan.scale.connections)) as runner:
+                    book(story, runner, plan, rng)
+                live(story, conn, plan, stand_in)
+            finally:
+                demo_db.end_broadcasts(conn, stand_in)
             waitlist(story, conn, plan)
             capacity(story, conn, plan)
             credits(story, conn, plan)

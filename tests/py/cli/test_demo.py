@@ -58,6 +58,8 @@ def assert_demo_passed(result: subprocess.CompletedProcess[str], *, pushed: bool
     assert "Traceback" not in out + result.stderr
     assert "capacity check: PASSED" in out
     assert "credit check: PASSED" in out
+    # the messages the rush's calls sent (docs/apps.md, Live pages), through the demo's stand-in
+    assert "live pages check: PASSED" in out and "seats messages of the rush's exams" in out
     assert ("push check: PASSED" in out) is pushed
     assert "FAILED" not in out and "OVER" not in out and "unexpected error" not in out
     assert "every check passed" in out
@@ -65,8 +67,12 @@ def assert_demo_passed(result: subprocess.CompletedProcess[str], *, pushed: bool
 
 def assert_invariants(url: str) -> None:
     """Read from the tables, not from the demo's output: the data model as the database checks it
-    (mockbook_internal.check_invariants), and no exam over its capacity."""
+    (mockbook_internal.check_invariants), and no exam over its capacity; the demo's stand-in
+    for Supabase Realtime is gone, and broadcasts with it."""
     assert rows(url, "SELECT * FROM mockbook_internal.check_invariants()") == []
+    assert rows(url, "SELECT to_regnamespace('realtime') IS NULL AS gone")[0]["gone"]
+    assert rows(url, "SELECT mockbook_internal.realtime_state() ->> 'broadcasts' AS b")[0]["b"] \
+        == "off"
     over = rows(url, """
         SELECT e.hubspot_id, e.capacity, e.total_bookings
         FROM hubspot_sync.hubspot_mock_exams e
