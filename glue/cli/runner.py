@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import psycopg
 from rich.table import Table
 
 from glue import exitcodes, lifecycle, logs
@@ -25,6 +26,7 @@ from glue.cli import AppContext, streams
 from glue.cli.options import push_settings_options, setting_option
 from glue.cli.progress import step_bar
 from glue.config import WORKER_WEBHOOKS, PushSettings
+from glue.db.lease import Lease
 from glue.hubspot.client import check_settings
 from glue.run.cycle import (
     OK,
@@ -32,9 +34,10 @@ from glue.run.cycle import (
     SKIPPED,
     STEPS,
     CycleReport,
-    acquire_run_lock,
+    acquire_run_lease,
     check_migrated,
     connect,
+    run_lease,
     run_once,
 )
 from glue.run.describe import describe
@@ -79,12 +82,12 @@ def run(
     """One cron cycle: pull, waitlist offers, past bookings completed, cache rebuild, push,
     audit notes, analytics (when due), purge.
 
-    One run at a time per database (an advisory lock): a second one exits 75 at once, or with
-    --wait waits for the first. A step that fails is reported and the others still run. Exit 0,
-    1 when a step failed or something was dead-lettered, 2 on misconfiguration, 75 busy, 128 +
-    the signal's number when SIGTERM, SIGINT or SIGHUP stopped it (the HubSpot call in hand
-    finished, the rest of the push batch given back, the remaining steps left to the next
-    run)."""
+    One run at a time per database (a lease in the database, renewed while the run goes on): a
+    second one exits 75 at once, or with --wait waits for the first. A step that fails is
+    reported and the others still run. Exit 0, 1 when a step failed or something was
+    dead-lettered, 2 on misconfiguration, 75 busy, 128 + the signal's number when SIGTERM,
+    SIGINT or SIGHUP stopped it (the HubSpot call in hand finished, the rest of the push batch
+    given back, the remaining steps left to the next run)."""
     as_json = json_flag or app.json_output
     with logs.configured(json_lines=logs.wants_json(as_json)):
         _run(app, wait, as_json, push_budget, push_settings)
@@ -103,38 +106,51 @@ def _run(
     with lifecycle.graceful() as stop, connect(url, RUN_APPLICATION) as conn:
         check_migrated(conn)
         started = time.monotonic()
-        got = acquire_run_lock(
+        lease = run_lease()
+        state = acquire_run_lease(
             conn,
+            lease,
             wait=wait,
             stop=stop,
-            on_wait=lambda: log.info(
-                "another mockbook run holds the lock; waiting for it",
-                extra=logs.fields(event="lock_wait"),
+            on_wait=lambda holder: log.info(
+                "another mockbook run holds the lock (%s); waiting for it", holder.describe(),
+                extra=logs.fields(event="lock_wait", holder=holder.holder),
             ),
         )
-        if not got:
-            message = "another mockbook run is running (the lock is taken); try again later"
+        if not state.taken:
+            message = (f"another mockbook run is running (the lock is {state.describe()}); "
+                       "try again later")
             if as_json:
-                click.echo(json.dumps({"ok": False, "exit_code": exitcodes.BUSY, "busy": True}))
+                click.echo(json.dumps({"ok": False, "exit_code": exitcodes.BUSY, "busy": True,
+                                       "holder": state.holder}))
             else:
                 click.echo(f"mockbook: {message} or use --wait", err=True)
             sys.exit(exitcodes.BUSY)
         waited = time.monotonic() - started if wait else 0.0
-        # on a terminal, a bar of the steps on stderr (nothing in cron's mail, or with --json)
-        with step_bar("mockbook run:", STEPS, enabled=not as_json) as advance:
-            report = run_once(
-                settings,
-                url,
-                conn,
-                stop=stop,
-                push_settings=push_settings,
-                push_budget=push_budget,
-                progress=advance,
-            )
+        try:
+            # on a terminal, a bar of the steps on stderr (nothing in cron's mail, or with --json)
+            with step_bar("mockbook run:", STEPS, enabled=not as_json) as advance:
+                report = run_once(
+                    settings,
+                    url,
+                    conn,
+                    stop=stop,
+                    lease=lease,
+                    push_settings=push_settings,
+                    push_budget=push_budget,
+                    progress=advance,
+                )
+        finally:
+            _give_back(lease, conn)
     code, process = report.exit_code, lifecycle.current()
     stopped_by = process.signal_name if process is not None else None
     if process is not None and stopped_by:
         code = process.exit_code(code)
+    elif lease.lost.is_set():  # another run took the lease over: it carries on (75, as busy)
+        code = exitcodes.BUSY
+        click.echo("mockbook: this run could not renew its lock for "
+                   f"{lease.seconds:.0f} s and another run took it over: stopped, the other "
+                   "run carries on", err=True)
     if as_json:
         extra = {"lock_waited_seconds": round(waited, 3), "ok": code == exitcodes.OK,
                  "exit_code": code} | ({"stopped_by": stopped_by} if stopped_by else {})
@@ -151,6 +167,17 @@ def _run(
             ):
                 click.echo(f"mockbook: {result.name}: {result.error}", err=True)
     sys.exit(code)
+
+
+def _give_back(lease: Lease, conn: psycopg.Connection) -> None:
+    """The run lease given back at the run's end; a database gone by then leaves it to expire
+    (LEASE_SECONDS), as a killed run does."""
+    try:
+        lease.release(conn)
+    except psycopg.Error as exc:
+        log.warning("could not give the run lock back (%s): it expires in %.0f s",
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    lease.seconds)
 
 
 @click.command("worker")

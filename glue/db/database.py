@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from glue import lifecycle
 from glue.db import runs
+from glue.db.connection import connect, pool_kwargs
 from glue.db.status import data_problem_rows
 from glue.hubspot import wire
 
@@ -51,11 +51,11 @@ class Database:
         connect_timeout: int | None = None,
     ) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {
-            "autocommit": True,
-            "row_factory": dict_row,
-            "application_name": application_name,
-        }
+        # no server-side prepared statements: the connection may pass through a transaction-mode
+        # pooler (glue.db.connection)
+        kwargs: dict[str, Any] = pool_kwargs(
+            autocommit=True, row_factory=dict_row, application_name=application_name
+        )
         if connect_timeout is not None:
             kwargs["connect_timeout"] = connect_timeout
         self.pool = ConnectionPool(
@@ -96,7 +96,7 @@ class Database:
     def probe(self, *, connect_timeout: int) -> None:
         """Open and close a new connection, outside the pool: raises psycopg.OperationalError
         while the database accepts none."""
-        with psycopg.connect(self.url, connect_timeout=connect_timeout, autocommit=True):
+        with connect(self.url, connect_timeout=connect_timeout, autocommit=True):
             pass
 
     def data_problems(self) -> list[str]:
@@ -171,7 +171,7 @@ class Database:
         attempt counted); how many. For a push that was stopped, or whose process is gone. On
         a connection of its own, outside the pool: the one statement a stop does not cancel
         (glue.lifecycle)."""
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+        with connect(self.url, autocommit=True, connect_timeout=10) as conn:
             ids = runs.leased_row_ids(conn, worker)
             if ids:
                 conn.execute(_FAIL_SYNC_ROWS, {"w": worker, "ids": ids, "e": reason[:2000],

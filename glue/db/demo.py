@@ -16,6 +16,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from glue.db.connection import connect
+
 
 class MixedBookings(Exception):
     """Bookings join the demo's students or exams with other rows: the reset deletes nothing."""
@@ -268,7 +270,7 @@ def other_pending(conn: psycopg.Connection, student_ids: list[str], exam_ids: li
 
 def bookings_of(url: str, student_ids: list[str], exam_ids: list[str]) -> list[dict[str, Any]]:
     """The bookings of these students on these exams, oldest first (a connection of its own)."""
-    with psycopg.connect(url, row_factory=dict_row) as conn:
+    with connect(url, row_factory=dict_row) as conn:
         return conn.execute(
             "SELECT booking_id, hubspot_id, is_active, associated_mock_exam, student_id "
             "FROM hubspot_sync.hubspot_bookings WHERE student_id = ANY(%s) "

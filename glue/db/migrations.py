@@ -103,9 +103,9 @@ def revisions() -> list[str]:
 
 def current(url: str) -> str | None:
     """The revision the database at `url` is at (None: not under Alembic yet)."""
-    import psycopg
+    from glue.db.connection import connect
 
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         row = conn.execute("SELECT to_regclass('mockbook.alembic_version') IS NOT NULL").fetchone()
         if not row or not row[0]:
             return None

@@ -5,6 +5,7 @@ hubspot_sync functions by name (their SQL lives in db/functions/), over the glue
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,15 +15,18 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from glue.db.database import Database
+from glue.db.lease import Lease
 from glue.hubspot import wire
 from glue.hubspot.catalogue import SYNCED
+
+log = logging.getLogger(__name__)
 
 # The tables of what is applied (where its dead letters are filed): the catalogue's.
 EXAMS_TABLE, CONTACTS_TABLE, BOOKINGS_TABLE = (
     SYNCED[k].table for k in ("exams", "contacts", "bookings")
 )
-# One audit-notes writer per database at a time (pg_try_advisory_lock key).
-NOTES_LOCK_KEY = 0x6D6B6E6F7465  # "mknote"
+# One audit-notes writer per database at a time: the lease 'notes' (glue.db.lease).
+NOTES_LEASE = "notes"
 
 
 class PullDatabase:
@@ -243,14 +247,23 @@ class PullDatabase:
 
     @contextmanager
     def notes_lock(self) -> Iterator[bool]:
-        """Hold the audit-notes advisory lock for the block (yields False when another process
-        holds it: then do nothing)."""
+        """Hold the audit-notes lease for the block, renewed while it runs (yields False when
+        another process holds it: then do nothing). A lease row, not an advisory lock: it
+        holds no connection and lives on no pooled server connection (glue.db.lease)."""
+        lease = Lease(NOTES_LEASE)
         with self.db.pool.connection() as conn:
-            got = conn.execute(
-                "SELECT pg_try_advisory_lock(%s) AS ok", (NOTES_LOCK_KEY,)
-            ).fetchone()
+            mine = lease.take(conn).taken
+        if not mine:
+            yield False
+            return
+        try:
+            with lease.kept(self.db.pool.connection):
+                yield True
+        finally:
             try:
-                yield bool(got["ok"])
-            finally:
-                if got["ok"]:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (NOTES_LOCK_KEY,))
+                with self.db.pool.connection() as conn:
+                    lease.release(conn)
+            except Exception as exc:  # the database away: the lease expires by itself
+                log.warning("could not give the audit-notes lease back (%s): it expires in "
+                            "%.0f s", str(exc).strip().splitlines()[0] if str(exc).strip()
+                            else type(exc).__name__, lease.seconds)

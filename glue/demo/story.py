@@ -28,6 +28,8 @@ from glue.cli.options import setting_option
 from glue.config import DEMO_SCALE
 from glue.db import demo as demo_db
 from glue.db import migrations
+from glue.db.connection import connect
+from glue.db.pooler import refuse_transaction
 from glue.demo import data as d
 from glue.demo import rush as r
 from glue.sandbox import Sandbox
@@ -442,7 +444,9 @@ def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
             "to your HubSpot. `make demo` uses the embedded database instead."
         )
     rng = random.Random(seed)
-    with psycopg.connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:
+        refuse_transaction(conn, url, "mockbook demo",
+                           "one demo at a time is kept by a session-level lock")
         if not d.take_lock(conn):
             click.echo("mockbook demo: another demo is running on this database", err=True)
             sys.exit(exitcodes.BUSY)
@@ -488,7 +492,10 @@ def demo(app: AppContext, scale: str, seed: int, clean: bool) -> None:
 def _clean(app: AppContext) -> None:
     """`mockbook demo --clean`: delete the demo's rows and every row about them (ledger, audit,
     outbox, dead letters), so that nothing of the demo is ever sent to a configured portal."""
-    with psycopg.connect(app.database_url(), autocommit=True) as conn:
+    url = app.database_url()
+    with connect(url, autocommit=True) as conn:
+        refuse_transaction(conn, url, "mockbook demo --clean",
+                           "one demo at a time is kept by a session-level lock")
         if not d.take_lock(conn):
             click.echo("mockbook demo: another demo is running on this database", err=True)
             sys.exit(exitcodes.BUSY)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,9 @@ from glue.cache import (
 )
 from glue.config import ConfigError, PushSettings, Settings, declared
 from glue.db import runs
+from glue.db.connection import connect as db_connect
 from glue.db.database import Database
+from glue.db.lease import Lease, LeaseState
 from glue.hubspot.catalogue import CYCLE
 from glue.hubspot.client import HubSpotClient, HubSpotError, host_limiter_path, limiter_name
 from glue.hubspot.ratelimit import DailyBudgetExhausted, ShareLimiter, Stopped, build_limiter
@@ -83,10 +86,13 @@ from glue.sync.push import (
 # The HubSpot rate limiter is wrapped so that a Redis outage falls back to a per-process limit
 # instead of failing the push (glue.hubspot.ratelimit's Redis window raises while Redis is away).
 #
-# `mockbook run` (:func:`run_once`): every step once, under a per-database advisory lock
-# (``pg_try_advisory_lock(hashtextextended('mockbook:run', 0))``, session-level, on the
-# connection the cycle uses, so it is released when the run ends or dies). A second run finds
-# it taken: it exits 75 at once, or waits with --wait.
+# `mockbook run` (:func:`run_once`): every step once, under the per-database run lease (the
+# row 'run' of mockbook_internal.glue_leases, glue.db.lease: taken before the cycle, renewed
+# every 15 s while it runs, given back at its end; a run that died leaves it until it expires,
+# 60 s, or until a run on the same host sees its process gone). A lease, not a session-level
+# advisory lock: behind a transaction-mode pooler such a lock stays on the pooled server
+# connection that took it. A second run finds the lease held: it exits 75 at once, or waits
+# with --wait.
 #
 # (One module: the steps are short and read best next to the one dispatcher that orders them.)
 
@@ -578,43 +584,45 @@ def _one_step(name: str, cycle: Cycle, report: CycleReport) -> None:
 
 
 # ---- one cycle of every step: `mockbook run` ---------------------------------------------------
-RUN_LOCK = "mockbook:run"
+RUN_LEASE = "run"
 RUN_APPLICATION = "mockbook-run"
 
 
 def connect(url: str, application_name: str) -> psycopg.Connection:
-    """A connection of the run or the worker; a stop cancels its statement in hand
-    (glue.lifecycle)."""
-    return lifecycle.track(psycopg.connect(
+    """A connection of the run or the worker (no server-side prepared statements:
+    glue.db.connection); a stop cancels its statement in hand (glue.lifecycle)."""
+    return lifecycle.track(db_connect(
         url, autocommit=True, application_name=application_name, connect_timeout=10
     ))
 
 
-def try_run_lock(conn: psycopg.Connection) -> bool:
-    """The per-database run lock, session-level: held until released or the session ends."""
-    return runs.try_advisory_lock(conn, RUN_LOCK)
+def run_lease() -> Lease:
+    """This process's lease of the run (``take`` it, then keep it through :func:`run_once`)."""
+    return Lease(RUN_LEASE)
 
 
-def acquire_run_lock(
+def acquire_run_lease(
     conn: psycopg.Connection,
+    lease: Lease,
     *,
     wait: bool,
     stop: threading.Event,
-    on_wait: Callable[[], None] = lambda: None,
-) -> bool:
-    """True once ``conn`` holds the run lock; False when another run holds it and ``wait`` is
-    off (or a stop was asked while waiting). ``on_wait`` is called once, when waiting starts."""
+    on_wait: Callable[[LeaseState], None] = lambda state: None,
+) -> LeaseState:
+    """The run lease, taken on ``conn``: ``taken`` once ours; not taken when another run holds
+    it and ``wait`` is off (or a stop was asked while waiting). ``on_wait(state)`` is called
+    once, when waiting starts, with the holder's lease."""
     delay, announced = 0.2, False
-    while not try_run_lock(conn):
-        if not wait or stop.is_set():
-            return False
+    while True:
+        state = lease.take(conn)
+        if state.taken or not wait or stop.is_set():
+            return state
         if not announced:
-            on_wait()
+            on_wait(state)
             announced = True
         if stop.wait(delay):
-            return False
+            return state
         delay = min(delay * 2, 2.0)
-    return True
 
 
 def check_migrated(conn: psycopg.Connection) -> None:
@@ -629,13 +637,15 @@ def run_once(
     conn: psycopg.Connection,
     *,
     stop: threading.Event,
+    lease: Lease | None = None,
     push_settings: PushSettings | None = None,
     push_budget: float | None = None,
     push_linger: float = 5.0,
     progress: Callable[[], None] = lambda: None,
 ) -> CycleReport:
-    """One cron cycle on ``conn`` (which holds the run lock): every step once; ``progress()``
-    after each."""
+    """One cron cycle on ``conn``: every step once; ``progress()`` after each. ``lease``: the run
+    lease, taken: renewed while the cycle runs (on the cycle's pool); lost to another run (this
+    one stalled past it), it stops the cycle as a stop does (``lease.lost``)."""
     hubspot, reader = hubspot_seams(settings)
     keeper = CacheKeeper(settings.redis_url)
     # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
@@ -652,7 +662,10 @@ def run_once(
             push_budget=settings.run_push_budget_seconds if push_budget is None else push_budget,
             push_linger=push_linger,
         )
+        kept = nullcontext() if lease is None else lease.kept(db.pool.connection,
+                                                              on_lost=stop.set)
         try:
-            return step(cycle, STEPS, done=progress)
+            with kept:
+                return step(cycle, STEPS, done=progress)
         finally:
             keeper.close()

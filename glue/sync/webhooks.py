@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from glue.cache import CacheKeeper
 from glue.config import WEBHOOKS_PATH, ConfigError, Settings
+from glue.db.connection import connect
 from glue.db.database import Database
 from glue.hubspot import wire
 from glue.hubspot.client import CONTACTS, HubSpotClient
@@ -446,7 +447,7 @@ class WebhookService:
             settings,
             gate=self.gate,
             keeper=keeper,
-            cache_conn=lambda: psycopg.connect(
+            cache_conn=lambda: connect(
                 url, autocommit=True, application_name="mockbook-webhooks"
             ),
             poll_seconds=poll_seconds,

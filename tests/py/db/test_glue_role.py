@@ -31,13 +31,14 @@ GLUE_FUNCTIONS = {
     "reconcile_state", "requeue_records", "claim_audit_notes", "mark_audit_notes",
     "store_webhook_events", "claim_webhook_events", "finish_webhook_events", "refresh_analytics",
     "purge_sync_queue", "purge_idempotency_results", "check_invariants",
-    "oldest_unsent_audit_seconds", "trace_record",
+    "oldest_unsent_audit_seconds", "trace_record", "take_glue_lease", "release_glue_lease",
     # the API's jobs and the cache's read
     "process_waitlist", "complete_past_bookings", "list_available_exams",
 }
 GLUE_READS = {
     "hubspot_contact_credits", "hubspot_mock_exams", "hubspot_bookings", "sync_queue",
     "sync_errors", "sync_metadata", "waitlist_entries", "sync_health", "booking_conflicts",
+    "glue_leases",
 }
 
 

@@ -30,8 +30,10 @@ sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
 
 REDIS_DB = 12
-LOCK_SQL = "SELECT pg_advisory_lock(hashtextextended('mockbook:run', 0))"
-UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended('mockbook:run', 0))"
+# the run lease as another host's `mockbook run` holds it (glue.db.lease)
+HOLDER = "another-host:4242:abcdef"
+LOCK_SQL = f"SELECT mockbook_internal.take_glue_lease('run', '{HOLDER}', 60)"
+UNLOCK_SQL = f"SELECT mockbook_internal.release_glue_lease('run', '{HOLDER}')"
 
 
 @pytest.fixture
@@ -238,9 +240,9 @@ def test_a_second_run_exits_75_at_once_or_waits_for_the_lock(
         # it returns at all while the lock is held: it did not wait for it
         code, out, err = run_main(["run"], env, monkeypatch, capsys)
         assert code == 75, err
-        assert "another mockbook run is running" in err
+        assert "another mockbook run is running" in err and HOLDER in err, err
         code, out, _ = run_main(["run", "--json"], env, monkeypatch, capsys)
-        assert (code, json.loads(out)["busy"]) == (75, True)
+        assert (code, json.loads(out)["busy"], json.loads(out)["holder"]) == (75, True, HOLDER)
         # nothing ran: no pull was recorded
         assert query(push_db, "SELECT count(*) AS n FROM hubspot_sync.sync_metadata")[0]["n"] == 0
 
