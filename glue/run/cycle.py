@@ -31,6 +31,7 @@ from glue.cache import (
 )
 from glue.config import ConfigError, PushSettings, Settings, declared
 from glue.db import runs
+from glue.db.connection import Layout
 from glue.db.connection import connect as db_connect
 from glue.db.database import Database
 from glue.db.lease import Lease, LeaseState
@@ -586,6 +587,16 @@ def _one_step(name: str, cycle: Cycle, report: CycleReport) -> None:
 # ---- one cycle of every step: `mockbook run` ---------------------------------------------------
 RUN_LEASE = "run"
 RUN_APPLICATION = "mockbook-run"
+# `mockbook run`'s database connections at once (glue.db.connection.Layout): the cycle's own (the
+# lease, the cache, waitlist, completion, analytics and purge steps), the one a stop opens to give
+# the push's leased rows back (glue.db.database.Database.give_back_leases), and the pool of the
+# push, the pull and the notes (a push's connections at once, and one for the lease's renewals
+# and the portal check).
+RUN_LAYOUT = Layout(
+    "run",
+    own=(("the cycle's", 1), ("rows given back at a stop", 1)),
+    pools=(("push, pull and notes", PUSH_CONNECTIONS + 1),),
+)
 
 
 def connect(url: str, application_name: str) -> psycopg.Connection:
@@ -646,10 +657,11 @@ def run_once(
     """One cron cycle on ``conn``: every step once; ``progress()`` after each. ``lease``: the run
     lease, taken: renewed while the cycle runs (on the cycle's pool); lost to another run (this
     one stalled past it), it stops the cycle as a stop does (``lease.lost``)."""
+    sizes = RUN_LAYOUT.sizes(settings.database_connections)  # ConfigError below its least
     hubspot, reader = hubspot_seams(settings)
     keeper = CacheKeeper(settings.redis_url)
-    # a push's connections at once, and one for the cycle's other steps (as before the push's lanes)
-    with Database(url, max_size=PUSH_CONNECTIONS + 1, application_name=RUN_APPLICATION) as db:
+    with Database(url, max_size=sizes["push, pull and notes"],
+                  application_name=RUN_APPLICATION) as db:
         cycle = Cycle(
             settings=settings,
             conn=conn,

@@ -21,6 +21,7 @@ from glue import exitcodes
 from glue.cache import CacheKeeper, OutboxWatch
 from glue.config import PushSettings, Settings
 from glue.db import runs
+from glue.db.connection import Layout
 from glue.db.database import Database
 from glue.hubspot.client import HubSpotClient
 from glue.hubspot.ratelimit import Stopped
@@ -81,6 +82,16 @@ from glue.sync.refresh import RefreshProcessor
 log = logging.getLogger(__name__)
 
 WORKER_APPLICATION = "mockbook-worker"
+# The worker's database connections at once (glue.db.connection.Layout): one each for the cache
+# thread, the sync lane and the push loop, one a connect or a stop opens to give leased rows
+# back, and the pools of the push (a push's connections at once, and one more), of the sync
+# lane (pull, notes, analytics, purge) and of the refresh lane (on-demand refreshes).
+PUSH_POOL, SYNC_POOL, REFRESH_POOL = "push", "sync lane", "refresh lane"
+WORKER_LAYOUT = Layout(
+    "worker",
+    own=(("cache thread", 1), ("sync lane", 1), ("push loop", 1), ("rows given back", 1)),
+    pools=((PUSH_POOL, PUSH_CONNECTIONS + 1), (SYNC_POOL, 3), (REFRESH_POOL, 2)),
+)
 
 
 # ---- long-running: `mockbook worker` -------------------------------------------------------------
@@ -284,8 +295,10 @@ class SyncLane(_Reconnecting):
         worker: str,
         on_changed: Callable[[], None],
         checked: threading.Event | None = None,
+        pool_size: int = 3,
     ) -> None:
         super().__init__("mockbook-sync", stop)
+        self.pool_size = pool_size  # its pool's largest size (WORKER_LAYOUT)
         # set once the push loop's start-up check of HubSpot passed: the lane waits for it (up to
         # CHECK_WAIT) rather than spend the same calls of the rate budget on a check of its own
         self.checked = checked
@@ -309,7 +322,7 @@ class SyncLane(_Reconnecting):
     def _connect(self) -> Cycle:
         conn = connect(self.url, WORKER_APPLICATION)
         try:
-            db = Database(self.url, max_size=3, application_name=WORKER_APPLICATION)
+            db = Database(self.url, max_size=self.pool_size, application_name=WORKER_APPLICATION)
         except Exception:
             _close_quietly(conn.close)
             raise
@@ -382,8 +395,10 @@ class RefreshLane(threading.Thread):
     the Redis keys' sources: ``on_changed`` asks the cache thread for a rebuild."""
 
     def __init__(self, settings: Settings, url: str, stop: threading.Event, *,
-                 reader: HubSpotReader, worker: str, on_changed: Callable[[], None]) -> None:
+                 reader: HubSpotReader, worker: str, on_changed: Callable[[], None],
+                 pool_size: int = 2) -> None:
         super().__init__(name="mockbook-refresh", daemon=True)
+        self.pool_size = pool_size  # its pool's largest size (WORKER_LAYOUT)
         self.settings = settings
         self.url = url
         self.stop = stop
@@ -392,7 +407,7 @@ class RefreshLane(threading.Thread):
         self.on_changed = on_changed
 
     def run(self) -> None:
-        db = Database(self.url, max_size=2, application_name=WORKER_APPLICATION)
+        db = Database(self.url, max_size=self.pool_size, application_name=WORKER_APPLICATION)
         db.pool.timeout = 10.0
         try:
             RefreshProcessor(db, self.reader, self.settings, worker=self.worker,
@@ -416,10 +431,14 @@ class Worker:
         stop: threading.Event,
         push_settings: PushSettings | None = None,
         name: str | None = None,
+        pool_sizes: dict[str, int] | None = None,
     ) -> None:
         self.settings = settings
         self.url = url
         self.stop = stop
+        # its pools' sizes within MOCKBOOK_DATABASE_CONNECTIONS (WORKER_LAYOUT, or the layout
+        # with the webhook intake's pools: glue.cli.runner)
+        self.pool_sizes = pool_sizes or WORKER_LAYOUT.sizes(settings.database_connections)
         self.name = name or default_worker_name()
         self.push_settings = push_settings or PushSettings()
         self.keeper = CacheKeeper(settings.redis_url)
@@ -432,11 +451,13 @@ class Worker:
                                                   host_shared=True)
         self.lane = SyncLane(settings, url, stop, hubspot=lane_hubspot, reader=lane_reader,
                              worker=self.name, on_changed=self.follower.request_rebuild,
-                             checked=self.hubspot_checked)
+                             checked=self.hubspot_checked,
+                             pool_size=self.pool_sizes[SYNC_POOL])
         _, refresh_reader = hubspot_seams(settings, share=REFRESH_LANE_SHARE, stop=stop,
                                           host_shared=True)
         self.refresh = RefreshLane(settings, url, stop, reader=refresh_reader, worker=self.name,
-                                   on_changed=self.follower.request_rebuild)
+                                   on_changed=self.follower.request_rebuild,
+                                   pool_size=self.pool_sizes[REFRESH_POOL])
         self.cycle: Cycle | None = None
         self.hubspot_ready = False
         self.reconnects = 0
@@ -454,7 +475,7 @@ class Worker:
         self._close()
         conn = connect(self.url, WORKER_APPLICATION)
         # a push's connections at once (a pool timeout here reads as a lost database), and one more
-        db = Database(self.url, max_size=PUSH_CONNECTIONS + 1,
+        db = Database(self.url, max_size=self.pool_sizes[PUSH_POOL],
                       application_name=WORKER_APPLICATION)
         db.pool.timeout = 10.0  # a pool waiting 30 s for a dead server would stall the loop
         self.cycle = Cycle(

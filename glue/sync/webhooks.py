@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from glue.cache import CacheKeeper
 from glue.config import WEBHOOKS_PATH, ConfigError, Settings
-from glue.db.connection import connect
+from glue.db.connection import Layout, connect
 from glue.db.database import Database
 from glue.hubspot import wire
 from glue.hubspot.client import CONTACTS, HubSpotClient
@@ -410,6 +410,15 @@ def build_app(
 
 
 # ---- intake and processor together --------------------------------------------------------------
+# The service's database connections at once (glue.db.connection.Layout): the processor's for the
+# Redis keys (with REDIS_URL), the one the intake opens to see the database back while it is down,
+# and the pools of the intake (its deliveries' stores) and of the processor (with the portal gate).
+INTAKE_POOL, PROCESSOR_POOL = "webhook intake", "webhook processor"
+WEBHOOKS_LAYOUT = Layout(
+    "webhooks serve",
+    own=(("the processor's Redis keys", 1), ("the intake's database check", 1)),
+    pools=((INTAKE_POOL, 4), (PROCESSOR_POOL, 4)),
+)
 class WebhookService:
     """The intake server and its processor thread: what ``mockbook webhooks serve`` runs, and
     ``mockbook worker --webhooks HOST:PORT`` beside the worker. Each has a database pool of its
@@ -429,15 +438,20 @@ class WebhookService:
         reader: HubSpotReader | None = None,
         limiter: RateLimiter | None = None,
         poll_seconds: float = 5.0,
+        pool_sizes: dict[str, int] | None = None,
     ) -> None:
         self.stop_event = stop or threading.Event()
+        # the pools' sizes within MOCKBOOK_DATABASE_CONNECTIONS (WEBHOOKS_LAYOUT, or the
+        # worker's layout when it runs beside the worker)
+        sizes = pool_sizes or WEBHOOKS_LAYOUT.sizes(settings.database_connections)
         if reader is None:
             # ``limiter``: the worker's, so that one process spends one HubSpot budget.
             client = HubSpotClient.from_settings(settings)
             if limiter is not None:
                 client.limiter = limiter
             reader = HubSpotReader(client)
-        self.db = Database(url, max_size=4, application_name="mockbook-webhooks")
+        self.db = Database(url, max_size=sizes[PROCESSOR_POOL],
+                           application_name="mockbook-webhooks")
         # the one portal gate (glue.sync.portal): checked at start, then on every event
         self.gate = PortalGate(self.db, reader.client, settings)
         keeper = CacheKeeper(settings.redis_url) if settings.redis_url else None
@@ -455,7 +469,7 @@ class WebhookService:
         self.keeper = keeper
         self.intake_db = Database(
             url,
-            max_size=4,
+            max_size=sizes[INTAKE_POOL],
             application_name="mockbook-webhooks",
             wait_seconds=STORE_WAIT_SECONDS,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,

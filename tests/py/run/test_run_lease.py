@@ -38,10 +38,16 @@ push_db = push_helpers.push_db
 TAKERS = 6  # connections racing for one lease
 
 
-@pytest.fixture(scope="module", params=["transaction", "session"])
+# Server connections per (user, database): through transaction mode a few serve two runs; through
+# session mode each client connection holds one, and two runs hold 7 each at most.
+POOL_SIZES = {"transaction": 3, "session": 16}
+
+
+@pytest.fixture(scope="module", params=list(POOL_SIZES))
 def bouncer(request: pytest.FixtureRequest) -> Iterator[PgBouncer]:
-    """A PgBouncer of this module in each mode, 3 server connections per pool."""
-    with PgBouncer(request.param, url_for("postgres"), pool_size=3) as running:
+    """A PgBouncer of this module in each mode."""
+    with PgBouncer(request.param, url_for("postgres"),
+                   pool_size=POOL_SIZES[request.param]) as running:
         yield running
 
 
