@@ -133,7 +133,7 @@ LONGEST_FIRST = ("connections", "test_signals.py", "test_signals_sync.py",
                  "test_adopt_production.py", "test_term_model.py",
                  "test_properties.py", "test_legacy_grants.py", "test_adopt_live.py",
                  "test_push_crash.py", "test_pooler_commands.py", "test_tls.py",
-                 "test_cli_sync.py", "test_webhooks.py", "test_notes.py",
+                 "test_connection_budget.py", "test_cli_sync.py", "test_webhooks.py", "test_notes.py",
                  "test_supabase_roles.py", "test_pull.py", "test_status.py", "test_cli.py",
                  "test_sync_merge.py", "test_sync_records.py", "test_push.py", "test_import.py",
                  "test_freeze.py", "test_revision_steps.py")

@@ -245,3 +245,25 @@ def test_a_waiting_run_starts_when_the_first_ends(
 def test_the_holder_name_is_host_pid_random() -> None:
     host, pid, tail = holder_name().split(":")
     assert pid.isdigit() and len(tail) == 6 and host
+
+
+@pytest.mark.parametrize(("url", "mode"), [
+    ("postgresql://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres",
+     "transaction"),
+    ("postgresql://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres",
+     "session"),
+    ("postgresql://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com/postgres", "session"),
+    ("postgresql://postgres:pw@db.abcdefghijkl.supabase.co:5432/postgres", "direct"),
+    ("postgresql://mockbook@db.internal:6543/mockbook", None),
+])
+def test_supabase_host_names_say_the_mode(url: str, mode: str | None) -> None:
+    """What Supabase's host names and ports say (glue.db.pooler.by_host); a refusal names the
+    session pooler on the same host, or the direct connection."""
+    from glue.db.pooler import by_host, session_url_hint
+
+    found = by_host(url)
+    assert (found.mode if found else None) == mode
+    hint = session_url_hint(url)
+    assert "direct" in hint and "5432" in hint
+    if "pooler.supabase.com" in url:
+        assert "aws-0-eu-central-1.pooler.supabase.com:5432" in hint
