@@ -104,47 +104,36 @@ def _server_sees(conn: psycopg.Connection[Any]) -> tuple[str | None, int | None]
     return (values[0], values[1])
 
 
-def detect(conn: psycopg.Connection[Any], url: str, *, wait: float = PROBE_WAIT) -> Mode:
-    """What stands between this process and the server of ``conn`` (autocommit, opened on
-    ``url``): the probe opens one more connection for a few transactions, and gives up on it
-    after ``wait`` seconds (a session pool with no server connection free keeps it waiting)."""
-    pid_a = _pid(conn)
-    probe: dict[str, Any] = {}
+def _probe(conn: psycopg.Connection[Any], url: str, pid_a: int, wait: float) -> dict[str, Any]:
+    """A second connection's server pids beside ``conn``'s (``b``), and ``conn``'s again
+    between them (``a``): a few rounds in a thread, given up after ``wait`` seconds (``error``
+    then says why)."""
+    probe: dict[str, Any] = {"a": [], "b": []}
 
     def second() -> None:
         try:
             with connect(url, autocommit=True, application_name="mockbook-probe",
                          connect_timeout=10) as other:
                 for _ in range(PROBE_ROUNDS):
-                    probe.setdefault("b", []).append(_pid(other))
-                    if probe["b"][-1] == pid_a:
+                    probe["b"].append(_pid(other))
+                    probe["a"].append(_pid(conn))
+                    if probe["b"][-1] == pid_a or probe["a"][-1] != pid_a:
                         return
-                    probe.setdefault("a", []).append(_pid(conn))
-                    if probe["a"][-1] != pid_a:
-                        return
+            probe["done"] = True
         except psycopg.Error as exc:
             probe["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
 
     thread = threading.Thread(target=second, name="mockbook-probe", daemon=True)
     thread.start()
     thread.join(wait)
-    if thread.is_alive() or "error" in probe:
-        named = by_host(url)
-        if named is not None:
-            return named
-        why = (probe.get("error") or
-               f"a second connection was not served within {wait:.0f} s: a full session pool?")
-        return Mode(UNKNOWN, f"the probe could not tell ({why})")
-    if pid_a in probe.get("b", []):
-        return Mode(TRANSACTION, "two client connections open at once were served by one "
-                                 f"server connection (pid {pid_a})")
-    changed = [pid for pid in probe.get("a", []) if pid != pid_a]
-    if changed:
-        return Mode(TRANSACTION, "one client connection was served by server connections "
-                                 f"{pid_a} and {changed[0]} in turn")
-    named = by_host(url)
-    if named is not None:
-        return named
+    if thread.is_alive():
+        probe["error"] = f"a second connection was not served within {wait:.0f} s: a full " \
+                         "session pool?"
+    return probe
+
+
+def _by_address(conn: psycopg.Connection[Any]) -> Mode:
+    """Session or direct, from the address and port the server sees against this end's."""
     local = _local_end(conn)
     addr, port = _server_sees(conn)
     if local is None:
@@ -154,12 +143,34 @@ def detect(conn: psycopg.Connection[Any], url: str, *, wait: float = PROBE_WAIT)
     if port is None:
         return Mode(SESSION, "the server sees a Unix-socket client while this process "
                              "connected over TCP: a pooler in session mode in between")
-    if (addr, port) == local or (port == local[1] and addr in ("127.0.0.1", "::1")
-                                  and local[0] in ("127.0.0.1", "::1")):
+    loopback = ("127.0.0.1", "::1")
+    if (addr, port) == local or (port == local[1] and addr in loopback
+                                  and local[0] in loopback):
         return Mode(DIRECT, f"the server sees this process's own end {local[0]}:{local[1]}")
     return Mode(SESSION, f"the server sees {addr}:{port}, not this process's {local[0]}:"
                          f"{local[1]}: a pooler in session mode, or a proxy or NAT, in between; "
                          "each client connection keeps its server connection")
+
+
+def detect(conn: psycopg.Connection[Any], url: str, *, wait: float = PROBE_WAIT) -> Mode:
+    """What stands between this process and the server of ``conn`` (autocommit, opened on
+    ``url``): the probe opens one more connection for a few transactions, and gives up on it
+    after ``wait`` seconds (a session pool with no server connection free keeps it waiting)."""
+    pid_a = _pid(conn)
+    probe = _probe(conn, url, pid_a, wait)
+    if pid_a in probe["b"]:
+        return Mode(TRANSACTION, "two client connections open at once were served by one "
+                                 f"server connection (pid {pid_a})")
+    changed = [pid for pid in probe["a"] if pid != pid_a]
+    if changed:
+        return Mode(TRANSACTION, "one client connection was served by server connections "
+                                 f"{pid_a} and {changed[0]} in turn")
+    named = by_host(url)
+    if named is not None:
+        return named
+    if "error" in probe:
+        return Mode(UNKNOWN, f"the probe could not tell ({probe['error']})")
+    return _by_address(conn)
 
 
 def session_url_hint(url: str) -> str:

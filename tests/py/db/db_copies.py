@@ -69,15 +69,19 @@ def _take_back(copy: Path, releases: list[dict]) -> None:
     # the tables as the previous release cut them: the newest release's table changes were
     # its hand-written ALTERs, gone with its revision; its new tables become tables the first
     # release writes by hand, before its generated block (as every table of a first release)
+    # (its downgrade drops it right after the release's generated block, before the release's
+    # hand-written downgrade, which may drop the schema the table lives in: mockbook_internal)
     at = dating_commit(releases[-2])
     folder = versions / previous
     slot = int(freeze._slot(folder / "upgrade"))
+    down = freeze._slot(folder / "downgrade")
     for table in sorted((copy / "schema").glob("*.sql")):
         path = freeze.relpath(table, copy)
         if path not in base:
             sql, name = table.read_text(), f"{slot - 1:04d}_{path.replace('/', '_')}"
             (folder / "upgrade" / name).write_text(sql)
-            (folder / "downgrade" / name).write_text(freeze.drop_statements(sql))
+            (folder / "downgrade" / f"{down}a_{path.replace('/', '_')}").write_text(
+                freeze.drop_statements(sql))
             base[path] = {"sha256": freeze.digest(sql), "frozen": None}
         elif freeze.digest(table.read_text()) != base[path]["sha256"]:
             table.write_text(git("show", f"{at}:db/{path}"))

@@ -51,7 +51,8 @@ def documented() -> dict[str, tuple[int, int]]:
     """{command: (at most, least cap)} from docs/operations.md's Connection budget table."""
     text = (ROOT / "docs" / "operations.md").read_text()
     section = text.split("### Connection budget", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `mockbook ([a-z -]+?)` \| (\d+) \| (\d+) \|", section, re.MULTILINE)
+    rows = re.findall(r"^\| `mockbook ([a-z -]+?)(?: HOST:PORT)?` \| (\d+) \| (\d+) \|", section,
+                      re.MULTILINE)
     return {name: (int(most), int(least)) for name, most, least in rows}
 
 
