@@ -1,6 +1,8 @@
-"""B17: what Supabase Realtime broadcasts cost a booking, and the rush's messages.
+"""B17: what Supabase Realtime broadcasts cost a booking, and the rush's messages; B16: an
+on-demand refresh, from the request to the record applied and its outcome broadcast.
 
     bench/broadcasts.py [--clients 8,32] [--rounds 3] [--leg 8] [--quiet-wait 300] [--keep]
+    bench/broadcasts.py --refresh [--requests 40]
 
 - **One fixture, one database.** Supabase Realtime's schema (the suite's copy of it,
   tests/fixtures/realtime/supabase_realtime.sql: realtime.send, the partitioned
@@ -19,7 +21,16 @@
   commit), and each winner's topic one booking message, no loser's any.
 - **A quiet start**, as bench/abba.py: the load average must first fall to half the cores.
 
-Writes bench/results/<UTC timestamp>-broadcasts.json (commit it only when a page cites it).
+- **B16** (`--refresh`): `mockbook worker` (a subprocess, default settings) on a database with
+  Realtime's schema, against an in-process HubSpot sandbox at 100 requests / 10 s whose 20 exams
+  and 200 students its first pull imports; then bookings at 5/s for the whole measurement (the
+  push runs beside the refreshes, on the same rate budget), and every 0.75 s an admin edits one
+  exam's capacity in the sandbox and asks for it with request_refresh (as PostgREST calls it).
+  Latency = the request's commit -> the commit of its outcome's broadcast (the `refresh` message
+  on `mockbook:admin`, polled every 10 ms), the exam's new capacity applied; p95, target <= 2 s.
+
+Writes bench/results/<UTC timestamp>-broadcasts.json (or -refresh.json; commit it only when a
+page cites it).
 """
 
 from __future__ import annotations
@@ -121,6 +132,128 @@ def rush(url: str, binary: str) -> dict[str, Any]:
                            == workloads.RUSH_SEATS)}
 
 
+REFRESH_EXAMS = 20
+REFRESH_STUDENTS = 200
+BOOKINGS_PER_SECOND = 5.0
+
+
+def refresh_latency(requests: int) -> dict[str, Any]:
+    """B16 (see the module docstring)."""
+    import subprocess
+    import tempfile
+    import threading
+    from datetime import timedelta
+
+    from glue.sandbox import CONTACTS, EXAMS, Sandbox
+
+    token, name = "bench-refresh-token", f"mockbook_b16_{os.getpid()}"
+    url = recreate_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(REALTIME.read_text())
+    apply_source(url)
+    day0 = scalar(url, "SELECT hubspot_sync.business_today() + 10")
+    students = [f"RQ{i}" for i in range(REFRESH_STUDENTS)]
+    out: dict[str, Any] = {"requests": requests, "bookings_per_second": BOOKINGS_PER_SECOND}
+    with Sandbox(conformance=False, setup=True, rate_limit=100, rate_window=10.0,
+                 access_token=token) as sb:
+        exam_ids = sb.seed(EXAMS, [{
+            "mock_exam_name": f"refresh exam {k}", "mock_type": "Situational Judgment",
+            "exam_date": str(day0 + timedelta(days=k)), "start_time": "09:00",
+            "end_time": "12:00", "location": "mississauga", "capacity": "1000",
+            "total_bookings": "0", "is_active": "true", "mock_set": "A"}
+            for k in range(REFRESH_EXAMS)])
+        sb.seed(CONTACTS, [{
+            "email": f"{s.lower()}@example.com", "student_id": s, "firstname": s,
+            "lastname": "Refresh", "sj_credits": "50", "cs_credits": "0", "sjmini_credits": "0",
+            "mock_discussion_token": "0", "shared_mock_credits": "0"} for s in students])
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("REDIS_URL", "MOCKBOOK_SCHEMA_SOURCE")}
+        env.update(DATABASE_URL=url, HUBSPOT_ACCESS_TOKEN=token, HUBSPOT_BASE_URL=sb.base_url,
+                   HUBSPOT_RATE_LIMIT="100", HUBSPOT_RATE_WINDOW_SECONDS="10",
+                   HUBSPOT_TIMEOUT_SECONDS="10")
+        log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w+", prefix="mockbook-bench-refresh-", suffix=".log", delete=False)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from glue.cli import main; main()", "worker",
+             "--name", "bench-refresh"], env=env, cwd=str(HERE.parent), stdout=log_file,
+            stderr=subprocess.STDOUT)
+        stop = threading.Event()
+        booked: list[int] = []
+        try:
+            deadline = time.monotonic() + 120
+            while scalar(url, "SELECT count(*) FROM hubspot_sync.hubspot_contact_credits") \
+                    < REFRESH_STUDENTS or scalar(
+                        url, "SELECT count(*) FROM hubspot_sync.hubspot_mock_exams") \
+                    < REFRESH_EXAMS:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the worker did not import the sandbox's records: "
+                                       + Path(log_file.name).read_text()[-800:])
+                time.sleep(0.2)
+
+            def book() -> None:  # the push's work, all along
+                sql = ("SELECT hubspot_sync.create_booking(p_student_id := %s, p_email := %s,"
+                       " p_mock_exam_id := %s, p_idempotency_key := %s,"
+                       " p_attending_location := 'mississauga')")
+                with psycopg.connect(url, autocommit=True) as conn:
+                    start, k = time.monotonic(), 0
+                    while not stop.is_set():
+                        stop.wait(max(start + k / BOOKINGS_PER_SECOND - time.monotonic(), 0))
+                        s = students[k % REFRESH_STUDENTS]
+                        with conn.transaction():
+                            conn.execute(fixtures.POSTGREST_PREAMBLE)
+                            conn.execute(sql, (s, f"{s.lower()}@example.com",
+                                               exam_ids[(k // REFRESH_STUDENTS) % REFRESH_EXAMS],
+                                               f"refresh-{k}"))
+                        booked.append(k)
+                        k += 1
+
+            booker = threading.Thread(target=book, daemon=True)
+            booker.start()
+            lags: list[float] = []
+            wrong: list[str] = []
+            with psycopg.connect(url, autocommit=True) as conn:
+                for n in range(requests):
+                    exam = exam_ids[n % REFRESH_EXAMS]
+                    capacity = 1000 + n + 1
+                    sb.touch(EXAMS, exam, capacity=str(capacity))
+                    with conn.transaction():
+                        conn.execute(fixtures.POSTGREST_PREAMBLE)
+                        asked = conn.execute("SELECT hubspot_sync.request_refresh("
+                                             "p_mock_exam_id := %s)", (exam,)).fetchone()[0]
+                    committed = time.monotonic()
+                    while True:
+                        row = conn.execute(
+                            "SELECT payload ->> 'outcome' FROM realtime.messages"
+                            " WHERE topic = 'mockbook:admin'"
+                            " AND (payload ->> 'request_id')::bigint = %s",
+                            (asked["request_id"],)).fetchone()
+                        if row is not None or time.monotonic() - committed > 60:
+                            break
+                        time.sleep(0.01)
+                    lags.append(time.monotonic() - committed)
+                    now = scalar(url, "SELECT capacity FROM hubspot_sync.hubspot_mock_exams"
+                                      " WHERE hubspot_id = %s", (exam,))
+                    if row is None or row[0] != "applied" or now != capacity:
+                        wrong.append(f"request {asked['request_id']}: {row}, capacity {now}")
+                    time.sleep(max(0.75 - (time.monotonic() - committed), 0))
+        finally:
+            stop.set()
+            proc.terminate()
+            proc.wait(60)
+            log_file.close()
+        ordered = sorted(lags)
+        out.update(
+            p50_s=round(ordered[len(ordered) // 2], 3),
+            p95_s=round(ordered[max(int(len(ordered) * 0.95) - 1, 0)], 3),
+            max_s=round(ordered[-1], 3), bookings_made=len(booked), wrong=wrong,
+            hubspot_calls=sb.stats["calls"],
+            target_s=2.0)
+        out["passed"] = not wrong and out["p95_s"] <= 2.0
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return out
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="8,32", help="client counts (default 8,32)")
@@ -130,6 +263,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--no-rush", action="store_true", help="leave out the rush")
     parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS")
+    parser.add_argument("--refresh", action="store_true", help="B16 instead of B17")
+    parser.add_argument("--requests", type=int, default=40, help="B16's requests (default 40)")
     args = parser.parse_args(argv)
     args.clients = [int(n) for n in args.clients.split(",")]
     return args
@@ -138,6 +273,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started, stamp = time.monotonic(), datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if args.refresh:
+        b16 = {"stamp": stamp, "what": "B16: request_refresh -> applied and broadcast",
+               "server": server_info(), "cores": os.cpu_count(),
+               "commit": abba.git("rev-parse", "HEAD"),
+               "load_average_before": abba.load_average()} | refresh_latency(args.requests)
+        b16["load_average_after"] = abba.load_average()
+        b16["duration_s"] = round(time.monotonic() - started, 1)
+        path = args.results / f"{stamp}-refresh.json"
+        args.results.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(b16, indent=2, default=str) + "\n")
+        log(f"B16: p50 {b16['p50_s']} s, p95 {b16['p95_s']} s, max {b16['max_s']} s over "
+            f"{args.requests} requests, {b16['bookings_made']} bookings pushed meanwhile; "
+            f"wrong: {b16['wrong'] or 'none'}; wrote {path}")
+        return 0 if b16["passed"] else 1
     server = server_info()
     binary = pgbench.find_pgbench(server["version_num"] // 10000)
     quiet, waited = abba.wait_for_quiet(args.quiet_wait, os.cpu_count() or 1)
