@@ -13,24 +13,31 @@ push/pull tests one per test (``push_helpers.push_db``). So no module sees anoth
 modules may run in any order and at once.
 
 Every database a run creates carries a comment naming the run (host, pid and start time of the
-pytest process that started it). Copies are dropped when their module, test or process ends;
-whatever is left (the template, a crashed worker's copies) is dropped at the end of the run, and
-the databases of runs whose process is gone (a run that was killed) by the next run.
+pytest process that started it). Copies are dropped when their module, test or process ends, on
+a thread of the process's own (a drop waits for a checkpoint; the tests go on meanwhile), and a
+copy of the template is made ahead for the next test that asks; whatever is left (the template, a
+crashed worker's copies) is dropped at the end of the run, and the databases of runs whose
+process is gone (a run that was killed) by the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
+import queue
 import re
 import shutil
 import socket
+import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -57,6 +64,10 @@ CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test
                     "test_idempotent_writes.py", "test_exam_changes.py",
                     "test_common_case.py", "test_realtime_broadcasts.py",
                     "test_request_refresh.py")
+# Files whose tests are units of their own (no fixture shared between them, each long): spread
+# over the workers instead of one worker running them all. test_mutants.py runs a pytest process
+# of its own per mutant.
+SPLIT = ("test_mutants.py",)
 # A file the scheduler creates once every unit is handed out (the workers are on their last
 # units, and the cores come free one by one): `make test` starts the compatibility job then.
 DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"
@@ -92,14 +103,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     max_connections at once. (xdist's own --dist loadgroup would do this with marks, but it
     cannot rename nodes under pytest 9.2.)
 
-    Units are handed out longest first (LONGEST_FIRST, then collection order: the pgTAP files,
-    the shortest, last). xdist's loadscope reorders units by their number of tests unless
-    told not to (--no-loadscope-reorder, pytest-xdist's `loadscopereorder` option): that put
-    the one-test push crash and the four-test notes file at the end of a run, alone on one
-    worker while the others had finished. A worker runs a test only once it knows the next
-    one, so xdist queues a second unit on a worker whose unit has two tests or fewer left: on
-    a worker still busy with a long unit that companion is the shortest unit left (it waits
-    there, and a long one would wait too), elsewhere the longest."""
+    Units are handed out longest first (their seconds in tests/unit_seconds.json, the
+    collection order: ``pytest_collection_modifyitems``). xdist's loadscope reorders units by
+    their number of tests unless told not to (--no-loadscope-reorder, pytest-xdist's
+    `loadscopereorder` option): that put the one-test push crash and the four-test notes file at
+    the end of a run, alone on one worker while the others had finished. A worker runs a test
+    only once it knows the next one, so xdist queues a second unit on a worker whose unit has two
+    tests or fewer left: on a worker still busy with a long unit (LONG_SECONDS or more) that
+    companion is the shortest unit left (it waits there, and a long one would wait too),
+    elsewhere the longest."""
     from xdist.scheduler import LoadScopeScheduling
 
     config.option.loadscopereorder = False
@@ -110,7 +122,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
         def _assign_work_unit(self, node) -> None:
             busy_long = any(
-                scope in LONGEST_FIRST and not all(tests.values())
+                unit_seconds(scope) >= LONG_SECONDS and not all(tests.values())
                 for scope, tests in self.assigned_work.get(node, {}).items())
             scope, work_unit = self.workqueue.popitem(last=busy_long)
             self.assigned_work.setdefault(node, {})[scope] = work_unit
@@ -123,43 +135,41 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return FileScheduling(config, log)
 
 
-# The longest units, longest first: their summed lengths over the unit tables (printed at the end
-# of a parallel run) of three fresh-clone `bash .ci/run` runs on this 2-core machine while three
-# other test runs ran tests and benchmarks on it (load 5 to 26): the seconds were stretched, the
-# subprocess-heavy files (push crash, notes) most; the order is what counts here. The signal
-# files (each command's process started and signalled three times, 2 s of grace each) were
-# measured after them, at about the first ones' length on the same loaded machine.
-LONGEST_FIRST = ("connections", "test_signals.py", "test_signals_sync.py",
-                 "test_adopt_production.py", "test_term_model.py",
-                 "test_properties.py", "test_legacy_grants.py", "test_adopt_live.py",
-                 "test_push_crash.py", "test_pooler_commands.py", "test_tls.py",
-                 "test_connection_budget.py", "test_cli_sync.py", "test_webhooks.py",
-                 "test_notes.py",
-                 "test_supabase_roles.py", "test_pull.py", "test_status.py", "test_cli.py",
-                 "test_sync_merge.py", "test_sync_records.py", "test_push.py", "test_import.py",
-                 "test_freeze.py", "test_revision_steps.py")
+# Each unit's seconds in tests (setup, call and teardown summed: its work, not when it ran), as
+# the table at the end of a parallel run prints them: `MOCKBOOK_UNIT_SECONDS=tests/unit_seconds.json
+# make test` writes them there after the run (the units it ran; the others kept). The order is
+# what counts, and it holds from one machine to another; a unit the file does not know yet (a new
+# test file) is counted at UNKNOWN_TEST_SECONDS a test.
+UNIT_SECONDS_FILE = Path(__file__).resolve().parent / "unit_seconds.json"
+UNIT_SECONDS_ENV = "MOCKBOOK_UNIT_SECONDS"
+UNKNOWN_TEST_SECONDS = 1.0
+LONG_SECONDS = 60.0  # a unit this long keeps a short companion queued behind it
+_seconds: dict[str, float] = (json.loads(UNIT_SECONDS_FILE.read_text())
+                              if UNIT_SECONDS_FILE.exists() else {})
+_collected: Counter[str] = Counter()  # tests per unit, of this run's collection
+
+
+def unit_seconds(unit: str) -> float:
+    """A unit's expected seconds: recorded, else its tests at UNKNOWN_TEST_SECONDS each."""
+    return _seconds.get(unit, UNKNOWN_TEST_SECONDS * max(_collected[unit], 1))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Collection order = the order units are handed out: LONGEST_FIRST, then the other units
-    by their number of tests, most first (xdist's own guess at their length), so the units of
-    one test (the pgTAP files, each one item) come last."""
+    """Collection order = the order units are handed out: the longest first (unit_seconds), a
+    file's tests in their own order, so the short files and the pgTAP files (one item each) come
+    last."""
     if os.environ.get("MOCKBOOK_TEST_ORDER") == "given":
         return  # tests/mutate.py: the files in the order it names them, quickest killers first
-    tests = Counter(_unit(item.nodeid) for item in items)
-
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        unit = _unit(item.nodeid)
-        if unit in LONGEST_FIRST:
-            return LONGEST_FIRST.index(unit), 0
-        return len(LONGEST_FIRST), -tests[unit]
-
-    items.sort(key=rank)  # stable: a file's tests keep their order
+    _collected.update(_unit(item.nodeid) for item in items)
+    items.sort(key=lambda item: -unit_seconds(_unit(item.nodeid)))  # stable
 
 
 def _unit(nodeid: str) -> str:
-    name = Path(nodeid.split("::", 1)[0]).name
-    return "connections" if name in CONNECTION_HEAVY else name
+    path, _, test = nodeid.partition("::")
+    name = Path(path).name
+    if name in CONNECTION_HEAVY:
+        return "connections"
+    return f"{name}::{test}" if name in SPLIT and test else name
 
 
 _units: dict[str, list] = {}  # unit -> [worker, first report, last report, seconds in tests]
@@ -195,7 +205,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"{worker} +{last:.1f} s ({unit})" for worker, (last, unit) in sorted(ends.items())))
 
 
+def _record_unit_seconds() -> None:
+    """The seconds in tests of each unit this run ran, into the file MOCKBOOK_UNIT_SECONDS names
+    (merged with what it holds)."""
+    target = os.environ.get(UNIT_SECONDS_ENV)
+    if not target or not any(worker is not None for worker, *_ in _units.values()):
+        return
+    path = Path(target)
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update({unit: round(seconds, 1) for unit, (_, _, _, seconds) in _units.items()})
+    path.write_text(json.dumps(dict(sorted(known.items(), key=lambda kv: -kv[1])), indent=0)
+                    + "\n")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        _record_unit_seconds()
     if not hasattr(config, "workerinput") and os.environ.get(RUN_ENV):
         _drop_run_databases(server_params(), mine=True)
 
@@ -296,7 +321,15 @@ def _dropping(admin: psycopg.Connection, name: str) -> bool:
 
 
 def create_database(params: dict[str, str], name: str, template: str | None = None) -> str:
-    """A new database (empty, or a copy of ``template``) marked as this run's; its URL."""
+    """A new database (empty, or a copy of ``template``) marked as this run's; its URL. A copy of
+    the run's template is the one made ahead, renamed, when there is one (_Spare)."""
+    if template is not None and template == _template.get("name") and _spare.take(params, name):
+        return url_for(name)
+    _make(params, name, template)
+    return url_for(name)
+
+
+def _make(params: dict[str, str], name: str, template: str | None) -> None:
     _janitor(params, name, template_dbname=template).init()
     with _admin(params) as admin:
         admin.execute(
@@ -304,11 +337,145 @@ def create_database(params: dict[str, str], name: str, template: str | None = No
                 sql.Identifier(name), sql.Literal(_run()[1])
             )
         )
-    return url_for(name)
 
 
 def drop_database(params: dict[str, str], name: str) -> None:
-    _janitor(params, name).drop()
+    """Drop ``name`` on this process's dropping thread (_Dropper): the caller goes on."""
+    _dropper.drop(params, name)
+
+
+# ---- databases made and dropped beside the tests -----------------------------------------------
+# DROP DATABASE makes PostgreSQL take a checkpoint and waits for it (checkpoints_req counts one
+# for each drop; PostgreSQL 15's dropdb requests CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE |
+# CHECKPOINT_WAIT): seconds on a server that other tests keep writing to, and nothing a test is
+# about. A copy of the template is written page by page (CREATE DATABASE's WAL_LOG strategy, the
+# default since 15). So each process drops its databases on a thread of its own while its tests go
+# on (it waits for the last drop when its session ends), and keeps one copy of the run's template
+# made ahead, which the next test that asks for a copy takes at once (renamed, which is a catalog
+# change). What is left behind by a process that died is dropped at the run's end as before.
+DROP_BATCH = 4  # databases dropped together (each on its own connection)
+DROP_BATCH_WAIT = 5.0  # seconds a drop waits for others to join its batch
+
+
+class _Dropper:
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[dict[str, str], str] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failed: list[str] = []
+
+    def drop(self, params: dict[str, str], name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="mockbook-dropper",
+                                            daemon=True)
+            self._thread.start()
+        self._queue.put((params, name))
+
+    def _run(self) -> None:
+        """Drops in batches of up to DROP_BATCH, at once on connections of their own: drops that
+        ask for a checkpoint together share it (a drop waits for the first one that begins after
+        its request), so a batch costs about one checkpoint."""
+        ended = False
+        while not ended and (item := self._queue.get()) is not None:
+            batch, until = [item], time.monotonic() + DROP_BATCH_WAIT
+            while len(batch) < DROP_BATCH:
+                try:
+                    more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
+                except queue.Empty:
+                    break
+                if more is None:
+                    ended = True
+                    break
+                batch.append(more)
+            with ThreadPoolExecutor(len(batch)) as pool:
+                for failure in pool.map(self._drop, batch):
+                    if failure:
+                        self.failed.append(failure)
+
+    @staticmethod
+    def _drop(item: tuple[dict[str, str], str]) -> str | None:
+        params, name = item
+        try:
+            _janitor(params, name).drop()
+        except Exception as exc:  # left for the run's end (_drop_run_databases)
+            return f"{name}: {exc}"
+        return None
+
+    def wait(self) -> None:
+        """Until every database handed over is dropped."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+class _Spare:
+    """One copy of the run's template made ahead on a thread, per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._making: threading.Thread | None = None
+        self._ready: str | None = None
+        self._params: dict[str, str] | None = None
+
+    def take(self, params: dict[str, str], name: str) -> bool:
+        """Whether the copy made ahead is now ``name`` (then the next one is begun)."""
+        with self._lock:
+            making, self._params = self._making, params
+        if making is not None:
+            making.join()
+        with self._lock:
+            spare, self._ready = self._ready, None
+        taken = False
+        if spare is not None:
+            try:
+                with _admin(params) as admin:
+                    admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(spare), sql.Identifier(name)))
+                taken = True
+            except psycopg.Error:
+                _dropper.drop(params, spare)
+        self._begin()
+        return taken
+
+    def _begin(self) -> None:
+        def make() -> None:
+            name = _unique("spare")
+            try:
+                _make(params, name, _template["name"])
+            except Exception:  # the next take makes its copy itself
+                return
+            with self._lock:
+                self._ready = name
+
+        params = self._params
+        if params is None or "name" not in _template:
+            return
+        with self._lock:
+            self._making = threading.Thread(target=make, name="mockbook-spare", daemon=True)
+            self._making.start()
+
+    def close(self) -> None:
+        with self._lock:
+            making = self._making
+        if making is not None:
+            making.join()
+        with self._lock:
+            spare, self._ready, self._making = self._ready, None, None
+        if spare is not None and self._params is not None:
+            _dropper.drop(self._params, spare)
+
+
+_dropper = _Dropper()
+_spare = _Spare()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """This process's spare copy dropped, and every drop handed over done."""
+    _spare.close()
+    _dropper.wait()
+    for failed in _dropper.failed:
+        sys.stderr.write(f"mockbook tests: a database was not dropped ({failed}); the run's end"
+                         " drops it\n")
 
 
 def build_schema(url: str) -> None:
