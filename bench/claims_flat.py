@@ -10,7 +10,11 @@ pending that cannot be claimed yet, then with LARGE, in the same run on the same
 - **B14o** the outbox claim: due rows of distinct records, behind one record's 10,000 rows
   (one timestamp) leased by another worker and as many rows backing off after a failure;
 - **B14w** the webhook claim: events received, behind 10,000 events received at once and
-  leased by another processor, and as many backing off after a failure.
+  leased by another processor, and as many backing off after a failure;
+- **B14t** the notes claim of bookings whose audit rows waited for their HubSpot ids (the
+  bookings made through `create_booking`, as students make them, then their ids written
+  back as the push does): GROUP made in one transaction (one timestamp) ÷ as many made one by
+  one (each its own), in the same run (quick: 2,000).
 
 The figure is "flat": time at LARGE ÷ time at SMALL (target ≤ 2: one hundred times the rows,
 at most twice the time; a claim reading what waits grows a hundredfold). The rows are written
@@ -21,6 +25,7 @@ own shape needs them, then VACUUM (ANALYZE). Standalone: ``bench/claims_flat.py 
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import time
@@ -145,6 +150,50 @@ def load(conn: psycopg.Connection, n: int, first: int) -> None:
         conn.execute(f"VACUUM (ANALYZE) hubspot_sync.{table}")
 
 
+# B14t: the rows of the claims before it marked noted; bookings made by create_booking (students
+# B<n> of bench/fixtures.py, one exam each of its spread exams, as B1's spread workload); their
+# HubSpot ids written back as the push writes them (the audit rows waiting for them are ready)
+DONE_SQL = ("UPDATE hubspot_sync.supabase_audit_log SET synced_to_hubspot_at = now() "
+            "WHERE synced_to_hubspot_at IS NULL AND NOT note_waits")
+BOOK_SQL = ("SELECT hubspot_sync.create_booking(p_student_id := 'B' || %(n)s, p_email := 'b' || "
+            "%(n)s || '@example.com', p_mock_exam_id := 'BX' || %(n)s %% 1009, "
+            "p_idempotency_key := 'b14t-' || %(n)s, p_attending_location := 'mississauga')")
+WRITTEN_BACK_SQL = ("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = 'HB' || booking_id "
+                    "WHERE hubspot_id IS NULL AND student_id LIKE 'B%'")
+
+
+def one_timestamp(url: str, group: int) -> Figure:
+    """B14t (module docstring): the notes claim of ``group`` bookings made one by one, then of
+    as many made in one transaction."""
+    call = CLAIMS["B14a"][1]
+    fixtures.load(url)
+    measured = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for first, shared in ((0, False), (group, True)):
+            conn.execute(DONE_SQL)
+            with conn.transaction() if shared else contextlib.nullcontext():
+                for n in range(first, first + group):
+                    conn.execute(BOOK_SQL, {"n": n})
+            conn.execute(WRITTEN_BACK_SQL)
+            conn.execute("VACUUM (ANALYZE)")
+            measured.append(claim_ms(conn, call))
+            log(f"  B14t {group:,} bookings {'in one transaction' if shared else 'one by one'}: "
+                f"{measured[-1][0]:.1f} ms ({measured[-1][1]} rows)")
+    (spread_ms, spread_rows), (one_ms, one_rows) = measured
+    fig = Figure(
+        id="B14t", bench="B14",
+        title=f"the notes claim: {group:,} bookings' notes sharing one timestamp ÷ one by one",
+        value=round(one_ms, 2), unit="ms", reference=round(spread_ms, 2), reference_unit="ms",
+        reference_name=f"{group:,} bookings made one by one", ratio=round(one_ms / spread_ms, 3),
+        ratio_meaning="time at one timestamp / time one by one", target=TARGET, target_op="<=",
+        how=f"`{call}`, median of {CALLS} calls rolled back, over {group:,} create_booking "
+            "calls each in its own transaction, then (their notes marked written) as many in "
+            "one, their HubSpot ids written back after each (module docstring).")
+    fig.details.update(rows_returned=[spread_rows, one_rows])
+    fig.passed = fig.ratio is not None and fig.ratio <= TARGET
+    return fig
+
+
 def b13(quick: bool, schema_source: str, keep: bool = False) -> list[Figure]:
     large = LARGE // 10 if quick else LARGE
     url = recreate_database(DB)
@@ -178,6 +227,7 @@ def b13(quick: bool, schema_source: str, keep: bool = False) -> list[Figure]:
         fig.details.update(rows_returned=[small_rows, large_rows])
         fig.passed = fig.ratio is not None and fig.ratio <= TARGET
         figures.append(fig)
+    figures.append(one_timestamp(url, 2_000 if quick else GROUP))
     if not keep:
         with psycopg.connect(admin_url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')

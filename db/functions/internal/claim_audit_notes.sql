@@ -211,11 +211,6 @@ BEGIN
                   AND l.balance_after::text = a.new_values ->> l.credit_field
                 OFFSET 0) AS l ON true
             WHERE a.table_name = 'hubspot_contact_credits'
-        ), members AS (  -- the balance changes a booking's change caused: members of its note
-            SELECT c.ledger_booking, c.performed_at, array_agg(DISTINCT c.id) AS ids
-            FROM credit_rows AS c
-            WHERE c.ledger_booking IS NOT NULL
-            GROUP BY c.ledger_booking, c.performed_at
         ), bookings AS (
             SELECT a.id, a.performed_at, a.operation, a.changed_fields, a.old_values, a.new_values,
                    a.performed_by, a.record_id,
@@ -268,8 +263,23 @@ BEGIN
                    -- (a row from before mockbook) the HubSpot contact the booking names
                    coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
             FROM bookings AS bk
-            LEFT JOIN members AS m
-                   ON m.ledger_booking = bk.record_id AND m.performed_at = bk.performed_at
+            -- the balance changes the booking's change caused, members of its note: the pending
+            -- credit rows of the window its ledger rows explain, read by key (its ledger rows,
+            -- then each contact's audit rows), never a pass over the window per booking, which
+            -- grew with the rows sharing the booking's timestamp
+            LEFT JOIN LATERAL (
+                SELECT array_agg(DISTINCT c.id) AS ids
+                FROM (SELECT l.contact_id, l.credit_field, l.balance_after
+                      FROM hubspot_sync.credit_ledger AS l
+                      WHERE l.booking_id = bk.record_id AND l.created_at = bk.performed_at
+                      OFFSET 0) AS l
+                CROSS JOIN LATERAL (
+                    SELECT c.id FROM hubspot_sync.supabase_audit_log AS c
+                    WHERE c.table_name = 'hubspot_contact_credits' AND c.record_id = l.contact_id
+                      AND c.performed_at = bk.performed_at AND c.id = ANY (v_window)
+                      AND c.synced_to_hubspot_at IS NULL
+                      AND l.balance_after::text = c.new_values ->> l.credit_field
+                    OFFSET 0) AS c) AS m ON true
             LEFT JOIN LATERAL (
                 SELECT k.hubspot_id FROM hubspot_sync.hubspot_contact_credits AS k
                 WHERE k.student_id = bk.student_id OFFSET 0) AS k ON true

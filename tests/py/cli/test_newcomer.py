@@ -1,10 +1,13 @@
 """What a newcomer meets first, each answered in one line with a documented exit code: a port
 already in use for `mockbook sandbox` (2), a database not migrated yet for `dlq` and `adoption`
 (2, "run `mockbook migrate`"), a stdout closed early as in `mockbook hubspot setup --check |
-head -1` (141, quietly, as a Unix filter ends)."""
+head -1` (141, quietly, as a Unix filter ends); and the first run docs/operations.md writes,
+run as written, ends with a quiet `status --check`."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import socket
 
 import push_helpers
@@ -15,6 +18,7 @@ from push_helpers import mockbook
 from glue.sandbox import Sandbox
 
 sandbox = sandbox_fixtures.sandbox
+empty_sandbox = sandbox_fixtures.empty_sandbox
 
 
 def test_sandbox_on_a_port_in_use_is_one_line_and_exit_2() -> None:
@@ -141,3 +145,55 @@ def test_a_command_the_role_may_not_run_is_one_line_and_exit_2(database_url: str
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, (out, err)
     assert err.count("\n") == 1 and "permission denied" in err and "schema owner" in err, err
+
+
+def _first_run() -> list[list[str]]:
+    """The command lines of docs/operations.md's "First run" block, as words."""
+    text = (push_helpers.ROOT / "docs" / "operations.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text.split("\n## First run\n", 1)[1], re.S)
+    assert block is not None
+    return [words for line in block[1].splitlines() if (words := shlex.split(line, comments=True))]
+
+
+def test_the_first_run_as_written_ends_with_a_quiet_status_check(
+    make_database, empty_sandbox: Sandbox, monkeypatch, capsys
+) -> None:
+    """Each line of the block run in order, as written: the placeholders stand for this test's
+    server (the schema owner's URL; the glue's login role of tests/glue_role.py for the role it
+    creates), /etc/mockbook.env for the glue's settings, with the ids `hubspot setup` prints
+    added to it as the comment says; the portal already holds exams and students."""
+    from glue_role import glue_url
+    from pull_helpers import contact_props, exam_props
+    from push_helpers import run_main
+
+    from glue.sandbox import CONTACTS
+
+    owner = make_database("first_run")
+    env_file = {"DATABASE_URL": glue_url(owner), "HUBSPOT_ACCESS_TOKEN": push_helpers.TOKEN,
+                "HUBSPOT_BASE_URL": empty_sandbox.base_url}
+    env: dict[str, str] = {"HUBSPOT_BASE_URL": empty_sandbox.base_url}
+    ran = []
+    for words in _first_run():
+        if words[0] in ("cd", "psql"):  # (the directory; the role: the suite's stands in)
+            continue
+        if words[:2] == ["set", "-a"]:  # set -a && . /etc/mockbook.env && set +a
+            env = {**env, **env_file}
+            continue
+        assigned = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
+        command = words[len(assigned):]
+        assert command[0].endswith("/mockbook"), words
+        args = [w for w in command[1:] if w not in (">", "/dev/null")]
+        local = {**env, **{k: owner for k in assigned if k == "DATABASE_URL"}}
+        code, out, err = run_main(args, local, monkeypatch, capsys)
+        ran.append((args, code, err))
+        assert "Traceback" not in err, (args, err)
+        if args == ["hubspot", "setup"]:  # the ids it prints, into the environment file
+            env_file.update(re.findall(r"^\s*(HUBSPOT_\w+)=(\S+)$", out, re.M))
+            exams = env_file["HUBSPOT_EXAMS_OBJECT_TYPE"]
+            empty_sandbox.seed(exams, [exam_props(mock_exam_name="First run", capacity="20")])
+            empty_sandbox.seed(CONTACTS, [contact_props("FR1", cs_credits="2")])
+    codes = {" ".join(args): code for args, code, _ in ran}
+    assert codes == {"migrate": 0, "hubspot setup --check": 1, "hubspot setup": 0, "import": 0,
+                     "run": 0, "status --check": 0}, ran
+    status_err = ran[-1][2]
+    assert "check failed" not in status_err, status_err

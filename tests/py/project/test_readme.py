@@ -156,3 +156,20 @@ def test_the_test_runs_figures_are_the_codes() -> None:
     assert f"runs pytest on {workers} workers" in prose
     assert f"at most {cap} connections (`MAX_CONNECTIONS` in tests/py/rpc/test_concurrency.py)" \
         in prose
+
+
+# the packages docs/development.md describes module by module (the CLI, the demo and the sandbox
+# are described as a whole: one module per command, its own emulator)
+DESCRIBED = ("glue", "glue/hubspot", "glue/sync", "glue/sync/push", "glue/run", "glue/db",
+             "db/migrations")
+
+
+def test_the_architecture_names_every_module() -> None:
+    """docs/development.md's layout and architecture name each module of those packages (a
+    module a release adds is described with it)."""
+    prose = (DOCS / "development.md").read_text()
+    missing = [f"{package}/{module.name}" for package in DESCRIBED
+               for module in sorted((ROOT / package).glob("*.py"))
+               if module.stem != "__init__" and f"`{module.stem}`" not in prose
+               and f"`{package}/{module.name}`" not in prose]
+    assert not missing, missing

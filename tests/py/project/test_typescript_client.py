@@ -47,6 +47,24 @@ def node_modules() -> Path:
     return tstypes.ensure_node_modules()
 
 
+def _node_major(spec: Any) -> int:
+    """The least Node major an engines spec (">=22.0.0", ">= 10") lets in; 0 for none."""
+    found = re.search(r">=?\s*(\d+)", spec if isinstance(spec, str) else "")
+    return int(found[1]) if found else 0
+
+
+def test_the_node_it_declares_runs_every_package_it_locks() -> None:
+    """package.json's engines.node (and the lock's copy of it) is at least what each locked
+    package declares: a Node the folder accepts can run supabase-js."""
+    declared = json.loads((CLIENT / "package.json").read_text())["engines"]["node"]
+    lock = json.loads((CLIENT / "package-lock.json").read_text())["packages"]
+    assert lock[""]["engines"]["node"] == declared
+    needs = {name: _node_major((p.get("engines") or {}).get("node"))
+             for name, p in lock.items() if name and isinstance(p.get("engines"), dict)}
+    above = sorted(name for name, major in needs.items() if major > _node_major(declared))
+    assert above == [], (declared, above)
+
+
 def test_database_types_are_supabases_generators(node_modules: Path, database_url: str) -> None:
     """The committed database.types.ts is postgres-meta's output for a freshly migrated
     database (after a schema change: make types)."""
