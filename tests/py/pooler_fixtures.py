@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
+import pytest
 from pooler_tools import which  # tests/pooler_tools.py (tests/ is on the path: its conftest)
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from waiting import wait_until
@@ -180,16 +181,34 @@ class PgBouncer:
         Supabase's dialog gives it: `migrate` hands it to SQLAlchemy)."""
         return postgresql_url(url, host="127.0.0.1", port=self.port)
 
-    def pools(self, database: str) -> list[dict[str, Any]]:
-        """SHOW POOLS of the admin console: the pools of ``database`` (cl_active, cl_waiting,
-        sv_active, sv_idle, ... per user)."""
+    def _admin(self, statement: str) -> list[dict[str, Any]]:
+        """A statement of PgBouncer's admin console; its rows."""
         admin = make_conninfo(host="127.0.0.1", port=str(self.port), dbname="pgbouncer",
                               user=self.server.get("user", "postgres"))
         with psycopg.connect(admin, autocommit=True, prepare_threshold=None) as conn:
-            cur = conn.execute("SHOW POOLS")
+            cur = conn.execute(statement)
             names = [c.name for c in cur.description or []]
-            rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        return [row for row in rows if row["database"] == database]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def let_go(self, database: str) -> None:
+        """Close every connection PgBouncer holds to ``database`` (KILL, then RESUME: new
+        clients are served again) and wait until their server processes are gone, so that the
+        database is dropped at once (a drop waits for them otherwise)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(psycopg.Error):
+                self._admin(f"KILL {database}")
+                self._admin(f"RESUME {database}")
+        admin = make_conninfo(**{k: v for k, v in self.server.items() if k != "dbname"},
+                              dbname="postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            wait_until(f"the server connections to {database} closed", lambda: conn.execute(
+                "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = %s",
+                (database,)).fetchone()[0], timeout=60)
+
+    def pools(self, database: str) -> list[dict[str, Any]]:
+        """SHOW POOLS of the admin console: the pools of ``database`` (cl_active, cl_waiting,
+        sv_active, sv_idle, ... per user)."""
+        return [row for row in self._admin("SHOW POOLS") if row["database"] == database]
 
 
 def postgresql_url(url: str, **override: Any) -> str:
@@ -204,6 +223,19 @@ def postgresql_url(url: str, **override: Any) -> str:
     dbname = quote(params.pop("dbname", "postgres"), safe="")
     query = f"?{urlencode(params)}" if params else ""
     return f"postgresql://{auth}@{host}:{port}/{dbname}{query}"
+
+
+def pooled_database(bouncer_fixture: str = "bouncer"):
+    """A fixture: ``push_db`` (a fresh database of its own) whose connections through the
+    module's PgBouncer (the fixture named ``bouncer_fixture``) are closed before it is dropped."""
+
+    @pytest.fixture
+    def pooled_db(push_db: str, request: pytest.FixtureRequest) -> Iterator[str]:
+        bouncer = request.getfixturevalue(bouncer_fixture)
+        yield push_db
+        bouncer.let_go(database_of(push_db))
+
+    return pooled_db
 
 
 def database_of(url: str) -> str:

@@ -22,7 +22,7 @@ import pytest
 import sandbox_fixtures
 from conftest import url_for
 from glue_role import glue_url
-from pooler_fixtures import PgBouncer, database_of, free_port
+from pooler_fixtures import PgBouncer, database_of, free_port, pooled_database
 from pull_helpers import fast, seed_contacts, seed_exams
 from push_helpers import ROOT, env_for, mockbook, query, run_main
 from test_worker import RunningWorker
@@ -39,6 +39,7 @@ from glue.sync.webhooks import WEBHOOKS_LAYOUT
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
+pooled_db = pooled_database("session_pool")
 SECRET = "budget-test-secret"
 POOL = 15  # a Supabase project's common pool size
 WORKER_CAP, RUN_CAP = 11, 3  # the documented deployment: 11 + 3 = 14, one to spare
@@ -174,16 +175,16 @@ def in_hubspot(sb: Sandbox, code: str) -> bool:
 
 
 def test_worker_intake_and_cron_run_fit_a_session_pool_of_15(
-    session_pool: PgBouncer, push_db: str, sandbox: Sandbox, tmp_path: Path, monkeypatch, capsys
+    session_pool: PgBouncer, pooled_db: str, sandbox: Sandbox, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     fast(sandbox)
     exams = seed_exams(sandbox, [{"capacity": "20"}])
     students = [f"FIT{i}" for i in range(4)]
     seed_contacts(sandbox, [{"student_id": s, "cs_credits": "2"} for s in students])
-    pooled = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50") | {
-        "DATABASE_URL": session_pool.url(glue_url(push_db))}
+    pooled = env_for(pooled_db, sandbox, HUBSPOT_SEARCH_RATE="50") | {
+        "DATABASE_URL": session_pool.url(glue_url(pooled_db))}
     port = free_port()
-    with WaitWatch(session_pool, database_of(push_db)) as watch:
+    with WaitWatch(session_pool, database_of(pooled_db)) as watch:
         worker = RunningWorker(pooled | {"MOCKBOOK_WORKER_WEBHOOKS": f"127.0.0.1:{port}",
                                          "HUBSPOT_CLIENT_SECRET": SECRET,
                                          "MOCKBOOK_DATABASE_CONNECTIONS": str(WORKER_CAP)},
@@ -191,10 +192,10 @@ def test_worker_intake_and_cron_run_fit_a_session_pool_of_15(
         sender = None
         try:
             wait_until("the worker's first pull", lambda: worker.proc.poll() is not None or (
-                query(push_db, "SELECT count(*) AS n FROM hubspot_sync.hubspot_contact_credits"
+                query(pooled_db, "SELECT count(*) AS n FROM hubspot_sync.hubspot_contact_credits"
                       )[0]["n"] == len(students)))
             assert worker.proc.poll() is None, worker.log_path.read_text()
-            codes = [pull_helpers.book(push_db, s, exams[0])["booking_id"] for s in students]
+            codes = [pull_helpers.book(pooled_db, s, exams[0])["booking_id"] for s in students]
             # the cron run beside it, capped
             code, out, err = run_main(["run", "--json"], pooled | {
                 "MOCKBOOK_DATABASE_CONNECTIONS": str(RUN_CAP)}, monkeypatch, capsys)
@@ -208,7 +209,7 @@ def test_worker_intake_and_cron_run_fit_a_session_pool_of_15(
                             retry_delays=(0.2,) * 9)
             sandbox.touch(EXAMS, exams[0], capacity="12")
             wait_until("the webhook applied", lambda: query(
-                push_db, "SELECT capacity FROM hubspot_sync.hubspot_mock_exams "
+                pooled_db, "SELECT capacity FROM hubspot_sync.hubspot_mock_exams "
                          "WHERE hubspot_id = %s", (exams[0],))[0]["capacity"] == 12)
         finally:
             if sender is not None:
@@ -223,10 +224,10 @@ def test_worker_intake_and_cron_run_fit_a_session_pool_of_15(
     assert problems == [], problems
 
 
-def test_the_16th_client_waits_and_says_so(session_pool: PgBouncer, push_db: str) -> None:
+def test_the_16th_client_waits_and_says_so(session_pool: PgBouncer, pooled_db: str) -> None:
     """Every server connection of the pool taken: a command reports that it waits (while it
     waits: a warning), then goes on when one is given back, exit 0; nothing fails."""
-    url = session_pool.url(glue_url(push_db))
+    url = session_pool.url(glue_url(pooled_db))
     held = [psycopg.connect(url, autocommit=True, prepare_threshold=None) for _ in range(POOL)]
     sixteenth = None
     try:
@@ -240,7 +241,7 @@ def test_the_16th_client_waits_and_says_so(session_pool: PgBouncer, push_db: str
             "waiting for the database to serve a new connection" in line for line in said)
             or sixteenth.poll() is not None)
         assert sixteenth.poll() is None, said
-        assert any(p["cl_waiting"] for p in session_pool.pools(database_of(push_db)))
+        assert any(p["cl_waiting"] for p in session_pool.pools(database_of(pooled_db)))
         held.pop().close()  # one server connection free
         out = sixteenth.stdout.read() if sixteenth.stdout else ""
         sixteenth.wait(300)

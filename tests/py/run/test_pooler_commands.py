@@ -27,7 +27,7 @@ import pytest
 import sandbox_fixtures
 from conftest import url_for
 from glue_role import glue_url
-from pooler_fixtures import PgBouncer, free_port, leftovers
+from pooler_fixtures import PgBouncer, free_port, leftovers, pooled_database
 from pull_helpers import fast, seed_contacts, seed_exams
 from push_helpers import env_for, pending, query, run_main
 from test_run_lease import advisory_locks
@@ -39,6 +39,7 @@ from glue.sandbox.webhooks import attach
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
+pooled_db = pooled_database("bouncer")
 SECRET = "pooler-test-secret"
 
 
@@ -129,23 +130,23 @@ def exercise_commands(owner_url: str, glue_env: dict[str, str], sb: Sandbox, tmp
 
 
 def test_every_command_works_through_the_pooler(
-    bouncer: PgBouncer, push_db: str, sandbox: Sandbox, tmp_path: Path, monkeypatch, capsys
+    bouncer: PgBouncer, pooled_db: str, sandbox: Sandbox, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    pooled = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50") | {
-        "DATABASE_URL": bouncer.url(glue_url(push_db))}
-    exercise_commands(push_db, pooled, sandbox, tmp_path, monkeypatch, capsys,
+    pooled = env_for(pooled_db, sandbox, HUBSPOT_SEARCH_RATE="50") | {
+        "DATABASE_URL": bouncer.url(glue_url(pooled_db))}
+    exercise_commands(pooled_db, pooled, sandbox, tmp_path, monkeypatch, capsys,
                       mode=bouncer.mode)
-    assert advisory_locks(push_db) == 0
-    assert leftovers(bouncer, glue_url(push_db)) == []
+    assert advisory_locks(pooled_db) == 0
+    assert leftovers(bouncer, glue_url(pooled_db)) == []
 
 
 def test_migrate_and_demo_need_a_session(
-    bouncer: PgBouncer, push_db: str, monkeypatch, capsys
+    bouncer: PgBouncer, pooled_db: str, monkeypatch, capsys
 ) -> None:
     """Through transaction mode `migrate` and `demo` refuse at start: one line naming what to
     use instead, exit 2, nothing done. Through session mode `migrate` works (the database is at
     head already)."""
-    env = {"DATABASE_URL": bouncer.url(push_db)}  # the schema owner, as migrate and demo run
+    env = {"DATABASE_URL": bouncer.url(pooled_db)}  # the schema owner, as migrate and demo run
     if bouncer.mode == "session":
         code, out, err = run_main(["migrate"], env, monkeypatch, capsys)
         assert code == 0 and "head" in out, (out, err)
@@ -154,6 +155,6 @@ def test_migrate_and_demo_need_a_session(
         code, out, err = run_main(command, env, monkeypatch, capsys)
         assert (code, err.count("\n")) == (2, 1), err
         assert "transaction-mode pooler" in err and "session" in err and "direct" in err, err
-    with psycopg.connect(push_db) as conn:  # the demo loaded nothing
+    with psycopg.connect(pooled_db) as conn:  # the demo loaded nothing
         assert conn.execute("SELECT count(*) FROM hubspot_sync.hubspot_mock_exams "
                             "WHERE mock_exam_name LIKE '[demo]%%'").fetchone()[0] == 0

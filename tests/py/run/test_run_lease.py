@@ -23,7 +23,7 @@ import pytest
 import sandbox_fixtures
 from conftest import url_for
 from glue_role import glue_url
-from pooler_fixtures import PgBouncer, database_of, leftovers
+from pooler_fixtures import PgBouncer, database_of, leftovers, pooled_database
 from pull_helpers import fast, seed_contacts, seed_exams
 from push_helpers import env_for, mockbook, query, run_main
 from waiting import wait_until
@@ -34,6 +34,7 @@ from glue.sandbox import Sandbox
 
 sandbox = sandbox_fixtures.sandbox
 push_db = push_helpers.push_db
+pooled_db = pooled_database("bouncer")
 
 TAKERS = 6  # connections racing for one lease
 
@@ -166,13 +167,13 @@ def advisory_locks(database_url: str) -> int:
 
 
 def test_one_run_at_a_time_and_a_killed_run_through_the_pooler(
-    bouncer: PgBouncer, push_db: str, sandbox: Sandbox, monkeypatch, capsys
+    bouncer: PgBouncer, pooled_db: str, sandbox: Sandbox, monkeypatch, capsys
 ) -> None:
     fast(sandbox)
     [exam] = seed_exams(sandbox, [{"capacity": "5"}])
     seed_contacts(sandbox, [{"student_id": "LEASE1", "cs_credits": "2"}])
-    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
-    pooled = env | {"DATABASE_URL": bouncer.url(glue_url(push_db))}
+    env = env_for(pooled_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    pooled = env | {"DATABASE_URL": bouncer.url(glue_url(pooled_db))}
     gate = Gate(sandbox)
     first = mockbook(["run", "--json"], pooled)
     try:
@@ -192,9 +193,9 @@ def test_one_run_at_a_time_and_a_killed_run_through_the_pooler(
     assert code == 0, (out, err)
     report = json.loads(out)
     assert report["steps"]["pull"]["exams"]["inserted"] == 1
-    pull_helpers.book(push_db, "LEASE1", exam)
+    pull_helpers.book(pooled_db, "LEASE1", exam)
     # A lease held by another host is waited for until it expires, then taken over.
-    with psycopg.connect(push_db, autocommit=True) as owner:
+    with psycopg.connect(pooled_db, autocommit=True) as owner:
         owner.execute("INSERT INTO mockbook_internal.glue_leases (name, holder, expires_at) "
                       "VALUES ('run', 'elsewhere:7:abcdef', now() + interval '1 hour')")
         code, out, err = run_main(["run"], pooled, monkeypatch, capsys)
@@ -205,22 +206,22 @@ def test_one_run_at_a_time_and_a_killed_run_through_the_pooler(
     assert code == 0, (out, err)
     assert json.loads(out)["steps"]["push"]["sent"] >= 1
     # every run gave its lease back; nothing stays on a pooled server connection
-    assert query(push_db, "SELECT count(*) AS n FROM mockbook_internal.glue_leases")[0]["n"] == 0
-    assert advisory_locks(push_db) == 0
-    assert leftovers(bouncer, glue_url(push_db)) == []
-    assert pull_helpers.invariant_violations(push_db) == []
-    assert database_of(bouncer.url(push_db)) == database_of(push_db)
+    assert query(pooled_db, "SELECT count(*) AS n FROM mockbook_internal.glue_leases")[0]["n"] == 0
+    assert advisory_locks(pooled_db) == 0
+    assert leftovers(bouncer, glue_url(pooled_db)) == []
+    assert pull_helpers.invariant_violations(pooled_db) == []
+    assert database_of(bouncer.url(pooled_db)) == database_of(pooled_db)
 
 
 def test_a_waiting_run_starts_when_the_first_ends(
-    bouncer: PgBouncer, push_db: str, sandbox: Sandbox, monkeypatch, capsys
+    bouncer: PgBouncer, pooled_db: str, sandbox: Sandbox, monkeypatch, capsys
 ) -> None:
     """--wait through the pooler: the second run waits for the first's lease, says so once,
     then runs every step."""
     fast(sandbox)
     seed_exams(sandbox, [{"capacity": "5"}])
-    env = env_for(push_db, sandbox, HUBSPOT_SEARCH_RATE="50")
-    pooled = env | {"DATABASE_URL": bouncer.url(glue_url(push_db))}
+    env = env_for(pooled_db, sandbox, HUBSPOT_SEARCH_RATE="50")
+    pooled = env | {"DATABASE_URL": bouncer.url(glue_url(pooled_db))}
     gate = Gate(sandbox)
     first = mockbook(["run", "--json"], pooled)
     try:
@@ -240,7 +241,7 @@ def test_a_waiting_run_starts_when_the_first_ends(
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, said + err
     assert json.loads(out)["lock_waited_seconds"] > 0
-    assert leftovers(bouncer, glue_url(push_db)) == []
+    assert leftovers(bouncer, glue_url(pooled_db)) == []
 
 
 def test_the_holder_name_is_host_pid_random() -> None:
