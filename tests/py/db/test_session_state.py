@@ -109,3 +109,34 @@ def test_the_check_finds_what_would_leak() -> None:
              "  -- SET lock_timeout = 0 in a comment\n  RAISE NOTICE 'SET x';\nEND\n$$;")
     assert session_state(clean) == []
     assert len(SOURCES) > 100
+
+
+GLUE = DB.parent / "glue"
+# the SQL the glue sends that sets a session setting, and why it may: both are read by commands
+# that need a session of their own (`mockbook migrate` refuses a transaction pooler) or by the
+# tools that build a database from db/ directly (the tests, `make types`)
+SESSION_SETS_ALLOWED = {
+    "glue/db/revision.py": "the preamble of a revision's frozen SQL: `mockbook migrate` only",
+    "glue/db/source.py": "applying db/ to a new database: the tests and the developers' tools",
+}
+# (the glue writes its SQL keywords in capitals: prose saying "set" is not a statement)
+_GLUE_SET = re.compile(r"""["'](?:[^"']*;\s*)?SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)\w""")
+_GLUE_SET_CONFIG = re.compile(r"set_config\([^)]*?,\s*(false|%s|%\(\w+\)s)\s*\)", re.IGNORECASE)
+
+
+def test_the_glue_sends_no_session_setting() -> None:
+    """No SQL string of the glue (the HubSpot emulator aside) runs a session SET or a
+    session-wide set_config: through a transaction-mode pooler it would stay on a shared server
+    connection for the next client's transaction."""
+    found = []
+    for path in sorted(GLUE.rglob("*.py")):
+        name = path.relative_to(DB.parent).as_posix()
+        if name.startswith("glue/sandbox/") or name in SESSION_SETS_ALLOWED:
+            continue
+        text = path.read_text()
+        found += [f"{name}: {m.group(0)}" for m in _GLUE_SET.finditer(text)]
+        found += [f"{name}: {m.group(0)}" for m in _GLUE_SET_CONFIG.finditer(text)]
+    assert found == []
+    assert _GLUE_SET.search('conn.execute("SET lock_timeout = 0")')
+    assert not _GLUE_SET.search('conn.execute("SET LOCAL mockbook.origin = \'hubspot\'")')
+    assert _GLUE_SET_CONFIG.search("SELECT set_config('mockbook.actor', %s, false)")
