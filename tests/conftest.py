@@ -501,6 +501,10 @@ def build_schema(url: str) -> None:
 
 
 _template: dict[str, str] = {}
+# A template made by another run (tests/py/project/test_mutants.py: a copy of its own template
+# with one function changed): this run copies it for its databases and neither builds nor drops a
+# template of its own.
+TEMPLATE_ENV = "MOCKBOOK_TEMPLATE_DATABASE"
 
 
 def template_name(params: dict[str, str]) -> str:
@@ -508,6 +512,9 @@ def template_name(params: dict[str, str]) -> str:
     (never connect to it: no copy can be made while anyone is connected)."""
     if "name" in _template:
         return _template["name"]
+    if given := os.environ.get(TEMPLATE_ENV):  # made by the process that started this one
+        _template["name"] = given
+        return given
     run, _ = _run()
     name = f"mb_tmpl_{run}"
     lock = zlib.crc32(name.encode())
@@ -565,6 +572,12 @@ def _factory(pg_params: dict[str, str], made: list[str]) -> MakeDatabase:
         return url
 
     return make
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_params: dict[str, str]) -> str:
+    """The name of the run's migrated template (copy it; never connect to it)."""
+    return template_name(pg_params)
 
 
 @pytest.fixture(scope="session")
