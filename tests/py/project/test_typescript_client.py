@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import doc_blocks
 import psycopg
 import pytest
 from postgrest import RpcError, rpc, rpc_rows
@@ -100,10 +101,11 @@ def expected_errors(path: Path) -> dict[int, str]:
 
 def test_app_calls_compile_and_wrong_calls_do_not(node_modules: Path) -> None:
     """One `tsc --noEmit` over the folder (app.ts, wrong-calls.ts with its directives, the
-    types) and a copy of wrong-calls.ts without the directives: nothing but the copy may have
-    an error, and the copy has exactly one on each marked line, of the marked kind (an unknown
-    function, a misspelt or missing argument, a wrong type, an unknown result key or error
-    code)."""
+    types), the docs' TypeScript, JavaScript and payload blocks that are not app.ts's own (with
+    the names they take from around them declared: tests/py/project/doc_blocks.py) and a copy
+    of wrong-calls.ts without the directives: nothing but the copy may have an error, and the
+    copy has exactly one on each marked line, of the marked kind (an unknown function, a
+    misspelt or missing argument, a wrong type, an unknown result key or error code)."""
     wrong = CLIENT / "wrong-calls.ts"
     expected = expected_errors(wrong)
     assert len(expected) >= 6
@@ -112,6 +114,9 @@ def test_app_calls_compile_and_wrong_calls_do_not(node_modules: Path) -> None:
         copy = build / "wrong-calls-unmarked.ts"
         unmarked = EXPECT.sub("// refused:", wrong.read_text())
         copy.write_text(unmarked.replace("from './", "from '../"))
+        docs = doc_blocks.typescript_sources()  # the docs' blocks that are not app.ts's own
+        for name, (_, text) in docs.items():
+            (build / name).write_text(text)
         (build / "tsconfig.json").write_text(
             '{"extends": "../tsconfig.json", "include": ["../*.ts", "*.ts"]}\n')
         tsc = node_modules / "typescript" / "bin" / "tsc"
@@ -124,7 +129,9 @@ def test_app_calls_compile_and_wrong_calls_do_not(node_modules: Path) -> None:
              for m in DIAGNOSTIC.finditer(done.stdout)]
     assert done.returncode != 0 and found, done.stdout + done.stderr
     elsewhere = [f for f in found if f[0] != copy.name]
-    assert elsewhere == [], done.stdout
+    assert elsewhere == [], "\n".join(
+        [*(line for line in done.stdout.splitlines() if copy.name not in line),
+         *(f"{name}: {block.where}" for name, (block, _) in docs.items())])
     assert {line: code for _, line, code in found} == expected, done.stdout
     assert len(found) == len(expected), done.stdout
 
