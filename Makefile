@@ -15,10 +15,12 @@ help: ## List the targets
 # for pip's, resolving and installing in parallel): ~5 CPU s against pip's ~34 for the same
 # versions. uv comes from PATH, else from pip into the venv; if either fails (no uv wheel for
 # this machine, no index reachable by uv, which does not read pip.conf), pip installs as before.
-# --compile-bytecode: the .pyc files pip writes at install time too (uv does not by default); on a
-# machine with PYTHONDONTWRITEBYTECODE set, without them every process of the suite would compile
-# the HubSpot SDK again. Only the test extras: bench's matplotlib (numpy, pillow, ...) is
-# installed by `make bench`.
+# Bytecode: the modules the glue imports are imported once after the install with bytecode on
+# (PYTHONDONTWRITEBYTECODE emptied), so on a machine that sets it no process compiles the HubSpot
+# SDK again; compiling every installed file instead (uv's --compile-bytecode, what pip does) wrote
+# ten times as much (250 MB, most of the SDK's generated models never read) for 7.5 CPU s
+# against the imports' 1.4 here. Only the test extras: bench's matplotlib (numpy, pillow, ...)
+# is installed by `make bench`.
 # It says what it does before it starts (the first run installs ~80 packages: about a minute) and
 # when it is done, with the time it took: the first `make demo` is not a silent minute.
 $(STAMP): pyproject.toml
@@ -26,10 +28,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@start=$$(date +%s); \
 	uv=$$(command -v uv || { $(PY) -m pip install -q uv >/dev/null 2>&1 && echo $(VENV)/bin/uv; }); \
-	if [ -n "$$uv" ] && "$$uv" pip install -q --compile-bytecode --python $(PY) -e '.[test]'; \
+	if [ -n "$$uv" ] && "$$uv" pip install -q --python $(PY) -e '.[test]'; \
 	then how="with $$uv"; \
 	else echo "installing with pip (uv unavailable)"; how="with pip"; \
 	  $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test]' || exit 1; fi; \
+	PYTHONDONTWRITEBYTECODE= $(PY) -c 'import glue.cli, glue.hubspot.reads, glue.hubspot.setup, glue.sync.pull, glue.sync.push, glue.run.worker' || exit 1; \
 	echo "mockbook's dependencies installed in $$(( $$(date +%s) - start )) s ($$how)"
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
@@ -59,22 +62,26 @@ pg-compat: ## Install the PostgreSQL 16/17 servers of the compatibility job (npm
 # subprocesses, lock waits), and the connection-heavy files share one group, so 4 stays within
 # the server's 100 connections. `make test WORKERS=0` runs serially.
 WORKERS ?= 4
-# make test PYTEST_ARGS=tests/sql: those files only (the compatibility job still runs)
-PYTEST_ARGS ?=
+# make test PYTEST_ARGS=tests/sql: those files only (and the compatibility majors); options go with
+# the paths (PYTEST_ARGS="tests -x")
+PYTEST_ARGS ?= tests
 
 # `make test`, as CI runs it on a fresh clone:
-# 1. the venv (then the server's extensions and the tests' bytecode) and the npm servers of the
-#    compatibility job at once: the installs mostly wait on the network;
-# 2. the main run, and the compatibility job as soon as the main run's scheduler has handed out
-#    its last unit (tests/conftest.py creates the file MOCKBOOK_QUEUE_DRAINED names; a serial run never
-#    does, so the job waits for its end): the workers are on their last units and the cores come
-#    free one by one. Its output is printed after the main run's; either failing fails the
-#    target. Measured on the shared machine: in sequence the job added ~40 s (quiet box) to the
-#    run; started with the main run at nice 19 it was starved (load 26) until a push's 30 s
-#    HubSpot timeout fired and test_push saw two upserts: no priority games, a start at the tail.
+# 1. the npm servers of the compatibility job (`make pg-compat`, mostly waiting on the network) in
+#    the background, and meanwhile the venv, then the server's extensions, the pooler's tools and
+#    the tests' bytecode;
+# 2. the main run, whose units include the compatibility job's majors (tests/compat/majors.py:
+#    each major's selection on a throw-away cluster, on a worker like any long unit, so they run
+#    beside the rest instead of after it; 16 and 17 wait there for the background install, whose
+#    status and output MOCKBOOK_PG_COMPAT_READY's file holds). Its failing fails the target.
+# Measured on the shared machine: the npm install took about a minute before the main run could
+# start, and the job ran one to two minutes after it (started once the scheduler had handed out its
+# last unit, the cores free); as units, the majors cost the run only what their work takes beside
+# the others'. (Started with the whole run at nice 19 it once starved until a push's 30 s HubSpot
+# timeout fired: no priority games.)
 # Bytecode is written during `make test` even where PYTHONDONTWRITEBYTECODE is set (this machine
 # sets it): the suite starts many Python processes (xdist workers, `mockbook` subprocesses, the
-# compatibility job's), and without .pyc files each compiled glue/ and re-rewrote the test
+# compatibility majors'), and without .pyc files each compiled glue/ and re-rewrote the test
 # modules again (pytest's assertion rewriting caches only where bytecode may be written):
 # collecting the suite costs 6.2 CPU s without them, 2.5 with (measured here). `bytecode`
 # collects once before the run, so the workers do not all compile the same files at once.
@@ -82,24 +89,19 @@ PYTEST_ARGS ?=
 COMPAT_MAJORS := 16 17 18
 
 test: export PYTHONDONTWRITEBYTECODE :=
-test: ## The whole suite on the server (in parallel), and migrate/smoke/pgTAP on PostgreSQL 16, 17, 18 from its tail on
-	@began=$$(date +%s); \
-	$(MAKE) --no-print-directory -j4 pg-extensions pooler-tools bytecode pg-compat || exit $$?; \
-	tmp=$$(mktemp -d -t mockbook-test.XXXXXX); export MOCKBOOK_QUEUE_DRAINED=$$tmp/drained; \
-	{ until [ -e $$tmp/drained ] || [ -e $$tmp/main-done ]; do sleep 1; done; date +%s >$$tmp/compat-began; \
-	  $(PY) tests/compat/pg_compat.py $(COMPAT_MAJORS); s=$$?; date +%s >$$tmp/compat-ended; exit $$s; \
-	} >$$tmp/compat.log 2>&1 & compat=$$!; \
-	main_began=$$(date +%s); $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS); main=$$?; \
-	main_ended=$$(date +%s); touch $$tmp/main-done; \
-	echo "---- compatibility job (PostgreSQL $(COMPAT_MAJORS)), started at the main run's tail:"; \
-	wait $$compat; status=$$?; cat $$tmp/compat.log; ended=$$(date +%s); \
+test: ## The whole suite on the server (in parallel), migrate/smoke/pgTAP on PostgreSQL 16, 17, 18 among its units
+	@began=$$(date +%s); tmp=$$(mktemp -d -t mockbook-test.XXXXXX); \
+	{ $(MAKE) --no-print-directory pg-compat >$$tmp/pg-compat.log 2>&1; echo $$? >$$tmp/status; \
+	  cat $$tmp/status $$tmp/pg-compat.log >$$tmp/ready.part; mv $$tmp/ready.part $$tmp/ready; } & \
+	$(MAKE) --no-print-directory -j3 pg-extensions pooler-tools bytecode || { s=$$?; wait; rm -rf $$tmp; exit $$s; }; \
+	main_began=$$(date +%s); \
+	MOCKBOOK_PG_COMPAT_READY=$$tmp/ready MOCKBOOK_COMPAT_MAJORS="$(COMPAT_MAJORS)" \
+	  $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS) tests/compat/majors.py; main=$$?; \
+	ended=$$(date +%s); wait; \
 	span() { printf '%d min %02d s' $$(($$1 / 60)) $$(($$1 % 60)); }; \
-	compat_began=$$(cat $$tmp/compat-began 2>/dev/null || echo $$main_ended); \
-	compat_ended=$$(cat $$tmp/compat-ended 2>/dev/null || echo $$ended); \
 	echo "make test: $$(span $$((ended - began))) in all: installs and checks $$(span $$((main_began - began)))," \
-	  "main run $$(span $$((main_ended - main_began))) (pytest -n $(WORKERS))," \
-	  "compatibility job $$(span $$((compat_ended - compat_began))) from +$$(span $$((compat_began - began)))"; \
-	rm -rf $$tmp; [ $$main -eq 0 ] && [ $$status -eq 0 ]
+	  "main run $$(span $$((ended - main_began))) (pytest -n $(WORKERS), the compatibility majors $(COMPAT_MAJORS) among its units)"; \
+	rm -rf $$tmp; exit $$main
 
 bytecode: venv
 	@$(PY) -m compileall -q glue tests >/dev/null; \

@@ -382,6 +382,11 @@ NOTES_SETTLE_SECONDS = Variable(
     "`mockbook notes` waits for HubSpot search after an interrupted batch",
     flag="--settle-seconds", minimum=0,
 )
+STOP_GRACE_SECONDS = Variable(
+    "MOCKBOOK_STOP_GRACE_SECONDS", 2.0,
+    "seconds a command's work in hand (a HubSpot call, its write-back) has after the first stop "
+    "signal (SIGTERM, SIGINT, SIGHUP) before it is cancelled (docs/operations.md, Signals)",
+)
 WORKER_WEBHOOKS = Variable(
     "MOCKBOOK_WORKER_WEBHOOKS", None,
     "`worker`: also receive HubSpot webhooks on this HOST:PORT",
@@ -407,6 +412,7 @@ OTHER_VARIABLES = (
     PUSH_LINGER_SECONDS,
     PULL_OVERLAP_SECONDS,
     NOTES_SETTLE_SECONDS,
+    STOP_GRACE_SECONDS,
     WORKER_WEBHOOKS,
     Variable(
         "HUBSPOT_CLIENT_SECRET", None,
@@ -433,6 +439,11 @@ class PushSettings:
 
     batch_size: int = PUSH_BATCH_SIZE.default
     lease_seconds: int = PUSH_LEASE_SECONDS.default
+
+
+def variable_value(variable: Variable, raw: str) -> Any:
+    """A variable's value read from its environment text (``raw``), or ConfigError."""
+    return _parse(variable.name, raw, variable.value_type)
 
 
 def variables() -> tuple[Variable, ...]:

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 from glue import exitcodes
+from glue.config import STOP_GRACE_SECONDS, variable_value
 from glue.logs import fields
 
 # How it works (the detail of the module docstring):
@@ -57,9 +58,24 @@ log = logging.getLogger("glue.lifecycle")
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # seconds the work in hand has after a signal (a HubSpot call, its write-back), before it is
 # cancelled: a HubSpot call answers in well under a second, a write-back in milliseconds
-GRACE_SECONDS = 2.0
+# (MOCKBOOK_STOP_GRACE_SECONDS sets another: :func:`grace_seconds`)
+GRACE_SECONDS = STOP_GRACE_SECONDS.default
 CANCEL_EVERY = 0.25  # seconds: after the grace, how often a statement still running is cancelled
 _QUIT = 0  # the byte that ends the watcher (no signal has number 0)
+
+
+def grace_seconds() -> float:
+    """MOCKBOOK_STOP_GRACE_SECONDS (a positive number of seconds; unset: GRACE_SECONDS), or
+    ConfigError."""
+    raw = os.environ.get("MOCKBOOK_STOP_GRACE_SECONDS", "").strip()
+    return variable_value(STOP_GRACE_SECONDS, raw) if raw else GRACE_SECONDS
+
+
+def configure() -> None:
+    """The process's lifecycle takes its grace from the environment (glue.cli.main, before the
+    command: a bad value is a configuration error, exit 2)."""
+    if _current is not None:
+        _current.grace = grace_seconds()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -97,7 +113,7 @@ class _Call:
 
     def outcome(self) -> Any:
         if not self.finished:
-            raise Abandoned(f"no answer within {GRACE_SECONDS:g} s of the stop")
+            raise Abandoned("no answer within the stop's grace")
         if self.error is not None:
             raise self.error
         return self.value
@@ -112,6 +128,7 @@ class Lifecycle:
         self.cut = threading.Event()
         self.signum: int | None = None
         self.command = "mockbook"
+        self.grace = GRACE_SECONDS  # seconds the work in hand has after the first signal
         self.graceful = False  # the command stops at its own checkpoints (:func:`graceful`)
         self.service = False  # a signal is its normal end: exit 0
         self._raised = False
@@ -189,10 +206,10 @@ class Lifecycle:
                 continue
             if not self.stop.is_set():
                 self.stop.set()
-                deadline = time.monotonic() + GRACE_SECONDS
+                deadline = time.monotonic() + self.grace
                 name = signal.Signals(byte[0]).name
                 log.info("%s received: %s", name,
-                         f"finishing the work in hand (at most {GRACE_SECONDS:g} s), then stopping"
+                         f"finishing the work in hand (at most {self.grace:g} s), then stopping"
                          if self.graceful else "stopping", extra=fields(event="signal",
                                                                         signal=name))
             else:  # a second signal: no more grace

@@ -66,11 +66,8 @@ CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test
                     "test_request_refresh.py")
 # Files whose tests are units of their own (no fixture shared between them, each long): spread
 # over the workers instead of one worker running them all. test_mutants.py runs a pytest process
-# of its own per mutant.
-SPLIT = ("test_mutants.py",)
-# A file the scheduler creates once every unit is handed out (the workers are on their last
-# units, and the cores come free one by one): `make test` starts the compatibility job then.
-DRAINED_ENV = "MOCKBOOK_QUEUE_DRAINED"
+# of its own per mutant, tests/compat/majors.py one per PostgreSQL major.
+SPLIT = ("test_mutants.py", "majors.py")
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -129,8 +126,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             collection = self.registered_collections[node]
             node.send_runtest_some(
                 [collection.index(nodeid) for nodeid, done in work_unit.items() if not done])
-            if not self.workqueue and (drained := os.environ.get(DRAINED_ENV)):
-                Path(drained).touch()  # `make test` starts the compatibility job now
 
     return FileScheduling(config, log)
 

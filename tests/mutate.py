@@ -66,7 +66,7 @@ BOOKING_TESTS = ["tests/sql", *(f"tests/py/rpc/{name}.py" for name in (
 # cancelled
 STATEMENT_TIMEOUT = "120s"
 # the variables that tie a pytest process to the run that started it (tests/conftest.py)
-OWN_RUN = ("MOCKBOOK_TEST_RUN", "MOCKBOOK_QUEUE_DRAINED", "PYTEST_XDIST_WORKER",
+OWN_RUN = ("MOCKBOOK_TEST_RUN", "PYTEST_XDIST_WORKER",
            "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS")
 
 DEFINES = re.compile(r"CREATE OR REPLACE FUNCTION (?:hubspot_sync|mockbook_internal)\.(\w+)\s*\(")

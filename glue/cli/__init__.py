@@ -371,6 +371,7 @@ def _aborted() -> int:
 
 def _main(argv: list[str] | None) -> None:
     try:
+        lifecycle.configure()  # MOCKBOOK_STOP_GRACE_SECONDS
         # With standalone_mode=False click returns a command's exit code instead of raising.
         code = cli.main(args=argv, prog_name="mockbook", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 NPM_DIR = ROOT / ".pgcompat"
@@ -123,26 +124,37 @@ def throwaway_cluster(bin_path: Path, settings: str = "") -> Iterator[int]:
                            capture_output=True, user=user)
 
 
-def run_major(major: int) -> bool:
+# the variables that tie a pytest process to the run that started it (tests/conftest.py): a
+# major's run, started from a worker of `make test`'s run (tests/compat/majors.py), is a run of
+# its own on its own server
+OWN_RUN = ("MOCKBOOK_TEST_RUN", "PYTEST_XDIST_WORKER",
+           "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS",
+           "MOCKBOOK_UNIT_SECONDS", "MOCKBOOK_TEMPLATE_DATABASE", "DATABASE_URL")
+
+
+def run_major(major: int, *, output: Any = None) -> bool:
+    """SELECTION on a throw-away cluster of ``major``: whether it passed. Its pytest's output goes
+    to ``output`` (a file; None: this process's stdout)."""
     bin_path = bindir(major)
     if bin_path is None:
-        print(f"PostgreSQL {major}: no server (run `make pg-compat`)", flush=True)
+        print(f"PostgreSQL {major}: no server (run `make pg-compat`)", file=output, flush=True)
         return False
     assert version_of(bin_path) == major, bin_path
     install_pgtap(bin_path)
     with throwaway_cluster(bin_path) as port, \
             tempfile.TemporaryDirectory(prefix=f"mockbook-pg{major}-") as tmp:
         started = time.monotonic()
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env = {k: v for k, v in os.environ.items() if k not in OWN_RUN}
         env |= {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres",
                 "MOCKBOOK_PG_COMPAT": "1"}
-        # Its own --basetemp: `make test` runs this job beside the main pytest run, and
+        # Its own --basetemp: `make test` runs the majors beside the main pytest run, and
         # pytest's shared /tmp/pytest-of-<user> tree is reset by every run that starts.
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
-                               f"--basetemp={Path(tmp) / 'pytest'}", *SELECTION],
-                              cwd=ROOT, env=env)
+                               "-p", "no:xdist", f"--basetemp={Path(tmp) / 'pytest'}",
+                               *SELECTION], cwd=ROOT, env=env, stdout=output,
+                              stderr=subprocess.STDOUT if output is not None else None)
         print(f"PostgreSQL {major}: {'passed' if done.returncode == 0 else 'FAILED'}"
-              f" in {time.monotonic() - started:.0f} s", flush=True)
+              f" in {time.monotonic() - started:.0f} s", file=output, flush=True)
         return done.returncode == 0
 
 

@@ -6,7 +6,8 @@ documented exit code (128 + the signal's number; 0 for a service), its own last 
 stopped, no outbox row left leased and no attempt counted. The waits outlast the command, so a
 command that ended at all ended because of the signal: no timing is asserted (``BOUND`` only
 stops a hung test). Within a few seconds is the design: the work in hand has
-glue.lifecycle.GRACE_SECONDS, then its statement is cancelled and its call left.
+its grace (glue.lifecycle.GRACE_SECONDS, MOCKBOOK_STOP_GRACE_SECONDS), then its statement is
+cancelled and its call left.
 
 The commands are found by walking the click tree: a new command fails
 test_every_command_is_classified until it has a scenario here or is listed in MOMENTS, with the
@@ -41,6 +42,9 @@ sandbox = sandbox_fixtures.sandbox
 
 SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
 BOUND = 60.0  # seconds: only stops a hung test (the waits below never end by themselves)
+# the commands' grace (MOCKBOOK_STOP_GRACE_SECONDS): their work in hand never ends by itself here,
+# so any grace runs out; the default's 2 s would only make each of these runs 1.8 s longer
+GRACE = 0.2
 
 # Commands that end by themselves in a moment (a signal meanwhile interrupts them as any other:
 # glue.lifecycle.Interrupted), each with the reason.
@@ -251,9 +255,11 @@ def signalled(name: str, signum: signal.Signals, fresh_database: Any, sandbox: S
     if scenario.outbox:
         world = push_helpers.make_world(url, sandbox, students=20)
         push_helpers.book(url, [(s, world.exams[0]) for s in world.students])
-    # the HubSpot client's own timeout beyond the bound: an unanswered call ends by the stop only
+    # the HubSpot client's own timeout beyond the bound: an unanswered call ends by the stop only;
+    # a short grace, as the waits here never end by themselves (the grace always runs out)
     env = push_helpers.env_for(url, sandbox, **scenario.env,
-                               HUBSPOT_TIMEOUT_SECONDS=str(10 * BOUND))
+                               HUBSPOT_TIMEOUT_SECONDS=str(10 * BOUND),
+                               MOCKBOOK_STOP_GRACE_SECONDS=str(GRACE))
     if scenario.owner:
         env["DATABASE_URL"] = url
     if scenario.lock:
@@ -281,6 +287,7 @@ def signalled(name: str, signum: signal.Signals, fresh_database: Any, sandbox: S
                 command.proc.kill()
                 command.proc.wait(10)
     err = command.err.read_text(errors="replace")
+    assert "finishing the work in hand" not in err or f"(at most {GRACE:g} s)" in err, err
     expected = 0 if scenario.command in SERVICES else 128 + signum
     assert code == expected, command.output()
     assert f"mockbook {scenario.command}: stopped by {signum.name}" in err, command.output()
@@ -406,3 +413,19 @@ def test_a_call_after_the_grace_is_not_sent_and_the_log_says_so_once(caplog) -> 
     assert sent == []
     assert said == ["the grace ended with work in hand: a HubSpot call not sent, what it was "
                     "for left to the next run"]
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan"])
+def test_a_grace_that_is_not_a_positive_number_is_a_configuration_error(
+        value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """MOCKBOOK_STOP_GRACE_SECONDS is read before the command runs: a bad value is one line
+    naming it, exit 2, and nothing runs."""
+    from glue.cli import main
+
+    monkeypatch.setenv("MOCKBOOK_STOP_GRACE_SECONDS", value)
+    with pytest.raises(SystemExit) as ended:
+        main(["dlq", "list"])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and "MOCKBOOK_STOP_GRACE_SECONDS" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+

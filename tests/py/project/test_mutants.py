@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[3]
 MUTANTS = tomllib.loads((ROOT / "tests" / "mutants.toml").read_text())["mutant"]
 # the variables that tie a pytest process to the run that started it (tests/conftest.py): the
 # inner run must be a run of its own
-OWN_RUN = ("MOCKBOOK_TEST_RUN", "MOCKBOOK_QUEUE_DRAINED", "PYTEST_XDIST_WORKER",
+OWN_RUN = ("MOCKBOOK_TEST_RUN", "PYTEST_XDIST_WORKER",
            "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS",
            "MOCKBOOK_UNIT_SECONDS")
 
