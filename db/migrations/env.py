@@ -70,9 +70,9 @@ def _setting(name: str, default: str) -> str:
 
 
 def _lock_timeout() -> str:
-    """The bound of the lock step's whole wait: under the server's deadlock_timeout (1 s by
-    default), so that a booking never becomes the victim of a deadlock with the migration."""
-    return _setting("LOCK_TIMEOUT", "500ms")
+    """The bound of the lock step's whole wait (steps.lock_sql: a tenth of it for each table,
+    far under the server's deadlock_timeout)."""
+    return _setting("LOCK_TIMEOUT", "1s")
 
 
 def _attempt_count() -> int:
@@ -143,7 +143,7 @@ def run_online() -> None:
 # - **An upgrade or downgrade of an adopted (or new) database**: one transaction per revision,
 #   its version stamp included. Its first statement is the lock step: the tables its statements
 #   lock in a mode a booking conflicts with, in the lock order, the whole wait bounded by
-#   MOCKBOOK_MIGRATE_LOCK_TIMEOUT (default 500ms, under PostgreSQL's deadlock_timeout). On a
+#   MOCKBOOK_MIGRATE_LOCK_TIMEOUT (default 1s, a tenth of it for each table). On a
 #   lock not granted in time (55P03, or 57014 for the lock step's bound), or a deadlock (40P01),
 #   the revision's transaction is rolled back (it holds nothing then) and the run goes on from
 #   where the database is, at most MOCKBOOK_MIGRATE_ATTEMPTS times (default 10), after 0.5 s,

@@ -198,13 +198,16 @@ def _invalid_index_drops(sql: str) -> tuple[str, list[str]]:
 # conflicts with everything the ones before it conflict with
 MODES = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
 SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE = MODES
-# the lock order of docs/rpc.md at the level of tables: contact rows (with their credit merge
-# bookkeeping), booking rows and waitlist places, exam rows (with their HubSpot sync guard); the
-# other tables follow by name
+# The lock order of docs/rpc.md at the level of tables ("Tables, for a migration"): the order in
+# which a call first touches them, whatever the lock it takes there. A booking or cancellation
+# reads the bookings first (its idempotency check, the booking by its reference), then locks
+# its contact (with the credit merge bookkeeping), then its exam (with its HubSpot sync guard);
+# waitlist places come after the exam in a booking. The other tables follow by name.
+# tests/py/db/test_revision_locks.py measures each release's calls against it.
 LOCK_ORDER = (
-    "hubspot_sync.hubspot_contact_credits", "hubspot_sync.contact_credit_sync",
-    "hubspot_sync.hubspot_bookings", "hubspot_sync.waitlist_entries",
-    "hubspot_sync.hubspot_mock_exams", "hubspot_sync.exam_hubspot_sync",
+    "hubspot_sync.hubspot_bookings", "hubspot_sync.hubspot_contact_credits",
+    "hubspot_sync.contact_credit_sync", "hubspot_sync.hubspot_mock_exams",
+    "hubspot_sync.exam_hubspot_sync", "hubspot_sync.waitlist_entries",
 )
 
 
@@ -221,10 +224,18 @@ class Lock:
 
 def _names(code: str) -> list[str]:
     """The qualified names a statement's code uses as relations: not followed by "(" (a
-    function) or a dot (a column), and not PostgreSQL's own catalogs."""
+    function) or a dot (a column), and not PostgreSQL's own catalogs or a row's field."""
     return [m[1] for m in re.finditer(
                 rf"(?<![\w.$\"])({_QUALIFIED})(?![\w$\"])(?!\s*\.)(?!\()", code)
-            if not m[1].lower().startswith(("pg_catalog.", "information_schema.", "pg_toast."))]
+            if not _not_a_relation(m[1])]
+
+
+def _not_a_relation(name: str) -> bool:
+    """PostgreSQL's own catalogs, and a row's field in a PL/pgSQL body (NEW.x, OLD.x, an alias
+    or a variable's: a.x, v_row.x), which no schema of mockbook's is named like."""
+    schema = name.split(".", 1)[0].strip('"').lower()
+    return (schema in ("pg_catalog", "information_schema", "pg_toast", "new", "old")
+            or len(schema) <= 2 or schema.startswith("v_"))
 
 
 # statements that lock no table a call may hold in a conflicting mode: code, comments,
@@ -333,23 +344,53 @@ _RESOLVE_SQL = r"""WITH wanted (kind, name, strength) AS (VALUES
                      pg_catalog.format('%I.%I', n.nspname, c.relname)), {last}), 1"""
 
 _LOCK_SQL = """-- the lock step: {what}
-SET LOCAL lock_timeout = '{timeout}';
 SET LOCAL statement_timeout = '{timeout}';
 DO $lock$
 DECLARE
-    v record;
+    v_tables text[];
+    v_modes text[];
+    v_at integer;
 BEGIN
-    FOR v IN
+    SELECT array_agg(t.rel ORDER BY t.n), array_agg(t.mode ORDER BY t.n)
+    INTO v_tables, v_modes
+    FROM (SELECT r.rel, (ARRAY['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE',
+                               'ACCESS EXCLUSIVE'])[r.strength] AS mode,
+                 row_number() OVER () AS n
+          FROM (
         {resolve}
+          ) AS r) AS t;
+    -- the first table waited for as long as the step may (nothing is held meanwhile); each
+    -- next one a short while: one not had in time is let go with those taken before it (the
+    -- block's subtransaction) and taken first next time (a call that touched it before a table
+    -- taken earlier waits on that one, and goes on once it is let go)
     LOOP
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', v.rel,
-            (ARRAY['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'])[v.strength]);
+        BEGIN
+            FOR i IN 1 .. coalesce(cardinality(v_tables), 0) LOOP
+                v_at := i;
+                PERFORM pg_catalog.set_config('lock_timeout',
+                                              CASE WHEN i = 1 THEN '0' ELSE '{each}' END, true);
+                EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', v_tables[i], v_modes[i]);
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            v_tables := v_tables[v_at:v_at] || v_tables[1:v_at - 1] || v_tables[v_at + 1:];
+            v_modes := v_modes[v_at:v_at] || v_modes[1:v_at - 1] || v_modes[v_at + 1:];
+        END;
     END LOOP;
 END
 $lock$;
 SET LOCAL statement_timeout TO DEFAULT;
 SET LOCAL lock_timeout TO DEFAULT;
 """
+
+
+def _each(timeout: str) -> str:
+    """The wait for one table of the lock step: a tenth of its whole wait, at least 10 ms."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*", timeout)
+    if match is None:
+        return timeout
+    ms = float(match[1]) * {"ms": 1, "s": 1000, "min": 60000, None: 1}[match[2]]
+    return f"{max(10, int(ms // 10))}ms"
 
 
 def _literal(value: str) -> str:
@@ -372,10 +413,14 @@ def resolve_sql(wanted: set[Lock]) -> str:
 def lock_sql(wanted: set[Lock], timeout: str, what: str) -> str:
     """The lock step: the tables of ``wanted`` that exist now, locked in the lock order, each in
     the strongest mode wanted of it, by one statement whose whole wait is bounded by
-    ``timeout`` (statement_timeout as well as lock_timeout: its wait never outlasts the server's
-    deadlock_timeout, so a booking waiting on a table it holds is never the one PostgreSQL
-    cancels to break a deadlock: this statement gives up first)."""
+    ``timeout`` (its statement_timeout). The first table is waited for as long as that (nothing
+    is held then: no cycle); each next one a tenth of it, far under the server's
+    deadlock_timeout: one not had in time (a call holds it, perhaps waiting for a table taken
+    before it) is let go with the others and taken first on the next pass, which adapts the
+    order to the calls that run; so a call waiting on one of these tables is never the one
+    PostgreSQL cancels to break a deadlock: this statement lets go first."""
     return _LOCK_SQL.format(what=what, timeout=timeout.replace("'", "''"),
+                            each=_each(timeout).replace("'", "''"),
                             resolve=resolve_sql(wanted))
 
 
@@ -509,7 +554,7 @@ def run(revision: str, direction: str) -> None:
     the lock step, then each step; printed instead with `--sql`."""
     from alembic import context
 
-    state = _run[-1] if _run else Run("500ms")
+    state = _run[-1] if _run else Run("1s")
     if not state.locked:
         state.committed()  # one transaction per revision: the one before committed
     steps = plan(revision, direction)

@@ -131,22 +131,23 @@ def test_the_reading_sees_what_a_statement_locks() -> None:
     def read(sql: str) -> set[tuple[str, str]]:
         return {(lock.name, lock.mode) for lock in steps.locks(sql)}
 
-    assert read("CREATE OR REPLACE TRIGGER t AFTER INSERT OR UPDATE OF a ON s.x FOR EACH ROW"
-                " EXECUTE FUNCTION s.f();") == {("s.x", "SHARE ROW EXCLUSIVE")}
-    assert read("CREATE INDEX IF NOT EXISTS i ON s.x (a);") == {("s.x", "SHARE")}
-    assert read("ALTER TABLE s.x VALIDATE CONSTRAINT c;") == set()
-    assert read("ALTER TABLE s.x ADD COLUMN r int REFERENCES s.y (id);") == {
-        ("s.x", "ACCESS EXCLUSIVE"), ("s.y", "SHARE ROW EXCLUSIVE")}
-    assert read("UPDATE s.x SET a = 1 FROM s.y WHERE s.y.id = 1;") == {("s.x", "EXCLUSIVE")}
-    assert read("DROP INDEX IF EXISTS s.i;") == {("s.i", "ACCESS EXCLUSIVE")}
-    assert read("ALTER DOMAIN s.d ADD CONSTRAINT c CHECK (VALUE > 0);") == {("s.d", "SHARE")}
-    assert read("CREATE OR REPLACE FUNCTION s.f() RETURNS void LANGUAGE sql"
-                " AS $$ DELETE FROM s.x $$; COMMENT ON TABLE s.x IS 'x';"
-                " GRANT SELECT ON s.x TO r;") == set()
-    assert read("DO $$ BEGIN INSERT INTO s.x (a) VALUES ('s.z'); END $$;"
-                " SELECT s.g(); SELECT * FROM s.w;") == {
-        ("s.x", "ACCESS EXCLUSIVE"), ("s.w", "ACCESS EXCLUSIVE")}
-    assert read("LOCK TABLE s.x, s.y IN SHARE MODE;") == {("s.x", "SHARE"), ("s.y", "SHARE")}
+    assert read("CREATE OR REPLACE TRIGGER t AFTER INSERT OR UPDATE OF a ON sch.x FOR EACH ROW"
+                " EXECUTE FUNCTION sch.f();") == {("sch.x", "SHARE ROW EXCLUSIVE")}
+    assert read("CREATE INDEX IF NOT EXISTS i ON sch.x (a);") == {("sch.x", "SHARE")}
+    assert read("ALTER TABLE sch.x VALIDATE CONSTRAINT c;") == set()
+    assert read("ALTER TABLE sch.x ADD COLUMN r int REFERENCES sch.y (id);") == {
+        ("sch.x", "ACCESS EXCLUSIVE"), ("sch.y", "SHARE ROW EXCLUSIVE")}
+    assert read("UPDATE sch.x SET a = 1 FROM sch.y WHERE sch.y.id = 1;") == {("sch.x", "EXCLUSIVE")}
+    assert read("DROP INDEX IF EXISTS sch.i;") == {("sch.i", "ACCESS EXCLUSIVE")}
+    assert read("ALTER DOMAIN sch.d ADD CONSTRAINT c CHECK (VALUE > 0);") == {("sch.d", "SHARE")}
+    assert read("CREATE OR REPLACE FUNCTION sch.f() RETURNS void LANGUAGE sql"
+                " AS $$ DELETE FROM sch.x $$; COMMENT ON TABLE sch.x IS 'x';"
+                " GRANT SELECT ON sch.x TO r;") == set()
+    assert read("DO $$ BEGIN INSERT INTO sch.x (a) VALUES ('sch.z'); END $$;"
+                " SELECT sch.g(); SELECT * FROM sch.w;") == {
+        ("sch.x", "ACCESS EXCLUSIVE"), ("sch.w", "ACCESS EXCLUSIVE")}
+    assert read("LOCK TABLE sch.x, sch.y IN SHARE MODE;") == {("sch.x", "SHARE"),
+                                                              ("sch.y", "SHARE")}
 
 
 def test_a_later_revision_runs_as_its_files_say() -> None:

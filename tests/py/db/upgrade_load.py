@@ -1,6 +1,6 @@
 """Bookings made as the apps make them, on a database at a release's revision, while something
 else (an upgrade to this code, a failed one, a rollback) runs: shared by
-tests/py/db/test_upgrade_live.py, test_upgrade_failures.py and bench/upgrade_live.py.
+tests/py/db/test_upgrade_live.py, test_upgrade_failures.py and bench/upgrade_live.py (B18).
 
 A call is one PostgREST-style transaction as service_role with the apps' statement timeout
 (`statement_timeout` 8 s, Supabase's API timeout): `create_booking`, then `cancel_booking` of
@@ -29,7 +29,7 @@ API_TIMEOUT = "8s"  # Supabase's API statement timeout, which the apps' calls ru
 SEED = f"""
 INSERT INTO hubspot_sync.hubspot_contact_credits (hubspot_id, student_id, email, firstname,
     lastname, sj_credits, cs_credits, sjmini_credits, mock_discussion_token, shared_mock_credits)
-SELECT (70000000 + g)::text, 'LOAD' || g, 'load' || g || '@example.com', 'F' || g, 'L' || g,
+SELECT (77700000 + g)::text, 'LOAD' || g, 'load' || g || '@example.com', 'F' || g, 'L' || g,
        0, 1000, 0, 0, 0
 FROM generate_series(1, {STUDENTS}) AS g;
 INSERT INTO hubspot_sync.hubspot_mock_exams (hubspot_id, mock_exam_name, mock_type, exam_date,
@@ -64,6 +64,8 @@ class Load:
     booked: set = field(default_factory=set)  # booking ids create_booking answered
     cancelled: set = field(default_factory=set)  # booking ids cancel_booking answered
     longest_s: float = 0.0
+    record: bool = False  # keep every call's (start, end, outcome) in ``calls_made``
+    calls_made: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _going: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -114,9 +116,12 @@ class Load:
             result = None
             outcome = state if state.startswith("PT") else (
                 f"raw {state} {(exc.diag.message_primary or str(exc))[:120]}")
+        ended = time.monotonic()
         with self._lock:
             self.outcomes[outcome] += 1
-            self.longest_s = max(self.longest_s, time.monotonic() - started)
+            self.longest_s = max(self.longest_s, ended - started)
+            if self.record:
+                self.calls_made.append((started, ended, outcome))
         return outcome, result
 
     def _run(self) -> None:
