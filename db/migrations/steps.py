@@ -198,16 +198,16 @@ def _invalid_index_drops(sql: str) -> tuple[str, list[str]]:
 # conflicts with everything the ones before it conflict with
 MODES = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
 SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE = MODES
-# The lock order of docs/rpc.md at the level of tables ("Tables, for a migration"): the order in
-# which a call first touches them, whatever the lock it takes there. A booking or cancellation
-# reads the bookings first (its idempotency check, the booking by its reference), then locks
-# its contact (with the credit merge bookkeeping), then its exam (with its HubSpot sync guard);
-# waitlist places come after the exam in a booking. The other tables follow by name.
-# tests/py/db/test_revision_locks.py measures each release's calls against it.
+# The lock order of docs/rpc.md at the level of tables: contact rows (with their credit merge
+# bookkeeping), booking rows and waitlist places, exam rows (with their HubSpot sync guard); the
+# other tables follow by name. It is where the lock step starts: calls first touch these tables
+# in more than one order (a booking in a warm session its contact, a cancellation its booking:
+# a read of a table is a lock on it too), so the step lets go of a table it cannot have in time
+# and takes it first on its next pass (lock_sql).
 LOCK_ORDER = (
-    "hubspot_sync.hubspot_bookings", "hubspot_sync.hubspot_contact_credits",
-    "hubspot_sync.contact_credit_sync", "hubspot_sync.hubspot_mock_exams",
-    "hubspot_sync.exam_hubspot_sync", "hubspot_sync.waitlist_entries",
+    "hubspot_sync.hubspot_contact_credits", "hubspot_sync.contact_credit_sync",
+    "hubspot_sync.hubspot_bookings", "hubspot_sync.waitlist_entries",
+    "hubspot_sync.hubspot_mock_exams", "hubspot_sync.exam_hubspot_sync",
 )
 
 
