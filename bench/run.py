@@ -35,6 +35,7 @@ import fixtures  # noqa: E402
 import pgbench  # noqa: E402
 import psycopg  # noqa: E402
 import report  # noqa: E402
+import upgrade_live  # noqa: E402
 import webhooks_bench  # noqa: E402
 import worker_backlog  # noqa: E402
 import workloads  # noqa: E402
@@ -52,7 +53,7 @@ from common import (  # noqa: E402
 )
 
 ALL = ("B1", "B1r", "B2", "B2h", "B3", "B4", "B5", "B5m", "B6", "B7", "B8", "B9", "B10", "B11",
-       "B12", "B12n")
+       "B12", "B12n", "B18")
 TITLES = {
     "B1": "booking throughput, spread over many exams",
     "B1r": "booking against its own rows as plain SQL",
@@ -70,6 +71,7 @@ TITLES = {
     "B11": "first import of 20,000 contacts, 200 exams, 40,000 bookings: calls, time, a kill",
     "B12": "the worker on a backlog under faults: first rows, lag, killed lives",
     "B12n": "the notes claim behind 500k rows waiting for HubSpot ids",
+    "B18": "upgrade of the last release while bookings run: the longest call blocked",
 }
 
 
@@ -254,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("B12", lambda: worker_backlog.b12(args.quick, args.schema_source))
         if "B12n" in args.only:
             attempt("B12n", lambda: [worker_backlog.b12n(args.quick, args.schema_source)])
+        if "B18" in args.only:
+            attempt("B18", lambda: upgrade_live.b18(args.quick))
     finally:
         if not args.keep:
             with psycopg.connect(url_for("postgres"), autocommit=True) as conn:

@@ -106,7 +106,10 @@ def measure(bookings: int) -> dict[str, Any]:
     seen_release = watcher.execute(CATALOG).fetchone()
     changed = [0]
 
+    ticks: list[float] = []
+
     def each_step() -> None:   # another session's view of the catalog, before the commit
+        ticks.append(time.monotonic())
         if watcher.execute(CATALOG).fetchone() != seen_release:
             changed[0] += 1
 
@@ -123,6 +126,10 @@ def measure(bookings: int) -> dict[str, Any]:
         load.stop()
         watcher.close()
     assert migrations.current(url) == migrations.head()
+    names = migrations.steps(release, "head")
+    last = ticks[-len(names):]   # the steps of the attempt that committed
+    spent = sorted(((b - a, name.split(": ", 1)[1]) for name, a, b in
+                    zip(names[1:], last[:-1], last[1:], strict=True)), reverse=True)
     calls = list(load.calls_made)
     before = [e - s for s, e, _ in calls if e < start]
     during = [e - s for s, e, _ in calls if e > start and s < end]
@@ -140,6 +147,7 @@ def measure(bookings: int) -> dict[str, Any]:
             "outcomes": outcomes,
             "raw_errors": sum(v for k, v in outcomes.items() if k.startswith("raw")),
             "schema_changed_before_commit": changed[0],
+            "longest_steps": {name: round(t, 3) for t, name in spent[:8]},
             "retries": [line for line in stderr.getvalue().splitlines() if "rolled back" in line]}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import random
 import sys
 import time
 from logging.config import fileConfig
@@ -70,19 +71,21 @@ def _setting(name: str, default: str) -> str:
 
 
 def _lock_timeout() -> str:
-    """The bound of the lock step's whole wait (steps.lock_sql: a tenth of it for each table,
-    far under the server's deadlock_timeout)."""
+    """The bound of the lock step's whole wait (steps.lock_sql: a twentieth of it for each table
+    after the first, far under the server's deadlock_timeout)."""
     return _setting("LOCK_TIMEOUT", "1s")
 
 
 def _attempt_count() -> int:
-    return max(1, int(_setting("ATTEMPTS", "10")))
+    return max(1, int(_setting("ATTEMPTS", "30")))
 
 
 def _retry_wait(attempt: int) -> float:
     """Seconds before the next attempt: MOCKBOOK_MIGRATE_RETRY_WAIT (default 0.5), doubled
-    after each, at most 10: the callers go on meanwhile."""
-    return min(10.0, float(_setting("RETRY_WAIT", "0.5")) * 2 ** (attempt - 1))
+    after each, at most 5, and a random part of it more (tries that fell into the calls' rhythm
+    do not fall into it again): the callers go on meanwhile."""
+    wait = min(5.0, float(_setting("RETRY_WAIT", "0.5")) * 2 ** (attempt - 1))
+    return wait * (1 + random.random() / 2)
 
 
 def _upgrades_through_adoption() -> bool:
@@ -143,13 +146,14 @@ def run_online() -> None:
 # - **An upgrade or downgrade of an adopted (or new) database**: one transaction per revision,
 #   its version stamp included. Its first statement is the lock step: the tables its statements
 #   lock in a mode a booking conflicts with, in the lock order, the whole wait bounded by
-#   MOCKBOOK_MIGRATE_LOCK_TIMEOUT (default 1s, a tenth of it for each table). On a
-#   lock not granted in time (55P03, or 57014 for the lock step's bound), or a deadlock (40P01),
-#   the revision's transaction is rolled back (it holds nothing then) and the run goes on from
-#   where the database is, at most MOCKBOOK_MIGRATE_ATTEMPTS times (default 10), after 0.5 s,
-#   1 s, 2 s ... (at most 10 s) in which the callers go on; each retry is printed. When it stops,
-#   it says which revision was rolled back and where the database is: a revision is either
-#   there whole or not at all, so the next `mockbook migrate` finishes the run.
+#   MOCKBOOK_MIGRATE_LOCK_TIMEOUT (default 1s; a twentieth of it for each table after the
+#   first). On a lock not granted in time (55P03, or 57014 for the lock step's bound), or a
+#   deadlock (40P01), the revision's transaction is rolled back (it holds nothing then) and the
+#   run goes on from where the database is, at most MOCKBOOK_MIGRATE_ATTEMPTS times (default
+#   30), after 0.5 s, 1 s, 2 s ... (at most 5 s, a random part more) in which the callers go
+#   on; each retry is printed. When it stops, it says which revision was rolled back and where
+#   the database is: a revision is either there whole or not at all, so the next `mockbook
+#   migrate` finishes the run.
 # - **The adoption** (a production database stamped 0001_baseline, upgraded through the
 #   adoption's revision): all or nothing, in ONE transaction with every later revision up to the
 #   target (1.1's too), so the old apps calling production's functions meanwhile never see an

@@ -385,12 +385,12 @@ SET LOCAL lock_timeout TO DEFAULT;
 
 
 def _each(timeout: str) -> str:
-    """The wait for one table of the lock step: a tenth of its whole wait, at least 10 ms."""
+    """The wait for one table of the lock step: a twentieth of its whole wait, at least 10 ms."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*", timeout)
     if match is None:
         return timeout
     ms = float(match[1]) * {"ms": 1, "s": 1000, "min": 60000, None: 1}[match[2]]
-    return f"{max(10, int(ms // 10))}ms"
+    return f"{max(10, int(ms // 20))}ms"
 
 
 def _literal(value: str) -> str:
@@ -414,7 +414,7 @@ def lock_sql(wanted: set[Lock], timeout: str, what: str) -> str:
     """The lock step: the tables of ``wanted`` that exist now, locked in the lock order, each in
     the strongest mode wanted of it, by one statement whose whole wait is bounded by
     ``timeout`` (its statement_timeout). The first table is waited for as long as that (nothing
-    is held then: no cycle); each next one a tenth of it, far under the server's
+    is held then: no cycle); each next one a twentieth of it, far under the server's
     deadlock_timeout: one not had in time (a call holds it, perhaps waiting for a table taken
     before it) is let go with the others and taken first on the next pass, which adapts the
     order to the calls that run; so a call waiting on one of these tables is never the one
