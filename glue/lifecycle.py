@@ -42,6 +42,15 @@ from glue.logs import fields
 #   So a command ends within a few seconds of the signal, whatever it was doing. What must still
 #   be written then, the leases given back, is written on a connection of its own
 #   (glue.db.database.Database.give_back_leases).
+# - A wait for a database connection (glue.db.connection: a new one the server or a pooler has
+#   not served yet, one of a pool's) has nothing in hand: there is no statement to cancel (a
+#   session pooler with every server connection taken keeps a new client waiting before it
+#   reaches a server) and nothing to finish. Such waits run in :func:`connection_wait` and look
+#   at :func:`connection_waits_end` each time they wake (a tenth of a second at most): they end
+#   at the stop in a command that does not stop at checkpoints, and when the grace ends in one
+#   that does. In the main thread of the former the signal does not interrupt the wait (psycopg
+#   would send a cancel that reaches no server, then wait for it): the wait ends itself, and
+#   :class:`Interrupted` is raised as it is left.
 # - SIGHUP is SIGTERM for every command: none reloads its configuration (read once, at start).
 # - The exit code (:meth:`Lifecycle.exit_code`): 128 + the signal's number (130 SIGINT, 143
 #   SIGTERM, 129 SIGHUP), as a shell reports a process a signal ended; 0 for a service, whose
@@ -137,6 +146,7 @@ class Lifecycle:
         self._said_unsent = False
         self._lock = threading.Lock()
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._connection_waits: dict[int, int] = {}  # thread ident -> waits it is in
         self._calls: set[threading.Event] = set()
         self._previous: dict[int, Any] = {}
         self._pipe: tuple[int, int] | None = None
@@ -186,7 +196,9 @@ class Lifecycle:
             if current != self._pipe[1]:
                 signal.set_wakeup_fd(current)
                 os.write(self._pipe[1], bytes([signum]))
-        if not self.graceful and not self._raised:
+        # (the handler runs in the main thread: its connection wait ends itself, then raises)
+        if not self.graceful and not self._raised and \
+                not self._connection_waits.get(threading.get_ident()):
             self._raised = True
             raise Interrupted(signum)
 
@@ -245,6 +257,30 @@ class Lifecycle:
                     self._said_cancel = True
             except Exception as exc:  # closed meanwhile, or the server away: nothing to cancel
                 log.debug("cancelling a statement at stop: %s", exc)
+
+    # ---- waits for a database connection ------------------------------------------------------
+    def waits_end(self) -> bool:
+        """A wait for a database connection ends now: the grace is over, or a signal came to a
+        command that does not finish work in hand."""
+        return self.cut.is_set() or (not self.graceful and (self.signum is not None
+                                                             or self.stop.is_set()))
+
+    @contextmanager
+    def connection_wait(self) -> Iterator[None]:
+        ident = threading.get_ident()
+        with self._lock:
+            self._connection_waits[ident] = self._connection_waits.get(ident, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                depth = self._connection_waits.pop(ident) - 1
+                if depth:
+                    self._connection_waits[ident] = depth
+            if (not depth and threading.current_thread() is threading.main_thread()
+                    and self.signum is not None and not self.graceful and not self._raised):
+                self._raised = True  # the interruption the signal's handler left to the wait
+                raise Interrupted(self.signum)
 
     # ---- what the command holds ---------------------------------------------------------------
     def track(self, conn: Any) -> None:
@@ -352,6 +388,22 @@ def graceful(*, service: bool = False) -> Iterator[threading.Event]:
         yield process.stop
     finally:
         process.graceful = was
+
+
+@contextmanager
+def connection_wait() -> Iterator[None]:
+    """Around a wait for a database connection (glue.db.connection), which looks at
+    :func:`connection_waits_end` whenever it wakes."""
+    if _current is None:
+        yield
+        return
+    with _current.connection_wait():
+        yield
+
+
+def connection_waits_end() -> bool:
+    """A wait for a database connection ends now (the module's comment, after the imports)."""
+    return _current is not None and _current.waits_end()
 
 
 def track(conn: T) -> T:

@@ -33,12 +33,14 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from glue import lifecycle
 from glue.config import ConfigError
 from glue.logs import fields
 
@@ -49,6 +51,44 @@ NO_PREPARE: dict[str, Any] = {"prepare_threshold": None}
 # a new connection not served within this long is logged as waiting (then again when served)
 WAIT_REPORT_SECONDS = 2.0
 SETTING = "MOCKBOOK_DATABASE_CONNECTIONS"
+# A stop (glue.lifecycle) ends a wait for a connection: a new connection that no server has
+# served yet has no statement to cancel (a cancel request reaches no server: PgBouncer holds the
+# client), so the signal's usual way of ending work in hand cannot end it, and the pooler may keep
+# it waiting for minutes (PgBouncer's ``query_wait_timeout``, 120 s by default). psycopg drives a
+# connection attempt and each statement from Python: a generator says what it waits for, and its
+# wait function hands it back what is ready, or nothing when it woke with nothing (every tenth of
+# a second: psycopg.waiting's ``interval``, "to check for other interrupt, e.g. to allow Ctrl-C";
+# https://github.com/psycopg/psycopg/issues/231). Until a new
+# connection is served, its generators pass through :func:`_until_stopped`, which ends them
+# (:class:`WaitEnded`) when they wake with nothing and the stop ends connection waits; a wait
+# for a pool's connection (:class:`GluePool`) waits in steps of psycopg_pool's own timeout,
+# looking at the stop between two.
+POOL_WAIT_STEP = 0.1  # seconds
+T = TypeVar("T")
+
+
+class WaitEnded(psycopg.OperationalError):
+    """A wait for a database connection that a stop ended (glue.lifecycle): the connection
+    was given up."""
+
+
+def _until_stopped(gen: Generator[Any, Any, T]) -> Generator[Any, Any, T]:
+    """psycopg's generator ``gen`` (a connection attempt, or a statement on a connection not
+    served yet), ended with :class:`WaitEnded` when its wait function wakes it with nothing
+    ready and the stop ends connection waits."""
+    try:
+        wanted = next(gen)
+    except StopIteration as done:
+        return done.value
+    while True:
+        ready = yield wanted
+        if not ready and lifecycle.connection_waits_end():
+            gen.close()
+            raise WaitEnded("the stop ended a wait for the database to serve a new connection")
+        try:
+            wanted = gen.send(ready)
+        except StopIteration as done:
+            return done.value
 
 
 class _Budget:
@@ -112,9 +152,9 @@ def held() -> int:
     return _BUDGET.open
 
 
-def _served(conn: psycopg.Connection[Any], what: str) -> None:
+def _served(conn: GlueConnection, what: str) -> None:
     """A first round trip on a new connection, watched: through a session-mode pooler whose
-    server connections are all taken, this is where a new client waits."""
+    server connections are all taken, this is where a new client waits (a stop ends it)."""
     started = time.monotonic()
     waiting = threading.Event()
 
@@ -128,12 +168,14 @@ def _served(conn: psycopg.Connection[Any], what: str) -> None:
     timer = threading.Timer(WAIT_REPORT_SECONDS, report)
     timer.daemon = True
     timer.start()
+    conn._pending = True
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
         if not conn.autocommit:
             conn.rollback()
     finally:
+        conn._pending = False
         timer.cancel()
     if waiting.is_set():
         log.info("the database served the new connection after %.1f s",
@@ -146,22 +188,32 @@ class GlueConnection(psycopg.Connection[Any]):
     watched."""
 
     _slot: Callable[[], Any] | None = None
+    _pending = False  # its first round trip is under way: a stop ends its waits
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: Any) -> GlueConnection:  # type: ignore[override]
         _BUDGET.acquire()
-        try:
-            conn = super().connect(conninfo, **(NO_PREPARE | kwargs))
-        except BaseException:
-            _BUDGET.release()
-            raise
-        conn._slot = weakref.finalize(conn, _BUDGET.release)
-        try:
-            _served(conn, str(kwargs.get("application_name") or "mockbook"))
-        except BaseException:
-            conn.close()
-            raise
+        with lifecycle.connection_wait():
+            try:
+                conn = super().connect(conninfo, **(NO_PREPARE | kwargs))
+            except BaseException:
+                _BUDGET.release()
+                raise
+            conn._slot = weakref.finalize(conn, _BUDGET.release)
+            try:
+                _served(conn, str(kwargs.get("application_name") or "mockbook"))
+            except BaseException:
+                conn.close()
+                raise
         return conn  # type: ignore[return-value]
+
+    @classmethod
+    def _connect_gen(cls, conninfo: str = "", **kwargs: Any) -> Any:
+        # the attempt's generator (psycopg 3.2 passes it a timeout, 3.3 does not)
+        return _until_stopped(super()._connect_gen(conninfo, **kwargs))
+
+    def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().wait(_until_stopped(gen) if self._pending else gen, *args, **kwargs)
 
     def close(self) -> None:
         try:
@@ -174,6 +226,29 @@ class GlueConnection(psycopg.Connection[Any]):
 def connect(url: str, **kwargs: Any) -> GlueConnection:
     """``psycopg.connect(url, **kwargs)`` as the glue connects: :class:`GlueConnection`."""
     return GlueConnection.connect(url, **kwargs)
+
+
+class GluePool(ConnectionPool[Any]):
+    """psycopg_pool's pool, whose wait for a connection a stop ends (:class:`WaitEnded`): it
+    waits in steps of POOL_WAIT_STEP, psycopg_pool's own timeout, within the caller's."""
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        if lifecycle.current() is None:
+            return super().getconn(timeout)
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        with lifecycle.connection_wait():
+            while True:
+                left = deadline - time.monotonic()
+                try:  # a connection the pool has is taken, stop or not
+                    return super().getconn(max(min(POOL_WAIT_STEP, left), 0.0))
+                except PoolTimeout:
+                    if left <= POOL_WAIT_STEP:
+                        raise PoolTimeout(f"couldn't get a connection after "
+                                          f"{self.timeout if timeout is None else timeout:.2f} "
+                                          "sec") from None
+                if lifecycle.connection_waits_end():
+                    raise WaitEnded(f"the stop ended a wait for a connection of the pool "
+                                    f"{self.name!r}")
 
 
 def pool_kwargs(**kwargs: Any) -> dict[str, Any]:

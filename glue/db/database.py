@@ -16,11 +16,10 @@ from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
 from glue import lifecycle
 from glue.db import runs
-from glue.db.connection import GlueConnection, connect, pool_kwargs, pool_size
+from glue.db.connection import GlueConnection, GluePool, connect, pool_kwargs, pool_size
 from glue.db.status import data_problem_rows
 from glue.hubspot import wire
 
@@ -58,7 +57,7 @@ class Database:
         )
         if connect_timeout is not None:
             kwargs["connect_timeout"] = connect_timeout
-        self.pool = ConnectionPool(
+        self.pool = GluePool(  # a stop ends its waits for a connection (glue.db.connection)
             url,
             min_size=1,
             max_size=pool_size(max_size),  # within MOCKBOOK_DATABASE_CONNECTIONS
