@@ -3,28 +3,10 @@ through a pooler, and that counts the connections a process holds.
 
 Supabase's "Connect" dialog offers three URLs for one database: the direct connection, Supavisor
 in session mode (port 5432 of the pooler host) and Supavisor in transaction mode (port 6543).
-In transaction mode a client's connection is served by whichever server connection is free for
-each transaction, so nothing may live on a server connection from one transaction to the next:
-no server-side prepared statement (Supabase, "Disabling prepared statements":
-https://supabase.com/docs/guides/troubleshooting/disabling-prepared-statements-qL8lEL; psycopg
-prepares a statement once it has run five times unless ``prepare_threshold`` is None), no
-session ``SET``, no ``LISTEN``, no session advisory lock (PgBouncer's feature map of its pooling
-modes: https://www.pgbouncer.org/features.html). Every connection of the glue is opened here
-(:class:`GlueConnection`, the pools' connection class too), with prepared statements off; the
-glue sets only transaction-local settings (``SET LOCAL``, ``set_config(..., true)``), holds its
-one-at-a-time work with leases (glue.db.lease) and follows the outbox by polling
-(glue.cache.OutboxWatch), so it works the same through every URL.
-
-In session mode each client connection holds a server connection for its life, and Supavisor
-admits as many clients per role and database as the project's pool size (15 is common; the
-16th waits up to a minute, then is refused: https://github.com/supabase/supabase/discussions/22305).
-So the connections a process holds at once are counted here and kept within
-MOCKBOOK_DATABASE_CONNECTIONS (:func:`configure`): each process lays its pools out within it
-(:class:`Layout`; docs/operations.md, "Connection budget"), and a connection beyond it waits for
-one to close, saying so, rather than adding to the pooler's queue. A new connection's first
-statement is watched as well: a session pooler whose server connections are all taken keeps a
-new client waiting there, and after WAIT_REPORT_SECONDS the wait is logged (``database_wait``)
-instead of passing in silence.
+Every connection of the glue is opened here (:class:`GlueConnection`, the pools' connection class
+too) so that it works the same through each, and the connections a process holds at once are
+kept within MOCKBOOK_DATABASE_CONNECTIONS (:func:`configure`; docs/operations.md, "Connection
+budget").
 """
 
 from __future__ import annotations
@@ -93,7 +75,18 @@ def _until_stopped(gen: Generator[Any, Any, T]) -> Generator[Any, Any, T]:
 
 class _Budget:
     """The connections this process holds now (``open``), the most it held at once since the
-    command started (``peak``), and the cap (None: none)."""
+    command started (``peak``), and the cap (None: none).
+
+    In session mode each client connection holds a server connection for its life, and Supavisor
+    admits as many clients per role and database as the project's pool size (15 is common; the
+    16th waits up to a minute, then is refused:
+    https://github.com/supabase/supabase/discussions/22305). So each process lays its pools out
+    within the cap (:class:`Layout`), and a connection beyond it waits for one to close, saying
+    so, rather than adding to the pooler's queue. A new connection's first statement is watched
+    as well (:func:`_served`): a session pooler whose server connections are all taken keeps a
+    new client waiting there, and after WAIT_REPORT_SECONDS the wait is logged
+    (``database_wait``) instead of passing in silence.
+    """
 
     def __init__(self) -> None:
         self.cap: int | None = None
@@ -185,7 +178,19 @@ def _served(conn: GlueConnection, what: str) -> None:
 class GlueConnection(psycopg.Connection[Any]):
     """A psycopg connection of the glue: no server-side prepared statements, counted in the
     process's budget from its opening to its close (or its collection), its first round trip
-    watched."""
+    watched.
+
+    In transaction mode a client's connection is served by whichever server connection is free
+    for each transaction, so nothing may live on a server connection from one transaction to the
+    next: no server-side prepared statement (Supabase, "Disabling prepared statements":
+    https://supabase.com/docs/guides/troubleshooting/disabling-prepared-statements-qL8lEL;
+    psycopg prepares a statement once it has run five times unless ``prepare_threshold`` is
+    None), no session ``SET``, no ``LISTEN``, no session advisory lock (PgBouncer's feature map
+    of its pooling modes: https://www.pgbouncer.org/features.html). So these connections never
+    prepare; the glue sets only transaction-local settings (``SET LOCAL``, ``set_config(...,
+    true)``), holds its one-at-a-time work with leases (glue.db.lease) and follows the outbox by
+    polling (glue.cache.OutboxWatch).
+    """
 
     _slot: Callable[[], Any] | None = None
     _pending = False  # its first round trip is under way: a stop ends its waits

@@ -1,13 +1,11 @@
 """Leases: one process at a time for a piece of the glue's work (`mockbook run`'s cycle, the
 audit-notes writer), held as a row of mockbook_internal.glue_leases.
 
-A lease is taken with one call of ``take_glue_lease`` (its own transaction), renewed by the same
-call every quarter of its length while the work goes on (:meth:`Lease.kept`, a thread), and
-given back with ``release_glue_lease``. Nothing of it lives on a server connection, so it works
-alike through a direct connection and through a pooler in session or transaction mode (a
-session-level advisory lock stays on whichever pooled server connection took it:
-glue.db.connection). A holder that dies keeps its lease until it expires (``LEASE_SECONDS``),
-then the next taker gets it; a holder of this host whose process is gone (its name is
+Taken with one call of ``take_glue_lease`` (its own transaction), renewed by the same call every
+quarter of its length while the work goes on (:meth:`Lease.kept`, a thread), given back with
+``release_glue_lease``. Nothing of it lives on a server connection, so it works alike directly
+and through a pooler in either mode (glue.db.connection). A holder that dies keeps its lease
+until it expires (``LEASE_SECONDS``); a holder of this host whose process is gone (its name is
 ``host:pid:random``) is taken over at once.
 """
 

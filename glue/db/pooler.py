@@ -3,21 +3,6 @@
 mode (a server connection per transaction: Supabase's Supavisor on port 6543, PgBouncer with
 ``pool_mode = transaction``). `mockbook status` names it; the commands that need a session of
 their own (`migrate`, `demo`) refuse a transaction pooler at start (:func:`refuse_transaction`).
-
-What can be told, and how sure it is (docs/operations.md, "Which URL for which command"):
-
-- **transaction mode, for certain**: two client connections open at once were served by one
-  server connection (``pg_backend_pid()``), or one client connection by two in turn. Direct and
-  session-mode connections never do either. A transaction pooler that happens to hand each of
-  the probe's transactions its own server connection every time (a busy pool, round-robin) is
-  not caught by the probe.
-- **Supabase's host names**: ``*.pooler.supabase.com`` port 6543 is Supavisor's transaction
-  mode, port 5432 its session mode; ``db.<ref>.supabase.co`` is the direct connection.
-- **something in between, session mode**: the server sees the connection come from another
-  address or port than the glue's own end of it (over TCP): a session-mode pooler, or a proxy or
-  NAT, which look the same from here.
-- **direct**: the server sees the glue's own address and port. Over a Unix socket neither side
-  has a port: a pooler listening on a socket cannot be told from the server itself.
 """
 
 from __future__ import annotations
@@ -155,7 +140,23 @@ def _by_address(conn: psycopg.Connection[Any]) -> Mode:
 def detect(conn: psycopg.Connection[Any], url: str, *, wait: float = PROBE_WAIT) -> Mode:
     """What stands between this process and the server of ``conn`` (autocommit, opened on
     ``url``): the probe opens one more connection for a few transactions, and gives up on it
-    after ``wait`` seconds (a session pool with no server connection free keeps it waiting)."""
+    after ``wait`` seconds (a session pool with no server connection free keeps it waiting).
+
+    What can be told, and how sure it is (docs/operations.md, "Which URL for which command"):
+
+    - **transaction mode, for certain**: two client connections open at once were served by one
+      server connection (``pg_backend_pid()``), or one client connection by two in turn. Direct and
+      session-mode connections never do either. A transaction pooler that happens to hand each of
+      the probe's transactions its own server connection every time (a busy pool, round-robin) is
+      not caught by the probe.
+    - **Supabase's host names**: ``*.pooler.supabase.com`` port 6543 is Supavisor's transaction
+      mode, port 5432 its session mode; ``db.<ref>.supabase.co`` is the direct connection.
+    - **something in between, session mode**: the server sees the connection come from another
+      address or port than the glue's own end of it (over TCP): a session-mode pooler, or a proxy or
+      NAT, which look the same from here.
+    - **direct**: the server sees the glue's own address and port. Over a Unix socket neither side
+      has a port: a pooler listening on a socket cannot be told from the server itself.
+    """
     pid_a = _pid(conn)
     probe = _probe(conn, url, pid_a, wait)
     if pid_a in probe["b"]:
