@@ -48,10 +48,8 @@ DROP POLICY IF EXISTS service_role_all ON hubspot_sync.refresh_requests;
 CREATE POLICY service_role_all ON hubspot_sync.refresh_requests
     FOR ALL TO service_role USING (true) WITH CHECK (true);
 REVOKE ALL ON TABLE hubspot_sync.refresh_requests FROM PUBLIC, anon, authenticated, service_role;
-GRANT SELECT ON TABLE hubspot_sync.refresh_requests TO service_role, mockbook_glue;
-DROP POLICY IF EXISTS mockbook_glue_read ON hubspot_sync.refresh_requests;
-CREATE POLICY mockbook_glue_read ON hubspot_sync.refresh_requests
-    FOR SELECT TO mockbook_glue USING (true);
+-- the glue reads requests only through claim_refresh_requests (SECURITY DEFINER)
+GRANT SELECT ON TABLE hubspot_sync.refresh_requests TO service_role;
 REVOKE ALL ON SEQUENCE hubspot_sync.refresh_requests_id_seq
     FROM PUBLIC, anon, authenticated, service_role;
 -- the refresh lane wakes when this sequence moves (pg_sequence_last_value, no lock)

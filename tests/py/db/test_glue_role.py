@@ -32,6 +32,8 @@ GLUE_FUNCTIONS = {
     "store_webhook_events", "claim_webhook_events", "finish_webhook_events", "refresh_analytics",
     "purge_sync_queue", "purge_idempotency_results", "check_invariants",
     "oldest_unsent_audit_seconds", "trace_record", "take_glue_lease", "release_glue_lease",
+    # the worker's refresh lane, and `mockbook status`'s Realtime line
+    "claim_refresh_requests", "finish_refresh_requests", "realtime_state",
     # the API's jobs and the cache's read
     "process_waitlist", "complete_past_bookings", "list_available_exams",
 }
