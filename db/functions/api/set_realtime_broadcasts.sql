@@ -65,13 +65,13 @@ $$;
 COMMENT ON FUNCTION hubspot_sync.set_realtime_broadcasts(boolean, text) IS
 'Admin: turns this database''s Realtime broadcasts on or off ([Live pages](#live-pages-supabase-realtime)):
 on, every change of seats, bookings, waitlist places, balances and refresh requests is sent in
-its transaction
-and mockbook''s policies on realtime.messages are put in place; off, a booking runs none of
-it. Kept across upgrades; a new database starts on where it has Supabase Realtime. One
-`booking_rule_changes` row (rule `realtime_broadcasts`). Returns `{success, broadcasts,
-previous_broadcasts, realtime, policies}` (`on` / `off`). Errors: `INVALID_ARGUMENT` (`p_enabled`
-NULL; on without Supabase Realtime), `FORBIDDEN` (a student''s JWT), `BUSY` (the tables stayed in
-use past `mockbook.lock_timeout`). Locks: the contacts, bookings, waitlist, exams and refresh
+its transaction and mockbook''s policies on realtime.messages are put in place; off, a booking
+runs none of it. Kept across upgrades; a new database starts on where it has Supabase Realtime.
+One `booking_rule_changes` row (rule `realtime_broadcasts`; `p_actor`, ≤ 255, optional, its
+actor unless the JWT names a user). Returns `{success, broadcasts, previous_broadcasts, realtime,
+policies}` (`on` / `off`). Errors: `INVALID_ARGUMENT` (`p_enabled` NULL; on without Supabase
+Realtime; `p_actor` too long), `FORBIDDEN` (a student''s JWT), `BUSY` (the tables stayed in use
+past `mockbook.lock_timeout`). Locks: the contacts, bookings, waitlist, exams and refresh
 requests tables (SHARE ROW EXCLUSIVE, each try waiting at most 100 ms), no row.';
 REVOKE ALL ON FUNCTION hubspot_sync.set_realtime_broadcasts(boolean, text)
     FROM PUBLIC, anon, authenticated;

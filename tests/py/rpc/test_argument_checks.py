@@ -27,7 +27,7 @@ def test_every_function_with_an_actor_is_checked_here(db: psycopg.Connection) ->
 
 ACTOR_FUNCTIONS = ("adjust_credits", "admin_create_booking", "cancel_booking", "cancel_bookings",
                    "complete_past_bookings", "mark_attendance", "process_waitlist", "rebook",
-                   "set_booking_rule", "set_business_timezone")
+                   "set_booking_rule", "set_business_timezone", "set_realtime_broadcasts")
 
 
 @pytest.mark.parametrize("fn", ACTOR_FUNCTIONS)
@@ -50,7 +50,7 @@ def student_functions(db: psycopg.Connection) -> list[str]:
 STUDENT_ID_LIMITED = ("accept_offer", "adjust_credits", "admin_create_booking", "cancel_booking",
                       "create_booking", "create_booking_atomic", "create_booking_atomic_v1",
                       "get_credit_summary", "join_waitlist", "leave_waitlist",
-                      "list_contact_bookings")
+                      "list_contact_bookings", "request_refresh")
 
 
 STUDENT_ID_LOOKUPS = ("get_contact_credits", "list_available_exams")

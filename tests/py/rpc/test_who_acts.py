@@ -134,10 +134,12 @@ CASES: dict[str, Case] = {
     "process_waitlist": Case(ADMIN, lambda db, s: {"p_actor": "ops"}),
     "rebook": Case(STUDENT, lambda db, s: {
         "p_booking_id": s.booking, "p_new_mock_exam_id": s.e2, "p_idempotency_key": key()}),
+    "request_refresh": Case(STUDENT, lambda db, s: {"p_student_id": s.s0}),
     "set_booking_rule": Case(ADMIN, lambda db, s: {
         "p_rule": "exam_closed_policy", "p_value": "refund", "p_actor": "ops"}),
     "set_business_timezone": Case(ADMIN, lambda db, s: {
         "p_zone": "America/Toronto", "p_actor": "ops"}),
+    "set_realtime_broadcasts": Case(ADMIN, lambda db, s: {"p_enabled": False, "p_actor": "ops"}),
     "set_exam_capacity": Case(ADMIN, lambda db, s: {"p_mock_exam_id": s.e, "p_capacity": 12}),
     "set_exam_prerequisites": Case(ADMIN, lambda db, s: {
         "p_exam_id": s.e2, "p_prerequisite_ids": []}),

@@ -119,9 +119,9 @@ does and writes the outcome; live pages get it on `topic` (event `refresh`), adm
 answers it (`already_waiting`). At most 10 new requests a minute per caller (the JWT''s user,
 else the key''s role). Returns `{success, request_id, record_type, record_key, hubspot_id, status,
 outcome, already_waiting, topic}` (`status` `waiting`, or `done` with `outcome` `not_in_hubspot`).
-Errors: `INVALID_ARGUMENT` (none or two named), `FORBIDDEN`, `CONTACT_NOT_FOUND`,
-`BOOKING_NOT_FOUND`, `AMBIGUOUS_REFERENCE`, `REFRESH_LIMIT_REACHED`, `BUSY`. Locks: the caller''s
-refresh lock (advisory), no row.';
+Errors: `INVALID_ARGUMENT` (none or two named; one too long: `p_student_id` ≤ 64, the others
+≤ 255), `FORBIDDEN`, `CONTACT_NOT_FOUND`, `BOOKING_NOT_FOUND`, `AMBIGUOUS_REFERENCE`,
+`REFRESH_LIMIT_REACHED`, `BUSY`. Locks: the caller''s refresh lock (advisory), no row.';
 REVOKE ALL ON FUNCTION hubspot_sync.request_refresh(text, text, text)
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION hubspot_sync.request_refresh(text, text, text) TO service_role;
