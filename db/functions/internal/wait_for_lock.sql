@@ -65,8 +65,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- the bounded wait, the caller's timeout given back after (no SET clause: it would cost
-    -- every call a setting saved and restored)
+    -- the bounded wait, the caller's timeout given back after (a SET clause costs every call)
     v_caller_timeout := pg_catalog.current_setting('lock_timeout');
     PERFORM pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('mockbook.lock_timeout', true), ''), '2s'),

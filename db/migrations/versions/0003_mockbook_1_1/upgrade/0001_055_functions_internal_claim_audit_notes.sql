@@ -40,8 +40,7 @@ BEGIN
         PERFORM mockbook_internal.raise_error('INVALID_ARGUMENT', 'p_limit must be 1..1000.');
     END IF;
 
-    -- A window that held only rows never to be noted, or waiting ones, is marked or set aside,
-    -- and the next one looked at.
+    -- a window of rows never noted or waiting only is marked or set aside, the next one looked at
     LOOP
         v_windows := v_windows + 1;
         -- The oldest pending rows not set aside: the head of the pending index's ready part.
@@ -264,10 +263,8 @@ BEGIN
                    -- (a row from before mockbook) the HubSpot contact the booking names
                    coalesce(k.hubspot_id, bk.contact_link) AS contact_hs
             FROM bookings AS bk
-            -- the balance changes the booking's change caused, members of its note: the pending
-            -- credit rows of the window its ledger rows explain, read by key (its ledger rows,
-            -- then each contact's audit rows), never a pass over the window per booking, which
-            -- grew with the rows sharing the booking's timestamp
+            -- the window's credit rows its ledger rows explain (members of its note), read by key:
+            -- a pass over the window per booking grew with the rows sharing its timestamp
             LEFT JOIN LATERAL (
                 SELECT array_agg(DISTINCT c.id) AS ids
                 FROM (SELECT l.contact_id, l.credit_field, l.balance_after

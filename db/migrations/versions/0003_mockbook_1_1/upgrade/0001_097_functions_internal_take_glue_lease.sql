@@ -1,10 +1,8 @@
 -- Frozen copy of db/functions/internal/take_glue_lease.sql (new).
--- Why: one process at a time for a piece of the glue's work (`mockbook run`, the audit-notes
--- writer) through any connection, a transaction-mode pooler's included: the lease is a row
--- (mockbook_internal.glue_leases), never a session-level lock left on a pooled server
--- connection. The glue calls it to take a lease and again, every quarter of the lease, to
--- renew it while it works; p_take_from names a holder the caller knows is gone (a process of
--- its own host that no longer runs), whose lease it takes at once instead of after its expiry.
+-- Why: one process at a time for a piece of the glue's work (`mockbook run`, the notes writer)
+-- through any connection, a transaction pooler's included: a row, never a session lock left on a
+-- pooled server connection. Called again every quarter of the lease to renew it; p_take_from
+-- names a holder the caller knows is gone (a process of its host), taken over at once.
 CREATE OR REPLACE FUNCTION mockbook_internal.take_glue_lease(
     p_name text,
     p_holder text,
@@ -28,10 +26,9 @@ BEGIN
             'take_glue_lease needs a name (a-z and _, 1..32 characters), a holder (1..200 '
             || 'characters) and p_seconds 1..3600.');
     END IF;
-    -- A lease released between the refusal and the read below is tried again (at most twice).
+    -- One statement: a concurrent taker waits for this row's lock, then sees this lease and is
+    -- refused. A lease released between the refusal and the read below is tried again.
     FOR v_try IN 1..3 LOOP
-        -- One statement: a concurrent taker waits for this row's lock, then sees this lease
-        -- (committed) and is refused, so two callers never both hold it.
         INSERT INTO mockbook_internal.glue_leases AS l (name, holder, taken_at, renewed_at,
                                                         expires_at)
         VALUES (p_name, p_holder, now(), now(), now() + make_interval(secs => p_seconds))
