@@ -111,9 +111,10 @@ def migrate(app: AppContext, as_sql: bool, start: str | None, target: str, dry_r
         click.echo(f"{redact(url)}: already at {where} ({after}), nothing to do")
     else:
         ran = len(migrations.steps(before, after))
+        said_windows(took, adoption)
+        # the summary is the last line (what a cron mail's subject or a script's tail shows)
         click.echo(f"{redact(url)}: {before or 'empty'} -> {after} in {clock} "
                    f"({ran} statement groups)")
-        said_windows(took, adoption)
 
 
 def said_windows(took: dict, adoption: dict) -> None:

@@ -4,7 +4,7 @@
 -- unique keys reject duplicates with 23505, and the duplicate rule of create_booking (one Active
 -- or Completed booking per student, mock type and exam day) holds as a unique index.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 -- The expected error message of a CHECK violation; remembers which constraints were exercised.
 CREATE TEMP TABLE exercised (conname name PRIMARY KEY) ON COMMIT DROP;
@@ -294,6 +294,16 @@ SELECT throws_ok(
       VALUES ('CT-K', 'adjust_credits', 'fp', '{}'), ('CT-K', 'cancel_booking', 'fp', '{}')$$,
     '23505', pg_temp.duplicate('idempotency_results_pkey'),
     'one stored result per idempotency key');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.refresh_requests (record_type, record_key, requested_by)
+      VALUES ('contact', 'S1', 'CT')$$,
+    '23514', pg_temp.violates('refresh_requests', 'refresh_requests_record_type_check'),
+    'a refresh asks for an exam, a student or a booking');
+SELECT throws_ok(
+    $$INSERT INTO hubspot_sync.refresh_requests (record_type, record_key, requested_by, outcome)
+      VALUES ('exam', 'E1', 'CT', 'done')$$,
+    '23514', pg_temp.violates('refresh_requests', 'refresh_requests_outcome_check'),
+    'a finished refresh has one of the eight documented outcomes');
 
 -- Coverage ----------------------------------------------------------------------------------------
 

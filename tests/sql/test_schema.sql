@@ -7,6 +7,7 @@ SELECT tables_are('hubspot_sync', ARRAY[
     'supabase_audit_log', 'credit_ledger', 'sync_queue', 'sync_errors', 'contact_credit_sync',
     'webhook_events', 'booking_rules', 'waitlist_entries', 'adoption_report',
     'idempotency_results', 'exam_hubspot_sync', 'booking_rule_changes', 'booking_conflicts',
+    'refresh_requests',
     -- production's tables mockbook does not own (db/schema/19_production_not_owned.sql)
     'audit_log', 'groups', 'groups_instructors', 'groups_students', 'instructors',
     'work_check_bookings', 'work_check_slots'],

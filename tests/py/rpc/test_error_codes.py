@@ -49,6 +49,8 @@ DOCUMENTED_CODES |= {
 DOCUMENTED_CODES |= {"AMBIGUOUS_REFERENCE": "PT409"}
 # A server that cannot take the call (disk full, read-only, out of resources).
 DOCUMENTED_CODES |= {"UNAVAILABLE": "PT503"}
+# A caller asking HubSpot for more records than its per-minute share (request_refresh).
+DOCUMENTED_CODES |= {"REFRESH_LIMIT_REACHED": "PT429"}
 
 Call = Callable[[psycopg.Connection], Any]
 
@@ -313,6 +315,12 @@ def ambiguous_reference(c: Ctx) -> Call:
     return cancel_call(first["booking_id"])
 
 
+def refresh_limit_reached(c: Ctx) -> Call:
+    for n in range(10):  # a caller's ten of the last minute, each for another record
+        rpc(c.db, "request_refresh", p_mock_exam_id=f"EC-REFRESH-{n}")
+    return lambda conn: rpc(conn, "request_refresh", p_mock_exam_id="EC-REFRESH-10")
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "INVALID_ARGUMENT": invalid_argument,
     "INVALID_EXAM_TYPE": invalid_exam_type,
@@ -343,6 +351,7 @@ SCENARIOS: dict[str, Callable[[Ctx], Call]] = {
     "OFFER_EXPIRED": offer_expired,
     "AMBIGUOUS_REFERENCE": ambiguous_reference,
     "UNAVAILABLE": unavailable,
+    "REFRESH_LIMIT_REACHED": refresh_limit_reached,
 }
 
 
