@@ -1,0 +1,704 @@
+"""Every documented error's check is needed: removed, a test notices.
+
+A site is one `PERFORM mockbook_internal.raise_error(...)` of db/functions (the raise of a
+documented error and, with the IF above it, the check that decides it). Its mutant turns that
+statement into `NULL;`: the check removed, the call carries on past it. For each site, in this
+module's database (a copy of the run's template), the site's file is applied again mutated (its
+CREATE OR REPLACE, committed), the scenarios that name the site's file and code run, then the
+file is applied again as it is. One scenario must answer otherwise than it does on the unmutated
+code: another code, another SQLSTATE, no error at all (a refused call is rolled back whole, so its
+answer is everything it shows). Each scenario is also a test of its own: on the unmutated code it
+answers its code and changes no hubspot_sync table.
+
+The scenarios of a site are those registered here for its file and code (`@names(file, code)`),
+then tests/py/rpc/test_error_codes.py's one scenario of its code. A site that no scenario kills
+fails, unless tests/error_sites_equivalent.toml lists it with why the check cannot be missed (never
+reached, or another check answers the same); a listed site that no longer exists fails too. A site
+id (`<file>:<code>:<hash>`) hashes the raise's text, the line above it and its occurrence, so it
+survives edits elsewhere in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import tomllib
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from invariants import table_digests
+from postgrest import RpcError, rpc
+from psycopg.types.json import Jsonb
+from test_error_codes import DOCUMENTED_CODES, SCENARIOS, Call, Ctx, accept_call, email
+
+from glue.db.source import APPLY_PREAMBLE
+
+ROOT = Path(__file__).resolve().parents[3]
+DB = ROOT / "db"
+EQUIVALENT = ROOT / "tests" / "error_sites_equivalent.toml"
+RAISE = re.compile(r"PERFORM mockbook_internal\.raise_error\(\s*(?:'([A-Z_]+)'|(\w+))")
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    file: str  # relative to db/
+    line: int
+    code: str  # the documented code, or the variable that holds it
+    start: int
+    end: int
+
+    def mutated(self) -> str:
+        text = (DB / self.file).read_text()
+        return text[:self.start] + "NULL;" + text[self.end:]
+
+
+def statement_end(text: str, i: int) -> int:
+    """The offset after the `;` that ends the statement starting at ``i`` (strings and
+    parentheses skipped)."""
+    depth = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            i = text.index("'", i + 1)
+            while text.startswith("''", i):
+                i = text.index("'", i + 2)
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == ";" and depth == 0:
+            return i + 1
+        i += 1
+    raise ValueError("a raise without its ;")
+
+
+def error_sites() -> list[Site]:
+    sites: list[Site] = []
+    for path in sorted((DB / "functions").rglob("*.sql")):
+        text = path.read_text()
+        rel = path.relative_to(DB).as_posix()
+        seen: dict[str, int] = {}
+        for m in RAISE.finditer(text):
+            if rel == "functions/internal/raise_error.sql":
+                continue
+            end = statement_end(text, m.start())
+            line = text.count("\n", 0, m.start())
+            above = next((t.strip() for t in reversed(text.split("\n")[:line]) if t.strip()), "")
+            key = " ".join(f"{above}|{text[m.start():end]}".split())
+            seen[key] = seen.get(key, 0) + 1
+            digest = hashlib.sha1(f"{key}|{seen[key]}".encode()).hexdigest()[:10]
+            code = m.group(1) or m.group(2)
+            sites.append(Site(f"{rel}:{code}:{digest}", rel, line + 1, code, m.start(), end))
+    return sites
+
+
+SITES = error_sites()
+
+
+def equivalents() -> dict[str, str]:
+    """The listed sites, equivalent or not yet checked, with why."""
+    listed = tomllib.loads(EQUIVALENT.read_text())
+    entries = listed.get("equivalent", []) + listed.get("unchecked", [])
+    return {e["id"]: e["reason"] for e in entries}
+
+
+# --- the scenarios that name a site -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str
+    code: str  # the code it answers
+    make: Callable[[Ctx], Call]
+    own_database: bool = False  # it changes what every call reads (a rule, the zone)
+    notes: bool = False  # its refusal is noted (a pulled record's dead letter)
+
+
+NAMED: list[Scenario] = []
+
+
+def names(file: str, code: str, *, answers: str | None = None, own_database: bool = False,
+          notes: bool = False) -> Callable[[Callable[[Ctx], Call]], Callable[[Ctx], Call]]:
+    """Registers a scenario for the sites of ``code`` in db/``file``; it answers ``answers``
+    (default: ``code``; a site whose code is a variable names what it holds)."""
+    def register(make: Callable[[Ctx], Call]) -> Callable[[Ctx], Call]:
+        NAMED.append(Scenario(make.__name__, file, answers or code, make, own_database, notes))
+        return make
+    return register
+
+
+def sql_call(query: str, *params: Any) -> Call:
+    """A call the glue makes in SQL (its own functions are not PostgREST's), as one
+    transaction; a documented error comes back as RpcError."""
+    def call(conn: psycopg.Connection) -> Any:
+        try:
+            with conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '500ms'")
+                return conn.execute(query, params).fetchone()
+        except psycopg.Error as exc:
+            if exc.sqlstate and exc.sqlstate.startswith("PT"):
+                raise RpcError.from_psycopg(exc) from exc
+            raise
+    return call
+
+
+def api(fn: str, **args: Any) -> Callable[[Ctx], Call]:
+    return lambda _c: lambda conn: rpc(conn, fn, **args)
+
+
+API = "functions/api/"
+INTERNAL = "functions/internal/"
+
+
+@names(API + "accept_offer.sql", "OFFER_EXPIRED")
+def offer_expired_with_no_credit_left(c: Ctx) -> Call:
+    """An expired offer is OFFER_EXPIRED whatever else would refuse the booking: here the
+    student has spent the credit the offer was made on."""
+    exam = c.exam(capacity=1)
+    booking = c.book(c.student(sj=1), exam)
+    waiting = c.student(sj=1)
+    c.join(waiting, exam)
+    rpc(c.db, "cancel_booking", p_booking_id=booking["booking_id"])
+    c.db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = now() - interval"
+                 " '1 second' WHERE student_id = %s", (waiting,))
+    rpc(c.db, "adjust_credits", p_student_id=waiting, p_credit_field="sj_credits", p_delta=-1,
+        p_reason="spent elsewhere", p_actor="test")
+    return accept_call(waiting, exam)
+
+
+def _registered(file: str, code: str, name: str, make: Callable[[Ctx], Call],
+                own_database: bool = False) -> None:
+    NAMED.append(Scenario(name, file, code, make, own_database))
+
+
+# An argument refused before anything is read: (file, scenario name, function, arguments).
+REFUSED_ARGUMENTS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("adjust_credits.sql", "adjust_credits_by_zero", "adjust_credits",
+     {"p_student_id": "S1", "p_credit_field": "sj_credits", "p_delta": 0, "p_reason": "r",
+      "p_actor": "test"}),
+    ("admin_create_booking.sql", "admin_create_booking_with_a_null_override",
+     "admin_create_booking",
+     {"p_student_id": "S1", "p_email": "s1@example.com", "p_mock_exam_id": "E1",
+      "p_idempotency_key": "k-null-override", "p_actor": "test",
+      "p_attending_location": "mississauga", "p_override_capacity": None}),
+    ("cancel_booking.sql", "cancel_booking_with_a_null_refund", "cancel_booking",
+     {"p_booking_id": "BK-X", "p_refund": None}),
+    ("cancel_booking_atomic.sql", "cancel_booking_atomic_without_a_booking",
+     "cancel_booking_atomic", {"p_booking_id": None, "p_credit_field": None,
+                               "p_restored_credit_value": None}),
+    ("cancel_booking_atomic.sql", "cancel_booking_atomic_with_a_field_and_no_value",
+     "cancel_booking_atomic", {"p_booking_id": str(uuid.uuid4()), "p_credit_field": "sj_credits",
+                               "p_restored_credit_value": None}),
+    ("cancel_booking_atomic.sql", "cancel_booking_atomic_restoring_a_negative_balance",
+     "cancel_booking_atomic", {"p_booking_id": str(uuid.uuid4()), "p_credit_field": "sj_credits",
+                               "p_restored_credit_value": -1}),
+    ("cancel_bookings.sql", "cancel_bookings_without_a_list", "cancel_bookings",
+     {"p_booking_ids": None}),
+    ("cancel_bookings.sql", "cancel_bookings_of_101", "cancel_bookings",
+     {"p_booking_ids": [f"BK-{n}" for n in range(101)]}),
+    ("cancel_bookings.sql", "cancel_bookings_with_a_null_refund", "cancel_bookings",
+     {"p_booking_ids": ["BK-1"], "p_refund": None}),
+    ("create_booking.sql", "create_booking_with_a_blank_code", "create_booking",
+     {"p_student_id": "S1", "p_email": "s1@example.com", "p_mock_exam_id": "E1",
+      "p_idempotency_key": "k-blank-code", "p_attending_location": "mississauga",
+      "p_booking_id": " "}),
+    ("create_booking.sql", "create_booking_of_mock_set_z", "create_booking",
+     {"p_student_id": "S1", "p_email": "s1@example.com", "p_mock_exam_id": "E1",
+      "p_idempotency_key": "k-set-z", "p_attending_location": "mississauga", "p_mock_set": "Z"}),
+    ("get_booking.sql", "get_booking_of_nothing", "get_booking", {}),
+    ("get_contact_credits.sql", "get_contact_credits_of_nobody", "get_contact_credits",
+     {"p_student_id": "S1"}),
+    ("list_available_exams.sql", "list_available_exams_ending_before_it_starts",
+     "list_available_exams", {"p_from": "2030-01-02", "p_to": "2030-01-01"}),
+    ("list_contact_bookings.sql", "list_contact_bookings_of_an_unknown_status",
+     "list_contact_bookings", {"p_student_id": "S1", "p_status": "Sleeping"}),
+    ("mark_attendance.sql", "mark_attendance_of_an_object", "mark_attendance",
+     {"p_updates": {"booking_id": "BK-1"}, "p_actor": "test"}),
+    ("mark_attendance.sql", "mark_attendance_of_101", "mark_attendance",
+     {"p_updates": [{"booking_id": f"BK-{n}", "attendance": "Yes"} for n in range(101)],
+      "p_actor": "test"}),
+    ("mark_attendance.sql", "mark_attendance_of_a_256_character_reference", "mark_attendance",
+     {"p_updates": [{"booking_id": "B" * 256, "attendance": "Yes"}], "p_actor": "test"}),
+    ("mark_attendance.sql", "mark_attendance_maybe", "mark_attendance",
+     {"p_updates": [{"booking_id": "BK-1", "attendance": "maybe"}], "p_actor": "test"}),
+    ("request_refresh.sql", "request_refresh_of_two_records", "request_refresh",
+     {"p_mock_exam_id": "E1", "p_student_id": "S1"}),
+    ("set_booking_rule.sql", "set_booking_rule_of_an_unknown_rule", "set_booking_rule",
+     {"p_rule": "no_such_rule", "p_value": 1}),
+    ("set_booking_rule.sql", "set_booking_rule_to_a_word", "set_booking_rule",
+     {"p_rule": "min_notice_hours", "p_value": "soon"}),
+    ("set_exam_capacity.sql", "set_exam_capacity_below_zero", "set_exam_capacity",
+     {"p_mock_exam_id": "E1", "p_capacity": -1}),
+    ("set_realtime_broadcasts.sql", "set_realtime_broadcasts_to_null",
+     "set_realtime_broadcasts", {"p_enabled": None}),
+    ("update_exam_prerequisites.sql", "update_exam_prerequisites_adding_what_it_removes",
+     "update_exam_prerequisites", {"p_exam_id": "E1", "p_add_ids": ["E2"],
+                                   "p_remove_ids": ["E2"]}),
+]
+# these change what every call reads when their check is gone: each runs in a database of its own
+GLOBAL = ("set_booking_rule.sql", "set_business_timezone.sql", "set_realtime_broadcasts.sql")
+for _file, _name, _fn, _args in REFUSED_ARGUMENTS:
+    _registered(API + _file, "INVALID_ARGUMENT", _name, api(_fn, **_args), _file in GLOBAL)
+
+# The glue's own functions (SQL, not PostgREST): (file, scenario name, query).
+REFUSED_GLUE_ARGUMENTS: list[tuple[str, str, str]] = [
+    ("apply_credit_delta.sql", "apply_credit_delta_of_zero",
+     f"SELECT mockbook_internal.apply_credit_delta('{uuid.uuid4()}', 'sj_credits', 0, 'r')"),
+    ("apply_pulled_prerequisites.sql", "apply_pulled_prerequisites_of_a_number",
+     """SELECT mockbook_internal.apply_pulled_prerequisites('{"E1": [1]}')"""),
+    ("apply_pulled_records.sql", "apply_pulled_records_of_an_object",
+     """SELECT mockbook_internal.apply_pulled_records('exams', '{}', 'test', '{}')"""),
+    ("check_credit_field.sql", "check_credit_field_of_gold",
+     "SELECT mockbook_internal.check_credit_field('p_credit_field', 'gold')"),
+    ("check_idempotency_key_arg.sql", "check_idempotency_key_arg_of_nothing",
+     "SELECT mockbook_internal.check_idempotency_key_arg(NULL, true)"),
+    ("check_idempotency_key_arg.sql", "check_idempotency_key_arg_of_an_offer_key",
+     "SELECT mockbook_internal.check_idempotency_key_arg('Waitlist-Offer-7', true)"),
+    ("check_prerequisite_ids.sql", "check_prerequisite_ids_with_a_blank",
+     "SELECT mockbook_internal.check_prerequisite_ids('E1', ARRAY[' '])"),
+    ("check_prerequisite_ids.sql", "check_prerequisite_ids_naming_itself",
+     "SELECT mockbook_internal.check_prerequisite_ids('E1', ARRAY['E1 '])"),
+    ("check_text_arg.sql", "check_text_arg_of_a_missing_value",
+     "SELECT mockbook_internal.check_text_arg('p_x', NULL, true, 10)"),
+    ("check_text_arg.sql", "check_text_arg_past_its_length",
+     "SELECT mockbook_internal.check_text_arg('p_x', 'abcdefghijk', false, 10)"),
+    ("claim_audit_notes.sql", "claim_audit_notes_of_none",
+     "SELECT mockbook_internal.claim_audit_notes(0)"),
+    ("claim_refresh_requests.sql", "claim_refresh_requests_for_an_hour_and_more",
+     "SELECT mockbook_internal.claim_refresh_requests('w', 10, 3601)"),
+    ("claim_sync_batch.sql", "claim_sync_batch_for_an_hour_and_more",
+     "SELECT mockbook_internal.claim_sync_batch('w', 10, 3601)"),
+    ("claim_webhook_events.sql", "claim_webhook_events_for_an_hour_and_more",
+     "SELECT mockbook_internal.claim_webhook_events(10, 3601)"),
+    ("finish_refresh_requests.sql", "finish_refresh_requests_of_an_object",
+     "SELECT mockbook_internal.finish_refresh_requests('w', '{}')"),
+    ("finish_webhook_events.sql", "finish_webhook_events_after_101_attempts",
+     "SELECT mockbook_internal.finish_webhook_events(ARRAY[1]::bigint[], NULL, 101)"),
+    ("legacy_attending_location.sql", "legacy_attending_location_of_nowhere",
+     "SELECT mockbook_internal.legacy_attending_location('Atlantis')"),
+    ("list_dead_letters.sql", "list_dead_letters_of_none",
+     "SELECT mockbook_internal.list_dead_letters(false, 0)"),
+    ("note_pull_outcome.sql", "note_pull_outcome_of_no_record",
+     "SELECT mockbook_internal.note_pull_outcome('', 'x', NULL)"),
+    ("pulled_exam_values.sql", "pulled_exam_values_of_an_unknown_type",
+     """SELECT mockbook_internal.pulled_exam_values('{"mock_type": "Oral Boards"}')"""),
+    ("pulled_exam_values.sql", "pulled_exam_values_active_maybe",
+     """SELECT mockbook_internal.pulled_exam_values('{"mock_type": "Situational Judgment",
+        "exam_date": "2030-01-01", "capacity": "5", "is_active": "maybe"}')"""),
+    ("pulled_exam_values.sql", "pulled_exam_values_of_mock_set_z",
+     """SELECT mockbook_internal.pulled_exam_values('{"mock_type": "Situational Judgment",
+        "exam_date": "2030-01-01", "capacity": "5", "is_active": "true", "mock_set": "Z"}')"""),
+    ("pulled_int.sql", "pulled_int_of_a_fraction",
+     """SELECT mockbook_internal.pulled_int('{"capacity": "2.5"}', 'capacity')"""),
+    ("pulled_properties.sql", "pulled_properties_of_a_bare_record",
+     """SELECT mockbook_internal.pulled_properties('{"id": "1"}')"""),
+    ("pulled_text.sql", "pulled_text_of_an_object",
+     """SELECT mockbook_internal.pulled_text('{"name": {}}', 'name')"""),
+    ("pulled_text.sql", "pulled_text_missing",
+     """SELECT mockbook_internal.pulled_text('{}', 'name', true)"""),
+    ("pulled_timestamp.sql", "pulled_timestamp_of_a_word",
+     """SELECT mockbook_internal.pulled_timestamp('{"at": "tomorrow"}', 'at')"""),
+    ("push_state.sql", "push_state_of_another_table",
+     "SELECT mockbook_internal.push_state('pg_class', ARRAY[]::uuid[])"),
+    ("reconcile_state.sql", "reconcile_state_of_another_table",
+     "SELECT mockbook_internal.reconcile_state('pg_class')"),
+    ("record_credit_push.sql", "record_credit_push_of_a_word",
+     """SELECT mockbook_internal.record_credit_push('{"x": {"sj_credits": "many"}}')"""),
+    ("record_sync_run.sql", "record_sync_run_of_minus_one_record",
+     "SELECT mockbook_internal.record_sync_run('pull', 'success', -1)"),
+    ("release_glue_lease.sql", "release_glue_lease_of_no_name",
+     "SELECT mockbook_internal.release_glue_lease('', 'me')"),
+    ("relink_contact.sql", "relink_contact_of_no_contact",
+     "SELECT mockbook_internal.relink_contact(NULL, '1')"),
+    ("relink_contact.sql", "relink_contact_to_a_blank_id",
+     f"SELECT mockbook_internal.relink_contact('{uuid.uuid4()}', ' ')"),
+    ("requeue_for_push.sql", "requeue_for_push_of_another_table",
+     "SELECT mockbook_internal.requeue_for_push('pg_class')"),
+    ("requeue_records.sql", "requeue_records_of_another_table",
+     "SELECT mockbook_internal.requeue_records('pg_class', ARRAY[]::uuid[])"),
+    ("resolve_dead_letters.sql", "resolve_dead_letters_by_forgetting",
+     "SELECT mockbook_internal.resolve_dead_letters('forget')"),
+    ("save_sync_cursor.sql", "save_sync_cursor_of_a_list",
+     "SELECT mockbook_internal.save_sync_cursor('contacts', '[]')"),
+    ("store_webhook_events.sql", "store_webhook_events_of_none",
+     "SELECT mockbook_internal.store_webhook_events('[]')"),
+    ("store_webhook_events.sql", "store_webhook_events_at_a_word",
+     """SELECT mockbook_internal.store_webhook_events('[{"eventId": 1,
+        "subscriptionType": "contact.propertyChange", "objectId": 1,
+        "occurredAt": "noon"}]')"""),
+    ("store_webhook_events.sql", "store_webhook_events_of_a_101_digit_object",
+     f"""SELECT mockbook_internal.store_webhook_events('[{{"eventId": 1,
+        "subscriptionType": "contact.propertyChange", "objectId": "{'1' * 101}",
+        "occurredAt": 1}}]')"""),
+    ("take_glue_lease.sql", "take_glue_lease_for_an_hour_and_more",
+     "SELECT mockbook_internal.take_glue_lease('n', 'me', 3601)"),
+    ("trace_record.sql", "trace_record_of_another_table",
+     f"SELECT mockbook_internal.trace_record('pg_class', '{uuid.uuid4()}')"),
+    ("trace_record.sql", "trace_record_of_no_record",
+     "SELECT mockbook_internal.trace_record('hubspot_bookings', NULL)"),
+    ("trace_record.sql", "trace_record_of_10001_lines",
+     f"SELECT mockbook_internal.trace_record('hubspot_bookings', '{uuid.uuid4()}', 10001)"),
+]
+for _file, _name, _query in REFUSED_GLUE_ARGUMENTS:
+    _registered(INTERNAL + _file, "INVALID_ARGUMENT", _name,
+                lambda _c, q=_query: sql_call(q))
+
+
+def offered(c: Ctx, capacity: int = 1, waiting: int = 1) -> tuple[str, list[str]]:
+    """An exam whose seats are held by offers to ``waiting`` students: its id, theirs."""
+    exam = c.exam(capacity=capacity)
+    bookings = [c.book(c.student(sj=1), exam) for _ in range(capacity)]
+    students = [c.student(sj=1) for _ in range(waiting)]
+    for student in students:
+        c.join(student, exam)
+    for booking in bookings[:waiting]:
+        rpc(c.db, "cancel_booking", p_booking_id=booking["booking_id"])
+    return exam, students
+
+
+@names(API + "accept_offer.sql", "OFFER_EXPIRED")
+def offer_expiring_while_its_exam_is_locked(c: Ctx) -> Call:
+    """The offer was live when the call began and expired while it waited for the exam's lock."""
+    exam, (student,) = offered(c)
+    c.db.execute("UPDATE hubspot_sync.waitlist_entries SET offer_expires_at = clock_timestamp()"
+                 " + interval '300 ms' WHERE student_id = %s", (student,))
+    holder = c.stack.enter_context(psycopg.connect(c.url))
+    holder.execute("SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s"
+                   " FOR UPDATE", (exam,))
+    timer = threading.Timer(0.6, holder.rollback)
+    c.stack.callback(timer.cancel)
+    call = accept_call(student, exam)
+
+    def accept(conn: psycopg.Connection) -> Any:
+        timer.start()
+        return call(conn)
+    return accept
+
+
+@names(API + "accept_offer.sql", "EXAM_FULL")
+def offer_accepted_after_the_capacity_fell_under_the_offers(c: Ctx) -> Call:
+    exam, (_first, second) = offered(c, capacity=2, waiting=2)
+    c.db.execute("UPDATE hubspot_sync.hubspot_mock_exams SET capacity = 1 WHERE hubspot_id = %s",
+                 (exam,))
+    return accept_call(second, exam)
+
+
+@names(API + "adjust_credits.sql", "INVALID_ARGUMENT")
+def adjust_credits_by_1001(c: Ctx) -> Call:
+    student = c.student()
+    return lambda conn: rpc(conn, "adjust_credits", p_student_id=student,
+                            p_credit_field="sj_credits", p_delta=1001, p_reason="r",
+                            p_actor="test")
+
+
+@names(API + "cancel_booking_atomic.sql", "CREDIT_CONFLICT")
+def cancel_booking_atomic_refunding_another_field(c: Ctx) -> Call:
+    student = c.student(sj=1)
+    booking = c.book(student, c.exam())
+    return lambda conn: rpc(conn, "cancel_booking_atomic", p_booking_id=booking["id"],
+                            p_credit_field="cs_credits", p_restored_credit_value=1)
+
+
+def atomic_call(c: Ctx, **over: Any) -> Call:
+    student = c.student(sj=1)
+    args = {"p_booking_id": None, "p_student_id": student, "p_student_email": email(student),
+            "p_mock_exam_id": c.exam(), "p_student_name": "Ann", "p_token_used": None,
+            "p_attending_location": "mississauga", "p_dominant_hand": None,
+            "p_idempotency_key": f"atomic-{uuid.uuid4()}", "p_credit_field": "sj_credits",
+            "p_new_credit_value": 0, **over}
+    return lambda conn: rpc(conn, "create_booking_atomic", **args)
+
+
+@names(API + "create_booking_atomic.sql", "INVALID_ARGUMENT")
+def create_booking_atomic_with_a_blank_code(c: Ctx) -> Call:
+    return atomic_call(c, p_booking_id=" ")
+
+
+@names(API + "create_booking_atomic.sql", "INVALID_ARGUMENT")
+def create_booking_atomic_to_a_negative_balance(c: Ctx) -> Call:
+    return atomic_call(c, p_new_credit_value=-1)
+
+
+@names(API + "create_booking_atomic.sql", "INVALID_ARGUMENT")
+def create_booking_atomic_of_mock_set_z(c: Ctx) -> Call:
+    return atomic_call(c, p_mock_set="Z")
+
+
+@names(API + "create_booking_atomic.sql", "IDEMPOTENCY_KEY_REUSED")
+def create_booking_atomic_again_with_a_long_key_of_a_cancelled_booking(c: Ctx) -> Call:
+    key = uuid.uuid4().hex.ljust(245, "k")
+    call = atomic_call(c, p_idempotency_key=key)
+    booking = call(c.db)
+    rpc(c.db, "cancel_booking", p_booking_id=booking["booking_id"])
+    return call
+
+
+@names(API + "increment_exam_bookings.sql", "EXAM_NOT_FOUND")
+def increment_exam_bookings_of_no_exam(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "increment_exam_bookings", p_exam_id="NO-EXAM-1", p_delta=1)
+
+
+@names(API + "list_available_exams.sql", "CONTACT_NOT_FOUND")
+def list_available_exams_for_nobody(c: Ctx) -> Call:
+    c.exam()
+    return lambda conn: rpc(conn, "list_available_exams", p_student_id="NOBODY1")
+
+
+@names(API + "request_refresh.sql", "CONTACT_NOT_FOUND")
+def request_refresh_of_nobody(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "request_refresh", p_student_id="NOBODY1")
+
+
+@names(API + "request_refresh.sql", "BOOKING_NOT_FOUND")
+def request_refresh_of_no_booking(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "request_refresh", p_booking_id="BK-NOPE-1")
+
+
+@names(API + "set_business_timezone.sql", "INVALID_ARGUMENT", own_database=True)
+def set_business_timezone_to_mars(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "set_business_timezone", p_zone="Mars/Olympus_Mons",
+                            p_actor="test")
+
+
+@names(API + "set_business_timezone.sql", "BUSY", own_database=True)
+def set_business_timezone_while_another_sets_it(c: Ctx) -> Call:
+    holder = c.stack.enter_context(psycopg.connect(c.url, autocommit=True))
+    holder.execute("SELECT pg_advisory_lock(hashtextextended('mockbook:business_timezone', 0))")
+    return lambda conn: rpc(conn, "set_business_timezone", p_zone="Europe/Paris",
+                            p_actor="test")
+
+
+@names(API + "set_realtime_broadcasts.sql", "INVALID_ARGUMENT", own_database=True)
+def set_realtime_broadcasts_on_without_realtime(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "set_realtime_broadcasts", p_enabled=True, p_actor="test")
+
+
+def contact_id(c: Ctx, student: str) -> str:
+    return str(c.one("SELECT id FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s",
+                     (student,)))
+
+
+@names(INTERNAL + "apply_credit_delta.sql", "CONTACT_NOT_FOUND")
+def apply_credit_delta_of_no_contact(c: Ctx) -> Call:
+    return sql_call("SELECT mockbook_internal.apply_credit_delta(%s, 'sj_credits', -1, 'r')",
+                    uuid.uuid4())
+
+
+@names(INTERNAL + "apply_credit_delta.sql", "INSUFFICIENT_CREDITS")
+def apply_credit_delta_below_zero(c: Ctx) -> Call:
+    return sql_call("SELECT mockbook_internal.apply_credit_delta(%s, 'sj_credits', -1, 'r')",
+                    contact_id(c, c.student()))
+
+
+def pulled_booking(c: Ctx, **props: Any) -> Call:
+    item = {"id": f"HB-{uuid.uuid4().hex[:10]}", "properties": props}
+    return sql_call("SELECT mockbook_internal.apply_pulled_booking(%s)", Jsonb(item))
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "INVALID_ARGUMENT")
+def pulled_booking_whose_code_is_another_hubspot_booking(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=1), c.exam())
+    c.db.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = %s WHERE id = %s",
+                 (f"HB-{uuid.uuid4().hex[:10]}", booking["id"]))
+    return pulled_booking(c, booking_id=booking["booking_id"])
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "BUSY")
+def pulled_booking_whose_row_is_locked(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=1), c.exam())
+    holder = c.stack.enter_context(psycopg.connect(c.url))
+    holder.execute("SELECT FROM hubspot_sync.hubspot_bookings WHERE id = %s FOR UPDATE",
+                   (booking["id"],))
+    return pulled_booking(c, booking_id=booking["booking_id"])
+
+
+def new_pulled_booking(c: Ctx, **props: Any) -> Call:
+    student = c.student()
+    return pulled_booking(c, **{"booking_id": f"BK-P{uuid.uuid4().hex[:8].upper()}",
+                                "associated_mock_exam": c.exam(), "is_active": "Active",
+                                "student_id": student, "email": email(student), **props})
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "INVALID_ARGUMENT")
+def pulled_booking_pending(c: Ctx) -> Call:
+    return new_pulled_booking(c, is_active="Pending")
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "INVALID_ARGUMENT")
+def pulled_booking_attended_maybe(c: Ctx) -> Call:
+    return new_pulled_booking(c, attendance="Maybe")
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "INVALID_ARGUMENT")
+def pulled_booking_of_no_student(c: Ctx) -> Call:
+    return new_pulled_booking(c, student_id=None, email=None)
+
+
+def pulled_contact(c: Ctx, student: str) -> Call:
+    item = {"id": f"C{student}", "properties": {"student_id": student, "email": email(student),
+                                                "firstname": "Renamed"}}
+    return sql_call("SELECT mockbook_internal.apply_pulled_contact(%s, 'test', true)",
+                    Jsonb(item))
+
+
+@names(INTERNAL + "apply_pulled_contact.sql", "BUSY")
+def pulled_contact_whose_row_is_locked(c: Ctx) -> Call:
+    student = c.student()
+    holder = c.stack.enter_context(psycopg.connect(c.url))
+    holder.execute("SELECT FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+                   " FOR UPDATE", (student,))
+    return pulled_contact(c, student)
+
+
+@names(INTERNAL + "apply_pulled_contact.sql", "BUSY")
+def pulled_contact_being_pushed(c: Ctx) -> Call:
+    student = c.student()
+    c.db.execute("""INSERT INTO hubspot_sync.sync_queue (table_name, record_id, operation,
+                        new_data, lease_owner, lease_expires_at)
+                    SELECT 'hubspot_contact_credits', id, 'UPDATE', to_jsonb(c), 'pusher',
+                           now() + interval '1 minute'
+                    FROM hubspot_sync.hubspot_contact_credits AS c WHERE student_id = %s""",
+                 (student,))
+    return pulled_contact(c, student)
+
+
+def pulled_records(kind: str, records: Any) -> Call:
+    """apply_pulled_records answers a refused record in its result, not as an error: the first
+    record's error is raised here as the code it names."""
+    call = sql_call("SELECT mockbook_internal.apply_pulled_records(%s, %s, 'test', '{}')",
+                    kind, Jsonb(records))
+
+    def apply(conn: psycopg.Connection) -> Any:
+        (result,) = call(conn)
+        for error in result.get("errors", []):
+            code = error["error"].split(":", 1)[0]
+            if code in DOCUMENTED_CODES:
+                raise RpcError(code, DOCUMENTED_CODES[code], code, error["error"], "-")
+        return result
+    return apply
+
+
+@names(INTERNAL + "apply_pulled_records.sql", "INVALID_ARGUMENT", notes=True)
+def pulled_record_without_an_id(c: Ctx) -> Call:
+    return pulled_records("exams", [{"properties": {}}])
+
+
+@names(INTERNAL + "apply_pulled_records.sql", "INVALID_ARGUMENT", notes=True)
+def pulled_record_with_an_unknown_list_of_numbers(c: Ctx) -> Call:
+    return pulled_records("exams", [{"id": "E-UNKNOWN-1", "properties": {}, "unknown": [1]}])
+
+
+# --- running a scenario -------------------------------------------------------------------------
+
+def candidates(site: Site) -> list[Scenario]:
+    own = [s for s in NAMED if s.file == site.file and (s.code == site.code or
+                                                        site.code not in DOCUMENTED_CODES)]
+    generic = SCENARIOS.get(site.code)
+    if generic is not None:
+        # the refresh limit counts the caller's requests of the last minute in the database
+        own.append(Scenario(f"test_error_codes.{generic.__name__}", "", site.code, generic,
+                            own_database=site.code == "REFRESH_LIMIT_REACHED"))
+    return own
+
+
+def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
+    """What the scenario's call answers: the code and SQLSTATE of its error, or how else it
+    ended."""
+    # a mutant that waits or loops for ever is stopped, and that is an answer of its own
+    with psycopg.connect(url, autocommit=True, options="-c statement_timeout=20s") as db, \
+            ExitStack() as stack:
+        ctx = Ctx(db, url, stack)
+        try:
+            call = scenario.make(ctx)
+            before = table_digests(db) if check_data else None
+            try:
+                call(db)
+            except RpcError as err:
+                stack.close()
+                if before is not None and table_digests(db) != before:
+                    return f"{err.message} {err.sqlstate}, and changed data"
+                return f"{err.message} {err.sqlstate}"
+            except psycopg.Error as exc:
+                return f"{type(exc).__name__} {exc.sqlstate}"
+            return "no error"
+        finally:
+            stack.close()
+            for undo in ctx.after:
+                undo()
+
+
+def expected(scenario: Scenario) -> str:
+    return f"{scenario.code} {DOCUMENTED_CODES[scenario.code]}"
+
+
+def apply(url: str, text: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(APPLY_PREAMBLE)
+        conn.execute(text)
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+def test_every_site_has_one_id_and_every_listed_one_exists() -> None:
+    ids = [s.id for s in SITES]
+    assert len(ids) == len(set(ids))
+    listed = tomllib.loads(EQUIVALENT.read_text())
+    entries = [e["id"] for e in listed.get("equivalent", []) + listed.get("unchecked", [])]
+    assert len(entries) == len(set(entries)), "a site listed twice"
+    gone = sorted(set(equivalents()) - set(ids))
+    assert not gone, f"listed in {EQUIVALENT.name} but no such site any more: {gone}"
+    assert len(SITES) > 150, "the sites are found"
+
+
+def test_every_scenario_names_a_file_with_its_code() -> None:
+    assert len({s.name for s in NAMED}) == len(NAMED)
+    for s in NAMED:
+        assert s.code in DOCUMENTED_CODES, s.name
+        assert any(site.file == s.file for site in SITES), f"{s.name}: no site in {s.file}"
+
+
+@pytest.fixture(scope="module")
+def valid(database_url: str) -> dict[str, str]:
+    """Each scenario's answer on the unmutated code, read once."""
+    return {}
+
+
+@pytest.mark.parametrize("scenario", NAMED, ids=[s.name for s in NAMED])
+def test_the_scenario_answers_its_code_and_changes_nothing(
+        scenario: Scenario, database_url: str, fresh_database: Any) -> None:
+    url = fresh_database("error-scenario", migrated=True) if scenario.own_database else database_url
+    assert answer(url, scenario, check_data=not scenario.notes) == expected(scenario)
+
+
+@pytest.mark.parametrize("site", SITES, ids=[s.id for s in SITES])
+def test_the_check_removed_is_noticed(site: Site, database_url: str, fresh_database: Any,
+                                      valid: dict[str, str]) -> None:
+    reason = equivalents().get(site.id)
+    tried = []
+    for scenario in candidates(site):
+        url = (fresh_database("error-site", migrated=True) if scenario.own_database
+               else database_url)
+        if scenario.own_database or scenario.name not in valid:
+            valid[scenario.name] = answer(url, scenario)
+        assert valid[scenario.name] == expected(scenario), (
+            f"{scenario.name} answers {valid[scenario.name]} on the unmutated code")
+        apply(url, site.mutated())
+        try:
+            got = answer(url, scenario)
+        finally:
+            apply(url, (DB / site.file).read_text())
+        if got != valid[scenario.name]:
+            assert reason is None, (
+                f"{site.id} is listed in {EQUIVALENT.name}, but {scenario.name} notices its"
+                f" removal ({got}): take it off the list")
+            return
+        tried.append(f"{scenario.name}: still {got}")
+    assert reason is not None, (
+        f"db/{site.file}:{site.line}: with its {site.code} check removed no scenario answers"
+        f" otherwise ({'; '.join(tried) or 'no scenario names it'})")
