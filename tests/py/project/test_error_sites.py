@@ -35,8 +35,17 @@ import psycopg
 import pytest
 from invariants import table_digests
 from postgrest import RpcError, rpc
+from psycopg import sql
 from psycopg.types.json import Jsonb
-from test_error_codes import DOCUMENTED_CODES, SCENARIOS, Call, Ctx, accept_call, email
+from test_error_codes import (
+    DOCUMENTED_CODES,
+    SCENARIOS,
+    Call,
+    Ctx,
+    accept_call,
+    booking_call,
+    email,
+)
 
 from glue.db.source import APPLY_PREAMBLE
 
@@ -594,6 +603,169 @@ def pulled_record_with_an_unknown_list_of_numbers(c: Ctx) -> Call:
     return pulled_records("exams", [{"id": "E-UNKNOWN-1", "properties": {}, "unknown": [1]}])
 
 
+def rebook_call(booking: dict, exam: str) -> Call:
+    return lambda conn: rpc(conn, "rebook", p_booking_id=booking["booking_id"],
+                            p_new_mock_exam_id=exam, p_idempotency_key=f"rebook-{uuid.uuid4()}")
+
+
+@names(INTERNAL + "book.sql", "REBOOK_NOT_ALLOWED")
+def rebook_of_a_cancelled_booking(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=2), c.exam())
+    rpc(c.db, "cancel_booking", p_booking_id=booking["booking_id"])
+    return rebook_call(booking, c.exam(day=9))
+
+
+@names(INTERNAL + "book.sql", "REBOOK_NOT_ALLOWED")
+def rebook_to_its_own_exam(c: Ctx) -> Call:
+    exam = c.exam()
+    return rebook_call(c.book(c.student(sj=1), exam), exam)
+
+
+@names(INTERNAL + "book.sql", "REBOOK_NOT_ALLOWED")
+def rebook_to_an_inactive_exam(c: Ctx) -> Call:
+    return rebook_call(c.book(c.student(sj=1), c.exam()), c.exam(day=9, is_active="false"))
+
+
+@names(INTERNAL + "book.sql", "INVALID_EXAM_TYPE")
+def admin_create_booking_of_a_type_without_credit_rule(c: Ctx) -> Call:
+    student, exam = c.student(), c.exam(mock_type="Oral Boards")
+    return lambda conn: rpc(conn, "admin_create_booking", p_student_id=student,
+                            p_email=email(student), p_mock_exam_id=exam,
+                            p_idempotency_key=f"admin-{uuid.uuid4()}", p_actor="test",
+                            p_attending_location="mississauga")
+
+
+@names(INTERNAL + "book.sql", "INVALID_ARGUMENT")
+def create_booking_atomic_paid_with_another_types_credit(c: Ctx) -> Call:
+    return atomic_call(c, p_credit_field="cs_credits")
+
+
+@names(INTERNAL + "book.sql", "INVALID_ARGUMENT")
+def create_booking_atomic_with_another_token(c: Ctx) -> Call:
+    return atomic_call(c, p_token_used="Clinical Skills Token")
+
+
+@names(INTERNAL + "book.sql", "INSUFFICIENT_CREDITS")
+def create_booking_atomic_without_credit(c: Ctx) -> Call:
+    student = c.student()
+    return atomic_call(c, p_student_id=student, p_student_email=email(student))
+
+
+@names(INTERNAL + "check_exam_for_student.sql", "INVALID_ARGUMENT")
+def create_booking_without_a_location(c: Ctx) -> Call:
+    return booking_call(c.student(sj=1), c.exam(), p_attending_location=None)
+
+
+@names(INTERNAL + "check_exam_for_student.sql", "INVALID_ARGUMENT")
+def clinical_skills_without_a_hand(c: Ctx) -> Call:
+    return booking_call(c.student(cs=1), c.exam(mock_type="Clinical Skills"))
+
+
+@names(INTERNAL + "check_prerequisite_exams.sql", "EXAM_NOT_FOUND")
+def set_exam_prerequisites_to_no_exam(c: Ctx) -> Call:
+    exam = c.exam()
+    return lambda conn: rpc(conn, "set_exam_prerequisites", p_exam_id=exam,
+                            p_prerequisite_ids=["NO-EXAM-PREREQ"])
+
+
+@names(INTERNAL + "claim_idempotent_call.sql", "IDEMPOTENCY_KEY_REUSED")
+def adjust_credits_again_with_another_delta(c: Ctx) -> Call:
+    student, key = c.student(), f"adjust-{uuid.uuid4()}"
+
+    def adjust(delta: int) -> Call:
+        return lambda conn: rpc(conn, "adjust_credits", p_student_id=student,
+                                p_credit_field="sj_credits", p_delta=delta, p_reason="r",
+                                p_actor="test", p_idempotency_key=key)
+    adjust(1)(c.db)
+    return adjust(2)
+
+
+@names(INTERNAL + "claim_idempotent_call.sql", "IDEMPOTENCY_KEY_REUSED")
+def adjust_credits_with_a_bookings_key(c: Ctx) -> Call:
+    student, key = c.student(sj=1), f"shared-{uuid.uuid4()}"
+    c.book(student, c.exam(), key)
+    return lambda conn: rpc(conn, "adjust_credits", p_student_id=student,
+                            p_credit_field="sj_credits", p_delta=1, p_reason="r",
+                            p_actor="test", p_idempotency_key=key)
+
+
+@names(INTERNAL + "claim_idempotency_key.sql", "IDEMPOTENCY_KEY_REUSED")
+def create_booking_with_an_adjustments_key(c: Ctx) -> Call:
+    student, key = c.student(sj=1), f"shared-{uuid.uuid4()}"
+    rpc(c.db, "adjust_credits", p_student_id=student, p_credit_field="sj_credits", p_delta=1,
+        p_reason="r", p_actor="test", p_idempotency_key=key)
+    return booking_call(student, c.exam(), key)
+
+
+@names(INTERNAL + "insert_booking.sql", "INVALID_ARGUMENT")
+def create_booking_with_a_code_of_digits_only(c: Ctx) -> Call:
+    return booking_call(c.student(sj=1), c.exam(), p_booking_id="12345")
+
+
+@names(INTERNAL + "insert_booking.sql", "INVALID_ARGUMENT")
+def create_booking_with_anothers_code(c: Ctx) -> Call:
+    taken = c.book(c.student(sj=1), c.exam())
+    return booking_call(c.student(sj=1), c.exam(), p_booking_id=taken["booking_id"])
+
+
+@names(INTERNAL + "validate_booking_args.sql", "INVALID_ARGUMENT")
+def create_booking_in_atlantis(c: Ctx) -> Call:
+    return booking_call(c.student(sj=1), c.exam(), p_attending_location="atlantis")
+
+
+@names(INTERNAL + "requeue_for_push.sql", "EXAM_NOT_FOUND")
+def requeue_for_push_of_no_exam(c: Ctx) -> Call:
+    return sql_call("SELECT mockbook_internal.requeue_for_push(NULL, 'NO-EXAM-REQUEUE')")
+
+
+@names(INTERNAL + "rule_max_active_per_week.sql", "BOOKING_LIMIT_REACHED")
+def a_second_booking_of_the_week(c: Ctx) -> Call:
+    c.rule("max_active_per_week", 1)
+    student = c.student(sj=1, cs=1)
+    c.book(student, c.exam(day=21))
+    return booking_call(student, c.exam(mock_type="Clinical Skills", day=21),
+                        p_dominant_hand="right")
+
+
+EXAM_PROPS = {"mock_type": "Situational Judgment", "exam_date": "2031-03-03", "capacity": "5",
+              "is_active": "true"}
+
+
+@names(INTERNAL + "pulled_exam_values.sql", "INVALID_ARGUMENT")
+def pulled_exam_values_of_an_otherwise_good_exam_of_an_unknown_type(c: Ctx) -> Call:
+    return sql_call("SELECT mockbook_internal.pulled_exam_values(%s)",
+                    Jsonb({**EXAM_PROPS, "mock_type": "Oral Boards"}))
+
+
+@names(INTERNAL + "apply_pulled_records.sql", "INVALID_ARGUMENT")
+def pulled_good_exam_without_an_id(c: Ctx) -> Call:
+    return pulled_records("exams", [{"properties": EXAM_PROPS}])
+
+
+@names(INTERNAL + "apply_pulled_records.sql", "INVALID_ARGUMENT", notes=True)
+def pulled_good_exam_with_an_unknown_list_of_numbers(c: Ctx) -> Call:
+    return pulled_records("exams", [{"id": f"E-P{uuid.uuid4().hex[:8]}",
+                                     "properties": EXAM_PROPS, "unknown": [1]}])
+
+
+@names(INTERNAL + "apply_pulled_booking.sql", "INVALID_ARGUMENT")
+def pulled_full_booking_whose_code_is_another_hubspot_booking(c: Ctx) -> Call:
+    student, exam = c.student(sj=1), c.exam()
+    booking = c.book(student, exam)
+    c.db.execute("UPDATE hubspot_sync.hubspot_bookings SET hubspot_id = %s WHERE id = %s",
+                 (f"HB-{uuid.uuid4().hex[:10]}", booking["id"]))
+    return pulled_booking(c, booking_id=booking["booking_id"], associated_mock_exam=exam,
+                          is_active="Active", student_id=student, email=email(student))
+
+
+@names(INTERNAL + "business_timezone.sql", "INVALID_ARGUMENT", own_database=True)
+def business_today_in_a_stored_zone_nobody_knows(c: Ctx) -> Call:
+    c.db.execute(sql.SQL("ALTER DATABASE {} SET mockbook.business_timezone = 'Mars/Base'")
+                 .format(sql.Identifier(c.db.info.dbname)))
+    c.db.execute("SELECT mockbook_internal.stamp_business_timezone()")
+    return lambda conn: rpc(conn, "business_today")
+
+
 # --- running a scenario -------------------------------------------------------------------------
 
 def candidates(site: Site) -> list[Scenario]:
@@ -622,8 +794,8 @@ def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
             except RpcError as err:
                 stack.close()
                 if before is not None and table_digests(db) != before:
-                    return f"{err.message} {err.sqlstate}, and changed data"
-                return f"{err.message} {err.sqlstate}"
+                    return f"{err.code} {err.sqlstate}, and changed data"
+                return f"{err.code} {err.sqlstate}"
             except psycopg.Error as exc:
                 return f"{type(exc).__name__} {exc.sqlstate}"
             return "no error"
