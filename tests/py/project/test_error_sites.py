@@ -44,6 +44,7 @@ from test_error_codes import (
     Ctx,
     accept_call,
     booking_call,
+    cancel_call,
     email,
 )
 
@@ -67,6 +68,9 @@ class Site:
     def mutated(self) -> str:
         text = (DB / self.file).read_text()
         return text[:self.start] + "NULL;" + text[self.end:]
+
+    def raise_text(self) -> str:
+        return (DB / self.file).read_text()[self.start:self.end]
 
 
 def statement_end(text: str, i: int) -> int:
@@ -127,17 +131,25 @@ class Scenario:
     make: Callable[[Ctx], Call]
     own_database: bool = False  # it changes what every call reads (a rule, the zone)
     notes: bool = False  # its refusal is noted (a pulled record's dead letter)
+    reaches: str | None = None  # a piece of the one raise it reaches: tried on that site only
+    # a piece of the hint its error carries: part of its answer (two raises of one code told
+    # apart by what they tell the caller to do)
+    hint: str | None = None
 
 
 NAMED: list[Scenario] = []
 
 
 def names(file: str, code: str, *, answers: str | None = None, own_database: bool = False,
-          notes: bool = False) -> Callable[[Callable[[Ctx], Call]], Callable[[Ctx], Call]]:
+          notes: bool = False, reaches: str | None = None, hint: str | None = None,
+          ) -> Callable[[Callable[[Ctx], Call]], Callable[[Ctx], Call]]:
     """Registers a scenario for the sites of ``code`` in db/``file``; it answers ``answers``
-    (default: ``code``; a site whose code is a variable names what it holds)."""
+    (default: ``code``; a site whose code is a variable names what it holds). With ``reaches``
+    (a piece of one raise's text) it is tried on that site only: one of several raises of the
+    code in the file, each reached by a setup of its own."""
     def register(make: Callable[[Ctx], Call]) -> Callable[[Ctx], Call]:
-        NAMED.append(Scenario(make.__name__, file, answers or code, make, own_database, notes))
+        NAMED.append(Scenario(make.__name__, file, answers or code, make, own_database, notes,
+                              reaches, hint))
         return make
     return register
 
@@ -766,11 +778,168 @@ def business_today_in_a_stored_zone_nobody_knows(c: Ctx) -> Call:
     return lambda conn: rpc(conn, "business_today")
 
 
+# --- who acts: a student's JWT ------------------------------------------------------------------
+
+def claims_of(student: str) -> dict[str, Any]:
+    """A student's session as Supabase signs it and PostgREST passes it on."""
+    return {"role": "service_role", "sub": str(uuid.uuid5(uuid.NAMESPACE_DNS, student)),
+            "email": email(student)}
+
+
+@names(INTERNAL + "check_student_caller.sql", "FORBIDDEN", reaches="names no",
+       hint="A student's call passes p_student_id")
+def a_students_jwt_cancelling_without_naming_the_student(c: Ctx) -> Call:
+    """Without p_student_id a cancellation is the admin's (no deadline): a student's JWT may
+    not take that path, even for their own booking; the hint says to name the student (without
+    the check the next one answers FORBIDDEN too, naming no student and no way out)."""
+    student = c.student(sj=1)
+    booking = c.book(student, c.exam())
+    return lambda conn: rpc(conn, "cancel_booking", p_booking_id=booking["booking_id"],
+                            claims=claims_of(student))
+
+
+@names(INTERNAL + "check_student_caller.sql", "FORBIDDEN", reaches="not student")
+def a_students_jwt_booking_for_another(c: Ctx) -> Call:
+    student, other, exam = c.student(sj=1), c.student(sj=1), c.exam()
+    return lambda conn: rpc(conn, "create_booking", p_student_id=student, p_email=email(student),
+                            p_mock_exam_id=exam, p_idempotency_key=f"err-{uuid.uuid4()}",
+                            p_attending_location="mississauga", claims=claims_of(other))
+
+
+@names(INTERNAL + "require_admin.sql", "FORBIDDEN")
+def a_students_jwt_adjusting_their_own_credits(c: Ctx) -> Call:
+    student = c.student()
+    return lambda conn: rpc(conn, "adjust_credits", p_student_id=student,
+                            p_credit_field="sj_credits", p_delta=5, p_reason="r", p_actor="test",
+                            claims=claims_of(student))
+
+
+@names(API + "set_business_timezone.sql", "FORBIDDEN", own_database=True)
+def set_business_timezone_by_an_owner_who_does_not_own_the_database(c: Ctx) -> Call:
+    """ALTER DATABASE needs the database's owner: the function handed to a role that owns
+    nothing (this database is the scenario's own)."""
+    role = sql.Identifier(f"mb_es_{uuid.uuid4().hex[:8]}")
+    c.db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+    c.db.execute(sql.SQL("GRANT USAGE ON SCHEMA hubspot_sync, mockbook_internal TO {}")
+                 .format(role))
+    c.db.execute(sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mockbook_internal TO {}")
+                 .format(role))
+    c.db.execute(sql.SQL("ALTER FUNCTION hubspot_sync.set_business_timezone(text, text)"
+                         " OWNER TO {}").format(role))
+    return lambda conn: rpc(conn, "set_business_timezone", p_zone="Europe/London",
+                            p_actor="test")
+
+
+# --- a lock held past mockbook.lock_timeout -----------------------------------------------------
+
+def bounded_caller(c: Ctx) -> psycopg.Connection:
+    """A connection whose lock waits end after 100 ms (mockbook.lock_timeout) and whose
+    statements after 1 s: without its BUSY a held lock is waited for until the statement's
+    end, an answer of its own."""
+    caller = c.stack.enter_context(psycopg.connect(
+        c.url, autocommit=True, options="-c statement_timeout=1s"))
+    caller.execute("SET mockbook.lock_timeout = '100ms'")
+    return caller
+
+
+def holding(c: Ctx, query: str, *params: Any) -> None:
+    """A second transaction that ran ``query`` and stays open until the call is answered."""
+    holder = c.stack.enter_context(psycopg.connect(c.url))
+    holder.execute(query, params)
+
+
+def waiting(c: Ctx, call: Call) -> Call:
+    caller = bounded_caller(c)
+    return lambda _conn: call(caller)
+
+
+LOCK = INTERNAL + "wait_for_lock.sql"
+
+
+@names(LOCK, "BUSY", reaches="bookings'' tables")
+def set_realtime_broadcasts_while_a_booking_writes(c: Ctx) -> Call:
+    holding(c, "LOCK TABLE hubspot_sync.refresh_requests IN ROW EXCLUSIVE MODE")
+    return waiting(c, lambda conn: rpc(conn, "set_realtime_broadcasts", p_enabled=False,
+                                       p_actor="test"))
+
+
+# A held row lock the call's own writes do not wait for (a weaker one, or a row it only locks
+# to keep the lock order): without the BUSY the call goes on and succeeds.
+
+@names(LOCK, "BUSY", reaches="Contact %s is busy")
+def cancel_booking_unrefunded_while_its_contact_is_locked(c: Ctx) -> Call:
+    student = c.student(sj=1)
+    booking = c.book(student, c.exam())
+    holding(c, "SELECT FROM hubspot_sync.hubspot_contact_credits WHERE student_id = %s"
+               " FOR NO KEY UPDATE", student)
+    return waiting(c, cancel_call(booking["booking_id"], p_refund=False))
+
+
+@names(LOCK, "BUSY", reaches="Booking %s is busy")
+def cancel_booking_while_its_key_is_read(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=1), c.exam())
+    holding(c, "SELECT FROM hubspot_sync.hubspot_bookings WHERE id = %s FOR KEY SHARE",
+            booking["id"])
+    return waiting(c, cancel_call(booking["booking_id"]))
+
+
+@names(LOCK, "BUSY", reaches="Waitlist place %s is busy")
+def leave_waitlist_while_its_place_is_read(c: Ctx) -> Call:
+    exam, student = c.exam(capacity=1), c.student(sj=1)
+    c.book(c.student(sj=1), exam)
+    c.join(student, exam)
+    holding(c, "SELECT FROM hubspot_sync.waitlist_entries WHERE student_id = %s FOR KEY SHARE",
+            student)
+    return waiting(c, lambda conn: rpc(conn, "leave_waitlist", p_student_id=student,
+                                       p_mock_exam_id=exam))
+
+
+@names(LOCK, "BUSY", reaches="Exam %s is busy")
+def join_waitlist_while_the_exam_is_share_locked(c: Ctx) -> Call:
+    exam, student = c.exam(capacity=1), c.student(sj=1)
+    c.book(c.student(sj=1), exam)
+    holding(c, "SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s FOR SHARE",
+            exam)
+    return waiting(c, lambda conn: rpc(conn, "join_waitlist", p_student_id=student,
+                                       p_email=email(student), p_mock_exam_id=exam,
+                                       p_attending_location="mississauga"))
+
+
+@names(LOCK, "BUSY", reaches="same idempotency key")
+def create_booking_while_its_key_is_in_use(c: Ctx) -> Call:
+    key = f"held-{uuid.uuid4()}"
+    holding(c, "SELECT pg_advisory_xact_lock(hashtextextended('mockbook:idem:' || %s, 0))", key)
+    return waiting(c, booking_call(c.student(sj=1), c.exam(), key))
+
+
+@names(LOCK, "BUSY", reaches="same caller")
+def request_refresh_while_the_callers_last_one_runs(c: Ctx) -> Call:
+    caller = f"ops-{uuid.uuid4().hex[:8]}@example.com"
+    claims = {"role": "service_role", "sub": str(uuid.uuid4()), "email": caller,
+              "app_metadata": {"role": "admin"}}
+    holding(c, "SELECT pg_advisory_xact_lock(hashtextextended('mockbook:refresh:admin:' || %s,"
+               " 0))", caller)
+    return waiting(c, lambda conn: rpc(conn, "request_refresh",
+                                       p_mock_exam_id=f"E-REFRESH-{uuid.uuid4().hex[:6]}",
+                                       claims=claims))
+
+
+@names(LOCK, "BUSY", reaches="new time zone")
+def set_business_timezone_while_an_exam_is_locked(c: Ctx) -> Call:
+    exam = c.exam()
+    zone = c.one("SELECT mockbook_internal.business_timezone()")  # the same: nothing moves
+    holding(c, "SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s FOR UPDATE",
+            exam)
+    return waiting(c, lambda conn: rpc(conn, "set_business_timezone", p_zone=zone,
+                                       p_actor="test"))
+
+
 # --- running a scenario -------------------------------------------------------------------------
 
 def candidates(site: Site) -> list[Scenario]:
     own = [s for s in NAMED if s.file == site.file and (s.code == site.code or
-                                                        site.code not in DOCUMENTED_CODES)]
+                                                        site.code not in DOCUMENTED_CODES)
+           and (s.reaches is None or s.reaches in site.raise_text())]
     generic = SCENARIOS.get(site.code)
     if generic is not None:
         # the refresh limit counts the caller's requests of the last minute in the database
@@ -793,9 +962,13 @@ def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
                 call(db)
             except RpcError as err:
                 stack.close()
+                got = f"{err.code} {err.sqlstate}"
+                if scenario.hint is not None:
+                    got += " with its hint" if scenario.hint in (err.hint or "") else (
+                        f" hinting {err.hint!r}")
                 if before is not None and table_digests(db) != before:
-                    return f"{err.code} {err.sqlstate}, and changed data"
-                return f"{err.code} {err.sqlstate}"
+                    return f"{got}, and changed data"
+                return got
             except psycopg.Error as exc:
                 return f"{type(exc).__name__} {exc.sqlstate}"
             return "no error"
@@ -806,7 +979,8 @@ def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
 
 
 def expected(scenario: Scenario) -> str:
-    return f"{scenario.code} {DOCUMENTED_CODES[scenario.code]}"
+    hint = "" if scenario.hint is None else " with its hint"
+    return f"{scenario.code} {DOCUMENTED_CODES[scenario.code]}{hint}"
 
 
 def apply(url: str, text: str) -> None:
@@ -833,6 +1007,11 @@ def test_every_scenario_names_a_file_with_its_code() -> None:
     for s in NAMED:
         assert s.code in DOCUMENTED_CODES, s.name
         assert any(site.file == s.file for site in SITES), f"{s.name}: no site in {s.file}"
+        if s.reaches is not None:
+            reached = [site for site in SITES if site.file == s.file
+                       and (site.code == s.code or site.code not in DOCUMENTED_CODES)
+                       and s.reaches in site.raise_text()]
+            assert len(reached) == 1, f"{s.name}: {s.reaches!r} names {len(reached)} raises"
 
 
 @pytest.fixture(scope="module")
