@@ -7,8 +7,9 @@ module's database (a copy of the run's template), the site's file is applied aga
 CREATE OR REPLACE, committed), the scenarios that name the site's file and code run, then the
 file is applied again as it is. One scenario must answer otherwise than it does on the unmutated
 code: another code, another SQLSTATE, no error at all (a refused call is rolled back whole, so its
-answer is everything it shows). Each scenario is also a test of its own: on the unmutated code it
-answers its code and changes no hubspot_sync table.
+answer is everything it shows; a scenario that says so adds a piece of what the error tells the
+caller). Each scenario is also a test of its own: on the unmutated code it answers its code and
+changes no hubspot_sync table.
 
 The scenarios of a site are those registered here for its file and code (`@names(file, code)`),
 then tests/py/rpc/test_error_codes.py's one scenario of its code. A site that no scenario kills
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import tomllib
 import uuid
 from collections.abc import Callable
@@ -132,16 +134,18 @@ class Scenario:
     own_database: bool = False  # it changes what every call reads (a rule, the zone)
     notes: bool = False  # its refusal is noted (a pulled record's dead letter)
     reaches: str | None = None  # a piece of the one raise it reaches: tried on that site only
-    # a piece of the hint its error carries: part of its answer (two raises of one code told
-    # apart by what they tell the caller to do)
-    hint: str | None = None
+    # a piece of what its error says (detail or hint): part of its answer, where two raises of
+    # one code differ only in what they tell the caller (what was not found, what to do)
+    says: str | None = None
+    writes_meanwhile: bool = False  # a second writer commits while the call waits for it
 
 
 NAMED: list[Scenario] = []
 
 
 def names(file: str, code: str, *, answers: str | None = None, own_database: bool = False,
-          notes: bool = False, reaches: str | None = None, hint: str | None = None,
+          notes: bool = False, reaches: str | None = None, says: str | None = None,
+          writes_meanwhile: bool = False,
           ) -> Callable[[Callable[[Ctx], Call]], Callable[[Ctx], Call]]:
     """Registers a scenario for the sites of ``code`` in db/``file``; it answers ``answers``
     (default: ``code``; a site whose code is a variable names what it holds). With ``reaches``
@@ -149,7 +153,7 @@ def names(file: str, code: str, *, answers: str | None = None, own_database: boo
     code in the file, each reached by a setup of its own."""
     def register(make: Callable[[Ctx], Call]) -> Callable[[Ctx], Call]:
         NAMED.append(Scenario(make.__name__, file, answers or code, make, own_database, notes,
-                              reaches, hint))
+                              reaches, says, writes_meanwhile))
         return make
     return register
 
@@ -787,7 +791,7 @@ def claims_of(student: str) -> dict[str, Any]:
 
 
 @names(INTERNAL + "check_student_caller.sql", "FORBIDDEN", reaches="names no",
-       hint="A student's call passes p_student_id")
+       says="A student's call passes p_student_id")
 def a_students_jwt_cancelling_without_naming_the_student(c: Ctx) -> Call:
     """Without p_student_id a cancellation is the admin's (no deadline): a student's JWT may
     not take that path, even for their own booking; the hint says to name the student (without
@@ -934,6 +938,142 @@ def set_business_timezone_while_an_exam_is_locked(c: Ctx) -> Call:
                                        p_actor="test"))
 
 
+# --- a second writer commits while the call waits for its row ---------------------------------
+
+def committed_once_waited(c: Ctx, holder: psycopg.Connection, call: Call) -> Call:
+    """``call``, while ``holder``'s open transaction is committed as soon as the call waits for
+    a lock (pg_stat_activity, polled by a third connection): the window between what the call
+    read unlocked and the row it then locks, reproduced without a sleep."""
+    def run(conn: psycopg.Connection) -> Any:
+        pid = conn.info.backend_pid
+        watcher = threading.Thread(target=commit_when_waiting, args=(c.url, holder, pid))
+        watcher.start()
+        try:
+            return call(conn)
+        finally:
+            watcher.join()
+    return run
+
+
+def commit_when_waiting(url: str, holder: psycopg.Connection, pid: int) -> None:
+    with psycopg.connect(url, autocommit=True) as watch:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not watch.execute(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                (pid,)).fetchone()[0]:
+            time.sleep(0.005)
+    holder.commit()
+
+
+def changed_meanwhile(c: Ctx, call: Call, query: str, params: Any) -> Call:
+    holder = c.stack.enter_context(psycopg.connect(c.url))
+    holder.execute(query, params)
+    return committed_once_waited(c, holder, call)
+
+
+SEAT = INTERNAL + "take_seat.sql"
+CHANGE_EXAM = "UPDATE hubspot_sync.hubspot_mock_exams SET {} WHERE hubspot_id = %s"
+
+
+@names(SEAT, "EXAM_NOT_FOUND", writes_meanwhile=True)
+def create_booking_of_an_exam_deleted_meanwhile(c: Ctx) -> Call:
+    exam = c.exam()
+    return changed_meanwhile(c, booking_call(c.student(sj=1), exam),
+                             "DELETE FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %s",
+                             (exam,))
+
+
+@names(SEAT, "EXAM_FULL", reaches="seats booked).", writes_meanwhile=True)
+def create_booking_of_an_exam_made_smaller_meanwhile(c: Ctx) -> Call:
+    exam = c.exam(capacity=2)
+    c.book(c.student(sj=1), exam)
+    return changed_meanwhile(c, booking_call(c.student(sj=1), exam),
+                             CHANGE_EXAM.format("capacity = 1"), (exam,))
+
+
+@names(SEAT, "EXAM_FULL", reaches="held for waitlist offers", writes_meanwhile=True)
+def create_booking_of_an_exam_whose_seat_is_offered_meanwhile(c: Ctx) -> Call:
+    exam, offered_to = c.exam(capacity=2), c.student(sj=1)
+    c.book(c.student(sj=1), exam)
+    return changed_meanwhile(
+        c, booking_call(c.student(sj=1), exam),
+        """WITH lock AS (SELECT FROM hubspot_sync.hubspot_mock_exams WHERE hubspot_id = %(exam)s
+                         FOR NO KEY UPDATE)
+           INSERT INTO hubspot_sync.waitlist_entries (mock_exam_id, student_id, contact_id,
+                                                      attending_location, status,
+                                                      offered_at, offer_expires_at)
+           SELECT %(exam)s, c.student_id, c.id, 'mississauga', 'offered', now(),
+                  now() + interval '1 hour'
+           FROM hubspot_sync.hubspot_contact_credits AS c, (SELECT count(*) FROM lock) AS l
+           WHERE c.student_id = %(student)s""", {"exam": exam, "student": offered_to})
+
+
+@names(SEAT, "EXAM_NOT_ACTIVE", writes_meanwhile=True)
+def create_booking_of_an_exam_closed_meanwhile(c: Ctx) -> Call:
+    exam = c.exam()
+    return changed_meanwhile(c, booking_call(c.student(sj=1), exam),
+                             CHANGE_EXAM.format("is_active = 'false'"), (exam,))
+
+
+@names(SEAT, "BUSY", reaches="was changed while", writes_meanwhile=True)
+def create_booking_of_an_exam_moved_to_another_set_meanwhile(c: Ctx) -> Call:
+    exam = c.exam()
+    return changed_meanwhile(c, booking_call(c.student(sj=1), exam),
+                             CHANGE_EXAM.format("mock_set = 'H'"), (exam,))
+
+
+@names(INTERNAL + "cancel_locked_booking.sql", "BOOKING_NOT_FOUND", writes_meanwhile=True)
+def cancel_booking_deleted_meanwhile(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=1), c.exam())
+    return changed_meanwhile(c, cancel_call(booking["booking_id"]),
+                             "DELETE FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+                             (booking["id"],))
+
+
+@names(INTERNAL + "book.sql", "BOOKING_NOT_FOUND", writes_meanwhile=True)
+def rebook_of_a_booking_deleted_meanwhile(c: Ctx) -> Call:
+    booking = c.book(c.student(sj=1), c.exam())
+    return changed_meanwhile(c, rebook_call(booking, c.exam(day=9)),
+                             "DELETE FROM hubspot_sync.hubspot_bookings WHERE id = %s",
+                             (booking["id"],))
+
+
+# --- two raises of one code, told apart by what the error says ----------------------------------
+
+@names(API + "adjust_credits.sql", "CONTACT_NOT_FOUND", says="No student 'NOBODYADJUST1'")
+def adjust_credits_of_nobody(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "adjust_credits", p_student_id="NOBODYADJUST1",
+                            p_credit_field="sj_credits", p_delta=1, p_reason="r",
+                            p_actor="test")
+
+
+@names(API + "cancel_booking.sql", "BOOKING_NOT_FOUND", says="No booking 'BK-NOPE-CANCEL'")
+def cancel_booking_of_no_booking_names_it(c: Ctx) -> Call:
+    return cancel_call("BK-NOPE-CANCEL")
+
+
+NO_BOOKING = "00000000-0000-4000-8000-00000000e404"
+
+
+@names(API + "cancel_booking_atomic.sql", "BOOKING_NOT_FOUND", says=f"No booking {NO_BOOKING}")
+def cancel_booking_atomic_of_no_booking_names_it(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "cancel_booking_atomic", p_booking_id=NO_BOOKING,
+                            p_credit_field=None, p_restored_credit_value=None)
+
+
+@names(API + "rebook.sql", "BOOKING_NOT_FOUND")
+def a_students_jwt_rebooking_anothers_booking_with_its_key(c: Ctx) -> Call:
+    """Another's booking is not there for a student's JWT, before the key could replay the
+    move an admin made with it."""
+    booking, exam, key = c.book(c.student(sj=1), c.exam()), c.exam(day=9), f"rb-{uuid.uuid4()}"
+    rpc(c.db, "rebook", p_booking_id=booking["booking_id"], p_new_mock_exam_id=exam,
+        p_idempotency_key=key)
+    other = c.student(sj=1)
+    return lambda conn: rpc(conn, "rebook", p_booking_id=booking["booking_id"],
+                            p_new_mock_exam_id=exam, p_idempotency_key=key,
+                            claims=claims_of(other))
+
+
 # --- running a scenario -------------------------------------------------------------------------
 
 def candidates(site: Site) -> list[Scenario]:
@@ -963,9 +1103,9 @@ def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
             except RpcError as err:
                 stack.close()
                 got = f"{err.code} {err.sqlstate}"
-                if scenario.hint is not None:
-                    got += " with its hint" if scenario.hint in (err.hint or "") else (
-                        f" hinting {err.hint!r}")
+                if scenario.says is not None:
+                    said = f"{err.detail or ''} {err.hint or ''}"
+                    got += " saying so" if scenario.says in said else f" saying {said!r}"
                 if before is not None and table_digests(db) != before:
                     return f"{got}, and changed data"
                 return got
@@ -979,8 +1119,8 @@ def answer(url: str, scenario: Scenario, *, check_data: bool = False) -> str:
 
 
 def expected(scenario: Scenario) -> str:
-    hint = "" if scenario.hint is None else " with its hint"
-    return f"{scenario.code} {DOCUMENTED_CODES[scenario.code]}{hint}"
+    says = "" if scenario.says is None else " saying so"
+    return f"{scenario.code} {DOCUMENTED_CODES[scenario.code]}{says}"
 
 
 def apply(url: str, text: str) -> None:
@@ -1024,7 +1164,8 @@ def valid(database_url: str) -> dict[str, str]:
 def test_the_scenario_answers_its_code_and_changes_nothing(
         scenario: Scenario, database_url: str, fresh_database: Any) -> None:
     url = fresh_database("error-scenario", migrated=True) if scenario.own_database else database_url
-    assert answer(url, scenario, check_data=not scenario.notes) == expected(scenario)
+    check_data = not (scenario.notes or scenario.writes_meanwhile)
+    assert answer(url, scenario, check_data=check_data) == expected(scenario)
 
 
 @pytest.mark.parametrize("site", SITES, ids=[s.id for s in SITES])
