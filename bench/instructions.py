@@ -1,6 +1,7 @@
 """Two revisions of db/ compared by the machine instructions one booking takes.
 
     bench/instructions.py [--base REV] [--subject REV] [--bookings 200] [--callgrind DIR]
+    bench/instructions.py --broadcasts [--bookings 200] [--callgrind DIR]
 
 ABBA (bench/abba.py) measures bookings a second, which on a shared 2-core machine swing by a few
 per cent between rounds; the instructions the server executes for one booking do not (repeated
@@ -17,6 +18,10 @@ runs agree within ±0.5 %). This counts them, for both revisions, on the same fi
   (role, claims and method set in the transaction, then `create_booking`); and again with 50
   then 50. Instructions per booking = (count of the first − count of the second) ÷ (N − 50):
   start-up, compilation and the warm-up cancel out.
+
+`--broadcasts` (B17's cost, noise-free): one database of the working tree built as
+bench/broadcasts.py builds it (Supabase Realtime's schema, then db/, then B1's fixture), counted
+with broadcasts off (base) and on (subject; hubspot_sync.set_realtime_broadcasts before the run).
 
 Prints instructions per booking for each side and base ÷ subject (above 1: the subject takes
 fewer); writes bench/results/<UTC timestamp>-instructions.json. Needs valgrind and the server's
@@ -45,7 +50,7 @@ sys.path.insert(1, str(HERE.parent))
 import abba  # noqa: E402
 import fixtures  # noqa: E402
 import psycopg  # noqa: E402
-from common import log  # noqa: E402
+from common import log, recreate_database  # noqa: E402
 
 PORT = 54329
 WARM_UP = 50
@@ -66,6 +71,28 @@ BEGIN
     END LOOP;
 END $$;
 """
+
+
+SWITCH = ("SELECT hubspot_sync.set_realtime_broadcasts(p_enabled := %s, "
+          "p_actor := 'bench')\n")
+
+
+def build_broadcasts(name: str) -> dict[str, Any]:
+    """--broadcasts: the working tree's database with Realtime's schema, in use (3,000 bookings
+    with broadcasts on); what it was."""
+    import broadcasts
+    url = recreate_database(name)
+    broadcasts.build(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(BOOK_PROCEDURE)
+        conn.execute("CALL public.bench_book(0, 3000)")
+        conn.execute("VACUUM ANALYZE")
+        messages = conn.execute("SELECT count(*) FROM realtime.messages").fetchone()[0]
+    return {"what": "instructions per create_booking, broadcasts off ÷ on",
+            "base": {"broadcasts": "off"}, "subject": {"broadcasts": "on"},
+            "commit": abba.git("rev-parse", "HEAD"),
+            "uncommitted_db": bool(abba.git("status", "--porcelain", "--", "db")),
+            "realtime_messages_after_3000": messages}
 
 
 def as_postgres(cmd: list[str]) -> list[str]:
@@ -95,10 +122,10 @@ def stop(binaries: Path, data: Path) -> None:
 
 
 def count(binaries: Path, data: Path, dbname: str, first: int, bookings: int,
-          out: Path | None = None) -> int:
-    """Instructions of one single-user run: WARM_UP bookings, then `bookings` (`out`: where
-    callgrind writes its profile, else nowhere)."""
-    script = (f"CALL public.bench_book({first}, {WARM_UP})\n"
+          out: Path | None = None, prelude: str = "") -> int:
+    """Instructions of one single-user run: `prelude`, WARM_UP bookings, then `bookings` (`out`:
+    where callgrind writes its profile, else nowhere)."""
+    script = prelude + (f"CALL public.bench_book({first}, {WARM_UP})\n"
               f"CALL public.bench_book({first + WARM_UP}, {bookings})\n")
     done = subprocess.run(
         as_postgres(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out or '/dev/null'}",
@@ -112,16 +139,18 @@ def count(binaries: Path, data: Path, dbname: str, first: int, bookings: int,
 
 
 def per_booking(binaries: Path, data: Path, dbname: str, first: int, bookings: int,
-                profile: Path | None = None) -> float:
-    """Instructions a booking; `profile`: where the longer run's callgrind profile goes."""
+                profile: Path | None = None, prelude: str = "") -> float:
+    """Instructions a booking; `profile`: where the longer run's callgrind profile goes;
+    `prelude`: SQL each run starts with (--broadcasts: the switch)."""
+    extra: dict[str, Any] = {"prelude": prelude} if prelude else {}
     if profile is None:
-        longer = count(binaries, data, dbname, first, bookings)
+        longer = count(binaries, data, dbname, first, bookings, **extra)
     else:
         # the server writes it as its own OS user: into the run's folder, then copied
         written = data.parent / profile.name
-        longer = count(binaries, data, dbname, first, bookings, written)
+        longer = count(binaries, data, dbname, first, bookings, written, **extra)
         shutil.copyfile(written, profile)
-    shorter = count(binaries, data, dbname, first + 10 * bookings, WARM_UP)
+    shorter = count(binaries, data, dbname, first + 10 * bookings, WARM_UP, **extra)
     return (longer - shorter) / (bookings - WARM_UP)
 
 
@@ -131,6 +160,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                        "that cut the last release)")
     parser.add_argument("--subject", default=abba.WORKTREE,
                         help="git revision measured against it (default: the working tree)")
+    parser.add_argument("--broadcasts", action="store_true",
+                        help="the working tree's bookings with Realtime broadcasts off (base) "
+                             "and on (subject), one database")
     parser.add_argument("--bookings", type=int, default=250,
                         help=f"bookings counted after the warm-up (default 250; > {WARM_UP})")
     parser.add_argument("--results", type=Path, default=abba.RESULTS,
@@ -163,17 +195,24 @@ def main(argv: list[str] | None = None) -> int:
         start(binaries, data)
         os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{PORT}/postgres"
         names = {role: f"instructions_{role}" for role in ("base", "subject", "template")}
+        preludes = {"base": "", "subject": ""}
         try:
-            sides = {"base": abba.side(args.base or abba.last_release_commit(), folder / "base"),
-                     "subject": abba.side(args.subject, folder / "subject")}
-            run.update({role: {k: v for k, v in s.items() if k != "db_dir"}
-                        for role, s in sides.items()})
-            run["fixture"] = abba.build(sides, names)
-            for role in ("base", "subject"):
-                with psycopg.connect(abba.url_for(names[role]), autocommit=True) as conn:
-                    conn.execute(BOOK_PROCEDURE)
-                    conn.execute("CALL public.bench_book(0, 3000)")
-                    conn.execute("VACUUM ANALYZE")
+            if args.broadcasts:
+                names["base"] = names["subject"] = "instructions_broadcasts"
+                preludes = {"base": SWITCH % "false", "subject": SWITCH % "true"}
+                run.update(build_broadcasts(names["base"]))
+            else:
+                sides = {"base": abba.side(args.base or abba.last_release_commit(),
+                                           folder / "base"),
+                         "subject": abba.side(args.subject, folder / "subject")}
+                run.update({role: {k: v for k, v in s.items() if k != "db_dir"}
+                            for role, s in sides.items()})
+                run["fixture"] = abba.build(sides, names)
+                for role in ("base", "subject"):
+                    with psycopg.connect(abba.url_for(names[role]), autocommit=True) as conn:
+                        conn.execute(BOOK_PROCEDURE)
+                        conn.execute("CALL public.bench_book(0, 3000)")
+                        conn.execute("VACUUM ANALYZE")
         finally:
             stop(binaries, data)
         for role in ("base", "subject"):
@@ -181,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.callgrind is not None:
                 args.callgrind.mkdir(parents=True, exist_ok=True)
                 profile = args.callgrind.resolve() / f"{role}.callgrind"
+            # (one database for --broadcasts: each side its own bookings)
+            first = 1_000_000 if role == "base" else 2_000_000
             run[role]["instructions_per_booking"] = round(
-                per_booking(binaries, data, names[role], 1_000_000, args.bookings, profile))
+                per_booking(binaries, data, names[role], first, args.bookings, profile,
+                            preludes[role]))
             log(f"{role}: {run[role]['instructions_per_booking']:,} instructions a booking")
     run["ratio"] = round(run["base"]["instructions_per_booking"]
                          / run["subject"]["instructions_per_booking"], 3)

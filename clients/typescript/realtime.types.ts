@@ -10,7 +10,7 @@ export const studentTopic = (email: string) => `mockbook:student:${email.trim().
 /** The admins' topic: every refresh request's outcome. */
 export const adminTopic = 'mockbook:admin'
 
-/** Supabase's realtime.send adds the message's own id (a uuid) to every payload. */
+/** The message's own id (a uuid) in every payload, as Supabase's realtime.send adds it. */
 type Sent = { id: string }
 
 export type CreditBalances = {

@@ -95,6 +95,41 @@ def test_a_booking_sends_its_seats_and_the_students_booking_once(
     assert (row["remaining_seats"], row["is_full"]) == (seats["remaining_seats"], seats["is_full"])
 
 
+# what Realtime's WAL reader takes from each inserted row (supabase/realtime,
+# lib/realtime/tenants/replication_connection.ex: a row without one is not delivered)
+WAL_READ = ("inserted_at", "event", "id", "topic", "private", "payload")
+COLUMNS = ("topic", "extension", "payload", "event", "private", "updated_at", "inserted_at", "id",
+           "binary_payload")
+
+
+def test_each_message_is_the_row_realtime_send_stores(db: psycopg.Connection,
+                                                     sent: None) -> None:
+    """mockbook stores its messages itself (a booking's two cost less so): each row is the one
+    realtime.send(payload, event, topic, true) stores for the same message, its id aside."""
+    (exam,) = make_exams(db, 1, capacity=2)
+    (student,) = make_students(db, 1, p_sj=2)
+    book(student, exam)(db)  # the seats and booking messages: their own statements
+    rpc(db, "adjust_credits", p_student_id=student, p_credit_field="sj_credits", p_delta=1,
+        p_reason="row", p_actor="tests")  # a credits message: send_message
+    cols = ", ".join(COLUMNS)
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(
+        f"SELECT {cols} FROM realtime.messages WHERE topic LIKE 'mockbook:%%'").fetchall()]
+    assert sorted(r["event"] for r in rows) == ["booking", "credits", "seats"]
+    for row in rows:
+        assert all(row[c] is not None for c in WAL_READ), row
+        assert row["payload"]["id"] == str(row["id"])
+        with db.transaction(force_rollback=True):
+            db.execute("SELECT realtime.send(%s::jsonb - 'id', %s, %s, true)",
+                       (json.dumps(row["payload"]), row["event"], row["topic"]))
+            [theirs] = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(
+                f"SELECT {cols} FROM realtime.messages WHERE id <> ALL(%s)"
+                " AND topic LIKE 'mockbook:%%'", ([r["id"] for r in rows],)).fetchall()]
+        assert theirs["payload"]["id"] == str(theirs["id"])
+        theirs["payload"]["id"] = str(row["id"])
+        same = ("topic", "extension", "payload", "event", "private", "binary_payload")
+        assert {c: row[c] for c in same} == {c: theirs[c] for c in same}
+
+
 def test_a_refused_or_rolled_back_booking_sends_nothing(db: psycopg.Connection,
                                                         sent: None) -> None:
     (exam,) = make_exams(db, 1, capacity=1)
