@@ -440,8 +440,9 @@ def atomic_call(c: Ctx, **over: Any) -> Call:
     return lambda conn: rpc(conn, "create_booking_atomic", **args)
 
 
-@names(API + "create_booking_atomic.sql", "INVALID_ARGUMENT")
+@names(API + "create_booking_atomic.sql", "INVALID_ARGUMENT", says="must not be blank")
 def create_booking_atomic_with_a_blank_code(c: Ctx) -> Call:
+    """(Without its check the insert refuses the code too, as no valid booking code.)"""
     return atomic_call(c, p_booking_id=" ")
 
 
@@ -661,8 +662,9 @@ def create_booking_atomic_with_another_token(c: Ctx) -> Call:
     return atomic_call(c, p_token_used="Clinical Skills Token")
 
 
-@names(INTERNAL + "book.sql", "INSUFFICIENT_CREDITS")
+@names(INTERNAL + "book.sql", "INSUFFICIENT_CREDITS", says="has no sj_credits left")
 def create_booking_atomic_without_credit(c: Ctx) -> Call:
+    """(Without its check the spend refuses it too, naming a change below zero.)"""
     student = c.student()
     return atomic_call(c, p_student_id=student, p_student_email=email(student))
 
@@ -732,6 +734,25 @@ def create_booking_in_atlantis(c: Ctx) -> Call:
 @names(INTERNAL + "requeue_for_push.sql", "EXAM_NOT_FOUND")
 def requeue_for_push_of_no_exam(c: Ctx) -> Call:
     return sql_call("SELECT mockbook_internal.requeue_for_push(NULL, 'NO-EXAM-REQUEUE')")
+
+
+@names(INTERNAL + "lock_contact.sql", "CONTACT_NOT_FOUND")
+def relink_contact_of_a_contact_nobody_has(c: Ctx) -> Call:
+    return sql_call("SELECT mockbook_internal.relink_contact(%s, '1')", uuid.uuid4())
+
+
+@names(INTERNAL + "lock_exam.sql", "EXAM_NOT_FOUND")
+def set_exam_capacity_of_no_exam(c: Ctx) -> Call:
+    return lambda conn: rpc(conn, "set_exam_capacity", p_mock_exam_id="NO-EXAM-CAPACITY",
+                            p_capacity=5)
+
+
+@names(INTERNAL + "insert_pulled_contact.sql", "INVALID_ARGUMENT")
+def pulled_new_contact_without_a_student_id(c: Ctx) -> Call:
+    hubspot_id = f"C-NEW-{uuid.uuid4().hex[:8]}"
+    item = {"id": hubspot_id, "properties": {"email": f"{hubspot_id.lower()}@example.com"}}
+    return sql_call("SELECT mockbook_internal.apply_pulled_contact(%s, 'test', true)",
+                    Jsonb(item))
 
 
 @names(INTERNAL + "rule_max_active_per_week.sql", "BOOKING_LIMIT_REACHED")
@@ -1038,6 +1059,52 @@ def rebook_of_a_booking_deleted_meanwhile(c: Ctx) -> Call:
                              (booking["id"],))
 
 
+# The same record written meanwhile by a writer that takes no lock of the call's: the call's insert
+# waits on the second transaction's row in a unique index, and finds the violation once it commits.
+
+@names(INTERNAL + "insert_booking.sql", "DUPLICATE_BOOKING", writes_meanwhile=True)
+def create_booking_while_the_students_booking_moves_to_that_day(c: Ctx) -> Call:
+    """(Without its check the insert draws another code for the same row, ten times.)"""
+    student, exam = c.student(sj=2), c.exam(day=9)
+    booking = c.book(student, c.exam())
+    return changed_meanwhile(c, booking_call(student, exam),
+                             "UPDATE hubspot_sync.hubspot_bookings AS b"
+                             " SET exam_date = e.exam_date FROM hubspot_sync.hubspot_mock_exams"
+                             " AS e WHERE b.id = %s AND e.hubspot_id = %s", (booking["id"], exam))
+
+
+@names(INTERNAL + "book.sql", "IDEMPOTENCY_KEY_REUSED", writes_meanwhile=True,
+       says="stored concurrently")
+def rebook_while_its_key_is_given_to_another_booking(c: Ctx) -> Call:
+    """(Without its check the key's claim, read again, refuses it as used for another request.)"""
+    booking, key = c.book(c.student(sj=1), c.exam()), f"rb-{uuid.uuid4()}"
+    other = c.book(c.student(sj=1), c.exam())
+    return changed_meanwhile(
+        c, lambda conn: rpc(conn, "rebook", p_booking_id=booking["booking_id"],
+                            p_new_mock_exam_id=c.exam(day=9), p_idempotency_key=key),
+        "UPDATE hubspot_sync.hubspot_bookings SET idempotency_key = %s WHERE id = %s",
+        (key, other["id"]))
+
+
+@names(INTERNAL + "insert_pulled_contact.sql", "BUSY", writes_meanwhile=True)
+def pulled_new_contact_created_meanwhile(c: Ctx) -> Call:
+    student = f"PULLED{uuid.uuid4().hex[:8].upper()}"
+    item = {"id": f"C{student}", "properties": {"student_id": student, "email": email(student)}}
+    return changed_meanwhile(
+        c, sql_call("SELECT mockbook_internal.apply_pulled_contact(%s, 'test', true)",
+                    Jsonb(item)),
+        "SELECT tests.make_student(p_student_id := %s)", (student,))
+
+
+@names(INTERNAL + "insert_pulled_exam.sql", "BUSY", writes_meanwhile=True)
+def pulled_new_exam_created_meanwhile(c: Ctx) -> Call:
+    exam = f"E-PULLED-{uuid.uuid4().hex[:8]}"
+    return changed_meanwhile(
+        c, sql_call("SELECT mockbook_internal.apply_pulled_exam(%s)",
+                    Jsonb({"id": exam, "properties": EXAM_PROPS})),
+        "SELECT tests.make_exam(p_hubspot_id := %s)", (exam,))
+
+
 # --- two raises of one code, told apart by what the error says ----------------------------------
 
 @names(API + "adjust_credits.sql", "CONTACT_NOT_FOUND", says="No student 'NOBODYADJUST1'")
@@ -1072,6 +1139,72 @@ def a_students_jwt_rebooking_anothers_booking_with_its_key(c: Ctx) -> Call:
     return lambda conn: rpc(conn, "rebook", p_booking_id=booking["booking_id"],
                             p_new_mock_exam_id=exam, p_idempotency_key=key,
                             claims=claims_of(other))
+
+
+@names(API + "set_booking_rule.sql", "INVALID_ARGUMENT", reaches="is not a scheduling rule",
+       says="is not a scheduling rule")
+def set_booking_rule_of_an_unknown_rule_lists_the_rules(c: Ctx) -> Call:
+    """(Without its check the value's check refuses it too, naming a range, not the rules.
+    Refused either way, nothing stored: the scenario needs no database of its own.)"""
+    return api("set_booking_rule", p_rule="no_such_rule", p_value=1)(c)
+
+
+@names(INTERNAL + "cancel_locked_booking.sql", "CONTACT_NOT_FOUND",
+       says="has no contact to refund")
+def cancel_booking_refunded_to_a_contact_that_is_gone(c: Ctx) -> Call:
+    """A booking whose student no contact holds: nothing to refund to (without its check the
+    refund refuses it too, naming no contact id)."""
+    booking = c.book(c.student(sj=1), c.exam())
+    c.db.execute("UPDATE hubspot_sync.hubspot_bookings SET student_id = %s WHERE id = %s",
+                 (f"GONE{uuid.uuid4().hex[:8].upper()}", booking["id"]))
+    return cancel_call(booking["booking_id"])
+
+
+# --- an exam under way (the caller's clock moved into it) ------------------------------------
+
+def at_the_start_of(c: Ctx, exam: str, call: Call) -> Call:
+    """``call`` on a connection whose clock (mockbook.clock_offset) reads an hour after the
+    exam's start: it has started and not ended."""
+    caller = c.stack.enter_context(psycopg.connect(c.url, autocommit=True))
+    caller.execute("SELECT set_config('mockbook.clock_offset', (e.exam_starts_at"
+                   " + interval '1 hour' - now())::text, false)"
+                   " FROM hubspot_sync.hubspot_mock_exams AS e WHERE e.hubspot_id = %s", (exam,))
+    return lambda _conn: call(caller)
+
+
+@names(INTERNAL + "check_exam_for_student.sql", "EXAM_IN_PAST", says="started at")
+def create_booking_of_an_exam_under_way(c: Ctx) -> Call:
+    """(Without its check the exam is refused as one that took place.)"""
+    exam = c.exam()
+    return at_the_start_of(c, exam, booking_call(c.student(sj=1), exam))
+
+
+@names(INTERNAL + "rule_booking_cutoff.sql", "BOOKING_CLOSED")
+def create_booking_after_the_start_with_the_cutoff_on(c: Ctx) -> Call:
+    """Booking after the start allowed, the cut-off at the start on: the cut-off refuses."""
+    c.rule("allow_booking_after_start", True)
+    c.rule("booking_cutoff", True)
+    exam = c.exam()
+    return at_the_start_of(c, exam, booking_call(c.student(sj=1), exam))
+
+
+# --- a check that comes before a later one that would answer otherwise --------------------------
+
+@names(INTERNAL + "check_exam_for_student.sql", "DUPLICATE_BOOKING")
+def a_second_booking_of_the_day_with_no_credit_left(c: Ctx) -> Call:
+    """The student's booking of the type and day is answered before the credit that would pay."""
+    student = c.student(sj=1)
+    c.book(student, c.exam(day=9))
+    return booking_call(student, c.exam(day=9))
+
+
+@names(INTERNAL + "check_exam_for_student.sql", "EXAM_FULL")
+def a_full_exam_for_a_student_with_no_credit(c: Ctx) -> Call:
+    """A full exam is answered before the credit that would pay (take_seat would find it full
+    too, after the spend)."""
+    exam = c.exam(capacity=1)
+    c.book(c.student(sj=1), exam)
+    return booking_call(c.student(), exam)
 
 
 # --- running a scenario -------------------------------------------------------------------------
