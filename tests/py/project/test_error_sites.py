@@ -117,10 +117,9 @@ SITES = error_sites()
 
 
 def equivalents() -> dict[str, str]:
-    """The listed sites, equivalent or not yet checked, with why."""
-    listed = tomllib.loads(EQUIVALENT.read_text())
-    entries = listed.get("equivalent", []) + listed.get("unchecked", [])
-    return {e["id"]: e["reason"] for e in entries}
+    """The listed sites, each with why its check cannot be missed."""
+    return {e["id"]: e["reason"]
+            for e in tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])}
 
 
 # --- the scenarios that name a site -------------------------------------------------------------
@@ -1268,7 +1267,9 @@ def test_every_site_has_one_id_and_every_listed_one_exists() -> None:
     ids = [s.id for s in SITES]
     assert len(ids) == len(set(ids))
     listed = tomllib.loads(EQUIVALENT.read_text())
-    entries = [e["id"] for e in listed.get("equivalent", []) + listed.get("unchecked", [])]
+    # a check that matters gets a scenario, never a listing: only the equivalent are listed
+    assert set(listed) <= {"equivalent"}, f"{EQUIVALENT.name} lists {sorted(listed)}"
+    entries = [e["id"] for e in listed.get("equivalent", [])]
     assert len(entries) == len(set(entries)), "a site listed twice"
     gone = sorted(set(equivalents()) - set(ids))
     assert not gone, f"listed in {EQUIVALENT.name} but no such site any more: {gone}"
