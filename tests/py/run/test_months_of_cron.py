@@ -314,6 +314,12 @@ def test_ninety_days_of_cron(push_db: str, sandbox: Sandbox, clock: FakeClock, r
                    refusals)
         if first_of_day and day in outage_days:
             sandbox.stop()
+            # a change HubSpot must get that day, whatever the day's random activity was: the
+            # outbox row the outage keeps waiting is the lag the alert below measures
+            d.call("SELECT hubspot_sync.adjust_credits(p_student_id := %s,"
+                   " p_credit_field := 'cs_credits', p_delta := 1, p_reason := 'outage day',"
+                   " p_actor := 'admin@example.com', p_idempotency_key := %s)",
+                   (students[-1], uuid.uuid4().hex), refusals)
 
         d.advance(60)
         # just before the run: what waits is younger than the threshold

@@ -167,6 +167,9 @@ def test_the_running_worker_picks_a_request_up(push_db: str, sandbox: Sandbox,
         wait_for("the request's outcome",
                  lambda: outcome(push_db, asked["request_id"])[0] is not None)
         assert outcome(push_db, asked["request_id"])[0] == "applied"
-        assert worker.logged("refresh")
+        # the lane logs its pass once the outcomes are committed: a moment after they show
+        wait_for("the worker's refresh line", lambda: worker.logged("refresh"))
+        lines = worker.logged("refresh")
+        assert sum(line["requests"] for line in lines) == 1, lines
     finally:
         assert worker.stop() == 0
