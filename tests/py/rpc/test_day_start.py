@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from invariants import check_invariants, snapshot
 from postgrest import RpcError, rpc, rpc_rows
 from psycopg.types.json import Jsonb
+from test_unknown_times import book, email, refusal, student
 from zone import reset_business_timezone
 
 # zone -> the days its clocks go back over midnight, and the UTC hour of that day's first 00:00
@@ -46,9 +46,6 @@ def one(db: psycopg.Connection, query: str, params: Any = ()) -> Any:
     return db.execute(query, params).fetchone()[0]
 
 
-def email(student: str) -> str:
-    return f"{student.lower()}@example.com"
-
 
 def first_midnight(zone: str, day: str) -> datetime:
     """The day's first 00:00 (zoneinfo's fold=0: the first of a repeated time)."""
@@ -66,25 +63,7 @@ def set_rule(db: psycopg.Connection, rule: str, value: Any) -> None:
     rpc(db, "set_booking_rule", p_rule=rule, p_value=value, p_actor="test")
 
 
-def student(db: psycopg.Connection) -> str:
-    return one(db, "SELECT tests.make_student(p_sj := 5)")
 
-
-def book(db: psycopg.Connection, who: str, exam: str) -> dict:
-    return rpc(db, "create_booking", p_student_id=who, p_email=email(who), p_mock_exam_id=exam,
-               p_idempotency_key=f"ds-{uuid.uuid4()}", p_attending_location="mississauga")
-
-
-def refusal(db: psycopg.Connection, who: str, exam: str) -> str | None:
-    """create_booking's answer now (nothing kept): None (booked) or the error code."""
-    snap = snapshot(db)
-    try:
-        made = book(db, who, exam)
-    except RpcError as refused:
-        check_invariants(db, snap)
-        return refused.code
-    rpc(db, "cancel_booking", p_booking_id=made["booking_id"])
-    return None
 
 
 def exam_on(db: psycopg.Connection, day: str, start: str | None, end: str | None,
