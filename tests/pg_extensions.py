@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 import psycopg
+from apt_lock import apt_get  # tests/apt_lock.py (this script's folder is on the path)
 from psycopg.conninfo import conninfo_to_dict
 
 REQUIRED = ("pgtap", "plpgsql_check")
@@ -81,7 +82,7 @@ def apt_can_install(packages: list[str]) -> tuple[bool, str]:
 
     if known():
         return True, ""
-    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
+    apt_get("update", "-qq")
     if known():
         return True, ""
     return False, "apt has no package " + " / ".join(packages)
@@ -115,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     can, why = apt_can_install(packages) if is_local(url) else (False, "the server is remote")
     if can:
         print("installing " + " ".join(packages))
-        done = subprocess.run(
-            ["apt-get", "install", "-y", "-qq", *packages], capture_output=True, text=True,
-            check=False,
-        )
+        done = apt_get("install", "-y", "-qq", *packages)
         if done.returncode != 0:
             print(done.stdout + done.stderr, file=sys.stderr)
         major, available, missing = server_state(url, required)

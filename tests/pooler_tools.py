@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apt_lock import apt_get  # tests/apt_lock.py (this script's folder is on the path)
+
 # tool -> its Debian package; Debian installs pgbouncer in /usr/sbin, outside a user's PATH
 TOOLS = {"pgbouncer": "pgbouncer", "openssl": "openssl"}
 SBIN = (Path("/usr/sbin"), Path("/usr/local/sbin"))
@@ -49,17 +51,15 @@ def apt_install(packages: list[str]) -> str | None:
         return "no apt-get on this machine"
     # noninteractive, and no service started by the package's scripts (policy-rc.d is not ours
     # to write: RUNLEVEL=1 makes Debian's invoke-rc.d start nothing)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive", "RUNLEVEL": "1"}
+    env = os.environ | {"RUNLEVEL": "1"}
     for attempt in range(2):
         # `make test` checks the server's extensions at the same time, which may install
-        # packages too: wait for dpkg's lock rather than fail on it
-        done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                               "-o", "DPkg::Lock::Timeout=300", *packages],
-                              capture_output=True, text=True, env=env, check=False)
+        # packages too: apt_get runs one apt-get at a time
+        done = apt_get("install", "-y", "-qq", "--no-install-recommends", *packages, env=env)
         if done.returncode == 0:
             return None
         if attempt == 0:  # the package lists may be missing or stale: update once, try again
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, check=False)
+            apt_get("update", "-qq", env=env)
     return (done.stdout + done.stderr).strip().splitlines()[-1] if (done.stdout + done.stderr) \
         else "apt-get failed"
 

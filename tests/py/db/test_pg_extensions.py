@@ -147,3 +147,27 @@ def test_a_server_that_is_not_local_is_never_installed_for(
     assert result.returncode == 1
     assert "(the server is remote)" in result.stderr
     assert not log.exists()
+
+
+def test_install_steps_run_apt_get_one_at_a_time(tmp_path: Path) -> None:
+    """`make test` runs pg-extensions and pooler-tools at once; on a fresh machine both install
+    packages, and a second apt-get beside the first fails on dpkg's lock. Every apt-get of those
+    scripts goes through tests/apt_lock.py: four at once, from two processes, never overlap (the
+    stand-in fails when it finds another one running)."""
+    bindir, running, log = tmp_path / "bin", tmp_path / "running", tmp_path / "apt.log"
+    bindir.mkdir()
+    (bindir / "apt-get").write_text(
+        f'#!/bin/sh\nmkdir {running} 2>/dev/null || {{ echo overlap >> {log}; exit 100; }}\n'
+        f'echo "apt-get $*" >> {log}\nsleep 0.3\nrmdir {running}\n')
+    (bindir / "apt-get").chmod(0o755)
+    call = ("import sys; sys.path.insert(0, %r); from apt_lock import apt_get; "
+            "import concurrent.futures as f; "
+            "codes = list(f.ThreadPoolExecutor(2).map(lambda _: apt_get('install', '-y', 'x')"
+            ".returncode, range(2))); sys.exit(max(codes))") % str(ROOT / "tests")
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
+           "MOCKBOOK_APT_LOCK": str(tmp_path / "apt.lock")}
+    both = [subprocess.Popen([sys.executable, "-c", call], env=env) for _ in range(2)]
+    assert [p.wait(timeout=60) for p in both] == [0, 0]
+    lines = log.read_text().splitlines()
+    assert "overlap" not in lines
+    assert lines == ["apt-get -o DPkg::Lock::Timeout=600 install -y x"] * 4
