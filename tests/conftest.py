@@ -251,7 +251,7 @@ def url_for(dbname: str) -> str:
 # template here (12 MB), against 0.04 s for FILE_COPY, which copies the files and asks for a
 # checkpoint before and after. MOCKBOOK_TEST_COPY_STRATEGY chooses.
 COPY_STRATEGY = os.environ.get("MOCKBOOK_TEST_COPY_STRATEGY", "FILE_COPY").upper()
-assert COPY_STRATEGY in ("FILE_COPY", "WAL_LOG"), "MOCKBOOK_TEST_COPY_STRATEGY: FILE_COPY, WAL_LOG"
+assert COPY_STRATEGY in ("FILE_COPY", "WAL_LOG"), "MOCKBOOK_TEST_COPY_STRATEGY: FILE_COPY or WAL_LOG"
 
 
 class _Janitor(DatabaseJanitor):
