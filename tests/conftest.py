@@ -246,24 +246,8 @@ def url_for(dbname: str) -> str:
     return f"postgresql://{auth}@{params['host']}:{params['port']}/{dbname}"
 
 
-# How a copy of a template is made (CREATE DATABASE's STRATEGY, PostgreSQL 15+). WAL_LOG, the
-# default, writes every page of the template through the WAL: 0.21 CPU s a copy of the run's
-# template here (12 MB), against 0.04 s for FILE_COPY, which copies the files and asks for a
-# checkpoint before and after. MOCKBOOK_TEST_COPY_STRATEGY chooses.
-COPY_STRATEGY = os.environ.get("MOCKBOOK_TEST_COPY_STRATEGY", "FILE_COPY").upper()
-assert COPY_STRATEGY in ("FILE_COPY", "WAL_LOG"), "MOCKBOOK_TEST_COPY_STRATEGY: FILE_COPY or WAL_LOG"
-
-
-class _Janitor(DatabaseJanitor):
-    def _build_create_database_sql(self) -> sql.Composed:
-        query = super()._build_create_database_sql()
-        if self.template_dbname:
-            query = query + sql.SQL(" STRATEGY " + COPY_STRATEGY)
-        return query
-
-
 def _janitor(params: dict[str, str], dbname: str, **kwargs) -> DatabaseJanitor:
-    return _Janitor(
+    return DatabaseJanitor(
         user=params["user"], host=params["host"], port=params["port"], dbname=dbname,
         password=params.get("password"), **kwargs,
     )
