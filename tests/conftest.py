@@ -625,6 +625,14 @@ def pgtap_connection(pg_params: dict[str, str]) -> Iterator[psycopg.Connection]:
     drop_database(pg_params, name)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _close_kept_queries() -> Iterator[None]:
+    """push_helpers.query() keeps a connection per database: closed when each module ends."""
+    yield
+    if (helpers := sys.modules.get("push_helpers")) is not None:
+        helpers.close_kept()
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A connection to this module's database for one test (autocommit)."""

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
+import push_helpers
 from glue_role import glue_url
-from psycopg.rows import dict_row
 from push_helpers import client_for, settings_for
 
 from glue.config import Settings
@@ -97,9 +96,8 @@ def seed_contacts(sb: Sandbox, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def q(url: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
+    cur = push_helpers.execute(url, sql, params)  # a kept connection
+    return cur.fetchall() if cur.description else []
 
 
 def one(url: str, sql: str, params: Any = None) -> Any:

@@ -151,9 +151,41 @@ def book(url: str, pairs: list[tuple[str, str]]) -> list[dict]:
     return out
 
 
+# execute()'s connections, one per thread, database and libpq environment, kept open: a test's
+# checks and polls (thousands a run) each started a server process of their own
+_kept = threading.local()
+_LIBPQ_ENV = ("PGOPTIONS", "PGTZ", "PGAPPNAME")
+
+
+def execute(url: str, sql: str, params: Any = None) -> psycopg.Cursor[dict]:
+    """``sql`` run in autocommit on this thread's connection to ``url`` (a new one when the last
+    was closed, or when PGOPTIONS/PGTZ/PGAPPNAME changed: a test that moves the clock through
+    PGOPTIONS reads with its new setting); its cursor, rows as dicts."""
+    kept: dict[tuple, psycopg.Connection] = _kept.__dict__.setdefault("conns", {})
+    key = (url, *(os.environ.get(name) for name in _LIBPQ_ENV))
+    conn = kept.get(key)
+    if conn is not None and not (conn.closed or conn.broken):
+        try:
+            return conn.execute(sql, params)
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+            # the server ended the session (database dropped, closed, restarted): the
+            # statement ran in no transaction that committed; once more on a new connection
+        conn.close()
+    conn = kept[key] = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    return conn.execute(sql, params)
+
+
 def query(url: str, sql: str, params: Any = None) -> list[dict]:
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        return conn.execute(sql, params).fetchall()
+    """``sql``'s rows (execute())."""
+    return execute(url, sql, params).fetchall()
+
+
+def close_kept() -> None:
+    """Closes this thread's execute() connections (at the end of each test module)."""
+    for conn in _kept.__dict__.pop("conns", {}).values():
+        conn.close()
 
 
 def pending(url: str) -> int:
