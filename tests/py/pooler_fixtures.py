@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
+import push_helpers
 import pytest
 from pooler_tools import which  # tests/pooler_tools.py (tests/ is on the path: its conftest)
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -198,6 +199,7 @@ class PgBouncer:
             with contextlib.suppress(psycopg.Error):
                 self._admin(f"KILL {database}")
                 self._admin(f"RESUME {database}")
+        push_helpers.close_kept(database)  # the test's own checks' connection, kept open
         admin = make_conninfo(**{k: v for k, v in self.server.items() if k != "dbname"},
                               dbname="postgres")
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 from glue_role import glue_url
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from sandbox_fixtures import TOKEN
 
@@ -182,10 +183,13 @@ def query(url: str, sql: str, params: Any = None) -> list[dict]:
     return execute(url, sql, params).fetchall()
 
 
-def close_kept() -> None:
-    """Closes this thread's execute() connections (at the end of each test module)."""
-    for conn in _kept.__dict__.pop("conns", {}).values():
-        conn.close()
+def close_kept(database: str | None = None) -> None:
+    """Closes this thread's execute() connections: to ``database`` (its name), or all (at the
+    end of each test module). What waits for a database to have no connection left calls it."""
+    kept: dict[tuple, psycopg.Connection] = _kept.__dict__.setdefault("conns", {})
+    for key in [k for k in kept
+                if database is None or conninfo_to_dict(k[0]).get("dbname") == database]:
+        kept.pop(key).close()
 
 
 def pending(url: str) -> int:
