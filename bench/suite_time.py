@@ -9,7 +9,7 @@ checked out: no .venv, no .pgcompat, no bytecode, as CI's clean clone), runs ``m
 and times it (wall clock, and the CPU of make and everything it started). The legs alternate
 ABBA (base, subject, subject, base, ...), so a machine that slows down or warms up through the
 measurement weighs on both sides alike; run it on a quiet machine (nothing else running: the
-suite's time is mostly waiting, and other work stretches it). Both sides use the machine's
+suite keeps the cores busy, and other work takes its share of them). Both sides use the machine's
 package caches (uv's, npm's) and its PostgreSQL and Redis (``DATABASE_URL``/``PG*`` and
 ``REDIS_URL`` as for ``make test``).
 
@@ -17,7 +17,7 @@ It prints each leg and the ratio (subject ÷ base: the mean of the subject's leg
 of the base's, and each ABBA pair's), and writes them to ``bench/results/<stamp>-suite.json``
 (``--out`` to choose). A leg whose ``make test`` failed is recorded with its exit status and
 its log's tail, and counts in the ratio all the same; the ratio is only a measurement when
-every leg passed. SPEC's B19 target: at most 0.67 against the code the work started from.
+every leg passed. B19's target: at most 0.67 of f6b93b4's (docs/development.md).
 """
 
 from __future__ import annotations
