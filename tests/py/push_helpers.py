@@ -158,11 +158,16 @@ _kept = threading.local()
 _LIBPQ_ENV = ("PGOPTIONS", "PGTZ", "PGAPPNAME")
 
 
+def _conns() -> dict[tuple, psycopg.Connection]:
+    """This thread's kept connections: (url, *libpq environment) -> connection."""
+    return _kept.__dict__.setdefault("conns", {})
+
+
 def execute(url: str, sql: str, params: Any = None) -> psycopg.Cursor[dict]:
     """``sql`` run in autocommit on this thread's connection to ``url`` (a new one when the last
     was closed, or when PGOPTIONS/PGTZ/PGAPPNAME changed: a test that moves the clock through
     PGOPTIONS reads with its new setting); its cursor, rows as dicts."""
-    kept: dict[tuple, psycopg.Connection] = _kept.__dict__.setdefault("conns", {})
+    kept = _conns()
     key = (url, *(os.environ.get(name) for name in _LIBPQ_ENV))
     conn = kept.get(key)
     if conn is not None and not (conn.closed or conn.broken):
@@ -186,7 +191,7 @@ def query(url: str, sql: str, params: Any = None) -> list[dict]:
 def close_kept(database: str | None = None) -> None:
     """Closes this thread's execute() connections: to ``database`` (its name), or all (at the
     end of each test module). What waits for a database to have no connection left calls it."""
-    kept: dict[tuple, psycopg.Connection] = _kept.__dict__.setdefault("conns", {})
+    kept = _conns()
     for key in [k for k in kept
                 if database is None or conninfo_to_dict(k[0]).get("dbname") == database]:
         kept.pop(key).close()
