@@ -11,16 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import psycopg
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from glue.config import ConfigError
 from glue.db import cache as cache_sql
 from glue.redaction import redact_url
+
+if TYPE_CHECKING:  # the annotations only: redis is imported where a client is made
+    import redis
 
 # How it works (the detail of the module docstring):
 #
@@ -103,8 +103,15 @@ AVAILABLE_TTL_SECONDS = 60
 # Written by every rebuild, checked by every update in the same MULTI: missing means Redis lost
 # its data without the keeper seeing an error (a quick restart, FLUSHDB, eviction).
 MARKER_KEY = "mockbook:cache:rebuilt_at"
-REDIS_ERRORS = (redis.RedisError, OSError)
 T = TypeVar("T")
+
+
+def redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis call raises when Redis is away. redis is imported only by a process that has
+    a Redis client (it adds about 0.1 s to the start of every command that would load it)."""
+    import redis
+
+    return (redis.RedisError, OSError)
 
 
 def capacity_key(exam_id: str) -> str:
@@ -197,6 +204,10 @@ def plan_changes(changes: Iterable[Change]) -> _Plan:
 def redis_client(url: str, *, timeout: float = 1.0) -> redis.Redis:
     """A client that fails fast (no retries, short timeouts): a missing Redis must not slow
     the sync down. A malformed URL is a configuration error."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     try:
         return redis.Redis.from_url(
             url,
@@ -280,7 +291,7 @@ class CacheKeeper:
                 return None
             try:
                 self._client.ping()
-            except REDIS_ERRORS:
+            except redis_errors():
                 self._next_probe = time.monotonic() + self.probe_interval
                 return None
             log.info("Redis at %s answers again: rebuilding the cache keys", self._where)
@@ -290,7 +301,7 @@ class CacheKeeper:
     def _guard(self, work: Callable[[], T]) -> T | None:
         try:
             return work()
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             if not self._down:
                 log.warning(
                     "Redis unavailable at %s (%s): cache keys are not maintained until "

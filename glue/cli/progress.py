@@ -10,9 +10,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 
 def on_terminal() -> bool:
     return sys.stderr.isatty()
@@ -28,6 +25,16 @@ def step_bar(
     if not enabled or not on_terminal() or not names:
         yield lambda: None
         return
+    # rich only for a bar (a run under cron never loads it)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

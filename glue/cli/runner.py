@@ -16,10 +16,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 import psycopg
-from rich.table import Table
 
 from glue import exitcodes, lifecycle, logs
 from glue.cli import AppContext, streams
@@ -46,11 +46,17 @@ from glue.run.cycle import (
 from glue.run.describe import describe
 from glue.run.worker import WORKER_APPLICATION, WORKER_LAYOUT, Worker
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 pass_app = click.make_pass_decorator(AppContext)
 log = logging.getLogger("glue.runner")
 
 
 def _table(report: CycleReport, waited: float) -> Table:
+    """The run's report (rich imported here: a run that prints JSON never loads it)."""
+    from rich.table import Table
+
     title = f"mockbook run: {report.seconds:.1f} s"
     if waited:
         title += f" (waited {waited:.1f} s for the lock)"

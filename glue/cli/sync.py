@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 import psycopg
-from rich.table import Table
 
 from glue import exitcodes, lifecycle
 from glue.cli import AppContext, streams
@@ -172,6 +171,8 @@ def dlq_list(app: AppContext, include_resolved: bool, json_flag: bool) -> None:
     if not items:
         click.echo("no dead letters")
         return
+    from rich.table import Table  # only to print one: JSON and the other commands never load it
+
     table = Table(title=f"dead letters ({len(items)})")
     for column in ("id", "entity", "key", "op", "attempts", "since", "error"):
         table.add_column(column, overflow="fold")

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
 from glue.hubspot.ratelimit_host import HostWindow
 from glue.hubspot.ratewindow import LocalWindow, Window, poll_wait
 
@@ -46,7 +44,14 @@ from glue.hubspot.ratewindow import LocalWindow, Window, poll_wait
 
 log = logging.getLogger(__name__)
 
-_REDIS_ERRORS = (redis.RedisError, OSError)
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis call raises when Redis is away. redis is imported only by a process whose
+    limiter uses it (it adds about 0.1 s to the start of every command that would load it)."""
+    import redis
+
+    return (redis.RedisError, OSError)
 
 
 class Stopped(Exception):
@@ -177,13 +182,13 @@ class FallbackWindow:
             return self.local.answered()
         try:
             return self.shared.answered() + self.local.answered()
-        except _REDIS_ERRORS:
+        except _redis_errors():
             return self.local.answered()
 
     def release(self, member: str) -> None:
         if self.local.release(member):  # granted while Redis was away
             return
-        with contextlib.suppress(*_REDIS_ERRORS):  # Redis gone: the call's lease frees its token
+        with contextlib.suppress(*_redis_errors()):  # Redis gone: the call's lease frees its token
             self.shared.release(member)
 
     def try_acquire(self, member: str, limit: int | None = None) -> float:
@@ -194,7 +199,7 @@ class FallbackWindow:
                     log.info("Redis answers again: the HubSpot rate limit is shared again")
                     self._retry_at = 0.0
                 return wait
-            except _REDIS_ERRORS as exc:
+            except _redis_errors() as exc:
                 if not self._retry_at:
                     log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
                                 str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
@@ -212,7 +217,7 @@ class FallbackBudget:
     def spend(self) -> None:
         try:
             self.shared.spend()
-        except _REDIS_ERRORS:
+        except _redis_errors():
             self.local.spend()
 
 
@@ -330,7 +335,7 @@ class RateLimiter:
         if headers:
             try:
                 ours = self.window.answered() + 1  # and this one, which HubSpot counted
-            except _REDIS_ERRORS:
+            except _redis_errors():
                 return
             self.headers.observe(headers, ours)
 
@@ -423,6 +428,8 @@ def build_limiter(
     processes through ``host_path`` when given (HostWindow), else a process-local one."""
     effective = window + margin
     if redis_url:
+        import redis
+
         try:
             client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
             client.ping()

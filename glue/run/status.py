@@ -9,16 +9,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from rich.table import Table
 
 from glue.config import declared
 from glue.db import status as status_sql
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # How it works (the detail of the module docstring):
 #
@@ -332,6 +334,8 @@ def _ago(value: datetime | None, now: datetime) -> str:
 
 def render_table(status: SyncStatus, limits: Thresholds) -> Table:
     """The terminal view: one line per measure, its threshold, and OK or OVER."""
+    from rich.table import Table  # only to print it: `status --json` never loads rich
+
     table = Table(title="mockbook sync status", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right", no_wrap=True)

@@ -72,3 +72,19 @@ def test_version_imports_no_alembic_and_names_alembics_head() -> None:
 
     assert heavy(loaded_after("--version")) == []
     assert migrations_head() == migrations.head()
+
+
+# a command and a module of it that uses redis or rich when it has to
+USERS = {"push": "glue.hubspot.ratelimit", "run": "glue.cache", "worker": "glue.cache",
+         "status": "glue.run.status"}
+
+
+@pytest.mark.parametrize("command", sorted(USERS))
+def test_a_command_imports_redis_and_rich_only_to_use_them(command: str) -> None:
+    """redis (the rate limiter's and the cache keeper's, when they make a client) and rich (a
+    table or a progress bar printed on a terminal) are imported where they are used: together
+    about 0.1 s of the start of every command that would load them (`mockbook run` under cron,
+    `mockbook status --json` under a monitor)."""
+    modules = loaded_after(command, "--help")
+    assert USERS[command] in modules  # the module that uses them is loaded
+    assert [m for m in modules if m.split(".")[0] in ("redis", "rich")] == []
