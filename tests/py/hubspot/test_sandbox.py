@@ -406,6 +406,50 @@ def test_conformance_checker_directly() -> None:
     )
 
 
+def test_an_exchange_checked_again_is_not_validated_again(monkeypatch) -> None:
+    """Each half of a check is kept under what it reads: the same exchange again is answered
+    without validating; another body, status or a header the spec declares is validated."""
+    from openapi_core import OpenAPI
+
+    validated: list[str] = []
+    for half in ("request", "response"):
+        real = getattr(OpenAPI, f"iter_{half}_errors")
+
+        def counted(self, *args, _real=real, _half=half):
+            validated.append(_half)
+            return _real(self, *args)
+
+        monkeypatch.setattr(OpenAPI, f"iter_{half}_errors", counted)
+    checker = Conformance()
+    unique = uuid.uuid4().hex  # nothing this process checked before
+    create = {"properties": {"note": unique}, "associations": []}
+    ok = {"id": "1", "properties": {"note": unique}, "createdAt": "2024-01-01T00:00:00.000Z",
+          "updatedAt": "2024-01-01T00:00:00.000Z", "archived": False}
+
+    def check(answer: dict, headers: dict | None = None) -> list[str]:
+        validated.clear()
+        return checker.check("POST", "/crm/v3/objects/2-1", None, {}, create, 201,
+                             headers or {}, answer)
+
+    assert check(ok) == [] and validated == ["request", "response"] * 2  # objects and custom
+    assert check(ok) == [] and validated == []
+    wrong = check({**ok, "id": 1})  # the same request, another answer
+    assert wrong and all("1 is not of type 'string'" in p for p in wrong)
+    assert validated == ["response", "response"]
+    assert check({**ok, "id": 1}) == wrong and validated == []
+    assert check(ok, {"X-HubSpot-RateLimit-Remaining": "7"}) == [] and validated == []
+    # a header the spec declares (Location, of a created property) is part of what is read
+    prop = {"name": f"p{unique}", "label": "P", "type": "string", "fieldType": "text",
+            "groupName": "g"}
+    answered = {**prop, "createdAt": "2024-01-01T00:00:00.000Z"}
+    for location, checked in (("/a", ["request", "response"]), ("/b", ["response"]),
+                              ("/b", [])):
+        validated.clear()
+        checker.check("POST", "/crm/v3/properties/contacts", None, {}, prop, 201,
+                      {"Location": location}, answered)
+        assert validated == checked, location
+
+
 def test_a_request_cut_off_mid_body_is_never_acted_on(sandbox: Sandbox) -> None:
     """A writer killed while sending its body leaves a request the server never got whole.
 

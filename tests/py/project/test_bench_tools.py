@@ -286,12 +286,14 @@ def test_the_benchmark_pages_stay_short() -> None:
 # --- bench/abba.py: two revisions of db/ on one fixture ---------------------------------------
 
 def test_abba_runs_two_revisions_on_one_fixture(tmp_path: Path) -> None:
-    """The whole script with tiny legs: the base from git (HEAD), the subject the working tree,
+    """The whole script with short legs: the base from git (HEAD), the subject the working tree,
     one round at one client count. Both sides hold the same fixture (one copied database when
     db/schema/ is the same), every leg booked, and the ratio is the subject's mean legs ÷ the
-    base's, each round's own ratio beside it."""
+    base's, each round's own ratio beside it. Legs of 2 s: a leg reads its backends' CPU once
+    all its clients are connected, which it waits for until half the leg (on a machine loaded
+    by the rest of the suite, 0.5 s of a 1 s leg was once not enough)."""
     done = subprocess.run([sys.executable, "bench/abba.py", "--base", "HEAD", "--clients", "2",
-                           "--rounds", "1", "--leg", "1", "--quiet-wait", "0",
+                           "--rounds", "1", "--leg", "2", "--quiet-wait", "0",
                            "--results", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
