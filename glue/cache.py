@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import psycopg
 
-from glue.config import ConfigError
+from glue.config import ConfigError, redis_errors
 from glue.db import cache as cache_sql
 from glue.redaction import redact_url
 
@@ -104,14 +104,6 @@ AVAILABLE_TTL_SECONDS = 60
 # its data without the keeper seeing an error (a quick restart, FLUSHDB, eviction).
 MARKER_KEY = "mockbook:cache:rebuilt_at"
 T = TypeVar("T")
-
-
-def redis_errors() -> tuple[type[Exception], ...]:
-    """What a Redis call raises when Redis is away. redis is imported only by a process that has
-    a Redis client (it adds about 0.1 s to the start of every command that would load it)."""
-    import redis
-
-    return (redis.RedisError, OSError)
 
 
 def capacity_key(exam_id: str) -> str:

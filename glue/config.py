@@ -282,6 +282,14 @@ def tier_limits(tier: str) -> tuple[int, int]:
     )
 
 
+def redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis call raises when Redis is away. redis is imported here, by a process that has
+    a Redis client, and not at a module's import (it adds about 0.1 s to every command's start)."""
+    import redis
+
+    return (redis.RedisError, OSError)
+
+
 def check_redis_url(url: str) -> None:
     """ConfigError unless Redis' client can read REDIS_URL (its scheme, port and database
     number): every command refuses it alike (exit 2), whether it uses Redis or not, as it

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glue.config import redis_errors
 from glue.hubspot.ratelimit_host import HostWindow
 from glue.hubspot.ratewindow import LocalWindow, Window, poll_wait
 
@@ -43,15 +44,6 @@ from glue.hubspot.ratewindow import LocalWindow, Window, poll_wait
 # answering (a Redis restart must not stop the sync) and shares the budget again once it answers.
 
 log = logging.getLogger(__name__)
-
-
-
-def _redis_errors() -> tuple[type[Exception], ...]:
-    """What a Redis call raises when Redis is away. redis is imported only by a process whose
-    limiter uses it (it adds about 0.1 s to the start of every command that would load it)."""
-    import redis
-
-    return (redis.RedisError, OSError)
 
 
 class Stopped(Exception):
@@ -182,13 +174,13 @@ class FallbackWindow:
             return self.local.answered()
         try:
             return self.shared.answered() + self.local.answered()
-        except _redis_errors():
+        except redis_errors():
             return self.local.answered()
 
     def release(self, member: str) -> None:
         if self.local.release(member):  # granted while Redis was away
             return
-        with contextlib.suppress(*_redis_errors()):  # Redis gone: the call's lease frees its token
+        with contextlib.suppress(*redis_errors()):  # Redis gone: the call's lease frees its token
             self.shared.release(member)
 
     def try_acquire(self, member: str, limit: int | None = None) -> float:
@@ -199,7 +191,7 @@ class FallbackWindow:
                     log.info("Redis answers again: the HubSpot rate limit is shared again")
                     self._retry_at = 0.0
                 return wait
-            except _redis_errors() as exc:
+            except redis_errors() as exc:
                 if not self._retry_at:
                     log.warning("Redis unavailable for the rate limiter (%s): limiting per process",
                                 str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
@@ -217,7 +209,7 @@ class FallbackBudget:
     def spend(self) -> None:
         try:
             self.shared.spend()
-        except _redis_errors():
+        except redis_errors():
             self.local.spend()
 
 
@@ -335,7 +327,7 @@ class RateLimiter:
         if headers:
             try:
                 ours = self.window.answered() + 1  # and this one, which HubSpot counted
-            except _redis_errors():
+            except redis_errors():
                 return
             self.headers.observe(headers, ours)
 

@@ -49,7 +49,7 @@ _CACHE_LOCK = threading.Lock()
 MEMO = 20_000  # checks whose problems are kept (a few hundred bytes each)
 _MEMO: OrderedDict[tuple, list[str]] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
-_DECLARED: dict[str, frozenset[str]] = {}
+_DECLARED: dict[Path, frozenset[str]] = {}
 # Association labels (``/crm/v4/associations/{from}/{to}/labels``) belong to HubSpot's separate
 # "Associations Schema" spec, which glue/sandbox/openapi does not hold: not checked.
 _UNCOVERED = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/labels(/[^/]+)?$")
@@ -146,10 +146,10 @@ def _empty_content(spec: dict, method: str, spec_path: str, status: int) -> bool
     return False
 
 
-def _declared_headers(spec_name: str, spec: dict) -> frozenset[str]:
-    """The response headers ``spec`` declares anywhere (lower case): the only ones a response
-    check reads."""
-    if spec_name not in _DECLARED:
+def _declared_headers(path: Path, spec: dict) -> frozenset[str]:
+    """The response headers the spec at ``path`` declares anywhere (lower case): the only ones
+    a response check reads."""
+    if path not in _DECLARED:
         names = set()
         responses = [r for item in spec.get("paths", {}).values() if isinstance(item, dict)
                      for op in item.values() if isinstance(op, dict)
@@ -158,8 +158,8 @@ def _declared_headers(spec_name: str, spec: dict) -> frozenset[str]:
         for response in responses:
             if isinstance(response, dict):
                 names.update(name.lower() for name in response.get("headers") or {})
-        _DECLARED[spec_name] = frozenset(names)
-    return _DECLARED[spec_name]
+        _DECLARED[path] = frozenset(names)
+    return _DECLARED[path]
 
 
 def _remembered(key: tuple, work: Callable[[], list[str]]) -> list[str]:
@@ -234,9 +234,9 @@ class Conformance:
         from openapi_core.testing import MockRequest, MockResponse
         from openapi_core.validation.response.exceptions import MissingData
 
-        api, raw_spec = load_spec(self.spec_dir / spec_name)
-        content_type = (_header(x.headers, "Content-Type") or "application/json").split(";")[0]
-        content_type = content_type.strip()
+        spec_file = self.spec_dir / spec_name
+        api, raw_spec = load_spec(spec_file)
+        content_type = _media_type(_header(x.headers, "Content-Type") or "application/json")
         where = (self.spec_dir, spec_name, x.method.lower(), x.path, spec_path)
 
         def request() -> Any:
@@ -255,12 +255,12 @@ class Conformance:
             return problems
         rtype = _header(x.response_headers, "Content-Type") or (
             "application/json" if x.response_body else "")
-        declared = _declared_headers(spec_name, raw_spec)
+        declared = _declared_headers(spec_file, raw_spec)
 
         def response_problems() -> list[str]:
             response = MockResponse(x.response_body, status_code=x.status,
                                     headers=x.response_headers,
-                                    content_type=rtype.split(";")[0].strip() or None)
+                                    content_type=_media_type(rtype) or None)
             return [f"{label} -> {x.status} response: {_describe(err)}"
                     for err in api.iter_response_errors(request(), response)
                     if not (isinstance(err, MissingData)
@@ -283,6 +283,11 @@ class _Exchange(NamedTuple):
     status: int | None
     response_headers: dict
     response_body: bytes
+
+
+def _media_type(content_type: str) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    return content_type.split(";")[0].strip()
 
 
 def _header(headers: dict, name: str) -> str | None:
