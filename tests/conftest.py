@@ -13,11 +13,13 @@ push/pull tests one per test (``push_helpers.push_db``). So no module sees anoth
 modules may run in any order and at once.
 
 Every database a run creates carries a comment naming the run (host, pid and start time of the
-pytest process that started it). Copies are dropped when their module, test or process ends, on
-a thread of the process's own (a drop waits for a checkpoint; the tests go on meanwhile), and a
-copy of the template is made ahead for the next test that asks; whatever is left (the template, a
-crashed worker's copies) is dropped at the end of the run, and the databases of runs whose
-process is gone (a run that was killed) by the next run.
+pytest process that started it). A copy whose test or module is done is made equal to the
+template again and kept for the process's next test when only its rows changed
+(tests/db_recycling.py), else dropped on a thread of the process's own (a drop waits for a
+checkpoint; the tests go on meanwhile), and a copy of the template is made ahead for the next
+test that asks when none is kept; whatever is left (the template, a crashed worker's copies) is
+dropped at the end of the run, and the databases of runs whose process is gone (a run that was
+killed) by the next run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from db_recycling import Recycler
 from glue_role import ensure_glue_login, glue_url
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -241,9 +244,7 @@ def server_params() -> dict[str, str]:
 
 
 def url_for(dbname: str) -> str:
-    params = server_params()
-    auth = params["user"] + (f":{params['password']}" if params.get("password") else "")
-    return f"postgresql://{auth}@{params['host']}:{params['port']}/{dbname}"
+    return conninfo_url(server_params(), dbname)
 
 
 def _janitor(params: dict[str, str], dbname: str, **kwargs) -> DatabaseJanitor:
@@ -254,7 +255,15 @@ def _janitor(params: dict[str, str], dbname: str, **kwargs) -> DatabaseJanitor:
 
 
 def _admin(params: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(url_for("postgres"), autocommit=True)
+    """A connection to the server's `postgres` database as ``params`` say (not as the
+    environment says now: a test may set PGUSER meanwhile, and the threads that make and drop
+    copies run beside the tests)."""
+    return psycopg.connect(conninfo_url(params, "postgres"), autocommit=True)
+
+
+def conninfo_url(params: dict[str, str], dbname: str) -> str:
+    auth = params["user"] + (f":{params['password']}" if params.get("password") else "")
+    return f"postgresql://{auth}@{params['host']}:{params['port']}/{dbname}"
 
 
 def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
@@ -317,10 +326,30 @@ def _dropping(admin: psycopg.Connection, name: str) -> bool:
 
 def create_database(params: dict[str, str], name: str, template: str | None = None) -> str:
     """A new database (empty, or a copy of ``template``) marked as this run's; its URL. A copy of
-    the run's template is the one made ahead, renamed, when there is one (_Spare)."""
-    if template is not None and template == _template.get("name") and _spare.take(params, name):
+    the run's template is one a test gave back clean (tests/db_recycling.py), renamed, else the
+    one made ahead (_Spare), else a new one."""
+    if template is None or template != _template.get("name"):
+        _make(params, name, template)
         return url_for(name)
-    _make(params, name, template)
+    with _recycling:
+        if (kept := _recycler.take()) is not None:
+            spare, mark = kept
+            try:
+                with _admin(params) as admin:
+                    admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(spare), sql.Identifier(name)))
+            except psycopg.Error:
+                _dropper.drop(params, spare)
+            else:
+                _recycler.marks[name] = mark
+                return url_for(name)
+    if not _spare.take(params, name):
+        _make(params, name, template)
+    with _admin(params) as admin:  # every catalog row of the copy is older than this
+        xid = int(admin.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
+    with _recycling:
+        _recycler.params = params
+        _recycler.mark(conninfo_url(params, name), name, xid)
     return url_for(name)
 
 
@@ -335,7 +364,14 @@ def _make(params: dict[str, str], name: str, template: str | None) -> None:
 
 
 def drop_database(params: dict[str, str], name: str) -> None:
-    """Drop ``name`` on this process's dropping thread (_Dropper): the caller goes on."""
+    """A copy of the run's template made clean again for the next test that asks
+    (tests/db_recycling.py), else ``name`` dropped on this process's dropping thread (_Dropper):
+    the caller goes on."""
+    if (helpers := sys.modules.get("push_helpers")) is not None:
+        helpers.close_kept(name)  # this thread's kept query connections to it
+    with _recycling:
+        if _recycler.give_back(conninfo_url(params, name), name):
+            return
     _dropper.drop(params, name)
 
 
@@ -443,8 +479,8 @@ class _Spare:
                 self._ready = name
 
         params = self._params
-        if params is None or "name" not in _template:
-            return
+        if params is None or "name" not in _template or os.environ.get(TEMPLATE_ENV):
+            return  # a mutant's run (a few tests, on copies given back clean): none made ahead
         with self._lock:
             self._making = threading.Thread(target=make, name="mockbook-spare", daemon=True)
             self._making.start()
@@ -462,11 +498,16 @@ class _Spare:
 
 _dropper = _Dropper()
 _spare = _Spare()
+_recycler = Recycler()
+_recycling = threading.Lock()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """This process's spare copy dropped, and every drop handed over done."""
+    """This process's spare and kept copies dropped, and every drop handed over done."""
     _spare.close()
+    with _recycling:
+        while (kept := _recycler.take()) is not None:
+            _dropper.drop(_recycler.params or server_params(), kept[0])
     _dropper.wait()
     for failed in _dropper.failed:
         sys.stderr.write(f"mockbook tests: a database was not dropped ({failed}); the run's end"
