@@ -370,7 +370,8 @@ def drop_database(params: dict[str, str], name: str) -> None:
     if (helpers := sys.modules.get("push_helpers")) is not None:
         helpers.close_kept(name)  # this thread's kept query connections to it
     with _recycling:
-        if _recycler.give_back(conninfo_url(params, name), name):
+        keep = os.environ.get(KEEP_COPIES_ENV, "1") != "0"
+        if keep and _recycler.give_back(conninfo_url(params, name), name):
             return
     _dropper.drop(params, name)
 
@@ -500,6 +501,9 @@ _dropper = _Dropper()
 _spare = _Spare()
 _recycler = Recycler()
 _recycling = threading.Lock()
+# MOCKBOOK_TEST_KEEP_COPIES=0: every copy dropped when its test is done, none kept for the next
+# (to compare, or to rule the keeping out when a test fails only after another)
+KEEP_COPIES_ENV = "MOCKBOOK_TEST_KEEP_COPIES"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
