@@ -44,7 +44,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from db_recycling import Recycler
+from db_recycling import Recycler, handed_out
 from glue_role import ensure_glue_login, glue_url
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -341,14 +341,14 @@ def create_database(params: dict[str, str], name: str, template: str | None = No
             except psycopg.Error:
                 _dropper.drop(params, spare)
             else:
-                _recycler.marks[name] = mark
+                _recycler.mark(conninfo_url(params, name), name, mark)
                 return url_for(name)
     if not _spare.take(params, name):
         _make(params, name, template)
     with _admin(params) as admin:  # every catalog row of the copy is older than this
-        xid = int(admin.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
+        xid = handed_out(admin)
     with _recycling:
-        _recycler.params = params
+        _recycler.params = _recycler.params or params
         _recycler.mark(conninfo_url(params, name), name, xid)
     return url_for(name)
 

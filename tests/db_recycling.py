@@ -138,8 +138,8 @@ class Recycler:
     params: dict[str, str] | None = None  # the server's, as the copies were made
 
     def mark(self, url: str, name: str, xid: int) -> None:
-        """``name``, a new copy of the template, is handed out; ``xid`` was read after it was
-        made."""
+        """``name``, a copy of the template, is handed out; ``xid``: handed_out() read after it
+        was made or made clean."""
         if self.template is None:
             with psycopg.connect(url, autocommit=True) as conn:
                 self.template = Template.read(conn)
@@ -147,7 +147,7 @@ class Recycler:
 
     def take(self) -> tuple[str, int] | None:
         """A clean copy kept, and its mark (the caller renames it and marks it again under its
-        new name), or None."""
+        new name with ``mark``), or None."""
         if not self.ready:
             return None
         name = self.ready.pop()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import conftest
 import psycopg
 import pytest
-from db_recycling import Recycler
+from db_recycling import Recycler, handed_out
 from psycopg.conninfo import conninfo_to_dict
 
 
@@ -58,8 +58,7 @@ def _handed_out(fresh_database: Callable[..., str]) -> tuple[Recycler, str, str]
     name = conninfo_to_dict(url)["dbname"]
     recycler = Recycler()
     with psycopg.connect(url, autocommit=True) as conn:
-        xid = int(conn.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
-    recycler.mark(url, name, xid)
+        recycler.mark(url, name, handed_out(conn))
     return recycler, url, name
 
 
@@ -91,7 +90,7 @@ def test_a_copy_given_back_holds_what_a_new_copy_holds(
     # and again: a copy kept is handed out as one (the harness renames it and marks it again)
     kept, xid = recycler.take()
     assert kept == name
-    recycler.marks[name] = xid
+    recycler.mark(url, name, xid)
     _busy_day(url)
     assert recycler.give_back(url, name)
     assert _state(url) == new
