@@ -28,6 +28,7 @@ before any test has it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -72,7 +73,10 @@ def _where(catalog: str) -> str:
 
 
 _OTHERS = ("SELECT count(*) FROM pg_catalog.pg_stat_activity"
-           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+           " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+           " AND backend_type = 'client backend'")
+# a connection the test has just closed leaves the server a moment later: waited for this long
+OTHERS_WAIT = 1.0
 
 
 @dataclass
@@ -118,6 +122,16 @@ def _with_pages(conn: psycopg.Connection, tables: list[str]) -> list[str]:
     sizes = conn.execute("SELECT " + ", ".join(
         f"pg_catalog.pg_relation_size('{table}')" for table in tables)).fetchone()
     return [table for table, size in zip(tables, sizes, strict=True) if size]
+
+
+def _alone(conn: psycopg.Connection) -> bool:
+    """Whether no other client is connected to ``conn``'s database, within OTHERS_WAIT."""
+    until = time.monotonic() + OTHERS_WAIT
+    while conn.execute(_OTHERS).fetchone()[0]:
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def handed_out(conn: psycopg.Connection) -> int:
@@ -173,7 +187,7 @@ class Recycler:
     def _unchanged(self, conn: psycopg.Connection, xid: int) -> bool:
         template = self.template
         assert template is not None
-        if conn.execute(_OTHERS).fetchone()[0]:
+        if not _alone(conn):
             return False
         if conn.execute(_DATABASE).fetchone() != template.database:
             return False
