@@ -7,6 +7,8 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = ''
+-- No JIT: a large plan for little work (on a new database 164 ms to compile, 1.4 ms to run)
+SET jit = off
 AS $$
     WITH balance AS (
         SELECT c.id AS contact_id, f.credit_field,

@@ -1,0 +1,2 @@
+-- Undo db/functions/internal/check_invariants.sql (changed).
+-- frozen: versions/0002_mockbook_1_0/upgrade/0045_053_functions_internal_check_invariants.sql sha256:d99432cc71f8e8d6520c6efa5a92ae3640dde1113268ba32fff3013f4234dbea
