@@ -75,8 +75,12 @@ def _where(catalog: str) -> str:
 _OTHERS = ("SELECT count(*) FROM pg_catalog.pg_stat_activity"
            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
            " AND backend_type = 'client backend'")
-# a connection the test has just closed leaves the server a moment later: waited for this long
-OTHERS_WAIT = 1.0
+# a connection the test has just closed leaves the server a moment later (later still on a
+# loaded machine): waited for this long
+OTHERS_WAIT = 3.0
+# the reset's wait for its locks: longer than deadlock_timeout (1 s), after which an autovacuum
+# worker on one of the copy's tables gives its lock up to the waiting TRUNCATE
+RESET_LOCK_TIMEOUT = "3s"
 
 
 @dataclass
@@ -207,7 +211,7 @@ class Recycler:
         template = self.template
         assert template is not None
         with conn.transaction():
-            conn.execute("SET LOCAL lock_timeout = '1s'")
+            conn.execute(f"SET LOCAL lock_timeout = '{RESET_LOCK_TIMEOUT}'")
             conn.execute("SET LOCAL session_replication_role = replica")  # no triggers
             dirty = sorted(set(_with_pages(conn, template.tables)) | set(template.rows))
             if dirty:
