@@ -53,6 +53,10 @@ _TABLES = ("SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c"
            " WHERE c.relkind IN ('r', 'p')"
            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
            " AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1")
+# the materialized views: a REFRESH ... CONCURRENTLY writes their rows without a catalog change,
+# and the reset cannot truncate them, so a copy whose views differ from the template's is refused
+_VIEWS = ("SELECT c.oid::regclass::text, c.relispopulated, pg_catalog.pg_relation_size(c.oid)"
+          " FROM pg_catalog.pg_class AS c WHERE c.relkind = 'm' ORDER BY 1")
 _DATABASE = ("SELECT d.datacl::text, d.datconnlimit, d.datallowconn, d.datistemplate,"
              " (SELECT count(*) FROM pg_catalog.pg_db_role_setting WHERE setdatabase = d.oid)"
              " + (SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE database = d.datname)"
@@ -94,6 +98,7 @@ class Template:
     rows: dict[str, bytes]  # the tables the template has rows in: their rows (COPY text)
     sequences: list[tuple[str, int | None]]
     sizes: list[tuple[int, int, float, int]]  # the tables' and indexes' planner counts
+    views: list[tuple[str, bool, int, str]] = field(default_factory=list)  # see _views
 
     @classmethod
     def read(cls, conn: psycopg.Connection) -> Template:
@@ -116,7 +121,19 @@ class Template:
                 "SELECT format('%I.%I', schemaname, sequencename), last_value"
                 " FROM pg_catalog.pg_sequences ORDER BY 1").fetchall(),
             sizes=conn.execute(_SIZES).fetchall(),
+            views=_views(conn),
         )
+
+
+def _views(conn: psycopg.Connection) -> list[tuple[str, bool, int, str]]:
+    """Each materialized view: whether populated, its size and its rows' digest."""
+    views = []
+    for name, populated, size in conn.execute(_VIEWS).fetchall():
+        digest = conn.execute(
+            f"SELECT md5(coalesce(string_agg(v::text, ',' ORDER BY v::text), '')) FROM {name} AS v"
+        ).fetchone()[0] if populated else ""
+        views.append((name, populated, size, digest))
+    return views
 
 
 def _with_pages(conn: psycopg.Connection, tables: list[str]) -> list[str]:
@@ -205,7 +222,9 @@ class Recycler:
             return False
         if len(counts) != len(template.catalogs):
             return False
-        return conn.execute(_CLASS_DIGEST).fetchone()[0] == template.class_digest
+        if conn.execute(_CLASS_DIGEST).fetchone()[0] != template.class_digest:
+            return False
+        return _views(conn) == template.views
 
     def _reset(self, conn: psycopg.Connection) -> None:
         template = self.template

@@ -158,3 +158,15 @@ def test_the_harness_connects_as_its_server_settings_say_whatever_the_environmen
     monkeypatch.setenv("PGUSER", "mockbook_no_such_role")
     with conftest._admin(params) as admin:
         assert admin.execute("SELECT current_user").fetchone()[0] == params["user"]
+
+
+def test_a_copy_whose_analytics_view_was_refreshed_concurrently_is_not_kept(
+        fresh_database: Callable[..., str]) -> None:
+    """REFRESH ... CONCURRENTLY writes a view's rows without changing the catalog, and the reset
+    cannot truncate a view: the copy is refused."""
+    recycler, url, name = _handed_out(fresh_database)
+    _busy_day(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hubspot_sync.booking_analytics")
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.booking_analytics").fetchone()[0]
+    assert not recycler.give_back(url, name)
