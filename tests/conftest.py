@@ -71,6 +71,24 @@ CONNECTION_HEAVY = ("test_concurrency.py", "test_waitlist_concurrency.py", "test
 # over the workers instead of one worker running them all. test_mutants.py runs a pytest process
 # of its own per mutant, tests/compat/majors.py one per PostgreSQL major.
 SPLIT = ("test_mutants.py", "majors.py")
+# Not a test_*.py file, so a plain `pytest` leaves the majors out (they need `make pg-compat`'s
+# servers); `make test` names the file beside `tests`. Given so, pytest collects `tests` once and
+# counts the file as inside it, where the file pattern leaves it out (and does not collect it as
+# a file of its own): named on the command line, it is collected here.
+MAJORS_FILE = ROOT / "tests" / "compat" / "majors.py"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if (file_path == MAJORS_FILE and not parent.session.isinitpath(file_path)
+            and MAJORS_FILE in named_files(parent.config)):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+def named_files(config: pytest.Config) -> set[Path]:
+    """The files named on the command line (node ids' files included), resolved."""
+    return {(config.invocation_params.dir / arg.split("::")[0]).resolve()
+            for arg in config.args}
 
 
 # ---- the run ------------------------------------------------------------------------------------
