@@ -10,7 +10,9 @@ mockbook.clock_offset, given to every connection of the glue through PGOPTIONS);
 compares with now() (outbox, dead letters, pull and push times, stored idempotency results,
 leases, refresh requests, webhook events, audit rows) is aged instead: each step of the
 simulation moves those stored times back by the time that passed. The sandbox runs on a clock
-the test moves by as much (HubSpot's record times, which the pull's cursor follows). The glue's
+the test moves by as much (HubSpot's record times, which the pull's cursor follows). The
+simulation starts next Monday at 10:00 in the business zone, so a run's outcome does not depend
+on the hour or the weekday it runs. The glue's
 HubSpot rate limit is lifted: months of calls are made in seconds.
 
 What an operator relies on, checked at every run: the exit code (0; 1 while a dead letter waits,
@@ -113,14 +115,24 @@ class Deployment:
                  capsys) -> None:
         self.url, self.sb, self.monkeypatch, self.capsys = url, sb, monkeypatch, capsys
         self.clock = clock
-        self.offset = 0.0  # simulated seconds ahead of the real clock
+        self.offset = 0.0  # simulated seconds since the start
         self.base_options = os.environ.get("PGOPTIONS", "")
         self.env = env_for(url, sb, REDIS_URL=redis_url, HUBSPOT_SEARCH_RATE="1000",
                            HUBSPOT_RATE_LIMIT="100000",
                            MOCKBOOK_STATUS_MAX_LAG=str(MAX_LAG))
         self.admin = psycopg.connect(url, autocommit=True)
+        self.start = 0.0  # simulated seconds ahead of the real clock at the start
         self.admin.execute("SET mockbook.clock_offset = '0 seconds'")
         self.aging = self._aging_sql()
+        # The start: next Monday, 10:00 in the business zone, whatever the day and the hour the
+        # test runs (its days step back two minutes each, three hours in all): which sessions
+        # are past, full or too late to cancel at each step, and so how many bookings the term
+        # makes, depended on the hour and the weekday of the run.
+        self.advance(float(self.one(
+            "SELECT extract(epoch FROM ((date_trunc('week', now() AT TIME ZONE z)"
+            " + interval '7 days 10 hours') AT TIME ZONE z) - now())"
+            " FROM mockbook_internal.business_timezone() AS z")))
+        self.start, self.offset = self.offset, 0.0
         self.last_refresh: float | None = None  # simulated time of the last analytics refresh
         self.runs = 0
 
@@ -147,7 +159,8 @@ class Deployment:
                 self.admin.execute(statement, {"d": f"{seconds} seconds"})
         self.offset += seconds
         self.clock.advance(seconds)  # HubSpot's clock
-        self.admin.execute(f"SET mockbook.clock_offset = '{self.offset} seconds'")
+        self.admin.execute(
+            f"SET mockbook.clock_offset = '{self.start + self.offset} seconds'")
 
     def today(self, plus_days: int = 0) -> str:
         return self.one("SELECT (hubspot_sync.business_today() + %s)::text", (plus_days,))
@@ -172,7 +185,8 @@ class Deployment:
 
     # ---- the glue --------------------------------------------------------------------------
     def mockbook(self, *args: str, **extra: str) -> tuple[int, str, str]:
-        options = f"{self.base_options} -c mockbook.clock_offset={self.offset:.0f}s".strip()
+        offset = self.start + self.offset
+        options = f"{self.base_options} -c mockbook.clock_offset={offset:.0f}s".strip()
         env = self.env | {"PGOPTIONS": options} | extra
         return run_main(list(args), env, self.monkeypatch, self.capsys)
 
