@@ -13,11 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 MAJORS = ROOT / "tests" / "compat" / "majors.py"
+VERSIONS = (16, 17, 18)  # MOCKBOOK_COMPAT_MAJORS, as make test gives it
 
 
 def collected(*args: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MOCKBOOK_"))}
-    env["MOCKBOOK_COMPAT_MAJORS"] = "16 17 18"
+    env["MOCKBOOK_COMPAT_MAJORS"] = " ".join(map(str, VERSIONS))
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
                            "-p", "no:randomly", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -40,7 +41,7 @@ def test_make_tests_main_run_collects_each_major_once() -> None:
     majors = [n for n in collected(*args) if n.startswith("tests/compat/majors.py::")]
     assert sorted(majors) == sorted(
         f"tests/compat/majors.py::test_the_selection_passes_on_the_major[PostgreSQL {m}]"
-        for m in (16, 17, 18)), majors
+        for m in VERSIONS), majors
 
 
 def test_a_plain_pytest_of_the_directory_leaves_the_majors_out() -> None:
@@ -49,4 +50,4 @@ def test_a_plain_pytest_of_the_directory_leaves_the_majors_out() -> None:
     assert not [n for n in nodes if "majors.py" in n], nodes
     # named alone, the file is collected once, as any file named on the command line
     assert len([n for n in collected(str(MAJORS.relative_to(ROOT)))
-                if "majors.py::" in n]) == 3
+                if "majors.py::" in n]) == len(VERSIONS)
