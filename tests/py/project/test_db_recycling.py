@@ -14,6 +14,13 @@ from db_recycling import Recycler, handed_out
 from psycopg.conninfo import conninfo_to_dict
 
 
+# The schemas a test's rows live in. Temporary tables are left out: they belong to the session
+# that made them, and a closed session's are dropped by its backend as it exits, which the next
+# connection can see half done (listed in pg_class, gone when read).
+_USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                 " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'")
+
+
 def _state(url: str) -> dict[str, object]:
     """Everything a test can read of a database's rows: each user table's rows, each sequence,
     each materialized view's rows, the planner's counts and statistics of the user relations,
@@ -22,8 +29,7 @@ def _state(url: str) -> dict[str, object]:
         tables = [row[0] for row in conn.execute(
             "SELECT c.oid::regclass::text FROM pg_class AS c"
             " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
-            " WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog',"
-            " 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1")]
+            f" WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS} ORDER BY 1")]
         state: dict[str, object] = {
             table: conn.execute(
                 f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))"
@@ -34,20 +40,18 @@ def _state(url: str) -> dict[str, object]:
         ).fetchall()
         state["sizes"] = conn.execute(
             "SELECT c.oid::regclass::text, relpages, reltuples, relallvisible FROM pg_class AS c"
-            " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
-            " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            " AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1").fetchall()
+            f" JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE {_USER_SCHEMAS}"
+            " ORDER BY 1").fetchall()
         state["statistics"] = conn.execute(
             "SELECT count(*) FROM pg_statistic WHERE starelid IN (SELECT c.oid FROM pg_class"
-            " AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname NOT IN"
-            " ('pg_catalog', 'information_schema'))").fetchone()[0]
+            f" AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE {_USER_SCHEMAS})"
+        ).fetchone()[0]
         state["counters"] = conn.execute(
             "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
             " FROM pg_stat_user_tables").fetchone()[0]
         state["heap_pages"] = conn.execute(
             "SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n"
-            " ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN"
-            " ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'"
+            f" ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND {_USER_SCHEMAS}"
             " AND pg_relation_size(c.oid) > 0").fetchone()[0]
     return state
 
