@@ -13,7 +13,6 @@ import pytest
 from db_recycling import Recycler, handed_out
 from psycopg.conninfo import conninfo_to_dict
 
-
 # The schemas a test's rows live in. Temporary tables are left out: they belong to the session
 # that made them, and a closed session's are dropped by its backend as it exits, which the next
 # connection can see half done (listed in pg_class, gone when read).
