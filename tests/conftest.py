@@ -293,12 +293,12 @@ def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
         admin = _admin(params)
     except psycopg.OperationalError:
         return  # no server: the run needed none, or already failed saying so
-    with admin:
+    try:
         rows = admin.execute(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE datname LIKE 'mb\\_%'"
+            "SELECT datname, shobj_description(oid, 'pg_database'), datistemplate,"
+            " datconnlimit = -2 FROM pg_database WHERE datname LIKE 'mb\\_%'"
         ).fetchall()
-        for name, comment in rows:
+        for name, comment, template, invalid in rows:
             found = COMMENT_RE.match(comment or "")
             if not found or found[1] != host:
                 continue
@@ -306,7 +306,10 @@ def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
             alive = _start_time(pid) == start
             if (str(pid) == me) if mine else not alive:
                 try:
-                    if name.startswith("mb_tmpl_"):
+                    # a drop that was interrupted (its run killed, the server restarted after a
+                    # crash) leaves the database invalid: it can only be dropped, and ALTER
+                    # DATABASE on it is FATAL, ending the connection (PostgreSQL 15.4 and later)
+                    if template and not invalid:
                         admin.execute(
                             sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(
                                 sql.Identifier(name)
@@ -319,10 +322,15 @@ def _drop_run_databases(params: dict[str, str], *, mine: bool) -> None:
                     )
                 except psycopg.Error:
                     # another run on this host is dropping the same dead run's database at
-                    # this moment (a database being dropped is "invalid" until it is gone):
-                    # that run finishes it; an interrupted drop is finished by the next run
+                    # this moment (a database being dropped is "invalid" until it is gone, and
+                    # the ALTER above then ended this connection): that run finishes it; an
+                    # interrupted drop is finished by the next run
+                    if admin.closed:
+                        admin = _admin(params)
                     if not _dropping(admin, name):
                         raise
+    finally:
+        admin.close()
 
 
 def _dropping(admin: psycopg.Connection, name: str) -> bool:
